@@ -1,0 +1,31 @@
+//! The commands. Each reads like the checklist it encodes: named steps over a `Survey`.
+
+pub mod checklist;
+pub mod deploy_resume;
+pub mod dev_start;
+pub mod dev_stop;
+pub mod doctor;
+pub mod init;
+pub mod status;
+mod steps;
+
+use crate::config::Config;
+use crate::sources::fly::Flyctl;
+use crate::sources::telegram::DotEnv;
+
+/// What every command that reads the project needs.
+pub struct Context {
+    pub cfg: Config,
+    pub flyctl: Flyctl,
+    pub dotenv: DotEnv,
+}
+
+impl Context {
+    pub fn new(cfg: Config) -> Self {
+        Context {
+            flyctl: Flyctl::new(&cfg.fly, &cfg.root),
+            dotenv: DotEnv::load(&cfg.root),
+            cfg,
+        }
+    }
+}

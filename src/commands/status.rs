@@ -1,0 +1,204 @@
+//! `botctl status`: every bot and every place it runs, from one concurrent look.
+
+use serde_json::{Value, json};
+
+use super::Context;
+use crate::config::Bot;
+use crate::error::Result;
+use crate::sources::local::Instance;
+use crate::sources::telegram::TokenLookup;
+use crate::survey::{self, Ask, Survey, Verdict};
+use crate::{time, ui};
+
+pub fn run(ctx: &Context, names: &[String], as_json: bool) -> Result<i32> {
+    let bots = ctx.cfg.select(names)?;
+    let survey = survey::gather(
+        &ctx.cfg,
+        &bots,
+        &ctx.flyctl,
+        &ctx.dotenv,
+        Ask {
+            telegram: true,
+            autostart: true,
+        },
+    );
+    let verdicts: Vec<Verdict> = bots.iter().map(|b| survey.places(b).verdict()).collect();
+    if as_json {
+        ui::json(&json!({"bots": bots.iter().map(|b| bot_json(b, &survey)).collect::<Vec<_>>()}));
+    } else {
+        print_human(&bots, &survey);
+    }
+    Ok(i32::from(verdicts.contains(&Verdict::Conflict)))
+}
+
+pub fn bot_json(bot: &Bot, survey: &Survey) -> Value {
+    let places = survey.places(bot);
+    let fly = bot.fly_app.as_ref().map(|app| match survey.fly.get(app) {
+        Some(Ok(ms)) => json!({"app": app, "error": null, "machines": ms}),
+        Some(Err(e)) => json!({"app": app, "error": e.to_string(), "machines": []}),
+        None => json!({"app": app, "error": "not checked", "machines": []}),
+    });
+    let telegram = survey.telegram.get(&bot.name).and_then(|t| {
+        if !matches!(t.token, TokenLookup::Found { .. }) {
+            return None;
+        }
+        let mut error = None;
+        let username = match &t.me {
+            Some(Ok(u)) => Some(u.clone()),
+            Some(Err(e)) => {
+                error = Some(e.to_string());
+                None
+            }
+            None => None,
+        };
+        let (webhook, pending) = match &t.webhook {
+            Some(Ok(w)) => (Some(w.url.clone()), Some(w.pending_update_count)),
+            Some(Err(e)) => {
+                error.get_or_insert(e.to_string());
+                (None, None)
+            }
+            None => (None, None),
+        };
+        if let (Some(got), Some(want)) = (&username, &bot.username)
+            && !got.eq_ignore_ascii_case(want)
+        {
+            error.get_or_insert(format!(
+                "the token belongs to @{got}, but botctl.toml expects @{want}"
+            ));
+        }
+        Some(json!({"username": username, "webhook": webhook, "pending_updates": pending, "error": error}))
+    });
+    let autostart: Vec<Value> = survey
+        .autostart
+        .as_ref()
+        .map(|a| a.for_bot(&bot.name).into_iter().map(|e| json!(e)).collect())
+        .unwrap_or_default();
+    json!({
+        "name": bot.name,
+        "verdict": places.verdict(),
+        "places": places.count(),
+        "local": places.local,
+        "fly": fly,
+        "telegram": telegram,
+        "autostart": autostart,
+    })
+}
+
+pub fn describe_instance(i: &Instance) -> String {
+    let mut s = format!("local pid {} `{}` ({}", i.pid, i.cmd.join(" "), i.user);
+    if let Some(cwd) = &i.cwd {
+        s.push_str(&format!(", in {}", cwd.display()));
+    }
+    if let Some(t) = i.started {
+        s.push_str(&format!(", since {}", time::rfc3339(t)));
+    }
+    s.push(')');
+    s
+}
+
+fn print_human(bots: &[&Bot], survey: &Survey) {
+    let mut rows = Vec::new();
+    for bot in bots {
+        let places = survey.places(bot);
+        let mut lines: Vec<String> = places.local.iter().map(|i| describe_instance(i)).collect();
+        for m in &places.machines {
+            lines.push(format!(
+                "fly {} machine {} {} ({})",
+                bot.fly_app.as_deref().unwrap_or(""),
+                m.id,
+                m.state,
+                m.region
+            ));
+        }
+        if let Some(url) = places.webhook {
+            lines.push(format!("webhook {url}"));
+        }
+        if lines.is_empty() {
+            lines.push(ui::dim("nowhere"));
+        }
+        let verdict = places.verdict();
+        let shown = match verdict {
+            Verdict::Ok => ui::good("ok"),
+            Verdict::Conflict => ui::bad("conflict"),
+            Verdict::Stopped => ui::dim("stopped"),
+            Verdict::Unknown => ui::caution("unknown"),
+        };
+        rows.push(vec![bot.name.clone(), shown, lines.join("\n")]);
+    }
+    ui::line(ui::table(&["BOT", "VERDICT", "WHERE IT RUNS"], rows));
+
+    let mut later = Vec::new();
+    let mut unchecked = Vec::new();
+    let mut telegram_notes = Vec::new();
+    for bot in bots {
+        if let Some(a) = &survey.autostart {
+            for e in a.for_bot(&bot.name) {
+                later.push(format!("  {}: {} — {}", bot.name, e.source, e.entry));
+            }
+        }
+        if let Some(Err(e)) = survey.machines(bot) {
+            let line = format!("  fly ({}): {}", bot.fly_app.as_deref().unwrap_or(""), e);
+            let fix = e.fix().map(|f| format!("\n      fix: {f}")).unwrap_or_default();
+            let entry = format!("{line}{fix}");
+            if !unchecked.contains(&entry) {
+                unchecked.push(entry);
+            }
+        }
+        if let Some(t) = survey.telegram.get(&bot.name) {
+            match &t.token {
+                TokenLookup::Missing { var } => unchecked.push(format!(
+                    "  telegram ({}): {var} is not set in the environment or in .env\n      fix: add {var}=<token> to .env (or export it) to check the token and webhook",
+                    bot.name
+                )),
+                TokenLookup::NotConfigured => {}
+                TokenLookup::Found { .. } => {
+                    let me = match &t.me {
+                        Some(Ok(u)) => format!("@{u}"),
+                        Some(Err(e)) => format!("error: {e}"),
+                        None => String::new(),
+                    };
+                    let wh = match &t.webhook {
+                        Some(Ok(w)) if w.url.is_empty() => {
+                            format!("no webhook, {} pending updates", w.pending_update_count)
+                        }
+                        Some(Ok(w)) => format!(
+                            "webhook {} set, {} pending updates",
+                            w.url, w.pending_update_count
+                        ),
+                        Some(Err(_)) | None => String::new(),
+                    };
+                    let mut parts = vec![me];
+                    if !wh.is_empty() {
+                        parts.push(wh);
+                    }
+                    if let (Some(Ok(got)), Some(want)) = (&t.me, &bot.username)
+                        && !got.eq_ignore_ascii_case(want)
+                    {
+                        parts.push(ui::bad(&format!("expected @{want}")));
+                    }
+                    telegram_notes.push(format!("  {}: {}", bot.name, parts.join("; ")));
+                }
+            }
+        }
+    }
+    if let Some(a) = &survey.autostart {
+        for u in &a.unchecked {
+            unchecked.push(format!("  {}: {}", u.source, u.reason));
+        }
+    }
+    if !telegram_notes.is_empty() {
+        ui::blank();
+        ui::line(ui::heading("Telegram:"));
+        telegram_notes.iter().for_each(ui::line);
+    }
+    if !later.is_empty() {
+        ui::blank();
+        ui::line(ui::heading("Can start a bot later (autostart):"));
+        later.iter().for_each(ui::line);
+    }
+    if !unchecked.is_empty() {
+        ui::blank();
+        ui::line(ui::heading("Not checked:"));
+        unchecked.iter().for_each(ui::line);
+    }
+}

@@ -1,0 +1,96 @@
+//! botctl: thin entry point. Parse, set up output, dispatch, map errors to exit codes.
+
+mod cli;
+mod commands;
+mod config;
+mod error;
+mod exec;
+mod interrupt;
+mod sources;
+mod state;
+mod survey;
+mod time;
+mod ui;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command};
+use commands::Context;
+use error::{Error, Result};
+
+fn main() {
+    let cli = Cli::parse();
+    ui::init_color(cli.color);
+    if cli.verbose > 0 {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .without_time()
+            .with_max_level(if cli.verbose > 1 {
+                tracing::Level::DEBUG
+            } else {
+                tracing::Level::INFO
+            })
+            .init();
+    }
+    interrupt::install();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            ui::error(&e);
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
+
+fn context(cli: &Cli) -> Result<Context> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io("cannot read the working folder", e))?;
+    let path = config::locate(cli.config.as_deref(), &cwd)?;
+    Ok(Context::new(config::load(&path)?))
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match &cli.command {
+        Command::Status { bots, json } => commands::status::run(&context(&cli)?, bots, *json),
+        Command::Doctor { bots, probe, json } => {
+            commands::doctor::run(&context(&cli)?, bots, *probe, *json)
+        }
+        Command::DevStart {
+            bot,
+            yes,
+            dry_run,
+            no_run,
+            no_probe,
+        } => commands::dev_start::run(
+            &context(&cli)?,
+            bot,
+            commands::dev_start::Options {
+                yes: *yes,
+                dry_run: *dry_run,
+                no_run: *no_run,
+                no_probe: *no_probe,
+            },
+        ),
+        Command::DevStop {
+            bots,
+            yes,
+            dry_run,
+            grace,
+        } => commands::dev_stop::run(&context(&cli)?, bots, *yes, *dry_run, *grace),
+        Command::DeployResume { bots, yes, dry_run } => {
+            commands::deploy_resume::run(&context(&cli)?, bots, *yes, *dry_run)
+        }
+        Command::Checklist => commands::checklist::run(&context(&cli)?),
+        Command::Init { yes, force } => commands::init::run(*yes, *force),
+        Command::Completions { shell } => {
+            clap_complete::aot::generate(
+                *shell,
+                &mut Cli::command(),
+                "botctl",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Fly.io machines, through flyctl (reference/flyctl.md). Every call has a time limit; every
+//! failure becomes a sentence with the command that fixes it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::FlySettings;
+use crate::exec::{self, ExecError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlyError {
+    NotInstalled { named: Option<String> },
+    NotLoggedIn,
+    AppNotFound { app: String },
+    MachineNotFound { app: String, id: String },
+    TimedOut { command: String, after: Duration },
+    Failed { command: String, message: String },
+    BadOutput { command: String, message: String },
+    Interrupted,
+}
+
+impl std::fmt::Display for FlyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlyError::NotInstalled { named: Some(p) } => write!(
+                f,
+                "flyctl program {p:?} (from [fly] flyctl in botctl.toml) was not found"
+            ),
+            FlyError::NotInstalled { named: None } => write!(
+                f,
+                "flyctl is not installed (neither flyctl nor fly is on PATH), so Fly.io was not checked"
+            ),
+            FlyError::NotLoggedIn => write!(
+                f,
+                "flyctl is not logged in, so Fly.io was not checked"
+            ),
+            FlyError::AppNotFound { app } => write!(
+                f,
+                "Fly app {app:?} was not found, or this Fly account cannot see it"
+            ),
+            FlyError::MachineNotFound { app, id } => {
+                write!(f, "machine {id} was not found in Fly app {app:?}")
+            }
+            FlyError::TimedOut { command, after } => write!(
+                f,
+                "`{command}` did not answer within {}s and was stopped",
+                after.as_secs()
+            ),
+            FlyError::Failed { command, message } => write!(f, "`{command}` failed: {message}"),
+            FlyError::BadOutput { command, message } => {
+                write!(f, "`{command}` printed something botctl cannot read: {message}")
+            }
+            FlyError::Interrupted => write!(f, "interrupted"),
+        }
+    }
+}
+
+impl FlyError {
+    /// The command that fixes it, when there is one.
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            FlyError::NotInstalled { .. } => {
+                Some("curl -L https://fly.io/install.sh | sh   # or: brew install flyctl".into())
+            }
+            FlyError::NotLoggedIn => Some("flyctl auth login".into()),
+            FlyError::AppNotFound { .. } => Some("flyctl apps list   # then fix fly_app in botctl.toml".into()),
+            FlyError::TimedOut { .. } => Some("check your network and run it again; raise [fly] timeout if Fly is slow".into()),
+            _ => None,
+        }
+    }
+}
+
+/// A Fly machine as botctl needs it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Machine {
+    pub id: String,
+    pub state: String,
+    pub region: String,
+    #[serde(skip)]
+    pub name: String,
+    /// Fly Proxy may start it again by itself (a service with autostart, the default).
+    #[serde(skip)]
+    pub proxy_autostart: bool,
+}
+
+/// States in which a machine counts as a place the bot runs (SPEC).
+pub const RUNNING_STATES: [&str; 5] = ["started", "starting", "replacing", "restarting", "updating"];
+
+impl Machine {
+    pub fn is_running(&self) -> bool {
+        RUNNING_STATES.contains(&self.state.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub at: Option<u64>,
+    pub machine: Option<String>,
+    pub message: String,
+    /// The whole line, colour codes removed.
+    pub text: String,
+}
+
+impl LogLine {
+    pub fn is_conflict(&self) -> bool {
+        let m = &self.message;
+        (m.contains("409") && m.contains("onflict"))
+            || m.contains("terminated by other getUpdates")
+            || m.contains("terminated by other long poll")
+    }
+}
+
+pub struct Flyctl {
+    program: Result<PathBuf, FlyError>,
+    timeout: Duration,
+}
+
+impl Flyctl {
+    pub fn new(settings: &FlySettings, root: &Path) -> Self {
+        let program = match &settings.flyctl {
+            Some(name) => exec::find_program(name, root).ok_or(FlyError::NotInstalled {
+                named: Some(name.clone()),
+            }),
+            None => exec::find_program("flyctl", root)
+                .or_else(|| exec::find_program("fly", root))
+                .ok_or(FlyError::NotInstalled { named: None }),
+        };
+        Flyctl {
+            program,
+            timeout: settings.timeout,
+        }
+    }
+
+    pub fn installed(&self) -> Result<&Path, FlyError> {
+        self.program.as_deref().map_err(Clone::clone)
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Runs flyctl and classifies a failure; returns stdout.
+    fn call(&self, args: &[&str], limit: Duration) -> Result<String, FlyError> {
+        let program = self.installed()?;
+        let command = format!("flyctl {}", args.join(" "));
+        let out = exec::run(program, args, limit).map_err(|e| match e {
+            ExecError::NotFound { .. } => FlyError::NotInstalled { named: None },
+            ExecError::TimedOut { after, .. } => FlyError::TimedOut {
+                command: command.clone(),
+                after,
+            },
+            ExecError::Interrupted => FlyError::Interrupted,
+            ExecError::Io { message, .. } => FlyError::Failed {
+                command: command.clone(),
+                message,
+            },
+        })?;
+        if out.success() {
+            return Ok(out.stdout);
+        }
+        let line = out.error_line();
+        let app = flag_value(args, "--app").unwrap_or_default();
+        Err(if line.contains("no access token available") || line.contains("auth login") {
+            FlyError::NotLoggedIn
+        } else if line.contains("app not found") || line.contains("Could not find App") {
+            FlyError::AppNotFound { app }
+        } else if line.contains("was not found in app") {
+            FlyError::MachineNotFound {
+                app,
+                id: args.get(2).unwrap_or(&"").to_string(),
+            }
+        } else {
+            FlyError::Failed {
+                command,
+                message: line,
+            }
+        })
+    }
+
+    pub fn machines(&self, app: &str) -> Result<Vec<Machine>, FlyError> {
+        let args = ["machine", "list", "--app", app, "--json"];
+        let stdout = self.call(&args, self.timeout)?;
+        parse_machines(&stdout).map_err(|message| FlyError::BadOutput {
+            command: format!("flyctl {}", args.join(" ")),
+            message,
+        })
+    }
+
+    pub fn stop(&self, app: &str, id: &str) -> Result<(), FlyError> {
+        self.call(&["machine", "stop", id, "--app", app], self.timeout)
+            .map(drop)
+    }
+
+    pub fn start(&self, app: &str, id: &str) -> Result<(), FlyError> {
+        self.call(&["machine", "start", id, "--app", app], self.timeout)
+            .map(drop)
+    }
+
+    /// Recent buffered log lines. `logs --no-tail` waits for ever on an empty buffer, so a
+    /// time-out here means "no lines", not a failure.
+    pub fn logs(&self, app: &str, limit: Duration) -> Result<Vec<LogLine>, FlyError> {
+        match self.call(&["logs", "--app", app, "--no-tail"], limit) {
+            Ok(out) => Ok(out.lines().filter_map(parse_log_line).collect()),
+            Err(FlyError::TimedOut { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn whoami(&self) -> Result<String, FlyError> {
+        self.call(&["auth", "whoami"], self.timeout)
+            .map(|s| s.trim().to_string())
+    }
+}
+
+fn flag_value(args: &[&str], flag: &str) -> Option<String> {
+    args.iter()
+        .position(|a| *a == flag)
+        .and_then(|i| args.get(i + 1))
+        .map(|s| s.to_string())
+}
+
+#[derive(Deserialize)]
+struct RawMachine {
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    config: Option<RawMachineConfig>,
+}
+
+#[derive(Deserialize)]
+struct RawMachineConfig {
+    #[serde(default)]
+    services: Option<Vec<RawService>>,
+}
+
+#[derive(Deserialize)]
+struct RawService {
+    #[serde(default)]
+    autostart: Option<bool>,
+}
+
+pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
+    let raw: Vec<RawMachine> = serde_json::from_str(json.trim()).map_err(|e| {
+        format!("expected a JSON list of machines ({e})")
+    })?;
+    Ok(raw
+        .into_iter()
+        .map(|m| {
+            let services = m.config.and_then(|c| c.services).unwrap_or_default();
+            Machine {
+                proxy_autostart: services.iter().any(|s| s.autostart != Some(false)),
+                id: m.id,
+                name: m.name,
+                state: m.state,
+                region: m.region,
+            }
+        })
+        .collect())
+}
+
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // CSI: parameters and intermediates, then one final byte in @..~
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `2023-03-07T16:18:08Z app[5683606c41098e] lhr [info]Starting init...`
+pub fn parse_log_line(raw: &str) -> Option<LogLine> {
+    let text = strip_ansi(raw).trim_end().to_string();
+    if text.trim().is_empty() {
+        return None;
+    }
+    let mut words = text.splitn(4, ' ');
+    let ts = words.next().unwrap_or("");
+    let at = crate::time::parse_rfc3339(ts);
+    let (machine, message) = match (at, words.next(), words.next(), words.next()) {
+        (Some(_), Some(src), Some(_region), Some(rest)) => {
+            let machine = src
+                .split_once('[')
+                .map(|(_, r)| r.trim_end_matches(']').to_string());
+            let message = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+                Some((_level, msg)) => msg.trim_start().to_string(),
+                None => rest.to_string(),
+            };
+            (machine, message)
+        }
+        _ => (None, text.clone()),
+    };
+    Some(LogLine {
+        at,
+        machine,
+        message,
+        text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines() {
+        let l = parse_log_line(
+            "\u{1b}[2m2023-03-07T16:18:08Z\u{1b}[0m \u{1b}[34mapp[5683606c41098e]\u{1b}[0m lhr [info]telegram.error.Conflict: Conflict: terminated by other getUpdates request",
+        )
+        .unwrap();
+        assert_eq!(l.machine.as_deref(), Some("5683606c41098e"));
+        assert!(l.message.starts_with("telegram.error.Conflict"));
+        assert!(l.is_conflict());
+        assert_eq!(l.at, crate::time::parse_rfc3339("2023-03-07T16:18:08Z"));
+    }
+
+    #[test]
+    fn machines_json() {
+        let ms = parse_machines(
+            r#"[{"id":"a","name":"n","state":"started","region":"ams","extra":1,
+                "config":{"services":[{"autostart":true}]}},
+               {"id":"b","state":"stopped","region":"ams","config":{}}]"#,
+        )
+        .unwrap();
+        assert!(ms[0].is_running() && ms[0].proxy_autostart);
+        assert!(!ms[1].is_running() && !ms[1].proxy_autostart);
+        assert!(parse_machines("<html>").is_err());
+    }
+}

@@ -1,0 +1,363 @@
+//! Local processes: which running processes are instances of a bot.
+//!
+//! The process table is read in two phases: the command line of every process (cheap), then
+//! user, start time and working folder only for the few that match.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde::Serialize;
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
+
+use crate::config::Bot;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Instance {
+    #[serde(skip)]
+    pub bot: String,
+    pub pid: u32,
+    pub user: String,
+    #[serde(skip)]
+    pub uid: Option<u32>,
+    /// Seconds since the epoch; shown as RFC 3339.
+    #[serde(serialize_with = "crate::time::serialize_opt")]
+    pub started: Option<u64>,
+    pub cwd: Option<PathBuf>,
+    pub cmd: Vec<String>,
+}
+
+/// One pass over the process table. Errors are sentences.
+pub fn scan(bots: &[&Bot], root: &Path) -> Result<Vec<Instance>, String> {
+    let me = std::process::id();
+    let table = command_lines()?;
+    let mut candidates: Vec<(u32, Vec<String>, &Bot)> = Vec::new();
+    for (pid, cmd) in table {
+        if pid == me || is_botctl(&cmd) {
+            continue;
+        }
+        if let Some(bot) = bots.iter().find(|b| script_arg(&cmd, &b.script).is_some()) {
+            candidates.push((pid, cmd, bot));
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let details = details(&candidates.iter().map(|c| c.0).collect::<Vec<_>>());
+    let mut found = Vec::new();
+    for (pid, cmd, bot) in candidates {
+        let Some(d) = details.iter().find(|d| d.pid == pid) else {
+            continue; // exited between the two phases
+        };
+        if bot.script.contains('/') {
+            let arg = script_arg(&cmd, &bot.script).unwrap_or_default();
+            if !same_script_path(&arg, d.cwd.as_deref(), &bot.script, root) {
+                continue;
+            }
+        }
+        found.push(Instance {
+            bot: bot.name.clone(),
+            pid,
+            user: d.user.clone(),
+            uid: d.uid,
+            started: d.started,
+            cwd: d.cwd.clone(),
+            cmd,
+        });
+    }
+    Ok(found)
+}
+
+/// Checks one pid again, as right before a signal: is it still this instance (same start time)?
+pub fn still_same(instance: &Instance) -> bool {
+    details(&[instance.pid])
+        .first()
+        .is_some_and(|d| d.started == instance.started && d.uid == instance.uid)
+}
+
+/// botctl's own pid and those of its ancestors: never signalled.
+pub fn ancestors() -> Vec<u32> {
+    let mut chain = Vec::new();
+    let Ok(mut sys) = System::new() else {
+        return vec![std::process::id()];
+    };
+    let mut pid = Some(Pid::from_u32(std::process::id()));
+    while let Some(p) = pid {
+        if chain.contains(&p.as_u32()) || p.as_u32() == 0 {
+            break;
+        }
+        chain.push(p.as_u32());
+        sys.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[p]),
+            false,
+            ProcessRefreshKind::nothing().without_tasks(),
+        );
+        pid = sys.process(p).and_then(|proc_| proc_.parent());
+    }
+    chain
+}
+
+struct Details {
+    pid: u32,
+    user: String,
+    uid: Option<u32>,
+    started: Option<u64>,
+    cwd: Option<PathBuf>,
+}
+
+fn details(pids: &[u32]) -> Vec<Details> {
+    let pids: Vec<Pid> = pids.iter().map(|p| Pid::from_u32(*p)).collect();
+    let Ok(mut sys) = System::new() else {
+        return Vec::new();
+    };
+    sys.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&pids),
+        false,
+        ProcessRefreshKind::nothing()
+            .without_tasks()
+            .with_user(UpdateKind::OnlyIfNotSet)
+            .with_cwd(UpdateKind::OnlyIfNotSet),
+    );
+    pids.iter()
+        .filter_map(|pid| sys.process(*pid))
+        .map(|p| {
+            let uid = p.user_id().map(|u| **u);
+            let user = uid
+                .and_then(|u| nix::unistd::User::from_uid(u.into()).ok().flatten())
+                .map(|u| u.name)
+                .or_else(|| uid.map(|u| u.to_string()))
+                .unwrap_or_else(|| "?".into());
+            Details {
+                pid: p.pid().as_u32(),
+                user,
+                uid,
+                started: Some(p.start_time()).filter(|t| *t > 0),
+                cwd: p.cwd().map(Path::to_path_buf),
+            }
+        })
+        .collect()
+}
+
+/// Phase one: pid and argv of every process.
+#[cfg(target_os = "linux")]
+fn command_lines() -> Result<Vec<(u32, Vec<String>)>, String> {
+    // Reading /proc/PID/cmdline directly costs less than half of what a general process
+    // library spends here (see `cargo xtask bench`).
+    let dir = std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?;
+    let mut out = Vec::new();
+    let mut path = PathBuf::from("/proc");
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        path.push(&name);
+        path.push("cmdline");
+        if let Ok(bytes) = std::fs::read(&path)
+            && !bytes.is_empty()
+        {
+            let argv = bytes
+                .split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect::<Vec<_>>();
+            if !argv.is_empty() {
+                out.push((pid, argv));
+            }
+        }
+        path.pop();
+        path.pop();
+    }
+    Ok(out)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn command_lines() -> Result<Vec<(u32, Vec<String>)>, String> {
+    let mut sys = System::new().map_err(|e| format!("cannot read the process table: {e}"))?;
+    sys.refresh_processes_specifics(
+        ProcessesToUpdate::All,
+        true,
+        ProcessRefreshKind::nothing()
+            .without_tasks()
+            .with_cmd(UpdateKind::OnlyIfNotSet),
+    );
+    Ok(sys
+        .processes()
+        .iter()
+        .map(|(pid, p)| {
+            let argv = p
+                .cmd()
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            (pid.as_u32(), argv)
+        })
+        .filter(|(_, argv): &(u32, Vec<String>)| !argv.is_empty())
+        .collect())
+}
+
+fn base_name(s: &str) -> &str {
+    s.rsplit('/').next().unwrap_or(s)
+}
+
+fn is_botctl(cmd: &[String]) -> bool {
+    cmd.first().is_some_and(|a| base_name(a) == "botctl")
+}
+
+/// `python`, `python3`, `python3.12`, `pypy3`, or a path ending in one.
+pub fn is_python(argv0: &str) -> bool {
+    let name = base_name(argv0).to_ascii_lowercase();
+    let rest = if let Some(r) = name.strip_prefix("python") {
+        r
+    } else if let Some(r) = name.strip_prefix("pypy") {
+        r
+    } else {
+        return false;
+    };
+    // "", "3", "2", "3.12"
+    let mut parts = rest.splitn(2, '.');
+    let major = parts.next().unwrap_or("");
+    let minor = parts.next();
+    (major.is_empty() && minor.is_none())
+        || (matches!(major, "2" | "3") && minor.is_none_or(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit())))
+}
+
+/// The script a Python command line runs, if any: the first argument after Python's options.
+pub fn python_script(cmd: &[String]) -> Option<&str> {
+    let mut args = cmd.iter().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            return args.next().map(String::as_str);
+        }
+        if arg == "-" {
+            return None; // program from stdin
+        }
+        if !arg.starts_with('-') {
+            return Some(arg);
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            if long == "check-hash-based-pycs" {
+                args.next();
+            }
+            if matches!(long, "help" | "version" | "help-env" | "help-xoptions" | "help-all") {
+                return None;
+            }
+            continue;
+        }
+        // A cluster of short options: -uB, -W error, -Werror, -X dev, -c CODE, -m MOD.
+        let flags = &arg[1..];
+        for (i, c) in flags.char_indices() {
+            match c {
+                'c' | 'm' => return None,
+                'W' | 'X' => {
+                    if i + 1 == flags.len() {
+                        args.next();
+                    }
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// The argument by which `cmd` runs `script`, when it is an instance of it (by file name).
+pub fn script_arg(cmd: &[String], script: &str) -> Option<String> {
+    let argv0 = cmd.first()?;
+    let wanted = base_name(script);
+    if is_python(argv0) {
+        let arg = python_script(cmd)?;
+        return (base_name(arg) == wanted).then(|| arg.to_string());
+    }
+    (base_name(argv0) == wanted).then(|| argv0.clone())
+}
+
+/// For a `script` holding a `/`: does `arg` (as seen from `cwd`) name root/script?
+fn same_script_path(arg: &str, cwd: Option<&Path>, script: &str, root: &Path) -> bool {
+    let wanted = normalize(&root.join(script));
+    let arg_path = Path::new(arg);
+    let resolved = if arg_path.is_absolute() {
+        normalize(arg_path)
+    } else if let Some(cwd) = cwd {
+        normalize(&cwd.join(arg_path))
+    } else {
+        // Working folder unreadable (another user's process): compare what we can.
+        return normalize(arg_path).ends_with(normalize(Path::new(script)));
+    };
+    resolved == wanted
+        || std::fs::canonicalize(&resolved).ok() == std::fs::canonicalize(&wanted).ok()
+            && resolved.exists()
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn interpreters() {
+        for yes in ["python", "python3", "python3.12", "/usr/bin/python3.11", "pypy3", "/opt/venv/bin/python"] {
+            assert!(is_python(yes), "{yes}");
+        }
+        for no in ["python-config", "pythonista", "bash", "python3.x", "ipython", "python3."] {
+            assert!(!is_python(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn instances_of_bot_py() {
+        let yes = [
+            "python3 bot.py",
+            "python3 -u bot.py",
+            "python -W ignore bot.py --flag",
+            "python3 -Werror -X dev bot.py",
+            "/usr/bin/python3.11 /home/dev/lb/bot.py",
+            "python3 ./bot.py",
+            "./bot.py",
+            "python3 -- bot.py",
+        ];
+        for cmd in yes {
+            assert!(script_arg(&argv(cmd), "bot.py").is_some(), "{cmd}");
+        }
+        let no = [
+            "vim bot.py",
+            "less bot.py",
+            "tail -f bot.py",
+            "grep bot.py",
+            "python3 admin_bot.py",
+            "python3 -c print(1) bot.py",
+            "python3 -m http.server bot.py",
+            "bash -c python3 bot.py",
+            "python3 other.py bot.py",
+            "python3 - bot.py",
+        ];
+        for cmd in no {
+            assert!(script_arg(&argv(cmd), "bot.py").is_none(), "{cmd}");
+        }
+    }
+
+    #[test]
+    fn script_paths() {
+        let root = Path::new("/p");
+        assert!(same_script_path("bots/bot.py", Some(Path::new("/p")), "bots/bot.py", root));
+        assert!(same_script_path("/p/bots/bot.py", None, "bots/bot.py", root));
+        assert!(same_script_path("../bots/bot.py", Some(Path::new("/p/x")), "bots/bot.py", root));
+        assert!(!same_script_path("bot.py", Some(Path::new("/q")), "bots/bot.py", root));
+    }
+}

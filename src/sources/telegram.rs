@@ -1,0 +1,406 @@
+//! Telegram itself, through the Bot API (reference/telegram.md): is the token valid, is a
+//! webhook set, and — with the probe — is anybody else polling right now.
+//!
+//! The token is part of every URL, so every error that leaves this module is redacted.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::config::Bot;
+use crate::interrupt;
+
+/// A bot token. Its `Debug` never shows it, so it cannot leak through a panic or a trace.
+#[derive(Clone, PartialEq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(s: impl Into<String>) -> Self {
+        Token(s.into())
+    }
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// Variables from `.env` in the project root, read once per run.
+#[derive(Debug, Default, Clone)]
+pub struct DotEnv(HashMap<String, String>);
+
+impl DotEnv {
+    pub fn load(root: &Path) -> Self {
+        let mut vars = HashMap::new();
+        if let Ok(iter) = dotenvy::from_path_iter(root.join(".env")) {
+            for (k, v) in iter.flatten() {
+                vars.insert(k, v);
+            }
+        }
+        DotEnv(vars)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum TokenLookup {
+    Found { token: Token, from: &'static str },
+    /// `token_env` is set but neither the environment nor .env has it.
+    Missing { var: String },
+    /// The bot has no `token_env`.
+    NotConfigured,
+}
+
+pub fn token_for(bot: &Bot, dotenv: &DotEnv) -> TokenLookup {
+    let Some(var) = &bot.token_env else {
+        return TokenLookup::NotConfigured;
+    };
+    if let Some(v) = std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
+        return TokenLookup::Found {
+            token: Token(v.trim().to_string()),
+            from: "environment",
+        };
+    }
+    match dotenv.0.get(var).filter(|v| !v.trim().is_empty()) {
+        Some(v) => TokenLookup::Found {
+            token: Token(v.trim().to_string()),
+            from: ".env",
+        },
+        None => TokenLookup::Missing { var: var.clone() },
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConflictKind {
+    /// Another getUpdates poller is alive.
+    OtherPoller,
+    /// A webhook is set, so getUpdates cannot be used.
+    Webhook,
+    /// Somebody called setWebhook while we polled.
+    SetWebhook,
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    Unauthorized(String),
+    Conflict(ConflictKind),
+    RateLimited { retry_after: u64 },
+    Status { code: u16, description: String },
+    NotJson { status: u16, snippet: String },
+    Network(String),
+    Interrupted,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Unauthorized(d) => write!(
+                f,
+                "Telegram rejects the token ({d}): it is wrong or was revoked; get the current one from @BotFather"
+            ),
+            ApiError::Conflict(ConflictKind::OtherPoller) => write!(
+                f,
+                "409 Conflict: terminated by other getUpdates request (another poller is running)"
+            ),
+            ApiError::Conflict(ConflictKind::Webhook) => write!(
+                f,
+                "409 Conflict: a webhook is set, so long polling cannot work"
+            ),
+            ApiError::Conflict(ConflictKind::SetWebhook) => {
+                write!(f, "409 Conflict: terminated by setWebhook request")
+            }
+            ApiError::Conflict(ConflictKind::Other(d)) => write!(f, "409 {d}"),
+            ApiError::RateLimited { retry_after } => {
+                write!(f, "Telegram says too many requests; retry after {retry_after}s")
+            }
+            ApiError::Status { code, description } => {
+                write!(f, "the Bot API answered {code}: {description}")
+            }
+            ApiError::NotJson { status, snippet } => write!(
+                f,
+                "the Bot API answered HTTP {status} with something that is not the Bot API's JSON ({snippet}); a proxy or the server is failing"
+            ),
+            ApiError::Network(m) => write!(f, "cannot reach the Bot API: {m}"),
+            ApiError::Interrupted => write!(f, "interrupted"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookInfo {
+    pub url: String,
+    pub pending_update_count: u64,
+    pub last_error_message: Option<String>,
+    pub last_error_date: Option<u64>,
+}
+
+pub struct BotApi {
+    base: String,
+    token: Token,
+    timeout: Duration,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    ok: bool,
+    #[serde(default)]
+    result: serde_json::Value,
+    #[serde(default)]
+    error_code: Option<u16>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    parameters: Option<Parameters>,
+}
+
+#[derive(Deserialize)]
+struct Parameters {
+    #[serde(default)]
+    retry_after: Option<u64>,
+}
+
+/// Replaces the token, and anything shaped like `bot<token>` in a URL, with `<token>`.
+pub fn redact(text: &str, token: &Token) -> String {
+    let mut s = if token.0.is_empty() {
+        text.to_string()
+    } else {
+        text.replace(&token.0, "<token>")
+    };
+    while let Some(r) = crate::config::find_token_from(&s, true) {
+        s.replace_range(r, "<token>");
+    }
+    s
+}
+
+impl BotApi {
+    pub fn new(base: &str, token: Token, timeout: Duration) -> Self {
+        BotApi {
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            timeout,
+        }
+    }
+
+    /// One Bot API call, waiting at most `limit`; Ctrl-C ends the wait.
+    fn call(
+        &self,
+        method: &str,
+        params: &[(&str, String)],
+        limit: Duration,
+    ) -> Result<serde_json::Value, ApiError> {
+        tracing::info!("Bot API: {method} {params:?}");
+        let url = format!("{}/bot{}/{}", self.base, self.token.0, method);
+        let params: Vec<(String, String)> =
+            params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let token = self.token.clone();
+        let (tx, rx) = mpsc::channel();
+        // A plain thread, so that Ctrl-C need not wait for a long poll to end.
+        std::thread::spawn(move || {
+            let _ = tx.send(request(&url, &params, limit).map_err(|e| redact(&e, &token)));
+        });
+        let answer = loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(answer) => break answer,
+                Err(mpsc::RecvTimeoutError::Timeout) if interrupt::requested() => {
+                    return Err(ApiError::Interrupted);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(ApiError::Network("request thread ended".into()));
+                }
+            }
+        };
+        let (status, retry_header, body) = answer.map_err(ApiError::Network)?;
+        let envelope: Envelope = serde_json::from_str(&body).map_err(|_| ApiError::NotJson {
+            status,
+            snippet: snippet(&redact(&body, &self.token)),
+        })?;
+        if envelope.ok {
+            return Ok(envelope.result);
+        }
+        let code = envelope.error_code.unwrap_or(status);
+        let description = redact(&envelope.description.unwrap_or_default(), &self.token);
+        Err(match code {
+            401 => ApiError::Unauthorized(description),
+            409 => ApiError::Conflict(classify_conflict(&description)),
+            429 => ApiError::RateLimited {
+                retry_after: envelope
+                    .parameters
+                    .and_then(|p| p.retry_after)
+                    .or(retry_header)
+                    .unwrap_or(1),
+            },
+            _ => ApiError::Status { code, description },
+        })
+    }
+
+    pub fn get_me(&self) -> Result<String, ApiError> {
+        let me = self.call("getMe", &[], self.timeout)?;
+        Ok(me
+            .get("username")
+            .and_then(|u| u.as_str())
+            .unwrap_or("")
+            .to_string())
+    }
+
+    pub fn webhook_info(&self) -> Result<WebhookInfo, ApiError> {
+        let w = self.call("getWebhookInfo", &[], self.timeout)?;
+        Ok(WebhookInfo {
+            url: w.get("url").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+            pending_update_count: w
+                .get("pending_update_count")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0),
+            last_error_message: w
+                .get("last_error_message")
+                .and_then(|v| v.as_str())
+                .map(String::from),
+            last_error_date: w.get("last_error_date").and_then(|v| v.as_u64()),
+        })
+    }
+
+    /// The conflict probe: long polls with `limit=1`, never `offset`, never `allowed_updates`
+    /// (both change the bot's state on Telegram's side), until `window` ends or a 409 comes.
+    pub fn probe(&self, window: Duration) -> ProbeOutcome {
+        let start = Instant::now();
+        let deadline = start + window;
+        let mut polls = 0;
+        let mut updates_waiting = false;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining < Duration::from_secs(1) {
+                return ProbeOutcome::Clear {
+                    listened: start.elapsed(),
+                    polls,
+                    updates_waiting,
+                };
+            }
+            let timeout = remaining.as_secs().clamp(1, 50);
+            polls += 1;
+            let params = [("limit", "1".to_string()), ("timeout", timeout.to_string())];
+            match self.call("getUpdates", &params, Duration::from_secs(timeout + 10)) {
+                Ok(result) => {
+                    if result.as_array().is_some_and(|a| !a.is_empty()) {
+                        // Updates were waiting, so this call terminated nobody. Ask again.
+                        updates_waiting = true;
+                        std::thread::sleep(Duration::from_secs(1).min(remaining));
+                    }
+                }
+                Err(ApiError::Conflict(ConflictKind::OtherPoller)) => {
+                    return ProbeOutcome::OtherPoller {
+                        after: start.elapsed(),
+                    };
+                }
+                Err(ApiError::Conflict(ConflictKind::Webhook)) => return ProbeOutcome::Webhook,
+                Err(ApiError::RateLimited { retry_after }) => {
+                    std::thread::sleep(Duration::from_secs(retry_after).min(remaining));
+                }
+                Err(e) => return ProbeOutcome::Failed(e),
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeOutcome {
+    OtherPoller { after: Duration },
+    Webhook,
+    Clear {
+        listened: Duration,
+        polls: u32,
+        updates_waiting: bool,
+    },
+    Failed(ApiError),
+}
+
+pub const PROBE_WARNING: &str = "The probe long-polls getUpdates; if another poller is alive, Telegram interrupts its current request once (bots on grammY or Telegraf stop on that 409).";
+
+fn classify_conflict(description: &str) -> ConflictKind {
+    if description.contains("terminated by other getUpdates")
+        || description.contains("terminated by other long poll")
+    {
+        ConflictKind::OtherPoller
+    } else if description.contains("webhook is active") {
+        ConflictKind::Webhook
+    } else if description.contains("setWebhook") {
+        ConflictKind::SetWebhook
+    } else {
+        ConflictKind::Other(description.to_string())
+    }
+}
+
+fn snippet(body: &str) -> String {
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut s: String = flat.chars().take(80).collect();
+    if flat.chars().count() > 80 {
+        s.push('…');
+    }
+    s
+}
+
+/// (HTTP status, Retry-After, body) — errors are raw strings, redacted by the caller.
+fn request(
+    url: &str,
+    params: &[(String, String)],
+    limit: Duration,
+) -> Result<(u16, Option<u64>, String), String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(limit))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.get(url);
+    for (k, v) in params {
+        req = req.query(k, v);
+    }
+    let mut resp = req.call().map_err(|e| match e {
+        ureq::Error::Timeout(_) => format!("no answer within {}s", limit.as_secs()),
+        ureq::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
+    })?;
+    let status = resp.status().as_u16();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    let body = resp
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| format!("reading the answer failed: {e}"))?;
+    Ok((status, retry, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction() {
+        let t = Token::new(format!("123:{}", "x".repeat(35)));
+        let msg = format!("http://h/bot{}/getMe: refused", t.secret());
+        assert_eq!(redact(&msg, &t), "http://h/bot<token>/getMe: refused");
+        let other = format!("bot987654:{}/x", "Y".repeat(40));
+        assert!(!redact(&other, &t).contains("YYYY"));
+        assert_eq!(format!("{t:?}"), "Token(<redacted>)");
+    }
+
+    #[test]
+    fn conflicts() {
+        assert_eq!(
+            classify_conflict("Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"),
+            ConflictKind::OtherPoller
+        );
+        assert_eq!(
+            classify_conflict("Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"),
+            ConflictKind::Webhook
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! The handoff state, `.botctl/state.json`: which machines dev-start stopped, so deploy-resume
+//! can start exactly those again — even after a dev-start that was killed half-way.
+//! Written atomically (write, fsync, rename) under a file lock held while a workflow changes
+//! things.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    pub version: u32,
+    pub handoffs: Vec<Handoff>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Handoff {
+    pub bot: String,
+    pub app: String,
+    /// Machines dev-start was about to stop (recorded before stopping any).
+    pub machines: Vec<String>,
+    /// When, RFC 3339.
+    pub at: String,
+    /// user@host
+    pub by: String,
+}
+
+impl State {
+    pub fn handoff(&self, bot: &str) -> Option<&Handoff> {
+        self.handoffs.iter().find(|h| h.bot == bot)
+    }
+
+    pub fn set(&mut self, handoff: Handoff) {
+        self.handoffs.retain(|h| h.bot != handoff.bot);
+        self.handoffs.push(handoff);
+    }
+
+    pub fn clear(&mut self, bot: &str) {
+        self.handoffs.retain(|h| h.bot != bot);
+    }
+}
+
+pub fn path(root: &Path) -> PathBuf {
+    root.join(".botctl").join("state.json")
+}
+
+/// Reads the state without the lock (for reports). No file means no handoff.
+pub fn read(root: &Path) -> Result<State> {
+    let path = path(root);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+        Err(e) => {
+            return Err(Error::State {
+                path,
+                message: format!("cannot read the handoff state: {e}"),
+            });
+        }
+    };
+    serde_json::from_str(&text).map_err(|e| Error::State {
+        path,
+        message: format!(
+            "the handoff state is corrupt ({e}); it records machines that dev-start stopped, so it is not dropped: fix or remove it by hand after checking `flyctl machine list`"
+        ),
+    })
+}
+
+/// The lock on the state, held while a workflow changes things.
+pub struct Locked {
+    root: PathBuf,
+    _lock: File,
+}
+
+pub fn lock(root: &Path) -> Result<Locked> {
+    let dir = root.join(".botctl");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    let lock_path = dir.join("lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::io(format!("cannot open {}", lock_path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Locked {
+            root: root.to_path_buf(),
+            _lock: file,
+        }),
+        Err(TryLockError::WouldBlock) => Err(Error::Refused {
+            message: format!(
+                "another botctl run is changing things right now (it holds {})",
+                lock_path.display()
+            ),
+            fix: "wait for it to finish, then run this again".into(),
+        }),
+        Err(TryLockError::Error(e)) => {
+            Err(Error::io(format!("cannot lock {}", lock_path.display()), e))
+        }
+    }
+}
+
+impl Locked {
+    pub fn load(&self) -> Result<State> {
+        read(&self.root)
+    }
+
+    pub fn save(&self, state: &State) -> Result<()> {
+        let path = path(&self.root);
+        let fail = |e: std::io::Error| Error::State {
+            path: path.clone(),
+            message: format!("cannot write the handoff state: {e}"),
+        };
+        if state.handoffs.is_empty() {
+            return match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fail(e)),
+                _ => Ok(()),
+            };
+        }
+        let tmp = path.with_extension("json.tmp");
+        let mut state = state.clone();
+        state.version = 1;
+        let text = serde_json::to_string_pretty(&state).expect("state serializes");
+        let mut f = File::create(&tmp).map_err(fail)?;
+        f.write_all(text.as_bytes()).map_err(fail)?;
+        f.write_all(b"\n").map_err(fail)?;
+        f.sync_all().map_err(fail)?;
+        std::fs::rename(&tmp, &path).map_err(fail)?;
+        if let Some(dir) = path.parent()
+            && let Ok(d) = File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// user@host, for the record.
+pub fn who() -> String {
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "unknown".into());
+    format!("{user}@{host}")
+}

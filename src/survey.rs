@@ -1,0 +1,179 @@
+//! One look at every source, gathered concurrently: one process scan, every Fly app and every
+//! Telegram call at once. Commands read the `Survey`; they never ask sources themselves.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::config::{Bot, Config};
+use crate::sources::autostart::{self, Autostart};
+use crate::sources::fly::{FlyError, Flyctl, Machine};
+use crate::sources::local::{self, Instance};
+use crate::sources::telegram::{ApiError, BotApi, DotEnv, TokenLookup, WebhookInfo, token_for};
+
+/// Time limit for crontab, systemctl and launchctl.
+const AUTOSTART_LIMIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy)]
+pub struct Ask {
+    pub telegram: bool,
+    pub autostart: bool,
+}
+
+pub struct Survey {
+    pub local: Result<Vec<Instance>, String>,
+    /// Machines per Fly app.
+    pub fly: BTreeMap<String, Result<Vec<Machine>, FlyError>>,
+    /// Per bot name.
+    pub telegram: BTreeMap<String, Telegram>,
+    pub autostart: Option<Autostart>,
+}
+
+pub struct Telegram {
+    pub token: TokenLookup,
+    pub me: Option<Result<String, ApiError>>,
+    pub webhook: Option<Result<WebhookInfo, ApiError>>,
+}
+
+pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv, ask: Ask) -> Survey {
+    let apps: Vec<String> = {
+        let mut apps: Vec<String> = bots.iter().filter_map(|b| b.fly_app.clone()).collect();
+        apps.sort();
+        apps.dedup();
+        apps
+    };
+    std::thread::scope(|s| {
+        let local = s.spawn(|| local::scan(bots, &cfg.root));
+        let autostart = ask
+            .autostart
+            .then(|| s.spawn(|| autostart::scan(bots, AUTOSTART_LIMIT)));
+        let fly: Vec<_> = apps
+            .iter()
+            .map(|app| (app.clone(), s.spawn(move || flyctl.machines(app))))
+            .collect();
+        let telegram: Vec<_> = bots
+            .iter()
+            .map(|bot| {
+                let token = token_for(bot, dotenv);
+                let calls = match (&token, ask.telegram) {
+                    (TokenLookup::Found { token, .. }, true) => {
+                        let api = BotApi::new(&cfg.telegram.api, token.clone(), cfg.telegram.timeout);
+                        let me = s.spawn({
+                            let api = BotApi::new(&cfg.telegram.api, token.clone(), cfg.telegram.timeout);
+                            move || api.get_me()
+                        });
+                        let webhook = s.spawn(move || api.webhook_info());
+                        Some((me, webhook))
+                    }
+                    _ => None,
+                };
+                (bot.name.clone(), token, calls)
+            })
+            .collect();
+
+        Survey {
+            local: joined(local.join()),
+            autostart: autostart.map(|h| joined(h.join())),
+            fly: fly
+                .into_iter()
+                .map(|(app, h)| (app, joined(h.join())))
+                .collect(),
+            telegram: telegram
+                .into_iter()
+                .map(|(name, token, calls)| {
+                    let (me, webhook) = match calls {
+                        Some((me, wh)) => (Some(joined(me.join())), Some(joined(wh.join()))),
+                        None => (None, None),
+                    };
+                    (name, Telegram { token, me, webhook })
+                })
+                .collect(),
+        }
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Ok,
+    Conflict,
+    Stopped,
+    Unknown,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Ok => "ok",
+            Verdict::Conflict => "conflict",
+            Verdict::Stopped => "stopped",
+            Verdict::Unknown => "unknown",
+        })
+    }
+}
+
+/// Every place one bot runs, as the survey saw it.
+pub struct Places<'a> {
+    pub local: Vec<&'a Instance>,
+    pub machines: Vec<&'a Machine>,
+    /// A set webhook: Telegram delivers updates there, so polling anywhere conflicts with it.
+    pub webhook: Option<&'a str>,
+    /// Sources that could not be read (sentences).
+    pub unreadable: Vec<String>,
+}
+
+impl Places<'_> {
+    pub fn count(&self) -> usize {
+        self.local.len() + self.machines.len() + usize::from(self.webhook.is_some())
+    }
+
+    pub fn verdict(&self) -> Verdict {
+        match self.count() {
+            n if n >= 2 => Verdict::Conflict,
+            _ if !self.unreadable.is_empty() => Verdict::Unknown,
+            0 => Verdict::Stopped,
+            _ => Verdict::Ok,
+        }
+    }
+}
+
+impl Survey {
+    pub fn places<'a>(&'a self, bot: &Bot) -> Places<'a> {
+        let mut unreadable = Vec::new();
+        let local = match &self.local {
+            Ok(list) => list.iter().filter(|i| i.bot == bot.name).collect(),
+            Err(e) => {
+                unreadable.push(e.clone());
+                Vec::new()
+            }
+        };
+        let machines = match bot.fly_app.as_ref().and_then(|app| self.fly.get(app)) {
+            Some(Ok(ms)) => ms.iter().filter(|m| m.is_running()).collect(),
+            Some(Err(e)) => {
+                unreadable.push(e.to_string());
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        let webhook = self
+            .telegram
+            .get(&bot.name)
+            .and_then(|t| t.webhook.as_ref())
+            .and_then(|w| w.as_ref().ok())
+            .map(|w| w.url.as_str())
+            .filter(|u| !u.is_empty());
+        Places {
+            local,
+            machines,
+            webhook,
+            unreadable,
+        }
+    }
+
+    pub fn machines(&self, bot: &Bot) -> Option<&Result<Vec<Machine>, FlyError>> {
+        bot.fly_app.as_ref().and_then(|app| self.fly.get(app))
+    }
+}
+
+fn joined<T>(r: std::thread::Result<T>) -> T {
+    r.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}

@@ -1,0 +1,39 @@
+use std::io::IsTerminal;
+
+use crate::error::{Error, Result};
+
+/// Prompts only when both stdin and stderr are terminals (dialoguer would otherwise read from
+/// /dev/tty behind a pipe's back).
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks `question`; `--yes` answers it. Without a terminal and without `--yes`, nothing is
+/// changed and the command exits 4.
+pub fn confirm(question: &str, yes: bool) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !interactive() {
+        return Err(Error::NotConfirmed(format!(
+            "{question} — this needs a confirmation and there is no terminal to ask on; nothing was changed. Pass --yes to proceed without asking."
+        )));
+    }
+    let answer = dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact_opt();
+    if crate::interrupt::requested() {
+        return Err(Error::Interrupted);
+    }
+    match answer {
+        Ok(Some(true)) => Ok(()),
+        Ok(_) => Err(Error::NotConfirmed("not confirmed; nothing was changed".into())),
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+            Err(Error::Interrupted)
+        }
+        Err(e) => Err(Error::NotConfirmed(format!(
+            "could not ask for confirmation ({e}); nothing was changed"
+        ))),
+    }
+}
