@@ -1,22 +1,12 @@
 //! botctl: thin entry point. Parse, set up output, dispatch, map errors to exit codes.
 
-mod cli;
-mod commands;
-mod config;
-mod error;
-mod exec;
-mod interrupt;
-mod sources;
-mod state;
-mod survey;
-mod time;
-mod ui;
 
 use clap::{CommandFactory, Parser};
 
-use cli::{Cli, Command};
-use commands::Context;
-use error::{Error, Result};
+use botctl::cli::{Cli, Command};
+use botctl::commands::{self, Context};
+use botctl::error::{Error, Result};
+use botctl::{config, interrupt, ui};
 
 fn main() {
     let cli = Cli::parse();

@@ -1,3 +1,537 @@
+//! `botctl doctor`: for when a 409 comes back. Every check of the SPEC, each finding with a
+//! level, a message and the command that fixes it; the cause comes first.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
 use super::Context;
+use crate::config::Bot;
 use crate::error::Result;
-pub fn run(_ctx: &Context, _bots: &[String], _probe: bool, _json: bool) -> Result<i32> { todo!() }
+use crate::sources::fly::{FlyError, LogLine};
+use crate::sources::telegram::{self, ApiError, BotApi, ProbeOutcome, TokenLookup};
+use crate::survey::{self, Ask, Survey};
+use crate::{state, time, ui};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warn,
+    Ok,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub bot: Option<String>,
+    pub check: &'static str,
+    pub level: Level,
+    pub message: String,
+    pub fix: Option<String>,
+}
+
+/// Everything doctor looks at, gathered at once.
+pub struct Evidence {
+    pub survey: Survey,
+    pub whoami: Option<Result<String, FlyError>>,
+    pub logs: BTreeMap<String, Result<Vec<LogLine>, FlyError>>,
+    pub probes: BTreeMap<String, ProbeOutcome>,
+    pub handoffs: Result<state::State>,
+}
+
+const LOGS_LIMIT: Duration = Duration::from_secs(10);
+
+pub fn run(ctx: &Context, names: &[String], probe: bool, as_json: bool) -> Result<i32> {
+    let bots = ctx.cfg.select(names)?;
+    if probe {
+        ui::note(format!(
+            "Probing for {}s. {}",
+            ctx.cfg.telegram.probe.as_secs(),
+            telegram::PROBE_WARNING
+        ));
+    }
+    let evidence = gather(ctx, &bots, probe);
+    let findings = diagnose(ctx, &bots, &evidence, probe);
+    let errors = findings.iter().filter(|f| f.level == Level::Error).count();
+    let warnings = findings.iter().filter(|f| f.level == Level::Warn).count();
+    if as_json {
+        ui::json(&serde_json::json!({"findings": findings, "errors": errors, "warnings": warnings}));
+    } else {
+        print_human(&findings, errors, warnings);
+    }
+    Ok(i32::from(errors > 0))
+}
+
+pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
+    let cfg = &ctx.cfg;
+    let apps: Vec<String> = {
+        let mut a: Vec<String> = bots.iter().filter_map(|b| b.fly_app.clone()).collect();
+        a.sort();
+        a.dedup();
+        a
+    };
+    std::thread::scope(|s| {
+        let survey = s.spawn(|| {
+            survey::gather(
+                cfg,
+                bots,
+                &ctx.flyctl,
+                &ctx.dotenv,
+                Ask {
+                    telegram: true,
+                    autostart: true,
+                },
+            )
+        });
+        let whoami = (!apps.is_empty()).then(|| s.spawn(|| ctx.flyctl.whoami()));
+        let logs: Vec<_> = apps
+            .iter()
+            .map(|app| {
+                let limit = LOGS_LIMIT.min(ctx.flyctl.timeout());
+                (app.clone(), s.spawn(move || ctx.flyctl.logs(app, limit)))
+            })
+            .collect();
+        let probes: Vec<_> = if probe {
+            bots.iter()
+                .filter_map(|bot| match telegram::token_for(bot, &ctx.dotenv) {
+                    TokenLookup::Found { token, .. } => {
+                        let api = BotApi::new(&cfg.telegram.api, token, cfg.telegram.timeout);
+                        let window = cfg.telegram.probe;
+                        Some((bot.name.clone(), s.spawn(move || api.probe(window))))
+                    }
+                    _ => None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        };
+        Evidence {
+            survey: join(survey),
+            whoami: whoami.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+            logs: logs
+                .into_iter()
+                .map(|(a, h)| (a, h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+                .collect(),
+            probes: probes
+                .into_iter()
+                .map(|(b, h)| (b, h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+                .collect(),
+            handoffs: state::read(&cfg.root),
+        }
+    })
+}
+
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn add(&mut self, bot: Option<&Bot>, check: &'static str, level: Level, message: String, fix: Option<String>) {
+        self.0.push(Finding {
+            bot: bot.map(|b| b.name.clone()),
+            check,
+            level,
+            message,
+            fix,
+        });
+    }
+}
+
+/// Where a check's findings sort among errors: the cause of a 409 first.
+fn weight(check: &str) -> u8 {
+    match check {
+        "places" => 0,
+        "local" | "fly" => 1,
+        "webhook" => 2,
+        "probe" => 3,
+        "token" => 4,
+        "logs" => 5,
+        "handoff" => 6,
+        "autostart" | "proxy" => 7,
+        _ => 8,
+    }
+}
+
+pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Vec<Finding> {
+    let mut f = Findings(Vec::new());
+    f.add(
+        None,
+        "config",
+        Level::Ok,
+        format!("{} describes {} bot(s)", ctx.cfg.path.display(), ctx.cfg.bots.len()),
+        None,
+    );
+    check_flyctl(ctx, ev, &mut f);
+    for bot in bots {
+        check_places(bot, ev, &mut f);
+        check_fly(bot, ev, &mut f);
+        check_telegram(bot, ev, &mut f);
+        check_autostart(bot, ev, &mut f);
+        check_logs(bot, ev, &mut f);
+        check_handoff(bot, ev, &mut f);
+        if probed {
+            check_probe(bot, ev, &mut f);
+        }
+    }
+    let mut findings = f.0;
+    findings.sort_by_key(|x| (x.level, weight(x.check)));
+    findings
+}
+
+fn check_flyctl(ctx: &Context, ev: &Evidence, f: &mut Findings) {
+    let Some(whoami) = &ev.whoami else {
+        return; // no bot has a fly_app
+    };
+    let problem = ctx.flyctl.installed().err().or_else(|| whoami.as_ref().err().cloned());
+    match (problem, whoami) {
+        (Some(e), _) => {
+            f.add(None, "flyctl", Level::Error, format!("{e}; a bot may be running on Fly.io unseen"), e.fix())
+        }
+        (None, Ok(email)) => f.add(None, "flyctl", Level::Ok, format!("flyctl is logged in as {email}"), None),
+        (None, Err(_)) => {}
+    }
+}
+
+fn check_places(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let places = ev.survey.places(bot);
+    let n = places.count();
+    if places.local.len() >= 2 {
+        let pids: Vec<String> = places.local.iter().map(|i| i.pid.to_string()).collect();
+        f.add(
+            Some(bot),
+            "local",
+            Level::Error,
+            format!(
+                "{} copies of {} run on this machine (pids {}): they fight over getUpdates",
+                places.local.len(),
+                bot.script,
+                pids.join(", ")
+            ),
+            Some(format!("botctl dev-stop {}   # then start one copy", bot.name)),
+        );
+    } else if places.local.len() == 1 {
+        f.add(
+            Some(bot),
+            "local",
+            Level::Ok,
+            super::status::describe_instance(places.local[0]),
+            None,
+        );
+    }
+    if n >= 2 {
+        let mut where_ = Vec::new();
+        if !places.local.is_empty() {
+            where_.push(format!("this machine (pid {})", places.local.iter().map(|i| i.pid.to_string()).collect::<Vec<_>>().join(", ")));
+        }
+        if !places.machines.is_empty() {
+            where_.push(format!(
+                "Fly app {} (machine {})",
+                bot.fly_app.as_deref().unwrap_or(""),
+                places.machines.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if let Some(url) = places.webhook {
+            where_.push(format!("a webhook ({url})"));
+        }
+        let fix = if !places.local.is_empty() && !places.machines.is_empty() {
+            format!(
+                "botctl dev-stop {0}   # keep Fly.io; or move it here: botctl dev-start {0}",
+                bot.name
+            )
+        } else if !places.local.is_empty() {
+            format!("botctl dev-stop {}", bot.name)
+        } else if places.webhook.is_some() {
+            format!("curl \"https://api.telegram.org/bot${}/deleteWebhook\"   # if this bot should poll", bot.token_env.as_deref().unwrap_or("TOKEN"))
+        } else {
+            let app = bot.fly_app.as_deref().unwrap_or("");
+            let extra: Vec<&str> = places.machines.iter().skip(1).map(|m| m.id.as_str()).collect();
+            format!("flyctl machine stop {} --app {app}", extra.join(" "))
+        };
+        f.add(
+            Some(bot),
+            "places",
+            Level::Error,
+            format!(
+                "{} runs in {n} places: {} — Telegram answers all but one of them 409 Conflict",
+                bot.name,
+                where_.join(" and ")
+            ),
+            Some(fix),
+        );
+    } else {
+        let (level, message) = match (n, places.unreadable.is_empty()) {
+            (1, _) => (Level::Ok, format!("{} runs in exactly one place", bot.name)),
+            (_, false) => (
+                Level::Warn,
+                format!("{} runs nowhere botctl can see, but not every place could be checked", bot.name),
+            ),
+            _ => (Level::Ok, format!("{} is not running anywhere botctl can see", bot.name)),
+        };
+        f.add(Some(bot), "places", level, message, None);
+    }
+}
+
+fn check_fly(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let Some(app) = &bot.fly_app else { return };
+    match ev.survey.machines(bot) {
+        Some(Err(FlyError::NotInstalled { .. } | FlyError::NotLoggedIn)) => {} // reported by "flyctl"
+        Some(Err(e)) => f.add(Some(bot), "fly", Level::Error, e.to_string(), e.fix()),
+        None => {}
+        Some(Ok(machines)) => {
+            let started: Vec<_> = machines.iter().filter(|m| m.is_running()).collect();
+            if started.len() >= 2 {
+                let extra: Vec<&str> = started.iter().skip(1).map(|m| m.id.as_str()).collect();
+                f.add(
+                    Some(bot),
+                    "fly",
+                    Level::Error,
+                    format!(
+                        "Fly app {app} has {} started machines ({}): each polls, so they conflict (fly deploy creates a pair unless --ha=false)",
+                        started.len(),
+                        started.iter().map(|m| format!("{} {}", m.id, m.state)).collect::<Vec<_>>().join(", ")
+                    ),
+                    Some(format!(
+                        "flyctl machine stop {} --app {app}   # or destroy it: flyctl machine destroy {} --app {app}",
+                        extra.join(" "),
+                        extra.join(" ")
+                    )),
+                );
+            } else {
+                f.add(
+                    Some(bot),
+                    "fly",
+                    Level::Ok,
+                    format!("Fly app {app}: {} machine(s), {} started", machines.len(), started.len()),
+                    None,
+                );
+            }
+            for m in machines.iter().filter(|m| !m.is_running() && m.proxy_autostart && m.state != "destroyed") {
+                f.add(
+                    Some(bot),
+                    "proxy",
+                    Level::Warn,
+                    format!(
+                        "machine {} of {app} is {}, but its services have autostart: Fly Proxy starts it again by itself when a request comes in",
+                        m.id, m.state
+                    ),
+                    Some(format!(
+                        "flyctl machine update {} --app {app} --autostart=false --skip-start   # or auto_start_machines = false in fly.toml",
+                        m.id
+                    )),
+                );
+            }
+        }
+    }
+}
+
+fn check_telegram(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let Some(t) = ev.survey.telegram.get(&bot.name) else { return };
+    match &t.token {
+        TokenLookup::NotConfigured => {
+            return f.add(
+                Some(bot),
+                "token",
+                Level::Warn,
+                "no token_env in botctl.toml, so Telegram was not checked".into(),
+                Some(format!("add token_env = \"{}_BOT_TOKEN\" to the bot in botctl.toml", bot.name.to_uppercase().replace('-', "_"))),
+            );
+        }
+        TokenLookup::Missing { var } => {
+            return f.add(
+                Some(bot),
+                "token",
+                Level::Warn,
+                format!("{var} is not set in the environment or .env, so Telegram was not checked"),
+                Some(format!("echo '{var}=<token from @BotFather>' >> .env")),
+            );
+        }
+        TokenLookup::Found { .. } => {}
+    }
+    match &t.me {
+        Some(Ok(username)) => match &bot.username {
+            Some(want) if !want.eq_ignore_ascii_case(username) => f.add(
+                Some(bot),
+                "token",
+                Level::Error,
+                format!("the token in {} belongs to @{username}, not @{want}", bot.token_env.as_deref().unwrap_or("")),
+                Some(format!("put @{want}'s token in {}", bot.token_env.as_deref().unwrap_or(""))),
+            ),
+            _ => f.add(Some(bot), "token", Level::Ok, format!("token is valid: @{username}"), None),
+        },
+        Some(Err(e @ ApiError::Unauthorized(_))) => f.add(
+            Some(bot),
+            "token",
+            Level::Error,
+            e.to_string(),
+            Some(format!("get the token from @BotFather (/token) and update {}", bot.token_env.as_deref().unwrap_or("the token"))),
+        ),
+        Some(Err(e)) => f.add(Some(bot), "token", Level::Warn, format!("cannot check the token: {e}"), None),
+        None => {}
+    }
+    if let Some(Ok(w)) = &t.webhook {
+        if w.url.is_empty() {
+            f.add(Some(bot), "webhook", Level::Ok, "no webhook is set (polling mode)".into(), None);
+        } else {
+            let mut message = format!(
+                "a webhook is set ({}): every getUpdates gets 409 while it is, and a polling bot started with this token deletes it",
+                w.url
+            );
+            if let Some(err) = &w.last_error_message {
+                message.push_str(&format!("; its last delivery error: {err}"));
+            }
+            f.add(
+                Some(bot),
+                "webhook",
+                Level::Error,
+                message,
+                Some(format!(
+                    "curl \"https://api.telegram.org/bot${}/deleteWebhook\"   # only if this bot should poll",
+                    bot.token_env.as_deref().unwrap_or("TOKEN")
+                )),
+            );
+        }
+        let places = ev.survey.places(bot);
+        if w.pending_update_count > 0 && places.count() == 0 {
+            f.add(
+                Some(bot),
+                "pending",
+                Level::Warn,
+                format!(
+                    "{} updates are waiting and nothing botctl can see consumes them (they expire after 24 hours)",
+                    w.pending_update_count
+                ),
+                Some(format!("botctl deploy-resume {}   # or run it: botctl dev-start {}", bot.name, bot.name)),
+            );
+        } else {
+            f.add(Some(bot), "pending", Level::Ok, format!("{} updates waiting", w.pending_update_count), None);
+        }
+    }
+}
+
+fn check_autostart(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let Some(a) = &ev.survey.autostart else { return };
+    for e in a.for_bot(&bot.name) {
+        f.add(
+            Some(bot),
+            "autostart",
+            Level::Warn,
+            format!("{} can start {} again: {}", e.source, bot.script, e.entry),
+            Some(e.fix.clone()),
+        );
+    }
+}
+
+fn check_logs(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let Some(app) = &bot.fly_app else { return };
+    let Some(Ok(lines)) = ev.logs.get(app) else { return };
+    let conflicts: Vec<&LogLine> = lines.iter().filter(|l| l.is_conflict()).collect();
+    let Some(last) = conflicts.last() else {
+        return f.add(Some(bot), "logs", Level::Ok, format!("no 409 in the recent logs of {app}"), None);
+    };
+    let recent = last.at.is_some_and(|t| time::now().saturating_sub(t) < 600);
+    f.add(
+        Some(bot),
+        "logs",
+        if recent { Level::Error } else { Level::Warn },
+        format!(
+            "{} 409 Conflict line(s) in the recent logs of {app}, the last at {} on machine {}",
+            conflicts.len(),
+            last.at.map(time::rfc3339).unwrap_or_else(|| "an unknown time".into()),
+            last.machine.as_deref().unwrap_or("?")
+        ),
+        Some(format!("botctl doctor {} --probe   # finds a poller no other check can see", bot.name)),
+    );
+}
+
+fn check_handoff(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    match &ev.handoffs {
+        Err(e) => f.add(Some(bot), "handoff", Level::Error, e.to_string(), None),
+        Ok(st) => {
+            if let Some(h) = st.handoff(&bot.name) {
+                f.add(
+                    Some(bot),
+                    "handoff",
+                    Level::Warn,
+                    format!(
+                        "dev-start by {} at {} stopped machine(s) {} of {}: Fly.io does not serve this bot until they are started again",
+                        h.by,
+                        h.at,
+                        h.machines.join(", "),
+                        h.app
+                    ),
+                    Some(format!("botctl deploy-resume {}", bot.name)),
+                );
+            }
+        }
+    }
+}
+
+fn check_probe(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let Some(outcome) = ev.probes.get(&bot.name) else { return };
+    let places = ev.survey.places(bot);
+    match outcome {
+        ProbeOutcome::OtherPoller { after } if places.count() == 0 => f.add(
+            Some(bot),
+            "probe",
+            Level::Error,
+            format!(
+                "another poller answered the probe after {:.1}s, but botctl sees {} running nowhere: it polls from a place botctl cannot see (another computer, a server, a leaked token)",
+                after.as_secs_f32(),
+                bot.name
+            ),
+            Some("find and stop it; if you cannot, revoke the token in @BotFather (/revoke) and update it everywhere".into()),
+        ),
+        ProbeOutcome::OtherPoller { after } => f.add(
+            Some(bot),
+            "probe",
+            Level::Ok,
+            format!("a live poller answered the probe after {:.1}s (expected: {} runs in {} place(s))", after.as_secs_f32(), bot.name, places.count()),
+            None,
+        ),
+        ProbeOutcome::Clear { listened, updates_waiting, .. } => {
+            let mut message = format!("no other poller answered within {}s", listened.as_secs());
+            if *updates_waiting {
+                message.push_str(" (updates were waiting, so the probe could not take over the poll; run it again)");
+            }
+            if places.count() > 0 && places.webhook.is_none() {
+                message.push_str(&format!(", although {} should be polling from {} place(s): is it stuck?", bot.name, places.count()));
+                f.add(Some(bot), "probe", Level::Warn, message, None);
+            } else {
+                f.add(Some(bot), "probe", Level::Ok, message, None);
+            }
+        }
+        ProbeOutcome::Webhook => {} // reported by "webhook"
+        ProbeOutcome::Failed(e) => f.add(Some(bot), "probe", Level::Warn, format!("the probe could not run: {e}"), None),
+    }
+}
+
+fn print_human(findings: &[Finding], errors: usize, warnings: usize) {
+    let first = findings.iter().find(|f| f.level != Level::Ok);
+    match first {
+        Some(c) if c.level == Level::Error => {
+            ui::line(format!("{} {}", ui::bad("Cause:"), c.message));
+            if let Some(fix) = &c.fix {
+                ui::line(format!("{} {fix}", ui::heading("Fix:")));
+            }
+        }
+        Some(c) => ui::line(format!("{} no cause of a 409 found; worth a look: {}", ui::caution("Probably fine:"), c.message)),
+        None => ui::line(ui::good("No cause of a 409 found.")),
+    }
+    ui::blank();
+    for f in findings {
+        let mark = match f.level {
+            Level::Error => ui::bad("✗ error"),
+            Level::Warn => ui::caution("! warn "),
+            Level::Ok => ui::good("✓ ok   "),
+        };
+        let who = f.bot.as_deref().map(|b| format!("{b} ")).unwrap_or_default();
+        ui::line(format!("{mark} {who}{}: {}", f.check, f.message));
+        if let Some(fix) = &f.fix {
+            ui::line(format!("          fix: {fix}"));
+        }
+    }
+    ui::blank();
+    ui::line(format!("{errors} error(s), {warnings} warning(s)"));
+}
