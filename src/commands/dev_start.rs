@@ -1,4 +1,309 @@
+//! `botctl dev-start BOT`: hand the bot from Fly.io to this machine, as the checklist does it:
+//! refuse if it already runs here or a webhook is set; confirm, record, stop the machines and
+//! wait until Fly reports them stopped; warn about what could start it again; probe that no
+//! other poller is left; run it here; offer to resume Fly.io when it exits.
+
+use std::ops::ControlFlow;
+use std::process::Command;
+use std::time::Duration;
+
 use super::Context;
-use crate::error::Result;
-pub struct Options { pub yes: bool, pub dry_run: bool, pub no_run: bool, pub no_probe: bool }
-pub fn run(_ctx: &Context, _bot: &str, _o: Options) -> Result<i32> { todo!() }
+use super::deploy_resume::{self, fly_failed};
+use super::steps::{Steps, wait_for};
+use crate::config::Bot;
+use crate::error::{Error, Result};
+use crate::sources::autostart;
+use crate::sources::local;
+use crate::sources::telegram::{self, BotApi, ProbeOutcome, Token, TokenLookup};
+use crate::{interrupt, state, time, ui};
+
+pub struct Options {
+    pub yes: bool,
+    pub dry_run: bool,
+    pub no_run: bool,
+    pub no_probe: bool,
+}
+
+pub fn run(ctx: &Context, name: &str, opt: Options) -> Result<i32> {
+    let bot = ctx.cfg.bot(name)?;
+    let mut steps = Steps::new(&format!("dev-start {}: hand the bot from Fly.io to this machine", bot.name), opt.dry_run);
+    let token = match telegram::token_for(bot, &ctx.dotenv) {
+        TokenLookup::Found { token, .. } => Some(token),
+        _ => None,
+    };
+
+    refuse_if_running_here(ctx, bot, &mut steps)?;
+    refuse_if_webhook(ctx, bot, token.as_ref(), &mut steps)?;
+    let stopped = stop_fly(ctx, bot, &opt, &mut steps)?;
+    if opt.dry_run {
+        steps.begin("Warn about what can start it again").would("list autostart entries and proxy-startable machines");
+        steps.begin("Probe that no other poller is left").would(if opt.no_probe { "skip (--no-probe)" } else { "long-poll getUpdates for the probe window" });
+        steps.begin(&format!("Run `{}` here", bot.run)).would(if opt.no_run { "skip (--no-run)" } else { "run it in the foreground" });
+        return Ok(0);
+    }
+    warn_autostart(ctx, bot, &mut steps);
+    probe(ctx, bot, token.as_ref(), &opt, &mut steps)?;
+    if opt.no_run {
+        steps.begin(&format!("Run `{}` here", bot.run)).skipped("--no-run");
+        ui::line(format!(
+            "Fly.io no longer runs {0}. Start it yourself with `{1}`; when you are done: botctl dev-stop {0} && botctl deploy-resume {0}",
+            bot.name, bot.run
+        ));
+        return Ok(0);
+    }
+    let code = run_here(ctx, bot, token.as_ref(), &mut steps)?;
+    offer_resume(ctx, bot, stopped, opt.yes)?;
+    Ok(if code == 130 { 130 } else { 0 })
+}
+
+fn refuse_if_running_here(ctx: &Context, bot: &Bot, steps: &mut Steps) -> Result<()> {
+    let mut step = steps.begin(&format!("Refuse if {} already runs on this machine", bot.name));
+    let found = local::scan(&[bot], &ctx.cfg.root).map_err(|e| step.fail(Error::StepFailed(e)))?;
+    if found.is_empty() {
+        step.done("not running here");
+        return Ok(());
+    }
+    Err(step.fail(Error::Refused {
+        message: format!(
+            "{} already runs here: {}",
+            bot.name,
+            found.iter().map(super::status::describe_instance).collect::<Vec<_>>().join("; ")
+        ),
+        fix: format!("botctl dev-stop {}", bot.name),
+    }))
+}
+
+fn refuse_if_webhook(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) -> Result<()> {
+    let mut step = steps.begin("Refuse if a webhook is set");
+    let Some(token) = token else {
+        step.skipped(format!("no token ({} is not set), so the webhook was not checked", bot.token_env.as_deref().unwrap_or("token_env")));
+        return Ok(());
+    };
+    let api = BotApi::new(&ctx.cfg.telegram.api, token.clone(), ctx.cfg.telegram.timeout);
+    match api.webhook_info() {
+        Ok(w) if w.url.is_empty() => {
+            step.done("no webhook");
+            Ok(())
+        }
+        Ok(w) => Err(step.fail(Error::Refused {
+            message: format!(
+                "a webhook is set ({}): polling here would get 409, and python-telegram-bot would delete production's webhook",
+                w.url
+            ),
+            fix: format!(
+                "curl \"https://api.telegram.org/bot${}/deleteWebhook\"   # only if this bot should poll",
+                bot.token_env.as_deref().unwrap_or("TOKEN")
+            ),
+        })),
+        Err(e @ telegram::ApiError::Unauthorized(_)) => Err(step.fail(Error::Refused {
+            message: e.to_string(),
+            fix: format!("put the right token in {}", bot.token_env.as_deref().unwrap_or("the environment")),
+        })),
+        Err(telegram::ApiError::Interrupted) => Err(step.fail(Error::Interrupted)),
+        Err(e) => {
+            step.warn(format!("could not check: {e}"));
+            Ok(())
+        }
+    }
+}
+
+/// Confirms, records the handoff, stops the started machines and waits for `stopped`.
+/// Returns the machines it stopped.
+fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Result<Vec<String>> {
+    let mut step = steps.begin("Stop the bot on Fly.io");
+    let Some(app) = bot.fly_app.as_deref() else {
+        if !opt.dry_run {
+            ui::confirm(&format!("Run {} on this machine?", bot.name), opt.yes).map_err(|e| step.fail(e))?;
+        }
+        step.skipped("no fly_app in botctl.toml");
+        return Ok(Vec::new());
+    };
+    let fly = &ctx.flyctl;
+    let machines = fly.machines(app).map_err(|e| step.fail(fly_failed(e)))?;
+    let running: Vec<String> = machines.iter().filter(|m| m.is_running()).map(|m| m.id.clone()).collect();
+    if opt.dry_run {
+        step.would(if running.is_empty() {
+            format!("stop nothing: no machine of {app} is started")
+        } else {
+            format!(
+                "record the handoff in {}, then flyctl machine stop {} --app {app}, and wait until stopped",
+                state::path(&ctx.cfg.root).display(),
+                running.join(" ")
+            )
+        });
+        return Ok(running);
+    }
+    let question = if running.is_empty() {
+        format!("No machine of {app} is started. Run {} on this machine?", bot.name)
+    } else {
+        format!("Stop machine(s) {} of {app} and run {} on this machine?", running.join(", "), bot.name)
+    };
+    ui::confirm(&question, opt.yes).map_err(|e| step.fail(e))?;
+    if running.is_empty() {
+        step.done(format!("no machine of {app} was started"));
+        return Ok(Vec::new());
+    }
+
+    // Record before stopping anything, so a dev-start killed half-way can be undone.
+    let lock = state::lock(&ctx.cfg.root).map_err(|e| step.fail(e))?;
+    let mut st = lock.load().map_err(|e| step.fail(e))?;
+    let mut recorded = st.handoff(&bot.name).filter(|h| h.app == app).map(|h| h.machines.clone()).unwrap_or_default();
+    for id in &running {
+        if !recorded.contains(id) {
+            recorded.push(id.clone());
+        }
+    }
+    st.set(state::Handoff {
+        bot: bot.name.clone(),
+        app: app.to_string(),
+        machines: recorded,
+        at: time::rfc3339(time::now()),
+        by: state::who(),
+    });
+    lock.save(&st).map_err(|e| step.fail(e))?;
+
+    for id in &running {
+        fly.stop(app, id).map_err(|e| {
+            step.fail(Error::StepFailed(format!(
+                "machine {id} did not stop: {}\nThe handoff in {} lists the machines; `botctl deploy-resume {}` starts them again.",
+                fly_failed(e),
+                state::path(&ctx.cfg.root).display(),
+                bot.name
+            )))
+        })?;
+    }
+    // flyctl's stop does not wait for `stopped`: poll until Fly says so.
+    let wait = ctx.cfg.fly.wait;
+    let done = wait_for("waiting for Fly machines to stop", wait, Duration::from_secs(1), || {
+        let now = fly.machines(app).map_err(fly_failed)?;
+        let pending: Vec<String> = now
+            .iter()
+            .filter(|m| running.contains(&m.id) && m.state != "stopped" && m.state != "suspended")
+            .map(|m| format!("{} {}", m.id, m.state))
+            .collect();
+        Ok(if pending.is_empty() { ControlFlow::Break(()) } else { ControlFlow::Continue(pending.join(", ")) })
+    })
+    .map_err(|e| step.fail(e))?;
+    if done.is_none() {
+        return Err(step.fail(Error::StepFailed(format!(
+            "machine(s) of {app} did not reach stopped within {}s; the bot may still poll there. Check `flyctl machine list --app {app}`; `botctl deploy-resume {}` restores them.",
+            wait.as_secs(),
+            bot.name
+        ))));
+    }
+    step.done(format!("stopped {} (recorded in {})", running.join(", "), state::path(&ctx.cfg.root).display()));
+    Ok(running)
+}
+
+fn warn_autostart(ctx: &Context, bot: &Bot, steps: &mut Steps) {
+    let mut step = steps.begin("Warn about what can start it again");
+    let mut warnings: Vec<String> = autostart::scan(&[bot], Duration::from_secs(10))
+        .entries
+        .iter()
+        .map(|e| format!("{}: {} (fix: {})", e.source, e.entry, e.fix))
+        .collect();
+    if let Some(app) = &bot.fly_app
+        && let Ok(machines) = ctx.flyctl.machines(app)
+    {
+        for m in machines.iter().filter(|m| !m.is_running() && m.proxy_autostart) {
+            warnings.push(format!(
+                "Fly Proxy can start machine {} again when a request comes in (fix: flyctl machine update {} --app {app} --autostart=false --skip-start)",
+                m.id, m.id
+            ));
+        }
+    }
+    if warnings.is_empty() {
+        step.done("nothing found");
+    } else {
+        step.warn(warnings.join("\n"));
+    }
+}
+
+fn probe(ctx: &Context, bot: &Bot, token: Option<&Token>, opt: &Options, steps: &mut Steps) -> Result<()> {
+    let mut step = steps.begin("Probe that no other poller is left");
+    if opt.no_probe {
+        step.skipped("--no-probe");
+        return Ok(());
+    }
+    let Some(token) = token else {
+        step.skipped("no token, so no probe");
+        return Ok(());
+    };
+    let window = ctx.cfg.telegram.probe;
+    ui::note(telegram::PROBE_WARNING);
+    let api = BotApi::new(&ctx.cfg.telegram.api, token.clone(), ctx.cfg.telegram.timeout);
+    let outcome = {
+        let _spinner = ui::Spinner::new("listening for another poller", window);
+        api.probe(window)
+    };
+    match outcome {
+        ProbeOutcome::Clear { listened, .. } => {
+            step.done(format!("no other poller answered within {}s", listened.as_secs()));
+            Ok(())
+        }
+        ProbeOutcome::OtherPoller { after } => Err(step.fail(Error::Refused {
+            message: format!(
+                "another poller is still alive (it answered after {:.1}s); running here would fight it. Fly.io stays stopped.",
+                after.as_secs_f32()
+            ),
+            fix: format!("botctl doctor {} --probe   # then, once it is gone: botctl dev-start {}", bot.name, bot.name),
+        })),
+        ProbeOutcome::Webhook => Err(step.fail(Error::Refused {
+            message: "a webhook was set meanwhile".into(),
+            fix: format!("botctl doctor {}", bot.name),
+        })),
+        ProbeOutcome::Failed(telegram::ApiError::Interrupted) => Err(step.fail(Error::Interrupted)),
+        ProbeOutcome::Failed(e) => {
+            step.warn(format!("the probe could not run: {e}"));
+            Ok(())
+        }
+    }
+}
+
+/// Runs the bot in the foreground. Ctrl-C reaches it directly (same process group); a SIGTERM
+/// to botctl is passed on. Returns 130 when it ended by an interrupt.
+fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) -> Result<i32> {
+    let mut step = steps.begin(&format!("Run `{}` here (Ctrl-C stops it)", bot.run));
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!("exec {}", bot.run)).current_dir(&ctx.cfg.root);
+    if let (Some(token), Some(var)) = (token, &bot.token_env) {
+        cmd.env(var, token.secret());
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| step.fail(Error::StepFailed(format!("could not run `{}`: {e}", bot.run))))?;
+    interrupt::forward_sigterm_to(Some(child.id()));
+    let status = child.wait();
+    interrupt::forward_sigterm_to(None);
+    let interrupted = interrupt::requested();
+    interrupt::clear();
+    let status = status.map_err(|e| step.fail(Error::io("waiting for the bot", e)))?;
+    step.done(if interrupted {
+        "stopped by Ctrl-C".to_string()
+    } else {
+        format!("it exited ({status})")
+    });
+    Ok(if interrupted { 130 } else { 0 })
+}
+
+fn offer_resume(ctx: &Context, bot: &Bot, stopped: Vec<String>, yes: bool) -> Result<()> {
+    if bot.fly_app.is_none() {
+        return Ok(());
+    }
+    let pending = state::read(&ctx.cfg.root)?.handoff(&bot.name).is_some() || !stopped.is_empty();
+    if !pending {
+        return Ok(());
+    }
+    if !yes && !ui::interactive() {
+        ui::line(format!("Fly.io is still stopped for {0}. To hand it back: botctl deploy-resume {0}", bot.name));
+        return Ok(());
+    }
+    match ui::confirm(&format!("Resume {} on Fly.io now?", bot.name), yes) {
+        Ok(()) => deploy_resume::resume(ctx, bot, true, false),
+        Err(Error::NotConfirmed(_)) => {
+            ui::line(format!("Fly.io stays stopped. When you want it back: botctl deploy-resume {}", bot.name));
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
