@@ -1,3 +1,120 @@
+//! `botctl checklist`: the seed checklist, each item checked live and ticked or not.
+
 use super::Context;
+use crate::config::Bot;
 use crate::error::Result;
-pub fn run(_ctx: &Context) -> Result<i32> { todo!() }
+use crate::sources::telegram::TokenLookup;
+use crate::survey::{self, Ask, Verdict};
+use crate::ui;
+
+struct Item {
+    ticked: bool,
+    text: String,
+    fix: Option<String>,
+}
+
+pub fn run(ctx: &Context) -> Result<i32> {
+    let bots: Vec<&Bot> = ctx.cfg.bots.iter().collect();
+    let uses_fly = bots.iter().any(|b| b.fly_app.is_some());
+    let (survey, whoami) = std::thread::scope(|s| {
+        let whoami = uses_fly.then(|| s.spawn(|| ctx.flyctl.whoami()));
+        let survey = survey::gather(&ctx.cfg, &bots, &ctx.flyctl, &ctx.dotenv, Ask { telegram: true, autostart: true });
+        (survey, whoami.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+    });
+
+    let mut items = Vec::new();
+    if let Some(whoami) = whoami {
+        items.push(match whoami {
+            Ok(email) => Item { ticked: true, text: format!("flyctl is installed and logged in ({email})"), fix: None },
+            Err(e) => Item { ticked: false, text: format!("flyctl is installed and logged in — {e}"), fix: e.fix() },
+        });
+    }
+    for bot in &bots {
+        let places = survey.places(bot);
+        if let Some(app) = &bot.fly_app {
+            items.push(match survey.machines(bot) {
+                Some(Ok(ms)) => Item {
+                    ticked: true,
+                    text: format!("{}: Fly status read for {app} ({} machine(s), {} started)", bot.name, ms.len(), places.machines.len()),
+                    fix: None,
+                },
+                Some(Err(e)) => Item { ticked: false, text: format!("{}: Fly status read for {app} — {e}", bot.name), fix: e.fix() },
+                None => Item { ticked: false, text: format!("{}: Fly status read for {app}", bot.name), fix: None },
+            });
+            let both = !places.machines.is_empty() && !places.local.is_empty();
+            items.push(Item {
+                ticked: !both,
+                text: format!("{}: not running locally while Fly.io runs it", bot.name),
+                fix: both.then(|| format!("botctl dev-stop {}", bot.name)),
+            });
+        }
+        let verdict = places.verdict();
+        items.push(Item {
+            ticked: verdict == Verdict::Ok,
+            text: format!("{}: runs in exactly one place (now: {}, {} place(s))", bot.name, verdict, places.count()),
+            fix: match verdict {
+                Verdict::Ok => None,
+                Verdict::Conflict => Some(format!("botctl doctor {}", bot.name)),
+                Verdict::Stopped if bot.fly_app.is_some() => Some(format!("botctl deploy-resume {}", bot.name)),
+                Verdict::Stopped => Some(bot.run.clone()),
+                Verdict::Unknown => Some(format!("botctl status {}   # see what could not be checked", bot.name)),
+            },
+        });
+        if let Some(t) = survey.telegram.get(&bot.name) {
+            items.push(match (&t.token, &t.me) {
+                (TokenLookup::Found { from, .. }, Some(Ok(u))) => {
+                    Item { ticked: true, text: format!("{}: token set (from {from}) and valid: @{u}", bot.name), fix: None }
+                }
+                (TokenLookup::Found { .. }, Some(Err(e))) => {
+                    Item { ticked: false, text: format!("{}: token set and valid — {e}", bot.name), fix: Some(format!("botctl doctor {}", bot.name)) }
+                }
+                (TokenLookup::Missing { var }, _) => Item {
+                    ticked: false,
+                    text: format!("{}: token set — {var} is in neither the environment nor .env", bot.name),
+                    fix: Some(format!("echo '{var}=<token from @BotFather>' >> .env")),
+                },
+                _ => Item {
+                    ticked: false,
+                    text: format!("{}: token set — no token_env in botctl.toml", bot.name),
+                    fix: Some("add token_env to the bot in botctl.toml".into()),
+                },
+            });
+        }
+        if let Some(a) = &survey.autostart {
+            let entries = a.for_bot(&bot.name);
+            items.push(Item {
+                ticked: entries.is_empty(),
+                text: if entries.is_empty() {
+                    format!("{}: no autostart entry can start a second copy", bot.name)
+                } else {
+                    format!(
+                        "{}: no autostart entry can start a second copy — {}",
+                        bot.name,
+                        entries.iter().map(|e| format!("{}: {}", e.source, e.entry)).collect::<Vec<_>>().join("; ")
+                    )
+                },
+                fix: entries.first().map(|e| e.fix.clone()),
+            });
+        }
+    }
+
+    let unticked = items.iter().filter(|i| !i.ticked).count();
+    for item in &items {
+        let mark = if item.ticked { ui::good("[x]") } else { ui::bad("[ ]") };
+        ui::line(format!("{mark} {}", item.text));
+        if let (false, Some(fix)) = (item.ticked, &item.fix) {
+            ui::line(format!("      fix: {fix}"));
+        }
+    }
+    ui::blank();
+    ui::line(format!("{} of {} ticked", items.len() - unticked, items.len()));
+    if let Some(a) = &survey.autostart
+        && !a.unchecked.is_empty()
+    {
+        ui::line(ui::dim(&format!(
+            "not checked: {}",
+            a.unchecked.iter().map(|u| format!("{} ({})", u.source, u.reason)).collect::<Vec<_>>().join("; ")
+        )));
+    }
+    Ok(i32::from(unticked > 0))
+}

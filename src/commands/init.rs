@@ -1,2 +1,194 @@
-use crate::error::Result;
-pub fn run(_yes: bool, _force: bool) -> Result<i32> { todo!() }
+//! `botctl init`: write a starter botctl.toml — bots found from `*.py` files that poll, app
+//! names from `fly.toml`.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{self, FILE_NAME};
+use crate::error::{Error, Result};
+use crate::ui;
+
+/// Markers of a script that long-polls (python-telegram-bot, aiogram, pyTelegramBotAPI, …).
+const POLLING_MARKERS: [&str; 5] = ["run_polling", "start_polling", "infinity_polling", ".polling(", "Updater("];
+
+#[derive(Debug)]
+struct Proposal {
+    name: String,
+    script: String,
+    token_env: String,
+    fly_app: Option<String>,
+}
+
+pub fn run(yes: bool, force: bool) -> Result<i32> {
+    let root = std::env::current_dir().map_err(|e| Error::io("cannot read the working folder", e))?;
+    let target = root.join(FILE_NAME);
+    if target.exists() && !force {
+        return Err(Error::Refused {
+            message: format!("{} already exists; botctl init does not overwrite it", target.display()),
+            fix: "botctl init --force".into(),
+        });
+    }
+    let bots = find_bots(&root);
+    let apps = find_fly_apps(&root);
+    let proposals = assign_apps(&root, bots, &apps);
+    let text = render(&proposals, &apps);
+    // The file must be accepted by every command: check it with the real parser.
+    config::parse(&text, &target, root.clone())?;
+
+    ui::line(ui::heading(&format!("Proposed {}:", target.display())));
+    ui::line(&text);
+    if proposals.is_empty() {
+        ui::note("No *.py file here polls Telegram (run_polling, start_polling, infinity_polling, polling(), Updater): add [[bot]] entries by hand.");
+    }
+    ui::confirm(&format!("Write {}?", target.display()), yes)?;
+    write_atomically(&target, &text)?;
+    ui::line(format!("Wrote {}. Next: botctl status", target.display()));
+    Ok(0)
+}
+
+fn find_bots(root: &Path) -> Vec<Proposal> {
+    let mut files = py_files(root);
+    files.sort();
+    let mut out: Vec<Proposal> = Vec::new();
+    for path in files {
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        if !POLLING_MARKERS.iter().any(|m| text.contains(m)) {
+            continue;
+        }
+        let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut name: String = stem
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        name = name.trim_matches('-').to_string();
+        if name.is_empty() {
+            name = "bot".into();
+        }
+        while out.iter().any(|p| p.name == name) {
+            name.push_str("-2");
+        }
+        let token_env = token_var_in(&text).unwrap_or_else(|| format!("{}_TOKEN", name.to_uppercase().replace('-', "_")));
+        out.push(Proposal { name, script: rel, token_env, fly_app: None });
+    }
+    out
+}
+
+/// `*.py` in the root and one folder down (not in virtualenvs or hidden folders).
+fn py_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let skip = |p: &Path| {
+        let n = p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        n.starts_with('.') || matches!(n.as_str(), "venv" | "env" | "node_modules" | "__pycache__" | "site-packages" | "target")
+    };
+    let Ok(dir) = std::fs::read_dir(root) else { return out };
+    for e in dir.flatten() {
+        let p = e.path();
+        if p.is_dir() && !skip(&p) {
+            if let Ok(sub) = std::fs::read_dir(&p) {
+                out.extend(sub.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "py")));
+            }
+        } else if p.extension().is_some_and(|x| x == "py") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The environment variable a script reads its token from, e.g. `os.getenv("PARTNER_BOT_TOKEN")`.
+fn token_var_in(text: &str) -> Option<String> {
+    for quote in ['"', '\''] {
+        for part in text.split(quote).skip(1).step_by(2) {
+            if part.contains("TOKEN")
+                && !part.is_empty()
+                && part.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            {
+                return Some(part.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// (folder, app name, text of fly.toml and Dockerfile there)
+fn find_fly_apps(root: &Path) -> Vec<(PathBuf, String, String)> {
+    let mut candidates = vec![root.to_path_buf()];
+    if let Ok(dir) = std::fs::read_dir(root) {
+        candidates.extend(dir.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+    }
+    let mut out = Vec::new();
+    for dir in candidates {
+        let Ok(text) = std::fs::read_to_string(dir.join("fly.toml")) else { continue };
+        let Some(app) = text
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("app").and_then(|a| a.as_str()).map(String::from))
+        else {
+            continue;
+        };
+        let docker = std::fs::read_to_string(dir.join("Dockerfile")).unwrap_or_default();
+        out.push((dir, app, format!("{text}\n{docker}")));
+    }
+    out
+}
+
+/// An app goes to the bot its fly.toml or Dockerfile names; else to the only bot in its folder.
+fn assign_apps(root: &Path, mut bots: Vec<Proposal>, apps: &[(PathBuf, String, String)]) -> Vec<Proposal> {
+    for (dir, app, text) in apps {
+        let named: Vec<usize> = (0..bots.len())
+            .filter(|&i| crate::sources::autostart::mentions(text, &bots[i].script))
+            .collect();
+        let in_folder: Vec<usize> = (0..bots.len())
+            .filter(|&i| root.join(&bots[i].script).parent() == Some(dir.as_path()))
+            .collect();
+        let chosen = match (named.as_slice(), in_folder.as_slice()) {
+            ([one], _) | ([], [one]) => Some(*one),
+            _ => None,
+        };
+        if let Some(i) = chosen
+            && bots[i].fly_app.is_none()
+        {
+            bots[i].fly_app = Some(app.clone());
+        }
+    }
+    bots
+}
+
+fn render(bots: &[Proposal], apps: &[(PathBuf, String, String)]) -> String {
+    let mut s = String::from(
+        "# botctl.toml — written by `botctl init`. Tokens never go here: put them in the\n# environment or in .env, under the names given by token_env.\n\n[fly]\n# flyctl = \"flyctl\"   # default: flyctl, else fly, from PATH\n# wait = \"90s\"\n\n[telegram]\n# api = \"https://api.telegram.org\"\n# probe = \"12s\"\n",
+    );
+    for b in bots {
+        s.push_str(&format!("\n[[bot]]\nname = {:?}\nscript = {:?}\ntoken_env = {:?}\n", b.name, b.script, b.token_env));
+        match &b.fly_app {
+            Some(app) => s.push_str(&format!("fly_app = {app:?}\n# ready_log = \"a line the bot logs once connected\"\n")),
+            None => s.push_str("# fly_app = \"…\"\n"),
+        }
+    }
+    let unassigned: Vec<&String> = apps.iter().map(|(_, a, _)| a).filter(|a| !bots.iter().any(|b| b.fly_app.as_ref() == Some(*a))).collect();
+    for app in unassigned {
+        s.push_str(&format!("\n# fly.toml names the app {app:?}, but botctl could not tell which bot it runs: set fly_app on that bot.\n"));
+    }
+    s
+}
+
+fn write_atomically(target: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let tmp = target.with_extension("toml.tmp");
+    let fail = |e| Error::io(format!("cannot write {}", target.display()), e);
+    let mut f = std::fs::File::create(&tmp).map_err(fail)?;
+    f.write_all(text.as_bytes()).map_err(fail)?;
+    f.sync_all().map_err(fail)?;
+    std::fs::rename(&tmp, target).map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_var() {
+        assert_eq!(token_var_in("TOKEN = os.getenv(\"PARTNER_BOT_TOKEN\")"), Some("PARTNER_BOT_TOKEN".into()));
+        assert_eq!(token_var_in("print('hello')"), None);
+    }
+}
