@@ -20,7 +20,13 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// When to colour output
-    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
     pub color: ColorChoice,
 
     /// Show each external command and Bot API call as it runs (tokens redacted)
@@ -34,7 +40,9 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Every bot and every place it runs: local processes, Fly machines, webhook, autostart
-    #[command(after_help = "Examples:\n  botctl status\n  botctl status partner --json\n\nExit: 0 no conflict, 1 a bot runs in two or more places, 2 bad botctl.toml")]
+    #[command(
+        after_help = "Examples:\n  botctl status\n  botctl status partner --json\n\nExit: 0 no conflict, 1 a bot runs in two or more places, 2 bad botctl.toml"
+    )]
     Status {
         /// Bots to show (default: all)
         bots: Vec<String>,
@@ -43,7 +51,9 @@ pub enum Command {
         json: bool,
     },
     /// Name the cause of a 409 Conflict, with the command that fixes it
-    #[command(after_help = "Examples:\n  botctl doctor\n  botctl doctor partner --probe\n  botctl doctor --json\n\nExit: 0 no error found, 1 an error finding")]
+    #[command(
+        after_help = "Examples:\n  botctl doctor\n  botctl doctor partner --probe\n  botctl doctor --json\n\nExit: 0 no error found, 1 an error finding"
+    )]
     Doctor {
         /// Bots to check (default: all)
         bots: Vec<String>,
@@ -55,7 +65,9 @@ pub enum Command {
         json: bool,
     },
     /// Hand a bot from Fly.io to this machine: stop its machines, check, run it here
-    #[command(after_help = "Examples:\n  botctl dev-start partner\n  botctl dev-start partner --dry-run\n  botctl dev-start partner --yes --no-run")]
+    #[command(
+        after_help = "Examples:\n  botctl dev-start partner\n  botctl dev-start partner --dry-run\n  botctl dev-start partner --yes --no-run"
+    )]
     DevStart {
         bot: String,
         /// Do not ask for confirmation
@@ -72,7 +84,9 @@ pub enum Command {
         no_probe: bool,
     },
     /// Stop this machine's instances of bots (your own processes only)
-    #[command(after_help = "Examples:\n  botctl dev-stop\n  botctl dev-stop partner --grace 5s --yes")]
+    #[command(
+        after_help = "Examples:\n  botctl dev-stop\n  botctl dev-stop partner --grace 5s --yes"
+    )]
     DevStop {
         bots: Vec<String>,
         #[arg(long, short)]
@@ -84,7 +98,9 @@ pub enum Command {
         grace: Duration,
     },
     /// Hand bots back to Fly.io: start the machines dev-start stopped and wait until ready
-    #[command(after_help = "Examples:\n  botctl deploy-resume partner\n  botctl deploy-resume --dry-run")]
+    #[command(
+        after_help = "Examples:\n  botctl deploy-resume partner\n  botctl deploy-resume --dry-run"
+    )]
     DeployResume {
         bots: Vec<String>,
         #[arg(long, short)]
@@ -105,7 +121,9 @@ pub enum Command {
         force: bool,
     },
     /// Print shell completions
-    #[command(after_help = "Examples:\n  botctl completions bash > ~/.local/share/bash-completion/completions/botctl\n  botctl completions zsh > ~/.zfunc/_botctl\n  botctl completions fish > ~/.config/fish/completions/botctl.fish")]
+    #[command(
+        after_help = "Examples:\n  botctl completions bash > ~/.local/share/bash-completion/completions/botctl\n  botctl completions zsh > ~/.zfunc/_botctl\n  botctl completions fish > ~/.config/fish/completions/botctl.fish"
+    )]
     Completions { shell: clap_complete::Shell },
 }
 

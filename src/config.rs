@@ -151,7 +151,12 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         wait: duration(&raw.fly.wait, Duration::from_secs(90))?,
         timeout: duration(&raw.fly.timeout, Duration::from_secs(30))?,
     };
-    if let Some(v) = raw.fly.flyctl.as_ref().filter(|v| v.get_ref().trim().is_empty()) {
+    if let Some(v) = raw
+        .fly
+        .flyctl
+        .as_ref()
+        .filter(|v| v.get_ref().trim().is_empty())
+    {
         return Err(at(v.span(), "flyctl must name a program".into()));
     }
 
@@ -399,8 +404,10 @@ mod tests {
         let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"bot.py\"\n").unwrap();
         assert_eq!(c.bots[0].run, "python3 bot.py");
         assert_eq!(c.fly.wait, Duration::from_secs(90));
-        let e = parse_str("[[bot]]\nname = \"a\"\nscript = \"x.py\"\n[[bot]]\nname = \"a\"\nscript = \"y.py\"\n")
-            .unwrap_err();
+        let e = parse_str(
+            "[[bot]]\nname = \"a\"\nscript = \"x.py\"\n[[bot]]\nname = \"a\"\nscript = \"y.py\"\n",
+        )
+        .unwrap_err();
         assert_eq!(line_of(e), (5, 8));
         let e = parse_str("[fly]\nwait = \"soon\"\n").unwrap_err();
         assert_eq!(line_of(e), (2, 8));
@@ -409,8 +416,10 @@ mod tests {
     #[test]
     fn token_is_refused_without_echo() {
         let tok = format!("123456789:{}", "A".repeat(35));
-        let e = parse_str(&format!("[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_env = \"{tok}\"\n"))
-            .unwrap_err();
+        let e = parse_str(&format!(
+            "[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_env = \"{tok}\"\n"
+        ))
+        .unwrap_err();
         assert!(!e.to_string().contains(&tok));
         assert_eq!(line_of(e), (4, 14));
     }

@@ -51,7 +51,9 @@ pub enum ExecError {
 impl std::fmt::Display for ExecError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ExecError::NotFound { program } => write!(f, "{program} is not installed (not on PATH)"),
+            ExecError::NotFound { program } => {
+                write!(f, "{program} is not installed (not on PATH)")
+            }
             ExecError::TimedOut { command, after } => write!(
                 f,
                 "`{command}` did not finish within {}s and was stopped",
@@ -101,7 +103,8 @@ pub fn run(program: &Path, args: &[&str], limit: Duration) -> Result<Output, Exe
     let started = Instant::now();
     let deadline = started + limit;
     loop {
-        let slice = Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now()));
+        let slice =
+            Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now()));
         match handle.wait_timeout(slice) {
             Ok(Some(out)) => {
                 tracing::debug!(
@@ -133,7 +136,10 @@ pub fn run(program: &Path, args: &[&str], limit: Duration) -> Result<Output, Exe
                 );
             }
             let _ = handle.kill();
-            tracing::info!("stopped after {:.1}s: {command}", started.elapsed().as_secs_f32());
+            tracing::info!(
+                "stopped after {:.1}s: {command}",
+                started.elapsed().as_secs_f32()
+            );
             return Err(if interrupted {
                 ExecError::Interrupted
             } else {

@@ -1,6 +1,5 @@
 //! botctl: thin entry point. Parse, set up output, dispatch, map errors to exit codes.
 
-
 use clap::{CommandFactory, Parser};
 
 use botctl::cli::{Cli, Command};
@@ -35,7 +34,8 @@ fn main() {
 }
 
 fn context(cli: &Cli) -> Result<Context> {
-    let cwd = std::env::current_dir().map_err(|e| Error::io("cannot read the working folder", e))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io("cannot read the working folder", e))?;
     let path = config::locate(cli.config.as_deref(), &cwd)?;
     Ok(Context::new(config::load(&path)?))
 }

@@ -56,9 +56,11 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv, ask
                 let token = token_for(bot, dotenv);
                 let calls = match (&token, ask.telegram) {
                     (TokenLookup::Found { token, .. }, true) => {
-                        let api = BotApi::new(&cfg.telegram.api, token.clone(), cfg.telegram.timeout);
+                        let api =
+                            BotApi::new(&cfg.telegram.api, token.clone(), cfg.telegram.timeout);
                         let me = s.spawn({
-                            let api = BotApi::new(&cfg.telegram.api, token.clone(), cfg.telegram.timeout);
+                            let api =
+                                BotApi::new(&cfg.telegram.api, token.clone(), cfg.telegram.timeout);
                             move || api.get_me()
                         });
                         let webhook = s.spawn(move || api.webhook_info());

@@ -82,7 +82,12 @@ mod tests {
         let t = parse_rfc3339("2026-11-24T10:02:11Z").unwrap();
         assert_eq!(rfc3339(t), "2026-11-24T10:02:11Z");
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2024-02-29T12:00:00.123Z").map(rfc3339).unwrap(), "2024-02-29T12:00:00Z");
+        assert_eq!(
+            parse_rfc3339("2024-02-29T12:00:00.123Z")
+                .map(rfc3339)
+                .unwrap(),
+            "2024-02-29T12:00:00Z"
+        );
         assert_eq!(parse_rfc3339("yesterday"), None);
     }
 }

@@ -18,15 +18,35 @@ pub fn run(ctx: &Context) -> Result<i32> {
     let uses_fly = bots.iter().any(|b| b.fly_app.is_some());
     let (survey, whoami) = std::thread::scope(|s| {
         let whoami = uses_fly.then(|| s.spawn(|| ctx.flyctl.whoami()));
-        let survey = survey::gather(&ctx.cfg, &bots, &ctx.flyctl, &ctx.dotenv, Ask { telegram: true, autostart: true });
-        (survey, whoami.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+        let survey = survey::gather(
+            &ctx.cfg,
+            &bots,
+            &ctx.flyctl,
+            &ctx.dotenv,
+            Ask {
+                telegram: true,
+                autostart: true,
+            },
+        );
+        (
+            survey,
+            whoami.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+        )
     });
 
     let mut items = Vec::new();
     if let Some(whoami) = whoami {
         items.push(match whoami {
-            Ok(email) => Item { ticked: true, text: format!("flyctl is installed and logged in ({email})"), fix: None },
-            Err(e) => Item { ticked: false, text: format!("flyctl is installed and logged in — {e}"), fix: e.fix() },
+            Ok(email) => Item {
+                ticked: true,
+                text: format!("flyctl is installed and logged in ({email})"),
+                fix: None,
+            },
+            Err(e) => Item {
+                ticked: false,
+                text: format!("flyctl is installed and logged in — {e}"),
+                fix: e.fix(),
+            },
         });
     }
     for bot in &bots {
@@ -35,11 +55,24 @@ pub fn run(ctx: &Context) -> Result<i32> {
             items.push(match survey.machines(bot) {
                 Some(Ok(ms)) => Item {
                     ticked: true,
-                    text: format!("{}: Fly status read for {app} ({} machine(s), {} started)", bot.name, ms.len(), places.machines.len()),
+                    text: format!(
+                        "{}: Fly status read for {app} ({} machine(s), {} started)",
+                        bot.name,
+                        ms.len(),
+                        places.machines.len()
+                    ),
                     fix: None,
                 },
-                Some(Err(e)) => Item { ticked: false, text: format!("{}: Fly status read for {app} — {e}", bot.name), fix: e.fix() },
-                None => Item { ticked: false, text: format!("{}: Fly status read for {app}", bot.name), fix: None },
+                Some(Err(e)) => Item {
+                    ticked: false,
+                    text: format!("{}: Fly status read for {app} — {e}", bot.name),
+                    fix: e.fix(),
+                },
+                None => Item {
+                    ticked: false,
+                    text: format!("{}: Fly status read for {app}", bot.name),
+                    fix: None,
+                },
             });
             let both = !places.machines.is_empty() && !places.local.is_empty();
             items.push(Item {
@@ -51,26 +84,43 @@ pub fn run(ctx: &Context) -> Result<i32> {
         let verdict = places.verdict();
         items.push(Item {
             ticked: verdict == Verdict::Ok,
-            text: format!("{}: runs in exactly one place (now: {}, {} place(s))", bot.name, verdict, places.count()),
+            text: format!(
+                "{}: runs in exactly one place (now: {}, {} place(s))",
+                bot.name,
+                verdict,
+                places.count()
+            ),
             fix: match verdict {
                 Verdict::Ok => None,
                 Verdict::Conflict => Some(format!("botctl doctor {}", bot.name)),
-                Verdict::Stopped if bot.fly_app.is_some() => Some(format!("botctl deploy-resume {}", bot.name)),
+                Verdict::Stopped if bot.fly_app.is_some() => {
+                    Some(format!("botctl deploy-resume {}", bot.name))
+                }
                 Verdict::Stopped => Some(bot.run.clone()),
-                Verdict::Unknown => Some(format!("botctl status {}   # see what could not be checked", bot.name)),
+                Verdict::Unknown => Some(format!(
+                    "botctl status {}   # see what could not be checked",
+                    bot.name
+                )),
             },
         });
         if let Some(t) = survey.telegram.get(&bot.name) {
             items.push(match (&t.token, &t.me) {
-                (TokenLookup::Found { from, .. }, Some(Ok(u))) => {
-                    Item { ticked: true, text: format!("{}: token set (from {from}) and valid: @{u}", bot.name), fix: None }
-                }
-                (TokenLookup::Found { .. }, Some(Err(e))) => {
-                    Item { ticked: false, text: format!("{}: token set and valid — {e}", bot.name), fix: Some(format!("botctl doctor {}", bot.name)) }
-                }
+                (TokenLookup::Found { from, .. }, Some(Ok(u))) => Item {
+                    ticked: true,
+                    text: format!("{}: token set (from {from}) and valid: @{u}", bot.name),
+                    fix: None,
+                },
+                (TokenLookup::Found { .. }, Some(Err(e))) => Item {
+                    ticked: false,
+                    text: format!("{}: token set and valid — {e}", bot.name),
+                    fix: Some(format!("botctl doctor {}", bot.name)),
+                },
                 (TokenLookup::Missing { var }, _) => Item {
                     ticked: false,
-                    text: format!("{}: token set — {var} is in neither the environment nor .env", bot.name),
+                    text: format!(
+                        "{}: token set — {var} is in neither the environment nor .env",
+                        bot.name
+                    ),
                     fix: Some(format!("echo '{var}=<token from @BotFather>' >> .env")),
                 },
                 _ => Item {
@@ -90,7 +140,11 @@ pub fn run(ctx: &Context) -> Result<i32> {
                     format!(
                         "{}: no autostart entry can start a second copy — {}",
                         bot.name,
-                        entries.iter().map(|e| format!("{}: {}", e.source, e.entry)).collect::<Vec<_>>().join("; ")
+                        entries
+                            .iter()
+                            .map(|e| format!("{}: {}", e.source, e.entry))
+                            .collect::<Vec<_>>()
+                            .join("; ")
                     )
                 },
                 fix: entries.first().map(|e| e.fix.clone()),
@@ -100,20 +154,32 @@ pub fn run(ctx: &Context) -> Result<i32> {
 
     let unticked = items.iter().filter(|i| !i.ticked).count();
     for item in &items {
-        let mark = if item.ticked { ui::good("[x]") } else { ui::bad("[ ]") };
+        let mark = if item.ticked {
+            ui::good("[x]")
+        } else {
+            ui::bad("[ ]")
+        };
         ui::line(format!("{mark} {}", item.text));
         if let (false, Some(fix)) = (item.ticked, &item.fix) {
             ui::line(format!("      fix: {fix}"));
         }
     }
     ui::blank();
-    ui::line(format!("{} of {} ticked", items.len() - unticked, items.len()));
+    ui::line(format!(
+        "{} of {} ticked",
+        items.len() - unticked,
+        items.len()
+    ));
     if let Some(a) = &survey.autostart
         && !a.unchecked.is_empty()
     {
         ui::line(ui::dim(&format!(
             "not checked: {}",
-            a.unchecked.iter().map(|u| format!("{} ({})", u.source, u.reason)).collect::<Vec<_>>().join("; ")
+            a.unchecked
+                .iter()
+                .map(|u| format!("{} ({})", u.source, u.reason))
+                .collect::<Vec<_>>()
+                .join("; ")
         )));
     }
     Ok(i32::from(unticked > 0))

@@ -18,9 +18,16 @@ const QUIET_AFTER_READY: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_secs(1);
 
 pub fn run(ctx: &Context, names: &[String], yes: bool, dry_run: bool) -> Result<i32> {
-    let bots: Vec<&Bot> = ctx.cfg.select(names)?.into_iter().filter(|b| b.fly_app.is_some()).collect();
+    let bots: Vec<&Bot> = ctx
+        .cfg
+        .select(names)?
+        .into_iter()
+        .filter(|b| b.fly_app.is_some())
+        .collect();
     if bots.is_empty() {
-        return Err(Error::Usage("none of these bots has a fly_app in botctl.toml: nothing to resume".into()));
+        return Err(Error::Usage(
+            "none of these bots has a fly_app in botctl.toml: nothing to resume".into(),
+        ));
     }
     for bot in bots {
         resume(ctx, bot, yes, dry_run)?;
@@ -31,7 +38,13 @@ pub fn run(ctx: &Context, names: &[String], yes: bool, dry_run: bool) -> Result<
 pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> {
     let app = bot.fly_app.as_deref().unwrap_or_default();
     let fly = &ctx.flyctl;
-    let mut steps = Steps::new(&format!("deploy-resume {}: hand the bot back to Fly app {app}", bot.name), dry_run);
+    let mut steps = Steps::new(
+        &format!(
+            "deploy-resume {}: hand the bot back to Fly app {app}",
+            bot.name
+        ),
+        dry_run,
+    );
 
     let mut step = steps.begin(&format!("Refuse while {} runs on this machine", bot.name));
     let local = local::scan(&[bot], &ctx.cfg.root).map_err(|e| step.fail(Error::StepFailed(e)))?;
@@ -40,7 +53,11 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
             message: format!(
                 "{} still runs here (pid {}): starting Fly.io now would make two pollers",
                 bot.name,
-                local.iter().map(|i| i.pid.to_string()).collect::<Vec<_>>().join(", ")
+                local
+                    .iter()
+                    .map(|i| i.pid.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             fix: format!("botctl dev-stop {}", bot.name),
         }));
@@ -48,17 +65,28 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
     step.done("no local instance");
 
     let mut step = steps.begin("Choose the machines to start");
-    let lock = if dry_run { None } else { Some(state::lock(&ctx.cfg.root).map_err(|e| step.fail(e))?) };
+    let lock = if dry_run {
+        None
+    } else {
+        Some(state::lock(&ctx.cfg.root).map_err(|e| step.fail(e))?)
+    };
     let recorded = state::read(&ctx.cfg.root).map_err(|e| step.fail(e))?;
-    let handoff = recorded.handoff(&bot.name).filter(|h| h.app == app).cloned();
+    let handoff = recorded
+        .handoff(&bot.name)
+        .filter(|h| h.app == app)
+        .cloned();
     let machines = fly.machines(app).map_err(|e| step.fail(fly_failed(e)))?;
     let targets: Vec<String> = match &handoff {
         Some(h) => h.machines.clone(),
-        None => machines.iter().filter(|m| m.state == "stopped" || m.state == "suspended").map(|m| m.id.clone()).collect(),
+        None => machines
+            .iter()
+            .filter(|m| m.state == "stopped" || m.state == "suspended")
+            .map(|m| m.id.clone())
+            .collect(),
     };
     let origin = match &handoff {
         Some(h) => format!("recorded by dev-start ({} at {})", h.by, h.at),
-        None => format!("no handoff recorded: the app's stopped machines"),
+        None => "no handoff recorded: the app's stopped machines".to_string(),
     };
     let describe = |id: &String| {
         machines
@@ -70,7 +98,10 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
     if targets.is_empty() {
         step.done(format!("{origin}: none"));
     } else {
-        step.done(format!("{origin}: {}", targets.iter().map(describe).collect::<Vec<_>>().join(", ")));
+        step.done(format!(
+            "{origin}: {}",
+            targets.iter().map(describe).collect::<Vec<_>>().join(", ")
+        ));
     }
 
     let mut step = steps.begin(&format!("Start them on {app}"));
@@ -86,7 +117,11 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
     if targets.is_empty() {
         step.skipped("nothing to start");
     } else {
-        ui::confirm(&format!("Start machine(s) {} of {app}?", targets.join(", ")), yes).map_err(|e| step.fail(e))?;
+        ui::confirm(
+            &format!("Start machine(s) {} of {app}?", targets.join(", ")),
+            yes,
+        )
+        .map_err(|e| step.fail(e))?;
         for id in &targets {
             if machines.iter().any(|m| &m.id == id && m.is_running()) {
                 continue;
@@ -105,11 +140,18 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
                 .iter()
                 .filter(|id| !now.iter().any(|m| &&m.id == id && m.state == "started"))
                 .map(|id| {
-                    let st = now.iter().find(|m| &m.id == id).map_or("missing", |m| m.state.as_str());
+                    let st = now
+                        .iter()
+                        .find(|m| &m.id == id)
+                        .map_or("missing", |m| m.state.as_str());
                     format!("{id} {st}")
                 })
                 .collect();
-            Ok(if pending.is_empty() { ControlFlow::Break(()) } else { ControlFlow::Continue(pending.join(", ")) })
+            Ok(if pending.is_empty() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(pending.join(", "))
+            })
         })
         .map_err(|e| step.fail(e))?;
         if ok.is_none() {
@@ -132,13 +174,19 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
             let mut last_seen: Vec<LogLine> = Vec::new();
             let limit = ctx.cfg.fly.wait;
             let outcome = wait_for("watching flyctl logs", limit, POLL * 2, || {
-                let lines = fly.logs(app, Duration::from_secs(5).min(fly.timeout())).map_err(fly_failed)?;
+                let lines = fly
+                    .logs(app, Duration::from_secs(5).min(fly.timeout()))
+                    .map_err(fly_failed)?;
                 if !lines.is_empty() {
                     last_seen = lines.clone();
                 }
                 Ok(match readiness(&lines, ready, started_at) {
-                    Readiness::Ready { at } if time::now() >= at + QUIET_AFTER_READY.as_secs() => ControlFlow::Break(Ok(at)),
-                    Readiness::Ready { .. } => ControlFlow::Continue("ready; watching for a 409".into()),
+                    Readiness::Ready { at } if time::now() >= at + QUIET_AFTER_READY.as_secs() => {
+                        ControlFlow::Break(Ok(at))
+                    }
+                    Readiness::Ready { .. } => {
+                        ControlFlow::Continue("ready; watching for a 409".into())
+                    }
                     Readiness::ConflictAfterReady(line) => ControlFlow::Break(Err(line)),
                     Readiness::Waiting => ControlFlow::Continue("no ready line yet".into()),
                 })
@@ -153,11 +201,21 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
                     ))));
                 }
                 None => {
-                    let tail: Vec<String> = last_seen.iter().rev().take(10).rev().map(|l| l.text.clone()).collect();
+                    let tail: Vec<String> = last_seen
+                        .iter()
+                        .rev()
+                        .take(10)
+                        .rev()
+                        .map(|l| l.text.clone())
+                        .collect();
                     return Err(step.fail(Error::StepFailed(format!(
                         "no \"{ready}\" line within {}s of the start. Last lines seen:\n{}",
                         limit.as_secs(),
-                        if tail.is_empty() { "(none)".to_string() } else { tail.join("\n") }
+                        if tail.is_empty() {
+                            "(none)".to_string()
+                        } else {
+                            tail.join("\n")
+                        }
                     ))));
                 }
             }
@@ -189,20 +247,28 @@ enum Readiness {
 /// seconds of clock skew between this machine and Fly are forgiven.
 fn readiness(lines: &[LogLine], ready: &str, started_at: u64) -> Readiness {
     let after_start = |l: &&LogLine| l.at.is_some_and(|t| t + 2 >= started_at);
-    let Some(pos) = lines.iter().position(|l| after_start(&l) && l.message.contains(ready)) else {
+    let Some(pos) = lines
+        .iter()
+        .position(|l| after_start(&l) && l.message.contains(ready))
+    else {
         return Readiness::Waiting;
     };
     if let Some(c) = lines[pos..].iter().find(|l| l.is_conflict()) {
         return Readiness::ConflictAfterReady(c.text.clone());
     }
-    Readiness::Ready { at: lines[pos].at.unwrap_or(started_at) }
+    Readiness::Ready {
+        at: lines[pos].at.unwrap_or(started_at),
+    }
 }
 
 pub fn fly_failed(e: FlyError) -> Error {
     match e {
         FlyError::Interrupted => Error::Interrupted,
         other => {
-            let fix = other.fix().map(|f| format!(" (fix: {f})")).unwrap_or_default();
+            let fix = other
+                .fix()
+                .map(|f| format!(" (fix: {f})"))
+                .unwrap_or_default();
             Error::StepFailed(format!("{other}{fix}"))
         }
     }
@@ -221,12 +287,21 @@ mod tests {
     fn ready_after_start_only() {
         let t0 = time::parse_rfc3339("2026-11-25T10:00:00Z").unwrap();
         let old = lines("2026-11-25T09:00:00Z app[a] ams [info]Бот успешно подключен");
-        assert_eq!(readiness(&old, "Бот успешно подключен", t0), Readiness::Waiting);
+        assert_eq!(
+            readiness(&old, "Бот успешно подключен", t0),
+            Readiness::Waiting
+        );
         let new = lines("2026-11-25T10:00:05Z app[a] ams [info]Бот успешно подключен");
-        assert_eq!(readiness(&new, "Бот успешно подключен", t0), Readiness::Ready { at: t0 + 5 });
+        assert_eq!(
+            readiness(&new, "Бот успешно подключен", t0),
+            Readiness::Ready { at: t0 + 5 }
+        );
         let conflict = lines(
             "2026-11-25T10:00:05Z app[a] ams [info]Бот успешно подключен\n2026-11-25T10:00:09Z app[a] ams [info]409 Conflict: terminated by other getUpdates request",
         );
-        assert!(matches!(readiness(&conflict, "Бот успешно подключен", t0), Readiness::ConflictAfterReady(_)));
+        assert!(matches!(
+            readiness(&conflict, "Бот успешно подключен", t0),
+            Readiness::ConflictAfterReady(_)
+        ));
     }
 }

@@ -26,7 +26,13 @@ pub struct Options {
 
 pub fn run(ctx: &Context, name: &str, opt: Options) -> Result<i32> {
     let bot = ctx.cfg.bot(name)?;
-    let mut steps = Steps::new(&format!("dev-start {}: hand the bot from Fly.io to this machine", bot.name), opt.dry_run);
+    let mut steps = Steps::new(
+        &format!(
+            "dev-start {}: hand the bot from Fly.io to this machine",
+            bot.name
+        ),
+        opt.dry_run,
+    );
     let token = match telegram::token_for(bot, &ctx.dotenv) {
         TokenLookup::Found { token, .. } => Some(token),
         _ => None,
@@ -36,15 +42,31 @@ pub fn run(ctx: &Context, name: &str, opt: Options) -> Result<i32> {
     refuse_if_webhook(ctx, bot, token.as_ref(), &mut steps)?;
     let stopped = stop_fly(ctx, bot, &opt, &mut steps)?;
     if opt.dry_run {
-        steps.begin("Warn about what can start it again").would("list autostart entries and proxy-startable machines");
-        steps.begin("Probe that no other poller is left").would(if opt.no_probe { "skip (--no-probe)" } else { "long-poll getUpdates for the probe window" });
-        steps.begin(&format!("Run `{}` here", bot.run)).would(if opt.no_run { "skip (--no-run)" } else { "run it in the foreground" });
+        steps
+            .begin("Warn about what can start it again")
+            .would("list autostart entries and proxy-startable machines");
+        steps
+            .begin("Probe that no other poller is left")
+            .would(if opt.no_probe {
+                "skip (--no-probe)"
+            } else {
+                "long-poll getUpdates for the probe window"
+            });
+        steps
+            .begin(&format!("Run `{}` here", bot.run))
+            .would(if opt.no_run {
+                "skip (--no-run)"
+            } else {
+                "run it in the foreground"
+            });
         return Ok(0);
     }
     warn_autostart(ctx, bot, &mut steps);
     probe(ctx, bot, token.as_ref(), &opt, &mut steps)?;
     if opt.no_run {
-        steps.begin(&format!("Run `{}` here", bot.run)).skipped("--no-run");
+        steps
+            .begin(&format!("Run `{}` here", bot.run))
+            .skipped("--no-run");
         ui::line(format!(
             "Fly.io no longer runs {0}. Start it yourself with `{1}`; when you are done: botctl dev-stop {0} && botctl deploy-resume {0}",
             bot.name, bot.run
@@ -57,7 +79,10 @@ pub fn run(ctx: &Context, name: &str, opt: Options) -> Result<i32> {
 }
 
 fn refuse_if_running_here(ctx: &Context, bot: &Bot, steps: &mut Steps) -> Result<()> {
-    let mut step = steps.begin(&format!("Refuse if {} already runs on this machine", bot.name));
+    let mut step = steps.begin(&format!(
+        "Refuse if {} already runs on this machine",
+        bot.name
+    ));
     let found = local::scan(&[bot], &ctx.cfg.root).map_err(|e| step.fail(Error::StepFailed(e)))?;
     if found.is_empty() {
         step.done("not running here");
@@ -67,19 +92,35 @@ fn refuse_if_running_here(ctx: &Context, bot: &Bot, steps: &mut Steps) -> Result
         message: format!(
             "{} already runs here: {}",
             bot.name,
-            found.iter().map(super::status::describe_instance).collect::<Vec<_>>().join("; ")
+            found
+                .iter()
+                .map(super::status::describe_instance)
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
         fix: format!("botctl dev-stop {}", bot.name),
     }))
 }
 
-fn refuse_if_webhook(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) -> Result<()> {
+fn refuse_if_webhook(
+    ctx: &Context,
+    bot: &Bot,
+    token: Option<&Token>,
+    steps: &mut Steps,
+) -> Result<()> {
     let mut step = steps.begin("Refuse if a webhook is set");
     let Some(token) = token else {
-        step.skipped(format!("no token ({} is not set), so the webhook was not checked", bot.token_env.as_deref().unwrap_or("token_env")));
+        step.skipped(format!(
+            "no token ({} is not set), so the webhook was not checked",
+            bot.token_env.as_deref().unwrap_or("token_env")
+        ));
         return Ok(());
     };
-    let api = BotApi::new(&ctx.cfg.telegram.api, token.clone(), ctx.cfg.telegram.timeout);
+    let api = BotApi::new(
+        &ctx.cfg.telegram.api,
+        token.clone(),
+        ctx.cfg.telegram.timeout,
+    );
     match api.webhook_info() {
         Ok(w) if w.url.is_empty() => {
             step.done("no webhook");
@@ -113,14 +154,19 @@ fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Resul
     let mut step = steps.begin("Stop the bot on Fly.io");
     let Some(app) = bot.fly_app.as_deref() else {
         if !opt.dry_run {
-            ui::confirm(&format!("Run {} on this machine?", bot.name), opt.yes).map_err(|e| step.fail(e))?;
+            ui::confirm(&format!("Run {} on this machine?", bot.name), opt.yes)
+                .map_err(|e| step.fail(e))?;
         }
         step.skipped("no fly_app in botctl.toml");
         return Ok(Vec::new());
     };
     let fly = &ctx.flyctl;
     let machines = fly.machines(app).map_err(|e| step.fail(fly_failed(e)))?;
-    let running: Vec<String> = machines.iter().filter(|m| m.is_running()).map(|m| m.id.clone()).collect();
+    let running: Vec<String> = machines
+        .iter()
+        .filter(|m| m.is_running())
+        .map(|m| m.id.clone())
+        .collect();
     if opt.dry_run {
         step.would(if running.is_empty() {
             format!("stop nothing: no machine of {app} is started")
@@ -134,9 +180,16 @@ fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Resul
         return Ok(running);
     }
     let question = if running.is_empty() {
-        format!("No machine of {app} is started. Run {} on this machine?", bot.name)
+        format!(
+            "No machine of {app} is started. Run {} on this machine?",
+            bot.name
+        )
     } else {
-        format!("Stop machine(s) {} of {app} and run {} on this machine?", running.join(", "), bot.name)
+        format!(
+            "Stop machine(s) {} of {app} and run {} on this machine?",
+            running.join(", "),
+            bot.name
+        )
     };
     ui::confirm(&question, opt.yes).map_err(|e| step.fail(e))?;
     if running.is_empty() {
@@ -147,7 +200,11 @@ fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Resul
     // Record before stopping anything, so a dev-start killed half-way can be undone.
     let lock = state::lock(&ctx.cfg.root).map_err(|e| step.fail(e))?;
     let mut st = lock.load().map_err(|e| step.fail(e))?;
-    let mut recorded = st.handoff(&bot.name).filter(|h| h.app == app).map(|h| h.machines.clone()).unwrap_or_default();
+    let mut recorded = st
+        .handoff(&bot.name)
+        .filter(|h| h.app == app)
+        .map(|h| h.machines.clone())
+        .unwrap_or_default();
     for id in &running {
         if !recorded.contains(id) {
             recorded.push(id.clone());
@@ -174,15 +231,26 @@ fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Resul
     }
     // flyctl's stop does not wait for `stopped`: poll until Fly says so.
     let wait = ctx.cfg.fly.wait;
-    let done = wait_for("waiting for Fly machines to stop", wait, Duration::from_secs(1), || {
-        let now = fly.machines(app).map_err(fly_failed)?;
-        let pending: Vec<String> = now
-            .iter()
-            .filter(|m| running.contains(&m.id) && m.state != "stopped" && m.state != "suspended")
-            .map(|m| format!("{} {}", m.id, m.state))
-            .collect();
-        Ok(if pending.is_empty() { ControlFlow::Break(()) } else { ControlFlow::Continue(pending.join(", ")) })
-    })
+    let done = wait_for(
+        "waiting for Fly machines to stop",
+        wait,
+        Duration::from_secs(1),
+        || {
+            let now = fly.machines(app).map_err(fly_failed)?;
+            let pending: Vec<String> = now
+                .iter()
+                .filter(|m| {
+                    running.contains(&m.id) && m.state != "stopped" && m.state != "suspended"
+                })
+                .map(|m| format!("{} {}", m.id, m.state))
+                .collect();
+            Ok(if pending.is_empty() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(pending.join(", "))
+            })
+        },
+    )
     .map_err(|e| step.fail(e))?;
     if done.is_none() {
         return Err(step.fail(Error::StepFailed(format!(
@@ -191,7 +259,11 @@ fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Resul
             bot.name
         ))));
     }
-    step.done(format!("stopped {} (recorded in {})", running.join(", "), state::path(&ctx.cfg.root).display()));
+    step.done(format!(
+        "stopped {} (recorded in {})",
+        running.join(", "),
+        state::path(&ctx.cfg.root).display()
+    ));
     Ok(running)
 }
 
@@ -205,7 +277,10 @@ fn warn_autostart(ctx: &Context, bot: &Bot, steps: &mut Steps) {
     if let Some(app) = &bot.fly_app
         && let Ok(machines) = ctx.flyctl.machines(app)
     {
-        for m in machines.iter().filter(|m| !m.is_running() && m.proxy_autostart) {
+        for m in machines
+            .iter()
+            .filter(|m| !m.is_running() && m.proxy_autostart)
+        {
             warnings.push(format!(
                 "Fly Proxy can start machine {} again when a request comes in (fix: flyctl machine update {} --app {app} --autostart=false --skip-start)",
                 m.id, m.id
@@ -219,7 +294,13 @@ fn warn_autostart(ctx: &Context, bot: &Bot, steps: &mut Steps) {
     }
 }
 
-fn probe(ctx: &Context, bot: &Bot, token: Option<&Token>, opt: &Options, steps: &mut Steps) -> Result<()> {
+fn probe(
+    ctx: &Context,
+    bot: &Bot,
+    token: Option<&Token>,
+    opt: &Options,
+    steps: &mut Steps,
+) -> Result<()> {
     let mut step = steps.begin("Probe that no other poller is left");
     if opt.no_probe {
         step.skipped("--no-probe");
@@ -231,7 +312,11 @@ fn probe(ctx: &Context, bot: &Bot, token: Option<&Token>, opt: &Options, steps: 
     };
     let window = ctx.cfg.telegram.probe;
     ui::note(telegram::PROBE_WARNING);
-    let api = BotApi::new(&ctx.cfg.telegram.api, token.clone(), ctx.cfg.telegram.timeout);
+    let api = BotApi::new(
+        &ctx.cfg.telegram.api,
+        token.clone(),
+        ctx.cfg.telegram.timeout,
+    );
     let outcome = {
         let _spinner = ui::Spinner::new("listening for another poller", window);
         api.probe(window)
@@ -265,13 +350,18 @@ fn probe(ctx: &Context, bot: &Bot, token: Option<&Token>, opt: &Options, steps: 
 fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) -> Result<i32> {
     let mut step = steps.begin(&format!("Run `{}` here (Ctrl-C stops it)", bot.run));
     let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(format!("exec {}", bot.run)).current_dir(&ctx.cfg.root);
+    cmd.arg("-c")
+        .arg(format!("exec {}", bot.run))
+        .current_dir(&ctx.cfg.root);
     if let (Some(token), Some(var)) = (token, &bot.token_env) {
         cmd.env(var, token.secret());
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| step.fail(Error::StepFailed(format!("could not run `{}`: {e}", bot.run))))?;
+    let mut child = cmd.spawn().map_err(|e| {
+        step.fail(Error::StepFailed(format!(
+            "could not run `{}`: {e}",
+            bot.run
+        )))
+    })?;
     interrupt::forward_sigterm_to(Some(child.id()));
     let status = child.wait();
     interrupt::forward_sigterm_to(None);
@@ -295,13 +385,19 @@ fn offer_resume(ctx: &Context, bot: &Bot, stopped: Vec<String>, yes: bool) -> Re
         return Ok(());
     }
     if !yes && !ui::interactive() {
-        ui::line(format!("Fly.io is still stopped for {0}. To hand it back: botctl deploy-resume {0}", bot.name));
+        ui::line(format!(
+            "Fly.io is still stopped for {0}. To hand it back: botctl deploy-resume {0}",
+            bot.name
+        ));
         return Ok(());
     }
     match ui::confirm(&format!("Resume {} on Fly.io now?", bot.name), yes) {
         Ok(()) => deploy_resume::resume(ctx, bot, true, false),
         Err(Error::NotConfirmed(_)) => {
-            ui::line(format!("Fly.io stays stopped. When you want it back: botctl deploy-resume {}", bot.name));
+            ui::line(format!(
+                "Fly.io stays stopped. When you want it back: botctl deploy-resume {}",
+                bot.name
+            ));
             Ok(())
         }
         Err(e) => Err(e),

@@ -14,19 +14,36 @@ use crate::error::{Error, Result};
 use crate::sources::local::{self, Instance};
 use crate::ui;
 
-pub fn run(ctx: &Context, names: &[String], yes: bool, dry_run: bool, grace: Duration) -> Result<i32> {
+pub fn run(
+    ctx: &Context,
+    names: &[String],
+    yes: bool,
+    dry_run: bool,
+    grace: Duration,
+) -> Result<i32> {
     let bots = ctx.cfg.select(names)?;
     let mut steps = Steps::new("dev-stop: stop the bots running on this machine", dry_run);
 
     // 1. Find them.
     let mut step = steps.begin("Find local instances");
     let (mine, others) = find(ctx, &bots).map_err(|e| step.fail(e))?;
-    let mut detail: Vec<String> = mine.iter().map(|i| format!("{}: {}", i.bot, super::status::describe_instance(i))).collect();
+    let mut detail: Vec<String> = mine
+        .iter()
+        .map(|i| format!("{}: {}", i.bot, super::status::describe_instance(i)))
+        .collect();
     detail.extend(others.iter().map(|i| {
-        format!("{}: {} — another user's or botctl's own: left alone", i.bot, super::status::describe_instance(i))
+        format!(
+            "{}: {} — another user's or botctl's own: left alone",
+            i.bot,
+            super::status::describe_instance(i)
+        )
     }));
     if mine.is_empty() {
-        step.done(if detail.is_empty() { "none running".to_string() } else { detail.join("\n") });
+        step.done(if detail.is_empty() {
+            "none running".to_string()
+        } else {
+            detail.join("\n")
+        });
         ui::line("Nothing to stop.");
         return Ok(0);
     }
@@ -43,41 +60,68 @@ pub fn run(ctx: &Context, names: &[String], yes: bool, dry_run: bool, grace: Dur
         ));
         return Ok(0);
     }
-    ui::confirm(&format!("Stop pid {} (SIGTERM, then SIGKILL after {}s)?", pids.join(", "), grace.as_secs()), yes)
-        .map_err(|e| step.fail(e))?;
+    ui::confirm(
+        &format!(
+            "Stop pid {} (SIGTERM, then SIGKILL after {}s)?",
+            pids.join(", "),
+            grace.as_secs()
+        ),
+        yes,
+    )
+    .map_err(|e| step.fail(e))?;
     step.done("confirmed");
 
     // 3. SIGTERM.
     let mut step = steps.begin("Send SIGTERM");
     let sent = signal_all(&mine, Signal::SIGTERM);
-    step.done(format!("sent to pid {}", sent.iter().map(|i| i.pid.to_string()).collect::<Vec<_>>().join(", ")));
+    step.done(format!(
+        "sent to pid {}",
+        sent.iter()
+            .map(|i| i.pid.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
 
     // 4. Wait, then SIGKILL the rest.
     let mut step = steps.begin(&format!("Wait up to {}s for them to exit", grace.as_secs()));
-    let gone = wait_for("waiting for the bots to exit", grace, Duration::from_millis(200), || {
-        let alive = alive(&sent);
-        Ok(if alive.is_empty() {
-            std::ops::ControlFlow::Break(())
-        } else {
-            std::ops::ControlFlow::Continue(format!("{} still running", alive.len()))
-        })
-    })
+    let gone = wait_for(
+        "waiting for the bots to exit",
+        grace,
+        Duration::from_millis(200),
+        || {
+            let alive = alive(&sent);
+            Ok(if alive.is_empty() {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(format!("{} still running", alive.len()))
+            })
+        },
+    )
     .map_err(|e| step.fail(e))?;
     if gone.is_some() {
         step.done("all exited");
     } else {
         let stubborn = alive(&sent);
         signal_all(&stubborn, Signal::SIGKILL);
-        wait_for("waiting after SIGKILL", Duration::from_secs(5), Duration::from_millis(100), || {
-            Ok(if alive(&stubborn).is_empty() {
-                std::ops::ControlFlow::Break(())
-            } else {
-                std::ops::ControlFlow::Continue("still there".into())
-            })
-        })?;
+        wait_for(
+            "waiting after SIGKILL",
+            Duration::from_secs(5),
+            Duration::from_millis(100),
+            || {
+                Ok(if alive(&stubborn).is_empty() {
+                    std::ops::ControlFlow::Break(())
+                } else {
+                    std::ops::ControlFlow::Continue("still there".into())
+                })
+            },
+        )?;
         step.warn(format!(
             "pid {} ignored SIGTERM for {}s: sent SIGKILL",
-            stubborn.iter().map(|i| i.pid.to_string()).collect::<Vec<_>>().join(", "),
+            stubborn
+                .iter()
+                .map(|i| i.pid.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             grace.as_secs()
         ));
     }
@@ -88,7 +132,10 @@ pub fn run(ctx: &Context, names: &[String], yes: bool, dry_run: bool, grace: Dur
     if !left.is_empty() {
         return Err(step.fail(Error::StepFailed(format!(
             "still running: {}",
-            left.iter().map(|i| super::status::describe_instance(i)).collect::<Vec<_>>().join("; ")
+            left.iter()
+                .map(super::status::describe_instance)
+                .collect::<Vec<_>>()
+                .join("; ")
         ))));
     }
     step.done("no instance of your bots is left on this machine");

@@ -56,7 +56,9 @@ pub fn run(ctx: &Context, names: &[String], probe: bool, as_json: bool) -> Resul
     let errors = findings.iter().filter(|f| f.level == Level::Error).count();
     let warnings = findings.iter().filter(|f| f.level == Level::Warn).count();
     if as_json {
-        ui::json(&serde_json::json!({"findings": findings, "errors": errors, "warnings": warnings}));
+        ui::json(
+            &serde_json::json!({"findings": findings, "errors": errors, "warnings": warnings}),
+        );
     } else {
         print_human(&findings, errors, warnings);
     }
@@ -128,7 +130,14 @@ pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
 struct Findings(Vec<Finding>);
 
 impl Findings {
-    fn add(&mut self, bot: Option<&Bot>, check: &'static str, level: Level, message: String, fix: Option<String>) {
+    fn add(
+        &mut self,
+        bot: Option<&Bot>,
+        check: &'static str,
+        level: Level,
+        message: String,
+        fix: Option<String>,
+    ) {
         self.0.push(Finding {
             bot: bot.map(|b| b.name.clone()),
             check,
@@ -160,7 +169,11 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
         None,
         "config",
         Level::Ok,
-        format!("{} describes {} bot(s)", ctx.cfg.path.display(), ctx.cfg.bots.len()),
+        format!(
+            "{} describes {} bot(s)",
+            ctx.cfg.path.display(),
+            ctx.cfg.bots.len()
+        ),
         None,
     );
     check_flyctl(ctx, ev, &mut f);
@@ -184,12 +197,26 @@ fn check_flyctl(ctx: &Context, ev: &Evidence, f: &mut Findings) {
     let Some(whoami) = &ev.whoami else {
         return; // no bot has a fly_app
     };
-    let problem = ctx.flyctl.installed().err().or_else(|| whoami.as_ref().err().cloned());
+    let problem = ctx
+        .flyctl
+        .installed()
+        .err()
+        .or_else(|| whoami.as_ref().err().cloned());
     match (problem, whoami) {
-        (Some(e), _) => {
-            f.add(None, "flyctl", Level::Error, format!("{e}; a bot may be running on Fly.io unseen"), e.fix())
-        }
-        (None, Ok(email)) => f.add(None, "flyctl", Level::Ok, format!("flyctl is logged in as {email}"), None),
+        (Some(e), _) => f.add(
+            None,
+            "flyctl",
+            Level::Error,
+            format!("{e}; a bot may be running on Fly.io unseen"),
+            e.fix(),
+        ),
+        (None, Ok(email)) => f.add(
+            None,
+            "flyctl",
+            Level::Ok,
+            format!("flyctl is logged in as {email}"),
+            None,
+        ),
         (None, Err(_)) => {}
     }
 }
@@ -209,7 +236,10 @@ fn check_places(bot: &Bot, ev: &Evidence, f: &mut Findings) {
                 bot.script,
                 pids.join(", ")
             ),
-            Some(format!("botctl dev-stop {}   # then start one copy", bot.name)),
+            Some(format!(
+                "botctl dev-stop {}   # then start one copy",
+                bot.name
+            )),
         );
     } else if places.local.len() == 1 {
         f.add(
@@ -223,13 +253,26 @@ fn check_places(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     if n >= 2 {
         let mut where_ = Vec::new();
         if !places.local.is_empty() {
-            where_.push(format!("this machine (pid {})", places.local.iter().map(|i| i.pid.to_string()).collect::<Vec<_>>().join(", ")));
+            where_.push(format!(
+                "this machine (pid {})",
+                places
+                    .local
+                    .iter()
+                    .map(|i| i.pid.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         if !places.machines.is_empty() {
             where_.push(format!(
                 "Fly app {} (machine {})",
                 bot.fly_app.as_deref().unwrap_or(""),
-                places.machines.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", ")
+                places
+                    .machines
+                    .iter()
+                    .map(|m| m.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if let Some(url) = places.webhook {
@@ -243,10 +286,18 @@ fn check_places(bot: &Bot, ev: &Evidence, f: &mut Findings) {
         } else if !places.local.is_empty() {
             format!("botctl dev-stop {}", bot.name)
         } else if places.webhook.is_some() {
-            format!("curl \"https://api.telegram.org/bot${}/deleteWebhook\"   # if this bot should poll", bot.token_env.as_deref().unwrap_or("TOKEN"))
+            format!(
+                "curl \"https://api.telegram.org/bot${}/deleteWebhook\"   # if this bot should poll",
+                bot.token_env.as_deref().unwrap_or("TOKEN")
+            )
         } else {
             let app = bot.fly_app.as_deref().unwrap_or("");
-            let extra: Vec<&str> = places.machines.iter().skip(1).map(|m| m.id.as_str()).collect();
+            let extra: Vec<&str> = places
+                .machines
+                .iter()
+                .skip(1)
+                .map(|m| m.id.as_str())
+                .collect();
             format!("flyctl machine stop {} --app {app}", extra.join(" "))
         };
         f.add(
@@ -265,9 +316,15 @@ fn check_places(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             (1, _) => (Level::Ok, format!("{} runs in exactly one place", bot.name)),
             (_, false) => (
                 Level::Warn,
-                format!("{} runs nowhere botctl can see, but not every place could be checked", bot.name),
+                format!(
+                    "{} runs nowhere botctl can see, but not every place could be checked",
+                    bot.name
+                ),
             ),
-            _ => (Level::Ok, format!("{} is not running anywhere botctl can see", bot.name)),
+            _ => (
+                Level::Ok,
+                format!("{} is not running anywhere botctl can see", bot.name),
+            ),
         };
         f.add(Some(bot), "places", level, message, None);
     }
@@ -303,11 +360,18 @@ fn check_fly(bot: &Bot, ev: &Evidence, f: &mut Findings) {
                     Some(bot),
                     "fly",
                     Level::Ok,
-                    format!("Fly app {app}: {} machine(s), {} started", machines.len(), started.len()),
+                    format!(
+                        "Fly app {app}: {} machine(s), {} started",
+                        machines.len(),
+                        started.len()
+                    ),
                     None,
                 );
             }
-            for m in machines.iter().filter(|m| !m.is_running() && m.proxy_autostart && m.state != "destroyed") {
+            for m in machines
+                .iter()
+                .filter(|m| !m.is_running() && m.proxy_autostart && m.state != "destroyed")
+            {
                 f.add(
                     Some(bot),
                     "proxy",
@@ -327,7 +391,9 @@ fn check_fly(bot: &Bot, ev: &Evidence, f: &mut Findings) {
 }
 
 fn check_telegram(bot: &Bot, ev: &Evidence, f: &mut Findings) {
-    let Some(t) = ev.survey.telegram.get(&bot.name) else { return };
+    let Some(t) = ev.survey.telegram.get(&bot.name) else {
+        return;
+    };
     match &t.token {
         TokenLookup::NotConfigured => {
             return f.add(
@@ -335,7 +401,10 @@ fn check_telegram(bot: &Bot, ev: &Evidence, f: &mut Findings) {
                 "token",
                 Level::Warn,
                 "no token_env in botctl.toml, so Telegram was not checked".into(),
-                Some(format!("add token_env = \"{}_BOT_TOKEN\" to the bot in botctl.toml", bot.name.to_uppercase().replace('-', "_"))),
+                Some(format!(
+                    "add token_env = \"{}_BOT_TOKEN\" to the bot in botctl.toml",
+                    bot.name.to_uppercase().replace('-', "_")
+                )),
             );
         }
         TokenLookup::Missing { var } => {
@@ -355,24 +424,51 @@ fn check_telegram(bot: &Bot, ev: &Evidence, f: &mut Findings) {
                 Some(bot),
                 "token",
                 Level::Error,
-                format!("the token in {} belongs to @{username}, not @{want}", bot.token_env.as_deref().unwrap_or("")),
-                Some(format!("put @{want}'s token in {}", bot.token_env.as_deref().unwrap_or(""))),
+                format!(
+                    "the token in {} belongs to @{username}, not @{want}",
+                    bot.token_env.as_deref().unwrap_or("")
+                ),
+                Some(format!(
+                    "put @{want}'s token in {}",
+                    bot.token_env.as_deref().unwrap_or("")
+                )),
             ),
-            _ => f.add(Some(bot), "token", Level::Ok, format!("token is valid: @{username}"), None),
+            _ => f.add(
+                Some(bot),
+                "token",
+                Level::Ok,
+                format!("token is valid: @{username}"),
+                None,
+            ),
         },
         Some(Err(e @ ApiError::Unauthorized(_))) => f.add(
             Some(bot),
             "token",
             Level::Error,
             e.to_string(),
-            Some(format!("get the token from @BotFather (/token) and update {}", bot.token_env.as_deref().unwrap_or("the token"))),
+            Some(format!(
+                "get the token from @BotFather (/token) and update {}",
+                bot.token_env.as_deref().unwrap_or("the token")
+            )),
         ),
-        Some(Err(e)) => f.add(Some(bot), "token", Level::Warn, format!("cannot check the token: {e}"), None),
+        Some(Err(e)) => f.add(
+            Some(bot),
+            "token",
+            Level::Warn,
+            format!("cannot check the token: {e}"),
+            None,
+        ),
         None => {}
     }
     if let Some(Ok(w)) = &t.webhook {
         if w.url.is_empty() {
-            f.add(Some(bot), "webhook", Level::Ok, "no webhook is set (polling mode)".into(), None);
+            f.add(
+                Some(bot),
+                "webhook",
+                Level::Ok,
+                "no webhook is set (polling mode)".into(),
+                None,
+            );
         } else {
             let mut message = format!(
                 "a webhook is set ({}): every getUpdates gets 409 while it is, and a polling bot started with this token deletes it",
@@ -405,13 +501,21 @@ fn check_telegram(bot: &Bot, ev: &Evidence, f: &mut Findings) {
                 Some(format!("botctl deploy-resume {}   # or run it: botctl dev-start {}", bot.name, bot.name)),
             );
         } else {
-            f.add(Some(bot), "pending", Level::Ok, format!("{} updates waiting", w.pending_update_count), None);
+            f.add(
+                Some(bot),
+                "pending",
+                Level::Ok,
+                format!("{} updates waiting", w.pending_update_count),
+                None,
+            );
         }
     }
 }
 
 fn check_autostart(bot: &Bot, ev: &Evidence, f: &mut Findings) {
-    let Some(a) = &ev.survey.autostart else { return };
+    let Some(a) = &ev.survey.autostart else {
+        return;
+    };
     for e in a.for_bot(&bot.name) {
         f.add(
             Some(bot),
@@ -425,10 +529,18 @@ fn check_autostart(bot: &Bot, ev: &Evidence, f: &mut Findings) {
 
 fn check_logs(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     let Some(app) = &bot.fly_app else { return };
-    let Some(Ok(lines)) = ev.logs.get(app) else { return };
+    let Some(Ok(lines)) = ev.logs.get(app) else {
+        return;
+    };
     let conflicts: Vec<&LogLine> = lines.iter().filter(|l| l.is_conflict()).collect();
     let Some(last) = conflicts.last() else {
-        return f.add(Some(bot), "logs", Level::Ok, format!("no 409 in the recent logs of {app}"), None);
+        return f.add(
+            Some(bot),
+            "logs",
+            Level::Ok,
+            format!("no 409 in the recent logs of {app}"),
+            None,
+        );
     };
     let recent = last.at.is_some_and(|t| time::now().saturating_sub(t) < 600);
     f.add(
@@ -438,10 +550,15 @@ fn check_logs(bot: &Bot, ev: &Evidence, f: &mut Findings) {
         format!(
             "{} 409 Conflict line(s) in the recent logs of {app}, the last at {} on machine {}",
             conflicts.len(),
-            last.at.map(time::rfc3339).unwrap_or_else(|| "an unknown time".into()),
+            last.at
+                .map(time::rfc3339)
+                .unwrap_or_else(|| "an unknown time".into()),
             last.machine.as_deref().unwrap_or("?")
         ),
-        Some(format!("botctl doctor {} --probe   # finds a poller no other check can see", bot.name)),
+        Some(format!(
+            "botctl doctor {} --probe   # finds a poller no other check can see",
+            bot.name
+        )),
     );
 }
 
@@ -469,7 +586,9 @@ fn check_handoff(bot: &Bot, ev: &Evidence, f: &mut Findings) {
 }
 
 fn check_probe(bot: &Bot, ev: &Evidence, f: &mut Findings) {
-    let Some(outcome) = ev.probes.get(&bot.name) else { return };
+    let Some(outcome) = ev.probes.get(&bot.name) else {
+        return;
+    };
     let places = ev.survey.places(bot);
     match outcome {
         ProbeOutcome::OtherPoller { after } if places.count() == 0 => f.add(
@@ -516,7 +635,11 @@ fn print_human(findings: &[Finding], errors: usize, warnings: usize) {
                 ui::line(format!("{} {fix}", ui::heading("Fix:")));
             }
         }
-        Some(c) => ui::line(format!("{} no cause of a 409 found; worth a look: {}", ui::caution("Probably fine:"), c.message)),
+        Some(c) => ui::line(format!(
+            "{} no cause of a 409 found; worth a look: {}",
+            ui::caution("Probably fine:"),
+            c.message
+        )),
         None => ui::line(ui::good("No cause of a 409 found.")),
     }
     ui::blank();
@@ -526,7 +649,11 @@ fn print_human(findings: &[Finding], errors: usize, warnings: usize) {
             Level::Warn => ui::caution("! warn "),
             Level::Ok => ui::good("✓ ok   "),
         };
-        let who = f.bot.as_deref().map(|b| format!("{b} ")).unwrap_or_default();
+        let who = f
+            .bot
+            .as_deref()
+            .map(|b| format!("{b} "))
+            .unwrap_or_default();
         ui::line(format!("{mark} {who}{}: {}", f.check, f.message));
         if let Some(fix) = &f.fix {
             ui::line(format!("          fix: {fix}"));

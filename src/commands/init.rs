@@ -8,7 +8,13 @@ use crate::error::{Error, Result};
 use crate::ui;
 
 /// Markers of a script that long-polls (python-telegram-bot, aiogram, pyTelegramBotAPI, …).
-const POLLING_MARKERS: [&str; 5] = ["run_polling", "start_polling", "infinity_polling", ".polling(", "Updater("];
+const POLLING_MARKERS: [&str; 5] = [
+    "run_polling",
+    "start_polling",
+    "infinity_polling",
+    ".polling(",
+    "Updater(",
+];
 
 #[derive(Debug)]
 struct Proposal {
@@ -19,11 +25,15 @@ struct Proposal {
 }
 
 pub fn run(yes: bool, force: bool) -> Result<i32> {
-    let root = std::env::current_dir().map_err(|e| Error::io("cannot read the working folder", e))?;
+    let root =
+        std::env::current_dir().map_err(|e| Error::io("cannot read the working folder", e))?;
     let target = root.join(FILE_NAME);
     if target.exists() && !force {
         return Err(Error::Refused {
-            message: format!("{} already exists; botctl init does not overwrite it", target.display()),
+            message: format!(
+                "{} already exists; botctl init does not overwrite it",
+                target.display()
+            ),
             fix: "botctl init --force".into(),
         });
     }
@@ -37,7 +47,9 @@ pub fn run(yes: bool, force: bool) -> Result<i32> {
     ui::line(ui::heading(&format!("Proposed {}:", target.display())));
     ui::line(&text);
     if proposals.is_empty() {
-        ui::note("No *.py file here polls Telegram (run_polling, start_polling, infinity_polling, polling(), Updater): add [[bot]] entries by hand.");
+        ui::note(
+            "No *.py file here polls Telegram (run_polling, start_polling, infinity_polling, polling(), Updater): add [[bot]] entries by hand.",
+        );
     }
     ui::confirm(&format!("Write {}?", target.display()), yes)?;
     write_atomically(&target, &text)?;
@@ -50,12 +62,21 @@ fn find_bots(root: &Path) -> Vec<Proposal> {
     files.sort();
     let mut out: Vec<Proposal> = Vec::new();
     for path in files {
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
         if !POLLING_MARKERS.iter().any(|m| text.contains(m)) {
             continue;
         }
-        let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut name: String = stem
             .to_ascii_lowercase()
             .chars()
@@ -68,8 +89,14 @@ fn find_bots(root: &Path) -> Vec<Proposal> {
         while out.iter().any(|p| p.name == name) {
             name.push_str("-2");
         }
-        let token_env = token_var_in(&text).unwrap_or_else(|| format!("{}_TOKEN", name.to_uppercase().replace('-', "_")));
-        out.push(Proposal { name, script: rel, token_env, fly_app: None });
+        let token_env = token_var_in(&text)
+            .unwrap_or_else(|| format!("{}_TOKEN", name.to_uppercase().replace('-', "_")));
+        out.push(Proposal {
+            name,
+            script: rel,
+            token_env,
+            fly_app: None,
+        });
     }
     out
 }
@@ -78,15 +105,28 @@ fn find_bots(root: &Path) -> Vec<Proposal> {
 fn py_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let skip = |p: &Path| {
-        let n = p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        n.starts_with('.') || matches!(n.as_str(), "venv" | "env" | "node_modules" | "__pycache__" | "site-packages" | "target")
+        let n = p
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        n.starts_with('.')
+            || matches!(
+                n.as_str(),
+                "venv" | "env" | "node_modules" | "__pycache__" | "site-packages" | "target"
+            )
     };
-    let Ok(dir) = std::fs::read_dir(root) else { return out };
+    let Ok(dir) = std::fs::read_dir(root) else {
+        return out;
+    };
     for e in dir.flatten() {
         let p = e.path();
         if p.is_dir() && !skip(&p) {
             if let Ok(sub) = std::fs::read_dir(&p) {
-                out.extend(sub.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "py")));
+                out.extend(
+                    sub.flatten()
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "py")),
+                );
             }
         } else if p.extension().is_some_and(|x| x == "py") {
             out.push(p);
@@ -101,7 +141,9 @@ fn token_var_in(text: &str) -> Option<String> {
         for part in text.split(quote).skip(1).step_by(2) {
             if part.contains("TOKEN")
                 && !part.is_empty()
-                && part.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
             {
                 return Some(part.to_string());
             }
@@ -118,7 +160,9 @@ fn find_fly_apps(root: &Path) -> Vec<(PathBuf, String, String)> {
     }
     let mut out = Vec::new();
     for dir in candidates {
-        let Ok(text) = std::fs::read_to_string(dir.join("fly.toml")) else { continue };
+        let Ok(text) = std::fs::read_to_string(dir.join("fly.toml")) else {
+            continue;
+        };
         let Some(app) = text
             .parse::<toml::Table>()
             .ok()
@@ -133,7 +177,11 @@ fn find_fly_apps(root: &Path) -> Vec<(PathBuf, String, String)> {
 }
 
 /// An app goes to the bot its fly.toml or Dockerfile names; else to the only bot in its folder.
-fn assign_apps(root: &Path, mut bots: Vec<Proposal>, apps: &[(PathBuf, String, String)]) -> Vec<Proposal> {
+fn assign_apps(
+    root: &Path,
+    mut bots: Vec<Proposal>,
+    apps: &[(PathBuf, String, String)],
+) -> Vec<Proposal> {
     for (dir, app, text) in apps {
         let named: Vec<usize> = (0..bots.len())
             .filter(|&i| crate::sources::autostart::mentions(text, &bots[i].script))
@@ -159,13 +207,22 @@ fn render(bots: &[Proposal], apps: &[(PathBuf, String, String)]) -> String {
         "# botctl.toml — written by `botctl init`. Tokens never go here: put them in the\n# environment or in .env, under the names given by token_env.\n\n[fly]\n# flyctl = \"flyctl\"   # default: flyctl, else fly, from PATH\n# wait = \"90s\"\n\n[telegram]\n# api = \"https://api.telegram.org\"\n# probe = \"12s\"\n",
     );
     for b in bots {
-        s.push_str(&format!("\n[[bot]]\nname = {:?}\nscript = {:?}\ntoken_env = {:?}\n", b.name, b.script, b.token_env));
+        s.push_str(&format!(
+            "\n[[bot]]\nname = {:?}\nscript = {:?}\ntoken_env = {:?}\n",
+            b.name, b.script, b.token_env
+        ));
         match &b.fly_app {
-            Some(app) => s.push_str(&format!("fly_app = {app:?}\n# ready_log = \"a line the bot logs once connected\"\n")),
+            Some(app) => s.push_str(&format!(
+                "fly_app = {app:?}\n# ready_log = \"a line the bot logs once connected\"\n"
+            )),
             None => s.push_str("# fly_app = \"…\"\n"),
         }
     }
-    let unassigned: Vec<&String> = apps.iter().map(|(_, a, _)| a).filter(|a| !bots.iter().any(|b| b.fly_app.as_ref() == Some(*a))).collect();
+    let unassigned: Vec<&String> = apps
+        .iter()
+        .map(|(_, a, _)| a)
+        .filter(|a| !bots.iter().any(|b| b.fly_app.as_ref() == Some(*a)))
+        .collect();
     for app in unassigned {
         s.push_str(&format!("\n# fly.toml names the app {app:?}, but botctl could not tell which bot it runs: set fly_app on that bot.\n"));
     }
@@ -188,7 +245,10 @@ mod tests {
 
     #[test]
     fn token_var() {
-        assert_eq!(token_var_in("TOKEN = os.getenv(\"PARTNER_BOT_TOKEN\")"), Some("PARTNER_BOT_TOKEN".into()));
+        assert_eq!(
+            token_var_in("TOKEN = os.getenv(\"PARTNER_BOT_TOKEN\")"),
+            Some("PARTNER_BOT_TOKEN".into())
+        );
         assert_eq!(token_var_in("print('hello')"), None);
     }
 }

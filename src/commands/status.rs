@@ -138,7 +138,10 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
         }
         if let Some(Err(e)) = survey.machines(bot) {
             let line = format!("  fly ({}): {}", bot.fly_app.as_deref().unwrap_or(""), e);
-            let fix = e.fix().map(|f| format!("\n      fix: {f}")).unwrap_or_default();
+            let fix = e
+                .fix()
+                .map(|f| format!("\n      fix: {f}"))
+                .unwrap_or_default();
             let entry = format!("{line}{fix}");
             if !unchecked.contains(&entry) {
                 unchecked.push(entry);

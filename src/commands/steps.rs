@@ -104,7 +104,9 @@ pub fn wait_for<T>(
     loop {
         match check()? {
             std::ops::ControlFlow::Break(v) => return Ok(Some(v)),
-            std::ops::ControlFlow::Continue(status) => spinner.set_message(&format!("{what}: {status}")),
+            std::ops::ControlFlow::Continue(status) => {
+                spinner.set_message(&format!("{what}: {status}"))
+            }
         }
         let until = (Instant::now() + every).min(deadline);
         while Instant::now() < until {

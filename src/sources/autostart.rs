@@ -67,7 +67,11 @@ fn crontab(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
     if !out.success() {
         // "no crontab for dev" is the normal answer of a user without one.
         if !out.stderr.contains("no crontab") {
-            unchecked(found, "crontab", format!("crontab -l failed: {}", out.error_line()));
+            unchecked(
+                found,
+                "crontab",
+                format!("crontab -l failed: {}", out.error_line()),
+            );
         }
         return;
     }
@@ -106,7 +110,11 @@ fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
         Err(e) => return unchecked(found, source, e.to_string()),
     };
     if !out.success() {
-        return unchecked(found, source, format!("systemctl failed: {}", out.error_line()));
+        return unchecked(
+            found,
+            source,
+            format!("systemctl failed: {}", out.error_line()),
+        );
     }
     for block in out.stdout.split("\n\n") {
         let prop = |name: &str| {
@@ -153,7 +161,11 @@ fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
     folders.push("/Library/LaunchDaemons".into());
     let folders: Vec<PathBuf> = folders.into_iter().filter(|f| f.is_dir()).collect();
     if launchctl.is_none() && folders.is_empty() {
-        return unchecked(found, "launchd", "launchctl is not installed (not macOS)".into());
+        return unchecked(
+            found,
+            "launchd",
+            "launchctl is not installed (not macOS)".into(),
+        );
     }
     let loaded = match &launchctl {
         Some(p) => exec::run(p, &["list"], limit)
@@ -202,8 +214,12 @@ fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
 /// `cd ~/lb && python3 bot.py` mentions bot.py; `python3 admin_bot.py` does not.
 pub fn mentions(text: &str, script: &str) -> bool {
     let name = script.rsplit('/').next().unwrap_or(script);
-    let before_ok = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'));
-    let after_ok = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'));
+    let before_ok = |c: Option<char>| {
+        c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
+    };
+    let after_ok = |c: Option<char>| {
+        c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
+    };
     text.match_indices(name).any(|(i, _)| {
         before_ok(text[..i].chars().next_back()) && after_ok(text[i + name.len()..].chars().next())
     })

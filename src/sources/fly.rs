@@ -32,10 +32,9 @@ impl std::fmt::Display for FlyError {
                 f,
                 "flyctl is not installed (neither flyctl nor fly is on PATH), so Fly.io was not checked"
             ),
-            FlyError::NotLoggedIn => write!(
-                f,
-                "flyctl is not logged in, so Fly.io was not checked"
-            ),
+            FlyError::NotLoggedIn => {
+                write!(f, "flyctl is not logged in, so Fly.io was not checked")
+            }
             FlyError::AppNotFound { app } => write!(
                 f,
                 "Fly app {app:?} was not found, or this Fly account cannot see it"
@@ -50,7 +49,10 @@ impl std::fmt::Display for FlyError {
             ),
             FlyError::Failed { command, message } => write!(f, "`{command}` failed: {message}"),
             FlyError::BadOutput { command, message } => {
-                write!(f, "`{command}` printed something botctl cannot read: {message}")
+                write!(
+                    f,
+                    "`{command}` printed something botctl cannot read: {message}"
+                )
             }
             FlyError::Interrupted => write!(f, "interrupted"),
         }
@@ -65,8 +67,12 @@ impl FlyError {
                 Some("curl -L https://fly.io/install.sh | sh   # or: brew install flyctl".into())
             }
             FlyError::NotLoggedIn => Some("flyctl auth login".into()),
-            FlyError::AppNotFound { .. } => Some("flyctl apps list   # then fix fly_app in botctl.toml".into()),
-            FlyError::TimedOut { .. } => Some("check your network and run it again; raise [fly] timeout if Fly is slow".into()),
+            FlyError::AppNotFound { .. } => {
+                Some("flyctl apps list   # then fix fly_app in botctl.toml".into())
+            }
+            FlyError::TimedOut { .. } => Some(
+                "check your network and run it again; raise [fly] timeout if Fly is slow".into(),
+            ),
             _ => None,
         }
     }
@@ -86,7 +92,8 @@ pub struct Machine {
 }
 
 /// States in which a machine counts as a place the bot runs (SPEC).
-pub const RUNNING_STATES: [&str; 5] = ["started", "starting", "replacing", "restarting", "updating"];
+pub const RUNNING_STATES: [&str; 5] =
+    ["started", "starting", "replacing", "restarting", "updating"];
 
 impl Machine {
     pub fn is_running(&self) -> bool {
@@ -162,21 +169,23 @@ impl Flyctl {
         }
         let line = out.error_line();
         let app = flag_value(args, "--app").unwrap_or_default();
-        Err(if line.contains("no access token available") || line.contains("auth login") {
-            FlyError::NotLoggedIn
-        } else if line.contains("app not found") || line.contains("Could not find App") {
-            FlyError::AppNotFound { app }
-        } else if line.contains("was not found in app") {
-            FlyError::MachineNotFound {
-                app,
-                id: args.get(2).unwrap_or(&"").to_string(),
-            }
-        } else {
-            FlyError::Failed {
-                command,
-                message: line,
-            }
-        })
+        Err(
+            if line.contains("no access token available") || line.contains("auth login") {
+                FlyError::NotLoggedIn
+            } else if line.contains("app not found") || line.contains("Could not find App") {
+                FlyError::AppNotFound { app }
+            } else if line.contains("was not found in app") {
+                FlyError::MachineNotFound {
+                    app,
+                    id: args.get(2).unwrap_or(&"").to_string(),
+                }
+            } else {
+                FlyError::Failed {
+                    command,
+                    message: line,
+                }
+            },
+        )
     }
 
     pub fn machines(&self, app: &str) -> Result<Vec<Machine>, FlyError> {
@@ -247,9 +256,8 @@ struct RawService {
 }
 
 pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
-    let raw: Vec<RawMachine> = serde_json::from_str(json.trim()).map_err(|e| {
-        format!("expected a JSON list of machines ({e})")
-    })?;
+    let raw: Vec<RawMachine> = serde_json::from_str(json.trim())
+        .map_err(|e| format!("expected a JSON list of machines ({e})"))?;
     Ok(raw
         .into_iter()
         .map(|m| {

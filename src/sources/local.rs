@@ -217,7 +217,8 @@ pub fn is_python(argv0: &str) -> bool {
     let major = parts.next().unwrap_or("");
     let minor = parts.next();
     (major.is_empty() && minor.is_none())
-        || (matches!(major, "2" | "3") && minor.is_none_or(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit())))
+        || (matches!(major, "2" | "3")
+            && minor.is_none_or(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit())))
 }
 
 /// The script a Python command line runs, if any: the first argument after Python's options.
@@ -237,7 +238,10 @@ pub fn python_script(cmd: &[String]) -> Option<&str> {
             if long == "check-hash-based-pycs" {
                 args.next();
             }
-            if matches!(long, "help" | "version" | "help-env" | "help-xoptions" | "help-all") {
+            if matches!(
+                long,
+                "help" | "version" | "help-env" | "help-xoptions" | "help-all"
+            ) {
                 return None;
             }
             continue;
@@ -312,10 +316,24 @@ mod tests {
 
     #[test]
     fn interpreters() {
-        for yes in ["python", "python3", "python3.12", "/usr/bin/python3.11", "pypy3", "/opt/venv/bin/python"] {
+        for yes in [
+            "python",
+            "python3",
+            "python3.12",
+            "/usr/bin/python3.11",
+            "pypy3",
+            "/opt/venv/bin/python",
+        ] {
             assert!(is_python(yes), "{yes}");
         }
-        for no in ["python-config", "pythonista", "bash", "python3.x", "ipython", "python3."] {
+        for no in [
+            "python-config",
+            "pythonista",
+            "bash",
+            "python3.x",
+            "ipython",
+            "python3.",
+        ] {
             assert!(!is_python(no), "{no}");
         }
     }
@@ -355,9 +373,29 @@ mod tests {
     #[test]
     fn script_paths() {
         let root = Path::new("/p");
-        assert!(same_script_path("bots/bot.py", Some(Path::new("/p")), "bots/bot.py", root));
-        assert!(same_script_path("/p/bots/bot.py", None, "bots/bot.py", root));
-        assert!(same_script_path("../bots/bot.py", Some(Path::new("/p/x")), "bots/bot.py", root));
-        assert!(!same_script_path("bot.py", Some(Path::new("/q")), "bots/bot.py", root));
+        assert!(same_script_path(
+            "bots/bot.py",
+            Some(Path::new("/p")),
+            "bots/bot.py",
+            root
+        ));
+        assert!(same_script_path(
+            "/p/bots/bot.py",
+            None,
+            "bots/bot.py",
+            root
+        ));
+        assert!(same_script_path(
+            "../bots/bot.py",
+            Some(Path::new("/p/x")),
+            "bots/bot.py",
+            root
+        ));
+        assert!(!same_script_path(
+            "bot.py",
+            Some(Path::new("/q")),
+            "bots/bot.py",
+            root
+        ));
     }
 }

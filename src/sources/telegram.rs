@@ -50,9 +50,14 @@ impl DotEnv {
 
 #[derive(Debug, Clone)]
 pub enum TokenLookup {
-    Found { token: Token, from: &'static str },
+    Found {
+        token: Token,
+        from: &'static str,
+    },
     /// `token_env` is set but neither the environment nor .env has it.
-    Missing { var: String },
+    Missing {
+        var: String,
+    },
     /// The bot has no `token_env`.
     NotConfigured,
 }
@@ -118,7 +123,10 @@ impl std::fmt::Display for ApiError {
             }
             ApiError::Conflict(ConflictKind::Other(d)) => write!(f, "409 {d}"),
             ApiError::RateLimited { retry_after } => {
-                write!(f, "Telegram says too many requests; retry after {retry_after}s")
+                write!(
+                    f,
+                    "Telegram says too many requests; retry after {retry_after}s"
+                )
             }
             ApiError::Status { code, description } => {
                 write!(f, "the Bot API answered {code}: {description}")
@@ -197,8 +205,10 @@ impl BotApi {
     ) -> Result<serde_json::Value, ApiError> {
         tracing::info!("Bot API: {method} {params:?}");
         let url = format!("{}/bot{}/{}", self.base, self.token.0, method);
-        let params: Vec<(String, String)> =
-            params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         let token = self.token.clone();
         let (tx, rx) = mpsc::channel();
         // A plain thread, so that Ctrl-C need not wait for a long poll to end.
@@ -253,7 +263,11 @@ impl BotApi {
     pub fn webhook_info(&self) -> Result<WebhookInfo, ApiError> {
         let w = self.call("getWebhookInfo", &[], self.timeout)?;
         Ok(WebhookInfo {
-            url: w.get("url").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+            url: w
+                .get("url")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string(),
             pending_update_count: w
                 .get("pending_update_count")
                 .and_then(|v| v.as_u64())
@@ -310,7 +324,9 @@ impl BotApi {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProbeOutcome {
-    OtherPoller { after: Duration },
+    OtherPoller {
+        after: Duration,
+    },
     Webhook,
     Clear {
         listened: Duration,
@@ -395,11 +411,15 @@ mod tests {
     #[test]
     fn conflicts() {
         assert_eq!(
-            classify_conflict("Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"),
+            classify_conflict(
+                "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+            ),
             ConflictKind::OtherPoller
         );
         assert_eq!(
-            classify_conflict("Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"),
+            classify_conflict(
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+            ),
             ConflictKind::Webhook
         );
     }

@@ -28,7 +28,9 @@ pub fn confirm(question: &str, yes: bool) -> Result<()> {
     }
     match answer {
         Ok(Some(true)) => Ok(()),
-        Ok(_) => Err(Error::NotConfirmed("not confirmed; nothing was changed".into())),
+        Ok(_) => Err(Error::NotConfirmed(
+            "not confirmed; nothing was changed".into(),
+        )),
         Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
             Err(Error::Interrupted)
         }
