@@ -24,6 +24,10 @@ fn main() {
     }
     interrupt::install();
     let code = match run(cli) {
+        Ok(_) | Err(Error::Interrupted) if interrupt::requested() => {
+            ui::error("interrupted");
+            130
+        }
         Ok(code) => code,
         Err(e) => {
             ui::error(&e);

@@ -73,9 +73,10 @@ pub fn run(ctx: &Context, name: &str, opt: Options) -> Result<i32> {
         ));
         return Ok(0);
     }
-    let code = run_here(ctx, bot, token.as_ref(), &mut steps)?;
+    // Ctrl-C is how a developer ends the bot: after it, the workflow goes on to the resume offer.
+    run_here(ctx, bot, token.as_ref(), &mut steps)?;
     offer_resume(ctx, bot, stopped, opt.yes)?;
-    Ok(if code == 130 { 130 } else { 0 })
+    Ok(0)
 }
 
 fn refuse_if_running_here(ctx: &Context, bot: &Bot, steps: &mut Steps) -> Result<()> {
@@ -346,8 +347,8 @@ fn probe(
 }
 
 /// Runs the bot in the foreground. Ctrl-C reaches it directly (same process group); a SIGTERM
-/// to botctl is passed on. Returns 130 when it ended by an interrupt.
-fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) -> Result<i32> {
+/// to botctl is passed on.
+fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) -> Result<()> {
     let mut step = steps.begin(&format!("Run `{}` here (Ctrl-C stops it)", bot.run));
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
@@ -369,11 +370,11 @@ fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) 
     interrupt::clear();
     let status = status.map_err(|e| step.fail(Error::io("waiting for the bot", e)))?;
     step.done(if interrupted {
-        "stopped by Ctrl-C".to_string()
+        "stopped by Ctrl-C / SIGTERM".to_string()
     } else {
         format!("it exited ({status})")
     });
-    Ok(if interrupted { 130 } else { 0 })
+    Ok(())
 }
 
 fn offer_resume(ctx: &Context, bot: &Bot, stopped: Vec<String>, yes: bool) -> Result<()> {
