@@ -1,0 +1,532 @@
+//! dev-start, dev-stop and deploy-resume against the fake flyctl and real processes: the whole
+//! cycle, every refusal, confirmations (also on a real pseudo-terminal), dry runs and failures.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+const APP: &str = "loyalitybot-partner";
+
+fn config(extra_fly: &str) -> String {
+    format!(
+        r#"
+[fly]
+wait = "30s"
+timeout = "10s"
+{extra_fly}
+
+[[bot]]
+name = "partner"
+script = "bot.py"
+fly_app = "{APP}"
+ready_log = "{READY_LINE}"
+
+[[bot]]
+name = "admin"
+script = "admin_bot.py"
+"#
+    )
+}
+
+/// An app with a started machine (taking a moment to stop and start) and a standby that was
+/// stopped before anything began.
+fn two_machines() -> Value {
+    let mut state = fly_apps(&[(
+        APP,
+        vec![
+            json!({"id": "148ed193b95089", "state": "started", "region": "ams", "autostart": false,
+                   "stop_delay": 1, "start_delay": 1}),
+            json!({"id": "9080e6f3a12345", "state": "stopped", "region": "ams", "autostart": false}),
+        ],
+    )]);
+    state["apps"][APP]["ready_log"] = json!(READY_LINE);
+    state
+}
+
+fn states(world: &World) -> Vec<(String, String)> {
+    world.fly_machines(APP)
+}
+
+fn handoff(world: &World) -> Option<Value> {
+    let text = std::fs::read_to_string(world.path(".botctl/state.json")).ok()?;
+    Some(serde_json::from_str(&text).expect("state.json is JSON"))
+}
+
+fn changing_calls(world: &World) -> Vec<Vec<String>> {
+    world
+        .fly_calls()
+        .into_iter()
+        .filter(|c| c.iter().any(|a| a == "stop" || a == "start"))
+        .collect()
+}
+
+fn pair(id: &str, state: &str) -> (String, String) {
+    (id.to_string(), state.to_string())
+}
+
+#[test]
+fn whole_cycle_dev_start_dev_stop_deploy_resume() {
+    let world = World::with_config(&config(""));
+    world.fly_state(two_machines());
+    world.write_sleeper("bot.py");
+
+    // dev-start: stops the started machine, records it, leaves the standby alone.
+    let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("Stop the bot on Fly.io"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        states(&world),
+        vec![
+            pair("148ed193b95089", "stopped"),
+            pair("9080e6f3a12345", "stopped")
+        ]
+    );
+    let st = handoff(&world).expect("dev-start records the handoff");
+    assert_eq!(st["handoffs"][0]["bot"], "partner");
+    assert_eq!(st["handoffs"][0]["app"], APP);
+    assert_eq!(st["handoffs"][0]["machines"], json!(["148ed193b95089"]));
+    assert!(st["handoffs"][0]["by"].as_str().unwrap().contains('@'));
+
+    // Developing locally: deploy-resume refuses while the local copy runs.
+    let bot = world.spawn(&["python3", "bot.py"], world.root());
+    let run = world.run(&["deploy-resume", "partner", "--yes"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("botctl dev-stop partner"),
+        "{}",
+        run.stderr
+    );
+    assert!(handoff(&world).is_some(), "a refusal keeps the handoff");
+
+    // dev-stop ends it and proves it.
+    let run = world.run(&["dev-stop", "--yes", "--grace", "5s"]);
+    run.expect_code(0);
+    assert!(wait_until(Duration::from_secs(5), || !alive(bot.pid())));
+
+    // deploy-resume starts exactly the recorded machine, waits for the ready line, clears.
+    let run = world.run(&["deploy-resume", "partner", "--yes"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains(READY_LINE), "{}", run.stdout);
+    assert_eq!(
+        states(&world),
+        vec![
+            pair("148ed193b95089", "started"),
+            pair("9080e6f3a12345", "stopped")
+        ],
+        "the standby stopped before dev-start stays stopped"
+    );
+    assert!(
+        handoff(&world).is_none(),
+        "deploy-resume clears the handoff"
+    );
+}
+
+#[test]
+fn dev_start_refuses_when_the_bot_runs_here() {
+    let world = World::with_config(&config(""));
+    world.fly_state(two_machines());
+    world.write_sleeper("bot.py");
+    let _bot = world.spawn(&["python3", "-u", "bot.py"], world.root());
+    let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("botctl dev-stop partner"),
+        "{}",
+        run.stderr
+    );
+    assert!(changing_calls(&world).is_empty());
+    assert_eq!(states(&world)[0], pair("148ed193b95089", "started"));
+    assert!(handoff(&world).is_none());
+}
+
+#[test]
+fn dev_start_refuses_when_a_webhook_is_set() {
+    let world = World::with_config(&config(""));
+    let tok = token(41);
+    let api = BotApi::start(&[(&tok, "ghbipartnerbot")]);
+    api.set_webhook(&tok, "https://example.com/hook");
+    world.write_config(&format!(
+        "{}\n[telegram]\napi = \"{}\"\n",
+        config("").replace("ready_log", "token_env = \"PARTNER_BOT_TOKEN\"\nready_log"),
+        api.url()
+    ));
+    world.fly_state(two_machines());
+    let run = run(world.botctl().env("PARTNER_BOT_TOKEN", &tok).args([
+        "dev-start",
+        "partner",
+        "--yes",
+        "--no-run",
+    ]));
+    run.expect_code(1);
+    assert!(run.stderr.contains("webhook"), "{}", run.stderr);
+    assert!(run.stderr.contains("deleteWebhook"), "{}", run.stderr);
+    assert!(!run.all_output().contains(&tok));
+    assert!(changing_calls(&world).is_empty());
+    assert_eq!(api.stats(&tok)["webhook"], "https://example.com/hook");
+}
+
+#[test]
+fn without_a_terminal_and_without_yes_nothing_changes_and_exit_is_4() {
+    let world = World::with_config(&config(""));
+    world.fly_state(two_machines());
+    world.write_sleeper("bot.py");
+    world
+        .run(&["dev-start", "partner", "--no-run"])
+        .expect_code(4);
+    assert!(changing_calls(&world).is_empty());
+    assert!(handoff(&world).is_none());
+
+    let bot = world.spawn(&["python3", "bot.py"], world.root());
+    world.run(&["dev-stop"]).expect_code(4);
+    assert!(alive(bot.pid()));
+
+    drop(bot);
+    assert!(wait_until(Duration::from_secs(5), || world
+        .run(&["status", "partner", "--json"])
+        .json()["bots"][0]["local"]
+        .as_array()
+        .unwrap()
+        .is_empty()));
+    world.fly_state(
+        json!({"apps": {APP: {"machines": [machine("148ed193b95089", "stopped", None)],
+                                           "logs": ["2026-11-25T10:00:00Z app[x] ams [info]x"]}}}),
+    );
+    world.run(&["deploy-resume", "partner"]).expect_code(4);
+    assert!(changing_calls(&world).is_empty());
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let world = World::with_config(&config(""));
+    world.fly_state(two_machines());
+    world.write_sleeper("bot.py");
+
+    let run = world.run(&["dev-start", "partner", "--dry-run"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("would"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("flyctl machine stop 148ed193b95089"),
+        "{}",
+        run.stdout
+    );
+
+    let bot = world.spawn(&["python3", "bot.py"], world.root());
+    let run = world.run(&["dev-stop", "--dry-run"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains(&bot.pid().to_string()));
+    assert!(alive(bot.pid()));
+    drop(bot);
+
+    world.fly_state(
+        json!({"apps": {APP: {"machines": [machine("148ed193b95089", "stopped", None)],
+                                           "logs": ["2026-11-25T10:00:00Z app[x] ams [info]x"]}}}),
+    );
+    assert!(wait_until(Duration::from_secs(5), || world
+        .run(&["deploy-resume", "--dry-run"])
+        .code
+        == 0));
+    let run = world.run(&["deploy-resume", "--dry-run"]);
+    assert!(
+        run.stdout.contains("flyctl machine start 148ed193b95089"),
+        "{}",
+        run.stdout
+    );
+
+    assert!(changing_calls(&world).is_empty());
+    assert!(handoff(&world).is_none());
+    assert_eq!(states(&world), vec![pair("148ed193b95089", "stopped")]);
+}
+
+#[test]
+fn a_machine_that_fails_to_stop_is_exit_3_and_deploy_resume_restores() {
+    let world = World::with_config(&config(""));
+    let mut state = fly_apps(&[(
+        APP,
+        vec![
+            json!({"id": "aaaa0000000001", "state": "started", "region": "ams"}),
+            json!({"id": "bbbb0000000002", "state": "started", "region": "ams", "fail_stop": true}),
+        ],
+    )]);
+    state["apps"][APP]["ready_log"] = json!(READY_LINE);
+    world.fly_state(state);
+
+    let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("bbbb0000000002"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("botctl deploy-resume partner"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        handoff(&world).unwrap()["handoffs"][0]["machines"],
+        json!(["aaaa0000000001", "bbbb0000000002"]),
+        "the state lists every machine dev-start set out to stop"
+    );
+    assert_eq!(states(&world)[0], pair("aaaa0000000001", "stopped"));
+
+    let run = world.run(&["deploy-resume", "partner", "--yes"]);
+    run.expect_code(0);
+    assert_eq!(
+        states(&world),
+        vec![
+            pair("aaaa0000000001", "started"),
+            pair("bbbb0000000002", "started")
+        ]
+    );
+    assert!(handoff(&world).is_none());
+}
+
+#[test]
+fn a_dev_start_killed_half_way_is_undone_by_deploy_resume() {
+    let world = World::with_config(&config(""));
+    let mut state = fly_apps(&[(
+        APP,
+        vec![json!({"id": "148ed193b95089", "state": "started", "region": "ams", "stop_delay": 4})],
+    )]);
+    state["apps"][APP]["ready_log"] = json!(READY_LINE);
+    world.fly_state(state);
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"))
+        .args(["dev-start", "partner", "--yes", "--no-run"])
+        .current_dir(world.root())
+        .envs(botctl_env(&world))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it while it waits for the machine to reach `stopped`.
+    assert!(wait_until(Duration::from_secs(20), || states(&world)[0].1
+        == "stopping"));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(
+        handoff(&world).unwrap()["handoffs"][0]["machines"],
+        json!(["148ed193b95089"])
+    );
+    assert!(wait_until(Duration::from_secs(20), || states(&world)[0].1 == "stopped"));
+
+    world
+        .run(&["deploy-resume", "partner", "--yes"])
+        .expect_code(0);
+    assert_eq!(states(&world), vec![pair("148ed193b95089", "started")]);
+    assert!(handoff(&world).is_none());
+}
+
+#[test]
+fn a_hanging_flyctl_stop_is_exit_3_naming_the_machine() {
+    let world = World::with_config(&config("").replace("timeout = \"10s\"", "timeout = \"2s\""));
+    let mut state = two_machines();
+    state["hang"] = json!(["stop"]);
+    world.fly_state(state);
+    let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("148ed193b95089"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did not answer within 2s"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("botctl deploy-resume partner"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.elapsed < Duration::from_secs(60));
+}
+
+#[test]
+fn deploy_resume_times_out_without_the_ready_line_showing_the_last_lines() {
+    let world = World::with_config(&config("").replace("wait = \"30s\"", "wait = \"6s\""));
+    // No ready_log in the fake app: the bot never says it is ready.
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![machine("148ed193b95089", "stopped", None)],
+    )]));
+    let run = world.run(&["deploy-resume", "partner", "--yes"]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("Starting init..."),
+        "shows the last lines: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn dev_stop_stops_only_your_own_instances() {
+    let world = World::with_config(&config(""));
+    world.fly_state(fly_apps(&[(APP, vec![])]));
+    world.write_sleeper("bot.py");
+    world.write_sleeper("admin_bot.py");
+    world.write(
+        "stubborn/bot.py",
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\ntime.sleep(600)\n",
+    );
+
+    let plain = world.spawn(&["python3", "bot.py"], world.root());
+    let stubborn = world.spawn(&["python3", "bot.py"], &world.path("stubborn"));
+    let admin = world.spawn(&["python3", "admin_bot.py"], world.root());
+    let vim = world.spawn_disguised(&["vim", "bot.py"], world.root());
+
+    // Another user's `python3 bot.py`, in a folder that user can read.
+    let shared = tempfile::Builder::new()
+        .prefix("botctl-other-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(shared.path().join("bot.py"), SLEEPER).unwrap();
+    std::fs::set_permissions(
+        shared.path().join("bot.py"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let other = world.spawn_showing(
+        &[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/bin/bash",
+            "-c",
+            "exec -a python3 /bin/sh bot.py",
+        ],
+        shared.path(),
+        &["python3", "bot.py"],
+    );
+
+    let run = world.run(&["dev-stop", "partner", "--yes", "--grace", "2s"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("left alone"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("SIGKILL"),
+        "the stubborn one needed SIGKILL: {}",
+        run.stdout
+    );
+    assert!(wait_until(Duration::from_secs(5), || !alive(plain.pid())
+        && !alive(stubborn.pid())));
+    assert!(alive(admin.pid()), "admin_bot.py was not asked for");
+    assert!(alive(vim.pid()), "vim bot.py is no instance");
+    assert!(
+        alive(other.pid()),
+        "another user's process is never signalled"
+    );
+}
+
+#[test]
+fn dev_stop_exits_3_when_a_process_survives() {
+    // A process that cannot be killed by us: another user's is skipped, so simulate a survivor
+    // with a process that respawns itself under the same argv.
+    let world = World::with_config(&config(""));
+    world.fly_state(fly_apps(&[(APP, vec![])]));
+    world.write_sleeper("bot.py");
+    let respawner = world.spawn(
+        &["sh", "-c", "while true; do python3 bot.py; done"],
+        world.root(),
+    );
+    respawner.wait_child(&["python3", "bot.py"]);
+    let run = world.run(&["dev-stop", "partner", "--yes", "--grace", "1s"]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("still running"), "{}", run.stderr);
+}
+
+// ------------------------------------------------------------------------------------------
+// On a pseudo-terminal
+
+fn botctl_env(world: &World) -> Vec<(String, String)> {
+    vec![
+        (
+            "PATH".into(),
+            world.path_var().to_string_lossy().into_owned(),
+        ),
+        (
+            "FAKE_FLY_STATE".into(),
+            world.fly_state_path().to_string_lossy().into_owned(),
+        ),
+        ("HOME".into(), world.home().to_string_lossy().into_owned()),
+        ("NO_COLOR".into(), "1".into()),
+        ("TERM".into(), "xterm".into()),
+    ]
+}
+
+fn pty(world: &World, args: &[&str]) -> expectrl::session::OsSession {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"));
+    cmd.args(args)
+        .current_dir(world.root())
+        .env_clear()
+        .envs(botctl_env(world));
+    let mut session = expectrl::Session::spawn(cmd).expect("spawn botctl on a pty");
+    session.set_expect_timeout(Some(Duration::from_secs(60)));
+    session
+}
+
+/// Exit code of a finished pty session (the status prints as `Exited(Pid(N), CODE)`).
+fn exit_code(session: &expectrl::session::OsSession) -> i32 {
+    let status = format!(
+        "{:?}",
+        session.get_process().wait().expect("wait for botctl")
+    );
+    status
+        .rsplit_once(", ")
+        .and_then(|(_, c)| c.trim_end_matches(')').parse().ok())
+        .unwrap_or_else(|| panic!("botctl did not exit normally: {status}"))
+}
+
+#[test]
+fn pty_no_at_the_prompt_changes_nothing_and_exits_4() {
+    use expectrl::Expect;
+    let world = World::with_config(&config(""));
+    world.fly_state(two_machines());
+    let mut p = pty(&world, &["dev-start", "partner", "--no-run"]);
+    p.expect("Stop machine(s) 148ed193b95089").unwrap();
+    p.send("n").unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    assert_eq!(exit_code(&p), 4);
+    assert!(changing_calls(&world).is_empty());
+    assert!(handoff(&world).is_none());
+}
+
+#[test]
+fn pty_yes_at_the_prompt_proceeds() {
+    use expectrl::Expect;
+    let world = World::with_config(&config(""));
+    world.fly_state(two_machines());
+    let mut p = pty(&world, &["dev-start", "partner", "--no-run"]);
+    p.expect("Stop machine(s) 148ed193b95089").unwrap();
+    p.send("y").unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    assert_eq!(exit_code(&p), 0);
+    assert_eq!(states(&world)[0], pair("148ed193b95089", "stopped"));
+}
+
+#[test]
+fn pty_dev_start_runs_the_bot_ctrl_c_ends_it_and_resume_is_offered() {
+    use expectrl::Expect;
+    let world = World::with_config(&config(""));
+    world.fly_state(two_machines());
+    world.write(
+        "bot.py",
+        "import time\nprint('local bot running', flush=True)\ntime.sleep(600)\n",
+    );
+    let mut p = pty(&world, &["dev-start", "partner"]);
+    p.expect("Stop machine(s) 148ed193b95089").unwrap();
+    p.send("y").unwrap();
+    p.expect("local bot running").unwrap();
+    assert_eq!(states(&world)[0], pair("148ed193b95089", "stopped"));
+    // Ctrl-C reaches the bot through the terminal.
+    p.send(expectrl::ControlCode::EndOfText).unwrap();
+    p.expect("Resume partner on Fly.io now?").unwrap();
+    p.send("y").unwrap();
+    p.expect("partner is back on Fly.io").unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    assert_eq!(exit_code(&p), 0);
+    assert_eq!(states(&world)[0], pair("148ed193b95089", "started"));
+    assert!(handoff(&world).is_none());
+}

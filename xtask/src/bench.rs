@@ -1,0 +1,834 @@
+//! `cargo xtask bench`: the SPEC's Speed goals, measured side by side in one run.
+//!
+//! Benchmarks print figures; a missed goal is a figure, not a failure. The task fails only when
+//! something could not be measured.
+//!
+//! - status concurrency: two bots on two Fly apps whose (fake) `flyctl machine list` takes 2 s.
+//! - process-table scan: `botctl status` for local-only bots against `pgrep -f` with 1500 extra
+//!   processes, and an in-process read of every /proc/PID/cmdline as the floor.
+//! - start-up: `botctl --version`.
+//! - conflict probe: detection time against the real python-telegram-bot poller, and false
+//!   positives with no poller, on the fake Bot API.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::{Error, Result, cargo, find_program, run_command, setup, shown, target_dir};
+
+const FLY_LIST_DELAY: Duration = Duration::from_secs(2);
+const STATUS_RUNS: usize = 5;
+const EXTRA_PROCESSES: usize = 1500;
+const SCAN_RUNS: usize = 20;
+const VERSION_RUNS: usize = 50;
+const PROBE_RUNS: usize = 5;
+/// Between two detection probes: longer than the poller's 10 s long poll, so it completes one
+/// poll and PTB's back-off (1 s, ×1.5 per consecutive error) starts from zero again.
+const PROBE_SETTLE: Duration = Duration::from_secs(11);
+/// A made-up token the fake Bot API accepts (never a real one).
+const FAKE_TOKEN: &str = "123456789:AAbenchbenchbenchbenchbenchbench01";
+const TOKEN_ENV: &str = "BENCH_PARTNER_TOKEN";
+const READY_LINE: &str = "Бот успешно подключен";
+
+pub fn run(root: &Path) -> Result<()> {
+    setup::run(root)?;
+    let bench = Bench {
+        root,
+        botctl: build_release(root)?,
+        python: setup::venv_python(root),
+    };
+    let benches: [(&str, Measure); 4] = [
+        ("status concurrency", status_concurrency),
+        ("process-table scan", process_scan),
+        ("start-up", startup),
+        ("conflict probe", conflict_probe),
+    ];
+    let mut rows = Vec::new();
+    let mut unmeasured = Vec::new();
+    for (name, measure) in benches {
+        println!("\n== {name}");
+        match measure(&bench) {
+            Ok(r) => rows.extend(r),
+            Err(e) => {
+                eprintln!("xtask bench: {name} could not be measured: {e}");
+                unmeasured.push(name);
+            }
+        }
+    }
+    println!();
+    print_machine();
+    print_table(&rows);
+    if unmeasured.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::new(format!(
+            "could not measure: {}",
+            unmeasured.join(", ")
+        )))
+    }
+}
+
+/// One benchmark: its rows for the table.
+type Measure = fn(&Bench) -> Result<Vec<Row>>;
+
+struct Bench<'a> {
+    root: &'a Path,
+    botctl: PathBuf,
+    python: PathBuf,
+}
+
+impl Bench<'_> {
+    /// `botctl --config CONFIG ARGS`, plain output, no config from the environment.
+    fn botctl(&self, config: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.botctl);
+        cmd.arg("--config")
+            .arg(config)
+            .args(args)
+            .env_remove("BOTCTL_CONFIG")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    fn fake(&self, name: &str) -> PathBuf {
+        self.root.join("tests/fakes").join(name)
+    }
+}
+
+fn build_release(root: &Path) -> Result<PathBuf> {
+    run_command(cargo(root).args(["build", "--release", "-p", "botctl"]))?;
+    let botctl = target_dir(root).join("release/botctl");
+    if !botctl.is_file() {
+        return Err(Error::new(format!(
+            "the release build left no {}",
+            botctl.display()
+        )));
+    }
+    Ok(botctl)
+}
+
+// ------------------------------------------------------------------------ (a) status concurrency
+
+fn status_concurrency(b: &Bench) -> Result<Vec<Row>> {
+    let dir = TempDir::new("status")?;
+    let flyctl = b.fake("flyctl");
+    let state = dir.write(
+        "fly-state.json",
+        &slow_fly_state(&["bench-one", "bench-two"]),
+    )?;
+    let config = dir.write(
+        "botctl.toml",
+        &format!(
+            "[fly]\nflyctl = {:?}\n\n\
+             [[bot]]\nname = \"one\"\nscript = \"one.py\"\nfly_app = \"bench-one\"\n\n\
+             [[bot]]\nname = \"two\"\nscript = \"two.py\"\nfly_app = \"bench-two\"\n",
+            flyctl.display().to_string()
+        ),
+    )?;
+    let with_fake_fly = |cmd: &mut Command| {
+        cmd.env("FAKE_FLY_STATE", &state)
+            .env("FAKE_FLY_NO_RECORD", "1")
+            .current_dir(dir.path());
+    };
+
+    let mut version = Command::new(&flyctl);
+    version.arg("version");
+    with_fake_fly(&mut version);
+    let fake_startup = median(&timed_runs(&mut version, 5, &[0])?);
+
+    let mut check = b.botctl(&config, &["status", "--json"]);
+    with_fake_fly(&mut check);
+    let (_, out) = time_output(&mut check, &[0, 1])?;
+    expect_every_app_answered(&out)?;
+
+    let mut status = b.botctl(&config, &["status"]);
+    with_fake_fly(&mut status);
+    let took = median(&timed_runs(&mut status, STATUS_RUNS, &[0, 1])?);
+    let ratio = took.as_secs_f64() / FLY_LIST_DELAY.as_secs_f64();
+    let best = (FLY_LIST_DELAY + fake_startup).as_secs_f64() / FLY_LIST_DELAY.as_secs_f64();
+    Ok(vec![
+        Row::new("status: 2 Fly apps, list takes 2 s each", secs(took))
+            .ratio(format!("{ratio:.2} × 2 s"))
+            .goal("≤ 1.1", ratio <= 1.1),
+        Row::new(
+            "  fake flyctl's own start-up (version)",
+            millis(fake_startup),
+        )
+        .ratio(format!("floor {best:.2} × 2 s")),
+    ])
+}
+
+/// Fake flyctl state: each app has one started machine; `machine list` sleeps 2 s.
+fn slow_fly_state(apps: &[&str]) -> String {
+    let apps: serde_json::Map<String, Value> = apps
+        .iter()
+        .enumerate()
+        .map(|(i, app)| {
+            let machine = serde_json::json!({
+                "id": format!("148ed193b9508{i}"), "state": "started", "region": "ams"
+            });
+            (
+                app.to_string(),
+                serde_json::json!({ "machines": [machine] }),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "logged_in": true,
+        "delay": {"list": FLY_LIST_DELAY.as_secs_f64()},
+        "apps": apps,
+    })
+    .to_string()
+}
+
+/// A status where flyctl failed would be fast and prove nothing.
+fn expect_every_app_answered(status_json: &str) -> Result<()> {
+    let doc = parse_json("botctl status --json", status_json)?;
+    for bot in doc["bots"].as_array().into_iter().flatten() {
+        let fly = &bot["fly"];
+        let machines = fly["machines"].as_array().map_or(0, Vec::len);
+        if !fly["error"].is_null() || machines == 0 {
+            return Err(Error::new(format!(
+                "botctl did not read the fake Fly app {}: {}",
+                fly["app"], fly["error"]
+            )));
+        }
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------------ (b) process-table scan
+
+fn process_scan(b: &Bench) -> Result<Vec<Row>> {
+    let dir = TempDir::new("scan")?;
+    // Only local bots: no Fly app, no token, so status does no flyctl and no Bot API calls.
+    let config = dir.write(
+        "botctl.toml",
+        "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n",
+    )?;
+    // With PATH at an empty folder, crontab/systemctl/launchctl are "not installed": status is
+    // start-up + config + the process scan. The run with the usual PATH shows what autostart adds.
+    let empty_path = dir.path().join("empty-path");
+    std::fs::create_dir(&empty_path)
+        .map_err(|e| Error::io(format!("cannot create {}", empty_path.display()), e))?;
+    let pgrep = needed_program("pgrep")?;
+    let sleep = needed_program("sleep")?;
+    let true_ = needed_program("true")?;
+
+    let before = count_processes()?;
+    let sleepers = spawn_sleepers(&sleep, EXTRA_PROCESSES)?;
+    let total = count_processes()?;
+    println!("{total} processes ({before} before, {EXTRA_PROCESSES} extra `sleep 600`)");
+
+    let mut scan_only = b.botctl(&config, &["status"]);
+    scan_only.env("PATH", &empty_path).current_dir(dir.path());
+    let mut check = b.botctl(&config, &["status", "--json"]);
+    check.env("PATH", &empty_path).current_dir(dir.path());
+    time_output(&mut check, &[0])?; // runs cleanly without any tool on PATH
+    let mut with_autostart = b.botctl(&config, &["status"]);
+    with_autostart.current_dir(dir.path());
+    let mut pgrep = Command::new(pgrep);
+    pgrep.args(["-f", "bot.py"]);
+    let mut true_ = Command::new(true_);
+
+    let mut commands = [
+        (&mut scan_only, &[0, 1][..]),
+        (&mut with_autostart, &[0, 1][..]),
+        (&mut pgrep, &[0, 1][..]),
+        (&mut true_, &[0][..]),
+    ];
+    println!("interleaved, {SCAN_RUNS} rounds of:");
+    for (cmd, _) in &mut commands {
+        println!("$ {}", shown(cmd));
+    }
+    println!("and, in xtask, a read of every /proc/PID/cmdline");
+    let mut times: [Vec<Duration>; 5] = Default::default();
+    for round in 0..=SCAN_RUNS {
+        for (i, (cmd, ok)) in commands.iter_mut().enumerate() {
+            let took = time_run(cmd, ok)?;
+            if round > 0 {
+                times[i].push(took); // round 0 warms the page cache
+            }
+        }
+        let started = Instant::now();
+        read_every_cmdline(b"bot.py")?;
+        if round > 0 {
+            times[4].push(started.elapsed());
+        }
+    }
+    drop(sleepers);
+
+    let [scan, full, pgrep, exec, floor] = times.map(|t| median(&t));
+    let vs_pgrep = |d: Duration| d.as_secs_f64() / pgrep.as_secs_f64();
+    let title = format!("status: local bots only, {total} processes");
+    Ok(vec![
+        Row::new(title, millis(scan))
+            .ratio(format!("{:.2} × pgrep", vs_pgrep(scan)))
+            .goal("≤ 0.5 × pgrep", vs_pgrep(scan) <= 0.5),
+        Row::new("  same, with autostart tools on PATH", millis(full))
+            .ratio(format!("{:.2} × pgrep", vs_pgrep(full))),
+        Row::new("  pgrep -f bot.py", millis(pgrep)),
+        Row::new("  floor: read /proc/*/cmdline in-process", millis(floor))
+            .ratio(format!("{:.2} × pgrep", vs_pgrep(floor))),
+        Row::new("  floor: spawn+exec of `true`", millis(exec))
+            .ratio(format!("{:.2} × pgrep", vs_pgrep(exec))),
+    ])
+}
+
+fn spawn_sleepers(sleep: &Path, count: usize) -> Result<Reaper> {
+    println!("$ {} 600   # ×{count}, killed at the end", sleep.display());
+    let mut sleepers = Reaper::default();
+    for _ in 0..count {
+        let mut cmd = Command::new(sleep);
+        cmd.arg("600")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        sleepers.spawn(&mut cmd)?;
+    }
+    Ok(sleepers)
+}
+
+fn count_processes() -> Result<usize> {
+    Ok(proc_pids()?.count())
+}
+
+fn proc_pids() -> Result<impl Iterator<Item = std::ffi::OsString>> {
+    let dir = std::fs::read_dir("/proc").map_err(|e| Error::io("cannot read /proc", e))?;
+    Ok(dir
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|name| name.as_bytes().iter().all(u8::is_ascii_digit)))
+}
+
+/// The floor for any process scan: read every command line once, match a substring.
+fn read_every_cmdline(needle: &[u8]) -> Result<usize> {
+    let mut path = PathBuf::from("/proc");
+    let mut buf = Vec::with_capacity(4096);
+    let mut matches = 0;
+    for pid in proc_pids()? {
+        path.push(&pid);
+        path.push("cmdline");
+        buf.clear();
+        let read = std::fs::File::open(&path).and_then(|mut f| f.read_to_end(&mut buf));
+        if read.is_ok() && buf.windows(needle.len()).any(|w| w == needle) {
+            matches += 1;
+        }
+        path.pop();
+        path.pop();
+    }
+    Ok(matches)
+}
+
+// ------------------------------------------------------------------------ (c) start-up
+
+fn startup(b: &Bench) -> Result<Vec<Row>> {
+    let mut version = Command::new(&b.botctl);
+    version.arg("--version");
+    time_run(&mut version, &[0])?; // warm-up
+    let took = median(&timed_runs(&mut version, VERSION_RUNS, &[0])?);
+    Ok(vec![
+        Row::new("botctl --version", millis(took)).goal("≤ 5 ms", took <= Duration::from_millis(5)),
+    ])
+}
+
+// ------------------------------------------------------------------------ (d) conflict probe
+
+fn conflict_probe(b: &Bench) -> Result<Vec<Row>> {
+    let dir = TempDir::new("probe")?;
+    let api = start_fake_bot_api(b, &dir)?;
+    println!("fake Bot API at {}", api.url);
+
+    let poller = start_ptb_poller(b, &dir, &api.url)?;
+    api.wait_for_long_poll(true)?; // PTB prints its ready line before its first getUpdates
+    let config = dir.write("botctl.toml", &probe_config(&api.url, "12s"))?;
+    let mut doctor = b.botctl(&config, &["doctor", "--probe", "--json"]);
+    doctor.env(TOKEN_ENV, FAKE_TOKEN).current_dir(dir.path());
+    println!(
+        "$ {}   # ×{PROBE_RUNS}, {}s apart (the poller finishes a long poll; PTB's back-off resets)",
+        shown(&doctor),
+        PROBE_SETTLE.as_secs()
+    );
+    let mut detected = Vec::new();
+    let mut walls = Vec::new();
+    for i in 0..PROBE_RUNS {
+        if i > 0 {
+            std::thread::sleep(PROBE_SETTLE);
+            api.wait_for_long_poll(true)?;
+        }
+        let (wall, out) = time_output(&mut doctor, &[0, 1])?;
+        let (level, message) = probe_finding(&out)?;
+        match detection_time(&message) {
+            Some(after) => {
+                println!(
+                    "  probe {}: {level}, detected after {after:.1}s (doctor took {})",
+                    i + 1,
+                    secs(wall)
+                );
+                detected.push(Duration::from_secs_f64(after));
+                walls.push(wall);
+            }
+            None => println!("  probe {}: MISSED ({level}: {message})", i + 1),
+        }
+    }
+    poller.stop_gracefully()?;
+    api.wait_for_long_poll(false)?;
+
+    let config = dir.write("botctl.toml", &probe_config(&api.url, "6s"))?;
+    let mut doctor = b.botctl(&config, &["doctor", "--probe", "--json"]);
+    doctor.env(TOKEN_ENV, FAKE_TOKEN).current_dir(dir.path());
+    println!("$ {}   # ×{PROBE_RUNS}, no poller", shown(&doctor));
+    let mut false_positives = 0;
+    for i in 0..PROBE_RUNS {
+        let (_, out) = time_output(&mut doctor, &[0, 1])?;
+        let (level, message) = probe_finding(&out)?;
+        println!("  probe {}: {level}: {message}", i + 1);
+        if message.contains("could not run") {
+            return Err(Error::new(format!("the probe did not run: {message}")));
+        }
+        false_positives += usize::from(level == "error");
+    }
+    drop(api);
+
+    let missed = PROBE_RUNS - detected.len();
+    let detection = if detected.is_empty() {
+        Row::new(
+            "probe: detects the PTB poller",
+            format!("missed {missed}/{PROBE_RUNS}"),
+        )
+        .goal("≤ 4.5 s", false)
+    } else {
+        let took = median(&detected);
+        let mut row = Row::new("probe: detects the PTB poller", secs(took)).goal(
+            "≤ 4.5 s",
+            missed == 0 && took <= Duration::from_millis(4500),
+        );
+        if missed > 0 {
+            row = row.ratio(format!("missed {missed}/{PROBE_RUNS}"));
+        }
+        row
+    };
+    let mut rows = vec![detection];
+    if !walls.is_empty() {
+        rows.push(Row::new(
+            "  doctor --probe wall time, detected",
+            secs(median(&walls)),
+        ));
+    }
+    rows.push(
+        Row::new(
+            "probe: false positives, no poller",
+            format!("{false_positives}/{PROBE_RUNS}"),
+        )
+        .goal("0", false_positives == 0),
+    );
+    Ok(rows)
+}
+
+fn probe_config(api: &str, window: &str) -> String {
+    // The poller runs as tests/fakes/ptb_bot.py, not bot.py: only the probe can see it.
+    format!(
+        "[telegram]\napi = {api:?}\nprobe = {window:?}\n\n\
+         [[bot]]\nname = \"partner\"\nscript = \"bot.py\"\ntoken_env = \"{TOKEN_ENV}\"\n"
+    )
+}
+
+struct FakeBotApi {
+    port: u16,
+    url: String,
+    _server: Reaper,
+}
+
+impl FakeBotApi {
+    /// Waits until the fake says a long poll of our token is (or is no longer) pending.
+    fn wait_for_long_poll(&self, pending: bool) -> Result<()> {
+        let started = Instant::now();
+        let limit = Duration::from_secs(15);
+        while started.elapsed() < limit {
+            if self.long_poll_pending()? == pending {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let what = if pending {
+            "starts polling"
+        } else {
+            "stops polling"
+        };
+        Err(Error::new(format!(
+            "the fake Bot API saw no poller that {what} within 15 s"
+        )))
+    }
+
+    fn long_poll_pending(&self) -> Result<bool> {
+        let stats = self.control(&format!("/_control/stats?token={FAKE_TOKEN}"))?;
+        Ok(stats["long_poll_pending"] == true)
+    }
+
+    /// GET on the fake's control API (plain HTTP/1.0: it closes, we read to the end).
+    fn control(&self, path: &str) -> Result<Value> {
+        let failed = |e| Error::io(format!("GET {}{path}", self.url), e);
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(failed)?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .map_err(failed)?;
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").map_err(failed)?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).map_err(failed)?;
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        parse_json("the fake Bot API's stats", body)
+    }
+}
+
+fn start_fake_bot_api(b: &Bench, dir: &TempDir) -> Result<FakeBotApi> {
+    let port_file = dir.path().join("botapi.port");
+    let mut cmd = Command::new(&b.python);
+    cmd.arg(b.fake("botapi.py"))
+        .args(["--port", "0", "--port-file"])
+        .arg(&port_file)
+        .arg("--token")
+        .arg(format!("{FAKE_TOKEN}=benchbot"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    println!("$ {}", shown(&cmd));
+    let mut server = Reaper::default();
+    server.spawn(&mut cmd)?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let port = std::fs::read_to_string(&port_file).unwrap_or_default();
+        if let Ok(port) = port.trim().parse::<u16>() {
+            return Ok(FakeBotApi {
+                port,
+                url: format!("http://127.0.0.1:{port}"),
+                _server: server,
+            });
+        }
+        if server.any_exited() || Instant::now() > deadline {
+            return Err(Error::new(
+                "the fake Bot API did not start (no port file within 15 s)",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+struct Poller {
+    child: Reaper,
+    _lines: mpsc::Receiver<String>,
+}
+
+/// The real python-telegram-bot poller, ready once it prints its ready line.
+fn start_ptb_poller(b: &Bench, dir: &TempDir, api: &str) -> Result<Poller> {
+    let mut cmd = Command::new(&b.python);
+    cmd.arg(b.fake("ptb_bot.py"))
+        .env("BOT_TOKEN", FAKE_TOKEN)
+        .env("BOTAPI_URL", api)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    println!("$ {}", shown(&cmd));
+    let mut child = Reaper::default();
+    let stdout = child.spawn(&mut cmd)?.stdout.take();
+    let lines = forward_lines(stdout);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(READY_LINE) => {
+                println!("poller: {line}");
+                return Ok(Poller {
+                    child,
+                    _lines: lines,
+                });
+            }
+            Ok(_) => {}
+            Err(_) => {
+                return Err(Error::new(format!(
+                    "the PTB poller did not print {READY_LINE:?} within 60 s"
+                )));
+            }
+        }
+    }
+}
+
+impl Poller {
+    /// SIGTERM, as an operator would stop it: PTB ends its long poll and leaves.
+    fn stop_gracefully(mut self) -> Result<()> {
+        let Some(child) = self.child.0.first_mut() else {
+            return Ok(());
+        };
+        let mut kill = Command::new("kill");
+        kill.args(["-TERM", &child.id().to_string()]);
+        run_command(&mut kill)?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(Error::new(
+            "the PTB poller did not stop within 20 s of SIGTERM",
+        ))
+    }
+}
+
+/// Lines of a child's stdout, read on a thread so the pipe never fills.
+fn forward_lines(stdout: Option<impl Read + Send + 'static>) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    if let Some(stdout) = stdout {
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    // Nobody listens any more; keep draining so the child never blocks.
+                }
+            }
+        });
+    }
+    rx
+}
+
+/// The `probe` finding of `doctor --json`: (level, message).
+fn probe_finding(doctor_json: &str) -> Result<(String, String)> {
+    let doc = parse_json("botctl doctor --probe --json", doctor_json)?;
+    doc["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["check"] == "probe")
+        .map(|f| {
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            (text(&f["level"]), text(&f["message"]))
+        })
+        .ok_or_else(|| Error::new("doctor --probe --json has no `probe` finding"))
+}
+
+/// "… answered the probe after 3.2s …" → 3.2
+fn detection_time(message: &str) -> Option<f64> {
+    let (_, rest) = message.split_once("after ")?;
+    let number: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    rest[number.len()..].starts_with('s').then_some(())?;
+    number.parse().ok()
+}
+
+// ------------------------------------------------------------------------ measuring
+
+/// Wall time of one run, output discarded; exit codes in `ok` count as success.
+fn time_run(cmd: &mut Command, ok: &[i32]) -> Result<Duration> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let started = Instant::now();
+    let status = cmd.status().map_err(|e| Error::could_not_run(cmd, &e))?;
+    let took = started.elapsed();
+    match status.code() {
+        Some(code) if ok.contains(&code) => Ok(took),
+        _ => Err(Error::new(format!("`{}` failed ({status})", shown(cmd)))),
+    }
+}
+
+fn timed_runs(cmd: &mut Command, runs: usize, ok: &[i32]) -> Result<Vec<Duration>> {
+    println!("$ {}   # ×{runs}", shown(cmd));
+    (0..runs).map(|_| time_run(cmd, ok)).collect()
+}
+
+/// Wall time and stdout of one run; a failure shows the command's stderr.
+fn time_output(cmd: &mut Command, ok: &[i32]) -> Result<(Duration, String)> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let out = cmd.output().map_err(|e| Error::could_not_run(cmd, &e))?;
+    let took = started.elapsed();
+    match out.status.code() {
+        Some(code) if ok.contains(&code) => Ok((took, String::from_utf8_lossy(&out.stdout).into())),
+        _ => Err(Error::new(format!(
+            "`{}` failed ({}): {}",
+            shown(cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))),
+    }
+}
+
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    match sorted.len() {
+        0 => Duration::ZERO,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2,
+    }
+}
+
+fn parse_json(what: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::new(format!("{what} printed no JSON ({e}): {text}")))
+}
+
+fn needed_program(name: &str) -> Result<PathBuf> {
+    find_program(name).ok_or_else(|| Error::new(format!("`{name}` is not on PATH")))
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+fn millis(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+// ------------------------------------------------------------------------ report
+
+struct Row {
+    name: String,
+    median: String,
+    ratio: String,
+    goal: String,
+    met: Option<bool>,
+}
+
+impl Row {
+    fn new(name: impl Into<String>, median: String) -> Row {
+        Row {
+            name: name.into(),
+            median,
+            ratio: String::new(),
+            goal: String::new(),
+            met: None,
+        }
+    }
+
+    fn ratio(mut self, ratio: String) -> Row {
+        self.ratio = ratio;
+        self
+    }
+
+    fn goal(mut self, goal: &str, met: bool) -> Row {
+        self.goal = goal.into();
+        self.met = Some(met);
+        self
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    let header = ["benchmark", "median", "ratio", "goal", "met?"];
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            let met = match r.met {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "",
+            };
+            [
+                r.name.clone(),
+                r.median.clone(),
+                r.ratio.clone(),
+                r.goal.clone(),
+                met.into(),
+            ]
+        })
+        .collect();
+    let width = |i: usize| {
+        cells
+            .iter()
+            .map(|c| c[i].chars().count())
+            .chain([header[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: [usize; 5] = std::array::from_fn(width);
+    let line = |cols: [&str; 5]| {
+        let padded: Vec<String> = cols
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        println!("| {} |", padded.join(" | "));
+    };
+    let rule = widths.map(|w| "-".repeat(w));
+    line(header);
+    line(rule.each_ref().map(String::as_str));
+    for c in &cells {
+        line(c.each_ref().map(String::as_str));
+    }
+}
+
+fn print_machine() {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    println!("machine: {cores} cores, Linux {}", kernel.trim());
+}
+
+// ------------------------------------------------------------------------ clean-up guards
+
+/// A scratch folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> Result<TempDir> {
+        let path = std::env::temp_dir().join(format!("xtask-bench-{}-{label}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
+        Ok(TempDir(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn write(&self, name: &str, text: &str) -> Result<PathBuf> {
+        let path = self.0.join(name);
+        std::fs::write(&path, text)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        Ok(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Child processes killed and reaped when dropped, however the benchmark ends.
+#[derive(Default)]
+struct Reaper(Vec<Child>);
+
+impl Reaper {
+    fn spawn(&mut self, cmd: &mut Command) -> Result<&mut Child> {
+        let child = cmd.spawn().map_err(|e| Error::could_not_run(cmd, &e))?;
+        self.0.push(child);
+        Ok(self.0.last_mut().expect("just pushed"))
+    }
+
+    fn any_exited(&mut self) -> bool {
+        self.0
+            .iter_mut()
+            .any(|c| matches!(c.try_wait(), Ok(Some(_))))
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+        }
+        for child in &mut self.0 {
+            let _ = child.wait();
+        }
+    }
+}

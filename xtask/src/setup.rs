@@ -1,0 +1,213 @@
+//! `cargo xtask setup`: what the tests need, from the project's own files.
+//!
+//! - `python3` runs the fakes (tests/fakes/flyctl, botapi.py); `setpriv` (util-linux) lets tests
+//!   run a process as another user. Missing ones are installed with apt-get when we are root,
+//!   else named with the command that installs them.
+//! - `<root>/.venv` holds the python-telegram-bot version pinned in tests/fakes/requirements.txt
+//!   (the real poller, tests/fakes/ptb_bot.py). A broken or partial venv is made again.
+//!
+//! When everything is in place this costs one `python -c "import telegram"`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::{Error, Result, find_program, run_command, succeeds};
+
+const REQUIREMENTS: &str = "tests/fakes/requirements.txt";
+const PTB: &str = "python-telegram-bot";
+
+/// A program the tests run, and the Debian packages that provide it.
+struct Tool {
+    program: &'static str,
+    packages: &'static [&'static str],
+    why: &'static str,
+}
+
+const TOOLS: &[Tool] = &[
+    Tool {
+        program: "python3",
+        packages: &["python3", "python3-venv"],
+        why: "runs the test fakes and the venv",
+    },
+    Tool {
+        program: "setpriv",
+        packages: &["util-linux"],
+        why: "tests run processes as another user",
+    },
+];
+
+pub fn run(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    ensure_tools()?;
+    let venv = root.join(".venv");
+    ensure_venv_packages(root, &venv)?;
+    println!(
+        "xtask setup: ready in {:.1}s (python3, setpriv, {} with {PTB} {})",
+        started.elapsed().as_secs_f64(),
+        venv.display(),
+        pinned_ptb_version(root)?
+    );
+    Ok(())
+}
+
+/// The venv's interpreter (tests and benchmarks run the real poller with it).
+pub fn venv_python(root: &Path) -> PathBuf {
+    root.join(".venv/bin/python")
+}
+
+fn ensure_tools() -> Result<()> {
+    let missing: Vec<&Tool> = TOOLS
+        .iter()
+        .filter(|t| find_program(t.program).is_none())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let packages: Vec<&str> = missing
+        .iter()
+        .flat_map(|t| t.packages.iter().copied())
+        .collect();
+    for tool in &missing {
+        println!("xtask setup: `{}` is missing ({})", tool.program, tool.why);
+    }
+    if can_apt_get() {
+        apt_get_install(&packages)?;
+        if let Some(tool) = TOOLS.iter().find(|t| find_program(t.program).is_none()) {
+            return Err(Error::new(format!(
+                "`{}` is still missing after apt-get install",
+                tool.program
+            )));
+        }
+        return Ok(());
+    }
+    Err(Error::new(format!(
+        "missing {}. Install: sudo apt-get install -y {} (Debian/Ubuntu), \
+         or your system's packages for them",
+        missing
+            .iter()
+            .map(|t| t.program)
+            .collect::<Vec<_>>()
+            .join(", "),
+        packages.join(" ")
+    )))
+}
+
+/// Root with apt-get: we may install system packages ourselves.
+fn can_apt_get() -> bool {
+    is_root() && find_program("apt-get").is_some()
+}
+
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the effective user.
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+fn apt_get_install(packages: &[&str]) -> Result<()> {
+    run_command(
+        Command::new("apt-get")
+            .args(["update", "-qq"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    run_command(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+fn ensure_venv_packages(root: &Path, venv: &Path) -> Result<()> {
+    let version = pinned_ptb_version(root)?;
+    let python = venv_python(root);
+    if has_ptb(&python, &version) {
+        return Ok(());
+    }
+    if !venv_works(venv) {
+        make_venv(root, venv)?;
+    }
+    run_command(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--progress-bar",
+                "off",
+            ])
+            .arg("-r")
+            .arg(REQUIREMENTS)
+            .current_dir(root),
+    )?;
+    if !has_ptb(&python, &version) {
+        return Err(Error::new(format!(
+            "pip installed {REQUIREMENTS}, but {} still cannot import telegram {version}",
+            python.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The `python-telegram-bot==X` pin in requirements.txt.
+fn pinned_ptb_version(root: &Path) -> Result<String> {
+    let path = root.join(REQUIREMENTS);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter_map(|l| l.split_once("=="))
+        .find(|(name, _)| name.split('[').next().unwrap_or("").trim() == PTB)
+        .map(|(_, version)| version.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::new(format!("{} does not pin {PTB}==VERSION", path.display())))
+}
+
+fn has_ptb(python: &Path, version: &str) -> bool {
+    python.is_file()
+        && succeeds(Command::new(python).arg("-c").arg(format!(
+            "import telegram,sys; sys.exit(telegram.__version__ != {version:?})"
+        )))
+}
+
+/// A venv we can pip into: its config is there and its python runs pip.
+fn venv_works(venv: &Path) -> bool {
+    venv.join("pyvenv.cfg").is_file()
+        && succeeds(Command::new(venv.join("bin/python")).args(["-m", "pip", "--version"]))
+}
+
+fn make_venv(root: &Path, venv: &Path) -> Result<()> {
+    if venv.symlink_metadata().is_ok() {
+        println!(
+            "xtask setup: {} is incomplete or broken; making it again",
+            venv.display()
+        );
+        remove(venv)?;
+    }
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "venv"]).arg(venv).current_dir(root);
+    if run_command(&mut cmd).is_ok() {
+        return Ok(());
+    }
+    // Debian's python3 has no `venv`/`ensurepip` until python3-venv is installed.
+    if !can_apt_get() {
+        return Err(Error::new(
+            "`python3 -m venv` failed. On Debian/Ubuntu: sudo apt-get install -y python3-venv",
+        ));
+    }
+    apt_get_install(&["python3-venv"])?;
+    if venv.symlink_metadata().is_ok() {
+        remove(venv)?;
+    }
+    run_command(&mut cmd)
+}
+
+fn remove(path: &Path) -> Result<()> {
+    let result = if path.is_dir() && !path.is_symlink() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    result.map_err(|e| Error::io(format!("cannot remove {}", path.display()), e))
+}
