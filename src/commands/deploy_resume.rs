@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use super::Context;
-use super::steps::{Steps, wait_for};
+use super::steps::{Steps, wait_for, wait_for_machines};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::sources::fly::{FlyError, LogLine};
@@ -134,30 +134,13 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
     let mut step = steps.begin("Wait until Fly reports them started");
     if !targets.is_empty() {
         let wait = ctx.cfg.fly.wait;
-        let ok = wait_for("waiting for machines to start", wait, POLL, || {
-            let now = fly.machines(app).map_err(fly_failed)?;
-            let pending: Vec<String> = targets
-                .iter()
-                .filter(|id| !now.iter().any(|m| &&m.id == id && m.state == "started"))
-                .map(|id| {
-                    let st = now
-                        .iter()
-                        .find(|m| &m.id == id)
-                        .map_or("missing", |m| m.state.as_str());
-                    format!("{id} {st}")
-                })
-                .collect();
-            Ok(if pending.is_empty() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(pending.join(", "))
-            })
-        })
-        .map_err(|e| step.fail(e))?;
-        if ok.is_none() {
+        let pending =
+            wait_for_machines(fly, app, &targets, &["started"], wait).map_err(|e| step.fail(e))?;
+        if !pending.is_empty() {
             return Err(step.fail(Error::StepFailed(format!(
-                "machines did not reach started within {}s; see `flyctl machine list --app {app}`; run botctl deploy-resume {} again",
+                "not started within {}s: {}. See `flyctl machine list --app {app}`; run `botctl deploy-resume {}` again",
                 wait.as_secs(),
+                pending.join(", "),
                 bot.name
             ))));
         }

@@ -3,13 +3,12 @@
 //! wait until Fly reports them stopped; warn about what could start it again; probe that no
 //! other poller is left; run it here; offer to resume Fly.io when it exits.
 
-use std::ops::ControlFlow;
 use std::process::Command;
 use std::time::Duration;
 
 use super::Context;
 use super::deploy_resume::{self, fly_failed};
-use super::steps::{Steps, wait_for};
+use super::steps::{Steps, wait_for_machines};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::sources::autostart;
@@ -232,31 +231,13 @@ fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Resul
     }
     // flyctl's stop does not wait for `stopped`: poll until Fly says so.
     let wait = ctx.cfg.fly.wait;
-    let done = wait_for(
-        "waiting for Fly machines to stop",
-        wait,
-        Duration::from_secs(1),
-        || {
-            let now = fly.machines(app).map_err(fly_failed)?;
-            let pending: Vec<String> = now
-                .iter()
-                .filter(|m| {
-                    running.contains(&m.id) && m.state != "stopped" && m.state != "suspended"
-                })
-                .map(|m| format!("{} {}", m.id, m.state))
-                .collect();
-            Ok(if pending.is_empty() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(pending.join(", "))
-            })
-        },
-    )
-    .map_err(|e| step.fail(e))?;
-    if done.is_none() {
+    let pending = wait_for_machines(fly, app, &running, &["stopped", "suspended"], wait)
+        .map_err(|e| step.fail(e))?;
+    if !pending.is_empty() {
         return Err(step.fail(Error::StepFailed(format!(
-            "machine(s) of {app} did not reach stopped within {}s; the bot may still poll there. Check `flyctl machine list --app {app}`; `botctl deploy-resume {}` restores them.",
+            "not stopped within {}s: {}; the bot may still poll there. Check `flyctl machine list --app {app}`; `botctl deploy-resume {}` restores what was stopped.",
             wait.as_secs(),
+            pending.join(", "),
             bot.name
         ))));
     }

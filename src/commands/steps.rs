@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::sources::fly::Flyctl;
 use crate::{interrupt, ui};
 
 pub struct Steps {
@@ -119,4 +120,37 @@ pub fn wait_for<T>(
             return Ok(None);
         }
     }
+}
+
+/// Polls `flyctl machine list` until every machine in `ids` is in one of the `settled` states
+/// (flyctl's stop and start do not wait). Returns the machines still pending ("id state") when
+/// `limit` passed; empty when all settled.
+pub fn wait_for_machines(
+    fly: &Flyctl,
+    app: &str,
+    ids: &[String],
+    settled: &[&str],
+    limit: Duration,
+) -> Result<Vec<String>> {
+    let mut pending = Vec::new();
+    let what = format!("waiting for {} to be {}", ids.join(", "), settled[0]);
+    let done = wait_for(&what, limit, Duration::from_secs(1), || {
+        let now = fly
+            .machines(app)
+            .map_err(super::deploy_resume::fly_failed)?;
+        pending = ids
+            .iter()
+            .filter_map(|id| match now.iter().find(|m| &m.id == id) {
+                Some(m) if settled.contains(&m.state.as_str()) => None,
+                Some(m) => Some(format!("{id} {}", m.state)),
+                None => Some(format!("{id} missing")),
+            })
+            .collect();
+        Ok(if pending.is_empty() {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(pending.join(", "))
+        })
+    })?;
+    Ok(if done.is_some() { Vec::new() } else { pending })
 }
