@@ -1,0 +1,265 @@
+//! A new teammate's first hour: checklist, init, completions, help.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+const APP: &str = "loyalitybot-partner";
+
+fn partner_config(api: &str) -> String {
+    format!(
+        r#"
+[telegram]
+api = "{api}"
+
+[[bot]]
+name = "partner"
+script = "bot.py"
+token_env = "PARTNER_BOT_TOKEN"
+username = "ghbipartnerbot"
+fly_app = "{APP}"
+"#
+    )
+}
+
+fn line_with<'a>(out: &'a str, needle: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{out}"))
+}
+
+#[test]
+fn checklist_all_ticked_in_a_clean_world() {
+    let world = World::new();
+    let tok = token(61);
+    let api = BotApi::start(&[(&tok, "ghbipartnerbot")]);
+    world.write_config(&partner_config(&api.url()));
+    world.write(".env", &format!("PARTNER_BOT_TOKEN={tok}\n"));
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![machine("148ed193b95089", "started", None)],
+    )]));
+
+    let run = world.run(&["checklist"]);
+    run.expect_code(0);
+    for item in [
+        "flyctl is installed and logged in",
+        "Fly status read for loyalitybot-partner",
+        "not running locally while Fly.io runs it",
+        "runs in exactly one place",
+        "token set (from .env) and valid: @ghbipartnerbot",
+        "no autostart entry can start a second copy",
+    ] {
+        assert!(
+            line_with(&run.stdout, item).starts_with("[x]"),
+            "{}",
+            run.stdout
+        );
+    }
+    assert!(!run.stdout.contains("[ ]"), "{}", run.stdout);
+    assert!(!run.all_output().contains(&tok));
+}
+
+#[test]
+fn checklist_unticks_what_is_wrong_with_its_fix() {
+    let world = World::new();
+    let api = BotApi::start(&[]);
+    world.write_config(&partner_config(&api.url()));
+    world.write_sleeper("bot.py");
+    world.set_crontab("@reboot cd ~/lb && python3 bot.py\n");
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![machine("148ed193b95089", "started", None)],
+    )]));
+    let _local = world.spawn(&["python3", "bot.py"], world.root());
+
+    let run = world.run(&["checklist"]);
+    run.expect_code(1);
+    let out = &run.stdout;
+    assert!(
+        line_with(out, "Fly status read").starts_with("[x]"),
+        "{out}"
+    );
+    assert!(
+        line_with(out, "not running locally while Fly.io runs it").starts_with("[ ]"),
+        "{out}"
+    );
+    assert!(
+        line_with(out, "runs in exactly one place").starts_with("[ ]"),
+        "{out}"
+    );
+    assert!(line_with(out, "token set").starts_with("[ ]"), "{out}");
+    assert!(
+        line_with(out, "no autostart entry").starts_with("[ ]"),
+        "{out}"
+    );
+    assert!(out.contains("fix: botctl dev-stop partner"), "{out}");
+    assert!(out.contains("fix: crontab -e"), "{out}");
+    assert!(out.contains("PARTNER_BOT_TOKEN"), "{out}");
+}
+
+#[test]
+fn checklist_with_flyctl_logged_out() {
+    let world = World::new();
+    let api = BotApi::start(&[]);
+    world.write_config(&partner_config(&api.url()));
+    let mut state = fly_apps(&[(APP, vec![])]);
+    state["logged_in"] = json!(false);
+    world.fly_state(state);
+    let run = world.run(&["checklist"]);
+    run.expect_code(1);
+    assert!(line_with(&run.stdout, "flyctl is installed and logged in").starts_with("[ ]"));
+    assert!(
+        run.stdout.contains("fix: flyctl auth login"),
+        "{}",
+        run.stdout
+    );
+}
+
+fn sample_project(world: &World) {
+    world.write(
+        "bot.py",
+        "import os\nfrom telegram.ext import Application\nTOKEN = os.getenv(\"PARTNER_BOT_TOKEN\")\n\
+         app = Application.builder().token(TOKEN).build()\napp.run_polling()\n",
+    );
+    world.write(
+        "utils.py",
+        "def helper():\n    return 'run_poll is not polling'\n",
+    );
+    world.write(
+        "fly.toml",
+        "app = \"loyalitybot-partner\"\nprimary_region = \"ams\"\n",
+    );
+    world.write(
+        "Dockerfile",
+        "FROM python:3.11\nCMD [\"python\", \"bot.py\"]\n",
+    );
+}
+
+#[test]
+fn init_proposes_the_polling_bot_and_the_fly_app() {
+    let world = World::new();
+    sample_project(&world);
+    let run = world.run(&["init", "--yes"]);
+    run.expect_code(0);
+    let written = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
+    assert!(written.contains("script = \"bot.py\""), "{written}");
+    assert!(
+        written.contains("token_env = \"PARTNER_BOT_TOKEN\""),
+        "{written}"
+    );
+    assert!(
+        written.contains("fly_app = \"loyalitybot-partner\""),
+        "{written}"
+    );
+    assert!(
+        !written.contains("utils.py"),
+        "a helper module is no bot: {written}"
+    );
+
+    // Every command accepts what it wrote.
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![machine("148ed193b95089", "started", None)],
+    )]));
+    let status = world.run(&["status", "--json"]);
+    status.expect_code(0);
+    assert_eq!(status.json()["bots"][0]["fly"]["app"], APP);
+    world.run(&["doctor", "--json"]).json();
+    world.run(&["dev-start", "bot", "--dry-run"]).expect_code(0);
+    world.run(&["dev-stop", "--dry-run"]).expect_code(0);
+    world.run(&["deploy-resume", "--dry-run"]).expect_code(0);
+    let checklist = world.run(&["checklist"]);
+    assert!(checklist.code == 0 || checklist.code == 1, "{checklist:?}");
+}
+
+#[test]
+fn init_never_overwrites_without_force_and_asks_without_yes() {
+    let world = World::new();
+    sample_project(&world);
+    // No terminal, no --yes: nothing written, exit 4.
+    world.run(&["init"]).expect_code(4);
+    assert!(!world.path("botctl.toml").exists());
+
+    world.write("botctl.toml", "# mine\n");
+    let run = world.run(&["init", "--yes"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(world.path("botctl.toml")).unwrap(),
+        "# mine\n"
+    );
+
+    world.run(&["init", "--yes", "--force"]).expect_code(0);
+    assert!(
+        std::fs::read_to_string(world.path("botctl.toml"))
+            .unwrap()
+            .contains("[[bot]]")
+    );
+}
+
+#[test]
+fn completions_parse() {
+    let world = World::new();
+    let run = world.run(&["completions", "bash"]);
+    run.expect_code(0);
+    let script = world.write("botctl.bash", &run.stdout);
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(run.stdout.contains("dev-start"));
+    for shell in ["zsh", "fish", "powershell"] {
+        let run = world.run(&["completions", shell]);
+        run.expect_code(0);
+        assert!(run.stdout.contains("deploy-resume"), "{shell}");
+    }
+}
+
+#[test]
+fn every_command_help_has_an_example() {
+    let world = World::new();
+    for cmd in [
+        "status",
+        "doctor",
+        "dev-start",
+        "dev-stop",
+        "deploy-resume",
+        "checklist",
+        "init",
+        "completions",
+    ] {
+        let run = world.run(&[cmd, "--help"]);
+        run.expect_code(0);
+        assert!(
+            run.stdout.contains("Examples:\n  botctl"),
+            "{cmd} --help:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn color_follows_the_flags() {
+    let world = World::with_config("[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n");
+    let plain = world.run(&["status"]);
+    assert!(!plain.stdout.contains('\u{1b}'), "no colour on a pipe");
+    let forced = run(world.botctl().args(["--color", "always", "status"]));
+    assert!(
+        forced.stdout.contains('\u{1b}'),
+        "colour when asked: {}",
+        forced.stdout
+    );
+    let never = run(world
+        .botctl()
+        .env("CLICOLOR_FORCE", "1")
+        .args(["--color", "never", "status"]));
+    assert!(!never.stdout.contains('\u{1b}'), "--color never wins");
+}
