@@ -156,13 +156,19 @@ impl Survey {
             }
             None => Vec::new(),
         };
-        let webhook = self
+        // A set webhook is a place; a Bot API that cannot be read may hide one.
+        let webhook = match self
             .telegram
             .get(&bot.name)
             .and_then(|t| t.webhook.as_ref())
-            .and_then(|w| w.as_ref().ok())
-            .map(|w| w.url.as_str())
-            .filter(|u| !u.is_empty());
+        {
+            Some(Ok(w)) => Some(w.url.as_str()).filter(|u| !u.is_empty()),
+            Some(Err(e)) => {
+                unreadable.push(e.to_string());
+                None
+            }
+            None => None,
+        };
         Places {
             local,
             machines,

@@ -263,11 +263,11 @@ impl BotApi {
     pub fn webhook_info(&self) -> Result<WebhookInfo, ApiError> {
         let w = self.call("getWebhookInfo", &[], self.timeout)?;
         Ok(WebhookInfo {
-            url: w
-                .get("url")
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string(),
+            // Webhook URLs often carry the token as their path: never let it out.
+            url: redact(
+                w.get("url").and_then(|v| v.as_str()).unwrap_or(""),
+                &self.token,
+            ),
             pending_update_count: w
                 .get("pending_update_count")
                 .and_then(|v| v.as_u64())
@@ -275,7 +275,7 @@ impl BotApi {
             last_error_message: w
                 .get("last_error_message")
                 .and_then(|v| v.as_str())
-                .map(String::from),
+                .map(|m| redact(m, &self.token)),
             last_error_date: w.get("last_error_date").and_then(|v| v.as_u64()),
         })
     }

@@ -1,0 +1,260 @@
+//! botctl.toml: bad files exit 2 naming `botctl.toml:LINE:COL`, and the file is found the way
+//! the SPEC says (--config, $BOTCTL_CONFIG, walking up).
+
+mod common;
+
+use common::{World, bot, keys};
+
+/// Runs `botctl status` in a project with `toml` and expects a config error at `line:col`.
+#[track_caller]
+fn bad_config(toml: &str, line: usize, col: usize, words: &str) -> common::Run {
+    let world = World::with_config(toml);
+    let run = world.run(&["status"]);
+    run.expect_code(2);
+    let at = format!("{}:{line}:{col}:", world.path("botctl.toml").display());
+    assert!(
+        run.stderr.contains(&at),
+        "stderr should name {at}\n--- stderr\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(words),
+        "stderr should say {words:?}\n--- stderr\n{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "nothing on stdout: {}", run.stdout);
+    run
+}
+
+#[test]
+fn unknown_key_in_a_bot() {
+    bad_config(
+        "[[bot]]\nname = \"a\"\nscript = \"bot.py\"\ncolour = \"red\"\n",
+        4,
+        1,
+        "unknown field `colour`",
+    );
+}
+
+#[test]
+fn unknown_key_in_fly() {
+    bad_config("[fly]\nwiat = \"90s\"\n", 2, 1, "unknown field `wiat`");
+}
+
+#[test]
+fn unknown_section() {
+    bad_config(
+        "[flyio]\nwait = \"90s\"\n\n[[bot]]\nname = \"a\"\nscript = \"bot.py\"\n",
+        1,
+        2,
+        "unknown field `flyio`",
+    );
+}
+
+#[test]
+fn wrong_type() {
+    bad_config(
+        "[[bot]]\nname = \"a\"\nscript = 5\n",
+        3,
+        10,
+        "invalid type: integer `5`, expected a string",
+    );
+    bad_config("[fly]\nwait = 90\n", 2, 8, "expected a string");
+}
+
+#[test]
+fn toml_syntax_error() {
+    bad_config("[[bot]]\nname = \"a\nscript = \"bot.py\"\n", 2, 10, "");
+}
+
+#[test]
+fn duplicate_bot_name() {
+    bad_config(
+        "[[bot]]\nname = \"a\"\nscript = \"x.py\"\n\n[[bot]]\nname = \"a\"\nscript = \"y.py\"\n",
+        6,
+        8,
+        "duplicate bot name \"a\"",
+    );
+}
+
+#[test]
+fn bad_duration() {
+    bad_config(
+        "[fly]\nwait = \"soon\"\n",
+        2,
+        8,
+        "\"soon\" is not a duration",
+    );
+    bad_config(
+        "[telegram]\nprobe = \"12 seconds\"\n",
+        2,
+        9,
+        "is not a duration",
+    );
+    bad_config(
+        "[telegram]\nprobe = \"0s\"\n",
+        2,
+        9,
+        "probe must be between 1s and 5m",
+    );
+}
+
+#[test]
+fn bad_bot_name() {
+    bad_config(
+        "[[bot]]\nname = \"Partner_Bot\"\nscript = \"bot.py\"\n",
+        2,
+        8,
+        "must be made of a-z, 0-9 and -",
+    );
+}
+
+#[test]
+fn token_like_value_is_refused_and_not_echoed() {
+    let token = common::token(1);
+    let run = bad_config(
+        &format!("[[bot]]\nname = \"a\"\nscript = \"bot.py\"\ntoken_env = \"{token}\"\n"),
+        4,
+        14,
+        "looks like a bot token",
+    );
+    assert!(!run.all_output().contains(&token), "the token was echoed");
+    assert!(
+        !run.all_output().contains(&token[10..]),
+        "part of the token was echoed"
+    );
+
+    // Even in a comment.
+    let run = bad_config(
+        &format!("# old token: {token}\n[[bot]]\nname = \"a\"\nscript = \"bot.py\"\n"),
+        1,
+        14,
+        "looks like a bot token",
+    );
+    assert!(
+        !run.all_output().contains(&token[10..]),
+        "the token was echoed"
+    );
+}
+
+#[test]
+fn no_botctl_toml_anywhere() {
+    let world = World::new();
+    let run = world.run(&["status"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("no botctl.toml found"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("botctl init"), "{}", run.stderr);
+    // doctor too
+    world.run(&["doctor"]).expect_code(2);
+}
+
+#[test]
+fn config_flag_that_names_a_missing_file() {
+    let world = World::with_config("[[bot]]\nname = \"a\"\nscript = \"a.py\"\n");
+    let run = world.run(&["status", "--config", "nope/botctl.toml"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("nope/botctl.toml"), "{}", run.stderr);
+}
+
+fn names(run: &common::Run) -> Vec<String> {
+    run.expect_code(0);
+    run.json()["bots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn found_by_walking_up_from_a_subfolder() {
+    let world = World::with_config("[[bot]]\nname = \"walked\"\nscript = \"walked_bot.py\"\n");
+    let deep = world.path("src/handlers/deeper");
+    std::fs::create_dir_all(&deep).unwrap();
+    let run = common::run(world.botctl().current_dir(&deep).args(["status", "--json"]));
+    assert_eq!(names(&run), ["walked"]);
+}
+
+#[test]
+fn config_flag_and_env_var_and_their_precedence() {
+    let world = World::with_config("[[bot]]\nname = \"walked\"\nscript = \"walked_bot.py\"\n");
+    world.write(
+        "conf/flag.toml",
+        "[[bot]]\nname = \"from-flag\"\nscript = \"flag_bot.py\"\n",
+    );
+    world.write(
+        "conf/env.toml",
+        "[[bot]]\nname = \"from-env\"\nscript = \"env_bot.py\"\n",
+    );
+
+    // --config, relative to the working folder
+    let run = world.run(&["status", "--json", "--config", "conf/flag.toml"]);
+    assert_eq!(names(&run), ["from-flag"]);
+
+    // $BOTCTL_CONFIG
+    let run = common::run(
+        world
+            .botctl()
+            .env("BOTCTL_CONFIG", "conf/env.toml")
+            .args(["status", "--json"]),
+    );
+    assert_eq!(names(&run), ["from-env"]);
+
+    // --config wins over $BOTCTL_CONFIG, which wins over walking up
+    let run = common::run(
+        world
+            .botctl()
+            .env("BOTCTL_CONFIG", world.path("conf/env.toml"))
+            .args(["status", "--json", "--config", "conf/flag.toml"]),
+    );
+    assert_eq!(names(&run), ["from-flag"]);
+
+    // Without either: the walked-up botctl.toml
+    let run = world.run(&["status", "--json"]);
+    assert_eq!(names(&run), ["walked"]);
+}
+
+#[test]
+fn paths_are_relative_to_the_config_folder() {
+    // A bot whose script holds a `/` is matched relative to the folder of the botctl.toml
+    // given with --config, not to the working folder.
+    let world = World::new();
+    world.write(
+        "deploy/botctl.toml",
+        "[[bot]]\nname = \"nested\"\nscript = \"bots/nested_bot.py\"\n",
+    );
+    world.write_sleeper("deploy/bots/nested_bot.py");
+    let deploy = world.path("deploy");
+    let proc_ = world.spawn(&["python3", "bots/nested_bot.py"], &deploy);
+    let run = world.run(&["status", "--json", "--config", "deploy/botctl.toml"]);
+    run.expect_code(0);
+    let json = run.json();
+    let b = bot(&json, "nested");
+    assert_eq!(common::local_pids(b), [proc_.pid()]);
+    assert_eq!(b["verdict"], "ok");
+    assert_eq!(keys(b)[0], "name");
+}
+
+#[test]
+fn unknown_bot_name_on_the_command_line() {
+    let world = World::with_config("[[bot]]\nname = \"partner\"\nscript = \"p.py\"\n");
+    for cmd in [
+        &["status", "nosuch"][..],
+        &["doctor", "nosuch"],
+        &["status", "partner", "nosuch", "--json"],
+    ] {
+        let run = world.run(cmd);
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("no bot named \"nosuch\""),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("known bots: partner"), "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+    }
+}

@@ -1,0 +1,750 @@
+//! `botctl doctor`: each cause of a 409 as a finding (check, level, fix), exit codes, the
+//! human output's first line; the conflict probe against a real python-telegram-bot poller
+//! on the fake Bot API; and tokens that never leak, whatever goes wrong.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{BotApi, PtbBot, Run, World, findings, fly_apps, machine};
+use serde_json::{Value, json};
+
+const APP: &str = "loyalitybot-partner";
+
+/// The partner bot on Fly.io, without Telegram (no token_env).
+const PARTNER: &str = r#"
+[[bot]]
+name = "partner"
+script = "bot.py"
+fly_app = "loyalitybot-partner"
+"#;
+
+/// The partner bot with a token and the fake Bot API at `api`.
+fn partner_with_telegram(api: &str, extra: &str) -> String {
+    format!(
+        r#"
+[telegram]
+api = "{api}"
+{extra}
+
+[[bot]]
+name = "partner"
+script = "bot.py"
+token_env = "PARTNER_BOT_TOKEN"
+username = "ghbipartnerbot"
+fly_app = "loyalitybot-partner"
+"#
+    )
+}
+
+fn one_started_machine() -> Value {
+    fly_apps(&[(APP, vec![machine("148ed193b95089", "started", None)])])
+}
+
+/// `doctor --json` (plus `args`) and the human `doctor` of the same world.
+fn doctor(world: &World, args: &[&str]) -> (Run, Value, Run) {
+    let mut json_args = vec!["doctor", "--json"];
+    json_args.extend_from_slice(args);
+    let run = world.run(&json_args);
+    let json = run.json();
+    let mut human_args = vec!["doctor"];
+    human_args.extend_from_slice(args);
+    let human = world.run(&human_args);
+    assert_eq!(run.code, human.code, "--json and human exit codes differ");
+    (run, json, human)
+}
+
+/// The only finding of `check` for partner, asserting its level.
+#[track_caller]
+fn the<'a>(json: &'a Value, check: &str, level: &str) -> &'a Value {
+    let found = findings(json, check, None);
+    let with_level: Vec<_> = found.iter().filter(|f| f["level"] == level).collect();
+    assert_eq!(
+        with_level.len(),
+        1,
+        "expected one {check}/{level} finding in {:#}",
+        json["findings"]
+    );
+    with_level[0]
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
+}
+
+/// Every finding has exactly the SPEC's keys, a known check and level; the counts add up.
+fn assert_shape(json: &Value) {
+    assert_eq!(common::keys(json), ["findings", "errors", "warnings"]);
+    let all = json["findings"].as_array().unwrap();
+    let known = [
+        "config",
+        "flyctl",
+        "token",
+        "webhook",
+        "pending",
+        "local",
+        "fly",
+        "places",
+        "autostart",
+        "proxy",
+        "logs",
+        "handoff",
+        "probe",
+    ];
+    for f in all {
+        assert_eq!(
+            common::keys(f),
+            ["bot", "check", "level", "message", "fix"],
+            "{f}"
+        );
+        assert!(known.contains(&text(&f["check"])), "{f}");
+        assert!(["ok", "warn", "error"].contains(&text(&f["level"])), "{f}");
+        assert!(!text(&f["message"]).is_empty());
+    }
+    let count = |level: &str| all.iter().filter(|f| f["level"] == level).count();
+    assert_eq!(json["errors"], count("error"));
+    assert_eq!(json["warnings"], count("warn"));
+    // Errors first.
+    let levels: Vec<&str> = all.iter().map(|f| text(&f["level"])).collect();
+    let rank = |l: &str| {
+        ["error", "warn", "ok"]
+            .iter()
+            .position(|x| *x == l)
+            .unwrap()
+    };
+    assert!(
+        levels.windows(2).all(|w| rank(w[0]) <= rank(w[1])),
+        "{levels:?}"
+    );
+}
+
+/// The human output's first line is "Cause: <the first error's message>".
+#[track_caller]
+fn assert_cause_first(human: &Run, json: &Value, contains: &str) {
+    let first = human.stdout.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("Cause: "),
+        "first line: {first:?}\n{}",
+        human.stdout
+    );
+    assert!(
+        first.contains(contains),
+        "first line {first:?} should name {contains:?}"
+    );
+    let top = &json["findings"][0];
+    assert_eq!(top["level"], "error");
+    assert_eq!(first, format!("Cause: {}", text(&top["message"])));
+}
+
+// ---------------------------------------------------------------------------- situations
+
+#[test]
+fn clean_project_exits_0() {
+    let token = common::token(21);
+    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
+    let world = World::with_config(&partner_with_telegram(&api.url(), ""));
+    world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
+    world.fly_state(one_started_machine());
+    let (run, json, human) = doctor(&world, &[]);
+    run.expect_code(0);
+    assert_shape(&json);
+    assert_eq!(json["errors"], 0, "{json:#}");
+    assert_eq!(json["warnings"], 0, "{json:#}");
+    the(&json, "places", "ok");
+    the(&json, "flyctl", "ok");
+    the(&json, "token", "ok");
+    the(&json, "webhook", "ok");
+    the(&json, "logs", "ok");
+    assert_eq!(the(&json, "config", "ok")["bot"], json!(null));
+    assert_eq!(
+        human.stdout.lines().next(),
+        Some("No cause of a 409 found."),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human.stdout.contains("0 error(s), 0 warning(s)"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn a_bot_in_two_places() {
+    let world = World::with_config(PARTNER);
+    world.write_sleeper("bot.py");
+    world.fly_state(one_started_machine());
+    let root = world.root().to_path_buf();
+    let local = world.spawn(&["python3", "bot.py"], &root);
+    let (run, json, human) = doctor(&world, &[]);
+    run.expect_code(1);
+    assert_shape(&json);
+    let f = the(&json, "places", "error");
+    assert_eq!(f["bot"], "partner");
+    assert!(
+        text(&f["message"]).contains(&format!("pid {}", local.pid())),
+        "{f}"
+    );
+    assert!(text(&f["message"]).contains("148ed193b95089"), "{f}");
+    assert!(text(&f["fix"]).contains("botctl dev-stop partner"), "{f}");
+    assert_eq!(json["findings"][0]["check"], "places");
+    assert_cause_first(&human, &json, "partner runs in 2 places");
+    assert!(
+        human
+            .stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("Fix: botctl dev-stop partner")
+    );
+}
+
+#[test]
+fn two_local_copies() {
+    let world = World::with_config(PARTNER);
+    world.write_sleeper("bot.py");
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![machine("148ed193b95089", "stopped", None)],
+    )]));
+    let root = world.root().to_path_buf();
+    let first = world.spawn(&["python3", "bot.py"], &root);
+    let second = world.spawn(&["python3", "-u", "bot.py"], &root);
+    let (run, json, human) = doctor(&world, &[]);
+    run.expect_code(1);
+    assert_shape(&json);
+    let f = the(&json, "local", "error");
+    let message = text(&f["message"]);
+    assert!(message.contains(&first.pid().to_string()), "{f}");
+    assert!(message.contains(&second.pid().to_string()), "{f}");
+    assert!(text(&f["fix"]).contains("botctl dev-stop partner"), "{f}");
+    the(&json, "places", "error");
+    assert_cause_first(&human, &json, "2 places");
+}
+
+#[test]
+fn two_started_machines_in_one_app() {
+    let world = World::with_config(PARTNER);
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![
+            machine("148ed193b95089", "started", None),
+            machine("d8d9e2f0c12345", "started", None),
+        ],
+    )]));
+    let (run, json, human) = doctor(&world, &[]);
+    run.expect_code(1);
+    assert_shape(&json);
+    let f = the(&json, "fly", "error");
+    let fix = text(&f["fix"]);
+    assert!(
+        fix.contains("flyctl machine stop d8d9e2f0c12345 --app loyalitybot-partner"),
+        "{fix}"
+    );
+    assert!(
+        !fix.contains("148ed193b95089"),
+        "the fix must keep the first machine: {fix}"
+    );
+    let places = the(&json, "places", "error");
+    assert!(text(&places["fix"]).contains("d8d9e2f0c12345"), "{places}");
+    assert_cause_first(&human, &json, "2 places");
+}
+
+#[test]
+fn a_webhook_is_set() {
+    let token = common::token(22);
+    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
+    api.set_webhook(&token, "https://example.com/hook");
+    let world = World::with_config(&partner_with_telegram(&api.url(), ""));
+    world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![machine("148ed193b95089", "stopped", None)],
+    )]));
+    let (run, json, human) = doctor(&world, &[]);
+    run.expect_code(1);
+    assert_shape(&json);
+    let f = the(&json, "webhook", "error");
+    assert!(
+        text(&f["message"]).contains("https://example.com/hook"),
+        "{f}"
+    );
+    assert!(text(&f["fix"]).contains("deleteWebhook"), "{f}");
+    assert!(!text(&f["fix"]).contains(&token), "{f}");
+    assert_cause_first(&human, &json, "webhook");
+    assert!(!human.all_output().contains(&token));
+}
+
+#[test]
+fn a_wrong_token() {
+    let good = common::token(23);
+    let wrong = common::token(24);
+    let api = BotApi::start(&[(&good, "ghbipartnerbot")]);
+    let world = World::with_config(&partner_with_telegram(&api.url(), ""));
+    world.write(".env", &format!("PARTNER_BOT_TOKEN={wrong}\n"));
+    world.fly_state(one_started_machine());
+    let (run, json, human) = doctor(&world, &[]);
+    run.expect_code(1);
+    assert_shape(&json);
+    let f = the(&json, "token", "error");
+    assert!(text(&f["message"]).contains("rejects the token"), "{f}");
+    assert!(text(&f["message"]).contains("Unauthorized"), "{f}");
+    assert!(text(&f["fix"]).contains("@BotFather"), "{f}");
+    assert_cause_first(&human, &json, "rejects the token");
+    assert!(!run.all_output().contains(&wrong) && !human.all_output().contains(&wrong));
+    // The Bot API really answered 401 to getMe.
+    assert!(api.log().contains("/bot<token>/getMe 401"), "{}", api.log());
+}
+
+#[test]
+fn a_token_of_another_bot() {
+    let token = common::token(25);
+    let api = BotApi::start(&[(&token, "somebodyelsebot")]);
+    let world = World::with_config(&partner_with_telegram(&api.url(), ""));
+    world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
+    world.fly_state(one_started_machine());
+    let (run, json, human) = doctor(&world, &[]);
+    run.expect_code(1);
+    assert_shape(&json);
+    let f = the(&json, "token", "error");
+    assert!(text(&f["message"]).contains("@somebodyelsebot"), "{f}");
+    assert!(text(&f["message"]).contains("@ghbipartnerbot"), "{f}");
+    assert_cause_first(&human, &json, "somebodyelsebot");
+}
+
+#[test]
+fn flyctl_missing() {
+    let world = World::with_config(PARTNER).without_flyctl();
+    let (run, json, human) = doctor(&world, &[]);
+    run.expect_code(1);
+    assert_shape(&json);
+    let f = the(&json, "flyctl", "error");
+    assert_eq!(f["bot"], json!(null));
+    assert!(
+        text(&f["message"]).contains("flyctl is not installed"),
+        "{f}"
+    );
+    assert!(text(&f["fix"]).contains("fly.io/install.sh"), "{f}");
+    assert!(
+        findings(&json, "fly", None).is_empty(),
+        "reported once, as flyctl: {json:#}"
+    );
+    // Fly could not be read, so "runs nowhere" is only a warning.
+    the(&json, "places", "warn");
+    assert_cause_first(&human, &json, "flyctl is not installed");
+}
+
+#[test]
+fn flyctl_logged_out() {
+    let world = World::with_config(PARTNER);
+    let mut state = one_started_machine();
+    state["logged_in"] = json!(false);
+    world.fly_state(state);
+    let (run, json, human) = doctor(&world, &[]);
+    run.expect_code(1);
+    assert_shape(&json);
+    let f = the(&json, "flyctl", "error");
+    assert!(text(&f["message"]).contains("not logged in"), "{f}");
+    assert_eq!(f["fix"], "flyctl auth login");
+    assert_cause_first(&human, &json, "not logged in");
+    assert!(
+        human.stdout.lines().nth(1) == Some("Fix: flyctl auth login"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn autostart_entries_are_warnings() {
+    let world = World::with_config(PARTNER);
+    world.fly_state(one_started_machine());
+    world.set_crontab("@reboot cd ~/lb && python3 bot.py\n");
+    world.set_systemd(
+        "Id=partner-bot.service\n\
+         ExecStart={ path=/usr/bin/python3 ; argv[]=/usr/bin/python3 /srv/lb/bot.py ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n\
+         ActiveState=inactive\n\
+         UnitFileState=enabled\n",
+    );
+    let plist = world.add_launch_agent(
+        "com.lb.partner.plist",
+        "<plist><dict><key>ProgramArguments</key><array><string>python3</string><string>/Users/dev/lb/bot.py</string></array></dict></plist>\n",
+    );
+    let (run, json, human) = doctor(&world, &[]);
+    run.expect_code(0); // warnings only
+    assert_shape(&json);
+    let autostart = findings(&json, "autostart", Some("partner"));
+    assert_eq!(autostart.len(), 3, "{json:#}");
+    assert!(autostart.iter().all(|f| f["level"] == "warn"));
+    let fixes: Vec<&str> = autostart.iter().map(|f| text(&f["fix"])).collect();
+    assert!(
+        fixes.iter().any(|f| f.starts_with("crontab -e")),
+        "{fixes:?}"
+    );
+    assert!(
+        fixes
+            .iter()
+            .any(|f| f.contains("systemctl disable --now partner-bot.service")),
+        "{fixes:?}"
+    );
+    assert!(
+        fixes
+            .iter()
+            .any(|f| f.contains(&format!("launchctl unload -w {}", plist.display()))),
+        "{fixes:?}"
+    );
+    let first = human.stdout.lines().next().unwrap();
+    assert!(first.starts_with("Probably fine:"), "{first}");
+}
+
+#[test]
+fn a_stopped_machine_that_fly_proxy_can_start() {
+    let world = World::with_config(PARTNER);
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![
+            machine("148ed193b95089", "started", Some(false)),
+            machine("d8d9e2f0c12345", "stopped", Some(true)),
+        ],
+    )]));
+    let (run, json, _) = doctor(&world, &[]);
+    run.expect_code(0);
+    assert_shape(&json);
+    let f = the(&json, "proxy", "warn");
+    assert!(text(&f["message"]).contains("d8d9e2f0c12345"), "{f}");
+    assert!(text(&f["fix"]).contains("--autostart=false"), "{f}");
+    assert_eq!(
+        findings(&json, "proxy", None).len(),
+        1,
+        "only the stopped one: {json:#}"
+    );
+}
+
+fn now_rfc3339(ago_secs: u64) -> String {
+    // `ago_secs` before now, as flyctl stamps its log lines (GNU date does the calendar).
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - ago_secs;
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn conflict_line(at: &str, machine_id: &str) -> String {
+    format!(
+        "{at} app[{machine_id}] ams [info]telegram.error.Conflict: Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+    )
+}
+
+#[test]
+fn conflict_lines_in_the_logs() {
+    let world = World::with_config(PARTNER);
+    let mut state = one_started_machine();
+    let recent = now_rfc3339(30);
+    state["apps"][APP]["logs"] = json!([
+        format!("{recent} app[148ed193b95089] ams [info]Starting init..."),
+        conflict_line(&recent, "148ed193b95089"),
+        format!("{recent} app[148ed193b95089] ams [info]Бот успешно подключен"),
+        conflict_line(&recent, "d8d9e2f0c12345"),
+    ]);
+    world.fly_state(state);
+    let (run, json, _) = doctor(&world, &[]);
+    run.expect_code(1); // recent 409s are an error
+    assert_shape(&json);
+    let f = the(&json, "logs", "error");
+    let message = text(&f["message"]);
+    assert!(message.starts_with("2 409 Conflict line(s)"), "{message}");
+    assert!(message.contains("on machine d8d9e2f0c12345"), "{message}");
+    assert!(message.contains(&recent), "{message}");
+    assert!(text(&f["fix"]).contains("--probe"), "{f}");
+    drop(world);
+
+    // Old 409s are worth a look, not an error.
+    let world = World::with_config(PARTNER);
+    let mut state = one_started_machine();
+    state["apps"][APP]["logs"] = json!([conflict_line("2026-01-05T10:00:00Z", "148ed193b95089")]);
+    world.fly_state(state);
+    let (run, json, _) = doctor(&world, &[]);
+    run.expect_code(0);
+    let f = the(&json, "logs", "warn");
+    assert!(
+        text(&f["message"]).starts_with("1 409 Conflict line(s)"),
+        "{f}"
+    );
+    assert!(text(&f["message"]).contains("148ed193b95089"), "{f}");
+}
+
+#[test]
+fn an_open_handoff_and_a_corrupt_one() {
+    let world = World::with_config(PARTNER);
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![machine("148ed193b95089", "stopped", None)],
+    )]));
+    world.write(
+        ".botctl/state.json",
+        &serde_json::to_string_pretty(&json!({
+            "version": 1,
+            "handoffs": [{"bot": "partner", "app": APP, "machines": ["148ed193b95089"],
+                          "at": "2026-11-25T09:00:00Z", "by": "dev@laptop"}]
+        }))
+        .unwrap(),
+    );
+    let (run, json, _) = doctor(&world, &[]);
+    run.expect_code(0);
+    assert_shape(&json);
+    let f = the(&json, "handoff", "warn");
+    assert!(text(&f["message"]).contains("dev@laptop"), "{f}");
+    assert!(text(&f["message"]).contains("148ed193b95089"), "{f}");
+    assert_eq!(f["fix"], "botctl deploy-resume partner");
+
+    world.write(
+        ".botctl/state.json",
+        "{\"version\": 1, \"handoffs\": [ {\"bot\": ",
+    );
+    let (run, json, human) = doctor(&world, &[]);
+    run.expect_code(1);
+    assert_shape(&json);
+    let f = the(&json, "handoff", "error");
+    let state_path = world.path(".botctl/state.json");
+    assert!(
+        text(&f["message"]).contains(state_path.to_str().unwrap()),
+        "{f}"
+    );
+    assert!(text(&f["message"]).contains("corrupt"), "{f}");
+    assert_cause_first(&human, &json, ".botctl/state.json");
+    // Never silently dropped.
+    assert!(state_path.exists());
+}
+
+// ---------------------------------------------------------------------------- a real poller
+
+#[test]
+fn status_and_probe_see_a_real_ptb_bot_running_as_bot_py() {
+    let token = common::token(31);
+    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
+    let world = World::with_config(&partner_with_telegram(&api.url(), "probe = \"12s\""));
+    world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![machine("148ed193b95089", "stopped", None)],
+    )]));
+    let ptb = PtbBot::start(&world, &api, &token, "bot.py");
+
+    let run = world.run(&["status", "--json"]);
+    run.expect_code(0);
+    let json = run.json();
+    let partner = common::bot(&json, "partner");
+    assert_eq!(common::local_pids(partner), [ptb.pid()], "{partner:#}");
+    assert_eq!(partner["local"][0]["cmd"], json!(["python3", "bot.py"]));
+    assert_eq!(partner["verdict"], "ok");
+
+    // The probe meets it, and botctl knows where it runs: expected, not an error.
+    let run = world.run(&["doctor", "--probe", "--json"]);
+    run.expect_code(0);
+    let json = run.json();
+    let f = the(&json, "probe", "ok");
+    assert!(
+        text(&f["message"]).contains("a live poller answered"),
+        "{f}"
+    );
+    assert!(run.elapsed < Duration::from_secs(30), "{:?}", run.elapsed);
+}
+
+#[test]
+fn the_probe_finds_a_poller_botctl_cannot_see_and_no_ghost_after_it_stops() {
+    let token = common::token(32);
+    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
+    let world = World::with_config(&partner_with_telegram(&api.url(), "probe = \"12s\""));
+    world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![machine("148ed193b95089", "stopped", None)],
+    )]));
+    // The same bot under a name botctl.toml does not know.
+    let mut ptb = PtbBot::start(&world, &api, &token, "hidden_worker.py");
+
+    let run = world.run(&["doctor", "--probe", "--json"]);
+    run.expect_code(1);
+    let json = run.json();
+    assert_shape(&json);
+    let f = the(&json, "probe", "error");
+    let message = text(&f["message"]);
+    assert!(
+        message.contains("another poller answered the probe"),
+        "{message}"
+    );
+    assert!(message.contains("cannot see"), "{message}");
+    assert!(text(&f["fix"]).contains("revoke"), "{f}");
+    assert_eq!(
+        json["findings"][0]["check"], "probe",
+        "the probe names the cause: {json:#}"
+    );
+    // The warning about interrupting the other poller came first, on stderr.
+    assert!(run.stderr.contains("Probing for 12s"), "{}", run.stderr);
+    assert!(run.stderr.contains("interrupts"), "{}", run.stderr);
+    // The Bot API really sent a 409 (to the probe or to the bot, whichever polled first).
+    assert!(api.stats(&token)["conflicts_sent"].as_u64().unwrap() >= 1);
+
+    // Stop it; a short probe must not report a poller that is gone.
+    ptb.stop(Duration::from_secs(15));
+    assert!(!common::alive(ptb.pid()));
+    world.write_config(&partner_with_telegram(&api.url(), "probe = \"4s\""));
+    let run = world.run(&["doctor", "--probe", "--json"]);
+    let json = run.json();
+    assert!(
+        findings(&json, "probe", None)
+            .iter()
+            .all(|f| f["level"] != "error"),
+        "a false positive: {json:#}"
+    );
+    let f = the(&json, "probe", "ok");
+    assert!(
+        text(&f["message"]).contains("no other poller answered"),
+        "{f}"
+    );
+    run.expect_code(0);
+}
+
+#[test]
+fn the_probe_never_sends_offset_or_allowed_updates() {
+    let token = common::token(33);
+    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
+    let world = World::with_config(&partner_with_telegram(&api.url(), "probe = \"3s\""));
+    world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
+    world.fly_state(one_started_machine());
+    // An update waiting: every getUpdates returns at once, so the probe asks again.
+    api.queue_update(&token, "hello");
+    let run = world.run(&["doctor", "--probe", "--json"]);
+    let json = run.json();
+    let stats = api.stats(&token);
+    assert!(
+        stats["getUpdates_calls"].as_u64().unwrap() >= 2,
+        "the probe should repeat calls that return at once: {stats:#}"
+    );
+    assert_eq!(stats["offsets_seen"], json!([]), "{stats:#}");
+    assert_eq!(stats["allowed_updates_seen"], json!(false), "{stats:#}");
+    assert_eq!(
+        stats["pending_updates"], 1,
+        "the probe consumed an update: {stats:#}"
+    );
+    let probe = findings(&json, "probe", Some("partner"));
+    assert_eq!(probe.len(), 1, "{json:#}");
+    assert!(
+        text(&probe[0]["message"]).contains("updates were waiting"),
+        "{json:#}"
+    );
+}
+
+// ---------------------------------------------------------------------------- token leaks
+
+fn leak_config(api: &str) -> String {
+    format!(
+        r#"
+[telegram]
+api = "{api}"
+probe = "2s"
+timeout = "5s"
+
+[[bot]]
+name = "partner"
+script = "bot.py"
+token_env = "PARTNER_BOT_TOKEN"
+fly_app = "loyalitybot-partner"
+
+[[bot]]
+name = "client"
+script = "client_handler.py"
+token_env = "CLIENT_BOT_TOKEN"
+"#
+    )
+}
+
+/// Runs every read-only command against `world` with one token in .env and one in the
+/// environment; neither may appear anywhere; `expect` must appear (the error sentence).
+fn assert_no_leak(world: &World, env_token: &str, dotenv_token: &str, expect: &str) {
+    let commands: [&[&str]; 8] = [
+        &["status"],
+        &["status", "--json"],
+        &["-v", "status"],
+        &["doctor"],
+        &["doctor", "--json"],
+        &["doctor", "--probe"],
+        &["-vv", "doctor", "--probe", "--json"],
+        &["-vv", "status", "--json", "--color", "always"],
+    ];
+    for args in commands {
+        let run = common::run(world.botctl().env("CLIENT_BOT_TOKEN", env_token).args(args));
+        assert!(
+            [0, 1].contains(&run.code),
+            "botctl {args:?} exited {}:\n{}",
+            run.code,
+            run.all_output()
+        );
+        let all = run.all_output();
+        for token in [env_token, dotenv_token] {
+            let secret = token.split_once(':').unwrap().1;
+            assert!(
+                !all.contains(secret),
+                "botctl {args:?} printed a token:\n{all}"
+            );
+        }
+        assert!(
+            all.contains(expect),
+            "botctl {args:?} should say {expect:?}:\n{all}"
+        );
+    }
+}
+
+#[test]
+fn tokens_never_leak_when_the_bot_api_cannot_be_reached() {
+    let env_token = common::token(41);
+    let dotenv_token = common::token(42);
+    let world = World::with_config(&leak_config(&common::dead_url()));
+    world.write(".env", &format!("PARTNER_BOT_TOKEN={dotenv_token}\n"));
+    world.fly_state(one_started_machine());
+    assert_no_leak(
+        &world,
+        &env_token,
+        &dotenv_token,
+        "cannot reach the Bot API",
+    );
+
+    // And the JSON says so per bot.
+    let run = common::run(
+        world
+            .botctl()
+            .env("CLIENT_BOT_TOKEN", &env_token)
+            .args(["status", "--json"]),
+    );
+    let json = run.json();
+    for name in ["partner", "client"] {
+        let error = text(&common::bot(&json, name)["telegram"]["error"]).to_string();
+        assert!(error.contains("cannot reach the Bot API"), "{error}");
+    }
+}
+
+#[test]
+fn tokens_never_leak_when_the_bot_api_answers_html() {
+    let env_token = common::token(43);
+    let dotenv_token = common::token(44);
+    let api = BotApi::start_broken(&[(&env_token, "clientbot"), (&dotenv_token, "ghbipartnerbot")]);
+    let world = World::with_config(&leak_config(&api.url()));
+    world.write(".env", &format!("PARTNER_BOT_TOKEN={dotenv_token}\n"));
+    world.fly_state(one_started_machine());
+    assert_no_leak(&world, &env_token, &dotenv_token, "not the Bot API's JSON");
+
+    let run = common::run(
+        world
+            .botctl()
+            .env("CLIENT_BOT_TOKEN", &env_token)
+            .args(["status", "--json"]),
+    );
+    let json = run.json();
+    let error = text(&common::bot(&json, "partner")["telegram"]["error"]).to_string();
+    assert!(error.contains("HTTP 502"), "{error}");
+    assert!(error.contains("not the Bot API's JSON"), "{error}");
+}
