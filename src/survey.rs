@@ -182,6 +182,7 @@ impl Survey {
     }
 }
 
-fn joined<T>(r: std::thread::Result<T>) -> T {
+/// A scoped thread's result; a panic in it goes on in the caller.
+pub fn joined<T>(r: std::thread::Result<T>) -> T {
     r.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }

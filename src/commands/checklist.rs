@@ -28,10 +28,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
                 autostart: true,
             },
         );
-        (
-            survey,
-            whoami.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
-        )
+        (survey, whoami.map(|h| survey::joined(h.join())))
     });
 
     let mut items = Vec::new();

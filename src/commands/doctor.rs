@@ -11,7 +11,7 @@ use crate::config::Bot;
 use crate::error::Result;
 use crate::sources::fly::{FlyError, LogLine};
 use crate::sources::telegram::{self, ApiError, BotApi, ProbeOutcome, TokenLookup};
-use crate::survey::{self, Ask, Survey};
+use crate::survey::{self, Ask, Survey, joined};
 use crate::{state, time, ui};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -108,19 +108,16 @@ pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
         } else {
             Vec::new()
         };
-        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
-            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-        };
         Evidence {
-            survey: join(survey),
-            whoami: whoami.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+            survey: joined(survey.join()),
+            whoami: whoami.map(|h| joined(h.join())),
             logs: logs
                 .into_iter()
-                .map(|(a, h)| (a, h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+                .map(|(a, h)| (a, joined(h.join())))
                 .collect(),
             probes: probes
                 .into_iter()
-                .map(|(b, h)| (b, h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+                .map(|(b, h)| (b, joined(h.join())))
                 .collect(),
             handoffs: state::read(&cfg.root),
         }
