@@ -267,13 +267,21 @@ fn color_follows_the_flags() {
 #[test]
 fn verbose_shows_each_external_command() {
     let world = World::with_config(&partner_config("http://127.0.0.1:9"));
-    world.fly_state(fly_apps(&[(APP, vec![machine("148ed193b95089", "started", None)])]));
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![machine("148ed193b95089", "started", None)],
+    )]));
     let quiet = world.run(&["status"]);
-    assert!(!quiet.stderr.contains("flyctl machine list"), "{}", quiet.stderr);
+    assert!(
+        !quiet.stderr.contains("flyctl machine list"),
+        "{}",
+        quiet.stderr
+    );
     let run = world.run(&["-v", "status"]);
     run.expect_code(0);
     assert!(
-        run.stderr.contains("run: flyctl machine list --app loyalitybot-partner --json"),
+        run.stderr
+            .contains("run: flyctl machine list --app loyalitybot-partner --json"),
         "{}",
         run.stderr
     );

@@ -305,7 +305,7 @@ fn probe(
     };
     match outcome {
         ProbeOutcome::Clear { listened, .. } => {
-            step.done(format!("no other poller answered within {}s", listened.as_secs()));
+            step.done(format!("no other poller answered within {:.0}s", listened.as_secs_f32()));
             Ok(())
         }
         ProbeOutcome::OtherPoller { after } => Err(step.fail(Error::Refused {

@@ -607,7 +607,7 @@ fn check_probe(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             None,
         ),
         ProbeOutcome::Clear { listened, updates_waiting, .. } => {
-            let mut message = format!("no other poller answered within {}s", listened.as_secs());
+            let mut message = format!("no other poller answered within {:.0}s", listened.as_secs_f32());
             if *updates_waiting {
                 message.push_str(" (updates were waiting, so the probe could not take over the poll; run it again)");
             }

@@ -10,16 +10,15 @@
 //! - conflict probe: detection time against the real python-telegram-bot poller, and false
 //!   positives with no poller, on the fake Bot API.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::doubles::{self, FakeBotApi, Poller, Reaper, TempDir, parse_json};
 use crate::{Error, Result, cargo, find_program, run_command, setup, shown, target_dir};
 
 const FLY_LIST_DELAY: Duration = Duration::from_secs(2);
@@ -34,7 +33,6 @@ const PROBE_SETTLE: Duration = Duration::from_secs(11);
 /// A made-up token the fake Bot API accepts (never a real one).
 const FAKE_TOKEN: &str = "123456789:AAbenchbenchbenchbenchbenchbench01";
 const TOKEN_ENV: &str = "BENCH_PARTNER_TOKEN";
-const READY_LINE: &str = "Бот успешно подключен";
 
 pub fn run(root: &Path) -> Result<()> {
     setup::run(root)?;
@@ -96,7 +94,7 @@ impl Bench<'_> {
     }
 
     fn fake(&self, name: &str) -> PathBuf {
-        self.root.join("tests/fakes").join(name)
+        doubles::fake(self.root, name)
     }
 }
 
@@ -115,7 +113,7 @@ fn build_release(root: &Path) -> Result<PathBuf> {
 // ------------------------------------------------------------------------ (a) status concurrency
 
 fn status_concurrency(b: &Bench) -> Result<Vec<Row>> {
-    let dir = TempDir::new("status")?;
+    let dir = TempDir::new("bench-status")?;
     let flyctl = b.fake("flyctl");
     let state = dir.write(
         "fly-state.json",
@@ -205,7 +203,7 @@ fn expect_every_app_answered(status_json: &str) -> Result<()> {
 // ------------------------------------------------------------------------ (b) process-table scan
 
 fn process_scan(b: &Bench) -> Result<Vec<Row>> {
-    let dir = TempDir::new("scan")?;
+    let dir = TempDir::new("bench-scan")?;
     // Only local bots: no Fly app, no token, so status does no flyctl and no Bot API calls.
     let config = dir.write(
         "botctl.toml",
@@ -340,7 +338,7 @@ fn startup(b: &Bench) -> Result<Vec<Row>> {
 // ------------------------------------------------------------------------ (d) conflict probe
 
 fn conflict_probe(b: &Bench) -> Result<Vec<Row>> {
-    let dir = TempDir::new("probe")?;
+    let dir = TempDir::new("bench-probe")?;
     let api = start_fake_bot_api(b, &dir)?;
     println!("fake Bot API at {}", api.url);
 
@@ -438,89 +436,8 @@ fn probe_config(api: &str, window: &str) -> String {
     )
 }
 
-struct FakeBotApi {
-    port: u16,
-    url: String,
-    _server: Reaper,
-}
-
-impl FakeBotApi {
-    /// Waits until the fake says a long poll of our token is (or is no longer) pending.
-    fn wait_for_long_poll(&self, pending: bool) -> Result<()> {
-        let started = Instant::now();
-        let limit = Duration::from_secs(15);
-        while started.elapsed() < limit {
-            if self.long_poll_pending()? == pending {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let what = if pending {
-            "starts polling"
-        } else {
-            "stops polling"
-        };
-        Err(Error::new(format!(
-            "the fake Bot API saw no poller that {what} within 15 s"
-        )))
-    }
-
-    fn long_poll_pending(&self) -> Result<bool> {
-        let stats = self.control(&format!("/_control/stats?token={FAKE_TOKEN}"))?;
-        Ok(stats["long_poll_pending"] == true)
-    }
-
-    /// GET on the fake's control API (plain HTTP/1.0: it closes, we read to the end).
-    fn control(&self, path: &str) -> Result<Value> {
-        let failed = |e| Error::io(format!("GET {}{path}", self.url), e);
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(failed)?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .map_err(failed)?;
-        write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").map_err(failed)?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).map_err(failed)?;
-        let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-        parse_json("the fake Bot API's stats", body)
-    }
-}
-
 fn start_fake_bot_api(b: &Bench, dir: &TempDir) -> Result<FakeBotApi> {
-    let port_file = dir.path().join("botapi.port");
-    let mut cmd = Command::new(&b.python);
-    cmd.arg(b.fake("botapi.py"))
-        .args(["--port", "0", "--port-file"])
-        .arg(&port_file)
-        .arg("--token")
-        .arg(format!("{FAKE_TOKEN}=benchbot"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    println!("$ {}", shown(&cmd));
-    let mut server = Reaper::default();
-    server.spawn(&mut cmd)?;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let port = std::fs::read_to_string(&port_file).unwrap_or_default();
-        if let Ok(port) = port.trim().parse::<u16>() {
-            return Ok(FakeBotApi {
-                port,
-                url: format!("http://127.0.0.1:{port}"),
-                _server: server,
-            });
-        }
-        if server.any_exited() || Instant::now() > deadline {
-            return Err(Error::new(
-                "the fake Bot API did not start (no port file within 15 s)",
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-struct Poller {
-    child: Reaper,
-    _lines: mpsc::Receiver<String>,
+    FakeBotApi::start(&b.python, b.root, dir, FAKE_TOKEN, "benchbot")
 }
 
 /// The real python-telegram-bot poller, ready once it prints its ready line.
@@ -529,71 +446,9 @@ fn start_ptb_poller(b: &Bench, dir: &TempDir, api: &str) -> Result<Poller> {
     cmd.arg(b.fake("ptb_bot.py"))
         .env("BOT_TOKEN", FAKE_TOKEN)
         .env("BOTAPI_URL", api)
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .current_dir(dir.path());
     println!("$ {}", shown(&cmd));
-    let mut child = Reaper::default();
-    let stdout = child.spawn(&mut cmd)?.stdout.take();
-    let lines = forward_lines(stdout);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) if line.contains(READY_LINE) => {
-                println!("poller: {line}");
-                return Ok(Poller {
-                    child,
-                    _lines: lines,
-                });
-            }
-            Ok(_) => {}
-            Err(_) => {
-                return Err(Error::new(format!(
-                    "the PTB poller did not print {READY_LINE:?} within 60 s"
-                )));
-            }
-        }
-    }
-}
-
-impl Poller {
-    /// SIGTERM, as an operator would stop it: PTB ends its long poll and leaves.
-    fn stop_gracefully(mut self) -> Result<()> {
-        let Some(child) = self.child.0.first_mut() else {
-            return Ok(());
-        };
-        let mut kill = Command::new("kill");
-        kill.args(["-TERM", &child.id().to_string()]);
-        run_command(&mut kill)?;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(Error::new(
-            "the PTB poller did not stop within 20 s of SIGTERM",
-        ))
-    }
-}
-
-/// Lines of a child's stdout, read on a thread so the pipe never fills.
-fn forward_lines(stdout: Option<impl Read + Send + 'static>) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    if let Some(stdout) = stdout {
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    // Nobody listens any more; keep draining so the child never blocks.
-                }
-            }
-        });
-    }
-    rx
+    Poller::start(&mut cmd, "poller")
 }
 
 /// The `probe` finding of `doctor --json`: (level, message).
@@ -670,11 +525,6 @@ fn median(times: &[Duration]) -> Duration {
         n if n % 2 == 1 => sorted[n / 2],
         n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2,
     }
-}
-
-fn parse_json(what: &str, text: &str) -> Result<Value> {
-    serde_json::from_str(text)
-        .map_err(|e| Error::new(format!("{what} printed no JSON ({e}): {text}")))
 }
 
 fn needed_program(name: &str) -> Result<PathBuf> {
@@ -770,65 +620,4 @@ fn print_machine() {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     println!("machine: {cores} cores, Linux {}", kernel.trim());
-}
-
-// ------------------------------------------------------------------------ clean-up guards
-
-/// A scratch folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> Result<TempDir> {
-        let path = std::env::temp_dir().join(format!("xtask-bench-{}-{label}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path)
-            .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
-        Ok(TempDir(path))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn write(&self, name: &str, text: &str) -> Result<PathBuf> {
-        let path = self.0.join(name);
-        std::fs::write(&path, text)
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-        Ok(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Child processes killed and reaped when dropped, however the benchmark ends.
-#[derive(Default)]
-struct Reaper(Vec<Child>);
-
-impl Reaper {
-    fn spawn(&mut self, cmd: &mut Command) -> Result<&mut Child> {
-        let child = cmd.spawn().map_err(|e| Error::could_not_run(cmd, &e))?;
-        self.0.push(child);
-        Ok(self.0.last_mut().expect("just pushed"))
-    }
-
-    fn any_exited(&mut self) -> bool {
-        self.0
-            .iter_mut()
-            .any(|c| matches!(c.try_wait(), Ok(Some(_))))
-    }
-}
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-        }
-        for child in &mut self.0 {
-            let _ = child.wait();
-        }
-    }
 }

@@ -1,15 +1,17 @@
-//! `cargo xtask ci`: the whole test suite, as CI runs it. Stops at the first failing step and
-//! leaves with that step's exit code.
+//! `cargo xtask ci`: the whole test suite, as CI runs it, and last the tour (which checks every
+//! step it shows). Stops at the first failing step and leaves with that step's exit code.
 
 use std::path::Path;
 
-use crate::{Result, cargo, run_command, setup};
+use crate::{Result, cargo, run_command, setup, tour};
 
 pub fn run(root: &Path, test_args: &[String]) -> Result<()> {
     setup::run(root)?;
     check_formatting(root)?;
     lint(root)?;
     test(root, test_args)?;
+    println!("$ cargo xtask tour");
+    tour::run(root)?;
     println!("xtask ci: all checks passed");
     Ok(())
 }

@@ -5,11 +5,14 @@
 //! - `ci`: what CI runs: setup, fmt, clippy, tests.
 //! - `man`: man pages from botctl's clap definition.
 //! - `bench`: the SPEC's Speed figures, measured side by side.
+//! - `tour`: every rule of the 409 checklist, happening on the test doubles (`doubles`).
 
 mod bench;
 mod ci;
+mod doubles;
 mod man;
 mod setup;
+mod tour;
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -23,9 +26,13 @@ Tasks:
   setup              install what the tests need: .venv with tests/fakes/requirements.txt,
                      and check python3 and setpriv (installs them as root with apt-get)
   ci [-- ARGS...]    what CI runs: setup, cargo fmt --check, cargo clippy -D warnings,
-                     cargo test --workspace ARGS...
+                     cargo test --workspace ARGS..., then the tour
   man [--out DIR]    write botctl.1 and one page per subcommand into DIR (default target/man)
   bench              build botctl in release and measure the SPEC's Speed goals
+  tour               see every rule of the 409 checklist happen, with no Fly.io or Telegram
+                     account: a fake Fly.io machine runs a real python-telegram-bot poller,
+                     and status, doctor --probe, dev-stop, dev-start and deploy-resume run
+                     against it, each shown with its output and checked
   help               this text
 ";
 
@@ -53,6 +60,10 @@ fn dispatch(args: &[String]) -> Result<()> {
         "bench" => {
             no_arguments(task, rest)?;
             bench::run(&root)
+        }
+        "tour" => {
+            no_arguments(task, rest)?;
+            tour::run(&root)
         }
         "help" | "-h" | "--help" => {
             print!("{HELP}");

@@ -1,0 +1,718 @@
+//! `cargo xtask tour`: every rule of the 409 checklist, happening, with no Fly.io or Telegram
+//! account.
+//!
+//! In a temp folder: a project with one bot (`partner`, @ghbipartnerbot), the fake Bot API
+//! (tests/fakes/botapi.py) and the fake flyctl (tests/fakes/flyctl) whose one machine runs a real
+//! python-telegram-bot poller while it is started. The tour starts that machine, then walks a
+//! newcomer through status → a teammate's local copy → status (conflict) → doctor --probe →
+//! dev-stop → dev-start --no-run → status (stopped) → deploy-resume → status (ok), printing each
+//! command with its real output and exit code.
+//!
+//! Each step is checked (exit code and a few key facts: the verdict, the machine's state, the
+//! pollers, the handoff), so CI runs the tour as a test: it fails with the step that differed.
+//! The machine's poller, the teammate's bot, the fake Bot API and the folder are removed however
+//! the tour ends (Ctrl-C included).
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+
+use crate::doubles::{
+    self, FakeBotApi, Poller, READY_LINE, TempDir, alive, interrupted, parse_json, pause,
+};
+use crate::{Error, Result, cargo, run_command, setup, target_dir};
+
+const BOT: &str = "partner";
+const USERNAME: &str = "ghbipartnerbot";
+const APP: &str = "loyalitybot-partner";
+const MACHINE: &str = "148ed193b95089";
+const TOKEN_ENV: &str = "PARTNER_BOT_TOKEN";
+/// A made-up token the fake Bot API accepts as @ghbipartnerbot (never a real one).
+const TOKEN: &str = "7012345678:AAtourtourtourtourtourtourtourtour01";
+/// Every botctl (and flyctl) call is killed after this long, and the tour fails.
+const COMMAND_LIMIT: Duration = Duration::from_secs(120);
+/// How long the machine may take to settle and its poller to connect.
+const MACHINE_LIMIT: Duration = Duration::from_secs(60);
+
+pub fn run(root: &Path) -> Result<()> {
+    doubles::catch_interrupt();
+    setup::run(root)?;
+    let botctl = build_botctl(root)?;
+    let _lock = wait_for_integration_tests()?;
+    let mut tour = Tour::set_up(root, botctl)?;
+    let walked = tour.walk();
+    println!(
+        "\n# Cleaning up: the machine's poller, the fake Bot API, {}",
+        tour.dir.path().display()
+    );
+    drop(tour);
+    walked?;
+    println!("xtask tour: every step did what the checklist says");
+    Ok(())
+}
+
+fn build_botctl(root: &Path) -> Result<PathBuf> {
+    run_command(cargo(root).args(["build", "-p", "botctl"]))?;
+    let botctl = target_dir(root).join("debug/botctl");
+    if !botctl.is_file() {
+        return Err(Error::new(format!(
+            "the build left no {}",
+            botctl.display()
+        )));
+    }
+    Ok(botctl)
+}
+
+/// The integration tests start real `python3 bot.py` processes; the tour's `dev-stop` would
+/// stop theirs and their scans would see the tour's. Both take this lock.
+fn wait_for_integration_tests() -> Result<std::fs::File> {
+    let path = std::env::temp_dir().join("botctl-integration-tests.lock");
+    let failed = |e| Error::io(format!("cannot lock {}", path.display()), e);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(failed)?;
+    let mut said = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                if !said {
+                    println!(
+                        "xtask tour: waiting for botctl's integration tests to finish \
+                         (they hold {})",
+                        path.display()
+                    );
+                    said = true;
+                }
+                pause()?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(failed(e)),
+        }
+    }
+}
+
+/// The doubles and the project. Fields drop in this order: the teammate's bot, the machine's
+/// poller, the fake Bot API, then the folder.
+struct Tour {
+    local: Option<Poller>,
+    fly: FakeFly,
+    api: FakeBotApi,
+    dir: TempDir,
+    project: PathBuf,
+    botctl: PathBuf,
+    python: PathBuf,
+    root: PathBuf,
+    colour: bool,
+}
+
+impl Tour {
+    fn set_up(root: &Path, botctl: PathBuf) -> Result<Tour> {
+        let python = setup::venv_python(root);
+        let dir = TempDir::new("tour")?;
+        let project = dir.path().join("project");
+        std::fs::create_dir(&project)
+            .map_err(|e| Error::io(format!("cannot create {}", project.display()), e))?;
+
+        heading("Setting the stage: a project, a fake Bot API, a fake Fly.io");
+        let api = FakeBotApi::start(&python, root, &dir, TOKEN, USERNAME)?;
+        println!("fake Bot API at {}, knows a token for @{USERNAME}", api.url);
+        let fly = FakeFly {
+            flyctl: doubles::fake(root, "flyctl"),
+            state: dir.path().join("fly-state.json"),
+        };
+        let colour = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let tour = Tour {
+            local: None,
+            fly,
+            api,
+            dir,
+            project,
+            botctl,
+            python,
+            root: root.to_path_buf(),
+            colour,
+        };
+        tour.write_project()?;
+        tour.write_fly_state()?;
+        Ok(tour)
+    }
+
+    fn write_project(&self) -> Result<()> {
+        let config = format!(
+            "[fly]\nflyctl = {flyctl:?}\nwait = \"60s\"\n\n\
+             [telegram]\napi = {api:?}\nprobe = \"8s\"\n\n\
+             [[bot]]\nname = \"{BOT}\"\nscript = \"bot.py\"\ntoken_env = \"{TOKEN_ENV}\"\n\
+             username = \"{USERNAME}\"\nfly_app = \"{APP}\"\nready_log = \"{READY_LINE}\"\n",
+            flyctl = self.fly.flyctl.display().to_string(),
+            api = self.api.url,
+        );
+        self.write("botctl.toml", &config)?;
+        self.write(".env", &format!("{TOKEN_ENV}={TOKEN}\n"))?;
+        let bot = self.project.join("bot.py");
+        std::fs::copy(doubles::fake(&self.root, "ptb_bot.py"), &bot)
+            .map_err(|e| Error::io(format!("cannot write {}", bot.display()), e))?;
+        println!("project {}:", self.project.display());
+        println!("  bot.py       a real python-telegram-bot bot (tests/fakes/ptb_bot.py)");
+        println!("  .env         {TOKEN_ENV}=… (a made-up token)");
+        println!("  botctl.toml");
+        for line in config.lines() {
+            println!("    {line}");
+        }
+        Ok(())
+    }
+
+    fn write_fly_state(&self) -> Result<()> {
+        let poller = [
+            self.python.display().to_string(),
+            doubles::fake(&self.root, "ptb_bot.py")
+                .display()
+                .to_string(),
+        ];
+        let state = json!({
+            "logged_in": true,
+            "apps": {APP: {
+                "machines": [{
+                    "id": MACHINE, "name": "odd-fog-1234", "state": "stopped", "region": "ams",
+                    "autostart": false, "start_delay": 1, "stop_delay": 1,
+                    "poller": poller,
+                    "poller_env": {"BOT_TOKEN": TOKEN, "BOTAPI_URL": self.api.url},
+                }],
+                "ready_log": READY_LINE,
+            }},
+        });
+        std::fs::write(&self.fly.state, state.to_string())
+            .map_err(|e| Error::io(format!("cannot write {}", self.fly.state.display()), e))?;
+        println!(
+            "fake Fly.io ({}): app {APP}, machine {MACHINE} in ams, stopped; \
+             when started it runs the real poller",
+            self.fly.state.display()
+        );
+        Ok(())
+    }
+
+    fn write(&self, name: &str, text: &str) -> Result<()> {
+        let path = self.project.join(name);
+        std::fs::write(&path, text)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+    }
+
+    // -------------------------------------------------------------------- the walk
+
+    fn walk(&mut self) -> Result<()> {
+        heading("Fly.io runs the partner bot");
+        say("The machine starts, and its poller long-polls the (fake) Bot API.");
+        let mut start = self.fly.command();
+        start.args(["machine", "start", MACHINE, "--app", APP]);
+        run_shown(
+            start,
+            &format!("flyctl machine start {MACHINE} --app {APP}"),
+        )?
+        .expect(0)?;
+        let fly_poller = self.wait_for_fly_poller()?;
+        println!(
+            "every botctl below runs in {} with FAKE_FLY_STATE={} and {}, and is stopped \
+             after {} s",
+            self.project.display(),
+            self.fly.state.display(),
+            if self.colour {
+                "CLICOLOR_FORCE=1"
+            } else {
+                "NO_COLOR=1"
+            },
+            COMMAND_LIMIT.as_secs()
+        );
+
+        heading("One place: all is well");
+        say("`status` looks everywhere a bot can poll from: processes here, Fly machines,");
+        say("the webhook, autostart entries. One place is the only healthy answer.");
+        self.botctl(&["status"])?
+            .expect_hint(
+                0,
+                "is another `python3 bot.py` running on this machine? botctl counts it as a \
+                 second place (and the tour's dev-stop would stop it), so the tour stops here",
+            )?
+            .expect_verdict("ok")?;
+
+        heading("A teammate starts the bot on their laptop");
+        say("Same token, second poller: Telegram now answers one of them");
+        say("409 Conflict: terminated by other getUpdates request, and updates get split.");
+        self.start_local_bot()?;
+
+        heading("status sees both places");
+        self.botctl(&["status"])?
+            .expect(1)?
+            .expect_verdict("conflict")?;
+
+        heading("doctor names the cause first");
+        say("`doctor` lists findings, the cause of the 409 first, each with the command that");
+        say("fixes it; `--probe` long-polls to catch a poller nobody can see.");
+        let doctor = self.botctl(&["doctor", "--probe"])?;
+        doctor.expect(1)?;
+        // Its first line after the probe's warning (stderr, before the probe runs).
+        let first = doctor.first_line_after("Probing for ");
+        if !first.contains(&format!("{BOT} runs in 2 places")) {
+            return Err(Error::new(format!(
+                "`botctl doctor --probe` should name the cause first ({BOT} runs in 2 places); \
+                 its first line is: {first}"
+            )));
+        }
+
+        heading("Rule: stop your own local copy (not `pkill -f bot.py`)");
+        say("`dev-stop` sends SIGTERM, waits, SIGKILLs what is left, and scans again to prove");
+        say("no copy is left.");
+        self.botctl(&["dev-stop", BOT, "--yes"])?.expect(0)?;
+        self.expect_local_bot_gone()?;
+
+        heading("Rule: to work on it locally, take it off Fly.io first");
+        say("`dev-start` records the handoff, stops the machine and waits until Fly says");
+        say("stopped (`flyctl machine stop` does not wait), then probes that nobody polls.");
+        say("--no-run: do not start the bot here (this tour has no terminal to run it in).");
+        self.botctl(&["dev-start", BOT, "--yes", "--no-run"])?
+            .expect(0)?;
+        self.expect_machine("stopped")?;
+        if alive(fly_poller) {
+            return Err(Error::new(format!(
+                "the machine is stopped, but its poller (pid {fly_poller}) still runs"
+            )));
+        }
+        println!("(the machine's poller, pid {fly_poller}, is gone)");
+        if self.handoff()?.is_none() {
+            return Err(Error::new(
+                "dev-start recorded no handoff in .botctl/state.json",
+            ));
+        }
+
+        heading("Nobody polls now; the handoff is recorded");
+        self.botctl(&["status"])?
+            .expect(0)?
+            .expect_verdict("stopped")?;
+
+        heading("Rule: hand it back to Fly.io");
+        say("`deploy-resume` starts exactly the machines dev-start stopped, waits until they");
+        say("are started and the ready line appears in the logs with no 409 after it, then");
+        say("clears the handoff.");
+        self.botctl(&["deploy-resume", BOT, "--yes"])?
+            .expect(0)?
+            .expect_text(READY_LINE, "the ready line it waited for")?;
+        self.expect_machine("started")?;
+        if let Some(handoff) = self.handoff()? {
+            return Err(Error::new(format!(
+                "deploy-resume left the handoff in .botctl/state.json: {handoff}"
+            )));
+        }
+        self.wait_for_fly_poller()?;
+
+        heading("Back to one place");
+        self.botctl(&["status"])?.expect(0)?.expect_verdict("ok")?;
+        Ok(())
+    }
+
+    /// Waits until the machine is started and its poller has connected and polls; its pid.
+    fn wait_for_fly_poller(&self) -> Result<u32> {
+        let deadline = Instant::now() + MACHINE_LIMIT;
+        let log = self.fly.poller_log();
+        let pid = loop {
+            let machine = self.fly.machine()?;
+            let pid = machine["poller_pid"].as_u64().map(|p| p as u32);
+            let ready = std::fs::read_to_string(&log)
+                .is_ok_and(|text| text.lines().any(|l| l.contains(READY_LINE)));
+            match pid {
+                Some(pid) if machine["state"] == "started" && ready => break pid,
+                Some(pid) if !alive(pid) => {
+                    return Err(Error::new(format!(
+                        "the machine's poller (pid {pid}) exited; its output, {}:\n{}",
+                        log.display(),
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    )));
+                }
+                _ => {}
+            }
+            if Instant::now() > deadline {
+                return Err(Error::new(format!(
+                    "machine {MACHINE} did not start a poller that printed {READY_LINE:?} \
+                     within {} s (machine: {machine})",
+                    MACHINE_LIMIT.as_secs()
+                )));
+            }
+            pause()?;
+        };
+        self.api.wait_for_long_poll(true)?;
+        println!("machine {MACHINE}'s poller (pid {pid}): {READY_LINE}, and it long-polls");
+        Ok(pid)
+    }
+
+    /// `python3 bot.py` in the project, as a teammate types it.
+    fn start_local_bot(&mut self) -> Result<()> {
+        let venv_bin = self.python.parent().unwrap_or(Path::new(".")).to_path_buf();
+        // argv[0] "python3" with the venv's bin first on PATH: Python finds its venv through
+        // PATH, and the process looks exactly like `python3 bot.py` typed in a shell.
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path = std::env::join_paths(
+            std::iter::once(venv_bin.clone()).chain(std::env::split_paths(&path)),
+        )
+        .map_err(|e| Error::new(format!("cannot put {} on PATH: {e}", venv_bin.display())))?;
+        let mut cmd = Command::new(&self.python);
+        cmd.arg0("python3")
+            .arg("bot.py")
+            .current_dir(&self.project)
+            .env("PATH", path)
+            .env(TOKEN_ENV, TOKEN)
+            .env("BOTAPI_URL", &self.api.url)
+            .env("PYTHONUNBUFFERED", "1")
+            .env_remove("BOT_TOKEN");
+        println!(
+            "$ python3 bot.py &   # in the project, {TOKEN_ENV} from .env, BOTAPI_URL={}",
+            self.api.url
+        );
+        let bot = Poller::start(&mut cmd, "bot.py")?;
+        println!("(bot.py runs as pid {})", bot.pid());
+        self.local = Some(bot);
+        Ok(())
+    }
+
+    fn expect_local_bot_gone(&mut self) -> Result<()> {
+        let Some(mut bot) = self.local.take() else {
+            return Ok(());
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !bot.has_exited() {
+            if Instant::now() > deadline {
+                return Err(Error::new(format!(
+                    "dev-stop said it was done, but bot.py (pid {}) still runs",
+                    bot.pid()
+                )));
+            }
+            pause()?;
+        }
+        println!("(bot.py, pid {}, is gone)", bot.pid());
+        Ok(())
+    }
+
+    fn expect_machine(&self, state: &str) -> Result<()> {
+        let machine = self.fly.machine()?;
+        if machine["state"] == state {
+            println!("(fake Fly.io: machine {MACHINE} is {state})");
+            Ok(())
+        } else {
+            Err(Error::new(format!(
+                "machine {MACHINE} should be {state}; the fake flyctl has it as {}",
+                machine["state"]
+            )))
+        }
+    }
+
+    /// The open handoff of our bot in .botctl/state.json, if any.
+    fn handoff(&self) -> Result<Option<Value>> {
+        let path = self.project.join(".botctl/state.json");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Ok(None);
+        };
+        let state = parse_json(&path.display().to_string(), &text)?;
+        Ok(state["handoffs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|h| h["bot"] == BOT)
+            .cloned())
+    }
+
+    /// Shows `$ botctl ARGS`, runs it in the project with the fake Fly.io, shows its output.
+    fn botctl(&self, args: &[&str]) -> Result<Ran> {
+        let mut cmd = Command::new(&self.botctl);
+        cmd.args(args)
+            .current_dir(&self.project)
+            .env("FAKE_FLY_STATE", &self.fly.state)
+            .env_remove("BOTCTL_CONFIG")
+            .env_remove(TOKEN_ENV)
+            .env_remove("RUST_LOG");
+        if self.colour {
+            cmd.env("CLICOLOR_FORCE", "1");
+        } else {
+            cmd.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+        }
+        run_shown(cmd, &format!("botctl {}", args.join(" ")))
+    }
+}
+
+// ------------------------------------------------------------------------ the fake Fly.io
+
+/// tests/fakes/flyctl and its state file. When dropped, stops the pollers of the machines
+/// (they run in their own sessions, so nothing else would).
+struct FakeFly {
+    flyctl: PathBuf,
+    state: PathBuf,
+}
+
+impl FakeFly {
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.flyctl);
+        cmd.env("FAKE_FLY_STATE", &self.state);
+        cmd
+    }
+
+    fn read(&self) -> Result<Value> {
+        let text = std::fs::read_to_string(&self.state)
+            .map_err(|e| Error::io(format!("cannot read {}", self.state.display()), e))?;
+        parse_json("the fake flyctl's state", &text)
+    }
+
+    fn machine(&self) -> Result<Value> {
+        let state = self.read()?;
+        Ok(state["apps"][APP]["machines"][0].clone())
+    }
+
+    /// Where the fake writes the machine's poller output.
+    fn poller_log(&self) -> PathBuf {
+        let mut name = self.state.as_os_str().to_owned();
+        name.push(format!(".poller-{MACHINE}.log"));
+        PathBuf::from(name)
+    }
+
+    fn stop_pollers(&self) {
+        let Ok(state) = self.read() else { return };
+        // A machine still starting gets its poller when it settles: wait for that first, and
+        // let flyctl settle it (a machine list does) so its pid is in the state.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let last_deadline = machines(&state)
+            .filter_map(|m| m["pending"]["at"].as_f64())
+            .fold(now, f64::max);
+        if last_deadline > now {
+            std::thread::sleep(Duration::from_secs_f64(
+                (last_deadline - now).min(10.0) + 0.2,
+            ));
+            let _ = self
+                .command()
+                .args(["machine", "list", "--app", APP, "--json"])
+                .env("FAKE_FLY_NO_RECORD", "1")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let Ok(state) = self.read() else { return };
+        for machine in machines(&state) {
+            if let Some(pid) = machine["poller_pid"].as_u64().map(|p| p as u32) {
+                kill_poller(pid);
+            }
+        }
+    }
+}
+
+impl Drop for FakeFly {
+    fn drop(&mut self) {
+        self.stop_pollers();
+    }
+}
+
+fn machines(state: &Value) -> impl Iterator<Item = &Value> {
+    state["apps"]
+        .as_object()
+        .into_iter()
+        .flat_map(|apps| apps.values())
+        .flat_map(|app| app["machines"].as_array().into_iter().flatten())
+}
+
+/// SIGKILL to a machine's poller and its process group (the fake starts it in a new session),
+/// only while its command line is still ptb_bot.py.
+fn kill_poller(pid: u32) {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if !alive(pid) || !String::from_utf8_lossy(&cmdline).contains("ptb_bot.py") {
+        return;
+    }
+    let Ok(raw) = i32::try_from(pid) else { return };
+    if killpg(Pid::from_raw(raw), Signal::SIGKILL).is_err() {
+        let _ = nix::sys::signal::kill(Pid::from_raw(raw), Signal::SIGKILL);
+    }
+}
+
+// ------------------------------------------------------------------------ running and checking
+
+/// One command the tour ran: its output (stdout and stderr, as they came) and exit code.
+struct Ran {
+    shown: String,
+    code: i32,
+    /// Its stdout and stderr as they came, without colour codes.
+    output: String,
+}
+
+impl Ran {
+    fn expect(&self, code: i32) -> Result<&Ran> {
+        self.expect_hint(code, "")
+    }
+
+    fn expect_hint(&self, code: i32, hint: &str) -> Result<&Ran> {
+        if self.code == code {
+            println!("[exit {code}, as expected]");
+            return Ok(self);
+        }
+        println!("[exit {}, but the tour expects {code}]", self.code);
+        let mut message = format!(
+            "`{}` exited {}, but the tour expects {code}",
+            self.shown, self.code
+        );
+        if !hint.is_empty() {
+            let _ = write!(message, ": {hint}");
+        }
+        Err(Error::new(message))
+    }
+
+    /// `status` prints the verdict in the bot's row.
+    fn expect_verdict(&self, verdict: &str) -> Result<&Ran> {
+        let row = self
+            .output
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(BOT));
+        match row {
+            Some(row) if row.split_whitespace().any(|w| w == verdict) => Ok(self),
+            _ => Err(Error::new(format!(
+                "`{}` should say {BOT} is {verdict}; it printed:\n{}",
+                self.shown, self.output
+            ))),
+        }
+    }
+
+    fn expect_text(&self, needle: &str, what: &str) -> Result<&Ran> {
+        if self.output.contains(needle) {
+            Ok(self)
+        } else {
+            Err(Error::new(format!(
+                "`{}` did not print {what} ({needle:?})",
+                self.shown
+            )))
+        }
+    }
+
+    /// Its first line that is not `note` (a note on stderr, such as the probe's warning).
+    fn first_line_after(&self, note: &str) -> &str {
+        self.output
+            .lines()
+            .find(|l| !l.trim().is_empty() && !l.starts_with(note))
+            .unwrap_or_default()
+    }
+}
+
+/// Shows `$ SHOWN`, runs `cmd` with its stdout and stderr on one pipe (so they interleave as on
+/// a terminal), echoes the output as it comes and shows the exit code. Killed (with its process
+/// group) after [`COMMAND_LIMIT`]; Ctrl-C is passed on as SIGINT.
+fn run_shown(mut cmd: Command, shown: &str) -> Result<Ran> {
+    println!("\n$ {shown}");
+    let pipe_failed = |e| Error::io("cannot make a pipe for a command", e);
+    let (reader, writer) = std::io::pipe().map_err(pipe_failed)?;
+    let writer2 = writer.try_clone().map_err(pipe_failed)?;
+    cmd.stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(writer2)
+        .process_group(0);
+    let spawned = cmd.spawn();
+    drop(cmd); // closes our copies of the pipe's write end
+    let mut child = spawned.map_err(|e| Error::new(format!("cannot run `{shown}`: {e}")))?;
+    let output = echo(reader);
+
+    let started = Instant::now();
+    let group = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    let mut sent_sigint = None;
+    let status: ExitStatus = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => return Err(Error::io(format!("cannot wait for `{shown}`"), e)),
+        }
+        if started.elapsed() > COMMAND_LIMIT {
+            let _ = killpg(group, Signal::SIGKILL);
+            let _ = child.wait();
+            return Err(Error::new(format!(
+                "`{shown}` did not finish within {} s and was killed",
+                COMMAND_LIMIT.as_secs()
+            )));
+        }
+        if interrupted() {
+            // Its own process group: the terminal's Ctrl-C did not reach it.
+            match sent_sigint {
+                None => {
+                    let _ = killpg(group, Signal::SIGINT);
+                    sent_sigint = Some(Instant::now());
+                }
+                Some(at) if at.elapsed() > Duration::from_secs(10) => {
+                    let _ = killpg(group, Signal::SIGKILL);
+                }
+                Some(_) => {}
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Output a grandchild still holds open is not waited for.
+    let output = output
+        .recv_timeout(Duration::from_secs(5))
+        .unwrap_or_default();
+    doubles::check_interrupt()?;
+    let Some(code) = status.code() else {
+        return Err(Error::new(format!("`{shown}` was killed ({status})")));
+    };
+    Ok(Ran {
+        shown: shown.to_string(),
+        code,
+        output: without_colour(&String::from_utf8_lossy(&output)),
+    })
+}
+
+/// Copies a command's output to ours as it comes; the whole of it once the pipe closes.
+fn echo(mut pipe: std::io::PipeReader) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        let mut terminal = std::io::stdout();
+        while let Ok(n @ 1..) = pipe.read(&mut buf) {
+            all.extend_from_slice(&buf[..n]);
+            let _ = terminal.write_all(&buf[..n]);
+            let _ = terminal.flush();
+        }
+        if !all.is_empty() && !all.ends_with(b"\n") {
+            println!();
+        }
+        let _ = tx.send(all);
+    });
+    rx
+}
+
+/// `text` without ANSI escape sequences (CSI: ESC [ … final byte).
+fn without_colour(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            plain.push(c);
+            continue;
+        }
+        if chars.next() == Some('[') {
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        }
+    }
+    plain
+}
+
+fn heading(text: &str) {
+    println!("\n## {text}");
+}
+
+fn say(text: &str) {
+    println!("{text}");
+}
