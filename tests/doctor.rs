@@ -697,6 +697,34 @@ fn assert_no_leak(world: &World, env_token: &str, dotenv_token: &str, expect: &s
             "botctl {args:?} should say {expect:?}:\n{all}"
         );
     }
+    // The other commands too; dev-start really runs (webhook check and probe fail in words).
+    let others: [(&[&str], bool); 5] = [
+        (&["checklist"], true),
+        (&["dev-start", "client", "--dry-run"], false),
+        (&["dev-stop", "--dry-run"], false),
+        (&["-v", "dev-start", "partner", "--yes", "--no-run"], true),
+        (&["deploy-resume", "--dry-run"], false),
+    ];
+    for (args, says_why) in others {
+        let run = common::run(world.botctl().env("CLIENT_BOT_TOKEN", env_token).args(args));
+        let all = run.all_output();
+        assert!(
+            [0, 1].contains(&run.code),
+            "botctl {args:?} exited {}:\n{all}",
+            run.code
+        );
+        for token in [env_token, dotenv_token] {
+            let secret = token.split_once(':').unwrap().1;
+            assert!(
+                !all.contains(secret),
+                "botctl {args:?} printed a token:\n{all}"
+            );
+        }
+        assert!(
+            !says_why || all.contains(expect),
+            "botctl {args:?} should say {expect:?}:\n{all}"
+        );
+    }
 }
 
 #[test]
