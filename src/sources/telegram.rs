@@ -296,7 +296,7 @@ impl BotApi {
                     updates_waiting,
                 };
             }
-            let timeout = remaining.as_secs().clamp(1, 50);
+            let timeout = (remaining.as_secs_f64().ceil() as u64).clamp(1, 50);
             polls += 1;
             let params = [("limit", "1".to_string()), ("timeout", timeout.to_string())];
             match self.call("getUpdates", &params, Duration::from_secs(timeout + 10)) {
