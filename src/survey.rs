@@ -59,8 +59,7 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv, ask
                         let api =
                             BotApi::new(&cfg.telegram.api, token.clone(), cfg.telegram.timeout);
                         let me = s.spawn({
-                            let api =
-                                BotApi::new(&cfg.telegram.api, token.clone(), cfg.telegram.timeout);
+                            let api = api.clone();
                             move || api.get_me()
                         });
                         let webhook = s.spawn(move || api.webhook_info());

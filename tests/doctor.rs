@@ -6,18 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{BotApi, PtbBot, Run, World, findings, fly_apps, machine};
+use common::{BotApi, PARTNER_ON_FLY, PtbBot, Run, World, findings, fly_apps, machine};
 use serde_json::{Value, json};
 
 const APP: &str = "loyalitybot-partner";
-
-/// The partner bot on Fly.io, without Telegram (no token_env).
-const PARTNER: &str = r#"
-[[bot]]
-name = "partner"
-script = "bot.py"
-fly_app = "loyalitybot-partner"
-"#;
 
 /// The partner bot with a token and the fake Bot API at `api`.
 fn partner_with_telegram(api: &str, extra: &str) -> String {
@@ -171,7 +163,7 @@ fn clean_project_exits_0() {
 
 #[test]
 fn a_bot_in_two_places() {
-    let world = World::with_config(PARTNER);
+    let world = World::with_config(PARTNER_ON_FLY);
     world.write_sleeper("bot.py");
     world.fly_state(one_started_machine());
     let root = world.root().to_path_buf();
@@ -201,7 +193,7 @@ fn a_bot_in_two_places() {
 
 #[test]
 fn two_local_copies() {
-    let world = World::with_config(PARTNER);
+    let world = World::with_config(PARTNER_ON_FLY);
     world.write_sleeper("bot.py");
     world.fly_state(fly_apps(&[(
         APP,
@@ -224,7 +216,7 @@ fn two_local_copies() {
 
 #[test]
 fn two_started_machines_in_one_app() {
-    let world = World::with_config(PARTNER);
+    let world = World::with_config(PARTNER_ON_FLY);
     world.fly_state(fly_apps(&[(
         APP,
         vec![
@@ -314,7 +306,7 @@ fn a_token_of_another_bot() {
 
 #[test]
 fn flyctl_missing() {
-    let world = World::with_config(PARTNER).without_flyctl();
+    let world = World::with_config(PARTNER_ON_FLY).without_flyctl();
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
@@ -336,7 +328,7 @@ fn flyctl_missing() {
 
 #[test]
 fn flyctl_logged_out() {
-    let world = World::with_config(PARTNER);
+    let world = World::with_config(PARTNER_ON_FLY);
     let mut state = one_started_machine();
     state["logged_in"] = json!(false);
     world.fly_state(state);
@@ -356,7 +348,7 @@ fn flyctl_logged_out() {
 
 #[test]
 fn autostart_entries_are_warnings() {
-    let world = World::with_config(PARTNER);
+    let world = World::with_config(PARTNER_ON_FLY);
     world.fly_state(one_started_machine());
     world.set_crontab("@reboot cd ~/lb && python3 bot.py\n");
     world.set_systemd(
@@ -398,7 +390,7 @@ fn autostart_entries_are_warnings() {
 
 #[test]
 fn a_stopped_machine_that_fly_proxy_can_start() {
-    let world = World::with_config(PARTNER);
+    let world = World::with_config(PARTNER_ON_FLY);
     world.fly_state(fly_apps(&[(
         APP,
         vec![
@@ -441,7 +433,7 @@ fn conflict_line(at: &str, machine_id: &str) -> String {
 
 #[test]
 fn conflict_lines_in_the_logs() {
-    let world = World::with_config(PARTNER);
+    let world = World::with_config(PARTNER_ON_FLY);
     let mut state = one_started_machine();
     let recent = now_rfc3339(30);
     state["apps"][APP]["logs"] = json!([
@@ -463,7 +455,7 @@ fn conflict_lines_in_the_logs() {
     drop(world);
 
     // Old 409s are worth a look, not an error.
-    let world = World::with_config(PARTNER);
+    let world = World::with_config(PARTNER_ON_FLY);
     let mut state = one_started_machine();
     state["apps"][APP]["logs"] = json!([conflict_line("2026-01-05T10:00:00Z", "148ed193b95089")]);
     world.fly_state(state);
@@ -479,7 +471,7 @@ fn conflict_lines_in_the_logs() {
 
 #[test]
 fn an_open_handoff_and_a_corrupt_one() {
-    let world = World::with_config(PARTNER);
+    let world = World::with_config(PARTNER_ON_FLY);
     world.fly_state(fly_apps(&[(
         APP,
         vec![machine("148ed193b95089", "stopped", None)],

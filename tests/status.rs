@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{BotApi, World, bot, fly_apps, keys, local_pids, machine};
+use common::{BotApi, PARTNER_ON_FLY, World, bot, fly_apps, keys, local_pids, machine};
 use serde_json::json;
 
 const TWO_BOTS: &str = r#"
@@ -220,13 +220,6 @@ fn a_script_with_a_slash_is_matched_by_its_path_from_the_project_root() {
 }
 
 // ---------------------------------------------------------------------------- verdicts
-
-const PARTNER_ON_FLY: &str = r#"
-[[bot]]
-name = "partner"
-script = "bot.py"
-fly_app = "loyalitybot-partner"
-"#;
 
 #[test]
 fn stopped_everywhere_is_stopped_and_exit_0() {

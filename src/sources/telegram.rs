@@ -149,6 +149,7 @@ pub struct WebhookInfo {
     pub last_error_date: Option<u64>,
 }
 
+#[derive(Clone)]
 pub struct BotApi {
     base: String,
     token: Token,

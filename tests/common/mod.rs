@@ -32,6 +32,14 @@ use serde_json::Value;
 /// How long one botctl run may take before the test fails as a hang.
 pub const BOTCTL_LIMIT: Duration = Duration::from_secs(90);
 
+/// botctl.toml with the partner bot on Fly.io and no Telegram (no token_env).
+pub const PARTNER_ON_FLY: &str = r#"
+[[bot]]
+name = "partner"
+script = "bot.py"
+fly_app = "loyalitybot-partner"
+"#;
+
 /// The line ptb_bot.py prints once it is connected.
 pub const READY_LINE: &str = "Бот успешно подключен";
 
