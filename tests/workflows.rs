@@ -530,3 +530,57 @@ fn pty_dev_start_runs_the_bot_ctrl_c_ends_it_and_resume_is_offered() {
     assert_eq!(states(&world)[0], pair("148ed193b95089", "started"));
     assert!(handoff(&world).is_none());
 }
+
+#[test]
+fn deploy_resume_without_a_handoff_starts_one_stopped_machine_not_all() {
+    let world = World::with_config(&config(""));
+    let mut state = fly_apps(&[(
+        APP,
+        vec![
+            machine("aaaa0000000001", "stopped", None),
+            machine("bbbb0000000002", "stopped", None),
+        ],
+    )]);
+    state["apps"][APP]["ready_log"] = json!(READY_LINE);
+    world.fly_state(state);
+    let run = world.run(&["deploy-resume", "partner", "--yes"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("left stopped: bbbb0000000002"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        states(&world),
+        vec![
+            pair("aaaa0000000001", "started"),
+            pair("bbbb0000000002", "stopped")
+        ]
+    );
+}
+
+#[test]
+fn deploy_resume_skips_a_recorded_machine_that_is_gone() {
+    let world = World::with_config(&config(""));
+    let mut state = fly_apps(&[(APP, vec![machine("aaaa0000000001", "stopped", None)])]);
+    state["apps"][APP]["ready_log"] = json!(READY_LINE);
+    world.fly_state(state);
+    std::fs::create_dir_all(world.path(".botctl")).unwrap();
+    world.write(
+        ".botctl/state.json",
+        &json!({"version": 1, "handoffs": [{"bot": "partner", "app": APP,
+            "machines": ["aaaa0000000001", "dddd0000000009"],
+            "at": "2026-11-25T10:00:00Z", "by": "dev@laptop"}]})
+        .to_string(),
+    );
+    let run = world.run(&["deploy-resume", "partner", "--yes"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("no longer in the app, skipped: dddd0000000009"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(states(&world), vec![pair("aaaa0000000001", "started")]);
+    assert!(handoff(&world).is_none());
+}

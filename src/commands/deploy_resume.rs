@@ -76,33 +76,64 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
         .filter(|h| h.app == app)
         .cloned();
     let machines = fly.machines(app).map_err(|e| step.fail(fly_failed(e)))?;
-    let targets: Vec<String> = match &handoff {
-        Some(h) => h.machines.clone(),
-        None => machines
-            .iter()
-            .filter(|m| m.state == "stopped" || m.state == "suspended")
-            .map(|m| m.id.clone())
-            .collect(),
-    };
-    let origin = match &handoff {
-        Some(h) => format!("recorded by dev-start ({} at {})", h.by, h.at),
-        None => "no handoff recorded: the app's stopped machines".to_string(),
+    let present = |id: &String| machines.iter().any(|m| &m.id == id);
+    let stopped: Vec<String> = machines
+        .iter()
+        .filter(|m| m.state == "stopped" || m.state == "suspended")
+        .map(|m| m.id.clone())
+        .collect();
+    let (origin, targets, left): (String, Vec<String>, Vec<String>) = match &handoff {
+        Some(h) => (
+            format!("recorded by dev-start ({} at {})", h.by, h.at),
+            h.machines
+                .iter()
+                .filter(|id| present(id))
+                .cloned()
+                .collect(),
+            Vec::new(),
+        ),
+        // Without a record, start one stopped machine, not all: a polling bot must run on
+        // exactly one, and the others may be Fly's stopped standby.
+        None => (
+            "no handoff recorded: one of the app's stopped machines".to_string(),
+            stopped.iter().take(1).cloned().collect(),
+            stopped.iter().skip(1).cloned().collect(),
+        ),
     };
     let describe = |id: &String| {
         machines
             .iter()
             .find(|m| &m.id == id)
             .map(|m| format!("{} ({}, {})", m.id, m.state, m.region))
-            .unwrap_or_else(|| format!("{id} (no longer in the app)"))
+            .unwrap_or_default()
     };
-    if targets.is_empty() {
-        step.done(format!("{origin}: none"));
-    } else {
-        step.done(format!(
-            "{origin}: {}",
+    let mut detail = format!(
+        "{origin}: {}",
+        if targets.is_empty() {
+            "none".to_string()
+        } else {
             targets.iter().map(describe).collect::<Vec<_>>().join(", ")
+        }
+    );
+    if let Some(h) = &handoff {
+        let gone: Vec<&String> = h.machines.iter().filter(|id| !present(id)).collect();
+        if !gone.is_empty() {
+            detail.push_str(&format!(
+                "\nno longer in the app, skipped: {}",
+                gone.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    if !left.is_empty() {
+        detail.push_str(&format!(
+            "\nleft stopped: {} (start one by hand if you mean it: flyctl machine start ID --app {app})",
+            left.join(", ")
         ));
     }
+    step.done(detail);
 
     let mut step = steps.begin(&format!("Start them on {app}"));
     if dry_run {
