@@ -501,6 +501,8 @@ fn pty_yes_at_the_prompt_proceeds() {
     let mut p = pty(&world, &["dev-start", "partner", "--no-run"]);
     p.expect("Stop machine(s) 148ed193b95089").unwrap();
     p.send("y").unwrap();
+    // On a terminal the wait shows a spinner with the elapsed time and the limit.
+    p.expect("of 30s").unwrap();
     p.expect(expectrl::Eof).unwrap();
     assert_eq!(exit_code(&p), 0);
     assert_eq!(states(&world)[0], pair("148ed193b95089", "stopped"));
@@ -583,4 +585,99 @@ fn deploy_resume_skips_a_recorded_machine_that_is_gone() {
     );
     assert_eq!(states(&world), vec![pair("aaaa0000000001", "started")]);
     assert!(handoff(&world).is_none());
+}
+
+#[test]
+fn waits_show_no_spinner_on_a_pipe() {
+    let world = World::with_config(&config(""));
+    world.fly_state(two_machines());
+    let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
+    run.expect_code(0);
+    assert!(!run.all_output().contains("of 30s"), "{}", run.all_output());
+}
+
+#[test]
+fn ctrl_c_while_waiting_keeps_the_handoff_and_exits_130() {
+    let world = World::with_config(&config(""));
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![
+            json!({"id": "148ed193b95089", "state": "started", "region": "ams", "stop_delay": 20}),
+        ],
+    )]));
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"))
+        .args(["dev-start", "partner", "--yes", "--no-run"])
+        .current_dir(world.root())
+        .envs(botctl_env(&world))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(20), || states(&world)[0].1
+        == "stopping"));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let mut status = None;
+    assert!(wait_until(Duration::from_secs(10), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    }));
+    assert_eq!(status.unwrap().code(), Some(130));
+    assert_eq!(
+        handoff(&world).unwrap()["handoffs"][0]["machines"],
+        json!(["148ed193b95089"]),
+        "the handoff survives the interrupt, so deploy-resume can undo it"
+    );
+}
+
+#[test]
+fn a_second_botctl_cannot_change_things_while_one_holds_the_lock() {
+    let world = World::with_config(&config(""));
+    world.fly_state(two_machines());
+    std::fs::create_dir_all(world.path(".botctl")).unwrap();
+    let holder = world.spawn(
+        &[
+            "python3",
+            "-c",
+            "import fcntl, time; f = open('.botctl/lock', 'w'); fcntl.flock(f, fcntl.LOCK_EX); open('.botctl/held', 'w').close(); time.sleep(600)",
+        ],
+        world.root(),
+    );
+    assert!(wait_until(Duration::from_secs(10), || world
+        .path(".botctl/held")
+        .exists()));
+    let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("another botctl run"), "{}", run.stderr);
+    assert!(changing_calls(&world).is_empty());
+    world
+        .run(&["deploy-resume", "partner", "--yes"])
+        .expect_code(1);
+    assert!(changing_calls(&world).is_empty());
+    drop(holder);
+}
+
+#[test]
+fn a_corrupt_state_file_is_an_error_that_names_it_and_is_kept() {
+    let world = World::with_config(&config(""));
+    world.fly_state(two_machines());
+    std::fs::create_dir_all(world.path(".botctl")).unwrap();
+    world.write(".botctl/state.json", "{\"handoffs\": [oops");
+    for args in [
+        &["dev-start", "partner", "--yes", "--no-run"][..],
+        &["deploy-resume", "partner", "--yes"],
+    ] {
+        let run = world.run(args);
+        run.expect_code(3);
+        assert!(run.stderr.contains(".botctl/state.json"), "{}", run.stderr);
+        assert!(run.stderr.contains("corrupt"), "{}", run.stderr);
+    }
+    assert!(changing_calls(&world).is_empty());
+    assert_eq!(
+        std::fs::read_to_string(world.path(".botctl/state.json")).unwrap(),
+        "{\"handoffs\": [oops"
+    );
 }
