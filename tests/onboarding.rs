@@ -287,3 +287,49 @@ fn verbose_shows_each_external_command() {
     );
     assert!(run.stderr.contains("run: crontab -l"), "{}", run.stderr);
 }
+
+#[test]
+fn human_output_fits_80_columns_on_a_terminal() {
+    use expectrl::Expect;
+    let world = World::with_config(&partner_config("http://127.0.0.1:9")).without_flyctl();
+    world.write_sleeper("deeply/nested/folder/for/the/partner/bot/bot.py");
+    let _bot = world.spawn(
+        &[
+            "python3",
+            "-u",
+            "-W",
+            "ignore",
+            "bot.py",
+            "--some-long-flag",
+        ],
+        &world.path("deeply/nested/folder/for/the/partner/bot"),
+    );
+    for args in [
+        &["status"][..],
+        &["doctor"],
+        &["checklist"],
+        &["dev-stop", "--dry-run"],
+    ] {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"));
+        cmd.args(args)
+            .current_dir(world.root())
+            .env_clear()
+            .env("PATH", world.path_var())
+            .env("FAKE_FLY_STATE", world.fly_state_path())
+            .env("HOME", world.home())
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm");
+        let mut p = expectrl::Session::spawn(cmd).expect("spawn botctl on a pty");
+        p.set_expect_timeout(Some(std::time::Duration::from_secs(60)));
+        let out = p.expect(expectrl::Eof).unwrap();
+        let text = String::from_utf8_lossy(out.as_bytes()).into_owned();
+        assert!(text.contains("partner"), "{args:?}: {text}");
+        for line in text.lines() {
+            let line = line.trim_end_matches('\r');
+            assert!(
+                line.chars().count() <= 80,
+                "{args:?}: a line wider than 80:\n{line}\n\n{text}"
+            );
+        }
+    }
+}

@@ -35,7 +35,7 @@ pub fn bot_json(bot: &Bot, survey: &Survey) -> Value {
     let places = survey.places(bot);
     let fly = bot.fly_app.as_ref().map(|app| match survey.fly.get(app) {
         Some(Ok(ms)) => json!({"app": app, "error": null, "machines": ms}),
-        Some(Err(e)) => json!({"app": app, "error": e.to_string(), "machines": []}),
+        Some(Err(e)) => json!({"app": app, "error": e.with_fix(), "machines": []}),
         None => json!({"app": app, "error": "not checked", "machines": []}),
     });
     let telegram = survey.telegram.get(&bot.name).and_then(|t| {
@@ -137,10 +137,10 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
             }
         }
         if let Some(Err(e)) = survey.machines(bot) {
-            let line = format!("  fly ({}): {}", bot.fly_app.as_deref().unwrap_or(""), e);
+            let line = format!("  fly {}: {}", bot.fly_app.as_deref().unwrap_or(""), e);
             let fix = e
                 .fix()
-                .map(|f| format!("\n      fix: {f}"))
+                .map(|f| format!("\n    fix: {f}"))
                 .unwrap_or_default();
             let entry = format!("{line}{fix}");
             if !unchecked.contains(&entry) {
@@ -150,7 +150,7 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
         if let Some(t) = survey.telegram.get(&bot.name) {
             match &t.token {
                 TokenLookup::Missing { var } => unchecked.push(format!(
-                    "  telegram ({}): {var} is not set in the environment or in .env\n      fix: add {var}=<token> to .env (or export it) to check the token and webhook",
+                    "  telegram {}: {var} is not set (environment or .env)\n    fix: echo '{var}=<token>' >> .env",
                     bot.name
                 )),
                 TokenLookup::NotConfigured => {}

@@ -30,10 +30,10 @@ impl std::fmt::Display for FlyError {
             ),
             FlyError::NotInstalled { named: None } => write!(
                 f,
-                "flyctl is not installed (neither flyctl nor fly is on PATH), so Fly.io was not checked"
+                "flyctl is not installed (neither flyctl nor fly is on PATH)"
             ),
             FlyError::NotLoggedIn => {
-                write!(f, "flyctl is not logged in, so Fly.io was not checked")
+                write!(f, "flyctl is not logged in")
             }
             FlyError::AppNotFound { app } => write!(
                 f,
@@ -70,10 +70,18 @@ impl FlyError {
             FlyError::AppNotFound { .. } => {
                 Some("flyctl apps list   # then fix fly_app in botctl.toml".into())
             }
-            FlyError::TimedOut { .. } => Some(
-                "check your network and run it again; raise [fly] timeout if Fly is slow".into(),
-            ),
+            FlyError::TimedOut { .. } => {
+                Some("check the network and run it again, or raise [fly] timeout".into())
+            }
             _ => None,
+        }
+    }
+
+    /// The error and its fix in one sentence, for places with room for one line (JSON).
+    pub fn with_fix(&self) -> String {
+        match self.fix() {
+            Some(fix) => format!("{self}; fix: {fix}"),
+            None => self.to_string(),
         }
     }
 }

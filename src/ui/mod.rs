@@ -38,9 +38,56 @@ pub fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
 }
 
-/// A line of normal output.
+/// A line of normal output. On a terminal, long lines wrap at word boundaries, continued
+/// under their own indent plus four; on a pipe they stay whole, for grep.
 pub fn line(text: impl AsRef<str>) {
-    println!("{}", text.as_ref());
+    let text = text.as_ref();
+    if !stdout_is_terminal() {
+        println!("{text}");
+        return;
+    }
+    let width = usize::from(console::Term::stdout().size().1).max(40);
+    for l in text.lines() {
+        println!("{}", wrap(l, width));
+    }
+}
+
+fn wrap(line: &str, width: usize) -> String {
+    if console::measure_text_width(line) <= width {
+        return line.to_string();
+    }
+    let indent = line.len() - line.trim_start().len() + 4;
+    let mut out = String::new();
+    let mut current = String::new();
+    // Words longer than a line (long paths) are cut.
+    let room = width.saturating_sub(indent).max(10);
+    let words = line.trim_start().split(' ').flat_map(|w| {
+        let chars: Vec<char> = w.chars().collect();
+        if console::measure_text_width(w) <= room || w.contains('\u{1b}') {
+            vec![w.to_string()]
+        } else {
+            chars.chunks(room).map(|c| c.iter().collect()).collect()
+        }
+    });
+    for word in words {
+        let candidate = if current.is_empty() {
+            format!(
+                "{}{word}",
+                " ".repeat(if out.is_empty() { indent - 4 } else { indent })
+            )
+        } else {
+            format!("{current} {word}")
+        };
+        if console::measure_text_width(&candidate) > width && !current.trim().is_empty() {
+            out.push_str(&current);
+            out.push('\n');
+            current = format!("{}{word}", " ".repeat(indent));
+        } else {
+            current = candidate;
+        }
+    }
+    out.push_str(&current);
+    out
 }
 
 pub fn blank() {
@@ -85,5 +132,15 @@ pub fn json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
         Ok(s) => println!("{s}"),
         Err(e) => error(format!("cannot write JSON: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wraps_under_the_indent() {
+        let w = super::wrap("  fix: one two three four five six", 16);
+        assert_eq!(w, "  fix: one two\n      three four\n      five six");
+        assert_eq!(super::wrap("short", 16), "short");
     }
 }
