@@ -627,9 +627,9 @@ fn print_human(findings: &[Finding], errors: usize, warnings: usize) {
     let first = findings.iter().find(|f| f.level != Level::Ok);
     match first {
         Some(c) if c.level == Level::Error => {
-            ui::line(format!("{} {}", ui::bad("Cause:"), c.message));
+            ui::hanging(format!("{} {}", ui::bad("Cause:"), c.message), Some(7));
             if let Some(fix) = &c.fix {
-                ui::line(format!("{} {fix}", ui::heading("Fix:")));
+                ui::hanging(format!("{} {fix}", ui::heading("Fix:")), Some(5));
             }
         }
         Some(c) => ui::line(format!(
@@ -651,9 +651,9 @@ fn print_human(findings: &[Finding], errors: usize, warnings: usize) {
             .as_deref()
             .map(|b| format!("{b} "))
             .unwrap_or_default();
-        ui::line(format!("{mark} {who}{}: {}", f.check, f.message));
+        ui::hanging(format!("{mark} {who}{}: {}", f.check, f.message), Some(8));
         if let Some(fix) = &f.fix {
-            ui::line(format!("          fix: {fix}"));
+            ui::hanging(format!("        fix: {fix}"), Some(13));
         }
     }
     ui::blank();

@@ -41,6 +41,11 @@ pub fn stdout_is_terminal() -> bool {
 /// A line of normal output. On a terminal, long lines wrap at word boundaries, continued
 /// under their own indent plus four; on a pipe they stay whole, for grep.
 pub fn line(text: impl AsRef<str>) {
+    hanging(text, None)
+}
+
+/// Like `line`, with wrapped parts continued at column `indent` (to sit under a label).
+pub fn hanging(text: impl AsRef<str>, indent: Option<usize>) {
     let text = text.as_ref();
     if !stdout_is_terminal() {
         println!("{text}");
@@ -48,15 +53,16 @@ pub fn line(text: impl AsRef<str>) {
     }
     let width = usize::from(console::Term::stdout().size().1).max(40);
     for l in text.lines() {
-        println!("{}", wrap(l, width));
+        println!("{}", wrap(l, width, indent));
     }
 }
 
-fn wrap(line: &str, width: usize) -> String {
+fn wrap(line: &str, width: usize, indent: Option<usize>) -> String {
     if console::measure_text_width(line) <= width {
         return line.to_string();
     }
-    let indent = line.len() - line.trim_start().len() + 4;
+    let lead = line.len() - line.trim_start().len();
+    let indent = indent.unwrap_or(lead + 4).max(4);
     let mut out = String::new();
     let mut current = String::new();
     // Words longer than a line (long paths) are cut.
@@ -73,7 +79,7 @@ fn wrap(line: &str, width: usize) -> String {
         let candidate = if current.is_empty() {
             format!(
                 "{}{word}",
-                " ".repeat(if out.is_empty() { indent - 4 } else { indent })
+                " ".repeat(if out.is_empty() { lead } else { indent })
             )
         } else {
             format!("{current} {word}")
@@ -139,8 +145,12 @@ pub fn json(value: &impl serde::Serialize) {
 mod tests {
     #[test]
     fn wraps_under_the_indent() {
-        let w = super::wrap("  fix: one two three four five six", 16);
+        let w = super::wrap("  fix: one two three four five six", 16, None);
         assert_eq!(w, "  fix: one two\n      three four\n      five six");
-        assert_eq!(super::wrap("short", 16), "short");
+        assert_eq!(super::wrap("short", 16, None), "short");
+        assert_eq!(
+            super::wrap("x err: aa bb cc", 12, Some(7)),
+            "x err: aa bb\n       cc"
+        );
     }
 }
