@@ -4,16 +4,17 @@
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
-/// A child (the bot run by dev-start) that should receive SIGTERM when botctl gets one.
+/// The process group of a child (the bot run by dev-start) that gets the Ctrl-C or SIGTERM
+/// botctl receives. Its own group, so that `run = "cd x && python3 bot.py"` is reached whole.
 static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn on_signal(signal: nix::libc::c_int) {
     REQUESTED.store(true, Ordering::SeqCst);
-    let child = FORWARD_TO.load(Ordering::SeqCst);
-    if child > 0 && signal == nix::libc::SIGTERM {
-        // kill(2) is async-signal-safe.
+    let group = FORWARD_TO.load(Ordering::SeqCst);
+    if group > 0 {
+        // kill(2) is async-signal-safe; a negative pid names the group.
         unsafe {
-            nix::libc::kill(child, nix::libc::SIGTERM);
+            nix::libc::kill(-group, signal);
         }
     }
 }
@@ -41,6 +42,7 @@ pub fn clear() {
     REQUESTED.store(false, Ordering::SeqCst);
 }
 
-pub fn forward_sigterm_to(pid: Option<u32>) {
-    FORWARD_TO.store(pid.map_or(0, |p| p as i32), Ordering::SeqCst);
+/// Passes SIGINT and SIGTERM on to the process group `pgid` (None: stop passing them on).
+pub fn forward_to_group(pgid: Option<u32>) {
+    FORWARD_TO.store(pgid.map_or(0, |p| p as i32), Ordering::SeqCst);
 }

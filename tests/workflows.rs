@@ -681,3 +681,55 @@ fn a_corrupt_state_file_is_an_error_that_names_it_and_is_kept() {
         "{\"handoffs\": [oops"
     );
 }
+
+#[test]
+fn sigterm_reaches_a_bot_run_through_the_shell_and_yes_resumes() {
+    let world = World::new();
+    let tok = token(71);
+    world.write_config(&format!(
+        "{}\n[telegram]\napi = \"{}\"\n",
+        config("").replace(
+            "ready_log",
+            "token_env = \"PARTNER_BOT_TOKEN\"\nrun = \"cd sub && python3 bot.py\"\nready_log"
+        ),
+        dead_url()
+    ));
+    world.write(".env", &format!("PARTNER_BOT_TOKEN={tok}\n"));
+    world.write(
+        "sub/bot.py",
+        "import os, time\nt = os.environ.get('PARTNER_BOT_TOKEN', '')\n\
+         open('started', 'w').write('token ends ' + t[-6:])\ntime.sleep(600)\n",
+    );
+    world.fly_state(two_machines());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"))
+        .args(["dev-start", "partner", "--yes"])
+        .current_dir(world.root())
+        .envs(botctl_env(&world))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let marker = world.path("sub/started");
+    assert!(wait_until(Duration::from_secs(30), || marker.exists()));
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        format!("token ends {}", &tok[tok.len() - 6..]),
+        "the bot gets the token from .env in its environment"
+    );
+    assert_eq!(states(&world)[0], pair("148ed193b95089", "stopped"));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("partner is back on Fly.io"), "{stdout}");
+    assert!(!stdout.contains(&tok) && !String::from_utf8_lossy(&out.stderr).contains(&tok));
+    assert_eq!(states(&world)[0], pair("148ed193b95089", "started"));
+    assert!(
+        pids_with_arg("bot.py").is_empty(),
+        "the bot behind `cd sub &&` got the signal too"
+    );
+}

@@ -3,6 +3,7 @@
 //! wait until Fly reports them stopped; warn about what could start it again; probe that no
 //! other poller is left; run it here; offer to resume Fly.io when it exits.
 
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Duration;
 
@@ -327,14 +328,22 @@ fn probe(
     }
 }
 
-/// Runs the bot in the foreground. Ctrl-C reaches it directly (same process group); a SIGTERM
-/// to botctl is passed on.
+/// Runs the bot in the foreground, in its own process group: the Ctrl-C or SIGTERM botctl
+/// gets is passed on to the whole group, so a `run` with shell syntax is reached too.
 fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) -> Result<()> {
     let mut step = steps.begin(&format!("Run `{}` here (Ctrl-C stops it)", bot.run));
+    // A plain command replaces the shell, so the bot is botctl's child as if typed.
+    let plain = !bot.run.contains(|c| ";&|()<>$`\n".contains(c));
+    let script = if plain {
+        format!("exec {}", bot.run)
+    } else {
+        bot.run.clone()
+    };
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg(format!("exec {}", bot.run))
-        .current_dir(&ctx.cfg.root);
+        .arg(script)
+        .current_dir(&ctx.cfg.root)
+        .process_group(0);
     if let (Some(token), Some(var)) = (token, &bot.token_env) {
         cmd.env(var, token.secret());
     }
@@ -344,9 +353,9 @@ fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) 
             bot.run
         )))
     })?;
-    interrupt::forward_sigterm_to(Some(child.id()));
+    interrupt::forward_to_group(Some(child.id()));
     let status = child.wait();
-    interrupt::forward_sigterm_to(None);
+    interrupt::forward_to_group(None);
     let interrupted = interrupt::requested();
     interrupt::clear();
     let status = status.map_err(|e| step.fail(Error::io("waiting for the bot", e)))?;
