@@ -701,7 +701,7 @@ fn sigterm_reaches_a_bot_run_through_the_shell_and_yes_resumes() {
          open('started', 'w').write('token ends ' + t[-6:])\ntime.sleep(600)\n",
     );
     world.fly_state(two_machines());
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"))
         .args(["dev-start", "partner", "--yes"])
         .current_dir(world.root())
         .envs(botctl_env(&world))
