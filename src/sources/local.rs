@@ -171,6 +171,12 @@ fn command_lines() -> Result<Vec<(u32, Vec<String>)>, String> {
 
 #[cfg(not(target_os = "linux"))]
 fn command_lines() -> Result<Vec<(u32, Vec<String>)>, String> {
+    command_lines_sysinfo()
+}
+
+/// Phase one through sysinfo: macOS and the rest. Built everywhere so Linux tests it too.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+fn command_lines_sysinfo() -> Result<Vec<(u32, Vec<String>)>, String> {
     let mut sys = System::new().map_err(|e| format!("cannot read the process table: {e}"))?;
     sys.refresh_processes_specifics(
         ProcessesToUpdate::All,
@@ -368,6 +374,19 @@ mod tests {
         for cmd in no {
             assert!(script_arg(&argv(cmd), "bot.py").is_none(), "{cmd}");
         }
+    }
+
+    #[test]
+    fn both_process_table_readers_see_this_test() {
+        let me = std::process::id();
+        let mine = |table: Vec<(u32, Vec<String>)>| {
+            table
+                .into_iter()
+                .find(|(pid, _)| *pid == me)
+                .map(|(_, argv)| argv)
+        };
+        let via_sysinfo = mine(command_lines_sysinfo().unwrap()).expect("sysinfo sees us");
+        assert_eq!(Some(via_sysinfo), mine(command_lines().unwrap()));
     }
 
     #[test]
