@@ -51,7 +51,11 @@ pub fn run(ctx: &Context, names: &[String], probe: bool, as_json: bool) -> Resul
             telegram::PROBE_WARNING
         ));
     }
-    let evidence = gather(ctx, &bots, probe);
+    let evidence = {
+        let _spinner =
+            probe.then(|| ui::Spinner::new("listening for other pollers", ctx.cfg.telegram.probe));
+        gather(ctx, &bots, probe)
+    };
     let findings = diagnose(ctx, &bots, &evidence, probe);
     let errors = findings.iter().filter(|f| f.level == Level::Error).count();
     let warnings = findings.iter().filter(|f| f.level == Level::Warn).count();
