@@ -13,19 +13,13 @@ use crate::sources::telegram::{ApiError, BotApi, DotEnv, TokenLookup, WebhookInf
 /// Time limit for crontab, systemctl and launchctl.
 const AUTOSTART_LIMIT: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone, Copy)]
-pub struct Ask {
-    pub telegram: bool,
-    pub autostart: bool,
-}
-
 pub struct Survey {
     pub local: Result<Vec<Instance>, String>,
     /// Machines per Fly app.
     pub fly: BTreeMap<String, Result<Vec<Machine>, FlyError>>,
     /// Per bot name.
     pub telegram: BTreeMap<String, Telegram>,
-    pub autostart: Option<Autostart>,
+    pub autostart: Autostart,
 }
 
 pub struct Telegram {
@@ -34,18 +28,11 @@ pub struct Telegram {
     pub webhook: Option<Result<WebhookInfo, ApiError>>,
 }
 
-pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv, ask: Ask) -> Survey {
-    let apps: Vec<String> = {
-        let mut apps: Vec<String> = bots.iter().filter_map(|b| b.fly_app.clone()).collect();
-        apps.sort();
-        apps.dedup();
-        apps
-    };
+pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> Survey {
+    let apps = apps(bots);
     std::thread::scope(|s| {
         let local = s.spawn(|| local::scan(bots, &cfg.root));
-        let autostart = ask
-            .autostart
-            .then(|| s.spawn(|| autostart::scan(bots, AUTOSTART_LIMIT)));
+        let autostart = s.spawn(|| autostart::scan(bots, AUTOSTART_LIMIT));
         let fly: Vec<_> = apps
             .iter()
             .map(|app| (app.clone(), s.spawn(move || flyctl.machines(app))))
@@ -54,8 +41,8 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv, ask
             .iter()
             .map(|bot| {
                 let token = token_for(bot, dotenv);
-                let calls = match (&token, ask.telegram) {
-                    (TokenLookup::Found { token, .. }, true) => {
+                let calls = match &token {
+                    TokenLookup::Found { token, .. } => {
                         let api =
                             BotApi::new(&cfg.telegram.api, token.clone(), cfg.telegram.timeout);
                         let me = s.spawn({
@@ -73,7 +60,7 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv, ask
 
         Survey {
             local: joined(local.join()),
-            autostart: autostart.map(|h| joined(h.join())),
+            autostart: joined(autostart.join()),
             fly: fly
                 .into_iter()
                 .map(|(app, h)| (app, joined(h.join())))
@@ -179,6 +166,14 @@ impl Survey {
     pub fn machines(&self, bot: &Bot) -> Option<&Result<Vec<Machine>, FlyError>> {
         bot.fly_app.as_ref().and_then(|app| self.fly.get(app))
     }
+}
+
+/// The Fly apps of these bots, each once.
+pub fn apps(bots: &[&Bot]) -> Vec<String> {
+    let mut apps: Vec<String> = bots.iter().filter_map(|b| b.fly_app.clone()).collect();
+    apps.sort();
+    apps.dedup();
+    apps
 }
 
 /// A scoped thread's result; a panic in it goes on in the caller.

@@ -46,10 +46,6 @@ pub fn serialize_opt<S: serde::Serializer>(v: &Option<u64>, s: S) -> Result<S::O
     }
 }
 
-pub fn serialize<S: serde::Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&rfc3339(*v))
-}
-
 // Howard Hinnant's algorithms.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

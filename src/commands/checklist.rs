@@ -4,7 +4,7 @@ use super::Context;
 use crate::config::Bot;
 use crate::error::Result;
 use crate::sources::telegram::TokenLookup;
-use crate::survey::{self, Ask, Verdict};
+use crate::survey::{self, Verdict};
 use crate::ui;
 
 struct Item {
@@ -18,16 +18,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
     let uses_fly = bots.iter().any(|b| b.fly_app.is_some());
     let (survey, whoami) = std::thread::scope(|s| {
         let whoami = uses_fly.then(|| s.spawn(|| ctx.flyctl.whoami()));
-        let survey = survey::gather(
-            &ctx.cfg,
-            &bots,
-            &ctx.flyctl,
-            &ctx.dotenv,
-            Ask {
-                telegram: true,
-                autostart: true,
-            },
-        );
+        let survey = ctx.survey(&bots);
         (survey, whoami.map(|h| survey::joined(h.join())))
     });
 
@@ -127,26 +118,24 @@ pub fn run(ctx: &Context) -> Result<i32> {
                 },
             });
         }
-        if let Some(a) = &survey.autostart {
-            let entries = a.for_bot(&bot.name);
-            items.push(Item {
-                ticked: entries.is_empty(),
-                text: if entries.is_empty() {
-                    format!("{}: no autostart entry can start a second copy", bot.name)
-                } else {
-                    format!(
-                        "{}: no autostart entry can start a second copy — {}",
-                        bot.name,
-                        entries
-                            .iter()
-                            .map(|e| format!("{}: {}", e.source, e.entry))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    )
-                },
-                fix: entries.first().map(|e| e.fix.clone()),
-            });
-        }
+        let entries = survey.autostart.for_bot(&bot.name);
+        items.push(Item {
+            ticked: entries.is_empty(),
+            text: if entries.is_empty() {
+                format!("{}: no autostart entry can start a second copy", bot.name)
+            } else {
+                format!(
+                    "{}: no autostart entry can start a second copy — {}",
+                    bot.name,
+                    entries
+                        .iter()
+                        .map(|e| format!("{}: {}", e.source, e.entry))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            },
+            fix: entries.first().map(|e| e.fix.clone()),
+        });
     }
 
     let unticked = items.iter().filter(|i| !i.ticked).count();
@@ -167,9 +156,8 @@ pub fn run(ctx: &Context) -> Result<i32> {
         items.len() - unticked,
         items.len()
     ));
-    if let Some(a) = &survey.autostart
-        && !a.unchecked.is_empty()
-    {
+    let a = &survey.autostart;
+    if !a.unchecked.is_empty() {
         ui::line(ui::dim(&format!(
             "not checked: {}",
             a.unchecked

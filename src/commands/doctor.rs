@@ -11,7 +11,7 @@ use crate::config::Bot;
 use crate::error::Result;
 use crate::sources::fly::{FlyError, LogLine};
 use crate::sources::telegram::{self, ApiError, BotApi, ProbeOutcome, TokenLookup};
-use crate::survey::{self, Ask, Survey, joined};
+use crate::survey::{self, Survey, joined};
 use crate::{state, time, ui};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -71,25 +71,9 @@ pub fn run(ctx: &Context, names: &[String], probe: bool, as_json: bool) -> Resul
 
 pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
     let cfg = &ctx.cfg;
-    let apps: Vec<String> = {
-        let mut a: Vec<String> = bots.iter().filter_map(|b| b.fly_app.clone()).collect();
-        a.sort();
-        a.dedup();
-        a
-    };
+    let apps = survey::apps(bots);
     std::thread::scope(|s| {
-        let survey = s.spawn(|| {
-            survey::gather(
-                cfg,
-                bots,
-                &ctx.flyctl,
-                &ctx.dotenv,
-                Ask {
-                    telegram: true,
-                    autostart: true,
-                },
-            )
-        });
+        let survey = s.spawn(|| ctx.survey(bots));
         let whoami = (!apps.is_empty()).then(|| s.spawn(|| ctx.flyctl.whoami()));
         let logs: Vec<_> = apps
             .iter()
@@ -514,10 +498,7 @@ fn check_telegram(bot: &Bot, ev: &Evidence, f: &mut Findings) {
 }
 
 fn check_autostart(bot: &Bot, ev: &Evidence, f: &mut Findings) {
-    let Some(a) = &ev.survey.autostart else {
-        return;
-    };
-    for e in a.for_bot(&bot.name) {
+    for e in ev.survey.autostart.for_bot(&bot.name) {
         f.add(
             Some(bot),
             "autostart",

@@ -9,9 +9,10 @@ pub mod init;
 pub mod status;
 mod steps;
 
-use crate::config::Config;
+use crate::config::{Bot, Config};
 use crate::sources::fly::Flyctl;
 use crate::sources::telegram::DotEnv;
+use crate::survey::{self, Survey};
 
 /// What every command that reads the project needs.
 pub struct Context {
@@ -21,6 +22,11 @@ pub struct Context {
 }
 
 impl Context {
+    /// One concurrent look at every source, for these bots.
+    pub fn survey(&self, bots: &[&Bot]) -> Survey {
+        survey::gather(&self.cfg, bots, &self.flyctl, &self.dotenv)
+    }
+
     pub fn new(cfg: Config) -> Self {
         Context {
             flyctl: Flyctl::new(&cfg.fly, &cfg.root),

@@ -7,21 +7,12 @@ use crate::config::Bot;
 use crate::error::Result;
 use crate::sources::local::Instance;
 use crate::sources::telegram::TokenLookup;
-use crate::survey::{self, Ask, Survey, Verdict};
+use crate::survey::{Survey, Verdict};
 use crate::{time, ui};
 
 pub fn run(ctx: &Context, names: &[String], as_json: bool) -> Result<i32> {
     let bots = ctx.cfg.select(names)?;
-    let survey = survey::gather(
-        &ctx.cfg,
-        &bots,
-        &ctx.flyctl,
-        &ctx.dotenv,
-        Ask {
-            telegram: true,
-            autostart: true,
-        },
-    );
+    let survey = ctx.survey(&bots);
     let verdicts: Vec<Verdict> = bots.iter().map(|b| survey.places(b).verdict()).collect();
     if as_json {
         ui::json(&json!({"bots": bots.iter().map(|b| bot_json(b, &survey)).collect::<Vec<_>>()}));
@@ -70,9 +61,10 @@ pub fn bot_json(bot: &Bot, survey: &Survey) -> Value {
     });
     let autostart: Vec<Value> = survey
         .autostart
-        .as_ref()
-        .map(|a| a.for_bot(&bot.name).into_iter().map(|e| json!(e)).collect())
-        .unwrap_or_default();
+        .for_bot(&bot.name)
+        .into_iter()
+        .map(|e| json!(e))
+        .collect();
     json!({
         "name": bot.name,
         "verdict": places.verdict(),
@@ -131,10 +123,8 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
     let mut unchecked = Vec::new();
     let mut telegram_notes = Vec::new();
     for bot in bots {
-        if let Some(a) = &survey.autostart {
-            for e in a.for_bot(&bot.name) {
-                later.push(format!("  {}: {} — {}", bot.name, e.source, e.entry));
-            }
+        for e in survey.autostart.for_bot(&bot.name) {
+            later.push(format!("  {}: {} — {}", bot.name, e.source, e.entry));
         }
         if let Some(Err(e)) = survey.machines(bot) {
             let line = format!("  fly {}: {}", bot.fly_app.as_deref().unwrap_or(""), e);
@@ -184,10 +174,8 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
             }
         }
     }
-    if let Some(a) = &survey.autostart {
-        for u in &a.unchecked {
-            unchecked.push(format!("  {}: {}", u.source, u.reason));
-        }
+    for u in &survey.autostart.unchecked {
+        unchecked.push(format!("  {}: {}", u.source, u.reason));
     }
     if !telegram_notes.is_empty() {
         ui::blank();

@@ -92,8 +92,6 @@ pub struct Machine {
     pub id: String,
     pub state: String,
     pub region: String,
-    #[serde(skip)]
-    pub name: String,
     /// Fly Proxy may start it again by itself (a service with autostart, the default).
     #[serde(skip)]
     pub proxy_autostart: bool,
@@ -242,8 +240,6 @@ fn flag_value(args: &[&str], flag: &str) -> Option<String> {
 struct RawMachine {
     id: String,
     #[serde(default)]
-    name: String,
-    #[serde(default)]
     state: String,
     #[serde(default)]
     region: String,
@@ -273,7 +269,6 @@ pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
             Machine {
                 proxy_autostart: services.iter().any(|s| s.autostart != Some(false)),
                 id: m.id,
-                name: m.name,
                 state: m.state,
                 region: m.region,
             }
