@@ -310,17 +310,7 @@ fn human_output_fits_80_columns_on_a_terminal() {
         &["checklist"],
         &["dev-stop", "--dry-run"],
     ] {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"));
-        cmd.args(args)
-            .current_dir(world.root())
-            .env_clear()
-            .env("PATH", world.path_var())
-            .env("FAKE_FLY_STATE", world.fly_state_path())
-            .env("HOME", world.home())
-            .env("NO_COLOR", "1")
-            .env("TERM", "xterm");
-        let mut p = expectrl::Session::spawn(cmd).expect("spawn botctl on a pty");
-        p.set_expect_timeout(Some(std::time::Duration::from_secs(60)));
+        let mut p = world.botctl_pty(args);
         let out = p.expect(expectrl::Eof).unwrap();
         let text = String::from_utf8_lossy(out.as_bytes()).into_owned();
         assert!(text.contains("partner"), "{args:?}: {text}");

@@ -295,10 +295,8 @@ fn a_dev_start_killed_half_way_is_undone_by_deploy_resume() {
     state["apps"][APP]["ready_log"] = json!(READY_LINE);
     world.fly_state(state);
 
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"))
-        .args(["dev-start", "partner", "--yes", "--no-run"])
-        .current_dir(world.root())
-        .envs(botctl_env(&world))
+    let mut child = world
+        .botctl_process(&["dev-start", "partner", "--yes", "--no-run"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -440,33 +438,6 @@ fn dev_stop_exits_3_when_a_process_survives() {
 // ------------------------------------------------------------------------------------------
 // On a pseudo-terminal
 
-fn botctl_env(world: &World) -> Vec<(String, String)> {
-    vec![
-        (
-            "PATH".into(),
-            world.path_var().to_string_lossy().into_owned(),
-        ),
-        (
-            "FAKE_FLY_STATE".into(),
-            world.fly_state_path().to_string_lossy().into_owned(),
-        ),
-        ("HOME".into(), world.home().to_string_lossy().into_owned()),
-        ("NO_COLOR".into(), "1".into()),
-        ("TERM".into(), "xterm".into()),
-    ]
-}
-
-fn pty(world: &World, args: &[&str]) -> expectrl::session::OsSession {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"));
-    cmd.args(args)
-        .current_dir(world.root())
-        .env_clear()
-        .envs(botctl_env(world));
-    let mut session = expectrl::Session::spawn(cmd).expect("spawn botctl on a pty");
-    session.set_expect_timeout(Some(Duration::from_secs(60)));
-    session
-}
-
 /// Exit code of a finished pty session (the status prints as `Exited(Pid(N), CODE)`).
 fn exit_code(session: &expectrl::session::OsSession) -> i32 {
     let status = format!(
@@ -484,7 +455,7 @@ fn pty_no_at_the_prompt_changes_nothing_and_exits_4() {
     use expectrl::Expect;
     let world = World::with_config(&config(""));
     world.fly_state(two_machines());
-    let mut p = pty(&world, &["dev-start", "partner", "--no-run"]);
+    let mut p = world.botctl_pty(&["dev-start", "partner", "--no-run"]);
     p.expect("Stop machine(s) 148ed193b95089").unwrap();
     p.send("n").unwrap();
     p.expect(expectrl::Eof).unwrap();
@@ -498,7 +469,7 @@ fn pty_yes_at_the_prompt_proceeds() {
     use expectrl::Expect;
     let world = World::with_config(&config(""));
     world.fly_state(two_machines());
-    let mut p = pty(&world, &["dev-start", "partner", "--no-run"]);
+    let mut p = world.botctl_pty(&["dev-start", "partner", "--no-run"]);
     p.expect("Stop machine(s) 148ed193b95089").unwrap();
     p.send("y").unwrap();
     // On a terminal the wait shows a spinner with the elapsed time and the limit.
@@ -517,7 +488,7 @@ fn pty_dev_start_runs_the_bot_ctrl_c_ends_it_and_resume_is_offered() {
         "bot.py",
         "import time\nprint('local bot running', flush=True)\ntime.sleep(600)\n",
     );
-    let mut p = pty(&world, &["dev-start", "partner"]);
+    let mut p = world.botctl_pty(&["dev-start", "partner"]);
     p.expect("Stop machine(s) 148ed193b95089").unwrap();
     p.send("y").unwrap();
     p.expect("local bot running").unwrap();
@@ -605,10 +576,8 @@ fn ctrl_c_while_waiting_keeps_the_handoff_and_exits_130() {
             json!({"id": "148ed193b95089", "state": "started", "region": "ams", "stop_delay": 20}),
         ],
     )]));
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"))
-        .args(["dev-start", "partner", "--yes", "--no-run"])
-        .current_dir(world.root())
-        .envs(botctl_env(&world))
+    let mut child = world
+        .botctl_process(&["dev-start", "partner", "--yes", "--no-run"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -701,10 +670,8 @@ fn sigterm_reaches_a_bot_run_through_the_shell_and_yes_resumes() {
          open('started', 'w').write('token ends ' + t[-6:])\ntime.sleep(600)\n",
     );
     world.fly_state(two_machines());
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"))
-        .args(["dev-start", "partner", "--yes"])
-        .current_dir(world.root())
-        .envs(botctl_env(&world))
+    let child = world
+        .botctl_process(&["dev-start", "partner", "--yes"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

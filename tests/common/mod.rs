@@ -555,6 +555,30 @@ impl World {
         cmd
     }
 
+    /// The real botctl as a plain process (to run on a pseudo-terminal, or to signal while it
+    /// runs): in the project root, with nothing of the test's environment but PATH as
+    /// [`World::path_var`], FAKE_FLY_STATE, HOME, NO_COLOR=1 and TERM=xterm.
+    pub fn botctl_process(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"));
+        cmd.args(args)
+            .current_dir(&self.root)
+            .env_clear()
+            .env("PATH", self.path_var())
+            .env("FAKE_FLY_STATE", self.fly_state_path())
+            .env("HOME", &self.home)
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm");
+        cmd
+    }
+
+    /// Starts `botctl ARGS` (see [`World::botctl_process`]) with pseudo-terminal I/O.
+    pub fn botctl_pty(&self, args: &[&str]) -> expectrl::session::OsSession {
+        let mut session =
+            expectrl::Session::spawn(self.botctl_process(args)).expect("spawn botctl on a pty");
+        session.set_expect_timeout(Some(BOTCTL_LIMIT));
+        session
+    }
+
     /// Runs `botctl ARGS` as [`World::botctl`] sets it up.
     pub fn run(&self, args: &[&str]) -> Run {
         run(self.botctl().args(args))
