@@ -142,12 +142,8 @@ fn no_botctl_toml_anywhere() {
     let world = World::new();
     let run = world.run(&["status"]);
     run.expect_code(2);
-    assert!(
-        run.stderr.contains("no botctl.toml found"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("botctl init"), "{}", run.stderr);
+    run.expect_stderr("no botctl.toml found");
+    run.expect_stderr("botctl init");
     // doctor too
     world.run(&["doctor"]).expect_code(2);
 }
@@ -157,7 +153,7 @@ fn config_flag_that_names_a_missing_file() {
     let world = World::with_config("[[bot]]\nname = \"a\"\nscript = \"a.py\"\n");
     let run = world.run(&["status", "--config", "nope/botctl.toml"]);
     run.expect_code(2);
-    assert!(run.stderr.contains("nope/botctl.toml"), "{}", run.stderr);
+    run.expect_stderr("nope/botctl.toml");
 }
 
 fn names(run: &common::Run) -> Vec<String> {
@@ -249,12 +245,8 @@ fn unknown_bot_name_on_the_command_line() {
     ] {
         let run = world.run(cmd);
         run.expect_code(2);
-        assert!(
-            run.stderr.contains("no bot named \"nosuch\""),
-            "{}",
-            run.stderr
-        );
-        assert!(run.stderr.contains("known bots: partner"), "{}", run.stderr);
+        run.expect_stderr("no bot named \"nosuch\"");
+        run.expect_stderr("known bots: partner");
         assert!(run.stdout.is_empty());
     }
 }

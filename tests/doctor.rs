@@ -154,11 +154,7 @@ fn clean_project_exits_0() {
         "{}",
         human.stdout
     );
-    assert!(
-        human.stdout.contains("0 error(s), 0 warning(s)"),
-        "{}",
-        human.stdout
-    );
+    human.expect_stdout("0 error(s), 0 warning(s)");
 }
 
 #[test]
@@ -576,8 +572,8 @@ fn the_probe_finds_a_poller_botctl_cannot_see_and_no_ghost_after_it_stops() {
         "the probe names the cause: {json:#}"
     );
     // The warning about interrupting the other poller came first, on stderr.
-    assert!(run.stderr.contains("Probing for 12s"), "{}", run.stderr);
-    assert!(run.stderr.contains("interrupts"), "{}", run.stderr);
+    run.expect_stderr("Probing for 12s");
+    run.expect_stderr("interrupts");
     // The Bot API really sent a 409 (to the probe or to the bot, whichever polled first).
     assert!(api.stats(&token)["conflicts_sent"].as_u64().unwrap() >= 1);
 

@@ -110,11 +110,7 @@ fn checklist_with_flyctl_logged_out() {
     let run = world.run(&["checklist"]);
     run.expect_code(1);
     assert!(line_with(&run.stdout, "flyctl is installed and logged in").starts_with("[ ]"));
-    assert!(
-        run.stdout.contains("fix: flyctl auth login"),
-        "{}",
-        run.stdout
-    );
+    run.expect_stdout("fix: flyctl auth login");
 }
 
 fn sample_project(world: &World) {
@@ -185,7 +181,7 @@ fn init_never_overwrites_without_force_and_asks_without_yes() {
     world.write("botctl.toml", "# mine\n");
     let run = world.run(&["init", "--yes"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    run.expect_stderr("--force");
     assert_eq!(
         std::fs::read_to_string(world.path("botctl.toml")).unwrap(),
         "# mine\n"
@@ -279,13 +275,8 @@ fn verbose_shows_each_external_command() {
     );
     let run = world.run(&["-v", "status"]);
     run.expect_code(0);
-    assert!(
-        run.stderr
-            .contains("run: flyctl machine list --app loyalitybot-partner --json"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("run: crontab -l"), "{}", run.stderr);
+    run.expect_stderr("run: flyctl machine list --app loyalitybot-partner --json");
+    run.expect_stderr("run: crontab -l");
 }
 
 #[test]

@@ -95,14 +95,9 @@ fn every_way_of_running_the_script_is_an_instance() {
     // The human table lists them too.
     let run = world.run(&["status"]);
     run.expect_code(1);
-    assert!(run.stdout.contains("VERDICT"), "{}", run.stdout);
-    assert!(run.stdout.contains("conflict"), "{}", run.stdout);
-    assert!(
-        run.stdout
-            .contains(&format!("local pid {} `python3 bot.py`", plain.pid())),
-        "{}",
-        run.stdout
-    );
+    run.expect_stdout("VERDICT");
+    run.expect_stdout("conflict");
+    run.expect_stdout(&format!("local pid {} `python3 bot.py`", plain.pid()));
 }
 
 fn current_user() -> String {
@@ -241,8 +236,8 @@ fn stopped_everywhere_is_stopped_and_exit_0() {
     );
     let human = world.run(&["status"]);
     human.expect_code(0);
-    assert!(human.stdout.contains("stopped"), "{}", human.stdout);
-    assert!(human.stdout.contains("nowhere"), "{}", human.stdout);
+    human.expect_stdout("stopped");
+    human.expect_stdout("nowhere");
 }
 
 #[test]
@@ -264,13 +259,7 @@ fn one_started_machine_is_ok() {
     assert_eq!(p["fly"]["app"], "loyalitybot-partner");
     assert_eq!(p["fly"]["machines"].as_array().unwrap().len(), 2);
     let human = world.run(&["status"]);
-    assert!(
-        human
-            .stdout
-            .contains("fly loyalitybot-partner machine 148ed193b95089 started (ams)"),
-        "{}",
-        human.stdout
-    );
+    human.expect_stdout("fly loyalitybot-partner machine 148ed193b95089 started (ams)");
 }
 
 #[test]
@@ -362,7 +351,7 @@ fn fly_error(world: &World) -> (String, String) {
         .to_string();
     let human = world.run(&["status"]);
     human.expect_code(0);
-    assert!(human.stdout.contains("Not checked:"), "{}", human.stdout);
+    human.expect_stdout("Not checked:");
     (error, human.stdout)
 }
 
@@ -594,18 +583,8 @@ fn autostart_entries_from_crontab_systemd_and_launchd() {
 
     let human = world.run(&["status"]);
     human.expect_code(0);
-    assert!(
-        human.stdout.contains("Can start a bot later (autostart):"),
-        "{}",
-        human.stdout
-    );
-    assert!(
-        human
-            .stdout
-            .contains("partner: crontab — @reboot cd ~/lb && python3 bot.py"),
-        "{}",
-        human.stdout
-    );
+    human.expect_stdout("Can start a bot later (autostart):");
+    human.expect_stdout("partner: crontab — @reboot cd ~/lb && python3 bot.py");
 }
 
 #[test]

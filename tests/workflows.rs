@@ -77,11 +77,7 @@ fn whole_cycle_dev_start_dev_stop_deploy_resume() {
     // dev-start: stops the started machine, records it, leaves the standby alone.
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
     run.expect_code(0);
-    assert!(
-        run.stdout.contains("Stop the bot on Fly.io"),
-        "{}",
-        run.stdout
-    );
+    run.expect_stdout("Stop the bot on Fly.io");
     assert_eq!(
         states(&world),
         vec![
@@ -99,11 +95,7 @@ fn whole_cycle_dev_start_dev_stop_deploy_resume() {
     let bot = world.spawn(&["python3", "bot.py"], world.root());
     let run = world.run(&["deploy-resume", "partner", "--yes"]);
     run.expect_code(1);
-    assert!(
-        run.stderr.contains("botctl dev-stop partner"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr("botctl dev-stop partner");
     assert!(handoff(&world).is_some(), "a refusal keeps the handoff");
 
     // dev-stop ends it and proves it.
@@ -114,7 +106,7 @@ fn whole_cycle_dev_start_dev_stop_deploy_resume() {
     // deploy-resume starts exactly the recorded machine, waits for the ready line, clears.
     let run = world.run(&["deploy-resume", "partner", "--yes"]);
     run.expect_code(0);
-    assert!(run.stdout.contains(READY_LINE), "{}", run.stdout);
+    run.expect_stdout(READY_LINE);
     assert_eq!(
         states(&world),
         vec![
@@ -137,11 +129,7 @@ fn dev_start_refuses_when_the_bot_runs_here() {
     let _bot = world.spawn(&["python3", "-u", "bot.py"], world.root());
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
     run.expect_code(1);
-    assert!(
-        run.stderr.contains("botctl dev-stop partner"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr("botctl dev-stop partner");
     assert!(changing_calls(&world).is_empty());
     assert_eq!(states(&world)[0], pair("148ed193b95089", "started"));
     assert!(handoff(&world).is_none());
@@ -166,8 +154,8 @@ fn dev_start_refuses_when_a_webhook_is_set() {
         "--no-run",
     ]));
     run.expect_code(1);
-    assert!(run.stderr.contains("webhook"), "{}", run.stderr);
-    assert!(run.stderr.contains("deleteWebhook"), "{}", run.stderr);
+    run.expect_stderr("webhook");
+    run.expect_stderr("deleteWebhook");
     assert!(!run.all_output().contains(&tok));
     assert!(changing_calls(&world).is_empty());
     assert_eq!(api.stats(&tok)["webhook"], "https://example.com/hook");
@@ -211,12 +199,8 @@ fn dry_run_changes_nothing() {
 
     let run = world.run(&["dev-start", "partner", "--dry-run"]);
     run.expect_code(0);
-    assert!(run.stdout.contains("would"), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("flyctl machine stop 148ed193b95089"),
-        "{}",
-        run.stdout
-    );
+    run.expect_stdout("would");
+    run.expect_stdout("flyctl machine stop 148ed193b95089");
 
     let bot = world.spawn(&["python3", "bot.py"], world.root());
     let run = world.run(&["dev-stop", "--dry-run"]);
@@ -234,11 +218,7 @@ fn dry_run_changes_nothing() {
         .code
         == 0));
     let run = world.run(&["deploy-resume", "--dry-run"]);
-    assert!(
-        run.stdout.contains("flyctl machine start 148ed193b95089"),
-        "{}",
-        run.stdout
-    );
+    run.expect_stdout("flyctl machine start 148ed193b95089");
 
     assert!(changing_calls(&world).is_empty());
     assert!(handoff(&world).is_none());
@@ -260,12 +240,8 @@ fn a_machine_that_fails_to_stop_is_exit_3_and_deploy_resume_restores() {
 
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
     run.expect_code(3);
-    assert!(run.stderr.contains("bbbb0000000002"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("botctl deploy-resume partner"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr("bbbb0000000002");
+    run.expect_stderr("botctl deploy-resume partner");
     assert_eq!(
         handoff(&world).unwrap()["handoffs"][0]["machines"],
         json!(["aaaa0000000001", "bbbb0000000002"]),
@@ -327,17 +303,9 @@ fn a_hanging_flyctl_stop_is_exit_3_naming_the_machine() {
     world.fly_state(state);
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
     run.expect_code(3);
-    assert!(run.stderr.contains("148ed193b95089"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("did not answer within 2s"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("botctl deploy-resume partner"),
-        "{}",
-        run.stderr
-    );
+    run.expect_stderr("148ed193b95089");
+    run.expect_stderr("did not answer within 2s");
+    run.expect_stderr("botctl deploy-resume partner");
     assert!(run.elapsed < Duration::from_secs(60));
 }
 
@@ -402,7 +370,7 @@ fn dev_stop_stops_only_your_own_instances() {
 
     let run = world.run(&["dev-stop", "partner", "--yes", "--grace", "2s"]);
     run.expect_code(0);
-    assert!(run.stdout.contains("left alone"), "{}", run.stdout);
+    run.expect_stdout("left alone");
     assert!(
         run.stdout.contains("SIGKILL"),
         "the stubborn one needed SIGKILL: {}",
@@ -432,7 +400,7 @@ fn dev_stop_exits_3_when_a_process_survives() {
     respawner.wait_child(&["python3", "bot.py"]);
     let run = world.run(&["dev-stop", "partner", "--yes", "--grace", "1s"]);
     run.expect_code(3);
-    assert!(run.stderr.contains("still running"), "{}", run.stderr);
+    run.expect_stderr("still running");
 }
 
 // ------------------------------------------------------------------------------------------
@@ -518,11 +486,7 @@ fn deploy_resume_without_a_handoff_starts_one_stopped_machine_not_all() {
     world.fly_state(state);
     let run = world.run(&["deploy-resume", "partner", "--yes"]);
     run.expect_code(0);
-    assert!(
-        run.stdout.contains("left stopped: bbbb0000000002"),
-        "{}",
-        run.stdout
-    );
+    run.expect_stdout("left stopped: bbbb0000000002");
     assert_eq!(
         states(&world),
         vec![
@@ -548,12 +512,7 @@ fn deploy_resume_skips_a_recorded_machine_that_is_gone() {
     );
     let run = world.run(&["deploy-resume", "partner", "--yes"]);
     run.expect_code(0);
-    assert!(
-        run.stdout
-            .contains("no longer in the app, skipped: dddd0000000009"),
-        "{}",
-        run.stdout
-    );
+    run.expect_stdout("no longer in the app, skipped: dddd0000000009");
     assert_eq!(states(&world), vec![pair("aaaa0000000001", "started")]);
     assert!(handoff(&world).is_none());
 }
@@ -620,7 +579,7 @@ fn a_second_botctl_cannot_change_things_while_one_holds_the_lock() {
         .exists()));
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("another botctl run"), "{}", run.stderr);
+    run.expect_stderr("another botctl run");
     assert!(changing_calls(&world).is_empty());
     world
         .run(&["deploy-resume", "partner", "--yes"])
@@ -641,8 +600,8 @@ fn a_corrupt_state_file_is_an_error_that_names_it_and_is_kept() {
     ] {
         let run = world.run(args);
         run.expect_code(3);
-        assert!(run.stderr.contains(".botctl/state.json"), "{}", run.stderr);
-        assert!(run.stderr.contains("corrupt"), "{}", run.stderr);
+        run.expect_stderr(".botctl/state.json");
+        run.expect_stderr("corrupt");
     }
     assert!(changing_calls(&world).is_empty());
     assert_eq!(

@@ -277,6 +277,28 @@ impl Run {
         self
     }
 
+    /// Panics (showing it) unless stdout contains `needle`.
+    #[track_caller]
+    pub fn expect_stdout(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    /// Panics (showing it) unless stderr contains `needle`.
+    #[track_caller]
+    pub fn expect_stderr(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
     /// stdout and stderr together, for "appears nowhere" checks.
     pub fn all_output(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
