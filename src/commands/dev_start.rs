@@ -132,10 +132,7 @@ fn refuse_if_webhook(
                 "a webhook is set ({}): polling here would get 409, and python-telegram-bot would delete production's webhook",
                 w.url
             ),
-            fix: format!(
-                "curl \"https://api.telegram.org/bot${}/deleteWebhook\"   # only if this bot should poll",
-                bot.token_env.as_deref().unwrap_or("TOKEN")
-            ),
+            fix: telegram::delete_webhook_fix(&ctx.cfg.telegram.api, bot.token_env.as_deref()),
         })),
         Err(e @ telegram::ApiError::Unauthorized(_)) => Err(step.fail(Error::Refused {
             message: e.to_string(),
@@ -265,8 +262,9 @@ fn warn_autostart(ctx: &Context, bot: &Bot, steps: &mut Steps) {
             .filter(|m| !m.is_running() && m.proxy_autostart)
         {
             warnings.push(format!(
-                "Fly Proxy can start machine {} again when a request comes in (fix: flyctl machine update {} --app {app} --autostart=false --skip-start)",
-                m.id, m.id
+                "Fly Proxy can start machine {} again when a request comes in (fix: {})",
+                m.id,
+                m.proxy_fix(app)
             ));
         }
     }

@@ -161,11 +161,12 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
         ),
         None,
     );
+    let api = ctx.cfg.telegram.api.as_str();
     check_flyctl(ctx, ev, &mut f);
     for bot in bots {
-        check_places(bot, ev, &mut f);
+        check_places(bot, ev, api, &mut f);
         check_fly(bot, ev, &mut f);
-        check_telegram(bot, ev, &mut f);
+        check_telegram(bot, ev, api, &mut f);
         check_autostart(bot, ev, &mut f);
         check_logs(bot, ev, &mut f);
         check_handoff(bot, ev, &mut f);
@@ -206,7 +207,7 @@ fn check_flyctl(ctx: &Context, ev: &Evidence, f: &mut Findings) {
     }
 }
 
-fn check_places(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
     let places = ev.survey.places(bot);
     let n = places.count();
     if places.local.len() >= 2 {
@@ -271,10 +272,7 @@ fn check_places(bot: &Bot, ev: &Evidence, f: &mut Findings) {
         } else if !places.local.is_empty() {
             format!("botctl dev-stop {}", bot.name)
         } else if places.webhook.is_some() {
-            format!(
-                "curl \"https://api.telegram.org/bot${}/deleteWebhook\"   # if this bot should poll",
-                bot.token_env.as_deref().unwrap_or("TOKEN")
-            )
+            telegram::delete_webhook_fix(api, bot.token_env.as_deref())
         } else {
             let app = bot.fly_app.as_deref().unwrap_or("");
             let extra: Vec<&str> = places
@@ -365,17 +363,14 @@ fn check_fly(bot: &Bot, ev: &Evidence, f: &mut Findings) {
                         "machine {} of {app} is {}, but its services have autostart: Fly Proxy starts it again by itself when a request comes in",
                         m.id, m.state
                     ),
-                    Some(format!(
-                        "flyctl machine update {} --app {app} --autostart=false --skip-start   # or auto_start_machines = false in fly.toml",
-                        m.id
-                    )),
+                    Some(m.proxy_fix(app)),
                 );
             }
         }
     }
 }
 
-fn check_telegram(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+fn check_telegram(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
     let Some(t) = ev.survey.telegram.get(&bot.name) else {
         return;
     };
@@ -467,10 +462,7 @@ fn check_telegram(bot: &Bot, ev: &Evidence, f: &mut Findings) {
                 "webhook",
                 Level::Error,
                 message,
-                Some(format!(
-                    "curl \"https://api.telegram.org/bot${}/deleteWebhook\"   # only if this bot should poll",
-                    bot.token_env.as_deref().unwrap_or("TOKEN")
-                )),
+                Some(telegram::delete_webhook_fix(api, bot.token_env.as_deref())),
             );
         }
         let places = ev.survey.places(bot);

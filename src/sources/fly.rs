@@ -105,6 +105,14 @@ impl Machine {
     pub fn is_running(&self) -> bool {
         RUNNING_STATES.contains(&self.state.as_str())
     }
+
+    /// The command that keeps Fly Proxy from starting this machine by itself.
+    pub fn proxy_fix(&self, app: &str) -> String {
+        format!(
+            "flyctl machine update {} --app {app} --autostart=false --skip-start   # or auto_start_machines = false in fly.toml",
+            self.id
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -337,6 +337,14 @@ pub enum ProbeOutcome {
     Failed(ApiError),
 }
 
+/// The command that deletes a bot's webhook, naming the variable, never the token.
+pub fn delete_webhook_fix(api: &str, token_env: Option<&str>) -> String {
+    format!(
+        "curl \"{api}/bot${}/deleteWebhook\"   # only if this bot should poll",
+        token_env.unwrap_or("TOKEN")
+    )
+}
+
 pub const PROBE_WARNING: &str = "The probe long-polls getUpdates; if another poller is alive, Telegram interrupts its current request once (bots on grammY or Telegraf stop on that 409).";
 
 fn classify_conflict(description: &str) -> ConflictKind {
