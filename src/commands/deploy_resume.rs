@@ -9,7 +9,7 @@ use super::Context;
 use super::steps::{Steps, wait_for, wait_for_machines};
 use crate::config::Bot;
 use crate::error::{Error, Result};
-use crate::sources::fly::{FlyError, LogLine};
+use crate::sources::fly::LogLine;
 use crate::sources::local;
 use crate::{state, time, ui};
 
@@ -75,7 +75,7 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
         .handoff(&bot.name)
         .filter(|h| h.app == app)
         .cloned();
-    let machines = fly.machines(app).map_err(|e| step.fail(fly_failed(e)))?;
+    let machines = fly.machines(app).map_err(|e| step.fail(e.into()))?;
     let present = |id: &String| machines.iter().any(|m| &m.id == id);
     let stopped: Vec<String> = machines
         .iter()
@@ -157,7 +157,7 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
             if machines.iter().any(|m| &m.id == id && m.is_running()) {
                 continue;
             }
-            fly.start(app, id).map_err(|e| step.fail(fly_failed(e)))?;
+            fly.start(app, id).map_err(|e| step.fail(e.into()))?;
         }
         step.done(format!("asked Fly to start {}", targets.join(", ")));
     }
@@ -190,7 +190,7 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
             let outcome = wait_for("watching flyctl logs", limit, POLL * 2, || {
                 let lines = fly
                     .logs(app, Duration::from_secs(5).min(fly.timeout()))
-                    .map_err(fly_failed)?;
+                    .map_err(Error::from)?;
                 if !lines.is_empty() {
                     last_seen = lines.clone();
                 }
@@ -272,19 +272,6 @@ fn readiness(lines: &[LogLine], ready: &str, started_at: u64) -> Readiness {
     }
     Readiness::Ready {
         at: lines[pos].at.unwrap_or(started_at),
-    }
-}
-
-pub fn fly_failed(e: FlyError) -> Error {
-    match e {
-        FlyError::Interrupted => Error::Interrupted,
-        other => {
-            let fix = other
-                .fix()
-                .map(|f| format!(" (fix: {f})"))
-                .unwrap_or_default();
-            Error::StepFailed(format!("{other}{fix}"))
-        }
     }
 }
 

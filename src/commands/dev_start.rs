@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::Context;
-use super::deploy_resume::{self, fly_failed};
+use super::deploy_resume;
 use super::steps::{Steps, wait_for_machines};
 use crate::config::Bot;
 use crate::error::{Error, Result};
@@ -159,7 +159,7 @@ fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Resul
         return Ok(Vec::new());
     };
     let fly = &ctx.flyctl;
-    let machines = fly.machines(app).map_err(|e| step.fail(fly_failed(e)))?;
+    let machines = fly.machines(app).map_err(|e| step.fail(e.into()))?;
     let running: Vec<String> = machines
         .iter()
         .filter(|m| m.is_running())
@@ -221,7 +221,7 @@ fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Resul
         fly.stop(app, id).map_err(|e| {
             step.fail(Error::StepFailed(format!(
                 "machine {id} did not stop: {}\nThe handoff in {} lists the machines; `botctl deploy-resume {}` starts them again.",
-                fly_failed(e),
+                Error::from(e),
                 state::path(&ctx.cfg.root).display(),
                 bot.name
             )))

@@ -135,9 +135,7 @@ pub fn wait_for_machines(
     let mut pending = Vec::new();
     let what = format!("waiting for {} to be {}", ids.join(", "), settled[0]);
     let done = wait_for(&what, limit, Duration::from_secs(1), || {
-        let now = fly
-            .machines(app)
-            .map_err(super::deploy_resume::fly_failed)?;
+        let now = fly.machines(app).map_err(Error::from)?;
         pending = ids
             .iter()
             .filter_map(|id| match now.iter().find(|m| &m.id == id) {
