@@ -94,7 +94,7 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
         /// How long to wait after SIGTERM before SIGKILL
-        #[arg(long, default_value = "10s", value_parser = parse_duration)]
+        #[arg(long, default_value = "10s", value_parser = parse_grace)]
         grace: Duration,
     },
     /// Hand bots back to Fly.io: start the machines dev-start stopped and wait until ready
@@ -127,8 +127,8 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    crate::config::parse_duration(s)
+fn parse_grace(s: &str) -> Result<Duration, String> {
+    crate::config::GRACE.parse(s)
 }
 
 #[cfg(test)]

@@ -89,7 +89,98 @@ struct RawBot {
     token_env: Option<Spanned<String>>,
     username: Option<Spanned<String>>,
     fly_app: Option<Spanned<String>>,
-    ready_log: Option<String>,
+    ready_log: Option<Spanned<String>>,
+}
+
+impl RawConfig {
+    /// Every string value in the file, with its place.
+    fn strings(&self) -> impl Iterator<Item = &Spanned<String>> {
+        let fly = [&self.fly.flyctl, &self.fly.wait, &self.fly.timeout];
+        let telegram = [
+            &self.telegram.api,
+            &self.telegram.probe,
+            &self.telegram.timeout,
+        ];
+        let bots = self.bot.iter().flat_map(|b| {
+            [
+                Some(&b.name),
+                Some(&b.script),
+                b.run.as_ref(),
+                b.token_env.as_ref(),
+                b.username.as_ref(),
+                b.fly_app.as_ref(),
+                b.ready_log.as_ref(),
+            ]
+        });
+        fly.into_iter()
+            .chain(telegram)
+            .filter_map(Option::as_ref)
+            .chain(bots.flatten())
+    }
+}
+
+const TOKEN_IN_CONFIG: &str = "this looks like a bot token; tokens never go in botctl.toml: put it in the environment or .env and name the variable with token_env";
+
+/// What a duration key accepts: a wait of hours is a typo, and zero is no wait at all.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub default: Duration,
+    pub min: Duration,
+    pub max: Duration,
+}
+
+const fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+pub const FLY_WAIT: Bounds = Bounds {
+    default: secs(90),
+    min: secs(1),
+    max: secs(30 * 60),
+};
+pub const FLY_TIMEOUT: Bounds = Bounds {
+    default: secs(30),
+    min: secs(1),
+    max: secs(10 * 60),
+};
+pub const PROBE: Bounds = Bounds {
+    default: secs(12),
+    min: secs(1),
+    max: secs(5 * 60),
+};
+pub const TELEGRAM_TIMEOUT: Bounds = Bounds {
+    default: secs(15),
+    min: secs(1),
+    max: secs(5 * 60),
+};
+/// dev-stop --grace: zero means SIGKILL at once, which is a choice, not a typo.
+pub const GRACE: Bounds = Bounds {
+    default: secs(10),
+    min: secs(0),
+    max: secs(10 * 60),
+};
+
+impl Bounds {
+    pub fn parse(&self, s: &str) -> std::result::Result<Duration, String> {
+        let d = parse_duration(s)?;
+        if d < self.min || d > self.max {
+            return Err(format!(
+                "{s:?} is out of range: use {} to {}",
+                show(self.min),
+                show(self.max)
+            ));
+        }
+        Ok(d)
+    }
+}
+
+/// A duration as a person writes it ("90s", "30m").
+fn show(d: Duration) -> String {
+    match d.as_secs() {
+        0 => "0s".into(),
+        n if n % 60 == 0 => format!("{}m", n / 60),
+        n => format!("{n}s"),
+    }
 }
 
 /// Finds botctl.toml: `--config`, else `$BOTCTL_CONFIG`, else walking up from `cwd`.
@@ -108,14 +199,34 @@ pub fn locate(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf> {
         })
 }
 
+/// A botctl.toml larger than this is not one.
+const MAX_SIZE: u64 = 1 << 20;
+
 pub fn load(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+    let unreadable = |message: String| Error::Config {
         path: path.to_path_buf(),
         line: 1,
         column: 1,
-        message: format!("cannot read the file: {e}"),
+        message,
         snippet: String::new(),
-    })?;
+    };
+    // Only a regular file: reading a FIFO or a device would block or never end.
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => {
+            return Err(unreadable(
+                "not a regular file; --config must name a botctl.toml".into(),
+            ));
+        }
+        Ok(m) if m.len() > MAX_SIZE => {
+            return Err(unreadable(format!(
+                "{} bytes is too large for a botctl.toml",
+                m.len()
+            )));
+        }
+        _ => {}
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| unreadable(format!("cannot read the file: {e}")))?;
     let root = path
         .parent()
         .map(Path::to_path_buf)
@@ -126,30 +237,34 @@ pub fn load(path: &Path) -> Result<Config> {
 pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
     let at = |span: Range<usize>, message: String| located(text, path, span, message);
 
-    // Before anything else: a token must never sit in this file, not even in a comment.
-    if let Some(span) = find_token(text) {
-        return Err(at(
-            span,
-            "this looks like a bot token; tokens never go in botctl.toml: put it in the environment or .env and name the variable with token_env".into(),
-        ));
+    // Before anything else: a token must never sit in this file, not even in a comment or
+    // inside a URL (`…/bot<token>`).
+    if let Some(span) = crate::redact::find_token(text) {
+        return Err(at(span, TOKEN_IN_CONFIG.into()));
     }
 
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         at(span, e.message().trim().to_string())
     })?;
+    // TOML escapes (`\u0037…`) can spell a token the raw text does not show: check the values.
+    for value in raw.strings() {
+        if crate::redact::find_token(value.get_ref()).is_some() {
+            return Err(at(value.span(), TOKEN_IN_CONFIG.into()));
+        }
+    }
 
-    let duration = |value: &Option<Spanned<String>>, default: Duration| -> Result<Duration> {
+    let duration = |value: &Option<Spanned<String>>, bounds: Bounds| -> Result<Duration> {
         match value {
-            None => Ok(default),
-            Some(v) => parse_duration(v.get_ref()).map_err(|m| at(v.span(), m)),
+            None => Ok(bounds.default),
+            Some(v) => bounds.parse(v.get_ref()).map_err(|m| at(v.span(), m)),
         }
     };
 
     let fly = FlySettings {
         flyctl: raw.fly.flyctl.as_ref().map(|v| v.get_ref().clone()),
-        wait: duration(&raw.fly.wait, Duration::from_secs(90))?,
-        timeout: duration(&raw.fly.timeout, Duration::from_secs(30))?,
+        wait: duration(&raw.fly.wait, FLY_WAIT)?,
+        timeout: duration(&raw.fly.timeout, FLY_TIMEOUT)?,
     };
     if let Some(v) = raw
         .fly
@@ -173,16 +288,10 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
             url.to_string()
         }
     };
-    let probe = duration(&raw.telegram.probe, Duration::from_secs(12))?;
-    if let Some(v) = &raw.telegram.probe
-        && (probe < Duration::from_secs(1) || probe > Duration::from_secs(300))
-    {
-        return Err(at(v.span(), "probe must be between 1s and 5m".into()));
-    }
     let telegram = TelegramSettings {
         api,
-        probe,
-        timeout: duration(&raw.telegram.timeout, Duration::from_secs(15))?,
+        probe: duration(&raw.telegram.probe, PROBE)?,
+        timeout: duration(&raw.telegram.timeout, TELEGRAM_TIMEOUT)?,
     };
 
     let mut seen = HashSet::new();
@@ -232,10 +341,20 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
                 .username
                 .map(|u| u.into_inner().trim_start_matches('@').to_string()),
             fly_app: b.fly_app.map(Spanned::into_inner),
-            ready_log: b.ready_log.filter(|s| !s.is_empty()),
+            ready_log: b
+                .ready_log
+                .map(Spanned::into_inner)
+                .filter(|s| !s.is_empty()),
         });
     }
 
+    if bots.is_empty() {
+        return Err(at(
+            0..0,
+            "describes no bots: add a [[bot]] table with name and script (botctl init writes one)"
+                .into(),
+        ));
+    }
     Ok(Config {
         path: path.to_path_buf(),
         root,
@@ -280,70 +399,19 @@ fn is_env_name(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// "90s", "2m", "1m30s", "500ms", "1h".
+/// "90s", "2m", "1m30s", "500ms", "1h" (jiff's friendly format); no negative or overflowing
+/// values, and a bare number is refused (seconds or minutes?).
 pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     let bad = || format!("{s:?} is not a duration; write it like \"90s\", \"2m\" or \"500ms\"");
-    let mut total = Duration::ZERO;
-    let mut rest = s.trim();
-    if rest.is_empty() {
+    let text = s.trim();
+    if text.is_empty() || text.chars().all(|c| c.is_ascii_digit()) {
         return Err(bad());
     }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        if digits == 0 {
-            return Err(bad());
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let part = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n * 60),
-            "h" => Duration::from_secs(n * 3600),
-            _ => return Err(bad()),
-        };
-        total += part;
-        rest = &rest[unit_len..];
+    let signed: jiff::SignedDuration = text.parse().map_err(|_| bad())?;
+    if signed.is_negative() {
+        return Err(format!("{s:?} is negative"));
     }
-    Ok(total)
-}
-
-/// Where in `text` something shaped like a bot token (`digits:35+ chars`) starts and ends.
-pub fn find_token(text: &str) -> Option<Range<usize>> {
-    find_token_from(text, false)
-}
-
-/// `anywhere`: also inside a word, as in the `bot<token>` of a Bot API URL.
-pub fn find_token_from(text: &str, anywhere: bool) -> Option<Range<usize>> {
-    let bytes = text.as_bytes();
-    let is_tail = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i].is_ascii_digit()
-            && (anywhere || i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
-        {
-            let start = i;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i < bytes.len() && bytes[i] == b':' {
-                let tail_start = i + 1;
-                let mut j = tail_start;
-                while j < bytes.len() && is_tail(bytes[j]) {
-                    j += 1;
-                }
-                if j - tail_start >= 35 {
-                    return Some(start..j);
-                }
-            }
-        } else {
-            i += 1;
-        }
-    }
-    None
+    Duration::try_from(signed).map_err(|_| bad())
 }
 
 fn located(text: &str, path: &Path, span: Range<usize>, message: String) -> Error {
@@ -353,10 +421,7 @@ fn located(text: &str, path: &Path, span: Range<usize>, message: String) -> Erro
     let column = text[line_start..start].chars().count() + 1;
     let line_text = text[line_start..].lines().next().unwrap_or("");
     // Never echo a token back, even in the snippet.
-    let shown = match find_token(line_text) {
-        Some(r) => format!("{}<token>{}", &line_text[..r.start], &line_text[r.end..]),
-        None => line_text.to_string(),
-    };
+    let shown = crate::redact::redact(line_text);
     let snippet = if shown.trim().is_empty() {
         String::new()
     } else {
@@ -397,6 +462,47 @@ mod tests {
         assert!(parse_duration("ninety").is_err());
         assert!(parse_duration("90").is_err());
         assert!(parse_duration("").is_err());
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        // These panicked or wrapped around before.
+        assert!(parse_duration("18446744073709551615s1s").is_err());
+        assert!(parse_duration("307445734561825861m").is_err());
+        assert!(parse_duration("-5s").is_err());
+        assert!(FLY_WAIT.parse("5h").is_err());
+        assert!(FLY_WAIT.parse("0s").is_err());
+        assert_eq!(GRACE.parse("0s"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn tokens_in_any_spelling_are_refused() {
+        let tok = format!("7012345678:{}", "A".repeat(35));
+        let escaped = format!("\\u0037{}", &tok[1..]);
+        for (text, line) in [
+            (format!("[telegram]\napi = \"http://host/bot{tok}\"\n"), 2),
+            (
+                format!(
+                    "[telegram]\napi = \"http://host/bot{}\"\n",
+                    tok.replace(':', "%3A")
+                ),
+                2,
+            ),
+            (
+                format!("[[bot]]\nname = \"a\"\nscript = \"b.py\"\nrun = \"{escaped}\"\n"),
+                4,
+            ),
+        ] {
+            let e = parse_str(&text).unwrap_err();
+            assert!(!e.to_string().contains(&tok[11..]), "{e}");
+            assert_eq!(line_of(e).0, line, "{text}");
+        }
+        // Two tokens on a line: both masked in the snippet.
+        let e = parse_str(&format!("# {tok} {tok}\n")).unwrap_err();
+        assert!(!e.to_string().contains(&tok[11..]), "{e}");
+    }
+
+    #[test]
+    fn no_bots_is_an_error() {
+        let e = parse_str("").unwrap_err();
+        assert!(e.to_string().contains("no bots"), "{e}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod exec;
 pub mod interrupt;
+pub mod redact;
 pub mod sources;
 pub mod state;
 pub mod survey;

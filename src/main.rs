@@ -8,11 +8,12 @@ use botctl::error::{Error, Result};
 use botctl::{config, interrupt, ui};
 
 fn main() {
+    ui::install_panic_hook();
     let cli = Cli::parse();
     ui::init_color(cli.color);
     if cli.verbose > 0 {
         tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
+            .with_writer(|| ui::TraceWriter)
             .with_target(false)
             .without_time()
             .with_max_level(if cli.verbose > 1 {
@@ -34,6 +35,7 @@ fn main() {
             e.exit_code()
         }
     };
+    ui::restore_terminal();
     std::process::exit(code);
 }
 

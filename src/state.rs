@@ -5,6 +5,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -82,12 +83,24 @@ pub fn lock(root: &Path) -> Result<Locked> {
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     let lock_path = dir.join("lock");
+    // Never through a link: a planted `lock -> elsewhere` must not make botctl create `elsewhere`.
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
         .open(&lock_path)
-        .map_err(|e| Error::io(format!("cannot open {}", lock_path.display()), e))?;
+        .map_err(|e| {
+            if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                Error::State {
+                    path: lock_path.clone(),
+                    message: "is a symbolic link; botctl does not follow links here: remove it"
+                        .into(),
+                }
+            } else {
+                Error::io(format!("cannot open {}", lock_path.display()), e)
+            }
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(Locked {
             root: root.to_path_buf(),
@@ -123,22 +136,31 @@ impl Locked {
                 _ => Ok(()),
             };
         }
-        let tmp = path.with_extension("json.tmp");
         let mut state = state.clone();
         state.version = 1;
-        let text = serde_json::to_string_pretty(&state).expect("state serializes");
-        let mut f = File::create(&tmp).map_err(fail)?;
-        f.write_all(text.as_bytes()).map_err(fail)?;
-        f.write_all(b"\n").map_err(fail)?;
-        f.sync_all().map_err(fail)?;
-        std::fs::rename(&tmp, &path).map_err(fail)?;
-        if let Some(dir) = path.parent()
-            && let Ok(d) = File::open(dir)
-        {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        let text = serde_json::to_string_pretty(&state).expect("state serializes") + "\n";
+        write_atomically(&path, &text).map_err(fail)
     }
+}
+
+/// Write, fsync, rename: a new file made exclusively (O_EXCL, a fresh name), so nothing planted
+/// beside `path` — a symlink at a predictable `.tmp` name — is ever written through.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".botctl-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// user@host, for the record.

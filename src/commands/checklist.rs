@@ -103,14 +103,14 @@ pub fn run(ctx: &Context) -> Result<i32> {
                     text: format!("{}: token set and valid — {e}", bot.name),
                     fix: Some(format!("botctl doctor {}", bot.name)),
                 },
-                (TokenLookup::Missing { var }, _) => Item {
-                    ticked: false,
-                    text: format!(
-                        "{}: token set — {var} is in neither the environment nor .env",
-                        bot.name
-                    ),
-                    fix: Some(format!("echo '{var}=<token from @BotFather>' >> .env")),
-                },
+                (missing @ TokenLookup::Missing { .. }, _) => {
+                    let (why, fix) = missing.missing().unwrap_or_default();
+                    Item {
+                        ticked: false,
+                        text: format!("{}: token set — {why}", bot.name),
+                        fix: Some(fix),
+                    }
+                }
                 _ => Item {
                     ticked: false,
                     text: format!("{}: token set — no token_env in botctl.toml", bot.name),

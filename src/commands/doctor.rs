@@ -387,13 +387,14 @@ fn check_telegram(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
                 )),
             );
         }
-        TokenLookup::Missing { var } => {
+        missing @ TokenLookup::Missing { .. } => {
+            let (why, fix) = missing.missing().unwrap_or_default();
             return f.add(
                 Some(bot),
                 "token",
                 Level::Warn,
-                format!("{var} is not set in the environment or .env, so Telegram was not checked"),
-                Some(format!("echo '{var}=<token from @BotFather>' >> .env")),
+                format!("{why}, so Telegram was not checked"),
+                Some(fix),
             );
         }
         TokenLookup::Found { .. } => {}

@@ -208,12 +208,15 @@ fn render(bots: &[Proposal], apps: &[(PathBuf, String, String)]) -> String {
     );
     for b in bots {
         s.push_str(&format!(
-            "\n[[bot]]\nname = {:?}\nscript = {:?}\ntoken_env = {:?}\n",
-            b.name, b.script, b.token_env
+            "\n[[bot]]\nname = {}\nscript = {}\ntoken_env = {}\n",
+            toml_str(&b.name),
+            toml_str(&b.script),
+            toml_str(&b.token_env)
         ));
         match &b.fly_app {
             Some(app) => s.push_str(&format!(
-                "fly_app = {app:?}\n# ready_log = \"a line the bot logs once connected\"\n"
+                "fly_app = {}\n# ready_log = \"a line the bot logs once connected\"\n",
+                toml_str(app)
             )),
             None => s.push_str("# fly_app = \"…\"\n"),
         }
@@ -224,19 +227,22 @@ fn render(bots: &[Proposal], apps: &[(PathBuf, String, String)]) -> String {
         .filter(|a| !bots.iter().any(|b| b.fly_app.as_ref() == Some(*a)))
         .collect();
     for app in unassigned {
-        s.push_str(&format!("\n# fly.toml names the app {app:?}, but botctl could not tell which bot it runs: set fly_app on that bot.\n"));
+        s.push_str(&format!(
+            "\n# fly.toml names the app {}, but botctl could not tell which bot it runs: set fly_app on that bot.\n",
+            toml_str(app)
+        ));
     }
     s
 }
 
+/// A TOML basic string, escaped as TOML (not Rust) escapes.
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
 fn write_atomically(target: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    let tmp = target.with_extension("toml.tmp");
-    let fail = |e| Error::io(format!("cannot write {}", target.display()), e);
-    let mut f = std::fs::File::create(&tmp).map_err(fail)?;
-    f.write_all(text.as_bytes()).map_err(fail)?;
-    f.sync_all().map_err(fail)?;
-    std::fs::rename(&tmp, target).map_err(fail)
+    crate::state::write_atomically(target, text)
+        .map_err(|e| Error::io(format!("cannot write {}", target.display()), e))
 }
 
 #[cfg(test)]
@@ -250,5 +256,22 @@ mod tests {
             Some("PARTNER_BOT_TOKEN".into())
         );
         assert_eq!(token_var_in("print('hello')"), None);
+    }
+
+    #[test]
+    fn rendered_strings_are_toml() {
+        let odd = "bot\u{200b}\"x\\y.py";
+        let text = render(
+            &[Proposal {
+                name: "a".into(),
+                script: odd.into(),
+                token_env: "A_TOKEN".into(),
+                fly_app: Some("app\u{1}".into()),
+            }],
+            &[],
+        );
+        let cfg = config::parse(&text, Path::new("botctl.toml"), PathBuf::from("/p")).unwrap();
+        assert_eq!(cfg.bots[0].script, odd);
+        assert_eq!(cfg.bots[0].fly_app.as_deref(), Some("app\u{1}"));
     }
 }

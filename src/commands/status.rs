@@ -139,10 +139,10 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
         }
         if let Some(t) = survey.telegram.get(&bot.name) {
             match &t.token {
-                TokenLookup::Missing { var } => unchecked.push(format!(
-                    "  telegram {}: {var} is not set (environment or .env)\n    fix: echo '{var}=<token>' >> .env",
-                    bot.name
-                )),
+                missing @ TokenLookup::Missing { .. } => {
+                    let (why, fix) = missing.missing().unwrap_or_default();
+                    unchecked.push(format!("  telegram {}: {why}\n    fix: {fix}", bot.name));
+                }
                 TokenLookup::NotConfigured => {}
                 TokenLookup::Found { .. } => {
                     let me = match &t.me {

@@ -18,8 +18,11 @@ use crate::interrupt;
 pub struct Token(String);
 
 impl Token {
+    /// Every token botctl holds is registered for redaction the moment it exists.
     pub fn new(s: impl Into<String>) -> Self {
-        Token(s.into())
+        let token = Token(s.into());
+        crate::redact::register(&token.0);
+        token
     }
     pub fn secret(&self) -> &str {
         &self.0
@@ -34,17 +37,64 @@ impl std::fmt::Debug for Token {
 
 /// Variables from `.env` in the project root, read once per run.
 #[derive(Debug, Default, Clone)]
-pub struct DotEnv(HashMap<String, String>);
+pub struct DotEnv {
+    vars: HashMap<String, String>,
+    /// Why .env could not be read whole (a sentence naming the line), when it could not.
+    problem: Option<String>,
+}
+
+/// A .env larger than this is not a dotenv file anyone wrote by hand.
+const DOTENV_MAX: u64 = 1 << 20;
 
 impl DotEnv {
     pub fn load(root: &Path) -> Self {
+        let path = root.join(".env");
+        let unreadable = |why: String| DotEnv {
+            vars: HashMap::new(),
+            problem: Some(format!("{} {why}", path.display())),
+        };
+        match std::fs::metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return DotEnv::default(),
+            Err(e) => return unreadable(format!("cannot be read: {e}")),
+            // Many projects name their virtualenv `.env`; a FIFO would block for ever.
+            Ok(m) if !m.is_file() => {
+                tracing::info!(
+                    "{} is not a regular file (a virtualenv folder?): not read as a dotenv file",
+                    path.display()
+                );
+                return DotEnv::default();
+            }
+            Ok(m) if m.len() > DOTENV_MAX => {
+                return unreadable(format!("is {} bytes: too large for a dotenv file", m.len()));
+            }
+            Ok(_) => {}
+        }
+        let text = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) => return unreadable(format!("cannot be read: {e}")),
+        };
         let mut vars = HashMap::new();
-        if let Ok(iter) = dotenvy::from_path_iter(root.join(".env")) {
-            for (k, v) in iter.flatten() {
-                vars.insert(k, v);
+        for item in dotenvy::from_read_iter(text.as_slice()) {
+            match item {
+                Ok((k, v)) => {
+                    vars.insert(k, v);
+                }
+                Err(e) => {
+                    return DotEnv {
+                        vars,
+                        problem: Some(format!("{} cannot be parsed: {e}", path.display())),
+                    };
+                }
             }
         }
-        DotEnv(vars)
+        DotEnv {
+            vars,
+            problem: None,
+        }
+    }
+
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
     }
 }
 
@@ -57,6 +107,8 @@ pub enum TokenLookup {
     /// `token_env` is set but neither the environment nor .env has it.
     Missing {
         var: String,
+        /// .env could not be read whole, so the variable may be in it.
+        dotenv_problem: Option<String>,
     },
     /// The bot has no `token_env`.
     NotConfigured,
@@ -68,16 +120,45 @@ pub fn token_for(bot: &Bot, dotenv: &DotEnv) -> TokenLookup {
     };
     if let Some(v) = std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
         return TokenLookup::Found {
-            token: Token(v.trim().to_string()),
+            token: Token::new(v.trim()),
             from: "environment",
         };
     }
-    match dotenv.0.get(var).filter(|v| !v.trim().is_empty()) {
+    match dotenv.vars.get(var).filter(|v| !v.trim().is_empty()) {
         Some(v) => TokenLookup::Found {
-            token: Token(v.trim().to_string()),
+            token: Token::new(v.trim()),
             from: ".env",
         },
-        None => TokenLookup::Missing { var: var.clone() },
+        None => TokenLookup::Missing {
+            var: var.clone(),
+            dotenv_problem: dotenv.problem.clone(),
+        },
+    }
+}
+
+impl TokenLookup {
+    /// For a missing token: why, and the command that fixes it. Appending to a .env that
+    /// cannot be parsed would not help, so then the fix is to repair it.
+    pub fn missing(&self) -> Option<(String, String)> {
+        let TokenLookup::Missing {
+            var,
+            dotenv_problem,
+        } = self
+        else {
+            return None;
+        };
+        Some(match dotenv_problem {
+            Some(problem) => (
+                format!("{var} is not in the environment, and {problem}"),
+                format!(
+                    "fix .env so that it parses (one VAR=value per line), with {var}=<token from @BotFather>"
+                ),
+            ),
+            None => (
+                format!("{var} is in neither the environment nor .env"),
+                format!("echo '{var}=<token from @BotFather>' >> .env"),
+            ),
+        })
     }
 }
 
@@ -175,21 +256,15 @@ struct Parameters {
     retry_after: Option<u64>,
 }
 
-/// Replaces the token, and anything shaped like `bot<token>` in a URL, with `<token>`.
+/// The token and every token-shaped string masked (see `crate::redact`).
 pub fn redact(text: &str, token: &Token) -> String {
-    let mut s = if token.0.is_empty() {
-        text.to_string()
-    } else {
-        text.replace(&token.0, "<token>")
-    };
-    while let Some(r) = crate::config::find_token_from(&s, true) {
-        s.replace_range(r, "<token>");
-    }
-    s
+    crate::redact::register(&token.0);
+    crate::redact::redact(text).into_owned()
 }
 
 impl BotApi {
     pub fn new(base: &str, token: Token, timeout: Duration) -> Self {
+        crate::redact::register(&token.0);
         BotApi {
             base: base.trim_end_matches('/').to_string(),
             token,

@@ -4,10 +4,12 @@
 mod prompt;
 mod spinner;
 mod table;
+mod text;
 
-pub use prompt::{confirm, interactive};
+pub use prompt::{confirm, interactive, restore_terminal};
 pub use spinner::Spinner;
 pub use table::table;
+pub use text::{clean, shown};
 
 use console::style;
 use std::io::IsTerminal;
@@ -46,7 +48,7 @@ pub fn line(text: impl AsRef<str>) {
 
 /// Like `line`, with wrapped parts continued at column `indent` (to sit under a label).
 pub fn hanging(text: impl AsRef<str>, indent: Option<usize>) {
-    let text = text.as_ref();
+    let text = clean(text.as_ref());
     if !stdout_is_terminal() {
         println!("{text}");
         return;
@@ -125,20 +127,59 @@ pub fn error(text: impl std::fmt::Display) {
     eprintln!(
         "{} {}",
         console::style("error:").for_stderr().red().bold(),
-        text
+        clean(&text.to_string())
     );
 }
 
 /// A side remark on stderr (it must not pollute --json output).
 pub fn note(text: impl std::fmt::Display) {
-    eprintln!("{text}");
+    eprintln!("{}", clean(&text.to_string()));
 }
 
+/// JSON keeps outside text as it is (serde escapes control characters), tokens redacted.
 pub fn json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{s}"),
+        Ok(s) => println!("{}", crate::redact::redact(&s)),
         Err(e) => error(format!("cannot write JSON: {e}")),
     }
+}
+
+/// The `-v` trace and panic messages go to stderr through the same redaction and escaping.
+#[derive(Clone, Copy)]
+pub struct TraceWriter;
+
+impl std::io::Write for TraceWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = clean(&String::from_utf8_lossy(buf));
+        std::io::stderr().write_all(text.as_bytes())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Panics print through `clean` too: a message can quote anything.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        restore_terminal();
+        eprintln!(
+            "{}",
+            clean(&format!(
+                "botctl panicked{at}: {message}\nThis is a bug; please report it."
+            ))
+        );
+    }));
 }
 
 #[cfg(test)]

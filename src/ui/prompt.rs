@@ -20,9 +20,11 @@ pub fn confirm(question: &str, yes: bool) -> Result<()> {
         )));
     }
     let answer = dialoguer::Confirm::new()
-        .with_prompt(question)
+        .with_prompt(super::clean(question))
         .default(false)
         .interact_opt();
+    // dialoguer hides the cursor while it asks and a Ctrl-C leaves it hidden.
+    restore_terminal();
     if crate::interrupt::requested() {
         return Err(Error::Interrupted);
     }
@@ -37,5 +39,12 @@ pub fn confirm(question: &str, yes: bool) -> Result<()> {
         Err(e) => Err(Error::NotConfirmed(format!(
             "could not ask for confirmation ({e}); nothing was changed"
         ))),
+    }
+}
+
+/// Shows the cursor again (a prompt or spinner interrupted by Ctrl-C can leave it hidden).
+pub fn restore_terminal() {
+    if std::io::stderr().is_terminal() {
+        let _ = console::Term::stderr().show_cursor();
     }
 }

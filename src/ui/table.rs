@@ -11,7 +11,11 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     }
     t.set_header(header.iter().map(|h| super::heading(h)).collect::<Vec<_>>());
     for row in rows {
-        t.add_row(row);
+        t.add_row(
+            row.iter()
+                .map(|cell| super::clean(cell))
+                .collect::<Vec<_>>(),
+        );
     }
     // comfy-table pads with a leading space: trim it so output starts at column 0.
     t.to_string()
