@@ -19,7 +19,8 @@ impl Output {
         self.code == Some(0)
     }
 
-    /// The line of stderr worth quoting: flyctl's `Error: …`, else the last non-empty line.
+    /// The line of stderr worth quoting: flyctl's `Error: …`, else the last non-empty line;
+    /// cut to `QUOTE_MAX` characters (a program can print megabytes on one line).
     pub fn error_line(&self) -> String {
         let lines: Vec<&str> = self
             .stderr
@@ -32,11 +33,26 @@ impl Output {
             .rev()
             .find(|l| l.starts_with("Error"))
             .or(lines.last())
-            .map(|l| l.to_string())
+            .map(|l| quote(l))
             .unwrap_or_else(|| match self.code {
                 Some(c) => format!("exited with status {c} and printed no error"),
                 None => "was killed by a signal".to_string(),
             })
+    }
+}
+
+/// The most of another program's output botctl quotes in one message.
+pub const QUOTE_MAX: usize = 500;
+
+/// `text` cut to `QUOTE_MAX` characters, saying how much was left out.
+pub fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_MAX) {
+        None => text.to_string(),
+        Some((cut, _)) => format!(
+            "{}… ({} more bytes)",
+            &text[..cut],
+            text.len() - cut
+        ),
     }
 }
 
@@ -89,7 +105,17 @@ pub fn run(program: &Path, args: &[&str], limit: Duration) -> Result<Output, Exe
             Ok(())
         });
     let handle = expr.start().map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
+        // ENOENT also comes from a script whose #! interpreter is missing: that program is
+        // installed, it just cannot run.
+        if e.kind() == std::io::ErrorKind::NotFound && program.exists() {
+            ExecError::Io {
+                command: command.clone(),
+                message: format!(
+                    "{} exists but cannot be run (is the interpreter on its #! line missing?): {e}",
+                    program.display()
+                ),
+            }
+        } else if e.kind() == std::io::ErrorKind::NotFound {
             ExecError::NotFound {
                 program: program.display().to_string(),
             }

@@ -49,17 +49,41 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
     let mut step = steps.begin(&format!("Refuse while {} runs on this machine", bot.name));
     let local = local::scan(&[bot], &ctx.cfg.root).map_err(|e| step.fail(Error::StepFailed(e)))?;
     if !local.is_empty() {
+        let me = nix::unistd::getuid().as_raw();
+        let pids = |list: &[&local::Instance]| {
+            list.iter()
+                .map(|i| i.pid.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let (mine, others): (Vec<&local::Instance>, Vec<&local::Instance>) =
+            local.iter().partition(|i| i.uid == Some(me));
+        // dev-stop only stops this user's processes: another user's copy needs that user.
+        let fix = match (mine.is_empty(), others.first()) {
+            (false, None) => format!("botctl dev-stop {}", bot.name),
+            (true, Some(other)) => format!(
+                "ask {0} to stop it (as {0}: botctl dev-stop {1}), or as root: kill {2}",
+                other.user,
+                bot.name,
+                pids(&others)
+            ),
+            (_, _) => format!(
+                "botctl dev-stop {0}   # and for the other users' copies, as root: kill {1}",
+                bot.name,
+                pids(&others)
+            ),
+        };
         return Err(step.fail(Error::Refused {
             message: format!(
-                "{} still runs here (pid {}): starting Fly.io now would make two pollers",
+                "{} still runs here ({}): starting Fly.io now would make two pollers",
                 bot.name,
                 local
                     .iter()
-                    .map(|i| i.pid.to_string())
+                    .map(|i| format!("pid {} of {}", i.pid, i.user))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            fix: format!("botctl dev-stop {}", bot.name),
+            fix,
         }));
     }
     step.done("no local instance");
@@ -201,7 +225,9 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
                     Readiness::Ready { .. } => {
                         ControlFlow::Continue("ready; watching for a 409".into())
                     }
-                    Readiness::ConflictAfterReady(line) => ControlFlow::Break(Err(line)),
+                    Readiness::ConflictAfterReady(line) => {
+                        ControlFlow::Break(Err(ui::shown(&line).into_owned()))
+                    }
                     Readiness::Waiting => ControlFlow::Continue("no ready line yet".into()),
                 })
             })
@@ -220,7 +246,7 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
                         .rev()
                         .take(10)
                         .rev()
-                        .map(|l| l.text.clone())
+                        .map(|l| ui::shown(&l.text).into_owned())
                         .collect();
                     return Err(step.fail(Error::StepFailed(format!(
                         "no \"{ready}\" line within {}s of the start. Last lines seen:\n{}",

@@ -38,9 +38,12 @@ pub fn run(ctx: &Context, name: &str, opt: Options) -> Result<i32> {
         _ => None,
     };
 
+    // Held until the bot runs here: a second dev-start must not look while this one changes
+    // things (it would see machines `stopping` and run a second copy).
+    let lock = take_lock(ctx, &opt, &mut steps)?;
     refuse_if_running_here(ctx, bot, &mut steps)?;
     refuse_if_webhook(ctx, bot, token.as_ref(), &mut steps)?;
-    let stopped = stop_fly(ctx, bot, &opt, &mut steps)?;
+    let stopped = stop_fly(ctx, bot, &opt, lock.as_ref(), &mut steps)?;
     if opt.dry_run {
         steps
             .begin("Warn about what can start it again")
@@ -75,8 +78,20 @@ pub fn run(ctx: &Context, name: &str, opt: Options) -> Result<i32> {
     }
     // Ctrl-C is how a developer ends the bot: after it, the workflow goes on to the resume offer.
     run_here(ctx, bot, token.as_ref(), &mut steps)?;
+    drop(lock); // deploy-resume takes it again
     offer_resume(ctx, bot, stopped, opt.yes)?;
     Ok(0)
+}
+
+fn take_lock(ctx: &Context, opt: &Options, steps: &mut Steps) -> Result<Option<state::Locked>> {
+    let mut step = steps.begin("Take the handoff lock, so that no other botctl run changes things meanwhile");
+    if opt.dry_run {
+        step.would("take it");
+        return Ok(None);
+    }
+    let lock = state::lock(&ctx.cfg.root).map_err(|e| step.fail(e))?;
+    step.done("taken");
+    Ok(Some(lock))
 }
 
 fn refuse_if_running_here(ctx: &Context, bot: &Bot, steps: &mut Steps) -> Result<()> {
@@ -148,7 +163,13 @@ fn refuse_if_webhook(
 
 /// Confirms, records the handoff, stops the started machines and waits for `stopped`.
 /// Returns the machines it stopped.
-fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Result<Vec<String>> {
+fn stop_fly(
+    ctx: &Context,
+    bot: &Bot,
+    opt: &Options,
+    lock: Option<&state::Locked>,
+    steps: &mut Steps,
+) -> Result<Vec<String>> {
     let mut step = steps.begin("Stop the bot on Fly.io");
     let Some(app) = bot.fly_app.as_deref() else {
         if !opt.dry_run {
@@ -165,6 +186,15 @@ fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Resul
         .filter(|m| m.is_running())
         .map(|m| m.id.clone())
         .collect();
+    // Machines already on their way down (another stop, a dev-start killed half-way) are not
+    // stopped yet: wait for them too.
+    let stopping: Vec<String> = machines
+        .iter()
+        .filter(|m| m.state == "stopping")
+        .map(|m| m.id.clone())
+        .collect();
+    let mut waited = running.clone();
+    waited.extend(stopping.iter().cloned());
     if opt.dry_run {
         step.would(if running.is_empty() {
             format!("stop nothing: no machine of {app} is started")
@@ -177,7 +207,13 @@ fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Resul
         });
         return Ok(running);
     }
-    let question = if running.is_empty() {
+    let question = if running.is_empty() && !stopping.is_empty() {
+        format!(
+            "Machine(s) {} of {app} are stopping. Wait for them and run {} on this machine?",
+            stopping.join(", "),
+            bot.name
+        )
+    } else if running.is_empty() {
         format!(
             "No machine of {app} is started. Run {} on this machine?",
             bot.name
@@ -190,20 +226,30 @@ fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Resul
         )
     };
     ui::confirm(&question, opt.yes).map_err(|e| step.fail(e))?;
-    if running.is_empty() {
-        step.done(format!("no machine of {app} was started"));
+    let Some(lock) = lock else {
+        return Err(step.fail(Error::StepFailed("the handoff lock was not taken".into())));
+    };
+    let mut st = lock.load().map_err(|e| step.fail(e))?;
+    let earlier = st.handoff(&bot.name).filter(|h| h.app == app).cloned();
+    let earlier_note = earlier
+        .as_ref()
+        .map(|h| {
+            format!(
+                "\na handoff recorded by {} at {} is still open: its machines ({}) stay recorded",
+                h.by,
+                h.at,
+                h.machines.join(", ")
+            )
+        })
+        .unwrap_or_default();
+    if waited.is_empty() {
+        step.done(format!("no machine of {app} was started{earlier_note}"));
         return Ok(Vec::new());
     }
 
     // Record before stopping anything, so a dev-start killed half-way can be undone.
-    let lock = state::lock(&ctx.cfg.root).map_err(|e| step.fail(e))?;
-    let mut st = lock.load().map_err(|e| step.fail(e))?;
-    let mut recorded = st
-        .handoff(&bot.name)
-        .filter(|h| h.app == app)
-        .map(|h| h.machines.clone())
-        .unwrap_or_default();
-    for id in &running {
+    let mut recorded = earlier.map(|h| h.machines).unwrap_or_default();
+    for id in &waited {
         if !recorded.contains(id) {
             recorded.push(id.clone());
         }
@@ -229,7 +275,7 @@ fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Resul
     }
     // flyctl's stop does not wait for `stopped`: poll until Fly says so.
     let wait = ctx.cfg.fly.wait;
-    let pending = wait_for_machines(fly, app, &running, &["stopped", "suspended"], wait)
+    let pending = wait_for_machines(fly, app, &waited, &["stopped", "suspended"], wait)
         .map_err(|e| step.fail(e))?;
     if !pending.is_empty() {
         return Err(step.fail(Error::StepFailed(format!(
@@ -240,11 +286,11 @@ fn stop_fly(ctx: &Context, bot: &Bot, opt: &Options, steps: &mut Steps) -> Resul
         ))));
     }
     step.done(format!(
-        "stopped {} (recorded in {})",
-        running.join(", "),
+        "stopped {} (recorded in {}){earlier_note}",
+        waited.join(", "),
         state::path(&ctx.cfg.root).display()
     ));
-    Ok(running)
+    Ok(waited)
 }
 
 fn warn_autostart(ctx: &Context, bot: &Bot, steps: &mut Steps) {

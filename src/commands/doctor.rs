@@ -163,6 +163,7 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
     );
     let api = ctx.cfg.telegram.api.as_str();
     check_flyctl(ctx, ev, &mut f);
+    check_orphan_handoffs(ctx, ev, &mut f);
     for bot in bots {
         check_places(bot, ev, api, &mut f);
         check_fly(bot, ev, &mut f);
@@ -535,6 +536,40 @@ fn check_logs(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             bot.name
         )),
     );
+}
+
+/// A handoff recorded for a bot that is no longer in botctl.toml: deploy-resume cannot name
+/// it, so its machines would stay stopped unseen.
+fn check_orphan_handoffs(ctx: &Context, ev: &Evidence, f: &mut Findings) {
+    let Ok(st) = &ev.handoffs else { return };
+    for h in st
+        .handoffs
+        .iter()
+        .filter(|h| !ctx.cfg.bots.iter().any(|b| b.name == h.bot))
+    {
+        f.add(
+            None,
+            "handoff",
+            Level::Warn,
+            format!(
+                "{} records a dev-start of bot {:?} (by {} at {}), which is not in {}: machine(s) {} of {} may still be stopped",
+                state::path(&ctx.cfg.root).display(),
+                h.bot,
+                h.by,
+                h.at,
+                ctx.cfg.path.display(),
+                h.machines.join(", "),
+                h.app
+            ),
+            Some(format!(
+                "flyctl machine start {} --app {}   # if it should run; then remove the {:?} entry from {}",
+                h.machines.join(" "),
+                h.app,
+                h.bot,
+                state::path(&ctx.cfg.root).display()
+            )),
+        );
+    }
 }
 
 fn check_handoff(bot: &Bot, ev: &Evidence, f: &mut Findings) {

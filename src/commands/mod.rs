@@ -28,9 +28,15 @@ impl Context {
     }
 
     pub fn new(cfg: Config) -> Self {
+        let dotenv = DotEnv::load(&cfg.root);
+        // Every bot's token is known to the redaction layer before anything is printed, so a
+        // flyctl log line quoting it is masked whichever command shows it.
+        for bot in &cfg.bots {
+            let _ = crate::sources::telegram::token_for(bot, &dotenv);
+        }
         Context {
             flyctl: Flyctl::new(&cfg.fly, &cfg.root),
-            dotenv: DotEnv::load(&cfg.root),
+            dotenv,
             cfg,
         }
     }

@@ -77,9 +77,15 @@ pub fn bot_json(bot: &Bot, survey: &Survey) -> Value {
 }
 
 pub fn describe_instance(i: &Instance) -> String {
-    let mut s = format!("local pid {} `{}` ({}", i.pid, i.cmd.join(" "), i.user);
+    // argv and folder are anybody's text: shown escaped.
+    let mut s = format!(
+        "local pid {} `{}` ({}",
+        i.pid,
+        ui::shown(&i.cmd.join(" ")),
+        ui::shown(&i.user)
+    );
     if let Some(cwd) = &i.cwd {
-        s.push_str(&format!(", in {}", cwd.display()));
+        s.push_str(&format!(", in {}", ui::shown(&cwd.display().to_string())));
     }
     if let Some(t) = i.started {
         s.push_str(&format!(", since {}", time::rfc3339(t)));

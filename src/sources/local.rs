@@ -208,7 +208,8 @@ fn is_botctl(cmd: &[String]) -> bool {
     cmd.first().is_some_and(|a| base_name(a) == "botctl")
 }
 
-/// `python`, `python3`, `python3.12`, `pypy3`, or a path ending in one.
+/// `python`, `python3`, `python3.12`, `pypy3`, or a path ending in one; also CPython's build
+/// variants: free-threaded `python3.13t` and debug `python3.12-dbg` / `python3.12d`.
 pub fn is_python(argv0: &str) -> bool {
     let name = base_name(argv0).to_ascii_lowercase();
     let rest = if let Some(r) = name.strip_prefix("python") {
@@ -218,6 +219,11 @@ pub fn is_python(argv0: &str) -> bool {
     } else {
         return false;
     };
+    let rest = rest.strip_suffix("-dbg").unwrap_or(rest);
+    let rest = rest
+        .strip_suffix(['t', 'd'])
+        .filter(|r| r.ends_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(rest);
     // "", "3", "2", "3.12"
     let mut parts = rest.splitn(2, '.');
     let major = parts.next().unwrap_or("");
@@ -329,6 +335,10 @@ mod tests {
             "/usr/bin/python3.11",
             "pypy3",
             "/opt/venv/bin/python",
+            "python3.13t",
+            "/usr/bin/python3.12-dbg",
+            "python3.12d",
+            "python3t",
         ] {
             assert!(is_python(yes), "{yes}");
         }
@@ -339,6 +349,8 @@ mod tests {
             "python3.x",
             "ipython",
             "python3.",
+            "pythont",
+            "python3.-dbg",
         ] {
             assert!(!is_python(no), "{no}");
         }
