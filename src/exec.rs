@@ -48,11 +48,7 @@ pub const QUOTE_MAX: usize = 500;
 pub fn quote(text: &str) -> String {
     match text.char_indices().nth(QUOTE_MAX) {
         None => text.to_string(),
-        Some((cut, _)) => format!(
-            "{}… ({} more bytes)",
-            &text[..cut],
-            text.len() - cut
-        ),
+        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
     }
 }
 

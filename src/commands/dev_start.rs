@@ -84,7 +84,8 @@ pub fn run(ctx: &Context, name: &str, opt: Options) -> Result<i32> {
 }
 
 fn take_lock(ctx: &Context, opt: &Options, steps: &mut Steps) -> Result<Option<state::Locked>> {
-    let mut step = steps.begin("Take the handoff lock, so that no other botctl run changes things meanwhile");
+    let mut step =
+        steps.begin("Take the handoff lock, so that no other botctl run changes things meanwhile");
     if opt.dry_run {
         step.would("take it");
         return Ok(None);
