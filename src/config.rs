@@ -124,6 +124,8 @@ const TOKEN_IN_CONFIG: &str = "this looks like a bot token; tokens never go in b
 /// What a duration key accepts: a wait of hours is a typo, and zero is no wait at all.
 #[derive(Debug, Clone, Copy)]
 pub struct Bounds {
+    /// The key, as the error names it.
+    pub name: &'static str,
     pub default: Duration,
     pub min: Duration,
     pub max: Duration,
@@ -134,27 +136,32 @@ const fn secs(n: u64) -> Duration {
 }
 
 pub const FLY_WAIT: Bounds = Bounds {
+    name: "wait",
     default: secs(90),
     min: secs(1),
     max: secs(30 * 60),
 };
 pub const FLY_TIMEOUT: Bounds = Bounds {
+    name: "timeout",
     default: secs(30),
     min: secs(1),
     max: secs(10 * 60),
 };
 pub const PROBE: Bounds = Bounds {
+    name: "probe",
     default: secs(12),
     min: secs(1),
     max: secs(5 * 60),
 };
 pub const TELEGRAM_TIMEOUT: Bounds = Bounds {
+    name: "timeout",
     default: secs(15),
     min: secs(1),
     max: secs(5 * 60),
 };
 /// dev-stop --grace: zero means SIGKILL at once, which is a choice, not a typo.
 pub const GRACE: Bounds = Bounds {
+    name: "--grace",
     default: secs(10),
     min: secs(0),
     max: secs(10 * 60),
@@ -165,7 +172,8 @@ impl Bounds {
         let d = parse_duration(s)?;
         if d < self.min || d > self.max {
             return Err(format!(
-                "{s:?} is out of range: use {} to {}",
+                "{} must be between {} and {}, not {s:?}",
+                self.name,
                 show(self.min),
                 show(self.max)
             ));
@@ -404,7 +412,11 @@ fn is_env_name(s: &str) -> bool {
 pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     let bad = || format!("{s:?} is not a duration; write it like \"90s\", \"2m\" or \"500ms\"");
     let text = s.trim();
-    if text.is_empty() || text.chars().all(|c| c.is_ascii_digit()) {
+    // The compact form only ("1m30s"): botctl.toml's durations read alike everywhere.
+    if text.is_empty()
+        || text.chars().all(|c| c.is_ascii_digit())
+        || text.contains(char::is_whitespace)
+    {
         return Err(bad());
     }
     let signed: jiff::SignedDuration = text.parse().map_err(|_| bad())?;
