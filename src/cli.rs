@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::ui::ColorChoice;
+use crate::commands;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -37,52 +37,34 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// `None`: decide by the terminal, `NO_COLOR` and `CLICOLOR`.
+    pub fn forced(self) -> Option<bool> {
+        match self {
+            ColorChoice::Auto => None,
+            ColorChoice::Always => Some(true),
+            ColorChoice::Never => Some(false),
+        }
+    }
+}
+
+/// Each command owns its arguments (`commands::NAME::Args`); this only lists them.
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Every bot and every place it runs: local processes, Fly machines, webhook, autostart
-    #[command(
-        after_help = "Examples:\n  botctl status\n  botctl status partner --json\n\nExit: 0 no conflict, 1 a bot runs in two or more places, 2 bad botctl.toml"
-    )]
-    Status {
-        /// Bots to show (default: all)
-        bots: Vec<String>,
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
-    },
+    Status(commands::status::Args),
     /// Name the cause of a 409 Conflict, with the command that fixes it
-    #[command(
-        after_help = "Examples:\n  botctl doctor\n  botctl doctor partner --probe\n  botctl doctor --json\n\nExit: 0 no error found, 1 an error finding"
-    )]
-    Doctor {
-        /// Bots to check (default: all)
-        bots: Vec<String>,
-        /// Also long-poll getUpdates to catch a poller no other check can see
-        #[arg(long)]
-        probe: bool,
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
-    },
+    Doctor(commands::doctor::Args),
     /// Hand a bot from Fly.io to this machine: stop its machines, check, run it here
-    #[command(
-        after_help = "Examples:\n  botctl dev-start partner\n  botctl dev-start partner --dry-run\n  botctl dev-start partner --yes --no-run"
-    )]
-    DevStart {
-        bot: String,
-        /// Do not ask for confirmation
-        #[arg(long, short)]
-        yes: bool,
-        /// Print the steps and change nothing
-        #[arg(long)]
-        dry_run: bool,
-        /// Stop Fly.io but do not run the bot here
-        #[arg(long)]
-        no_run: bool,
-        /// Skip the conflict probe
-        #[arg(long)]
-        no_probe: bool,
-    },
+    DevStart(commands::dev_start::Args),
     /// Stop this machine's instances of bots (your own processes only)
     #[command(
         after_help = "Examples:\n  botctl dev-stop\n  botctl dev-stop partner --grace 5s --yes"
@@ -98,28 +80,12 @@ pub enum Command {
         grace: Duration,
     },
     /// Hand bots back to Fly.io: start the machines dev-start stopped and wait until ready
-    #[command(
-        after_help = "Examples:\n  botctl deploy-resume partner\n  botctl deploy-resume --dry-run"
-    )]
-    DeployResume {
-        bots: Vec<String>,
-        #[arg(long, short)]
-        yes: bool,
-        #[arg(long)]
-        dry_run: bool,
-    },
+    DeployResume(commands::deploy_resume::Args),
     /// The onboarding checklist, each item checked live
     #[command(after_help = "Examples:\n  botctl checklist")]
     Checklist,
     /// Write a starter botctl.toml for this folder
-    #[command(after_help = "Examples:\n  botctl init\n  botctl init --yes")]
-    Init {
-        #[arg(long, short)]
-        yes: bool,
-        /// Overwrite an existing botctl.toml
-        #[arg(long)]
-        force: bool,
-    },
+    Init(commands::init::Args),
     /// Print shell completions
     #[command(
         after_help = "Examples:\n  botctl completions bash > ~/.local/share/bash-completion/completions/botctl\n  botctl completions zsh > ~/.zfunc/_botctl\n  botctl completions fish > ~/.config/fish/completions/botctl.fish"

@@ -10,7 +10,7 @@ use botctl::{config, interrupt, ui};
 fn main() {
     ui::install_panic_hook();
     let cli = Cli::parse();
-    ui::init_color(cli.color);
+    ui::init_color(cli.color.forced());
     if cli.verbose > 0 {
         tracing_subscriber::fmt()
             .with_writer(|| ui::TraceWriter)
@@ -48,37 +48,18 @@ fn context(cli: &Cli) -> Result<Context> {
 
 fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
-        Command::Status { bots, json } => commands::status::run(&context(&cli)?, bots, *json),
-        Command::Doctor { bots, probe, json } => {
-            commands::doctor::run(&context(&cli)?, bots, *probe, *json)
-        }
-        Command::DevStart {
-            bot,
-            yes,
-            dry_run,
-            no_run,
-            no_probe,
-        } => commands::dev_start::run(
-            &context(&cli)?,
-            bot,
-            commands::dev_start::Options {
-                yes: *yes,
-                dry_run: *dry_run,
-                no_run: *no_run,
-                no_probe: *no_probe,
-            },
-        ),
+        Command::Status(args) => commands::status::run(&context(&cli)?, args),
+        Command::Doctor(args) => commands::doctor::run(&context(&cli)?, args),
+        Command::DevStart(args) => commands::dev_start::run(&context(&cli)?, args),
         Command::DevStop {
             bots,
             yes,
             dry_run,
             grace,
         } => commands::dev_stop::run(&context(&cli)?, bots, *yes, *dry_run, *grace),
-        Command::DeployResume { bots, yes, dry_run } => {
-            commands::deploy_resume::run(&context(&cli)?, bots, *yes, *dry_run)
-        }
+        Command::DeployResume(args) => commands::deploy_resume::run(&context(&cli)?, args),
         Command::Checklist => commands::checklist::run(&context(&cli)?),
-        Command::Init { yes, force } => commands::init::run(*yes, *force),
+        Command::Init(args) => commands::init::run(args),
         Command::Completions { shell } => {
             clap_complete::aot::generate(
                 *shell,

@@ -1,26 +1,45 @@
-//! `botctl deploy-resume`: hand bots back to Fly.io. Refuse while a local copy runs, start the
-//! machines the handoff recorded, wait until they are started and the bot says it is ready
-//! with no 409 after it, then clear the handoff.
+//! `botctl deploy-resume`: hand bots back to Fly.io, as the checklist does it: refuse while the
+//! bot runs anywhere else; choose the machines (those dev-start recorded); start them and wait
+//! until Fly says started; watch the logs for the ready line with no 409 after it; clear the
+//! handoff.
 
 use std::ops::ControlFlow;
 use std::time::Duration;
 
 use super::Context;
-use super::steps::{Steps, wait_for, wait_for_machines};
+use super::steps::{
+    Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wait_for, wait_for_machines,
+};
 use crate::config::Bot;
 use crate::error::{Error, Result};
-use crate::sources::fly::LogLine;
-use crate::sources::local;
-use crate::{state, time, ui};
+use crate::sources::fly::{LogLine, Machine};
+use crate::state::{self, Handoff, Locked};
+use crate::{time, ui};
 
 /// How long the logs must stay free of 409 after the ready line.
 const QUIET_AFTER_READY: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_secs(1);
 
-pub fn run(ctx: &Context, names: &[String], yes: bool, dry_run: bool) -> Result<i32> {
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Hand bots back to Fly.io: start the machines dev-start stopped and wait until ready",
+    after_help = "Examples:\n  botctl deploy-resume partner\n  botctl deploy-resume --dry-run"
+)]
+pub struct Args {
+    /// Bots to hand back (default: every bot with a fly_app)
+    bots: Vec<String>,
+    /// Do not ask for confirmation
+    #[arg(long, short)]
+    yes: bool,
+    /// Print the steps and change nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     let bots: Vec<&Bot> = ctx
         .cfg
-        .select(names)?
+        .select(&args.bots)?
         .into_iter()
         .filter(|b| b.fly_app.is_some())
         .collect();
@@ -30,80 +49,85 @@ pub fn run(ctx: &Context, names: &[String], yes: bool, dry_run: bool) -> Result<
         ));
     }
     for bot in bots {
-        resume(ctx, bot, yes, dry_run)?;
+        resume(ctx, bot, Mode::new(args.yes, args.dry_run))?;
     }
     Ok(0)
 }
 
-pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> {
+/// The machines to start, and what the step says about the choice.
+struct Plan {
+    targets: Vec<String>,
+    machines: Vec<Machine>,
+}
+
+pub fn resume(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
     let app = bot.fly_app.as_deref().unwrap_or_default();
-    let fly = &ctx.flyctl;
     let mut steps = Steps::new(
         &format!(
             "deploy-resume {}: hand the bot back to Fly app {app}",
             bot.name
         ),
-        dry_run,
+        mode.is_dry_run(),
     );
-
-    let mut step = steps.begin(&format!("Refuse while {} runs on this machine", bot.name));
-    let local = local::scan(&[bot], &ctx.cfg.root).map_err(|e| step.fail(Error::StepFailed(e)))?;
-    if !local.is_empty() {
-        let me = nix::unistd::getuid().as_raw();
-        let pids = |list: &[&local::Instance]| {
-            list.iter()
-                .map(|i| i.pid.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let (mine, others): (Vec<&local::Instance>, Vec<&local::Instance>) =
-            local.iter().partition(|i| i.uid == Some(me));
-        // dev-stop only stops this user's processes: another user's copy needs that user.
-        let fix = match (mine.is_empty(), others.first()) {
-            (false, None) => format!("botctl dev-stop {}", bot.name),
-            (true, Some(other)) => format!(
-                "ask {0} to stop it (as {0}: botctl dev-stop {1}), or as root: kill {2}",
-                other.user,
-                bot.name,
-                pids(&others)
-            ),
-            (_, _) => format!(
-                "botctl dev-stop {0}   # and for the other users' copies, as root: kill {1}",
-                bot.name,
-                pids(&others)
-            ),
-        };
-        return Err(step.fail(Error::Refused {
-            message: format!(
-                "{} still runs here ({}): starting Fly.io now would make two pollers",
-                bot.name,
-                local
-                    .iter()
-                    .map(|i| format!("pid {} of {}", i.pid, i.user))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            fix,
-        }));
-    }
-    step.done("no local instance");
-
-    let mut step = steps.begin("Choose the machines to start");
-    let lock = if dry_run {
+    let lock = if mode.is_dry_run() {
         None
     } else {
-        Some(state::lock(&ctx.cfg.root).map_err(|e| step.fail(e))?)
+        Some(state::lock(&ctx.cfg.root)?)
     };
+    let survey = ctx.survey(&[bot]);
+    refuse_while_it_runs_elsewhere(
+        &mut steps,
+        bot,
+        &survey,
+        "starting Fly.io now would make two pollers",
+    )?;
+    let plan = choose_machines(ctx, bot, app, survey.machines(bot), &mut steps)?;
+    if mode.is_dry_run() {
+        steps
+            .begin(&format!("Start them on {app}"))
+            .would(if plan.targets.is_empty() {
+                "start nothing".to_string()
+            } else {
+                format!(
+                    "flyctl machine start {} --app {app}",
+                    plan.targets.join(" ")
+                )
+            });
+        return Ok(());
+    }
+    let started_at = time::now();
+    start_machines(ctx, app, &plan, mode, &mut steps)?;
+    wait_until_started(ctx, bot, app, &plan, &mut steps)?;
+    wait_for_ready_line(ctx, bot, app, &plan, started_at, &mut steps)?;
+    if let Some(lock) = &lock {
+        clear_handoff(lock, bot, &mut steps)?;
+    }
+    Ok(())
+}
+
+/// The machines dev-start recorded; without a record, one of the app's stopped machines.
+fn choose_machines(
+    ctx: &Context,
+    bot: &Bot,
+    app: &str,
+    machines: Option<&Result<Vec<Machine>, crate::sources::fly::FlyError>>,
+    steps: &mut Steps,
+) -> Result<Plan> {
+    let mut step = steps.begin("Choose the machines to start");
     let recorded = state::read(&ctx.cfg.root).map_err(|e| step.fail(e))?;
-    let handoff = recorded
+    let handoff: Option<Handoff> = recorded
         .handoff(&bot.name)
         .filter(|h| h.app == app)
         .cloned();
-    let machines = fly.machines(app).map_err(|e| step.fail(e.into()))?;
+    let machines = match machines {
+        Some(Ok(ms)) => ms.clone(),
+        Some(Err(e)) => return Err(step.fail(e.clone().into())),
+        None => ctx.flyctl.machines(app).map_err(|e| step.fail(e.into()))?,
+    };
     let present = |id: &String| machines.iter().any(|m| &m.id == id);
     let stopped: Vec<String> = machines
         .iter()
-        .filter(|m| m.state == "stopped" || m.state == "suspended")
+        .filter(|m| m.state.is_stopped())
         .map(|m| m.id.clone())
         .collect();
     let (origin, targets, left): (String, Vec<String>, Vec<String>) = match &handoff {
@@ -140,14 +164,16 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
         }
     );
     if let Some(h) = &handoff {
-        let gone: Vec<&String> = h.machines.iter().filter(|id| !present(id)).collect();
+        let gone: Vec<&str> = h
+            .machines
+            .iter()
+            .filter(|id| !present(id))
+            .map(String::as_str)
+            .collect();
         if !gone.is_empty() {
             detail.push_str(&format!(
                 "\nno longer in the app, skipped: {}",
-                gone.iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                gone.join(", ")
             ));
         }
     }
@@ -158,120 +184,142 @@ pub fn resume(ctx: &Context, bot: &Bot, yes: bool, dry_run: bool) -> Result<()> 
         ));
     }
     step.done(detail);
+    Ok(Plan { targets, machines })
+}
 
+fn start_machines(
+    ctx: &Context,
+    app: &str,
+    plan: &Plan,
+    mode: Mode,
+    steps: &mut Steps,
+) -> Result<()> {
     let mut step = steps.begin(&format!("Start them on {app}"));
-    if dry_run {
-        step.would(if targets.is_empty() {
-            "start nothing".to_string()
-        } else {
-            format!("flyctl machine start {} --app {app}", targets.join(" "))
-        });
+    if plan.targets.is_empty() {
+        step.skipped("nothing to start");
         return Ok(());
     }
-    let started_at = time::now();
-    if targets.is_empty() {
-        step.skipped("nothing to start");
-    } else {
-        ui::confirm(
-            &format!("Start machine(s) {} of {app}?", targets.join(", ")),
-            yes,
-        )
-        .map_err(|e| step.fail(e))?;
-        for id in &targets {
-            if machines.iter().any(|m| &m.id == id && m.is_running()) {
-                continue;
-            }
-            fly.start(app, id).map_err(|e| step.fail(e.into()))?;
+    mode.confirm(&format!(
+        "Start machine(s) {} of {app}?",
+        plan.targets.join(", ")
+    ))
+    .map_err(|e| step.fail(e))?;
+    for id in &plan.targets {
+        if plan.machines.iter().any(|m| &m.id == id && m.is_running()) {
+            continue;
         }
-        step.done(format!("asked Fly to start {}", targets.join(", ")));
+        ctx.flyctl.start(app, id).map_err(|e| step.fail(e.into()))?;
     }
+    step.done(format!("asked Fly to start {}", plan.targets.join(", ")));
+    Ok(())
+}
 
+fn wait_until_started(
+    ctx: &Context,
+    bot: &Bot,
+    app: &str,
+    plan: &Plan,
+    steps: &mut Steps,
+) -> Result<()> {
     let mut step = steps.begin("Wait until Fly reports them started");
-    if !targets.is_empty() {
-        let wait = ctx.cfg.fly.wait;
-        let pending =
-            wait_for_machines(fly, app, &targets, &["started"], wait).map_err(|e| step.fail(e))?;
-        if !pending.is_empty() {
-            return Err(step.fail(Error::StepFailed(format!(
-                "not started within {}s: {}. See `flyctl machine list --app {app}`; run `botctl deploy-resume {}` again",
-                wait.as_secs(),
-                pending.join(", "),
-                bot.name
-            ))));
-        }
-        step.done("started");
-    } else {
+    if plan.targets.is_empty() {
         step.skipped("nothing was started");
+        return Ok(());
     }
+    wait_for_machines(
+        &ctx.flyctl,
+        app,
+        &bot.name,
+        &plan.targets,
+        Settle::Started,
+        ctx.cfg.fly.wait,
+    )
+    .map_err(|e| step.fail(e))?;
+    step.done("started");
+    Ok(())
+}
 
+fn wait_for_ready_line(
+    ctx: &Context,
+    bot: &Bot,
+    app: &str,
+    plan: &Plan,
+    started_at: u64,
+    steps: &mut Steps,
+) -> Result<()> {
     let mut step = steps.begin("Wait for the bot's ready line, with no 409 after it");
-    match (&bot.ready_log, targets.is_empty()) {
-        (None, _) => step.skipped("no ready_log in botctl.toml"),
-        (Some(_), true) => step.skipped("nothing was started"),
-        (Some(ready), false) => {
-            let mut last_seen: Vec<LogLine> = Vec::new();
-            let limit = ctx.cfg.fly.wait;
-            let outcome = wait_for("watching flyctl logs", limit, POLL * 2, || {
-                let lines = fly
-                    .logs(app, Duration::from_secs(5).min(fly.timeout()))
-                    .map_err(Error::from)?;
-                if !lines.is_empty() {
-                    last_seen = lines.clone();
-                }
-                Ok(match readiness(&lines, ready, started_at) {
-                    Readiness::Ready { at } if time::now() >= at + QUIET_AFTER_READY.as_secs() => {
-                        ControlFlow::Break(Ok(at))
-                    }
-                    Readiness::Ready { .. } => {
-                        ControlFlow::Continue("ready; watching for a 409".into())
-                    }
-                    Readiness::ConflictAfterReady(line) => {
-                        ControlFlow::Break(Err(ui::shown(&line).into_owned()))
-                    }
-                    Readiness::Waiting => ControlFlow::Continue("no ready line yet".into()),
-                })
-            })
-            .map_err(|e| step.fail(e))?;
-            match outcome {
-                Some(Ok(at)) => step.done(format!("\"{ready}\" at {}", time::rfc3339(at))),
-                Some(Err(line)) => {
-                    return Err(step.fail(Error::StepFailed(format!(
-                        "the bot is up but got a 409 after it started: {line}\nsomething else polls with this token: botctl doctor {} --probe",
-                        bot.name
-                    ))));
-                }
-                None => {
-                    let tail: Vec<String> = last_seen
-                        .iter()
-                        .rev()
-                        .take(10)
-                        .rev()
-                        .map(|l| ui::shown(&l.text).into_owned())
-                        .collect();
-                    return Err(step.fail(Error::StepFailed(format!(
-                        "no \"{ready}\" line within {}s of the start. Last lines seen:\n{}",
-                        limit.as_secs(),
-                        if tail.is_empty() {
-                            "(none)".to_string()
-                        } else {
-                            tail.join("\n")
-                        }
-                    ))));
-                }
+    let ready = match (&bot.ready_log, plan.targets.is_empty()) {
+        (None, _) => {
+            step.skipped("no ready_log in botctl.toml");
+            return Ok(());
+        }
+        (Some(_), true) => {
+            step.skipped("nothing was started");
+            return Ok(());
+        }
+        (Some(ready), false) => ready,
+    };
+    let fly = &ctx.flyctl;
+    let mut last_seen: Vec<LogLine> = Vec::new();
+    let limit = ctx.cfg.fly.wait;
+    let outcome = wait_for("watching flyctl logs", limit, POLL * 2, || {
+        let lines = fly
+            .logs(app, Duration::from_secs(5).min(fly.timeout()))
+            .map_err(Error::from)?;
+        if !lines.is_empty() {
+            last_seen = lines.clone();
+        }
+        Ok(match readiness(&lines, ready, started_at) {
+            Readiness::Ready { at } if time::now() >= at + QUIET_AFTER_READY.as_secs() => {
+                ControlFlow::Break(Ok(at))
             }
+            Readiness::Ready { .. } => ControlFlow::Continue("ready; watching for a 409".into()),
+            Readiness::ConflictAfterReady(line) => {
+                ControlFlow::Break(Err(ui::shown(&line).into_owned()))
+            }
+            Readiness::Waiting => ControlFlow::Continue("no ready line yet".into()),
+        })
+    })
+    .map_err(|e| step.fail(e))?;
+    match outcome {
+        Some(Ok(at)) => {
+            step.done(format!("\"{ready}\" at {}", time::rfc3339(at)));
+            Ok(())
+        }
+        Some(Err(line)) => Err(step.fail(Error::StepFailed(format!(
+            "the bot is up but got a 409 after it started: {line}\nsomething else polls with this token: botctl doctor {} --probe",
+            bot.name
+        )))),
+        None => {
+            let tail: Vec<String> = last_seen
+                .iter()
+                .rev()
+                .take(10)
+                .rev()
+                .map(|l| ui::shown(&l.text).into_owned())
+                .collect();
+            Err(step.fail(Error::StepFailed(format!(
+                "no \"{ready}\" line within {}s of the start. Last lines seen:\n{}",
+                limit.as_secs(),
+                if tail.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    tail.join("\n")
+                }
+            ))))
         }
     }
+}
 
-    let mut step = steps.begin("Clear the handoff");
-    if let Some(lock) = &lock {
-        let mut st = lock.load().map_err(|e| step.fail(e))?;
-        if st.handoff(&bot.name).is_some() {
-            st.clear(&bot.name);
-            lock.save(&st).map_err(|e| step.fail(e))?;
-            step.done(format!("{} is back on Fly.io", bot.name));
-        } else {
-            step.skipped("none was recorded");
-        }
+fn clear_handoff(lock: &Locked, bot: &Bot, steps: &mut Steps) -> Result<()> {
+    let mut step: Step = steps.begin("Clear the handoff");
+    let mut st = lock.load().map_err(|e| step.fail(e))?;
+    if st.handoff(&bot.name).is_some() {
+        st.clear(&bot.name);
+        lock.save(&st).map_err(|e| step.fail(e))?;
+        step.done(format!("{} is back on Fly.io", bot.name));
+    } else {
+        step.skipped("none was recorded");
     }
     Ok(())
 }

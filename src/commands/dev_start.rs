@@ -5,33 +5,48 @@
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
-use std::time::Duration;
 
 use super::Context;
 use super::deploy_resume;
-use super::steps::{Steps, wait_for_machines};
+use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
 use crate::config::Bot;
 use crate::error::{Error, Result};
-use crate::sources::autostart;
-use crate::sources::local;
+use crate::sources::fly::MachineState;
 use crate::sources::telegram::{self, BotApi, ProbeOutcome, Token, TokenLookup};
+use crate::survey::Survey;
 use crate::{interrupt, state, time, ui};
 
-pub struct Options {
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Hand a bot from Fly.io to this machine: stop its machines, check, run it here",
+    after_help = "Examples:\n  botctl dev-start partner\n  botctl dev-start partner --dry-run\n  botctl dev-start partner --yes --no-run"
+)]
+pub struct Args {
+    /// The bot to run here
+    pub bot: String,
+    /// Do not ask for confirmation
+    #[arg(long, short)]
     pub yes: bool,
+    /// Print the steps and change nothing
+    #[arg(long)]
     pub dry_run: bool,
+    /// Stop Fly.io but do not run the bot here
+    #[arg(long)]
     pub no_run: bool,
+    /// Skip the conflict probe
+    #[arg(long)]
     pub no_probe: bool,
 }
 
-pub fn run(ctx: &Context, name: &str, opt: Options) -> Result<i32> {
-    let bot = ctx.cfg.bot(name)?;
+pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+    let bot = ctx.cfg.bot(&args.bot)?;
+    let mode = Mode::new(args.yes, args.dry_run);
     let mut steps = Steps::new(
         &format!(
             "dev-start {}: hand the bot from Fly.io to this machine",
             bot.name
         ),
-        opt.dry_run,
+        mode.is_dry_run(),
     );
     let token = match telegram::token_for(bot, &ctx.dotenv) {
         TokenLookup::Found { token, .. } => Some(token),
@@ -40,33 +55,39 @@ pub fn run(ctx: &Context, name: &str, opt: Options) -> Result<i32> {
 
     // Held until the bot runs here: a second dev-start must not look while this one changes
     // things (it would see machines `stopping` and run a second copy).
-    let lock = take_lock(ctx, &opt, &mut steps)?;
-    refuse_if_running_here(ctx, bot, &mut steps)?;
-    refuse_if_webhook(ctx, bot, token.as_ref(), &mut steps)?;
-    let stopped = stop_fly(ctx, bot, &opt, lock.as_ref(), &mut steps)?;
-    if opt.dry_run {
+    let lock = take_lock(ctx, mode, &mut steps)?;
+    let survey = ctx.survey(&[bot]);
+    refuse_while_it_runs_elsewhere(
+        &mut steps,
+        bot,
+        &survey,
+        "running it here too would make two pollers",
+    )?;
+    refuse_if_webhook(ctx, bot, &survey, &mut steps)?;
+    let stopped = stop_fly(ctx, bot, &survey, mode, lock.as_ref(), &mut steps)?;
+    if mode.is_dry_run() {
         steps
             .begin("Warn about what can start it again")
             .would("list autostart entries and proxy-startable machines");
         steps
             .begin("Probe that no other poller is left")
-            .would(if opt.no_probe {
+            .would(if args.no_probe {
                 "skip (--no-probe)"
             } else {
                 "long-poll getUpdates for the probe window"
             });
         steps
             .begin(&format!("Run `{}` here", bot.run))
-            .would(if opt.no_run {
+            .would(if args.no_run {
                 "skip (--no-run)"
             } else {
                 "run it in the foreground"
             });
         return Ok(0);
     }
-    warn_autostart(ctx, bot, &mut steps);
-    probe(ctx, bot, token.as_ref(), &opt, &mut steps)?;
-    if opt.no_run {
+    warn_autostart(bot, &survey, &stopped, &mut steps);
+    probe(ctx, bot, token.as_ref(), args.no_probe, &mut steps)?;
+    if args.no_run {
         steps
             .begin(&format!("Run `{}` here", bot.run))
             .skipped("--no-run");
@@ -79,14 +100,14 @@ pub fn run(ctx: &Context, name: &str, opt: Options) -> Result<i32> {
     // Ctrl-C is how a developer ends the bot: after it, the workflow goes on to the resume offer.
     run_here(ctx, bot, token.as_ref(), &mut steps)?;
     drop(lock); // deploy-resume takes it again
-    offer_resume(ctx, bot, stopped, opt.yes)?;
+    offer_resume(ctx, bot, stopped, args.yes)?;
     Ok(0)
 }
 
-fn take_lock(ctx: &Context, opt: &Options, steps: &mut Steps) -> Result<Option<state::Locked>> {
+fn take_lock(ctx: &Context, mode: Mode, steps: &mut Steps) -> Result<Option<state::Locked>> {
     let mut step =
         steps.begin("Take the handoff lock, so that no other botctl run changes things meanwhile");
-    if opt.dry_run {
+    if mode.is_dry_run() {
         step.would("take it");
         return Ok(None);
     }
@@ -95,50 +116,20 @@ fn take_lock(ctx: &Context, opt: &Options, steps: &mut Steps) -> Result<Option<s
     Ok(Some(lock))
 }
 
-fn refuse_if_running_here(ctx: &Context, bot: &Bot, steps: &mut Steps) -> Result<()> {
-    let mut step = steps.begin(&format!(
-        "Refuse if {} already runs on this machine",
-        bot.name
-    ));
-    let found = local::scan(&[bot], &ctx.cfg.root).map_err(|e| step.fail(Error::StepFailed(e)))?;
-    if found.is_empty() {
-        step.done("not running here");
-        return Ok(());
-    }
-    Err(step.fail(Error::Refused {
-        message: format!(
-            "{} already runs here: {}",
-            bot.name,
-            found
-                .iter()
-                .map(super::status::describe_instance)
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        fix: format!("botctl dev-stop {}", bot.name),
-    }))
-}
-
-fn refuse_if_webhook(
-    ctx: &Context,
-    bot: &Bot,
-    token: Option<&Token>,
-    steps: &mut Steps,
-) -> Result<()> {
+fn refuse_if_webhook(ctx: &Context, bot: &Bot, survey: &Survey, steps: &mut Steps) -> Result<()> {
     let mut step = steps.begin("Refuse if a webhook is set");
-    let Some(token) = token else {
+    let Some(webhook) = survey
+        .telegram
+        .get(&bot.name)
+        .and_then(|t| t.webhook.as_ref())
+    else {
         step.skipped(format!(
             "no token ({} is not set), so the webhook was not checked",
             bot.token_env.as_deref().unwrap_or("token_env")
         ));
         return Ok(());
     };
-    let api = BotApi::new(
-        &ctx.cfg.telegram.api,
-        token.clone(),
-        ctx.cfg.telegram.timeout,
-    );
-    match api.webhook_info() {
+    match webhook {
         Ok(w) if w.url.is_empty() => {
             step.done("no webhook");
             Ok(())
@@ -152,7 +143,10 @@ fn refuse_if_webhook(
         })),
         Err(e @ telegram::ApiError::Unauthorized(_)) => Err(step.fail(Error::Refused {
             message: e.to_string(),
-            fix: format!("put the right token in {}", bot.token_env.as_deref().unwrap_or("the environment")),
+            fix: format!(
+                "put the right token in {}",
+                bot.token_env.as_deref().unwrap_or("the environment")
+            ),
         })),
         Err(telegram::ApiError::Interrupted) => Err(step.fail(Error::Interrupted)),
         Err(e) => {
@@ -167,21 +161,26 @@ fn refuse_if_webhook(
 fn stop_fly(
     ctx: &Context,
     bot: &Bot,
-    opt: &Options,
+    survey: &Survey,
+    mode: Mode,
     lock: Option<&state::Locked>,
     steps: &mut Steps,
 ) -> Result<Vec<String>> {
     let mut step = steps.begin("Stop the bot on Fly.io");
     let Some(app) = bot.fly_app.as_deref() else {
-        if !opt.dry_run {
-            ui::confirm(&format!("Run {} on this machine?", bot.name), opt.yes)
+        if !mode.is_dry_run() {
+            mode.confirm(&format!("Run {} on this machine?", bot.name))
                 .map_err(|e| step.fail(e))?;
         }
         step.skipped("no fly_app in botctl.toml");
         return Ok(Vec::new());
     };
     let fly = &ctx.flyctl;
-    let machines = fly.machines(app).map_err(|e| step.fail(e.into()))?;
+    let machines = match survey.machines(bot) {
+        Some(Ok(ms)) => ms.clone(),
+        Some(Err(e)) => return Err(step.fail(e.clone().into())),
+        None => fly.machines(app).map_err(|e| step.fail(e.into()))?,
+    };
     let running: Vec<String> = machines
         .iter()
         .filter(|m| m.is_running())
@@ -191,12 +190,12 @@ fn stop_fly(
     // stopped yet: wait for them too.
     let stopping: Vec<String> = machines
         .iter()
-        .filter(|m| m.state == "stopping")
+        .filter(|m| m.state == MachineState::Stopping)
         .map(|m| m.id.clone())
         .collect();
     let mut waited = running.clone();
     waited.extend(stopping.iter().cloned());
-    if opt.dry_run {
+    if mode.is_dry_run() {
         step.would(if running.is_empty() {
             format!("stop nothing: no machine of {app} is started")
         } else {
@@ -226,7 +225,7 @@ fn stop_fly(
             bot.name
         )
     };
-    ui::confirm(&question, opt.yes).map_err(|e| step.fail(e))?;
+    mode.confirm(&question).map_err(|e| step.fail(e))?;
     let Some(lock) = lock else {
         return Err(step.fail(Error::StepFailed("the handoff lock was not taken".into())));
     };
@@ -275,17 +274,15 @@ fn stop_fly(
         })?;
     }
     // flyctl's stop does not wait for `stopped`: poll until Fly says so.
-    let wait = ctx.cfg.fly.wait;
-    let pending = wait_for_machines(fly, app, &waited, &["stopped", "suspended"], wait)
-        .map_err(|e| step.fail(e))?;
-    if !pending.is_empty() {
-        return Err(step.fail(Error::StepFailed(format!(
-            "not stopped within {}s: {}; the bot may still poll there. Check `flyctl machine list --app {app}`; `botctl deploy-resume {}` restores what was stopped.",
-            wait.as_secs(),
-            pending.join(", "),
-            bot.name
-        ))));
-    }
+    wait_for_machines(
+        fly,
+        app,
+        &bot.name,
+        &waited,
+        Settle::Stopped,
+        ctx.cfg.fly.wait,
+    )
+    .map_err(|e| step.fail(e))?;
     step.done(format!(
         "stopped {} (recorded in {}){earlier_note}",
         waited.join(", "),
@@ -294,19 +291,20 @@ fn stop_fly(
     Ok(waited)
 }
 
-fn warn_autostart(ctx: &Context, bot: &Bot, steps: &mut Steps) {
+/// From the survey: autostart entries, and machines Fly Proxy can start again by itself
+/// (those just stopped included).
+fn warn_autostart(bot: &Bot, survey: &Survey, stopped: &[String], steps: &mut Steps) {
     let mut step = steps.begin("Warn about what can start it again");
-    let mut warnings: Vec<String> = autostart::scan(&[bot], Duration::from_secs(10))
-        .entries
+    let mut warnings: Vec<String> = survey
+        .autostart
+        .for_bot(&bot.name)
         .iter()
         .map(|e| format!("{}: {} (fix: {})", e.source, e.entry, e.fix))
         .collect();
-    if let Some(app) = &bot.fly_app
-        && let Ok(machines) = ctx.flyctl.machines(app)
-    {
+    if let (Some(app), Some(Ok(machines))) = (&bot.fly_app, survey.machines(bot)) {
         for m in machines
             .iter()
-            .filter(|m| !m.is_running() && m.proxy_autostart)
+            .filter(|m| m.proxy_autostart && (!m.is_running() || stopped.contains(&m.id)))
         {
             warnings.push(format!(
                 "Fly Proxy can start machine {} again when a request comes in (fix: {})",
@@ -326,11 +324,11 @@ fn probe(
     ctx: &Context,
     bot: &Bot,
     token: Option<&Token>,
-    opt: &Options,
+    no_probe: bool,
     steps: &mut Steps,
 ) -> Result<()> {
     let mut step = steps.begin("Probe that no other poller is left");
-    if opt.no_probe {
+    if no_probe {
         step.skipped("--no-probe");
         return Ok(());
     }
@@ -400,6 +398,12 @@ fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) 
     })?;
     interrupt::forward_to_group(Some(child.id()));
     let status = child.wait();
+    // The shell may go before the bot it started: the run is over when its whole group is.
+    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while nix::sys::signal::killpg(group, None).is_ok() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     interrupt::forward_to_group(None);
     let interrupted = interrupt::requested();
     interrupt::clear();
@@ -428,7 +432,7 @@ fn offer_resume(ctx: &Context, bot: &Bot, stopped: Vec<String>, yes: bool) -> Re
         return Ok(());
     }
     match ui::confirm(&format!("Resume {} on Fly.io now?", bot.name), yes) {
-        Ok(()) => deploy_resume::resume(ctx, bot, true, false),
+        Ok(()) => deploy_resume::resume(ctx, bot, Mode::Confirmed),
         Err(Error::NotConfirmed(_)) => {
             ui::line(format!(
                 "Fly.io stays stopped. When you want it back: botctl deploy-resume {}",

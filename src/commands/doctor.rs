@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::Context;
 use crate::config::Bot;
 use crate::error::Result;
-use crate::sources::fly::{FlyError, LogLine};
+use crate::sources::fly::{FlyError, LogLine, MachineState};
 use crate::sources::telegram::{self, ApiError, BotApi, ProbeOutcome, TokenLookup};
 use crate::survey::{self, Survey, joined};
 use crate::{state, time, ui};
@@ -42,8 +42,24 @@ pub struct Evidence {
 
 const LOGS_LIMIT: Duration = Duration::from_secs(10);
 
-pub fn run(ctx: &Context, names: &[String], probe: bool, as_json: bool) -> Result<i32> {
-    let bots = ctx.cfg.select(names)?;
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  botctl doctor\n  botctl doctor partner --probe\n  botctl doctor --json\n\nExit: 0 no error found, 1 an error finding"
+)]
+pub struct Args {
+    /// Bots to check (default: all)
+    bots: Vec<String>,
+    /// Also long-poll getUpdates to catch a poller no other check can see
+    #[arg(long)]
+    probe: bool,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+    let (probe, as_json) = (args.probe, args.json);
+    let bots = ctx.cfg.select(&args.bots)?;
     if probe {
         ui::note(format!(
             "Probing for {}s. {}",
@@ -352,10 +368,9 @@ fn check_fly(bot: &Bot, ev: &Evidence, f: &mut Findings) {
                     None,
                 );
             }
-            for m in machines
-                .iter()
-                .filter(|m| !m.is_running() && m.proxy_autostart && m.state != "destroyed")
-            {
+            for m in machines.iter().filter(|m| {
+                !m.is_running() && m.proxy_autostart && m.state != MachineState::Destroyed
+            }) {
                 f.add(
                     Some(bot),
                     "proxy",

@@ -24,7 +24,19 @@ struct Proposal {
     fly_app: Option<String>,
 }
 
-pub fn run(yes: bool, force: bool) -> Result<i32> {
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  botctl init\n  botctl init --yes")]
+pub struct Args {
+    /// Do not ask for confirmation
+    #[arg(long, short)]
+    yes: bool,
+    /// Overwrite an existing botctl.toml
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(args: &Args) -> Result<i32> {
+    let (yes, force) = (args.yes, args.force);
     let root =
         std::env::current_dir().map_err(|e| Error::io("cannot read the working folder", e))?;
     let target = root.join(FILE_NAME);

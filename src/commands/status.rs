@@ -10,8 +10,21 @@ use crate::sources::telegram::TokenLookup;
 use crate::survey::{Survey, Verdict};
 use crate::{time, ui};
 
-pub fn run(ctx: &Context, names: &[String], as_json: bool) -> Result<i32> {
-    let bots = ctx.cfg.select(names)?;
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  botctl status\n  botctl status partner --json\n\nExit: 0 no conflict, 1 a bot runs in two or more places, 2 bad botctl.toml"
+)]
+pub struct Args {
+    /// Bots to show (default: all)
+    bots: Vec<String>,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+    let as_json = args.json;
+    let bots = ctx.cfg.select(&args.bots)?;
     let survey = ctx.survey(&bots);
     let verdicts: Vec<Verdict> = bots.iter().map(|b| survey.places(b).verdict()).collect();
     if as_json {

@@ -3,8 +3,11 @@
 
 use std::time::{Duration, Instant};
 
+use crate::config::Bot;
 use crate::error::{Error, Result};
-use crate::sources::fly::Flyctl;
+use crate::sources::fly::{Flyctl, MachineState};
+use crate::sources::local::Instance;
+use crate::survey::Survey;
 use crate::{interrupt, ui};
 
 pub struct Steps {
@@ -122,24 +125,44 @@ pub fn wait_for<T>(
     }
 }
 
-/// Polls `flyctl machine list` until every machine in `ids` is in one of the `settled` states
-/// (flyctl's stop and start do not wait). Returns the machines still pending ("id state") when
-/// `limit` passed; empty when all settled.
+/// What a wait for machines waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    Stopped,
+    Started,
+}
+
+impl Settle {
+    fn reached(self, state: &MachineState) -> bool {
+        match self {
+            Settle::Stopped => state.is_stopped(),
+            Settle::Started => *state == MachineState::Started,
+        }
+    }
+}
+
+/// Polls `flyctl machine list` until every machine in `ids` has settled (flyctl's stop and
+/// start do not wait); after `limit`, fails naming the machines still pending and what to do.
 pub fn wait_for_machines(
     fly: &Flyctl,
     app: &str,
+    bot: &str,
     ids: &[String],
-    settled: &[&str],
+    settle: Settle,
     limit: Duration,
-) -> Result<Vec<String>> {
+) -> Result<()> {
     let mut pending = Vec::new();
-    let what = format!("waiting for {} to be {}", ids.join(", "), settled[0]);
+    let word = match settle {
+        Settle::Stopped => "stopped",
+        Settle::Started => "started",
+    };
+    let what = format!("waiting for {} to be {word}", ids.join(", "));
     let done = wait_for(&what, limit, Duration::from_secs(1), || {
         let now = fly.machines(app).map_err(Error::from)?;
         pending = ids
             .iter()
             .filter_map(|id| match now.iter().find(|m| &m.id == id) {
-                Some(m) if settled.contains(&m.state.as_str()) => None,
+                Some(m) if settle.reached(&m.state) => None,
                 Some(m) => Some(format!("{id} {}", m.state)),
                 None => Some(format!("{id} missing")),
             })
@@ -150,5 +173,102 @@ pub fn wait_for_machines(
             std::ops::ControlFlow::Continue(pending.join(", "))
         })
     })?;
-    Ok(if done.is_some() { Vec::new() } else { pending })
+    if done.is_some() {
+        return Ok(());
+    }
+    let (secs, pending) = (limit.as_secs(), pending.join(", "));
+    Err(Error::StepFailed(match settle {
+        Settle::Stopped => format!(
+            "not stopped within {secs}s: {pending}; the bot may still poll there. Check `flyctl machine list --app {app}`; `botctl deploy-resume {bot}` restores what was stopped."
+        ),
+        Settle::Started => format!(
+            "not started within {secs}s: {pending}. See `flyctl machine list --app {app}`; run `botctl deploy-resume {bot}` again"
+        ),
+    }))
+}
+
+/// How a command that changes things goes about it: prints only, asks first, or was told yes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    DryRun,
+    Ask,
+    Confirmed,
+}
+
+impl Mode {
+    pub fn new(yes: bool, dry_run: bool) -> Mode {
+        match (dry_run, yes) {
+            (true, _) => Mode::DryRun,
+            (false, true) => Mode::Confirmed,
+            (false, false) => Mode::Ask,
+        }
+    }
+
+    pub fn is_dry_run(self) -> bool {
+        self == Mode::DryRun
+    }
+
+    /// Asks `question` unless the answer was given (`--yes`); exit 4 without a terminal.
+    pub fn confirm(self, question: &str) -> Result<()> {
+        ui::confirm(question, self == Mode::Confirmed)
+    }
+}
+
+/// The one refusal of dev-start and deploy-resume: the bot runs somewhere other than its own
+/// Fly app (this machine; and every place the survey learns to see), so moving it would make
+/// two pollers. Read from the same `Places` as status.
+pub fn refuse_while_it_runs_elsewhere(
+    steps: &mut Steps,
+    bot: &Bot,
+    survey: &Survey,
+    consequence: &str,
+) -> Result<()> {
+    let mut step = steps.begin(&format!(
+        "Refuse while {} runs anywhere but on Fly.io",
+        bot.name
+    ));
+    if let Err(e) = &survey.local {
+        return Err(step.fail(Error::StepFailed(e.clone())));
+    }
+    let places = survey.places(bot);
+    if places.local.is_empty() {
+        step.done("it runs nowhere else");
+        return Ok(());
+    }
+    Err(step.fail(Error::Refused {
+        message: format!(
+            "{} already runs here: {}; {consequence}",
+            bot.name,
+            places
+                .local
+                .iter()
+                .map(|i| super::status::describe_instance(i))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        fix: stop_local_fix(bot, &places.local),
+    }))
+}
+
+/// dev-stop only stops this user's processes: another user's copy needs that user (or root).
+fn stop_local_fix(bot: &Bot, local: &[&Instance]) -> String {
+    let me = nix::unistd::getuid().as_raw();
+    let (mine, others): (Vec<&Instance>, Vec<&Instance>) =
+        local.iter().partition(|i| i.uid == Some(me));
+    let pids = others
+        .iter()
+        .map(|i| i.pid.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match (mine.is_empty(), others.first()) {
+        (_, None) => format!("botctl dev-stop {}", bot.name),
+        (true, Some(other)) => format!(
+            "ask {0} to stop it (as {0}: botctl dev-stop {1}), or as root: kill {pids}",
+            other.user, bot.name
+        ),
+        (false, Some(_)) => format!(
+            "botctl dev-stop {}   # and for the other users' copies, as root: kill {pids}",
+            bot.name
+        ),
+    }
 }

@@ -90,20 +90,109 @@ impl FlyError {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Machine {
     pub id: String,
-    pub state: String,
+    pub state: MachineState,
     pub region: String,
     /// Fly Proxy may start it again by itself (a service with autostart, the default).
     #[serde(skip)]
     pub proxy_autostart: bool,
 }
 
-/// States in which a machine counts as a place the bot runs (SPEC).
-pub const RUNNING_STATES: [&str; 5] =
-    ["started", "starting", "replacing", "restarting", "updating"];
+/// A machine's state as flyctl names it (reference/flyctl.md); one flyctl does not know yet
+/// is kept as it was printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MachineState {
+    Created,
+    Started,
+    Stopped,
+    Suspended,
+    Failed,
+    Creating,
+    Starting,
+    Stopping,
+    Restarting,
+    Suspending,
+    Destroying,
+    LaunchFailed,
+    Updating,
+    Replacing,
+    Destroyed,
+    Replaced,
+    Migrated,
+    Other(String),
+}
+
+impl MachineState {
+    const NAMES: [(&'static str, MachineState); 17] = [
+        ("created", MachineState::Created),
+        ("started", MachineState::Started),
+        ("stopped", MachineState::Stopped),
+        ("suspended", MachineState::Suspended),
+        ("failed", MachineState::Failed),
+        ("creating", MachineState::Creating),
+        ("starting", MachineState::Starting),
+        ("stopping", MachineState::Stopping),
+        ("restarting", MachineState::Restarting),
+        ("suspending", MachineState::Suspending),
+        ("destroying", MachineState::Destroying),
+        ("launch_failed", MachineState::LaunchFailed),
+        ("updating", MachineState::Updating),
+        ("replacing", MachineState::Replacing),
+        ("destroyed", MachineState::Destroyed),
+        ("replaced", MachineState::Replaced),
+        ("migrated", MachineState::Migrated),
+    ];
+
+    pub fn parse(s: &str) -> MachineState {
+        Self::NAMES
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(_, state)| state.clone())
+            .unwrap_or_else(|| MachineState::Other(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            MachineState::Other(s) => s,
+            known => Self::NAMES
+                .iter()
+                .find(|(_, state)| state == known)
+                .map_or("", |(name, _)| name),
+        }
+    }
+
+    /// The SPEC's "counts as a place the bot runs".
+    pub fn counts_as_running(&self) -> bool {
+        matches!(
+            self,
+            MachineState::Started
+                | MachineState::Starting
+                | MachineState::Replacing
+                | MachineState::Restarting
+                | MachineState::Updating
+        )
+    }
+
+    /// Down, and staying down until somebody starts it.
+    pub fn is_stopped(&self) -> bool {
+        matches!(self, MachineState::Stopped | MachineState::Suspended)
+    }
+}
+
+impl std::fmt::Display for MachineState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for MachineState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 impl Machine {
     pub fn is_running(&self) -> bool {
-        RUNNING_STATES.contains(&self.state.as_str())
+        self.state.counts_as_running()
     }
 
     /// The command that keeps Fly Proxy from starting this machine by itself.
@@ -277,7 +366,7 @@ pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
             Machine {
                 proxy_autostart: services.iter().any(|s| s.autostart != Some(false)),
                 id: m.id,
-                state: m.state,
+                state: MachineState::parse(&m.state),
                 region: m.region,
             }
         })

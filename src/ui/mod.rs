@@ -14,25 +14,12 @@ pub use text::{clean, shown};
 use console::style;
 use std::io::IsTerminal;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-pub fn init_color(choice: ColorChoice) {
-    match choice {
-        // console already honours NO_COLOR, CLICOLOR and terminals.
-        ColorChoice::Auto => {}
-        ColorChoice::Always => {
-            console::set_colors_enabled(true);
-            console::set_colors_enabled_stderr(true);
-        }
-        ColorChoice::Never => {
-            console::set_colors_enabled(false);
-            console::set_colors_enabled_stderr(false);
-        }
+/// `Some(on)` forces colours on or off; `None` leaves it to the terminal, `NO_COLOR` and
+/// `CLICOLOR`, which console already honours.
+pub fn init_color(forced: Option<bool>) {
+    if let Some(on) = forced {
+        console::set_colors_enabled(on);
+        console::set_colors_enabled_stderr(on);
     }
 }
 
