@@ -92,13 +92,3 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-/// A flyctl failure inside a workflow is a failed step, told with its fix.
-impl From<crate::sources::fly::FlyError> for Error {
-    fn from(e: crate::sources::fly::FlyError) -> Self {
-        match e {
-            crate::sources::fly::FlyError::Interrupted => Error::Interrupted,
-            other => Error::StepFailed(other.with_fix()),
-        }
-    }
-}

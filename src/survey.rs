@@ -1,5 +1,9 @@
 //! One look at every source, gathered concurrently: one process scan, every Fly app and every
-//! Telegram call at once. Commands read the `Survey`; they never ask sources themselves.
+//! Telegram call at once. status, checklist and the refusals of dev-start and deploy-resume
+//! read the `Survey` and its `Places`, so a source added here counts everywhere. What a
+//! workflow does after that asks the sources it changes (flyctl stop/start and the waits on
+//! them, the probe, dev-stop's rescans), and doctor adds the checks only it makes (whoami,
+//! logs, the probe).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

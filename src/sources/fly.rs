@@ -86,6 +86,16 @@ impl FlyError {
     }
 }
 
+/// A flyctl failure inside a workflow is a failed step, told with its fix.
+impl From<FlyError> for crate::error::Error {
+    fn from(e: FlyError) -> Self {
+        match e {
+            FlyError::Interrupted => crate::error::Error::Interrupted,
+            other => crate::error::Error::StepFailed(other.with_fix()),
+        }
+    }
+}
+
 /// A Fly machine as botctl needs it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Machine {
