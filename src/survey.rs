@@ -1,6 +1,8 @@
 //! One look at every source, gathered concurrently: one process scan, every Fly app and every
 //! Telegram call at once. Commands read the `Survey`; they never ask sources themselves.
 
+pub mod other_apps;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -20,6 +22,8 @@ pub struct Survey {
     /// Per bot name.
     pub telegram: BTreeMap<String, Telegram>,
     pub autostart: Autostart,
+    /// Other Fly apps and their secrets; `None` when no bot has both fly_app and a token secret.
+    pub other_apps: Option<other_apps::OtherApps>,
 }
 
 pub struct Telegram {
@@ -33,6 +37,9 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
     std::thread::scope(|s| {
         let local = s.spawn(|| local::scan(bots, &cfg.root));
         let autostart = s.spawn(|| autostart::scan(bots, AUTOSTART_LIMIT));
+        let wanted = other_apps::wanted(bots);
+        let other =
+            (!wanted.is_empty()).then(|| s.spawn(move || other_apps::read(flyctl, &wanted)));
         let fly: Vec<_> = apps
             .iter()
             .map(|app| (app.clone(), s.spawn(move || flyctl.machines(app))))
@@ -61,6 +68,7 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
         Survey {
             local: joined(local.join()),
             autostart: joined(autostart.join()),
+            other_apps: other.map(|h| joined(h.join())),
             fly: fly
                 .into_iter()
                 .map(|(app, h)| (app, joined(h.join())))
@@ -103,6 +111,8 @@ impl std::fmt::Display for Verdict {
 pub struct Places<'a> {
     pub local: Vec<&'a Instance>,
     pub machines: Vec<&'a Machine>,
+    /// Started machines of other Fly apps that hold the same token: (app, machine).
+    pub also: Vec<(&'a str, &'a Machine)>,
     /// A set webhook: Telegram delivers updates there, so polling anywhere conflicts with it.
     pub webhook: Option<&'a str>,
     /// Sources that could not be read (sentences).
@@ -111,7 +121,10 @@ pub struct Places<'a> {
 
 impl Places<'_> {
     pub fn count(&self) -> usize {
-        self.local.len() + self.machines.len() + usize::from(self.webhook.is_some())
+        self.local.len()
+            + self.machines.len()
+            + self.also.len()
+            + usize::from(self.webhook.is_some())
     }
 
     pub fn verdict(&self) -> Verdict {
@@ -155,16 +168,109 @@ impl Survey {
             }
             None => None,
         };
+        let mut also = Vec::new();
+        for other in self.shared_token(bot).map(|t| t.also).unwrap_or_default() {
+            match other.machines {
+                Ok(ms) => also.extend(ms.iter().filter(|m| m.is_running()).map(|m| (other.app, m))),
+                // It holds the token; whether it runs cannot be told.
+                Err(e) => unreadable.push(e.to_string()),
+            }
+        }
         Places {
             local,
             machines,
+            also,
             webhook,
             unreadable,
         }
     }
 
+    /// Other Fly apps holding this bot's token; `None` when the bot has no fly_app or no
+    /// token secret to compare.
+    pub fn shared_token(&self, bot: &Bot) -> Option<SharedToken<'_>> {
+        let app = bot.fly_app.as_deref()?;
+        let name = bot.token_secret.as_deref()?;
+        let other = self.other_apps.as_ref()?;
+        let mut result = SharedToken {
+            also: Vec::new(),
+            checked: 0,
+            unchecked: Vec::new(),
+        };
+        let digest = match other.secrets.get(app) {
+            Some(Ok(_)) => other_apps::digest_of(&other.secrets, app, name),
+            Some(Err(e)) => {
+                result.unchecked.push(format!(
+                    "the secrets of {app} could not be read, so other apps were not compared: {e}"
+                ));
+                return Some(result);
+            }
+            None => None,
+        };
+        let Some(digest) = digest else {
+            result.unchecked.push(format!(
+                "{app} has no secret {name}, so other apps were not compared (token_secret in botctl.toml names the Fly secret that holds the token)"
+            ));
+            return Some(result);
+        };
+        if let Err(e) = &other.listed {
+            result
+                .unchecked
+                .push(format!("the Fly apps could not be listed: {e}"));
+        }
+        for (other_app, secrets) in &other.secrets {
+            if other_app == app {
+                continue;
+            }
+            match secrets {
+                Ok(list) => {
+                    result.checked += 1;
+                    if let Some(secret) = list.iter().find(|s| s.digest == digest) {
+                        let machines =
+                            match self.fly.get(other_app).or(other.machines.get(other_app)) {
+                                Some(Ok(ms)) => Ok(ms.as_slice()),
+                                Some(Err(e)) => Err(e),
+                                None => Ok(&[][..]),
+                            };
+                        result.also.push(Also {
+                            app: other_app,
+                            secret: &secret.name,
+                            machines,
+                        });
+                    }
+                }
+                Err(e) => result.unchecked.push(format!("{other_app}: {e}")),
+            }
+        }
+        Some(result)
+    }
+
     pub fn machines(&self, bot: &Bot) -> Option<&Result<Vec<Machine>, FlyError>> {
         bot.fly_app.as_ref().and_then(|app| self.fly.get(app))
+    }
+}
+
+/// What the other Fly apps say about one bot's token.
+pub struct SharedToken<'a> {
+    /// Apps that hold the same token.
+    pub also: Vec<Also<'a>>,
+    /// How many other apps were compared.
+    pub checked: usize,
+    /// What could not be compared, as sentences ("not checked"; never a conflict).
+    pub unchecked: Vec<String>,
+}
+
+/// Another Fly app holding the same token, in secret `secret`.
+pub struct Also<'a> {
+    pub app: &'a str,
+    pub secret: &'a str,
+    pub machines: Result<&'a [Machine], &'a FlyError>,
+}
+
+impl Also<'_> {
+    pub fn started(&self) -> Vec<&Machine> {
+        self.machines
+            .map(|ms| ms.iter().filter(|m| m.is_running()).collect())
+            .unwrap_or_default()
     }
 }
 

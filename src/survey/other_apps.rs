@@ -1,0 +1,144 @@
+//! Other Fly apps that hold a bot's token: a staging or beta app made by copying the
+//! production app's secrets polls with the production token. Fly shows each secret's digest
+//! (never its value); equal digests mean equal values (reference/flyctl.md).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::config::Bot;
+use crate::sources::fly::{FlyError, Flyctl, Machine, Secret};
+
+/// At most this many flyctl calls at a time: an account can see hundreds of apps.
+pub const MAX_IN_FLIGHT: usize = 8;
+
+/// What was read about the apps of the account.
+pub struct OtherApps {
+    /// Every app the account can see (`flyctl apps list`).
+    pub listed: Result<Vec<String>, FlyError>,
+    /// The secrets of every app read: the bots' own apps and the others.
+    pub secrets: BTreeMap<String, Result<Vec<Secret>, FlyError>>,
+    /// Machines of the other apps that hold one of the bots' tokens.
+    pub machines: BTreeMap<String, Result<Vec<Machine>, FlyError>>,
+}
+
+/// (fly_app, token_secret) of every bot that has both.
+pub fn wanted<'a>(bots: &[&'a Bot]) -> Vec<(&'a str, &'a str)> {
+    bots.iter()
+        .filter_map(|b| Some((b.fly_app.as_deref()?, b.token_secret.as_deref()?)))
+        .collect()
+}
+
+/// Reads the bots' own apps' secrets and the app list at once, then every other app's
+/// secrets (and the machines of those that hold a wanted digest).
+pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
+    let own: Vec<String> = wanted
+        .iter()
+        .map(|(app, _)| app.to_string())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let (listed, own_secrets) = std::thread::scope(|s| {
+        let listed = s.spawn(|| flyctl.apps());
+        // One slot is taken by `apps list`.
+        let own_secrets = bounded(&own, MAX_IN_FLIGHT - 1, |app| flyctl.secrets(app));
+        (super::joined(listed.join()), own_secrets)
+    });
+    let mut secrets: BTreeMap<String, Result<Vec<Secret>, FlyError>> =
+        own.iter().cloned().zip(own_secrets).collect();
+    let digests: BTreeSet<String> = wanted
+        .iter()
+        .filter_map(|(app, name)| digest_of(&secrets, app, name))
+        .map(str::to_string)
+        .collect();
+    let mut machines = BTreeMap::new();
+    // Without a digest of our own there is nothing to compare: no need to ask about others.
+    if let (Ok(all), false) = (&listed, digests.is_empty()) {
+        let others: Vec<String> = all
+            .iter()
+            .filter(|a| !secrets.contains_key(*a))
+            .cloned()
+            .collect();
+        let read = bounded(&others, MAX_IN_FLIGHT, |app| {
+            let found = flyctl.secrets(app);
+            let holds = found
+                .as_ref()
+                .is_ok_and(|list| list.iter().any(|s| digests.contains(&s.digest)));
+            (found, holds.then(|| flyctl.machines(app)))
+        });
+        for (app, (found, ms)) in others.into_iter().zip(read) {
+            if let Some(ms) = ms {
+                machines.insert(app.clone(), ms);
+            }
+            secrets.insert(app, found);
+        }
+    }
+    OtherApps {
+        listed,
+        secrets,
+        machines,
+    }
+}
+
+/// The digest of secret `name` of `app`, when it was read and is there.
+pub fn digest_of<'a>(
+    secrets: &'a BTreeMap<String, Result<Vec<Secret>, FlyError>>,
+    app: &str,
+    name: &str,
+) -> Option<&'a str> {
+    match secrets.get(app) {
+        Some(Ok(list)) => list
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.digest.as_str())
+            .filter(|d| !d.is_empty()),
+        _ => None,
+    }
+}
+
+/// `f` over `items` on at most `limit` threads at a time; results in the order of `items`.
+fn bounded<T: Sync, R: Send>(items: &[T], limit: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..limit.min(items.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .map(|r| r.expect("every item was done"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn bounded_keeps_order_and_limit() {
+        let running = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        let items: Vec<u32> = (0..20).collect();
+        let out = bounded(&items, 8, |i| {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            running.fetch_sub(1, Ordering::SeqCst);
+            i * 2
+        });
+        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert!(most.load(Ordering::SeqCst) <= 8);
+        assert!(bounded(&Vec::<u32>::new(), 8, |i| *i).is_empty());
+    }
+}
