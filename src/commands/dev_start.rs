@@ -3,6 +3,7 @@
 //! wait until Fly reports them stopped; warn about what could start it again; probe that no
 //! other poller is left; run it here; offer to resume Fly.io when it exits.
 
+use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::sources::autostart;
 use crate::sources::local;
 use crate::sources::telegram::{self, BotApi, ProbeOutcome, Token, TokenLookup};
+use crate::survey::other_apps;
 use crate::{interrupt, state, time, ui};
 
 pub struct Options {
@@ -40,6 +42,7 @@ pub fn run(ctx: &Context, name: &str, opt: Options) -> Result<i32> {
 
     refuse_if_running_here(ctx, bot, &mut steps)?;
     refuse_if_webhook(ctx, bot, token.as_ref(), &mut steps)?;
+    refuse_if_shared_token(ctx, bot, &mut steps)?;
     let stopped = stop_fly(ctx, bot, &opt, &mut steps)?;
     if opt.dry_run {
         steps
@@ -144,6 +147,51 @@ fn refuse_if_webhook(
             Ok(())
         }
     }
+}
+
+/// Another Fly app that holds the same token and has started machines polls with it: a copy
+/// here would conflict with it as surely as with the bot's own app.
+fn refuse_if_shared_token(ctx: &Context, bot: &Bot, steps: &mut Steps) -> Result<()> {
+    let wanted = other_apps::wanted(&[bot]);
+    if wanted.is_empty() {
+        return Ok(()); // no fly_app or no token secret: nothing to compare
+    }
+    let mut step = steps.begin("Refuse if another Fly app polls with the same token");
+    let read = other_apps::read(&ctx.flyctl, &wanted);
+    let no_machines = BTreeMap::new();
+    let Some(shared) = read.shared_token(bot, &no_machines) else {
+        step.done("nothing to compare");
+        return Ok(());
+    };
+    if let Some(other) = shared.also.iter().find(|a| !a.started().is_empty()) {
+        let started: Vec<&str> = other.started().iter().map(|m| m.id.as_str()).collect();
+        return Err(step.fail(Error::Refused {
+            message: format!(
+                "Fly app {} holds {}'s token (secret {}) and its machine(s) {} poll with it: a copy here would get 409 Conflict",
+                other.app,
+                bot.name,
+                other.secret,
+                started.join(", ")
+            ),
+            fix: format!(
+                "flyctl secrets set {}=<token of {}'s own bot from @BotFather> --app {}   # or stop it: flyctl machine stop {} --app {}",
+                other.secret,
+                other.app,
+                other.app,
+                started.join(" "),
+                other.app
+            ),
+        }));
+    }
+    if shared.unchecked.is_empty() {
+        step.done(format!(
+            "no other Fly app polls with it ({} compared)",
+            shared.checked
+        ));
+    } else {
+        step.warn(format!("not checked: {}", shared.unchecked.join("; ")));
+    }
+    Ok(())
 }
 
 /// Confirms, records the handoff, stops the started machines and waits for `stopped`.

@@ -22,6 +22,95 @@ pub struct OtherApps {
     pub machines: BTreeMap<String, Result<Vec<Machine>, FlyError>>,
 }
 
+/// What the other Fly apps say about one bot's token.
+pub struct SharedToken<'a> {
+    /// Apps that hold the same token.
+    pub also: Vec<Also<'a>>,
+    /// How many other apps were compared.
+    pub checked: usize,
+    /// What could not be compared, as sentences ("not checked"; never a conflict).
+    pub unchecked: Vec<String>,
+}
+
+/// Another Fly app holding the same token, in secret `secret`.
+pub struct Also<'a> {
+    pub app: &'a str,
+    pub secret: &'a str,
+    pub machines: Result<&'a [Machine], &'a FlyError>,
+}
+
+impl Also<'_> {
+    pub fn started(&self) -> Vec<&Machine> {
+        self.machines
+            .map(|ms| ms.iter().filter(|m| m.is_running()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl OtherApps {
+    /// Other Fly apps holding this bot's token; `None` when the bot has no fly_app or no
+    /// token secret to compare.
+    pub fn shared_token<'a>(
+        &'a self,
+        bot: &Bot,
+        fly: &'a BTreeMap<String, Result<Vec<Machine>, FlyError>>,
+    ) -> Option<SharedToken<'a>> {
+        let app = bot.fly_app.as_deref()?;
+        let name = bot.token_secret.as_deref()?;
+        let other = self;
+        let mut result = SharedToken {
+            also: Vec::new(),
+            checked: 0,
+            unchecked: Vec::new(),
+        };
+        let digest = match other.secrets.get(app) {
+            Some(Ok(_)) => digest_of(&other.secrets, app, name),
+            Some(Err(e)) => {
+                result.unchecked.push(format!(
+                    "the secrets of {app} could not be read, so other apps were not compared: {e}"
+                ));
+                return Some(result);
+            }
+            None => None,
+        };
+        let Some(digest) = digest else {
+            result.unchecked.push(format!(
+                "{app} has no secret {name}, so other apps were not compared (token_secret in botctl.toml names the Fly secret that holds the token)"
+            ));
+            return Some(result);
+        };
+        if let Err(e) = &other.listed {
+            result
+                .unchecked
+                .push(format!("the Fly apps could not be listed: {e}"));
+        }
+        for (other_app, secrets) in &other.secrets {
+            if other_app == app {
+                continue;
+            }
+            match secrets {
+                Ok(list) => {
+                    result.checked += 1;
+                    if let Some(secret) = list.iter().find(|s| s.digest == digest) {
+                        let machines = match fly.get(other_app).or(other.machines.get(other_app)) {
+                            Some(Ok(ms)) => Ok(ms.as_slice()),
+                            Some(Err(e)) => Err(e),
+                            None => Ok(&[][..]),
+                        };
+                        result.also.push(Also {
+                            app: other_app,
+                            secret: &secret.name,
+                            machines,
+                        });
+                    }
+                }
+                Err(e) => result.unchecked.push(format!("{other_app}: {e}")),
+            }
+        }
+        Some(result)
+    }
+}
+
 /// (fly_app, token_secret) of every bot that has both.
 pub fn wanted<'a>(bots: &[&'a Bot]) -> Vec<(&'a str, &'a str)> {
     bots.iter()
