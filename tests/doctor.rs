@@ -29,8 +29,15 @@ fly_app = "loyalitybot-partner"
     )
 }
 
+/// One started machine; the app holds the token in the secret botctl.toml names, as a
+/// deployed bot's app does.
 fn one_started_machine() -> Value {
-    fly_apps(&[(APP, vec![machine("148ed193b95089", "started", None)])])
+    with_secret(
+        fly_apps(&[(APP, vec![machine("148ed193b95089", "started", None)])]),
+        APP,
+        "PARTNER_BOT_TOKEN",
+        "the partner token",
+    )
 }
 
 /// `doctor --json` (plus `args`) and the human `doctor` of the same world.
@@ -82,6 +89,7 @@ fn assert_shape(json: &Value) {
         "logs",
         "handoff",
         "probe",
+        "shared-token",
     ];
     for f in all {
         assert_eq!(

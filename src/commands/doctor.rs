@@ -285,7 +285,7 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
             where_.push(format!("a webhook ({url})"));
         }
         let fix = if let Some(app) = also_apps(&places.also).first() {
-            shared_token_fix(bot, app, &places.also)
+            shared_token_fix(ev, bot, app, &places.also)
         } else if !places.local.is_empty() && !places.machines.is_empty() {
             format!(
                 "botctl dev-stop {0}   # keep Fly.io; or move it here: botctl dev-start {0}",
@@ -344,11 +344,16 @@ fn also_apps<'a>(also: &[(&'a str, &crate::sources::fly::Machine)]) -> Vec<&'a s
 
 /// Give the other app its own bot's token (a placeholder, never a value), or stop it.
 fn shared_token_fix(
+    ev: &Evidence,
     bot: &Bot,
     app: &str,
     also: &[(&str, &crate::sources::fly::Machine)],
 ) -> String {
-    let secret = bot.token_secret.as_deref().unwrap_or("BOT_TOKEN");
+    let shared = ev.survey.shared_token(bot);
+    let secret = shared
+        .as_ref()
+        .and_then(|s| s.also.iter().find(|a| a.app == app))
+        .map_or("BOT_TOKEN", |a| a.secret);
     let ids: Vec<&str> = also
         .iter()
         .filter(|(a, _)| *a == app)
