@@ -6,7 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{BotApi, PARTNER_ON_FLY, PtbBot, Run, World, findings, fly_apps, machine};
+use common::{
+    BotApi, PARTNER_ON_FLY, PtbBot, Run, World, findings, fly_apps, machine, with_secret,
+};
 use serde_json::{Value, json};
 
 const APP: &str = "loyalitybot-partner";
