@@ -363,3 +363,76 @@ fn kill_group(child: &mut std::process::Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, first_line_ms: u64, idle_ms: u64, limit_ms: u64) -> (Streamed, Duration) {
+        let started = Instant::now();
+        let out = run_streaming(
+            Path::new("/bin/sh"),
+            &["-c", script],
+            Waits {
+                first_line: Duration::from_millis(first_line_ms),
+                idle: Duration::from_millis(idle_ms),
+                limit: Duration::from_millis(limit_ms),
+            },
+        )
+        .unwrap();
+        (out, started.elapsed())
+    }
+
+    #[test]
+    fn streaming_ends_at_exit_silence_idle_or_limit() {
+        let (out, _) = sh(
+            "echo one; echo two >&2; echo three; exit 3",
+            5000,
+            5000,
+            10000,
+        );
+        assert_eq!(out.end, StreamEnd::Exited);
+        assert_eq!(out.lines, ["one", "three"]);
+        assert_eq!(out.code, Some(3));
+        assert!(out.stderr.contains("two"), "{out:?}");
+
+        // Prints nothing and waits for ever: given up at the first-line wait.
+        let (out, took) = sh("sleep 30", 300, 5000, 10000);
+        assert_eq!(out.end, StreamEnd::Silent);
+        assert!(out.lines.is_empty());
+        assert!(took < Duration::from_secs(3), "{took:?}");
+
+        // Prints its buffer, then waits: given up after the idle gap.
+        let (out, took) = sh("echo a; echo b; sleep 30", 2000, 300, 10000);
+        assert_eq!(out.end, StreamEnd::Idle);
+        assert_eq!(out.lines, ["a", "b"]);
+        assert!(took < Duration::from_secs(3), "{took:?}");
+
+        // Never stops printing: the limit holds.
+        let (out, took) = sh("while :; do echo x; sleep 0.05; done", 2000, 2000, 500);
+        assert_eq!(out.end, StreamEnd::Limit);
+        assert!(!out.lines.is_empty());
+        assert!(took < Duration::from_secs(3), "{took:?}");
+    }
+
+    #[test]
+    fn streaming_kills_what_the_program_started() {
+        // A number no other process has in its argv.
+        let marker = format!("30.{}", std::process::id());
+        let script = format!("sleep {marker} &\necho started\nsleep 1{marker}");
+        let (out, _) = sh(&script, 2000, 200, 10000);
+        assert_eq!(out.lines, ["started"]);
+        // Both sleeps were in the program's process group: neither survives.
+        let alive = || {
+            std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!alive());
+    }
+}
