@@ -19,7 +19,7 @@ api = "{api}"
 
 [[bot]]
 name = "partner"
-script = "bot.py"
+script = "partner/bot.py"   # a path: a stray bot.py elsewhere on this machine is not ours
 token_env = "PARTNER_BOT_TOKEN"
 username = "ghbipartnerbot"
 fly_app = "{APP}"

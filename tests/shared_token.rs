@@ -19,7 +19,7 @@ const BETA_OWN_TOKEN: &str = "the beta bot's own token";
 const CONFIG: &str = r#"
 [[bot]]
 name = "partner"
-script = "bot.py"
+script = "partner/bot.py"   # a path: a stray bot.py elsewhere on this machine is not ours
 token_env = "PARTNER_BOT_TOKEN"
 fly_app = "loyalitybot-partner"
 "#;

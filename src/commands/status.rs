@@ -230,7 +230,9 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
     if !shared_notes.is_empty() {
         ui::blank();
         ui::line(ui::heading("Other Fly apps with the same token:"));
-        shared_notes.iter().for_each(ui::line);
+        for note in &shared_notes {
+            ui::hanging(note, Some(4));
+        }
     }
     if !later.is_empty() {
         ui::blank();
