@@ -645,8 +645,13 @@ fn check_logs(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             )
         } else {
             format!(
-                "no 409 in the recent logs of {app} ({} line(s))",
-                logs.lines.len()
+                "no 409 in the recent logs of {app} ({} line(s){})",
+                logs.lines.len(),
+                if logs.complete {
+                    ""
+                } else {
+                    ", still coming at the time limit"
+                }
             )
         };
         return f.add(Some(bot), "logs", Level::Ok, message, None);

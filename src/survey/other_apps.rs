@@ -57,14 +57,13 @@ impl OtherApps {
     ) -> Option<SharedToken<'a>> {
         let app = bot.fly_app.as_deref()?;
         let name = bot.token_secret.as_deref()?;
-        let other = self;
         let mut result = SharedToken {
             also: Vec::new(),
             checked: 0,
             unchecked: Vec::new(),
         };
-        let digest = match other.secrets.get(app) {
-            Some(Ok(_)) => digest_of(&other.secrets, app, name),
+        let digest = match self.secrets.get(app) {
+            Some(Ok(_)) => digest_of(&self.secrets, app, name),
             Some(Err(e)) => {
                 result.unchecked.push(format!(
                     "the secrets of {app} could not be read, so other apps were not compared: {e}"
@@ -79,12 +78,12 @@ impl OtherApps {
             ));
             return Some(result);
         };
-        if let Err(e) = &other.listed {
+        if let Err(e) = &self.listed {
             result
                 .unchecked
                 .push(format!("the Fly apps could not be listed: {e}"));
         }
-        for (other_app, secrets) in &other.secrets {
+        for (other_app, secrets) in &self.secrets {
             if other_app == app {
                 continue;
             }
@@ -92,7 +91,7 @@ impl OtherApps {
                 Ok(list) => {
                     result.checked += 1;
                     if let Some(secret) = list.iter().find(|s| s.digest == digest) {
-                        let machines = match fly.get(other_app).or(other.machines.get(other_app)) {
+                        let machines = match fly.get(other_app).or(self.machines.get(other_app)) {
                             Some(Ok(ms)) => Ok(ms.as_slice()),
                             Some(Err(e)) => Err(e),
                             None => Ok(&[][..]),
