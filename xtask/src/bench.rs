@@ -268,13 +268,42 @@ fn status_many_apps(b: &Bench) -> Result<Vec<Row>> {
     let took = median(&timed_runs(&mut status, STATUS_RUNS, &[0])?);
     let serial = FLY_CALL_DELAY * (MANY_APPS as u32 + 1);
     let ratio = took.as_secs_f64() / serial.as_secs_f64();
+    // apps list with the bot's own secrets, then the others 8 at a time.
+    let rounds = 1 + (MANY_APPS - 1).div_ceil(8) as u32;
+    let floor = FLY_CALL_DELAY * rounds;
+    // Eight fake flyctl (Python) starting at once cost this much on top of each round.
+    let mut eight = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut children = Vec::new();
+        for _ in 0..8 {
+            let mut cmd = Command::new(&flyctl);
+            cmd.arg("version")
+                .env("FAKE_FLY_STATE", &state)
+                .env("FAKE_FLY_NO_RECORD", "1")
+                .stdout(Stdio::null());
+            children.push(cmd.spawn().map_err(|e| Error::could_not_run(&cmd, &e))?);
+        }
+        for mut child in children {
+            let _ = child.wait();
+        }
+        eight.push(started.elapsed());
+    }
     Ok(vec![
         Row::new(
             format!("status: {MANY_APPS} Fly apps, every flyctl call takes 1 s"),
             secs(took),
         )
         .ratio(format!("{ratio:.2} × {} s serial", serial.as_secs()))
-        .goal("≤ 4 s", took <= Duration::from_secs(4)),
+        .goal("≤ 0.5 × serial", ratio <= 0.5),
+        Row::new(
+            format!("  floor: {rounds} rounds of 1 s (8 calls at a time)"),
+            secs(floor),
+        ),
+        Row::new(
+            "  8 fake flyctl starting at once (version)",
+            millis(median(&eight)),
+        ),
     ])
 }
 
