@@ -432,6 +432,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.bots[0].token_secret.as_deref(), Some("BOT_TOKEN"));
+        let e = parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_secret = \"no way\"\n")
+            .unwrap_err();
+        assert_eq!(line_of(e), (4, 16));
         assert_eq!(c.fly.wait, Duration::from_secs(90));
         let e = parse_str(
             "[[bot]]\nname = \"a\"\nscript = \"x.py\"\n[[bot]]\nname = \"a\"\nscript = \"y.py\"\n",

@@ -213,6 +213,100 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    fn bot_with(secret: Option<&str>) -> Bot {
+        let text = match secret {
+            Some(s) => format!(
+                "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\nfly_app = \"prod\"\ntoken_secret = \"{s}\"\n"
+            ),
+            None => "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\nfly_app = \"prod\"\n".into(),
+        };
+        crate::config::parse(&text, std::path::Path::new("botctl.toml"), "/p".into())
+            .unwrap()
+            .bots
+            .remove(0)
+    }
+
+    fn secrets(list: &[(&str, &str)]) -> Result<Vec<Secret>, FlyError> {
+        Ok(list
+            .iter()
+            .map(|(name, digest)| Secret {
+                name: name.to_string(),
+                digest: digest.to_string(),
+            })
+            .collect())
+    }
+
+    fn machine(id: &str, state: &str) -> Machine {
+        Machine {
+            id: id.into(),
+            state: state.into(),
+            region: "ams".into(),
+            proxy_autostart: false,
+        }
+    }
+
+    fn read() -> OtherApps {
+        OtherApps {
+            listed: Ok(vec![
+                "prod".into(),
+                "beta".into(),
+                "other".into(),
+                "locked".into(),
+            ]),
+            secrets: [
+                (
+                    "prod".to_string(),
+                    secrets(&[("TOKEN", "d1"), ("DB", "d9")]),
+                ),
+                ("beta".to_string(), secrets(&[("BOT_TOKEN", "d1")])),
+                (
+                    "other".to_string(),
+                    secrets(&[("TOKEN", "d2"), ("EMPTY", "")]),
+                ),
+                (
+                    "locked".to_string(),
+                    Err(FlyError::AppNotFound {
+                        app: "locked".into(),
+                    }),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            machines: [(
+                "beta".to_string(),
+                Ok(vec![machine("b1", "started"), machine("b2", "stopped")]),
+            )]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    #[test]
+    fn equal_digests_are_the_same_token_and_unreadable_apps_are_not_checked() {
+        let read = read();
+        let fly = BTreeMap::new();
+        let bot = bot_with(Some("TOKEN"));
+        let shared = read.shared_token(&bot, &fly).unwrap();
+        assert_eq!(shared.also.len(), 1);
+        assert_eq!(
+            (shared.also[0].app, shared.also[0].secret),
+            ("beta", "BOT_TOKEN")
+        );
+        assert_eq!(shared.also[0].started().len(), 1);
+        assert_eq!(shared.checked, 2);
+        assert_eq!(shared.unchecked.len(), 1);
+        assert!(shared.unchecked[0].starts_with("locked: "));
+
+        // A secret that is not in the bot's own app: nothing compared, and it says so.
+        let missing = bot_with(Some("NOPE"));
+        let shared = read.shared_token(&missing, &fly).unwrap();
+        assert!(shared.also.is_empty());
+        assert!(shared.unchecked[0].contains("prod has no secret NOPE"));
+
+        // No token secret at all: nothing to say.
+        assert!(read.shared_token(&bot_with(None), &fly).is_none());
+    }
+
     #[test]
     fn bounded_keeps_order_and_limit() {
         let running = AtomicUsize::new(0);
