@@ -145,6 +145,7 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
     let mut unchecked = Vec::new();
     let mut telegram_notes = Vec::new();
     let mut shared_notes = Vec::new();
+    let mut shared_unchecked = Vec::new();
     for bot in bots {
         if let Some(shared) = survey.shared_token(bot) {
             for a in &shared.also {
@@ -163,8 +164,8 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
             }
             for reason in &shared.unchecked {
                 let entry = format!("  other Fly apps ({}): {reason}", bot.name);
-                if !unchecked.contains(&entry) {
-                    unchecked.push(entry);
+                if !shared_unchecked.contains(&entry) {
+                    shared_unchecked.push(entry);
                 }
             }
         }
@@ -219,6 +220,7 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
             }
         }
     }
+    unchecked.extend(shared_unchecked);
     for u in &survey.autostart.unchecked {
         unchecked.push(format!("  {}: {}", u.source, u.reason));
     }
