@@ -51,6 +51,8 @@ pub struct Bot {
     pub username: Option<String>,
     pub fly_app: Option<String>,
     pub ready_log: Option<String>,
+    /// The Fly secret that holds the token in `fly_app`: `token_secret`, else `token_env`.
+    pub token_secret: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +92,7 @@ struct RawBot {
     username: Option<Spanned<String>>,
     fly_app: Option<Spanned<String>>,
     ready_log: Option<Spanned<String>>,
+    token_secret: Option<Spanned<String>>,
 }
 
 impl RawConfig {
@@ -110,6 +113,7 @@ impl RawConfig {
                 b.username.as_ref(),
                 b.fly_app.as_ref(),
                 b.ready_log.as_ref(),
+                b.token_secret.as_ref(),
             ]
         });
         fly.into_iter()
@@ -332,6 +336,19 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
                 ),
             ));
         }
+        if let Some(v) = b
+            .token_secret
+            .as_ref()
+            .filter(|v| !is_env_name(v.get_ref()))
+        {
+            return Err(at(
+                v.span(),
+                format!(
+                    "token_secret must be the name of a Fly secret, like PARTNER_BOT_TOKEN, not {:?}",
+                    v.get_ref()
+                ),
+            ));
+        }
         for field in [&b.fly_app, &b.run, &b.username].into_iter().flatten() {
             if field.get_ref().trim().is_empty() {
                 return Err(at(field.span(), "this value must not be empty".into()));
@@ -344,6 +361,10 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
                 .run
                 .map(|r| r.into_inner())
                 .unwrap_or_else(|| format!("python3 {script}")),
+            token_secret: b
+                .token_secret
+                .map(Spanned::into_inner)
+                .or_else(|| b.token_env.as_ref().map(|v| v.get_ref().clone())),
             token_env: b.token_env.map(Spanned::into_inner),
             username: b
                 .username
@@ -521,6 +542,18 @@ mod tests {
     fn defaults_and_errors() {
         let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"bot.py\"\n").unwrap();
         assert_eq!(c.bots[0].run, "python3 bot.py");
+        assert_eq!(c.bots[0].token_secret, None);
+        let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_env = \"A_TOKEN\"\n")
+            .unwrap();
+        assert_eq!(c.bots[0].token_secret.as_deref(), Some("A_TOKEN"));
+        let c = parse_str(
+            "[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_env = \"A\"\ntoken_secret = \"BOT_TOKEN\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.bots[0].token_secret.as_deref(), Some("BOT_TOKEN"));
+        let e = parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_secret = \"no way\"\n")
+            .unwrap_err();
+        assert_eq!(line_of(e), (4, 16));
         assert_eq!(c.fly.wait, Duration::from_secs(90));
         let e = parse_str(
             "[[bot]]\nname = \"a\"\nscript = \"x.py\"\n[[bot]]\nname = \"a\"\nscript = \"y.py\"\n",

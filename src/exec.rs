@@ -190,3 +190,271 @@ fn display(program: &Path, args: &[&str]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// Why [`run_streaming`] stopped reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The program exited (or closed its output) by itself.
+    Exited,
+    /// No line came within the first-line wait: the program is waiting for something.
+    Silent,
+    /// Lines came, then nothing for the idle gap.
+    Idle,
+    /// The overall time limit was reached while lines were still coming.
+    Limit,
+}
+
+/// What [`run_streaming`] read.
+#[derive(Debug, Clone)]
+pub struct Streamed {
+    pub lines: Vec<String>,
+    pub end: StreamEnd,
+    /// The exit status when the program exited by itself.
+    pub code: Option<i32>,
+    pub stderr: String,
+}
+
+impl Streamed {
+    /// The stderr line worth quoting, as [`Output::error_line`] finds it.
+    pub fn error_line(&self) -> String {
+        Output {
+            code: self.code,
+            stdout: String::new(),
+            stderr: self.stderr.clone(),
+        }
+        .error_line()
+    }
+}
+
+/// How long [`run_streaming`] waits for lines.
+#[derive(Debug, Clone, Copy)]
+pub struct Waits {
+    /// For the first line.
+    pub first_line: Duration,
+    /// After a line, for the next one.
+    pub idle: Duration,
+    /// For everything, as `run`'s limit.
+    pub limit: Duration,
+}
+
+/// Runs `program args…` and reads its stdout line by line as it comes, for programs that print
+/// what they have and then may wait for ever (`flyctl logs --no-tail` on an empty buffer).
+/// Stops at exit, when no first line comes within `first_line`, after `idle` without a line,
+/// or at `limit`; the program's process group is killed in every case.
+pub fn run_streaming(program: &Path, args: &[&str], waits: Waits) -> Result<Streamed, ExecError> {
+    use std::io::{BufRead, BufReader, Read};
+    use std::sync::mpsc::{RecvTimeoutError, channel};
+    use std::sync::{Arc, Mutex};
+
+    let command = display(program, args);
+    tracing::info!("run (streaming): {command}");
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ExecError::NotFound {
+                    program: program.display().to_string(),
+                }
+            } else {
+                ExecError::Io {
+                    command: command.clone(),
+                    message: e.to_string(),
+                }
+            }
+        })?;
+    let started = Instant::now();
+    // Readers are detached: a grandchild outside the group could hold a pipe open, and the
+    // time limit must hold regardless.
+    let (tx, rx) = channel::<String>();
+    let stdout = child.stdout.take().expect("piped stdout");
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&buf);
+                    if tx
+                        .send(line.trim_end_matches(['\n', '\r']).to_string())
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let stderr_text = Arc::new(Mutex::new(Vec::new()));
+    let stderr = child.stderr.take().expect("piped stderr");
+    std::thread::spawn({
+        let stderr_text = Arc::clone(&stderr_text);
+        move || {
+            let mut chunk = [0u8; 4096];
+            let mut stderr = stderr;
+            while let Ok(n) = stderr.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut t) = stderr_text.lock() {
+                    t.extend_from_slice(&chunk[..n]);
+                }
+            }
+        }
+    });
+
+    let limit_at = started + waits.limit;
+    let mut lines = Vec::new();
+    let mut wait_until = (started + waits.first_line).min(limit_at);
+    let end = loop {
+        if interrupt::requested() {
+            kill_group(&mut child);
+            return Err(ExecError::Interrupted);
+        }
+        let now = Instant::now();
+        if now >= wait_until {
+            break match (lines.is_empty(), wait_until >= limit_at) {
+                (true, false) => StreamEnd::Silent,
+                (false, false) => StreamEnd::Idle,
+                (_, true) => StreamEnd::Limit,
+            };
+        }
+        match rx.recv_timeout(Duration::from_millis(50).min(wait_until - now)) {
+            Ok(line) => {
+                lines.push(line);
+                wait_until = (Instant::now() + waits.idle).min(limit_at);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break StreamEnd::Exited,
+        }
+    };
+    // stdout closed: the program is done or nearly so; give it a moment to report its status.
+    let mut code = None;
+    if end == StreamEnd::Exited {
+        let deadline = (Instant::now() + Duration::from_millis(500)).min(limit_at);
+        while Instant::now() < deadline {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    code = status.code();
+                    break;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                Err(_) => break,
+            }
+        }
+    }
+    kill_group(&mut child);
+    // The stderr reader ends when the group is gone; a short wait lets it catch the last words.
+    let stderr_deadline = Instant::now() + Duration::from_millis(200);
+    let stderr = loop {
+        let done = Arc::strong_count(&stderr_text) == 1;
+        if done || Instant::now() >= stderr_deadline {
+            break stderr_text
+                .lock()
+                .map(|t| String::from_utf8_lossy(&t).into_owned())
+                .unwrap_or_default();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    tracing::debug!(
+        "read {} line(s) in {:.2}s ({end:?}): {command}",
+        lines.len(),
+        started.elapsed().as_secs_f32()
+    );
+    Ok(Streamed {
+        lines,
+        end,
+        code,
+        stderr,
+    })
+}
+
+/// Kills the child's whole process group (before reaping it, so the group id is still ours),
+/// then reaps it.
+fn kill_group(child: &mut std::process::Child) {
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, first_line_ms: u64, idle_ms: u64, limit_ms: u64) -> (Streamed, Duration) {
+        let started = Instant::now();
+        let out = run_streaming(
+            Path::new("/bin/sh"),
+            &["-c", script],
+            Waits {
+                first_line: Duration::from_millis(first_line_ms),
+                idle: Duration::from_millis(idle_ms),
+                limit: Duration::from_millis(limit_ms),
+            },
+        )
+        .unwrap();
+        (out, started.elapsed())
+    }
+
+    #[test]
+    fn streaming_ends_at_exit_silence_idle_or_limit() {
+        let (out, _) = sh(
+            "echo one; echo two >&2; echo three; exit 3",
+            5000,
+            5000,
+            10000,
+        );
+        assert_eq!(out.end, StreamEnd::Exited);
+        assert_eq!(out.lines, ["one", "three"]);
+        assert_eq!(out.code, Some(3));
+        assert!(out.stderr.contains("two"), "{out:?}");
+
+        // Prints nothing and waits for ever: given up at the first-line wait.
+        let (out, took) = sh("sleep 30", 300, 5000, 10000);
+        assert_eq!(out.end, StreamEnd::Silent);
+        assert!(out.lines.is_empty());
+        assert!(took < Duration::from_secs(3), "{took:?}");
+
+        // Prints its buffer, then waits: given up after the idle gap.
+        let (out, took) = sh("echo a; echo b; sleep 30", 2000, 300, 10000);
+        assert_eq!(out.end, StreamEnd::Idle);
+        assert_eq!(out.lines, ["a", "b"]);
+        assert!(took < Duration::from_secs(3), "{took:?}");
+
+        // Never stops printing: the limit holds.
+        let (out, took) = sh("while :; do echo x; sleep 0.05; done", 2000, 2000, 500);
+        assert_eq!(out.end, StreamEnd::Limit);
+        assert!(!out.lines.is_empty());
+        assert!(took < Duration::from_secs(3), "{took:?}");
+    }
+
+    #[test]
+    fn streaming_kills_what_the_program_started() {
+        // A number no other process has in its argv.
+        let marker = format!("30.{}", std::process::id());
+        let script = format!("sleep {marker} &\necho started\nsleep 1{marker}");
+        let (out, _) = sh(&script, 2000, 200, 10000);
+        assert_eq!(out.lines, ["started"]);
+        // Both sleeps were in the program's process group: neither survives.
+        let alive = || {
+            std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!alive());
+    }
+}

@@ -5,6 +5,10 @@
 //! them, the probe, dev-stop's rescans), and doctor adds the checks only it makes (whoami,
 //! logs, the probe).
 
+pub mod other_apps;
+
+pub use other_apps::{Also, SharedToken};
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -24,6 +28,8 @@ pub struct Survey {
     /// Per bot name.
     pub telegram: BTreeMap<String, Telegram>,
     pub autostart: Autostart,
+    /// Other Fly apps and their secrets; `None` when no bot has both fly_app and a token secret.
+    pub other_apps: Option<other_apps::OtherApps>,
 }
 
 pub struct Telegram {
@@ -37,6 +43,9 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
     std::thread::scope(|s| {
         let local = s.spawn(|| local::scan(bots, &cfg.root));
         let autostart = s.spawn(|| autostart::scan(bots, AUTOSTART_LIMIT));
+        let wanted = other_apps::wanted(bots);
+        let other =
+            (!wanted.is_empty()).then(|| s.spawn(move || other_apps::read(flyctl, &wanted)));
         let fly: Vec<_> = apps
             .iter()
             .map(|app| (app.clone(), s.spawn(move || flyctl.machines(app))))
@@ -65,6 +74,7 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
         Survey {
             local: joined(local.join()),
             autostart: joined(autostart.join()),
+            other_apps: other.map(|h| joined(h.join())),
             fly: fly
                 .into_iter()
                 .map(|(app, h)| (app, joined(h.join())))
@@ -107,6 +117,8 @@ impl std::fmt::Display for Verdict {
 pub struct Places<'a> {
     pub local: Vec<&'a Instance>,
     pub machines: Vec<&'a Machine>,
+    /// Started machines of other Fly apps that hold the same token: (app, machine).
+    pub also: Vec<(&'a str, &'a Machine)>,
     /// A set webhook: Telegram delivers updates there, so polling anywhere conflicts with it.
     pub webhook: Option<&'a str>,
     /// Sources that could not be read (sentences).
@@ -115,7 +127,10 @@ pub struct Places<'a> {
 
 impl Places<'_> {
     pub fn count(&self) -> usize {
-        self.local.len() + self.machines.len() + usize::from(self.webhook.is_some())
+        self.local.len()
+            + self.machines.len()
+            + self.also.len()
+            + usize::from(self.webhook.is_some())
     }
 
     pub fn verdict(&self) -> Verdict {
@@ -159,12 +174,27 @@ impl Survey {
             }
             None => None,
         };
+        let mut also = Vec::new();
+        for other in self.shared_token(bot).map(|t| t.also).unwrap_or_default() {
+            match other.machines {
+                Ok(ms) => also.extend(ms.iter().filter(|m| m.is_running()).map(|m| (other.app, m))),
+                // It holds the token; whether it runs cannot be told.
+                Err(e) => unreadable.push(e.to_string()),
+            }
+        }
         Places {
             local,
             machines,
+            also,
             webhook,
             unreadable,
         }
+    }
+
+    /// Other Fly apps holding this bot's token; `None` when the bot has no fly_app or no
+    /// token secret to compare.
+    pub fn shared_token(&self, bot: &Bot) -> Option<SharedToken<'_>> {
+        self.other_apps.as_ref()?.shared_token(bot, &self.fly)
     }
 
     pub fn machines(&self, bot: &Bot) -> Option<&Result<Vec<Machine>, FlyError>> {

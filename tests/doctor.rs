@@ -6,7 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{BotApi, PARTNER_ON_FLY, PtbBot, Run, World, findings, fly_apps, machine};
+use common::{
+    BotApi, PARTNER_ON_FLY, PtbBot, Run, World, findings, fly_apps, machine, with_secret,
+};
 use serde_json::{Value, json};
 
 const APP: &str = "loyalitybot-partner";
@@ -29,8 +31,15 @@ fly_app = "loyalitybot-partner"
     )
 }
 
+/// One started machine; the app holds the token in the secret botctl.toml names, as a
+/// deployed bot's app does.
 fn one_started_machine() -> Value {
-    fly_apps(&[(APP, vec![machine("148ed193b95089", "started", None)])])
+    with_secret(
+        fly_apps(&[(APP, vec![machine("148ed193b95089", "started", None)])]),
+        APP,
+        "PARTNER_BOT_TOKEN",
+        "the partner token",
+    )
 }
 
 /// `doctor --json` (plus `args`) and the human `doctor` of the same world.
@@ -82,6 +91,7 @@ fn assert_shape(json: &Value) {
         "logs",
         "handoff",
         "probe",
+        "shared-token",
     ];
     for f in all {
         assert_eq!(

@@ -36,10 +36,12 @@ fn checklist_all_ticked_in_a_clean_world() {
     let api = BotApi::start(&[(&tok, "ghbipartnerbot")]);
     world.write_config(&partner_config(&api.url()));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={tok}\n"));
-    world.fly_state(fly_apps(&[(
+    world.fly_state(with_secret(
+        fly_apps(&[(APP, vec![machine("148ed193b95089", "started", None)])]),
         APP,
-        vec![machine("148ed193b95089", "started", None)],
-    )]));
+        "PARTNER_BOT_TOKEN",
+        &tok,
+    ));
 
     let run = world.run(&["checklist"]);
     run.expect_code(0);
@@ -50,6 +52,7 @@ fn checklist_all_ticked_in_a_clean_world() {
         "runs in exactly one place",
         "token set (from .env) and valid: @ghbipartnerbot",
         "no autostart entry can start a second copy",
+        "no other Fly app polls with this token",
     ] {
         assert!(
             line_with(&run.stdout, item).starts_with("[x]"),

@@ -13,6 +13,43 @@ struct Item {
     fix: Option<String>,
 }
 
+/// "no other Fly app polls with this token": ticked when every other app was compared and
+/// none that holds the token has a started machine.
+fn shared_token_item(bot: &Bot, survey: &survey::Survey) -> Option<Item> {
+    let shared = survey.shared_token(bot)?;
+    let text = format!("{}: no other Fly app polls with this token", bot.name);
+    let polling: Vec<String> = shared
+        .also
+        .iter()
+        .filter(|a| !a.started().is_empty())
+        .map(|a| format!("{} (secret {})", a.app, a.secret))
+        .collect();
+    Some(
+        if let Some(first) = shared.also.iter().find(|a| !a.started().is_empty()) {
+            Item {
+                ticked: false,
+                text: format!("{text} — {} poll(s) with it", polling.join(", ")),
+                fix: Some(format!(
+                    "flyctl secrets set {}=<token of {}'s own bot from @BotFather> --app {}",
+                    first.secret, first.app, first.app
+                )),
+            }
+        } else if !shared.unchecked.is_empty() {
+            Item {
+                ticked: false,
+                text: format!("{text} — not checked: {}", shared.unchecked.join("; ")),
+                fix: Some(format!("botctl doctor {}", bot.name)),
+            }
+        } else {
+            Item {
+                ticked: true,
+                text: format!("{text} ({} other app(s) compared)", shared.checked),
+                fix: None,
+            }
+        },
+    )
+}
+
 pub fn run(ctx: &Context) -> Result<i32> {
     let bots: Vec<&Bot> = ctx.cfg.bots.iter().collect();
     let uses_fly = bots.iter().any(|b| b.fly_app.is_some());
@@ -68,6 +105,9 @@ pub fn run(ctx: &Context) -> Result<i32> {
                 text: format!("{}: not running locally while Fly.io runs it", bot.name),
                 fix: both.then(|| format!("botctl dev-stop {}", bot.name)),
             });
+            if let Some(item) = shared_token_item(bot, &survey) {
+                items.push(item);
+            }
         }
         let verdict = places.verdict();
         items.push(Item {

@@ -156,6 +156,8 @@ fn refuse_if_webhook(ctx: &Context, bot: &Bot, survey: &Survey, steps: &mut Step
     }
 }
 
+/// Another Fly app that holds the same token and has started machines polls with it: a copy
+/// here would conflict with it as surely as with the bot's own app.
 /// Confirms, records the handoff, stops the started machines and waits for `stopped`.
 /// Returns the machines it stopped.
 fn stop_fly(

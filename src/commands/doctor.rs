@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::Context;
 use crate::config::Bot;
 use crate::error::Result;
-use crate::sources::fly::{FlyError, LogLine, MachineState};
+use crate::sources::fly::{FlyError, LogLine, MachineState, RecentLogs};
 use crate::sources::telegram::{self, ApiError, BotApi, ProbeOutcome, TokenLookup};
 use crate::survey::{self, Survey, joined};
 use crate::{state, time, ui};
@@ -35,12 +35,15 @@ pub struct Finding {
 pub struct Evidence {
     pub survey: Survey,
     pub whoami: Option<Result<String, FlyError>>,
-    pub logs: BTreeMap<String, Result<Vec<LogLine>, FlyError>>,
+    pub logs: BTreeMap<String, Result<RecentLogs, FlyError>>,
     pub probes: BTreeMap<String, ProbeOutcome>,
     pub handoffs: Result<state::State>,
 }
 
 const LOGS_LIMIT: Duration = Duration::from_secs(10);
+/// flyctl prints a non-empty log buffer within a second or two and then exits; on an empty
+/// buffer it prints nothing and polls for ever. No line by then means the buffer is empty.
+const LOGS_FIRST_LINE: Duration = Duration::from_secs(3);
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -95,7 +98,10 @@ pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
             .iter()
             .map(|app| {
                 let limit = LOGS_LIMIT.min(ctx.flyctl.timeout());
-                (app.clone(), s.spawn(move || ctx.flyctl.logs(app, limit)))
+                (
+                    app.clone(),
+                    s.spawn(move || ctx.flyctl.recent_logs(app, LOGS_FIRST_LINE, limit)),
+                )
             })
             .collect();
         let probes: Vec<_> = if probe {
@@ -152,7 +158,7 @@ impl Findings {
 /// Where a check's findings sort among errors: the cause of a 409 first.
 fn weight(check: &str) -> u8 {
     match check {
-        "places" => 0,
+        "shared-token" | "places" => 0,
         "local" | "fly" => 1,
         "webhook" => 2,
         "probe" => 3,
@@ -181,6 +187,8 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
     check_flyctl(ctx, ev, &mut f);
     check_orphan_handoffs(ctx, ev, &mut f);
     for bot in bots {
+        // Before places: when another app holds the token, that is the cause to name first.
+        check_shared_token(bot, ev, &mut f);
         check_places(bot, ev, api, &mut f);
         check_fly(bot, ev, &mut f);
         check_telegram(bot, ev, api, &mut f);
@@ -278,10 +286,24 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
                     .join(", ")
             ));
         }
+        for app in also_apps(&places.also) {
+            where_.push(format!(
+                "Fly app {app} with the same token (machine {})",
+                places
+                    .also
+                    .iter()
+                    .filter(|(a, _)| *a == app)
+                    .map(|(_, m)| m.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         if let Some(url) = places.webhook {
             where_.push(format!("a webhook ({url})"));
         }
-        let fix = if !places.local.is_empty() && !places.machines.is_empty() {
+        let fix = if let Some(app) = also_apps(&places.also).first() {
+            shared_token_fix(ev, bot, app, &places.also)
+        } else if !places.local.is_empty() && !places.machines.is_empty() {
             format!(
                 "botctl dev-stop {0}   # keep Fly.io; or move it here: botctl dev-start {0}",
                 bot.name
@@ -327,6 +349,114 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
             ),
         };
         f.add(Some(bot), "places", level, message, None);
+    }
+}
+
+/// The apps of `also` machines, each once, in order.
+fn also_apps<'a>(also: &[(&'a str, &crate::sources::fly::Machine)]) -> Vec<&'a str> {
+    let mut apps: Vec<&str> = also.iter().map(|(a, _)| *a).collect();
+    apps.dedup();
+    apps
+}
+
+/// Give the other app its own bot's token (a placeholder, never a value), or stop it.
+fn shared_token_fix(
+    ev: &Evidence,
+    bot: &Bot,
+    app: &str,
+    also: &[(&str, &crate::sources::fly::Machine)],
+) -> String {
+    let shared = ev.survey.shared_token(bot);
+    let secret = shared
+        .as_ref()
+        .and_then(|s| s.also.iter().find(|a| a.app == app))
+        .map_or("BOT_TOKEN", |a| a.secret);
+    let ids: Vec<&str> = also
+        .iter()
+        .filter(|(a, _)| *a == app)
+        .map(|(_, m)| m.id.as_str())
+        .collect();
+    set_secret_fix(secret, app, &ids)
+}
+
+fn set_secret_fix(secret: &str, app: &str, started: &[&str]) -> String {
+    let set = format!(
+        "flyctl secrets set {secret}=<token of {app}'s own bot from @BotFather> --app {app}"
+    );
+    if started.is_empty() {
+        set
+    } else {
+        format!(
+            "{set}   # or stop it: flyctl machine stop {} --app {app}",
+            started.join(" ")
+        )
+    }
+}
+
+fn check_shared_token(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let Some(shared) = ev.survey.shared_token(bot) else {
+        return;
+    };
+    let own = bot.fly_app.as_deref().unwrap_or("");
+    for a in &shared.also {
+        let started: Vec<&str> = a.started().iter().map(|m| m.id.as_str()).collect();
+        let fix = Some(set_secret_fix(a.secret, a.app, &started));
+        let same = format!(
+            "Fly app {} holds {}'s token (its secret {} has the same digest as {} in {own})",
+            a.app,
+            bot.name,
+            a.secret,
+            bot.token_secret.as_deref().unwrap_or("")
+        );
+        match &a.machines {
+            Ok(_) if !started.is_empty() => f.add(
+                Some(bot),
+                "shared-token",
+                Level::Error,
+                format!(
+                    "{same}, and its started machine(s) {} poll with it: Telegram answers all but one poller 409 Conflict",
+                    started.join(", ")
+                ),
+                fix,
+            ),
+            Ok(_) => f.add(
+                Some(bot),
+                "shared-token",
+                Level::Warn,
+                format!("{same}; none of its machines is started, but one that starts will conflict"),
+                fix,
+            ),
+            Err(e) => f.add(
+                Some(bot),
+                "shared-token",
+                Level::Warn,
+                format!("{same}; its machines could not be read: {e}"),
+                fix,
+            ),
+        }
+    }
+    if !shared.unchecked.is_empty() {
+        f.add(
+            Some(bot),
+            "shared-token",
+            Level::Warn,
+            format!(
+                "not checked whether another Fly app holds this token: {}",
+                shared.unchecked.join("; ")
+            ),
+            None,
+        );
+    } else if shared.also.is_empty() {
+        f.add(
+            Some(bot),
+            "shared-token",
+            Level::Ok,
+            format!(
+                "no other Fly app holds {}'s token ({} app(s) compared)",
+                bot.name, shared.checked
+            ),
+            None,
+        );
     }
 }
 
@@ -520,18 +650,28 @@ fn check_autostart(bot: &Bot, ev: &Evidence, f: &mut Findings) {
 
 fn check_logs(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     let Some(app) = &bot.fly_app else { return };
-    let Some(Ok(lines)) = ev.logs.get(app) else {
+    let Some(Ok(logs)) = ev.logs.get(app) else {
         return;
     };
-    let conflicts: Vec<&LogLine> = lines.iter().filter(|l| l.is_conflict()).collect();
+    let conflicts: Vec<&LogLine> = logs.lines.iter().filter(|l| l.is_conflict()).collect();
     let Some(last) = conflicts.last() else {
-        return f.add(
-            Some(bot),
-            "logs",
-            Level::Ok,
-            format!("no 409 in the recent logs of {app}"),
-            None,
-        );
+        let message = if logs.empty {
+            format!(
+                "the recent logs of {app} are empty (flyctl printed no line within {}s: its machines logged nothing lately), so no 409 in them",
+                LOGS_FIRST_LINE.as_secs()
+            )
+        } else {
+            format!(
+                "no 409 in the recent logs of {app} ({} line(s){})",
+                logs.lines.len(),
+                if logs.complete {
+                    ""
+                } else {
+                    ", still coming at the time limit"
+                }
+            )
+        };
+        return f.add(Some(bot), "logs", Level::Ok, message, None);
     };
     let recent = last.at.is_some_and(|t| time::now().saturating_sub(t) < 600);
     f.add(

@@ -37,10 +37,11 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
 
 pub fn bot_json(bot: &Bot, survey: &Survey) -> Value {
     let places = survey.places(bot);
+    let also = also_json(bot, survey);
     let fly = bot.fly_app.as_ref().map(|app| match survey.fly.get(app) {
-        Some(Ok(ms)) => json!({"app": app, "error": null, "machines": ms}),
-        Some(Err(e)) => json!({"app": app, "error": e.with_fix(), "machines": []}),
-        None => json!({"app": app, "error": "not checked", "machines": []}),
+        Some(Ok(ms)) => json!({"app": app, "error": null, "machines": ms, "also": also}),
+        Some(Err(e)) => json!({"app": app, "error": e.with_fix(), "machines": [], "also": also}),
+        None => json!({"app": app, "error": "not checked", "machines": [], "also": also}),
     });
     let telegram = survey.telegram.get(&bot.name).and_then(|t| {
         if !matches!(t.token, TokenLookup::Found { .. }) {
@@ -89,6 +90,21 @@ pub fn bot_json(bot: &Bot, survey: &Survey) -> Value {
     })
 }
 
+/// `fly.also`: the other apps that hold this bot's token, with all their machines.
+fn also_json(bot: &Bot, survey: &Survey) -> Vec<Value> {
+    let Some(shared) = survey.shared_token(bot) else {
+        return Vec::new();
+    };
+    shared
+        .also
+        .iter()
+        .map(|a| {
+            let machines = a.machines.unwrap_or_default();
+            json!({"app": a.app, "secret": a.secret, "machines": machines})
+        })
+        .collect()
+}
+
 pub fn describe_instance(i: &Instance) -> String {
     // argv and folder are anybody's text: shown escaped.
     let mut s = format!(
@@ -121,6 +137,12 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
                 m.region
             ));
         }
+        for (app, m) in &places.also {
+            lines.push(format!(
+                "fly {app} machine {} {} ({}): same token",
+                m.id, m.state, m.region
+            ));
+        }
         if let Some(url) = places.webhook {
             lines.push(format!("webhook {url}"));
         }
@@ -141,7 +163,31 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
     let mut later = Vec::new();
     let mut unchecked = Vec::new();
     let mut telegram_notes = Vec::new();
+    let mut shared_notes = Vec::new();
+    let mut shared_unchecked = Vec::new();
     for bot in bots {
+        if let Some(shared) = survey.shared_token(bot) {
+            for a in &shared.also {
+                let started = a.started();
+                shared_notes.push(format!(
+                    "  {}: Fly app {} holds the same token (secret {}); {}",
+                    bot.name,
+                    a.app,
+                    a.secret,
+                    match (&a.machines, started.len()) {
+                        (Err(e), _) => format!("its machines could not be read: {e}"),
+                        (Ok(_), 0) => "none of its machines is started".to_string(),
+                        (Ok(_), n) => format!("{n} started machine(s) poll with it"),
+                    }
+                ));
+            }
+            for reason in &shared.unchecked {
+                let entry = format!("  other Fly apps ({}): {reason}", bot.name);
+                if !shared_unchecked.contains(&entry) {
+                    shared_unchecked.push(entry);
+                }
+            }
+        }
         for e in survey.autostart.for_bot(&bot.name) {
             later.push(format!("  {}: {} — {}", bot.name, e.source, e.entry));
         }
@@ -193,6 +239,7 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
             }
         }
     }
+    unchecked.extend(shared_unchecked);
     for u in &survey.autostart.unchecked {
         unchecked.push(format!("  {}: {}", u.source, u.reason));
     }
@@ -200,6 +247,13 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
         ui::blank();
         ui::line(ui::heading("Telegram:"));
         telegram_notes.iter().for_each(ui::line);
+    }
+    if !shared_notes.is_empty() {
+        ui::blank();
+        ui::line(ui::heading("Other Fly apps with the same token:"));
+        for note in &shared_notes {
+            ui::hanging(note, Some(4));
+        }
     }
     if !later.is_empty() {
         ui::blank();

@@ -215,8 +215,9 @@ impl Mode {
 }
 
 /// The one refusal of dev-start and deploy-resume: the bot runs somewhere other than its own
-/// Fly app (this machine; and every place the survey learns to see), so moving it would make
-/// two pollers. Read from the same `Places` as status.
+/// Fly app — on this machine, or in another Fly app holding the same token — so moving it
+/// would make two pollers. Read from the same `Survey` and `Places` as status, so a place the
+/// survey learns to see counts here too.
 pub fn refuse_while_it_runs_elsewhere(
     steps: &mut Steps,
     bot: &Bot,
@@ -224,30 +225,61 @@ pub fn refuse_while_it_runs_elsewhere(
     consequence: &str,
 ) -> Result<()> {
     let mut step = steps.begin(&format!(
-        "Refuse while {} runs anywhere but on Fly.io",
+        "Refuse while {} runs anywhere but on its Fly app",
         bot.name
     ));
     if let Err(e) = &survey.local {
         return Err(step.fail(Error::StepFailed(e.clone())));
     }
     let places = survey.places(bot);
-    if places.local.is_empty() {
-        step.done("it runs nowhere else");
-        return Ok(());
+    if !places.local.is_empty() {
+        return Err(step.fail(Error::Refused {
+            message: format!(
+                "{} already runs here: {}; {consequence}",
+                bot.name,
+                places
+                    .local
+                    .iter()
+                    .map(|i| super::status::describe_instance(i))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            fix: stop_local_fix(bot, &places.local),
+        }));
     }
-    Err(step.fail(Error::Refused {
-        message: format!(
-            "{} already runs here: {}; {consequence}",
-            bot.name,
-            places
-                .local
-                .iter()
-                .map(|i| super::status::describe_instance(i))
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        fix: stop_local_fix(bot, &places.local),
-    }))
+    let shared = survey.shared_token(bot);
+    if let Some(other) = shared
+        .iter()
+        .flat_map(|t| &t.also)
+        .find(|a| !a.started().is_empty())
+    {
+        let started: Vec<&str> = other.started().iter().map(|m| m.id.as_str()).collect();
+        return Err(step.fail(Error::Refused {
+            message: format!(
+                "Fly app {} holds {}'s token (secret {}) and its machine(s) {} poll with it; {consequence}",
+                other.app,
+                bot.name,
+                other.secret,
+                started.join(", ")
+            ),
+            fix: format!(
+                "flyctl secrets set {}=<token of {}'s own bot from @BotFather> --app {}   # or stop it: flyctl machine stop {} --app {}",
+                other.secret,
+                other.app,
+                other.app,
+                started.join(" "),
+                other.app
+            ),
+        }));
+    }
+    match shared.map(|t| t.unchecked).filter(|u| !u.is_empty()) {
+        Some(unchecked) => step.warn(format!(
+            "not on this machine; other Fly apps not checked: {}",
+            unchecked.join("; ")
+        )),
+        None => step.done("it runs nowhere else"),
+    }
+    Ok(())
 }
 
 /// dev-stop only stops this user's processes: another user's copy needs that user (or root).

@@ -188,6 +188,12 @@ impl MachineState {
     }
 }
 
+impl From<&str> for MachineState {
+    fn from(s: &str) -> Self {
+        MachineState::parse(s)
+    }
+}
+
 impl std::fmt::Display for MachineState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -232,6 +238,32 @@ impl LogLine {
     }
 }
 
+/// What `flyctl logs --no-tail` printed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentLogs {
+    pub lines: Vec<LogLine>,
+    /// No line at all: the buffer was empty (the machines logged nothing lately).
+    pub empty: bool,
+    /// false when lines were still coming at the time limit.
+    pub complete: bool,
+}
+
+/// After a log line, how long a pause means flyctl has printed its whole buffer (it prints the
+/// buffer in one go).
+const LOGS_IDLE: Duration = Duration::from_millis(1500);
+
+/// flyctl's own apps, made for `flyctl ssh console` sessions: never a bot.
+const FLYCTL_OWN_APPS: &str = "flyctl-interactive-shells-";
+
+/// A Fly secret as `flyctl secrets list --json` shows it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Secret {
+    pub name: String,
+    /// Computed by Fly from the value: equal digests mean equal values.
+    #[serde(default)]
+    pub digest: String,
+}
+
 pub struct Flyctl {
     program: Result<PathBuf, FlyError>,
     timeout: Duration,
@@ -265,40 +297,11 @@ impl Flyctl {
     fn call(&self, args: &[&str], limit: Duration) -> Result<String, FlyError> {
         let program = self.installed()?;
         let command = format!("flyctl {}", args.join(" "));
-        let out = exec::run(program, args, limit).map_err(|e| match e {
-            ExecError::NotFound { .. } => FlyError::NotInstalled { named: None },
-            ExecError::TimedOut { after, .. } => FlyError::TimedOut {
-                command: command.clone(),
-                after,
-            },
-            ExecError::Interrupted => FlyError::Interrupted,
-            ExecError::Io { message, .. } => FlyError::Failed {
-                command: command.clone(),
-                message,
-            },
-        })?;
+        let out = exec::run(program, args, limit).map_err(|e| from_exec(&command, e))?;
         if out.success() {
             return Ok(out.stdout);
         }
-        let line = out.error_line();
-        let app = flag_value(args, "--app").unwrap_or_default();
-        Err(
-            if line.contains("no access token available") || line.contains("auth login") {
-                FlyError::NotLoggedIn
-            } else if line.contains("app not found") || line.contains("Could not find App") {
-                FlyError::AppNotFound { app }
-            } else if line.contains("was not found in app") {
-                FlyError::MachineNotFound {
-                    app,
-                    id: args.get(2).unwrap_or(&"").to_string(),
-                }
-            } else {
-                FlyError::Failed {
-                    command,
-                    message: line,
-                }
-            },
-        )
+        Err(classify(args, out.error_line()))
     }
 
     pub fn machines(&self, app: &str) -> Result<Vec<Machine>, FlyError> {
@@ -330,9 +333,94 @@ impl Flyctl {
         }
     }
 
+    /// The buffered log lines, read as flyctl prints them. On an empty buffer flyctl prints
+    /// nothing and waits for ever, so no first line within `first_line` means "empty"; after a
+    /// line, a short pause means the buffer has been printed.
+    pub fn recent_logs(
+        &self,
+        app: &str,
+        first_line: Duration,
+        limit: Duration,
+    ) -> Result<RecentLogs, FlyError> {
+        let program = self.installed()?;
+        let args = ["logs", "--app", app, "--no-tail"];
+        let command = format!("flyctl {}", args.join(" "));
+        let waits = exec::Waits {
+            first_line: first_line.min(limit),
+            idle: LOGS_IDLE.min(limit),
+            limit,
+        };
+        let out = exec::run_streaming(program, &args, waits).map_err(|e| from_exec(&command, e))?;
+        if out.end == exec::StreamEnd::Exited && out.code.is_some_and(|c| c != 0) {
+            return Err(classify(&args, out.error_line()));
+        }
+        let lines: Vec<LogLine> = out.lines.iter().filter_map(|l| parse_log_line(l)).collect();
+        Ok(RecentLogs {
+            empty: lines.is_empty(),
+            complete: out.end != exec::StreamEnd::Limit,
+            lines,
+        })
+    }
+
+    /// Every app this Fly account can see, except flyctl's own (`flyctl-interactive-shells-*`).
+    pub fn apps(&self) -> Result<Vec<String>, FlyError> {
+        let args = ["apps", "list", "--json"];
+        let stdout = self.call(&args, self.timeout)?;
+        parse_apps(&stdout).map_err(|message| FlyError::BadOutput {
+            command: format!("flyctl {}", args.join(" ")),
+            message,
+        })
+    }
+
+    /// The names and digests of an app's secrets (never their values: flyctl cannot show them).
+    pub fn secrets(&self, app: &str) -> Result<Vec<Secret>, FlyError> {
+        let args = ["secrets", "list", "--app", app, "--json"];
+        let stdout = self.call(&args, self.timeout)?;
+        parse_secrets(&stdout).map_err(|message| FlyError::BadOutput {
+            command: format!("flyctl {}", args.join(" ")),
+            message,
+        })
+    }
+
     pub fn whoami(&self) -> Result<String, FlyError> {
         self.call(&["auth", "whoami"], self.timeout)
             .map(|s| s.trim().to_string())
+    }
+}
+
+fn from_exec(command: &str, e: ExecError) -> FlyError {
+    match e {
+        ExecError::NotFound { .. } => FlyError::NotInstalled { named: None },
+        ExecError::TimedOut { after, .. } => FlyError::TimedOut {
+            command: command.to_string(),
+            after,
+        },
+        ExecError::Interrupted => FlyError::Interrupted,
+        ExecError::Io { message, .. } => FlyError::Failed {
+            command: command.to_string(),
+            message,
+        },
+    }
+}
+
+/// flyctl's `Error: …` line as a `FlyError`.
+fn classify(args: &[&str], line: String) -> FlyError {
+    let command = format!("flyctl {}", args.join(" "));
+    let app = flag_value(args, "--app").unwrap_or_default();
+    if line.contains("no access token available") || line.contains("auth login") {
+        FlyError::NotLoggedIn
+    } else if line.contains("app not found") || line.contains("Could not find App") {
+        FlyError::AppNotFound { app }
+    } else if line.contains("was not found in app") {
+        FlyError::MachineNotFound {
+            app,
+            id: args.get(2).unwrap_or(&"").to_string(),
+        }
+    } else {
+        FlyError::Failed {
+            command,
+            message: line,
+        }
     }
 }
 
@@ -381,6 +469,30 @@ pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
             }
         })
         .collect())
+}
+
+/// fly-go's `App`: Go field names as keys; everything but the name is ignored.
+#[derive(Deserialize)]
+struct RawApp {
+    #[serde(rename = "Name")]
+    name: String,
+}
+
+pub fn parse_apps(json: &str) -> Result<Vec<String>, String> {
+    let raw: Vec<RawApp> = serde_json::from_str(json.trim())
+        .map_err(|e| format!("expected a JSON list of apps ({e})"))?;
+    Ok(raw
+        .into_iter()
+        .map(|a| a.name)
+        .filter(|name| !name.is_empty() && !name.starts_with(FLYCTL_OWN_APPS))
+        .collect())
+}
+
+pub fn parse_secrets(json: &str) -> Result<Vec<Secret>, String> {
+    // flyctl prints `null` rather than `[]` for an app without secrets in some versions.
+    let raw: Option<Vec<Secret>> = serde_json::from_str(json.trim())
+        .map_err(|e| format!("expected a JSON list of secrets ({e})"))?;
+    Ok(raw.unwrap_or_default())
 }
 
 pub fn strip_ansi(s: &str) -> String {
@@ -448,6 +560,25 @@ mod tests {
         assert!(l.message.starts_with("telegram.error.Conflict"));
         assert!(l.is_conflict());
         assert_eq!(l.at, crate::time::parse_rfc3339("2023-03-07T16:18:08Z"));
+    }
+
+    #[test]
+    fn apps_and_secrets_json() {
+        let apps = parse_apps(
+            r#"[{"ID":"a","Name":"loyalitybot-beta","Status":"deployed","Deployed":true,
+                 "Organization":{"ID":"o","Slug":"personal","Name":"P","Extra":1},"New":[1]},
+                {"ID":"s","Name":"flyctl-interactive-shells-123","Organization":null}]"#,
+        )
+        .unwrap();
+        assert_eq!(apps, ["loyalitybot-beta"]);
+        let secrets = parse_secrets(
+            r#"[{"name":"BOT_TOKEN","digest":"ab12","status":"Deployed"},{"name":"X","digest":"cd"}]"#,
+        )
+        .unwrap();
+        assert_eq!(secrets[0].name, "BOT_TOKEN");
+        assert_eq!(secrets[1].digest, "cd");
+        assert!(parse_secrets("null").unwrap().is_empty());
+        assert!(parse_apps("Error").is_err());
     }
 
     #[test]

@@ -544,6 +544,28 @@ impl World {
             .collect()
     }
 
+    /// (start time in epoch seconds, argv) of every flyctl call so far.
+    pub fn fly_calls_timed(&self) -> Vec<(f64, Vec<String>)> {
+        let mut p = self.fly_state_path().into_os_string();
+        p.push(".calls");
+        std::fs::read_to_string(PathBuf::from(p))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .map(|v| {
+                let argv = v["argv"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|s| s.as_str().unwrap_or("").to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (v["ts"].as_f64().unwrap_or(0.0), argv)
+            })
+            .collect()
+    }
+
     // ----- running botctl
 
     /// botctl's PATH: the world's bin, then the test's PATH minus folders with hidden tools.
@@ -1011,4 +1033,22 @@ pub fn fly_apps(apps: &[(&str, Vec<Value>)]) -> Value {
         );
     }
     serde_json::json!({"logged_in": true, "email": "dev@example.com", "apps": map})
+}
+
+/// `state` (see [`fly_apps`]) with secret `name` of `app` holding `value`: the fake flyctl shows
+/// its digest, equal for equal values, as Fly does.
+pub fn with_secret(mut state: Value, app: &str, name: &str, value: &str) -> Value {
+    let app_state = &mut state["apps"][app];
+    if app_state.is_null() {
+        *app_state = serde_json::json!({"machines": [], "logs": []});
+    }
+    let secrets = &mut app_state["secrets"];
+    if !secrets.is_array() {
+        *secrets = Value::Array(Vec::new());
+    }
+    secrets
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": name, "value": value}));
+    state
 }

@@ -3,12 +3,15 @@
 //! Benchmarks print figures; a missed goal is a figure, not a failure. The task fails only when
 //! something could not be measured.
 //!
-//! - status concurrency: two bots on two Fly apps whose (fake) `flyctl machine list` takes 2 s.
+//! - status concurrency: two bots on two Fly apps whose (fake) `flyctl machine list` takes 2 s;
+//!   and one bot among 10 Fly apps whose every flyctl call takes 1 s (the same-token read).
 //! - process-table scan: `botctl status` for local-only bots against `pgrep -f` with 1500 extra
 //!   processes, and an in-process read of every /proc/PID/cmdline as the floor.
 //! - start-up: `botctl --version`.
 //! - conflict probe: detection time against the real python-telegram-bot poller, and false
 //!   positives with no poller, on the fake Bot API.
+//! - doctor right after dev-start (machines stopped, `flyctl logs --no-tail` hangs on the empty
+//!   buffer): without the probe, and with `--probe` and a live poller.
 
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -22,6 +25,11 @@ use crate::doubles::{self, FakeBotApi, Poller, Reaper, TempDir, parse_json};
 use crate::{Error, Result, cargo, find_program, run_command, setup, shown, target_dir};
 
 const FLY_LIST_DELAY: Duration = Duration::from_secs(2);
+/// Every fake flyctl call in the many-apps status bench takes this long.
+const FLY_CALL_DELAY: Duration = Duration::from_secs(1);
+/// Fly apps in the many-apps status bench: the bot's own and 9 others.
+const MANY_APPS: usize = 10;
+const DOCTOR_RUNS: usize = 3;
 const STATUS_RUNS: usize = 5;
 const EXTRA_PROCESSES: usize = 1500;
 const SCAN_RUNS: usize = 20;
@@ -41,11 +49,13 @@ pub fn run(root: &Path) -> Result<()> {
         botctl: build_release(root)?,
         python: setup::venv_python(root),
     };
-    let benches: [(&str, Measure); 4] = [
+    let benches: [(&str, Measure); 6] = [
         ("status concurrency", status_concurrency),
+        ("status with many Fly apps", status_many_apps),
         ("process-table scan", process_scan),
         ("start-up", startup),
         ("conflict probe", conflict_probe),
+        ("doctor after dev-start", doctor_after_dev_start),
     ];
     let mut rows = Vec::new();
     let mut unmeasured = Vec::new();
@@ -198,6 +208,103 @@ fn expect_every_app_answered(status_json: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One bot among `MANY_APPS` Fly apps, every flyctl call 1 s: apps list, every app's secrets
+/// (8 at a time) and the machine list. Read one by one: 1 + MANY_APPS calls, 11 s.
+fn status_many_apps(b: &Bench) -> Result<Vec<Row>> {
+    let dir = TempDir::new("bench-many-apps")?;
+    let flyctl = b.fake("flyctl");
+    let mut apps = serde_json::Map::new();
+    for i in 0..MANY_APPS {
+        let name = if i == 0 {
+            "bench-partner".to_string()
+        } else {
+            format!("bench-other-{i:02}")
+        };
+        let machine = serde_json::json!({"id": format!("148ed193b9508{i}"), "state": "started"});
+        let secret =
+            serde_json::json!({"name": "BENCH_TOKEN", "value": format!("token of {name}")});
+        apps.insert(
+            name,
+            serde_json::json!({"machines": [machine], "secrets": [secret], "logs": []}),
+        );
+    }
+    let secs_each = FLY_CALL_DELAY.as_secs_f64();
+    let state = dir.write(
+        "fly-state.json",
+        &serde_json::json!({
+            "logged_in": true,
+            "delay": {"list": secs_each, "apps": secs_each, "secrets": secs_each},
+            "apps": apps,
+        })
+        .to_string(),
+    )?;
+    let config = dir.write(
+        "botctl.toml",
+        &format!(
+            "[fly]\nflyctl = {:?}\n\n\
+             [[bot]]\nname = \"partner\"\nscript = \"partner.py\"\ntoken_env = \"BENCH_TOKEN\"\nfly_app = \"bench-partner\"\n",
+            flyctl.display().to_string()
+        ),
+    )?;
+    let mut check = b.botctl(&config, &["status", "--json"]);
+    check
+        .env("FAKE_FLY_STATE", &state)
+        .env("FAKE_FLY_NO_RECORD", "1")
+        .env_remove("BENCH_TOKEN")
+        .current_dir(dir.path());
+    let (_, out) = time_output(&mut check, &[0])?;
+    let doc = parse_json("botctl status --json", &out)?;
+    if doc["bots"][0]["verdict"] != "ok" {
+        return Err(Error::new(format!("unexpected status: {doc}")));
+    }
+    let mut status = b.botctl(&config, &["status"]);
+    status
+        .env("FAKE_FLY_STATE", &state)
+        .env("FAKE_FLY_NO_RECORD", "1")
+        .env_remove("BENCH_TOKEN")
+        .current_dir(dir.path());
+    let took = median(&timed_runs(&mut status, STATUS_RUNS, &[0])?);
+    let serial = FLY_CALL_DELAY * (MANY_APPS as u32 + 1);
+    let ratio = took.as_secs_f64() / serial.as_secs_f64();
+    // apps list with the bot's own secrets, then the others 8 at a time.
+    let rounds = 1 + (MANY_APPS - 1).div_ceil(8) as u32;
+    let floor = FLY_CALL_DELAY * rounds;
+    // Eight fake flyctl (Python) starting at once cost this much on top of each round.
+    let mut eight = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut children = Vec::new();
+        for _ in 0..8 {
+            let mut cmd = Command::new(&flyctl);
+            cmd.arg("version")
+                .env("FAKE_FLY_STATE", &state)
+                .env("FAKE_FLY_NO_RECORD", "1")
+                .stdout(Stdio::null());
+            children.push(cmd.spawn().map_err(|e| Error::could_not_run(&cmd, &e))?);
+        }
+        for mut child in children {
+            let _ = child.wait();
+        }
+        eight.push(started.elapsed());
+    }
+    Ok(vec![
+        Row::new(
+            format!("status: {MANY_APPS} Fly apps, every flyctl call takes 1 s"),
+            secs(took),
+        )
+        .ratio(format!("{ratio:.2} × {} s serial", serial.as_secs()))
+        .goal("≤ 0.5 × serial", ratio <= 0.5),
+        Row::new(
+            format!("  floor: {rounds} rounds of 1 s (8 calls at a time)"),
+            secs(floor),
+        ),
+        Row::new(
+            "  8 fake flyctl starting at once (version)",
+            millis(median(&eight)),
+        ),
+    ])
 }
 
 // ------------------------------------------------------------------------ (b) process-table scan
@@ -426,6 +533,92 @@ fn conflict_probe(b: &Bench) -> Result<Vec<Row>> {
         .goal("0", false_positives == 0),
     );
     Ok(rows)
+}
+
+// ------------------------------------------------------------------------ (e) doctor after dev-start
+
+/// The state dev-start leaves: the app's machine stopped, its log buffer empty, so the fake
+/// flyctl's `logs --no-tail` prints nothing and never exits (as flyctl does).
+fn doctor_after_dev_start(b: &Bench) -> Result<Vec<Row>> {
+    let dir = TempDir::new("bench-doctor")?;
+    let flyctl = b.fake("flyctl");
+    let state = dir.write(
+        "fly-state.json",
+        &serde_json::json!({
+            "logged_in": true,
+            "apps": {"bench-partner": {
+                "machines": [{"id": "148ed193b95089", "state": "stopped", "region": "ams"}],
+                "secrets": [{"name": TOKEN_ENV, "value": FAKE_TOKEN}],
+                "logs": [],
+            }},
+        })
+        .to_string(),
+    )?;
+    let api = start_fake_bot_api(b, &dir)?;
+    let config = dir.write(
+        "botctl.toml",
+        &format!(
+            "[fly]\nflyctl = {:?}\n\n{}fly_app = \"bench-partner\"\n",
+            flyctl.display().to_string(),
+            probe_config(&api.url, "12s")
+        ),
+    )?;
+    let doctor = |args: &[&str]| {
+        let mut cmd = b.botctl(&config, args);
+        cmd.env(TOKEN_ENV, FAKE_TOKEN)
+            .env("FAKE_FLY_STATE", &state)
+            .env("FAKE_FLY_NO_RECORD", "1")
+            .current_dir(dir.path());
+        cmd
+    };
+
+    let (_, out) = time_output(&mut doctor(&["doctor", "--json"]), &[0, 1])?;
+    let doc = parse_json("botctl doctor --json", &out)?;
+    let logs = doc["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["check"] == "logs")
+        .ok_or_else(|| Error::new(format!("doctor --json has no `logs` finding: {doc}")))?;
+    println!("logs finding: {}", logs["message"]);
+    let empty = median(&timed_runs(&mut doctor(&["doctor"]), DOCTOR_RUNS, &[0, 1])?);
+
+    let poller = start_ptb_poller(b, &dir, &api.url)?;
+    api.wait_for_long_poll(true)?;
+    let mut probe = doctor(&["doctor", "--probe", "--json"]);
+    println!("$ {}   # ×{DOCTOR_RUNS}, a live poller", shown(&probe));
+    let mut walls = Vec::new();
+    for i in 0..DOCTOR_RUNS {
+        if i > 0 {
+            std::thread::sleep(PROBE_SETTLE);
+            api.wait_for_long_poll(true)?;
+        }
+        let (wall, out) = time_output(&mut probe, &[0, 1])?;
+        let (level, message) = probe_finding(&out)?;
+        println!(
+            "  run {}: {level}: {message} (doctor took {})",
+            i + 1,
+            secs(wall)
+        );
+        if detection_time(&message).is_none() {
+            return Err(Error::new(format!(
+                "the probe missed the poller: {message}"
+            )));
+        }
+        walls.push(wall);
+    }
+    poller.stop_gracefully()?;
+    drop(api);
+    let probed = median(&walls);
+    Ok(vec![
+        Row::new(
+            "doctor: right after dev-start, empty log buffer",
+            secs(empty),
+        )
+        .goal("≤ 5 s", empty <= Duration::from_secs(5)),
+        Row::new("doctor --probe: same, a live PTB poller", secs(probed))
+            .goal("≤ 6.5 s", probed <= Duration::from_millis(6500)),
+    ])
 }
 
 fn probe_config(api: &str, window: &str) -> String {

@@ -190,6 +190,8 @@ impl Tour {
                     "poller_env": {"BOT_TOKEN": TOKEN, "BOTAPI_URL": self.api.url},
                 }],
                 "ready_log": READY_LINE,
+                // The app holds the token as a secret, as a deployed bot's app does.
+                "secrets": [{"name": TOKEN_ENV, "value": TOKEN}],
             }},
         });
         std::fs::write(&self.fly.state, state.to_string())
