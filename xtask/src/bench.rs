@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::doubles::{self, FakeBotApi, Poller, Reaper, TempDir, parse_json};
+use test_support::{BotApi, PtbBot};
+
+use crate::doubles::{Reaper, TempDir, double_failed, parse_json};
 use crate::{Error, Result, cargo, find_program, run_command, setup, shown, target_dir};
 
 const FLY_LIST_DELAY: Duration = Duration::from_secs(2);
@@ -37,7 +39,6 @@ const TOKEN_ENV: &str = "BENCH_PARTNER_TOKEN";
 pub fn run(root: &Path) -> Result<()> {
     setup::run(root)?;
     let bench = Bench {
-        root,
         botctl: build_release(root)?,
         python: setup::venv_python(root),
     };
@@ -75,13 +76,12 @@ pub fn run(root: &Path) -> Result<()> {
 /// One benchmark: its rows for the table.
 type Measure = fn(&Bench) -> Result<Vec<Row>>;
 
-struct Bench<'a> {
-    root: &'a Path,
+struct Bench {
     botctl: PathBuf,
     python: PathBuf,
 }
 
-impl Bench<'_> {
+impl Bench {
     /// `botctl --config CONFIG ARGS`, plain output, no config from the environment.
     fn botctl(&self, config: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.botctl);
@@ -94,7 +94,7 @@ impl Bench<'_> {
     }
 
     fn fake(&self, name: &str) -> PathBuf {
-        doubles::fake(self.root, name)
+        test_support::fake(name)
     }
 }
 
@@ -339,12 +339,13 @@ fn startup(b: &Bench) -> Result<Vec<Row>> {
 
 fn conflict_probe(b: &Bench) -> Result<Vec<Row>> {
     let dir = TempDir::new("bench-probe")?;
-    let api = start_fake_bot_api(b, &dir)?;
-    println!("fake Bot API at {}", api.url);
+    let api = start_fake_bot_api(b)?;
+    println!("fake Bot API at {}", api.url());
 
-    let poller = start_ptb_poller(b, &dir, &api.url)?;
-    api.wait_for_long_poll(true)?; // PTB prints its ready line before its first getUpdates
-    let config = dir.write("botctl.toml", &probe_config(&api.url, "12s"))?;
+    let mut poller = start_ptb_poller(b, &dir, &api.url())?;
+    // PTB prints its ready line before its first getUpdates.
+    wait_for_long_poll(&api, true)?;
+    let config = dir.write("botctl.toml", &probe_config(&api.url(), "12s"))?;
     let mut doctor = b.botctl(&config, &["doctor", "--probe", "--json"]);
     doctor.env(TOKEN_ENV, FAKE_TOKEN).current_dir(dir.path());
     println!(
@@ -357,7 +358,7 @@ fn conflict_probe(b: &Bench) -> Result<Vec<Row>> {
     for i in 0..PROBE_RUNS {
         if i > 0 {
             std::thread::sleep(PROBE_SETTLE);
-            api.wait_for_long_poll(true)?;
+            wait_for_long_poll(&api, true)?;
         }
         let (wall, out) = time_output(&mut doctor, &[0, 1])?;
         let (level, message) = probe_finding(&out)?;
@@ -374,10 +375,14 @@ fn conflict_probe(b: &Bench) -> Result<Vec<Row>> {
             None => println!("  probe {}: MISSED ({level}: {message})", i + 1),
         }
     }
-    poller.stop_gracefully()?;
-    api.wait_for_long_poll(false)?;
+    if !poller.stop(Duration::from_secs(20)) {
+        return Err(Error::new(
+            "the PTB poller did not stop within 20 s of SIGTERM",
+        ));
+    }
+    wait_for_long_poll(&api, false)?;
 
-    let config = dir.write("botctl.toml", &probe_config(&api.url, "6s"))?;
+    let config = dir.write("botctl.toml", &probe_config(&api.url(), "6s"))?;
     let mut doctor = b.botctl(&config, &["doctor", "--probe", "--json"]);
     doctor.env(TOKEN_ENV, FAKE_TOKEN).current_dir(dir.path());
     println!("$ {}   # ×{PROBE_RUNS}, no poller", shown(&doctor));
@@ -436,19 +441,24 @@ fn probe_config(api: &str, window: &str) -> String {
     )
 }
 
-fn start_fake_bot_api(b: &Bench, dir: &TempDir) -> Result<FakeBotApi> {
-    FakeBotApi::start(&b.python, b.root, dir, FAKE_TOKEN, "benchbot")
+fn start_fake_bot_api(b: &Bench) -> Result<BotApi> {
+    BotApi::launch(&b.python, &[(FAKE_TOKEN, "benchbot")], &[]).map_err(double_failed)
+}
+
+fn wait_for_long_poll(api: &BotApi, pending: bool) -> Result<()> {
+    api.wait_for_long_poll(FAKE_TOKEN, pending)
+        .map_err(double_failed)
 }
 
 /// The real python-telegram-bot poller, ready once it prints its ready line.
-fn start_ptb_poller(b: &Bench, dir: &TempDir, api: &str) -> Result<Poller> {
+fn start_ptb_poller(b: &Bench, dir: &TempDir, api: &str) -> Result<PtbBot> {
     let mut cmd = Command::new(&b.python);
     cmd.arg(b.fake("ptb_bot.py"))
         .env("BOT_TOKEN", FAKE_TOKEN)
         .env("BOTAPI_URL", api)
         .current_dir(dir.path());
     println!("$ {}", shown(&cmd));
-    Poller::start(&mut cmd, "poller")
+    PtbBot::spawn(&mut cmd).map_err(double_failed)
 }
 
 /// The `probe` finding of `doctor --json`: (level, message).
