@@ -99,7 +99,7 @@ impl Bench {
 }
 
 fn build_release(root: &Path) -> Result<PathBuf> {
-    run_command(cargo(root).args(["build", "--release", "-p", "botctl"]))?;
+    run_command(cargo(root).args(["build", "--locked", "--release", "-p", "botctl"]))?;
     let botctl = target_dir(root).join("release/botctl");
     if !botctl.is_file() {
         return Err(Error::new(format!(
@@ -630,4 +630,33 @@ fn print_machine() {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     println!("machine: {cores} cores, Linux {}", kernel.trim());
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{detection_time, median};
+
+    #[test]
+    fn detection_time_is_read_from_the_probe_message() {
+        assert_eq!(
+            detection_time("a live poller answered the probe after 3.2s (409 Conflict)"),
+            Some(3.2)
+        );
+        assert_eq!(detection_time("after 12s"), Some(12.0));
+        assert_eq!(detection_time("no poller answered within 6s"), None);
+        assert_eq!(detection_time("after 3.2 seconds"), None);
+    }
+
+    #[test]
+    fn median_of_odd_even_and_none() {
+        let ms = Duration::from_millis;
+        assert_eq!(median(&[ms(5), ms(1), ms(3)]), ms(3));
+        assert_eq!(
+            median(&[ms(4), ms(1), ms(2), ms(3)]),
+            Duration::from_micros(2500)
+        );
+        assert_eq!(median(&[]), Duration::ZERO);
+    }
 }

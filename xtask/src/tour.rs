@@ -60,7 +60,7 @@ pub fn run(root: &Path) -> Result<()> {
 }
 
 fn build_botctl(root: &Path) -> Result<PathBuf> {
-    run_command(cargo(root).args(["build", "-p", "botctl"]))?;
+    run_command(cargo(root).args(["build", "--locked", "-p", "botctl"]))?;
     let botctl = target_dir(root).join("debug/botctl");
     if !botctl.is_file() {
         return Err(Error::new(format!(
@@ -695,4 +695,18 @@ fn heading(text: &str) {
 
 fn say(text: &str) {
     println!("{text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_colour;
+
+    #[test]
+    fn colour_codes_are_dropped_and_text_kept() {
+        assert_eq!(
+            without_colour("\x1b[1m\x1b[32mok\x1b[0m partner \x1b[38;5;208mconflict\x1b[m"),
+            "ok partner conflict"
+        );
+        assert_eq!(without_colour("plain — ünïcode"), "plain — ünïcode");
+    }
 }
