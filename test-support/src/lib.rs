@@ -15,23 +15,28 @@
 //! and harmless:
 //!
 //! 1. **Assertions look only at the test's own processes.** A test picks its instances out of
-//!    botctl's JSON by pid or by working folder (under the world's temp folder), and a test
-//!    whose outcome depends on how many instances exist (a verdict, an exit code, a refusal,
-//!    what dev-stop stops) gives its bots script names no process outside the test has: the
-//!    world's [`World::script`] (`bot-<world tag>.py`), unique to the world. So a stray
-//!    `python3 bot.py` elsewhere changes no test's outcome, and no test signals it.
+//!    botctl's JSON by pid (the [`Proc`]s and [`PtbBot`]s it started) or by working folder
+//!    ([`World::pids_with_arg`]: under the world's temp folder), never by counting what runs on
+//!    the machine. A test whose outcome depends on how many instances exist (a verdict, an exit
+//!    code, a refusal, what dev-stop stops) names its bots' scripts with [`World::script`]
+//!    (`bot.py` → `bot_<world tag>.py`), a name no process outside the test has. So a stray
+//!    `python3 bot.py` elsewhere changes no test's outcome, and no test ever signals it.
 //! 2. **The lock serialises only tests that start or stop processes.** A World takes the lock
 //!    lazily, before the first process botctl could count or signal: [`World::spawn`] and its
 //!    kin, [`PtbBot::start`], and a botctl command that starts or stops bots (`dev-start`,
-//!    `dev-stop`, `deploy-resume`, whose fake Fly machines may run real pollers). It holds it
-//!    until it is dropped. The tour takes the same lock (its `dev-stop` stops `bot.py`
-//!    processes, as the lock-holding tests do). A test that only reads (status, doctor, init,
-//!    config errors) takes no lock and runs in parallel: by rule 1 it is blind to whatever the
-//!    locked tests start. The fake Bot API and the fake flyctl are no bots and need no lock.
+//!    `dev-stop`, `deploy-resume`, whose fake Fly machines may run real pollers); it holds it
+//!    until it is dropped. A test that only reads (status, doctor, init, config errors) takes
+//!    no lock and runs in parallel with everything: by rule 1 nothing another test starts can
+//!    change its outcome. The lock is not needed for rule 1's sake; it stays for processes
+//!    because the tour (`dev-stop` of plain `bot.py` names) and the tests of older checkouts
+//!    assume nobody else starts bots while they hold it, and because it bounds how many real
+//!    pollers run at once on a small machine. The fake Bot API and the fake flyctl are no bots
+//!    and need no lock.
 //!
 //! The lock is a mutex for the threads of one test binary plus a file lock
-//! ([`LOCK_FILE_NAME`] in the temp folder) for other processes: other checkouts' tests and the
-//! tour.
+//! ([`LOCK_FILE_NAME`] in the temp folder) for other processes.
+//!
+//! Tests need Linux (/proc). A test that needs root calls [`skip_unless_root`].
 
 mod botapi;
 mod lock;

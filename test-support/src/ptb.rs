@@ -25,7 +25,7 @@ pub struct PtbBot {
     lines: Arc<Mutex<Vec<String>>>,
 }
 
-/// `python3` as a person types it, but the venv's interpreter: argv[0] "python3" with the
+/// `python3` as a person types it, but the venv's interpreter: `argv[0]` "python3" with the
 /// venv's bin first on PATH (Python finds its venv through PATH), so the process looks exactly
 /// like `python3 SCRIPT` typed in a shell.
 pub fn venv_python3(venv_python: &Path) -> Command {

@@ -190,11 +190,6 @@ impl World {
         self.lock.get_or_init(TestLock::acquire);
     }
 
-    /// Whether this World holds the process-table lock.
-    pub fn holds_process_table(&self) -> bool {
-        self.lock.get().is_some()
-    }
-
     /// A project whose botctl.toml is `toml`.
     pub fn with_config(toml: &str) -> World {
         let world = World::new();
@@ -518,7 +513,7 @@ impl World {
 
     // ----- real processes
 
-    /// Starts `argv` in `cwd` as a real process with exactly that argv (argv[0] included: the
+    /// Starts `argv` in `cwd` as a real process with exactly that argv (`argv[0]` included: the
     /// program is looked up on the world's PATH, so `python3` is the system Python). Returns
     /// once /proc shows that argv. Killed, with its process group, on drop.
     pub fn spawn(&self, argv: &[&str], cwd: &Path) -> Proc {
