@@ -458,7 +458,9 @@ fn start_ptb_poller(b: &Bench, dir: &TempDir, api: &str) -> Result<PtbBot> {
         .env("BOTAPI_URL", api)
         .current_dir(dir.path());
     println!("$ {}", shown(&cmd));
-    PtbBot::spawn(&mut cmd).map_err(double_failed)
+    let poller = PtbBot::spawn(&mut cmd).map_err(double_failed)?;
+    println!("poller: {}", test_support::READY_LINE);
+    Ok(poller)
 }
 
 /// The `probe` finding of `doctor --json`: (level, message).
