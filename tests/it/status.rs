@@ -640,7 +640,7 @@ fn absent_tools_are_listed_as_not_checked_and_do_not_change_the_exit_code() {
     assert!(out.contains("launchd: launchctl is not installed"), "{out}");
     assert!(!out.to_lowercase().contains("error"), "{out}");
     assert!(run.stderr.is_empty(), "{}", run.stderr);
-    drop(world); // one World at a time: it holds the global lock
+    drop(world); // one World at a time (a World that starts processes holds the lock)
 
     // A systemctl that cannot talk to systemd (a container) is "not checked" as well.
     let world = World::configured(two_bots);
