@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::doubles::{self, FakeBotApi, Poller, Reaper, TempDir, parse_json};
+use test_support::{BotApi, PtbBot};
+
+use crate::doubles::{Reaper, TempDir, double_failed, parse_json};
 use crate::{Error, Result, cargo, find_program, run_command, setup, shown, target_dir};
 
 const FLY_LIST_DELAY: Duration = Duration::from_secs(2);
@@ -45,7 +47,6 @@ const TOKEN_ENV: &str = "BENCH_PARTNER_TOKEN";
 pub fn run(root: &Path) -> Result<()> {
     setup::run(root)?;
     let bench = Bench {
-        root,
         botctl: build_release(root)?,
         python: setup::venv_python(root),
     };
@@ -85,13 +86,12 @@ pub fn run(root: &Path) -> Result<()> {
 /// One benchmark: its rows for the table.
 type Measure = fn(&Bench) -> Result<Vec<Row>>;
 
-struct Bench<'a> {
-    root: &'a Path,
+struct Bench {
     botctl: PathBuf,
     python: PathBuf,
 }
 
-impl Bench<'_> {
+impl Bench {
     /// `botctl --config CONFIG ARGS`, plain output, no config from the environment.
     fn botctl(&self, config: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.botctl);
@@ -104,12 +104,12 @@ impl Bench<'_> {
     }
 
     fn fake(&self, name: &str) -> PathBuf {
-        doubles::fake(self.root, name)
+        test_support::fake(name)
     }
 }
 
 fn build_release(root: &Path) -> Result<PathBuf> {
-    run_command(cargo(root).args(["build", "--release", "-p", "botctl"]))?;
+    run_command(cargo(root).args(["build", "--locked", "--release", "-p", "botctl"]))?;
     let botctl = target_dir(root).join("release/botctl");
     if !botctl.is_file() {
         return Err(Error::new(format!(
@@ -446,12 +446,13 @@ fn startup(b: &Bench) -> Result<Vec<Row>> {
 
 fn conflict_probe(b: &Bench) -> Result<Vec<Row>> {
     let dir = TempDir::new("bench-probe")?;
-    let api = start_fake_bot_api(b, &dir)?;
-    println!("fake Bot API at {}", api.url);
+    let api = start_fake_bot_api(b)?;
+    println!("fake Bot API at {}", api.url());
 
-    let poller = start_ptb_poller(b, &dir, &api.url)?;
-    api.wait_for_long_poll(true)?; // PTB prints its ready line before its first getUpdates
-    let config = dir.write("botctl.toml", &probe_config(&api.url, "12s"))?;
+    let mut poller = start_ptb_poller(b, &dir, &api.url())?;
+    // PTB prints its ready line before its first getUpdates.
+    wait_for_long_poll(&api, true)?;
+    let config = dir.write("botctl.toml", &probe_config(&api.url(), "12s"))?;
     let mut doctor = b.botctl(&config, &["doctor", "--probe", "--json"]);
     doctor.env(TOKEN_ENV, FAKE_TOKEN).current_dir(dir.path());
     println!(
@@ -464,7 +465,7 @@ fn conflict_probe(b: &Bench) -> Result<Vec<Row>> {
     for i in 0..PROBE_RUNS {
         if i > 0 {
             std::thread::sleep(PROBE_SETTLE);
-            api.wait_for_long_poll(true)?;
+            wait_for_long_poll(&api, true)?;
         }
         let (wall, out) = time_output(&mut doctor, &[0, 1])?;
         let (level, message) = probe_finding(&out)?;
@@ -481,10 +482,14 @@ fn conflict_probe(b: &Bench) -> Result<Vec<Row>> {
             None => println!("  probe {}: MISSED ({level}: {message})", i + 1),
         }
     }
-    poller.stop_gracefully()?;
-    api.wait_for_long_poll(false)?;
+    if !poller.stop(Duration::from_secs(20)) {
+        return Err(Error::new(
+            "the PTB poller did not stop within 20 s of SIGTERM",
+        ));
+    }
+    wait_for_long_poll(&api, false)?;
 
-    let config = dir.write("botctl.toml", &probe_config(&api.url, "6s"))?;
+    let config = dir.write("botctl.toml", &probe_config(&api.url(), "6s"))?;
     let mut doctor = b.botctl(&config, &["doctor", "--probe", "--json"]);
     doctor.env(TOKEN_ENV, FAKE_TOKEN).current_dir(dir.path());
     println!("$ {}   # ×{PROBE_RUNS}, no poller", shown(&doctor));
@@ -554,13 +559,13 @@ fn doctor_after_dev_start(b: &Bench) -> Result<Vec<Row>> {
         })
         .to_string(),
     )?;
-    let api = start_fake_bot_api(b, &dir)?;
+    let api = start_fake_bot_api(b)?;
     let config = dir.write(
         "botctl.toml",
         &format!(
             "[fly]\nflyctl = {:?}\n\n{}fly_app = \"bench-partner\"\n",
             flyctl.display().to_string(),
-            probe_config(&api.url, "12s")
+            probe_config(&api.url(), "12s")
         ),
     )?;
     let doctor = |args: &[&str]| {
@@ -583,15 +588,15 @@ fn doctor_after_dev_start(b: &Bench) -> Result<Vec<Row>> {
     println!("logs finding: {}", logs["message"]);
     let empty = median(&timed_runs(&mut doctor(&["doctor"]), DOCTOR_RUNS, &[0, 1])?);
 
-    let poller = start_ptb_poller(b, &dir, &api.url)?;
-    api.wait_for_long_poll(true)?;
+    let mut poller = start_ptb_poller(b, &dir, &api.url())?;
+    wait_for_long_poll(&api, true)?;
     let mut probe = doctor(&["doctor", "--probe", "--json"]);
     println!("$ {}   # ×{DOCTOR_RUNS}, a live poller", shown(&probe));
     let mut walls = Vec::new();
     for i in 0..DOCTOR_RUNS {
         if i > 0 {
             std::thread::sleep(PROBE_SETTLE);
-            api.wait_for_long_poll(true)?;
+            wait_for_long_poll(&api, true)?;
         }
         let (wall, out) = time_output(&mut probe, &[0, 1])?;
         let (level, message) = probe_finding(&out)?;
@@ -607,7 +612,7 @@ fn doctor_after_dev_start(b: &Bench) -> Result<Vec<Row>> {
         }
         walls.push(wall);
     }
-    poller.stop_gracefully()?;
+    poller.stop(Duration::from_secs(20));
     drop(api);
     let probed = median(&walls);
     Ok(vec![
@@ -629,19 +634,26 @@ fn probe_config(api: &str, window: &str) -> String {
     )
 }
 
-fn start_fake_bot_api(b: &Bench, dir: &TempDir) -> Result<FakeBotApi> {
-    FakeBotApi::start(&b.python, b.root, dir, FAKE_TOKEN, "benchbot")
+fn start_fake_bot_api(b: &Bench) -> Result<BotApi> {
+    BotApi::launch(&b.python, &[(FAKE_TOKEN, "benchbot")], &[]).map_err(double_failed)
+}
+
+fn wait_for_long_poll(api: &BotApi, pending: bool) -> Result<()> {
+    api.wait_for_long_poll(FAKE_TOKEN, pending)
+        .map_err(double_failed)
 }
 
 /// The real python-telegram-bot poller, ready once it prints its ready line.
-fn start_ptb_poller(b: &Bench, dir: &TempDir, api: &str) -> Result<Poller> {
+fn start_ptb_poller(b: &Bench, dir: &TempDir, api: &str) -> Result<PtbBot> {
     let mut cmd = Command::new(&b.python);
     cmd.arg(b.fake("ptb_bot.py"))
         .env("BOT_TOKEN", FAKE_TOKEN)
         .env("BOTAPI_URL", api)
         .current_dir(dir.path());
     println!("$ {}", shown(&cmd));
-    Poller::start(&mut cmd, "poller")
+    let poller = PtbBot::spawn(&mut cmd).map_err(double_failed)?;
+    println!("poller: {}", test_support::READY_LINE);
+    Ok(poller)
 }
 
 /// The `probe` finding of `doctor --json`: (level, message).
@@ -813,4 +825,33 @@ fn print_machine() {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     println!("machine: {cores} cores, Linux {}", kernel.trim());
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{detection_time, median};
+
+    #[test]
+    fn detection_time_is_read_from_the_probe_message() {
+        assert_eq!(
+            detection_time("a live poller answered the probe after 3.2s (409 Conflict)"),
+            Some(3.2)
+        );
+        assert_eq!(detection_time("after 12s"), Some(12.0));
+        assert_eq!(detection_time("no poller answered within 6s"), None);
+        assert_eq!(detection_time("after 3.2 seconds"), None);
+    }
+
+    #[test]
+    fn median_of_odd_even_and_none() {
+        let ms = Duration::from_millis;
+        assert_eq!(median(&[ms(5), ms(1), ms(3)]), ms(3));
+        assert_eq!(
+            median(&[ms(4), ms(1), ms(2), ms(3)]),
+            Duration::from_micros(2500)
+        );
+        assert_eq!(median(&[]), Duration::ZERO);
+    }
 }

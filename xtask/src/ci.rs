@@ -28,9 +28,14 @@ fn check_formatting(root: &Path) -> Result<()> {
     run_command(cargo(root).args(["fmt", "--all", "--", "--check"]))
 }
 
+/// Builds and tests use exactly the committed Cargo.lock: CI fails where it would resolve
+/// other versions than a developer ran.
+const LOCKED: &str = "--locked";
+
 fn lint(root: &Path) -> Result<()> {
     run_command(cargo(root).args([
         "clippy",
+        LOCKED,
         "--workspace",
         "--all-targets",
         "--",
@@ -39,17 +44,40 @@ fn lint(root: &Path) -> Result<()> {
     ]))
 }
 
-#[derive(Default)]
+/// The sum of cargo test's `test result:` lines (one per test binary and doctest run).
+#[derive(Debug, Default, PartialEq)]
 struct Tally {
     passed: u64,
     failed: u64,
     ignored: u64,
 }
 
+impl Tally {
+    /// Adds `test result: ok. 3 passed; 0 failed; 1 ignored; …`; other lines change nothing.
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(what), Some(n)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let n: u64 = n.parse().unwrap_or(0);
+            match what {
+                "passed" => self.passed += n,
+                "failed" => self.failed += n,
+                "ignored" => self.ignored += n,
+                _ => {}
+            }
+        }
+    }
+}
+
 /// Runs cargo test, echoing its output, and adds up its `test result:` lines.
 fn test(root: &Path, args: &[String]) -> Result<Tally> {
     let mut cmd = cargo(root);
-    cmd.args(["test", "--workspace"])
+    cmd.args(["test", LOCKED, "--workspace"])
         .args(args)
         .stdout(Stdio::piped());
     println!("$ {}", shown(&cmd));
@@ -58,23 +86,51 @@ fn test(root: &Path, args: &[String]) -> Result<Tally> {
     for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
         let line = line.map_err(|e| Error::io("reading cargo test's output", e))?;
         println!("{line}");
-        if let Some(rest) = line.strip_prefix("test result: ") {
-            for part in rest.split(';') {
-                let mut words = part.split_whitespace().rev();
-                let (Some(what), Some(n)) = (words.next(), words.next()) else {
-                    continue;
-                };
-                let n: u64 = n.parse().unwrap_or(0);
-                match what {
-                    "passed" => tally.passed += n,
-                    "failed" => tally.failed += n,
-                    "ignored" => tally.ignored += n,
-                    _ => {}
-                }
-            }
-        }
+        tally.add_line(&line);
     }
     let status = child.wait().map_err(|e| Error::could_not_run(&cmd, &e))?;
     check_status(&cmd, status)?;
     Ok(tally)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tally;
+
+    fn tally(lines: &[&str]) -> Tally {
+        let mut tally = Tally::default();
+        for line in lines {
+            tally.add_line(line);
+        }
+        tally
+    }
+
+    #[test]
+    fn result_lines_add_up_over_binaries() {
+        let t = tally(&[
+            "running 84 tests",
+            "test result: ok. 84 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 120.95s",
+            "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s",
+            "test result: FAILED. 3 passed; 2 failed; 1 ignored; 0 measured; 5 filtered out; finished in 1.02s",
+        ]);
+        assert_eq!(
+            t,
+            Tally {
+                passed: 87,
+                failed: 2,
+                ignored: 1
+            }
+        );
+    }
+
+    #[test]
+    fn other_lines_count_nothing() {
+        let t = tally(&[
+            "test status::x ... ok",
+            "    test result: ok. 9 passed; 0 failed",
+            "test result: garbage; passed; x failed",
+            "",
+        ]);
+        assert_eq!(t, Tally::default());
+    }
 }

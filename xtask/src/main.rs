@@ -26,7 +26,7 @@ Tasks:
   setup              install what the tests need: .venv with tests/fakes/requirements.txt,
                      and check python3 and setpriv (installs them as root with apt-get)
   ci [-- ARGS...]    what CI runs: setup, cargo fmt --check, cargo clippy -D warnings,
-                     cargo test --workspace ARGS..., then the tour
+                     cargo test --workspace ARGS..., then the tour; builds with --locked
   man [--out DIR]    write botctl.1 and one page per subcommand into DIR (default target/man)
   bench              build botctl in release and measure the SPEC's Speed goals
   tour               see every rule of the 409 checklist happen, with no Fly.io or Telegram
@@ -239,5 +239,84 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn ci_passes_what_follows_dashes_to_cargo_test() {
+        assert!(ci_test_args(&[]).unwrap().is_empty());
+        assert_eq!(
+            ci_test_args(&args(&["--", "--test", "it", "status"])).unwrap(),
+            args(&["--test", "it", "status"])
+        );
+        assert!(ci_test_args(&args(&["--"])).unwrap().is_empty());
+        let e = ci_test_args(&args(&["--test", "it"])).unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(e.message.contains("cargo xtask ci -- --test"), "{e}");
+    }
+
+    #[test]
+    fn man_writes_to_target_man_or_to_out() {
+        let root = Path::new("/repo");
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            man_out_dir(root, &[]).unwrap(),
+            PathBuf::from("/repo/target/man")
+        );
+        assert_eq!(
+            man_out_dir(root, &args(&["--out", "pages"])).unwrap(),
+            cwd.join("pages")
+        );
+        assert_eq!(
+            man_out_dir(root, &args(&["--out=/abs/pages"])).unwrap(),
+            PathBuf::from("/abs/pages")
+        );
+        for bad in [
+            &["--out"][..],
+            &["pages"],
+            &["--out", "a", "b"],
+            &["--outdir", "a"],
+        ] {
+            let e = man_out_dir(root, &args(bad)).unwrap_err();
+            assert_eq!(e.code, 2, "{bad:?}");
+            assert!(e.message.starts_with("usage: cargo xtask man"), "{e}");
+        }
+    }
+
+    #[test]
+    fn tasks_without_arguments_refuse_one() {
+        assert!(no_arguments("tour", &[]).is_ok());
+        let e = no_arguments("tour", &args(&["--fast"])).unwrap_err();
+        assert_eq!(e.code, 2);
+        assert_eq!(e.message, "`tour` takes no arguments, got `--fast`");
+    }
+
+    #[test]
+    fn unknown_task_is_a_usage_error() {
+        let e = dispatch(&args(&["deploy"])).unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(e.message.starts_with("unknown task `deploy`"), "{e}");
+    }
+
+    #[test]
+    fn commands_are_shown_as_typed() {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["test", "--workspace", "it's here", ""])
+            .env("NO_COLOR", "1");
+        assert_eq!(
+            shown(&cmd),
+            "NO_COLOR=1 cargo test --workspace 'it'\\''s here' ''"
+        );
     }
 }

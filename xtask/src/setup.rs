@@ -155,13 +155,19 @@ fn pinned_ptb_version(root: &Path) -> Result<String> {
     let path = root.join(REQUIREMENTS);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    text.lines()
+    ptb_pin(&text)
+        .ok_or_else(|| Error::new(format!("{} does not pin {PTB}==VERSION", path.display())))
+}
+
+/// The version in a `python-telegram-bot==X` line (extras and comments allowed).
+fn ptb_pin(requirements: &str) -> Option<String> {
+    requirements
+        .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter_map(|l| l.split_once("=="))
         .find(|(name, _)| name.split('[').next().unwrap_or("").trim() == PTB)
         .map(|(_, version)| version.trim().to_string())
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::new(format!("{} does not pin {PTB}==VERSION", path.display())))
 }
 
 fn has_ptb(python: &Path, version: &str) -> bool {
@@ -210,4 +216,23 @@ fn remove(path: &Path) -> Result<()> {
         std::fs::remove_file(path)
     };
     result.map_err(|e| Error::io(format!("cannot remove {}", path.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ptb_pin;
+
+    #[test]
+    fn the_pin_is_found_among_other_lines() {
+        let text = "# the real poller\nhttpx==0.28.1\npython-telegram-bot[socks]==22.5  # pinned\n";
+        assert_eq!(ptb_pin(text).as_deref(), Some("22.5"));
+    }
+
+    #[test]
+    fn no_pin_is_none() {
+        assert_eq!(ptb_pin("python-telegram-bot>=22\n"), None);
+        assert_eq!(ptb_pin("# python-telegram-bot==22.5\n"), None);
+        assert_eq!(ptb_pin("python-telegram-bot==\n"), None);
+        assert_eq!(ptb_pin("python-telegram-bot-extra==1.0\n"), None);
+    }
 }

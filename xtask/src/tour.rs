@@ -25,9 +25,9 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
 
-use crate::doubles::{
-    self, FakeBotApi, Poller, READY_LINE, TempDir, alive, interrupted, parse_json, pause,
-};
+use test_support::{BotApi, ProcessTableLock, PtbBot, READY_LINE, alive, fake, lock_path};
+
+use crate::doubles::{self, TempDir, double_failed, interrupted, parse_json, pause};
 use crate::{Error, Result, cargo, run_command, setup, target_dir};
 
 const BOT: &str = "partner";
@@ -60,7 +60,7 @@ pub fn run(root: &Path) -> Result<()> {
 }
 
 fn build_botctl(root: &Path) -> Result<PathBuf> {
-    run_command(cargo(root).args(["build", "-p", "botctl"]))?;
+    run_command(cargo(root).args(["build", "--locked", "-p", "botctl"]))?;
     let botctl = target_dir(root).join("debug/botctl");
     if !botctl.is_file() {
         return Err(Error::new(format!(
@@ -71,48 +71,36 @@ fn build_botctl(root: &Path) -> Result<PathBuf> {
     Ok(botctl)
 }
 
-/// The integration tests start real `python3 bot.py` processes; the tour's `dev-stop` would
-/// stop theirs and their scans would see the tour's. Both take this lock.
-fn wait_for_integration_tests() -> Result<std::fs::File> {
-    let path = std::env::temp_dir().join("botctl-integration-tests.lock");
-    let failed = |e| Error::io(format!("cannot lock {}", path.display()), e);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(failed)?;
+/// The integration tests that start or stop processes run real `python3 bot.py`s; the tour's
+/// `dev-stop` would stop theirs. Both take the process-table lock (see test-support).
+fn wait_for_integration_tests() -> Result<ProcessTableLock> {
+    let failed = |e| Error::io(format!("cannot lock {}", lock_path().display()), e);
     let mut said = false;
     loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                if !said {
-                    println!(
-                        "xtask tour: waiting for botctl's integration tests to finish \
-                         (they hold {})",
-                        path.display()
-                    );
-                    said = true;
-                }
-                pause()?;
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(failed(e)),
+        if let Some(lock) = ProcessTableLock::try_take().map_err(failed)? {
+            return Ok(lock);
         }
+        if !said {
+            println!(
+                "xtask tour: waiting for botctl's integration tests to finish (they hold {})",
+                lock_path().display()
+            );
+            said = true;
+        }
+        pause()?;
     }
 }
 
 /// The doubles and the project. Fields drop in this order: the teammate's bot, the machine's
 /// poller, the fake Bot API, then the folder.
 struct Tour {
-    local: Option<Poller>,
+    local: Option<PtbBot>,
     fly: FakeFly,
-    api: FakeBotApi,
+    api: BotApi,
     dir: TempDir,
     project: PathBuf,
     botctl: PathBuf,
     python: PathBuf,
-    root: PathBuf,
     colour: bool,
 }
 
@@ -125,10 +113,13 @@ impl Tour {
             .map_err(|e| Error::io(format!("cannot create {}", project.display()), e))?;
 
         heading("Setting the stage: a project, a fake Bot API, a fake Fly.io");
-        let api = FakeBotApi::start(&python, root, &dir, TOKEN, USERNAME)?;
-        println!("fake Bot API at {}, knows a token for @{USERNAME}", api.url);
+        let api = BotApi::launch(&python, &[(TOKEN, USERNAME)], &[]).map_err(double_failed)?;
+        println!(
+            "fake Bot API (tests/fakes/botapi.py) at {}, knows a token for @{USERNAME}",
+            api.url()
+        );
         let fly = FakeFly {
-            flyctl: doubles::fake(root, "flyctl"),
+            flyctl: fake("flyctl"),
             state: dir.path().join("fly-state.json"),
         };
         let colour = std::io::stdout().is_terminal()
@@ -141,7 +132,6 @@ impl Tour {
             project,
             botctl,
             python,
-            root: root.to_path_buf(),
             colour,
         };
         tour.write_project()?;
@@ -156,12 +146,12 @@ impl Tour {
              [[bot]]\nname = \"{BOT}\"\nscript = \"bot.py\"\ntoken_env = \"{TOKEN_ENV}\"\n\
              username = \"{USERNAME}\"\nfly_app = \"{APP}\"\nready_log = \"{READY_LINE}\"\n",
             flyctl = self.fly.flyctl.display().to_string(),
-            api = self.api.url,
+            api = self.api.url(),
         );
         self.write("botctl.toml", &config)?;
         self.write(".env", &format!("{TOKEN_ENV}={TOKEN}\n"))?;
         let bot = self.project.join("bot.py");
-        std::fs::copy(doubles::fake(&self.root, "ptb_bot.py"), &bot)
+        std::fs::copy(fake("ptb_bot.py"), &bot)
             .map_err(|e| Error::io(format!("cannot write {}", bot.display()), e))?;
         println!("project {}:", self.project.display());
         println!("  bot.py       a real python-telegram-bot bot (tests/fakes/ptb_bot.py)");
@@ -176,9 +166,7 @@ impl Tour {
     fn write_fly_state(&self) -> Result<()> {
         let poller = [
             self.python.display().to_string(),
-            doubles::fake(&self.root, "ptb_bot.py")
-                .display()
-                .to_string(),
+            fake("ptb_bot.py").display().to_string(),
         ];
         let state = json!({
             "logged_in": true,
@@ -187,7 +175,7 @@ impl Tour {
                     "id": MACHINE, "name": "odd-fog-1234", "state": "stopped", "region": "ams",
                     "autostart": false, "start_delay": 1, "stop_delay": 1,
                     "poller": poller,
-                    "poller_env": {"BOT_TOKEN": TOKEN, "BOTAPI_URL": self.api.url},
+                    "poller_env": {"BOT_TOKEN": TOKEN, "BOTAPI_URL": self.api.url()},
                 }],
                 "ready_log": READY_LINE,
                 // The app holds the token as a secret, as a deployed bot's app does.
@@ -350,35 +338,27 @@ impl Tour {
             }
             pause()?;
         };
-        self.api.wait_for_long_poll(true)?;
+        self.api
+            .wait_for_long_poll(TOKEN, true)
+            .map_err(double_failed)?;
         println!("machine {MACHINE}'s poller (pid {pid}): {READY_LINE}, and it long-polls");
         Ok(pid)
     }
 
     /// `python3 bot.py` in the project, as a teammate types it.
     fn start_local_bot(&mut self) -> Result<()> {
-        let venv_bin = self.python.parent().unwrap_or(Path::new(".")).to_path_buf();
-        // argv[0] "python3" with the venv's bin first on PATH: Python finds its venv through
-        // PATH, and the process looks exactly like `python3 bot.py` typed in a shell.
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let path = std::env::join_paths(
-            std::iter::once(venv_bin.clone()).chain(std::env::split_paths(&path)),
-        )
-        .map_err(|e| Error::new(format!("cannot put {} on PATH: {e}", venv_bin.display())))?;
-        let mut cmd = Command::new(&self.python);
-        cmd.arg0("python3")
-            .arg("bot.py")
+        let mut cmd = test_support::venv_python3(&self.python);
+        cmd.arg("bot.py")
             .current_dir(&self.project)
-            .env("PATH", path)
             .env(TOKEN_ENV, TOKEN)
-            .env("BOTAPI_URL", &self.api.url)
-            .env("PYTHONUNBUFFERED", "1")
+            .env("BOTAPI_URL", self.api.url())
             .env_remove("BOT_TOKEN");
         println!(
             "$ python3 bot.py &   # in the project, {TOKEN_ENV} from .env, BOTAPI_URL={}",
-            self.api.url
+            self.api.url()
         );
-        let bot = Poller::start(&mut cmd, "bot.py")?;
+        let bot = PtbBot::spawn(&mut cmd).map_err(double_failed)?;
+        println!("bot.py: {READY_LINE}");
         println!("(bot.py runs as pid {})", bot.pid());
         self.local = Some(bot);
         Ok(())
@@ -717,4 +697,18 @@ fn heading(text: &str) {
 
 fn say(text: &str) {
     println!("{text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_colour;
+
+    #[test]
+    fn colour_codes_are_dropped_and_text_kept() {
+        assert_eq!(
+            without_colour("\x1b[1m\x1b[32mok\x1b[0m partner \x1b[38;5;208mconflict\x1b[m"),
+            "ok partner conflict"
+        );
+        assert_eq!(without_colour("plain — ünïcode"), "plain — ünïcode");
+    }
 }

@@ -2,12 +2,10 @@
 //! polls with the production token. botctl compares secret digests (`flyctl secrets list`)
 //! across every app (`flyctl apps list`), at most 8 flyctl calls at a time.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use serde_json::{Value, json};
+use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
 const BETA: &str = "loyalitybot-beta";

@@ -1,47 +1,34 @@
-//! The shared harness for botctl's integration tests: a throw-away project folder (`World`) in
-//! which the REAL botctl binary runs against real processes and the fakes in `tests/fakes/`.
+//! The world of one test: a throw-away project folder in which the REAL botctl binary runs
+//! against real processes and the fakes in `tests/fakes/`.
 //!
 //! - [`World`]: a temp project with `botctl.toml`, a `bin/` that shadows flyctl, crontab and
 //!   systemctl (and `python3`), a private `$HOME`, and the fake flyctl's state file.
 //! - [`Proc`]: a real process started by a test, killed (with its whole process group) on drop.
-//! - [`BotApi`]: the fake Bot API server (`tests/fakes/botapi.py`), killed on drop.
-//! - [`PtbBot`]: a real python-telegram-bot poller (`tests/fakes/ptb_bot.py`), killed on drop.
-//! - [`wait_until`]: wait for a condition with a deadline; tests never sleep-and-hope.
+//! - [`Run`]: what one botctl run did.
 //!
-//! The process table is shared by every test on the machine, and botctl scans all of it: a bot
-//! started by one test would show up in another test's `status`. So every `World` holds a global
-//! lock (a mutex for the threads of one test binary plus a file lock for other test binaries)
-//! for as long as it lives: tests that use a `World` run one at a time. Declare the `World`
-//! first in a test, so that it is dropped (and the lock released) after every process it
-//! started.
+//! Declare the `World` first in a test, so that it is dropped (and the process-table lock, if
+//! it took it, released) after every process the test started.
 
-#![allow(dead_code)]
-
+use std::cell::OnceCell;
 use std::ffi::OsString;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::lock::ProcessTableLock;
+use crate::procs::{children, cmdline, kill_child, stop_child, wait_until};
+use crate::{botctl_bin, fake, system_python};
+
 /// How long one botctl run may take before the test fails as a hang.
 pub const BOTCTL_LIMIT: Duration = Duration::from_secs(90);
 
-/// botctl.toml with the partner bot on Fly.io and no Telegram (no token_env).
-pub const PARTNER_ON_FLY: &str = r#"
-[[bot]]
-name = "partner"
-script = "bot.py"
-fly_app = "loyalitybot-partner"
-"#;
-
-/// The line ptb_bot.py prints once it is connected.
-pub const READY_LINE: &str = "Бот успешно подключен";
+/// botctl's commands that start or stop processes: a test running one holds the lock.
+const PROCESS_COMMANDS: [&str; 3] = ["dev-start", "dev-stop", "deploy-resume"];
 
 /// A sleeping script that is valid Python *and* valid sh. Run by Python it sleeps; run by sh
 /// (as the disguised decoys do, see [`World::spawn_disguised`]) it sleeps too.
@@ -54,185 +41,44 @@ time.sleep(600)
 "#;
 
 // ------------------------------------------------------------------------------------------
-// Small helpers
+// The process-table lock of a test
 
-/// The crate's folder (where Cargo.toml is).
-pub fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `tests/fakes/NAME`.
-pub fn fake(name: &str) -> PathBuf {
-    manifest_dir().join("tests").join("fakes").join(name)
-}
-
-/// The venv made by `cargo xtask setup` (python-telegram-bot lives there).
-pub fn venv_python() -> PathBuf {
-    let p = manifest_dir().join(".venv").join("bin").join("python");
-    if !p.exists() {
-        panic!("{} is missing: run `cargo xtask setup` first", p.display());
-    }
-    p
-}
-
-/// The real system Python 3 (symlinks and shims such as pyenv's resolved), used to run the
-/// stdlib-only fakes and the sleeping "bots".
-pub fn system_python() -> &'static Path {
-    static PY: OnceLock<PathBuf> = OnceLock::new();
-    PY.get_or_init(|| {
-        let out = std::process::Command::new("python3")
-            .args([
-                "-c",
-                "import os, sys; print(os.path.realpath(sys.executable))",
-            ])
-            .output()
-            .expect("python3 must be installed to run botctl's tests");
-        assert!(out.status.success(), "python3 -c failed: {out:?}");
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-    })
-}
-
-/// A bot-token-shaped string (`digits:35 chars`), different for every `n`.
-pub fn token(n: u32) -> String {
-    let tail = format!("AAH{:X<32}", format!("test{n}x"));
-    format!("{}:{}", 700_000_000 + n, tail)
-}
-
-/// Polls `cond` every 50 ms until it holds (true) or `limit` passes (false).
-pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// argv of a live process, from /proc (None when it is gone or a zombie without one).
-pub fn cmdline(pid: u32) -> Option<Vec<String>> {
-    let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    if bytes.is_empty() {
-        return None;
-    }
-    Some(
-        bytes
-            .split(|b| *b == 0)
-            .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect(),
-    )
-}
-
-/// Pids of live processes one of whose arguments contains `needle` (e.g. a world's path).
-pub fn pids_with_arg(needle: &str) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| *pid != std::process::id() && alive(*pid))
-        .filter(|pid| cmdline(*pid).is_some_and(|argv| argv.iter().any(|a| a.contains(needle))))
-        .collect()
-}
-
-/// Direct children of a process.
-pub fn children(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|s| s.parse().ok())
-        .collect()
-}
-
-/// Is `pid` alive (and not a zombie)?
-pub fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
-}
-
-/// A URL where nothing listens (a port that was free a moment ago).
-pub fn dead_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
-}
-
-fn kill_group(pid: u32, signal: nix::sys::signal::Signal) {
-    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), signal);
-}
-
-/// Sends SIGTERM to the group, waits up to `grace`, then SIGKILLs it; reaps the child.
-fn stop_child(child: &mut Child, grace: Duration) -> bool {
-    let pid = child.id();
-    if matches!(child.try_wait(), Ok(Some(_))) {
-        kill_group(pid, nix::sys::signal::Signal::SIGKILL);
-        return true;
-    }
-    kill_group(pid, nix::sys::signal::Signal::SIGTERM);
-    let exited = wait_until(grace, || matches!(child.try_wait(), Ok(Some(_))));
-    // Whatever is left in the group (children of a shell, a stuck bot) goes now.
-    kill_group(pid, nix::sys::signal::Signal::SIGKILL);
-    let _ = child.kill();
-    let _ = child.wait();
-    exited
-}
-
-// ------------------------------------------------------------------------------------------
-// The global lock
-
+/// The threads of one test binary wait on this, other processes on the lock file.
 static IN_PROCESS: Mutex<()> = Mutex::new(());
-
-struct GlobalLock {
-    _file: File,
-    _guard: MutexGuard<'static, ()>,
-}
 
 thread_local! {
     static HOLDS_LOCK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-impl Drop for GlobalLock {
+/// The lock as a test holds it: the in-process mutex and the file lock.
+struct TestLock {
+    _file: ProcessTableLock,
+    _guard: MutexGuard<'static, ()>,
+}
+
+impl TestLock {
+    fn acquire() -> TestLock {
+        // A second locking World in the same test would wait for the first one for ever.
+        assert!(
+            !HOLDS_LOCK.with(|h| h.get()),
+            "one World at a time: drop the first World before making another"
+        );
+        // A test that panicked while holding it poisons the mutex; the lock itself is fine.
+        let guard = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
+        let file = ProcessTableLock::wait().unwrap_or_else(|e| panic!("cannot lock: {e}"));
+        HOLDS_LOCK.with(|h| h.set(true));
+        TestLock {
+            _file: file,
+            _guard: guard,
+        }
+    }
+}
+
+impl Drop for TestLock {
     fn drop(&mut self) {
         HOLDS_LOCK.with(|h| h.set(false));
     }
 }
-
-fn global_lock() -> GlobalLock {
-    // A second World in the same test would wait for the first one for ever.
-    assert!(
-        !HOLDS_LOCK.with(|h| h.get()),
-        "one World at a time: drop the first World before making another"
-    );
-    // A test that panicked while holding it poisons the mutex; the lock itself is still fine.
-    let guard = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
-    let path = std::env::temp_dir().join("botctl-integration-tests.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
-    file.lock()
-        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
-    HOLDS_LOCK.with(|h| h.set(true));
-    GlobalLock {
-        _file: file,
-        _guard: guard,
-    }
-}
-
-// ------------------------------------------------------------------------------------------
-// World
 
 /// A temp project folder for one test. See the module docs.
 pub struct World {
@@ -243,7 +89,8 @@ pub struct World {
     /// Tools botctl must not find: their shims are removed and PATH folders that hold them
     /// are left out of botctl's PATH.
     hidden: Vec<String>,
-    _lock: GlobalLock,
+    /// Taken before the first process that botctl could count or signal (see the crate docs).
+    lock: OnceCell<TestLock>,
 }
 
 /// What one botctl run did.
@@ -308,7 +155,6 @@ impl Run {
 impl World {
     /// An empty project folder (no botctl.toml yet), with the shims and the fake flyctl.
     pub fn new() -> World {
-        let lock = global_lock();
         let dir = tempfile::Builder::new()
             .prefix("botctl-world-")
             .tempdir()
@@ -327,7 +173,7 @@ impl World {
             bin,
             home,
             hidden: Vec::new(),
-            _lock: lock,
+            lock: OnceCell::new(),
         };
         std::os::unix::fs::symlink(fake("flyctl"), world.bin.join("flyctl"))
             .expect("symlink the fake flyctl");
@@ -337,11 +183,48 @@ impl World {
         world
     }
 
+    /// Takes the process-table lock (once; held until the World is dropped). Every way of
+    /// starting or stopping a process here calls it; call it yourself before starting one by
+    /// other means.
+    pub fn hold_process_table(&self) {
+        self.lock.get_or_init(TestLock::acquire);
+    }
+
     /// A project whose botctl.toml is `toml`.
     pub fn with_config(toml: &str) -> World {
         let world = World::new();
         world.write_config(toml);
         world
+    }
+
+    /// A project whose botctl.toml is `config(&world)`: for a config that names the world's
+    /// scripts ([`World::script`]).
+    pub fn configured(config: impl FnOnce(&World) -> String) -> World {
+        let world = World::new();
+        world.write_config(&config(&world));
+        world
+    }
+
+    /// This world's tag: the random part of its folder's name.
+    pub fn tag(&self) -> String {
+        let name = self.dir.path().file_name().unwrap_or_default();
+        let name = name.to_string_lossy();
+        // Lower case: bot names that `init` derives from a file name are [a-z0-9-]+.
+        name.trim_start_matches("botctl-world-").to_lowercase()
+    }
+
+    /// This world's name for the bot script `name`: the tag before the extension
+    /// (`bot.py` → `bot_xy3kqz.py`, `bots/bot.py` → `bots/bot_xy3kqz.py`). No process outside
+    /// this test has it, so what botctl counts under a bot with such a script is this test's
+    /// own doing (see the crate docs).
+    pub fn script(&self, name: &str) -> String {
+        let (folder, file) = match name.rsplit_once('/') {
+            Some((folder, file)) => (format!("{folder}/"), file),
+            None => (String::new(), name),
+        };
+        let (stem, ext) = file.rsplit_once('.').unwrap_or((file, ""));
+        let dot = if ext.is_empty() { "" } else { "." };
+        format!("{folder}{stem}_{}{dot}{ext}", self.tag())
     }
 
     /// botctl will not find flyctl (nor fly) anywhere on its PATH.
@@ -355,6 +238,19 @@ impl World {
         let _ = std::fs::remove_file(self.bin.join(tool));
         self.hidden.push(tool.to_string());
         self
+    }
+
+    /// Pids of live processes of this world (working folder inside its temp folder) one of
+    /// whose arguments contains `needle`.
+    pub fn pids_with_arg(&self, needle: &str) -> Vec<u32> {
+        let base = self.dir.path().canonicalize().unwrap_or_default();
+        crate::pids_with_arg(needle)
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read_link(format!("/proc/{pid}/cwd"))
+                    .is_ok_and(|cwd| cwd.starts_with(&base))
+            })
+            .collect()
     }
 
     /// The project root (where botctl.toml is and botctl runs).
@@ -579,7 +475,7 @@ impl World {
     /// The real botctl, ready to run in the project root: PATH as [`World::path_var`],
     /// FAKE_FLY_STATE, HOME, NO_COLOR=1, no BOTCTL_CONFIG, no token variables, a time limit.
     pub fn botctl(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("botctl"));
+        let mut cmd = assert_cmd::Command::new(botctl_bin());
         cmd.current_dir(&self.root)
             .env("PATH", self.path_var())
             .env("FAKE_FLY_STATE", self.fly_state_path())
@@ -603,7 +499,8 @@ impl World {
     /// runs): in the project root, with nothing of the test's environment but PATH as
     /// [`World::path_var`], FAKE_FLY_STATE, HOME, NO_COLOR=1 and TERM=xterm.
     pub fn botctl_process(&self, args: &[&str]) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("botctl"));
+        self.hold_process_table_for(args);
+        let mut cmd = std::process::Command::new(botctl_bin());
         cmd.args(args)
             .current_dir(&self.root)
             .env_clear()
@@ -625,12 +522,20 @@ impl World {
 
     /// Runs `botctl ARGS` as [`World::botctl`] sets it up.
     pub fn run(&self, args: &[&str]) -> Run {
+        self.hold_process_table_for(args);
         run(self.botctl().args(args))
+    }
+
+    /// Holds the lock when `args` name a command that starts or stops processes.
+    fn hold_process_table_for(&self, args: &[&str]) {
+        if args.iter().any(|a| PROCESS_COMMANDS.contains(a)) {
+            self.hold_process_table();
+        }
     }
 
     // ----- real processes
 
-    /// Starts `argv` in `cwd` as a real process with exactly that argv (argv[0] included: the
+    /// Starts `argv` in `cwd` as a real process with exactly that argv (`argv[0]` included: the
     /// program is looked up on the world's PATH, so `python3` is the system Python). Returns
     /// once /proc shows that argv. Killed, with its process group, on drop.
     pub fn spawn(&self, argv: &[&str], cwd: &Path) -> Proc {
@@ -663,6 +568,7 @@ impl World {
     }
 
     fn spawn_cmd(&self, mut cmd: std::process::Command, cwd: &Path, shown: &[&str]) -> Proc {
+        self.hold_process_table();
         cmd.current_dir(cwd)
             .env("PATH", self.path_var())
             .env("HOME", &self.home)
@@ -756,213 +662,7 @@ impl Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        kill_group(self.child.id(), nix::sys::signal::Signal::SIGKILL);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-// ------------------------------------------------------------------------------------------
-// BotApi
-
-/// The fake Bot API server (tests/fakes/botapi.py) on a free port; killed on drop.
-pub struct BotApi {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl BotApi {
-    /// Starts it with these (token, username) pairs as valid tokens.
-    pub fn start(tokens: &[(&str, &str)]) -> BotApi {
-        BotApi::start_with(tokens, &[])
-    }
-
-    /// Starts it answering every Bot API call with an HTML 502 page (`--broken`).
-    pub fn start_broken(tokens: &[(&str, &str)]) -> BotApi {
-        BotApi::start_with(tokens, &["--broken"])
-    }
-
-    pub fn start_with(tokens: &[(&str, &str)], extra: &[&str]) -> BotApi {
-        let dir = tempfile::tempdir().unwrap();
-        let port_file = dir.path().join("port");
-        let log = File::create(dir.path().join("botapi.log")).unwrap();
-        let mut cmd = std::process::Command::new(system_python());
-        cmd.arg(fake("botapi.py"))
-            .args(["--port", "0", "--port-file"])
-            .arg(&port_file);
-        for (t, user) in tokens {
-            cmd.arg("--token").arg(format!("{t}={user}"));
-        }
-        cmd.args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .process_group(0);
-        let child = cmd.spawn().expect("start tests/fakes/botapi.py");
-        let mut api = BotApi {
-            child,
-            port: 0,
-            dir,
-        };
-        let mut port = None;
-        let ok = wait_until(Duration::from_secs(15), || {
-            port = std::fs::read_to_string(&port_file)
-                .ok()
-                .and_then(|s| s.trim().parse::<u16>().ok());
-            port.is_some()
-        });
-        assert!(ok, "botapi.py never wrote its port file:\n{}", api.log());
-        api.port = port.unwrap();
-        api
-    }
-
-    /// `http://127.0.0.1:PORT` — what goes in `[telegram] api`.
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The server's request log (paths with the token redacted by the fake).
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("botapi.log")).unwrap_or_default()
-    }
-
-    fn control(&self, what: &str, params: &[(&str, &str)]) -> Value {
-        let mut req = ureq::post(format!("{}/_control/{what}", self.url()));
-        for (k, v) in params {
-            req = req.query(*k, *v);
-        }
-        let mut resp = req
-            .send_empty()
-            .unwrap_or_else(|e| panic!("/_control/{what} failed: {e}"));
-        let body = resp.body_mut().read_to_string().unwrap();
-        serde_json::from_str(&body).unwrap()
-    }
-
-    /// Queues a message update for `token`.
-    pub fn queue_update(&self, token: &str, text: &str) {
-        self.control("update", &[("token", token), ("text", text)]);
-    }
-
-    /// Sets (or with "" clears) the webhook of `token`.
-    pub fn set_webhook(&self, token: &str, url: &str) {
-        self.control("webhook", &[("token", token), ("url", url)]);
-    }
-
-    /// Turns the HTML-502 mode on or off.
-    pub fn set_broken(&self, on: bool) {
-        self.control("broken", &[("on", if on { "1" } else { "0" })]);
-    }
-
-    /// `/_control/stats?token=T`: getUpdates_calls, offsets_seen, allowed_updates_seen, methods…
-    pub fn stats(&self, token: &str) -> Value {
-        let mut resp = ureq::get(format!("{}/_control/stats", self.url()))
-            .query("token", token)
-            .call()
-            .expect("/_control/stats");
-        serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap()
-    }
-}
-
-impl Drop for BotApi {
-    fn drop(&mut self) {
-        kill_group(self.child.id(), nix::sys::signal::Signal::SIGKILL);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-// ------------------------------------------------------------------------------------------
-// PtbBot
-
-/// A real python-telegram-bot poller (tests/fakes/ptb_bot.py copied into the project as
-/// `as_name`), run as `python3 AS_NAME` in the project root with the venv's Python; killed
-/// on drop.
-pub struct PtbBot {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl PtbBot {
-    /// Starts it and waits (up to 30 s) for "Бот успешно подключен".
-    pub fn start(world: &World, api: &BotApi, token: &str, as_name: &str) -> PtbBot {
-        let venv_python = venv_python();
-        let script = world.path(as_name);
-        std::fs::copy(fake("ptb_bot.py"), &script).expect("copy ptb_bot.py");
-        // argv[0] "python3" with the venv's bin first on PATH: Python finds its venv through
-        // PATH, and the process looks exactly like `python3 bot.py` typed in a shell.
-        let venv_bin = venv_python.parent().unwrap().to_path_buf();
-        let original = std::env::var_os("PATH").unwrap_or_default();
-        let path =
-            std::env::join_paths(std::iter::once(venv_bin).chain(std::env::split_paths(&original)))
-                .unwrap();
-        let mut cmd = std::process::Command::new(&venv_python);
-        cmd.arg0("python3")
-            .arg(as_name)
-            .current_dir(world.root())
-            .env("PATH", path)
-            .env("BOT_TOKEN", token)
-            .env("BOTAPI_URL", api.url())
-            .env("PYTHONUNBUFFERED", "1")
-            .env_remove("PARTNER_BOT_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = cmd.spawn().expect("start the python-telegram-bot poller");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let lines = Arc::clone(&lines);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    lines.lock().unwrap().push(line);
-                }
-            });
-        }
-        let mut bot = PtbBot { child, lines };
-        let ok = wait_until(Duration::from_secs(30), || {
-            bot.has_line(READY_LINE) || matches!(bot.child.try_wait(), Ok(Some(_)))
-        });
-        assert!(
-            ok && bot.has_line(READY_LINE),
-            "the PTB bot did not print {READY_LINE:?}; its output:\n{}",
-            bot.output()
-        );
-        bot
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Everything it printed so far (stdout and stderr).
-    pub fn output(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-
-    pub fn has_line(&self, needle: &str) -> bool {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains(needle))
-    }
-
-    /// Graceful stop (SIGTERM, as PTB expects); SIGKILL after `grace`. Waits until it is gone.
-    pub fn stop(&mut self, grace: Duration) -> bool {
-        stop_child(&mut self.child, grace)
-    }
-}
-
-impl Drop for PtbBot {
-    fn drop(&mut self) {
-        kill_group(self.child.id(), nix::sys::signal::Signal::SIGKILL);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kill_child(&mut self.child);
     }
 }
 

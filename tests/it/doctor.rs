@@ -2,19 +2,18 @@
 //! human output's first line; the conflict probe against a real python-telegram-bot poller
 //! on the fake Bot API; and tokens that never leak, whatever goes wrong.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{
-    BotApi, PARTNER_ON_FLY, PtbBot, Run, World, findings, fly_apps, machine, with_secret,
-};
 use serde_json::{Value, json};
+use test_support::{
+    BotApi, PtbBot, Run, World, findings, fly_apps, machine, partner_on_fly, with_secret,
+};
 
 const APP: &str = "loyalitybot-partner";
 
-/// The partner bot with a token and the fake Bot API at `api`.
-fn partner_with_telegram(api: &str, extra: &str) -> String {
+/// The partner bot (the world's `bot.py`) with a token and the fake Bot API at `api`.
+fn partner_with_telegram(world: &World, api: &str, extra: &str) -> String {
+    let bot_py = world.script("bot.py");
     format!(
         r#"
 [telegram]
@@ -23,7 +22,7 @@ api = "{api}"
 
 [[bot]]
 name = "partner"
-script = "bot.py"
+script = "{bot_py}"
 token_env = "PARTNER_BOT_TOKEN"
 username = "ghbipartnerbot"
 fly_app = "loyalitybot-partner"
@@ -75,7 +74,7 @@ fn text(v: &Value) -> &str {
 
 /// Every finding has exactly the SPEC's keys, a known check and level; the counts add up.
 fn assert_shape(json: &Value) {
-    assert_eq!(common::keys(json), ["findings", "errors", "warnings"]);
+    assert_eq!(test_support::keys(json), ["findings", "errors", "warnings"]);
     let all = json["findings"].as_array().unwrap();
     let known = [
         "config",
@@ -95,7 +94,7 @@ fn assert_shape(json: &Value) {
     ];
     for f in all {
         assert_eq!(
-            common::keys(f),
+            test_support::keys(f),
             ["bot", "check", "level", "message", "fix"],
             "{f}"
         );
@@ -142,9 +141,9 @@ fn assert_cause_first(human: &Run, json: &Value, contains: &str) {
 
 #[test]
 fn clean_project_exits_0() {
-    let token = common::token(21);
+    let token = test_support::token(21);
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
-    let world = World::with_config(&partner_with_telegram(&api.url(), ""));
+    let world = World::configured(|w| partner_with_telegram(w, &api.url(), ""));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     world.fly_state(one_started_machine());
     let (run, json, human) = doctor(&world, &[]);
@@ -169,11 +168,12 @@ fn clean_project_exits_0() {
 
 #[test]
 fn a_bot_in_two_places() {
-    let world = World::with_config(PARTNER_ON_FLY);
-    world.write_sleeper("bot.py");
+    let world = World::configured(partner_on_fly);
+    let bot_py = world.script("bot.py");
+    world.write_sleeper(&bot_py);
     world.fly_state(one_started_machine());
     let root = world.root().to_path_buf();
-    let local = world.spawn(&["python3", "bot.py"], &root);
+    let local = world.spawn(&["python3", &bot_py], &root);
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
@@ -199,15 +199,16 @@ fn a_bot_in_two_places() {
 
 #[test]
 fn two_local_copies() {
-    let world = World::with_config(PARTNER_ON_FLY);
-    world.write_sleeper("bot.py");
+    let world = World::configured(partner_on_fly);
+    let bot_py = world.script("bot.py");
+    world.write_sleeper(&bot_py);
     world.fly_state(fly_apps(&[(
         APP,
         vec![machine("148ed193b95089", "stopped", None)],
     )]));
     let root = world.root().to_path_buf();
-    let first = world.spawn(&["python3", "bot.py"], &root);
-    let second = world.spawn(&["python3", "-u", "bot.py"], &root);
+    let first = world.spawn(&["python3", &bot_py], &root);
+    let second = world.spawn(&["python3", "-u", &bot_py], &root);
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
@@ -222,7 +223,7 @@ fn two_local_copies() {
 
 #[test]
 fn two_started_machines_in_one_app() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     world.fly_state(fly_apps(&[(
         APP,
         vec![
@@ -250,10 +251,10 @@ fn two_started_machines_in_one_app() {
 
 #[test]
 fn a_webhook_is_set() {
-    let token = common::token(22);
+    let token = test_support::token(22);
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
     api.set_webhook(&token, "https://example.com/hook");
-    let world = World::with_config(&partner_with_telegram(&api.url(), ""));
+    let world = World::configured(|w| partner_with_telegram(w, &api.url(), ""));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     world.fly_state(fly_apps(&[(
         APP,
@@ -275,10 +276,10 @@ fn a_webhook_is_set() {
 
 #[test]
 fn a_wrong_token() {
-    let good = common::token(23);
-    let wrong = common::token(24);
+    let good = test_support::token(23);
+    let wrong = test_support::token(24);
     let api = BotApi::start(&[(&good, "ghbipartnerbot")]);
-    let world = World::with_config(&partner_with_telegram(&api.url(), ""));
+    let world = World::configured(|w| partner_with_telegram(w, &api.url(), ""));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={wrong}\n"));
     world.fly_state(one_started_machine());
     let (run, json, human) = doctor(&world, &[]);
@@ -296,9 +297,9 @@ fn a_wrong_token() {
 
 #[test]
 fn a_token_of_another_bot() {
-    let token = common::token(25);
+    let token = test_support::token(25);
     let api = BotApi::start(&[(&token, "somebodyelsebot")]);
-    let world = World::with_config(&partner_with_telegram(&api.url(), ""));
+    let world = World::configured(|w| partner_with_telegram(w, &api.url(), ""));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     world.fly_state(one_started_machine());
     let (run, json, human) = doctor(&world, &[]);
@@ -312,7 +313,7 @@ fn a_token_of_another_bot() {
 
 #[test]
 fn flyctl_missing() {
-    let world = World::with_config(PARTNER_ON_FLY).without_flyctl();
+    let world = World::configured(partner_on_fly).without_flyctl();
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
@@ -334,7 +335,7 @@ fn flyctl_missing() {
 
 #[test]
 fn flyctl_logged_out() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     let mut state = one_started_machine();
     state["logged_in"] = json!(false);
     world.fly_state(state);
@@ -354,18 +355,21 @@ fn flyctl_logged_out() {
 
 #[test]
 fn autostart_entries_are_warnings() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
+    let bot_py = world.script("bot.py");
     world.fly_state(one_started_machine());
-    world.set_crontab("@reboot cd ~/lb && python3 bot.py\n");
+    world.set_crontab(&format!("@reboot cd ~/lb && python3 {bot_py}\n"));
     world.set_systemd(
-        "Id=partner-bot.service\n\
+        &"Id=partner-bot.service\n\
          ExecStart={ path=/usr/bin/python3 ; argv[]=/usr/bin/python3 /srv/lb/bot.py ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n\
          ActiveState=inactive\n\
-         UnitFileState=enabled\n",
+         UnitFileState=enabled\n"
+            .replace("bot.py", &bot_py),
     );
     let plist = world.add_launch_agent(
         "com.lb.partner.plist",
-        "<plist><dict><key>ProgramArguments</key><array><string>python3</string><string>/Users/dev/lb/bot.py</string></array></dict></plist>\n",
+        &"<plist><dict><key>ProgramArguments</key><array><string>python3</string><string>/Users/dev/lb/bot.py</string></array></dict></plist>\n"
+            .replace("bot.py", &bot_py),
     );
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(0); // warnings only
@@ -396,7 +400,7 @@ fn autostart_entries_are_warnings() {
 
 #[test]
 fn a_stopped_machine_that_fly_proxy_can_start() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     world.fly_state(fly_apps(&[(
         APP,
         vec![
@@ -439,7 +443,7 @@ fn conflict_line(at: &str, machine_id: &str) -> String {
 
 #[test]
 fn conflict_lines_in_the_logs() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     let mut state = one_started_machine();
     let recent = now_rfc3339(30);
     state["apps"][APP]["logs"] = json!([
@@ -461,7 +465,7 @@ fn conflict_lines_in_the_logs() {
     drop(world);
 
     // Old 409s are worth a look, not an error.
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     let mut state = one_started_machine();
     state["apps"][APP]["logs"] = json!([conflict_line("2026-01-05T10:00:00Z", "148ed193b95089")]);
     world.fly_state(state);
@@ -477,7 +481,7 @@ fn conflict_lines_in_the_logs() {
 
 #[test]
 fn an_open_handoff_and_a_corrupt_one() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     world.fly_state(fly_apps(&[(
         APP,
         vec![machine("148ed193b95089", "stopped", None)],
@@ -522,22 +526,27 @@ fn an_open_handoff_and_a_corrupt_one() {
 
 #[test]
 fn status_and_probe_see_a_real_ptb_bot_running_as_bot_py() {
-    let token = common::token(31);
+    let token = test_support::token(31);
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
-    let world = World::with_config(&partner_with_telegram(&api.url(), "probe = \"12s\""));
+    let world = World::configured(|w| partner_with_telegram(w, &api.url(), "probe = \"12s\""));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     world.fly_state(fly_apps(&[(
         APP,
         vec![machine("148ed193b95089", "stopped", None)],
     )]));
-    let ptb = PtbBot::start(&world, &api, &token, "bot.py");
+    let bot_py = world.script("bot.py");
+    let ptb = PtbBot::start(&world, &api, &token, &bot_py);
 
     let run = world.run(&["status", "--json"]);
     run.expect_code(0);
     let json = run.json();
-    let partner = common::bot(&json, "partner");
-    assert_eq!(common::local_pids(partner), [ptb.pid()], "{partner:#}");
-    assert_eq!(partner["local"][0]["cmd"], json!(["python3", "bot.py"]));
+    let partner = test_support::bot(&json, "partner");
+    assert_eq!(
+        test_support::local_pids(partner),
+        [ptb.pid()],
+        "{partner:#}"
+    );
+    assert_eq!(partner["local"][0]["cmd"], json!(["python3", bot_py]));
     assert_eq!(partner["verdict"], "ok");
 
     // The probe meets it, and botctl knows where it runs: expected, not an error.
@@ -554,9 +563,9 @@ fn status_and_probe_see_a_real_ptb_bot_running_as_bot_py() {
 
 #[test]
 fn the_probe_finds_a_poller_botctl_cannot_see_and_no_ghost_after_it_stops() {
-    let token = common::token(32);
+    let token = test_support::token(32);
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
-    let world = World::with_config(&partner_with_telegram(&api.url(), "probe = \"12s\""));
+    let world = World::configured(|w| partner_with_telegram(w, &api.url(), "probe = \"12s\""));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     world.fly_state(fly_apps(&[(
         APP,
@@ -589,8 +598,8 @@ fn the_probe_finds_a_poller_botctl_cannot_see_and_no_ghost_after_it_stops() {
 
     // Stop it; a short probe must not report a poller that is gone.
     ptb.stop(Duration::from_secs(15));
-    assert!(!common::alive(ptb.pid()));
-    world.write_config(&partner_with_telegram(&api.url(), "probe = \"4s\""));
+    assert!(!test_support::alive(ptb.pid()));
+    world.write_config(&partner_with_telegram(&world, &api.url(), "probe = \"4s\""));
     let run = world.run(&["doctor", "--probe", "--json"]);
     let json = run.json();
     assert!(
@@ -609,9 +618,9 @@ fn the_probe_finds_a_poller_botctl_cannot_see_and_no_ghost_after_it_stops() {
 
 #[test]
 fn the_probe_never_sends_offset_or_allowed_updates() {
-    let token = common::token(33);
+    let token = test_support::token(33);
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
-    let world = World::with_config(&partner_with_telegram(&api.url(), "probe = \"3s\""));
+    let world = World::configured(|w| partner_with_telegram(w, &api.url(), "probe = \"3s\""));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     world.fly_state(one_started_machine());
     // An update waiting: every getUpdates returns at once, so the probe asks again.
@@ -639,7 +648,8 @@ fn the_probe_never_sends_offset_or_allowed_updates() {
 
 // ---------------------------------------------------------------------------- token leaks
 
-fn leak_config(api: &str) -> String {
+fn leak_config(world: &World, api: &str) -> String {
+    let (bot_py, client_py) = (world.script("bot.py"), world.script("client_handler.py"));
     format!(
         r#"
 [telegram]
@@ -649,13 +659,13 @@ timeout = "5s"
 
 [[bot]]
 name = "partner"
-script = "bot.py"
+script = "{bot_py}"
 token_env = "PARTNER_BOT_TOKEN"
 fly_app = "loyalitybot-partner"
 
 [[bot]]
 name = "client"
-script = "client_handler.py"
+script = "{client_py}"
 token_env = "CLIENT_BOT_TOKEN"
 "#
     )
@@ -675,7 +685,7 @@ fn assert_no_leak(world: &World, env_token: &str, dotenv_token: &str, expect: &s
         &["-vv", "status", "--json", "--color", "always"],
     ];
     for args in commands {
-        let run = common::run(world.botctl().env("CLIENT_BOT_TOKEN", env_token).args(args));
+        let run = test_support::run(world.botctl().env("CLIENT_BOT_TOKEN", env_token).args(args));
         assert!(
             [0, 1].contains(&run.code),
             "botctl {args:?} exited {}:\n{}",
@@ -704,7 +714,7 @@ fn assert_no_leak(world: &World, env_token: &str, dotenv_token: &str, expect: &s
         (&["deploy-resume", "--dry-run"], false),
     ];
     for (args, says_why) in others {
-        let run = common::run(world.botctl().env("CLIENT_BOT_TOKEN", env_token).args(args));
+        let run = test_support::run(world.botctl().env("CLIENT_BOT_TOKEN", env_token).args(args));
         let all = run.all_output();
         assert!(
             [0, 1].contains(&run.code),
@@ -727,9 +737,9 @@ fn assert_no_leak(world: &World, env_token: &str, dotenv_token: &str, expect: &s
 
 #[test]
 fn tokens_never_leak_when_the_bot_api_cannot_be_reached() {
-    let env_token = common::token(41);
-    let dotenv_token = common::token(42);
-    let world = World::with_config(&leak_config(&common::dead_url()));
+    let env_token = test_support::token(41);
+    let dotenv_token = test_support::token(42);
+    let world = World::configured(|w| leak_config(w, &test_support::dead_url()));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={dotenv_token}\n"));
     world.fly_state(one_started_machine());
     assert_no_leak(
@@ -740,7 +750,7 @@ fn tokens_never_leak_when_the_bot_api_cannot_be_reached() {
     );
 
     // And the JSON says so per bot.
-    let run = common::run(
+    let run = test_support::run(
         world
             .botctl()
             .env("CLIENT_BOT_TOKEN", &env_token)
@@ -748,29 +758,29 @@ fn tokens_never_leak_when_the_bot_api_cannot_be_reached() {
     );
     let json = run.json();
     for name in ["partner", "client"] {
-        let error = text(&common::bot(&json, name)["telegram"]["error"]).to_string();
+        let error = text(&test_support::bot(&json, name)["telegram"]["error"]).to_string();
         assert!(error.contains("cannot reach the Bot API"), "{error}");
     }
 }
 
 #[test]
 fn tokens_never_leak_when_the_bot_api_answers_html() {
-    let env_token = common::token(43);
-    let dotenv_token = common::token(44);
+    let env_token = test_support::token(43);
+    let dotenv_token = test_support::token(44);
     let api = BotApi::start_broken(&[(&env_token, "clientbot"), (&dotenv_token, "ghbipartnerbot")]);
-    let world = World::with_config(&leak_config(&api.url()));
+    let world = World::configured(|w| leak_config(w, &api.url()));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={dotenv_token}\n"));
     world.fly_state(one_started_machine());
     assert_no_leak(&world, &env_token, &dotenv_token, "not the Bot API's JSON");
 
-    let run = common::run(
+    let run = test_support::run(
         world
             .botctl()
             .env("CLIENT_BOT_TOKEN", &env_token)
             .args(["status", "--json"]),
     );
     let json = run.json();
-    let error = text(&common::bot(&json, "partner")["telegram"]["error"]).to_string();
+    let error = text(&test_support::bot(&json, "partner")["telegram"]["error"]).to_string();
     assert!(error.contains("HTTP 502"), "{error}");
     assert!(error.contains("not the Bot API's JSON"), "{error}");
 }

@@ -1,14 +1,13 @@
 //! What a hostile or unlucky world does to botctl: each test reproduces one way botctl hung,
 //! printed a token, wrote through a symlink, ran two copies or panicked, and checks it no
-//! longer does.
-
-mod common;
+//! longer does. Bots are named with `World::script`, so a stray `bot.py` on the machine is
+//! never ours.
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use common::*;
 use serde_json::json;
+use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
 
@@ -33,9 +32,26 @@ fn assert_no_token(run: &Run, token: &str, what: &str) {
     }
 }
 
-fn partner_with_token(api: &str, extra_bot: &str) -> String {
+fn partner_with_token(world: &World, api: &str) -> String {
     format!(
-        "[telegram]\napi = \"{api}\"\ntimeout = \"5s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\ntoken_env = \"PARTNER_BOT_TOKEN\"\n{extra_bot}"
+        "[telegram]\napi = \"{api}\"\ntimeout = \"5s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"{}\"\ntoken_env = \"PARTNER_BOT_TOKEN\"\n",
+        world.script("bot.py")
+    )
+}
+
+/// The partner bot alone (this world's `bot.py`).
+fn partner(world: &World) -> String {
+    format!(
+        "[[bot]]\nname = \"partner\"\nscript = \"{}\"\n",
+        world.script("bot.py")
+    )
+}
+
+/// partner on Fly.io with `fly` settings.
+fn partner_on(world: &World, fly: &str) -> String {
+    format!(
+        "[fly]\n{fly}\n\n[[bot]]\nname = \"partner\"\nscript = \"{}\"\nfly_app = \"{APP}\"\n",
+        world.script("bot.py")
     )
 }
 
@@ -50,7 +66,7 @@ fn script(world: &World, rel: &str, text: &str) -> std::path::PathBuf {
 
 #[test]
 fn a_virtualenv_named_dot_env_is_skipped_not_looped_on() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     world.fly_state(fly_apps(&[(APP, vec![])]));
     std::fs::create_dir_all(world.path(".env/bin")).unwrap();
     world.write(".env/pyvenv.cfg", "home = /usr/bin\n");
@@ -99,9 +115,10 @@ fn app_logging_the_token(token: &str) -> serde_json::Value {
 #[test]
 fn deploy_resume_never_prints_a_token_from_flyctl_logs() {
     let token = token(81);
-    let world = World::with_config(&format!(
-        "[fly]\nwait = \"4s\"\ntimeout = \"5s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\nfly_app = \"{APP}\"\nready_log = \"never printed\"\ntoken_env = \"PARTNER_BOT_TOKEN\"\n"
-    ));
+    let world = World::configured(|w| {
+        partner_on(w, "wait = \"4s\"\ntimeout = \"5s\"")
+            + "ready_log = \"never printed\"\ntoken_env = \"PARTNER_BOT_TOKEN\"\n"
+    });
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     world.fly_state(app_logging_the_token(&token));
     let run = world.run(&["deploy-resume", "partner", "--yes"]);
@@ -113,10 +130,13 @@ fn deploy_resume_never_prints_a_token_from_flyctl_logs() {
 #[test]
 fn flyctl_stderr_is_redacted_whatever_it_quotes() {
     let token = token(82);
-    let world = World::with_config(&format!(
-        "[fly]\nflyctl = \"./myfly\"\n\n[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\nfly_app = \"{APP}\"\ntoken_env = \"PARTNER_BOT_TOKEN\"\n[telegram]\napi = \"{}\"\n",
-        dead_url()
-    ));
+    let world = World::configured(|w| {
+        partner_on(w, "flyctl = \"./myfly\"")
+            + &format!(
+                "token_env = \"PARTNER_BOT_TOKEN\"\n[telegram]\napi = \"{}\"\n",
+                dead_url()
+            )
+    });
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     // Its secret half alone, its URL form and its percent-encoded form.
     script(
@@ -151,7 +171,7 @@ fn flyctl_stderr_is_redacted_whatever_it_quotes() {
 fn a_webhook_holding_the_secret_half_or_the_encoded_token_is_never_printed() {
     let token = token(83);
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
-    let world = World::with_config(&partner_with_token(&api.url(), ""));
+    let world = World::configured(|w| partner_with_token(w, &api.url()));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     for url in [
         format!("https://h.example/hook/{}", secret(&token)),
@@ -219,7 +239,7 @@ fn a_bot_api_answer_echoing_the_token_is_redacted() {
     for html in [false, true] {
         let world = World::new();
         let (_server, url) = echoing_api(&world, html);
-        world.write_config(&partner_with_token(&url, ""));
+        world.write_config(&partner_with_token(&world, &url));
         world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
         for args in [
             &["status"][..],
@@ -278,10 +298,8 @@ fn a_token_in_the_config_is_refused_in_any_spelling() {
 
 #[test]
 fn a_second_dev_start_while_the_first_stops_machines_is_refused() {
-    let world = World::with_config(&format!(
-        "[fly]\nwait = \"30s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\nfly_app = \"{APP}\"\n"
-    ));
-    world.write_sleeper("bot.py");
+    let world = World::configured(|w| partner_on(w, "wait = \"30s\""));
+    world.write_sleeper(world.script("bot.py"));
     world.fly_state(fly_apps(&[(
         APP,
         vec![
@@ -312,16 +330,8 @@ fn a_second_dev_start_while_the_first_stops_machines_is_refused() {
         .expect_code(1)
         .expect_stderr("another botctl run is changing things");
     // The first goes on to run the bot: exactly one local copy, from the first.
-    let root = world.root().to_string_lossy().into_owned();
-    let ours = || {
-        pids_with_arg("bot.py")
-            .into_iter()
-            .filter(|p| {
-                std::fs::read_link(format!("/proc/{p}/cwd"))
-                    .is_ok_and(|c| c.to_string_lossy() == root)
-            })
-            .count()
-    };
+    let script = world.script("bot.py");
+    let ours = || world.pids_with_arg(&script).len();
     assert!(wait_until(Duration::from_secs(30), || ours() == 1));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(ours(), 1, "two local copies of the bot");
@@ -334,9 +344,7 @@ fn a_second_dev_start_while_the_first_stops_machines_is_refused() {
 
 #[test]
 fn dev_start_waits_for_machines_already_stopping() {
-    let world = World::with_config(&format!(
-        "[fly]\nwait = \"30s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\nfly_app = \"{APP}\"\n"
-    ));
+    let world = World::configured(|w| partner_on(w, "wait = \"30s\""));
     let mut state = fly_apps(&[(
         APP,
         vec![
@@ -368,7 +376,7 @@ fn now_epoch() -> f64 {
 
 #[test]
 fn planted_symlinks_are_never_written_through() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     world.fly_state(fly_apps(&[(
         APP,
         vec![machine("148ed193b95089", "started", Some(false))],
@@ -416,15 +424,13 @@ fn init_does_not_write_through_a_planted_tmp_link() {
 
 #[test]
 fn escape_sequences_in_other_processes_argv_are_shown_escaped() {
-    let world = World::with_config("[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n");
-    world.write_sleeper("bot.py");
+    let world = World::configured(partner);
+    let script = world.script("bot.py");
+    world.write_sleeper(&script);
     let title = "\u{1b}]0;pwned\u{7}";
     let erase = "\u{1b}[2K";
     let clipboard = "\u{1b}]52;c;aGFjaw==\u{7}";
-    let _bot = world.spawn(
-        &["python3", "bot.py", title, erase, clipboard],
-        world.root(),
-    );
+    let _bot = world.spawn(&["python3", &script, title, erase, clipboard], world.root());
     for args in [&["status"][..], &["dev-stop", "--dry-run"], &["doctor"]] {
         let run = world.run(args);
         assert!(
@@ -463,7 +469,7 @@ fn absurd_durations_are_config_errors_not_panics() {
         run.expect_code(2).expect_stderr("botctl.toml:2:");
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     for grace in ["18446744073709551615s1s", "307445734561825861m", "2h"] {
         let run = world.run(&["dev-stop", "--grace", grace, "--yes"]);
         run.expect_code(2);
@@ -475,7 +481,7 @@ fn absurd_durations_are_config_errors_not_panics() {
 
 #[test]
 fn doctor_mentions_a_handoff_for_a_bot_no_longer_configured() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     world.fly_state(fly_apps(&[(APP, vec![])]));
     world.write(
         ".botctl/state.json",
@@ -500,7 +506,7 @@ fn doctor_mentions_a_handoff_for_a_bot_no_longer_configured() {
 
 #[test]
 fn a_dotenv_that_does_not_parse_is_named_with_a_fix_that_works() {
-    let world = World::with_config(&partner_with_token(&dead_url(), ""));
+    let world = World::configured(|w| partner_with_token(w, &dead_url()));
     world.write(
         ".env",
         "OTHER=1\nthis line is not VAR=value 'unterminated\n",
@@ -522,9 +528,7 @@ fn a_dotenv_that_does_not_parse_is_named_with_a_fix_that_works() {
 
 #[test]
 fn a_huge_flyctl_error_line_is_quoted_short() {
-    let world = World::with_config(&format!(
-        "[fly]\nflyctl = \"./myfly\"\n\n[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\nfly_app = \"{APP}\"\n"
-    ));
+    let world = World::configured(|w| partner_on(w, "flyctl = \"./myfly\""));
     script(
         &world,
         "myfly",
@@ -543,9 +547,7 @@ fn a_huge_flyctl_error_line_is_quoted_short() {
 
 #[test]
 fn a_flyctl_with_a_broken_shebang_is_not_called_not_installed() {
-    let world = World::with_config(&format!(
-        "[fly]\nflyctl = \"./myfly\"\n\n[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\nfly_app = \"{APP}\"\n"
-    ));
+    let world = World::configured(|w| partner_on(w, "flyctl = \"./myfly\""));
     script(&world, "myfly", "#!/nonexistent/python9\nprint('hi')\n");
     let run = world.run(&["status"]);
     assert!(!run.stdout.contains("not found"), "{}", run.stdout);
@@ -554,12 +556,13 @@ fn a_flyctl_with_a_broken_shebang_is_not_called_not_installed() {
 
 #[test]
 fn free_threaded_and_debug_pythons_run_instances() {
-    let world = World::with_config("[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n");
-    world.write_sleeper("bot.py");
+    let world = World::configured(partner);
+    let script = world.script("bot.py");
+    world.write_sleeper(&script);
     let mut procs = Vec::new();
     for name in ["python3.13t", "python3.12-dbg"] {
         std::os::unix::fs::symlink(system_python(), world.bin().join(name)).unwrap();
-        procs.push(world.spawn(&[name, "bot.py"], world.root()));
+        procs.push(world.spawn(&[name, &script], world.root()));
     }
     let json = world.run(&["status", "--json"]).json();
     let pids = local_pids(bot(&json, "partner"));
@@ -574,7 +577,7 @@ fn deploy_resume_over_another_users_copy_names_a_fix_that_works() {
         eprintln!("skipped: needs root to run a process as another user");
         return;
     }
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     world.fly_state(fly_apps(&[(
         APP,
         vec![machine("148ed193b95089", "stopped", Some(false))],
@@ -584,9 +587,10 @@ fn deploy_resume_over_another_users_copy_names_a_fix_that_works() {
         .tempdir()
         .unwrap();
     std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(shared.path().join("bot.py"), SLEEPER).unwrap();
+    let script = world.script("bot.py");
+    std::fs::write(shared.path().join(&script), SLEEPER).unwrap();
     std::fs::set_permissions(
-        shared.path().join("bot.py"),
+        shared.path().join(&script),
         std::fs::Permissions::from_mode(0o755),
     )
     .unwrap();
@@ -598,10 +602,10 @@ fn deploy_resume_over_another_users_copy_names_a_fix_that_works() {
             "--clear-groups",
             "/bin/bash",
             "-c",
-            "exec -a python3 /bin/sh bot.py",
+            &format!("exec -a python3 /bin/sh {script}"),
         ],
         shared.path(),
-        &["python3", "bot.py"],
+        &["python3", &script],
     );
     let run = world.run(&["deploy-resume", "partner", "--yes"]);
     run.expect_code(1);
@@ -642,7 +646,7 @@ fn an_empty_config_says_there_are_no_bots() {
 #[test]
 fn ctrl_c_at_a_prompt_shows_the_cursor_again() {
     use expectrl::Expect;
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     world.fly_state(fly_apps(&[(
         APP,
         vec![machine("148ed193b95089", "started", Some(false))],

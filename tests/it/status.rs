@@ -1,22 +1,19 @@
 //! `botctl status`: which real processes are instances of a bot, Fly machines, autostart
 //! entries, verdicts, exit codes, the JSON shape of the SPEC, and concurrency.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{BotApi, PARTNER_ON_FLY, World, bot, fly_apps, keys, local_pids, machine};
 use serde_json::json;
+use test_support::{BotApi, World, bot, fly_apps, keys, local_pids, machine, partner_on_fly};
 
-const TWO_BOTS: &str = r#"
-[[bot]]
-name = "partner"
-script = "bot.py"
-
-[[bot]]
-name = "admin"
-script = "admin_bot.py"
-"#;
+/// partner (the world's `bot.py`) and admin (its `admin_bot.py`), local only.
+fn two_bots(world: &World) -> String {
+    format!(
+        "[[bot]]\nname = \"partner\"\nscript = \"{}\"\n\n[[bot]]\nname = \"admin\"\nscript = \"{}\"\n",
+        world.script("bot.py"),
+        world.script("admin_bot.py")
+    )
+}
 
 fn sorted(mut v: Vec<u32>) -> Vec<u32> {
     v.sort_unstable();
@@ -38,18 +35,20 @@ fn is_rfc3339_utc(s: &str) -> bool {
 
 #[test]
 fn every_way_of_running_the_script_is_an_instance() {
-    let world = World::with_config(TWO_BOTS);
-    world.write_sleeper("bot.py");
+    let world = World::configured(two_bots);
+    let bot_py = world.script("bot.py");
+    world.write_sleeper(&bot_py);
     let root = world.root().to_path_buf();
     let elsewhere = world.elsewhere();
-    let abs = world.path("bot.py");
+    let abs = world.path(&bot_py);
     let abs = abs.to_str().unwrap();
 
-    let plain = world.spawn(&["python3", "bot.py"], &root);
-    let unbuffered = world.spawn(&["python3", "-u", "bot.py"], &root);
+    let plain = world.spawn(&["python3", &bot_py], &root);
+    let unbuffered = world.spawn(&["python3", "-u", &bot_py], &root);
     let absolute = world.spawn(&["python3", abs], &elsewhere);
     // An executable with a shebang: the kernel and env make it `python3 ./bot.py`.
-    let shebang = world.spawn_showing(&["./bot.py"], &root, &["python3", "./bot.py"]);
+    let dot_slash = format!("./{bot_py}");
+    let shebang = world.spawn_showing(&[&dot_slash], &root, &["python3", &dot_slash]);
 
     let run = world.run(&["status", "--json"]);
     run.expect_code(1);
@@ -87,9 +86,9 @@ fn every_way_of_running_the_script_is_an_instance() {
     assert!(is_rfc3339_utc(e["started"].as_str().unwrap()), "{e}");
     assert_eq!(
         entry(unbuffered.pid())["cmd"],
-        json!(["python3", "-u", "bot.py"])
+        json!(["python3", "-u", bot_py])
     );
-    assert_eq!(entry(shebang.pid())["cmd"], json!(["python3", "./bot.py"]));
+    assert_eq!(entry(shebang.pid())["cmd"], json!(["python3", dot_slash]));
     assert_eq!(entry(plain.pid())["cwd"], json!(root.to_str().unwrap()));
 
     // The human table lists them too.
@@ -97,7 +96,7 @@ fn every_way_of_running_the_script_is_an_instance() {
     run.expect_code(1);
     run.expect_stdout("VERDICT");
     run.expect_stdout("conflict");
-    run.expect_stdout(&format!("local pid {} `python3 bot.py`", plain.pid()));
+    run.expect_stdout(&format!("local pid {} `python3 {bot_py}`", plain.pid()));
 }
 
 fn current_user() -> String {
@@ -110,24 +109,26 @@ fn current_user() -> String {
 
 #[test]
 fn decoys_are_never_instances() {
-    let world = World::with_config(TWO_BOTS);
-    world.write_sleeper("bot.py");
-    world.write_sleeper("admin_bot.py");
+    let world = World::configured(two_bots);
+    let bot_py = world.script("bot.py");
+    let admin_py = world.script("admin_bot.py");
+    world.write_sleeper(&bot_py);
+    world.write_sleeper(&admin_py);
     let root = world.root().to_path_buf();
 
     // argv exactly as a person would have typed them (really /bin/sh running the sleeper).
-    let vim = world.spawn_disguised(&["vim", "bot.py"], &root);
-    let less = world.spawn_disguised(&["less", "bot.py"], &root);
-    let tail = world.spawn_disguised(&["tail", "-f", "bot.py"], &root);
-    let grep = world.spawn_disguised(&["grep", "bot.py"], &root);
+    let vim = world.spawn_disguised(&["vim", &bot_py], &root);
+    let less = world.spawn_disguised(&["less", &bot_py], &root);
+    let tail = world.spawn_disguised(&["tail", "-f", &bot_py], &root);
+    let grep = world.spawn_disguised(&["grep", &bot_py], &root);
     // Real Pythons that do not run bot.py.
     let code = world.spawn(
-        &["python3", "-c", "import time; time.sleep(600)", "bot.py"],
+        &["python3", "-c", "import time; time.sleep(600)", &bot_py],
         &root,
     );
     world.write_sleeper("sleeper_mod.py");
-    let module = world.spawn(&["python3", "-m", "sleeper_mod", "bot.py"], &root);
-    let admin = world.spawn(&["python3", "admin_bot.py"], &root);
+    let module = world.spawn(&["python3", "-m", "sleeper_mod", &bot_py], &root);
+    let admin = world.spawn(&["python3", &admin_py], &root);
 
     let run = world.run(&["status", "--json"]);
     run.expect_code(0);
@@ -159,10 +160,16 @@ fn decoys_are_never_instances() {
 
 #[test]
 fn admin_bot_py_is_not_partner_when_admin_is_not_configured() {
-    let world = World::with_config("[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n");
-    world.write_sleeper("admin_bot.py");
+    let world = World::configured(|w| {
+        format!(
+            "[[bot]]\nname = \"partner\"\nscript = \"{}\"\n",
+            w.script("bot.py")
+        )
+    });
+    let admin_py = world.script("admin_bot.py");
+    world.write_sleeper(&admin_py);
     let root = world.root().to_path_buf();
-    let _admin = world.spawn(&["python3", "admin_bot.py"], &root);
+    let _admin = world.spawn(&["python3", &admin_py], &root);
     let run = world.run(&["status", "--json"]);
     run.expect_code(0);
     let json = run.json();
@@ -172,11 +179,12 @@ fn admin_bot_py_is_not_partner_when_admin_is_not_configured() {
 
 #[test]
 fn a_shell_that_runs_the_bot_is_not_an_instance_but_its_python_child_is() {
-    let world = World::with_config(TWO_BOTS);
-    world.write_sleeper("bot.py");
+    let world = World::configured(two_bots);
+    let bot_py = world.script("bot.py");
+    world.write_sleeper(&bot_py);
     let root = world.root().to_path_buf();
-    let shell = world.spawn(&["bash", "-c", "python3 bot.py; true"], &root);
-    let child = shell.wait_child(&["python3", "bot.py"]);
+    let shell = world.spawn(&["bash", "-c", &format!("python3 {bot_py}; true")], &root);
+    let child = shell.wait_child(&["python3", &bot_py]);
 
     let run = world.run(&["status", "--json"]);
     run.expect_code(0);
@@ -188,18 +196,24 @@ fn a_shell_that_runs_the_bot_is_not_an_instance_but_its_python_child_is() {
 
 #[test]
 fn a_script_with_a_slash_is_matched_by_its_path_from_the_project_root() {
-    let world = World::with_config("[[bot]]\nname = \"nested\"\nscript = \"bots/bot.py\"\n");
-    world.write_sleeper("bots/bot.py");
+    let world = World::configured(|w| {
+        format!(
+            "[[bot]]\nname = \"nested\"\nscript = \"{}\"\n",
+            w.script("bots/bot.py")
+        )
+    });
+    let (nested, bot_py) = (world.script("bots/bot.py"), world.script("bot.py"));
+    world.write_sleeper(&nested);
     let root = world.root().to_path_buf();
     let elsewhere = world.elsewhere();
-    world.write_sleeper(elsewhere.join("bot.py"));
-    world.write_sleeper(elsewhere.join("bots/bot.py"));
-    let abs = world.path("bots/bot.py");
+    world.write_sleeper(elsewhere.join(&bot_py));
+    world.write_sleeper(elsewhere.join(&nested));
+    let abs = world.path(&nested);
 
-    let in_root = world.spawn(&["python3", "bots/bot.py"], &root);
+    let in_root = world.spawn(&["python3", &nested], &root);
     let by_abs_path = world.spawn(&["python3", abs.to_str().unwrap()], &elsewhere);
-    let same_name_elsewhere = world.spawn(&["python3", "bot.py"], &elsewhere);
-    let same_rel_path_elsewhere = world.spawn(&["python3", "bots/bot.py"], &elsewhere);
+    let same_name_elsewhere = world.spawn(&["python3", &bot_py], &elsewhere);
+    let same_rel_path_elsewhere = world.spawn(&["python3", &nested], &elsewhere);
 
     let run = world.run(&["status", "--json"]);
     run.expect_code(1);
@@ -218,7 +232,7 @@ fn a_script_with_a_slash_is_matched_by_its_path_from_the_project_root() {
 
 #[test]
 fn stopped_everywhere_is_stopped_and_exit_0() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     world.fly_state(fly_apps(&[(
         "loyalitybot-partner",
         vec![machine("148ed193b95089", "stopped", None)],
@@ -242,7 +256,7 @@ fn stopped_everywhere_is_stopped_and_exit_0() {
 
 #[test]
 fn one_started_machine_is_ok() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     world.fly_state(fly_apps(&[(
         "loyalitybot-partner",
         vec![
@@ -264,14 +278,15 @@ fn one_started_machine_is_ok() {
 
 #[test]
 fn local_and_fly_at_once_is_a_conflict_and_exit_1() {
-    let world = World::with_config(PARTNER_ON_FLY);
-    world.write_sleeper("bot.py");
+    let world = World::configured(partner_on_fly);
+    let bot_py = world.script("bot.py");
+    world.write_sleeper(&bot_py);
     world.fly_state(fly_apps(&[(
         "loyalitybot-partner",
         vec![machine("148ed193b95089", "started", None)],
     )]));
     let root = world.root().to_path_buf();
-    let local = world.spawn(&["python3", "bot.py"], &root);
+    let local = world.spawn(&["python3", &bot_py], &root);
     let run = world.run(&["status", "--json"]);
     run.expect_code(1);
     let json = run.json();
@@ -284,7 +299,7 @@ fn local_and_fly_at_once_is_a_conflict_and_exit_1() {
 
 #[test]
 fn two_started_machines_are_a_conflict() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     world.fly_state(fly_apps(&[(
         "loyalitybot-partner",
         vec![
@@ -301,7 +316,7 @@ fn two_started_machines_are_a_conflict() {
 
 #[test]
 fn a_hanging_flyctl_gives_unknown_within_the_time_limit() {
-    let world = World::with_config(&format!("[fly]\ntimeout = \"2s\"\n{PARTNER_ON_FLY}"));
+    let world = World::configured(|w| format!("[fly]\ntimeout = \"2s\"\n{}", partner_on_fly(w)));
     let mut state = fly_apps(&[(
         "loyalitybot-partner",
         vec![machine("148ed193b95089", "started", None)],
@@ -327,13 +342,13 @@ fn a_hanging_flyctl_gives_unknown_within_the_time_limit() {
     assert_eq!(calls.len(), 1, "{calls:?}");
     let flyctl = world.bin().join("flyctl");
     // (SIGKILLed by botctl; give the kernel a moment to finish it off.)
-    let gone = common::wait_until(Duration::from_secs(5), || {
-        common::pids_with_arg(flyctl.to_str().unwrap()).is_empty()
+    let gone = test_support::wait_until(Duration::from_secs(5), || {
+        test_support::pids_with_arg(flyctl.to_str().unwrap()).is_empty()
     });
     assert!(
         gone,
         "flyctl processes left running: {:?}",
-        common::pids_with_arg(flyctl.to_str().unwrap())
+        test_support::pids_with_arg(flyctl.to_str().unwrap())
     );
 }
 
@@ -357,7 +372,7 @@ fn fly_error(world: &World) -> (String, String) {
 
 #[test]
 fn flyctl_not_installed() {
-    let world = World::with_config(PARTNER_ON_FLY).without_flyctl();
+    let world = World::configured(partner_on_fly).without_flyctl();
     let (error, human) = fly_error(&world);
     assert!(error.contains("flyctl is not installed"), "{error}");
     assert!(
@@ -368,7 +383,7 @@ fn flyctl_not_installed() {
 
 #[test]
 fn flyctl_not_logged_in() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     let mut state = fly_apps(&[("loyalitybot-partner", vec![])]);
     state["logged_in"] = json!(false);
     world.fly_state(state);
@@ -379,7 +394,7 @@ fn flyctl_not_logged_in() {
 
 #[test]
 fn fly_app_not_found() {
-    let world = World::with_config(PARTNER_ON_FLY);
+    let world = World::configured(partner_on_fly);
     world.fly_state(fly_apps(&[("some-other-app", vec![])]));
     let (error, human) = fly_error(&world);
     assert!(
@@ -393,41 +408,47 @@ fn fly_app_not_found() {
 
 #[test]
 fn json_has_exactly_the_shape_of_the_spec() {
-    let token = common::token(11);
+    let token = test_support::token(11);
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
-    let world = World::with_config(&format!(
-        r#"
+    let world = World::configured(|w| {
+        format!(
+            r#"
 [telegram]
-api = "{}"
+api = "{api}"
 
 [[bot]]
 name = "partner"
-script = "bot.py"
+script = "{bot_py}"
 token_env = "PARTNER_BOT_TOKEN"
 username = "ghbipartnerbot"
 fly_app = "loyalitybot-partner"
 
 [[bot]]
 name = "admin"
-script = "admin_bot.py"
+script = "{admin_py}"
 
 [[bot]]
 name = "client"
-script = "client_handler.py"
+script = "{client_py}"
 token_env = "CLIENT_BOT_TOKEN"
 "#,
-        api.url()
-    ));
+            api = api.url(),
+            bot_py = w.script("bot.py"),
+            admin_py = w.script("admin_bot.py"),
+            client_py = w.script("client_handler.py"),
+        )
+    });
+    let bot_py = world.script("bot.py");
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
-    world.write_sleeper("bot.py");
-    world.set_crontab("@reboot cd ~/lb && python3 bot.py\n");
+    world.write_sleeper(&bot_py);
+    world.set_crontab(&format!("@reboot cd ~/lb && python3 {bot_py}\n"));
     world.fly_state(fly_apps(&[(
         "loyalitybot-partner",
         vec![machine("148ed193b95089", "started", None)],
     )]));
     api.queue_update(&token, "hello");
     let root = world.root().to_path_buf();
-    let local = world.spawn(&["python3", "bot.py"], &root);
+    let local = world.spawn(&["python3", &bot_py], &root);
 
     let run = world.run(&["status", "--json"]);
     run.expect_code(1);
@@ -458,7 +479,7 @@ token_env = "CLIENT_BOT_TOKEN"
     assert_eq!(keys(local_entry), ["pid", "user", "started", "cwd", "cmd"]);
     assert_eq!(local_entry["pid"], local.pid());
     assert_eq!(local_entry["cwd"], root.to_str().unwrap());
-    assert_eq!(local_entry["cmd"], json!(["python3", "bot.py"]));
+    assert_eq!(local_entry["cmd"], json!(["python3", bot_py]));
     assert!(is_rfc3339_utc(local_entry["started"].as_str().unwrap()));
     assert!(local_entry["user"].as_str().is_some_and(|u| !u.is_empty()));
 
@@ -481,7 +502,7 @@ token_env = "CLIENT_BOT_TOKEN"
 
     assert_eq!(
         p["autostart"],
-        json!([{"source": "crontab", "entry": "@reboot cd ~/lb && python3 bot.py"}])
+        json!([{"source": "crontab", "entry": format!("@reboot cd ~/lb && python3 {bot_py}")}])
     );
 
     // No fly_app: fly is null; no token_env: telegram is null.
@@ -505,15 +526,16 @@ token_env = "CLIENT_BOT_TOKEN"
 
 #[test]
 fn autostart_entries_from_crontab_systemd_and_launchd() {
-    let world = World::with_config(TWO_BOTS);
-    world.set_crontab(
+    let world = World::configured(two_bots);
+    let (bot_py, admin_py) = (world.script("bot.py"), world.script("admin_bot.py"));
+    world.set_crontab(&format!(
         "# m h dom mon dow command\n\
-         @reboot cd ~/lb && python3 bot.py\n\
-         */5 * * * * cd ~/lb && python3 admin_bot.py >> admin.log 2>&1\n\
-         # @reboot python3 bot.py (commented out)\n",
-    );
+         @reboot cd ~/lb && python3 {bot_py}\n\
+         */5 * * * * cd ~/lb && python3 {admin_py} >> admin.log 2>&1\n\
+         # @reboot python3 {bot_py} (commented out)\n",
+    ));
     world.set_systemd(
-        "Id=partner-bot.service\n\
+        &"Id=partner-bot.service\n\
          ExecStart={ path=/usr/bin/python3 ; argv[]=/usr/bin/python3 /srv/lb/bot.py ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n\
          ActiveState=inactive\n\
          UnitFileState=enabled\n\
@@ -521,24 +543,27 @@ fn autostart_entries_from_crontab_systemd_and_launchd() {
          Id=ssh.service\n\
          ExecStart={ path=/usr/sbin/sshd ; argv[]=/usr/sbin/sshd -D ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n\
          ActiveState=active\n\
-         UnitFileState=enabled\n",
+         UnitFileState=enabled\n"
+            .replace("bot.py", &bot_py),
     );
     world.set_systemd_user(
-        "Id=lb.service\n\
+        &"Id=lb.service\n\
          ExecStart={ path=/bin/sh ; argv[]=/bin/sh -c cd ~/lb && python3 bot.py ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n\
          ActiveState=active\n\
-         UnitFileState=enabled\n",
+         UnitFileState=enabled\n"
+            .replace("bot.py", &bot_py),
     );
     let plist = world.add_launch_agent(
         "com.lb.partner.plist",
-        r#"<?xml version="1.0" encoding="UTF-8"?>
+        &r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0"><dict>
   <key>Label</key><string>com.lb.partner</string>
   <key>ProgramArguments</key><array><string>/usr/local/bin/python3</string><string>/Users/dev/lb/bot.py</string></array>
   <key>RunAtLoad</key><true/>
 </dict></plist>
-"#,
+"#
+        .replace("bot.py", &bot_py),
     );
     world.add_launch_agent(
         "com.other.plist",
@@ -561,11 +586,17 @@ fn autostart_entries_from_crontab_systemd_and_launchd() {
             .map(|e| e["entry"].as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(by_source("crontab"), ["@reboot cd ~/lb && python3 bot.py"]);
+    assert_eq!(
+        by_source("crontab"),
+        [format!("@reboot cd ~/lb && python3 {bot_py}")]
+    );
     let systemd = by_source("systemd");
     assert_eq!(systemd.len(), 1, "{systemd:?}");
     assert!(systemd[0].contains("partner-bot.service"), "{systemd:?}");
-    assert!(systemd[0].contains("/srv/lb/bot.py"), "{systemd:?}");
+    assert!(
+        systemd[0].contains(&format!("/srv/lb/{bot_py}")),
+        "{systemd:?}"
+    );
     assert!(!systemd[0].contains("sshd"), "{systemd:?}");
     let user = by_source("systemd --user");
     assert_eq!(user.len(), 1, "{user:?}");
@@ -579,18 +610,21 @@ fn autostart_entries_from_crontab_systemd_and_launchd() {
     let admin = bot(&json, "admin");
     assert_eq!(
         admin["autostart"],
-        json!([{"source": "crontab", "entry": "*/5 * * * * cd ~/lb && python3 admin_bot.py >> admin.log 2>&1"}])
+        json!([{"source": "crontab",
+                "entry": format!("*/5 * * * * cd ~/lb && python3 {admin_py} >> admin.log 2>&1")}])
     );
 
     let human = world.run(&["status"]);
     human.expect_code(0);
     human.expect_stdout("Can start a bot later (autostart):");
-    human.expect_stdout("partner: crontab — @reboot cd ~/lb && python3 bot.py");
+    human.expect_stdout(&format!(
+        "partner: crontab — @reboot cd ~/lb && python3 {bot_py}"
+    ));
 }
 
 #[test]
 fn absent_tools_are_listed_as_not_checked_and_do_not_change_the_exit_code() {
-    let world = World::with_config(TWO_BOTS)
+    let world = World::configured(two_bots)
         .without_tool("crontab")
         .without_tool("systemctl")
         .without_tool("launchctl");
@@ -607,10 +641,10 @@ fn absent_tools_are_listed_as_not_checked_and_do_not_change_the_exit_code() {
     assert!(out.contains("launchd: launchctl is not installed"), "{out}");
     assert!(!out.to_lowercase().contains("error"), "{out}");
     assert!(run.stderr.is_empty(), "{}", run.stderr);
-    drop(world); // one World at a time: it holds the global lock
+    drop(world); // one World at a time (a World that starts processes holds the lock)
 
     // A systemctl that cannot talk to systemd (a container) is "not checked" as well.
-    let world = World::with_config(TWO_BOTS);
+    let world = World::configured(two_bots);
     let run = world.run(&["status"]);
     run.expect_code(0);
     assert!(
@@ -630,19 +664,23 @@ fn absent_tools_are_listed_as_not_checked_and_do_not_change_the_exit_code() {
 
 #[test]
 fn fly_apps_are_asked_concurrently() {
-    let world = World::with_config(
-        r#"
+    let world = World::configured(|w| {
+        format!(
+            r#"
 [[bot]]
 name = "partner"
-script = "bot.py"
+script = "{}"
 fly_app = "loyalitybot-partner"
 
 [[bot]]
 name = "client"
-script = "client_handler.py"
+script = "{}"
 fly_app = "loyalitybot-client"
 "#,
-    );
+            w.script("bot.py"),
+            w.script("client_handler.py")
+        )
+    });
     let mut state = fly_apps(&[
         (
             "loyalitybot-partner",
@@ -679,13 +717,13 @@ fly_app = "loyalitybot-client"
 
 #[test]
 fn output_is_plain_without_a_terminal_and_coloured_on_request() {
-    let world = World::with_config(TWO_BOTS);
-    let plain = common::run(world.botctl().env_remove("NO_COLOR").arg("status"));
+    let world = World::configured(two_bots);
+    let plain = test_support::run(world.botctl().env_remove("NO_COLOR").arg("status"));
     plain.expect_code(0);
     assert!(!plain.stdout.contains('\x1b'), "{:?}", plain.stdout);
     assert!(plain.stdout.contains("stopped"));
 
-    let never = common::run(
+    let never = test_support::run(
         world
             .botctl()
             .env_remove("NO_COLOR")
@@ -694,7 +732,7 @@ fn output_is_plain_without_a_terminal_and_coloured_on_request() {
     );
     assert!(!never.stdout.contains('\x1b'), "{:?}", never.stdout);
 
-    let always = common::run(
+    let always = test_support::run(
         world
             .botctl()
             .env_remove("NO_COLOR")
@@ -704,7 +742,7 @@ fn output_is_plain_without_a_terminal_and_coloured_on_request() {
     assert!(always.stdout.contains('\x1b'), "{:?}", always.stdout);
 
     // JSON is never coloured.
-    let json = common::run(
+    let json = test_support::run(
         world
             .botctl()
             .args(["status", "--json", "--color", "always"]),
@@ -717,17 +755,20 @@ fn output_is_plain_without_a_terminal_and_coloured_on_request() {
 
 #[test]
 fn a_webhook_url_holding_the_token_is_never_printed() {
-    let token = common::token(12);
+    let token = test_support::token(12);
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
     // A common setup: the token as the secret path of the webhook.
     api.set_webhook(
         &token,
         &format!("https://loyalitybot-partner.fly.dev/{token}"),
     );
-    let world = World::with_config(&format!(
-        "[telegram]\napi = \"{}\"\n\n[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\ntoken_env = \"PARTNER_BOT_TOKEN\"\n",
-        api.url()
-    ));
+    let world = World::configured(|w| {
+        format!(
+            "[telegram]\napi = \"{}\"\n\n[[bot]]\nname = \"partner\"\nscript = \"{}\"\ntoken_env = \"PARTNER_BOT_TOKEN\"\n",
+            api.url(),
+            w.script("bot.py")
+        )
+    });
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     let secret = token.split_once(':').unwrap().1;
     for args in [
@@ -752,11 +793,14 @@ fn a_webhook_url_holding_the_token_is_never_printed() {
 
 #[test]
 fn an_unreadable_bot_api_makes_the_verdict_unknown() {
-    let token = common::token(13);
-    let world = World::with_config(&format!(
-        "[telegram]\napi = \"{}\"\ntimeout = \"5s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\ntoken_env = \"PARTNER_BOT_TOKEN\"\n",
-        common::dead_url()
-    ));
+    let token = test_support::token(13);
+    let world = World::configured(|w| {
+        format!(
+            "[telegram]\napi = \"{}\"\ntimeout = \"5s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"{}\"\ntoken_env = \"PARTNER_BOT_TOKEN\"\n",
+            test_support::dead_url(),
+            w.script("bot.py")
+        )
+    });
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     let run = world.run(&["status", "--json"]);
     run.expect_code(0);

@@ -1,17 +1,17 @@
 //! dev-start, dev-stop and deploy-resume against the fake flyctl and real processes: the whole
 //! cycle, every refusal, confirmations (also on a real pseudo-terminal), dry runs and failures.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use common::*;
 use serde_json::{Value, json};
+use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
 
-fn config(extra_fly: &str) -> String {
+/// partner (the world's `bot.py`, on Fly.io) and admin (its `admin_bot.py`, local only).
+fn config(world: &World, extra_fly: &str) -> String {
+    let (bot_py, admin_py) = (world.script("bot.py"), world.script("admin_bot.py"));
     format!(
         r#"
 [fly]
@@ -21,13 +21,13 @@ timeout = "10s"
 
 [[bot]]
 name = "partner"
-script = "bot.py"
+script = "{bot_py}"
 fly_app = "{APP}"
 ready_log = "{READY_LINE}"
 
 [[bot]]
 name = "admin"
-script = "admin_bot.py"
+script = "{admin_py}"
 "#
     )
 }
@@ -70,9 +70,10 @@ fn pair(id: &str, state: &str) -> (String, String) {
 
 #[test]
 fn whole_cycle_dev_start_dev_stop_deploy_resume() {
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
+    let bot_py = world.script("bot.py");
     world.fly_state(two_machines());
-    world.write_sleeper("bot.py");
+    world.write_sleeper(&bot_py);
 
     // dev-start: stops the started machine, records it, leaves the standby alone.
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
@@ -92,7 +93,7 @@ fn whole_cycle_dev_start_dev_stop_deploy_resume() {
     assert!(st["handoffs"][0]["by"].as_str().unwrap().contains('@'));
 
     // Developing locally: deploy-resume refuses while the local copy runs.
-    let bot = world.spawn(&["python3", "bot.py"], world.root());
+    let bot = world.spawn(&["python3", &bot_py], world.root());
     let run = world.run(&["deploy-resume", "partner", "--yes"]);
     run.expect_code(1);
     run.expect_stderr("botctl dev-stop partner");
@@ -123,10 +124,11 @@ fn whole_cycle_dev_start_dev_stop_deploy_resume() {
 
 #[test]
 fn dev_start_refuses_when_the_bot_runs_here() {
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
+    let bot_py = world.script("bot.py");
     world.fly_state(two_machines());
-    world.write_sleeper("bot.py");
-    let _bot = world.spawn(&["python3", "-u", "bot.py"], world.root());
+    world.write_sleeper(&bot_py);
+    let _bot = world.spawn(&["python3", "-u", &bot_py], world.root());
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
     run.expect_code(1);
     run.expect_stderr("botctl dev-stop partner");
@@ -137,13 +139,13 @@ fn dev_start_refuses_when_the_bot_runs_here() {
 
 #[test]
 fn dev_start_refuses_when_a_webhook_is_set() {
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
     let tok = token(41);
     let api = BotApi::start(&[(&tok, "ghbipartnerbot")]);
     api.set_webhook(&tok, "https://example.com/hook");
     world.write_config(&format!(
         "{}\n[telegram]\napi = \"{}\"\n",
-        config("").replace("ready_log", "token_env = \"PARTNER_BOT_TOKEN\"\nready_log"),
+        config(&world, "").replace("ready_log", "token_env = \"PARTNER_BOT_TOKEN\"\nready_log"),
         api.url()
     ));
     world.fly_state(two_machines());
@@ -163,16 +165,17 @@ fn dev_start_refuses_when_a_webhook_is_set() {
 
 #[test]
 fn without_a_terminal_and_without_yes_nothing_changes_and_exit_is_4() {
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
+    let bot_py = world.script("bot.py");
     world.fly_state(two_machines());
-    world.write_sleeper("bot.py");
+    world.write_sleeper(&bot_py);
     world
         .run(&["dev-start", "partner", "--no-run"])
         .expect_code(4);
     assert!(changing_calls(&world).is_empty());
     assert!(handoff(&world).is_none());
 
-    let bot = world.spawn(&["python3", "bot.py"], world.root());
+    let bot = world.spawn(&["python3", &bot_py], world.root());
     world.run(&["dev-stop"]).expect_code(4);
     assert!(alive(bot.pid()));
 
@@ -193,16 +196,17 @@ fn without_a_terminal_and_without_yes_nothing_changes_and_exit_is_4() {
 
 #[test]
 fn dry_run_changes_nothing() {
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
+    let bot_py = world.script("bot.py");
     world.fly_state(two_machines());
-    world.write_sleeper("bot.py");
+    world.write_sleeper(&bot_py);
 
     let run = world.run(&["dev-start", "partner", "--dry-run"]);
     run.expect_code(0);
     run.expect_stdout("would");
     run.expect_stdout("flyctl machine stop 148ed193b95089");
 
-    let bot = world.spawn(&["python3", "bot.py"], world.root());
+    let bot = world.spawn(&["python3", &bot_py], world.root());
     let run = world.run(&["dev-stop", "--dry-run"]);
     run.expect_code(0);
     assert!(run.stdout.contains(&bot.pid().to_string()));
@@ -227,7 +231,7 @@ fn dry_run_changes_nothing() {
 
 #[test]
 fn a_machine_that_fails_to_stop_is_exit_3_and_deploy_resume_restores() {
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
     let mut state = fly_apps(&[(
         APP,
         vec![
@@ -263,7 +267,7 @@ fn a_machine_that_fails_to_stop_is_exit_3_and_deploy_resume_restores() {
 
 #[test]
 fn a_dev_start_killed_half_way_is_undone_by_deploy_resume() {
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
     let mut state = fly_apps(&[(
         APP,
         vec![json!({"id": "148ed193b95089", "state": "started", "region": "ams", "stop_delay": 4})],
@@ -297,7 +301,8 @@ fn a_dev_start_killed_half_way_is_undone_by_deploy_resume() {
 
 #[test]
 fn a_hanging_flyctl_stop_is_exit_3_naming_the_machine() {
-    let world = World::with_config(&config("").replace("timeout = \"10s\"", "timeout = \"2s\""));
+    let world =
+        World::configured(|w| config(w, "").replace("timeout = \"10s\"", "timeout = \"2s\""));
     let mut state = two_machines();
     state["hang"] = json!(["stop"]);
     world.fly_state(state);
@@ -311,7 +316,7 @@ fn a_hanging_flyctl_stop_is_exit_3_naming_the_machine() {
 
 #[test]
 fn deploy_resume_times_out_without_the_ready_line_showing_the_last_lines() {
-    let world = World::with_config(&config("").replace("wait = \"30s\"", "wait = \"6s\""));
+    let world = World::configured(|w| config(w, "").replace("wait = \"30s\"", "wait = \"6s\""));
     // No ready_log in the fake app: the bot never says it is ready.
     world.fly_state(fly_apps(&[(
         APP,
@@ -328,19 +333,30 @@ fn deploy_resume_times_out_without_the_ready_line_showing_the_last_lines() {
 
 #[test]
 fn dev_stop_stops_only_your_own_instances() {
-    let world = World::with_config(&config(""));
+    if skip_unless_root("it runs a process as another user (setpriv --reuid)") {
+        return;
+    }
+    let world = World::configured(|w| config(w, ""));
+    let (bot_py, admin_py) = (world.script("bot.py"), world.script("admin_bot.py"));
     world.fly_state(fly_apps(&[(APP, vec![])]));
-    world.write_sleeper("bot.py");
-    world.write_sleeper("admin_bot.py");
+    world.write_sleeper(&bot_py);
+    world.write_sleeper(&admin_py);
     world.write(
-        "stubborn/bot.py",
-        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\ntime.sleep(600)\n",
+        &format!("stubborn/{bot_py}"),
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\n\
+         open('ignores-sigterm', 'w').close()\ntime.sleep(600)\n",
     );
 
-    let plain = world.spawn(&["python3", "bot.py"], world.root());
-    let stubborn = world.spawn(&["python3", "bot.py"], &world.path("stubborn"));
-    let admin = world.spawn(&["python3", "admin_bot.py"], world.root());
-    let vim = world.spawn_disguised(&["vim", "bot.py"], world.root());
+    let plain = world.spawn(&["python3", &bot_py], world.root());
+    let stubborn = world.spawn(&["python3", &bot_py], &world.path("stubborn"));
+    // Python starts slowly on a busy machine: a SIGTERM before its handler would end it.
+    let ignores = world.path("stubborn/ignores-sigterm");
+    assert!(
+        wait_until(Duration::from_secs(30), || ignores.exists()),
+        "the stubborn bot never got to ignore SIGTERM"
+    );
+    let admin = world.spawn(&["python3", &admin_py], world.root());
+    let vim = world.spawn_disguised(&["vim", &bot_py], world.root());
 
     // Another user's `python3 bot.py`, in a folder that user can read.
     let shared = tempfile::Builder::new()
@@ -348,9 +364,9 @@ fn dev_stop_stops_only_your_own_instances() {
         .tempdir()
         .unwrap();
     std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(shared.path().join("bot.py"), SLEEPER).unwrap();
+    std::fs::write(shared.path().join(&bot_py), SLEEPER).unwrap();
     std::fs::set_permissions(
-        shared.path().join("bot.py"),
+        shared.path().join(&bot_py),
         std::fs::Permissions::from_mode(0o755),
     )
     .unwrap();
@@ -362,10 +378,10 @@ fn dev_stop_stops_only_your_own_instances() {
             "--clear-groups",
             "/bin/bash",
             "-c",
-            "exec -a python3 /bin/sh bot.py",
+            &format!("exec -a python3 /bin/sh {bot_py}"),
         ],
         shared.path(),
-        &["python3", "bot.py"],
+        &["python3", &bot_py],
     );
 
     let run = world.run(&["dev-stop", "partner", "--yes", "--grace", "2s"]);
@@ -390,14 +406,19 @@ fn dev_stop_stops_only_your_own_instances() {
 fn dev_stop_exits_3_when_a_process_survives() {
     // A process that cannot be killed by us: another user's is skipped, so simulate a survivor
     // with a process that respawns itself under the same argv.
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
+    let bot_py = world.script("bot.py");
     world.fly_state(fly_apps(&[(APP, vec![])]));
-    world.write_sleeper("bot.py");
+    world.write_sleeper(&bot_py);
     let respawner = world.spawn(
-        &["sh", "-c", "while true; do python3 bot.py; done"],
+        &[
+            "sh",
+            "-c",
+            &format!("while true; do python3 {bot_py}; done"),
+        ],
         world.root(),
     );
-    respawner.wait_child(&["python3", "bot.py"]);
+    respawner.wait_child(&["python3", &bot_py]);
     let run = world.run(&["dev-stop", "partner", "--yes", "--grace", "1s"]);
     run.expect_code(3);
     run.expect_stderr("still running");
@@ -421,7 +442,7 @@ fn exit_code(session: &expectrl::session::OsSession) -> i32 {
 #[test]
 fn pty_no_at_the_prompt_changes_nothing_and_exits_4() {
     use expectrl::Expect;
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
     world.fly_state(two_machines());
     let mut p = world.botctl_pty(&["dev-start", "partner", "--no-run"]);
     p.expect("Stop machine(s) 148ed193b95089").unwrap();
@@ -435,7 +456,7 @@ fn pty_no_at_the_prompt_changes_nothing_and_exits_4() {
 #[test]
 fn pty_yes_at_the_prompt_proceeds() {
     use expectrl::Expect;
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
     world.fly_state(two_machines());
     let mut p = world.botctl_pty(&["dev-start", "partner", "--no-run"]);
     p.expect("Stop machine(s) 148ed193b95089").unwrap();
@@ -450,10 +471,11 @@ fn pty_yes_at_the_prompt_proceeds() {
 #[test]
 fn pty_dev_start_runs_the_bot_ctrl_c_ends_it_and_resume_is_offered() {
     use expectrl::Expect;
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
+    let bot_py = world.script("bot.py");
     world.fly_state(two_machines());
     world.write(
-        "bot.py",
+        &bot_py,
         "import time\nprint('local bot running', flush=True)\ntime.sleep(600)\n",
     );
     let mut p = world.botctl_pty(&["dev-start", "partner"]);
@@ -474,7 +496,7 @@ fn pty_dev_start_runs_the_bot_ctrl_c_ends_it_and_resume_is_offered() {
 
 #[test]
 fn deploy_resume_without_a_handoff_starts_one_stopped_machine_not_all() {
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
     let mut state = fly_apps(&[(
         APP,
         vec![
@@ -498,7 +520,7 @@ fn deploy_resume_without_a_handoff_starts_one_stopped_machine_not_all() {
 
 #[test]
 fn deploy_resume_skips_a_recorded_machine_that_is_gone() {
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
     let mut state = fly_apps(&[(APP, vec![machine("aaaa0000000001", "stopped", None)])]);
     state["apps"][APP]["ready_log"] = json!(READY_LINE);
     world.fly_state(state);
@@ -519,7 +541,7 @@ fn deploy_resume_skips_a_recorded_machine_that_is_gone() {
 
 #[test]
 fn waits_show_no_spinner_on_a_pipe() {
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
     world.fly_state(two_machines());
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
     run.expect_code(0);
@@ -528,7 +550,7 @@ fn waits_show_no_spinner_on_a_pipe() {
 
 #[test]
 fn ctrl_c_while_waiting_keeps_the_handoff_and_exits_130() {
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
     world.fly_state(fly_apps(&[(
         APP,
         vec![
@@ -563,7 +585,7 @@ fn ctrl_c_while_waiting_keeps_the_handoff_and_exits_130() {
 
 #[test]
 fn a_second_botctl_cannot_change_things_while_one_holds_the_lock() {
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
     world.fly_state(two_machines());
     std::fs::create_dir_all(world.path(".botctl")).unwrap();
     let holder = world.spawn(
@@ -590,7 +612,7 @@ fn a_second_botctl_cannot_change_things_while_one_holds_the_lock() {
 
 #[test]
 fn a_corrupt_state_file_is_an_error_that_names_it_and_is_kept() {
-    let world = World::with_config(&config(""));
+    let world = World::configured(|w| config(w, ""));
     world.fly_state(two_machines());
     std::fs::create_dir_all(world.path(".botctl")).unwrap();
     world.write(".botctl/state.json", "{\"handoffs\": [oops");
@@ -613,18 +635,21 @@ fn a_corrupt_state_file_is_an_error_that_names_it_and_is_kept() {
 #[test]
 fn sigterm_reaches_a_bot_run_through_the_shell_and_yes_resumes() {
     let world = World::new();
+    let bot_py = world.script("bot.py");
     let tok = token(71);
     world.write_config(&format!(
         "{}\n[telegram]\napi = \"{}\"\n",
-        config("").replace(
+        config(&world, "").replace(
             "ready_log",
-            "token_env = \"PARTNER_BOT_TOKEN\"\nrun = \"cd sub && python3 bot.py\"\nready_log"
+            &format!(
+                "token_env = \"PARTNER_BOT_TOKEN\"\nrun = \"cd sub && python3 {bot_py}\"\nready_log"
+            )
         ),
         dead_url()
     ));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={tok}\n"));
     world.write(
-        "sub/bot.py",
+        &format!("sub/{bot_py}"),
         "import os, time\nt = os.environ.get('PARTNER_BOT_TOKEN', '')\n\
          open('started', 'w').write('token ends ' + t[-6:])\ntime.sleep(600)\n",
     );
@@ -655,7 +680,7 @@ fn sigterm_reaches_a_bot_run_through_the_shell_and_yes_resumes() {
     assert!(!stdout.contains(&tok) && !String::from_utf8_lossy(&out.stderr).contains(&tok));
     assert_eq!(states(&world)[0], pair("148ed193b95089", "started"));
     assert!(
-        pids_with_arg("bot.py").is_empty(),
+        world.pids_with_arg(&bot_py).is_empty(),
         "the bot behind `cd sub &&` got the signal too"
     );
 }

@@ -1,13 +1,13 @@
 //! A new teammate's first hour: checklist, init, completions, help.
 
-mod common;
-
-use common::*;
 use serde_json::json;
+use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
 
-fn partner_config(api: &str) -> String {
+/// partner (the world's `bot.py`) on Fly.io, with a token and the Bot API at `api`.
+fn partner_config(world: &World, api: &str) -> String {
+    let bot_py = world.script("bot.py");
     format!(
         r#"
 [telegram]
@@ -15,7 +15,7 @@ api = "{api}"
 
 [[bot]]
 name = "partner"
-script = "bot.py"
+script = "{bot_py}"
 token_env = "PARTNER_BOT_TOKEN"
 username = "ghbipartnerbot"
 fly_app = "{APP}"
@@ -34,7 +34,7 @@ fn checklist_all_ticked_in_a_clean_world() {
     let world = World::new();
     let tok = token(61);
     let api = BotApi::start(&[(&tok, "ghbipartnerbot")]);
-    world.write_config(&partner_config(&api.url()));
+    world.write_config(&partner_config(&world, &api.url()));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={tok}\n"));
     world.fly_state(with_secret(
         fly_apps(&[(APP, vec![machine("148ed193b95089", "started", None)])]),
@@ -68,14 +68,15 @@ fn checklist_all_ticked_in_a_clean_world() {
 fn checklist_unticks_what_is_wrong_with_its_fix() {
     let world = World::new();
     let api = BotApi::start(&[]);
-    world.write_config(&partner_config(&api.url()));
-    world.write_sleeper("bot.py");
-    world.set_crontab("@reboot cd ~/lb && python3 bot.py\n");
+    world.write_config(&partner_config(&world, &api.url()));
+    let bot_py = world.script("bot.py");
+    world.write_sleeper(&bot_py);
+    world.set_crontab(&format!("@reboot cd ~/lb && python3 {bot_py}\n"));
     world.fly_state(fly_apps(&[(
         APP,
         vec![machine("148ed193b95089", "started", None)],
     )]));
-    let _local = world.spawn(&["python3", "bot.py"], world.root());
+    let _local = world.spawn(&["python3", &bot_py], world.root());
 
     let run = world.run(&["checklist"]);
     run.expect_code(1);
@@ -106,7 +107,7 @@ fn checklist_unticks_what_is_wrong_with_its_fix() {
 fn checklist_with_flyctl_logged_out() {
     let world = World::new();
     let api = BotApi::start(&[]);
-    world.write_config(&partner_config(&api.url()));
+    world.write_config(&partner_config(&world, &api.url()));
     let mut state = fly_apps(&[(APP, vec![])]);
     state["logged_in"] = json!(false);
     world.fly_state(state);
@@ -116,9 +117,11 @@ fn checklist_with_flyctl_logged_out() {
     run.expect_stdout("fix: flyctl auth login");
 }
 
-fn sample_project(world: &World) {
+/// A project with one polling bot, the world's `bot.py`; its file name.
+fn sample_project(world: &World) -> String {
+    let bot_py = world.script("bot.py");
     world.write(
-        "bot.py",
+        &bot_py,
         "import os\nfrom telegram.ext import Application\nTOKEN = os.getenv(\"PARTNER_BOT_TOKEN\")\n\
          app = Application.builder().token(TOKEN).build()\napp.run_polling()\n",
     );
@@ -132,18 +135,22 @@ fn sample_project(world: &World) {
     );
     world.write(
         "Dockerfile",
-        "FROM python:3.11\nCMD [\"python\", \"bot.py\"]\n",
+        &format!("FROM python:3.11\nCMD [\"python\", \"{bot_py}\"]\n"),
     );
+    bot_py
 }
 
 #[test]
 fn init_proposes_the_polling_bot_and_the_fly_app() {
     let world = World::new();
-    sample_project(&world);
+    let bot_py = sample_project(&world);
     let run = world.run(&["init", "--yes"]);
     run.expect_code(0);
     let written = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
-    assert!(written.contains("script = \"bot.py\""), "{written}");
+    assert!(
+        written.contains(&format!("script = \"{bot_py}\"")),
+        "{written}"
+    );
     assert!(
         written.contains("token_env = \"PARTNER_BOT_TOKEN\""),
         "{written}"
@@ -164,9 +171,12 @@ fn init_proposes_the_polling_bot_and_the_fly_app() {
     )]));
     let status = world.run(&["status", "--json"]);
     status.expect_code(0);
-    assert_eq!(status.json()["bots"][0]["fly"]["app"], APP);
+    let status = status.json();
+    assert_eq!(status["bots"][0]["fly"]["app"], APP);
+    // The name init gave the bot, from its file name.
+    let name = status["bots"][0]["name"].as_str().unwrap().to_string();
     world.run(&["doctor", "--json"]).json();
-    world.run(&["dev-start", "bot", "--dry-run"]).expect_code(0);
+    world.run(&["dev-start", &name, "--dry-run"]).expect_code(0);
     world.run(&["dev-stop", "--dry-run"]).expect_code(0);
     world.run(&["deploy-resume", "--dry-run"]).expect_code(0);
     let checklist = world.run(&["checklist"]);
@@ -247,7 +257,12 @@ fn every_command_help_has_an_example() {
 
 #[test]
 fn color_follows_the_flags() {
-    let world = World::with_config("[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n");
+    let world = World::configured(|w| {
+        format!(
+            "[[bot]]\nname = \"partner\"\nscript = \"{}\"\n",
+            w.script("bot.py")
+        )
+    });
     let plain = world.run(&["status"]);
     assert!(!plain.stdout.contains('\u{1b}'), "no colour on a pipe");
     let forced = run(world.botctl().args(["--color", "always", "status"]));
@@ -265,7 +280,7 @@ fn color_follows_the_flags() {
 
 #[test]
 fn verbose_shows_each_external_command() {
-    let world = World::with_config(&partner_config("http://127.0.0.1:9"));
+    let world = World::configured(|w| partner_config(w, "http://127.0.0.1:9"));
     world.fly_state(fly_apps(&[(
         APP,
         vec![machine("148ed193b95089", "started", None)],
@@ -285,17 +300,11 @@ fn verbose_shows_each_external_command() {
 #[test]
 fn human_output_fits_80_columns_on_a_terminal() {
     use expectrl::Expect;
-    let world = World::with_config(&partner_config("http://127.0.0.1:9")).without_flyctl();
-    world.write_sleeper("deeply/nested/folder/for/the/partner/bot/bot.py");
+    let world = World::configured(|w| partner_config(w, "http://127.0.0.1:9")).without_flyctl();
+    let bot_py = world.script("bot.py");
+    world.write_sleeper(format!("deeply/nested/folder/for/the/partner/bot/{bot_py}"));
     let _bot = world.spawn(
-        &[
-            "python3",
-            "-u",
-            "-W",
-            "ignore",
-            "bot.py",
-            "--some-long-flag",
-        ],
+        &["python3", "-u", "-W", "ignore", &bot_py, "--some-long-flag"],
         &world.path("deeply/nested/folder/for/the/partner/bot"),
     );
     for args in [

@@ -2,12 +2,10 @@
 //! after dev-start), and the probe ends at the first 409; neither may hold doctor up, and 409
 //! lines in a buffer that has them are still read.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use serde_json::{Value, json};
+use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
 

@@ -1,13 +1,11 @@
 //! botctl.toml: bad files exit 2 naming `botctl.toml:LINE:COL`, and the file is found the way
 //! the SPEC says (--config, $BOTCTL_CONFIG, walking up).
 
-mod common;
-
-use common::{World, bot, keys};
+use test_support::{World, bot, keys};
 
 /// Runs `botctl status` in a project with `toml` and expects a config error at `line:col`.
 #[track_caller]
-fn bad_config(toml: &str, line: usize, col: usize, words: &str) -> common::Run {
+fn bad_config(toml: &str, line: usize, col: usize, words: &str) -> test_support::Run {
     let world = World::with_config(toml);
     let run = world.run(&["status"]);
     run.expect_code(2);
@@ -111,7 +109,7 @@ fn bad_bot_name() {
 
 #[test]
 fn token_like_value_is_refused_and_not_echoed() {
-    let token = common::token(1);
+    let token = test_support::token(1);
     let run = bad_config(
         &format!("[[bot]]\nname = \"a\"\nscript = \"bot.py\"\ntoken_env = \"{token}\"\n"),
         4,
@@ -156,7 +154,16 @@ fn config_flag_that_names_a_missing_file() {
     run.expect_stderr("nope/botctl.toml");
 }
 
-fn names(run: &common::Run) -> Vec<String> {
+/// One bot, `walked` (the world's `walked_bot.py`), found by walking up.
+fn walked(world: &World) -> String {
+    format!(
+        "[[bot]]\nname = \"walked\"\nscript = \"{}\"\n",
+        world.script("walked_bot.py")
+    )
+}
+
+/// The bots' names in `status --json`, which must exit 0 (all stopped).
+fn names(run: &test_support::Run) -> Vec<String> {
     run.expect_code(0);
     run.json()["bots"]
         .as_array()
@@ -168,23 +175,29 @@ fn names(run: &common::Run) -> Vec<String> {
 
 #[test]
 fn found_by_walking_up_from_a_subfolder() {
-    let world = World::with_config("[[bot]]\nname = \"walked\"\nscript = \"walked_bot.py\"\n");
+    let world = World::configured(walked);
     let deep = world.path("src/handlers/deeper");
     std::fs::create_dir_all(&deep).unwrap();
-    let run = common::run(world.botctl().current_dir(&deep).args(["status", "--json"]));
+    let run = test_support::run(world.botctl().current_dir(&deep).args(["status", "--json"]));
     assert_eq!(names(&run), ["walked"]);
 }
 
 #[test]
 fn config_flag_and_env_var_and_their_precedence() {
-    let world = World::with_config("[[bot]]\nname = \"walked\"\nscript = \"walked_bot.py\"\n");
+    let world = World::configured(walked);
     world.write(
         "conf/flag.toml",
-        "[[bot]]\nname = \"from-flag\"\nscript = \"flag_bot.py\"\n",
+        &format!(
+            "[[bot]]\nname = \"from-flag\"\nscript = \"{}\"\n",
+            world.script("flag_bot.py")
+        ),
     );
     world.write(
         "conf/env.toml",
-        "[[bot]]\nname = \"from-env\"\nscript = \"env_bot.py\"\n",
+        &format!(
+            "[[bot]]\nname = \"from-env\"\nscript = \"{}\"\n",
+            world.script("env_bot.py")
+        ),
     );
 
     // --config, relative to the working folder
@@ -192,7 +205,7 @@ fn config_flag_and_env_var_and_their_precedence() {
     assert_eq!(names(&run), ["from-flag"]);
 
     // $BOTCTL_CONFIG
-    let run = common::run(
+    let run = test_support::run(
         world
             .botctl()
             .env("BOTCTL_CONFIG", "conf/env.toml")
@@ -201,7 +214,7 @@ fn config_flag_and_env_var_and_their_precedence() {
     assert_eq!(names(&run), ["from-env"]);
 
     // --config wins over $BOTCTL_CONFIG, which wins over walking up
-    let run = common::run(
+    let run = test_support::run(
         world
             .botctl()
             .env("BOTCTL_CONFIG", world.path("conf/env.toml"))
@@ -230,7 +243,7 @@ fn paths_are_relative_to_the_config_folder() {
     run.expect_code(0);
     let json = run.json();
     let b = bot(&json, "nested");
-    assert_eq!(common::local_pids(b), [proc_.pid()]);
+    assert_eq!(test_support::local_pids(b), [proc_.pid()]);
     assert_eq!(b["verdict"], "ok");
     assert_eq!(keys(b)[0], "name");
 }

@@ -1,0 +1,13 @@
+//! botctl's integration tests, one binary: the real botctl in temp folders, against real
+//! processes and the fakes in tests/fakes/. The shared harness is the `test-support` crate
+//! (its docs say which tests take the process-table lock, and why tests look only at their own
+//! processes). Needs Linux (/proc) and `cargo xtask setup` once.
+
+mod config;
+mod doctor;
+mod doctor_speed;
+mod hardening;
+mod onboarding;
+mod shared_token;
+mod status;
+mod workflows;
