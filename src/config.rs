@@ -21,7 +21,14 @@ pub struct Config {
     pub root: PathBuf,
     pub fly: FlySettings,
     pub telegram: TelegramSettings,
+    pub local: LocalSettings,
     pub bots: Vec<Bot>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    /// After a stop, how long to watch for a copy that comes back.
+    pub respawn: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +68,8 @@ struct RawConfig {
     #[serde(default)]
     telegram: RawTelegram,
     #[serde(default)]
+    local: RawLocal,
+    #[serde(default)]
     bot: Vec<RawBot>,
 }
 
@@ -78,6 +87,12 @@ struct RawTelegram {
     api: Option<Spanned<String>>,
     probe: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLocal {
+    respawn: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -185,6 +200,14 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         timeout: duration(&raw.telegram.timeout, Duration::from_secs(15))?,
     };
 
+    let respawn = duration(&raw.local.respawn, Duration::from_secs(5))?;
+    if let Some(v) = &raw.local.respawn
+        && respawn > Duration::from_secs(600)
+    {
+        return Err(at(v.span(), "respawn must be at most 10m".into()));
+    }
+    let local = LocalSettings { respawn };
+
     let mut seen = HashSet::new();
     let mut bots = Vec::new();
     for b in raw.bot {
@@ -241,6 +264,7 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         root,
         fly,
         telegram,
+        local,
         bots,
     })
 }
@@ -404,6 +428,11 @@ mod tests {
         let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"bot.py\"\n").unwrap();
         assert_eq!(c.bots[0].run, "python3 bot.py");
         assert_eq!(c.fly.wait, Duration::from_secs(90));
+        assert_eq!(c.local.respawn, Duration::from_secs(5));
+        let c = parse_str("[local]\nrespawn = \"1500ms\"\n").unwrap();
+        assert_eq!(c.local.respawn, Duration::from_millis(1500));
+        let e = parse_str("[local]\nrespawn = \"soon\"\n").unwrap_err();
+        assert_eq!(line_of(e), (2, 11));
         let e = parse_str(
             "[[bot]]\nname = \"a\"\nscript = \"x.py\"\n[[bot]]\nname = \"a\"\nscript = \"y.py\"\n",
         )
