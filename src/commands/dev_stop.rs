@@ -70,7 +70,7 @@ pub fn run(
     // 3. Confirm.
     let mut step = steps.begin("Confirm");
     if dry_run {
-        step.would(plan.join("\n"));
+        step.would("stop them as planned in step 2");
         return Ok(0);
     }
     ui::confirm(

@@ -137,7 +137,7 @@ impl Findings {
 fn weight(check: &str) -> u8 {
     match check {
         "places" => 0,
-        "local" | "fly" => 1,
+        "local" | "fly" | "supervisor" => 1,
         "webhook" => 2,
         "probe" => 3,
         "token" => 4,
@@ -165,6 +165,7 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
     check_flyctl(ctx, ev, &mut f);
     for bot in bots {
         check_places(bot, ev, api, &mut f);
+        check_supervisors(bot, ev, &mut f);
         check_fly(bot, ev, &mut f);
         check_telegram(bot, ev, api, &mut f);
         check_autostart(bot, ev, &mut f);
@@ -310,6 +311,44 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
             ),
         };
         f.add(Some(bot), "places", level, message, None);
+    }
+}
+
+/// A supervised local copy comes back when killed: where the bot runs elsewhere too, the
+/// supervisor is part of the cause and its stop command part of the fix.
+fn check_supervisors(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let places = ev.survey.places(bot);
+    let elsewhere = places.count() >= 2;
+    for i in &places.local {
+        let Some(s) = &i.supervisor else { continue };
+        let kept = format!(
+            "local pid {} of {} is kept alive by {}",
+            i.pid,
+            bot.name,
+            super::status::describe_supervisor(s)
+        );
+        if elsewhere {
+            f.add(
+                Some(bot),
+                "supervisor",
+                Level::Error,
+                format!(
+                    "{kept} ({}): killing it is useless, it comes back, and it polls while {} runs in {} places",
+                    s.kind,
+                    bot.name,
+                    places.count()
+                ),
+                Some(s.stop.clone()),
+            );
+        } else {
+            f.add(
+                Some(bot),
+                "supervisor",
+                Level::Ok,
+                format!("{kept} ({}); stop it with: {}", s.kind, s.stop),
+                None,
+            );
+        }
     }
 }
 

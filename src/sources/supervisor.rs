@@ -405,12 +405,15 @@ pub fn needs(cgroup: &Cgroup, chain: &[Record]) -> Vec<Need> {
         return out;
     }
     out.push(Need::LaunchctlList);
+    // The shells `nearest` looks through.
     for r in chain.iter().skip(1) {
-        if let Some(ShellProgram::File(path)) = shell_program(&r.argv) {
-            out.push(Need::Script {
+        match shell_program(&r.argv) {
+            Some(ShellProgram::File(path)) => out.push(Need::Script {
                 pid: r.pid,
                 path: path.to_string(),
-            });
+            }),
+            Some(ShellProgram::Text(_)) => {}
+            None => break,
         }
     }
     out
@@ -418,9 +421,9 @@ pub fn needs(cgroup: &Cgroup, chain: &[Record]) -> Vec<Need> {
 
 /// Names the supervisor of `chain[0]`. The outermost thing that restarts it wins: a container,
 /// then a supervising daemon (pm2, supervisord, launchd; a unit around one is the daemon's
-/// own), then a systemd unit, then the nearest loop or reloader, then cron.
+/// own), then a systemd unit, then the nearest loop, reloader or cron.
 pub fn decide(cgroup: &Cgroup, chain: &[Record], answers: &Answers) -> Option<Supervisor> {
-    let instance = chain.first()?;
+    chain.first()?;
     if let Cgroup::Container { engine, id } = cgroup {
         return Some(in_container(*engine, id));
     }
@@ -439,6 +442,14 @@ pub fn decide(cgroup: &Cgroup, chain: &[Record], answers: &Answers) -> Option<Su
     if let Cgroup::Unit { unit, user } = cgroup {
         return Some(systemd(unit, *user));
     }
+    nearest(chain, answers)
+}
+
+/// The nearest loop, reloader or cron: the parent, looking through shells that just run it
+/// (`sh -c "cd x && python3 bot.py"`) but no further, so that a loop far up the tree (the shell
+/// a test suite runs in) does not count.
+fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
+    let instance = chain.first()?;
     for r in chain.iter().skip(1) {
         if let Some(name) = reloader_name(&r.argv) {
             return Some(Supervisor {
@@ -449,16 +460,27 @@ pub fn decide(cgroup: &Cgroup, chain: &[Record], answers: &Answers) -> Option<Su
                 how: StopHow::EndParent { pid: r.pid },
             });
         }
-        let code = match shell_program(&r.argv) {
-            Some(ShellProgram::Text(t)) => Some(t.to_string()),
-            Some(ShellProgram::File(path)) => answers
+        if is_cron(&r.argv) {
+            return Some(Supervisor {
+                kind: SupervisorKind::Cron,
+                name: base_name(&r.argv[0]).to_string(),
+                pid: Some(r.pid),
+                stop: format!(
+                    "kill {}   # and remove its line with crontab -e, or cron starts it again",
+                    instance.pid
+                ),
+                how: StopHow::SignalBot,
+            });
+        }
+        let code = match shell_program(&r.argv)? {
+            ShellProgram::Text(t) => Some(t.to_string()),
+            ShellProgram::File(path) => answers
                 .get(&Need::Script {
                     pid: r.pid,
                     path: path.to_string(),
                 })
                 .and_then(|a| a.as_ref().ok())
                 .map(|a| a.text.clone()),
-            None => None,
         };
         if code.is_some_and(|c| loops(&c)) {
             return Some(Supervisor {
@@ -470,17 +492,7 @@ pub fn decide(cgroup: &Cgroup, chain: &[Record], answers: &Answers) -> Option<Su
             });
         }
     }
-    let cron = chain.iter().skip(1).find(|r| is_cron(&r.argv))?;
-    Some(Supervisor {
-        kind: SupervisorKind::Cron,
-        name: base_name(&cron.argv[0]).to_string(),
-        pid: Some(cron.pid),
-        stop: format!(
-            "kill {}   # and remove its line with crontab -e, or cron starts it again",
-            instance.pid
-        ),
-        how: StopHow::SignalBot,
-    })
+    None
 }
 
 fn in_container(engine: Engine, id: &str) -> Supervisor {
