@@ -14,6 +14,9 @@ const APP: &str = "loyalitybot-partner";
 fn config(extra_fly: &str) -> String {
     format!(
         r#"
+[local]
+respawn = "1s"
+
 [fly]
 wait = "30s"
 timeout = "10s"
@@ -388,19 +391,20 @@ fn dev_stop_stops_only_your_own_instances() {
 
 #[test]
 fn dev_stop_exits_3_when_a_process_survives() {
-    // A process that cannot be killed by us: another user's is skipped, so simulate a survivor
-    // with a process that respawns itself under the same argv.
+    // A survivor: a parent botctl knows nothing of (no shell loop, no supervisor) starts the
+    // bot again under the same argv. (A shell loop is ended through its shell: tests/supervisors.rs.)
     let world = World::with_config(&config(""));
     world.fly_state(fly_apps(&[(APP, vec![])]));
     world.write_sleeper("bot.py");
-    let respawner = world.spawn(
-        &["sh", "-c", "while true; do python3 bot.py; done"],
-        world.root(),
+    world.write(
+        "respawn.py",
+        "import subprocess\nwhile True:\n    subprocess.run(['python3', 'bot.py'])\n",
     );
+    let respawner = world.spawn(&["python3", "respawn.py"], world.root());
     respawner.wait_child(&["python3", "bot.py"]);
     let run = world.run(&["dev-stop", "partner", "--yes", "--grace", "1s"]);
     run.expect_code(3);
-    run.expect_stderr("still running");
+    run.expect_stderr("came back");
 }
 
 // ------------------------------------------------------------------------------------------
