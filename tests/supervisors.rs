@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 
 const APP: &str = "loyalitybot-partner";
 
-/// The partner bot on Fly.io; a short respawn watch keeps the tests quick.
+/// The partner bot on Fly.io; a short respawn watch keeps the tests quick. The script is
+/// named by path (`./bot.py`, relative to the project root), so only this test's bot matches,
+/// never a `python3 bot.py` someone runs elsewhere on the machine.
 fn config() -> String {
     format!(
         r#"
@@ -26,7 +28,7 @@ respawn = "2s"
 
 [[bot]]
 name = "partner"
-script = "bot.py"
+script = "./bot.py"
 fly_app = "{APP}"
 "#
     )

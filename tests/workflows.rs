@@ -393,7 +393,8 @@ fn dev_stop_stops_only_your_own_instances() {
 fn dev_stop_exits_3_when_a_process_survives() {
     // A survivor: a parent botctl knows nothing of (no shell loop, no supervisor) starts the
     // bot again under the same argv. (A shell loop is ended through its shell: tests/supervisors.rs.)
-    let world = World::with_config(&config(""));
+    // `./bot.py`: by path, so that only this test's bot is stopped.
+    let world = World::with_config(&config("").replace("\"bot.py\"", "\"./bot.py\""));
     world.fly_state(fly_apps(&[(APP, vec![])]));
     world.write_sleeper("bot.py");
     world.write(
