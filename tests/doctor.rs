@@ -82,6 +82,7 @@ fn assert_shape(json: &Value) {
         "logs",
         "handoff",
         "probe",
+        "supervisor",
     ];
     for f in all {
         assert_eq!(

@@ -62,7 +62,7 @@ pub fn run(
     // 2. How each one will be stopped; a supervisor botctl cannot stop is a refusal.
     let mut step = steps.begin("Plan how each is stopped");
     let plan: Vec<String> = mine.iter().map(|i| plan_line(i, grace)).collect();
-    if let Some(err) = refusal(&mine) {
+    if let Some(err) = refusal(&mine, nix::unistd::geteuid().is_root()) {
         return Err(step.fail(err));
     }
     step.done(plan.join("\n"));
@@ -232,9 +232,9 @@ fn daemon_word(kind: SupervisorKind) -> &'static str {
     }
 }
 
-/// A supervisor botctl cannot stop as this user: the command to run instead.
-fn refusal(mine: &[Instance]) -> Option<Error> {
-    let root = nix::unistd::geteuid().is_root();
+/// A supervisor botctl cannot stop as this user (`root`: whether botctl runs as root): the
+/// command to run instead.
+fn refusal(mine: &[Instance], root: bool) -> Option<Error> {
     let blocked: Vec<(&Instance, String)> = mine
         .iter()
         .filter_map(|i| {
@@ -466,4 +466,58 @@ fn is_zombie(pid: u32) -> bool {
         .ok()
         .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.starts_with('Z')))
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::supervisor::{Record, decide};
+
+    fn instance(cgroup: &str) -> Instance {
+        let chain = [Record {
+            pid: 4242,
+            ppid: 1,
+            uid: Some(1000),
+            argv: vec!["python3".into(), "bot.py".into()],
+        }];
+        Instance {
+            bot: "partner".into(),
+            pid: 4242,
+            user: "dev".into(),
+            uid: Some(1000),
+            started: None,
+            cwd: None,
+            cmd: chain[0].argv.clone(),
+            supervisor: decide(
+                &crate::sources::supervisor::parse_cgroup(cgroup),
+                &chain,
+                &Default::default(),
+            ),
+            ppid: Some(1),
+            parent_cmd: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_system_unit_without_root_is_a_refusal_naming_the_command() {
+        let unit = instance("0::/system.slice/partner-bot.service\n");
+        let err = refusal(std::slice::from_ref(&unit), false).expect("a refusal");
+        assert_eq!(err.exit_code(), 1);
+        let text = err.to_string();
+        assert!(
+            text.contains("systemd unit partner-bot.service needs root"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fix: sudo systemctl stop partner-bot.service"),
+            "{text}"
+        );
+        assert!(refusal(std::slice::from_ref(&unit), true).is_none());
+        let plain = instance("0::/user.slice/user-1000.slice/session-3.scope\n");
+        assert!(refusal(std::slice::from_ref(&plain), false).is_none());
+        assert_eq!(
+            plan_line(&plain, Duration::from_secs(10)),
+            "partner pid 4242: SIGTERM, SIGKILL after 10s"
+        );
+    }
 }
