@@ -793,6 +793,16 @@ pub mod read {
     fn answer(need: &Need) -> Result<Answer, String> {
         match need {
             Need::Pm2List { home } => {
+                // `pm2 jlist` starts a daemon when none answers: ask only a live one of ours.
+                use std::os::unix::fs::MetadataExt;
+                let owner = std::fs::metadata(home).map_err(|e| format!("{home}: {e}"))?;
+                let me = nix::unistd::geteuid();
+                if !me.is_root() && owner.uid() != me.as_raw() {
+                    return Err(format!("{home} is another user's pm2 home"));
+                }
+                if !Path::new(home).join("rpc.sock").exists() {
+                    return Err(format!("no pm2 daemon answers in {home}"));
+                }
                 let (program, path) = program("pm2", None)?;
                 let out = exec::run_with_env(&path, &["jlist"], &[("PM2_HOME", home)], LIMIT)
                     .map_err(|e| e.to_string())?;
