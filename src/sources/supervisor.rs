@@ -196,25 +196,23 @@ fn classify_cgroup_path(path: &str) -> Cgroup {
             return container(Engine::Kubernetes, id);
         }
     }
-    // The innermost .service names the unit; a .scope below it (a session, an app) is no unit.
-    let Some(last) = parts.last() else {
-        return Cgroup::Other;
-    };
-    if !last.ends_with(".service") {
-        return Cgroup::Other;
+    // The innermost .service names the unit (a service may delegate sub-groups below it); a
+    // .scope met first (a session, a desktop app, init) is no unit, nor is the user manager.
+    for (i, part) in parts.iter().enumerate().rev() {
+        if part.ends_with(".scope") || part.starts_with("user@") {
+            return Cgroup::Other;
+        }
+        if part.ends_with(".service") {
+            let user = parts[..i]
+                .iter()
+                .any(|p| p.starts_with("user@") && p.ends_with(".service"));
+            return Cgroup::Unit {
+                unit: part.to_string(),
+                user,
+            };
+        }
     }
-    let user_manager = parts
-        .iter()
-        .take(parts.len() - 1)
-        .any(|p| p.starts_with("user@") && p.ends_with(".service"));
-    if last.starts_with("user@") {
-        // The user manager itself (or a process directly in it): not a unit to stop.
-        return Cgroup::Other;
-    }
-    Cgroup::Unit {
-        unit: last.to_string(),
-        user: user_manager,
-    }
+    Cgroup::Other
 }
 
 fn container(engine: Engine, id: &str) -> Cgroup {

@@ -110,6 +110,15 @@ fn sessions_and_app_scopes_are_no_supervisor() {
     ] {
         assert_eq!(cgroup(file), Cgroup::Other, "{file}");
     }
+    assert_eq!(
+        parse_cgroup("0::/user.slice/user-1000.slice/user@1000.service/init.scope\n"),
+        Cgroup::Other
+    );
+    assert_eq!(
+        parse_cgroup("0::/system.slice/bot.service/payload\n"),
+        unit("bot.service", false),
+        "a sub-group the unit delegated"
+    );
     assert_eq!(parse_cgroup(""), Cgroup::Other);
     assert_eq!(parse_cgroup("garbage"), Cgroup::Other);
 }
