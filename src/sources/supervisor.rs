@@ -95,6 +95,8 @@ pub enum Need {
     },
     /// `launchctl list`.
     LaunchctlList,
+    /// `docker inspect --format {{.Name}} ID` (or podman's): the container's name.
+    ContainerName { engine: Engine, id: String },
     /// The text of a shell script `path` run by shell `pid` (relative to its working folder).
     Script { pid: u32, path: String },
 }
@@ -122,7 +124,7 @@ pub enum Cgroup {
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Engine {
     Docker,
     Podman,
@@ -383,7 +385,13 @@ fn is_cron(argv: &[String]) -> bool {
 /// The outside answers needed to decide on `chain` (the instance first, then its ancestors).
 pub fn needs(cgroup: &Cgroup, chain: &[Record]) -> Vec<Need> {
     let mut out = Vec::new();
-    if matches!(cgroup, Cgroup::Container { .. }) {
+    if let Cgroup::Container { engine, id } = cgroup {
+        if *engine != Engine::Kubernetes {
+            out.push(Need::ContainerName {
+                engine: *engine,
+                id: id.clone(),
+            });
+        }
         return out;
     }
     for r in chain.iter().skip(1) {
@@ -423,7 +431,14 @@ pub fn needs(cgroup: &Cgroup, chain: &[Record]) -> Vec<Need> {
 pub fn decide(cgroup: &Cgroup, chain: &[Record], answers: &Answers) -> Option<Supervisor> {
     chain.first()?;
     if let Cgroup::Container { engine, id } = cgroup {
-        return Some(in_container(*engine, id));
+        let named = answers
+            .get(&Need::ContainerName {
+                engine: *engine,
+                id: id.clone(),
+            })
+            .and_then(|a| a.as_ref().ok())
+            .and_then(|a| container_name(&a.text));
+        return Some(in_container(*engine, id, named));
     }
     let below = |daemon: usize| &chain[..daemon];
     for (i, r) in chain.iter().enumerate().skip(1) {
@@ -493,8 +508,19 @@ fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
     None
 }
 
-fn in_container(engine: Engine, id: &str) -> Supervisor {
-    let short: String = id.chars().take(12).collect();
+/// `/partner-bot` (what `docker inspect --format {{.Name}}` prints) → `partner-bot`.
+pub fn container_name(inspect: &str) -> Option<String> {
+    let name = inspect.trim().trim_start_matches('/');
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    .then(|| name.to_string())
+}
+
+/// A container, by its name when the engine told it, else by its short id.
+fn in_container(engine: Engine, id: &str, name: Option<String>) -> Supervisor {
+    let short = name.unwrap_or_else(|| id.chars().take(12).collect());
     let (kind, stop) = match engine {
         Engine::Docker => (SupervisorKind::Docker, format!("docker stop {short}")),
         Engine::Podman => (SupervisorKind::Docker, format!("podman stop {short}")),
@@ -818,6 +844,23 @@ pub mod read {
                 args.push("status");
                 // Exit status 3 means "a program is not running": read the output.
                 let out = exec::run(&path, &args, LIMIT).map_err(|e| e.to_string())?;
+                Ok(Answer {
+                    program,
+                    text: out.stdout,
+                })
+            }
+            Need::ContainerName { engine, id } => {
+                let name = if *engine == super::Engine::Podman {
+                    "podman"
+                } else {
+                    "docker"
+                };
+                let (program, path) = program(name, None)?;
+                let out = exec::run(&path, &["inspect", "--format", "{{.Name}}", id], LIMIT)
+                    .map_err(|e| e.to_string())?;
+                if !out.success() {
+                    return Err(format!("{name} inspect failed: {}", out.error_line()));
+                }
                 Ok(Answer {
                     program,
                     text: out.stdout,

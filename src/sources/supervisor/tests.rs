@@ -139,6 +139,26 @@ fn unit_and_container_supervisors_with_their_stop_commands() {
         (SupervisorKind::Docker, "3f2a9c4e1b7d")
     );
     assert_eq!(s.stop, "docker stop 3f2a9c4e1b7d");
+    // With the engine's answer, by its name.
+    let cg = cgroup("docker-systemd-driver.txt");
+    let need = needs(&cg, &bot);
+    assert!(
+        matches!(
+            &need[..],
+            [Need::ContainerName {
+                engine: Engine::Docker,
+                ..
+            }]
+        ),
+        "{need:?}"
+    );
+    let answers = Answers::from([(need[0].clone(), answer("docker", "/partner-bot\n".into()))]);
+    let s = decide(&cg, &bot, &answers).unwrap();
+    assert_eq!(
+        (s.name.as_str(), s.stop.as_str()),
+        ("partner-bot", "docker stop partner-bot")
+    );
+    assert_eq!(container_name("garbage with spaces"), None);
     let s = decide(&cgroup("podman-rootless.txt"), &bot, &Answers::new()).unwrap();
     assert_eq!(s.stop, "podman stop 9b1c2d3e4f5a");
     assert_eq!(
