@@ -21,7 +21,14 @@ pub struct Config {
     pub root: PathBuf,
     pub fly: FlySettings,
     pub telegram: TelegramSettings,
+    pub local: LocalSettings,
     pub bots: Vec<Bot>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    /// After a stop, how long to watch for a copy that comes back.
+    pub respawn: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +70,8 @@ struct RawConfig {
     #[serde(default)]
     telegram: RawTelegram,
     #[serde(default)]
+    local: RawLocal,
+    #[serde(default)]
     bot: Vec<RawBot>,
 }
 
@@ -82,6 +91,12 @@ struct RawTelegram {
     timeout: Option<Spanned<String>>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLocal {
+    respawn: Option<Spanned<String>>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBot {
@@ -98,7 +113,12 @@ struct RawBot {
 impl RawConfig {
     /// Every string value in the file, with its place.
     fn strings(&self) -> impl Iterator<Item = &Spanned<String>> {
-        let fly = [&self.fly.flyctl, &self.fly.wait, &self.fly.timeout];
+        let fly = [
+            &self.fly.flyctl,
+            &self.fly.wait,
+            &self.fly.timeout,
+            &self.local.respawn,
+        ];
         let telegram = [
             &self.telegram.api,
             &self.telegram.probe,
@@ -162,6 +182,13 @@ pub const TELEGRAM_TIMEOUT: Bounds = Bounds {
     default: secs(15),
     min: secs(1),
     max: secs(5 * 60),
+};
+/// [local] respawn: zero means "scan once right away", which is a choice.
+pub const RESPAWN: Bounds = Bounds {
+    name: "respawn",
+    default: secs(5),
+    min: secs(0),
+    max: secs(10 * 60),
 };
 /// dev-stop --grace: zero means SIGKILL at once, which is a choice, not a typo.
 pub const GRACE: Bounds = Bounds {
@@ -306,6 +333,10 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         timeout: duration(&raw.telegram.timeout, TELEGRAM_TIMEOUT)?,
     };
 
+    let local = LocalSettings {
+        respawn: duration(&raw.local.respawn, RESPAWN)?,
+    };
+
     let mut seen = HashSet::new();
     let mut bots = Vec::new();
     for b in raw.bot {
@@ -389,6 +420,7 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         root,
         fly,
         telegram,
+        local,
         bots,
     })
 }
@@ -555,6 +587,13 @@ mod tests {
             .unwrap_err();
         assert_eq!(line_of(e), (4, 16));
         assert_eq!(c.fly.wait, Duration::from_secs(90));
+        assert_eq!(c.local.respawn, Duration::from_secs(5));
+        let c =
+            parse_str("[local]\nrespawn = \"1500ms\"\n[[bot]]\nname = \"a\"\nscript = \"b.py\"\n")
+                .unwrap();
+        assert_eq!(c.local.respawn, Duration::from_millis(1500));
+        let e = parse_str("[local]\nrespawn = \"soon\"\n").unwrap_err();
+        assert_eq!(line_of(e), (2, 11));
         let e = parse_str(
             "[[bot]]\nname = \"a\"\nscript = \"x.py\"\n[[bot]]\nname = \"a\"\nscript = \"y.py\"\n",
         )

@@ -89,9 +89,23 @@ pub fn find_program(name: &str, root: &Path) -> Option<PathBuf> {
 /// Runs `program args…`, waiting at most `limit`. A non-zero exit is not an error here: the caller
 /// reads `Output`; errors are only "could not run" and "did not finish".
 pub fn run(program: &Path, args: &[&str], limit: Duration) -> Result<Output, ExecError> {
+    run_with_env(program, args, &[], limit)
+}
+
+/// [`run`] with these variables added to the environment (pm2's `PM2_HOME`).
+pub fn run_with_env(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> Result<Output, ExecError> {
     let command = display(program, args);
     tracing::info!("run: {command}");
-    let expr = duct::cmd(program, args)
+    let mut expr = duct::cmd(program, args);
+    for (key, value) in env {
+        expr = expr.env(key, value);
+    }
+    let expr = expr
         .stdin_null()
         .stdout_capture()
         .stderr_capture()

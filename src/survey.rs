@@ -41,7 +41,18 @@ pub struct Telegram {
 pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> Survey {
     let apps = apps(bots);
     std::thread::scope(|s| {
-        let local = s.spawn(|| local::scan(bots, &cfg.root));
+        // The scan also finds running supervisord daemons, whose configs are autostart entries.
+        let local = s.spawn(|| {
+            let scan = local::scan_full(bots, &cfg.root);
+            let confs = scan
+                .as_ref()
+                .map(|s| s.supervisord_confs.clone())
+                .unwrap_or_default();
+            (
+                scan.map(|s| s.instances),
+                autostart::supervisord(bots, &confs),
+            )
+        });
         let autostart = s.spawn(|| autostart::scan(bots, AUTOSTART_LIMIT));
         let wanted = other_apps::wanted(bots);
         let other =
@@ -71,9 +82,12 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
             })
             .collect();
 
+        let (local, programs) = joined(local.join());
+        let mut autostart = joined(autostart.join());
+        autostart.entries.extend(programs);
         Survey {
-            local: joined(local.join()),
-            autostart: joined(autostart.join()),
+            local,
+            autostart,
             other_apps: other.map(|h| joined(h.join())),
             fly: fly
                 .into_iter()

@@ -109,6 +109,26 @@ pub fn run(ctx: &Context) -> Result<i32> {
                 items.push(item);
             }
         }
+        // A supervised local copy restarts when killed; with Fly.io (or another place) in
+        // play, that is a second copy waiting to happen.
+        let kept = places
+            .local
+            .iter()
+            .find_map(|i| Some((i, i.supervisor.as_ref()?)));
+        let risky = kept.filter(|_| bot.fly_app.is_some() || places.count() >= 2);
+        items.push(Item {
+            ticked: risky.is_none(),
+            text: match risky {
+                None => format!("{}: nothing will start a second copy", bot.name),
+                Some((i, s)) => format!(
+                    "{}: nothing will start a second copy — local pid {} is kept alive by {}",
+                    bot.name,
+                    i.pid,
+                    super::status::describe_supervisor(s)
+                ),
+            },
+            fix: risky.map(|(_, s)| s.stop.clone()),
+        });
         let verdict = places.verdict();
         items.push(Item {
             ticked: verdict == Verdict::Ok,

@@ -5,6 +5,7 @@
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
+use std::time::Duration;
 
 use super::Context;
 use super::deploy_resume;
@@ -400,12 +401,9 @@ fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) 
     })?;
     interrupt::forward_to_group(Some(child.id()));
     let status = child.wait();
-    // The shell may go before the bot it started: the run is over when its whole group is.
-    let group = nix::unistd::Pid::from_raw(child.id() as i32);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while nix::sys::signal::killpg(group, None).is_ok() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    // The shell ends as soon as the signal reaches it; the bot it started may still be
+    // shutting down, and resuming Fly.io must not see it as a copy left running here.
+    wait_for_group(child.id(), Duration::from_secs(10));
     interrupt::forward_to_group(None);
     let interrupted = interrupt::requested();
     interrupt::clear();
@@ -416,6 +414,34 @@ fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) 
         format!("it exited ({status})")
     });
     Ok(())
+}
+
+/// Waits (at most `limit`) until no live process is left in process group `pgid`.
+fn wait_for_group(pgid: u32, limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    while group_alive(pgid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Is a process other than a zombie in this group? (Linux: /proc/PID/stat; elsewhere, ask
+/// the kernel, which also counts zombies.)
+fn group_alive(pgid: u32) -> bool {
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        return dir.flatten().any(|e| {
+            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+                return false;
+            };
+            let Some((_, rest)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let mut fields = rest.split_whitespace();
+            let state = fields.next();
+            let pgrp = fields.nth(1).and_then(|p| p.parse::<u32>().ok());
+            pgrp == Some(pgid) && state != Some("Z")
+        });
+    }
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid as i32), None).is_ok()
 }
 
 fn offer_resume(ctx: &Context, bot: &Bot, stopped: Vec<String>, yes: bool) -> Result<()> {

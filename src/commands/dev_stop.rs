@@ -1,6 +1,11 @@
 //! `botctl dev-stop`: stop this machine's instances of bots — the current user's only.
-//! Confirm, SIGTERM, wait the grace period, SIGKILL what is left, scan again to prove it.
+//! Find them and what keeps each alive, confirm how each will be stopped, stop supervised ones
+//! through their supervisor (never its daemon), SIGTERM the rest, SIGKILL after the grace
+//! period, then watch for a copy that comes back.
 
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+use std::path::Path;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -11,8 +16,13 @@ use super::Context;
 use super::steps::{Steps, wait_for};
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::exec;
 use crate::sources::local::{self, Instance};
+use crate::sources::supervisor::{StopHow, SupervisorKind};
 use crate::ui;
+
+/// Time limit of one supervisor's stop command (supervisorctl and pm2 wait for the program).
+const STOP_COMMAND_LIMIT: Duration = Duration::from_secs(60);
 
 pub fn run(
     ctx: &Context,
@@ -24,7 +34,7 @@ pub fn run(
     let bots = ctx.cfg.select(names)?;
     let mut steps = Steps::new("dev-stop: stop the bots running on this machine", dry_run);
 
-    // 1. Find them.
+    // 1. Find them, and what keeps each alive.
     let mut step = steps.begin("Find local instances");
     let (mine, others) = find(ctx, &bots).map_err(|e| step.fail(e))?;
     let mut detail: Vec<String> = mine
@@ -49,51 +59,67 @@ pub fn run(
     }
     step.done(detail.join("\n"));
 
-    // 2. Confirm.
-    let pids: Vec<String> = mine.iter().map(|i| i.pid.to_string()).collect();
+    // 2. How each one will be stopped; a supervisor botctl cannot stop is a refusal.
+    let mut step = steps.begin("Plan how each is stopped");
+    let plan: Vec<String> = mine.iter().map(|i| plan_line(i, grace)).collect();
+    if let Some(err) = refusal(&mine, nix::unistd::geteuid().is_root()) {
+        return Err(step.fail(err));
+    }
+    step.done(plan.join("\n"));
+
+    // 3. Confirm.
     let mut step = steps.begin("Confirm");
     if dry_run {
-        step.would(format!(
-            "send SIGTERM to pid {}, SIGKILL after {}s if still running",
-            pids.join(", "),
-            grace.as_secs()
-        ));
+        step.would("stop them as planned in step 2");
         return Ok(0);
     }
     ui::confirm(
         &format!(
-            "Stop pid {} (SIGTERM, then SIGKILL after {}s)?",
-            pids.join(", "),
-            grace.as_secs()
+            "Stop {} ({})?",
+            if mine.len() == 1 {
+                "this instance".to_string()
+            } else {
+                format!("these {} instances", mine.len())
+            },
+            mine.iter()
+                .map(|i| format!("pid {}", i.pid))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         yes,
     )
     .map_err(|e| step.fail(e))?;
     step.done("confirmed");
 
-    // 3. SIGTERM.
+    // 4. Supervisors first: a killed copy would only come back.
+    let supervised: Vec<&Instance> = mine.iter().filter(|i| i.supervisor.is_some()).collect();
+    if !supervised.is_empty() {
+        let mut step = steps.begin("Stop the supervisors");
+        let done = stop_supervisors(&supervised).map_err(|e| step.fail(e))?;
+        step.done(done.join("\n"));
+    }
+
+    // 5. SIGTERM what is still running.
     let mut step = steps.begin("Send SIGTERM");
     let sent = signal_all(&mine, Signal::SIGTERM);
-    step.done(format!(
-        "sent to pid {}",
-        sent.iter()
-            .map(|i| i.pid.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+    step.done(if sent.is_empty() {
+        "none left to signal".to_string()
+    } else {
+        format!("sent to pid {}", pids(&sent))
+    });
 
-    // 4. Wait, then SIGKILL the rest.
+    // 6. Wait, then SIGKILL the rest.
     let mut step = steps.begin(&format!("Wait up to {}s for them to exit", grace.as_secs()));
     let gone = wait_for(
         "waiting for the bots to exit",
         grace,
         Duration::from_millis(200),
         || {
-            let alive = alive(&sent);
+            let alive = alive(&mine);
             Ok(if alive.is_empty() {
-                std::ops::ControlFlow::Break(())
+                ControlFlow::Break(())
             } else {
-                std::ops::ControlFlow::Continue(format!("{} still running", alive.len()))
+                ControlFlow::Continue(format!("{} still running", alive.len()))
             })
         },
     )
@@ -101,7 +127,7 @@ pub fn run(
     if gone.is_some() {
         step.done("all exited");
     } else {
-        let stubborn = alive(&sent);
+        let stubborn = alive(&mine);
         signal_all(&stubborn, Signal::SIGKILL);
         wait_for(
             "waiting after SIGKILL",
@@ -109,25 +135,50 @@ pub fn run(
             Duration::from_millis(100),
             || {
                 Ok(if alive(&stubborn).is_empty() {
-                    std::ops::ControlFlow::Break(())
+                    ControlFlow::Break(())
                 } else {
-                    std::ops::ControlFlow::Continue("still there".into())
+                    ControlFlow::Continue("still there".into())
                 })
             },
         )?;
         step.warn(format!(
             "pid {} ignored SIGTERM for {}s: sent SIGKILL",
-            stubborn
-                .iter()
-                .map(|i| i.pid.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            pids(&stubborn),
             grace.as_secs()
         ));
     }
 
-    // 5. Prove it.
-    let mut step = steps.begin("Scan again");
+    // 7. Watch for a copy that comes back, then prove it.
+    let respawn = ctx.cfg.local.respawn;
+    let mut step = steps.begin(&format!(
+        "Watch {} for a copy that comes back",
+        human_duration(respawn)
+    ));
+    let stopped: BTreeSet<u32> = mine.iter().map(|i| i.pid).collect();
+    let back = wait_for(
+        "watching for a copy that comes back",
+        respawn,
+        Duration::from_millis(250),
+        || {
+            let (now, _) = find(ctx, &bots)?;
+            let new: Vec<Instance> = now
+                .into_iter()
+                .filter(|i| !stopped.contains(&i.pid))
+                .collect();
+            Ok(if new.is_empty() {
+                ControlFlow::Continue("none so far".into())
+            } else {
+                ControlFlow::Break(new)
+            })
+        },
+    )
+    .map_err(|e| step.fail(e))?;
+    if let Some(back) = back {
+        return Err(step.fail(Error::StepFailed(format!(
+            "a copy came back after the stop: {}",
+            back.iter().map(came_back).collect::<Vec<_>>().join("; ")
+        ))));
+    }
     let (left, _) = find(ctx, &bots).map_err(|e| step.fail(e))?;
     if !left.is_empty() {
         return Err(step.fail(Error::StepFailed(format!(
@@ -140,6 +191,238 @@ pub fn run(
     }
     step.done("no instance of your bots is left on this machine");
     Ok(0)
+}
+
+/// One line of the plan: how this instance will be stopped.
+fn plan_line(i: &Instance, grace: Duration) -> String {
+    let plain = format!("SIGTERM, SIGKILL after {}s", grace.as_secs());
+    let how = match &i.supervisor {
+        None => plain,
+        Some(s) => match &s.how {
+            StopHow::Command { .. } | StopHow::AsRoot { .. } | StopHow::Manual => format!(
+                "`{}` ({} keeps it alive; the {} itself stays up), then {plain}",
+                s.stop,
+                s.kind,
+                daemon_word(s.kind)
+            ),
+            StopHow::EndParent { pid } => format!(
+                "end its {} pid {pid} first, then {plain}",
+                if s.kind == SupervisorKind::Loop {
+                    "loop's shell".to_string()
+                } else {
+                    format!("reloader {}", s.name)
+                }
+            ),
+            StopHow::SignalBot => format!(
+                "{plain} (cron started it: it comes back at the next scheduled time unless its crontab line goes)"
+            ),
+        },
+    };
+    format!("{} pid {}: {how}", i.bot, i.pid)
+}
+
+fn daemon_word(kind: SupervisorKind) -> &'static str {
+    match kind {
+        SupervisorKind::Systemd | SupervisorKind::SystemdUser => "systemd manager",
+        SupervisorKind::Docker => "container engine",
+        SupervisorKind::Pm2 => "pm2 daemon",
+        SupervisorKind::Supervisord => "supervisord daemon",
+        SupervisorKind::Launchd => "launchd",
+        _ => "supervisor",
+    }
+}
+
+/// A supervisor botctl cannot stop as this user (`root`: whether botctl runs as root): the
+/// command to run instead.
+fn refusal(mine: &[Instance], root: bool) -> Option<Error> {
+    let blocked: Vec<(&Instance, String)> = mine
+        .iter()
+        .filter_map(|i| {
+            let s = i.supervisor.as_ref()?;
+            match &s.how {
+                StopHow::AsRoot { .. } if !root => {
+                    Some((i, format!("{} unit {} needs root to stop", s.kind, s.name)))
+                }
+                StopHow::Manual => Some((
+                    i,
+                    format!(
+                        "{} keeps it alive, but botctl could not tell which of its programs it is",
+                        s.kind
+                    ),
+                )),
+                _ => None,
+            }
+        })
+        .collect();
+    if blocked.is_empty() {
+        return None;
+    }
+    Some(Error::Refused {
+        message: format!(
+            "not stopping anything: {}",
+            blocked
+                .iter()
+                .map(|(i, why)| format!("pid {} of {}: {why}", i.pid, i.bot))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        fix: blocked
+            .iter()
+            .map(|(i, _)| {
+                i.supervisor
+                    .as_ref()
+                    .map(|s| s.stop.clone())
+                    .unwrap_or_default()
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(" && ")
+            + "   # then: botctl dev-stop",
+    })
+}
+
+/// Runs each supervisor's stop once (loops: ends the shell). Returns what was done.
+fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
+    let mut done = Vec::new();
+    let mut ran = BTreeSet::new();
+    let me = nix::unistd::getuid().as_raw();
+    let protected = local::ancestors();
+    for i in supervised {
+        let Some(s) = &i.supervisor else { continue };
+        if !ran.insert(s.stop.clone()) {
+            continue;
+        }
+        match &s.how {
+            StopHow::Command { argv, .. } | StopHow::AsRoot { argv } if !argv.is_empty() => {
+                let env: &[(String, String)] = match &s.how {
+                    StopHow::Command { env, .. } => env,
+                    _ => &[],
+                };
+                run_stop(argv, env)?;
+                done.push(format!("{} {}: ran `{}`", s.kind, s.name, s.stop));
+            }
+            StopHow::EndParent { pid } => {
+                // The shell or reloader is ours and no ancestor of botctl: signal it.
+                let owner = std::fs::metadata(format!("/proc/{pid}"))
+                    .ok()
+                    .map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+                if protected.contains(pid) || owner.is_some_and(|u| u != me) {
+                    done.push(format!("pid {pid} is not yours to end: left alone"));
+                    continue;
+                }
+                if i.ppid != Some(*pid) && !is_ancestor(*pid, i.pid) {
+                    continue; // it already went
+                }
+                match kill(Pid::from_raw(*pid as i32), Signal::SIGTERM) {
+                    Ok(()) | Err(Errno::ESRCH) => {}
+                    Err(e) => {
+                        return Err(Error::StepFailed(format!(
+                            "could not end pid {pid} ({} {}): {e}",
+                            s.kind, s.name
+                        )));
+                    }
+                }
+                wait_gone(*pid);
+                done.push(format!(
+                    "{}: ended pid {pid} `{}`",
+                    if s.kind == SupervisorKind::Loop {
+                        "loop".to_string()
+                    } else {
+                        format!("reloader {}", s.name)
+                    },
+                    i.parent_cmd.join(" ")
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(done)
+}
+
+fn run_stop(argv: &[String], env: &[(String, String)]) -> Result<()> {
+    let program = exec::find_program(&argv[0], Path::new("/")).ok_or_else(|| {
+        Error::StepFailed(format!(
+            "{} is not installed (not on PATH); run: {}",
+            argv[0],
+            argv.join(" ")
+        ))
+    })?;
+    let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = exec::run_with_env(&program, &args, &env, STOP_COMMAND_LIMIT)
+        .map_err(|e| Error::StepFailed(format!("`{}`: {e}", argv.join(" "))))?;
+    if !out.success() {
+        let said = if out.stderr.trim().is_empty() {
+            out.stdout.trim().lines().last().unwrap_or("").to_string()
+        } else {
+            out.error_line()
+        };
+        return Err(Error::StepFailed(format!(
+            "`{}` failed: {said}",
+            argv.join(" ")
+        )));
+    }
+    Ok(())
+}
+
+/// Is `ancestor` still above `pid`?
+fn is_ancestor(ancestor: u32, pid: u32) -> bool {
+    let mut next = pid;
+    for _ in 0..64 {
+        match crate::sources::supervisor::read::parent_and_uid(next) {
+            Some((ppid, _)) if ppid == ancestor => return true,
+            Some((ppid, _)) if ppid > 1 => next = ppid,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Waits briefly for an ended shell to go, so it starts no new copy in between.
+fn wait_gone(pid: u32) {
+    for _ in 0..40 {
+        if is_zombie(pid) || !Path::new(&format!("/proc/{pid}")).exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// "pid 5000 `python3 bot.py`, started by pid 4999 `python3 respawner.py`".
+fn came_back(i: &Instance) -> String {
+    let mut s = format!("pid {} `{}`", i.pid, i.cmd.join(" "));
+    match (i.ppid, i.parent_cmd.is_empty()) {
+        (Some(p), false) => s.push_str(&format!(
+            ", started by pid {p} `{}`",
+            i.parent_cmd.join(" ")
+        )),
+        (Some(p), true) => s.push_str(&format!(", started by pid {p}")),
+        (None, _) => {}
+    }
+    if let Some(sup) = &i.supervisor {
+        s.push_str(&format!(
+            " ({} {} keeps it alive; stop it with: {})",
+            sup.kind, sup.name, sup.stop
+        ));
+    }
+    s
+}
+
+fn human_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f32())
+    }
+}
+
+fn pids(instances: &[Instance]) -> String {
+    instances
+        .iter()
+        .map(|i| i.pid.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// (the current user's instances, everyone else's and botctl's own ancestors)
@@ -156,7 +439,7 @@ fn find(ctx: &Context, bots: &[&Bot]) -> Result<(Vec<Instance>, Vec<Instance>)> 
 fn signal_all(instances: &[Instance], signal: Signal) -> Vec<Instance> {
     instances
         .iter()
-        .filter(|i| local::still_same(i))
+        .filter(|i| local::still_same(i) && !is_zombie(i.pid))
         .filter(|i| match kill(Pid::from_raw(i.pid as i32), signal) {
             Ok(()) => true,
             Err(Errno::ESRCH) => false,
@@ -183,4 +466,58 @@ fn is_zombie(pid: u32) -> bool {
         .ok()
         .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.starts_with('Z')))
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::supervisor::{Record, decide};
+
+    fn instance(cgroup: &str) -> Instance {
+        let chain = [Record {
+            pid: 4242,
+            ppid: 1,
+            uid: Some(1000),
+            argv: vec!["python3".into(), "bot.py".into()],
+        }];
+        Instance {
+            bot: "partner".into(),
+            pid: 4242,
+            user: "dev".into(),
+            uid: Some(1000),
+            started: None,
+            cwd: None,
+            cmd: chain[0].argv.clone(),
+            supervisor: decide(
+                &crate::sources::supervisor::parse_cgroup(cgroup),
+                &chain,
+                &Default::default(),
+            ),
+            ppid: Some(1),
+            parent_cmd: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_system_unit_without_root_is_a_refusal_naming_the_command() {
+        let unit = instance("0::/system.slice/partner-bot.service\n");
+        let err = refusal(std::slice::from_ref(&unit), false).expect("a refusal");
+        assert_eq!(err.exit_code(), 1);
+        let text = err.to_string();
+        assert!(
+            text.contains("systemd unit partner-bot.service needs root"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fix: sudo systemctl stop partner-bot.service"),
+            "{text}"
+        );
+        assert!(refusal(std::slice::from_ref(&unit), true).is_none());
+        let plain = instance("0::/user.slice/user-1000.slice/session-3.scope\n");
+        assert!(refusal(std::slice::from_ref(&plain), false).is_none());
+        assert_eq!(
+            plan_line(&plain, Duration::from_secs(10)),
+            "partner pid 4242: SIGTERM, SIGKILL after 10s"
+        );
+    }
 }

@@ -159,7 +159,7 @@ impl Findings {
 fn weight(check: &str) -> u8 {
     match check {
         "shared-token" | "places" => 0,
-        "local" | "fly" => 1,
+        "local" | "fly" | "supervisor" => 1,
         "webhook" => 2,
         "probe" => 3,
         "token" => 4,
@@ -190,6 +190,7 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
         // Before places: when another app holds the token, that is the cause to name first.
         check_shared_token(bot, ev, &mut f);
         check_places(bot, ev, api, &mut f);
+        check_supervisors(bot, ev, &mut f);
         check_fly(bot, ev, &mut f);
         check_telegram(bot, ev, api, &mut f);
         check_autostart(bot, ev, &mut f);
@@ -457,6 +458,44 @@ fn check_shared_token(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             ),
             None,
         );
+    }
+}
+
+/// A supervised local copy comes back when killed: where the bot runs elsewhere too, the
+/// supervisor is part of the cause and its stop command part of the fix.
+fn check_supervisors(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let places = ev.survey.places(bot);
+    let elsewhere = places.count() >= 2;
+    for i in &places.local {
+        let Some(s) = &i.supervisor else { continue };
+        let kept = format!(
+            "local pid {} of {} is kept alive by {}",
+            i.pid,
+            bot.name,
+            super::status::describe_supervisor(s)
+        );
+        if elsewhere {
+            f.add(
+                Some(bot),
+                "supervisor",
+                Level::Error,
+                format!(
+                    "{kept} ({}): killing it is useless, it comes back, and it polls while {} runs in {} places",
+                    s.kind,
+                    bot.name,
+                    places.count()
+                ),
+                Some(s.stop.clone()),
+            );
+        } else {
+            f.add(
+                Some(bot),
+                "supervisor",
+                Level::Ok,
+                format!("{kept} ({}); stop it with: {}", s.kind, s.stop),
+                None,
+            );
+        }
     }
 }
 

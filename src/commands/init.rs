@@ -216,7 +216,7 @@ fn assign_apps(
 
 fn render(bots: &[Proposal], apps: &[(PathBuf, String, String)]) -> String {
     let mut s = String::from(
-        "# botctl.toml — written by `botctl init`. Tokens never go here: put them in the\n# environment or in .env, under the names given by token_env.\n\n[fly]\n# flyctl = \"flyctl\"   # default: flyctl, else fly, from PATH\n# wait = \"90s\"\n\n[telegram]\n# api = \"https://api.telegram.org\"\n# probe = \"12s\"\n",
+        "# botctl.toml — written by `botctl init`. Tokens never go here: put them in the\n# environment or in .env, under the names given by token_env.\n\n[fly]\n# flyctl = \"flyctl\"   # default: flyctl, else fly, from PATH\n# wait = \"90s\"\n\n[telegram]\n# api = \"https://api.telegram.org\"\n# probe = \"12s\"\n\n[local]\n# respawn = \"5s\"   # after dev-stop, how long to watch for a copy that comes back\n",
     );
     for b in bots {
         s.push_str(&format!(

@@ -6,6 +6,7 @@ use super::Context;
 use crate::config::Bot;
 use crate::error::Result;
 use crate::sources::local::Instance;
+use crate::sources::supervisor::{Supervisor, SupervisorKind};
 use crate::sources::telegram::TokenLookup;
 use crate::survey::{Survey, Verdict};
 use crate::{time, ui};
@@ -120,7 +121,31 @@ pub fn describe_instance(i: &Instance) -> String {
         s.push_str(&format!(", since {}", time::rfc3339(t)));
     }
     s.push(')');
+    if let Some(sup) = &i.supervisor {
+        s.push_str(&format!(
+            ", kept alive by {}; stop: {}",
+            describe_supervisor(sup),
+            sup.stop
+        ));
+    }
     s
+}
+
+/// "supervisord program partner (pid 812)", "a shell loop (pid 900)".
+pub fn describe_supervisor(s: &Supervisor) -> String {
+    let pid = s.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+    match s.kind {
+        SupervisorKind::Loop => format!("a shell loop{pid}"),
+        SupervisorKind::Reloader => format!("the reloader {}{pid}", s.name),
+        SupervisorKind::Cron => format!("cron{pid}"),
+        SupervisorKind::Systemd | SupervisorKind::SystemdUser => {
+            format!("{} unit {}", s.kind, s.name)
+        }
+        SupervisorKind::Docker => format!("container {}", s.name),
+        SupervisorKind::Pm2 => format!("pm2 app {}{pid}", s.name),
+        SupervisorKind::Supervisord => format!("supervisord program {}{pid}", s.name),
+        SupervisorKind::Launchd => format!("launchd job {}{pid}", s.name),
+    }
 }
 
 fn print_human(bots: &[&Bot], survey: &Survey) {

@@ -1,5 +1,6 @@
 //! Autostart entries: things that can start a bot later — crontab lines, systemd units,
-//! launchd jobs — whose command mentions the bot's script. A tool that is not installed is
+//! launchd jobs, pm2's saved app list, supervisord programs — whose command mentions the bot's
+//! script. A tool that is not installed is
 //! "not checked", never an error.
 
 use std::path::{Path, PathBuf};
@@ -46,7 +47,235 @@ pub fn scan(bots: &[&Bot], limit: Duration) -> Autostart {
     systemd(bots, limit, false, &mut found);
     systemd(bots, limit, true, &mut found);
     launchd(bots, limit, &mut found);
+    pm2_dumps(bots, &mut found);
     found
+}
+
+/// pm2's saved app lists (`pm2 save`): `pm2 resurrect`, run at boot by `pm2 startup`, starts
+/// every app in them again. `$PM2_HOME/dump.pm2` and `~/.pm2/dump.pm2`.
+fn pm2_dumps(bots: &[&Bot], found: &mut Autostart) {
+    let mut homes: Vec<(PathBuf, bool)> = Vec::new();
+    if let Some(h) = std::env::var_os("PM2_HOME").filter(|h| !h.is_empty()) {
+        homes.push((PathBuf::from(h), true));
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        homes.push((PathBuf::from(h).join(".pm2"), false));
+    }
+    let mut seen = Vec::new();
+    for (home, from_env) in homes {
+        let dump = home.join("dump.pm2");
+        let key = std::fs::canonicalize(&dump).unwrap_or_else(|_| dump.clone());
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let Ok(text) = std::fs::read_to_string(&dump) else {
+            continue; // no saved list: nothing to resurrect
+        };
+        let env = if from_env && !home.ends_with(".pm2") {
+            format!("PM2_HOME={} ", home.display())
+        } else {
+            String::new()
+        };
+        for (name, command) in pm2_dump_apps(&text) {
+            for bot in bots.iter().filter(|b| mentions(&command, &b.script)) {
+                found.entries.push(Entry {
+                    bot: bot.name.clone(),
+                    source: "pm2".into(),
+                    entry: format!("app {name} saved in {}: {command}", dump.display()),
+                    fix: format!("{env}pm2 delete {name} && {env}pm2 save --force"),
+                });
+            }
+        }
+    }
+}
+
+/// (name, command) of each app in a dump.pm2 (a JSON list of pm2 app environments).
+pub fn pm2_dump_apps(text: &str) -> Vec<(String, String)> {
+    let Ok(apps) = serde_json::from_str::<Vec<serde_json::Value>>(text) else {
+        return Vec::new();
+    };
+    apps.iter()
+        .map(|app| {
+            let field = |k: &str| app[k].as_str().unwrap_or("").to_string();
+            let args = match &app["args"] {
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                serde_json::Value::String(s) => s.clone(),
+                _ => String::new(),
+            };
+            let command = [field("exec_interpreter"), field("pm_exec_path"), args]
+                .into_iter()
+                .filter(|s| !s.is_empty() && s != "none")
+                .collect::<Vec<_>>()
+                .join(" ");
+            (field("name"), command)
+        })
+        .collect()
+}
+
+/// supervisord's `[program:…]` entries that start a bot when the daemon starts (autostart is
+/// true unless it says otherwise), from the usual config files and `confs` (the `-c` of each
+/// running supervisord).
+pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<Entry> {
+    let mut files: Vec<PathBuf> = confs.iter().map(PathBuf::from).collect();
+    files.extend(
+        [
+            "/etc/supervisor/supervisord.conf",
+            "/etc/supervisord.conf",
+            "/usr/local/etc/supervisord.conf",
+        ]
+        .map(PathBuf::from),
+    );
+    files.extend(glob_files(Path::new("/etc/supervisor/conf.d"), "*.conf"));
+    files.extend(glob_files(Path::new("/etc/supervisord.d"), "*.ini"));
+    let mut seen: Vec<PathBuf> = Vec::new();
+    let mut entries = Vec::new();
+    let mut i = 0;
+    while i < files.len() && i < 256 {
+        let file = files[i].clone();
+        i += 1;
+        let key = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let folder = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let conf = supervisord_main_conf(&file, confs);
+        let parsed = parse_supervisord_conf(&text);
+        for pattern in parsed.includes {
+            let path = folder.join(&pattern);
+            let (dir, name) = (
+                path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+            files.extend(glob_files(&dir, &name));
+        }
+        for p in parsed.programs.into_iter().filter(|p| p.autostart) {
+            for bot in bots.iter().filter(|b| mentions(&p.command, &b.script)) {
+                let ctl = match &conf {
+                    Some(c) => format!("supervisorctl -c {c}"),
+                    None => "supervisorctl".to_string(),
+                };
+                entries.push(Entry {
+                    bot: bot.name.clone(),
+                    source: "supervisord".into(),
+                    entry: format!(
+                        "[program:{}] in {} (autostart): {}",
+                        p.name,
+                        file.display(),
+                        p.command
+                    ),
+                    fix: format!(
+                        "set autostart=false under [program:{}] in {}, then: {ctl} update",
+                        p.name,
+                        file.display()
+                    ),
+                });
+            }
+        }
+    }
+    entries
+}
+
+/// The `-c` a file belongs to: itself when a running daemon reads it.
+fn supervisord_main_conf(file: &Path, confs: &[String]) -> Option<String> {
+    let key = std::fs::canonicalize(file).ok();
+    confs
+        .iter()
+        .find(|c| std::fs::canonicalize(c).ok() == key)
+        .cloned()
+}
+
+pub struct SupervisordConf {
+    pub programs: Vec<Program>,
+    /// `[include] files = …` patterns, relative to the file's folder.
+    pub includes: Vec<String>,
+}
+
+pub struct Program {
+    pub name: String,
+    pub command: String,
+    pub autostart: bool,
+}
+
+/// The parts of a supervisord config (INI) that matter here.
+pub fn parse_supervisord_conf(text: &str) -> SupervisordConf {
+    let mut out = SupervisordConf {
+        programs: Vec::new(),
+        includes: Vec::new(),
+    };
+    let mut section = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with(';') || line.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim().to_string();
+            if let Some(program) = section.strip_prefix("program:") {
+                out.programs.push(Program {
+                    name: program.to_string(),
+                    command: String::new(),
+                    autostart: true,
+                });
+            }
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.split(" ;").next().unwrap_or("").trim());
+        if section == "include" && key == "files" {
+            out.includes
+                .extend(value.split_whitespace().map(String::from));
+        } else if section.starts_with("program:")
+            && let Some(p) = out.programs.last_mut()
+        {
+            match key {
+                "command" => p.command = value.to_string(),
+                "autostart" => p.autostart = !value.eq_ignore_ascii_case("false"),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Files in `dir` whose name matches `pattern` (`*` and `?` only).
+fn glob_files(dir: &Path, pattern: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| wildcard(pattern, &e.file_name().to_string_lossy()))
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
+}
+
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    fn go(p: &[char], n: &[char]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    go(&p, &n)
 }
 
 fn unchecked(found: &mut Autostart, source: &str, reason: String) {
@@ -227,7 +456,48 @@ pub fn mentions(text: &str, script: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::mentions;
+    use super::{mentions, parse_supervisord_conf, pm2_dump_apps, wildcard};
+
+    #[test]
+    fn supervisord_programs_and_includes() {
+        let conf = parse_supervisord_conf(
+            "[supervisord]\nnodaemon=true\n\n[include]\nfiles = conf.d/*.conf other.ini\n\n\
+             [program:partner]\ncommand=python3 bot.py ; the partner bot\ndirectory=/srv/lb\n\n\
+             [program:admin]\ncommand = python3 admin_bot.py\nautostart = false\n",
+        );
+        assert_eq!(conf.includes, ["conf.d/*.conf", "other.ini"]);
+        let p: Vec<(&str, &str, bool)> = conf
+            .programs
+            .iter()
+            .map(|p| (p.name.as_str(), p.command.as_str(), p.autostart))
+            .collect();
+        assert_eq!(
+            p,
+            [
+                ("partner", "python3 bot.py", true),
+                ("admin", "python3 admin_bot.py", false)
+            ]
+        );
+        assert!(wildcard("*.conf", "bots.conf"));
+        assert!(!wildcard("*.conf", "bots.conf.bak"));
+    }
+
+    #[test]
+    fn pm2_saved_apps() {
+        let dump = r#"[{"name":"partner","pm_exec_path":"/srv/lb/bot.py","exec_interpreter":"python3","args":[],"pm_cwd":"/srv/lb","autorestart":true},
+                      {"name":"web","pm_exec_path":"/srv/web/server.js","exec_interpreter":"node","args":["--port","80"]}]"#;
+        assert_eq!(
+            pm2_dump_apps(dump),
+            [
+                ("partner".to_string(), "python3 /srv/lb/bot.py".to_string()),
+                (
+                    "web".to_string(),
+                    "node /srv/web/server.js --port 80".to_string()
+                )
+            ]
+        );
+        assert!(pm2_dump_apps("not json").is_empty());
+    }
 
     #[test]
     fn mentions_whole_names_only() {

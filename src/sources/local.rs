@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
+use super::supervisor::{self, Supervisor};
 use crate::config::Bot;
 
 #[derive(Debug, Clone, Serialize)]
@@ -23,24 +24,83 @@ pub struct Instance {
     pub started: Option<u64>,
     pub cwd: Option<PathBuf>,
     pub cmd: Vec<String>,
+    /// What restarts it when it is killed (`null`: nothing).
+    pub supervisor: Option<Supervisor>,
+    /// The process that started it, and that process's command line.
+    #[serde(skip)]
+    pub ppid: Option<u32>,
+    #[serde(skip)]
+    pub parent_cmd: Vec<String>,
+}
+
+/// One look at the process table: the instances, and the config files of running supervisord
+/// daemons (their `[program:…]` entries can start a bot again).
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    pub instances: Vec<Instance>,
+    pub supervisord_confs: Vec<String>,
 }
 
 /// One pass over the process table. Errors are sentences.
 pub fn scan(bots: &[&Bot], root: &Path) -> Result<Vec<Instance>, String> {
+    scan_full(bots, root).map(|s| s.instances)
+}
+
+/// [`scan`], also noting running supervisord daemons' config files.
+pub fn scan_full(bots: &[&Bot], root: &Path) -> Result<Scan, String> {
     let me = std::process::id();
     let table = command_lines()?;
     let mut candidates: Vec<(u32, Vec<String>, &Bot)> = Vec::new();
-    for (pid, cmd) in table {
-        if pid == me || is_botctl(&cmd) {
+    let mut supervisord_confs = Vec::new();
+    for (pid, cmd) in &table {
+        if *pid == me || is_botctl(cmd) {
             continue;
         }
-        if let Some(bot) = bots.iter().find(|b| script_arg(&cmd, &b.script).is_some()) {
-            candidates.push((pid, cmd, bot));
+        if let Some(bot) = bots.iter().find(|b| script_arg(cmd, &b.script).is_some()) {
+            candidates.push((*pid, cmd.clone(), bot));
+        } else if cmd.iter().take(2).any(|a| a.ends_with("supervisord"))
+            && supervisor::is_supervisord(cmd)
+        {
+            supervisord_confs.push(supervisord_conf_path(*pid, cmd));
         }
     }
-    if candidates.is_empty() {
-        return Ok(Vec::new());
+    let instances = if candidates.is_empty() {
+        Vec::new()
+    } else {
+        instances(candidates, &table, root)
+    };
+    Ok(Scan {
+        instances,
+        supervisord_confs,
+    })
+}
+
+/// The config file a running supervisord reads: its `-c` (made absolute against its working
+/// folder), else the first of supervisord's default places that exists.
+fn supervisord_conf_path(pid: u32, argv: &[String]) -> String {
+    match supervisor::supervisord_conf(argv) {
+        Some(c) if Path::new(&c).is_absolute() => c,
+        Some(c) => std::fs::read_link(format!("/proc/{pid}/cwd"))
+            .map(|cwd| cwd.join(&c).display().to_string())
+            .unwrap_or(c),
+        None => [
+            "/etc/supervisor/supervisord.conf",
+            "/etc/supervisord.conf",
+            "/usr/local/etc/supervisord.conf",
+        ]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .unwrap_or("/etc/supervisord.conf")
+        .to_string(),
     }
+}
+
+/// Phase two: details, then supervisors, of the processes whose command line matched.
+fn instances(
+    candidates: Vec<(u32, Vec<String>, &Bot)>,
+    table: &[(u32, Vec<String>)],
+    root: &Path,
+) -> Vec<Instance> {
     let details = details(&candidates.iter().map(|c| c.0).collect::<Vec<_>>());
     let mut found = Vec::new();
     for (pid, cmd, bot) in candidates {
@@ -61,9 +121,47 @@ pub fn scan(bots: &[&Bot], root: &Path) -> Result<Vec<Instance>, String> {
             started: d.started,
             cwd: d.cwd.clone(),
             cmd,
+            supervisor: None,
+            ppid: None,
+            parent_cmd: Vec::new(),
         });
     }
-    Ok(found)
+    add_supervisors(&mut found, table);
+    found
+}
+
+/// Names what keeps each instance alive: its cgroup and ancestors are read first, then the
+/// few outside answers (pm2, supervisorctl, launchctl) those call for, each once.
+fn add_supervisors(found: &mut [Instance], table: &[(u32, Vec<String>)]) {
+    let argv_of = |pid: u32| {
+        table
+            .iter()
+            .find(|(p, _)| *p == pid)
+            .map(|(_, argv)| argv.clone())
+    };
+    let looks: Vec<(supervisor::Cgroup, Vec<supervisor::Record>)> = found
+        .iter()
+        .map(|i| {
+            (
+                supervisor::read::cgroup(i.pid),
+                supervisor::read::chain(i.pid, argv_of),
+            )
+        })
+        .collect();
+    let answers = supervisor::read::answers(
+        looks
+            .iter()
+            .flat_map(|(cgroup, chain)| supervisor::needs(cgroup, chain)),
+    );
+    for (instance, (cgroup, chain)) in found.iter_mut().zip(&looks) {
+        instance.supervisor = supervisor::decide(cgroup, chain, &answers);
+        if let Some(parent) = chain.get(1) {
+            instance.ppid = Some(parent.pid);
+            instance.parent_cmd = parent.argv.clone();
+        } else if let Some(me) = chain.first() {
+            instance.ppid = Some(me.ppid);
+        }
+    }
 }
 
 /// Checks one pid again, as right before a signal: is it still this instance (same start time)?

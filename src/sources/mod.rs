@@ -4,4 +4,5 @@
 pub mod autostart;
 pub mod fly;
 pub mod local;
+pub mod supervisor;
 pub mod telegram;

@@ -91,6 +91,7 @@ fn assert_shape(json: &Value) {
         "handoff",
         "probe",
         "shared-token",
+        "supervisor",
     ];
     for f in all {
         assert_eq!(

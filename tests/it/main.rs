@@ -10,4 +10,5 @@ mod hardening;
 mod onboarding;
 mod shared_token;
 mod status;
+mod supervisors;
 mod workflows;

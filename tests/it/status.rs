@@ -476,7 +476,14 @@ token_env = "CLIENT_BOT_TOKEN"
     assert_eq!(p["places"], 2);
 
     let local_entry = &p["local"][0];
-    assert_eq!(keys(local_entry), ["pid", "user", "started", "cwd", "cmd"]);
+    assert_eq!(
+        keys(local_entry),
+        ["pid", "user", "started", "cwd", "cmd", "supervisor"]
+    );
+    assert!(
+        local_entry["supervisor"].is_null(),
+        "started by the test: none"
+    );
     assert_eq!(local_entry["pid"], local.pid());
     assert_eq!(local_entry["cwd"], root.to_str().unwrap());
     assert_eq!(local_entry["cmd"], json!(["python3", bot_py]));

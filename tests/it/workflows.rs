@@ -14,6 +14,9 @@ fn config(world: &World, extra_fly: &str) -> String {
     let (bot_py, admin_py) = (world.script("bot.py"), world.script("admin_bot.py"));
     format!(
         r#"
+[local]
+respawn = "1s"
+
 [fly]
 wait = "30s"
 timeout = "10s"
@@ -404,24 +407,21 @@ fn dev_stop_stops_only_your_own_instances() {
 
 #[test]
 fn dev_stop_exits_3_when_a_process_survives() {
-    // A process that cannot be killed by us: another user's is skipped, so simulate a survivor
-    // with a process that respawns itself under the same argv.
+    // A survivor: a parent botctl knows nothing of (no shell loop, no supervisor) starts the
+    // bot again under the same argv. (A shell loop is ended through its shell: supervisors.)
     let world = World::configured(|w| config(w, ""));
     let bot_py = world.script("bot.py");
     world.fly_state(fly_apps(&[(APP, vec![])]));
     world.write_sleeper(&bot_py);
-    let respawner = world.spawn(
-        &[
-            "sh",
-            "-c",
-            &format!("while true; do python3 {bot_py}; done"),
-        ],
-        world.root(),
+    world.write(
+        "respawn.py",
+        &format!("import subprocess\nwhile True:\n    subprocess.run(['python3', '{bot_py}'])\n"),
     );
+    let respawner = world.spawn(&["python3", "respawn.py"], world.root());
     respawner.wait_child(&["python3", &bot_py]);
     let run = world.run(&["dev-stop", "partner", "--yes", "--grace", "1s"]);
     run.expect_code(3);
-    run.expect_stderr("still running");
+    run.expect_stderr("came back");
 }
 
 // ------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@
 //! - status concurrency: two bots on two Fly apps whose (fake) `flyctl machine list` takes 2 s;
 //!   and one bot among 10 Fly apps whose every flyctl call takes 1 s (the same-token read).
 //! - process-table scan: `botctl status` for local-only bots against `pgrep -f` with 1500 extra
-//!   processes, and an in-process read of every /proc/PID/cmdline as the floor.
+//!   processes, and an in-process read of every /proc/PID/cmdline as the floor; and the same
+//!   status with a running bot kept alive by a shell loop (its supervisor is named).
 //! - start-up: `botctl --version`.
 //! - conflict probe: detection time against the real python-telegram-bot poller, and false
 //!   positives with no poller, on the fake Bot API.
@@ -325,6 +326,15 @@ fn process_scan(b: &Bench) -> Result<Vec<Row>> {
     let sleep = needed_program("sleep")?;
     let true_ = needed_program("true")?;
 
+    // A bot kept alive by a shell loop: status finds it and names its supervisor.
+    let supervised_config = dir.write(
+        "supervised.toml",
+        "[[bot]]\nname = \"looped\"\nscript = \"looped_bot.py\"\n",
+    )?;
+    dir.write("looped_bot.py", "import time\ntime.sleep(600)\n")?;
+    let python = needed_program("python3")?;
+    let looped = LoopedBot::start(dir.path(), &python)?;
+
     let before = count_processes()?;
     let sleepers = spawn_sleepers(&sleep, EXTRA_PROCESSES)?;
     let total = count_processes()?;
@@ -337,6 +347,20 @@ fn process_scan(b: &Bench) -> Result<Vec<Row>> {
     time_output(&mut check, &[0])?; // runs cleanly without any tool on PATH
     let mut with_autostart = b.botctl(&config, &["status"]);
     with_autostart.current_dir(dir.path());
+    let mut supervised = b.botctl(&supervised_config, &["status"]);
+    supervised.env("PATH", &empty_path).current_dir(dir.path());
+    let mut check = b.botctl(&supervised_config, &["status", "--json"]);
+    check.env("PATH", &empty_path).current_dir(dir.path());
+    // The loop has just started its bot: give it a moment to show up.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, out) = time_output(&mut check, &[0])?;
+        match expect_loop_supervisor(&out) {
+            Ok(()) => break,
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
     let mut pgrep = Command::new(pgrep);
     pgrep.args(["-f", "bot.py"]);
     let mut true_ = Command::new(true_);
@@ -346,13 +370,14 @@ fn process_scan(b: &Bench) -> Result<Vec<Row>> {
         (&mut with_autostart, &[0, 1][..]),
         (&mut pgrep, &[0, 1][..]),
         (&mut true_, &[0][..]),
+        (&mut supervised, &[0, 1][..]),
     ];
     println!("interleaved, {SCAN_RUNS} rounds of:");
     for (cmd, _) in &mut commands {
         println!("$ {}", shown(cmd));
     }
     println!("and, in xtask, a read of every /proc/PID/cmdline");
-    let mut times: [Vec<Duration>; 5] = Default::default();
+    let mut times: [Vec<Duration>; 6] = Default::default();
     for round in 0..=SCAN_RUNS {
         for (i, (cmd, ok)) in commands.iter_mut().enumerate() {
             let took = time_run(cmd, ok)?;
@@ -363,12 +388,13 @@ fn process_scan(b: &Bench) -> Result<Vec<Row>> {
         let started = Instant::now();
         read_every_cmdline(b"bot.py")?;
         if round > 0 {
-            times[4].push(started.elapsed());
+            times[5].push(started.elapsed());
         }
     }
     drop(sleepers);
+    drop(looped);
 
-    let [scan, full, pgrep, exec, floor] = times.map(|t| median(&t));
+    let [scan, full, pgrep, exec, supervised, floor] = times.map(|t| median(&t));
     let vs_pgrep = |d: Duration| d.as_secs_f64() / pgrep.as_secs_f64();
     let title = format!("status: local bots only, {total} processes");
     Ok(vec![
@@ -382,7 +408,61 @@ fn process_scan(b: &Bench) -> Result<Vec<Row>> {
             .ratio(format!("{:.2} × pgrep", vs_pgrep(floor))),
         Row::new("  floor: spawn+exec of `true`", millis(exec))
             .ratio(format!("{:.2} × pgrep", vs_pgrep(exec))),
+        Row::new(
+            format!("status: a bot kept alive by a shell loop, {total} processes"),
+            millis(supervised),
+        )
+        .ratio(format!("{:.2} × pgrep", vs_pgrep(supervised)))
+        .goal("≤ 0.25 × pgrep", vs_pgrep(supervised) <= 0.25),
     ])
+}
+
+/// `bash -c "while true; do python3 looped_bot.py; …"` in its own process group, which is
+/// killed when dropped.
+struct LoopedBot(std::process::Child);
+
+impl LoopedBot {
+    fn start(dir: &Path, python: &Path) -> Result<LoopedBot> {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new("bash");
+        cmd.args([
+            "-c",
+            &format!(
+                "while true; do {} looped_bot.py; sleep 1; done",
+                python.display()
+            ),
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+        println!("$ {}   # in {}", shown(&cmd), dir.display());
+        let child = cmd.spawn().map_err(|e| Error::could_not_run(&cmd, &e))?;
+        Ok(LoopedBot(child))
+    }
+}
+
+impl Drop for LoopedBot {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = self.0.wait();
+    }
+}
+
+/// The supervised row measures nothing unless status found the bot and named its loop.
+fn expect_loop_supervisor(status_json: &str) -> Result<()> {
+    let doc = parse_json("botctl status --json", status_json)?;
+    let kind = &doc["bots"][0]["local"][0]["supervisor"]["kind"];
+    if kind != "loop" {
+        return Err(Error::new(format!(
+            "status did not name the looped bot's shell loop: {status_json}"
+        )));
+    }
+    Ok(())
 }
 
 fn spawn_sleepers(sleep: &Path, count: usize) -> Result<Reaper> {

@@ -3,10 +3,12 @@
 //! - `python3` runs the fakes (tests/fakes/flyctl, botapi.py); `setpriv` (util-linux) lets tests
 //!   run a process as another user. Missing ones are installed with apt-get when we are root,
 //!   else named with the command that installs them.
-//! - `<root>/.venv` holds the python-telegram-bot version pinned in tests/fakes/requirements.txt
-//!   (the real poller, tests/fakes/ptb_bot.py). A broken or partial venv is made again.
+//! - `<root>/.venv` holds the packages pinned in tests/fakes/requirements.txt:
+//!   python-telegram-bot (the real poller, tests/fakes/ptb_bot.py) and supervisor (a real
+//!   supervisord the tests run programs under). A broken or partial venv is made again.
+//! - `<root>/.tools` holds the pm2 pinned here (npm), so tests run a real pm2 daemon.
 //!
-//! When everything is in place this costs one `python -c "import telegram"`.
+//! When everything is in place this costs one `python -c` and one file read.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,6 +18,8 @@ use crate::{Error, Result, find_program, run_command, succeeds};
 
 const REQUIREMENTS: &str = "tests/fakes/requirements.txt";
 const PTB: &str = "python-telegram-bot";
+/// The pm2 the tests run (npm package), installed under `<root>/.tools`.
+const PM2_VERSION: &str = "6.0.9";
 
 /// A program the tests run, and the Debian packages that provide it.
 struct Tool {
@@ -35,6 +39,11 @@ const TOOLS: &[Tool] = &[
         packages: &["util-linux"],
         why: "tests run processes as another user",
     },
+    Tool {
+        program: "npm",
+        packages: &["nodejs", "npm"],
+        why: "installs pm2, which tests run bots under",
+    },
 ];
 
 pub fn run(root: &Path) -> Result<()> {
@@ -42,12 +51,54 @@ pub fn run(root: &Path) -> Result<()> {
     ensure_tools()?;
     let venv = root.join(".venv");
     ensure_venv_packages(root, &venv)?;
+    ensure_pm2(root)?;
     println!(
-        "xtask setup: ready in {:.1}s (python3, setpriv, {} with {PTB} {})",
+        "xtask setup: ready in {:.1}s (python3, setpriv, {} with {PTB} {} and supervisor, pm2 {PM2_VERSION} in {})",
         started.elapsed().as_secs_f64(),
         venv.display(),
-        pinned_ptb_version(root)?
+        pinned_ptb_version(root)?,
+        tools_dir(root).display()
     );
+    Ok(())
+}
+
+/// Where `cargo xtask setup` puts npm tools (gitignored).
+pub fn tools_dir(root: &Path) -> PathBuf {
+    root.join(".tools")
+}
+
+/// pm2, as installed by setup.
+pub fn pm2(root: &Path) -> PathBuf {
+    tools_dir(root).join("node_modules/.bin/pm2")
+}
+
+fn ensure_pm2(root: &Path) -> Result<()> {
+    let installed = tools_dir(root).join("node_modules/pm2/package.json");
+    let has_pin = std::fs::read_to_string(&installed)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v["version"] == PM2_VERSION);
+    if has_pin && pm2(root).is_file() {
+        return Ok(());
+    }
+    run_command(
+        Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(tools_dir(root))
+            .arg(format!("pm2@{PM2_VERSION}")),
+    )?;
+    if !pm2(root).is_file() {
+        return Err(Error::new(format!(
+            "npm installed pm2@{PM2_VERSION}, but {} is missing",
+            pm2(root).display()
+        )));
+    }
     Ok(())
 }
 
@@ -121,7 +172,8 @@ fn apt_get_install(packages: &[&str]) -> Result<()> {
 fn ensure_venv_packages(root: &Path, venv: &Path) -> Result<()> {
     let version = pinned_ptb_version(root)?;
     let python = venv_python(root);
-    if has_ptb(&python, &version) {
+    let pins = pins(root)?;
+    if has_ptb(&python, &version) && has_pins(&python, &pins) {
         return Ok(());
     }
     if !venv_works(venv) {
@@ -148,6 +200,36 @@ fn ensure_venv_packages(root: &Path, venv: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Every `name==version` pin in requirements.txt.
+fn pins(root: &Path) -> Result<Vec<(String, String)>> {
+    let path = root.join(REQUIREMENTS);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter_map(|l| l.split_once("=="))
+        .map(|(name, version)| {
+            let name = name.split('[').next().unwrap_or("").trim().to_string();
+            (name, version.trim().to_string())
+        })
+        .collect())
+}
+
+/// Does the venv hold exactly these versions?
+fn has_pins(python: &Path, pins: &[(String, String)]) -> bool {
+    let pins: Vec<String> = pins
+        .iter()
+        .map(|(n, v)| format!("({n:?}, {v:?})"))
+        .collect();
+    python.is_file()
+        && succeeds(Command::new(python).arg("-c").arg(format!(
+            "import importlib.metadata as m, sys\n\
+             sys.exit(any(m.version(n) != v for n, v in [{}]))",
+            pins.join(", ")
+        )))
 }
 
 /// The `python-telegram-bot==X` pin in requirements.txt.

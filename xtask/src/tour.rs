@@ -260,8 +260,9 @@ impl Tour {
         }
 
         heading("Rule: stop your own local copy (not `pkill -f bot.py`)");
-        say("`dev-stop` sends SIGTERM, waits, SIGKILLs what is left, and scans again to prove");
-        say("no copy is left.");
+        say("`dev-stop` stops each copy through what keeps it alive (pm2, supervisord, systemd,");
+        say("a shell loop: `pkill` alone is useless against them), SIGTERMs the rest, SIGKILLs");
+        say("what is left, and watches `[local] respawn` to prove no copy comes back.");
         self.botctl(&["dev-stop", BOT, "--yes"])?.expect(0)?;
         self.expect_local_bot_gone()?;
 

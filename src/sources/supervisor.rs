@@ -1,0 +1,920 @@
+//! What keeps a local copy alive: the supervisor of an instance, found from its cgroup and its
+//! ancestors, with the command that stops it for good.
+//!
+//! Deciding is pure: [`needs`] says which outside answers a chain of process records calls for
+//! (pm2's app list, supervisorctl's status, launchctl's list, a shell script's text) and
+//! [`decide`] names the supervisor from the records, the cgroup text and those answers. Reading
+//! this machine (`/proc`, running pm2 or supervisorctl) lives in [`read`], so records read
+//! elsewhere (over ssh) go through the same decisions.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+/// What kind of thing restarts a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SupervisorKind {
+    Systemd,
+    SystemdUser,
+    Docker,
+    Pm2,
+    Supervisord,
+    Launchd,
+    Reloader,
+    Loop,
+    Cron,
+}
+
+impl std::fmt::Display for SupervisorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SupervisorKind::Systemd => "systemd",
+            SupervisorKind::SystemdUser => "systemd-user",
+            SupervisorKind::Docker => "docker",
+            SupervisorKind::Pm2 => "pm2",
+            SupervisorKind::Supervisord => "supervisord",
+            SupervisorKind::Launchd => "launchd",
+            SupervisorKind::Reloader => "reloader",
+            SupervisorKind::Loop => "loop",
+            SupervisorKind::Cron => "cron",
+        })
+    }
+}
+
+/// The supervisor of one instance, as `status --json` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Supervisor {
+    pub kind: SupervisorKind,
+    /// Unit, container, pm2 app, supervisord program, launchd label, or the loop shell's pid.
+    pub name: String,
+    /// The supervising process: the daemon, the loop's shell, the reloader (none for a unit).
+    pub pid: Option<u32>,
+    /// What a person types to stop it for good.
+    pub stop: String,
+    #[serde(skip)]
+    pub how: StopHow,
+}
+
+/// How dev-stop stops an instance with this supervisor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StopHow {
+    /// Run this command; it stops the program without the daemon restarting it.
+    Command {
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+    },
+    /// Run this command, which needs root (a system unit).
+    AsRoot { argv: Vec<String> },
+    /// End this process first (a loop's shell, a reloader), then the bot.
+    EndParent { pid: u32 },
+    /// Nothing restarts it at once (cron): signal the bot.
+    SignalBot,
+    /// botctl could not name what to stop (the daemon did not answer): `stop` says what to do.
+    Manual,
+}
+
+/// One process as the decisions see it: what `/proc/PID/{stat,cmdline,status}` tell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub pid: u32,
+    pub ppid: u32,
+    pub uid: Option<u32>,
+    pub argv: Vec<String>,
+}
+
+/// An outside answer a decision needs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Need {
+    /// `pm2 jlist` with `PM2_HOME=home`.
+    Pm2List { home: String },
+    /// `supervisorctl [-c conf] status`; `ctl` is the supervisorctl beside the daemon's script.
+    SupervisorStatus {
+        ctl: Option<String>,
+        conf: Option<String>,
+    },
+    /// `launchctl list`.
+    LaunchctlList,
+    /// `docker inspect --format {{.Name}} ID` (or podman's): the container's name.
+    ContainerName { engine: Engine, id: String },
+    /// The text of a shell script `path` run by shell `pid` (relative to its working folder).
+    Script { pid: u32, path: String },
+}
+
+/// An answer: the program as a person would type it (bare when on PATH) and what it printed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub program: String,
+    pub text: String,
+}
+
+pub type Answers = HashMap<Need, Result<Answer, String>>;
+
+// ------------------------------------------------------------------------------------------
+// cgroup
+
+/// What `/proc/PID/cgroup` says about the process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cgroup {
+    /// A systemd service: `bot.service`, of the system or of a user's manager.
+    Unit { unit: String, user: bool },
+    /// A container (docker with either driver, podman, Kubernetes): engine and id.
+    Container { engine: Engine, id: String },
+    /// A login session, desktop app scope, the root, or something unknown: no supervisor.
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Engine {
+    Docker,
+    Podman,
+    Kubernetes,
+}
+
+/// Parses `/proc/PID/cgroup` (v2 `0::/PATH`, or v1 lines whose `name=systemd` or `pids` line
+/// carries the path).
+pub fn parse_cgroup(text: &str) -> Cgroup {
+    let mut v2 = None;
+    let mut systemd = None;
+    let mut pids = None;
+    let mut any = None;
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(id), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        if id == "0" && controllers.is_empty() {
+            v2 = Some(path);
+        } else if controllers == "name=systemd" {
+            systemd = Some(path);
+        } else if controllers.split(',').any(|c| c == "pids") {
+            pids = Some(path);
+        } else if any.is_none() && path != "/" {
+            any = Some(path);
+        }
+    }
+    // On hybrid hosts the v2 line is "0::/" while the v1 name=systemd line has the real path.
+    let path = [systemd, v2, pids, any]
+        .into_iter()
+        .flatten()
+        .find(|p| *p != "/")
+        .unwrap_or("/");
+    classify_cgroup_path(path)
+}
+
+fn classify_cgroup_path(path: &str) -> Cgroup {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    // Containers first: their path may sit under system.slice.
+    for (i, part) in parts.iter().enumerate() {
+        if let Some(id) = strip_scope(part, "docker-") {
+            return container(Engine::Docker, id);
+        }
+        if let Some(id) = strip_scope(part, "libpod-") {
+            if id.starts_with("conmon-") {
+                continue;
+            }
+            return container(Engine::Podman, id);
+        }
+        if let Some(id) = part
+            .strip_prefix("cri-containerd-")
+            .map(|p| p.trim_end_matches(".scope"))
+        {
+            return container(Engine::Kubernetes, id);
+        }
+        if *part == "docker"
+            && let Some(id) = parts.get(i + 1).filter(|id| is_hex_id(id))
+        {
+            return container(Engine::Docker, id);
+        }
+        if part.starts_with("kubepods") {
+            let id = parts
+                .last()
+                .map(|p| {
+                    let p = p.trim_end_matches(".scope");
+                    p.rsplit('-').next().unwrap_or(p)
+                })
+                .unwrap_or("");
+            return container(Engine::Kubernetes, id);
+        }
+    }
+    // The innermost .service names the unit (a service may delegate sub-groups below it); a
+    // .scope met first (a session, a desktop app, init) is no unit, nor is the user manager.
+    for (i, part) in parts.iter().enumerate().rev() {
+        if part.ends_with(".scope") || part.starts_with("user@") {
+            return Cgroup::Other;
+        }
+        if part.ends_with(".service") {
+            let user = parts[..i]
+                .iter()
+                .any(|p| p.starts_with("user@") && p.ends_with(".service"));
+            return Cgroup::Unit {
+                unit: part.to_string(),
+                user,
+            };
+        }
+    }
+    Cgroup::Other
+}
+
+fn container(engine: Engine, id: &str) -> Cgroup {
+    Cgroup::Container {
+        engine,
+        id: id.to_string(),
+    }
+}
+
+fn strip_scope<'a>(part: &'a str, prefix: &str) -> Option<&'a str> {
+    part.strip_prefix(prefix)?.strip_suffix(".scope")
+}
+
+fn is_hex_id(s: &str) -> bool {
+    s.len() >= 12 && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+// ------------------------------------------------------------------------------------------
+// Ancestors
+
+fn base_name(s: &str) -> &str {
+    s.rsplit('/').next().unwrap_or(s)
+}
+
+/// The names a process goes by: its program, the script an interpreter runs, a `-m` module.
+fn program_names(argv: &[String]) -> Vec<String> {
+    let mut names = Vec::new();
+    let Some(argv0) = argv.first() else {
+        return names;
+    };
+    names.push(base_name(argv0).to_ascii_lowercase());
+    let interpreter = super::local::is_python(argv0)
+        || matches!(base_name(argv0), "node" | "nodejs" | "bun" | "deno");
+    if interpreter {
+        let mut args = argv.iter().skip(1);
+        while let Some(a) = args.next() {
+            if a == "-m" {
+                if let Some(m) = args.next() {
+                    names.push(m.to_ascii_lowercase());
+                }
+                break;
+            }
+            if !a.starts_with('-') {
+                let script = base_name(a).to_ascii_lowercase();
+                let stem = script
+                    .strip_suffix(".js")
+                    .or_else(|| script.strip_suffix(".py"))
+                    .unwrap_or(&script)
+                    .to_string();
+                names.push(stem);
+                break;
+            }
+        }
+    }
+    names
+}
+
+/// The pm2 daemon's home from its title `PM2 v5.3.0: God Daemon (/home/u/.pm2)`.
+pub fn pm2_home(argv: &[String]) -> Option<String> {
+    let title = argv.join(" ");
+    let title = title.trim();
+    if !(title.starts_with("PM2 v") && title.contains("God Daemon")) {
+        return None;
+    }
+    let open = title.find('(')?;
+    let close = title.rfind(')')?;
+    (close > open + 1).then(|| title[open + 1..close].to_string())
+}
+
+/// A supervisord daemon: `supervisord …` or `python3 /usr/bin/supervisord …`.
+pub fn is_supervisord(argv: &[String]) -> bool {
+    program_names(argv).iter().any(|n| n == "supervisord")
+}
+
+/// supervisord's `-c CONF` / `--configuration=CONF`.
+pub fn supervisord_conf(argv: &[String]) -> Option<String> {
+    let mut args = argv.iter();
+    while let Some(a) = args.next() {
+        if a == "-c" || a == "--configuration" {
+            return args.next().cloned();
+        }
+        if let Some(v) = a.strip_prefix("--configuration=") {
+            return Some(v.to_string());
+        }
+        if let Some(v) = a
+            .strip_prefix("-c")
+            .filter(|v| !v.is_empty() && !a.starts_with("--"))
+        {
+            return Some(v.to_string());
+        }
+    }
+    None
+}
+
+/// The supervisorctl beside a supervisord script run by path (`/x/bin/supervisord`).
+fn supervisorctl_beside(argv: &[String]) -> Option<String> {
+    argv.iter()
+        .take(2)
+        .find(|a| base_name(a) == "supervisord" && a.contains('/'))
+        .map(|a| format!("{}/supervisorctl", &a[..a.rfind('/').unwrap_or(0)]))
+}
+
+const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "busybox"];
+
+/// A shell's `-c` text, or the script file it runs.
+enum ShellProgram<'a> {
+    Text(&'a str),
+    File(&'a str),
+}
+
+fn shell_program(argv: &[String]) -> Option<ShellProgram<'_>> {
+    let name = base_name(argv.first()?).trim_start_matches('-');
+    if !SHELLS.contains(&name) {
+        return None;
+    }
+    let mut args = argv.iter().skip(1);
+    while let Some(a) = args.next() {
+        if a.starts_with('-') && a.len() > 1 && !a.starts_with("--") {
+            if a[1..].contains('c') {
+                return args.next().map(|t| ShellProgram::Text(t));
+            }
+            if a == "-o" || a == "+o" {
+                args.next();
+            }
+            continue;
+        }
+        if a.starts_with("--") {
+            continue;
+        }
+        return Some(ShellProgram::File(a));
+    }
+    None // an interactive shell
+}
+
+/// Does shell code loop (`while`, `until`, `for` as words)?
+pub fn loops(code: &str) -> bool {
+    code.lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .flat_map(|l| l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
+        .any(|w| matches!(w, "while" | "until" | "for"))
+}
+
+const RELOADERS: &[&str] = &["watchmedo", "nodemon", "hupper", "watchfiles"];
+
+fn reloader_name(argv: &[String]) -> Option<String> {
+    let names = program_names(argv);
+    let found = RELOADERS.iter().find(|r| {
+        names
+            .iter()
+            .any(|n| n == *r || n.strip_suffix(".exe") == Some(r))
+    })?;
+    // watchmedo restarts only in auto-restart mode; its other modes run commands on events.
+    if *found == "watchmedo" && !argv.iter().any(|a| a == "auto-restart") {
+        return None;
+    }
+    Some(found.to_string())
+}
+
+fn is_cron(argv: &[String]) -> bool {
+    program_names(argv)
+        .first()
+        .is_some_and(|n| n == "cron" || n == "crond" || n == "cronie")
+}
+
+// ------------------------------------------------------------------------------------------
+// Deciding
+
+/// The outside answers needed to decide on `chain` (the instance first, then its ancestors).
+pub fn needs(cgroup: &Cgroup, chain: &[Record]) -> Vec<Need> {
+    let mut out = Vec::new();
+    if let Cgroup::Container { engine, id } = cgroup {
+        if *engine != Engine::Kubernetes {
+            out.push(Need::ContainerName {
+                engine: *engine,
+                id: id.clone(),
+            });
+        }
+        return out;
+    }
+    for r in chain.iter().skip(1) {
+        if let Some(home) = pm2_home(&r.argv) {
+            out.push(Need::Pm2List { home });
+            return out;
+        }
+        if is_supervisord(&r.argv) {
+            out.push(Need::SupervisorStatus {
+                ctl: supervisorctl_beside(&r.argv),
+                conf: supervisord_conf(&r.argv),
+            });
+            return out;
+        }
+    }
+    if matches!(cgroup, Cgroup::Unit { .. }) {
+        return out;
+    }
+    out.push(Need::LaunchctlList);
+    // The shells `nearest` looks through.
+    for r in chain.iter().skip(1) {
+        match shell_program(&r.argv) {
+            Some(ShellProgram::File(path)) => out.push(Need::Script {
+                pid: r.pid,
+                path: path.to_string(),
+            }),
+            Some(ShellProgram::Text(_)) => {}
+            None => break,
+        }
+    }
+    out
+}
+
+/// Names the supervisor of `chain[0]`. The outermost thing that restarts it wins: a container,
+/// then a supervising daemon (pm2, supervisord, launchd; a unit around one is the daemon's
+/// own), then a systemd unit, then the nearest loop, reloader or cron.
+pub fn decide(cgroup: &Cgroup, chain: &[Record], answers: &Answers) -> Option<Supervisor> {
+    chain.first()?;
+    if let Cgroup::Container { engine, id } = cgroup {
+        let named = answers
+            .get(&Need::ContainerName {
+                engine: *engine,
+                id: id.clone(),
+            })
+            .and_then(|a| a.as_ref().ok())
+            .and_then(|a| container_name(&a.text));
+        return Some(in_container(*engine, id, named));
+    }
+    let below = |daemon: usize| &chain[..daemon];
+    for (i, r) in chain.iter().enumerate().skip(1) {
+        if let Some(home) = pm2_home(&r.argv) {
+            return Some(pm2(r.pid, &home, below(i), answers));
+        }
+        if is_supervisord(&r.argv) {
+            return Some(supervisord(r, below(i), answers));
+        }
+    }
+    if let Some(s) = launchd(chain, answers) {
+        return Some(s);
+    }
+    if let Cgroup::Unit { unit, user } = cgroup {
+        return Some(systemd(unit, *user));
+    }
+    nearest(chain, answers)
+}
+
+/// The nearest loop, reloader or cron: the parent, looking through shells that just run it
+/// (`sh -c "cd x && python3 bot.py"`) but no further, so that a loop far up the tree (the shell
+/// a test suite runs in) does not count.
+fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
+    let instance = chain.first()?;
+    for r in chain.iter().skip(1) {
+        if let Some(name) = reloader_name(&r.argv) {
+            return Some(Supervisor {
+                kind: SupervisorKind::Reloader,
+                name,
+                pid: Some(r.pid),
+                stop: format!("kill {} {}", r.pid, instance.pid),
+                how: StopHow::EndParent { pid: r.pid },
+            });
+        }
+        if is_cron(&r.argv) {
+            return Some(Supervisor {
+                kind: SupervisorKind::Cron,
+                name: base_name(&r.argv[0]).to_string(),
+                pid: Some(r.pid),
+                stop: format!(
+                    "kill {}   # and remove its line with crontab -e, or cron starts it again",
+                    instance.pid
+                ),
+                how: StopHow::SignalBot,
+            });
+        }
+        let code = match shell_program(&r.argv)? {
+            ShellProgram::Text(t) => Some(t.to_string()),
+            ShellProgram::File(path) => answers
+                .get(&Need::Script {
+                    pid: r.pid,
+                    path: path.to_string(),
+                })
+                .and_then(|a| a.as_ref().ok())
+                .map(|a| a.text.clone()),
+        };
+        if code.is_some_and(|c| loops(&c)) {
+            return Some(Supervisor {
+                kind: SupervisorKind::Loop,
+                name: r.pid.to_string(),
+                pid: Some(r.pid),
+                stop: format!("kill {} {}", r.pid, instance.pid),
+                how: StopHow::EndParent { pid: r.pid },
+            });
+        }
+    }
+    None
+}
+
+/// `/partner-bot` (what `docker inspect --format {{.Name}}` prints) → `partner-bot`.
+pub fn container_name(inspect: &str) -> Option<String> {
+    let name = inspect.trim().trim_start_matches('/');
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    .then(|| name.to_string())
+}
+
+/// A container, by its name when the engine told it, else by its short id.
+fn in_container(engine: Engine, id: &str, name: Option<String>) -> Supervisor {
+    let short = name.unwrap_or_else(|| id.chars().take(12).collect());
+    let (kind, stop) = match engine {
+        Engine::Docker => (SupervisorKind::Docker, format!("docker stop {short}")),
+        Engine::Podman => (SupervisorKind::Docker, format!("podman stop {short}")),
+        Engine::Kubernetes => (
+            SupervisorKind::Docker,
+            format!(
+                "kubectl scale deployment --replicas=0 …   # container {short} is in a Kubernetes pod"
+            ),
+        ),
+    };
+    let how = match engine {
+        Engine::Kubernetes => StopHow::Manual,
+        _ => StopHow::Command {
+            argv: stop.split(' ').map(String::from).collect(),
+            env: Vec::new(),
+        },
+    };
+    Supervisor {
+        kind,
+        name: short,
+        pid: None,
+        stop,
+        how,
+    }
+}
+
+fn systemd(unit: &str, user: bool) -> Supervisor {
+    if user {
+        let argv = vec![
+            "systemctl".to_string(),
+            "--user".into(),
+            "stop".into(),
+            unit.to_string(),
+        ];
+        Supervisor {
+            kind: SupervisorKind::SystemdUser,
+            name: unit.to_string(),
+            pid: None,
+            stop: argv.join(" "),
+            how: StopHow::Command {
+                argv,
+                env: Vec::new(),
+            },
+        }
+    } else {
+        let argv = vec!["systemctl".to_string(), "stop".into(), unit.to_string()];
+        Supervisor {
+            kind: SupervisorKind::Systemd,
+            name: unit.to_string(),
+            pid: None,
+            stop: format!("sudo {}", argv.join(" ")),
+            how: StopHow::AsRoot { argv },
+        }
+    }
+}
+
+/// pm2: the app whose pid is the instance (or a process between it and the daemon).
+fn pm2(daemon: u32, home: &str, below: &[Record], answers: &Answers) -> Supervisor {
+    let need = Need::Pm2List {
+        home: home.to_string(),
+    };
+    let env_prefix = if home.ends_with("/.pm2") {
+        String::new()
+    } else {
+        format!("PM2_HOME={home} ")
+    };
+    let found = answers
+        .get(&need)
+        .and_then(|a| a.as_ref().ok())
+        .and_then(|a| pm2_app_for(&a.text, below).map(|name| (a.program.clone(), name)));
+    match found {
+        Some((program, name)) => Supervisor {
+            kind: SupervisorKind::Pm2,
+            stop: format!("{env_prefix}{program} stop {name}"),
+            how: StopHow::Command {
+                argv: vec![program, "stop".into(), name.clone()],
+                env: vec![("PM2_HOME".into(), home.to_string())],
+            },
+            name,
+            pid: Some(daemon),
+        },
+        None => Supervisor {
+            kind: SupervisorKind::Pm2,
+            name: "?".into(),
+            pid: Some(daemon),
+            stop: format!("{env_prefix}pm2 list   # find the app, then: pm2 stop NAME"),
+            how: StopHow::Manual,
+        },
+    }
+}
+
+/// The app name in `pm2 jlist` output whose pid is one of `pids` (warnings may come first).
+pub fn pm2_app_for(jlist: &str, below: &[Record]) -> Option<String> {
+    let start = jlist.find('[')?;
+    let apps: Vec<serde_json::Value> = serde_json::from_str(jlist[start..].trim()).ok()?;
+    apps.iter()
+        .find(|app| {
+            app["pid"]
+                .as_u64()
+                .is_some_and(|pid| below.iter().any(|r| u64::from(r.pid) == pid))
+        })
+        .and_then(|app| app["name"].as_str().map(String::from))
+}
+
+fn supervisord(daemon: &Record, below: &[Record], answers: &Answers) -> Supervisor {
+    let conf = supervisord_conf(&daemon.argv);
+    let need = Need::SupervisorStatus {
+        ctl: supervisorctl_beside(&daemon.argv),
+        conf: conf.clone(),
+    };
+    let conf_args: Vec<String> = conf
+        .iter()
+        .flat_map(|c| ["-c".to_string(), c.clone()])
+        .collect();
+    let found = answers
+        .get(&need)
+        .and_then(|a| a.as_ref().ok())
+        .and_then(|a| {
+            supervisord_program_for(&a.text, below).map(|name| (a.program.clone(), name))
+        });
+    match found {
+        Some((program, name)) => {
+            let argv: Vec<String> = std::iter::once(program)
+                .chain(conf_args)
+                .chain(["stop".to_string(), name.clone()])
+                .collect();
+            Supervisor {
+                kind: SupervisorKind::Supervisord,
+                stop: argv.join(" "),
+                how: StopHow::Command {
+                    argv,
+                    env: Vec::new(),
+                },
+                name,
+                pid: Some(daemon.pid),
+            }
+        }
+        None => Supervisor {
+            kind: SupervisorKind::Supervisord,
+            name: "?".into(),
+            pid: Some(daemon.pid),
+            stop: std::iter::once("supervisorctl".to_string())
+                .chain(conf_args)
+                .chain(["status   # find the program, then: supervisorctl stop NAME".into()])
+                .collect::<Vec<_>>()
+                .join(" "),
+            how: StopHow::Manual,
+        },
+    }
+}
+
+/// The program in `supervisorctl status` output (`name  RUNNING  pid 4242, uptime …`) whose pid
+/// is one of `below`.
+pub fn supervisord_program_for(status: &str, below: &[Record]) -> Option<String> {
+    status.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        let name = words.next()?;
+        let rest: Vec<&str> = words.collect();
+        let at = rest.iter().position(|w| *w == "pid")?;
+        let pid: u32 = rest.get(at + 1)?.trim_end_matches(',').parse().ok()?;
+        below.iter().any(|r| r.pid == pid).then(|| name.to_string())
+    })
+}
+
+/// launchd: a job (not an app or a login session) whose PID column is the instance or an
+/// ancestor.
+fn launchd(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
+    let list = answers.get(&Need::LaunchctlList)?.as_ref().ok()?;
+    for r in chain.iter().filter(|r| r.pid > 1) {
+        let Some(label) = launchd_label_for(&list.text, r.pid) else {
+            continue;
+        };
+        let domain = match chain[0].uid {
+            Some(0) => "system".to_string(),
+            Some(uid) => format!("gui/{uid}"),
+            None => "gui/$(id -u)".to_string(),
+        };
+        let target = format!("{domain}/{label}");
+        return Some(Supervisor {
+            kind: SupervisorKind::Launchd,
+            stop: format!("{} bootout {target}", list.program),
+            how: StopHow::Command {
+                argv: vec![list.program.clone(), "bootout".into(), target],
+                env: Vec::new(),
+            },
+            name: label,
+            pid: Some(r.pid),
+        });
+    }
+    None
+}
+
+/// The label of the `launchctl list` row (`PID\tStatus\tLabel`) with this pid; apps and ssh
+/// sessions, which launchd also lists, keep nothing alive.
+pub fn launchd_label_for(list: &str, pid: u32) -> Option<String> {
+    list.lines().find_map(|line| {
+        let mut cols = line.split('\t');
+        let row_pid: u32 = cols.next()?.trim().parse().ok()?;
+        let label = cols.nth(1)?.trim();
+        let ignored = ["application.", "com.apple.", "com.openssh."]
+            .iter()
+            .any(|p| label.starts_with(p));
+        (row_pid == pid && !ignored && !label.is_empty()).then(|| label.to_string())
+    })
+}
+
+// ------------------------------------------------------------------------------------------
+// Reading this machine
+
+/// Reading records and answers on this machine.
+pub mod read {
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    use super::{Answer, Answers, Cgroup, Need, Record};
+    use crate::exec;
+
+    /// Time limit of one pm2, supervisorctl or launchctl call.
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    /// `/proc/PID/cgroup`, parsed; `Other` where there is none (macOS).
+    pub fn cgroup(pid: u32) -> Cgroup {
+        std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+            .map(|t| super::parse_cgroup(&t))
+            .unwrap_or(Cgroup::Other)
+    }
+
+    /// The parent's pid and the uid of a process.
+    pub fn parent_and_uid(pid: u32) -> Option<(u32, Option<u32>)> {
+        #[cfg(target_os = "linux")]
+        {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let (_, rest) = stat.rsplit_once(')')?;
+            let ppid = rest.split_whitespace().nth(1)?.parse().ok()?;
+            use std::os::unix::fs::MetadataExt;
+            let uid = std::fs::metadata(format!("/proc/{pid}"))
+                .ok()
+                .map(|m| m.uid());
+            Some((ppid, uid))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
+            let mut sys = System::new().ok()?;
+            let p = Pid::from_u32(pid);
+            sys.refresh_processes_specifics(
+                ProcessesToUpdate::Some(&[p]),
+                false,
+                ProcessRefreshKind::nothing()
+                    .without_tasks()
+                    .with_user(UpdateKind::OnlyIfNotSet),
+            );
+            let proc_ = sys.process(p)?;
+            Some((
+                proc_.parent().map_or(0, |p| p.as_u32()),
+                proc_.user_id().map(|u| **u),
+            ))
+        }
+    }
+
+    /// The instance and its ancestors up to (not including) pid 1, with their argv from
+    /// `argv_of` (the process table already read).
+    pub fn chain(pid: u32, argv_of: impl Fn(u32) -> Option<Vec<String>>) -> Vec<Record> {
+        let mut out: Vec<Record> = Vec::new();
+        let mut next = pid;
+        while next > 1 && out.len() < 64 && !out.iter().any(|r| r.pid == next) {
+            let Some((ppid, uid)) = parent_and_uid(next) else {
+                break;
+            };
+            out.push(Record {
+                pid: next,
+                ppid,
+                uid,
+                argv: argv_of(next).unwrap_or_default(),
+            });
+            next = ppid;
+        }
+        out
+    }
+
+    /// Gets each answer once (several instances may need the same one).
+    pub fn answers(needs: impl IntoIterator<Item = Need>) -> Answers {
+        let mut out = Answers::new();
+        for need in needs {
+            if out.contains_key(&need) {
+                continue;
+            }
+            let answer = answer(&need);
+            out.insert(need, answer);
+        }
+        out
+    }
+
+    fn answer(need: &Need) -> Result<Answer, String> {
+        match need {
+            Need::Pm2List { home } => {
+                // `pm2 jlist` starts a daemon when none answers: ask only a live one of ours.
+                use std::os::unix::fs::MetadataExt;
+                let owner = std::fs::metadata(home).map_err(|e| format!("{home}: {e}"))?;
+                let me = nix::unistd::geteuid();
+                if !me.is_root() && owner.uid() != me.as_raw() {
+                    return Err(format!("{home} is another user's pm2 home"));
+                }
+                if !Path::new(home).join("rpc.sock").exists() {
+                    return Err(format!("no pm2 daemon answers in {home}"));
+                }
+                let (program, path) = program("pm2", None)?;
+                let out = exec::run_with_env(&path, &["jlist"], &[("PM2_HOME", home)], LIMIT)
+                    .map_err(|e| e.to_string())?;
+                Ok(Answer {
+                    program,
+                    text: out.stdout,
+                })
+            }
+            Need::SupervisorStatus { ctl, conf } => {
+                let (program, path) = program("supervisorctl", ctl.as_deref())?;
+                let mut args = Vec::new();
+                if let Some(c) = conf {
+                    args.extend(["-c", c.as_str()]);
+                }
+                args.push("status");
+                // Exit status 3 means "a program is not running": read the output.
+                let out = exec::run(&path, &args, LIMIT).map_err(|e| e.to_string())?;
+                Ok(Answer {
+                    program,
+                    text: out.stdout,
+                })
+            }
+            Need::ContainerName { engine, id } => {
+                let name = if *engine == super::Engine::Podman {
+                    "podman"
+                } else {
+                    "docker"
+                };
+                let (program, path) = program(name, None)?;
+                let out = exec::run(&path, &["inspect", "--format", "{{.Name}}", id], LIMIT)
+                    .map_err(|e| e.to_string())?;
+                if !out.success() {
+                    return Err(format!("{name} inspect failed: {}", out.error_line()));
+                }
+                Ok(Answer {
+                    program,
+                    text: out.stdout,
+                })
+            }
+            Need::LaunchctlList => {
+                let (program, path) = program("launchctl", None)?;
+                let out = exec::run(&path, &["list"], LIMIT).map_err(|e| e.to_string())?;
+                if !out.success() {
+                    return Err(format!("launchctl list failed: {}", out.error_line()));
+                }
+                Ok(Answer {
+                    program,
+                    text: out.stdout,
+                })
+            }
+            Need::Script { pid, path } => {
+                let p = Path::new(path);
+                let full = if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    std::fs::read_link(format!("/proc/{pid}/cwd"))
+                        .map_err(|e| e.to_string())?
+                        .join(p)
+                };
+                // A script is small; a huge file is no shell script worth reading.
+                let meta = std::fs::metadata(&full).map_err(|e| e.to_string())?;
+                if meta.len() > 1 << 20 {
+                    return Err("too large".into());
+                }
+                let text = std::fs::read_to_string(&full).map_err(|e| e.to_string())?;
+                Ok(Answer {
+                    program: String::new(),
+                    text,
+                })
+            }
+        }
+    }
+
+    /// (as typed, path to run): the PATH one as its bare name, else the one beside the daemon.
+    fn program(name: &str, beside: Option<&str>) -> Result<(String, PathBuf), String> {
+        if let Some(path) = beside.map(PathBuf::from).filter(|p| p.is_file()) {
+            if let Some(on_path) = exec::find_program(name, Path::new("/"))
+                && std::fs::canonicalize(&on_path).ok() == std::fs::canonicalize(&path).ok()
+            {
+                return Ok((name.to_string(), on_path));
+            }
+            return Ok((path.display().to_string(), path));
+        }
+        exec::find_program(name, Path::new("/"))
+            .map(|p| (name.to_string(), p))
+            .ok_or_else(|| format!("{name} is not installed (not on PATH)"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

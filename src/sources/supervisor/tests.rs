@@ -1,0 +1,479 @@
+//! Decisions on fixture text: cgroup files copied from real hosts, real `pm2 jlist`,
+//! `supervisorctl status` and `launchctl list` output (tests/fixtures/).
+
+use super::*;
+
+fn cgroup(name: &str) -> Cgroup {
+    let path = format!(
+        "{}/tests/fixtures/cgroup/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    parse_cgroup(&text)
+}
+
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/supervisor/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn unit(name: &str, user: bool) -> Cgroup {
+    Cgroup::Unit {
+        unit: name.into(),
+        user,
+    }
+}
+
+fn rec(pid: u32, ppid: u32, argv: &str) -> Record {
+    Record {
+        pid,
+        ppid,
+        uid: Some(501),
+        argv: argv.split(' ').map(String::from).collect(),
+    }
+}
+
+fn rec_argv(pid: u32, ppid: u32, argv: &[&str]) -> Record {
+    Record {
+        pid,
+        ppid,
+        uid: Some(501),
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn answer(program: &str, text: String) -> Result<Answer, String> {
+    Ok(Answer {
+        program: program.into(),
+        text,
+    })
+}
+
+#[test]
+fn systemd_units_v1_and_v2() {
+    assert_eq!(
+        cgroup("v2-system-unit.txt"),
+        unit("partner-bot.service", false)
+    );
+    assert_eq!(
+        cgroup("v1-system-unit.txt"),
+        unit("partner-bot.service", false)
+    );
+    assert_eq!(cgroup("v2-user-unit.txt"), unit("bot.service", true));
+    assert_eq!(cgroup("v1-user-unit.txt"), unit("bot.service", true));
+    assert_eq!(
+        cgroup("v2-template-unit.txt"),
+        unit("bot@partner.service", false)
+    );
+}
+
+#[test]
+fn containers_of_every_engine() {
+    let docker = "3f2a9c4e1b7d8a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f";
+    for file in ["docker-systemd-driver.txt", "docker-cgroupfs-driver.txt"] {
+        assert_eq!(
+            cgroup(file),
+            Cgroup::Container {
+                engine: Engine::Docker,
+                id: docker.into()
+            },
+            "{file}"
+        );
+    }
+    assert!(matches!(
+        cgroup("podman-rootless.txt"),
+        Cgroup::Container { engine: Engine::Podman, id } if id.starts_with("9b1c2d3e4f5a")
+    ));
+    for file in ["kubepods-systemd.txt", "kubepods-cgroupfs.txt"] {
+        assert!(
+            matches!(
+                cgroup(file),
+                Cgroup::Container { engine: Engine::Kubernetes, ref id } if id.starts_with("7d3e2f1a0b9c")
+            ),
+            "{file}: {:?}",
+            cgroup(file)
+        );
+    }
+}
+
+#[test]
+fn sessions_and_app_scopes_are_no_supervisor() {
+    for file in [
+        "login-session.txt",
+        "desktop-app-scope.txt",
+        "terminal-tab-scope.txt",
+        "init-scope.txt",
+        "inside-container.txt",
+    ] {
+        assert_eq!(cgroup(file), Cgroup::Other, "{file}");
+    }
+    assert_eq!(
+        parse_cgroup("0::/user.slice/user-1000.slice/user@1000.service/init.scope\n"),
+        Cgroup::Other
+    );
+    assert_eq!(
+        parse_cgroup("0::/system.slice/bot.service/payload\n"),
+        unit("bot.service", false),
+        "a sub-group the unit delegated"
+    );
+    assert_eq!(parse_cgroup(""), Cgroup::Other);
+    assert_eq!(parse_cgroup("garbage"), Cgroup::Other);
+}
+
+#[test]
+fn unit_and_container_supervisors_with_their_stop_commands() {
+    let bot = [rec(4242, 1, "/usr/bin/python3 /srv/lb/bot.py")];
+    let s = decide(&cgroup("v2-system-unit.txt"), &bot, &Answers::new()).unwrap();
+    assert_eq!(s.kind, SupervisorKind::Systemd);
+    assert_eq!(s.stop, "sudo systemctl stop partner-bot.service");
+    assert!(matches!(s.how, StopHow::AsRoot { .. }));
+    let s = decide(&cgroup("v2-user-unit.txt"), &bot, &Answers::new()).unwrap();
+    assert_eq!(s.kind, SupervisorKind::SystemdUser);
+    assert_eq!(s.stop, "systemctl --user stop bot.service");
+    let s = decide(&cgroup("docker-cgroupfs-driver.txt"), &bot, &Answers::new()).unwrap();
+    assert_eq!(
+        (s.kind, s.name.as_str()),
+        (SupervisorKind::Docker, "3f2a9c4e1b7d")
+    );
+    assert_eq!(s.stop, "docker stop 3f2a9c4e1b7d");
+    // With the engine's answer, by its name.
+    let cg = cgroup("docker-systemd-driver.txt");
+    let need = needs(&cg, &bot);
+    assert!(
+        matches!(
+            &need[..],
+            [Need::ContainerName {
+                engine: Engine::Docker,
+                ..
+            }]
+        ),
+        "{need:?}"
+    );
+    let answers = Answers::from([(need[0].clone(), answer("docker", "/partner-bot\n".into()))]);
+    let s = decide(&cg, &bot, &answers).unwrap();
+    assert_eq!(
+        (s.name.as_str(), s.stop.as_str()),
+        ("partner-bot", "docker stop partner-bot")
+    );
+    assert_eq!(container_name("garbage with spaces"), None);
+    let s = decide(&cgroup("podman-rootless.txt"), &bot, &Answers::new()).unwrap();
+    assert_eq!(s.stop, "podman stop 9b1c2d3e4f5a");
+    assert_eq!(
+        decide(&cgroup("login-session.txt"), &bot, &Answers::new()),
+        None
+    );
+    let json =
+        serde_json::to_value(decide(&cgroup("v2-user-unit.txt"), &bot, &Answers::new()).unwrap())
+            .unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"kind": "systemd-user", "name": "bot.service", "pid": null,
+                           "stop": "systemctl --user stop bot.service"})
+    );
+}
+
+#[test]
+fn supervisord_program_from_its_status_with_the_daemons_config() {
+    let chain = [
+        rec(4242, 812, "python3 bot.py"),
+        rec(
+            812,
+            1,
+            "/usr/bin/python3 /usr/bin/supervisord -n -c /etc/supervisor/supervisord.conf",
+        ),
+    ];
+    // A supervisord run as a system unit: the unit is the daemon's own, not the bot's.
+    let cg = unit("supervisor.service", false);
+    let needs = needs(&cg, &chain);
+    let need = Need::SupervisorStatus {
+        ctl: Some("/usr/bin/supervisorctl".into()),
+        conf: Some("/etc/supervisor/supervisord.conf".into()),
+    };
+    assert_eq!(needs, vec![need.clone()]);
+    let answers = Answers::from([(
+        need,
+        answer("supervisorctl", fixture("supervisorctl-status.txt")),
+    )]);
+    let s = decide(&cg, &chain, &answers).unwrap();
+    assert_eq!(s.kind, SupervisorKind::Supervisord);
+    assert_eq!((s.name.as_str(), s.pid), ("partner", Some(812)));
+    assert_eq!(
+        s.stop,
+        "supervisorctl -c /etc/supervisor/supervisord.conf stop partner"
+    );
+    assert_eq!(
+        serde_json::to_value(&s).unwrap(),
+        serde_json::json!({"kind": "supervisord", "name": "partner", "pid": 812,
+            "stop": "supervisorctl -c /etc/supervisor/supervisord.conf stop partner"})
+    );
+    // A group member, reached through a shell between daemon and bot.
+    let chain = [
+        rec(4251, 4250, "python3 client_handler.py"),
+        rec(4250, 812, "sh -c python3 client_handler.py"),
+        rec(812, 1, "supervisord --configuration=/x/s.conf"),
+    ];
+    let need = Need::SupervisorStatus {
+        ctl: None,
+        conf: Some("/x/s.conf".into()),
+    };
+    let answers = Answers::from([(
+        need,
+        answer("supervisorctl", fixture("supervisorctl-status.txt")),
+    )]);
+    let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
+    assert_eq!(s.name, "bots:client");
+    // supervisorctl could not answer: still named, stopped by hand.
+    let s = decide(&Cgroup::Other, &chain, &Answers::new()).unwrap();
+    assert_eq!(
+        (s.kind, s.how),
+        (SupervisorKind::Supervisord, StopHow::Manual)
+    );
+}
+
+#[test]
+fn pm2_app_from_jlist_with_the_daemons_home() {
+    let chain = [
+        rec(4242, 700, "python3 bot.py"),
+        rec_argv(700, 1, &["PM2 v5.3.0: God Daemon (/srv/pm2home)"]),
+    ];
+    let need = Need::Pm2List {
+        home: "/srv/pm2home".into(),
+    };
+    assert_eq!(needs(&Cgroup::Other, &chain), vec![need.clone()]);
+    let answers = Answers::from([(need, answer("pm2", fixture("pm2-jlist.txt")))]);
+    let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
+    assert_eq!(
+        (s.kind, s.name.as_str(), s.pid),
+        (SupervisorKind::Pm2, "partner", Some(700))
+    );
+    assert_eq!(s.stop, "PM2_HOME=/srv/pm2home pm2 stop partner");
+    assert_eq!(
+        s.how,
+        StopHow::Command {
+            argv: vec!["pm2".into(), "stop".into(), "partner".into()],
+            env: vec![("PM2_HOME".into(), "/srv/pm2home".into())],
+        }
+    );
+    // The default home needs no PM2_HOME.
+    let chain = [
+        rec(4242, 700, "python3 bot.py"),
+        rec_argv(700, 1, &["PM2 v5.3.0: God Daemon (/home/dev/.pm2)"]),
+    ];
+    let need = Need::Pm2List {
+        home: "/home/dev/.pm2".into(),
+    };
+    let answers = Answers::from([(need, answer("pm2", fixture("pm2-jlist.txt")))]);
+    assert_eq!(
+        decide(&Cgroup::Other, &chain, &answers).unwrap().stop,
+        "pm2 stop partner"
+    );
+}
+
+#[test]
+fn launchd_job_from_launchctl_list() {
+    let list = fixture("launchctl-list.txt");
+    assert_eq!(
+        launchd_label_for(&list, 4242).as_deref(),
+        Some("com.lb.partner")
+    );
+    assert_eq!(
+        launchd_label_for(&list, 612),
+        None,
+        "com.apple jobs are the system's"
+    );
+    assert_eq!(
+        launchd_label_for(&list, 1187),
+        None,
+        "a terminal app keeps nothing alive"
+    );
+    let chain = [rec(4242, 1, "/usr/local/bin/python3 /Users/dev/lb/bot.py")];
+    let answers = Answers::from([(Need::LaunchctlList, answer("launchctl", list.clone()))]);
+    let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
+    assert_eq!(
+        (s.kind, s.name.as_str()),
+        (SupervisorKind::Launchd, "com.lb.partner")
+    );
+    assert_eq!(s.stop, "launchctl bootout gui/501/com.lb.partner");
+    // Started from Terminal: no supervisor.
+    let chain = [
+        rec(5000, 1190, "python3 bot.py"),
+        rec(1190, 1187, "-zsh"),
+        rec(
+            1187,
+            1,
+            "/System/Applications/Utilities/Terminal.app/Contents/MacOS/Terminal",
+        ),
+    ];
+    let answers = Answers::from([(Need::LaunchctlList, answer("launchctl", list))]);
+    assert_eq!(decide(&Cgroup::Other, &chain, &answers), None);
+}
+
+#[test]
+fn loops_reloaders_and_cron() {
+    let loop_chain = [
+        rec(4242, 900, "python3 bot.py"),
+        rec_argv(
+            900,
+            800,
+            &[
+                "bash",
+                "-c",
+                "while true; do python3 bot.py; sleep 0.3; done",
+            ],
+        ),
+        rec(800, 1, "-bash"),
+    ];
+    let s = decide(&cgroup("login-session.txt"), &loop_chain, &Answers::new()).unwrap();
+    assert_eq!(
+        (s.kind, s.name.as_str(), s.pid),
+        (SupervisorKind::Loop, "900", Some(900))
+    );
+    assert_eq!(s.how, StopHow::EndParent { pid: 900 });
+    assert_eq!(s.stop, "kill 900 4242");
+
+    // A script file with a loop.
+    let script_chain = [
+        rec(4242, 901, "python3 bot.py"),
+        rec(901, 1, "/bin/sh ./run.sh"),
+    ];
+    let needs = needs(&Cgroup::Other, &script_chain);
+    let need = Need::Script {
+        pid: 901,
+        path: "./run.sh".into(),
+    };
+    assert!(needs.contains(&need), "{needs:?}");
+    let answers = Answers::from([(
+        need.clone(),
+        answer(
+            "",
+            "#!/bin/sh\nuntil python3 bot.py; do\n  sleep 1\ndone\n".into(),
+        ),
+    )]);
+    assert_eq!(
+        decide(&Cgroup::Other, &script_chain, &answers)
+            .unwrap()
+            .kind,
+        SupervisorKind::Loop
+    );
+    let answers = Answers::from([(
+        need,
+        answer(
+            "",
+            "#!/bin/sh\ncd /srv && exec python3 bot.py # no while here\n".into(),
+        ),
+    )]);
+    assert_eq!(decide(&Cgroup::Other, &script_chain, &answers), None);
+
+    for (argv, name) in [
+        (
+            vec![
+                "/venv/bin/python",
+                "/venv/bin/watchmedo",
+                "auto-restart",
+                "--",
+                "python3",
+                "bot.py",
+            ],
+            "watchmedo",
+        ),
+        (
+            vec![
+                "node",
+                "/usr/lib/node_modules/nodemon/bin/nodemon.js",
+                "bot.py",
+            ],
+            "nodemon",
+        ),
+        (
+            vec!["/venv/bin/python3", "-m", "hupper", "-m", "bot"],
+            "hupper",
+        ),
+        (vec!["/venv/bin/watchfiles", "python3 bot.py"], "watchfiles"),
+    ] {
+        let chain = [rec(4242, 950, "python3 bot.py"), rec_argv(950, 1, &argv)];
+        let s = decide(&Cgroup::Other, &chain, &Answers::new()).unwrap();
+        assert_eq!(
+            (s.kind, s.name.as_str()),
+            (SupervisorKind::Reloader, name),
+            "{argv:?}"
+        );
+    }
+    let chain = [
+        rec(4242, 960, "python3 bot.py"),
+        rec_argv(960, 959, &["/bin/sh", "-c", "cd ~/lb && python3 bot.py"]),
+        rec(959, 300, "/usr/sbin/CRON -f"),
+        rec(300, 1, "/usr/sbin/cron -f"),
+    ];
+    let s = decide(&Cgroup::Other, &chain, &Answers::new()).unwrap();
+    assert_eq!((s.kind, s.pid), (SupervisorKind::Cron, Some(959)));
+    assert_eq!(s.how, StopHow::SignalBot);
+
+    // A unit around a loop: stopping the unit is what lasts.
+    let s = decide(&unit("bot.service", true), &loop_chain, &Answers::new()).unwrap();
+    assert_eq!(s.kind, SupervisorKind::SystemdUser);
+}
+
+#[test]
+fn terminals_tmux_screen_and_nohup_are_no_supervisor() {
+    for chain in [
+        vec![
+            rec(4242, 800, "python3 bot.py"),
+            rec(800, 700, "-bash"),
+            rec(700, 1, "sshd: dev@pts/0"),
+        ],
+        vec![
+            rec(4242, 800, "python3 bot.py"),
+            rec(800, 700, "bash"),
+            rec(700, 1, "tmux new -s bots"),
+        ],
+        vec![
+            rec(4242, 800, "python3 bot.py"),
+            rec(800, 700, "/bin/bash"),
+            rec(700, 1, "SCREEN -S bots"),
+        ],
+        vec![rec(4242, 1, "python3 bot.py")],
+        vec![
+            rec_argv(4242, 800, &["python3", "bot.py"]),
+            rec_argv(800, 1, &["bash", "-c", "nohup python3 bot.py &"]),
+        ],
+    ] {
+        assert_eq!(
+            decide(&cgroup("login-session.txt"), &chain, &Answers::new()),
+            None,
+            "{chain:?}"
+        );
+    }
+}
+
+#[test]
+fn shell_code_that_loops() {
+    assert!(loops("while true; do python3 bot.py; done"));
+    assert!(loops("for i in 1 2 3; do python3 bot.py; done"));
+    assert!(loops("until python3 bot.py; do sleep 1; done"));
+    assert!(!loops("python3 bot.py # while"));
+    assert!(!loops("python3 awhile.py"));
+}
+
+#[test]
+fn daemon_titles_and_configs() {
+    let argv = |s: &[&str]| s.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        pm2_home(&argv(&["PM2 v6.0.9: God Daemon (/root/.pm2)"])).as_deref(),
+        Some("/root/.pm2")
+    );
+    assert_eq!(pm2_home(&argv(&["node", "pm2"])), None);
+    assert!(is_supervisord(&argv(&[
+        "/usr/bin/python3",
+        "/usr/bin/supervisord",
+        "-n"
+    ])));
+    assert!(!is_supervisord(&argv(&["supervisorctl", "status"])));
+    assert_eq!(
+        supervisord_conf(&argv(&["supervisord", "-c/x.conf"])).as_deref(),
+        Some("/x.conf")
+    );
+    assert_eq!(supervisord_conf(&argv(&["supervisord", "-n"])), None);
+}
