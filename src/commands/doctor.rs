@@ -236,7 +236,7 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
             format!(
                 "{} copies of {} run on this machine (pids {}): they fight over getUpdates",
                 places.local.len(),
-                bot.script,
+                bot.entry,
                 pids.join(", ")
             ),
             Some(format!(
@@ -512,7 +512,7 @@ fn check_autostart(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             Some(bot),
             "autostart",
             Level::Warn,
-            format!("{} can start {} again: {}", e.source, bot.script, e.entry),
+            format!("{} can start {} again: {}", e.source, bot.entry, e.entry),
             Some(e.fix.clone()),
         );
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::Bot;
+use crate::config::{self, Bot};
 use crate::exec;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -79,7 +79,7 @@ fn crontab(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        for bot in bots.iter().filter(|b| mentions(line, &b.script)) {
+        for bot in bots.iter().filter(|b| names(line, &b.entry)) {
             found.entries.push(Entry {
                 bot: bot.name.clone(),
                 source: "crontab".into(),
@@ -130,7 +130,7 @@ fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
             .map(|(_, r)| r.split(" ;").next().unwrap_or(r).trim())
             .unwrap_or(exec_start);
         let unit = prop("Id");
-        for bot in bots.iter().filter(|b| mentions(command, &b.script)) {
+        for bot in bots.iter().filter(|b| names(command, &b.entry)) {
             let state = [prop("ActiveState"), prop("UnitFileState")]
                 .into_iter()
                 .filter(|s| !s.is_empty())
@@ -194,7 +194,7 @@ fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             let is_loaded = loaded
                 .lines()
                 .any(|l| l.split('\t').next_back() == Some(label.as_str()));
-            for bot in bots.iter().filter(|b| mentions(&text, &b.script)) {
+            for bot in bots.iter().filter(|b| names(&text, &b.entry)) {
                 found.entries.push(Entry {
                     bot: bot.name.clone(),
                     source: "launchd".into(),
@@ -207,6 +207,14 @@ fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
                 });
             }
         }
+    }
+}
+
+/// Does `text` start the bot: name its script as a file, or its module (`-m lb.partner`)?
+pub fn names(text: &str, entry: &config::Entry) -> bool {
+    match entry {
+        config::Entry::Script(script) => mentions(text, script),
+        config::Entry::Module(module) => mentions(text, module),
     }
 }
 
@@ -227,7 +235,8 @@ pub fn mentions(text: &str, script: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::mentions;
+    use super::{mentions, names};
+    use crate::config::Entry;
 
     #[test]
     fn mentions_whole_names_only() {
@@ -237,5 +246,8 @@ mod tests {
         assert!(!mentions("python3 admin_bot.py", "bot.py"));
         assert!(!mentions("python3 bot.pyc", "bot.py"));
         assert!(mentions("python3 /srv/bots/bot.py", "bots/bot.py"));
+        let module = Entry::Module("lb.partner".into());
+        assert!(names("@reboot cd ~/lb && python3 -m lb.partner", &module));
+        assert!(!names("python3 -m lb.partner_admin", &module));
     }
 }
