@@ -5,7 +5,8 @@
 //!   systemctl (and `python3`), a private `$HOME`, and the fake flyctl's state file.
 //! - [`Proc`]: a real process started by a test, killed (with its whole process group) on drop.
 //! - [`BotApi`]: the fake Bot API server (`tests/fakes/botapi.py`), killed on drop.
-//! - [`PtbBot`]: a real python-telegram-bot poller (`tests/fakes/ptb_bot.py`), killed on drop.
+//! - [`PtbBot`] ([`Poller`]): a real python-telegram-bot poller (`tests/fakes/ptb_bot.py`), or
+//!   with [`Poller::grammy`] a real grammY one (`tests/fakes/grammy_bot.mjs`), killed on drop.
 //! - [`wait_until`]: wait for a condition with a deadline; tests never sleep-and-hope.
 //!
 //! The process table is shared by every test on the machine, and botctl scans all of it: a bot
@@ -640,6 +641,15 @@ impl World {
         self.spawn_cmd(cmd, cwd, argv)
     }
 
+    /// Starts a process whose argv is exactly `argv`, really a program that only waits
+    /// ([`pauser`]): `bun run bot.ts`, `deno fmt bot.ts`, `node --check bot.js` without those
+    /// runtimes, and with options `/bin/sh` would refuse.
+    pub fn spawn_as(&self, argv: &[&str], cwd: &Path) -> Proc {
+        let mut cmd = std::process::Command::new(pauser());
+        cmd.arg0(argv[0]).args(&argv[1..]);
+        self.spawn_cmd(cmd, cwd, argv)
+    }
+
     fn spawn_cmd(&self, mut cmd: std::process::Command, cwd: &Path, shown: &[&str]) -> Proc {
         cmd.current_dir(cwd)
             .env("PATH", self.path_var())
@@ -663,7 +673,7 @@ impl World {
         proc_
     }
 
-    fn resolve(&self, program: &str) -> PathBuf {
+    pub fn resolve(&self, program: &str) -> PathBuf {
         std::env::split_paths(&self.path_var())
             .map(|d| d.join(program))
             .find(|p| p.is_file())
@@ -697,6 +707,43 @@ pub fn run(cmd: &mut assert_cmd::Command) -> Run {
         stderr,
         elapsed,
     }
+}
+
+/// A program that waits for a signal whatever its argv says, compiled once per test binary
+/// with `cc` (which Rust needs to link anyway).
+pub fn pauser() -> &'static Path {
+    static PAUSER: OnceLock<PathBuf> = OnceLock::new();
+    PAUSER.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("pauser-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let source = dir.join("pauser.c");
+        std::fs::write(
+            &source,
+            "#include <unistd.h>\nint main(void) { for (;;) pause(); }\n",
+        )
+        .unwrap();
+        let binary = dir.join("pauser");
+        let status = std::process::Command::new("cc")
+            .arg("-o")
+            .arg(&binary)
+            .arg(&source)
+            .status()
+            .expect("run cc to build the pauser");
+        assert!(status.success(), "cc could not build {}", source.display());
+        binary
+    })
+}
+
+/// tests/fakes/node: the pinned Node packages (`cargo xtask setup` installs them).
+pub fn node_fakes() -> PathBuf {
+    let dir = fake("node");
+    assert!(
+        dir.join("node_modules/grammy/package.json").is_file(),
+        "{} has no node_modules: run `cargo xtask setup`",
+        dir.display()
+    );
+    dir
 }
 
 // ------------------------------------------------------------------------------------------
@@ -853,16 +900,35 @@ impl Drop for BotApi {
 // ------------------------------------------------------------------------------------------
 // PtbBot
 
-/// A real python-telegram-bot poller (tests/fakes/ptb_bot.py copied into the project as
-/// `as_name`), run as `python3 AS_NAME` in the project root with the venv's Python; killed
-/// on drop.
-pub struct PtbBot {
+/// A real poller on the fake Bot API, killed on drop: python-telegram-bot
+/// ([`Poller::start`]) or grammY ([`Poller::grammy`]).
+pub struct Poller {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
-impl PtbBot {
-    /// Starts it and waits (up to 30 s) for "Бот успешно подключен".
+/// The python-telegram-bot poller.
+pub type PtbBot = Poller;
+
+impl Poller {
+    /// A real grammY poller (tests/fakes/grammy_bot.mjs copied into the project as `as_name`),
+    /// run as `node AS_NAME` in the project root; waits (up to 30 s) for its ready line.
+    pub fn grammy(world: &World, api: &BotApi, token: &str, as_name: &str) -> Poller {
+        let script = world.path(as_name);
+        std::fs::copy(fake("grammy_bot.mjs"), &script).expect("copy grammy_bot.mjs");
+        let mut cmd = std::process::Command::new(world.resolve("node"));
+        cmd.arg0("node")
+            .arg(as_name)
+            .current_dir(world.root())
+            .env("BOT_TOKEN", token)
+            .env("BOTAPI_URL", api.url())
+            .env("BOTCTL_NODE_FAKES", node_fakes());
+        Poller::start_cmd(cmd, "grammY")
+    }
+
+    /// A real python-telegram-bot poller (tests/fakes/ptb_bot.py copied into the project as
+    /// `as_name`), run as `python3 AS_NAME` in the project root with the venv's Python; waits
+    /// (up to 30 s) for "Бот успешно подключен".
     pub fn start(world: &World, api: &BotApi, token: &str, as_name: &str) -> PtbBot {
         let venv_python = venv_python();
         let script = world.path(as_name);
@@ -881,13 +947,19 @@ impl PtbBot {
             .env("PATH", path)
             .env("BOT_TOKEN", token)
             .env("BOTAPI_URL", api.url())
-            .env("PYTHONUNBUFFERED", "1")
-            .env_remove("PARTNER_BOT_TOKEN")
+            .env("PYTHONUNBUFFERED", "1");
+        Poller::start_cmd(cmd, "python-telegram-bot")
+    }
+
+    fn start_cmd(mut cmd: std::process::Command, what: &str) -> Poller {
+        cmd.env_remove("PARTNER_BOT_TOKEN")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        let mut child = cmd.spawn().expect("start the python-telegram-bot poller");
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("start the {what} poller: {e}"));
         let lines = Arc::new(Mutex::new(Vec::new()));
         for stream in [
             Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
@@ -901,13 +973,13 @@ impl PtbBot {
                 }
             });
         }
-        let mut bot = PtbBot { child, lines };
+        let mut bot = Poller { child, lines };
         let ok = wait_until(Duration::from_secs(30), || {
             bot.has_line(READY_LINE) || matches!(bot.child.try_wait(), Ok(Some(_)))
         });
         assert!(
             ok && bot.has_line(READY_LINE),
-            "the PTB bot did not print {READY_LINE:?}; its output:\n{}",
+            "the {what} bot did not print {READY_LINE:?}; its output:\n{}",
             bot.output()
         );
         bot
@@ -930,13 +1002,18 @@ impl PtbBot {
             .any(|l| l.contains(needle))
     }
 
+    /// Its exit status once it has exited by itself.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// Graceful stop (SIGTERM, as PTB expects); SIGKILL after `grace`. Waits until it is gone.
     pub fn stop(&mut self, grace: Duration) -> bool {
         stop_child(&mut self.child, grace)
     }
 }
 
-impl Drop for PtbBot {
+impl Drop for Poller {
     fn drop(&mut self) {
         kill_group(self.child.id(), nix::sys::signal::Signal::SIGKILL);
         let _ = self.child.kill();
