@@ -70,6 +70,7 @@ pub enum Command {
         after_help = "Examples:\n  botctl dev-stop\n  botctl dev-stop partner --grace 5s --yes"
     )]
     DevStop {
+        #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
         bots: Vec<String>,
         #[arg(long, short)]
         yes: bool,

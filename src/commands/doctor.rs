@@ -48,6 +48,7 @@ const LOGS_LIMIT: Duration = Duration::from_secs(10);
 )]
 pub struct Args {
     /// Bots to check (default: all)
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
     bots: Vec<String>,
     /// Also long-poll getUpdates to catch a poller no other check can see
     #[arg(long)]
