@@ -1,6 +1,7 @@
 //! Every way a team runs a bot: Python modules (`python3 -m lb.partner`), Node runtimes (node,
 //! bun, deno, tsx, ts-node) with their own options, the decoys of each runtime, a wrapper and
-//! its child counted once, and a real grammY poller that the probe stops (grammY exits on a 409).
+//! its child counted once, and real grammY and Telegraf pollers that the probe stops (both
+//! frameworks give up on a 409).
 
 mod common;
 
@@ -233,9 +234,13 @@ fn tsx_and_the_node_child_it_runs_the_script_in_are_one_copy() {
 
 // ---------------------------------------------------------------------------- a real grammY bot
 
-#[test]
-fn status_finds_a_real_grammy_bot_and_doctor_warns_before_the_probe_stops_it() {
-    let token = common::token(41);
+/// A Node framework's poller, started by [`Poller::grammy`] or [`Poller::telegraf`].
+type StartPoller = fn(&World, &BotApi, &str, &str) -> Poller;
+
+/// status finds the Node poller; doctor warns first that the probe may stop it; the probe's
+/// long poll ends the bot's with a 409 and the bot exits 1, saying `rejected`.
+fn the_probe_stops_a_node_poller(start: StartPoller, token_number: u32, rejected: &str) {
+    let token = common::token(token_number);
     let api = BotApi::start(&[(&token, "shopbot")]);
     let world = World::with_config(&format!(
         r#"
@@ -252,50 +257,64 @@ username = "shopbot"
         api.url()
     ));
     world.write(".env", &format!("SHOP_BOT_TOKEN={token}\n"));
-    let mut grammy = Poller::grammy(&world, &api, &token, "bot.mjs");
+    let mut poller = start(&world, &api, &token, "bot.mjs");
 
     let run = world.run(&["status", "--json"]);
     run.expect_code(0);
     let json = run.json();
     let shop = bot(&json, "shop");
-    assert_eq!(pids_here(&world, shop), [grammy.pid()], "{shop:#}");
+    assert_eq!(pids_here(&world, shop), [poller.pid()], "{shop:#}");
     assert_eq!(shop["local"][0]["cmd"], json!(["node", "bot.mjs"]));
     assert_eq!(shop["verdict"], "ok");
 
-    // grammY's long poll is waiting at the Bot API: the probe's poll will end it with a 409.
+    // The bot's long poll is waiting at the Bot API: the probe's poll will end it with a 409.
     assert!(
         common::wait_until(
             Duration::from_secs(15),
             || api.stats(&token)["long_poll_pending"] == true
         ),
-        "grammY never long-polled: {}",
-        grammy.output()
+        "the bot never long-polled: {}",
+        poller.output()
     );
     let run = world.run(&["doctor", "shop", "--probe"]);
     assert!(run.code <= 1, "{}", run.all_output());
     // The warning is the first thing doctor says, before it probes: a Node poller may stop.
     let first = run.stderr.lines().next().unwrap_or("");
     assert!(
-        first.contains("Probing for 4s") && first.contains("grammY") && first.contains("stops"),
+        first.contains("Probing for 4s")
+            && first.contains("grammY or Telegraf")
+            && first.contains("stops polling"),
         "doctor did not warn first: {}",
         run.all_output()
     );
 
-    // And so it went: grammY's bot.start() rejected on the 409 and the bot exited.
+    // And so it went: the framework rethrew the 409 and the bot exited.
     let mut status = None;
     assert!(
         common::wait_until(Duration::from_secs(15), || {
-            status = grammy.exited();
+            status = poller.exited();
             status.is_some()
         }),
-        "the grammY bot survived the probe: {}",
-        grammy.output()
+        "the bot survived the probe: {}",
+        poller.output()
     );
-    assert_eq!(status.unwrap().code(), Some(1), "{}", grammy.output());
+    assert_eq!(status.unwrap().code(), Some(1), "{}", poller.output());
     assert!(
-        grammy.has_line("bot.start() rejected: Conflict: terminated by other getUpdates"),
+        poller.has_line(&format!(
+            "{rejected} rejected: Conflict: terminated by other getUpdates"
+        )),
         "{}",
-        grammy.output()
+        poller.output()
     );
     assert!(api.stats(&token)["conflicts_sent"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn status_finds_a_real_grammy_bot_and_doctor_warns_before_the_probe_stops_it() {
+    the_probe_stops_a_node_poller(Poller::grammy, 41, "bot.start()");
+}
+
+#[test]
+fn a_real_telegraf_bot_is_stopped_by_the_probe_too() {
+    the_probe_stops_a_node_poller(Poller::telegraf, 42, "bot.launch()");
 }

@@ -914,8 +914,17 @@ impl Poller {
     /// A real grammY poller (tests/fakes/grammy_bot.mjs copied into the project as `as_name`),
     /// run as `node AS_NAME` in the project root; waits (up to 30 s) for its ready line.
     pub fn grammy(world: &World, api: &BotApi, token: &str, as_name: &str) -> Poller {
+        Poller::node(world, api, token, "grammy_bot.mjs", as_name)
+    }
+
+    /// A real Telegraf poller (tests/fakes/telegraf_bot.mjs), as [`Poller::grammy`].
+    pub fn telegraf(world: &World, api: &BotApi, token: &str, as_name: &str) -> Poller {
+        Poller::node(world, api, token, "telegraf_bot.mjs", as_name)
+    }
+
+    fn node(world: &World, api: &BotApi, token: &str, fake_name: &str, as_name: &str) -> Poller {
         let script = world.path(as_name);
-        std::fs::copy(fake("grammy_bot.mjs"), &script).expect("copy grammy_bot.mjs");
+        std::fs::copy(fake(fake_name), &script).unwrap_or_else(|e| panic!("copy {fake_name}: {e}"));
         let mut cmd = std::process::Command::new(world.resolve("node"));
         cmd.arg0("node")
             .arg(as_name)
@@ -923,7 +932,7 @@ impl Poller {
             .env("BOT_TOKEN", token)
             .env("BOTAPI_URL", api.url())
             .env("BOTCTL_NODE_FAKES", node_fakes());
-        Poller::start_cmd(cmd, "grammY")
+        Poller::start_cmd(cmd, fake_name)
     }
 
     /// A real python-telegram-bot poller (tests/fakes/ptb_bot.py copied into the project as
