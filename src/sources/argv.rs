@@ -454,7 +454,8 @@ pub fn base_name(s: &str) -> &str {
 }
 
 /// `python`, `python3`, `python3.12`, `pypy3`, or a path ending in one; also CPython's build
-/// variants: free-threaded `python3.13t` and debug `python3.12-dbg` / `python3.12d`.
+/// variants: free-threaded `python3.13t`, debug `python3.12-dbg` / `python3.12d`, and the old
+/// `python3.7m` / `python3.6dm`.
 pub fn is_python(argv0: &str) -> bool {
     let name = base_name(argv0).to_ascii_lowercase();
     let rest = if let Some(r) = name.strip_prefix("python") {
@@ -465,10 +466,13 @@ pub fn is_python(argv0: &str) -> bool {
         return false;
     };
     let rest = rest.strip_suffix("-dbg").unwrap_or(rest);
-    let rest = rest
-        .strip_suffix(['t', 'd'])
-        .filter(|r| r.ends_with(|c: char| c.is_ascii_digit()))
-        .unwrap_or(rest);
+    // ABI flags after the version: t (free-threaded), d (debug), m (pymalloc, up to 3.7).
+    let trimmed = rest.trim_end_matches(['t', 'd', 'm']);
+    let rest = if trimmed.len() < rest.len() && trimmed.ends_with(|c: char| c.is_ascii_digit()) {
+        trimmed
+    } else {
+        rest
+    };
     // "", "3", "2", "3.12"
     let mut parts = rest.splitn(2, '.');
     let major = parts.next().unwrap_or("");
@@ -558,6 +562,10 @@ mod tests {
             "/usr/bin/python3.12-dbg",
             "python3.12d",
             "python3t",
+            "python3.7m",
+            "python3.6dm",
+            "python3.14t-dbg",
+            "pypy3.10",
         ] {
             assert!(is_python(yes), "{yes}");
         }
@@ -570,6 +578,8 @@ mod tests {
             "python3.",
             "pythont",
             "python3.-dbg",
+            "pythonm",
+            "python3.12-config",
         ] {
             assert!(!is_python(no), "{no}");
         }
@@ -696,6 +706,9 @@ mod tests {
             "node --watch bot.js",
             "node admin_bot.js",
             "node /p/node_modules/.bin/nodemon bot.js",
+            "npm exec tsx bot.js",
+            "node /usr/bin/npx tsx bot.js",
+            "sh -c 'tsx' bot.js",
             "deno fmt bot.js",
             "deno test bot.js",
             "deno lint bot.js",
