@@ -404,13 +404,11 @@ pub fn runs(cmd: &[String], entry: &Entry) -> Option<String> {
     let argv0 = cmd.first()?;
     let args = &cmd[1..];
     match entry {
-        Entry::Module(module) => match Runtime::of(argv0)? {
-            Runtime::Python => match python_runs(args) {
-                Runs::Module(m) if m == module => Some(m.to_string()),
-                _ => None,
-            },
+        Entry::Module(module) if is_python(argv0) => match python_runs(args) {
+            Runs::Module(m) if m == module => Some(m.to_string()),
             _ => None,
         },
+        Entry::Module(_) => None,
         Entry::Script(script) => {
             let wanted = base_name(script);
             if base_name(argv0) == wanted {
