@@ -70,6 +70,7 @@ pub enum Command {
         after_help = "Examples:\n  botctl dev-stop\n  botctl dev-stop partner --grace 5s --yes"
     )]
     DevStop {
+        #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
         bots: Vec<String>,
         #[arg(long, short)]
         yes: bool,
@@ -86,9 +87,9 @@ pub enum Command {
     Checklist,
     /// Write a starter botctl.toml for this folder
     Init(commands::init::Args),
-    /// Print shell completions
+    /// Print static shell completions (for completions that know the bot names, see after)
     #[command(
-        after_help = "Examples:\n  botctl completions bash > ~/.local/share/bash-completion/completions/botctl\n  botctl completions zsh > ~/.zfunc/_botctl\n  botctl completions fish > ~/.config/fish/completions/botctl.fish"
+        after_help = "Completions that offer the bot names of the botctl.toml in reach:\n  source <(COMPLETE=bash botctl)   # in ~/.bashrc\n  source <(COMPLETE=zsh botctl)    # in ~/.zshrc\n  COMPLETE=fish botctl | source    # in ~/.config/fish/completions/botctl.fish\n\nExamples:\n  botctl completions bash > ~/.local/share/bash-completion/completions/botctl\n  botctl completions zsh > ~/.zfunc/_botctl\n  botctl completions fish > ~/.config/fish/completions/botctl.fish"
     )]
     Completions { shell: clap_complete::Shell },
 }

@@ -52,7 +52,8 @@ pub struct TelegramSettings {
 #[derive(Debug, Clone)]
 pub struct Bot {
     pub name: String,
-    pub script: String,
+    /// How its process is recognised: `script` or `module`.
+    pub entry: Entry,
     pub run: String,
     pub token_env: Option<String>,
     pub username: Option<String>,
@@ -60,6 +61,32 @@ pub struct Bot {
     pub ready_log: Option<String>,
     /// The Fly secret that holds the token in `fly_app`: `token_secret`, else `token_env`.
     pub token_secret: Option<String>,
+}
+
+/// What a bot's process runs: a script file, or a Python module (`python3 -m lb.partner`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Script(String),
+    Module(String),
+}
+
+impl std::fmt::Display for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Entry::Script(script) => f.write_str(script),
+            Entry::Module(module) => write!(f, "module {module}"),
+        }
+    }
+}
+
+impl Entry {
+    /// The script, for a script bot.
+    pub fn script(&self) -> Option<&str> {
+        match self {
+            Entry::Script(s) => Some(s),
+            Entry::Module(_) => None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -101,7 +128,8 @@ struct RawLocal {
 #[serde(deny_unknown_fields)]
 struct RawBot {
     name: Spanned<String>,
-    script: Spanned<String>,
+    script: Option<Spanned<String>>,
+    module: Option<Spanned<String>>,
     run: Option<Spanned<String>>,
     token_env: Option<Spanned<String>>,
     username: Option<Spanned<String>>,
@@ -127,7 +155,8 @@ impl RawConfig {
         let bots = self.bot.iter().flat_map(|b| {
             [
                 Some(&b.name),
-                Some(&b.script),
+                b.script.as_ref(),
+                b.module.as_ref(),
                 b.run.as_ref(),
                 b.token_env.as_ref(),
                 b.username.as_ref(),
@@ -354,10 +383,41 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         if !seen.insert(name.clone()) {
             return Err(at(b.name.span(), format!("duplicate bot name {name:?}")));
         }
-        let script = b.script.get_ref().trim();
-        if script.is_empty() || script.ends_with('/') {
-            return Err(at(b.script.span(), "script must name a file".into()));
-        }
+        let entry = match (&b.script, &b.module) {
+            (Some(script), None) => {
+                let text = script.get_ref().trim();
+                if text.is_empty() || text.ends_with('/') {
+                    return Err(at(script.span(), "script must name a file".into()));
+                }
+                Entry::Script(text.to_string())
+            }
+            (None, Some(module)) => {
+                let text = module.get_ref().trim();
+                if !is_module_name(text) {
+                    return Err(at(
+                        module.span(),
+                        format!(
+                            "module must be a Python module name, like \"lb.partner\", not {text:?}"
+                        ),
+                    ));
+                }
+                Entry::Module(text.to_string())
+            }
+            (Some(_), Some(module)) => {
+                return Err(at(
+                    module.span(),
+                    format!("bot {name:?} has both script and module; keep exactly one of the two"),
+                ));
+            }
+            (None, None) => {
+                return Err(at(
+                    b.name.span(),
+                    format!(
+                        "bot {name:?} needs script = \"bot.py\" or module = \"pkg.bot\" (how its process is recognised)"
+                    ),
+                ));
+            }
+        };
         if let Some(v) = b.token_env.as_ref().filter(|v| !is_env_name(v.get_ref())) {
             return Err(at(
                 v.span(),
@@ -387,11 +447,11 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         }
         bots.push(Bot {
             name: name.clone(),
-            script: script.to_string(),
             run: b
                 .run
                 .map(|r| r.into_inner())
-                .unwrap_or_else(|| format!("python3 {script}")),
+                .unwrap_or_else(|| crate::sources::argv::default_run(&entry)),
+            entry,
             token_secret: b
                 .token_secret
                 .map(Spanned::into_inner)
@@ -452,6 +512,16 @@ impl Config {
     pub fn bot(&self, name: &str) -> Result<&Bot> {
         Ok(self.select(&[name.to_string()])?[0])
     }
+}
+
+/// `lb.partner`: dotted Python identifiers.
+fn is_module_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && !part.starts_with(|c: char| c.is_ascii_digit())
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
 }
 
 fn is_env_name(s: &str) -> bool {
@@ -601,6 +671,24 @@ mod tests {
         assert_eq!(line_of(e), (5, 8));
         let e = parse_str("[fly]\nwait = \"soon\"\n").unwrap_err();
         assert_eq!(line_of(e), (2, 8));
+    }
+
+    #[test]
+    fn script_or_module_exactly_one() {
+        let c = parse_str("[[bot]]\nname = \"a\"\nmodule = \"lb.partner\"\n").unwrap();
+        assert_eq!(c.bots[0].entry, Entry::Module("lb.partner".into()));
+        assert_eq!(c.bots[0].run, "python3 -m lb.partner");
+        let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"src/bot.ts\"\n").unwrap();
+        assert_eq!(c.bots[0].run, "npx tsx src/bot.ts");
+        let e =
+            parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\nmodule = \"b\"\n").unwrap_err();
+        assert!(e.to_string().contains("exactly one"), "{e}");
+        assert_eq!(line_of(e), (4, 10));
+        let e = parse_str("[[bot]]\nname = \"a\"\n").unwrap_err();
+        assert!(e.to_string().contains("module"), "{e}");
+        assert_eq!(line_of(e), (2, 8));
+        let e = parse_str("[[bot]]\nname = \"a\"\nmodule = \"lb/partner.py\"\n").unwrap_err();
+        assert_eq!(line_of(e), (3, 10));
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! - `survey`: one concurrent look at all sources.
 //! - `commands`: status, doctor, dev-start, dev-stop, deploy-resume, checklist, init.
 //! - `ui`: the only place that writes to the terminal.
+//! - `complete`: completion candidates (bot and host names) for the shell's completion hook.
 //! - `config`, `state`, `exec`, `time`, `interrupt`: small and boring.
 
 pub mod cli;
 pub mod commands;
+pub mod complete;
 pub mod config;
 pub mod error;
 pub mod exec;

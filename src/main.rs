@@ -8,6 +8,8 @@ use botctl::error::{Error, Result};
 use botctl::{config, interrupt, ui};
 
 fn main() {
+    // `COMPLETE=bash botctl -- …` from the shell's completion hook: answer and exit.
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     ui::install_panic_hook();
     let cli = Cli::parse();
     ui::init_color(cli.color.forced());

@@ -27,6 +27,7 @@ const POLL: Duration = Duration::from_secs(1);
 )]
 pub struct Args {
     /// Bots to hand back (default: every bot with a fly_app)
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
     bots: Vec<String>,
     /// Do not ask for confirmation
     #[arg(long, short)]

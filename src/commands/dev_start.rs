@@ -24,6 +24,7 @@ use crate::{interrupt, state, time, ui};
 )]
 pub struct Args {
     /// The bot to run here
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
     pub bot: String,
     /// Do not ask for confirmation
     #[arg(long, short)]

@@ -51,6 +51,7 @@ const LOGS_FIRST_LINE: Duration = Duration::from_secs(3);
 )]
 pub struct Args {
     /// Bots to check (default: all)
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
     bots: Vec<String>,
     /// Also long-poll getUpdates to catch a poller no other check can see
     #[arg(long)]
@@ -245,7 +246,7 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
             format!(
                 "{} copies of {} run on this machine (pids {}): they fight over getUpdates",
                 places.local.len(),
-                bot.script,
+                bot.entry,
                 pids.join(", ")
             ),
             Some(format!(
@@ -681,7 +682,7 @@ fn check_autostart(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             Some(bot),
             "autostart",
             Level::Warn,
-            format!("{} can start {} again: {}", e.source, bot.script, e.entry),
+            format!("{} can start {} again: {}", e.source, bot.entry, e.entry),
             Some(e.fix.clone()),
         );
     }

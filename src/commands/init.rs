@@ -1,5 +1,5 @@
-//! `botctl init`: write a starter botctl.toml — bots found from `*.py` files that poll, app
-//! names from `fly.toml`.
+//! `botctl init`: write a starter botctl.toml — bots found from `*.py` files that poll and from
+//! `package.json` files that depend on a Node Telegram framework, app names from `fly.toml`.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +15,9 @@ const POLLING_MARKERS: [&str; 5] = [
     ".polling(",
     "Updater(",
 ];
+
+/// Node packages that poll Telegram.
+const NODE_FRAMEWORKS: [&str; 3] = ["telegraf", "grammy", "node-telegram-bot-api"];
 
 #[derive(Debug)]
 struct Proposal {
@@ -49,7 +52,8 @@ pub fn run(args: &Args) -> Result<i32> {
             fix: "botctl init --force".into(),
         });
     }
-    let bots = find_bots(&root);
+    let mut bots = find_bots(&root);
+    find_node_bots(&root, &mut bots);
     let apps = find_fly_apps(&root);
     let proposals = assign_apps(&root, bots, &apps);
     let text = render(&proposals, &apps);
@@ -60,7 +64,7 @@ pub fn run(args: &Args) -> Result<i32> {
     ui::line(&text);
     if proposals.is_empty() {
         ui::note(
-            "No *.py file here polls Telegram (run_polling, start_polling, infinity_polling, polling(), Updater): add [[bot]] entries by hand.",
+            "No *.py file here polls Telegram (run_polling, start_polling, infinity_polling, polling(), Updater) and no package.json depends on telegraf, grammy or node-telegram-bot-api: add [[bot]] entries by hand.",
         );
     }
     ui::confirm(&format!("Write {}?", target.display()), yes)?;
@@ -89,18 +93,7 @@ fn find_bots(root: &Path) -> Vec<Proposal> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut name: String = stem
-            .to_ascii_lowercase()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        name = name.trim_matches('-').to_string();
-        if name.is_empty() {
-            name = "bot".into();
-        }
-        while out.iter().any(|p| p.name == name) {
-            name.push_str("-2");
-        }
+        let name = unique_name(&stem, &out);
         let token_env = token_var_in(&text)
             .unwrap_or_else(|| format!("{}_TOKEN", name.to_uppercase().replace('-', "_")));
         out.push(Proposal {
@@ -113,20 +106,139 @@ fn find_bots(root: &Path) -> Vec<Proposal> {
     out
 }
 
+/// A bot name (`[a-z0-9-]+`) made from `stem`, not yet taken.
+fn unique_name(stem: &str, taken: &[Proposal]) -> String {
+    let mut name: String = stem
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    name = name.trim_matches('-').to_string();
+    if name.is_empty() {
+        name = "bot".into();
+    }
+    while taken.iter().any(|p| p.name == name) {
+        name.push_str("-2");
+    }
+    name
+}
+
+/// Node bots: a `package.json` (root or one folder down) that depends on telegraf, grammy or
+/// node-telegram-bot-api; its entry is the file its `start` script runs, else `main`, else
+/// `index.js`.
+fn find_node_bots(root: &Path, out: &mut Vec<Proposal>) {
+    let mut manifests: Vec<PathBuf> = std::iter::once(root.to_path_buf())
+        .chain(subfolders(root))
+        .map(|dir| dir.join("package.json"))
+        .filter(|p| p.is_file())
+        .collect();
+    manifests.sort();
+    for manifest in manifests {
+        let Some(package) = std::fs::read_to_string(&manifest)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        else {
+            continue;
+        };
+        let depends = ["dependencies", "devDependencies"].iter().any(|key| {
+            package[key]
+                .as_object()
+                .is_some_and(|deps| NODE_FRAMEWORKS.iter().any(|f| deps.contains_key(*f)))
+        });
+        if !depends {
+            continue;
+        }
+        let dir = manifest.parent().unwrap_or(root);
+        let Some(entry) = node_entry(&package, dir) else {
+            continue;
+        };
+        let file = dir.join(&entry);
+        let rel = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .into_owned();
+        let package_name = package["name"]
+            .as_str()
+            .map(|n| n.rsplit('/').next().unwrap_or(n).to_string())
+            .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        let name = unique_name(&package_name, out);
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let token_env = node_token_var_in(&text)
+            .or_else(|| token_var_in(&text))
+            .unwrap_or_else(|| format!("{}_TOKEN", name.to_uppercase().replace('-', "_")));
+        out.push(Proposal {
+            name,
+            script: rel.trim_start_matches("./").to_string(),
+            token_env,
+            fly_app: None,
+        });
+    }
+}
+
+/// The file a package runs: its `start` script's (`node dist/bot.js`, `tsx src/bot.ts`), else
+/// `main`, else `index.js` when it exists. Relative to the package's folder.
+fn node_entry(package: &serde_json::Value, dir: &Path) -> Option<String> {
+    let from_start = package["scripts"]["start"].as_str().and_then(|start| {
+        // The first command of the line, without leading `VAR=value` assignments.
+        let first = start.split(['&', ';', '|']).next().unwrap_or("");
+        let words: Vec<String> = first
+            .split_whitespace()
+            .skip_while(|w| w.contains('=') && !w.starts_with('-'))
+            .map(String::from)
+            .collect();
+        crate::sources::argv::script_of(&words).map(String::from)
+    });
+    let from_main = || package["main"].as_str().map(String::from);
+    let index = || {
+        dir.join("index.js")
+            .is_file()
+            .then(|| "index.js".to_string())
+    };
+    from_start.or_else(from_main).or_else(index).filter(|e| {
+        crate::sources::argv::Language::of(e) == crate::sources::argv::Language::JavaScript
+    })
+}
+
+/// `process.env.PARTNER_BOT_TOKEN` (or `process.env["…"]`, `Deno.env.get("…")`).
+fn node_token_var_in(text: &str) -> Option<String> {
+    text.split("process.env.").skip(1).find_map(|rest| {
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        name.contains("TOKEN").then_some(name)
+    })
+}
+
+fn subfolders(root: &Path) -> Vec<PathBuf> {
+    let Ok(dir) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !skipped_folder(p))
+        .collect()
+}
+
+/// Hidden folders, virtualenvs, dependencies and build output hold no bots of the team.
+fn skipped_folder(p: &Path) -> bool {
+    let n = p
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    n.starts_with('.')
+        || matches!(
+            n.as_str(),
+            "venv" | "env" | "node_modules" | "__pycache__" | "site-packages" | "target"
+        )
+}
+
 /// `*.py` in the root and one folder down (not in virtualenvs or hidden folders).
 fn py_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let skip = |p: &Path| {
-        let n = p
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        n.starts_with('.')
-            || matches!(
-                n.as_str(),
-                "venv" | "env" | "node_modules" | "__pycache__" | "site-packages" | "target"
-            )
-    };
+    let skip = skipped_folder;
     let Ok(dir) = std::fs::read_dir(root) else {
         return out;
     };
@@ -268,6 +380,31 @@ mod tests {
             Some("PARTNER_BOT_TOKEN".into())
         );
         assert_eq!(token_var_in("print('hello')"), None);
+        assert_eq!(
+            node_token_var_in("const bot = new Bot(process.env.SHOP_BOT_TOKEN!);"),
+            Some("SHOP_BOT_TOKEN".into())
+        );
+    }
+
+    #[test]
+    fn node_entries() {
+        let dir = Path::new("/nonexistent");
+        let entry = |json: &str| node_entry(&serde_json::from_str(json).unwrap(), dir);
+        assert_eq!(
+            entry(
+                r#"{"main": "lib.js", "scripts": {"start": "NODE_ENV=production node -r dotenv/config dist/bot.js && echo"}}"#
+            ),
+            Some("dist/bot.js".into())
+        );
+        assert_eq!(
+            entry(r#"{"scripts": {"start": "tsx src/bot.ts"}}"#),
+            Some("src/bot.ts".into())
+        );
+        assert_eq!(
+            entry(r#"{"main": "src/index.mjs"}"#),
+            Some("src/index.mjs".into())
+        );
+        assert_eq!(entry(r#"{"scripts": {"start": "next start"}}"#), None);
     }
 
     #[test]
@@ -283,7 +420,7 @@ mod tests {
             &[],
         );
         let cfg = config::parse(&text, Path::new("botctl.toml"), PathBuf::from("/p")).unwrap();
-        assert_eq!(cfg.bots[0].script, odd);
+        assert_eq!(cfg.bots[0].entry, config::Entry::Script(odd.into()));
         assert_eq!(cfg.bots[0].fly_app.as_deref(), Some("app\u{1}"));
     }
 }

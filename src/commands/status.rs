@@ -17,6 +17,7 @@ use crate::{time, ui};
 )]
 pub struct Args {
     /// Bots to show (default: all)
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
     bots: Vec<String>,
     /// Print JSON
     #[arg(long)]

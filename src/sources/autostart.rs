@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::Bot;
+use crate::config::{self, Bot};
 use crate::exec;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -78,7 +78,7 @@ fn pm2_dumps(bots: &[&Bot], found: &mut Autostart) {
             String::new()
         };
         for (name, command) in pm2_dump_apps(&text) {
-            for bot in bots.iter().filter(|b| mentions(&command, &b.script)) {
+            for bot in bots.iter().filter(|b| names(&command, &b.entry)) {
                 found.entries.push(Entry {
                     bot: bot.name.clone(),
                     source: "pm2".into(),
@@ -160,7 +160,7 @@ pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<Entry> {
             files.extend(glob_files(&dir, &name));
         }
         for p in parsed.programs.into_iter().filter(|p| p.autostart) {
-            for bot in bots.iter().filter(|b| mentions(&p.command, &b.script)) {
+            for bot in bots.iter().filter(|b| names(&p.command, &b.entry)) {
                 let ctl = match &conf {
                     Some(c) => format!("supervisorctl -c {c}"),
                     None => "supervisorctl".to_string(),
@@ -308,7 +308,7 @@ fn crontab(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        for bot in bots.iter().filter(|b| mentions(line, &b.script)) {
+        for bot in bots.iter().filter(|b| names(line, &b.entry)) {
             found.entries.push(Entry {
                 bot: bot.name.clone(),
                 source: "crontab".into(),
@@ -359,7 +359,7 @@ fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
             .map(|(_, r)| r.split(" ;").next().unwrap_or(r).trim())
             .unwrap_or(exec_start);
         let unit = prop("Id");
-        for bot in bots.iter().filter(|b| mentions(command, &b.script)) {
+        for bot in bots.iter().filter(|b| names(command, &b.entry)) {
             let state = [prop("ActiveState"), prop("UnitFileState")]
                 .into_iter()
                 .filter(|s| !s.is_empty())
@@ -423,7 +423,7 @@ fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             let is_loaded = loaded
                 .lines()
                 .any(|l| l.split('\t').next_back() == Some(label.as_str()));
-            for bot in bots.iter().filter(|b| mentions(&text, &b.script)) {
+            for bot in bots.iter().filter(|b| names(&text, &b.entry)) {
                 found.entries.push(Entry {
                     bot: bot.name.clone(),
                     source: "launchd".into(),
@@ -436,6 +436,14 @@ fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
                 });
             }
         }
+    }
+}
+
+/// Does `text` start the bot: name its script as a file, or its module (`-m lb.partner`)?
+pub fn names(text: &str, entry: &config::Entry) -> bool {
+    match entry {
+        config::Entry::Script(script) => mentions(text, script),
+        config::Entry::Module(module) => mentions(text, module),
     }
 }
 
@@ -456,7 +464,8 @@ pub fn mentions(text: &str, script: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{mentions, parse_supervisord_conf, pm2_dump_apps, wildcard};
+    use super::{mentions, names, parse_supervisord_conf, pm2_dump_apps, wildcard};
+    use crate::config::Entry;
 
     #[test]
     fn supervisord_programs_and_includes() {
@@ -507,5 +516,8 @@ mod tests {
         assert!(!mentions("python3 admin_bot.py", "bot.py"));
         assert!(!mentions("python3 bot.pyc", "bot.py"));
         assert!(mentions("python3 /srv/bots/bot.py", "bots/bot.py"));
+        let module = Entry::Module("lb.partner".into());
+        assert!(names("@reboot cd ~/lb && python3 -m lb.partner", &module));
+        assert!(!names("python3 -m lb.partner_admin", &module));
     }
 }

@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
+use super::argv::{self, base_name};
 use super::supervisor::{self, Supervisor};
 use crate::config::Bot;
 
@@ -50,14 +51,17 @@ pub fn scan(bots: &[&Bot], root: &Path) -> Result<Vec<Instance>, String> {
 pub fn scan_full(bots: &[&Bot], root: &Path) -> Result<Scan, String> {
     let me = std::process::id();
     let table = command_lines()?;
-    let mut candidates: Vec<(u32, Vec<String>, &Bot)> = Vec::new();
+    let mut candidates: Vec<(u32, Vec<String>, &Bot, String)> = Vec::new();
     let mut supervisord_confs = Vec::new();
     for (pid, cmd) in &table {
         if *pid == me || is_botctl(cmd) {
             continue;
         }
-        if let Some(bot) = bots.iter().find(|b| script_arg(cmd, &b.script).is_some()) {
-            candidates.push((*pid, cmd.clone(), bot));
+        if let Some((bot, arg)) = bots
+            .iter()
+            .find_map(|b| argv::runs(cmd, &b.entry).map(|arg| (b, arg)))
+        {
+            candidates.push((*pid, cmd.clone(), bot, arg));
         } else if cmd.iter().take(2).any(|a| a.ends_with("supervisord"))
             && supervisor::is_supervisord(cmd)
         {
@@ -97,21 +101,20 @@ fn supervisord_conf_path(pid: u32, argv: &[String]) -> String {
 
 /// Phase two: details, then supervisors, of the processes whose command line matched.
 fn instances(
-    candidates: Vec<(u32, Vec<String>, &Bot)>,
+    candidates: Vec<(u32, Vec<String>, &Bot, String)>,
     table: &[(u32, Vec<String>)],
     root: &Path,
 ) -> Vec<Instance> {
     let details = details(&candidates.iter().map(|c| c.0).collect::<Vec<_>>());
     let mut found = Vec::new();
-    for (pid, cmd, bot) in candidates {
+    for (pid, cmd, bot, arg) in candidates {
         let Some(d) = details.iter().find(|d| d.pid == pid) else {
             continue; // exited between the two phases
         };
-        if bot.script.contains('/') {
-            let arg = script_arg(&cmd, &bot.script).unwrap_or_default();
-            if !same_script_path(&arg, d.cwd.as_deref(), &bot.script, root) {
-                continue;
-            }
+        if let Some(script) = bot.entry.script().filter(|s| s.contains('/'))
+            && !same_script_path(&arg, d.cwd.as_deref(), script, root)
+        {
+            continue;
         }
         found.push(Instance {
             bot: bot.name.clone(),
@@ -126,8 +129,25 @@ fn instances(
             parent_cmd: Vec::new(),
         });
     }
+    let mut found = one_per_wrapper(found, |pid| {
+        details.iter().find(|d| d.pid == pid).and_then(|d| d.parent)
+    });
     add_supervisors(&mut found, table);
     found
+}
+
+/// A wrapper and the child it runs the script in (tsx's CLI and its `node --import tsx`, a
+/// bot that forks itself) are one copy: an instance whose parent is an instance of the same
+/// bot is left out.
+fn one_per_wrapper(found: Vec<Instance>, parent: impl Fn(u32) -> Option<u32>) -> Vec<Instance> {
+    let copies: Vec<(u32, String)> = found.iter().map(|i| (i.pid, i.bot.clone())).collect();
+    found
+        .into_iter()
+        .filter(|i| {
+            parent(i.pid)
+                .is_none_or(|p| !copies.iter().any(|(pid, bot)| *pid == p && *bot == i.bot))
+        })
+        .collect()
 }
 
 /// Names what keeps each instance alive: its cgroup and ancestors are read first, then the
@@ -195,6 +215,7 @@ pub fn ancestors() -> Vec<u32> {
 
 struct Details {
     pid: u32,
+    parent: Option<u32>,
     user: String,
     uid: Option<u32>,
     started: Option<u64>,
@@ -225,6 +246,7 @@ fn details(pids: &[u32]) -> Vec<Details> {
                 .unwrap_or_else(|| "?".into());
             Details {
                 pid: p.pid().as_u32(),
+                parent: p.parent().map(Pid::as_u32),
                 user,
                 uid,
                 started: Some(p.start_time()).filter(|t| *t > 0),
@@ -298,91 +320,8 @@ fn command_lines_sysinfo() -> Result<Vec<(u32, Vec<String>)>, String> {
         .collect())
 }
 
-fn base_name(s: &str) -> &str {
-    s.rsplit('/').next().unwrap_or(s)
-}
-
 fn is_botctl(cmd: &[String]) -> bool {
     cmd.first().is_some_and(|a| base_name(a) == "botctl")
-}
-
-/// `python`, `python3`, `python3.12`, `pypy3`, or a path ending in one; also CPython's build
-/// variants: free-threaded `python3.13t` and debug `python3.12-dbg` / `python3.12d`.
-pub fn is_python(argv0: &str) -> bool {
-    let name = base_name(argv0).to_ascii_lowercase();
-    let rest = if let Some(r) = name.strip_prefix("python") {
-        r
-    } else if let Some(r) = name.strip_prefix("pypy") {
-        r
-    } else {
-        return false;
-    };
-    let rest = rest.strip_suffix("-dbg").unwrap_or(rest);
-    let rest = rest
-        .strip_suffix(['t', 'd'])
-        .filter(|r| r.ends_with(|c: char| c.is_ascii_digit()))
-        .unwrap_or(rest);
-    // "", "3", "2", "3.12"
-    let mut parts = rest.splitn(2, '.');
-    let major = parts.next().unwrap_or("");
-    let minor = parts.next();
-    (major.is_empty() && minor.is_none())
-        || (matches!(major, "2" | "3")
-            && minor.is_none_or(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit())))
-}
-
-/// The script a Python command line runs, if any: the first argument after Python's options.
-pub fn python_script(cmd: &[String]) -> Option<&str> {
-    let mut args = cmd.iter().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--" {
-            return args.next().map(String::as_str);
-        }
-        if arg == "-" {
-            return None; // program from stdin
-        }
-        if !arg.starts_with('-') {
-            return Some(arg);
-        }
-        if let Some(long) = arg.strip_prefix("--") {
-            if long == "check-hash-based-pycs" {
-                args.next();
-            }
-            if matches!(
-                long,
-                "help" | "version" | "help-env" | "help-xoptions" | "help-all"
-            ) {
-                return None;
-            }
-            continue;
-        }
-        // A cluster of short options: -uB, -W error, -Werror, -X dev, -c CODE, -m MOD.
-        let flags = &arg[1..];
-        for (i, c) in flags.char_indices() {
-            match c {
-                'c' | 'm' => return None,
-                'W' | 'X' => {
-                    if i + 1 == flags.len() {
-                        args.next();
-                    }
-                    break;
-                }
-                _ => {}
-            }
-        }
-    }
-    None
-}
-
-/// The argument by which `cmd` runs `script`, when it is an instance of it (by file name).
-pub fn script_arg(cmd: &[String], script: &str) -> Option<String> {
-    let argv0 = cmd.first()?;
-    let wanted = base_name(script);
-    if is_python(argv0) {
-        let arg = python_script(cmd)?;
-        return (base_name(arg) == wanted).then(|| arg.to_string());
-    }
-    (base_name(argv0) == wanted).then(|| argv0.clone())
 }
 
 /// For a `script` holding a `/`: does `arg` (as seen from `cwd`) name root/script?
@@ -425,65 +364,36 @@ mod tests {
     }
 
     #[test]
-    fn interpreters() {
-        for yes in [
-            "python",
-            "python3",
-            "python3.12",
-            "/usr/bin/python3.11",
-            "pypy3",
-            "/opt/venv/bin/python",
-            "python3.13t",
-            "/usr/bin/python3.12-dbg",
-            "python3.12d",
-            "python3t",
-        ] {
-            assert!(is_python(yes), "{yes}");
-        }
-        for no in [
-            "python-config",
-            "pythonista",
-            "bash",
-            "python3.x",
-            "ipython",
-            "python3.",
-            "pythont",
-            "python3.-dbg",
-        ] {
-            assert!(!is_python(no), "{no}");
-        }
-    }
-
-    #[test]
-    fn instances_of_bot_py() {
-        let yes = [
-            "python3 bot.py",
-            "python3 -u bot.py",
-            "python -W ignore bot.py --flag",
-            "python3 -Werror -X dev bot.py",
-            "/usr/bin/python3.11 /home/dev/lb/bot.py",
-            "python3 ./bot.py",
-            "./bot.py",
-            "python3 -- bot.py",
-        ];
-        for cmd in yes {
-            assert!(script_arg(&argv(cmd), "bot.py").is_some(), "{cmd}");
-        }
-        let no = [
-            "vim bot.py",
-            "less bot.py",
-            "tail -f bot.py",
-            "grep bot.py",
-            "python3 admin_bot.py",
-            "python3 -c print(1) bot.py",
-            "python3 -m http.server bot.py",
-            "bash -c python3 bot.py",
-            "python3 other.py bot.py",
-            "python3 - bot.py",
-        ];
-        for cmd in no {
-            assert!(script_arg(&argv(cmd), "bot.py").is_none(), "{cmd}");
-        }
+    fn a_child_of_an_instance_of_the_same_bot_is_the_same_copy() {
+        let instance = |pid: u32, bot: &str| Instance {
+            bot: bot.into(),
+            pid,
+            user: "dev".into(),
+            uid: None,
+            started: None,
+            cwd: None,
+            cmd: argv("node bot.js"),
+            supervisor: None,
+            ppid: None,
+            parent_cmd: Vec::new(),
+        };
+        let parents = |pid: u32| match pid {
+            11 => Some(10), // tsx's node child
+            21 => Some(20), // child of another bot's instance: its own copy
+            _ => Some(1),
+        };
+        let kept = one_per_wrapper(
+            vec![
+                instance(10, "a"),
+                instance(11, "a"),
+                instance(20, "b"),
+                instance(21, "a"),
+                instance(30, "a"),
+            ],
+            parents,
+        );
+        let pids: Vec<u32> = kept.iter().map(|i| i.pid).collect();
+        assert_eq!(pids, [10, 20, 21, 30]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Where a bot can be running. Each source answers one question and knows nothing of the
 //! commands that ask it.
 
+pub mod argv;
 pub mod autostart;
 pub mod fly;
 pub mod local;

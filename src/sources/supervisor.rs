@@ -246,7 +246,7 @@ fn program_names(argv: &[String]) -> Vec<String> {
         return names;
     };
     names.push(base_name(argv0).to_ascii_lowercase());
-    let interpreter = super::local::is_python(argv0)
+    let interpreter = super::argv::is_python(argv0)
         || matches!(base_name(argv0), "node" | "nodejs" | "bun" | "deno");
     if interpreter {
         let mut args = argv.iter().skip(1);

@@ -420,7 +420,9 @@ pub fn delete_webhook_fix(api: &str, token_env: Option<&str>) -> String {
     )
 }
 
-pub const PROBE_WARNING: &str = "The probe long-polls getUpdates; if another poller is alive, Telegram interrupts its current request once (bots on grammY or Telegraf stop on that 409).";
+/// Said before every probe: the probe's long poll ends the other poller's request with a 409,
+/// which Node's frameworks treat as fatal.
+pub const PROBE_WARNING: &str = "The probe long-polls getUpdates; if another poller is alive, Telegram interrupts its current request once with a 409. python-telegram-bot and aiogram poll again; a Node bot on grammY or Telegraf stops polling and exits on that 409 and must be started again.";
 
 fn classify_conflict(description: &str) -> ConflictKind {
     if description.contains("terminated by other getUpdates")

@@ -53,7 +53,7 @@ pub use procs::{
     TICK, abort_waits_when, aborted, alive, children, cmdline, is_root, kill_group, pids_with_arg,
     skip_unless_root, wait_until,
 };
-pub use ptb::{PtbBot, READY_LIMIT, READY_LINE, venv_python3};
+pub use ptb::{Poller, PtbBot, READY_LIMIT, READY_LINE, node_fakes, venv_python3};
 pub use world::*;
 
 /// What the doubles fail with: a sentence for the person.

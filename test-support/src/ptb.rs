@@ -1,5 +1,6 @@
-//! A real python-telegram-bot poller (tests/fakes/ptb_bot.py, python-telegram-bot from the
-//! venv that `cargo xtask setup` makes).
+//! Real pollers on the fake Bot API: python-telegram-bot (tests/fakes/ptb_bot.py, from the venv
+//! that `cargo xtask setup` makes), and with [`Poller::grammy`] / [`Poller::telegraf`] a real
+//! grammY or Telegraf one (tests/fakes/*.mjs, from tests/fakes/node).
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
@@ -20,9 +21,23 @@ pub const READY_LINE: &str = "Бот успешно подключен";
 pub const READY_LIMIT: Duration = Duration::from_secs(60);
 
 /// A poller we started, in its own process group; killed (with its group) on drop.
-pub struct PtbBot {
+pub struct Poller {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+}
+
+/// The python-telegram-bot poller.
+pub type PtbBot = Poller;
+
+/// tests/fakes/node: the pinned Node packages (`cargo xtask setup` installs them).
+pub fn node_fakes() -> std::path::PathBuf {
+    let dir = fake("node");
+    assert!(
+        dir.join("node_modules/grammy/package.json").is_file(),
+        "{} has no node_modules: run `cargo xtask setup`",
+        dir.display()
+    );
+    dir
 }
 
 /// `python3` as a person types it, but the venv's interpreter: `argv[0]` "python3" with the
@@ -39,7 +54,33 @@ pub fn venv_python3(venv_python: &Path) -> Command {
     cmd
 }
 
-impl PtbBot {
+impl Poller {
+    /// A real grammY poller (tests/fakes/grammy_bot.mjs copied into the project as `as_name`),
+    /// run as `node AS_NAME` in the project root; waits for its ready line.
+    pub fn grammy(world: &World, api: &BotApi, token: &str, as_name: &str) -> Poller {
+        Poller::node(world, api, token, "grammy_bot.mjs", as_name)
+    }
+
+    /// A real Telegraf poller (tests/fakes/telegraf_bot.mjs), as [`Poller::grammy`].
+    pub fn telegraf(world: &World, api: &BotApi, token: &str, as_name: &str) -> Poller {
+        Poller::node(world, api, token, "telegraf_bot.mjs", as_name)
+    }
+
+    fn node(world: &World, api: &BotApi, token: &str, fake_name: &str, as_name: &str) -> Poller {
+        world.hold_process_table();
+        let script = world.path(as_name);
+        std::fs::copy(fake(fake_name), &script).unwrap_or_else(|e| panic!("copy {fake_name}: {e}"));
+        let mut cmd = Command::new(world.resolve("node"));
+        cmd.arg0("node")
+            .arg(as_name)
+            .current_dir(world.root())
+            .env("BOT_TOKEN", token)
+            .env("BOTAPI_URL", api.url())
+            .env("BOTCTL_NODE_FAKES", node_fakes())
+            .env_remove("PARTNER_BOT_TOKEN");
+        Poller::spawn(&mut cmd).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// ptb_bot.py copied into the world's project as `as_name`, run there as
     /// `python3 AS_NAME` with `token` and the fake Bot API; waits until it is connected
     /// (panics when it does not connect).
@@ -59,7 +100,7 @@ impl PtbBot {
     /// Spawns `cmd` (a run of ptb_bot.py; its stdout and stderr are taken here) in a process
     /// group of its own and waits (up to [`READY_LIMIT`]) until it prints [`READY_LINE`]. A
     /// poller that exits or stays silent fails with what it printed.
-    pub fn spawn(cmd: &mut Command) -> Result<PtbBot> {
+    pub fn spawn(cmd: &mut Command) -> Result<Poller> {
         cmd.env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -67,7 +108,7 @@ impl PtbBot {
             .process_group(0);
         let mut child = cmd
             .spawn()
-            .map_err(|e| format!("cannot start the python-telegram-bot poller: {e}"))?;
+            .map_err(|e| format!("cannot start the poller: {e}"))?;
         let lines = Arc::new(Mutex::new(Vec::new()));
         let streams: [Box<dyn Read + Send>; 2] = [
             Box::new(child.stdout.take().expect("piped stdout")),
@@ -83,7 +124,7 @@ impl PtbBot {
                 }
             });
         }
-        let mut bot = PtbBot { child, lines };
+        let mut bot = Poller { child, lines };
         wait_until(READY_LIMIT, || bot.has_line(READY_LINE) || bot.has_exited());
         if bot.has_line(READY_LINE) {
             return Ok(bot);
@@ -99,9 +140,7 @@ impl PtbBot {
         } else {
             format!("; it printed:\n{output}")
         };
-        Err(format!(
-            "the python-telegram-bot poller {why} {READY_LINE:?}{printed}"
-        ))
+        Err(format!("the poller {why} {READY_LINE:?}{printed}"))
     }
 
     pub fn pid(&self) -> u32 {
@@ -124,6 +163,11 @@ impl PtbBot {
             .any(|l| l.contains(needle))
     }
 
+    /// Its exit status once it has exited by itself.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// Whether it has exited (reaping it).
     pub fn has_exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))
@@ -136,7 +180,7 @@ impl PtbBot {
     }
 }
 
-impl Drop for PtbBot {
+impl Drop for Poller {
     fn drop(&mut self) {
         kill_child(&mut self.child);
     }

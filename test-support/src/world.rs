@@ -567,6 +567,15 @@ impl World {
         self.spawn_cmd(cmd, cwd, argv)
     }
 
+    /// Starts a process whose argv is exactly `argv`, really a program that only waits
+    /// ([`pauser`]): `bun run bot.ts`, `deno fmt bot.ts`, `node --check bot.js` without those
+    /// runtimes, and with options `/bin/sh` would refuse.
+    pub fn spawn_as(&self, argv: &[&str], cwd: &Path) -> Proc {
+        let mut cmd = std::process::Command::new(pauser());
+        cmd.arg0(argv[0]).args(&argv[1..]);
+        self.spawn_cmd(cmd, cwd, argv)
+    }
+
     fn spawn_cmd(&self, mut cmd: std::process::Command, cwd: &Path, shown: &[&str]) -> Proc {
         self.hold_process_table();
         cmd.current_dir(cwd)
@@ -591,7 +600,7 @@ impl World {
         proc_
     }
 
-    fn resolve(&self, program: &str) -> PathBuf {
+    pub fn resolve(&self, program: &str) -> PathBuf {
         std::env::split_paths(&self.path_var())
             .map(|d| d.join(program))
             .find(|p| p.is_file())
@@ -625,6 +634,31 @@ pub fn run(cmd: &mut assert_cmd::Command) -> Run {
         stderr,
         elapsed,
     }
+}
+
+/// A program that waits for a signal whatever its argv says, compiled once per test binary
+/// with `cc` (which Rust needs to link anyway).
+pub fn pauser() -> &'static Path {
+    static PAUSER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PAUSER.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("botctl-pauser-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let source = dir.join("pauser.c");
+        std::fs::write(
+            &source,
+            "#include <unistd.h>\nint main(void) { for (;;) pause(); }\n",
+        )
+        .unwrap();
+        let binary = dir.join("pauser");
+        let status = std::process::Command::new("cc")
+            .arg("-o")
+            .arg(&binary)
+            .arg(&source)
+            .status()
+            .expect("run cc to build the pauser");
+        assert!(status.success(), "cc could not build {}", source.display());
+        binary
+    })
 }
 
 // ------------------------------------------------------------------------------------------

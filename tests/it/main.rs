@@ -3,11 +3,13 @@
 //! (its docs say which tests take the process-table lock, and why tests look only at their own
 //! processes). Needs Linux (/proc) and `cargo xtask setup` once.
 
+mod completions;
 mod config;
 mod doctor;
 mod doctor_speed;
 mod hardening;
 mod onboarding;
+mod runtimes;
 mod shared_token;
 mod status;
 mod supervisors;

@@ -184,6 +184,57 @@ fn init_proposes_the_polling_bot_and_the_fly_app() {
 }
 
 #[test]
+fn init_finds_node_bots_beside_the_python_ones() {
+    let world = World::new();
+    sample_project(&world);
+    // A grammY bot in its own folder, run by its start script.
+    world.write(
+        "shop/package.json",
+        r#"{"name": "@lb/shop-bot", "main": "lib.js",
+            "scripts": {"start": "NODE_ENV=production tsx src/bot.ts", "dev": "tsx watch src/bot.ts"},
+            "dependencies": {"grammy": "^1.46.0"}}"#,
+    );
+    world.write(
+        "shop/src/bot.ts",
+        "import { Bot } from \"grammy\";\nconst bot = new Bot(process.env.SHOP_BOT_TOKEN!);\nbot.start();\n",
+    );
+    // Telegraf, entry from `main`.
+    world.write(
+        "news/package.json",
+        r#"{"name": "news", "main": "index.js", "dependencies": {"telegraf": "4.16.3"}}"#,
+    );
+    world.write(
+        "news/index.js",
+        "const { Telegraf } = require('telegraf');\n",
+    );
+    // A package without a Telegram framework is no bot.
+    world.write(
+        "web/package.json",
+        r#"{"name": "web", "main": "server.js", "dependencies": {"express": "4"}}"#,
+    );
+
+    let run = world.run(&["init", "--yes"]);
+    run.expect_code(0);
+    let written = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
+    assert!(
+        written.contains(&format!("script = \"{}\"", world.script("bot.py"))),
+        "{written}"
+    );
+    assert!(
+        written.contains(
+            "name = \"shop-bot\"\nscript = \"shop/src/bot.ts\"\ntoken_env = \"SHOP_BOT_TOKEN\""
+        ),
+        "{written}"
+    );
+    assert!(written.contains("script = \"news/index.js\""), "{written}");
+    assert!(!written.contains("server.js"), "{written}");
+    // And it means what it says: the default run follows the extension.
+    let run = world.run(&["dev-start", "shop-bot", "--dry-run"]);
+    run.expect_code(0);
+    run.expect_stdout("npx tsx shop/src/bot.ts");
+}
+
+#[test]
 fn init_never_overwrites_without_force_and_asks_without_yes() {
     let world = World::new();
     sample_project(&world);

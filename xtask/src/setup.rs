@@ -7,8 +7,12 @@
 //!   python-telegram-bot (the real poller, tests/fakes/ptb_bot.py) and supervisor (a real
 //!   supervisord the tests run programs under). A broken or partial venv is made again.
 //! - `<root>/.tools` holds the pm2 pinned here (npm), so tests run a real pm2 daemon.
+//! - `tests/fakes/node/node_modules` holds the Node pollers and runtimes pinned in
+//!   tests/fakes/node/package.json and its package-lock.json (grammY, Telegraf, tsx), installed
+//!   with `npm ci`; `node` and `npm` come from apt-get like the tools above.
 //!
-//! When everything is in place this costs one `python -c` and one file read.
+//! When everything is in place this costs one `python -c "import telegram"` and reading a few
+//! package.json files.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,6 +39,16 @@ const TOOLS: &[Tool] = &[
         why: "runs the test fakes and the venv",
     },
     Tool {
+        program: "node",
+        packages: &["nodejs"],
+        why: "runs the grammY and Telegraf pollers of the tests",
+    },
+    Tool {
+        program: "npm",
+        packages: &["npm"],
+        why: "installs the pinned grammY, Telegraf and tsx",
+    },
+    Tool {
         program: "setpriv",
         packages: &["util-linux"],
         why: "tests run processes as another user",
@@ -52,8 +66,9 @@ pub fn run(root: &Path) -> Result<()> {
     let venv = root.join(".venv");
     ensure_venv_packages(root, &venv)?;
     ensure_pm2(root)?;
+    let node = ensure_node_packages(root)?;
     println!(
-        "xtask setup: ready in {:.1}s (python3, setpriv, {} with {PTB} {} and supervisor, pm2 {PM2_VERSION} in {})",
+        "xtask setup: ready in {:.1}s (python3, setpriv, {} with {PTB} {} and supervisor, pm2 {PM2_VERSION} in {}, {NODE_FAKES} with {node})",
         started.elapsed().as_secs_f64(),
         venv.display(),
         pinned_ptb_version(root)?,
@@ -100,6 +115,70 @@ fn ensure_pm2(root: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+const NODE_FAKES: &str = "tests/fakes/node";
+
+/// `npm ci` in tests/fakes/node unless every pinned package is already installed at its
+/// version. Returns "grammy 1.46.0, …" for the summary.
+fn ensure_node_packages(root: &Path) -> Result<String> {
+    let dir = root.join(NODE_FAKES);
+    let pins = node_pins(&dir)?;
+    let summary = pins
+        .iter()
+        .map(|(name, version)| format!("{name} {version}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if pins
+        .iter()
+        .all(|(name, version)| installed_version(&dir, name).as_deref() == Some(version))
+    {
+        return Ok(summary);
+    }
+    run_command(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir),
+    )?;
+    if let Some((name, version)) = pins
+        .iter()
+        .find(|(name, version)| installed_version(&dir, name).as_deref() != Some(version))
+    {
+        return Err(Error::new(format!(
+            "npm ci ran in {NODE_FAKES}, but {name} {version} is still not installed there"
+        )));
+    }
+    Ok(summary)
+}
+
+/// The exact versions package.json pins (`"grammy": "1.46.0"`).
+fn node_pins(dir: &Path) -> Result<Vec<(String, String)>> {
+    let path = dir.join("package.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::new(format!("{} is not JSON: {e}", path.display())))?;
+    let deps = json["dependencies"]
+        .as_object()
+        .ok_or_else(|| Error::new(format!("{} has no dependencies", path.display())))?;
+    deps.iter()
+        .map(|(name, version)| match version.as_str() {
+            Some(v) if v.chars().all(|c| c.is_ascii_digit() || c == '.') => {
+                Ok((name.clone(), v.to_string()))
+            }
+            _ => Err(Error::new(format!(
+                "{} must pin {name} to an exact version, not {version}",
+                path.display()
+            ))),
+        })
+        .collect()
+}
+
+fn installed_version(dir: &Path, name: &str) -> Option<String> {
+    let text =
+        std::fs::read_to_string(dir.join("node_modules").join(name).join("package.json")).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["version"].as_str().map(String::from)
 }
 
 /// The venv's interpreter (tests and benchmarks run the real poller with it).

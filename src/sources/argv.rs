@@ -1,0 +1,749 @@
+//! Which argv runs which script or module: the one table of interpreter forms.
+//!
+//! A process is an instance of a bot when its argv[0] names a runtime of the bot's language and
+//! the runtime's first non-option argument is the bot's script (or, for a module bot, Python's
+//! `-m` names the module), or when argv[0] itself is the script. Each runtime's own options are
+//! skipped (with their value when they take one); the options and subcommands that run no
+//! script (`python3 -c`, `node -e`, `node --check`, `deno fmt`, `bun test`, `tsx watch`) make
+//! the process no instance at all.
+
+use crate::config::Entry;
+
+/// A program that runs scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Python,
+    Node,
+    Bun,
+    Deno,
+    Tsx,
+    TsNode,
+}
+
+/// The language a script is written in, by its extension: which runtimes can run it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Python,
+    /// `.js`, `.mjs`, `.cjs`, `.ts`, `.mts`, `.cts`: Node, Bun, Deno, tsx, ts-node.
+    JavaScript,
+}
+
+/// What a command line runs, as its runtime reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs<'a> {
+    Script(&'a str),
+    Module(&'a str),
+    /// Code from `-c`/`-e`, a REPL, a check, a subcommand that runs no script, a reloader.
+    Nothing,
+}
+
+/// How one runtime reads its command line.
+struct Forms {
+    /// Program names (for Python: see [`is_python`]).
+    names: &'static [&'static str],
+    /// Options followed by a value (`-W error`, `--require ./x.js`): skipped with it.
+    takes_value: &'static [&'static str],
+    /// Options after which no script runs (`-c CODE`, `--eval`, `--check`, `--help`).
+    runs_nothing: &'static [&'static str],
+    /// Subcommands that precede the script (`bun run bot.ts`, `deno run bot.ts`).
+    run_commands: &'static [&'static str],
+    /// Subcommands that run no script (`deno fmt`, `bun test`) or start a reloader (`tsx watch`).
+    other_commands: &'static [&'static str],
+}
+
+/// Node's options that take a separate value; tsx and ts-node pass them on to Node.
+const NODE_VALUE_OPTIONS: &[&str] = &[
+    "-r",
+    "--require",
+    "--import",
+    "--loader",
+    "--experimental-loader",
+    "-C",
+    "--conditions",
+    "--env-file",
+    "--env-file-if-exists",
+    "--input-type",
+    "--experimental-default-type",
+    "--disable-warning",
+    "--inspect-port",
+    "--debug-port",
+    "--title",
+    "--redirect-warnings",
+    "--report-dir",
+    "--report-directory",
+    "--report-filename",
+    "--report-signal",
+    "--diagnostic-dir",
+    "--heapsnapshot-signal",
+    "--icu-data-dir",
+    "--openssl-config",
+    "--dns-result-order",
+    "--unhandled-rejections",
+    "--cpu-prof-dir",
+    "--cpu-prof-name",
+    "--heap-prof-dir",
+    "--heap-prof-name",
+    "--secure-heap",
+    "--secure-heap-min",
+    "--tls-cipher-list",
+    "--trace-event-categories",
+    "--trace-event-file-pattern",
+    "--localstorage-file",
+    "--watch-path",
+    "--stack-trace-limit",
+];
+
+/// Node's options after which no script runs: code on the command line, a syntax check, the
+/// test runner, a package.json script, the REPL's help. `--watch` makes a reloader parent that
+/// runs the script in a child (the child is the instance).
+const NODE_RUNS_NOTHING: &[&str] = &[
+    "-e",
+    "--eval",
+    "-p",
+    "--print",
+    "-pe",
+    "-c",
+    "--check",
+    "--test",
+    "--run",
+    "-h",
+    "--help",
+    "-v",
+    "--version",
+    "--v8-options",
+    "--watch",
+    "--completion-bash",
+];
+
+impl Runtime {
+    const ALL: [Runtime; 6] = [
+        Runtime::Python,
+        Runtime::Node,
+        Runtime::Bun,
+        Runtime::Deno,
+        Runtime::Tsx,
+        Runtime::TsNode,
+    ];
+
+    fn forms(self) -> &'static Forms {
+        match self {
+            Runtime::Python => &Forms {
+                names: &[],
+                takes_value: &["-W", "-X", "--check-hash-based-pycs"],
+                // `-m` runs a module, not a script: see `python_runs`.
+                runs_nothing: &[
+                    "-c",
+                    "-",
+                    "-h",
+                    "-?",
+                    "--help",
+                    "-V",
+                    "--version",
+                    "--help-env",
+                    "--help-xoptions",
+                    "--help-all",
+                ],
+                run_commands: &[],
+                other_commands: &[],
+            },
+            Runtime::Node => &Forms {
+                names: &["node", "nodejs"],
+                takes_value: NODE_VALUE_OPTIONS,
+                runs_nothing: NODE_RUNS_NOTHING,
+                run_commands: &[],
+                other_commands: &[],
+            },
+            Runtime::Bun => &Forms {
+                names: &["bun"],
+                takes_value: &[
+                    "-r",
+                    "--preload",
+                    "--require",
+                    "--import",
+                    "--cwd",
+                    "--env-file",
+                    "-c",
+                    "--config",
+                    "--tsconfig-override",
+                    "--main-fields",
+                    "--extension-order",
+                    "--jsx-factory",
+                    "--jsx-fragment",
+                    "--jsx-import-source",
+                    "--jsx-runtime",
+                    "--define",
+                    "-d",
+                    "--loader",
+                    "-l",
+                    "--port",
+                    "--conditions",
+                    "--inspect",
+                    "--console-depth",
+                ],
+                runs_nothing: &[
+                    "-e",
+                    "--eval",
+                    "-p",
+                    "--print",
+                    "-h",
+                    "--help",
+                    "-v",
+                    "--version",
+                    "--revision",
+                ],
+                run_commands: &["run"],
+                other_commands: &[
+                    "test", "x", "repl", "exec", "install", "i", "add", "a", "remove", "rm",
+                    "update", "outdated", "link", "unlink", "pm", "build", "init", "create", "c",
+                    "upgrade", "publish", "patch", "audit", "info", "why",
+                ],
+            },
+            Runtime::Deno => &Forms {
+                names: &["deno"],
+                // Deno's optional values are attached with `=` (`--allow-net=host`).
+                takes_value: &[
+                    "-c",
+                    "--config",
+                    "--import-map",
+                    "--lock",
+                    "--cert",
+                    "--location",
+                    "--seed",
+                    "--ext",
+                    "-L",
+                    "--log-level",
+                    "--preload",
+                    "--inspect-wait",
+                ],
+                runs_nothing: &["-h", "--help", "-V", "--version"],
+                run_commands: &["run"],
+                other_commands: &[
+                    "fmt",
+                    "test",
+                    "lint",
+                    "check",
+                    "bench",
+                    "compile",
+                    "doc",
+                    "eval",
+                    "repl",
+                    "task",
+                    "install",
+                    "uninstall",
+                    "add",
+                    "remove",
+                    "cache",
+                    "info",
+                    "coverage",
+                    "jupyter",
+                    "lsp",
+                    "init",
+                    "upgrade",
+                    "serve",
+                    "publish",
+                    "types",
+                    "completions",
+                    "outdated",
+                    "clean",
+                ],
+            },
+            Runtime::Tsx => &Forms {
+                names: &["tsx"],
+                takes_value: &["--tsconfig", "-r", "--require", "--import", "--env-file"],
+                runs_nothing: &[
+                    "-e",
+                    "--eval",
+                    "-p",
+                    "--print",
+                    "-h",
+                    "--help",
+                    "-v",
+                    "--version",
+                    "--test",
+                ],
+                run_commands: &[],
+                // `tsx watch bot.ts` is a reloader: its child runs the bot.
+                other_commands: &["watch"],
+            },
+            Runtime::TsNode => &Forms {
+                names: &[
+                    "ts-node",
+                    "ts-node-esm",
+                    "ts-node-transpile-only",
+                    "ts-node-cwd",
+                ],
+                takes_value: &[
+                    "-P",
+                    "--project",
+                    "-r",
+                    "--require",
+                    "-C",
+                    "--compiler",
+                    "-O",
+                    "--compilerOptions",
+                    "--compiler-options",
+                    "-I",
+                    "--ignore",
+                    "-D",
+                    "--ignore-diagnostics",
+                    "--cwd",
+                    "--dir",
+                    "--scope-dir",
+                    "--transpiler",
+                    "--cwdMode",
+                ],
+                runs_nothing: &[
+                    "-e",
+                    "--eval",
+                    "-p",
+                    "--print",
+                    "-i",
+                    "--interactive",
+                    "-h",
+                    "--help",
+                    "-v",
+                    "--version",
+                    "-vv",
+                    "--showConfig",
+                ],
+                run_commands: &[],
+                other_commands: &[],
+            },
+        }
+    }
+
+    /// The runtime argv[0] names, if any (`/usr/bin/python3.12`, `node`, `/opt/bun/bin/bun`).
+    pub fn of(argv0: &str) -> Option<Runtime> {
+        if is_python(argv0) {
+            return Some(Runtime::Python);
+        }
+        let name = base_name(argv0);
+        Runtime::ALL
+            .into_iter()
+            .find(|r| r.forms().names.contains(&name))
+    }
+
+    /// A runtime's CLI run by Node through its `#!/usr/bin/env node` shebang:
+    /// `node /p/node_modules/.bin/tsx bot.ts` is tsx.
+    fn wrapped_by_node(script: &str) -> Option<Runtime> {
+        match Runtime::of(script) {
+            Some(r @ (Runtime::Tsx | Runtime::TsNode)) => Some(r),
+            _ if script.ends_with("/tsx/dist/cli.mjs") || script.ends_with("/tsx/dist/cli.cjs") => {
+                Some(Runtime::Tsx)
+            }
+            _ if script.ends_with("/ts-node/dist/bin.js") => Some(Runtime::TsNode),
+            _ => None,
+        }
+    }
+
+    fn language(self) -> Language {
+        match self {
+            Runtime::Python => Language::Python,
+            _ => Language::JavaScript,
+        }
+    }
+
+    /// What this runtime runs, given the arguments after argv[0].
+    pub fn runs(self, args: &[String]) -> Runs<'_> {
+        if self == Runtime::Python {
+            return python_runs(args);
+        }
+        let forms = self.forms();
+        let mut seen_command = false;
+        let mut i = 0;
+        while let Some(arg) = args.get(i) {
+            i += 1;
+            if arg == "--" {
+                return args.get(i).map_or(Runs::Nothing, |a| Runs::Script(a));
+            }
+            if arg == "-" {
+                return Runs::Nothing; // program from stdin
+            }
+            if arg.starts_with('-') {
+                let name = arg.split_once('=').map_or(arg.as_str(), |(n, _)| n);
+                if forms.runs_nothing.contains(&name) {
+                    return Runs::Nothing;
+                }
+                if !arg.contains('=') && forms.takes_value.contains(&name) {
+                    i += 1;
+                }
+                continue;
+            }
+            if !seen_command && forms.run_commands.contains(&arg.as_str()) {
+                seen_command = true;
+                continue;
+            }
+            if !seen_command && forms.other_commands.contains(&arg.as_str()) {
+                return Runs::Nothing;
+            }
+            if self == Runtime::Node
+                && let Some(wrapped) = Runtime::wrapped_by_node(arg)
+            {
+                return wrapped.runs(&args[i..]);
+            }
+            return Runs::Script(arg);
+        }
+        Runs::Nothing
+    }
+}
+
+impl Language {
+    /// By the script's extension; anything that is not JavaScript or TypeScript is Python's.
+    pub fn of(script: &str) -> Language {
+        let ext = base_name(script).rsplit_once('.').map(|(_, e)| e);
+        match ext {
+            Some("js" | "mjs" | "cjs" | "ts" | "mts" | "cts") => Language::JavaScript,
+            _ => Language::Python,
+        }
+    }
+}
+
+/// The argument by which `cmd` runs the bot's script or module, when it is an instance of it
+/// (scripts by file name; the caller compares paths for a script that holds a `/`).
+pub fn runs(cmd: &[String], entry: &Entry) -> Option<String> {
+    let argv0 = cmd.first()?;
+    let args = &cmd[1..];
+    match entry {
+        Entry::Module(module) if is_python(argv0) => match python_runs(args) {
+            Runs::Module(m) if m == module => Some(m.to_string()),
+            _ => None,
+        },
+        Entry::Module(_) => None,
+        Entry::Script(script) => {
+            let wanted = base_name(script);
+            if base_name(argv0) == wanted {
+                return Some(argv0.clone()); // the script itself, through its shebang
+            }
+            let runtime = Runtime::of(argv0).filter(|r| r.language() == Language::of(script))?;
+            match runtime.runs(args) {
+                Runs::Script(arg) if base_name(arg) == wanted => Some(arg.to_string()),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// The script a command line runs, whatever it is (init reads `npm start` scripts with it).
+pub fn script_of(cmd: &[String]) -> Option<&str> {
+    match Runtime::of(cmd.first()?)?.runs(&cmd[1..]) {
+        Runs::Script(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// How dev-start runs a bot when `run` is not set.
+pub fn default_run(entry: &Entry) -> String {
+    match entry {
+        Entry::Module(module) => format!("python3 -m {module}"),
+        Entry::Script(script) if Language::of(script) == Language::Python => {
+            format!("python3 {script}")
+        }
+        Entry::Script(script)
+            if script.ends_with(".ts") || script.ends_with(".mts") || script.ends_with(".cts") =>
+        {
+            format!("npx tsx {script}")
+        }
+        Entry::Script(script) => format!("node {script}"),
+    }
+}
+
+pub fn base_name(s: &str) -> &str {
+    s.rsplit('/').next().unwrap_or(s)
+}
+
+/// `python`, `python3`, `python3.12`, `pypy3`, or a path ending in one; also CPython's build
+/// variants: free-threaded `python3.13t`, debug `python3.12-dbg` / `python3.12d`, and the old
+/// `python3.7m` / `python3.6dm`.
+pub fn is_python(argv0: &str) -> bool {
+    let name = base_name(argv0).to_ascii_lowercase();
+    let rest = if let Some(r) = name.strip_prefix("python") {
+        r
+    } else if let Some(r) = name.strip_prefix("pypy") {
+        r
+    } else {
+        return false;
+    };
+    let rest = rest.strip_suffix("-dbg").unwrap_or(rest);
+    // ABI flags after the version: t (free-threaded), d (debug), m (pymalloc, up to 3.7).
+    let trimmed = rest.trim_end_matches(['t', 'd', 'm']);
+    let rest = if trimmed.len() < rest.len() && trimmed.ends_with(|c: char| c.is_ascii_digit()) {
+        trimmed
+    } else {
+        rest
+    };
+    // "", "3", "2", "3.12"
+    let mut parts = rest.splitn(2, '.');
+    let major = parts.next().unwrap_or("");
+    let minor = parts.next();
+    (major.is_empty() && minor.is_none())
+        || (matches!(major, "2" | "3")
+            && minor.is_none_or(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit())))
+}
+
+/// The script a Python command line runs, if any: the first argument after Python's options.
+pub fn python_script(cmd: &[String]) -> Option<&str> {
+    match python_runs(cmd.get(1..)?) {
+        Runs::Script(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// Python's reading of its arguments: short options cluster (`-uB`), `-W`/`-X` take a value
+/// attached or next, `-c`/`-m` take the rest of the cluster or the next argument.
+fn python_runs(args: &[String]) -> Runs<'_> {
+    let forms = Runtime::Python.forms();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            return args.next().map_or(Runs::Nothing, |a| Runs::Script(a));
+        }
+        if forms.runs_nothing.contains(&arg.as_str()) {
+            return Runs::Nothing;
+        }
+        if !arg.starts_with('-') {
+            return Runs::Script(arg);
+        }
+        if arg.starts_with("--") {
+            if forms.takes_value.contains(&arg.as_str()) {
+                args.next();
+            }
+            continue;
+        }
+        let flags = &arg[1..];
+        for (i, c) in flags.char_indices() {
+            let attached = &flags[i + c.len_utf8()..];
+            match c {
+                'c' | 'h' | '?' | 'V' => return Runs::Nothing,
+                'm' => {
+                    let module = if attached.is_empty() {
+                        args.next().map(String::as_str)
+                    } else {
+                        Some(attached)
+                    };
+                    return module.map_or(Runs::Nothing, Runs::Module);
+                }
+                'W' | 'X' => {
+                    if attached.is_empty() {
+                        args.next();
+                    }
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    Runs::Nothing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    fn script(s: &str) -> Entry {
+        Entry::Script(s.into())
+    }
+
+    #[test]
+    fn interpreters() {
+        for yes in [
+            "python",
+            "python3",
+            "python3.12",
+            "/usr/bin/python3.11",
+            "pypy3",
+            "/opt/venv/bin/python",
+            "python3.13t",
+            "/usr/bin/python3.12-dbg",
+            "python3.12d",
+            "python3t",
+            "python3.7m",
+            "python3.6dm",
+            "python3.14t-dbg",
+            "pypy3.10",
+        ] {
+            assert!(is_python(yes), "{yes}");
+        }
+        for no in [
+            "python-config",
+            "pythonista",
+            "bash",
+            "python3.x",
+            "ipython",
+            "python3.",
+            "pythont",
+            "python3.-dbg",
+            "pythonm",
+            "python3.12-config",
+        ] {
+            assert!(!is_python(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn instances_of_bot_py() {
+        let yes = [
+            "python3 bot.py",
+            "python3 -u bot.py",
+            "python -W ignore bot.py --flag",
+            "python3 -Werror -X dev bot.py",
+            "/usr/bin/python3.11 /home/dev/lb/bot.py",
+            "python3 ./bot.py",
+            "./bot.py",
+            "python3 -- bot.py",
+            "python3.13t bot.py",
+            "pypy3 -O bot.py",
+        ];
+        for cmd in yes {
+            assert!(runs(&argv(cmd), &script("bot.py")).is_some(), "{cmd}");
+        }
+        let no = [
+            "vim bot.py",
+            "less bot.py",
+            "tail -f bot.py",
+            "grep bot.py",
+            "python3 admin_bot.py",
+            "python3 -c print(1) bot.py",
+            "python3 -m http.server bot.py",
+            "python3 -mhttp.server bot.py",
+            "bash -c python3 bot.py",
+            "python3 other.py bot.py",
+            "python3 - bot.py",
+            "node bot.py",
+            "python3 -uc pass bot.py",
+        ];
+        for cmd in no {
+            assert!(runs(&argv(cmd), &script("bot.py")).is_none(), "{cmd}");
+        }
+    }
+
+    #[test]
+    fn module_bots() {
+        let partner = Entry::Module("lb.partner".into());
+        for yes in [
+            "python3 -m lb.partner",
+            "python3 -u -m lb.partner --verbose",
+            "python3 -um lb.partner",
+            "python3 -mlb.partner",
+            "/opt/venv/bin/python3.12 -X dev -W error -m lb.partner",
+        ] {
+            assert_eq!(
+                runs(&argv(yes), &partner).as_deref(),
+                Some("lb.partner"),
+                "{yes}"
+            );
+        }
+        for no in [
+            "python3 -m lb.partner_admin",
+            "python3 -m lb",
+            "python3 lb/partner.py",
+            "python3 -c pass -m lb.partner",
+            "python3 bot.py -m lb.partner",
+            "node -m lb.partner",
+            "vim -m lb.partner",
+        ] {
+            assert!(runs(&argv(no), &partner).is_none(), "{no}");
+        }
+        // A script bot is never a module run.
+        assert!(runs(&argv("python3 -m bot.py"), &script("bot.py")).is_none());
+    }
+
+    #[test]
+    fn node_runtimes() {
+        let js = script("bot.js");
+        for yes in [
+            "node bot.js",
+            "/usr/local/bin/node --enable-source-maps bot.js",
+            "node -r dotenv/config bot.js",
+            "node --require dotenv/config --max-old-space-size=512 bot.js",
+            "node --env-file .env bot.js",
+            "node --env-file=.env ./src/bot.js",
+            "nodejs bot.js",
+            "bun bot.js",
+            "bun run bot.js",
+            "bun --smol run bot.js",
+            "deno run --allow-net bot.js",
+            "deno run -A --config deno.json bot.js",
+            "deno bot.js",
+            "tsx bot.js",
+            "node -- bot.js",
+        ] {
+            assert!(runs(&argv(yes), &js).is_some(), "{yes}");
+        }
+        let ts = script("src/bot.ts");
+        for yes in [
+            "tsx src/bot.ts",
+            "tsx --tsconfig tsconfig.json src/bot.ts",
+            "ts-node src/bot.ts",
+            "ts-node -P tsconfig.json --transpile-only src/bot.ts",
+            "ts-node-esm src/bot.ts",
+            "node --import tsx src/bot.ts",
+            "node /p/node_modules/.bin/tsx src/bot.ts",
+            "node /p/node_modules/tsx/dist/cli.mjs src/bot.ts",
+            "node /p/node_modules/.bin/ts-node src/bot.ts",
+            "node --require /p/node_modules/tsx/dist/preflight.cjs --import file:///p/node_modules/tsx/dist/loader.mjs src/bot.ts",
+            "bun src/bot.ts",
+            "deno run --allow-env --allow-net=api.telegram.org src/bot.ts",
+        ] {
+            assert_eq!(
+                runs(&argv(yes), &ts).as_deref(),
+                Some("src/bot.ts"),
+                "{yes}"
+            );
+        }
+        for no in [
+            "node -e setTimeout(()=>{},1e6) bot.js",
+            "node --eval x bot.js",
+            "node -p 1 bot.js",
+            "node --check bot.js",
+            "node -c bot.js",
+            "node --test bot.js",
+            "node --watch bot.js",
+            "node admin_bot.js",
+            "node /p/node_modules/.bin/nodemon bot.js",
+            "npm exec tsx bot.js",
+            "node /usr/bin/npx tsx bot.js",
+            "sh -c 'tsx' bot.js",
+            "deno fmt bot.js",
+            "deno test bot.js",
+            "deno lint bot.js",
+            "deno check bot.js",
+            "deno compile bot.js",
+            "bun test bot.js",
+            "bun build bot.js",
+            "bun x bot.js",
+            "bun install bot.js",
+            "tsx watch bot.js",
+            "ts-node -e 1 bot.js",
+            "python3 bot.js",
+            "vim bot.js",
+            "nodemon bot.js",
+            "node - bot.js",
+            "node -r bot.js other.js",
+        ] {
+            assert!(runs(&argv(no), &js).is_none(), "{no}");
+        }
+    }
+
+    #[test]
+    fn languages_and_default_runs() {
+        assert_eq!(Language::of("bot.py"), Language::Python);
+        assert_eq!(Language::of("bot"), Language::Python);
+        assert_eq!(Language::of("src/bot.mjs"), Language::JavaScript);
+        assert_eq!(default_run(&script("bot.py")), "python3 bot.py");
+        assert_eq!(default_run(&script("bot.cjs")), "node bot.cjs");
+        assert_eq!(default_run(&script("src/bot.ts")), "npx tsx src/bot.ts");
+        assert_eq!(
+            default_run(&Entry::Module("lb.partner".into())),
+            "python3 -m lb.partner"
+        );
+        assert_eq!(script_of(&argv("tsx watch src/bot.ts")), None);
+        assert_eq!(
+            script_of(&argv("node dist/index.js")),
+            Some("dist/index.js")
+        );
+    }
+}
