@@ -11,8 +11,12 @@ use crate::commands;
 #[command(
     name = "botctl",
     version,
-    about = "Find every place a Telegram bot polls from, and move it safely between Fly.io and this machine",
-    after_help = "Examples:\n  botctl status             where every bot runs\n  botctl doctor --probe     why does my bot get 409 Conflict?\n  botctl dev-start partner  take the partner bot from Fly.io to this machine"
+    about = "Find every place a Telegram bot polls from, and move it \
+safely between Fly.io and this machine",
+    after_help = "Examples:\n  botctl status             where every bot \
+runs\n  botctl doctor --probe     why does my bot get 409 \
+Conflict?\n  botctl dev-start partner  take the partner bot \
+from Fly.io to this machine"
 )]
 pub struct Cli {
     /// botctl.toml to use (default: $BOTCTL_CONFIG, else found walking up from here)
@@ -89,7 +93,15 @@ pub enum Command {
     Init(commands::init::Args),
     /// Print static shell completions (for completions that know the bot names, see after)
     #[command(
-        after_help = "Completions that offer the bot names of the botctl.toml in reach:\n  source <(COMPLETE=bash botctl)   # in ~/.bashrc\n  source <(COMPLETE=zsh botctl)    # in ~/.zshrc\n  COMPLETE=fish botctl | source    # in ~/.config/fish/completions/botctl.fish\n\nExamples:\n  botctl completions bash > ~/.local/share/bash-completion/completions/botctl\n  botctl completions zsh > ~/.zfunc/_botctl\n  botctl completions fish > ~/.config/fish/completions/botctl.fish"
+        after_help = "Completions that offer the bot names of the botctl.toml in \
+reach:\n  source <(COMPLETE=bash botctl)   # in \
+~/.bashrc\n  source <(COMPLETE=zsh botctl)    # in \
+~/.zshrc\n  COMPLETE=fish botctl | source    # in \
+~/.config/fish/completions/botctl.fish\n\nExamples:\n  botctl \
+completions bash > \
+~/.local/share/bash-completion/completions/botctl\n  botctl \
+completions zsh > ~/.zfunc/_botctl\n  botctl completions \
+fish > ~/.config/fish/completions/botctl.fish"
     )]
     Completions { shell: clap_complete::Shell },
 }

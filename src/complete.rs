@@ -97,7 +97,10 @@ mod tests {
 
     #[test]
     fn names_of_bots_and_hosts() {
-        let text = "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n[[bot]]\nname = \"admin\"\nmodule = \"lb.admin\"\nunknown_key = 1\n[[host]]\nname = \"vps\"\nssh = \"deploy@203.0.113.7\"\n";
+        let text = "[[bot]]\nname = \"partner\"\nscript = \
+\"bot.py\"\n[[bot]]\nname = \"admin\"\nmodule = \
+\"lb.admin\"\nunknown_key = 1\n[[host]]\nname = \"vps\"\nssh \
+= \"deploy@203.0.113.7\"\n";
         let values = |c: Vec<CompletionCandidate>| {
             c.iter()
                 .map(|c| c.get_value().to_string_lossy().into_owned())

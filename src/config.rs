@@ -172,7 +172,9 @@ impl RawConfig {
     }
 }
 
-const TOKEN_IN_CONFIG: &str = "this looks like a bot token; tokens never go in botctl.toml: put it in the environment or .env and name the variable with token_env";
+const TOKEN_IN_CONFIG: &str = "this looks like a bot token; tokens never go in botctl.toml: \
+put it in the environment or .env and name the variable with \
+token_env";
 
 /// What a duration key accepts: a wait of hours is a typo, and zero is no wait at all.
 #[derive(Debug, Clone, Copy)]
@@ -413,7 +415,8 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
                 return Err(at(
                     b.name.span(),
                     format!(
-                        "bot {name:?} needs script = \"bot.py\" or module = \"pkg.bot\" (how its process is recognised)"
+                        "bot {name:?} needs script = \"bot.py\" or module = \
+\"pkg.bot\" (how its process is recognised)"
                     ),
                 ));
             }
@@ -422,7 +425,8 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
             return Err(at(
                 v.span(),
                 format!(
-                    "token_env must be the name of an environment variable, like PARTNER_BOT_TOKEN, not {:?}",
+                    "token_env must be the name of an environment variable, like \
+PARTNER_BOT_TOKEN, not {:?}",
                     v.get_ref()
                 ),
             ));
@@ -435,7 +439,8 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
             return Err(at(
                 v.span(),
                 format!(
-                    "token_secret must be the name of a Fly secret, like PARTNER_BOT_TOKEN, not {:?}",
+                    "token_secret must be the name of a Fly secret, like \
+PARTNER_BOT_TOKEN, not {:?}",
                     v.get_ref()
                 ),
             ));
@@ -649,7 +654,8 @@ mod tests {
             .unwrap();
         assert_eq!(c.bots[0].token_secret.as_deref(), Some("A_TOKEN"));
         let c = parse_str(
-            "[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_env = \"A\"\ntoken_secret = \"BOT_TOKEN\"\n",
+            "[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_env = \
+\"A\"\ntoken_secret = \"BOT_TOKEN\"\n",
         )
         .unwrap();
         assert_eq!(c.bots[0].token_secret.as_deref(), Some("BOT_TOKEN"));

@@ -77,7 +77,8 @@ impl fmt::Display for Error {
             }
             Error::ConfigNotFound { from } => write!(
                 f,
-                "no botctl.toml found in {} or any folder above it; run `botctl init` to write one, or pass --config PATH",
+                "no botctl.toml found in {} or any folder above it; run \
+`botctl init` to write one, or pass --config PATH",
                 from.display()
             ),
             Error::Usage(message) => write!(f, "{message}"),

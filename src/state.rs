@@ -67,7 +67,9 @@ pub fn read(root: &Path) -> Result<State> {
     serde_json::from_str(&text).map_err(|e| Error::State {
         path,
         message: format!(
-            "the handoff state is corrupt ({e}); it records machines that dev-start stopped, so it is not dropped: fix or remove it by hand after checking `flyctl machine list`"
+            "the handoff state is corrupt ({e}); it records machines that \
+dev-start stopped, so it is not dropped: fix or remove it by \
+hand after checking `flyctl machine list`"
         ),
     })
 }

@@ -180,7 +180,8 @@ fn choose_machines(
     }
     if !left.is_empty() {
         detail.push_str(&format!(
-            "\nleft stopped: {} (start one by hand if you mean it: flyctl machine start ID --app {app})",
+            "\nleft stopped: {} (start one by hand if you mean it: flyctl \
+machine start ID --app {app})",
             left.join(", ")
         ));
     }
@@ -288,7 +289,9 @@ fn wait_for_ready_line(
             Ok(())
         }
         Some(Err(line)) => Err(step.fail(Error::StepFailed(format!(
-            "the bot is up but got a 409 after it started: {line}\nsomething else polls with this token: botctl doctor {} --probe",
+            "the bot is up but got a 409 after it started: \
+{line}\nsomething else polls with this token: botctl doctor \
+{} --probe",
             bot.name
         )))),
         None => {
@@ -373,7 +376,9 @@ mod tests {
             Readiness::Ready { at: t0 + 5 }
         );
         let conflict = lines(
-            "2026-11-25T10:00:05Z app[a] ams [info]Бот успешно подключен\n2026-11-25T10:00:09Z app[a] ams [info]409 Conflict: terminated by other getUpdates request",
+            "2026-11-25T10:00:05Z app[a] ams [info]Бот успешно \
+подключен\n2026-11-25T10:00:09Z app[a] ams [info]409 \
+Conflict: terminated by other getUpdates request",
         );
         assert!(matches!(
             readiness(&conflict, "Бот успешно подключен", t0),

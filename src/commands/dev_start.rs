@@ -20,7 +20,8 @@ use crate::{interrupt, state, time, ui};
 #[derive(clap::Args, Debug)]
 #[command(
     about = "Hand a bot from Fly.io to this machine: stop its machines, check, run it here",
-    after_help = "Examples:\n  botctl dev-start partner\n  botctl dev-start partner --dry-run\n  botctl dev-start partner --yes --no-run"
+    after_help = "Examples:\n  botctl dev-start partner\n  botctl dev-start \
+partner --dry-run\n  botctl dev-start partner --yes --no-run"
 )]
 pub struct Args {
     /// The bot to run here
@@ -94,7 +95,9 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
             .begin(&format!("Run `{}` here", bot.run))
             .skipped("--no-run");
         ui::line(format!(
-            "Fly.io no longer runs {0}. Start it yourself with `{1}`; when you are done: botctl dev-stop {0} && botctl deploy-resume {0}",
+            "Fly.io no longer runs {0}. Start it yourself with `{1}`; \
+when you are done: botctl dev-stop {0} && botctl \
+deploy-resume {0}",
             bot.name, bot.run
         ));
         return Ok(0);
@@ -138,7 +141,8 @@ fn refuse_if_webhook(ctx: &Context, bot: &Bot, survey: &Survey, steps: &mut Step
         }
         Ok(w) => Err(step.fail(Error::Refused {
             message: format!(
-                "a webhook is set ({}): polling here would get 409, and python-telegram-bot would delete production's webhook",
+                "a webhook is set ({}): polling here would get 409, and \
+python-telegram-bot would delete production's webhook",
                 w.url
             ),
             fix: telegram::delete_webhook_fix(&ctx.cfg.telegram.api, bot.token_env.as_deref()),
@@ -204,7 +208,8 @@ fn stop_fly(
             format!("stop nothing: no machine of {app} is started")
         } else {
             format!(
-                "record the handoff in {}, then flyctl machine stop {} --app {app}, and wait until stopped",
+                "record the handoff in {}, then flyctl machine stop {} --app \
+{app}, and wait until stopped",
                 state::path(&ctx.cfg.root).display(),
                 running.join(" ")
             )
@@ -270,7 +275,8 @@ fn stop_fly(
     for id in &running {
         fly.stop(app, id).map_err(|e| {
             step.fail(Error::StepFailed(format!(
-                "machine {id} did not stop: {}\nThe handoff in {} lists the machines; `botctl deploy-resume {}` starts them again.",
+                "machine {id} did not stop: {}\nThe handoff in {} lists the \
+machines; `botctl deploy-resume {}` starts them again.",
                 Error::from(e),
                 state::path(&ctx.cfg.root).display(),
                 bot.name
@@ -353,15 +359,23 @@ fn probe(
     };
     match outcome {
         ProbeOutcome::Clear { listened, .. } => {
-            step.done(format!("no other poller answered within {:.0}s", listened.as_secs_f32()));
+            step.done(format!(
+                "no other poller answered within {:.0}s",
+                listened.as_secs_f32()
+            ));
             Ok(())
         }
         ProbeOutcome::OtherPoller { after } => Err(step.fail(Error::Refused {
             message: format!(
-                "another poller is still alive (it answered after {:.1}s); running here would fight it. Fly.io stays stopped.",
+                "another poller is still alive (it answered after {:.1}s); \
+running here would fight it. Fly.io stays stopped.",
                 after.as_secs_f32()
             ),
-            fix: format!("botctl doctor {} --probe   # then, once it is gone: botctl dev-start {}", bot.name, bot.name),
+            fix: format!(
+                "botctl doctor {} --probe   # then, once it is gone: botctl \
+dev-start {}",
+                bot.name, bot.name
+            ),
         })),
         ProbeOutcome::Webhook => Err(step.fail(Error::Refused {
             message: "a webhook was set meanwhile".into(),

@@ -214,7 +214,8 @@ fn plan_line(i: &Instance, grace: Duration) -> String {
                 }
             ),
             StopHow::SignalBot => format!(
-                "{plain} (cron started it: it comes back at the next scheduled time unless its crontab line goes)"
+                "{plain} (cron started it: it comes back at the next \
+scheduled time unless its crontab line goes)"
             ),
         },
     };

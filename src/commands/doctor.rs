@@ -22,13 +22,104 @@ pub enum Level {
     Ok,
 }
 
+/// What a finding is about: the SPEC's doctor checks. The serde name is the JSON `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    Config,
+    Flyctl,
+    Token,
+    Webhook,
+    Pending,
+    Local,
+    Fly,
+    Places,
+    Autostart,
+    Proxy,
+    Logs,
+    Handoff,
+    Probe,
+    Supervisor,
+    Host,
+    SharedToken,
+}
+
+impl Check {
+    /// Where its findings sort among those of one level: the cause of a 409 first.
+    fn weight(self) -> u8 {
+        match self {
+            Check::SharedToken | Check::Places => 0,
+            Check::Local | Check::Fly | Check::Supervisor | Check::Host => 1,
+            Check::Webhook => 2,
+            Check::Probe => 3,
+            Check::Token => 4,
+            Check::Logs => 5,
+            Check::Handoff => 6,
+            Check::Autostart | Check::Proxy => 7,
+            Check::Config | Check::Flyctl | Check::Pending => 8,
+        }
+    }
+
+    /// Its name as the SPEC and JSON spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::Config => "config",
+            Check::Flyctl => "flyctl",
+            Check::Token => "token",
+            Check::Webhook => "webhook",
+            Check::Pending => "pending",
+            Check::Local => "local",
+            Check::Fly => "fly",
+            Check::Places => "places",
+            Check::Autostart => "autostart",
+            Check::Proxy => "proxy",
+            Check::Logs => "logs",
+            Check::Handoff => "handoff",
+            Check::Probe => "probe",
+            Check::Supervisor => "supervisor",
+            Check::Host => "host",
+            Check::SharedToken => "shared-token",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub bot: Option<String>,
-    pub check: &'static str,
+    pub check: Check,
     pub level: Level,
     pub message: String,
     pub fix: Option<String>,
+}
+
+impl Finding {
+    pub fn new(level: Level, bot: Option<&Bot>, check: Check, message: impl Into<String>) -> Self {
+        Finding {
+            bot: bot.map(|b| b.name.clone()),
+            check,
+            level,
+            message: message.into(),
+            fix: None,
+        }
+    }
+    pub fn error(bot: Option<&Bot>, check: Check, message: impl Into<String>) -> Self {
+        Finding::new(Level::Error, bot, check, message)
+    }
+    pub fn warn(bot: Option<&Bot>, check: Check, message: impl Into<String>) -> Self {
+        Finding::new(Level::Warn, bot, check, message)
+    }
+    pub fn ok(bot: Option<&Bot>, check: Check, message: impl Into<String>) -> Self {
+        Finding::new(Level::Ok, bot, check, message)
+    }
+    /// The command that fixes it.
+    pub fn fix(mut self, command: impl Into<String>) -> Self {
+        self.fix = Some(command.into());
+        self
+    }
+    fn fix_opt(mut self, command: Option<String>) -> Self {
+        self.fix = command;
+        self
+    }
 }
 
 /// Everything doctor looks at, gathered at once.
@@ -46,9 +137,9 @@ const LOGS_LIMIT: Duration = Duration::from_secs(10);
 const LOGS_FIRST_LINE: Duration = Duration::from_secs(3);
 
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Examples:\n  botctl doctor\n  botctl doctor partner --probe\n  botctl doctor --json\n\nExit: 0 no error found, 1 an error finding"
-)]
+#[command(after_help = "Examples:\n  botctl doctor\n  botctl doctor partner \
+--probe\n  botctl doctor --json\n\nExit: 0 no error found, 1 \
+an error finding")]
 pub struct Args {
     /// Bots to check (default: all)
     #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
@@ -138,52 +229,22 @@ pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
 struct Findings(Vec<Finding>);
 
 impl Findings {
-    fn add(
-        &mut self,
-        bot: Option<&Bot>,
-        check: &'static str,
-        level: Level,
-        message: String,
-        fix: Option<String>,
-    ) {
-        self.0.push(Finding {
-            bot: bot.map(|b| b.name.clone()),
-            check,
-            level,
-            message,
-            fix,
-        });
-    }
-}
-
-/// Where a check's findings sort among errors: the cause of a 409 first.
-fn weight(check: &str) -> u8 {
-    match check {
-        "shared-token" | "places" => 0,
-        "local" | "fly" | "supervisor" => 1,
-        "webhook" => 2,
-        "probe" => 3,
-        "token" => 4,
-        "logs" => 5,
-        "handoff" => 6,
-        "autostart" | "proxy" => 7,
-        _ => 8,
+    fn push(&mut self, finding: Finding) {
+        self.0.push(finding);
     }
 }
 
 pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Vec<Finding> {
     let mut f = Findings(Vec::new());
-    f.add(
+    f.push(Finding::ok(
         None,
-        "config",
-        Level::Ok,
+        Check::Config,
         format!(
             "{} describes {} bot(s)",
             ctx.cfg.path.display(),
             ctx.cfg.bots.len()
         ),
-        None,
-    );
+    ));
     let api = ctx.cfg.telegram.api.as_str();
     check_flyctl(ctx, ev, &mut f);
     check_orphan_handoffs(ctx, ev, &mut f);
@@ -202,7 +263,7 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
         }
     }
     let mut findings = f.0;
-    findings.sort_by_key(|x| (x.level, weight(x.check)));
+    findings.sort_by_key(|x| (x.level, x.check.weight()));
     findings
 }
 
@@ -216,20 +277,19 @@ fn check_flyctl(ctx: &Context, ev: &Evidence, f: &mut Findings) {
         .err()
         .or_else(|| whoami.as_ref().err().cloned());
     match (problem, whoami) {
-        (Some(e), _) => f.add(
-            None,
-            "flyctl",
-            Level::Error,
-            format!("{e}; a bot may be running on Fly.io unseen"),
-            e.fix(),
+        (Some(e), _) => f.push(
+            Finding::error(
+                None,
+                Check::Flyctl,
+                format!("{e}; a bot may be running on Fly.io unseen"),
+            )
+            .fix_opt(e.fix()),
         ),
-        (None, Ok(email)) => f.add(
+        (None, Ok(email)) => f.push(Finding::ok(
             None,
-            "flyctl",
-            Level::Ok,
+            Check::Flyctl,
             format!("flyctl is logged in as {email}"),
-            None,
-        ),
+        )),
         (None, Err(_)) => {}
     }
 }
@@ -239,29 +299,28 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
     let n = places.count();
     if places.local.len() >= 2 {
         let pids: Vec<String> = places.local.iter().map(|i| i.pid.to_string()).collect();
-        f.add(
-            Some(bot),
-            "local",
-            Level::Error,
-            format!(
-                "{} copies of {} run on this machine (pids {}): they fight over getUpdates",
-                places.local.len(),
-                bot.entry,
-                pids.join(", ")
-            ),
-            Some(format!(
+        f.push(
+            Finding::error(
+                Some(bot),
+                Check::Local,
+                format!(
+                    "{} copies of {} run on this machine (pids {}): they fight over getUpdates",
+                    places.local.len(),
+                    bot.entry,
+                    pids.join(", ")
+                ),
+            )
+            .fix(format!(
                 "botctl dev-stop {}   # then start one copy",
                 bot.name
             )),
         );
     } else if places.local.len() == 1 {
-        f.add(
+        f.push(Finding::ok(
             Some(bot),
-            "local",
-            Level::Ok,
+            Check::Local,
             super::status::describe_instance(places.local[0]),
-            None,
-        );
+        ));
     }
     if n >= 2 {
         let mut where_ = Vec::new();
@@ -324,16 +383,17 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
                 .collect();
             format!("flyctl machine stop {} --app {app}", extra.join(" "))
         };
-        f.add(
-            Some(bot),
-            "places",
-            Level::Error,
-            format!(
-                "{} runs in {n} places: {} — Telegram answers all but one of them 409 Conflict",
-                bot.name,
-                where_.join(" and ")
-            ),
-            Some(fix),
+        f.push(
+            Finding::error(
+                Some(bot),
+                Check::Places,
+                format!(
+                    "{} runs in {n} places: {} — Telegram answers all but one of them 409 Conflict",
+                    bot.name,
+                    where_.join(" and ")
+                ),
+            )
+            .fix(fix),
         );
     } else {
         let (level, message) = match (n, places.unreadable.is_empty()) {
@@ -350,7 +410,7 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
                 format!("{} is not running anywhere botctl can see", bot.name),
             ),
         };
-        f.add(Some(bot), "places", level, message, None);
+        f.push(Finding::new(level, Some(bot), Check::Places, message));
     }
 }
 
@@ -411,54 +471,57 @@ fn check_shared_token(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             bot.token_secret.as_deref().unwrap_or("")
         );
         match &a.machines {
-            Ok(_) if !started.is_empty() => f.add(
-                Some(bot),
-                "shared-token",
-                Level::Error,
-                format!(
-                    "{same}, and its started machine(s) {} poll with it: Telegram answers all but one poller 409 Conflict",
-                    started.join(", ")
-                ),
-                fix,
+            Ok(_) if !started.is_empty() => f.push(
+                Finding::error(
+                    Some(bot),
+                    Check::SharedToken,
+                    format!(
+                        "{same}, and its started machine(s) {} poll with it: Telegram \
+answers all but one poller 409 Conflict",
+                        started.join(", ")
+                    ),
+                )
+                .fix_opt(fix),
             ),
-            Ok(_) => f.add(
-                Some(bot),
-                "shared-token",
-                Level::Warn,
-                format!("{same}; none of its machines is started, but one that starts will conflict"),
-                fix,
+            Ok(_) => f.push(
+                Finding::warn(
+                    Some(bot),
+                    Check::SharedToken,
+                    format!(
+                        "{same}; none of its machines is started, but one that starts \
+will conflict"
+                    ),
+                )
+                .fix_opt(fix),
             ),
-            Err(e) => f.add(
-                Some(bot),
-                "shared-token",
-                Level::Warn,
-                format!("{same}; its machines could not be read: {e}"),
-                fix,
+            Err(e) => f.push(
+                Finding::warn(
+                    Some(bot),
+                    Check::SharedToken,
+                    format!("{same}; its machines could not be read: {e}"),
+                )
+                .fix_opt(fix),
             ),
         }
     }
     if !shared.unchecked.is_empty() {
-        f.add(
+        f.push(Finding::warn(
             Some(bot),
-            "shared-token",
-            Level::Warn,
+            Check::SharedToken,
             format!(
                 "not checked whether another Fly app holds this token: {}",
                 shared.unchecked.join("; ")
             ),
-            None,
-        );
+        ));
     } else if shared.also.is_empty() {
-        f.add(
+        f.push(Finding::ok(
             Some(bot),
-            "shared-token",
-            Level::Ok,
+            Check::SharedToken,
             format!(
                 "no other Fly app holds {}'s token ({} app(s) compared)",
                 bot.name, shared.checked
             ),
-            None,
-        );
+        ));
     }
 }
 
@@ -476,26 +539,26 @@ fn check_supervisors(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             super::status::describe_supervisor(s)
         );
         if elsewhere {
-            f.add(
-                Some(bot),
-                "supervisor",
-                Level::Error,
-                format!(
-                    "{kept} ({}): killing it is useless, it comes back, and it polls while {} runs in {} places",
-                    s.kind,
-                    bot.name,
-                    places.count()
-                ),
-                Some(s.stop.clone()),
+            f.push(
+                Finding::error(
+                    Some(bot),
+                    Check::Supervisor,
+                    format!(
+                        "{kept} ({}): killing it is useless, it comes back, and it \
+polls while {} runs in {} places",
+                        s.kind,
+                        bot.name,
+                        places.count()
+                    ),
+                )
+                .fix(s.stop.clone()),
             );
         } else {
-            f.add(
+            f.push(Finding::ok(
                 Some(bot),
-                "supervisor",
-                Level::Ok,
+                Check::Supervisor,
                 format!("{kept} ({}); stop it with: {}", s.kind, s.stop),
-                None,
-            );
+            ));
         }
     }
 }
@@ -504,52 +567,61 @@ fn check_fly(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     let Some(app) = &bot.fly_app else { return };
     match ev.survey.machines(bot) {
         Some(Err(FlyError::NotInstalled { .. } | FlyError::NotLoggedIn)) => {} // reported by "flyctl"
-        Some(Err(e)) => f.add(Some(bot), "fly", Level::Error, e.to_string(), e.fix()),
+        Some(Err(e)) => {
+            f.push(Finding::error(Some(bot), Check::Fly, e.to_string()).fix_opt(e.fix()))
+        }
         None => {}
         Some(Ok(machines)) => {
             let started: Vec<_> = machines.iter().filter(|m| m.is_running()).collect();
             if started.len() >= 2 {
                 let extra: Vec<&str> = started.iter().skip(1).map(|m| m.id.as_str()).collect();
-                f.add(
-                    Some(bot),
-                    "fly",
-                    Level::Error,
-                    format!(
-                        "Fly app {app} has {} started machines ({}): each polls, so they conflict (fly deploy creates a pair unless --ha=false)",
-                        started.len(),
-                        started.iter().map(|m| format!("{} {}", m.id, m.state)).collect::<Vec<_>>().join(", ")
-                    ),
-                    Some(format!(
-                        "flyctl machine stop {} --app {app}   # or destroy it: flyctl machine destroy {} --app {app}",
+                f.push(
+                    Finding::error(
+                        Some(bot),
+                        Check::Fly,
+                        format!(
+                            "Fly app {app} has {} started machines ({}): each polls, so \
+they conflict (fly deploy creates a pair unless --ha=false)",
+                            started.len(),
+                            started
+                                .iter()
+                                .map(|m| format!("{} {}", m.id, m.state))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                    .fix(format!(
+                        "flyctl machine stop {} --app {app}   # or destroy it: flyctl \
+machine destroy {} --app {app}",
                         extra.join(" "),
                         extra.join(" ")
                     )),
                 );
             } else {
-                f.add(
+                f.push(Finding::ok(
                     Some(bot),
-                    "fly",
-                    Level::Ok,
+                    Check::Fly,
                     format!(
                         "Fly app {app}: {} machine(s), {} started",
                         machines.len(),
                         started.len()
                     ),
-                    None,
-                );
+                ));
             }
             for m in machines.iter().filter(|m| {
                 !m.is_running() && m.proxy_autostart && m.state != MachineState::Destroyed
             }) {
-                f.add(
-                    Some(bot),
-                    "proxy",
-                    Level::Warn,
-                    format!(
-                        "machine {} of {app} is {}, but its services have autostart: Fly Proxy starts it again by itself when a request comes in",
-                        m.id, m.state
-                    ),
-                    Some(m.proxy_fix(app)),
+                f.push(
+                    Finding::warn(
+                        Some(bot),
+                        Check::Proxy,
+                        format!(
+                            "machine {} of {app} is {}, but its services have autostart: \
+Fly Proxy starts it again by itself when a request comes in",
+                            m.id, m.state
+                        ),
+                    )
+                    .fix(m.proxy_fix(app)),
                 );
             }
         }
@@ -562,12 +634,13 @@ fn check_telegram(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
     };
     match &t.token {
         TokenLookup::NotConfigured => {
-            return f.add(
-                Some(bot),
-                "token",
-                Level::Warn,
-                "no token_env in botctl.toml, so Telegram was not checked".into(),
-                Some(format!(
+            return f.push(
+                Finding::warn(
+                    Some(bot),
+                    Check::Token,
+                    "no token_env in botctl.toml, so Telegram was not checked",
+                )
+                .fix(format!(
                     "add token_env = \"{}_BOT_TOKEN\" to the bot in botctl.toml",
                     bot.name.to_uppercase().replace('-', "_")
                 )),
@@ -575,115 +648,109 @@ fn check_telegram(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
         }
         missing @ TokenLookup::Missing { .. } => {
             let (why, fix) = missing.missing().unwrap_or_default();
-            return f.add(
-                Some(bot),
-                "token",
-                Level::Warn,
-                format!("{why}, so Telegram was not checked"),
-                Some(fix),
+            return f.push(
+                Finding::warn(
+                    Some(bot),
+                    Check::Token,
+                    format!("{why}, so Telegram was not checked"),
+                )
+                .fix(fix),
             );
         }
         TokenLookup::Found { .. } => {}
     }
     match &t.me {
         Some(Ok(username)) => match &bot.username {
-            Some(want) if !want.eq_ignore_ascii_case(username) => f.add(
-                Some(bot),
-                "token",
-                Level::Error,
-                format!(
-                    "the token in {} belongs to @{username}, not @{want}",
-                    bot.token_env.as_deref().unwrap_or("")
-                ),
-                Some(format!(
+            Some(want) if !want.eq_ignore_ascii_case(username) => f.push(
+                Finding::error(
+                    Some(bot),
+                    Check::Token,
+                    format!(
+                        "the token in {} belongs to @{username}, not @{want}",
+                        bot.token_env.as_deref().unwrap_or("")
+                    ),
+                )
+                .fix(format!(
                     "put @{want}'s token in {}",
                     bot.token_env.as_deref().unwrap_or("")
                 )),
             ),
-            _ => f.add(
+            _ => f.push(Finding::ok(
                 Some(bot),
-                "token",
-                Level::Ok,
+                Check::Token,
                 format!("token is valid: @{username}"),
-                None,
-            ),
+            )),
         },
-        Some(Err(e @ ApiError::Unauthorized(_))) => f.add(
-            Some(bot),
-            "token",
-            Level::Error,
-            e.to_string(),
-            Some(format!(
+        Some(Err(e @ ApiError::Unauthorized(_))) => f.push(
+            Finding::error(Some(bot), Check::Token, e.to_string()).fix(format!(
                 "get the token from @BotFather (/token) and update {}",
                 bot.token_env.as_deref().unwrap_or("the token")
             )),
         ),
-        Some(Err(e)) => f.add(
+        Some(Err(e)) => f.push(Finding::warn(
             Some(bot),
-            "token",
-            Level::Warn,
+            Check::Token,
             format!("cannot check the token: {e}"),
-            None,
-        ),
+        )),
         None => {}
     }
     if let Some(Ok(w)) = &t.webhook {
         if w.url.is_empty() {
-            f.add(
+            f.push(Finding::ok(
                 Some(bot),
-                "webhook",
-                Level::Ok,
-                "no webhook is set (polling mode)".into(),
-                None,
-            );
+                Check::Webhook,
+                "no webhook is set (polling mode)",
+            ));
         } else {
             let mut message = format!(
-                "a webhook is set ({}): every getUpdates gets 409 while it is, and a polling bot started with this token deletes it",
+                "a webhook is set ({}): every getUpdates gets 409 while it \
+is, and a polling bot started with this token deletes it",
                 w.url
             );
             if let Some(err) = &w.last_error_message {
                 message.push_str(&format!("; its last delivery error: {err}"));
             }
-            f.add(
-                Some(bot),
-                "webhook",
-                Level::Error,
-                message,
-                Some(telegram::delete_webhook_fix(api, bot.token_env.as_deref())),
+            f.push(
+                Finding::error(Some(bot), Check::Webhook, message)
+                    .fix(telegram::delete_webhook_fix(api, bot.token_env.as_deref())),
             );
         }
         let places = ev.survey.places(bot);
         if w.pending_update_count > 0 && places.count() == 0 {
-            f.add(
-                Some(bot),
-                "pending",
-                Level::Warn,
-                format!(
-                    "{} updates are waiting and nothing botctl can see consumes them (they expire after 24 hours)",
-                    w.pending_update_count
-                ),
-                Some(format!("botctl deploy-resume {}   # or run it: botctl dev-start {}", bot.name, bot.name)),
+            f.push(
+                Finding::warn(
+                    Some(bot),
+                    Check::Pending,
+                    format!(
+                        "{} updates are waiting and nothing botctl can see consumes \
+them (they expire after 24 hours)",
+                        w.pending_update_count
+                    ),
+                )
+                .fix(format!(
+                    "botctl deploy-resume {}   # or run it: botctl dev-start {}",
+                    bot.name, bot.name
+                )),
             );
         } else {
-            f.add(
+            f.push(Finding::ok(
                 Some(bot),
-                "pending",
-                Level::Ok,
+                Check::Pending,
                 format!("{} updates waiting", w.pending_update_count),
-                None,
-            );
+            ));
         }
     }
 }
 
 fn check_autostart(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     for e in ev.survey.autostart.for_bot(&bot.name) {
-        f.add(
-            Some(bot),
-            "autostart",
-            Level::Warn,
-            format!("{} can start {} again: {}", e.source, bot.entry, e.entry),
-            Some(e.fix.clone()),
+        f.push(
+            Finding::warn(
+                Some(bot),
+                Check::Autostart,
+                format!("{} can start {} again: {}", e.source, bot.entry, e.entry),
+            )
+            .fix(e.fix.clone()),
         );
     }
 }
@@ -697,7 +764,9 @@ fn check_logs(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     let Some(last) = conflicts.last() else {
         let message = if logs.empty {
             format!(
-                "the recent logs of {app} are empty (flyctl printed no line within {}s: its machines logged nothing lately), so no 409 in them",
+                "the recent logs of {app} are empty (flyctl printed no line \
+within {}s: its machines logged nothing lately), so no 409 \
+in them",
                 LOGS_FIRST_LINE.as_secs()
             )
         } else {
@@ -711,22 +780,24 @@ fn check_logs(bot: &Bot, ev: &Evidence, f: &mut Findings) {
                 }
             )
         };
-        return f.add(Some(bot), "logs", Level::Ok, message, None);
+        return f.push(Finding::ok(Some(bot), Check::Logs, message));
     };
     let recent = last.at.is_some_and(|t| time::now().saturating_sub(t) < 600);
-    f.add(
-        Some(bot),
-        "logs",
-        if recent { Level::Error } else { Level::Warn },
-        format!(
-            "{} 409 Conflict line(s) in the recent logs of {app}, the last at {} on machine {}",
-            conflicts.len(),
-            last.at
-                .map(time::rfc3339)
-                .unwrap_or_else(|| "an unknown time".into()),
-            last.machine.as_deref().unwrap_or("?")
-        ),
-        Some(format!(
+    f.push(
+        Finding::new(
+            if recent { Level::Error } else { Level::Warn },
+            Some(bot),
+            Check::Logs,
+            format!(
+                "{} 409 Conflict line(s) in the recent logs of {app}, the last at {} on machine {}",
+                conflicts.len(),
+                last.at
+                    .map(time::rfc3339)
+                    .unwrap_or_else(|| "an unknown time".into()),
+                last.machine.as_deref().unwrap_or("?")
+            ),
+        )
+        .fix(format!(
             "botctl doctor {} --probe   # finds a poller no other check can see",
             bot.name
         )),
@@ -742,22 +813,25 @@ fn check_orphan_handoffs(ctx: &Context, ev: &Evidence, f: &mut Findings) {
         .iter()
         .filter(|h| !ctx.cfg.bots.iter().any(|b| b.name == h.bot))
     {
-        f.add(
-            None,
-            "handoff",
-            Level::Warn,
-            format!(
-                "{} records a dev-start of bot {:?} (by {} at {}), which is not in {}: machine(s) {} of {} may still be stopped",
-                state::path(&ctx.cfg.root).display(),
-                h.bot,
-                h.by,
-                h.at,
-                ctx.cfg.path.display(),
-                h.machines.join(", "),
-                h.app
-            ),
-            Some(format!(
-                "flyctl machine start {} --app {}   # if it should run; then remove the {:?} entry from {}",
+        f.push(
+            Finding::warn(
+                None,
+                Check::Handoff,
+                format!(
+                    "{} records a dev-start of bot {:?} (by {} at {}), which is \
+not in {}: machine(s) {} of {} may still be stopped",
+                    state::path(&ctx.cfg.root).display(),
+                    h.bot,
+                    h.by,
+                    h.at,
+                    ctx.cfg.path.display(),
+                    h.machines.join(", "),
+                    h.app
+                ),
+            )
+            .fix(format!(
+                "flyctl machine start {} --app {}   # if it should run; then \
+remove the {:?} entry from {}",
                 h.machines.join(" "),
                 h.app,
                 h.bot,
@@ -769,21 +843,23 @@ fn check_orphan_handoffs(ctx: &Context, ev: &Evidence, f: &mut Findings) {
 
 fn check_handoff(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     match &ev.handoffs {
-        Err(e) => f.add(Some(bot), "handoff", Level::Error, e.to_string(), None),
+        Err(e) => f.push(Finding::error(Some(bot), Check::Handoff, e.to_string())),
         Ok(st) => {
             if let Some(h) = st.handoff(&bot.name) {
-                f.add(
-                    Some(bot),
-                    "handoff",
-                    Level::Warn,
-                    format!(
-                        "dev-start by {} at {} stopped machine(s) {} of {}: Fly.io does not serve this bot until they are started again",
-                        h.by,
-                        h.at,
-                        h.machines.join(", "),
-                        h.app
-                    ),
-                    Some(format!("botctl deploy-resume {}", bot.name)),
+                f.push(
+                    Finding::warn(
+                        Some(bot),
+                        Check::Handoff,
+                        format!(
+                            "dev-start by {} at {} stopped machine(s) {} of {}: Fly.io \
+does not serve this bot until they are started again",
+                            h.by,
+                            h.at,
+                            h.machines.join(", "),
+                            h.app
+                        ),
+                    )
+                    .fix(format!("botctl deploy-resume {}", bot.name)),
                 );
             }
         }
@@ -796,38 +872,67 @@ fn check_probe(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     };
     let places = ev.survey.places(bot);
     match outcome {
-        ProbeOutcome::OtherPoller { after } if places.count() == 0 => f.add(
-            Some(bot),
-            "probe",
-            Level::Error,
-            format!(
-                "another poller answered the probe after {:.1}s, but botctl sees {} running nowhere: it polls from a place botctl cannot see (another computer, a server, a leaked token)",
-                after.as_secs_f32(),
-                bot.name
+        ProbeOutcome::OtherPoller { after } if places.count() == 0 => f.push(
+            Finding::error(
+                Some(bot),
+                Check::Probe,
+                format!(
+                    "another poller answered the probe after {:.1}s, but botctl \
+sees {} running nowhere: it polls from a place botctl cannot \
+see (another computer, a server, a leaked token)",
+                    after.as_secs_f32(),
+                    bot.name
+                ),
+            )
+            .fix(
+                "find and stop it; if you cannot, revoke the token in \
+@BotFather (/revoke) and update it everywhere",
             ),
-            Some("find and stop it; if you cannot, revoke the token in @BotFather (/revoke) and update it everywhere".into()),
         ),
-        ProbeOutcome::OtherPoller { after } => f.add(
+        ProbeOutcome::OtherPoller { after } => f.push(Finding::ok(
             Some(bot),
-            "probe",
-            Level::Ok,
-            format!("a live poller answered the probe after {:.1}s (expected: {} runs in {} place(s))", after.as_secs_f32(), bot.name, places.count()),
-            None,
-        ),
-        ProbeOutcome::Clear { listened, updates_waiting, .. } => {
-            let mut message = format!("no other poller answered within {:.0}s", listened.as_secs_f32());
+            Check::Probe,
+            format!(
+                "a live poller answered the probe after {:.1}s (expected: {} \
+runs in {} place(s))",
+                after.as_secs_f32(),
+                bot.name,
+                places.count()
+            ),
+        )),
+        ProbeOutcome::Clear {
+            listened,
+            updates_waiting,
+            ..
+        } => {
+            let mut message = format!(
+                "no other poller answered within {:.0}s",
+                listened.as_secs_f32()
+            );
             if *updates_waiting {
-                message.push_str(" (updates were waiting, so the probe could not take over the poll; run it again)");
+                message.push_str(
+                    " (updates were waiting, so the probe could not take over the \
+poll; run it again)",
+                );
             }
             if places.count() > 0 && places.webhook.is_none() {
-                message.push_str(&format!(", although {} should be polling from {} place(s): is it stuck?", bot.name, places.count()));
-                f.add(Some(bot), "probe", Level::Warn, message, None);
+                message.push_str(&format!(
+                    ", although {} should be polling from {} place(s): is it \
+stuck?",
+                    bot.name,
+                    places.count()
+                ));
+                f.push(Finding::warn(Some(bot), Check::Probe, message));
             } else {
-                f.add(Some(bot), "probe", Level::Ok, message, None);
+                f.push(Finding::ok(Some(bot), Check::Probe, message));
             }
         }
         ProbeOutcome::Webhook => {} // reported by "webhook"
-        ProbeOutcome::Failed(e) => f.add(Some(bot), "probe", Level::Warn, format!("the probe could not run: {e}"), None),
+        ProbeOutcome::Failed(e) => f.push(Finding::warn(
+            Some(bot),
+            Check::Probe,
+            format!("the probe could not run: {e}"),
+        )),
     }
 }
 
@@ -859,7 +964,10 @@ fn print_human(findings: &[Finding], errors: usize, warnings: usize) {
             .as_deref()
             .map(|b| format!("{b} "))
             .unwrap_or_default();
-        ui::hanging(format!("{mark} {who}{}: {}", f.check, f.message), Some(8));
+        ui::hanging(
+            format!("{mark} {who}{}: {}", f.check.name(), f.message),
+            Some(8),
+        );
         if let Some(fix) = &f.fix {
             ui::hanging(format!("        fix: {fix}"), Some(13));
         }

@@ -64,7 +64,10 @@ pub fn run(args: &Args) -> Result<i32> {
     ui::line(&text);
     if proposals.is_empty() {
         ui::note(
-            "No *.py file here polls Telegram (run_polling, start_polling, infinity_polling, polling(), Updater) and no package.json depends on telegraf, grammy or node-telegram-bot-api: add [[bot]] entries by hand.",
+            "No *.py file here polls Telegram (run_polling, \
+start_polling, infinity_polling, polling(), Updater) and no \
+package.json depends on telegraf, grammy or \
+node-telegram-bot-api: add [[bot]] entries by hand.",
         );
     }
     ui::confirm(&format!("Write {}?", target.display()), yes)?;
@@ -328,7 +331,14 @@ fn assign_apps(
 
 fn render(bots: &[Proposal], apps: &[(PathBuf, String, String)]) -> String {
     let mut s = String::from(
-        "# botctl.toml — written by `botctl init`. Tokens never go here: put them in the\n# environment or in .env, under the names given by token_env.\n\n[fly]\n# flyctl = \"flyctl\"   # default: flyctl, else fly, from PATH\n# wait = \"90s\"\n\n[telegram]\n# api = \"https://api.telegram.org\"\n# probe = \"12s\"\n\n[local]\n# respawn = \"5s\"   # after dev-stop, how long to watch for a copy that comes back\n",
+        "# botctl.toml — written by `botctl init`. Tokens never go \
+here: put them in the\n# environment or in .env, under the \
+names given by token_env.\n\n[fly]\n# flyctl = \
+\"flyctl\"   # default: flyctl, else fly, from PATH\n# wait \
+= \"90s\"\n\n[telegram]\n# api = \
+\"https://api.telegram.org\"\n# probe = \
+\"12s\"\n\n[local]\n# respawn = \"5s\"   # after dev-stop, \
+how long to watch for a copy that comes back\n",
     );
     for b in bots {
         s.push_str(&format!(
@@ -352,7 +362,8 @@ fn render(bots: &[Proposal], apps: &[(PathBuf, String, String)]) -> String {
         .collect();
     for app in unassigned {
         s.push_str(&format!(
-            "\n# fly.toml names the app {}, but botctl could not tell which bot it runs: set fly_app on that bot.\n",
+            "\n# fly.toml names the app {}, but botctl could not tell \
+which bot it runs: set fly_app on that bot.\n",
             toml_str(app)
         ));
     }

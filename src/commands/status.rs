@@ -12,9 +12,9 @@ use crate::survey::{Survey, Verdict};
 use crate::{time, ui};
 
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Examples:\n  botctl status\n  botctl status partner --json\n\nExit: 0 no conflict, 1 a bot runs in two or more places, 2 bad botctl.toml"
-)]
+#[command(after_help = "Examples:\n  botctl status\n  botctl status partner \
+--json\n\nExit: 0 no conflict, 1 a bot runs in two or more \
+places, 2 bad botctl.toml")]
 pub struct Args {
     /// Bots to show (default: all)
     #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]

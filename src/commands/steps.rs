@@ -179,10 +179,13 @@ pub fn wait_for_machines(
     let (secs, pending) = (limit.as_secs(), pending.join(", "));
     Err(Error::StepFailed(match settle {
         Settle::Stopped => format!(
-            "not stopped within {secs}s: {pending}; the bot may still poll there. Check `flyctl machine list --app {app}`; `botctl deploy-resume {bot}` restores what was stopped."
+            "not stopped within {secs}s: {pending}; the bot may still \
+poll there. Check `flyctl machine list --app {app}`; `botctl \
+deploy-resume {bot}` restores what was stopped."
         ),
         Settle::Started => format!(
-            "not started within {secs}s: {pending}. See `flyctl machine list --app {app}`; run `botctl deploy-resume {bot}` again"
+            "not started within {secs}s: {pending}. See `flyctl machine \
+list --app {app}`; run `botctl deploy-resume {bot}` again"
         ),
     }))
 }
@@ -256,14 +259,17 @@ pub fn refuse_while_it_runs_elsewhere(
         let started: Vec<&str> = other.started().iter().map(|m| m.id.as_str()).collect();
         return Err(step.fail(Error::Refused {
             message: format!(
-                "Fly app {} holds {}'s token (secret {}) and its machine(s) {} poll with it; {consequence}",
+                "Fly app {} holds {}'s token (secret {}) and its machine(s) \
+{} poll with it; {consequence}",
                 other.app,
                 bot.name,
                 other.secret,
                 started.join(", ")
             ),
             fix: format!(
-                "flyctl secrets set {}=<token of {}'s own bot from @BotFather> --app {}   # or stop it: flyctl machine stop {} --app {}",
+                "flyctl secrets set {}=<token of {}'s own bot from \
+@BotFather> --app {}   # or stop it: flyctl machine stop {} \
+--app {}",
                 other.secret,
                 other.app,
                 other.app,

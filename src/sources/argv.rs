@@ -684,7 +684,9 @@ mod tests {
             "node /p/node_modules/.bin/tsx src/bot.ts",
             "node /p/node_modules/tsx/dist/cli.mjs src/bot.ts",
             "node /p/node_modules/.bin/ts-node src/bot.ts",
-            "node --require /p/node_modules/tsx/dist/preflight.cjs --import file:///p/node_modules/tsx/dist/loader.mjs src/bot.ts",
+            "node --require /p/node_modules/tsx/dist/preflight.cjs \
+--import file:///p/node_modules/tsx/dist/loader.mjs \
+src/bot.ts",
             "bun src/bot.ts",
             "deno run --allow-env --allow-net=api.telegram.org src/bot.ts",
         ] {

@@ -214,7 +214,8 @@ impl Machine {
     /// The command that keeps Fly Proxy from starting this machine by itself.
     pub fn proxy_fix(&self, app: &str) -> String {
         format!(
-            "flyctl machine update {} --app {app} --autostart=false --skip-start   # or auto_start_machines = false in fly.toml",
+            "flyctl machine update {} --app {app} --autostart=false \
+--skip-start   # or auto_start_machines = false in fly.toml",
             self.id
         )
     }
@@ -553,7 +554,10 @@ mod tests {
     #[test]
     fn log_lines() {
         let l = parse_log_line(
-            "\u{1b}[2m2023-03-07T16:18:08Z\u{1b}[0m \u{1b}[34mapp[5683606c41098e]\u{1b}[0m lhr [info]telegram.error.Conflict: Conflict: terminated by other getUpdates request",
+            "\u{1b}[2m2023-03-07T16:18:08Z\u{1b}[0m \
+\u{1b}[34mapp[5683606c41098e]\u{1b}[0m lhr \
+[info]telegram.error.Conflict: Conflict: terminated by other \
+getUpdates request",
         )
         .unwrap();
         assert_eq!(l.machine.as_deref(), Some("5683606c41098e"));

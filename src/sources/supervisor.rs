@@ -527,7 +527,8 @@ fn in_container(engine: Engine, id: &str, name: Option<String>) -> Supervisor {
         Engine::Kubernetes => (
             SupervisorKind::Docker,
             format!(
-                "kubectl scale deployment --replicas=0 …   # container {short} is in a Kubernetes pod"
+                "kubectl scale deployment --replicas=0 …   # container \
+{short} is in a Kubernetes pod"
             ),
         ),
     };

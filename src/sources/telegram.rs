@@ -151,7 +151,8 @@ impl TokenLookup {
             Some(problem) => (
                 format!("{var} is not in the environment, and {problem}"),
                 format!(
-                    "fix .env so that it parses (one VAR=value per line), with {var}=<token from @BotFather>"
+                    "fix .env so that it parses (one VAR=value per line), with \
+{var}=<token from @BotFather>"
                 ),
             ),
             None => (
@@ -189,7 +190,8 @@ impl std::fmt::Display for ApiError {
         match self {
             ApiError::Unauthorized(d) => write!(
                 f,
-                "Telegram rejects the token ({d}): it is wrong or was revoked; get the current one from @BotFather"
+                "Telegram rejects the token ({d}): it is wrong or was \
+revoked; get the current one from @BotFather"
             ),
             ApiError::Conflict(ConflictKind::OtherPoller) => write!(
                 f,
@@ -214,7 +216,9 @@ impl std::fmt::Display for ApiError {
             }
             ApiError::NotJson { status, snippet } => write!(
                 f,
-                "the Bot API answered HTTP {status} with something that is not the Bot API's JSON ({snippet}); a proxy or the server is failing"
+                "the Bot API answered HTTP {status} with something that is \
+not the Bot API's JSON ({snippet}); a proxy or the server is \
+failing"
             ),
             ApiError::Network(m) => write!(f, "cannot reach the Bot API: {m}"),
             ApiError::Interrupted => write!(f, "interrupted"),
@@ -422,7 +426,11 @@ pub fn delete_webhook_fix(api: &str, token_env: Option<&str>) -> String {
 
 /// Said before every probe: the probe's long poll ends the other poller's request with a 409,
 /// which Node's frameworks treat as fatal.
-pub const PROBE_WARNING: &str = "The probe long-polls getUpdates; if another poller is alive, Telegram interrupts its current request once with a 409. python-telegram-bot and aiogram poll again; a Node bot on grammY or Telegraf stops polling and exits on that 409 and must be started again.";
+pub const PROBE_WARNING: &str = "The probe long-polls getUpdates; if another poller is alive, \
+Telegram interrupts its current request once with a 409. \
+python-telegram-bot and aiogram poll again; a Node bot on \
+grammY or Telegraf stops polling and exits on that 409 and \
+must be started again.";
 
 fn classify_conflict(description: &str) -> ConflictKind {
     if description.contains("terminated by other getUpdates")
@@ -498,13 +506,15 @@ mod tests {
     fn conflicts() {
         assert_eq!(
             classify_conflict(
-                "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+                "Conflict: terminated by other getUpdates request; make sure \
+that only one bot instance is running"
             ),
             ConflictKind::OtherPoller
         );
         assert_eq!(
             classify_conflict(
-                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+                "Conflict: can't use getUpdates method while webhook is \
+active; use deleteWebhook to delete the webhook first"
             ),
             ConflictKind::Webhook
         );

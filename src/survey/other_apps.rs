@@ -74,7 +74,9 @@ impl OtherApps {
         };
         let Some(digest) = digest else {
             result.unchecked.push(format!(
-                "{app} has no secret {name}, so other apps were not compared (token_secret in botctl.toml names the Fly secret that holds the token)"
+                "{app} has no secret {name}, so other apps were not compared \
+(token_secret in botctl.toml names the Fly secret that holds \
+the token)"
             ));
             return Some(result);
         };
@@ -216,7 +218,8 @@ mod tests {
     fn bot_with(secret: Option<&str>) -> Bot {
         let text = match secret {
             Some(s) => format!(
-                "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\nfly_app = \"prod\"\ntoken_secret = \"{s}\"\n"
+                "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\nfly_app = \
+\"prod\"\ntoken_secret = \"{s}\"\n"
             ),
             None => "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\nfly_app = \"prod\"\n".into(),
         };

@@ -16,7 +16,9 @@ pub fn confirm(question: &str, yes: bool) -> Result<()> {
     }
     if !interactive() {
         return Err(Error::NotConfirmed(format!(
-            "{question} — this needs a confirmation and there is no terminal to ask on; nothing was changed. Pass --yes to proceed without asking."
+            "{question} — this needs a confirmation and there is no \
+terminal to ask on; nothing was changed. Pass --yes to \
+proceed without asking."
         )));
     }
     let answer = dialoguer::Confirm::new()
