@@ -21,7 +21,7 @@ from Fly.io to this machine"
 pub struct Cli {
     /// botctl.toml to use (default: $BOTCTL_CONFIG, else found walking up from here)
     #[arg(long, global = true, value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 
     /// When to colour output
     #[arg(
@@ -31,19 +31,19 @@ pub struct Cli {
         default_value = "auto",
         value_name = "WHEN"
     )]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 
     /// Show each external command and Bot API call as it runs (tokens redacted)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// When to colour output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
@@ -51,7 +51,7 @@ pub enum ColorChoice {
 
 impl ColorChoice {
     /// `None`: decide by the terminal, `NO_COLOR` and `CLICOLOR`.
-    pub fn forced(self) -> Option<bool> {
+    pub(crate) fn forced(self) -> Option<bool> {
         match self {
             ColorChoice::Auto => None,
             ColorChoice::Always => Some(true),
@@ -62,7 +62,7 @@ impl ColorChoice {
 
 /// Each command owns its arguments (`commands::NAME::Args`); this only lists them.
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Every bot and every place it runs: local processes, Fly machines, webhook, autostart
     Status(commands::status::Args),
     /// Name the cause of a 409 Conflict, with the command that fixes it

@@ -7,16 +7,23 @@
 //! - `complete`: completion candidates (bot and host names) for the shell's completion hook.
 //! - `config`, `state`, `exec`, `time`, `interrupt`: small and boring.
 
+//!
+//! The library exposes what `main` and `cargo xtask man` need; everything else is the crate's
+//! own, so the compiler shows what nothing uses.
+
+mod app;
 pub mod cli;
-pub mod commands;
-pub mod complete;
-pub mod config;
-pub mod error;
-pub mod exec;
-pub mod interrupt;
-pub mod redact;
-pub mod sources;
-pub mod state;
-pub mod survey;
-pub mod time;
-pub mod ui;
+mod commands;
+mod complete;
+mod config;
+mod error;
+mod exec;
+mod interrupt;
+mod redact;
+mod sources;
+mod state;
+mod survey;
+mod time;
+mod ui;
+
+pub use app::main;

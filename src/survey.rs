@@ -7,7 +7,7 @@
 
 pub mod other_apps;
 
-pub use other_apps::{Also, SharedToken};
+pub use other_apps::SharedToken;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -480,14 +480,6 @@ pub fn is_python(argv0: &str) -> bool {
             && minor.is_none_or(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit())))
 }
 
-/// The script a Python command line runs, if any: the first argument after Python's options.
-pub fn python_script(cmd: &[String]) -> Option<&str> {
-    match python_runs(cmd.get(1..)?) {
-        Runs::Script(s) => Some(s),
-        _ => None,
-    }
-}
-
 /// Python's reading of its arguments: short options cluster (`-uB`), `-W`/`-X` take a value
 /// attached or next, `-c`/`-m` take the rest of the cluster or the next argument.
 fn python_runs(args: &[String]) -> Runs<'_> {

@@ -92,10 +92,6 @@ impl DotEnv {
             problem: None,
         }
     }
-
-    pub fn problem(&self) -> Option<&str> {
-        self.problem.as_deref()
-    }
 }
 
 #[derive(Debug, Clone)]
