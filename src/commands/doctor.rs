@@ -122,6 +122,14 @@ impl Finding {
     }
 }
 
+/// `doctor --json`.
+#[derive(Serialize)]
+struct DoctorJson<'a> {
+    findings: &'a [Finding],
+    errors: usize,
+    warnings: usize,
+}
+
 /// Everything doctor looks at, gathered at once.
 pub struct Evidence {
     pub survey: Survey,
@@ -171,9 +179,11 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     let errors = findings.iter().filter(|f| f.level == Level::Error).count();
     let warnings = findings.iter().filter(|f| f.level == Level::Warn).count();
     if as_json {
-        ui::json(
-            &serde_json::json!({"findings": findings, "errors": errors, "warnings": warnings}),
-        );
+        ui::json(&DoctorJson {
+            findings: &findings,
+            errors,
+            warnings,
+        });
     } else {
         print_human(&findings, errors, warnings);
     }

@@ -1,10 +1,12 @@
 //! `botctl status`: every bot and every place it runs, from one concurrent look.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::Context;
 use crate::config::Bot;
 use crate::error::Result;
+use crate::sources::autostart;
+use crate::sources::fly::Machine;
 use crate::sources::local::Instance;
 use crate::sources::supervisor::{Supervisor, SupervisorKind};
 use crate::sources::telegram::TokenLookup;
@@ -25,27 +27,113 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
-    let as_json = args.json;
     let bots = ctx.cfg.select(&args.bots)?;
     let survey = ctx.survey(&bots);
     let verdicts: Vec<Verdict> = bots.iter().map(|b| survey.places(b).verdict()).collect();
-    if as_json {
-        ui::json(&json!({"bots": bots.iter().map(|b| bot_json(b, &survey)).collect::<Vec<_>>()}));
+    if args.json {
+        ui::json(&StatusJson {
+            bots: bots.iter().map(|b| BotJson::new(b, &survey)).collect(),
+        });
     } else {
         print_human(&bots, &survey);
     }
     Ok(i32::from(verdicts.contains(&Verdict::Conflict)))
 }
 
-pub fn bot_json(bot: &Bot, survey: &Survey) -> Value {
-    let places = survey.places(bot);
-    let also = also_json(bot, survey);
-    let fly = bot.fly_app.as_ref().map(|app| match survey.fly.get(app) {
-        Some(Ok(ms)) => json!({"app": app, "error": null, "machines": ms, "also": also}),
-        Some(Err(e)) => json!({"app": app, "error": e.with_fix(), "machines": [], "also": also}),
-        None => json!({"app": app, "error": "not checked", "machines": [], "also": also}),
-    });
-    let telegram = survey.telegram.get(&bot.name).and_then(|t| {
+/// `status --json`, as the SPEC shows it.
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    bots: Vec<BotJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct BotJson<'a> {
+    name: &'a str,
+    verdict: Verdict,
+    places: usize,
+    local: Vec<&'a Instance>,
+    /// null for a bot without fly_app.
+    fly: Option<FlyJson<'a>>,
+    /// null without a token.
+    telegram: Option<TelegramJson>,
+    autostart: Vec<&'a autostart::Entry>,
+}
+
+#[derive(Serialize)]
+struct FlyJson<'a> {
+    app: &'a str,
+    error: Option<String>,
+    machines: &'a [Machine],
+    also: Vec<AlsoJson<'a>>,
+}
+
+/// Another Fly app that holds the same token, with all its machines.
+#[derive(Serialize)]
+struct AlsoJson<'a> {
+    app: &'a str,
+    secret: &'a str,
+    machines: &'a [Machine],
+}
+
+#[derive(Serialize)]
+struct TelegramJson {
+    username: Option<String>,
+    webhook: Option<String>,
+    pending_updates: Option<u64>,
+    error: Option<String>,
+}
+
+impl<'a> BotJson<'a> {
+    fn new(bot: &'a Bot, survey: &'a Survey) -> Self {
+        let places = survey.places(bot);
+        BotJson {
+            name: &bot.name,
+            verdict: places.verdict(),
+            places: places.count(),
+            fly: bot
+                .fly_app
+                .as_deref()
+                .map(|app| FlyJson::new(app, bot, survey)),
+            telegram: TelegramJson::new(bot, survey),
+            autostart: survey.autostart.for_bot(&bot.name),
+            local: places.local,
+        }
+    }
+}
+
+impl<'a> FlyJson<'a> {
+    fn new(app: &'a str, bot: &Bot, survey: &'a Survey) -> Self {
+        let (error, machines) = match survey.fly.get(app) {
+            Some(Ok(ms)) => (None, ms.as_slice()),
+            Some(Err(e)) => (Some(e.with_fix()), &[][..]),
+            None => (Some("not checked".to_string()), &[][..]),
+        };
+        let also = survey
+            .shared_token(bot)
+            .map(|shared| {
+                shared
+                    .also
+                    .into_iter()
+                    .map(|a| AlsoJson {
+                        app: a.app,
+                        secret: a.secret,
+                        machines: a.machines.unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        FlyJson {
+            app,
+            error,
+            machines,
+            also,
+        }
+    }
+}
+
+impl TelegramJson {
+    fn new(bot: &Bot, survey: &Survey) -> Option<Self> {
+        let t = survey.telegram.get(&bot.name)?;
         if !matches!(t.token, TokenLookup::Found { .. }) {
             return None;
         }
@@ -58,7 +146,7 @@ pub fn bot_json(bot: &Bot, survey: &Survey) -> Value {
             }
             None => None,
         };
-        let (webhook, pending) = match &t.webhook {
+        let (webhook, pending_updates) = match &t.webhook {
             Some(Ok(w)) => (Some(w.url.clone()), Some(w.pending_update_count)),
             Some(Err(e)) => {
                 error.get_or_insert(e.to_string());
@@ -73,38 +161,13 @@ pub fn bot_json(bot: &Bot, survey: &Survey) -> Value {
                 "the token belongs to @{got}, but botctl.toml expects @{want}"
             ));
         }
-        Some(json!({"username": username, "webhook": webhook, "pending_updates": pending, "error": error}))
-    });
-    let autostart: Vec<Value> = survey
-        .autostart
-        .for_bot(&bot.name)
-        .into_iter()
-        .map(|e| json!(e))
-        .collect();
-    json!({
-        "name": bot.name,
-        "verdict": places.verdict(),
-        "places": places.count(),
-        "local": places.local,
-        "fly": fly,
-        "telegram": telegram,
-        "autostart": autostart,
-    })
-}
-
-/// `fly.also`: the other apps that hold this bot's token, with all their machines.
-fn also_json(bot: &Bot, survey: &Survey) -> Vec<Value> {
-    let Some(shared) = survey.shared_token(bot) else {
-        return Vec::new();
-    };
-    shared
-        .also
-        .iter()
-        .map(|a| {
-            let machines = a.machines.unwrap_or_default();
-            json!({"app": a.app, "secret": a.secret, "machines": machines})
+        Some(TelegramJson {
+            username,
+            webhook,
+            pending_updates,
+            error,
         })
-        .collect()
+    }
 }
 
 pub fn describe_instance(i: &Instance) -> String {
