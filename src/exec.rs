@@ -114,28 +114,9 @@ pub fn run_with_env(
             c.process_group(0);
             Ok(())
         });
-    let handle = expr.start().map_err(|e| {
-        // ENOENT also comes from a script whose #! interpreter is missing: that program is
-        // installed, it just cannot run.
-        if e.kind() == std::io::ErrorKind::NotFound && program.exists() {
-            ExecError::Io {
-                command: command.clone(),
-                message: format!(
-                    "{} exists but cannot be run (is the interpreter on its #! line missing?): {e}",
-                    program.display()
-                ),
-            }
-        } else if e.kind() == std::io::ErrorKind::NotFound {
-            ExecError::NotFound {
-                program: program.display().to_string(),
-            }
-        } else {
-            ExecError::Io {
-                command: command.clone(),
-                message: e.to_string(),
-            }
-        }
-    })?;
+    let handle = expr
+        .start()
+        .map_err(|e| spawn_error(program, &command, e))?;
     let started = Instant::now();
     let deadline = started + limit;
     loop {
@@ -185,6 +166,27 @@ pub fn run_with_env(
                 }
             });
         }
+    }
+}
+
+/// Why a program could not be started, in words. ENOENT also comes from a script whose #!
+/// interpreter is missing: that program is installed, it just cannot run.
+fn spawn_error(program: &Path, command: &str, e: std::io::Error) -> ExecError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound if program.exists() => ExecError::Io {
+            command: command.to_string(),
+            message: format!(
+                "{} exists but cannot be run (is the interpreter on its #! line missing?): {e}",
+                program.display()
+            ),
+        },
+        std::io::ErrorKind::NotFound => ExecError::NotFound {
+            program: program.display().to_string(),
+        },
+        _ => ExecError::Io {
+            command: command.to_string(),
+            message: e.to_string(),
+        },
     }
 }
 
@@ -269,18 +271,7 @@ pub fn run_streaming(program: &Path, args: &[&str], waits: Waits) -> Result<Stre
         .stderr(std::process::Stdio::piped())
         .process_group(0)
         .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                ExecError::NotFound {
-                    program: program.display().to_string(),
-                }
-            } else {
-                ExecError::Io {
-                    command: command.clone(),
-                    message: e.to_string(),
-                }
-            }
-        })?;
+        .map_err(|e| spawn_error(program, &command, e))?;
     let started = Instant::now();
     // Readers are detached: a grandchild outside the group could hold a pipe open, and the
     // time limit must hold regardless.
