@@ -567,6 +567,34 @@ impl World {
         self.spawn_cmd(cmd, cwd, argv)
     }
 
+    /// `python3 SCRIPT` run by another user (nobody, uid 65534) in a folder of its own that
+    /// the user can read; needs root ([`crate::skip_unless_root`]). Returns the folder (keep it
+    /// alive) and the process.
+    pub fn spawn_other_users_bot(&self, script: &str) -> (tempfile::TempDir, Proc) {
+        let shared = tempfile::Builder::new()
+            .prefix("botctl-other-")
+            .tempdir()
+            .unwrap();
+        std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = shared.path().join(script);
+        std::fs::write(&path, SLEEPER).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let other = self.spawn_showing(
+            &[
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "/bin/bash",
+                "-c",
+                &format!("exec -a python3 /bin/sh {script}"),
+            ],
+            shared.path(),
+            &["python3", script],
+        );
+        (shared, other)
+    }
+
     /// Starts a process whose argv is exactly `argv`, really a program that only waits
     /// ([`pauser`]): `bun run bot.ts`, `deno fmt bot.ts`, `node --check bot.js` without those
     /// runtimes, and with options `/bin/sh` would refuse.

@@ -582,31 +582,8 @@ fn deploy_resume_over_another_users_copy_names_a_fix_that_works() {
         APP,
         vec![machine("148ed193b95089", "stopped", Some(false))],
     )]));
-    let shared = tempfile::Builder::new()
-        .prefix("botctl-other-")
-        .tempdir()
-        .unwrap();
-    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let script = world.script("bot.py");
-    std::fs::write(shared.path().join(&script), SLEEPER).unwrap();
-    std::fs::set_permissions(
-        shared.path().join(&script),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
-    let other = world.spawn_showing(
-        &[
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "/bin/bash",
-            "-c",
-            &format!("exec -a python3 /bin/sh {script}"),
-        ],
-        shared.path(),
-        &["python3", &script],
-    );
+    let (_shared, other) = world.spawn_other_users_bot(&script);
     let run = world.run(&["deploy-resume", "partner", "--yes"]);
     run.expect_code(1);
     assert!(

@@ -1,7 +1,6 @@
 //! dev-start, dev-stop and deploy-resume against the fake flyctl and real processes: the whole
 //! cycle, every refusal, confirmations (also on a real pseudo-terminal), dry runs and failures.
 
-use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -362,30 +361,7 @@ fn dev_stop_stops_only_your_own_instances() {
     let vim = world.spawn_disguised(&["vim", &bot_py], world.root());
 
     // Another user's `python3 bot.py`, in a folder that user can read.
-    let shared = tempfile::Builder::new()
-        .prefix("botctl-other-")
-        .tempdir()
-        .unwrap();
-    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(shared.path().join(&bot_py), SLEEPER).unwrap();
-    std::fs::set_permissions(
-        shared.path().join(&bot_py),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
-    let other = world.spawn_showing(
-        &[
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "/bin/bash",
-            "-c",
-            &format!("exec -a python3 /bin/sh {bot_py}"),
-        ],
-        shared.path(),
-        &["python3", &bot_py],
-    );
+    let (_shared, other) = world.spawn_other_users_bot(&bot_py);
 
     let run = world.run(&["dev-stop", "partner", "--yes", "--grace", "2s"]);
     run.expect_code(0);
