@@ -23,6 +23,28 @@ pub struct Config {
     pub telegram: TelegramSettings,
     pub local: LocalSettings,
     pub bots: Vec<Bot>,
+    /// The team's servers, read over ssh (`[[host]]`).
+    pub hosts: Vec<Host>,
+}
+
+/// A server the team runs bots on, reached with ssh.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub name: String,
+    /// What a person types after `ssh`: `user@host` or a Host alias.
+    pub ssh: String,
+    /// Extra ssh arguments, before the destination.
+    pub options: Vec<String>,
+    /// The bots that may run there (every bot when the table does not say).
+    pub bots: Vec<String>,
+    /// Time limit of one ssh round trip.
+    pub timeout: Duration,
+}
+
+impl Host {
+    pub fn may_run(&self, bot: &str) -> bool {
+        self.bots.iter().any(|b| b == bot)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +122,19 @@ struct RawConfig {
     local: RawLocal,
     #[serde(default)]
     bot: Vec<RawBot>,
+    #[serde(default)]
+    host: Vec<RawHost>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHost {
+    name: Spanned<String>,
+    ssh: Spanned<String>,
+    #[serde(default)]
+    options: Vec<Spanned<String>>,
+    bots: Option<Vec<Spanned<String>>>,
+    timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -165,10 +200,18 @@ impl RawConfig {
                 b.token_secret.as_ref(),
             ]
         });
+        let hosts = self.host.iter().flat_map(|h| {
+            [Some(&h.name), Some(&h.ssh), h.timeout.as_ref()]
+                .into_iter()
+                .flatten()
+                .chain(&h.options)
+                .chain(h.bots.iter().flatten())
+        });
         fly.into_iter()
             .chain(telegram)
             .filter_map(Option::as_ref)
             .chain(bots.flatten())
+            .chain(hosts)
     }
 }
 
@@ -215,6 +258,13 @@ pub const TELEGRAM_TIMEOUT: Bounds = Bounds {
     max: secs(5 * 60),
 };
 /// [local] respawn: zero means "scan once right away", which is a choice.
+/// [[host]] timeout: one ssh round trip, connection included.
+pub const HOST_TIMEOUT: Bounds = Bounds {
+    name: "timeout",
+    default: secs(15),
+    min: secs(1),
+    max: secs(5 * 60),
+};
 pub const RESPAWN: Bounds = Bounds {
     name: "respawn",
     default: secs(5),
@@ -480,6 +530,7 @@ PARTNER_BOT_TOKEN, not {:?}",
                 .into(),
         ));
     }
+    let hosts = hosts(&raw.host, &bots, &at, &duration)?;
     Ok(Config {
         path: path.to_path_buf(),
         root,
@@ -487,10 +538,96 @@ PARTNER_BOT_TOKEN, not {:?}",
         telegram,
         local,
         bots,
+        hosts,
     })
 }
 
+/// The `[[host]]` tables, checked: names like bot names and unique, an ssh destination that
+/// is not an option, `bots` naming configured bots.
+fn hosts(
+    raw: &[RawHost],
+    bots: &[Bot],
+    at: &dyn Fn(Range<usize>, String) -> Error,
+    duration: &dyn Fn(&Option<Spanned<String>>, Bounds) -> Result<Duration>,
+) -> Result<Vec<Host>> {
+    let mut seen = HashSet::new();
+    let mut hosts = Vec::new();
+    for h in raw {
+        let name = h.name.get_ref();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(at(
+                h.name.span(),
+                format!("host name {name:?} must be made of a-z, 0-9 and -"),
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(at(h.name.span(), format!("duplicate host name {name:?}")));
+        }
+        let ssh = h.ssh.get_ref().trim();
+        if ssh.is_empty() || ssh.starts_with('-') || ssh.chars().any(char::is_whitespace) {
+            return Err(at(
+                h.ssh.span(),
+                format!(
+                    "ssh must be what you would type after `ssh`: user@host or a Host alias, \
+not {ssh:?} (options go in options = [...])"
+                ),
+            ));
+        }
+        let mut names = Vec::new();
+        match &h.bots {
+            None => names.extend(bots.iter().map(|b| b.name.clone())),
+            Some(list) => {
+                for b in list {
+                    if !bots.iter().any(|known| &known.name == b.get_ref()) {
+                        let known: Vec<&str> = bots.iter().map(|b| b.name.as_str()).collect();
+                        return Err(at(
+                            b.span(),
+                            format!(
+                                "no bot named {:?}; known bots: {}",
+                                b.get_ref(),
+                                known.join(", ")
+                            ),
+                        ));
+                    }
+                    names.push(b.get_ref().clone());
+                }
+            }
+        }
+        hosts.push(Host {
+            name: name.clone(),
+            ssh: ssh.to_string(),
+            options: h.options.iter().map(|o| o.get_ref().clone()).collect(),
+            bots: names,
+            timeout: duration(&h.timeout, HOST_TIMEOUT)?,
+        });
+    }
+    Ok(hosts)
+}
+
 impl Config {
+    /// The host named by `--host`.
+    pub fn host(&self, name: &str) -> Result<&Host> {
+        self.hosts.iter().find(|h| h.name == name).ok_or_else(|| {
+            let known: Vec<&str> = self.hosts.iter().map(|h| h.name.as_str()).collect();
+            Error::Usage(if known.is_empty() {
+                format!(
+                    "no host named {name:?}: {} has no [[host]] table",
+                    self.path.display()
+                )
+            } else {
+                format!(
+                    "no host named {name:?} in {}; known hosts: {}",
+                    self.path.display(),
+                    known.join(", ")
+                )
+            })
+        })
+    }
+
     /// The bots named on the command line, in config order; no names means every bot.
     pub fn select(&self, names: &[String]) -> Result<Vec<&Bot>> {
         for name in names {
