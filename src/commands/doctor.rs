@@ -252,6 +252,7 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
         // Before places: when another app holds the token, that is the cause to name first.
         check_shared_token(bot, ev, &mut f);
         check_places(bot, ev, api, &mut f);
+        check_hosts(bot, ev, &mut f);
         check_supervisors(bot, ev, &mut f);
         check_fly(bot, ev, &mut f);
         check_telegram(bot, ev, api, &mut f);
@@ -335,6 +336,18 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
                     .join(", ")
             ));
         }
+        for host in host_names(&places.hosts) {
+            where_.push(format!(
+                "host {host} (pid {})",
+                places
+                    .hosts
+                    .iter()
+                    .filter(|(h, _)| *h == host)
+                    .map(|(_, i)| i.pid.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         if !places.machines.is_empty() {
             where_.push(format!(
                 "Fly app {} (machine {})",
@@ -364,6 +377,8 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
         }
         let fix = if let Some(app) = also_apps(&places.also).first() {
             shared_token_fix(ev, bot, app, &places.also)
+        } else if let Some(host) = host_names(&places.hosts).first() {
+            format!("botctl dev-stop {} --host {host}", bot.name)
         } else if !places.local.is_empty() && !places.machines.is_empty() {
             format!(
                 "botctl dev-stop {0}   # keep Fly.io; or move it here: botctl dev-start {0}",
@@ -411,6 +426,69 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
             ),
         };
         f.push(Finding::new(level, Some(bot), Check::Places, message));
+    }
+}
+
+/// The hosts of host instances, each once, in order.
+fn host_names<'a>(hosts: &[(&'a str, &crate::sources::local::Instance)]) -> Vec<&'a str> {
+    let mut names: Vec<&str> = hosts.iter().map(|(h, _)| *h).collect();
+    names.dedup();
+    names
+}
+
+/// Each `[[host]]` that may run the bot: a copy there while it runs elsewhere too (Fly.io,
+/// this machine, another host) is an error whose fix stops it there; a host not read is a
+/// warning with ssh's words.
+fn check_hosts(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let places = ev.survey.places(bot);
+    for (host, scan) in ev.survey.hosts_of(bot) {
+        let scan = match scan {
+            Ok(scan) => scan,
+            Err(e) => {
+                f.push(Finding::warn(
+                    Some(bot),
+                    Check::Host,
+                    format!("host {host} not checked: {e}"),
+                ));
+                continue;
+            }
+        };
+        let here: Vec<&crate::sources::local::Instance> = scan
+            .instances
+            .iter()
+            .filter(|i| i.bot == bot.name)
+            .collect();
+        if here.is_empty() {
+            continue;
+        }
+        let described: Vec<String> = here
+            .iter()
+            .map(|i| super::status::describe_host_instance(host, i))
+            .collect();
+        let elsewhere = places.count() - here.len();
+        if elsewhere == 0 && here.len() == 1 {
+            f.push(Finding::ok(Some(bot), Check::Host, described.join("; ")));
+            continue;
+        }
+        let other = if !places.machines.is_empty() || !places.also.is_empty() {
+            "while Fly.io runs it too".to_string()
+        } else if elsewhere > 0 {
+            format!("while it runs in {elsewhere} other place(s)")
+        } else {
+            format!("{} copies there fight over getUpdates", here.len())
+        };
+        f.push(
+            Finding::error(
+                Some(bot),
+                Check::Host,
+                format!(
+                    "{} runs on host {host} {other}: {}",
+                    bot.name,
+                    described.join("; ")
+                ),
+            )
+            .fix(format!("botctl dev-stop {} --host {host}", bot.name)),
+        );
     }
 }
 

@@ -89,7 +89,27 @@ pub fn bot_json(bot: &Bot, survey: &Survey) -> Value {
         "fly": fly,
         "telegram": telegram,
         "autostart": autostart,
+        "hosts": hosts_json(bot, survey),
     })
+}
+
+/// `hosts`: one entry per configured host that may run the bot.
+fn hosts_json(bot: &Bot, survey: &Survey) -> Vec<Value> {
+    survey
+        .hosts_of(bot)
+        .map(|(host, scan)| match scan {
+            Ok(scan) => {
+                let instances: Vec<&Instance> = scan
+                    .instances
+                    .iter()
+                    .filter(|i| i.bot == bot.name)
+                    .collect();
+                json!({"host": host, "error": null, "instances": instances,
+                    "autostart": scan.autostart.for_bot(&bot.name)})
+            }
+            Err(e) => json!({"host": host, "error": e, "instances": [], "autostart": []}),
+        })
+        .collect()
 }
 
 /// `fly.also`: the other apps that hold this bot's token, with all their machines.
@@ -108,9 +128,18 @@ fn also_json(bot: &Bot, survey: &Survey) -> Vec<Value> {
 }
 
 pub fn describe_instance(i: &Instance) -> String {
+    describe_instance_at("local", i)
+}
+
+/// An instance on a `[[host]]` server.
+pub fn describe_host_instance(host: &str, i: &Instance) -> String {
+    describe_instance_at(&format!("host {host}"), i)
+}
+
+fn describe_instance_at(place: &str, i: &Instance) -> String {
     // argv and folder are anybody's text: shown escaped.
     let mut s = format!(
-        "local pid {} `{}` ({}",
+        "{place} pid {} `{}` ({}",
         i.pid,
         ui::shown(&i.cmd.join(" ")),
         ui::shown(&i.user)
@@ -154,6 +183,12 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
     for bot in bots {
         let places = survey.places(bot);
         let mut lines: Vec<String> = places.local.iter().map(|i| describe_instance(i)).collect();
+        lines.extend(
+            places
+                .hosts
+                .iter()
+                .map(|(host, i)| describe_host_instance(host, i)),
+        );
         for m in &places.machines {
             lines.push(format!(
                 "fly {} machine {} {} ({})",
@@ -217,6 +252,26 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
         for e in survey.autostart.for_bot(&bot.name) {
             later.push(format!("  {}: {} — {}", bot.name, e.source, e.entry));
         }
+        for (host, scan) in survey.hosts_of(bot) {
+            match scan {
+                Ok(scan) => {
+                    for e in scan.autostart.for_bot(&bot.name) {
+                        later.push(format!(
+                            "  {}: host {host} {} — {}",
+                            bot.name,
+                            e.source,
+                            ui::shown(&e.entry)
+                        ));
+                    }
+                }
+                Err(e) => {
+                    let entry = format!("  host {host}: {}", ui::shown(e));
+                    if !unchecked.contains(&entry) {
+                        unchecked.push(entry);
+                    }
+                }
+            }
+        }
         if let Some(Err(e)) = survey.machines(bot) {
             let line = format!("  fly {}: {}", bot.fly_app.as_deref().unwrap_or(""), e);
             let fix = e
@@ -268,6 +323,15 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
     unchecked.extend(shared_unchecked);
     for u in &survey.autostart.unchecked {
         unchecked.push(format!("  {}: {}", u.source, u.reason));
+    }
+    for (host, scan) in &survey.hosts {
+        for u in scan.iter().flat_map(|s| &s.autostart.unchecked) {
+            unchecked.push(format!(
+                "  host {host} {}: {}",
+                u.source,
+                ui::shown(&u.reason)
+            ));
+        }
     }
     if !telegram_notes.is_empty() {
         ui::blank();
