@@ -69,13 +69,17 @@ pub enum Command {
     Doctor(commands::doctor::Args),
     /// Hand a bot from Fly.io to this machine: stop its machines, check, run it here
     DevStart(commands::dev_start::Args),
-    /// Stop this machine's instances of bots (your own processes only)
+    /// Stop this machine's (or with --host, a server's) instances of bots (your own processes only)
     #[command(
-        after_help = "Examples:\n  botctl dev-stop\n  botctl dev-stop partner --grace 5s --yes"
+        after_help = "Examples:\n  botctl dev-stop\n  botctl dev-stop partner --grace 5s \
+--yes\n  botctl dev-stop partner --host vps"
     )]
     DevStop {
         #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
         bots: Vec<String>,
+        /// Stop them on this [[host]] over ssh (the ssh user's processes only)
+        #[arg(long, value_name = "NAME", add = clap_complete::ArgValueCandidates::new(crate::complete::host_names))]
+        host: Option<String>,
         #[arg(long, short)]
         yes: bool,
         #[arg(long)]

@@ -542,13 +542,16 @@ PARTNER_BOT_TOKEN, not {:?}",
     })
 }
 
+/// Reads an optional duration key within its bounds.
+type DurationOf<'a> = dyn Fn(&Option<Spanned<String>>, Bounds) -> Result<Duration> + 'a;
+
 /// The `[[host]]` tables, checked: names like bot names and unique, an ssh destination that
 /// is not an option, `bots` naming configured bots.
 fn hosts(
     raw: &[RawHost],
     bots: &[Bot],
     at: &dyn Fn(Range<usize>, String) -> Error,
-    duration: &dyn Fn(&Option<Spanned<String>>, Bounds) -> Result<Duration>,
+    duration: &DurationOf<'_>,
 ) -> Result<Vec<Host>> {
     let mut seen = HashSet::new();
     let mut hosts = Vec::new();

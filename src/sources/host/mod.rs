@@ -15,6 +15,61 @@ use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, Record};
 /// The script `sh -s` runs there: fixed text, nothing of botctl's environment in it.
 const SCAN: &str = include_str!("scan.sh");
 const MAGIC: &str = "botctl-host-1";
+/// dev-stop's script: signals (or only checks) the listed processes that are still the ones
+/// botctl saw and belong to the ssh user.
+const SIGNAL: &str = include_str!("signal.sh");
+
+/// What [`signal`] does to each process that is still the one botctl saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Term,
+    Kill,
+    /// Only say whether it still runs.
+    Check,
+}
+
+/// Sends `signal` to each `(pid, start time)` on the host that is still that process, is the
+/// ssh user's and has not exited; returns those pids (with `Check`: the ones still running).
+pub fn signal(
+    host: &Host,
+    signal: Signal,
+    targets: &[(u32, Option<u64>)],
+) -> Result<Vec<u32>, String> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut remote = vec![
+        "sh".to_string(),
+        "-s".into(),
+        "--".into(),
+        match signal {
+            Signal::Term => "TERM",
+            Signal::Kill => "KILL",
+            Signal::Check => "CHECK",
+        }
+        .into(),
+    ];
+    remote.extend(
+        targets
+            .iter()
+            .map(|(pid, started)| format!("{pid}:{}", started.map_or(-1, |s| s as i64))),
+    );
+    let remote: Vec<&str> = remote.iter().map(String::as_str).collect();
+    let out = ssh(host, &remote, SIGNAL)?;
+    if !out.success() {
+        return Err(format!(
+            "signalling on {} failed ({}): {}",
+            host.name,
+            status_words(&out),
+            out.error_line()
+        ));
+    }
+    Ok(out
+        .stdout
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect())
+}
 
 /// One look at a host.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +78,9 @@ pub struct HostScan {
     pub autostart: Autostart,
     /// The uid botctl logs in as there: dev-stop touches that user's processes only.
     pub uid: u32,
+    /// Start time of every process there, by pid: dev-stop signals a pid only while it is
+    /// still the process it saw.
+    pub started: HashMap<u32, Option<u64>>,
 }
 
 /// One process as the server printed it.
@@ -196,6 +254,7 @@ shell run `sh -s`?"
         instances: instances(&procs, bots, &users, &home, &sections),
         autostart: autostart(&sections, bots),
         uid,
+        started: procs.iter().map(|p| (p.pid, p.started)).collect(),
     })
 }
 
@@ -389,7 +448,7 @@ mod tests {
         let partner = bot("partner", "bot.py");
         let mut out = format!("{MAGIC}\0{}\0/home/deploy\01000\0100\0", 1001);
         out.push_str(
-            "s\0passwd\00\0root:x:0:0::/root:/bin/sh\ndeploy:x:1001:1001::/home/deploy:/bin/sh\n\0",
+            "s\0passwd\x000\0root:x:0:0::/root:/bin/sh\ndeploy:x:1001:1001::/home/deploy:/bin/sh\n\0",
         );
         out.push_str(&record(
             40,
@@ -407,7 +466,7 @@ mod tests {
             "0::/x\n",
             &["python3", "admin bot.py"],
         ));
-        out.push_str("s\0crontab\00\0@reboot cd /srv/lb && python3 bot.py\n\0");
+        out.push_str("s\0crontab\x000\0@reboot cd /srv/lb && python3 bot.py\n\0");
         out.push_str("end\0");
         let scan = parse(&out, &[&partner]).unwrap();
         assert_eq!(scan.uid, 1001);
