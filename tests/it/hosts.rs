@@ -1,0 +1,343 @@
+//! `[[host]]` servers over real ssh: each test starts its own `sshd` on a free loopback port
+//! with temporary host and client keys (its config, pid file and authorized_keys in the test's
+//! temp folder) and passes `-p`/`-i`/`-o` through the host's `options`.
+//!
+//! The "server" is this machine, seen through sshd. To tell it apart from this machine, botctl
+//! runs in its own PID namespace (`unshare --pid --fork --mount-proc`): its local scan sees
+//! only itself, while the scan over ssh (sshd runs outside the namespace) sees every process,
+//! the test's bots included. So a bot the test starts is a host instance and never a local one.
+//! That needs root (as CI runs), as does sshd logging in as root; without root the tests skip.
+//! Bots are named with `World::script`, so nothing else on the machine matches them.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use test_support::*;
+
+const APP: &str = "loyalitybot-partner";
+const ISOLATED: &[&str] = &["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"];
+
+/// A real sshd on 127.0.0.1, killed on drop.
+struct Sshd {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn keygen(path: &Path) {
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "botctl-test", "-f"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .status()
+        .expect("ssh-keygen (run `cargo xtask setup`)")
+        .success();
+    assert!(ok, "ssh-keygen failed");
+}
+
+fn sshd_bin() -> PathBuf {
+    let p = PathBuf::from("/usr/sbin/sshd");
+    assert!(
+        p.is_file(),
+        "/usr/sbin/sshd is missing: run `cargo xtask setup`"
+    );
+    p
+}
+
+impl Sshd {
+    /// sshd accepting the client key `client_key` for root; `extra` is added to its config
+    /// (a `ForceCommand`).
+    fn start(extra: &str) -> Sshd {
+        let dir = tempfile::Builder::new()
+            .prefix("botctl-sshd-")
+            .tempdir()
+            .unwrap();
+        let d = dir.path();
+        keygen(&d.join("host_key"));
+        keygen(&d.join("client_key"));
+        keygen(&d.join("stranger_key"));
+        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
+        // sshd refuses to start without its privilege separation folder.
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let port = free_port();
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
+AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
+KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\n\
+LogLevel ERROR\n{extra}\n",
+            d = d.display()
+        );
+        std::fs::write(d.join("sshd_config"), config).unwrap();
+        let log = std::fs::File::create(d.join("sshd.log")).unwrap();
+        let child = {
+            use std::os::unix::process::CommandExt;
+            Command::new(sshd_bin())
+                .args(["-D", "-e", "-f"])
+                .arg(d.join("sshd_config"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .process_group(0)
+                .spawn()
+                .expect("start sshd")
+        };
+        let sshd = Sshd { child, port, dir };
+        let up = wait_until(Duration::from_secs(10), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(
+            up,
+            "sshd never listened on port {port}: {}",
+            std::fs::read_to_string(sshd.dir.path().join("sshd.log")).unwrap_or_default()
+        );
+        sshd
+    }
+
+    fn key(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        kill_child(&mut self.child);
+    }
+}
+
+/// The `[[host]]` table for `vps` on this port with this client key.
+fn host_table(port: u16, key: &Path, timeout: &str) -> String {
+    format!(
+        r#"
+[[host]]
+name = "vps"
+ssh = "root@127.0.0.1"
+options = ["-p", "{port}", "-i", "{key}", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-F", "/dev/null"]
+timeout = "{timeout}"
+"#,
+        key = key.display()
+    )
+}
+
+/// The partner bot (this world's script name) on Fly.io, and host vps.
+fn world_with_host(host: &str) -> World {
+    let world = World::configured(|w| {
+        format!(
+            "[local]\nrespawn = \"1s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"{}\"\nfly_app = \"{APP}\"\n{host}",
+            w.script("bot.py")
+        )
+    });
+    world.write_sleeper(world.script("bot.py"));
+    world.fly_state(fly_apps(&[(APP, vec![])]));
+    world
+}
+
+fn status(world: &World) -> Value {
+    let run = world.run_under(ISOLATED, &["status", "partner", "--json"]);
+    bot(&run.json(), "partner").clone()
+}
+
+/// The one host entry of partner's status.
+fn vps(partner: &Value) -> &Value {
+    let hosts = partner["hosts"].as_array().expect("hosts is a list");
+    assert_eq!(hosts.len(), 1, "{partner}");
+    assert_eq!(hosts[0]["host"], "vps");
+    &hosts[0]
+}
+
+/// `sh -c 'while true; do python3 SCRIPT; done'` in the project: a bot and its loop.
+fn bot_in_a_loop(world: &World) -> (Proc, String) {
+    let script = world.script("bot.py");
+    let code = format!("while true; do python3 {script}; done");
+    let shell = world.spawn(&["sh", "-c", &code], world.root());
+    (shell, script)
+}
+
+#[test]
+fn a_bot_and_its_loop_on_the_host_are_shown_with_the_loop_as_supervisor() {
+    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+        return;
+    }
+    let sshd = Sshd::start("");
+    let world = world_with_host(&host_table(sshd.port, &sshd.key("client_key"), "10s"));
+    let (shell, script) = bot_in_a_loop(&world);
+    let mut partner = Value::Null;
+    let seen = wait_until(Duration::from_secs(20), || {
+        partner = status(&world);
+        !vps(&partner)["instances"][0].is_null()
+    });
+    assert!(seen, "the host instance never showed: {partner}");
+    let host = vps(&partner);
+    assert!(host["error"].is_null(), "{host}");
+    let instance = &host["instances"][0];
+    assert_eq!(instance["cmd"], serde_json::json!(["python3", script]));
+    assert_eq!(instance["user"], "root");
+    assert_eq!(instance["cwd"], world.root().display().to_string());
+    assert_eq!(instance["supervisor"]["kind"], "loop", "{instance}");
+    assert_eq!(instance["supervisor"]["pid"], shell.pid());
+    // botctl's own namespace hides it from the local scan: one place, on the host.
+    assert_eq!(partner["local"], serde_json::json!([]));
+    assert_eq!(partner["places"], 1);
+    assert_eq!(partner["verdict"], "ok");
+
+    let human = world.run_under(ISOLATED, &["status", "partner"]);
+    human.expect_code(0).expect_stdout("host vps pid");
+}
+
+#[test]
+fn an_unreachable_port_is_not_checked_with_ssh_s_words() {
+    if skip_unless_root("botctl runs in its own PID namespace") {
+        return;
+    }
+    let sshd = Sshd::start("");
+    let port = free_port(); // nothing listens there
+    let world = world_with_host(&host_table(port, &sshd.key("client_key"), "10s"));
+    let partner = status(&world);
+    let host = vps(&partner);
+    let error = host["error"].as_str().expect("an error");
+    assert!(error.contains("Connection refused"), "{error}");
+    assert_eq!(partner["verdict"], "unknown");
+    let human = world.run_under(ISOLATED, &["status", "partner"]);
+    human.expect_stdout("host vps: ssh root@127.0.0.1:");
+}
+
+#[test]
+fn a_refused_key_is_not_checked_with_ssh_s_words() {
+    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+        return;
+    }
+    let sshd = Sshd::start("");
+    let world = world_with_host(&host_table(sshd.port, &sshd.key("stranger_key"), "10s"));
+    let partner = status(&world);
+    let error = vps(&partner)["error"]
+        .as_str()
+        .expect("an error")
+        .to_string();
+    assert!(error.contains("Permission denied"), "{error}");
+    assert_eq!(partner["verdict"], "unknown");
+}
+
+#[test]
+fn a_host_whose_script_fails_is_not_checked_with_its_words() {
+    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+        return;
+    }
+    // What a host without /proc (or a login shell that refuses) answers.
+    let sshd = Sshd::start("ForceCommand echo 'no /proc on this host' >&2; exit 3");
+    let world = world_with_host(&host_table(sshd.port, &sshd.key("client_key"), "10s"));
+    let partner = status(&world);
+    let error = vps(&partner)["error"]
+        .as_str()
+        .expect("an error")
+        .to_string();
+    assert!(error.contains("exit status 3"), "{error}");
+    assert!(error.contains("no /proc on this host"), "{error}");
+    assert_eq!(partner["verdict"], "unknown");
+}
+
+#[test]
+fn a_host_that_hangs_does_not_hold_status_past_its_timeout() {
+    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+        return;
+    }
+    let sshd = Sshd::start("ForceCommand sleep 30");
+    let world = world_with_host(&host_table(sshd.port, &sshd.key("client_key"), "2s"));
+    let run = world.run_under(ISOLATED, &["status", "partner", "--json"]);
+    let partner = bot(&run.json(), "partner").clone();
+    let error = vps(&partner)["error"]
+        .as_str()
+        .expect("an error")
+        .to_string();
+    assert!(error.contains("did not answer within 2s"), "{error}");
+    assert!(
+        run.elapsed < Duration::from_secs(5),
+        "status took {:?} with a 2s host timeout",
+        run.elapsed
+    );
+}
+
+#[test]
+fn dev_stop_host_stops_the_loop_and_the_bot_over_ssh() {
+    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+        return;
+    }
+    let sshd = Sshd::start("");
+    let world = world_with_host(&host_table(sshd.port, &sshd.key("client_key"), "10s"));
+    let (shell, script) = bot_in_a_loop(&world);
+    let bot_pid = shell.wait_child(&["python3", &script]);
+
+    let dry = world.run_under(
+        ISOLATED,
+        &["dev-stop", "partner", "--host", "vps", "--dry-run"],
+    );
+    dry.expect_code(0)
+        .expect_stdout(&format!("host vps pid {bot_pid}"))
+        .expect_stdout(&format!("end its loop's shell pid {}", shell.pid()));
+    assert!(
+        alive(shell.pid()) && alive(bot_pid),
+        "--dry-run changes nothing"
+    );
+
+    let run = world.run_under(ISOLATED, &["dev-stop", "partner", "--host", "vps", "--yes"]);
+    run.expect_code(0)
+        .expect_stdout("no instance of your bots is left on host vps");
+    assert!(
+        wait_until(Duration::from_secs(5), || !alive(shell.pid())
+            && !alive(bot_pid)),
+        "the loop's shell or the bot survived"
+    );
+    assert!(
+        world.pids_with_arg(&script).is_empty(),
+        "a copy is left: {:?}",
+        world.pids_with_arg(&script)
+    );
+    let partner = status(&world);
+    assert_eq!(vps(&partner)["instances"], serde_json::json!([]));
+}
+
+#[test]
+fn dev_start_refuses_and_doctor_names_the_host_while_the_host_runs_the_bot() {
+    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+        return;
+    }
+    let sshd = Sshd::start("");
+    let world = world_with_host(&host_table(sshd.port, &sshd.key("client_key"), "10s"));
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![machine("148ed193b95089", "started", None)],
+    )]));
+    let script = world.script("bot.py");
+    let _bot = world.spawn(&["python3", &script], world.root());
+
+    let doctor = world.run_under(ISOLATED, &["doctor", "partner", "--json"]);
+    let findings = doctor.json()["findings"].clone();
+    let host = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "host")
+        .unwrap_or_else(|| panic!("no host finding: {findings}"))
+        .clone();
+    assert_eq!(host["level"], "error", "{host}");
+    assert_eq!(host["fix"], "botctl dev-stop partner --host vps", "{host}");
+
+    let run = world.run_under(ISOLATED, &["dev-start", "partner", "--yes", "--no-run"]);
+    run.expect_code(1);
+    let out = run.all_output();
+    assert!(out.contains("runs on host vps"), "{out}");
+    assert!(out.contains("botctl dev-stop partner --host vps"), "{out}");
+    assert_eq!(
+        world.fly_machines(APP),
+        [("148ed193b95089".to_string(), "started".to_string())],
+        "the refusal stops nothing"
+    );
+}
