@@ -42,6 +42,7 @@ mod botapi;
 mod lock;
 mod procs;
 mod ptb;
+mod sshd;
 pub mod world;
 
 use std::path::{Path, PathBuf};
@@ -54,6 +55,7 @@ pub use procs::{
     pids_with_arg, skip_unless_root, wait_until,
 };
 pub use ptb::{Poller, PtbBot, READY_LIMIT, READY_LINE, node_fakes, venv_python3};
+pub use sshd::{Sshd, free_port, host_table};
 pub use world::*;
 
 /// What the doubles fail with: a sentence for the person.

@@ -9,9 +9,6 @@
 //! That needs root (as CI runs), as does sshd logging in as root; without root the tests skip.
 //! Bots are named with `World::script`, so nothing else on the machine matches them.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -19,114 +16,6 @@ use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
 const ISOLATED: &[&str] = &["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"];
-
-/// A real sshd on 127.0.0.1, killed on drop.
-struct Sshd {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn keygen(path: &Path) {
-    let ok = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "botctl-test", "-f"])
-        .arg(path)
-        .stdin(Stdio::null())
-        .status()
-        .expect("ssh-keygen (run `cargo xtask setup`)")
-        .success();
-    assert!(ok, "ssh-keygen failed");
-}
-
-fn sshd_bin() -> PathBuf {
-    let p = PathBuf::from("/usr/sbin/sshd");
-    assert!(
-        p.is_file(),
-        "/usr/sbin/sshd is missing: run `cargo xtask setup`"
-    );
-    p
-}
-
-impl Sshd {
-    /// sshd accepting the client key `client_key` for root; `extra` is added to its config
-    /// (a `ForceCommand`).
-    fn start(extra: &str) -> Sshd {
-        let dir = tempfile::Builder::new()
-            .prefix("botctl-sshd-")
-            .tempdir()
-            .unwrap();
-        let d = dir.path();
-        keygen(&d.join("host_key"));
-        keygen(&d.join("client_key"));
-        keygen(&d.join("stranger_key"));
-        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
-        // sshd refuses to start without its privilege separation folder.
-        std::fs::create_dir_all("/run/sshd").unwrap();
-        let port = free_port();
-        let config = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
-AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
-KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\n\
-LogLevel ERROR\n{extra}\n",
-            d = d.display()
-        );
-        std::fs::write(d.join("sshd_config"), config).unwrap();
-        let log = std::fs::File::create(d.join("sshd.log")).unwrap();
-        let child = {
-            use std::os::unix::process::CommandExt;
-            Command::new(sshd_bin())
-                .args(["-D", "-e", "-f"])
-                .arg(d.join("sshd_config"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log)
-                .process_group(0)
-                .spawn()
-                .expect("start sshd")
-        };
-        let sshd = Sshd { child, port, dir };
-        let up = wait_until(Duration::from_secs(10), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        assert!(
-            up,
-            "sshd never listened on port {port}: {}",
-            std::fs::read_to_string(sshd.dir.path().join("sshd.log")).unwrap_or_default()
-        );
-        sshd
-    }
-
-    fn key(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        kill_child(&mut self.child);
-    }
-}
-
-/// The `[[host]]` table for `vps` on this port with this client key.
-fn host_table(port: u16, key: &Path, timeout: &str) -> String {
-    format!(
-        r#"
-[[host]]
-name = "vps"
-ssh = "root@127.0.0.1"
-options = ["-p", "{port}", "-i", "{key}", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-F", "/dev/null"]
-timeout = "{timeout}"
-"#,
-        key = key.display()
-    )
-}
 
 /// The partner bot (this world's script name) on Fly.io, and host vps.
 fn world_with_host(host: &str) -> World {
@@ -168,7 +57,7 @@ fn a_bot_and_its_loop_on_the_host_are_shown_with_the_loop_as_supervisor() {
         return;
     }
     let sshd = Sshd::start("");
-    let world = world_with_host(&host_table(sshd.port, &sshd.key("client_key"), "10s"));
+    let world = world_with_host(&sshd.host_table("vps", "client_key", "10s"));
     let (shell, script) = bot_in_a_loop(&world);
     let mut partner = Value::Null;
     let seen = wait_until(Duration::from_secs(20), || {
@@ -200,7 +89,7 @@ fn an_unreachable_port_is_not_checked_with_ssh_s_words() {
     }
     let sshd = Sshd::start("");
     let port = free_port(); // nothing listens there
-    let world = world_with_host(&host_table(port, &sshd.key("client_key"), "10s"));
+    let world = world_with_host(&host_table("vps", port, &sshd.key("client_key"), "10s"));
     let partner = status(&world);
     let host = vps(&partner);
     let error = host["error"].as_str().expect("an error");
@@ -216,7 +105,7 @@ fn a_refused_key_is_not_checked_with_ssh_s_words() {
         return;
     }
     let sshd = Sshd::start("");
-    let world = world_with_host(&host_table(sshd.port, &sshd.key("stranger_key"), "10s"));
+    let world = world_with_host(&sshd.host_table("vps", "stranger_key", "10s"));
     let partner = status(&world);
     let error = vps(&partner)["error"]
         .as_str()
@@ -233,7 +122,7 @@ fn a_host_whose_script_fails_is_not_checked_with_its_words() {
     }
     // What a host without /proc (or a login shell that refuses) answers.
     let sshd = Sshd::start("ForceCommand echo 'no /proc on this host' >&2; exit 3");
-    let world = world_with_host(&host_table(sshd.port, &sshd.key("client_key"), "10s"));
+    let world = world_with_host(&sshd.host_table("vps", "client_key", "10s"));
     let partner = status(&world);
     let error = vps(&partner)["error"]
         .as_str()
@@ -250,7 +139,7 @@ fn a_host_that_hangs_does_not_hold_status_past_its_timeout() {
         return;
     }
     let sshd = Sshd::start("ForceCommand sleep 30");
-    let world = world_with_host(&host_table(sshd.port, &sshd.key("client_key"), "2s"));
+    let world = world_with_host(&sshd.host_table("vps", "client_key", "2s"));
     let run = world.run_under(ISOLATED, &["status", "partner", "--json"]);
     let partner = bot(&run.json(), "partner").clone();
     let error = vps(&partner)["error"]
@@ -271,7 +160,7 @@ fn dev_stop_host_stops_the_loop_and_the_bot_over_ssh() {
         return;
     }
     let sshd = Sshd::start("");
-    let world = world_with_host(&host_table(sshd.port, &sshd.key("client_key"), "10s"));
+    let world = world_with_host(&sshd.host_table("vps", "client_key", "10s"));
     let (shell, script) = bot_in_a_loop(&world);
     let bot_pid = shell.wait_child(&["python3", &script]);
 
@@ -310,7 +199,7 @@ fn dev_start_refuses_and_doctor_names_the_host_while_the_host_runs_the_bot() {
         return;
     }
     let sshd = Sshd::start("");
-    let world = world_with_host(&host_table(sshd.port, &sshd.key("client_key"), "10s"));
+    let world = world_with_host(&sshd.host_table("vps", "client_key", "10s"));
     world.fly_state(fly_apps(&[(
         APP,
         vec![machine("148ed193b95089", "started", None)],

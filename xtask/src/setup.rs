@@ -65,6 +65,11 @@ const TOOLS: &[Tool] = &[
         why: "tests read a [[host]] over a real ssh server on a loopback port",
     },
     Tool {
+        program: "busybox",
+        packages: &["busybox"],
+        why: "the host scan script is tested under busybox sh too",
+    },
+    Tool {
         program: "unshare",
         packages: &["util-linux"],
         why: "host tests run botctl in its own PID namespace",

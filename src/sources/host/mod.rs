@@ -182,50 +182,55 @@ pub fn sh_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', "'\\''"))
 }
 
+/// The end of the scan's output: what follows the argv blob.
+const TRAILER: &str = "\0\u{1e}botctl-end\u{1e}\0";
+
 /// The scan's output, matched by the local rules.
 pub fn parse(text: &str, bots: &[&Bot]) -> Result<HostScan, String> {
-    let mut fields = text.split('\0');
-    if fields.next() != Some(MAGIC) {
+    if !text.starts_with(MAGIC) {
         let start: String = text.chars().take(120).collect();
         return Err(format!(
             "the server did not run botctl's scan (it printed {start:?}); does the login \
 shell run `sh -s`?"
         ));
     }
-    let mut header = || fields.next().unwrap_or("");
-    let uid: u32 = header()
-        .parse()
-        .map_err(|_| "the scan printed no uid".to_string())?;
-    let home = header().to_string();
-    let btime: u64 = header().parse().unwrap_or(0);
-    let tck: u64 = header().parse().ok().filter(|t| *t > 0).unwrap_or(100);
+    let Some(text) = text.strip_suffix(TRAILER) else {
+        return Err("the scan's output was cut short".into());
+    };
+    // NUL-separated fields up to `argv`; after it, `head`'s output of every cmdline.
+    let mut rest = text;
+    let mut next = || -> Option<&str> {
+        let (field, after) = rest.split_once('\0')?;
+        rest = after;
+        Some(field)
+    };
+    next(); // the magic
+    let uid: u32 = next()
+        .and_then(|u| u.parse().ok())
+        .ok_or("the scan printed no uid")?;
+    let home = next().unwrap_or("").to_string();
+    let btime: u64 = next().and_then(|b| b.parse().ok()).unwrap_or(0);
+    let tck: u64 = next()
+        .and_then(|t| t.parse().ok())
+        .filter(|t| *t > 0)
+        .unwrap_or(100);
 
     let mut sections: HashMap<String, (i32, String)> = HashMap::new();
     let mut procs: Vec<Proc> = Vec::new();
-    let mut ended = false;
-    while let Some(kind) = fields.next() {
-        match kind {
-            "s" => {
-                let name = fields.next().unwrap_or("").to_string();
-                let status = fields.next().and_then(|s| s.parse().ok()).unwrap_or(-1);
-                let text = fields.next().unwrap_or("").to_string();
+    loop {
+        match next() {
+            Some("s") => {
+                let name = next().unwrap_or("").to_string();
+                let status = next().and_then(|s| s.parse().ok()).unwrap_or(-1);
+                let text = next().unwrap_or("").to_string();
                 sections.insert(name, (status, text));
             }
-            "p" => {
-                let pid = fields.next().and_then(|p| p.parse::<u32>().ok());
-                let stat = fields.next().unwrap_or("");
-                let uid = fields.next().and_then(|u| u.parse().ok());
-                let cwd = fields.next().filter(|c| !c.is_empty()).map(PathBuf::from);
-                let cgroup = fields.next().unwrap_or("").to_string();
-                let mut argv = Vec::new();
-                for a in fields.by_ref() {
-                    if a == "\u{1e}" {
-                        break;
-                    }
-                    if !a.is_empty() {
-                        argv.push(a.to_string());
-                    }
-                }
+            Some("p") => {
+                let pid = next().and_then(|p| p.parse::<u32>().ok());
+                let stat = next().unwrap_or("");
+                let uid = next().and_then(|u| u.parse().ok());
+                let cwd = next().filter(|c| !c.is_empty()).map(PathBuf::from);
+                let cgroup = next().unwrap_or("").to_string();
                 let (Some(pid), Some((ppid, ticks))) = (pid, parse_stat(stat)) else {
                     continue;
                 };
@@ -236,19 +241,21 @@ shell run `sh -s`?"
                     started: (btime > 0).then(|| btime + ticks / tck),
                     cwd,
                     cgroup,
-                    argv,
+                    argv: Vec::new(),
                 });
             }
-            "end" => {
-                ended = true;
-                break;
-            }
+            Some("argv") => break,
             _ => return Err("the scan's output is not what botctl printed".into()),
         }
     }
-    if !ended {
-        return Err("the scan's output was cut short".into());
+    let argvs = argvs(rest);
+    for p in &mut procs {
+        if let Some(argv) = argvs.get(&p.pid) {
+            p.argv = argv.clone();
+        }
     }
+    // A process that exited before its argv was read is no instance of anything.
+    procs.retain(|p| !p.argv.is_empty());
     let users = users(sections.get("passwd").map_or("", |(_, t)| t));
     Ok(HostScan {
         instances: instances(&procs, bots, &users, &home, &sections),
@@ -256,6 +263,29 @@ shell run `sh -s`?"
         uid,
         started: procs.iter().map(|p| (p.pid, p.started)).collect(),
     })
+}
+
+/// argv by pid from `head -c N /proc/*/cmdline` output: each file after a
+/// `==> /proc/PID/cmdline <==` line (and, after the first, a blank line).
+fn argvs(blob: &str) -> HashMap<u32, Vec<String>> {
+    let blob = format!("\n{blob}");
+    blob.split("\n==> ")
+        .skip(1)
+        .filter_map(|chunk| {
+            let (name, content) = chunk.split_once(" <==\n")?;
+            let pid = name
+                .strip_prefix("/proc/")?
+                .strip_suffix("/cmdline")?
+                .parse()
+                .ok()?;
+            let argv: Vec<String> = content
+                .split('\0')
+                .filter(|a| !a.is_empty())
+                .map(String::from)
+                .collect();
+            Some((pid, argv))
+        })
+        .collect()
 }
 
 /// (ppid, start time in clock ticks after boot) from `/proc/PID/stat`.
@@ -432,42 +462,48 @@ mod tests {
         .remove(0)
     }
 
-    fn record(pid: u32, ppid: u32, uid: u32, cgroup: &str, argv: &[&str]) -> String {
+    /// One process: its record, and its part of the argv blob.
+    fn record(pid: u32, ppid: u32, uid: u32, cgroup: &str, argv: &[&str]) -> (String, String) {
         let stat = format!("{pid} (x y) S {ppid} 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 0 0");
-        let mut s = format!("p\0{pid}\0{stat}\0{uid}\0/srv/lb\0{cgroup}\0");
+        let record = format!("p\0{pid}\0{stat}\0{uid}\0/srv/lb\0{cgroup}\0");
+        let mut cmdline = format!("==> /proc/{pid}/cmdline <==\n");
         for a in argv {
-            s.push_str(a);
-            s.push('\0');
+            cmdline.push_str(a);
+            cmdline.push('\0');
         }
-        s.push_str("\0\u{1e}\0");
-        s
+        cmdline.push('\n');
+        (record, cmdline)
     }
 
     #[test]
     fn records_are_matched_by_the_local_rules() {
         let partner = bot("partner", "bot.py");
         let mut out = format!("{MAGIC}\0{}\0/home/deploy\01000\0100\0", 1001);
-        out.push_str(
-            "s\0passwd\x000\0root:x:0:0::/root:/bin/sh\ndeploy:x:1001:1001::/home/deploy:/bin/sh\n\0",
-        );
-        out.push_str(&record(
-            40,
-            1,
-            1001,
-            "0::/user.slice/session-1.scope\n",
-            &["sh", "-c", "while true; do python3 bot.py; done"],
-        ));
-        out.push_str(&record(41, 40, 1001, "0::/x\n", &["python3", "bot.py"]));
-        out.push_str(&record(42, 1, 1001, "0::/x\n", &["vim", "bot.py"]));
-        out.push_str(&record(
-            43,
-            1,
-            1001,
-            "0::/x\n",
-            &["python3", "admin bot.py"],
-        ));
+        out.push_str("s\0passwd\x000\0root:x:0:0::/root:/bin/sh\ndeploy:x:1001:1001::/home/deploy:/bin/sh\n\0");
+        let processes = [
+            record(
+                40,
+                1,
+                1001,
+                "0::/user.slice/session-1.scope\n",
+                &["sh", "-c", "while true; do python3 bot.py; done"],
+            ),
+            record(41, 40, 1001, "0::/x\n", &["python3", "bot.py"]),
+            record(42, 1, 1001, "0::/x\n", &["vim", "bot.py"]),
+            record(43, 1, 1001, "0::/x\n", &["python3", "admin bot.py"]),
+            // Exited before its argv was read: no cmdline part.
+            (record(44, 1, 1001, "0::/x\n", &[]).0, String::new()),
+        ];
+        for (record, _) in &processes {
+            out.push_str(record);
+        }
         out.push_str("s\0crontab\x000\0@reboot cd /srv/lb && python3 bot.py\n\0");
-        out.push_str("end\0");
+        out.push_str("argv\0");
+        for (_, cmdline) in &processes {
+            out.push_str(cmdline);
+        }
+        out.push_str("==> /dev/null <==\n");
+        out.push_str(TRAILER);
         let scan = parse(&out, &[&partner]).unwrap();
         assert_eq!(scan.uid, 1001);
         assert_eq!(scan.instances.len(), 1, "{:?}", scan.instances);
@@ -487,8 +523,41 @@ mod tests {
         let partner = bot("partner", "bot.py");
         let e = parse("Welcome to the server\n", &[&partner]).unwrap_err();
         assert!(e.contains("did not run botctl's scan"), "{e}");
-        let cut = format!("{MAGIC}\01000\0/h\01\0100\0p\01\0");
+        let cut = format!("{MAGIC}\01000\0/h\01\0100\0p\01\0argv\0==> /proc/1/cm");
         assert!(parse(&cut, &[&partner]).unwrap_err().contains("cut short"));
+    }
+
+    /// The scan script itself, run here by every POSIX shell at hand (dash and busybox sh are
+    /// installed by `cargo xtask setup`), sees this test's own process with its argv.
+    #[test]
+    fn the_scan_runs_under_sh_dash_and_busybox() {
+        let partner = bot("partner", "bot.py");
+        let shells: [&[&str]; 3] = [&["sh"], &["dash"], &["busybox", "sh"]];
+        let mut ran = 0;
+        for shell in shells {
+            let Some(program) = exec::find_program(shell[0], Path::new("/")) else {
+                continue;
+            };
+            let mut args: Vec<&str> = shell[1..].to_vec();
+            args.push("-s");
+            let out = exec::run_with_input(
+                &program,
+                &args,
+                SCAN,
+                &[],
+                std::time::Duration::from_secs(30),
+            )
+            .unwrap();
+            assert!(out.success(), "{shell:?}: {}", out.stderr);
+            let scan = parse(&out.stdout, &[&partner]).unwrap_or_else(|e| panic!("{shell:?}: {e}"));
+            assert_eq!(scan.uid, nix::unistd::geteuid().as_raw(), "{shell:?}");
+            assert!(
+                scan.started.contains_key(&std::process::id()),
+                "{shell:?} did not list this test's process"
+            );
+            ran += 1;
+        }
+        assert!(ran > 0, "no POSIX shell found");
     }
 
     #[test]

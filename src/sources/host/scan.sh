@@ -25,7 +25,8 @@ section() {
   fi
 }
 section passwd cat /etc/passwd
-# Every process: pid, stat line, uid, working folder, cgroup, then argv as /proc has it.
+# Every process: pid, stat line, uid, working folder, cgroup (shell builtins only: no fork per
+# process).
 for d in /proc/[0-9]*; do
   read -r stat 2>/dev/null <"$d/stat" || continue
   uid=
@@ -39,8 +40,6 @@ for d in /proc/[0-9]*; do
   while IFS= read -r l; do cg="$cg$l
 "; done 2>/dev/null <"$d/cgroup"
   f p "${d#/proc/}" "$stat" "$uid" "$cwd" "$cg"
-  cat "$d/cmdline" 2>/dev/null
-  printf '\0\036\0'
 done
 section crontab crontab -l
 section systemd systemctl show --no-pager --property=Id,ExecStart,ActiveState,UnitFileState '*.service'
@@ -52,4 +51,8 @@ if [ -r "$HOME/.pm2/dump.pm2" ]; then
   section pm2-dump cat "$HOME/.pm2/dump.pm2"
 fi
 section supervisorctl supervisorctl status
-f end
+# Last, every argv as /proc has it (NUL-separated), in one `head` for all processes: it names
+# each file in a `==> /proc/PID/cmdline <==` line. /dev/null makes sure there are two files.
+f argv
+head -c 1048576 /proc/[0-9]*/cmdline /dev/null 2>/dev/null
+printf '\0\036botctl-end\036\0'
