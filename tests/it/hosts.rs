@@ -194,7 +194,7 @@ fn dev_stop_host_stops_the_loop_and_the_bot_over_ssh() {
 }
 
 #[test]
-fn dev_start_refuses_and_doctor_names_the_host_while_the_host_runs_the_bot() {
+fn dev_start_and_deploy_resume_refuse_and_doctor_names_the_host_while_it_runs_the_bot() {
     if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
         return;
     }
@@ -228,5 +228,21 @@ fn dev_start_refuses_and_doctor_names_the_host_while_the_host_runs_the_bot() {
         world.fly_machines(APP),
         [("148ed193b95089".to_string(), "started".to_string())],
         "the refusal stops nothing"
+    );
+
+    // Handing back to Fly.io is refused the same way.
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![machine("148ed193b95089", "stopped", None)],
+    )]));
+    let run = world.run_under(ISOLATED, &["deploy-resume", "partner", "--yes"]);
+    run.expect_code(1);
+    let out = run.all_output();
+    assert!(out.contains("runs on host vps"), "{out}");
+    assert!(out.contains("botctl dev-stop partner --host vps"), "{out}");
+    assert_eq!(
+        world.fly_machines(APP),
+        [("148ed193b95089".to_string(), "stopped".to_string())],
+        "the refusal starts nothing"
     );
 }
