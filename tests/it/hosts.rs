@@ -155,7 +155,7 @@ fn a_host_that_hangs_does_not_hold_status_past_its_timeout() {
 }
 
 #[test]
-fn dev_stop_host_stops_the_loop_and_the_bot_over_ssh() {
+fn dev_stop_host_stops_the_loop_and_the_bots_over_ssh_and_leaves_other_users_alone() {
     if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
         return;
     }
@@ -163,6 +163,46 @@ fn dev_stop_host_stops_the_loop_and_the_bot_over_ssh() {
     let world = world_with_host(&sshd.host_table("vps", "client_key", "10s"));
     let (shell, script) = bot_in_a_loop(&world);
     let bot_pid = shell.wait_child(&["python3", &script]);
+    // A copy that ignores SIGTERM: SIGKILL after the grace, over ssh too.
+    world.write(
+        &format!("stubborn/{script}"),
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n\
+         open('ignores-sigterm', 'w').close()\ntime.sleep(600)\n",
+    );
+    let stubborn = world.spawn(&["python3", &script], &world.path("stubborn"));
+    let ignores = world.path("stubborn/ignores-sigterm");
+    assert!(
+        wait_until(Duration::from_secs(30), || ignores.exists()),
+        "the stubborn bot never got to ignore SIGTERM"
+    );
+    // Another user's copy there (the ssh user is root; this one is nobody's).
+    let shared = tempfile::Builder::new()
+        .prefix("botctl-other-")
+        .tempdir()
+        .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(shared.path().join(&script), SLEEPER).unwrap();
+        std::fs::set_permissions(
+            shared.path().join(&script),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    let other = world.spawn_showing(
+        &[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/bin/bash",
+            "-c",
+            &format!("exec -a python3 /bin/sh {script}"),
+        ],
+        shared.path(),
+        &["python3", &script],
+    );
 
     let dry = world.run_under(
         ISOLATED,
@@ -170,27 +210,41 @@ fn dev_stop_host_stops_the_loop_and_the_bot_over_ssh() {
     );
     dry.expect_code(0)
         .expect_stdout(&format!("host vps pid {bot_pid}"))
-        .expect_stdout(&format!("end its loop's shell pid {}", shell.pid()));
+        .expect_stdout(&format!("end its loop's shell pid {}", shell.pid()))
+        .expect_stdout("another user's: left alone");
     assert!(
-        alive(shell.pid()) && alive(bot_pid),
+        alive(shell.pid()) && alive(bot_pid) && alive(stubborn.pid()),
         "--dry-run changes nothing"
     );
 
-    let run = world.run_under(ISOLATED, &["dev-stop", "partner", "--host", "vps", "--yes"]);
+    let run = world.run_under(
+        ISOLATED,
+        &[
+            "dev-stop", "partner", "--host", "vps", "--yes", "--grace", "2s",
+        ],
+    );
     run.expect_code(0)
+        .expect_stdout("sent SIGKILL")
         .expect_stdout("no instance of your bots is left on host vps");
     assert!(
         wait_until(Duration::from_secs(5), || !alive(shell.pid())
-            && !alive(bot_pid)),
-        "the loop's shell or the bot survived"
+            && !alive(bot_pid)
+            && !alive(stubborn.pid())),
+        "the loop's shell or a bot survived"
     );
-    assert!(
-        world.pids_with_arg(&script).is_empty(),
-        "a copy is left: {:?}",
-        world.pids_with_arg(&script)
-    );
+    assert!(alive(other.pid()), "another user's copy was signalled");
     let partner = status(&world);
-    assert_eq!(vps(&partner)["instances"], serde_json::json!([]));
+    let left: Vec<&Value> = vps(&partner)["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "only the other user's copy is left: {partner}"
+    );
+    assert_eq!(left[0]["pid"], other.pid());
 }
 
 #[test]
