@@ -780,6 +780,27 @@ mod tests {
     }
 
     #[test]
+    fn hosts_default_to_every_bot_and_a_15s_timeout() {
+        let c = parse_str(
+            "[[bot]]\nname = \"a\"\nscript = \"a.py\"\n[[bot]]\nname = \"b\"\nscript = \"b.py\"\n\
+[[host]]\nname = \"vps\"\nssh = \"deploy@vps\"\n\
+[[host]]\nname = \"box\"\nssh = \"box\"\nbots = [\"b\"]\ntimeout = \"3s\"\noptions = [\"-p\", \"2222\"]\n",
+        )
+        .unwrap();
+        let vps = c.host("vps").unwrap();
+        assert_eq!(vps.bots, ["a", "b"]);
+        assert_eq!(vps.timeout, Duration::from_secs(15));
+        assert!(vps.options.is_empty());
+        let host = c.host("box").unwrap();
+        assert_eq!(host.bots, ["b"]);
+        assert!(host.may_run("b") && !host.may_run("a"));
+        assert_eq!(host.timeout, Duration::from_secs(3));
+        assert_eq!(host.options, ["-p", "2222"]);
+        let e = c.host("nope").unwrap_err().to_string();
+        assert!(e.contains("known hosts: vps, box"), "{e}");
+    }
+
+    #[test]
     fn no_bots_is_an_error() {
         let e = parse_str("").unwrap_err();
         assert!(e.to_string().contains("no bots"), "{e}");

@@ -60,7 +60,8 @@ const TOOLS: &[Tool] = &[
         why: "installs pm2, which tests run bots under",
     },
     Tool {
-        program: "sshd",
+        // By its path: /usr/sbin is not on every user's PATH (the tests run this one).
+        program: "/usr/sbin/sshd",
         packages: &["openssh-server", "openssh-client"],
         why: "tests read a [[host]] over a real ssh server on a loopback port",
     },
