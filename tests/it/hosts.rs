@@ -302,3 +302,49 @@ fn dev_start_and_deploy_resume_refuse_and_doctor_names_the_host_while_it_runs_th
         "the refusal starts nothing"
     );
 }
+
+#[test]
+fn nothing_of_a_token_goes_over_ssh() {
+    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+        return;
+    }
+    let token = token(7);
+    let seen = tempfile::Builder::new()
+        .prefix("botctl-seen-")
+        .tempdir()
+        .unwrap();
+    let (stdin, env) = (seen.path().join("stdin"), seen.path().join("env"));
+    // The server accepts any variable the client sends and records what it got.
+    let sshd = Sshd::start(&format!(
+        "AcceptEnv *\nForceCommand cat > {}; env > {}",
+        stdin.display(),
+        env.display()
+    ));
+    let host = sshd
+        .host_table("vps", "client_key", "10s")
+        .replace("\"-F\"", "\"-o\", \"SendEnv=*\", \"-F\"");
+    let world = world_with_host(&host);
+    let mut cmd = world.botctl_under(ISOLATED);
+    cmd.args(["status", "partner", "--json"])
+        .env("PARTNER_BOT_TOKEN", &token)
+        .env(
+            "SOME_SETTING",
+            format!("url=https://api.telegram.org/bot{token}/"),
+        );
+    let run = run(&mut cmd);
+    assert!(!run.all_output().contains(&token), "the token was printed");
+    assert!(
+        wait_until(Duration::from_secs(5), || env.exists()),
+        "the server never ran its command"
+    );
+    let (sent_stdin, sent_env) = (
+        std::fs::read_to_string(&stdin).unwrap(),
+        std::fs::read_to_string(&env).unwrap(),
+    );
+    assert!(sent_stdin.contains("botctl"), "the scan went on stdin");
+    assert!(!sent_stdin.contains(&token), "the token went on stdin");
+    assert!(
+        !sent_env.contains(&token[10..]),
+        "the token reached the server's environment:\n{sent_env}"
+    );
+}
