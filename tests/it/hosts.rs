@@ -30,6 +30,26 @@ fn world_with_host(host: &str) -> World {
     world
 }
 
+/// Skips without root; with root, the namespace must work (a clear failure, not a riddle).
+fn skip(why: &str) -> bool {
+    if skip_unless_root(why) {
+        return true;
+    }
+    let out = std::process::Command::new(ISOLATED[0])
+        .args(&ISOLATED[1..])
+        .arg("true")
+        .output()
+        .expect("unshare (util-linux; `cargo xtask setup`)");
+    assert!(
+        out.status.success(),
+        "`{} true` failed: {} — the host tests run botctl in its own PID namespace, which \
+needs root with CAP_SYS_ADMIN",
+        ISOLATED.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    false
+}
+
 fn status(world: &World) -> Value {
     let run = world.run_under(ISOLATED, &["status", "partner", "--json"]);
     bot(&run.json(), "partner").clone()
@@ -53,7 +73,7 @@ fn bot_in_a_loop(world: &World) -> (Proc, String) {
 
 #[test]
 fn a_bot_and_its_loop_on_the_host_are_shown_with_the_loop_as_supervisor() {
-    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
         return;
     }
     let sshd = Sshd::start("");
@@ -86,7 +106,7 @@ fn a_bot_and_its_loop_on_the_host_are_shown_with_the_loop_as_supervisor() {
 
 #[test]
 fn an_unreachable_port_is_not_checked_with_ssh_s_words() {
-    if skip_unless_root("botctl runs in its own PID namespace") {
+    if skip("botctl runs in its own PID namespace") {
         return;
     }
     let sshd = Sshd::start("");
@@ -103,7 +123,7 @@ fn an_unreachable_port_is_not_checked_with_ssh_s_words() {
 
 #[test]
 fn a_refused_key_is_not_checked_with_ssh_s_words() {
-    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
         return;
     }
     let sshd = Sshd::start("");
@@ -119,7 +139,7 @@ fn a_refused_key_is_not_checked_with_ssh_s_words() {
 
 #[test]
 fn a_host_whose_script_fails_is_not_checked_with_its_words() {
-    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
         return;
     }
     // What a host without /proc (or a login shell that refuses) answers.
@@ -137,7 +157,7 @@ fn a_host_whose_script_fails_is_not_checked_with_its_words() {
 
 #[test]
 fn a_host_that_hangs_does_not_hold_status_past_its_timeout() {
-    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
         return;
     }
     let sshd = Sshd::start("ForceCommand sleep 30");
@@ -158,7 +178,7 @@ fn a_host_that_hangs_does_not_hold_status_past_its_timeout() {
 
 #[test]
 fn dev_stop_host_stops_the_loop_and_the_bots_over_ssh_and_leaves_other_users_alone() {
-    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
         return;
     }
     let sshd = Sshd::start("");
@@ -251,7 +271,7 @@ fn dev_stop_host_stops_the_loop_and_the_bots_over_ssh_and_leaves_other_users_alo
 
 #[test]
 fn dev_start_and_deploy_resume_refuse_and_doctor_names_the_host_while_it_runs_the_bot() {
-    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
         return;
     }
     let sshd = Sshd::start("");
@@ -305,7 +325,7 @@ fn dev_start_and_deploy_resume_refuse_and_doctor_names_the_host_while_it_runs_th
 
 #[test]
 fn nothing_of_a_token_goes_over_ssh() {
-    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
         return;
     }
     let token = token(7);
