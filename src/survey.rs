@@ -1,9 +1,9 @@
 //! One look at every source, gathered concurrently: one process scan, one ssh round trip per
 //! `[[host]]`, every Fly app and every Telegram call at once. status, checklist and the
-//! refusals of dev-start and deploy-resume read the `Survey` and its `Places`, so a source added here counts everywhere. What a
-//! workflow does after that asks the sources it changes (flyctl stop/start and the waits on
-//! them, the probe, dev-stop's rescans), and doctor adds the checks only it makes (whoami,
-//! logs, the probe).
+//! refusals of dev-start and deploy-resume read the `Survey` and its `Places`, so a source
+//! added here counts everywhere. What a workflow does after that asks the sources it changes
+//! (flyctl stop/start and the waits on them, the probe, dev-stop's rescans), and doctor adds
+//! the checks only it makes (whoami, logs, the probe).
 
 pub mod other_apps;
 
