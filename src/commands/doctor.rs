@@ -252,7 +252,7 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
         // Before places: when another app holds the token, that is the cause to name first.
         check_shared_token(bot, ev, &mut f);
         check_places(bot, ev, api, &mut f);
-        check_hosts(bot, ev, &mut f);
+        check_hosts(ctx, bot, ev, &mut f);
         check_supervisors(bot, ev, &mut f);
         check_fly(bot, ev, &mut f);
         check_telegram(bot, ev, api, &mut f);
@@ -439,7 +439,7 @@ fn host_names<'a>(hosts: &[(&'a str, &crate::sources::local::Instance)]) -> Vec<
 /// Each `[[host]]` that may run the bot: a copy there while it runs elsewhere too (Fly.io,
 /// this machine, another host) is an error whose fix stops it there; a host not read is a
 /// warning with ssh's words.
-fn check_hosts(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+fn check_hosts(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut Findings) {
     let places = ev.survey.places(bot);
     for (host, scan) in ev.survey.hosts_of(bot) {
         let scan = match scan {
@@ -453,6 +453,26 @@ fn check_hosts(bot: &Bot, ev: &Evidence, f: &mut Findings) {
                 continue;
             }
         };
+        // What can start it there later: the server's crontab, units, pm2 and supervisord.
+        let dest = ctx
+            .cfg
+            .hosts
+            .iter()
+            .find(|h| h.name == host)
+            .map_or(host, |h| h.ssh.as_str());
+        for e in scan.autostart.for_bot(&bot.name) {
+            f.push(
+                Finding::warn(
+                    Some(bot),
+                    Check::Host,
+                    format!(
+                        "on host {host}, {} can start {} again: {}",
+                        e.source, bot.entry, e.entry
+                    ),
+                )
+                .fix(format!("ssh {dest}   # then: {}", e.fix)),
+            );
+        }
         let here: Vec<&crate::sources::local::Instance> = scan
             .instances
             .iter()

@@ -443,6 +443,32 @@ fn autostart(sections: &HashMap<String, (i32, String)>, bots: &[&Bot]) -> Autost
             }
         }
     }
+    for (name, (_, text)) in sections {
+        let Some(file) = name.strip_prefix("supervisord-conf:") else {
+            continue;
+        };
+        for p in autostart::parse_supervisord_conf(text)
+            .programs
+            .into_iter()
+            .filter(|p| p.autostart)
+        {
+            for bot in bots
+                .iter()
+                .filter(|b| autostart::names(&p.command, &b.entry))
+            {
+                entries.push(Entry {
+                    bot: bot.name.clone(),
+                    source: "supervisord".into(),
+                    entry: format!("[program:{}] in {file} (autostart): {}", p.name, p.command),
+                    fix: format!(
+                        "set autostart=false under [program:{}] in {file}, then: supervisorctl update",
+                        p.name
+                    ),
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| (&a.source, &a.entry).cmp(&(&b.source, &b.entry)));
     found.entries = entries;
     found
 }
@@ -498,6 +524,10 @@ mod tests {
             out.push_str(record);
         }
         out.push_str("s\0crontab\x000\0@reboot cd /srv/lb && python3 bot.py\n\0");
+        out.push_str(
+            "s\0supervisord-conf:/etc/supervisor/conf.d/lb.conf\x000\0[program:partner]\n\
+command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart=false\n\0",
+        );
         out.push_str("argv\0");
         for (_, cmdline) in &processes {
             out.push_str(cmdline);
@@ -514,8 +544,20 @@ mod tests {
         let sup = i.supervisor.as_ref().expect("its loop");
         assert_eq!(sup.kind, supervisor::SupervisorKind::Loop);
         assert_eq!(sup.pid, Some(40));
-        assert_eq!(scan.autostart.entries.len(), 1);
-        assert_eq!(scan.autostart.entries[0].source, "crontab");
+        let sources: Vec<&str> = scan
+            .autostart
+            .entries
+            .iter()
+            .map(|e| e.source.as_str())
+            .collect();
+        assert_eq!(sources, ["crontab", "supervisord"]);
+        assert!(
+            scan.autostart.entries[1]
+                .entry
+                .starts_with("[program:partner] in /etc/supervisor/conf.d/lb.conf"),
+            "{:?}",
+            scan.autostart.entries[1]
+        );
     }
 
     #[test]

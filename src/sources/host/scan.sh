@@ -51,6 +51,15 @@ if [ -r "$HOME/.pm2/dump.pm2" ]; then
   section pm2-dump cat "$HOME/.pm2/dump.pm2"
 fi
 section supervisorctl supervisorctl status
+# supervisord's config files: their [program:…] entries with autostart start a bot at boot.
+for c in /etc/supervisor/supervisord.conf /etc/supervisord.conf /etc/supervisor/conf.d/*.conf \
+  /etc/supervisord.d/*.ini; do
+  if [ -f "$c" ] && [ -r "$c" ]; then
+    f s "supervisord-conf:$c" 0
+    cat "$c" 2>/dev/null
+    printf '\0'
+  fi
+done
 # Last, every argv as /proc has it (NUL-separated), in one `head` for all processes: it names
 # each file in a `==> /proc/PID/cmdline <==` line. /dev/null makes sure there are two files.
 f argv
