@@ -55,12 +55,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Status(args) => commands::status::run(&context(&cli)?, args),
         Command::Doctor(args) => commands::doctor::run(&context(&cli)?, args),
         Command::DevStart(args) => commands::dev_start::run(&context(&cli)?, args),
-        Command::DevStop {
-            bots,
-            yes,
-            dry_run,
-            grace,
-        } => commands::dev_stop::run(&context(&cli)?, bots, *yes, *dry_run, *grace),
+        Command::DevStop(args) => commands::dev_stop::run(&context(&cli)?, args),
         Command::DeployResume(args) => commands::deploy_resume::run(&context(&cli)?, args),
         Command::Checklist => commands::checklist::run(&context(&cli)?),
         Command::Init(args) => commands::init::run(args),

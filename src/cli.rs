@@ -1,7 +1,6 @@
 //! The command line, as clap sees it.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -69,21 +68,8 @@ pub(crate) enum Command {
     Doctor(commands::doctor::Args),
     /// Hand a bot from Fly.io to this machine: stop its machines, check, run it here
     DevStart(commands::dev_start::Args),
-    /// Stop this machine's instances of bots (your own processes only)
-    #[command(
-        after_help = "Examples:\n  botctl dev-stop\n  botctl dev-stop partner --grace 5s --yes"
-    )]
-    DevStop {
-        #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
-        bots: Vec<String>,
-        #[arg(long, short)]
-        yes: bool,
-        #[arg(long)]
-        dry_run: bool,
-        /// How long to wait after SIGTERM before SIGKILL
-        #[arg(long, default_value = "10s", value_parser = parse_grace)]
-        grace: Duration,
-    },
+    /// Stop your own instances of bots, here or with --host on a server (your own processes only)
+    DevStop(commands::dev_stop::Args),
     /// Hand bots back to Fly.io: start the machines dev-start stopped and wait until ready
     DeployResume(commands::deploy_resume::Args),
     /// The onboarding checklist, each item checked live
@@ -104,10 +90,6 @@ completions zsh > ~/.zfunc/_botctl\n  botctl completions \
 fish > ~/.config/fish/completions/botctl.fish"
     )]
     Completions { shell: clap_complete::Shell },
-}
-
-fn parse_grace(s: &str) -> Result<Duration, String> {
-    crate::config::GRACE.parse(s)
 }
 
 #[cfg(test)]

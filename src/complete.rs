@@ -19,7 +19,6 @@ pub fn bot_names() -> Vec<CompletionCandidate> {
 }
 
 /// Names of the `[[host]]` tables (for `--host`).
-#[allow(dead_code)] // TEMP: dev-stop --host lands with issue 11
 pub fn host_names() -> Vec<CompletionCandidate> {
     names_of("host", "ssh")
 }

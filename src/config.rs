@@ -23,6 +23,28 @@ pub struct Config {
     pub telegram: TelegramSettings,
     pub local: LocalSettings,
     pub bots: Vec<Bot>,
+    /// The team's servers, read over ssh (`[[host]]`).
+    pub hosts: Vec<Host>,
+}
+
+/// A server the team runs bots on, reached with ssh.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub name: String,
+    /// What a person types after `ssh`: `user@host` or a Host alias.
+    pub ssh: String,
+    /// Extra ssh arguments, before the destination.
+    pub options: Vec<String>,
+    /// The bots that may run there (every bot when the table does not say).
+    pub bots: Vec<String>,
+    /// Time limit of one ssh round trip.
+    pub timeout: Duration,
+}
+
+impl Host {
+    pub fn may_run(&self, bot: &str) -> bool {
+        self.bots.iter().any(|b| b == bot)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +122,19 @@ struct RawConfig {
     local: RawLocal,
     #[serde(default)]
     bot: Vec<RawBot>,
+    #[serde(default)]
+    host: Vec<RawHost>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHost {
+    name: Spanned<String>,
+    ssh: Spanned<String>,
+    #[serde(default)]
+    options: Vec<Spanned<String>>,
+    bots: Option<Vec<Spanned<String>>>,
+    timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -165,10 +200,18 @@ impl RawConfig {
                 b.token_secret.as_ref(),
             ]
         });
+        let hosts = self.host.iter().flat_map(|h| {
+            [Some(&h.name), Some(&h.ssh), h.timeout.as_ref()]
+                .into_iter()
+                .flatten()
+                .chain(&h.options)
+                .chain(h.bots.iter().flatten())
+        });
         fly.into_iter()
             .chain(telegram)
             .filter_map(Option::as_ref)
             .chain(bots.flatten())
+            .chain(hosts)
     }
 }
 
@@ -215,6 +258,13 @@ pub const TELEGRAM_TIMEOUT: Bounds = Bounds {
     max: secs(5 * 60),
 };
 /// [local] respawn: zero means "scan once right away", which is a choice.
+/// [[host]] timeout: one ssh round trip, connection included.
+pub const HOST_TIMEOUT: Bounds = Bounds {
+    name: "timeout",
+    default: secs(15),
+    min: secs(1),
+    max: secs(5 * 60),
+};
 pub const RESPAWN: Bounds = Bounds {
     name: "respawn",
     default: secs(5),
@@ -320,7 +370,13 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
     // TOML escapes (`\u0037…`) can spell a token the raw text does not show: check the values.
     for value in raw.strings() {
         if crate::redact::find_token(value.get_ref()).is_some() {
-            return Err(at(value.span(), TOKEN_IN_CONFIG.into()));
+            // Spelled with escapes: the raw text may not look like a token, so mask it whole.
+            let span = value.span();
+            let mut masked = text.to_string();
+            if masked.get(span.clone()).is_some() {
+                masked.replace_range(span.clone(), "\"<token>\"");
+            }
+            return Err(located(&masked, path, span, TOKEN_IN_CONFIG.into()));
         }
     }
 
@@ -480,6 +536,7 @@ PARTNER_BOT_TOKEN, not {:?}",
                 .into(),
         ));
     }
+    let hosts = hosts(&raw.host, &bots, &at, &duration)?;
     Ok(Config {
         path: path.to_path_buf(),
         root,
@@ -487,10 +544,99 @@ PARTNER_BOT_TOKEN, not {:?}",
         telegram,
         local,
         bots,
+        hosts,
     })
 }
 
+/// Reads an optional duration key within its bounds.
+type DurationOf<'a> = dyn Fn(&Option<Spanned<String>>, Bounds) -> Result<Duration> + 'a;
+
+/// The `[[host]]` tables, checked: names like bot names and unique, an ssh destination that
+/// is not an option, `bots` naming configured bots.
+fn hosts(
+    raw: &[RawHost],
+    bots: &[Bot],
+    at: &dyn Fn(Range<usize>, String) -> Error,
+    duration: &DurationOf<'_>,
+) -> Result<Vec<Host>> {
+    let mut seen = HashSet::new();
+    let mut hosts = Vec::new();
+    for h in raw {
+        let name = h.name.get_ref();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(at(
+                h.name.span(),
+                format!("host name {name:?} must be made of a-z, 0-9 and -"),
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(at(h.name.span(), format!("duplicate host name {name:?}")));
+        }
+        let ssh = h.ssh.get_ref().trim();
+        if ssh.is_empty() || ssh.starts_with('-') || ssh.chars().any(char::is_whitespace) {
+            return Err(at(
+                h.ssh.span(),
+                format!(
+                    "ssh must be what you would type after `ssh`: user@host or a Host alias, \
+not {ssh:?} (options go in options = [...])"
+                ),
+            ));
+        }
+        let mut names = Vec::new();
+        match &h.bots {
+            None => names.extend(bots.iter().map(|b| b.name.clone())),
+            Some(list) => {
+                for b in list {
+                    if !bots.iter().any(|known| &known.name == b.get_ref()) {
+                        let known: Vec<&str> = bots.iter().map(|b| b.name.as_str()).collect();
+                        return Err(at(
+                            b.span(),
+                            format!(
+                                "no bot named {:?}; known bots: {}",
+                                b.get_ref(),
+                                known.join(", ")
+                            ),
+                        ));
+                    }
+                    names.push(b.get_ref().clone());
+                }
+            }
+        }
+        hosts.push(Host {
+            name: name.clone(),
+            ssh: ssh.to_string(),
+            options: h.options.iter().map(|o| o.get_ref().clone()).collect(),
+            bots: names,
+            timeout: duration(&h.timeout, HOST_TIMEOUT)?,
+        });
+    }
+    Ok(hosts)
+}
+
 impl Config {
+    /// The host named by `--host`.
+    pub fn host(&self, name: &str) -> Result<&Host> {
+        self.hosts.iter().find(|h| h.name == name).ok_or_else(|| {
+            let known: Vec<&str> = self.hosts.iter().map(|h| h.name.as_str()).collect();
+            Error::Usage(if known.is_empty() {
+                format!(
+                    "no host named {name:?}: {} has no [[host]] table",
+                    self.path.display()
+                )
+            } else {
+                format!(
+                    "no host named {name:?} in {}; known hosts: {}",
+                    self.path.display(),
+                    known.join(", ")
+                )
+            })
+        })
+    }
+
     /// The bots named on the command line, in config order; no names means every bot.
     pub fn select(&self, names: &[String]) -> Result<Vec<&Bot>> {
         for name in names {
@@ -634,9 +780,37 @@ mod tests {
             assert!(!e.to_string().contains(&tok[11..]), "{e}");
             assert_eq!(line_of(e).0, line, "{text}");
         }
+        // Escapes inside the secret half: the value is masked whole in the snippet.
+        let split = format!("{}\\u0041{}", &tok[..12], &tok[13..]);
+        let e = parse_str(&format!(
+            "[[bot]]\nname = \"a\"\nscript = \"b.py\"\nrun = \"{split}\"\n"
+        ))
+        .unwrap_err();
+        assert!(!e.to_string().contains(&tok[13..]), "{e}");
         // Two tokens on a line: both masked in the snippet.
         let e = parse_str(&format!("# {tok} {tok}\n")).unwrap_err();
         assert!(!e.to_string().contains(&tok[11..]), "{e}");
+    }
+
+    #[test]
+    fn hosts_default_to_every_bot_and_a_15s_timeout() {
+        let c = parse_str(
+            "[[bot]]\nname = \"a\"\nscript = \"a.py\"\n[[bot]]\nname = \"b\"\nscript = \"b.py\"\n\
+[[host]]\nname = \"vps\"\nssh = \"deploy@vps\"\n\
+[[host]]\nname = \"box\"\nssh = \"box\"\nbots = [\"b\"]\ntimeout = \"3s\"\noptions = [\"-p\", \"2222\"]\n",
+        )
+        .unwrap();
+        let vps = c.host("vps").unwrap();
+        assert_eq!(vps.bots, ["a", "b"]);
+        assert_eq!(vps.timeout, Duration::from_secs(15));
+        assert!(vps.options.is_empty());
+        let host = c.host("box").unwrap();
+        assert_eq!(host.bots, ["b"]);
+        assert!(host.may_run("b") && !host.may_run("a"));
+        assert_eq!(host.timeout, Duration::from_secs(3));
+        assert_eq!(host.options, ["-p", "2222"]);
+        let e = c.host("nope").unwrap_err().to_string();
+        assert!(e.contains("known hosts: vps, box"), "{e}");
     }
 
     #[test]

@@ -99,14 +99,43 @@ pub fn run_with_env(
     env: &[(&str, &str)],
     limit: Duration,
 ) -> Result<Output, ExecError> {
+    run_full(program, args, env, &[], None, limit)
+}
+
+/// [`run`] with `input` written to the program's stdin (`ssh HOST sh -s` reads its script there).
+/// `hidden`: variables left out of its environment (ssh can send variables to the server).
+pub fn run_with_input(
+    program: &Path,
+    args: &[&str],
+    input: &str,
+    hidden: &[String],
+    limit: Duration,
+) -> Result<Output, ExecError> {
+    run_full(program, args, &[], hidden, Some(input.as_bytes()), limit)
+}
+
+fn run_full(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    hidden: &[String],
+    input: Option<&[u8]>,
+    limit: Duration,
+) -> Result<Output, ExecError> {
     let command = display(program, args);
     tracing::info!("run: {command}");
     let mut expr = duct::cmd(program, args);
     for (key, value) in env {
         expr = expr.env(key, value);
     }
+    for key in hidden {
+        expr = expr.env_remove(key);
+    }
+    expr = match input {
+        Some(bytes) => expr.stdin_bytes(bytes.to_vec()),
+        None => expr.stdin_null(),
+    };
     let expr = expr
-        .stdin_null()
         .stdout_capture()
         .stderr_capture()
         .unchecked()

@@ -1,9 +1,9 @@
-//! One look at every source, gathered concurrently: one process scan, every Fly app and every
-//! Telegram call at once. status, checklist and the refusals of dev-start and deploy-resume
-//! read the `Survey` and its `Places`, so a source added here counts everywhere. What a
-//! workflow does after that asks the sources it changes (flyctl stop/start and the waits on
-//! them, the probe, dev-stop's rescans), and doctor adds the checks only it makes (whoami,
-//! logs, the probe).
+//! One look at every source, gathered concurrently: one process scan, one ssh round trip per
+//! `[[host]]`, every Fly app and every Telegram call at once. status, checklist and the
+//! refusals of dev-start and deploy-resume read the `Survey` and its `Places`, so a source
+//! added here counts everywhere. What a workflow does after that asks the sources it changes
+//! (flyctl stop/start and the waits on them, the probe, dev-stop's rescans), and doctor adds
+//! the checks only it makes (whoami, logs, the probe).
 
 pub mod other_apps;
 
@@ -15,6 +15,7 @@ use std::time::Duration;
 use crate::config::{Bot, Config};
 use crate::sources::autostart::{self, Autostart};
 use crate::sources::fly::{FlyError, Flyctl, Machine};
+use crate::sources::host::{self, HostScan};
 use crate::sources::local::{self, Instance};
 use crate::sources::telegram::{ApiError, BotApi, DotEnv, TokenLookup, WebhookInfo, token_for};
 
@@ -30,6 +31,10 @@ pub struct Survey {
     pub autostart: Autostart,
     /// Other Fly apps and their secrets; `None` when no bot has both fly_app and a token secret.
     pub other_apps: Option<other_apps::OtherApps>,
+    /// Per `[[host]]` that may run one of these bots: its scan, or why it was not read.
+    pub hosts: BTreeMap<String, Result<HostScan, String>>,
+    /// Per host read: the bots it may run.
+    pub host_bots: BTreeMap<String, Vec<String>>,
 }
 
 pub struct Telegram {
@@ -57,6 +62,12 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
         let wanted = other_apps::wanted(bots);
         let other =
             (!wanted.is_empty()).then(|| s.spawn(move || other_apps::read(flyctl, &wanted)));
+        let hosts: Vec<_> = cfg
+            .hosts
+            .iter()
+            .filter(|h| bots.iter().any(|b| h.may_run(&b.name)))
+            .map(|h| (h.name.clone(), s.spawn(move || host::read(h, bots))))
+            .collect();
         let fly: Vec<_> = apps
             .iter()
             .map(|app| (app.clone(), s.spawn(move || flyctl.machines(app))))
@@ -89,6 +100,15 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
             local,
             autostart,
             other_apps: other.map(|h| joined(h.join())),
+            hosts: hosts
+                .into_iter()
+                .map(|(name, h)| (name, joined(h.join())))
+                .collect(),
+            host_bots: cfg
+                .hosts
+                .iter()
+                .map(|h| (h.name.clone(), h.bots.clone()))
+                .collect(),
             fly: fly
                 .into_iter()
                 .map(|(app, h)| (app, joined(h.join())))
@@ -130,6 +150,8 @@ impl std::fmt::Display for Verdict {
 /// Every place one bot runs, as the survey saw it.
 pub struct Places<'a> {
     pub local: Vec<&'a Instance>,
+    /// Instances on `[[host]]` servers: (host name, instance).
+    pub hosts: Vec<(&'a str, &'a Instance)>,
     pub machines: Vec<&'a Machine>,
     /// Started machines of other Fly apps that hold the same token: (app, machine).
     pub also: Vec<(&'a str, &'a Machine)>,
@@ -142,6 +164,7 @@ pub struct Places<'a> {
 impl Places<'_> {
     pub fn count(&self) -> usize {
         self.local.len()
+            + self.hosts.len()
             + self.machines.len()
             + self.also.len()
             + usize::from(self.webhook.is_some())
@@ -167,6 +190,20 @@ impl Survey {
                 Vec::new()
             }
         };
+        let mut hosts = Vec::new();
+        for (name, scan) in &self.hosts {
+            match scan {
+                Ok(scan) => hosts.extend(
+                    scan.instances
+                        .iter()
+                        .filter(|i| i.bot == bot.name)
+                        .map(|i| (name.as_str(), i)),
+                ),
+                // Only a host that may run this bot was read for it.
+                Err(e) if self.host_runs(name, bot) => unreadable.push(format!("host {name}: {e}")),
+                Err(_) => {}
+            }
+        }
         let machines = match bot.fly_app.as_ref().and_then(|app| self.fly.get(app)) {
             Some(Ok(ms)) => ms.iter().filter(|m| m.is_running()).collect(),
             Some(Err(e)) => {
@@ -198,6 +235,7 @@ impl Survey {
         }
         Places {
             local,
+            hosts,
             machines,
             also,
             webhook,
@@ -209,6 +247,24 @@ impl Survey {
     /// token secret to compare.
     pub fn shared_token(&self, bot: &Bot) -> Option<SharedToken<'_>> {
         self.other_apps.as_ref()?.shared_token(bot, &self.fly)
+    }
+
+    /// Whether host `name` was read for `bot` (its `bots` name it).
+    fn host_runs(&self, name: &str, bot: &Bot) -> bool {
+        self.host_bots
+            .get(name)
+            .is_some_and(|b| b.contains(&bot.name))
+    }
+
+    /// The hosts read for `bot`, with their scans.
+    pub fn hosts_of<'a>(
+        &'a self,
+        bot: &'a Bot,
+    ) -> impl Iterator<Item = (&'a str, &'a Result<HostScan, String>)> + 'a {
+        self.hosts
+            .iter()
+            .filter(move |(name, _)| self.host_runs(name, bot))
+            .map(|(name, scan)| (name.as_str(), scan))
     }
 
     pub fn machines(&self, bot: &Bot) -> Option<&Result<Vec<Machine>, FlyError>> {

@@ -109,6 +109,30 @@ pub fn run(ctx: &Context) -> Result<i32> {
                 items.push(item);
             }
         }
+        // The seed checklist's last item, "check systemd (on the server)", read over ssh.
+        for (host, scan) in survey.hosts_of(bot) {
+            let text = format!("{}: checked on host {host}", bot.name);
+            items.push(match scan {
+                Err(e) => Item {
+                    ticked: false,
+                    text: format!("{text} — not checked: {}", ui::shown(e)),
+                    fix: Some(format!("botctl status {}", bot.name)),
+                },
+                Ok(_) => {
+                    let there = places.hosts.iter().filter(|(h, _)| *h == host).count();
+                    let twice = there > 0 && places.count() >= 2;
+                    Item {
+                        ticked: !twice,
+                        text: if twice {
+                            format!("{text} — {there} copy(ies) there while it runs elsewhere too")
+                        } else {
+                            format!("{text} ({there} running there)")
+                        },
+                        fix: twice.then(|| format!("botctl dev-stop {} --host {host}", bot.name)),
+                    }
+                }
+            });
+        }
         // A supervised local copy restarts when killed; with Fly.io (or another place) in
         // play, that is a second copy waiting to happen.
         let kept = places

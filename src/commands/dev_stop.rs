@@ -13,7 +13,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use super::Context;
-use super::steps::{Steps, wait_for};
+use super::steps::{Mode, Steps, wait_for};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::exec;
@@ -24,15 +24,47 @@ use crate::ui;
 /// Time limit of one supervisor's stop command (supervisorctl and pm2 wait for the program).
 const STOP_COMMAND_LIMIT: Duration = Duration::from_secs(60);
 
-pub fn run(
-    ctx: &Context,
-    names: &[String],
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  botctl dev-stop\n  botctl dev-stop partner --grace 5s --yes\n  botctl dev-stop partner --host vps --dry-run"
+)]
+pub struct Args {
+    /// Bots to stop (default: all)
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
+    bots: Vec<String>,
+    /// Stop them on this [[host]] over ssh (the ssh user's processes only)
+    #[arg(long, value_name = "NAME", add = clap_complete::ArgValueCandidates::new(crate::complete::host_names))]
+    host: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(long, short)]
     yes: bool,
+    /// Print the steps and change nothing
+    #[arg(long)]
     dry_run: bool,
+    /// How long to wait after SIGTERM before SIGKILL
+    #[arg(long, default_value = "10s", value_parser = parse_grace)]
     grace: Duration,
-) -> Result<i32> {
+}
+
+fn parse_grace(s: &str) -> std::result::Result<Duration, String> {
+    crate::config::GRACE.parse(s)
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+    let mode = Mode::new(args.yes, args.dry_run);
+    match &args.host {
+        Some(host) => super::dev_stop_host::run(ctx, host, &args.bots, mode, args.grace),
+        None => stop_here(ctx, &args.bots, mode, args.grace),
+    }
+}
+
+/// The instances on this machine.
+fn stop_here(ctx: &Context, names: &[String], mode: Mode, grace: Duration) -> Result<i32> {
     let bots = ctx.cfg.select(names)?;
-    let mut steps = Steps::new("dev-stop: stop the bots running on this machine", dry_run);
+    let mut steps = Steps::new(
+        "dev-stop: stop the bots running on this machine",
+        mode.is_dry_run(),
+    );
 
     // 1. Find them, and what keeps each alive.
     let mut step = steps.begin("Find local instances");
@@ -62,32 +94,34 @@ pub fn run(
     // 2. How each one will be stopped; a supervisor botctl cannot stop is a refusal.
     let mut step = steps.begin("Plan how each is stopped");
     let plan: Vec<String> = mine.iter().map(|i| plan_line(i, grace)).collect();
-    if let Some(err) = refusal(&mine, nix::unistd::geteuid().is_root()) {
+    if let Some(err) = refusal(
+        &mine,
+        nix::unistd::geteuid().is_root(),
+        "",
+        "botctl dev-stop",
+    ) {
         return Err(step.fail(err));
     }
     step.done(plan.join("\n"));
 
     // 3. Confirm.
     let mut step = steps.begin("Confirm");
-    if dry_run {
+    if mode.is_dry_run() {
         step.would("stop them as planned in step 2");
         return Ok(0);
     }
-    ui::confirm(
-        &format!(
-            "Stop {} ({})?",
-            if mine.len() == 1 {
-                "this instance".to_string()
-            } else {
-                format!("these {} instances", mine.len())
-            },
-            mine.iter()
-                .map(|i| format!("pid {}", i.pid))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        yes,
-    )
+    mode.confirm(&format!(
+        "Stop {} ({})?",
+        if mine.len() == 1 {
+            "this instance".to_string()
+        } else {
+            format!("these {} instances", mine.len())
+        },
+        mine.iter()
+            .map(|i| format!("pid {}", i.pid))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
     .map_err(|e| step.fail(e))?;
     step.done("confirmed");
 
@@ -194,7 +228,7 @@ pub fn run(
 }
 
 /// One line of the plan: how this instance will be stopped.
-fn plan_line(i: &Instance, grace: Duration) -> String {
+pub(super) fn plan_line(i: &Instance, grace: Duration) -> String {
     let plain = format!("SIGTERM, SIGKILL after {}s", grace.as_secs());
     let how = match &i.supervisor {
         None => plain,
@@ -234,8 +268,9 @@ fn daemon_word(kind: SupervisorKind) -> &'static str {
 }
 
 /// A supervisor botctl cannot stop as this user (`root`: whether botctl runs as root): the
-/// command to run instead.
-fn refusal(mine: &[Instance], root: bool) -> Option<Error> {
+/// command to run instead (`run_as`: what goes before it, `ssh DEST ` on a host; `then`: the
+/// botctl command to run after it).
+pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -> Option<Error> {
     let blocked: Vec<(&Instance, String)> = mine
         .iter()
         .filter_map(|i| {
@@ -272,14 +307,14 @@ fn refusal(mine: &[Instance], root: bool) -> Option<Error> {
             .map(|(i, _)| {
                 i.supervisor
                     .as_ref()
-                    .map(|s| s.stop.clone())
+                    .map(|s| format!("{run_as}{}", s.stop))
                     .unwrap_or_default()
             })
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect::<Vec<_>>()
             .join(" && ")
-            + "   # then: botctl dev-stop",
+            + &format!("   # then: {then}"),
     })
 }
 
@@ -391,7 +426,7 @@ fn wait_gone(pid: u32) {
 }
 
 /// "pid 5000 `python3 bot.py`, started by pid 4999 `python3 respawner.py`".
-fn came_back(i: &Instance) -> String {
+pub(super) fn came_back(i: &Instance) -> String {
     let mut s = format!("pid {} `{}`", i.pid, i.cmd.join(" "));
     match (i.ppid, i.parent_cmd.is_empty()) {
         (Some(p), false) => s.push_str(&format!(
@@ -410,7 +445,7 @@ fn came_back(i: &Instance) -> String {
     s
 }
 
-fn human_duration(d: Duration) -> String {
+pub(super) fn human_duration(d: Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{}s", d.as_secs())
     } else {
@@ -502,7 +537,8 @@ mod tests {
     #[test]
     fn a_system_unit_without_root_is_a_refusal_naming_the_command() {
         let unit = instance("0::/system.slice/partner-bot.service\n");
-        let err = refusal(std::slice::from_ref(&unit), false).expect("a refusal");
+        let err =
+            refusal(std::slice::from_ref(&unit), false, "", "botctl dev-stop").expect("a refusal");
         assert_eq!(err.exit_code(), 1);
         let text = err.to_string();
         assert!(
@@ -513,9 +549,9 @@ mod tests {
             text.contains("fix: sudo systemctl stop partner-bot.service"),
             "{text}"
         );
-        assert!(refusal(std::slice::from_ref(&unit), true).is_none());
+        assert!(refusal(std::slice::from_ref(&unit), true, "", "botctl dev-stop").is_none());
         let plain = instance("0::/user.slice/user-1000.slice/session-3.scope\n");
-        assert!(refusal(std::slice::from_ref(&plain), false).is_none());
+        assert!(refusal(std::slice::from_ref(&plain), false, "", "botctl dev-stop").is_none());
         assert_eq!(
             plan_line(&plain, Duration::from_secs(10)),
             "partner pid 4242: SIGTERM, SIGKILL after 10s"

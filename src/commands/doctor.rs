@@ -40,7 +40,6 @@ pub enum Check {
     Handoff,
     Probe,
     Supervisor,
-    #[allow(dead_code)] // TEMP: hosts land with issue 11
     Host,
     SharedToken,
 }
@@ -263,6 +262,7 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
         // Before places: when another app holds the token, that is the cause to name first.
         check_shared_token(bot, ev, &mut f);
         check_places(bot, ev, api, &mut f);
+        check_hosts(ctx, bot, ev, &mut f);
         check_supervisors(bot, ev, &mut f);
         check_fly(bot, ev, &mut f);
         check_telegram(bot, ev, api, &mut f);
@@ -346,6 +346,18 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
                     .join(", ")
             ));
         }
+        for host in host_names(&places.hosts) {
+            where_.push(format!(
+                "host {host} (pid {})",
+                places
+                    .hosts
+                    .iter()
+                    .filter(|(h, _)| *h == host)
+                    .map(|(_, i)| i.pid.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         if !places.machines.is_empty() {
             where_.push(format!(
                 "Fly app {} (machine {})",
@@ -375,6 +387,8 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
         }
         let fix = if let Some(app) = also_apps(&places.also).first() {
             shared_token_fix(ev, bot, app, &places.also)
+        } else if let Some(host) = host_names(&places.hosts).first() {
+            format!("botctl dev-stop {} --host {host}", bot.name)
         } else if !places.local.is_empty() && !places.machines.is_empty() {
             format!(
                 "botctl dev-stop {0}   # keep Fly.io; or move it here: botctl dev-start {0}",
@@ -422,6 +436,89 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
             ),
         };
         f.push(Finding::new(level, Some(bot), Check::Places, message));
+    }
+}
+
+/// The hosts of host instances, each once, in order.
+fn host_names<'a>(hosts: &[(&'a str, &crate::sources::local::Instance)]) -> Vec<&'a str> {
+    let mut names: Vec<&str> = hosts.iter().map(|(h, _)| *h).collect();
+    names.dedup();
+    names
+}
+
+/// Each `[[host]]` that may run the bot: a copy there while it runs elsewhere too (Fly.io,
+/// this machine, another host) is an error whose fix stops it there; a host not read is a
+/// warning with ssh's words.
+fn check_hosts(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let places = ev.survey.places(bot);
+    for (host, scan) in ev.survey.hosts_of(bot) {
+        let scan = match scan {
+            Ok(scan) => scan,
+            Err(e) => {
+                f.push(Finding::warn(
+                    Some(bot),
+                    Check::Host,
+                    format!("host {host} not checked: {e}"),
+                ));
+                continue;
+            }
+        };
+        // What can start it there later: the server's crontab, units, pm2 and supervisord.
+        let dest = ctx
+            .cfg
+            .hosts
+            .iter()
+            .find(|h| h.name == host)
+            .map_or(host, |h| h.ssh.as_str());
+        for e in scan.autostart.for_bot(&bot.name) {
+            f.push(
+                Finding::warn(
+                    Some(bot),
+                    Check::Host,
+                    format!(
+                        "on host {host}, {} can start {} again: {}",
+                        e.source, bot.entry, e.entry
+                    ),
+                )
+                .fix(format!("ssh {dest}   # then: {}", e.fix)),
+            );
+        }
+        let here: Vec<&crate::sources::local::Instance> = scan
+            .instances
+            .iter()
+            .filter(|i| i.bot == bot.name)
+            .collect();
+        if here.is_empty() {
+            continue;
+        }
+        let described: Vec<String> = here
+            .iter()
+            .map(|i| super::status::describe_host_instance(host, i))
+            .collect();
+        let elsewhere = places.count() - here.len();
+        if elsewhere == 0 && here.len() == 1 {
+            f.push(Finding::ok(Some(bot), Check::Host, described.join("; ")));
+            continue;
+        }
+        let other = if !places.machines.is_empty() || !places.also.is_empty() {
+            "while Fly.io runs it too".to_string()
+        } else if elsewhere > 0 {
+            format!("while it runs in {elsewhere} other place(s)")
+        } else {
+            format!("{} copies there fight over getUpdates", here.len())
+        };
+        f.push(
+            Finding::error(
+                Some(bot),
+                Check::Host,
+                format!(
+                    "{} runs on host {host} {other}: {}",
+                    bot.name,
+                    described.join("; ")
+                ),
+            )
+            .fix(format!("botctl dev-stop {} --host {host}", bot.name)),
+        );
     }
 }
 

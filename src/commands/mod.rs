@@ -4,6 +4,7 @@ pub mod checklist;
 pub mod deploy_resume;
 pub mod dev_start;
 pub mod dev_stop;
+pub mod dev_stop_host;
 pub mod doctor;
 pub mod init;
 pub mod status;

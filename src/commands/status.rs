@@ -57,6 +57,43 @@ struct BotJson<'a> {
     /// null without a token.
     telegram: Option<TelegramJson>,
     autostart: Vec<&'a autostart::Entry>,
+    /// One entry per configured host that may run the bot.
+    hosts: Vec<HostJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct HostJson<'a> {
+    host: &'a str,
+    /// ssh's own words when the host was not read.
+    error: Option<&'a str>,
+    instances: Vec<&'a Instance>,
+    autostart: Vec<&'a autostart::Entry>,
+}
+
+impl<'a> HostJson<'a> {
+    fn all(bot: &'a Bot, survey: &'a Survey) -> Vec<Self> {
+        survey
+            .hosts_of(bot)
+            .map(|(host, scan)| match scan {
+                Ok(scan) => HostJson {
+                    host,
+                    error: None,
+                    instances: scan
+                        .instances
+                        .iter()
+                        .filter(|i| i.bot == bot.name)
+                        .collect(),
+                    autostart: scan.autostart.for_bot(&bot.name),
+                },
+                Err(e) => HostJson {
+                    host,
+                    error: Some(e.as_str()),
+                    instances: Vec::new(),
+                    autostart: Vec::new(),
+                },
+            })
+            .collect()
+    }
 }
 
 #[derive(Serialize)]
@@ -96,6 +133,7 @@ impl<'a> BotJson<'a> {
                 .map(|app| FlyJson::new(app, bot, survey)),
             telegram: TelegramJson::new(bot, survey),
             autostart: survey.autostart.for_bot(&bot.name),
+            hosts: HostJson::all(bot, survey),
             local: places.local,
         }
     }
@@ -171,9 +209,18 @@ impl TelegramJson {
 }
 
 pub fn describe_instance(i: &Instance) -> String {
+    describe_instance_at("local", i)
+}
+
+/// An instance on a `[[host]]` server.
+pub fn describe_host_instance(host: &str, i: &Instance) -> String {
+    describe_instance_at(&format!("host {host}"), i)
+}
+
+fn describe_instance_at(place: &str, i: &Instance) -> String {
     // argv and folder are anybody's text: shown escaped.
     let mut s = format!(
-        "local pid {} `{}` ({}",
+        "{place} pid {} `{}` ({}",
         i.pid,
         ui::shown(&i.cmd.join(" ")),
         ui::shown(&i.user)
@@ -217,6 +264,12 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
     for bot in bots {
         let places = survey.places(bot);
         let mut lines: Vec<String> = places.local.iter().map(|i| describe_instance(i)).collect();
+        lines.extend(
+            places
+                .hosts
+                .iter()
+                .map(|(host, i)| describe_host_instance(host, i)),
+        );
         for m in &places.machines {
             lines.push(format!(
                 "fly {} machine {} {} ({})",
@@ -280,6 +333,26 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
         for e in survey.autostart.for_bot(&bot.name) {
             later.push(format!("  {}: {} — {}", bot.name, e.source, e.entry));
         }
+        for (host, scan) in survey.hosts_of(bot) {
+            match scan {
+                Ok(scan) => {
+                    for e in scan.autostart.for_bot(&bot.name) {
+                        later.push(format!(
+                            "  {}: host {host} {} — {}",
+                            bot.name,
+                            e.source,
+                            ui::shown(&e.entry)
+                        ));
+                    }
+                }
+                Err(e) => {
+                    let entry = format!("  host {host}: {}", ui::shown(e));
+                    if !unchecked.contains(&entry) {
+                        unchecked.push(entry);
+                    }
+                }
+            }
+        }
         if let Some(Err(e)) = survey.machines(bot) {
             let line = format!("  fly {}: {}", bot.fly_app.as_deref().unwrap_or(""), e);
             let fix = e
@@ -331,6 +404,15 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
     unchecked.extend(shared_unchecked);
     for u in &survey.autostart.unchecked {
         unchecked.push(format!("  {}: {}", u.source, u.reason));
+    }
+    for (host, scan) in &survey.hosts {
+        for u in scan.iter().flat_map(|s| &s.autostart.unchecked) {
+            unchecked.push(format!(
+                "  host {host} {}: {}",
+                u.source,
+                ui::shown(&u.reason)
+            ));
+        }
     }
     if !telegram_notes.is_empty() {
         ui::blank();

@@ -250,6 +250,26 @@ pub fn refuse_while_it_runs_elsewhere(
             fix: stop_local_fix(bot, &places.local),
         }));
     }
+    if let Some((host, _)) = places.hosts.first() {
+        let on_host: Vec<String> = places
+            .hosts
+            .iter()
+            .filter(|(h, _)| h == host)
+            .map(|(h, i)| super::status::describe_host_instance(h, i))
+            .collect();
+        return Err(step.fail(Error::Refused {
+            message: format!(
+                "{} runs on host {host}: {}; {consequence}",
+                bot.name,
+                on_host.join("; ")
+            ),
+            fix: format!("botctl dev-stop {} --host {host}", bot.name),
+        }));
+    }
+    let hosts_unread: Vec<String> = survey
+        .hosts_of(bot)
+        .filter_map(|(host, scan)| scan.as_ref().err().map(|e| format!("host {host}: {e}")))
+        .collect();
     let shared = survey.shared_token(bot);
     if let Some(other) = shared
         .iter()
@@ -278,12 +298,20 @@ pub fn refuse_while_it_runs_elsewhere(
             ),
         }));
     }
-    match shared.map(|t| t.unchecked).filter(|u| !u.is_empty()) {
-        Some(unchecked) => step.warn(format!(
-            "not on this machine; other Fly apps not checked: {}",
-            unchecked.join("; ")
-        )),
-        None => step.done("it runs nowhere else"),
+    let mut unchecked: Vec<String> = shared
+        .map(|t| t.unchecked)
+        .filter(|u| !u.is_empty())
+        .map(|u| format!("other Fly apps not checked: {}", u.join("; ")))
+        .into_iter()
+        .collect();
+    unchecked.extend(hosts_unread);
+    if unchecked.is_empty() {
+        step.done("it runs nowhere else");
+    } else {
+        step.warn(format!(
+            "not on this machine; {}",
+            crate::ui::shown(&unchecked.join("; "))
+        ));
     }
     Ok(())
 }

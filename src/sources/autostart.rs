@@ -304,12 +304,18 @@ fn crontab(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
         }
         return;
     }
-    for line in out.stdout.lines().map(str::trim) {
+    found.entries.extend(crontab_entries(&out.stdout, bots));
+}
+
+/// The lines of `crontab -l` output that start a bot (here or read over ssh).
+pub fn crontab_entries(text: &str, bots: &[&Bot]) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for line in text.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         for bot in bots.iter().filter(|b| names(line, &b.entry)) {
-            found.entries.push(Entry {
+            entries.push(Entry {
                 bot: bot.name.clone(),
                 source: "crontab".into(),
                 entry: line.to_string(),
@@ -317,6 +323,7 @@ fn crontab(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             });
         }
     }
+    entries
 }
 
 fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
@@ -345,7 +352,17 @@ fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
             format!("systemctl failed: {}", out.error_line()),
         );
     }
-    for block in out.stdout.split("\n\n") {
+    found
+        .entries
+        .extend(systemd_entries(&out.stdout, bots, user));
+}
+
+/// The units in `systemctl show --property=Id,ExecStart,ActiveState,UnitFileState` output whose
+/// ExecStart starts a bot (`user`: of the user's manager).
+pub fn systemd_entries(text: &str, bots: &[&Bot], user: bool) -> Vec<Entry> {
+    let source = if user { "systemd --user" } else { "systemd" };
+    let mut entries = Vec::new();
+    for block in text.split("\n\n") {
         let prop = |name: &str| {
             block
                 .lines()
@@ -365,7 +382,7 @@ fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
                 .filter(|s| !s.is_empty())
                 .collect::<Vec<_>>()
                 .join(", ");
-            found.entries.push(Entry {
+            entries.push(Entry {
                 bot: bot.name.clone(),
                 source: source.into(),
                 entry: format!("{unit} ({state}): {command}"),
@@ -377,6 +394,7 @@ fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
             });
         }
     }
+    entries
 }
 
 fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {

@@ -54,13 +54,10 @@ pub fn scan_full(bots: &[&Bot], root: &Path) -> Result<Scan, String> {
     let mut candidates: Vec<(u32, Vec<String>, &Bot, String)> = Vec::new();
     let mut supervisord_confs = Vec::new();
     for (pid, cmd) in &table {
-        if *pid == me || is_botctl(cmd) {
+        if *pid == me {
             continue;
         }
-        if let Some((bot, arg)) = bots
-            .iter()
-            .find_map(|b| argv::runs(cmd, &b.entry).map(|arg| (b, arg)))
-        {
+        if let Some((bot, arg)) = bot_of(cmd, bots) {
             candidates.push((*pid, cmd.clone(), bot, arg));
         } else if cmd.iter().take(2).any(|a| a.ends_with("supervisord"))
             && supervisor::is_supervisord(cmd)
@@ -77,6 +74,27 @@ pub fn scan_full(bots: &[&Bot], root: &Path) -> Result<Scan, String> {
         instances,
         supervisord_confs,
     })
+}
+
+/// The rule of phase one, for this machine and for hosts alike: the bot whose instance `cmd`
+/// is, and the argument naming its script or module. botctl itself is never one.
+pub fn bot_of<'b>(cmd: &[String], bots: &[&'b Bot]) -> Option<(&'b Bot, String)> {
+    if is_botctl(cmd) {
+        return None;
+    }
+    bots.iter()
+        .find_map(|b| argv::runs(cmd, &b.entry).map(|arg| (*b, arg)))
+}
+
+/// For a `script` holding a `/`, on another machine: the argument, seen from its working
+/// folder, ends with that path (the project root there is unknown).
+pub fn same_script_elsewhere(arg: &str, cwd: Option<&Path>, script: &str) -> bool {
+    let arg = Path::new(arg);
+    let resolved = match cwd {
+        Some(cwd) if !arg.is_absolute() => normalize(&cwd.join(arg)),
+        _ => normalize(arg),
+    };
+    resolved.ends_with(normalize(Path::new(script)))
 }
 
 /// The config file a running supervisord reads: its `-c` (made absolute against its working
@@ -139,7 +157,7 @@ fn instances(
 /// A wrapper and the child it runs the script in (tsx's CLI and its `node --import tsx`, a
 /// bot that forks itself) are one copy: an instance whose parent is an instance of the same
 /// bot is left out.
-fn one_per_wrapper(found: Vec<Instance>, parent: impl Fn(u32) -> Option<u32>) -> Vec<Instance> {
+pub fn one_per_wrapper(found: Vec<Instance>, parent: impl Fn(u32) -> Option<u32>) -> Vec<Instance> {
     let copies: Vec<(u32, String)> = found.iter().map(|i| (i.pid, i.bot.clone())).collect();
     found
         .into_iter()
@@ -174,13 +192,23 @@ fn add_supervisors(found: &mut [Instance], table: &[(u32, Vec<String>)]) {
             .flat_map(|(cgroup, chain)| supervisor::needs(cgroup, chain)),
     );
     for (instance, (cgroup, chain)) in found.iter_mut().zip(&looks) {
-        instance.supervisor = supervisor::decide(cgroup, chain, &answers);
-        if let Some(parent) = chain.get(1) {
-            instance.ppid = Some(parent.pid);
-            instance.parent_cmd = parent.argv.clone();
-        } else if let Some(me) = chain.first() {
-            instance.ppid = Some(me.ppid);
-        }
+        supervise(instance, cgroup, chain, &answers);
+    }
+}
+
+/// Names an instance's supervisor and parent from its records (read here or over ssh).
+pub fn supervise(
+    instance: &mut Instance,
+    cgroup: &supervisor::Cgroup,
+    chain: &[supervisor::Record],
+    answers: &supervisor::Answers,
+) {
+    instance.supervisor = supervisor::decide(cgroup, chain, answers);
+    if let Some(parent) = chain.get(1) {
+        instance.ppid = Some(parent.pid);
+        instance.parent_cmd = parent.argv.clone();
+    } else if let Some(me) = chain.first() {
+        instance.ppid = Some(me.ppid);
     }
 }
 

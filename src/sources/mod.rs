@@ -4,6 +4,7 @@
 pub mod argv;
 pub mod autostart;
 pub mod fly;
+pub mod host;
 pub mod local;
 pub mod supervisor;
 pub mod telegram;

@@ -42,6 +42,7 @@ mod botapi;
 mod lock;
 mod procs;
 mod ptb;
+mod sshd;
 pub mod world;
 
 use std::path::{Path, PathBuf};
@@ -50,10 +51,11 @@ use std::sync::OnceLock;
 pub use botapi::{API_LIMIT, BotApi};
 pub use lock::{LOCK_FILE_NAME, ProcessTableLock, lock_path};
 pub use procs::{
-    TICK, abort_waits_when, aborted, alive, children, cmdline, is_root, kill_group, pids_with_arg,
-    skip_unless_root, wait_until,
+    TICK, abort_waits_when, aborted, alive, children, cmdline, is_root, kill_child, kill_group,
+    pids_with_arg, skip_unless_root, wait_until,
 };
 pub use ptb::{Poller, PtbBot, READY_LIMIT, READY_LINE, node_fakes, venv_python3};
+pub use sshd::{Sshd, free_port, host_table};
 pub use world::*;
 
 /// What the doubles fail with: a sentence for the person.

@@ -475,7 +475,20 @@ impl World {
     /// The real botctl, ready to run in the project root: PATH as [`World::path_var`],
     /// FAKE_FLY_STATE, HOME, NO_COLOR=1, no BOTCTL_CONFIG, no token variables, a time limit.
     pub fn botctl(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::new(botctl_bin());
+        self.botctl_under(&[])
+    }
+
+    /// [`World::botctl`] run by a wrapper: `botctl_under(&["unshare", "--pid", "--fork",
+    /// "--mount-proc"])` gives botctl its own PID namespace (its local scan sees only itself).
+    pub fn botctl_under(&self, wrapper: &[&str]) -> assert_cmd::Command {
+        let mut cmd = match wrapper.split_first() {
+            None => assert_cmd::Command::new(botctl_bin()),
+            Some((program, args)) => {
+                let mut cmd = assert_cmd::Command::new(program);
+                cmd.args(args).arg(botctl_bin());
+                cmd
+            }
+        };
         cmd.current_dir(&self.root)
             .env("PATH", self.path_var())
             .env("FAKE_FLY_STATE", self.fly_state_path())
@@ -524,6 +537,12 @@ impl World {
     pub fn run(&self, args: &[&str]) -> Run {
         self.hold_process_table_for(args);
         run(self.botctl().args(args))
+    }
+
+    /// `botctl ARGS` run by a wrapper (see [`World::botctl_under`]).
+    pub fn run_under(&self, wrapper: &[&str], args: &[&str]) -> Run {
+        self.hold_process_table_for(args);
+        run(self.botctl_under(wrapper).args(args))
     }
 
     /// Holds the lock when `args` name a command that starts or stops processes.

@@ -263,3 +263,70 @@ fn unknown_bot_name_on_the_command_line() {
         assert!(run.stdout.is_empty());
     }
 }
+
+const ONE_BOT: &str = "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n";
+
+#[test]
+fn host_tables_are_checked_like_the_rest() {
+    let host = |body: &str| format!("{ONE_BOT}\n[[host]]\n{body}");
+    // Line 5 is `[[host]]`; its keys start on line 6.
+    bad_config(
+        &host("name = \"vps\"\nssh = \"deploy@vps\"\n\n[[host]]\nname = \"vps\"\nssh = \"x\"\n"),
+        10,
+        8,
+        "duplicate host name \"vps\"",
+    );
+    bad_config(
+        &host("name = \"vps\"\nssh = \"deploy@vps\"\nbots = [\"partner\", \"admin\"]\n"),
+        8,
+        20,
+        "no bot named \"admin\"; known bots: partner",
+    );
+    bad_config(
+        &host("name = \"vps\"\nssh = \"deploy@vps\"\ntimeout = \"soon\"\n"),
+        8,
+        11,
+        "timeout",
+    );
+    bad_config(
+        &host("name = \"vps\"\nssh = \"deploy@vps\"\ntimeout = \"2h\"\n"),
+        8,
+        11,
+        "timeout must be between 1s and 5m",
+    );
+    bad_config(
+        &host("name = \"vps\"\nssh = \"-p 22 deploy@vps\"\n"),
+        7,
+        7,
+        "options go in options",
+    );
+    bad_config(
+        &host("name = \"VPS\"\nssh = \"deploy@vps\"\n"),
+        6,
+        8,
+        "must be made of a-z, 0-9 and -",
+    );
+    bad_config(
+        &host("name = \"vps\"\nssh = \"deploy@vps\"\nport = 22\n"),
+        8,
+        1,
+        "unknown field `port`",
+    );
+    bad_config(&host("name = \"vps\"\n"), 5, 1, "missing field `ssh`");
+}
+
+#[test]
+fn a_token_spelled_with_escapes_in_host_options_is_refused() {
+    let token = test_support::token(1);
+    // `\u003a` is ":": the raw text shows no token, the value is one.
+    let escaped = token.replacen(':', "\\u003a", 1);
+    let run = bad_config(
+        &format!(
+            "{ONE_BOT}\n[[host]]\nname = \"vps\"\nssh = \"deploy@vps\"\noptions = [\"-o\", \"SetEnv=T={escaped}\"]\n"
+        ),
+        8,
+        18,
+        "looks like a bot token",
+    );
+    assert!(!run.all_output().contains(&token), "the token was echoed");
+}

@@ -8,6 +8,7 @@ mod config;
 mod doctor;
 mod doctor_speed;
 mod hardening;
+mod hosts;
 mod onboarding;
 mod runtimes;
 mod shared_token;

@@ -466,9 +466,12 @@ token_env = "CLIENT_BOT_TOKEN"
                 "local",
                 "fly",
                 "telegram",
-                "autostart"
+                "autostart",
+                "hosts"
             ]
         );
+        // No [[host]] in this botctl.toml: no host may run it.
+        assert_eq!(b["hosts"], serde_json::json!([]));
     }
     let p = bot(&json, "partner");
     assert_eq!(p["name"], "partner");

@@ -34,6 +34,10 @@ const FLY_CALL_DELAY: Duration = Duration::from_secs(1);
 const MANY_APPS: usize = 10;
 const DOCTOR_RUNS: usize = 3;
 const STATUS_RUNS: usize = 5;
+/// `machine list` delay of the Fly app beside the host.
+const HOST_FLY_DELAY: Duration = Duration::from_millis(500);
+/// Runs of each variant of status with a host (ssh's handshake varies more than a local call).
+const HOST_RUNS: usize = 11;
 const EXTRA_PROCESSES: usize = 1500;
 const SCAN_RUNS: usize = 20;
 const VERSION_RUNS: usize = 50;
@@ -45,15 +49,16 @@ const PROBE_SETTLE: Duration = Duration::from_secs(11);
 const FAKE_TOKEN: &str = "123456789:AAbenchbenchbenchbenchbenchbench01";
 const TOKEN_ENV: &str = "BENCH_PARTNER_TOKEN";
 
-pub fn run(root: &Path) -> Result<()> {
+pub fn run(root: &Path, only: &[String]) -> Result<()> {
     setup::run(root)?;
     let bench = Bench {
         botctl: build_release(root)?,
         python: setup::venv_python(root),
     };
-    let benches: [(&str, Measure); 6] = [
+    let benches: [(&str, Measure); 7] = [
         ("status concurrency", status_concurrency),
         ("status with many Fly apps", status_many_apps),
+        ("status with a host", status_with_a_host),
         ("process-table scan", process_scan),
         ("start-up", startup),
         ("conflict probe", conflict_probe),
@@ -62,6 +67,9 @@ pub fn run(root: &Path) -> Result<()> {
     let mut rows = Vec::new();
     let mut unmeasured = Vec::new();
     for (name, measure) in benches {
+        if !only.is_empty() && !only.iter().any(|o| name.contains(o.as_str())) {
+            continue;
+        }
         println!("\n== {name}");
         match measure(&bench) {
             Ok(r) => rows.extend(r),
@@ -119,6 +127,106 @@ fn build_release(root: &Path) -> Result<PathBuf> {
         )));
     }
     Ok(botctl)
+}
+
+// ------------------------------------------------------------------------ status with a host
+
+/// status reading one `[[host]]` (a real sshd on loopback) and one Fly app whose machine list
+/// takes 0.5 s, against the slower of the two measured alone in the same run; and the host's
+/// one round trip with 1 bot against 8 bots. The "server" is this machine: its sshd and the
+/// scan script compete with botctl for the same cores, which a real server's do not.
+fn status_with_a_host(b: &Bench) -> Result<Vec<Row>> {
+    if !test_support::is_root() {
+        return Err(Error::new(
+            "needs root (sshd logs in as root on a loopback port)",
+        ));
+    }
+    let sshd = test_support::Sshd::try_start("").map_err(Error::new)?;
+    let host = sshd.host_table("vps", "client_key", "15s");
+    let dir = TempDir::new("bench-host")?;
+    let flyctl = b.fake("flyctl");
+    let state = dir.write(
+        "fly-state.json",
+        &serde_json::json!({
+            "logged_in": true,
+            // About what one real Fly API call takes, and about what the ssh round trip
+            // takes: equal sources are the hard case for "as long as the slowest".
+            "delay": {"list": HOST_FLY_DELAY.as_secs_f64()},
+            "apps": {"bench-one": {"machines": [
+                {"id": "148ed193b95080", "state": "started", "region": "ams"}
+            ]}},
+        })
+        .to_string(),
+    )?;
+    let fly = format!("[fly]\nflyctl = {:?}\n", flyctl.display().to_string());
+    let bots = |n: usize, fly_app: bool| -> String {
+        (0..n)
+            .map(|i| {
+                let app = if fly_app && i == 0 {
+                    "fly_app = \"bench-one\"\n"
+                } else {
+                    ""
+                };
+                format!("\n[[bot]]\nname = \"b{i}\"\nscript = \"bench_b{i}.py\"\n{app}")
+            })
+            .collect()
+    };
+    let configs = [
+        ("fly.toml", format!("{fly}{}", bots(1, true))),
+        ("host.toml", format!("{fly}{}{host}", bots(1, false))),
+        ("both.toml", format!("{fly}{}{host}", bots(1, true))),
+        ("host8.toml", format!("{fly}{}{host}", bots(8, false))),
+    ];
+    let mut paths = Vec::new();
+    for (name, text) in &configs {
+        paths.push(dir.write(name, text)?);
+    }
+    let status = |config: &Path, args: &[&str]| {
+        let mut cmd = b.botctl(config, args);
+        cmd.env("FAKE_FLY_STATE", &state)
+            .env("FAKE_FLY_NO_RECORD", "1")
+            .current_dir(dir.path());
+        cmd
+    };
+    // A host that was not read would be fast and prove nothing.
+    let (_, out) = time_output(&mut status(&paths[2], &["status", "--json"]), &[0, 1])?;
+    let doc = parse_json("botctl status --json", &out)?;
+    let error = &doc["bots"][0]["hosts"][0]["error"];
+    if !error.is_null() || doc["bots"][0]["hosts"][0].is_null() {
+        return Err(Error::new(format!("the host was not read: {error}")));
+    }
+    // Interleaved, so that the machine's load at any moment weighs on every variant alike.
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); paths.len()];
+    for path in &paths {
+        println!(
+            "$ {}   # ×{HOST_RUNS}, interleaved",
+            shown(&status(path, &["status"]))
+        );
+    }
+    for _ in 0..HOST_RUNS {
+        for (path, times) in paths.iter().zip(&mut times) {
+            times.push(time_run(&mut status(path, &["status"]), &[0, 1])?);
+        }
+    }
+    let medians: Vec<Duration> = times.iter().map(|t| median(t)).collect();
+    let [fly_alone, host_alone, both, host8] = medians[..] else {
+        unreachable!("four configs")
+    };
+    let slowest = fly_alone.max(host_alone);
+    let ratio = both.as_secs_f64() / slowest.as_secs_f64();
+    let per_bot = host8.as_secs_f64() / host_alone.as_secs_f64();
+    Ok(vec![
+        Row::new("status: 1 host (ssh) + 1 Fly app", millis(both))
+            .ratio(format!("{ratio:.2} × slowest alone"))
+            .goal("≤ 1.1", ratio <= 1.1),
+        Row::new("  status: the host alone", millis(host_alone)),
+        Row::new(
+            "  status: the Fly app alone (list takes 0.5 s)",
+            millis(fly_alone),
+        ),
+        Row::new("  status: 1 host, 8 bots (one round trip)", millis(host8))
+            .ratio(format!("{per_bot:.2} × 1 bot")),
+    ])
 }
 
 // ------------------------------------------------------------------------ (a) status concurrency

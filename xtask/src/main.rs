@@ -28,7 +28,8 @@ Tasks:
   ci [-- ARGS...]    what CI runs: setup, cargo fmt --check, cargo clippy -D warnings,
                      cargo test --workspace ARGS..., then the tour; builds with --locked
   man [--out DIR]    write botctl.1 and one page per subcommand into DIR (default target/man)
-  bench              build botctl in release and measure the SPEC's Speed goals
+  bench [NAME...]    build botctl in release and measure the SPEC's Speed goals (only the
+                     benchmarks whose name contains a NAME, when given)
   tour               see every rule of the 409 checklist happen, with no Fly.io or Telegram
                      account: a fake Fly.io machine runs a real python-telegram-bot poller,
                      and status, doctor --probe, dev-stop, dev-start and deploy-resume run
@@ -57,10 +58,7 @@ fn dispatch(args: &[String]) -> Result<()> {
         }
         "ci" => ci::run(&root, ci_test_args(rest)?),
         "man" => man::run(&root, man_out_dir(&root, rest)?),
-        "bench" => {
-            no_arguments(task, rest)?;
-            bench::run(&root)
-        }
+        "bench" => bench::run(&root, rest),
         "tour" => {
             no_arguments(task, rest)?;
             tour::run(&root)

@@ -1,7 +1,8 @@
 //! `cargo xtask setup`: what the tests need, from the project's own files.
 //!
 //! - `python3` runs the fakes (tests/fakes/flyctl, botapi.py); `setpriv` (util-linux) lets tests
-//!   run a process as another user. Missing ones are installed with apt-get when we are root,
+//!   run a process as another user; `sshd` (openssh-server) and `unshare` let the host tests
+//!   read this machine as a `[[host]]` over real ssh. Missing ones are installed with apt-get when we are root,
 //!   else named with the command that installs them.
 //! - `<root>/.venv` holds the packages pinned in tests/fakes/requirements.txt:
 //!   python-telegram-bot (the real poller, tests/fakes/ptb_bot.py) and supervisor (a real
@@ -57,6 +58,22 @@ const TOOLS: &[Tool] = &[
         program: "npm",
         packages: &["nodejs", "npm"],
         why: "installs pm2, which tests run bots under",
+    },
+    Tool {
+        // By its path: /usr/sbin is not on every user's PATH (the tests run this one).
+        program: "/usr/sbin/sshd",
+        packages: &["openssh-server", "openssh-client"],
+        why: "tests read a [[host]] over a real ssh server on a loopback port",
+    },
+    Tool {
+        program: "busybox",
+        packages: &["busybox"],
+        why: "the host scan script is tested under busybox sh too",
+    },
+    Tool {
+        program: "unshare",
+        packages: &["util-linux"],
+        why: "host tests run botctl in its own PID namespace",
     },
 ];
 

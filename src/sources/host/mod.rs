@@ -1,0 +1,612 @@
+//! Other hosts (`[[host]]`): the processes, supervisors and autostart entries of a server, read
+//! with one ssh round trip. The server only prints records (`scan.sh`); they are matched here
+//! by the local scan's own rules (`local::bot_of`, `local::one_per_wrapper`,
+//! `supervisor::decide`): one set of rules, two readers.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::config::{Bot, Host};
+use crate::exec::{self, ExecError, Output};
+use crate::sources::autostart::{self, Autostart, Entry, Unchecked};
+use crate::sources::local::{self, Instance};
+use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, Record};
+
+/// The script `sh -s` runs there: fixed text, nothing of botctl's environment in it.
+const SCAN: &str = include_str!("scan.sh");
+const MAGIC: &str = "botctl-host-1";
+/// dev-stop's script: signals (or only checks) the listed processes that are still the ones
+/// botctl saw and belong to the ssh user.
+const SIGNAL: &str = include_str!("signal.sh");
+
+/// What [`signal`] does to each process that is still the one botctl saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Term,
+    Kill,
+    /// Only say whether it still runs.
+    Check,
+}
+
+/// Sends `signal` to each `(pid, start time)` on the host that is still that process, is the
+/// ssh user's and has not exited; returns those pids (with `Check`: the ones still running).
+pub fn signal(
+    host: &Host,
+    signal: Signal,
+    targets: &[(u32, Option<u64>)],
+) -> Result<Vec<u32>, String> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut remote = vec![
+        "sh".to_string(),
+        "-s".into(),
+        "--".into(),
+        match signal {
+            Signal::Term => "TERM",
+            Signal::Kill => "KILL",
+            Signal::Check => "CHECK",
+        }
+        .into(),
+    ];
+    remote.extend(
+        targets
+            .iter()
+            .map(|(pid, started)| format!("{pid}:{}", started.map_or(-1, |s| s as i64))),
+    );
+    let remote: Vec<&str> = remote.iter().map(String::as_str).collect();
+    let out = ssh(host, &remote, SIGNAL)?;
+    if !out.success() {
+        return Err(format!(
+            "signalling on {} failed ({}): {}",
+            host.name,
+            status_words(&out),
+            out.error_line()
+        ));
+    }
+    Ok(out
+        .stdout
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect())
+}
+
+/// One look at a host.
+#[derive(Debug, Clone, Default)]
+pub struct HostScan {
+    pub instances: Vec<Instance>,
+    pub autostart: Autostart,
+    /// The uid botctl logs in as there: dev-stop touches that user's processes only.
+    pub uid: u32,
+    /// Start time of every process there, by pid: dev-stop signals a pid only while it is
+    /// still the process it saw.
+    pub started: HashMap<u32, Option<u64>>,
+}
+
+/// One process as the server printed it.
+#[derive(Debug, Clone)]
+struct Proc {
+    pid: u32,
+    ppid: u32,
+    uid: Option<u32>,
+    started: Option<u64>,
+    cwd: Option<PathBuf>,
+    cgroup: String,
+    argv: Vec<String>,
+}
+
+/// Reads `host` for these bots (those it may run).
+pub fn read(host: &Host, bots: &[&Bot]) -> Result<HostScan, String> {
+    let bots: Vec<&Bot> = bots
+        .iter()
+        .filter(|b| host.may_run(&b.name))
+        .copied()
+        .collect();
+    let out = ssh(host, &["sh", "-s"], SCAN)?;
+    if !out.success() {
+        return Err(format!(
+            "the scan failed on {} ({}): {}",
+            host.name,
+            status_words(&out),
+            out.error_line()
+        ));
+    }
+    parse(&out.stdout, &bots).map_err(|e| format!("{}: {e}", host.name))
+}
+
+/// Runs `remote` on the host (ssh joins it into one command line for the login shell there)
+/// with `input` on its stdin, within the host's timeout. Errors are ssh's own words.
+pub fn ssh(host: &Host, remote: &[&str], input: &str) -> Result<Output, String> {
+    let program = exec::find_program("ssh", Path::new("/"))
+        .ok_or("ssh is not installed (not on PATH)".to_string())?;
+    let args = ssh_args(host, remote);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out =
+        exec::run_with_input(&program, &args, input, &token_vars(), host.timeout).map_err(|e| {
+            match e {
+                ExecError::TimedOut { after, .. } => format!(
+                    "ssh {} did not answer within {}s (timeout of host {})",
+                    host.ssh,
+                    after.as_secs_f32().round(),
+                    host.name
+                ),
+                other => other.to_string(),
+            }
+        })?;
+    // ssh's own failures (unreachable, refused key, unknown host) exit 255.
+    if out.code == Some(255) {
+        return Err(format!("ssh {}: {}", host.ssh, out.error_line()));
+    }
+    Ok(out)
+}
+
+/// `ssh -o BatchMode=yes -o ConnectTimeout=N [options] DEST remote…`.
+pub fn ssh_args(host: &Host, remote: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "-o".to_string(),
+        "BatchMode=yes".into(),
+        "-o".into(),
+        format!("ConnectTimeout={}", host.timeout.as_secs().max(1)),
+    ];
+    args.extend(host.options.iter().cloned());
+    args.push(host.ssh.clone());
+    args.extend(remote.iter().map(|s| s.to_string()));
+    args
+}
+
+/// Variables holding something that looks like a bot token: kept from ssh, which can send
+/// variables to the server (`SendEnv`).
+fn token_vars() -> Vec<String> {
+    std::env::vars_os()
+        .filter(|(_, v)| crate::redact::find_token(&v.to_string_lossy()).is_some())
+        .map(|(k, _)| k.to_string_lossy().into_owned())
+        .collect()
+}
+
+fn status_words(out: &Output) -> String {
+    match out.code {
+        Some(c) => format!("exit status {c}"),
+        None => "killed by a signal".into(),
+    }
+}
+
+/// A word quoted for the remote login shell (ssh joins its arguments with spaces).
+pub fn sh_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// The end of the scan's output: what follows the argv blob.
+const TRAILER: &str = "\0\u{1e}botctl-end\u{1e}\0";
+
+/// The scan's output, matched by the local rules.
+pub fn parse(text: &str, bots: &[&Bot]) -> Result<HostScan, String> {
+    if !text.starts_with(MAGIC) {
+        let start: String = text.chars().take(120).collect();
+        return Err(format!(
+            "the server did not run botctl's scan (it printed {start:?}); does the login \
+shell run `sh -s`?"
+        ));
+    }
+    let Some(text) = text.strip_suffix(TRAILER) else {
+        return Err("the scan's output was cut short".into());
+    };
+    // NUL-separated fields up to `argv`; after it, `head`'s output of every cmdline.
+    let mut rest = text;
+    let mut next = || -> Option<&str> {
+        let (field, after) = rest.split_once('\0')?;
+        rest = after;
+        Some(field)
+    };
+    next(); // the magic
+    let uid: u32 = next()
+        .and_then(|u| u.parse().ok())
+        .ok_or("the scan printed no uid")?;
+    let home = next().unwrap_or("").to_string();
+    let btime: u64 = next().and_then(|b| b.parse().ok()).unwrap_or(0);
+    let tck: u64 = next()
+        .and_then(|t| t.parse().ok())
+        .filter(|t| *t > 0)
+        .unwrap_or(100);
+
+    let mut sections: HashMap<String, (i32, String)> = HashMap::new();
+    let mut procs: Vec<Proc> = Vec::new();
+    loop {
+        match next() {
+            Some("s") => {
+                let name = next().unwrap_or("").to_string();
+                let status = next().and_then(|s| s.parse().ok()).unwrap_or(-1);
+                let text = next().unwrap_or("").to_string();
+                sections.insert(name, (status, text));
+            }
+            Some("p") => {
+                let pid = next().and_then(|p| p.parse::<u32>().ok());
+                let stat = next().unwrap_or("");
+                let uid = next().and_then(|u| u.parse().ok());
+                let cwd = next().filter(|c| !c.is_empty()).map(PathBuf::from);
+                let cgroup = next().unwrap_or("").to_string();
+                let (Some(pid), Some((ppid, ticks))) = (pid, parse_stat(stat)) else {
+                    continue;
+                };
+                procs.push(Proc {
+                    pid,
+                    ppid,
+                    uid,
+                    started: (btime > 0).then(|| btime + ticks / tck),
+                    cwd,
+                    cgroup,
+                    argv: Vec::new(),
+                });
+            }
+            Some("argv") => break,
+            _ => return Err("the scan's output is not what botctl printed".into()),
+        }
+    }
+    let argvs = argvs(rest);
+    for p in &mut procs {
+        if let Some(argv) = argvs.get(&p.pid) {
+            p.argv = argv.clone();
+        }
+    }
+    // A process that exited before its argv was read is no instance of anything.
+    procs.retain(|p| !p.argv.is_empty());
+    let users = users(sections.get("passwd").map_or("", |(_, t)| t));
+    Ok(HostScan {
+        instances: instances(&procs, bots, &users, &home, &sections),
+        autostart: autostart(&sections, bots),
+        uid,
+        started: procs.iter().map(|p| (p.pid, p.started)).collect(),
+    })
+}
+
+/// argv by pid from `head -c N /proc/*/cmdline` output: each file after a
+/// `==> /proc/PID/cmdline <==` line (and, after the first, a blank line).
+fn argvs(blob: &str) -> HashMap<u32, Vec<String>> {
+    let blob = format!("\n{blob}");
+    blob.split("\n==> ")
+        .skip(1)
+        .filter_map(|chunk| {
+            let (name, content) = chunk.split_once(" <==\n")?;
+            let pid = name
+                .strip_prefix("/proc/")?
+                .strip_suffix("/cmdline")?
+                .parse()
+                .ok()?;
+            let argv: Vec<String> = content
+                .split('\0')
+                .filter(|a| !a.is_empty())
+                .map(String::from)
+                .collect();
+            Some((pid, argv))
+        })
+        .collect()
+}
+
+/// (ppid, start time in clock ticks after boot) from `/proc/PID/stat`.
+fn parse_stat(stat: &str) -> Option<(u32, u64)> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some((fields.get(1)?.parse().ok()?, fields.get(19)?.parse().ok()?))
+}
+
+fn users(passwd: &str) -> HashMap<u32, String> {
+    passwd
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            let uid = f.nth(1)?.parse().ok()?;
+            Some((uid, name.to_string()))
+        })
+        .collect()
+}
+
+fn instances(
+    procs: &[Proc],
+    bots: &[&Bot],
+    users: &HashMap<u32, String>,
+    home: &str,
+    sections: &HashMap<String, (i32, String)>,
+) -> Vec<Instance> {
+    let by_pid: HashMap<u32, &Proc> = procs.iter().map(|p| (p.pid, p)).collect();
+    let mut found = Vec::new();
+    for p in procs {
+        let Some((bot, arg)) = local::bot_of(&p.argv, bots) else {
+            continue;
+        };
+        if let Some(script) = bot.entry.script().filter(|s| s.contains('/'))
+            && !local::same_script_elsewhere(&arg, p.cwd.as_deref(), script)
+        {
+            continue;
+        }
+        found.push(Instance {
+            bot: bot.name.clone(),
+            pid: p.pid,
+            user: p
+                .uid
+                .map(|u| users.get(&u).cloned().unwrap_or_else(|| u.to_string()))
+                .unwrap_or_else(|| "?".into()),
+            uid: p.uid,
+            started: p.started,
+            cwd: p.cwd.clone(),
+            cmd: p.argv.clone(),
+            supervisor: None,
+            ppid: None,
+            parent_cmd: Vec::new(),
+        });
+    }
+    let mut found = local::one_per_wrapper(found, |pid| by_pid.get(&pid).map(|p| p.ppid));
+    let looks: Vec<(Cgroup, Vec<Record>)> = found
+        .iter()
+        .map(|i| {
+            let cgroup = by_pid
+                .get(&i.pid)
+                .map_or(Cgroup::Other, |p| supervisor::parse_cgroup(&p.cgroup));
+            (cgroup, chain(i.pid, &by_pid))
+        })
+        .collect();
+    let answers: Answers = looks
+        .iter()
+        .flat_map(|(cgroup, chain)| supervisor::needs(cgroup, chain))
+        .map(|need| {
+            let answer = answer(&need, home, sections);
+            (need, answer)
+        })
+        .collect();
+    for (instance, (cgroup, chain)) in found.iter_mut().zip(&looks) {
+        local::supervise(instance, cgroup, chain, &answers);
+    }
+    found
+}
+
+/// The instance and its ancestors up to (not including) pid 1.
+fn chain(pid: u32, by_pid: &HashMap<u32, &Proc>) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    let mut next = pid;
+    while next > 1 && out.len() < 64 && !out.iter().any(|r| r.pid == next) {
+        let Some(p) = by_pid.get(&next) else { break };
+        out.push(Record {
+            pid: p.pid,
+            ppid: p.ppid,
+            uid: p.uid,
+            argv: p.argv.clone(),
+        });
+        next = p.ppid;
+    }
+    out
+}
+
+/// What the scan brought back for a need: pm2's list of the ssh user's own daemon and
+/// supervisorctl's status; the rest would cost a second round trip.
+fn answer(
+    need: &Need,
+    home: &str,
+    sections: &HashMap<String, (i32, String)>,
+) -> Result<Answer, String> {
+    let section = |name: &str, program: &str, ok: &[i32]| match sections.get(name) {
+        Some((status, text)) if ok.contains(status) => Ok(Answer {
+            program: program.to_string(),
+            text: text.clone(),
+        }),
+        Some((_, text)) => Err(text.lines().last().unwrap_or("failed").to_string()),
+        None => Err(format!("{program} was not read on the host")),
+    };
+    match need {
+        Need::Pm2List { home: h } if *h == format!("{home}/.pm2") => section("pm2", "pm2", &[0]),
+        Need::Pm2List { home } => Err(format!("{home} is not the ssh user's pm2 home")),
+        // Exit status 3 means "a program is not running": the list is still there.
+        Need::SupervisorStatus { .. } => section("supervisorctl", "supervisorctl", &[0, 3]),
+        other => Err(format!("not read over ssh: {other:?}")),
+    }
+}
+
+fn autostart(sections: &HashMap<String, (i32, String)>, bots: &[&Bot]) -> Autostart {
+    let mut found = Autostart::default();
+    let mut unchecked = |source: &str, reason: &str| {
+        found.unchecked.push(Unchecked {
+            source: source.into(),
+            reason: reason.lines().last().unwrap_or("").to_string(),
+        })
+    };
+    let mut entries: Vec<Entry> = Vec::new();
+    match sections.get("crontab") {
+        Some((0, text)) => entries.extend(autostart::crontab_entries(text, bots)),
+        Some((_, text)) if text.contains("no crontab") => {}
+        Some((_, text)) => unchecked("crontab", text),
+        None => unchecked("crontab", "not read"),
+    }
+    for (name, source, user) in [
+        ("systemd", "systemd", false),
+        ("systemd-user", "systemd --user", true),
+    ] {
+        match sections.get(name) {
+            Some((0, text)) => entries.extend(autostart::systemd_entries(text, bots, user)),
+            Some((_, text)) => unchecked(source, text),
+            None => unchecked(source, "not read"),
+        }
+    }
+    if let Some((0, text)) = sections.get("pm2-dump") {
+        for (name, command) in autostart::pm2_dump_apps(text) {
+            for bot in bots.iter().filter(|b| autostart::names(&command, &b.entry)) {
+                entries.push(Entry {
+                    bot: bot.name.clone(),
+                    source: "pm2".into(),
+                    entry: format!("app {name} saved in ~/.pm2/dump.pm2: {command}"),
+                    fix: format!("pm2 delete {name} && pm2 save --force"),
+                });
+            }
+        }
+    }
+    for (name, (_, text)) in sections {
+        let Some(file) = name.strip_prefix("supervisord-conf:") else {
+            continue;
+        };
+        for p in autostart::parse_supervisord_conf(text)
+            .programs
+            .into_iter()
+            .filter(|p| p.autostart)
+        {
+            for bot in bots
+                .iter()
+                .filter(|b| autostart::names(&p.command, &b.entry))
+            {
+                entries.push(Entry {
+                    bot: bot.name.clone(),
+                    source: "supervisord".into(),
+                    entry: format!("[program:{}] in {file} (autostart): {}", p.name, p.command),
+                    fix: format!(
+                        "set autostart=false under [program:{}] in {file}, then: supervisorctl update",
+                        p.name
+                    ),
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| (&a.source, &a.entry).cmp(&(&b.source, &b.entry)));
+    found.entries = entries;
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bot(name: &str, script: &str) -> Bot {
+        crate::config::parse(
+            &format!("[[bot]]\nname = \"{name}\"\nscript = \"{script}\"\n"),
+            Path::new("botctl.toml"),
+            PathBuf::from("/p"),
+        )
+        .unwrap()
+        .bots
+        .remove(0)
+    }
+
+    /// One process: its record, and its part of the argv blob.
+    fn record(pid: u32, ppid: u32, uid: u32, cgroup: &str, argv: &[&str]) -> (String, String) {
+        let stat = format!("{pid} (x y) S {ppid} 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 0 0");
+        let record = format!("p\0{pid}\0{stat}\0{uid}\0/srv/lb\0{cgroup}\0");
+        let mut cmdline = format!("==> /proc/{pid}/cmdline <==\n");
+        for a in argv {
+            cmdline.push_str(a);
+            cmdline.push('\0');
+        }
+        cmdline.push('\n');
+        (record, cmdline)
+    }
+
+    #[test]
+    fn records_are_matched_by_the_local_rules() {
+        let partner = bot("partner", "bot.py");
+        let mut out = format!("{MAGIC}\0{}\0/home/deploy\01000\0100\0", 1001);
+        out.push_str("s\0passwd\x000\0root:x:0:0::/root:/bin/sh\ndeploy:x:1001:1001::/home/deploy:/bin/sh\n\0");
+        let processes = [
+            record(
+                40,
+                1,
+                1001,
+                "0::/user.slice/session-1.scope\n",
+                &["sh", "-c", "while true; do python3 bot.py; done"],
+            ),
+            record(41, 40, 1001, "0::/x\n", &["python3", "bot.py"]),
+            record(42, 1, 1001, "0::/x\n", &["vim", "bot.py"]),
+            record(43, 1, 1001, "0::/x\n", &["python3", "admin bot.py"]),
+            // Exited before its argv was read: no cmdline part.
+            (record(44, 1, 1001, "0::/x\n", &[]).0, String::new()),
+        ];
+        for (record, _) in &processes {
+            out.push_str(record);
+        }
+        out.push_str("s\0crontab\x000\0@reboot cd /srv/lb && python3 bot.py\n\0");
+        out.push_str(
+            "s\0supervisord-conf:/etc/supervisor/conf.d/lb.conf\x000\0[program:partner]\n\
+command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart=false\n\0",
+        );
+        out.push_str("argv\0");
+        for (_, cmdline) in &processes {
+            out.push_str(cmdline);
+        }
+        out.push_str("==> /dev/null <==\n");
+        out.push_str(TRAILER);
+        let scan = parse(&out, &[&partner]).unwrap();
+        assert_eq!(scan.uid, 1001);
+        assert_eq!(scan.instances.len(), 1, "{:?}", scan.instances);
+        let i = &scan.instances[0];
+        assert_eq!((i.pid, i.user.as_str()), (41, "deploy"));
+        assert_eq!(i.started, Some(1000 + 5));
+        assert_eq!(i.cwd.as_deref(), Some(Path::new("/srv/lb")));
+        let sup = i.supervisor.as_ref().expect("its loop");
+        assert_eq!(sup.kind, supervisor::SupervisorKind::Loop);
+        assert_eq!(sup.pid, Some(40));
+        let sources: Vec<&str> = scan
+            .autostart
+            .entries
+            .iter()
+            .map(|e| e.source.as_str())
+            .collect();
+        assert_eq!(sources, ["crontab", "supervisord"]);
+        assert!(
+            scan.autostart.entries[1]
+                .entry
+                .starts_with("[program:partner] in /etc/supervisor/conf.d/lb.conf"),
+            "{:?}",
+            scan.autostart.entries[1]
+        );
+    }
+
+    #[test]
+    fn output_that_is_not_the_scan_is_an_error() {
+        let partner = bot("partner", "bot.py");
+        let e = parse("Welcome to the server\n", &[&partner]).unwrap_err();
+        assert!(e.contains("did not run botctl's scan"), "{e}");
+        let cut = format!("{MAGIC}\01000\0/h\01\0100\0p\01\0argv\0==> /proc/1/cm");
+        assert!(parse(&cut, &[&partner]).unwrap_err().contains("cut short"));
+    }
+
+    /// The scan script itself, run here by every POSIX shell at hand (dash and busybox sh are
+    /// installed by `cargo xtask setup`), sees this test's own process with its argv.
+    #[test]
+    fn the_scan_runs_under_sh_dash_and_busybox() {
+        let partner = bot("partner", "bot.py");
+        let shells: [&[&str]; 3] = [&["sh"], &["dash"], &["busybox", "sh"]];
+        let mut ran = 0;
+        for shell in shells {
+            let Some(program) = exec::find_program(shell[0], Path::new("/")) else {
+                continue;
+            };
+            let mut args: Vec<&str> = shell[1..].to_vec();
+            args.push("-s");
+            let out = exec::run_with_input(
+                &program,
+                &args,
+                SCAN,
+                &[],
+                std::time::Duration::from_secs(30),
+            )
+            .unwrap();
+            assert!(out.success(), "{shell:?}: {}", out.stderr);
+            let scan = parse(&out.stdout, &[&partner]).unwrap_or_else(|e| panic!("{shell:?}: {e}"));
+            assert_eq!(scan.uid, nix::unistd::geteuid().as_raw(), "{shell:?}");
+            assert!(
+                scan.started.contains_key(&std::process::id()),
+                "{shell:?} did not list this test's process"
+            );
+            ran += 1;
+        }
+        assert!(ran > 0, "no POSIX shell found");
+    }
+
+    #[test]
+    fn remote_words_are_quoted_for_the_login_shell() {
+        assert_eq!(sh_quote("partner"), "partner");
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert_eq!(sh_quote(""), "''");
+    }
+}
