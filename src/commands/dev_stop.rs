@@ -54,30 +54,73 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     let mode = Mode::new(args.yes, args.dry_run);
     match &args.host {
         Some(host) => super::dev_stop_host::run(ctx, host, &args.bots, mode, args.grace),
-        None => stop_here(ctx, &args.bots, mode, args.grace),
+        None => {
+            let bots = ctx.cfg.select(&args.bots)?;
+            stop(ctx, &mut ThisMachine { ctx }, &bots, mode, args.grace)
+        }
     }
 }
 
-/// The instances on this machine.
-fn stop_here(ctx: &Context, names: &[String], mode: Mode, grace: Duration) -> Result<i32> {
-    let bots = ctx.cfg.select(names)?;
+/// A signal dev-stop sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sig {
+    Term,
+    Kill,
+}
+
+/// Where dev-stop works: this machine, or a `[[host]]` over ssh. The steps are the same; a
+/// place knows how it is scanned, how its supervisors are stopped and how its processes are
+/// signalled (only this user's, only while each is still the process the scan saw).
+pub(super) trait Place {
+    /// "this machine", "host vps".
+    fn name(&self) -> String;
+    /// "", " on host vps": after "Stop these instances".
+    fn on(&self) -> String;
+    /// Step 1's title.
+    fn find_title(&self) -> String;
+    /// How instances that are not ours are described ("another user's").
+    fn not_ours(&self) -> &'static str;
+    /// How often to look while waiting.
+    fn poll(&self) -> Duration;
+    /// (this user's instances, everyone else's), read anew.
+    fn find(&mut self, bots: &[&Bot]) -> Result<(Vec<Instance>, Vec<Instance>)>;
+    fn describe(&self, i: &Instance) -> String;
+    /// A supervisor that cannot be stopped from here: the refusal with the command to run.
+    fn refusal(&self, mine: &[Instance]) -> Option<Error>;
+    /// Runs each supervisor's stop once; says what was done.
+    fn stop_supervisors(&self, supervised: &[&Instance]) -> Result<Vec<String>>;
+    /// Sends `sig` to those still running; returns the pids signalled.
+    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<u32>>;
+    /// The pids of those still running.
+    fn alive(&self, instances: &[Instance]) -> Result<Vec<u32>>;
+}
+
+/// dev-stop's steps, wherever they run.
+pub(super) fn stop(
+    ctx: &Context,
+    place: &mut impl Place,
+    bots: &[&Bot],
+    mode: Mode,
+    grace: Duration,
+) -> Result<i32> {
     let mut steps = Steps::new(
-        "dev-stop: stop the bots running on this machine",
+        &format!("dev-stop: stop the bots running on {}", place.name()),
         mode.is_dry_run(),
     );
 
     // 1. Find them, and what keeps each alive.
-    let mut step = steps.begin("Find local instances");
-    let (mine, others) = find(ctx, &bots).map_err(|e| step.fail(e))?;
+    let mut step = steps.begin(&place.find_title());
+    let (mine, others) = place.find(bots).map_err(|e| step.fail(e))?;
     let mut detail: Vec<String> = mine
         .iter()
-        .map(|i| format!("{}: {}", i.bot, super::status::describe_instance(i)))
+        .map(|i| format!("{}: {}", i.bot, place.describe(i)))
         .collect();
     detail.extend(others.iter().map(|i| {
         format!(
-            "{}: {} — another user's or botctl's own: left alone",
+            "{}: {} — {}: left alone",
             i.bot,
-            super::status::describe_instance(i)
+            place.describe(i),
+            place.not_ours()
         )
     }));
     if mine.is_empty() {
@@ -91,15 +134,11 @@ fn stop_here(ctx: &Context, names: &[String], mode: Mode, grace: Duration) -> Re
     }
     step.done(detail.join("\n"));
 
-    // 2. How each one will be stopped; a supervisor botctl cannot stop is a refusal.
+    // 2. How each one will be stopped; a supervisor that cannot be stopped from here is a
+    //    refusal.
     let mut step = steps.begin("Plan how each is stopped");
     let plan: Vec<String> = mine.iter().map(|i| plan_line(i, grace)).collect();
-    if let Some(err) = refusal(
-        &mine,
-        nix::unistd::geteuid().is_root(),
-        "",
-        "botctl dev-stop",
-    ) {
+    if let Some(err) = place.refusal(&mine) {
         return Err(step.fail(err));
     }
     step.done(plan.join("\n"));
@@ -107,16 +146,17 @@ fn stop_here(ctx: &Context, names: &[String], mode: Mode, grace: Duration) -> Re
     // 3. Confirm.
     let mut step = steps.begin("Confirm");
     if mode.is_dry_run() {
-        step.would("stop them as planned in step 2");
+        step.would(format!("stop them{} as planned in step 2", place.on()));
         return Ok(0);
     }
     mode.confirm(&format!(
-        "Stop {} ({})?",
+        "Stop {}{} ({})?",
         if mine.len() == 1 {
             "this instance".to_string()
         } else {
             format!("these {} instances", mine.len())
         },
+        place.on(),
         mine.iter()
             .map(|i| format!("pid {}", i.pid))
             .collect::<Vec<_>>()
@@ -129,46 +169,48 @@ fn stop_here(ctx: &Context, names: &[String], mode: Mode, grace: Duration) -> Re
     let supervised: Vec<&Instance> = mine.iter().filter(|i| i.supervisor.is_some()).collect();
     if !supervised.is_empty() {
         let mut step = steps.begin("Stop the supervisors");
-        let done = stop_supervisors(&supervised).map_err(|e| step.fail(e))?;
+        let done = place
+            .stop_supervisors(&supervised)
+            .map_err(|e| step.fail(e))?;
         step.done(done.join("\n"));
     }
 
     // 5. SIGTERM what is still running.
     let mut step = steps.begin("Send SIGTERM");
-    let sent = signal_all(&mine, Signal::SIGTERM);
+    let sent = place.send(&mine, Sig::Term).map_err(|e| step.fail(e))?;
     step.done(if sent.is_empty() {
         "none left to signal".to_string()
     } else {
-        format!("sent to pid {}", pids(&sent))
+        format!("sent to pid {}", join(&sent))
     });
 
     // 6. Wait, then SIGKILL the rest.
     let mut step = steps.begin(&format!("Wait up to {}s for them to exit", grace.as_secs()));
-    let gone = wait_for(
-        "waiting for the bots to exit",
-        grace,
-        Duration::from_millis(200),
-        || {
-            let alive = alive(&mine);
-            Ok(if alive.is_empty() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(format!("{} still running", alive.len()))
-            })
-        },
-    )
+    let gone = wait_for("waiting for the bots to exit", grace, place.poll(), || {
+        let alive = place.alive(&mine)?;
+        Ok(if alive.is_empty() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(format!("{} still running", alive.len()))
+        })
+    })
     .map_err(|e| step.fail(e))?;
     if gone.is_some() {
         step.done("all exited");
     } else {
-        let stubborn = alive(&mine);
-        signal_all(&stubborn, Signal::SIGKILL);
+        let left = place.alive(&mine).map_err(|e| step.fail(e))?;
+        let stubborn: Vec<Instance> = mine
+            .iter()
+            .filter(|i| left.contains(&i.pid))
+            .cloned()
+            .collect();
+        let killed = place.send(&stubborn, Sig::Kill).map_err(|e| step.fail(e))?;
         wait_for(
             "waiting after SIGKILL",
             Duration::from_secs(5),
-            Duration::from_millis(100),
+            place.poll(),
             || {
-                Ok(if alive(&stubborn).is_empty() {
+                Ok(if place.alive(&stubborn)?.is_empty() {
                     ControlFlow::Break(())
                 } else {
                     ControlFlow::Continue("still there".into())
@@ -177,7 +219,7 @@ fn stop_here(ctx: &Context, names: &[String], mode: Mode, grace: Duration) -> Re
         )?;
         step.warn(format!(
             "pid {} ignored SIGTERM for {}s: sent SIGKILL",
-            pids(&stubborn),
+            join(&killed),
             grace.as_secs()
         ));
     }
@@ -194,7 +236,7 @@ fn stop_here(ctx: &Context, names: &[String], mode: Mode, grace: Duration) -> Re
         respawn,
         Duration::from_millis(250),
         || {
-            let (now, _) = find(ctx, &bots)?;
+            let (now, _) = place.find(bots)?;
             let new: Vec<Instance> = now
                 .into_iter()
                 .filter(|i| !stopped.contains(&i.pid))
@@ -209,22 +251,79 @@ fn stop_here(ctx: &Context, names: &[String], mode: Mode, grace: Duration) -> Re
     .map_err(|e| step.fail(e))?;
     if let Some(back) = back {
         return Err(step.fail(Error::StepFailed(format!(
-            "a copy came back after the stop: {}",
+            "a copy came back{} after the stop: {}",
+            place.on(),
             back.iter().map(came_back).collect::<Vec<_>>().join("; ")
         ))));
     }
-    let (left, _) = find(ctx, &bots).map_err(|e| step.fail(e))?;
+    let (left, _) = place.find(bots).map_err(|e| step.fail(e))?;
     if !left.is_empty() {
         return Err(step.fail(Error::StepFailed(format!(
             "still running: {}",
             left.iter()
-                .map(super::status::describe_instance)
+                .map(|i| place.describe(i))
                 .collect::<Vec<_>>()
                 .join("; ")
         ))));
     }
-    step.done("no instance of your bots is left on this machine");
+    step.done(format!(
+        "no instance of your bots is left on {}",
+        place.name()
+    ));
     Ok(0)
+}
+
+/// This machine: the current user's processes, never botctl or its ancestors.
+struct ThisMachine<'a> {
+    ctx: &'a Context,
+}
+
+impl Place for ThisMachine<'_> {
+    fn name(&self) -> String {
+        "this machine".into()
+    }
+    fn on(&self) -> String {
+        String::new()
+    }
+    fn find_title(&self) -> String {
+        "Find local instances".into()
+    }
+    fn not_ours(&self) -> &'static str {
+        "another user's or botctl's own"
+    }
+    fn poll(&self) -> Duration {
+        Duration::from_millis(200)
+    }
+    fn find(&mut self, bots: &[&Bot]) -> Result<(Vec<Instance>, Vec<Instance>)> {
+        find(self.ctx, bots)
+    }
+    fn describe(&self, i: &Instance) -> String {
+        super::status::describe_instance(i)
+    }
+    fn refusal(&self, mine: &[Instance]) -> Option<Error> {
+        refusal(
+            mine,
+            nix::unistd::geteuid().is_root(),
+            "",
+            "botctl dev-stop",
+        )
+    }
+    fn stop_supervisors(&self, supervised: &[&Instance]) -> Result<Vec<String>> {
+        stop_supervisors(supervised)
+    }
+    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<u32>> {
+        let signal = match sig {
+            Sig::Term => Signal::SIGTERM,
+            Sig::Kill => Signal::SIGKILL,
+        };
+        Ok(signal_all(instances, signal)
+            .iter()
+            .map(|i| i.pid)
+            .collect())
+    }
+    fn alive(&self, instances: &[Instance]) -> Result<Vec<u32>> {
+        Ok(alive(instances).iter().map(|i| i.pid).collect())
+    }
 }
 
 /// One line of the plan: how this instance will be stopped.
@@ -453,10 +552,9 @@ pub(super) fn human_duration(d: Duration) -> String {
     }
 }
 
-fn pids(instances: &[Instance]) -> String {
-    instances
-        .iter()
-        .map(|i| i.pid.to_string())
+pub(super) fn join(pids: &[u32]) -> String {
+    pids.iter()
+        .map(u32::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }
