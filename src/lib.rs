@@ -1,12 +1,12 @@
 //! botctl: every place a Telegram bot polls from, and safe moves between Fly.io and a laptop.
 //!
-//! - `sources`: where a bot can be running (local processes, Fly machines, autostart, Telegram).
-//! - `survey`: one concurrent look at all sources.
+//! - `sources`: where a bot can be running (local processes and their supervisors, hosts over
+//!   ssh, Fly machines and other Fly apps, autostart entries, Telegram).
+//! - `survey`: one concurrent look at all sources; places and verdicts.
 //! - `commands`: status, doctor, dev-start, dev-stop, deploy-resume, checklist, init.
-//! - `ui`: the only place that writes to the terminal.
+//! - `ui`: the only place that writes to the terminal (through `redact`).
 //! - `complete`: completion candidates (bot and host names) for the shell's completion hook.
 //! - `config`, `state`, `exec`, `time`, `interrupt`: small and boring.
-
 //!
 //! The library exposes what `main` and `cargo xtask man` need; everything else is the crate's
 //! own, so the compiler shows what nothing uses.
