@@ -103,3 +103,27 @@ fn the_shell_setup_lines_and_static_completions_work() {
         run.expect_stdout("dev-start");
     }
 }
+
+#[test]
+fn host_names_complete_after_dev_stop_host() {
+    let world = World::with_config(&format!(
+        "{BOTS}\n[[host]]\nname = \"vps\"\nssh = \"deploy@vps.example\"\n\n[[host]]\nname = \"backup\"\nssh = \"backup.example\"\n"
+    ));
+    let got = complete(
+        &world,
+        world.root(),
+        &["botctl", "dev-stop", "--host", ""],
+        &[],
+    );
+    assert!(
+        got.contains(&"vps".to_string()) && got.contains(&"backup".to_string()),
+        "{got:?}"
+    );
+    let got = complete(
+        &world,
+        world.root(),
+        &["botctl", "dev-stop", "partner", "--host", "v"],
+        &[],
+    );
+    assert_eq!(got, ["vps"]);
+}
