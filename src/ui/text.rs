@@ -9,20 +9,29 @@ use std::fmt::Write;
 /// Outside text, made safe to embed in a line: every control character (colours and newlines
 /// included) and every bidirectional override shown as an escape.
 pub fn shown(text: &str) -> Cow<'_, str> {
-    escape(text, false)
+    escape(text, Keep::Nothing)
 }
 
 /// A whole line about to be printed: tokens redacted, control characters escaped except
 /// colours and the newlines and tabs that lay it out.
 pub fn clean(text: &str) -> String {
-    escape(&crate::redact::redact(text), true).into_owned()
+    escape(&crate::redact::redact(text), Keep::Layout).into_owned()
 }
 
 fn needs_escape(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-fn escape(text: &str, layout: bool) -> Cow<'_, str> {
+/// What passes unescaped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Nothing,
+    /// Newlines, tabs and colours: a whole line botctl made.
+    Layout,
+}
+
+fn escape(text: &str, keep_: Keep) -> Cow<'_, str> {
+    let layout = keep_ == Keep::Layout;
     let keep = |c: char| layout && (c == '\n' || c == '\t');
     if !text.chars().any(|c| needs_escape(c) && !keep(c)) {
         return Cow::Borrowed(text);
