@@ -233,51 +233,25 @@ const fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-pub const FLY_WAIT: Bounds = Bounds {
-    name: "wait",
-    default: secs(90),
-    min: secs(1),
-    max: secs(30 * 60),
-};
-pub const FLY_TIMEOUT: Bounds = Bounds {
-    name: "timeout",
-    default: secs(30),
-    min: secs(1),
-    max: secs(10 * 60),
-};
-pub const PROBE: Bounds = Bounds {
-    name: "probe",
-    default: secs(12),
-    min: secs(1),
-    max: secs(5 * 60),
-};
-pub const TELEGRAM_TIMEOUT: Bounds = Bounds {
-    name: "timeout",
-    default: secs(15),
-    min: secs(1),
-    max: secs(5 * 60),
-};
-/// [local] respawn: zero means "scan once right away", which is a choice.
+const fn bounds(name: &'static str, default: u64, min: u64, max: u64) -> Bounds {
+    Bounds {
+        name,
+        default: secs(default),
+        min: secs(min),
+        max: secs(max),
+    }
+}
+
+pub const FLY_WAIT: Bounds = bounds("wait", 90, 1, 30 * 60);
+pub const FLY_TIMEOUT: Bounds = bounds("timeout", 30, 1, 10 * 60);
+pub const PROBE: Bounds = bounds("probe", 12, 1, 5 * 60);
+pub const TELEGRAM_TIMEOUT: Bounds = bounds("timeout", 15, 1, 5 * 60);
 /// [[host]] timeout: one ssh round trip, connection included.
-pub const HOST_TIMEOUT: Bounds = Bounds {
-    name: "timeout",
-    default: secs(15),
-    min: secs(1),
-    max: secs(5 * 60),
-};
-pub const RESPAWN: Bounds = Bounds {
-    name: "respawn",
-    default: secs(5),
-    min: secs(0),
-    max: secs(10 * 60),
-};
+pub const HOST_TIMEOUT: Bounds = bounds("timeout", 15, 1, 5 * 60);
+/// [local] respawn: zero means "scan once right away", which is a choice.
+pub const RESPAWN: Bounds = bounds("respawn", 5, 0, 10 * 60);
 /// dev-stop --grace: zero means SIGKILL at once, which is a choice, not a typo.
-pub const GRACE: Bounds = Bounds {
-    name: "--grace",
-    default: secs(10),
-    min: secs(0),
-    max: secs(10 * 60),
-};
+pub const GRACE: Bounds = bounds("--grace", 10, 0, 10 * 60);
 
 impl Bounds {
     pub fn parse(&self, s: &str) -> std::result::Result<Duration, String> {
