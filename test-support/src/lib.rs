@@ -27,8 +27,8 @@
 //!    `dev-stop`, `deploy-resume`, whose fake Fly machines may run real pollers); it holds it
 //!    until it is dropped. A test that only reads (status, doctor, init, config errors) takes
 //!    no lock and runs in parallel with everything: by rule 1 nothing another test starts can
-//!    change its outcome. The lock is not needed for rule 1's sake; it stays for processes
-//!    because the tour (`dev-stop` of plain `bot.py` names) and the tests of older checkouts
+//!    change its outcome. The lock is not needed for rule 1's sake (the tour, too, names its
+//!    bot by path, `./bot.py`); it stays for processes because the tests of older checkouts
 //!    assume nobody else starts bots while they hold it, and because it bounds how many real
 //!    pollers run at once on a small machine. The fake Bot API and the fake flyctl are no bots
 //!    and need no lock.

@@ -71,8 +71,8 @@ fn build_botctl(root: &Path) -> Result<PathBuf> {
     Ok(botctl)
 }
 
-/// The integration tests that start or stop processes run real `python3 bot.py`s; the tour's
-/// `dev-stop` would stop theirs. Both take the process-table lock (see test-support).
+/// The tour and the integration tests that start processes take the same process-table lock
+/// (see test-support): it bounds how many real pollers run at once on a small machine.
 fn wait_for_integration_tests() -> Result<ProcessTableLock> {
     let failed = |e| Error::io(format!("cannot lock {}", lock_path().display()), e);
     let mut said = false;
@@ -140,10 +140,12 @@ impl Tour {
     }
 
     fn write_project(&self) -> Result<()> {
+        // `./bot.py`, a path: only the project's own copy counts, so a teammate's `python3
+        // bot.py` elsewhere on this machine is neither counted by the tour nor stopped by it.
         let config = format!(
             "[fly]\nflyctl = {flyctl:?}\nwait = \"60s\"\n\n\
              [telegram]\napi = {api:?}\nprobe = \"8s\"\n\n\
-             [[bot]]\nname = \"{BOT}\"\nscript = \"bot.py\"\ntoken_env = \"{TOKEN_ENV}\"\n\
+             [[bot]]\nname = \"{BOT}\"\nscript = \"./bot.py\"\ntoken_env = \"{TOKEN_ENV}\"\n\
              username = \"{USERNAME}\"\nfly_app = \"{APP}\"\nready_log = \"{READY_LINE}\"\n",
             flyctl = self.fly.flyctl.display().to_string(),
             api = self.api.url(),
@@ -230,8 +232,8 @@ impl Tour {
         self.botctl(&["status"])?
             .expect_hint(
                 0,
-                "is another `python3 bot.py` running on this machine? botctl counts it as a \
-                 second place (and the tour's dev-stop would stop it), so the tour stops here",
+                "is another `python3 ./bot.py` running in the tour's project? botctl counts \
+                 it as a second place, so the tour stops here",
             )?
             .expect_verdict("ok")?;
 
