@@ -305,22 +305,15 @@ pub fn load(path: &Path) -> Result<Config> {
         snippet: String::new(),
     };
     // Only a regular file: reading a FIFO or a device would block or never end.
-    match std::fs::metadata(path) {
-        Ok(m) if !m.is_file() => {
-            return Err(unreadable(
-                "not a regular file; --config must name a botctl.toml".into(),
-            ));
+    let text = crate::files::read_text(path, MAX_SIZE).map_err(|e| match e {
+        crate::files::FileError::NotRegular { .. } => {
+            unreadable("not a regular file; --config must name a botctl.toml".into())
         }
-        Ok(m) if m.len() > MAX_SIZE => {
-            return Err(unreadable(format!(
-                "{} bytes is too large for a botctl.toml",
-                m.len()
-            )));
+        crate::files::FileError::TooLarge { .. } => {
+            unreadable("larger than 1 MiB: too large for a botctl.toml".into())
         }
-        _ => {}
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| unreadable(format!("cannot read the file: {e}")))?;
+        e => unreadable(format!("cannot read the file: {e}")),
+    })?;
     let root = path
         .parent()
         .map(Path::to_path_buf)

@@ -18,6 +18,7 @@ mod complete;
 mod config;
 mod error;
 mod exec;
+mod files;
 mod interrupt;
 mod redact;
 mod sources;

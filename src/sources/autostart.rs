@@ -69,8 +69,8 @@ fn pm2_dumps(bots: &[&Bot], found: &mut Autostart) {
             continue;
         }
         seen.push(key);
-        let Ok(text) = std::fs::read_to_string(&dump) else {
-            continue; // no saved list: nothing to resurrect
+        let Ok(text) = crate::files::read_text(&dump, crate::files::CAP) else {
+            continue; // no saved list (or no regular file): nothing to resurrect
         };
         let env = if from_env && !home.ends_with(".pm2") {
             format!("PM2_HOME={} ", home.display())
@@ -143,7 +143,7 @@ pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<Entry> {
             continue;
         }
         seen.push(key);
-        let Ok(text) = std::fs::read_to_string(&file) else {
+        let Ok(text) = crate::files::read_text(&file, crate::files::CAP) else {
             continue;
         };
         let folder = file.parent().unwrap_or(Path::new("/")).to_path_buf();
@@ -431,7 +431,7 @@ fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             if path.extension().is_none_or(|e| e != "plist") {
                 continue;
             }
-            let Ok(text) = std::fs::read_to_string(&path) else {
+            let Ok(text) = crate::files::read_text(&path, crate::files::CAP) else {
                 continue;
             };
             let label = path

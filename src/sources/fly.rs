@@ -401,6 +401,10 @@ fn from_exec(command: &str, e: ExecError) -> FlyError {
             command: command.to_string(),
             message,
         },
+        e @ ExecError::TooMuch { .. } => FlyError::Failed {
+            command: command.to_string(),
+            message: e.to_string(),
+        },
     }
 }
 

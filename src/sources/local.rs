@@ -62,7 +62,7 @@ pub fn scan_full(bots: &[&Bot], root: &Path) -> Result<Scan, String> {
         } else if cmd.iter().take(2).any(|a| a.ends_with("supervisord"))
             && supervisor::is_supervisord(cmd)
         {
-            supervisord_confs.push(supervisord_conf_path(*pid, cmd));
+            supervisord_confs.extend(supervisord_conf_path(*pid, cmd));
         }
     }
     let instances = if candidates.is_empty() {
@@ -98,9 +98,13 @@ pub fn same_script_elsewhere(arg: &str, cwd: Option<&Path>, script: &str) -> boo
 }
 
 /// The config file a running supervisord reads: its `-c` (made absolute against its working
-/// folder), else the first of supervisord's default places that exists.
-fn supervisord_conf_path(pid: u32, argv: &[String]) -> String {
-    match supervisor::supervisord_conf(argv) {
+/// folder), else the first of supervisord's default places that exists. Another user's `-c` is
+/// theirs to name and not ours to read (a FIFO, `/dev/zero`, a file only root may see).
+fn supervisord_conf_path(pid: u32, argv: &[String]) -> Option<String> {
+    let owner = supervisor::read::parent_and_uid(pid).and_then(|(_, uid)| uid);
+    let mine = owner == Some(nix::unistd::geteuid().as_raw());
+    Some(match supervisor::supervisord_conf(argv) {
+        Some(_) if !mine => return None,
         Some(c) if Path::new(&c).is_absolute() => c,
         Some(c) => std::fs::read_link(format!("/proc/{pid}/cwd"))
             .map(|cwd| cwd.join(&c).display().to_string())
@@ -114,7 +118,7 @@ fn supervisord_conf_path(pid: u32, argv: &[String]) -> String {
         .find(|p| Path::new(p).is_file())
         .unwrap_or("/etc/supervisord.conf")
         .to_string(),
-    }
+    })
 }
 
 /// Phase two: details, then supervisors, of the processes whose command line matched.

@@ -97,8 +97,13 @@ pub enum Need {
     LaunchctlList,
     /// `docker inspect --format {{.Name}} ID` (or podman's): the container's name.
     ContainerName { engine: Engine, id: String },
-    /// The text of a shell script `path` run by shell `pid` (relative to its working folder).
-    Script { pid: u32, path: String },
+    /// The text of a shell script `path` run by shell `pid` of user `uid` (relative to its
+    /// working folder); read only when that user is botctl's.
+    Script {
+        pid: u32,
+        uid: Option<u32>,
+        path: String,
+    },
 }
 
 /// An answer: the program as a person would type it (bare when on PATH) and what it printed.
@@ -416,6 +421,7 @@ pub fn needs(cgroup: &Cgroup, chain: &[Record]) -> Vec<Need> {
         match shell_program(&r.argv) {
             Some(ShellProgram::File(path)) => out.push(Need::Script {
                 pid: r.pid,
+                uid: r.uid,
                 path: path.to_string(),
             }),
             Some(ShellProgram::Text(_)) => {}
@@ -490,6 +496,7 @@ fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
             ShellProgram::File(path) => answers
                 .get(&Need::Script {
                     pid: r.pid,
+                    uid: r.uid,
                     path: path.to_string(),
                 })
                 .and_then(|a| a.as_ref().ok())
@@ -878,7 +885,7 @@ pub mod read {
                     text: out.stdout,
                 })
             }
-            Need::Script { pid, path } => {
+            Need::Script { pid, uid, path } => {
                 let p = Path::new(path);
                 let full = if p.is_absolute() {
                     p.to_path_buf()
@@ -887,12 +894,9 @@ pub mod read {
                         .map_err(|e| e.to_string())?
                         .join(p)
                 };
-                // A script is small; a huge file is no shell script worth reading.
-                let meta = std::fs::metadata(&full).map_err(|e| e.to_string())?;
-                if meta.len() > 1 << 20 {
-                    return Err("too large".into());
-                }
-                let text = std::fs::read_to_string(&full).map_err(|e| e.to_string())?;
+                // A script is small; a huge file (or /dev/zero behind a link) is none.
+                let text = crate::files::read_text_named_by(&full, *uid, crate::files::CAP)
+                    .map_err(|e| format!("{} {e}", full.display()))?;
                 Ok(Answer {
                     program: String::new(),
                     text,

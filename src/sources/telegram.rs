@@ -53,24 +53,20 @@ impl DotEnv {
             vars: HashMap::new(),
             problem: Some(format!("{} {why}", path.display())),
         };
-        match std::fs::metadata(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return DotEnv::default(),
-            Err(e) => return unreadable(format!("cannot be read: {e}")),
+        let text = match crate::files::read_bytes(&path, DOTENV_MAX) {
+            Ok(bytes) => bytes,
+            Err(e) if e.is_missing() => return DotEnv::default(),
             // Many projects name their virtualenv `.env`; a FIFO would block for ever.
-            Ok(m) if !m.is_file() => {
+            Err(e @ crate::files::FileError::NotRegular { .. }) => {
                 tracing::info!(
-                    "{} is not a regular file (a virtualenv folder?): not read as a dotenv file",
+                    "{} {e} (a virtualenv folder?): not read as a dotenv file",
                     path.display()
                 );
                 return DotEnv::default();
             }
-            Ok(m) if m.len() > DOTENV_MAX => {
-                return unreadable(format!("is {} bytes: too large for a dotenv file", m.len()));
+            Err(crate::files::FileError::TooLarge { .. }) => {
+                return unreadable("is too large for a dotenv file (over 1 MiB)".into());
             }
-            Ok(_) => {}
-        }
-        let text = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
             Err(e) => return unreadable(format!("cannot be read: {e}")),
         };
         let mut vars = HashMap::new();

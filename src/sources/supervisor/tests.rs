@@ -342,6 +342,7 @@ fn loops_reloaders_and_cron() {
     let needs = needs(&Cgroup::Other, &script_chain);
     let need = Need::Script {
         pid: 901,
+        uid: script_chain[1].uid,
         path: "./run.sh".into(),
     };
     assert!(needs.contains(&need), "{needs:?}");
