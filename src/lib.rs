@@ -21,6 +21,7 @@ mod exec;
 mod files;
 mod interrupt;
 mod redact;
+mod shell;
 mod sources;
 mod state;
 mod survey;

@@ -332,7 +332,10 @@ pub(super) fn plan_line(i: &Instance, grace: Duration) -> String {
     let how = match &i.supervisor {
         None => plain,
         Some(s) => match &s.how {
-            StopHow::Command { .. } | StopHow::AsRoot { .. } | StopHow::Manual => format!(
+            StopHow::Command { .. }
+            | StopHow::AsRoot { .. }
+            | StopHow::Manual
+            | StopHow::OtherUser { .. } => format!(
                 "`{}` ({} keeps it alive; the {} itself stays up), then {plain}",
                 s.stop,
                 s.kind,
@@ -378,6 +381,13 @@ pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -
                 StopHow::AsRoot { .. } if !root => {
                     Some((i, format!("{} unit {} needs root to stop", s.kind, s.name)))
                 }
+                StopHow::OtherUser { uid } => Some((
+                    i,
+                    format!(
+                        "{} of user {uid} keeps it alive; stop it as that user: {}",
+                        s.kind, s.stop
+                    ),
+                )),
                 StopHow::Manual => Some((
                     i,
                     format!(

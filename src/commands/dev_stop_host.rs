@@ -177,7 +177,7 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
                     ui::shown(&i.parent_cmd.join(" "))
                 ));
             }
-            StopHow::SignalBot | StopHow::Manual => {}
+            StopHow::SignalBot | StopHow::Manual | StopHow::OtherUser { .. } => {}
         }
     }
     Ok(done)

@@ -37,12 +37,25 @@ pub fn line(text: impl AsRef<str>) {
 pub fn hanging(text: impl AsRef<str>, indent: Option<usize>) {
     let text = clean(text.as_ref());
     if !stdout_is_terminal() {
-        println!("{text}");
+        out(&text);
         return;
     }
     let width = usize::from(console::Term::stdout().size().1).max(40);
     for l in text.lines() {
-        println!("{}", wrap(l, width, indent));
+        out(&wrap(l, width, indent));
+    }
+}
+
+/// Writes one line to stdout. A closed pipe (`botctl status | head -1`) ends botctl quietly
+/// with success, as ripgrep does: whoever closed it has read what they wanted.
+fn out(line: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            restore_terminal();
+            std::process::exit(0);
+        }
     }
 }
 
@@ -85,8 +98,13 @@ fn wrap(line: &str, width: usize, indent: Option<usize>) -> String {
     out
 }
 
+/// Text botctl made whole (a completion script): no wrapping, one trailing newline.
+pub fn verbatim(text: &str) {
+    out(clean(text).trim_end_matches('\n'));
+}
+
 pub fn blank() {
-    println!();
+    out("");
 }
 
 pub fn heading(text: &str) -> String {
@@ -126,7 +144,7 @@ pub fn note(text: impl std::fmt::Display) {
 /// JSON keeps outside text as it is (serde escapes control characters), tokens redacted.
 pub fn json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{}", crate::redact::redact(&s)),
+        Ok(s) => out(&crate::redact::redact(&s)),
         Err(e) => error(format!("cannot write JSON: {e}")),
     }
 }

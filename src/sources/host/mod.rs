@@ -10,7 +10,7 @@ use crate::config::{Bot, Host};
 use crate::exec::{self, ExecError, Output};
 use crate::sources::autostart::{self, Autostart, Entry, Unchecked};
 use crate::sources::local::{self, Instance};
-use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, Record};
+use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, Record, Unanswered};
 
 /// The script `sh -s` runs there: fixed text, nothing of botctl's environment in it.
 const SCAN: &str = include_str!("scan.sh");
@@ -355,7 +355,7 @@ fn instances(
         .iter()
         .flat_map(|(cgroup, chain)| supervisor::needs(cgroup, chain))
         .map(|need| {
-            let answer = answer(&need, home, sections);
+            let answer = answer(&need, home, sections).map_err(Unanswered::Failed);
             (need, answer)
         })
         .collect();
@@ -398,8 +398,10 @@ fn answer(
         None => Err(format!("{program} was not read on the host")),
     };
     match need {
-        Need::Pm2List { home: h } if *h == format!("{home}/.pm2") => section("pm2", "pm2", &[0]),
-        Need::Pm2List { home } => Err(format!("{home} is not the ssh user's pm2 home")),
+        Need::Pm2List { home: h, .. } if *h == format!("{home}/.pm2") => {
+            section("pm2", "pm2", &[0])
+        }
+        Need::Pm2List { home, .. } => Err(format!("{home} is not the ssh user's pm2 home")),
         // Exit status 3 means "a program is not running": the list is still there.
         Need::SupervisorStatus { .. } => section("supervisorctl", "supervisorctl", &[0, 3]),
         other => Err(format!("not read over ssh: {other:?}")),
