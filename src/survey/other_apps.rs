@@ -85,11 +85,13 @@ the token)"
                 .unchecked
                 .push(format!("the Fly apps could not be listed: {e}"));
         }
+        let mut timed_out = 0;
         for (other_app, secrets) in &self.secrets {
             if other_app == app {
                 continue;
             }
             match secrets {
+                Err(FlyError::TimedOut { .. }) => timed_out += 1,
                 Ok(list) => {
                     result.checked += 1;
                     if let Some(secret) = list.iter().find(|s| s.digest == digest) {
@@ -108,6 +110,13 @@ the token)"
                 Err(e) => result.unchecked.push(format!("{other_app}: {e}")),
             }
         }
+        // One line for all of them: hundreds of apps must not make hundreds of lines.
+        if timed_out > 0 {
+            result.unchecked.push(format!(
+                "{timed_out} app{} not compared: flyctl secrets list timed out",
+                if timed_out == 1 { "" } else { "s" }
+            ));
+        }
         Some(result)
     }
 }
@@ -120,8 +129,11 @@ pub fn wanted<'a>(bots: &[&'a Bot]) -> Vec<(&'a str, &'a str)> {
 }
 
 /// Reads the bots' own apps' secrets and the app list at once, then every other app's
-/// secrets (and the machines of those that hold a wanted digest).
+/// secrets (and the machines of those that hold a wanted digest). The whole source has one
+/// deadline, two calls' time: an account with hundreds of apps that hang costs that, not
+/// hundreds of timeouts; apps not read by then are "not compared".
 pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
+    let deadline = std::time::Instant::now() + 2 * flyctl.timeout();
     let own: Vec<String> = wanted
         .iter()
         .map(|(app, _)| app.to_string())
@@ -150,6 +162,12 @@ pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
             .cloned()
             .collect();
         let read = bounded(&others, MAX_IN_FLIGHT, |app| {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                let command = format!("flyctl secrets list --app {app} --json");
+                return (Err(FlyError::TimedOut { command, after: left }), None);
+            }
+            let flyctl = flyctl.within(left);
             let found = flyctl.secrets(app);
             let holds = found
                 .as_ref()
