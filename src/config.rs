@@ -544,12 +544,29 @@ fn hosts(
             return Err(at(h.name.span(), format!("duplicate host name {name:?}")));
         }
         let ssh = h.ssh.get_ref().trim();
-        if ssh.is_empty() || ssh.starts_with('-') || ssh.chars().any(char::is_whitespace) {
+        if let Some(o) = h
+            .options
+            .iter()
+            .find(|o| o.get_ref().chars().any(char::is_control))
+        {
+            return Err(at(
+                o.span(),
+                format!(
+                    "ssh options must not hold control characters or NUL: {}",
+                    crate::ui::shown(o.get_ref())
+                ),
+            ));
+        }
+        if ssh.is_empty()
+            || ssh.starts_with('-')
+            || ssh.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(at(
                 h.ssh.span(),
                 format!(
                     "ssh must be what you would type after `ssh`: user@host or a Host alias, \
-not {ssh:?} (options go in options = [...])"
+not \"{}\" (options go in options = [...])",
+                    crate::ui::shown(ssh)
                 ),
             ));
         }

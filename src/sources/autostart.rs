@@ -346,11 +346,16 @@ fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
         Err(e) => return unchecked(found, source, e.to_string()),
     };
     if !out.success() {
-        return unchecked(
-            found,
-            source,
-            format!("systemctl failed: {}", out.error_line()),
-        );
+        // A container, WSL, macOS' Linux VMs: no systemd, so nothing it could start.
+        let stderr = &out.stderr;
+        let not_running = stderr.contains("has not been booted with systemd")
+            || stderr.contains("Failed to connect to bus");
+        let why = match (not_running, user) {
+            (true, false) => "systemd is not running here".to_string(),
+            (true, true) => "no systemd user manager runs for this user".to_string(),
+            (false, _) => format!("systemctl failed: {}", out.error_line()),
+        };
+        return unchecked(found, source, why);
     }
     found
         .entries

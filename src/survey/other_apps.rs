@@ -165,7 +165,13 @@ pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
                 let command = format!("flyctl secrets list --app {app} --json");
-                return (Err(FlyError::TimedOut { command, after: left }), None);
+                return (
+                    Err(FlyError::TimedOut {
+                        command,
+                        after: left,
+                    }),
+                    None,
+                );
             }
             let flyctl = flyctl.within(left);
             let found = flyctl.secrets(app);

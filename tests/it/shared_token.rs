@@ -370,8 +370,10 @@ fn other_apps_that_hang_cost_one_deadline_and_one_line() {
     for i in 0..80 {
         others.push((format!("other-app-{i:02}"), vec![]));
     }
-    let refs: Vec<(&str, Vec<Value>)> =
-        others.iter().map(|(n, m)| (n.as_str(), m.clone())).collect();
+    let refs: Vec<(&str, Vec<Value>)> = others
+        .iter()
+        .map(|(n, m)| (n.as_str(), m.clone()))
+        .collect();
     let mut st = state(&refs);
     for (name, _) in &others {
         st["apps"][name]["secrets_hang"] = json!(true);
