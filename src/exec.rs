@@ -20,7 +20,8 @@ impl Output {
     }
 
     /// The line of stderr worth quoting: flyctl's `Error: …`, else the last non-empty line;
-    /// cut to `QUOTE_MAX` characters (a program can print megabytes on one line).
+    /// cut to `QUOTE_MAX` characters (a program can print megabytes on one line), and escaped:
+    /// it is another program's text, and it may carry colours or a forged line.
     pub fn error_line(&self) -> String {
         let lines: Vec<&str> = self
             .stderr
@@ -33,7 +34,7 @@ impl Output {
             .rev()
             .find(|l| l.starts_with("Error"))
             .or(lines.last())
-            .map(|l| quote(l))
+            .map(|l| crate::ui::shown(&quote(l)).into_owned())
             .unwrap_or_else(|| match self.code {
                 Some(c) => format!("exited with status {c} and printed no error"),
                 None => "was killed by a signal".to_string(),

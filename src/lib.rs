@@ -20,6 +20,7 @@ mod error;
 mod exec;
 mod files;
 mod interrupt;
+mod outside;
 mod redact;
 mod shell;
 mod sources;

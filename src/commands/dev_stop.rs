@@ -476,7 +476,7 @@ fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
                     } else {
                         format!("reloader {}", s.name)
                     },
-                    i.parent_cmd.join(" ")
+                    i.parent_cmd
                 ));
             }
             _ => {}
@@ -536,12 +536,9 @@ fn wait_gone(pid: u32) {
 
 /// "pid 5000 `python3 bot.py`, started by pid 4999 `python3 respawner.py`".
 pub(super) fn came_back(i: &Instance) -> String {
-    let mut s = format!("pid {} `{}`", i.pid, i.cmd.join(" "));
+    let mut s = format!("pid {} `{}`", i.pid, i.cmd);
     match (i.ppid, i.parent_cmd.is_empty()) {
-        (Some(p), false) => s.push_str(&format!(
-            ", started by pid {p} `{}`",
-            i.parent_cmd.join(" ")
-        )),
+        (Some(p), false) => s.push_str(&format!(", started by pid {p} `{}`", i.parent_cmd)),
         (Some(p), true) => s.push_str(&format!(", started by pid {p}")),
         (None, _) => {}
     }
@@ -631,14 +628,14 @@ mod tests {
             uid: Some(1000),
             started: None,
             cwd: None,
-            cmd: chain[0].argv.clone(),
+            cmd: chain[0].argv.clone().into(),
             supervisor: decide(
                 &crate::sources::supervisor::parse_cgroup(cgroup),
                 &chain,
                 &Default::default(),
             ),
             ppid: Some(1),
-            parent_cmd: Vec::new(),
+            parent_cmd: Default::default(),
         }
     }
 

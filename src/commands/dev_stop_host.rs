@@ -183,7 +183,7 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
                     } else {
                         format!("reloader {}", s.name)
                     },
-                    ui::shown(&i.parent_cmd.join(" "))
+                    &i.parent_cmd
                 ));
             }
             StopHow::SignalBot | StopHow::Manual | StopHow::OtherUser { .. } => {}

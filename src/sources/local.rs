@@ -24,14 +24,14 @@ pub struct Instance {
     #[serde(serialize_with = "crate::time::serialize_opt")]
     pub started: Option<u64>,
     pub cwd: Option<PathBuf>,
-    pub cmd: Vec<String>,
+    pub cmd: crate::outside::Argv,
     /// What restarts it when it is killed (`null`: nothing).
     pub supervisor: Option<Supervisor>,
     /// The process that started it, and that process's command line.
     #[serde(skip)]
     pub ppid: Option<u32>,
     #[serde(skip)]
-    pub parent_cmd: Vec<String>,
+    pub parent_cmd: crate::outside::Argv,
 }
 
 /// One look at the process table: the instances, and the config files of running supervisord
@@ -145,10 +145,10 @@ fn instances(
             uid: d.uid,
             started: d.started,
             cwd: d.cwd.clone(),
-            cmd,
+            cmd: cmd.into(),
             supervisor: None,
             ppid: None,
-            parent_cmd: Vec::new(),
+            parent_cmd: Default::default(),
         });
     }
     let mut found = one_per_wrapper(found, |pid| {
@@ -210,7 +210,7 @@ pub fn supervise(
     instance.supervisor = supervisor::decide(cgroup, chain, answers);
     if let Some(parent) = chain.get(1) {
         instance.ppid = Some(parent.pid);
-        instance.parent_cmd = parent.argv.clone();
+        instance.parent_cmd = parent.argv.clone().into();
     } else if let Some(me) = chain.first() {
         instance.ppid = Some(me.ppid);
     }
@@ -404,10 +404,10 @@ mod tests {
             uid: None,
             started: None,
             cwd: None,
-            cmd: argv("node bot.js"),
+            cmd: argv("node bot.js").into(),
             supervisor: None,
             ppid: None,
-            parent_cmd: Vec::new(),
+            parent_cmd: Default::default(),
         };
         let parents = |pid: u32| match pid {
             11 => Some(10), // tsx's node child

@@ -46,8 +46,9 @@ impl std::fmt::Display for SupervisorKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Supervisor {
     pub kind: SupervisorKind,
-    /// Unit, container, pm2 app, supervisord program, launchd label, or the loop shell's pid.
-    pub name: String,
+    /// Unit, container, pm2 app, supervisord program, launchd label, or the loop shell's pid:
+    /// named by whoever set it up, so outside text.
+    pub name: crate::outside::Outside,
     /// The supervising process: the daemon, the loop's shell, the reloader (none for a unit).
     pub pid: Option<u32>,
     /// What a person types to stop it for good.
@@ -529,7 +530,7 @@ fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
     if let Some(name) = watch_mode(&instance.argv) {
         return Some(Supervisor {
             kind: SupervisorKind::Reloader,
-            name,
+            name: name.into(),
             pid: Some(instance.pid),
             stop: format!("kill {}", instance.pid),
             how: StopHow::SignalBot,
@@ -539,7 +540,7 @@ fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
         if let Some(name) = reloader_name(&r.argv) {
             return Some(Supervisor {
                 kind: SupervisorKind::Reloader,
-                name,
+                name: name.into(),
                 pid: Some(r.pid),
                 stop: format!("kill {} {}", r.pid, instance.pid),
                 how: StopHow::EndParent { pid: r.pid },
@@ -548,7 +549,7 @@ fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
         if is_cron(&r.argv) {
             return Some(Supervisor {
                 kind: SupervisorKind::Cron,
-                name: base_name(&r.argv[0]).to_string(),
+                name: (base_name(&r.argv[0]).to_string()).into(),
                 pid: Some(r.pid),
                 stop: format!(
                     "kill {}   # and remove its line with crontab -e, or cron starts it again",
@@ -571,7 +572,7 @@ fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
         if code.is_some_and(|c| loops(&c)) {
             return Some(Supervisor {
                 kind: SupervisorKind::Loop,
-                name: r.pid.to_string(),
+                name: (r.pid.to_string()).into(),
                 pid: Some(r.pid),
                 stop: format!("kill {} {}", r.pid, instance.pid),
                 how: StopHow::EndParent { pid: r.pid },
@@ -614,7 +615,7 @@ fn in_container(engine: Engine, id: &str, name: Option<String>) -> Supervisor {
     };
     Supervisor {
         kind,
-        name: short,
+        name: (short).into(),
         pid: None,
         stop,
         how,
@@ -631,9 +632,9 @@ fn systemd(unit: &str, user: bool) -> Supervisor {
         ];
         Supervisor {
             kind: SupervisorKind::SystemdUser,
-            name: unit.to_string(),
+            name: (unit.to_string()).into(),
             pid: None,
-            stop: argv.join(" "),
+            stop: crate::shell::join(&argv),
             how: StopHow::Command {
                 argv,
                 env: Vec::new(),
@@ -643,9 +644,9 @@ fn systemd(unit: &str, user: bool) -> Supervisor {
         let argv = vec!["systemctl".to_string(), "stop".into(), unit.to_string()];
         Supervisor {
             kind: SupervisorKind::Systemd,
-            name: unit.to_string(),
+            name: (unit.to_string()).into(),
             pid: None,
-            stop: format!("sudo {}", argv.join(" ")),
+            stop: format!("sudo {}", crate::shell::join(&argv)),
             how: StopHow::AsRoot { argv },
         }
     }
@@ -689,7 +690,7 @@ then stop it as that user"
                     argv,
                     env: vec![("PM2_HOME".into(), home.to_string())],
                 },
-                name: app.name,
+                name: (app.name).into(),
                 pid: Some(daemon.pid),
             }
         }
@@ -775,7 +776,7 @@ stop it as that user",
                     argv,
                     env: Vec::new(),
                 },
-                name,
+                name: name.into(),
                 pid: Some(daemon.pid),
             }
         }
@@ -821,12 +822,12 @@ fn launchd(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
         let target = format!("{domain}/{label}");
         return Some(Supervisor {
             kind: SupervisorKind::Launchd,
-            stop: format!("{} bootout {target}", list.program),
+            stop: crate::shell::join(&[list.program.as_str(), "bootout", &target]),
             how: StopHow::Command {
                 argv: vec![list.program.clone(), "bootout".into(), target],
                 env: Vec::new(),
             },
-            name: label,
+            name: (label).into(),
             pid: Some(r.pid),
         });
     }

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::Bot;
+use crate::outside::Outside;
 use crate::sources::fly::{FlyError, Flyctl, Machine, Secret};
 
 /// At most this many flyctl calls at a time: an account can see hundreds of apps.
@@ -34,8 +35,9 @@ pub struct SharedToken<'a> {
 
 /// Another Fly app holding the same token, in secret `secret`.
 pub struct Also<'a> {
-    pub app: &'a str,
-    pub secret: &'a str,
+    /// Named in the Fly account: outside text.
+    pub app: Outside,
+    pub secret: Outside,
     pub machines: Result<&'a [Machine], &'a FlyError>,
 }
 
@@ -44,6 +46,31 @@ impl Also<'_> {
         self.machines
             .map(|ms| ms.iter().filter(|m| m.is_running()).collect())
             .unwrap_or_default()
+    }
+
+    /// Give the other app its own bot's token (a placeholder, never a value), or stop its
+    /// started machines. Its names are the Fly account's: quoted for the shell.
+    pub fn fix(&self) -> String {
+        let started: Vec<&str> = self.started().iter().map(|m| m.id.as_str()).collect();
+        set_secret_fix(self.secret.raw(), self.app.raw(), &started)
+    }
+}
+
+/// `flyctl secrets set SECRET=<…> --app APP`, and with `started` machines the stop instead.
+pub fn set_secret_fix(secret: &str, app: &str, started: &[&str]) -> String {
+    let shown = Outside::from(app);
+    let app = crate::shell::word(app);
+    let set = format!(
+        "flyctl secrets set {}=<token of {shown}'s own bot from @BotFather> --app {app}",
+        crate::shell::word(secret)
+    );
+    if started.is_empty() {
+        set
+    } else {
+        format!(
+            "{set}   # or stop it: flyctl machine stop {} --app {app}",
+            started.join(" ")
+        )
     }
 }
 
@@ -101,8 +128,8 @@ the token)"
                             None => Ok(&[][..]),
                         };
                         result.also.push(Also {
-                            app: other_app,
-                            secret: &secret.name,
+                            app: other_app.as_str().into(),
+                            secret: secret.name.as_str().into(),
                             machines,
                         });
                     }
@@ -316,7 +343,7 @@ mod tests {
         let shared = read.shared_token(&bot, &fly).unwrap();
         assert_eq!(shared.also.len(), 1);
         assert_eq!(
-            (shared.also[0].app, shared.also[0].secret),
+            (shared.also[0].app.raw(), shared.also[0].secret.raw()),
             ("beta", "BOT_TOKEN")
         );
         assert_eq!(shared.also[0].started().len(), 1);

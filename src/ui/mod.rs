@@ -9,7 +9,7 @@ mod text;
 pub use prompt::{confirm, interactive, restore_terminal};
 pub use spinner::Spinner;
 pub use table::table;
-pub use text::{clean, shown};
+pub use text::{clean, clean_stderr, shown};
 
 use console::style;
 use std::io::IsTerminal;
@@ -132,13 +132,13 @@ pub fn error(text: impl std::fmt::Display) {
     eprintln!(
         "{} {}",
         console::style("error:").for_stderr().red().bold(),
-        clean(&text.to_string())
+        clean_stderr(&text.to_string())
     );
 }
 
 /// A side remark on stderr (it must not pollute --json output).
 pub fn note(text: impl std::fmt::Display) {
-    eprintln!("{}", clean(&text.to_string()));
+    eprintln!("{}", clean_stderr(&text.to_string()));
 }
 
 /// JSON keeps outside text as it is (serde escapes control characters), tokens redacted.
@@ -155,7 +155,7 @@ pub struct TraceWriter;
 
 impl std::io::Write for TraceWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = clean(&String::from_utf8_lossy(buf));
+        let text = clean_stderr(&String::from_utf8_lossy(buf));
         std::io::stderr().write_all(text.as_bytes())?;
         Ok(buf.len())
     }
@@ -180,7 +180,7 @@ pub fn install_panic_hook() {
         restore_terminal();
         eprintln!(
             "{}",
-            clean(&format!(
+            clean_stderr(&format!(
                 "botctl panicked{at}: {message}\nThis is a bug; please report it."
             ))
         );

@@ -8,6 +8,7 @@ mod config;
 mod doctor;
 mod doctor_speed;
 mod hardening;
+mod hostile;
 mod hosts;
 mod onboarding;
 mod runtimes;

@@ -375,10 +375,10 @@ fn instances(
             uid: p.uid,
             started: p.started,
             cwd: p.cwd.clone(),
-            cmd: p.argv.clone(),
+            cmd: p.argv.clone().into(),
             supervisor: None,
             ppid: None,
-            parent_cmd: Vec::new(),
+            parent_cmd: Default::default(),
         });
     }
     let mut found = local::one_per_wrapper(found, |pid| by_pid.get(&pid).map(|p| p.ppid));
@@ -479,8 +479,11 @@ fn autostart(sections: &HashMap<String, (i32, String)>, bots: &[&Bot]) -> Autost
                 entries.push(Entry {
                     bot: bot.name.clone(),
                     source: "pm2".into(),
-                    entry: format!("app {name} saved in ~/.pm2/dump.pm2: {command}"),
-                    fix: format!("pm2 delete {name} && pm2 save --force"),
+                    entry: (format!("app {name} saved in ~/.pm2/dump.pm2: {command}")).into(),
+                    fix: format!(
+                        "pm2 delete {} && pm2 save --force",
+                        crate::shell::word(&name)
+                    ),
                 });
             }
         }
@@ -501,10 +504,12 @@ fn autostart(sections: &HashMap<String, (i32, String)>, bots: &[&Bot]) -> Autost
                 entries.push(Entry {
                     bot: bot.name.clone(),
                     source: "supervisord".into(),
-                    entry: format!("[program:{}] in {file} (autostart): {}", p.name, p.command),
+                    entry: (format!("[program:{}] in {file} (autostart): {}", p.name, p.command))
+                        .into(),
                     fix: format!(
-                        "set autostart=false under [program:{}] in {file}, then: supervisorctl update",
-                        p.name
+                        "set autostart=false under [program:{}] in {}, then: supervisorctl update",
+                        crate::outside::Outside::from(p.name.as_str()),
+                        crate::shell::word(file)
                     ),
                 });
             }
@@ -596,6 +601,7 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
         assert!(
             scan.autostart.entries[1]
                 .entry
+                .raw()
                 .starts_with("[program:partner] in /etc/supervisor/conf.d/lb.conf"),
             "{:?}",
             scan.autostart.entries[1]

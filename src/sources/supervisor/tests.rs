@@ -135,7 +135,7 @@ fn unit_and_container_supervisors_with_their_stop_commands() {
     assert_eq!(s.stop, "systemctl --user stop bot.service");
     let s = decide(&cgroup("docker-cgroupfs-driver.txt"), &bot, &Answers::new()).unwrap();
     assert_eq!(
-        (s.kind, s.name.as_str()),
+        (s.kind, s.name.raw()),
         (SupervisorKind::Docker, "3f2a9c4e1b7d")
     );
     assert_eq!(s.stop, "docker stop 3f2a9c4e1b7d");
@@ -155,7 +155,7 @@ fn unit_and_container_supervisors_with_their_stop_commands() {
     let answers = Answers::from([(need[0].clone(), answer("docker", "/partner-bot\n".into()))]);
     let s = decide(&cg, &bot, &answers).unwrap();
     assert_eq!(
-        (s.name.as_str(), s.stop.as_str()),
+        (s.name.raw(), s.stop.as_str()),
         ("partner-bot", "docker stop partner-bot")
     );
     assert_eq!(container_name("garbage with spaces"), None);
@@ -200,7 +200,7 @@ fn supervisord_program_from_its_status_with_the_daemons_config() {
     )]);
     let s = decide(&cg, &chain, &answers).unwrap();
     assert_eq!(s.kind, SupervisorKind::Supervisord);
-    assert_eq!((s.name.as_str(), s.pid), ("partner", Some(812)));
+    assert_eq!((s.name.raw(), s.pid), ("partner", Some(812)));
     assert_eq!(
         s.stop,
         "supervisorctl -c /etc/supervisor/supervisord.conf stop partner:partner"
@@ -249,7 +249,7 @@ fn pm2_app_from_jlist_with_the_daemons_home() {
     let answers = Answers::from([(need, answer("pm2", fixture("pm2-jlist.txt")))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
     assert_eq!(
-        (s.kind, s.name.as_str(), s.pid),
+        (s.kind, s.name.raw(), s.pid),
         (SupervisorKind::Pm2, "partner", Some(700))
     );
     assert_eq!(s.stop, "PM2_HOME=/srv/pm2home pm2 stop 0");
@@ -411,7 +411,7 @@ fn launchd_job_from_launchctl_list() {
     let answers = Answers::from([(Need::LaunchctlList, answer("launchctl", list.clone()))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
     assert_eq!(
-        (s.kind, s.name.as_str()),
+        (s.kind, s.name.raw()),
         (SupervisorKind::Launchd, "com.lb.partner")
     );
     assert_eq!(s.stop, "launchctl bootout gui/501/com.lb.partner");
@@ -446,7 +446,7 @@ fn loops_reloaders_and_cron() {
     ];
     let s = decide(&cgroup("login-session.txt"), &loop_chain, &Answers::new()).unwrap();
     assert_eq!(
-        (s.kind, s.name.as_str(), s.pid),
+        (s.kind, s.name.raw(), s.pid),
         (SupervisorKind::Loop, "900", Some(900))
     );
     assert_eq!(s.how, StopHow::EndParent { pid: 900 });
@@ -515,7 +515,7 @@ fn loops_reloaders_and_cron() {
         let chain = [rec(4242, 950, "python3 bot.py"), rec_argv(950, 1, &argv)];
         let s = decide(&Cgroup::Other, &chain, &Answers::new()).unwrap();
         assert_eq!(
-            (s.kind, s.name.as_str()),
+            (s.kind, s.name.raw()),
             (SupervisorKind::Reloader, name),
             "{argv:?}"
         );
