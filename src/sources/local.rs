@@ -303,7 +303,7 @@ fn command_lines() -> Result<Vec<(u32, Vec<String>)>, String> {
         };
         path.push(&name);
         path.push("cmdline");
-        if let Ok(bytes) = std::fs::read(&path)
+        if let Ok(bytes) = std::fs::read(&path) // the kernel's /proc/PID/cmdline
             && !bytes.is_empty()
         {
             let argv = bytes

@@ -51,11 +51,11 @@ pub fn hanging(text: impl AsRef<str>, indent: Option<usize>) {
 fn out(line: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            restore_terminal();
-            std::process::exit(0);
-        }
+    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush())
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        restore_terminal();
+        std::process::exit(0);
     }
 }
 

@@ -299,6 +299,7 @@ fn sigterm_ends_botctl_within_a_second_whatever_it_waits_on() {
         }
         let Some(status) = status else {
             let _ = child.kill();
+            let _ = child.wait();
             panic!("botctl did not end within 10 s of {signal}");
         };
         let took = sent.elapsed();
@@ -408,4 +409,52 @@ fn colour_and_newlines_from_the_bot_api_are_escaped_off_a_terminal() {
         .as_str()
         .unwrap_or("");
     assert!(hook.contains("FORGED"), "{json:#}");
+}
+
+/// `node --watch bot.js` starts the bot again on a file change: it is the bot's reloader,
+/// ended first, so nothing is left to start it again.
+#[test]
+fn node_watch_is_a_reloader_ended_first() {
+    let world = World::configured(|w| {
+        format!(
+            "[local]\nrespawn = \"1s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"{}\"\n",
+            w.script("bot.js")
+        )
+    });
+    let script = world.script("bot.js");
+    world.write(&script, "setInterval(() => {}, 1000);\n");
+    let watcher = world.spawn(&["node", "--watch", &script], world.root());
+    let node = world.resolve("node");
+    let child = watcher.wait_child(&[node.to_str().unwrap(), &script]);
+    let json = world.run(&["status", "--json"]).json();
+    let local = &bot(&json, "partner")["local"];
+    assert_eq!(local_pids(bot(&json, "partner")), [child], "{local:#}");
+    let supervisor = &local[0]["supervisor"];
+    assert_eq!(supervisor["kind"], "reloader", "{supervisor}");
+    assert_eq!(supervisor["pid"], watcher.pid(), "{supervisor}");
+
+    let run = world.run(&["dev-stop", "--yes", "--grace", "2s"]);
+    run.expect_code(0);
+    assert!(
+        wait_until(Duration::from_secs(5), || !alive(child)
+            && !alive(watcher.pid())),
+        "{}",
+        run.all_output()
+    );
+}
+
+/// A link to the project's own folder makes no bot appear twice.
+#[test]
+fn init_walks_each_real_folder_once() {
+    let world = World::new();
+    world.write(
+        "bots/admin_bot.py",
+        "import os\nfrom telegram.ext import Application\n\
+app = Application.builder().token(os.environ['ADMIN_BOT_TOKEN']).build()\napp.run_polling()\n",
+    );
+    std::os::unix::fs::symlink(world.path("bots"), world.path("again")).unwrap();
+    std::os::unix::fs::symlink(world.root(), world.path("self")).unwrap();
+    world.run(&["init", "--yes"]).expect_code(0);
+    let toml = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
+    assert_eq!(toml.matches("[[bot]]").count(), 1, "{toml}");
 }

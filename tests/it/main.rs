@@ -15,4 +15,5 @@ mod runtimes;
 mod shared_token;
 mod status;
 mod supervisors;
+mod tidy;
 mod workflows;

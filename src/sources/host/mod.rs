@@ -643,7 +643,7 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
         let me = std::process::id();
         let cmdline = std::fs::read(format!("/proc/{me}/cmdline")).unwrap();
         let right = hex_of(&String::from_utf8_lossy(&cmdline));
-        let wrong = hex_of("sleep\01000\0");
+        let wrong = hex_of("sleep\0-1000\0");
         for (hex, expected) in [(right, me.to_string()), (wrong, String::new())] {
             let out = std::process::Command::new("sh")
                 .args(["-c", SIGNAL, "sh", "CHECK", &format!("{me}:-1:{hex}")])
