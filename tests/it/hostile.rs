@@ -458,3 +458,54 @@ app = Application.builder().token(os.environ['ADMIN_BOT_TOKEN']).build()\napp.ru
     let toml = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
     assert_eq!(toml.matches("[[bot]]").count(), 1, "{toml}");
 }
+
+/// A host whose shell answers with an endless `yes`: the capture is capped, the host is "not
+/// checked" with "printed too much", and status does not grow without end.
+#[test]
+fn a_host_that_prints_without_end_is_cut_off() {
+    let world = World::configured(|w| {
+        format!(
+            "[[host]]\nname = \"vps\"\nssh = \"deploy@vps\"\ntimeout = \"20s\"\n\n{}",
+            partner(w)
+        )
+    });
+    executable(
+        &world.bin().join("ssh"),
+        "#!/bin/sh\nexec yes AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
+    );
+    let run = world.run(&["status", "--json"]);
+    assert!(
+        run.elapsed < Duration::from_secs(15),
+        "took {:?}",
+        run.elapsed
+    );
+    let json = run.json();
+    let error = bot(&json, "partner")["hosts"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(error.contains("printed too much"), "{json:#}");
+}
+
+/// A saved pm2 list (`pm2 save`) whose app name forges a line and hides text: the entry is
+/// shown escaped and its fix quotes the name for the shell.
+#[test]
+fn a_pm2_dump_entry_is_escaped_and_its_fix_quoted() {
+    let world = World::configured(partner);
+    let name = "x; touch /tmp/INJECTED #\n\u{1b}[8mFORGED";
+    let dump = serde_json::json!([{
+        "name": name,
+        "pm_exec_path": format!("/srv/{}", world.script("bot.py")),
+        "exec_interpreter": "python3",
+    }]);
+    std::fs::create_dir_all(world.home().join(".pm2")).unwrap();
+    std::fs::write(world.home().join(".pm2/dump.pm2"), dump.to_string()).unwrap();
+    let run = world.run(&["doctor"]);
+    let out = run.all_output();
+    assert!(!out.contains('\u{1b}'), "{out}");
+    assert!(!out.lines().any(|l| l.starts_with("FORGED")), "{out}");
+    assert!(
+        out.contains("pm2 delete $'x; touch /tmp/INJECTED #\\n\\x1b[8mFORGED'"),
+        "{out}"
+    );
+}
