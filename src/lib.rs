@@ -23,6 +23,7 @@ mod redact;
 mod sources;
 mod state;
 mod survey;
+mod team;
 mod time;
 mod ui;
 
