@@ -250,18 +250,21 @@ pub const CLEARED: [(&str, &str); 3] = [(BY, ""), (AT, ""), (BOT, "")];
 pub fn write(fly: &Flyctl, app: &str, ids: &[String], pairs: &[(&str, &str)]) -> Vec<Written> {
     debug_assert!(pairs.iter().all(|(k, _)| k.starts_with("botctl_")));
     ids.iter()
-        .map(|id| {
-            let shown_pairs: Vec<(&str, String)> = pairs
-                .iter()
-                .map(|(k, v)| (*k, shell_word(v)))
-                .collect();
-            let shown: Vec<(&str, &str)> = shown_pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            Written {
-                machine: id.clone(),
-                result: fly.update_metadata(app, id, pairs),
-                command: format!("flyctl {}", metadata_args(app, id, &shown).join(" ")),
-            }
+        .zip(write_commands(app, ids, pairs))
+        .map(|(id, command)| Written {
+            machine: id.clone(),
+            result: fly.update_metadata(app, id, pairs),
+            command,
         })
+        .collect()
+}
+
+/// The commands [`write`] runs, as a person would type them (values quoted for the shell).
+pub fn write_commands(app: &str, ids: &[String], pairs: &[(&str, &str)]) -> Vec<String> {
+    let quoted: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (*k, shell_word(v))).collect();
+    let shown: Vec<(&str, &str)> = quoted.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ids.iter()
+        .map(|id| format!("flyctl {}", metadata_args(app, id, &shown).join(" ")))
         .collect()
 }
 
