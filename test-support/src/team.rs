@@ -66,6 +66,13 @@ impl Laptop<'_> {
         run(self.botctl().args(args))
     }
 
+    /// Writes `root/rel` of this laptop's project (a `.env`, a script).
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.root.join(rel);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path
+    }
+
     /// This laptop's `.botctl/state.json`, parsed; `None` when there is none.
     pub fn state(&self) -> Option<Value> {
         let text = std::fs::read_to_string(self.root.join(".botctl/state.json")).ok()?;
