@@ -152,10 +152,9 @@ pub fn clock(at: u64) -> String {
     }
 }
 
-/// A duration as botctl.toml writes it: "12h", "90m", "3d".
+/// A duration as botctl.toml writes it: "12h", "90m".
 pub fn span(d: Duration) -> String {
     match d.as_secs() {
-        n if n % 86_400 == 0 && n >= 86_400 * 2 => format!("{}d", n / 86_400),
         n if n % 3600 == 0 => format!("{}h", n / 3600),
         n if n % 60 == 0 => format!("{}m", n / 60),
         n => format!("{n}s"),

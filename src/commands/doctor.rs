@@ -50,11 +50,11 @@ impl Check {
         match self {
             Check::SharedToken | Check::Places => 0,
             Check::Local | Check::Fly | Check::Supervisor | Check::Host => 1,
-            Check::Webhook => 2,
+            // A handoff record names a teammate's laptop: a place, next to a webhook.
+            Check::Webhook | Check::Handoff => 2,
             Check::Probe => 3,
             Check::Token => 4,
             Check::Logs => 5,
-            Check::Handoff => 6,
             Check::Autostart | Check::Proxy => 7,
             Check::Config | Check::Flyctl | Check::Pending => 8,
         }

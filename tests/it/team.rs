@@ -378,7 +378,7 @@ fn a_record_older_than_team_stale_is_reported_stale() {
     );
 
     world.write_config(&format!(
-        "[team]\nstale = \"31d\"\n{}",
+        "[team]\nstale = \"744h\"\n{}",
         partner_on_fly(&world)
     ));
     // Set well inside a month before now.
