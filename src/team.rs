@@ -119,10 +119,7 @@ impl Record {
     /// `take_over` is the refused command with `--take-over`.
     pub fn refusal(&self, bot: &str, stale: Duration, take_over: &str) -> crate::error::Error {
         let note = if self.is_stale(stale) {
-            format!(
-                " (stale: older than [team] stale = {})",
-                span(stale)
-            )
+            format!(" (stale: older than [team] stale = {})", span(stale))
         } else {
             String::new()
         };
@@ -184,10 +181,7 @@ pub fn records(bot: &Bot, machines: &[Machine]) -> Vec<Record> {
             continue;
         }
         let at_text = m.metadata.get(AT).cloned().unwrap_or_default();
-        match out
-            .iter_mut()
-            .find(|r| &r.by == by && r.at_text == at_text)
-        {
+        match out.iter_mut().find(|r| &r.by == by && r.at_text == at_text) {
             Some(r) => r.machines.push(m.id.clone()),
             None => out.push(Record {
                 by: by.clone(),
@@ -322,20 +316,36 @@ mod tests {
         let ms = [
             machine(
                 "a",
-                &[(BY, "alice@mbp"), (AT, "2026-11-30T10:00:00Z"), (BOT, "partner")],
+                &[
+                    (BY, "alice@mbp"),
+                    (AT, "2026-11-30T10:00:00Z"),
+                    (BOT, "partner"),
+                ],
             ),
             machine(
                 "b",
-                &[(BY, "bob@tp"), (AT, "2026-11-30T12:00:00Z"), (BOT, "partner")],
+                &[
+                    (BY, "bob@tp"),
+                    (AT, "2026-11-30T12:00:00Z"),
+                    (BOT, "partner"),
+                ],
             ),
             machine(
                 "c",
-                &[(BY, "alice@mbp"), (AT, "2026-11-30T10:00:00Z"), (BOT, "partner")],
+                &[
+                    (BY, "alice@mbp"),
+                    (AT, "2026-11-30T10:00:00Z"),
+                    (BOT, "partner"),
+                ],
             ),
             machine("d", &[(BY, ""), (AT, ""), (BOT, "")]),
             machine(
                 "e",
-                &[(BY, "carol@x"), (AT, "2026-11-30T13:00:00Z"), (BOT, "admin")],
+                &[
+                    (BY, "carol@x"),
+                    (AT, "2026-11-30T13:00:00Z"),
+                    (BOT, "admin"),
+                ],
             ),
             machine("f", &[("fly_process_group", "app")]),
         ];

@@ -7,15 +7,15 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use super::Context;
-use super::team_steps::{self, TakeOver};
-use crate::team::Record;
 use super::steps::{
     Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wait_for, wait_for_machines,
 };
+use super::team_steps::{self, TakeOver};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::sources::fly::{LogLine, Machine};
 use crate::state::{self, Handoff, Locked};
+use crate::team::Record;
 use crate::{time, ui};
 
 /// How long the logs must stay free of 409 after the ready line.
@@ -181,7 +181,11 @@ fn choose_machines(
                 ui::shown(&r.by),
                 r.at_text
             ),
-            r.machines.iter().filter(|id| present(id)).cloned().collect(),
+            r.machines
+                .iter()
+                .filter(|id| present(id))
+                .cloned()
+                .collect(),
             Vec::new(),
         ),
         // Without a record, start one stopped machine, not all: a polling bot must run on

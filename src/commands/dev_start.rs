@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use super::Context;
 use super::deploy_resume;
-use super::team_steps::{self, TakeOver};
 use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
+use super::team_steps::{self, TakeOver};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::sources::fly::MachineState;
@@ -115,7 +115,13 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     // The take-over probed a moment ago; with nothing stopped since, a second probe hears
     // nothing new.
     let probed = held.probed && stopped.is_empty();
-    probe(ctx, bot, token.as_ref(), args.no_probe || probed, &mut steps)?;
+    probe(
+        ctx,
+        bot,
+        token.as_ref(),
+        args.no_probe || probed,
+        &mut steps,
+    )?;
     if args.no_run {
         steps
             .begin(&format!("Run `{}` here", bot.run))

@@ -1214,13 +1214,7 @@ fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut Findings) {
     if records.len() > 1 {
         let all: Vec<String> = records
             .iter()
-            .map(|r| {
-                format!(
-                    "{} on {}",
-                    r.holds(&bot.name),
-                    r.machines.join(", ")
-                )
-            })
+            .map(|r| format!("{} on {}", r.holds(&bot.name), r.machines.join(", ")))
             .collect();
         f.push(
             Finding::warn(

@@ -500,7 +500,12 @@ pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
         .map(|m| {
             let (services, metadata) = m
                 .config
-                .map(|c| (c.services.unwrap_or_default(), c.metadata.unwrap_or_default()))
+                .map(|c| {
+                    (
+                        c.services.unwrap_or_default(),
+                        c.metadata.unwrap_or_default(),
+                    )
+                })
                 .unwrap_or_default();
             Machine {
                 proxy_autostart: services.iter().any(|s| s.autostart != Some(false)),

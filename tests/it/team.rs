@@ -390,8 +390,7 @@ fn a_record_older_than_team_stale_is_reported_stale() {
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
     let mut m = machine(M1, "stopped", None);
-    m["metadata"] =
-        json!({"botctl_by": "alice@mbp", "botctl_at": recent, "botctl_bot": "partner"});
+    m["metadata"] = json!({"botctl_by": "alice@mbp", "botctl_at": recent, "botctl_bot": "partner"});
     world.fly_state(fly_apps(&[(APP, vec![m])]));
     let run = run_as(&world, "bob@thinkpad", &["status", "--json"]);
     assert_eq!(handoff_of(&run)["stale"], false);
@@ -467,7 +466,10 @@ fn fake_flyctl_merges_metadata_keeps_stopped_machines_stopped_and_reboots_runnin
     let world = World::new();
     world.fly_state(fly_apps(&[(
         APP,
-        vec![machine(M1, "stopped", None), machine(STANDBY, "started", None)],
+        vec![
+            machine(M1, "stopped", None),
+            machine(STANDBY, "started", None),
+        ],
     )]));
     let update = |id: &str, pairs: &[&str], extra: &[&str]| {
         let mut args = vec!["machine", "update", id, "--app", APP];
@@ -478,14 +480,26 @@ fn fake_flyctl_merges_metadata_keeps_stopped_machines_stopped_and_reboots_runnin
         fake_flyctl(&world, &args)
     };
     // Merged into config.metadata; Fly's own keys stay.
-    let out = update(M1, &["botctl_by=alice@mbp", "botctl_bot=partner"], &["--skip-start", "--yes"]);
+    let out = update(
+        M1,
+        &["botctl_by=alice@mbp", "botctl_bot=partner"],
+        &["--skip-start", "--yes"],
+    );
     assert!(out.status.success(), "{out:?}");
-    update(M1, &["botctl_at=2026-11-30T10:00:00Z"], &["--skip-start", "--yes"]);
+    update(
+        M1,
+        &["botctl_at=2026-11-30T10:00:00Z"],
+        &["--skip-start", "--yes"],
+    );
     let meta = metadata_in_list(&world, M1);
     assert_eq!(meta["botctl_by"], "alice@mbp");
     assert_eq!(meta["botctl_at"], "2026-11-30T10:00:00Z");
     assert_eq!(meta["fly_process_group"], "app");
-    assert_eq!(state_of(&world, M1), "stopped", "--skip-start keeps it stopped");
+    assert_eq!(
+        state_of(&world, M1),
+        "stopped",
+        "--skip-start keeps it stopped"
+    );
     // KEY= stores an empty string; no flag removes a key.
     update(M1, &["botctl_by="], &["--skip-start", "--yes"]);
     assert_eq!(metadata_in_list(&world, M1)["botctl_by"], "");
@@ -496,17 +510,70 @@ fn fake_flyctl_merges_metadata_keeps_stopped_machines_stopped_and_reboots_runnin
     assert!(String::from_utf8_lossy(&out.stderr).contains("Error: yes flag"));
     // Without --skip-start a stopped machine is started.
     update(M1, &["botctl_by=x"], &["--yes"]);
-    assert!(wait_until(Duration::from_secs(10), || state_of(&world, M1) == "started"));
+    assert!(wait_until(Duration::from_secs(10), || state_of(&world, M1)
+        == "started"));
     assert!(world.take_fly_violations().is_empty());
 
     // A running machine is rebooted by an update, and that is a violation the tests catch.
-    update(STANDBY, &["botctl_by=alice@mbp"], &["--skip-start", "--yes"]);
+    update(
+        STANDBY,
+        &["botctl_by=alice@mbp"],
+        &["--skip-start", "--yes"],
+    );
     assert_eq!(state_of(&world, STANDBY), "replacing");
-    assert!(wait_until(Duration::from_secs(10), || state_of(&world, STANDBY) == "started"));
+    assert!(wait_until(Duration::from_secs(10), || state_of(
+        &world, STANDBY
+    ) == "started"));
     update(STANDBY, &["fly_release_id=x"], &["--skip-start", "--yes"]);
     let violations = world.take_fly_violations();
     assert_eq!(violations.len(), 3, "{violations:#?}");
     assert!(text(&violations[0]["why"]).contains("not stopped"));
-    assert!(violations.iter().any(|v| text(&v["why"]).contains("fly_release_id")));
+    assert!(
+        violations
+            .iter()
+            .any(|v| text(&v["why"]).contains("fly_release_id"))
+    );
     assert!(world.take_fly_violations().is_empty(), "taken");
+}
+
+/// deploy-resume --take-over: resumes a bot someone else holds, clearing their record first.
+#[test]
+fn deploy_resume_take_over_clears_a_teammates_record_and_starts_its_machines() {
+    let world = World::configured(|w| partner_on_fly(w));
+    let mut m = machine(M1, "stopped", None);
+    m["metadata"] = json!({"botctl_by": "alice@mbp", "botctl_at": "2026-11-30T10:00:00Z",
+                           "botctl_bot": "partner"});
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![m, machine(STANDBY, "stopped", None)],
+    )]));
+    world.hold_process_table();
+    let dry = run_as(
+        &world,
+        "bob@thinkpad",
+        &["deploy-resume", "partner", "--take-over", "--dry-run"],
+    );
+    dry.expect_code(0)
+        .expect_stdout("would: take it over from alice@mbp")
+        .expect_stdout(&format!(
+            "flyctl machine update {M1} --app {APP} --metadata botctl_by= --metadata botctl_at= \
+--metadata botctl_bot= --skip-start --yes"
+        ));
+    assert_eq!(fly_metadata(&world, APP, M1)["botctl_by"], "alice@mbp");
+    let run = run_as(
+        &world,
+        "bob@thinkpad",
+        &["deploy-resume", "partner", "--take-over", "--yes"],
+    );
+    run.expect_code(0)
+        .expect_stdout("taking it over from alice@mbp")
+        .expect_stdout("recorded on Fly by alice@mbp");
+    assert_eq!(fly_metadata(&world, APP, M1)["botctl_by"], "");
+    assert!(wait_until(Duration::from_secs(10), || state_of(&world, M1)
+        == "started"));
+    assert_eq!(
+        state_of(&world, STANDBY),
+        "stopped",
+        "only the record's machines are started"
+    );
 }

@@ -949,7 +949,10 @@ fn status_with_records(b: &Bench) -> Result<Vec<Row>> {
     let (mut with_times, mut without_times) = (Vec::new(), Vec::new());
     for _ in 0..RECORD_RUNS {
         with_times.push(time_run(&mut status(&with, &["status"], false), &[0, 1])?);
-        without_times.push(time_run(&mut status(&without, &["status"], false), &[0, 1])?);
+        without_times.push(time_run(
+            &mut status(&without, &["status"], false),
+            &[0, 1],
+        )?);
     }
     let (with_m, without_m) = (median(&with_times), median(&without_times));
     let ratio = with_m.as_secs_f64() / without_m.as_secs_f64();

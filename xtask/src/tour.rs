@@ -327,7 +327,9 @@ impl Tour {
         say(&format!(
             "it makes anyway. Here botctl runs as {TEAMMATE} (BOTCTL_WHO), in a clone of the"
         ));
-        say("project of their own: your laptop is a place of the bot they cannot see but can name.");
+        say(
+            "project of their own: your laptop is a place of the bot they cannot see but can name.",
+        );
         let clone = self.dir.path().join("teammate");
         std::fs::create_dir_all(&clone)
             .map_err(|e| Error::io(format!("cannot create {}", clone.display()), e))?;
@@ -338,11 +340,18 @@ impl Tour {
         self.botctl_in(&clone, Some(TEAMMATE), &["status"])?
             .expect(0)?
             .expect_verdict("ok")?
-            .expect_text("not seen from here", "your laptop as the place the bot runs")?;
+            .expect_text(
+                "not seen from here",
+                "your laptop as the place the bot runs",
+            )?;
         say("Their dev-start refuses, naming you and the fix (`--take-over` probes first):");
-        self.botctl_in(&clone, Some(TEAMMATE), &["dev-start", BOT, "--yes", "--no-run"])?
-            .expect(1)?
-            .expect_text("--take-over", "the take-over fix")?;
+        self.botctl_in(
+            &clone,
+            Some(TEAMMATE),
+            &["dev-start", BOT, "--yes", "--no-run"],
+        )?
+        .expect(1)?
+        .expect_text("--take-over", "the take-over fix")?;
         Ok(())
     }
 
