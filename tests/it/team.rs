@@ -577,3 +577,27 @@ fn deploy_resume_take_over_clears_a_teammates_record_and_starts_its_machines() {
         "only the record's machines are started"
     );
 }
+
+/// The drop check itself: a test whose own assertions pass still fails when a running machine
+/// was updated in its fake Fly account.
+#[test]
+#[should_panic(expected = "broke a rule of Fly machine metadata")]
+fn a_world_fails_its_test_when_a_running_machine_was_updated() {
+    let world = World::new();
+    world.fly_state(fly_apps(&[(APP, vec![machine(M1, "started", None)])]));
+    let out = fake_flyctl(
+        &world,
+        &[
+            "machine",
+            "update",
+            M1,
+            "--app",
+            APP,
+            "--metadata",
+            "botctl_by=x",
+            "--skip-start",
+            "--yes",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+}
