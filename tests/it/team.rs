@@ -278,7 +278,7 @@ fn two_laptops_publish_see_refuse_doctor_take_over_resume_and_clear() {
 /// Without BOTCTL_WHO botctl is user@short-host, in the record and in state.json alike.
 #[test]
 fn who_am_i_is_user_at_the_short_host_name_in_state_and_record() {
-    let world = World::configured(|w| partner_on_fly(w));
+    let world = World::configured(partner_on_fly);
     world.fly_state(fly_apps(&[(APP, vec![machine(M1, "started", None)])]));
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
     run.expect_code(0);
@@ -307,7 +307,7 @@ fn who_am_i_is_user_at_the_short_host_name_in_state_and_record() {
 /// deploy-resume still knows the machines.
 #[test]
 fn a_failed_publish_is_a_warning_with_the_retry_command_and_the_local_record_stays() {
-    let world = World::configured(|w| partner_on_fly(w));
+    let world = World::configured(partner_on_fly);
     let mut state = fly_apps(&[(
         APP,
         vec![
@@ -359,7 +359,7 @@ fn run_as(world: &World, who: &str, args: &[&str]) -> Run {
 /// A record older than `[team] stale` is stale in status and doctor; a wider setting is not.
 #[test]
 fn a_record_older_than_team_stale_is_reported_stale() {
-    let world = World::configured(|w| partner_on_fly(w));
+    let world = World::configured(partner_on_fly);
     let mut m = machine(M1, "stopped", None);
     m["metadata"] = json!({"botctl_by": "alice@mbp", "botctl_at": "2026-01-02T03:04:05Z",
                            "botctl_bot": "partner"});
@@ -399,7 +399,7 @@ fn a_record_older_than_team_stale_is_reported_stale() {
 /// A record while the machines it names are started: something started them.
 #[test]
 fn a_record_on_started_machines_is_an_error_pointing_at_their_events() {
-    let world = World::configured(|w| partner_on_fly(w));
+    let world = World::configured(partner_on_fly);
     let mut m = machine(M1, "started", None);
     m["metadata"] = json!({"botctl_by": "alice@mbp", "botctl_at": "2026-11-30T10:00:00Z",
                            "botctl_bot": "partner"});
@@ -426,7 +426,7 @@ fn a_record_on_started_machines_is_an_error_pointing_at_their_events() {
 /// The checklist has "no one else holds partner", unticked while alice does.
 #[test]
 fn checklist_says_whether_someone_else_holds_the_bot() {
-    let world = World::configured(|w| partner_on_fly(w));
+    let world = World::configured(partner_on_fly);
     let mut m = machine(M1, "stopped", None);
     m["metadata"] = json!({"botctl_by": "alice@mbp", "botctl_at": "2026-11-30T10:00:00Z",
                            "botctl_bot": "partner"});
@@ -539,7 +539,7 @@ fn fake_flyctl_merges_metadata_keeps_stopped_machines_stopped_and_reboots_runnin
 /// deploy-resume --take-over: resumes a bot someone else holds, clearing their record first.
 #[test]
 fn deploy_resume_take_over_clears_a_teammates_record_and_starts_its_machines() {
-    let world = World::configured(|w| partner_on_fly(w));
+    let world = World::configured(partner_on_fly);
     let mut m = machine(M1, "stopped", None);
     m["metadata"] = json!({"botctl_by": "alice@mbp", "botctl_at": "2026-11-30T10:00:00Z",
                            "botctl_bot": "partner"});
