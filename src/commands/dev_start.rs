@@ -322,6 +322,10 @@ fn stop_fly(
 
     for id in &running {
         fly.stop(app, id).map_err(|e| {
+            // Ctrl-C while flyctl stops a machine is an interrupt (130), not a failed step.
+            if e == crate::sources::fly::FlyError::Interrupted {
+                return step.fail(Error::Interrupted);
+            }
             step.fail(Error::StepFailed(format!(
                 "machine {id} did not stop: {}\nThe handoff in {} lists the \
 machines; `botctl deploy-resume {}` starts them again.",

@@ -219,20 +219,18 @@ pub fn publish(
     let written = team::write(&ctx.flyctl, app, &targets, &pairs);
     let (ok, failed): (Vec<&Written>, Vec<&Written>) =
         written.iter().partition(|w| w.result.is_ok());
-    let mut detail = format!(
-        "{} {} {} on {}",
-        team::BY,
-        ui::shown(&handoff.by),
-        handoff.at,
-        if ok.is_empty() {
-            "no machine".to_string()
-        } else {
-            ok.iter()
-                .map(|w| w.machine.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    );
+    let on: Vec<&str> = ok.iter().map(|w| w.machine.as_str()).collect();
+    let mut detail = if on.is_empty() {
+        "written on no machine".to_string()
+    } else {
+        format!(
+            "{} took {} at {}: written on {} (the team's botctl status shows it)",
+            ui::shown(&handoff.by),
+            bot.name,
+            handoff.at,
+            on.join(", ")
+        )
+    };
     for n in &notes {
         detail.push_str(&format!("\n{n}"));
     }
