@@ -876,7 +876,7 @@ fn detection_time(message: &str) -> Option<f64> {
 // ------------------------------------------------------------------------ handoff records
 
 /// Runs of each variant of status with and without handoff records (interleaved).
-const RECORD_RUNS: usize = 11;
+const RECORD_RUNS: usize = 15;
 /// `machine list` delay of the app in the handoff-record bench.
 const RECORD_LIST_DELAY: Duration = Duration::from_millis(500);
 
