@@ -106,6 +106,19 @@ impl Record {
         }
     }
 
+    /// "dev-start 14:02 UTC, 2 h ago".
+    pub fn when(&self) -> String {
+        match self.at {
+            Some(at) => format!("dev-start {}, {}", clock(at), ago(at)),
+            None => format!("dev-start at an unreadable time {:?}", self.at_text),
+        }
+    }
+
+    /// "alice@mbp (dev-start 14:02 UTC, 2 h ago)".
+    pub fn taker(&self) -> String {
+        format!("{} ({})", crate::ui::shown(&self.by), self.when())
+    }
+
     /// "alice@mbp holds partner since 14:02 UTC (2 h ago)".
     pub fn holds(&self, bot: &str) -> String {
         format!(

@@ -463,17 +463,14 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
 /// "on alice@mbp (dev-start 14:02 UTC, 2 h ago; not seen from here)": a teammate's laptop,
 /// known from the handoff record on Fly.
 fn declared_row(r: &team::Record, stale: Duration) -> String {
-    let when = match r.at {
-        Some(at) => format!("{}, {}", team::clock(at), team::ago(at)),
-        None => format!("at an unreadable time {:?}", r.at_text),
-    };
     let stale = if r.is_stale(stale) {
         format!("; stale: older than {}", team::span(stale))
     } else {
         String::new()
     };
     format!(
-        "on {} (dev-start {when}; not seen from here{stale})",
-        ui::shown(&r.by)
+        "on {} ({}; not seen from here{stale})",
+        ui::shown(&r.by),
+        r.when()
     )
 }

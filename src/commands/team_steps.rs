@@ -60,10 +60,7 @@ pub fn refuse_while_someone_holds_it(
         });
     };
     if record.is_mine() {
-        step.done(format!(
-            "the record on Fly is yours (since {})",
-            record.since()
-        ));
+        step.done(format!("the record on Fly is yours ({})", record.when()));
         return Ok(Held {
             inherited: Some(record),
             probed: false,
@@ -76,8 +73,13 @@ pub fn refuse_while_someone_holds_it(
     }
     if mode.is_dry_run() {
         step.would(format!(
-            "take it over from {}: probe for a copy still polling there, then rewrite the record",
-            record.holds(&bot.name)
+            "take it over from {}: probe for a copy still polling there, then {}",
+            record.taker(),
+            if command == "dev-start" {
+                "rewrite the record"
+            } else {
+                "clear the record and start the machines"
+            }
         ));
         return Ok(Held {
             inherited: Some(record),
@@ -91,7 +93,7 @@ pub fn refuse_while_someone_holds_it(
             step.warn(format!(
                 "taking it over from {}; no token, so no probe could check that their copy \
 stopped polling",
-                record.holds(&bot.name)
+                record.taker()
             ));
             return Ok(Held {
                 inherited: Some(record),
@@ -128,7 +130,7 @@ polling ({}); taking it over now would make two pollers",
         ProbeOutcome::Failed(e) => {
             step.warn(format!(
                 "taking it over from {}; the probe could not run ({e})",
-                record.holds(&bot.name)
+                record.taker()
             ));
             Ok(Held {
                 inherited: Some(record),
@@ -142,7 +144,7 @@ polling ({}); taking it over now would make two pollers",
         ProbeOutcome::Clear { listened, .. } => {
             step.done(format!(
                 "taking it over from {}: no other poller answered within {:.0}s",
-                record.holds(&bot.name),
+                record.taker(),
                 listened.as_secs_f32()
             ));
             Ok(Held {
