@@ -21,8 +21,13 @@ pub const AT: &str = "botctl_at";
 pub const BOT: &str = "botctl_bot";
 
 /// Who botctl is, in handoff records (and in `.botctl/state.json`'s `by`): `$BOTCTL_WHO` when
-/// set, else `user@host` with the short host name.
+/// set, else `user@host` with the short host name. Read once per run.
 pub fn who() -> String {
+    static WHO: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    WHO.get_or_init(read_who).clone()
+}
+
+fn read_who() -> String {
     let user = std::env::var("USER")
         .ok()
         .filter(|u| !u.is_empty())
