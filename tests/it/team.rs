@@ -601,3 +601,32 @@ fn a_world_fails_its_test_when_a_running_machine_was_updated() {
     );
     assert!(out.status.success(), "{out:?}");
 }
+
+/// Records by two people on the machines of one app: the newest holds it, and doctor says
+/// they disagree.
+#[test]
+fn records_that_disagree_across_machines_are_a_doctor_warning() {
+    let world = World::configured(partner_on_fly);
+    let mut a = machine(M1, "stopped", None);
+    a["metadata"] = json!({"botctl_by": "alice@mbp", "botctl_at": "2026-11-30T10:00:00Z",
+                           "botctl_bot": "partner"});
+    let mut b = machine(STANDBY, "stopped", None);
+    b["metadata"] = json!({"botctl_by": "carol@x1", "botctl_at": "2026-11-30T11:00:00Z",
+                           "botctl_bot": "partner"});
+    world.fly_state(fly_apps(&[(APP, vec![a, b])]));
+    let run = run_as(&world, "bob@thinkpad", &["status", "--json"]);
+    assert_eq!(
+        handoff_of(&run)["by"],
+        "carol@x1",
+        "the newest record holds it"
+    );
+    assert_eq!(handoff_of(&run)["machines"], json!([STANDBY]));
+    let json = run_as(&world, "bob@thinkpad", &["doctor", "--json"]).json();
+    let f: Vec<_> = findings(&json, "handoff", Some("partner"))
+        .into_iter()
+        .filter(|f| text(&f["message"]).contains("different handoff records"))
+        .collect();
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert!(text(&f[0]["message"]).contains("alice@mbp"), "{}", f[0]);
+    assert!(text(&f[0]["message"]).contains("carol@x1"), "{}", f[0]);
+}
