@@ -25,6 +25,14 @@ pub struct Config {
     pub bots: Vec<Bot>,
     /// The team's servers, read over ssh (`[[host]]`).
     pub hosts: Vec<Host>,
+    /// `[team]`: how handoff records on Fly are judged.
+    pub team: TeamSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct TeamSettings {
+    /// A handoff record older than this is reported as stale.
+    pub stale: Duration,
 }
 
 /// A server the team runs bots on, reached with ssh.
@@ -124,6 +132,14 @@ struct RawConfig {
     bot: Vec<RawBot>,
     #[serde(default)]
     host: Vec<RawHost>,
+    #[serde(default)]
+    team: RawTeam,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTeam {
+    stale: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -181,6 +197,7 @@ impl RawConfig {
             &self.fly.wait,
             &self.fly.timeout,
             &self.local.respawn,
+            &self.team.stale,
         ];
         let telegram = [
             &self.telegram.api,
@@ -252,6 +269,8 @@ pub const HOST_TIMEOUT: Bounds = bounds("timeout", 15, 1, 5 * 60);
 pub const RESPAWN: Bounds = bounds("respawn", 5, 0, 10 * 60);
 /// dev-stop --grace: zero means SIGKILL at once, which is a choice, not a typo.
 pub const GRACE: Bounds = bounds("--grace", 10, 0, 10 * 60);
+/// [team] stale: from a minute (a test, a strict team) to a month.
+pub const TEAM_STALE: Bounds = bounds("stale", 12 * 3600, 60, 31 * 86_400);
 
 impl Bounds {
     pub fn parse(&self, s: &str) -> std::result::Result<Duration, String> {
@@ -390,6 +409,9 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
     let local = LocalSettings {
         respawn: duration(&raw.local.respawn, RESPAWN)?,
     };
+    let team = TeamSettings {
+        stale: duration(&raw.team.stale, TEAM_STALE)?,
+    };
 
     let mut seen = HashSet::new();
     let mut bots = Vec::new();
@@ -512,6 +534,7 @@ PARTNER_BOT_TOKEN, not {:?}",
         local,
         bots,
         hosts,
+        team,
     })
 }
 
@@ -740,6 +763,22 @@ mod tests {
         assert!(FLY_WAIT.parse("5h").is_err());
         assert!(FLY_WAIT.parse("0s").is_err());
         assert_eq!(GRACE.parse("0s"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn team_stale_defaults_to_12h_and_is_bounded() {
+        let bot = "[[bot]]\nname = \"a\"\nscript = \"b.py\"\n";
+        assert_eq!(
+            parse_str(bot).unwrap().team.stale,
+            Duration::from_secs(12 * 3600)
+        );
+        let two_days = parse_str(&format!("[team]\nstale = \"48h\"\n{bot}")).unwrap();
+        assert_eq!(two_days.team.stale, Duration::from_secs(48 * 3600));
+        let e = parse_str(&format!("[team]\nstale = \"5s\"\n{bot}")).unwrap_err();
+        assert!(e.to_string().contains("stale must be between"), "{e}");
+        assert_eq!(line_of(e), (2, 9));
+        let e = parse_str(&format!("[team]\nstaleness = \"1h\"\n{bot}")).unwrap_err();
+        assert_eq!(line_of(e).0, 2);
     }
 
     #[test]

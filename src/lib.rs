@@ -26,6 +26,7 @@ mod shell;
 mod sources;
 mod state;
 mod survey;
+mod team;
 mod time;
 mod ui;
 

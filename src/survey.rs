@@ -18,6 +18,7 @@ use crate::sources::fly::{FlyError, Flyctl, Machine};
 use crate::sources::host::{self, HostScan};
 use crate::sources::local::{self, Instance};
 use crate::sources::telegram::{ApiError, BotApi, DotEnv, TokenLookup, WebhookInfo, token_for};
+use crate::team::{self, Record};
 
 /// Time limit for crontab, systemctl and launchctl.
 const AUTOSTART_LIMIT: Duration = Duration::from_secs(10);
@@ -159,6 +160,8 @@ pub struct Places<'a> {
     pub webhook: Option<&'a crate::outside::Outside>,
     /// Sources that could not be read (sentences).
     pub unreadable: Vec<String>,
+    /// The handoff record on the bot's Fly machines, read from the same `machine list`.
+    pub record: Option<Record>,
 }
 
 impl Places<'_> {
@@ -168,6 +171,13 @@ impl Places<'_> {
             + self.machines.len()
             + self.also.len()
             + usize::from(self.webhook.is_some())
+            + usize::from(self.declared().is_some())
+    }
+
+    /// A record by someone else: a teammate's laptop that no source here can see, declared on
+    /// Fly. It counts as a place.
+    pub fn declared(&self) -> Option<&Record> {
+        self.record.as_ref().filter(|r| !r.is_mine())
     }
 
     pub fn verdict(&self) -> Verdict {
@@ -237,6 +247,10 @@ impl Survey {
                 Err(e) => unreadable.push(e.to_string()),
             }
         }
+        let record = match self.machines(bot) {
+            Some(Ok(ms)) => team::record(bot, ms),
+            _ => None,
+        };
         Places {
             local,
             hosts,
@@ -244,6 +258,7 @@ impl Survey {
             also,
             webhook,
             unreadable,
+            record,
         }
     }
 

@@ -296,6 +296,7 @@ mod tests {
             state: state.into(),
             region: "ams".into(),
             proxy_autostart: false,
+            metadata: Default::default(),
         }
     }
 

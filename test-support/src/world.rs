@@ -499,6 +499,7 @@ impl World {
             .env_remove("FLY_ACCESS_TOKEN")
             .env_remove("FLY_API_TOKEN")
             .env_remove("RUST_LOG")
+            .env_remove("BOTCTL_WHO")
             .timeout(BOTCTL_LIMIT);
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().ends_with("BOT_TOKEN") {
@@ -652,6 +653,38 @@ impl World {
             .map(|d| d.join(program))
             .find(|p| p.is_file())
             .unwrap_or_else(|| panic!("{program} is not on the world's PATH"))
+    }
+}
+
+impl World {
+    /// What the fake flyctl counted as a breach of botctl's rules on Fly metadata: an update
+    /// of a machine that was not stopped (Fly reboots it), a `fly_` key written. Taken: a
+    /// test that makes one on purpose asserts it and leaves none for the drop check.
+    pub fn take_fly_violations(&self) -> Vec<Value> {
+        let mut state = self.fly_state_now();
+        let taken = state
+            .get_mut("violations")
+            .map(Value::take)
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default();
+        if !taken.is_empty() {
+            self.fly_state(state);
+        }
+        taken
+    }
+}
+
+/// Every test with a fake Fly account fails when botctl broke a rule of Fly metadata there
+/// (see [`World::take_fly_violations`]), whatever it asserted itself.
+impl Drop for World {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let violations = self.fly_state_now()["violations"].clone();
+        if let Some(list) = violations.as_array().filter(|l| !l.is_empty()) {
+            panic!("botctl broke a rule of Fly machine metadata (tests/fakes/flyctl): {list:#?}");
+        }
     }
 }
 

@@ -345,6 +345,8 @@ fn a_second_dev_start_while_the_first_stops_machines_is_refused() {
 #[test]
 fn dev_start_waits_for_machines_already_stopping() {
     let world = World::configured(|w| partner_on(w, "wait = \"30s\""));
+    // The lock first: waiting for it (other checkouts' tests) must not eat the 2 s below.
+    world.hold_process_table();
     let mut state = fly_apps(&[(
         APP,
         vec![

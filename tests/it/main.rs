@@ -15,5 +15,6 @@ mod runtimes;
 mod shared_token;
 mod status;
 mod supervisors;
+mod team;
 mod tidy;
 mod workflows;
