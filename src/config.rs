@@ -25,6 +25,19 @@ pub struct Config {
     pub bots: Vec<Bot>,
     /// The team's servers, read over ssh (`[[host]]`).
     pub hosts: Vec<Host>,
+    /// How often `botctl watch` reads each source.
+    pub watch: WatchSettings,
+}
+
+/// `[watch]`: each source's cadence under `botctl watch`.
+#[derive(Debug, Clone)]
+pub struct WatchSettings {
+    /// This machine's process table.
+    pub local: Duration,
+    /// Each app's `machine list` (and each bot's webhook info).
+    pub fly: Duration,
+    /// Each `[[host]]`, over ssh.
+    pub hosts: Duration,
 }
 
 /// A server the team runs bots on, reached with ssh.
@@ -61,6 +74,9 @@ pub struct FlySettings {
     pub wait: Duration,
     /// Time limit for one flyctl call.
     pub timeout: Duration,
+    /// The project's fly.toml (`[fly] toml`, relative to the root); `None`: `fly.toml` beside
+    /// botctl.toml.
+    pub toml: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +140,16 @@ struct RawConfig {
     bot: Vec<RawBot>,
     #[serde(default)]
     host: Vec<RawHost>,
+    #[serde(default)]
+    watch: RawWatch,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWatch {
+    local: Option<Spanned<String>>,
+    fly: Option<Spanned<String>>,
+    hosts: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -143,6 +169,7 @@ struct RawFly {
     flyctl: Option<Spanned<String>>,
     wait: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
+    toml: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -181,6 +208,10 @@ impl RawConfig {
             &self.fly.wait,
             &self.fly.timeout,
             &self.local.respawn,
+            &self.fly.toml,
+            &self.watch.local,
+            &self.watch.fly,
+            &self.watch.hosts,
         ];
         let telegram = [
             &self.telegram.api,
@@ -252,6 +283,19 @@ pub const HOST_TIMEOUT: Bounds = bounds("timeout", 15, 1, 5 * 60);
 pub const RESPAWN: Bounds = bounds("respawn", 5, 0, 10 * 60);
 /// dev-stop --grace: zero means SIGKILL at once, which is a choice, not a typo.
 pub const GRACE: Bounds = bounds("--grace", 10, 0, 10 * 60);
+/// [watch] local: this machine's processes; a scan costs milliseconds.
+pub const WATCH_LOCAL: Bounds = Bounds {
+    name: "local",
+    default: secs(1),
+    min: Duration::from_millis(200),
+    max: secs(10 * 60),
+};
+/// [watch] fly: one `machine list` per app per period.
+pub const WATCH_FLY: Bounds = bounds("fly", 10, 1, 60 * 60);
+/// [watch] hosts: one ssh round trip per host per period.
+pub const WATCH_HOSTS: Bounds = bounds("hosts", 30, 1, 60 * 60);
+/// watch --for.
+pub const WATCH_FOR: Bounds = bounds("--for", 0, 1, 7 * 24 * 60 * 60);
 
 impl Bounds {
     pub fn parse(&self, s: &str) -> std::result::Result<Duration, String> {
@@ -365,6 +409,13 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         flyctl: raw.fly.flyctl.as_ref().map(|v| v.get_ref().clone()),
         wait: duration(&raw.fly.wait, FLY_WAIT)?,
         timeout: duration(&raw.fly.timeout, FLY_TIMEOUT)?,
+        toml: match &raw.fly.toml {
+            Some(v) if v.get_ref().trim().is_empty() => {
+                return Err(at(v.span(), "toml must name a file, like \"fly.toml\"".into()));
+            }
+            Some(v) => Some(root.join(v.get_ref().trim())),
+            None => None,
+        },
     };
     if let Some(v) = raw
         .fly
@@ -396,6 +447,11 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
 
     let local = LocalSettings {
         respawn: duration(&raw.local.respawn, RESPAWN)?,
+    };
+    let watch = WatchSettings {
+        local: duration(&raw.watch.local, WATCH_LOCAL)?,
+        fly: duration(&raw.watch.fly, WATCH_FLY)?,
+        hosts: duration(&raw.watch.hosts, WATCH_HOSTS)?,
     };
 
     let mut seen = HashSet::new();
@@ -519,6 +575,7 @@ PARTNER_BOT_TOKEN, not {:?}",
         local,
         bots,
         hosts,
+        watch,
     })
 }
 

@@ -245,6 +245,7 @@ mod tests {
             state: state.into(),
             region: "ams".into(),
             proxy_autostart: false,
+            history: Default::default(),
         }
     }
 
