@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod init;
 pub mod status;
 mod steps;
+pub mod watch;
 
 use crate::config::{Bot, Config};
 use crate::sources::fly::Flyctl;

@@ -119,9 +119,11 @@ impl MachineEvent {
                 "a deploy or machine update (fly deploy, fly secrets set, fly machine update)"
                     .into()
             }
-            (EventSource::User, _) => {
+            (EventSource::User, EventKind::Start) => {
                 "a user (flyctl machine start, or a flyctl older than v0.4.20 deploying)".into()
             }
+            (EventSource::User, EventKind::Stop) => "a user (flyctl machine stop)".into(),
+            (EventSource::User, _) => "a user (flyctl or the Machines API)".into(),
             (EventSource::Flyd, _) => "Fly itself (flyd: a restart policy or a host event)".into(),
             (EventSource::Other(s), _) => format!("source {s:?}"),
         }
