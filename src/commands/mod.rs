@@ -6,6 +6,7 @@ pub mod dev_start;
 pub mod dev_stop;
 pub mod dev_stop_host;
 pub mod doctor;
+mod doctor_time;
 pub mod init;
 pub mod status;
 mod steps;

@@ -55,17 +55,6 @@ impl EventKind {
         }
     }
 
-    pub fn as_str(&self) -> &str {
-        match self {
-            EventKind::Launch => "launch",
-            EventKind::Start => "start",
-            EventKind::Stop => "stop",
-            EventKind::Exit => "exit",
-            EventKind::Update => "update",
-            EventKind::Restart => "restart",
-            EventKind::Other(s) => s,
-        }
-    }
 
     /// Brings the machine up: a start, or a launch or update (a deploy) that starts it.
     pub fn starts(&self) -> bool {
@@ -98,14 +87,6 @@ impl EventSource {
         }
     }
 
-    pub fn as_str(&self) -> &str {
-        match self {
-            EventSource::User => "user",
-            EventSource::Proxy => "proxy",
-            EventSource::Flyd => "flyd",
-            EventSource::Other(s) => s,
-        }
-    }
 }
 
 impl MachineEvent {
