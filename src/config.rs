@@ -411,7 +411,10 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         timeout: duration(&raw.fly.timeout, FLY_TIMEOUT)?,
         toml: match &raw.fly.toml {
             Some(v) if v.get_ref().trim().is_empty() => {
-                return Err(at(v.span(), "toml must name a file, like \"fly.toml\"".into()));
+                return Err(at(
+                    v.span(),
+                    "toml must name a file, like \"fly.toml\"".into(),
+                ));
             }
             Some(v) => Some(root.join(v.get_ref().trim())),
             None => None,

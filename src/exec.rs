@@ -440,7 +440,10 @@ pub enum Next {
     /// Nothing within the wait.
     Quiet,
     /// The program closed its output: its exit status (when it came) and its error line.
-    Ended { code: Option<i32>, error: String },
+    Ended {
+        code: Option<i32>,
+        error: String,
+    },
 }
 
 /// Starts `program args…` with its stdout read line by line (see [`LineStream`]).
@@ -607,9 +610,11 @@ mod tests {
 
     #[test]
     fn line_streams_give_lines_then_the_end() {
-        let mut s =
-            stream_lines(Path::new("/bin/sh"), &["-c", "echo a; sleep 0.3; echo Error: gone >&2; exit 1"])
-                .unwrap();
+        let mut s = stream_lines(
+            Path::new("/bin/sh"),
+            &["-c", "echo a; sleep 0.3; echo Error: gone >&2; exit 1"],
+        )
+        .unwrap();
         assert_eq!(s.next(Duration::from_secs(5)), Next::Line("a".into()));
         assert_eq!(s.next(Duration::from_millis(10)), Next::Quiet);
         match s.next(Duration::from_secs(5)) {

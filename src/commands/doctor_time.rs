@@ -57,7 +57,10 @@ impl FlyToml {
             Ok(v) => v,
             Err(e) => return Some(Err(e.message().to_string())),
         };
-        let app = value.get("app").and_then(|v| v.as_str()).map(str::to_string);
+        let app = value
+            .get("app")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
         let strategy = value
             .get("deploy")
             .and_then(|d| d.get("strategy"))
@@ -230,13 +233,7 @@ still run: flyctl machine list --app {app}, then flyctl machine stop ID --app {a
     );
 }
 
-fn started_again(
-    bot: &Bot,
-    app: &str,
-    machines: &[Machine],
-    ev: &Evidence,
-    f: &mut Vec<Finding>,
-) {
+fn started_again(bot: &Bot, app: &str, machines: &[Machine], ev: &Evidence, f: &mut Vec<Finding>) {
     let local = ev.handoffs.as_ref().ok().and_then(|s| s.handoff(&bot.name));
     for m in machines.iter().filter(|m| m.is_running()) {
         let by_state = local.filter(|h| h.app == app && h.machines.contains(&m.id));

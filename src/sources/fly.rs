@@ -569,14 +569,19 @@ impl std::fmt::Display for FlyctlVersion {
 impl FlyctlVersion {
     /// `flyctl v0.4.87 linux/amd64 Commit: …` (also `fly v…` and a bare `0.4.87`).
     pub fn parse(text: &str) -> Option<FlyctlVersion> {
-        let word = text
-            .split_whitespace()
-            .find(|w| w.trim_start_matches('v').starts_with(|c: char| c.is_ascii_digit()))?;
+        let word = text.split_whitespace().find(|w| {
+            w.trim_start_matches('v')
+                .starts_with(|c: char| c.is_ascii_digit())
+        })?;
         let mut parts = word
             .trim_start_matches('v')
             .split(|c: char| !c.is_ascii_digit())
             .map(|p| p.parse::<u32>().ok());
-        Some(FlyctlVersion(parts.next()??, parts.next()??, parts.next()??))
+        Some(FlyctlVersion(
+            parts.next()??,
+            parts.next()??,
+            parts.next()??,
+        ))
     }
 }
 
@@ -635,7 +640,10 @@ getUpdates request",
         assert_eq!(v, Some(FlyctlVersion(0, 4, 10)));
         assert!(v.unwrap() < KEEPS_STOPPED_SINCE);
         assert!(FlyctlVersion(0, 4, 87) > KEEPS_STOPPED_SINCE);
-        assert_eq!(FlyctlVersion::parse("fly v0.3.1"), Some(FlyctlVersion(0, 3, 1)));
+        assert_eq!(
+            FlyctlVersion::parse("fly v0.3.1"),
+            Some(FlyctlVersion(0, 3, 1))
+        );
         assert_eq!(FlyctlVersion::parse("nothing here"), None);
         assert_eq!(KEEPS_STOPPED_SINCE.to_string(), "v0.4.20");
     }

@@ -55,7 +55,6 @@ impl EventKind {
         }
     }
 
-
     /// Brings the machine up: a start, or a launch or update (a deploy) that starts it.
     pub fn starts(&self) -> bool {
         matches!(
@@ -86,7 +85,6 @@ impl EventSource {
             other => EventSource::Other(other.to_string()),
         }
     }
-
 }
 
 impl MachineEvent {
@@ -252,10 +250,7 @@ mod tests {
         );
         assert_eq!(h.len(), 2);
         let a = &h[0];
-        assert_eq!(
-            a.record.as_ref().map(|r| r.by.as_str()),
-            Some("alice@mbp")
-        );
+        assert_eq!(a.record.as_ref().map(|r| r.by.as_str()), Some("alice@mbp"));
         assert_eq!(a.events[0].source, EventSource::Proxy);
         assert_eq!(a.last_start().unwrap().at(), 1764068500);
         assert!(a.last_start().unwrap().who().contains("Fly Proxy"));

@@ -54,7 +54,9 @@ impl Live {
 
     /// Replaces the status line (only drawn on a terminal).
     pub fn status(&self, text: &str) {
-        let Ok(mut st) = self.state.lock() else { return };
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
         if !st.terminal || st.closed {
             return;
         }
@@ -66,7 +68,9 @@ impl Live {
 
     /// Removes the status line: what follows starts on a clean line.
     pub fn finish(&self) {
-        let Ok(mut st) = self.state.lock() else { return };
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
         if st.terminal && !st.closed && !st.status.is_empty() {
             let _ = print("\r\x1b[2K");
         }
@@ -103,5 +107,7 @@ fn fit(text: &str) -> String {
 
 fn print(text: &str) -> bool {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_ok()
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_ok()
 }

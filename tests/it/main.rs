@@ -14,4 +14,5 @@ mod runtimes;
 mod shared_token;
 mod status;
 mod supervisors;
+mod watch;
 mod workflows;

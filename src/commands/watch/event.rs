@@ -58,7 +58,9 @@ pub enum MachineChange {
     Destroyed,
     /// As the first look found it.
     Found,
-    State { from: String },
+    State {
+        from: String,
+    },
 }
 
 /// Why a log stream needs a new start.

@@ -27,9 +27,11 @@ use stream::Heard;
 use watcher::Watcher;
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  botctl watch\n  botctl watch partner --for 10m\n  \
+#[command(
+    after_help = "Examples:\n  botctl watch\n  botctl watch partner --for 10m\n  \
 botctl watch --json | jq 'select(.event == \"409\")'\n\nExit: 0 nothing seen, 1 a 409 or \
-a conflict (two places at once) was seen, 130 never (Ctrl-C ends it with the summary)")]
+a conflict (two places at once) was seen, 130 never (Ctrl-C ends it with the summary)"
+)]
 pub struct Args {
     /// Bots to watch (default: all)
     #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
@@ -205,10 +207,7 @@ fn start_readers<'s, 'e: 's>(
         let tx = tx.clone();
         s.spawn(move || {
             every(w.fly, stop, || {
-                let url = api
-                    .webhook_info()
-                    .map(|w| w.url)
-                    .map_err(|e| e.to_string());
+                let url = api.webhook_info().map(|w| w.url).map_err(|e| e.to_string());
                 tx.send(Seen::Webhook(bot.name.clone(), url)).is_ok()
             })
         });

@@ -27,8 +27,12 @@ pub fn silence_bound(fly: Duration) -> Duration {
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// A stream that ran this long was healthy: the back-off starts again from the first step.
+const HEALTHY: Duration = Duration::from_secs(60);
+
 /// Runs until `stop`: streams, reports each line, and restarts the stream after a back-off
-/// (1 s, doubling up to 30 s; back to 1 s after a stream that printed something).
+/// (1 s, doubling up to 30 s; back to 1 s after a stream that ran for a minute). A stream
+/// that replays its buffer and dies at once is not healthy.
 pub fn follow(
     flyctl: &Flyctl,
     app: &str,
@@ -38,19 +42,18 @@ pub fn follow(
 ) {
     let mut backoff = FIRST_BACKOFF;
     while !stop.is_set() {
-        let (trouble, heard_any) = match flyctl.installed() {
-            Err(e) => (StreamTrouble::NotStarted(e.to_string()), false),
-            Ok(program) => {
-                match exec::stream_lines(program, &["logs", "--app", app]) {
-                    Err(e) => (StreamTrouble::NotStarted(e.to_string()), false),
-                    Ok(mut stream) => read(&mut stream, silence, stop, send),
-                }
-            }
+        let began = Instant::now();
+        let trouble = match flyctl.installed() {
+            Err(e) => StreamTrouble::NotStarted(e.to_string()),
+            Ok(program) => match exec::stream_lines(program, &["logs", "--app", app]) {
+                Err(e) => StreamTrouble::NotStarted(e.to_string()),
+                Ok(mut stream) => read(&mut stream, silence, stop, send),
+            },
         };
         if stop.is_set() {
             return;
         }
-        if heard_any {
+        if began.elapsed() >= HEALTHY {
             backoff = FIRST_BACKOFF;
         }
         if !send(Heard::Trouble {
@@ -70,28 +73,26 @@ fn read(
     silence: Duration,
     stop: &Stop,
     send: &dyn Fn(Heard) -> bool,
-) -> (StreamTrouble, bool) {
+) -> StreamTrouble {
     let mut last = Instant::now();
-    let mut heard_any = false;
     loop {
         if stop.is_set() {
-            return (StreamTrouble::Silent(0), heard_any);
+            return StreamTrouble::Silent(0);
         }
         match stream.next(Duration::from_millis(200)) {
             Next::Line(raw) => {
                 last = Instant::now();
-                heard_any = true;
                 if let Some(line) = fly::parse_log_line(&raw)
                     && !send(Heard::Line(line))
                 {
-                    return (StreamTrouble::Silent(0), heard_any);
+                    return StreamTrouble::Silent(0);
                 }
             }
             Next::Quiet if last.elapsed() >= silence => {
-                return (StreamTrouble::Silent(silence.as_secs()), heard_any);
+                return StreamTrouble::Silent(silence.as_secs());
             }
             Next::Quiet => {}
-            Next::Ended { error, .. } => return (StreamTrouble::Ended(error), heard_any),
+            Next::Ended { error, .. } => return StreamTrouble::Ended(error),
         }
     }
 }

@@ -132,12 +132,7 @@ impl<'a> Watcher<'a> {
         self.record(events)
     }
 
-    pub fn webhook(
-        &mut self,
-        at: Millis,
-        bot: &str,
-        url: Result<String, String>,
-    ) -> Vec<Event> {
+    pub fn webhook(&mut self, at: Millis, bot: &str, url: Result<String, String>) -> Vec<Event> {
         let Some(url) = self.readable(&format!("{bot}'s webhook info"), at, url) else {
             return self.drain_errors();
         };
@@ -336,11 +331,7 @@ impl<'a> Watcher<'a> {
             }
             self.recent.push_back(e.clone());
         }
-        while self
-            .recent
-            .front()
-            .is_some_and(|e| e.at + BEFORE < now)
-        {
+        while self.recent.front().is_some_and(|e| e.at + BEFORE < now) {
             self.recent.pop_front();
         }
         let counts: Vec<(String, usize)> = self
