@@ -28,7 +28,10 @@ fly_app = "{APP}"
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn rfc3339(secs: u64) -> String {
@@ -62,14 +65,20 @@ fn text(v: &Value) -> &str {
 #[test]
 fn a_bluegreen_strategy_in_fly_toml_is_a_deploy_finding_with_the_fix() {
     let world = World::configured(|w| config(w, ""));
-    world.fly_state(fly_apps(&[(APP, vec![test_support::machine(MACHINE, "started", None)])]));
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![test_support::machine(MACHINE, "started", None)],
+    )]));
     world.write(
         "fly.toml",
         &format!("app = \"{APP}\"\n\n[deploy]\n  strategy = \"bluegreen\"\n"),
     );
     let json = doctor(&world);
     let f = one(&json, "deploy", "warn");
-    assert!(text(&f["message"]).contains("strategy = \"bluegreen\""), "{f}");
+    assert!(
+        text(&f["message"]).contains("strategy = \"bluegreen\""),
+        "{f}"
+    );
     assert!(text(&f["fix"]).contains("strategy = \"rolling\""), "{f}");
 
     // canary too; rolling is fine; a fly.toml named by [fly] toml is the one read.
@@ -80,7 +89,11 @@ fn a_bluegreen_strategy_in_fly_toml_is_a_deploy_finding_with_the_fix() {
     world.write("deploy/prod.toml", "[deploy]\nstrategy = \"rolling\"\n");
     let json = doctor(&world);
     one(&json, "deploy", "ok");
-    assert!(findings(&json, "deploy", Some("partner")).iter().all(|f| f["level"] == "ok"));
+    assert!(
+        findings(&json, "deploy", Some("partner"))
+            .iter()
+            .all(|f| f["level"] == "ok")
+    );
 }
 
 #[test]
@@ -98,7 +111,10 @@ fn an_old_flyctl_while_a_handoff_is_open_is_a_deploy_finding() {
     let json = doctor(&world);
     let f = one(&json, "deploy", "warn");
     let message = text(&f["message"]);
-    assert!(message.contains("v0.4.10 is older than v0.4.20"), "{message}");
+    assert!(
+        message.contains("v0.4.10 is older than v0.4.20"),
+        "{message}"
+    );
     assert!(message.contains("alice@mbp"), "{message}");
     assert!(text(&f["fix"]).contains("--stage"), "{f}");
 
@@ -147,11 +163,13 @@ fn a_machine_the_handoff_stopped_and_fly_proxy_started_is_an_events_finding() {
     let t = now() * 1000;
     world.fly_state(fly_apps(&[(
         APP,
-        vec![json!({"id": MACHINE, "state": "started", "region": "ams", "autostart": true,
+        vec![
+            json!({"id": MACHINE, "state": "started", "region": "ams", "autostart": true,
             "events": [
                 {"type": "start", "status": "started", "source": "proxy", "timestamp": t - 5000},
                 {"type": "stop", "status": "stopped", "source": "user", "timestamp": t - 60000},
-            ]})],
+            ]}),
+        ],
     )]));
     world.write(
         ".botctl/state.json",
@@ -170,8 +188,10 @@ fn a_machine_the_handoff_stopped_and_fly_proxy_started_is_an_events_finding() {
     assert!(text(&f["fix"]).contains("--autostart=false"), "{f}");
 
     // Started by a deploy (a launch event): named as such.
-    world.fly_apply(json!([{"op": "machine", "app": APP, "id": MACHINE, "set": {"events": [
-        {"type": "update", "status": "started", "source": "user", "timestamp": t - 3000}]}}]));
+    world.fly_apply(
+        json!([{"op": "machine", "app": APP, "id": MACHINE, "set": {"events": [
+        {"type": "update", "status": "started", "source": "user", "timestamp": t - 3000}]}}]),
+    );
     let json = doctor(&world);
     assert!(text(&one(&json, "events", "error")["message"]).contains("a deploy"));
 }

@@ -13,6 +13,11 @@
 //!   positives with no poller, on the fake Bot API.
 //! - doctor right after dev-start (machines stopped, `flyctl logs --no-tail` hangs on the empty
 //!   buffer): without the probe, and with `--probe` and a live poller.
+//! - watch (`bench_watch.rs`): a local copy's `appeared` delay, a 409 line's delay, and
+//!   botctl's own CPU while watching with 1500 extra processes, each beside its floor.
+
+#[path = "bench_watch.rs"]
+mod watch;
 
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -55,7 +60,7 @@ pub fn run(root: &Path, only: &[String]) -> Result<()> {
         botctl: build_release(root)?,
         python: setup::venv_python(root),
     };
-    let benches: [(&str, Measure); 7] = [
+    let benches: [(&str, Measure); 8] = [
         ("status concurrency", status_concurrency),
         ("status with many Fly apps", status_many_apps),
         ("status with a host", status_with_a_host),
@@ -63,6 +68,7 @@ pub fn run(root: &Path, only: &[String]) -> Result<()> {
         ("start-up", startup),
         ("conflict probe", conflict_probe),
         ("doctor after dev-start", doctor_after_dev_start),
+        ("watch", watch::watch),
     ];
     let mut rows = Vec::new();
     let mut unmeasured = Vec::new();
