@@ -165,7 +165,7 @@ impl What {
                         format!("machine {id} of {app} was created, {state}{by}")
                     }
                     MachineChange::Destroyed => format!("machine {id} of {app} was destroyed"),
-                    MachineChange::Found => format!("machine {id} of {app} is {state}{by}"),
+                    MachineChange::Found => format!("machine {id} of {app} is {state}"),
                     MachineChange::State { from } => {
                         format!("machine {id} of {app} went {from} → {state}{by}")
                     }
