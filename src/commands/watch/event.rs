@@ -364,7 +364,7 @@ mod tests {
     #[test]
     fn a_409_line_names_the_machine_and_the_minute_before() {
         let e = Event {
-            at: 1_764_064_800_250,
+            at: 1_795_600_800_250,
             bot: "partner".into(),
             initial: false,
             what: What::Conflict {
