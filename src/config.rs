@@ -848,6 +848,28 @@ mod tests {
     }
 
     #[test]
+    fn watch_cadences_and_the_fly_toml() {
+        let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\n").unwrap();
+        assert_eq!(c.watch.local, Duration::from_secs(1));
+        assert_eq!(c.watch.fly, Duration::from_secs(10));
+        assert_eq!(c.watch.hosts, Duration::from_secs(30));
+        assert_eq!(c.fly.toml, None);
+        let c = parse_str(
+            "[watch]\nlocal = \"500ms\"\nfly = \"1m\"\nhosts = \"2m\"\n[fly]\ntoml = \"deploy/fly.toml\"\n\
+[[bot]]\nname = \"a\"\nscript = \"b.py\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.watch.local, Duration::from_millis(500));
+        assert_eq!(c.watch.fly, Duration::from_secs(60));
+        assert_eq!(c.watch.hosts, Duration::from_secs(120));
+        assert_eq!(c.fly.toml, Some(PathBuf::from("/p/deploy/fly.toml")));
+        let e = parse_str("[watch]\nlocal = \"10ms\"\n").unwrap_err();
+        assert_eq!(line_of(e), (2, 9));
+        let e = parse_str("[watch]\nevery = \"1s\"\n").unwrap_err();
+        assert_eq!(line_of(e).0, 2);
+    }
+
+    #[test]
     fn no_bots_is_an_error() {
         let e = parse_str("").unwrap_err();
         assert!(e.to_string().contains("no bots"), "{e}");

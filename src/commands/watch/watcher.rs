@@ -482,3 +482,98 @@ fn machines_changed(
     }
     events
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Entry;
+    use crate::sources::fly::{MachineState, parse_log_line};
+
+    fn bot() -> Bot {
+        Bot {
+            name: "partner".into(),
+            entry: Entry::Script("bot.py".into()),
+            run: "python3 bot.py".into(),
+            token_env: None,
+            username: None,
+            fly_app: Some("lb".into()),
+            ready_log: None,
+            token_secret: None,
+        }
+    }
+
+    fn copy_of(pid: u32) -> Instance {
+        Instance {
+            bot: "partner".into(),
+            pid,
+            user: "dev".into(),
+            uid: Some(1000),
+            started: Some(100),
+            cwd: None,
+            cmd: vec!["python3".into(), "bot.py".into()],
+            supervisor: None,
+            ppid: Some(1),
+            parent_cmd: vec!["/usr/sbin/cron".into()],
+        }
+    }
+
+    fn machine(state: &str) -> Machine {
+        Machine {
+            id: "m1".into(),
+            state: MachineState::parse(state),
+            region: "ams".into(),
+            proxy_autostart: false,
+            history: Default::default(),
+        }
+    }
+
+    #[test]
+    fn first_looks_are_initial_then_changes_count() {
+        let b = bot();
+        let mut w = Watcher::new(&[&b], 1_000_000);
+        let e = w.local(1_000_100, Ok(vec![copy_of(7)]));
+        assert!(e[0].initial && e[0].what.kind() == "appeared");
+        let e = w.local(1_000_200, Ok(vec![copy_of(7), copy_of(8)]));
+        assert_eq!(e.len(), 1);
+        assert!(!e[0].initial);
+        assert_eq!(
+            e[0].what.summary(),
+            "local pid 8 appeared, started by cron (pid 1)"
+        );
+        w.machines(1_000_300, "lb", Ok(vec![machine("started")]));
+        // Three places at once: a conflict, whether or not a 409 line comes.
+        assert!(w.saw_trouble());
+        let e = w.machines(1_000_400, "lb", Ok(vec![machine("stopped")]));
+        assert!(matches!(
+            &e[0].what,
+            What::Machine { change: MachineChange::State { from }, .. } if from == "started"
+        ));
+        assert_eq!(w.tally["partner"].came, ["local pid 8"]);
+    }
+
+    #[test]
+    fn a_409_is_counted_once_and_old_lines_are_history() {
+        let b = bot();
+        let started = 1_795_600_800_000;
+        let mut w = Watcher::new(&[&b], started);
+        let old = parse_log_line(
+            "2026-11-25T09:00:00Z app[m1] ams [info]Conflict: terminated by other getUpdates request",
+        )
+        .unwrap();
+        assert!(w.log_line(started + 10, "lb", old).is_empty());
+        let line = parse_log_line(
+            "2026-11-25T10:00:01Z app[m1] ams [info]Conflict: terminated by other getUpdates request",
+        )
+        .unwrap();
+        let e = w.log_line(started + 1000, "lb", line.clone());
+        assert_eq!(e.len(), 1);
+        // The same line again (a restarted stream replays its buffer): not a second 409.
+        assert!(w.log_line(started + 5000, "lb", line).is_empty());
+        assert_eq!(w.conflicts(), 1);
+        // An unreadable source is said once, and once more when it can be read again.
+        assert_eq!(w.local(started, Err("no /proc".into())).len(), 1);
+        assert!(w.local(started, Err("no /proc".into())).is_empty());
+        let back = w.local(started, Ok(Vec::new()));
+        assert!(matches!(&back[0].what, What::Source { error: None, .. }));
+    }
+}
