@@ -41,6 +41,8 @@ pub fn follow(
     send: &dyn Fn(Heard) -> bool,
 ) {
     let mut backoff = FIRST_BACKOFF;
+    // The same trouble at the longest back-off is said once, not every 30 s.
+    let mut said: Option<(StreamTrouble, Duration)> = None;
     while !stop.is_set() {
         let began = Instant::now();
         let trouble = match flyctl.installed() {
@@ -56,11 +58,15 @@ pub fn follow(
         if began.elapsed() >= HEALTHY {
             backoff = FIRST_BACKOFF;
         }
-        if !send(Heard::Trouble {
-            trouble,
-            retry_in: backoff,
-        }) {
-            return;
+        let news = said.as_ref() != Some(&(trouble.clone(), backoff));
+        if news {
+            said = Some((trouble.clone(), backoff));
+            if !send(Heard::Trouble {
+                trouble,
+                retry_in: backoff,
+            }) {
+                return;
+            }
         }
         stop.sleep(backoff);
         backoff = (backoff * 2).min(MAX_BACKOFF);
