@@ -330,6 +330,41 @@ fn watch_names_the_shell_loop_that_starts_a_copy_again() {
 }
 
 #[test]
+fn a_409_names_the_copy_cron_started_in_the_minute_before() {
+    let world = world_with(&dead_url(), &token(1908));
+    let bot_py = world.script("bot.py");
+    let w = Watching::start(&world, &[]);
+    w.wait_for("initial machine", |e| e["event"] == "machine");
+    // /bin/sh running a one-line job, with the argv of cron (as the cron daemon's child is).
+    world.write("job.sh", &format!("python3 {bot_py}\necho done\n"));
+    let cron = world.spawn_disguised(&["/usr/sbin/cron", "-f", "job.sh"], world.root());
+    let pid = cron.wait_child(&["python3", &bot_py]);
+    let appeared = w.wait_for("appeared", |e| e["event"] == "appeared" && e["pid"] == pid);
+    assert_eq!(
+        appeared["started_by"],
+        format!("cron (pid {})", cron.pid()),
+        "{appeared}"
+    );
+    world.fly_apply(json!([{"op": "log", "app": APP, "line": conflict_line(MACHINE, "")}]));
+    let conflict = w.wait_for("409", |e| e["event"] == "409");
+    let change = format!(
+        "local pid {pid} appeared, started by cron (pid {})",
+        cron.pid()
+    );
+    assert!(
+        conflict["before"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["change"] == change.as_str() && b["secs"].as_u64().is_some_and(|s| s <= 60)),
+        "{conflict}"
+    );
+    drop(cron);
+    let (code, _) = w.interrupt();
+    assert_eq!(code, 1);
+}
+
+#[test]
 fn watch_for_ends_by_itself_with_a_summary_and_exit_0_when_nothing_happened() {
     let world = world_with(&dead_url(), &token(1903));
     world.fly_apply(json!([{"op": "machine", "app": APP, "id": MACHINE,

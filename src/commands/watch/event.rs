@@ -349,7 +349,7 @@ pub fn clock(at: Millis) -> String {
 }
 
 /// RFC 3339 with milliseconds: the order of two events a few ms apart stays visible.
-fn time_ms(at: Millis) -> String {
+pub fn time_ms(at: Millis) -> String {
     let secs = time::rfc3339(at / 1000);
     match secs.strip_suffix('Z') {
         Some(s) => format!("{s}.{:03}Z", at % 1000),

@@ -22,7 +22,7 @@ use crate::sources::host;
 use crate::sources::local::{self, Instance};
 use crate::sources::telegram::{BotApi, TokenLookup, token_for};
 use crate::{interrupt, survey, ui};
-use event::{Event, Millis, What, now_ms};
+use event::{Event, Millis, now_ms};
 use stream::Heard;
 use watcher::Watcher;
 
@@ -296,24 +296,10 @@ fn summarize(live: &ui::Live, w: &Watcher, bots: &[&Bot], json: bool) {
                 )
             })
             .collect();
-        let mut v = Event {
-            at: ended,
-            bot: String::new(),
-            what: What::Source {
-                source: String::new(),
-                error: None,
-            },
-            initial: false,
-        }
-        .json();
-        v["event"] = "summary".into();
-        if let Some(o) = v.as_object_mut() {
-            o.remove("source");
-            o.remove("error");
-            o.insert("watched_secs".into(), watched.as_secs().into());
-            o.insert("bots".into(), per_bot.into());
-            o.insert("trouble".into(), w.saw_trouble().into());
-        }
+        let v = serde_json::json!({
+            "at": event::time_ms(ended), "bot": null, "event": "summary",
+            "watched_secs": watched.as_secs(), "bots": per_bot, "trouble": w.saw_trouble(),
+        });
         live.json_line(&v);
         return;
     }
