@@ -2,7 +2,8 @@
 //!
 //! - appeared: from a local copy's start to its `appeared` event at `[watch] local = "1s"`,
 //!   the starts spread over the period; floor: the same process's argv showing in /proc
-//!   (polled every 5 ms). Half the period is the mean wait for the next scan.
+//!   (polled every 5 ms) plus half the period, the mean wait of any reader that looks once a
+//!   period.
 //! - 409: from a 409 line entering the fake flyctl's buffer to its event; floor: a plain
 //!   `flyctl logs --app APP` stream of the same fake printing that line (the fake looks at its
 //!   buffer twice a second, as Fly delivers lines in batches).
@@ -33,6 +34,8 @@ const CPU_WINDOW: Duration = Duration::from_secs(60);
 /// The fake flyctl's own look at its buffer (tests/fakes/flyctl: twice a second).
 const FAKE_POLL: Duration = Duration::from_millis(500);
 const EVENT_LIMIT: Duration = Duration::from_secs(15);
+/// `[watch] local` at its default.
+const LOCAL_PERIOD: Duration = Duration::from_secs(1);
 
 pub fn watch(b: &Bench) -> Result<Vec<Row>> {
     let dir = TempDir::new("bench-watch")?;
@@ -73,9 +76,7 @@ pub fn watch(b: &Bench) -> Result<Vec<Row>> {
     for i in 0..APPEARED_RUNS {
         // Each run starts its copy at another point of the 1 s cadence: right after the
         // previous `gone` the next scan is a whole period away, every time.
-        std::thread::sleep(Duration::from_millis(
-            1000 * i as u64 / APPEARED_RUNS as u64,
-        ));
+        std::thread::sleep(LOCAL_PERIOD * i as u32 / APPEARED_RUNS as u32);
         let started = Instant::now();
         let mut copy = Reaper::default();
         let child = copy.spawn(
@@ -94,10 +95,13 @@ pub fn watch(b: &Bench) -> Result<Vec<Row>> {
         w.wait_for(|e| e["event"] == "gone" && e["pid"] == pid)?;
     }
     let appeared = median(&delays);
-    let floor = median(&floors);
+    let argv_floor = median(&floors);
+    // Any reader that looks once a period waits half of it on average.
+    let floor = argv_floor + LOCAL_PERIOD / 2;
     println!(
-        "  appeared after {} (median), argv in /proc after {}",
+        "  appeared after {} (median), argv in /proc after {}; floor {} with half the period",
         millis(appeared),
+        millis(argv_floor),
         millis(floor)
     );
 
