@@ -85,10 +85,32 @@ struct Watching {
 
 impl Watching {
     fn start(world: &World, args: &[&str]) -> Watching {
+        Watching::start_under(world, &[], args)
+    }
+
+    /// Run by a wrapper (`unshare …`), with the environment `botctl_process` gives botctl.
+    fn start_under(world: &World, wrapper: &[&str], args: &[&str]) -> Watching {
         let mut argv = vec!["watch", "--json"];
         argv.extend(args);
-        let mut child = world
-            .botctl_process(&argv)
+        let inner = world.botctl_process(&argv);
+        let mut cmd = match wrapper.split_first() {
+            None => inner,
+            Some((program, rest)) => {
+                let mut cmd = std::process::Command::new(program);
+                cmd.args(rest)
+                    .arg(inner.get_program())
+                    .args(inner.get_args())
+                    .current_dir(world.root())
+                    .env_clear();
+                for (key, value) in inner.get_envs() {
+                    if let Some(value) = value {
+                        cmd.env(key, value);
+                    }
+                }
+                cmd
+            }
+        };
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -362,6 +384,45 @@ fn a_409_names_the_copy_cron_started_in_the_minute_before() {
     drop(cron);
     let (code, _) = w.interrupt();
     assert_eq!(code, 1);
+}
+
+/// A copy on a `[[host]]` (this machine through a real sshd on loopback; botctl in its own PID
+/// namespace, so its local scan sees only itself: see tests/it/hosts.rs).
+#[test]
+fn a_copy_on_a_host_appears_and_goes_with_the_host_named() {
+    const ISOLATED: &[&str] = &["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"];
+    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+        return;
+    }
+    let sshd = Sshd::start("");
+    let world = world_with(&dead_url(), &token(1909));
+    let config = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
+    world.write_config(&format!(
+        "{}\n{}",
+        config.replace("fly = \"1s\"", "fly = \"1s\"\nhosts = \"1s\""),
+        sshd.host_table("vps", "client_key", "10s")
+    ));
+    let w = Watching::start_under(&world, ISOLATED, &["--for", "15s"]);
+    w.wait_for("initial machine", |e| e["event"] == "machine");
+    let bot_py = world.script("bot.py");
+    let copy = world.spawn(&["python3", &bot_py], world.root());
+    let pid = copy.pid();
+    let appeared = w.wait_for("appeared on the host", |e| {
+        e["event"] == "appeared" && e["pid"] == pid
+    });
+    assert_eq!(appeared["host"], "vps", "{appeared}");
+    drop(copy);
+    let gone = w.wait_for("gone from the host", |e| {
+        e["event"] == "gone" && e["pid"] == pid
+    });
+    assert_eq!(gone["host"], "vps");
+    let (_, lines) = w.finish(Duration::from_secs(40));
+    let summary = lines.last().unwrap();
+    assert_eq!(
+        summary["bots"]["partner"]["appeared"],
+        json!([format!("host vps pid {pid}")]),
+        "{summary}"
+    );
 }
 
 #[test]
