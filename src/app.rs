@@ -62,6 +62,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::DeployResume(args) => commands::deploy_resume::run(&context(&cli)?, args),
         Command::Checklist => commands::checklist::run(&context(&cli)?),
         Command::Init(args) => commands::init::run(args),
+        Command::Watch(args) => commands::watch::run(&context(&cli)?, args),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::aot::generate(*shell, &mut Cli::command(), "botctl", &mut script);

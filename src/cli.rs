@@ -77,6 +77,8 @@ pub(crate) enum Command {
     Checklist,
     /// Write a starter botctl.toml for this folder
     Init(commands::init::Args),
+    /// Report every change of every place, as it happens, for a 409 that comes and goes
+    Watch(commands::watch::Args),
     /// Print static shell completions (for completions that know the bot names, see after)
     #[command(
         after_help = "Completions that offer the bot names of the botctl.toml in \

@@ -27,12 +27,25 @@ pub struct Config {
     pub hosts: Vec<Host>,
     /// `[team]`: how handoff records on Fly are judged.
     pub team: TeamSettings,
+    /// How often `botctl watch` reads each source.
+    pub watch: WatchSettings,
 }
 
 #[derive(Debug, Clone)]
 pub struct TeamSettings {
     /// A handoff record older than this is reported as stale.
     pub stale: Duration,
+}
+
+/// `[watch]`: each source's cadence under `botctl watch`.
+#[derive(Debug, Clone)]
+pub struct WatchSettings {
+    /// This machine's process table.
+    pub local: Duration,
+    /// Each app's `machine list` (and each bot's webhook info).
+    pub fly: Duration,
+    /// Each `[[host]]`, over ssh.
+    pub hosts: Duration,
 }
 
 /// A server the team runs bots on, reached with ssh.
@@ -69,6 +82,9 @@ pub struct FlySettings {
     pub wait: Duration,
     /// Time limit for one flyctl call.
     pub timeout: Duration,
+    /// The project's fly.toml (`[fly] toml`, relative to the root); `None`: `fly.toml` beside
+    /// botctl.toml.
+    pub toml: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -134,12 +150,21 @@ struct RawConfig {
     host: Vec<RawHost>,
     #[serde(default)]
     team: RawTeam,
+    watch: RawWatch,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawTeam {
     stale: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWatch {
+    local: Option<Spanned<String>>,
+    fly: Option<Spanned<String>>,
+    hosts: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -159,6 +184,7 @@ struct RawFly {
     flyctl: Option<Spanned<String>>,
     wait: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
+    toml: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -198,6 +224,10 @@ impl RawConfig {
             &self.fly.timeout,
             &self.local.respawn,
             &self.team.stale,
+            &self.fly.toml,
+            &self.watch.local,
+            &self.watch.fly,
+            &self.watch.hosts,
         ];
         let telegram = [
             &self.telegram.api,
@@ -271,6 +301,19 @@ pub const RESPAWN: Bounds = bounds("respawn", 5, 0, 10 * 60);
 pub const GRACE: Bounds = bounds("--grace", 10, 0, 10 * 60);
 /// [team] stale: from a minute (a test, a strict team) to a month.
 pub const TEAM_STALE: Bounds = bounds("stale", 12 * 3600, 60, 31 * 86_400);
+/// [watch] local: this machine's processes; a scan costs milliseconds.
+pub const WATCH_LOCAL: Bounds = Bounds {
+    name: "local",
+    default: secs(1),
+    min: Duration::from_millis(200),
+    max: secs(10 * 60),
+};
+/// [watch] fly: one `machine list` per app per period.
+pub const WATCH_FLY: Bounds = bounds("fly", 10, 1, 60 * 60);
+/// [watch] hosts: one ssh round trip per host per period.
+pub const WATCH_HOSTS: Bounds = bounds("hosts", 30, 1, 60 * 60);
+/// watch --for.
+pub const WATCH_FOR: Bounds = bounds("--for", 0, 1, 7 * 24 * 60 * 60);
 
 impl Bounds {
     pub fn parse(&self, s: &str) -> std::result::Result<Duration, String> {
@@ -377,6 +420,16 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         flyctl: raw.fly.flyctl.as_ref().map(|v| v.get_ref().clone()),
         wait: duration(&raw.fly.wait, FLY_WAIT)?,
         timeout: duration(&raw.fly.timeout, FLY_TIMEOUT)?,
+        toml: match &raw.fly.toml {
+            Some(v) if v.get_ref().trim().is_empty() => {
+                return Err(at(
+                    v.span(),
+                    "toml must name a file, like \"fly.toml\"".into(),
+                ));
+            }
+            Some(v) => Some(root.join(v.get_ref().trim())),
+            None => None,
+        },
     };
     if let Some(v) = raw
         .fly
@@ -411,6 +464,11 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
     };
     let team = TeamSettings {
         stale: duration(&raw.team.stale, TEAM_STALE)?,
+    };
+    let watch = WatchSettings {
+        local: duration(&raw.watch.local, WATCH_LOCAL)?,
+        fly: duration(&raw.watch.fly, WATCH_FLY)?,
+        hosts: duration(&raw.watch.hosts, WATCH_HOSTS)?,
     };
 
     let mut seen = HashSet::new();
@@ -535,6 +593,7 @@ PARTNER_BOT_TOKEN, not {:?}",
         bots,
         hosts,
         team,
+        watch,
     })
 }
 
@@ -834,6 +893,28 @@ mod tests {
         assert_eq!(host.options, ["-p", "2222"]);
         let e = c.host("nope").unwrap_err().to_string();
         assert!(e.contains("known hosts: vps, box"), "{e}");
+    }
+
+    #[test]
+    fn watch_cadences_and_the_fly_toml() {
+        let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\n").unwrap();
+        assert_eq!(c.watch.local, Duration::from_secs(1));
+        assert_eq!(c.watch.fly, Duration::from_secs(10));
+        assert_eq!(c.watch.hosts, Duration::from_secs(30));
+        assert_eq!(c.fly.toml, None);
+        let c = parse_str(
+            "[watch]\nlocal = \"500ms\"\nfly = \"1m\"\nhosts = \"2m\"\n[fly]\ntoml = \"deploy/fly.toml\"\n\
+[[bot]]\nname = \"a\"\nscript = \"b.py\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.watch.local, Duration::from_millis(500));
+        assert_eq!(c.watch.fly, Duration::from_secs(60));
+        assert_eq!(c.watch.hosts, Duration::from_secs(120));
+        assert_eq!(c.fly.toml, Some(PathBuf::from("/p/deploy/fly.toml")));
+        let e = parse_str("[watch]\nlocal = \"10ms\"\n").unwrap_err();
+        assert_eq!(line_of(e), (2, 9));
+        let e = parse_str("[watch]\nevery = \"1s\"\n").unwrap_err();
+        assert_eq!(line_of(e).0, 2);
     }
 
     #[test]

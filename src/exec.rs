@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::interrupt;
 
+mod line_stream;
+pub use line_stream::{LineStream, Next, stream_lines};
+
 #[derive(Debug, Clone)]
 pub struct Output {
     pub code: Option<i32>,

@@ -213,6 +213,30 @@ pub fn records(bot: &Bot, machines: &[Machine]) -> Vec<Record> {
     out
 }
 
+/// The record one machine carries (any bot's), as dev-start wrote it; a cleared one is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnMachine {
+    pub by: String,
+    pub at: String,
+    pub bot: String,
+}
+
+/// The record on machine `m`, if any.
+pub fn on_machine(m: &Machine) -> Option<OnMachine> {
+    let text = |key: &str| {
+        m.metadata
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    Some(OnMachine {
+        by: text(BY)?,
+        at: text(AT).unwrap_or_default(),
+        bot: text(BOT).unwrap_or_default(),
+    })
+}
+
 /// The record that holds `bot` now: the newest.
 pub fn record(bot: &Bot, machines: &[Machine]) -> Option<Record> {
     records(bot, machines).into_iter().next()
@@ -315,6 +339,7 @@ mod tests {
             state: "stopped".into(),
             region: "ams".into(),
             proxy_autostart: false,
+            history: Default::default(),
             metadata: meta
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::Context;
 use crate::config::Bot;
 use crate::error::Result;
-use crate::sources::fly::{FlyError, LogLine, MachineState, RecentLogs};
+use crate::sources::fly::{FlyError, FlyctlVersion, LogLine, MachineState, RecentLogs};
 use crate::sources::telegram::{self, ApiError, BotApi, ProbeOutcome, TokenLookup};
 use crate::survey::{self, Survey, joined};
 use crate::{state, team, time, ui};
@@ -42,6 +42,8 @@ pub enum Check {
     Supervisor,
     Host,
     SharedToken,
+    Deploy,
+    Events,
 }
 
 impl Check {
@@ -57,6 +59,9 @@ impl Check {
             Check::Logs => 5,
             Check::Autostart | Check::Proxy => 7,
             Check::Config | Check::Flyctl | Check::Pending => 8,
+            // A machine started again is a place; a deploy's overlap explains 409 lines.
+            Check::Events => 1,
+            Check::Deploy => 5,
         }
     }
 
@@ -79,6 +84,8 @@ impl Check {
             Check::Supervisor => "supervisor",
             Check::Host => "host",
             Check::SharedToken => "shared-token",
+            Check::Deploy => "deploy",
+            Check::Events => "events",
         }
     }
 }
@@ -137,6 +144,8 @@ pub struct Evidence {
     pub logs: BTreeMap<String, Result<RecentLogs, FlyError>>,
     pub probes: BTreeMap<String, ProbeOutcome>,
     pub handoffs: Result<state::State>,
+    /// `flyctl version`, read beside whoami (what an old flyctl does to stopped machines).
+    pub flyctl_version: Option<std::result::Result<FlyctlVersion, FlyError>>,
 }
 
 const LOGS_LIMIT: Duration = Duration::from_secs(10);
@@ -196,6 +205,7 @@ pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
     std::thread::scope(|s| {
         let survey = s.spawn(|| ctx.survey(bots));
         let whoami = (!apps.is_empty()).then(|| s.spawn(|| ctx.flyctl.whoami()));
+        let version = (!apps.is_empty()).then(|| s.spawn(|| ctx.flyctl.version()));
         let logs: Vec<_> = apps
             .iter()
             .map(|app| {
@@ -232,6 +242,7 @@ pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
                 .map(|(b, h)| (b, joined(h.join())))
                 .collect(),
             handoffs: state::read(&cfg.root),
+            flyctl_version: version.map(|h| joined(h.join())),
         }
     })
 }
@@ -258,7 +269,11 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
     let api = ctx.cfg.telegram.api.as_str();
     check_flyctl(ctx, ev, &mut f);
     check_orphan_handoffs(ctx, ev, &mut f);
+    let fly_toml = super::doctor_time::FlyToml::read(ctx);
     for bot in bots {
+        for finding in super::doctor_time::findings(bot, ev, &fly_toml) {
+            f.push(finding);
+        }
         // Before places: when another app holds the token, that is the cause to name first.
         check_shared_token(bot, ev, &mut f);
         check_places(bot, ev, api, &mut f);

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::FlySettings;
 use crate::exec::{self, ExecError};
 
+mod version;
+pub use version::{FlyctlVersion, KEEPS_STOPPED_SINCE};
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum FlyError {
     NotInstalled { named: Option<String> },
@@ -109,6 +112,9 @@ pub struct Machine {
     /// `config.metadata`: where handoff records live (`crate::team`), read from the same list.
     #[serde(skip)]
     pub metadata: BTreeMap<String, String>,
+    /// Its creation, recent events and botctl's handoff record (from the same listing).
+    #[serde(skip)]
+    pub history: super::machine_history::History,
 }
 
 /// A machine's state as flyctl names it (reference/flyctl.md); one flyctl does not know yet
@@ -508,6 +514,7 @@ struct RawService {
 pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
     let raw: Vec<RawMachine> = serde_json::from_str(json.trim())
         .map_err(|e| format!("expected a JSON list of machines ({e})"))?;
+    let mut histories = super::machine_history::parse_all(json).into_iter();
     Ok(raw
         .into_iter()
         .map(|m| {
@@ -529,6 +536,7 @@ pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
                 id: m.id,
                 state: MachineState::parse(&m.state),
                 region: m.region,
+                history: histories.next().unwrap_or_default(),
             }
         })
         .collect())

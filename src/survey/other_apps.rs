@@ -297,6 +297,7 @@ mod tests {
             region: "ams".into(),
             proxy_autostart: false,
             metadata: Default::default(),
+            history: Default::default(),
         }
     }
 

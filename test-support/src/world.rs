@@ -394,6 +394,19 @@ impl World {
         .unwrap();
     }
 
+    /// Changes the fake flyctl's state while botctl may be reading it: under the fake's own
+    /// lock, written atomically (`ops`: the `_apply` list in the header of tests/fakes/flyctl).
+    pub fn fly_apply(&self, ops: Value) {
+        let status = std::process::Command::new(fake("flyctl"))
+            .arg("_apply")
+            .arg(ops.to_string())
+            .env("FAKE_FLY_STATE", self.fly_state_path())
+            .env("FAKE_FLY_NO_RECORD", "1")
+            .status()
+            .expect("run the fake flyctl");
+        assert!(status.success(), "fake flyctl _apply {ops} failed");
+    }
+
     /// The fake flyctl's whole state as it is now.
     pub fn fly_state_now(&self) -> Value {
         match std::fs::read_to_string(self.fly_state_path()) {

@@ -15,6 +15,11 @@
 //!   buffer): without the probe, and with `--probe` and a live poller.
 //! - status of a Fly app whose machines carry a teammate's handoff record, against the same app
 //!   without records (interleaved): the records come with the same `machine list`.
+//! - watch (`bench_watch.rs`): a local copy's `appeared` delay, a 409 line's delay, and
+//!   botctl's own CPU while watching with 1500 extra processes, each beside its floor.
+
+#[path = "bench_watch.rs"]
+mod watch;
 
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -66,6 +71,7 @@ pub fn run(root: &Path, only: &[String]) -> Result<()> {
         ("conflict probe", conflict_probe),
         ("doctor after dev-start", doctor_after_dev_start),
         ("status with handoff records", status_with_records),
+        ("watch", watch::watch),
     ];
     let mut rows = Vec::new();
     let mut unmeasured = Vec::new();
