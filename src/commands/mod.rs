@@ -6,6 +6,7 @@ pub mod dev_start;
 pub mod dev_stop;
 pub mod dev_stop_host;
 pub mod doctor;
+pub mod exec;
 pub mod init;
 pub mod status;
 mod steps;
