@@ -7,6 +7,7 @@ mod completions;
 mod config;
 mod doctor;
 mod doctor_speed;
+mod exec;
 mod hardening;
 mod hosts;
 mod onboarding;

@@ -174,6 +174,13 @@ fn clear_the_way(
                     return Err(refuse(bot, refusal, args.wait));
                 }
                 let spinner = waiting.get_or_insert_with(|| {
+                    // Once, for the log of a launch script or unit; the spinner is for terminals.
+                    ui::note(format!(
+                        "botctl exec {}: waiting up to {}s for {} to go",
+                        bot.name,
+                        wait.as_secs(),
+                        refusal.summary()
+                    ));
                     ui::Spinner::new(
                         &format!("waiting for the other places of {} to go", bot.name),
                         wait,
