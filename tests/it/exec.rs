@@ -497,3 +497,12 @@ fn the_probe_is_announced_and_refuses_while_a_poller_botctl_cannot_see_runs() {
     run.expect_code(0);
     assert!(world.path("started").exists(), "{}", run.stderr);
 }
+
+#[test]
+fn exec_help_has_examples_and_names_its_exit_codes() {
+    let world = World::new();
+    let run = world.run(&["exec", "--help"]);
+    run.expect_code(0);
+    run.expect_stdout("Examples:\n  botctl exec admin -- python3 admin_bot.py");
+    run.expect_stdout("Exit:");
+}

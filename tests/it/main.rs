@@ -10,6 +10,7 @@ mod doctor_speed;
 mod exec;
 mod hardening;
 mod hosts;
+mod init_fly_app;
 mod onboarding;
 mod runtimes;
 mod shared_token;

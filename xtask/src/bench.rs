@@ -13,6 +13,10 @@
 //!   positives with no poller, on the fake Bot API.
 //! - doctor right after dev-start (machines stopped, `flyctl logs --no-tail` hangs on the empty
 //!   buffer): without the probe, and with `--probe` and a live poller.
+//! - exec in front of a bot: `botctl exec` of `true` against `true` alone and the same scan
+//!   (`bench/exec.rs`).
+
+mod exec;
 
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -55,7 +59,7 @@ pub fn run(root: &Path, only: &[String]) -> Result<()> {
         botctl: build_release(root)?,
         python: setup::venv_python(root),
     };
-    let benches: [(&str, Measure); 7] = [
+    let benches: [(&str, Measure); 8] = [
         ("status concurrency", status_concurrency),
         ("status with many Fly apps", status_many_apps),
         ("status with a host", status_with_a_host),
@@ -63,6 +67,7 @@ pub fn run(root: &Path, only: &[String]) -> Result<()> {
         ("start-up", startup),
         ("conflict probe", conflict_probe),
         ("doctor after dev-start", doctor_after_dev_start),
+        ("exec in front of a bot", exec::exec_overhead),
     ];
     let mut rows = Vec::new();
     let mut unmeasured = Vec::new();

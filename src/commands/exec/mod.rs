@@ -41,9 +41,9 @@ const LOOK_EVERY: Duration = Duration::from_secs(1);
 #[command(
     about = "Run the bot in this process unless it already runs somewhere (for launch \
 scripts, Dockerfile CMD, systemd ExecStart)",
-    after_help = "Examples:\n  exec botctl exec admin                    # in a launch \
-script: its `run`\n  botctl exec admin -- python3 admin_bot.py\n  botctl exec \
-partner --probe --wait 60s -- python3 bot.py\n\nExit: the bot's own once it runs; 1 it \
+    after_help = "Examples:\n  botctl exec admin -- python3 admin_bot.py   # the last line \
+of a launch script, after `exec`\n  botctl exec admin                           # its `run`, \
+through sh -c\n  botctl exec partner --probe --wait 60s -- python3 bot.py\n\nExit: the bot's own once it runs; 1 it \
 runs elsewhere (each place and its fix on stderr), 2 bad usage, 3 COMMAND could not be run"
 )]
 pub struct Args {
