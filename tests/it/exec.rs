@@ -506,3 +506,54 @@ fn exec_help_has_examples_and_names_its_exit_codes() {
     run.expect_stdout("Examples:\n  botctl exec admin -- python3 admin_bot.py");
     run.expect_stdout("Exit:");
 }
+
+#[test]
+fn a_command_that_cannot_run_fails_with_3_and_leaves_no_lock_behind() {
+    let world = World::configured(|w| config(w, ""));
+    let run = world.run(&["exec", "admin", "--", "./no-such-program"]);
+    run.expect_code(3);
+    run.expect_stderr("could not run `./no-such-program`");
+    // Its copy lock went with it: the next run goes through.
+    let run = world.run(&["exec", "admin", "--", "sh", "-c", "touch started"]);
+    run.expect_code(0);
+    assert!(world.path("started").exists());
+}
+
+#[test]
+fn it_waits_while_another_botctl_run_holds_the_handoff_lock() {
+    let world = World::configured(|w| config(w, ""));
+    // What dev-start or deploy-resume does while it changes things: hold .botctl/lock.
+    std::fs::create_dir_all(world.path(".botctl")).unwrap();
+    let holder = world.spawn(
+        &[
+            "python3",
+            "-c",
+            "import fcntl, time\nf = open('.botctl/lock', 'a')\nfcntl.flock(f, fcntl.LOCK_EX)\n\
+             open('held', 'w').close()\ntime.sleep(600)",
+        ],
+        world.root(),
+    );
+    assert!(wait_until(Duration::from_secs(10), || world
+        .path("held")
+        .exists()));
+    let mut exec = Background::start(
+        &world,
+        &["exec", "admin", "--", "sh", "-c", "touch started"],
+    );
+    let waits = wait_until(Duration::from_secs(10), || {
+        exec.stderr().contains("another botctl run holds")
+    });
+    assert!(waits, "{}", exec.stderr());
+    assert!(
+        !world.path("started").exists(),
+        "it ran under another run's lock"
+    );
+    drop(holder);
+    assert!(
+        wait_until(Duration::from_secs(10), || exec.exited().is_some()),
+        "{}",
+        exec.stderr()
+    );
+    assert_eq!(exec.exited(), Some(0), "{}", exec.stderr());
+    assert!(world.path("started").exists());
+}

@@ -166,6 +166,7 @@ fn clear_the_way(
     let lock_deadline = started + wait.max(LOCK_WAIT);
     let mut waiting: Option<ui::Spinner> = None;
     let mut warned = false;
+    let mut told_busy = false;
     loop {
         match attempt(ctx, bot, args, token, own, &mut warned)? {
             Attempt::Clear(clear) => return Ok(clear),
@@ -190,6 +191,17 @@ fn clear_the_way(
                 pause_until((Instant::now() + LOOK_EVERY).min(deadline))?;
             }
             Attempt::Busy => {
+                if !told_busy {
+                    ui::note(format!(
+                        "botctl exec {}: another botctl run holds {}; waiting up to {}s for it",
+                        bot.name,
+                        state_lock_path(ctx).display(),
+                        lock_deadline
+                            .saturating_duration_since(Instant::now())
+                            .as_secs()
+                    ));
+                    told_busy = true;
+                }
                 if !wait_for_handoff_lock(ctx, lock_deadline)? {
                     return Err(Error::Refused {
                         message: format!(
@@ -397,6 +409,12 @@ fn become_the_bot(
         ui::shown(&launch.to_string()),
         std::process::id()
     ));
+    // A SIGTERM or Ctrl-C from here on ends botctl as it would end the bot; one that came
+    // during the look is honoured instead of starting the bot anyway.
+    default_signals();
+    if interrupt::requested() {
+        return Err(Error::Interrupted);
+    }
     // Holding `clear` (both locks) into the exec.
     let error = cmd.exec();
     drop(clear);
@@ -405,6 +423,17 @@ fn become_the_bot(
         ui::shown(&launch.to_string()),
         ctx.cfg.root.display()
     )))
+}
+
+/// SIGINT and SIGTERM back to their default action (the exec would reset them anyway).
+fn default_signals() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: installs the default disposition; no handler code runs.
+        unsafe {
+            let _ = signal(sig, SigHandler::SigDfl);
+        }
+    }
 }
 
 fn try_handoff_lock(ctx: &Context) -> Result<Option<state::Locked>> {

@@ -131,7 +131,9 @@ secrets set {}=<token from @BotFather> --app {}",
         let found = !holders.is_empty();
         let theirs: Vec<u32> = holders
             .into_iter()
-            .filter(|p| !own.is_own(*p) && !local.iter().any(|i| i.pid == *p))
+            // An instance the scan found, or the shell of a `run` that is the instance's parent,
+            // is that copy, already named.
+            .filter(|p| !own.is_own(*p) && !local.iter().any(|i| i.pid == *p || i.ppid == Some(*p)))
             .collect();
         let mine = pid.is_some_and(|p| own.is_own(p));
         for p in &theirs {
