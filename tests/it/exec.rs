@@ -557,3 +557,103 @@ fn it_waits_while_another_botctl_run_holds_the_handoff_lock() {
     assert_eq!(exec.exited(), Some(0), "{}", exec.stderr());
     assert!(world.path("started").exists());
 }
+
+#[test]
+fn each_place_is_named_with_its_fix_another_app_with_the_token_and_a_webhook() {
+    const BETA: &str = "loyalitybot-beta";
+    let tok = token(63);
+    let api = BotApi::start(&[(&tok, "ghbipartnerbot")]);
+    api.set_webhook(&tok, "https://example.com/hook");
+    let world = World::configured(|w| {
+        config(w, &format!("[telegram]\napi = \"{}\"\n", api.url())).replace(
+            &format!("fly_app = \"{APP}\""),
+            &format!("fly_app = \"{APP}\"\ntoken_env = \"PARTNER_BOT_TOKEN\""),
+        )
+    });
+    world.write(".env", &format!("PARTNER_BOT_TOKEN={tok}\n"));
+    // Production is stopped; a beta app made from a copy of its secrets polls with its token.
+    let state = fly_apps(&[
+        (APP, vec![machine(OWN_MACHINE, "stopped", None)]),
+        (BETA, vec![machine("beta00000000001", "started", None)]),
+    ]);
+    let state = with_secret(state, APP, "PARTNER_BOT_TOKEN", "the partner token");
+    world.fly_state(with_secret(state, BETA, "BOT_TOKEN", "the partner token"));
+
+    let run = world.run(&["exec", "partner", "--", "sh", "-c", "touch started"]);
+    run.expect_code(1);
+    run.expect_stderr("partner already runs in 2 places");
+    run.expect_stderr(&format!(
+        "  - Fly app {BETA} machine beta00000000001 started (ams): it holds partner's token (secret BOT_TOKEN)"
+    ));
+    run.expect_stderr(&format!(
+        "    fix: flyctl machine stop beta00000000001 --app {BETA}"
+    ));
+    run.expect_stderr("  - a webhook is set (https://example.com/hook)");
+    run.expect_stderr("    fix: curl \"");
+    run.expect_stderr("/bot$PARTNER_BOT_TOKEN/deleteWebhook\"");
+    assert!(!world.path("started").exists());
+    assert!(!run.all_output().contains(tok.split_once(':').unwrap().1));
+}
+
+/// botctl in its own PID namespace: its local scan sees only itself, the host's scan over ssh
+/// sees the test's bot (see tests/it/hosts.rs).
+const ISOLATED: &[&str] = &["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"];
+
+#[test]
+fn a_copy_on_a_host_refuses_with_dev_stop_host_and_a_host_down_is_not_checked() {
+    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
+        return;
+    }
+    let sshd = Sshd::start("");
+    let world = World::configured(|w| {
+        format!(
+            "{}\n{}",
+            config(w, ""),
+            sshd.host_table("vps", "client_key", "10s")
+        )
+    });
+    let bot_py = world.script("bot.py");
+    world.write_sleeper(&bot_py);
+    world.fly_state(fly_apps(&[(APP, vec![])]));
+    let on_host = world.spawn(&["python3", &bot_py], world.root());
+
+    let run = world.run_under(
+        ISOLATED,
+        &["exec", "partner", "--", "sh", "-c", "touch started"],
+    );
+    run.expect_code(1);
+    run.expect_stderr(&format!(
+        "host vps pid {} `python3 {bot_py}`",
+        on_host.pid()
+    ));
+    run.expect_stderr("fix: botctl dev-stop partner --host vps");
+    assert!(!world.path("started").exists());
+    drop(on_host);
+
+    // The same host, down: not checked, and only --strict refuses.
+    let down = host_table("vps", free_port(), &sshd.key("client_key"), "3s");
+    world.write_config(&format!("{}\n{down}", config(&world, "")));
+    let run = world.run_under(
+        ISOLATED,
+        &["exec", "partner", "--", "sh", "-c", "touch started"],
+    );
+    run.expect_code(0);
+    run.expect_stderr("not checked: host vps");
+    assert!(world.path("started").exists());
+    std::fs::remove_file(world.path("started")).unwrap();
+    let run = world.run_under(
+        ISOLATED,
+        &[
+            "exec",
+            "partner",
+            "--strict",
+            "--",
+            "sh",
+            "-c",
+            "touch started",
+        ],
+    );
+    run.expect_code(1);
+    run.expect_stderr("not checked: host vps");
+    assert!(!world.path("started").exists());
+}
