@@ -657,3 +657,31 @@ fn a_copy_on_a_host_refuses_with_dev_stop_host_and_a_host_down_is_not_checked() 
     run.expect_stderr("not checked: host vps");
     assert!(!world.path("started").exists());
 }
+
+#[test]
+fn the_bots_exit_status_and_signals_are_its_own() {
+    let world = World::configured(|w| config(w, ""));
+    world
+        .run(&["exec", "admin", "--", "sh", "-c", "exit 7"])
+        .expect_code(7);
+    // A SIGTERM to the pid ends the bot itself: no botctl in between to catch it.
+    let mut bot = Background::start(
+        &world,
+        &["exec", "admin", "--", "sh", "-c", "exec sleep 600"],
+    );
+    let up = wait_until(Duration::from_secs(10), || {
+        cmdline(bot.pid()).is_some_and(|argv| argv == ["sleep", "600"])
+    });
+    assert!(up, "{}", bot.stderr());
+    kill_group(bot.pid(), nix::sys::signal::Signal::SIGTERM);
+    assert!(wait_until(Duration::from_secs(10), || bot
+        .exited()
+        .is_some()));
+    use std::os::unix::process::ExitStatusExt;
+    let status = bot.child.wait().unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(15),
+        "killed by the SIGTERM itself: {status:?}"
+    );
+}
