@@ -685,3 +685,30 @@ fn the_bots_exit_status_and_signals_are_its_own() {
         "killed by the SIGTERM itself: {status:?}"
     );
 }
+
+#[test]
+fn on_a_terminal_the_wait_shows_the_spinner_with_its_limit() {
+    use expectrl::Expect;
+    let world = World::configured(|w| config(w, ""));
+    let admin_py = world.script("admin_bot.py");
+    world.write_sleeper(&admin_py);
+    let first = world.spawn(&["python3", &admin_py], world.root());
+    let mut p = world.botctl_pty(&[
+        "exec",
+        "admin",
+        "--wait",
+        "2s",
+        "--",
+        "sh",
+        "-c",
+        "touch started",
+    ]);
+    p.expect(format!("waiting for local pid {}", first.pid()).as_str())
+        .unwrap();
+    p.expect("of 2s").unwrap();
+    p.expect("after waiting 2s").unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    let status = format!("{:?}", p.get_process().wait().expect("wait for botctl"));
+    assert!(status.ends_with(", 1)"), "exit 1 after the wait: {status}");
+    assert!(!world.path("started").exists());
+}
