@@ -541,8 +541,23 @@ fn a_huge_flyctl_error_line_is_quoted_short() {
         run.stdout.len()
     );
     let json = run.json();
+    // 50 MB on stderr is past the capture cap: stopped, and said so in one short line.
     let error = bot(&json, "partner")["fly"]["error"].as_str().unwrap();
-    assert!(error.contains("more bytes"), "{}", &error[..200]);
+    assert!(error.contains("printed too much"), "{error}");
+    assert!(error.len() < 1000, "{error}");
+    // 5 MB is under the cap: read, and quoted cut short.
+    script(
+        &world,
+        "myfly",
+        "#!/bin/sh\nhead -c 5000000 /dev/zero | tr '\\0' x >&2\necho >&2\nexit 1\n",
+    );
+    let json = world.run(&["status", "--json"]).json();
+    let error = bot(&json, "partner")["fly"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("more bytes"),
+        "{}",
+        &error[..200.min(error.len())]
+    );
 }
 
 #[test]

@@ -115,8 +115,7 @@ secrets set {}=<token from @BotFather> --app {}",
     if let Some(url) = places.webhook {
         elsewhere.push(Elsewhere {
             place: format!(
-                "a webhook is set ({}): Telegram delivers the updates there, and a poller gets 409",
-                ui::shown(url)
+                "a webhook is set ({url}): Telegram delivers the updates there, and a poller gets 409"
             ),
             fix: telegram::delete_webhook_fix(api, bot.token_env.as_deref()),
         });
