@@ -585,9 +585,8 @@ fn each_place_is_named_with_its_fix_another_app_with_the_token_and_a_webhook() {
     run.expect_stderr(&format!(
         "  - Fly app {BETA} machine beta00000000001 started (ams): it holds partner's token (secret BOT_TOKEN)"
     ));
-    run.expect_stderr(&format!(
-        "    fix: flyctl machine stop beta00000000001 --app {BETA}"
-    ));
+    run.expect_stderr("    fix: flyctl secrets set BOT_TOKEN=<token of");
+    run.expect_stderr(&format!("flyctl machine stop beta00000000001 --app {BETA}"));
     run.expect_stderr("  - a webhook is set (https://example.com/hook)");
     run.expect_stderr("    fix: curl \"");
     run.expect_stderr("/bot$PARTNER_BOT_TOKEN/deleteWebhook\"");

@@ -6,9 +6,11 @@
 use super::copy_lock::{self, Claim};
 use crate::commands::status::{describe_host_instance, describe_instance};
 use crate::config::Bot;
+use crate::shell;
 use crate::sources::local::Instance;
 use crate::sources::telegram::{self, TokenLookup};
 use crate::survey::Survey;
+use crate::survey::other_apps::set_secret_fix;
 use crate::ui;
 
 /// Another place the bot runs, as the refusal names it.
@@ -79,16 +81,17 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
     {
         elsewhere.push(Elsewhere {
             place: format!("Fly app {app} machine {} {} ({})", m.id, m.state, m.region),
-            fix: if own.machine.is_some() {
-                format!(
-                    "flyctl machine stop {} --app {app}   # one started machine per polling bot",
-                    m.id
-                )
-            } else {
-                format!(
-                    "flyctl machine stop {} --app {app}   # or hand it over: botctl dev-start {}",
-                    m.id, bot.name
-                )
+            fix: {
+                let stop = format!(
+                    "flyctl machine stop {} --app {}",
+                    shell::word(&m.id),
+                    shell::word(app)
+                );
+                if own.machine.is_some() {
+                    format!("{stop}   # one started machine per polling bot")
+                } else {
+                    format!("{stop}   # or hand it over: botctl dev-start {}", bot.name)
+                }
             },
         });
     }
@@ -104,11 +107,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
                     "Fly app {} machine {} {} ({}): it holds {}'s token (secret {})",
                     other.app, m.id, m.state, m.region, bot.name, other.secret
                 ),
-                fix: format!(
-                    "flyctl machine stop {} --app {}   # or give it its own bot's token: flyctl \
-secrets set {}=<token from @BotFather> --app {}",
-                    m.id, other.app, other.secret, other.app
-                ),
+                fix: set_secret_fix(other.secret.raw(), other.app.raw(), &[m.id.as_str()]),
             });
         }
     }
