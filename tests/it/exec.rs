@@ -711,3 +711,44 @@ fn on_a_terminal_the_wait_shows_the_spinner_with_its_limit() {
     assert!(status.ends_with(", 1)"), "exit 1 after the wait: {status}");
     assert!(!world.path("started").exists());
 }
+
+#[test]
+fn in_a_read_only_project_folder_it_runs_unlocked_and_says_so() {
+    if skip_unless_root("a read-only bind mount of the project needs root") {
+        return;
+    }
+    let world = World::configured(|w| config(w, ""));
+    let root = world.root().display().to_string();
+    // The project folder read-only, as in a container whose image is: no .botctl can be made.
+    let read_only = [
+        "unshare",
+        "--mount",
+        "sh",
+        "-c",
+        "mount --bind \"$0\" \"$0\" && mount -o remount,bind,ro \"$0\" && exec \"$@\"",
+        &root,
+    ];
+    let run = world.run_under(
+        &read_only,
+        &["exec", "admin", "--", "sh", "-c", "echo the bot ran"],
+    );
+    run.expect_code(0);
+    run.expect_stdout("the bot ran");
+    run.expect_stderr("not checked: a second botctl exec at the same moment");
+    run.expect_stderr("Read-only file system");
+    let run = world.run_under(
+        &read_only,
+        &[
+            "exec",
+            "admin",
+            "--strict",
+            "--",
+            "sh",
+            "-c",
+            "echo the bot ran",
+        ],
+    );
+    run.expect_code(1);
+    assert!(!run.stdout.contains("the bot ran"));
+    assert!(!world.path(".botctl").exists());
+}

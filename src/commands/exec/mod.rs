@@ -129,8 +129,9 @@ impl std::fmt::Display for Launch {
 
 /// The way is clear: the locks to hold into the exec, and what was not checked.
 struct Clear {
-    /// Released by the exec itself (close-on-exec), once the new program is in place.
-    _handoff: state::Locked,
+    /// Released by the exec itself (close-on-exec), once the new program is in place; `None`
+    /// where no lock can be made (a read-only project folder in a container).
+    _handoff: Option<state::Locked>,
     /// Kept by the bot; `None` when this run's own ancestor (a bot starting its successor)
     /// holds it already.
     copy: Option<CopyLock>,
@@ -229,11 +230,10 @@ fn attempt(
     own: &Own,
     warned: &mut bool,
 ) -> Result<Attempt> {
-    let handoff = try_handoff_lock(ctx)?;
-    // The copy lock is tried only under the handoff lock: two runs never race for it.
-    let copy = match &handoff {
-        Some(_) => Some(copy_lock::claim(&ctx.cfg.root, &bot.name)?),
-        None => None,
+    let (handoff, copy, cannot_lock) = match locks(ctx, bot)? {
+        Locks::Held(handoff, copy) => (Some(handoff), Some(copy), None),
+        Locks::Busy => (None, None, None),
+        Locks::Unavailable(why) => (None, None, Some(why)),
     };
     let survey = survey::gather_with(&ctx.cfg, &[bot], &ctx.flyctl, &ctx.dotenv, Autostarts::Skip);
     let Look {
@@ -243,9 +243,12 @@ fn attempt(
     if !elsewhere.is_empty() {
         return Ok(Attempt::Blocked(Refusal::Runs(elsewhere)));
     }
-    let Some(handoff) = handoff else {
+    if handoff.is_none() && cannot_lock.is_none() {
         return Ok(Attempt::Busy);
-    };
+    }
+    // Without locks the look still counts; only two runs at the same moment go unguarded.
+    unchecked
+        .extend(cannot_lock.map(|why| format!("a second botctl exec at the same moment ({why})")));
     if args.strict && !unchecked.is_empty() {
         return Ok(Attempt::Blocked(Refusal::Unchecked(unchecked)));
     }
@@ -436,6 +439,33 @@ fn default_signals() {
     }
 }
 
+/// The locks one attempt holds.
+enum Locks {
+    Held(state::Locked, Claim),
+    /// Another botctl run holds the handoff lock.
+    Busy,
+    /// The project folder takes no lock file (read-only, another owner): why.
+    Unavailable(String),
+}
+
+/// The handoff lock, then under it the copy lock (tried only there: two runs never race for
+/// it). A lock botctl refuses to use (a symbolic link) stays an error.
+fn locks(ctx: &Context, bot: &Bot) -> Result<Locks> {
+    let unavailable = |e: Error| match e {
+        Error::Io { context, source } => Ok(Locks::Unavailable(format!("{context}: {source}"))),
+        other => Err(other),
+    };
+    let handoff = match try_handoff_lock(ctx) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => return Ok(Locks::Busy),
+        Err(e) => return unavailable(e),
+    };
+    match copy_lock::claim(&ctx.cfg.root, &bot.name) {
+        Ok(claim) => Ok(Locks::Held(handoff, claim)),
+        Err(e) => unavailable(e),
+    }
+}
+
 fn try_handoff_lock(ctx: &Context) -> Result<Option<state::Locked>> {
     match state::lock(&ctx.cfg.root) {
         Ok(lock) => Ok(Some(lock)),
@@ -453,9 +483,14 @@ fn state_lock_path(ctx: &Context) -> std::path::PathBuf {
 /// takes it again with its look.
 fn wait_for_handoff_lock(ctx: &Context, deadline: Instant) -> Result<bool> {
     loop {
-        if let Some(lock) = try_handoff_lock(ctx)? {
-            drop(lock);
-            return Ok(true);
+        match try_handoff_lock(ctx) {
+            Ok(Some(lock)) => {
+                drop(lock);
+                return Ok(true);
+            }
+            Ok(None) => {}
+            // The attempt that follows says why it cannot lock.
+            Err(_) => return Ok(true),
         }
         if Instant::now() >= deadline {
             return Ok(false);
