@@ -60,6 +60,8 @@ pub fn claim(root: &Path, bot: &str) -> Result<Claim> {
         })?;
     match file.try_lock() {
         Ok(()) => {
+            // Written in place, not renamed over: the lock is on this file itself. Only a
+            // hint for the next run's refusal; the lock is what counts.
             let pid = std::process::id().to_string();
             file.set_len(0)
                 .and_then(|()| file.rewind())

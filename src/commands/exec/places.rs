@@ -111,6 +111,9 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
             });
         }
     }
+    // Handoff records by others (issue 18's `Places::declared`) belong here once the survey
+    // has them: a teammate's laptop that holds the bot is a place (fix: ask them to run
+    // `botctl deploy-resume BOT`).
     if let Some(url) = places.webhook {
         elsewhere.push(Elsewhere {
             place: format!(
