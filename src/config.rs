@@ -150,6 +150,7 @@ struct RawConfig {
     host: Vec<RawHost>,
     #[serde(default)]
     team: RawTeam,
+    #[serde(default)]
     watch: RawWatch,
 }
 

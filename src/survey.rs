@@ -45,6 +45,24 @@ pub struct Telegram {
 }
 
 pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> Survey {
+    gather_with(cfg, bots, flyctl, dotenv, Autostarts::Read)
+}
+
+/// Whether a survey reads the autostart entries (crontab, systemctl, launchctl): they are no
+/// places, and `exec`, which only asks where the bot runs now, starts the bot sooner without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Autostarts {
+    Read,
+    Skip,
+}
+
+pub fn gather_with(
+    cfg: &Config,
+    bots: &[&Bot],
+    flyctl: &Flyctl,
+    dotenv: &DotEnv,
+    autostarts: Autostarts,
+) -> Survey {
     let apps = apps(bots);
     std::thread::scope(|s| {
         // The scan also finds running supervisord daemons, whose configs are autostart entries.
@@ -59,7 +77,10 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
                 autostart::supervisord(bots, &confs),
             )
         });
-        let autostart = s.spawn(|| autostart::scan(bots, AUTOSTART_LIMIT));
+        let autostart = s.spawn(move || match autostarts {
+            Autostarts::Read => autostart::scan(bots, AUTOSTART_LIMIT),
+            Autostarts::Skip => Autostart::default(),
+        });
         let wanted = other_apps::wanted(bots);
         let other =
             (!wanted.is_empty()).then(|| s.spawn(move || other_apps::read(flyctl, &wanted)));

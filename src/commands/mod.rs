@@ -7,6 +7,7 @@ pub mod dev_stop;
 pub mod dev_stop_host;
 pub mod doctor;
 mod doctor_time;
+pub mod exec;
 pub mod init;
 pub mod status;
 mod steps;

@@ -28,7 +28,7 @@ use crate::{botctl_bin, fake, system_python};
 pub const BOTCTL_LIMIT: Duration = Duration::from_secs(90);
 
 /// botctl's commands that start or stop processes: a test running one holds the lock.
-const PROCESS_COMMANDS: [&str; 3] = ["dev-start", "dev-stop", "deploy-resume"];
+const PROCESS_COMMANDS: [&str; 4] = ["dev-start", "dev-stop", "deploy-resume", "exec"];
 
 /// A sleeping script that is valid Python *and* valid sh. Run by Python it sleeps; run by sh
 /// (as the disguised decoys do, see [`World::spawn_disguised`]) it sleeps too.

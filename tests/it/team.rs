@@ -630,3 +630,36 @@ fn records_that_disagree_across_machines_are_a_doctor_warning() {
     assert!(text(&f[0]["message"]).contains("alice@mbp"), "{}", f[0]);
     assert!(text(&f[0]["message"]).contains("carol@x1"), "{}", f[0]);
 }
+
+/// `botctl exec` on bob's laptop refuses while alice's record holds the bot: her laptop is a
+/// place no source of bob's can see.
+#[test]
+fn exec_refuses_while_a_teammates_record_holds_the_bot() {
+    let world = World::new();
+    let at = time_rfc3339_minutes_ago(30);
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![json!({"id": M1, "state": "stopped", "region": "ams",
+                    "metadata": {"botctl_by": "alice@mbp", "botctl_at": at,
+                                 "botctl_bot": "partner"}})],
+    )]));
+    let bob = world.laptop("bob@thinkpad", &laptop_config(&world, &dead_url()));
+    let run = bob.run(&["exec", "partner", "--", "true"]);
+    run.expect_code(1);
+    run.expect_stderr("alice@mbp holds partner");
+    run.expect_stderr("botctl deploy-resume partner");
+    // alice herself is not refused by her own record.
+    let alice = world.laptop("alice@mbp", &laptop_config(&world, &dead_url()));
+    alice.run(&["exec", "partner", "--", "true"]).expect_code(0);
+}
+
+fn time_rfc3339_minutes_ago(minutes: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    jiff::Timestamp::from_second((now - minutes * 60) as i64)
+        .unwrap()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}

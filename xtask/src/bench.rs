@@ -20,6 +20,10 @@
 
 #[path = "bench_watch.rs"]
 mod watch;
+//! - exec in front of a bot: `botctl exec` of `true` against `true` alone and the same scan
+//!   (`bench/exec.rs`).
+
+mod exec;
 
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -72,6 +76,7 @@ pub fn run(root: &Path, only: &[String]) -> Result<()> {
         ("doctor after dev-start", doctor_after_dev_start),
         ("status with handoff records", status_with_records),
         ("watch", watch::watch),
+        ("exec in front of a bot", exec::exec_overhead),
     ];
     let mut rows = Vec::new();
     let mut unmeasured = Vec::new();
