@@ -15,15 +15,13 @@
 //!   buffer): without the probe, and with `--probe` and a live poller.
 //! - status of a Fly app whose machines carry a teammate's handoff record, against the same app
 //!   without records (interleaved): the records come with the same `machine list`.
-//! - watch (`bench_watch.rs`): a local copy's `appeared` delay, a 409 line's delay, and
+//! - watch (`bench/watch.rs`): a local copy's `appeared` delay, a 409 line's delay, and
 //!   botctl's own CPU while watching with 1500 extra processes, each beside its floor.
-
-#[path = "bench_watch.rs"]
-mod watch;
 //! - exec in front of a bot: `botctl exec` of `true` against `true` alone and the same scan
 //!   (`bench/exec.rs`).
 
 mod exec;
+mod watch;
 
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -66,7 +64,7 @@ pub fn run(root: &Path, only: &[String]) -> Result<()> {
         botctl: build_release(root)?,
         python: setup::venv_python(root),
     };
-    let benches: [(&str, Measure); 8] = [
+    let benches: [(&str, Measure); 10] = [
         ("status concurrency", status_concurrency),
         ("status with many Fly apps", status_many_apps),
         ("status with a host", status_with_a_host),
