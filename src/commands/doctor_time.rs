@@ -36,13 +36,10 @@ impl FlyToml {
             Some(p) => (p.clone(), true),
             None => (ctx.cfg.root.join("fly.toml"), false),
         };
-        let text = match std::fs::metadata(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            // A fly.toml is a few hundred bytes; anything huge or odd is not one.
-            Ok(m) if !m.is_file() || m.len() > 1 << 20 => {
-                Some(Err("not a regular file of a sensible size".into()))
-            }
-            _ => Some(std::fs::read_to_string(&path).map_err(|e| e.to_string())),
+        // A fly.toml is a few hundred bytes; anything huge or odd is not one.
+        let text = match crate::files::read_text(&path, crate::files::CAP) {
+            Err(e) if e.is_missing() => None,
+            read => Some(read.map_err(|e| e.to_string())),
         };
         FlyToml { path, named, text }
     }

@@ -122,20 +122,29 @@ impl LineStream {
                     }
                 }
                 std::thread::sleep(Duration::from_millis(20));
-                let stderr = self
-                    .stderr
-                    .lock()
-                    .map(|t| String::from_utf8_lossy(&t).into_owned())
-                    .unwrap_or_default();
-                let error = Output {
-                    code,
-                    stdout: String::new(),
-                    stderr,
-                }
-                .error_line();
+                let error = self.error_line_with(code);
                 Next::Ended { code, error }
             }
         }
+    }
+
+    /// The stderr line worth quoting so far, as [`Output::error_line`] finds it.
+    pub fn error_line(&self) -> String {
+        self.error_line_with(None)
+    }
+
+    fn error_line_with(&self, code: Option<i32>) -> String {
+        let stderr = self
+            .stderr
+            .lock()
+            .map(|t| String::from_utf8_lossy(&t).into_owned())
+            .unwrap_or_default();
+        Output {
+            code,
+            stdout: String::new(),
+            stderr,
+        }
+        .error_line()
     }
 }
 
