@@ -27,11 +27,14 @@ pub fn main() -> i32 {
             })
             .init();
     }
-    interrupt::install();
+    interrupt::install(|| {
+        ui::error("interrupted");
+        ui::restore_terminal();
+    });
     let code = match dispatch(cli) {
         Ok(_) | Err(Error::Interrupted) if interrupt::requested() => {
             ui::error("interrupted");
-            130
+            interrupt::exit_code()
         }
         Ok(code) => code,
         Err(e) => {
@@ -60,12 +63,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Checklist => commands::checklist::run(&context(&cli)?),
         Command::Init(args) => commands::init::run(args),
         Command::Completions { shell } => {
-            clap_complete::aot::generate(
-                *shell,
-                &mut Cli::command(),
-                "botctl",
-                &mut std::io::stdout(),
-            );
+            let mut script = Vec::new();
+            clap_complete::aot::generate(*shell, &mut Cli::command(), "botctl", &mut script);
+            ui::verbatim(&String::from_utf8_lossy(&script));
             Ok(0)
         }
     }

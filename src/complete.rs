@@ -26,7 +26,7 @@ pub fn host_names() -> Vec<CompletionCandidate> {
 /// `name` of every `[[table]]`, with its `detail` key as the help text.
 fn names_of(table: &str, detail: &str) -> Vec<CompletionCandidate> {
     config_in_reach()
-        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|p| crate::files::read_text(&p, crate::files::CAP).ok())
         .map(|text| names_in(&text, table, detail))
         .unwrap_or_default()
 }

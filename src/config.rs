@@ -324,22 +324,15 @@ pub fn load(path: &Path) -> Result<Config> {
         snippet: String::new(),
     };
     // Only a regular file: reading a FIFO or a device would block or never end.
-    match std::fs::metadata(path) {
-        Ok(m) if !m.is_file() => {
-            return Err(unreadable(
-                "not a regular file; --config must name a botctl.toml".into(),
-            ));
+    let text = crate::files::read_text(path, MAX_SIZE).map_err(|e| match e {
+        crate::files::FileError::NotRegular { .. } => {
+            unreadable("not a regular file; --config must name a botctl.toml".into())
         }
-        Ok(m) if m.len() > MAX_SIZE => {
-            return Err(unreadable(format!(
-                "{} bytes is too large for a botctl.toml",
-                m.len()
-            )));
+        crate::files::FileError::TooLarge { .. } => {
+            unreadable("larger than 1 MiB: too large for a botctl.toml".into())
         }
-        _ => {}
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| unreadable(format!("cannot read the file: {e}")))?;
+        e => unreadable(format!("cannot read the file: {e}")),
+    })?;
     let root = path
         .parent()
         .map(Path::to_path_buf)
@@ -574,12 +567,29 @@ fn hosts(
             return Err(at(h.name.span(), format!("duplicate host name {name:?}")));
         }
         let ssh = h.ssh.get_ref().trim();
-        if ssh.is_empty() || ssh.starts_with('-') || ssh.chars().any(char::is_whitespace) {
+        if let Some(o) = h
+            .options
+            .iter()
+            .find(|o| o.get_ref().chars().any(char::is_control))
+        {
+            return Err(at(
+                o.span(),
+                format!(
+                    "ssh options must not hold control characters or NUL: {}",
+                    crate::ui::shown(o.get_ref())
+                ),
+            ));
+        }
+        if ssh.is_empty()
+            || ssh.starts_with('-')
+            || ssh.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(at(
                 h.ssh.span(),
                 format!(
                     "ssh must be what you would type after `ssh`: user@host or a Host alias, \
-not {ssh:?} (options go in options = [...])"
+not \"{}\" (options go in options = [...])",
+                    crate::ui::shown(ssh)
                 ),
             ));
         }

@@ -47,7 +47,7 @@ impl Error {
             Error::Refused { .. } => 1,
             Error::StepFailed(_) | Error::State { .. } | Error::Io { .. } => 3,
             Error::NotConfirmed(_) => 4,
-            Error::Interrupted => 130,
+            Error::Interrupted => crate::interrupt::exit_code(),
         }
     }
 

@@ -20,7 +20,8 @@ impl Output {
     }
 
     /// The line of stderr worth quoting: flyctl's `Error: …`, else the last non-empty line;
-    /// cut to `QUOTE_MAX` characters (a program can print megabytes on one line).
+    /// cut to `QUOTE_MAX` characters (a program can print megabytes on one line), and escaped:
+    /// it is another program's text, and it may carry colours or a forged line.
     pub fn error_line(&self) -> String {
         let lines: Vec<&str> = self
             .stderr
@@ -33,7 +34,7 @@ impl Output {
             .rev()
             .find(|l| l.starts_with("Error"))
             .or(lines.last())
-            .map(|l| quote(l))
+            .map(|l| crate::ui::shown(&quote(l)).into_owned())
             .unwrap_or_else(|| match self.code {
                 Some(c) => format!("exited with status {c} and printed no error"),
                 None => "was killed by a signal".to_string(),
@@ -54,10 +55,23 @@ pub fn quote(text: &str) -> String {
 
 #[derive(Debug, Clone)]
 pub enum ExecError {
-    NotFound { program: String },
-    TimedOut { command: String, after: Duration },
+    NotFound {
+        program: String,
+    },
+    TimedOut {
+        command: String,
+        after: Duration,
+    },
+    /// It printed more than botctl keeps (`cap` bytes) and was stopped.
+    TooMuch {
+        command: String,
+        cap: usize,
+    },
     Interrupted,
-    Io { command: String, message: String },
+    Io {
+        command: String,
+        message: String,
+    },
 }
 
 impl std::fmt::Display for ExecError {
@@ -70,6 +84,11 @@ impl std::fmt::Display for ExecError {
                 f,
                 "`{command}` did not finish within {}s and was stopped",
                 after.as_secs_f32().round()
+            ),
+            ExecError::TooMuch { command, cap } => write!(
+                f,
+                "`{command}` printed too much (over {} MiB) and was stopped",
+                cap >> 20
             ),
             ExecError::Interrupted => write!(f, "interrupted"),
             ExecError::Io { command, message } => write!(f, "could not run `{command}`: {message}"),
@@ -114,6 +133,10 @@ pub fn run_with_input(
     run_full(program, args, &[], hidden, Some(input.as_bytes()), limit)
 }
 
+/// The most botctl keeps of one program's stdout (and again of its stderr): a hostile host's
+/// shell or a broken flyctl can print without end.
+pub const OUTPUT_CAP: usize = 16 << 20;
+
 fn run_full(
     program: &Path,
     args: &[&str],
@@ -122,80 +145,146 @@ fn run_full(
     input: Option<&[u8]>,
     limit: Duration,
 ) -> Result<Output, ExecError> {
+    run_capped(program, args, env, hidden, input, limit, OUTPUT_CAP)
+}
+
+fn run_capped(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    hidden: &[String],
+    input: Option<&[u8]>,
+    limit: Duration,
+    cap: usize,
+) -> Result<Output, ExecError> {
+    use std::process::Stdio;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
     let command = display(program, args);
     tracing::info!("run: {command}");
-    let mut expr = duct::cmd(program, args);
-    for (key, value) in env {
-        expr = expr.env(key, value);
-    }
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
     for key in hidden {
-        expr = expr.env_remove(key);
+        cmd.env_remove(key);
     }
-    expr = match input {
-        Some(bytes) => expr.stdin_bytes(bytes.to_vec()),
-        None => expr.stdin_null(),
-    };
-    let expr = expr
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .before_spawn(|c| {
-            c.process_group(0);
-            Ok(())
-        });
-    let handle = expr
-        .start()
-        .map_err(|e| spawn_error(program, &command, e))?;
+    let mut child = cmd.spawn().map_err(|e| spawn_error(program, &command, e))?;
     let started = Instant::now();
     let deadline = started + limit;
-    loop {
-        let slice =
-            Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now()));
-        match handle.wait_timeout(slice) {
-            Ok(Some(out)) => {
-                tracing::debug!(
-                    "done in {:.2}s: {command} (status {:?})",
-                    started.elapsed().as_secs_f32(),
-                    out.status.code()
-                );
-                return Ok(Output {
-                    code: out.status.code(),
-                    stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-                });
-            }
+    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+        let bytes = bytes.to_vec();
+        // A program that never reads its stdin must not block us: write from a thread.
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = stdin.write_all(&bytes);
+        });
+    }
+    let overflow = Arc::new(AtomicBool::new(false));
+    let stdout = capture(child.stdout.take(), cap, &overflow);
+    let stderr = capture(child.stderr.take(), cap, &overflow);
+    let stop = loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break None,
             Ok(None) => {}
             Err(e) => {
+                kill_group(&mut child);
                 return Err(ExecError::Io {
                     command,
                     message: e.to_string(),
                 });
             }
         }
-        let interrupted = interrupt::requested();
-        if interrupted || Instant::now() >= deadline {
-            // Kill the whole group: flyctl may have children holding our pipes.
-            for pid in handle.pids() {
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(pid as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            let _ = handle.kill();
-            tracing::info!(
-                "stopped after {:.1}s: {command}",
-                started.elapsed().as_secs_f32()
-            );
-            return Err(if interrupted {
-                ExecError::Interrupted
-            } else {
-                ExecError::TimedOut {
-                    command,
-                    after: limit,
-                }
+        if interrupt::requested() {
+            break Some(ExecError::Interrupted);
+        }
+        if overflow.load(Ordering::SeqCst) {
+            break Some(ExecError::TooMuch {
+                command: command.clone(),
+                cap,
             });
         }
+        if Instant::now() >= deadline {
+            break Some(ExecError::TimedOut {
+                command: command.clone(),
+                after: limit,
+            });
+        }
+        std::thread::sleep(
+            Duration::from_millis(5).max(Duration::from_millis(50).min(started.elapsed() / 4)),
+        );
+    };
+    if let Some(error) = stop {
+        // Kill the whole group: flyctl may have children holding our pipes.
+        kill_group(&mut child);
+        tracing::info!(
+            "stopped after {:.1}s: {command}",
+            started.elapsed().as_secs_f32()
+        );
+        return Err(error);
     }
+    let status = child.wait().map_err(|e| ExecError::Io {
+        command: command.clone(),
+        message: e.to_string(),
+    })?;
+    // The program is gone; a grandchild that kept our pipes open is given a moment, no more.
+    let collect = |rx: std::sync::mpsc::Receiver<Vec<u8>>| {
+        let wait = deadline
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(500));
+        rx.recv_timeout(wait).unwrap_or_default()
+    };
+    let (stdout, stderr) = (collect(stdout), collect(stderr));
+    if overflow.load(Ordering::SeqCst) {
+        return Err(ExecError::TooMuch { command, cap });
+    }
+    tracing::debug!(
+        "done in {:.2}s: {command} (status {:?})",
+        started.elapsed().as_secs_f32(),
+        status.code()
+    );
+    Ok(Output {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
+}
+
+/// Reads a pipe to its end on a thread, keeping at most `cap` bytes; past that, raises
+/// `overflow` and stops reading (the program is then killed).
+fn capture(
+    pipe: Option<impl std::io::Read + Send + 'static>,
+    cap: usize,
+    overflow: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let overflow = std::sync::Arc::clone(overflow);
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let mut chunk = [0u8; 64 * 1024];
+            loop {
+                match pipe.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) if kept.len() + n > cap => {
+                        overflow.store(true, std::sync::atomic::Ordering::SeqCst);
+                        break;
+                    }
+                    Ok(n) => kept.extend_from_slice(&chunk[..n]),
+                }
+            }
+        }
+        let _ = tx.send(kept);
+    });
+    rx
 }
 
 /// Why a program could not be started, in words. ENOENT also comes from a script whose #!
@@ -306,20 +395,28 @@ pub fn run_streaming(program: &Path, args: &[&str], waits: Waits) -> Result<Stre
     // time limit must hold regardless.
     let (tx, rx) = channel::<String>();
     let stdout = child.stdout.take().expect("piped stdout");
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buf);
-                    if tx
-                        .send(line.trim_end_matches(['\n', '\r']).to_string())
-                        .is_err()
-                    {
+    let overflow = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    std::thread::spawn({
+        let overflow = Arc::clone(&overflow);
+        move || {
+            let mut reader = BufReader::new(stdout).take(OUTPUT_CAP as u64 + 1);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match reader.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if reader.limit() == 0 => {
+                        overflow.store(true, std::sync::atomic::Ordering::SeqCst);
                         break;
+                    }
+                    Ok(_) => {
+                        let line = String::from_utf8_lossy(&buf);
+                        if tx
+                            .send(line.trim_end_matches(['\n', '\r']).to_string())
+                            .is_err()
+                        {
+                            break;
+                        }
                     }
                 }
             }
@@ -350,6 +447,13 @@ pub fn run_streaming(program: &Path, args: &[&str], waits: Waits) -> Result<Stre
         if interrupt::requested() {
             kill_group(&mut child);
             return Err(ExecError::Interrupted);
+        }
+        if overflow.load(std::sync::atomic::Ordering::SeqCst) {
+            kill_group(&mut child);
+            return Err(ExecError::TooMuch {
+                command,
+                cap: OUTPUT_CAP,
+            });
         }
         let now = Instant::now();
         if now >= wait_until {
@@ -469,6 +573,77 @@ mod tests {
         assert_eq!(out.end, StreamEnd::Limit);
         assert!(!out.lines.is_empty());
         assert!(took < Duration::from_secs(3), "{took:?}");
+    }
+
+    #[test]
+    fn output_is_capped_and_the_program_stopped() {
+        let started = Instant::now();
+        let e = run_capped(
+            Path::new("/bin/sh"),
+            &["-c", "yes AAAAAAAAAAAAAAAA"],
+            &[],
+            &[],
+            None,
+            Duration::from_secs(20),
+            1 << 20,
+        )
+        .unwrap_err();
+        assert!(matches!(e, ExecError::TooMuch { .. }), "{e:?}");
+        assert!(e.to_string().contains("printed too much"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // The default cap holds for the ordinary entry point too, and stderr counts.
+        let e = run(
+            Path::new("/bin/sh"),
+            &["-c", "yes BBBBBBBBBBBBBBBB >&2"],
+            Duration::from_secs(30),
+        )
+        .unwrap_err();
+        assert!(matches!(e, ExecError::TooMuch { .. }), "{e:?}");
+        // Under the cap, everything arrives, with the exit status.
+        let out = run(
+            Path::new("/bin/sh"),
+            &["-c", "echo out; echo err >&2; exit 4"],
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(
+            (out.stdout.as_str(), out.stderr.as_str(), out.code),
+            ("out\n", "err\n", Some(4))
+        );
+        // Input reaches stdin; a program that never reads it does not block us.
+        let out = run_with_input(
+            Path::new("/bin/cat"),
+            &[],
+            "hello",
+            &[],
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(out.stdout, "hello");
+        let e = run_with_input(
+            Path::new("/bin/sleep"),
+            &["30"],
+            &"x".repeat(1 << 20),
+            &[],
+            Duration::from_millis(500),
+        )
+        .unwrap_err();
+        assert!(matches!(e, ExecError::TimedOut { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn streaming_output_is_capped() {
+        let e = run_streaming(
+            Path::new("/bin/sh"),
+            &["-c", "yes CCCCCCCCCCCCCCCC"],
+            Waits {
+                first_line: Duration::from_secs(5),
+                idle: Duration::from_secs(5),
+                limit: Duration::from_secs(60),
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(e, ExecError::TooMuch { .. }), "{e:?}");
     }
 
     #[test]

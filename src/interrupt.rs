@@ -4,11 +4,14 @@
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// The signal that asked (SIGINT or SIGTERM), for the exit code (128 + signal).
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// The process group of a child (the bot run by dev-start) that gets the Ctrl-C or SIGTERM
 /// botctl receives. Its own group, so that `run = "cd x && python3 bot.py"` is reached whole.
 static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn on_signal(signal: nix::libc::c_int) {
+    SIGNAL.store(signal, Ordering::SeqCst);
     REQUESTED.store(true, Ordering::SeqCst);
     let group = FORWARD_TO.load(Ordering::SeqCst);
     if group > 0 {
@@ -19,7 +22,43 @@ extern "C" fn on_signal(signal: nix::libc::c_int) {
     }
 }
 
-pub fn install() {
+/// How long botctl may take to end after Ctrl-C or SIGTERM, whatever it was waiting on (a read
+/// that cannot be interrupted, a thread in a scope join): past it, the watchdog ends the process.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The exit code for the signal that asked: 130 for Ctrl-C, 143 for SIGTERM.
+pub fn exit_code() -> i32 {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => 130,
+        s => 128 + s,
+    }
+}
+
+/// Installs the handlers and the watchdog. `last_words` runs just before the watchdog ends
+/// the process (it says "interrupted" and restores the terminal).
+pub fn install(last_words: fn()) {
+    install_handlers();
+    // A bot that dev-start runs gets the signal and its own time to end: dev-start waits for
+    // it, so the watchdog stands aside while a group is forwarded to.
+    std::thread::spawn(move || {
+        let mut asked_at = None;
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let forwarding = FORWARD_TO.load(Ordering::SeqCst) > 0;
+            match (requested() && !forwarding, asked_at) {
+                (false, _) => asked_at = None,
+                (true, None) => asked_at = Some(std::time::Instant::now()),
+                (true, Some(at)) if at.elapsed() >= GRACE => {
+                    last_words();
+                    std::process::exit(exit_code());
+                }
+                (true, Some(_)) => {}
+            }
+        }
+    });
+}
+
+fn install_handlers() {
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
     let action = SigAction::new(
         SigHandler::Handler(on_signal),
@@ -40,6 +79,7 @@ pub fn requested() -> bool {
 
 pub fn clear() {
     REQUESTED.store(false, Ordering::SeqCst);
+    SIGNAL.store(0, Ordering::SeqCst);
 }
 
 /// Passes SIGINT and SIGTERM on to the process group `pgid` (None: stop passing them on).

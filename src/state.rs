@@ -54,13 +54,13 @@ pub fn path(root: &Path) -> PathBuf {
 /// Reads the state without the lock (for reports). No file means no handoff.
 pub fn read(root: &Path) -> Result<State> {
     let path = path(root);
-    let text = match std::fs::read_to_string(&path) {
+    let text = match crate::files::read_text(&path, crate::files::CAP) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+        Err(e) if e.is_missing() => return Ok(State::default()),
         Err(e) => {
             return Err(Error::State {
                 path,
-                message: format!("cannot read the handoff state: {e}"),
+                message: format!("cannot read the handoff state: it {e}"),
             });
         }
     };

@@ -155,9 +155,9 @@ pub struct Places<'a> {
     pub hosts: Vec<(&'a str, &'a Instance)>,
     pub machines: Vec<&'a Machine>,
     /// Started machines of other Fly apps that hold the same token: (app, machine).
-    pub also: Vec<(&'a str, &'a Machine)>,
+    pub also: Vec<(crate::outside::Outside, &'a Machine)>,
     /// A set webhook: Telegram delivers updates there, so polling anywhere conflicts with it.
-    pub webhook: Option<&'a str>,
+    pub webhook: Option<&'a crate::outside::Outside>,
     /// Sources that could not be read (sentences).
     pub unreadable: Vec<String>,
     /// The handoff record on the bot's Fly machines, read from the same `machine list`.
@@ -228,7 +228,7 @@ impl Survey {
             .get(&bot.name)
             .and_then(|t| t.webhook.as_ref())
         {
-            Some(Ok(w)) => Some(w.url.as_str()).filter(|u| !u.is_empty()),
+            Some(Ok(w)) => Some(&w.url).filter(|u| !u.is_empty()),
             Some(Err(e)) => {
                 unreadable.push(e.to_string());
                 None
@@ -238,7 +238,11 @@ impl Survey {
         let mut also = Vec::new();
         for other in self.shared_token(bot).map(|t| t.also).unwrap_or_default() {
             match other.machines {
-                Ok(ms) => also.extend(ms.iter().filter(|m| m.is_running()).map(|m| (other.app, m))),
+                Ok(ms) => also.extend(
+                    ms.iter()
+                        .filter(|m| m.is_running())
+                        .map(|m| (other.app.clone(), m)),
+                ),
                 // It holds the token; whether it runs cannot be told.
                 Err(e) => unreadable.push(e.to_string()),
             }

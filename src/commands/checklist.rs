@@ -29,10 +29,7 @@ fn shared_token_item(bot: &Bot, survey: &survey::Survey) -> Option<Item> {
             Item {
                 ticked: false,
                 text: format!("{text} — {} poll(s) with it", polling.join(", ")),
-                fix: Some(format!(
-                    "flyctl secrets set {}=<token of {}'s own bot from @BotFather> --app {}",
-                    first.secret, first.app, first.app
-                )),
+                fix: Some(first.fix()),
             }
         } else if !shared.unchecked.is_empty() {
             Item {

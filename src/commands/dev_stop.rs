@@ -332,7 +332,10 @@ pub(super) fn plan_line(i: &Instance, grace: Duration) -> String {
     let how = match &i.supervisor {
         None => plain,
         Some(s) => match &s.how {
-            StopHow::Command { .. } | StopHow::AsRoot { .. } | StopHow::Manual => format!(
+            StopHow::Command { .. }
+            | StopHow::AsRoot { .. }
+            | StopHow::Manual
+            | StopHow::OtherUser { .. } => format!(
                 "`{}` ({} keeps it alive; the {} itself stays up), then {plain}",
                 s.stop,
                 s.kind,
@@ -378,6 +381,13 @@ pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -
                 StopHow::AsRoot { .. } if !root => {
                     Some((i, format!("{} unit {} needs root to stop", s.kind, s.name)))
                 }
+                StopHow::OtherUser { uid } => Some((
+                    i,
+                    format!(
+                        "{} of user {uid} keeps it alive; stop it as that user: {}",
+                        s.kind, s.stop
+                    ),
+                )),
                 StopHow::Manual => Some((
                     i,
                     format!(
@@ -466,7 +476,7 @@ fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
                     } else {
                         format!("reloader {}", s.name)
                     },
-                    i.parent_cmd.join(" ")
+                    i.parent_cmd
                 ));
             }
             _ => {}
@@ -526,12 +536,9 @@ fn wait_gone(pid: u32) {
 
 /// "pid 5000 `python3 bot.py`, started by pid 4999 `python3 respawner.py`".
 pub(super) fn came_back(i: &Instance) -> String {
-    let mut s = format!("pid {} `{}`", i.pid, i.cmd.join(" "));
+    let mut s = format!("pid {} `{}`", i.pid, i.cmd);
     match (i.ppid, i.parent_cmd.is_empty()) {
-        (Some(p), false) => s.push_str(&format!(
-            ", started by pid {p} `{}`",
-            i.parent_cmd.join(" ")
-        )),
+        (Some(p), false) => s.push_str(&format!(", started by pid {p} `{}`", i.parent_cmd)),
         (Some(p), true) => s.push_str(&format!(", started by pid {p}")),
         (None, _) => {}
     }
@@ -621,14 +628,14 @@ mod tests {
             uid: Some(1000),
             started: None,
             cwd: None,
-            cmd: chain[0].argv.clone(),
+            cmd: chain[0].argv.clone().into(),
             supervisor: decide(
                 &crate::sources::supervisor::parse_cgroup(cgroup),
                 &chain,
                 &Default::default(),
             ),
             ppid: Some(1),
-            parent_cmd: Vec::new(),
+            parent_cmd: Default::default(),
         }
     }
 

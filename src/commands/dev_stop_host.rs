@@ -48,8 +48,11 @@ struct OnHost<'a> {
 
 impl OnHost<'_> {
     fn signal(&self, instances: &[Instance], signal: Signal) -> Result<Vec<u32>> {
-        let targets: Vec<(u32, Option<u64>)> =
-            instances.iter().map(|i| (i.pid, i.started)).collect();
+        let scan = self.scan.as_ref();
+        let targets: Vec<(u32, &host::Seen)> = instances
+            .iter()
+            .filter_map(|i| Some((i.pid, scan?.seen.get(&i.pid)?)))
+            .collect();
         host::signal(self.host, signal, &targets).map_err(Error::StepFailed)
     }
 }
@@ -143,9 +146,15 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
                 ));
             }
             StopHow::EndParent { pid } => {
-                let started = scan.started.get(pid).copied().flatten();
-                let ended = host::signal(host, Signal::Term, &[(*pid, started)])
-                    .map_err(Error::StepFailed)?;
+                let Some(seen) = scan.seen.get(pid) else {
+                    done.push(format!(
+                        "pid {pid} was not seen on {}: left alone",
+                        host.name
+                    ));
+                    continue;
+                };
+                let ended =
+                    host::signal(host, Signal::Term, &[(*pid, seen)]).map_err(Error::StepFailed)?;
                 if ended.is_empty() {
                     done.push(format!(
                         "pid {pid} is gone or not the ssh user's: left alone"
@@ -158,7 +167,7 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
                     Duration::from_secs(2),
                     Duration::from_millis(200),
                     || {
-                        let alive = host::signal(host, Signal::Check, &[(*pid, started)])
+                        let alive = host::signal(host, Signal::Check, &[(*pid, seen)])
                             .map_err(Error::StepFailed)?;
                         Ok(if alive.is_empty() {
                             ControlFlow::Break(())
@@ -174,10 +183,10 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
                     } else {
                         format!("reloader {}", s.name)
                     },
-                    ui::shown(&i.parent_cmd.join(" "))
+                    &i.parent_cmd
                 ));
             }
-            StopHow::SignalBot | StopHow::Manual => {}
+            StopHow::SignalBot | StopHow::Manual | StopHow::OtherUser { .. } => {}
         }
     }
     Ok(done)

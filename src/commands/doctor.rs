@@ -377,7 +377,7 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
                 places
                     .also
                     .iter()
-                    .filter(|(a, _)| *a == app)
+                    .filter(|(a, _)| a == app)
                     .map(|(_, m)| m.id.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
@@ -387,7 +387,7 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
             where_.push(format!("a webhook ({url})"));
         }
         let fix = if let Some(app) = also_apps(&places.also).first() {
-            shared_token_fix(ev, bot, app, &places.also)
+            shared_token_fix(ev, bot, app.raw(), &places.also)
         } else if let Some(host) = host_names(&places.hosts).first() {
             format!("botctl dev-stop {} --host {host}", bot.name)
         } else if !places.local.is_empty() && !places.machines.is_empty() {
@@ -524,8 +524,10 @@ fn check_hosts(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut Findings) {
 }
 
 /// The apps of `also` machines, each once, in order.
-fn also_apps<'a>(also: &[(&'a str, &crate::sources::fly::Machine)]) -> Vec<&'a str> {
-    let mut apps: Vec<&str> = also.iter().map(|(a, _)| *a).collect();
+fn also_apps<'a>(
+    also: &'a [(crate::outside::Outside, &crate::sources::fly::Machine)],
+) -> Vec<&'a crate::outside::Outside> {
+    let mut apps: Vec<&crate::outside::Outside> = also.iter().map(|(a, _)| a).collect();
     apps.dedup();
     apps
 }
@@ -535,33 +537,19 @@ fn shared_token_fix(
     ev: &Evidence,
     bot: &Bot,
     app: &str,
-    also: &[(&str, &crate::sources::fly::Machine)],
+    also: &[(crate::outside::Outside, &crate::sources::fly::Machine)],
 ) -> String {
     let shared = ev.survey.shared_token(bot);
     let secret = shared
         .as_ref()
         .and_then(|s| s.also.iter().find(|a| a.app == app))
-        .map_or("BOT_TOKEN", |a| a.secret);
+        .map_or("BOT_TOKEN", |a| a.secret.raw());
     let ids: Vec<&str> = also
         .iter()
-        .filter(|(a, _)| *a == app)
+        .filter(|(a, _)| a == app)
         .map(|(_, m)| m.id.as_str())
         .collect();
-    set_secret_fix(secret, app, &ids)
-}
-
-fn set_secret_fix(secret: &str, app: &str, started: &[&str]) -> String {
-    let set = format!(
-        "flyctl secrets set {secret}=<token of {app}'s own bot from @BotFather> --app {app}"
-    );
-    if started.is_empty() {
-        set
-    } else {
-        format!(
-            "{set}   # or stop it: flyctl machine stop {} --app {app}",
-            started.join(" ")
-        )
-    }
+    crate::survey::other_apps::set_secret_fix(secret, app, &ids)
 }
 
 fn check_shared_token(bot: &Bot, ev: &Evidence, f: &mut Findings) {
@@ -571,7 +559,7 @@ fn check_shared_token(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     let own = bot.fly_app.as_deref().unwrap_or("");
     for a in &shared.also {
         let started: Vec<&str> = a.started().iter().map(|m| m.id.as_str()).collect();
-        let fix = Some(set_secret_fix(a.secret, a.app, &started));
+        let fix = Some(a.fix());
         let same = format!(
             "Fly app {} holds {}'s token (its secret {} has the same digest as {} in {own})",
             a.app,

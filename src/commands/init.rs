@@ -81,7 +81,8 @@ fn find_bots(root: &Path) -> Vec<Proposal> {
     files.sort();
     let mut out: Vec<Proposal> = Vec::new();
     for path in files {
-        let Ok(text) = std::fs::read_to_string(&path) else {
+        // A FIFO named `x_pipe.py` or a link to /dev/zero is no bot.
+        let Ok(text) = read(&path) else {
             continue;
         };
         if !POLLING_MARKERS.iter().any(|m| text.contains(m)) {
@@ -137,7 +138,7 @@ fn find_node_bots(root: &Path, out: &mut Vec<Proposal>) {
         .collect();
     manifests.sort();
     for manifest in manifests {
-        let Some(package) = std::fs::read_to_string(&manifest)
+        let Some(package) = read(&manifest)
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         else {
@@ -167,7 +168,7 @@ fn find_node_bots(root: &Path, out: &mut Vec<Proposal>) {
             .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_default();
         let name = unique_name(&package_name, out);
-        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let text = read(&file).unwrap_or_default();
         let token_env = node_token_var_in(&text)
             .or_else(|| token_var_in(&text))
             .unwrap_or_else(|| format!("{}_TOKEN", name.to_uppercase().replace('-', "_")));
@@ -215,13 +216,22 @@ fn node_token_var_in(text: &str) -> Option<String> {
     })
 }
 
+/// The project's folders one level down, each real folder once (not the root again).
 fn subfolders(root: &Path) -> Vec<PathBuf> {
     let Ok(dir) = std::fs::read_dir(root) else {
         return Vec::new();
     };
+    let mut walked: Vec<PathBuf> = std::fs::canonicalize(root).into_iter().collect();
     dir.flatten()
         .map(|e| e.path())
         .filter(|p| p.is_dir() && !skipped_folder(p))
+        .filter(|p| match std::fs::canonicalize(p) {
+            Ok(real) if !walked.contains(&real) => {
+                walked.push(real);
+                true
+            }
+            _ => false,
+        })
         .collect()
 }
 
@@ -238,16 +248,27 @@ fn skipped_folder(p: &Path) -> bool {
         )
 }
 
-/// `*.py` in the root and one folder down (not in virtualenvs or hidden folders).
+/// A file of the project, through the capped, non-blocking reader.
+fn read(path: &Path) -> Result<String, crate::files::FileError> {
+    crate::files::read_text(path, crate::files::CAP)
+}
+
+/// `*.py` in the root and one folder down (not in virtualenvs or hidden folders). Each real
+/// folder is walked once: a link to the project's own folder proposes nothing twice.
 fn py_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let skip = skipped_folder;
     let Ok(dir) = std::fs::read_dir(root) else {
         return out;
     };
+    let mut walked: Vec<PathBuf> = std::fs::canonicalize(root).into_iter().collect();
     for e in dir.flatten() {
         let p = e.path();
         if p.is_dir() && !skip(&p) {
+            match std::fs::canonicalize(&p) {
+                Ok(real) if !walked.contains(&real) => walked.push(real),
+                _ => continue,
+            }
             if let Ok(sub) = std::fs::read_dir(&p) {
                 out.extend(
                     sub.flatten()
@@ -287,7 +308,7 @@ fn find_fly_apps(root: &Path) -> Vec<(PathBuf, String, String)> {
     }
     let mut out = Vec::new();
     for dir in candidates {
-        let Ok(text) = std::fs::read_to_string(dir.join("fly.toml")) else {
+        let Ok(text) = read(&dir.join("fly.toml")) else {
             continue;
         };
         let Some(app) = text
@@ -297,7 +318,7 @@ fn find_fly_apps(root: &Path) -> Vec<(PathBuf, String, String)> {
         else {
             continue;
         };
-        let docker = std::fs::read_to_string(dir.join("Dockerfile")).unwrap_or_default();
+        let docker = read(&dir.join("Dockerfile")).unwrap_or_default();
         out.push((dir, app, format!("{text}\n{docker}")));
     }
     out

@@ -113,15 +113,15 @@ struct FlyJson<'a> {
 /// Another Fly app that holds the same token, with all its machines.
 #[derive(Serialize)]
 struct AlsoJson<'a> {
-    app: &'a str,
-    secret: &'a str,
+    app: crate::outside::Outside,
+    secret: crate::outside::Outside,
     machines: &'a [Machine],
 }
 
 #[derive(Serialize)]
 struct TelegramJson {
     username: Option<String>,
-    webhook: Option<String>,
+    webhook: Option<crate::outside::Outside>,
     pending_updates: Option<u64>,
     error: Option<String>,
 }
@@ -229,12 +229,7 @@ pub fn describe_host_instance(host: &str, i: &Instance) -> String {
 
 fn describe_instance_at(place: &str, i: &Instance) -> String {
     // argv and folder are anybody's text: shown escaped.
-    let mut s = format!(
-        "{place} pid {} `{}` ({}",
-        i.pid,
-        ui::shown(&i.cmd.join(" ")),
-        ui::shown(&i.user)
-    );
+    let mut s = format!("{place} pid {} `{}` ({}", i.pid, i.cmd, ui::shown(&i.user));
     if let Some(cwd) = &i.cwd {
         s.push_str(&format!(", in {}", ui::shown(&cwd.display().to_string())));
     }
@@ -361,9 +356,7 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
                     for e in scan.autostart.for_bot(&bot.name) {
                         later.push(format!(
                             "  {}: host {host} {} — {}",
-                            bot.name,
-                            e.source,
-                            ui::shown(&e.entry)
+                            bot.name, e.source, &e.entry
                         ));
                     }
                 }

@@ -286,16 +286,7 @@ pub fn refuse_while_it_runs_elsewhere(
                 other.secret,
                 started.join(", ")
             ),
-            fix: format!(
-                "flyctl secrets set {}=<token of {}'s own bot from \
-@BotFather> --app {}   # or stop it: flyctl machine stop {} \
---app {}",
-                other.secret,
-                other.app,
-                other.app,
-                started.join(" "),
-                other.app
-            ),
+            fix: other.fix(),
         }));
     }
     let mut unchecked: Vec<String> = shared

@@ -177,7 +177,7 @@ impl Runtime {
                     "-l",
                     "--port",
                     "--conditions",
-                    "--inspect",
+                    // `--inspect[=URL]`, `--inspect-wait`, `--inspect-brk`: values only after `=`.
                     "--console-depth",
                 ],
                 runs_nothing: &[
@@ -213,7 +213,7 @@ impl Runtime {
                     "-L",
                     "--log-level",
                     "--preload",
-                    "--inspect-wait",
+                    // `--inspect`, `--inspect-wait`, `--inspect-brk`: values only after `=`.
                 ],
                 runs_nothing: &["-h", "--help", "-V", "--version"],
                 run_commands: &["run"],
@@ -482,6 +482,51 @@ pub fn is_python(argv0: &str) -> bool {
 
 /// Python's reading of its arguments: short options cluster (`-uB`), `-W`/`-X` take a value
 /// attached or next, `-c`/`-m` take the rest of the cluster or the next argument.
+/// Profilers and debuggers run as `python -m TOOL [its options] SCRIPT`: the bot still runs.
+/// Their options that take a value.
+fn tool_options(module: &str) -> Option<&'static [&'static str]> {
+    match module {
+        "cProfile" | "profile" => Some(&["-o", "--outfile", "-s", "--sort"]),
+        "pdb" => Some(&["-c", "--command"]),
+        "debugpy" => Some(&["--listen", "--connect", "--log-to", "--pid"]),
+        _ => None,
+    }
+}
+
+/// What a profiler or debugger runs: `-m MODULE`, else its first argument that is no option.
+fn tool_runs<'a>(takes_value: &[&str], args: &'a [String]) -> Runs<'a> {
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-m" => return args.next().map_or(Runs::Nothing, |m| Runs::Module(m)),
+            "-c" if !takes_value.contains(&"-c") => return Runs::Nothing,
+            a if a.starts_with("--configure-") && !a.contains('=') => {
+                args.next();
+            }
+            a if takes_value.contains(&a) => {
+                args.next();
+            }
+            a if a.starts_with('-') => {}
+            _ => return Runs::Script(arg),
+        }
+    }
+    Runs::Nothing
+}
+
+/// `pydevd.py --port 5678 --client 127.0.0.1 [--module] --file bot.py`.
+fn pydevd_runs(args: &[String]) -> Runs<'_> {
+    let module = args.iter().any(|a| a == "--module");
+    let file = args
+        .iter()
+        .position(|a| a == "--file")
+        .and_then(|i| args.get(i + 1));
+    match file {
+        Some(f) if module => Runs::Module(f),
+        Some(f) => Runs::Script(f),
+        None => Runs::Nothing,
+    }
+}
+
 fn python_runs(args: &[String]) -> Runs<'_> {
     let forms = Runtime::Python.forms();
     let mut args = args.iter();
@@ -493,6 +538,10 @@ fn python_runs(args: &[String]) -> Runs<'_> {
             return Runs::Nothing;
         }
         if !arg.starts_with('-') {
+            // pydevd (PyCharm's debugger) runs the bot named by its `--file`.
+            if base_name(arg) == "pydevd.py" {
+                return pydevd_runs(args.as_slice());
+            }
             return Runs::Script(arg);
         }
         if arg.starts_with("--") {
@@ -512,7 +561,13 @@ fn python_runs(args: &[String]) -> Runs<'_> {
                     } else {
                         Some(attached)
                     };
-                    return module.map_or(Runs::Nothing, Runs::Module);
+                    return match module {
+                        Some(m) => match tool_options(m) {
+                            Some(takes_value) => tool_runs(takes_value, args.as_slice()),
+                            None => Runs::Module(m),
+                        },
+                        None => Runs::Nothing,
+                    };
                 }
                 'W' | 'X' => {
                     if attached.is_empty() {
@@ -641,6 +696,50 @@ mod tests {
         }
         // A script bot is never a module run.
         assert!(runs(&argv("python3 -m bot.py"), &script("bot.py")).is_none());
+    }
+
+    #[test]
+    fn debuggers_profilers_and_inspectors_run_the_bot() {
+        let py = script("bot.py");
+        for yes in [
+            "python3 -m cProfile bot.py",
+            "python3 -m cProfile -o out.prof -s cumtime bot.py",
+            "python3 -m profile bot.py",
+            "python3 -m pdb bot.py",
+            "python3 -m debugpy --listen 5678 --wait-for-client bot.py",
+            "python3 -m debugpy --listen 0.0.0.0:5678 --configure-subProcess true bot.py",
+            "python3 /opt/pycharm/plugins/python/helpers/pydev/pydevd.py --multiprocess --port 5678 --client 127.0.0.1 --file bot.py",
+        ] {
+            assert_eq!(runs(&argv(yes), &py).as_deref(), Some("bot.py"), "{yes}");
+        }
+        for no in [
+            "python3 -m cProfile -m other bot.py",
+            "python3 -m pdb -c continue other.py",
+            "python3 -m debugpy --listen 5678 -c print(1)",
+            "python3 pydevd.py --port 5678 --file other.py",
+        ] {
+            assert_eq!(runs(&argv(no), &py), None, "{no}");
+        }
+        let module = Entry::Module("lb.partner".into());
+        assert!(runs(&argv("python3 -m cProfile -m lb.partner"), &module).is_some());
+        assert!(
+            runs(
+                &argv("python3 -m debugpy --listen 5678 -m lb.partner"),
+                &module
+            )
+            .is_some()
+        );
+        let ts = script("bot.ts");
+        for yes in [
+            "bun --inspect bot.ts",
+            "bun --inspect-wait bot.ts",
+            "bun --inspect=127.0.0.1:6499 bot.ts",
+            "deno run --inspect-wait bot.ts",
+            "deno --inspect-wait bot.ts",
+            "deno run --inspect-brk=127.0.0.1:9229 -A bot.ts",
+        ] {
+            assert_eq!(runs(&argv(yes), &ts).as_deref(), Some("bot.ts"), "{yes}");
+        }
     }
 
     #[test]

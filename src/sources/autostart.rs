@@ -16,7 +16,8 @@ pub struct Entry {
     #[serde(skip)]
     pub bot: String,
     pub source: String,
-    pub entry: String,
+    /// The line, unit or plist as found: outside text.
+    pub entry: crate::outside::Outside,
     /// What to type to remove it.
     #[serde(skip)]
     pub fix: String,
@@ -69,8 +70,8 @@ fn pm2_dumps(bots: &[&Bot], found: &mut Autostart) {
             continue;
         }
         seen.push(key);
-        let Ok(text) = std::fs::read_to_string(&dump) else {
-            continue; // no saved list: nothing to resurrect
+        let Ok(text) = crate::files::read_text(&dump, crate::files::CAP) else {
+            continue; // no saved list (or no regular file): nothing to resurrect
         };
         let env = if from_env && !home.ends_with(".pm2") {
             format!("PM2_HOME={} ", home.display())
@@ -82,8 +83,11 @@ fn pm2_dumps(bots: &[&Bot], found: &mut Autostart) {
                 found.entries.push(Entry {
                     bot: bot.name.clone(),
                     source: "pm2".into(),
-                    entry: format!("app {name} saved in {}: {command}", dump.display()),
-                    fix: format!("{env}pm2 delete {name} && {env}pm2 save --force"),
+                    entry: format!("app {name} saved in {}: {command}", dump.display()).into(),
+                    fix: format!(
+                        "{env}pm2 delete {} && {env}pm2 save --force",
+                        crate::shell::word(&name)
+                    ),
                 });
             }
         }
@@ -143,7 +147,7 @@ pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<Entry> {
             continue;
         }
         seen.push(key);
-        let Ok(text) = std::fs::read_to_string(&file) else {
+        let Ok(text) = crate::files::read_text(&file, crate::files::CAP) else {
             continue;
         };
         let folder = file.parent().unwrap_or(Path::new("/")).to_path_buf();
@@ -162,7 +166,7 @@ pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<Entry> {
         for p in parsed.programs.into_iter().filter(|p| p.autostart) {
             for bot in bots.iter().filter(|b| names(&p.command, &b.entry)) {
                 let ctl = match &conf {
-                    Some(c) => format!("supervisorctl -c {c}"),
+                    Some(c) => format!("supervisorctl -c {}", crate::shell::word(c)),
                     None => "supervisorctl".to_string(),
                 };
                 entries.push(Entry {
@@ -173,11 +177,12 @@ pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<Entry> {
                         p.name,
                         file.display(),
                         p.command
-                    ),
+                    )
+                    .into(),
                     fix: format!(
                         "set autostart=false under [program:{}] in {}, then: {ctl} update",
-                        p.name,
-                        file.display()
+                        crate::outside::Outside::from(p.name.as_str()),
+                        crate::shell::word(&file.display().to_string())
                     ),
                 });
             }
@@ -318,7 +323,7 @@ pub fn crontab_entries(text: &str, bots: &[&Bot]) -> Vec<Entry> {
             entries.push(Entry {
                 bot: bot.name.clone(),
                 source: "crontab".into(),
-                entry: line.to_string(),
+                entry: (line.to_string()).into(),
                 fix: "crontab -e   # delete or comment out that line".into(),
             });
         }
@@ -346,11 +351,16 @@ fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
         Err(e) => return unchecked(found, source, e.to_string()),
     };
     if !out.success() {
-        return unchecked(
-            found,
-            source,
-            format!("systemctl failed: {}", out.error_line()),
-        );
+        // A container, WSL, macOS' Linux VMs: no systemd, so nothing it could start.
+        let stderr = &out.stderr;
+        let not_running = stderr.contains("has not been booted with systemd")
+            || stderr.contains("Failed to connect to bus");
+        let why = match (not_running, user) {
+            (true, false) => "systemd is not running here".to_string(),
+            (true, true) => "no systemd user manager runs for this user".to_string(),
+            (false, _) => format!("systemctl failed: {}", out.error_line()),
+        };
+        return unchecked(found, source, why);
     }
     found
         .entries
@@ -385,11 +395,14 @@ pub fn systemd_entries(text: &str, bots: &[&Bot], user: bool) -> Vec<Entry> {
             entries.push(Entry {
                 bot: bot.name.clone(),
                 source: source.into(),
-                entry: format!("{unit} ({state}): {command}"),
+                entry: (format!("{unit} ({state}): {command}")).into(),
                 fix: if user {
-                    format!("systemctl --user disable --now {unit}")
+                    format!(
+                        "systemctl --user disable --now {}",
+                        crate::shell::word(unit)
+                    )
                 } else {
-                    format!("sudo systemctl disable --now {unit}")
+                    format!("sudo systemctl disable --now {}", crate::shell::word(unit))
                 },
             });
         }
@@ -431,7 +444,7 @@ fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             if path.extension().is_none_or(|e| e != "plist") {
                 continue;
             }
-            let Ok(text) = std::fs::read_to_string(&path) else {
+            let Ok(text) = crate::files::read_text(&path, crate::files::CAP) else {
                 continue;
             };
             let label = path
@@ -449,8 +462,12 @@ fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
                         "{} ({})",
                         path.display(),
                         if is_loaded { "loaded" } else { "not loaded" }
+                    )
+                    .into(),
+                    fix: format!(
+                        "launchctl unload -w {}",
+                        crate::shell::word(&path.display().to_string())
                     ),
-                    fix: format!("launchctl unload -w {}", path.display()),
                 });
             }
         }

@@ -269,6 +269,7 @@ pub struct Secret {
     pub digest: String,
 }
 
+#[derive(Debug, Clone)]
 pub struct Flyctl {
     program: Result<PathBuf, FlyError>,
     timeout: Duration,
@@ -299,6 +300,14 @@ impl Flyctl {
     }
 
     /// Runs flyctl and classifies a failure; returns stdout.
+    /// This flyctl with each call limited to `limit` (the rest of a source's own deadline).
+    pub fn within(&self, limit: Duration) -> Flyctl {
+        Flyctl {
+            program: self.program.clone(),
+            timeout: self.timeout.min(limit),
+        }
+    }
+
     fn call(&self, args: &[&str], limit: Duration) -> Result<String, FlyError> {
         let program = self.installed()?;
         let command = format!("flyctl {}", args.join(" "));
@@ -434,6 +443,10 @@ fn from_exec(command: &str, e: ExecError) -> FlyError {
         ExecError::Io { message, .. } => FlyError::Failed {
             command: command.to_string(),
             message,
+        },
+        e @ ExecError::TooMuch { .. } => FlyError::Failed {
+            command: command.to_string(),
+            message: e.to_string(),
         },
     }
 }

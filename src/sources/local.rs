@@ -24,14 +24,14 @@ pub struct Instance {
     #[serde(serialize_with = "crate::time::serialize_opt")]
     pub started: Option<u64>,
     pub cwd: Option<PathBuf>,
-    pub cmd: Vec<String>,
+    pub cmd: crate::outside::Argv,
     /// What restarts it when it is killed (`null`: nothing).
     pub supervisor: Option<Supervisor>,
     /// The process that started it, and that process's command line.
     #[serde(skip)]
     pub ppid: Option<u32>,
     #[serde(skip)]
-    pub parent_cmd: Vec<String>,
+    pub parent_cmd: crate::outside::Argv,
 }
 
 /// One look at the process table: the instances, and the config files of running supervisord
@@ -62,7 +62,7 @@ pub fn scan_full(bots: &[&Bot], root: &Path) -> Result<Scan, String> {
         } else if cmd.iter().take(2).any(|a| a.ends_with("supervisord"))
             && supervisor::is_supervisord(cmd)
         {
-            supervisord_confs.push(supervisord_conf_path(*pid, cmd));
+            supervisord_confs.extend(supervisord_conf_path(*pid, cmd));
         }
     }
     let instances = if candidates.is_empty() {
@@ -98,9 +98,13 @@ pub fn same_script_elsewhere(arg: &str, cwd: Option<&Path>, script: &str) -> boo
 }
 
 /// The config file a running supervisord reads: its `-c` (made absolute against its working
-/// folder), else the first of supervisord's default places that exists.
-fn supervisord_conf_path(pid: u32, argv: &[String]) -> String {
-    match supervisor::supervisord_conf(argv) {
+/// folder), else the first of supervisord's default places that exists. Another user's `-c` is
+/// theirs to name and not ours to read (a FIFO, `/dev/zero`, a file only root may see).
+fn supervisord_conf_path(pid: u32, argv: &[String]) -> Option<String> {
+    let owner = supervisor::read::parent_and_uid(pid).and_then(|(_, uid)| uid);
+    let mine = owner == Some(nix::unistd::geteuid().as_raw());
+    Some(match supervisor::supervisord_conf(argv) {
+        Some(_) if !mine => return None,
         Some(c) if Path::new(&c).is_absolute() => c,
         Some(c) => std::fs::read_link(format!("/proc/{pid}/cwd"))
             .map(|cwd| cwd.join(&c).display().to_string())
@@ -114,7 +118,7 @@ fn supervisord_conf_path(pid: u32, argv: &[String]) -> String {
         .find(|p| Path::new(p).is_file())
         .unwrap_or("/etc/supervisord.conf")
         .to_string(),
-    }
+    })
 }
 
 /// Phase two: details, then supervisors, of the processes whose command line matched.
@@ -141,10 +145,10 @@ fn instances(
             uid: d.uid,
             started: d.started,
             cwd: d.cwd.clone(),
-            cmd,
+            cmd: cmd.into(),
             supervisor: None,
             ppid: None,
-            parent_cmd: Vec::new(),
+            parent_cmd: Default::default(),
         });
     }
     let mut found = one_per_wrapper(found, |pid| {
@@ -206,7 +210,7 @@ pub fn supervise(
     instance.supervisor = supervisor::decide(cgroup, chain, answers);
     if let Some(parent) = chain.get(1) {
         instance.ppid = Some(parent.pid);
-        instance.parent_cmd = parent.argv.clone();
+        instance.parent_cmd = parent.argv.clone().into();
     } else if let Some(me) = chain.first() {
         instance.ppid = Some(me.ppid);
     }
@@ -299,7 +303,7 @@ fn command_lines() -> Result<Vec<(u32, Vec<String>)>, String> {
         };
         path.push(&name);
         path.push("cmdline");
-        if let Ok(bytes) = std::fs::read(&path)
+        if let Ok(bytes) = std::fs::read(&path) // the kernel's /proc/PID/cmdline
             && !bytes.is_empty()
         {
             let argv = bytes
@@ -400,10 +404,10 @@ mod tests {
             uid: None,
             started: None,
             cwd: None,
-            cmd: argv("node bot.js"),
+            cmd: argv("node bot.js").into(),
             supervisor: None,
             ppid: None,
-            parent_cmd: Vec::new(),
+            parent_cmd: Default::default(),
         };
         let parents = |pid: u32| match pid {
             11 => Some(10), // tsx's node child

@@ -46,8 +46,9 @@ impl std::fmt::Display for SupervisorKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Supervisor {
     pub kind: SupervisorKind,
-    /// Unit, container, pm2 app, supervisord program, launchd label, or the loop shell's pid.
-    pub name: String,
+    /// Unit, container, pm2 app, supervisord program, launchd label, or the loop shell's pid:
+    /// named by whoever set it up, so outside text.
+    pub name: crate::outside::Outside,
     /// The supervising process: the daemon, the loop's shell, the reloader (none for a unit).
     pub pid: Option<u32>,
     /// What a person types to stop it for good.
@@ -72,6 +73,9 @@ pub enum StopHow {
     SignalBot,
     /// botctl could not name what to stop (the daemon did not answer): `stop` says what to do.
     Manual,
+    /// The daemon is user `uid`'s: botctl never runs its client against another user's home
+    /// or socket, so that user stops it (`stop` says how).
+    OtherUser { uid: u32 },
 }
 
 /// One process as the decisions see it: what `/proc/PID/{stat,cmdline,status}` tell.
@@ -86,19 +90,26 @@ pub struct Record {
 /// An outside answer a decision needs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Need {
-    /// `pm2 jlist` with `PM2_HOME=home`.
-    Pm2List { home: String },
-    /// `supervisorctl [-c conf] status`; `ctl` is the supervisorctl beside the daemon's script.
+    /// `pm2 jlist` with `PM2_HOME=home`, of the daemon run by user `owner`.
+    Pm2List { home: String, owner: Option<u32> },
+    /// `supervisorctl [-c conf] status` of the daemon run by user `owner`; `ctl` is the
+    /// supervisorctl beside the daemon's script.
     SupervisorStatus {
         ctl: Option<String>,
         conf: Option<String>,
+        owner: Option<u32>,
     },
     /// `launchctl list`.
     LaunchctlList,
     /// `docker inspect --format {{.Name}} ID` (or podman's): the container's name.
     ContainerName { engine: Engine, id: String },
-    /// The text of a shell script `path` run by shell `pid` (relative to its working folder).
-    Script { pid: u32, path: String },
+    /// The text of a shell script `path` run by shell `pid` of user `uid` (relative to its
+    /// working folder); read only when that user is botctl's.
+    Script {
+        pid: u32,
+        uid: Option<u32>,
+        path: String,
+    },
 }
 
 /// An answer: the program as a person would type it (bare when on PATH) and what it printed.
@@ -108,7 +119,23 @@ pub struct Answer {
     pub text: String,
 }
 
-pub type Answers = HashMap<Need, Result<Answer, String>>;
+/// Why a need has no answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unanswered {
+    /// The daemon is this user's: its client is not run for it.
+    OtherUser {
+        uid: u32,
+    },
+    Failed(String),
+}
+
+impl From<String> for Unanswered {
+    fn from(message: String) -> Self {
+        Unanswered::Failed(message)
+    }
+}
+
+pub type Answers = HashMap<Need, Result<Answer, Unanswered>>;
 
 // ------------------------------------------------------------------------------------------
 // cgroup
@@ -359,7 +386,37 @@ pub fn loops(code: &str) -> bool {
 
 const RELOADERS: &[&str] = &["watchmedo", "nodemon", "hupper", "watchfiles"];
 
+/// A runtime's own watch mode, which starts the script again on a file change: `node --watch`
+/// (and `--watch-path=`), `tsx watch`, `bun --watch`/`--hot`, `deno run --watch`.
+fn watch_mode(argv: &[String]) -> Option<String> {
+    let program = base_name(argv.first()?).to_ascii_lowercase();
+    let flag = |a: &String| {
+        a == "--watch" || a.starts_with("--watch=") || a.starts_with("--watch-path") || a == "--hot"
+    };
+    let options = || {
+        argv.iter()
+            .skip(1)
+            .take_while(|a| a.starts_with('-') || *a == "run")
+    };
+    match program.as_str() {
+        "node" | "nodejs" | "bun" if options().any(flag) => Some(format!("{program} --watch")),
+        "deno" if options().any(flag) => Some("deno --watch".into()),
+        "tsx" if argv.get(1).is_some_and(|a| a == "watch") => Some("tsx watch".into()),
+        // tsx through its shebang: `node …/node_modules/.bin/tsx watch bot.ts`.
+        "node"
+            if argv.get(1).is_some_and(|a| base_name(a) == "tsx")
+                && argv.get(2).is_some_and(|a| a == "watch") =>
+        {
+            Some("tsx watch".into())
+        }
+        _ => None,
+    }
+}
+
 fn reloader_name(argv: &[String]) -> Option<String> {
+    if let Some(name) = watch_mode(argv) {
+        return Some(name);
+    }
     let names = program_names(argv);
     let found = RELOADERS.iter().find(|r| {
         names
@@ -396,14 +453,11 @@ pub fn needs(cgroup: &Cgroup, chain: &[Record]) -> Vec<Need> {
     }
     for r in chain.iter().skip(1) {
         if let Some(home) = pm2_home(&r.argv) {
-            out.push(Need::Pm2List { home });
+            out.push(Need::Pm2List { home, owner: r.uid });
             return out;
         }
         if is_supervisord(&r.argv) {
-            out.push(Need::SupervisorStatus {
-                ctl: supervisorctl_beside(&r.argv),
-                conf: supervisord_conf(&r.argv),
-            });
+            out.push(supervisor_status(r));
             return out;
         }
     }
@@ -416,6 +470,7 @@ pub fn needs(cgroup: &Cgroup, chain: &[Record]) -> Vec<Need> {
         match shell_program(&r.argv) {
             Some(ShellProgram::File(path)) => out.push(Need::Script {
                 pid: r.pid,
+                uid: r.uid,
                 path: path.to_string(),
             }),
             Some(ShellProgram::Text(_)) => {}
@@ -423,6 +478,14 @@ pub fn needs(cgroup: &Cgroup, chain: &[Record]) -> Vec<Need> {
         }
     }
     out
+}
+
+fn supervisor_status(daemon: &Record) -> Need {
+    Need::SupervisorStatus {
+        ctl: supervisorctl_beside(&daemon.argv),
+        conf: supervisord_conf(&daemon.argv),
+        owner: daemon.uid,
+    }
 }
 
 /// Names the supervisor of `chain[0]`. The outermost thing that restarts it wins: a container,
@@ -443,7 +506,7 @@ pub fn decide(cgroup: &Cgroup, chain: &[Record], answers: &Answers) -> Option<Su
     let below = |daemon: usize| &chain[..daemon];
     for (i, r) in chain.iter().enumerate().skip(1) {
         if let Some(home) = pm2_home(&r.argv) {
-            return Some(pm2(r.pid, &home, below(i), answers));
+            return Some(pm2(r, &home, below(i), answers));
         }
         if is_supervisord(&r.argv) {
             return Some(supervisord(r, below(i), answers));
@@ -463,11 +526,21 @@ pub fn decide(cgroup: &Cgroup, chain: &[Record], answers: &Answers) -> Option<Su
 /// a test suite runs in) does not count.
 fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
     let instance = chain.first()?;
+    // bun and deno watch in the bot's own process: ending it ends the watcher too.
+    if let Some(name) = watch_mode(&instance.argv) {
+        return Some(Supervisor {
+            kind: SupervisorKind::Reloader,
+            name: name.into(),
+            pid: Some(instance.pid),
+            stop: format!("kill {}", instance.pid),
+            how: StopHow::SignalBot,
+        });
+    }
     for r in chain.iter().skip(1) {
         if let Some(name) = reloader_name(&r.argv) {
             return Some(Supervisor {
                 kind: SupervisorKind::Reloader,
-                name,
+                name: name.into(),
                 pid: Some(r.pid),
                 stop: format!("kill {} {}", r.pid, instance.pid),
                 how: StopHow::EndParent { pid: r.pid },
@@ -476,7 +549,7 @@ fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
         if is_cron(&r.argv) {
             return Some(Supervisor {
                 kind: SupervisorKind::Cron,
-                name: base_name(&r.argv[0]).to_string(),
+                name: (base_name(&r.argv[0]).to_string()).into(),
                 pid: Some(r.pid),
                 stop: format!(
                     "kill {}   # and remove its line with crontab -e, or cron starts it again",
@@ -490,6 +563,7 @@ fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
             ShellProgram::File(path) => answers
                 .get(&Need::Script {
                     pid: r.pid,
+                    uid: r.uid,
                     path: path.to_string(),
                 })
                 .and_then(|a| a.as_ref().ok())
@@ -498,7 +572,7 @@ fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
         if code.is_some_and(|c| loops(&c)) {
             return Some(Supervisor {
                 kind: SupervisorKind::Loop,
-                name: r.pid.to_string(),
+                name: (r.pid.to_string()).into(),
                 pid: Some(r.pid),
                 stop: format!("kill {} {}", r.pid, instance.pid),
                 how: StopHow::EndParent { pid: r.pid },
@@ -541,7 +615,7 @@ fn in_container(engine: Engine, id: &str, name: Option<String>) -> Supervisor {
     };
     Supervisor {
         kind,
-        name: short,
+        name: (short).into(),
         pid: None,
         stop,
         how,
@@ -558,9 +632,9 @@ fn systemd(unit: &str, user: bool) -> Supervisor {
         ];
         Supervisor {
             kind: SupervisorKind::SystemdUser,
-            name: unit.to_string(),
+            name: (unit.to_string()).into(),
             pid: None,
-            stop: argv.join(" "),
+            stop: crate::shell::join(&argv),
             how: StopHow::Command {
                 argv,
                 env: Vec::new(),
@@ -570,51 +644,75 @@ fn systemd(unit: &str, user: bool) -> Supervisor {
         let argv = vec!["systemctl".to_string(), "stop".into(), unit.to_string()];
         Supervisor {
             kind: SupervisorKind::Systemd,
-            name: unit.to_string(),
+            name: (unit.to_string()).into(),
             pid: None,
-            stop: format!("sudo {}", argv.join(" ")),
+            stop: format!("sudo {}", crate::shell::join(&argv)),
             how: StopHow::AsRoot { argv },
         }
     }
 }
 
-/// pm2: the app whose pid is the instance (or a process between it and the daemon).
-fn pm2(daemon: u32, home: &str, below: &[Record], answers: &Answers) -> Supervisor {
+/// pm2: the app whose pid is the instance (or a process between it and the daemon), stopped
+/// by its id: a name can mean more to pm2 (`all`, a number, a `/regex/`, a namespace).
+fn pm2(daemon: &Record, home: &str, below: &[Record], answers: &Answers) -> Supervisor {
     let need = Need::Pm2List {
         home: home.to_string(),
+        owner: daemon.uid,
     };
     let env_prefix = if home.ends_with("/.pm2") {
         String::new()
     } else {
-        format!("PM2_HOME={home} ")
+        format!("PM2_HOME={} ", crate::shell::word(home))
     };
-    let found = answers
-        .get(&need)
-        .and_then(|a| a.as_ref().ok())
-        .and_then(|a| pm2_app_for(&a.text, below).map(|name| (a.program.clone(), name)));
-    match found {
-        Some((program, name)) => Supervisor {
+    let answer = answers.get(&need);
+    if let Some(Err(Unanswered::OtherUser { uid })) = answer {
+        return Supervisor {
             kind: SupervisorKind::Pm2,
-            stop: format!("{env_prefix}{program} stop {name}"),
-            how: StopHow::Command {
-                argv: vec![program, "stop".into(), name.clone()],
-                env: vec![("PM2_HOME".into(), home.to_string())],
-            },
-            name,
-            pid: Some(daemon),
-        },
+            name: "?".into(),
+            pid: Some(daemon.pid),
+            stop: format!(
+                "sudo -u '#{uid}' {env_prefix}pm2 list   # pm2 of user {uid}: find the app, \
+then stop it as that user"
+            ),
+            how: StopHow::OtherUser { uid: *uid },
+        };
+    }
+    let found = answer
+        .and_then(|a| a.as_ref().ok())
+        .and_then(|a| pm2_app_for(&a.text, below).map(|app| (a.program.clone(), app)));
+    match found {
+        Some((program, app)) => {
+            let argv = vec![program, "stop".into(), app.id.to_string()];
+            Supervisor {
+                kind: SupervisorKind::Pm2,
+                stop: format!("{env_prefix}{}", crate::shell::join(&argv)),
+                how: StopHow::Command {
+                    argv,
+                    env: vec![("PM2_HOME".into(), home.to_string())],
+                },
+                name: (app.name).into(),
+                pid: Some(daemon.pid),
+            }
+        }
         None => Supervisor {
             kind: SupervisorKind::Pm2,
             name: "?".into(),
-            pid: Some(daemon),
-            stop: format!("{env_prefix}pm2 list   # find the app, then: pm2 stop NAME"),
+            pid: Some(daemon.pid),
+            stop: format!("{env_prefix}pm2 list   # find the app, then: pm2 stop ID"),
             how: StopHow::Manual,
         },
     }
 }
 
+/// A pm2 app: its id addresses exactly one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pm2App {
+    pub name: String,
+    pub id: u64,
+}
+
 /// The app name in `pm2 jlist` output whose pid is one of `pids` (warnings may come first).
-pub fn pm2_app_for(jlist: &str, below: &[Record]) -> Option<String> {
+pub fn pm2_app_for(jlist: &str, below: &[Record]) -> Option<Pm2App> {
     let start = jlist.find('[')?;
     let apps: Vec<serde_json::Value> = serde_json::from_str(jlist[start..].trim()).ok()?;
     apps.iter()
@@ -623,39 +721,62 @@ pub fn pm2_app_for(jlist: &str, below: &[Record]) -> Option<String> {
                 .as_u64()
                 .is_some_and(|pid| below.iter().any(|r| u64::from(r.pid) == pid))
         })
-        .and_then(|app| app["name"].as_str().map(String::from))
+        .and_then(|app| {
+            Some(Pm2App {
+                name: app["name"].as_str()?.to_string(),
+                id: app["pm_id"].as_u64()?,
+            })
+        })
 }
 
 fn supervisord(daemon: &Record, below: &[Record], answers: &Answers) -> Supervisor {
     let conf = supervisord_conf(&daemon.argv);
-    let need = Need::SupervisorStatus {
-        ctl: supervisorctl_beside(&daemon.argv),
-        conf: conf.clone(),
-    };
+    let need = supervisor_status(daemon);
     let conf_args: Vec<String> = conf
         .iter()
         .flat_map(|c| ["-c".to_string(), c.clone()])
         .collect();
-    let found = answers
-        .get(&need)
-        .and_then(|a| a.as_ref().ok())
-        .and_then(|a| {
-            supervisord_program_for(&a.text, below).map(|name| (a.program.clone(), name))
-        });
+    let answer = answers.get(&need);
+    let ctl = |program: &str, rest: &[&str]| {
+        let argv: Vec<String> = std::iter::once(program.to_string())
+            .chain(conf_args.iter().cloned())
+            .chain(rest.iter().map(|s| s.to_string()))
+            .collect();
+        argv
+    };
+    if let Some(Err(Unanswered::OtherUser { uid })) = answer {
+        return Supervisor {
+            kind: SupervisorKind::Supervisord,
+            name: "?".into(),
+            pid: Some(daemon.pid),
+            stop: format!(
+                "sudo -u '#{uid}' {}   # supervisord of user {uid}: find the program, then \
+stop it as that user",
+                crate::shell::join(&ctl("supervisorctl", &["status"]))
+            ),
+            how: StopHow::OtherUser { uid: *uid },
+        };
+    }
+    let found = answer.and_then(|a| a.as_ref().ok()).and_then(|a| {
+        supervisord_program_for(&a.text, below).map(|name| (a.program.clone(), name))
+    });
     match found {
         Some((program, name)) => {
-            let argv: Vec<String> = std::iter::once(program)
-                .chain(conf_args)
-                .chain(["stop".to_string(), name.clone()])
-                .collect();
+            // `group:name` addresses one program; a bare name can be a group, or `all`.
+            let exact = if name.contains(':') {
+                name.clone()
+            } else {
+                format!("{name}:{name}")
+            };
+            let argv = ctl(&program, &["stop", &exact]);
             Supervisor {
                 kind: SupervisorKind::Supervisord,
-                stop: argv.join(" "),
+                stop: crate::shell::join(&argv),
                 how: StopHow::Command {
                     argv,
                     env: Vec::new(),
                 },
-                name,
+                name: name.into(),
                 pid: Some(daemon.pid),
             }
         }
@@ -663,11 +784,10 @@ fn supervisord(daemon: &Record, below: &[Record], answers: &Answers) -> Supervis
             kind: SupervisorKind::Supervisord,
             name: "?".into(),
             pid: Some(daemon.pid),
-            stop: std::iter::once("supervisorctl".to_string())
-                .chain(conf_args)
-                .chain(["status   # find the program, then: supervisorctl stop NAME".into()])
-                .collect::<Vec<_>>()
-                .join(" "),
+            stop: format!(
+                "{}   # find the program, then: supervisorctl stop GROUP:NAME",
+                crate::shell::join(&ctl("supervisorctl", &["status"]))
+            ),
             how: StopHow::Manual,
         },
     }
@@ -702,12 +822,12 @@ fn launchd(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
         let target = format!("{domain}/{label}");
         return Some(Supervisor {
             kind: SupervisorKind::Launchd,
-            stop: format!("{} bootout {target}", list.program),
+            stop: crate::shell::join(&[list.program.as_str(), "bootout", &target]),
             how: StopHow::Command {
                 argv: vec![list.program.clone(), "bootout".into(), target],
                 env: Vec::new(),
             },
-            name: label,
+            name: (label).into(),
             pid: Some(r.pid),
         });
     }
@@ -736,7 +856,7 @@ pub mod read {
     use std::path::{Path, PathBuf};
     use std::time::Duration;
 
-    use super::{Answer, Answers, Cgroup, Need, Record};
+    use super::{Answer, Answers, Cgroup, Need, Record, Unanswered};
     use crate::exec;
 
     /// Time limit of one pm2, supervisorctl or launchctl call.
@@ -815,18 +935,26 @@ pub mod read {
         out
     }
 
-    fn answer(need: &Need) -> Result<Answer, String> {
+    fn answer(need: &Need) -> Result<Answer, Unanswered> {
+        let me = nix::unistd::geteuid().as_raw();
         match need {
-            Need::Pm2List { home } => {
+            // Another user's daemon: its client would run as us against their home or socket
+            // (as root, `pm2 jlist` there starts a root daemon that loads their modules).
+            Need::Pm2List {
+                owner: Some(uid), ..
+            }
+            | Need::SupervisorStatus {
+                owner: Some(uid), ..
+            } if *uid != me => Err(Unanswered::OtherUser { uid: *uid }),
+            Need::Pm2List { home, .. } => {
                 // `pm2 jlist` starts a daemon when none answers: ask only a live one of ours.
                 use std::os::unix::fs::MetadataExt;
                 let owner = std::fs::metadata(home).map_err(|e| format!("{home}: {e}"))?;
-                let me = nix::unistd::geteuid();
-                if !me.is_root() && owner.uid() != me.as_raw() {
-                    return Err(format!("{home} is another user's pm2 home"));
+                if owner.uid() != me {
+                    return Err(format!("{home} is another user's pm2 home").into());
                 }
                 if !Path::new(home).join("rpc.sock").exists() {
-                    return Err(format!("no pm2 daemon answers in {home}"));
+                    return Err(format!("no pm2 daemon answers in {home}").into());
                 }
                 let (program, path) = program("pm2", None)?;
                 let out = exec::run_with_env(&path, &["jlist"], &[("PM2_HOME", home)], LIMIT)
@@ -836,7 +964,7 @@ pub mod read {
                     text: out.stdout,
                 })
             }
-            Need::SupervisorStatus { ctl, conf } => {
+            Need::SupervisorStatus { ctl, conf, .. } => {
                 let (program, path) = program("supervisorctl", ctl.as_deref())?;
                 let mut args = Vec::new();
                 if let Some(c) = conf {
@@ -860,7 +988,7 @@ pub mod read {
                 let out = exec::run(&path, &["inspect", "--format", "{{.Name}}", id], LIMIT)
                     .map_err(|e| e.to_string())?;
                 if !out.success() {
-                    return Err(format!("{name} inspect failed: {}", out.error_line()));
+                    return Err(format!("{name} inspect failed: {}", out.error_line()).into());
                 }
                 Ok(Answer {
                     program,
@@ -871,14 +999,14 @@ pub mod read {
                 let (program, path) = program("launchctl", None)?;
                 let out = exec::run(&path, &["list"], LIMIT).map_err(|e| e.to_string())?;
                 if !out.success() {
-                    return Err(format!("launchctl list failed: {}", out.error_line()));
+                    return Err(format!("launchctl list failed: {}", out.error_line()).into());
                 }
                 Ok(Answer {
                     program,
                     text: out.stdout,
                 })
             }
-            Need::Script { pid, path } => {
+            Need::Script { pid, uid, path } => {
                 let p = Path::new(path);
                 let full = if p.is_absolute() {
                     p.to_path_buf()
@@ -887,12 +1015,9 @@ pub mod read {
                         .map_err(|e| e.to_string())?
                         .join(p)
                 };
-                // A script is small; a huge file is no shell script worth reading.
-                let meta = std::fs::metadata(&full).map_err(|e| e.to_string())?;
-                if meta.len() > 1 << 20 {
-                    return Err("too large".into());
-                }
-                let text = std::fs::read_to_string(&full).map_err(|e| e.to_string())?;
+                // A script is small; a huge file (or /dev/zero behind a link) is none.
+                let text = crate::files::read_text_named_by(&full, *uid, crate::files::CAP)
+                    .map_err(|e| format!("{} {e}", full.display()))?;
                 Ok(Answer {
                     program: String::new(),
                     text,
@@ -901,9 +1026,14 @@ pub mod read {
         }
     }
 
-    /// (as typed, path to run): the PATH one as its bare name, else the one beside the daemon.
+    /// (as typed, path to run): the PATH one as its bare name, else the one beside the daemon
+    /// when that one is trusted: it and its folder owned by root or by us, writable by no one
+    /// else (another user's `supervisorctl` would run with our rights).
     fn program(name: &str, beside: Option<&str>) -> Result<(String, PathBuf), String> {
-        if let Some(path) = beside.map(PathBuf::from).filter(|p| p.is_file()) {
+        if let Some(path) = beside
+            .map(PathBuf::from)
+            .filter(|p| p.is_file() && trusted(p))
+        {
             if let Some(on_path) = exec::find_program(name, Path::new("/"))
                 && std::fs::canonicalize(&on_path).ok() == std::fs::canonicalize(&path).ok()
             {
@@ -914,6 +1044,16 @@ pub mod read {
         exec::find_program(name, Path::new("/"))
             .map(|p| (name.to_string(), p))
             .ok_or_else(|| format!("{name} is not installed (not on PATH)"))
+    }
+
+    fn trusted(path: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let me = nix::unistd::geteuid().as_raw();
+        let safe = |p: &Path| {
+            std::fs::metadata(p)
+                .is_ok_and(|m| (m.uid() == 0 || m.uid() == me) && m.mode() & 0o022 == 0)
+        };
+        safe(path) && path.parent().is_some_and(safe)
     }
 }
 

@@ -3,6 +3,7 @@
 //!
 //! The token is part of every URL, so every error that leaves this module is redacted.
 
+use crate::outside::Outside;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc;
@@ -53,24 +54,20 @@ impl DotEnv {
             vars: HashMap::new(),
             problem: Some(format!("{} {why}", path.display())),
         };
-        match std::fs::metadata(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return DotEnv::default(),
-            Err(e) => return unreadable(format!("cannot be read: {e}")),
+        let text = match crate::files::read_bytes(&path, DOTENV_MAX) {
+            Ok(bytes) => bytes,
+            Err(e) if e.is_missing() => return DotEnv::default(),
             // Many projects name their virtualenv `.env`; a FIFO would block for ever.
-            Ok(m) if !m.is_file() => {
+            Err(e @ crate::files::FileError::NotRegular { .. }) => {
                 tracing::info!(
-                    "{} is not a regular file (a virtualenv folder?): not read as a dotenv file",
+                    "{} {e} (a virtualenv folder?): not read as a dotenv file",
                     path.display()
                 );
                 return DotEnv::default();
             }
-            Ok(m) if m.len() > DOTENV_MAX => {
-                return unreadable(format!("is {} bytes: too large for a dotenv file", m.len()));
+            Err(crate::files::FileError::TooLarge { .. }) => {
+                return unreadable("is too large for a dotenv file (over 1 MiB)".into());
             }
-            Ok(_) => {}
-        }
-        let text = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
             Err(e) => return unreadable(format!("cannot be read: {e}")),
         };
         let mut vars = HashMap::new();
@@ -167,17 +164,26 @@ pub enum ConflictKind {
     Webhook,
     /// Somebody called setWebhook while we polled.
     SetWebhook,
-    Other(String),
+    Other(Outside),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
-    Unauthorized(String),
+    /// The Bot API's words (its `description`) and the network's are outside text.
+    Unauthorized(Outside),
     Conflict(ConflictKind),
-    RateLimited { retry_after: u64 },
-    Status { code: u16, description: String },
-    NotJson { status: u16, snippet: String },
-    Network(String),
+    RateLimited {
+        retry_after: u64,
+    },
+    Status {
+        code: u16,
+        description: Outside,
+    },
+    NotJson {
+        status: u16,
+        snippet: Outside,
+    },
+    Network(Outside),
     Interrupted,
 }
 
@@ -224,9 +230,9 @@ failing"
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookInfo {
-    pub url: String,
+    pub url: Outside,
     pub pending_update_count: u64,
-    pub last_error_message: Option<String>,
+    pub last_error_message: Option<Outside>,
     pub last_error_date: Option<u64>,
 }
 
@@ -303,19 +309,21 @@ impl BotApi {
                 }
             }
         };
-        let (status, retry_header, body) = answer.map_err(ApiError::Network)?;
+        let (status, retry_header, body) =
+            answer.map_err(|e| ApiError::Network(Outside::from(e)))?;
         let envelope: Envelope = serde_json::from_str(&body).map_err(|_| ApiError::NotJson {
             status,
-            snippet: snippet(&redact(&body, &self.token)),
+            snippet: snippet(&redact(&body, &self.token)).into(),
         })?;
         if envelope.ok {
             return Ok(envelope.result);
         }
         let code = envelope.error_code.unwrap_or(status);
-        let description = redact(&envelope.description.unwrap_or_default(), &self.token);
+        let description: Outside =
+            redact(&envelope.description.unwrap_or_default(), &self.token).into();
         Err(match code {
             401 => ApiError::Unauthorized(description),
-            409 => ApiError::Conflict(classify_conflict(&description)),
+            409 => ApiError::Conflict(classify_conflict(description.raw())),
             429 => ApiError::RateLimited {
                 retry_after: envelope
                     .parameters
@@ -343,7 +351,8 @@ impl BotApi {
             url: redact(
                 w.get("url").and_then(|v| v.as_str()).unwrap_or(""),
                 &self.token,
-            ),
+            )
+            .into(),
             pending_update_count: w
                 .get("pending_update_count")
                 .and_then(|v| v.as_u64())
@@ -351,7 +360,7 @@ impl BotApi {
             last_error_message: w
                 .get("last_error_message")
                 .and_then(|v| v.as_str())
-                .map(|m| redact(m, &self.token)),
+                .map(|m| redact(m, &self.token).into()),
             last_error_date: w.get("last_error_date").and_then(|v| v.as_u64()),
         })
     }
@@ -438,7 +447,7 @@ fn classify_conflict(description: &str) -> ConflictKind {
     } else if description.contains("setWebhook") {
         ConflictKind::SetWebhook
     } else {
-        ConflictKind::Other(description.to_string())
+        ConflictKind::Other(description.into())
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::Bot;
+use crate::outside::Outside;
 use crate::sources::fly::{FlyError, Flyctl, Machine, Secret};
 
 /// At most this many flyctl calls at a time: an account can see hundreds of apps.
@@ -34,8 +35,9 @@ pub struct SharedToken<'a> {
 
 /// Another Fly app holding the same token, in secret `secret`.
 pub struct Also<'a> {
-    pub app: &'a str,
-    pub secret: &'a str,
+    /// Named in the Fly account: outside text.
+    pub app: Outside,
+    pub secret: Outside,
     pub machines: Result<&'a [Machine], &'a FlyError>,
 }
 
@@ -44,6 +46,31 @@ impl Also<'_> {
         self.machines
             .map(|ms| ms.iter().filter(|m| m.is_running()).collect())
             .unwrap_or_default()
+    }
+
+    /// Give the other app its own bot's token (a placeholder, never a value), or stop its
+    /// started machines. Its names are the Fly account's: quoted for the shell.
+    pub fn fix(&self) -> String {
+        let started: Vec<&str> = self.started().iter().map(|m| m.id.as_str()).collect();
+        set_secret_fix(self.secret.raw(), self.app.raw(), &started)
+    }
+}
+
+/// `flyctl secrets set SECRET=<…> --app APP`, and with `started` machines the stop instead.
+pub fn set_secret_fix(secret: &str, app: &str, started: &[&str]) -> String {
+    let shown = Outside::from(app);
+    let app = crate::shell::word(app);
+    let set = format!(
+        "flyctl secrets set {}=<token of {shown}'s own bot from @BotFather> --app {app}",
+        crate::shell::word(secret)
+    );
+    if started.is_empty() {
+        set
+    } else {
+        format!(
+            "{set}   # or stop it: flyctl machine stop {} --app {app}",
+            started.join(" ")
+        )
     }
 }
 
@@ -85,11 +112,13 @@ the token)"
                 .unchecked
                 .push(format!("the Fly apps could not be listed: {e}"));
         }
+        let mut timed_out = 0;
         for (other_app, secrets) in &self.secrets {
             if other_app == app {
                 continue;
             }
             match secrets {
+                Err(FlyError::TimedOut { .. }) => timed_out += 1,
                 Ok(list) => {
                     result.checked += 1;
                     if let Some(secret) = list.iter().find(|s| s.digest == digest) {
@@ -99,14 +128,21 @@ the token)"
                             None => Ok(&[][..]),
                         };
                         result.also.push(Also {
-                            app: other_app,
-                            secret: &secret.name,
+                            app: other_app.as_str().into(),
+                            secret: secret.name.as_str().into(),
                             machines,
                         });
                     }
                 }
                 Err(e) => result.unchecked.push(format!("{other_app}: {e}")),
             }
+        }
+        // One line for all of them: hundreds of apps must not make hundreds of lines.
+        if timed_out > 0 {
+            result.unchecked.push(format!(
+                "{timed_out} app{} not compared: flyctl secrets list timed out",
+                if timed_out == 1 { "" } else { "s" }
+            ));
         }
         Some(result)
     }
@@ -120,8 +156,11 @@ pub fn wanted<'a>(bots: &[&'a Bot]) -> Vec<(&'a str, &'a str)> {
 }
 
 /// Reads the bots' own apps' secrets and the app list at once, then every other app's
-/// secrets (and the machines of those that hold a wanted digest).
+/// secrets (and the machines of those that hold a wanted digest). The whole source has one
+/// deadline, two calls' time: an account with hundreds of apps that hang costs that, not
+/// hundreds of timeouts; apps not read by then are "not compared".
 pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
+    let deadline = std::time::Instant::now() + 2 * flyctl.timeout();
     let own: Vec<String> = wanted
         .iter()
         .map(|(app, _)| app.to_string())
@@ -150,6 +189,18 @@ pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
             .cloned()
             .collect();
         let read = bounded(&others, MAX_IN_FLIGHT, |app| {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                let command = format!("flyctl secrets list --app {app} --json");
+                return (
+                    Err(FlyError::TimedOut {
+                        command,
+                        after: left,
+                    }),
+                    None,
+                );
+            }
+            let flyctl = flyctl.within(left);
             let found = flyctl.secrets(app);
             let holds = found
                 .as_ref()
@@ -293,7 +344,7 @@ mod tests {
         let shared = read.shared_token(&bot, &fly).unwrap();
         assert_eq!(shared.also.len(), 1);
         assert_eq!(
-            (shared.also[0].app, shared.also[0].secret),
+            (shared.also[0].app.raw(), shared.also[0].secret.raw()),
             ("beta", "BOT_TOKEN")
         );
         assert_eq!(shared.also[0].started().len(), 1);

@@ -9,7 +9,7 @@ mod text;
 pub use prompt::{confirm, interactive, restore_terminal};
 pub use spinner::Spinner;
 pub use table::table;
-pub use text::{clean, shown};
+pub use text::{clean, clean_stderr, shown};
 
 use console::style;
 use std::io::IsTerminal;
@@ -37,12 +37,25 @@ pub fn line(text: impl AsRef<str>) {
 pub fn hanging(text: impl AsRef<str>, indent: Option<usize>) {
     let text = clean(text.as_ref());
     if !stdout_is_terminal() {
-        println!("{text}");
+        out(&text);
         return;
     }
     let width = usize::from(console::Term::stdout().size().1).max(40);
     for l in text.lines() {
-        println!("{}", wrap(l, width, indent));
+        out(&wrap(l, width, indent));
+    }
+}
+
+/// Writes one line to stdout. A closed pipe (`botctl status | head -1`) ends botctl quietly
+/// with success, as ripgrep does: whoever closed it has read what they wanted.
+fn out(line: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush())
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        restore_terminal();
+        std::process::exit(0);
     }
 }
 
@@ -85,8 +98,13 @@ fn wrap(line: &str, width: usize, indent: Option<usize>) -> String {
     out
 }
 
+/// Text botctl made whole (a completion script): no wrapping, one trailing newline.
+pub fn verbatim(text: &str) {
+    out(clean(text).trim_end_matches('\n'));
+}
+
 pub fn blank() {
-    println!();
+    out("");
 }
 
 pub fn heading(text: &str) -> String {
@@ -114,19 +132,19 @@ pub fn error(text: impl std::fmt::Display) {
     eprintln!(
         "{} {}",
         console::style("error:").for_stderr().red().bold(),
-        clean(&text.to_string())
+        clean_stderr(&text.to_string())
     );
 }
 
 /// A side remark on stderr (it must not pollute --json output).
 pub fn note(text: impl std::fmt::Display) {
-    eprintln!("{}", clean(&text.to_string()));
+    eprintln!("{}", clean_stderr(&text.to_string()));
 }
 
 /// JSON keeps outside text as it is (serde escapes control characters), tokens redacted.
 pub fn json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{}", crate::redact::redact(&s)),
+        Ok(s) => out(&crate::redact::redact(&s)),
         Err(e) => error(format!("cannot write JSON: {e}")),
     }
 }
@@ -137,7 +155,7 @@ pub struct TraceWriter;
 
 impl std::io::Write for TraceWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = clean(&String::from_utf8_lossy(buf));
+        let text = clean_stderr(&String::from_utf8_lossy(buf));
         std::io::stderr().write_all(text.as_bytes())?;
         Ok(buf.len())
     }
@@ -162,7 +180,7 @@ pub fn install_panic_hook() {
         restore_terminal();
         eprintln!(
             "{}",
-            clean(&format!(
+            clean_stderr(&format!(
                 "botctl panicked{at}: {message}\nThis is a bug; please report it."
             ))
         );

@@ -22,7 +22,7 @@ proceed without asking."
         )));
     }
     let answer = dialoguer::Confirm::new()
-        .with_prompt(super::clean(question))
+        .with_prompt(super::clean_stderr(question))
         .default(false)
         .interact_opt();
     // dialoguer hides the cursor while it asks and a Ctrl-C leaves it hidden.

@@ -12,13 +12,13 @@ impl Spinner {
         if let Ok(style) = ProgressStyle::with_template(&template) {
             bar.set_style(style);
         }
-        bar.set_message(super::clean(message));
+        bar.set_message(super::clean_stderr(message));
         bar.enable_steady_tick(Duration::from_millis(120));
         Spinner(bar)
     }
 
     pub fn set_message(&self, message: &str) {
-        self.0.set_message(super::clean(message));
+        self.0.set_message(super::clean_stderr(message));
     }
 }
 

@@ -12,10 +12,26 @@ pub fn shown(text: &str) -> Cow<'_, str> {
     escape(text, Keep::Nothing)
 }
 
-/// A whole line about to be printed: tokens redacted, control characters escaped except
-/// colours and the newlines and tabs that lay it out.
+/// A whole line about to be printed on stdout: tokens redacted, control characters escaped
+/// except the newlines and tabs that lay it out, and colours while botctl colours stdout
+/// (off a terminal it makes none, so any colour sequence there came from outside).
 pub fn clean(text: &str) -> String {
-    escape(&crate::redact::redact(text), Keep::Layout).into_owned()
+    let keep = if console::colors_enabled() {
+        Keep::Layout
+    } else {
+        Keep::LayoutOnly
+    };
+    escape(&crate::redact::redact(text), keep).into_owned()
+}
+
+/// [`clean`] for a line on stderr.
+pub fn clean_stderr(text: &str) -> String {
+    let keep = if console::colors_enabled_stderr() {
+        Keep::Layout
+    } else {
+        Keep::LayoutOnly
+    };
+    escape(&crate::redact::redact(text), keep).into_owned()
 }
 
 fn needs_escape(c: char) -> bool {
@@ -28,10 +44,13 @@ enum Keep {
     Nothing,
     /// Newlines, tabs and colours: a whole line botctl made.
     Layout,
+    /// Newlines and tabs: a line botctl made without colours.
+    LayoutOnly,
 }
 
 fn escape(text: &str, keep_: Keep) -> Cow<'_, str> {
-    let layout = keep_ == Keep::Layout;
+    let colours = keep_ == Keep::Layout;
+    let layout = keep_ != Keep::Nothing;
     let keep = |c: char| layout && (c == '\n' || c == '\t');
     if !text.chars().any(|c| needs_escape(c) && !keep(c)) {
         return Cow::Borrowed(text);
@@ -39,7 +58,7 @@ fn escape(text: &str, keep_: Keep) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len() + 8);
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if layout && c == '\u{1b}' {
+        if colours && c == '\u{1b}' {
             let sgr = sgr_len(rest);
             if sgr > 0 {
                 out.push_str(&rest[..sgr]);
@@ -101,7 +120,12 @@ mod tests {
     #[test]
     fn lines_keep_colours_and_layout_only() {
         let ours = console::style("ok").green().force_styling(true).to_string();
+        console::set_colors_enabled(true);
         assert_eq!(clean(&format!("{ours}\n\tx")), format!("{ours}\n\tx"));
+        // Without colours of our own, a colour sequence came from outside: escaped.
+        console::set_colors_enabled(false);
+        assert_eq!(clean("a\u{1b}[8mb\nc"), "a\\e[8mb\nc");
+        console::set_colors_enabled(true);
         assert_eq!(
             clean("\u{1b}]52;c;aGk=\u{7}\u{1b}[2K"),
             "\\e]52;c;aGk=\\x07\\e[2K"

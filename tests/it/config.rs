@@ -330,3 +330,24 @@ fn a_token_spelled_with_escapes_in_host_options_is_refused() {
     );
     assert!(!run.all_output().contains(&token), "the token was echoed");
 }
+
+/// A `[[host]]` ssh value or option with NUL or a control character is a config error (exit 2)
+/// naming the place, not a runtime "nul byte found".
+#[test]
+fn host_ssh_with_control_characters_is_a_config_error() {
+    for (ssh, options) in [
+        (r#"deploy@vps\u0000x"#, "[]"),
+        (r#"deploy@vps\u001b[2K"#, "[]"),
+        ("deploy@vps", r#"["-p", "22\u0000"]"#),
+    ] {
+        let world = World::with_config(&format!(
+            "[[host]]\nname = \"vps\"\nssh = \"{ssh}\"\noptions = {options}\n\n\
+[[bot]]\nname = \"partner\"\nscript = \"partner/bot.py\"\n"
+        ));
+        let run = world.run(&["status"]);
+        run.expect_code(2);
+        assert!(run.stderr.contains("botctl.toml:"), "{}", run.stderr);
+        assert!(!run.stderr.contains("nul byte"), "{}", run.stderr);
+        assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
+    }
+}

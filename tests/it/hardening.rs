@@ -356,7 +356,7 @@ fn dev_start_waits_for_machines_already_stopping() {
     )]);
     // Settles to stopped a little later, as after a stop somebody else sent.
     state["apps"][APP]["machines"][0]["pending"] =
-        json!({"to": "stopped", "at": now_epoch() + 2.0});
+        json!({"to": "stopped", "at": now_epoch() + 6.0});
     world.fly_state(state);
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
     run.expect_code(0).expect_stdout("stopped 148ed193b95089");
@@ -543,8 +543,23 @@ fn a_huge_flyctl_error_line_is_quoted_short() {
         run.stdout.len()
     );
     let json = run.json();
+    // 50 MB on stderr is past the capture cap: stopped, and said so in one short line.
     let error = bot(&json, "partner")["fly"]["error"].as_str().unwrap();
-    assert!(error.contains("more bytes"), "{}", &error[..200]);
+    assert!(error.contains("printed too much"), "{error}");
+    assert!(error.len() < 1000, "{error}");
+    // 5 MB is under the cap: read, and quoted cut short.
+    script(
+        &world,
+        "myfly",
+        "#!/bin/sh\nhead -c 5000000 /dev/zero | tr '\\0' x >&2\necho >&2\nexit 1\n",
+    );
+    let json = world.run(&["status", "--json"]).json();
+    let error = bot(&json, "partner")["fly"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("more bytes"),
+        "{}",
+        &error[..200.min(error.len())]
+    );
 }
 
 #[test]

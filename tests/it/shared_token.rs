@@ -360,3 +360,38 @@ fn ten_apps_at_one_second_a_call_are_read_at_once_eight_at_a_time() {
     assert!(most <= 8, "{most} secrets calls at once: {calls:?}");
     assert!(most >= 2, "the apps were read one by one: {calls:?}");
 }
+
+/// 80 other apps whose `secrets list` hangs: the source has one deadline (two calls' time), not
+/// ceil(80/8) × the timeout, and one summary line says what was not compared.
+#[test]
+fn other_apps_that_hang_cost_one_deadline_and_one_line() {
+    let world = World::with_config(&format!("[fly]\ntimeout = \"2s\"\n{CONFIG}"));
+    let mut others: Vec<(String, Vec<Value>)> = Vec::new();
+    for i in 0..80 {
+        others.push((format!("other-app-{i:02}"), vec![]));
+    }
+    let refs: Vec<(&str, Vec<Value>)> = others
+        .iter()
+        .map(|(n, m)| (n.as_str(), m.clone()))
+        .collect();
+    let mut st = state(&refs);
+    for (name, _) in &others {
+        st["apps"][name]["secrets_hang"] = json!(true);
+    }
+    world.fly_state(st);
+    let run = run(world
+        .botctl()
+        .args(["doctor", "partner"])
+        .timeout(Duration::from_secs(60)));
+    assert!(
+        run.elapsed < Duration::from_secs(9),
+        "took {:?}:\n{}",
+        run.elapsed,
+        run.all_output()
+    );
+    let out = run.all_output();
+    let line = line_with(&out, "not compared: flyctl secrets list timed out");
+    assert!(line.contains("80 apps"), "{line}");
+    // No line per app.
+    assert!(!out.contains("other-app-"), "{out}");
+}

@@ -117,7 +117,10 @@ fn supervisord_program_is_named_and_stopped_through_supervisorctl_while_the_daem
     let stop = sup["stop"].as_str().unwrap_or_default().to_string();
     // The supervisorctl beside the daemon (or the same one found on PATH), with its -c.
     assert!(
-        stop.ends_with(&format!("supervisorctl -c {} stop partner", conf.display())),
+        stop.ends_with(&format!(
+            "supervisorctl -c {} stop partner:partner",
+            conf.display()
+        )),
         "{local}"
     );
     assert_eq!(
@@ -256,7 +259,7 @@ fn pm2_app_is_named_from_the_daemons_home_and_stopped_with_pm2_stop() {
     let local = the_instance(&world);
     assert_eq!(
         local["supervisor"],
-        json!({"kind": "pm2", "name": "partner", "pid": daemon, "stop": "pm2 stop partner"})
+        json!({"kind": "pm2", "name": "partner", "pid": daemon, "stop": "pm2 stop 0"})
     );
     let bot_pid = local["pid"].as_u64().unwrap() as u32;
 
@@ -268,7 +271,7 @@ fn pm2_app_is_named_from_the_daemons_home_and_stopped_with_pm2_stop() {
 
     let run = world.run(&["dev-stop", "--yes", "--grace", "5s"]);
     run.expect_code(0)
-        .expect_stdout("ran `pm2 stop partner`")
+        .expect_stdout("ran `pm2 stop 0`")
         .expect_stdout("no instance of your bots is left");
     assert!(!alive(bot_pid));
     assert!(alive(daemon), "the pm2 daemon stays up");

@@ -10,7 +10,7 @@ use crate::config::{Bot, Host};
 use crate::exec::{self, ExecError, Output};
 use crate::sources::autostart::{self, Autostart, Entry, Unchecked};
 use crate::sources::local::{self, Instance};
-use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, Record};
+use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, Record, Unanswered};
 
 /// The script `sh -s` runs there: fixed text, nothing of botctl's environment in it.
 const SCAN: &str = include_str!("scan.sh");
@@ -30,11 +30,29 @@ pub enum Signal {
 
 /// Sends `signal` to each `(pid, start time)` on the host that is still that process, is the
 /// ssh user's and has not exited; returns those pids (with `Check`: the ones still running).
-pub fn signal(
-    host: &Host,
-    signal: Signal,
-    targets: &[(u32, Option<u64>)],
-) -> Result<Vec<u32>, String> {
+/// A process as the scan saw it: signal.sh signals it only while pid, start time, owner and
+/// command line are all still these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub started: Option<u64>,
+    /// The first bytes of `/proc/PID/cmdline`, hex (what `od -An -tx1` prints).
+    pub cmdline_hex: String,
+}
+
+/// How much of a command line signal.sh compares.
+const CMDLINE_COMPARED: usize = 4096;
+
+fn hex_of(cmdline: &str) -> String {
+    use std::fmt::Write;
+    let bytes = cmdline.as_bytes();
+    let mut out = String::with_capacity(2 * bytes.len().min(CMDLINE_COMPARED));
+    for b in bytes.iter().take(CMDLINE_COMPARED) {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+pub fn signal(host: &Host, signal: Signal, targets: &[(u32, &Seen)]) -> Result<Vec<u32>, String> {
     if targets.is_empty() {
         return Ok(Vec::new());
     }
@@ -49,11 +67,13 @@ pub fn signal(
         }
         .into(),
     ];
-    remote.extend(
-        targets
-            .iter()
-            .map(|(pid, started)| format!("{pid}:{}", started.map_or(-1, |s| s as i64))),
-    );
+    remote.extend(targets.iter().map(|(pid, seen)| {
+        format!(
+            "{pid}:{}:{}",
+            seen.started.map_or(-1, |s| s as i64),
+            seen.cmdline_hex
+        )
+    }));
     let remote: Vec<&str> = remote.iter().map(String::as_str).collect();
     let out = ssh(host, &remote, SIGNAL)?;
     if !out.success() {
@@ -78,9 +98,9 @@ pub struct HostScan {
     pub autostart: Autostart,
     /// The uid botctl logs in as there: dev-stop touches that user's processes only.
     pub uid: u32,
-    /// Start time of every process there, by pid: dev-stop signals a pid only while it is
+    /// Every process there as it was seen, by pid: dev-stop signals a pid only while it is
     /// still the process it saw.
-    pub started: HashMap<u32, Option<u64>>,
+    pub seen: HashMap<u32, Seen>,
 }
 
 /// One process as the server printed it.
@@ -248,10 +268,14 @@ shell run `sh -s`?"
             _ => return Err("the scan's output is not what botctl printed".into()),
         }
     }
-    let argvs = argvs(rest);
+    let cmdlines = cmdlines(rest)?;
     for p in &mut procs {
-        if let Some(argv) = argvs.get(&p.pid) {
-            p.argv = argv.clone();
+        if let Some(cmdline) = cmdlines.get(&p.pid) {
+            p.argv = cmdline
+                .split('\0')
+                .filter(|a| !a.is_empty())
+                .map(String::from)
+                .collect();
         }
     }
     // A process that exited before its argv was read is no instance of anything.
@@ -261,31 +285,47 @@ shell run `sh -s`?"
         instances: instances(&procs, bots, &users, &home, &sections),
         autostart: autostart(&sections, bots),
         uid,
-        started: procs.iter().map(|p| (p.pid, p.started)).collect(),
+        seen: procs
+            .iter()
+            .map(|p| {
+                let cmdline = cmdlines.get(&p.pid).map_or("", |c| c.as_str());
+                let seen = Seen {
+                    started: p.started,
+                    cmdline_hex: hex_of(cmdline),
+                };
+                (p.pid, seen)
+            })
+            .collect(),
     })
 }
 
-/// argv by pid from `head -c N /proc/*/cmdline` output: each file after a
-/// `==> /proc/PID/cmdline <==` line (and, after the first, a blank line).
-fn argvs(blob: &str) -> HashMap<u32, Vec<String>> {
+/// Each command line (NUL-separated, as in /proc) by pid from `head -c N /proc/*/cmdline`
+/// output: each file after a `==> /proc/PID/cmdline <==` line (and, after the first, a blank
+/// line). `head` names each file once, so a pid named twice is a header forged inside another
+/// user's argv to make one process look like another: the whole answer is refused.
+fn cmdlines(blob: &str) -> Result<HashMap<u32, String>, String> {
     let blob = format!("\n{blob}");
-    blob.split("\n==> ")
-        .skip(1)
-        .filter_map(|chunk| {
-            let (name, content) = chunk.split_once(" <==\n")?;
-            let pid = name
-                .strip_prefix("/proc/")?
-                .strip_suffix("/cmdline")?
-                .parse()
-                .ok()?;
-            let argv: Vec<String> = content
-                .split('\0')
-                .filter(|a| !a.is_empty())
-                .map(String::from)
-                .collect();
-            Some((pid, argv))
-        })
-        .collect()
+    let mut out = HashMap::new();
+    for chunk in blob.split("\n==> ").skip(1) {
+        let Some((name, content)) = chunk.split_once(" <==\n") else {
+            continue;
+        };
+        let Some(pid) = name
+            .strip_prefix("/proc/")
+            .and_then(|n| n.strip_suffix("/cmdline"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if out.insert(pid, content.to_string()).is_some() {
+            return Err(format!(
+                "the scan's answer was tampered with: process {pid} is named twice in the list \
+of command lines (a process's arguments imitate botctl's records); not trusting this host's \
+answer"
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// (ppid, start time in clock ticks after boot) from `/proc/PID/stat`.
@@ -335,10 +375,10 @@ fn instances(
             uid: p.uid,
             started: p.started,
             cwd: p.cwd.clone(),
-            cmd: p.argv.clone(),
+            cmd: p.argv.clone().into(),
             supervisor: None,
             ppid: None,
-            parent_cmd: Vec::new(),
+            parent_cmd: Default::default(),
         });
     }
     let mut found = local::one_per_wrapper(found, |pid| by_pid.get(&pid).map(|p| p.ppid));
@@ -355,7 +395,7 @@ fn instances(
         .iter()
         .flat_map(|(cgroup, chain)| supervisor::needs(cgroup, chain))
         .map(|need| {
-            let answer = answer(&need, home, sections);
+            let answer = answer(&need, home, sections).map_err(Unanswered::Failed);
             (need, answer)
         })
         .collect();
@@ -398,8 +438,10 @@ fn answer(
         None => Err(format!("{program} was not read on the host")),
     };
     match need {
-        Need::Pm2List { home: h } if *h == format!("{home}/.pm2") => section("pm2", "pm2", &[0]),
-        Need::Pm2List { home } => Err(format!("{home} is not the ssh user's pm2 home")),
+        Need::Pm2List { home: h, .. } if *h == format!("{home}/.pm2") => {
+            section("pm2", "pm2", &[0])
+        }
+        Need::Pm2List { home, .. } => Err(format!("{home} is not the ssh user's pm2 home")),
         // Exit status 3 means "a program is not running": the list is still there.
         Need::SupervisorStatus { .. } => section("supervisorctl", "supervisorctl", &[0, 3]),
         other => Err(format!("not read over ssh: {other:?}")),
@@ -437,8 +479,11 @@ fn autostart(sections: &HashMap<String, (i32, String)>, bots: &[&Bot]) -> Autost
                 entries.push(Entry {
                     bot: bot.name.clone(),
                     source: "pm2".into(),
-                    entry: format!("app {name} saved in ~/.pm2/dump.pm2: {command}"),
-                    fix: format!("pm2 delete {name} && pm2 save --force"),
+                    entry: (format!("app {name} saved in ~/.pm2/dump.pm2: {command}")).into(),
+                    fix: format!(
+                        "pm2 delete {} && pm2 save --force",
+                        crate::shell::word(&name)
+                    ),
                 });
             }
         }
@@ -459,10 +504,12 @@ fn autostart(sections: &HashMap<String, (i32, String)>, bots: &[&Bot]) -> Autost
                 entries.push(Entry {
                     bot: bot.name.clone(),
                     source: "supervisord".into(),
-                    entry: format!("[program:{}] in {file} (autostart): {}", p.name, p.command),
+                    entry: (format!("[program:{}] in {file} (autostart): {}", p.name, p.command))
+                        .into(),
                     fix: format!(
-                        "set autostart=false under [program:{}] in {file}, then: supervisorctl update",
-                        p.name
+                        "set autostart=false under [program:{}] in {}, then: supervisorctl update",
+                        crate::outside::Outside::from(p.name.as_str()),
+                        crate::shell::word(file)
                     ),
                 });
             }
@@ -554,10 +601,56 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
         assert!(
             scan.autostart.entries[1]
                 .entry
+                .raw()
                 .starts_with("[program:partner] in /etc/supervisor/conf.d/lb.conf"),
             "{:?}",
             scan.autostart.entries[1]
         );
+    }
+
+    #[test]
+    fn a_forged_record_inside_an_argv_refuses_the_answer() {
+        let partner = bot("partner", "bot.py");
+        let mut out = format!("{MAGIC}\0{}\0/root\01000\0100\0", 0);
+        let processes = [
+            // Another user's process whose argument imitates head's header for pid 60.
+            record(
+                50,
+                1,
+                2000,
+                "0::/x\n",
+                &["x", "\n==> /proc/60/cmdline <==\npython3", "bot.py"],
+            ),
+            record(60, 1, 0, "0::/x\n", &["sleep", "1000"]),
+        ];
+        for (record, _) in &processes {
+            out.push_str(record);
+        }
+        out.push_str("argv\0");
+        for (_, cmdline) in &processes {
+            out.push_str(cmdline);
+        }
+        out.push_str("==> /dev/null <==\n");
+        out.push_str(TRAILER);
+        let e = parse(&out, &[&partner]).unwrap_err();
+        assert!(e.contains("tampered") && e.contains("process 60"), "{e}");
+    }
+
+    #[test]
+    fn the_signal_script_checks_the_command_line_again() {
+        // signal.sh, run here under sh, CHECKs this test's own process: with the command line
+        // the scan would have read it answers; with another one it does not.
+        let me = std::process::id();
+        let cmdline = std::fs::read(format!("/proc/{me}/cmdline")).unwrap();
+        let right = hex_of(&String::from_utf8_lossy(&cmdline));
+        let wrong = hex_of("sleep\0-1000\0");
+        for (hex, expected) in [(right, me.to_string()), (wrong, String::new())] {
+            let out = std::process::Command::new("sh")
+                .args(["-c", SIGNAL, "sh", "CHECK", &format!("{me}:-1:{hex}")])
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), expected);
+        }
     }
 
     #[test]
@@ -594,7 +687,7 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
             let scan = parse(&out.stdout, &[&partner]).unwrap_or_else(|e| panic!("{shell:?}: {e}"));
             assert_eq!(scan.uid, nix::unistd::geteuid().as_raw(), "{shell:?}");
             assert!(
-                scan.started.contains_key(&std::process::id()),
+                scan.seen.contains_key(&std::process::id()),
                 "{shell:?} did not list this test's process"
             );
             ran += 1;

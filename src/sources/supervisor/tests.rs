@@ -45,7 +45,7 @@ fn rec_argv(pid: u32, ppid: u32, argv: &[&str]) -> Record {
     }
 }
 
-fn answer(program: &str, text: String) -> Result<Answer, String> {
+fn answer(program: &str, text: String) -> Result<Answer, Unanswered> {
     Ok(Answer {
         program: program.into(),
         text,
@@ -135,7 +135,7 @@ fn unit_and_container_supervisors_with_their_stop_commands() {
     assert_eq!(s.stop, "systemctl --user stop bot.service");
     let s = decide(&cgroup("docker-cgroupfs-driver.txt"), &bot, &Answers::new()).unwrap();
     assert_eq!(
-        (s.kind, s.name.as_str()),
+        (s.kind, s.name.raw()),
         (SupervisorKind::Docker, "3f2a9c4e1b7d")
     );
     assert_eq!(s.stop, "docker stop 3f2a9c4e1b7d");
@@ -155,7 +155,7 @@ fn unit_and_container_supervisors_with_their_stop_commands() {
     let answers = Answers::from([(need[0].clone(), answer("docker", "/partner-bot\n".into()))]);
     let s = decide(&cg, &bot, &answers).unwrap();
     assert_eq!(
-        (s.name.as_str(), s.stop.as_str()),
+        (s.name.raw(), s.stop.as_str()),
         ("partner-bot", "docker stop partner-bot")
     );
     assert_eq!(container_name("garbage with spaces"), None);
@@ -191,6 +191,7 @@ fn supervisord_program_from_its_status_with_the_daemons_config() {
     let need = Need::SupervisorStatus {
         ctl: Some("/usr/bin/supervisorctl".into()),
         conf: Some("/etc/supervisor/supervisord.conf".into()),
+        owner: Some(501),
     };
     assert_eq!(needs, vec![need.clone()]);
     let answers = Answers::from([(
@@ -199,15 +200,15 @@ fn supervisord_program_from_its_status_with_the_daemons_config() {
     )]);
     let s = decide(&cg, &chain, &answers).unwrap();
     assert_eq!(s.kind, SupervisorKind::Supervisord);
-    assert_eq!((s.name.as_str(), s.pid), ("partner", Some(812)));
+    assert_eq!((s.name.raw(), s.pid), ("partner", Some(812)));
     assert_eq!(
         s.stop,
-        "supervisorctl -c /etc/supervisor/supervisord.conf stop partner"
+        "supervisorctl -c /etc/supervisor/supervisord.conf stop partner:partner"
     );
     assert_eq!(
         serde_json::to_value(&s).unwrap(),
         serde_json::json!({"kind": "supervisord", "name": "partner", "pid": 812,
-            "stop": "supervisorctl -c /etc/supervisor/supervisord.conf stop partner"})
+            "stop": "supervisorctl -c /etc/supervisor/supervisord.conf stop partner:partner"})
     );
     // A group member, reached through a shell between daemon and bot.
     let chain = [
@@ -218,6 +219,7 @@ fn supervisord_program_from_its_status_with_the_daemons_config() {
     let need = Need::SupervisorStatus {
         ctl: None,
         conf: Some("/x/s.conf".into()),
+        owner: Some(501),
     };
     let answers = Answers::from([(
         need,
@@ -241,19 +243,20 @@ fn pm2_app_from_jlist_with_the_daemons_home() {
     ];
     let need = Need::Pm2List {
         home: "/srv/pm2home".into(),
+        owner: Some(501),
     };
     assert_eq!(needs(&Cgroup::Other, &chain), vec![need.clone()]);
     let answers = Answers::from([(need, answer("pm2", fixture("pm2-jlist.txt")))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
     assert_eq!(
-        (s.kind, s.name.as_str(), s.pid),
+        (s.kind, s.name.raw(), s.pid),
         (SupervisorKind::Pm2, "partner", Some(700))
     );
-    assert_eq!(s.stop, "PM2_HOME=/srv/pm2home pm2 stop partner");
+    assert_eq!(s.stop, "PM2_HOME=/srv/pm2home pm2 stop 0");
     assert_eq!(
         s.how,
         StopHow::Command {
-            argv: vec!["pm2".into(), "stop".into(), "partner".into()],
+            argv: vec!["pm2".into(), "stop".into(), "0".into()],
             env: vec![("PM2_HOME".into(), "/srv/pm2home".into())],
         }
     );
@@ -264,12 +267,127 @@ fn pm2_app_from_jlist_with_the_daemons_home() {
     ];
     let need = Need::Pm2List {
         home: "/home/dev/.pm2".into(),
+        owner: Some(501),
     };
     let answers = Answers::from([(need, answer("pm2", fixture("pm2-jlist.txt")))]);
     assert_eq!(
         decide(&Cgroup::Other, &chain, &answers).unwrap().stop,
-        "pm2 stop partner"
+        "pm2 stop 0"
     );
+}
+
+#[test]
+fn another_users_daemon_is_named_not_asked() {
+    // The daemon is uid 12345's; the answers say so (its client is never run for it).
+    let chain = [
+        rec(4242, 812, "python3 bot.py"),
+        Record {
+            uid: Some(12345),
+            ..rec(812, 1, "/home/other/bin/supervisord -c /home/other/s.conf")
+        },
+    ];
+    let need = Need::SupervisorStatus {
+        ctl: Some("/home/other/bin/supervisorctl".into()),
+        conf: Some("/home/other/s.conf".into()),
+        owner: Some(12345),
+    };
+    assert_eq!(needs(&Cgroup::Other, &chain), vec![need.clone()]);
+    let answers = Answers::from([(need, Err(Unanswered::OtherUser { uid: 12345 }))]);
+    let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
+    assert_eq!(s.how, StopHow::OtherUser { uid: 12345 });
+    assert!(s.stop.contains("supervisord of user 12345"), "{}", s.stop);
+    let chain = [
+        rec(4242, 700, "python3 bot.py"),
+        Record {
+            uid: Some(12345),
+            ..rec_argv(700, 1, &["PM2 v5.3.0: God Daemon (/home/other/.pm2)"])
+        },
+    ];
+    let need = Need::Pm2List {
+        home: "/home/other/.pm2".into(),
+        owner: Some(12345),
+    };
+    let answers = Answers::from([(need, Err(Unanswered::OtherUser { uid: 12345 }))]);
+    let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
+    assert_eq!(s.how, StopHow::OtherUser { uid: 12345 });
+    assert!(
+        s.stop.starts_with("sudo -u '#12345' pm2 list"),
+        "{}",
+        s.stop
+    );
+}
+
+#[test]
+fn a_program_named_all_is_addressed_alone() {
+    let chain = [
+        rec(4242, 812, "python3 bot.py"),
+        rec(812, 1, "supervisord -c /x/s.conf"),
+    ];
+    let need = Need::SupervisorStatus {
+        ctl: None,
+        conf: Some("/x/s.conf".into()),
+        owner: Some(501),
+    };
+    let status = "all                              RUNNING   pid 4242, uptime 0:01:00\n\
+                  other                            RUNNING   pid 4300, uptime 0:01:00\n";
+    let answers = Answers::from([(need, answer("supervisorctl", status.into()))]);
+    let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
+    assert_eq!(s.stop, "supervisorctl -c /x/s.conf stop all:all");
+    // pm2: by id, whatever the name (`all`, a number, a shell trick).
+    let jlist =
+        r#"[{"name": "all", "pm_id": 7, "pid": 4242}, {"name": "0", "pm_id": 0, "pid": 1}]"#;
+    let app = pm2_app_for(jlist, &chain[..1]).unwrap();
+    assert_eq!((app.name.as_str(), app.id), ("all", 7));
+    let chain = [
+        rec(4242, 700, "python3 bot.py"),
+        rec_argv(700, 1, &["PM2 v5.3.0: God Daemon (/srv/pm 2)"]),
+    ];
+    let need = Need::Pm2List {
+        home: "/srv/pm 2".into(),
+        owner: Some(501),
+    };
+    let answers = Answers::from([(need, answer("pm2", jlist.into()))]);
+    let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
+    assert_eq!(s.stop, "PM2_HOME='/srv/pm 2' pm2 stop 7");
+}
+
+#[test]
+fn watch_modes_are_reloaders() {
+    for parent in [
+        "node --watch bot.js",
+        "node --watch-path=src bot.js",
+        "tsx watch bot.ts",
+        "node /p/node_modules/.bin/tsx watch bot.ts",
+    ] {
+        let chain = [rec(4242, 900, "node bot.js"), rec(900, 1, parent)];
+        let s = decide(&Cgroup::Other, &chain, &Answers::new()).unwrap();
+        assert_eq!(
+            (s.kind, s.pid, s.how),
+            (
+                SupervisorKind::Reloader,
+                Some(900),
+                StopHow::EndParent { pid: 900 }
+            ),
+            "{parent}"
+        );
+    }
+    // bun and deno watch in the bot's own process.
+    for own in [
+        "bun --watch bot.ts",
+        "bun --hot run bot.ts",
+        "deno run --watch -A bot.ts",
+    ] {
+        let chain = [rec(4242, 1, own)];
+        let s = decide(&Cgroup::Other, &chain, &Answers::new()).unwrap();
+        assert_eq!(
+            (s.kind, s.pid),
+            (SupervisorKind::Reloader, Some(4242)),
+            "{own}"
+        );
+    }
+    // A plain node parent is nothing.
+    let chain = [rec(4242, 900, "node bot.js"), rec(900, 1, "bash")];
+    assert_eq!(decide(&Cgroup::Other, &chain, &Answers::new()), None);
 }
 
 #[test]
@@ -293,7 +411,7 @@ fn launchd_job_from_launchctl_list() {
     let answers = Answers::from([(Need::LaunchctlList, answer("launchctl", list.clone()))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
     assert_eq!(
-        (s.kind, s.name.as_str()),
+        (s.kind, s.name.raw()),
         (SupervisorKind::Launchd, "com.lb.partner")
     );
     assert_eq!(s.stop, "launchctl bootout gui/501/com.lb.partner");
@@ -328,7 +446,7 @@ fn loops_reloaders_and_cron() {
     ];
     let s = decide(&cgroup("login-session.txt"), &loop_chain, &Answers::new()).unwrap();
     assert_eq!(
-        (s.kind, s.name.as_str(), s.pid),
+        (s.kind, s.name.raw(), s.pid),
         (SupervisorKind::Loop, "900", Some(900))
     );
     assert_eq!(s.how, StopHow::EndParent { pid: 900 });
@@ -342,6 +460,7 @@ fn loops_reloaders_and_cron() {
     let needs = needs(&Cgroup::Other, &script_chain);
     let need = Need::Script {
         pid: 901,
+        uid: script_chain[1].uid,
         path: "./run.sh".into(),
     };
     assert!(needs.contains(&need), "{needs:?}");
@@ -396,7 +515,7 @@ fn loops_reloaders_and_cron() {
         let chain = [rec(4242, 950, "python3 bot.py"), rec_argv(950, 1, &argv)];
         let s = decide(&Cgroup::Other, &chain, &Answers::new()).unwrap();
         assert_eq!(
-            (s.kind, s.name.as_str()),
+            (s.kind, s.name.raw()),
             (SupervisorKind::Reloader, name),
             "{argv:?}"
         );
