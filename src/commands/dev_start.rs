@@ -11,6 +11,7 @@ use super::Context;
 use super::deploy_resume;
 use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
 use super::team_steps::{self, TakeOver};
+use super::webhook_steps;
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::sources::fly::MachineState;
@@ -70,7 +71,13 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         &survey,
         "running it here too would make two pollers",
     )?;
-    refuse_if_webhook(ctx, bot, &survey, &mut steps)?;
+    // A webhook bot's webhook is recorded and deleted; a polling bot's is a refusal.
+    let webhook = if bot.mode.is_webhook() {
+        Some(webhook_steps::record(ctx, bot, &survey, &mut steps)?)
+    } else {
+        refuse_if_webhook(ctx, bot, &survey, &mut steps)?;
+        None
+    };
     let held = team_steps::refuse_while_someone_holds_it(
         ctx,
         bot,
@@ -88,9 +95,13 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         mode,
         lock.as_ref(),
         &inherited,
+        webhook.as_ref().and_then(|w| w.record.as_ref()),
         &mut steps,
     )?;
     team_steps::publish(ctx, bot, lock.as_ref(), mode, &mut steps)?;
+    if let Some(found) = &webhook {
+        webhook_steps::delete(ctx, bot, found, mode, &mut steps)?;
+    }
     if mode.is_dry_run() {
         steps
             .begin("Warn about what can start it again")
@@ -205,6 +216,7 @@ fn stop_fly(
     mode: Mode,
     lock: Option<&state::Locked>,
     inherited: &[String],
+    webhook: Option<&crate::sources::webhook::Webhook>,
     steps: &mut Steps,
 ) -> Result<Vec<String>> {
     let mut step = steps.begin("Stop the bot on Fly.io");
@@ -291,7 +303,9 @@ fn stop_fly(
         .filter(|id| machines.iter().any(|m| &m.id == *id))
         .cloned()
         .collect();
-    if waited.is_empty() && inherited.is_empty() {
+    // A webhook bot's machines are often all stopped (Fly Proxy starts them on a post): its
+    // record is still needed to set the webhook again.
+    if waited.is_empty() && inherited.is_empty() && webhook.is_none() {
         step.done(format!("no machine of {app} was started{earlier_note}"));
         return Ok(Vec::new());
     }
@@ -309,6 +323,7 @@ fn stop_fly(
         machines: recorded,
         at: time::rfc3339(time::now()),
         by: state::who(),
+        webhook: webhook.cloned(),
     });
     lock.save(&st).map_err(|e| step.fail(e))?;
     if waited.is_empty() {

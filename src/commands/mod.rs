@@ -10,6 +10,7 @@ pub mod init;
 pub mod status;
 mod steps;
 mod team_steps;
+mod webhook_steps;
 
 use crate::config::{Bot, Config};
 use crate::sources::fly::Flyctl;

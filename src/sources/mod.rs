@@ -8,3 +8,4 @@ pub mod host;
 pub mod local;
 pub mod supervisor;
 pub mod telegram;
+pub mod webhook;
