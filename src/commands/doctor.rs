@@ -137,6 +137,8 @@ pub struct Evidence {
     pub logs: BTreeMap<String, Result<RecentLogs, FlyError>>,
     pub probes: BTreeMap<String, ProbeOutcome>,
     pub handoffs: Result<state::State>,
+    /// Webhook bots with updates waiting: the webhook read again a moment later.
+    pub webhook_again: BTreeMap<String, webhook_checks::PendingTrend>,
 }
 
 const LOGS_LIMIT: Duration = Duration::from_secs(10);
@@ -220,6 +222,7 @@ pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
         } else {
             Vec::new()
         };
+        let webhook_again = s.spawn(|| webhook_checks::read_twice(ctx, bots));
         Evidence {
             survey: joined(survey.join()),
             whoami: whoami.map(|h| joined(h.join())),
@@ -232,6 +235,7 @@ pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
                 .map(|(b, h)| (b, joined(h.join())))
                 .collect(),
             handoffs: state::read(&cfg.root),
+            webhook_again: joined(webhook_again.join()),
         }
     })
 }
@@ -670,7 +674,8 @@ fn check_fly(bot: &Bot, ev: &Evidence, f: &mut Findings) {
         None => {}
         Some(Ok(machines)) => {
             let started: Vec<_> = machines.iter().filter(|m| m.is_running()).collect();
-            if started.len() >= 2 {
+            // A webhook bot's machines share Telegram's posts through Fly Proxy: no conflict.
+            if started.len() >= 2 && !bot.mode.is_webhook() {
                 let extra: Vec<&str> = started.iter().skip(1).map(|m| m.id.as_str()).collect();
                 f.push(
                     Finding::error(
@@ -705,8 +710,12 @@ machine destroy {} --app {app}",
                     ),
                 ));
             }
+            // For a webhook bot, Fly Proxy starting a machine on a post is the design.
             for m in machines.iter().filter(|m| {
-                !m.is_running() && m.proxy_autostart && m.state != MachineState::Destroyed
+                !m.is_running()
+                    && m.proxy_autostart
+                    && m.state != MachineState::Destroyed
+                    && !bot.mode.is_webhook()
             }) {
                 f.push(
                     Finding::warn(
@@ -792,7 +801,9 @@ fn check_telegram(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
         None => {}
     }
     if let Some(Ok(w)) = &t.webhook {
-        if w.url.is_empty() {
+        if bot.mode.is_webhook() {
+            webhook_checks::check(bot, ev, w, api, f);
+        } else if w.url.is_empty() {
             f.push(Finding::ok(
                 Some(bot),
                 Check::Webhook,
@@ -1217,3 +1228,5 @@ fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut Findings) {
         );
     }
 }
+
+mod webhook_checks;
