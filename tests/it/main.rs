@@ -17,4 +17,5 @@ mod status;
 mod supervisors;
 mod team;
 mod tidy;
+mod webhook;
 mod workflows;
