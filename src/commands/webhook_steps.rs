@@ -223,7 +223,11 @@ fn wait_for_the_bot(
     let mut step = steps.begin("Wait for the bot to set its webhook itself");
     let first = api.webhook_info().map_err(|e| step.fail(api_error(e)))?;
     if !first.url.is_empty() {
-        step.done(format!("set: {}", first.url));
+        step.done(if started {
+            format!("the bot set it: {}", first.url)
+        } else {
+            format!("already set: {}", first.url)
+        });
         return Ok(Some(first));
     }
     if !started {

@@ -188,7 +188,7 @@ fn a_bot_that_sets_its_own_webhook_at_start_is_left_to_do_it() {
     world.write(".env", &format!("PARTNER_WEBHOOK_SECRET={SECRET}\n"));
     world.fly_state(fly_with(webhook_machine(
         MACHINE,
-        "stopped",
+        "started",
         &api,
         &tok,
         port,
@@ -197,7 +197,6 @@ fn a_bot_that_sets_its_own_webhook_at_start_is_left_to_do_it() {
     )));
     api.set_webhook_with(&tok, &hook, &[("secret_token", SECRET)]);
 
-    // Scaled to zero: nothing to stop, but the webhook is recorded and deleted.
     let start = botctl(&world, &tok, &["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
     start.expect_code(0);
     assert_eq!(api.stats(&tok)["webhook"], "");
