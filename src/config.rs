@@ -625,7 +625,9 @@ the secret itself never goes in botctl.toml"
     }
     Ok((
         mode,
-        b.webhook_url.as_ref().map(|v| v.get_ref().trim().to_string()),
+        b.webhook_url
+            .as_ref()
+            .map(|v| v.get_ref().trim().to_string()),
         b.webhook_secret_env.as_ref().map(|v| v.get_ref().clone()),
     ))
 }
@@ -996,15 +998,17 @@ webhook_url = \"https://a.fly.dev/tg\"\nwebhook_secret_env = \"A_SECRET\"\n",
         )
         .unwrap();
         assert_eq!(c.bots[0].mode, UpdateMode::Webhook);
-        assert_eq!(c.bots[0].webhook_url.as_deref(), Some("https://a.fly.dev/tg"));
+        assert_eq!(
+            c.bots[0].webhook_url.as_deref(),
+            Some("https://a.fly.dev/tg")
+        );
         assert_eq!(c.bots[0].webhook_secret_env.as_deref(), Some("A_SECRET"));
-        let e = parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\nmode = \"hook\"\n")
-            .unwrap_err();
+        let e =
+            parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\nmode = \"hook\"\n").unwrap_err();
         assert_eq!(line_of(e), (4, 8));
-        let e = parse_str(
-            "[[bot]]\nname = \"a\"\nscript = \"b.py\"\nwebhook_url = \"https://a/b\"\n",
-        )
-        .unwrap_err();
+        let e =
+            parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\nwebhook_url = \"https://a/b\"\n")
+                .unwrap_err();
         assert!(e.to_string().contains("mode = \"webhook\""), "{e}");
         let e = parse_str(
             "[[bot]]\nname = \"a\"\nscript = \"b.py\"\nmode = \"webhook\"\n\

@@ -63,12 +63,7 @@ fn api_error(e: ApiError) -> Error {
 
 /// dev-start: read the webhook and what goes with it, so deploy-resume can set it whole again.
 /// A custom certificate cannot be read back, so such a webhook is a refusal.
-pub fn record(
-    ctx: &Context,
-    bot: &Bot,
-    survey: &Survey,
-    steps: &mut Steps,
-) -> Result<Found> {
+pub fn record(ctx: &Context, bot: &Bot, survey: &Survey, steps: &mut Steps) -> Result<Found> {
     let mut step =
         steps.begin("Record the webhook (url, max_connections, allowed_updates) to restore later");
     let info = match survey
@@ -124,7 +119,13 @@ deploy-resume relies on the bot to set it",
 
 /// dev-start: `deleteWebhook` without `drop_pending_updates`, so the updates that waited for
 /// the webhook go to the poller here.
-pub fn delete(ctx: &Context, bot: &Bot, found: &Found, mode: Mode, steps: &mut Steps) -> Result<()> {
+pub fn delete(
+    ctx: &Context,
+    bot: &Bot,
+    found: &Found,
+    mode: Mode,
+    steps: &mut Steps,
+) -> Result<()> {
     let mut step = steps.begin("Delete the webhook, keeping the pending updates");
     if !found.set {
         step.skipped("no webhook is set");
@@ -244,14 +245,19 @@ will set it",
     } else {
         ctx.cfg.fly.wait
     };
-    let set = wait_for("waiting for the webhook", limit, Duration::from_secs(1), || {
-        let info = api.webhook_info().map_err(api_error)?;
-        Ok(if info.url.is_empty() {
-            ControlFlow::Continue("no webhook yet".into())
-        } else {
-            ControlFlow::Break(info)
-        })
-    })
+    let set = wait_for(
+        "waiting for the webhook",
+        limit,
+        Duration::from_secs(1),
+        || {
+            let info = api.webhook_info().map_err(api_error)?;
+            Ok(if info.url.is_empty() {
+                ControlFlow::Continue("no webhook yet".into())
+            } else {
+                ControlFlow::Break(info)
+            })
+        },
+    )
     .map_err(|e| step.fail(e))?;
     match set {
         Some(info) => {
@@ -363,10 +369,9 @@ fn check_delivery(
             Ok(match fresh_error(&last) {
                 Some(e) => ControlFlow::Break(Err(e)),
                 None if last.pending_update_count == 0 => ControlFlow::Break(Ok(())),
-                None => ControlFlow::Continue(format!(
-                    "{} pending updates",
-                    last.pending_update_count
-                )),
+                None => {
+                    ControlFlow::Continue(format!("{} pending updates", last.pending_update_count))
+                }
             })
         },
     )

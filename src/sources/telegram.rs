@@ -374,11 +374,14 @@ impl BotApi {
                 .get("max_connections")
                 .and_then(|v| v.as_u64())
                 .and_then(|n| u32::try_from(n).ok()),
-            allowed_updates: w.get("allowed_updates").and_then(|v| v.as_array()).map(|a| {
-                a.iter()
-                    .filter_map(|u| u.as_str().map(str::to_string))
-                    .collect()
-            }),
+            allowed_updates: w
+                .get("allowed_updates")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|u| u.as_str().map(str::to_string))
+                        .collect()
+                }),
         })
     }
 

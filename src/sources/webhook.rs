@@ -89,7 +89,10 @@ impl std::fmt::Debug for Secret {
 pub enum SecretLookup {
     Found(Secret),
     /// `webhook_secret_env` names a variable that neither the environment nor .env has.
-    Missing { var: String, why: String },
+    Missing {
+        var: String,
+        why: String,
+    },
     /// No `webhook_secret_env`: the webhook is set without a secret.
     NotConfigured,
 }

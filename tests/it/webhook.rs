@@ -78,7 +78,10 @@ fn botctl(world: &World, tok: &str, args: &[&str]) -> Run {
 #[track_caller]
 fn assert_secret_hidden(run: &Run, tok: &str) {
     let all = run.all_output();
-    assert!(!all.contains(SECRET), "the webhook secret was printed:\n{all}");
+    assert!(
+        !all.contains(SECRET),
+        "the webhook secret was printed:\n{all}"
+    );
     assert!(!all.contains(&tok[11..]), "the token was printed:\n{all}");
 }
 
@@ -117,7 +120,10 @@ fn the_whole_cycle_keeps_the_pending_updates_and_restores_the_webhook_with_its_s
     let status = botctl(&world, &tok, &["status", "--json"]);
     let partner = bot(&status.json(), "partner").clone();
     assert_eq!(partner["mode"], "webhook", "{partner:#}");
-    assert_eq!(partner["verdict"], "ok", "webhook + its machine are one place: {partner:#}");
+    assert_eq!(
+        partner["verdict"], "ok",
+        "webhook + its machine are one place: {partner:#}"
+    );
     assert_eq!(partner["places"], 1);
 
     // dev-start: records the webhook, stops the machine, deletes the webhook keeping the updates.
@@ -131,7 +137,10 @@ fn the_whole_cycle_keeps_the_pending_updates_and_restores_the_webhook_with_its_s
     assert_eq!(stats["webhook"], "", "{stats:#}");
     assert_eq!(stats["pending_updates"], 3, "{stats:#}");
     assert_eq!(stats["drop_pending_updates_seen"], false, "{stats:#}");
-    assert_eq!(world.fly_machines(APP), [(MACHINE.to_string(), "stopped".to_string())]);
+    assert_eq!(
+        world.fly_machines(APP),
+        [(MACHINE.to_string(), "stopped".to_string())]
+    );
     let record = handoff(&world).expect("dev-start records the handoff");
     assert_eq!(
         record["webhook"],
@@ -167,7 +176,10 @@ fn the_whole_cycle_keeps_the_pending_updates_and_restores_the_webhook_with_its_s
     assert_eq!(stats["webhook"], hook.as_str(), "{stats:#}");
     assert_eq!(stats["secret_token"], SECRET, "{stats:#}");
     assert_eq!(stats["max_connections"], 7, "{stats:#}");
-    assert_eq!(stats["allowed_updates"], json!(["message", "callback_query"]));
+    assert_eq!(
+        stats["allowed_updates"],
+        json!(["message", "callback_query"])
+    );
     assert_eq!(stats["pending_updates"], 0, "{stats:#}");
     assert_eq!(stats["drop_pending_updates_seen"], false, "{stats:#}");
     assert!(
@@ -175,7 +187,10 @@ fn the_whole_cycle_keeps_the_pending_updates_and_restores_the_webhook_with_its_s
         "{}",
         machine_log(&world)
     );
-    assert!(handoff(&world).is_none(), "deploy-resume clears the handoff");
+    assert!(
+        handoff(&world).is_none(),
+        "deploy-resume clears the handoff"
+    );
 }
 
 #[test]
@@ -197,7 +212,11 @@ fn a_bot_that_sets_its_own_webhook_at_start_is_left_to_do_it() {
     )));
     api.set_webhook_with(&tok, &hook, &[("secret_token", SECRET)]);
 
-    let start = botctl(&world, &tok, &["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
+    let start = botctl(
+        &world,
+        &tok,
+        &["dev-start", "partner", "--yes", "--no-run", "--no-probe"],
+    );
     start.expect_code(0);
     assert_eq!(api.stats(&tok)["webhook"], "");
     assert!(handoff(&world).is_some_and(|h| h["webhook"]["url"] == hook.as_str()));
@@ -206,7 +225,9 @@ fn a_bot_that_sets_its_own_webhook_at_start_is_left_to_do_it() {
     resume.expect_code(0);
     resume.expect_stdout("the bot set it");
     assert!(
-        !resume.stdout.contains("Set the webhook from the handoff record"),
+        !resume
+            .stdout
+            .contains("Set the webhook from the handoff record"),
         "{}",
         resume.stdout
     );
@@ -214,7 +235,10 @@ fn a_bot_that_sets_its_own_webhook_at_start_is_left_to_do_it() {
     let stats = api.stats(&tok);
     assert_eq!(stats["webhook"], hook.as_str());
     assert_eq!(stats["secret_token"], SECRET);
-    assert_eq!(stats["methods"]["setWebhook"], 1, "only the bot set it: {stats:#}");
+    assert_eq!(
+        stats["methods"]["setWebhook"], 1,
+        "only the bot set it: {stats:#}"
+    );
 }
 
 #[test]
@@ -235,8 +259,12 @@ fn without_a_secret_the_bot_rejects_the_posts_and_deploy_resume_quotes_telegram(
         AtStart::LeavesItAlone,
     )));
     api.set_webhook_with(&tok, &hook, &[("secret_token", SECRET)]);
-    botctl(&world, &tok, &["dev-start", "partner", "--yes", "--no-run", "--no-probe"])
-        .expect_code(0);
+    botctl(
+        &world,
+        &tok,
+        &["dev-start", "partner", "--yes", "--no-run", "--no-probe"],
+    )
+    .expect_code(0);
     api.queue_update(&tok, "hello");
 
     let resume = botctl(&world, &tok, &["deploy-resume", "partner", "--yes"]);
@@ -245,7 +273,10 @@ fn without_a_secret_the_bot_rejects_the_posts_and_deploy_resume_quotes_telegram(
     resume.expect_stdout("no X-Telegram-Bot-Api-Secret-Token header");
     resume.expect_stderr("Wrong response from the webhook: 403 Forbidden");
     assert!(machine_log(&world).contains("rejected a post without the secret token"));
-    assert!(handoff(&world).is_some(), "a failed check keeps the handoff");
+    assert!(
+        handoff(&world).is_some(),
+        "a failed check keeps the handoff"
+    );
 }
 
 #[test]
@@ -281,7 +312,11 @@ fn a_webhook_with_a_custom_certificate_is_a_refusal_that_says_why() {
     let run = botctl(&world, &tok, &["dev-start", "partner", "--yes", "--no-run"]);
     run.expect_code(1);
     run.expect_stderr("custom certificate");
-    assert_eq!(world.fly_machines(APP)[0].1, "started", "nothing was stopped");
+    assert_eq!(
+        world.fly_machines(APP)[0].1,
+        "started",
+        "nothing was stopped"
+    );
     assert_eq!(api.stats(&tok)["webhook"], hook.as_str());
 }
 
@@ -301,12 +336,18 @@ fn doctor_names_a_missing_webhook_and_one_that_points_elsewhere() {
     let found = findings(&json, "webhook", Some("partner"));
     assert!(
         found.iter().any(|f| f["level"] == "error"
-            && f["message"].as_str().unwrap().contains("points at https://old.example.com/hook")
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("points at https://old.example.com/hook")
             && f["fix"].as_str().unwrap().contains("setWebhook")),
         "{json:#}"
     );
     // A webhook bot's machine with proxy autostart is its design, no proxy warning.
-    assert!(findings(&json, "proxy", Some("partner")).is_empty(), "{json:#}");
+    assert!(
+        findings(&json, "proxy", Some("partner")).is_empty(),
+        "{json:#}"
+    );
 
     // Missing.
     api.set_webhook(&tok, "");
@@ -316,9 +357,15 @@ fn doctor_names_a_missing_webhook_and_one_that_points_elsewhere() {
     let found = findings(&json, "webhook", Some("partner"));
     assert!(
         found.iter().any(|f| f["level"] == "error"
-            && f["message"].as_str().unwrap().contains("a polling copy deleted it")
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("a polling copy deleted it")
             && f["message"].as_str().unwrap().contains("grammY")
-            && f["fix"].as_str().unwrap().starts_with("botctl deploy-resume partner")),
+            && f["fix"]
+                .as_str()
+                .unwrap()
+                .starts_with("botctl deploy-resume partner")),
         "{json:#}"
     );
 }
@@ -333,7 +380,10 @@ fn doctor_quotes_a_recent_delivery_error_and_growing_pending_updates() {
     api.set_webhook_with(
         &tok,
         hook,
-        &[("last_error_message", "Wrong response from the webhook: 502 Bad Gateway")],
+        &[(
+            "last_error_message",
+            "Wrong response from the webhook: 502 Bad Gateway",
+        )],
     );
     api.queue_update(&tok, "one");
     // Updates keep coming while doctor looks.
@@ -353,18 +403,18 @@ fn doctor_quotes_a_recent_delivery_error_and_growing_pending_updates() {
     let json: Value = serde_json::from_slice(&out.stdout).expect("doctor --json prints JSON");
     let webhook = findings(&json, "webhook", Some("partner"));
     assert!(
-        webhook.iter().any(|f| f["message"]
-            .as_str()
-            .unwrap()
-            .contains("502 Bad Gateway")
-            && f["message"].as_str().unwrap().contains("no autostart")),
+        webhook.iter().any(
+            |f| f["message"].as_str().unwrap().contains("502 Bad Gateway")
+                && f["message"].as_str().unwrap().contains("no autostart")
+        ),
         "{json:#}"
     );
     let pending = findings(&json, "pending", Some("partner"));
     assert!(
-        pending
-            .iter()
-            .any(|f| f["message"].as_str().unwrap().contains("pending updates grow")),
+        pending.iter().any(|f| f["message"]
+            .as_str()
+            .unwrap()
+            .contains("pending updates grow")),
         "{json:#}"
     );
 }
@@ -389,7 +439,10 @@ fn a_real_ptb_poller_deletes_the_webhook_and_doctor_names_it() {
     );
     let status = botctl(&world, &tok, &["status", "--json"]);
     let partner = bot(&status.json(), "partner").clone();
-    assert_eq!(partner["verdict"], "conflict", "a polling copy of a webhook bot: {partner:#}");
+    assert_eq!(
+        partner["verdict"], "conflict",
+        "a polling copy of a webhook bot: {partner:#}"
+    );
     let doctor = botctl(&world, &tok, &["doctor", "partner", "--json"]);
     doctor.expect_code(1);
     let json = doctor.json();

@@ -340,8 +340,12 @@ impl Tour {
     fn webhook_bot(&mut self) -> Result<()> {
         heading("A webhook bot: Telegram posts to Fly, the laptop polls");
         say("Many bots on Fly take updates by webhook (a stopped machine costs nothing: Fly Proxy");
-        say("starts one on Telegram's POST) and poll when run on a laptop. What the frameworks do:");
-        say("  python-telegram-bot: run_polling deletes the webhook, run_webhook sets it (with its secret)");
+        say(
+            "starts one on Telegram's POST) and poll when run on a laptop. What the frameworks do:",
+        );
+        say(
+            "  python-telegram-bot: run_polling deletes the webhook, run_webhook sets it (with its secret)",
+        );
         say("  Telegraf:            launch() deletes it, launch({webhook}) sets it");
         say("  grammY:              bot.start() deletes it, webhookCallback never sets it");
         say("  aiogram 3:           never touches it");
@@ -359,12 +363,16 @@ impl Tour {
         .expect(0)?;
         self.wait_for_shop_bot()?;
         say("Its deploy script set the webhook (grammY does not), with the secret:");
-        println!("$ curl \"$API/bot${SHOP_TOKEN_ENV}/setWebhook\" -d url={hook} -d secret_token=\"${SHOP_SECRET_ENV}\"");
+        println!(
+            "$ curl \"$API/bot${SHOP_TOKEN_ENV}/setWebhook\" -d url={hook} -d secret_token=\"${SHOP_SECRET_ENV}\""
+        );
         self.api
             .set_webhook_with(SHOP_TOKEN, &hook, &[("secret_token", SHOP_SECRET)]);
 
         heading("The webhook and its machine are one place");
-        self.shop(&["status"])?.expect(0)?.expect_verdict_of(SHOP, "ok")?;
+        self.shop(&["status"])?
+            .expect(0)?
+            .expect_verdict_of(SHOP, "ok")?;
 
         heading("dev-start records the webhook and deletes it, keeping the pending updates");
         say("Steps: record url, max_connections and allowed_updates; stop the machine and wait;");
@@ -404,7 +412,10 @@ impl Tour {
             .env_remove(TOKEN_ENV);
         println!("$ python3 shop_bot.py &   # with the production token");
         let copy = PtbBot::spawn(&mut cmd).map_err(double_failed)?;
-        println!("(shop_bot.py runs as pid {}; it deleted the webhook as it started)", copy.pid());
+        println!(
+            "(shop_bot.py runs as pid {}; it deleted the webhook as it started)",
+            copy.pid()
+        );
         self.shop(&["doctor", SHOP])?
             .expect(1)?
             .expect_text("a polling copy deleted it", "the webhook finding")?;
@@ -413,7 +424,9 @@ impl Tour {
         self.shop(&["deploy-resume", SHOP, "--yes"])?
             .expect(0)?
             .expect_text("Set the webhook", "the webhook set again")?;
-        self.shop(&["status"])?.expect(0)?.expect_verdict_of(SHOP, "ok")?;
+        self.shop(&["status"])?
+            .expect(0)?
+            .expect_verdict_of(SHOP, "ok")?;
         Ok(())
     }
 

@@ -191,8 +191,11 @@ because nothing takes them from the webhook",
                     AGAIN_AFTER.as_secs()
                 ),
             )
-            .fix(format!("botctl status {}   # then: flyctl logs --app {}", bot.name,
-                bot.fly_app.as_deref().unwrap_or(""))),
+            .fix(format!(
+                "botctl status {}   # then: flyctl logs --app {}",
+                bot.name,
+                bot.fly_app.as_deref().unwrap_or("")
+            )),
         );
     }
 }
