@@ -94,8 +94,10 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         &survey,
         mode,
         lock.as_ref(),
-        &inherited,
-        webhook.as_ref().and_then(|w| w.record.as_ref()),
+        Carried {
+            inherited: &inherited,
+            webhook: webhook.as_ref().and_then(|w| w.record.as_ref()),
+        },
         &mut steps,
     )?;
     team_steps::publish(ctx, bot, lock.as_ref(), mode, &mut steps)?;
@@ -205,6 +207,14 @@ python-telegram-bot would delete production's webhook",
     }
 }
 
+/// What the handoff records besides the machines stopped now.
+struct Carried<'a> {
+    /// Machines of a record on Fly (this person's, or one taken over).
+    inherited: &'a [String],
+    /// A webhook bot's webhook, to set again on deploy-resume.
+    webhook: Option<&'a crate::sources::webhook::Webhook>,
+}
+
 /// Another Fly app that holds the same token and has started machines polls with it: a copy
 /// here would conflict with it as surely as with the bot's own app.
 /// Confirms, records the handoff, stops the started machines and waits for `stopped`.
@@ -215,10 +225,10 @@ fn stop_fly(
     survey: &Survey,
     mode: Mode,
     lock: Option<&state::Locked>,
-    inherited: &[String],
-    webhook: Option<&crate::sources::webhook::Webhook>,
+    carried: Carried<'_>,
     steps: &mut Steps,
 ) -> Result<Vec<String>> {
+    let Carried { inherited, webhook } = carried;
     let mut step = steps.begin("Stop the bot on Fly.io");
     let Some(app) = bot.fly_app.as_deref() else {
         if !mode.is_dry_run() {
