@@ -187,7 +187,9 @@ fn refuse_if_webhook(ctx: &Context, bot: &Bot, survey: &Survey, steps: &mut Step
         Ok(w) => Err(step.fail(Error::Refused {
             message: format!(
                 "a webhook is set ({}): polling here would get 409, and \
-python-telegram-bot would delete production's webhook",
+python-telegram-bot would delete production's webhook (if the bot takes updates by webhook on \
+Fly, say mode = \"webhook\" in botctl.toml: dev-start then records the webhook and sets it \
+again on deploy-resume)",
                 w.url
             ),
             fix: telegram::delete_webhook_fix(&ctx.cfg.telegram.api, bot.token_env.as_deref()),
