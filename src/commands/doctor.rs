@@ -394,6 +394,13 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
             shared_token_fix(ev, bot, app.raw(), &places.also)
         } else if let Some(host) = host_names(&places.hosts).first() {
             format!("botctl dev-stop {} --host {host}", bot.name)
+        } else if !places.local.is_empty() && bot.mode.is_webhook() {
+            // The copy here deleted production's webhook as it started: set it again too.
+            format!(
+                "botctl dev-stop {0} && botctl deploy-resume {0}   # or move it here: botctl \
+dev-start {0}",
+                bot.name
+            )
         } else if !places.local.is_empty() && !places.machines.is_empty() {
             format!(
                 "botctl dev-stop {0}   # keep Fly.io; or move it here: botctl dev-start {0}",
@@ -418,9 +425,15 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
                 Some(bot),
                 Check::Places,
                 format!(
-                    "{} runs in {n} places: {} — Telegram answers all but one of them 409 Conflict",
+                    "{} runs in {n} places: {} — {}",
                     bot.name,
-                    where_.join(" and ")
+                    where_.join(" and "),
+                    if bot.mode.is_webhook() {
+                        "a polling copy of a webhook bot takes the updates meant for Fly.io (and \
+deletes the webhook as it starts)"
+                    } else {
+                        "Telegram answers all but one of them 409 Conflict"
+                    }
                 ),
             )
             .fix(fix),

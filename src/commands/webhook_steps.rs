@@ -282,7 +282,7 @@ fn set_from_record(
     target: Option<&Webhook>,
     steps: &mut Steps,
 ) -> Result<WebhookInfo> {
-    let mut step = steps.begin("Set the webhook from the handoff record");
+    let mut step = steps.begin("Set the webhook from the handoff record (or webhook_url)");
     let Some(target) = target else {
         return Err(step.fail(Error::Refused {
             message: format!(

@@ -67,8 +67,8 @@ fn machine_log(world: &World) -> String {
 
 fn botctl(world: &World, tok: &str, args: &[&str]) -> Run {
     if args
-        .first()
-        .is_some_and(|c| ["dev-start", "deploy-resume", "dev-stop"].contains(c))
+        .iter()
+        .any(|a| ["dev-start", "deploy-resume", "dev-stop"].contains(a))
     {
         world.hold_process_table();
     }
@@ -165,8 +165,10 @@ fn the_whole_cycle_keeps_the_pending_updates_and_restores_the_webhook_with_its_s
 
     // deploy-resume: starts the machine; its bot does not set the webhook, so botctl does,
     // with the secret from .env; Telegram delivers "four" to it.
-    let resume = botctl(&world, &tok, &["deploy-resume", "partner", "--yes"]);
+    // With the -v trace on: the trace shows every Bot API call's parameters, masked.
+    let resume = botctl(&world, &tok, &["-v", "deploy-resume", "partner", "--yes"]);
     resume.expect_code(0);
+    resume.expect_stderr("setWebhook");
     resume.expect_stdout("Wait for the bot to set its webhook itself");
     resume.expect_stdout("Set the webhook from the handoff record");
     resume.expect_stdout("with the secret_token from PARTNER_WEBHOOK_SECRET");

@@ -475,6 +475,8 @@ impl Tour {
             }],
             "ready_log": READY_LINE,
             "logs": [],
+            // The app holds its token as a secret, as a deployed bot's app does.
+            "secrets": [{"name": SHOP_TOKEN_ENV, "value": SHOP_TOKEN}],
         });
         std::fs::write(&self.fly.state, state.to_string())
             .map_err(|e| Error::io(format!("cannot write {}", self.fly.state.display()), e))?;
