@@ -17,7 +17,7 @@ use crate::survey::Survey;
 use crate::{state, time, ui};
 
 /// After the bot's ready line, how long a bot that sets its own webhook may still take.
-const AFTER_READY: Duration = Duration::from_secs(5);
+const AFTER_READY: Duration = Duration::from_secs(10);
 /// How long deploy-resume watches the pending updates go out (or a delivery error come).
 const DELIVERY: Duration = Duration::from_secs(10);
 /// Telegram's clock and this machine's may differ by this much.

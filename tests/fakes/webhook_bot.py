@@ -67,10 +67,15 @@ def main():
     srv = ThreadingHTTPServer(("127.0.0.1", int(os.environ["WEBHOOK_PORT"])), Hook)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if os.environ.get("SETS_WEBHOOK") == "1":
-        set_webhook()
+        try:
+            set_webhook()
+        except OSError as e:
+            say("setWebhook failed: %s" % e)
+            return 1
     say(READY_LINE)
     srv.serve_forever(poll_interval=0.2)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -225,7 +225,12 @@ fn a_bot_that_sets_its_own_webhook_at_start_is_left_to_do_it() {
 
     let resume = botctl(&world, &tok, &["deploy-resume", "partner", "--yes"]);
     resume.expect_code(0);
-    resume.expect_stdout("the bot set it");
+    assert!(
+        resume.stdout.contains("the bot set it"),
+        "{}\n--- the machine's bot:\n{}",
+        resume.stdout,
+        machine_log(&world)
+    );
     assert!(
         !resume
             .stdout
