@@ -107,6 +107,27 @@ pub struct Bot {
     pub ready_log: Option<String>,
     /// The Fly secret that holds the token in `fly_app`: `token_secret`, else `token_env`.
     pub token_secret: Option<String>,
+    /// How it gets updates on Fly.io: polling (the default) or a webhook.
+    pub mode: UpdateMode,
+    /// Webhook mode: the webhook it must have (else dev-start records the one it finds).
+    pub webhook_url: Option<String>,
+    /// Webhook mode: the variable (environment or .env) holding the webhook's `secret_token`.
+    pub webhook_secret_env: Option<String>,
+}
+
+/// How a bot gets its updates in production. Locally, dev-start always polls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateMode {
+    #[default]
+    Polling,
+    Webhook,
+}
+
+impl UpdateMode {
+    pub fn is_webhook(self) -> bool {
+        self == UpdateMode::Webhook
+    }
 }
 
 /// What a bot's process runs: a script file, or a Python module (`python3 -m lb.partner`).
@@ -214,6 +235,9 @@ struct RawBot {
     fly_app: Option<Spanned<String>>,
     ready_log: Option<Spanned<String>>,
     token_secret: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
+    webhook_url: Option<Spanned<String>>,
+    webhook_secret_env: Option<Spanned<String>>,
 }
 
 impl RawConfig {
@@ -246,6 +270,9 @@ impl RawConfig {
                 b.fly_app.as_ref(),
                 b.ready_log.as_ref(),
                 b.token_secret.as_ref(),
+                b.mode.as_ref(),
+                b.webhook_url.as_ref(),
+                b.webhook_secret_env.as_ref(),
             ]
         });
         let hosts = self.host.iter().flat_map(|h| {
@@ -549,6 +576,7 @@ PARTNER_BOT_TOKEN, not {:?}",
                 ),
             ));
         }
+        let (mode, webhook_url, webhook_secret_env) = webhook_keys(&b, &at)?;
         for field in [&b.fly_app, &b.run, &b.username].into_iter().flatten() {
             if field.get_ref().trim().is_empty() {
                 return Err(at(field.span(), "this value must not be empty".into()));
@@ -574,6 +602,9 @@ PARTNER_BOT_TOKEN, not {:?}",
                 .ready_log
                 .map(Spanned::into_inner)
                 .filter(|s| !s.is_empty()),
+            mode,
+            webhook_url,
+            webhook_secret_env,
         });
     }
 
@@ -596,6 +627,69 @@ PARTNER_BOT_TOKEN, not {:?}",
         team,
         watch,
     })
+}
+
+/// `mode`, `webhook_url` and `webhook_secret_env`: the webhook keys only mean something in
+/// webhook mode, and the secret is named, never written here.
+fn webhook_keys(
+    b: &RawBot,
+    at: &dyn Fn(Range<usize>, String) -> Error,
+) -> Result<(UpdateMode, Option<String>, Option<String>)> {
+    let mode = match b.mode.as_ref() {
+        None => UpdateMode::Polling,
+        Some(v) => match v.get_ref().as_str() {
+            "polling" => UpdateMode::Polling,
+            "webhook" => UpdateMode::Webhook,
+            other => {
+                return Err(at(
+                    v.span(),
+                    format!("mode must be \"polling\" or \"webhook\", not {other:?}"),
+                ));
+            }
+        },
+    };
+    if !mode.is_webhook()
+        && let Some(v) = b.webhook_url.as_ref().or(b.webhook_secret_env.as_ref())
+    {
+        return Err(at(
+            v.span(),
+            "webhook_url and webhook_secret_env are for a webhook bot: add mode = \"webhook\""
+                .into(),
+        ));
+    }
+    if let Some(v) = &b.webhook_url {
+        let url = v.get_ref().trim();
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(at(
+                v.span(),
+                format!(
+                    "webhook_url must be an https:// URL, not \"{}\"",
+                    crate::ui::shown(url)
+                ),
+            ));
+        }
+    }
+    if let Some(v) = b
+        .webhook_secret_env
+        .as_ref()
+        .filter(|v| !is_env_name(v.get_ref()))
+    {
+        return Err(at(
+            v.span(),
+            "webhook_secret_env must name an environment variable, like PARTNER_WEBHOOK_SECRET; \
+the secret itself never goes in botctl.toml"
+                .into(),
+        ));
+    }
+    Ok((
+        mode,
+        b.webhook_url
+            .as_ref()
+            .map(|v| v.get_ref().trim().to_string()),
+        b.webhook_secret_env.as_ref().map(|v| v.get_ref().clone()),
+    ))
 }
 
 /// Reads an optional duration key within its bounds.
@@ -974,6 +1068,36 @@ mod tests {
         assert_eq!(line_of(e), (2, 8));
         let e = parse_str("[[bot]]\nname = \"a\"\nmodule = \"lb/partner.py\"\n").unwrap_err();
         assert_eq!(line_of(e), (3, 10));
+    }
+
+    #[test]
+    fn webhook_mode_and_its_keys() {
+        let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\n").unwrap();
+        assert_eq!(c.bots[0].mode, UpdateMode::Polling);
+        let c = parse_str(
+            "[[bot]]\nname = \"a\"\nscript = \"b.py\"\nmode = \"webhook\"\n\
+webhook_url = \"https://a.fly.dev/tg\"\nwebhook_secret_env = \"A_SECRET\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.bots[0].mode, UpdateMode::Webhook);
+        assert_eq!(
+            c.bots[0].webhook_url.as_deref(),
+            Some("https://a.fly.dev/tg")
+        );
+        assert_eq!(c.bots[0].webhook_secret_env.as_deref(), Some("A_SECRET"));
+        let e =
+            parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\nmode = \"hook\"\n").unwrap_err();
+        assert_eq!(line_of(e), (4, 8));
+        let e =
+            parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\nwebhook_url = \"https://a/b\"\n")
+                .unwrap_err();
+        assert!(e.to_string().contains("mode = \"webhook\""), "{e}");
+        let e = parse_str(
+            "[[bot]]\nname = \"a\"\nscript = \"b.py\"\nmode = \"webhook\"\n\
+webhook_secret_env = \"s3cret value\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(line_of(e).0, 5);
     }
 
     #[test]

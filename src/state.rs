@@ -30,6 +30,10 @@ pub struct Handoff {
     pub at: String,
     /// user@host
     pub by: String,
+    /// A webhook bot's webhook, as dev-start found it before deleting it: deploy-resume sets
+    /// it again from this when the bot does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<crate::sources::webhook::Webhook>,
 }
 
 impl State {

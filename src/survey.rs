@@ -183,15 +183,24 @@ pub struct Places<'a> {
     pub unreadable: Vec<String>,
     /// The handoff record on the bot's Fly machines, read from the same `machine list`.
     pub record: Option<Record>,
+    /// How the bot gets updates in production: a webhook bot's webhook and its own Fly
+    /// machines are one place.
+    pub mode: crate::config::UpdateMode,
 }
 
 impl Places<'_> {
     pub fn count(&self) -> usize {
+        // Telegram posts to the webhook and Fly Proxy hands each post to one of the machines:
+        // together they are production, one place. Only a poller elsewhere conflicts with it.
+        let production = if self.mode.is_webhook() {
+            usize::from(self.webhook.is_some() || !self.machines.is_empty())
+        } else {
+            self.machines.len() + usize::from(self.webhook.is_some())
+        };
         self.local.len()
             + self.hosts.len()
-            + self.machines.len()
+            + production
             + self.also.len()
-            + usize::from(self.webhook.is_some())
             + usize::from(self.declared().is_some())
     }
 
@@ -280,6 +289,7 @@ impl Survey {
             webhook,
             unreadable,
             record,
+            mode: bot.mode,
         }
     }
 

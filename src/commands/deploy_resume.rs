@@ -125,12 +125,20 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
                     plan.targets.join(" ")
                 )
             });
+        if bot.mode.is_webhook() {
+            super::webhook_steps::would_restore(ctx, bot, &mut steps);
+        }
         return Ok(());
     }
     let started_at = time::now();
     start_machines(ctx, app, &plan, mode, &mut steps)?;
     wait_until_started(ctx, bot, app, &plan, &mut steps)?;
     wait_for_ready_line(ctx, bot, app, &plan, started_at, &mut steps)?;
+    if bot.mode.is_webhook() {
+        let started = !plan.targets.is_empty();
+        let ready = started && bot.ready_log.is_some();
+        super::webhook_steps::restore(ctx, bot, started, ready, started_at, &mut steps)?;
+    }
     if let Some(lock) = &lock {
         clear_handoff(lock, bot, &mut steps)?;
     }

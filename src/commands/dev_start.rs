@@ -11,6 +11,7 @@ use super::Context;
 use super::deploy_resume;
 use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
 use super::team_steps::{self, TakeOver};
+use super::webhook_steps;
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::sources::fly::MachineState;
@@ -70,7 +71,13 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         &survey,
         "running it here too would make two pollers",
     )?;
-    refuse_if_webhook(ctx, bot, &survey, &mut steps)?;
+    // A webhook bot's webhook is recorded and deleted; a polling bot's is a refusal.
+    let webhook = if bot.mode.is_webhook() {
+        Some(webhook_steps::record(ctx, bot, &survey, &mut steps)?)
+    } else {
+        refuse_if_webhook(ctx, bot, &survey, &mut steps)?;
+        None
+    };
     let held = team_steps::refuse_while_someone_holds_it(
         ctx,
         bot,
@@ -87,10 +94,16 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         &survey,
         mode,
         lock.as_ref(),
-        &inherited,
+        Carried {
+            inherited: &inherited,
+            webhook: webhook.as_ref().and_then(|w| w.record.as_ref()),
+        },
         &mut steps,
     )?;
     team_steps::publish(ctx, bot, lock.as_ref(), mode, &mut steps)?;
+    if let Some(found) = &webhook {
+        webhook_steps::delete(ctx, bot, found, mode, &mut steps)?;
+    }
     if mode.is_dry_run() {
         steps
             .begin("Warn about what can start it again")
@@ -174,7 +187,9 @@ fn refuse_if_webhook(ctx: &Context, bot: &Bot, survey: &Survey, steps: &mut Step
         Ok(w) => Err(step.fail(Error::Refused {
             message: format!(
                 "a webhook is set ({}): polling here would get 409, and \
-python-telegram-bot would delete production's webhook",
+python-telegram-bot would delete production's webhook (if the bot takes updates by webhook on \
+Fly, say mode = \"webhook\" in botctl.toml: dev-start then records the webhook and sets it \
+again on deploy-resume)",
                 w.url
             ),
             fix: telegram::delete_webhook_fix(&ctx.cfg.telegram.api, bot.token_env.as_deref()),
@@ -194,6 +209,14 @@ python-telegram-bot would delete production's webhook",
     }
 }
 
+/// What the handoff records besides the machines stopped now.
+struct Carried<'a> {
+    /// Machines of a record on Fly (this person's, or one taken over).
+    inherited: &'a [String],
+    /// A webhook bot's webhook, to set again on deploy-resume.
+    webhook: Option<&'a crate::sources::webhook::Webhook>,
+}
+
 /// Another Fly app that holds the same token and has started machines polls with it: a copy
 /// here would conflict with it as surely as with the bot's own app.
 /// Confirms, records the handoff, stops the started machines and waits for `stopped`.
@@ -204,9 +227,10 @@ fn stop_fly(
     survey: &Survey,
     mode: Mode,
     lock: Option<&state::Locked>,
-    inherited: &[String],
+    carried: Carried<'_>,
     steps: &mut Steps,
 ) -> Result<Vec<String>> {
+    let Carried { inherited, webhook } = carried;
     let mut step = steps.begin("Stop the bot on Fly.io");
     let Some(app) = bot.fly_app.as_deref() else {
         if !mode.is_dry_run() {
@@ -291,7 +315,9 @@ fn stop_fly(
         .filter(|id| machines.iter().any(|m| &m.id == *id))
         .cloned()
         .collect();
-    if waited.is_empty() && inherited.is_empty() {
+    // A webhook bot's machines are often all stopped (Fly Proxy starts them on a post): its
+    // record is still needed to set the webhook again.
+    if waited.is_empty() && inherited.is_empty() && webhook.is_none() {
         step.done(format!("no machine of {app} was started{earlier_note}"));
         return Ok(Vec::new());
     }
@@ -309,6 +335,7 @@ fn stop_fly(
         machines: recorded,
         at: time::rfc3339(time::now()),
         by: state::who(),
+        webhook: webhook.cloned(),
     });
     lock.save(&st).map_err(|e| step.fail(e))?;
     if waited.is_empty() {

@@ -146,6 +146,8 @@ pub struct Evidence {
     pub handoffs: Result<state::State>,
     /// `flyctl version`, read beside whoami (what an old flyctl does to stopped machines).
     pub flyctl_version: Option<std::result::Result<FlyctlVersion, FlyError>>,
+    /// Webhook bots with updates waiting: the webhook read again a moment later.
+    pub webhook_again: BTreeMap<String, webhook_checks::PendingTrend>,
 }
 
 const LOGS_LIMIT: Duration = Duration::from_secs(10);
@@ -230,6 +232,7 @@ pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
         } else {
             Vec::new()
         };
+        let webhook_again = s.spawn(|| webhook_checks::read_twice(ctx, bots));
         Evidence {
             survey: joined(survey.join()),
             whoami: whoami.map(|h| joined(h.join())),
@@ -243,6 +246,7 @@ pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
                 .collect(),
             handoffs: state::read(&cfg.root),
             flyctl_version: version.map(|h| joined(h.join())),
+            webhook_again: joined(webhook_again.join()),
         }
     })
 }
@@ -405,6 +409,13 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
             shared_token_fix(ev, bot, app.raw(), &places.also)
         } else if let Some(host) = host_names(&places.hosts).first() {
             format!("botctl dev-stop {} --host {host}", bot.name)
+        } else if !places.local.is_empty() && bot.mode.is_webhook() {
+            // The copy here deleted production's webhook as it started: set it again too.
+            format!(
+                "botctl dev-stop {0} && botctl deploy-resume {0}   # or move it here: botctl \
+dev-start {0}",
+                bot.name
+            )
         } else if !places.local.is_empty() && !places.machines.is_empty() {
             format!(
                 "botctl dev-stop {0}   # keep Fly.io; or move it here: botctl dev-start {0}",
@@ -429,9 +440,15 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
                 Some(bot),
                 Check::Places,
                 format!(
-                    "{} runs in {n} places: {} — Telegram answers all but one of them 409 Conflict",
+                    "{} runs in {n} places: {} — {}",
                     bot.name,
-                    where_.join(" and ")
+                    where_.join(" and "),
+                    if bot.mode.is_webhook() {
+                        "a polling copy of a webhook bot takes the updates meant for Fly.io (and \
+deletes the webhook as it starts)"
+                    } else {
+                        "Telegram answers all but one of them 409 Conflict"
+                    }
                 ),
             )
             .fix(fix),
@@ -685,7 +702,8 @@ fn check_fly(bot: &Bot, ev: &Evidence, f: &mut Findings) {
         None => {}
         Some(Ok(machines)) => {
             let started: Vec<_> = machines.iter().filter(|m| m.is_running()).collect();
-            if started.len() >= 2 {
+            // A webhook bot's machines share Telegram's posts through Fly Proxy: no conflict.
+            if started.len() >= 2 && !bot.mode.is_webhook() {
                 let extra: Vec<&str> = started.iter().skip(1).map(|m| m.id.as_str()).collect();
                 f.push(
                     Finding::error(
@@ -720,8 +738,12 @@ machine destroy {} --app {app}",
                     ),
                 ));
             }
+            // For a webhook bot, Fly Proxy starting a machine on a post is the design.
             for m in machines.iter().filter(|m| {
-                !m.is_running() && m.proxy_autostart && m.state != MachineState::Destroyed
+                !m.is_running()
+                    && m.proxy_autostart
+                    && m.state != MachineState::Destroyed
+                    && !bot.mode.is_webhook()
             }) {
                 f.push(
                     Finding::warn(
@@ -807,7 +829,9 @@ fn check_telegram(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
         None => {}
     }
     if let Some(Ok(w)) = &t.webhook {
-        if w.url.is_empty() {
+        if bot.mode.is_webhook() {
+            webhook_checks::check(bot, ev, w, api, f);
+        } else if w.url.is_empty() {
             f.push(Finding::ok(
                 Some(bot),
                 Check::Webhook,
@@ -1232,3 +1256,5 @@ fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut Findings) {
         );
     }
 }
+
+mod webhook_checks;

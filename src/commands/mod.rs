@@ -13,6 +13,7 @@ pub mod status;
 mod steps;
 mod team_steps;
 pub mod watch;
+mod webhook_steps;
 
 use crate::config::{Bot, Config};
 use crate::sources::fly::Flyctl;

@@ -65,6 +65,8 @@ struct BotJson<'a> {
     hosts: Vec<HostJson<'a>>,
     /// The handoff record on Fly; null without one.
     handoff: Option<team::HandoffJson>,
+    /// "polling" or "webhook": how it gets updates in production.
+    mode: crate::config::UpdateMode,
 }
 
 #[derive(Serialize)]
@@ -135,6 +137,7 @@ impl<'a> BotJson<'a> {
                 .as_ref()
                 .map(|r| team::HandoffJson::new(r, stale)),
             name: &bot.name,
+            mode: bot.mode,
             verdict: places.verdict(),
             places: places.count(),
             fly: bot
@@ -292,6 +295,11 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
         }
         if let Some(url) = places.webhook {
             lines.push(format!("webhook {url}"));
+        }
+        if bot.mode.is_webhook() && places.webhook.is_some() && !places.machines.is_empty() {
+            lines.push(ui::dim(
+                "webhook bot: the webhook and its machines are one place (Fly Proxy hands each post to a machine)",
+            ));
         }
         if let Some(r) = places.declared() {
             lines.push(declared_row(r, stale));

@@ -9,3 +9,4 @@ pub mod local;
 pub mod machine_history;
 pub mod supervisor;
 pub mod telegram;
+pub mod webhook;

@@ -234,6 +234,10 @@ pub struct WebhookInfo {
     pub pending_update_count: u64,
     pub last_error_message: Option<Outside>,
     pub last_error_date: Option<u64>,
+    /// A certificate was uploaded with it: botctl cannot upload it again.
+    pub has_custom_certificate: bool,
+    pub max_connections: Option<u32>,
+    pub allowed_updates: Option<Vec<String>>,
 }
 
 #[derive(Clone)]
@@ -362,6 +366,22 @@ impl BotApi {
                 .and_then(|v| v.as_str())
                 .map(|m| redact(m, &self.token).into()),
             last_error_date: w.get("last_error_date").and_then(|v| v.as_u64()),
+            has_custom_certificate: w
+                .get("has_custom_certificate")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+            max_connections: w
+                .get("max_connections")
+                .and_then(|v| v.as_u64())
+                .and_then(|n| u32::try_from(n).ok()),
+            allowed_updates: w
+                .get("allowed_updates")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|u| u.as_str().map(str::to_string))
+                        .collect()
+                }),
         })
     }
 
@@ -419,6 +439,49 @@ pub enum ProbeOutcome {
         updates_waiting: bool,
     },
     Failed(ApiError),
+}
+
+impl DotEnv {
+    /// A variable from .env (not the environment), when .env holds it.
+    pub fn get(&self, var: &str) -> Option<&str> {
+        self.vars.get(var).map(String::as_str)
+    }
+
+    /// Why .env could not be read whole, when it could not.
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
+    }
+}
+
+/// Setting and deleting a webhook: only dev-start and deploy-resume of a webhook bot do it.
+impl BotApi {
+    /// `deleteWebhook` without `drop_pending_updates`: the waiting updates stay for the next
+    /// poller (reference/telegram.md, "Webhooks").
+    pub fn delete_webhook_keeping_updates(&self) -> Result<(), ApiError> {
+        self.call("deleteWebhook", &[], self.timeout).map(|_| ())
+    }
+
+    /// `setWebhook` as the bot's own configuration sets it; never `drop_pending_updates`.
+    pub fn set_webhook(
+        &self,
+        webhook: &crate::sources::webhook::Webhook,
+        secret: Option<&crate::sources::webhook::Secret>,
+    ) -> Result<(), ApiError> {
+        let mut params = vec![("url", webhook.url.clone())];
+        if let Some(n) = webhook.max_connections {
+            params.push(("max_connections", n.to_string()));
+        }
+        if let Some(list) = &webhook.allowed_updates {
+            params.push((
+                "allowed_updates",
+                serde_json::to_string(list).expect("a list of strings serializes"),
+            ));
+        }
+        if let Some(secret) = secret {
+            params.push(("secret_token", secret.value().to_string()));
+        }
+        self.call("setWebhook", &params, self.timeout).map(|_| ())
+    }
 }
 
 /// The command that deletes a bot's webhook, naming the variable, never the token.

@@ -137,6 +137,16 @@ impl BotApi {
             .unwrap_or_else(|e| panic!("{e}"));
     }
 
+    /// Sets the webhook of `token` as a bot's own setWebhook would have, with `extra` control
+    /// parameters: secret_token, max_connections, allowed_updates (a JSON list),
+    /// has_custom_certificate, last_error_message, last_error_date.
+    pub fn set_webhook_with(&self, token: &str, url: &str, extra: &[(&str, &str)]) {
+        let mut params = vec![("token", token), ("url", url)];
+        params.extend_from_slice(extra);
+        self.control("webhook", &params)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
     /// Turns the HTML-502 mode on or off.
     pub fn set_broken(&self, on: bool) {
         self.control("broken", &[("on", if on { "1" } else { "0" })])

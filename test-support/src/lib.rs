@@ -44,6 +44,7 @@ mod procs;
 mod ptb;
 mod sshd;
 pub mod team;
+pub mod webhook;
 pub mod world;
 
 use std::path::{Path, PathBuf};

@@ -14,7 +14,17 @@ form, JSON or multipart/form-data.
 Control endpoints (no token in the path; `token=` is a query parameter):
   POST /_control/update?token=T&text=hi      queue a message update -> {"ok":true,"result":update}
   POST /_control/webhook?token=T&url=U       set the webhook (empty url clears);
-                                             optional last_error_message=... (sets last_error_date=now)
+                                             optional last_error_message=... (sets last_error_date=now,
+                                             or last_error_date=EPOCH), secret_token, max_connections,
+                                             allowed_updates (JSON list), has_custom_certificate=1
+
+Webhooks: setWebhook keeps url, secret_token (never shown by getWebhookInfo, as Telegram),
+max_connections (default 40), allowed_updates and a certificate's presence; deleteWebhook and
+setWebhook honour drop_pending_updates. While a webhook is set to a loopback http:// URL,
+the fake delivers the queued updates to it as Telegram does (a POST of the update as JSON with
+the X-Telegram-Bot-Api-Secret-Token header when a secret is set): a 2xx answer confirms the
+update, anything else leaves it queued and sets last_error_date/last_error_message
+("Wrong response from the webhook: 403 Forbidden", "Connection refused").
   GET  /_control/stats?token=T               {getUpdates_calls, conflicts_sent, pending_updates,
                                               allowed_updates_seen, allowed_updates, offsets_seen,
                                               webhook, long_poll_pending, methods, timeouts_seen}
@@ -36,6 +46,8 @@ import signal
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -98,6 +110,11 @@ class BotState:
                       "timeouts_seen": [], "methods": {}}
         self.flood = 0
         self.flood_retry_after = 0
+        self.secret_token = None
+        self.max_connections = 40
+        self.has_custom_certificate = False
+        self.drop_pending_seen = False
+        self.deliveries = 0
 
 
 # ---------------------------------------------------------------- parameters
@@ -213,13 +230,13 @@ def m_getme(st, p):
 
 def m_getwebhookinfo(st, p):
     with st.cond:
-        info = {"url": st.webhook_url, "has_custom_certificate": False,
+        info = {"url": st.webhook_url, "has_custom_certificate": st.has_custom_certificate,
                 "pending_update_count": len(st.updates)}
         if st.last_error_date is not None:
             info["last_error_date"] = st.last_error_date
             info["last_error_message"] = st.last_error_message or ""
         if st.webhook_url:
-            info["max_connections"] = 40
+            info["max_connections"] = st.max_connections
             info["ip_address"] = "127.0.0.1"
         if st.allowed_updates:
             info["allowed_updates"] = list(st.allowed_updates)
@@ -236,13 +253,24 @@ def set_webhook_locked(st, url):
 
 def m_setwebhook(st, p):
     url = str(p.get("url", "") or "")
+    secret = p.get("secret_token")
+    if secret is not None and not re.match(r"^[A-Za-z0-9_-]{1,256}$", str(secret)):
+        raise ApiError(400, "Bad Request: secret token contains unallowed characters")
     with st.cond:
         if _to_bool(p.get("drop_pending_updates")):
+            st.drop_pending_seen = True
             st.updates.clear()
         if "allowed_updates" in p:
             st.allowed_updates = _json_list(p.get("allowed_updates"))
         was = st.webhook_url
+        st.secret_token = str(secret) if secret else None
+        st.max_connections = min(100, max(1, _to_int(p.get("max_connections"), 40)))
+        st.has_custom_certificate = bool(url) and p.get("certificate") not in (None, "")
+        if url != was:
+            st.last_error_date = None
+            st.last_error_message = None
         set_webhook_locked(st, url)
+        st.cond.notify_all()
     if url:
         return True, ("Webhook is already set" if was == url else "Webhook was set")
     return True, ("Webhook is already deleted" if not was else "Webhook was deleted")
@@ -251,9 +279,12 @@ def m_setwebhook(st, p):
 def m_deletewebhook(st, p):
     with st.cond:
         if _to_bool(p.get("drop_pending_updates")):
+            st.drop_pending_seen = True
             st.updates.clear()
         was = st.webhook_url
         st.webhook_url = ""
+        st.secret_token = None
+        st.has_custom_certificate = False
     return True, ("Webhook was deleted" if was else "Webhook is already deleted")
 
 
@@ -487,7 +518,16 @@ class Handler(BaseHTTPRequestHandler):
                 set_webhook_locked(st, q.get("url", "") or "")
                 if "last_error_message" in q:
                     st.last_error_message = q["last_error_message"] or None
-                    st.last_error_date = int(time.time()) if st.last_error_message else None
+                    st.last_error_date = (_to_int(q.get("last_error_date"), int(time.time()))
+                                          if st.last_error_message else None)
+                if "secret_token" in q:
+                    st.secret_token = q["secret_token"] or None
+                if "max_connections" in q:
+                    st.max_connections = _to_int(q["max_connections"], 40)
+                if "allowed_updates" in q:
+                    st.allowed_updates = _json_list(q["allowed_updates"])
+                st.has_custom_certificate = _to_bool(q.get("has_custom_certificate"))
+                st.cond.notify_all()
             return self.send_json(200, {"ok": True, "result": True})
         if what == "stats":
             return self.send_json(200, stats_of(st))
@@ -519,7 +559,58 @@ def stats_of(st):
                 "timeouts_seen": list(st.stats["timeouts_seen"]),
                 "webhook": st.webhook_url,
                 "long_poll_pending": st.pending is not None,
+                "secret_token": st.secret_token,
+                "max_connections": st.max_connections,
+                "drop_pending_updates_seen": st.drop_pending_seen,
+                "webhook_deliveries": st.deliveries,
                 "methods": dict(st.stats["methods"])}
+
+
+# ---------------------------------------------------------------- webhook delivery
+
+def deliver_once(st):
+    """POST the oldest queued update to the webhook, as Telegram does; True if one went."""
+    with st.cond:
+        url = st.webhook_url
+        if not url or not st.updates or not re.match(r"^http://(127\.0\.0\.1|localhost)[:/]", url):
+            return False
+        upd = st.updates[0]
+        secret = st.secret_token
+    headers = {"Content-Type": "application/json"}
+    if secret:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    req = urllib.request.Request(url, data=json.dumps(upd).encode(), headers=headers, method="POST")
+    error = None
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            if not 200 <= resp.status < 300:
+                error = "Wrong response from the webhook: %d %s" % (resp.status, resp.reason)
+    except urllib.error.HTTPError as e:
+        error = "Wrong response from the webhook: %d %s" % (e.code, e.reason)
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        error = "Connection refused" if isinstance(reason, ConnectionRefusedError) else str(reason)
+    with st.cond:
+        if st.webhook_url != url:
+            return False
+        if error:
+            st.last_error_date = int(time.time())
+            st.last_error_message = error
+            return False
+        if st.updates and st.updates[0] is upd:
+            st.updates.pop(0)
+        st.deliveries += 1
+    return True
+
+
+def delivery_loop():
+    while True:
+        with TOKENS_LOCK:
+            sts = list(TOKENS.values())
+        went = False
+        for st in sts:
+            went = deliver_once(st) or went
+        time.sleep(0.05 if went else 0.5)
 
 
 class Server(ThreadingHTTPServer):
@@ -543,6 +634,7 @@ def main():
         tok, _, user = t.partition("=")
         TOKENS[tok] = BotState(tok, user or "bot")
 
+    threading.Thread(target=delivery_loop, daemon=True).start()
     srv = Server((a.host, a.port), Handler)
     port = srv.server_address[1]
     if a.port_file:

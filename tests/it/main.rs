@@ -21,4 +21,5 @@ mod supervisors;
 mod team;
 mod tidy;
 mod watch;
+mod webhook;
 mod workflows;

@@ -468,13 +468,16 @@ token_env = "CLIENT_BOT_TOKEN"
                 "telegram",
                 "autostart",
                 "hosts",
-                "handoff"
+                "handoff",
+                "mode"
             ]
         );
         // No [[host]] in this botctl.toml: no host may run it.
         assert_eq!(b["hosts"], serde_json::json!([]));
         // No handoff record on Fly.
         assert_eq!(b["handoff"], serde_json::Value::Null);
+        // No mode in botctl.toml: a polling bot, as before.
+        assert_eq!(b["mode"], "polling");
     }
     let p = bot(&json, "partner");
     assert_eq!(p["name"], "partner");

@@ -6,8 +6,10 @@
 //! python-telegram-bot poller while it is started. The tour starts that machine, then walks a
 //! newcomer through status → a teammate's local copy → status (conflict) → doctor --probe →
 //! dev-stop → dev-start --no-run → status (stopped) → a teammate's laptop reading the handoff
-//! record on Fly → deploy-resume → status (ok), printing each
-//! command with its real output and exit code.
+//! record on Fly → deploy-resume → status (ok), and then a webhook bot's handoff (its webhook
+//! recorded, deleted keeping the updates and set again with its secret; a real
+//! python-telegram-bot poller deleting it, and doctor naming it), printing each command with its
+//! real output and exit code.
 //!
 //! Each step is checked (exit code and a few key facts: the verdict, the machine's state, the
 //! pollers, the handoff), so CI runs the tour as a test: it fails with the step that differed.
@@ -44,6 +46,16 @@ const COMMAND_LIMIT: Duration = Duration::from_secs(120);
 const MACHINE_LIMIT: Duration = Duration::from_secs(60);
 /// Who botctl is on the teammate's laptop of the tour.
 const TEAMMATE: &str = "bob@thinkpad";
+/// The webhook bot of the tour's last chapter: its own folder, token, app and machine.
+const SHOP: &str = "shop";
+const SHOP_USERNAME: &str = "ghbishopbot";
+const SHOP_APP: &str = "loyalitybot-shop";
+const SHOP_MACHINE: &str = "6e82d4e1f0a777";
+const SHOP_TOKEN_ENV: &str = "SHOP_BOT_TOKEN";
+const SHOP_TOKEN: &str = "7012345679:AAtourshoptourshoptourshoptourshop01";
+const SHOP_SECRET_ENV: &str = "SHOP_WEBHOOK_SECRET";
+/// A made-up secret_token; the tour checks that no botctl output shows it.
+const SHOP_SECRET: &str = "tour-webhook-secret-never-shown";
 
 pub fn run(root: &Path) -> Result<()> {
     doubles::catch_interrupt();
@@ -116,7 +128,12 @@ impl Tour {
             .map_err(|e| Error::io(format!("cannot create {}", project.display()), e))?;
 
         heading("Setting the stage: a project, a fake Bot API, a fake Fly.io");
-        let api = BotApi::launch(&python, &[(TOKEN, USERNAME)], &[]).map_err(double_failed)?;
+        let api = BotApi::launch(
+            &python,
+            &[(TOKEN, USERNAME), (SHOP_TOKEN, SHOP_USERNAME)],
+            &[],
+        )
+        .map_err(double_failed)?;
         println!(
             "fake Bot API (tests/fakes/botapi.py) at {}, knows a token for @{USERNAME}",
             api.url()
@@ -314,7 +331,200 @@ impl Tour {
 
         heading("Back to one place");
         self.botctl(&["status"])?.expect(0)?.expect_verdict("ok")?;
+        self.webhook_bot()
+    }
+
+    /// The last chapter: a webhook bot (`mode = "webhook"`), in a folder of its own. Its Fly
+    /// machine runs tests/fakes/webhook_bot.py, which serves Telegram's posts, checks the
+    /// secret and (like grammY's webhookCallback) never sets its webhook itself.
+    fn webhook_bot(&mut self) -> Result<()> {
+        heading("A webhook bot: Telegram posts to Fly, the laptop polls");
+        say("Many bots on Fly take updates by webhook (a stopped machine costs nothing: Fly Proxy");
+        say(
+            "starts one on Telegram's POST) and poll when run on a laptop. What the frameworks do:",
+        );
+        say(
+            "  python-telegram-bot: run_polling deletes the webhook, run_webhook sets it (with its secret)",
+        );
+        say("  Telegraf:            launch() deletes it, launch({webhook}) sets it");
+        say("  grammY:              bot.start() deletes it, webhookCallback never sets it");
+        say("  aiogram 3:           never touches it");
+        say("So a polling copy silently deletes production's webhook, and only PTB and Telegraf");
+        say("set it again by themselves. getWebhookInfo never returns the secret token: botctl");
+        say("records the rest and reads the secret from webhook_secret_env.");
+        let (folder, port) = self.write_shop()?;
+        let hook = format!("http://127.0.0.1:{port}/telegram");
+        let mut start = self.fly.command();
+        start.args(["machine", "start", SHOP_MACHINE, "--app", SHOP_APP]);
+        run_shown(
+            start,
+            &format!("flyctl machine start {SHOP_MACHINE} --app {SHOP_APP}"),
+        )?
+        .expect(0)?;
+        self.wait_for_shop_bot()?;
+        say("Its deploy script set the webhook (grammY does not), with the secret:");
+        println!(
+            "$ curl \"$API/bot${SHOP_TOKEN_ENV}/setWebhook\" -d url={hook} -d secret_token=\"${SHOP_SECRET_ENV}\""
+        );
+        self.api
+            .set_webhook_with(SHOP_TOKEN, &hook, &[("secret_token", SHOP_SECRET)]);
+
+        heading("The webhook and its machine are one place");
+        self.shop(&["status"])?
+            .expect(0)?
+            .expect_verdict_of(SHOP, "ok")?;
+
+        heading("dev-start records the webhook and deletes it, keeping the pending updates");
+        say("Steps: record url, max_connections and allowed_updates; stop the machine and wait;");
+        say("deleteWebhook without drop_pending_updates, so the poller here gets what waited.");
+        self.shop(&["dev-start", SHOP, "--yes", "--no-run"])?
+            .expect(0)?
+            .expect_text("keeping the pending updates", "the delete step")?;
+        say("Users write meanwhile; with no webhook and nobody polling, Telegram holds it:");
+        println!("(two messages queued at the fake Bot API)");
+        self.api.queue_update(SHOP_TOKEN, "order 1");
+        self.api.queue_update(SHOP_TOKEN, "order 2");
+
+        heading("deploy-resume sets the webhook again, with its secret, and checks delivery");
+        say("The bot on the machine does not set it (grammY), so botctl sets it from the record");
+        say("and webhook_secret_env, then watches Telegram deliver the two waiting updates.");
+        self.shop(&["deploy-resume", SHOP, "--yes"])?
+            .expect(0)?
+            .expect_text("with the secret_token from", "the secret's variable")?
+            .expect_text("no delivery error", "the delivery check")?;
+        let log = std::fs::read_to_string(self.fly.poller_log_of(SHOP_MACHINE)).unwrap_or_default();
+        if !log.contains("got message: order 2") {
+            return Err(Error::new(format!(
+                "the webhook bot on {SHOP_MACHINE} did not get the waiting updates; its output:\n{log}"
+            )));
+        }
+        println!("(the bot on {SHOP_MACHINE} got \"order 1\" and \"order 2\" through its webhook)");
+
+        heading("A polling copy deletes the webhook, and no 409 says so");
+        say("A teammate runs the bot locally with python-telegram-bot's run_polling:");
+        std::fs::copy(fake("ptb_bot.py"), folder.join("shop_bot.py"))
+            .map_err(|e| Error::io("cannot copy ptb_bot.py", e))?;
+        let mut cmd = test_support::venv_python3(&self.python);
+        cmd.arg("shop_bot.py")
+            .current_dir(&folder)
+            .env("BOT_TOKEN", SHOP_TOKEN)
+            .env("BOTAPI_URL", self.api.url())
+            .env_remove(TOKEN_ENV);
+        println!("$ python3 shop_bot.py &   # with the production token");
+        let copy = PtbBot::spawn(&mut cmd).map_err(double_failed)?;
+        println!(
+            "(shop_bot.py runs as pid {}; it deleted the webhook as it started)",
+            copy.pid()
+        );
+        self.shop(&["doctor", SHOP])?
+            .expect(1)?
+            .expect_text("a polling copy deleted it", "the webhook finding")?;
+        self.shop(&["dev-stop", SHOP, "--yes"])?.expect(0)?;
+        drop(copy);
+        self.shop(&["deploy-resume", SHOP, "--yes"])?
+            .expect(0)?
+            .expect_text("Set the webhook", "the webhook set again")?;
+        self.shop(&["status"])?
+            .expect(0)?
+            .expect_verdict_of(SHOP, "ok")?;
         Ok(())
+    }
+
+    /// The webhook bot's folder (botctl.toml and .env) and its app in the fake Fly.io; returns
+    /// the folder and the port its bot serves.
+    fn write_shop(&self) -> Result<(PathBuf, u16)> {
+        let folder = self.dir.path().join("shop");
+        std::fs::create_dir_all(&folder)
+            .map_err(|e| Error::io(format!("cannot create {}", folder.display()), e))?;
+        let port = test_support::free_port();
+        let hook = format!("http://127.0.0.1:{port}/telegram");
+        let config = format!(
+            "[fly]\nflyctl = {flyctl:?}\nwait = \"60s\"\n\n\
+             [telegram]\napi = {api:?}\nprobe = \"3s\"\n\n\
+             [[bot]]\nname = \"{SHOP}\"\nscript = \"./shop_bot.py\"\ntoken_env = \"{SHOP_TOKEN_ENV}\"\n\
+             username = \"{SHOP_USERNAME}\"\nfly_app = \"{SHOP_APP}\"\nready_log = \"{READY_LINE}\"\n\
+             mode = \"webhook\"\nwebhook_url = \"{hook}\"\nwebhook_secret_env = \"{SHOP_SECRET_ENV}\"\n",
+            flyctl = self.fly.flyctl.display().to_string(),
+            api = self.api.url(),
+        );
+        let write = |name: &str, text: &str| {
+            let path = folder.join(name);
+            std::fs::write(&path, text)
+                .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+        };
+        write("botctl.toml", &config)?;
+        write(
+            ".env",
+            &format!("{SHOP_TOKEN_ENV}={SHOP_TOKEN}\n{SHOP_SECRET_ENV}={SHOP_SECRET}\n"),
+        )?;
+        println!("project {}:", folder.display());
+        println!("  .env         {SHOP_TOKEN_ENV}=…, {SHOP_SECRET_ENV}=… (made up)");
+        println!("  botctl.toml");
+        for line in config.lines() {
+            println!("    {line}");
+        }
+        let mut state = self.fly.read()?;
+        state["apps"][SHOP_APP] = json!({
+            "machines": [{
+                "id": SHOP_MACHINE, "state": "stopped", "region": "ams", "autostart": true,
+                "start_delay": 1, "stop_delay": 1,
+                "poller": [self.python.display().to_string(), fake("webhook_bot.py").display().to_string()],
+                "poller_env": {"BOT_TOKEN": SHOP_TOKEN, "BOTAPI_URL": self.api.url(),
+                               "WEBHOOK_URL": hook, "WEBHOOK_PORT": port.to_string(),
+                               "WEBHOOK_SECRET": SHOP_SECRET, "SETS_WEBHOOK": "0"},
+            }],
+            "ready_log": READY_LINE,
+            "logs": [],
+            // The app holds its token as a secret, as a deployed bot's app does.
+            "secrets": [{"name": SHOP_TOKEN_ENV, "value": SHOP_TOKEN}],
+        });
+        std::fs::write(&self.fly.state, state.to_string())
+            .map_err(|e| Error::io(format!("cannot write {}", self.fly.state.display()), e))?;
+        println!(
+            "fake Fly.io: app {SHOP_APP}, machine {SHOP_MACHINE}, stopped; when started it runs \
+             tests/fakes/webhook_bot.py on 127.0.0.1:{port}"
+        );
+        Ok((folder, port))
+    }
+
+    /// Waits until the webhook bot's machine is started and its bot serves.
+    fn wait_for_shop_bot(&self) -> Result<()> {
+        let deadline = Instant::now() + MACHINE_LIMIT;
+        let log = self.fly.poller_log_of(SHOP_MACHINE);
+        loop {
+            // A machine list settles the machine (and so starts its bot).
+            let _ = self
+                .fly
+                .command()
+                .args(["machine", "list", "--app", SHOP_APP, "--json"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            if std::fs::read_to_string(&log).is_ok_and(|t| t.contains(READY_LINE)) {
+                println!("machine {SHOP_MACHINE}'s webhook bot: {READY_LINE}, serving");
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(Error::new(format!(
+                    "machine {SHOP_MACHINE}'s webhook bot did not start within {} s",
+                    MACHINE_LIMIT.as_secs()
+                )));
+            }
+            pause()?;
+        }
+    }
+
+    /// [`Tour::botctl`] in the webhook bot's folder; no output may show its secret.
+    fn shop(&self, args: &[&str]) -> Result<Ran> {
+        let ran = self.botctl_in(&self.dir.path().join("shop"), None, args)?;
+        if ran.output.contains(SHOP_SECRET) {
+            return Err(Error::new(format!(
+                "`{}` printed the webhook's secret token",
+                ran.shown
+            )));
+        }
+        Ok(ran)
     }
 
     /// A teammate's laptop (a clone of the project, botctl as `TEAMMATE`) reads the handoff
@@ -516,8 +726,13 @@ impl FakeFly {
 
     /// Where the fake writes the machine's poller output.
     fn poller_log(&self) -> PathBuf {
+        self.poller_log_of(MACHINE)
+    }
+
+    /// Where the fake writes machine `id`'s poller output.
+    fn poller_log_of(&self, id: &str) -> PathBuf {
         let mut name = self.state.as_os_str().to_owned();
-        name.push(format!(".poller-{MACHINE}.log"));
+        name.push(format!(".poller-{id}.log"));
         PathBuf::from(name)
     }
 
@@ -571,7 +786,8 @@ fn machines(state: &Value) -> impl Iterator<Item = &Value> {
 /// only while its command line is still ptb_bot.py.
 fn kill_poller(pid: u32) {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    if !alive(pid) || !String::from_utf8_lossy(&cmdline).contains("ptb_bot.py") {
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    if !alive(pid) || !(cmdline.contains("ptb_bot.py") || cmdline.contains("webhook_bot.py")) {
         return;
     }
     let Ok(raw) = i32::try_from(pid) else { return };
@@ -609,6 +825,21 @@ impl Ran {
             let _ = write!(message, ": {hint}");
         }
         Err(Error::new(message))
+    }
+
+    /// `status` prints the verdict in `bot`'s row.
+    fn expect_verdict_of(&self, bot: &str, verdict: &str) -> Result<&Ran> {
+        let row = self
+            .output
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(bot));
+        match row {
+            Some(row) if row.split_whitespace().any(|w| w == verdict) => Ok(self),
+            _ => Err(Error::new(format!(
+                "`{}` should say {bot} is {verdict}; it printed:\n{}",
+                self.shown, self.output
+            ))),
+        }
     }
 
     /// `status` prints the verdict in the bot's row.

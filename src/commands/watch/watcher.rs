@@ -232,13 +232,10 @@ impl<'a> Watcher<'a> {
                     .map(|i| format!("host {host} pid {}", i.pid)),
             );
         }
-        if let Some(app) = self
-            .bots
-            .iter()
-            .find(|b| b.name == bot)
-            .and_then(|b| b.fly_app.as_ref())
-        {
-            places.extend(
+        let config = self.bots.iter().find(|b| b.name == bot);
+        let mut production: Vec<String> = Vec::new();
+        if let Some(app) = config.and_then(|b| b.fly_app.as_ref()) {
+            production.extend(
                 self.fly
                     .get(app)
                     .into_iter()
@@ -248,7 +245,14 @@ impl<'a> Watcher<'a> {
             );
         }
         if let Some(url) = self.webhooks.get(bot).filter(|u| !u.is_empty()) {
-            places.push(format!("a webhook ({url})"));
+            production.push(format!("a webhook ({url})"));
+        }
+        // A webhook bot's webhook and its Fly machines are one place (as the survey counts
+        // them): Telegram posts to the webhook and Fly Proxy hands each post to one machine.
+        if config.is_some_and(|b| b.mode.is_webhook()) && !production.is_empty() {
+            places.push(production.join(" + "));
+        } else {
+            places.extend(production);
         }
         places
     }
@@ -501,6 +505,9 @@ mod tests {
             fly_app: Some("lb".into()),
             ready_log: None,
             token_secret: None,
+            mode: crate::config::UpdateMode::Polling,
+            webhook_url: None,
+            webhook_secret_env: None,
         }
     }
 
@@ -552,6 +559,26 @@ mod tests {
             What::Machine { change: MachineChange::State { from }, .. } if from == "started"
         ));
         assert_eq!(w.tally["partner"].came, ["local pid 8"]);
+    }
+
+    #[test]
+    fn a_webhook_bots_webhook_and_machines_are_one_place() {
+        let mut b = bot();
+        b.mode = crate::config::UpdateMode::Webhook;
+        let mut w = Watcher::new(&[&b], 1_000_000);
+        w.machines(1_000_100, "lb", Ok(vec![machine("started")]));
+        w.webhook(1_000_200, "partner", Ok("https://lb.fly.dev/hook".into()));
+        assert_eq!(w.places("partner").len(), 1, "{:?}", w.places("partner"));
+        assert!(!w.saw_trouble());
+        // A polling copy beside them is a conflict.
+        w.local(1_000_300, Ok(vec![copy_of(7)]));
+        assert!(w.saw_trouble());
+        // For a polling bot the webhook is a place of its own.
+        let p = bot();
+        let mut w = Watcher::new(&[&p], 1_000_000);
+        w.machines(1_000_100, "lb", Ok(vec![machine("started")]));
+        w.webhook(1_000_200, "partner", Ok("https://lb.fly.dev/hook".into()));
+        assert_eq!(w.places("partner").len(), 2);
     }
 
     #[test]
