@@ -24,6 +24,8 @@ const AUTOSTART_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct Survey {
     pub local: Result<Vec<Instance>, String>,
+    /// Other users' Python or Node processes whose argv could not be read (macOS without sudo).
+    pub hidden: Vec<crate::sources::proc::Unreadable>,
     /// Machines per Fly app.
     pub fly: BTreeMap<String, Result<Vec<Machine>, FlyError>>,
     /// Per bot name.
@@ -53,8 +55,13 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
                 .as_ref()
                 .map(|s| s.supervisord_confs.clone())
                 .unwrap_or_default();
+            let hidden = scan
+                .as_ref()
+                .map(|s| s.hidden.clone())
+                .unwrap_or_default();
             (
                 scan.map(|s| s.instances),
+                hidden,
                 autostart::supervisord(bots, &confs),
             )
         });
@@ -93,11 +100,12 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
             })
             .collect();
 
-        let (local, programs) = joined(local.join());
+        let (local, hidden, programs) = joined(local.join());
         let mut autostart = joined(autostart.join());
         autostart.entries.extend(programs);
         Survey {
             local,
+            hidden,
             autostart,
             other_apps: other.map(|h| joined(h.join())),
             hosts: hosts
@@ -190,6 +198,8 @@ impl Survey {
                 Vec::new()
             }
         };
+        // Unreadable is not absent: another user's python3 may be this bot.
+        unreadable.extend(local::hidden_note(&self.hidden, bot));
         let mut hosts = Vec::new();
         for (name, scan) in &self.hosts {
             match scan {

@@ -18,6 +18,7 @@ use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::sources::local::{self, Instance};
+use crate::sources::proc::{self, Backend};
 use crate::sources::supervisor::{StopHow, SupervisorKind};
 use crate::ui;
 
@@ -449,9 +450,7 @@ fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
             }
             StopHow::EndParent { pid } => {
                 // The shell or reloader is ours and no ancestor of botctl: signal it.
-                let owner = std::fs::metadata(format!("/proc/{pid}"))
-                    .ok()
-                    .map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+                let owner = proc::facts(Backend::native(), *pid).and_then(|f| f.uid);
                 if protected.contains(pid) || owner.is_some_and(|u| u != me) {
                     done.push(format!("pid {pid} is not yours to end: left alone"));
                     continue;
@@ -527,7 +526,7 @@ fn is_ancestor(ancestor: u32, pid: u32) -> bool {
 /// Waits briefly for an ended shell to go, so it starts no new copy in between.
 fn wait_gone(pid: u32) {
     for _ in 0..40 {
-        if is_zombie(pid) || !Path::new(&format!("/proc/{pid}")).exists() {
+        if proc::is_gone(Backend::native(), pid) {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -603,10 +602,7 @@ fn alive(instances: &[Instance]) -> Vec<Instance> {
 
 /// A zombie has exited; its parent just has not reaped it yet.
 fn is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.starts_with('Z')))
-        .unwrap_or(false)
+    proc::facts(Backend::native(), pid).is_some_and(|f| f.zombie)
 }
 
 #[cfg(test)]

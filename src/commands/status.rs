@@ -303,6 +303,10 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
     let mut shared_notes = Vec::new();
     let mut shared_unchecked = Vec::new();
     for bot in bots {
+        if let Some(note) = crate::sources::local::hidden_note(&survey.hidden, bot) {
+            let entry = format!("  local ({}): {note}", bot.name);
+            unchecked.push(entry);
+        }
         if let Some(shared) = survey.shared_token(bot) {
             for a in &shared.also {
                 let started = a.started();

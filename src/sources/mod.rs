@@ -6,5 +6,6 @@ pub mod autostart;
 pub mod fly;
 pub mod host;
 pub mod local;
+pub mod proc;
 pub mod supervisor;
 pub mod telegram;

@@ -4,7 +4,7 @@
 //! Deciding is pure: [`needs`] says which outside answers a chain of process records calls for
 //! (pm2's app list, supervisorctl's status, launchctl's list, a shell script's text) and
 //! [`decide`] names the supervisor from the records, the cgroup text and those answers. Reading
-//! this machine (`/proc`, running pm2 or supervisorctl) lives in [`read`], so records read
+//! this machine (process facts, running pm2 or supervisorctl) lives in [`read`], so records read
 //! elsewhere (over ssh) go through the same decisions.
 
 use std::collections::HashMap;
@@ -858,84 +858,61 @@ pub mod read {
 
     use super::{Answer, Answers, Cgroup, Need, Record, Unanswered};
     use crate::exec;
+    use crate::sources::proc::{self, Backend};
 
     /// Time limit of one pm2, supervisorctl or launchctl call.
     const LIMIT: Duration = Duration::from_secs(10);
 
-    /// `/proc/PID/cgroup`, parsed; `Other` where there is none (macOS).
+    /// The process's cgroup, parsed; `Other` where there is none (macOS).
     pub fn cgroup(pid: u32) -> Cgroup {
-        std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        proc::cgroup(pid)
             .map(|t| super::parse_cgroup(&t))
             .unwrap_or(Cgroup::Other)
     }
 
     /// The parent's pid and the uid of a process.
     pub fn parent_and_uid(pid: u32) -> Option<(u32, Option<u32>)> {
-        #[cfg(target_os = "linux")]
-        {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let (_, rest) = stat.rsplit_once(')')?;
-            let ppid = rest.split_whitespace().nth(1)?.parse().ok()?;
-            use std::os::unix::fs::MetadataExt;
-            let uid = std::fs::metadata(format!("/proc/{pid}"))
-                .ok()
-                .map(|m| m.uid());
-            Some((ppid, uid))
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
-            let mut sys = System::new().ok()?;
-            let p = Pid::from_u32(pid);
-            sys.refresh_processes_specifics(
-                ProcessesToUpdate::Some(&[p]),
-                false,
-                ProcessRefreshKind::nothing()
-                    .without_tasks()
-                    .with_user(UpdateKind::OnlyIfNotSet),
-            );
-            let proc_ = sys.process(p)?;
-            Some((
-                proc_.parent().map_or(0, |p| p.as_u32()),
-                proc_.user_id().map(|u| **u),
-            ))
-        }
+        proc::facts(Backend::native(), pid).map(|f| (f.ppid, f.uid))
     }
 
     /// The instance and its ancestors up to (not including) pid 1, with their argv from
     /// `argv_of` (the process table already read).
-    pub fn chain(pid: u32, argv_of: impl Fn(u32) -> Option<Vec<String>>) -> Vec<Record> {
+    pub fn chain_with(
+        backend: Backend,
+        pid: u32,
+        argv_of: impl Fn(u32) -> Option<Vec<String>>,
+    ) -> Vec<Record> {
         let mut out: Vec<Record> = Vec::new();
         let mut next = pid;
         while next > 1 && out.len() < 64 && !out.iter().any(|r| r.pid == next) {
-            let Some((ppid, uid)) = parent_and_uid(next) else {
+            let Some(f) = proc::facts(backend, next) else {
                 break;
             };
             out.push(Record {
                 pid: next,
-                ppid,
-                uid,
+                ppid: f.ppid,
+                uid: f.uid,
                 argv: argv_of(next).unwrap_or_default(),
             });
-            next = ppid;
+            next = f.ppid;
         }
         out
     }
 
     /// Gets each answer once (several instances may need the same one).
-    pub fn answers(needs: impl IntoIterator<Item = Need>) -> Answers {
+    pub fn answers_with(backend: Backend, needs: impl IntoIterator<Item = Need>) -> Answers {
         let mut out = Answers::new();
         for need in needs {
             if out.contains_key(&need) {
                 continue;
             }
-            let answer = answer(&need);
+            let answer = answer(backend, &need);
             out.insert(need, answer);
         }
         out
     }
 
-    fn answer(need: &Need) -> Result<Answer, Unanswered> {
+    fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
         let me = nix::unistd::geteuid().as_raw();
         match need {
             // Another user's daemon: its client would run as us against their home or socket
@@ -1011,8 +988,8 @@ pub mod read {
                 let full = if p.is_absolute() {
                     p.to_path_buf()
                 } else {
-                    std::fs::read_link(format!("/proc/{pid}/cwd"))
-                        .map_err(|e| e.to_string())?
+                    proc::cwd(backend, *pid)
+                        .ok_or_else(|| format!("the working folder of pid {pid} is not readable"))?
                         .join(p)
                 };
                 // A script is small; a huge file (or /dev/zero behind a link) is none.

@@ -247,8 +247,7 @@ impl World {
         crate::pids_with_arg(needle)
             .into_iter()
             .filter(|pid| {
-                std::fs::read_link(format!("/proc/{pid}/cwd"))
-                    .is_ok_and(|cwd| cwd.starts_with(&base))
+                crate::procs::cwd(*pid).is_some_and(|cwd| cwd.starts_with(&base))
             })
             .collect()
     }
@@ -641,7 +640,7 @@ impl World {
         assert!(
             wait_until(Duration::from_secs(10), || cmdline(pid).as_ref()
                 == Some(&want)),
-            "process {pid} never showed argv {want:?} in /proc (it shows {:?})",
+            "process {pid} never showed argv {want:?} in the process table (it shows {:?})",
             cmdline(pid)
         );
         proc_
