@@ -55,10 +55,7 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
                 .as_ref()
                 .map(|s| s.supervisord_confs.clone())
                 .unwrap_or_default();
-            let hidden = scan
-                .as_ref()
-                .map(|s| s.hidden.clone())
-                .unwrap_or_default();
+            let hidden = scan.as_ref().map(|s| s.hidden.clone()).unwrap_or_default();
             (
                 scan.map(|s| s.instances),
                 hidden,

@@ -399,7 +399,9 @@ mod tests {
             found
                 .into_iter()
                 .map(|i| {
-                    let sup = i.supervisor.map(|s| (s.kind, s.name.raw().to_string(), s.stop));
+                    let sup = i
+                        .supervisor
+                        .map(|s| (s.kind, s.name.raw().to_string(), s.stop));
                     (i.pid, i.uid, i.started, i.cwd, i.cmd, i.ppid, sup)
                 })
                 .collect::<Vec<_>>()
@@ -419,7 +421,10 @@ mod tests {
         assert_eq!(kernel.len(), 3, "{kernel:?}");
         let loops = kernel
             .iter()
-            .filter(|i| i.6.as_ref().is_some_and(|s| s.0 == super::supervisor::SupervisorKind::Loop))
+            .filter(|i| {
+                i.6.as_ref()
+                    .is_some_and(|s| s.0 == super::supervisor::SupervisorKind::Loop)
+            })
             .count();
         assert_eq!(loops, 2, "{kernel:?}");
         assert_eq!(kernel, portable);

@@ -332,7 +332,8 @@ mod portable {
             if !argv.is_empty() {
                 out.processes.push((pid.as_u32(), argv));
             } else if p.status() != ProcessStatus::Zombie
-                && p.thread_kind() != Some(ThreadKind::Kernel) {
+                && p.thread_kind() != Some(ThreadKind::Kernel)
+            {
                 empty.push(*pid);
             }
         }
@@ -369,7 +370,9 @@ mod portable {
                 .without_tasks()
                 .with_cmd(UpdateKind::OnlyIfNotSet),
         );
-        let p = sys.process(p).filter(|p| p.status() != ProcessStatus::Zombie)?;
+        let p = sys
+            .process(p)
+            .filter(|p| p.status() != ProcessStatus::Zombie)?;
         Some(
             p.cmd()
                 .iter()
@@ -423,7 +426,10 @@ mod portable {
                         zombie: matches!(p.status(), ProcessStatus::Zombie | ProcessStatus::Dead),
                     },
                     user: user_name(uid),
-                    cwd: p.cwd().map(Path::to_path_buf).filter(|c| !c.as_os_str().is_empty()),
+                    cwd: p
+                        .cwd()
+                        .map(Path::to_path_buf)
+                        .filter(|c| !c.as_os_str().is_empty()),
                 }
             })
             .collect()
@@ -440,7 +446,10 @@ mod tests {
             "4242 (x) (y z) S 4000 4242 4242 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 0 0",
         )
         .unwrap();
-        assert_eq!((s.name.as_str(), s.state, s.ppid, s.pgrp), ("x) (y z", 'S', 4000, 4242));
+        assert_eq!(
+            (s.name.as_str(), s.state, s.ppid, s.pgrp),
+            ("x) (y z", 'S', 4000, 4242)
+        );
         assert!(s.started.is_some());
     }
 
@@ -464,7 +473,10 @@ mod tests {
         assert_eq!(argv(Backend::Kernel), argv(Backend::Portable));
         assert!(argv(Backend::Kernel).is_some());
         assert_eq!(ancestors(Backend::Kernel), ancestors(Backend::Portable));
-        assert!(group_alive(Backend::Kernel, nix::unistd::getpgrp().as_raw() as u32));
+        assert!(group_alive(
+            Backend::Kernel,
+            nix::unistd::getpgrp().as_raw() as u32
+        ));
         assert!(!is_gone(Backend::Portable, me) && !is_gone(Backend::Kernel, me));
     }
 }

@@ -52,9 +52,7 @@ pub fn pids_with_arg(needle: &str) -> Vec<u32> {
     table
         .processes
         .into_iter()
-        .filter(|(pid, argv)| {
-            *pid != std::process::id() && argv.iter().any(|a| a.contains(needle))
-        })
+        .filter(|(pid, argv)| *pid != std::process::id() && argv.iter().any(|a| a.contains(needle)))
         .map(|(pid, _)| pid)
         .filter(|pid| alive(*pid))
         .collect()

@@ -246,9 +246,7 @@ impl World {
         let base = self.dir.path().canonicalize().unwrap_or_default();
         crate::pids_with_arg(needle)
             .into_iter()
-            .filter(|pid| {
-                crate::procs::cwd(*pid).is_some_and(|cwd| cwd.starts_with(&base))
-            })
+            .filter(|pid| crate::procs::cwd(*pid).is_some_and(|cwd| cwd.starts_with(&base)))
             .collect()
     }
 

@@ -11,6 +11,7 @@ mod hardening;
 mod hostile;
 mod hosts;
 mod onboarding;
+mod platform;
 mod runtimes;
 mod shared_token;
 mod status;
