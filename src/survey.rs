@@ -26,6 +26,8 @@ pub struct Survey {
     pub local: Result<Vec<Instance>, String>,
     /// Other users' Python or Node processes whose argv could not be read (macOS without sudo).
     pub hidden: Vec<crate::sources::proc::Unreadable>,
+    /// What the container engine said (its bots' containers are in `local`).
+    pub engine: crate::sources::containers::Look,
     /// Machines per Fly app.
     pub fly: BTreeMap<String, Result<Vec<Machine>, FlyError>>,
     /// Per bot name.
@@ -55,10 +57,13 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
                 .as_ref()
                 .map(|s| s.supervisord_confs.clone())
                 .unwrap_or_default();
-            let hidden = scan.as_ref().map(|s| s.hidden.clone()).unwrap_or_default();
+            let (hidden, engine) = scan
+                .as_ref()
+                .map(|s| (s.hidden.clone(), s.engine.clone()))
+                .unwrap_or_default();
             (
                 scan.map(|s| s.instances),
-                hidden,
+                (hidden, engine),
                 autostart::supervisord(bots, &confs),
             )
         });
@@ -97,12 +102,13 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
             })
             .collect();
 
-        let (local, hidden, programs) = joined(local.join());
+        let (local, (hidden, engine), programs) = joined(local.join());
         let mut autostart = joined(autostart.join());
         autostart.entries.extend(programs);
         Survey {
             local,
             hidden,
+            engine,
             autostart,
             other_apps: other.map(|h| joined(h.join())),
             hosts: hosts

@@ -572,7 +572,8 @@ fn find(ctx: &Context, bots: &[&Bot]) -> Result<(Vec<Instance>, Vec<Instance>)> 
     let protected = local::ancestors();
     Ok(found
         .into_iter()
-        .partition(|i| i.uid == Some(me) && !protected.contains(&i.pid)))
+        // A container is stopped through its engine, which answers this user: it is ours to stop.
+        .partition(|i| (i.uid == Some(me) || i.container.is_some()) && !protected.contains(&i.pid)))
 }
 
 /// Signals each instance that is still the same process (pids get reused).
@@ -632,6 +633,7 @@ mod tests {
             ),
             ppid: Some(1),
             parent_cmd: Default::default(),
+            container: None,
         }
     }
 

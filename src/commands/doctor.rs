@@ -42,6 +42,7 @@ pub enum Check {
     Supervisor,
     Host,
     SharedToken,
+    Container,
 }
 
 impl Check {
@@ -49,7 +50,7 @@ impl Check {
     fn weight(self) -> u8 {
         match self {
             Check::SharedToken | Check::Places => 0,
-            Check::Local | Check::Fly | Check::Supervisor | Check::Host => 1,
+            Check::Local | Check::Fly | Check::Supervisor | Check::Host | Check::Container => 1,
             Check::Webhook => 2,
             Check::Probe => 3,
             Check::Token => 4,
@@ -79,6 +80,7 @@ impl Check {
             Check::Supervisor => "supervisor",
             Check::Host => "host",
             Check::SharedToken => "shared-token",
+            Check::Container => "container",
         }
     }
 }
@@ -258,6 +260,7 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
     let api = ctx.cfg.telegram.api.as_str();
     check_flyctl(ctx, ev, &mut f);
     check_orphan_handoffs(ctx, ev, &mut f);
+    check_containers(ev, &mut f);
     for bot in bots {
         // Before places: when another app holds the token, that is the cause to name first.
         check_shared_token(bot, ev, &mut f);
@@ -1030,6 +1033,43 @@ stuck?",
             format!("the probe could not run: {e}"),
         )),
     }
+}
+
+/// The container engine: whether it was asked. Its bots' containers are instances, so the
+/// places and supervisor checks name them.
+fn check_containers(ev: &Evidence, f: &mut Findings) {
+    use crate::sources::containers::Look;
+    let engine = &ev.survey.engine;
+    let Some(program) = engine.engine().map(|e| e.program()) else {
+        return; // neither docker nor podman: no container can run
+    };
+    let (level, message) = match engine {
+        Look::Down(_) => (
+            Level::Ok,
+            format!(
+                "containers not checked: {} (no container runs while it is down)",
+                engine.not_checked().unwrap_or_default()
+            ),
+        ),
+        Look::Failed(_, why) => (Level::Warn, format!("containers not checked: {why}")),
+        _ => {
+            let bots = ev
+                .survey
+                .local
+                .iter()
+                .flatten()
+                .filter(|i| i.container.is_some())
+                .count();
+            (
+                Level::Ok,
+                format!(
+                    "{program} answers: {} running container(s), {bots} of them run a bot",
+                    engine.containers().len()
+                ),
+            )
+        }
+    };
+    f.push(Finding::new(level, None, Check::Container, message));
 }
 
 fn print_human(findings: &[Finding], errors: usize, warnings: usize) {

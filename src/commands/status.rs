@@ -219,6 +219,15 @@ pub fn describe_host_instance(host: &str, i: &Instance) -> String {
 
 fn describe_instance_at(place: &str, i: &Instance) -> String {
     // argv and folder are anybody's text: shown escaped.
+    let in_vm = i
+        .container
+        .as_ref()
+        .is_some_and(|c| c.pid_in == crate::sources::containers::PidIn::Engine);
+    let place = if in_vm {
+        format!("{place} container")
+    } else {
+        place.to_string()
+    };
     let mut s = format!("{place} pid {} `{}` ({}", i.pid, i.cmd, ui::shown(&i.user));
     if let Some(cwd) = &i.cwd {
         s.push_str(&format!(", in {}", ui::shown(&cwd.display().to_string())));
@@ -228,11 +237,11 @@ fn describe_instance_at(place: &str, i: &Instance) -> String {
     }
     s.push(')');
     if let Some(sup) = &i.supervisor {
-        s.push_str(&format!(
-            ", kept alive by {}; stop: {}",
-            describe_supervisor(sup),
-            sup.stop
-        ));
+        let by = match &i.container {
+            Some(c) => format!("container {}", c.described()),
+            None => describe_supervisor(sup),
+        };
+        s.push_str(&format!(", kept alive by {by}; stop: {}", sup.stop));
     }
     s
 }
@@ -399,6 +408,9 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
         }
     }
     unchecked.extend(shared_unchecked);
+    if let (Some(engine), Some(why)) = (survey.engine.engine(), survey.engine.not_checked()) {
+        unchecked.push(format!("  {}: {why}", engine.program()));
+    }
     for u in &survey.autostart.unchecked {
         unchecked.push(format!("  {}: {}", u.source, u.reason));
     }

@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 
 use super::argv::{self, base_name};
+use super::containers;
 use super::proc::{self, Backend};
 use super::supervisor::{self, Supervisor};
 use crate::config::Bot;
@@ -32,6 +33,10 @@ pub struct Instance {
     pub ppid: Option<u32>,
     #[serde(skip)]
     pub parent_cmd: crate::outside::Argv,
+    /// The container it runs in, as its engine describes it (then the engine stops it, and
+    /// botctl never signals it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<containers::Container>,
 }
 
 /// One look at the process table: the instances, and the config files of running supervisord
@@ -43,6 +48,8 @@ pub struct Scan {
     /// Processes of other users run by a Python or Node runtime whose argv could not be read:
     /// any of them may be a bot of that language.
     pub hidden: Vec<proc::Unreadable>,
+    /// What the container engine said (its containers are instances too).
+    pub engine: containers::Look,
 }
 
 /// One pass over the process table. Errors are sentences.
@@ -58,10 +65,16 @@ pub fn scan_full(bots: &[&Bot], root: &Path) -> Result<Scan, String> {
 /// [`scan_full`] through one backend (the suite runs both and compares).
 pub fn scan_with(backend: Backend, bots: &[&Bot], root: &Path) -> Result<Scan, String> {
     let me = std::process::id();
+    // The engine answers while the table is read: it costs a process start or two.
+    let (table, engine) = std::thread::scope(|s| {
+        let engine = s.spawn(|| containers::look(|pid| proc::facts(backend, pid).is_some()));
+        let table = proc::table(backend);
+        (table, engine.join().unwrap_or_default())
+    });
     let proc::Table {
         processes: table,
         unreadable,
-    } = proc::table(backend)?;
+    } = table?;
     let hidden = hidden(unreadable);
     let mut candidates: Vec<(u32, Vec<String>, &Bot, String)> = Vec::new();
     let mut supervisord_confs = Vec::new();
@@ -83,10 +96,56 @@ pub fn scan_with(backend: Backend, bots: &[&Bot], root: &Path) -> Result<Scan, S
         instances(backend, candidates, &table, root)
     };
     Ok(Scan {
-        instances,
+        instances: with_containers(instances, engine.containers(), bots),
         supervisord_confs,
         hidden,
+        engine,
     })
+}
+
+/// The engine's containers that run a bot. One also seen in the process table (Linux: its
+/// cgroup names the container) is that instance, named and stopped through the engine; one
+/// that is not (a Mac: it runs in the engine's VM) is an instance of its own.
+fn with_containers(
+    mut found: Vec<Instance>,
+    list: &[containers::Container],
+    bots: &[&Bot],
+) -> Vec<Instance> {
+    for c in list {
+        let Some((bot, arg)) = bot_of(&c.argv, bots) else {
+            continue;
+        };
+        if let Some(script) = bot.entry.script().filter(|s| s.contains('/'))
+            && !same_script_elsewhere(&arg, c.working_dir.as_deref().map(Path::new), script)
+        {
+            continue;
+        }
+        let same = found.iter_mut().filter(|i| i.bot == bot.name).find(|i| {
+            i.pid == c.pid
+                || matches!(supervisor::read::cgroup(i.pid),
+                    supervisor::Cgroup::Container { id, .. } if id == c.id)
+        });
+        match same {
+            Some(i) => {
+                i.supervisor = Some(containers::supervisor(c));
+                i.container = Some(c.clone());
+            }
+            None => found.push(Instance {
+                bot: bot.name.clone(),
+                pid: c.pid,
+                user: c.user.clone(),
+                uid: None,
+                started: c.started,
+                cwd: c.working_dir.as_ref().map(PathBuf::from),
+                cmd: c.argv.clone().into(),
+                supervisor: Some(containers::supervisor(c)),
+                ppid: None,
+                parent_cmd: Default::default(),
+                container: Some(c.clone()),
+            }),
+        }
+    }
+    found
 }
 
 /// The unreadable processes that may be bots: another user's, run by a Python or Node runtime
@@ -191,6 +250,7 @@ fn instances(
             supervisor: None,
             ppid: None,
             parent_cmd: Default::default(),
+            container: None,
         });
     }
     let mut found = one_per_wrapper(found, |pid| {
@@ -263,9 +323,11 @@ pub fn supervise(
 }
 
 /// Checks one pid again, as right before a signal: is it still this instance (same start time)?
+/// A container's is never: the engine stops it (its pid may be in the engine's VM).
 pub fn still_same(instance: &Instance) -> bool {
-    proc::facts(Backend::native(), instance.pid)
-        .is_some_and(|f| f.started == instance.started && f.uid == instance.uid)
+    instance.container.is_none()
+        && proc::facts(Backend::native(), instance.pid)
+            .is_some_and(|f| f.started == instance.started && f.uid == instance.uid)
 }
 
 /// botctl's own pid and those of its ancestors: never signalled.
@@ -329,6 +391,7 @@ mod tests {
             supervisor: None,
             ppid: None,
             parent_cmd: Default::default(),
+            container: None,
         };
         let parents = |pid: u32| match pid {
             11 => Some(10), // tsx's node child

@@ -3,6 +3,7 @@
 
 pub mod argv;
 pub mod autostart;
+pub mod containers;
 pub mod fly;
 pub mod host;
 pub mod local;

@@ -179,6 +179,9 @@ impl World {
             .expect("symlink the fake flyctl");
         std::os::unix::fs::symlink(system_python(), world.bin.join("python3"))
             .expect("symlink python3");
+        // The engine is the world's too: a fake docker running no container until told.
+        std::os::unix::fs::symlink(fake("docker"), world.bin.join("docker"))
+            .expect("symlink the fake docker");
         world.write_shims();
         world
     }
@@ -373,6 +376,27 @@ impl World {
         let p = dir.join(name);
         std::fs::write(&p, plist).unwrap();
         p
+    }
+
+    // ----- the fake docker
+
+    /// Replaces the fake docker's state: `{"engine": "running"|"down", "containers": [docker
+    /// inspect documents]}` (see tests/fakes/docker).
+    pub fn docker_state(&self, state: Value) {
+        std::fs::write(
+            self.home.join("fake-docker.json"),
+            serde_json::to_string_pretty(&state).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// The fake docker's calls so far, each as its arguments.
+    pub fn docker_calls(&self) -> Vec<Vec<String>> {
+        std::fs::read_to_string(self.home.join("fake-docker.json.calls"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     // ----- the fake flyctl

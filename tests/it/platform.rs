@@ -80,3 +80,205 @@ fn another_users_python_whose_argv_cannot_be_read_makes_the_verdict_unknown() {
     );
     assert!(human.stdout.contains("unknown"), "{}", human.stdout);
 }
+
+/// The docker 27 inspect document of a compose service running `python3 SCRIPT` as `pid`.
+fn compose_container(script: &str, pid: u32) -> Value {
+    let text = std::fs::read_to_string(
+        workspace_root().join("tests/fixtures/docker/inspect-compose.json"),
+    )
+    .unwrap()
+    .replace("@SCRIPT@", script)
+    .replace("@PID@", &pid.to_string());
+    let docs: Value = serde_json::from_str(&text).unwrap();
+    docs[0].clone()
+}
+
+/// The same fixture, as another container that runs no bot (a database).
+fn database_container() -> Value {
+    let mut db = compose_container("unused.py", 4100);
+    db["Id"] = "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d".into();
+    db["Name"] = "/lb-db-1".into();
+    db["Config"]["Cmd"] = serde_json::json!(["postgres"]);
+    db["Config"]["Entrypoint"] = serde_json::json!(["docker-entrypoint.sh"]);
+    db["Config"]["Labels"]["com.docker.compose.service"] = "db".into();
+    db
+}
+
+/// The token in the fixture's `Config.Env`.
+const ENV_TOKEN: &str = "7312345678:AAHfakeTokenNeverPrintedXyZ0123456789ab";
+
+/// A pid no process of this machine has (above the kernel's pid_max): where the VM of Docker
+/// Desktop, OrbStack or colima runs the bot, as seen from a Mac.
+fn vm_pid() -> u32 {
+    let max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(4_194_304);
+    max + 17
+}
+
+#[test]
+fn a_bot_in_a_container_outside_the_process_table_is_an_instance_stopped_through_compose() {
+    let world = World::configured(partner);
+    let script = world.script("bot.py");
+    let pid = vm_pid();
+    world.docker_state(serde_json::json!({
+        "engine": "running",
+        "containers": [database_container(), compose_container(&script, pid)],
+    }));
+    let run = world.run(&["status", "--json"]);
+    run.expect_code(0);
+    let bot = &run.json()["bots"][0];
+    assert_eq!(bot["verdict"], "ok", "{}", run.stdout);
+    assert_eq!(bot["local"].as_array().unwrap().len(), 1, "{}", run.stdout);
+    let instance = &bot["local"][0];
+    assert_eq!(instance["pid"], pid);
+    assert_eq!(instance["cmd"], serde_json::json!(["python3", script]));
+    assert_eq!(instance["cwd"], "/app");
+    assert_eq!(instance["supervisor"]["kind"], "docker");
+    assert_eq!(instance["supervisor"]["name"], "lb-partner-1");
+    assert_eq!(
+        instance["supervisor"]["stop"],
+        "docker compose -p lb stop partner"
+    );
+    assert_eq!(
+        instance["container"],
+        serde_json::json!({"name": "lb-partner-1", "project": "lb", "service": "partner",
+                           "restart": "unless-stopped"})
+    );
+
+    let human = world.run(&["-vv", "status"]);
+    human.expect_stdout(&format!(
+        "local container pid {pid} `python3 {script}` (root, in /app"
+    ));
+    human.expect_stdout(
+        "kept alive by container lb-partner-1 (compose lb/partner, restart unless-stopped); \
+         stop: docker compose -p lb stop partner",
+    );
+    let doctor = world.run(&["-vv", "doctor"]);
+    for out in [&run, &human, &doctor] {
+        let all = out.all_output();
+        assert!(
+            !all.contains(ENV_TOKEN),
+            "the token of Config.Env was printed:\n{all}"
+        );
+        assert!(
+            !all.contains("AAHfakeToken"),
+            "part of the token was printed:\n{all}"
+        );
+    }
+    // botctl asks for named fields only: Env is never among them.
+    let inspects: Vec<Vec<String>> = world
+        .docker_calls()
+        .into_iter()
+        .filter(|c| c[0] == "inspect")
+        .collect();
+    assert!(!inspects.is_empty());
+    assert!(
+        inspects
+            .iter()
+            .all(|c| c[1] == "--format" && !c[2].contains("Env"))
+    );
+
+    // dev-stop stops it through compose, and signals nothing (the pid is the VM's).
+    let stop = world.run(&["dev-stop", "--yes"]);
+    stop.expect_code(0);
+    assert!(
+        world.docker_calls().contains(
+            &["compose", "-p", "lb", "stop", "partner"]
+                .map(String::from)
+                .to_vec()
+        ),
+        "{:?}\n{}",
+        world.docker_calls(),
+        stop.all_output()
+    );
+    stop.expect_stdout("ran `docker compose -p lb stop partner`");
+    let after = world.run(&["status", "--json"]);
+    assert_eq!(
+        after.json()["bots"][0]["verdict"],
+        "stopped",
+        "{}",
+        after.stdout
+    );
+}
+
+#[test]
+fn a_stopped_engine_is_not_checked_not_an_error() {
+    let world = World::configured(partner);
+    world.docker_state(serde_json::json!({"engine": "down"}));
+    let run = world.run(&["status"]);
+    run.expect_code(0);
+    run.expect_stdout("Not checked:");
+    run.expect_stdout("  docker: the Docker engine is not running");
+    let json = world.run(&["status", "--json"]);
+    assert_eq!(
+        json.json()["bots"][0]["verdict"],
+        "stopped",
+        "{}",
+        json.stdout
+    );
+    let doctor = world.run(&["doctor", "--json"]);
+    let findings = doctor.json()["findings"].as_array().unwrap().clone();
+    let container: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["check"] == "container")
+        .collect();
+    assert_eq!(container.len(), 1, "{findings:?}");
+    assert_eq!(container[0]["level"], "ok");
+    assert_eq!(
+        container[0]["message"],
+        "containers not checked: the Docker engine is not running (no container runs while it is down)"
+    );
+}
+
+/// Linux: a container's process is also in the process table, its cgroup naming the
+/// container. Here a real `python3 SCRIPT` is put into the cgroup docker's cgroupfs driver makes
+/// (`/docker/ID`), and the fake engine reports that container with that pid: one instance.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_container_seen_in_the_process_table_and_by_the_engine_is_one_instance() {
+    if skip_unless_root("moves a process into a cgroup") {
+        return;
+    }
+    let world = World::configured(partner);
+    let script = world.script("bot.py");
+    world.write_sleeper(&script);
+    let bot = world.spawn(&["python3", &script], world.root());
+    let doc = compose_container(&script, bot.pid());
+    let id = doc["Id"].as_str().unwrap().to_string();
+    let hierarchy = [
+        "/sys/fs/cgroup/systemd",
+        "/sys/fs/cgroup/unified",
+        "/sys/fs/cgroup",
+    ]
+    .into_iter()
+    .map(std::path::PathBuf::from)
+    .find(|p| p.join("cgroup.procs").exists())
+    .expect("a cgroup hierarchy");
+    // A tag of this world's own, so concurrent runs never share the cgroup.
+    let group = hierarchy.join("docker").join(&id);
+    let _ = std::fs::create_dir_all(&group);
+    std::fs::write(group.join("cgroup.procs"), bot.pid().to_string()).unwrap();
+    struct Back(std::path::PathBuf, std::path::PathBuf, u32);
+    impl Drop for Back {
+        fn drop(&mut self) {
+            let _ = std::fs::write(self.0.join("cgroup.procs"), self.2.to_string());
+            let _ = std::fs::remove_dir(&self.1);
+        }
+    }
+    let _back = Back(hierarchy.clone(), group.clone(), bot.pid());
+    let cgroup = std::fs::read_to_string(format!("/proc/{}/cgroup", bot.pid())).unwrap();
+    assert!(cgroup.contains(&format!("/docker/{id}")), "{cgroup}");
+    world.docker_state(serde_json::json!({"engine": "running", "containers": [doc]}));
+    let run = world.run(&["status", "--json"]);
+    let local = run.json()["bots"][0]["local"].clone();
+    assert_eq!(local.as_array().unwrap().len(), 1, "{}", run.stdout);
+    assert_eq!(local[0]["pid"], bot.pid());
+    assert_eq!(local[0]["cwd"], world.root().display().to_string());
+    assert_eq!(
+        local[0]["supervisor"]["stop"],
+        "docker compose -p lb stop partner"
+    );
+    assert_eq!(run.json()["bots"][0]["verdict"], "ok");
+}
