@@ -335,6 +335,7 @@ pub(super) fn plan_line(i: &Instance, grace: Duration) -> String {
         Some(s) => match &s.how {
             StopHow::Command { .. }
             | StopHow::AsRoot { .. }
+            | StopHow::Commands { .. }
             | StopHow::Manual
             | StopHow::OtherUser { .. } => format!(
                 "`{}` ({} keeps it alive; the {} itself stays up), then {plain}",
@@ -382,6 +383,16 @@ pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -
                 StopHow::AsRoot { .. } if !root => {
                     Some((i, format!("{} unit {} needs root to stop", s.kind, s.name)))
                 }
+                StopHow::Commands {
+                    root: crate::sources::supervisor::Root::Needed,
+                    ..
+                } if !root => Some((
+                    i,
+                    format!(
+                        "{} job {} is in the system domain: it needs root to stop",
+                        s.kind, s.name
+                    ),
+                )),
                 StopHow::OtherUser { uid } => Some((
                     i,
                     format!(
@@ -446,6 +457,12 @@ fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
                     _ => &[],
                 };
                 run_stop(argv, env)?;
+                done.push(format!("{} {}: ran `{}`", s.kind, s.name, s.stop));
+            }
+            StopHow::Commands { argvs, .. } => {
+                for argv in argvs.iter().filter(|a| !a.is_empty()) {
+                    run_stop(argv, &[])?;
+                }
                 done.push(format!("{} {}: ran `{}`", s.kind, s.name, s.stop));
             }
             StopHow::EndParent { pid } => {
@@ -659,5 +676,40 @@ mod tests {
             plan_line(&plain, Duration::from_secs(10)),
             "partner pid 4242: SIGTERM, SIGKILL after 10s"
         );
+    }
+
+    #[test]
+    fn a_launchd_job_of_the_system_domain_without_root_is_a_refusal() {
+        use crate::sources::supervisor::{Answers, Cgroup, Need};
+        let chain = [Record {
+            pid: 4242,
+            ppid: 1,
+            uid: Some(0),
+            argv: vec!["python3".into(), "bot.py".into()],
+        }];
+        let answers = Answers::from([(
+            Need::LaunchdJob {
+                pid: 4242,
+                uid: Some(0),
+            },
+            Ok(crate::sources::supervisor::Answer {
+                program: "launchctl".into(),
+                text: "system\tcom.lb.partner".into(),
+            }),
+        )]);
+        let mut job = instance("");
+        job.supervisor = decide(&Cgroup::Other, &chain, &answers);
+        let err =
+            refusal(std::slice::from_ref(&job), false, "", "botctl dev-stop").expect("a refusal");
+        let text = err.to_string();
+        assert!(
+            text.contains("launchd job com.lb.partner is in the system domain: it needs root"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fix: sudo launchctl bootout system/com.lb.partner && sudo launchctl disable system/com.lb.partner"),
+            "{text}"
+        );
+        assert!(refusal(std::slice::from_ref(&job), true, "", "botctl dev-stop").is_none());
     }
 }

@@ -302,6 +302,22 @@ pub fn parse_fields(
     })
 }
 
+/// The supervisor of a bot's container: the engine stops it for good.
+pub fn supervisor(c: &Container) -> crate::sources::supervisor::Supervisor {
+    use crate::sources::supervisor::{StopHow, Supervisor, SupervisorKind};
+    let argv = c.stop_argv();
+    Supervisor {
+        kind: SupervisorKind::Docker,
+        name: c.name.clone(),
+        pid: None,
+        stop: crate::shell::join(&argv),
+        how: StopHow::Command {
+            argv,
+            env: Vec::new(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,21 +349,5 @@ not json
             "lb-partner-1 (compose lb/partner, restart unless-stopped)"
         );
         assert!(parse_fields(Engine::Docker, "x\ty", &|_| true).is_none());
-    }
-}
-
-/// The supervisor of a bot's container: the engine stops it for good.
-pub fn supervisor(c: &Container) -> crate::sources::supervisor::Supervisor {
-    use crate::sources::supervisor::{StopHow, Supervisor, SupervisorKind};
-    let argv = c.stop_argv();
-    Supervisor {
-        kind: SupervisorKind::Docker,
-        name: c.name.clone(),
-        pid: None,
-        stop: crate::shell::join(&argv),
-        how: StopHow::Command {
-            argv,
-            env: Vec::new(),
-        },
     }
 }

@@ -282,3 +282,224 @@ fn a_container_seen_in_the_process_table_and_by_the_engine_is_one_instance() {
     );
     assert_eq!(run.json()["bots"][0]["verdict"], "ok");
 }
+
+// ------------------------------------------------------------------------------------------
+// launchd, through a fake launchctl
+
+/// `python3 SCRIPT` whose parent is pid 1 (the subshell that started it exits), as a launchd
+/// job's process is; with the shell that ran it (whose group it keeps, so it goes on drop).
+/// `None` where orphans go to a subreaper instead (a desktop's `systemd --user`).
+pub(crate) fn orphaned_bot(world: &World, script: &str) -> Option<(Proc, u32)> {
+    let starter = world.spawn_showing(
+        &[
+            "sh",
+            "-c",
+            &format!("(python3 {script} >/dev/null 2>&1 &); exec sleep 600"),
+        ],
+        world.root(),
+        &["sleep", "600"],
+    );
+    let mut pid = None;
+    let found = wait_until(std::time::Duration::from_secs(10), || {
+        pid = world
+            .pids_with_arg(script)
+            .into_iter()
+            .find(|p| cmdline(*p).is_some_and(|a| a[0] == "python3"));
+        pid.is_some()
+    });
+    assert!(found, "the orphaned bot never showed up");
+    let pid = pid.unwrap();
+    let facts = botctl::process::facts(botctl::process::Backend::native(), pid).unwrap();
+    if facts.ppid != 1 {
+        eprintln!(
+            "skipped: orphans here are adopted by pid {}, not pid 1",
+            facts.ppid
+        );
+        return None;
+    }
+    Some((starter, pid))
+}
+
+/// Puts the fake launchctl on the world's PATH, answering `list` with `list` and `print`
+/// for `jobs` (target → pid).
+pub(crate) fn fake_launchctl(world: &World, list: &str, jobs: &[(&str, u32)]) {
+    std::os::unix::fs::symlink(fake("launchctl"), world.bin().join("launchctl")).unwrap();
+    let print =
+        std::fs::read_to_string(workspace_root().join("tests/fixtures/launchd/print-gui-job.txt"))
+            .unwrap();
+    let jobs: serde_json::Map<String, Value> = jobs
+        .iter()
+        .map(|(target, pid)| {
+            (
+                target.to_string(),
+                serde_json::json!({"pid": pid, "print": print.replace("4242", &pid.to_string())}),
+            )
+        })
+        .collect();
+    std::fs::write(
+        world.home().join("fake-launchctl.json"),
+        serde_json::to_string(&serde_json::json!({"list": list, "jobs": jobs})).unwrap(),
+    )
+    .unwrap();
+}
+
+/// The fake launchctl's calls so far, each as its arguments.
+pub(crate) fn launchctl_calls(world: &World) -> Vec<String> {
+    std::fs::read_to_string(world.home().join("fake-launchctl.json.calls"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Vec<String>>(l).ok())
+        .map(|a| a.join(" "))
+        .collect()
+}
+
+/// `launchctl list` (the fixture) with com.lb.partner's PID column set to `pid`.
+pub(crate) fn launchctl_list(pid: u32) -> String {
+    std::fs::read_to_string(workspace_root().join("tests/fixtures/supervisor/launchctl-list.txt"))
+        .unwrap()
+        .replace(
+            "4242\t0\tcom.lb.partner",
+            &format!("{pid}\t0\tcom.lb.partner"),
+        )
+}
+
+/// An agent loaded from an ssh session lives in `user/UID`, not `gui/UID`: the domain is the
+/// first where `launchctl print` knows the job, and the stop is bootout plus disable there.
+#[test]
+fn a_launchd_job_is_found_in_its_domain_and_stopped_for_good_there() {
+    let world = World::configured(partner);
+    let script = world.script("bot.py");
+    world.write_sleeper(&script);
+    let Some((_starter, pid)) = orphaned_bot(&world, &script) else {
+        return;
+    };
+    let uid = nix::unistd::geteuid().as_raw();
+    let target = format!("user/{uid}/com.lb.partner");
+    fake_launchctl(&world, &launchctl_list(pid), &[(&target, pid)]);
+    let run = world.run(&["status", "--json"]);
+    let local = &run.json()["bots"][0]["local"][0];
+    let stop = format!("launchctl bootout {target} && launchctl disable {target}");
+    assert_eq!(
+        local["supervisor"],
+        serde_json::json!({"kind": "launchd", "name": "com.lb.partner", "pid": pid, "stop": stop}),
+        "{}",
+        run.stdout
+    );
+    let calls = launchctl_calls(&world);
+    let gui = format!("print gui/{uid}/com.lb.partner");
+    let user = format!("print {target}");
+    let asked = |c: &str| calls.iter().position(|x| x == c);
+    assert!(
+        asked(&gui) < asked(&user) && asked(&user).is_some(),
+        "{calls:?}"
+    );
+    assert!(
+        !calls.iter().any(|c| c.starts_with("print system/")),
+        "{calls:?}"
+    );
+
+    let stopped = world.run(&["dev-stop", "--yes", "--grace", "5s"]);
+    stopped
+        .expect_code(0)
+        .expect_stdout(&format!("ran `{stop}`"));
+    let calls = launchctl_calls(&world);
+    let bootout = calls.iter().position(|c| *c == format!("bootout {target}"));
+    let disable = calls.iter().position(|c| *c == format!("disable {target}"));
+    assert!(bootout.is_some() && bootout < disable, "{calls:?}");
+    assert!(wait_until(std::time::Duration::from_secs(5), || !alive(
+        pid
+    )));
+}
+
+/// A daemon of the system domain (`/Library/LaunchDaemons`): its stop needs root.
+#[test]
+fn a_system_domain_job_is_stopped_with_sudo() {
+    let world = World::configured(partner);
+    let script = world.script("bot.py");
+    world.write_sleeper(&script);
+    let Some((_starter, pid)) = orphaned_bot(&world, &script) else {
+        return;
+    };
+    fake_launchctl(
+        &world,
+        &launchctl_list(pid),
+        &[("system/com.lb.partner", pid)],
+    );
+    let run = world.run(&["status"]);
+    run.expect_stdout(
+        "kept alive by launchd job com.lb.partner",
+    )
+    .expect_stdout(
+        "stop: sudo launchctl bootout system/com.lb.partner && sudo launchctl disable system/com.lb.partner",
+    );
+}
+
+/// Autostart: the LaunchAgents' plists, XML or binary, by their `Label`; loaded ones are booted
+/// out and disabled, the rest disabled.
+#[test]
+fn launch_agents_in_xml_and_binary_plists_are_autostart_entries_by_label() {
+    let world = World::configured(partner);
+    let script = world.script("bot.py");
+    let xml = std::fs::read_to_string(
+        workspace_root().join("tests/fixtures/launchd/com.lb.partner.plist"),
+    )
+    .unwrap()
+    .replace("bot.py", &script);
+    world.add_launch_agent("com.lb.partner.plist", &xml);
+    // The same job as a binary plist (what `plutil -convert binary1` writes), under another
+    // label and a file name that is not its label.
+    let binary = world.home().join("Library/LaunchAgents/lb-copy.plist");
+    let status = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import plistlib,sys; d=plistlib.loads(open(sys.argv[1],'rb').read()); \
+             d['Label']='com.lb.copy'; open(sys.argv[2],'wb').write(plistlib.dumps(d, fmt=plistlib.FMT_BINARY))",
+        ])
+        .arg(world.home().join("Library/LaunchAgents/com.lb.partner.plist"))
+        .arg(&binary)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(std::fs::read(&binary).unwrap().starts_with(b"bplist00"));
+    fake_launchctl(&world, &launchctl_list(4242), &[]);
+    let uid = nix::unistd::geteuid().as_raw();
+    let json = world.run(&["status", "--json"]).json();
+    let entries: Vec<String> = json["bots"][0]["autostart"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["source"] == "launchd")
+        .map(|e| e["entry"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.starts_with("com.lb.partner in ") && e.contains("(loaded)")),
+        "{entries:?}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.starts_with("com.lb.copy in ") && e.contains("lb-copy.plist (not loaded)")),
+        "{entries:?}"
+    );
+    let doctor = world.run(&["doctor", "--json"]).json();
+    let fixes: Vec<String> = doctor["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "autostart")
+        .map(|f| f["fix"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        fixes.contains(&format!(
+            "launchctl bootout gui/{uid}/com.lb.partner && launchctl disable gui/{uid}/com.lb.partner"
+        )),
+        "{fixes:?}"
+    );
+    assert!(
+        fixes.contains(&format!("launchctl disable gui/{uid}/com.lb.copy")),
+        "{fixes:?}"
+    );
+}
