@@ -1060,6 +1060,9 @@ fn check_containers(ev: &Evidence, f: &mut Findings) {
                 .flatten()
                 .filter(|i| i.container.is_some())
                 .count();
+            if bots == 0 {
+                return; // nothing to say: no container runs a bot
+            }
             (
                 Level::Ok,
                 format!(

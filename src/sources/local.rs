@@ -415,7 +415,7 @@ mod tests {
     /// The same live processes, read by both backends: the same instances and supervisors
     /// (a plain copy, a `-c` loop, and a loop in a relative script file, which needs the
     /// shell's working folder).
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     #[test]
     fn both_backends_decide_alike_on_live_processes() {
         use std::process::{Command, Stdio};

@@ -92,6 +92,7 @@ fn assert_shape(json: &Value) {
         "probe",
         "shared-token",
         "supervisor",
+        "container",
     ];
     for f in all {
         assert_eq!(

@@ -2,8 +2,6 @@
 //! containers known only to the engine (a fake `docker` whose output is copied from docker 27),
 //! launchd jobs in their domains (a fake `launchctl`), XML and binary plists.
 
-use std::os::unix::fs::PermissionsExt;
-
 use serde_json::Value;
 use test_support::*;
 
@@ -32,6 +30,7 @@ fn another_users_python_whose_argv_cannot_be_read_makes_the_verdict_unknown() {
         .prefix("botctl-other-")
         .tempdir()
         .unwrap();
+    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = shared.path().join(&script);
     std::fs::write(&path, SLEEPER).unwrap();
