@@ -514,8 +514,8 @@ fn machines(state: &Value) -> impl Iterator<Item = &Value> {
 /// SIGKILL to a machine's poller and its process group (the fake starts it in a new session),
 /// only while its command line is still ptb_bot.py.
 fn kill_poller(pid: u32) {
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    if !alive(pid) || !String::from_utf8_lossy(&cmdline).contains("ptb_bot.py") {
+    let cmdline = test_support::cmdline(pid).unwrap_or_default();
+    if !alive(pid) || !cmdline.iter().any(|a| a.contains("ptb_bot.py")) {
         return;
     }
     let Ok(raw) = i32::try_from(pid) else { return };
