@@ -32,3 +32,9 @@ mod time;
 mod ui;
 
 pub use app::main;
+
+/// The process facts (both backends), for the test harness: its own process reads go through
+/// the same module as botctl's, so the suite runs wherever botctl does.
+pub mod process {
+    pub use crate::sources::proc::*;
+}

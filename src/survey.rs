@@ -25,6 +25,10 @@ const AUTOSTART_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct Survey {
     pub local: Result<Vec<Instance>, String>,
+    /// Other users' Python or Node processes whose argv could not be read (macOS without sudo).
+    pub hidden: Vec<crate::sources::proc::Unreadable>,
+    /// What the container engine said (its bots' containers are in `local`).
+    pub engine: crate::sources::containers::Look,
     /// Machines per Fly app.
     pub fly: BTreeMap<String, Result<Vec<Machine>, FlyError>>,
     /// Per bot name.
@@ -72,8 +76,13 @@ pub fn gather_with(
                 .as_ref()
                 .map(|s| s.supervisord_confs.clone())
                 .unwrap_or_default();
+            let (hidden, engine) = scan
+                .as_ref()
+                .map(|s| (s.hidden.clone(), s.engine.clone()))
+                .unwrap_or_default();
             (
                 scan.map(|s| s.instances),
+                (hidden, engine),
                 autostart::supervisord(bots, &confs),
             )
         });
@@ -115,11 +124,13 @@ pub fn gather_with(
             })
             .collect();
 
-        let (local, programs) = joined(local.join());
+        let (local, (hidden, engine), programs) = joined(local.join());
         let mut autostart = joined(autostart.join());
         autostart.entries.extend(programs);
         Survey {
             local,
+            hidden,
+            engine,
             autostart,
             other_apps: other.map(|h| joined(h.join())),
             hosts: hosts
@@ -230,6 +241,8 @@ impl Survey {
                 Vec::new()
             }
         };
+        // Unreadable is not absent: another user's python3 may be this bot.
+        unreadable.extend(local::hidden_note(&self.hidden, bot));
         let mut hosts = Vec::new();
         for (name, scan) in &self.hosts {
             match scan {

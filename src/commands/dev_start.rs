@@ -518,24 +518,9 @@ fn wait_for_group(pgid: u32, limit: Duration) {
     }
 }
 
-/// Is a process other than a zombie in this group? (Linux: /proc/PID/stat; elsewhere, ask
-/// the kernel, which also counts zombies.)
+/// Is a process other than a zombie in this group?
 fn group_alive(pgid: u32) -> bool {
-    if let Ok(dir) = std::fs::read_dir("/proc") {
-        return dir.flatten().any(|e| {
-            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-                return false;
-            };
-            let Some((_, rest)) = stat.rsplit_once(')') else {
-                return false;
-            };
-            let mut fields = rest.split_whitespace();
-            let state = fields.next();
-            let pgrp = fields.nth(1).and_then(|p| p.parse::<u32>().ok());
-            pgrp == Some(pgid) && state != Some("Z")
-        });
-    }
-    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid as i32), None).is_ok()
+    crate::sources::proc::group_alive(crate::sources::proc::Backend::native(), pgid)
 }
 
 fn offer_resume(ctx: &Context, bot: &Bot, stopped: Vec<String>, yes: bool) -> Result<()> {

@@ -18,6 +18,7 @@ use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::sources::local::{self, Instance};
+use crate::sources::proc::{self, Backend};
 use crate::sources::supervisor::{StopHow, SupervisorKind};
 use crate::ui;
 
@@ -334,6 +335,7 @@ pub(super) fn plan_line(i: &Instance, grace: Duration) -> String {
         Some(s) => match &s.how {
             StopHow::Command { .. }
             | StopHow::AsRoot { .. }
+            | StopHow::Commands { .. }
             | StopHow::Manual
             | StopHow::OtherUser { .. } => format!(
                 "`{}` ({} keeps it alive; the {} itself stays up), then {plain}",
@@ -381,6 +383,16 @@ pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -
                 StopHow::AsRoot { .. } if !root => {
                     Some((i, format!("{} unit {} needs root to stop", s.kind, s.name)))
                 }
+                StopHow::Commands {
+                    root: crate::sources::supervisor::Root::Needed,
+                    ..
+                } if !root => Some((
+                    i,
+                    format!(
+                        "{} job {} is in the system domain: it needs root to stop",
+                        s.kind, s.name
+                    ),
+                )),
                 StopHow::OtherUser { uid } => Some((
                     i,
                     format!(
@@ -447,11 +459,15 @@ fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
                 run_stop(argv, env)?;
                 done.push(format!("{} {}: ran `{}`", s.kind, s.name, s.stop));
             }
+            StopHow::Commands { argvs, .. } => {
+                for argv in argvs.iter().filter(|a| !a.is_empty()) {
+                    run_stop(argv, &[])?;
+                }
+                done.push(format!("{} {}: ran `{}`", s.kind, s.name, s.stop));
+            }
             StopHow::EndParent { pid } => {
                 // The shell or reloader is ours and no ancestor of botctl: signal it.
-                let owner = std::fs::metadata(format!("/proc/{pid}"))
-                    .ok()
-                    .map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+                let owner = proc::facts(Backend::native(), *pid).and_then(|f| f.uid);
                 if protected.contains(pid) || owner.is_some_and(|u| u != me) {
                     done.push(format!("pid {pid} is not yours to end: left alone"));
                     continue;
@@ -527,7 +543,7 @@ fn is_ancestor(ancestor: u32, pid: u32) -> bool {
 /// Waits briefly for an ended shell to go, so it starts no new copy in between.
 fn wait_gone(pid: u32) {
     for _ in 0..40 {
-        if is_zombie(pid) || !Path::new(&format!("/proc/{pid}")).exists() {
+        if proc::is_gone(Backend::native(), pid) {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -573,7 +589,8 @@ fn find(ctx: &Context, bots: &[&Bot]) -> Result<(Vec<Instance>, Vec<Instance>)> 
     let protected = local::ancestors();
     Ok(found
         .into_iter()
-        .partition(|i| i.uid == Some(me) && !protected.contains(&i.pid)))
+        // A container is stopped through its engine, which answers this user: it is ours to stop.
+        .partition(|i| (i.uid == Some(me) || i.container.is_some()) && !protected.contains(&i.pid)))
 }
 
 /// Signals each instance that is still the same process (pids get reused).
@@ -603,10 +620,7 @@ fn alive(instances: &[Instance]) -> Vec<Instance> {
 
 /// A zombie has exited; its parent just has not reaped it yet.
 fn is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.starts_with('Z')))
-        .unwrap_or(false)
+    proc::facts(Backend::native(), pid).is_some_and(|f| f.zombie)
 }
 
 #[cfg(test)]
@@ -636,6 +650,7 @@ mod tests {
             ),
             ppid: Some(1),
             parent_cmd: Default::default(),
+            container: None,
         }
     }
 
@@ -661,5 +676,40 @@ mod tests {
             plan_line(&plain, Duration::from_secs(10)),
             "partner pid 4242: SIGTERM, SIGKILL after 10s"
         );
+    }
+
+    #[test]
+    fn a_launchd_job_of_the_system_domain_without_root_is_a_refusal() {
+        use crate::sources::supervisor::{Answers, Cgroup, Need};
+        let chain = [Record {
+            pid: 4242,
+            ppid: 1,
+            uid: Some(0),
+            argv: vec!["python3".into(), "bot.py".into()],
+        }];
+        let answers = Answers::from([(
+            Need::LaunchdJob {
+                pid: 4242,
+                uid: Some(0),
+            },
+            Ok(crate::sources::supervisor::Answer {
+                program: "launchctl".into(),
+                text: "system\tcom.lb.partner".into(),
+            }),
+        )]);
+        let mut job = instance("");
+        job.supervisor = decide(&Cgroup::Other, &chain, &answers);
+        let err =
+            refusal(std::slice::from_ref(&job), false, "", "botctl dev-stop").expect("a refusal");
+        let text = err.to_string();
+        assert!(
+            text.contains("launchd job com.lb.partner is in the system domain: it needs root"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fix: sudo launchctl bootout system/com.lb.partner && sudo launchctl disable system/com.lb.partner"),
+            "{text}"
+        );
+        assert!(refusal(std::slice::from_ref(&job), true, "", "botctl dev-stop").is_none());
     }
 }

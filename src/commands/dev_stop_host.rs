@@ -138,6 +138,16 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
                     s.kind, s.name, s.stop, host.name
                 ));
             }
+            StopHow::Commands { argvs, .. } => {
+                // launchd's pair; hosts are Linux servers, so this is for completeness.
+                for argv in argvs {
+                    run_stop(host, argv, &s.stop)?;
+                }
+                done.push(format!(
+                    "{} {}: ran `{}` on {}",
+                    s.kind, s.name, s.stop, host.name
+                ));
+            }
             StopHow::AsRoot { argv } => {
                 run_stop(host, argv, &s.stop)?;
                 done.push(format!(

@@ -44,6 +44,7 @@ pub enum Check {
     SharedToken,
     Deploy,
     Events,
+    Container,
 }
 
 impl Check {
@@ -51,7 +52,7 @@ impl Check {
     fn weight(self) -> u8 {
         match self {
             Check::SharedToken | Check::Places => 0,
-            Check::Local | Check::Fly | Check::Supervisor | Check::Host => 1,
+            Check::Local | Check::Fly | Check::Supervisor | Check::Host | Check::Container => 1,
             // A handoff record names a teammate's laptop: a place, next to a webhook.
             Check::Webhook | Check::Handoff => 2,
             Check::Probe => 3,
@@ -86,6 +87,7 @@ impl Check {
             Check::SharedToken => "shared-token",
             Check::Deploy => "deploy",
             Check::Events => "events",
+            Check::Container => "container",
         }
     }
 }
@@ -274,6 +276,7 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
     check_flyctl(ctx, ev, &mut f);
     check_orphan_handoffs(ctx, ev, &mut f);
     let fly_toml = super::doctor_time::FlyToml::read(ctx);
+    check_containers(ev, &mut f);
     for bot in bots {
         for finding in super::doctor_time::findings(bot, ev, &fly_toml) {
             f.push(finding);
@@ -1070,6 +1073,46 @@ stuck?",
             format!("the probe could not run: {e}"),
         )),
     }
+}
+
+/// The container engine: whether it was asked. Its bots' containers are instances, so the
+/// places and supervisor checks name them.
+fn check_containers(ev: &Evidence, f: &mut Findings) {
+    use crate::sources::containers::Look;
+    let engine = &ev.survey.engine;
+    let Some(program) = engine.engine().map(|e| e.program()) else {
+        return; // neither docker nor podman: no container can run
+    };
+    let (level, message) = match engine {
+        Look::Down(_) => (
+            Level::Ok,
+            format!(
+                "containers not checked: {} (no container runs while it is down)",
+                engine.not_checked().unwrap_or_default()
+            ),
+        ),
+        Look::Failed(_, why) => (Level::Warn, format!("containers not checked: {why}")),
+        _ => {
+            let bots = ev
+                .survey
+                .local
+                .iter()
+                .flatten()
+                .filter(|i| i.container.is_some())
+                .count();
+            if bots == 0 {
+                return; // nothing to say: no container runs a bot
+            }
+            (
+                Level::Ok,
+                format!(
+                    "{program} answers: {} running container(s), {bots} of them run a bot",
+                    engine.containers().len()
+                ),
+            )
+        }
+    };
+    f.push(Finding::new(level, None, Check::Container, message));
 }
 
 fn print_human(findings: &[Finding], errors: usize, warnings: usize) {

@@ -232,6 +232,15 @@ pub fn describe_host_instance(host: &str, i: &Instance) -> String {
 
 fn describe_instance_at(place: &str, i: &Instance) -> String {
     // argv and folder are anybody's text: shown escaped.
+    let in_vm = i
+        .container
+        .as_ref()
+        .is_some_and(|c| c.pid_in == crate::sources::containers::PidIn::Engine);
+    let place = if in_vm {
+        format!("{place} container")
+    } else {
+        place.to_string()
+    };
     let mut s = format!("{place} pid {} `{}` ({}", i.pid, i.cmd, ui::shown(&i.user));
     if let Some(cwd) = &i.cwd {
         s.push_str(&format!(", in {}", ui::shown(&cwd.display().to_string())));
@@ -241,11 +250,11 @@ fn describe_instance_at(place: &str, i: &Instance) -> String {
     }
     s.push(')');
     if let Some(sup) = &i.supervisor {
-        s.push_str(&format!(
-            ", kept alive by {}; stop: {}",
-            describe_supervisor(sup),
-            sup.stop
-        ));
+        let by = match &i.container {
+            Some(c) => format!("container {}", c.described()),
+            None => describe_supervisor(sup),
+        };
+        s.push_str(&format!(", kept alive by {by}; stop: {}", sup.stop));
     }
     s
 }
@@ -333,6 +342,10 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
     let mut shared_notes = Vec::new();
     let mut shared_unchecked = Vec::new();
     for bot in bots {
+        if let Some(note) = crate::sources::local::hidden_note(&survey.hidden, bot) {
+            let entry = format!("  local ({}): {note}", bot.name);
+            unchecked.push(entry);
+        }
         if let Some(shared) = survey.shared_token(bot) {
             for a in &shared.also {
                 let started = a.started();
@@ -425,6 +438,9 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
         }
     }
     unchecked.extend(shared_unchecked);
+    if let (Some(engine), Some(why)) = (survey.engine.engine(), survey.engine.not_checked()) {
+        unchecked.push(format!("  {}: {why}", engine.program()));
+    }
     for u in &survey.autostart.unchecked {
         unchecked.push(format!("  {}: {}", u.source, u.reason));
     }

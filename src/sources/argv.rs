@@ -447,6 +447,20 @@ pub fn default_run(entry: &Entry) -> String {
     }
 }
 
+/// The language a runtime named `name` runs (`python3`, `Python`, `node`, `bun`), if any: what a
+/// process whose argv cannot be read may be.
+pub fn runtime_language(name: &str) -> Option<Language> {
+    Runtime::of(name).map(Runtime::language)
+}
+
+/// The language of a bot's entry (a module is Python's).
+pub fn entry_language(entry: &Entry) -> Language {
+    match entry {
+        Entry::Module(_) => Language::Python,
+        Entry::Script(script) => Language::of(script),
+    }
+}
+
 pub fn base_name(s: &str) -> &str {
     s.rsplit('/').next().unwrap_or(s)
 }

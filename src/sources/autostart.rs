@@ -131,11 +131,19 @@ pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<Entry> {
             "/etc/supervisor/supervisord.conf",
             "/etc/supervisord.conf",
             "/usr/local/etc/supervisord.conf",
+            // Homebrew on Apple Silicon (Intel's is /usr/local/etc, above).
+            "/opt/homebrew/etc/supervisord.conf",
         ]
         .map(PathBuf::from),
     );
     files.extend(glob_files(Path::new("/etc/supervisor/conf.d"), "*.conf"));
     files.extend(glob_files(Path::new("/etc/supervisord.d"), "*.ini"));
+    for brew in [
+        "/opt/homebrew/etc/supervisor.d",
+        "/usr/local/etc/supervisor.d",
+    ] {
+        files.extend(glob_files(Path::new(brew), "*.ini"));
+    }
     let mut seen: Vec<PathBuf> = Vec::new();
     let mut entries = Vec::new();
     let mut i = 0;
@@ -410,16 +418,27 @@ pub fn systemd_entries(text: &str, bots: &[&Bot], user: bool) -> Vec<Entry> {
     entries
 }
 
+/// The launchd domain a plist folder's jobs load into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Domain {
+    /// `~/Library/LaunchAgents`, `/Library/LaunchAgents`: the logged-in user's `gui/UID`.
+    Gui,
+    /// `/Library/LaunchDaemons`: `system` (root's to change).
+    System,
+}
+
+/// launchd jobs whose command starts a bot: every plist (XML or binary) in the LaunchAgents
+/// folders and `/Library/LaunchDaemons`, by its `Label` and `ProgramArguments`/`Program`.
 fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
     let launchctl = exec::find_program("launchctl", Path::new("/"));
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let mut folders: Vec<PathBuf> = home
+    let mut folders: Vec<(PathBuf, Domain)> = home
         .iter()
-        .map(|h| h.join("Library/LaunchAgents"))
+        .map(|h| (h.join("Library/LaunchAgents"), Domain::Gui))
         .collect();
-    folders.push("/Library/LaunchAgents".into());
-    folders.push("/Library/LaunchDaemons".into());
-    let folders: Vec<PathBuf> = folders.into_iter().filter(|f| f.is_dir()).collect();
+    folders.push(("/Library/LaunchAgents".into(), Domain::Gui));
+    folders.push(("/Library/LaunchDaemons".into(), Domain::System));
+    folders.retain(|(f, _)| f.is_dir());
     if launchctl.is_none() && folders.is_empty() {
         return unchecked(
             found,
@@ -427,6 +446,7 @@ fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             "launchctl is not installed (not macOS)".into(),
         );
     }
+    // `launchctl list` shows the caller's domain only; the system domain is asked by label.
     let loaded = match &launchctl {
         Some(p) => exec::run(p, &["list"], limit)
             .ok()
@@ -435,42 +455,99 @@ fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             .unwrap_or_default(),
         None => String::new(),
     };
-    for folder in folders {
-        let Ok(dir) = std::fs::read_dir(&folder) else {
-            continue;
-        };
-        for file in dir.flatten() {
-            let path = file.path();
-            if path.extension().is_none_or(|e| e != "plist") {
-                continue;
-            }
-            let Ok(text) = crate::files::read_text(&path, crate::files::CAP) else {
+    let uid = nix::unistd::geteuid().as_raw();
+    for (folder, domain) in folders {
+        for path in glob_files(&folder, "*.plist") {
+            let Ok(bytes) = crate::files::read_bytes(&path, crate::files::CAP) else {
                 continue;
             };
-            let label = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let is_loaded = loaded
-                .lines()
-                .any(|l| l.split('\t').next_back() == Some(label.as_str()));
-            for bot in bots.iter().filter(|b| names(&text, &b.entry)) {
+            let Some(job) = launchd_job(&bytes) else {
+                continue;
+            };
+            let command = job.argv.join(" ");
+            let matching: Vec<&&Bot> = bots.iter().filter(|b| names(&command, &b.entry)).collect();
+            if matching.is_empty() {
+                continue;
+            }
+            let target = match domain {
+                Domain::Gui => format!("gui/{uid}/{}", job.label),
+                Domain::System => format!("system/{}", job.label),
+            };
+            let is_loaded = match (domain, &launchctl) {
+                (Domain::System, Some(p)) => {
+                    exec::run(p, &["print", &target], limit).is_ok_and(|o| o.success())
+                }
+                _ => loaded
+                    .lines()
+                    .any(|l| l.split('\t').nth(2) == Some(job.label.as_str())),
+            };
+            let fix = launchd_fix(&target, domain, is_loaded);
+            for bot in matching {
                 found.entries.push(Entry {
                     bot: bot.name.clone(),
                     source: "launchd".into(),
                     entry: format!(
-                        "{} ({})",
+                        "{} in {} ({}): {command}",
+                        job.label,
                         path.display(),
                         if is_loaded { "loaded" } else { "not loaded" }
                     )
                     .into(),
-                    fix: format!(
-                        "launchctl unload -w {}",
-                        crate::shell::word(&path.display().to_string())
-                    ),
+                    fix: fix.clone(),
                 });
             }
         }
+    }
+}
+
+/// A job's label and command, from a plist's bytes (XML or binary).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaunchdJob {
+    pub label: String,
+    pub argv: Vec<String>,
+}
+
+/// The `Label` and `ProgramArguments` (else `Program`) of a plist, XML or binary; `None` for
+/// one that is neither, has no label, or is `Disabled`.
+pub fn launchd_job(bytes: &[u8]) -> Option<LaunchdJob> {
+    let value = plist::Value::from_reader(std::io::Cursor::new(bytes)).ok()?;
+    let dict = value.as_dictionary()?;
+    if dict.get("Disabled").and_then(plist::Value::as_boolean) == Some(true) {
+        return None;
+    }
+    let label = dict.get("Label")?.as_string()?.to_string();
+    let mut argv: Vec<String> = dict
+        .get("ProgramArguments")
+        .and_then(plist::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_string().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    if argv.is_empty() {
+        argv.extend(
+            dict.get("Program")
+                .and_then(|p| p.as_string())
+                .map(String::from),
+        );
+    }
+    (!label.is_empty()).then_some(LaunchdJob { label, argv })
+}
+
+/// What removes a job for good: `disable` keeps it from loading at the next login or boot,
+/// `bootout` ends a loaded one now (it fails on one that is not loaded).
+fn launchd_fix(target: &str, domain: Domain, loaded: bool) -> String {
+    let sudo = if domain == Domain::System {
+        "sudo "
+    } else {
+        ""
+    };
+    let run = |verb: &str| format!("{sudo}launchctl {verb} {}", crate::shell::word(target));
+    if loaded {
+        format!("{} && {}", run("bootout"), run("disable"))
+    } else {
+        run("disable")
     }
 }
 
@@ -499,7 +576,9 @@ pub fn mentions(text: &str, script: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{mentions, names, parse_supervisord_conf, pm2_dump_apps, wildcard};
+    use super::{
+        LaunchdJob, launchd_job, mentions, names, parse_supervisord_conf, pm2_dump_apps, wildcard,
+    };
     use crate::config::Entry;
 
     #[test]
@@ -554,5 +633,58 @@ mod tests {
         let module = Entry::Module("lb.partner".into());
         assert!(names("@reboot cd ~/lb && python3 -m lb.partner", &module));
         assert!(!names("python3 -m lb.partner_admin", &module));
+    }
+
+    #[test]
+    fn launchd_jobs_from_xml_and_binary_plists() {
+        let fixture = |name: &str| {
+            std::fs::read(format!(
+                "{}/tests/fixtures/launchd/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        assert_eq!(
+            launchd_job(&fixture("com.lb.partner.plist")),
+            Some(LaunchdJob {
+                label: "com.lb.partner".into(),
+                argv: vec![
+                    "/opt/homebrew/bin/python3".into(),
+                    "/Users/dev/lb/bot.py".into()
+                ],
+            })
+        );
+        let binary = fixture("lb-worker-binary.plist");
+        assert!(binary.starts_with(b"bplist00"));
+        let job = launchd_job(&binary).unwrap();
+        assert_eq!(
+            job.label, "com.lb.worker",
+            "the Label key, not the file name"
+        );
+        assert!(names(
+            &job.argv.join(" "),
+            &Entry::Module("lb.partner".into())
+        ));
+        // `Program` alone; no label; disabled; not a plist at all.
+        let xml = |body: &str| {
+            format!("<?xml version=\"1.0\"?><plist version=\"1.0\"><dict>{body}</dict></plist>")
+        };
+        let program =
+            xml("<key>Label</key><string>x</string><key>Program</key><string>/srv/bot.py</string>");
+        assert_eq!(
+            launchd_job(program.as_bytes()).unwrap().argv,
+            ["/srv/bot.py"]
+        );
+        assert_eq!(
+            launchd_job(xml("<key>Program</key><string>/srv/bot.py</string>").as_bytes()),
+            None
+        );
+        let disabled = xml("<key>Label</key><string>x</string><key>Disabled</key><true/>");
+        assert_eq!(launchd_job(disabled.as_bytes()), None);
+        assert_eq!(
+            launchd_job(b"<plist><string>/usr/bin/true</string></plist>"),
+            None
+        );
+        assert_eq!(launchd_job(b"\0\0\0"), None);
     }
 }

@@ -6,9 +6,10 @@
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
-use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
 use super::argv::{self, base_name};
+use super::containers;
+use super::proc::{self, Backend};
 use super::supervisor::{self, Supervisor};
 use crate::config::Bot;
 
@@ -32,6 +33,10 @@ pub struct Instance {
     pub ppid: Option<u32>,
     #[serde(skip)]
     pub parent_cmd: crate::outside::Argv,
+    /// The container it runs in, as its engine describes it (then the engine stops it, and
+    /// botctl never signals it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<containers::Container>,
 }
 
 /// One look at the process table: the instances, and the config files of running supervisord
@@ -40,6 +45,11 @@ pub struct Instance {
 pub struct Scan {
     pub instances: Vec<Instance>,
     pub supervisord_confs: Vec<String>,
+    /// Processes of other users run by a Python or Node runtime whose argv could not be read:
+    /// any of them may be a bot of that language.
+    pub hidden: Vec<proc::Unreadable>,
+    /// What the container engine said (its containers are instances too).
+    pub engine: containers::Look,
 }
 
 /// One pass over the process table. Errors are sentences.
@@ -49,8 +59,23 @@ pub fn scan(bots: &[&Bot], root: &Path) -> Result<Vec<Instance>, String> {
 
 /// [`scan`], also noting running supervisord daemons' config files.
 pub fn scan_full(bots: &[&Bot], root: &Path) -> Result<Scan, String> {
+    scan_with(Backend::native(), bots, root)
+}
+
+/// [`scan_full`] through one backend (the suite runs both and compares).
+pub fn scan_with(backend: Backend, bots: &[&Bot], root: &Path) -> Result<Scan, String> {
     let me = std::process::id();
-    let table = command_lines()?;
+    // The engine answers while the table is read: it costs a process start or two.
+    let (table, engine) = std::thread::scope(|s| {
+        let engine = s.spawn(|| containers::look(|pid| proc::facts(backend, pid).is_some()));
+        let table = proc::table(backend);
+        (table, engine.join().unwrap_or_default())
+    });
+    let proc::Table {
+        processes: table,
+        unreadable,
+    } = table?;
+    let hidden = hidden(unreadable);
     let mut candidates: Vec<(u32, Vec<String>, &Bot, String)> = Vec::new();
     let mut supervisord_confs = Vec::new();
     for (pid, cmd) in &table {
@@ -62,17 +87,19 @@ pub fn scan_full(bots: &[&Bot], root: &Path) -> Result<Scan, String> {
         } else if cmd.iter().take(2).any(|a| a.ends_with("supervisord"))
             && supervisor::is_supervisord(cmd)
         {
-            supervisord_confs.extend(supervisord_conf_path(*pid, cmd));
+            supervisord_confs.extend(supervisord_conf_path(backend, *pid, cmd));
         }
     }
     let instances = if candidates.is_empty() {
         Vec::new()
     } else {
-        instances(candidates, &table, root)
+        instances(backend, candidates, &table, root)
     };
     Ok(Scan {
-        instances,
+        instances: with_containers(instances, engine.containers(), bots),
         supervisord_confs,
+        hidden,
+        engine,
     })
 }
 
@@ -81,13 +108,86 @@ pub fn scan_full(bots: &[&Bot], root: &Path) -> Result<Scan, String> {
 /// changes.
 pub fn matching(bots: &[&Bot]) -> Result<Vec<(u32, String)>, String> {
     let me = std::process::id();
-    let mut found: Vec<(u32, String)> = command_lines()?
+    let mut found: Vec<(u32, String)> = proc::table(Backend::native())?
+        .processes
         .iter()
         .filter(|(pid, _)| *pid != me)
         .filter_map(|(pid, cmd)| bot_of(cmd, bots).map(|(bot, _)| (*pid, bot.name.clone())))
         .collect();
     found.sort();
     Ok(found)
+}
+
+/// The engine's containers that run a bot. One also seen in the process table (Linux: its
+/// cgroup names the container) is that instance, named and stopped through the engine; one
+/// that is not (a Mac: it runs in the engine's VM) is an instance of its own.
+fn with_containers(
+    mut found: Vec<Instance>,
+    list: &[containers::Container],
+    bots: &[&Bot],
+) -> Vec<Instance> {
+    for c in list {
+        let Some((bot, arg)) = bot_of(&c.argv, bots) else {
+            continue;
+        };
+        if let Some(script) = bot.entry.script().filter(|s| s.contains('/'))
+            && !same_script_elsewhere(&arg, c.working_dir.as_deref().map(Path::new), script)
+        {
+            continue;
+        }
+        let same = found.iter_mut().filter(|i| i.bot == bot.name).find(|i| {
+            i.pid == c.pid
+                || matches!(supervisor::read::cgroup(i.pid),
+                    supervisor::Cgroup::Container { id, .. } if id == c.id)
+        });
+        match same {
+            Some(i) => {
+                i.supervisor = Some(containers::supervisor(c));
+                i.container = Some(c.clone());
+            }
+            None => found.push(Instance {
+                bot: bot.name.clone(),
+                pid: c.pid,
+                user: c.user.clone(),
+                uid: None,
+                started: c.started,
+                cwd: c.working_dir.as_ref().map(PathBuf::from),
+                cmd: c.argv.clone().into(),
+                supervisor: Some(containers::supervisor(c)),
+                ppid: None,
+                parent_cmd: Default::default(),
+                container: Some(c.clone()),
+            }),
+        }
+    }
+    found
+}
+
+/// The unreadable processes that may be bots: another user's, run by a Python or Node runtime
+/// (by the executable name the kernel still tells).
+fn hidden(unreadable: Vec<proc::Unreadable>) -> Vec<proc::Unreadable> {
+    let me = nix::unistd::geteuid().as_raw();
+    unreadable
+        .into_iter()
+        .filter(|u| u.uid != Some(me) && argv::runtime_language(&u.name).is_some())
+        .collect()
+}
+
+/// "N processes of other users could not be read: run `sudo botctl status`", for a bot that
+/// any of `hidden` may be (same language), else `None`.
+pub fn hidden_note(hidden: &[proc::Unreadable], bot: &Bot) -> Option<String> {
+    let language = argv::entry_language(&bot.entry);
+    let n = hidden
+        .iter()
+        .filter(|u| argv::runtime_language(&u.name) == Some(language))
+        .count();
+    match n {
+        0 => None,
+        1 => Some("1 process of another user could not be read: run `sudo botctl status`".into()),
+        n => Some(format!(
+            "{n} processes of other users could not be read: run `sudo botctl status`"
+        )),
+    }
 }
 
 /// The rule of phase one, for this machine and for hosts alike: the bot whose instance `cmd`
@@ -114,19 +214,20 @@ pub fn same_script_elsewhere(arg: &str, cwd: Option<&Path>, script: &str) -> boo
 /// The config file a running supervisord reads: its `-c` (made absolute against its working
 /// folder), else the first of supervisord's default places that exists. Another user's `-c` is
 /// theirs to name and not ours to read (a FIFO, `/dev/zero`, a file only root may see).
-fn supervisord_conf_path(pid: u32, argv: &[String]) -> Option<String> {
-    let owner = supervisor::read::parent_and_uid(pid).and_then(|(_, uid)| uid);
+fn supervisord_conf_path(backend: Backend, pid: u32, argv: &[String]) -> Option<String> {
+    let owner = proc::facts(backend, pid).and_then(|f| f.uid);
     let mine = owner == Some(nix::unistd::geteuid().as_raw());
     Some(match supervisor::supervisord_conf(argv) {
         Some(_) if !mine => return None,
         Some(c) if Path::new(&c).is_absolute() => c,
-        Some(c) => std::fs::read_link(format!("/proc/{pid}/cwd"))
+        Some(c) => proc::cwd(backend, pid)
             .map(|cwd| cwd.join(&c).display().to_string())
             .unwrap_or(c),
         None => [
             "/etc/supervisor/supervisord.conf",
             "/etc/supervisord.conf",
             "/usr/local/etc/supervisord.conf",
+            "/opt/homebrew/etc/supervisord.conf",
         ]
         .into_iter()
         .find(|p| Path::new(p).is_file())
@@ -137,14 +238,15 @@ fn supervisord_conf_path(pid: u32, argv: &[String]) -> Option<String> {
 
 /// Phase two: details, then supervisors, of the processes whose command line matched.
 fn instances(
+    backend: Backend,
     candidates: Vec<(u32, Vec<String>, &Bot, String)>,
     table: &[(u32, Vec<String>)],
     root: &Path,
 ) -> Vec<Instance> {
-    let details = details(&candidates.iter().map(|c| c.0).collect::<Vec<_>>());
+    let details = proc::details(backend, &candidates.iter().map(|c| c.0).collect::<Vec<_>>());
     let mut found = Vec::new();
     for (pid, cmd, bot, arg) in candidates {
-        let Some(d) = details.iter().find(|d| d.pid == pid) else {
+        let Some(d) = details.iter().find(|d| d.facts.pid == pid) else {
             continue; // exited between the two phases
         };
         if let Some(script) = bot.entry.script().filter(|s| s.contains('/'))
@@ -156,19 +258,23 @@ fn instances(
             bot: bot.name.clone(),
             pid,
             user: d.user.clone(),
-            uid: d.uid,
-            started: d.started,
+            uid: d.facts.uid,
+            started: d.facts.started,
             cwd: d.cwd.clone(),
             cmd: cmd.into(),
             supervisor: None,
             ppid: None,
             parent_cmd: Default::default(),
+            container: None,
         });
     }
     let mut found = one_per_wrapper(found, |pid| {
-        details.iter().find(|d| d.pid == pid).and_then(|d| d.parent)
+        details
+            .iter()
+            .find(|d| d.facts.pid == pid)
+            .map(|d| d.facts.ppid)
     });
-    add_supervisors(&mut found, table);
+    add_supervisors(backend, &mut found, table);
     found
 }
 
@@ -188,7 +294,7 @@ pub fn one_per_wrapper(found: Vec<Instance>, parent: impl Fn(u32) -> Option<u32>
 
 /// Names what keeps each instance alive: its cgroup and ancestors are read first, then the
 /// few outside answers (pm2, supervisorctl, launchctl) those call for, each once.
-fn add_supervisors(found: &mut [Instance], table: &[(u32, Vec<String>)]) {
+fn add_supervisors(backend: Backend, found: &mut [Instance], table: &[(u32, Vec<String>)]) {
     let argv_of = |pid: u32| {
         table
             .iter()
@@ -200,11 +306,12 @@ fn add_supervisors(found: &mut [Instance], table: &[(u32, Vec<String>)]) {
         .map(|i| {
             (
                 supervisor::read::cgroup(i.pid),
-                supervisor::read::chain(i.pid, argv_of),
+                supervisor::read::chain_with(backend, i.pid, argv_of),
             )
         })
         .collect();
-    let answers = supervisor::read::answers(
+    let answers = supervisor::read::answers_with(
+        backend,
         looks
             .iter()
             .flat_map(|(cgroup, chain)| supervisor::needs(cgroup, chain)),
@@ -231,139 +338,16 @@ pub fn supervise(
 }
 
 /// Checks one pid again, as right before a signal: is it still this instance (same start time)?
+/// A container's is never: the engine stops it (its pid may be in the engine's VM).
 pub fn still_same(instance: &Instance) -> bool {
-    details(&[instance.pid])
-        .first()
-        .is_some_and(|d| d.started == instance.started && d.uid == instance.uid)
+    instance.container.is_none()
+        && proc::facts(Backend::native(), instance.pid)
+            .is_some_and(|f| f.started == instance.started && f.uid == instance.uid)
 }
 
 /// botctl's own pid and those of its ancestors: never signalled.
 pub fn ancestors() -> Vec<u32> {
-    let mut chain = Vec::new();
-    let Ok(mut sys) = System::new() else {
-        return vec![std::process::id()];
-    };
-    let mut pid = Some(Pid::from_u32(std::process::id()));
-    while let Some(p) = pid {
-        if chain.contains(&p.as_u32()) || p.as_u32() == 0 {
-            break;
-        }
-        chain.push(p.as_u32());
-        sys.refresh_processes_specifics(
-            ProcessesToUpdate::Some(&[p]),
-            false,
-            ProcessRefreshKind::nothing().without_tasks(),
-        );
-        pid = sys.process(p).and_then(|proc_| proc_.parent());
-    }
-    chain
-}
-
-struct Details {
-    pid: u32,
-    parent: Option<u32>,
-    user: String,
-    uid: Option<u32>,
-    started: Option<u64>,
-    cwd: Option<PathBuf>,
-}
-
-fn details(pids: &[u32]) -> Vec<Details> {
-    let pids: Vec<Pid> = pids.iter().map(|p| Pid::from_u32(*p)).collect();
-    let Ok(mut sys) = System::new() else {
-        return Vec::new();
-    };
-    sys.refresh_processes_specifics(
-        ProcessesToUpdate::Some(&pids),
-        false,
-        ProcessRefreshKind::nothing()
-            .without_tasks()
-            .with_user(UpdateKind::OnlyIfNotSet)
-            .with_cwd(UpdateKind::OnlyIfNotSet),
-    );
-    pids.iter()
-        .filter_map(|pid| sys.process(*pid))
-        .map(|p| {
-            let uid = p.user_id().map(|u| **u);
-            let user = uid
-                .and_then(|u| nix::unistd::User::from_uid(u.into()).ok().flatten())
-                .map(|u| u.name)
-                .or_else(|| uid.map(|u| u.to_string()))
-                .unwrap_or_else(|| "?".into());
-            Details {
-                pid: p.pid().as_u32(),
-                parent: p.parent().map(Pid::as_u32),
-                user,
-                uid,
-                started: Some(p.start_time()).filter(|t| *t > 0),
-                cwd: p.cwd().map(Path::to_path_buf),
-            }
-        })
-        .collect()
-}
-
-/// Phase one: pid and argv of every process.
-#[cfg(target_os = "linux")]
-fn command_lines() -> Result<Vec<(u32, Vec<String>)>, String> {
-    // Reading /proc/PID/cmdline directly costs less than half of what a general process
-    // library spends here (see `cargo xtask bench`).
-    let dir = std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?;
-    let mut out = Vec::new();
-    let mut path = PathBuf::from("/proc");
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        path.push(&name);
-        path.push("cmdline");
-        if let Ok(bytes) = std::fs::read(&path) // the kernel's /proc/PID/cmdline
-            && !bytes.is_empty()
-        {
-            let argv = bytes
-                .split(|b| *b == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect::<Vec<_>>();
-            if !argv.is_empty() {
-                out.push((pid, argv));
-            }
-        }
-        path.pop();
-        path.pop();
-    }
-    Ok(out)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn command_lines() -> Result<Vec<(u32, Vec<String>)>, String> {
-    command_lines_sysinfo()
-}
-
-/// Phase one through sysinfo: macOS and the rest. Built everywhere so Linux tests it too.
-#[cfg_attr(target_os = "linux", allow(dead_code))]
-fn command_lines_sysinfo() -> Result<Vec<(u32, Vec<String>)>, String> {
-    let mut sys = System::new().map_err(|e| format!("cannot read the process table: {e}"))?;
-    sys.refresh_processes_specifics(
-        ProcessesToUpdate::All,
-        true,
-        ProcessRefreshKind::nothing()
-            .without_tasks()
-            .with_cmd(UpdateKind::OnlyIfNotSet),
-    );
-    Ok(sys
-        .processes()
-        .iter()
-        .map(|(pid, p)| {
-            let argv = p
-                .cmd()
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
-            (pid.as_u32(), argv)
-        })
-        .filter(|(_, argv): &(u32, Vec<String>)| !argv.is_empty())
-        .collect())
+    proc::ancestors(Backend::native())
 }
 
 fn is_botctl(cmd: &[String]) -> bool {
@@ -422,6 +406,7 @@ mod tests {
             supervisor: None,
             ppid: None,
             parent_cmd: Default::default(),
+            container: None,
         };
         let parents = |pid: u32| match pid {
             11 => Some(10), // tsx's node child
@@ -442,17 +427,85 @@ mod tests {
         assert_eq!(pids, [10, 20, 21, 30]);
     }
 
+    /// The same live processes, read by both backends: the same instances and supervisors
+    /// (a plain copy, a `-c` loop, and a loop in a relative script file, which needs the
+    /// shell's working folder).
+    #[cfg(target_os = "linux")]
     #[test]
-    fn both_process_table_readers_see_this_test() {
-        let me = std::process::id();
-        let mine = |table: Vec<(u32, Vec<String>)>| {
-            table
-                .into_iter()
-                .find(|(pid, _)| *pid == me)
-                .map(|(_, argv)| argv)
+    fn both_backends_decide_alike_on_live_processes() {
+        use std::process::{Command, Stdio};
+        use std::time::{Duration, Instant};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("bots")).unwrap();
+        std::fs::write(root.join("bots/agree.py"), "import time\ntime.sleep(60)\n").unwrap();
+        std::fs::write(
+            root.join("loop.sh"),
+            "while true; do python3 bots/agree.py; sleep 1; done\n",
+        )
+        .unwrap();
+        let bot = crate::config::parse(
+            "[[bot]]\nname = \"agree\"\nscript = \"bots/agree.py\"\n",
+            Path::new("botctl.toml"),
+            root.clone(),
+        )
+        .unwrap()
+        .bots
+        .remove(0);
+        let start = |argv: &[&str]| {
+            use std::os::unix::process::CommandExt;
+            Command::new(argv[0])
+                .args(&argv[1..])
+                .current_dir(&root)
+                .stdin(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .unwrap()
         };
-        let via_sysinfo = mine(command_lines_sysinfo().unwrap()).expect("sysinfo sees us");
-        assert_eq!(Some(via_sysinfo), mine(command_lines().unwrap()));
+        let mut children = [
+            start(&["python3", "bots/agree.py"]),
+            start(&[
+                "sh",
+                "-c",
+                "while true; do python3 bots/agree.py; sleep 1; done",
+            ]),
+            start(&["sh", "loop.sh"]),
+        ];
+        let seen = |backend| {
+            let mut found = scan_with(backend, &[&bot], &root).unwrap().instances;
+            found.sort_by_key(|i| i.pid);
+            found
+                .into_iter()
+                .map(|i| {
+                    let sup = i
+                        .supervisor
+                        .map(|s| (s.kind, s.name.raw().to_string(), s.stop));
+                    (i.pid, i.uid, i.started, i.cwd, i.cmd, i.ppid, sup)
+                })
+                .collect::<Vec<_>>()
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while seen(Backend::Kernel).len() < 3 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (kernel, portable) = (seen(Backend::Kernel), seen(Backend::Portable));
+        for c in &mut children {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(c.id() as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            let _ = c.wait();
+        }
+        assert_eq!(kernel.len(), 3, "{kernel:?}");
+        let loops = kernel
+            .iter()
+            .filter(|i| {
+                i.6.as_ref()
+                    .is_some_and(|s| s.0 == super::supervisor::SupervisorKind::Loop)
+            })
+            .count();
+        assert_eq!(loops, 2, "{kernel:?}");
+        assert_eq!(kernel, portable);
     }
 
     #[test]

@@ -3,10 +3,12 @@
 
 pub mod argv;
 pub mod autostart;
+pub mod containers;
 pub mod fly;
 pub mod host;
 pub mod local;
 pub mod machine_history;
+pub mod proc;
 pub mod supervisor;
 pub mod telegram;
 pub mod webhook;

@@ -4,7 +4,7 @@
 //! Deciding is pure: [`needs`] says which outside answers a chain of process records calls for
 //! (pm2's app list, supervisorctl's status, launchctl's list, a shell script's text) and
 //! [`decide`] names the supervisor from the records, the cgroup text and those answers. Reading
-//! this machine (`/proc`, running pm2 or supervisorctl) lives in [`read`], so records read
+//! this machine (process facts, running pm2 or supervisorctl) lives in [`read`], so records read
 //! elsewhere (over ssh) go through the same decisions.
 
 use std::collections::HashMap;
@@ -67,6 +67,9 @@ pub enum StopHow {
     },
     /// Run this command, which needs root (a system unit).
     AsRoot { argv: Vec<String> },
+    /// Run these commands in order (launchd: `bootout`, then `disable` so that it does not
+    /// come back at the next login); `root`: they need root (the system domain).
+    Commands { argvs: Vec<Vec<String>>, root: Root },
     /// End this process first (a loop's shell, a reloader), then the bot.
     EndParent { pid: u32 },
     /// Nothing restarts it at once (cron): signal the bot.
@@ -76,6 +79,13 @@ pub enum StopHow {
     /// The daemon is user `uid`'s: botctl never runs its client against another user's home
     /// or socket, so that user stops it (`stop` says how).
     OtherUser { uid: u32 },
+}
+
+/// Whether a stop needs root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Root {
+    Needed,
+    NotNeeded,
 }
 
 /// One process as the decisions see it: what `/proc/PID/{stat,cmdline,status}` tell.
@@ -99,8 +109,10 @@ pub enum Need {
         conf: Option<String>,
         owner: Option<u32>,
     },
-    /// `launchctl list`.
-    LaunchctlList,
+    /// The launchd job `pid` (a process whose parent is launchd) of user `uid`: its label
+    /// (`launchctl list`) and its domain (the first of `gui/UID`, `user/UID`, `system` where
+    /// `launchctl print DOMAIN/LABEL` succeeds). Answered as `DOMAIN\tLABEL`.
+    LaunchdJob { pid: u32, uid: Option<u32> },
     /// `docker inspect --format {{.Name}} ID` (or podman's): the container's name.
     ContainerName { engine: Engine, id: String },
     /// The text of a shell script `path` run by shell `pid` of user `uid` (relative to its
@@ -464,7 +476,12 @@ pub fn needs(cgroup: &Cgroup, chain: &[Record]) -> Vec<Need> {
     if matches!(cgroup, Cgroup::Unit { .. }) {
         return out;
     }
-    out.push(Need::LaunchctlList);
+    if let Some(job) = launchd_job(chain) {
+        out.push(Need::LaunchdJob {
+            pid: job.pid,
+            uid: job.uid,
+        });
+    }
     // The shells `nearest` looks through.
     for r in chain.iter().skip(1) {
         match shell_program(&r.argv) {
@@ -806,32 +823,48 @@ pub fn supervisord_program_for(status: &str, below: &[Record]) -> Option<String>
     })
 }
 
-/// launchd: a job (not an app or a login session) whose PID column is the instance or an
-/// ancestor.
+/// The process launchd started for a chain: the instance itself or its ancestor whose parent
+/// is launchd (pid 1). cron is a job too, but it is cron, not launchd, that starts the bot.
+fn launchd_job(chain: &[Record]) -> Option<&Record> {
+    chain
+        .iter()
+        .find(|r| r.ppid == 1)
+        .filter(|r| !is_cron(&r.argv))
+}
+
+/// launchd: the job (not an app, a login session or cron) that started the instance, in its
+/// domain, stopped for good there: `bootout` ends it, `disable` keeps a LaunchAgent from
+/// coming back at the next login. The system domain needs root.
 fn launchd(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
-    let list = answers.get(&Need::LaunchctlList)?.as_ref().ok()?;
-    for r in chain.iter().filter(|r| r.pid > 1) {
-        let Some(label) = launchd_label_for(&list.text, r.pid) else {
-            continue;
-        };
-        let domain = match chain[0].uid {
-            Some(0) => "system".to_string(),
-            Some(uid) => format!("gui/{uid}"),
-            None => "gui/$(id -u)".to_string(),
-        };
-        let target = format!("{domain}/{label}");
-        return Some(Supervisor {
-            kind: SupervisorKind::Launchd,
-            stop: crate::shell::join(&[list.program.as_str(), "bootout", &target]),
-            how: StopHow::Command {
-                argv: vec![list.program.clone(), "bootout".into(), target],
-                env: Vec::new(),
-            },
-            name: (label).into(),
-            pid: Some(r.pid),
-        });
-    }
-    None
+    let job = launchd_job(chain)?;
+    let need = Need::LaunchdJob {
+        pid: job.pid,
+        uid: job.uid,
+    };
+    let answer = answers.get(&need)?.as_ref().ok()?;
+    let (domain, label) = answer.text.split_once('\t')?;
+    let target = format!("{domain}/{label}");
+    let argvs: Vec<Vec<String>> = ["bootout", "disable"]
+        .iter()
+        .map(|verb| vec![answer.program.clone(), verb.to_string(), target.clone()])
+        .collect();
+    let (root, sudo) = if domain == "system" {
+        (Root::Needed, "sudo ")
+    } else {
+        (Root::NotNeeded, "")
+    };
+    let stop = argvs
+        .iter()
+        .map(|a| format!("{sudo}{}", crate::shell::join(a)))
+        .collect::<Vec<_>>()
+        .join(" && ");
+    Some(Supervisor {
+        kind: SupervisorKind::Launchd,
+        stop,
+        how: StopHow::Commands { argvs, root },
+        name: label.into(),
+        pid: Some(job.pid),
+    })
 }
 
 /// The label of the `launchctl list` row (`PID\tStatus\tLabel`) with this pid; apps and ssh
@@ -841,7 +874,7 @@ pub fn launchd_label_for(list: &str, pid: u32) -> Option<String> {
         let mut cols = line.split('\t');
         let row_pid: u32 = cols.next()?.trim().parse().ok()?;
         let label = cols.nth(1)?.trim();
-        let ignored = ["application.", "com.apple.", "com.openssh."]
+        let ignored = ["application.", "com.apple.", "com.openssh.", "com.vix."]
             .iter()
             .any(|p| label.starts_with(p));
         (row_pid == pid && !ignored && !label.is_empty()).then(|| label.to_string())
@@ -858,84 +891,61 @@ pub mod read {
 
     use super::{Answer, Answers, Cgroup, Need, Record, Unanswered};
     use crate::exec;
+    use crate::sources::proc::{self, Backend};
 
     /// Time limit of one pm2, supervisorctl or launchctl call.
     const LIMIT: Duration = Duration::from_secs(10);
 
-    /// `/proc/PID/cgroup`, parsed; `Other` where there is none (macOS).
+    /// The process's cgroup, parsed; `Other` where there is none (macOS).
     pub fn cgroup(pid: u32) -> Cgroup {
-        std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        proc::cgroup(pid)
             .map(|t| super::parse_cgroup(&t))
             .unwrap_or(Cgroup::Other)
     }
 
     /// The parent's pid and the uid of a process.
     pub fn parent_and_uid(pid: u32) -> Option<(u32, Option<u32>)> {
-        #[cfg(target_os = "linux")]
-        {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let (_, rest) = stat.rsplit_once(')')?;
-            let ppid = rest.split_whitespace().nth(1)?.parse().ok()?;
-            use std::os::unix::fs::MetadataExt;
-            let uid = std::fs::metadata(format!("/proc/{pid}"))
-                .ok()
-                .map(|m| m.uid());
-            Some((ppid, uid))
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
-            let mut sys = System::new().ok()?;
-            let p = Pid::from_u32(pid);
-            sys.refresh_processes_specifics(
-                ProcessesToUpdate::Some(&[p]),
-                false,
-                ProcessRefreshKind::nothing()
-                    .without_tasks()
-                    .with_user(UpdateKind::OnlyIfNotSet),
-            );
-            let proc_ = sys.process(p)?;
-            Some((
-                proc_.parent().map_or(0, |p| p.as_u32()),
-                proc_.user_id().map(|u| **u),
-            ))
-        }
+        proc::facts(Backend::native(), pid).map(|f| (f.ppid, f.uid))
     }
 
     /// The instance and its ancestors up to (not including) pid 1, with their argv from
     /// `argv_of` (the process table already read).
-    pub fn chain(pid: u32, argv_of: impl Fn(u32) -> Option<Vec<String>>) -> Vec<Record> {
+    pub fn chain_with(
+        backend: Backend,
+        pid: u32,
+        argv_of: impl Fn(u32) -> Option<Vec<String>>,
+    ) -> Vec<Record> {
         let mut out: Vec<Record> = Vec::new();
         let mut next = pid;
         while next > 1 && out.len() < 64 && !out.iter().any(|r| r.pid == next) {
-            let Some((ppid, uid)) = parent_and_uid(next) else {
+            let Some(f) = proc::facts(backend, next) else {
                 break;
             };
             out.push(Record {
                 pid: next,
-                ppid,
-                uid,
+                ppid: f.ppid,
+                uid: f.uid,
                 argv: argv_of(next).unwrap_or_default(),
             });
-            next = ppid;
+            next = f.ppid;
         }
         out
     }
 
     /// Gets each answer once (several instances may need the same one).
-    pub fn answers(needs: impl IntoIterator<Item = Need>) -> Answers {
+    pub fn answers_with(backend: Backend, needs: impl IntoIterator<Item = Need>) -> Answers {
         let mut out = Answers::new();
         for need in needs {
             if out.contains_key(&need) {
                 continue;
             }
-            let answer = answer(&need);
+            let answer = answer(backend, &need);
             out.insert(need, answer);
         }
         out
     }
 
-    fn answer(need: &Need) -> Result<Answer, Unanswered> {
+    fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
         let me = nix::unistd::geteuid().as_raw();
         match need {
             // Another user's daemon: its client would run as us against their home or socket
@@ -995,24 +1005,39 @@ pub mod read {
                     text: out.stdout,
                 })
             }
-            Need::LaunchctlList => {
+            Need::LaunchdJob { pid, uid } => {
                 let (program, path) = program("launchctl", None)?;
                 let out = exec::run(&path, &["list"], LIMIT).map_err(|e| e.to_string())?;
                 if !out.success() {
                     return Err(format!("launchctl list failed: {}", out.error_line()).into());
                 }
-                Ok(Answer {
-                    program,
-                    text: out.stdout,
-                })
+                let label = super::launchd_label_for(&out.stdout, *pid)
+                    .ok_or_else(|| format!("no launchd job of this domain has pid {pid}"))?;
+                // `print`'s text is unofficial: only its exit status is read.
+                let domains = match uid {
+                    Some(u) => vec![format!("gui/{u}"), format!("user/{u}"), "system".into()],
+                    None => vec!["system".to_string()],
+                };
+                for domain in &domains {
+                    let target = format!("{domain}/{label}");
+                    let out =
+                        exec::run(&path, &["print", &target], LIMIT).map_err(|e| e.to_string())?;
+                    if out.success() {
+                        return Ok(Answer {
+                            program,
+                            text: format!("{domain}\t{label}"),
+                        });
+                    }
+                }
+                Err(format!("launchd job {label} is in none of {}", domains.join(", ")).into())
             }
             Need::Script { pid, uid, path } => {
                 let p = Path::new(path);
                 let full = if p.is_absolute() {
                     p.to_path_buf()
                 } else {
-                    std::fs::read_link(format!("/proc/{pid}/cwd"))
-                        .map_err(|e| e.to_string())?
+                    proc::cwd(backend, *pid)
+                        .ok_or_else(|| format!("the working folder of pid {pid} is not readable"))?
                         .join(p)
                 };
                 // A script is small; a huge file (or /dev/zero behind a link) is none.

@@ -1,4 +1,5 @@
-//! Processes: waiting with a deadline, reading /proc, stopping what we started.
+//! Processes: waiting with a deadline, reading the process table (through botctl's process
+//! facts module, so the harness runs on every platform botctl does), stopping what we started.
 
 use std::process::Child;
 use std::sync::OnceLock;
@@ -36,52 +37,40 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// argv of a live process, from /proc (None when it is gone or a zombie without one).
+use botctl::process::{self as facts, Backend};
+
+/// argv of a live process (None when it is gone or a zombie without one).
 pub fn cmdline(pid: u32) -> Option<Vec<String>> {
-    let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    if bytes.is_empty() {
-        return None;
-    }
-    Some(
-        bytes
-            .split(|b| *b == 0)
-            .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect(),
-    )
+    facts::argv(Backend::native(), pid)
 }
 
 /// Pids of live processes one of whose arguments contains `needle` (e.g. a world's path).
 pub fn pids_with_arg(needle: &str) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
+    let Ok(table) = facts::table(Backend::native()) else {
         return Vec::new();
     };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| *pid != std::process::id() && alive(*pid))
-        .filter(|pid| cmdline(*pid).is_some_and(|argv| argv.iter().any(|a| a.contains(needle))))
+    table
+        .processes
+        .into_iter()
+        .filter(|(pid, argv)| *pid != std::process::id() && argv.iter().any(|a| a.contains(needle)))
+        .map(|(pid, _)| pid)
+        .filter(|pid| alive(*pid))
         .collect()
 }
 
 /// Direct children of a process.
 pub fn children(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|s| s.parse().ok())
-        .collect()
+    facts::children(Backend::native(), pid)
 }
 
 /// Is `pid` alive (and not a zombie)?
 pub fn alive(pid: u32) -> bool {
-    // "PID (COMM) STATE …": COMM may hold spaces and parentheses, STATE follows the last ')'.
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
+    !facts::is_gone(Backend::native(), pid)
+}
+
+/// The working folder of a process (None when gone or not readable).
+pub fn cwd(pid: u32) -> Option<std::path::PathBuf> {
+    facts::cwd(Backend::native(), pid)
 }
 
 /// Whether this process runs as root.

@@ -179,6 +179,9 @@ impl World {
             .expect("symlink the fake flyctl");
         std::os::unix::fs::symlink(system_python(), world.bin.join("python3"))
             .expect("symlink python3");
+        // The engine is the world's too: a fake docker running no container until told.
+        std::os::unix::fs::symlink(fake("docker"), world.bin.join("docker"))
+            .expect("symlink the fake docker");
         world.write_shims();
         world
     }
@@ -246,10 +249,7 @@ impl World {
         let base = self.dir.path().canonicalize().unwrap_or_default();
         crate::pids_with_arg(needle)
             .into_iter()
-            .filter(|pid| {
-                std::fs::read_link(format!("/proc/{pid}/cwd"))
-                    .is_ok_and(|cwd| cwd.starts_with(&base))
-            })
+            .filter(|pid| crate::procs::cwd(*pid).is_some_and(|cwd| cwd.starts_with(&base)))
             .collect()
     }
 
@@ -376,6 +376,27 @@ impl World {
         let p = dir.join(name);
         std::fs::write(&p, plist).unwrap();
         p
+    }
+
+    // ----- the fake docker
+
+    /// Replaces the fake docker's state: `{"engine": "running"|"down", "containers": [docker
+    /// inspect documents]}` (see tests/fakes/docker).
+    pub fn docker_state(&self, state: Value) {
+        std::fs::write(
+            self.home.join("fake-docker.json"),
+            serde_json::to_string_pretty(&state).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// The fake docker's calls so far, each as its arguments.
+    pub fn docker_calls(&self) -> Vec<Vec<String>> {
+        std::fs::read_to_string(self.home.join("fake-docker.json.calls"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     // ----- the fake flyctl
@@ -655,7 +676,7 @@ impl World {
         assert!(
             wait_until(Duration::from_secs(10), || cmdline(pid).as_ref()
                 == Some(&want)),
-            "process {pid} never showed argv {want:?} in /proc (it shows {:?})",
+            "process {pid} never showed argv {want:?} in the process table (it shows {:?})",
             cmdline(pid)
         );
         proc_

@@ -92,6 +92,7 @@ fn assert_shape(json: &Value) {
         "probe",
         "shared-token",
         "supervisor",
+        "container",
     ];
     for f in all {
         assert_eq!(
@@ -369,7 +370,7 @@ fn autostart_entries_are_warnings() {
     );
     let plist = world.add_launch_agent(
         "com.lb.partner.plist",
-        &"<plist><dict><key>ProgramArguments</key><array><string>python3</string><string>/Users/dev/lb/bot.py</string></array></dict></plist>\n"
+        &"<plist><dict><key>Label</key><string>com.lb.partner</string><key>ProgramArguments</key><array><string>python3</string><string>/Users/dev/lb/bot.py</string></array></dict></plist>\n"
             .replace("bot.py", &bot_py),
     );
     let (run, json, human) = doctor(&world, &[]);
@@ -390,10 +391,13 @@ fn autostart_entries_are_warnings() {
         "{fixes:?}"
     );
     assert!(
-        fixes
-            .iter()
-            .any(|f| f.contains(&format!("launchctl unload -w {}", plist.display()))),
-        "{fixes:?}"
+        fixes.iter().any(|f| *f
+            == format!(
+                "launchctl disable gui/{}/com.lb.partner",
+                nix::unistd::geteuid()
+            )),
+        "{fixes:?} ({})",
+        plist.display()
     );
     let first = human.stdout.lines().next().unwrap();
     assert!(first.starts_with("Probably fine:"), "{first}");

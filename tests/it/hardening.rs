@@ -588,6 +588,8 @@ fn free_threaded_and_debug_pythons_run_instances() {
     }
 }
 
+// Linux only: setpriv runs the other user's process.
+#[cfg(target_os = "linux")]
 #[test]
 fn deploy_resume_over_another_users_copy_names_a_fix_that_works() {
     if !nix::unistd::getuid().is_root() {

@@ -19,6 +19,7 @@ fn partner(world: &World) -> String {
 }
 
 /// A folder another user (65534) owns and can use, outside the project.
+#[cfg(target_os = "linux")]
 fn others_folder() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("botctl-other-")
@@ -34,6 +35,7 @@ fn executable(path: &std::path::Path, text: &str) {
 }
 
 /// A program that, when run, leaves `marker` behind: proof that botctl ran it.
+#[cfg(target_os = "linux")]
 fn tripwire(path: &std::path::Path, marker: &std::path::Path) {
     executable(
         path,
@@ -42,6 +44,7 @@ fn tripwire(path: &std::path::Path, marker: &std::path::Path) {
 }
 
 /// Runs `argv` as uid 65534 in `cwd` (setpriv), shown in /proc as `shown`.
+#[cfg(target_os = "linux")]
 fn as_other_user(world: &World, argv: &[&str], cwd: &std::path::Path, shown: &[&str]) -> Proc {
     let mut full = vec![
         "setpriv",
@@ -55,9 +58,12 @@ fn as_other_user(world: &World, argv: &[&str], cwd: &std::path::Path, shown: &[&
 
 /// Python that starts `python3 SCRIPT` (a sleeper) in its folder and waits: a daemon whose
 /// child is a bot.
+#[cfg(target_os = "linux")]
 const DAEMON: &str = "#!/usr/bin/env python3\nimport subprocess, sys, time\n\
 subprocess.Popen(['python3', sys.argv[-1]])\ntime.sleep(600)\n";
 
+// Linux only: setpriv runs the other user's process.
+#[cfg(target_os = "linux")]
 #[test]
 fn another_users_supervisord_is_named_not_asked_and_its_fifo_config_not_read() {
     if skip_unless_root("runs a fake supervisord as another user") {
@@ -126,6 +132,8 @@ fn another_users_supervisord_is_named_not_asked_and_its_fifo_config_not_read() {
     assert!(!marker.exists());
 }
 
+// Linux only: setpriv runs the other user's process.
+#[cfg(target_os = "linux")]
 #[test]
 fn another_users_pm2_daemon_is_never_asked() {
     if skip_unless_root("runs a fake pm2 daemon as another user") {

@@ -1,7 +1,10 @@
 //! botctl's integration tests, one binary: the real botctl in temp folders, against real
 //! processes and the fakes in tests/fakes/. The shared harness is the `test-support` crate
 //! (its docs say which tests take the process-table lock, and why tests look only at their own
-//! processes). Needs Linux (/proc) and `cargo xtask setup` once.
+//! processes). Needs `cargo xtask setup` once. Runs on Linux and macOS; the Linux-only parts
+//! are behind `cfg(target_os = "linux")`: the host tests (a real sshd in a PID namespace,
+//! busybox sh), the tests that run a process as another user (setpriv), and those that bind a
+//! file over /proc or move a process into a cgroup (tests/it/platform.rs).
 
 mod completions;
 mod config;
@@ -11,9 +14,11 @@ mod doctor_time;
 mod exec;
 mod hardening;
 mod hostile;
+#[cfg(target_os = "linux")]
 mod hosts;
 mod init_fly_app;
 mod onboarding;
+mod platform;
 mod runtimes;
 mod shared_token;
 mod status;

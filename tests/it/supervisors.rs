@@ -417,42 +417,48 @@ fn cron_and_reloader_ancestors_are_named() {
 #[test]
 fn launchd_job_from_a_fake_launchctl_printing_real_output() {
     let world = world();
-    let bot = world.spawn(&["python3", "bot.py"], world.root());
-    // Real `launchctl list` output, with the job's PID column set to this test's bot.
-    let fixture = std::fs::read_to_string(
-        workspace_root().join("tests/fixtures/supervisor/launchctl-list.txt"),
-    )
-    .unwrap();
-    let list = fixture.replace(
-        "4242\t0\tcom.lb.partner",
-        &format!("{}\t0\tcom.lb.partner", bot.pid()),
+    // The job is the process launchd (pid 1) started: here a bot whose starter exited.
+    let Some((_starter, pid)) = crate::platform::orphaned_bot(&world, "bot.py") else {
+        return;
+    };
+    let domain = format!("gui/{}", nix::unistd::geteuid());
+    let target = format!("{domain}/com.lb.partner");
+    crate::platform::fake_launchctl(
+        &world,
+        &crate::platform::launchctl_list(pid),
+        &[(&target, pid)],
     );
-    let list_file = world.path("launchctl-list.txt");
-    std::fs::write(&list_file, list).unwrap();
-    let calls = world.path("launchctl-calls.txt");
-    write_fake_launchctl(world.bin(), &list_file, &calls);
 
     let local = the_instance(&world);
-    let domain = if nix::unistd::getuid().is_root() {
-        "system".to_string()
-    } else {
-        format!("gui/{}", nix::unistd::getuid())
-    };
-    let stop = format!("launchctl bootout {domain}/com.lb.partner");
+    let stop = format!("launchctl bootout {target} && launchctl disable {target}");
     assert_eq!(
         local["supervisor"],
-        json!({"kind": "launchd", "name": "com.lb.partner", "pid": bot.pid(), "stop": stop})
+        json!({"kind": "launchd", "name": "com.lb.partner", "pid": pid, "stop": stop})
     );
     world
         .run(&["dev-stop", "--yes", "--grace", "5s"])
         .expect_code(0)
         .expect_stdout(&format!("ran `{stop}`"));
-    let called = std::fs::read_to_string(&calls).unwrap_or_default();
-    assert!(
-        called.contains(&format!("bootout {domain}/com.lb.partner")),
-        "{called}"
-    );
-    assert!(!alive(bot.pid()));
+    let called = crate::platform::launchctl_calls(&world);
+    assert!(called.contains(&format!("bootout {target}")), "{called:?}");
+    assert!(called.contains(&format!("disable {target}")), "{called:?}");
+    assert!(wait_until(Duration::from_secs(5), || !alive(pid)));
+}
+
+/// A job whose pid is an ancestor launchd did not start (here: the test's own process, listed
+/// as a job) is not what keeps the bot alive.
+#[test]
+fn an_ancestor_that_is_a_job_but_not_launchds_child_is_no_launchd_supervisor() {
+    let world = world();
+    let bot = world.spawn(&["python3", "bot.py"], world.root());
+    let list = crate::platform::launchctl_list(std::process::id());
+    let calls = world.path("launchctl-calls.txt");
+    let list_file = world.path("launchctl-list.txt");
+    std::fs::write(&list_file, list).unwrap();
+    write_fake_launchctl(world.bin(), &list_file, &calls);
+    let local = the_instance(&world);
+    assert_eq!(local["pid"], bot.pid());
+    assert_eq!(local["supervisor"], Value::Null, "{local}");
 }
 
 fn write_fake_launchctl(bin: &Path, list: &Path, calls: &Path) {

@@ -1,6 +1,7 @@
 //! Rules the code cannot forget, checked over the source: every file from the outside world is
 //! read through `src/files.rs` (non-blocking, regular, capped) — only the kernel's own `/proc`
-//! files are read directly — and only `src/ui/` writes to stdout.
+//! files are read directly — only `src/ui/` writes to stdout, and only the process-facts module
+//! (and the host scan, which reads a Linux server's `/proc` on purpose) names `/proc`.
 
 use std::path::{Path, PathBuf};
 
@@ -51,7 +52,13 @@ fn outside_files_are_read_only_through_files_rs() {
                 .iter()
                 .any(|r| line.contains(r));
             let kernel = line.contains("/proc") || line.contains("join(\"stat\")");
-            reads && !kernel && !file.ends_with("src/files.rs") && !line.contains("File::open(dir)")
+            // The process-facts module reads only the kernel's /proc files.
+            let facts = file.ends_with("src/sources/proc.rs");
+            reads
+                && !kernel
+                && !facts
+                && !file.ends_with("src/files.rs")
+                && !line.contains("File::open(dir)")
         })
         .map(|(file, n, line)| format!("{}:{n}: {}", file.display(), line.trim()))
         .collect();
@@ -77,6 +84,26 @@ fn only_ui_writes_to_stdout() {
     assert!(
         offending.is_empty(),
         "write through ui (escaping, redaction, a closed pipe ends quietly):\n{}",
+        offending.join("\n")
+    );
+}
+
+#[test]
+fn only_the_process_facts_module_names_proc() {
+    let offending: Vec<String> = code_lines()
+        .into_iter()
+        .filter(|(file, _, line)| {
+            let path = file.to_string_lossy();
+            let allowed =
+                path.ends_with("src/sources/proc.rs") || path.contains("/src/sources/host/");
+            let comment = line.trim_start().starts_with("//");
+            line.contains("/proc") && !comment && !allowed
+        })
+        .map(|(file, n, line)| format!("{}:{n}: {}", file.display(), line.trim()))
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "ask crate::sources::proc (it has a backend for every platform):\n{}",
         offending.join("\n")
     );
 }

@@ -333,6 +333,8 @@ fn deploy_resume_times_out_without_the_ready_line_showing_the_last_lines() {
     );
 }
 
+// Linux only: setpriv runs the other user's process.
+#[cfg(target_os = "linux")]
 #[test]
 fn dev_stop_stops_only_your_own_instances() {
     if skip_unless_root("it runs a process as another user (setpriv --reuid)") {

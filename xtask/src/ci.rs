@@ -11,6 +11,8 @@ pub fn run(root: &Path, test_args: &[String]) -> Result<()> {
     setup::run(root)?;
     check_formatting(root)?;
     lint(root)?;
+    crate::mac::lint(root)?;
+    crate::mac::actionlint(root)?;
     let tally = test(root, test_args)?;
     println!("$ cargo xtask tour");
     tour::run(root)?;

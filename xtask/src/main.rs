@@ -2,7 +2,7 @@
 //! (in the style of rust-analyzer's xtask).
 //!
 //! - `setup`: the Python venv and system tools the tests need (idempotent, fast when done).
-//! - `ci`: what CI runs: setup, fmt, clippy, tests.
+//! - `ci`: what CI runs: setup, fmt, clippy (also for the Apple targets), actionlint, tests.
 //! - `man`: man pages from botctl's clap definition.
 //! - `bench`: the SPEC's Speed figures, measured side by side.
 //! - `tour`: every rule of the 409 checklist, happening on the test doubles (`doubles`).
@@ -10,6 +10,7 @@
 mod bench;
 mod ci;
 mod doubles;
+mod mac;
 mod man;
 mod setup;
 mod tour;
@@ -25,7 +26,8 @@ cargo xtask <task>
 Tasks:
   setup              install what the tests need: .venv with tests/fakes/requirements.txt,
                      and check python3 and setpriv (installs them as root with apt-get)
-  ci [-- ARGS...]    what CI runs: setup, cargo fmt --check, cargo clippy -D warnings,
+  ci [-- ARGS...]    what CI runs: setup, cargo fmt --check, cargo clippy -D warnings (also
+                     for aarch64- and x86_64-apple-darwin), actionlint on .github/workflows,
                      cargo test --workspace ARGS..., then the tour; builds with --locked
   man [--out DIR]    write botctl.1 and one page per subcommand into DIR (default target/man)
   bench [NAME...]    build botctl in release and measure the SPEC's Speed goals (only the

@@ -31,6 +31,21 @@ struct Tool {
     program: &'static str,
     packages: &'static [&'static str],
     why: &'static str,
+    needed_on: Needed,
+}
+
+/// Where the tests need a tool: the Linux-only tests (another user's process, a real sshd in a
+/// PID namespace, busybox) are behind `cfg(target_os = "linux")`.
+#[derive(PartialEq)]
+enum Needed {
+    Everywhere,
+    Linux,
+}
+
+impl Tool {
+    fn needed_here(&self) -> bool {
+        self.needed_on == Needed::Everywhere || cfg!(target_os = "linux")
+    }
 }
 
 const TOOLS: &[Tool] = &[
@@ -38,42 +53,50 @@ const TOOLS: &[Tool] = &[
         program: "python3",
         packages: &["python3", "python3-venv"],
         why: "runs the test fakes and the venv",
+        needed_on: Needed::Everywhere,
     },
     Tool {
         program: "node",
         packages: &["nodejs"],
         why: "runs the grammY and Telegraf pollers of the tests",
+        needed_on: Needed::Everywhere,
     },
     Tool {
         program: "npm",
         packages: &["npm"],
         why: "installs the pinned grammY, Telegraf and tsx",
+        needed_on: Needed::Everywhere,
     },
     Tool {
         program: "setpriv",
         packages: &["util-linux"],
         why: "tests run processes as another user",
+        needed_on: Needed::Linux,
     },
     Tool {
         program: "npm",
         packages: &["nodejs", "npm"],
         why: "installs pm2, which tests run bots under",
+        needed_on: Needed::Everywhere,
     },
     Tool {
         // By its path: /usr/sbin is not on every user's PATH (the tests run this one).
         program: "/usr/sbin/sshd",
         packages: &["openssh-server", "openssh-client"],
         why: "tests read a [[host]] over a real ssh server on a loopback port",
+        needed_on: Needed::Linux,
     },
     Tool {
         program: "busybox",
         packages: &["busybox"],
         why: "the host scan script is tested under busybox sh too",
+        needed_on: Needed::Linux,
     },
     Tool {
         program: "unshare",
         packages: &["util-linux"],
         why: "host tests run botctl in its own PID namespace",
+        needed_on: Needed::Linux,
     },
 ];
 
@@ -84,12 +107,14 @@ pub fn run(root: &Path) -> Result<()> {
     ensure_venv_packages(root, &venv)?;
     ensure_pm2(root)?;
     let node = ensure_node_packages(root)?;
+    crate::mac::ensure_targets()?;
     println!(
-        "xtask setup: ready in {:.1}s (python3, setpriv, {} with {PTB} {} and supervisor, pm2 {PM2_VERSION} in {}, {NODE_FAKES} with {node})",
+        "xtask setup: ready in {:.1}s (python3, setpriv, {} with {PTB} {}, supervisor and actionlint, pm2 {PM2_VERSION} in {}, {NODE_FAKES} with {node}, rust targets {})",
         started.elapsed().as_secs_f64(),
         venv.display(),
         pinned_ptb_version(root)?,
-        tools_dir(root).display()
+        tools_dir(root).display(),
+        crate::mac::TARGETS.join(" ")
     );
     Ok(())
 }
@@ -206,7 +231,7 @@ pub fn venv_python(root: &Path) -> PathBuf {
 fn ensure_tools() -> Result<()> {
     let missing: Vec<&Tool> = TOOLS
         .iter()
-        .filter(|t| find_program(t.program).is_none())
+        .filter(|t| t.needed_here() && find_program(t.program).is_none())
         .collect();
     if missing.is_empty() {
         return Ok(());
@@ -220,7 +245,10 @@ fn ensure_tools() -> Result<()> {
     }
     if can_apt_get() {
         apt_get_install(&packages)?;
-        if let Some(tool) = TOOLS.iter().find(|t| find_program(t.program).is_none()) {
+        if let Some(tool) = TOOLS
+            .iter()
+            .find(|t| t.needed_here() && find_program(t.program).is_none())
+        {
             return Err(Error::new(format!(
                 "`{}` is still missing after apt-get install",
                 tool.program

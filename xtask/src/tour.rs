@@ -785,9 +785,9 @@ fn machines(state: &Value) -> impl Iterator<Item = &Value> {
 /// SIGKILL to a machine's poller and its process group (the fake starts it in a new session),
 /// only while its command line is still ptb_bot.py.
 fn kill_poller(pid: u32) {
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let cmdline = String::from_utf8_lossy(&cmdline);
-    if !alive(pid) || !(cmdline.contains("ptb_bot.py") || cmdline.contains("webhook_bot.py")) {
+    let cmdline = test_support::cmdline(pid).unwrap_or_default();
+    let ours = |a: &String| a.contains("ptb_bot.py") || a.contains("webhook_bot.py");
+    if !alive(pid) || !cmdline.iter().any(ours) {
         return;
     }
     let Ok(raw) = i32::try_from(pid) else { return };

@@ -101,27 +101,5 @@ impl CopyLock {
 /// that inherited it (a wrapper's bot, a bot's own long-lived child). Only processes whose
 /// descriptors this user may read.
 pub fn holders(path: &Path) -> Vec<u32> {
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for entry in procs.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
-            continue;
-        };
-        if fds
-            .flatten()
-            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
-        {
-            out.push(pid);
-        }
-    }
-    out
+    crate::sources::proc::holding(path)
 }

@@ -8,10 +8,10 @@ use crate::commands::status::{describe_host_instance, describe_instance};
 use crate::config::Bot;
 use crate::shell;
 use crate::sources::local::Instance;
+use crate::sources::proc::{self, Backend};
 use crate::sources::telegram::{self, TokenLookup};
 use crate::survey::Survey;
 use crate::survey::other_apps::set_secret_fix;
-use crate::ui;
 
 /// Another place the bot runs, as the refusal names it.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,7 +138,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
     // wrote is gone, whoever inherited the lock from it holds it now.
     if let Some(Claim::HeldBy { pid, path }) = copy {
         let holders = match pid {
-            Some(pid) if std::path::Path::new(&format!("/proc/{pid}")).exists() => vec![*pid],
+            Some(pid) if !proc::is_gone(Backend::native(), *pid) => vec![*pid],
             _ => copy_lock::holders(path),
         };
         let found = !holders.is_empty();
@@ -153,7 +153,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
             elsewhere.push(Elsewhere {
                 place: format!(
                     "local pid {p} `{}`, a copy botctl exec started (it holds {})",
-                    ui::shown(&command_line(*p)),
+                    command_line(*p),
                     path.display()
                 ),
                 fix: format!("kill {p}"),
@@ -220,14 +220,9 @@ fn stop_local_fix(bot: &Bot, i: &Instance) -> String {
     }
 }
 
-fn command_line(pid: u32) -> String {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| {
-            b.split(|c| *c == 0)
-                .filter(|a| !a.is_empty())
-                .map(String::from_utf8_lossy)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+/// Its command line, as outside text (shown escaped).
+fn command_line(pid: u32) -> crate::outside::Argv {
+    proc::argv(Backend::native(), pid)
         .unwrap_or_default()
+        .into()
 }

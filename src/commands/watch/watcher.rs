@@ -523,6 +523,7 @@ mod tests {
             supervisor: None,
             ppid: Some(1),
             parent_cmd: vec!["/usr/sbin/cron".to_string()].into(),
+            container: None,
         }
     }
 

@@ -379,6 +379,7 @@ fn instances(
             supervisor: None,
             ppid: None,
             parent_cmd: Default::default(),
+            container: None,
         });
     }
     let mut found = local::one_per_wrapper(found, |pid| by_pid.get(&pid).map(|p| p.ppid));

@@ -407,15 +407,48 @@ fn launchd_job_from_launchctl_list() {
         None,
         "a terminal app keeps nothing alive"
     );
+    // The job is the instance (its parent is launchd), in the domain `print` found.
     let chain = [rec(4242, 1, "/usr/local/bin/python3 /Users/dev/lb/bot.py")];
-    let answers = Answers::from([(Need::LaunchctlList, answer("launchctl", list.clone()))]);
+    let need = Need::LaunchdJob {
+        pid: 4242,
+        uid: Some(501),
+    };
+    assert!(needs(&Cgroup::Other, &chain).contains(&need));
+    let answers = Answers::from([(
+        need.clone(),
+        answer("launchctl", "gui/501\tcom.lb.partner".into()),
+    )]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
     assert_eq!(
         (s.kind, s.name.raw()),
         (SupervisorKind::Launchd, "com.lb.partner")
     );
-    assert_eq!(s.stop, "launchctl bootout gui/501/com.lb.partner");
-    // Started from Terminal: no supervisor.
+    assert_eq!(
+        s.stop,
+        "launchctl bootout gui/501/com.lb.partner && launchctl disable gui/501/com.lb.partner"
+    );
+    assert!(matches!(
+        s.how,
+        StopHow::Commands {
+            root: Root::NotNeeded,
+            ..
+        }
+    ));
+    // A daemon of the system domain: the same pair, with sudo.
+    let answers = Answers::from([(need, answer("launchctl", "system\tcom.lb.partner".into()))]);
+    let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
+    assert_eq!(
+        s.stop,
+        "sudo launchctl bootout system/com.lb.partner && sudo launchctl disable system/com.lb.partner"
+    );
+    assert!(matches!(
+        s.how,
+        StopHow::Commands {
+            root: Root::Needed,
+            ..
+        }
+    ));
+    // Started from Terminal: the job (Terminal.app, whose parent is launchd) is an app.
     let chain = [
         rec(5000, 1190, "python3 bot.py"),
         rec(1190, 1187, "-zsh"),
@@ -425,8 +458,49 @@ fn launchd_job_from_launchctl_list() {
             "/System/Applications/Utilities/Terminal.app/Contents/MacOS/Terminal",
         ),
     ];
-    let answers = Answers::from([(Need::LaunchctlList, answer("launchctl", list))]);
-    assert_eq!(decide(&Cgroup::Other, &chain, &answers), None);
+    assert_eq!(launchd_label_for(&list, 1187), None);
+    assert_eq!(decide(&Cgroup::Other, &chain, &Answers::new()), None);
+}
+
+/// Under sudo, `launchctl list` is the system domain's, where cron is the job com.vix.cron:
+/// a bot cron started is cron's, and the job asked about is never an ancestor further up.
+#[test]
+fn a_cron_started_bot_is_crons_not_the_launchd_job_com_vix_cron() {
+    let list = fixture("launchctl-list-system.txt");
+    assert_eq!(launchd_label_for(&list, 312), None, "com.vix.cron is cron");
+    let chain = [
+        rec(5000, 4990, "python3 bot.py"),
+        rec(4990, 4980, "/bin/sh -c cd ~/lb && python3 bot.py"),
+        rec(4980, 312, "/usr/sbin/cron"),
+        rec(312, 1, "/usr/sbin/cron"),
+    ];
+    assert!(
+        !needs(&Cgroup::Other, &chain)
+            .iter()
+            .any(|n| matches!(n, Need::LaunchdJob { .. })),
+        "cron is not a launchd job to ask about"
+    );
+    let s = decide(&Cgroup::Other, &chain, &Answers::new()).unwrap();
+    assert_eq!(s.kind, SupervisorKind::Cron);
+    // A job whose process is an ancestor but not the one launchd started (the bot's own parent
+    // is an ssh session's shell): only the process whose parent is pid 1 is asked about.
+    let chain = [
+        rec(6000, 5990, "python3 bot.py"),
+        rec(5990, 5980, "-zsh"),
+        rec(5980, 88, "sshd-session: dev@ttys001"),
+        rec(88, 1, "/usr/sbin/sshd -i"),
+    ];
+    let jobs: Vec<Need> = needs(&Cgroup::Other, &chain)
+        .into_iter()
+        .filter(|n| matches!(n, Need::LaunchdJob { .. }))
+        .collect();
+    assert_eq!(
+        jobs,
+        [Need::LaunchdJob {
+            pid: 88,
+            uid: Some(501)
+        }]
+    );
 }
 
 #[test]

@@ -1,0 +1,500 @@
+//! Process facts: every read of this machine's process table goes through here. Two backends
+//! answer the same questions — pid and argv of every process, ppid, uid, start time, zombie
+//! status, working folder, cgroup — so the decisions above them are the same on every
+//! platform:
+//!
+//! - [`Backend::Kernel`] (Linux) reads `/proc` directly: cheaper than a general process library
+//!   (see `cargo xtask bench`).
+//! - [`Backend::Portable`] (macOS and the rest) asks sysinfo, which uses `sysctl`/`proc_pidinfo`
+//!   on a Mac. It is built on Linux too, so the suite checks that both agree.
+//!
+//! A process whose argv cannot be read (macOS lets only root read another user's; a
+//! `/proc/PID/cmdline` that is not readable) is not dropped: it is [`Unreadable`], with the
+//! executable name the kernel still tells.
+
+use std::path::{Path, PathBuf};
+
+use sysinfo::{
+    Pid, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System, ThreadKind, UpdateKind,
+};
+
+/// Which reader answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `/proc`, read directly (Linux only).
+    Kernel,
+    /// sysinfo: `proc_pidinfo` and `sysctl` on macOS, `/proc` on Linux.
+    Portable,
+}
+
+impl Backend {
+    /// The reader of this platform.
+    pub fn native() -> Backend {
+        if cfg!(target_os = "linux") {
+            Backend::Kernel
+        } else {
+            Backend::Portable
+        }
+    }
+}
+
+/// A process whose argv botctl may not read: its pid, owner and executable name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub pid: u32,
+    pub uid: Option<u32>,
+    /// The kernel's name for it (`python3`, `node`; at most 15 or 16 characters).
+    pub name: String,
+}
+
+/// One pass over the table: argv of every process that has one, and those not readable.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub processes: Vec<(u32, Vec<String>)>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// What the decisions need of one process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    pub pid: u32,
+    pub ppid: u32,
+    pub uid: Option<u32>,
+    /// Seconds since the epoch.
+    pub started: Option<u64>,
+    pub zombie: bool,
+}
+
+/// [`Facts`] plus the user's name and the working folder (read for the few that match).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Details {
+    pub facts: Facts,
+    pub user: String,
+    pub cwd: Option<PathBuf>,
+}
+
+/// Phase one: pid and argv of every process (those with an empty argv, kernel threads and
+/// zombies, are left out).
+pub fn table(backend: Backend) -> Result<Table, String> {
+    match backend {
+        Backend::Kernel => kernel::table(),
+        Backend::Portable => portable::table(),
+    }
+}
+
+pub fn facts(backend: Backend, pid: u32) -> Option<Facts> {
+    match backend {
+        Backend::Kernel => kernel::facts(pid),
+        Backend::Portable => portable::details(&[pid], false).pop().map(|d| d.facts),
+    }
+}
+
+/// Facts, user and working folder of these pids (gone ones are left out).
+pub fn details(backend: Backend, pids: &[u32]) -> Vec<Details> {
+    match backend {
+        Backend::Kernel => pids.iter().filter_map(|p| kernel::details(*p)).collect(),
+        Backend::Portable => portable::details(pids, true),
+    }
+}
+
+/// The working folder (another user's may not be readable).
+pub fn cwd(backend: Backend, pid: u32) -> Option<PathBuf> {
+    match backend {
+        Backend::Kernel => std::fs::read_link(format!("/proc/{pid}/cwd")).ok(),
+        Backend::Portable => portable::details(&[pid], true).pop().and_then(|d| d.cwd),
+    }
+}
+
+/// The text of `/proc/PID/cgroup`; `None` where there is none (macOS: no cgroups).
+pub fn cgroup(pid: u32) -> Option<String> {
+    if cfg!(target_os = "linux") {
+        std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok() // the kernel's own file
+    } else {
+        None
+    }
+}
+
+/// Gone, or a zombie (it has exited; its parent has not reaped it yet).
+pub fn is_gone(backend: Backend, pid: u32) -> bool {
+    facts(backend, pid).is_none_or(|f| f.zombie)
+}
+
+/// Is a live (not zombie) process in process group `pgid`? The portable answer asks the
+/// kernel, which counts zombies too: a reaped group leader leaves none behind.
+pub fn group_alive(backend: Backend, pgid: u32) -> bool {
+    match backend {
+        Backend::Kernel if Path::new("/proc/self").exists() => kernel::group_alive(pgid),
+        _ => nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid as i32), None).is_ok(),
+    }
+}
+
+/// argv of one process (`None` when it is gone, a zombie, or not readable).
+pub fn argv(backend: Backend, pid: u32) -> Option<Vec<String>> {
+    let argv = match backend {
+        Backend::Kernel => kernel::split_argv(&std::fs::read(format!("/proc/{pid}/cmdline")).ok()?),
+        Backend::Portable => portable::argv(pid)?,
+    };
+    (!argv.is_empty()).then_some(argv)
+}
+
+/// Direct children of a process.
+pub fn children(backend: Backend, pid: u32) -> Vec<u32> {
+    match backend {
+        Backend::Kernel => std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|s| s.parse().ok())
+            .collect(),
+        Backend::Portable => portable::children(pid),
+    }
+}
+
+/// The processes that have `path` open (their descriptors this user may read): who inherited
+/// a lock file. Only the kernel's table tells this; elsewhere, none are known.
+pub fn holding(path: &Path) -> Vec<u32> {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
+            fds.flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// botctl's own pid and those of its ancestors (never signalled).
+pub fn ancestors(backend: Backend) -> Vec<u32> {
+    let mut chain = Vec::new();
+    let mut pid = std::process::id();
+    while pid > 0 && !chain.contains(&pid) && chain.len() < 256 {
+        chain.push(pid);
+        match facts(backend, pid) {
+            Some(f) => pid = f.ppid,
+            None => break,
+        }
+    }
+    chain
+}
+
+/// The name of user `uid` (its number when it has none).
+fn user_name(uid: Option<u32>) -> String {
+    uid.map(|u| {
+        nix::unistd::User::from_uid(u.into())
+            .ok()
+            .flatten()
+            .map_or_else(|| u.to_string(), |user| user.name)
+    })
+    .unwrap_or_else(|| "?".into())
+}
+
+/// Reading `/proc` directly.
+mod kernel {
+    use std::os::unix::fs::MetadataExt;
+    use std::path::PathBuf;
+    use std::sync::OnceLock;
+
+    use super::{Details, Facts, Table, Unreadable};
+
+    pub fn table() -> Result<Table, String> {
+        let dir = std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?;
+        let mut out = Table::default();
+        let mut path = PathBuf::from("/proc");
+        for entry in dir.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            path.push(&name);
+            path.push("cmdline");
+            match std::fs::read(&path) {
+                // the kernel's /proc/PID/cmdline
+                Ok(bytes) => {
+                    let argv = split_argv(&bytes);
+                    if !argv.is_empty() {
+                        out.processes.push((pid, argv));
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    out.unreadable.push(Unreadable {
+                        pid,
+                        uid: std::fs::metadata(format!("/proc/{pid}"))
+                            .ok()
+                            .map(|m| m.uid()),
+                        name: stat(pid).map(|s| s.name).unwrap_or_default(),
+                    });
+                }
+                Err(_) => {} // gone in between
+            }
+            path.pop();
+            path.pop();
+        }
+        Ok(out)
+    }
+
+    pub(super) fn split_argv(bytes: &[u8]) -> Vec<String> {
+        bytes
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect()
+    }
+
+    pub(super) struct Stat {
+        pub name: String,
+        pub state: char,
+        pub ppid: u32,
+        pub pgrp: u32,
+        pub started: Option<u64>,
+    }
+
+    /// `/proc/PID/stat`: "PID (COMM) STATE PPID PGRP …"; COMM may hold spaces and parentheses,
+    /// so the fields are counted from the last ')'.
+    pub(super) fn stat(pid: u32) -> Option<Stat> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        parse_stat(&text)
+    }
+
+    pub(super) fn parse_stat(text: &str) -> Option<Stat> {
+        let (head, rest) = text.rsplit_once(')')?;
+        let name = head.split_once('(').map(|(_, n)| n)?.to_string();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let state = fields.first()?.chars().next()?;
+        let ticks: Option<u64> = fields.get(19).and_then(|t| t.parse().ok());
+        Some(Stat {
+            name,
+            state,
+            ppid: fields.get(1)?.parse().ok()?,
+            pgrp: fields.get(2)?.parse().ok()?,
+            started: ticks.and_then(|t| Some(boot_time()? + t / clock_ticks())),
+        })
+    }
+
+    /// Seconds since the epoch at boot (`btime` in `/proc/stat`), read once.
+    fn boot_time() -> Option<u64> {
+        static BOOT: OnceLock<Option<u64>> = OnceLock::new();
+        *BOOT.get_or_init(|| {
+            std::fs::read_to_string("/proc/stat") // the kernel's own file
+                .ok()?
+                .lines()
+                .find_map(|l| l.strip_prefix("btime ")?.trim().parse().ok())
+        })
+    }
+
+    fn clock_ticks() -> u64 {
+        // SAFETY: sysconf only reads a constant of the system.
+        let ticks = unsafe { nix::libc::sysconf(nix::libc::_SC_CLK_TCK) };
+        if ticks > 0 { ticks as u64 } else { 100 }
+    }
+
+    pub fn facts(pid: u32) -> Option<Facts> {
+        let stat = stat(pid)?;
+        let uid = std::fs::metadata(format!("/proc/{pid}"))
+            .ok()
+            .map(|m| m.uid());
+        Some(Facts {
+            pid,
+            ppid: stat.ppid,
+            uid,
+            started: stat.started,
+            zombie: matches!(stat.state, 'Z' | 'X'),
+        })
+    }
+
+    pub fn details(pid: u32) -> Option<Details> {
+        let facts = facts(pid)?;
+        Some(Details {
+            user: super::user_name(facts.uid),
+            cwd: std::fs::read_link(format!("/proc/{pid}/cwd")).ok(),
+            facts,
+        })
+    }
+
+    pub fn group_alive(pgid: u32) -> bool {
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return false;
+        };
+        dir.flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter_map(stat)
+            .any(|s| s.pgrp == pgid && !matches!(s.state, 'Z' | 'X'))
+    }
+}
+
+/// Asking sysinfo.
+mod portable {
+    use super::*;
+
+    pub fn table() -> Result<Table, String> {
+        let mut sys = System::new().map_err(|e| format!("cannot read the process table: {e}"))?;
+        sys.refresh_processes_specifics(
+            ProcessesToUpdate::All,
+            true,
+            ProcessRefreshKind::nothing()
+                .without_tasks()
+                .with_cmd(UpdateKind::OnlyIfNotSet),
+        );
+        let mut out = Table::default();
+        let mut empty = Vec::new();
+        for (pid, p) in sys.processes() {
+            let argv: Vec<String> = p
+                .cmd()
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .filter(|a| !a.is_empty())
+                .collect();
+            if !argv.is_empty() {
+                out.processes.push((pid.as_u32(), argv));
+            } else if p.status() != ProcessStatus::Zombie
+                && p.thread_kind() != Some(ThreadKind::Kernel)
+            {
+                empty.push(*pid);
+            }
+        }
+        // No argv and not a zombie: macOS withholding another user's, or an unreadable
+        // cmdline. Kernel threads (Linux: uid 0, no executable) carry names no runtime has.
+        if !empty.is_empty() {
+            sys.refresh_processes_specifics(
+                ProcessesToUpdate::Some(&empty),
+                false,
+                ProcessRefreshKind::nothing()
+                    .without_tasks()
+                    .with_user(UpdateKind::OnlyIfNotSet),
+            );
+            for pid in empty {
+                if let Some(p) = sys.process(pid) {
+                    out.unreadable.push(Unreadable {
+                        pid: pid.as_u32(),
+                        uid: p.user_id().map(|u| **u),
+                        name: p.name().to_string_lossy().into_owned(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn argv(pid: u32) -> Option<Vec<String>> {
+        let mut sys = System::new().ok()?;
+        let p = Pid::from_u32(pid);
+        sys.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[p]),
+            false,
+            ProcessRefreshKind::nothing()
+                .without_tasks()
+                .with_cmd(UpdateKind::OnlyIfNotSet),
+        );
+        let p = sys
+            .process(p)
+            .filter(|p| p.status() != ProcessStatus::Zombie)?;
+        Some(
+            p.cmd()
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .filter(|a| !a.is_empty())
+                .collect(),
+        )
+    }
+
+    pub fn children(pid: u32) -> Vec<u32> {
+        let Ok(mut sys) = System::new() else {
+            return Vec::new();
+        };
+        sys.refresh_processes_specifics(
+            ProcessesToUpdate::All,
+            true,
+            ProcessRefreshKind::nothing().without_tasks(),
+        );
+        let mut out: Vec<u32> = sys
+            .processes()
+            .values()
+            .filter(|p| p.parent().map(Pid::as_u32) == Some(pid))
+            .map(|p| p.pid().as_u32())
+            .collect();
+        out.sort();
+        out
+    }
+
+    pub fn details(pids: &[u32], with_cwd: bool) -> Vec<Details> {
+        let pids: Vec<Pid> = pids.iter().map(|p| Pid::from_u32(*p)).collect();
+        let Ok(mut sys) = System::new() else {
+            return Vec::new();
+        };
+        let mut kind = ProcessRefreshKind::nothing()
+            .without_tasks()
+            .with_user(UpdateKind::OnlyIfNotSet);
+        if with_cwd {
+            kind = kind.with_cwd(UpdateKind::OnlyIfNotSet);
+        }
+        sys.refresh_processes_specifics(ProcessesToUpdate::Some(&pids), false, kind);
+        pids.iter()
+            .filter_map(|pid| sys.process(*pid))
+            .map(|p| {
+                let uid = p.user_id().map(|u| **u);
+                Details {
+                    facts: Facts {
+                        pid: p.pid().as_u32(),
+                        ppid: p.parent().map_or(0, Pid::as_u32),
+                        uid,
+                        started: Some(p.start_time()).filter(|t| *t > 0),
+                        zombie: matches!(p.status(), ProcessStatus::Zombie | ProcessStatus::Dead),
+                    },
+                    user: user_name(uid),
+                    cwd: p
+                        .cwd()
+                        .map(Path::to_path_buf)
+                        .filter(|c| !c.as_os_str().is_empty()),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_are_counted_from_the_last_parenthesis() {
+        let s = kernel::parse_stat(
+            "4242 (x) (y z) S 4000 4242 4242 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 0 0",
+        )
+        .unwrap();
+        assert_eq!(
+            (s.name.as_str(), s.state, s.ppid, s.pgrp),
+            ("x) (y z", 'S', 4000, 4242)
+        );
+        assert!(s.started.is_some());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn both_backends_tell_the_same_facts_of_this_process_and_its_parent() {
+        let me = std::process::id();
+        for pid in [me, facts(Backend::Kernel, me).unwrap().ppid] {
+            let kernel = details(Backend::Kernel, &[pid]);
+            let portable = details(Backend::Portable, &[pid]);
+            assert_eq!(kernel, portable, "pid {pid}");
+        }
+        let argv = |b| {
+            table(b)
+                .unwrap()
+                .processes
+                .into_iter()
+                .find(|(p, _)| *p == me)
+                .map(|(_, a)| a)
+        };
+        assert_eq!(argv(Backend::Kernel), argv(Backend::Portable));
+        assert!(argv(Backend::Kernel).is_some());
+        assert_eq!(ancestors(Backend::Kernel), ancestors(Backend::Portable));
+        assert!(group_alive(
+            Backend::Kernel,
+            nix::unistd::getpgrp().as_raw() as u32
+        ));
+        assert!(!is_gone(Backend::Portable, me) && !is_gone(Backend::Kernel, me));
+    }
+}
