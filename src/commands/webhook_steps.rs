@@ -100,6 +100,12 @@ use a CA-signed certificate, as Fly's https does, and `botctl dev-start {}`)",
     };
     let pending = info.pending_update_count;
     match (&record, info.url.is_empty()) {
+        (Some(r), false) if r.url != info.url.raw() => step.warn(format!(
+            "the webhook points at {}, not at webhook_url: deploy-resume will set {} \
+({pending} pending updates)",
+            info.url,
+            r.describe()
+        )),
         (Some(r), false) => step.done(format!("{} ({pending} pending updates)", r.describe())),
         (Some(r), true) => step.warn(format!(
             "no webhook is set now ({}); deploy-resume will set {}",
