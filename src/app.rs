@@ -60,8 +60,10 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::DevStart(args) => commands::dev_start::run(&context(&cli)?, args),
         Command::DevStop(args) => commands::dev_stop::run(&context(&cli)?, args),
         Command::DeployResume(args) => commands::deploy_resume::run(&context(&cli)?, args),
+        Command::Exec(args) => commands::exec::run(&context(&cli)?, args),
         Command::Checklist => commands::checklist::run(&context(&cli)?),
         Command::Init(args) => commands::init::run(args),
+        Command::Watch(args) => commands::watch::run(&context(&cli)?, args),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::aot::generate(*shell, &mut Cli::command(), "botctl", &mut script);

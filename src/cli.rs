@@ -72,11 +72,15 @@ pub(crate) enum Command {
     DevStop(commands::dev_stop::Args),
     /// Hand bots back to Fly.io: start the machines dev-start stopped and wait until ready
     DeployResume(commands::deploy_resume::Args),
+    /// Run the bot in this process unless it already runs somewhere (for launch scripts)
+    Exec(commands::exec::Args),
     /// The onboarding checklist, each item checked live
     #[command(after_help = "Examples:\n  botctl checklist")]
     Checklist,
     /// Write a starter botctl.toml for this folder
     Init(commands::init::Args),
+    /// Report every change of every place, as it happens, for a 409 that comes and goes
+    Watch(commands::watch::Args),
     /// Print static shell completions (for completions that know the bot names, see after)
     #[command(
         after_help = "Completions that offer the bot names of the botctl.toml in \

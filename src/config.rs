@@ -25,6 +25,27 @@ pub struct Config {
     pub bots: Vec<Bot>,
     /// The team's servers, read over ssh (`[[host]]`).
     pub hosts: Vec<Host>,
+    /// `[team]`: how handoff records on Fly are judged.
+    pub team: TeamSettings,
+    /// How often `botctl watch` reads each source.
+    pub watch: WatchSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct TeamSettings {
+    /// A handoff record older than this is reported as stale.
+    pub stale: Duration,
+}
+
+/// `[watch]`: each source's cadence under `botctl watch`.
+#[derive(Debug, Clone)]
+pub struct WatchSettings {
+    /// This machine's process table.
+    pub local: Duration,
+    /// Each app's `machine list` (and each bot's webhook info).
+    pub fly: Duration,
+    /// Each `[[host]]`, over ssh.
+    pub hosts: Duration,
 }
 
 /// A server the team runs bots on, reached with ssh.
@@ -61,6 +82,9 @@ pub struct FlySettings {
     pub wait: Duration,
     /// Time limit for one flyctl call.
     pub timeout: Duration,
+    /// The project's fly.toml (`[fly] toml`, relative to the root); `None`: `fly.toml` beside
+    /// botctl.toml.
+    pub toml: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +148,24 @@ struct RawConfig {
     bot: Vec<RawBot>,
     #[serde(default)]
     host: Vec<RawHost>,
+    #[serde(default)]
+    team: RawTeam,
+    #[serde(default)]
+    watch: RawWatch,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTeam {
+    stale: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWatch {
+    local: Option<Spanned<String>>,
+    fly: Option<Spanned<String>>,
+    hosts: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -143,6 +185,7 @@ struct RawFly {
     flyctl: Option<Spanned<String>>,
     wait: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
+    toml: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -181,6 +224,11 @@ impl RawConfig {
             &self.fly.wait,
             &self.fly.timeout,
             &self.local.respawn,
+            &self.team.stale,
+            &self.fly.toml,
+            &self.watch.local,
+            &self.watch.fly,
+            &self.watch.hosts,
         ];
         let telegram = [
             &self.telegram.api,
@@ -252,6 +300,21 @@ pub const HOST_TIMEOUT: Bounds = bounds("timeout", 15, 1, 5 * 60);
 pub const RESPAWN: Bounds = bounds("respawn", 5, 0, 10 * 60);
 /// dev-stop --grace: zero means SIGKILL at once, which is a choice, not a typo.
 pub const GRACE: Bounds = bounds("--grace", 10, 0, 10 * 60);
+/// [team] stale: from a minute (a test, a strict team) to a month.
+pub const TEAM_STALE: Bounds = bounds("stale", 12 * 3600, 60, 31 * 86_400);
+/// [watch] local: this machine's processes; a scan costs milliseconds.
+pub const WATCH_LOCAL: Bounds = Bounds {
+    name: "local",
+    default: secs(1),
+    min: Duration::from_millis(200),
+    max: secs(10 * 60),
+};
+/// [watch] fly: one `machine list` per app per period.
+pub const WATCH_FLY: Bounds = bounds("fly", 10, 1, 60 * 60);
+/// [watch] hosts: one ssh round trip per host per period.
+pub const WATCH_HOSTS: Bounds = bounds("hosts", 30, 1, 60 * 60);
+/// watch --for.
+pub const WATCH_FOR: Bounds = bounds("--for", 0, 1, 7 * 24 * 60 * 60);
 
 impl Bounds {
     pub fn parse(&self, s: &str) -> std::result::Result<Duration, String> {
@@ -358,6 +421,16 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         flyctl: raw.fly.flyctl.as_ref().map(|v| v.get_ref().clone()),
         wait: duration(&raw.fly.wait, FLY_WAIT)?,
         timeout: duration(&raw.fly.timeout, FLY_TIMEOUT)?,
+        toml: match &raw.fly.toml {
+            Some(v) if v.get_ref().trim().is_empty() => {
+                return Err(at(
+                    v.span(),
+                    "toml must name a file, like \"fly.toml\"".into(),
+                ));
+            }
+            Some(v) => Some(root.join(v.get_ref().trim())),
+            None => None,
+        },
     };
     if let Some(v) = raw
         .fly
@@ -389,6 +462,14 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
 
     let local = LocalSettings {
         respawn: duration(&raw.local.respawn, RESPAWN)?,
+    };
+    let team = TeamSettings {
+        stale: duration(&raw.team.stale, TEAM_STALE)?,
+    };
+    let watch = WatchSettings {
+        local: duration(&raw.watch.local, WATCH_LOCAL)?,
+        fly: duration(&raw.watch.fly, WATCH_FLY)?,
+        hosts: duration(&raw.watch.hosts, WATCH_HOSTS)?,
     };
 
     let mut seen = HashSet::new();
@@ -512,6 +593,8 @@ PARTNER_BOT_TOKEN, not {:?}",
         local,
         bots,
         hosts,
+        team,
+        watch,
     })
 }
 
@@ -743,6 +826,22 @@ mod tests {
     }
 
     #[test]
+    fn team_stale_defaults_to_12h_and_is_bounded() {
+        let bot = "[[bot]]\nname = \"a\"\nscript = \"b.py\"\n";
+        assert_eq!(
+            parse_str(bot).unwrap().team.stale,
+            Duration::from_secs(12 * 3600)
+        );
+        let two_days = parse_str(&format!("[team]\nstale = \"48h\"\n{bot}")).unwrap();
+        assert_eq!(two_days.team.stale, Duration::from_secs(48 * 3600));
+        let e = parse_str(&format!("[team]\nstale = \"5s\"\n{bot}")).unwrap_err();
+        assert!(e.to_string().contains("stale must be between"), "{e}");
+        assert_eq!(line_of(e), (2, 9));
+        let e = parse_str(&format!("[team]\nstaleness = \"1h\"\n{bot}")).unwrap_err();
+        assert_eq!(line_of(e).0, 2);
+    }
+
+    #[test]
     fn tokens_in_any_spelling_are_refused() {
         let tok = format!("7012345678:{}", "A".repeat(35));
         let escaped = format!("\\u0037{}", &tok[1..]);
@@ -795,6 +894,28 @@ mod tests {
         assert_eq!(host.options, ["-p", "2222"]);
         let e = c.host("nope").unwrap_err().to_string();
         assert!(e.contains("known hosts: vps, box"), "{e}");
+    }
+
+    #[test]
+    fn watch_cadences_and_the_fly_toml() {
+        let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\n").unwrap();
+        assert_eq!(c.watch.local, Duration::from_secs(1));
+        assert_eq!(c.watch.fly, Duration::from_secs(10));
+        assert_eq!(c.watch.hosts, Duration::from_secs(30));
+        assert_eq!(c.fly.toml, None);
+        let c = parse_str(
+            "[watch]\nlocal = \"500ms\"\nfly = \"1m\"\nhosts = \"2m\"\n[fly]\ntoml = \"deploy/fly.toml\"\n\
+[[bot]]\nname = \"a\"\nscript = \"b.py\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.watch.local, Duration::from_millis(500));
+        assert_eq!(c.watch.fly, Duration::from_secs(60));
+        assert_eq!(c.watch.hosts, Duration::from_secs(120));
+        assert_eq!(c.fly.toml, Some(PathBuf::from("/p/deploy/fly.toml")));
+        let e = parse_str("[watch]\nlocal = \"10ms\"\n").unwrap_err();
+        assert_eq!(line_of(e), (2, 9));
+        let e = parse_str("[watch]\nevery = \"1s\"\n").unwrap_err();
+        assert_eq!(line_of(e).0, 2);
     }
 
     #[test]

@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::interrupt;
 
+mod line_stream;
+pub use line_stream::{LineStream, Next, stream_lines};
+
 #[derive(Debug, Clone)]
 pub struct Output {
     pub code: Option<i32>,
@@ -118,7 +121,7 @@ pub fn run_with_env(
     env: &[(&str, &str)],
     limit: Duration,
 ) -> Result<Output, ExecError> {
-    run_full(program, args, env, &[], None, limit)
+    run_capped(program, args, env, &[], None, limit, OUTPUT_CAP)
 }
 
 /// [`run`] with `input` written to the program's stdin (`ssh HOST sh -s` reads its script there).
@@ -130,23 +133,20 @@ pub fn run_with_input(
     hidden: &[String],
     limit: Duration,
 ) -> Result<Output, ExecError> {
-    run_full(program, args, &[], hidden, Some(input.as_bytes()), limit)
+    run_capped(
+        program,
+        args,
+        &[],
+        hidden,
+        Some(input.as_bytes()),
+        limit,
+        OUTPUT_CAP,
+    )
 }
 
 /// The most botctl keeps of one program's stdout (and again of its stderr): a hostile host's
 /// shell or a broken flyctl can print without end.
 pub const OUTPUT_CAP: usize = 16 << 20;
-
-fn run_full(
-    program: &Path,
-    args: &[&str],
-    env: &[(&str, &str)],
-    hidden: &[String],
-    input: Option<&[u8]>,
-    limit: Duration,
-) -> Result<Output, ExecError> {
-    run_capped(program, args, env, hidden, input, limit, OUTPUT_CAP)
-}
 
 fn run_capped(
     program: &Path,
@@ -345,18 +345,13 @@ pub struct Streamed {
     pub end: StreamEnd,
     /// The exit status when the program exited by itself.
     pub code: Option<i32>,
-    pub stderr: String,
+    /// The stderr line worth quoting, as [`Output::error_line`] finds it.
+    error: String,
 }
 
 impl Streamed {
-    /// The stderr line worth quoting, as [`Output::error_line`] finds it.
     pub fn error_line(&self) -> String {
-        Output {
-            code: self.code,
-            stdout: String::new(),
-            stderr: self.stderr.clone(),
-        }
-        .error_line()
+        self.error.clone()
     }
 }
 
@@ -371,134 +366,47 @@ pub struct Waits {
     pub limit: Duration,
 }
 
-/// Runs `program args…` and reads its stdout line by line as it comes, for programs that print
-/// what they have and then may wait for ever (`flyctl logs --no-tail` on an empty buffer).
-/// Stops at exit, when no first line comes within `first_line`, after `idle` without a line,
-/// or at `limit`; the program's process group is killed in every case.
+/// Runs `program args…` and reads its stdout line by line as it comes (a [`LineStream`]), for
+/// programs that print what they have and then may wait for ever (`flyctl logs --no-tail` on
+/// an empty buffer). Stops at exit, when no first line comes within `first_line`, after `idle`
+/// without a line, or at `limit`; the program's process group is killed in every case. What it
+/// keeps is capped as `run`'s output is.
 pub fn run_streaming(program: &Path, args: &[&str], waits: Waits) -> Result<Streamed, ExecError> {
-    use std::io::{BufRead, BufReader, Read};
-    use std::sync::mpsc::{RecvTimeoutError, channel};
-    use std::sync::{Arc, Mutex};
-
     let command = display(program, args);
-    tracing::info!("run (streaming): {command}");
-    let mut child = std::process::Command::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| spawn_error(program, &command, e))?;
     let started = Instant::now();
-    // Readers are detached: a grandchild outside the group could hold a pipe open, and the
-    // time limit must hold regardless.
-    let (tx, rx) = channel::<String>();
-    let stdout = child.stdout.take().expect("piped stdout");
-    let overflow = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    std::thread::spawn({
-        let overflow = Arc::clone(&overflow);
-        move || {
-            let mut reader = BufReader::new(stdout).take(OUTPUT_CAP as u64 + 1);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                match reader.read_until(b'\n', &mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) if reader.limit() == 0 => {
-                        overflow.store(true, std::sync::atomic::Ordering::SeqCst);
-                        break;
-                    }
-                    Ok(_) => {
-                        let line = String::from_utf8_lossy(&buf);
-                        if tx
-                            .send(line.trim_end_matches(['\n', '\r']).to_string())
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-    });
-    let stderr_text = Arc::new(Mutex::new(Vec::new()));
-    let stderr = child.stderr.take().expect("piped stderr");
-    std::thread::spawn({
-        let stderr_text = Arc::clone(&stderr_text);
-        move || {
-            let mut chunk = [0u8; 4096];
-            let mut stderr = stderr;
-            while let Ok(n) = stderr.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut t) = stderr_text.lock() {
-                    t.extend_from_slice(&chunk[..n]);
-                }
-            }
-        }
-    });
-
+    let mut stream = stream_lines(program, args)?;
     let limit_at = started + waits.limit;
     let mut lines = Vec::new();
+    let mut kept = 0;
     let mut wait_until = (started + waits.first_line).min(limit_at);
-    let end = loop {
+    let (end, code, error) = loop {
         if interrupt::requested() {
-            kill_group(&mut child);
             return Err(ExecError::Interrupted);
-        }
-        if overflow.load(std::sync::atomic::Ordering::SeqCst) {
-            kill_group(&mut child);
-            return Err(ExecError::TooMuch {
-                command,
-                cap: OUTPUT_CAP,
-            });
         }
         let now = Instant::now();
         if now >= wait_until {
-            break match (lines.is_empty(), wait_until >= limit_at) {
+            let end = match (lines.is_empty(), wait_until >= limit_at) {
                 (true, false) => StreamEnd::Silent,
                 (false, false) => StreamEnd::Idle,
                 (_, true) => StreamEnd::Limit,
             };
+            break (end, None, stream.error_line());
         }
-        match rx.recv_timeout(Duration::from_millis(50).min(wait_until - now)) {
-            Ok(line) => {
+        match stream.next(Duration::from_millis(50).min(wait_until - now)) {
+            Next::Line(line) => {
+                kept += line.len() + 1;
+                if kept > OUTPUT_CAP {
+                    return Err(ExecError::TooMuch {
+                        command,
+                        cap: OUTPUT_CAP,
+                    });
+                }
                 lines.push(line);
                 wait_until = (Instant::now() + waits.idle).min(limit_at);
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break StreamEnd::Exited,
+            Next::Quiet => {}
+            Next::Ended { code, error } => break (StreamEnd::Exited, code, error),
         }
-    };
-    // stdout closed: the program is done or nearly so; give it a moment to report its status.
-    let mut code = None;
-    if end == StreamEnd::Exited {
-        let deadline = (Instant::now() + Duration::from_millis(500)).min(limit_at);
-        while Instant::now() < deadline {
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    code = status.code();
-                    break;
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(_) => break,
-            }
-        }
-    }
-    kill_group(&mut child);
-    // The stderr reader ends when the group is gone; a short wait lets it catch the last words.
-    let stderr_deadline = Instant::now() + Duration::from_millis(200);
-    let stderr = loop {
-        let done = Arc::strong_count(&stderr_text) == 1;
-        if done || Instant::now() >= stderr_deadline {
-            break stderr_text
-                .lock()
-                .map(|t| String::from_utf8_lossy(&t).into_owned())
-                .unwrap_or_default();
-        }
-        std::thread::sleep(Duration::from_millis(5));
     };
     tracing::debug!(
         "read {} line(s) in {:.2}s ({end:?}): {command}",
@@ -509,7 +417,7 @@ pub fn run_streaming(program: &Path, args: &[&str], waits: Waits) -> Result<Stre
         lines,
         end,
         code,
-        stderr,
+        error,
     })
 }
 
@@ -554,7 +462,7 @@ mod tests {
         assert_eq!(out.end, StreamEnd::Exited);
         assert_eq!(out.lines, ["one", "three"]);
         assert_eq!(out.code, Some(3));
-        assert!(out.stderr.contains("two"), "{out:?}");
+        assert_eq!(out.error_line(), "two", "{out:?}");
 
         // Prints nothing and waits for ever: given up at the first-line wait.
         let (out, took) = sh("sleep 30", 300, 5000, 10000);

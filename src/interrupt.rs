@@ -77,6 +77,11 @@ pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
 }
 
+/// Asks every wait and external command to end, as a Ctrl-C would (`watch` ending at `--for`).
+pub fn request() {
+    REQUESTED.store(true, Ordering::SeqCst);
+}
+
 pub fn clear() {
     REQUESTED.store(false, Ordering::SeqCst);
     SIGNAL.store(0, Ordering::SeqCst);

@@ -3,7 +3,8 @@
 //! - `sources`: where a bot can be running (local processes and their supervisors, hosts over
 //!   ssh, Fly machines and other Fly apps, autostart entries, Telegram).
 //! - `survey`: one concurrent look at all sources; places and verdicts.
-//! - `commands`: status, doctor, dev-start, dev-stop, deploy-resume, checklist, init.
+//! - `commands`: status, doctor, dev-start, dev-stop, deploy-resume, watch, exec, checklist,
+//!   init.
 //! - `ui`: the only place that writes to the terminal (through `redact`).
 //! - `complete`: completion candidates (bot and host names) for the shell's completion hook.
 //! - `config`, `state`, `exec`, `time`, `interrupt`: small and boring.
@@ -26,6 +27,7 @@ mod shell;
 mod sources;
 mod state;
 mod survey;
+mod team;
 mod time;
 mod ui;
 

@@ -79,6 +79,12 @@ impl Argv {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Its program's file name (argv[0] without its folder), as outside text.
+    pub fn program(&self) -> Option<Outside> {
+        let p = self.0.first()?;
+        Some(Outside::from(p.rsplit('/').next().unwrap_or(p)))
+    }
 }
 
 impl From<Vec<String>> for Argv {

@@ -165,20 +165,8 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// user@host, for the record.
+/// user@host, for the record: the same name the handoff records on Fly carry
+/// (`$BOTCTL_WHO`, else the user at the short host name).
 pub fn who() -> String {
-    let user = std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .or_else(|| {
-            nix::unistd::User::from_uid(nix::unistd::getuid())
-                .ok()
-                .flatten()
-                .map(|u| u.name)
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let host = nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| "unknown".into());
-    format!("{user}@{host}")
+    crate::team::who()
 }

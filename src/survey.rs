@@ -18,6 +18,7 @@ use crate::sources::fly::{FlyError, Flyctl, Machine};
 use crate::sources::host::{self, HostScan};
 use crate::sources::local::{self, Instance};
 use crate::sources::telegram::{ApiError, BotApi, DotEnv, TokenLookup, WebhookInfo, token_for};
+use crate::team::{self, Record};
 
 /// Time limit for crontab, systemctl and launchctl.
 const AUTOSTART_LIMIT: Duration = Duration::from_secs(10);
@@ -48,6 +49,24 @@ pub struct Telegram {
 }
 
 pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> Survey {
+    gather_with(cfg, bots, flyctl, dotenv, Autostarts::Read)
+}
+
+/// Whether a survey reads the autostart entries (crontab, systemctl, launchctl): they are no
+/// places, and `exec`, which only asks where the bot runs now, starts the bot sooner without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Autostarts {
+    Read,
+    Skip,
+}
+
+pub fn gather_with(
+    cfg: &Config,
+    bots: &[&Bot],
+    flyctl: &Flyctl,
+    dotenv: &DotEnv,
+    autostarts: Autostarts,
+) -> Survey {
     let apps = apps(bots);
     std::thread::scope(|s| {
         // The scan also finds running supervisord daemons, whose configs are autostart entries.
@@ -67,7 +86,10 @@ pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> 
                 autostart::supervisord(bots, &confs),
             )
         });
-        let autostart = s.spawn(|| autostart::scan(bots, AUTOSTART_LIMIT));
+        let autostart = s.spawn(move || match autostarts {
+            Autostarts::Read => autostart::scan(bots, AUTOSTART_LIMIT),
+            Autostarts::Skip => Autostart::default(),
+        });
         let wanted = other_apps::wanted(bots);
         let other =
             (!wanted.is_empty()).then(|| s.spawn(move || other_apps::read(flyctl, &wanted)));
@@ -170,6 +192,8 @@ pub struct Places<'a> {
     pub webhook: Option<&'a crate::outside::Outside>,
     /// Sources that could not be read (sentences).
     pub unreadable: Vec<String>,
+    /// The handoff record on the bot's Fly machines, read from the same `machine list`.
+    pub record: Option<Record>,
 }
 
 impl Places<'_> {
@@ -179,6 +203,13 @@ impl Places<'_> {
             + self.machines.len()
             + self.also.len()
             + usize::from(self.webhook.is_some())
+            + usize::from(self.declared().is_some())
+    }
+
+    /// A record by someone else: a teammate's laptop that no source here can see, declared on
+    /// Fly. It counts as a place.
+    pub fn declared(&self) -> Option<&Record> {
+        self.record.as_ref().filter(|r| !r.is_mine())
     }
 
     pub fn verdict(&self) -> Verdict {
@@ -250,6 +281,10 @@ impl Survey {
                 Err(e) => unreadable.push(e.to_string()),
             }
         }
+        let record = match self.machines(bot) {
+            Some(Ok(ms)) => team::record(bot, ms),
+            _ => None,
+        };
         Places {
             local,
             hosts,
@@ -257,6 +292,7 @@ impl Survey {
             also,
             webhook,
             unreadable,
+            record,
         }
     }
 

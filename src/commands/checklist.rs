@@ -105,6 +105,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
             if let Some(item) = shared_token_item(bot, &survey) {
                 items.push(item);
             }
+            items.push(held_item(bot, &places));
         }
         // The seed checklist's last item, "check systemd (on the server)", read over ssh.
         for (host, scan) in survey.hosts_of(bot) {
@@ -249,4 +250,25 @@ pub fn run(ctx: &Context) -> Result<i32> {
         )));
     }
     Ok(i32::from(unticked > 0))
+}
+
+/// "no one else holds partner": ticked unless a handoff record on Fly by someone else does.
+fn held_item(bot: &Bot, places: &survey::Places) -> Item {
+    let text = format!("{0}: no one else holds {0}", bot.name);
+    match places.declared() {
+        None => Item {
+            ticked: true,
+            text,
+            fix: None,
+        },
+        Some(r) => Item {
+            ticked: false,
+            text: format!("{text} — {}", r.holds(&bot.name)),
+            fix: Some(format!(
+                "ask {} to run `botctl deploy-resume {1}`, or: botctl dev-start {1} --take-over",
+                ui::shown(&r.by),
+                bot.name
+            )),
+        },
+    }
 }

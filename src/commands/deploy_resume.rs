@@ -10,10 +10,12 @@ use super::Context;
 use super::steps::{
     Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wait_for, wait_for_machines,
 };
+use super::team_steps::{self, TakeOver};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::sources::fly::{LogLine, Machine};
 use crate::state::{self, Handoff, Locked};
+use crate::team::Record;
 use crate::{time, ui};
 
 /// How long the logs must stay free of 409 after the ready line.
@@ -35,6 +37,9 @@ pub struct Args {
     /// Print the steps and change nothing
     #[arg(long)]
     dry_run: bool,
+    /// Resume even though a teammate's handoff record holds the bot (probes first)
+    #[arg(long)]
+    take_over: bool,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
@@ -50,7 +55,12 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         ));
     }
     for bot in bots {
-        resume(ctx, bot, Mode::new(args.yes, args.dry_run))?;
+        resume_as(
+            ctx,
+            bot,
+            Mode::new(args.yes, args.dry_run),
+            TakeOver::new(args.take_over),
+        )?;
     }
     Ok(0)
 }
@@ -62,6 +72,10 @@ struct Plan {
 }
 
 pub fn resume(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
+    resume_as(ctx, bot, mode, TakeOver::No)
+}
+
+fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Result<()> {
     let app = bot.fly_app.as_deref().unwrap_or_default();
     let mut steps = Steps::new(
         &format!(
@@ -82,7 +96,24 @@ pub fn resume(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
         &survey,
         "starting Fly.io now would make two pollers",
     )?;
-    let plan = choose_machines(ctx, bot, app, survey.machines(bot), &mut steps)?;
+    let held = team_steps::refuse_while_someone_holds_it(
+        ctx,
+        bot,
+        &survey,
+        "deploy-resume",
+        take_over,
+        mode,
+        &mut steps,
+    )?;
+    let plan = choose_machines(
+        ctx,
+        bot,
+        app,
+        survey.machines(bot),
+        held.inherited.as_ref(),
+        &mut steps,
+    )?;
+    team_steps::clear_before_start(ctx, bot, app, &plan.machines, mode, &mut steps)?;
     if mode.is_dry_run() {
         steps
             .begin(&format!("Start them on {app}"))
@@ -112,6 +143,7 @@ fn choose_machines(
     bot: &Bot,
     app: &str,
     machines: Option<&Result<Vec<Machine>, crate::sources::fly::FlyError>>,
+    on_fly: Option<&Record>,
     steps: &mut Steps,
 ) -> Result<Plan> {
     let mut step = steps.begin("Choose the machines to start");
@@ -131,8 +163,8 @@ fn choose_machines(
         .filter(|m| m.state.is_stopped())
         .map(|m| m.id.clone())
         .collect();
-    let (origin, targets, left): (String, Vec<String>, Vec<String>) = match &handoff {
-        Some(h) => (
+    let (origin, targets, left): (String, Vec<String>, Vec<String>) = match (&handoff, on_fly) {
+        (Some(h), _) => (
             format!("recorded by dev-start ({} at {})", h.by, h.at),
             h.machines
                 .iter()
@@ -141,9 +173,24 @@ fn choose_machines(
                 .collect(),
             Vec::new(),
         ),
+        // No local state, but the record on Fly (this person's, or taken over) names the
+        // machines: the second journal.
+        (None, Some(r)) => (
+            format!(
+                "no local handoff state; recorded on Fly by {} at {}",
+                ui::shown(&r.by),
+                r.at_text
+            ),
+            r.machines
+                .iter()
+                .filter(|id| present(id))
+                .cloned()
+                .collect(),
+            Vec::new(),
+        ),
         // Without a record, start one stopped machine, not all: a polling bot must run on
         // exactly one, and the others may be Fly's stopped standby.
-        None => (
+        (None, None) => (
             "no handoff recorded: one of the app's stopped machines".to_string(),
             stopped.iter().take(1).cloned().collect(),
             stopped.iter().skip(1).cloned().collect(),

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::Context;
 use super::deploy_resume;
 use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
+use super::team_steps::{self, TakeOver};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::sources::fly::MachineState;
@@ -39,6 +40,9 @@ pub struct Args {
     /// Skip the conflict probe
     #[arg(long)]
     pub no_probe: bool,
+    /// Take the bot over from the teammate whose handoff record holds it (probes first)
+    #[arg(long)]
+    pub take_over: bool,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
@@ -67,7 +71,26 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         "running it here too would make two pollers",
     )?;
     refuse_if_webhook(ctx, bot, &survey, &mut steps)?;
-    let stopped = stop_fly(ctx, bot, &survey, mode, lock.as_ref(), &mut steps)?;
+    let held = team_steps::refuse_while_someone_holds_it(
+        ctx,
+        bot,
+        &survey,
+        "dev-start",
+        TakeOver::new(args.take_over),
+        mode,
+        &mut steps,
+    )?;
+    let inherited = held.inherited.map(|r| r.machines).unwrap_or_default();
+    let stopped = stop_fly(
+        ctx,
+        bot,
+        &survey,
+        mode,
+        lock.as_ref(),
+        &inherited,
+        &mut steps,
+    )?;
+    team_steps::publish(ctx, bot, lock.as_ref(), mode, &mut steps)?;
     if mode.is_dry_run() {
         steps
             .begin("Warn about what can start it again")
@@ -89,7 +112,16 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         return Ok(0);
     }
     warn_autostart(bot, &survey, &stopped, &mut steps);
-    probe(ctx, bot, token.as_ref(), args.no_probe, &mut steps)?;
+    // The take-over probed a moment ago; with nothing stopped since, a second probe hears
+    // nothing new.
+    let probed = held.probed && stopped.is_empty();
+    probe(
+        ctx,
+        bot,
+        token.as_ref(),
+        args.no_probe || probed,
+        &mut steps,
+    )?;
     if args.no_run {
         steps
             .begin(&format!("Run `{}` here", bot.run))
@@ -172,6 +204,7 @@ fn stop_fly(
     survey: &Survey,
     mode: Mode,
     lock: Option<&state::Locked>,
+    inherited: &[String],
     steps: &mut Steps,
 ) -> Result<Vec<String>> {
     let mut step = steps.begin("Stop the bot on Fly.io");
@@ -251,14 +284,21 @@ fn stop_fly(
             )
         })
         .unwrap_or_default();
-    if waited.is_empty() {
+    // The machines of a record on Fly (this person's, or one taken over) are this handoff's
+    // too: deploy-resume starts them, even when `.botctl/` was lost meanwhile.
+    let inherited: Vec<String> = inherited
+        .iter()
+        .filter(|id| machines.iter().any(|m| &m.id == *id))
+        .cloned()
+        .collect();
+    if waited.is_empty() && inherited.is_empty() {
         step.done(format!("no machine of {app} was started{earlier_note}"));
         return Ok(Vec::new());
     }
 
     // Record before stopping anything, so a dev-start killed half-way can be undone.
     let mut recorded = earlier.map(|h| h.machines).unwrap_or_default();
-    for id in &waited {
+    for id in inherited.iter().chain(&waited) {
         if !recorded.contains(id) {
             recorded.push(id.clone());
         }
@@ -271,9 +311,21 @@ fn stop_fly(
         by: state::who(),
     });
     lock.save(&st).map_err(|e| step.fail(e))?;
+    if waited.is_empty() {
+        step.done(format!(
+            "no machine of {app} was started; {} stay stopped (recorded in {}){earlier_note}",
+            inherited.join(", "),
+            state::path(&ctx.cfg.root).display()
+        ));
+        return Ok(Vec::new());
+    }
 
     for id in &running {
         fly.stop(app, id).map_err(|e| {
+            // Ctrl-C while flyctl stops a machine is an interrupt (130), not a failed step.
+            if e == crate::sources::fly::FlyError::Interrupted {
+                return step.fail(Error::Interrupted);
+            }
             step.fail(Error::StepFailed(format!(
                 "machine {id} did not stop: {}\nThe handoff in {} lists the \
 machines; `botctl deploy-resume {}` starts them again.",

@@ -9,10 +9,10 @@ use serde::Serialize;
 use super::Context;
 use crate::config::Bot;
 use crate::error::Result;
-use crate::sources::fly::{FlyError, LogLine, MachineState, RecentLogs};
+use crate::sources::fly::{FlyError, FlyctlVersion, LogLine, MachineState, RecentLogs};
 use crate::sources::telegram::{self, ApiError, BotApi, ProbeOutcome, TokenLookup};
 use crate::survey::{self, Survey, joined};
-use crate::{state, time, ui};
+use crate::{state, team, time, ui};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -42,6 +42,8 @@ pub enum Check {
     Supervisor,
     Host,
     SharedToken,
+    Deploy,
+    Events,
     Container,
 }
 
@@ -51,13 +53,16 @@ impl Check {
         match self {
             Check::SharedToken | Check::Places => 0,
             Check::Local | Check::Fly | Check::Supervisor | Check::Host | Check::Container => 1,
-            Check::Webhook => 2,
+            // A handoff record names a teammate's laptop: a place, next to a webhook.
+            Check::Webhook | Check::Handoff => 2,
             Check::Probe => 3,
             Check::Token => 4,
             Check::Logs => 5,
-            Check::Handoff => 6,
             Check::Autostart | Check::Proxy => 7,
             Check::Config | Check::Flyctl | Check::Pending => 8,
+            // A machine started again is a place; a deploy's overlap explains 409 lines.
+            Check::Events => 1,
+            Check::Deploy => 5,
         }
     }
 
@@ -80,6 +85,8 @@ impl Check {
             Check::Supervisor => "supervisor",
             Check::Host => "host",
             Check::SharedToken => "shared-token",
+            Check::Deploy => "deploy",
+            Check::Events => "events",
             Check::Container => "container",
         }
     }
@@ -139,6 +146,8 @@ pub struct Evidence {
     pub logs: BTreeMap<String, Result<RecentLogs, FlyError>>,
     pub probes: BTreeMap<String, ProbeOutcome>,
     pub handoffs: Result<state::State>,
+    /// `flyctl version`, read beside whoami (what an old flyctl does to stopped machines).
+    pub flyctl_version: Option<std::result::Result<FlyctlVersion, FlyError>>,
 }
 
 const LOGS_LIMIT: Duration = Duration::from_secs(10);
@@ -198,6 +207,7 @@ pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
     std::thread::scope(|s| {
         let survey = s.spawn(|| ctx.survey(bots));
         let whoami = (!apps.is_empty()).then(|| s.spawn(|| ctx.flyctl.whoami()));
+        let version = (!apps.is_empty()).then(|| s.spawn(|| ctx.flyctl.version()));
         let logs: Vec<_> = apps
             .iter()
             .map(|app| {
@@ -234,6 +244,7 @@ pub fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
                 .map(|(b, h)| (b, joined(h.join())))
                 .collect(),
             handoffs: state::read(&cfg.root),
+            flyctl_version: version.map(|h| joined(h.join())),
         }
     })
 }
@@ -261,7 +272,11 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
     check_flyctl(ctx, ev, &mut f);
     check_orphan_handoffs(ctx, ev, &mut f);
     check_containers(ev, &mut f);
+    let fly_toml = super::doctor_time::FlyToml::read(ctx);
     for bot in bots {
+        for finding in super::doctor_time::findings(bot, ev, &fly_toml) {
+            f.push(finding);
+        }
         // Before places: when another app holds the token, that is the cause to name first.
         check_shared_token(bot, ev, &mut f);
         check_places(bot, ev, api, &mut f);
@@ -272,6 +287,7 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
         check_autostart(bot, ev, &mut f);
         check_logs(bot, ev, &mut f);
         check_handoff(bot, ev, &mut f);
+        check_fly_record(ctx, bot, ev, &mut f);
         if probed {
             check_probe(bot, ev, &mut f);
         }
@@ -1113,4 +1129,149 @@ fn print_human(findings: &[Finding], errors: usize, warnings: usize) {
     }
     ui::blank();
     ui::line(format!("{errors} error(s), {warnings} warning(s)"));
+}
+
+/// The handoff record on Fly (`crate::team`): held by someone else (with a probe that hears a
+/// poller, most likely their copy), stale, on only some of the machines, or on machines that
+/// are started again.
+fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let (Some(app), Some(Ok(machines))) = (bot.fly_app.as_deref(), ev.survey.machines(bot)) else {
+        return;
+    };
+    let records = team::records(bot, machines);
+    let Some(record) = records.first() else {
+        return;
+    };
+    let stale = ctx.cfg.team.stale;
+    let is_stale = record.is_stale(stale);
+    let stale_note = if is_stale {
+        format!(
+            "; the record is stale: older than [team] stale = {}",
+            team::span(stale)
+        )
+    } else {
+        String::new()
+    };
+    let who = ui::shown(&record.by).into_owned();
+    let hand_back = format!(
+        "ask {who} to run `botctl deploy-resume {0}`, or take it over: botctl dev-start {0} --take-over",
+        bot.name
+    );
+    if !record.is_mine() {
+        let heard = match ev.probes.get(&bot.name) {
+            Some(ProbeOutcome::OtherPoller { after }) => Some(*after),
+            _ => None,
+        };
+        let place = format!(
+            "{} (handoff record on machine(s) {} of {app}){stale_note}",
+            record.holds(&bot.name),
+            record.machines.join(", ")
+        );
+        f.push(match heard {
+            Some(after) => Finding::error(
+                Some(bot),
+                Check::Handoff,
+                format!(
+                    "another poller answered the probe after {:.1}s: the poller is most likely {who}'s copy: {place}",
+                    after.as_secs_f32()
+                ),
+            )
+            .fix(format!(
+                "ask {who} to stop it (on their laptop: botctl dev-stop {0}) or to hand it back (botctl deploy-resume {0})",
+                bot.name
+            )),
+            None => Finding::warn(
+                Some(bot),
+                Check::Handoff,
+                format!("{place}: it runs on their laptop, which botctl cannot see from here"),
+            )
+            .fix(hand_back.clone()),
+        });
+    } else if is_stale {
+        f.push(
+            Finding::warn(
+                Some(bot),
+                Check::Handoff,
+                format!(
+                    "you took {} at {}{stale_note}: is the bot still meant to run on your laptop?",
+                    bot.name,
+                    record.since()
+                ),
+            )
+            .fix(format!("botctl deploy-resume {}", bot.name)),
+        );
+    }
+    // Machines it names that are started again: something started them after the handoff.
+    let started: Vec<&str> = machines
+        .iter()
+        .filter(|m| record.machines.contains(&m.id) && m.is_running())
+        .map(|m| m.id.as_str())
+        .collect();
+    if let Some(first) = started.first() {
+        f.push(
+            Finding::error(
+                Some(bot),
+                Check::Handoff,
+                format!(
+                    "machine(s) {} of {app} carry the handoff record by {who} but are started: something started them after the handoff; they poll while {who} may run it too",
+                    started.join(", ")
+                ),
+            )
+            .fix(format!(
+                "flyctl machine status {first} --app {app}   # its events say what started it (source proxy, a deploy, a user); then stop it again (flyctl machine stop {} --app {app}) or hand it back: botctl deploy-resume {}",
+                started.join(" "),
+                bot.name
+            )),
+        );
+    }
+    // On only some machines: the ones this person's handoff stopped that lack the record.
+    if record.is_mine()
+        && let Ok(st) = &ev.handoffs
+        && let Some(h) = st.handoff(&bot.name).filter(|h| h.app == app)
+    {
+        let missing: Vec<String> = h
+            .machines
+            .iter()
+            .filter(|id| {
+                !record.machines.contains(id)
+                    && machines
+                        .iter()
+                        .any(|m| &m.id == *id && m.state.is_stopped())
+            })
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let pairs = team::record_pairs(&record.by, &record.at_text, &bot.name);
+            f.push(
+                Finding::warn(
+                    Some(bot),
+                    Check::Handoff,
+                    format!(
+                        "the handoff record is on only some of the machines dev-start stopped: {} of {app} lack(s) it, so a teammate may not see who holds {}",
+                        missing.join(", "),
+                        bot.name
+                    ),
+                )
+                .fix(team::write_commands(app, &missing, &pairs).join(" && ")),
+            );
+        }
+    }
+    // Records by different people on the machines of one app: the team disagrees.
+    if records.len() > 1 {
+        let all: Vec<String> = records
+            .iter()
+            .map(|r| format!("{} on {}", r.holds(&bot.name), r.machines.join(", ")))
+            .collect();
+        f.push(
+            Finding::warn(
+                Some(bot),
+                Check::Handoff,
+                format!(
+                    "the machines of {app} carry different handoff records, so the record is on only some of them: {}",
+                    all.join("; ")
+                ),
+            )
+            .fix(hand_back),
+        );
+    }
 }

@@ -25,6 +25,9 @@ struct Proposal {
     script: String,
     token_env: String,
     fly_app: Option<String>,
+    /// The name of the package it belongs to (package.json, pyproject.toml): a Fly app of the
+    /// same name is its.
+    package: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -105,6 +108,7 @@ fn find_bots(root: &Path) -> Vec<Proposal> {
             script: rel,
             token_env,
             fly_app: None,
+            package: pyproject_name(root, &path),
         });
     }
     out
@@ -177,6 +181,9 @@ fn find_node_bots(root: &Path, out: &mut Vec<Proposal>) {
             script: rel.trim_start_matches("./").to_string(),
             token_env,
             fly_app: None,
+            package: package["name"]
+                .as_str()
+                .map(|n| n.rsplit('/').next().unwrap_or(n).to_string()),
         });
     }
 }
@@ -324,7 +331,9 @@ fn find_fly_apps(root: &Path) -> Vec<(PathBuf, String, String)> {
     out
 }
 
-/// An app goes to the bot its fly.toml or Dockerfile names; else to the only bot in its folder.
+/// An app goes to the bot its fly.toml or Dockerfile names; else to the bot whose package
+/// (package.json, pyproject.toml) has the app's name; else to the only bot in its folder; and a
+/// fly.toml at the project root to the project's only bot, wherever its entry file lives.
 fn assign_apps(
     root: &Path,
     mut bots: Vec<Proposal>,
@@ -337,8 +346,18 @@ fn assign_apps(
         let in_folder: Vec<usize> = (0..bots.len())
             .filter(|&i| root.join(&bots[i].script).parent() == Some(dir.as_path()))
             .collect();
-        let chosen = match (named.as_slice(), in_folder.as_slice()) {
-            ([one], _) | ([], [one]) => Some(*one),
+        let packaged: Vec<usize> = (0..bots.len())
+            .filter(|&i| {
+                bots[i]
+                    .package
+                    .as_deref()
+                    .is_some_and(|p| same_name(p, app))
+            })
+            .collect();
+        let only_bot = (dir.as_path() == root && bots.len() == 1).then_some(0);
+        let chosen = match (named.as_slice(), packaged.as_slice(), in_folder.as_slice()) {
+            ([one], _, _) | ([], [one], _) | ([], [], [one]) => Some(*one),
+            ([], [], []) => only_bot,
             _ => None,
         };
         if let Some(i) = chosen
@@ -348,6 +367,32 @@ fn assign_apps(
         }
     }
     bots
+}
+
+/// A package name and a Fly app name name the same thing: case and `_`/`-` aside (Python
+/// normalises package names so; Fly app names are lower case with dashes).
+fn same_name(package: &str, app: &str) -> bool {
+    let norm = |s: &str| s.to_ascii_lowercase().replace(['_', '.'], "-");
+    norm(package) == norm(app)
+}
+
+/// `[project] name` (or Poetry's `[tool.poetry] name`) of the nearest pyproject.toml from the
+/// script's folder up to the project root.
+fn pyproject_name(root: &Path, script: &Path) -> Option<String> {
+    let mut dir = script.parent();
+    while let Some(d) = dir.filter(|d| d.starts_with(root)) {
+        if let Ok(text) = read(&d.join("pyproject.toml")) {
+            let table = text.parse::<toml::Table>().ok()?;
+            let name = table
+                .get("project")
+                .and_then(|p| p.get("name"))
+                .or_else(|| table.get("tool")?.get("poetry")?.get("name"))
+                .and_then(|n| n.as_str())?;
+            return Some(name.to_string());
+        }
+        dir = d.parent();
+    }
+    None
 }
 
 fn render(bots: &[Proposal], apps: &[(PathBuf, String, String)]) -> String {
@@ -361,6 +406,25 @@ names given by token_env.\n\n[fly]\n# flyctl = \
 \"12s\"\n\n[local]\n# respawn = \"5s\"   # after dev-stop, \
 how long to watch for a copy that comes back\n",
     );
+    let (name, run) = bots
+        .first()
+        .map_or(("NAME".to_string(), "COMMAND ARGS".to_string()), |b| {
+            let entry = config::Entry::Script(b.script.clone());
+            let run = crate::sources::argv::default_run(&entry);
+            // A file name with a line break in it would end the comment.
+            let run = if run.chars().any(char::is_control) {
+                "COMMAND ARGS".to_string()
+            } else {
+                run
+            };
+            (b.name.clone(), run)
+        });
+    s.push_str(&format!(
+        "\n# Launch scripts, Dockerfile CMD, systemd ExecStart: put `botctl exec` in front of \
+the bot.\n# It refuses (exit 1) while the bot runs anywhere else, and otherwise becomes \
+the bot\n# (same pid, so the supervisor supervises the bot itself):\n#   exec botctl exec \
+{name}   # runs its `run`\n#   exec botctl exec {name} -- {run}\n"
+    ));
     for b in bots {
         s.push_str(&format!(
             "\n[[bot]]\nname = {}\nscript = {}\ntoken_env = {}\n",
@@ -440,6 +504,14 @@ mod tests {
     }
 
     #[test]
+    fn package_and_app_names() {
+        assert!(same_name("shop-bot", "shop-bot"));
+        assert!(same_name("LB_Partner", "lb-partner"));
+        assert!(same_name("lb.partner", "lb-partner"));
+        assert!(!same_name("shop", "shop-bot"));
+    }
+
+    #[test]
     fn rendered_strings_are_toml() {
         let odd = "bot\u{200b}\"x\\y.py";
         let text = render(
@@ -448,6 +520,7 @@ mod tests {
                 script: odd.into(),
                 token_env: "A_TOKEN".into(),
                 fly_app: Some("app\u{1}".into()),
+                package: None,
             }],
             &[],
         );

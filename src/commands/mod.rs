@@ -6,9 +6,13 @@ pub mod dev_start;
 pub mod dev_stop;
 pub mod dev_stop_host;
 pub mod doctor;
+mod doctor_time;
+pub mod exec;
 pub mod init;
 pub mod status;
 mod steps;
+mod team_steps;
+pub mod watch;
 
 use crate::config::{Bot, Config};
 use crate::sources::fly::Flyctl;

@@ -11,7 +11,8 @@ use crate::sources::local::Instance;
 use crate::sources::supervisor::{Supervisor, SupervisorKind};
 use crate::sources::telegram::TokenLookup;
 use crate::survey::{Survey, Verdict};
-use crate::{time, ui};
+use crate::{team, time, ui};
+use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  botctl status\n  botctl status partner \
@@ -32,10 +33,13 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     let verdicts: Vec<Verdict> = bots.iter().map(|b| survey.places(b).verdict()).collect();
     if args.json {
         ui::json(&StatusJson {
-            bots: bots.iter().map(|b| BotJson::new(b, &survey)).collect(),
+            bots: bots
+                .iter()
+                .map(|b| BotJson::new(b, &survey, ctx.cfg.team.stale))
+                .collect(),
         });
     } else {
-        print_human(&bots, &survey);
+        print_human(&bots, &survey, ctx.cfg.team.stale);
     }
     Ok(i32::from(verdicts.contains(&Verdict::Conflict)))
 }
@@ -59,6 +63,8 @@ struct BotJson<'a> {
     autostart: Vec<&'a autostart::Entry>,
     /// One entry per configured host that may run the bot.
     hosts: Vec<HostJson<'a>>,
+    /// The handoff record on Fly; null without one.
+    handoff: Option<team::HandoffJson>,
 }
 
 #[derive(Serialize)]
@@ -121,9 +127,13 @@ struct TelegramJson {
 }
 
 impl<'a> BotJson<'a> {
-    fn new(bot: &'a Bot, survey: &'a Survey) -> Self {
+    fn new(bot: &'a Bot, survey: &'a Survey, stale: Duration) -> Self {
         let places = survey.places(bot);
         BotJson {
+            handoff: places
+                .record
+                .as_ref()
+                .map(|r| team::HandoffJson::new(r, stale)),
             name: &bot.name,
             verdict: places.verdict(),
             places: places.count(),
@@ -263,7 +273,7 @@ pub fn describe_supervisor(s: &Supervisor) -> String {
     }
 }
 
-fn print_human(bots: &[&Bot], survey: &Survey) {
+fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
     let mut rows = Vec::new();
     for bot in bots {
         let places = survey.places(bot);
@@ -291,6 +301,18 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
         }
         if let Some(url) = places.webhook {
             lines.push(format!("webhook {url}"));
+        }
+        if let Some(r) = places.declared() {
+            lines.push(declared_row(r, stale));
+        }
+        if let Some(r) = places.record.as_ref().filter(|r| r.is_mine())
+            && places.local.is_empty()
+        {
+            lines.push(ui::dim(&format!(
+                "you took {} at {}; it does not run here",
+                bot.name,
+                r.since()
+            )));
         }
         if lines.is_empty() {
             lines.push(ui::dim("nowhere"));
@@ -445,4 +467,19 @@ fn print_human(bots: &[&Bot], survey: &Survey) {
         ui::line(ui::heading("Not checked:"));
         unchecked.iter().for_each(ui::line);
     }
+}
+
+/// "on alice@mbp (dev-start 14:02 UTC, 2 h ago; not seen from here)": a teammate's laptop,
+/// known from the handoff record on Fly.
+fn declared_row(r: &team::Record, stale: Duration) -> String {
+    let stale = if r.is_stale(stale) {
+        format!("; stale: older than {}", team::span(stale))
+    } else {
+        String::new()
+    };
+    format!(
+        "on {} ({}; not seen from here{stale})",
+        ui::shown(&r.by),
+        r.when()
+    )
 }

@@ -1,6 +1,7 @@
 //! Fly.io machines, through flyctl (reference/flyctl.md). Every call has a time limit; every
 //! failure becomes a sentence with the command that fixes it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -8,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::FlySettings;
 use crate::exec::{self, ExecError};
+
+mod version;
+pub use version::{FlyctlVersion, KEEPS_STOPPED_SINCE};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FlyError {
@@ -105,6 +109,12 @@ pub struct Machine {
     /// Fly Proxy may start it again by itself (a service with autostart, the default).
     #[serde(skip)]
     pub proxy_autostart: bool,
+    /// `config.metadata`: where handoff records live (`crate::team`), read from the same list.
+    #[serde(skip)]
+    pub metadata: BTreeMap<String, String>,
+    /// Its creation, recent events and botctl's handoff record (from the same listing).
+    #[serde(skip)]
+    pub history: super::machine_history::History,
 }
 
 /// A machine's state as flyctl names it (reference/flyctl.md); one flyctl does not know yet
@@ -392,10 +402,40 @@ impl Flyctl {
         })
     }
 
+    /// `flyctl machine update ID --app APP --metadata K=V… --skip-start --yes`: merges the keys
+    /// into the machine's metadata. A full config update: it reboots a running machine, so
+    /// callers (`crate::team`) use it on stopped machines only; `--skip-start` keeps them
+    /// stopped. Returns the command as typed, for a retry.
+    pub fn update_metadata(
+        &self,
+        app: &str,
+        id: &str,
+        pairs: &[(&str, &str)],
+    ) -> Result<(), FlyError> {
+        let args = metadata_args(app, id, pairs);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.call(&args, self.timeout).map(drop)
+    }
+
     pub fn whoami(&self) -> Result<String, FlyError> {
         self.call(&["auth", "whoami"], self.timeout)
             .map(|s| s.trim().to_string())
     }
+}
+
+/// The argv of a metadata update (without the program name).
+pub fn metadata_args(app: &str, id: &str, pairs: &[(&str, &str)]) -> Vec<String> {
+    let mut args: Vec<String> = ["machine", "update", id, "--app", app]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for (key, value) in pairs {
+        args.push("--metadata".into());
+        args.push(format!("{key}={value}"));
+    }
+    args.push("--skip-start".into());
+    args.push("--yes".into());
+    args
 }
 
 fn from_exec(command: &str, e: ExecError) -> FlyError {
@@ -460,6 +500,9 @@ struct RawMachine {
 struct RawMachineConfig {
     #[serde(default)]
     services: Option<Vec<RawService>>,
+    /// A string→string map; a value of another type (never seen) is dropped, not an error.
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -471,15 +514,29 @@ struct RawService {
 pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
     let raw: Vec<RawMachine> = serde_json::from_str(json.trim())
         .map_err(|e| format!("expected a JSON list of machines ({e})"))?;
+    let mut histories = super::machine_history::parse_all(json).into_iter();
     Ok(raw
         .into_iter()
         .map(|m| {
-            let services = m.config.and_then(|c| c.services).unwrap_or_default();
+            let (services, metadata) = m
+                .config
+                .map(|c| {
+                    (
+                        c.services.unwrap_or_default(),
+                        c.metadata.unwrap_or_default(),
+                    )
+                })
+                .unwrap_or_default();
             Machine {
                 proxy_autostart: services.iter().any(|s| s.autostart != Some(false)),
+                metadata: metadata
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
+                    .collect(),
                 id: m.id,
                 state: MachineState::parse(&m.state),
                 region: m.region,
+                history: histories.next().unwrap_or_default(),
             }
         })
         .collect())
@@ -609,5 +666,13 @@ getUpdates request",
         assert!(ms[0].is_running() && ms[0].proxy_autostart);
         assert!(!ms[1].is_running() && !ms[1].proxy_autostart);
         assert!(parse_machines("<html>").is_err());
+        let ms = parse_machines(
+            r#"[{"id":"a","state":"stopped","config":{"metadata":
+                {"fly_process_group":"app","botctl_by":"alice@mbp","odd":1}}}]"#,
+        )
+        .unwrap();
+        assert_eq!(ms[0].metadata["botctl_by"], "alice@mbp");
+        assert_eq!(ms[0].metadata["fly_process_group"], "app");
+        assert!(!ms[0].metadata.contains_key("odd"));
     }
 }

@@ -175,6 +175,21 @@ pub fn hidden_note(hidden: &[proc::Unreadable], bot: &Bot) -> Option<String> {
     }
 }
 
+/// Phase one only: (pid, bot name) of every process whose command line names a bot. Cheap
+/// enough to run every second (`botctl watch`), which runs the whole [`scan`] only when this
+/// changes.
+pub fn matching(bots: &[&Bot]) -> Result<Vec<(u32, String)>, String> {
+    let me = std::process::id();
+    let mut found: Vec<(u32, String)> = proc::table(Backend::native())?
+        .processes
+        .iter()
+        .filter(|(pid, _)| *pid != me)
+        .filter_map(|(pid, cmd)| bot_of(cmd, bots).map(|(bot, _)| (*pid, bot.name.clone())))
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
 /// The rule of phase one, for this machine and for hosts alike: the bot whose instance `cmd`
 /// is, and the argument naming its script or module. botctl itself is never one.
 pub fn bot_of<'b>(cmd: &[String], bots: &[&'b Bot]) -> Option<(&'b Bot, String)> {

@@ -149,6 +149,37 @@ pub fn children(backend: Backend, pid: u32) -> Vec<u32> {
     }
 }
 
+/// The processes that have `path` open, among those whose descriptors this user may read.
+/// Only the kernel backend can tell (`/proc/PID/fd`); elsewhere none are known.
+pub fn holders(backend: Backend, path: &Path) -> Vec<u32> {
+    if backend != Backend::Kernel {
+        return Vec::new();
+    }
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        if fds
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+        {
+            out.push(pid);
+        }
+    }
+    out
+}
+
 /// botctl's own pid and those of its ancestors (never signalled).
 pub fn ancestors(backend: Backend) -> Vec<u32> {
     let mut chain = Vec::new();

@@ -296,6 +296,8 @@ mod tests {
             state: state.into(),
             region: "ams".into(),
             proxy_autostart: false,
+            metadata: Default::default(),
+            history: Default::default(),
         }
     }
 

@@ -1,11 +1,13 @@
 //! Everything that reaches the terminal goes through here: lines, colours, tables, prompts,
 //! spinners and JSON.
 
+mod live;
 mod prompt;
 mod spinner;
 mod table;
 mod text;
 
+pub use live::Live;
 pub use prompt::{confirm, interactive, restore_terminal};
 pub use spinner::Spinner;
 pub use table::table;

@@ -43,6 +43,7 @@ mod lock;
 mod procs;
 mod ptb;
 mod sshd;
+pub mod team;
 pub mod world;
 
 use std::path::{Path, PathBuf};
@@ -56,6 +57,7 @@ pub use procs::{
 };
 pub use ptb::{Poller, PtbBot, READY_LIMIT, READY_LINE, node_fakes, venv_python3};
 pub use sshd::{Sshd, free_port, host_table};
+pub use team::{Laptop, fly_metadata};
 pub use world::*;
 
 /// What the doubles fail with: a sentence for the person.

@@ -28,7 +28,7 @@ use crate::{botctl_bin, fake, system_python};
 pub const BOTCTL_LIMIT: Duration = Duration::from_secs(90);
 
 /// botctl's commands that start or stop processes: a test running one holds the lock.
-const PROCESS_COMMANDS: [&str; 3] = ["dev-start", "dev-stop", "deploy-resume"];
+const PROCESS_COMMANDS: [&str; 4] = ["dev-start", "dev-stop", "deploy-resume", "exec"];
 
 /// A sleeping script that is valid Python *and* valid sh. Run by Python it sleeps; run by sh
 /// (as the disguised decoys do, see [`World::spawn_disguised`]) it sleeps too.
@@ -415,6 +415,19 @@ impl World {
         .unwrap();
     }
 
+    /// Changes the fake flyctl's state while botctl may be reading it: under the fake's own
+    /// lock, written atomically (`ops`: the `_apply` list in the header of tests/fakes/flyctl).
+    pub fn fly_apply(&self, ops: Value) {
+        let status = std::process::Command::new(fake("flyctl"))
+            .arg("_apply")
+            .arg(ops.to_string())
+            .env("FAKE_FLY_STATE", self.fly_state_path())
+            .env("FAKE_FLY_NO_RECORD", "1")
+            .status()
+            .expect("run the fake flyctl");
+        assert!(status.success(), "fake flyctl _apply {ops} failed");
+    }
+
     /// The fake flyctl's whole state as it is now.
     pub fn fly_state_now(&self) -> Value {
         match std::fs::read_to_string(self.fly_state_path()) {
@@ -520,6 +533,7 @@ impl World {
             .env_remove("FLY_ACCESS_TOKEN")
             .env_remove("FLY_API_TOKEN")
             .env_remove("RUST_LOG")
+            .env_remove("BOTCTL_WHO")
             .timeout(BOTCTL_LIMIT);
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().ends_with("BOT_TOKEN") {
@@ -673,6 +687,38 @@ impl World {
             .map(|d| d.join(program))
             .find(|p| p.is_file())
             .unwrap_or_else(|| panic!("{program} is not on the world's PATH"))
+    }
+}
+
+impl World {
+    /// What the fake flyctl counted as a breach of botctl's rules on Fly metadata: an update
+    /// of a machine that was not stopped (Fly reboots it), a `fly_` key written. Taken: a
+    /// test that makes one on purpose asserts it and leaves none for the drop check.
+    pub fn take_fly_violations(&self) -> Vec<Value> {
+        let mut state = self.fly_state_now();
+        let taken = state
+            .get_mut("violations")
+            .map(Value::take)
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default();
+        if !taken.is_empty() {
+            self.fly_state(state);
+        }
+        taken
+    }
+}
+
+/// Every test with a fake Fly account fails when botctl broke a rule of Fly metadata there
+/// (see [`World::take_fly_violations`]), whatever it asserted itself.
+impl Drop for World {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let violations = self.fly_state_now()["violations"].clone();
+        if let Some(list) = violations.as_array().filter(|l| !l.is_empty()) {
+            panic!("botctl broke a rule of Fly machine metadata (tests/fakes/flyctl): {list:#?}");
+        }
     }
 }
 

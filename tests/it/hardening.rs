@@ -345,6 +345,8 @@ fn a_second_dev_start_while_the_first_stops_machines_is_refused() {
 #[test]
 fn dev_start_waits_for_machines_already_stopping() {
     let world = World::configured(|w| partner_on(w, "wait = \"30s\""));
+    // The lock first: waiting for it (other checkouts' tests) must not eat the 2 s below.
+    world.hold_process_table();
     let mut state = fly_apps(&[(
         APP,
         vec![
@@ -354,7 +356,7 @@ fn dev_start_waits_for_machines_already_stopping() {
     )]);
     // Settles to stopped a little later, as after a stop somebody else sent.
     state["apps"][APP]["machines"][0]["pending"] =
-        json!({"to": "stopped", "at": now_epoch() + 2.0});
+        json!({"to": "stopped", "at": now_epoch() + 6.0});
     world.fly_state(state);
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
     run.expect_code(0).expect_stdout("stopped 148ed193b95089");

@@ -467,11 +467,14 @@ token_env = "CLIENT_BOT_TOKEN"
                 "fly",
                 "telegram",
                 "autostart",
-                "hosts"
+                "hosts",
+                "handoff"
             ]
         );
         // No [[host]] in this botctl.toml: no host may run it.
         assert_eq!(b["hosts"], serde_json::json!([]));
+        // No handoff record on Fly.
+        assert_eq!(b["handoff"], serde_json::Value::Null);
     }
     let p = bot(&json, "partner");
     assert_eq!(p["name"], "partner");

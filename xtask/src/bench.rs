@@ -13,6 +13,15 @@
 //!   positives with no poller, on the fake Bot API.
 //! - doctor right after dev-start (machines stopped, `flyctl logs --no-tail` hangs on the empty
 //!   buffer): without the probe, and with `--probe` and a live poller.
+//! - status of a Fly app whose machines carry a teammate's handoff record, against the same app
+//!   without records (interleaved): the records come with the same `machine list`.
+//! - watch (`bench/watch.rs`): a local copy's `appeared` delay, a 409 line's delay, and
+//!   botctl's own CPU while watching with 1500 extra processes, each beside its floor.
+//! - exec in front of a bot: `botctl exec` of `true` against `true` alone and the same scan
+//!   (`bench/exec.rs`).
+
+mod exec;
+mod watch;
 
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -55,7 +64,7 @@ pub fn run(root: &Path, only: &[String]) -> Result<()> {
         botctl: build_release(root)?,
         python: setup::venv_python(root),
     };
-    let benches: [(&str, Measure); 7] = [
+    let benches: [(&str, Measure); 10] = [
         ("status concurrency", status_concurrency),
         ("status with many Fly apps", status_many_apps),
         ("status with a host", status_with_a_host),
@@ -63,6 +72,9 @@ pub fn run(root: &Path, only: &[String]) -> Result<()> {
         ("start-up", startup),
         ("conflict probe", conflict_probe),
         ("doctor after dev-start", doctor_after_dev_start),
+        ("status with handoff records", status_with_records),
+        ("watch", watch::watch),
+        ("exec in front of a bot", exec::exec_overhead),
     ];
     let mut rows = Vec::new();
     let mut unmeasured = Vec::new();
@@ -868,6 +880,103 @@ fn detection_time(message: &str) -> Option<f64> {
         .collect();
     rest[number.len()..].starts_with('s').then_some(())?;
     number.parse().ok()
+}
+
+// ------------------------------------------------------------------------ handoff records
+
+/// Runs of each variant of status with and without handoff records (interleaved).
+const RECORD_RUNS: usize = 15;
+/// `machine list` delay of the app in the handoff-record bench.
+const RECORD_LIST_DELAY: Duration = Duration::from_millis(500);
+
+/// One app of two stopped machines, once with a teammate's handoff record on both and once
+/// without: status must cost the same (the records come in the same `machine list`), and make
+/// the same flyctl calls.
+fn status_with_records(b: &Bench) -> Result<Vec<Row>> {
+    let dir = TempDir::new("bench-records")?;
+    let flyctl = b.fake("flyctl");
+    let state = |records: bool| {
+        let machines: Vec<Value> = ["148ed193b95089", "9080e6f3a12345"]
+            .iter()
+            .map(|id| {
+                let mut m = serde_json::json!({"id": id, "state": "stopped", "region": "ams"});
+                if records {
+                    m["metadata"] = serde_json::json!({
+                        "botctl_by": "alice@mbp", "botctl_at": "2026-11-30T14:02:00Z",
+                        "botctl_bot": "partner"});
+                }
+                m
+            })
+            .collect();
+        serde_json::json!({
+            "logged_in": true,
+            "delay": {"list": RECORD_LIST_DELAY.as_secs_f64()},
+            "apps": {"bench-partner": {"machines": machines}},
+        })
+        .to_string()
+    };
+    let with = dir.write("fly-with.json", &state(true))?;
+    let without = dir.write("fly-without.json", &state(false))?;
+    let config = dir.write(
+        "botctl.toml",
+        &format!(
+            "[fly]\nflyctl = {:?}\n\n[[bot]]\nname = \"partner\"\nscript = \"partner.py\"\n\
+             fly_app = \"bench-partner\"\n",
+            flyctl.display().to_string()
+        ),
+    )?;
+    let status = |fly: &Path, args: &[&str], record_calls: bool| {
+        let mut cmd = b.botctl(&config, args);
+        cmd.env("FAKE_FLY_STATE", fly)
+            .env("BOTCTL_WHO", "bench@laptop")
+            .current_dir(dir.path());
+        if !record_calls {
+            cmd.env("FAKE_FLY_NO_RECORD", "1");
+        }
+        cmd
+    };
+
+    // Checked once each: the records are read (a declared place), and the calls are the same.
+    let mut calls = Vec::new();
+    for (fly, declared) in [(&with, true), (&without, false)] {
+        let (_, out) = time_output(&mut status(fly, &["status", "--json"], true), &[0, 1])?;
+        let doc = parse_json("botctl status --json", &out)?;
+        let bot = &doc["bots"][0];
+        if bot["handoff"].is_null() == declared || bot["places"] != u8::from(declared) {
+            return Err(Error::new(format!(
+                "status did not read the handoff records as expected (records: {declared}): {bot}"
+            )));
+        }
+        let log = std::fs::read_to_string(format!("{}.calls", fly.display())).unwrap_or_default();
+        calls.push(log.lines().count());
+    }
+
+    println!(
+        "$ {}   # ×{RECORD_RUNS}, interleaved with the same app without records",
+        shown(&status(&with, &["status"], false))
+    );
+    let (mut with_times, mut without_times) = (Vec::new(), Vec::new());
+    for _ in 0..RECORD_RUNS {
+        with_times.push(time_run(&mut status(&with, &["status"], false), &[0, 1])?);
+        without_times.push(time_run(
+            &mut status(&without, &["status"], false),
+            &[0, 1],
+        )?);
+    }
+    let (with_m, without_m) = (median(&with_times), median(&without_times));
+    let ratio = with_m.as_secs_f64() / without_m.as_secs_f64();
+    Ok(vec![
+        Row::new(
+            "status: a teammate's handoff records on 2 machines (list 0.5 s)",
+            millis(with_m),
+        )
+        .ratio(format!(
+            "{ratio:.2} × without; flyctl calls {} vs {}",
+            calls[0], calls[1]
+        ))
+        .goal("≤ 1.05, same calls", ratio <= 1.05 && calls[0] == calls[1]),
+        Row::new("  status: the same app without records", millis(without_m)),
+    ])
 }
 
 // ------------------------------------------------------------------------ measuring

@@ -5,7 +5,8 @@
 //! (tests/fakes/botapi.py) and the fake flyctl (tests/fakes/flyctl) whose one machine runs a real
 //! python-telegram-bot poller while it is started. The tour starts that machine, then walks a
 //! newcomer through status → a teammate's local copy → status (conflict) → doctor --probe →
-//! dev-stop → dev-start --no-run → status (stopped) → deploy-resume → status (ok), printing each
+//! dev-stop → dev-start --no-run → status (stopped) → a teammate's laptop reading the handoff
+//! record on Fly → deploy-resume → status (ok), printing each
 //! command with its real output and exit code.
 //!
 //! Each step is checked (exit code and a few key facts: the verdict, the machine's state, the
@@ -41,6 +42,8 @@ const TOKEN: &str = "7012345678:AAtourtourtourtourtourtourtourtour01";
 const COMMAND_LIMIT: Duration = Duration::from_secs(120);
 /// How long the machine may take to settle and its poller to connect.
 const MACHINE_LIMIT: Duration = Duration::from_secs(60);
+/// Who botctl is on the teammate's laptop of the tour.
+const TEAMMATE: &str = "bob@thinkpad";
 
 pub fn run(root: &Path) -> Result<()> {
     doubles::catch_interrupt();
@@ -292,6 +295,8 @@ impl Tour {
             .expect(0)?
             .expect_verdict("stopped")?;
 
+        self.teammate_sees_the_record()?;
+
         heading("Rule: hand it back to Fly.io");
         say("`deploy-resume` starts exactly the machines dev-start stopped, waits until they");
         say("are started and the ready line appears in the logs with no 409 after it, then");
@@ -309,6 +314,44 @@ impl Tour {
 
         heading("Back to one place");
         self.botctl(&["status"])?.expect(0)?.expect_verdict("ok")?;
+        Ok(())
+    }
+
+    /// A teammate's laptop (a clone of the project, botctl as `TEAMMATE`) reads the handoff
+    /// record dev-start published on the stopped machine: status names who has the bot, and
+    /// the teammate's dev-start refuses.
+    fn teammate_sees_the_record(&self) -> Result<()> {
+        heading("A teammate's laptop sees who has it");
+        say("dev-start published the handoff on the stopped machine (Fly machine metadata");
+        say("botctl_by, botctl_at, botctl_bot), so every laptop reads it from the `machine list`");
+        say(&format!(
+            "it makes anyway. Here botctl runs as {TEAMMATE} (BOTCTL_WHO), in a clone of the"
+        ));
+        say(
+            "project of their own: your laptop is a place of the bot they cannot see but can name.",
+        );
+        let clone = self.dir.path().join("teammate");
+        std::fs::create_dir_all(&clone)
+            .map_err(|e| Error::io(format!("cannot create {}", clone.display()), e))?;
+        for name in ["botctl.toml", ".env"] {
+            std::fs::copy(self.project.join(name), clone.join(name))
+                .map_err(|e| Error::io(format!("cannot copy {name}"), e))?;
+        }
+        self.botctl_in(&clone, Some(TEAMMATE), &["status"])?
+            .expect(0)?
+            .expect_verdict("ok")?
+            .expect_text(
+                "not seen from here",
+                "your laptop as the place the bot runs",
+            )?;
+        say("Their dev-start refuses, naming you and the fix (`--take-over` probes first):");
+        self.botctl_in(
+            &clone,
+            Some(TEAMMATE),
+            &["dev-start", BOT, "--yes", "--no-run"],
+        )?
+        .expect(1)?
+        .expect_text("--take-over", "the take-over fix")?;
         Ok(())
     }
 
@@ -415,9 +458,18 @@ impl Tour {
 
     /// Shows `$ botctl ARGS`, runs it in the project with the fake Fly.io, shows its output.
     fn botctl(&self, args: &[&str]) -> Result<Ran> {
+        self.botctl_in(&self.project, None, args)
+    }
+
+    /// [`Tour::botctl`] in `folder`, as `who` (`BOTCTL_WHO`) when given.
+    fn botctl_in(&self, folder: &Path, who: Option<&str>, args: &[&str]) -> Result<Ran> {
         let mut cmd = Command::new(&self.botctl);
+        match who {
+            Some(who) => cmd.env("BOTCTL_WHO", who),
+            None => cmd.env_remove("BOTCTL_WHO"),
+        };
         cmd.args(args)
-            .current_dir(&self.project)
+            .current_dir(folder)
             .env("FAKE_FLY_STATE", &self.fly.state)
             .env_remove("BOTCTL_CONFIG")
             .env_remove(TOKEN_ENV)
@@ -427,7 +479,11 @@ impl Tour {
         } else {
             cmd.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
         }
-        run_shown(cmd, &format!("botctl {}", args.join(" ")))
+        let shown = match who {
+            Some(who) => format!("BOTCTL_WHO={who} botctl {}", args.join(" ")),
+            None => format!("botctl {}", args.join(" ")),
+        };
+        run_shown(cmd, &shown)
     }
 }
 

@@ -1,0 +1,296 @@
+//! doctor's checks of what time makes (reference/flyctl.md "Platform behaviour that causes
+//! 409s", "Deploy strategies", "Machine events"), from data doctor has already read: the
+//! project's fly.toml, `flyctl version`, the machines' events and creation times from the
+//! same `machine list`, and the recent logs.
+//!
+//! - `deploy`: a bluegreen or canary strategy (every deploy overlaps old and new pollers); a
+//!   flyctl older than v0.4.20 while a handoff is open (its deploys start stopped machines);
+//!   409 lines within a minute after a machine was created or replaced.
+//! - `events`: a machine a handoff stopped that is running again, named by who started it.
+
+use std::path::PathBuf;
+
+use super::Context;
+use super::doctor::{Check, Evidence, Finding, Level};
+use crate::config::Bot;
+use crate::sources::fly::{KEEPS_STOPPED_SINCE, LogLine, Machine};
+use crate::sources::machine_history::{EventKind, EventSource};
+use crate::time;
+
+/// A 409 this long after a machine was created or replaced is laid at its door.
+const AFTER_CREATE: u64 = 60;
+/// A 409 line younger than this is an error; older ones a warning.
+const RECENT: u64 = 600;
+
+/// The project's fly.toml: `[fly] toml`, else `fly.toml` beside botctl.toml.
+pub struct FlyToml {
+    pub path: PathBuf,
+    /// Named in botctl.toml (so its absence is worth saying).
+    named: bool,
+    text: Option<Result<String, String>>,
+}
+
+impl FlyToml {
+    pub fn read(ctx: &Context) -> FlyToml {
+        let (path, named) = match &ctx.cfg.fly.toml {
+            Some(p) => (p.clone(), true),
+            None => (ctx.cfg.root.join("fly.toml"), false),
+        };
+        // A fly.toml is a few hundred bytes; anything huge or odd is not one.
+        let text = match crate::files::read_text(&path, crate::files::CAP) {
+            Err(e) if e.is_missing() => None,
+            read => Some(read.map_err(|e| e.to_string())),
+        };
+        FlyToml { path, named, text }
+    }
+
+    /// What the file says about deploys, or why it cannot be read; `None`: no file.
+    fn deploy(&self) -> Option<Result<Deploy, String>> {
+        let text = match self.text.as_ref()? {
+            Ok(t) => t,
+            Err(e) => return Some(Err(e.clone())),
+        };
+        let value: toml::Table = match toml::from_str(text) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e.message().to_string())),
+        };
+        let app = value
+            .get("app")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let strategy = value
+            .get("deploy")
+            .and_then(|d| d.get("strategy"))
+            .and_then(|s| s.as_str())
+            .map(str::to_string);
+        Some(Ok(Deploy { app, strategy }))
+    }
+}
+
+/// fly.toml's `app` and `[deploy] strategy`.
+struct Deploy {
+    app: Option<String>,
+    strategy: Option<String>,
+}
+
+/// The `deploy` and `events` findings for one bot.
+pub fn findings(bot: &Bot, ev: &Evidence, fly_toml: &FlyToml) -> Vec<Finding> {
+    let Some(app) = bot.fly_app.as_deref() else {
+        return Vec::new();
+    };
+    let mut f = Vec::new();
+    strategy(bot, app, fly_toml, &mut f);
+    old_flyctl(bot, app, ev, &mut f);
+    let machines = match ev.survey.machines(bot) {
+        Some(Ok(ms)) => ms.as_slice(),
+        _ => &[],
+    };
+    if let Some(Ok(logs)) = ev.logs.get(app) {
+        conflicts_after_create(bot, app, machines, &logs.lines, &mut f);
+    }
+    started_again(bot, app, machines, ev, &mut f);
+    f
+}
+
+fn strategy(bot: &Bot, app: &str, fly_toml: &FlyToml, f: &mut Vec<Finding>) {
+    let shown = fly_toml.path.display();
+    match fly_toml.deploy() {
+        None if fly_toml.named => f.push(Finding::warn(
+            Some(bot),
+            Check::Deploy,
+            format!("{shown} (named by [fly] toml) does not exist, so its deploy strategy was not checked"),
+        )),
+        None => {}
+        Some(Err(e)) => f.push(Finding::warn(
+            Some(bot),
+            Check::Deploy,
+            format!("cannot read {shown}, so its deploy strategy was not checked: {e}"),
+        )),
+        // Another app's fly.toml says nothing about this one.
+        Some(Ok(Deploy {
+            app: Some(other), ..
+        })) if other != app => {}
+        Some(Ok(Deploy {
+            strategy: Some(s), ..
+        })) if s == "bluegreen" || s == "canary" => f.push(
+            Finding::warn(
+                Some(bot),
+                Check::Deploy,
+                format!(
+                    "{shown} deploys {app} with strategy = {s:?}: every deploy boots new \
+machines beside the running ones and both poll until the old ones go (tens of seconds of 409s \
+per deploy)"
+                ),
+            )
+            .fix(format!(
+                "set strategy = \"rolling\" (or \"immediate\") under [deploy] in {shown}"
+            )),
+        ),
+        Some(Ok(Deploy { strategy, .. })) => f.push(Finding::ok(
+            Some(bot),
+            Check::Deploy,
+            format!(
+                "{shown} deploys {app} with strategy = {:?}: the old machine stops before the \
+new one boots",
+                strategy.as_deref().unwrap_or("rolling")
+            ),
+        )),
+    }
+}
+
+/// A handoff is open: in the local state, or a record on one of the app's machines.
+fn handoff_open(bot: &Bot, ev: &Evidence) -> Option<String> {
+    if let Ok(st) = &ev.handoffs
+        && let Some(h) = st.handoff(&bot.name)
+    {
+        return Some(format!("dev-start by {} at {}", h.by, h.at));
+    }
+    let Some(Ok(machines)) = ev.survey.machines(bot) else {
+        return None;
+    };
+    machines
+        .iter()
+        .filter_map(crate::team::on_machine)
+        .find(|r| r.bot.is_empty() || r.bot == bot.name)
+        .map(|r| format!("a handoff record by {} at {}", r.by, r.at))
+}
+
+fn old_flyctl(bot: &Bot, app: &str, ev: &Evidence, f: &mut Vec<Finding>) {
+    let Some(Ok(version)) = &ev.flyctl_version else {
+        return;
+    };
+    if *version >= KEEPS_STOPPED_SINCE {
+        return;
+    }
+    let Some(handoff) = handoff_open(bot, ev) else {
+        return;
+    };
+    f.push(
+        Finding::warn(
+            Some(bot),
+            Check::Deploy,
+            format!(
+                "flyctl {version} is older than {KEEPS_STOPPED_SINCE} while {} is handed off \
+({handoff}): its `fly deploy` and `fly secrets set` start the stopped machines of {app}, which \
+then poll beside the copy here",
+                bot.name
+            ),
+        )
+        .fix(
+            "upgrade flyctl (flyctl version upgrade, or curl -L https://fly.io/install.sh | sh), \
+and set secrets with fly secrets set --stage while the bot is handed off",
+        ),
+    );
+}
+
+fn conflicts_after_create(
+    bot: &Bot,
+    app: &str,
+    machines: &[Machine],
+    lines: &[LogLine],
+    f: &mut Vec<Finding>,
+) {
+    // The newest 409 that has a machine created or replaced within the minute before it.
+    let blamed = lines
+        .iter()
+        .rev()
+        .filter(|l| l.is_conflict())
+        .filter_map(|l| {
+            let at = l.at?;
+            machines.iter().find_map(|m| {
+                m.history
+                    .created_or_replaced()
+                    .into_iter()
+                    .filter(|t| *t <= at && at - *t <= AFTER_CREATE)
+                    .max()
+                    .map(|t| (l, at, m, t))
+            })
+        })
+        .next();
+    let Some((line, at, machine, created)) = blamed else {
+        return;
+    };
+    let level = if time::now().saturating_sub(at) < RECENT {
+        Level::Error
+    } else {
+        Level::Warn
+    };
+    f.push(
+        Finding::new(
+            level,
+            Some(bot),
+            Check::Deploy,
+            format!(
+                "409 lines in the logs of {app} (the last at {}{}) came {}s after machine {} \
+was created or replaced at {}: a deploy's new machine polled beside the old one",
+                time::rfc3339(at),
+                line.machine
+                    .as_deref()
+                    .map(|m| format!(" on machine {m}"))
+                    .unwrap_or_default(),
+                at - created,
+                machine.id,
+                time::rfc3339(created),
+            ),
+        )
+        .fix(format!(
+            "use strategy = \"rolling\" in fly.toml and deploy with --ha=false; if two machines \
+still run: flyctl machine list --app {app}, then flyctl machine stop ID --app {app}"
+        )),
+    );
+}
+
+fn started_again(bot: &Bot, app: &str, machines: &[Machine], ev: &Evidence, f: &mut Vec<Finding>) {
+    let local = ev.handoffs.as_ref().ok().and_then(|s| s.handoff(&bot.name));
+    for m in machines.iter().filter(|m| m.is_running()) {
+        let by_state = local.filter(|h| h.app == app && h.machines.contains(&m.id));
+        let record = crate::team::on_machine(m).filter(|r| r.bot.is_empty() || r.bot == bot.name);
+        let handoff = match (by_state, record) {
+            (Some(h), _) => format!("dev-start by {} at {}", h.by, h.at),
+            (None, Some(r)) => format!("the handoff of {} at {}", r.by, r.at),
+            (None, None) => continue,
+        };
+        let start = m.history.last_start();
+        let (who, fix) = match start {
+            Some(e) if e.source == EventSource::Proxy => (
+                format!("{} at {}", e.who(), time::rfc3339(e.at())),
+                format!(
+                    "{}; then flyctl machine stop {} --app {app}",
+                    m.proxy_fix(app),
+                    m.id
+                ),
+            ),
+            Some(e) if matches!(e.kind, EventKind::Launch | EventKind::Update) => (
+                format!("{} at {}", e.who(), time::rfc3339(e.at())),
+                format!(
+                    "flyctl machine stop {} --app {app}   # and deploy only with flyctl \
+{KEEPS_STOPPED_SINCE} or newer; fly secrets set --stage while handed off",
+                    m.id
+                ),
+            ),
+            Some(e) => (
+                format!("{} at {}", e.who(), time::rfc3339(e.at())),
+                format!(
+                    "flyctl machine stop {} --app {app}   # and ask the team who started it",
+                    m.id
+                ),
+            ),
+            None => (
+                "something its events do not name".into(),
+                format!("flyctl machine stop {} --app {app}", m.id),
+            ),
+        };
+        f.push(
+            Finding::error(
+                Some(bot),
+                Check::Events,
+                format!(
+                    "machine {} of {app} was stopped by {handoff} and is {} again: started by \
+{who}",
+                    m.id, m.state
+                ),
+            )
+            .fix(fix),
+        );
+    }
+}

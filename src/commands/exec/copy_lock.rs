@@ -1,0 +1,105 @@
+//! The copy lock, `.botctl/exec-BOT.lock`: held by every bot that `botctl exec` started, for as
+//! long as it runs — its descriptor is left open across the exec, and the kernel lets go of it
+//! when the last holder exits. The handoff lock covers the look and the exec; this one covers
+//! what comes after, when the process table may not show the bot yet (an empty command line
+//! mid-exec, `sh -c` before it execs the bot, a COMMAND that does not look like the bot), so a
+//! second `botctl exec` still sees the first copy. Taken only under the handoff lock.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// This run's hold on the copy lock, kept open into the bot.
+pub struct CopyLock {
+    file: File,
+}
+
+/// What trying the copy lock found.
+pub enum Claim {
+    Taken(CopyLock),
+    /// A copy that `botctl exec` started holds it: the pid it wrote, when it got that far.
+    HeldBy {
+        pid: Option<u32>,
+        path: PathBuf,
+    },
+}
+
+pub fn path(root: &Path, bot: &str) -> PathBuf {
+    root.join(".botctl").join(format!("exec-{bot}.lock"))
+}
+
+/// Takes the copy lock of `bot` and writes this pid into it, or says who holds it.
+pub fn claim(root: &Path, bot: &str) -> Result<Claim> {
+    let path = path(root, bot);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    }
+    // Never through a link, as the handoff lock.
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                Error::State {
+                    path: path.clone(),
+                    message: "is a symbolic link; botctl does not follow links here: remove it"
+                        .into(),
+                }
+            } else {
+                Error::io(format!("cannot open {}", path.display()), e)
+            }
+        })?;
+    match file.try_lock() {
+        Ok(()) => {
+            // Written in place, not renamed over: the lock is on this file itself. Only a
+            // hint for the next run's refusal; the lock is what counts.
+            let pid = std::process::id().to_string();
+            file.set_len(0)
+                .and_then(|()| file.rewind())
+                .and_then(|()| file.write_all(pid.as_bytes()))
+                .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+            Ok(Claim::Taken(CopyLock { file }))
+        }
+        Err(TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let _ = (&file).take(32).read_to_string(&mut text);
+            Ok(Claim::HeldBy {
+                pid: text.trim().parse().ok(),
+                path,
+            })
+        }
+        Err(TryLockError::Error(e)) => Err(Error::io(format!("cannot lock {}", path.display()), e)),
+    }
+}
+
+impl CopyLock {
+    /// Leaves the descriptor open across exec (Rust opens every file close-on-exec), so the
+    /// bot holds the lock for as long as it runs.
+    pub fn keep_across_exec(&self) -> Result<()> {
+        // SAFETY: fcntl on a descriptor this File owns; F_SETFD only changes its flags.
+        let rc = unsafe { nix::libc::fcntl(self.file.as_raw_fd(), nix::libc::F_SETFD, 0) };
+        if rc == -1 {
+            return Err(Error::io(
+                "cannot keep the copy lock open for the bot",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The processes that have `path` open: for a lock whose recorded pid is gone, the children
+/// that inherited it (a wrapper's bot, a bot's own long-lived child). Only processes whose
+/// descriptors this user may read.
+pub fn holders(path: &Path) -> Vec<u32> {
+    crate::sources::proc::holders(crate::sources::proc::Backend::native(), path)
+}

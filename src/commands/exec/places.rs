@@ -1,0 +1,228 @@
+//! What one look says for `exec`: every other place the bot runs, each with the command that
+//! ends it there, and what could not be read. Built from the same `Survey` and `Places` as
+//! status, less what is this run's own: its ancestors (the launch script, its supervisor, a
+//! bot that started its own successor) and, inside a Fly machine, that machine.
+
+use super::copy_lock::{self, Claim};
+use crate::commands::status::{describe_host_instance, describe_instance};
+use crate::config::Bot;
+use crate::shell;
+use crate::sources::local::Instance;
+use crate::sources::proc::{self, Backend};
+use crate::sources::telegram::{self, TokenLookup};
+use crate::survey::Survey;
+use crate::survey::other_apps::set_secret_fix;
+use crate::ui;
+
+/// Another place the bot runs, as the refusal names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Elsewhere {
+    pub place: String,
+    pub fix: String,
+}
+
+/// What this run is, so that its own process tree and machine are never "another copy".
+pub struct Own {
+    /// This process and its ancestors.
+    pub ancestors: Vec<u32>,
+    /// `FLY_MACHINE_ID`: this run is inside that Fly machine.
+    pub machine: Option<String>,
+}
+
+impl Own {
+    pub fn now() -> Own {
+        Own {
+            ancestors: crate::sources::local::ancestors(),
+            machine: std::env::var("FLY_MACHINE_ID")
+                .ok()
+                .filter(|id| !id.trim().is_empty()),
+        }
+    }
+
+    fn is_own(&self, pid: u32) -> bool {
+        pid == std::process::id() || self.ancestors.contains(&pid)
+    }
+}
+
+/// One look's findings.
+#[derive(Default)]
+pub struct Look {
+    pub elsewhere: Vec<Elsewhere>,
+    /// Sources that could not be read (sentences with their fix when there is one).
+    pub unchecked: Vec<String>,
+}
+
+/// The other places `bot` runs and what was not checked, from `survey` and the copy lock.
+pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &str) -> Look {
+    let places = survey.places(bot);
+    let mut elsewhere = Vec::new();
+    let local: Vec<&Instance> = places
+        .local
+        .iter()
+        .copied()
+        .filter(|i| !own.is_own(i.pid))
+        .collect();
+    for i in &local {
+        elsewhere.push(Elsewhere {
+            place: describe_instance(i),
+            fix: stop_local_fix(bot, i),
+        });
+    }
+    for (host, i) in &places.hosts {
+        elsewhere.push(Elsewhere {
+            place: describe_host_instance(host, i),
+            fix: format!("botctl dev-stop {} --host {host}", bot.name),
+        });
+    }
+    let app = bot.fly_app.as_deref().unwrap_or("");
+    for m in places
+        .machines
+        .iter()
+        .filter(|m| own.machine.as_deref() != Some(m.id.as_str()))
+    {
+        elsewhere.push(Elsewhere {
+            place: format!("Fly app {app} machine {} {} ({})", m.id, m.state, m.region),
+            fix: {
+                let stop = format!(
+                    "flyctl machine stop {} --app {}",
+                    shell::word(&m.id),
+                    shell::word(app)
+                );
+                if own.machine.is_some() {
+                    format!("{stop}   # one started machine per polling bot")
+                } else {
+                    format!("{stop}   # or hand it over: botctl dev-start {}", bot.name)
+                }
+            },
+        });
+    }
+    let shared = survey.shared_token(bot);
+    for other in shared.iter().flat_map(|t| &t.also) {
+        for m in other
+            .started()
+            .into_iter()
+            .filter(|m| own.machine.as_deref() != Some(m.id.as_str()))
+        {
+            elsewhere.push(Elsewhere {
+                place: format!(
+                    "Fly app {} machine {} {} ({}): it holds {}'s token (secret {})",
+                    other.app, m.id, m.state, m.region, bot.name, other.secret
+                ),
+                fix: set_secret_fix(other.secret.raw(), other.app.raw(), &[m.id.as_str()]),
+            });
+        }
+    }
+    // A teammate's laptop that holds the bot (a handoff record by someone else on Fly): a
+    // place no source here can see, so the fix is theirs to run.
+    if let Some(record) = places.declared() {
+        elsewhere.push(Elsewhere {
+            place: format!(
+                "{} (declared on Fly; not seen from here)",
+                record.holds(&bot.name)
+            ),
+            fix: format!(
+                "ask {} to run `botctl deploy-resume {}`",
+                crate::outside::Outside::from(record.by.as_str()),
+                bot.name
+            ),
+        });
+    }
+    if let Some(url) = places.webhook {
+        elsewhere.push(Elsewhere {
+            place: format!(
+                "a webhook is set ({url}): Telegram delivers the updates there, and a poller gets 409"
+            ),
+            fix: telegram::delete_webhook_fix(api, bot.token_env.as_deref()),
+        });
+    }
+    // A copy an earlier exec started that the scan did not recognise (yet). When the pid it
+    // wrote is gone, whoever inherited the lock from it holds it now.
+    if let Some(Claim::HeldBy { pid, path }) = copy {
+        let holders = match pid {
+            Some(pid) if proc::facts(Backend::native(), *pid).is_some() => vec![*pid],
+            _ => copy_lock::holders(path),
+        };
+        let found = !holders.is_empty();
+        let theirs: Vec<u32> = holders
+            .into_iter()
+            // An instance the scan found, or the shell of a `run` that is the instance's parent,
+            // is that copy, already named.
+            .filter(|p| !own.is_own(*p) && !local.iter().any(|i| i.pid == *p || i.ppid == Some(*p)))
+            .collect();
+        let mine = pid.is_some_and(|p| own.is_own(p));
+        for p in &theirs {
+            elsewhere.push(Elsewhere {
+                place: format!(
+                    "local pid {p} `{}`, a copy botctl exec started (it holds {})",
+                    ui::shown(&command_line(*p)),
+                    path.display()
+                ),
+                fix: format!("kill {p}"),
+            });
+        }
+        if !found && !mine {
+            elsewhere.push(Elsewhere {
+                place: format!(
+                    "another botctl exec of {} is starting it (it holds {})",
+                    bot.name,
+                    path.display()
+                ),
+                fix: format!("wait for it; or: botctl status {}", bot.name),
+            });
+        }
+    }
+    Look {
+        elsewhere,
+        unchecked: unchecked(bot, survey, &places.unreadable),
+    }
+}
+
+/// The sources that could not be read, with the fix flyctl's errors carry.
+fn unchecked(bot: &Bot, survey: &Survey, unreadable: &[String]) -> Vec<String> {
+    let fly_error = survey.machines(bot).and_then(|r| r.as_ref().err());
+    let mut out: Vec<String> = unreadable
+        .iter()
+        .map(|u| match fly_error {
+            Some(e) if e.to_string() == *u => format!(
+                "Fly app {}: {}",
+                bot.fly_app.as_deref().unwrap_or(""),
+                e.with_fix()
+            ),
+            _ => u.clone(),
+        })
+        .collect();
+    if let Some(shared) = survey.shared_token(bot) {
+        out.extend(
+            shared
+                .unchecked
+                .iter()
+                .map(|u| format!("other Fly apps: {u}")),
+        );
+    }
+    if let Some(t) = survey.telegram.get(&bot.name)
+        && let TokenLookup::Missing { .. } = &t.token
+        && let Some((why, fix)) = t.token.missing()
+    {
+        out.push(format!("the webhook (no token: {why}); fix: {fix}"));
+    }
+    out.dedup();
+    out
+}
+
+/// dev-stop stops this user's copies; another user's copy needs that user, or root.
+fn stop_local_fix(bot: &Bot, i: &Instance) -> String {
+    if i.uid == Some(nix::unistd::getuid().as_raw()) {
+        format!("botctl dev-stop {}", bot.name)
+    } else {
+        format!(
+            "ask {0} to stop it (as {0}: botctl dev-stop {1}), or as root: kill {2}",
+            i.user, bot.name, i.pid
+        )
+    }
+}
+
+fn command_line(pid: u32) -> String {
+    proc::argv(Backend::native(), pid)
+        .map(|argv| argv.join(" "))
+        .unwrap_or_default()
+}

@@ -1,0 +1,391 @@
+//! What `botctl watch` reports: one event per change, as a line a person reads or as one JSON
+//! object (`{"at", "bot", "event", …}`).
+
+use serde_json::{Value, json};
+
+use crate::time;
+use crate::ui::shown;
+
+/// Milliseconds since the epoch.
+pub type Millis = u64;
+
+pub fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// One change, of one bot.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub at: Millis,
+    pub bot: String,
+    pub what: What,
+    /// Found by the first look at a source: how things stood when watching began, not a
+    /// change.
+    pub initial: bool,
+}
+
+/// A place where a copy of the bot runs as a process: here or on a `[[host]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Copy {
+    /// `None`: this machine.
+    pub host: Option<String>,
+    pub pid: u32,
+    pub cmd: crate::outside::Argv,
+    /// What keeps it alive or started it: "cron (pid 77)", "a shell loop (pid 900)",
+    /// "bash (pid 812)".
+    pub started_by: Option<String>,
+    pub container: Option<crate::outside::Outside>,
+}
+
+impl Copy {
+    /// "local pid 4242", "host vps pid 77".
+    pub fn place(&self) -> String {
+        match &self.host {
+            None => format!("local pid {}", self.pid),
+            Some(h) => format!("host {h} pid {}", self.pid),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MachineChange {
+    /// A machine that was not in the list before.
+    Created,
+    /// Gone from the list, or destroyed.
+    Destroyed,
+    /// As the first look found it.
+    Found,
+    State {
+        from: String,
+    },
+}
+
+/// Why a log stream needs a new start.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamTrouble {
+    /// flyctl exited (a network error ends it with `Error: …`).
+    Ended(String),
+    /// No line for this long: it may hang; stopped.
+    Silent(u64),
+    /// flyctl could not be started.
+    NotStarted(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum What {
+    Appeared(Copy),
+    Gone(Copy),
+    Machine {
+        app: String,
+        id: String,
+        state: String,
+        change: MachineChange,
+        /// Who, from its newest event: "Fly Proxy (…)".
+        source: Option<String>,
+    },
+    Conflict {
+        app: String,
+        machine: Option<String>,
+        line: String,
+        /// Every place the bot ran at that moment.
+        places: Vec<String>,
+        /// The changes of the minute before: (seconds before, what).
+        before: Vec<(u64, String)>,
+    },
+    Webhook {
+        /// The URL now; empty: deleted.
+        url: crate::outside::Outside,
+        was: crate::outside::Outside,
+    },
+    Handoff {
+        app: String,
+        machine: String,
+        /// `None`: the record was cleared.
+        by: Option<String>,
+        since: Option<String>,
+    },
+    /// A log stream that ended or went silent, and when it is tried again.
+    Logs {
+        app: String,
+        trouble: StreamTrouble,
+        retry_in: u64,
+    },
+    /// A source that could not be read (or can be again: `error` None).
+    Source {
+        source: String,
+        error: Option<String>,
+    },
+}
+
+impl What {
+    /// The JSON `event`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            What::Appeared(_) => "appeared",
+            What::Gone(_) => "gone",
+            What::Machine { .. } => "machine",
+            What::Conflict { .. } => "409",
+            What::Webhook { .. } => "webhook",
+            What::Handoff { .. } => "handoff",
+            What::Logs { .. } => "logs",
+            What::Source { .. } => "source",
+        }
+    }
+
+    /// What changed, in a few words (also how a 409 event quotes the changes before it).
+    pub fn summary(&self) -> String {
+        match self {
+            What::Appeared(c) => {
+                let mut s = format!("{} appeared", c.place());
+                if let Some(by) = &c.started_by {
+                    s.push_str(&format!(", started by {}", shown(by)));
+                }
+                if let Some(name) = &c.container {
+                    s.push_str(&format!(", in container {name}"));
+                }
+                s
+            }
+            What::Gone(c) => format!("{} went", c.place()),
+            What::Machine {
+                app,
+                id,
+                state,
+                change,
+                source,
+            } => {
+                let by = source
+                    .as_ref()
+                    .map(|s| format!(" (by {s})"))
+                    .unwrap_or_default();
+                match change {
+                    MachineChange::Created => {
+                        format!("machine {id} of {app} was created, {state}{by}")
+                    }
+                    MachineChange::Destroyed => format!("machine {id} of {app} was destroyed"),
+                    MachineChange::Found => format!("machine {id} of {app} is {state}"),
+                    MachineChange::State { from } => {
+                        format!("machine {id} of {app} went {from} → {state}{by}")
+                    }
+                }
+            }
+            What::Conflict { machine, .. } => format!(
+                "409 in {}'s log",
+                machine.as_deref().unwrap_or("an unnamed machine")
+            ),
+            What::Webhook { url, was } if url.is_empty() => {
+                format!("the webhook was deleted (was {was})")
+            }
+            What::Webhook { url, .. } => format!("a webhook is set: {url}"),
+            What::Handoff {
+                machine,
+                by: Some(by),
+                since,
+                ..
+            } => format!(
+                "handoff record on machine {machine}: held by {}{}",
+                shown(by),
+                since
+                    .as_ref()
+                    .map(|s| format!(" since {}", shown(s)))
+                    .unwrap_or_default()
+            ),
+            What::Handoff { machine, .. } => {
+                format!("handoff record cleared on machine {machine}")
+            }
+            What::Logs {
+                app,
+                trouble,
+                retry_in,
+            } => {
+                let why = match trouble {
+                    StreamTrouble::Ended(e) => {
+                        format!("`flyctl logs --app {app}` ended: {}", shown(e))
+                    }
+                    StreamTrouble::Silent(s) => format!(
+                        "`flyctl logs --app {app}` printed nothing for {s}s and was stopped"
+                    ),
+                    StreamTrouble::NotStarted(e) => {
+                        format!("`flyctl logs --app {app}` could not start: {}", shown(e))
+                    }
+                };
+                format!("{why}; started again in {retry_in}s")
+            }
+            What::Source {
+                source,
+                error: Some(e),
+            } => format!("{source} could not be read: {}", shown(e)),
+            What::Source { source, .. } => format!("{source} can be read again"),
+        }
+    }
+}
+
+impl Event {
+    /// "10:02:11Z partner  local pid 4242 appeared, started by cron"; a 409 adds the places
+    /// and the minute before it.
+    pub fn line(&self) -> String {
+        let head = format!(
+            "{} {}",
+            clock(self.at),
+            if self.bot.is_empty() { "-" } else { &self.bot }
+        );
+        match &self.what {
+            What::Conflict {
+                line,
+                places,
+                before,
+                ..
+            } => {
+                let mut s = format!("{head}  {}", self.what.summary());
+                if before.is_empty() {
+                    s.push_str("; no change in the minute before");
+                } else {
+                    let changes: Vec<String> = before
+                        .iter()
+                        .map(|(ago, what)| format!("{ago} s before, {what}"))
+                        .collect();
+                    s.push_str(&format!("; {}", changes.join("; ")));
+                }
+                s.push_str(&format!(
+                    "; running at that moment: {}",
+                    if places.is_empty() {
+                        "nowhere botctl sees".to_string()
+                    } else {
+                        places.join(", ")
+                    }
+                ));
+                s.push_str(&format!(" — {}", shown(line)));
+                s
+            }
+            _ => format!("{head}  {}", self.what.summary()),
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        let mut v = json!({
+            "at": time_ms(self.at),
+            "bot": Some(&self.bot).filter(|b| !b.is_empty()),
+            "event": self.what.kind(),
+        });
+        let fields = match &self.what {
+            What::Appeared(c) | What::Gone(c) => json!({
+                "host": c.host, "pid": c.pid, "cmd": c.cmd, "started_by": c.started_by,
+                "container": c.container,
+            }),
+            What::Machine {
+                app,
+                id,
+                state,
+                change,
+                source,
+            } => json!({
+                "app": app, "machine": id, "state": state,
+                "change": match change {
+                    MachineChange::Created => "created",
+                    MachineChange::Destroyed => "destroyed",
+                    MachineChange::Found => "found",
+                    MachineChange::State { .. } => "state",
+                },
+                "from": match change { MachineChange::State { from } => Some(from), _ => None },
+                "source": source,
+            }),
+            What::Conflict {
+                app,
+                machine,
+                line,
+                places,
+                before,
+            } => json!({
+                "app": app, "machine": machine, "line": line, "places": places,
+                "before": before.iter().map(|(ago, what)| json!({"secs": ago, "change": what}))
+                    .collect::<Vec<_>>(),
+            }),
+            What::Webhook { url, was } => json!({
+                "change": if url.is_empty() { "deleted" } else { "set" }, "url": url, "was": was,
+            }),
+            What::Handoff {
+                app,
+                machine,
+                by,
+                since,
+            } => json!({
+                "app": app, "machine": machine,
+                "change": if by.is_some() { "written" } else { "cleared" },
+                "by": by, "since": since,
+            }),
+            What::Logs {
+                app,
+                trouble,
+                retry_in,
+            } => json!({
+                "app": app,
+                "trouble": match trouble {
+                    StreamTrouble::Ended(_) => "ended",
+                    StreamTrouble::Silent(_) => "silent",
+                    StreamTrouble::NotStarted(_) => "not-started",
+                },
+                "message": self.what.summary(), "retry_in": retry_in,
+            }),
+            What::Source { source, error } => json!({"source": source, "error": error}),
+        };
+        if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), fields) {
+            obj.extend(extra);
+            if self.initial {
+                obj.insert("initial".into(), Value::Bool(true));
+            }
+        }
+        v
+    }
+}
+
+/// "10:02:11Z": the time of day, UTC.
+pub fn clock(at: Millis) -> String {
+    let full = time::rfc3339(at / 1000);
+    full.split_once('T')
+        .map(|(_, t)| t.to_string())
+        .unwrap_or(full)
+}
+
+/// RFC 3339 with milliseconds: the order of two events a few ms apart stays visible.
+pub fn time_ms(at: Millis) -> String {
+    let secs = time::rfc3339(at / 1000);
+    match secs.strip_suffix('Z') {
+        Some(s) => format!("{s}.{:03}Z", at % 1000),
+        None => secs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_409_line_names_the_machine_and_the_minute_before() {
+        let e = Event {
+            at: 1_795_600_800_250,
+            bot: "partner".into(),
+            initial: false,
+            what: What::Conflict {
+                app: "lb".into(),
+                machine: Some("148ed193b95089".into()),
+                line: "Conflict: terminated by other getUpdates request".into(),
+                places: vec!["local pid 4242".into(), "machine 148ed193b95089".into()],
+                before: vec![(4, "local pid 4242 appeared, started by cron".into())],
+            },
+        };
+        let line = e.line();
+        assert!(
+            line.contains(
+                "409 in 148ed193b95089's log; 4 s before, local pid 4242 appeared, started by cron"
+            ),
+            "{line}"
+        );
+        let j = e.json();
+        assert_eq!(j["event"], "409");
+        assert_eq!(j["machine"], "148ed193b95089");
+        assert_eq!(j["at"], "2026-11-25T10:00:00.250Z");
+        assert_eq!(j["before"][0]["secs"], 4);
+    }
+}

@@ -1,0 +1,346 @@
+//! `botctl watch`: for a 409 that comes and goes. Reads every source again at its own cadence
+//! (`[watch]`), streams each app's `flyctl logs`, and prints one line (or JSON object) per
+//! change until Ctrl-C or the end of `--for`; then a summary. No probe: watching never
+//! disturbs the bot.
+//!
+//! Each source is read by its own scoped thread and sends what it saw to the one thread that
+//! owns the [`Watcher`] (the last look at everything), which turns looks into events.
+
+mod event;
+mod stream;
+mod watcher;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::time::{Duration, Instant};
+
+use super::Context;
+use crate::config::{self, Bot};
+use crate::error::Result;
+use crate::sources::fly::Machine;
+use crate::sources::host;
+use crate::sources::local::{self, Instance};
+use crate::sources::telegram::{BotApi, TokenLookup, token_for};
+use crate::{interrupt, survey, ui};
+use event::{Event, Millis, now_ms};
+use stream::Heard;
+use watcher::Watcher;
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  botctl watch\n  botctl watch partner --for 10m\n  \
+botctl watch --json | jq 'select(.event == \"409\")'\n\nExit: 0 nothing seen, 1 a 409 or \
+a conflict (two places at once) was seen, 130 never (Ctrl-C ends it with the summary)"
+)]
+pub struct Args {
+    /// Bots to watch (default: all)
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
+    bots: Vec<String>,
+    /// One JSON object per event per line
+    #[arg(long)]
+    json: bool,
+    /// Stop by itself after this long ("90s", "10m", "2h"); default: until Ctrl-C
+    #[arg(long = "for", value_name = "DURATION", value_parser = for_duration)]
+    for_: Option<Duration>,
+}
+
+fn for_duration(s: &str) -> std::result::Result<Duration, String> {
+    config::WATCH_FOR.parse(s)
+}
+
+/// What a source's thread saw.
+enum Seen {
+    Local(Result<Vec<Instance>, String>),
+    Host(String, Result<Vec<Instance>, String>),
+    Fly(String, Result<Vec<Machine>, String>),
+    Webhook(String, Result<crate::outside::Outside, String>),
+    Log(String, Heard),
+}
+
+/// Tells every thread to finish; their sleeps end at once.
+pub struct Stop(AtomicBool);
+
+impl Stop {
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst) || interrupt::requested()
+    }
+
+    fn set(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Sleeps `d`, or less when told to stop.
+    pub fn sleep(&self, d: Duration) {
+        let until = Instant::now() + d;
+        while !self.is_set() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+    }
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+    let bots = ctx.cfg.select(&args.bots)?;
+    let started = now_ms();
+    let live = ui::Live::new();
+    say_what_is_watched(ctx, &bots, args);
+    let stop = Stop(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel::<Seen>();
+    let mut watcher = Watcher::new(&bots, started);
+    std::thread::scope(|s| {
+        start_readers(s, ctx, &bots, &stop, &tx);
+        drop(tx);
+        let deadline = args.for_.map(|d| Instant::now() + d);
+        let mut redrawn = Instant::now() - Duration::from_secs(1);
+        while !stop.is_set() && deadline.is_none_or(|d| Instant::now() < d) && !live.closed() {
+            if let Ok(seen) = rx.recv_timeout(Duration::from_millis(100)) {
+                for e in take(&mut watcher, seen) {
+                    show(&live, &e, args.json);
+                }
+            }
+            if redrawn.elapsed() >= Duration::from_secs(1) {
+                live.status(&status_line(&watcher, &bots));
+                redrawn = Instant::now();
+            }
+        }
+        // Ends every reader, and every flyctl, ssh or Bot API call still running.
+        stop.set();
+        interrupt::request();
+    });
+    interrupt::clear();
+    live.finish();
+    summarize(&live, &watcher, &bots, args.json);
+    Ok(i32::from(watcher.saw_trouble()))
+}
+
+fn say_what_is_watched(ctx: &Context, bots: &[&Bot], args: &Args) {
+    let w = &ctx.cfg.watch;
+    let apps = survey::apps(bots);
+    let mut what = vec![format!("this machine every {}", secs(w.local))];
+    if !apps.is_empty() {
+        what.push(format!(
+            "Fly app{} {} every {} and their logs as they come",
+            if apps.len() == 1 { "" } else { "s" },
+            apps.join(", "),
+            secs(w.fly)
+        ));
+    }
+    let hosts = hosts_of(ctx, bots);
+    if !hosts.is_empty() {
+        what.push(format!(
+            "host{} {} every {}",
+            if hosts.len() == 1 { "" } else { "s" },
+            hosts
+                .iter()
+                .map(|h| h.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            secs(w.hosts)
+        ));
+    }
+    let until = match args.for_ {
+        Some(d) => format!("for {}", secs(d)),
+        None => "until Ctrl-C".into(),
+    };
+    ui::note(format!(
+        "Watching {} {until}: {}. Times are UTC.",
+        bots.iter()
+            .map(|b| b.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        what.join("; ")
+    ));
+}
+
+fn hosts_of<'c>(ctx: &'c Context, bots: &[&Bot]) -> Vec<&'c config::Host> {
+    ctx.cfg
+        .hosts
+        .iter()
+        .filter(|h| bots.iter().any(|b| h.may_run(&b.name)))
+        .collect()
+}
+
+/// One scoped thread per source: this machine, each host, each app's machine list and log
+/// stream, each bot's webhook info.
+fn start_readers<'s, 'e: 's>(
+    s: &'s std::thread::Scope<'s, 'e>,
+    ctx: &'e Context,
+    bots: &'e [&'e Bot],
+    stop: &'e Stop,
+    tx: &Sender<Seen>,
+) {
+    let w = &ctx.cfg.watch;
+    let tx_local = tx.clone();
+    s.spawn(move || read_local(ctx, bots, w.local, stop, &tx_local));
+    for h in hosts_of(ctx, bots) {
+        let tx = tx.clone();
+        s.spawn(move || {
+            every(w.hosts, stop, || {
+                let scan = host::read(h, bots).map(|scan| scan.instances);
+                tx.send(Seen::Host(h.name.clone(), scan)).is_ok()
+            })
+        });
+    }
+    let silence = stream::silence_bound(w.fly);
+    for app in survey::apps(bots) {
+        let (tx_list, tx_log) = (tx.clone(), tx.clone());
+        let app_list = app.clone();
+        s.spawn(move || {
+            every(w.fly, stop, || {
+                let list = ctx.flyctl.machines(&app_list).map_err(|e| e.with_fix());
+                tx_list.send(Seen::Fly(app_list.clone(), list)).is_ok()
+            })
+        });
+        s.spawn(move || {
+            let send = |heard: Heard| tx_log.send(Seen::Log(app.clone(), heard)).is_ok();
+            stream::follow(&ctx.flyctl, &app, silence, stop, &send);
+        });
+    }
+    for bot in bots {
+        let TokenLookup::Found { token, .. } = token_for(bot, &ctx.dotenv) else {
+            continue;
+        };
+        let api = BotApi::new(&ctx.cfg.telegram.api, token, ctx.cfg.telegram.timeout);
+        let tx = tx.clone();
+        s.spawn(move || {
+            every(w.fly, stop, || {
+                let url = api.webhook_info().map(|w| w.url).map_err(|e| e.to_string());
+                tx.send(Seen::Webhook(bot.name.clone(), url)).is_ok()
+            })
+        });
+    }
+}
+
+/// Runs `look` now and then every `period` (from the start of one look to the next) until
+/// `stop` or until `look` says nobody listens.
+fn every(period: Duration, stop: &Stop, mut look: impl FnMut() -> bool) {
+    while !stop.is_set() {
+        let began = Instant::now();
+        if !look() {
+            return;
+        }
+        stop.sleep(period.saturating_sub(began.elapsed()));
+    }
+}
+
+/// This machine: the cheap phase of the scan every period, the whole scan (users, folders,
+/// supervisors) only when the bots' processes changed.
+fn read_local(ctx: &Context, bots: &[&Bot], period: Duration, stop: &Stop, tx: &Sender<Seen>) {
+    let mut last: Option<Vec<(u32, String)>> = None;
+    every(period, stop, || match local::matching(bots) {
+        Ok(now) if last.as_ref() == Some(&now) => true,
+        Ok(now) => {
+            last = Some(now);
+            tx.send(Seen::Local(local::scan(bots, &ctx.cfg.root)))
+                .is_ok()
+        }
+        Err(e) => {
+            last = None;
+            tx.send(Seen::Local(Err(e))).is_ok()
+        }
+    });
+}
+
+fn take(watcher: &mut Watcher, seen: Seen) -> Vec<Event> {
+    let at = now_ms();
+    match seen {
+        Seen::Local(scan) => watcher.local(at, scan),
+        Seen::Host(name, scan) => watcher.host(at, &name, scan),
+        Seen::Fly(app, list) => watcher.machines(at, &app, list),
+        Seen::Webhook(bot, url) => watcher.webhook(at, &bot, url),
+        Seen::Log(app, Heard::Line(line)) => watcher.log_line(at, &app, line),
+        Seen::Log(app, Heard::Trouble { trouble, retry_in }) => {
+            watcher.stream_trouble(at, &app, trouble, retry_in.as_secs())
+        }
+    }
+}
+
+fn show(live: &ui::Live, e: &Event, json: bool) {
+    if json {
+        live.json_line(&e.json());
+    } else {
+        live.line(&e.line());
+    }
+}
+
+fn status_line(w: &Watcher, bots: &[&Bot]) -> String {
+    let names: Vec<&str> = bots.iter().map(|b| b.name.as_str()).collect();
+    format!(
+        "watching {} since {} ({}) · 409s so far: {} · places: {} · Ctrl-C ends",
+        names.join(", "),
+        event::clock(w.started),
+        secs(Duration::from_millis(now_ms().saturating_sub(w.started))),
+        w.conflicts(),
+        w.place_counts()
+    )
+}
+
+/// The end: time watched, 409s per bot, places that came and went.
+fn summarize(live: &ui::Live, w: &Watcher, bots: &[&Bot], json: bool) {
+    let ended: Millis = now_ms();
+    let watched = Duration::from_millis(ended.saturating_sub(w.started));
+    if json {
+        let per_bot: serde_json::Map<String, serde_json::Value> = bots
+            .iter()
+            .filter_map(|b| w.tally.get(&b.name).map(|t| (b, t)))
+            .map(|(b, t)| {
+                (
+                    b.name.clone(),
+                    serde_json::json!({
+                        "409s": t.conflicts, "most_places": t.most_places,
+                        "appeared": t.came, "gone": t.went,
+                    }),
+                )
+            })
+            .collect();
+        let v = serde_json::json!({
+            "at": event::time_ms(ended), "bot": null, "event": "summary",
+            "watched_secs": watched.as_secs(), "bots": per_bot, "trouble": w.saw_trouble(),
+        });
+        live.json_line(&v);
+        return;
+    }
+    live.line(&format!(
+        "Watched for {} ({} to {}).",
+        secs(watched),
+        event::clock(w.started),
+        event::clock(ended)
+    ));
+    for b in bots {
+        let Some(t) = w.tally.get(&b.name) else {
+            continue;
+        };
+        let mut s = format!(
+            "  {}: {} 409{}, at most {} place{} at once",
+            b.name,
+            t.conflicts,
+            if t.conflicts == 1 { "" } else { "s" },
+            t.most_places,
+            if t.most_places == 1 { "" } else { "s" }
+        );
+        if !t.came.is_empty() {
+            s.push_str(&format!("; came: {}", t.came.join(", ")));
+        }
+        if !t.went.is_empty() {
+            s.push_str(&format!("; went: {}", t.went.join(", ")));
+        }
+        live.line(&s);
+    }
+    if w.saw_trouble() {
+        live.line("A 409 or two places at once was seen: botctl doctor names the causes it can.");
+    }
+}
+
+/// "90s", "10m", "1m30s".
+fn secs(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 60, s % 60) {
+        (0, _) if d.as_millis() < 1000 => format!("{}ms", d.as_millis()),
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
+    }
+}

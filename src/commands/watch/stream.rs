@@ -1,0 +1,104 @@
+//! One app's `flyctl logs --app APP` (no `--no-tail`: it streams until killed), started again
+//! with a back-off whenever it ends or goes silent for too long (a hung flyctl looks exactly
+//! like a quiet bot, so silence past the bound counts as a hang).
+
+use std::time::{Duration, Instant};
+
+use super::Stop;
+use super::event::StreamTrouble;
+use crate::exec::{self, Next};
+use crate::sources::fly::{self, Flyctl, LogLine};
+
+/// What a stream tells the watcher.
+pub enum Heard {
+    Line(LogLine),
+    Trouble {
+        trouble: StreamTrouble,
+        retry_in: Duration,
+    },
+}
+
+/// How long a stream may print nothing before it is taken for hung: a few `[watch] fly`
+/// periods (a minute at the default).
+pub fn silence_bound(fly: Duration) -> Duration {
+    (fly * 6).max(Duration::from_secs(5))
+}
+
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A stream that ran this long was healthy: the back-off starts again from the first step.
+const HEALTHY: Duration = Duration::from_secs(60);
+
+/// Runs until `stop`: streams, reports each line, and restarts the stream after a back-off
+/// (1 s, doubling up to 30 s; back to 1 s after a stream that ran for a minute). A stream
+/// that replays its buffer and dies at once is not healthy.
+pub fn follow(
+    flyctl: &Flyctl,
+    app: &str,
+    silence: Duration,
+    stop: &Stop,
+    send: &dyn Fn(Heard) -> bool,
+) {
+    let mut backoff = FIRST_BACKOFF;
+    // The same trouble at the longest back-off is said once, not every 30 s.
+    let mut said: Option<(StreamTrouble, Duration)> = None;
+    while !stop.is_set() {
+        let began = Instant::now();
+        let trouble = match flyctl.installed() {
+            Err(e) => StreamTrouble::NotStarted(e.to_string()),
+            Ok(program) => match exec::stream_lines(program, &["logs", "--app", app]) {
+                Err(e) => StreamTrouble::NotStarted(e.to_string()),
+                Ok(mut stream) => read(&mut stream, silence, stop, send),
+            },
+        };
+        if stop.is_set() {
+            return;
+        }
+        if began.elapsed() >= HEALTHY {
+            backoff = FIRST_BACKOFF;
+        }
+        let news = said.as_ref() != Some(&(trouble.clone(), backoff));
+        if news {
+            said = Some((trouble.clone(), backoff));
+            if !send(Heard::Trouble {
+                trouble,
+                retry_in: backoff,
+            }) {
+                return;
+            }
+        }
+        stop.sleep(backoff);
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Reads one stream until it ends, goes silent past `silence`, or `stop`.
+fn read(
+    stream: &mut exec::LineStream,
+    silence: Duration,
+    stop: &Stop,
+    send: &dyn Fn(Heard) -> bool,
+) -> StreamTrouble {
+    let mut last = Instant::now();
+    loop {
+        if stop.is_set() {
+            return StreamTrouble::Silent(0);
+        }
+        match stream.next(Duration::from_millis(200)) {
+            Next::Line(raw) => {
+                last = Instant::now();
+                if let Some(line) = fly::parse_log_line(&raw)
+                    && !send(Heard::Line(line))
+                {
+                    return StreamTrouble::Silent(0);
+                }
+            }
+            Next::Quiet if last.elapsed() >= silence => {
+                return StreamTrouble::Silent(silence.as_secs());
+            }
+            Next::Quiet => {}
+            Next::Ended { error, .. } => return StreamTrouble::Ended(error),
+        }
+    }
+}

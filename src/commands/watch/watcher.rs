@@ -1,0 +1,583 @@
+//! The watcher's memory: the last look at every source, the changes of the last minute, and
+//! the tally for the summary. Each new look becomes the events that tell what changed; one
+//! thread owns it, so there is nothing to lock.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+
+use super::event::{Copy, Event, MachineChange, Millis, StreamTrouble, What};
+use crate::commands::status::describe_supervisor;
+use crate::config::Bot;
+use crate::sources::fly::{LogLine, Machine};
+use crate::sources::local::Instance;
+use crate::sources::supervisor::SupervisorKind;
+
+/// How far back a 409 event looks for the changes that may have caused it.
+const BEFORE: Millis = 60_000;
+/// Log lines stamped this long before watching began are the buffer's past, not news.
+const LOG_SLACK_SECS: u64 = 5;
+/// At most this many 409 lines are remembered to recognise a stream's replay of its buffer.
+const SEEN_LINES: usize = 5000;
+
+/// What the summary tells, per bot.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    pub conflicts: u32,
+    pub most_places: usize,
+    pub came: Vec<String>,
+    pub went: Vec<String>,
+}
+
+pub struct Watcher<'a> {
+    bots: Vec<&'a Bot>,
+    pub started: Millis,
+    local: Option<Vec<Instance>>,
+    hosts: BTreeMap<String, Vec<Instance>>,
+    fly: BTreeMap<String, Vec<Machine>>,
+    webhooks: BTreeMap<String, crate::outside::Outside>,
+    /// Sources now unreadable, with their error.
+    errors: BTreeMap<String, String>,
+    /// Events about the sources themselves, not yet returned.
+    pending: Vec<Event>,
+    recent: VecDeque<Event>,
+    seen_lines: HashSet<String>,
+    seen_order: VecDeque<String>,
+    pub tally: BTreeMap<String, Tally>,
+}
+
+impl<'a> Watcher<'a> {
+    pub fn new(bots: &[&'a Bot], started: Millis) -> Self {
+        Watcher {
+            bots: bots.to_vec(),
+            started,
+            local: None,
+            hosts: BTreeMap::new(),
+            fly: BTreeMap::new(),
+            webhooks: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            pending: Vec::new(),
+            recent: VecDeque::new(),
+            seen_lines: HashSet::new(),
+            seen_order: VecDeque::new(),
+            tally: bots
+                .iter()
+                .map(|b| (b.name.clone(), Tally::default()))
+                .collect(),
+        }
+    }
+
+    /// A 409 or two places at once was seen: the exit status says so.
+    pub fn saw_trouble(&self) -> bool {
+        self.tally
+            .values()
+            .any(|t| t.conflicts > 0 || t.most_places >= 2)
+    }
+
+    pub fn conflicts(&self) -> u32 {
+        self.tally.values().map(|t| t.conflicts).sum()
+    }
+
+    /// A look at this machine's processes.
+    pub fn local(&mut self, at: Millis, scan: Result<Vec<Instance>, String>) -> Vec<Event> {
+        let Some(now) = self.readable("this machine's processes", at, scan) else {
+            return self.drain_errors();
+        };
+        let initial = self.local.is_none();
+        let before = self.local.take().unwrap_or_default();
+        let mut events = self.source_events();
+        events.extend(copies_changed(at, None, &before, &now, initial));
+        self.local = Some(now);
+        self.record(events)
+    }
+
+    pub fn host(
+        &mut self,
+        at: Millis,
+        host: &str,
+        scan: Result<Vec<Instance>, String>,
+    ) -> Vec<Event> {
+        let Some(now) = self.readable(&format!("host {host}"), at, scan) else {
+            return self.drain_errors();
+        };
+        let before = self.hosts.remove(host);
+        let initial = before.is_none();
+        let mut events = self.source_events();
+        events.extend(copies_changed(
+            at,
+            Some(host),
+            &before.unwrap_or_default(),
+            &now,
+            initial,
+        ));
+        self.hosts.insert(host.to_string(), now);
+        self.record(events)
+    }
+
+    pub fn machines(
+        &mut self,
+        at: Millis,
+        app: &str,
+        list: Result<Vec<Machine>, String>,
+    ) -> Vec<Event> {
+        let Some(now) = self.readable(&format!("Fly app {app}"), at, list) else {
+            return self.drain_errors();
+        };
+        let before = self.fly.remove(app);
+        let initial = before.is_none();
+        let before = before.unwrap_or_default();
+        let mut events = self.source_events();
+        for bot in self.bots_of(app) {
+            events.extend(machines_changed(at, &bot, app, &before, &now, initial));
+        }
+        self.fly.insert(app.to_string(), now);
+        self.record(events)
+    }
+
+    pub fn webhook(
+        &mut self,
+        at: Millis,
+        bot: &str,
+        url: Result<crate::outside::Outside, String>,
+    ) -> Vec<Event> {
+        let Some(url) = self.readable(&format!("{bot}'s webhook info"), at, url) else {
+            return self.drain_errors();
+        };
+        let mut events = self.source_events();
+        let was = self.webhooks.insert(bot.to_string(), url.clone());
+        let initial = was.is_none();
+        let was = was.unwrap_or_default();
+        if was != url && !(initial && url.is_empty()) {
+            events.push(Event {
+                at,
+                bot: bot.to_string(),
+                what: What::Webhook { url, was },
+                initial,
+            });
+        }
+        self.record(events)
+    }
+
+    /// A line of an app's log stream: a 409 becomes an event with its context.
+    pub fn log_line(&mut self, at: Millis, app: &str, line: LogLine) -> Vec<Event> {
+        if !line.is_conflict()
+            || line
+                .at
+                .is_some_and(|t| t + LOG_SLACK_SECS < self.started / 1000)
+            || !self.first_time(&line.text)
+        {
+            return Vec::new();
+        }
+        let mut events = Vec::new();
+        for bot in self.bots_of(app) {
+            let before: Vec<(u64, String)> = self
+                .recent
+                .iter()
+                .filter(|e| e.bot == bot && e.at + BEFORE >= at)
+                .map(|e| (at.saturating_sub(e.at).div_ceil(1000), e.what.summary()))
+                .collect();
+            events.push(Event {
+                at,
+                bot: bot.clone(),
+                what: What::Conflict {
+                    app: app.to_string(),
+                    machine: line.machine.clone(),
+                    line: line.message.clone(),
+                    places: self.places(&bot),
+                    before,
+                },
+                initial: false,
+            });
+            if let Some(t) = self.tally.get_mut(&bot) {
+                t.conflicts += 1;
+            }
+        }
+        events
+    }
+
+    /// A log stream ended or went silent: said once per bot of the app.
+    pub fn stream_trouble(
+        &mut self,
+        at: Millis,
+        app: &str,
+        trouble: StreamTrouble,
+        retry_in: u64,
+    ) -> Vec<Event> {
+        self.bots_of(app)
+            .into_iter()
+            .map(|bot| Event {
+                at,
+                bot,
+                what: What::Logs {
+                    app: app.to_string(),
+                    trouble: trouble.clone(),
+                    retry_in,
+                },
+                initial: false,
+            })
+            .collect()
+    }
+
+    /// Every place `bot` runs as the watcher knows it now.
+    pub fn places(&self, bot: &str) -> Vec<String> {
+        let mut places: Vec<String> = self
+            .local
+            .iter()
+            .flatten()
+            .filter(|i| i.bot == bot)
+            .map(|i| format!("local pid {}", i.pid))
+            .collect();
+        for (host, list) in &self.hosts {
+            places.extend(
+                list.iter()
+                    .filter(|i| i.bot == bot)
+                    .map(|i| format!("host {host} pid {}", i.pid)),
+            );
+        }
+        if let Some(app) = self
+            .bots
+            .iter()
+            .find(|b| b.name == bot)
+            .and_then(|b| b.fly_app.as_ref())
+        {
+            places.extend(
+                self.fly
+                    .get(app)
+                    .into_iter()
+                    .flatten()
+                    .filter(|m| m.is_running())
+                    .map(|m| format!("machine {} ({})", m.id, m.state)),
+            );
+        }
+        if let Some(url) = self.webhooks.get(bot).filter(|u| !u.is_empty()) {
+            places.push(format!("a webhook ({url})"));
+        }
+        places
+    }
+
+    /// "partner 1 place, admin 0": for the status line.
+    pub fn place_counts(&self) -> String {
+        self.bots
+            .iter()
+            .map(|b| format!("{} {}", b.name, self.places(&b.name).len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn bots_of(&self, app: &str) -> Vec<String> {
+        self.bots
+            .iter()
+            .filter(|b| b.fly_app.as_deref() == Some(app))
+            .map(|b| b.name.clone())
+            .collect()
+    }
+
+    /// The value of a look, or `None` (remembering the error) when the source was unreadable.
+    fn readable<T, E: std::fmt::Display>(
+        &mut self,
+        source: &str,
+        at: Millis,
+        look: Result<T, E>,
+    ) -> Option<T> {
+        match look {
+            Ok(v) => {
+                if self.errors.remove(source).is_some() {
+                    self.pending.push(Event {
+                        at,
+                        bot: String::new(),
+                        what: What::Source {
+                            source: source.to_string(),
+                            error: None,
+                        },
+                        initial: false,
+                    });
+                }
+                Some(v)
+            }
+            Err(e) => {
+                let e = e.to_string();
+                if self.errors.get(source) != Some(&e) {
+                    self.errors.insert(source.to_string(), e.clone());
+                    self.pending.push(Event {
+                        at,
+                        bot: String::new(),
+                        what: What::Source {
+                            source: source.to_string(),
+                            error: Some(e),
+                        },
+                        initial: false,
+                    });
+                }
+                None
+            }
+        }
+    }
+
+    fn source_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.pending)
+    }
+
+    fn drain_errors(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Keeps the changes of the last minute (for the 409 context), tallies, and notes
+    /// how many places each bot has now.
+    fn record(&mut self, events: Vec<Event>) -> Vec<Event> {
+        let now = events.iter().map(|e| e.at).max().unwrap_or(0);
+        for e in &events {
+            if e.initial || matches!(e.what, What::Source { .. }) {
+                continue;
+            }
+            if let Some(t) = self.tally.get_mut(&e.bot) {
+                match &e.what {
+                    What::Appeared(c) => t.came.push(c.place()),
+                    What::Gone(c) => t.went.push(c.place()),
+                    _ => {}
+                }
+            }
+            self.recent.push_back(e.clone());
+        }
+        while self.recent.front().is_some_and(|e| e.at + BEFORE < now) {
+            self.recent.pop_front();
+        }
+        let counts: Vec<(String, usize)> = self
+            .bots
+            .iter()
+            .map(|b| (b.name.clone(), self.places(&b.name).len()))
+            .collect();
+        for (bot, n) in counts {
+            if let Some(t) = self.tally.get_mut(&bot) {
+                t.most_places = t.most_places.max(n);
+            }
+        }
+        events
+    }
+
+    fn first_time(&mut self, text: &str) -> bool {
+        if !self.seen_lines.insert(text.to_string()) {
+            return false;
+        }
+        self.seen_order.push_back(text.to_string());
+        if self.seen_order.len() > SEEN_LINES
+            && let Some(old) = self.seen_order.pop_front()
+        {
+            self.seen_lines.remove(&old);
+        }
+        true
+    }
+}
+
+/// The copies that appeared and went between two looks at one machine (same pid and start
+/// time: the same copy).
+fn copies_changed(
+    at: Millis,
+    host: Option<&str>,
+    before: &[Instance],
+    now: &[Instance],
+    initial: bool,
+) -> Vec<Event> {
+    let key = |i: &Instance| (i.bot.clone(), i.pid, i.started);
+    let old: BTreeSet<_> = before.iter().map(key).collect();
+    let new: BTreeSet<_> = now.iter().map(key).collect();
+    let mut events: Vec<Event> = before
+        .iter()
+        .filter(|i| !new.contains(&key(i)))
+        .map(|i| Event {
+            at,
+            bot: i.bot.clone(),
+            what: What::Gone(copy(host, i)),
+            initial: false,
+        })
+        .collect();
+    events.extend(
+        now.iter()
+            .filter(|i| !old.contains(&key(i)))
+            .map(|i| Event {
+                at,
+                bot: i.bot.clone(),
+                what: What::Appeared(copy(host, i)),
+                initial,
+            }),
+    );
+    events
+}
+
+fn copy(host: Option<&str>, i: &Instance) -> Copy {
+    let started_by = match &i.supervisor {
+        Some(s) => Some(describe_supervisor(s)),
+        None => i.parent_cmd.program().map(|name| match i.ppid {
+            Some(pid) => format!("{name} (pid {pid})"),
+            None => name.to_string(),
+        }),
+    };
+    Copy {
+        host: host.map(str::to_string),
+        pid: i.pid,
+        cmd: i.cmd.clone(),
+        started_by,
+        container: i
+            .supervisor
+            .as_ref()
+            .filter(|s| s.kind == SupervisorKind::Docker)
+            .map(|s| s.name.clone()),
+    }
+}
+
+/// Machines created, destroyed or in another state, and handoff records written or cleared.
+fn machines_changed(
+    at: Millis,
+    bot: &str,
+    app: &str,
+    before: &[Machine],
+    now: &[Machine],
+    initial: bool,
+) -> Vec<Event> {
+    let mut events = Vec::new();
+    let event = |what: What| Event {
+        at,
+        bot: bot.to_string(),
+        what,
+        initial,
+    };
+    let source = |m: &Machine| m.history.latest().map(|e| e.who());
+    for m in now {
+        let old = before.iter().find(|o| o.id == m.id);
+        let change = match old {
+            _ if initial => Some(MachineChange::Found),
+            None => Some(MachineChange::Created),
+            Some(o) if o.state != m.state => Some(if m.state.as_str() == "destroyed" {
+                MachineChange::Destroyed
+            } else {
+                MachineChange::State {
+                    from: o.state.to_string(),
+                }
+            }),
+            Some(_) => None,
+        };
+        if let Some(change) = change {
+            events.push(event(What::Machine {
+                app: app.to_string(),
+                id: m.id.clone(),
+                state: m.state.to_string(),
+                change,
+                source: source(m),
+            }));
+        }
+        let was = old.and_then(crate::team::on_machine);
+        let is = crate::team::on_machine(m);
+        if was != is && (is.is_some() || !initial) {
+            events.push(event(What::Handoff {
+                app: app.to_string(),
+                machine: m.id.clone(),
+                by: is.as_ref().map(|r| r.by.clone()),
+                since: is.as_ref().map(|r| r.at.clone()).filter(|s| !s.is_empty()),
+            }));
+        }
+    }
+    for o in before.iter().filter(|o| !now.iter().any(|m| m.id == o.id)) {
+        events.push(event(What::Machine {
+            app: app.to_string(),
+            id: o.id.clone(),
+            state: "destroyed".into(),
+            change: MachineChange::Destroyed,
+            source: None,
+        }));
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Entry;
+    use crate::sources::fly::{MachineState, parse_log_line};
+
+    fn bot() -> Bot {
+        Bot {
+            name: "partner".into(),
+            entry: Entry::Script("bot.py".into()),
+            run: "python3 bot.py".into(),
+            token_env: None,
+            username: None,
+            fly_app: Some("lb".into()),
+            ready_log: None,
+            token_secret: None,
+        }
+    }
+
+    fn copy_of(pid: u32) -> Instance {
+        Instance {
+            bot: "partner".into(),
+            pid,
+            user: "dev".into(),
+            uid: Some(1000),
+            started: Some(100),
+            cwd: None,
+            cmd: vec!["python3".to_string(), "bot.py".into()].into(),
+            supervisor: None,
+            ppid: Some(1),
+            parent_cmd: vec!["/usr/sbin/cron".to_string()].into(),
+            container: None,
+        }
+    }
+
+    fn machine(state: &str) -> Machine {
+        Machine {
+            id: "m1".into(),
+            state: MachineState::parse(state),
+            region: "ams".into(),
+            proxy_autostart: false,
+            metadata: Default::default(),
+            history: Default::default(),
+        }
+    }
+
+    #[test]
+    fn first_looks_are_initial_then_changes_count() {
+        let b = bot();
+        let mut w = Watcher::new(&[&b], 1_000_000);
+        let e = w.local(1_000_100, Ok(vec![copy_of(7)]));
+        assert!(e[0].initial && e[0].what.kind() == "appeared");
+        let e = w.local(1_000_200, Ok(vec![copy_of(7), copy_of(8)]));
+        assert_eq!(e.len(), 1);
+        assert!(!e[0].initial);
+        assert_eq!(
+            e[0].what.summary(),
+            "local pid 8 appeared, started by cron (pid 1)"
+        );
+        w.machines(1_000_300, "lb", Ok(vec![machine("started")]));
+        // Three places at once: a conflict, whether or not a 409 line comes.
+        assert!(w.saw_trouble());
+        let e = w.machines(1_000_400, "lb", Ok(vec![machine("stopped")]));
+        assert!(matches!(
+            &e[0].what,
+            What::Machine { change: MachineChange::State { from }, .. } if from == "started"
+        ));
+        assert_eq!(w.tally["partner"].came, ["local pid 8"]);
+    }
+
+    #[test]
+    fn a_409_is_counted_once_and_old_lines_are_history() {
+        let b = bot();
+        let started = 1_795_600_800_000;
+        let mut w = Watcher::new(&[&b], started);
+        let old = parse_log_line(
+            "2026-11-25T09:00:00Z app[m1] ams [info]Conflict: terminated by other getUpdates request",
+        )
+        .unwrap();
+        assert!(w.log_line(started + 10, "lb", old).is_empty());
+        let line = parse_log_line(
+            "2026-11-25T10:00:01Z app[m1] ams [info]Conflict: terminated by other getUpdates request",
+        )
+        .unwrap();
+        let e = w.log_line(started + 1000, "lb", line.clone());
+        assert_eq!(e.len(), 1);
+        // The same line again (a restarted stream replays its buffer): not a second 409.
+        assert!(w.log_line(started + 5000, "lb", line).is_empty());
+        assert_eq!(w.conflicts(), 1);
+        // An unreadable source is said once, and once more when it can be read again.
+        assert_eq!(w.local(started, Err("no /proc".into())).len(), 1);
+        assert!(w.local(started, Err("no /proc".into())).is_empty());
+        let back = w.local(started, Ok(Vec::new()));
+        assert!(matches!(&back[0].what, What::Source { error: None, .. }));
+    }
+}

@@ -1,0 +1,412 @@
+//! Handoff records on Fly: who took a bot off Fly.io and when, written by dev-start onto the
+//! machines it stopped (machine metadata `botctl_by`, `botctl_at`, `botctl_bot`) and read back
+//! from the `machine list` every command makes anyway. The one truth a team shares: a
+//! teammate's laptop, which no source of this machine can see, becomes a place botctl can name.
+//!
+//! A metadata update is a full machine config update (reference/flyctl.md, "Metadata"): it
+//! reboots a running machine. So records are written only on stopped machines, with
+//! `--skip-start`, and cleared before the machines are started; only `botctl_` keys, never
+//! Fly's own `fly_` ones.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::Bot;
+use crate::sources::fly::{FlyError, Flyctl, Machine, metadata_args};
+use crate::time;
+
+pub const BY: &str = "botctl_by";
+pub const AT: &str = "botctl_at";
+pub const BOT: &str = "botctl_bot";
+
+/// Who botctl is, in handoff records (and in `.botctl/state.json`'s `by`): `$BOTCTL_WHO` when
+/// set, else `user@host` with the short host name. Read once per run.
+pub fn who() -> String {
+    static WHO: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    WHO.get_or_init(read_who).clone()
+}
+
+fn read_who() -> String {
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+        });
+    let host = nix::unistd::gethostname()
+        .ok()
+        .map(|h| h.to_string_lossy().into_owned());
+    who_from(
+        std::env::var("BOTCTL_WHO").ok().as_deref(),
+        user.as_deref(),
+        host.as_deref(),
+    )
+}
+
+/// [`who`] from its inputs. A record value stays short and printable: control characters and
+/// spaces are dropped, and it is cut at 64 characters.
+fn who_from(env: Option<&str>, user: Option<&str>, host: Option<&str>) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_control() && !c.is_whitespace())
+            .take(64)
+            .collect()
+    };
+    if let Some(v) = env.map(clean).filter(|v| !v.is_empty()) {
+        return v;
+    }
+    let short = host
+        .and_then(|h| h.split('.').next())
+        .filter(|h| !h.is_empty())
+        .unwrap_or("unknown");
+    clean(&format!("{}@{short}", user.unwrap_or("unknown")))
+}
+
+/// One handoff record, as the machines of an app carry it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub by: String,
+    /// As written (RFC 3339), and as seconds when it parses.
+    pub at_text: String,
+    pub at: Option<u64>,
+    /// The machines that carry it.
+    pub machines: Vec<String>,
+}
+
+/// How a record relates to the person running botctl.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    Me,
+    Someone,
+}
+
+impl Record {
+    pub fn holder(&self) -> Holder {
+        if self.by == who() {
+            Holder::Me
+        } else {
+            Holder::Someone
+        }
+    }
+
+    pub fn is_mine(&self) -> bool {
+        self.holder() == Holder::Me
+    }
+
+    /// Older than `stale` (an unreadable time counts as stale: nobody can tell how old it is).
+    pub fn is_stale(&self, stale: Duration) -> bool {
+        self.at
+            .is_none_or(|at| time::now().saturating_sub(at) > stale.as_secs())
+    }
+
+    /// "14:02 UTC (2 h ago)".
+    pub fn since(&self) -> String {
+        match self.at {
+            Some(at) => format!("{} ({})", clock(at), ago(at)),
+            None => format!("an unreadable time ({:?})", self.at_text),
+        }
+    }
+
+    /// "dev-start 14:02 UTC, 2 h ago".
+    pub fn when(&self) -> String {
+        match self.at {
+            Some(at) => format!("dev-start {}, {}", clock(at), ago(at)),
+            None => format!("dev-start at an unreadable time {:?}", self.at_text),
+        }
+    }
+
+    /// "alice@mbp (dev-start 14:02 UTC, 2 h ago)".
+    pub fn taker(&self) -> String {
+        format!("{} ({})", crate::ui::shown(&self.by), self.when())
+    }
+
+    /// "alice@mbp holds partner since 14:02 UTC (2 h ago)".
+    pub fn holds(&self, bot: &str) -> String {
+        format!(
+            "{} holds {bot} since {}",
+            crate::ui::shown(&self.by),
+            self.since()
+        )
+    }
+
+    /// The refusal of dev-start and deploy-resume while someone else holds the bot;
+    /// `take_over` is the refused command with `--take-over`.
+    pub fn refusal(&self, bot: &str, stale: Duration, take_over: &str) -> crate::error::Error {
+        let note = if self.is_stale(stale) {
+            format!(" (stale: older than [team] stale = {})", span(stale))
+        } else {
+            String::new()
+        };
+        crate::error::Error::Refused {
+            message: format!(
+                "{}{note}, by the handoff record on Fly machine(s) {}",
+                self.holds(bot),
+                self.machines.join(", ")
+            ),
+            fix: format!(
+                "ask them to run `botctl deploy-resume {bot}`, or take it over: `{take_over}`"
+            ),
+        }
+    }
+}
+
+/// "14:02 UTC" today, "2026-11-30 14:02 UTC" before.
+pub fn clock(at: u64) -> String {
+    let full = time::rfc3339(at); // 2026-11-30T14:02:11Z
+    let (date, rest) = full.split_once('T').unwrap_or((&full, ""));
+    let hm = rest.get(..5).unwrap_or(rest);
+    let today = time::rfc3339(time::now());
+    if today.starts_with(date) {
+        format!("{hm} UTC")
+    } else {
+        format!("{date} {hm} UTC")
+    }
+}
+
+/// A duration as botctl.toml writes it: "12h", "90m".
+pub fn span(d: Duration) -> String {
+    match d.as_secs() {
+        n if n % 3600 == 0 => format!("{}h", n / 3600),
+        n if n % 60 == 0 => format!("{}m", n / 60),
+        n => format!("{n}s"),
+    }
+}
+
+/// "just now", "5 min ago", "2 h ago", "3 d ago".
+pub fn ago(at: u64) -> String {
+    let secs = time::now().saturating_sub(at);
+    match secs {
+        0..60 => "just now".into(),
+        60..3600 => format!("{} min ago", secs / 60),
+        3600..172_800 => format!("{} h ago", secs / 3600),
+        _ => format!("{} d ago", secs / 86_400),
+    }
+}
+
+/// The records for `bot` on these machines, newest first: machines grouped by who wrote them
+/// and when. A cleared record (`botctl_by=`) is none.
+pub fn records(bot: &Bot, machines: &[Machine]) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    for m in machines {
+        let (Some(by), Some(of)) = (m.metadata.get(BY), m.metadata.get(BOT)) else {
+            continue;
+        };
+        if by.is_empty() || of != &bot.name {
+            continue;
+        }
+        let at_text = m.metadata.get(AT).cloned().unwrap_or_default();
+        match out.iter_mut().find(|r| &r.by == by && r.at_text == at_text) {
+            Some(r) => r.machines.push(m.id.clone()),
+            None => out.push(Record {
+                by: by.clone(),
+                at: time::parse_rfc3339(&at_text),
+                at_text,
+                machines: vec![m.id.clone()],
+            }),
+        }
+    }
+    out.sort_by_key(|r| std::cmp::Reverse(r.at));
+    out
+}
+
+/// The record one machine carries (any bot's), as dev-start wrote it; a cleared one is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnMachine {
+    pub by: String,
+    pub at: String,
+    pub bot: String,
+}
+
+/// The record on machine `m`, if any.
+pub fn on_machine(m: &Machine) -> Option<OnMachine> {
+    let text = |key: &str| {
+        m.metadata
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    Some(OnMachine {
+        by: text(BY)?,
+        at: text(AT).unwrap_or_default(),
+        bot: text(BOT).unwrap_or_default(),
+    })
+}
+
+/// The record that holds `bot` now: the newest.
+pub fn record(bot: &Bot, machines: &[Machine]) -> Option<Record> {
+    records(bot, machines).into_iter().next()
+}
+
+/// `status --json`'s `handoff`.
+#[derive(Debug, Serialize)]
+pub struct HandoffJson {
+    pub by: String,
+    pub at: String,
+    pub machines: Vec<String>,
+    pub mine: bool,
+    pub stale: bool,
+}
+
+impl HandoffJson {
+    pub fn new(r: &Record, stale: Duration) -> Self {
+        HandoffJson {
+            by: r.by.clone(),
+            at: r.at.map(time::rfc3339).unwrap_or_else(|| r.at_text.clone()),
+            machines: r.machines.clone(),
+            mine: r.is_mine(),
+            stale: r.is_stale(stale),
+        }
+    }
+}
+
+/// What a write of the record onto one machine did.
+pub struct Written {
+    pub machine: String,
+    pub result: Result<(), FlyError>,
+    /// The command as typed, to retry it by hand.
+    pub command: String,
+}
+
+/// The keys dev-start writes: who, when, which bot.
+pub fn record_pairs<'a>(who: &'a str, at: &'a str, bot: &'a str) -> [(&'static str, &'a str); 3] {
+    [(BY, who), (AT, at), (BOT, bot)]
+}
+
+/// The keys deploy-resume writes to clear a record (flyctl has no flag that removes a key).
+pub const CLEARED: [(&str, &str); 3] = [(BY, ""), (AT, ""), (BOT, "")];
+
+/// Writes `pairs` onto each of `ids`, which the caller has seen `stopped`. Every key is a
+/// `botctl_` key: Fly rewrites its own `fly_` keys on deploy.
+pub fn write(fly: &Flyctl, app: &str, ids: &[String], pairs: &[(&str, &str)]) -> Vec<Written> {
+    debug_assert!(pairs.iter().all(|(k, _)| k.starts_with("botctl_")));
+    ids.iter()
+        .zip(write_commands(app, ids, pairs))
+        .map(|(id, command)| Written {
+            machine: id.clone(),
+            result: fly.update_metadata(app, id, pairs),
+            command,
+        })
+        .collect()
+}
+
+/// The commands [`write`] runs, as a person would type them (values quoted for the shell).
+pub fn write_commands(app: &str, ids: &[String], pairs: &[(&str, &str)]) -> Vec<String> {
+    let quoted: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (*k, shell_word(v))).collect();
+    let shown: Vec<(&str, &str)> = quoted.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ids.iter()
+        .map(|id| format!("flyctl {}", metadata_args(app, id, &shown).join(" ")))
+        .collect()
+}
+
+/// A value as a shell word, for a command a person copies.
+fn shell_word(v: &str) -> String {
+    if v.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "@.:-_+".contains(c))
+    {
+        v.to_string()
+    } else {
+        format!("'{}'", v.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_is_botctl_who_else_user_at_short_host() {
+        assert_eq!(
+            who_from(Some("alice@mbp"), Some("dev"), Some("x.lan")),
+            "alice@mbp"
+        );
+        assert_eq!(
+            who_from(None, Some("dev"), Some("thinkpad.example.com")),
+            "dev@thinkpad"
+        );
+        assert_eq!(who_from(Some(""), Some("dev"), Some("box")), "dev@box");
+        assert_eq!(who_from(Some("a\u{1b}[2J b"), None, None), "a[2Jb");
+        assert_eq!(who_from(None, None, None), "unknown@unknown");
+    }
+
+    fn machine(id: &str, meta: &[(&str, &str)]) -> Machine {
+        Machine {
+            id: id.into(),
+            state: "stopped".into(),
+            region: "ams".into(),
+            proxy_autostart: false,
+            history: Default::default(),
+            metadata: meta
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn records_group_by_writer_newest_first_and_ignore_cleared_and_other_bots() {
+        let cfg = crate::config::parse(
+            "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n",
+            std::path::Path::new("botctl.toml"),
+            ".".into(),
+        )
+        .unwrap();
+        let bot = &cfg.bots[0];
+        let ms = [
+            machine(
+                "a",
+                &[
+                    (BY, "alice@mbp"),
+                    (AT, "2026-11-30T10:00:00Z"),
+                    (BOT, "partner"),
+                ],
+            ),
+            machine(
+                "b",
+                &[
+                    (BY, "bob@tp"),
+                    (AT, "2026-11-30T12:00:00Z"),
+                    (BOT, "partner"),
+                ],
+            ),
+            machine(
+                "c",
+                &[
+                    (BY, "alice@mbp"),
+                    (AT, "2026-11-30T10:00:00Z"),
+                    (BOT, "partner"),
+                ],
+            ),
+            machine("d", &[(BY, ""), (AT, ""), (BOT, "")]),
+            machine(
+                "e",
+                &[
+                    (BY, "carol@x"),
+                    (AT, "2026-11-30T13:00:00Z"),
+                    (BOT, "admin"),
+                ],
+            ),
+            machine("f", &[("fly_process_group", "app")]),
+        ];
+        let rs = records(bot, &ms);
+        assert_eq!(rs.len(), 2);
+        assert_eq!(rs[0].by, "bob@tp");
+        assert_eq!(rs[1].machines, ["a", "c"]);
+        assert!(rs[1].is_stale(Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn ages_read_like_a_person_says_them() {
+        let now = time::now();
+        assert_eq!(ago(now), "just now");
+        assert_eq!(ago(now - 300), "5 min ago");
+        assert_eq!(ago(now - 7300), "2 h ago");
+        assert_eq!(ago(now - 3 * 86_400), "3 d ago");
+        assert!(clock(now).ends_with(" UTC") && clock(now).len() == 9);
+        assert!(clock(now - 3 * 86_400).len() > 9);
+    }
+}

@@ -1,0 +1,72 @@
+//! `botctl exec` in front of a bot: what it adds to the bot's start. A local-only bot (no Fly
+//! app, no token, no host: no remote source), so exec is start-up, config, the process scan,
+//! the locks and the exec itself. Interleaved rounds of `botctl exec partner -- true`, `true`
+//! alone, and `botctl status partner` (start-up, config and the same scan) as the reference.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::{Bench, Row, count_processes, median, millis, needed_program, time_run};
+use crate::Result;
+use crate::doubles::TempDir;
+use crate::{Error, shown};
+
+const EXEC_RUNS: usize = 30;
+/// The goal: exec costs at most this much more than the local scan (status) it makes.
+const EXEC_OVER_SCAN: Duration = Duration::from_millis(3);
+
+pub fn exec_overhead(b: &Bench) -> Result<Vec<Row>> {
+    let dir = TempDir::new("bench-exec")?;
+    let config = dir.write(
+        "botctl.toml",
+        "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n",
+    )?;
+    // As in the scan bench: no crontab/systemctl on PATH, so status is its scan (exec reads no
+    // autostart entries anyway); `true` is given by its path.
+    let empty_path = dir.path().join("empty-path");
+    std::fs::create_dir(&empty_path)
+        .map_err(|e| Error::io(format!("cannot create {}", empty_path.display()), e))?;
+    let true_ = needed_program("true")?;
+    let in_dir = |mut cmd: Command, path: &Path| {
+        cmd.env("PATH", path).current_dir(dir.path());
+        cmd
+    };
+    let true_arg = true_.display().to_string();
+    let mut exec = in_dir(
+        b.botctl(&config, &["exec", "partner", "--", &true_arg]),
+        &empty_path,
+    );
+    let mut alone = in_dir(Command::new(&true_), &empty_path);
+    let mut status = in_dir(b.botctl(&config, &["status", "partner"]), &empty_path);
+    let processes = count_processes()?;
+    println!("{processes} processes on the machine");
+    let mut commands = [&mut exec, &mut alone, &mut status];
+    println!("interleaved, {EXEC_RUNS} rounds of:");
+    for cmd in &mut commands {
+        println!("$ {}", shown(cmd));
+    }
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    for round in 0..=EXEC_RUNS {
+        for (i, cmd) in commands.iter_mut().enumerate() {
+            let took = time_run(cmd, &[0])?;
+            if round > 0 {
+                times[i].push(took); // round 0 warms the page cache
+            }
+        }
+    }
+    let [exec, alone, status] = times.map(|t| median(&t));
+    let added = exec.saturating_sub(alone);
+    let over_scan = added.as_secs_f64() - status.as_secs_f64();
+    Ok(vec![
+        Row::new(
+            format!("exec: `botctl exec partner -- true`, local bot, {processes} processes"),
+            millis(exec),
+        )
+        .ratio(format!("+{} over `true`", millis(added)))
+        .goal("≤ status (scan) + 3 ms", added <= status + EXEC_OVER_SCAN),
+        Row::new("  `true` alone", millis(alone)),
+        Row::new("  status partner (the same scan)", millis(status))
+            .ratio(format!("exec adds {:+.1} ms beyond it", over_scan * 1000.0)),
+    ])
+}
