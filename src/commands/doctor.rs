@@ -275,8 +275,8 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
     let api = ctx.cfg.telegram.api.as_str();
     check_flyctl(ctx, ev, &mut f);
     check_orphan_handoffs(ctx, ev, &mut f);
-    let fly_toml = super::doctor_time::FlyToml::read(ctx);
     check_containers(ev, &mut f);
+    let fly_toml = super::doctor_time::FlyToml::read(ctx);
     for bot in bots {
         for finding in super::doctor_time::findings(bot, ev, &fly_toml) {
             f.push(finding);

@@ -149,22 +149,35 @@ pub fn children(backend: Backend, pid: u32) -> Vec<u32> {
     }
 }
 
-/// The processes that have `path` open (their descriptors this user may read): who inherited
-/// a lock file. Only the kernel's table tells this; elsewhere, none are known.
-pub fn holding(path: &Path) -> Vec<u32> {
+/// The processes that have `path` open, among those whose descriptors this user may read.
+/// Only the kernel backend can tell (`/proc/PID/fd`); elsewhere none are known.
+pub fn holders(backend: Backend, path: &Path) -> Vec<u32> {
+    if backend != Backend::Kernel {
+        return Vec::new();
+    }
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    procs
-        .flatten()
-        .filter_map(|entry| {
-            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
-            let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
-            fds.flatten()
-                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
-                .then_some(pid)
-        })
-        .collect()
+    let mut out = Vec::new();
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        if fds
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+        {
+            out.push(pid);
+        }
+    }
+    out
 }
 
 /// botctl's own pid and those of its ancestors (never signalled).
@@ -496,5 +509,98 @@ mod tests {
             nix::unistd::getpgrp().as_raw() as u32
         ));
         assert!(!is_gone(Backend::Portable, me) && !is_gone(Backend::Kernel, me));
+    }
+
+    /// Both backends report a process whose cmdline botctl may not read as unreadable, with
+    /// its runtime's name — the portable one too, as on a Mac. Needs root: another user's
+    /// `python3`, and this test binary run again (the inner test below) in a mount namespace
+    /// where that process's cmdline has a root-owned mode-000 file bound over it, as root
+    /// without capabilities (so the file's mode holds).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn both_backends_report_an_unreadable_cmdline_with_its_runtime() {
+        use std::os::unix::fs::PermissionsExt;
+        use std::process::{Command, Stdio};
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: needs root (another user's process, a bind mount over /proc)");
+            return;
+        }
+        let mut other = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(test_support::system_python())
+            .args(["-c", "import time; time.sleep(60)"])
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = other.id();
+        // Once setpriv has become Python.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !argv(Backend::Kernel, pid).is_some_and(|a| a.iter().any(|w| w.contains("sleep(60)")))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mask = dir.path().join("masked");
+        std::fs::write(&mask, "").unwrap();
+        std::fs::set_permissions(&mask, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let inner = Command::new("unshare")
+            .args(["--mount", "sh", "-c"])
+            .arg(
+                "mount --bind \"$1\" \"/proc/$2/cmdline\" && shift 2 && \
+                 exec setpriv --bounding-set=-all --inh-caps=-all \"$@\"",
+            )
+            .arg("sh")
+            .arg(&mask)
+            .arg(pid.to_string())
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "sources::proc::tests::inner_unreadable_cmdline_in_both_backends",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("BOTCTL_TEST_UNREADABLE_PID", pid.to_string())
+            .output()
+            .unwrap();
+        let _ = other.kill();
+        let _ = other.wait();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&inner.stdout),
+            String::from_utf8_lossy(&inner.stderr)
+        );
+        assert!(inner.status.success(), "{said}");
+        assert!(
+            said.contains("1 passed"),
+            "the inner test did not run:\n{said}"
+        );
+    }
+
+    /// Run by the test above, inside its mount namespace.
+    #[cfg(target_os = "linux")]
+    #[test]
+    #[ignore = "run by both_backends_report_an_unreadable_cmdline_with_its_runtime"]
+    fn inner_unreadable_cmdline_in_both_backends() {
+        let pid: u32 = std::env::var("BOTCTL_TEST_UNREADABLE_PID")
+            .unwrap()
+            .parse()
+            .unwrap();
+        for backend in [Backend::Kernel, Backend::Portable] {
+            let t = table(backend).unwrap();
+            assert!(!t.processes.iter().any(|(p, _)| *p == pid), "{backend:?}");
+            let u = t
+                .unreadable
+                .iter()
+                .find(|u| u.pid == pid)
+                .unwrap_or_else(|| panic!("{backend:?} does not report pid {pid}"));
+            assert_eq!(u.uid, Some(65534), "{backend:?}");
+            assert!(
+                crate::sources::argv::runtime_language(&u.name).is_some(),
+                "{backend:?}: {:?}",
+                u.name
+            );
+        }
     }
 }

@@ -101,5 +101,5 @@ impl CopyLock {
 /// that inherited it (a wrapper's bot, a bot's own long-lived child). Only processes whose
 /// descriptors this user may read.
 pub fn holders(path: &Path) -> Vec<u32> {
-    crate::sources::proc::holding(path)
+    crate::sources::proc::holders(crate::sources::proc::Backend::native(), path)
 }
