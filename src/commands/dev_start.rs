@@ -15,7 +15,7 @@ use super::webhook_steps;
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::sources::fly::MachineState;
-use crate::sources::telegram::{self, BotApi, ProbeOutcome, Token, TokenLookup};
+use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
 use crate::survey::Survey;
 use crate::{interrupt, state, time, ui};
 
@@ -425,17 +425,8 @@ fn probe(
         step.skipped("no token, so no probe");
         return Ok(());
     };
-    let window = ctx.cfg.telegram.probe;
     ui::note(telegram::PROBE_WARNING);
-    let api = BotApi::new(
-        &ctx.cfg.telegram.api,
-        token.clone(),
-        ctx.cfg.telegram.timeout,
-    );
-    let outcome = {
-        let _spinner = ui::Spinner::new("listening for another poller", window);
-        api.probe(window)
-    };
+    let outcome = super::steps::probe_with_spinner(ctx, token);
     match outcome {
         ProbeOutcome::Clear { listened, .. } => {
             step.done(format!(

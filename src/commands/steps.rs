@@ -7,8 +7,22 @@ use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::sources::fly::{Flyctl, MachineState};
 use crate::sources::local::Instance;
+use crate::sources::telegram::{BotApi, ProbeOutcome, Token};
 use crate::survey::Survey;
 use crate::{interrupt, ui};
+
+/// The conflict probe for `token` with the project's `[telegram]` settings, a spinner showing
+/// its window (dev-start and exec; the caller says first what it does to another poller).
+pub fn probe_with_spinner(ctx: &super::Context, token: &Token) -> ProbeOutcome {
+    let window = ctx.cfg.telegram.probe;
+    let api = BotApi::new(
+        &ctx.cfg.telegram.api,
+        token.clone(),
+        ctx.cfg.telegram.timeout,
+    );
+    let _spinner = ui::Spinner::new("listening for another poller", window);
+    api.probe(window)
+}
 
 pub struct Steps {
     next: usize,

@@ -19,7 +19,7 @@ use self::places::{Elsewhere, Look, Own};
 use super::Context;
 use crate::config::{Bot, Bounds};
 use crate::error::{Error, Result};
-use crate::sources::telegram::{self, BotApi, ProbeOutcome, Token, TokenLookup};
+use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
 use crate::survey::{self, Autostarts};
 use crate::{interrupt, state, ui};
 
@@ -294,16 +294,7 @@ fn probe(ctx: &Context, bot: &Bot, token: Option<&Token>, warned: &mut bool) -> 
         ui::note(telegram::PROBE_WARNING);
         *warned = true;
     }
-    let window = ctx.cfg.telegram.probe;
-    let api = BotApi::new(
-        &ctx.cfg.telegram.api,
-        token.clone(),
-        ctx.cfg.telegram.timeout,
-    );
-    let outcome = {
-        let _spinner = ui::Spinner::new("listening for another poller", window);
-        api.probe(window)
-    };
+    let outcome = super::steps::probe_with_spinner(ctx, token);
     Ok(match outcome {
         ProbeOutcome::Clear { .. } => Probed::Clear,
         ProbeOutcome::OtherPoller { after } => Probed::Runs(Elsewhere {
