@@ -10,6 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, Result};
+pub use crate::model::{Entry, UpdateMode};
 
 pub const FILE_NAME: &str = "botctl.toml";
 
@@ -113,47 +114,6 @@ pub struct Bot {
     pub webhook_url: Option<String>,
     /// Webhook mode: the variable (environment or .env) holding the webhook's `secret_token`.
     pub webhook_secret_env: Option<String>,
-}
-
-/// How a bot gets its updates in production. Locally, dev-start always polls.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UpdateMode {
-    #[default]
-    Polling,
-    Webhook,
-}
-
-impl UpdateMode {
-    pub fn is_webhook(self) -> bool {
-        self == UpdateMode::Webhook
-    }
-}
-
-/// What a bot's process runs: a script file, or a Python module (`python3 -m lb.partner`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Entry {
-    Script(String),
-    Module(String),
-}
-
-impl std::fmt::Display for Entry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Entry::Script(script) => f.write_str(script),
-            Entry::Module(module) => write!(f, "module {module}"),
-        }
-    }
-}
-
-impl Entry {
-    /// The script, for a script bot.
-    pub fn script(&self) -> Option<&str> {
-        match self {
-            Entry::Script(s) => Some(s),
-            Entry::Module(_) => None,
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -587,7 +547,7 @@ PARTNER_BOT_TOKEN, not {:?}",
             run: b
                 .run
                 .map(|r| r.into_inner())
-                .unwrap_or_else(|| crate::sources::argv::default_run(&entry)),
+                .unwrap_or_else(|| entry.default_run()),
             entry,
             token_secret: b
                 .token_secret

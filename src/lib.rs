@@ -21,6 +21,7 @@ mod error;
 mod exec;
 mod files;
 mod interrupt;
+mod model;
 mod outside;
 mod redact;
 mod shell;

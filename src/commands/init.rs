@@ -410,7 +410,7 @@ how long to watch for a copy that comes back\n",
         .first()
         .map_or(("NAME".to_string(), "COMMAND ARGS".to_string()), |b| {
             let entry = config::Entry::Script(b.script.clone());
-            let run = crate::sources::argv::default_run(&entry);
+            let run = entry.default_run();
             // A file name with a line break in it would end the comment.
             let run = if run.chars().any(char::is_control) {
                 "COMMAND ARGS".to_string()

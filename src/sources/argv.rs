@@ -7,7 +7,8 @@
 //! script (`python3 -c`, `node -e`, `node --check`, `deno fmt`, `bun test`, `tsx watch`) make
 //! the process no instance at all.
 
-use crate::config::Entry;
+pub use crate::model::Language;
+use crate::model::Entry;
 
 /// A program that runs scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,14 +19,6 @@ pub enum Runtime {
     Deno,
     Tsx,
     TsNode,
-}
-
-/// The language a script is written in, by its extension: which runtimes can run it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    Python,
-    /// `.js`, `.mjs`, `.cjs`, `.ts`, `.mts`, `.cts`: Node, Bun, Deno, tsx, ts-node.
-    JavaScript,
 }
 
 /// What a command line runs, as its runtime reads it.
@@ -387,17 +380,6 @@ impl Runtime {
     }
 }
 
-impl Language {
-    /// By the script's extension; anything that is not JavaScript or TypeScript is Python's.
-    pub fn of(script: &str) -> Language {
-        let ext = base_name(script).rsplit_once('.').map(|(_, e)| e);
-        match ext {
-            Some("js" | "mjs" | "cjs" | "ts" | "mts" | "cts") => Language::JavaScript,
-            _ => Language::Python,
-        }
-    }
-}
-
 /// The argument by which `cmd` runs the bot's script or module, when it is an instance of it
 /// (scripts by file name; the caller compares paths for a script that holds a `/`).
 pub fn runs(cmd: &[String], entry: &Entry) -> Option<String> {
@@ -431,34 +413,10 @@ pub fn script_of(cmd: &[String]) -> Option<&str> {
     }
 }
 
-/// How dev-start runs a bot when `run` is not set.
-pub fn default_run(entry: &Entry) -> String {
-    match entry {
-        Entry::Module(module) => format!("python3 -m {module}"),
-        Entry::Script(script) if Language::of(script) == Language::Python => {
-            format!("python3 {script}")
-        }
-        Entry::Script(script)
-            if script.ends_with(".ts") || script.ends_with(".mts") || script.ends_with(".cts") =>
-        {
-            format!("npx tsx {script}")
-        }
-        Entry::Script(script) => format!("node {script}"),
-    }
-}
-
 /// The language a runtime named `name` runs (`python3`, `Python`, `node`, `bun`), if any: what a
 /// process whose argv cannot be read may be.
 pub fn runtime_language(name: &str) -> Option<Language> {
     Runtime::of(name).map(Runtime::language)
-}
-
-/// The language of a bot's entry (a module is Python's).
-pub fn entry_language(entry: &Entry) -> Language {
-    match entry {
-        Entry::Module(_) => Language::Python,
-        Entry::Script(script) => Language::of(script),
-    }
 }
 
 pub fn base_name(s: &str) -> &str {
@@ -836,17 +794,10 @@ src/bot.ts",
     }
 
     #[test]
-    fn languages_and_default_runs() {
+    fn languages_and_scripts() {
         assert_eq!(Language::of("bot.py"), Language::Python);
         assert_eq!(Language::of("bot"), Language::Python);
         assert_eq!(Language::of("src/bot.mjs"), Language::JavaScript);
-        assert_eq!(default_run(&script("bot.py")), "python3 bot.py");
-        assert_eq!(default_run(&script("bot.cjs")), "node bot.cjs");
-        assert_eq!(default_run(&script("src/bot.ts")), "npx tsx src/bot.ts");
-        assert_eq!(
-            default_run(&Entry::Module("lb.partner".into())),
-            "python3 -m lb.partner"
-        );
         assert_eq!(script_of(&argv("tsx watch src/bot.ts")), None);
         assert_eq!(
             script_of(&argv("node dist/index.js")),

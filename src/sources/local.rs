@@ -176,7 +176,7 @@ fn hidden(unreadable: Vec<proc::Unreadable>) -> Vec<proc::Unreadable> {
 /// "N processes of other users could not be read: run `sudo botctl status`", for a bot that
 /// any of `hidden` may be (same language), else `None`.
 pub fn hidden_note(hidden: &[proc::Unreadable], bot: &Bot) -> Option<String> {
-    let language = argv::entry_language(&bot.entry);
+    let language = bot.entry.language();
     let n = hidden
         .iter()
         .filter(|u| argv::runtime_language(&u.name) == Some(language))

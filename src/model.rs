@@ -1,0 +1,286 @@
+//! The names and small types every layer shares: a bot's, a host's and an app's name, a
+//! machine's id, what a bot runs, how it gets updates, its Fly settings, and the identity of a
+//! process seen once. A leaf: it uses nothing else of the crate, so config, sources, survey,
+//! commands and ui can all depend on it without a cycle.
+
+use std::fmt;
+use std::ops::Deref;
+
+/// A name botctl checked once (bot, host and app names come from botctl.toml; config refuses
+/// any that is not `a-z`, `0-9` and `-`). Shown as the user wrote it.
+macro_rules! name {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The name, checked by whoever read it (config for the user's names).
+            pub fn new(name: impl Into<String>) -> Self {
+                $name(name.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(name: &str) -> Self {
+                $name(name.to_string())
+            }
+        }
+    };
+}
+
+name!(
+    /// A bot's name in botctl.toml (`partner`).
+    BotName
+);
+name!(
+    /// A `[[host]]`'s name in botctl.toml (`server`).
+    HostName
+);
+name!(
+    /// A Fly app's name (`loyalitybot-partner`), as botctl.toml names it.
+    AppName
+);
+
+/// A Fly machine's id, as flyctl printed it. Outside text: shown escaped unless it is the
+/// letters, digits and dashes real ids are made of.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+#[serde(transparent)]
+pub struct MachineId(String);
+
+impl MachineId {
+    pub fn new(id: impl Into<String>) -> Self {
+        MachineId(id.into())
+    }
+
+    /// The id as flyctl printed it, for the next flyctl call; never for display.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MachineId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(MachineId)
+    }
+}
+
+impl fmt::Display for MachineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self
+            .0
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            f.write_str(&self.0)
+        } else {
+            write!(f, "{}", self.0.escape_debug())
+        }
+    }
+}
+
+impl PartialEq<str> for MachineId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for MachineId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// The language a script is written in, by its extension: which runtimes can run it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Python,
+    /// `.js`, `.mjs`, `.cjs`, `.ts`, `.mts`, `.cts`: Node, Bun, Deno, tsx, ts-node.
+    JavaScript,
+}
+
+impl Language {
+    /// By the script's extension; anything that is not JavaScript or TypeScript is Python's.
+    pub fn of(script: &str) -> Language {
+        let file = script.rsplit('/').next().unwrap_or(script);
+        match file.rsplit_once('.').map(|(_, e)| e) {
+            Some("js" | "mjs" | "cjs" | "ts" | "mts" | "cts") => Language::JavaScript,
+            _ => Language::Python,
+        }
+    }
+}
+
+/// What a bot's process runs: a script file, or a Python module (`python3 -m lb.partner`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Script(String),
+    Module(String),
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Entry::Script(script) => f.write_str(script),
+            Entry::Module(module) => write!(f, "module {module}"),
+        }
+    }
+}
+
+impl Entry {
+    /// The script, for a script bot.
+    pub fn script(&self) -> Option<&str> {
+        match self {
+            Entry::Script(s) => Some(s),
+            Entry::Module(_) => None,
+        }
+    }
+
+    /// The language it is written in (a module is Python's).
+    pub fn language(&self) -> Language {
+        match self {
+            Entry::Module(_) => Language::Python,
+            Entry::Script(script) => Language::of(script),
+        }
+    }
+
+    /// How dev-start runs it when `run` is not set.
+    pub fn default_run(&self) -> String {
+        match self {
+            Entry::Module(module) => format!("python3 -m {module}"),
+            Entry::Script(script) if self.language() == Language::Python => {
+                format!("python3 {script}")
+            }
+            Entry::Script(script)
+                if script.ends_with(".ts") || script.ends_with(".mts") || script.ends_with(".cts") =>
+            {
+                format!("npx tsx {script}")
+            }
+            Entry::Script(script) => format!("node {script}"),
+        }
+    }
+}
+
+/// How a bot gets its updates in production. Locally, dev-start always polls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateMode {
+    #[default]
+    Polling,
+    Webhook,
+}
+
+impl UpdateMode {
+    pub fn is_webhook(self) -> bool {
+        self == UpdateMode::Webhook
+    }
+}
+
+/// A bot's life on Fly.io: present only for a bot that has an app, so no bot can name a
+/// secret or a ready log without one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fly {
+    pub app: AppName,
+    /// The Fly secret holding the token in the app: `token_secret`, else `token_env`.
+    pub token_secret: Option<String>,
+    /// The log line that says the bot is up again after deploy-resume.
+    pub ready_log: Option<String>,
+}
+
+/// One process as botctl saw it: its pid and start time. Pids are reused, so a process is
+/// signalled only while both still match ([`ProcessIdentity::is`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProcessIdentity {
+    pub pid: u32,
+    /// Seconds since the epoch (`None`: the table did not say).
+    pub started: Option<u64>,
+}
+
+impl ProcessIdentity {
+    /// Is the process now at this pid, started at `started`, still the one seen?
+    pub fn is(&self, pid: u32, started: Option<u64>) -> bool {
+        self.pid == pid && self.started == started
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_and_default_runs() {
+        let script = |s: &str| Entry::Script(s.into());
+        assert_eq!(script("bot.py").default_run(), "python3 bot.py");
+        assert_eq!(script("bot.cjs").default_run(), "node bot.cjs");
+        assert_eq!(script("src/bot.ts").default_run(), "npx tsx src/bot.ts");
+        assert_eq!(
+            Entry::Module("lb.partner".into()).default_run(),
+            "python3 -m lb.partner"
+        );
+        assert_eq!(Language::of("a.b/bot"), Language::Python);
+        assert_eq!(Language::of("src/bot.mjs"), Language::JavaScript);
+    }
+
+    #[test]
+    fn a_machine_id_from_outside_is_shown_escaped() {
+        assert_eq!(MachineId::new("e7843d9b0e1d28").to_string(), "e7843d9b0e1d28");
+        assert_eq!(MachineId::new("x\n\u{1b}[8m").to_string(), "x\\n\\u{1b}[8m");
+    }
+
+    #[test]
+    fn an_identity_is_its_pid_and_start() {
+        let seen = ProcessIdentity {
+            pid: 7,
+            started: Some(100),
+        };
+        assert!(seen.is(7, Some(100)));
+        assert!(!seen.is(7, Some(101)), "a reused pid is another process");
+    }
+}
