@@ -10,7 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, Result};
-pub use crate::model::{Entry, UpdateMode};
+pub use crate::model::{AppName, BotName, Entry, Fly, HostName, UpdateMode};
 
 pub const FILE_NAME: &str = "botctl.toml";
 
@@ -52,13 +52,13 @@ pub struct WatchSettings {
 /// A server the team runs bots on, reached with ssh.
 #[derive(Debug, Clone)]
 pub struct Host {
-    pub name: String,
+    pub name: HostName,
     /// What a person types after `ssh`: `user@host` or a Host alias.
     pub ssh: String,
     /// Extra ssh arguments, before the destination.
     pub options: Vec<String>,
     /// The bots that may run there (every bot when the table does not say).
-    pub bots: Vec<String>,
+    pub bots: Vec<BotName>,
     /// Time limit of one ssh round trip.
     pub timeout: Duration,
 }
@@ -98,22 +98,27 @@ pub struct TelegramSettings {
 
 #[derive(Debug, Clone)]
 pub struct Bot {
-    pub name: String,
+    pub name: BotName,
     /// How its process is recognised: `script` or `module`.
     pub entry: Entry,
     pub run: String,
     pub token_env: Option<String>,
     pub username: Option<String>,
-    pub fly_app: Option<String>,
-    pub ready_log: Option<String>,
-    /// The Fly secret that holds the token in `fly_app`: `token_secret`, else `token_env`.
-    pub token_secret: Option<String>,
+    /// Its Fly.io app, the secret there and its ready log; `None` for a bot not on Fly.
+    pub fly: Option<Fly>,
     /// How it gets updates on Fly.io: polling (the default) or a webhook.
     pub mode: UpdateMode,
     /// Webhook mode: the webhook it must have (else dev-start records the one it finds).
     pub webhook_url: Option<String>,
     /// Webhook mode: the variable (environment or .env) holding the webhook's `secret_token`.
     pub webhook_secret_env: Option<String>,
+}
+
+impl Bot {
+    /// Its Fly app, if it has one.
+    pub fn app(&self) -> Option<&AppName> {
+        self.fly.as_ref().map(|f| &f.app)
+    }
 }
 
 #[derive(Deserialize)]
@@ -463,11 +468,7 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
     let mut bots = Vec::new();
     for b in raw.bot {
         let name = b.name.get_ref();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
+        if !is_name(name) {
             return Err(at(
                 b.name.span(),
                 format!("bot name {name:?} must be made of a-z, 0-9 and -"),
@@ -542,26 +543,53 @@ PARTNER_BOT_TOKEN, not {:?}",
                 return Err(at(field.span(), "this value must not be empty".into()));
             }
         }
+        // A secret and a ready log belong to an app: without one they could not mean anything.
+        if b.fly_app.is_none()
+            && let Some(v) = b.token_secret.as_ref().or(b.ready_log.as_ref())
+        {
+            return Err(at(
+                v.span(),
+                "token_secret and ready_log belong to the bot's Fly app: add fly_app = \"…\""
+                    .into(),
+            ));
+        }
+        let token_secret = b
+            .token_secret
+            .map(Spanned::into_inner)
+            .or_else(|| b.token_env.as_ref().map(|v| v.get_ref().clone()));
+        let ready_log = b
+            .ready_log
+            .map(Spanned::into_inner)
+            .filter(|s| !s.is_empty());
+        let fly = match b.fly_app {
+            Some(app) if !is_name(app.get_ref()) => {
+                return Err(at(
+                    app.span(),
+                    format!(
+                        "fly_app must be a Fly app name (a-z, 0-9 and -), not {:?}",
+                        app.get_ref()
+                    ),
+                ));
+            }
+            Some(app) => Some(Fly {
+                app: AppName::new(app.into_inner()),
+                token_secret,
+                ready_log,
+            }),
+            None => None,
+        };
         bots.push(Bot {
-            name: name.clone(),
+            name: BotName::new(name.clone()),
             run: b
                 .run
                 .map(|r| r.into_inner())
                 .unwrap_or_else(|| entry.default_run()),
             entry,
-            token_secret: b
-                .token_secret
-                .map(Spanned::into_inner)
-                .or_else(|| b.token_env.as_ref().map(|v| v.get_ref().clone())),
             token_env: b.token_env.map(Spanned::into_inner),
             username: b
                 .username
                 .map(|u| u.into_inner().trim_start_matches('@').to_string()),
-            fly_app: b.fly_app.map(Spanned::into_inner),
-            ready_log: b
-                .ready_log
-                .map(Spanned::into_inner)
-                .filter(|s| !s.is_empty()),
+            fly,
             mode,
             webhook_url,
             webhook_secret_env,
@@ -667,11 +695,7 @@ fn hosts(
     let mut hosts = Vec::new();
     for h in raw {
         let name = h.name.get_ref();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
+        if !is_name(name) {
             return Err(at(
                 h.name.span(),
                 format!("host name {name:?} must be made of a-z, 0-9 and -"),
@@ -723,12 +747,12 @@ not \"{}\" (options go in options = [...])",
                             ),
                         ));
                     }
-                    names.push(b.get_ref().clone());
+                    names.push(BotName::new(b.get_ref().clone()));
                 }
             }
         }
         hosts.push(Host {
-            name: name.clone(),
+            name: HostName::new(name.clone()),
             ssh: ssh.to_string(),
             options: h.options.iter().map(|o| o.get_ref().clone()).collect(),
             bots: names,
@@ -777,13 +801,20 @@ impl Config {
         Ok(self
             .bots
             .iter()
-            .filter(|b| names.is_empty() || names.contains(&b.name))
+            .filter(|b| names.is_empty() || names.iter().any(|n| b.name == *n))
             .collect())
     }
 
     pub fn bot(&self, name: &str) -> Result<&Bot> {
         Ok(self.select(&[name.to_string()])?[0])
     }
+}
+
+/// Bot, host and Fly app names: a-z, 0-9 and -.
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// `lb.partner`: dotted Python identifiers.
@@ -982,19 +1013,31 @@ mod tests {
     fn defaults_and_errors() {
         let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"bot.py\"\n").unwrap();
         assert_eq!(c.bots[0].run, "python3 bot.py");
-        assert_eq!(c.bots[0].token_secret, None);
-        let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_env = \"A_TOKEN\"\n")
-            .unwrap();
-        assert_eq!(c.bots[0].token_secret.as_deref(), Some("A_TOKEN"));
+        assert_eq!(c.bots[0].fly, None);
+        let secret = |c: &Config| c.bots[0].fly.as_ref().and_then(|f| f.token_secret.clone());
         let c = parse_str(
-            "[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_env = \
-\"A\"\ntoken_secret = \"BOT_TOKEN\"\n",
+            "[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_env = \"A_TOKEN\"\nfly_app = \"x\"\n",
         )
         .unwrap();
-        assert_eq!(c.bots[0].token_secret.as_deref(), Some("BOT_TOKEN"));
+        assert_eq!(secret(&c).as_deref(), Some("A_TOKEN"));
+        let c = parse_str(
+            "[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_env = \
+\"A\"\ntoken_secret = \"BOT_TOKEN\"\nfly_app = \"x\"\n",
+        )
+        .unwrap();
+        assert_eq!(secret(&c).as_deref(), Some("BOT_TOKEN"));
         let e = parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_secret = \"no way\"\n")
             .unwrap_err();
         assert_eq!(line_of(e), (4, 16));
+        let e = parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_secret = \"A\"\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("add fly_app"), "{e}");
+        let e =
+            parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\nfly_app = \"A\"\n").unwrap_err();
+        assert!(
+            e.to_string().contains("fly_app must be a Fly app name"),
+            "{e}"
+        );
         assert_eq!(c.fly.wait, Duration::from_secs(90));
         assert_eq!(c.local.respawn, Duration::from_secs(5));
         let c =

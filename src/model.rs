@@ -69,6 +69,18 @@ macro_rules! name {
             }
         }
 
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for str {
+            fn eq(&self, other: &$name) -> bool {
+                self == other.0
+            }
+        }
+
         impl From<&str> for $name {
             fn from(name: &str) -> Self {
                 $name(name.to_string())
@@ -130,6 +142,38 @@ impl fmt::Display for MachineId {
 impl PartialEq<str> for MachineId {
     fn eq(&self, other: &str) -> bool {
         self.0 == other
+    }
+}
+
+impl From<&str> for MachineId {
+    fn from(id: &str) -> Self {
+        MachineId(id.to_string())
+    }
+}
+
+/// For joining ids into a flyctl command line or a sentence; ui escapes what it prints.
+impl std::borrow::Borrow<str> for MachineId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for MachineId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<String> for MachineId {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl PartialEq<MachineId> for String {
+    fn eq(&self, other: &MachineId) -> bool {
+        *self == other.0
     }
 }
 
@@ -199,7 +243,9 @@ impl Entry {
                 format!("python3 {script}")
             }
             Entry::Script(script)
-                if script.ends_with(".ts") || script.ends_with(".mts") || script.ends_with(".cts") =>
+                if script.ends_with(".ts")
+                    || script.ends_with(".mts")
+                    || script.ends_with(".cts") =>
             {
                 format!("npx tsx {script}")
             }
@@ -270,7 +316,10 @@ mod tests {
 
     #[test]
     fn a_machine_id_from_outside_is_shown_escaped() {
-        assert_eq!(MachineId::new("e7843d9b0e1d28").to_string(), "e7843d9b0e1d28");
+        assert_eq!(
+            MachineId::new("e7843d9b0e1d28").to_string(),
+            "e7843d9b0e1d28"
+        );
         assert_eq!(MachineId::new("x\n\u{1b}[8m").to_string(), "x\\n\\u{1b}[8m");
     }
 

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::model::MachineId;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -25,7 +26,7 @@ pub struct Handoff {
     pub bot: String,
     pub app: String,
     /// Machines dev-start was about to stop (recorded before stopping any).
-    pub machines: Vec<String>,
+    pub machines: Vec<MachineId>,
     /// When, RFC 3339.
     pub at: String,
     /// user@host

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::config::{Bot, Config};
+use crate::model::{AppName, BotName, HostName};
 use crate::sources::autostart::{self, Autostart};
 use crate::sources::fly::{FlyError, Flyctl, Machine};
 use crate::sources::host::{self, HostScan};
@@ -30,16 +31,16 @@ pub struct Survey {
     /// What the container engine said (its bots' containers are in `local`).
     pub engine: crate::sources::containers::Look,
     /// Machines per Fly app.
-    pub fly: BTreeMap<String, Result<Vec<Machine>, FlyError>>,
+    pub fly: BTreeMap<AppName, Result<Vec<Machine>, FlyError>>,
     /// Per bot name.
-    pub telegram: BTreeMap<String, Telegram>,
+    pub telegram: BTreeMap<BotName, Telegram>,
     pub autostart: Autostart,
     /// Other Fly apps and their secrets; `None` when no bot has both fly_app and a token secret.
     pub other_apps: Option<other_apps::OtherApps>,
     /// Per `[[host]]` that may run one of these bots: its scan, or why it was not read.
-    pub hosts: BTreeMap<String, Result<HostScan, String>>,
+    pub hosts: BTreeMap<HostName, Result<HostScan, String>>,
     /// Per host read: the bots it may run.
-    pub host_bots: BTreeMap<String, Vec<String>>,
+    pub host_bots: BTreeMap<HostName, Vec<BotName>>,
 }
 
 pub struct Telegram {
@@ -185,7 +186,11 @@ pub struct Places<'a> {
     pub local: Vec<&'a Instance>,
     /// Instances on `[[host]]` servers: (host name, instance).
     pub hosts: Vec<(&'a str, &'a Instance)>,
+    /// Started machines of the bot's own Fly app (empty without one; [`Places::on_fly`] pairs
+    /// them with the app).
     pub machines: Vec<&'a Machine>,
+    /// The bot's own Fly app, when it has one and its machines were read.
+    pub app: Option<&'a AppName>,
     /// Started machines of other Fly apps that hold the same token: (app, machine).
     pub also: Vec<(crate::outside::Outside, &'a Machine)>,
     /// A set webhook: Telegram delivers updates there, so polling anywhere conflicts with it.
@@ -199,7 +204,14 @@ pub struct Places<'a> {
     pub mode: crate::config::UpdateMode,
 }
 
-impl Places<'_> {
+impl<'a> Places<'a> {
+    /// The started machines of the bot's own app, each with the app.
+    pub fn on_fly(&self) -> impl Iterator<Item = (&'a AppName, &'a Machine)> + '_ {
+        self.app
+            .into_iter()
+            .flat_map(|app| self.machines.iter().map(move |m| (app, *m)))
+    }
+
     pub fn count(&self) -> usize {
         // Telegram posts to the webhook and Fly Proxy hands each post to one of the machines:
         // together they are production, one place. Only a poller elsewhere conflicts with it.
@@ -257,9 +269,10 @@ impl Survey {
                 Err(_) => {}
             }
         }
-        let machines = match bot.fly_app.as_ref().and_then(|app| self.fly.get(app)) {
-            Some(Ok(ms)) => ms.iter().filter(|m| m.is_running()).collect(),
-            Some(Err(e)) => {
+        let listed = bot.app().and_then(|app| self.fly.get_key_value(app));
+        let machines = match listed {
+            Some((_, Ok(ms))) => ms.iter().filter(|m| m.is_running()).collect(),
+            Some((_, Err(e))) => {
                 unreadable.push(e.to_string());
                 Vec::new()
             }
@@ -298,6 +311,7 @@ impl Survey {
             local,
             hosts,
             machines,
+            app: listed.map(|(app, _)| app),
             also,
             webhook,
             unreadable,
@@ -331,13 +345,13 @@ impl Survey {
     }
 
     pub fn machines(&self, bot: &Bot) -> Option<&Result<Vec<Machine>, FlyError>> {
-        bot.fly_app.as_ref().and_then(|app| self.fly.get(app))
+        bot.app().and_then(|app| self.fly.get(app))
     }
 }
 
 /// The Fly apps of these bots, each once.
-pub fn apps(bots: &[&Bot]) -> Vec<String> {
-    let mut apps: Vec<String> = bots.iter().filter_map(|b| b.fly_app.clone()).collect();
+pub fn apps(bots: &[&Bot]) -> Vec<AppName> {
+    let mut apps: Vec<AppName> = bots.iter().filter_map(|b| b.app().cloned()).collect();
     apps.sort();
     apps.dedup();
     apps

@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::config::Bot;
+use crate::model::MachineId;
 use crate::sources::fly::{FlyError, Flyctl, Machine, metadata_args};
 use crate::time;
 
@@ -74,7 +75,7 @@ pub struct Record {
     pub at_text: String,
     pub at: Option<u64>,
     /// The machines that carry it.
-    pub machines: Vec<String>,
+    pub machines: Vec<MachineId>,
 }
 
 /// How a record relates to the person running botctl.
@@ -247,7 +248,7 @@ pub fn record(bot: &Bot, machines: &[Machine]) -> Option<Record> {
 pub struct HandoffJson {
     pub by: String,
     pub at: String,
-    pub machines: Vec<String>,
+    pub machines: Vec<MachineId>,
     pub mine: bool,
     pub stale: bool,
 }
@@ -266,7 +267,7 @@ impl HandoffJson {
 
 /// What a write of the record onto one machine did.
 pub struct Written {
-    pub machine: String,
+    pub machine: MachineId,
     pub result: Result<(), FlyError>,
     /// The command as typed, to retry it by hand.
     pub command: String,
@@ -282,7 +283,7 @@ pub const CLEARED: [(&str, &str); 3] = [(BY, ""), (AT, ""), (BOT, "")];
 
 /// Writes `pairs` onto each of `ids`, which the caller has seen `stopped`. Every key is a
 /// `botctl_` key: Fly rewrites its own `fly_` keys on deploy.
-pub fn write(fly: &Flyctl, app: &str, ids: &[String], pairs: &[(&str, &str)]) -> Vec<Written> {
+pub fn write(fly: &Flyctl, app: &str, ids: &[MachineId], pairs: &[(&str, &str)]) -> Vec<Written> {
     debug_assert!(pairs.iter().all(|(k, _)| k.starts_with("botctl_")));
     ids.iter()
         .zip(write_commands(app, ids, pairs))
@@ -295,7 +296,7 @@ pub fn write(fly: &Flyctl, app: &str, ids: &[String], pairs: &[(&str, &str)]) ->
 }
 
 /// The commands [`write`] runs, as a person would type them (values quoted for the shell).
-pub fn write_commands(app: &str, ids: &[String], pairs: &[(&str, &str)]) -> Vec<String> {
+pub fn write_commands(app: &str, ids: &[MachineId], pairs: &[(&str, &str)]) -> Vec<String> {
     let quoted: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (*k, shell_word(v))).collect();
     let shown: Vec<(&str, &str)> = quoted.iter().map(|(k, v)| (*k, v.as_str())).collect();
     ids.iter()

@@ -13,6 +13,7 @@ use super::steps::{
 use super::team_steps::{self, TakeOver};
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::model::{Fly, MachineId};
 use crate::sources::fly::{LogLine, Machine};
 use crate::state::{self, Handoff, Locked};
 use crate::team::Record;
@@ -47,7 +48,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         .cfg
         .select(&args.bots)?
         .into_iter()
-        .filter(|b| b.fly_app.is_some())
+        .filter(|b| b.fly.is_some())
         .collect();
     if bots.is_empty() {
         return Err(Error::Usage(
@@ -67,7 +68,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
 
 /// The machines to start, and what the step says about the choice.
 struct Plan {
-    targets: Vec<String>,
+    targets: Vec<MachineId>,
     machines: Vec<Machine>,
 }
 
@@ -76,7 +77,13 @@ pub fn resume(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
 }
 
 fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Result<()> {
-    let app = bot.fly_app.as_deref().unwrap_or_default();
+    let Some(fly) = &bot.fly else {
+        return Err(Error::Usage(format!(
+            "{} has no fly_app in botctl.toml: nothing to resume",
+            bot.name
+        )));
+    };
+    let app = fly.app.as_str();
     let mut steps = Steps::new(
         &format!(
             "deploy-resume {}: hand the bot back to Fly app {app}",
@@ -133,11 +140,11 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
     let started_at = time::now();
     start_machines(ctx, app, &plan, mode, &mut steps)?;
     wait_until_started(ctx, bot, app, &plan, &mut steps)?;
-    wait_for_ready_line(ctx, bot, app, &plan, started_at, &mut steps)?;
+    wait_for_ready_line(ctx, bot, fly, &plan, started_at, &mut steps)?;
     if bot.mode.is_webhook() {
         let started = !plan.targets.is_empty();
-        let ready = started && bot.ready_log.is_some();
-        super::webhook_steps::restore(ctx, bot, started, ready, started_at, &mut steps)?;
+        let ready = started && fly.ready_log.is_some();
+        super::webhook_steps::restore(ctx, bot, &fly.app, started, ready, started_at, &mut steps)?;
     }
     if let Some(lock) = &lock {
         clear_handoff(lock, bot, &mut steps)?;
@@ -165,13 +172,14 @@ fn choose_machines(
         Some(Err(e)) => return Err(step.fail(e.clone().into())),
         None => ctx.flyctl.machines(app).map_err(|e| step.fail(e.into()))?,
     };
-    let present = |id: &String| machines.iter().any(|m| &m.id == id);
-    let stopped: Vec<String> = machines
+    let present = |id: &MachineId| machines.iter().any(|m| &m.id == id);
+    let stopped: Vec<MachineId> = machines
         .iter()
         .filter(|m| m.state.is_stopped())
         .map(|m| m.id.clone())
         .collect();
-    let (origin, targets, left): (String, Vec<String>, Vec<String>) = match (&handoff, on_fly) {
+    let (origin, targets, left): (String, Vec<MachineId>, Vec<MachineId>) = match (&handoff, on_fly)
+    {
         (Some(h), _) => (
             format!("recorded by dev-start ({} at {})", h.by, h.at),
             h.machines
@@ -204,7 +212,7 @@ fn choose_machines(
             stopped.iter().skip(1).cloned().collect(),
         ),
     };
-    let describe = |id: &String| {
+    let describe = |id: &MachineId| {
         machines
             .iter()
             .find(|m| &m.id == id)
@@ -224,7 +232,7 @@ fn choose_machines(
             .machines
             .iter()
             .filter(|id| !present(id))
-            .map(String::as_str)
+            .map(MachineId::as_str)
             .collect();
         if !gone.is_empty() {
             detail.push_str(&format!(
@@ -299,13 +307,13 @@ fn wait_until_started(
 fn wait_for_ready_line(
     ctx: &Context,
     bot: &Bot,
-    app: &str,
+    fly: &Fly,
     plan: &Plan,
     started_at: u64,
     steps: &mut Steps,
 ) -> Result<()> {
     let mut step = steps.begin("Wait for the bot's ready line, with no 409 after it");
-    let ready = match (&bot.ready_log, plan.targets.is_empty()) {
+    let ready = match (fly.ready_log.as_ref(), plan.targets.is_empty()) {
         (None, _) => {
             step.skipped("no ready_log in botctl.toml");
             return Ok(());
@@ -316,12 +324,13 @@ fn wait_for_ready_line(
         }
         (Some(ready), false) => ready,
     };
-    let fly = &ctx.flyctl;
+    let app = &fly.app;
+    let flyctl = &ctx.flyctl;
     let mut last_seen: Vec<LogLine> = Vec::new();
     let limit = ctx.cfg.fly.wait;
     let outcome = wait_for("watching flyctl logs", limit, POLL * 2, || {
-        let lines = fly
-            .logs(app, Duration::from_secs(5).min(fly.timeout()))
+        let lines = flyctl
+            .logs(app, Duration::from_secs(5).min(flyctl.timeout()))
             .map_err(Error::from)?;
         if !lines.is_empty() {
             last_seen = lines.clone();

@@ -14,6 +14,7 @@ use super::team_steps::{self, TakeOver};
 use super::webhook_steps;
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::model::MachineId;
 use crate::sources::fly::MachineState;
 use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
 use crate::survey::Survey;
@@ -212,7 +213,7 @@ again on deploy-resume)",
 /// What the handoff records besides the machines stopped now.
 struct Carried<'a> {
     /// Machines of a record on Fly (this person's, or one taken over).
-    inherited: &'a [String],
+    inherited: &'a [MachineId],
     /// A webhook bot's webhook, to set again on deploy-resume.
     webhook: Option<&'a crate::sources::webhook::Webhook>,
 }
@@ -229,10 +230,10 @@ fn stop_fly(
     lock: Option<&state::Locked>,
     carried: Carried<'_>,
     steps: &mut Steps,
-) -> Result<Vec<String>> {
+) -> Result<Vec<MachineId>> {
     let Carried { inherited, webhook } = carried;
     let mut step = steps.begin("Stop the bot on Fly.io");
-    let Some(app) = bot.fly_app.as_deref() else {
+    let Some(app) = bot.app().map(|a| a.as_str()) else {
         if !mode.is_dry_run() {
             mode.confirm(&format!("Run {} on this machine?", bot.name))
                 .map_err(|e| step.fail(e))?;
@@ -246,14 +247,14 @@ fn stop_fly(
         Some(Err(e)) => return Err(step.fail(e.clone().into())),
         None => fly.machines(app).map_err(|e| step.fail(e.into()))?,
     };
-    let running: Vec<String> = machines
+    let running: Vec<MachineId> = machines
         .iter()
         .filter(|m| m.is_running())
         .map(|m| m.id.clone())
         .collect();
     // Machines already on their way down (another stop, a dev-start killed half-way) are not
     // stopped yet: wait for them too.
-    let stopping: Vec<String> = machines
+    let stopping: Vec<MachineId> = machines
         .iter()
         .filter(|m| m.state == MachineState::Stopping)
         .map(|m| m.id.clone())
@@ -310,7 +311,7 @@ fn stop_fly(
         .unwrap_or_default();
     // The machines of a record on Fly (this person's, or one taken over) are this handoff's
     // too: deploy-resume starts them, even when `.botctl/` was lost meanwhile.
-    let inherited: Vec<String> = inherited
+    let inherited: Vec<MachineId> = inherited
         .iter()
         .filter(|id| machines.iter().any(|m| &m.id == *id))
         .cloned()
@@ -330,7 +331,7 @@ fn stop_fly(
         }
     }
     st.set(state::Handoff {
-        bot: bot.name.clone(),
+        bot: bot.name.to_string(),
         app: app.to_string(),
         machines: recorded,
         at: time::rfc3339(time::now()),
@@ -382,7 +383,7 @@ machines; `botctl deploy-resume {}` starts them again.",
 
 /// From the survey: autostart entries, and machines Fly Proxy can start again by itself
 /// (those just stopped included).
-fn warn_autostart(bot: &Bot, survey: &Survey, stopped: &[String], steps: &mut Steps) {
+fn warn_autostart(bot: &Bot, survey: &Survey, stopped: &[MachineId], steps: &mut Steps) {
     let mut step = steps.begin("Warn about what can start it again");
     let mut warnings: Vec<String> = survey
         .autostart
@@ -390,7 +391,7 @@ fn warn_autostart(bot: &Bot, survey: &Survey, stopped: &[String], steps: &mut St
         .iter()
         .map(|e| format!("{}: {} (fix: {})", e.source, e.entry, e.fix))
         .collect();
-    if let (Some(app), Some(Ok(machines))) = (&bot.fly_app, survey.machines(bot)) {
+    if let (Some(app), Some(Ok(machines))) = (bot.app(), survey.machines(bot)) {
         for m in machines
             .iter()
             .filter(|m| m.proxy_autostart && (!m.is_running() || stopped.contains(&m.id)))
@@ -514,8 +515,8 @@ fn group_alive(pgid: u32) -> bool {
     crate::sources::proc::group_alive(crate::sources::proc::Backend::native(), pgid)
 }
 
-fn offer_resume(ctx: &Context, bot: &Bot, stopped: Vec<String>, yes: bool) -> Result<()> {
-    if bot.fly_app.is_none() {
+fn offer_resume(ctx: &Context, bot: &Bot, stopped: Vec<MachineId>, yes: bool) -> Result<()> {
+    if bot.fly.is_none() {
         return Ok(());
     }
     let pending = state::read(&ctx.cfg.root)?.handoff(&bot.name).is_some() || !stopped.is_empty();

@@ -9,6 +9,8 @@ use serde::Serialize;
 use super::Context;
 use crate::config::Bot;
 use crate::error::Result;
+use crate::model::MachineId;
+use crate::model::{AppName, BotName};
 use crate::sources::fly::{FlyError, FlyctlVersion, LogLine, MachineState, RecentLogs};
 use crate::sources::telegram::{self, ApiError, BotApi, ProbeOutcome, TokenLookup};
 use crate::survey::{self, Survey, joined};
@@ -94,7 +96,7 @@ impl Check {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    pub bot: Option<String>,
+    pub bot: Option<BotName>,
     pub check: Check,
     pub level: Level,
     pub message: String,
@@ -143,13 +145,13 @@ struct DoctorJson<'a> {
 pub struct Evidence {
     pub survey: Survey,
     pub whoami: Option<Result<String, FlyError>>,
-    pub logs: BTreeMap<String, Result<RecentLogs, FlyError>>,
-    pub probes: BTreeMap<String, ProbeOutcome>,
+    pub logs: BTreeMap<AppName, Result<RecentLogs, FlyError>>,
+    pub probes: BTreeMap<BotName, ProbeOutcome>,
     pub handoffs: Result<state::State>,
     /// `flyctl version`, read beside whoami (what an old flyctl does to stopped machines).
     pub flyctl_version: Option<std::result::Result<FlyctlVersion, FlyError>>,
     /// Webhook bots with updates waiting: the webhook read again a moment later.
-    pub webhook_again: BTreeMap<String, webhook_checks::PendingTrend>,
+    pub webhook_again: BTreeMap<BotName, webhook_checks::PendingTrend>,
 }
 
 const LOGS_LIMIT: Duration = Duration::from_secs(10);
@@ -381,10 +383,9 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
                     .join(", ")
             ));
         }
-        if !places.machines.is_empty() {
+        if let Some(app) = places.app.filter(|_| !places.machines.is_empty()) {
             where_.push(format!(
-                "Fly app {} (machine {})",
-                bot.fly_app.as_deref().unwrap_or(""),
+                "Fly app {app} (machine {})",
                 places
                     .machines
                     .iter()
@@ -429,13 +430,13 @@ dev-start {0}",
         } else if places.webhook.is_some() {
             telegram::delete_webhook_fix(api, bot.token_env.as_deref())
         } else {
-            let app = bot.fly_app.as_deref().unwrap_or("");
+            // Neither here nor a webhook: two or more of the bot's own machines.
             let extra: Vec<&str> = places
-                .machines
-                .iter()
+                .on_fly()
                 .skip(1)
-                .map(|m| m.id.as_str())
+                .map(|(_, m)| m.id.as_str())
                 .collect();
+            let app = places.app.map(AppName::as_str).unwrap_or_default();
             format!("flyctl machine stop {} --app {app}", extra.join(" "))
         };
         f.push(
@@ -588,10 +589,10 @@ fn shared_token_fix(
 }
 
 fn check_shared_token(bot: &Bot, ev: &Evidence, f: &mut Findings) {
-    let Some(shared) = ev.survey.shared_token(bot) else {
+    let (Some(shared), Some(fly)) = (ev.survey.shared_token(bot), &bot.fly) else {
         return;
     };
-    let own = bot.fly_app.as_deref().unwrap_or("");
+    let own = &fly.app;
     for a in &shared.also {
         let started: Vec<&str> = a.started().iter().map(|m| m.id.as_str()).collect();
         let fix = Some(a.fix());
@@ -600,7 +601,7 @@ fn check_shared_token(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             a.app,
             bot.name,
             a.secret,
-            bot.token_secret.as_deref().unwrap_or("")
+            fly.token_secret.as_deref().unwrap_or_default()
         );
         match &a.machines {
             Ok(_) if !started.is_empty() => f.push(
@@ -696,7 +697,7 @@ polls while {} runs in {} places",
 }
 
 fn check_fly(bot: &Bot, ev: &Evidence, f: &mut Findings) {
-    let Some(app) = &bot.fly_app else { return };
+    let Some(app) = bot.app() else { return };
     match ev.survey.machines(bot) {
         Some(Err(FlyError::NotInstalled { .. } | FlyError::NotLoggedIn)) => {} // reported by "flyctl"
         Some(Err(e)) => {
@@ -895,7 +896,7 @@ fn check_autostart(bot: &Bot, ev: &Evidence, f: &mut Findings) {
 }
 
 fn check_logs(bot: &Bot, ev: &Evidence, f: &mut Findings) {
-    let Some(app) = &bot.fly_app else { return };
+    let Some(app) = bot.app() else { return };
     let Some(Ok(logs)) = ev.logs.get(app) else {
         return;
     };
@@ -1159,7 +1160,8 @@ fn print_human(findings: &[Finding], errors: usize, warnings: usize) {
 /// poller, most likely their copy), stale, on only some of the machines, or on machines that
 /// are started again.
 fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut Findings) {
-    let (Some(app), Some(Ok(machines))) = (bot.fly_app.as_deref(), ev.survey.machines(bot)) else {
+    let (Some(app), Some(Ok(machines))) = (bot.app().map(|a| a.as_str()), ev.survey.machines(bot))
+    else {
         return;
     };
     let records = team::records(bot, machines);
@@ -1253,7 +1255,7 @@ fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut Findings) {
         && let Ok(st) = &ev.handoffs
         && let Some(h) = st.handoff(&bot.name).filter(|h| h.app == app)
     {
-        let missing: Vec<String> = h
+        let missing: Vec<MachineId> = h
             .machines
             .iter()
             .filter(|id| {

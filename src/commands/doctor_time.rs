@@ -75,7 +75,7 @@ struct Deploy {
 
 /// The `deploy` and `events` findings for one bot.
 pub fn findings(bot: &Bot, ev: &Evidence, fly_toml: &FlyToml) -> Vec<Finding> {
-    let Some(app) = bot.fly_app.as_deref() else {
+    let Some(app) = bot.app().map(|a| a.as_str()) else {
         return Vec::new();
     };
     let mut f = Vec::new();

@@ -524,8 +524,14 @@ mod tests {
             }],
             &[],
         );
+        // TOML keeps the odd script name; config refuses an app name Fly would not make.
+        let e = config::parse(&text, Path::new("botctl.toml"), PathBuf::from("/p")).unwrap_err();
+        assert!(
+            e.to_string().contains("fly_app must be a Fly app name"),
+            "{e}"
+        );
+        let text = text.replace("app\\u0001", "app");
         let cfg = config::parse(&text, Path::new("botctl.toml"), PathBuf::from("/p")).unwrap();
         assert_eq!(cfg.bots[0].entry, config::Entry::Script(odd.into()));
-        assert_eq!(cfg.bots[0].fly_app.as_deref(), Some("app\u{1}"));
     }
 }

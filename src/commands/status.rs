@@ -140,10 +140,7 @@ impl<'a> BotJson<'a> {
             mode: bot.mode,
             verdict: places.verdict(),
             places: places.count(),
-            fly: bot
-                .fly_app
-                .as_deref()
-                .map(|app| FlyJson::new(app, bot, survey)),
+            fly: bot.app().map(|app| FlyJson::new(app, bot, survey)),
             telegram: TelegramJson::new(bot, survey),
             autostart: survey.autostart.for_bot(&bot.name),
             hosts: HostJson::all(bot, survey),
@@ -287,13 +284,10 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
                 .iter()
                 .map(|(host, i)| describe_host_instance(host, i)),
         );
-        for m in &places.machines {
+        for (app, m) in places.on_fly() {
             lines.push(format!(
                 "fly {} machine {} {} ({})",
-                bot.fly_app.as_deref().unwrap_or(""),
-                m.id,
-                m.state,
-                m.region
+                app, m.id, m.state, m.region
             ));
         }
         for (app, m) in &places.also {
@@ -332,7 +326,7 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
             Verdict::Stopped => ui::dim("stopped"),
             Verdict::Unknown => ui::caution("unknown"),
         };
-        rows.push(vec![bot.name.clone(), shown, lines.join("\n")]);
+        rows.push(vec![bot.name.to_string(), shown, lines.join("\n")]);
     }
     ui::line(ui::table(&["BOT", "VERDICT", "WHERE IT RUNS"], rows));
 
@@ -389,8 +383,8 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
                 }
             }
         }
-        if let Some(Err(e)) = survey.machines(bot) {
-            let line = format!("  fly {}: {}", bot.fly_app.as_deref().unwrap_or(""), e);
+        if let (Some(app), Some(Err(e))) = (bot.app(), survey.machines(bot)) {
+            let line = format!("  fly {app}: {e}");
             let fix = e
                 .fix()
                 .map(|f| format!("\n    fix: {f}"))

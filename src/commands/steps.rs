@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::model::MachineId;
 use crate::sources::fly::{Flyctl, MachineState};
 use crate::sources::local::Instance;
 use crate::sources::telegram::{BotApi, ProbeOutcome, Token};
@@ -161,7 +162,7 @@ pub fn wait_for_machines(
     fly: &Flyctl,
     app: &str,
     bot: &str,
-    ids: &[String],
+    ids: &[MachineId],
     settle: Settle,
     limit: Duration,
 ) -> Result<()> {

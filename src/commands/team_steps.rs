@@ -6,6 +6,7 @@ use super::Context;
 use super::steps::{Mode, Steps};
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::model::MachineId;
 use crate::sources::fly::Machine;
 use crate::sources::telegram::{self, BotApi, ProbeOutcome, TokenLookup};
 use crate::state::{self, Locked};
@@ -49,7 +50,7 @@ pub fn refuse_while_someone_holds_it(
     let mut step = steps.begin(&format!("Refuse while someone else holds {}", bot.name));
     let places = survey.places(bot);
     let Some(record) = places.record.clone() else {
-        step.done(if bot.fly_app.is_some() {
+        step.done(if bot.fly.is_some() {
             "no handoff record on Fly"
         } else {
             "no fly_app: no shared place where a teammate's handoff could be read"
@@ -166,7 +167,7 @@ pub fn publish(
     steps: &mut Steps,
 ) -> Result<()> {
     let mut step = steps.begin("Publish the handoff on Fly.io, so the team sees who has it");
-    let Some(app) = bot.fly_app.as_deref() else {
+    let Some(app) = bot.app().map(|a| a.as_str()) else {
         step.skipped("no fly_app: a bot without one has no shared place to publish to");
         return Ok(());
     };
@@ -279,7 +280,7 @@ pub fn clear_before_start(
     let with_record: Vec<&Machine> = machines
         .iter()
         .filter(|m| {
-            m.metadata.get(team::BOT) == Some(&bot.name)
+            m.metadata.get(team::BOT).is_some_and(|b| *b == bot.name)
                 && m.metadata.get(team::BY).is_some_and(|b| !b.is_empty())
         })
         .collect();
@@ -289,7 +290,7 @@ pub fn clear_before_start(
     }
     let (stopped, running): (Vec<&Machine>, Vec<&Machine>) =
         with_record.iter().partition(|m| m.state.is_stopped());
-    let ids: Vec<String> = stopped.iter().map(|m| m.id.clone()).collect();
+    let ids: Vec<MachineId> = stopped.iter().map(|m| m.id.clone()).collect();
     if mode.is_dry_run() {
         step.would(format!(
             "clear it on {}: {}",

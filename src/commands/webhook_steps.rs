@@ -11,6 +11,7 @@ use super::Context;
 use super::steps::{Mode, Steps, wait_for};
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::model::AppName;
 use crate::sources::telegram::{self, ApiError, BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, SecretLookup, Webhook};
 use crate::survey::Survey;
@@ -201,6 +202,7 @@ fn recorded(ctx: &Context, bot: &Bot) -> Option<Webhook> {
 pub fn restore(
     ctx: &Context,
     bot: &Bot,
+    app: &AppName,
     started: bool,
     ready: bool,
     started_at: u64,
@@ -217,7 +219,16 @@ pub fn restore(
         Some(info) => info,
         None => set_from_record(ctx, bot, &api, target.as_ref(), steps)?,
     };
-    check_delivery(ctx, bot, &api, target.as_ref(), &now, started_at, steps)
+    check_delivery(
+        ctx,
+        bot,
+        app,
+        &api,
+        target.as_ref(),
+        &now,
+        started_at,
+        steps,
+    )
 }
 
 fn wait_for_the_bot(
@@ -342,9 +353,11 @@ deploy-resume {}",
     Ok(info)
 }
 
+#[allow(clippy::too_many_arguments)] // the facts of one step, each named
 fn check_delivery(
     ctx: &Context,
     bot: &Bot,
+    app: &AppName,
     api: &BotApi,
     target: Option<&Webhook>,
     now: &WebhookInfo,
@@ -387,7 +400,7 @@ fn check_delivery(
             "Telegram could not deliver to the webhook at {}: {message}\nsee `flyctl logs --app \
 {}`; `botctl doctor {}` checks the rest",
             time::rfc3339(at),
-            bot.fly_app.as_deref().unwrap_or(""),
+            app,
             bot.name
         )))),
         Some(Ok(())) => {

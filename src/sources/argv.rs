@@ -7,8 +7,8 @@
 //! script (`python3 -c`, `node -e`, `node --check`, `deno fmt`, `bun test`, `tsx watch`) make
 //! the process no instance at all.
 
-pub use crate::model::Language;
 use crate::model::Entry;
+pub use crate::model::Language;
 
 /// A program that runs scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,11 +10,12 @@ use serde::Serialize;
 
 use crate::config::{self, Bot};
 use crate::exec;
+use crate::model::BotName;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Entry {
     #[serde(skip)]
-    pub bot: String,
+    pub bot: BotName,
     pub source: String,
     /// The line, unit or plist as found: outside text.
     pub entry: crate::outside::Outside,

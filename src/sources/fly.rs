@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::FlySettings;
 use crate::exec::{self, ExecError};
+use crate::model::MachineId;
 
 mod version;
 pub use version::{FlyctlVersion, KEEPS_STOPPED_SINCE};
@@ -103,7 +104,7 @@ impl From<FlyError> for crate::error::Error {
 /// A Fly machine as botctl needs it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Machine {
-    pub id: String,
+    pub id: MachineId,
     pub state: MachineState,
     pub region: String,
     /// Fly Proxy may start it again by itself (a service with autostart, the default).
@@ -487,7 +488,7 @@ fn flag_value(args: &[&str], flag: &str) -> Option<String> {
 
 #[derive(Deserialize)]
 struct RawMachine {
-    id: String,
+    id: MachineId,
     #[serde(default)]
     state: String,
     #[serde(default)]

@@ -12,11 +12,12 @@ use super::containers;
 use super::proc::{self, Backend};
 use super::supervisor::{self, Supervisor};
 use crate::config::Bot;
+use crate::model::BotName;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Instance {
     #[serde(skip)]
-    pub bot: String,
+    pub bot: BotName,
     pub pid: u32,
     pub user: String,
     #[serde(skip)]
@@ -106,9 +107,9 @@ pub fn scan_with(backend: Backend, bots: &[&Bot], root: &Path) -> Result<Scan, S
 /// Phase one only: (pid, bot name) of every process whose command line names a bot. Cheap
 /// enough to run every second (`botctl watch`), which runs the whole [`scan`] only when this
 /// changes.
-pub fn matching(bots: &[&Bot]) -> Result<Vec<(u32, String)>, String> {
+pub fn matching(bots: &[&Bot]) -> Result<Vec<(u32, BotName)>, String> {
     let me = std::process::id();
-    let mut found: Vec<(u32, String)> = proc::table(Backend::native())?
+    let mut found: Vec<(u32, BotName)> = proc::table(Backend::native())?
         .processes
         .iter()
         .filter(|(pid, _)| *pid != me)
@@ -282,7 +283,7 @@ fn instances(
 /// bot that forks itself) are one copy: an instance whose parent is an instance of the same
 /// bot is left out.
 pub fn one_per_wrapper(found: Vec<Instance>, parent: impl Fn(u32) -> Option<u32>) -> Vec<Instance> {
-    let copies: Vec<(u32, String)> = found.iter().map(|i| (i.pid, i.bot.clone())).collect();
+    let copies: Vec<(u32, BotName)> = found.iter().map(|i| (i.pid, i.bot.clone())).collect();
     found
         .into_iter()
         .filter(|i| {

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::Bot;
+use crate::model::AppName;
 use crate::outside::Outside;
 use crate::sources::fly::{FlyError, Flyctl, Machine, Secret};
 
@@ -80,10 +81,11 @@ impl OtherApps {
     pub fn shared_token<'a>(
         &'a self,
         bot: &Bot,
-        fly: &'a BTreeMap<String, Result<Vec<Machine>, FlyError>>,
+        fly: &'a BTreeMap<AppName, Result<Vec<Machine>, FlyError>>,
     ) -> Option<SharedToken<'a>> {
-        let app = bot.fly_app.as_deref()?;
-        let name = bot.token_secret.as_deref()?;
+        let fly_of_bot = bot.fly.as_ref()?;
+        let app = fly_of_bot.app.as_str();
+        let name = fly_of_bot.token_secret.as_deref()?;
         let mut result = SharedToken {
             also: Vec::new(),
             checked: 0,
@@ -122,11 +124,12 @@ the token)"
                 Ok(list) => {
                     result.checked += 1;
                     if let Some(secret) = list.iter().find(|s| s.digest == digest) {
-                        let machines = match fly.get(other_app).or(self.machines.get(other_app)) {
-                            Some(Ok(ms)) => Ok(ms.as_slice()),
-                            Some(Err(e)) => Err(e),
-                            None => Ok(&[][..]),
-                        };
+                        let machines =
+                            match fly.get(other_app.as_str()).or(self.machines.get(other_app)) {
+                                Some(Ok(ms)) => Ok(ms.as_slice()),
+                                Some(Err(e)) => Err(e),
+                                None => Ok(&[][..]),
+                            };
                         result.also.push(Also {
                             app: other_app.as_str().into(),
                             secret: secret.name.as_str().into(),
@@ -151,7 +154,10 @@ the token)"
 /// (fly_app, token_secret) of every bot that has both.
 pub fn wanted<'a>(bots: &[&'a Bot]) -> Vec<(&'a str, &'a str)> {
     bots.iter()
-        .filter_map(|b| Some((b.fly_app.as_deref()?, b.token_secret.as_deref()?)))
+        .filter_map(|b| {
+            let fly = b.fly.as_ref()?;
+            Some((fly.app.as_str(), fly.token_secret.as_deref()?))
+        })
         .collect()
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{Check, Context, Evidence, Finding, Findings};
 use crate::config::Bot;
+use crate::model::BotName;
 use crate::sources::telegram::{self, BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, Judgement};
 use crate::time;
@@ -25,7 +26,7 @@ pub struct PendingTrend {
 
 /// For each webhook bot whose updates wait, `getWebhookInfo` read twice, `AGAIN_AFTER` apart.
 /// Costs nothing when no update waits.
-pub(super) fn read_twice(ctx: &Context, bots: &[&Bot]) -> BTreeMap<String, PendingTrend> {
+pub(super) fn read_twice(ctx: &Context, bots: &[&Bot]) -> BTreeMap<BotName, PendingTrend> {
     let cfg = &ctx.cfg;
     std::thread::scope(|s| {
         let reads: Vec<_> = bots
@@ -151,7 +152,6 @@ fn check_delivery_error(bot: &Bot, ev: &Evidence, w: &WebhookInfo, f: &mut Findi
         "Telegram's last delivery to the webhook failed {} min ago: {message}",
         ago / 60
     );
-    let app = bot.fly_app.as_deref().unwrap_or("");
     let machines = ev.survey.machines(bot).and_then(|m| m.as_ref().ok());
     let asleep: Vec<&str> = machines
         .into_iter()
@@ -170,8 +170,13 @@ fn check_delivery_error(bot: &Bot, ev: &Evidence, w: &WebhookInfo, f: &mut Findi
 [http_service]",
             bot.name
         )
-    } else {
+    } else if let Some(app) = bot.app() {
         format!("flyctl logs --app {app}   # the bot answers Telegram's posts with an error")
+    } else {
+        format!(
+            "botctl status {}   # the bot answers Telegram's posts with an error",
+            bot.name
+        )
     };
     f.push(Finding::error(Some(bot), Check::Webhook, text).fix(fix));
 }
@@ -191,11 +196,13 @@ because nothing takes them from the webhook",
                     AGAIN_AFTER.as_secs()
                 ),
             )
-            .fix(format!(
-                "botctl status {}   # then: flyctl logs --app {}",
-                bot.name,
-                bot.fly_app.as_deref().unwrap_or("")
-            )),
+            .fix(match bot.app() {
+                Some(app) => format!(
+                    "botctl status {}   # then: flyctl logs --app {app}",
+                    bot.name
+                ),
+                None => format!("botctl status {}", bot.name),
+            }),
         );
     }
 }

@@ -73,11 +73,9 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
             fix: format!("botctl dev-stop {} --host {host}", bot.name),
         });
     }
-    let app = bot.fly_app.as_deref().unwrap_or("");
-    for m in places
-        .machines
-        .iter()
-        .filter(|m| own.machine.as_deref() != Some(m.id.as_str()))
+    for (app, m) in places
+        .on_fly()
+        .filter(|(_, m)| own.machine.as_deref() != Some(m.id.as_str()))
     {
         elsewhere.push(Elsewhere {
             place: format!("Fly app {app} machine {} {} ({})", m.id, m.state, m.region),
@@ -182,11 +180,10 @@ fn unchecked(bot: &Bot, survey: &Survey, unreadable: &[String]) -> Vec<String> {
     let mut out: Vec<String> = unreadable
         .iter()
         .map(|u| match fly_error {
-            Some(e) if e.to_string() == *u => format!(
-                "Fly app {}: {}",
-                bot.fly_app.as_deref().unwrap_or(""),
-                e.with_fix()
-            ),
+            Some(e) if e.to_string() == *u => match bot.app() {
+                Some(app) => format!("Fly app {app}: {}", e.with_fix()),
+                None => e.with_fix(),
+            },
             _ => u.clone(),
         })
         .collect();

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::model::MachineId;
 use crate::time;
 use crate::ui::shown;
 
@@ -80,7 +81,7 @@ pub enum What {
     Gone(Copy),
     Machine {
         app: String,
-        id: String,
+        id: MachineId,
         state: String,
         change: MachineChange,
         /// Who, from its newest event: "Fly Proxy (…)".
@@ -88,7 +89,7 @@ pub enum What {
     },
     Conflict {
         app: String,
-        machine: Option<String>,
+        machine: Option<MachineId>,
         line: String,
         /// Every place the bot ran at that moment.
         places: Vec<String>,
@@ -102,7 +103,7 @@ pub enum What {
     },
     Handoff {
         app: String,
-        machine: String,
+        machine: MachineId,
         /// `None`: the record was cleared.
         by: Option<String>,
         since: Option<String>,
@@ -173,7 +174,9 @@ impl What {
             }
             What::Conflict { machine, .. } => format!(
                 "409 in {}'s log",
-                machine.as_deref().unwrap_or("an unnamed machine")
+                machine
+                    .as_ref()
+                    .map_or("an unnamed machine", |m| m.as_str())
             ),
             What::Webhook { url, was } if url.is_empty() => {
                 format!("the webhook was deleted (was {was})")

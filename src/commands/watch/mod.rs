@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use super::Context;
 use crate::config::{self, Bot};
 use crate::error::Result;
+use crate::model::{AppName, BotName, HostName};
 use crate::sources::fly::Machine;
 use crate::sources::host;
 use crate::sources::local::{self, Instance};
@@ -51,9 +52,9 @@ fn for_duration(s: &str) -> std::result::Result<Duration, String> {
 /// What a source's thread saw.
 enum Seen {
     Local(Result<Vec<Instance>, String>),
-    Host(String, Result<Vec<Instance>, String>),
-    Fly(String, Result<Vec<Machine>, String>),
-    Webhook(String, Result<crate::outside::Outside, String>),
+    Host(HostName, Result<Vec<Instance>, String>),
+    Fly(AppName, Result<Vec<Machine>, String>),
+    Webhook(BotName, Result<crate::outside::Outside, String>),
     Log(String, Heard),
 }
 
@@ -195,7 +196,7 @@ fn start_readers<'s, 'e: 's>(
             })
         });
         s.spawn(move || {
-            let send = |heard: Heard| tx_log.send(Seen::Log(app.clone(), heard)).is_ok();
+            let send = |heard: Heard| tx_log.send(Seen::Log(app.to_string(), heard)).is_ok();
             stream::follow(&ctx.flyctl, &app, silence, stop, &send);
         });
     }
@@ -229,7 +230,7 @@ fn every(period: Duration, stop: &Stop, mut look: impl FnMut() -> bool) {
 /// This machine: the cheap phase of the scan every period, the whole scan (users, folders,
 /// supervisors) only when the bots' processes changed.
 fn read_local(ctx: &Context, bots: &[&Bot], period: Duration, stop: &Stop, tx: &Sender<Seen>) {
-    let mut last: Option<Vec<(u32, String)>> = None;
+    let mut last: Option<Vec<(u32, BotName)>> = None;
     every(period, stop, || match local::matching(bots) {
         Ok(now) if last.as_ref() == Some(&now) => true,
         Ok(now) => {
@@ -288,7 +289,7 @@ fn summarize(live: &ui::Live, w: &Watcher, bots: &[&Bot], json: bool) {
             .filter_map(|b| w.tally.get(&b.name).map(|t| (b, t)))
             .map(|(b, t)| {
                 (
-                    b.name.clone(),
+                    b.name.to_string(),
                     serde_json::json!({
                         "409s": t.conflicts, "most_places": t.most_places,
                         "appeared": t.came, "gone": t.went,

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use super::event::{Copy, Event, MachineChange, Millis, StreamTrouble, What};
 use crate::commands::status::describe_supervisor;
 use crate::config::Bot;
+use crate::model::{AppName, BotName, HostName, MachineId};
 use crate::sources::fly::{LogLine, Machine};
 use crate::sources::local::Instance;
 use crate::sources::supervisor::SupervisorKind;
@@ -31,9 +32,9 @@ pub struct Watcher<'a> {
     bots: Vec<&'a Bot>,
     pub started: Millis,
     local: Option<Vec<Instance>>,
-    hosts: BTreeMap<String, Vec<Instance>>,
-    fly: BTreeMap<String, Vec<Machine>>,
-    webhooks: BTreeMap<String, crate::outside::Outside>,
+    hosts: BTreeMap<HostName, Vec<Instance>>,
+    fly: BTreeMap<AppName, Vec<Machine>>,
+    webhooks: BTreeMap<BotName, crate::outside::Outside>,
     /// Sources now unreadable, with their error.
     errors: BTreeMap<String, String>,
     /// Events about the sources themselves, not yet returned.
@@ -41,7 +42,7 @@ pub struct Watcher<'a> {
     recent: VecDeque<Event>,
     seen_lines: HashSet<String>,
     seen_order: VecDeque<String>,
-    pub tally: BTreeMap<String, Tally>,
+    pub tally: BTreeMap<BotName, Tally>,
 }
 
 impl<'a> Watcher<'a> {
@@ -108,7 +109,7 @@ impl<'a> Watcher<'a> {
             &now,
             initial,
         ));
-        self.hosts.insert(host.to_string(), now);
+        self.hosts.insert(HostName::from(host), now);
         self.record(events)
     }
 
@@ -128,7 +129,7 @@ impl<'a> Watcher<'a> {
         for bot in self.bots_of(app) {
             events.extend(machines_changed(at, &bot, app, &before, &now, initial));
         }
-        self.fly.insert(app.to_string(), now);
+        self.fly.insert(AppName::from(app), now);
         self.record(events)
     }
 
@@ -142,7 +143,7 @@ impl<'a> Watcher<'a> {
             return self.drain_errors();
         };
         let mut events = self.source_events();
-        let was = self.webhooks.insert(bot.to_string(), url.clone());
+        let was = self.webhooks.insert(BotName::from(bot), url.clone());
         let initial = was.is_none();
         let was = was.unwrap_or_default();
         if was != url && !(initial && url.is_empty()) {
@@ -176,10 +177,10 @@ impl<'a> Watcher<'a> {
                 .collect();
             events.push(Event {
                 at,
-                bot: bot.clone(),
+                bot: bot.to_string(),
                 what: What::Conflict {
                     app: app.to_string(),
-                    machine: line.machine.clone(),
+                    machine: line.machine.clone().map(MachineId::new),
                     line: line.message.clone(),
                     places: self.places(&bot),
                     before,
@@ -205,7 +206,7 @@ impl<'a> Watcher<'a> {
             .into_iter()
             .map(|bot| Event {
                 at,
-                bot,
+                bot: bot.to_string(),
                 what: What::Logs {
                     app: app.to_string(),
                     trouble: trouble.clone(),
@@ -234,7 +235,7 @@ impl<'a> Watcher<'a> {
         }
         let config = self.bots.iter().find(|b| b.name == bot);
         let mut production: Vec<String> = Vec::new();
-        if let Some(app) = config.and_then(|b| b.fly_app.as_ref()) {
+        if let Some(app) = config.and_then(|b| b.app()) {
             production.extend(
                 self.fly
                     .get(app)
@@ -266,10 +267,10 @@ impl<'a> Watcher<'a> {
             .join(", ")
     }
 
-    fn bots_of(&self, app: &str) -> Vec<String> {
+    fn bots_of(&self, app: &str) -> Vec<BotName> {
         self.bots
             .iter()
-            .filter(|b| b.fly_app.as_deref() == Some(app))
+            .filter(|b| b.app().map(|a| a.as_str()) == Some(app))
             .map(|b| b.name.clone())
             .collect()
     }
@@ -331,7 +332,7 @@ impl<'a> Watcher<'a> {
             if e.initial || matches!(e.what, What::Source { .. }) {
                 continue;
             }
-            if let Some(t) = self.tally.get_mut(&e.bot) {
+            if let Some(t) = self.tally.get_mut(e.bot.as_str()) {
                 match &e.what {
                     What::Appeared(c) => t.came.push(c.place()),
                     What::Gone(c) => t.went.push(c.place()),
@@ -343,7 +344,7 @@ impl<'a> Watcher<'a> {
         while self.recent.front().is_some_and(|e| e.at + BEFORE < now) {
             self.recent.pop_front();
         }
-        let counts: Vec<(String, usize)> = self
+        let counts: Vec<(BotName, usize)> = self
             .bots
             .iter()
             .map(|b| (b.name.clone(), self.places(&b.name).len()))
@@ -387,7 +388,7 @@ fn copies_changed(
         .filter(|i| !new.contains(&key(i)))
         .map(|i| Event {
             at,
-            bot: i.bot.clone(),
+            bot: i.bot.to_string(),
             what: What::Gone(copy(host, i)),
             initial: false,
         })
@@ -397,7 +398,7 @@ fn copies_changed(
             .filter(|i| !old.contains(&key(i)))
             .map(|i| Event {
                 at,
-                bot: i.bot.clone(),
+                bot: i.bot.to_string(),
                 what: What::Appeared(copy(host, i)),
                 initial,
             }),
@@ -502,9 +503,11 @@ mod tests {
             run: "python3 bot.py".into(),
             token_env: None,
             username: None,
-            fly_app: Some("lb".into()),
-            ready_log: None,
-            token_secret: None,
+            fly: Some(crate::model::Fly {
+                app: "lb".into(),
+                token_secret: None,
+                ready_log: None,
+            }),
             mode: crate::config::UpdateMode::Polling,
             webhook_url: None,
             webhook_secret_env: None,
