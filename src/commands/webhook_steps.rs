@@ -341,7 +341,8 @@ deploy-resume {}",
             }));
         }
     };
-    api.set_webhook(target, secret.as_ref())
+    target
+        .set(api, secret.as_ref())
         .map_err(|e| step.fail(api_error(e)))?;
     let info = api.webhook_info().map_err(|e| step.fail(api_error(e)))?;
     let line = format!("set {}{note}", target.describe());

@@ -12,11 +12,57 @@ use crate::config::{self, Bot};
 use crate::exec;
 use crate::model::BotName;
 
+/// What keeps the entry: each starts a bot in its own way, and is undone in its own way.
+/// Declared in the order entries are listed (by name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Source {
+    #[serde(rename = "crontab")]
+    Crontab,
+    #[serde(rename = "launchd")]
+    Launchd,
+    #[serde(rename = "pm2")]
+    Pm2,
+    #[serde(rename = "supervisord")]
+    Supervisord,
+    #[serde(rename = "systemd")]
+    Systemd,
+    #[serde(rename = "systemd --user")]
+    SystemdUser,
+}
+
+impl Source {
+    /// systemd's system manager, or the user's.
+    pub fn systemd(user: bool) -> Source {
+        if user {
+            Source::SystemdUser
+        } else {
+            Source::Systemd
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Crontab => "crontab",
+            Source::Launchd => "launchd",
+            Source::Pm2 => "pm2",
+            Source::Supervisord => "supervisord",
+            Source::Systemd => "systemd",
+            Source::SystemdUser => "systemd --user",
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Entry {
     #[serde(skip)]
     pub bot: BotName,
-    pub source: String,
+    pub source: Source,
     /// The line, unit or plist as found: outside text.
     pub entry: crate::outside::Outside,
     /// What to type to remove it.
@@ -26,7 +72,7 @@ pub struct Entry {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unchecked {
-    pub source: String,
+    pub source: Source,
     pub reason: String,
 }
 
@@ -83,7 +129,7 @@ fn pm2_dumps(bots: &[&Bot], found: &mut Autostart) {
             for bot in bots.iter().filter(|b| names(&command, &b.entry)) {
                 found.entries.push(Entry {
                     bot: bot.name.clone(),
-                    source: "pm2".into(),
+                    source: Source::Pm2,
                     entry: format!("app {name} saved in {}: {command}", dump.display()).into(),
                     fix: format!(
                         "{env}pm2 delete {} && {env}pm2 save --force",
@@ -180,7 +226,7 @@ pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<Entry> {
                 };
                 entries.push(Entry {
                     bot: bot.name.clone(),
-                    source: "supervisord".into(),
+                    source: Source::Supervisord,
                     entry: format!(
                         "[program:{}] in {} (autostart): {}",
                         p.name,
@@ -292,27 +338,24 @@ fn wildcard(pattern: &str, name: &str) -> bool {
     go(&p, &n)
 }
 
-fn unchecked(found: &mut Autostart, source: &str, reason: String) {
-    found.unchecked.push(Unchecked {
-        source: source.into(),
-        reason,
-    });
+fn unchecked(found: &mut Autostart, source: Source, reason: String) {
+    found.unchecked.push(Unchecked { source, reason });
 }
 
 fn crontab(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
     let Some(program) = exec::find_program("crontab", Path::new("/")) else {
-        return unchecked(found, "crontab", "crontab is not installed".into());
+        return unchecked(found, Source::Crontab, "crontab is not installed".into());
     };
     let out = match exec::run(&program, &["-l"], limit) {
         Ok(out) => out,
-        Err(e) => return unchecked(found, "crontab", e.to_string()),
+        Err(e) => return unchecked(found, Source::Crontab, e.to_string()),
     };
     if !out.success() {
         // "no crontab for dev" is the normal answer of a user without one.
         if !out.stderr.contains("no crontab") {
             unchecked(
                 found,
-                "crontab",
+                Source::Crontab,
                 format!("crontab -l failed: {}", out.error_line()),
             );
         }
@@ -331,7 +374,7 @@ pub fn crontab_entries(text: &str, bots: &[&Bot]) -> Vec<Entry> {
         for bot in bots.iter().filter(|b| names(line, &b.entry)) {
             entries.push(Entry {
                 bot: bot.name.clone(),
-                source: "crontab".into(),
+                source: Source::Crontab,
                 entry: (line.to_string()).into(),
                 fix: "crontab -e   # delete or comment out that line".into(),
             });
@@ -341,7 +384,7 @@ pub fn crontab_entries(text: &str, bots: &[&Bot]) -> Vec<Entry> {
 }
 
 fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
-    let source = if user { "systemd --user" } else { "systemd" };
+    let source = Source::systemd(user);
     let Some(program) = exec::find_program("systemctl", Path::new("/")) else {
         return unchecked(found, source, "systemctl is not installed".into());
     };
@@ -379,7 +422,7 @@ fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
 /// The units in `systemctl show --property=Id,ExecStart,ActiveState,UnitFileState` output whose
 /// ExecStart starts a bot (`user`: of the user's manager).
 pub fn systemd_entries(text: &str, bots: &[&Bot], user: bool) -> Vec<Entry> {
-    let source = if user { "systemd --user" } else { "systemd" };
+    let source = Source::systemd(user);
     let mut entries = Vec::new();
     for block in text.split("\n\n") {
         let prop = |name: &str| {
@@ -403,7 +446,7 @@ pub fn systemd_entries(text: &str, bots: &[&Bot], user: bool) -> Vec<Entry> {
                 .join(", ");
             entries.push(Entry {
                 bot: bot.name.clone(),
-                source: source.into(),
+                source,
                 entry: (format!("{unit} ({state}): {command}")).into(),
                 fix: if user {
                     format!(
@@ -443,7 +486,7 @@ fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
     if launchctl.is_none() && folders.is_empty() {
         return unchecked(
             found,
-            "launchd",
+            Source::Launchd,
             "launchctl is not installed (not macOS)".into(),
         );
     }
@@ -486,7 +529,7 @@ fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             for bot in matching {
                 found.entries.push(Entry {
                     bot: bot.name.clone(),
-                    source: "launchd".into(),
+                    source: Source::Launchd,
                     entry: format!(
                         "{} in {} ({}): {command}",
                         job.label,

@@ -91,11 +91,27 @@ impl DotEnv {
     }
 }
 
+/// Where a bot's token was found: the environment wins over `.env`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFrom {
+    Environment,
+    DotEnv,
+}
+
+impl std::fmt::Display for TokenFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TokenFrom::Environment => "the environment",
+            TokenFrom::DotEnv => ".env",
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum TokenLookup {
     Found {
         token: Token,
-        from: &'static str,
+        from: TokenFrom,
     },
     /// `token_env` is set but neither the environment nor .env has it.
     Missing {
@@ -114,13 +130,13 @@ pub fn token_for(bot: &Bot, dotenv: &DotEnv) -> TokenLookup {
     if let Some(v) = std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
         return TokenLookup::Found {
             token: Token::new(v.trim()),
-            from: "environment",
+            from: TokenFrom::Environment,
         };
     }
     match dotenv.vars.get(var).filter(|v| !v.trim().is_empty()) {
         Some(v) => TokenLookup::Found {
             token: Token::new(v.trim()),
-            from: ".env",
+            from: TokenFrom::DotEnv,
         },
         None => TokenLookup::Missing {
             var: var.clone(),
@@ -461,26 +477,10 @@ impl BotApi {
         self.call("deleteWebhook", &[], self.timeout).map(|_| ())
     }
 
-    /// `setWebhook` as the bot's own configuration sets it; never `drop_pending_updates`.
-    pub fn set_webhook(
-        &self,
-        webhook: &crate::sources::webhook::Webhook,
-        secret: Option<&crate::sources::webhook::Secret>,
-    ) -> Result<(), ApiError> {
-        let mut params = vec![("url", webhook.url.clone())];
-        if let Some(n) = webhook.max_connections {
-            params.push(("max_connections", n.to_string()));
-        }
-        if let Some(list) = &webhook.allowed_updates {
-            params.push((
-                "allowed_updates",
-                serde_json::to_string(list).expect("a list of strings serializes"),
-            ));
-        }
-        if let Some(secret) = secret {
-            params.push(("secret_token", secret.value().to_string()));
-        }
-        self.call("setWebhook", &params, self.timeout).map(|_| ())
+    /// `setWebhook` with these parameters (`crate::sources::webhook` says which); never
+    /// `drop_pending_updates`.
+    pub fn set_webhook(&self, params: &[(&str, String)]) -> Result<(), ApiError> {
+        self.call("setWebhook", params, self.timeout).map(|_| ())
     }
 }
 

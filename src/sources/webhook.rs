@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Bot;
-use crate::sources::telegram::{DotEnv, WebhookInfo};
+use crate::sources::telegram::{ApiError, BotApi, DotEnv, WebhookInfo};
 
 /// The webhook as it was, enough to set it again (the secret aside).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +44,24 @@ impl Webhook {
             max_connections: None,
             allowed_updates: None,
         })
+    }
+
+    /// Sets it again, as the bot's own configuration would; never `drop_pending_updates`.
+    pub fn set(&self, api: &BotApi, secret: Option<&Secret>) -> Result<(), ApiError> {
+        let mut params = vec![("url", self.url.clone())];
+        if let Some(n) = self.max_connections {
+            params.push(("max_connections", n.to_string()));
+        }
+        if let Some(list) = &self.allowed_updates {
+            params.push((
+                "allowed_updates",
+                serde_json::to_string(list).expect("a list of strings serializes"),
+            ));
+        }
+        if let Some(secret) = secret {
+            params.push(("secret_token", secret.value().to_string()));
+        }
+        api.set_webhook(&params)
     }
 
     /// For a person: the url (escaped) and what goes with it.

@@ -1,7 +1,8 @@
 //! Rules the code cannot forget, checked over the source: every file from the outside world is
 //! read through `src/files.rs` (non-blocking, regular, capped) — only the kernel's own `/proc`
 //! files are read directly — only `src/ui/` writes to stdout, and only the process-facts module
-//! (and the host scan, which reads a Linux server's `/proc` on purpose) names `/proc`.
+//! (and the host scan, which reads a Linux server's `/proc` on purpose) names `/proc`, and no
+//! two modules use each other.
 
 use std::path::{Path, PathBuf};
 
@@ -106,4 +107,173 @@ fn only_the_process_facts_module_names_proc() {
         "ask crate::sources::proc (it has a backend for every platform):\n{}",
         offending.join("\n")
     );
+}
+
+/// `src/commands/doctor/mod.rs` → `commands::doctor`; `src/lib.rs` → the crate itself ("").
+fn module_of(file: &Path) -> String {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let rel = file.strip_prefix(&src).unwrap().with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts.join("::")
+}
+
+/// The paths after each `crate::` and `super::` in a line of code (a `{a, b::c}` group gives
+/// one path per item), with `super` resolved against `module`.
+fn paths_named(line: &str, module: &str) -> Vec<String> {
+    let code = match line.find(" //") {
+        Some(i) => &line[..i],
+        None if line.trim_start().starts_with("//") => "",
+        None => line,
+    };
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut out = Vec::new();
+    for (at, _) in code
+        .match_indices("crate::")
+        .chain(code.match_indices("super::"))
+    {
+        if at > 0 && code[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            continue; // `my_crate::`, `supersuper::`
+        }
+        let mut base: Vec<&str> = if code[at..].starts_with("crate::") {
+            Vec::new()
+        } else {
+            // `super` is the parent module, whether the module is a file or a folder.
+            let mut b: Vec<&str> = module.split("::").filter(|s| !s.is_empty()).collect();
+            let mut rest = &code[at..];
+            let mut ups = 0;
+            while let Some(r) = rest.strip_prefix("super::") {
+                ups += 1;
+                rest = r;
+            }
+            if code[..at].ends_with("super::") {
+                continue; // counted from the first `super::` of the run
+            }
+            b.truncate(b.len().saturating_sub(ups));
+            b
+        };
+        let after = &code[at..];
+        let after = after.trim_start_matches("crate::");
+        let after = after.trim_start_matches("super::");
+        let items: Vec<String> = if let Some(group) = after.strip_prefix('{') {
+            group
+                .split('}')
+                .next()
+                .unwrap_or("")
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .collect()
+        } else {
+            vec![after.chars().take_while(|c| ident(*c)).collect()]
+        };
+        for item in items {
+            let mut path = base.clone();
+            path.extend(item.split("::").filter(|s| !s.is_empty() && *s != "self"));
+            out.push(path.join("::"));
+        }
+        base.clear();
+    }
+    out
+}
+
+/// A module may use its ancestors and its own children freely; between any other two, the
+/// uses go one way only, so each can be read (and changed) without the other.
+#[test]
+fn no_cycles_between_modules() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let lines = code_lines();
+    let files: BTreeSet<PathBuf> = lines.iter().map(|(f, _, _)| f.clone()).collect();
+    let modules: BTreeSet<String> = files.iter().map(|f| module_of(f)).collect();
+    let owner = |path: &str| -> Option<String> {
+        let parts: Vec<&str> = path.split("::").collect();
+        (1..=parts.len())
+            .rev()
+            .map(|n| parts[..n].join("::"))
+            .find(|m| modules.contains(m))
+    };
+    let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (file, _, line) in &lines {
+        let module = module_of(file);
+        for path in paths_named(line, &module) {
+            let Some(target) = owner(&path) else { continue };
+            let related = target == module
+                || module.starts_with(&format!("{target}::"))
+                || target.starts_with(&format!("{module}::"));
+            if !related && !module.is_empty() {
+                uses.entry(module.clone()).or_default().insert(target);
+            }
+        }
+    }
+    // A use of `b` by `a` is part of a cycle when `a` can be reached again from `b`.
+    let reaches = |from: &str, to: &str| -> Option<Vec<String>> {
+        let mut stack = vec![vec![from.to_string()]];
+        let mut seen = BTreeSet::new();
+        while let Some(path) = stack.pop() {
+            let last = path.last().unwrap().clone();
+            if last == to {
+                return Some(path);
+            }
+            if seen.insert(last.clone()) {
+                for next in uses.get(&last).into_iter().flatten() {
+                    let mut p = path.clone();
+                    p.push(next.clone());
+                    stack.push(p);
+                }
+            }
+        }
+        None
+    };
+    let mut cycles = BTreeSet::new();
+    for (a, targets) in &uses {
+        for b in targets {
+            if let Some(back) = reaches(b, a) {
+                let mut cycle = vec![a.clone()];
+                cycle.extend(back);
+                // One report per cycle, whichever module it starts from.
+                let start = cycle[..cycle.len() - 1].iter().min().unwrap().clone();
+                let at = cycle.iter().position(|m| *m == start).unwrap();
+                let mut norm: Vec<String> = cycle[at..cycle.len() - 1].to_vec();
+                norm.extend(cycle[..at].iter().cloned());
+                norm.push(start);
+                cycles.insert(norm.join(" → "));
+            }
+        }
+    }
+    assert!(
+        cycles.is_empty(),
+        "modules that use each other (move what both need into a leaf, e.g. src/model.rs):\n{}",
+        cycles.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn the_cycle_check_reads_paths_as_rust_does() {
+    assert_eq!(
+        paths_named("use crate::{config, sources::argv::Runs};", "team"),
+        ["config", "sources::argv::Runs"]
+    );
+    assert_eq!(
+        paths_named(
+            "    super::dev_stop::stop(x) // crate::ui",
+            "commands::dev_stop_host"
+        ),
+        ["commands::dev_stop::stop"]
+    );
+    assert_eq!(
+        paths_named("use super::super::steps;", "commands::dev_stop::host"),
+        ["commands::steps"]
+    );
+    assert_eq!(
+        paths_named("use super::place::Place;", "commands::dev_stop::host"),
+        ["commands::dev_stop::place::Place"]
+    );
+    assert!(paths_named("// see crate::team", "sources::fly").is_empty());
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Bot, Host};
 use crate::exec::{self, ExecError, Output};
-use crate::sources::autostart::{self, Autostart, Entry, Unchecked};
+use crate::sources::autostart::{self, Autostart, Entry, Source, Unchecked};
 use crate::sources::local::{self, Instance};
 use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, Record, Unanswered};
 
@@ -235,15 +235,18 @@ shell run `sh -s`?"
         .filter(|t| *t > 0)
         .unwrap_or(100);
 
-    let mut sections: HashMap<String, (i32, String)> = HashMap::new();
+    let mut sections = Sections::new();
     let mut procs: Vec<Proc> = Vec::new();
     loop {
         match next() {
             Some("s") => {
-                let name = next().unwrap_or("").to_string();
+                let name = Section::parse(next().unwrap_or(""));
                 let status = next().and_then(|s| s.parse().ok()).unwrap_or(-1);
                 let text = next().unwrap_or("").to_string();
-                sections.insert(name, (status, text));
+                // A section this botctl does not know (a newer scan) is not read.
+                if let Some(name) = name {
+                    sections.insert(name, (status, text));
+                }
             }
             Some("p") => {
                 let pid = next().and_then(|p| p.parse::<u32>().ok());
@@ -280,7 +283,7 @@ shell run `sh -s`?"
     }
     // A process that exited before its argv was read is no instance of anything.
     procs.retain(|p| !p.argv.is_empty());
-    let users = users(sections.get("passwd").map_or("", |(_, t)| t));
+    let users = users(sections.get(&Section::Passwd).map_or("", |(_, t)| t));
     Ok(HostScan {
         instances: instances(&procs, bots, &users, &home, &sections),
         autostart: autostart(&sections, bots),
@@ -335,6 +338,38 @@ fn parse_stat(stat: &str) -> Option<(u32, u64)> {
     Some((fields.get(1)?.parse().ok()?, fields.get(19)?.parse().ok()?))
 }
 
+/// A part of the scan's output, by the name scan.sh gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Section {
+    Passwd,
+    Crontab,
+    Systemd,
+    SystemdUser,
+    Pm2,
+    Pm2Dump,
+    Supervisorctl,
+    /// One of supervisord's config files, by its path.
+    SupervisordConf(String),
+}
+
+impl Section {
+    fn parse(name: &str) -> Option<Section> {
+        Some(match name {
+            "passwd" => Section::Passwd,
+            "crontab" => Section::Crontab,
+            "systemd" => Section::Systemd,
+            "systemd-user" => Section::SystemdUser,
+            "pm2" => Section::Pm2,
+            "pm2-dump" => Section::Pm2Dump,
+            "supervisorctl" => Section::Supervisorctl,
+            _ => Section::SupervisordConf(name.strip_prefix("supervisord-conf:")?.to_string()),
+        })
+    }
+}
+
+/// Each section with the exit status of its program and what it printed.
+type Sections = HashMap<Section, (i32, String)>;
+
 fn users(passwd: &str) -> HashMap<u32, String> {
     passwd
         .lines()
@@ -352,7 +387,7 @@ fn instances(
     bots: &[&Bot],
     users: &HashMap<u32, String>,
     home: &str,
-    sections: &HashMap<String, (i32, String)>,
+    sections: &Sections,
 ) -> Vec<Instance> {
     let by_pid: HashMap<u32, &Proc> = procs.iter().map(|p| (p.pid, p)).collect();
     let mut found = Vec::new();
@@ -425,12 +460,8 @@ fn chain(pid: u32, by_pid: &HashMap<u32, &Proc>) -> Vec<Record> {
 
 /// What the scan brought back for a need: pm2's list of the ssh user's own daemon and
 /// supervisorctl's status; the rest would cost a second round trip.
-fn answer(
-    need: &Need,
-    home: &str,
-    sections: &HashMap<String, (i32, String)>,
-) -> Result<Answer, String> {
-    let section = |name: &str, program: &str, ok: &[i32]| match sections.get(name) {
+fn answer(need: &Need, home: &str, sections: &Sections) -> Result<Answer, String> {
+    let section = |name: Section, program: &str, ok: &[i32]| match sections.get(&name) {
         Some((status, text)) if ok.contains(status) => Ok(Answer {
             program: program.to_string(),
             text: text.clone(),
@@ -440,46 +471,44 @@ fn answer(
     };
     match need {
         Need::Pm2List { home: h, .. } if *h == format!("{home}/.pm2") => {
-            section("pm2", "pm2", &[0])
+            section(Section::Pm2, "pm2", &[0])
         }
         Need::Pm2List { home, .. } => Err(format!("{home} is not the ssh user's pm2 home")),
         // Exit status 3 means "a program is not running": the list is still there.
-        Need::SupervisorStatus { .. } => section("supervisorctl", "supervisorctl", &[0, 3]),
+        Need::SupervisorStatus { .. } => section(Section::Supervisorctl, "supervisorctl", &[0, 3]),
         other => Err(format!("not read over ssh: {other:?}")),
     }
 }
 
-fn autostart(sections: &HashMap<String, (i32, String)>, bots: &[&Bot]) -> Autostart {
+fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
     let mut found = Autostart::default();
-    let mut unchecked = |source: &str, reason: &str| {
+    let mut unchecked = |source: Source, reason: &str| {
         found.unchecked.push(Unchecked {
-            source: source.into(),
+            source,
             reason: reason.lines().last().unwrap_or("").to_string(),
         })
     };
     let mut entries: Vec<Entry> = Vec::new();
-    match sections.get("crontab") {
+    match sections.get(&Section::Crontab) {
         Some((0, text)) => entries.extend(autostart::crontab_entries(text, bots)),
         Some((_, text)) if text.contains("no crontab") => {}
-        Some((_, text)) => unchecked("crontab", text),
-        None => unchecked("crontab", "not read"),
+        Some((_, text)) => unchecked(Source::Crontab, text),
+        None => unchecked(Source::Crontab, "not read"),
     }
-    for (name, source, user) in [
-        ("systemd", "systemd", false),
-        ("systemd-user", "systemd --user", true),
-    ] {
-        match sections.get(name) {
+    for (name, user) in [(Section::Systemd, false), (Section::SystemdUser, true)] {
+        let source = Source::systemd(user);
+        match sections.get(&name) {
             Some((0, text)) => entries.extend(autostart::systemd_entries(text, bots, user)),
             Some((_, text)) => unchecked(source, text),
             None => unchecked(source, "not read"),
         }
     }
-    if let Some((0, text)) = sections.get("pm2-dump") {
+    if let Some((0, text)) = sections.get(&Section::Pm2Dump) {
         for (name, command) in autostart::pm2_dump_apps(text) {
             for bot in bots.iter().filter(|b| autostart::names(&command, &b.entry)) {
                 entries.push(Entry {
                     bot: bot.name.clone(),
-                    source: "pm2".into(),
+                    source: Source::Pm2,
                     entry: (format!("app {name} saved in ~/.pm2/dump.pm2: {command}")).into(),
                     fix: format!(
                         "pm2 delete {} && pm2 save --force",
@@ -490,7 +519,7 @@ fn autostart(sections: &HashMap<String, (i32, String)>, bots: &[&Bot]) -> Autost
         }
     }
     for (name, (_, text)) in sections {
-        let Some(file) = name.strip_prefix("supervisord-conf:") else {
+        let Section::SupervisordConf(file) = name else {
             continue;
         };
         for p in autostart::parse_supervisord_conf(text)
@@ -504,7 +533,7 @@ fn autostart(sections: &HashMap<String, (i32, String)>, bots: &[&Bot]) -> Autost
             {
                 entries.push(Entry {
                     bot: bot.name.clone(),
-                    source: "supervisord".into(),
+                    source: Source::Supervisord,
                     entry: (format!("[program:{}] in {file} (autostart): {}", p.name, p.command))
                         .into(),
                     fix: format!(
