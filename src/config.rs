@@ -654,7 +654,7 @@ fn webhook_keys(
                 v.span(),
                 format!(
                     "webhook_url must be an https:// URL, not \"{}\"",
-                    crate::ui::shown(url)
+                    crate::outside::shown(url)
                 ),
             ));
         }
@@ -714,7 +714,7 @@ fn hosts(
                 o.span(),
                 format!(
                     "ssh options must not hold control characters or NUL: {}",
-                    crate::ui::shown(o.get_ref())
+                    crate::outside::shown(o.get_ref())
                 ),
             ));
         }
@@ -727,7 +727,7 @@ fn hosts(
                 format!(
                     "ssh must be what you would type after `ssh`: user@host or a Host alias, \
 not \"{}\" (options go in options = [...])",
-                    crate::ui::shown(ssh)
+                    crate::outside::shown(ssh)
                 ),
             ));
         }

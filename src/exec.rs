@@ -37,7 +37,7 @@ impl Output {
             .rev()
             .find(|l| l.starts_with("Error"))
             .or(lines.last())
-            .map(|l| crate::ui::shown(&quote(l)).into_owned())
+            .map(|l| crate::outside::shown(&quote(l)).into_owned())
             .unwrap_or_else(|| match self.code {
                 Some(c) => format!("exited with status {c} and printed no error"),
                 None => "was killed by a signal".to_string(),

@@ -122,14 +122,14 @@ impl Record {
 
     /// "alice@mbp (dev-start 14:02 UTC, 2 h ago)".
     pub fn taker(&self) -> String {
-        format!("{} ({})", crate::ui::shown(&self.by), self.when())
+        format!("{} ({})", crate::outside::shown(&self.by), self.when())
     }
 
     /// "alice@mbp holds partner since 14:02 UTC (2 h ago)".
     pub fn holds(&self, bot: &str) -> String {
         format!(
             "{} holds {bot} since {}",
-            crate::ui::shown(&self.by),
+            crate::outside::shown(&self.by),
             self.since()
         )
     }

@@ -316,7 +316,7 @@ pub fn refuse_while_it_runs_elsewhere(
     } else {
         step.warn(format!(
             "not on this machine; {}",
-            crate::ui::shown(&unchecked.join("; "))
+            crate::outside::shown(&unchecked.join("; "))
         ));
     }
     Ok(())

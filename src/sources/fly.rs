@@ -567,30 +567,10 @@ pub fn parse_secrets(json: &str) -> Result<Vec<Secret>, String> {
     Ok(raw.unwrap_or_default())
 }
 
-pub fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                // CSI: parameters and intermediates, then one final byte in @..~
-                for c in chars.by_ref() {
-                    if ('@'..='~').contains(&c) {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// `2023-03-07T16:18:08Z app[5683606c41098e] lhr [info]Starting init...`
 pub fn parse_log_line(raw: &str) -> Option<LogLine> {
-    let text = strip_ansi(raw).trim_end().to_string();
+    // flyctl colours its log lines on a terminal.
+    let text = console::strip_ansi_codes(raw).trim_end().to_string();
     if text.trim().is_empty() {
         return None;
     }

@@ -66,14 +66,14 @@ impl Webhook {
 
     /// For a person: the url (escaped) and what goes with it.
     pub fn describe(&self) -> String {
-        let mut s = crate::ui::shown(&self.url).into_owned();
+        let mut s = crate::outside::shown(&self.url).into_owned();
         if let Some(n) = self.max_connections {
             s.push_str(&format!(", max_connections {n}"));
         }
         if let Some(list) = &self.allowed_updates {
             s.push_str(&format!(
                 ", allowed_updates [{}]",
-                crate::ui::shown(&list.join(", "))
+                crate::outside::shown(&list.join(", "))
             ));
         }
         s

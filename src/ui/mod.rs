@@ -7,11 +7,12 @@ mod spinner;
 mod table;
 mod text;
 
+pub use crate::outside::shown;
 pub use live::Live;
 pub use prompt::{confirm, interactive, restore_terminal};
 pub use spinner::Spinner;
 pub use table::table;
-pub use text::{clean, clean_stderr, shown};
+pub use text::{clean, clean_stderr};
 
 use console::style;
 use std::io::IsTerminal;
@@ -61,43 +62,19 @@ fn out(line: &str) {
     }
 }
 
+/// A line wider than `width`, wrapped at spaces (a word longer than a line is cut), its
+/// continuations at `indent` (default: its own indent plus four).
 fn wrap(line: &str, width: usize, indent: Option<usize>) -> String {
     if console::measure_text_width(line) <= width {
         return line.to_string();
     }
     let lead = line.len() - line.trim_start().len();
-    let indent = indent.unwrap_or(lead + 4).max(4);
-    let mut out = String::new();
-    let mut current = String::new();
-    // Words longer than a line (long paths) are cut.
-    let room = width.saturating_sub(indent).max(10);
-    let words = line.trim_start().split(' ').flat_map(|w| {
-        let chars: Vec<char> = w.chars().collect();
-        if console::measure_text_width(w) <= room || w.contains('\u{1b}') {
-            vec![w.to_string()]
-        } else {
-            chars.chunks(room).map(|c| c.iter().collect()).collect()
-        }
-    });
-    for word in words {
-        let candidate = if current.is_empty() {
-            format!(
-                "{}{word}",
-                " ".repeat(if out.is_empty() { lead } else { indent })
-            )
-        } else {
-            format!("{current} {word}")
-        };
-        if console::measure_text_width(&candidate) > width && !current.trim().is_empty() {
-            out.push_str(&current);
-            out.push('\n');
-            current = format!("{}{word}", " ".repeat(indent));
-        } else {
-            current = candidate;
-        }
-    }
-    out.push_str(&current);
-    out
+    let first = " ".repeat(lead);
+    let rest = " ".repeat(indent.unwrap_or(lead + 4).max(4));
+    let options = textwrap::Options::new(width)
+        .initial_indent(&first)
+        .subsequent_indent(&rest);
+    textwrap::wrap(line.trim_start(), options).join("\n")
 }
 
 /// Text botctl made whole (a completion script): no wrapping, one trailing newline.
@@ -199,6 +176,20 @@ mod tests {
         assert_eq!(
             super::wrap("x err: aa bb cc", 12, Some(7)),
             "x err: aa bb\n       cc"
+        );
+        // A path longer than a line is cut; colours take no room.
+        assert_eq!(
+            super::wrap("see /a/very/long/path/here", 12, Some(4)),
+            "see /a/very/\n    long/pat\n    h/here"
+        );
+        let red = console::style("bad").red().force_styling(true).to_string();
+        assert_eq!(
+            super::wrap(&format!("{red} one two"), 11, None),
+            format!("{red} one two")
+        );
+        assert_eq!(
+            super::wrap(&format!("{red} one two"), 9, None),
+            format!("{red} one\n    two")
         );
     }
 }

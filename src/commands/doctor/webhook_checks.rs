@@ -125,7 +125,7 @@ sets it again",
                     "the webhook points at {}, not at webhook_url {}: Telegram delivers {}'s \
 updates there",
                     w.url,
-                    crate::ui::shown(&want),
+                    crate::outside::shown(&want),
                     bot.name
                 ),
             )
