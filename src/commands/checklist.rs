@@ -146,7 +146,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
                     "{}: nothing will start a second copy — local pid {} is kept alive by {}",
                     bot.name,
                     i.pid,
-                    super::status::describe_supervisor(s)
+                    ui::describe::supervisor(s)
                 ),
             },
             fix: risky.map(|(_, s)| s.stop.clone()),

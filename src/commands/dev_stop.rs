@@ -299,7 +299,7 @@ impl Place for ThisMachine<'_> {
         find(self.ctx, bots)
     }
     fn describe(&self, i: &Instance) -> String {
-        super::status::describe_instance(i)
+        ui::describe::instance(i)
     }
     fn refusal(&self, mine: &[Instance]) -> Option<Error> {
         refusal(

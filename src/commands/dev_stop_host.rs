@@ -87,7 +87,7 @@ impl Place for OnHost<'_> {
         Ok((mine, others))
     }
     fn describe(&self, i: &Instance) -> String {
-        super::status::describe_host_instance(&self.host.name, i)
+        ui::describe::on_host(&self.host.name, i)
     }
     fn refusal(&self, mine: &[Instance]) -> Option<Error> {
         let root = self.scan.as_ref().is_some_and(|s| s.uid == 0);

@@ -355,7 +355,7 @@ fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
         f.push(Finding::ok(
             Some(bot),
             Check::Local,
-            super::status::describe_instance(places.local[0]),
+            ui::describe::instance(places.local[0]),
         ));
     }
     if n >= 2 {
@@ -530,7 +530,7 @@ fn check_hosts(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut Findings) {
         }
         let described: Vec<String> = here
             .iter()
-            .map(|i| super::status::describe_host_instance(host, i))
+            .map(|i| ui::describe::on_host(host, i))
             .collect();
         let elsewhere = places.count() - here.len();
         if elsewhere == 0 && here.len() == 1 {
@@ -669,7 +669,7 @@ fn check_supervisors(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             "local pid {} of {} is kept alive by {}",
             i.pid,
             bot.name,
-            super::status::describe_supervisor(s)
+            ui::describe::supervisor(s)
         );
         if elsewhere {
             f.push(

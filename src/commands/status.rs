@@ -8,10 +8,9 @@ use crate::error::Result;
 use crate::sources::autostart;
 use crate::sources::fly::Machine;
 use crate::sources::local::Instance;
-use crate::sources::supervisor::{Supervisor, SupervisorKind};
 use crate::sources::telegram::TokenLookup;
 use crate::survey::{Survey, Verdict};
-use crate::{team, time, ui};
+use crate::{team, ui};
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
@@ -218,71 +217,17 @@ impl TelegramJson {
     }
 }
 
-pub fn describe_instance(i: &Instance) -> String {
-    describe_instance_at("local", i)
-}
-
-/// An instance on a `[[host]]` server.
-pub fn describe_host_instance(host: &str, i: &Instance) -> String {
-    describe_instance_at(&format!("host {host}"), i)
-}
-
-fn describe_instance_at(place: &str, i: &Instance) -> String {
-    // argv and folder are anybody's text: shown escaped.
-    let in_vm = i
-        .container
-        .as_ref()
-        .is_some_and(|c| c.pid_in == crate::sources::containers::PidIn::Engine);
-    let place = if in_vm {
-        format!("{place} container")
-    } else {
-        place.to_string()
-    };
-    let mut s = format!("{place} pid {} `{}` ({}", i.pid, i.cmd, ui::shown(&i.user));
-    if let Some(cwd) = &i.cwd {
-        s.push_str(&format!(", in {}", ui::shown(&cwd.display().to_string())));
-    }
-    if let Some(t) = i.started {
-        s.push_str(&format!(", since {}", time::rfc3339(t)));
-    }
-    s.push(')');
-    if let Some(sup) = &i.supervisor {
-        let by = match &i.container {
-            Some(c) => format!("container {}", c.described()),
-            None => describe_supervisor(sup),
-        };
-        s.push_str(&format!(", kept alive by {by}; stop: {}", sup.stop));
-    }
-    s
-}
-
-/// "supervisord program partner (pid 812)", "a shell loop (pid 900)".
-pub fn describe_supervisor(s: &Supervisor) -> String {
-    let pid = s.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
-    match s.kind {
-        SupervisorKind::Loop => format!("a shell loop{pid}"),
-        SupervisorKind::Reloader => format!("the reloader {}{pid}", s.name),
-        SupervisorKind::Cron => format!("cron{pid}"),
-        SupervisorKind::Systemd | SupervisorKind::SystemdUser => {
-            format!("{} unit {}", s.kind, s.name)
-        }
-        SupervisorKind::Docker => format!("container {}", s.name),
-        SupervisorKind::Pm2 => format!("pm2 app {}{pid}", s.name),
-        SupervisorKind::Supervisord => format!("supervisord program {}{pid}", s.name),
-        SupervisorKind::Launchd => format!("launchd job {}{pid}", s.name),
-    }
-}
 
 fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
     let mut rows = Vec::new();
     for bot in bots {
         let places = survey.places(bot);
-        let mut lines: Vec<String> = places.local.iter().map(|i| describe_instance(i)).collect();
+        let mut lines: Vec<String> = places.local.iter().map(|i| ui::describe::instance(i)).collect();
         lines.extend(
             places
                 .hosts
                 .iter()
-                .map(|(host, i)| describe_host_instance(host, i)),
+                .map(|(host, i)| ui::describe::on_host(host, i)),
         );
         for (app, m) in places.on_fly() {
             lines.push(format!(

@@ -258,7 +258,7 @@ pub fn refuse_while_it_runs_elsewhere(
                 places
                     .local
                     .iter()
-                    .map(|i| super::status::describe_instance(i))
+                    .map(|i| ui::describe::instance(i))
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
@@ -270,7 +270,7 @@ pub fn refuse_while_it_runs_elsewhere(
             .hosts
             .iter()
             .filter(|(h, _)| h == host)
-            .map(|(h, i)| super::status::describe_host_instance(h, i))
+            .map(|(h, i)| ui::describe::on_host(h, i))
             .collect();
         return Err(step.fail(Error::Refused {
             message: format!(

@@ -1,6 +1,7 @@
 //! Everything that reaches the terminal goes through here: lines, colours, tables, prompts,
 //! spinners and JSON.
 
+pub mod describe;
 mod live;
 mod prompt;
 mod spinner;

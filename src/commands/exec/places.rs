@@ -4,7 +4,6 @@
 //! bot that started its own successor) and, inside a Fly machine, that machine.
 
 use super::copy_lock::{self, Claim};
-use crate::commands::status::{describe_host_instance, describe_instance};
 use crate::config::Bot;
 use crate::shell;
 use crate::sources::local::Instance;
@@ -63,13 +62,13 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
         .collect();
     for i in &local {
         elsewhere.push(Elsewhere {
-            place: describe_instance(i),
+            place: crate::ui::describe::instance(i),
             fix: stop_local_fix(bot, i),
         });
     }
     for (host, i) in &places.hosts {
         elsewhere.push(Elsewhere {
-            place: describe_host_instance(host, i),
+            place: crate::ui::describe::on_host(host, i),
             fix: format!("botctl dev-stop {} --host {host}", bot.name),
         });
     }

@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use super::event::{Copy, Event, MachineChange, Millis, StreamTrouble, What};
-use crate::commands::status::describe_supervisor;
 use crate::config::Bot;
 use crate::model::{AppName, BotName, HostName, MachineId};
 use crate::sources::fly::{LogLine, Machine};
@@ -408,7 +407,7 @@ fn copies_changed(
 
 fn copy(host: Option<&str>, i: &Instance) -> Copy {
     let started_by = match &i.supervisor {
-        Some(s) => Some(describe_supervisor(s)),
+        Some(s) => Some(crate::ui::describe::supervisor(s)),
         None => i.parent_cmd.program().map(|name| match i.ppid {
             Some(pid) => format!("{name} (pid {pid})"),
             None => name.to_string(),
