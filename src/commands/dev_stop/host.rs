@@ -35,9 +35,9 @@ impl<'a> OnHost<'a> {
 impl OnHost<'_> {
     fn signal(&self, instances: &[Instance], signal: Signal) -> Result<Vec<u32>> {
         let scan = self.scan.as_ref();
-        let targets: Vec<(u32, &host::Seen)> = instances
+        let targets: Vec<&host::Seen> = instances
             .iter()
-            .filter_map(|i| Some((i.pid, scan?.seen.get(&i.pid)?)))
+            .filter_map(|i| scan?.seen.get(&i.pid))
             .collect();
         host::signal(self.host, signal, &targets).map_err(Error::StepFailed)
     }
@@ -149,8 +149,7 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
                     ));
                     continue;
                 };
-                let ended =
-                    host::signal(host, Signal::Term, &[(*pid, seen)]).map_err(Error::StepFailed)?;
+                let ended = host::signal(host, Signal::Term, &[seen]).map_err(Error::StepFailed)?;
                 if ended.is_empty() {
                     done.push(format!(
                         "pid {pid} is gone or not the ssh user's: left alone"
@@ -163,7 +162,7 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
                     Duration::from_secs(2),
                     Duration::from_millis(200),
                     || {
-                        let alive = host::signal(host, Signal::Check, &[(*pid, seen)])
+                        let alive = host::signal(host, Signal::Check, &[seen])
                             .map_err(Error::StepFailed)?;
                         Ok(if alive.is_empty() {
                             ControlFlow::Break(())

@@ -6,9 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use nix::errno::Errno;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
 use super::place::{Place, Sig};
 use super::supervisors::refusal;
@@ -16,6 +14,7 @@ use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::exec;
+use crate::model::ProcessIdentity;
 use crate::sources::local::{self, Instance};
 use crate::sources::proc::{self, Backend};
 use crate::sources::supervisor::{StopHow, SupervisorKind};
@@ -111,22 +110,25 @@ fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
             }
             StopHow::EndParent { pid } => {
                 // The shell or reloader is ours and no ancestor of botctl: signal it.
-                let owner = proc::facts(Backend::native(), *pid).and_then(|f| f.uid);
+                let parent = proc::facts(Backend::native(), *pid);
+                let owner = parent.as_ref().and_then(|f| f.uid);
                 if protected.contains(pid) || owner.is_some_and(|u| u != me) {
                     done.push(format!("pid {pid} is not yours to end: left alone"));
                     continue;
                 }
-                if i.ppid != Some(*pid) && !is_ancestor(*pid, i.pid) {
+                if i.ppid != Some(*pid) && !proc::is_ancestor(Backend::native(), *pid, i.pid) {
                     continue; // it already went
                 }
-                match kill(Pid::from_raw(*pid as i32), Signal::SIGTERM) {
-                    Ok(()) | Err(Errno::ESRCH) => {}
-                    Err(e) => {
-                        return Err(Error::StepFailed(format!(
-                            "could not end pid {pid} ({} {}): {e}",
-                            s.kind, s.name
-                        )));
-                    }
+                let seen = ProcessIdentity {
+                    pid: *pid,
+                    started: parent.and_then(|f| f.started),
+                };
+                // Not sent (it went, or exited) is as good as ended.
+                if let Err(e) = proc::signal_if_same(seen, owner, Signal::SIGTERM) {
+                    return Err(Error::StepFailed(format!(
+                        "could not end pid {pid} ({} {}): {e}",
+                        s.kind, s.name
+                    )));
                 }
                 wait_gone(*pid);
                 done.push(format!(
@@ -171,19 +173,6 @@ fn run_stop(argv: &[String], env: &[(String, String)]) -> Result<()> {
     Ok(())
 }
 
-/// Is `ancestor` still above `pid`?
-fn is_ancestor(ancestor: u32, pid: u32) -> bool {
-    let mut next = pid;
-    for _ in 0..64 {
-        match crate::sources::supervisor::read::parent_and_uid(next) {
-            Some((ppid, _)) if ppid == ancestor => return true,
-            Some((ppid, _)) if ppid > 1 => next = ppid,
-            _ => return false,
-        }
-    }
-    false
-}
-
 /// Waits briefly for an ended shell to go, so it starts no new copy in between.
 fn wait_gone(pid: u32) {
     for _ in 0..40 {
@@ -205,32 +194,33 @@ fn find(ctx: &Context, bots: &[&Bot]) -> Result<(Vec<Instance>, Vec<Instance>)> 
         .partition(|i| (i.uid == Some(me) || i.container.is_some()) && !protected.contains(&i.pid)))
 }
 
-/// Signals each instance that is still the same process (pids get reused).
+/// Signals each instance that is still the same process (pids get reused) and has not exited.
+/// A container's never: the engine stops it (its pid may be in the engine's VM).
 fn signal_all(instances: &[Instance], signal: Signal) -> Vec<Instance> {
     instances
         .iter()
-        .filter(|i| local::still_same(i) && !is_zombie(i.pid))
-        .filter(|i| match kill(Pid::from_raw(i.pid as i32), signal) {
-            Ok(()) => true,
-            Err(Errno::ESRCH) => false,
-            Err(e) => {
-                ui::note(format!("could not send {signal} to pid {}: {e}", i.pid));
-                false
-            }
-        })
+        .filter(|i| i.container.is_none())
+        .filter(
+            |i| match proc::signal_if_same(i.identity(), i.uid, signal) {
+                Ok(sent) => sent,
+                Err(e) => {
+                    ui::note(format!("could not send {signal} to pid {}: {e}", i.pid));
+                    false
+                }
+            },
+        )
         .cloned()
         .collect()
 }
 
+/// Those still running: the same process as seen, not exited (a container's never counts:
+/// its engine stops it).
 fn alive(instances: &[Instance]) -> Vec<Instance> {
     instances
         .iter()
-        .filter(|i| local::still_same(i) && !is_zombie(i.pid))
+        .filter(|i| {
+            i.container.is_none() && proc::still_running(Backend::native(), i.identity(), i.uid)
+        })
         .cloned()
         .collect()
-}
-
-/// A zombie has exited; its parent just has not reaped it yet.
-fn is_zombie(pid: u32) -> bool {
-    proc::facts(Backend::native(), pid).is_some_and(|f| f.zombie)
 }

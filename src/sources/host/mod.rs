@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Bot, Host};
 use crate::exec::{self, ExecError, Output};
+use crate::model::ProcessIdentity;
 use crate::sources::autostart::{self, Autostart, Entry, Unchecked};
 use crate::sources::local::{self, Instance};
 use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, Record, Unanswered};
@@ -28,13 +29,12 @@ pub enum Signal {
     Check,
 }
 
-/// Sends `signal` to each `(pid, start time)` on the host that is still that process, is the
-/// ssh user's and has not exited; returns those pids (with `Check`: the ones still running).
 /// A process as the scan saw it: signal.sh signals it only while pid, start time, owner and
 /// command line are all still these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
-    pub started: Option<u64>,
+    /// Its pid and start time (seconds since the epoch, as the scan computed it).
+    pub identity: ProcessIdentity,
     /// The first bytes of `/proc/PID/cmdline`, hex (what `od -An -tx1` prints).
     pub cmdline_hex: String,
 }
@@ -52,7 +52,9 @@ fn hex_of(cmdline: &str) -> String {
     out
 }
 
-pub fn signal(host: &Host, signal: Signal, targets: &[(u32, &Seen)]) -> Result<Vec<u32>, String> {
+/// Sends `signal` to each process on the host that is still the one seen, is the ssh user's
+/// and has not exited; returns those pids (with `Check`: the ones still running).
+pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<u32>, String> {
     if targets.is_empty() {
         return Ok(Vec::new());
     }
@@ -67,10 +69,11 @@ pub fn signal(host: &Host, signal: Signal, targets: &[(u32, &Seen)]) -> Result<V
         }
         .into(),
     ];
-    remote.extend(targets.iter().map(|(pid, seen)| {
+    remote.extend(targets.iter().map(|seen| {
         format!(
-            "{pid}:{}:{}",
-            seen.started.map_or(-1, |s| s as i64),
+            "{}:{}:{}",
+            seen.identity.pid,
+            seen.identity.started.map_or(-1, |s| s as i64),
             seen.cmdline_hex
         )
     }));
@@ -290,7 +293,10 @@ shell run `sh -s`?"
             .map(|p| {
                 let cmdline = cmdlines.get(&p.pid).map_or("", |c| c.as_str());
                 let seen = Seen {
-                    started: p.started,
+                    identity: ProcessIdentity {
+                        pid: p.pid,
+                        started: p.started,
+                    },
                     cmdline_hex: hex_of(cmdline),
                 };
                 (p.pid, seen)
