@@ -254,6 +254,8 @@ fn user_name(uid: Option<u32>) -> String {
     .unwrap_or_else(|| "?".into())
 }
 
+pub(crate) use kernel::parse_stat;
+
 /// Reading `/proc` directly.
 mod kernel {
     use std::os::unix::fs::MetadataExt;
@@ -306,34 +308,49 @@ mod kernel {
             .collect()
     }
 
-    pub(super) struct Stat {
+    /// The fields of `/proc/PID/stat` botctl reads.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(crate) struct Stat {
         pub name: String,
         pub state: char,
         pub ppid: u32,
         pub pgrp: u32,
-        pub started: Option<u64>,
+        /// Start time in clock ticks after boot, as the kernel counts it (of the machine
+        /// whose `/proc` it is: this one, or a host read over ssh).
+        pub start_ticks: Option<u64>,
     }
 
-    /// `/proc/PID/stat`: "PID (COMM) STATE PPID PGRP …"; COMM may hold spaces and parentheses,
-    /// so the fields are counted from the last ')'.
+    impl Stat {
+        /// Exited, not reaped yet (or dead).
+        pub fn zombie(&self) -> bool {
+            matches!(self.state, 'Z' | 'X')
+        }
+    }
+
     pub(super) fn stat(pid: u32) -> Option<Stat> {
         let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         parse_stat(&text)
     }
 
-    pub(super) fn parse_stat(text: &str) -> Option<Stat> {
+    /// `/proc/PID/stat`'s text, read here or anywhere: "PID (COMM) STATE PPID PGRP …"; COMM may
+    /// hold spaces and parentheses, so the fields are counted from the last ')'.
+    pub(crate) fn parse_stat(text: &str) -> Option<Stat> {
         let (head, rest) = text.rsplit_once(')')?;
         let name = head.split_once('(').map(|(_, n)| n)?.to_string();
         let fields: Vec<&str> = rest.split_whitespace().collect();
         let state = fields.first()?.chars().next()?;
-        let ticks: Option<u64> = fields.get(19).and_then(|t| t.parse().ok());
         Some(Stat {
             name,
             state,
             ppid: fields.get(1)?.parse().ok()?,
             pgrp: fields.get(2)?.parse().ok()?,
-            started: ticks.and_then(|t| Some(boot_time()? + t / clock_ticks())),
+            start_ticks: fields.get(19).and_then(|t| t.parse().ok()),
         })
+    }
+
+    /// Seconds since the epoch of a start time in this machine's clock ticks after boot.
+    fn since_epoch(ticks: u64) -> Option<u64> {
+        Some(boot_time()? + ticks / clock_ticks())
     }
 
     /// Seconds since the epoch at boot (`btime` in `/proc/stat`), read once.
@@ -362,8 +379,8 @@ mod kernel {
             pid,
             ppid: stat.ppid,
             uid,
-            started: stat.started,
-            zombie: matches!(stat.state, 'Z' | 'X'),
+            started: stat.start_ticks.and_then(since_epoch),
+            zombie: stat.zombie(),
         })
     }
 
@@ -383,7 +400,7 @@ mod kernel {
         dir.flatten()
             .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
             .filter_map(stat)
-            .any(|s| s.pgrp == pgid && !matches!(s.state, 'Z' | 'X'))
+            .any(|s| s.pgrp == pgid && !s.zombie())
     }
 }
 
@@ -527,10 +544,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (s.name.as_str(), s.state, s.ppid, s.pgrp),
-            ("x) (y z", 'S', 4000, 4242)
+            (s.name.as_str(), s.state, s.ppid, s.pgrp, s.start_ticks),
+            ("x) (y z", 'S', 4000, 4242, Some(500))
         );
-        assert!(s.started.is_some());
+        assert!(!s.zombie());
     }
 
     /// Only the process seen is signalled: not another one at its pid (another start time),

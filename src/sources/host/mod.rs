@@ -11,6 +11,7 @@ use crate::exec::{self, ExecError, Output};
 use crate::model::ProcessIdentity;
 use crate::sources::autostart::{self, Autostart, Entry, Unchecked};
 use crate::sources::local::{self, Instance};
+use crate::sources::proc;
 use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, Record, Unanswered};
 
 /// The script `sh -s` runs there: fixed text, nothing of botctl's environment in it.
@@ -254,7 +255,7 @@ shell run `sh -s`?"
                 let uid = next().and_then(|u| u.parse().ok());
                 let cwd = next().filter(|c| !c.is_empty()).map(PathBuf::from);
                 let cgroup = next().unwrap_or("").to_string();
-                let (Some(pid), Some((ppid, ticks))) = (pid, parse_stat(stat)) else {
+                let (Some(pid), Some((ppid, ticks))) = (pid, ppid_and_ticks(stat)) else {
                     continue;
                 };
                 procs.push(Proc {
@@ -334,11 +335,10 @@ answer"
     Ok(out)
 }
 
-/// (ppid, start time in clock ticks after boot) from `/proc/PID/stat`.
-fn parse_stat(stat: &str) -> Option<(u32, u64)> {
-    let (_, rest) = stat.rsplit_once(')')?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    Some((fields.get(1)?.parse().ok()?, fields.get(19)?.parse().ok()?))
+/// (ppid, start time in the host's clock ticks after boot) from its `/proc/PID/stat`.
+fn ppid_and_ticks(stat: &str) -> Option<(u32, u64)> {
+    let stat = proc::parse_stat(stat)?;
+    Some((stat.ppid, stat.start_ticks?))
 }
 
 fn users(passwd: &str) -> HashMap<u32, String> {
