@@ -4,7 +4,6 @@ pub mod checklist;
 pub mod deploy_resume;
 pub mod dev_start;
 pub mod dev_stop;
-pub mod dev_stop_host;
 pub mod doctor;
 mod doctor_time;
 pub mod exec;

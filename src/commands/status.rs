@@ -217,12 +217,15 @@ impl TelegramJson {
     }
 }
 
-
 fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
     let mut rows = Vec::new();
     for bot in bots {
         let places = survey.places(bot);
-        let mut lines: Vec<String> = places.local.iter().map(|i| ui::describe::instance(i)).collect();
+        let mut lines: Vec<String> = places
+            .local
+            .iter()
+            .map(|i| ui::describe::instance(i))
+            .collect();
         lines.extend(
             places
                 .hosts

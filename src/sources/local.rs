@@ -12,7 +12,7 @@ use super::containers;
 use super::proc::{self, Backend};
 use super::supervisor::{self, Supervisor};
 use crate::config::Bot;
-use crate::model::BotName;
+use crate::model::{BotName, ProcessIdentity};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Instance {
@@ -38,6 +38,16 @@ pub struct Instance {
     /// botctl never signals it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<containers::Container>,
+}
+
+impl Instance {
+    /// The process as the scan saw it: signalled only while it is still this one.
+    pub fn identity(&self) -> ProcessIdentity {
+        ProcessIdentity {
+            pid: self.pid,
+            started: self.started,
+        }
+    }
 }
 
 /// One look at the process table: the instances, and the config files of running supervisord
@@ -336,14 +346,6 @@ pub fn supervise(
     } else if let Some(me) = chain.first() {
         instance.ppid = Some(me.ppid);
     }
-}
-
-/// Checks one pid again, as right before a signal: is it still this instance (same start time)?
-/// A container's is never: the engine stops it (its pid may be in the engine's VM).
-pub fn still_same(instance: &Instance) -> bool {
-    instance.container.is_none()
-        && proc::facts(Backend::native(), instance.pid)
-            .is_some_and(|f| f.started == instance.started && f.uid == instance.uid)
 }
 
 /// botctl's own pid and those of its ancestors: never signalled.

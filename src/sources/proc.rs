@@ -8,15 +8,22 @@
 //! - [`Backend::Portable`] (macOS and the rest) asks sysinfo, which uses `sysctl`/`proc_pidinfo`
 //!   on a Mac. It is built on Linux too, so the suite checks that both agree.
 //!
+//! Signals go through here too ([`signal_if_same`]): a process is signalled only while it is
+//! still the one seen (pid, start time, owner) and has not exited.
+//!
 //! A process whose argv cannot be read (macOS lets only root read another user's; a
 //! `/proc/PID/cmdline` that is not readable) is not dropped: it is [`Unreadable`], with the
 //! executable name the kernel still tells.
 
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
 use sysinfo::{
     Pid, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System, ThreadKind, UpdateKind,
 };
+
+use crate::model::ProcessIdentity;
 
 /// Which reader answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +126,48 @@ pub fn is_gone(backend: Backend, pid: u32) -> bool {
     facts(backend, pid).is_none_or(|f| f.zombie)
 }
 
+/// Is the process seen as `seen`, owned by `uid`, still running: the same pid and start time
+/// (pids get reused), the same owner, and not exited (a zombie has exited; its parent just has
+/// not reaped it yet)?
+pub fn still_running(backend: Backend, seen: ProcessIdentity, uid: Option<u32>) -> bool {
+    facts(backend, seen.pid).is_some_and(|f| seen.is(f.pid, f.started) && f.uid == uid && !f.zombie)
+}
+
+/// Sends `signal` to the process seen as `seen` (owned by `uid`) only while it is still that
+/// process ([`still_running`]). `Ok(true)`: sent; `Ok(false)`: it is gone, exited or another
+/// process now; `Err`: the kernel refused.
+pub fn signal_if_same(
+    seen: ProcessIdentity,
+    uid: Option<u32>,
+    signal: Signal,
+) -> Result<bool, Errno> {
+    // Never 0 or a negative pid: those name process groups.
+    let Some(pid) = i32::try_from(seen.pid).ok().filter(|p| *p > 0) else {
+        return Ok(false);
+    };
+    if !still_running(Backend::native(), seen, uid) {
+        return Ok(false);
+    }
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal) {
+        Ok(()) => Ok(true),
+        Err(Errno::ESRCH) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Is `ancestor` still above `pid` (its parent, or its parent's, up to pid 1)?
+pub fn is_ancestor(backend: Backend, ancestor: u32, pid: u32) -> bool {
+    let mut next = pid;
+    for _ in 0..64 {
+        match facts(backend, next).map(|f| f.ppid) {
+            Some(ppid) if ppid == ancestor => return true,
+            Some(ppid) if ppid > 1 => next = ppid,
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// Is a live (not zombie) process in process group `pgid`? The portable answer asks the
 /// kernel, which counts zombies too: a reaped group leader leaves none behind.
 pub fn group_alive(backend: Backend, pgid: u32) -> bool {
@@ -205,6 +254,8 @@ fn user_name(uid: Option<u32>) -> String {
     .unwrap_or_else(|| "?".into())
 }
 
+pub(crate) use kernel::parse_stat;
+
 /// Reading `/proc` directly.
 mod kernel {
     use std::os::unix::fs::MetadataExt;
@@ -257,34 +308,49 @@ mod kernel {
             .collect()
     }
 
-    pub(super) struct Stat {
+    /// The fields of `/proc/PID/stat` botctl reads.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(crate) struct Stat {
         pub name: String,
         pub state: char,
         pub ppid: u32,
         pub pgrp: u32,
-        pub started: Option<u64>,
+        /// Start time in clock ticks after boot, as the kernel counts it (of the machine
+        /// whose `/proc` it is: this one, or a host read over ssh).
+        pub start_ticks: Option<u64>,
     }
 
-    /// `/proc/PID/stat`: "PID (COMM) STATE PPID PGRP …"; COMM may hold spaces and parentheses,
-    /// so the fields are counted from the last ')'.
+    impl Stat {
+        /// Exited, not reaped yet (or dead).
+        pub fn zombie(&self) -> bool {
+            matches!(self.state, 'Z' | 'X')
+        }
+    }
+
     pub(super) fn stat(pid: u32) -> Option<Stat> {
         let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         parse_stat(&text)
     }
 
-    pub(super) fn parse_stat(text: &str) -> Option<Stat> {
+    /// `/proc/PID/stat`'s text, read here or anywhere: "PID (COMM) STATE PPID PGRP …"; COMM may
+    /// hold spaces and parentheses, so the fields are counted from the last ')'.
+    pub(crate) fn parse_stat(text: &str) -> Option<Stat> {
         let (head, rest) = text.rsplit_once(')')?;
         let name = head.split_once('(').map(|(_, n)| n)?.to_string();
         let fields: Vec<&str> = rest.split_whitespace().collect();
         let state = fields.first()?.chars().next()?;
-        let ticks: Option<u64> = fields.get(19).and_then(|t| t.parse().ok());
         Some(Stat {
             name,
             state,
             ppid: fields.get(1)?.parse().ok()?,
             pgrp: fields.get(2)?.parse().ok()?,
-            started: ticks.and_then(|t| Some(boot_time()? + t / clock_ticks())),
+            start_ticks: fields.get(19).and_then(|t| t.parse().ok()),
         })
+    }
+
+    /// Seconds since the epoch of a start time in this machine's clock ticks after boot.
+    fn since_epoch(ticks: u64) -> Option<u64> {
+        Some(boot_time()? + ticks / clock_ticks())
     }
 
     /// Seconds since the epoch at boot (`btime` in `/proc/stat`), read once.
@@ -313,8 +379,8 @@ mod kernel {
             pid,
             ppid: stat.ppid,
             uid,
-            started: stat.started,
-            zombie: matches!(stat.state, 'Z' | 'X'),
+            started: stat.start_ticks.and_then(since_epoch),
+            zombie: stat.zombie(),
         })
     }
 
@@ -334,7 +400,7 @@ mod kernel {
         dir.flatten()
             .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
             .filter_map(stat)
-            .any(|s| s.pgrp == pgid && !matches!(s.state, 'Z' | 'X'))
+            .any(|s| s.pgrp == pgid && !s.zombie())
     }
 }
 
@@ -478,10 +544,52 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (s.name.as_str(), s.state, s.ppid, s.pgrp),
-            ("x) (y z", 'S', 4000, 4242)
+            (s.name.as_str(), s.state, s.ppid, s.pgrp, s.start_ticks),
+            ("x) (y z", 'S', 4000, 4242, Some(500))
         );
-        assert!(s.started.is_some());
+        assert!(!s.zombie());
+    }
+
+    /// Only the process seen is signalled: not another one at its pid (another start time),
+    /// not another user's, not one that has exited and waits to be reaped.
+    #[test]
+    fn a_signal_reaches_only_the_process_seen() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let f = facts(Backend::native(), pid).unwrap();
+        let seen = ProcessIdentity {
+            pid,
+            started: f.started,
+        };
+        assert!(is_ancestor(Backend::native(), std::process::id(), pid));
+        assert!(!is_ancestor(Backend::native(), pid, std::process::id()));
+        let reused = ProcessIdentity {
+            pid,
+            started: Some(f.started.map_or(1, |s| s + 1)),
+        };
+        assert_eq!(signal_if_same(reused, f.uid, Signal::SIGTERM), Ok(false));
+        let someone_else = f.uid.map(|u| u + 1).or(Some(0));
+        assert_eq!(
+            signal_if_same(seen, someone_else, Signal::SIGTERM),
+            Ok(false)
+        );
+        assert!(still_running(Backend::native(), seen, f.uid));
+        assert_eq!(signal_if_same(seen, f.uid, Signal::SIGTERM), Ok(true));
+        // Exited, not reaped yet: a zombie is not running and gets no signal.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while still_running(Backend::native(), seen, f.uid) && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!still_running(Backend::native(), seen, f.uid));
+        assert_eq!(signal_if_same(seen, f.uid, Signal::SIGKILL), Ok(false));
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(Signal::SIGTERM as i32));
     }
 
     #[cfg(target_os = "linux")]

@@ -903,11 +903,6 @@ pub mod read {
             .unwrap_or(Cgroup::Other)
     }
 
-    /// The parent's pid and the uid of a process.
-    pub fn parent_and_uid(pid: u32) -> Option<(u32, Option<u32>)> {
-        proc::facts(Backend::native(), pid).map(|f| (f.ppid, f.uid))
-    }
-
     /// The instance and its ancestors up to (not including) pid 1, with their argv from
     /// `argv_of` (the process table already read).
     pub fn chain_with(

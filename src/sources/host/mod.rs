@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Bot, Host};
 use crate::exec::{self, ExecError, Output};
+use crate::model::ProcessIdentity;
 use crate::sources::autostart::{self, Autostart, Entry, Source, Unchecked};
 use crate::sources::local::{self, Instance};
+use crate::sources::proc;
 use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, Record, Unanswered};
 
 /// The script `sh -s` runs there: fixed text, nothing of botctl's environment in it.
@@ -28,13 +30,12 @@ pub enum Signal {
     Check,
 }
 
-/// Sends `signal` to each `(pid, start time)` on the host that is still that process, is the
-/// ssh user's and has not exited; returns those pids (with `Check`: the ones still running).
 /// A process as the scan saw it: signal.sh signals it only while pid, start time, owner and
 /// command line are all still these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
-    pub started: Option<u64>,
+    /// Its pid and start time (seconds since the epoch, as the scan computed it).
+    pub identity: ProcessIdentity,
     /// The first bytes of `/proc/PID/cmdline`, hex (what `od -An -tx1` prints).
     pub cmdline_hex: String,
 }
@@ -52,7 +53,9 @@ fn hex_of(cmdline: &str) -> String {
     out
 }
 
-pub fn signal(host: &Host, signal: Signal, targets: &[(u32, &Seen)]) -> Result<Vec<u32>, String> {
+/// Sends `signal` to each process on the host that is still the one seen, is the ssh user's
+/// and has not exited; returns those pids (with `Check`: the ones still running).
+pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<u32>, String> {
     if targets.is_empty() {
         return Ok(Vec::new());
     }
@@ -67,10 +70,11 @@ pub fn signal(host: &Host, signal: Signal, targets: &[(u32, &Seen)]) -> Result<V
         }
         .into(),
     ];
-    remote.extend(targets.iter().map(|(pid, seen)| {
+    remote.extend(targets.iter().map(|seen| {
         format!(
-            "{pid}:{}:{}",
-            seen.started.map_or(-1, |s| s as i64),
+            "{}:{}:{}",
+            seen.identity.pid,
+            seen.identity.started.map_or(-1, |s| s as i64),
             seen.cmdline_hex
         )
     }));
@@ -254,7 +258,7 @@ shell run `sh -s`?"
                 let uid = next().and_then(|u| u.parse().ok());
                 let cwd = next().filter(|c| !c.is_empty()).map(PathBuf::from);
                 let cgroup = next().unwrap_or("").to_string();
-                let (Some(pid), Some((ppid, ticks))) = (pid, parse_stat(stat)) else {
+                let (Some(pid), Some((ppid, ticks))) = (pid, ppid_and_ticks(stat)) else {
                     continue;
                 };
                 procs.push(Proc {
@@ -293,7 +297,10 @@ shell run `sh -s`?"
             .map(|p| {
                 let cmdline = cmdlines.get(&p.pid).map_or("", |c| c.as_str());
                 let seen = Seen {
-                    started: p.started,
+                    identity: ProcessIdentity {
+                        pid: p.pid,
+                        started: p.started,
+                    },
                     cmdline_hex: hex_of(cmdline),
                 };
                 (p.pid, seen)
@@ -331,11 +338,10 @@ answer"
     Ok(out)
 }
 
-/// (ppid, start time in clock ticks after boot) from `/proc/PID/stat`.
-fn parse_stat(stat: &str) -> Option<(u32, u64)> {
-    let (_, rest) = stat.rsplit_once(')')?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    Some((fields.get(1)?.parse().ok()?, fields.get(19)?.parse().ok()?))
+/// (ppid, start time in the host's clock ticks after boot) from its `/proc/PID/stat`.
+fn ppid_and_ticks(stat: &str) -> Option<(u32, u64)> {
+    let stat = proc::parse_stat(stat)?;
+    Some((stat.ppid, stat.start_ticks?))
 }
 
 /// A part of the scan's output, by the name scan.sh gives it.

@@ -1,16 +1,16 @@
-//! `botctl dev-stop --host NAME`: dev-stop's steps on a `[[host]]` server, over ssh. The same
+//! A `[[host]]` server as a dev-stop place (`botctl dev-stop --host NAME`), over ssh. The same
 //! scan rules, plan, refusals and confirmation as on this machine; only the ssh user's own
 //! processes are touched (others are listed, left alone), supervisors are stopped through
-//! their stop command (never their daemon), then SIGTERM, grace, SIGKILL, the respawn watch and
-//! a last scan that proves none is left.
+//! their stop command (never their daemon), and signals go through the host's fixed script,
+//! which checks each process is still the one the scan saw.
 
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use super::Context;
-use super::dev_stop::{Place, Sig, refusal, stop};
-use super::steps::{Mode, wait_for};
+use super::place::{Place, Sig};
+use super::supervisors::refusal;
+use crate::commands::steps::wait_for;
 use crate::config::{Bot, Host};
 use crate::error::{Error, Result};
 use crate::sources::host::{self, HostScan, Signal, sh_quote};
@@ -18,40 +18,26 @@ use crate::sources::local::Instance;
 use crate::sources::supervisor::{StopHow, SupervisorKind};
 use crate::ui;
 
-pub fn run(
-    ctx: &Context,
-    host_name: &str,
-    names: &[String],
-    mode: Mode,
-    grace: Duration,
-) -> Result<i32> {
-    let host = ctx.cfg.host(host_name)?;
-    let bots = ctx.cfg.select(names)?;
-    let bots: Vec<&Bot> = bots.into_iter().filter(|b| host.may_run(&b.name)).collect();
-    if bots.is_empty() {
-        return Err(Error::Usage(format!(
-            "host {} runs none of these bots (its bots: {})",
-            host.name,
-            host.bots.join(", ")
-        )));
-    }
-    stop(ctx, &mut OnHost { host, scan: None }, &bots, mode, grace)
-}
-
 /// A `[[host]]` over ssh: the ssh user's processes, signalled through a fixed script that
 /// checks pid, start time and owner first.
-struct OnHost<'a> {
+pub(super) struct OnHost<'a> {
     host: &'a Host,
     /// The last scan (the ssh user's uid, the start times of what the supervisors run).
     scan: Option<HostScan>,
 }
 
+impl<'a> OnHost<'a> {
+    pub(super) fn new(host: &'a Host) -> Self {
+        OnHost { host, scan: None }
+    }
+}
+
 impl OnHost<'_> {
     fn signal(&self, instances: &[Instance], signal: Signal) -> Result<Vec<u32>> {
         let scan = self.scan.as_ref();
-        let targets: Vec<(u32, &host::Seen)> = instances
+        let targets: Vec<&host::Seen> = instances
             .iter()
-            .filter_map(|i| Some((i.pid, scan?.seen.get(&i.pid)?)))
+            .filter_map(|i| scan?.seen.get(&i.pid))
             .collect();
         host::signal(self.host, signal, &targets).map_err(Error::StepFailed)
     }
@@ -87,7 +73,7 @@ impl Place for OnHost<'_> {
         Ok((mine, others))
     }
     fn describe(&self, i: &Instance) -> String {
-        ui::describe::on_host(&self.host.name, i)
+        crate::ui::describe::on_host(&self.host.name, i)
     }
     fn refusal(&self, mine: &[Instance]) -> Option<Error> {
         let root = self.scan.as_ref().is_some_and(|s| s.uid == 0);
@@ -163,8 +149,7 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
                     ));
                     continue;
                 };
-                let ended =
-                    host::signal(host, Signal::Term, &[(*pid, seen)]).map_err(Error::StepFailed)?;
+                let ended = host::signal(host, Signal::Term, &[seen]).map_err(Error::StepFailed)?;
                 if ended.is_empty() {
                     done.push(format!(
                         "pid {pid} is gone or not the ssh user's: left alone"
@@ -177,7 +162,7 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
                     Duration::from_secs(2),
                     Duration::from_millis(200),
                     || {
-                        let alive = host::signal(host, Signal::Check, &[(*pid, seen)])
+                        let alive = host::signal(host, Signal::Check, &[seen])
                             .map_err(Error::StepFailed)?;
                         Ok(if alive.is_empty() {
                             ControlFlow::Break(())

@@ -1,0 +1,294 @@
+//! `botctl dev-stop`: stop the instances of bots on this machine or on a `[[host]]` — the
+//! current user's (the ssh user's) only. The steps are written once, here, over a [`Place`]:
+//! find them and what keeps each alive, confirm how each will be stopped, stop supervised ones
+//! through their supervisor (never its daemon), SIGTERM the rest, SIGKILL after the grace
+//! period, then watch for a copy that comes back. The places are `this_machine` and `host`.
+
+mod host;
+mod place;
+mod supervisors;
+mod this_machine;
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use super::Context;
+use super::steps::{Mode, Steps, wait_for};
+use crate::config::{Bot, Host};
+use crate::error::{Error, Result};
+use crate::sources::local::Instance;
+use crate::ui;
+use place::{Place, Sig};
+use supervisors::plan_line;
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  botctl dev-stop\n  botctl dev-stop partner --grace 5s --yes\n  botctl dev-stop partner --host vps --dry-run"
+)]
+pub struct Args {
+    /// Bots to stop (default: all)
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::complete::bot_names))]
+    bots: Vec<String>,
+    /// Stop them on this [[host]] over ssh (the ssh user's processes only)
+    #[arg(long, value_name = "NAME", add = clap_complete::ArgValueCandidates::new(crate::complete::host_names))]
+    host: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(long, short)]
+    yes: bool,
+    /// Print the steps and change nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// How long to wait after SIGTERM before SIGKILL
+    #[arg(long, default_value = "10s", value_parser = parse_grace)]
+    grace: Duration,
+}
+
+fn parse_grace(s: &str) -> std::result::Result<Duration, String> {
+    crate::config::GRACE.parse(s)
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+    let mode = Mode::new(args.yes, args.dry_run);
+    match &args.host {
+        Some(name) => {
+            let host = ctx.cfg.host(name)?;
+            let bots = host_bots(ctx, host, &args.bots)?;
+            stop(ctx, &mut host::OnHost::new(host), &bots, mode, args.grace)
+        }
+        None => {
+            let bots = ctx.cfg.select(&args.bots)?;
+            stop(
+                ctx,
+                &mut this_machine::ThisMachine::new(ctx),
+                &bots,
+                mode,
+                args.grace,
+            )
+        }
+    }
+}
+
+/// The chosen bots that `host` may run; none is a usage error.
+fn host_bots<'c>(ctx: &'c Context, host: &Host, names: &[String]) -> Result<Vec<&'c Bot>> {
+    let bots = ctx.cfg.select(names)?;
+    let bots: Vec<&Bot> = bots.into_iter().filter(|b| host.may_run(&b.name)).collect();
+    if bots.is_empty() {
+        return Err(Error::Usage(format!(
+            "host {} runs none of these bots (its bots: {})",
+            host.name,
+            host.bots.join(", ")
+        )));
+    }
+    Ok(bots)
+}
+
+/// dev-stop's steps, wherever they run.
+fn stop(
+    ctx: &Context,
+    place: &mut impl Place,
+    bots: &[&Bot],
+    mode: Mode,
+    grace: Duration,
+) -> Result<i32> {
+    let mut steps = Steps::new(
+        &format!("dev-stop: stop the bots running on {}", place.name()),
+        mode.is_dry_run(),
+    );
+
+    // 1. Find them, and what keeps each alive.
+    let mut step = steps.begin(&place.find_title());
+    let (mine, others) = place.find(bots).map_err(|e| step.fail(e))?;
+    let mut detail: Vec<String> = mine
+        .iter()
+        .map(|i| format!("{}: {}", i.bot, place.describe(i)))
+        .collect();
+    detail.extend(others.iter().map(|i| {
+        format!(
+            "{}: {} — {}: left alone",
+            i.bot,
+            place.describe(i),
+            place.not_ours()
+        )
+    }));
+    if mine.is_empty() {
+        step.done(if detail.is_empty() {
+            "none running".to_string()
+        } else {
+            detail.join("\n")
+        });
+        ui::line("Nothing to stop.");
+        return Ok(0);
+    }
+    step.done(detail.join("\n"));
+
+    // 2. How each one will be stopped; a supervisor that cannot be stopped from here is a
+    //    refusal.
+    let mut step = steps.begin("Plan how each is stopped");
+    let plan: Vec<String> = mine.iter().map(|i| plan_line(i, grace)).collect();
+    if let Some(err) = place.refusal(&mine) {
+        return Err(step.fail(err));
+    }
+    step.done(plan.join("\n"));
+
+    // 3. Confirm.
+    let mut step = steps.begin("Confirm");
+    if mode.is_dry_run() {
+        step.would(format!("stop them{} as planned in step 2", place.on()));
+        return Ok(0);
+    }
+    mode.confirm(&format!(
+        "Stop {}{} ({})?",
+        if mine.len() == 1 {
+            "this instance".to_string()
+        } else {
+            format!("these {} instances", mine.len())
+        },
+        place.on(),
+        mine.iter()
+            .map(|i| format!("pid {}", i.pid))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .map_err(|e| step.fail(e))?;
+    step.done("confirmed");
+
+    // 4. Supervisors first: a killed copy would only come back.
+    let supervised: Vec<&Instance> = mine.iter().filter(|i| i.supervisor.is_some()).collect();
+    if !supervised.is_empty() {
+        let mut step = steps.begin("Stop the supervisors");
+        let done = place
+            .stop_supervisors(&supervised)
+            .map_err(|e| step.fail(e))?;
+        step.done(done.join("\n"));
+    }
+
+    // 5. SIGTERM what is still running.
+    let mut step = steps.begin("Send SIGTERM");
+    let sent = place.send(&mine, Sig::Term).map_err(|e| step.fail(e))?;
+    step.done(if sent.is_empty() {
+        "none left to signal".to_string()
+    } else {
+        format!("sent to pid {}", join(&sent))
+    });
+
+    // 6. Wait, then SIGKILL the rest.
+    let mut step = steps.begin(&format!("Wait up to {}s for them to exit", grace.as_secs()));
+    let gone = wait_for("waiting for the bots to exit", grace, place.poll(), || {
+        let alive = place.alive(&mine)?;
+        Ok(if alive.is_empty() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(format!("{} still running", alive.len()))
+        })
+    })
+    .map_err(|e| step.fail(e))?;
+    if gone.is_some() {
+        step.done("all exited");
+    } else {
+        let left = place.alive(&mine).map_err(|e| step.fail(e))?;
+        let stubborn: Vec<Instance> = mine
+            .iter()
+            .filter(|i| left.contains(&i.pid))
+            .cloned()
+            .collect();
+        let killed = place.send(&stubborn, Sig::Kill).map_err(|e| step.fail(e))?;
+        wait_for(
+            "waiting after SIGKILL",
+            Duration::from_secs(5),
+            place.poll(),
+            || {
+                Ok(if place.alive(&stubborn)?.is_empty() {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue("still there".into())
+                })
+            },
+        )?;
+        step.warn(format!(
+            "pid {} ignored SIGTERM for {}s: sent SIGKILL",
+            join(&killed),
+            grace.as_secs()
+        ));
+    }
+
+    // 7. Watch for a copy that comes back, then prove it.
+    let respawn = ctx.cfg.local.respawn;
+    let mut step = steps.begin(&format!(
+        "Watch {} for a copy that comes back",
+        human_duration(respawn)
+    ));
+    let stopped: BTreeSet<u32> = mine.iter().map(|i| i.pid).collect();
+    let back = wait_for(
+        "watching for a copy that comes back",
+        respawn,
+        Duration::from_millis(250),
+        || {
+            let (now, _) = place.find(bots)?;
+            let new: Vec<Instance> = now
+                .into_iter()
+                .filter(|i| !stopped.contains(&i.pid))
+                .collect();
+            Ok(if new.is_empty() {
+                ControlFlow::Continue("none so far".into())
+            } else {
+                ControlFlow::Break(new)
+            })
+        },
+    )
+    .map_err(|e| step.fail(e))?;
+    if let Some(back) = back {
+        return Err(step.fail(Error::StepFailed(format!(
+            "a copy came back{} after the stop: {}",
+            place.on(),
+            back.iter().map(came_back).collect::<Vec<_>>().join("; ")
+        ))));
+    }
+    let (left, _) = place.find(bots).map_err(|e| step.fail(e))?;
+    if !left.is_empty() {
+        return Err(step.fail(Error::StepFailed(format!(
+            "still running: {}",
+            left.iter()
+                .map(|i| place.describe(i))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))));
+    }
+    step.done(format!(
+        "no instance of your bots is left on {}",
+        place.name()
+    ));
+    Ok(0)
+}
+
+/// "pid 5000 `python3 bot.py`, started by pid 4999 `python3 respawner.py`".
+fn came_back(i: &Instance) -> String {
+    let mut s = format!("pid {} `{}`", i.pid, i.cmd);
+    match (i.ppid, i.parent_cmd.is_empty()) {
+        (Some(p), false) => s.push_str(&format!(", started by pid {p} `{}`", i.parent_cmd)),
+        (Some(p), true) => s.push_str(&format!(", started by pid {p}")),
+        (None, _) => {}
+    }
+    if let Some(sup) = &i.supervisor {
+        s.push_str(&format!(
+            " ({} {} keeps it alive; stop it with: {})",
+            sup.kind, sup.name, sup.stop
+        ));
+    }
+    s
+}
+
+fn human_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f32())
+    }
+}
+
+fn join(pids: &[u32]) -> String {
+    pids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

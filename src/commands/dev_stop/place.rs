@@ -1,0 +1,42 @@
+//! Where dev-stop works, as the steps see it: the [`Place`] trait (this machine, or a
+//! `[[host]]` over ssh) and the signal the steps ask a place to send.
+
+use std::time::Duration;
+
+use crate::config::Bot;
+use crate::error::{Error, Result};
+use crate::sources::local::Instance;
+
+/// A signal dev-stop sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sig {
+    Term,
+    Kill,
+}
+
+/// Where dev-stop works: this machine, or a `[[host]]` over ssh. The steps are the same; a
+/// place knows how it is scanned, how its supervisors are stopped and how its processes are
+/// signalled (only this user's, only while each is still the process the scan saw).
+pub(super) trait Place {
+    /// "this machine", "host vps".
+    fn name(&self) -> String;
+    /// "", " on host vps": after "Stop these instances".
+    fn on(&self) -> String;
+    /// Step 1's title.
+    fn find_title(&self) -> String;
+    /// How instances that are not ours are described ("another user's").
+    fn not_ours(&self) -> &'static str;
+    /// How often to look while waiting.
+    fn poll(&self) -> Duration;
+    /// (this user's instances, everyone else's), read anew.
+    fn find(&mut self, bots: &[&Bot]) -> Result<(Vec<Instance>, Vec<Instance>)>;
+    fn describe(&self, i: &Instance) -> String;
+    /// A supervisor that cannot be stopped from here: the refusal with the command to run.
+    fn refusal(&self, mine: &[Instance]) -> Option<Error>;
+    /// Runs each supervisor's stop once; says what was done.
+    fn stop_supervisors(&self, supervised: &[&Instance]) -> Result<Vec<String>>;
+    /// Sends `sig` to those still running; returns the pids signalled.
+    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<u32>>;
+    /// The pids of those still running.
+    fn alive(&self, instances: &[Instance]) -> Result<Vec<u32>>;
+}

@@ -1,0 +1,212 @@
+//! What a supervisor means for stopping, on every place: the plan's line for each instance and
+//! the refusal when a supervisor cannot be stopped from here.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::sources::local::Instance;
+use crate::sources::supervisor::{StopHow, SupervisorKind};
+
+/// One line of the plan: how this instance will be stopped.
+pub(super) fn plan_line(i: &Instance, grace: Duration) -> String {
+    let plain = format!("SIGTERM, SIGKILL after {}s", grace.as_secs());
+    let how = match &i.supervisor {
+        None => plain,
+        Some(s) => match &s.how {
+            StopHow::Command { .. }
+            | StopHow::AsRoot { .. }
+            | StopHow::Commands { .. }
+            | StopHow::Manual
+            | StopHow::OtherUser { .. } => format!(
+                "`{}` ({} keeps it alive; the {} itself stays up), then {plain}",
+                s.stop,
+                s.kind,
+                daemon_word(s.kind)
+            ),
+            StopHow::EndParent { pid } => format!(
+                "end its {} pid {pid} first, then {plain}",
+                if s.kind == SupervisorKind::Loop {
+                    "loop's shell".to_string()
+                } else {
+                    format!("reloader {}", s.name)
+                }
+            ),
+            StopHow::SignalBot => format!(
+                "{plain} (cron started it: it comes back at the next \
+scheduled time unless its crontab line goes)"
+            ),
+        },
+    };
+    format!("{} pid {}: {how}", i.bot, i.pid)
+}
+
+fn daemon_word(kind: SupervisorKind) -> &'static str {
+    match kind {
+        SupervisorKind::Systemd | SupervisorKind::SystemdUser => "systemd manager",
+        SupervisorKind::Docker => "container engine",
+        SupervisorKind::Pm2 => "pm2 daemon",
+        SupervisorKind::Supervisord => "supervisord daemon",
+        SupervisorKind::Launchd => "launchd",
+        _ => "supervisor",
+    }
+}
+
+/// A supervisor botctl cannot stop as this user (`root`: whether botctl runs as root): the
+/// command to run instead (`run_as`: what goes before it, `ssh DEST ` on a host; `then`: the
+/// botctl command to run after it).
+pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -> Option<Error> {
+    let blocked: Vec<(&Instance, String)> = mine
+        .iter()
+        .filter_map(|i| {
+            let s = i.supervisor.as_ref()?;
+            match &s.how {
+                StopHow::AsRoot { .. } if !root => {
+                    Some((i, format!("{} unit {} needs root to stop", s.kind, s.name)))
+                }
+                StopHow::Commands {
+                    root: crate::sources::supervisor::Root::Needed,
+                    ..
+                } if !root => Some((
+                    i,
+                    format!(
+                        "{} job {} is in the system domain: it needs root to stop",
+                        s.kind, s.name
+                    ),
+                )),
+                StopHow::OtherUser { uid } => Some((
+                    i,
+                    format!(
+                        "{} of user {uid} keeps it alive; stop it as that user: {}",
+                        s.kind, s.stop
+                    ),
+                )),
+                StopHow::Manual => Some((
+                    i,
+                    format!(
+                        "{} keeps it alive, but botctl could not tell which of its programs it is",
+                        s.kind
+                    ),
+                )),
+                _ => None,
+            }
+        })
+        .collect();
+    if blocked.is_empty() {
+        return None;
+    }
+    Some(Error::Refused {
+        message: format!(
+            "not stopping anything: {}",
+            blocked
+                .iter()
+                .map(|(i, why)| format!("pid {} of {}: {why}", i.pid, i.bot))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        fix: blocked
+            .iter()
+            .map(|(i, _)| {
+                i.supervisor
+                    .as_ref()
+                    .map(|s| format!("{run_as}{}", s.stop))
+                    .unwrap_or_default()
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(" && ")
+            + &format!("   # then: {then}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::supervisor::{Record, decide};
+
+    fn instance(cgroup: &str) -> Instance {
+        let chain = [Record {
+            pid: 4242,
+            ppid: 1,
+            uid: Some(1000),
+            argv: vec!["python3".into(), "bot.py".into()],
+        }];
+        Instance {
+            bot: "partner".into(),
+            pid: 4242,
+            user: "dev".into(),
+            uid: Some(1000),
+            started: None,
+            cwd: None,
+            cmd: chain[0].argv.clone().into(),
+            supervisor: decide(
+                &crate::sources::supervisor::parse_cgroup(cgroup),
+                &chain,
+                &Default::default(),
+            ),
+            ppid: Some(1),
+            parent_cmd: Default::default(),
+            container: None,
+        }
+    }
+
+    #[test]
+    fn a_system_unit_without_root_is_a_refusal_naming_the_command() {
+        let unit = instance("0::/system.slice/partner-bot.service\n");
+        let err =
+            refusal(std::slice::from_ref(&unit), false, "", "botctl dev-stop").expect("a refusal");
+        assert_eq!(err.exit_code(), 1);
+        let text = err.to_string();
+        assert!(
+            text.contains("systemd unit partner-bot.service needs root"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fix: sudo systemctl stop partner-bot.service"),
+            "{text}"
+        );
+        assert!(refusal(std::slice::from_ref(&unit), true, "", "botctl dev-stop").is_none());
+        let plain = instance("0::/user.slice/user-1000.slice/session-3.scope\n");
+        assert!(refusal(std::slice::from_ref(&plain), false, "", "botctl dev-stop").is_none());
+        assert_eq!(
+            plan_line(&plain, Duration::from_secs(10)),
+            "partner pid 4242: SIGTERM, SIGKILL after 10s"
+        );
+    }
+
+    #[test]
+    fn a_launchd_job_of_the_system_domain_without_root_is_a_refusal() {
+        use crate::sources::supervisor::{Answers, Cgroup, Need};
+        let chain = [Record {
+            pid: 4242,
+            ppid: 1,
+            uid: Some(0),
+            argv: vec!["python3".into(), "bot.py".into()],
+        }];
+        let answers = Answers::from([(
+            Need::LaunchdJob {
+                pid: 4242,
+                uid: Some(0),
+            },
+            Ok(crate::sources::supervisor::Answer {
+                program: "launchctl".into(),
+                text: "system\tcom.lb.partner".into(),
+            }),
+        )]);
+        let mut job = instance("");
+        job.supervisor = decide(&Cgroup::Other, &chain, &answers);
+        let err =
+            refusal(std::slice::from_ref(&job), false, "", "botctl dev-stop").expect("a refusal");
+        let text = err.to_string();
+        assert!(
+            text.contains("launchd job com.lb.partner is in the system domain: it needs root"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fix: sudo launchctl bootout system/com.lb.partner && sudo launchctl disable system/com.lb.partner"),
+            "{text}"
+        );
+        assert!(refusal(std::slice::from_ref(&job), true, "", "botctl dev-stop").is_none());
+    }
+}
