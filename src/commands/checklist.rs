@@ -149,7 +149,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
                     ui::describe::supervisor(s)
                 ),
             },
-            fix: risky.map(|(_, s)| s.stop.clone()),
+            fix: risky.map(|(_, s)| s.stop().clone()),
         });
         let verdict = places.verdict();
         items.push(Item {

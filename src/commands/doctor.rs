@@ -684,13 +684,13 @@ polls while {} runs in {} places",
                         places.count()
                     ),
                 )
-                .fix(s.stop.clone()),
+                .fix(s.stop().clone()),
             );
         } else {
             f.push(Finding::ok(
                 Some(bot),
                 Check::Supervisor,
-                format!("{kept} ({}); stop it with: {}", s.kind, s.stop),
+                format!("{kept} ({}); stop it with: {}", s.kind, s.stop()),
             ));
         }
     }

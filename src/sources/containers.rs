@@ -310,10 +310,10 @@ pub fn supervisor(c: &Container) -> crate::sources::supervisor::Supervisor {
         kind: SupervisorKind::Docker,
         name: c.name.clone(),
         pid: None,
-        stop: crate::shell::join(&argv),
         how: StopHow::Command {
             argv,
             env: Vec::new(),
+            env_shown: false,
         },
     }
 }

@@ -482,7 +482,7 @@ mod tests {
                 .map(|i| {
                     let sup = i
                         .supervisor
-                        .map(|s| (s.kind, s.name.raw().to_string(), s.stop));
+                        .map(|s| (s.kind, s.name.raw().to_string(), s.stop()));
                     (i.pid, i.uid, i.started, i.cwd, i.cmd, i.ppid, sup)
                 })
                 .collect::<Vec<_>>()

@@ -51,19 +51,31 @@ pub struct Supervisor {
     pub name: crate::outside::Outside,
     /// The supervising process: the daemon, the loop's shell, the reloader (none for a unit).
     pub pid: Option<u32>,
-    /// What a person types to stop it for good.
-    pub stop: String,
-    #[serde(skip)]
+    /// How it is stopped; JSON's `stop` is what a person types for it ([`StopHow::command`]).
+    #[serde(rename = "stop", serialize_with = "stop_command")]
     pub how: StopHow,
+}
+
+impl Supervisor {
+    /// What a person types to stop it for good.
+    pub fn stop(&self) -> String {
+        self.how.command()
+    }
+}
+
+fn stop_command<S: serde::Serializer>(how: &StopHow, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&how.command())
 }
 
 /// How dev-stop stops an instance with this supervisor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StopHow {
-    /// Run this command; it stops the program without the daemon restarting it.
+    /// Run this command; it stops the program without the daemon restarting it. `env` is set
+    /// for it; `env_shown`: a person must type it too (not for the user's default pm2 home).
     Command {
         argv: Vec<String>,
         env: Vec<(String, String)>,
+        env_shown: bool,
     },
     /// Run this command, which needs root (a system unit).
     AsRoot { argv: Vec<String> },
@@ -71,14 +83,55 @@ pub enum StopHow {
     /// come back at the next login); `root`: they need root (the system domain).
     Commands { argvs: Vec<Vec<String>>, root: Root },
     /// End this process first (a loop's shell, a reloader), then the bot.
-    EndParent { pid: u32 },
-    /// Nothing restarts it at once (cron): signal the bot.
-    SignalBot,
-    /// botctl could not name what to stop (the daemon did not answer): `stop` says what to do.
-    Manual,
+    EndParent { pid: u32, bot: u32 },
+    /// Nothing restarts it at once (cron, a runtime's own watch mode): signal the bot;
+    /// `then` is what else to do (cron's line stays).
+    SignalBot {
+        bot: u32,
+        then: Option<&'static str>,
+    },
+    /// botctl could not name what to stop (the daemon did not answer): `hint` says what to do.
+    Manual { hint: String },
     /// The daemon is user `uid`'s: botctl never runs its client against another user's home
-    /// or socket, so that user stops it (`stop` says how).
-    OtherUser { uid: u32 },
+    /// or socket, so that user stops it (`hint` says how).
+    OtherUser { uid: u32, hint: String },
+}
+
+impl StopHow {
+    /// The command a person types, as botctl runs it.
+    pub fn command(&self) -> String {
+        use crate::shell;
+        match self {
+            StopHow::Command {
+                argv,
+                env,
+                env_shown,
+            } => {
+                let mut words: Vec<String> = Vec::new();
+                if *env_shown {
+                    words.extend(env.iter().map(|(k, v)| format!("{k}={}", shell::word(v))));
+                }
+                words.push(shell::join(argv));
+                words.join(" ")
+            }
+            StopHow::AsRoot { argv } => format!("sudo {}", shell::join(argv)),
+            StopHow::Commands { argvs, root } => {
+                let sudo = if *root == Root::Needed { "sudo " } else { "" };
+                argvs
+                    .iter()
+                    .map(|a| format!("{sudo}{}", shell::join(a)))
+                    .collect::<Vec<_>>()
+                    .join(" && ")
+            }
+            StopHow::EndParent { pid, bot } => format!("kill {pid} {bot}"),
+            StopHow::SignalBot { bot, then: None } => format!("kill {bot}"),
+            StopHow::SignalBot {
+                bot,
+                then: Some(then),
+            } => format!("kill {bot}   # {then}"),
+            StopHow::Manual { hint } | StopHow::OtherUser { hint, .. } => hint.clone(),
+        }
+    }
 }
 
 /// Whether a stop needs root.
@@ -549,8 +602,10 @@ fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
             kind: SupervisorKind::Reloader,
             name: name.into(),
             pid: Some(instance.pid),
-            stop: format!("kill {}", instance.pid),
-            how: StopHow::SignalBot,
+            how: StopHow::SignalBot {
+                bot: instance.pid,
+                then: None,
+            },
         });
     }
     for r in chain.iter().skip(1) {
@@ -559,8 +614,10 @@ fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
                 kind: SupervisorKind::Reloader,
                 name: name.into(),
                 pid: Some(r.pid),
-                stop: format!("kill {} {}", r.pid, instance.pid),
-                how: StopHow::EndParent { pid: r.pid },
+                how: StopHow::EndParent {
+                    pid: r.pid,
+                    bot: instance.pid,
+                },
             });
         }
         if is_cron(&r.argv) {
@@ -568,11 +625,10 @@ fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
                 kind: SupervisorKind::Cron,
                 name: (base_name(&r.argv[0]).to_string()).into(),
                 pid: Some(r.pid),
-                stop: format!(
-                    "kill {}   # and remove its line with crontab -e, or cron starts it again",
-                    instance.pid
-                ),
-                how: StopHow::SignalBot,
+                how: StopHow::SignalBot {
+                    bot: instance.pid,
+                    then: Some("and remove its line with crontab -e, or cron starts it again"),
+                },
             });
         }
         let code = match shell_program(&r.argv)? {
@@ -591,8 +647,10 @@ fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
                 kind: SupervisorKind::Loop,
                 name: (r.pid.to_string()).into(),
                 pid: Some(r.pid),
-                stop: format!("kill {} {}", r.pid, instance.pid),
-                how: StopHow::EndParent { pid: r.pid },
+                how: StopHow::EndParent {
+                    pid: r.pid,
+                    bot: instance.pid,
+                },
             });
         }
     }
@@ -612,30 +670,31 @@ pub fn container_name(inspect: &str) -> Option<String> {
 /// A container, by its name when the engine told it, else by its short id.
 fn in_container(engine: Engine, id: &str, name: Option<String>) -> Supervisor {
     let short = name.unwrap_or_else(|| id.chars().take(12).collect());
-    let (kind, stop) = match engine {
-        Engine::Docker => (SupervisorKind::Docker, format!("docker stop {short}")),
-        Engine::Podman => (SupervisorKind::Docker, format!("podman stop {short}")),
-        Engine::Kubernetes => (
-            SupervisorKind::Docker,
-            format!(
+    let how = match engine {
+        Engine::Docker | Engine::Podman => StopHow::Command {
+            argv: vec![engine_program(engine).into(), "stop".into(), short.clone()],
+            env: Vec::new(),
+            env_shown: false,
+        },
+        Engine::Kubernetes => StopHow::Manual {
+            hint: format!(
                 "kubectl scale deployment --replicas=0 …   # container \
 {short} is in a Kubernetes pod"
             ),
-        ),
-    };
-    let how = match engine {
-        Engine::Kubernetes => StopHow::Manual,
-        _ => StopHow::Command {
-            argv: stop.split(' ').map(String::from).collect(),
-            env: Vec::new(),
         },
     };
     Supervisor {
-        kind,
+        kind: SupervisorKind::Docker,
         name: (short).into(),
         pid: None,
-        stop,
         how,
+    }
+}
+
+fn engine_program(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Podman => "podman",
+        _ => "docker",
     }
 }
 
@@ -651,10 +710,10 @@ fn systemd(unit: &str, user: bool) -> Supervisor {
             kind: SupervisorKind::SystemdUser,
             name: (unit.to_string()).into(),
             pid: None,
-            stop: crate::shell::join(&argv),
             how: StopHow::Command {
                 argv,
                 env: Vec::new(),
+                env_shown: false,
             },
         }
     } else {
@@ -663,7 +722,6 @@ fn systemd(unit: &str, user: bool) -> Supervisor {
             kind: SupervisorKind::Systemd,
             name: (unit.to_string()).into(),
             pid: None,
-            stop: format!("sudo {}", crate::shell::join(&argv)),
             how: StopHow::AsRoot { argv },
         }
     }
@@ -676,7 +734,9 @@ fn pm2(daemon: &Record, home: &str, below: &[Record], answers: &Answers) -> Supe
         home: home.to_string(),
         owner: daemon.uid,
     };
-    let env_prefix = if home.ends_with("/.pm2") {
+    // The user's own pm2 home needs no PM2_HOME typed (botctl sets it all the same).
+    let default_home = home.ends_with("/.pm2");
+    let env_prefix = if default_home {
         String::new()
     } else {
         format!("PM2_HOME={} ", crate::shell::word(home))
@@ -687,11 +747,13 @@ fn pm2(daemon: &Record, home: &str, below: &[Record], answers: &Answers) -> Supe
             kind: SupervisorKind::Pm2,
             name: "?".into(),
             pid: Some(daemon.pid),
-            stop: format!(
-                "sudo -u '#{uid}' {env_prefix}pm2 list   # pm2 of user {uid}: find the app, \
+            how: StopHow::OtherUser {
+                uid: *uid,
+                hint: format!(
+                    "sudo -u '#{uid}' {env_prefix}pm2 list   # pm2 of user {uid}: find the app, \
 then stop it as that user"
-            ),
-            how: StopHow::OtherUser { uid: *uid },
+                ),
+            },
         };
     }
     let found = answer
@@ -702,10 +764,10 @@ then stop it as that user"
             let argv = vec![program, "stop".into(), app.id.to_string()];
             Supervisor {
                 kind: SupervisorKind::Pm2,
-                stop: format!("{env_prefix}{}", crate::shell::join(&argv)),
                 how: StopHow::Command {
                     argv,
                     env: vec![("PM2_HOME".into(), home.to_string())],
+                    env_shown: !default_home,
                 },
                 name: (app.name).into(),
                 pid: Some(daemon.pid),
@@ -715,8 +777,9 @@ then stop it as that user"
             kind: SupervisorKind::Pm2,
             name: "?".into(),
             pid: Some(daemon.pid),
-            stop: format!("{env_prefix}pm2 list   # find the app, then: pm2 stop ID"),
-            how: StopHow::Manual,
+            how: StopHow::Manual {
+                hint: format!("{env_prefix}pm2 list   # find the app, then: pm2 stop ID"),
+            },
         },
     }
 }
@@ -766,12 +829,14 @@ fn supervisord(daemon: &Record, below: &[Record], answers: &Answers) -> Supervis
             kind: SupervisorKind::Supervisord,
             name: "?".into(),
             pid: Some(daemon.pid),
-            stop: format!(
-                "sudo -u '#{uid}' {}   # supervisord of user {uid}: find the program, then \
+            how: StopHow::OtherUser {
+                uid: *uid,
+                hint: format!(
+                    "sudo -u '#{uid}' {}   # supervisord of user {uid}: find the program, then \
 stop it as that user",
-                crate::shell::join(&ctl("supervisorctl", &["status"]))
-            ),
-            how: StopHow::OtherUser { uid: *uid },
+                    crate::shell::join(&ctl("supervisorctl", &["status"]))
+                ),
+            },
         };
     }
     let found = answer.and_then(|a| a.as_ref().ok()).and_then(|a| {
@@ -788,10 +853,10 @@ stop it as that user",
             let argv = ctl(&program, &["stop", &exact]);
             Supervisor {
                 kind: SupervisorKind::Supervisord,
-                stop: crate::shell::join(&argv),
                 how: StopHow::Command {
                     argv,
                     env: Vec::new(),
+                    env_shown: false,
                 },
                 name: name.into(),
                 pid: Some(daemon.pid),
@@ -801,11 +866,12 @@ stop it as that user",
             kind: SupervisorKind::Supervisord,
             name: "?".into(),
             pid: Some(daemon.pid),
-            stop: format!(
-                "{}   # find the program, then: supervisorctl stop GROUP:NAME",
-                crate::shell::join(&ctl("supervisorctl", &["status"]))
-            ),
-            how: StopHow::Manual,
+            how: StopHow::Manual {
+                hint: format!(
+                    "{}   # find the program, then: supervisorctl stop GROUP:NAME",
+                    crate::shell::join(&ctl("supervisorctl", &["status"]))
+                ),
+            },
         },
     }
 }
@@ -848,19 +914,13 @@ fn launchd(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
         .iter()
         .map(|verb| vec![answer.program.clone(), verb.to_string(), target.clone()])
         .collect();
-    let (root, sudo) = if domain == "system" {
-        (Root::Needed, "sudo ")
+    let root = if domain == "system" {
+        Root::Needed
     } else {
-        (Root::NotNeeded, "")
+        Root::NotNeeded
     };
-    let stop = argvs
-        .iter()
-        .map(|a| format!("{sudo}{}", crate::shell::join(a)))
-        .collect::<Vec<_>>()
-        .join(" && ");
     Some(Supervisor {
         kind: SupervisorKind::Launchd,
-        stop,
         how: StopHow::Commands { argvs, root },
         name: label.into(),
         pid: Some(job.pid),

@@ -40,7 +40,7 @@ fn at(place: &str, i: &Instance) -> String {
             Some(c) => format!("container {}", c.described()),
             None => supervisor(sup),
         };
-        s.push_str(&format!(", kept alive by {by}; stop: {}", sup.stop));
+        s.push_str(&format!(", kept alive by {by}; stop: {}", sup.stop()));
     }
     s
 }

@@ -108,40 +108,49 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
     let mut ran = BTreeSet::new();
     for i in supervised {
         let Some(s) = &i.supervisor else { continue };
-        if !ran.insert(s.stop.clone()) {
+        if !ran.insert(s.stop().clone()) {
             continue;
         }
         match &s.how {
-            StopHow::Command { argv, env } => {
+            StopHow::Command { argv, env, .. } => {
                 let words: Vec<String> = env
                     .iter()
                     .map(|(k, v)| format!("{k}={v}"))
                     .chain(argv.iter().cloned())
                     .collect();
-                run_stop(host, &words, &s.stop)?;
+                run_stop(host, &words, &s.stop())?;
                 done.push(format!(
                     "{} {}: ran `{}` on {}",
-                    s.kind, s.name, s.stop, host.name
+                    s.kind,
+                    s.name,
+                    s.stop(),
+                    host.name
                 ));
             }
             StopHow::Commands { argvs, .. } => {
                 // launchd's pair; hosts are Linux servers, so this is for completeness.
                 for argv in argvs {
-                    run_stop(host, argv, &s.stop)?;
+                    run_stop(host, argv, &s.stop())?;
                 }
                 done.push(format!(
                     "{} {}: ran `{}` on {}",
-                    s.kind, s.name, s.stop, host.name
+                    s.kind,
+                    s.name,
+                    s.stop(),
+                    host.name
                 ));
             }
             StopHow::AsRoot { argv } => {
-                run_stop(host, argv, &s.stop)?;
+                run_stop(host, argv, &s.stop())?;
                 done.push(format!(
                     "{} {}: ran `{}` on {}",
-                    s.kind, s.name, s.stop, host.name
+                    s.kind,
+                    s.name,
+                    s.stop(),
+                    host.name
                 ));
             }
-            StopHow::EndParent { pid } => {
+            StopHow::EndParent { pid, .. } => {
                 let Some(seen) = scan.seen.get(pid) else {
                     done.push(format!(
                         "pid {pid} was not seen on {}: left alone",
@@ -181,7 +190,7 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
                     &i.parent_cmd
                 ));
             }
-            StopHow::SignalBot | StopHow::Manual | StopHow::OtherUser { .. } => {}
+            StopHow::SignalBot { .. } | StopHow::Manual { .. } | StopHow::OtherUser { .. } => {}
         }
     }
     Ok(done)

@@ -272,7 +272,9 @@ fn came_back(i: &Instance) -> String {
     if let Some(sup) = &i.supervisor {
         s.push_str(&format!(
             " ({} {} keeps it alive; stop it with: {})",
-            sup.kind, sup.name, sup.stop
+            sup.kind,
+            sup.name,
+            sup.stop()
         ));
     }
     s

@@ -17,14 +17,14 @@ pub(super) fn plan_line(i: &Instance, grace: Duration) -> String {
             StopHow::Command { .. }
             | StopHow::AsRoot { .. }
             | StopHow::Commands { .. }
-            | StopHow::Manual
+            | StopHow::Manual { .. }
             | StopHow::OtherUser { .. } => format!(
                 "`{}` ({} keeps it alive; the {} itself stays up), then {plain}",
-                s.stop,
+                s.stop(),
                 s.kind,
                 daemon_word(s.kind)
             ),
-            StopHow::EndParent { pid } => format!(
+            StopHow::EndParent { pid, .. } => format!(
                 "end its {} pid {pid} first, then {plain}",
                 if s.kind == SupervisorKind::Loop {
                     "loop's shell".to_string()
@@ -32,7 +32,7 @@ pub(super) fn plan_line(i: &Instance, grace: Duration) -> String {
                     format!("reloader {}", s.name)
                 }
             ),
-            StopHow::SignalBot => format!(
+            StopHow::SignalBot { .. } => format!(
                 "{plain} (cron started it: it comes back at the next \
 scheduled time unless its crontab line goes)"
             ),
@@ -74,14 +74,15 @@ pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -
                         s.kind, s.name
                     ),
                 )),
-                StopHow::OtherUser { uid } => Some((
+                StopHow::OtherUser { uid, .. } => Some((
                     i,
                     format!(
                         "{} of user {uid} keeps it alive; stop it as that user: {}",
-                        s.kind, s.stop
+                        s.kind,
+                        s.stop()
                     ),
                 )),
-                StopHow::Manual => Some((
+                StopHow::Manual { .. } => Some((
                     i,
                     format!(
                         "{} keeps it alive, but botctl could not tell which of its programs it is",
@@ -109,7 +110,7 @@ pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -
             .map(|(i, _)| {
                 i.supervisor
                     .as_ref()
-                    .map(|s| format!("{run_as}{}", s.stop))
+                    .map(|s| format!("{run_as}{}", s.stop()))
                     .unwrap_or_default()
             })
             .collect::<BTreeSet<_>>()

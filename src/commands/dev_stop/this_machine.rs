@@ -90,7 +90,7 @@ fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
     let protected = local::ancestors();
     for i in supervised {
         let Some(s) = &i.supervisor else { continue };
-        if !ran.insert(s.stop.clone()) {
+        if !ran.insert(s.stop().clone()) {
             continue;
         }
         match &s.how {
@@ -100,15 +100,15 @@ fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
                     _ => &[],
                 };
                 run_stop(argv, env)?;
-                done.push(format!("{} {}: ran `{}`", s.kind, s.name, s.stop));
+                done.push(format!("{} {}: ran `{}`", s.kind, s.name, s.stop()));
             }
             StopHow::Commands { argvs, .. } => {
                 for argv in argvs.iter().filter(|a| !a.is_empty()) {
                     run_stop(argv, &[])?;
                 }
-                done.push(format!("{} {}: ran `{}`", s.kind, s.name, s.stop));
+                done.push(format!("{} {}: ran `{}`", s.kind, s.name, s.stop()));
             }
-            StopHow::EndParent { pid } => {
+            StopHow::EndParent { pid, .. } => {
                 // The shell or reloader is ours and no ancestor of botctl: signal it.
                 let parent = proc::facts(Backend::native(), *pid);
                 let owner = parent.as_ref().and_then(|f| f.uid);

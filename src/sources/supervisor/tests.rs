@@ -128,17 +128,17 @@ fn unit_and_container_supervisors_with_their_stop_commands() {
     let bot = [rec(4242, 1, "/usr/bin/python3 /srv/lb/bot.py")];
     let s = decide(&cgroup("v2-system-unit.txt"), &bot, &Answers::new()).unwrap();
     assert_eq!(s.kind, SupervisorKind::Systemd);
-    assert_eq!(s.stop, "sudo systemctl stop partner-bot.service");
+    assert_eq!(s.stop(), "sudo systemctl stop partner-bot.service");
     assert!(matches!(s.how, StopHow::AsRoot { .. }));
     let s = decide(&cgroup("v2-user-unit.txt"), &bot, &Answers::new()).unwrap();
     assert_eq!(s.kind, SupervisorKind::SystemdUser);
-    assert_eq!(s.stop, "systemctl --user stop bot.service");
+    assert_eq!(s.stop(), "systemctl --user stop bot.service");
     let s = decide(&cgroup("docker-cgroupfs-driver.txt"), &bot, &Answers::new()).unwrap();
     assert_eq!(
         (s.kind, s.name.raw()),
         (SupervisorKind::Docker, "3f2a9c4e1b7d")
     );
-    assert_eq!(s.stop, "docker stop 3f2a9c4e1b7d");
+    assert_eq!(s.stop(), "docker stop 3f2a9c4e1b7d");
     // With the engine's answer, by its name.
     let cg = cgroup("docker-systemd-driver.txt");
     let need = needs(&cg, &bot);
@@ -155,12 +155,12 @@ fn unit_and_container_supervisors_with_their_stop_commands() {
     let answers = Answers::from([(need[0].clone(), answer("docker", "/partner-bot\n".into()))]);
     let s = decide(&cg, &bot, &answers).unwrap();
     assert_eq!(
-        (s.name.raw(), s.stop.as_str()),
+        (s.name.raw(), s.stop().as_str()),
         ("partner-bot", "docker stop partner-bot")
     );
     assert_eq!(container_name("garbage with spaces"), None);
     let s = decide(&cgroup("podman-rootless.txt"), &bot, &Answers::new()).unwrap();
-    assert_eq!(s.stop, "podman stop 9b1c2d3e4f5a");
+    assert_eq!(s.stop(), "podman stop 9b1c2d3e4f5a");
     assert_eq!(
         decide(&cgroup("login-session.txt"), &bot, &Answers::new()),
         None
@@ -202,7 +202,7 @@ fn supervisord_program_from_its_status_with_the_daemons_config() {
     assert_eq!(s.kind, SupervisorKind::Supervisord);
     assert_eq!((s.name.raw(), s.pid), ("partner", Some(812)));
     assert_eq!(
-        s.stop,
+        s.stop(),
         "supervisorctl -c /etc/supervisor/supervisord.conf stop partner:partner"
     );
     assert_eq!(
@@ -229,10 +229,8 @@ fn supervisord_program_from_its_status_with_the_daemons_config() {
     assert_eq!(s.name, "bots:client");
     // supervisorctl could not answer: still named, stopped by hand.
     let s = decide(&Cgroup::Other, &chain, &Answers::new()).unwrap();
-    assert_eq!(
-        (s.kind, s.how),
-        (SupervisorKind::Supervisord, StopHow::Manual)
-    );
+    assert_eq!(s.kind, SupervisorKind::Supervisord);
+    assert!(matches!(s.how, StopHow::Manual { .. }), "{:?}", s.how);
 }
 
 #[test]
@@ -252,12 +250,13 @@ fn pm2_app_from_jlist_with_the_daemons_home() {
         (s.kind, s.name.raw(), s.pid),
         (SupervisorKind::Pm2, "partner", Some(700))
     );
-    assert_eq!(s.stop, "PM2_HOME=/srv/pm2home pm2 stop 0");
+    assert_eq!(s.stop(), "PM2_HOME=/srv/pm2home pm2 stop 0");
     assert_eq!(
         s.how,
         StopHow::Command {
             argv: vec!["pm2".into(), "stop".into(), "0".into()],
             env: vec![("PM2_HOME".into(), "/srv/pm2home".into())],
+            env_shown: true,
         }
     );
     // The default home needs no PM2_HOME.
@@ -271,7 +270,7 @@ fn pm2_app_from_jlist_with_the_daemons_home() {
     };
     let answers = Answers::from([(need, answer("pm2", fixture("pm2-jlist.txt")))]);
     assert_eq!(
-        decide(&Cgroup::Other, &chain, &answers).unwrap().stop,
+        decide(&Cgroup::Other, &chain, &answers).unwrap().stop(),
         "pm2 stop 0"
     );
 }
@@ -294,8 +293,16 @@ fn another_users_daemon_is_named_not_asked() {
     assert_eq!(needs(&Cgroup::Other, &chain), vec![need.clone()]);
     let answers = Answers::from([(need, Err(Unanswered::OtherUser { uid: 12345 }))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
-    assert_eq!(s.how, StopHow::OtherUser { uid: 12345 });
-    assert!(s.stop.contains("supervisord of user 12345"), "{}", s.stop);
+    assert!(
+        matches!(s.how, StopHow::OtherUser { uid: 12345, .. }),
+        "{:?}",
+        s.how
+    );
+    assert!(
+        s.stop().contains("supervisord of user 12345"),
+        "{}",
+        s.stop()
+    );
     let chain = [
         rec(4242, 700, "python3 bot.py"),
         Record {
@@ -309,11 +316,15 @@ fn another_users_daemon_is_named_not_asked() {
     };
     let answers = Answers::from([(need, Err(Unanswered::OtherUser { uid: 12345 }))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
-    assert_eq!(s.how, StopHow::OtherUser { uid: 12345 });
     assert!(
-        s.stop.starts_with("sudo -u '#12345' pm2 list"),
+        matches!(s.how, StopHow::OtherUser { uid: 12345, .. }),
+        "{:?}",
+        s.how
+    );
+    assert!(
+        s.stop().starts_with("sudo -u '#12345' pm2 list"),
         "{}",
-        s.stop
+        s.stop()
     );
 }
 
@@ -332,7 +343,7 @@ fn a_program_named_all_is_addressed_alone() {
                   other                            RUNNING   pid 4300, uptime 0:01:00\n";
     let answers = Answers::from([(need, answer("supervisorctl", status.into()))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
-    assert_eq!(s.stop, "supervisorctl -c /x/s.conf stop all:all");
+    assert_eq!(s.stop(), "supervisorctl -c /x/s.conf stop all:all");
     // pm2: by id, whatever the name (`all`, a number, a shell trick).
     let jlist =
         r#"[{"name": "all", "pm_id": 7, "pid": 4242}, {"name": "0", "pm_id": 0, "pid": 1}]"#;
@@ -348,7 +359,7 @@ fn a_program_named_all_is_addressed_alone() {
     };
     let answers = Answers::from([(need, answer("pm2", jlist.into()))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
-    assert_eq!(s.stop, "PM2_HOME='/srv/pm 2' pm2 stop 7");
+    assert_eq!(s.stop(), "PM2_HOME='/srv/pm 2' pm2 stop 7");
 }
 
 #[test]
@@ -366,7 +377,10 @@ fn watch_modes_are_reloaders() {
             (
                 SupervisorKind::Reloader,
                 Some(900),
-                StopHow::EndParent { pid: 900 }
+                StopHow::EndParent {
+                    pid: 900,
+                    bot: 4242
+                }
             ),
             "{parent}"
         );
@@ -424,7 +438,7 @@ fn launchd_job_from_launchctl_list() {
         (SupervisorKind::Launchd, "com.lb.partner")
     );
     assert_eq!(
-        s.stop,
+        s.stop(),
         "launchctl bootout gui/501/com.lb.partner && launchctl disable gui/501/com.lb.partner"
     );
     assert!(matches!(
@@ -438,7 +452,7 @@ fn launchd_job_from_launchctl_list() {
     let answers = Answers::from([(need, answer("launchctl", "system\tcom.lb.partner".into()))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
     assert_eq!(
-        s.stop,
+        s.stop(),
         "sudo launchctl bootout system/com.lb.partner && sudo launchctl disable system/com.lb.partner"
     );
     assert!(matches!(
@@ -523,8 +537,14 @@ fn loops_reloaders_and_cron() {
         (s.kind, s.name.raw(), s.pid),
         (SupervisorKind::Loop, "900", Some(900))
     );
-    assert_eq!(s.how, StopHow::EndParent { pid: 900 });
-    assert_eq!(s.stop, "kill 900 4242");
+    assert_eq!(
+        s.how,
+        StopHow::EndParent {
+            pid: 900,
+            bot: 4242
+        }
+    );
+    assert_eq!(s.stop(), "kill 900 4242");
 
     // A script file with a loop.
     let script_chain = [
@@ -602,7 +622,11 @@ fn loops_reloaders_and_cron() {
     ];
     let s = decide(&Cgroup::Other, &chain, &Answers::new()).unwrap();
     assert_eq!((s.kind, s.pid), (SupervisorKind::Cron, Some(959)));
-    assert_eq!(s.how, StopHow::SignalBot);
+    assert!(
+        matches!(s.how, StopHow::SignalBot { bot: 4242, .. }),
+        "{:?}",
+        s.how
+    );
 
     // A unit around a loop: stopping the unit is what lasts.
     let s = decide(&unit("bot.service", true), &loop_chain, &Answers::new()).unwrap();
