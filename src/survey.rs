@@ -5,6 +5,8 @@
 //! (flyctl stop/start and the waits on them, the probe, dev-stop's rescans), and doctor adds
 //! the checks only it makes (whoami, logs, the probe).
 
+pub mod finding;
+pub mod judge;
 pub mod other_apps;
 
 pub use other_apps::SharedToken;

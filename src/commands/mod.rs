@@ -5,7 +5,6 @@ pub mod deploy_resume;
 pub mod dev_start;
 pub mod dev_stop;
 pub mod doctor;
-mod doctor_time;
 pub mod exec;
 pub mod init;
 pub mod status;

@@ -4,6 +4,7 @@
 pub mod describe;
 mod live;
 mod prompt;
+pub mod report;
 mod spinner;
 mod table;
 mod text;

@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{Check, Context, Evidence, Finding, Findings};
+use super::{Context, Evidence, Findings};
 use crate::config::Bot;
 use crate::model::BotName;
 use crate::sources::telegram::{self, BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, Judgement};
+use crate::survey::finding::{Check, Finding};
 use crate::time;
 
 /// A delivery error younger than this is news; an older one is history.

@@ -10,11 +10,11 @@
 
 use std::path::PathBuf;
 
-use super::Context;
-use super::doctor::{Check, Evidence, Finding, Level};
+use super::{Context, Evidence};
 use crate::config::Bot;
 use crate::sources::fly::{KEEPS_STOPPED_SINCE, LogLine, Machine};
 use crate::sources::machine_history::{EventKind, EventSource};
+use crate::survey::finding::{Check, Finding, Level};
 use crate::time;
 
 /// A 409 this long after a machine was created or replaced is laid at its door.

@@ -1,0 +1,154 @@
+//! Fly.io: flyctl itself, the app's machines (and which Fly Proxy can start), its recent logs.
+
+use super::evidence::LOGS_FIRST_LINE;
+use super::{Context, Evidence, Findings};
+use crate::config::Bot;
+use crate::sources::fly::{FlyError, LogLine, MachineState};
+use crate::survey::finding::{Check, Finding, Level};
+use crate::time;
+
+pub(super) fn check_flyctl(ctx: &Context, ev: &Evidence, f: &mut Findings) {
+    let Some(whoami) = &ev.whoami else {
+        return; // no bot has a fly_app
+    };
+    let problem = ctx
+        .flyctl
+        .installed()
+        .err()
+        .or_else(|| whoami.as_ref().err().cloned());
+    match (problem, whoami) {
+        (Some(e), _) => f.push(
+            Finding::error(
+                None,
+                Check::Flyctl,
+                format!("{e}; a bot may be running on Fly.io unseen"),
+            )
+            .fix_opt(e.fix()),
+        ),
+        (None, Ok(email)) => f.push(Finding::ok(
+            None,
+            Check::Flyctl,
+            format!("flyctl is logged in as {email}"),
+        )),
+        (None, Err(_)) => {}
+    }
+}
+
+pub(super) fn check_fly(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let Some(app) = bot.app() else { return };
+    match ev.survey.machines(bot) {
+        Some(Err(FlyError::NotInstalled { .. } | FlyError::NotLoggedIn)) => {} // reported by "flyctl"
+        Some(Err(e)) => {
+            f.push(Finding::error(Some(bot), Check::Fly, e.to_string()).fix_opt(e.fix()))
+        }
+        None => {}
+        Some(Ok(machines)) => {
+            let started: Vec<_> = machines.iter().filter(|m| m.is_running()).collect();
+            // A webhook bot's machines share Telegram's posts through Fly Proxy: no conflict.
+            if started.len() >= 2 && !bot.mode.is_webhook() {
+                let extra: Vec<&str> = started.iter().skip(1).map(|m| m.id.as_str()).collect();
+                f.push(
+                    Finding::error(
+                        Some(bot),
+                        Check::Fly,
+                        format!(
+                            "Fly app {app} has {} started machines ({}): each polls, so \
+they conflict (fly deploy creates a pair unless --ha=false)",
+                            started.len(),
+                            started
+                                .iter()
+                                .map(|m| format!("{} {}", m.id, m.state))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                    .fix(format!(
+                        "flyctl machine stop {} --app {app}   # or destroy it: flyctl \
+machine destroy {} --app {app}",
+                        extra.join(" "),
+                        extra.join(" ")
+                    )),
+                );
+            } else {
+                f.push(Finding::ok(
+                    Some(bot),
+                    Check::Fly,
+                    format!(
+                        "Fly app {app}: {} machine(s), {} started",
+                        machines.len(),
+                        started.len()
+                    ),
+                ));
+            }
+            // For a webhook bot, Fly Proxy starting a machine on a post is the design.
+            for m in machines.iter().filter(|m| {
+                !m.is_running()
+                    && m.proxy_autostart
+                    && m.state != MachineState::Destroyed
+                    && !bot.mode.is_webhook()
+            }) {
+                f.push(
+                    Finding::warn(
+                        Some(bot),
+                        Check::Proxy,
+                        format!(
+                            "machine {} of {app} is {}, but its services have autostart: \
+Fly Proxy starts it again by itself when a request comes in",
+                            m.id, m.state
+                        ),
+                    )
+                    .fix(m.proxy_fix(app)),
+                );
+            }
+        }
+    }
+}
+
+pub(super) fn check_logs(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let Some(app) = bot.app() else { return };
+    let Some(Ok(logs)) = ev.logs.get(app) else {
+        return;
+    };
+    let conflicts: Vec<&LogLine> = logs.lines.iter().filter(|l| l.is_conflict()).collect();
+    let Some(last) = conflicts.last() else {
+        let message = if logs.empty {
+            format!(
+                "the recent logs of {app} are empty (flyctl printed no line \
+within {}s: its machines logged nothing lately), so no 409 \
+in them",
+                LOGS_FIRST_LINE.as_secs()
+            )
+        } else {
+            format!(
+                "no 409 in the recent logs of {app} ({} line(s){})",
+                logs.lines.len(),
+                if logs.complete {
+                    ""
+                } else {
+                    ", still coming at the time limit"
+                }
+            )
+        };
+        return f.push(Finding::ok(Some(bot), Check::Logs, message));
+    };
+    let recent = last.at.is_some_and(|t| time::now().saturating_sub(t) < 600);
+    f.push(
+        Finding::new(
+            if recent { Level::Error } else { Level::Warn },
+            Some(bot),
+            Check::Logs,
+            format!(
+                "{} 409 Conflict line(s) in the recent logs of {app}, the last at {} on machine {}",
+                conflicts.len(),
+                last.at
+                    .map(time::rfc3339)
+                    .unwrap_or_else(|| "an unknown time".into()),
+                last.machine.as_deref().unwrap_or("?")
+            ),
+        )
+        .fix(format!(
+            "botctl doctor {} --probe   # finds a poller no other check can see",
+            bot.name
+        )),
+    );
+}

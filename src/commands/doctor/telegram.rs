@@ -1,0 +1,193 @@
+//! Telegram: the token (present, valid, the expected bot), webhook, waiting updates, and
+//! with `--probe` the conflict probe.
+
+use super::{Evidence, Findings};
+use crate::config::Bot;
+use crate::sources::telegram::{self, ApiError, ProbeOutcome, TokenLookup};
+use crate::survey::finding::{Check, Finding};
+
+pub(super) fn check_telegram(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
+    let Some(t) = ev.survey.telegram.get(&bot.name) else {
+        return;
+    };
+    match &t.token {
+        TokenLookup::NotConfigured => {
+            return f.push(
+                Finding::warn(
+                    Some(bot),
+                    Check::Token,
+                    "no token_env in botctl.toml, so Telegram was not checked",
+                )
+                .fix(format!(
+                    "add token_env = \"{}_BOT_TOKEN\" to the bot in botctl.toml",
+                    bot.name.to_uppercase().replace('-', "_")
+                )),
+            );
+        }
+        missing @ TokenLookup::Missing { .. } => {
+            let (why, fix) = missing.missing().unwrap_or_default();
+            return f.push(
+                Finding::warn(
+                    Some(bot),
+                    Check::Token,
+                    format!("{why}, so Telegram was not checked"),
+                )
+                .fix(fix),
+            );
+        }
+        TokenLookup::Found { .. } => {}
+    }
+    match &t.me {
+        Some(Ok(username)) => match &bot.username {
+            Some(want) if !want.eq_ignore_ascii_case(username) => f.push(
+                Finding::error(
+                    Some(bot),
+                    Check::Token,
+                    format!(
+                        "the token in {} belongs to @{username}, not @{want}",
+                        bot.token_env.as_deref().unwrap_or("")
+                    ),
+                )
+                .fix(format!(
+                    "put @{want}'s token in {}",
+                    bot.token_env.as_deref().unwrap_or("")
+                )),
+            ),
+            _ => f.push(Finding::ok(
+                Some(bot),
+                Check::Token,
+                format!("token is valid: @{username}"),
+            )),
+        },
+        Some(Err(e @ ApiError::Unauthorized(_))) => f.push(
+            Finding::error(Some(bot), Check::Token, e.to_string()).fix(format!(
+                "get the token from @BotFather (/token) and update {}",
+                bot.token_env.as_deref().unwrap_or("the token")
+            )),
+        ),
+        Some(Err(e)) => f.push(Finding::warn(
+            Some(bot),
+            Check::Token,
+            format!("cannot check the token: {e}"),
+        )),
+        None => {}
+    }
+    if let Some(Ok(w)) = &t.webhook {
+        if bot.mode.is_webhook() {
+            super::webhook::check(bot, ev, w, api, f);
+        } else if w.url.is_empty() {
+            f.push(Finding::ok(
+                Some(bot),
+                Check::Webhook,
+                "no webhook is set (polling mode)",
+            ));
+        } else {
+            let mut message = format!(
+                "a webhook is set ({}): every getUpdates gets 409 while it \
+is, and a polling bot started with this token deletes it",
+                w.url
+            );
+            if let Some(err) = &w.last_error_message {
+                message.push_str(&format!("; its last delivery error: {err}"));
+            }
+            f.push(
+                Finding::error(Some(bot), Check::Webhook, message)
+                    .fix(telegram::delete_webhook_fix(api, bot.token_env.as_deref())),
+            );
+        }
+        let places = ev.survey.places(bot);
+        if w.pending_update_count > 0 && places.count() == 0 {
+            f.push(
+                Finding::warn(
+                    Some(bot),
+                    Check::Pending,
+                    format!(
+                        "{} updates are waiting and nothing botctl can see consumes \
+them (they expire after 24 hours)",
+                        w.pending_update_count
+                    ),
+                )
+                .fix(format!(
+                    "botctl deploy-resume {}   # or run it: botctl dev-start {}",
+                    bot.name, bot.name
+                )),
+            );
+        } else {
+            f.push(Finding::ok(
+                Some(bot),
+                Check::Pending,
+                format!("{} updates waiting", w.pending_update_count),
+            ));
+        }
+    }
+}
+
+pub(super) fn check_probe(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let Some(outcome) = ev.probes.get(&bot.name) else {
+        return;
+    };
+    let places = ev.survey.places(bot);
+    match outcome {
+        ProbeOutcome::OtherPoller { after } if places.count() == 0 => f.push(
+            Finding::error(
+                Some(bot),
+                Check::Probe,
+                format!(
+                    "another poller answered the probe after {:.1}s, but botctl \
+sees {} running nowhere: it polls from a place botctl cannot \
+see (another computer, a server, a leaked token)",
+                    after.as_secs_f32(),
+                    bot.name
+                ),
+            )
+            .fix(
+                "find and stop it; if you cannot, revoke the token in \
+@BotFather (/revoke) and update it everywhere",
+            ),
+        ),
+        ProbeOutcome::OtherPoller { after } => f.push(Finding::ok(
+            Some(bot),
+            Check::Probe,
+            format!(
+                "a live poller answered the probe after {:.1}s (expected: {} \
+runs in {} place(s))",
+                after.as_secs_f32(),
+                bot.name,
+                places.count()
+            ),
+        )),
+        ProbeOutcome::Clear {
+            listened,
+            updates_waiting,
+            ..
+        } => {
+            let mut message = format!(
+                "no other poller answered within {:.0}s",
+                listened.as_secs_f32()
+            );
+            if *updates_waiting {
+                message.push_str(
+                    " (updates were waiting, so the probe could not take over the \
+poll; run it again)",
+                );
+            }
+            if places.count() > 0 && places.webhook.is_none() {
+                message.push_str(&format!(
+                    ", although {} should be polling from {} place(s): is it \
+stuck?",
+                    bot.name,
+                    places.count()
+                ));
+                f.push(Finding::warn(Some(bot), Check::Probe, message));
+            } else {
+                f.push(Finding::ok(Some(bot), Check::Probe, message));
+            }
+        }
+        ProbeOutcome::Webhook => {} // reported by "webhook"
+        ProbeOutcome::Failed(e) => f.push(Finding::warn(
+            Some(bot),
+            Check::Probe,
+            format!("the probe could not run: {e}"),
+        )),
+    }
+}

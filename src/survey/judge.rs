@@ -1,0 +1,159 @@
+//! The judgments that status, checklist and doctor share, made once from the survey: whose
+//! token it is, what can start the bot again (here and on each host), and whether a host's
+//! copies fight with another place. Each command renders them its own way; none re-derives
+//! them.
+
+use crate::config::Bot;
+use crate::sources::autostart::{Entry, Source};
+use crate::sources::local::Instance;
+use crate::sources::telegram::TokenLookup;
+
+use super::Survey;
+
+/// Whose token it is, by `getMe`, against botctl.toml's `username`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Username<'a> {
+    /// No token to ask with, or `getMe` did not answer.
+    Unknown,
+    /// The bot the token belongs to: the one expected, or botctl.toml expects none.
+    Is(&'a str),
+    /// The token belongs to another bot than botctl.toml says.
+    Mismatch { got: &'a str, want: &'a str },
+}
+
+pub fn username<'a>(bot: &'a Bot, survey: &'a Survey) -> Username<'a> {
+    let Some(t) = survey.telegram.get(&bot.name) else {
+        return Username::Unknown;
+    };
+    if !matches!(t.token, TokenLookup::Found { .. }) {
+        return Username::Unknown;
+    }
+    match (&t.me, &bot.username) {
+        (Some(Ok(got)), Some(want)) if !got.eq_ignore_ascii_case(want) => Username::Mismatch {
+            got: got.as_str(),
+            want: want.as_str(),
+        },
+        (Some(Ok(got)), _) => Username::Is(got.as_str()),
+        _ => Username::Unknown,
+    }
+}
+
+/// An autostart entry that can start the bot again: on this machine (`host: None`) or on a
+/// `[[host]]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Autostart<'a> {
+    pub host: Option<&'a str>,
+    pub entry: &'a Entry,
+}
+
+/// This machine's entries first, then each host's that may run the bot.
+pub fn autostart<'a>(bot: &'a Bot, survey: &'a Survey) -> Vec<Autostart<'a>> {
+    let mut out: Vec<Autostart> = survey
+        .autostart
+        .for_bot(&bot.name)
+        .into_iter()
+        .map(|entry| Autostart { host: None, entry })
+        .collect();
+    for (host, scan) in survey.hosts_of(bot) {
+        if let Ok(scan) = scan {
+            out.extend(
+                scan.autostart
+                    .for_bot(&bot.name)
+                    .into_iter()
+                    .map(|entry| Autostart {
+                        host: Some(host),
+                        entry,
+                    }),
+            );
+        }
+    }
+    out
+}
+
+/// An autostart source that could not be read, here or on a host: it may hold an entry.
+#[derive(Debug, Clone, Copy)]
+pub struct NotChecked<'a> {
+    pub host: Option<&'a str>,
+    pub source: Source,
+    pub reason: &'a str,
+}
+
+pub fn autostart_not_checked(survey: &Survey) -> Vec<NotChecked<'_>> {
+    let mut out: Vec<NotChecked> = survey
+        .autostart
+        .unchecked
+        .iter()
+        .map(|u| NotChecked {
+            host: None,
+            source: u.source,
+            reason: &u.reason,
+        })
+        .collect();
+    for (host, scan) in &survey.hosts {
+        for u in scan.iter().flat_map(|s| &s.autostart.unchecked) {
+            out.push(NotChecked {
+                host: Some(host.as_str()),
+                source: u.source,
+                reason: &u.reason,
+            });
+        }
+    }
+    out
+}
+
+/// One `[[host]]` that may run the bot, as ssh read it.
+#[derive(Debug, Clone)]
+pub enum OnHost<'a> {
+    NotRead {
+        host: &'a str,
+        error: &'a str,
+    },
+    Read {
+        host: &'a str,
+        /// The bot's copies there.
+        copies: Vec<&'a Instance>,
+        /// Places of the bot other than this host.
+        elsewhere: usize,
+    },
+}
+
+impl OnHost<'_> {
+    pub fn host(&self) -> &str {
+        match self {
+            OnHost::NotRead { host, .. } | OnHost::Read { host, .. } => host,
+        }
+    }
+
+    /// Copies there while the bot also runs elsewhere, or two copies there: they fight over
+    /// getUpdates, and the fix stops it there.
+    pub fn conflicts(&self) -> bool {
+        match self {
+            OnHost::NotRead { .. } => false,
+            OnHost::Read {
+                copies, elsewhere, ..
+            } => !copies.is_empty() && (*elsewhere > 0 || copies.len() >= 2),
+        }
+    }
+}
+
+pub fn hosts<'a>(bot: &'a Bot, survey: &'a Survey) -> Vec<OnHost<'a>> {
+    let count = survey.places(bot).count();
+    survey
+        .hosts_of(bot)
+        .map(|(host, scan)| match scan {
+            Err(error) => OnHost::NotRead { host, error },
+            Ok(scan) => {
+                let copies: Vec<&Instance> = scan
+                    .instances
+                    .iter()
+                    .filter(|i| i.bot == bot.name)
+                    .collect();
+                OnHost::Read {
+                    host,
+                    elsewhere: count.saturating_sub(copies.len()),
+                    copies,
+                }
+            }
+        })
+        .collect()
+}
