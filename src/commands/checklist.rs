@@ -4,8 +4,10 @@ use super::Context;
 use crate::config::Bot;
 use crate::error::Result;
 use crate::sources::telegram::TokenLookup;
+use crate::survey::judge::{self, OnHost, Username};
 use crate::survey::{self, Verdict};
 use crate::ui;
+use crate::ui::report::Mark;
 
 struct Item {
     ticked: bool,
@@ -19,32 +21,28 @@ fn shared_token_item(bot: &Bot, survey: &survey::Survey) -> Option<Item> {
     let shared = survey.shared_token(bot)?;
     let text = format!("{}: no other Fly app polls with this token", bot.name);
     let polling: Vec<String> = shared
-        .also
-        .iter()
-        .filter(|a| !a.started().is_empty())
+        .polling()
         .map(|a| format!("{} (secret {})", a.app, a.secret))
         .collect();
-    Some(
-        if let Some(first) = shared.also.iter().find(|a| !a.started().is_empty()) {
-            Item {
-                ticked: false,
-                text: format!("{text} — {} poll(s) with it", polling.join(", ")),
-                fix: Some(first.fix()),
-            }
-        } else if !shared.unchecked.is_empty() {
-            Item {
-                ticked: false,
-                text: format!("{text} — not checked: {}", shared.unchecked.join("; ")),
-                fix: Some(format!("botctl doctor {}", bot.name)),
-            }
-        } else {
-            Item {
-                ticked: true,
-                text: format!("{text} ({} other app(s) compared)", shared.checked),
-                fix: None,
-            }
-        },
-    )
+    Some(if let Some(first) = shared.polling().next() {
+        Item {
+            ticked: false,
+            text: format!("{text} — {} poll(s) with it", polling.join(", ")),
+            fix: Some(first.fix()),
+        }
+    } else if !shared.unchecked.is_empty() {
+        Item {
+            ticked: false,
+            text: format!("{text} — not checked: {}", shared.unchecked.join("; ")),
+            fix: Some(format!("botctl doctor {}", bot.name)),
+        }
+    } else {
+        Item {
+            ticked: true,
+            text: format!("{text} ({} other app(s) compared)", shared.checked),
+            fix: None,
+        }
+    })
 }
 
 pub fn run(ctx: &Context) -> Result<i32> {
@@ -108,17 +106,17 @@ pub fn run(ctx: &Context) -> Result<i32> {
             items.push(held_item(bot, &places));
         }
         // The seed checklist's last item, "check systemd (on the server)", read over ssh.
-        for (host, scan) in survey.hosts_of(bot) {
+        for on in judge::hosts(bot, &survey) {
+            let host = on.host();
             let text = format!("{}: checked on host {host}", bot.name);
-            items.push(match scan {
-                Err(e) => Item {
+            items.push(match &on {
+                OnHost::NotRead { error, .. } => Item {
                     ticked: false,
-                    text: format!("{text} — not checked: {}", ui::shown(e)),
+                    text: format!("{text} — not checked: {}", ui::shown(error)),
                     fix: Some(format!("botctl status {}", bot.name)),
                 },
-                Ok(_) => {
-                    let there = places.hosts.iter().filter(|(h, _)| *h == host).count();
-                    let twice = there > 0 && places.count() >= 2;
+                OnHost::Read { copies, .. } => {
+                    let (there, twice) = (copies.len(), on.conflicts());
                     Item {
                         ticked: !twice,
                         text: if twice {
@@ -174,18 +172,26 @@ pub fn run(ctx: &Context) -> Result<i32> {
             },
         });
         if let Some(t) = survey.telegram.get(&bot.name) {
-            items.push(match (&t.token, &t.me) {
-                (TokenLookup::Found { from, .. }, Some(Ok(u))) => Item {
+            items.push(match (&t.token, judge::username(bot, &survey), &t.me) {
+                (_, Username::Mismatch { got, want }, _) => Item {
+                    ticked: false,
+                    text: format!(
+                        "{}: token set and valid — it is @{got}'s, not @{want}'s",
+                        bot.name
+                    ),
+                    fix: Some(format!("botctl doctor {}", bot.name)),
+                },
+                (TokenLookup::Found { from, .. }, Username::Is(u), _) => Item {
                     ticked: true,
                     text: format!("{}: token set (from {from}) and valid: @{u}", bot.name),
                     fix: None,
                 },
-                (TokenLookup::Found { .. }, Some(Err(e))) => Item {
+                (TokenLookup::Found { .. }, _, Some(Err(e))) => Item {
                     ticked: false,
                     text: format!("{}: token set and valid — {e}", bot.name),
                     fix: Some(format!("botctl doctor {}", bot.name)),
                 },
-                (missing @ TokenLookup::Missing { .. }, _) => {
+                (missing @ TokenLookup::Missing { .. }, _, _) => {
                     let (why, fix) = missing.missing().unwrap_or_default();
                     Item {
                         ticked: false,
@@ -200,7 +206,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
                 },
             });
         }
-        let entries = survey.autostart.for_bot(&bot.name);
+        let entries = judge::autostart(bot, &survey);
         items.push(Item {
             ticked: entries.is_empty(),
             text: if entries.is_empty() {
@@ -211,26 +217,26 @@ pub fn run(ctx: &Context) -> Result<i32> {
                     bot.name,
                     entries
                         .iter()
-                        .map(|e| format!("{}: {}", e.source, e.entry))
+                        .map(|a| match a.host {
+                            None => format!("{}: {}", a.entry.source, a.entry.entry),
+                            Some(h) => format!("host {h} {}: {}", a.entry.source, a.entry.entry),
+                        })
                         .collect::<Vec<_>>()
                         .join("; ")
                 )
             },
-            fix: entries.first().map(|e| e.fix.clone()),
+            fix: entries.first().map(|a| a.fix(&ctx.cfg.hosts)),
         });
     }
 
     let unticked = items.iter().filter(|i| !i.ticked).count();
     for item in &items {
-        let mark = if item.ticked {
-            ui::good("[x]")
+        let (mark, fix) = if item.ticked {
+            (Mark::Ok, None)
         } else {
-            ui::bad("[ ]")
+            (Mark::Error, item.fix.as_deref())
         };
-        ui::line(format!("{mark} {}", item.text));
-        if let (false, Some(fix)) = (item.ticked, &item.fix) {
-            ui::line(format!("      fix: {fix}"));
-        }
+        ui::report::judged(0, mark, &item.text, fix);
     }
     ui::blank();
     ui::line(format!(

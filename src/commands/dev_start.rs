@@ -18,6 +18,7 @@ use crate::model::MachineId;
 use crate::sources::fly::MachineState;
 use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
 use crate::survey::Survey;
+use crate::survey::judge;
 use crate::{interrupt, state, time, ui};
 
 #[derive(clap::Args, Debug)]
@@ -125,7 +126,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
             });
         return Ok(0);
     }
-    warn_autostart(bot, &survey, &stopped, &mut steps);
+    warn_autostart(ctx, bot, &survey, &stopped, &mut steps);
     // The take-over probed a moment ago; with nothing stopped since, a second probe hears
     // nothing new.
     let probed = held.probed && stopped.is_empty();
@@ -383,30 +384,40 @@ machines; `botctl deploy-resume {}` starts them again.",
 
 /// From the survey: autostart entries, and machines Fly Proxy can start again by itself
 /// (those just stopped included).
-fn warn_autostart(bot: &Bot, survey: &Survey, stopped: &[MachineId], steps: &mut Steps) {
+fn warn_autostart(
+    ctx: &Context,
+    bot: &Bot,
+    survey: &Survey,
+    stopped: &[MachineId],
+    steps: &mut Steps,
+) {
     let mut step = steps.begin("Warn about what can start it again");
-    let mut warnings: Vec<String> = survey
-        .autostart
-        .for_bot(&bot.name)
+    let mut warnings: Vec<(String, String)> = judge::autostart(bot, survey)
         .iter()
-        .map(|e| format!("{}: {} (fix: {})", e.source, e.entry, e.fix))
+        .map(|a| {
+            let at = a.host.map(|h| format!("host {h} ")).unwrap_or_default();
+            let fix = a.fix(&ctx.cfg.hosts);
+            (format!("{at}{}: {}", a.entry.source, a.entry.entry), fix)
+        })
         .collect();
     if let (Some(app), Some(Ok(machines))) = (bot.app(), survey.machines(bot)) {
         for m in machines
             .iter()
             .filter(|m| m.proxy_autostart && (!m.is_running() || stopped.contains(&m.id)))
         {
-            warnings.push(format!(
-                "Fly Proxy can start machine {} again when a request comes in (fix: {})",
-                m.id,
-                m.proxy_fix(app)
+            warnings.push((
+                format!(
+                    "Fly Proxy can start machine {} again when a request comes in",
+                    m.id
+                ),
+                m.proxy_fix(app),
             ));
         }
     }
     if warnings.is_empty() {
         step.done("nothing found");
     } else {
-        step.warn(warnings.join("\n"));
+        step.warn_each(&warnings);
     }
 }
 

@@ -9,6 +9,7 @@ use crate::sources::autostart;
 use crate::sources::fly::Machine;
 use crate::sources::local::Instance;
 use crate::sources::telegram::TokenLookup;
+use crate::survey::judge::{self, OnHost, Username};
 use crate::survey::{Survey, Verdict};
 use crate::{team, ui};
 use std::time::Duration;
@@ -201,9 +202,7 @@ impl TelegramJson {
             }
             None => (None, None),
         };
-        if let (Some(got), Some(want)) = (&username, &bot.username)
-            && !got.eq_ignore_ascii_case(want)
-        {
+        if let Username::Mismatch { got, want } = judge::username(bot, survey) {
             error.get_or_insert(format!(
                 "the token belongs to @{got}, but botctl.toml expects @{want}"
             ));
@@ -279,14 +278,19 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
     ui::line(ui::table(&["BOT", "VERDICT", "WHERE IT RUNS"], rows));
 
     let mut later = Vec::new();
-    let mut unchecked = Vec::new();
+    // What could not be read, with the fix when there is one.
+    let mut unchecked: Vec<(String, Option<String>)> = Vec::new();
+    let mut note = |text: String, fix: Option<String>| {
+        if !unchecked.iter().any(|(t, _)| *t == text) {
+            unchecked.push((text, fix));
+        }
+    };
     let mut telegram_notes = Vec::new();
     let mut shared_notes = Vec::new();
     let mut shared_unchecked = Vec::new();
     for bot in bots {
-        if let Some(note) = crate::sources::local::hidden_note(&survey.hidden, bot) {
-            let entry = format!("  local ({}): {note}", bot.name);
-            unchecked.push(entry);
+        if let Some(hidden) = crate::sources::local::hidden_note(&survey.hidden, bot) {
+            note(format!("local ({}): {hidden}", bot.name), None);
         }
         if let Some(shared) = survey.shared_token(bot) {
             for a in &shared.also {
@@ -304,49 +308,32 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
                 ));
             }
             for reason in &shared.unchecked {
-                let entry = format!("  other Fly apps ({}): {reason}", bot.name);
+                let entry = format!("other Fly apps ({}): {reason}", bot.name);
                 if !shared_unchecked.contains(&entry) {
                     shared_unchecked.push(entry);
                 }
             }
         }
-        for e in survey.autostart.for_bot(&bot.name) {
-            later.push(format!("  {}: {} — {}", bot.name, e.source, e.entry));
+        for a in judge::autostart(bot, survey) {
+            let at = a.host.map(|h| format!("host {h} ")).unwrap_or_default();
+            later.push(format!(
+                "  {}: {at}{} — {}",
+                bot.name, a.entry.source, a.entry.entry
+            ));
         }
-        for (host, scan) in survey.hosts_of(bot) {
-            match scan {
-                Ok(scan) => {
-                    for e in scan.autostart.for_bot(&bot.name) {
-                        later.push(format!(
-                            "  {}: host {host} {} — {}",
-                            bot.name, e.source, &e.entry
-                        ));
-                    }
-                }
-                Err(e) => {
-                    let entry = format!("  host {host}: {}", ui::shown(e));
-                    if !unchecked.contains(&entry) {
-                        unchecked.push(entry);
-                    }
-                }
+        for on in judge::hosts(bot, survey) {
+            if let OnHost::NotRead { host, error } = on {
+                note(format!("host {host}: {}", ui::shown(error)), None);
             }
         }
         if let (Some(app), Some(Err(e))) = (bot.app(), survey.machines(bot)) {
-            let line = format!("  fly {app}: {e}");
-            let fix = e
-                .fix()
-                .map(|f| format!("\n    fix: {f}"))
-                .unwrap_or_default();
-            let entry = format!("{line}{fix}");
-            if !unchecked.contains(&entry) {
-                unchecked.push(entry);
-            }
+            note(format!("fly {app}: {e}"), e.fix());
         }
         if let Some(t) = survey.telegram.get(&bot.name) {
             match &t.token {
                 missing @ TokenLookup::Missing { .. } => {
                     let (why, fix) = missing.missing().unwrap_or_default();
-                    unchecked.push(format!("  telegram {}: {why}\n    fix: {fix}", bot.name));
+                    note(format!("telegram {}: {why}", bot.name), Some(fix));
                 }
                 TokenLookup::NotConfigured => {}
                 TokenLookup::Found { .. } => {
@@ -369,9 +356,7 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
                     if !wh.is_empty() {
                         parts.push(wh);
                     }
-                    if let (Some(Ok(got)), Some(want)) = (&t.me, &bot.username)
-                        && !got.eq_ignore_ascii_case(want)
-                    {
+                    if let Username::Mismatch { want, .. } = judge::username(bot, survey) {
                         parts.push(ui::bad(&format!("expected @{want}")));
                     }
                     telegram_notes.push(format!("  {}: {}", bot.name, parts.join("; ")));
@@ -379,21 +364,15 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
             }
         }
     }
-    unchecked.extend(shared_unchecked);
+    for entry in shared_unchecked {
+        note(entry, None);
+    }
     if let (Some(engine), Some(why)) = (survey.engine.engine(), survey.engine.not_checked()) {
-        unchecked.push(format!("  {}: {why}", engine.program()));
+        note(format!("{}: {why}", engine.program()), None);
     }
-    for u in &survey.autostart.unchecked {
-        unchecked.push(format!("  {}: {}", u.source, u.reason));
-    }
-    for (host, scan) in &survey.hosts {
-        for u in scan.iter().flat_map(|s| &s.autostart.unchecked) {
-            unchecked.push(format!(
-                "  host {host} {}: {}",
-                u.source,
-                ui::shown(&u.reason)
-            ));
-        }
+    for u in judge::autostart_not_checked(survey) {
+        let at = u.host.map(|h| format!("host {h} ")).unwrap_or_default();
+        note(format!("{at}{}: {}", u.source, ui::shown(u.reason)), None);
     }
     if !telegram_notes.is_empty() {
         ui::blank();
@@ -415,7 +394,9 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
     if !unchecked.is_empty() {
         ui::blank();
         ui::line(ui::heading("Not checked:"));
-        unchecked.iter().for_each(ui::line);
+        for (text, fix) in &unchecked {
+            ui::report::noted(2, text, fix.as_deref());
+        }
     }
 }
 

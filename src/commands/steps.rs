@@ -10,6 +10,7 @@ use crate::sources::fly::{Flyctl, MachineState};
 use crate::sources::local::Instance;
 use crate::sources::telegram::{BotApi, ProbeOutcome, Token};
 use crate::survey::Survey;
+use crate::ui::report::Mark;
 use crate::{interrupt, ui};
 
 /// The conflict probe for `token` with the project's `[telegram]` settings, a spinner showing
@@ -60,20 +61,33 @@ pub struct Step {
     reported: bool,
 }
 
+/// Where a step's outcome sits, under its number and name.
+const INDENT: usize = 4;
+
 impl Step {
     pub fn report(&mut self, outcome: Outcome, detail: impl AsRef<str>) {
         self.reported = true;
-        let word = match outcome {
-            Outcome::Done => ui::good("done"),
-            Outcome::Skipped => ui::dim("skipped"),
-            Outcome::Would => ui::caution("would"),
-            Outcome::Warn => ui::caution("warning"),
-            Outcome::Failed => ui::bad("failed"),
+        let (mark, word) = match outcome {
+            Outcome::Done => (Some(Mark::Ok), ui::good("done")),
+            Outcome::Skipped => (None, ui::dim("skipped")),
+            Outcome::Would => (None, ui::caution("would")),
+            Outcome::Warn => (Some(Mark::Warn), ui::caution("warning")),
+            Outcome::Failed => (Some(Mark::Error), ui::bad("failed")),
         };
-        let mut lines = detail.as_ref().lines();
-        ui::line(format!("    {word}: {}", lines.next().unwrap_or("")));
-        for l in lines {
-            ui::line(format!("      {l}"));
+        let text = format!("{word}: {}", detail.as_ref());
+        match mark {
+            Some(mark) => ui::report::judged(INDENT, mark, &text, None),
+            // Unmarked outcomes keep their words in the marked ones' column.
+            None => ui::report::noted(INDENT + 2, &text, None),
+        }
+    }
+
+    /// A warning of several things, each with the command that fixes it under it.
+    pub fn warn_each(&mut self, warnings: &[(String, String)]) {
+        self.reported = true;
+        ui::report::judged(INDENT, Mark::Warn, &ui::caution("warning:"), None);
+        for (text, fix) in warnings {
+            ui::report::noted(INDENT + 4, text, Some(fix));
         }
     }
 

@@ -3,7 +3,7 @@
 //! copies fight with another place. Each command renders them its own way; none re-derives
 //! them.
 
-use crate::config::Bot;
+use crate::config::{Bot, Host};
 use crate::sources::autostart::{Entry, Source};
 use crate::sources::local::Instance;
 use crate::sources::telegram::TokenLookup;
@@ -44,6 +44,22 @@ pub fn username<'a>(bot: &'a Bot, survey: &'a Survey) -> Username<'a> {
 pub struct Autostart<'a> {
     pub host: Option<&'a str>,
     pub entry: &'a Entry,
+}
+
+impl Autostart<'_> {
+    /// What removes it: its own fix, after `ssh` for a host's.
+    pub fn fix(&self, hosts: &[Host]) -> String {
+        match self.host {
+            None => self.entry.fix.clone(),
+            Some(host) => {
+                let dest = hosts
+                    .iter()
+                    .find(|h| h.name == host)
+                    .map_or(host, |h| h.ssh.as_str());
+                format!("ssh {dest}   # then: {}", self.entry.fix)
+            }
+        }
+    }
 }
 
 /// This machine's entries first, then each host's that may run the bot.

@@ -34,6 +34,13 @@ pub struct SharedToken<'a> {
     pub unchecked: Vec<String>,
 }
 
+impl<'a> SharedToken<'a> {
+    /// The apps that poll with the token now: those with a started machine.
+    pub fn polling(&self) -> impl Iterator<Item = &Also<'a>> {
+        self.also.iter().filter(|a| !a.started().is_empty())
+    }
+}
+
 /// Another Fly app holding the same token, in secret `secret`.
 pub struct Also<'a> {
     /// Named in the Fly account: outside text.

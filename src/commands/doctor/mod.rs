@@ -113,11 +113,11 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
         // Before places: when another app holds the token, that is the cause to name first.
         places::check_shared_token(bot, ev, &mut f);
         places::check_places(bot, ev, api, &mut f);
-        hosts::check_hosts(ctx, bot, ev, &mut f);
+        hosts::check_hosts(bot, ev, &mut f);
         local::check_supervisors(bot, ev, &mut f);
         fly::check_fly(bot, ev, &mut f);
         telegram::check_telegram(bot, ev, api, &mut f);
-        autostart::check_autostart(bot, ev, &mut f);
+        autostart::check_autostart(ctx, bot, ev, &mut f);
         fly::check_logs(bot, ev, &mut f);
         handoff::check_handoff(bot, ev, &mut f);
         handoff::check_fly_record(ctx, bot, ev, &mut f);

@@ -5,6 +5,7 @@ use super::{Evidence, Findings};
 use crate::config::Bot;
 use crate::sources::telegram::{self, ApiError, ProbeOutcome, TokenLookup};
 use crate::survey::finding::{Check, Finding};
+use crate::survey::judge::{self, Username};
 
 pub(super) fn check_telegram(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings) {
     let Some(t) = ev.survey.telegram.get(&bot.name) else {
@@ -37,40 +38,34 @@ pub(super) fn check_telegram(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findin
         }
         TokenLookup::Found { .. } => {}
     }
-    match &t.me {
-        Some(Ok(username)) => match &bot.username {
-            Some(want) if !want.eq_ignore_ascii_case(username) => f.push(
-                Finding::error(
-                    Some(bot),
-                    Check::Token,
-                    format!(
-                        "the token in {} belongs to @{username}, not @{want}",
-                        bot.token_env.as_deref().unwrap_or("")
-                    ),
-                )
-                .fix(format!(
-                    "put @{want}'s token in {}",
-                    bot.token_env.as_deref().unwrap_or("")
-                )),
-            ),
-            _ => f.push(Finding::ok(
+    // The token was found (above), so token_env names where.
+    let var = bot.token_env.as_deref().unwrap_or("the token's variable");
+    match (judge::username(bot, &ev.survey), &t.me) {
+        (Username::Mismatch { got, want }, _) => f.push(
+            Finding::error(
                 Some(bot),
                 Check::Token,
-                format!("token is valid: @{username}"),
-            )),
-        },
-        Some(Err(e @ ApiError::Unauthorized(_))) => f.push(
+                format!("the token in {var} belongs to @{got}, not @{want}"),
+            )
+            .fix(format!("put @{want}'s token in {var}")),
+        ),
+        (Username::Is(username), _) => f.push(Finding::ok(
+            Some(bot),
+            Check::Token,
+            format!("token is valid: @{username}"),
+        )),
+        (_, Some(Err(e @ ApiError::Unauthorized(_)))) => f.push(
             Finding::error(Some(bot), Check::Token, e.to_string()).fix(format!(
                 "get the token from @BotFather (/token) and update {}",
                 bot.token_env.as_deref().unwrap_or("the token")
             )),
         ),
-        Some(Err(e)) => f.push(Finding::warn(
+        (_, Some(Err(e))) => f.push(Finding::warn(
             Some(bot),
             Check::Token,
             format!("cannot check the token: {e}"),
         )),
-        None => {}
+        (Username::Unknown, _) => {}
     }
     if let Some(Ok(w)) = &t.webhook {
         if bot.mode.is_webhook() {
