@@ -2,12 +2,15 @@
 //!
 //! - `sources`: where a bot can be running (local processes and their supervisors, hosts over
 //!   ssh, Fly machines and other Fly apps, autostart entries, Telegram).
-//! - `survey`: one concurrent look at all sources; places and verdicts.
+//! - `survey`: one concurrent look at all sources; places, verdicts and the judgments the
+//!   commands share.
 //! - `commands`: status, doctor, dev-start, dev-stop, deploy-resume, watch, exec, checklist,
 //!   init.
 //! - `ui`: the only place that writes to the terminal (through `redact`).
 //! - `complete`: completion candidates (bot and host names) for the shell's completion hook.
-//! - `config`, `state`, `exec`, `time`, `interrupt`: small and boring.
+//! - `model`: the leaf every layer shares (names, what a bot runs, a process's identity).
+//! - `config`, `state`, `exec`, `files`, `outside`, `shell`, `time`, `interrupt`: small and
+//!   boring.
 //!
 //! The library exposes what `main` and `cargo xtask man` need; everything else is the crate's
 //! own, so the compiler shows what nothing uses.

@@ -1,3 +1,6 @@
+//! Confirmations: asked only on a terminal; `--yes` answers them; without either, nothing
+//! changes.
+
 use std::io::IsTerminal;
 
 use crate::error::{Error, Result};

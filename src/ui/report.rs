@@ -121,12 +121,7 @@ pub fn doctor(findings: &[Finding], bots: &[&str], detail: Detail) {
                 judged(
                     2,
                     Mark::Ok,
-                    &format!(
-                        "{} ok: {}{}",
-                        plural(ok.len(), "check"),
-                        names.join(", "),
-                        super::dim("   (botctl doctor -v shows each)")
-                    ),
+                    &format!("{} ok: {}", plural(ok.len(), "check"), names.join(", ")),
                     None,
                 );
             }

@@ -1,3 +1,5 @@
+//! A spinner on stderr while botctl waits (a probe, machines settling), with the time limit.
+
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};

@@ -1,3 +1,5 @@
+//! Tables (status's BOT, VERDICT, WHERE IT RUNS) through comfy-table.
+
 use comfy_table::{ContentArrangement, Table, presets};
 
 /// A borderless, aligned table; wrapped to the terminal's width, never wrapped on a pipe.

@@ -1,0 +1,288 @@
+//! Each kind of supervisor named, with how it stops: containers, systemd units, pm2 apps,
+//! supervisord programs, launchd jobs, from the answers their daemons gave.
+
+use super::*;
+
+/// `/partner-bot` (what `docker inspect --format {{.Name}}` prints) → `partner-bot`.
+pub fn container_name(inspect: &str) -> Option<String> {
+    let name = inspect.trim().trim_start_matches('/');
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    .then(|| name.to_string())
+}
+
+/// A container, by its name when the engine told it, else by its short id.
+pub(super) fn in_container(engine: Engine, id: &str, name: Option<String>) -> Supervisor {
+    let short = name.unwrap_or_else(|| id.chars().take(12).collect());
+    let how = match engine {
+        Engine::Docker | Engine::Podman => StopHow::Command {
+            argv: vec![engine_program(engine).into(), "stop".into(), short.clone()],
+            env: Vec::new(),
+            env_shown: false,
+        },
+        Engine::Kubernetes => StopHow::Manual {
+            hint: format!(
+                "kubectl scale deployment --replicas=0 …   # container \
+{short} is in a Kubernetes pod"
+            ),
+        },
+    };
+    Supervisor {
+        kind: SupervisorKind::Docker,
+        name: (short).into(),
+        pid: None,
+        how,
+    }
+}
+
+pub(super) fn engine_program(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Podman => "podman",
+        _ => "docker",
+    }
+}
+
+pub(super) fn systemd(unit: &str, user: bool) -> Supervisor {
+    if user {
+        let argv = vec![
+            "systemctl".to_string(),
+            "--user".into(),
+            "stop".into(),
+            unit.to_string(),
+        ];
+        Supervisor {
+            kind: SupervisorKind::SystemdUser,
+            name: (unit.to_string()).into(),
+            pid: None,
+            how: StopHow::Command {
+                argv,
+                env: Vec::new(),
+                env_shown: false,
+            },
+        }
+    } else {
+        let argv = vec!["systemctl".to_string(), "stop".into(), unit.to_string()];
+        Supervisor {
+            kind: SupervisorKind::Systemd,
+            name: (unit.to_string()).into(),
+            pid: None,
+            how: StopHow::AsRoot { argv },
+        }
+    }
+}
+
+/// pm2: the app whose pid is the instance (or a process between it and the daemon), stopped
+/// by its id: a name can mean more to pm2 (`all`, a number, a `/regex/`, a namespace).
+pub(super) fn pm2(daemon: &Record, home: &str, below: &[Record], answers: &Answers) -> Supervisor {
+    let need = Need::Pm2List {
+        home: home.to_string(),
+        owner: daemon.uid,
+    };
+    // The user's own pm2 home needs no PM2_HOME typed (botctl sets it all the same).
+    let default_home = home.ends_with("/.pm2");
+    let env_prefix = if default_home {
+        String::new()
+    } else {
+        format!("PM2_HOME={} ", crate::shell::word(home))
+    };
+    let answer = answers.get(&need);
+    if let Some(Err(Unanswered::OtherUser { uid })) = answer {
+        return Supervisor {
+            kind: SupervisorKind::Pm2,
+            name: "?".into(),
+            pid: Some(daemon.pid),
+            how: StopHow::OtherUser {
+                uid: *uid,
+                hint: format!(
+                    "sudo -u '#{uid}' {env_prefix}pm2 list   # pm2 of user {uid}: find the app, \
+then stop it as that user"
+                ),
+            },
+        };
+    }
+    let found = answer
+        .and_then(|a| a.as_ref().ok())
+        .and_then(|a| pm2_app_for(&a.text, below).map(|app| (a.program.clone(), app)));
+    match found {
+        Some((program, app)) => {
+            let argv = vec![program, "stop".into(), app.id.to_string()];
+            Supervisor {
+                kind: SupervisorKind::Pm2,
+                how: StopHow::Command {
+                    argv,
+                    env: vec![("PM2_HOME".into(), home.to_string())],
+                    env_shown: !default_home,
+                },
+                name: (app.name).into(),
+                pid: Some(daemon.pid),
+            }
+        }
+        None => Supervisor {
+            kind: SupervisorKind::Pm2,
+            name: "?".into(),
+            pid: Some(daemon.pid),
+            how: StopHow::Manual {
+                hint: format!("{env_prefix}pm2 list   # find the app, then: pm2 stop ID"),
+            },
+        },
+    }
+}
+
+/// A pm2 app: its id addresses exactly one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pm2App {
+    pub name: String,
+    pub id: u64,
+}
+
+/// The app name in `pm2 jlist` output whose pid is one of `pids` (warnings may come first).
+pub fn pm2_app_for(jlist: &str, below: &[Record]) -> Option<Pm2App> {
+    let start = jlist.find('[')?;
+    let apps: Vec<serde_json::Value> = serde_json::from_str(jlist[start..].trim()).ok()?;
+    apps.iter()
+        .find(|app| {
+            app["pid"]
+                .as_u64()
+                .is_some_and(|pid| below.iter().any(|r| u64::from(r.pid) == pid))
+        })
+        .and_then(|app| {
+            Some(Pm2App {
+                name: app["name"].as_str()?.to_string(),
+                id: app["pm_id"].as_u64()?,
+            })
+        })
+}
+
+pub(super) fn supervisord(daemon: &Record, below: &[Record], answers: &Answers) -> Supervisor {
+    let conf = supervisord_conf(&daemon.argv);
+    let need = supervisor_status(daemon);
+    let conf_args: Vec<String> = conf
+        .iter()
+        .flat_map(|c| ["-c".to_string(), c.clone()])
+        .collect();
+    let answer = answers.get(&need);
+    let ctl = |program: &str, rest: &[&str]| {
+        let argv: Vec<String> = std::iter::once(program.to_string())
+            .chain(conf_args.iter().cloned())
+            .chain(rest.iter().map(|s| s.to_string()))
+            .collect();
+        argv
+    };
+    if let Some(Err(Unanswered::OtherUser { uid })) = answer {
+        return Supervisor {
+            kind: SupervisorKind::Supervisord,
+            name: "?".into(),
+            pid: Some(daemon.pid),
+            how: StopHow::OtherUser {
+                uid: *uid,
+                hint: format!(
+                    "sudo -u '#{uid}' {}   # supervisord of user {uid}: find the program, then \
+stop it as that user",
+                    crate::shell::join(&ctl("supervisorctl", &["status"]))
+                ),
+            },
+        };
+    }
+    let found = answer.and_then(|a| a.as_ref().ok()).and_then(|a| {
+        supervisord_program_for(&a.text, below).map(|name| (a.program.clone(), name))
+    });
+    match found {
+        Some((program, name)) => {
+            // `group:name` addresses one program; a bare name can be a group, or `all`.
+            let exact = if name.contains(':') {
+                name.clone()
+            } else {
+                format!("{name}:{name}")
+            };
+            let argv = ctl(&program, &["stop", &exact]);
+            Supervisor {
+                kind: SupervisorKind::Supervisord,
+                how: StopHow::Command {
+                    argv,
+                    env: Vec::new(),
+                    env_shown: false,
+                },
+                name: name.into(),
+                pid: Some(daemon.pid),
+            }
+        }
+        None => Supervisor {
+            kind: SupervisorKind::Supervisord,
+            name: "?".into(),
+            pid: Some(daemon.pid),
+            how: StopHow::Manual {
+                hint: format!(
+                    "{}   # find the program, then: supervisorctl stop GROUP:NAME",
+                    crate::shell::join(&ctl("supervisorctl", &["status"]))
+                ),
+            },
+        },
+    }
+}
+
+/// The program in `supervisorctl status` output (`name  RUNNING  pid 4242, uptime …`) whose pid
+/// is one of `below`.
+pub fn supervisord_program_for(status: &str, below: &[Record]) -> Option<String> {
+    status.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        let name = words.next()?;
+        let rest: Vec<&str> = words.collect();
+        let at = rest.iter().position(|w| *w == "pid")?;
+        let pid: u32 = rest.get(at + 1)?.trim_end_matches(',').parse().ok()?;
+        below.iter().any(|r| r.pid == pid).then(|| name.to_string())
+    })
+}
+
+/// The process launchd started for a chain: the instance itself or its ancestor whose parent
+/// is launchd (pid 1). cron is a job too, but it is cron, not launchd, that starts the bot.
+pub(super) fn launchd_job(chain: &[Record]) -> Option<&Record> {
+    chain
+        .iter()
+        .find(|r| r.ppid == 1)
+        .filter(|r| !is_cron(&r.argv))
+}
+
+/// launchd: the job (not an app, a login session or cron) that started the instance, in its
+/// domain, stopped for good there: `bootout` ends it, `disable` keeps a LaunchAgent from
+/// coming back at the next login. The system domain needs root.
+pub(super) fn launchd(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
+    let job = launchd_job(chain)?;
+    let need = Need::LaunchdJob {
+        pid: job.pid,
+        uid: job.uid,
+    };
+    let answer = answers.get(&need)?.as_ref().ok()?;
+    let (domain, label) = answer.text.split_once('\t')?;
+    let target = format!("{domain}/{label}");
+    let argvs: Vec<Vec<String>> = ["bootout", "disable"]
+        .iter()
+        .map(|verb| vec![answer.program.clone(), verb.to_string(), target.clone()])
+        .collect();
+    let root = if domain == "system" {
+        Root::Needed
+    } else {
+        Root::NotNeeded
+    };
+    Some(Supervisor {
+        kind: SupervisorKind::Launchd,
+        how: StopHow::Commands { argvs, root },
+        name: label.into(),
+        pid: Some(job.pid),
+    })
+}
+
+/// The label of the `launchctl list` row (`PID\tStatus\tLabel`) with this pid; apps and ssh
+/// sessions, which launchd also lists, keep nothing alive.
+pub fn launchd_label_for(list: &str, pid: u32) -> Option<String> {
+    list.lines().find_map(|line| {
+        let mut cols = line.split('\t');
+        let row_pid: u32 = cols.next()?.trim().parse().ok()?;
+        let label = cols.nth(1)?.trim();
+        let ignored = ["application.", "com.apple.", "com.openssh.", "com.vix."]
+            .iter()
+            .any(|p| label.starts_with(p));
+        (row_pid == pid && !ignored && !label.is_empty()).then(|| label.to_string())
+    })
+}

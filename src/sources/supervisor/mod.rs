@@ -1,0 +1,373 @@
+//! What keeps a local copy alive: the supervisor of an instance, found from its cgroup and its
+//! ancestors, with the command that stops it for good.
+//!
+//! Deciding is pure: [`needs`] says which outside answers a chain of process records calls for
+//! (pm2's app list, supervisorctl's status, launchctl's list, a shell script's text) and
+//! [`decide`] names the supervisor from the records, the cgroup text and those answers. Reading
+//! this machine (process facts, running pm2 or supervisorctl) lives in [`read`], so records read
+//! elsewhere (over ssh) go through the same decisions.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+/// What kind of thing restarts a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SupervisorKind {
+    Systemd,
+    SystemdUser,
+    Docker,
+    Pm2,
+    Supervisord,
+    Launchd,
+    Reloader,
+    Loop,
+    Cron,
+}
+
+impl std::fmt::Display for SupervisorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SupervisorKind::Systemd => "systemd",
+            SupervisorKind::SystemdUser => "systemd-user",
+            SupervisorKind::Docker => "docker",
+            SupervisorKind::Pm2 => "pm2",
+            SupervisorKind::Supervisord => "supervisord",
+            SupervisorKind::Launchd => "launchd",
+            SupervisorKind::Reloader => "reloader",
+            SupervisorKind::Loop => "loop",
+            SupervisorKind::Cron => "cron",
+        })
+    }
+}
+
+/// The supervisor of one instance, as `status --json` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Supervisor {
+    pub kind: SupervisorKind,
+    /// Unit, container, pm2 app, supervisord program, launchd label, or the loop shell's pid:
+    /// named by whoever set it up, so outside text.
+    pub name: crate::outside::Outside,
+    /// The supervising process: the daemon, the loop's shell, the reloader (none for a unit).
+    pub pid: Option<u32>,
+    /// How it is stopped; JSON's `stop` is what a person types for it ([`StopHow::command`]).
+    #[serde(rename = "stop", serialize_with = "stop_command")]
+    pub how: StopHow,
+}
+
+impl Supervisor {
+    /// What a person types to stop it for good.
+    pub fn stop(&self) -> String {
+        self.how.command()
+    }
+}
+
+fn stop_command<S: serde::Serializer>(how: &StopHow, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&how.command())
+}
+
+/// How dev-stop stops an instance with this supervisor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StopHow {
+    /// Run this command; it stops the program without the daemon restarting it. `env` is set
+    /// for it; `env_shown`: a person must type it too (not for the user's default pm2 home).
+    Command {
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+        env_shown: bool,
+    },
+    /// Run this command, which needs root (a system unit).
+    AsRoot { argv: Vec<String> },
+    /// Run these commands in order (launchd: `bootout`, then `disable` so that it does not
+    /// come back at the next login); `root`: they need root (the system domain).
+    Commands { argvs: Vec<Vec<String>>, root: Root },
+    /// End this process first (a loop's shell, a reloader), then the bot.
+    EndParent { pid: u32, bot: u32 },
+    /// Nothing restarts it at once (cron, a runtime's own watch mode): signal the bot;
+    /// `then` is what else to do (cron's line stays).
+    SignalBot {
+        bot: u32,
+        then: Option<&'static str>,
+    },
+    /// botctl could not name what to stop (the daemon did not answer): `hint` says what to do.
+    Manual { hint: String },
+    /// The daemon is user `uid`'s: botctl never runs its client against another user's home
+    /// or socket, so that user stops it (`hint` says how).
+    OtherUser { uid: u32, hint: String },
+}
+
+impl StopHow {
+    /// The command a person types, as botctl runs it.
+    pub fn command(&self) -> String {
+        use crate::shell;
+        match self {
+            StopHow::Command {
+                argv,
+                env,
+                env_shown,
+            } => {
+                let mut words: Vec<String> = Vec::new();
+                if *env_shown {
+                    words.extend(env.iter().map(|(k, v)| format!("{k}={}", shell::word(v))));
+                }
+                words.push(shell::join(argv));
+                words.join(" ")
+            }
+            StopHow::AsRoot { argv } => format!("sudo {}", shell::join(argv)),
+            StopHow::Commands { argvs, root } => {
+                let sudo = if *root == Root::Needed { "sudo " } else { "" };
+                argvs
+                    .iter()
+                    .map(|a| format!("{sudo}{}", shell::join(a)))
+                    .collect::<Vec<_>>()
+                    .join(" && ")
+            }
+            StopHow::EndParent { pid, bot } => format!("kill {pid} {bot}"),
+            StopHow::SignalBot { bot, then: None } => format!("kill {bot}"),
+            StopHow::SignalBot {
+                bot,
+                then: Some(then),
+            } => format!("kill {bot}   # {then}"),
+            StopHow::Manual { hint } | StopHow::OtherUser { hint, .. } => hint.clone(),
+        }
+    }
+}
+
+/// Whether a stop needs root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Root {
+    Needed,
+    NotNeeded,
+}
+
+/// One process as the decisions see it: what `/proc/PID/{stat,cmdline,status}` tell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub pid: u32,
+    pub ppid: u32,
+    pub uid: Option<u32>,
+    pub argv: Vec<String>,
+}
+
+/// An outside answer a decision needs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Need {
+    /// `pm2 jlist` with `PM2_HOME=home`, of the daemon run by user `owner`.
+    Pm2List { home: String, owner: Option<u32> },
+    /// `supervisorctl [-c conf] status` of the daemon run by user `owner`; `ctl` is the
+    /// supervisorctl beside the daemon's script.
+    SupervisorStatus {
+        ctl: Option<String>,
+        conf: Option<String>,
+        owner: Option<u32>,
+    },
+    /// The launchd job `pid` (a process whose parent is launchd) of user `uid`: its label
+    /// (`launchctl list`) and its domain (the first of `gui/UID`, `user/UID`, `system` where
+    /// `launchctl print DOMAIN/LABEL` succeeds). Answered as `DOMAIN\tLABEL`.
+    LaunchdJob { pid: u32, uid: Option<u32> },
+    /// `docker inspect --format {{.Name}} ID` (or podman's): the container's name.
+    ContainerName { engine: Engine, id: String },
+    /// The text of a shell script `path` run by shell `pid` of user `uid` (relative to its
+    /// working folder); read only when that user is botctl's.
+    Script {
+        pid: u32,
+        uid: Option<u32>,
+        path: String,
+    },
+}
+
+/// An answer: the program as a person would type it (bare when on PATH) and what it printed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub program: String,
+    pub text: String,
+}
+
+/// Why a need has no answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unanswered {
+    /// The daemon is this user's: its client is not run for it.
+    OtherUser {
+        uid: u32,
+    },
+    Failed(String),
+}
+
+impl From<String> for Unanswered {
+    fn from(message: String) -> Self {
+        Unanswered::Failed(message)
+    }
+}
+
+pub type Answers = HashMap<Need, Result<Answer, Unanswered>>;
+
+mod ancestors;
+mod cgroup;
+mod daemons;
+pub mod read;
+
+use ancestors::*;
+pub use ancestors::{is_supervisord, loops, pm2_home, supervisord_conf};
+pub use cgroup::{Cgroup, Engine, parse_cgroup};
+use daemons::*;
+pub use daemons::{container_name, launchd_label_for};
+
+// ------------------------------------------------------------------------------------------
+// Deciding
+
+/// The outside answers needed to decide on `chain` (the instance first, then its ancestors).
+pub fn needs(cgroup: &Cgroup, chain: &[Record]) -> Vec<Need> {
+    let mut out = Vec::new();
+    if let Cgroup::Container { engine, id } = cgroup {
+        if *engine != Engine::Kubernetes {
+            out.push(Need::ContainerName {
+                engine: *engine,
+                id: id.clone(),
+            });
+        }
+        return out;
+    }
+    for r in chain.iter().skip(1) {
+        if let Some(home) = pm2_home(&r.argv) {
+            out.push(Need::Pm2List { home, owner: r.uid });
+            return out;
+        }
+        if is_supervisord(&r.argv) {
+            out.push(supervisor_status(r));
+            return out;
+        }
+    }
+    if matches!(cgroup, Cgroup::Unit { .. }) {
+        return out;
+    }
+    if let Some(job) = launchd_job(chain) {
+        out.push(Need::LaunchdJob {
+            pid: job.pid,
+            uid: job.uid,
+        });
+    }
+    // The shells `nearest` looks through.
+    for r in chain.iter().skip(1) {
+        match shell_program(&r.argv) {
+            Some(ShellProgram::File(path)) => out.push(Need::Script {
+                pid: r.pid,
+                uid: r.uid,
+                path: path.to_string(),
+            }),
+            Some(ShellProgram::Text(_)) => {}
+            None => break,
+        }
+    }
+    out
+}
+
+fn supervisor_status(daemon: &Record) -> Need {
+    Need::SupervisorStatus {
+        ctl: supervisorctl_beside(&daemon.argv),
+        conf: supervisord_conf(&daemon.argv),
+        owner: daemon.uid,
+    }
+}
+
+/// Names the supervisor of `chain[0]`. The outermost thing that restarts it wins: a container,
+/// then a supervising daemon (pm2, supervisord, launchd; a unit around one is the daemon's
+/// own), then a systemd unit, then the nearest loop, reloader or cron.
+pub fn decide(cgroup: &Cgroup, chain: &[Record], answers: &Answers) -> Option<Supervisor> {
+    chain.first()?;
+    if let Cgroup::Container { engine, id } = cgroup {
+        let named = answers
+            .get(&Need::ContainerName {
+                engine: *engine,
+                id: id.clone(),
+            })
+            .and_then(|a| a.as_ref().ok())
+            .and_then(|a| container_name(&a.text));
+        return Some(in_container(*engine, id, named));
+    }
+    let below = |daemon: usize| &chain[..daemon];
+    for (i, r) in chain.iter().enumerate().skip(1) {
+        if let Some(home) = pm2_home(&r.argv) {
+            return Some(pm2(r, &home, below(i), answers));
+        }
+        if is_supervisord(&r.argv) {
+            return Some(supervisord(r, below(i), answers));
+        }
+    }
+    if let Some(s) = launchd(chain, answers) {
+        return Some(s);
+    }
+    if let Cgroup::Unit { unit, user } = cgroup {
+        return Some(systemd(unit, *user));
+    }
+    nearest(chain, answers)
+}
+
+/// The nearest loop, reloader or cron: the parent, looking through shells that just run it
+/// (`sh -c "cd x && python3 bot.py"`) but no further, so that a loop far up the tree (the shell
+/// a test suite runs in) does not count.
+fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
+    let instance = chain.first()?;
+    // bun and deno watch in the bot's own process: ending it ends the watcher too.
+    if let Some(name) = watch_mode(&instance.argv) {
+        return Some(Supervisor {
+            kind: SupervisorKind::Reloader,
+            name: name.into(),
+            pid: Some(instance.pid),
+            how: StopHow::SignalBot {
+                bot: instance.pid,
+                then: None,
+            },
+        });
+    }
+    for r in chain.iter().skip(1) {
+        if let Some(name) = reloader_name(&r.argv) {
+            return Some(Supervisor {
+                kind: SupervisorKind::Reloader,
+                name: name.into(),
+                pid: Some(r.pid),
+                how: StopHow::EndParent {
+                    pid: r.pid,
+                    bot: instance.pid,
+                },
+            });
+        }
+        if is_cron(&r.argv) {
+            return Some(Supervisor {
+                kind: SupervisorKind::Cron,
+                name: (base_name(&r.argv[0]).to_string()).into(),
+                pid: Some(r.pid),
+                how: StopHow::SignalBot {
+                    bot: instance.pid,
+                    then: Some("and remove its line with crontab -e, or cron starts it again"),
+                },
+            });
+        }
+        let code = match shell_program(&r.argv)? {
+            ShellProgram::Text(t) => Some(t.to_string()),
+            ShellProgram::File(path) => answers
+                .get(&Need::Script {
+                    pid: r.pid,
+                    uid: r.uid,
+                    path: path.to_string(),
+                })
+                .and_then(|a| a.as_ref().ok())
+                .map(|a| a.text.clone()),
+        };
+        if code.is_some_and(|c| loops(&c)) {
+            return Some(Supervisor {
+                kind: SupervisorKind::Loop,
+                name: (r.pid.to_string()).into(),
+                pid: Some(r.pid),
+                how: StopHow::EndParent {
+                    pid: r.pid,
+                    bot: instance.pid,
+                },
+            });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

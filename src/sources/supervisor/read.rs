@@ -1,0 +1,191 @@
+//! Reading records and answers on this machine (process facts, pm2, supervisorctl,
+//! launchctl), for the pure decisions in the parent module.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::{Answer, Answers, Cgroup, Need, Record, Unanswered};
+use crate::exec;
+use crate::sources::proc::{self, Backend};
+
+/// Time limit of one pm2, supervisorctl or launchctl call.
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// The process's cgroup, parsed; `Other` where there is none (macOS).
+pub fn cgroup(pid: u32) -> Cgroup {
+    proc::cgroup(pid)
+        .map(|t| super::parse_cgroup(&t))
+        .unwrap_or(Cgroup::Other)
+}
+
+/// The instance and its ancestors up to (not including) pid 1, with their argv from
+/// `argv_of` (the process table already read).
+pub fn chain_with(
+    backend: Backend,
+    pid: u32,
+    argv_of: impl Fn(u32) -> Option<Vec<String>>,
+) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    let mut next = pid;
+    while next > 1 && out.len() < 64 && !out.iter().any(|r| r.pid == next) {
+        let Some(f) = proc::facts(backend, next) else {
+            break;
+        };
+        out.push(Record {
+            pid: next,
+            ppid: f.ppid,
+            uid: f.uid,
+            argv: argv_of(next).unwrap_or_default(),
+        });
+        next = f.ppid;
+    }
+    out
+}
+
+/// Gets each answer once (several instances may need the same one).
+pub fn answers_with(backend: Backend, needs: impl IntoIterator<Item = Need>) -> Answers {
+    let mut out = Answers::new();
+    for need in needs {
+        if out.contains_key(&need) {
+            continue;
+        }
+        let answer = answer(backend, &need);
+        out.insert(need, answer);
+    }
+    out
+}
+
+fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
+    let me = nix::unistd::geteuid().as_raw();
+    match need {
+        // Another user's daemon: its client would run as us against their home or socket
+        // (as root, `pm2 jlist` there starts a root daemon that loads their modules).
+        Need::Pm2List {
+            owner: Some(uid), ..
+        }
+        | Need::SupervisorStatus {
+            owner: Some(uid), ..
+        } if *uid != me => Err(Unanswered::OtherUser { uid: *uid }),
+        Need::Pm2List { home, .. } => {
+            // `pm2 jlist` starts a daemon when none answers: ask only a live one of ours.
+            use std::os::unix::fs::MetadataExt;
+            let owner = std::fs::metadata(home).map_err(|e| format!("{home}: {e}"))?;
+            if owner.uid() != me {
+                return Err(format!("{home} is another user's pm2 home").into());
+            }
+            if !Path::new(home).join("rpc.sock").exists() {
+                return Err(format!("no pm2 daemon answers in {home}").into());
+            }
+            let (program, path) = program("pm2", None)?;
+            let out = exec::run_with_env(&path, &["jlist"], &[("PM2_HOME", home)], LIMIT)
+                .map_err(|e| e.to_string())?;
+            Ok(Answer {
+                program,
+                text: out.stdout,
+            })
+        }
+        Need::SupervisorStatus { ctl, conf, .. } => {
+            let (program, path) = program("supervisorctl", ctl.as_deref())?;
+            let mut args = Vec::new();
+            if let Some(c) = conf {
+                args.extend(["-c", c.as_str()]);
+            }
+            args.push("status");
+            // Exit status 3 means "a program is not running": read the output.
+            let out = exec::run(&path, &args, LIMIT).map_err(|e| e.to_string())?;
+            Ok(Answer {
+                program,
+                text: out.stdout,
+            })
+        }
+        Need::ContainerName { engine, id } => {
+            let name = if *engine == super::Engine::Podman {
+                "podman"
+            } else {
+                "docker"
+            };
+            let (program, path) = program(name, None)?;
+            let out = exec::run(&path, &["inspect", "--format", "{{.Name}}", id], LIMIT)
+                .map_err(|e| e.to_string())?;
+            if !out.success() {
+                return Err(format!("{name} inspect failed: {}", out.error_line()).into());
+            }
+            Ok(Answer {
+                program,
+                text: out.stdout,
+            })
+        }
+        Need::LaunchdJob { pid, uid } => {
+            let (program, path) = program("launchctl", None)?;
+            let out = exec::run(&path, &["list"], LIMIT).map_err(|e| e.to_string())?;
+            if !out.success() {
+                return Err(format!("launchctl list failed: {}", out.error_line()).into());
+            }
+            let label = super::launchd_label_for(&out.stdout, *pid)
+                .ok_or_else(|| format!("no launchd job of this domain has pid {pid}"))?;
+            // `print`'s text is unofficial: only its exit status is read.
+            let domains = match uid {
+                Some(u) => vec![format!("gui/{u}"), format!("user/{u}"), "system".into()],
+                None => vec!["system".to_string()],
+            };
+            for domain in &domains {
+                let target = format!("{domain}/{label}");
+                let out =
+                    exec::run(&path, &["print", &target], LIMIT).map_err(|e| e.to_string())?;
+                if out.success() {
+                    return Ok(Answer {
+                        program,
+                        text: format!("{domain}\t{label}"),
+                    });
+                }
+            }
+            Err(format!("launchd job {label} is in none of {}", domains.join(", ")).into())
+        }
+        Need::Script { pid, uid, path } => {
+            let p = Path::new(path);
+            let full = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                proc::cwd(backend, *pid)
+                    .ok_or_else(|| format!("the working folder of pid {pid} is not readable"))?
+                    .join(p)
+            };
+            // A script is small; a huge file (or /dev/zero behind a link) is none.
+            let text = crate::files::read_text_named_by(&full, *uid, crate::files::CAP)
+                .map_err(|e| format!("{} {e}", full.display()))?;
+            Ok(Answer {
+                program: String::new(),
+                text,
+            })
+        }
+    }
+}
+
+/// (as typed, path to run): the PATH one as its bare name, else the one beside the daemon
+/// when that one is trusted: it and its folder owned by root or by us, writable by no one
+/// else (another user's `supervisorctl` would run with our rights).
+fn program(name: &str, beside: Option<&str>) -> Result<(String, PathBuf), String> {
+    if let Some(path) = beside
+        .map(PathBuf::from)
+        .filter(|p| p.is_file() && trusted(p))
+    {
+        if let Some(on_path) = exec::find_program(name, Path::new("/"))
+            && std::fs::canonicalize(&on_path).ok() == std::fs::canonicalize(&path).ok()
+        {
+            return Ok((name.to_string(), on_path));
+        }
+        return Ok((path.display().to_string(), path));
+    }
+    exec::find_program(name, Path::new("/"))
+        .map(|p| (name.to_string(), p))
+        .ok_or_else(|| format!("{name} is not installed (not on PATH)"))
+}
+
+fn trusted(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    let safe = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| (m.uid() == 0 || m.uid() == me) && m.mode() & 0o022 == 0)
+    };
+    safe(path) && path.parent().is_some_and(safe)
+}
