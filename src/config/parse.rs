@@ -1,0 +1,443 @@
+//! From botctl.toml's text to a checked [`Config`]: every name, path, URL and duration
+//! validated once, each error located at its line and column.
+
+use super::raw::*;
+use super::*;
+
+pub(super) const TOKEN_IN_CONFIG: &str = "this looks like a bot token; tokens never go in botctl.toml: \
+put it in the environment or .env and name the variable with \
+token_env";
+
+pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
+    let at = |span: Range<usize>, message: String| located(text, path, span, message);
+
+    // Before anything else: a token must never sit in this file, not even in a comment or
+    // inside a URL (`…/bot<token>`).
+    if let Some(span) = crate::redact::find_token(text) {
+        return Err(at(span, TOKEN_IN_CONFIG.into()));
+    }
+
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        at(span, e.message().trim().to_string())
+    })?;
+    // TOML escapes (`\u0037…`) can spell a token the raw text does not show: check the values.
+    for value in raw.strings() {
+        if crate::redact::find_token(value.get_ref()).is_some() {
+            // Spelled with escapes: the raw text may not look like a token, so mask it whole.
+            let span = value.span();
+            let mut masked = text.to_string();
+            if masked.get(span.clone()).is_some() {
+                masked.replace_range(span.clone(), "\"<token>\"");
+            }
+            return Err(located(&masked, path, span, TOKEN_IN_CONFIG.into()));
+        }
+    }
+
+    let duration = |value: &Option<Spanned<String>>, bounds: Bounds| -> Result<Duration> {
+        match value {
+            None => Ok(bounds.default),
+            Some(v) => bounds.parse(v.get_ref()).map_err(|m| at(v.span(), m)),
+        }
+    };
+
+    let fly = FlySettings {
+        flyctl: raw.fly.flyctl.as_ref().map(|v| v.get_ref().clone()),
+        wait: duration(&raw.fly.wait, FLY_WAIT)?,
+        timeout: duration(&raw.fly.timeout, FLY_TIMEOUT)?,
+        toml: match &raw.fly.toml {
+            Some(v) if v.get_ref().trim().is_empty() => {
+                return Err(at(
+                    v.span(),
+                    "toml must name a file, like \"fly.toml\"".into(),
+                ));
+            }
+            Some(v) => Some(root.join(v.get_ref().trim())),
+            None => None,
+        },
+    };
+    if let Some(v) = raw
+        .fly
+        .flyctl
+        .as_ref()
+        .filter(|v| v.get_ref().trim().is_empty())
+    {
+        return Err(at(v.span(), "flyctl must name a program".into()));
+    }
+
+    let api = match &raw.telegram.api {
+        None => "https://api.telegram.org".to_string(),
+        Some(v) => {
+            let url = v.get_ref().trim_end_matches('/');
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(at(
+                    v.span(),
+                    format!("api must be an http:// or https:// URL, not {url:?}"),
+                ));
+            }
+            url.to_string()
+        }
+    };
+    let telegram = TelegramSettings {
+        api,
+        probe: duration(&raw.telegram.probe, PROBE)?,
+        timeout: duration(&raw.telegram.timeout, TELEGRAM_TIMEOUT)?,
+    };
+
+    let local = LocalSettings {
+        respawn: duration(&raw.local.respawn, RESPAWN)?,
+    };
+    let team = TeamSettings {
+        stale: duration(&raw.team.stale, TEAM_STALE)?,
+    };
+    let watch = WatchSettings {
+        local: duration(&raw.watch.local, WATCH_LOCAL)?,
+        fly: duration(&raw.watch.fly, WATCH_FLY)?,
+        hosts: duration(&raw.watch.hosts, WATCH_HOSTS)?,
+    };
+
+    let mut seen = HashSet::new();
+    let mut bots = Vec::new();
+    for b in raw.bot {
+        let name = b.name.get_ref();
+        if !is_name(name) {
+            return Err(at(
+                b.name.span(),
+                format!("bot name {name:?} must be made of a-z, 0-9 and -"),
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(at(b.name.span(), format!("duplicate bot name {name:?}")));
+        }
+        let entry = match (&b.script, &b.module) {
+            (Some(script), None) => {
+                let text = script.get_ref().trim();
+                if text.is_empty() || text.ends_with('/') {
+                    return Err(at(script.span(), "script must name a file".into()));
+                }
+                Entry::Script(text.to_string())
+            }
+            (None, Some(module)) => {
+                let text = module.get_ref().trim();
+                if !is_module_name(text) {
+                    return Err(at(
+                        module.span(),
+                        format!(
+                            "module must be a Python module name, like \"lb.partner\", not {text:?}"
+                        ),
+                    ));
+                }
+                Entry::Module(text.to_string())
+            }
+            (Some(_), Some(module)) => {
+                return Err(at(
+                    module.span(),
+                    format!("bot {name:?} has both script and module; keep exactly one of the two"),
+                ));
+            }
+            (None, None) => {
+                return Err(at(
+                    b.name.span(),
+                    format!(
+                        "bot {name:?} needs script = \"bot.py\" or module = \
+\"pkg.bot\" (how its process is recognised)"
+                    ),
+                ));
+            }
+        };
+        if let Some(v) = b.token_env.as_ref().filter(|v| !is_env_name(v.get_ref())) {
+            return Err(at(
+                v.span(),
+                format!(
+                    "token_env must be the name of an environment variable, like \
+PARTNER_BOT_TOKEN, not {:?}",
+                    v.get_ref()
+                ),
+            ));
+        }
+        if let Some(v) = b
+            .token_secret
+            .as_ref()
+            .filter(|v| !is_env_name(v.get_ref()))
+        {
+            return Err(at(
+                v.span(),
+                format!(
+                    "token_secret must be the name of a Fly secret, like \
+PARTNER_BOT_TOKEN, not {:?}",
+                    v.get_ref()
+                ),
+            ));
+        }
+        let (mode, webhook_url, webhook_secret_env) = webhook_keys(&b, &at)?;
+        for field in [&b.fly_app, &b.run, &b.username].into_iter().flatten() {
+            if field.get_ref().trim().is_empty() {
+                return Err(at(field.span(), "this value must not be empty".into()));
+            }
+        }
+        // A secret and a ready log belong to an app: without one they could not mean anything.
+        if b.fly_app.is_none()
+            && let Some(v) = b.token_secret.as_ref().or(b.ready_log.as_ref())
+        {
+            return Err(at(
+                v.span(),
+                "token_secret and ready_log belong to the bot's Fly app: add fly_app = \"…\""
+                    .into(),
+            ));
+        }
+        let token_secret = b
+            .token_secret
+            .map(Spanned::into_inner)
+            .or_else(|| b.token_env.as_ref().map(|v| v.get_ref().clone()));
+        let ready_log = b
+            .ready_log
+            .map(Spanned::into_inner)
+            .filter(|s| !s.is_empty());
+        let fly = match b.fly_app {
+            Some(app) if !is_name(app.get_ref()) => {
+                return Err(at(
+                    app.span(),
+                    format!(
+                        "fly_app must be a Fly app name (a-z, 0-9 and -), not {:?}",
+                        app.get_ref()
+                    ),
+                ));
+            }
+            Some(app) => Some(Fly {
+                app: AppName::new(app.into_inner()),
+                token_secret,
+                ready_log,
+            }),
+            None => None,
+        };
+        bots.push(Bot {
+            name: BotName::new(name.clone()),
+            run: b
+                .run
+                .map(|r| r.into_inner())
+                .unwrap_or_else(|| entry.default_run()),
+            entry,
+            token_env: b.token_env.map(Spanned::into_inner),
+            username: b
+                .username
+                .map(|u| u.into_inner().trim_start_matches('@').to_string()),
+            fly,
+            mode,
+            webhook_url,
+            webhook_secret_env,
+        });
+    }
+
+    if bots.is_empty() {
+        return Err(at(
+            0..0,
+            "describes no bots: add a [[bot]] table with name and script (botctl init writes one)"
+                .into(),
+        ));
+    }
+    let hosts = hosts(&raw.host, &bots, &at, &duration)?;
+    Ok(Config {
+        path: path.to_path_buf(),
+        root,
+        fly,
+        telegram,
+        local,
+        bots,
+        hosts,
+        team,
+        watch,
+    })
+}
+
+/// `mode`, `webhook_url` and `webhook_secret_env`: the webhook keys only mean something in
+/// webhook mode, and the secret is named, never written here.
+pub(super) fn webhook_keys(
+    b: &RawBot,
+    at: &dyn Fn(Range<usize>, String) -> Error,
+) -> Result<(UpdateMode, Option<String>, Option<String>)> {
+    let mode = match b.mode.as_ref() {
+        None => UpdateMode::Polling,
+        Some(v) => match v.get_ref().as_str() {
+            "polling" => UpdateMode::Polling,
+            "webhook" => UpdateMode::Webhook,
+            other => {
+                return Err(at(
+                    v.span(),
+                    format!("mode must be \"polling\" or \"webhook\", not {other:?}"),
+                ));
+            }
+        },
+    };
+    if !mode.is_webhook()
+        && let Some(v) = b.webhook_url.as_ref().or(b.webhook_secret_env.as_ref())
+    {
+        return Err(at(
+            v.span(),
+            "webhook_url and webhook_secret_env are for a webhook bot: add mode = \"webhook\""
+                .into(),
+        ));
+    }
+    if let Some(v) = &b.webhook_url {
+        let url = v.get_ref().trim();
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(at(
+                v.span(),
+                format!(
+                    "webhook_url must be an https:// URL, not \"{}\"",
+                    crate::outside::shown(url)
+                ),
+            ));
+        }
+    }
+    if let Some(v) = b
+        .webhook_secret_env
+        .as_ref()
+        .filter(|v| !is_env_name(v.get_ref()))
+    {
+        return Err(at(
+            v.span(),
+            "webhook_secret_env must name an environment variable, like PARTNER_WEBHOOK_SECRET; \
+the secret itself never goes in botctl.toml"
+                .into(),
+        ));
+    }
+    Ok((
+        mode,
+        b.webhook_url
+            .as_ref()
+            .map(|v| v.get_ref().trim().to_string()),
+        b.webhook_secret_env.as_ref().map(|v| v.get_ref().clone()),
+    ))
+}
+
+/// Reads an optional duration key within its bounds.
+pub(super) type DurationOf<'a> = dyn Fn(&Option<Spanned<String>>, Bounds) -> Result<Duration> + 'a;
+
+/// The `[[host]]` tables, checked: names like bot names and unique, an ssh destination that
+/// is not an option, `bots` naming configured bots.
+pub(super) fn hosts(
+    raw: &[RawHost],
+    bots: &[Bot],
+    at: &dyn Fn(Range<usize>, String) -> Error,
+    duration: &DurationOf<'_>,
+) -> Result<Vec<Host>> {
+    let mut seen = HashSet::new();
+    let mut hosts = Vec::new();
+    for h in raw {
+        let name = h.name.get_ref();
+        if !is_name(name) {
+            return Err(at(
+                h.name.span(),
+                format!("host name {name:?} must be made of a-z, 0-9 and -"),
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(at(h.name.span(), format!("duplicate host name {name:?}")));
+        }
+        let ssh = h.ssh.get_ref().trim();
+        if let Some(o) = h
+            .options
+            .iter()
+            .find(|o| o.get_ref().chars().any(char::is_control))
+        {
+            return Err(at(
+                o.span(),
+                format!(
+                    "ssh options must not hold control characters or NUL: {}",
+                    crate::outside::shown(o.get_ref())
+                ),
+            ));
+        }
+        if ssh.is_empty()
+            || ssh.starts_with('-')
+            || ssh.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(at(
+                h.ssh.span(),
+                format!(
+                    "ssh must be what you would type after `ssh`: user@host or a Host alias, \
+not \"{}\" (options go in options = [...])",
+                    crate::outside::shown(ssh)
+                ),
+            ));
+        }
+        let mut names = Vec::new();
+        match &h.bots {
+            None => names.extend(bots.iter().map(|b| b.name.clone())),
+            Some(list) => {
+                for b in list {
+                    if !bots.iter().any(|known| &known.name == b.get_ref()) {
+                        let known: Vec<&str> = bots.iter().map(|b| b.name.as_str()).collect();
+                        return Err(at(
+                            b.span(),
+                            format!(
+                                "no bot named {:?}; known bots: {}",
+                                b.get_ref(),
+                                known.join(", ")
+                            ),
+                        ));
+                    }
+                    names.push(BotName::new(b.get_ref().clone()));
+                }
+            }
+        }
+        hosts.push(Host {
+            name: HostName::new(name.clone()),
+            ssh: ssh.to_string(),
+            options: h.options.iter().map(|o| o.get_ref().clone()).collect(),
+            bots: names,
+            timeout: duration(&h.timeout, HOST_TIMEOUT)?,
+        });
+    }
+    Ok(hosts)
+}
+
+/// Bot, host and Fly app names: a-z, 0-9 and -.
+pub(super) fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// `lb.partner`: dotted Python identifiers.
+pub(super) fn is_module_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && !part.starts_with(|c: char| c.is_ascii_digit())
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+pub(super) fn is_env_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+pub(super) fn located(text: &str, path: &Path, span: Range<usize>, message: String) -> Error {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[..start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let line_text = text[line_start..].lines().next().unwrap_or("");
+    // Never echo a token back, even in the snippet.
+    let shown = crate::redact::redact(line_text);
+    let snippet = if shown.trim().is_empty() {
+        String::new()
+    } else {
+        format!(
+            "  {line:>3} | {shown}\n      | {}^",
+            " ".repeat(column.saturating_sub(1))
+        )
+    };
+    Error::Config {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+        snippet,
+    }
+}
