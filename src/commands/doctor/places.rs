@@ -3,7 +3,6 @@
 
 use super::{Evidence, Findings};
 use crate::config::Bot;
-use crate::model::AppName;
 use crate::sources::telegram::{self};
 use crate::survey::finding::{Check, Finding, Level};
 use crate::ui;
@@ -105,17 +104,16 @@ dev-start {0}",
             )
         } else if !places.local.is_empty() {
             format!("botctl dev-stop {}", bot.name)
-        } else if places.webhook.is_some() {
-            telegram::delete_webhook_fix(api, bot.token_env.as_deref())
-        } else {
+        } else if let (None, Some(app)) = (places.webhook, places.app) {
             // Neither here nor a webhook: two or more of the bot's own machines.
             let extra: Vec<&str> = places
                 .on_fly()
                 .skip(1)
                 .map(|(_, m)| m.id.as_str())
                 .collect();
-            let app = places.app.map(AppName::as_str).unwrap_or_default();
             format!("flyctl machine stop {} --app {app}", extra.join(" "))
+        } else {
+            telegram::delete_webhook_fix(api, bot.token_env.as_deref())
         };
         f.push(
             Finding::error(
@@ -193,10 +191,17 @@ pub(super) fn shared_token_fix(
 }
 
 pub(super) fn check_shared_token(bot: &Bot, ev: &Evidence, f: &mut Findings) {
-    let (Some(shared), Some(fly)) = (ev.survey.shared_token(bot), &bot.fly) else {
+    // Compared only for a bot with an app and the name of its token's secret there.
+    let Some(shared) = ev.survey.shared_token(bot) else {
         return;
     };
-    let own = &fly.app;
+    let Some((own, own_secret)) = bot
+        .fly
+        .as_ref()
+        .and_then(|f| Some((&f.app, f.token_secret.as_deref()?)))
+    else {
+        return;
+    };
     for a in &shared.also {
         let started: Vec<&str> = a.started().iter().map(|m| m.id.as_str()).collect();
         let fix = Some(a.fix());
@@ -205,7 +210,7 @@ pub(super) fn check_shared_token(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             a.app,
             bot.name,
             a.secret,
-            fly.token_secret.as_deref().unwrap_or_default()
+            own_secret
         );
         match &a.machines {
             Ok(_) if !started.is_empty() => f.push(
