@@ -22,6 +22,17 @@ impl Output {
         self.code == Some(0)
     }
 
+    /// What a failed program said: [`Output::error_line`], or the last line of stdout when
+    /// stderr is empty (supervisorctl and pm2 print their errors there), cut and escaped alike.
+    pub fn said(&self) -> String {
+        match self.stdout.trim().lines().last() {
+            Some(last) if self.stderr.trim().is_empty() => {
+                crate::outside::shown(&quote(last)).into_owned()
+            }
+            _ => self.error_line(),
+        }
+    }
+
     /// The line of stderr worth quoting: flyctl's `Error: …`, else the last non-empty line;
     /// cut to `QUOTE_MAX` characters (a program can print megabytes on one line), and escaped:
     /// it is another program's text, and it may carry colours or a forged line.

@@ -147,7 +147,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
                     ui::describe::supervisor(s)
                 ),
             },
-            fix: risky.map(|(_, s)| s.stop().clone()),
+            fix: risky.map(|(_, s)| s.stop()),
         });
         let verdict = places.verdict();
         items.push(Item {

@@ -15,7 +15,7 @@ use crate::config::{Bot, Host};
 use crate::error::{Error, Result};
 use crate::sources::host::{self, HostScan, Signal, sh_quote};
 use crate::sources::local::Instance;
-use crate::sources::supervisor::{StopHow, SupervisorKind};
+use crate::sources::supervisor::{StopHow, Supervisor, SupervisorKind};
 use crate::ui;
 
 /// A `[[host]]` over ssh: the ssh user's processes, signalled through a fixed script that
@@ -108,92 +108,84 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
     let mut ran = BTreeSet::new();
     for i in supervised {
         let Some(s) = &i.supervisor else { continue };
-        if !ran.insert(s.stop().clone()) {
+        if !ran.insert(s.stop()) {
             continue;
         }
-        match &s.how {
-            StopHow::Command { argv, env, .. } => {
-                let words: Vec<String> = env
-                    .iter()
+        let commands: Vec<Vec<String>> = match &s.how {
+            StopHow::Command { argv, env, .. } => vec![
+                env.iter()
                     .map(|(k, v)| format!("{k}={v}"))
                     .chain(argv.iter().cloned())
-                    .collect();
-                run_stop(host, &words, &s.stop())?;
-                done.push(format!(
-                    "{} {}: ran `{}` on {}",
-                    s.kind,
-                    s.name,
-                    s.stop(),
-                    host.name
-                ));
-            }
-            StopHow::Commands { argvs, .. } => {
-                // launchd's pair; hosts are Linux servers, so this is for completeness.
-                for argv in argvs {
-                    run_stop(host, argv, &s.stop())?;
-                }
-                done.push(format!(
-                    "{} {}: ran `{}` on {}",
-                    s.kind,
-                    s.name,
-                    s.stop(),
-                    host.name
-                ));
-            }
-            StopHow::AsRoot { argv } => {
-                run_stop(host, argv, &s.stop())?;
-                done.push(format!(
-                    "{} {}: ran `{}` on {}",
-                    s.kind,
-                    s.name,
-                    s.stop(),
-                    host.name
-                ));
-            }
+                    .collect(),
+            ],
+            // launchd's pair; hosts are Linux servers, so this is for completeness.
+            StopHow::Commands { argvs, .. } => argvs.clone(),
+            StopHow::AsRoot { argv } => vec![argv.clone()],
             StopHow::EndParent { pid, .. } => {
-                let Some(seen) = scan.seen.get(pid) else {
-                    done.push(format!(
-                        "pid {pid} was not seen on {}: left alone",
-                        host.name
-                    ));
-                    continue;
-                };
-                let ended = host::signal(host, Signal::Term, &[seen]).map_err(Error::StepFailed)?;
-                if ended.is_empty() {
-                    done.push(format!(
-                        "pid {pid} is gone or not the ssh user's: left alone"
-                    ));
-                    continue;
-                }
-                // Give the shell a moment to go, so it starts no new copy in between.
-                let _ = wait_for(
-                    "waiting for the supervisor to end",
-                    Duration::from_secs(2),
-                    Duration::from_millis(200),
-                    || {
-                        let alive = host::signal(host, Signal::Check, &[seen])
-                            .map_err(Error::StepFailed)?;
-                        Ok(if alive.is_empty() {
-                            ControlFlow::Break(())
-                        } else {
-                            ControlFlow::Continue("still there".into())
-                        })
-                    },
-                )?;
-                done.push(format!(
-                    "{}: ended pid {pid} `{}`",
-                    if s.kind == SupervisorKind::Loop {
-                        "loop".to_string()
-                    } else {
-                        format!("reloader {}", s.name)
-                    },
-                    &i.parent_cmd
-                ));
+                done.push(end_parent(host, scan, i, s, *pid)?);
+                continue;
             }
-            StopHow::SignalBot { .. } | StopHow::Manual { .. } | StopHow::OtherUser { .. } => {}
+            StopHow::SignalBot { .. } | StopHow::Manual { .. } | StopHow::OtherUser { .. } => {
+                continue;
+            }
+        };
+        for words in &commands {
+            run_stop(host, words, &s.stop())?;
         }
+        done.push(format!(
+            "{} {}: ran `{}` on {}",
+            s.kind,
+            s.name,
+            s.stop(),
+            host.name
+        ));
     }
     Ok(done)
+}
+
+/// Ends a loop's shell or a reloader on the host, if it is still the one seen and the ssh
+/// user's, and gives it a moment to go so that it starts no new copy in between.
+fn end_parent(
+    host: &Host,
+    scan: &HostScan,
+    i: &Instance,
+    s: &Supervisor,
+    pid: u32,
+) -> Result<String> {
+    let Some(seen) = scan.seen.get(&pid) else {
+        return Ok(format!(
+            "pid {pid} was not seen on {}: left alone",
+            host.name
+        ));
+    };
+    let ended = host::signal(host, Signal::Term, &[seen]).map_err(Error::StepFailed)?;
+    if ended.is_empty() {
+        return Ok(format!(
+            "pid {pid} is gone or not the ssh user's: left alone"
+        ));
+    }
+    let _ = wait_for(
+        "waiting for the supervisor to end",
+        Duration::from_secs(2),
+        Duration::from_millis(200),
+        || {
+            let alive = host::signal(host, Signal::Check, &[seen]).map_err(Error::StepFailed)?;
+            Ok(if alive.is_empty() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue("still there".into())
+            })
+        },
+    )?;
+    Ok(format!(
+        "{}: ended pid {pid} `{}`",
+        if s.kind == SupervisorKind::Loop {
+            "loop".to_string()
+        } else {
+            format!("reloader {}", s.name)
+        },
+        &i.parent_cmd
+    ))
 }
 
 /// `words` run on the host through its login shell, each quoted.
@@ -202,11 +194,7 @@ fn run_stop(host: &Host, words: &[String], shown: &str) -> Result<()> {
     let quoted: Vec<&str> = quoted.iter().map(String::as_str).collect();
     let out = host::ssh(host, &quoted, "").map_err(Error::StepFailed)?;
     if !out.success() {
-        let said = if out.stderr.trim().is_empty() {
-            out.stdout.trim().lines().last().unwrap_or("").to_string()
-        } else {
-            out.error_line()
-        };
+        let said = out.said();
         return Err(Error::StepFailed(format!(
             "`{shown}` failed on host {}: {}",
             host.name,

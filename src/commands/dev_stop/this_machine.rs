@@ -90,7 +90,7 @@ fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
     let protected = local::ancestors();
     for i in supervised {
         let Some(s) = &i.supervisor else { continue };
-        if !ran.insert(s.stop().clone()) {
+        if !ran.insert(s.stop()) {
             continue;
         }
         match &s.how {
@@ -160,11 +160,7 @@ fn run_stop(argv: &[String], env: &[(String, String)]) -> Result<()> {
     let out = exec::run_with_env(&program, &args, &env, STOP_COMMAND_LIMIT)
         .map_err(|e| Error::StepFailed(format!("`{}`: {e}", argv.join(" "))))?;
     if !out.success() {
-        let said = if out.stderr.trim().is_empty() {
-            out.stdout.trim().lines().last().unwrap_or("").to_string()
-        } else {
-            out.error_line()
-        };
+        let said = out.said();
         return Err(Error::StepFailed(format!(
             "`{}` failed: {said}",
             argv.join(" ")

@@ -31,7 +31,7 @@ polls while {} runs in {} places",
                         places.count()
                     ),
                 )
-                .fix(s.stop().clone()),
+                .fix(s.stop()),
             );
         } else {
             f.push(Finding::ok(

@@ -207,10 +207,7 @@ pub(super) fn check_shared_token(bot: &Bot, ev: &Evidence, f: &mut Findings) {
         let fix = Some(a.fix());
         let same = format!(
             "Fly app {} holds {}'s token (its secret {} has the same digest as {} in {own})",
-            a.app,
-            bot.name,
-            a.secret,
-            own_secret
+            a.app, bot.name, a.secret, own_secret
         );
         match &a.machines {
             Ok(_) if !started.is_empty() => f.push(
