@@ -1,0 +1,267 @@
+//! Autostart entries: things that can start a bot later — crontab lines, systemd units,
+//! launchd jobs, pm2's saved app list, supervisord programs — whose command mentions the bot's
+//! script. A tool that is not installed is
+//! "not checked", never an error.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::{self, Bot};
+use crate::exec;
+use crate::model::BotName;
+
+mod cron;
+mod launchd;
+mod pm2;
+mod supervisord;
+mod systemd;
+
+pub use cron::crontab_entries;
+use cron::*;
+use launchd::*;
+pub use pm2::pm2_dump_apps;
+use pm2::*;
+use supervisord::*;
+pub use supervisord::{parse_supervisord_conf, supervisord};
+pub use systemd::systemd_entries;
+use systemd::*;
+
+/// What keeps the entry: each starts a bot in its own way, and is undone in its own way.
+/// Declared in the order entries are listed (by name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Source {
+    #[serde(rename = "crontab")]
+    Crontab,
+    #[serde(rename = "launchd")]
+    Launchd,
+    #[serde(rename = "pm2")]
+    Pm2,
+    #[serde(rename = "supervisord")]
+    Supervisord,
+    #[serde(rename = "systemd")]
+    Systemd,
+    #[serde(rename = "systemd --user")]
+    SystemdUser,
+}
+
+impl Source {
+    /// systemd's system manager, or the user's.
+    pub fn systemd(user: bool) -> Source {
+        if user {
+            Source::SystemdUser
+        } else {
+            Source::Systemd
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Crontab => "crontab",
+            Source::Launchd => "launchd",
+            Source::Pm2 => "pm2",
+            Source::Supervisord => "supervisord",
+            Source::Systemd => "systemd",
+            Source::SystemdUser => "systemd --user",
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Entry {
+    #[serde(skip)]
+    pub bot: BotName,
+    pub source: Source,
+    /// The line, unit or plist as found: outside text.
+    pub entry: crate::outside::Outside,
+    /// What to type to remove it.
+    #[serde(skip)]
+    pub fix: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unchecked {
+    pub source: Source,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Autostart {
+    pub entries: Vec<Entry>,
+    pub unchecked: Vec<Unchecked>,
+}
+
+impl Autostart {
+    pub fn for_bot(&self, bot: &str) -> Vec<&Entry> {
+        self.entries.iter().filter(|e| e.bot == bot).collect()
+    }
+}
+
+pub fn scan(bots: &[&Bot], limit: Duration) -> Autostart {
+    let mut found = Autostart::default();
+    // Each source yields (source, lines that could start something, fix for a line).
+    crontab(bots, limit, &mut found);
+    systemd(bots, limit, false, &mut found);
+    systemd(bots, limit, true, &mut found);
+    launchd(bots, limit, &mut found);
+    pm2_dumps(bots, &mut found);
+    found
+}
+
+fn unchecked(found: &mut Autostart, source: Source, reason: String) {
+    found.unchecked.push(Unchecked { source, reason });
+}
+
+/// The launchd domain a plist folder's jobs load into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Domain {
+    /// `~/Library/LaunchAgents`, `/Library/LaunchAgents`: the logged-in user's `gui/UID`.
+    Gui,
+    /// `/Library/LaunchDaemons`: `system` (root's to change).
+    System,
+}
+
+/// Does `text` start the bot: name its script as a file, or its module (`-m lb.partner`)?
+pub fn names(text: &str, entry: &config::Entry) -> bool {
+    match entry {
+        config::Entry::Script(script) => mentions(text, script),
+        config::Entry::Module(module) => mentions(text, module),
+    }
+}
+
+/// Does `text` name the script as a file (not as part of a longer name)?
+/// `cd ~/lb && python3 bot.py` mentions bot.py; `python3 admin_bot.py` does not.
+pub fn mentions(text: &str, script: &str) -> bool {
+    let name = script.rsplit('/').next().unwrap_or(script);
+    let before_ok = |c: Option<char>| {
+        c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
+    };
+    let after_ok = |c: Option<char>| {
+        c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
+    };
+    text.match_indices(name).any(|(i, _)| {
+        before_ok(text[..i].chars().next_back()) && after_ok(text[i + name.len()..].chars().next())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{
+        LaunchdJob, launchd_job, mentions, names, parse_supervisord_conf, pm2_dump_apps, wildcard,
+    };
+    use crate::config::Entry;
+
+    #[test]
+    fn supervisord_programs_and_includes() {
+        let conf = parse_supervisord_conf(
+            "[supervisord]\nnodaemon=true\n\n[include]\nfiles = conf.d/*.conf other.ini\n\n\
+             [program:partner]\ncommand=python3 bot.py ; the partner bot\ndirectory=/srv/lb\n\n\
+             [program:admin]\ncommand = python3 admin_bot.py\nautostart = false\n",
+        );
+        assert_eq!(conf.includes, ["conf.d/*.conf", "other.ini"]);
+        let p: Vec<(&str, &str, bool)> = conf
+            .programs
+            .iter()
+            .map(|p| (p.name.as_str(), p.command.as_str(), p.autostart))
+            .collect();
+        assert_eq!(
+            p,
+            [
+                ("partner", "python3 bot.py", true),
+                ("admin", "python3 admin_bot.py", false)
+            ]
+        );
+        assert!(wildcard("*.conf", "bots.conf"));
+        assert!(!wildcard("*.conf", "bots.conf.bak"));
+    }
+
+    #[test]
+    fn pm2_saved_apps() {
+        let dump = r#"[{"name":"partner","pm_exec_path":"/srv/lb/bot.py","exec_interpreter":"python3","args":[],"pm_cwd":"/srv/lb","autorestart":true},
+                      {"name":"web","pm_exec_path":"/srv/web/server.js","exec_interpreter":"node","args":["--port","80"]}]"#;
+        assert_eq!(
+            pm2_dump_apps(dump),
+            [
+                ("partner".to_string(), "python3 /srv/lb/bot.py".to_string()),
+                (
+                    "web".to_string(),
+                    "node /srv/web/server.js --port 80".to_string()
+                )
+            ]
+        );
+        assert!(pm2_dump_apps("not json").is_empty());
+    }
+
+    #[test]
+    fn mentions_whole_names_only() {
+        assert!(mentions("@reboot cd ~/lb && python3 bot.py", "bot.py"));
+        assert!(mentions("<string>/Users/dev/lb/bot.py</string>", "bot.py"));
+        assert!(mentions("python3 bot.py>>log 2>&1", "bot.py"));
+        assert!(!mentions("python3 admin_bot.py", "bot.py"));
+        assert!(!mentions("python3 bot.pyc", "bot.py"));
+        assert!(mentions("python3 /srv/bots/bot.py", "bots/bot.py"));
+        let module = Entry::Module("lb.partner".into());
+        assert!(names("@reboot cd ~/lb && python3 -m lb.partner", &module));
+        assert!(!names("python3 -m lb.partner_admin", &module));
+    }
+
+    #[test]
+    fn launchd_jobs_from_xml_and_binary_plists() {
+        let fixture = |name: &str| {
+            std::fs::read(format!(
+                "{}/tests/fixtures/launchd/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        assert_eq!(
+            launchd_job(&fixture("com.lb.partner.plist")),
+            Some(LaunchdJob {
+                label: "com.lb.partner".into(),
+                argv: vec![
+                    "/opt/homebrew/bin/python3".into(),
+                    "/Users/dev/lb/bot.py".into()
+                ],
+            })
+        );
+        let binary = fixture("lb-worker-binary.plist");
+        assert!(binary.starts_with(b"bplist00"));
+        let job = launchd_job(&binary).unwrap();
+        assert_eq!(
+            job.label, "com.lb.worker",
+            "the Label key, not the file name"
+        );
+        assert!(names(
+            &job.argv.join(" "),
+            &Entry::Module("lb.partner".into())
+        ));
+        // `Program` alone; no label; disabled; not a plist at all.
+        let xml = |body: &str| {
+            format!("<?xml version=\"1.0\"?><plist version=\"1.0\"><dict>{body}</dict></plist>")
+        };
+        let program =
+            xml("<key>Label</key><string>x</string><key>Program</key><string>/srv/bot.py</string>");
+        assert_eq!(
+            launchd_job(program.as_bytes()).unwrap().argv,
+            ["/srv/bot.py"]
+        );
+        assert_eq!(
+            launchd_job(xml("<key>Program</key><string>/srv/bot.py</string>").as_bytes()),
+            None
+        );
+        let disabled = xml("<key>Label</key><string>x</string><key>Disabled</key><true/>");
+        assert_eq!(launchd_job(disabled.as_bytes()), None);
+        assert_eq!(
+            launchd_job(b"<plist><string>/usr/bin/true</string></plist>"),
+            None
+        );
+        assert_eq!(launchd_job(b"\0\0\0"), None);
+    }
+}

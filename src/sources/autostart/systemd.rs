@@ -1,0 +1,82 @@
+//! systemd units (the system's and the user's manager) whose ExecStart runs the bot.
+
+use super::*;
+
+pub(super) fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
+    let source = Source::systemd(user);
+    let Some(program) = exec::find_program("systemctl", Path::new("/")) else {
+        return unchecked(found, source, "systemctl is not installed".into());
+    };
+    let mut args = vec![];
+    if user {
+        args.push("--user");
+    }
+    args.extend([
+        "show",
+        "--no-pager",
+        "--property=Id,ExecStart,ActiveState,UnitFileState",
+        "*.service",
+    ]);
+    let out = match exec::run(&program, &args, limit) {
+        Ok(out) => out,
+        Err(e) => return unchecked(found, source, e.to_string()),
+    };
+    if !out.success() {
+        // A container, WSL, macOS' Linux VMs: no systemd, so nothing it could start.
+        let stderr = &out.stderr;
+        let not_running = stderr.contains("has not been booted with systemd")
+            || stderr.contains("Failed to connect to bus");
+        let why = match (not_running, user) {
+            (true, false) => "systemd is not running here".to_string(),
+            (true, true) => "no systemd user manager runs for this user".to_string(),
+            (false, _) => format!("systemctl failed: {}", out.error_line()),
+        };
+        return unchecked(found, source, why);
+    }
+    found
+        .entries
+        .extend(systemd_entries(&out.stdout, bots, user));
+}
+
+/// The units in `systemctl show --property=Id,ExecStart,ActiveState,UnitFileState` output whose
+/// ExecStart starts a bot (`user`: of the user's manager).
+pub fn systemd_entries(text: &str, bots: &[&Bot], user: bool) -> Vec<Entry> {
+    let source = Source::systemd(user);
+    let mut entries = Vec::new();
+    for block in text.split("\n\n") {
+        let prop = |name: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
+                .unwrap_or("")
+        };
+        let exec_start = prop("ExecStart");
+        // ExecStart={ path=/usr/bin/python3 ; argv[]=/usr/bin/python3 /srv/bot.py ; ... }
+        let command = exec_start
+            .split_once("argv[]=")
+            .map(|(_, r)| r.split(" ;").next().unwrap_or(r).trim())
+            .unwrap_or(exec_start);
+        let unit = prop("Id");
+        for bot in bots.iter().filter(|b| names(command, &b.entry)) {
+            let state = [prop("ActiveState"), prop("UnitFileState")]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ");
+            entries.push(Entry {
+                bot: bot.name.clone(),
+                source,
+                entry: (format!("{unit} ({state}): {command}")).into(),
+                fix: if user {
+                    format!(
+                        "systemctl --user disable --now {}",
+                        crate::shell::word(unit)
+                    )
+                } else {
+                    format!("sudo systemctl disable --now {}", crate::shell::word(unit))
+                },
+            });
+        }
+    }
+    entries
+}
