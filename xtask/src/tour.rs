@@ -937,7 +937,7 @@ fn run_shown(mut cmd: Command, shown: &str) -> Result<Ran> {
     Ok(Ran {
         shown: shown.to_string(),
         code,
-        output: without_colour(&String::from_utf8_lossy(&output)),
+        output: plain(&String::from_utf8_lossy(&output)),
     })
 }
 
@@ -961,24 +961,9 @@ fn echo(mut pipe: std::io::PipeReader) -> mpsc::Receiver<Vec<u8>> {
     rx
 }
 
-/// `text` without ANSI escape sequences (CSI: ESC [ … final byte).
-fn without_colour(text: &str) -> String {
-    let mut plain = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\x1b' {
-            plain.push(c);
-            continue;
-        }
-        if chars.next() == Some('[') {
-            for c in chars.by_ref() {
-                if ('@'..='~').contains(&c) {
-                    break;
-                }
-            }
-        }
-    }
-    plain
+/// `text` without the colours a pty run adds.
+fn plain(text: &str) -> String {
+    console::strip_ansi_codes(text).into_owned()
 }
 
 fn heading(text: &str) {
@@ -996,9 +981,9 @@ mod tests {
     #[test]
     fn colour_codes_are_dropped_and_text_kept() {
         assert_eq!(
-            without_colour("\x1b[1m\x1b[32mok\x1b[0m partner \x1b[38;5;208mconflict\x1b[m"),
+            plain("\x1b[1m\x1b[32mok\x1b[0m partner \x1b[38;5;208mconflict\x1b[m"),
             "ok partner conflict"
         );
-        assert_eq!(without_colour("plain — ünïcode"), "plain — ünïcode");
+        assert_eq!(plain("plain — ünïcode"), "plain — ünïcode");
     }
 }
