@@ -976,7 +976,7 @@ fn say(text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::without_colour;
+    use super::plain;
 
     #[test]
     fn colour_codes_are_dropped_and_text_kept() {
