@@ -9,13 +9,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use test_support::config::{Bot, Host, Toml};
 use test_support::*;
 
-fn partner(world: &World) -> String {
-    format!(
-        "[[bot]]\nname = \"partner\"\nscript = \"{}\"\n",
-        world.script("bot.py")
-    )
+fn partner(world: &World) -> Bot {
+    Bot::script("partner", &world.script("bot.py"))
 }
 
 /// A folder another user (65534) owns and can use, outside the project.
@@ -65,10 +63,9 @@ subprocess.Popen(['python3', sys.argv[-1]])\ntime.sleep(600)\n";
 // Linux only: setpriv runs the other user's process.
 #[cfg(target_os = "linux")]
 #[test]
+#[ignore = "needs root"]
 fn another_users_supervisord_is_named_not_asked_and_its_fifo_config_not_read() {
-    if skip_unless_root("runs a fake supervisord as another user") {
-        return;
-    }
+    require_root("runs a fake supervisord as another user");
     let world = World::configured(partner);
     let other = others_folder();
     let bin = other.path().join("bin");
@@ -135,10 +132,9 @@ fn another_users_supervisord_is_named_not_asked_and_its_fifo_config_not_read() {
 // Linux only: setpriv runs the other user's process.
 #[cfg(target_os = "linux")]
 #[test]
+#[ignore = "needs root"]
 fn another_users_pm2_daemon_is_never_asked() {
-    if skip_unless_root("runs a fake pm2 daemon as another user") {
-        return;
-    }
+    require_root("runs a fake pm2 daemon as another user");
     let world = World::configured(partner);
     let other = others_folder();
     let home = other.path().join(".pm2");
@@ -278,10 +274,10 @@ fn silent_api() -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
 fn sigterm_ends_botctl_within_a_second_whatever_it_waits_on() {
     let (addr, _keep) = silent_api();
     let world = World::configured(|w| {
-        format!(
-            "[telegram]\napi = \"http://{addr}\"\ntimeout = \"60s\"\n\n{}token_env = \"PARTNER_BOT_TOKEN\"\n",
-            partner(w)
-        )
+        Toml::new()
+            .telegram_api(&format!("http://{addr}"))
+            .telegram_timeout("60s")
+            .bot(partner(w).token_env("PARTNER_BOT_TOKEN"))
     });
     world.write(".env", &format!("PARTNER_BOT_TOKEN={}\n", token(31)));
     for (signal, code) in [
@@ -392,11 +388,9 @@ fn colour_and_newlines_from_the_bot_api_are_escaped_off_a_terminal() {
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
     api.set_webhook(&token, "https://example.com/hook\u{1b}[8m\nFORGED line");
     let world = World::configured(|w| {
-        format!(
-            "[telegram]\napi = \"{}\"\n\n{}token_env = \"PARTNER_BOT_TOKEN\"\n",
-            api.url(),
-            partner(w)
-        )
+        Toml::new()
+            .telegram_api(&api.url())
+            .bot(partner(w).token_env("PARTNER_BOT_TOKEN"))
     });
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     for args in [&["status"][..], &["doctor"]] {
@@ -424,10 +418,9 @@ fn colour_and_newlines_from_the_bot_api_are_escaped_off_a_terminal() {
 #[test]
 fn node_watch_is_a_reloader_ended_first() {
     let world = World::configured(|w| {
-        format!(
-            "[local]\nrespawn = \"1s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"{}\"\n",
-            w.script("bot.js")
-        )
+        Toml::new()
+            .respawn("1s")
+            .bot(Bot::script("partner", &w.script("bot.js")))
     });
     let script = world.script("bot.js");
     world.write(&script, "setInterval(() => {}, 1000);\n");
@@ -472,10 +465,9 @@ app = Application.builder().token(os.environ['ADMIN_BOT_TOKEN']).build()\napp.ru
 #[test]
 fn a_host_that_prints_without_end_is_cut_off() {
     let world = World::configured(|w| {
-        format!(
-            "[[host]]\nname = \"vps\"\nssh = \"deploy@vps\"\ntimeout = \"20s\"\n\n{}",
-            partner(w)
-        )
+        Toml::new()
+            .host(Host::new("vps", "deploy@vps").timeout("20s"))
+            .bot(partner(w))
     });
     executable(
         &world.bin().join("ssh"),
