@@ -6,6 +6,8 @@
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -250,16 +252,27 @@ fn a_loops_script_swapped_for_dev_zero_is_not_read_whole() {
 }
 
 /// A Bot API that accepts connections and never answers: botctl waits on it in a thread.
-fn silent_api() -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+/// The counter says how many connections it has accepted (and holds).
+fn silent_api() -> (
+    std::net::SocketAddr,
+    Arc<AtomicUsize>,
+    std::thread::JoinHandle<()>,
+) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
     let keep = std::thread::spawn(move || {
         let mut held = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         listener.set_nonblocking(true).unwrap();
         while Instant::now() < deadline {
             match listener.accept() {
-                Ok((conn, _)) => held.push(conn),
+                Ok((conn, _)) => {
+                    held.push(conn);
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+                // Nonblocking accept: look again shortly (this is a server loop, not a wait).
                 Err(_) => std::thread::sleep(Duration::from_millis(20)),
             }
             if held.len() > 16 {
@@ -267,12 +280,12 @@ fn silent_api() -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
             }
         }
     });
-    (addr, keep)
+    (addr, accepted, keep)
 }
 
 #[test]
 fn sigterm_ends_botctl_within_a_second_whatever_it_waits_on() {
-    let (addr, _keep) = silent_api();
+    let (addr, accepted, _keep) = silent_api();
     let world = World::configured(|w| {
         Toml::new()
             .telegram_api(&format!("http://{addr}"))
@@ -290,17 +303,20 @@ fn sigterm_ends_botctl_within_a_second_whatever_it_waits_on() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(800));
+        // The signal comes while botctl waits on the silent Bot API.
+        let before = accepted.load(Ordering::SeqCst);
+        assert!(
+            wait_until(Duration::from_secs(20), || accepted.load(Ordering::SeqCst)
+                > before),
+            "botctl never asked the Bot API"
+        );
         let sent = Instant::now();
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
         let mut status = None;
-        while sent.elapsed() < Duration::from_secs(10) {
-            if let Some(s) = child.try_wait().unwrap() {
-                status = Some(s);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(Duration::from_secs(10), || {
+            status = child.try_wait().unwrap();
+            status.is_some()
+        });
         let Some(status) = status else {
             let _ = child.kill();
             let _ = child.wait();

@@ -392,6 +392,7 @@ fn doctor_quotes_a_recent_delivery_error_and_growing_pending_updates() {
     let deadline = std::time::Instant::now() + BOTCTL_LIMIT;
     while child.try_wait().expect("wait for doctor").is_none() {
         assert!(std::time::Instant::now() < deadline, "doctor hangs");
+        // Pacing, not waiting: a new update every 300 ms for as long as doctor runs.
         std::thread::sleep(Duration::from_millis(300));
         api.queue_update(&tok, "more");
     }
