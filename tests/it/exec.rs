@@ -612,7 +612,7 @@ fn a_copy_on_a_host_refuses_with_dev_stop_host_and_a_host_down_is_not_checked() 
 
     // The same host, down: not checked, and only --strict refuses.
     let down = host_table("vps", free_port(), &sshd.key("client_key"), "3s");
-    world.write_config(&format!("{}\n{down}", config(&world)));
+    world.write_config(format!("{}\n{down}", config(&world)));
     let run = world.run_under(
         ISOLATED,
         &["exec", "partner", "--", "sh", "-c", "touch started"],

@@ -465,7 +465,7 @@ fn absurd_durations_are_config_errors_not_panics() {
         ("[fly]\ntimeout", "0s"),
         ("[telegram]\nprobe", "-3s"),
     ] {
-        let world = World::with_config(&format!(
+        let world = World::with_config(format!(
             "{key} = \"{value}\"\n\n[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n"
         ));
         let run = world.run(&["status"]);

@@ -387,7 +387,7 @@ fn a_copy_on_a_host_appears_and_goes_with_the_host_named() {
     let sshd = Sshd::start("");
     let world = world_with(&dead_url(), &token(1909));
     let config = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
-    world.write_config(&format!(
+    world.write_config(format!(
         "{}\n{}",
         config.replace("fly = \"1s\"", "fly = \"1s\"\nhosts = \"1s\""),
         sshd.host_table("vps", "client_key", "10s")
