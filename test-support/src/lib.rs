@@ -86,6 +86,13 @@ pub fn partner_on_fly(world: &World) -> String {
         .render()
 }
 
+/// A world whose botctl.toml is [`partner_on_fly`]'s, the fake flyctl holding `fly`.
+pub fn partner_on_fly_with(fly: serde_json::Value) -> World {
+    let world = World::configured(partner_on_fly);
+    world.fly_state(fly);
+    world
+}
+
 // ------------------------------------------------------------------------------------------
 // Paths
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use test_support::config::{Bot, Toml};
 use test_support::{
-    BotApi, PtbBot, Run, World, findings, fly_apps, machine, partner_on_fly, with_secret,
+    BotApi, PtbBot, Run, World, findings, fly_apps, machine, partner_on_fly, partner_on_fly_with,
+    with_secret,
 };
 
 const APP: &str = "loyalitybot-partner";
@@ -41,13 +42,6 @@ fn machines(machines: Vec<Value>) -> Value {
 /// The app's one machine, stopped (a handed-off bot).
 fn one_stopped_machine() -> Value {
     machines(vec![machine("148ed193b95089", "stopped", None)])
-}
-
-/// partner on Fly.io (no Telegram), Fly holding `fly`.
-fn on_fly(fly: Value) -> World {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly);
-    world
 }
 
 /// partner with a token in `.env` that the fake Bot API knows, Fly holding some state.
@@ -267,7 +261,7 @@ fn two_local_copies() {
 
 #[test]
 fn two_started_machines_in_one_app() {
-    let world = on_fly(machines(vec![
+    let world = partner_on_fly_with(machines(vec![
         machine("148ed193b95089", "started", None),
         machine("d8d9e2f0c12345", "started", None),
     ]));
@@ -366,7 +360,7 @@ fn flyctl_missing() {
 fn flyctl_logged_out() {
     let mut state = one_started_machine();
     state["logged_in"] = json!(false);
-    let world = on_fly(state);
+    let world = partner_on_fly_with(state);
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
@@ -431,7 +425,7 @@ fn autostart_entries_are_warnings() {
 
 #[test]
 fn a_stopped_machine_that_fly_proxy_can_start() {
-    let world = on_fly(machines(vec![
+    let world = partner_on_fly_with(machines(vec![
         machine("148ed193b95089", "started", Some(false)),
         machine("d8d9e2f0c12345", "stopped", Some(true)),
     ]));
@@ -478,7 +472,7 @@ fn conflict_lines_in_the_logs() {
         format!("{recent} app[148ed193b95089] ams [info]Бот успешно подключен"),
         conflict_line(&recent, "d8d9e2f0c12345"),
     ]);
-    let world = on_fly(state);
+    let world = partner_on_fly_with(state);
     let (run, json, _) = doctor(&world, &[]);
     run.expect_code(1); // recent 409s are an error
     assert_shape(&json);
@@ -493,7 +487,7 @@ fn conflict_lines_in_the_logs() {
     // Old 409s are worth a look, not an error.
     let mut state = one_started_machine();
     state["apps"][APP]["logs"] = json!([conflict_line("2026-01-05T10:00:00Z", "148ed193b95089")]);
-    let world = on_fly(state);
+    let world = partner_on_fly_with(state);
     let (run, json, _) = doctor(&world, &[]);
     run.expect_code(0);
     let f = the(&json, "logs", "warn");
@@ -506,7 +500,7 @@ fn conflict_lines_in_the_logs() {
 
 #[test]
 fn an_open_handoff_and_a_corrupt_one() {
-    let world = on_fly(one_stopped_machine());
+    let world = partner_on_fly_with(one_stopped_machine());
     world.write(
         ".botctl/state.json",
         &serde_json::to_string_pretty(&json!({

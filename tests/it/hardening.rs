@@ -61,8 +61,7 @@ fn script(world: &World, rel: &str, text: &str) -> std::path::PathBuf {
 
 #[test]
 fn a_virtualenv_named_dot_env_is_skipped_not_looped_on() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(APP, vec![])]));
+    let world = partner_on_fly_with(fly_apps(&[(APP, vec![])]));
     std::fs::create_dir_all(world.path(".env/bin")).unwrap();
     world.write(".env/pyvenv.cfg", "home = /usr/bin\n");
     let run = run(world
@@ -379,8 +378,7 @@ fn now_epoch() -> f64 {
 
 #[test]
 fn planted_symlinks_are_never_written_through() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(
+    let world = partner_on_fly_with(fly_apps(&[(
         APP,
         vec![machine("148ed193b95089", "started", Some(false))],
     )]));
@@ -484,8 +482,7 @@ fn absurd_durations_are_config_errors_not_panics() {
 
 #[test]
 fn doctor_mentions_a_handoff_for_a_bot_no_longer_configured() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(APP, vec![])]));
+    let world = partner_on_fly_with(fly_apps(&[(APP, vec![])]));
     world.write(
         ".botctl/state.json",
         r#"{"version": 1, "handoffs": [{"bot": "oldbot", "app": "old-app", "machines": ["e784079b449483"], "at": "2026-11-20T10:00:00Z", "by": "dev@laptop"}]}"#,
@@ -595,8 +592,7 @@ fn free_threaded_and_debug_pythons_run_instances() {
 #[ignore = "needs root"]
 fn deploy_resume_over_another_users_copy_names_a_fix_that_works() {
     require_root("runs a process as another user");
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(
+    let world = partner_on_fly_with(fly_apps(&[(
         APP,
         vec![machine("148ed193b95089", "stopped", Some(false))],
     )]));
@@ -641,8 +637,7 @@ fn an_empty_config_says_there_are_no_bots() {
 #[test]
 fn ctrl_c_at_a_prompt_shows_the_cursor_again() {
     use expectrl::Expect;
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(
+    let world = partner_on_fly_with(fly_apps(&[(
         APP,
         vec![machine("148ed193b95089", "started", Some(false))],
     )]));

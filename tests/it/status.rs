@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::json;
 use test_support::config::{Bot, Toml};
-use test_support::{BotApi, World, bot, fly_apps, keys, local_pids, machine, partner_on_fly};
+use test_support::{
+    BotApi, World, bot, fly_apps, keys, local_pids, machine, partner_on_fly, partner_on_fly_with,
+};
 
 /// partner (the world's `bot.py`) and admin (its `admin_bot.py`), local only.
 fn two_bots(world: &World) -> Toml {
@@ -222,8 +224,7 @@ fn a_script_with_a_slash_is_matched_by_its_path_from_the_project_root() {
 
 #[test]
 fn stopped_everywhere_is_stopped_and_exit_0() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(
+    let world = partner_on_fly_with(fly_apps(&[(
         "loyalitybot-partner",
         vec![machine("148ed193b95089", "stopped", None)],
     )]));
@@ -246,8 +247,7 @@ fn stopped_everywhere_is_stopped_and_exit_0() {
 
 #[test]
 fn one_started_machine_is_ok() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(
+    let world = partner_on_fly_with(fly_apps(&[(
         "loyalitybot-partner",
         vec![
             machine("148ed193b95089", "started", None),
@@ -289,8 +289,7 @@ fn local_and_fly_at_once_is_a_conflict_and_exit_1() {
 
 #[test]
 fn two_started_machines_are_a_conflict() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(
+    let world = partner_on_fly_with(fly_apps(&[(
         "loyalitybot-partner",
         vec![
             machine("148ed193b95089", "started", None),
@@ -388,8 +387,7 @@ fn flyctl_not_logged_in() {
 
 #[test]
 fn fly_app_not_found() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[("some-other-app", vec![])]));
+    let world = partner_on_fly_with(fly_apps(&[("some-other-app", vec![])]));
     let (error, human) = fly_error(&world);
     assert!(
         error.contains("\"loyalitybot-partner\" was not found"),

@@ -271,8 +271,7 @@ fn two_laptops_publish_see_refuse_doctor_take_over_resume_and_clear() {
 /// Without BOTCTL_WHO botctl is user@short-host, in the record and in state.json alike.
 #[test]
 fn who_am_i_is_user_at_the_short_host_name_in_state_and_record() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(APP, vec![machine(M1, "started", None)])]));
+    let world = partner_on_fly_with(fly_apps(&[(APP, vec![machine(M1, "started", None)])]));
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
     run.expect_code(0);
     let user = std::env::var("USER")
