@@ -1,5 +1,6 @@
 //! The process-table lock: one file lock shared by every test binary and by `cargo xtask tour`
-//! (see the crate docs for who takes it and why).
+//! (see the crate docs for who takes it and why), and `TestLock`, the lock as a World takes
+//! it (this binary's mutex, then the file).
 
 use std::fs::File;
 use std::io;

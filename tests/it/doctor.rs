@@ -45,7 +45,7 @@ fn one_stopped_machine() -> Value {
 }
 
 /// partner with a token in `.env` that the fake Bot API knows, Fly holding some state.
-/// Fields in drop order: the world (and any bot a test started) goes before the Bot API.
+/// A test binds every field it needs (`api: _api` keeps the Bot API running).
 struct OnTelegram {
     world: World,
     api: BotApi,
