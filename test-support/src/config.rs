@@ -230,16 +230,6 @@ impl Bot {
         self
     }
 
-    /// `script`, on a bot that has a module too (a conflict botctl reports).
-    pub fn also_script(self, script: &str) -> Bot {
-        self.with("script", script)
-    }
-
-    /// `module`, on a bot that has a script too.
-    pub fn also_module(self, module: &str) -> Bot {
-        self.with("module", module)
-    }
-
     /// `run`: the command line that starts it.
     pub fn run(self, command: &str) -> Bot {
         self.with("run", command)
@@ -356,5 +346,7 @@ mod tests {
             text.starts_with("[fly]\ntimeout = \"2s\"\n\n[telegram]\n"),
             "{text}"
         );
+        // Arrays inline, as hand-written ones are (hosts.rs edits an option list in place).
+        assert!(text.contains("options = [\"-p\", \"22\"]\n"), "{text}");
     }
 }

@@ -55,7 +55,7 @@ fn bot_names_come_from_the_botctl_toml_in_reach() {
     // --config on the line wins, then $BOTCTL_CONFIG.
     let other = world.write(
         "other/botctl.toml",
-        "[[bot]]\nname = \"shop\"\nscript = \"bot.mjs\"\n",
+        &String::from(Bot::script("shop", "bot.mjs")),
     );
     let other = other.to_str().unwrap();
     let got = complete(

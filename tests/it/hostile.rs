@@ -341,13 +341,13 @@ fn sigterm_ends_botctl_within_a_second_whatever_it_waits_on() {
 
 #[test]
 fn a_closed_pipe_ends_botctl_quietly() {
-    let mut config = String::new();
-    for i in 0..400 {
-        config.push_str(&format!(
-            "[[bot]]\nname = \"bot-{i}\"\nscript = \"bots/bot_{i}_nowhere.py\"\n\n"
-        ));
-    }
-    let world = World::with_config(&config);
+    let config = (0..400).fold(Toml::new(), |toml, i| {
+        toml.bot(Bot::script(
+            &format!("bot-{i}"),
+            &format!("bots/bot_{i}_nowhere.py"),
+        ))
+    });
+    let world = World::with_config(config);
     for args in [
         &["status"][..],
         &["status", "--json"],

@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use test_support::config::{Bot, Toml};
 use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
@@ -20,10 +21,11 @@ const ISOLATED: &[&str] = &["unshare", "--pid", "--fork", "--mount-proc", "--kil
 /// The partner bot (this world's script name) on Fly.io, and host vps.
 fn world_with_host(host: &str) -> World {
     let world = World::configured(|w| {
-        format!(
-            "[local]\nrespawn = \"1s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"{}\"\nfly_app = \"{APP}\"\n{host}",
-            w.script("bot.py")
-        )
+        Toml::new()
+            .respawn("1s")
+            .bot(Bot::script("partner", &w.script("bot.py")).fly_app(APP))
+            .render()
+            + host
     });
     world.write_sleeper(world.script("bot.py"));
     world.fly_state(fly_apps(&[(APP, vec![])]));

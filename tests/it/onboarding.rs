@@ -301,12 +301,7 @@ fn every_command_help_has_an_example() {
 
 #[test]
 fn color_follows_the_flags() {
-    let world = World::configured(|w| {
-        format!(
-            "[[bot]]\nname = \"partner\"\nscript = \"{}\"\n",
-            w.script("bot.py")
-        )
-    });
+    let world = World::configured(|w| Bot::script("partner", &w.script("bot.py")));
     let plain = world.run(&["status"]);
     assert!(!plain.stdout.contains('\u{1b}'), "no colour on a pipe");
     let forced = run(world.botctl().args(["--color", "always", "status"]));
