@@ -128,7 +128,7 @@ pub fn host(name: &str, port: u16, key: &Path, timeout: &str) -> Host {
         .timeout(timeout)
 }
 
-/// [`host`] as text, to append to a botctl.toml.
+/// That `[[host]]` table as text, to append to a botctl.toml.
 pub fn host_table(name: &str, port: u16, key: &Path, timeout: &str) -> String {
     format!("\n{}", Toml::new().host(host(name, port, key, timeout)))
 }
