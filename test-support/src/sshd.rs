@@ -2,12 +2,12 @@
 //! and client keys, its config, pid file and authorized_keys in its own temp folder, logging in
 //! as the user that started it (root on CI). Killed on drop.
 
-use crate::config::{Host, Toml};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::config::{Host, Toml};
 use crate::{Result, kill_child, wait_until};
 
 pub struct Sshd {
