@@ -1,8 +1,12 @@
 //! What botctl's integration tests (`tests/it`) and `cargo xtask tour` and `bench` share: the
 //! test doubles, a test's world, and the lock on the process table.
 //!
-//! - [`World`] (module `world`): a temp project in which the REAL botctl runs; [`Proc`], a real
-//!   process a test started; [`Run`], what one botctl run did.
+//! - [`World`] (module `world`): a temp project in which the REAL botctl runs; its fake
+//!   flyctl's state (`fly_state`: [`fly_apps`], [`machine`], [`with_secret`]); [`Proc`], a
+//!   real process a test started (`spawn`); [`Run`], what one botctl run did (`run`); the
+//!   JSON helpers ([`bot`], [`findings`], …).
+//! - [`config::Toml`]: the botctl.toml of a test, built from [`config::Bot`]s and
+//!   [`config::Host`]s.
 //! - [`BotApi`]: the fake Bot API server (`tests/fakes/botapi.py`) and its control API.
 //! - [`PtbBot`]: a real python-telegram-bot poller (`tests/fakes/ptb_bot.py`).
 //! - [`wait_until`]: wait for a condition with a deadline; tests never sleep-and-hope.
@@ -36,12 +40,18 @@
 //! The lock is a mutex for the threads of one test binary plus a file lock
 //! ([`LOCK_FILE_NAME`] in the temp folder) for other processes.
 //!
-//! Tests need Linux (/proc). A test that needs root calls [`skip_unless_root`].
+//! Tests need Linux (/proc). A test that needs root is marked `#[ignore = "needs root"]` and
+//! calls [`require_root`] first; `cargo xtask ci` runs them (`--include-ignored`; CI is root).
 
 mod botapi;
+pub mod config;
+mod fly_state;
+mod json;
 mod lock;
 mod procs;
 mod ptb;
+mod run;
+mod spawn;
 mod sshd;
 pub mod team;
 pub mod webhook;
@@ -51,15 +61,19 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub use botapi::{API_LIMIT, BotApi};
+pub use fly_state::{fly_apps, machine, with_secret};
+pub use json::{bot, findings, keys, local_pids};
 pub use lock::{LOCK_FILE_NAME, ProcessTableLock, lock_path};
 pub use procs::{
     TICK, abort_waits_when, aborted, alive, children, cmdline, is_root, kill_child, kill_group,
-    pids_with_arg, skip_unless_root, wait_until,
+    pids_with_arg, require_root, wait_until,
 };
 pub use ptb::{Poller, PtbBot, READY_LIMIT, READY_LINE, node_fakes, venv_python3};
+pub use run::{Run, run};
+pub use spawn::{Proc, SLEEPER, pauser};
 pub use sshd::{Sshd, free_port, host_table};
 pub use team::{Laptop, fly_metadata};
-pub use world::*;
+pub use world::{BOTCTL_LIMIT, World};
 
 /// What the doubles fail with: a sentence for the person.
 pub type Result<T> = std::result::Result<T, String>;
@@ -67,10 +81,16 @@ pub type Result<T> = std::result::Result<T, String>;
 /// botctl.toml with the partner bot (script `bot.py`, as the world names it) on Fly.io and no
 /// Telegram (no token_env).
 pub fn partner_on_fly(world: &World) -> String {
-    format!(
-        "\n[[bot]]\nname = \"partner\"\nscript = \"{}\"\nfly_app = \"loyalitybot-partner\"\n",
-        world.script("bot.py")
-    )
+    config::Toml::new()
+        .bot(config::Bot::script("partner", &world.script("bot.py")).fly_app("loyalitybot-partner"))
+        .render()
+}
+
+/// A world whose botctl.toml is [`partner_on_fly`]'s, the fake flyctl holding `fly`.
+pub fn partner_on_fly_with(fly: serde_json::Value) -> World {
+    let world = World::configured(partner_on_fly);
+    world.fly_state(fly);
+    world
 }
 
 // ------------------------------------------------------------------------------------------

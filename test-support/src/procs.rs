@@ -78,14 +78,15 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// For a test that needs root: true (after saying why it is skipped) when it does not run
-/// as root, so the test returns at once.
-pub fn skip_unless_root(why: &str) -> bool {
-    if is_root() {
-        return false;
-    }
-    eprintln!("skipped: this test needs root ({why})");
-    true
+/// For a test marked `#[ignore = "needs root"]` (run with `--include-ignored`, as CI does,
+/// as root): fails at once, saying `why`, when it does not run as root, rather than passing
+/// without testing anything.
+#[track_caller]
+pub fn require_root(why: &str) {
+    assert!(
+        is_root(),
+        "this test needs root ({why}): run it as root, or leave out --include-ignored"
+    );
 }
 
 /// `signal` to the process group led by `pid`: a child we started with `process_group(0)`

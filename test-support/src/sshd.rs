@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::config::{Host, Toml};
 use crate::{Result, kill_child, wait_until};
 
 pub struct Sshd {
@@ -107,17 +108,29 @@ PermitRootLogin prohibit-password\nLogLevel ERROR\n{extra}\n",
 
 /// A `[[host]]` table for `root@127.0.0.1:port` with this key; no ssh config or known hosts
 /// of the machine are read.
+pub fn host(name: &str, port: u16, key: &Path, timeout: &str) -> Host {
+    let (port, key) = (port.to_string(), key.display().to_string());
+    Host::new(name, "root@127.0.0.1")
+        .options(&[
+            "-p",
+            &port,
+            "-i",
+            &key,
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-F",
+            "/dev/null",
+        ])
+        .timeout(timeout)
+}
+
+/// That `[[host]]` table as text, to append to a botctl.toml.
 pub fn host_table(name: &str, port: u16, key: &Path, timeout: &str) -> String {
-    format!(
-        r#"
-[[host]]
-name = "{name}"
-ssh = "root@127.0.0.1"
-options = ["-p", "{port}", "-i", "{key}", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-F", "/dev/null"]
-timeout = "{timeout}"
-"#,
-        key = key.display()
-    )
+    format!("\n{}", Toml::new().host(host(name, port, key, timeout)))
 }
 
 impl Drop for Sshd {

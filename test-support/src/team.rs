@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::world::{Run, World, run};
+use crate::run::{Run, run};
+use crate::world::World;
 
 /// One teammate's laptop: a project folder in `world` and the person botctl runs as there.
 pub struct Laptop<'w> {
@@ -20,7 +21,7 @@ pub struct Laptop<'w> {
 impl World {
     /// A laptop of this world's team: the project folder `<world>/laptops/<who>/project` with
     /// its own botctl.toml (`config`), where botctl runs with `BOTCTL_WHO=who`.
-    pub fn laptop(&self, who: &str, config: &str) -> Laptop<'_> {
+    pub fn laptop(&self, who: &str, config: impl Into<String>) -> Laptop<'_> {
         let base = self
             .root()
             .parent()
@@ -29,7 +30,8 @@ impl World {
             .join(who.replace(['/', '@'], "_"));
         let root = base.join("project");
         std::fs::create_dir_all(&root).expect("create the laptop's project folder");
-        std::fs::write(root.join("botctl.toml"), config).expect("write the laptop's botctl.toml");
+        std::fs::write(root.join("botctl.toml"), config.into())
+            .expect("write the laptop's botctl.toml");
         Laptop {
             world: self,
             root,

@@ -2,16 +2,13 @@
 //! (`source <(COMPLETE=bash botctl)`), which offers the bot names of the botctl.toml in reach.
 
 use test_support::World;
+use test_support::config::{Bot, Host, Toml};
 
-const BOTS: &str = r#"
-[[bot]]
-name = "partner"
-script = "bot.py"
-
-[[bot]]
-name = "admin"
-module = "lb.admin"
-"#;
+fn bots() -> Toml {
+    Toml::new()
+        .bot(Bot::script("partner", "bot.py"))
+        .bot(Bot::module("admin", "lb.admin"))
+}
 
 /// What the completer answers for the words of a line, as bash's hook asks it (the last word
 /// is the one being completed), run from `cwd` with extra environment.
@@ -38,7 +35,7 @@ fn complete(
 
 #[test]
 fn bot_names_come_from_the_botctl_toml_in_reach() {
-    let world = World::with_config(BOTS);
+    let world = World::with_config(bots());
     let sub = world.path("deep/er");
     std::fs::create_dir_all(&sub).unwrap();
 
@@ -58,7 +55,7 @@ fn bot_names_come_from_the_botctl_toml_in_reach() {
     // --config on the line wins, then $BOTCTL_CONFIG.
     let other = world.write(
         "other/botctl.toml",
-        "[[bot]]\nname = \"shop\"\nscript = \"bot.mjs\"\n",
+        &String::from(Bot::script("shop", "bot.mjs")),
     );
     let other = other.to_str().unwrap();
     let got = complete(
@@ -91,7 +88,7 @@ fn bot_names_come_from_the_botctl_toml_in_reach() {
 
 #[test]
 fn the_shell_setup_lines_and_static_completions_work() {
-    let world = World::with_config(BOTS);
+    let world = World::with_config(bots());
     for shell in ["bash", "zsh", "fish"] {
         let mut cmd = world.botctl();
         cmd.env("COMPLETE", shell);
@@ -106,9 +103,11 @@ fn the_shell_setup_lines_and_static_completions_work() {
 
 #[test]
 fn host_names_complete_after_dev_stop_host() {
-    let world = World::with_config(&format!(
-        "{BOTS}\n[[host]]\nname = \"vps\"\nssh = \"deploy@vps.example\"\n\n[[host]]\nname = \"backup\"\nssh = \"backup.example\"\n"
-    ));
+    let world = World::with_config(
+        bots()
+            .host(Host::new("vps", "deploy@vps.example"))
+            .host(Host::new("backup", "backup.example")),
+    );
     let got = complete(
         &world,
         world.root(),

@@ -340,7 +340,7 @@ fn host_ssh_with_control_characters_is_a_config_error() {
         (r#"deploy@vps\u001b[2K"#, "[]"),
         ("deploy@vps", r#"["-p", "22\u0000"]"#),
     ] {
-        let world = World::with_config(&format!(
+        let world = World::with_config(format!(
             "[[host]]\nname = \"vps\"\nssh = \"{ssh}\"\noptions = {options}\n\n\
 [[bot]]\nname = \"partner\"\nscript = \"partner/bot.py\"\n"
         ));

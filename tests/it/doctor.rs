@@ -5,28 +5,21 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use test_support::config::{Bot, Toml};
 use test_support::{
-    BotApi, PtbBot, Run, World, findings, fly_apps, machine, partner_on_fly, with_secret,
+    BotApi, PtbBot, Run, World, findings, fly_apps, machine, partner_on_fly, partner_on_fly_with,
+    with_secret,
 };
 
 const APP: &str = "loyalitybot-partner";
 
 /// The partner bot (the world's `bot.py`) with a token and the fake Bot API at `api`.
-fn partner_with_telegram(world: &World, api: &str, extra: &str) -> String {
-    let bot_py = world.script("bot.py");
-    format!(
-        r#"
-[telegram]
-api = "{api}"
-{extra}
-
-[[bot]]
-name = "partner"
-script = "{bot_py}"
-token_env = "PARTNER_BOT_TOKEN"
-username = "ghbipartnerbot"
-fly_app = "loyalitybot-partner"
-"#
+fn partner_with_telegram(world: &World, api: &str) -> Toml {
+    Toml::new().telegram_api(api).bot(
+        Bot::script("partner", &world.script("bot.py"))
+            .token_env("PARTNER_BOT_TOKEN")
+            .username("ghbipartnerbot")
+            .fly_app(APP),
     )
 }
 
@@ -39,6 +32,51 @@ fn one_started_machine() -> Value {
         "PARTNER_BOT_TOKEN",
         "the partner token",
     )
+}
+
+/// The app's machines, as Fly holds them.
+fn machines(machines: Vec<Value>) -> Value {
+    fly_apps(&[(APP, machines)])
+}
+
+/// The app's one machine, stopped (a handed-off bot).
+fn one_stopped_machine() -> Value {
+    machines(vec![machine("148ed193b95089", "stopped", None)])
+}
+
+/// partner with a token in `.env` that the fake Bot API knows, Fly holding some state.
+/// A test binds every field it needs (`api: _api` keeps the Bot API running).
+struct OnTelegram {
+    world: World,
+    api: BotApi,
+    token: String,
+}
+
+/// partner's token number `n` in `.env`, known to the Bot API as @ghbipartnerbot (the
+/// username botctl.toml expects), and Fly holding `fly`.
+fn on_telegram(n: u32, fly: Value) -> OnTelegram {
+    on_telegram_with(n, "ghbipartnerbot", |toml| toml, fly)
+}
+
+/// [`on_telegram`] with `doctor --probe` polling for `probe`.
+fn on_telegram_probing(n: u32, probe: &str, fly: Value) -> OnTelegram {
+    on_telegram_with(n, "ghbipartnerbot", |toml| toml.probe(probe), fly)
+}
+
+/// partner's token number `n` in `.env`, known to the Bot API as @`username`; `config` adds
+/// to partner's botctl.toml; Fly holds `fly`.
+fn on_telegram_with(
+    n: u32,
+    username: &str,
+    config: impl FnOnce(Toml) -> Toml,
+    fly: Value,
+) -> OnTelegram {
+    let token = test_support::token(n);
+    let api = BotApi::start(&[(&token, username)]);
+    let world = World::configured(|w| config(partner_with_telegram(w, &api.url())));
+    world.dotenv(&[("PARTNER_BOT_TOKEN", &token)]);
+    world.fly_state(fly);
+    OnTelegram { world, api, token }
 }
 
 /// `doctor --json` (plus `args`) and the human `doctor` of the same world.
@@ -143,11 +181,9 @@ fn assert_cause_first(human: &Run, json: &Value, contains: &str) {
 
 #[test]
 fn clean_project_exits_0() {
-    let token = test_support::token(21);
-    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
-    let world = World::configured(|w| partner_with_telegram(w, &api.url(), ""));
-    world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
-    world.fly_state(one_started_machine());
+    let OnTelegram {
+        world, api: _api, ..
+    } = on_telegram(21, one_started_machine());
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(0);
     assert_shape(&json);
@@ -225,14 +261,10 @@ fn two_local_copies() {
 
 #[test]
 fn two_started_machines_in_one_app() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(
-        APP,
-        vec![
-            machine("148ed193b95089", "started", None),
-            machine("d8d9e2f0c12345", "started", None),
-        ],
-    )]));
+    let world = partner_on_fly_with(machines(vec![
+        machine("148ed193b95089", "started", None),
+        machine("d8d9e2f0c12345", "started", None),
+    ]));
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
@@ -253,15 +285,8 @@ fn two_started_machines_in_one_app() {
 
 #[test]
 fn a_webhook_is_set() {
-    let token = test_support::token(22);
-    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
+    let OnTelegram { world, api, token } = on_telegram(22, one_stopped_machine());
     api.set_webhook(&token, "https://example.com/hook");
-    let world = World::configured(|w| partner_with_telegram(w, &api.url(), ""));
-    world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
-    world.fly_state(fly_apps(&[(
-        APP,
-        vec![machine("148ed193b95089", "stopped", None)],
-    )]));
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
@@ -278,12 +303,10 @@ fn a_webhook_is_set() {
 
 #[test]
 fn a_wrong_token() {
-    let good = test_support::token(23);
+    let OnTelegram { world, api, .. } = on_telegram(23, one_started_machine());
+    // .env holds a token the Bot API does not know.
     let wrong = test_support::token(24);
-    let api = BotApi::start(&[(&good, "ghbipartnerbot")]);
-    let world = World::configured(|w| partner_with_telegram(w, &api.url(), ""));
-    world.write(".env", &format!("PARTNER_BOT_TOKEN={wrong}\n"));
-    world.fly_state(one_started_machine());
+    world.dotenv(&[("PARTNER_BOT_TOKEN", &wrong)]);
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
@@ -299,11 +322,9 @@ fn a_wrong_token() {
 
 #[test]
 fn a_token_of_another_bot() {
-    let token = test_support::token(25);
-    let api = BotApi::start(&[(&token, "somebodyelsebot")]);
-    let world = World::configured(|w| partner_with_telegram(w, &api.url(), ""));
-    world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
-    world.fly_state(one_started_machine());
+    let OnTelegram {
+        world, api: _api, ..
+    } = on_telegram_with(25, "somebodyelsebot", |toml| toml, one_started_machine());
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
@@ -337,10 +358,9 @@ fn flyctl_missing() {
 
 #[test]
 fn flyctl_logged_out() {
-    let world = World::configured(partner_on_fly);
     let mut state = one_started_machine();
     state["logged_in"] = json!(false);
-    world.fly_state(state);
+    let world = partner_on_fly_with(state);
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
@@ -405,14 +425,10 @@ fn autostart_entries_are_warnings() {
 
 #[test]
 fn a_stopped_machine_that_fly_proxy_can_start() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(
-        APP,
-        vec![
-            machine("148ed193b95089", "started", Some(false)),
-            machine("d8d9e2f0c12345", "stopped", Some(true)),
-        ],
-    )]));
+    let world = partner_on_fly_with(machines(vec![
+        machine("148ed193b95089", "started", Some(false)),
+        machine("d8d9e2f0c12345", "stopped", Some(true)),
+    ]));
     let (run, json, _) = doctor(&world, &[]);
     run.expect_code(0);
     assert_shape(&json);
@@ -448,7 +464,6 @@ fn conflict_line(at: &str, machine_id: &str) -> String {
 
 #[test]
 fn conflict_lines_in_the_logs() {
-    let world = World::configured(partner_on_fly);
     let mut state = one_started_machine();
     let recent = now_rfc3339(30);
     state["apps"][APP]["logs"] = json!([
@@ -457,7 +472,7 @@ fn conflict_lines_in_the_logs() {
         format!("{recent} app[148ed193b95089] ams [info]Бот успешно подключен"),
         conflict_line(&recent, "d8d9e2f0c12345"),
     ]);
-    world.fly_state(state);
+    let world = partner_on_fly_with(state);
     let (run, json, _) = doctor(&world, &[]);
     run.expect_code(1); // recent 409s are an error
     assert_shape(&json);
@@ -470,10 +485,9 @@ fn conflict_lines_in_the_logs() {
     drop(world);
 
     // Old 409s are worth a look, not an error.
-    let world = World::configured(partner_on_fly);
     let mut state = one_started_machine();
     state["apps"][APP]["logs"] = json!([conflict_line("2026-01-05T10:00:00Z", "148ed193b95089")]);
-    world.fly_state(state);
+    let world = partner_on_fly_with(state);
     let (run, json, _) = doctor(&world, &[]);
     run.expect_code(0);
     let f = the(&json, "logs", "warn");
@@ -486,11 +500,7 @@ fn conflict_lines_in_the_logs() {
 
 #[test]
 fn an_open_handoff_and_a_corrupt_one() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(
-        APP,
-        vec![machine("148ed193b95089", "stopped", None)],
-    )]));
+    let world = partner_on_fly_with(one_stopped_machine());
     world.write(
         ".botctl/state.json",
         &serde_json::to_string_pretty(&json!({
@@ -531,14 +541,7 @@ fn an_open_handoff_and_a_corrupt_one() {
 
 #[test]
 fn status_and_probe_see_a_real_ptb_bot_running_as_bot_py() {
-    let token = test_support::token(31);
-    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
-    let world = World::configured(|w| partner_with_telegram(w, &api.url(), "probe = \"12s\""));
-    world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
-    world.fly_state(fly_apps(&[(
-        APP,
-        vec![machine("148ed193b95089", "stopped", None)],
-    )]));
+    let OnTelegram { world, api, token } = on_telegram_probing(31, "12s", one_stopped_machine());
     let bot_py = world.script("bot.py");
     let ptb = PtbBot::start(&world, &api, &token, &bot_py);
 
@@ -568,14 +571,7 @@ fn status_and_probe_see_a_real_ptb_bot_running_as_bot_py() {
 
 #[test]
 fn the_probe_finds_a_poller_botctl_cannot_see_and_no_ghost_after_it_stops() {
-    let token = test_support::token(32);
-    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
-    let world = World::configured(|w| partner_with_telegram(w, &api.url(), "probe = \"12s\""));
-    world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
-    world.fly_state(fly_apps(&[(
-        APP,
-        vec![machine("148ed193b95089", "stopped", None)],
-    )]));
+    let OnTelegram { world, api, token } = on_telegram_probing(32, "12s", one_stopped_machine());
     // The same bot under a name botctl.toml does not know.
     let mut ptb = PtbBot::start(&world, &api, &token, "hidden_worker.py");
 
@@ -604,7 +600,7 @@ fn the_probe_finds_a_poller_botctl_cannot_see_and_no_ghost_after_it_stops() {
     // Stop it; a short probe must not report a poller that is gone.
     ptb.stop(Duration::from_secs(15));
     assert!(!test_support::alive(ptb.pid()));
-    world.write_config(&partner_with_telegram(&world, &api.url(), "probe = \"4s\""));
+    world.write_config(partner_with_telegram(&world, &api.url()).probe("4s"));
     let run = world.run(&["doctor", "--probe", "--json"]);
     let json = run.json();
     assert!(
@@ -623,11 +619,7 @@ fn the_probe_finds_a_poller_botctl_cannot_see_and_no_ghost_after_it_stops() {
 
 #[test]
 fn the_probe_never_sends_offset_or_allowed_updates() {
-    let token = test_support::token(33);
-    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
-    let world = World::configured(|w| partner_with_telegram(w, &api.url(), "probe = \"3s\""));
-    world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
-    world.fly_state(one_started_machine());
+    let OnTelegram { world, api, token } = on_telegram_probing(33, "3s", one_started_machine());
     // An update waiting: every getUpdates returns at once, so the probe asks again.
     api.queue_update(&token, "hello");
     let run = world.run(&["doctor", "--probe", "--json"]);
@@ -653,27 +645,19 @@ fn the_probe_never_sends_offset_or_allowed_updates() {
 
 // ---------------------------------------------------------------------------- token leaks
 
-fn leak_config(world: &World, api: &str) -> String {
-    let (bot_py, client_py) = (world.script("bot.py"), world.script("client_handler.py"));
-    format!(
-        r#"
-[telegram]
-api = "{api}"
-probe = "2s"
-timeout = "5s"
-
-[[bot]]
-name = "partner"
-script = "{bot_py}"
-token_env = "PARTNER_BOT_TOKEN"
-fly_app = "loyalitybot-partner"
-
-[[bot]]
-name = "client"
-script = "{client_py}"
-token_env = "CLIENT_BOT_TOKEN"
-"#
-    )
+fn leak_config(world: &World, api: &str) -> Toml {
+    Toml::new()
+        .telegram_api(api)
+        .probe("2s")
+        .telegram_timeout("5s")
+        .bot(
+            Bot::script("partner", &world.script("bot.py"))
+                .token_env("PARTNER_BOT_TOKEN")
+                .fly_app(APP),
+        )
+        .bot(
+            Bot::script("client", &world.script("client_handler.py")).token_env("CLIENT_BOT_TOKEN"),
+        )
 }
 
 /// Runs every read-only command against `world` with one token in .env and one in the
@@ -745,7 +729,7 @@ fn tokens_never_leak_when_the_bot_api_cannot_be_reached() {
     let env_token = test_support::token(41);
     let dotenv_token = test_support::token(42);
     let world = World::configured(|w| leak_config(w, &test_support::dead_url()));
-    world.write(".env", &format!("PARTNER_BOT_TOKEN={dotenv_token}\n"));
+    world.dotenv(&[("PARTNER_BOT_TOKEN", &dotenv_token)]);
     world.fly_state(one_started_machine());
     assert_no_leak(
         &world,
@@ -774,7 +758,7 @@ fn tokens_never_leak_when_the_bot_api_answers_html() {
     let dotenv_token = test_support::token(44);
     let api = BotApi::start_broken(&[(&env_token, "clientbot"), (&dotenv_token, "ghbipartnerbot")]);
     let world = World::configured(|w| leak_config(w, &api.url()));
-    world.write(".env", &format!("PARTNER_BOT_TOKEN={dotenv_token}\n"));
+    world.dotenv(&[("PARTNER_BOT_TOKEN", &dotenv_token)]);
     world.fly_state(one_started_machine());
     assert_no_leak(&world, &env_token, &dotenv_token, "not the Bot API's JSON");
 

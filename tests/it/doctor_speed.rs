@@ -5,23 +5,18 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use test_support::config::{Bot, Toml};
 use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
 
-fn config(api: &str) -> String {
-    format!(
-        r#"
-[telegram]
-api = "{api}"
-
-[[bot]]
-name = "partner"
-script = "partner/bot.py"   # a path: a stray bot.py elsewhere on this machine is not ours
-token_env = "PARTNER_BOT_TOKEN"
-username = "ghbipartnerbot"
-fly_app = "{APP}"
-"#
+fn config(api: &str) -> Toml {
+    // A path: a stray bot.py elsewhere on this machine is not ours.
+    Toml::new().telegram_api(api).bot(
+        Bot::script("partner", "partner/bot.py")
+            .token_env("PARTNER_BOT_TOKEN")
+            .username("ghbipartnerbot")
+            .fly_app(APP),
     )
 }
 
@@ -60,7 +55,7 @@ fn the_finding<'a>(json: &'a Value, check: &str) -> &'a Value {
 fn doctor_does_not_wait_on_an_empty_log_buffer() {
     let token = token(71);
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
-    let world = World::with_config(&config(&api.url()));
+    let world = World::with_config(config(&api.url()));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     after_dev_start(&world);
 
@@ -93,7 +88,7 @@ fn doctor_does_not_wait_on_an_empty_log_buffer() {
 fn doctor_probe_returns_soon_after_it_hears_a_live_poller() {
     let token = token(72);
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
-    let world = World::with_config(&config(&api.url()));
+    let world = World::with_config(config(&api.url()));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     after_dev_start(&world);
     // The bot, still polling from a place botctl cannot see (under another name).
@@ -126,7 +121,7 @@ fn doctor_probe_returns_soon_after_it_hears_a_live_poller() {
 
 #[test]
 fn conflict_lines_are_read_from_a_buffer_that_has_them_even_when_flyctl_is_slow() {
-    let world = World::with_config(&config("http://127.0.0.1:9"));
+    let world = World::with_config(config("http://127.0.0.1:9"));
     let mut st = fly("started");
     // A real flyctl needs a moment to fetch the buffer before it prints it all at once.
     st["delay"] = json!({"logs": 2});

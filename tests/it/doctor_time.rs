@@ -6,25 +6,16 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
+use test_support::config::{Bot, Toml};
 use test_support::{World, findings, fly_apps};
 
 const APP: &str = "loyalitybot-partner";
 const MACHINE: &str = "148ed193b95089";
 
-fn config(world: &World, extra: &str) -> String {
-    let bot_py = world.script("bot.py");
-    format!(
-        r#"
-[telegram]
-api = "http://127.0.0.1:9"
-{extra}
-
-[[bot]]
-name = "partner"
-script = "{bot_py}"
-fly_app = "{APP}"
-"#
-    )
+fn config(world: &World) -> Toml {
+    Toml::new()
+        .telegram_api("http://127.0.0.1:9")
+        .bot(Bot::script("partner", &world.script("bot.py")).fly_app(APP))
 }
 
 fn now() -> u64 {
@@ -64,7 +55,7 @@ fn text(v: &Value) -> &str {
 
 #[test]
 fn a_bluegreen_strategy_in_fly_toml_is_a_deploy_finding_with_the_fix() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     world.fly_state(fly_apps(&[(
         APP,
         vec![test_support::machine(MACHINE, "started", None)],
@@ -83,7 +74,7 @@ fn a_bluegreen_strategy_in_fly_toml_is_a_deploy_finding_with_the_fix() {
 
     // canary too; rolling is fine; a fly.toml named by [fly] toml is the one read.
     world.write("deploy/prod.toml", "[deploy]\nstrategy = \"canary\"\n");
-    world.write_config(&config(&world, "[fly]\ntoml = \"deploy/prod.toml\""));
+    world.write_config(config(&world).fly_toml("deploy/prod.toml"));
     let f = doctor(&world);
     assert!(text(&one(&f, "deploy", "warn")["message"]).contains("canary"));
     world.write("deploy/prod.toml", "[deploy]\nstrategy = \"rolling\"\n");
@@ -98,7 +89,7 @@ fn a_bluegreen_strategy_in_fly_toml_is_a_deploy_finding_with_the_fix() {
 
 #[test]
 fn an_old_flyctl_while_a_handoff_is_open_is_a_deploy_finding() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let mut state = fly_apps(&[(APP, vec![test_support::machine(MACHINE, "stopped", None)])]);
     state["version"] = json!("0.4.10");
     world.fly_state(state.clone());
@@ -130,7 +121,7 @@ fn an_old_flyctl_while_a_handoff_is_open_is_a_deploy_finding() {
 
 #[test]
 fn conflicts_a_minute_after_a_machine_was_created_name_that_machine() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let t = now();
     let mut state = fly_apps(&[(
         APP,
@@ -159,7 +150,7 @@ getUpdates request",
 
 #[test]
 fn a_machine_the_handoff_stopped_and_fly_proxy_started_is_an_events_finding() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let t = now() * 1000;
     world.fly_state(fly_apps(&[(
         APP,

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use test_support::config::{Bot, Toml};
 use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
@@ -16,23 +17,10 @@ const OWN_MACHINE: &str = "148ed193b95089";
 const OTHER_MACHINE: &str = "9080e6f3a12345";
 
 /// partner (`bot.py`, on Fly.io) and admin (`admin_bot.py`, local only), as the world names them.
-fn config(world: &World, extra: &str) -> String {
-    format!(
-        r#"
-{extra}
-
-[[bot]]
-name = "partner"
-script = "{}"
-fly_app = "{APP}"
-
-[[bot]]
-name = "admin"
-script = "{}"
-"#,
-        world.script("bot.py"),
-        world.script("admin_bot.py")
-    )
+fn config(world: &World) -> Toml {
+    Toml::new()
+        .bot(Bot::script("partner", &world.script("bot.py")).fly_app(APP))
+        .bot(Bot::script("admin", &world.script("admin_bot.py")))
 }
 
 /// The wiki's launch script, with botctl exec in front: `exec botctl exec admin -- python3 …`.
@@ -117,7 +105,7 @@ impl Drop for Background {
 
 #[test]
 fn a_launch_script_runs_the_bot_under_its_own_pid_and_a_second_run_refuses_naming_it() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let admin_py = world.script("admin_bot.py");
     world.write_sleeper(&admin_py);
     let script = launch_script(&world);
@@ -143,7 +131,7 @@ fn a_launch_script_runs_the_bot_under_its_own_pid_and_a_second_run_refuses_namin
 
 #[test]
 fn exec_partner_refuses_while_a_fly_machine_is_started_naming_it_and_starts_nothing() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let bot_py = world.script("bot.py");
     world.write_sleeper(&bot_py);
     world.fly_state(fly_apps(&[(
@@ -183,7 +171,7 @@ fn exec_partner_refuses_while_a_fly_machine_is_started_naming_it_and_starts_noth
 
 #[test]
 fn with_wait_it_proceeds_once_the_first_copy_ends_and_past_the_wait_it_refuses() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let admin_py = world.script("admin_bot.py");
     world.write_sleeper(&admin_py);
     let mut first = world.spawn(&["python3", &admin_py], world.root());
@@ -245,7 +233,7 @@ fn with_wait_it_proceeds_once_the_first_copy_ends_and_past_the_wait_it_refuses()
 
 #[test]
 fn strict_refuses_without_flyctl_and_without_it_the_source_is_not_checked() {
-    let world = World::configured(|w| config(w, "")).without_flyctl();
+    let world = World::configured(config).without_flyctl();
     let run = world.run(&["exec", "partner", "--", "sh", "-c", "touch started"]);
     run.expect_code(0);
     run.expect_stderr("not checked");
@@ -280,10 +268,9 @@ fn the_token_reaches_the_bots_environment_and_no_output() {
     let token = token(61);
     let api = BotApi::start(&[(&token, "ghbiadminbot")]);
     let world = World::configured(|w| {
-        config(w, &format!("[telegram]\napi = \"{}\"\n", api.url())).replace(
-            "name = \"admin\"",
-            "name = \"admin\"\ntoken_env = \"ADMIN_BOT_TOKEN\"",
-        )
+        config(w)
+            .telegram_api(&api.url())
+            .change_bot("admin", |b| b.token_env("ADMIN_BOT_TOKEN"))
     });
     world.write(".env", &format!("ADMIN_BOT_TOKEN={token}\n"));
     let run = world.run(&[
@@ -312,7 +299,7 @@ fn the_token_reaches_the_bots_environment_and_no_output() {
 
 #[test]
 fn two_concurrent_runs_let_exactly_one_through() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let admin_py = world.script("admin_bot.py");
     world.write_sleeper(&admin_py);
     // For a second after the exec the process table does not show the bot (sh sleeps before
@@ -361,7 +348,7 @@ fn two_concurrent_runs_let_exactly_one_through() {
 
 #[test]
 fn its_own_ancestry_is_never_a_conflict() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let admin_py = world.script("admin_bot.py");
     // A bot that restarts by starting its successor through the launch script's command and
     // waiting for it: the old copy (and the copy lock it holds) is the new run's ancestor.
@@ -411,7 +398,7 @@ else:
 
 #[test]
 fn inside_a_fly_machine_its_own_machine_is_no_conflict_and_the_apps_other_started_ones_are() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     world.hold_process_table();
     let exec_on_machine = |w: &World| {
         run(w
@@ -451,14 +438,10 @@ fn the_probe_is_announced_and_refuses_while_a_poller_botctl_cannot_see_runs() {
     let token = token(62);
     let api = BotApi::start(&[(&token, "ghbiadminbot")]);
     let world = World::configured(|w| {
-        config(
-            w,
-            &format!("[telegram]\napi = \"{}\"\nprobe = \"6s\"\n", api.url()),
-        )
-        .replace(
-            "name = \"admin\"",
-            "name = \"admin\"\ntoken_env = \"ADMIN_BOT_TOKEN\"",
-        )
+        config(w)
+            .telegram_api(&api.url())
+            .probe("6s")
+            .change_bot("admin", |b| b.token_env("ADMIN_BOT_TOKEN"))
     });
     world.write(".env", &format!("ADMIN_BOT_TOKEN={token}\n"));
     // The same bot under a name botctl.toml does not know.
@@ -509,7 +492,7 @@ fn exec_help_has_examples_and_names_its_exit_codes() {
 
 #[test]
 fn a_command_that_cannot_run_fails_with_3_and_leaves_no_lock_behind() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let run = world.run(&["exec", "admin", "--", "./no-such-program"]);
     run.expect_code(3);
     run.expect_stderr("could not run `./no-such-program`");
@@ -521,7 +504,7 @@ fn a_command_that_cannot_run_fails_with_3_and_leaves_no_lock_behind() {
 
 #[test]
 fn it_waits_while_another_botctl_run_holds_the_handoff_lock() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     // What dev-start or deploy-resume does while it changes things: hold .botctl/lock.
     std::fs::create_dir_all(world.path(".botctl")).unwrap();
     let holder = world.spawn(
@@ -565,10 +548,9 @@ fn each_place_is_named_with_its_fix_another_app_with_the_token_and_a_webhook() {
     let api = BotApi::start(&[(&tok, "ghbipartnerbot")]);
     api.set_webhook(&tok, "https://example.com/hook");
     let world = World::configured(|w| {
-        config(w, &format!("[telegram]\napi = \"{}\"\n", api.url())).replace(
-            &format!("fly_app = \"{APP}\""),
-            &format!("fly_app = \"{APP}\"\ntoken_env = \"PARTNER_BOT_TOKEN\""),
-        )
+        config(w)
+            .telegram_api(&api.url())
+            .change_bot("partner", |b| b.token_env("PARTNER_BOT_TOKEN"))
     });
     world.write(".env", &format!("PARTNER_BOT_TOKEN={tok}\n"));
     // Production is stopped; a beta app made from a copy of its secrets polls with its token.
@@ -599,15 +581,14 @@ fn each_place_is_named_with_its_fix_another_app_with_the_token_and_a_webhook() {
 const ISOLATED: &[&str] = &["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"];
 
 #[test]
+#[ignore = "needs root"]
 fn a_copy_on_a_host_refuses_with_dev_stop_host_and_a_host_down_is_not_checked() {
-    if skip_unless_root("sshd logs in as root and botctl runs in its own PID namespace") {
-        return;
-    }
+    require_root("sshd logs in as root and botctl runs in its own PID namespace");
     let sshd = Sshd::start("");
     let world = World::configured(|w| {
         format!(
             "{}\n{}",
-            config(w, ""),
+            config(w),
             sshd.host_table("vps", "client_key", "10s")
         )
     });
@@ -631,7 +612,7 @@ fn a_copy_on_a_host_refuses_with_dev_stop_host_and_a_host_down_is_not_checked() 
 
     // The same host, down: not checked, and only --strict refuses.
     let down = host_table("vps", free_port(), &sshd.key("client_key"), "3s");
-    world.write_config(&format!("{}\n{down}", config(&world, "")));
+    world.write_config(format!("{}\n{down}", config(&world)));
     let run = world.run_under(
         ISOLATED,
         &["exec", "partner", "--", "sh", "-c", "touch started"],
@@ -659,7 +640,7 @@ fn a_copy_on_a_host_refuses_with_dev_stop_host_and_a_host_down_is_not_checked() 
 
 #[test]
 fn the_bots_exit_status_and_signals_are_its_own() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     world
         .run(&["exec", "admin", "--", "sh", "-c", "exit 7"])
         .expect_code(7);
@@ -688,7 +669,7 @@ fn the_bots_exit_status_and_signals_are_its_own() {
 #[test]
 fn on_a_terminal_the_wait_shows_the_spinner_with_its_limit() {
     use expectrl::Expect;
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let admin_py = world.script("admin_bot.py");
     world.write_sleeper(&admin_py);
     let first = world.spawn(&["python3", &admin_py], world.root());
@@ -713,11 +694,10 @@ fn on_a_terminal_the_wait_shows_the_spinner_with_its_limit() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn in_a_read_only_project_folder_it_runs_unlocked_and_says_so() {
-    if skip_unless_root("a read-only bind mount of the project needs root") {
-        return;
-    }
-    let world = World::configured(|w| config(w, ""));
+    require_root("a read-only bind mount of the project needs root");
+    let world = World::configured(config);
     let root = world.root().display().to_string();
     // The project folder read-only, as in a container whose image is: no .botctl can be made.
     let read_only = [

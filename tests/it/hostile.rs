@@ -6,16 +6,16 @@
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use test_support::config::{Bot, Host, Toml};
 use test_support::*;
 
-fn partner(world: &World) -> String {
-    format!(
-        "[[bot]]\nname = \"partner\"\nscript = \"{}\"\n",
-        world.script("bot.py")
-    )
+fn partner(world: &World) -> Bot {
+    Bot::script("partner", &world.script("bot.py"))
 }
 
 /// A folder another user (65534) owns and can use, outside the project.
@@ -65,10 +65,9 @@ subprocess.Popen(['python3', sys.argv[-1]])\ntime.sleep(600)\n";
 // Linux only: setpriv runs the other user's process.
 #[cfg(target_os = "linux")]
 #[test]
+#[ignore = "needs root"]
 fn another_users_supervisord_is_named_not_asked_and_its_fifo_config_not_read() {
-    if skip_unless_root("runs a fake supervisord as another user") {
-        return;
-    }
+    require_root("runs a fake supervisord as another user");
     let world = World::configured(partner);
     let other = others_folder();
     let bin = other.path().join("bin");
@@ -135,10 +134,9 @@ fn another_users_supervisord_is_named_not_asked_and_its_fifo_config_not_read() {
 // Linux only: setpriv runs the other user's process.
 #[cfg(target_os = "linux")]
 #[test]
+#[ignore = "needs root"]
 fn another_users_pm2_daemon_is_never_asked() {
-    if skip_unless_root("runs a fake pm2 daemon as another user") {
-        return;
-    }
+    require_root("runs a fake pm2 daemon as another user");
     let world = World::configured(partner);
     let other = others_folder();
     let home = other.path().join(".pm2");
@@ -254,16 +252,27 @@ fn a_loops_script_swapped_for_dev_zero_is_not_read_whole() {
 }
 
 /// A Bot API that accepts connections and never answers: botctl waits on it in a thread.
-fn silent_api() -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+/// The counter says how many connections it has accepted (and holds).
+fn silent_api() -> (
+    std::net::SocketAddr,
+    Arc<AtomicUsize>,
+    std::thread::JoinHandle<()>,
+) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
     let keep = std::thread::spawn(move || {
         let mut held = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         listener.set_nonblocking(true).unwrap();
         while Instant::now() < deadline {
             match listener.accept() {
-                Ok((conn, _)) => held.push(conn),
+                Ok((conn, _)) => {
+                    held.push(conn);
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+                // Nonblocking accept: look again shortly (this is a server loop, not a wait).
                 Err(_) => std::thread::sleep(Duration::from_millis(20)),
             }
             if held.len() > 16 {
@@ -271,17 +280,17 @@ fn silent_api() -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
             }
         }
     });
-    (addr, keep)
+    (addr, accepted, keep)
 }
 
 #[test]
 fn sigterm_ends_botctl_within_a_second_whatever_it_waits_on() {
-    let (addr, _keep) = silent_api();
+    let (addr, accepted, _keep) = silent_api();
     let world = World::configured(|w| {
-        format!(
-            "[telegram]\napi = \"http://{addr}\"\ntimeout = \"60s\"\n\n{}token_env = \"PARTNER_BOT_TOKEN\"\n",
-            partner(w)
-        )
+        Toml::new()
+            .telegram_api(&format!("http://{addr}"))
+            .telegram_timeout("60s")
+            .bot(partner(w).token_env("PARTNER_BOT_TOKEN"))
     });
     world.write(".env", &format!("PARTNER_BOT_TOKEN={}\n", token(31)));
     for (signal, code) in [
@@ -294,17 +303,20 @@ fn sigterm_ends_botctl_within_a_second_whatever_it_waits_on() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(800));
+        // The signal comes while botctl waits on the silent Bot API.
+        let before = accepted.load(Ordering::SeqCst);
+        assert!(
+            wait_until(Duration::from_secs(20), || accepted.load(Ordering::SeqCst)
+                > before),
+            "botctl never asked the Bot API"
+        );
         let sent = Instant::now();
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
         let mut status = None;
-        while sent.elapsed() < Duration::from_secs(10) {
-            if let Some(s) = child.try_wait().unwrap() {
-                status = Some(s);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(Duration::from_secs(10), || {
+            status = child.try_wait().unwrap();
+            status.is_some()
+        });
         let Some(status) = status else {
             let _ = child.kill();
             let _ = child.wait();
@@ -329,13 +341,13 @@ fn sigterm_ends_botctl_within_a_second_whatever_it_waits_on() {
 
 #[test]
 fn a_closed_pipe_ends_botctl_quietly() {
-    let mut config = String::new();
-    for i in 0..400 {
-        config.push_str(&format!(
-            "[[bot]]\nname = \"bot-{i}\"\nscript = \"bots/bot_{i}_nowhere.py\"\n\n"
-        ));
-    }
-    let world = World::with_config(&config);
+    let config = (0..400).fold(Toml::new(), |toml, i| {
+        toml.bot(Bot::script(
+            &format!("bot-{i}"),
+            &format!("bots/bot_{i}_nowhere.py"),
+        ))
+    });
+    let world = World::with_config(config);
     for args in [
         &["status"][..],
         &["status", "--json"],
@@ -392,11 +404,9 @@ fn colour_and_newlines_from_the_bot_api_are_escaped_off_a_terminal() {
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
     api.set_webhook(&token, "https://example.com/hook\u{1b}[8m\nFORGED line");
     let world = World::configured(|w| {
-        format!(
-            "[telegram]\napi = \"{}\"\n\n{}token_env = \"PARTNER_BOT_TOKEN\"\n",
-            api.url(),
-            partner(w)
-        )
+        Toml::new()
+            .telegram_api(&api.url())
+            .bot(partner(w).token_env("PARTNER_BOT_TOKEN"))
     });
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     for args in [&["status"][..], &["doctor"]] {
@@ -424,10 +434,9 @@ fn colour_and_newlines_from_the_bot_api_are_escaped_off_a_terminal() {
 #[test]
 fn node_watch_is_a_reloader_ended_first() {
     let world = World::configured(|w| {
-        format!(
-            "[local]\nrespawn = \"1s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"{}\"\n",
-            w.script("bot.js")
-        )
+        Toml::new()
+            .respawn("1s")
+            .bot(Bot::script("partner", &w.script("bot.js")))
     });
     let script = world.script("bot.js");
     world.write(&script, "setInterval(() => {}, 1000);\n");
@@ -472,10 +481,9 @@ app = Application.builder().token(os.environ['ADMIN_BOT_TOKEN']).build()\napp.ru
 #[test]
 fn a_host_that_prints_without_end_is_cut_off() {
     let world = World::configured(|w| {
-        format!(
-            "[[host]]\nname = \"vps\"\nssh = \"deploy@vps\"\ntimeout = \"20s\"\n\n{}",
-            partner(w)
-        )
+        Toml::new()
+            .host(Host::new("vps", "deploy@vps").timeout("20s"))
+            .bot(partner(w))
     });
     executable(
         &world.bin().join("ssh"),

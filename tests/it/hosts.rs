@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use test_support::config::{Bot, Toml};
 use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
@@ -20,21 +21,20 @@ const ISOLATED: &[&str] = &["unshare", "--pid", "--fork", "--mount-proc", "--kil
 /// The partner bot (this world's script name) on Fly.io, and host vps.
 fn world_with_host(host: &str) -> World {
     let world = World::configured(|w| {
-        format!(
-            "[local]\nrespawn = \"1s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"{}\"\nfly_app = \"{APP}\"\n{host}",
-            w.script("bot.py")
-        )
+        Toml::new()
+            .respawn("1s")
+            .bot(Bot::script("partner", &w.script("bot.py")).fly_app(APP))
+            .render()
+            + host
     });
     world.write_sleeper(world.script("bot.py"));
     world.fly_state(fly_apps(&[(APP, vec![])]));
     world
 }
 
-/// Skips without root; with root, the namespace must work (a clear failure, not a riddle).
-fn skip(why: &str) -> bool {
-    if skip_unless_root(why) {
-        return true;
-    }
+/// Fails without root; with root, the namespace must work (a clear failure, not a riddle).
+fn needs_namespace(why: &str) {
+    require_root(why);
     let out = std::process::Command::new(ISOLATED[0])
         .args(&ISOLATED[1..])
         .arg("true")
@@ -47,7 +47,6 @@ needs root with CAP_SYS_ADMIN",
         ISOLATED.join(" "),
         String::from_utf8_lossy(&out.stderr)
     );
-    false
 }
 
 fn status(world: &World) -> Value {
@@ -72,10 +71,9 @@ fn bot_in_a_loop(world: &World) -> (Proc, String) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_bot_and_its_loop_on_the_host_are_shown_with_the_loop_as_supervisor() {
-    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
-        return;
-    }
+    needs_namespace("sshd logs in as root and botctl runs in its own PID namespace");
     let sshd = Sshd::start("");
     let world = world_with_host(&sshd.host_table("vps", "client_key", "10s"));
     let (shell, script) = bot_in_a_loop(&world);
@@ -105,10 +103,9 @@ fn a_bot_and_its_loop_on_the_host_are_shown_with_the_loop_as_supervisor() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn an_unreachable_port_is_not_checked_with_ssh_s_words() {
-    if skip("botctl runs in its own PID namespace") {
-        return;
-    }
+    needs_namespace("botctl runs in its own PID namespace");
     let sshd = Sshd::start("");
     let port = free_port(); // nothing listens there
     let world = world_with_host(&host_table("vps", port, &sshd.key("client_key"), "10s"));
@@ -122,10 +119,9 @@ fn an_unreachable_port_is_not_checked_with_ssh_s_words() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_refused_key_is_not_checked_with_ssh_s_words() {
-    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
-        return;
-    }
+    needs_namespace("sshd logs in as root and botctl runs in its own PID namespace");
     let sshd = Sshd::start("");
     let world = world_with_host(&sshd.host_table("vps", "stranger_key", "10s"));
     let partner = status(&world);
@@ -138,10 +134,9 @@ fn a_refused_key_is_not_checked_with_ssh_s_words() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_host_whose_script_fails_is_not_checked_with_its_words() {
-    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
-        return;
-    }
+    needs_namespace("sshd logs in as root and botctl runs in its own PID namespace");
     // What a host without /proc (or a login shell that refuses) answers.
     let sshd = Sshd::start("ForceCommand echo 'no /proc on this host' >&2; exit 3");
     let world = world_with_host(&sshd.host_table("vps", "client_key", "10s"));
@@ -156,10 +151,9 @@ fn a_host_whose_script_fails_is_not_checked_with_its_words() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_host_that_hangs_does_not_hold_status_past_its_timeout() {
-    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
-        return;
-    }
+    needs_namespace("sshd logs in as root and botctl runs in its own PID namespace");
     let sshd = Sshd::start("ForceCommand sleep 30");
     let world = world_with_host(&sshd.host_table("vps", "client_key", "2s"));
     let run = world.run_under(ISOLATED, &["status", "partner", "--json"]);
@@ -177,10 +171,9 @@ fn a_host_that_hangs_does_not_hold_status_past_its_timeout() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn dev_stop_host_stops_the_loop_and_the_bots_over_ssh_and_leaves_other_users_alone() {
-    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
-        return;
-    }
+    needs_namespace("sshd logs in as root and botctl runs in its own PID namespace");
     let sshd = Sshd::start("");
     let world = world_with_host(&sshd.host_table("vps", "client_key", "10s"));
     let (shell, script) = bot_in_a_loop(&world);
@@ -270,10 +263,9 @@ fn dev_stop_host_stops_the_loop_and_the_bots_over_ssh_and_leaves_other_users_alo
 }
 
 #[test]
+#[ignore = "needs root"]
 fn dev_start_and_deploy_resume_refuse_and_doctor_names_the_host_while_it_runs_the_bot() {
-    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
-        return;
-    }
+    needs_namespace("sshd logs in as root and botctl runs in its own PID namespace");
     let sshd = Sshd::start("");
     let world = world_with_host(&sshd.host_table("vps", "client_key", "10s"));
     world.fly_state(fly_apps(&[(
@@ -324,10 +316,9 @@ fn dev_start_and_deploy_resume_refuse_and_doctor_names_the_host_while_it_runs_th
 }
 
 #[test]
+#[ignore = "needs root"]
 fn nothing_of_a_token_goes_over_ssh() {
-    if skip("sshd logs in as root and botctl runs in its own PID namespace") {
-        return;
-    }
+    needs_namespace("sshd logs in as root and botctl runs in its own PID namespace");
     let token = token(7);
     let seen = tempfile::Builder::new()
         .prefix("botctl-seen-")

@@ -21,6 +21,7 @@ mod onboarding;
 mod platform;
 mod runtimes;
 mod shared_token;
+mod snapshots;
 mod status;
 mod supervisors;
 mod team;

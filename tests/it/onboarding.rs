@@ -1,25 +1,18 @@
 //! A new teammate's first hour: checklist, init, completions, help.
 
 use serde_json::json;
+use test_support::config::{Bot, Toml};
 use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
 
 /// partner (the world's `bot.py`) on Fly.io, with a token and the Bot API at `api`.
-fn partner_config(world: &World, api: &str) -> String {
-    let bot_py = world.script("bot.py");
-    format!(
-        r#"
-[telegram]
-api = "{api}"
-
-[[bot]]
-name = "partner"
-script = "{bot_py}"
-token_env = "PARTNER_BOT_TOKEN"
-username = "ghbipartnerbot"
-fly_app = "{APP}"
-"#
+fn partner_config(world: &World, api: &str) -> Toml {
+    Toml::new().telegram_api(api).bot(
+        Bot::script("partner", &world.script("bot.py"))
+            .token_env("PARTNER_BOT_TOKEN")
+            .username("ghbipartnerbot")
+            .fly_app(APP),
     )
 }
 
@@ -34,7 +27,7 @@ fn checklist_all_ticked_in_a_clean_world() {
     let world = World::new();
     let tok = token(61);
     let api = BotApi::start(&[(&tok, "ghbipartnerbot")]);
-    world.write_config(&partner_config(&world, &api.url()));
+    world.write_config(partner_config(&world, &api.url()));
     world.write(".env", &format!("PARTNER_BOT_TOKEN={tok}\n"));
     world.fly_state(with_secret(
         fly_apps(&[(APP, vec![machine("148ed193b95089", "started", None)])]),
@@ -68,7 +61,7 @@ fn checklist_all_ticked_in_a_clean_world() {
 fn checklist_unticks_what_is_wrong_with_its_fix() {
     let world = World::new();
     let api = BotApi::start(&[]);
-    world.write_config(&partner_config(&world, &api.url()));
+    world.write_config(partner_config(&world, &api.url()));
     let bot_py = world.script("bot.py");
     world.write_sleeper(&bot_py);
     world.set_crontab(&format!("@reboot cd ~/lb && python3 {bot_py}\n"));
@@ -107,7 +100,7 @@ fn checklist_unticks_what_is_wrong_with_its_fix() {
 fn checklist_with_flyctl_logged_out() {
     let world = World::new();
     let api = BotApi::start(&[]);
-    world.write_config(&partner_config(&world, &api.url()));
+    world.write_config(partner_config(&world, &api.url()));
     let mut state = fly_apps(&[(APP, vec![])]);
     state["logged_in"] = json!(false);
     world.fly_state(state);
@@ -308,12 +301,7 @@ fn every_command_help_has_an_example() {
 
 #[test]
 fn color_follows_the_flags() {
-    let world = World::configured(|w| {
-        format!(
-            "[[bot]]\nname = \"partner\"\nscript = \"{}\"\n",
-            w.script("bot.py")
-        )
-    });
+    let world = World::configured(|w| Bot::script("partner", &w.script("bot.py")));
     let plain = world.run(&["status"]);
     assert!(!plain.stdout.contains('\u{1b}'), "no colour on a pipe");
     let forced = run(world.botctl().args(["--color", "always", "status"]));

@@ -3,13 +3,11 @@
 //! launchd jobs in their domains (a fake `launchctl`), XML and binary plists.
 
 use serde_json::Value;
+use test_support::config::{Bot, Toml};
 use test_support::*;
 
-fn partner(world: &World) -> String {
-    format!(
-        "[[bot]]\nname = \"partner\"\nscript = \"{}\"\n",
-        world.script("bot.py")
-    )
+fn partner(world: &World) -> Toml {
+    Toml::new().bot(Bot::script("partner", &world.script("bot.py")))
 }
 
 /// Unreadable is not absent. macOS lets only root read another user's argv; on Linux the same
@@ -20,10 +18,9 @@ fn partner(world: &World) -> String {
 /// (`python3…` in /proc/PID/stat) and its owner, as `proc_pidinfo` does on a Mac.
 #[cfg(target_os = "linux")]
 #[test]
+#[ignore = "needs root"]
 fn another_users_python_whose_argv_cannot_be_read_makes_the_verdict_unknown() {
-    if skip_unless_root("binds a file over another process's /proc/PID/cmdline") {
-        return;
-    }
+    require_root("binds a file over another process's /proc/PID/cmdline");
     let world = World::configured(partner);
     let script = world.script("bot.py");
     let shared = tempfile::Builder::new()
@@ -236,10 +233,9 @@ fn a_stopped_engine_is_not_checked_not_an_error() {
 /// (`/docker/ID`), and the fake engine reports that container with that pid: one instance.
 #[cfg(target_os = "linux")]
 #[test]
+#[ignore = "needs root"]
 fn a_container_seen_in_the_process_table_and_by_the_engine_is_one_instance() {
-    if skip_unless_root("moves a process into a cgroup") {
-        return;
-    }
+    require_root("moves a process into a cgroup");
     let world = World::configured(partner);
     let script = world.script("bot.py");
     world.write_sleeper(&script);

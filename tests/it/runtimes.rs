@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use serde_json::json;
+use test_support::config::{Bot, Toml};
 use test_support::{BotApi, Poller, World, bot, node_fakes};
 
 fn sorted(mut v: Vec<u32>) -> Vec<u32> {
@@ -35,15 +36,9 @@ const NODE_SLEEPER: &str = "setTimeout(() => {}, 600_000);\n";
 #[test]
 fn a_module_bot_is_python_running_its_module_with_dash_m() {
     let world = World::with_config(
-        r#"
-[[bot]]
-name = "partner"
-module = "lb.partner"
-
-[[bot]]
-name = "admin"
-script = "admin_bot.py"
-"#,
+        Toml::new()
+            .bot(Bot::module("partner", "lb.partner"))
+            .bot(Bot::script("admin", "admin_bot.py")),
     );
     world.write("lb/__init__.py", "");
     world.write_sleeper("lb/partner.py");
@@ -108,19 +103,15 @@ fn a_bot_needs_exactly_one_of_script_and_module() {
 
 // ---------------------------------------------------------------------------- Node runtimes
 
-const NODE_BOTS: &str = r#"
-[[bot]]
-name = "js"
-script = "bot.js"
-
-[[bot]]
-name = "ts"
-script = "bot.ts"
-"#;
+fn node_bots() -> Toml {
+    Toml::new()
+        .bot(Bot::script("js", "bot.js"))
+        .bot(Bot::script("ts", "bot.ts"))
+}
 
 #[test]
 fn every_node_runtime_form_is_an_instance_and_no_decoy_is() {
-    let world = World::with_config(NODE_BOTS);
+    let world = World::with_config(node_bots());
     world.write("bot.js", NODE_SLEEPER);
     world.write("bot.ts", NODE_SLEEPER);
     world.write("preload.cjs", "");
@@ -198,7 +189,7 @@ fn every_node_runtime_form_is_an_instance_and_no_decoy_is() {
 
 #[test]
 fn tsx_and_the_node_child_it_runs_the_script_in_are_one_copy() {
-    let world = World::with_config(NODE_BOTS);
+    let world = World::with_config(node_bots());
     world.write(
         "bot.ts",
         "const wait: number = 600_000;\nsetTimeout(() => {}, wait);\n",
@@ -241,20 +232,13 @@ type StartPoller = fn(&World, &BotApi, &str, &str) -> Poller;
 fn the_probe_stops_a_node_poller(start: StartPoller, token_number: u32, rejected: &str) {
     let token = test_support::token(token_number);
     let api = BotApi::start(&[(&token, "shopbot")]);
-    let world = World::with_config(&format!(
-        r#"
-[telegram]
-api = "{}"
-probe = "4s"
-
-[[bot]]
-name = "shop"
-script = "bot.mjs"
-token_env = "SHOP_BOT_TOKEN"
-username = "shopbot"
-"#,
-        api.url()
-    ));
+    let world = World::with_config(
+        Toml::new().telegram_api(&api.url()).probe("4s").bot(
+            Bot::script("shop", "bot.mjs")
+                .token_env("SHOP_BOT_TOKEN")
+                .username("shopbot"),
+        ),
+    );
     world.write(".env", &format!("SHOP_BOT_TOKEN={token}\n"));
     let mut poller = start(&world, &api, &token, "bot.mjs");
 

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use test_support::config::{Bot, Toml};
 use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
@@ -14,13 +15,14 @@ const PARTNER_TOKEN: &str = "the partner bot's token";
 const BETA_OWN_TOKEN: &str = "the beta bot's own token";
 
 /// partner on Fly.io with its token in the secret PARTNER_BOT_TOKEN (the default: token_env).
-const CONFIG: &str = r#"
-[[bot]]
-name = "partner"
-script = "partner/bot.py"   # a path: a stray bot.py elsewhere on this machine is not ours
-token_env = "PARTNER_BOT_TOKEN"
-fly_app = "loyalitybot-partner"
-"#;
+fn config() -> Toml {
+    // A path: a stray bot.py elsewhere on this machine is not ours.
+    Toml::new().bot(
+        Bot::script("partner", "partner/bot.py")
+            .token_env("PARTNER_BOT_TOKEN")
+            .fly_app("loyalitybot-partner"),
+    )
+}
 
 /// partner's app with one started machine and its token secret, plus `others`.
 fn state(others: &[(&str, Vec<Value>)]) -> Value {
@@ -51,7 +53,7 @@ fn line_with<'a>(out: &'a str, needle: &str) -> &'a str {
 
 #[test]
 fn a_beta_app_with_the_same_token_is_a_place_of_the_bot() {
-    let world = World::with_config(CONFIG);
+    let world = World::with_config(config());
     world.fly_state(with_beta());
 
     // status: the beta app's started machine is a second place.
@@ -160,7 +162,7 @@ fn a_beta_app_with_the_same_token_is_a_place_of_the_bot() {
 
 #[test]
 fn a_beta_app_whose_machines_are_stopped_is_a_warning_and_no_place() {
-    let world = World::with_config(CONFIG);
+    let world = World::with_config(config());
     let st = state(&[(BETA, vec![machine("beta00000000002", "stopped", None)])]);
     world.fly_state(with_secret(st, BETA, "BOT_TOKEN", PARTNER_TOKEN));
 
@@ -185,7 +187,7 @@ fn a_beta_app_whose_machines_are_stopped_is_a_warning_and_no_place() {
 
 #[test]
 fn an_unrelated_secret_of_the_same_name_is_no_conflict() {
-    let world = World::with_config(CONFIG);
+    let world = World::with_config(config());
     let st = state(&[(
         "loyalitybot-admin",
         vec![machine("admin0000000001", "started", None)],
@@ -226,7 +228,7 @@ fn an_unrelated_secret_of_the_same_name_is_no_conflict() {
 
 #[test]
 fn an_app_whose_secrets_cannot_be_read_is_not_checked_never_a_conflict() {
-    let world = World::with_config(CONFIG);
+    let world = World::with_config(config());
     let mut st = state(&[(
         "someone-elses-app",
         vec![machine("else00000000001", "started", None)],
@@ -275,7 +277,7 @@ fn an_app_whose_secrets_cannot_be_read_is_not_checked_never_a_conflict() {
 
 #[test]
 fn without_the_token_secret_in_the_bots_own_app_nothing_is_compared_and_it_says_so() {
-    let world = World::with_config(CONFIG);
+    let world = World::with_config(config());
     // The beta app holds something, but partner's app has no PARTNER_BOT_TOKEN to compare.
     let st = fly_apps(&[
         (APP, vec![machine("148ed193b95089", "started", None)]),
@@ -299,8 +301,7 @@ fn without_the_token_secret_in_the_bots_own_app_nothing_is_compared_and_it_says_
     );
 
     // token_secret names the secret: now the beta app is found.
-    world
-        .write_config(&CONFIG.replace("fly_app =", "token_secret = \"TELEGRAM_TOKEN\"\nfly_app ="));
+    world.write_config(config().change_bot("partner", |b| b.token_secret("TELEGRAM_TOKEN")));
     let json = world.run(&["status", "--json"]).json();
     let p = bot(&json, "partner");
     assert_eq!(p["verdict"], "conflict", "{json:#}");
@@ -309,7 +310,7 @@ fn without_the_token_secret_in_the_bots_own_app_nothing_is_compared_and_it_says_
 
 #[test]
 fn ten_apps_at_one_second_a_call_are_read_at_once_eight_at_a_time() {
-    let world = World::with_config(CONFIG);
+    let world = World::with_config(config());
     let names: Vec<String> = (1..=10).map(|i| format!("team-app-{i:02}")).collect();
     let others: Vec<(&str, Vec<Value>)> = names
         .iter()
@@ -365,7 +366,7 @@ fn ten_apps_at_one_second_a_call_are_read_at_once_eight_at_a_time() {
 /// ceil(80/8) × the timeout, and one summary line says what was not compared.
 #[test]
 fn other_apps_that_hang_cost_one_deadline_and_one_line() {
-    let world = World::with_config(&format!("[fly]\ntimeout = \"2s\"\n{CONFIG}"));
+    let world = World::with_config(config().fly_timeout("2s"));
     let mut others: Vec<(String, Vec<Value>)> = Vec::new();
     for i in 0..80 {
         others.push((format!("other-app-{i:02}"), vec![]));

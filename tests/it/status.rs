@@ -4,15 +4,16 @@
 use std::time::Duration;
 
 use serde_json::json;
-use test_support::{BotApi, World, bot, fly_apps, keys, local_pids, machine, partner_on_fly};
+use test_support::config::{Bot, Toml};
+use test_support::{
+    BotApi, World, bot, fly_apps, keys, local_pids, machine, partner_on_fly, partner_on_fly_with,
+};
 
 /// partner (the world's `bot.py`) and admin (its `admin_bot.py`), local only.
-fn two_bots(world: &World) -> String {
-    format!(
-        "[[bot]]\nname = \"partner\"\nscript = \"{}\"\n\n[[bot]]\nname = \"admin\"\nscript = \"{}\"\n",
-        world.script("bot.py"),
-        world.script("admin_bot.py")
-    )
+fn two_bots(world: &World) -> Toml {
+    Toml::new()
+        .bot(Bot::script("partner", &world.script("bot.py")))
+        .bot(Bot::script("admin", &world.script("admin_bot.py")))
 }
 
 fn sorted(mut v: Vec<u32>) -> Vec<u32> {
@@ -160,12 +161,7 @@ fn decoys_are_never_instances() {
 
 #[test]
 fn admin_bot_py_is_not_partner_when_admin_is_not_configured() {
-    let world = World::configured(|w| {
-        format!(
-            "[[bot]]\nname = \"partner\"\nscript = \"{}\"\n",
-            w.script("bot.py")
-        )
-    });
+    let world = World::configured(|w| Toml::new().bot(Bot::script("partner", &w.script("bot.py"))));
     let admin_py = world.script("admin_bot.py");
     world.write_sleeper(&admin_py);
     let root = world.root().to_path_buf();
@@ -196,12 +192,8 @@ fn a_shell_that_runs_the_bot_is_not_an_instance_but_its_python_child_is() {
 
 #[test]
 fn a_script_with_a_slash_is_matched_by_its_path_from_the_project_root() {
-    let world = World::configured(|w| {
-        format!(
-            "[[bot]]\nname = \"nested\"\nscript = \"{}\"\n",
-            w.script("bots/bot.py")
-        )
-    });
+    let world =
+        World::configured(|w| Toml::new().bot(Bot::script("nested", &w.script("bots/bot.py"))));
     let (nested, bot_py) = (world.script("bots/bot.py"), world.script("bot.py"));
     world.write_sleeper(&nested);
     let root = world.root().to_path_buf();
@@ -232,8 +224,7 @@ fn a_script_with_a_slash_is_matched_by_its_path_from_the_project_root() {
 
 #[test]
 fn stopped_everywhere_is_stopped_and_exit_0() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(
+    let world = partner_on_fly_with(fly_apps(&[(
         "loyalitybot-partner",
         vec![machine("148ed193b95089", "stopped", None)],
     )]));
@@ -256,8 +247,7 @@ fn stopped_everywhere_is_stopped_and_exit_0() {
 
 #[test]
 fn one_started_machine_is_ok() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(
+    let world = partner_on_fly_with(fly_apps(&[(
         "loyalitybot-partner",
         vec![
             machine("148ed193b95089", "started", None),
@@ -299,8 +289,7 @@ fn local_and_fly_at_once_is_a_conflict_and_exit_1() {
 
 #[test]
 fn two_started_machines_are_a_conflict() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(
+    let world = partner_on_fly_with(fly_apps(&[(
         "loyalitybot-partner",
         vec![
             machine("148ed193b95089", "started", None),
@@ -316,7 +305,11 @@ fn two_started_machines_are_a_conflict() {
 
 #[test]
 fn a_hanging_flyctl_gives_unknown_within_the_time_limit() {
-    let world = World::configured(|w| format!("[fly]\ntimeout = \"2s\"\n{}", partner_on_fly(w)));
+    let world = World::configured(|w| {
+        Toml::new()
+            .fly_timeout("2s")
+            .bot(Bot::script("partner", &w.script("bot.py")).fly_app("loyalitybot-partner"))
+    });
     let mut state = fly_apps(&[(
         "loyalitybot-partner",
         vec![machine("148ed193b95089", "started", None)],
@@ -394,8 +387,7 @@ fn flyctl_not_logged_in() {
 
 #[test]
 fn fly_app_not_found() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[("some-other-app", vec![])]));
+    let world = partner_on_fly_with(fly_apps(&[("some-other-app", vec![])]));
     let (error, human) = fly_error(&world);
     assert!(
         error.contains("\"loyalitybot-partner\" was not found"),
@@ -411,32 +403,18 @@ fn json_has_exactly_the_shape_of_the_spec() {
     let token = test_support::token(11);
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
     let world = World::configured(|w| {
-        format!(
-            r#"
-[telegram]
-api = "{api}"
-
-[[bot]]
-name = "partner"
-script = "{bot_py}"
-token_env = "PARTNER_BOT_TOKEN"
-username = "ghbipartnerbot"
-fly_app = "loyalitybot-partner"
-
-[[bot]]
-name = "admin"
-script = "{admin_py}"
-
-[[bot]]
-name = "client"
-script = "{client_py}"
-token_env = "CLIENT_BOT_TOKEN"
-"#,
-            api = api.url(),
-            bot_py = w.script("bot.py"),
-            admin_py = w.script("admin_bot.py"),
-            client_py = w.script("client_handler.py"),
-        )
+        Toml::new()
+            .telegram_api(&api.url())
+            .bot(
+                Bot::script("partner", &w.script("bot.py"))
+                    .token_env("PARTNER_BOT_TOKEN")
+                    .username("ghbipartnerbot")
+                    .fly_app("loyalitybot-partner"),
+            )
+            .bot(Bot::script("admin", &w.script("admin_bot.py")))
+            .bot(
+                Bot::script("client", &w.script("client_handler.py")).token_env("CLIENT_BOT_TOKEN"),
+            )
     });
     let bot_py = world.script("bot.py");
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
@@ -684,21 +662,11 @@ fn absent_tools_are_listed_as_not_checked_and_do_not_change_the_exit_code() {
 #[test]
 fn fly_apps_are_asked_concurrently() {
     let world = World::configured(|w| {
-        format!(
-            r#"
-[[bot]]
-name = "partner"
-script = "{}"
-fly_app = "loyalitybot-partner"
-
-[[bot]]
-name = "client"
-script = "{}"
-fly_app = "loyalitybot-client"
-"#,
-            w.script("bot.py"),
-            w.script("client_handler.py")
-        )
+        Toml::new()
+            .bot(Bot::script("partner", &w.script("bot.py")).fly_app("loyalitybot-partner"))
+            .bot(
+                Bot::script("client", &w.script("client_handler.py")).fly_app("loyalitybot-client"),
+            )
     });
     let mut state = fly_apps(&[
         (
@@ -782,11 +750,9 @@ fn a_webhook_url_holding_the_token_is_never_printed() {
         &format!("https://loyalitybot-partner.fly.dev/{token}"),
     );
     let world = World::configured(|w| {
-        format!(
-            "[telegram]\napi = \"{}\"\n\n[[bot]]\nname = \"partner\"\nscript = \"{}\"\ntoken_env = \"PARTNER_BOT_TOKEN\"\n",
-            api.url(),
-            w.script("bot.py")
-        )
+        Toml::new()
+            .telegram_api(&api.url())
+            .bot(Bot::script("partner", &w.script("bot.py")).token_env("PARTNER_BOT_TOKEN"))
     });
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     let secret = token.split_once(':').unwrap().1;
@@ -814,11 +780,10 @@ fn a_webhook_url_holding_the_token_is_never_printed() {
 fn an_unreadable_bot_api_makes_the_verdict_unknown() {
     let token = test_support::token(13);
     let world = World::configured(|w| {
-        format!(
-            "[telegram]\napi = \"{}\"\ntimeout = \"5s\"\n\n[[bot]]\nname = \"partner\"\nscript = \"{}\"\ntoken_env = \"PARTNER_BOT_TOKEN\"\n",
-            test_support::dead_url(),
-            w.script("bot.py")
-        )
+        Toml::new()
+            .telegram_api(&test_support::dead_url())
+            .telegram_timeout("5s")
+            .bot(Bot::script("partner", &w.script("bot.py")).token_env("PARTNER_BOT_TOKEN"))
     });
     world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     let run = world.run(&["status", "--json"]);

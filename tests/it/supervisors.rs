@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use test_support::config::{Bot, Toml};
 use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
@@ -18,22 +19,14 @@ const APP: &str = "loyalitybot-partner";
 /// The partner bot on Fly.io; a short respawn watch keeps the tests quick. The script is
 /// named by path (`./bot.py`, relative to the project root), so only this test's bot matches,
 /// never a `python3 bot.py` someone runs elsewhere on the machine.
-fn config() -> String {
-    format!(
-        r#"
-[local]
-respawn = "2s"
-
-[[bot]]
-name = "partner"
-script = "./bot.py"
-fly_app = "{APP}"
-"#
-    )
+fn config() -> Toml {
+    Toml::new()
+        .respawn("2s")
+        .bot(Bot::script("partner", "./bot.py").fly_app(APP))
 }
 
 fn world() -> World {
-    let world = World::with_config(&config());
+    let world = World::with_config(config());
     world.fly_state(fly_apps(&[(APP, vec![])]));
     world.write_sleeper("bot.py");
     world

@@ -7,32 +7,25 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use test_support::config::{Bot, Toml};
 use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
 const M1: &str = "148ed193b95089";
 const STANDBY: &str = "9080e6f3a12345";
 
-fn laptop_config(world: &World, api: &str) -> String {
-    format!(
-        r#"
-[fly]
-wait = "30s"
-timeout = "10s"
-
-[telegram]
-api = "{api}"
-probe = "5s"
-
-[[bot]]
-name = "partner"
-script = "{bot_py}"
-fly_app = "{APP}"
-token_env = "PARTNER_BOT_TOKEN"
-ready_log = "{READY_LINE}"
-"#,
-        bot_py = world.script("bot.py"),
-    )
+fn laptop_config(world: &World, api: &str) -> Toml {
+    Toml::new()
+        .fly_wait("30s")
+        .fly_timeout("10s")
+        .telegram_api(api)
+        .probe("5s")
+        .bot(
+            Bot::script("partner", &world.script("bot.py"))
+                .fly_app(APP)
+                .token_env("PARTNER_BOT_TOKEN")
+                .ready_log(READY_LINE),
+        )
 }
 
 /// One started machine (a moment to stop and start) and a standby stopped before anything.
@@ -87,8 +80,8 @@ fn two_laptops_publish_see_refuse_doctor_take_over_resume_and_clear() {
     let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
     let world = World::new();
     world.fly_state(account());
-    let alice = world.laptop("alice@mbp", &laptop_config(&world, &api.url()));
-    let bob = world.laptop("bob@thinkpad", &laptop_config(&world, &api.url()));
+    let alice = world.laptop("alice@mbp", laptop_config(&world, &api.url()));
+    let bob = world.laptop("bob@thinkpad", laptop_config(&world, &api.url()));
     for laptop in [&alice, &bob] {
         laptop.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
     }
@@ -278,8 +271,7 @@ fn two_laptops_publish_see_refuse_doctor_take_over_resume_and_clear() {
 /// Without BOTCTL_WHO botctl is user@short-host, in the record and in state.json alike.
 #[test]
 fn who_am_i_is_user_at_the_short_host_name_in_state_and_record() {
-    let world = World::configured(partner_on_fly);
-    world.fly_state(fly_apps(&[(APP, vec![machine(M1, "started", None)])]));
+    let world = partner_on_fly_with(fly_apps(&[(APP, vec![machine(M1, "started", None)])]));
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
     run.expect_code(0);
     let user = std::env::var("USER")
@@ -377,10 +369,11 @@ fn a_record_older_than_team_stale_is_reported_stale() {
         "{json:#}"
     );
 
-    world.write_config(&format!(
-        "[team]\nstale = \"744h\"\n{}",
-        partner_on_fly(&world)
-    ));
+    world.write_config(
+        Toml::new()
+            .team_stale("744h")
+            .bot(Bot::script("partner", &world.script("bot.py")).fly_app(APP)),
+    );
     // Set well inside a month before now.
     let recent = {
         let out = Command::new("date")
@@ -643,13 +636,13 @@ fn exec_refuses_while_a_teammates_record_holds_the_bot() {
                     "metadata": {"botctl_by": "alice@mbp", "botctl_at": at,
                                  "botctl_bot": "partner"}})],
     )]));
-    let bob = world.laptop("bob@thinkpad", &laptop_config(&world, &dead_url()));
+    let bob = world.laptop("bob@thinkpad", laptop_config(&world, &dead_url()));
     let run = bob.run(&["exec", "partner", "--", "true"]);
     run.expect_code(1);
     run.expect_stderr("alice@mbp holds partner");
     run.expect_stderr("botctl deploy-resume partner");
     // alice herself is not refused by her own record.
-    let alice = world.laptop("alice@mbp", &laptop_config(&world, &dead_url()));
+    let alice = world.laptop("alice@mbp", laptop_config(&world, &dead_url()));
     alice.run(&["exec", "partner", "--", "true"]).expect_code(0);
 }
 

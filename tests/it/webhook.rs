@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use test_support::config::{Bot, Toml};
 use test_support::webhook::{AtStart, hook_url, webhook_machine};
 use test_support::*;
 
@@ -16,35 +17,23 @@ const MACHINE: &str = "148ed193b95089";
 const SECRET: &str = "wh-secret_only-in-dotenv-7f3a9c";
 
 /// The partner bot as a webhook bot; `secret_env` names its webhook_secret_env (or none).
-fn config(world: &World, api: &BotApi, hook: &str, secret_env: Option<&str>) -> String {
-    let secret = secret_env
-        .map(|v| format!("webhook_secret_env = \"{v}\"\n"))
-        .unwrap_or_default();
-    format!(
-        r#"
-[local]
-respawn = "1s"
-
-[fly]
-wait = "20s"
-timeout = "10s"
-
-[telegram]
-api = "{api}"
-probe = "2s"
-
-[[bot]]
-name = "partner"
-script = "{script}"
-token_env = "PARTNER_BOT_TOKEN"
-fly_app = "{APP}"
-ready_log = "{READY_LINE}"
-mode = "webhook"
-webhook_url = "{hook}"
-{secret}"#,
-        api = api.url(),
-        script = world.script("bot.py"),
-    )
+fn config(world: &World, api: &BotApi, hook: &str, secret_env: Option<&str>) -> Toml {
+    let mut partner = Bot::script("partner", &world.script("bot.py"))
+        .token_env("PARTNER_BOT_TOKEN")
+        .fly_app(APP)
+        .ready_log(READY_LINE)
+        .mode("webhook")
+        .webhook_url(hook);
+    if let Some(var) = secret_env {
+        partner = partner.webhook_secret_env(var);
+    }
+    Toml::new()
+        .respawn("1s")
+        .fly_wait("20s")
+        .fly_timeout("10s")
+        .telegram_api(&api.url())
+        .probe("2s")
+        .bot(partner)
 }
 
 fn fly_with(machine: Value) -> Value {
@@ -403,6 +392,7 @@ fn doctor_quotes_a_recent_delivery_error_and_growing_pending_updates() {
     let deadline = std::time::Instant::now() + BOTCTL_LIMIT;
     while child.try_wait().expect("wait for doctor").is_none() {
         assert!(std::time::Instant::now() < deadline, "doctor hangs");
+        // Pacing, not waiting: a new update every 300 ms for as long as doctor runs.
         std::thread::sleep(Duration::from_millis(300));
         api.queue_update(&tok, "more");
     }

@@ -4,34 +4,30 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use test_support::config::{Bot, Toml};
 use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
 
 /// partner (the world's `bot.py`, on Fly.io) and admin (its `admin_bot.py`, local only).
-fn config(world: &World, extra_fly: &str) -> String {
-    let (bot_py, admin_py) = (world.script("bot.py"), world.script("admin_bot.py"));
-    format!(
-        r#"
-[local]
-respawn = "1s"
+fn config(world: &World) -> Toml {
+    Toml::new()
+        .respawn("1s")
+        .fly_wait("30s")
+        .fly_timeout("10s")
+        .bot(
+            Bot::script("partner", &world.script("bot.py"))
+                .fly_app(APP)
+                .ready_log(READY_LINE),
+        )
+        .bot(Bot::script("admin", &world.script("admin_bot.py")))
+}
 
-[fly]
-wait = "30s"
-timeout = "10s"
-{extra_fly}
-
-[[bot]]
-name = "partner"
-script = "{bot_py}"
-fly_app = "{APP}"
-ready_log = "{READY_LINE}"
-
-[[bot]]
-name = "admin"
-script = "{admin_py}"
-"#
-    )
+/// partner and admin (see [`config`]), Fly holding `fly`.
+fn with_fly(fly: Value) -> World {
+    let world = World::configured(config);
+    world.fly_state(fly);
+    world
 }
 
 /// An app with a started machine (taking a moment to stop and start) and a standby that was
@@ -72,9 +68,8 @@ fn pair(id: &str, state: &str) -> (String, String) {
 
 #[test]
 fn whole_cycle_dev_start_dev_stop_deploy_resume() {
-    let world = World::configured(|w| config(w, ""));
+    let world = with_fly(two_machines());
     let bot_py = world.script("bot.py");
-    world.fly_state(two_machines());
     world.write_sleeper(&bot_py);
 
     // dev-start: stops the started machine, records it, leaves the standby alone.
@@ -126,9 +121,8 @@ fn whole_cycle_dev_start_dev_stop_deploy_resume() {
 
 #[test]
 fn dev_start_refuses_when_the_bot_runs_here() {
-    let world = World::configured(|w| config(w, ""));
+    let world = with_fly(two_machines());
     let bot_py = world.script("bot.py");
-    world.fly_state(two_machines());
     world.write_sleeper(&bot_py);
     let _bot = world.spawn(&["python3", "-u", &bot_py], world.root());
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
@@ -141,15 +135,15 @@ fn dev_start_refuses_when_the_bot_runs_here() {
 
 #[test]
 fn dev_start_refuses_when_a_webhook_is_set() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let tok = token(41);
     let api = BotApi::start(&[(&tok, "ghbipartnerbot")]);
     api.set_webhook(&tok, "https://example.com/hook");
-    world.write_config(&format!(
-        "{}\n[telegram]\napi = \"{}\"\n",
-        config(&world, "").replace("ready_log", "token_env = \"PARTNER_BOT_TOKEN\"\nready_log"),
-        api.url()
-    ));
+    world.write_config(
+        config(&world)
+            .telegram_api(&api.url())
+            .change_bot("partner", |b| b.token_env("PARTNER_BOT_TOKEN")),
+    );
     world.fly_state(two_machines());
     let run = run(world.botctl().env("PARTNER_BOT_TOKEN", &tok).args([
         "dev-start",
@@ -167,9 +161,8 @@ fn dev_start_refuses_when_a_webhook_is_set() {
 
 #[test]
 fn without_a_terminal_and_without_yes_nothing_changes_and_exit_is_4() {
-    let world = World::configured(|w| config(w, ""));
+    let world = with_fly(two_machines());
     let bot_py = world.script("bot.py");
-    world.fly_state(two_machines());
     world.write_sleeper(&bot_py);
     world
         .run(&["dev-start", "partner", "--no-run"])
@@ -198,9 +191,8 @@ fn without_a_terminal_and_without_yes_nothing_changes_and_exit_is_4() {
 
 #[test]
 fn dry_run_changes_nothing() {
-    let world = World::configured(|w| config(w, ""));
+    let world = with_fly(two_machines());
     let bot_py = world.script("bot.py");
-    world.fly_state(two_machines());
     world.write_sleeper(&bot_py);
 
     let run = world.run(&["dev-start", "partner", "--dry-run"]);
@@ -233,7 +225,7 @@ fn dry_run_changes_nothing() {
 
 #[test]
 fn a_machine_that_fails_to_stop_is_exit_3_and_deploy_resume_restores() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let mut state = fly_apps(&[(
         APP,
         vec![
@@ -269,7 +261,7 @@ fn a_machine_that_fails_to_stop_is_exit_3_and_deploy_resume_restores() {
 
 #[test]
 fn a_dev_start_killed_half_way_is_undone_by_deploy_resume() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let mut state = fly_apps(&[(
         APP,
         vec![json!({"id": "148ed193b95089", "state": "started", "region": "ams", "stop_delay": 4})],
@@ -303,8 +295,7 @@ fn a_dev_start_killed_half_way_is_undone_by_deploy_resume() {
 
 #[test]
 fn a_hanging_flyctl_stop_is_exit_3_naming_the_machine() {
-    let world =
-        World::configured(|w| config(w, "").replace("timeout = \"10s\"", "timeout = \"2s\""));
+    let world = World::configured(|w| config(w).fly_timeout("2s"));
     let mut state = two_machines();
     state["hang"] = json!(["stop"]);
     world.fly_state(state);
@@ -318,7 +309,7 @@ fn a_hanging_flyctl_stop_is_exit_3_naming_the_machine() {
 
 #[test]
 fn deploy_resume_times_out_without_the_ready_line_showing_the_last_lines() {
-    let world = World::configured(|w| config(w, "").replace("wait = \"30s\"", "wait = \"6s\""));
+    let world = World::configured(|w| config(w).fly_wait("6s"));
     // No ready_log in the fake app: the bot never says it is ready.
     world.fly_state(fly_apps(&[(
         APP,
@@ -336,11 +327,10 @@ fn deploy_resume_times_out_without_the_ready_line_showing_the_last_lines() {
 // Linux only: setpriv runs the other user's process.
 #[cfg(target_os = "linux")]
 #[test]
+#[ignore = "needs root"]
 fn dev_stop_stops_only_your_own_instances() {
-    if skip_unless_root("it runs a process as another user (setpriv --reuid)") {
-        return;
-    }
-    let world = World::configured(|w| config(w, ""));
+    require_root("it runs a process as another user (setpriv --reuid)");
+    let world = World::configured(config);
     let (bot_py, admin_py) = (world.script("bot.py"), world.script("admin_bot.py"));
     world.fly_state(fly_apps(&[(APP, vec![])]));
     world.write_sleeper(&bot_py);
@@ -387,9 +377,8 @@ fn dev_stop_stops_only_your_own_instances() {
 fn dev_stop_exits_3_when_a_process_survives() {
     // A survivor: a parent botctl knows nothing of (no shell loop, no supervisor) starts the
     // bot again under the same argv. (A shell loop is ended through its shell: supervisors.)
-    let world = World::configured(|w| config(w, ""));
+    let world = with_fly(fly_apps(&[(APP, vec![])]));
     let bot_py = world.script("bot.py");
-    world.fly_state(fly_apps(&[(APP, vec![])]));
     world.write_sleeper(&bot_py);
     world.write(
         "respawn.py",
@@ -420,8 +409,7 @@ fn exit_code(session: &expectrl::session::OsSession) -> i32 {
 #[test]
 fn pty_no_at_the_prompt_changes_nothing_and_exits_4() {
     use expectrl::Expect;
-    let world = World::configured(|w| config(w, ""));
-    world.fly_state(two_machines());
+    let world = with_fly(two_machines());
     let mut p = world.botctl_pty(&["dev-start", "partner", "--no-run"]);
     p.expect("Stop machine(s) 148ed193b95089").unwrap();
     p.send("n").unwrap();
@@ -434,8 +422,7 @@ fn pty_no_at_the_prompt_changes_nothing_and_exits_4() {
 #[test]
 fn pty_yes_at_the_prompt_proceeds() {
     use expectrl::Expect;
-    let world = World::configured(|w| config(w, ""));
-    world.fly_state(two_machines());
+    let world = with_fly(two_machines());
     let mut p = world.botctl_pty(&["dev-start", "partner", "--no-run"]);
     p.expect("Stop machine(s) 148ed193b95089").unwrap();
     p.send("y").unwrap();
@@ -449,9 +436,8 @@ fn pty_yes_at_the_prompt_proceeds() {
 #[test]
 fn pty_dev_start_runs_the_bot_ctrl_c_ends_it_and_resume_is_offered() {
     use expectrl::Expect;
-    let world = World::configured(|w| config(w, ""));
+    let world = with_fly(two_machines());
     let bot_py = world.script("bot.py");
-    world.fly_state(two_machines());
     world.write(
         &bot_py,
         "import time\nprint('local bot running', flush=True)\ntime.sleep(600)\n",
@@ -474,7 +460,7 @@ fn pty_dev_start_runs_the_bot_ctrl_c_ends_it_and_resume_is_offered() {
 
 #[test]
 fn deploy_resume_without_a_handoff_starts_one_stopped_machine_not_all() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let mut state = fly_apps(&[(
         APP,
         vec![
@@ -498,7 +484,7 @@ fn deploy_resume_without_a_handoff_starts_one_stopped_machine_not_all() {
 
 #[test]
 fn deploy_resume_skips_a_recorded_machine_that_is_gone() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     let mut state = fly_apps(&[(APP, vec![machine("aaaa0000000001", "stopped", None)])]);
     state["apps"][APP]["ready_log"] = json!(READY_LINE);
     world.fly_state(state);
@@ -519,8 +505,7 @@ fn deploy_resume_skips_a_recorded_machine_that_is_gone() {
 
 #[test]
 fn waits_show_no_spinner_on_a_pipe() {
-    let world = World::configured(|w| config(w, ""));
-    world.fly_state(two_machines());
+    let world = with_fly(two_machines());
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run"]);
     run.expect_code(0);
     assert!(!run.all_output().contains("of 30s"), "{}", run.all_output());
@@ -528,7 +513,7 @@ fn waits_show_no_spinner_on_a_pipe() {
 
 #[test]
 fn ctrl_c_while_waiting_keeps_the_handoff_and_exits_130() {
-    let world = World::configured(|w| config(w, ""));
+    let world = World::configured(config);
     world.fly_state(fly_apps(&[(
         APP,
         vec![
@@ -563,8 +548,7 @@ fn ctrl_c_while_waiting_keeps_the_handoff_and_exits_130() {
 
 #[test]
 fn a_second_botctl_cannot_change_things_while_one_holds_the_lock() {
-    let world = World::configured(|w| config(w, ""));
-    world.fly_state(two_machines());
+    let world = with_fly(two_machines());
     std::fs::create_dir_all(world.path(".botctl")).unwrap();
     let holder = world.spawn(
         &[
@@ -590,8 +574,7 @@ fn a_second_botctl_cannot_change_things_while_one_holds_the_lock() {
 
 #[test]
 fn a_corrupt_state_file_is_an_error_that_names_it_and_is_kept() {
-    let world = World::configured(|w| config(w, ""));
-    world.fly_state(two_machines());
+    let world = with_fly(two_machines());
     std::fs::create_dir_all(world.path(".botctl")).unwrap();
     world.write(".botctl/state.json", "{\"handoffs\": [oops");
     for args in [
@@ -615,16 +598,14 @@ fn sigterm_reaches_a_bot_run_through_the_shell_and_yes_resumes() {
     let world = World::new();
     let bot_py = world.script("bot.py");
     let tok = token(71);
-    world.write_config(&format!(
-        "{}\n[telegram]\napi = \"{}\"\n",
-        config(&world, "").replace(
-            "ready_log",
-            &format!(
-                "token_env = \"PARTNER_BOT_TOKEN\"\nrun = \"cd sub && python3 {bot_py}\"\nready_log"
-            )
-        ),
-        dead_url()
-    ));
+    world.write_config(
+        config(&world)
+            .telegram_api(&dead_url())
+            .change_bot("partner", |b| {
+                b.token_env("PARTNER_BOT_TOKEN")
+                    .run(&format!("cd sub && python3 {bot_py}"))
+            }),
+    );
     world.write(".env", &format!("PARTNER_BOT_TOKEN={tok}\n"));
     world.write(
         &format!("sub/{bot_py}"),

@@ -76,11 +76,36 @@ impl Tally {
     }
 }
 
-/// Runs cargo test, echoing its output, and adds up its `test result:` lines.
+/// What ci hands the test binaries (after cargo's `--`): the tests marked
+/// `#[ignore = "needs root"]` run too (CI runs as root), except the one inner test that only
+/// its outer test may run, inside the mount namespace the outer one sets up.
+const LIBTEST_ARGS: [&str; 3] = [
+    "--include-ignored",
+    "--skip",
+    "sources::proc::tests::inner_unreadable_cmdline_in_both_backends",
+];
+
+/// cargo test's arguments: the caller's (`--test it status`, maybe with its own `-- …`) with
+/// [`LIBTEST_ARGS`] after the `--`.
+fn test_command_args(args: &[String]) -> Vec<String> {
+    let (cargo_args, libtest_args) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], &args[i + 1..]),
+        None => (args, &[][..]),
+    };
+    let mut all: Vec<String> = ["test", LOCKED, "--workspace"].map(String::from).into();
+    all.extend(cargo_args.iter().cloned());
+    all.push("--".into());
+    all.extend(LIBTEST_ARGS.map(String::from));
+    all.extend(libtest_args.iter().cloned());
+    all
+}
+
+/// Runs cargo test, echoing its output, and adds up its `test result:` lines. A snapshot
+/// that differs fails (INSTA_UPDATE=no: insta writes no `.snap.new` and accepts nothing).
 fn test(root: &Path, args: &[String]) -> Result<Tally> {
     let mut cmd = cargo(root);
-    cmd.args(["test", LOCKED, "--workspace"])
-        .args(args)
+    cmd.args(test_command_args(args))
+        .env("INSTA_UPDATE", "no")
         .stdout(Stdio::piped());
     println!("$ {}", shown(&cmd));
     let mut child = cmd.spawn().map_err(|e| Error::could_not_run(&cmd, &e))?;
@@ -97,7 +122,44 @@ fn test(root: &Path, args: &[String]) -> Result<Tally> {
 
 #[cfg(test)]
 mod tests {
-    use super::Tally;
+    use super::{Tally, test_command_args};
+
+    fn strings(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn root_only_tests_run_and_the_inner_one_is_left_to_its_outer_test() {
+        let skip = "sources::proc::tests::inner_unreadable_cmdline_in_both_backends";
+        assert_eq!(
+            test_command_args(&[]),
+            strings(&[
+                "test",
+                "--locked",
+                "--workspace",
+                "--",
+                "--include-ignored",
+                "--skip",
+                skip
+            ])
+        );
+        assert_eq!(
+            test_command_args(&strings(&["--test", "it", "status", "--", "--nocapture"])),
+            strings(&[
+                "test",
+                "--locked",
+                "--workspace",
+                "--test",
+                "it",
+                "status",
+                "--",
+                "--include-ignored",
+                "--skip",
+                skip,
+                "--nocapture"
+            ])
+        );
+    }
 
     fn tally(lines: &[&str]) -> Tally {
         let mut tally = Tally::default();

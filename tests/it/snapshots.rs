@@ -1,0 +1,191 @@
+//! The human output of status, doctor, checklist, dev-start --dry-run and dev-stop --dry-run,
+//! pinned as insta snapshots (tests/it/snapshots/*.snap) in one representative world: partner
+//! on Fly.io (a started machine and a stopped standby, its token in .env and valid on the fake
+//! Bot API), admin running here, a crontab line that can start admin again. A change of layout
+//! fails here; what varies between runs (pids, the world's temp folder and tag, ports, times
+//! and durations, dates, user names) is blanked by filters first.
+//!
+//! To accept an intended change (cargo-insta may not be installed):
+//!
+//! ```text
+//! INSTA_UPDATE=always cargo test --test it snapshots
+//! git diff tests/it/snapshots/   # review every changed line, then commit the .snap files
+//! ```
+//!
+//! `cargo xtask ci` sets INSTA_UPDATE=no: a changed snapshot fails and nothing is written.
+
+use serde_json::Value;
+use test_support::config::{Bot, Toml};
+use test_support::{BotApi, Proc, Run, World, fly_apps, machine, with_secret};
+
+const APP: &str = "loyalitybot-partner";
+
+/// The representative world (see the module docs), with the copy of admin running here.
+/// Fields drop in order: admin's copy and the Bot API before the World (and its lock).
+struct Scene {
+    admin: Proc,
+    _api: BotApi,
+    world: World,
+}
+
+fn scene() -> Scene {
+    let token = test_support::token(2101);
+    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
+    let world = World::configured(|w| {
+        Toml::new()
+            .telegram_api(&api.url())
+            .bot(
+                Bot::script("partner", &w.script("bot.py"))
+                    .token_env("PARTNER_BOT_TOKEN")
+                    .username("ghbipartnerbot")
+                    .fly_app(APP),
+            )
+            .bot(Bot::script("admin", &w.script("admin_bot.py")))
+    });
+    world.dotenv(&[("PARTNER_BOT_TOKEN", &token)]);
+    world.fly_state(fly(&token));
+    let (bot_py, admin_py) = (world.script("bot.py"), world.script("admin_bot.py"));
+    world.write_sleeper(&bot_py);
+    world.write_sleeper(&admin_py);
+    world.set_crontab(&format!("@reboot cd ~/lb && python3 {admin_py}\n"));
+    let admin = world.spawn(&["python3", &admin_py], world.root());
+    Scene {
+        admin,
+        _api: api,
+        world,
+    }
+}
+
+/// partner's app: one machine started, a standby stopped, the token in its secret.
+fn fly(token: &str) -> Value {
+    with_secret(
+        fly_apps(&[(
+            APP,
+            vec![
+                machine("148ed193b95089", "started", Some(false)),
+                machine("d8d9e2f0c12345", "stopped", Some(false)),
+            ],
+        )]),
+        APP,
+        "PARTNER_BOT_TOKEN",
+        token,
+    )
+}
+
+/// Escapes `text` for a regex (filters take regexes; paths have dots).
+fn literal(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+            special.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
+/// Asserts `botctl ARGS`'s exit code and its stdout and stderr as the snapshot `name`, with
+/// what varies blanked.
+#[track_caller]
+fn assert_output(scene: &Scene, name: &str, args: &[&str], code: i32) {
+    // Who botctl says changes things (`user@host` by default) is fixed, as a teammate's is.
+    let run = test_support::run(
+        scene
+            .world
+            .botctl()
+            .env("BOTCTL_WHO", "dev@laptop")
+            .args(args),
+    );
+    run.expect_code(code);
+    let text = shown(&run, args);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(format!("botctl {}", args.join(" ")));
+    let world = &scene.world;
+    let base = world.root().parent().unwrap().display().to_string();
+    // Order matters: the specific before the general.
+    let filters = [
+        (literal(&base), "[world]".to_string()),
+        (literal(&world.tag()), "[tag]".to_string()),
+        (
+            format!(r"\b{}\b", scene.admin.pid()),
+            "[admin pid]".to_string(),
+        ),
+        (
+            r"127\.0\.0\.1:\d+".to_string(),
+            "127.0.0.1:[port]".to_string(),
+        ),
+        (
+            r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d)?(\.\d+)?Z?".to_string(),
+            "[time]".to_string(),
+        ),
+        (
+            r"\b\d+(\.\d+)?\s?(ms|s|m|h|d)\b".to_string(),
+            "[duration]".to_string(),
+        ),
+        (
+            format!(r"\({}, in ", literal(&user_name())),
+            "([user], in ".to_string(),
+        ),
+        (r"\bpid \d+".to_string(), "pid [pid]".to_string()),
+        (r"gui/\d+".to_string(), "gui/[uid]".to_string()),
+    ];
+    for (regex, replacement) in filters {
+        settings.add_filter(&regex, replacement);
+    }
+    settings.bind(|| insta::assert_snapshot!(name, text));
+}
+
+/// What the snapshot holds: the command, its stdout, its stderr when it said anything.
+fn shown(run: &Run, args: &[&str]) -> String {
+    let mut text = format!("$ botctl {}\n{}", args.join(" "), run.stdout);
+    if !run.stderr.trim().is_empty() {
+        text.push_str("--- stderr\n");
+        text.push_str(&run.stderr);
+    }
+    text
+}
+
+/// The name of the user the test's processes run as (botctl shows a process's owner).
+fn user_name() -> String {
+    nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| nix::unistd::geteuid().to_string())
+}
+
+#[test]
+fn status_human_output() {
+    let scene = scene();
+    assert_output(&scene, "status", &["status"], 0);
+}
+
+#[test]
+fn doctor_human_output() {
+    let scene = scene();
+    assert_output(&scene, "doctor", &["doctor"], 0);
+}
+
+#[test]
+fn checklist_human_output() {
+    let scene = scene();
+    // Exit 1: admin has no token_env and a crontab line can start it (two unticked items).
+    assert_output(&scene, "checklist", &["checklist"], 1);
+}
+
+#[test]
+fn dev_start_dry_run_human_output() {
+    let scene = scene();
+    assert_output(
+        &scene,
+        "dev_start_dry_run",
+        &["dev-start", "partner", "--dry-run"],
+        0,
+    );
+}
+
+#[test]
+fn dev_stop_dry_run_human_output() {
+    let scene = scene();
+    assert_output(&scene, "dev_stop_dry_run", &["dev-stop", "--dry-run"], 0);
+}
