@@ -201,7 +201,7 @@ fn clean_project_exits_0() {
         "{}",
         human.stdout
     );
-    human.expect_stdout("0 error(s), 0 warning(s)");
+    human.expect_stdout("no problems found (0 errors, 0 warnings)");
 }
 
 #[test]

@@ -432,7 +432,12 @@ fn escape_sequences_in_other_processes_argv_are_shown_escaped() {
     let erase = "\u{1b}[2K";
     let clipboard = "\u{1b}]52;c;aGFjaw==\u{7}";
     let _bot = world.spawn(&["python3", &script, title, erase, clipboard], world.root());
-    for args in [&["status"][..], &["dev-stop", "--dry-run"], &["doctor"]] {
+    // doctor shows an ok instance line only with -v.
+    for args in [
+        &["status"][..],
+        &["dev-stop", "--dry-run"],
+        &["doctor", "-v"],
+    ] {
         let run = world.run(args);
         assert!(
             !run.all_output().contains('\u{1b}') && !run.all_output().contains('\u{7}'),

@@ -99,7 +99,7 @@ fn a_bot_and_its_loop_on_the_host_are_shown_with_the_loop_as_supervisor() {
     let human = world.run_under(ISOLATED, &["status", "partner"]);
     human.expect_code(0).expect_stdout("host vps pid");
     let checklist = world.run_under(ISOLATED, &["checklist"]);
-    checklist.expect_stdout("[x] partner: checked on host vps (1 running there)");
+    checklist.expect_stdout("✓ partner: checked on host vps (1 running there)");
 }
 
 #[test]

@@ -48,12 +48,12 @@ fn checklist_all_ticked_in_a_clean_world() {
         "no other Fly app polls with this token",
     ] {
         assert!(
-            line_with(&run.stdout, item).starts_with("[x]"),
+            line_with(&run.stdout, item).starts_with("✓"),
             "{}",
             run.stdout
         );
     }
-    assert!(!run.stdout.contains("[ ]"), "{}", run.stdout);
+    assert!(!run.stdout.contains("✗"), "{}", run.stdout);
     assert!(!run.all_output().contains(&tok));
 }
 
@@ -74,21 +74,18 @@ fn checklist_unticks_what_is_wrong_with_its_fix() {
     let run = world.run(&["checklist"]);
     run.expect_code(1);
     let out = &run.stdout;
+    assert!(line_with(out, "Fly status read").starts_with("✓"), "{out}");
     assert!(
-        line_with(out, "Fly status read").starts_with("[x]"),
+        line_with(out, "not running locally while Fly.io runs it").starts_with("✗"),
         "{out}"
     );
     assert!(
-        line_with(out, "not running locally while Fly.io runs it").starts_with("[ ]"),
+        line_with(out, "runs in exactly one place").starts_with("✗"),
         "{out}"
     );
+    assert!(line_with(out, "token set").starts_with("✗"), "{out}");
     assert!(
-        line_with(out, "runs in exactly one place").starts_with("[ ]"),
-        "{out}"
-    );
-    assert!(line_with(out, "token set").starts_with("[ ]"), "{out}");
-    assert!(
-        line_with(out, "no autostart entry").starts_with("[ ]"),
+        line_with(out, "no autostart entry").starts_with("✗"),
         "{out}"
     );
     assert!(out.contains("fix: botctl dev-stop partner"), "{out}");
@@ -106,7 +103,7 @@ fn checklist_with_flyctl_logged_out() {
     world.fly_state(state);
     let run = world.run(&["checklist"]);
     run.expect_code(1);
-    assert!(line_with(&run.stdout, "flyctl is installed and logged in").starts_with("[ ]"));
+    assert!(line_with(&run.stdout, "flyctl is installed and logged in").starts_with("✗"));
     run.expect_stdout("fix: flyctl auth login");
 }
 

@@ -128,7 +128,7 @@ fn a_beta_app_with_the_same_token_is_a_place_of_the_bot() {
     let run = world.run(&["checklist"]);
     run.expect_code(1);
     let item = line_with(&run.stdout, "no other Fly app polls with this token");
-    assert!(item.starts_with("[ ]") && item.contains(BETA), "{item}");
+    assert!(item.starts_with("✗") && item.contains(BETA), "{item}");
     run.expect_stdout("fix: flyctl secrets set BOT_TOKEN=<");
 
     // dev-start refuses, naming it, and stops nothing.
@@ -223,7 +223,7 @@ fn an_unrelated_secret_of_the_same_name_is_no_conflict() {
 
     let run = world.run(&["checklist"]);
     let item = line_with(&run.stdout, "no other Fly app polls with this token");
-    assert!(item.starts_with("[x]"), "{item}");
+    assert!(item.starts_with("✓"), "{item}");
 }
 
 #[test]
@@ -270,7 +270,7 @@ fn an_app_whose_secrets_cannot_be_read_is_not_checked_never_a_conflict() {
     let run = world.run(&["checklist"]);
     let item = line_with(&run.stdout, "no other Fly app polls with this token");
     assert!(
-        item.starts_with("[ ]") && item.contains("not checked"),
+        item.starts_with("✗") && item.contains("not checked"),
         "{item}"
     );
 }

@@ -86,6 +86,19 @@ fn literal(text: &str) -> String {
 /// what varies blanked.
 #[track_caller]
 fn assert_output(scene: &Scene, name: &str, args: &[&str], code: i32) {
+    assert_streams(scene, name, args, code, Streams::Both)
+}
+
+/// Which of a run's streams a snapshot holds: `-v`'s trace on stderr comes from concurrent
+/// calls in any order, so a verbose run is pinned by its stdout.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Streams {
+    Both,
+    Stdout,
+}
+
+#[track_caller]
+fn assert_streams(scene: &Scene, name: &str, args: &[&str], code: i32, streams: Streams) {
     // Who botctl says changes things (`user@host` by default) is fixed, as a teammate's is.
     let run = test_support::run(
         scene
@@ -95,15 +108,26 @@ fn assert_output(scene: &Scene, name: &str, args: &[&str], code: i32) {
             .args(args),
     );
     run.expect_code(code);
-    let text = shown(&run, args);
+    let text = match streams {
+        Streams::Both => shown(&run, args),
+        Streams::Stdout => format!("$ botctl {}\n{}", args.join(" "), run.stdout),
+    };
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.set_description(format!("botctl {}", args.join(" ")));
+    for (regex, replacement) in filters(scene) {
+        settings.add_filter(&regex, replacement);
+    }
+    settings.bind(|| insta::assert_snapshot!(name, text));
+}
+
+/// What varies between runs, as (regex, what it becomes): the specific before the general.
+fn filters(scene: &Scene) -> Vec<(String, String)> {
     let world = &scene.world;
     let base = world.root().parent().unwrap().display().to_string();
     // Order matters: the specific before the general.
-    let filters = [
+    vec![
         (literal(&base), "[world]".to_string()),
         (literal(&world.tag()), "[tag]".to_string()),
         (
@@ -128,11 +152,7 @@ fn assert_output(scene: &Scene, name: &str, args: &[&str], code: i32) {
         ),
         (r"\bpid \d+".to_string(), "pid [pid]".to_string()),
         (r"gui/\d+".to_string(), "gui/[uid]".to_string()),
-    ];
-    for (regex, replacement) in filters {
-        settings.add_filter(&regex, replacement);
-    }
-    settings.bind(|| insta::assert_snapshot!(name, text));
+    ]
 }
 
 /// What the snapshot holds: the command, its stdout, its stderr when it said anything.
@@ -164,6 +184,45 @@ fn status_human_output() {
 fn doctor_human_output() {
     let scene = scene();
     assert_output(&scene, "doctor", &["doctor"], 0);
+}
+
+#[test]
+fn doctor_verbose_shows_every_ok_check() {
+    let scene = scene();
+    assert_streams(
+        &scene,
+        "doctor_verbose",
+        &["doctor", "-v"],
+        0,
+        Streams::Stdout,
+    );
+}
+
+#[test]
+fn doctor_names_the_cause_first_and_groups_by_bot() {
+    let scene = scene();
+    // A copy of partner here while its Fly machine runs: two places, the cause.
+    let bot_py = scene.world.script("bot.py");
+    let partner = scene.world.spawn(&["python3", &bot_py], scene.world.root());
+    let pid = partner.pid().to_string();
+    let run = test_support::run(scene.world.botctl().args(["doctor"]));
+    run.expect_code(1);
+    assert!(
+        run.stdout.starts_with("Cause: partner runs in 2 places"),
+        "{}",
+        run.stdout
+    );
+    // The partner copy's pid varies too: blanked like admin's.
+    let stdout = run.stdout.replace(&pid, "[partner pid]");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description("botctl doctor, partner here and on Fly.io");
+    for (regex, replacement) in filters(&scene) {
+        settings.add_filter(&regex, replacement);
+    }
+    settings.bind(|| insta::assert_snapshot!("doctor_cause", format!("$ botctl doctor\n{stdout}")));
+    drop(partner);
 }
 
 #[test]

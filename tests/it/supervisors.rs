@@ -333,7 +333,7 @@ fn bash_loop_is_named_ended_first_and_doctor_and_checklist_say_so() {
         .find(|l| l.contains("nothing will start a second copy"))
         .unwrap_or_else(|| panic!("no such item:\n{}", run.stdout))
         .to_string();
-    assert!(line.starts_with("[ ]"), "{line}");
+    assert!(line.starts_with("✗"), "{line}");
     run.expect_stdout(&format!("fix: {stop}"));
 
     let run = world.run(&["dev-stop", "--yes", "--grace", "5s"]);

@@ -425,10 +425,10 @@ fn checklist_says_whether_someone_else_holds_the_bot() {
                            "botctl_bot": "partner"});
     world.fly_state(fly_apps(&[(APP, vec![m])]));
     let run = run_as(&world, "bob@thinkpad", &["checklist"]);
-    run.expect_stdout("[ ] partner: no one else holds partner — alice@mbp holds partner since")
+    run.expect_stdout("✗ partner: no one else holds partner — alice@mbp holds partner since")
         .expect_stdout("botctl dev-start partner --take-over");
     let run = run_as(&world, "alice@mbp", &["checklist"]);
-    run.expect_stdout("[x] partner: no one else holds partner");
+    run.expect_stdout("✓ partner: no one else holds partner");
 }
 
 // ------------------------------------------------------------------- the fake flyctl itself
