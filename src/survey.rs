@@ -203,7 +203,7 @@ pub struct Places<'a> {
     pub record: Option<Record>,
     /// How the bot gets updates in production: a webhook bot's webhook and its own Fly
     /// machines are one place.
-    pub mode: crate::config::UpdateMode,
+    pub mode: crate::model::UpdateMode,
 }
 
 impl<'a> Places<'a> {

@@ -409,7 +409,7 @@ how long to watch for a copy that comes back\n",
     let (name, run) = bots
         .first()
         .map_or(("NAME".to_string(), "COMMAND ARGS".to_string()), |b| {
-            let entry = config::Entry::Script(b.script.clone());
+            let entry = crate::model::Entry::Script(b.script.clone());
             let run = entry.default_run();
             // A file name with a line break in it would end the comment.
             let run = if run.chars().any(char::is_control) {
@@ -532,6 +532,6 @@ mod tests {
         );
         let text = text.replace("app\\u0001", "app");
         let cfg = config::parse(&text, Path::new("botctl.toml"), PathBuf::from("/p")).unwrap();
-        assert_eq!(cfg.bots[0].entry, config::Entry::Script(odd.into()));
+        assert_eq!(cfg.bots[0].entry, crate::model::Entry::Script(odd.into()));
     }
 }

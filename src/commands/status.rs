@@ -66,7 +66,7 @@ struct BotJson<'a> {
     /// The handoff record on Fly; null without one.
     handoff: Option<team::HandoffJson>,
     /// "polling" or "webhook": how it gets updates in production.
-    mode: crate::config::UpdateMode,
+    mode: crate::model::UpdateMode,
 }
 
 #[derive(Serialize)]

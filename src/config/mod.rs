@@ -9,7 +9,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use crate::error::{Error, Result};
-pub use crate::model::{AppName, BotName, Entry, Fly, HostName, UpdateMode};
+use crate::model::{AppName, BotName, Entry, Fly, HostName, UpdateMode};
 
 mod bounds;
 mod parse;

@@ -492,7 +492,7 @@ fn machines_changed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Entry;
+    use crate::model::Entry;
     use crate::sources::fly::{MachineState, parse_log_line};
 
     fn bot() -> Bot {
@@ -507,7 +507,7 @@ mod tests {
                 token_secret: None,
                 ready_log: None,
             }),
-            mode: crate::config::UpdateMode::Polling,
+            mode: crate::model::UpdateMode::Polling,
             webhook_url: None,
             webhook_secret_env: None,
         }
@@ -567,7 +567,7 @@ mod tests {
     #[test]
     fn a_webhook_bots_webhook_and_machines_are_one_place() {
         let mut b = bot();
-        b.mode = crate::config::UpdateMode::Webhook;
+        b.mode = crate::model::UpdateMode::Webhook;
         let mut w = Watcher::new(&[&b], 1_000_000);
         w.machines(1_000_100, "lb", Ok(vec![machine("started")]));
         w.webhook(1_000_200, "partner", Ok("https://lb.fly.dev/hook".into()));

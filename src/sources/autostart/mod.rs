@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::{self, Bot};
+use crate::config::Bot;
 use crate::exec;
+use crate::model;
 use crate::model::BotName;
 
 mod cron;
@@ -129,10 +130,10 @@ enum Domain {
 }
 
 /// Does `text` start the bot: name its script as a file, or its module (`-m lb.partner`)?
-pub fn names(text: &str, entry: &config::Entry) -> bool {
+pub fn names(text: &str, entry: &model::Entry) -> bool {
     match entry {
-        config::Entry::Script(script) => mentions(text, script),
-        config::Entry::Module(module) => mentions(text, module),
+        model::Entry::Script(script) => mentions(text, script),
+        model::Entry::Module(module) => mentions(text, module),
     }
 }
 
@@ -156,7 +157,7 @@ mod tests {
     use super::{
         LaunchdJob, launchd_job, mentions, names, parse_supervisord_conf, pm2_dump_apps, wildcard,
     };
-    use crate::config::Entry;
+    use crate::model::Entry;
 
     #[test]
     fn supervisord_programs_and_includes() {
