@@ -121,6 +121,16 @@ pub fn cgroup(pid: u32) -> Option<String> {
     }
 }
 
+/// User plus system CPU time of a process (its threads, not its children), from
+/// `/proc/PID/stat`; `None` where there is no `/proc` (`cargo xtask bench` measures watch with it).
+pub fn cpu_time(pid: u32) -> Option<std::time::Duration> {
+    if cfg!(target_os = "linux") {
+        kernel::cpu_time(pid)
+    } else {
+        None
+    }
+}
+
 /// Gone, or a zombie (it has exited; its parent has not reaped it yet).
 pub fn is_gone(backend: Backend, pid: u32) -> bool {
     facts(backend, pid).is_none_or(|f| f.zombie)
@@ -318,6 +328,8 @@ mod kernel {
         /// Start time in clock ticks after boot, as the kernel counts it (of the machine
         /// whose `/proc` it is: this one, or a host read over ssh).
         pub start_ticks: Option<u64>,
+        /// User plus system CPU time, in clock ticks (its threads, not its children).
+        pub cpu_ticks: Option<u64>,
     }
 
     impl Stat {
@@ -345,7 +357,20 @@ mod kernel {
             ppid: fields.get(1)?.parse().ok()?,
             pgrp: fields.get(2)?.parse().ok()?,
             start_ticks: fields.get(19).and_then(|t| t.parse().ok()),
+            // utime and stime: fields 14 and 15 of proc(5), counted from the state (3).
+            cpu_ticks: fields
+                .get(11)
+                .zip(fields.get(12))
+                .and_then(|(u, s)| Some(u.parse::<u64>().ok()? + s.parse::<u64>().ok()?)),
         })
+    }
+
+    /// A process's CPU time so far.
+    pub fn cpu_time(pid: u32) -> Option<std::time::Duration> {
+        let ticks = stat(pid)?.cpu_ticks?;
+        Some(std::time::Duration::from_secs_f64(
+            ticks as f64 / clock_ticks() as f64,
+        ))
     }
 
     /// Seconds since the epoch of a start time in this machine's clock ticks after boot.
@@ -540,12 +565,19 @@ mod tests {
     #[test]
     fn stat_fields_are_counted_from_the_last_parenthesis() {
         let s = kernel::parse_stat(
-            "4242 (x) (y z) S 4000 4242 4242 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 0 0",
+            "4242 (x) (y z) S 4000 4242 4242 0 -1 0 0 0 0 0 70 5 0 0 20 0 1 0 500 0 0",
         )
         .unwrap();
         assert_eq!(
-            (s.name.as_str(), s.state, s.ppid, s.pgrp, s.start_ticks),
-            ("x) (y z", 'S', 4000, 4242, Some(500))
+            (
+                s.name.as_str(),
+                s.state,
+                s.ppid,
+                s.pgrp,
+                s.start_ticks,
+                s.cpu_ticks
+            ),
+            ("x) (y z", 'S', 4000, 4242, Some(500), Some(75))
         );
         assert!(!s.zombie());
     }

@@ -366,30 +366,11 @@ fn argv_visible(pid: u32, since: Instant) -> Result<Duration> {
     Err(Error::new(format!("process {pid} never showed its argv")))
 }
 
-/// User plus system CPU time of `pid` itself (its threads included, not its children).
+/// User plus system CPU time of `pid` itself (its threads included, not its children), read
+/// by botctl's own process-facts module.
 fn cpu_time(pid: u32) -> Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map_err(|e| Error::io(format!("cannot read /proc/{pid}/stat"), e))?;
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    // After the command: state is field 3, utime 14 and stime 15 (1-based, see proc(5)).
-    let ticks = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<u64>().ok());
-    let (Some(utime), Some(stime)) = (ticks(14), ticks(15)) else {
-        return Err(Error::new(format!("cannot read /proc/{pid}/stat: {stat}")));
-    };
-    let hz = clock_ticks();
-    Ok(Duration::from_secs_f64((utime + stime) as f64 / hz))
-}
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
+    botctl::process::cpu_time(pid)
+        .ok_or_else(|| Error::new(format!("cannot read the CPU time of pid {pid}")))
 }
 
 fn utc_now() -> String {
