@@ -187,7 +187,7 @@ impl std::fmt::Display for Verdict {
 pub struct Places<'a> {
     pub local: Vec<&'a Instance>,
     /// Instances on `[[host]]` servers: (host name, instance).
-    pub hosts: Vec<(&'a str, &'a Instance)>,
+    pub hosts: Vec<(&'a HostName, &'a Instance)>,
     /// Started machines of the bot's own Fly app (empty without one; [`Places::on_fly`] pairs
     /// them with the app).
     pub machines: Vec<&'a Machine>,
@@ -264,7 +264,7 @@ impl Survey {
                     scan.instances
                         .iter()
                         .filter(|i| i.bot == bot.name)
-                        .map(|i| (name.as_str(), i)),
+                        .map(|i| (name, i)),
                 ),
                 // Only a host that may run this bot was read for it.
                 Err(e) if self.host_runs(name, bot) => unreadable.push(format!("host {name}: {e}")),
@@ -339,11 +339,10 @@ impl Survey {
     pub fn hosts_of<'a>(
         &'a self,
         bot: &'a Bot,
-    ) -> impl Iterator<Item = (&'a str, &'a Result<HostScan, String>)> + 'a {
+    ) -> impl Iterator<Item = (&'a HostName, &'a Result<HostScan, String>)> + 'a {
         self.hosts
             .iter()
             .filter(move |(name, _)| self.host_runs(name, bot))
-            .map(|(name, scan)| (name.as_str(), scan))
     }
 
     pub fn machines(&self, bot: &Bot) -> Option<&Result<Vec<Machine>, FlyError>> {

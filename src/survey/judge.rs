@@ -4,6 +4,7 @@
 //! them.
 
 use crate::config::{Bot, Host};
+use crate::model::HostName;
 use crate::sources::autostart::{Entry, Source};
 use crate::sources::local::Instance;
 use crate::sources::telegram::TokenLookup;
@@ -42,7 +43,7 @@ pub fn username<'a>(bot: &'a Bot, survey: &'a Survey) -> Username<'a> {
 /// `[[host]]`.
 #[derive(Debug, Clone, Copy)]
 pub struct Autostart<'a> {
-    pub host: Option<&'a str>,
+    pub host: Option<&'a HostName>,
     pub entry: &'a Entry,
 }
 
@@ -54,8 +55,8 @@ impl Autostart<'_> {
             Some(host) => {
                 let dest = hosts
                     .iter()
-                    .find(|h| h.name == host)
-                    .map_or(host, |h| h.ssh.as_str());
+                    .find(|h| h.name == *host)
+                    .map_or(host.as_str(), |h| h.ssh.as_str());
                 format!("ssh {dest}   # then: {}", self.entry.fix)
             }
         }
@@ -89,7 +90,7 @@ pub fn autostart<'a>(bot: &'a Bot, survey: &'a Survey) -> Vec<Autostart<'a>> {
 /// An autostart source that could not be read, here or on a host: it may hold an entry.
 #[derive(Debug, Clone, Copy)]
 pub struct NotChecked<'a> {
-    pub host: Option<&'a str>,
+    pub host: Option<&'a HostName>,
     pub source: Source,
     pub reason: &'a str,
 }
@@ -108,7 +109,7 @@ pub fn autostart_not_checked(survey: &Survey) -> Vec<NotChecked<'_>> {
     for (host, scan) in &survey.hosts {
         for u in scan.iter().flat_map(|s| &s.autostart.unchecked) {
             out.push(NotChecked {
-                host: Some(host.as_str()),
+                host: Some(host),
                 source: u.source,
                 reason: &u.reason,
             });
@@ -121,11 +122,11 @@ pub fn autostart_not_checked(survey: &Survey) -> Vec<NotChecked<'_>> {
 #[derive(Debug, Clone)]
 pub enum OnHost<'a> {
     NotRead {
-        host: &'a str,
+        host: &'a HostName,
         error: &'a str,
     },
     Read {
-        host: &'a str,
+        host: &'a HostName,
         /// The bot's copies there.
         copies: Vec<&'a Instance>,
         /// Places of the bot other than this host.
@@ -134,7 +135,7 @@ pub enum OnHost<'a> {
 }
 
 impl OnHost<'_> {
-    pub fn host(&self) -> &str {
+    pub fn host(&self) -> &HostName {
         match self {
             OnHost::NotRead { host, .. } | OnHost::Read { host, .. } => host,
         }

@@ -3,6 +3,7 @@
 
 use super::{Evidence, Findings};
 use crate::config::Bot;
+use crate::model::HostName;
 use crate::sources::telegram::{self};
 use crate::survey::finding::{Check, Finding, Level};
 use crate::ui;
@@ -154,9 +155,9 @@ deletes the webhook as it starts)"
 
 /// The hosts of host instances, each once, in order.
 pub(super) fn host_names<'a>(
-    hosts: &[(&'a str, &crate::sources::local::Instance)],
-) -> Vec<&'a str> {
-    let mut names: Vec<&str> = hosts.iter().map(|(h, _)| *h).collect();
+    hosts: &[(&'a HostName, &crate::sources::local::Instance)],
+) -> Vec<&'a HostName> {
+    let mut names: Vec<&HostName> = hosts.iter().map(|(h, _)| *h).collect();
     names.dedup();
     names
 }
