@@ -64,22 +64,9 @@ impl World {
 
     /// argv of every flyctl call so far (the `.calls` log).
     pub fn fly_calls(&self) -> Vec<Vec<String>> {
-        let mut p = self.fly_state_path().into_os_string();
-        p.push(".calls");
-        std::fs::read_to_string(PathBuf::from(p))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .map(|v| {
-                v["argv"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .map(|s| s.as_str().unwrap_or("").to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            })
+        self.fly_calls_timed()
+            .into_iter()
+            .map(|(_, argv)| argv)
             .collect()
     }
 

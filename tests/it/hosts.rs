@@ -191,33 +191,7 @@ fn dev_stop_host_stops_the_loop_and_the_bots_over_ssh_and_leaves_other_users_alo
         "the stubborn bot never got to ignore SIGTERM"
     );
     // Another user's copy there (the ssh user is root; this one is nobody's).
-    let shared = tempfile::Builder::new()
-        .prefix("botctl-other-")
-        .tempdir()
-        .unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::write(shared.path().join(&script), SLEEPER).unwrap();
-        std::fs::set_permissions(
-            shared.path().join(&script),
-            std::fs::Permissions::from_mode(0o755),
-        )
-        .unwrap();
-    }
-    let other = world.spawn_showing(
-        &[
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "/bin/bash",
-            "-c",
-            &format!("exec -a python3 /bin/sh {script}"),
-        ],
-        shared.path(),
-        &["python3", &script],
-    );
+    let (_shared, other) = world.spawn_other_users_bot(&script);
 
     let dry = world.run_under(
         ISOLATED,

@@ -462,18 +462,38 @@ fn status_many_apps(b: &Bench) -> Result<Vec<Row>> {
 
 // ------------------------------------------------------------------------ (b) process-table scan
 
-fn process_scan(b: &Bench) -> Result<Vec<Row>> {
-    let dir = TempDir::new("bench-scan")?;
-    // Only local bots: no Fly app, no token, so status does no flyctl and no Bot API calls.
+/// A project of one local bot (no Fly app, no token: status makes no flyctl or Bot API call),
+/// its botctl.toml, and an empty folder to use as PATH, where crontab, systemctl and launchctl
+/// are "not installed": status is then start-up, config and the process scan.
+struct LocalOnly {
+    dir: TempDir,
+    config: PathBuf,
+    empty_path: PathBuf,
+}
+
+fn local_only(prefix: &str) -> Result<LocalOnly> {
+    let dir = TempDir::new(prefix)?;
     let config = dir.write(
         "botctl.toml",
         "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n",
     )?;
-    // With PATH at an empty folder, crontab/systemctl/launchctl are "not installed": status is
-    // start-up + config + the process scan. The run with the usual PATH shows what autostart adds.
     let empty_path = dir.path().join("empty-path");
     std::fs::create_dir(&empty_path)
         .map_err(|e| Error::io(format!("cannot create {}", empty_path.display()), e))?;
+    Ok(LocalOnly {
+        dir,
+        config,
+        empty_path,
+    })
+}
+
+fn process_scan(b: &Bench) -> Result<Vec<Row>> {
+    // The run with the usual PATH shows what autostart adds.
+    let LocalOnly {
+        dir,
+        config,
+        empty_path,
+    } = local_only("bench-scan")?;
     let pgrep = needed_program("pgrep")?;
     let sleep = needed_program("sleep")?;
     let true_ = needed_program("true")?;

@@ -7,26 +7,24 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{Bench, Row, count_processes, median, millis, needed_program, time_run};
+use super::{
+    Bench, LocalOnly, Row, count_processes, local_only, median, millis, needed_program, time_run,
+};
 use crate::Result;
-use crate::doubles::TempDir;
-use crate::{Error, shown};
+use crate::shown;
 
 const EXEC_RUNS: usize = 30;
 /// The goal: exec costs at most this much more than the local scan (status) it makes.
 const EXEC_OVER_SCAN: Duration = Duration::from_millis(3);
 
 pub fn exec_overhead(b: &Bench) -> Result<Vec<Row>> {
-    let dir = TempDir::new("bench-exec")?;
-    let config = dir.write(
-        "botctl.toml",
-        "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n",
-    )?;
-    // As in the scan bench: no crontab/systemctl on PATH, so status is its scan (exec reads no
-    // autostart entries anyway); `true` is given by its path.
-    let empty_path = dir.path().join("empty-path");
-    std::fs::create_dir(&empty_path)
-        .map_err(|e| Error::io(format!("cannot create {}", empty_path.display()), e))?;
+    // As in the scan bench: status is its scan (exec reads no autostart entries anyway);
+    // `true` is given by its path.
+    let LocalOnly {
+        dir,
+        config,
+        empty_path,
+    } = local_only("bench-exec")?;
     let true_ = needed_program("true")?;
     let in_dir = |mut cmd: Command, path: &Path| {
         cmd.env("PATH", path).current_dir(dir.path());

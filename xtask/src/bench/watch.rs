@@ -13,7 +13,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
@@ -200,7 +200,7 @@ fn ratio_of(a: Duration, floor: Duration) -> f64 {
 /// `botctl watch --json` running, its lines read as they come with the moment each arrived.
 struct Watching {
     child: Child,
-    lines: Receiver<(Instant, Value)>,
+    lines: Receiver<(Instant, String)>,
     seen: Vec<(Instant, Value)>,
 }
 
@@ -212,21 +212,7 @@ impl Watching {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| Error::could_not_run(&cmd, &e))?;
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout)
-                .lines()
-                .map_while(std::result::Result::ok)
-            {
-                let at = Instant::now();
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && tx.send((at, v)).is_err()
-                {
-                    break;
-                }
-            }
-        });
+        let rx = timed_lines(child.stdout.take().expect("piped stdout"));
         Ok(Watching {
             child,
             lines: rx,
@@ -247,7 +233,11 @@ impl Watching {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok((at, v)) => {
+                // The moment is the line's arrival; parsing it is not counted.
+                Ok((at, line)) => {
+                    let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                        continue;
+                    };
                     let hit = pred(&v);
                     self.seen.push((at, v.clone()));
                     if hit {
@@ -284,6 +274,22 @@ impl Drop for Watching {
     }
 }
 
+/// Each line a child prints, with the moment it arrived, read on a thread of its own.
+fn timed_lines(stdout: ChildStdout) -> Receiver<(Instant, String)> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
+            if tx.send((Instant::now(), line)).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// A plain `flyctl logs --app APP` of the fake: the floor for seeing a new line.
 struct Stream {
     child: Child,
@@ -300,18 +306,7 @@ impl Stream {
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let mut child = cmd.spawn().map_err(|e| Error::could_not_run(&cmd, &e))?;
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout)
-                .lines()
-                .map_while(std::result::Result::ok)
-            {
-                if tx.send((Instant::now(), line)).is_err() {
-                    break;
-                }
-            }
-        });
+        let rx = timed_lines(child.stdout.take().expect("piped stdout"));
         Ok(Stream { child, lines: rx })
     }
 
