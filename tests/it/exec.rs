@@ -23,6 +23,20 @@ fn config(world: &World) -> Toml {
         .bot(Bot::script("admin", &world.script("admin_bot.py")))
 }
 
+/// admin's token in .env and valid on the fake Bot API; `tune` adds to the config.
+fn admin_with_token(token: &str, tune: impl FnOnce(Toml) -> Toml) -> (BotApi, World) {
+    let api = BotApi::start(&[(token, "ghbiadminbot")]);
+    let world = World::configured(|w| {
+        tune(
+            config(w)
+                .telegram_api(&api.url())
+                .change_bot("admin", |b| b.token_env("ADMIN_BOT_TOKEN")),
+        )
+    });
+    world.write(".env", &format!("ADMIN_BOT_TOKEN={token}\n"));
+    (api, world)
+}
+
 /// The wiki's launch script, with botctl exec in front: `exec botctl exec admin -- python3 …`.
 fn launch_script(world: &World) -> String {
     let path = world.write(
@@ -266,13 +280,7 @@ fn strict_refuses_without_flyctl_and_without_it_the_source_is_not_checked() {
 #[test]
 fn the_token_reaches_the_bots_environment_and_no_output() {
     let token = token(61);
-    let api = BotApi::start(&[(&token, "ghbiadminbot")]);
-    let world = World::configured(|w| {
-        config(w)
-            .telegram_api(&api.url())
-            .change_bot("admin", |b| b.token_env("ADMIN_BOT_TOKEN"))
-    });
-    world.write(".env", &format!("ADMIN_BOT_TOKEN={token}\n"));
+    let (api, world) = admin_with_token(&token, |toml| toml);
     let run = world.run(&[
         "-vv",
         "exec",
@@ -436,14 +444,7 @@ fn inside_a_fly_machine_its_own_machine_is_no_conflict_and_the_apps_other_starte
 #[test]
 fn the_probe_is_announced_and_refuses_while_a_poller_botctl_cannot_see_runs() {
     let token = token(62);
-    let api = BotApi::start(&[(&token, "ghbiadminbot")]);
-    let world = World::configured(|w| {
-        config(w)
-            .telegram_api(&api.url())
-            .probe("6s")
-            .change_bot("admin", |b| b.token_env("ADMIN_BOT_TOKEN"))
-    });
-    world.write(".env", &format!("ADMIN_BOT_TOKEN={token}\n"));
+    let (api, world) = admin_with_token(&token, |toml| toml.probe("6s"));
     // The same bot under a name botctl.toml does not know.
     let mut ptb = PtbBot::start(&world, &api, &token, "hidden_worker.py");
     let run = world.run(&[

@@ -42,6 +42,21 @@ fn fly_with(machine: Value) -> Value {
     state
 }
 
+/// A webhook bot in production: the fake Bot API, a world whose .env holds the webhook's
+/// secret, its started machine running the real webhook bot (`at_start` says whether that bot
+/// sets its webhook itself), and the webhook's URL.
+fn in_production(tok: &str, at_start: AtStart) -> (BotApi, World, String) {
+    let api = BotApi::start(&[(tok, "ghbipartnerbot")]);
+    let port = free_port();
+    let hook = hook_url(port);
+    let world = World::configured(|w| config(w, &api, &hook, Some("PARTNER_WEBHOOK_SECRET")));
+    world.write(".env", &format!("PARTNER_WEBHOOK_SECRET={SECRET}\n"));
+    world.fly_state(fly_with(webhook_machine(
+        MACHINE, "started", &api, tok, port, SECRET, at_start,
+    )));
+    (api, world, hook)
+}
+
 fn handoff(world: &World) -> Option<Value> {
     let text = std::fs::read_to_string(world.path(".botctl/state.json")).ok()?;
     let st: Value = serde_json::from_str(&text).expect("state.json is JSON");
@@ -77,21 +92,8 @@ fn assert_secret_hidden(run: &Run, tok: &str) {
 #[test]
 fn the_whole_cycle_keeps_the_pending_updates_and_restores_the_webhook_with_its_secret() {
     let tok = token(71);
-    let api = BotApi::start(&[(&tok, "ghbipartnerbot")]);
-    let port = free_port();
-    let hook = hook_url(port);
-    let world = World::configured(|w| config(w, &api, &hook, Some("PARTNER_WEBHOOK_SECRET")));
-    world.write(".env", &format!("PARTNER_WEBHOOK_SECRET={SECRET}\n"));
     // Production: the webhook is set with its secret; the machine's bot does not set its own.
-    world.fly_state(fly_with(webhook_machine(
-        MACHINE,
-        "started",
-        &api,
-        &tok,
-        port,
-        SECRET,
-        AtStart::LeavesItAlone,
-    )));
+    let (api, world, hook) = in_production(&tok, AtStart::LeavesItAlone);
     api.set_webhook_with(
         &tok,
         &hook,
@@ -187,20 +189,7 @@ fn the_whole_cycle_keeps_the_pending_updates_and_restores_the_webhook_with_its_s
 #[test]
 fn a_bot_that_sets_its_own_webhook_at_start_is_left_to_do_it() {
     let tok = token(72);
-    let api = BotApi::start(&[(&tok, "ghbipartnerbot")]);
-    let port = free_port();
-    let hook = hook_url(port);
-    let world = World::configured(|w| config(w, &api, &hook, Some("PARTNER_WEBHOOK_SECRET")));
-    world.write(".env", &format!("PARTNER_WEBHOOK_SECRET={SECRET}\n"));
-    world.fly_state(fly_with(webhook_machine(
-        MACHINE,
-        "started",
-        &api,
-        &tok,
-        port,
-        SECRET,
-        AtStart::SetsItsWebhook,
-    )));
+    let (api, world, hook) = in_production(&tok, AtStart::SetsItsWebhook);
     api.set_webhook_with(&tok, &hook, &[("secret_token", SECRET)]);
 
     let start = botctl(
