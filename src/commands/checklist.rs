@@ -106,7 +106,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
             items.push(held_item(bot, &places));
         }
         // The seed checklist's last item, "check systemd (on the server)", read over ssh.
-        for on in judge::hosts(bot, &survey) {
+        for on in judge::hosts(bot, &survey, &places) {
             let host = on.host();
             let text = format!("{}: checked on host {host}", bot.name);
             items.push(match &on {

@@ -321,7 +321,7 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
                 bot.name, a.entry.source, a.entry.entry
             ));
         }
-        for on in judge::hosts(bot, survey) {
+        for on in judge::hosts(bot, survey, &survey.places(bot)) {
             if let OnHost::NotRead { host, error } = on {
                 note(format!("host {host}: {}", ui::shown(error)), None);
             }

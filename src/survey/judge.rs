@@ -9,7 +9,7 @@ use crate::sources::autostart::{Entry, Source};
 use crate::sources::local::Instance;
 use crate::sources::telegram::TokenLookup;
 
-use super::Survey;
+use super::{Places, Survey};
 
 /// Whose token it is, by `getMe`, against botctl.toml's `username`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,8 +153,9 @@ impl OnHost<'_> {
     }
 }
 
-pub fn hosts<'a>(bot: &'a Bot, survey: &'a Survey) -> Vec<OnHost<'a>> {
-    let count = survey.places(bot).count();
+/// `places`: the bot's places in the same survey (the copies elsewhere are counted from them).
+pub fn hosts<'a>(bot: &'a Bot, survey: &'a Survey, places: &Places) -> Vec<OnHost<'a>> {
+    let count = places.count();
     survey
         .hosts_of(bot)
         .map(|(host, scan)| match scan {

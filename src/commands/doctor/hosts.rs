@@ -10,7 +10,7 @@ use crate::ui;
 /// an error whose fix stops it there; a host not read is a warning with ssh's words.
 pub(super) fn check_hosts(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     let places = ev.survey.places(bot);
-    for on in judge::hosts(bot, &ev.survey) {
+    for on in judge::hosts(bot, &ev.survey, &places) {
         let (host, copies, elsewhere) = match &on {
             OnHost::NotRead { host, error } => {
                 f.push(Finding::warn(
