@@ -304,7 +304,7 @@ pub fn parse_fields(
 
 /// The supervisor of a bot's container: the engine stops it for good.
 pub fn supervisor(c: &Container) -> crate::sources::supervisor::Supervisor {
-    use crate::sources::supervisor::{StopHow, Supervisor, SupervisorKind};
+    use crate::sources::supervisor::{EnvShown, StopHow, Supervisor, SupervisorKind};
     let argv = c.stop_argv();
     Supervisor {
         kind: SupervisorKind::Docker,
@@ -313,7 +313,7 @@ pub fn supervisor(c: &Container) -> crate::sources::supervisor::Supervisor {
         how: StopHow::Command {
             argv,
             env: Vec::new(),
-            env_shown: false,
+            shown: EnvShown::Implied,
         },
     }
 }

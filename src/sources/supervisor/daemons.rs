@@ -20,7 +20,7 @@ pub(super) fn in_container(engine: Engine, id: &str, name: Option<String>) -> Su
         Engine::Docker | Engine::Podman => StopHow::Command {
             argv: vec![engine_program(engine).into(), "stop".into(), short.clone()],
             env: Vec::new(),
-            env_shown: false,
+            shown: EnvShown::Implied,
         },
         Engine::Kubernetes => StopHow::Manual {
             hint: format!(
@@ -59,7 +59,7 @@ pub(super) fn systemd(unit: &str, user: bool) -> Supervisor {
             how: StopHow::Command {
                 argv,
                 env: Vec::new(),
-                env_shown: false,
+                shown: EnvShown::Implied,
             },
         }
     } else {
@@ -113,7 +113,11 @@ then stop it as that user"
                 how: StopHow::Command {
                     argv,
                     env: vec![("PM2_HOME".into(), home.to_string())],
-                    env_shown: !default_home,
+                    shown: if default_home {
+                        EnvShown::Implied
+                    } else {
+                        EnvShown::Typed
+                    },
                 },
                 name: (app.name).into(),
                 pid: Some(daemon.pid),
@@ -202,7 +206,7 @@ stop it as that user",
                 how: StopHow::Command {
                     argv,
                     env: Vec::new(),
-                    env_shown: false,
+                    shown: EnvShown::Implied,
                 },
                 name: name.into(),
                 pid: Some(daemon.pid),

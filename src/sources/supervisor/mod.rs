@@ -71,11 +71,11 @@ fn stop_command<S: serde::Serializer>(how: &StopHow, s: S) -> Result<S::Ok, S::E
 #[derive(Debug, Clone, PartialEq)]
 pub enum StopHow {
     /// Run this command; it stops the program without the daemon restarting it. `env` is set
-    /// for it; `env_shown`: a person must type it too (not for the user's default pm2 home).
+    /// for it, and `shown` says whether a person must type it too.
     Command {
         argv: Vec<String>,
         env: Vec<(String, String)>,
-        env_shown: bool,
+        shown: EnvShown,
     },
     /// Run this command, which needs root (a system unit).
     AsRoot { argv: Vec<String> },
@@ -102,13 +102,9 @@ impl StopHow {
     pub fn command(&self) -> String {
         use crate::shell;
         match self {
-            StopHow::Command {
-                argv,
-                env,
-                env_shown,
-            } => {
+            StopHow::Command { argv, env, shown } => {
                 let mut words: Vec<String> = Vec::new();
-                if *env_shown {
+                if *shown == EnvShown::Typed {
                     words.extend(env.iter().map(|(k, v)| format!("{k}={}", shell::word(v))));
                 }
                 words.push(shell::join(argv));
@@ -132,6 +128,15 @@ impl StopHow {
             StopHow::Manual { hint } | StopHow::OtherUser { hint, .. } => hint.clone(),
         }
     }
+}
+
+/// Whether a stop command's environment is part of what a person types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvShown {
+    /// Typed before the command (`PM2_HOME=/srv/pm2 pm2 stop 3`).
+    Typed,
+    /// What the user's shell has anyway (their own `~/.pm2`), or no environment at all.
+    Implied,
 }
 
 /// Whether a stop needs root.

@@ -256,7 +256,7 @@ fn pm2_app_from_jlist_with_the_daemons_home() {
         StopHow::Command {
             argv: vec!["pm2".into(), "stop".into(), "0".into()],
             env: vec![("PM2_HOME".into(), "/srv/pm2home".into())],
-            env_shown: true,
+            shown: EnvShown::Typed,
         }
     );
     // The default home needs no PM2_HOME.
