@@ -46,7 +46,7 @@ pub fn noted(indent: usize, text: &str, fix: Option<&str>) {
 }
 
 /// A fix under a text that starts at column `at`.
-pub fn fix(at: usize, command: &str) {
+fn fix(at: usize, command: &str) {
     let label = "fix: ";
     super::hanging(
         format!("{}{label}{command}", " ".repeat(at + 4)),
