@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::interrupt;
 
 mod line_stream;
-pub use line_stream::{LineStream, Next, stream_lines};
+pub use line_stream::{LineStream, Next, stream_all_lines_in, stream_lines};
 
 #[derive(Debug, Clone)]
 pub struct Output {

@@ -3,25 +3,16 @@
 //! until Fly says started; watch the logs for the ready line with no 409 after it; clear the
 //! handoff.
 
-use std::ops::ControlFlow;
-use std::time::Duration;
-
 use super::Context;
-use super::steps::{
-    Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wait_for, wait_for_machines,
-};
+use super::steps::{Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
 use super::team_steps::{self, TakeOver};
 use crate::config::Bot;
 use crate::error::{Error, Result};
-use crate::model::{Fly, MachineId};
-use crate::sources::fly::{LogLine, Machine};
+use crate::model::MachineId;
+use crate::sources::fly::Machine;
 use crate::state::{self, Handoff, Locked};
 use crate::team::Record;
 use crate::{time, ui};
-
-/// How long the logs must stay free of 409 after the ready line.
-const QUIET_AFTER_READY: Duration = Duration::from_secs(5);
-const POLL: Duration = Duration::from_secs(1);
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -140,7 +131,14 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
     let started_at = time::now();
     start_machines(ctx, app, &plan, mode, &mut steps)?;
     wait_until_started(ctx, bot, app, &plan, &mut steps)?;
-    wait_for_ready_line(ctx, bot, fly, &plan, started_at, &mut steps)?;
+    super::ready_line::wait_for_ready_line(
+        ctx,
+        bot,
+        fly,
+        !plan.targets.is_empty(),
+        started_at,
+        &mut steps,
+    )?;
     if bot.mode.is_webhook() {
         let started = !plan.targets.is_empty();
         let ready = started && fly.ready_log.is_some();
@@ -304,81 +302,6 @@ fn wait_until_started(
     Ok(())
 }
 
-fn wait_for_ready_line(
-    ctx: &Context,
-    bot: &Bot,
-    fly: &Fly,
-    plan: &Plan,
-    started_at: u64,
-    steps: &mut Steps,
-) -> Result<()> {
-    let mut step = steps.begin("Wait for the bot's ready line, with no 409 after it");
-    let ready = match (fly.ready_log.as_ref(), plan.targets.is_empty()) {
-        (None, _) => {
-            step.skipped("no ready_log in botctl.toml");
-            return Ok(());
-        }
-        (Some(_), true) => {
-            step.skipped("nothing was started");
-            return Ok(());
-        }
-        (Some(ready), false) => ready,
-    };
-    let app = &fly.app;
-    let flyctl = &ctx.flyctl;
-    let mut last_seen: Vec<LogLine> = Vec::new();
-    let limit = ctx.cfg.fly.wait;
-    let outcome = wait_for("watching flyctl logs", limit, POLL * 2, || {
-        let lines = flyctl
-            .logs(app, Duration::from_secs(5).min(flyctl.timeout()))
-            .map_err(Error::from)?;
-        if !lines.is_empty() {
-            last_seen = lines.clone();
-        }
-        Ok(match readiness(&lines, ready, started_at) {
-            Readiness::Ready { at } if time::now() >= at + QUIET_AFTER_READY.as_secs() => {
-                ControlFlow::Break(Ok(at))
-            }
-            Readiness::Ready { .. } => ControlFlow::Continue("ready; watching for a 409".into()),
-            Readiness::ConflictAfterReady(line) => {
-                ControlFlow::Break(Err(ui::shown(&line).into_owned()))
-            }
-            Readiness::Waiting => ControlFlow::Continue("no ready line yet".into()),
-        })
-    })
-    .map_err(|e| step.fail(e))?;
-    match outcome {
-        Some(Ok(at)) => {
-            step.done(format!("\"{ready}\" at {}", time::rfc3339(at)));
-            Ok(())
-        }
-        Some(Err(line)) => Err(step.fail(Error::StepFailed(format!(
-            "the bot is up but got a 409 after it started: \
-{line}\nsomething else polls with this token: botctl doctor \
-{} --probe",
-            bot.name
-        )))),
-        None => {
-            let tail: Vec<String> = last_seen
-                .iter()
-                .rev()
-                .take(10)
-                .rev()
-                .map(|l| ui::shown(&l.text).into_owned())
-                .collect();
-            Err(step.fail(Error::StepFailed(format!(
-                "no \"{ready}\" line within {}s of the start. Last lines seen:\n{}",
-                limit.as_secs(),
-                if tail.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    tail.join("\n")
-                }
-            ))))
-        }
-    }
-}
-
 fn clear_handoff(lock: &Locked, bot: &Bot, steps: &mut Steps) -> Result<()> {
     let mut step: Step = steps.begin("Clear the handoff");
     let mut st = lock.load().map_err(|e| step.fail(e))?;
@@ -390,63 +313,4 @@ fn clear_handoff(lock: &Locked, bot: &Bot, steps: &mut Steps) -> Result<()> {
         step.skipped("none was recorded");
     }
     Ok(())
-}
-
-#[derive(Debug, PartialEq)]
-enum Readiness {
-    Waiting,
-    Ready { at: u64 },
-    ConflictAfterReady(String),
-}
-
-/// Reads the logs: the ready line stamped after the start, and any 409 after it. Two
-/// seconds of clock skew between this machine and Fly are forgiven.
-fn readiness(lines: &[LogLine], ready: &str, started_at: u64) -> Readiness {
-    let after_start = |l: &&LogLine| l.at.is_some_and(|t| t + 2 >= started_at);
-    let Some(pos) = lines
-        .iter()
-        .position(|l| after_start(&l) && l.message.contains(ready))
-    else {
-        return Readiness::Waiting;
-    };
-    if let Some(c) = lines[pos..].iter().find(|l| l.is_conflict()) {
-        return Readiness::ConflictAfterReady(c.text.clone());
-    }
-    Readiness::Ready {
-        at: lines[pos].at.unwrap_or(started_at),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sources::fly::parse_log_line;
-
-    fn lines(text: &str) -> Vec<LogLine> {
-        text.lines().filter_map(parse_log_line).collect()
-    }
-
-    #[test]
-    fn ready_after_start_only() {
-        let t0 = time::parse_rfc3339("2026-11-25T10:00:00Z").unwrap();
-        let old = lines("2026-11-25T09:00:00Z app[a] ams [info]Бот успешно подключен");
-        assert_eq!(
-            readiness(&old, "Бот успешно подключен", t0),
-            Readiness::Waiting
-        );
-        let new = lines("2026-11-25T10:00:05Z app[a] ams [info]Бот успешно подключен");
-        assert_eq!(
-            readiness(&new, "Бот успешно подключен", t0),
-            Readiness::Ready { at: t0 + 5 }
-        );
-        let conflict = lines(
-            "2026-11-25T10:00:05Z app[a] ams [info]Бот успешно \
-подключен\n2026-11-25T10:00:09Z app[a] ams [info]409 \
-Conflict: terminated by other getUpdates request",
-        );
-        assert!(matches!(
-            readiness(&conflict, "Бот успешно подключен", t0),
-            Readiness::ConflictAfterReady(_)
-        ));
-    }
 }

@@ -7,6 +7,7 @@ pub mod dev_stop;
 pub mod doctor;
 pub mod exec;
 pub mod init;
+mod ready_line;
 pub mod status;
 mod steps;
 mod team_steps;

@@ -28,6 +28,8 @@ const fn bounds(name: &'static str, default: u64, min: u64, max: u64) -> Bounds 
 
 pub const FLY_WAIT: Bounds = bounds("wait", 90, 1, 30 * 60);
 pub const FLY_TIMEOUT: Bounds = bounds("timeout", 30, 1, 10 * 60);
+/// [fly] deploy_timeout: a build and a release take minutes, a stuck one ends here.
+pub const DEPLOY_TIMEOUT: Bounds = bounds("deploy_timeout", 15 * 60, 1, 3 * 3600);
 pub const PROBE: Bounds = bounds("probe", 12, 1, 5 * 60);
 pub const TELEGRAM_TIMEOUT: Bounds = bounds("timeout", 15, 1, 5 * 60);
 /// [[host]] timeout: one ssh round trip, connection included.

@@ -89,6 +89,8 @@ pub struct FlySettings {
     pub wait: Duration,
     /// Time limit for one flyctl call.
     pub timeout: Duration,
+    /// How long `botctl deploy` lets `flyctl deploy` run.
+    pub deploy_timeout: Duration,
     /// The project's fly.toml (`[fly] toml`, relative to the root); `None`: `fly.toml` beside
     /// botctl.toml.
     pub toml: Option<PathBuf>,

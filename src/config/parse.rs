@@ -45,6 +45,7 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         flyctl: raw.fly.flyctl.as_ref().map(|v| v.get_ref().clone()),
         wait: duration(&raw.fly.wait, FLY_WAIT)?,
         timeout: duration(&raw.fly.timeout, FLY_TIMEOUT)?,
+        deploy_timeout: duration(&raw.fly.deploy_timeout, DEPLOY_TIMEOUT)?,
         toml: match &raw.fly.toml {
             Some(v) if v.get_ref().trim().is_empty() => {
                 return Err(at(

@@ -54,6 +54,7 @@ pub(super) struct RawFly {
     pub(super) wait: Option<Spanned<String>>,
     pub(super) timeout: Option<Spanned<String>>,
     pub(super) toml: Option<Spanned<String>>,
+    pub(super) deploy_timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -97,6 +98,7 @@ impl RawConfig {
             &self.local.respawn,
             &self.team.stale,
             &self.fly.toml,
+            &self.fly.deploy_timeout,
             &self.watch.local,
             &self.watch.fly,
             &self.watch.hosts,

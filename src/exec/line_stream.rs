@@ -36,61 +36,60 @@ pub enum Next {
 
 /// Starts `program args…` with its stdout read line by line (see [`LineStream`]).
 pub fn stream_lines(program: &Path, args: &[&str]) -> Result<LineStream, ExecError> {
-    use std::io::{BufRead, BufReader, Read};
+    start(program, args, None, false)
+}
+
+/// [`stream_lines`] run in folder `dir`, its stderr lines given in order with stdout's (a
+/// program whose whole output a person reads: `flyctl deploy` prints progress on both).
+pub fn stream_all_lines_in(
+    program: &Path,
+    args: &[&str],
+    dir: &Path,
+) -> Result<LineStream, ExecError> {
+    start(program, args, Some(dir), true)
+}
+
+fn start(
+    program: &Path,
+    args: &[&str],
+    dir: Option<&Path>,
+    stderr_lines: bool,
+) -> Result<LineStream, ExecError> {
     let command = display(program, args);
     tracing::info!("run (stream): {command}");
-    let mut child = std::process::Command::new(program)
-        .args(args)
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| spawn_error(program, &command, e))?;
+        .process_group(0);
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd.spawn().map_err(|e| spawn_error(program, &command, e))?;
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let stdout = child.stdout.take().expect("piped stdout");
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match reader
-                .by_ref()
-                .take(STREAM_LINE_MAX as u64)
-                .read_until(b'\n', &mut buf)
-            {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buf);
-                    if tx
-                        .send(line.trim_end_matches(['\n', '\r']).to_string())
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            }
-        }
-    });
+    let stdout_tx = tx.clone();
+    std::thread::spawn(move || read_lines(stdout, |line| stdout_tx.send(line).is_ok()));
     let stderr_text = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let mut stderr = child.stderr.take().expect("piped stderr");
+    let stderr = child.stderr.take().expect("piped stderr");
+    // Without stderr lines the channel ends with stdout, as it always did.
+    let tx = stderr_lines.then_some(tx);
     std::thread::spawn({
         let stderr_text = std::sync::Arc::clone(&stderr_text);
         move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
+            read_lines(stderr, |line| {
                 if let Ok(mut t) = stderr_text.lock() {
                     // Keep the end: flyctl's `Error: …` comes last.
-                    t.extend_from_slice(&chunk[..n]);
+                    t.extend_from_slice(line.as_bytes());
+                    t.push(b'\n');
                     if t.len() > STREAM_LINE_MAX {
                         let cut = t.len() - STREAM_LINE_MAX;
                         t.drain(..cut);
                     }
                 }
-            }
+                tx.as_ref().is_none_or(|tx| tx.send(line).is_ok())
+            })
         }
     });
     Ok(LineStream {
@@ -98,6 +97,30 @@ pub fn stream_lines(program: &Path, args: &[&str]) -> Result<LineStream, ExecErr
         lines: rx,
         stderr: stderr_text,
     })
+}
+
+/// Hands each line of `pipe` (cut at [`STREAM_LINE_MAX`]) to `each` until the pipe ends or
+/// `each` says stop.
+fn read_lines(pipe: impl std::io::Read, mut each: impl FnMut(String) -> bool) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut reader = BufReader::new(pipe);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader
+            .by_ref()
+            .take(STREAM_LINE_MAX as u64)
+            .read_until(b'\n', &mut buf)
+        {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buf);
+                if !each(line.trim_end_matches(['\n', '\r']).to_string()) {
+                    break;
+                }
+            }
+        }
+    }
 }
 
 impl LineStream {

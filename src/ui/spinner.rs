@@ -22,6 +22,12 @@ impl Spinner {
     pub fn set_message(&self, message: &str) {
         self.0.set_message(super::clean_stderr(message));
     }
+
+    /// Runs `print` with the spinner off its line, so lines printed meanwhile (a program's
+    /// output streamed through) are not torn by its redraws.
+    pub fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
+        self.0.suspend(print)
+    }
 }
 
 impl Drop for Spinner {

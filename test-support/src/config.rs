@@ -74,6 +74,12 @@ impl Toml {
         self
     }
 
+    /// `[fly] deploy_timeout`: how long `botctl deploy` lets `flyctl deploy` run.
+    pub fn fly_deploy_timeout(mut self, timeout: &str) -> Toml {
+        self.fly.set("deploy_timeout", timeout);
+        self
+    }
+
     /// `[fly] toml`: the fly.toml botctl reads.
     pub fn fly_toml(mut self, path: &str) -> Toml {
         self.fly.set("toml", path);
