@@ -67,6 +67,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::DevStart(args) => commands::dev_start::run(&context(&cli)?, args),
         Command::DevStop(args) => commands::dev_stop::run(&context(&cli)?, args),
         Command::DeployResume(args) => commands::deploy_resume::run(&context(&cli)?, args),
+        Command::Deploy(args) => commands::deploy::run(&context(&cli)?, args),
         Command::Exec(args) => commands::exec::run(&context(&cli)?, args),
         Command::Checklist => commands::checklist::run(&context(&cli)?),
         Command::Init(args) => commands::init::run(args),

@@ -72,6 +72,8 @@ pub(crate) enum Command {
     DevStop(commands::dev_stop::Args),
     /// Hand bots back to Fly.io: start the machines dev-start stopped and wait until ready
     DeployResume(commands::deploy_resume::Args),
+    /// flyctl deploy for a bot without a 409: never two pollers, the new release checked
+    Deploy(commands::deploy::Args),
     /// Run the bot in this process unless it already runs somewhere (for launch scripts)
     Exec(commands::exec::Args),
     /// The onboarding checklist, each item checked live

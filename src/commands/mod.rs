@@ -1,6 +1,7 @@
 //! The commands. Each reads like the checklist it encodes: named steps over a `Survey`.
 
 pub mod checklist;
+pub mod deploy;
 pub mod deploy_resume;
 pub mod dev_start;
 pub mod dev_stop;

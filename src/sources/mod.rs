@@ -4,6 +4,7 @@
 pub mod argv;
 pub mod autostart;
 pub mod containers;
+pub mod deploy_strategy;
 pub mod fly;
 pub mod host;
 pub mod local;

@@ -92,6 +92,23 @@ impl World {
             .collect()
     }
 
+    /// Each moment a `flyctl deploy` had more started machines of one process group than
+    /// before it, and more than one (two pollers). Taken: a test that makes one on purpose (a
+    /// webhook bot's bluegreen, a teammate's plain `fly deploy`) asserts it and leaves none for
+    /// the drop check.
+    pub fn take_deploy_overlaps(&self) -> Vec<Value> {
+        let mut state = self.fly_state_now();
+        let taken = state
+            .get_mut("deploy_overlaps")
+            .map(Value::take)
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default();
+        if !taken.is_empty() {
+            self.fly_state(state);
+        }
+        taken
+    }
+
     /// What the fake flyctl counted as a breach of botctl's rules on Fly metadata: an update
     /// of a machine that was not stopped (Fly reboots it), a `fly_` key written. Taken: a
     /// test that makes one on purpose asserts it and leaves none for the drop check.

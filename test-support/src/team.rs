@@ -61,7 +61,7 @@ impl Laptop<'_> {
     pub fn run(&self, args: &[&str]) -> Run {
         if args
             .iter()
-            .any(|a| ["dev-start", "dev-stop", "deploy-resume"].contains(a))
+            .any(|a| crate::world::PROCESS_COMMANDS.contains(a))
         {
             self.world.hold_process_table();
         }

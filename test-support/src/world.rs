@@ -28,7 +28,8 @@ use crate::{botctl_bin, fake, system_python};
 pub const BOTCTL_LIMIT: Duration = Duration::from_secs(90);
 
 /// botctl's commands that start or stop processes: a test running one holds the lock.
-pub(crate) const PROCESS_COMMANDS: [&str; 4] = ["dev-start", "dev-stop", "deploy-resume", "exec"];
+pub(crate) const PROCESS_COMMANDS: [&str; 5] =
+    ["dev-start", "dev-stop", "deploy-resume", "deploy", "exec"];
 
 /// A temp project folder for one test. See the module docs.
 pub struct World {
@@ -390,15 +391,26 @@ impl World {
 }
 
 /// Every test with a fake Fly account fails when botctl broke a rule of Fly metadata there
-/// (see [`World::take_fly_violations`]), whatever it asserted itself.
+/// (see [`World::take_fly_violations`]), or when a deploy it ran had two machines of one
+/// process group started at once (see [`World::take_deploy_overlaps`]), whatever it asserted
+/// itself.
 impl Drop for World {
     fn drop(&mut self) {
         if std::thread::panicking() {
             return;
         }
-        let violations = self.fly_state_now()["violations"].clone();
-        if let Some(list) = violations.as_array().filter(|l| !l.is_empty()) {
+        let state = self.fly_state_now();
+        if let Some(list) = state["violations"].as_array().filter(|l| !l.is_empty()) {
             panic!("botctl broke a rule of Fly machine metadata (tests/fakes/flyctl): {list:#?}");
+        }
+        if let Some(list) = state["deploy_overlaps"]
+            .as_array()
+            .filter(|l| !l.is_empty())
+        {
+            panic!(
+                "a deploy botctl ran had two machines of one process group started at once \
+(tests/fakes/flyctl): {list:#?}"
+            );
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod completions;
 mod config;
+mod deploy;
 mod doctor;
 mod doctor_speed;
 mod doctor_time;

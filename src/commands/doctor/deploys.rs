@@ -3,15 +3,18 @@
 //! project's fly.toml, `flyctl version`, the machines' events and creation times from the
 //! same `machine list`, and the recent logs.
 //!
-//! - `deploy`: a bluegreen or canary strategy (every deploy overlaps old and new pollers); a
-//!   flyctl older than v0.4.20 while a handoff is open (its deploys start stopped machines);
-//!   409 lines within a minute after a machine was created or replaced.
+//! - `deploy`: a bluegreen or canary strategy for a polling bot (every deploy overlaps old and
+//!   new pollers; while a handoff is open, an error: it starts the bot on Fly beside the
+//!   holder's copy, whatever flyctl's version); a flyctl older than v0.4.20 while a handoff is
+//!   open (its deploys start stopped machines); 409 lines within a minute after a machine was
+//!   created or replaced.
 //! - `events`: a machine a handoff stopped that is running again, named by who started it.
 
 use std::path::PathBuf;
 
 use super::{Context, Evidence};
 use crate::config::Bot;
+use crate::sources::deploy_strategy::Strategy;
 use crate::sources::fly::{KEEPS_STOPPED_SINCE, LogLine, Machine};
 use crate::sources::machine_history::{EventKind, EventSource};
 use crate::survey::finding::{Check, Finding, Level};
@@ -45,7 +48,7 @@ impl FlyToml {
     }
 
     /// What the file says about deploys, or why it cannot be read; `None`: no file.
-    fn deploy(&self) -> Option<Result<Deploy, String>> {
+    pub fn deploy(&self) -> Option<Result<Deploy, String>> {
         let text = match self.text.as_ref()? {
             Ok(t) => t,
             Err(e) => return Some(Err(e.clone())),
@@ -68,9 +71,9 @@ impl FlyToml {
 }
 
 /// fly.toml's `app` and `[deploy] strategy`.
-struct Deploy {
-    app: Option<String>,
-    strategy: Option<String>,
+pub struct Deploy {
+    pub app: Option<String>,
+    pub strategy: Option<String>,
 }
 
 /// The `deploy` and `events` findings for one bot.
@@ -79,7 +82,7 @@ pub fn findings(bot: &Bot, ev: &Evidence, fly_toml: &FlyToml) -> Vec<Finding> {
         return Vec::new();
     };
     let mut f = Vec::new();
-    strategy(bot, app, fly_toml, &mut f);
+    strategy(bot, app, fly_toml, handoff_open(bot, ev).as_ref(), &mut f);
     old_flyctl(bot, app, ev, &mut f);
     let machines = match ev.survey.machines(bot) {
         Some(Ok(ms)) => ms.as_slice(),
@@ -92,7 +95,13 @@ pub fn findings(bot: &Bot, ev: &Evidence, fly_toml: &FlyToml) -> Vec<Finding> {
     f
 }
 
-fn strategy(bot: &Bot, app: &str, fly_toml: &FlyToml, f: &mut Vec<Finding>) {
+fn strategy(
+    bot: &Bot,
+    app: &str,
+    fly_toml: &FlyToml,
+    handoff: Option<&Handoff>,
+    f: &mut Vec<Finding>,
+) {
     let shown = fly_toml.path.display();
     match fly_toml.deploy() {
         None if fly_toml.named => f.push(Finding::warn(
@@ -110,40 +119,63 @@ fn strategy(bot: &Bot, app: &str, fly_toml: &FlyToml, f: &mut Vec<Finding>) {
         Some(Ok(Deploy {
             app: Some(other), ..
         })) if other != app => {}
-        Some(Ok(Deploy {
-            strategy: Some(s), ..
-        })) if s == "bluegreen" || s == "canary" => f.push(
-            Finding::warn(
-                Some(bot),
-                Check::Deploy,
-                format!(
-                    "{shown} deploys {app} with strategy = {s:?}: every deploy boots new \
-machines beside the running ones and both poll until the old ones go (tens of seconds of 409s \
-per deploy)"
-                ),
-            )
-            .fix(format!(
-                "set strategy = \"rolling\" (or \"immediate\") under [deploy] in {shown}"
-            )),
-        ),
-        Some(Ok(Deploy { strategy, .. })) => f.push(Finding::ok(
-            Some(bot),
-            Check::Deploy,
-            format!(
-                "{shown} deploys {app} with strategy = {:?}: the old machine stops before the \
-new one boots",
-                strategy.as_deref().unwrap_or("rolling")
-            ),
-        )),
+        Some(Ok(Deploy { strategy, .. })) => {
+            let s = Strategy::parse(strategy.as_deref().unwrap_or("rolling"));
+            let does = s.what_it_does();
+            let fix = format!(
+                "botctl deploy {}   # passes --strategy rolling, and keeps every machine stopped \
+while a handoff is open; or set strategy = \"rolling\" under [deploy] in {shown}",
+                bot.name
+            );
+            let finding = match handoff {
+                // Whatever flyctl's version: bluegreen and canary start a machine even when
+                // every machine is stopped.
+                Some(h) if s.overlaps() && !bot.mode.is_webhook() => Finding::error(
+                    Some(bot),
+                    Check::Deploy,
+                    format!(
+                        "{shown} deploys {app} with strategy = \"{s}\" while {} holds {} \
+({}): a deploy now starts the bot on Fly beside {}'s copy ({does})",
+                        h.holder, bot.name, h.how, h.holder
+                    ),
+                )
+                .fix(fix),
+                _ if s.overlaps() && !bot.mode.is_webhook() => Finding::warn(
+                    Some(bot),
+                    Check::Deploy,
+                    format!(
+                        "{shown} deploys {app} with strategy = \"{s}\": {does} (409s on every \
+deploy of a polling bot)"
+                    ),
+                )
+                .fix(fix),
+                _ => Finding::ok(
+                    Some(bot),
+                    Check::Deploy,
+                    format!("{shown} deploys {app} with strategy = \"{s}\": {does}"),
+                )
+                .fix(format!("botctl deploy {}", bot.name)),
+            };
+            f.push(finding);
+        }
     }
 }
 
+/// An open handoff: who holds the bot (as its record or state names them), and how.
+struct Handoff {
+    holder: String,
+    how: String,
+}
+
 /// A handoff is open: in the local state, or a record on one of the app's machines.
-fn handoff_open(bot: &Bot, ev: &Evidence) -> Option<String> {
+fn handoff_open(bot: &Bot, ev: &Evidence) -> Option<Handoff> {
     if let Ok(st) = &ev.handoffs
         && let Some(h) = st.handoff(&bot.name)
     {
-        return Some(format!("dev-start by {} at {}", h.by, h.at));
+        return Some(Handoff {
+            holder: crate::outside::shown(&h.by).into_owned(),
+            how: format!("dev-start by {} at {}", h.by, h.at),
+        });
     }
     let Some(Ok(machines)) = ev.survey.machines(bot) else {
         return None;
@@ -152,7 +184,10 @@ fn handoff_open(bot: &Bot, ev: &Evidence) -> Option<String> {
         .iter()
         .filter_map(crate::team::on_machine)
         .find(|r| r.bot.is_empty() || r.bot == bot.name)
-        .map(|r| format!("a handoff record by {} at {}", r.by, r.at))
+        .map(|r| Handoff {
+            holder: crate::outside::shown(&r.by).into_owned(),
+            how: format!("a handoff record by {} at {}", r.by, r.at),
+        })
 }
 
 fn old_flyctl(bot: &Bot, app: &str, ev: &Evidence, f: &mut Vec<Finding>) {
@@ -171,9 +206,9 @@ fn old_flyctl(bot: &Bot, app: &str, ev: &Evidence, f: &mut Vec<Finding>) {
             Check::Deploy,
             format!(
                 "flyctl {version} is older than {KEEPS_STOPPED_SINCE} while {} is handed off \
-({handoff}): its `fly deploy` and `fly secrets set` start the stopped machines of {app}, which \
+({}): its `fly deploy` and `fly secrets set` start the stopped machines of {app}, which \
 then poll beside the copy here",
-                bot.name
+                bot.name, handoff.how
             ),
         )
         .fix(
@@ -263,9 +298,10 @@ fn started_again(bot: &Bot, app: &str, machines: &[Machine], ev: &Evidence, f: &
             Some(e) if matches!(e.kind, EventKind::Launch | EventKind::Update) => (
                 format!("{} at {}", e.who(), time::rfc3339(e.at())),
                 format!(
-                    "flyctl machine stop {} --app {app}   # and deploy only with flyctl \
-{KEEPS_STOPPED_SINCE} or newer; fly secrets set --stage while handed off",
-                    m.id
+                    "flyctl machine stop {} --app {app}   # and deploy with `botctl deploy {}` \
+(rolling or immediate with flyctl {KEEPS_STOPPED_SINCE} or newer: bluegreen and canary start a \
+machine whatever the version); fly secrets set --stage while handed off",
+                    m.id, bot.name
                 ),
             ),
             Some(e) => (

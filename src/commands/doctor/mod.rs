@@ -23,6 +23,7 @@ use crate::error::Result;
 use crate::survey::finding::{Check, Finding, Level};
 use crate::ui;
 use crate::ui::report::Detail;
+pub use deploys::FlyToml;
 use evidence::{Evidence, gather};
 
 #[derive(clap::Args, Debug)]

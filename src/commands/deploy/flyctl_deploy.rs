@@ -1,0 +1,64 @@
+//! `flyctl deploy` itself: run in the folder of the project's fly.toml, its output streamed
+//! through as it comes (capped, escaped, tokens masked by `ui`), bounded by `[fly]
+//! deploy_timeout`, with a spinner on a terminal.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::exec::{self, Next, OUTPUT_CAP};
+use crate::{interrupt, ui};
+
+/// Where flyctl's lines sit under the step's name.
+const PREFIX: &str = "      │ ";
+
+/// Runs `program args…` in `dir` until it exits or `limit` passes; `Ok` only on exit 0.
+pub fn run(program: &Path, args: &[String], dir: &Path, limit: Duration) -> Result<()> {
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let shown = format!("flyctl {}", crate::shell::join(args));
+    let mut stream = exec::stream_all_lines_in(program, &argv, dir)
+        .map_err(|e| Error::StepFailed(format!("could not run `{shown}`: {e}")))?;
+    let spinner = ui::Spinner::new("flyctl deploy", limit);
+    let deadline = Instant::now() + limit;
+    let mut printed = 0usize;
+    loop {
+        if interrupt::requested() {
+            return Err(Error::Interrupted);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            // Dropping the stream kills flyctl's process group.
+            return Err(Error::StepFailed(format!(
+                "`{shown}` did not finish within {} and was stopped; raise [fly] \
+deploy_timeout in botctl.toml if a build takes longer",
+                crate::team::span(limit)
+            )));
+        }
+        match stream.next((deadline - now).min(Duration::from_millis(200))) {
+            Next::Line(line) => {
+                printed += line.len() + 1;
+                if printed > OUTPUT_CAP {
+                    return Err(Error::StepFailed(format!(
+                        "`{shown}` printed too much (over {} MiB) and was stopped",
+                        OUTPUT_CAP >> 20
+                    )));
+                }
+                // flyctl colours its output even when piped: the colours go, the rest is
+                // outside text and shown escaped.
+                let text = console::strip_ansi_codes(&line).into_owned();
+                spinner.suspend(|| ui::line(format!("{PREFIX}{}", ui::shown(&text))));
+            }
+            Next::Quiet => {}
+            Next::Ended { code: Some(0), .. } => return Ok(()),
+            Next::Ended { code, error } => {
+                return Err(Error::StepFailed(format!(
+                    "`{shown}` {}: {error}",
+                    match code {
+                        Some(c) => format!("exited with status {c}"),
+                        None => "was killed by a signal".to_string(),
+                    }
+                )));
+            }
+        }
+    }
+}
