@@ -4,7 +4,6 @@
 //! other poller is left; run it here; offer to resume Fly.io when it exits.
 
 use std::os::unix::process::CommandExt;
-use std::process::Command;
 use std::time::Duration;
 
 use super::Context;
@@ -475,18 +474,8 @@ dev-start {}",
 /// gets is passed on to the whole group, so a `run` with shell syntax is reached too.
 fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) -> Result<()> {
     let mut step = steps.begin(&format!("Run `{}` here (Ctrl-C stops it)", bot.run));
-    // A plain command replaces the shell, so the bot is botctl's child as if typed.
-    let plain = !bot.run.contains(|c| ";&|()<>$`\n".contains(c));
-    let script = if plain {
-        format!("exec {}", bot.run)
-    } else {
-        bot.run.clone()
-    };
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(script)
-        .current_dir(&ctx.cfg.root)
-        .process_group(0);
+    let mut cmd = bot.run.command();
+    cmd.current_dir(&ctx.cfg.root).process_group(0);
     if let (Some(token), Some(var)) = (token, &bot.token_env) {
         cmd.env(var, token.secret());
     }

@@ -36,3 +36,31 @@ fn output_that_cannot_be_written_is_an_error() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+// ------------------------------------------------------------------ 7. run commands quoted
+
+#[test]
+fn the_default_run_takes_a_script_name_as_one_word_and_runs_nothing_else() {
+    let world = World::new();
+    let spaced = world.script("my bot.py");
+    let dollar = world.script("x$(touch INJECTED).py");
+    world.write_config(
+        Toml::new()
+            .bot(Bot::script("spaced", &spaced))
+            .bot(Bot::script("dollar", &dollar)),
+    );
+    for (bot, script) in [("spaced", &spaced), ("dollar", &dollar)] {
+        world.write(script, &format!("open('ran-{bot}', 'w').write('ran')\n"));
+        let run = world.run(&["exec", bot]);
+        run.expect_code(0);
+        assert!(
+            world.path(&format!("ran-{bot}")).exists(),
+            "{bot}: the script did not run\n{}",
+            run.all_output()
+        );
+    }
+    assert!(
+        !world.path("INJECTED").exists(),
+        "a script's name was run as shell syntax"
+    );
+}

@@ -499,7 +499,7 @@ mod tests {
         Bot {
             name: "partner".into(),
             entry: Entry::Script("bot.py".into()),
-            run: "python3 bot.py".into(),
+            run: crate::config::Run::Shell("python3 bot.py".into()),
             token_env: None,
             username: None,
             fly: Some(crate::model::Fly {
