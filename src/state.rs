@@ -56,9 +56,54 @@ pub fn path(root: &Path) -> PathBuf {
     root.join(".botctl").join("state.json")
 }
 
+/// `.botctl` in the project root, the folder of every file botctl keeps (the handoff state,
+/// the locks), made when `create` asks and missing. Every path into it comes from here, and
+/// here a `.botctl` that is a symbolic link (or not a folder) is refused with its path: through
+/// a link, botctl would create and truncate its files wherever the link points.
+pub fn folder(root: &Path, create: bool) -> Result<PathBuf> {
+    let dir = root.join(".botctl");
+    // create_dir, not create_dir_all: it fails on anything already there, a link included,
+    // rather than following it; what is there is judged by the open below.
+    if create
+        && let Err(e) = std::fs::create_dir(&dir)
+        && e.kind() != std::io::ErrorKind::AlreadyExists
+    {
+        return Err(Error::io(format!("cannot create {}", dir.display()), e));
+    }
+    let refuse = |message: &str| Error::State {
+        path: dir.clone(),
+        message: message.into(),
+    };
+    match OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_DIRECTORY)
+        .open(&dir)
+    {
+        Ok(_) => Ok(dir),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => Ok(dir),
+        // Linux says ENOTDIR for a link under O_DIRECTORY, macOS ELOOP: which one it is, the
+        // entry itself tells.
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(nix::libc::ELOOP | nix::libc::ENOTDIR)
+            ) =>
+        {
+            let link = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink());
+            Err(refuse(if link {
+                "is a symbolic link; botctl keeps its files only in a real folder here: \
+remove the link (botctl makes the folder itself)"
+            } else {
+                "is not a folder; botctl keeps its files in a folder of this name: move it away"
+            }))
+        }
+        Err(e) => Err(Error::io(format!("cannot open {}", dir.display()), e)),
+    }
+}
+
 /// Reads the state without the lock (for reports). No file means no handoff.
 pub fn read(root: &Path) -> Result<State> {
-    let path = path(root);
+    let path = folder(root, false)?.join("state.json");
     let text = match crate::files::read_text(&path, crate::files::CAP) {
         Ok(t) => t,
         Err(e) if e.is_missing() => return Ok(State::default()),
@@ -86,10 +131,7 @@ pub struct Locked {
 }
 
 pub fn lock(root: &Path) -> Result<Locked> {
-    let dir = root.join(".botctl");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-    let lock_path = dir.join("lock");
+    let lock_path = folder(root, true)?.join("lock");
     // Never through a link: a planted `lock -> elsewhere` must not make botctl create `elsewhere`.
     let file = OpenOptions::new()
         .create(true)
@@ -132,7 +174,7 @@ impl Locked {
     }
 
     pub fn save(&self, state: &State) -> Result<()> {
-        let path = path(&self.root);
+        let path = folder(&self.root, true)?.join("state.json");
         let fail = |e: std::io::Error| Error::State {
             path: path.clone(),
             message: format!("cannot write the handoff state: {e}"),

@@ -64,3 +64,38 @@ fn the_default_run_takes_a_script_name_as_one_word_and_runs_nothing_else() {
         "a script's name was run as shell syntax"
     );
 }
+
+// ------------------------------------------------------------------ 8. a symlinked .botctl
+
+#[test]
+fn a_symlinked_dot_botctl_is_refused_by_name_and_nothing_is_made_where_it_points() {
+    let app = "loyalitybot-partner";
+    let world = partner_on_fly_with(fly_apps(&[(
+        app,
+        vec![machine("148ed193b95089", "started", Some(false))],
+    )]));
+    let target = world.elsewhere().join("not-botctls");
+    std::fs::create_dir_all(&target).unwrap();
+    std::os::unix::fs::symlink(&target, world.path(".botctl")).unwrap();
+    let named = world.path(".botctl").display().to_string();
+    for args in [
+        &["dev-start", "partner", "--yes", "--no-run", "--no-probe"][..],
+        &["exec", "partner", "--", "sh", "-c", "touch started"],
+        &["deploy-resume", "partner", "--yes"],
+    ] {
+        let run = world.run(args);
+        assert_ne!(run.code, 0, "{args:?}: {}", run.all_output());
+        run.expect_stderr(&named).expect_stderr("symbolic link");
+    }
+    assert!(!world.path("started").exists(), "exec ran past the refusal");
+    let made: Vec<_> = std::fs::read_dir(&target).unwrap().collect();
+    assert!(made.is_empty(), "files made through the link: {made:?}");
+    assert_eq!(
+        world.fly_machines(app),
+        [("148ed193b95089".to_string(), "started".to_string())],
+        "a machine was stopped past the refusal"
+    );
+    // Reports name it too, rather than read a state through it.
+    let run = world.run(&["doctor"]);
+    assert!(run.all_output().contains(&named), "{}", run.all_output());
+}

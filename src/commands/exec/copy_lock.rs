@@ -28,17 +28,9 @@ pub enum Claim {
     },
 }
 
-pub fn path(root: &Path, bot: &str) -> PathBuf {
-    root.join(".botctl").join(format!("exec-{bot}.lock"))
-}
-
 /// Takes the copy lock of `bot` and writes this pid into it, or says who holds it.
 pub fn claim(root: &Path, bot: &str) -> Result<Claim> {
-    let path = path(root, bot);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-    }
+    let path = crate::state::folder(root, true)?.join(format!("exec-{bot}.lock"));
     // Never through a link, as the handoff lock.
     let mut file = OpenOptions::new()
         .create(true)
