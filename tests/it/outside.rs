@@ -37,6 +37,69 @@ fn output_that_cannot_be_written_is_an_error() {
     }
 }
 
+// ------------------------------------------------------------------ 4. deep outside data
+
+/// A binary plist of `depth` arrays, each holding the next (4-byte refs and offsets).
+fn deep_binary_plist(depth: u32) -> Vec<u8> {
+    let mut out = b"bplist00".to_vec();
+    let mut offsets = Vec::new();
+    for i in 0..depth {
+        offsets.push(out.len() as u32);
+        out.push(0xA1);
+        out.extend((i + 1).to_be_bytes());
+    }
+    offsets.push(out.len() as u32);
+    out.push(0xA0);
+    let table = out.len() as u64;
+    for offset in offsets {
+        out.extend(offset.to_be_bytes());
+    }
+    out.extend([0u8; 6]);
+    out.extend([4u8, 4]);
+    out.extend(u64::from(depth + 1).to_be_bytes());
+    out.extend(0u64.to_be_bytes());
+    out.extend(table.to_be_bytes());
+    out
+}
+
+#[test]
+fn a_plist_nested_deeper_than_its_limit_is_unreadable_by_name_not_a_crash() {
+    let world = World::configured(|w| Toml::new().bot(partner(w)));
+    // Both under the 1 MiB cap on files read from outside.
+    let depth = 65_000;
+    let xml = world.add_launch_agent(
+        "deep.plist",
+        &format!(
+            "<?xml version=\"1.0\"?><plist version=\"1.0\">{}{}</plist>",
+            "<array>".repeat(depth),
+            "</array>".repeat(depth)
+        ),
+    );
+    let binary = world.home().join("Library/LaunchAgents/deep-binary.plist");
+    std::fs::write(&binary, deep_binary_plist(60_000)).unwrap();
+    assert!(std::fs::metadata(&xml).unwrap().len() < 1 << 20);
+    assert!(std::fs::metadata(&binary).unwrap().len() < 1 << 20);
+    for args in [&["status"][..], &["doctor"], &["checklist"]] {
+        let run = world.run(args);
+        assert!(
+            matches!(run.code, 0 | 1),
+            "{args:?} exited {}\n{}",
+            run.code,
+            run.all_output()
+        );
+        // doctor lists no autostart source it could not read (none, as before): it must only
+        // not crash.
+        for path in [&xml, &binary].into_iter().filter(|_| args[0] != "doctor") {
+            let said = format!("{} is unreadable: nested deeper than", path.display());
+            assert!(
+                run.all_output().contains(&said),
+                "{args:?} lacks {said:?}:\n{}",
+                run.all_output()
+            );
+        }
+    }
+}
+
 // ------------------------------------------------------------------ 7. run commands quoted
 
 #[test]
