@@ -406,7 +406,8 @@ pub fn run_streaming(program: &Path, args: &[&str], waits: Waits) -> Result<Stre
         match stream.next(Duration::from_millis(50).min(wait_until - now)) {
             Next::Line(line) => {
                 kept += line.len() + 1;
-                if kept > OUTPUT_CAP {
+                // A dropped line means more than the cap was waiting: too much, not a gap.
+                if kept > OUTPUT_CAP || stream.take_dropped() > 0 {
                     return Err(ExecError::TooMuch {
                         command,
                         cap: OUTPUT_CAP,

@@ -4,6 +4,7 @@
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{ExecError, Output, display, kill_group, spawn_error};
@@ -12,13 +13,27 @@ use super::{ExecError, Output, display, kill_group, spawn_error};
 /// megabytes without a newline costs no more than this.
 const STREAM_LINE_MAX: usize = 64 * 1024;
 
+/// The most bytes of lines read but not yet taken: a program that prints faster than its
+/// caller reads costs no more than this. Lines past it are dropped and counted
+/// ([`LineStream::take_dropped`]). As much as `run` keeps, so a caller that keeps everything
+/// fails with "too much" before a line could be dropped unseen.
+const QUEUE_BYTES: usize = super::OUTPUT_CAP;
+
 /// A program that prints lines until it is stopped (`flyctl logs` without `--no-tail`). It has
 /// no time limit of its own: its reader waits at most the `wait` of each [`LineStream::next`],
 /// and dropping it kills the program's process group.
 pub struct LineStream {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
+    queue: std::sync::Arc<Queue>,
     stderr: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+/// What the reader thread has queued and dropped, shared with the stream.
+#[derive(Default)]
+struct Queue {
+    bytes: AtomicUsize,
+    dropped: AtomicU64,
 }
 
 /// What [`LineStream::next`] saw.
@@ -48,7 +63,9 @@ pub fn stream_lines(program: &Path, args: &[&str]) -> Result<LineStream, ExecErr
         .spawn()
         .map_err(|e| spawn_error(program, &command, e))?;
     let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let queue = std::sync::Arc::new(Queue::default());
     let stdout = child.stdout.take().expect("piped stdout");
+    let queued = std::sync::Arc::clone(&queue);
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stdout);
         let mut buf = Vec::new();
@@ -62,10 +79,15 @@ pub fn stream_lines(program: &Path, args: &[&str]) -> Result<LineStream, ExecErr
                 Ok(0) | Err(_) => break,
                 Ok(_) => {
                     let line = String::from_utf8_lossy(&buf);
-                    if tx
-                        .send(line.trim_end_matches(['\n', '\r']).to_string())
-                        .is_err()
-                    {
+                    let line = line.trim_end_matches(['\n', '\r']).to_string();
+                    // Bounded by bytes, whatever the lines' length: the reader never waits
+                    // (a stalled program would stall the caller's other work), it drops.
+                    if queued.bytes.load(Ordering::SeqCst) + line.len() > QUEUE_BYTES {
+                        queued.dropped.fetch_add(1, Ordering::SeqCst);
+                        continue;
+                    }
+                    queued.bytes.fetch_add(line.len(), Ordering::SeqCst);
+                    if tx.send(line).is_err() {
                         break;
                     }
                 }
@@ -96,6 +118,7 @@ pub fn stream_lines(program: &Path, args: &[&str]) -> Result<LineStream, ExecErr
     Ok(LineStream {
         child,
         lines: rx,
+        queue,
         stderr: stderr_text,
     })
 }
@@ -105,7 +128,10 @@ impl LineStream {
     pub fn next(&mut self, wait: Duration) -> Next {
         use std::sync::mpsc::RecvTimeoutError;
         match self.lines.recv_timeout(wait) {
-            Ok(line) => Next::Line(line),
+            Ok(line) => {
+                self.queue.bytes.fetch_sub(line.len(), Ordering::SeqCst);
+                Next::Line(line)
+            }
             Err(RecvTimeoutError::Timeout) => Next::Quiet,
             Err(RecvTimeoutError::Disconnected) => {
                 // Output closed: give it a moment to report its status and last words.
@@ -126,6 +152,12 @@ impl LineStream {
                 Next::Ended { code, error }
             }
         }
+    }
+
+    /// How many lines were dropped since the last call, because the caller read slower than
+    /// the program printed (the queue holds at most [`QUEUE_BYTES`]).
+    pub fn take_dropped(&self) -> u64 {
+        self.queue.dropped.swap(0, Ordering::SeqCst)
     }
 
     /// The stderr line worth quoting so far, as [`Output::error_line`] finds it.
@@ -174,5 +206,34 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_program_faster_than_its_reader_costs_the_queue_and_drops_are_counted() {
+        // 64 MiB of lines, four times the queue, before the first is taken.
+        let mut s = stream_lines(
+            Path::new("/bin/sh"),
+            &[
+                "-c",
+                "yes \"$(printf %01023d 0)\" | head -n 65536; echo end",
+            ],
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while s.queue.dropped.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(s.queue.bytes.load(Ordering::SeqCst) <= QUEUE_BYTES);
+        let mut taken = 0u64;
+        let dropped = loop {
+            match s.next(Duration::from_secs(10)) {
+                Next::Line(l) if l == "end" => break s.take_dropped(),
+                Next::Line(_) => taken += 1,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(dropped > 0, "nothing dropped");
+        assert_eq!(taken + dropped, 65536, "every line taken or counted");
+        assert_eq!(s.take_dropped(), 0, "counted once");
     }
 }

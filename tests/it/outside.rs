@@ -162,3 +162,165 @@ fn a_symlinked_dot_botctl_is_refused_by_name_and_nothing_is_made_where_it_points
     let run = world.run(&["doctor"]);
     assert!(run.all_output().contains(&named), "{}", run.all_output());
 }
+
+// ------------------------------------------------------------------ 11. watch's memory
+
+const APP: &str = "loyalitybot-partner";
+
+/// A world whose flyctl lists no machine and whose `logs` stream is `flood.py` (Python).
+fn watched_by_a_flood(flood: &str) -> World {
+    let world = World::new();
+    let program = world.write("flood.py", flood);
+    let flyctl = world.write(
+        "flood-flyctl",
+        &format!(
+            "#!/bin/sh\ncase \"$1\" in\n  logs) exec python3 '{}' ;;\n  *) echo '[]' ;;\nesac\n",
+            program.display()
+        ),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&flyctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    world.write_config(
+        Toml::new()
+            .flyctl(flyctl.to_str().unwrap())
+            .bot(partner(&world).fly_app(APP)),
+    );
+    world
+}
+
+/// What one `botctl watch` run did, and the most memory it held (VmHWM, in KiB).
+struct Watched {
+    code: Option<i32>,
+    /// The last lines of stdout (a flood of events is read and let go).
+    tail: String,
+    stderr: String,
+    peak_kib: u64,
+}
+
+fn watch_measured(world: &World, args: &[&str], limit: std::time::Duration) -> Watched {
+    use std::io::Read;
+    let mut child = world
+        .botctl_process(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let tail = std::thread::spawn(move || {
+        let mut tail: Vec<u8> = Vec::new();
+        let mut chunk = vec![0u8; 1 << 16];
+        while let Ok(n) = stdout.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            tail.extend_from_slice(&chunk[..n]);
+            let cut = tail.len().saturating_sub(1 << 20);
+            tail.drain(..cut);
+        }
+        String::from_utf8_lossy(&tail).into_owned()
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let status = format!("/proc/{}/status", child.id());
+    let deadline = std::time::Instant::now() + limit;
+    let mut peak_kib = 0;
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("watch did not end within {limit:?}");
+        }
+        let hwm = std::fs::read_to_string(&status)
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        peak_kib = peak_kib.max(hwm);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Watched {
+        code,
+        tail: tail.join().unwrap(),
+        stderr: errors.join().unwrap(),
+        peak_kib,
+    }
+}
+
+/// Generous: what botctl needs is a few dozen MiB; unbounded, these floods take gigabytes.
+const WATCH_PEAK_KIB: u64 = 200 * 1024;
+
+#[test]
+fn six_thousand_distinct_64k_409_lines_keep_watch_within_bounded_memory() {
+    let world = watched_by_a_flood(
+        "import datetime, sys, time\n\
+         now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')\n\
+         out = sys.stdout.buffer\n\
+         for i in range(6000):\n\
+         \x20   out.write(f'{now} app[148ed193b95089] ams [info]telegram.error.Conflict: terminated by other getUpdates request {i:05} '.encode() + b'x' * 65000 + b'\\n')\n\
+         out.flush()\n\
+         time.sleep(3600)\n",
+    );
+    let run = watch_measured(
+        &world,
+        &["watch", "--json", "--for", "15s"],
+        std::time::Duration::from_secs(90),
+    );
+    let last = run.tail.lines().last().unwrap_or_default().to_string();
+    assert!(
+        matches!(run.code, Some(1)) && last.contains("\"event\":\"summary\""),
+        "exit {:?}, last line {:.300}\n{}",
+        run.code,
+        last,
+        run.stderr
+    );
+    assert!(
+        run.peak_kib < WATCH_PEAK_KIB,
+        "watch held {} MiB",
+        run.peak_kib / 1024
+    );
+}
+
+#[test]
+fn a_log_stream_faster_than_watch_drops_lines_says_so_and_for_ends_with_the_summary() {
+    let world = watched_by_a_flood(
+        "import datetime, sys\n\
+         now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')\n\
+         line = f'{now} app[148ed193b95089] ams [info]'.encode() + b'y' * 65000 + b'\\n'\n\
+         block = line * 64\n\
+         while True:\n\
+         \x20   sys.stdout.buffer.write(block)\n",
+    );
+    let run = watch_measured(
+        &world,
+        &["watch", "--json", "--for", "6s"],
+        std::time::Duration::from_secs(60),
+    );
+    assert!(
+        run.peak_kib < WATCH_PEAK_KIB,
+        "watch held {} MiB",
+        run.peak_kib / 1024
+    );
+    let last = run.tail.lines().last().unwrap_or_default().to_string();
+    assert!(
+        run.code == Some(0) && last.contains("\"event\":\"summary\""),
+        "exit {:?}, last line {:.300}\n{}",
+        run.code,
+        last,
+        run.stderr
+    );
+    assert!(
+        run.tail.contains("\"trouble\":\"dropped\"") && run.tail.contains("dropped unread"),
+        "no word of dropped lines:\n{:.2000}",
+        run.tail
+    );
+}

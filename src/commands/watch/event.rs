@@ -114,6 +114,11 @@ pub enum What {
         trouble: StreamTrouble,
         retry_in: u64,
     },
+    /// Log lines dropped unread: the stream came faster than botctl could read it.
+    Dropped {
+        app: String,
+        lines: u64,
+    },
     /// A source that could not be read (or can be again: `error` None).
     Source {
         source: String,
@@ -131,7 +136,7 @@ impl What {
             What::Conflict { .. } => "409",
             What::Webhook { .. } => "webhook",
             What::Handoff { .. } => "handoff",
-            What::Logs { .. } => "logs",
+            What::Logs { .. } | What::Dropped { .. } => "logs",
             What::Source { .. } => "source",
         }
     }
@@ -216,6 +221,11 @@ impl What {
                 };
                 format!("{why}; started again in {retry_in}s")
             }
+            What::Dropped { app, lines } => format!(
+                "`flyctl logs --app {app}`: {lines} line{} dropped unread, coming faster than \
+botctl reads them (a 409 among them is not reported)",
+                if *lines == 1 { "" } else { "s" }
+            ),
             What::Source {
                 source,
                 error: Some(e),
@@ -330,6 +340,9 @@ impl Event {
                     StreamTrouble::NotStarted(_) => "not-started",
                 },
                 "message": self.what.summary(), "retry_in": retry_in,
+            }),
+            What::Dropped { app, lines } => json!({
+                "app": app, "trouble": "dropped", "lines": lines, "message": self.what.summary(),
             }),
             What::Source { source, error } => json!({"source": source, "error": error}),
         };

@@ -15,7 +15,8 @@ use crate::sources::supervisor::SupervisorKind;
 const BEFORE: Millis = 60_000;
 /// Log lines stamped this long before watching began are the buffer's past, not news.
 const LOG_SLACK_SECS: u64 = 5;
-/// At most this many 409 lines are remembered to recognise a stream's replay of its buffer.
+/// At most this many 409 lines are remembered to recognise a stream's replay of its buffer, each
+/// by a 64-bit digest: a few dozen bytes a line, however long the lines are.
 const SEEN_LINES: usize = 5000;
 
 /// What the summary tells, per bot.
@@ -39,8 +40,10 @@ pub struct Watcher<'a> {
     /// Events about the sources themselves, not yet returned.
     pending: Vec<Event>,
     recent: VecDeque<Event>,
-    seen_lines: HashSet<String>,
-    seen_order: VecDeque<String>,
+    /// Digests of the 409 lines seen (keyed per run, so a line cannot be made to collide).
+    seen_lines: HashSet<u64>,
+    seen_order: VecDeque<u64>,
+    seen_key: std::collections::hash_map::RandomState,
     pub tally: BTreeMap<BotName, Tally>,
 }
 
@@ -58,6 +61,7 @@ impl<'a> Watcher<'a> {
             recent: VecDeque::new(),
             seen_lines: HashSet::new(),
             seen_order: VecDeque::new(),
+            seen_key: std::collections::hash_map::RandomState::new(),
             tally: bots
                 .iter()
                 .map(|b| (b.name.clone(), Tally::default()))
@@ -216,6 +220,23 @@ impl<'a> Watcher<'a> {
             .collect()
     }
 
+    /// Lines of an app's log stream dropped unread (they came faster than botctl reads):
+    /// said once per bot of the app, since a 409 may have been among them.
+    pub fn lines_dropped(&mut self, at: Millis, app: &str, lines: u64) -> Vec<Event> {
+        self.bots_of(app)
+            .into_iter()
+            .map(|bot| Event {
+                at,
+                bot: bot.to_string(),
+                what: What::Dropped {
+                    app: app.to_string(),
+                    lines,
+                },
+                initial: false,
+            })
+            .collect()
+    }
+
     /// Every place `bot` runs as the watcher knows it now.
     pub fn places(&self, bot: &str) -> Vec<String> {
         let mut places: Vec<String> = self
@@ -357,10 +378,12 @@ impl<'a> Watcher<'a> {
     }
 
     fn first_time(&mut self, text: &str) -> bool {
-        if !self.seen_lines.insert(text.to_string()) {
+        use std::hash::BuildHasher;
+        let digest = self.seen_key.hash_one(text);
+        if !self.seen_lines.insert(digest) {
             return false;
         }
-        self.seen_order.push_back(text.to_string());
+        self.seen_order.push_back(digest);
         if self.seen_order.len() > SEEN_LINES
             && let Some(old) = self.seen_order.pop_front()
         {
