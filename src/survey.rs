@@ -47,7 +47,7 @@ pub struct Survey {
 
 pub struct Telegram {
     pub token: TokenLookup,
-    pub me: Option<Result<String, ApiError>>,
+    pub me: Option<Result<crate::outside::Outside, ApiError>>,
     pub webhook: Option<Result<WebhookInfo, ApiError>>,
 }
 

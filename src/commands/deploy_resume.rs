@@ -14,6 +14,7 @@ use super::team_steps::{self, TakeOver};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::{Fly, MachineId};
+use crate::outside::Outside;
 use crate::sources::fly::{LogLine, Machine};
 use crate::state::{self, Handoff, Locked};
 use crate::team::Record;
@@ -340,9 +341,7 @@ fn wait_for_ready_line(
                 ControlFlow::Break(Ok(at))
             }
             Readiness::Ready { .. } => ControlFlow::Continue("ready; watching for a 409".into()),
-            Readiness::ConflictAfterReady(line) => {
-                ControlFlow::Break(Err(ui::shown(&line).into_owned()))
-            }
+            Readiness::ConflictAfterReady(line) => ControlFlow::Break(Err(line.to_string())),
             Readiness::Waiting => ControlFlow::Continue("no ready line yet".into()),
         })
     })
@@ -364,7 +363,7 @@ fn wait_for_ready_line(
                 .rev()
                 .take(10)
                 .rev()
-                .map(|l| ui::shown(&l.text).into_owned())
+                .map(|l| l.text.to_string())
                 .collect();
             Err(step.fail(Error::StepFailed(format!(
                 "no \"{ready}\" line within {}s of the start. Last lines seen:\n{}",
@@ -396,7 +395,7 @@ fn clear_handoff(lock: &Locked, bot: &Bot, steps: &mut Steps) -> Result<()> {
 enum Readiness {
     Waiting,
     Ready { at: u64 },
-    ConflictAfterReady(String),
+    ConflictAfterReady(Outside),
 }
 
 /// Reads the logs: the ready line stamped after the start, and any 409 after it. Two
@@ -405,7 +404,7 @@ fn readiness(lines: &[LogLine], ready: &str, started_at: u64) -> Readiness {
     let after_start = |l: &&LogLine| l.at.is_some_and(|t| t + 2 >= started_at);
     let Some(pos) = lines
         .iter()
-        .position(|l| after_start(&l) && l.message.contains(ready))
+        .position(|l| after_start(&l) && l.message.raw().contains(ready))
     else {
         return Readiness::Waiting;
     };

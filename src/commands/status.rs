@@ -122,7 +122,7 @@ struct AlsoJson<'a> {
 
 #[derive(Serialize)]
 struct TelegramJson {
-    username: Option<String>,
+    username: Option<crate::outside::Outside>,
     webhook: Option<crate::outside::Outside>,
     pending_updates: Option<u64>,
     error: Option<String>,

@@ -15,7 +15,7 @@ use crate::model::AppName;
 use crate::sources::telegram::{self, ApiError, BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, SecretLookup, Webhook};
 use crate::survey::Survey;
-use crate::{state, time, ui};
+use crate::{state, time};
 
 /// After the bot's ready line, how long a bot that sets its own webhook may still take.
 const AFTER_READY: Duration = Duration::from_secs(10);
@@ -369,8 +369,7 @@ fn check_delivery(
     if let Some(want) = target.filter(|w| w.url != now.url.raw()) {
         return Err(step.fail(Error::StepFailed(format!(
             "the webhook is {}, not {}: fix the bot's configuration or botctl.toml's webhook_url",
-            now.url,
-            ui::shown(&want.url)
+            now.url, &want.url
         ))));
     }
     let fresh_error = |info: &WebhookInfo| {

@@ -253,7 +253,7 @@ pub struct WebhookInfo {
     /// A certificate was uploaded with it: botctl cannot upload it again.
     pub has_custom_certificate: bool,
     pub max_connections: Option<u32>,
-    pub allowed_updates: Option<Vec<String>>,
+    pub allowed_updates: Option<Vec<Outside>>,
 }
 
 #[derive(Clone)]
@@ -271,7 +271,7 @@ struct Envelope {
     #[serde(default)]
     error_code: Option<u16>,
     #[serde(default)]
-    description: Option<String>,
+    description: Option<Outside>,
     #[serde(default)]
     parameters: Option<Parameters>,
 }
@@ -340,7 +340,7 @@ impl BotApi {
         }
         let code = envelope.error_code.unwrap_or(status);
         let description: Outside =
-            redact(&envelope.description.unwrap_or_default(), &self.token).into();
+            redact(envelope.description.unwrap_or_default().raw(), &self.token).into();
         Err(match code {
             401 => ApiError::Unauthorized(description),
             409 => ApiError::Conflict(classify_conflict(description.raw())),
@@ -355,13 +355,14 @@ impl BotApi {
         })
     }
 
-    pub fn get_me(&self) -> Result<String, ApiError> {
+    /// The bot's @username, as the Bot API says it: outside text.
+    pub fn get_me(&self) -> Result<Outside, ApiError> {
         let me = self.call("getMe", &[], self.timeout)?;
         Ok(me
             .get("username")
             .and_then(|u| u.as_str())
             .unwrap_or("")
-            .to_string())
+            .into())
     }
 
     pub fn webhook_info(&self) -> Result<WebhookInfo, ApiError> {
@@ -395,7 +396,7 @@ impl BotApi {
                 .and_then(|v| v.as_array())
                 .map(|a| {
                     a.iter()
-                        .filter_map(|u| u.as_str().map(str::to_string))
+                        .filter_map(|u| u.as_str().map(Outside::from))
                         .collect()
                 }),
         })

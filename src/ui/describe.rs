@@ -27,7 +27,7 @@ fn at(place: &str, i: &Instance) -> String {
     } else {
         place.to_string()
     };
-    let mut s = format!("{place} pid {} `{}` ({}", i.pid, i.cmd, shown(&i.user));
+    let mut s = format!("{place} pid {} `{}` ({}", i.pid, i.cmd, i.user);
     if let Some(cwd) = &i.cwd {
         s.push_str(&format!(", in {}", shown(&cwd.display().to_string())));
     }

@@ -324,3 +324,62 @@ fn a_log_stream_faster_than_watch_drops_lines_says_so_and_for_ends_with_the_summ
         run.tail
     );
 }
+
+// ------------------------------------------------------------------ 6. outside fields escaped
+
+/// No line of `text` is one that outside text forged.
+#[track_caller]
+fn assert_nothing_forged(text: &str, what: &str) {
+    for line in text.lines() {
+        assert!(
+            !line.trim_start().starts_with("FORGED"),
+            "{what}: a forged line reached the output:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn a_machines_region_and_unknown_state_print_escaped_in_every_command() {
+    let mut started = machine("148ed193b95089", "started", Some(false));
+    started["region"] = "ams\nFORGED: 0 machines started, all clear".into();
+    let odd = machine(
+        "e7843d9b0e1d28",
+        "hibernating\nFORGED: handoff complete",
+        Some(false),
+    );
+    let world = partner_on_fly_with(fly_apps(&[(APP, vec![started, odd])]));
+    for args in [
+        &["status"][..],
+        &["doctor"],
+        &["checklist"],
+        &["exec", "partner", "--", "true"],
+        &["watch", "--for", "1s"],
+    ] {
+        let run = world.run(args);
+        let all = run.all_output();
+        assert_nothing_forged(&all, &args.join(" "));
+        if matches!(args[0], "status" | "exec") {
+            assert!(
+                all.contains("ams\\nFORGED: 0 machines started"),
+                "{args:?}: the region is not shown escaped:\n{all}"
+            );
+        }
+        if args[0] == "watch" {
+            assert!(
+                all.contains("hibernating\\nFORGED: handoff complete"),
+                "{args:?}: the state is not shown escaped:\n{all}"
+            );
+        }
+    }
+    // JSON carries them as they are (serde escapes them).
+    let json = world.run(&["status", "--json"]).json();
+    let machines = &json["bots"][0]["fly"]["machines"];
+    assert_eq!(
+        machines[0]["region"],
+        "ams\nFORGED: 0 machines started, all clear"
+    );
+    assert_eq!(
+        machines[1]["state"],
+        "hibernating\nFORGED: handoff complete"
+    );
+}

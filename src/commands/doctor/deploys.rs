@@ -225,7 +225,7 @@ fn conflicts_after_create(
 was created or replaced at {}: a deploy's new machine polled beside the old one",
                 time::rfc3339(at),
                 line.machine
-                    .as_deref()
+                    .as_ref()
                     .map(|m| format!(" on machine {m}"))
                     .unwrap_or_default(),
                 at - created,

@@ -4,6 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::model::MachineId;
+use crate::outside::Outside;
+use crate::sources::fly::MachineState;
 use crate::time;
 use crate::ui::shown;
 
@@ -60,7 +62,7 @@ pub enum MachineChange {
     /// As the first look found it.
     Found,
     State {
-        from: String,
+        from: MachineState,
     },
 }
 
@@ -82,15 +84,16 @@ pub enum What {
     Machine {
         app: String,
         id: MachineId,
-        state: String,
+        state: MachineState,
         change: MachineChange,
         /// Who, from its newest event: "Fly Proxy (…)".
         source: Option<String>,
     },
     Conflict {
         app: String,
-        machine: Option<MachineId>,
-        line: String,
+        /// As the log line names it.
+        machine: Option<Outside>,
+        line: Outside,
         /// Every place the bot ran at that moment.
         places: Vec<String>,
         /// The changes of the minute before: (seconds before, what).
@@ -181,7 +184,7 @@ impl What {
                 "409 in {}'s log",
                 machine
                     .as_ref()
-                    .map_or("an unnamed machine", |m| m.as_str())
+                    .map_or_else(|| "an unnamed machine".into(), ToString::to_string)
             ),
             What::Webhook { url, was } if url.is_empty() => {
                 format!("the webhook was deleted (was {was})")
@@ -269,7 +272,7 @@ impl Event {
                         places.join(", ")
                     }
                 ));
-                s.push_str(&format!(" — {}", shown(line)));
+                s.push_str(&format!(" — {line}"));
                 s
             }
             _ => format!("{head}  {}", self.what.summary()),

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use super::event::{Copy, Event, MachineChange, Millis, StreamTrouble, What};
 use crate::config::Bot;
-use crate::model::{AppName, BotName, HostName, MachineId};
-use crate::sources::fly::{LogLine, Machine};
+use crate::model::{AppName, BotName, HostName};
+use crate::sources::fly::{LogLine, Machine, MachineState};
 use crate::sources::local::Instance;
 use crate::sources::supervisor::SupervisorKind;
 
@@ -166,7 +166,7 @@ impl<'a> Watcher<'a> {
             || line
                 .at
                 .is_some_and(|t| t + LOG_SLACK_SECS < self.started / 1000)
-            || !self.first_time(&line.text)
+            || !self.first_time(line.text.raw())
         {
             return Vec::new();
         }
@@ -183,7 +183,7 @@ impl<'a> Watcher<'a> {
                 bot: bot.to_string(),
                 what: What::Conflict {
                     app: app.to_string(),
-                    machine: line.machine.clone().map(MachineId::new),
+                    machine: line.machine.clone(),
                     line: line.message.clone(),
                     places: self.places(&bot),
                     before,
@@ -471,11 +471,11 @@ fn machines_changed(
         let change = match old {
             _ if initial => Some(MachineChange::Found),
             None => Some(MachineChange::Created),
-            Some(o) if o.state != m.state => Some(if m.state.as_str() == "destroyed" {
+            Some(o) if o.state != m.state => Some(if m.state == MachineState::Destroyed {
                 MachineChange::Destroyed
             } else {
                 MachineChange::State {
-                    from: o.state.to_string(),
+                    from: o.state.clone(),
                 }
             }),
             Some(_) => None,
@@ -484,7 +484,7 @@ fn machines_changed(
             events.push(event(What::Machine {
                 app: app.to_string(),
                 id: m.id.clone(),
-                state: m.state.to_string(),
+                state: m.state.clone(),
                 change,
                 source: source(m),
             }));
@@ -504,7 +504,7 @@ fn machines_changed(
         events.push(event(What::Machine {
             app: app.to_string(),
             id: o.id.clone(),
-            state: "destroyed".into(),
+            state: MachineState::Destroyed,
             change: MachineChange::Destroyed,
             source: None,
         }));
@@ -582,7 +582,7 @@ mod tests {
         let e = w.machines(1_000_400, "lb", Ok(vec![machine("stopped")]));
         assert!(matches!(
             &e[0].what,
-            What::Machine { change: MachineChange::State { from }, .. } if from == "started"
+            What::Machine { change: MachineChange::State { from }, .. } if *from == MachineState::Started
         ));
         assert_eq!(w.tally["partner"].came, ["local pid 8"]);
     }
