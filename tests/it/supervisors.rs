@@ -190,6 +190,8 @@ struct Pm2 {
     home: PathBuf,
     path: OsString,
     cwd: PathBuf,
+    /// The world's marks: the daemon pm2 starts is the world's, ended with it.
+    marks: Vec<(&'static str, OsString)>,
 }
 
 impl Pm2 {
@@ -198,6 +200,7 @@ impl Pm2 {
             home,
             path: world.path_var(),
             cwd: world.root().to_path_buf(),
+            marks: world.marks(),
         }
     }
 
@@ -206,6 +209,7 @@ impl Pm2 {
             .args(args)
             .env("PM2_HOME", &self.home)
             .env("PATH", &self.path)
+            .envs(self.marks.iter().cloned())
             .current_dir(&self.cwd)
             .stdin(Stdio::null())
             .output()

@@ -4,6 +4,9 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
+
+use test_support::cleanup;
 
 use crate::{Error, Result, cargo, check_status, run_command, setup, shown, tour};
 
@@ -101,11 +104,15 @@ fn test_command_args(args: &[String]) -> Vec<String> {
 }
 
 /// Runs cargo test, echoing its output, and adds up its `test result:` lines. A snapshot
-/// that differs fails (INSTA_UPDATE=no: insta writes no `.snap.new` and accepts nothing).
+/// that differs fails (INSTA_UPDATE=no: insta writes no `.snap.new` and accepts nothing). So
+/// does a process the suite left running: every process it starts carries this run's mark
+/// (test-support's `cleanup`), so only those are looked at, and they are ended.
 fn test(root: &Path, args: &[String]) -> Result<Tally> {
+    let run = format!("ci-{}-{}", std::process::id(), now_nanos());
     let mut cmd = cargo(root);
     cmd.args(test_command_args(args))
         .env("INSTA_UPDATE", "no")
+        .env(cleanup::RUN_VAR, &run)
         .stdout(Stdio::piped());
     println!("$ {}", shown(&cmd));
     let mut child = cmd.spawn().map_err(|e| Error::could_not_run(&cmd, &e))?;
@@ -116,8 +123,29 @@ fn test(root: &Path, args: &[String]) -> Result<Tally> {
         tally.add_line(&line);
     }
     let status = child.wait().map_err(|e| Error::could_not_run(&cmd, &e))?;
+    // Looked for even when a test failed: a failure is when leftovers are likeliest.
+    let left = cleanup::leftovers(&run, LEFTOVER_SETTLE);
     check_status(&cmd, status)?;
+    if !left.is_empty() {
+        return Err(Error::new(format!(
+            "the suite left {} process(es) running (now ended):\n{}",
+            left.len(),
+            left.iter()
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )));
+    }
     Ok(tally)
+}
+
+/// How long the last tests' processes may take to exit after cargo test ends.
+const LEFTOVER_SETTLE: Duration = Duration::from_secs(5);
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
 
 #[cfg(test)]
