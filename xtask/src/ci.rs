@@ -88,13 +88,27 @@ const LIBTEST_ARGS: [&str; 3] = [
     "sources::proc::tests::inner_unreadable_cmdline_in_both_backends",
 ];
 
+/// The caller's arguments split at `--`: cargo's, then libtest's.
+fn split_args(args: &[String]) -> (&[String], &[String]) {
+    match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], &args[i + 1..]),
+        None => (args, &[][..]),
+    }
+}
+
+/// The build alone (`--no-run`): what cargo starts for it (rustc, build scripts, a compiler
+/// cache's server) is no test's, so it runs before the suite's mark is set.
+fn build_command_args(args: &[String]) -> Vec<String> {
+    let mut all: Vec<String> = ["test", LOCKED, "--workspace"].map(String::from).into();
+    all.extend(split_args(args).0.iter().cloned());
+    all.push("--no-run".into());
+    all
+}
+
 /// cargo test's arguments: the caller's (`--test it status`, maybe with its own `-- …`) with
 /// [`LIBTEST_ARGS`] after the `--`.
 fn test_command_args(args: &[String]) -> Vec<String> {
-    let (cargo_args, libtest_args) = match args.iter().position(|a| a == "--") {
-        Some(i) => (&args[..i], &args[i + 1..]),
-        None => (args, &[][..]),
-    };
+    let (cargo_args, libtest_args) = split_args(args);
     let mut all: Vec<String> = ["test", LOCKED, "--workspace"].map(String::from).into();
     all.extend(cargo_args.iter().cloned());
     all.push("--".into());
@@ -108,6 +122,7 @@ fn test_command_args(args: &[String]) -> Vec<String> {
 /// does a process the suite left running: every process it starts carries this run's mark
 /// (test-support's `cleanup`), so only those are looked at, and they are ended.
 fn test(root: &Path, args: &[String]) -> Result<Tally> {
+    run_command(cargo(root).args(build_command_args(args)))?;
     let run = format!("ci-{}-{}", std::process::id(), now_nanos());
     let mut cmd = cargo(root);
     cmd.args(test_command_args(args))
@@ -150,7 +165,7 @@ fn now_nanos() -> u128 {
 
 #[cfg(test)]
 mod tests {
-    use super::{Tally, test_command_args};
+    use super::{Tally, build_command_args, test_command_args};
 
     fn strings(words: &[&str]) -> Vec<String> {
         words.iter().map(|w| w.to_string()).collect()
@@ -185,6 +200,22 @@ mod tests {
                 "--skip",
                 skip,
                 "--nocapture"
+            ])
+        );
+    }
+
+    #[test]
+    fn the_build_runs_alone_with_the_callers_cargo_arguments() {
+        assert_eq!(
+            build_command_args(&strings(&["--test", "it", "status", "--", "--nocapture"])),
+            strings(&[
+                "test",
+                "--locked",
+                "--workspace",
+                "--test",
+                "it",
+                "status",
+                "--no-run"
             ])
         );
     }
