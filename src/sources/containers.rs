@@ -310,7 +310,7 @@ pub fn supervisor(c: &Container) -> crate::sources::supervisor::Supervisor {
     let argv = c.stop_argv();
     Supervisor {
         kind: SupervisorKind::Docker,
-        name: c.name.clone(),
+        name: c.name.clone().into(),
         pid: None,
         how: StopHow::Command {
             argv,

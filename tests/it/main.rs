@@ -6,6 +6,7 @@
 //! busybox sh), the tests that run a process as another user (setpriv), and those that bind a
 //! file over /proc or move a process into a cgroup (tests/it/platform.rs).
 
+mod cleanup;
 mod completions;
 mod config;
 mod doctor;

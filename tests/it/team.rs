@@ -437,6 +437,7 @@ fn fake_flyctl(world: &World, args: &[&str]) -> std::process::Output {
     Command::new(world.bin().join("flyctl"))
         .args(args)
         .env("FAKE_FLY_STATE", world.fly_state_path())
+        .envs(world.marks())
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run the fake flyctl")

@@ -445,7 +445,7 @@ fn copy(host: Option<&str>, i: &Instance) -> Copy {
             .supervisor
             .as_ref()
             .filter(|s| s.kind == SupervisorKind::Docker)
-            .map(|s| s.name.clone()),
+            .and_then(|s| s.name.known().cloned()),
     }
 }
 
