@@ -20,6 +20,7 @@ mod init_fly_app;
 mod onboarding;
 mod platform;
 mod runtimes;
+mod secrets;
 mod shared_token;
 mod snapshots;
 mod status;
