@@ -11,6 +11,9 @@ use super::{ExecError, Output, display, kill_group, spawn_error};
 /// The longest line a [`LineStream`] keeps, and the most of its stderr: a program that prints
 /// megabytes without a newline costs no more than this.
 const STREAM_LINE_MAX: usize = 64 * 1024;
+/// How far past the cut a line is read, so that a secret lying across the cut is masked whole
+/// before the line is cut (a webhook secret is at most 256 characters, a token under 100).
+const MASK_MARGIN: usize = 1024;
 
 /// A program that prints lines until it is stopped (`flyctl logs` without `--no-tail`). It has
 /// no time limit of its own: its reader waits at most the `wait` of each [`LineStream::next`],
@@ -56,14 +59,22 @@ pub fn stream_lines(program: &Path, args: &[&str]) -> Result<LineStream, ExecErr
             buf.clear();
             match reader
                 .by_ref()
-                .take(STREAM_LINE_MAX as u64)
+                .take((STREAM_LINE_MAX + MASK_MARGIN) as u64)
                 .read_until(b'\n', &mut buf)
             {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {
+                    // An overlong line stays one line: its rest is skipped, never sent as
+                    // lines of its own (which would split what lies across the cut).
+                    let skipped = if buf.ends_with(b"\n") {
+                        0
+                    } else {
+                        skip_line(&mut reader)
+                    };
                     let line = String::from_utf8_lossy(&buf);
+                    let line = line.trim_end_matches(['\n', '\r']);
                     if tx
-                        .send(line.trim_end_matches(['\n', '\r']).to_string())
+                        .send(crate::redact::cut(line, STREAM_LINE_MAX, skipped))
                         .is_err()
                     {
                         break;
@@ -98,6 +109,25 @@ pub fn stream_lines(program: &Path, args: &[&str]) -> Result<LineStream, ExecErr
         lines: rx,
         stderr: stderr_text,
     })
+}
+
+/// Reads past the end of the current line; returns how many bytes were skipped.
+fn skip_line(reader: &mut impl std::io::BufRead) -> usize {
+    let mut skipped = 0;
+    loop {
+        let (n, end) = match reader.fill_buf() {
+            Ok([]) | Err(_) => return skipped,
+            Ok(chunk) => match chunk.iter().position(|b| *b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            },
+        };
+        reader.consume(n);
+        skipped += n;
+        if end {
+            return skipped - 1;
+        }
+    }
 }
 
 impl LineStream {
@@ -157,6 +187,31 @@ impl Drop for LineStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A line longer than the cut stays one line, masked whole before it is cut: a token
+    /// lying across the cut never comes out in two unmasked halves.
+    #[test]
+    fn an_overlong_line_is_masked_whole_then_cut() {
+        let token = format!("7012345670:{}", "AAHstreamCutSecretHalf_-0123456789abcd");
+        crate::redact::register(&token);
+        let pad = STREAM_LINE_MAX - 20;
+        let script = format!(
+            "head -c {pad} /dev/zero | tr '\\0' x; printf '%s' '{token}'; \
+head -c 200000 /dev/zero | tr '\\0' y; echo; echo next"
+        );
+        let mut s = stream_lines(Path::new("/bin/sh"), &["-c", &script]).unwrap();
+        let Next::Line(first) = s.next(Duration::from_secs(10)) else {
+            panic!("no line");
+        };
+        assert!(first.contains("<token>"), "{}", &first[first.len() - 200..]);
+        assert!(!first.contains("AAHstream"));
+        assert!(
+            first.ends_with(" more bytes)"),
+            "{}",
+            &first[first.len() - 80..]
+        );
+        assert_eq!(s.next(Duration::from_secs(10)), Next::Line("next".into()));
+    }
 
     #[test]
     fn line_streams_give_lines_then_the_end() {
