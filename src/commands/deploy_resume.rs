@@ -41,6 +41,9 @@ pub struct Args {
     /// Resume even though a teammate's handoff record holds the bot (probes first)
     #[arg(long)]
     take_over: bool,
+    /// With --take-over: take it over without the probe (their copy is not checked for)
+    #[arg(long, requires = "take_over")]
+    no_probe: bool,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
@@ -60,7 +63,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
             ctx,
             bot,
             Mode::new(args.yes, args.dry_run),
-            TakeOver::new(args.take_over),
+            TakeOver::new(args.take_over, args.no_probe),
         )?;
     }
     Ok(0)

@@ -43,7 +43,8 @@ pub struct Args {
     /// Skip the conflict probe
     #[arg(long)]
     pub no_probe: bool,
-    /// Take the bot over from the teammate whose handoff record holds it (probes first)
+    /// Take the bot over from the teammate whose handoff record holds it (probes first;
+    /// with --no-probe, without the probe)
     #[arg(long)]
     pub take_over: bool,
 }
@@ -85,7 +86,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         bot,
         &survey,
         "dev-start",
-        TakeOver::new(args.take_over),
+        TakeOver::new(args.take_over, args.no_probe),
         mode,
         &mut steps,
     )?;

@@ -553,13 +553,32 @@ fn deploy_resume_take_over_clears_a_teammates_record_and_starts_its_machines() {
 --metadata botctl_bot= --skip-start --yes"
         ));
     assert_eq!(fly_metadata(&world, APP, M1)["botctl_by"], "alice@mbp");
-    let run = run_as(
+    // Without a token no probe can run: the take-over refuses, naming the explicit choice.
+    let before = world.fly_calls().len();
+    run_as(
         &world,
         "bob@thinkpad",
         &["deploy-resume", "partner", "--take-over", "--yes"],
+    )
+    .expect_code(1)
+    .expect_stderr("no token to probe with")
+    .expect_stderr("botctl deploy-resume partner --take-over --no-probe");
+    assert!(changing(&calls_since(&world, before)).is_empty());
+    assert_eq!(fly_metadata(&world, APP, M1)["botctl_by"], "alice@mbp");
+    let run = run_as(
+        &world,
+        "bob@thinkpad",
+        &[
+            "deploy-resume",
+            "partner",
+            "--take-over",
+            "--no-probe",
+            "--yes",
+        ],
     );
     run.expect_code(0)
         .expect_stdout("taking it over from alice@mbp")
+        .expect_stdout("without a probe (--no-probe)")
         .expect_stdout("recorded on Fly by alice@mbp");
     assert_eq!(fly_metadata(&world, APP, M1)["botctl_by"], "");
     assert!(wait_until(Duration::from_secs(10), || state_of(&world, M1)
@@ -655,4 +674,36 @@ fn time_rfc3339_minutes_ago(minutes: u64) -> String {
         .unwrap()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
+}
+
+/// `--take-over` fails closed: when its probe cannot run (the Bot API answers 502), neither
+/// deploy-resume nor dev-start clears or rewrites the teammate's record or touches a machine;
+/// the refusal says why and names `--take-over --no-probe` as the explicit choice.
+#[test]
+fn a_take_over_whose_probe_cannot_run_changes_nothing() {
+    let token = token(2605);
+    let api = BotApi::start_broken(&[(&token, "ghbipartnerbot")]);
+    let world = World::new();
+    let mut m = machine(M1, "stopped", None);
+    m["metadata"] = json!({"botctl_by": "alice@mbp", "botctl_at": time_rfc3339_minutes_ago(5),
+                           "botctl_bot": "partner"});
+    world.fly_state(fly_apps(&[(APP, vec![m])]));
+    let bob = world.laptop("bob@thinkpad", laptop_config(&world, &api.url()));
+    bob.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
+    world.hold_process_table();
+    let before = world.fly_calls().len();
+    for command in ["deploy-resume", "dev-start"] {
+        let mut args = vec![command, "partner", "--take-over", "--yes"];
+        if command == "dev-start" {
+            args.push("--no-run");
+        }
+        let run = bob.run(&args);
+        run.expect_code(1)
+            .expect_stderr("the take-over's probe could not run")
+            .expect_stderr(&format!("botctl {command} partner --take-over --no-probe"));
+    }
+    assert!(changing(&calls_since(&world, before)).is_empty());
+    assert_eq!(fly_metadata(&world, APP, M1)["botctl_by"], "alice@mbp");
+    assert_eq!(state_of(&world, M1), "stopped");
+    assert!(bob.state().is_none());
 }
