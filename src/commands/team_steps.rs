@@ -221,7 +221,7 @@ pub fn publish(
         return Ok(());
     };
     let recorded = lock.load().map_err(|e| step.fail(e))?;
-    let Some(handoff) = recorded.handoff(&bot.name).filter(|h| h.app == app) else {
+    let Some(handoff) = recorded.handoff(&bot.name).filter(|h| h.of_app(app)) else {
         step.skipped("no handoff recorded, so nothing to publish");
         return Ok(());
     };
