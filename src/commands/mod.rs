@@ -32,6 +32,7 @@ impl Context {
     }
 
     pub fn new(cfg: Config) -> Self {
+        crate::team::remember_sights_in(&cfg.root);
         let dotenv = DotEnv::load(&cfg.root);
         // Every secret botctl can know — each bot's token (with its secret half) and webhook
         // secret — is known to the redaction layer before anything is printed, so a log line

@@ -207,9 +207,11 @@ pub fn publish(
     if mode.is_dry_run() {
         step.would(format!(
             "once the machines are stopped: flyctl machine update ID --app {app} --metadata \
-{}={} --metadata {}=NOW --metadata {}={} --skip-start --yes",
+{}={} --metadata {}={} --metadata {}=NOW --metadata {}={} --skip-start --yes",
             team::BY,
             who,
+            team::ON,
+            team::here(),
             team::AT,
             team::BOT,
             bot.name
@@ -225,7 +227,8 @@ pub fn publish(
         step.skipped("no handoff recorded, so nothing to publish");
         return Ok(());
     };
-    let pairs = team::record_pairs(&handoff.by, &handoff.at, &bot.name);
+    let on = team::here();
+    let pairs = team::record_pairs(&handoff.by, &on, &handoff.at, &bot.name);
     let machines = match ctx.flyctl.machines(app) {
         Ok(ms) => ms,
         Err(e) => {

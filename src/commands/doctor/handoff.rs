@@ -193,7 +193,7 @@ pub(super) fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut 
             .cloned()
             .collect();
         if !missing.is_empty() {
-            let pairs = team::record_pairs(&record.by, &record.at_text, &bot.name);
+            let pairs = team::record_pairs(&record.by, &record.on, &record.at_text, &bot.name);
             f.push(
                 Finding::warn(
                     Some(bot),
