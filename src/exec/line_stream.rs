@@ -94,10 +94,16 @@ pub fn stream_lines(program: &Path, args: &[&str]) -> Result<LineStream, ExecErr
                     break;
                 }
                 if let Ok(mut t) = stderr_text.lock() {
-                    // Keep the end: flyctl's `Error: …` comes last.
+                    // Keep the end: flyctl's `Error: …` comes last. Whole lines only: a line
+                    // cut at its start could hold the tail of a secret whose head is gone,
+                    // which nothing could mask.
                     t.extend_from_slice(&chunk[..n]);
                     if t.len() > STREAM_LINE_MAX {
                         let cut = t.len() - STREAM_LINE_MAX;
+                        let cut = t[cut..]
+                            .iter()
+                            .position(|b| *b == b'\n')
+                            .map_or(t.len(), |i| cut + i + 1);
                         t.drain(..cut);
                     }
                 }
@@ -211,6 +217,29 @@ head -c 200000 /dev/zero | tr '\\0' y; echo; echo next"
             &first[first.len() - 80..]
         );
         assert_eq!(s.next(Duration::from_secs(10)), Next::Line("next".into()));
+    }
+
+    /// stderr keeps its last 64 KiB in whole lines: a line whose start was dropped (with the
+    /// head of a secret in it) is dropped whole, never quoted.
+    #[test]
+    fn stderr_keeps_whole_lines_only() {
+        let token = format!("7012345671:{}", "AAHstderrCutSecretHalf_-0123456789abcd");
+        crate::redact::register(&token);
+        let script = format!(
+            "printf '%s' '{token}' >&2; head -c {} /dev/zero | tr '\\0' y >&2; exit 1",
+            STREAM_LINE_MAX - 10
+        );
+        let mut s = stream_lines(Path::new("/bin/sh"), &["-c", &script]).unwrap();
+        match s.next(Duration::from_secs(10)) {
+            Next::Ended { error, .. } => {
+                assert!(
+                    !error.contains("456789abcd"),
+                    "{}",
+                    &error[..100.min(error.len())]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
