@@ -437,7 +437,11 @@ fn clear_handoff(lock: &Locked, bot: &Bot, steps: &mut Steps) -> Result<()> {
     if st.handoff(&bot.name).is_some() {
         st.clear(&bot.name);
         lock.save(&st).map_err(|e| step.fail(e))?;
-        step.done(format!("{} is back on Fly.io", bot.name));
+        step.done(if bot.fly.is_some() {
+            format!("{} is back on Fly.io", bot.name)
+        } else {
+            format!("{}'s webhook is set again", bot.name)
+        });
     } else {
         step.skipped("none was recorded");
     }

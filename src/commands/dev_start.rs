@@ -567,18 +567,32 @@ fn offer_resume(ctx: &Context, bot: &Bot, stopped: Vec<MachineId>, yes: bool) ->
     if !pending {
         return Ok(());
     }
+    // Without fly_app, what waits is the webhook dev-start recorded and deleted.
+    let (waiting, stays, question) = if bot.fly.is_some() {
+        (
+            "Fly.io is still stopped",
+            "Fly.io stays stopped",
+            format!("Resume {} on Fly.io now?", bot.name),
+        )
+    } else {
+        (
+            "Its webhook is still deleted",
+            "Its webhook stays deleted",
+            format!("Set the webhook of {} again now?", bot.name),
+        )
+    };
     if !yes && !ui::interactive() {
         ui::line(format!(
-            "Fly.io is still stopped for {0}. To hand it back: botctl deploy-resume {0}",
+            "{waiting} for {0}. To hand it back: botctl deploy-resume {0}",
             bot.name
         ));
         return Ok(());
     }
-    match ui::confirm(&format!("Resume {} on Fly.io now?", bot.name), yes) {
+    match ui::confirm(&question, yes) {
         Ok(()) => deploy_resume::resume(ctx, bot, Mode::Confirmed),
         Err(Error::NotConfirmed(_)) => {
             ui::line(format!(
-                "Fly.io stays stopped. When you want it back: botctl deploy-resume {}",
+                "{stays}. When you want it back: botctl deploy-resume {}",
                 bot.name
             ));
             Ok(())
