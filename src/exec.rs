@@ -59,12 +59,9 @@ impl Output {
 /// The most of another program's output botctl quotes in one message.
 pub const QUOTE_MAX: usize = 500;
 
-/// `text` cut to `QUOTE_MAX` characters, saying how much was left out.
+/// `text` masked, then cut to `QUOTE_MAX` characters, saying how much was left out.
 pub fn quote(text: &str) -> String {
-    match text.char_indices().nth(QUOTE_MAX) {
-        None => text.to_string(),
-        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
-    }
+    crate::redact::cut(text, QUOTE_MAX, 0)
 }
 
 #[derive(Debug, Clone)]

@@ -24,7 +24,10 @@ pub struct State {
 #[serde(deny_unknown_fields)]
 pub struct Handoff {
     pub bot: String,
-    pub app: String,
+    /// The Fly app whose machines were stopped; none for a bot without `fly_app` (a webhook
+    /// bot's handoff still records its webhook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
     /// Machines dev-start was about to stop (recorded before stopping any).
     pub machines: Vec<MachineId>,
     /// When, RFC 3339.
@@ -35,6 +38,24 @@ pub struct Handoff {
     /// it again from this when the bot does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<crate::sources::webhook::Webhook>,
+}
+
+impl Handoff {
+    /// Whether it is the handoff of Fly app `app`.
+    pub fn of_app(&self, app: &str) -> bool {
+        self.app.as_deref() == Some(app)
+    }
+
+    /// "machine(s) a, b of APP", or that no machine was stopped.
+    pub fn stopped(&self) -> String {
+        match &self.app {
+            Some(app) if !self.machines.is_empty() => {
+                format!("machine(s) {} of {app}", self.machines.join(", "))
+            }
+            Some(app) => format!("no machine of {app}"),
+            None => "no Fly machine (no fly_app)".into(),
+        }
+    }
 }
 
 impl State {
@@ -189,6 +210,39 @@ impl Locked {
         state.version = 1;
         let text = serde_json::to_string_pretty(&state).expect("state serializes") + "\n";
         write_atomically(&path, &text).map_err(fail)
+    }
+}
+
+/// A handoff that is on disk: written, fsynced and read back equal. The only way to get one is
+/// [`Locked::record`], and what deletes a webhook on Telegram or stops a machine takes one, so
+/// nothing is deleted or stopped before its record is safe.
+#[derive(Debug)]
+pub struct Recorded {
+    handoff: Handoff,
+}
+
+impl Recorded {
+    pub fn handoff(&self) -> &Handoff {
+        &self.handoff
+    }
+}
+
+impl Locked {
+    /// Records `handoff` (replacing the bot's earlier one) and reads it back from the disk.
+    pub fn record(&self, handoff: Handoff) -> Result<Recorded> {
+        let mut st = self.load()?;
+        st.set(handoff.clone());
+        self.save(&st)?;
+        let back = self.load()?;
+        match back.handoff(&handoff.bot) {
+            Some(h) if *h == handoff => Ok(Recorded { handoff }),
+            _ => Err(Error::State {
+                path: path(&self.root),
+                message: "the handoff state read back is not what was written: nothing was \
+stopped or deleted"
+                    .into(),
+            }),
+        }
     }
 }
 

@@ -410,7 +410,7 @@ fn declared_row(r: &team::Record, stale: Duration) -> String {
     };
     format!(
         "on {} ({}; not seen from here{stale})",
-        ui::shown(&r.by),
+        r.who_where(),
         r.when()
     )
 }

@@ -43,6 +43,27 @@ pub fn username<'a>(bot: &'a Bot, survey: &'a Survey) -> Username<'a> {
     }
 }
 
+/// The command that ends one local instance, decided here for every command that names it
+/// (exec's refusal, dev-start's and deploy-resume's): a container's through its engine, as
+/// status shows it (its pid may be the engine VM's, which no `kill` here reaches); this user's
+/// with `botctl dev-stop`; another user's by its supervisor's own stop, else by that user or
+/// root.
+pub fn local_fix(bot: &Bot, i: &Instance) -> String {
+    if let (Some(_), Some(s)) = (&i.container, &i.supervisor) {
+        return s.stop();
+    }
+    if i.uid == Some(nix::unistd::getuid().as_raw()) {
+        return format!("botctl dev-stop {}", bot.name);
+    }
+    if let Some(s) = &i.supervisor {
+        return s.stop();
+    }
+    format!(
+        "ask {0} to stop it (as {0}: botctl dev-stop {1}), or as root: kill {2}",
+        &i.user, bot.name, i.pid
+    )
+}
+
 /// An autostart entry that can start the bot again: on this machine (`host: None`) or on a
 /// `[[host]]`.
 #[derive(Debug, Clone, Copy)]

@@ -347,6 +347,7 @@ impl World {
             .env_remove("FLY_API_TOKEN")
             .env_remove("RUST_LOG")
             .env_remove("BOTCTL_WHO")
+            .env_remove("BOTCTL_ON")
             .timeout(BOTCTL_LIMIT);
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().ends_with("BOT_TOKEN") {

@@ -22,6 +22,7 @@ mod onboarding;
 mod outside;
 mod platform;
 mod runtimes;
+mod secrets;
 mod shared_token;
 mod snapshots;
 mod status;

@@ -590,3 +590,74 @@ fn ctrl_c_on_a_terminal_ends_watch_with_the_summary() {
     let status = format!("{:?}", p.get_process().wait().unwrap());
     assert!(status.ends_with(", 0)"), "{status}");
 }
+
+/// Secrets are masked however a log line arrives: a token lying across watch's 64 KiB cut of
+/// a long line, and a webhook secret quoted in a 409 line before anything else of botctl ever
+/// needed the secret.
+#[test]
+fn a_token_across_the_line_cut_and_the_webhook_secret_are_never_printed() {
+    let token = token(1926);
+    let hook_secret = "whsec_never_printed_0123456789";
+    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
+    let world = World::configured(|w| {
+        config(w, &api.url()).bot(
+            Bot::script("hooked", &w.script("hook.py"))
+                .fly_app("lb-hooked")
+                .token_env("PARTNER_BOT_TOKEN")
+                .mode("webhook")
+                .webhook_secret_env("HOOK_SECRET"),
+        )
+    });
+    world.write(
+        ".env",
+        &format!("PARTNER_BOT_TOKEN={token}\nHOOK_SECRET={hook_secret}\n"),
+    );
+    world.fly_state(fly_apps(&[
+        (
+            APP,
+            vec![json!({"id": MACHINE, "state": "started", "region": "ams"})],
+        ),
+        ("lb-hooked", vec![]),
+    ]));
+    let w = Watching::start(&world, &["--for", "60s"]);
+    w.wait_for("initial machine", |e| {
+        e["event"] == "machine" && e["machine"] == MACHINE
+    });
+    // The token starts 20 bytes before the 64 KiB cut: split there, neither half looks like
+    // a token nor matches one.
+    let head = conflict_line(MACHINE, " ");
+    let pad = 64 * 1024 - 20 - head.len() - 1;
+    let long = conflict_line(
+        MACHINE,
+        &format!(" {}{token} {}", "x".repeat(pad), "y".repeat(3000)),
+    );
+    let hooked = conflict_line(
+        MACHINE,
+        &format!(" (Conflict: terminated by setWebhook request, secret_token={hook_secret})"),
+    );
+    world.fly_apply(json!([
+        {"op": "log", "app": APP, "line": long},
+        {"op": "log", "app": APP, "line": hooked},
+    ]));
+    w.wait_for("the 409 quoting the secret", |e| {
+        e["event"] == "409" && e["line"].as_str().is_some_and(|l| l.contains("setWebhook"))
+    });
+    let (_, lines) = w.interrupt();
+    let conflicts: Vec<&Value> = lines.iter().filter(|e| e["event"] == "409").collect();
+    assert_eq!(conflicts.len(), 2, "one event per line: {lines:#?}");
+    let secret_half = token.split_once(':').unwrap().1;
+    for l in &lines {
+        let text = l.to_string();
+        for (what, part) in [
+            ("the token's start", &secret_half[..11]),
+            ("the token's end", &secret_half[secret_half.len() - 12..]),
+            ("the webhook secret", hook_secret),
+        ] {
+            assert!(
+                !text.contains(part),
+                "{what} was printed: {}",
+                &text[..300.min(text.len())]
+            );
+        }
+    }
+}

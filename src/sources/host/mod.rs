@@ -212,7 +212,7 @@ const TRAILER: &str = "\0\u{1e}botctl-end\u{1e}\0";
 /// The scan's output, matched by the local rules.
 pub fn parse(text: &str, bots: &[&Bot]) -> Result<HostScan, String> {
     if !text.starts_with(MAGIC) {
-        let start: String = text.chars().take(120).collect();
+        let start = crate::redact::cut(text, 120, 0);
         return Err(format!(
             "the server did not run botctl's scan (it printed {start:?}); does the login \
 shell run `sh -s`?"
