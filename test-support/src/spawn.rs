@@ -45,6 +45,17 @@ impl World {
         self.spawn_cmd(cmd, cwd, shown)
     }
 
+    /// Like [`World::spawn`], with `env` added to its environment (a bot's token: what tells
+    /// botctl whose copy a process outside the project is).
+    pub fn spawn_with_env(&self, argv: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Proc {
+        let mut cmd = std::process::Command::new(self.resolve(argv[0]));
+        cmd.arg0(argv[0]).args(&argv[1..]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        self.spawn_cmd(cmd, cwd, argv)
+    }
+
     /// Starts a process whose argv is exactly `argv` but which is really `/bin/sh` running
     /// the last argument (a [`SLEEPER`] script): `vim bot.py`, `less bot.py`,
     /// `tail -f bot.py`, `grep bot.py` without depending on those programs being installed.
