@@ -76,15 +76,13 @@ pub fn decide(
     }
     if !mine {
         return Copy::Maybe(
-            "another user's process outside the project: botctl does not read other users' \
-environments, so whose token it holds cannot be told"
+            "another user's process: botctl does not read other users' environments, so whose \
+token it holds cannot be told"
                 .into(),
         );
     }
     let Some(var) = wanted.var.as_deref() else {
-        return Copy::Maybe(
-            "outside the project, and the bot has no token_env to tell its copy by".into(),
-        );
+        return Copy::Maybe("the bot has no token_env to tell this project's copy by".into());
     };
     let seen = match environ(var) {
         Seen::Absent => match dotenv(var) {
@@ -97,8 +95,8 @@ environments, so whose token it holds cannot be told"
         (Seen::Hash(h), Some(w)) if h == *w => Copy::This,
         (Seen::Hash(_), Some(_)) | (Seen::Absent, _) => Copy::Other,
         (Seen::Hash(_), None) => Copy::Maybe(format!(
-            "outside the project with its own {var}, and botctl has no token to compare it \
-with ({var} is in neither the environment nor .env)"
+            "it has its own {var}, and botctl has none to compare it with ({var} is in neither \
+the environment nor .env)"
         )),
         (Seen::Unknown(why), _) => Copy::Maybe(why),
     }
