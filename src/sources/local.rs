@@ -108,6 +108,13 @@ pub fn scan_with(backend: Backend, bots: &[&Bot], root: &Path) -> Result<Scan, S
         }
         if let Some((bot, arg)) = bot_of(cmd, bots) {
             candidates.push((*pid, cmd.clone(), bot, arg));
+        } else if let Some(at) = argv::runs_a_folder(cmd)
+            && bots
+                .iter()
+                .any(|b| b.entry.language() == argv::Language::JavaScript)
+            && let Some((bot, arg)) = through_package_main(backend, *pid, cmd, at, bots)
+        {
+            candidates.push((*pid, cmd.clone(), bot, arg));
         } else if cmd.iter().take(2).any(|a| a.ends_with("supervisord"))
             && supervisor::is_supervisord(cmd)
         {
@@ -193,6 +200,31 @@ fn with_containers(
         }
     }
     found
+}
+
+/// `node .`: the command line as Node runs it, the folder's package.json `main` (else
+/// `index.js`) in place of the folder, matched by the same rule. Read only for botctl's own
+/// user's processes (another user's folder is theirs).
+fn through_package_main<'b>(
+    backend: Backend,
+    pid: u32,
+    cmd: &[String],
+    at: usize,
+    bots: &[&'b Bot],
+) -> Option<(&'b Bot, String)> {
+    let owner = proc::facts(backend, pid)?.uid;
+    let folder = proc::cwd(backend, pid)?.join(&cmd[at]);
+    let text =
+        crate::files::read_text_named_by(&folder.join("package.json"), owner, 1 << 20).ok()?;
+    let package: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let main = package["main"].as_str().unwrap_or("index.js");
+    let mut main = Path::new(&cmd[at]).join(main);
+    if main.extension().is_none() {
+        main.set_extension("js"); // what Node tries first for `"main": "dist/index"`
+    }
+    let mut runs = cmd.to_vec();
+    runs[at] = normalize(&main).display().to_string();
+    bot_of(&runs, bots)
 }
 
 /// The unreadable processes that may be bots: another user's, run by a Python or Node runtime

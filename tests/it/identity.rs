@@ -179,3 +179,31 @@ fn another_users_copy_outside_the_project_is_maybe_and_never_signalled() {
         .expect_code(0);
     assert!(alive(other.pid()), "dev-stop signalled a maybe");
 }
+
+#[test]
+fn node_dot_runs_the_bot_through_package_json_main() {
+    let world = World::configured(|w| {
+        Toml::new()
+            .bot(Bot::script("grammy", &w.script("src/bot.js")))
+            .bot(Bot::script("other", &w.script("src/other.js")))
+    });
+    let main = world.script("src/bot.js");
+    world.write(
+        "package.json",
+        &format!("{{\"name\": \"b\", \"main\": \"./{main}\"}}"),
+    );
+    // A project whose main is another file: `node .` there is not this bot.
+    let elsewhere = world.elsewhere();
+    std::fs::write(
+        elsewhere.join("package.json"),
+        r#"{"main": "dist/index.js"}"#,
+    )
+    .unwrap();
+    let ours = world.spawn_as(&["node", "."], world.root());
+    let theirs = world.spawn_as(&["node", "."], &elsewhere);
+
+    let json = world.run(&["status", "--json"]).json();
+    assert_eq!(local_pids(bot(&json, "grammy")), [ours.pid()], "{json:#}");
+    assert!(local_pids(bot(&json, "other")).is_empty(), "{json:#}");
+    assert!(!names_pid(&json.to_string(), theirs.pid()), "{json:#}");
+}
