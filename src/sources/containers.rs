@@ -38,7 +38,7 @@ impl Engine {
         }
     }
 
-    fn title(self) -> &'static str {
+    pub fn title(self) -> &'static str {
         match self {
             Engine::Docker => "Docker",
             Engine::Podman => "Podman",

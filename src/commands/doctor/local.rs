@@ -52,11 +52,12 @@ pub(super) fn check_containers(ev: &Evidence, f: &mut Findings) {
         return; // neither docker nor podman: no container can run
     };
     let (level, message) = match engine {
-        Look::Down(_) => (
+        // Known, not unchecked: an engine that is not running runs no container.
+        Look::Down(e) => (
             Level::Ok,
             format!(
-                "containers not checked: {} (no container runs while it is down)",
-                engine.not_checked().unwrap_or_default()
+                "no container runs: the {} engine is not running",
+                e.title()
             ),
         ),
         Look::Failed(_, why) => (Level::Warn, format!("containers not checked: {why}")),
