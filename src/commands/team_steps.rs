@@ -52,7 +52,9 @@ pub fn refuse_while_someone_holds_it(
     let Some(record) = places.record.clone() else {
         // No record read is not "no record": a teammate's may be there.
         if let Some(Err(e)) = survey.machines(bot) {
-            step.warn(format!("not checked: the machines that hold a record could not be read: {e}"));
+            step.warn(format!(
+                "not checked: the machines that hold a record could not be read: {e}"
+            ));
             return Ok(Held {
                 inherited: None,
                 probed: false,

@@ -38,7 +38,7 @@ impl Engine {
         }
     }
 
-    pub fn title(self) -> &'static str {
+    fn title(self) -> &'static str {
         match self {
             Engine::Docker => "Docker",
             Engine::Podman => "Podman",

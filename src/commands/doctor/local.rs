@@ -52,12 +52,12 @@ pub(super) fn check_containers(ev: &Evidence, f: &mut Findings) {
         return; // neither docker nor podman: no container can run
     };
     let (level, message) = match engine {
-        // Known, not unchecked: an engine that is not running runs no container.
-        Look::Down(e) => (
-            Level::Ok,
+        // A check that could not run is not checked, never ✓.
+        Look::Down(_) => (
+            Level::Warn,
             format!(
-                "no container runs: the {} engine is not running",
-                e.title()
+                "containers not checked: {}",
+                engine.not_checked().unwrap_or_default()
             ),
         ),
         Look::Failed(_, why) => (Level::Warn, format!("containers not checked: {why}")),
