@@ -17,6 +17,7 @@ mod hardening;
 mod hostile;
 #[cfg(target_os = "linux")]
 mod hosts;
+mod identity;
 mod init_fly_app;
 mod onboarding;
 mod outside;
