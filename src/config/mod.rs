@@ -17,6 +17,7 @@ mod raw;
 
 pub use bounds::*;
 pub use parse::parse;
+pub(crate) use parse::{is_module_name, is_name};
 
 pub const FILE_NAME: &str = "botctl.toml";
 
