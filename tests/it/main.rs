@@ -17,6 +17,7 @@ mod hostile;
 #[cfg(target_os = "linux")]
 mod hosts;
 mod init_fly_app;
+mod init_shapes;
 mod onboarding;
 mod platform;
 mod runtimes;

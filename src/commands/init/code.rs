@@ -47,12 +47,14 @@ pub fn uses_telegram(text: &str) -> bool {
 /// also under `src/` (the src layout).
 pub fn module_file(dir: &Path, name: &str) -> Option<PathBuf> {
     let rel: PathBuf = name.split('.').collect();
-    [dir.to_path_buf(), dir.join("src")].into_iter().find_map(|base| {
-        let package = base.join(&rel);
-        [package.join("__main__.py"), package.with_extension("py")]
-            .into_iter()
-            .find(|p| p.is_file())
-    })
+    [dir.to_path_buf(), dir.join("src")]
+        .into_iter()
+        .find_map(|base| {
+            let package = base.join(&rel);
+            [package.join("__main__.py"), package.with_extension("py")]
+                .into_iter()
+                .find(|p| p.is_file())
+        })
 }
 
 /// The entry file and the project's own files it imports, a few levels deep, each once.
@@ -87,24 +89,27 @@ fn python_imports(text: &str, file: &Path, dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for line in text.lines() {
         let line = line.trim();
-        let (module, names): (&str, Vec<&str>) =
-            if let Some(rest) = line.strip_prefix("from ") {
-                let Some((m, names)) = rest.split_once(" import ") else {
-                    continue;
-                };
-                let names = names
-                    .trim_matches(['(', ')', ' '])
-                    .split(',')
-                    .map(|n| n.split_whitespace().next().unwrap_or(""))
-                    .collect();
-                (m.trim(), names)
-            } else if let Some(rest) = line.strip_prefix("import ") {
-                (rest.split([',', ' ']).next().unwrap_or(""), Vec::new())
-            } else {
+        let (module, names): (&str, Vec<&str>) = if let Some(rest) = line.strip_prefix("from ") {
+            let Some((m, names)) = rest.split_once(" import ") else {
                 continue;
             };
+            let names = names
+                .trim_matches(['(', ')', ' '])
+                .split(',')
+                .map(|n| n.split_whitespace().next().unwrap_or(""))
+                .collect();
+            (m.trim(), names)
+        } else if let Some(rest) = line.strip_prefix("import ") {
+            (rest.split([',', ' ']).next().unwrap_or(""), Vec::new())
+        } else {
+            continue;
+        };
         let dots = module.len() - module.trim_start_matches('.').len();
-        let rel: PathBuf = module.trim_start_matches('.').split('.').filter(|p| !p.is_empty()).collect();
+        let rel: PathBuf = module
+            .trim_start_matches('.')
+            .split('.')
+            .filter(|p| !p.is_empty())
+            .collect();
         let bases: Vec<PathBuf> = if dots > 0 {
             let mut b = here.to_path_buf();
             for _ in 1..dots {

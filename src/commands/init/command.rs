@@ -77,7 +77,10 @@ fn command_into(words: &[String], dir: &mut PathBuf, out: &mut Vec<Step>, depth:
             return;
         }
         "sh" | "bash" | "dash" | "zsh" => {
-            if let Some(i) = rest.iter().position(|w| w == "-c" || w == "-lc" || w == "-ec") {
+            if let Some(i) = rest
+                .iter()
+                .position(|w| w == "-c" || w == "-lc" || w == "-ec")
+            {
                 if let Some(text) = rest.get(i + 1) {
                     steps_into(text, dir, out, depth + 1);
                 }

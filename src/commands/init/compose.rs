@@ -146,7 +146,13 @@ fn flow_list(s: &str) -> Option<Vec<String>> {
         return Some(words);
     }
     let inner = s.strip_prefix('[')?.strip_suffix(']')?;
-    Some(inner.split(',').map(unquote).filter(|w| !w.is_empty()).collect())
+    Some(
+        inner
+            .split(',')
+            .map(unquote)
+            .filter(|w| !w.is_empty())
+            .collect(),
+    )
 }
 
 fn services(project: &Project, path: &Path, text: &str) -> Vec<Service> {
@@ -257,7 +263,10 @@ ADMIN_TOKEN: abc\n  db:\n    image: postgres\n";
         let s = services(&project, Path::new("/p/docker-compose.yml"), text);
         assert_eq!(s.len(), 3);
         assert_eq!(s[0].name, "bot");
-        assert_eq!(s[0].steps[0].starts, Starts::Module("app.delivery.bot".into()));
+        assert_eq!(
+            s[0].steps[0].starts,
+            Starts::Module("app.delivery.bot".into())
+        );
         assert_eq!(s[0].steps[0].dir, PathBuf::from("/p/bot"));
         assert_eq!(s[0].env, ["BOT_TOKEN", "DEBUG"]);
         assert_eq!(s[0].dockerfile, Some(PathBuf::from("/p/bot/Dockerfile")));

@@ -26,9 +26,9 @@ pub fn read_all(project: &Project) -> Vec<Image> {
 }
 
 pub fn is_dockerfile(p: &Path) -> bool {
-    p.file_name()
-        .map(|n| n.to_string_lossy())
-        .is_some_and(|n| n == "Dockerfile" || n.starts_with("Dockerfile.") || n.ends_with(".Dockerfile"))
+    p.file_name().map(|n| n.to_string_lossy()).is_some_and(|n| {
+        n == "Dockerfile" || n.starts_with("Dockerfile.") || n.ends_with(".Dockerfile")
+    })
 }
 
 /// One instruction: its keyword, its text, its first line.
@@ -96,7 +96,8 @@ fn read_one(project: &Project, path: &Path) -> Option<Image> {
                     .collect();
                 if let [src, dest] = words.as_slice() {
                     let dest = dest.trim_end_matches('/');
-                    let into_workdir = dest == "." || dest.is_empty() || dest == workdir.trim_end_matches('/');
+                    let into_workdir =
+                        dest == "." || dest.is_empty() || dest == workdir.trim_end_matches('/');
                     let folder = dir.join(src);
                     if into_workdir && *src != "." && folder.is_dir() && project.contains(&folder) {
                         context = super::walk::normalize(&folder);
@@ -167,8 +168,14 @@ mod tests {
 
     #[test]
     fn container_paths_become_context_paths() {
-        assert_eq!(container_to_context("python /app/bot.py", "/app"), "python ./bot.py");
-        assert_eq!(container_to_context("cd /app && python bot.py", "/app"), "cd . && python bot.py");
+        assert_eq!(
+            container_to_context("python /app/bot.py", "/app"),
+            "python ./bot.py"
+        );
+        assert_eq!(
+            container_to_context("cd /app && python bot.py", "/app"),
+            "cd . && python bot.py"
+        );
         assert_eq!(container_to_context("python bot.py", "/"), "python bot.py");
     }
 

@@ -71,6 +71,8 @@ pub struct Found {
     pub bots: Vec<Bot>,
     /// fly.toml apps no bot was tied to: (app, fly.toml shown).
     pub unassigned: Vec<(String, String)>,
+    /// Every fly.toml read, shown: where init looked for a bot's app.
+    pub fly_files: Vec<String>,
 }
 
 pub fn bots(project: &Project, sources: &Sources) -> Found {
@@ -209,7 +211,12 @@ Makefile or script starts it",
     }
     let unassigned = assign_apps(project, sources, &mut bots);
     name_all(project, &mut bots);
-    Found { bots, unassigned }
+    let fly_files = sources.fly.iter().map(|f| project.shown(&f.path)).collect();
+    Found {
+        bots,
+        unassigned,
+        fly_files,
+    }
 }
 
 /// A script as botctl.toml names it: relative to the root, with a `/` so that only this
@@ -297,7 +304,12 @@ fn entry_names(b: &Bot, project: &Project) -> Vec<String> {
             parts
         }
     };
-    let mut out: Vec<String> = parts.iter().rev().filter(|p| !is_generic(p)).cloned().collect();
+    let mut out: Vec<String> = parts
+        .iter()
+        .rev()
+        .filter(|p| !is_generic(p))
+        .cloned()
+        .collect();
     if b.dir != project.root
         && let Some(d) = b.dir.file_name()
     {
@@ -359,7 +371,11 @@ fn assign_apps(project: &Project, sources: &Sources, bots: &mut [Bot]) -> Vec<(S
         match apps.as_slice() {
             [one] => {
                 let group = b.fly.iter().find_map(|(_, g)| g.clone());
-                b.app = app_of(*one, format!("{} deploys it", project.shown(&fly[*one].path)), group);
+                b.app = app_of(
+                    *one,
+                    format!("{} deploys it", project.shown(&fly[*one].path)),
+                    group,
+                );
                 b.fly_from_launch = true;
                 used[*one] = true;
             }
@@ -377,19 +393,38 @@ fn assign_apps(project: &Project, sources: &Sources, bots: &mut [Bot]) -> Vec<(S
         if used[i] {
             continue;
         }
-        let free: Vec<usize> = (0..bots.len()).filter(|&j| bots[j].app == App::None).collect();
+        let free: Vec<usize> = (0..bots.len())
+            .filter(|&j| bots[j].app == App::None)
+            .collect();
         let packaged: Vec<usize> = free
             .iter()
             .copied()
-            .filter(|&j| bots[j].package.as_deref().is_some_and(|p| same_name(p, &f.app)))
+            .filter(|&j| {
+                bots[j]
+                    .package
+                    .as_deref()
+                    .is_some_and(|p| same_name(p, &f.app))
+            })
             .collect();
-        let in_folder: Vec<usize> = free.iter().copied().filter(|&j| bots[j].dir == f.dir).collect();
+        let in_folder: Vec<usize> = free
+            .iter()
+            .copied()
+            .filter(|&j| bots[j].dir == f.dir)
+            .collect();
         let shown = project.shown(&f.path);
         let chosen = match (packaged.as_slice(), in_folder.as_slice()) {
-            ([one], _) => Some((*one, format!("its package is named like the app in {shown}"))),
+            ([one], _) => Some((
+                *one,
+                format!("its package is named like the app in {shown}"),
+            )),
             ([], [one]) => Some((*one, format!("{shown} is in its folder"))),
-            ([], []) if f.dir == project.root && sure == 1 && bots.len() == 1 && free.len() == 1 => {
-                Some((free[0], format!("{shown} is the project's and it is the only bot")))
+            ([], [])
+                if f.dir == project.root && sure == 1 && bots.len() == 1 && free.len() == 1 =>
+            {
+                Some((
+                    free[0],
+                    format!("{shown} is the project's and it is the only bot"),
+                ))
             }
             _ => None,
         };

@@ -30,10 +30,18 @@ pub struct Launch {
 /// What a launch finally runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Runs {
-    Script { file: PathBuf, language: Language },
-    Module { name: String, file: PathBuf },
+    Script {
+        file: PathBuf,
+        language: Language,
+    },
+    Module {
+        name: String,
+        file: PathBuf,
+    },
     /// A Python file or module named but not in the project: (what was named, where looked).
-    Missing { named: String },
+    Missing {
+        named: String,
+    },
 }
 
 pub struct Sources {
@@ -49,7 +57,12 @@ pub fn gather(project: &Project) -> Sources {
     let procs = procfile::read_all(project);
     let packages = package_json::read_all(project);
     let mut launches = Vec::new();
-    let mut add = |steps: &[Step], origin: &str, name: Option<&str>, fly, env: &[(String, String)], strong| {
+    let mut add = |steps: &[Step],
+                   origin: &str,
+                   name: Option<&str>,
+                   fly,
+                   env: &[(String, String)],
+                   strong| {
         for step in steps {
             launches.push(Launch {
                 step: step.clone(),
@@ -63,11 +76,21 @@ pub fn gather(project: &Project) -> Sources {
     };
     for (i, f) in fly.iter().enumerate() {
         for (group, origin, steps) in &f.processes {
-            add(steps, origin, Some(group), Some((i, Some(group.clone()))), &[], true);
+            add(
+                steps,
+                origin,
+                Some(group),
+                Some((i, Some(group.clone()))),
+                &[],
+                true,
+            );
         }
     }
     let env_of = |s: &compose::Service| -> Vec<(String, String)> {
-        s.env.iter().map(|e| (e.clone(), s.origin.clone())).collect()
+        s.env
+            .iter()
+            .map(|e| (e.clone(), s.origin.clone()))
+            .collect()
     };
     for image in &images {
         // fly.toml's [processes] replace the image's CMD on Fly.
@@ -95,7 +118,14 @@ pub fn gather(project: &Project) -> Sources {
         let fly_i = fly
             .iter()
             .position(|f| f.dir == p.dir && f.processes.is_empty() && !f.dockerfile.is_file());
-        add(&p.steps, &p.origin, Some(&p.kind), fly_i.map(|i| (i, None)), &[], true);
+        add(
+            &p.steps,
+            &p.origin,
+            Some(&p.kind),
+            fly_i.map(|i| (i, None)),
+            &[],
+            true,
+        );
     }
     for pkg in packages.iter().filter(|p| p.telegram) {
         let what = if pkg.script("start").is_some() {
@@ -103,7 +133,14 @@ pub fn gather(project: &Project) -> Sources {
         } else {
             "main"
         };
-        add(&pkg.start_steps(), &pkg.origin(project, what), None, None, &[], true);
+        add(
+            &pkg.start_steps(),
+            &pkg.origin(project, what),
+            None,
+            None,
+            &[],
+            true,
+        );
     }
     for r in scripts::makefiles(project)
         .into_iter()
@@ -122,7 +159,12 @@ pub fn gather(project: &Project) -> Sources {
 const MAX_HOPS: usize = 4;
 
 /// What `step` finally runs; empty when it runs no bot-like program (`tsc`, `gunicorn`).
-pub fn resolve(project: &Project, packages: &[Package], step: &Step, strong: bool) -> Vec<(Runs, PathBuf)> {
+pub fn resolve(
+    project: &Project,
+    packages: &[Package],
+    step: &Step,
+    strong: bool,
+) -> Vec<(Runs, PathBuf)> {
     let mut out = Vec::new();
     resolve_into(project, packages, step, strong, 0, &mut out);
     out
@@ -235,9 +277,35 @@ fn is_tool_module(m: &str) -> bool {
     let first = m.split('.').next().unwrap_or(m);
     matches!(
         first,
-        "pip" | "pytest" | "unittest" | "venv" | "http" | "black" | "ruff" | "mypy" | "flake8"
-            | "isort" | "alembic" | "uvicorn" | "gunicorn" | "celery" | "coverage" | "pylint"
-            | "build" | "twine" | "compileall" | "py_compile" | "ensurepip" | "json" | "django"
-            | "flask" | "hypercorn" | "playwright" | "pre_commit" | "poetry" | "pdm" | "uv"
+        "pip"
+            | "pytest"
+            | "unittest"
+            | "venv"
+            | "http"
+            | "black"
+            | "ruff"
+            | "mypy"
+            | "flake8"
+            | "isort"
+            | "alembic"
+            | "uvicorn"
+            | "gunicorn"
+            | "celery"
+            | "coverage"
+            | "pylint"
+            | "build"
+            | "twine"
+            | "compileall"
+            | "py_compile"
+            | "ensurepip"
+            | "json"
+            | "django"
+            | "flask"
+            | "hypercorn"
+            | "playwright"
+            | "pre_commit"
+            | "poetry"
+            | "pdm"
+            | "uv"
     )
 }

@@ -79,11 +79,18 @@ pub fn run(args: &Args) -> Result<i32> {
 
 /// What init writes must be accepted by every command: checked with the real parser (a file
 /// with no bot yet is checked as TOML, and every other command says it describes no bots).
-fn check(text: &str, target: &std::path::Path, root: &std::path::Path, found: &found::Found) -> Result<()> {
+fn check(
+    text: &str,
+    target: &std::path::Path,
+    root: &std::path::Path,
+    found: &found::Found,
+) -> Result<()> {
     if found.bots.iter().any(|b| b.doubt.is_none()) {
         config::parse(text, target, root.to_path_buf())?;
     } else if let Err(e) = text.parse::<toml::Table>() {
-        return Err(Error::Usage(format!("botctl init made a file that is not TOML: {e}")));
+        return Err(Error::Usage(format!(
+            "botctl init made a file that is not TOML: {e}"
+        )));
     }
     Ok(())
 }

@@ -5,7 +5,8 @@
 use super::found::{App, Bot, Found};
 use crate::model::Entry;
 
-const HEADER: &str = "# botctl.toml — written by `botctl init`. Tokens never go here: put them in the
+const HEADER: &str =
+    "# botctl.toml — written by `botctl init`. Tokens never go here: put them in the
 # environment or in .env, under the names given by token_env.
 
 [fly]
@@ -54,14 +55,14 @@ the right one.\n",
     }
     for b in &sure {
         s.push('\n');
-        s.push_str(&table(b));
+        s.push_str(&table(b, &found.fly_files));
     }
     for b in found.bots.iter().filter(|b| b.doubt.is_some()) {
         s.push_str(&format!(
             "\n# Not sure: {}.\n",
             b.doubt.as_deref().unwrap_or_default()
         ));
-        for line in table(b).lines() {
+        for line in table(b, &found.fly_files).lines() {
             if line.starts_with('#') {
                 s.push_str(&format!("{line}\n"));
             } else {
@@ -81,7 +82,7 @@ fly_app on that bot.\n",
 
 fn starter() -> String {
     format!(
-        "\n# botctl init found no bot here. It looked at {LOOKED_AT}.
+        "\n# botctl init found no bot here. It looked at {}.
 # Describe each bot in a table like this one, then remove the leading `# `:
 #
 # [[bot]]
@@ -91,7 +92,8 @@ fn starter() -> String {
 # run = \"cd bot && exec python3 bot.py\"   # how dev-start runs it (default: python3 SCRIPT)
 # token_env = \"BOT_TOKEN\"       # the variable its code reads the token from
 # fly_app = \"my-bot\"            # its Fly.io app, if it runs there
-"
+",
+        LOOKED_AT.replace(", package.json", ",\n# package.json")
     )
 }
 
@@ -111,7 +113,7 @@ pub fn run_of(b: &Bot) -> Option<String> {
     Some(format!("cd {} && exec {inner}", crate::shell::word(rel)))
 }
 
-fn table(b: &Bot) -> String {
+fn table(b: &Bot, fly_files: &[String]) -> String {
     let mut s = String::new();
     if !b.origins.is_empty() {
         s.push_str(&format!("# started by {}\n", b.origins.join(", ")));
@@ -148,18 +150,24 @@ fn table(b: &Bot) -> String {
                 s.push_str(&format!("fly_toml = {}\n", toml_str(t)));
             }
             if let Some(g) = group {
-                s.push_str(&format!(
-                    "# its Fly process group: {}\n",
-                    toml_str(g)
-                ));
+                s.push_str(&format!("# its Fly process group: {}\n", toml_str(g)));
             }
             s.push_str("# ready_log = \"a line the bot logs once connected\"\n");
         }
         App::Several(apps) => s.push_str(&format!(
             "# fly_app = \"…\"   # several fly.toml files deploy it ({}): name the one\n",
-            apps.iter().map(|a| toml_str(a)).collect::<Vec<_>>().join(", ")
+            apps.iter()
+                .map(|a| toml_str(a))
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
-        App::None => s.push_str("# fly_app = \"…\"   # no fly.toml found deploys it\n"),
+        App::None if fly_files.is_empty() => {
+            s.push_str("# fly_app = \"…\"   # not found: the project has no fly.toml\n")
+        }
+        App::None => s.push_str(&format!(
+            "# fly_app = \"…\"   # not found: no fly.toml deploys it ({} read)\n",
+            looked(fly_files)
+        )),
     }
     s
 }
@@ -222,7 +230,9 @@ pub fn summary(found: &Found) -> Vec<String> {
         if let Some(run) = run_of(b) {
             let line = format!("{}: runs in {} (run = \"{run}\")", b.name, b.dir_shown());
             if b.origins.is_empty() {
-                guessed.push(format!("{line}, the nearest folder with its own project files"));
+                guessed.push(format!(
+                    "{line}, the nearest folder with its own project files"
+                ));
             } else {
                 found_lines.push(line);
             }

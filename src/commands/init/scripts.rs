@@ -17,8 +17,21 @@ pub struct Recipe {
 fn tooling_target(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     [
-        "test", "lint", "fmt", "format", "check", "install", "clean", "migrat", "typecheck",
-        "docs", "build", "deps", "setup", "coverage", "help",
+        "test",
+        "lint",
+        "fmt",
+        "format",
+        "check",
+        "install",
+        "clean",
+        "migrat",
+        "typecheck",
+        "docs",
+        "build",
+        "deps",
+        "setup",
+        "coverage",
+        "help",
     ]
     .iter()
     .any(|t| n.starts_with(t))
@@ -26,11 +39,10 @@ fn tooling_target(name: &str) -> bool {
 
 pub fn makefiles(project: &Project) -> Vec<Recipe> {
     let mut out = Vec::new();
-    for path in project
-        .files
-        .iter()
-        .filter(|p| p.file_name().is_some_and(|n| n == "Makefile" || n == "makefile"))
-    {
+    for path in project.files.iter().filter(|p| {
+        p.file_name()
+            .is_some_and(|n| n == "Makefile" || n == "makefile")
+    }) {
         let Some(text) = read(path) else { continue };
         let dir = path.parent().unwrap_or(&project.root);
         let vars = variables(&text);
@@ -95,7 +107,9 @@ pub fn shell_scripts(project: &Project) -> Vec<Recipe> {
         .with_ext("sh")
         .filter(|p| {
             // Test and install scripts start no bot.
-            let n = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase());
+            let n = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_ascii_lowercase());
             !n.is_some_and(|n| n.starts_with("test") || n.starts_with("install"))
         })
         .flat_map(|p| shell_script(project, p, p.parent().unwrap_or(&project.root)))

@@ -72,7 +72,10 @@ pub fn reads(text: &str) -> Vec<(String, usize)> {
 /// The first argument of a call, when it is a string literal: `("X", …` → X.
 fn quoted_first(rest: &str) -> Option<String> {
     let rest = rest.trim_start();
-    let q = rest.chars().next().filter(|c| *c == '"' || *c == '\'' || *c == '`')?;
+    let q = rest
+        .chars()
+        .next()
+        .filter(|c| *c == '"' || *c == '\'' || *c == '`')?;
     let body = &rest[1..];
     let end = body.find(q)?;
     Some(body[..end].to_string())
@@ -124,7 +127,11 @@ fn pydantic_fields(text: &str) -> Vec<(String, usize)> {
             .iter()
             .find_map(|(_, l)| {
                 let rest = l.split("env_prefix").nth(1)?;
-                quoted_first(rest.trim_start().trim_start_matches(['=', ':']).trim_start())
+                quoted_first(
+                    rest.trim_start()
+                        .trim_start_matches(['=', ':'])
+                        .trim_start(),
+                )
             })
             .unwrap_or_default();
         for (n, l) in &body {
@@ -172,7 +179,13 @@ pub fn dotenv_names(text: &str) -> Vec<(String, usize)> {
 pub fn example_files(project: &Project, dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for d in dir.ancestors().take_while(|d| d.starts_with(&project.root)) {
-        for name in [".env.example", ".env.dist", ".env.sample", ".env.template", "example.env"] {
+        for name in [
+            ".env.example",
+            ".env.dist",
+            ".env.sample",
+            ".env.template",
+            "example.env",
+        ] {
             let p = d.join(name);
             if p.is_file() {
                 out.push(p);
@@ -266,9 +279,18 @@ mod tests {
 
     #[test]
     fn python_reads() {
-        assert_eq!(names("TOKEN = os.getenv(\"PARTNER_BOT_TOKEN\")"), ["PARTNER_BOT_TOKEN"]);
-        assert_eq!(names("t = os.environ['A_TOKEN']; u = os.environ.get('B')"), ["A_TOKEN", "B"]);
-        assert_eq!(names("TOKEN = env.str(\"BOT_TOKEN\")\nX = config('ADMIN_IDS', cast=int)"), ["BOT_TOKEN", "ADMIN_IDS"]);
+        assert_eq!(
+            names("TOKEN = os.getenv(\"PARTNER_BOT_TOKEN\")"),
+            ["PARTNER_BOT_TOKEN"]
+        );
+        assert_eq!(
+            names("t = os.environ['A_TOKEN']; u = os.environ.get('B')"),
+            ["A_TOKEN", "B"]
+        );
+        assert_eq!(
+            names("TOKEN = env.str(\"BOT_TOKEN\")\nX = config('ADMIN_IDS', cast=int)"),
+            ["BOT_TOKEN", "ADMIN_IDS"]
+        );
     }
 
     #[test]
@@ -276,15 +298,28 @@ mod tests {
         let text = "from pydantic_settings import BaseSettings, SettingsConfigDict\n\n\
 class Settings(BaseSettings):\n    model_config = SettingsConfigDict(env_prefix=\"TELEGRAM_\")\n\n    \
 bot_token: SecretStr\n    admin_id: int = 0\n    db: str = Field(alias=\"DATABASE_URL\")\n\nsettings = Settings()\n";
-        assert_eq!(names(text), ["TELEGRAM_BOT_TOKEN", "TELEGRAM_ADMIN_ID", "DATABASE_URL"]);
+        assert_eq!(
+            names(text),
+            ["TELEGRAM_BOT_TOKEN", "TELEGRAM_ADMIN_ID", "DATABASE_URL"]
+        );
         let v1 = "class Config(BaseSettings):\n    token: str\n\n    class Config:\n        env_prefix = 'BOT_'\n";
-        assert!(names(v1).contains(&"BOT_TOKEN".to_string()), "{:?}", names(v1));
+        assert!(
+            names(v1).contains(&"BOT_TOKEN".to_string()),
+            "{:?}",
+            names(v1)
+        );
     }
 
     #[test]
     fn node_reads() {
-        assert_eq!(names("const { BOT_TOKEN, ADMIN = '1' } = process.env;"), ["BOT_TOKEN", "ADMIN"]);
-        assert_eq!(names("new Bot(process.env.SHOP_BOT_TOKEN!)"), ["SHOP_BOT_TOKEN"]);
+        assert_eq!(
+            names("const { BOT_TOKEN, ADMIN = '1' } = process.env;"),
+            ["BOT_TOKEN", "ADMIN"]
+        );
+        assert_eq!(
+            names("new Bot(process.env.SHOP_BOT_TOKEN!)"),
+            ["SHOP_BOT_TOKEN"]
+        );
         assert_eq!(names("process.env[\"X_TOKEN\"]"), ["X_TOKEN"]);
     }
 
