@@ -11,8 +11,9 @@ pub struct FlyFile {
     pub path: PathBuf,
     pub dir: PathBuf,
     pub app: String,
-    /// (process group, `fly.toml:9 ([processes] bot)`, what it starts).
-    pub processes: Vec<(String, String, Vec<Step>)>,
+    /// (process group, `fly.toml:9 ([processes] bot)`, what it starts); no group for
+    /// `[experimental] cmd`.
+    pub processes: Vec<(Option<String>, String, Vec<Step>)>,
     /// The Dockerfile it deploys.
     pub dockerfile: PathBuf,
 }
@@ -47,14 +48,14 @@ pub fn read_all(project: &Project) -> Vec<FlyFile> {
                         line_of(group),
                         crate::outside::shown(group)
                     );
-                    processes.push((group.clone(), origin, steps));
+                    processes.push((Some(group.clone()), origin, steps));
                 }
             }
             if let Some(cmd) = table.get("experimental").and_then(|e| e.get("cmd"))
                 && let Some(steps) = steps_of(cmd, &dir)
             {
                 let origin = format!("{shown}:{} ([experimental] cmd)", line_of("cmd"));
-                processes.push(("app".into(), origin, steps));
+                processes.push((None, origin, steps));
             }
             let dockerfile = table
                 .get("build")

@@ -320,8 +320,7 @@ fn entry_names(b: &Bot, project: &Project) -> Vec<String> {
 
 fn name_all(project: &Project, bots: &mut [Bot]) {
     let mut taken: Vec<String> = Vec::new();
-    for i in 0..bots.len() {
-        let b = &bots[i];
+    for b in bots.iter_mut() {
         let services = b.names.iter().filter(|n| !is_generic(n)).cloned();
         let entry = entry_names(b, project);
         let package = b.package.clone().into_iter();
@@ -345,7 +344,7 @@ fn name_all(project: &Project, bots: &mut [Bot]) {
             n += 1;
         }
         taken.push(name.clone());
-        bots[i].name = name;
+        b.name = name;
     }
 }
 

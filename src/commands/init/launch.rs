@@ -79,8 +79,8 @@ pub fn gather(project: &Project) -> Sources {
             add(
                 steps,
                 origin,
-                Some(group),
-                Some((i, Some(group.clone()))),
+                group.as_deref(),
+                Some((i, group.clone())),
                 &[],
                 true,
             );

@@ -127,7 +127,14 @@ fn table(b: &Bot, fly_files: &[String]) -> String {
         s.push_str(&format!("run = {}\n", toml_str(&run)));
     }
     match &b.token.var {
-        Some(v) => s.push_str(&format!("token_env = {}   # {}\n", toml_str(&v.name), v.at)),
+        Some(v) if v.from_code => {
+            s.push_str(&format!("token_env = {}   # {}\n", toml_str(&v.name), v.at))
+        }
+        Some(v) => s.push_str(&format!(
+            "token_env = {}   # named in {}, not seen read by the code\n",
+            toml_str(&v.name),
+            v.at
+        )),
         None => s.push_str(&format!(
             "# token_env = \"…\"   # not found: no *TOKEN* variable read in {}\n",
             looked(&b.token.looked)
