@@ -210,3 +210,32 @@ TOKEN = \"{token}\"\n"
     assert!(!written.contains(secret));
     world.run(&["status"]).expect_code(0);
 }
+
+#[test]
+fn a_folder_is_named_by_its_own_path_never_through_a_link() {
+    let world = World::new();
+    world.write(
+        "bots/admin_bot.py",
+        "import os\nfrom telegram.ext import Application\n\
+Application.builder().token(os.environ['ADMIN_BOT_TOKEN']).build().run_polling()\n",
+    );
+    // `again` sorts before `bots`; `out` leads out of the project.
+    std::os::unix::fs::symlink(world.path("bots"), world.path("again")).unwrap();
+    let outside = world.elsewhere();
+    std::fs::write(
+        outside.join("other_bot.py"),
+        "from telegram.ext import Application\nApplication.builder().build().run_polling()\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&outside, world.path("out")).unwrap();
+    world.run(&["init", "--yes"]).expect_code(0);
+    let written = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
+    assert!(
+        written.contains("script = \"bots/admin_bot.py\""),
+        "{written}"
+    );
+    assert!(
+        !written.contains("again/") && !written.contains("other_bot"),
+        "{written}"
+    );
+}

@@ -19,9 +19,23 @@ pub struct Project {
 impl Project {
     pub fn walk(root: &Path) -> Project {
         let mut files = Vec::new();
-        let mut seen: Vec<PathBuf> = std::fs::canonicalize(root).into_iter().collect();
-        let mut folders = vec![(root.to_path_buf(), 0)];
-        while let Some((dir, depth)) = folders.pop() {
+        let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        let mut seen = std::collections::HashSet::from([real_root.clone()]);
+        let mut folders = std::collections::VecDeque::from([(root.to_path_buf(), 0)]);
+        // Links to folders are walked last, so a folder is known by its own name, never by a
+        // link's (`again -> bots` names nothing).
+        let mut links: Vec<(PathBuf, usize)> = Vec::new();
+        loop {
+            let Some((dir, depth)) = folders.pop_front().or_else(|| links.pop()) else {
+                break;
+            };
+            // A link to a folder already walked (the project itself) adds nothing, and one that
+            // leads out of the project (to / or a home folder) is not its.
+            match std::fs::canonicalize(&dir) {
+                Ok(real) if real == real_root && depth == 0 => {}
+                Ok(real) if real.starts_with(&real_root) && seen.insert(real.clone()) => {}
+                _ => continue,
+            }
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
             };
@@ -31,18 +45,14 @@ impl Project {
                 if files.len() >= MAX_FILES {
                     break;
                 }
-                if p.is_dir() {
-                    if depth + 1 > MAX_DEPTH || skipped_folder(&p) {
-                        continue;
-                    }
-                    // A link to a folder already walked (the project itself) adds nothing.
-                    match std::fs::canonicalize(&p) {
-                        Ok(real) if !seen.contains(&real) => seen.push(real),
-                        _ => continue,
-                    }
-                    folders.push((p, depth + 1));
-                } else {
+                if !p.is_dir() {
                     files.push(p);
+                } else if depth < MAX_DEPTH && !skipped_folder(&p) {
+                    if p.is_symlink() {
+                        links.push((p, depth + 1));
+                    } else {
+                        folders.push_back((p, depth + 1));
+                    }
                 }
             }
         }
