@@ -25,10 +25,7 @@ impl Project {
         // Links to folders are walked last, so a folder is known by its own name, never by a
         // link's (`again -> bots` names nothing).
         let mut links: Vec<(PathBuf, usize)> = Vec::new();
-        loop {
-            let Some((dir, depth)) = folders.pop_front().or_else(|| links.pop()) else {
-                break;
-            };
+        while let Some((dir, depth)) = folders.pop_front().or_else(|| links.pop()) {
             // A link to a folder already walked (the project itself) adds nothing, and one that
             // leads out of the project (to / or a home folder) is not its.
             match std::fs::canonicalize(&dir) {
