@@ -141,7 +141,7 @@ pub fn bots(project: &Project, sources: &Sources) -> Found {
         if b.doubt.is_some() {
             return true;
         }
-        let code = code_set(project, &b.key, &b.dir);
+        let code = code_set(project, &built_from(&b.key), &b.dir);
         let package = super::package_json::owning(&sources.packages, &b.dir, &project.root);
         let telegram = code.iter().any(|(_, t)| code::uses_telegram(t))
             || (b.language == Language::JavaScript && package.is_some_and(|p| p.telegram));
@@ -217,6 +217,32 @@ Makefile or script starts it",
         unassigned,
         fly_files,
     }
+}
+
+/// The source a built file comes from, when the build is not there: `dist/main.js` is built
+/// from `src/main.ts` (TypeScript's usual layout).
+fn built_from(file: &Path) -> PathBuf {
+    if file.is_file() {
+        return file.to_path_buf();
+    }
+    let mut parts: Vec<String> = file
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if let Some(i) = parts
+        .iter()
+        .rposition(|p| matches!(p.as_str(), "dist" | "build" | "out" | "lib"))
+    {
+        parts[i] = "src".into();
+        let src: PathBuf = parts.iter().collect();
+        for ext in ["ts", "mts", "js"] {
+            let candidate = src.with_extension(ext);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    file.to_path_buf()
 }
 
 /// A script as botctl.toml names it: relative to the root, with a `/` so that only this
@@ -334,6 +360,14 @@ fn name_all(project: &Project, bots: &mut [Bot]) {
             .or_else(|| match &b.app {
                 App::Found { app, .. } => Some(app.clone()),
                 _ => None,
+            })
+            // A repository is often named after its bot.
+            .or_else(|| {
+                project
+                    .root
+                    .file_name()
+                    .and_then(|n| slug(&n.to_string_lossy()))
+                    .filter(|s| !is_generic(s))
             })
             .or_else(|| b.names.first().and_then(|n| slug(n)))
             .unwrap_or_else(|| "bot".to_string());
