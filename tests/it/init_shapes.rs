@@ -239,3 +239,28 @@ Application.builder().token(os.environ['ADMIN_BOT_TOKEN']).build().run_polling()
         "{written}"
     );
 }
+
+#[test]
+fn what_the_project_files_say_reaches_the_terminal_escaped() {
+    let world = World::new();
+    world.write(
+        "bot\u{1b}[2J.py",
+        "import os\nfrom telegram.ext import Application\n\
+Application.builder().token(os.environ['A_BOT_TOKEN']).build().run_polling()\n",
+    );
+    world.write(
+        "Procfile",
+        "work\u{1b}]0;pwned\u{7}er: python \"bot\u{1b}[2J.py\"\n",
+    );
+    world.write(
+        "docker-compose.yml",
+        "services:\n  x:\n    command: python -m nowhere\n    environment:\n      - \"EVIL\u{1b}[31m_TOKEN=1\"\n",
+    );
+    let run = world.run(&["init", "--yes"]);
+    run.expect_code(0);
+    assert!(!run.all_output().contains('\u{1b}'), "{run:?}");
+    run.expect_stdout("work\\e]0;pwned\\x07er");
+    let written = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
+    assert!(!written.contains('\u{1b}'), "{written}");
+    world.run(&["status"]).expect_code(0);
+}

@@ -89,8 +89,8 @@ pub fn bots(project: &Project, sources: &Sources) -> Found {
                     (Entry::Module(name.clone()), file.clone(), Language::Python)
                 }
                 Runs::Module { .. } => continue,
-                Runs::Missing { named } => (
-                    Entry::Script(named.clone()),
+                Runs::Missing { entry, named } => (
+                    entry.clone(),
                     dir.join(format!("\0{named}")),
                     Language::Python,
                 ),
@@ -99,7 +99,7 @@ pub fn bots(project: &Project, sources: &Sources) -> Found {
                 Some(b) => b,
                 None => {
                     let doubt = match &runs {
-                        Runs::Missing { named } => Some(format!(
+                        Runs::Missing { named, .. } => Some(format!(
                             "{} runs `{named}`, which is not in the project",
                             launch.origin
                         )),

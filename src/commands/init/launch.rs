@@ -38,8 +38,10 @@ pub enum Runs {
         name: String,
         file: PathBuf,
     },
-    /// A Python file or module named but not in the project: (what was named, where looked).
+    /// A Python file or module named but not in the project: what it would be, and the
+    /// command as named.
     Missing {
+        entry: crate::model::Entry,
         named: String,
     },
 }
@@ -204,6 +206,7 @@ fn resolve_into(
             } else if strong {
                 out.push((
                     Runs::Missing {
+                        entry: crate::model::Entry::Script(project.rel(&file)),
                         named: format!("python {}", crate::outside::shown(s)),
                     },
                     dir.clone(),
@@ -219,8 +222,9 @@ fn resolve_into(
                 dir.clone(),
             )),
             // `python -m pip`, `-m pytest`: a tool, not the project's code.
-            None if strong && !is_tool_module(m) => out.push((
+            None if strong && !is_tool_module(m) && crate::config::is_module_name(m) => out.push((
                 Runs::Missing {
+                    entry: crate::model::Entry::Module(m.clone()),
                     named: format!("python -m {}", crate::outside::shown(m)),
                 },
                 dir.clone(),

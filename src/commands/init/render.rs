@@ -182,7 +182,7 @@ fn table(b: &Bot, fly_files: &[String]) -> String {
 /// `a.py, b.py and 3 more`.
 fn looked(files: &[String]) -> String {
     match files.len() {
-        0 => "its code (none was readable)".into(),
+        0 => "its code, which is not in the project".into(),
         n if n <= 4 => files.join(", "),
         n => format!("{} and {} more", files[..3].join(", "), n - 3),
     }

@@ -251,7 +251,7 @@ pub fn find(
             }
         }
     }
-    for (name, at) in extra {
+    for (name, at) in extra.iter().filter(|(n, _)| is_env_name(n)) {
         candidates.push(Read {
             name: name.clone(),
             at: at.clone(),
