@@ -264,3 +264,17 @@ Application.builder().token(os.environ['A_BOT_TOKEN']).build().run_polling()\n",
     assert!(!written.contains('\u{1b}'), "{written}");
     world.run(&["status"]).expect_code(0);
 }
+
+#[test]
+fn a_package_that_polls_with_nothing_to_start_it_is_run_as_its_module() {
+    let world = project("aiogram-module");
+    for starter in ["run.sh", "Makefile", "Dockerfile"] {
+        std::fs::remove_file(world.path(starter)).unwrap();
+    }
+    let run = world.run(&["init", "--yes"]);
+    run.expect_code(0);
+    run.expect_stdout("python -m app, which polls (no project file starts it)");
+    let written = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
+    assert!(written.contains("\nmodule = \"app\"\n"), "{written}");
+    assert!(!written.contains("app/bot.py"), "{written}");
+}

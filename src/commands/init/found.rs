@@ -169,6 +169,40 @@ pub fn bots(project: &Project, sources: &Sources) -> Found {
         if !code::polls(&text) {
             continue;
         }
+        // Polling inside a package whose `__main__` runs it: the bot is `python -m PACKAGE`.
+        if let Some((main, module, dir)) = package_main(project, file)
+            && !bots.iter().any(|b| b.key == main)
+        {
+            let code = code_set(project, &main, &dir);
+            if code.iter().any(|(p, _)| p == file) {
+                let doubt = python_started.then(|| {
+                    format!(
+                        "{} polls, run by `python -m {module}`, but no Dockerfile, compose \
+file, Procfile, fly.toml, package.json, Makefile or script starts it",
+                        project.shown(file)
+                    )
+                });
+                covered.extend(code.iter().map(|(p, _)| p.clone()));
+                bots.push(Bot {
+                    name: String::new(),
+                    entry: Entry::Module(module),
+                    origins: Vec::new(),
+                    doubt,
+                    token: token::find(project, &code, &dir, &[]),
+                    app: App::None,
+                    language: Language::Python,
+                    names: Vec::new(),
+                    package: pyproject_name(project, &dir),
+                    fly: Vec::new(),
+                    env: Vec::new(),
+                    key: main,
+                    dir,
+                    dir_rel: None,
+                    fly_from_launch: false,
+                });
+                continue;
+            }
+        }
         let dir = run_folder(project, file);
         let code = code_set(project, file, &dir);
         let doubt = if text.lines().any(|l| l.trim_start().starts_with("from .")) {
@@ -253,6 +287,43 @@ fn script_path(project: &Project, file: &Path) -> String {
         rel
     } else {
         format!("./{rel}")
+    }
+}
+
+/// The package `__main__.py` nearest above `file` (its own folder first), its module name and
+/// the folder `python -m` runs it from (the first one up that is no package; above `src/`).
+fn package_main(project: &Project, file: &Path) -> Option<(PathBuf, String, PathBuf)> {
+    let mut folder = file.parent()?;
+    loop {
+        let main = folder.join("__main__.py");
+        if main.is_file() {
+            let mut top = folder;
+            while let Some(up) = top.parent()
+                && up.join("__init__.py").is_file()
+                && up.starts_with(&project.root)
+            {
+                top = up;
+            }
+            let base = top.parent()?;
+            let module: Vec<String> = folder
+                .strip_prefix(base)
+                .ok()?
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let module = module.join(".");
+            let run_dir = match base.file_name() {
+                Some(n) if n == "src" && base != project.root => base.parent()?,
+                _ => base,
+            };
+            return crate::config::is_module_name(&module)
+                .then(|| (main, module, run_dir.to_path_buf()));
+        }
+        // Only up through packages, never above the root.
+        if !folder.join("__init__.py").is_file() || folder == project.root {
+            return None;
+        }
+        folder = folder.parent()?;
     }
 }
 

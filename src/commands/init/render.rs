@@ -207,12 +207,18 @@ pub fn summary(found: &Found) -> Vec<String> {
             guessed.push(format!("{}: commented out, {doubt}", b.name));
             continue;
         }
-        let by = if b.origins.is_empty() {
-            "a file that polls".to_string()
+        if b.origins.is_empty() {
+            found_lines.push(format!(
+                "{}: {what}, which polls (no project file starts it)",
+                b.name
+            ));
         } else {
-            b.origins.join(", ")
-        };
-        found_lines.push(format!("{}: {what}, started by {by}", b.name));
+            found_lines.push(format!(
+                "{}: {what}, started by {}",
+                b.name,
+                b.origins.join(", ")
+            ));
+        }
         match &b.token.var {
             Some(v) if v.from_code => found_lines.push(format!(
                 "{}: token_env {} (read in {})",
