@@ -37,6 +37,28 @@ pub struct Bot {
 }
 
 impl Bot {
+    /// A sure bot with no app, for render's tests.
+    #[cfg(test)]
+    pub fn for_test(name: &str, entry: Entry, dir: Option<&str>, token: Token) -> Bot {
+        Bot {
+            name: name.into(),
+            entry,
+            dir: PathBuf::from("/p").join(dir.unwrap_or("")),
+            dir_rel: dir.map(String::from),
+            fly_from_launch: false,
+            origins: vec!["Procfile:1 (worker)".into()],
+            doubt: None,
+            token,
+            app: App::None,
+            language: Language::Python,
+            names: Vec::new(),
+            package: None,
+            fly: Vec::new(),
+            env: Vec::new(),
+            key: PathBuf::from("/p/x.py"),
+        }
+    }
+
     /// Its folder for a message: escaped, `.` for the root.
     pub fn dir_shown(&self) -> String {
         match self.dir_rel.as_deref() {

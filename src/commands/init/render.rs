@@ -287,3 +287,46 @@ pub fn summary(found: &Found) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::init::token::{Read, Token};
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn odd_names_are_toml_the_config_accepts() {
+        let odd = "bot\u{200b}\"x\\y.py";
+        let found = Found {
+            bots: vec![Bot::for_test(
+                "a",
+                Entry::Script(format!("sub dir/{odd}")),
+                Some("sub dir"),
+                Token {
+                    var: Some(Read {
+                        name: "A_TOKEN".into(),
+                        at: "x.py:1".into(),
+                        from_code: true,
+                    }),
+                    ..Token::default()
+                },
+            )],
+            unassigned: vec![("lb-x".into(), "deploy/fly.toml".into())],
+            fly_files: vec!["deploy/fly.toml".into()],
+        };
+        let text = toml(&found);
+        let cfg =
+            crate::config::parse(&text, Path::new("botctl.toml"), PathBuf::from("/p")).unwrap();
+        assert_eq!(cfg.bots[0].entry, Entry::Script(format!("sub dir/{odd}")));
+        // The folder quoted for the shell; the script as the default run has it.
+        assert!(
+            cfg.bots[0].run.starts_with("cd 'sub dir' && exec python3 "),
+            "{}",
+            cfg.bots[0].run
+        );
+        assert!(
+            text.contains("# deploy/fly.toml names the app \"lb-x\""),
+            "{text}"
+        );
+    }
+}
