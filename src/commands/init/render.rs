@@ -30,7 +30,7 @@ pub fn toml(found: &Found) -> String {
     let mut s = String::from(HEADER);
     let sure: Vec<&Bot> = found.bots.iter().filter(|b| b.doubt.is_none()).collect();
     if let Some(b) = sure.first() {
-        let run = run_of(b).unwrap_or_else(|| b.entry.default_run());
+        let run = run_of(b).unwrap_or_else(|| command_for(&b.entry));
         // A file name with a line break in it would end the comment.
         let run = if run.chars().any(char::is_control) {
             "COMMAND ARGS".to_string()
@@ -97,17 +97,33 @@ fn starter() -> String {
     )
 }
 
+/// The command that runs `entry`, as botctl's default run has it ([`Entry::default_run`]),
+/// each word quoted for the shell: it goes after `cd DIR && exec` in a `run`.
+fn command_for(entry: &Entry) -> String {
+    let words: Vec<&str> = match entry {
+        Entry::Module(m) => vec!["python3", "-m", m],
+        Entry::Script(s) if entry.language() == crate::model::Language::Python => {
+            vec!["python3", s]
+        }
+        Entry::Script(s) if s.ends_with(".ts") || s.ends_with(".mts") || s.ends_with(".cts") => {
+            vec!["npx", "tsx", s]
+        }
+        Entry::Script(s) => vec!["node", s],
+    };
+    crate::shell::join(&words)
+}
+
 /// The `run` a bot needs: starting it in its own folder; `None`: the default from the root.
 pub fn run_of(b: &Bot) -> Option<String> {
     let rel = b.dir_rel.as_deref().filter(|d| !d.is_empty())?;
     let inner = match &b.entry {
-        Entry::Module(_) => b.entry.default_run(),
+        Entry::Module(_) => command_for(&b.entry),
         Entry::Script(s) => {
             let from_dir = s
                 .strip_prefix(rel)
                 .and_then(|r| r.strip_prefix('/'))
                 .map_or_else(|| s.clone(), |r| format!("./{r}"));
-            Entry::Script(from_dir).default_run()
+            command_for(&Entry::Script(from_dir))
         }
     };
     Some(format!("cd {} && exec {inner}", crate::shell::word(rel)))
