@@ -58,7 +58,16 @@ pub fn run(args: &Args) -> Result<i32> {
     }
     let project = walk::Project::walk(&root);
     let sources = launch::gather(&project);
-    let found = found::bots(&project, &sources);
+    let mut found = found::bots(&project, &sources);
+    // A bot the config would refuse is written as a candidate with the config's reason, so
+    // init never fails on what it found.
+    for b in found.bots.iter_mut().filter(|b| b.doubt.is_none()) {
+        if let Err(Error::Config { message, .. }) =
+            config::parse(&render::alone(b), &target, root.clone())
+        {
+            b.doubt = Some(format!("botctl.toml would refuse it: {message}"));
+        }
+    }
     let text = render::toml(&found);
     check(&text, &target, &root, &found)?;
 

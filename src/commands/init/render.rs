@@ -129,6 +129,11 @@ pub fn run_of(b: &Bot) -> Option<String> {
     Some(format!("cd {} && exec {inner}", crate::shell::word(rel)))
 }
 
+/// `b`'s table on its own: a whole botctl.toml, for the config's check.
+pub fn alone(b: &Bot) -> String {
+    table(b, &[])
+}
+
 fn table(b: &Bot, fly_files: &[String]) -> String {
     let mut s = String::new();
     if !b.origins.is_empty() {
