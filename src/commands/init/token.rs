@@ -158,8 +158,20 @@ fn pydantic_fields(text: &str) -> Vec<(String, usize)> {
     out
 }
 
+/// `*TOKEN*`, and not another service's token (a Telegram payments provider's, GitHub's…).
 pub fn looks_like_token_var(name: &str) -> bool {
-    name.to_ascii_uppercase().contains("TOKEN")
+    let n = name.to_ascii_uppercase();
+    const OTHERS: [&str; 12] = [
+        "PAYMENT", "PROVIDER", "GITHUB", "GITLAB", "OPENAI", "SENTRY", "CSRF", "REFRESH",
+        "HUGGING", "NOTION", "SLACK", "DISCORD",
+    ];
+    n.contains("TOKEN") && !OTHERS.iter().any(|o| n.contains(o))
+}
+
+/// A name that says it is a Telegram bot's.
+fn says_telegram(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    n.contains("BOT") || n.contains("TELEGRAM") || n.starts_with("TG_")
 }
 
 /// The names a `.env.example`-style file lists, with their lines.
@@ -263,7 +275,7 @@ pub fn find(
     }
     token.var = candidates
         .iter()
-        .find(|r| looks_like_token_var(&r.name) && r.name.to_ascii_uppercase().contains("BOT"))
+        .find(|r| looks_like_token_var(&r.name) && says_telegram(&r.name))
         .or_else(|| candidates.iter().find(|r| looks_like_token_var(&r.name)))
         .cloned();
     token
@@ -321,6 +333,14 @@ bot_token: SecretStr\n    admin_id: int = 0\n    db: str = Field(alias=\"DATABAS
             ["SHOP_BOT_TOKEN"]
         );
         assert_eq!(names("process.env[\"X_TOKEN\"]"), ["X_TOKEN"]);
+    }
+
+    #[test]
+    fn the_bots_token_is_preferred_to_other_tokens() {
+        assert!(looks_like_token_var("TOKEN") && looks_like_token_var("tg_token"));
+        assert!(!looks_like_token_var("PAYMENT_PROVIDER_TOKEN"));
+        assert!(!looks_like_token_var("GITHUB_TOKEN"));
+        assert!(says_telegram("TG_TOKEN") && !says_telegram("API_TOKEN"));
     }
 
     #[test]
