@@ -10,9 +10,8 @@ use super::walk::{Project, read};
 /// What one Dockerfile starts.
 pub struct Image {
     pub path: PathBuf,
-    pub steps: Vec<Step>,
-    /// `Dockerfile:7 (CMD)`.
-    pub origin: String,
+    /// Each step with the instruction it comes from: `Dockerfile:7 (CMD)`.
+    pub steps: Vec<(Step, String)>,
 }
 
 /// Every Dockerfile of the project (`Dockerfile`, `Dockerfile.prod`, `bot.Dockerfile`).
@@ -111,20 +110,19 @@ fn read_one(project: &Project, path: &Path) -> Option<Image> {
     }
     let local = |w: &str| container_to_context(w, &workdir);
     let mut steps = Vec::new();
-    let mut origin = None;
     let name = project.shown(path);
     if let Some((e, line)) = &entrypoint {
-        origin = Some(format!("{name}:{line} (ENTRYPOINT)"));
-        match (exec_form(e), cmd.as_ref().and_then(|(c, _)| exec_form(c))) {
+        steps = match (exec_form(e), cmd.as_ref().and_then(|(c, _)| exec_form(c))) {
             (Some(mut words), Some(args)) => {
                 words.extend(args);
-                steps.extend(command::steps_of_words(&map(&words, &local), &context));
+                command::steps_of_words(&map(&words, &local), &context)
             }
-            (Some(words), None) => {
-                steps.extend(command::steps_of_words(&map(&words, &local), &context))
-            }
-            (None, _) => steps.extend(command::steps(&local(e), &context)),
+            (Some(words), None) => command::steps_of_words(&map(&words, &local), &context),
+            (None, _) => command::steps(&local(e), &context),
         }
+        .into_iter()
+        .map(|s| (s, format!("{name}:{line} (ENTRYPOINT)")))
+        .collect();
     }
     if let Some((c, line)) = &cmd {
         // An entrypoint script usually ends with `exec "$@"`: CMD is what runs.
@@ -132,15 +130,15 @@ fn read_one(project: &Project, path: &Path) -> Option<Image> {
             Some(words) => command::steps_of_words(&map(&words, &local), &context),
             None => command::steps(&local(c), &context),
         };
-        if !more.is_empty() && !steps.iter().any(|s| more.contains(s)) {
-            origin.get_or_insert_with(|| format!("{name}:{line} (CMD)"));
-            steps.extend(more);
+        for s in more {
+            if !steps.iter().any(|(known, _)| *known == s) {
+                steps.push((s, format!("{name}:{line} (CMD)")));
+            }
         }
     }
     Some(Image {
         path: path.to_path_buf(),
         steps,
-        origin: origin?,
     })
 }
 

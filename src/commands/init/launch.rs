@@ -103,14 +103,16 @@ pub fn gather(project: &Project) -> Sources {
             .iter()
             .find(|s| s.steps.is_empty() && s.dockerfile.as_deref() == Some(&image.path));
         let env = service.map(env_of).unwrap_or_default();
-        add(
-            &image.steps,
-            &image.origin,
-            service.map(|s| s.name.as_str()),
-            fly_i.map(|i| (i, None)),
-            &env,
-            true,
-        );
+        for (step, origin) in &image.steps {
+            add(
+                std::slice::from_ref(step),
+                origin,
+                service.map(|s| s.name.as_str()),
+                fly_i.map(|i| (i, None)),
+                &env,
+                true,
+            );
+        }
     }
     for s in services.iter().filter(|s| !s.steps.is_empty()) {
         add(&s.steps, &s.origin, Some(&s.name), None, &env_of(s), true);
