@@ -10,10 +10,13 @@
 //! - [`scripts`]: Makefile targets and `*.sh` scripts
 //! - [`code`]: the bot's code and the project modules it imports; polling files nothing starts
 //! - [`token`]: the variable that code reads its token from, and a token written in it
+//! - [`names`] and [`apps`]: each bot's name, and the Fly app that deploys it
 //!
 //! What init is unsure of is written commented out with the reason; what it could not find is
 //! left out with a comment saying where it looked; nothing is invented.
 
+mod apps;
+mod bot;
 mod code;
 mod command;
 mod compose;
@@ -21,6 +24,7 @@ mod dockerfile;
 mod fly_toml;
 mod found;
 mod launch;
+mod names;
 mod package_json;
 mod procfile;
 mod render;

@@ -2,7 +2,8 @@
 //! TOML string made by the toml crate; every piece of a project file in a comment is escaped
 //! to one line.
 
-use super::found::{App, Bot, Found};
+use super::bot::{App, Bot};
+use super::found::Found;
 use crate::model::Entry;
 
 const HEADER: &str =
