@@ -31,20 +31,22 @@ pub fn toml(found: &Found) -> String {
     let mut s = String::from(HEADER);
     let sure: Vec<&Bot> = found.bots.iter().filter(|b| b.doubt.is_none()).collect();
     if let Some(b) = sure.first() {
-        let run = run_of(b).unwrap_or_else(|| command_for(&b.entry));
-        // A file name with a line break in it would end the comment.
-        let run = if run.chars().any(char::is_control) {
-            "COMMAND ARGS".to_string()
-        } else {
-            run
-        };
         s.push_str(&format!(
             "\n# Launch scripts, Dockerfile CMD, systemd ExecStart: put `botctl exec` in front of \
 the bot.\n# It refuses (exit 1) while the bot runs anywhere else, and otherwise becomes \
 the bot\n# (same pid, so the supervisor supervises the bot itself):\n#   exec botctl exec \
-{name}   # runs its `run`\n#   exec botctl exec {name} -- {run}\n",
+{name}   # runs its `run`\n",
             name = b.name
         ));
+        // `-- COMMAND` is one program's argv: a run that changes folder first has none to show.
+        // shell::join writes a line break in a file name as `$'\n'`, so the comment stays one line.
+        if run_of(b).is_none() {
+            s.push_str(&format!(
+                "#   exec botctl exec {} -- {}\n",
+                b.name,
+                command_for(&b.entry)
+            ));
+        }
     }
     if found.bots.is_empty() {
         s.push_str(&starter());
