@@ -136,13 +136,19 @@ fn package_script(tool: &str, rest: &[String]) -> Option<String> {
         .collect();
     match (tool, args.as_slice()) {
         (_, ["start", ..]) => Some("start".into()),
-        (_, ["run" | "run-script", name, ..]) => Some((*name).to_string()),
-        // `bun x.ts` runs a file, not a script: left to the runtime table.
-        ("yarn" | "pnpm", [name, ..]) if !name.contains('.') && !name.contains('/') => {
-            Some((*name).to_string())
-        }
+        // `bun run src/bot.ts` runs a file, not a script: left to the runtime table.
+        (_, ["run" | "run-script", name, ..]) if !is_file_word(name) => Some((*name).to_string()),
+        ("yarn" | "pnpm", [name, ..]) if !is_file_word(name) => Some((*name).to_string()),
         _ => None,
     }
+}
+
+/// `src/bot.ts`, `bot.js`: a file, where a package script's name could stand.
+fn is_file_word(w: &str) -> bool {
+    w.contains('/')
+        || [".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".py"]
+            .iter()
+            .any(|e| w.ends_with(e))
 }
 
 /// The command without what only wraps it: `VAR=value` assignments, `exec`, `env [-i] [VAR=…]`,
@@ -336,6 +342,14 @@ mod tests {
         assert_eq!(
             starts("./scripts/run.sh # starts it"),
             [("/p".into(), Starts::Shell("./scripts/run.sh".into()))]
+        );
+        assert_eq!(
+            starts("bun run src/bot.ts"),
+            [("/p".into(), Starts::Script("src/bot.ts".into()))]
+        );
+        assert_eq!(
+            starts("pnpm run start:prod"),
+            [("/p".into(), Starts::NpmScript("start:prod".into()))]
         );
         assert!(starts("python -c 'import x'").is_empty());
         assert!(starts("gunicorn app:app").is_empty());
