@@ -77,7 +77,7 @@ pub(crate) enum Command {
     /// The onboarding checklist, each item checked live
     #[command(after_help = "Examples:\n  botctl checklist")]
     Checklist,
-    /// Write a starter botctl.toml for this folder
+    /// Write a botctl.toml for this folder, from how the project starts its bots
     Init(commands::init::Args),
     /// Report every change of every place, as it happens, for a 409 that comes and goes
     Watch(commands::watch::Args),

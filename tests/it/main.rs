@@ -19,6 +19,7 @@ mod hostile;
 mod hosts;
 mod identity;
 mod init_fly_app;
+mod init_shapes;
 mod onboarding;
 mod outside;
 mod platform;

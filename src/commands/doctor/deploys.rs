@@ -24,7 +24,8 @@ const AFTER_CREATE: u64 = 60;
 /// A 409 line younger than this is an error; older ones a warning.
 const RECENT: u64 = 600;
 
-/// The project's fly.toml: `[fly] toml`, else `fly.toml` beside botctl.toml.
+/// A bot's fly.toml: its own `fly_toml`, else the project's `[fly] toml`, else `fly.toml` beside
+/// botctl.toml.
 pub struct FlyToml {
     pub path: PathBuf,
     /// Named in botctl.toml (so its absence is worth saying).
@@ -33,8 +34,9 @@ pub struct FlyToml {
 }
 
 impl FlyToml {
-    pub fn read(ctx: &Context) -> FlyToml {
-        let (path, named) = match &ctx.cfg.fly.toml {
+    pub fn read(ctx: &Context, bot: &Bot) -> FlyToml {
+        let own = bot.fly.as_ref().and_then(|f| f.toml.as_ref());
+        let (path, named) = match own.or(ctx.cfg.fly.toml.as_ref()) {
             Some(p) => (p.clone(), true),
             None => (ctx.cfg.root.join("fly.toml"), false),
         };
@@ -183,7 +185,7 @@ fn strategy(bot: &Bot, app: &str, fly_toml: &FlyToml, f: &mut Vec<Finding>) {
         None if fly_toml.named => f.push(Finding::warn(
             Some(bot),
             Check::Deploy,
-            format!("{shown} (named by [fly] toml) does not exist, so its deploy strategy was not checked"),
+            format!("{shown} (named in botctl.toml) does not exist, so its deploy strategy was not checked"),
         )),
         None => {}
         Some(Err(e)) => f.push(Finding::warn(
