@@ -392,6 +392,73 @@ mod tests {
         }
     }
 
+    /// A fresh folder under target/ (xtask has no tempfile).
+    fn scratch(name: &str) -> PathBuf {
+        let dir = target_dir(&crate::project_root())
+            .join("xtask-tests")
+            .join(format!("{name}-{}", std::process::id()));
+        fresh_dir(&dir).unwrap();
+        dir
+    }
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_COMMITTER_DATE", "2026-12-10T12:00:00Z")
+            .env("GIT_AUTHOR_DATE", "2026-12-10T12:00:00Z")
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+
+    #[test]
+    fn without_git_the_build_says_the_commit_is_unknown_or_reads_the_sdist_file() {
+        use crate::build_script::{COMMIT_FILE, commit};
+        let dir = scratch("no-git");
+        // Inside target/ of this checkout, but not its top: not this repository's commit.
+        assert_eq!(
+            commit(&dir),
+            ("commit unknown: built without git".to_string(), vec![])
+        );
+        write(&dir.join(COMMIT_FILE), "a1b2c3d 2026-12-10\n").unwrap();
+        assert_eq!(
+            commit(&dir),
+            (
+                "a1b2c3d 2026-12-10".to_string(),
+                vec![dir.join(COMMIT_FILE)]
+            )
+        );
+        // Anything else in the file would go into --version: refused.
+        write(&dir.join(COMMIT_FILE), "a1b2c3d 2026-12-10; rm -rf /\n").unwrap();
+        assert_eq!(commit(&dir).0, "commit unknown: built without git");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn in_a_checkout_the_build_names_head_and_watches_what_moves_it() {
+        let dir = scratch("git");
+        git(&dir, &["init", "-q", "-b", "main"]);
+        git(&dir, &["commit", "-q", "--allow-empty", "-m", "first"]);
+        let (commit, watched) = crate::build_script::commit(&dir);
+        let hash = String::from_utf8(
+            Command::new("git")
+                .args(["rev-parse", "HEAD"])
+                .current_dir(&dir)
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        assert_eq!(commit, format!("{} 2026-12-10", &hash[..7]));
+        assert_eq!(
+            watched,
+            [dir.join(".git/HEAD"), dir.join(".git/refs/heads/main")]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn each_platform_has_its_own_npm_name() {
         let mut names: Vec<String> = PLATFORMS.iter().map(Platform::npm_name).collect();
