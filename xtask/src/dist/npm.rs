@@ -70,7 +70,7 @@ fn main_package(version: &str) -> Value {
         .iter()
         .map(|p| (platform_package(p), json!(version)))
         .collect();
-    json!({
+    with_repository(json!({
         "name": "botctl",
         "version": version,
         "description": DESCRIPTION,
@@ -80,7 +80,7 @@ fn main_package(version: &str) -> Value {
         "files": ["bin/botctl.js"],
         "engines": { "node": ">=14" },
         "optionalDependencies": optional,
-    })
+    }))
 }
 
 fn binary_package(platform: &Platform, version: &str) -> Value {
@@ -97,6 +97,19 @@ fn binary_package(platform: &Platform, version: &str) -> Value {
     });
     if platform.glibc {
         package["libc"] = json!(["glibc"]);
+    }
+    with_repository(package)
+}
+
+/// `npm publish --provenance` refuses a package whose `repository` is not the repository the
+/// workflow runs in; GitHub Actions names it (`GITHUB_SERVER_URL`, `GITHUB_REPOSITORY`).
+fn with_repository(mut package: Value) -> Value {
+    let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let (Some(server), Some(repository)) = (var("GITHUB_SERVER_URL"), var("GITHUB_REPOSITORY")) {
+        package["repository"] = json!({
+            "type": "git",
+            "url": format!("git+{server}/{repository}.git"),
+        });
     }
     package
 }
