@@ -5,7 +5,8 @@
 //!   linking only libraries every Linux has;
 //! - the wheel into a fresh venv (`pip install --no-index`), the two npm tarballs into a fresh
 //!   prefix (`npm install -g --offline`), the archive unpacked: from each, `botctl --version`
-//!   names this version and commit, and `botctl status` runs in a sample project;
+//!   names this version and commit, and `botctl status` runs in a sample project; the sdist
+//!   carries the commit for a build without git;
 //! - the three carry the same binary, and `SHA256SUMS` checks.
 
 use std::path::{Path, PathBuf};
@@ -56,7 +57,11 @@ pub fn run(root: &Path, platform: &Platform, version: &str) -> Result<()> {
             .arg(dist.join(format!("{}-{version}.tgz", platform_package(platform)))),
     )?;
 
-    let expected = format!("botctl {version} ({})", crate::build_script::commit(root).0);
+    let (commit, _) = crate::build_script::commit(root);
+    let expected = format!("botctl {version} ({commit})");
+    if crate::build_script::is_commit_line(&commit) {
+        sdist_names(&dist, version, &commit)?;
+    }
     let sample = sample_project(&work)?;
     let installed = [
         ("the archive", from_archive.clone()),
@@ -82,6 +87,23 @@ pub fn run(root: &Path, platform: &Platform, version: &str) -> Result<()> {
          offline and run; `botctl --version` is `{expected}` from each",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// A build from the sdist, which has no .git, names the commit too: its COMMIT file.
+fn sdist_names(dist: &Path, version: &str, commit: &str) -> Result<()> {
+    let carried = output(
+        Command::new("tar")
+            .arg("-xzOf")
+            .arg(dist.join(format!("botctl-{version}.tar.gz")))
+            .arg(format!("botctl-{version}/COMMIT")),
+    )?;
+    if carried.trim() != commit {
+        return Err(Error::new(format!(
+            "the sdist's COMMIT says `{}`, not `{commit}`",
+            carried.trim()
+        )));
+    }
     Ok(())
 }
 
