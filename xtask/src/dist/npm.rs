@@ -237,6 +237,36 @@ mod tests {
     }
 
     #[test]
+    fn on_ctrl_c_the_launcher_waits_for_botctl_and_exits_as_it_does() {
+        use std::io::{BufRead, BufReader, Read};
+        use std::os::unix::process::CommandExt;
+        use std::process::Stdio;
+
+        // botctl's own Ctrl-C: finish the step, say so, exit 130 (the shell's sleep dies too).
+        let install = Install::new("ctrl-c").with_binary(
+            "trap 'echo \"stopped cleanly\"; exit 130' INT\necho ready\nwhile :; do sleep 1; done",
+        );
+        let mut child = Command::new("node")
+            .arg(install.dir.join("node_modules/botctl/bin/botctl.js"))
+            .stdout(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(line, "ready\n");
+        // As a terminal sends it: to the whole foreground group, launcher and binary alike.
+        let group = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT).unwrap();
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "{status:?}");
+        assert_eq!(rest, "stopped cleanly\n");
+    }
+
+    #[test]
     fn the_main_package_pins_every_platform_package_and_each_names_its_platform() {
         let main = main_package("0.2.0");
         assert_eq!(main["bin"]["botctl"], "bin/botctl.js");
