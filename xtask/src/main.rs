@@ -32,8 +32,9 @@ const HELP: &str = "\
 cargo xtask <task>
 
 Tasks:
-  setup              install what the tests need: .venv with tests/fakes/requirements.txt,
-                     and check python3 and setpriv (installs them as root with apt-get)
+  setup              install what the tests need: .venv with tests/fakes/requirements.txt
+                     and packaging/requirements.txt (maturin, ziglang for dist), and check
+                     python3 and setpriv (installs them as root with apt-get)
   ci [-- ARGS...]    what CI runs: setup, cargo fmt --check, cargo clippy -D warnings (also
                      for aarch64- and x86_64-apple-darwin), actionlint on .github/workflows,
                      cargo test --workspace ARGS..., dist --check, then the tour; builds
