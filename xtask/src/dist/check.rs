@@ -4,10 +4,11 @@
 //! - the wheel's tag is manylinux_2_17 and the binary needs glibc 2.17 at most (or is static),
 //!   linking only libraries every Linux has;
 //! - the wheel into a fresh venv (`pip install --no-index`), the two npm tarballs into a fresh
-//!   prefix (`npm install -g --offline`), the archive unpacked: from each, `botctl --version`
-//!   names this version and commit, and `botctl status` runs in a sample project; the sdist
-//!   carries the commit for a build without git;
-//! - the three carry the same binary, and `SHA256SUMS` checks.
+//!   prefix (`npm install -g --offline`), the archive unpacked, and `cargo build` (what
+//!   `cargo install` builds): from each, `botctl --version` names this version and commit,
+//!   and `botctl status` runs in a sample project; the sdist carries the commit for a build
+//!   without git;
+//! - the three packages carry the same binary, and `SHA256SUMS` checks.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -62,11 +63,14 @@ pub fn run(root: &Path, platform: &Platform, version: &str) -> Result<()> {
     if crate::build_script::is_commit_line(&commit) {
         sdist_names(&dist, version, &commit)?;
     }
+    // What `cargo install --path .` builds: the same build.rs, so the same --version.
+    run_command(crate::cargo(root).args(["build", "--locked", "--quiet", "--bin", "botctl"]))?;
     let sample = sample_project(&work)?;
     let installed = [
         ("the archive", from_archive.clone()),
         ("the wheel", venv.join("bin/botctl")),
         ("npm", prefix.join("bin/botctl")),
+        ("cargo build", target_dir(root).join("debug/botctl")),
     ];
     for (how, program) in &installed {
         check_version(how, program, &expected)?;
@@ -84,7 +88,7 @@ pub fn run(root: &Path, platform: &Platform, version: &str) -> Result<()> {
     )?;
     println!(
         "xtask dist: checked in {:.1}s: {wheel}, the npm packages and the archive install \
-         offline and run; `botctl --version` is `{expected}` from each",
+         offline and run; `botctl --version` is `{expected}` from each and from cargo build",
         started.elapsed().as_secs_f64()
     );
     Ok(())
