@@ -9,7 +9,8 @@ use crate::commands;
 #[derive(Parser, Debug)]
 #[command(
     name = "botctl",
-    version,
+    // The commit too (build.rs), so a bug report names the build, whichever way it came.
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BOTCTL_COMMIT"), ")"),
     about = "Find every place a Telegram bot polls from, and move it \
 safely between Fly.io and this machine",
     after_help = "Examples:\n  botctl status             where every bot \
