@@ -33,25 +33,41 @@ pub struct Bot {
 }
 
 impl Bot {
+    /// A bot for sure, with nothing found about it yet, not named yet.
+    pub fn new(entry: Entry, key: PathBuf, dir: PathBuf, language: Language) -> Bot {
+        Bot {
+            name: String::new(),
+            entry,
+            dir,
+            dir_rel: None,
+            fly_from_launch: false,
+            origins: Vec::new(),
+            doubt: None,
+            token: Token::default(),
+            app: App::None,
+            language,
+            names: Vec::new(),
+            package: None,
+            fly: Vec::new(),
+            env: Vec::new(),
+            key,
+        }
+    }
+
     /// A sure bot with no app, for render's tests.
     #[cfg(test)]
     pub fn for_test(name: &str, entry: Entry, dir: Option<&str>, token: Token) -> Bot {
         Bot {
             name: name.into(),
-            entry,
-            dir: PathBuf::from("/p").join(dir.unwrap_or("")),
             dir_rel: dir.map(String::from),
-            fly_from_launch: false,
             origins: vec!["Procfile:1 (worker)".into()],
-            doubt: None,
             token,
-            app: App::None,
-            language: Language::Python,
-            names: Vec::new(),
-            package: None,
-            fly: Vec::new(),
-            env: Vec::new(),
-            key: PathBuf::from("/p/x.py"),
+            ..Bot::new(
+                entry,
+                PathBuf::from("/p/x.py"),
+                PathBuf::from("/p").join(dir.unwrap_or("")),
+                Language::Python,
+            )
         }
     }
 

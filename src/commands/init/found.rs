@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::bot::{App, Bot};
+use super::bot::Bot;
 use super::code::{self, code_set};
 use super::launch::{Runs, Sources, resolve};
-use super::token::{self, Token};
+use super::token;
 use super::walk::{Project, read};
 use crate::model::{Entry, Language};
 
@@ -50,21 +50,8 @@ pub fn bots(project: &Project, sources: &Sources) -> Found {
                         _ => None,
                     };
                     bots.push(Bot {
-                        name: String::new(),
-                        entry,
-                        dir: dir.clone(),
-                        dir_rel: None,
-                        fly_from_launch: false,
-                        origins: Vec::new(),
                         doubt,
-                        token: Token::default(),
-                        app: App::None,
-                        language,
-                        names: Vec::new(),
-                        package: None,
-                        fly: Vec::new(),
-                        env: Vec::new(),
-                        key,
+                        ..Bot::new(entry, key, dir.clone(), language)
                     });
                     bots.last_mut().expect("just pushed")
                 }
@@ -128,21 +115,10 @@ file, Procfile, fly.toml, package.json, Makefile or script starts it",
                 });
                 covered.extend(code.iter().map(|(p, _)| p.clone()));
                 bots.push(Bot {
-                    name: String::new(),
-                    entry: Entry::Module(module),
-                    origins: Vec::new(),
                     doubt,
                     token: token::find(project, &code, &dir, &[]),
-                    app: App::None,
-                    language: Language::Python,
-                    names: Vec::new(),
                     package: pyproject_name(&dir),
-                    fly: Vec::new(),
-                    env: Vec::new(),
-                    key: main,
-                    dir,
-                    dir_rel: None,
-                    fly_from_launch: false,
+                    ..Bot::new(Entry::Module(module), main, dir, Language::Python)
                 });
                 continue;
             }
@@ -165,22 +141,12 @@ Makefile or script starts it",
             None
         };
         covered.extend(code.iter().map(|(p, _)| p.clone()));
+        let entry = Entry::Script(script_path(project, file));
         bots.push(Bot {
-            name: String::new(),
-            entry: Entry::Script(script_path(project, file)),
-            origins: Vec::new(),
             doubt,
             token: token::find(project, &code, &dir, &[]),
-            app: App::None,
-            language: Language::Python,
-            names: Vec::new(),
             package: pyproject_name(&dir),
-            fly: Vec::new(),
-            env: Vec::new(),
-            key: file.clone(),
-            dir,
-            dir_rel: None,
-            fly_from_launch: false,
+            ..Bot::new(entry, file.clone(), dir, Language::Python)
         });
     }
 
