@@ -103,17 +103,7 @@ fn starter() -> String {
 /// The command that runs `entry`, as botctl's default run has it ([`Entry::default_run`]),
 /// each word quoted for the shell: it goes after `cd DIR && exec` in a `run`.
 fn command_for(entry: &Entry) -> String {
-    let words: Vec<&str> = match entry {
-        Entry::Module(m) => vec!["python3", "-m", m],
-        Entry::Script(s) if entry.language() == crate::model::Language::Python => {
-            vec!["python3", s]
-        }
-        Entry::Script(s) if s.ends_with(".ts") || s.ends_with(".mts") || s.ends_with(".cts") => {
-            vec!["npx", "tsx", s]
-        }
-        Entry::Script(s) => vec!["node", s],
-    };
-    crate::shell::join(&words)
+    crate::shell::join(&entry.default_run())
 }
 
 /// The `run` a bot needs: starting it in its own folder; `None`: the default from the root.
