@@ -9,8 +9,9 @@ use super::steps::{Steps, wait_for};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::Fly;
+use crate::outside::Outside;
 use crate::sources::fly::LogLine;
-use crate::{time, ui};
+use crate::time;
 
 /// How long the logs must stay free of 409 after the ready line.
 const QUIET_AFTER_READY: Duration = Duration::from_secs(5);
@@ -55,9 +56,7 @@ pub fn wait_for_ready_line(
                 ControlFlow::Break(Ok(at))
             }
             Readiness::Ready { .. } => ControlFlow::Continue("ready; watching for a 409".into()),
-            Readiness::ConflictAfterReady(line) => {
-                ControlFlow::Break(Err(ui::shown(&line).into_owned()))
-            }
+            Readiness::ConflictAfterReady(line) => ControlFlow::Break(Err(line.to_string())),
             Readiness::Waiting => ControlFlow::Continue("no ready line yet".into()),
         })
     })
@@ -79,7 +78,7 @@ pub fn wait_for_ready_line(
                 .rev()
                 .take(10)
                 .rev()
-                .map(|l| ui::shown(&l.text).into_owned())
+                .map(|l| l.text.to_string())
                 .collect();
             Err(step.fail(Error::StepFailed(format!(
                 "no \"{ready}\" line within {}s of the start. Last lines seen:\n{}",
@@ -98,7 +97,7 @@ pub fn wait_for_ready_line(
 enum Readiness {
     Waiting,
     Ready { at: u64 },
-    ConflictAfterReady(String),
+    ConflictAfterReady(Outside),
 }
 
 /// Reads the logs: the ready line stamped after the start, and any 409 after it. Two
@@ -107,7 +106,7 @@ fn readiness(lines: &[LogLine], ready: &str, started_at: u64) -> Readiness {
     let after_start = |l: &&LogLine| l.at.is_some_and(|t| t + 2 >= started_at);
     let Some(pos) = lines
         .iter()
-        .position(|l| after_start(&l) && l.message.contains(ready))
+        .position(|l| after_start(&l) && l.message.raw().contains(ready))
     else {
         return Readiness::Waiting;
     };

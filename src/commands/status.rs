@@ -7,7 +7,7 @@ use crate::config::Bot;
 use crate::error::Result;
 use crate::sources::autostart;
 use crate::sources::fly::Machine;
-use crate::sources::local::Instance;
+use crate::sources::local::{Instance, Maybe};
 use crate::sources::telegram::TokenLookup;
 use crate::survey::judge::{self, OnHost, Username};
 use crate::survey::{Survey, Verdict};
@@ -56,6 +56,9 @@ struct BotJson<'a> {
     verdict: Verdict,
     places: usize,
     local: Vec<&'a Instance>,
+    /// Processes here that run the bot's entry but cannot be told to be this project's copy
+    /// (each with `why`); no place, they make the verdict unknown.
+    maybe: Vec<&'a Maybe>,
     /// null for a bot without fly_app.
     fly: Option<FlyJson<'a>>,
     /// null without a token.
@@ -75,6 +78,8 @@ struct HostJson<'a> {
     /// ssh's own words when the host was not read.
     error: Option<&'a str>,
     instances: Vec<&'a Instance>,
+    /// Processes there that may be the bot (their token variable could not be read).
+    maybe: Vec<&'a Maybe>,
     autostart: Vec<&'a autostart::Entry>,
 }
 
@@ -91,12 +96,18 @@ impl<'a> HostJson<'a> {
                         .iter()
                         .filter(|i| i.bot == bot.name)
                         .collect(),
+                    maybe: scan
+                        .maybe
+                        .iter()
+                        .filter(|m| m.instance.bot == bot.name)
+                        .collect(),
                     autostart: scan.autostart.for_bot(&bot.name),
                 },
                 Err(e) => HostJson {
                     host,
                     error: Some(e.as_str()),
                     instances: Vec::new(),
+                    maybe: Vec::new(),
                     autostart: Vec::new(),
                 },
             })
@@ -122,7 +133,7 @@ struct AlsoJson<'a> {
 
 #[derive(Serialize)]
 struct TelegramJson {
-    username: Option<String>,
+    username: Option<crate::outside::Outside>,
     webhook: Option<crate::outside::Outside>,
     pending_updates: Option<u64>,
     error: Option<String>,
@@ -144,6 +155,12 @@ impl<'a> BotJson<'a> {
             telegram: TelegramJson::new(bot, survey),
             autostart: survey.autostart.for_bot(&bot.name),
             hosts: HostJson::all(bot, survey),
+            maybe: places
+                .maybe
+                .iter()
+                .filter(|(host, _)| host.is_none())
+                .map(|(_, m)| *m)
+                .collect(),
             local: places.local,
         }
     }
@@ -263,6 +280,12 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
                 r.since()
             )));
         }
+        lines.extend(
+            places
+                .maybe
+                .iter()
+                .map(|(host, m)| ui::caution(&ui::describe::maybe(host.map(|h| h.as_str()), m))),
+        );
         if lines.is_empty() {
             lines.push(ui::dim("nowhere"));
         }
@@ -410,7 +433,7 @@ fn declared_row(r: &team::Record, stale: Duration) -> String {
     };
     format!(
         "on {} ({}; not seen from here{stale})",
-        ui::shown(&r.by),
+        r.who_where(),
         r.when()
     )
 }

@@ -171,18 +171,26 @@ PARTNER_BOT_TOKEN, not {:?}",
             ));
         }
         let (mode, webhook_url, webhook_secret_env) = webhook_keys(&b, &at)?;
-        for field in [&b.fly_app, &b.run, &b.username].into_iter().flatten() {
+        for field in [&b.fly_app, &b.run, &b.username, &b.fly_toml]
+            .into_iter()
+            .flatten()
+        {
             if field.get_ref().trim().is_empty() {
                 return Err(at(field.span(), "this value must not be empty".into()));
             }
         }
-        // A secret and a ready log belong to an app: without one they could not mean anything.
+        // A secret, a ready log and a fly.toml belong to an app: without one they could not
+        // mean anything.
         if b.fly_app.is_none()
-            && let Some(v) = b.token_secret.as_ref().or(b.ready_log.as_ref())
+            && let Some(v) = b
+                .token_secret
+                .as_ref()
+                .or(b.ready_log.as_ref())
+                .or(b.fly_toml.as_ref())
         {
             return Err(at(
                 v.span(),
-                "token_secret and ready_log belong to the bot's Fly app: add fly_app = \"…\""
+                "token_secret, ready_log and fly_toml belong to the bot's Fly app: add fly_app = \"…\""
                     .into(),
             ));
         }
@@ -208,6 +216,7 @@ PARTNER_BOT_TOKEN, not {:?}",
                 app: AppName::new(app.into_inner()),
                 token_secret,
                 ready_log,
+                toml: b.fly_toml.map(|t| root.join(t.get_ref().trim())),
             }),
             None => None,
         };
@@ -215,8 +224,8 @@ PARTNER_BOT_TOKEN, not {:?}",
             name: BotName::new(name.clone()),
             run: b
                 .run
-                .map(|r| r.into_inner())
-                .unwrap_or_else(|| entry.default_run()),
+                .map(|r| Run::Shell(r.into_inner()))
+                .unwrap_or_else(|| Run::Argv(entry.default_run())),
             entry,
             token_env: b.token_env.map(Spanned::into_inner),
             username: b
@@ -232,7 +241,8 @@ PARTNER_BOT_TOKEN, not {:?}",
     if bots.is_empty() {
         return Err(at(
             0..0,
-            "describes no bots: add a [[bot]] table with name and script (botctl init writes one)"
+            "describes no bots: add a [[bot]] table with name and script, or uncomment one that \
+botctl init wrote"
                 .into(),
         ));
     }
@@ -396,14 +406,14 @@ not \"{}\" (options go in options = [...])",
 }
 
 /// Bot, host and Fly app names: a-z, 0-9 and -.
-pub(super) fn is_name(s: &str) -> bool {
+pub(crate) fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// `lb.partner`: dotted Python identifiers.
-pub(super) fn is_module_name(s: &str) -> bool {
+pub(crate) fn is_module_name(s: &str) -> bool {
     !s.is_empty()
         && s.split('.').all(|part| {
             !part.is_empty()

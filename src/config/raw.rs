@@ -86,6 +86,7 @@ pub(super) struct RawBot {
     pub(super) mode: Option<Spanned<String>>,
     pub(super) webhook_url: Option<Spanned<String>>,
     pub(super) webhook_secret_env: Option<Spanned<String>>,
+    pub(super) fly_toml: Option<Spanned<String>>,
 }
 
 impl RawConfig {
@@ -122,6 +123,7 @@ impl RawConfig {
                 b.mode.as_ref(),
                 b.webhook_url.as_ref(),
                 b.webhook_secret_env.as_ref(),
+                b.fly_toml.as_ref(),
             ]
         });
         let hosts = self.host.iter().flat_map(|h| {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::FlySettings;
 use crate::exec::{self, ExecError};
 use crate::model::MachineId;
+use crate::outside::Outside;
 
 mod version;
 pub use version::{FlyctlVersion, KEEPS_STOPPED_SINCE};
@@ -106,7 +107,8 @@ impl From<FlyError> for crate::error::Error {
 pub struct Machine {
     pub id: MachineId,
     pub state: MachineState,
-    pub region: String,
+    /// As flyctl printed it: outside text.
+    pub region: Outside,
     /// Fly Proxy may start it again by itself (a service with autostart, the default).
     #[serde(skip)]
     pub proxy_autostart: bool,
@@ -118,8 +120,8 @@ pub struct Machine {
     pub history: super::machine_history::History,
 }
 
-/// A machine's state as flyctl names it (reference/flyctl.md); one flyctl does not know yet
-/// is kept as it was printed.
+/// A machine's state as flyctl names it (reference/flyctl.md); one botctl does not know is
+/// kept as it was printed, as outside text (shown escaped).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MachineState {
     Created,
@@ -139,7 +141,7 @@ pub enum MachineState {
     Destroyed,
     Replaced,
     Migrated,
-    Other(String),
+    Other(Outside),
 }
 
 impl MachineState {
@@ -168,12 +170,13 @@ impl MachineState {
             .iter()
             .find(|(name, _)| *name == s)
             .map(|(_, state)| state.clone())
-            .unwrap_or_else(|| MachineState::Other(s.to_string()))
+            .unwrap_or_else(|| MachineState::Other(Outside::from(s)))
     }
 
-    pub fn as_str(&self) -> &str {
+    /// The state as flyctl printed it, for JSON and comparing; shown through `Display`.
+    pub fn raw(&self) -> &str {
         match self {
-            MachineState::Other(s) => s,
+            MachineState::Other(s) => s.raw(),
             known => Self::NAMES
                 .iter()
                 .find(|(_, state)| state == known)
@@ -207,13 +210,16 @@ impl From<&str> for MachineState {
 
 impl std::fmt::Display for MachineState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            MachineState::Other(s) => s.fmt(f),
+            known => f.write_str(known.raw()),
+        }
     }
 }
 
 impl Serialize for MachineState {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        s.serialize_str(self.raw())
     }
 }
 
@@ -235,15 +241,16 @@ impl Machine {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine {
     pub at: Option<u64>,
-    pub machine: Option<String>,
-    pub message: String,
+    /// The machine that logged it, as the line says: outside text.
+    pub machine: Option<Outside>,
+    pub message: Outside,
     /// The whole line, colour codes removed.
-    pub text: String,
+    pub text: Outside,
 }
 
 impl LogLine {
     pub fn is_conflict(&self) -> bool {
-        let m = &self.message;
+        let m = self.message.raw();
         (m.contains("409") && m.contains("onflict"))
             || m.contains("terminated by other getUpdates")
             || m.contains("terminated by other long poll")
@@ -270,10 +277,10 @@ const FLYCTL_OWN_APPS: &str = "flyctl-interactive-shells-";
 /// A Fly secret as `flyctl secrets list --json` shows it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Secret {
-    pub name: String,
+    pub name: Outside,
     /// Computed by Fly from the value: equal digests mean equal values.
     #[serde(default)]
-    pub digest: String,
+    pub digest: Outside,
 }
 
 #[derive(Debug, Clone)]
@@ -384,7 +391,7 @@ impl Flyctl {
     }
 
     /// Every app this Fly account can see, except flyctl's own (`flyctl-interactive-shells-*`).
-    pub fn apps(&self) -> Result<Vec<String>, FlyError> {
+    pub fn apps(&self) -> Result<Vec<Outside>, FlyError> {
         let args = ["apps", "list", "--json"];
         let stdout = self.call(&args, self.timeout)?;
         parse_apps(&stdout).map_err(|message| FlyError::BadOutput {
@@ -418,9 +425,9 @@ impl Flyctl {
         self.call(&args, self.timeout).map(drop)
     }
 
-    pub fn whoami(&self) -> Result<String, FlyError> {
+    pub fn whoami(&self) -> Result<Outside, FlyError> {
         self.call(&["auth", "whoami"], self.timeout)
-            .map(|s| s.trim().to_string())
+            .map(|s| Outside::from(s.trim()))
     }
 }
 
@@ -490,9 +497,9 @@ fn flag_value(args: &[&str], flag: &str) -> Option<String> {
 struct RawMachine {
     id: MachineId,
     #[serde(default)]
-    state: String,
+    state: Outside,
     #[serde(default)]
-    region: String,
+    region: Outside,
     #[serde(default)]
     config: Option<RawMachineConfig>,
 }
@@ -503,7 +510,7 @@ struct RawMachineConfig {
     services: Option<Vec<RawService>>,
     /// A string→string map; a value of another type (never seen) is dropped, not an error.
     #[serde(default)]
-    metadata: Option<BTreeMap<String, serde_json::Value>>,
+    metadata: Option<BTreeMap<String, serde_json::Value>>, // raw: crate::team's, shown escaped
 }
 
 #[derive(Deserialize)]
@@ -535,7 +542,7 @@ pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
                     .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
                     .collect(),
                 id: m.id,
-                state: MachineState::parse(&m.state),
+                state: MachineState::parse(m.state.raw()),
                 region: m.region,
                 history: histories.next().unwrap_or_default(),
             }
@@ -547,16 +554,16 @@ pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
 #[derive(Deserialize)]
 struct RawApp {
     #[serde(rename = "Name")]
-    name: String,
+    name: Outside,
 }
 
-pub fn parse_apps(json: &str) -> Result<Vec<String>, String> {
+pub fn parse_apps(json: &str) -> Result<Vec<Outside>, String> {
     let raw: Vec<RawApp> = serde_json::from_str(json.trim())
         .map_err(|e| format!("expected a JSON list of apps ({e})"))?;
     Ok(raw
         .into_iter()
         .map(|a| a.name)
-        .filter(|name| !name.is_empty() && !name.starts_with(FLYCTL_OWN_APPS))
+        .filter(|name| !name.is_empty() && !name.raw().starts_with(FLYCTL_OWN_APPS))
         .collect())
 }
 
@@ -592,9 +599,9 @@ pub fn parse_log_line(raw: &str) -> Option<LogLine> {
     };
     Some(LogLine {
         at,
-        machine,
-        message,
-        text,
+        machine: machine.map(Outside::from),
+        message: message.into(),
+        text: text.into(),
     })
 }
 
@@ -611,8 +618,8 @@ mod tests {
 getUpdates request",
         )
         .unwrap();
-        assert_eq!(l.machine.as_deref(), Some("5683606c41098e"));
-        assert!(l.message.starts_with("telegram.error.Conflict"));
+        assert_eq!(l.machine, Some(Outside::from("5683606c41098e")));
+        assert!(l.message.raw().starts_with("telegram.error.Conflict"));
         assert!(l.is_conflict());
         assert_eq!(l.at, crate::time::parse_rfc3339("2023-03-07T16:18:08Z"));
     }
@@ -625,7 +632,7 @@ getUpdates request",
                 {"ID":"s","Name":"flyctl-interactive-shells-123","Organization":null}]"#,
         )
         .unwrap();
-        assert_eq!(apps, ["loyalitybot-beta"]);
+        assert_eq!(apps, [Outside::from("loyalitybot-beta")]);
         let secrets = parse_secrets(
             r#"[{"name":"BOT_TOKEN","digest":"ab12","status":"Deployed"},{"name":"X","digest":"cd"}]"#,
         )
@@ -653,6 +660,17 @@ getUpdates request",
         )
         .unwrap();
         assert_eq!(ms[0].metadata["botctl_by"], "alice@mbp");
+        let forged = parse_machines(
+            r#"[{"id":"a","state":"odd\nFORGED","region":"ams\nFORGED: all stopped"}]"#,
+        )
+        .unwrap();
+        assert_eq!(forged[0].region.to_string(), "ams\\nFORGED: all stopped");
+        assert_eq!(forged[0].state.to_string(), "odd\\nFORGED");
+        assert_eq!(
+            serde_json::to_value(&forged[0]).unwrap()["state"],
+            "odd\nFORGED",
+            "JSON carries it as it is"
+        );
         assert_eq!(ms[0].metadata["fly_process_group"], "app");
         assert!(!ms[0].metadata.contains_key("odd"));
     }

@@ -7,6 +7,7 @@ pub mod containers;
 pub mod deploy_strategy;
 pub mod fly;
 pub mod host;
+pub mod identity;
 pub mod local;
 pub mod machine_history;
 pub mod proc;

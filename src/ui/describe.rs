@@ -2,8 +2,8 @@
 //! alive — written once and used by every command that mentions them.
 
 use crate::outside::shown;
-use crate::sources::local::Instance;
-use crate::sources::supervisor::{Supervisor, SupervisorKind};
+use crate::sources::local::{Instance, Maybe};
+use crate::sources::supervisor::{Name, Supervisor, SupervisorKind};
 use crate::time;
 
 /// "local pid 4242 `python3 bot.py` (anna, in /home/anna/lb, since …)", and what keeps it alive.
@@ -14,6 +14,13 @@ pub fn instance(i: &Instance) -> String {
 /// An instance on a `[[host]]` server.
 pub fn on_host(host: &str, i: &Instance) -> String {
     at(&format!("host {host}"), i)
+}
+
+/// "maybe: local pid 4242 `python3 bot.py` (…) — why": a process that runs the bot's entry
+/// and may be another project's copy.
+pub fn maybe(host: Option<&str>, m: &Maybe) -> String {
+    let place = host.map_or("local".to_string(), |h| format!("host {h}"));
+    format!("maybe: {} — {}", at(&place, &m.instance), m.why)
 }
 
 fn at(place: &str, i: &Instance) -> String {
@@ -27,7 +34,7 @@ fn at(place: &str, i: &Instance) -> String {
     } else {
         place.to_string()
     };
-    let mut s = format!("{place} pid {} `{}` ({}", i.pid, i.cmd, shown(&i.user));
+    let mut s = format!("{place} pid {} `{}` ({}", i.pid, i.cmd, i.user);
     if let Some(cwd) = &i.cwd {
         s.push_str(&format!(", in {}", shown(&cwd.display().to_string())));
     }
@@ -48,6 +55,15 @@ fn at(place: &str, i: &Instance) -> String {
 /// "supervisord program partner (pid 812)", "a shell loop (pid 900)".
 pub fn supervisor(s: &Supervisor) -> String {
     let pid = s.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+    // Seen, not named: still the kind, with why ("pm2 (pid 700), app not named: …").
+    if let Name::Unknown { why } = &s.name {
+        let what = if s.kind == SupervisorKind::Pm2 {
+            "app"
+        } else {
+            "program"
+        };
+        return format!("{}{pid}, {what} not named: {why}", s.kind);
+    }
     match s.kind {
         SupervisorKind::Loop => format!("a shell loop{pid}"),
         SupervisorKind::Reloader => format!("the reloader {}{pid}", s.name),

@@ -391,7 +391,11 @@ fn flyctls_output_is_escaped_and_tokens_are_masked() {
     assert!(!run.all_output().contains(&secret), "{}", run.stdout);
     // Its colours and title sequences go; any other control character is shown escaped.
     run.expect_stdout("forged\\rline");
-    assert!(!run.stdout.contains(['\u{1b}', '\u{7}', '\r']), "{:?}", run.stdout);
+    assert!(
+        !run.stdout.contains(['\u{1b}', '\u{7}', '\r']),
+        "{:?}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! busybox sh), the tests that run a process as another user (setpriv), and those that bind a
 //! file over /proc or move a process into a cgroup (tests/it/platform.rs).
 
+mod cleanup;
 mod completions;
 mod config;
 mod deploy;
@@ -17,10 +18,14 @@ mod hardening;
 mod hostile;
 #[cfg(target_os = "linux")]
 mod hosts;
+mod identity;
 mod init_fly_app;
+mod init_shapes;
 mod onboarding;
+mod outside;
 mod platform;
 mod runtimes;
+mod secrets;
 mod shared_token;
 mod snapshots;
 mod status;

@@ -310,7 +310,7 @@ fn read_the_deploy(
     steps: &mut Steps,
 ) -> Result<Plan> {
     let mut step = steps.begin("Read fly.toml, flyctl's version and the machines");
-    let toml = FlyToml::read(ctx);
+    let toml = FlyToml::read(ctx, bot);
     let shown = toml.path.display().to_string();
     let (exists, toml_strategy) = match toml.deploy() {
         None => (false, None),

@@ -15,7 +15,7 @@ use crate::survey::{self, Survey, joined};
 /// Everything doctor looks at, gathered at once.
 pub struct Evidence {
     pub survey: Survey,
-    pub whoami: Option<Result<String, FlyError>>,
+    pub whoami: Option<Result<crate::outside::Outside, FlyError>>,
     pub logs: BTreeMap<AppName, Result<RecentLogs, FlyError>>,
     pub probes: BTreeMap<BotName, ProbeOutcome>,
     pub handoffs: crate::error::Result<state::State>,

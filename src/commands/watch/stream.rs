@@ -12,6 +12,8 @@ use crate::sources::fly::{self, Flyctl, LogLine};
 /// What a stream tells the watcher.
 pub enum Heard {
     Line(LogLine),
+    /// Lines dropped unread since the last word (see [`exec::LineStream::take_dropped`]).
+    Dropped(u64),
     Trouble {
         trouble: StreamTrouble,
         retry_in: Duration,
@@ -81,9 +83,19 @@ fn read(
     send: &dyn Fn(Heard) -> bool,
 ) -> StreamTrouble {
     let mut last = Instant::now();
+    // Dropped lines are said at most once a second, summed.
+    let mut dropped = 0;
+    let mut told = Instant::now();
     loop {
         if stop.is_set() {
             return StreamTrouble::Silent(0);
+        }
+        dropped += stream.take_dropped();
+        if dropped > 0 && told.elapsed() >= Duration::from_secs(1) {
+            if !send(Heard::Dropped(dropped)) {
+                return StreamTrouble::Silent(0);
+            }
+            (dropped, told) = (0, Instant::now());
         }
         match stream.next(Duration::from_millis(200)) {
             Next::Line(raw) => {
@@ -98,7 +110,13 @@ fn read(
                 return StreamTrouble::Silent(silence.as_secs());
             }
             Next::Quiet => {}
-            Next::Ended { error, .. } => return StreamTrouble::Ended(error),
+            Next::Ended { error, .. } => {
+                let dropped = dropped + stream.take_dropped();
+                if dropped > 0 {
+                    send(Heard::Dropped(dropped));
+                }
+                return StreamTrouble::Ended(error);
+            }
         }
     }
 }
