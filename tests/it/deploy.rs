@@ -551,8 +551,18 @@ fn the_fake_takes_strategy_from_the_command_line_over_fly_toml() {
 
 #[test]
 fn doctor_says_bluegreen_during_a_handoff_starts_the_bot_beside_the_holders_copy() {
+    // Whatever flyctl's version: an old one starts the stopped machines anyway, a new one's
+    // bluegreen starts a green machine.
+    for version in ["0.4.87", "0.4.10"] {
+        doctor_during_a_handoff(version);
+    }
+}
+
+fn doctor_during_a_handoff(version: &str) {
     let stopped = vec![json!({"id": M1, "state": "stopped", "region": "ams"})];
-    let world = world_with(Some("bluegreen"), held_by(account(stopped), "alice@mbp"));
+    let mut state = held_by(account(stopped), "alice@mbp");
+    state["version"] = json!(version);
+    let world = world_with(Some("bluegreen"), state);
     let run = world.run(&["doctor", "partner", "--json"]);
     let doctor = run.json();
     let deploy = findings(&doctor, "deploy", Some("partner"));

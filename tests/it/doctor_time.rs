@@ -71,6 +71,8 @@ fn a_bluegreen_strategy_in_fly_toml_is_a_deploy_finding_with_the_fix() {
         "{f}"
     );
     assert!(text(&f["fix"]).contains("strategy = \"rolling\""), "{f}");
+    assert!(text(&f["fix"]).starts_with("botctl deploy partner"), "{f}");
+    assert!(text(&f["message"]).contains("boots a new machine beside every running one"));
 
     // canary too; rolling is fine; a fly.toml named by [fly] toml is the one read.
     world.write("deploy/prod.toml", "[deploy]\nstrategy = \"canary\"\n");
