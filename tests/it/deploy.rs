@@ -586,3 +586,22 @@ fn doctor_during_a_handoff(version: &str) {
             .starts_with("botctl deploy partner")
     );
 }
+
+#[test]
+fn a_world_fails_its_test_when_a_deploy_started_two_machines_of_one_group() {
+    let dropped = std::panic::catch_unwind(|| {
+        let world = World::configured(config);
+        world.write("fly.toml", &fly_toml(Some("bluegreen")));
+        world.fly_state(account(vec![
+            json!({"id": M1, "state": "started", "region": "ams"}),
+        ]));
+        assert!(teammate_flyctl(&world, &["deploy"]).status.success());
+        // Not taken: the World's drop check must fail the test.
+    });
+    let message = dropped.expect_err("the World's drop check passed over a deploy overlap");
+    let text = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(text.contains("two machines of one process group"), "{text}");
+}
