@@ -266,8 +266,3 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// user@host, for the record: the same name the handoff records on Fly carry
-/// (`$BOTCTL_WHO`, else the user at the short host name).
-pub fn who() -> String {
-    crate::team::who()
-}
