@@ -265,4 +265,3 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     }
     Ok(())
 }
-
