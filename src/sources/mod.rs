@@ -7,7 +7,6 @@ pub mod containers;
 pub mod fly;
 pub mod host;
 pub mod local;
-pub mod machine_history;
 pub mod proc;
 pub mod supervisor;
 pub mod telegram;

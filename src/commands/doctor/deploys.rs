@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use super::{Context, Evidence};
 use crate::config::Bot;
 use crate::sources::fly::{KEEPS_STOPPED_SINCE, LogLine, Machine};
-use crate::sources::machine_history::{EventKind, EventSource};
+use crate::sources::fly::machine_history::{EventKind, EventSource};
 use crate::survey::finding::{Check, Finding, Level};
 use crate::time;
 

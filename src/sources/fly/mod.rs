@@ -11,6 +11,7 @@ use crate::config::FlySettings;
 use crate::exec::{self, ExecError};
 use crate::model::MachineId;
 
+pub mod machine_history;
 mod version;
 pub use version::{FlyctlVersion, KEEPS_STOPPED_SINCE};
 
@@ -115,7 +116,7 @@ pub struct Machine {
     pub metadata: BTreeMap<String, String>,
     /// Its creation, recent events and botctl's handoff record (from the same listing).
     #[serde(skip)]
-    pub history: super::machine_history::History,
+    pub history: machine_history::History,
 }
 
 /// A machine's state as flyctl names it (reference/flyctl.md); one flyctl does not know yet
@@ -515,7 +516,7 @@ struct RawService {
 pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
     let raw: Vec<RawMachine> = serde_json::from_str(json.trim())
         .map_err(|e| format!("expected a JSON list of machines ({e})"))?;
-    let mut histories = super::machine_history::parse_all(json).into_iter();
+    let mut histories = machine_history::parse_all(json).into_iter();
     Ok(raw
         .into_iter()
         .map(|m| {
