@@ -48,7 +48,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         .cfg
         .select(&args.bots)?
         .into_iter()
-        .filter(|b| b.fly.is_some())
+        .filter(|b| b.fly().is_some())
         .collect();
     if bots.is_empty() {
         return Err(Error::Usage(
@@ -77,7 +77,7 @@ pub fn resume(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
 }
 
 fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Result<()> {
-    let Some(fly) = &bot.fly else {
+    let Some(fly) = bot.fly() else {
         return Err(Error::Usage(format!(
             "{} has no fly_app in botctl.toml: nothing to resume",
             bot.name

@@ -527,7 +527,7 @@ fn group_alive(pgid: u32) -> bool {
 }
 
 fn offer_resume(ctx: &Context, bot: &Bot, stopped: Vec<MachineId>, yes: bool) -> Result<()> {
-    if bot.fly.is_none() {
+    if bot.fly().is_none() {
         return Ok(());
     }
     let pending = state::read(&ctx.cfg.root)?.handoff(&bot.name).is_some() || !stopped.is_empty();

@@ -50,7 +50,7 @@ pub fn refuse_while_someone_holds_it(
     let mut step = steps.begin(&format!("Refuse while someone else holds {}", bot.name));
     let places = survey.places(bot);
     let Some(record) = places.record.clone() else {
-        step.done(if bot.fly.is_some() {
+        step.done(if bot.fly().is_some() {
             "no handoff record on Fly"
         } else {
             "no fly_app: no shared place where a teammate's handoff could be read"

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 
 use super::{Context, Evidence};
 use crate::config::Bot;
-use crate::sources::fly::{KEEPS_STOPPED_SINCE, LogLine, Machine};
 use crate::sources::fly::machine_history::{EventKind, EventSource};
+use crate::sources::fly::{KEEPS_STOPPED_SINCE, LogLine, Machine};
 use crate::survey::finding::{Check, Finding, Level};
 use crate::time;
 
