@@ -365,6 +365,16 @@ impl PlatformKind {
         }
     }
 
+    /// The program a person looks with.
+    pub fn cli(self) -> &'static str {
+        match self {
+            PlatformKind::Fly => "flyctl",
+            PlatformKind::Kubernetes => "kubectl",
+            PlatformKind::Heroku => "heroku",
+            PlatformKind::Railway => "railway",
+        }
+    }
+
     /// As a person names it in a sentence.
     pub fn title(self) -> &'static str {
         match self {

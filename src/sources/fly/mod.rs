@@ -12,7 +12,10 @@ use crate::exec::{self, ExecError};
 use crate::model::MachineId;
 
 pub mod machine_history;
+mod platform;
 mod version;
+pub use super::platform::{LogLine, RecentLogs};
+pub use platform::OnFly;
 pub use version::{FlyctlVersion, KEEPS_STOPPED_SINCE};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -231,34 +234,6 @@ impl Machine {
             self.id
         )
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogLine {
-    pub at: Option<u64>,
-    pub machine: Option<String>,
-    pub message: String,
-    /// The whole line, colour codes removed.
-    pub text: String,
-}
-
-impl LogLine {
-    pub fn is_conflict(&self) -> bool {
-        let m = &self.message;
-        (m.contains("409") && m.contains("onflict"))
-            || m.contains("terminated by other getUpdates")
-            || m.contains("terminated by other long poll")
-    }
-}
-
-/// What `flyctl logs --no-tail` printed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecentLogs {
-    pub lines: Vec<LogLine>,
-    /// No line at all: the buffer was empty (the machines logged nothing lately).
-    pub empty: bool,
-    /// false when lines were still coming at the time limit.
-    pub complete: bool,
 }
 
 /// After a log line, how long a pause means flyctl has printed its whole buffer (it prints the

@@ -1,0 +1,107 @@
+//! Fly.io behind the platform seam: a bot's machines of its app, through flyctl.
+
+use std::time::Duration;
+
+use super::{FlyError, Flyctl, Machine, MachineState, parse_log_line};
+use crate::exec;
+use crate::model::{AppName, PlatformKind};
+use crate::outside::Outside;
+use crate::sources::platform::{
+    Condition, Instance, LogStream, Platform, PlatformError, RecentLogs, RecordHome,
+};
+
+/// One bot's app on Fly.io.
+pub struct OnFly<'a> {
+    pub flyctl: &'a Flyctl,
+    pub app: &'a AppName,
+}
+
+impl From<FlyError> for PlatformError {
+    fn from(e: FlyError) -> Self {
+        if e == FlyError::Interrupted {
+            return PlatformError::interrupted();
+        }
+        PlatformError::new(e.to_string(), e.fix())
+    }
+}
+
+impl Machine {
+    /// The machine as the seam sees every platform's instances.
+    pub fn instance(&self) -> Instance {
+        let started = self
+            .history
+            .events
+            .iter()
+            .find(|e| e.kind.starts())
+            .filter(|_| self.is_running());
+        Instance {
+            id: Outside::from(self.id.as_str()),
+            state: Outside::from(self.state.to_string()),
+            running: self.is_running(),
+            condition: match &self.state {
+                MachineState::Started => Condition::Up,
+                s if s.is_stopped() => Condition::Down,
+                _ => Condition::Between,
+            },
+            since: started
+                .map(|e| e.at_ms / 1000)
+                .or(self.history.created_at)
+                .and_then(|secs| jiff::Timestamp::from_second(secs as i64).ok()),
+            started_by: started.map(|e| Outside::from(e.who())),
+        }
+    }
+}
+
+impl Platform for OnFly<'_> {
+    fn kind(&self) -> PlatformKind {
+        PlatformKind::Fly
+    }
+
+    fn name(&self) -> &str {
+        self.app
+    }
+
+    fn instances(&self) -> Result<Vec<Instance>, PlatformError> {
+        Ok(self
+            .flyctl
+            .machines(self.app)?
+            .iter()
+            .map(Machine::instance)
+            .collect())
+    }
+
+    fn stop(&self, id: &Outside) -> Result<(), PlatformError> {
+        Ok(self.flyctl.stop(self.app, id.raw())?)
+    }
+
+    fn start(&self, id: &Outside) -> Result<(), PlatformError> {
+        Ok(self.flyctl.start(self.app, id.raw())?)
+    }
+
+    fn recent_logs(
+        &self,
+        first_line: Duration,
+        limit: Duration,
+    ) -> Result<RecentLogs, PlatformError> {
+        Ok(self.flyctl.recent_logs(self.app, first_line, limit)?)
+    }
+
+    fn stream_logs(&self) -> Result<LogStream, PlatformError> {
+        let program = self.flyctl.installed()?;
+        // Without --no-tail flyctl streams until it is killed.
+        let lines = exec::stream_lines(program, &["logs", "--app", self.app])
+            .map_err(|e| PlatformError::new(e.to_string(), None))?;
+        Ok(LogStream {
+            lines,
+            parse: parse_log_line,
+        })
+    }
+
+    fn record_home(&self) -> RecordHome {
+        RecordHome::OnPlatform
+    }
+
+    fn look_command(&self) -> String {
+        format!("flyctl machine list --app {}", self.app)
+    }
+}
