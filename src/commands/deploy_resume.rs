@@ -15,6 +15,7 @@ use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::{Fly, MachineId};
 use crate::sources::fly::{LogLine, Machine};
+use crate::sources::platform::Platform;
 use crate::state::{self, Handoff, Locked};
 use crate::team::Record;
 use crate::{time, ui};
@@ -48,12 +49,20 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         .cfg
         .select(&args.bots)?
         .into_iter()
-        .filter(|b| b.fly().is_some())
+        .filter(|b| b.platform.is_some())
         .collect();
     if bots.is_empty() {
         return Err(Error::Usage(
             "none of these bots has a fly_app in botctl.toml: nothing to resume".into(),
         ));
+    }
+    // A platform botctl cannot read is refused before any bot is resumed.
+    let others: Vec<&Bot> = bots.iter().copied().filter(|b| b.fly().is_none()).collect();
+    if !others.is_empty() {
+        let survey = ctx.survey(&others);
+        for bot in others {
+            super::steps::refuse_on_unread_platform(bot, &survey, "start")?;
+        }
     }
     for bot in bots {
         resume_as(
@@ -269,11 +278,17 @@ fn start_machines(
         plan.targets.join(", ")
     ))
     .map_err(|e| step.fail(e))?;
+    let on_fly = crate::sources::fly::OnFly {
+        flyctl: &ctx.flyctl,
+        app,
+    };
     for id in &plan.targets {
         if plan.machines.iter().any(|m| &m.id == id && m.is_running()) {
             continue;
         }
-        ctx.flyctl.start(app, id).map_err(|e| step.fail(e.into()))?;
+        on_fly
+            .start(&id.as_str().into())
+            .map_err(|e| step.fail(e.into()))?;
     }
     step.done(format!("asked Fly to start {}", plan.targets.join(", ")));
     Ok(())

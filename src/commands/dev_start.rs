@@ -16,6 +16,7 @@ use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::MachineId;
 use crate::sources::fly::MachineState;
+use crate::sources::platform::Platform;
 use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
 use crate::survey::Survey;
 use crate::survey::judge;
@@ -67,6 +68,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     // things (it would see machines `stopping` and run a second copy).
     let lock = take_lock(ctx, mode, &mut steps)?;
     let survey = ctx.survey(&[bot]);
+    super::steps::refuse_on_unread_platform(bot, &survey, "stop")?;
     refuse_while_it_runs_elsewhere(
         &mut steps,
         bot,
@@ -349,10 +351,11 @@ fn stop_fly(
         return Ok(Vec::new());
     }
 
+    let on_fly = crate::sources::fly::OnFly { flyctl: fly, app };
     for id in &running {
-        fly.stop(app, id).map_err(|e| {
+        on_fly.stop(&id.as_str().into()).map_err(|e| {
             // Ctrl-C while flyctl stops a machine is an interrupt (130), not a failed step.
-            if e == crate::sources::fly::FlyError::Interrupted {
+            if e.interrupted {
                 return step.fail(Error::Interrupted);
             }
             step.fail(Error::StepFailed(format!(

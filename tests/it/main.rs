@@ -18,6 +18,7 @@ mod hostile;
 mod hosts;
 mod init_fly_app;
 mod onboarding;
+mod other_platforms;
 mod platform;
 mod runtimes;
 mod shared_token;

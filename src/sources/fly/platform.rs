@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{FlyError, Flyctl, Machine, MachineState, parse_log_line};
 use crate::exec;
-use crate::model::{AppName, PlatformKind};
+use crate::model::PlatformKind;
 use crate::outside::Outside;
 use crate::sources::platform::{
     Condition, Instance, LogStream, Platform, PlatformError, RecentLogs, RecordHome,
@@ -13,7 +13,7 @@ use crate::sources::platform::{
 /// One bot's app on Fly.io.
 pub struct OnFly<'a> {
     pub flyctl: &'a Flyctl,
-    pub app: &'a AppName,
+    pub app: &'a str,
 }
 
 impl From<FlyError> for PlatformError {

@@ -252,7 +252,9 @@ pub trait Platform: Send + Sync {
         }
     }
 
-    /// Stops `ids` and waits until they are stopped.
+    /// Stops `ids` and waits until they are stopped. (dev-start and deploy-resume show the
+    /// ask and the wait as two steps, so they call the parts.)
+    #[allow(dead_code)]
     fn stop_and_wait(
         &self,
         ids: &[Outside],
@@ -264,6 +266,7 @@ pub trait Platform: Send + Sync {
     }
 
     /// Starts `ids` and waits until they are started.
+    #[allow(dead_code)]
     fn start_and_wait(
         &self,
         ids: &[Outside],
@@ -326,5 +329,111 @@ impl Platform for NotYet {
     }
     fn look_command(&self) -> String {
         self.kind.cli().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A platform whose instances settle one call after they are asked to.
+    struct Fake {
+        states: Mutex<Vec<(Outside, Condition)>>,
+        asked: Mutex<Vec<(Outside, Condition)>>,
+    }
+
+    impl Fake {
+        fn ask(&self, id: &Outside, c: Condition) -> Result<(), PlatformError> {
+            self.asked.lock().unwrap().push((id.clone(), c));
+            Ok(())
+        }
+    }
+
+    impl Platform for Fake {
+        fn kind(&self) -> PlatformKind {
+            PlatformKind::Kubernetes
+        }
+        fn name(&self) -> &str {
+            "deployment/lb"
+        }
+        fn instances(&self) -> Result<Vec<Instance>, PlatformError> {
+            let mut states = self.states.lock().unwrap();
+            let list = states
+                .iter()
+                .map(|(id, c)| Instance {
+                    id: id.clone(),
+                    state: Outside::from(format!("{c:?}")),
+                    running: *c != Condition::Down,
+                    condition: *c,
+                    since: None,
+                    started_by: None,
+                })
+                .collect();
+            for (id, c) in self.asked.lock().unwrap().drain(..) {
+                states
+                    .iter_mut()
+                    .filter(|(i, _)| *i == id)
+                    .for_each(|s| s.1 = c);
+            }
+            Ok(list)
+        }
+        fn stop(&self, id: &Outside) -> Result<(), PlatformError> {
+            self.ask(id, Condition::Down)
+        }
+        fn start(&self, id: &Outside) -> Result<(), PlatformError> {
+            self.ask(id, Condition::Up)
+        }
+        fn recent_logs(&self, _: Duration, _: Duration) -> Result<RecentLogs, PlatformError> {
+            Err(PlatformError::new("no logs", None))
+        }
+        fn stream_logs(&self) -> Result<LogStream, PlatformError> {
+            Err(PlatformError::new("no logs", None))
+        }
+        fn record_home(&self) -> RecordHome {
+            RecordHome::OnPlatform
+        }
+        fn look_command(&self) -> String {
+            "kubectl get pods".into()
+        }
+    }
+
+    #[test]
+    fn stop_and_wait_then_start_and_wait_through_the_seam() {
+        let pod = Outside::from("lb-1");
+        let fake = Fake {
+            states: Mutex::new(vec![(pod.clone(), Condition::Up)]),
+            asked: Mutex::new(Vec::new()),
+        };
+        let seen = Mutex::new(Vec::new());
+        let progress = |p: &str| seen.lock().unwrap().push(p.to_string());
+        let ids = [pod.clone()];
+        let limit = Duration::from_secs(5);
+        assert_eq!(fake.stop_and_wait(&ids, limit, &progress), Ok(Waited::Done));
+        assert_eq!(seen.lock().unwrap().as_slice(), ["lb-1 Up"]);
+        assert_eq!(
+            fake.start_and_wait(&ids, limit, &progress),
+            Ok(Waited::Done)
+        );
+        // An instance that is gone never settles: the wait ends at its limit, naming it.
+        let gone = [Outside::from("lb-2")];
+        let short = Duration::from_millis(100);
+        assert_eq!(
+            fake.wait_until(&gone, Settle::Started, short, &progress),
+            Ok(Waited::Pending(vec!["lb-2 missing".into()]))
+        );
+    }
+
+    #[test]
+    fn a_platform_not_supported_yet_answers_not_checked_and_changes_nothing() {
+        let k = NotYet {
+            kind: PlatformKind::Kubernetes,
+            name: "deployment/lb-partner".into(),
+        };
+        let e = k.instances().unwrap_err();
+        assert!(e.message.contains("Kubernetes is not supported"), "{e}");
+        assert!(e.with_fix().contains("kubectl"), "{}", e.with_fix());
+        assert!(k.stop(&Outside::from("x")).is_err() && k.start(&Outside::from("x")).is_err());
+        assert_eq!(k.record_home(), RecordHome::LocalOnly);
     }
 }
