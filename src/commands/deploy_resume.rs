@@ -57,12 +57,8 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         ));
     }
     // A platform botctl cannot read is refused before any bot is resumed.
-    let others: Vec<&Bot> = bots.iter().copied().filter(|b| b.fly().is_none()).collect();
-    if !others.is_empty() {
-        let survey = ctx.survey(&others);
-        for bot in others {
-            super::steps::refuse_on_unread_platform(bot, &survey, "start")?;
-        }
+    for bot in &bots {
+        super::steps::refuse_on_unread_platform(ctx, bot, "start")?;
     }
     for bot in bots {
         resume_as(

@@ -51,6 +51,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     let bot = ctx.cfg.bot(&args.bot)?;
+    super::steps::refuse_on_unread_platform(ctx, bot, "stop")?;
     let mode = Mode::new(args.yes, args.dry_run);
     let mut steps = Steps::new(
         &format!(
@@ -68,7 +69,6 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     // things (it would see machines `stopping` and run a second copy).
     let lock = take_lock(ctx, mode, &mut steps)?;
     let survey = ctx.survey(&[bot]);
-    super::steps::refuse_on_unread_platform(bot, &survey, "stop")?;
     refuse_while_it_runs_elsewhere(
         &mut steps,
         bot,

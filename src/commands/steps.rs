@@ -203,32 +203,34 @@ pub fn wait_for_machines(
 }
 
 /// A bot whose platform is not Fly: until its platform answers through the seam with
-/// instances botctl can change, a command that would `act` there (stop, start) refuses,
-/// naming why, and changes nothing. `Ok` for a Fly bot and a bot without a platform.
-pub fn refuse_on_unread_platform(bot: &Bot, survey: &Survey, act: &str) -> Result<()> {
-    let Some(look) = survey.platforms.get(&bot.name) else {
+/// instances botctl can change, a command that would `act` there (stop, start) refuses before
+/// it begins, naming why, and changes nothing. `Ok` for a Fly bot and a bot without a platform.
+pub fn refuse_on_unread_platform(ctx: &super::Context, bot: &Bot, act: &str) -> Result<()> {
+    if bot.fly().is_some() {
+        return Ok(());
+    }
+    let Some(platform) = crate::sources::platform_of(bot, &ctx.flyctl) else {
         return Ok(());
     };
-    let why = match &look.instances {
-        Err(e) => e.clone(),
+    let why = match platform.instances() {
+        Err(e) => e,
         // Every platform but Fly is `NotYet` today; one that answers gets its steps here.
         Ok(_) => crate::sources::platform::NotYet {
-            kind: look.kind,
-            name: look.name.clone(),
+            kind: platform.kind(),
+            name: platform.name().to_string(),
         }
         .error(),
     };
     Err(Error::Refused {
         message: format!(
-            "{} runs on {} ({}): botctl cannot {act} it there. {}",
+            "{} runs on {}, and botctl cannot {act} it there: {}",
             bot.name,
-            look.kind,
-            ui::shown(&look.name),
+            platform.kind(),
             why
         ),
         fix: why
             .fix
-            .unwrap_or_else(|| format!("{} (by hand)", look.kind.cli())),
+            .unwrap_or_else(|| format!("{} (by hand)", platform.kind().cli())),
     })
 }
 

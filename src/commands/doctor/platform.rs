@@ -16,7 +16,7 @@ pub(super) fn check_platform(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             Finding::warn(
                 Some(bot),
                 Check::Platform,
-                format!("{} {name}: {e}; a copy there may poll unseen", look.kind),
+                format!("{e}; a copy there may poll unseen"),
             )
             .fix_opt(e.fix.clone()),
         ),

@@ -295,7 +295,7 @@ nothing there",
                 crate::outside::shown(&self.name)
             ),
             Some(format!(
-                "look with {} yourself; botctl cannot count its instances yet",
+                "look at its instances with {} yourself: botctl cannot count them yet",
                 self.kind.cli()
             )),
         )
