@@ -101,6 +101,12 @@ impl Platform for OnFly<'_> {
         RecordHome::OnPlatform
     }
 
+    /// Machine metadata: a full config update that reboots a running machine, so callers
+    /// (`crate::team`) write only on stopped machines.
+    fn write_record(&self, id: &Outside, pairs: &[(&str, &str)]) -> Result<(), PlatformError> {
+        Ok(self.flyctl.update_metadata(self.app, id.raw(), pairs)?)
+    }
+
     fn look_command(&self) -> String {
         format!("flyctl machine list --app {}", self.app)
     }

@@ -212,6 +212,16 @@ pub trait Platform: Send + Sync {
     /// Where the team's handoff record lives.
     fn record_home(&self) -> RecordHome;
 
+    /// Writes the team's handoff record (`pairs`: botctl's own keys; empty values clear it)
+    /// onto one instance. Only a platform whose record home is `OnPlatform` has one.
+    fn write_record(&self, id: &Outside, pairs: &[(&str, &str)]) -> Result<(), PlatformError> {
+        let _ = (id, pairs);
+        Err(PlatformError::new(
+            format!("{} has nowhere to keep a handoff record", self.kind()),
+            None,
+        ))
+    }
+
     /// The command a person runs to look at the instances themselves.
     fn look_command(&self) -> String;
 
