@@ -111,3 +111,39 @@ impl Platform for OnFly<'_> {
         format!("flyctl machine list --app {}", self.app)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::machines::parse_machines;
+    use super::*;
+
+    #[test]
+    fn a_machine_is_an_instance_with_its_start_and_who_started_it() {
+        let ms = parse_machines(
+            r#"[{"id":"148ed193b95089","state":"started","region":"ams",
+                 "created_at":"2026-11-20T09:00:00Z",
+                 "events":[{"type":"start","status":"started","source":"proxy","timestamp":1764000000000},
+                           {"type":"stop","status":"stopped","source":"user","timestamp":1763990000000}]},
+                {"id":"e2865013b63d86","state":"stopped","region":"ams",
+                 "created_at":"2026-11-20T09:00:00Z"},
+                {"id":"x","state":"stopping"}]"#,
+        )
+        .unwrap();
+        let started = ms[0].instance();
+        assert_eq!(started.id, "148ed193b95089");
+        assert_eq!(started.state, "started");
+        assert!(started.running);
+        assert_eq!(started.condition, Condition::Up);
+        assert_eq!(started.since.map(|t| t.as_second()), Some(1_764_000_000));
+        assert!(started.started_by.unwrap().raw().contains("Fly Proxy"));
+        let stopped = ms[1].instance();
+        assert!(!stopped.running);
+        assert_eq!(stopped.condition, Condition::Down);
+        assert_eq!(
+            stopped.since.map(|t| t.to_string()).as_deref(),
+            Some("2026-11-20T09:00:00Z")
+        );
+        assert_eq!(stopped.started_by, None);
+        assert_eq!(ms[2].instance().condition, Condition::Between);
+    }
+}
