@@ -59,12 +59,9 @@ impl Output {
 /// The most of another program's output botctl quotes in one message.
 pub const QUOTE_MAX: usize = 500;
 
-/// `text` cut to `QUOTE_MAX` characters, saying how much was left out.
+/// `text` masked, then cut to `QUOTE_MAX` characters, saying how much was left out.
 pub fn quote(text: &str) -> String {
-    match text.char_indices().nth(QUOTE_MAX) {
-        None => text.to_string(),
-        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
-    }
+    crate::redact::cut(text, QUOTE_MAX, 0)
 }
 
 #[derive(Debug, Clone)]
@@ -406,7 +403,8 @@ pub fn run_streaming(program: &Path, args: &[&str], waits: Waits) -> Result<Stre
         match stream.next(Duration::from_millis(50).min(wait_until - now)) {
             Next::Line(line) => {
                 kept += line.len() + 1;
-                if kept > OUTPUT_CAP {
+                // A dropped line means more than the cap was waiting: too much, not a gap.
+                if kept > OUTPUT_CAP || stream.take_dropped() > 0 {
                     return Err(ExecError::TooMuch {
                         command,
                         cap: OUTPUT_CAP,

@@ -45,7 +45,10 @@ pub fn install(last_words: fn()) {
         loop {
             std::thread::sleep(std::time::Duration::from_millis(50));
             let forwarding = FORWARD_TO.load(Ordering::SeqCst) > 0;
-            match (requested() && !forwarding, asked_at) {
+            // Only a signal: `request` (watch at the end of --for) is botctl ending by itself,
+            // and its summary and exit status must not be cut short by a slow reader's join.
+            let signalled = SIGNAL.load(Ordering::SeqCst) != 0;
+            match (signalled && !forwarding, asked_at) {
                 (false, _) => asked_at = None,
                 (true, None) => asked_at = Some(std::time::Instant::now()),
                 (true, Some(at)) if at.elapsed() >= GRACE => {
@@ -77,7 +80,8 @@ pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
 }
 
-/// Asks every wait and external command to end, as a Ctrl-C would (`watch` ending at `--for`).
+/// Asks every wait and external command to end, as a Ctrl-C would (`watch` ending at `--for`),
+/// but without the watchdog: whoever asks waits for them and exits as it sees fit.
 pub fn request() {
     REQUESTED.store(true, Ordering::SeqCst);
 }

@@ -235,22 +235,22 @@ impl Entry {
         }
     }
 
-    /// How dev-start runs it when `run` is not set.
-    pub fn default_run(&self) -> String {
-        match self {
-            Entry::Module(module) => format!("python3 -m {module}"),
-            Entry::Script(script) if self.language() == Language::Python => {
-                format!("python3 {script}")
-            }
+    /// How dev-start runs it when `run` is not set: an argv, run without a shell, so a
+    /// script named `my bot.py` or `x$(touch INJECTED).py` is one word and runs nothing else.
+    pub fn default_run(&self) -> Vec<String> {
+        let words: &[&str] = match self {
+            Entry::Module(module) => &["python3", "-m", module],
+            Entry::Script(script) if self.language() == Language::Python => &["python3", script],
             Entry::Script(script)
                 if script.ends_with(".ts")
                     || script.ends_with(".mts")
                     || script.ends_with(".cts") =>
             {
-                format!("npx tsx {script}")
+                &["npx", "tsx", script]
             }
-            Entry::Script(script) => format!("node {script}"),
-        }
+            Entry::Script(script) => &["node", script],
+        };
+        words.iter().map(|w| w.to_string()).collect()
     }
 }
 
@@ -303,12 +303,16 @@ mod tests {
     #[test]
     fn languages_and_default_runs() {
         let script = |s: &str| Entry::Script(s.into());
-        assert_eq!(script("bot.py").default_run(), "python3 bot.py");
-        assert_eq!(script("bot.cjs").default_run(), "node bot.cjs");
-        assert_eq!(script("src/bot.ts").default_run(), "npx tsx src/bot.ts");
+        assert_eq!(script("bot.py").default_run(), ["python3", "bot.py"]);
+        assert_eq!(script("my bot.py").default_run(), ["python3", "my bot.py"]);
+        assert_eq!(script("bot.cjs").default_run(), ["node", "bot.cjs"]);
+        assert_eq!(
+            script("src/bot.ts").default_run(),
+            ["npx", "tsx", "src/bot.ts"]
+        );
         assert_eq!(
             Entry::Module("lb.partner".into()).default_run(),
-            "python3 -m lb.partner"
+            ["python3", "-m", "lb.partner"]
         );
         assert_eq!(Language::of("a.b/bot"), Language::Python);
         assert_eq!(Language::of("src/bot.mjs"), Language::JavaScript);

@@ -12,7 +12,18 @@ use std::borrow::Cow;
 use std::fmt;
 use std::fmt::Write;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Outside(String);
 
@@ -42,6 +53,13 @@ impl From<String> for Outside {
 impl From<&str> for Outside {
     fn from(text: &str) -> Self {
         Outside(text.to_string())
+    }
+}
+
+/// For maps keyed by outside names (other Fly apps) looked up by a name botctl holds.
+impl std::borrow::Borrow<str> for Outside {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 

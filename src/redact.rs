@@ -61,6 +61,23 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     out
 }
 
+/// `text` masked whole, then cut to `max` characters, saying how many bytes were left out
+/// (`more`: bytes already left out before `text`, as a reader that stopped reading a line).
+/// The one way botctl cuts text it may print: a cut made first could split a secret into two
+/// halves that neither look like a token nor match one.
+pub fn cut(text: &str, max: usize, more: usize) -> String {
+    let masked = redact(text);
+    match masked.char_indices().nth(max) {
+        None if more == 0 => masked.into_owned(),
+        None => format!("{masked}… ({more} more bytes)"),
+        Some((at, _)) => format!(
+            "{}… ({} more bytes)",
+            &masked[..at],
+            masked.len() - at + more
+        ),
+    }
+}
+
 /// Where something shaped like a bot token starts and ends: digits, then `:` (or `%3A`), then
 /// 35 or more of `A-Za-z0-9_-` — anywhere, also inside a word as in a URL's `bot<token>`.
 pub fn find_token(text: &str) -> Option<Range<usize>> {
@@ -119,6 +136,20 @@ mod tests {
         ] {
             assert_eq!(redact(&text), want);
         }
+    }
+
+    #[test]
+    fn a_cut_never_splits_a_secret() {
+        let token = format!("7012345679:{}", "AAHcutAcrossTheLineSecretHalf_-1234567");
+        register(&token);
+        for at in 1..token.len() {
+            let text = format!("{}{token} tail", "x".repeat(100 - at));
+            let shown = cut(&text, 100, 0);
+            assert!(!shown.contains("AAHcut"), "{shown}");
+            assert!(!shown.contains("7012345679:"), "{shown}");
+        }
+        assert_eq!(cut("short", 10, 0), "short");
+        assert_eq!(cut("short", 10, 7), "short… (7 more bytes)");
     }
 
     #[test]

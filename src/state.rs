@@ -24,7 +24,10 @@ pub struct State {
 #[serde(deny_unknown_fields)]
 pub struct Handoff {
     pub bot: String,
-    pub app: String,
+    /// The Fly app whose machines were stopped; none for a bot without `fly_app` (a webhook
+    /// bot's handoff still records its webhook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
     /// Machines dev-start was about to stop (recorded before stopping any).
     pub machines: Vec<MachineId>,
     /// When, RFC 3339.
@@ -35,6 +38,24 @@ pub struct Handoff {
     /// it again from this when the bot does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<crate::sources::webhook::Webhook>,
+}
+
+impl Handoff {
+    /// Whether it is the handoff of Fly app `app`.
+    pub fn of_app(&self, app: &str) -> bool {
+        self.app.as_deref() == Some(app)
+    }
+
+    /// "machine(s) a, b of APP", or that no machine was stopped.
+    pub fn stopped(&self) -> String {
+        match &self.app {
+            Some(app) if !self.machines.is_empty() => {
+                format!("machine(s) {} of {app}", self.machines.join(", "))
+            }
+            Some(app) => format!("no machine of {app}"),
+            None => "no Fly machine (no fly_app)".into(),
+        }
+    }
 }
 
 impl State {
@@ -56,9 +77,54 @@ pub fn path(root: &Path) -> PathBuf {
     root.join(".botctl").join("state.json")
 }
 
+/// `.botctl` in the project root, the folder of every file botctl keeps (the handoff state,
+/// the locks), made when `create` asks and missing. Every path into it comes from here, and
+/// here a `.botctl` that is a symbolic link (or not a folder) is refused with its path: through
+/// a link, botctl would create and truncate its files wherever the link points.
+pub fn folder(root: &Path, create: bool) -> Result<PathBuf> {
+    let dir = root.join(".botctl");
+    // create_dir, not create_dir_all: it fails on anything already there, a link included,
+    // rather than following it; what is there is judged by the open below.
+    if create
+        && let Err(e) = std::fs::create_dir(&dir)
+        && e.kind() != std::io::ErrorKind::AlreadyExists
+    {
+        return Err(Error::io(format!("cannot create {}", dir.display()), e));
+    }
+    let refuse = |message: &str| Error::State {
+        path: dir.clone(),
+        message: message.into(),
+    };
+    match OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_DIRECTORY)
+        .open(&dir)
+    {
+        Ok(_) => Ok(dir),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => Ok(dir),
+        // Linux says ENOTDIR for a link under O_DIRECTORY, macOS ELOOP: which one it is, the
+        // entry itself tells.
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(nix::libc::ELOOP | nix::libc::ENOTDIR)
+            ) =>
+        {
+            let link = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink());
+            Err(refuse(if link {
+                "is a symbolic link; botctl keeps its files only in a real folder here: \
+remove the link (botctl makes the folder itself)"
+            } else {
+                "is not a folder; botctl keeps its files in a folder of this name: move it away"
+            }))
+        }
+        Err(e) => Err(Error::io(format!("cannot open {}", dir.display()), e)),
+    }
+}
+
 /// Reads the state without the lock (for reports). No file means no handoff.
 pub fn read(root: &Path) -> Result<State> {
-    let path = path(root);
+    let path = folder(root, false)?.join("state.json");
     let text = match crate::files::read_text(&path, crate::files::CAP) {
         Ok(t) => t,
         Err(e) if e.is_missing() => return Ok(State::default()),
@@ -86,10 +152,7 @@ pub struct Locked {
 }
 
 pub fn lock(root: &Path) -> Result<Locked> {
-    let dir = root.join(".botctl");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-    let lock_path = dir.join("lock");
+    let lock_path = folder(root, true)?.join("lock");
     // Never through a link: a planted `lock -> elsewhere` must not make botctl create `elsewhere`.
     let file = OpenOptions::new()
         .create(true)
@@ -132,7 +195,7 @@ impl Locked {
     }
 
     pub fn save(&self, state: &State) -> Result<()> {
-        let path = path(&self.root);
+        let path = folder(&self.root, true)?.join("state.json");
         let fail = |e: std::io::Error| Error::State {
             path: path.clone(),
             message: format!("cannot write the handoff state: {e}"),
@@ -147,6 +210,39 @@ impl Locked {
         state.version = 1;
         let text = serde_json::to_string_pretty(&state).expect("state serializes") + "\n";
         write_atomically(&path, &text).map_err(fail)
+    }
+}
+
+/// A handoff that is on disk: written, fsynced and read back equal. The only way to get one is
+/// [`Locked::record`], and what deletes a webhook on Telegram or stops a machine takes one, so
+/// nothing is deleted or stopped before its record is safe.
+#[derive(Debug)]
+pub struct Recorded {
+    handoff: Handoff,
+}
+
+impl Recorded {
+    pub fn handoff(&self) -> &Handoff {
+        &self.handoff
+    }
+}
+
+impl Locked {
+    /// Records `handoff` (replacing the bot's earlier one) and reads it back from the disk.
+    pub fn record(&self, handoff: Handoff) -> Result<Recorded> {
+        let mut st = self.load()?;
+        st.set(handoff.clone());
+        self.save(&st)?;
+        let back = self.load()?;
+        match back.handoff(&handoff.bot) {
+            Some(h) if *h == handoff => Ok(Recorded { handoff }),
+            _ => Err(Error::State {
+                path: path(&self.root),
+                message: "the handoff state read back is not what was written: nothing was \
+stopped or deleted"
+                    .into(),
+            }),
+        }
     }
 }
 

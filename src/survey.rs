@@ -58,7 +58,7 @@ pub struct PlatformLook {
 
 pub struct Telegram {
     pub token: TokenLookup,
-    pub me: Option<Result<String, ApiError>>,
+    pub me: Option<Result<crate::outside::Outside, ApiError>>,
     pub webhook: Option<Result<WebhookInfo, ApiError>>,
 }
 

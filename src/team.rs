@@ -21,6 +21,72 @@ use crate::time;
 pub const BY: &str = "botctl_by";
 pub const AT: &str = "botctl_at";
 pub const BOT: &str = "botctl_bot";
+/// The machine the record was written on: [`here`], a short id that does not name it.
+pub const ON: &str = "botctl_on";
+
+/// A record stamped more than this ahead of now was written by a clock that runs ahead.
+const FUTURE_SKEW: u64 = 60;
+
+/// Where botctl runs, in handoff records (`botctl_on`): `$BOTCTL_ON` when set, else a short
+/// hash of the machine's id (`/etc/machine-id`, the Mac's hardware UUID), else of its host
+/// name — stable across runs, and never the name itself, which may be private. Read once.
+pub fn here() -> String {
+    static HERE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HERE.get_or_init(read_here).clone()
+}
+
+fn read_here() -> String {
+    if let Some(v) = std::env::var("BOTCTL_ON")
+        .ok()
+        .map(|v| clean(&v))
+        .filter(|v| !v.is_empty())
+    {
+        return v;
+    }
+    let id = ["/etc/machine-id", "/var/lib/dbus/machine-id"]
+        .iter()
+        .find_map(|p| {
+            crate::files::read_text(std::path::Path::new(p), 4096)
+                .ok()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+        })
+        .or_else(host_uuid)
+        .or_else(|| {
+            nix::unistd::gethostname()
+                .ok()
+                .map(|h| format!("host:{}", h.to_string_lossy()))
+        })
+        .unwrap_or_else(|| "unknown".into());
+    short_id(&id)
+}
+
+/// The first 12 hex digits of SHA-256 over the id, keyed for botctl (as systemd asks of an
+/// application's id derived from the machine id).
+fn short_id(id: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, format!("botctl-on:{id}").as_bytes());
+    digest.as_ref()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(target_os = "macos")]
+fn host_uuid() -> Option<String> {
+    let mut uuid = [0u8; 16];
+    let wait = nix::libc::timespec {
+        tv_sec: 1,
+        tv_nsec: 0,
+    };
+    // SAFETY: gethostuuid writes 16 bytes into the buffer it is given.
+    let rc = unsafe { nix::libc::gethostuuid(uuid.as_mut_ptr(), &wait) };
+    (rc == 0).then(|| uuid.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(not(target_os = "macos"))]
+fn host_uuid() -> Option<String> {
+    None
+}
 
 /// Who botctl is, in handoff records (and in `.botctl/state.json`'s `by`): `$BOTCTL_WHO` when
 /// set, else `user@host` with the short host name. Read once per run.
@@ -49,15 +115,17 @@ fn read_who() -> String {
     )
 }
 
-/// [`who`] from its inputs. A record value stays short and printable: control characters and
-/// spaces are dropped, and it is cut at 64 characters.
+/// A record value stays short and printable: control characters and spaces are dropped, and
+/// it is cut at 64 characters.
+fn clean(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() && !c.is_whitespace())
+        .take(64)
+        .collect()
+}
+
+/// [`who`] from its inputs.
 fn who_from(env: Option<&str>, user: Option<&str>, host: Option<&str>) -> String {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .filter(|c| !c.is_control() && !c.is_whitespace())
-            .take(64)
-            .collect()
-    };
     if let Some(v) = env.map(clean).filter(|v| !v.is_empty()) {
         return v;
     }
@@ -72,26 +140,37 @@ fn who_from(env: Option<&str>, user: Option<&str>, host: Option<&str>) -> String
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub by: String,
-    /// As written (RFC 3339), and as seconds when it parses.
+    /// `botctl_on`: the machine it was written on (empty: written by a botctl before it).
+    pub on: String,
+    /// As written (RFC 3339).
     pub at_text: String,
+    /// When it was written, in seconds; for a record stamped in the future, when it was first
+    /// seen (see [`Record::from_the_future`]), so that it ages and goes stale like any other.
     pub at: Option<u64>,
+    /// Stamped ahead of now by a clock that runs ahead: `at` is its first sight instead.
+    pub from_the_future: bool,
     /// The machines that carry it.
     pub machines: Vec<MachineId>,
 }
 
-/// How a record relates to the person running botctl.
+/// How a record relates to the person running botctl, where it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Holder {
+    /// This person, on this machine.
     Me,
+    /// This person's name, written on another machine (or by a botctl that did not say where).
+    MeElsewhere,
     Someone,
 }
 
 impl Record {
+    /// Mine only when both the person and the machine match: the same `$BOTCTL_WHO` on another
+    /// laptop is a copy this machine cannot see.
     pub fn holder(&self) -> Holder {
-        if self.by == who() {
-            Holder::Me
-        } else {
-            Holder::Someone
+        match (self.by == who(), self.on == here()) {
+            (true, true) => Holder::Me,
+            (true, false) => Holder::MeElsewhere,
+            (false, _) => Holder::Someone,
         }
     }
 
@@ -108,7 +187,7 @@ impl Record {
     /// "14:02 UTC (2 h ago)".
     pub fn since(&self) -> String {
         match self.at {
-            Some(at) => format!("{} ({})", clock(at), ago(at)),
+            Some(at) => format!("{} ({}){}", clock(at), ago(at), self.future_note()),
             None => format!("an unreadable time ({:?})", self.at_text),
         }
     }
@@ -116,23 +195,48 @@ impl Record {
     /// "dev-start 14:02 UTC, 2 h ago".
     pub fn when(&self) -> String {
         match self.at {
-            Some(at) => format!("dev-start {}, {}", clock(at), ago(at)),
+            Some(at) => format!("dev-start {}, {}{}", clock(at), ago(at), self.future_note()),
             None => format!("dev-start at an unreadable time {:?}", self.at_text),
+        }
+    }
+
+    /// For a record stamped ahead of now: what it says, and that its time is its first sight.
+    fn future_note(&self) -> String {
+        if self.from_the_future {
+            format!(
+                "; from the future: stamped {}, so timed from when botctl first saw it",
+                crate::outside::shown(&self.at_text)
+            )
+        } else {
+            String::new()
+        }
+    }
+
+    /// "alice@mbp", or "alice@mbp on another machine (botctl_on 3fa2…)" when it is this
+    /// person's name written elsewhere.
+    pub fn who_where(&self) -> String {
+        let by = crate::outside::shown(&self.by);
+        match self.holder() {
+            Holder::MeElsewhere if self.on.is_empty() => {
+                format!("{by} on a machine it does not name (no {ON})")
+            }
+            Holder::MeElsewhere => format!(
+                "{by} on another machine ({ON} {}, this one is {})",
+                crate::outside::shown(&self.on),
+                here()
+            ),
+            _ => by.into_owned(),
         }
     }
 
     /// "alice@mbp (dev-start 14:02 UTC, 2 h ago)".
     pub fn taker(&self) -> String {
-        format!("{} ({})", crate::outside::shown(&self.by), self.when())
+        format!("{} ({})", self.who_where(), self.when())
     }
 
     /// "alice@mbp holds partner since 14:02 UTC (2 h ago)".
     pub fn holds(&self, bot: &str) -> String {
-        format!(
-            "{} holds {bot} since {}",
-            crate::outside::shown(&self.by),
-            self.since()
-        )
+        format!("{} holds {bot} since {}", self.who_where(), self.since())
     }
 
     /// The refusal of dev-start and deploy-resume while someone else holds the bot;
@@ -189,8 +293,10 @@ pub fn ago(at: u64) -> String {
     }
 }
 
-/// The records for `bot` on these machines, newest first: machines grouped by who wrote them
-/// and when. A cleared record (`botctl_by=`) is none.
+/// The records for `bot` on these machines, newest first: machines grouped by who wrote them,
+/// where and when. A cleared record (`botctl_by=`) is none. A record stamped in the future
+/// is timed from its first sight ([`first_sight`]), so it neither reads "just now" for ever
+/// nor outranks the records written after it.
 pub fn records(bot: &Bot, machines: &[Machine]) -> Vec<Record> {
     let mut out: Vec<Record> = Vec::new();
     for m in machines {
@@ -201,18 +307,91 @@ pub fn records(bot: &Bot, machines: &[Machine]) -> Vec<Record> {
             continue;
         }
         let at_text = m.metadata.get(AT).cloned().unwrap_or_default();
-        match out.iter_mut().find(|r| &r.by == by && r.at_text == at_text) {
+        let on = m.metadata.get(ON).cloned().unwrap_or_default();
+        match out
+            .iter_mut()
+            .find(|r| &r.by == by && r.at_text == at_text && r.on == on)
+        {
             Some(r) => r.machines.push(m.id.clone()),
-            None => out.push(Record {
-                by: by.clone(),
-                at: time::parse_rfc3339(&at_text),
-                at_text,
-                machines: vec![m.id.clone()],
-            }),
+            None => {
+                let now = time::now();
+                let written = time::parse_rfc3339(&at_text);
+                let from_the_future = written.is_some_and(|at| at > now + FUTURE_SKEW);
+                let at = if from_the_future {
+                    Some(first_sight(&[&bot.name, by, &on, &at_text], now))
+                } else {
+                    written
+                };
+                out.push(Record {
+                    by: by.clone(),
+                    on,
+                    at,
+                    from_the_future,
+                    at_text,
+                    machines: vec![m.id.clone()],
+                });
+            }
         }
     }
     out.sort_by_key(|r| std::cmp::Reverse(r.at));
     out
+}
+
+/// Where first sights are kept: `.botctl/seen.json` of the project ([`remember_sights_in`]).
+static SIGHTS: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+/// Keeps the first sight of records stamped in the future in this project's `.botctl/`, so a
+/// later run times them from the same moment. Without it (unit tests), only this run's.
+pub fn remember_sights_in(root: &std::path::Path) {
+    if let Ok(mut at) = SIGHTS.lock() {
+        *at = Some(root.join(".botctl").join("seen.json"));
+    }
+}
+
+/// First sights kept at most: one per record stamped in the future, which is rare.
+const SIGHTS_MAX: usize = 64;
+
+/// When a record (`key`: bot, by, on, stamp) was first seen: from the file when an earlier run
+/// saw it, else `now`, remembered. A file that cannot be read or written costs only memory.
+fn first_sight(key: &[&str], now: u64) -> u64 {
+    static IN_RUN: std::sync::Mutex<Vec<(String, u64)>> = std::sync::Mutex::new(Vec::new());
+    let key = key.join("\u{1f}");
+    let mut in_run = IN_RUN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, t)) = in_run.iter().find(|(k, _)| *k == key) {
+        return *t;
+    }
+    let path = SIGHTS.lock().ok().and_then(|p| p.clone());
+    let mut kept: Vec<(String, u64)> = path
+        .as_deref()
+        .and_then(|p| crate::files::read_text(p, crate::files::CAP).ok())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let t = match kept.iter().find(|(k, _)| *k == key) {
+        Some((_, t)) => (*t).min(now),
+        None => {
+            kept.push((key.clone(), now));
+            if kept.len() > SIGHTS_MAX {
+                kept.sort_by_key(|(_, t)| std::cmp::Reverse(*t));
+                kept.truncate(SIGHTS_MAX);
+            }
+            if let Some(p) = &path {
+                let text = serde_json::to_string(&kept).expect("pairs serialize");
+                let written = p
+                    .parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .and_then(|()| crate::state::write_atomically(p, &text));
+                if let Err(e) = written {
+                    tracing::info!(
+                        "cannot remember a record's first sight in {}: {e}",
+                        p.display()
+                    );
+                }
+            }
+            now
+        }
+    };
+    in_run.push((key, t));
+    t
 }
 
 /// The record one machine carries (any bot's), as dev-start wrote it; a cleared one is none.
@@ -248,6 +427,7 @@ pub fn record(bot: &Bot, machines: &[Machine]) -> Option<Record> {
 #[derive(Debug, Serialize)]
 pub struct HandoffJson {
     pub by: String,
+    /// When it was written; for a record stamped in the future, its first sight.
     pub at: String,
     pub machines: Vec<MachineId>,
     pub mine: bool,
@@ -274,13 +454,18 @@ pub struct Written {
     pub command: String,
 }
 
-/// The keys dev-start writes: who, when, which bot.
-pub fn record_pairs<'a>(who: &'a str, at: &'a str, bot: &'a str) -> [(&'static str, &'a str); 3] {
-    [(BY, who), (AT, at), (BOT, bot)]
+/// The keys dev-start writes: who, on which machine, when, which bot.
+pub fn record_pairs<'a>(
+    who: &'a str,
+    on: &'a str,
+    at: &'a str,
+    bot: &'a str,
+) -> [(&'static str, &'a str); 4] {
+    [(BY, who), (ON, on), (AT, at), (BOT, bot)]
 }
 
 /// The keys deploy-resume writes to clear a record (flyctl has no flag that removes a key).
-pub const CLEARED: [(&str, &str); 3] = [(BY, ""), (AT, ""), (BOT, "")];
+pub const CLEARED: [(&str, &str); 4] = [(BY, ""), (ON, ""), (AT, ""), (BOT, "")];
 
 /// Writes `pairs` onto each of `ids`, which the caller has seen `stopped`. Every key is a
 /// `botctl_` key: Fly rewrites its own `fly_` keys on deploy.
@@ -334,6 +519,51 @@ mod tests {
         assert_eq!(who_from(Some(""), Some("dev"), Some("box")), "dev@box");
         assert_eq!(who_from(Some("a\u{1b}[2J b"), None, None), "a[2Jb");
         assert_eq!(who_from(None, None, None), "unknown@unknown");
+    }
+
+    #[test]
+    fn a_record_stamped_in_the_future_is_timed_from_its_first_sight() {
+        let cfg = crate::config::parse(
+            "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n",
+            std::path::Path::new("botctl.toml"),
+            ".".into(),
+        )
+        .unwrap();
+        let bot = &cfg.bots[0];
+        let future = time::rfc3339(time::now() + 365 * 86_400);
+        let ms = [
+            machine("a", &[(BY, "alice@mbp"), (AT, &future), (BOT, "partner")]),
+            machine(
+                "b",
+                &[
+                    (BY, "bob@tp"),
+                    (AT, &time::rfc3339(time::now() - 10)),
+                    (BOT, "partner"),
+                ],
+            ),
+        ];
+        let rs = records(bot, &ms);
+        let alice = rs.iter().find(|r| r.by == "alice@mbp").unwrap();
+        assert!(alice.from_the_future);
+        assert!(alice.at.unwrap() <= time::now());
+        assert!(
+            alice.since().contains("from the future"),
+            "{}",
+            alice.since()
+        );
+        assert!(!alice.is_stale(Duration::from_secs(3600)));
+        // Its time is its first sight: it no longer outranks a record written before that.
+        assert_eq!(rs[0].by, "alice@mbp", "first seen after bob wrote his");
+        assert_eq!(records(bot, &ms)[0].at, rs[0].at, "the same first sight");
+    }
+
+    #[test]
+    fn a_machine_id_is_short_stable_and_not_the_name() {
+        let a = short_id("0123456789abcdef0123456789abcdef");
+        assert_eq!(a.len(), 12);
+        assert_eq!(a, short_id("0123456789abcdef0123456789abcdef"));
+        assert_ne!(a, short_id("host:mbp"));
+        assert!(!short_id("host:alices-mbp").contains("mbp"));
     }
 
     fn machine(id: &str, meta: &[(&str, &str)]) -> Machine {

@@ -164,7 +164,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
                 Verdict::Stopped if bot.fly().is_some() => {
                     Some(format!("botctl deploy-resume {}", bot.name))
                 }
-                Verdict::Stopped => Some(bot.run.clone()),
+                Verdict::Stopped => Some(bot.run.to_string()),
                 Verdict::Unknown => Some(format!(
                     "botctl status {}   # see what could not be checked",
                     bot.name

@@ -11,9 +11,11 @@ use super::steps::{
     Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wait_for, wait_for_machines,
 };
 use super::team_steps::{self, TakeOver};
+use super::webhook_steps;
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::{Fly, MachineId};
+use crate::outside::Outside;
 use crate::sources::fly::{LogLine, Machine};
 use crate::sources::platform::Platform;
 use crate::state::{self, Handoff, Locked};
@@ -42,14 +44,18 @@ pub struct Args {
     /// Resume even though a teammate's handoff record holds the bot (probes first)
     #[arg(long)]
     take_over: bool,
+    /// With --take-over: take it over without the probe (their copy is not checked for)
+    #[arg(long, requires = "take_over")]
+    no_probe: bool,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+    // A bot without fly_app still has something to resume when dev-start recorded its webhook.
     let bots: Vec<&Bot> = ctx
         .cfg
         .select(&args.bots)?
         .into_iter()
-        .filter(|b| b.platform.is_some())
+        .filter(|b| b.platform.is_some() || webhook_steps::in_handoff(ctx, b).is_some())
         .collect();
     if bots.is_empty() {
         return Err(Error::Usage(
@@ -65,7 +71,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
             ctx,
             bot,
             Mode::new(args.yes, args.dry_run),
-            TakeOver::new(args.take_over),
+            TakeOver::new(args.take_over, args.no_probe),
         )?;
     }
     Ok(0)
@@ -83,6 +89,9 @@ pub fn resume(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
 
 fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Result<()> {
     let Some(fly) = bot.fly() else {
+        if webhook_steps::in_handoff(ctx, bot).is_some() {
+            return resume_webhook(ctx, bot, mode);
+        }
         return Err(Error::Usage(format!(
             "{} has no fly_app in botctl.toml: nothing to resume",
             bot.name
@@ -137,8 +146,8 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
                     plan.targets.join(" ")
                 )
             });
-        if bot.mode.is_webhook() {
-            super::webhook_steps::would_restore(ctx, bot, &mut steps);
+        if restores_webhook(ctx, bot) {
+            webhook_steps::would_restore(ctx, bot, &mut steps);
         }
         return Ok(());
     }
@@ -146,11 +155,55 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
     start_machines(ctx, app, &plan, mode, &mut steps)?;
     wait_until_started(ctx, bot, app, &plan, &mut steps)?;
     wait_for_ready_line(ctx, bot, fly, &plan, started_at, &mut steps)?;
-    if bot.mode.is_webhook() {
+    if restores_webhook(ctx, bot) {
         let started = !plan.targets.is_empty();
         let ready = started && fly.ready_log.is_some();
-        super::webhook_steps::restore(ctx, bot, &fly.app, started, ready, started_at, &mut steps)?;
+        webhook_steps::restore(
+            ctx,
+            bot,
+            Some(&fly.app),
+            started,
+            ready,
+            started_at,
+            &mut steps,
+        )?;
     }
+    if let Some(lock) = &lock {
+        clear_handoff(lock, bot, &mut steps)?;
+    }
+    Ok(())
+}
+
+/// A webhook bot's webhook is set again; so is any webhook dev-start recorded.
+fn restores_webhook(ctx: &Context, bot: &Bot) -> bool {
+    bot.mode.is_webhook() || webhook_steps::in_handoff(ctx, bot).is_some()
+}
+
+/// A bot without fly_app whose webhook dev-start recorded and deleted: nothing to start, the
+/// webhook to set again.
+fn resume_webhook(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
+    let mut steps = Steps::new(
+        &format!("deploy-resume {}: set its webhook again", bot.name),
+        mode.is_dry_run(),
+    );
+    let lock = if mode.is_dry_run() {
+        None
+    } else {
+        Some(state::lock(&ctx.cfg.root)?)
+    };
+    let survey = ctx.survey(&[bot]);
+    refuse_while_it_runs_elsewhere(
+        &mut steps,
+        bot,
+        &survey,
+        "a webhook set now would make every poll of that copy a 409",
+    )?;
+    if mode.is_dry_run() {
+        webhook_steps::would_restore(ctx, bot, &mut steps);
+        return Ok(());
+    }
+    mode.confirm(&format!("Set the webhook of {} again?", bot.name))?;
+    webhook_steps::restore(ctx, bot, None, false, false, time::now(), &mut steps)?;
     if let Some(lock) = &lock {
         clear_handoff(lock, bot, &mut steps)?;
     }
@@ -170,7 +223,7 @@ fn choose_machines(
     let recorded = state::read(&ctx.cfg.root).map_err(|e| step.fail(e))?;
     let handoff: Option<Handoff> = recorded
         .handoff(&bot.name)
-        .filter(|h| h.app == app)
+        .filter(|h| h.of_app(app))
         .cloned();
     let machines = match machines {
         Some(Ok(ms)) => ms.clone(),
@@ -351,9 +404,7 @@ fn wait_for_ready_line(
                 ControlFlow::Break(Ok(at))
             }
             Readiness::Ready { .. } => ControlFlow::Continue("ready; watching for a 409".into()),
-            Readiness::ConflictAfterReady(line) => {
-                ControlFlow::Break(Err(ui::shown(&line).into_owned()))
-            }
+            Readiness::ConflictAfterReady(line) => ControlFlow::Break(Err(line.to_string())),
             Readiness::Waiting => ControlFlow::Continue("no ready line yet".into()),
         })
     })
@@ -375,7 +426,7 @@ fn wait_for_ready_line(
                 .rev()
                 .take(10)
                 .rev()
-                .map(|l| ui::shown(&l.text).into_owned())
+                .map(|l| l.text.to_string())
                 .collect();
             Err(step.fail(Error::StepFailed(format!(
                 "no \"{ready}\" line within {}s of the start. Last lines seen:\n{}",
@@ -396,7 +447,11 @@ fn clear_handoff(lock: &Locked, bot: &Bot, steps: &mut Steps) -> Result<()> {
     if st.handoff(&bot.name).is_some() {
         st.clear(&bot.name);
         lock.save(&st).map_err(|e| step.fail(e))?;
-        step.done(format!("{} is back on Fly.io", bot.name));
+        step.done(if bot.fly().is_some() {
+            format!("{} is back on Fly.io", bot.name)
+        } else {
+            format!("{}'s webhook is set again", bot.name)
+        });
     } else {
         step.skipped("none was recorded");
     }
@@ -407,7 +462,7 @@ fn clear_handoff(lock: &Locked, bot: &Bot, steps: &mut Steps) -> Result<()> {
 enum Readiness {
     Waiting,
     Ready { at: u64 },
-    ConflictAfterReady(String),
+    ConflictAfterReady(Outside),
 }
 
 /// Reads the logs: the ready line stamped after the start, and any 409 after it. Two
@@ -416,7 +471,7 @@ fn readiness(lines: &[LogLine], ready: &str, started_at: u64) -> Readiness {
     let after_start = |l: &&LogLine| l.at.is_some_and(|t| t + 2 >= started_at);
     let Some(pos) = lines
         .iter()
-        .position(|l| after_start(&l) && l.message.contains(ready))
+        .position(|l| after_start(&l) && l.message.raw().contains(ready))
     else {
         return Readiness::Waiting;
     };

@@ -4,7 +4,6 @@
 //! other poller is left; run it here; offer to resume Fly.io when it exits.
 
 use std::os::unix::process::CommandExt;
-use std::process::Command;
 use std::time::Duration;
 
 use super::Context;
@@ -44,7 +43,8 @@ pub struct Args {
     /// Skip the conflict probe
     #[arg(long)]
     pub no_probe: bool,
-    /// Take the bot over from the teammate whose handoff record holds it (probes first)
+    /// Take the bot over from the teammate whose handoff record holds it (probes first;
+    /// with --no-probe, without the probe)
     #[arg(long)]
     pub take_over: bool,
 }
@@ -87,12 +87,12 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         bot,
         &survey,
         "dev-start",
-        TakeOver::new(args.take_over),
+        TakeOver::new(args.take_over, args.no_probe),
         mode,
         &mut steps,
     )?;
     let inherited = held.inherited.map(|r| r.machines).unwrap_or_default();
-    let stopped = stop_fly(
+    let (stopped, recorded) = stop_fly(
         ctx,
         bot,
         &survey,
@@ -106,7 +106,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     )?;
     team_steps::publish(ctx, bot, lock.as_ref(), mode, &mut steps)?;
     if let Some(found) = &webhook {
-        webhook_steps::delete(ctx, bot, found, mode, &mut steps)?;
+        webhook_steps::delete(ctx, bot, found, recorded.as_ref(), mode, &mut steps)?;
     }
     if mode.is_dry_run() {
         steps
@@ -221,10 +221,8 @@ struct Carried<'a> {
     webhook: Option<&'a crate::sources::webhook::Webhook>,
 }
 
-/// Another Fly app that holds the same token and has started machines polls with it: a copy
-/// here would conflict with it as surely as with the bot's own app.
 /// Confirms, records the handoff, stops the started machines and waits for `stopped`.
-/// Returns the machines it stopped.
+/// Returns the machines it stopped, and the handoff as recorded on disk (when one was).
 fn stop_fly(
     ctx: &Context,
     bot: &Bot,
@@ -233,16 +231,45 @@ fn stop_fly(
     lock: Option<&state::Locked>,
     carried: Carried<'_>,
     steps: &mut Steps,
-) -> Result<Vec<MachineId>> {
+) -> Result<(Vec<MachineId>, Option<state::Recorded>)> {
     let Carried { inherited, webhook } = carried;
     let mut step = steps.begin("Stop the bot on Fly.io");
     let Some(app) = bot.app().map(|a| a.as_str()) else {
-        if !mode.is_dry_run() {
-            mode.confirm(&format!("Run {} on this machine?", bot.name))
-                .map_err(|e| step.fail(e))?;
+        if mode.is_dry_run() {
+            step.skipped(match webhook {
+                Some(_) => format!(
+                    "no fly_app in botctl.toml; would record the webhook in {}",
+                    state::path(&ctx.cfg.root).display()
+                ),
+                None => "no fly_app in botctl.toml".into(),
+            });
+            return Ok((Vec::new(), None));
         }
-        step.skipped("no fly_app in botctl.toml");
-        return Ok(Vec::new());
+        mode.confirm(&format!("Run {} on this machine?", bot.name))
+            .map_err(|e| step.fail(e))?;
+        // Without machines, the webhook is still production's: recorded before it is deleted.
+        let Some(webhook) = webhook else {
+            step.skipped("no fly_app in botctl.toml");
+            return Ok((Vec::new(), None));
+        };
+        let Some(lock) = lock else {
+            return Err(step.fail(Error::StepFailed("the handoff lock was not taken".into())));
+        };
+        let recorded = lock
+            .record(state::Handoff {
+                bot: bot.name.to_string(),
+                app: None,
+                machines: Vec::new(),
+                at: time::rfc3339(time::now()),
+                by: state::who(),
+                webhook: Some(webhook.clone()),
+            })
+            .map_err(|e| step.fail(e))?;
+        step.skipped(format!(
+            "no fly_app in botctl.toml; the webhook is recorded in {}",
+            state::path(&ctx.cfg.root).display()
+        ));
+        return Ok((Vec::new(), Some(recorded)));
     };
     let fly = &ctx.flyctl;
     let machines = match survey.machines(bot) {
@@ -275,7 +302,7 @@ fn stop_fly(
                 running.join(" ")
             )
         });
-        return Ok(running);
+        return Ok((running, None));
     }
     let question = if running.is_empty() && !stopping.is_empty() {
         format!(
@@ -299,8 +326,8 @@ fn stop_fly(
     let Some(lock) = lock else {
         return Err(step.fail(Error::StepFailed("the handoff lock was not taken".into())));
     };
-    let mut st = lock.load().map_err(|e| step.fail(e))?;
-    let earlier = st.handoff(&bot.name).filter(|h| h.app == app).cloned();
+    let st = lock.load().map_err(|e| step.fail(e))?;
+    let earlier = st.handoff(&bot.name).filter(|h| h.of_app(app)).cloned();
     let earlier_note = earlier
         .as_ref()
         .map(|h| {
@@ -323,7 +350,7 @@ fn stop_fly(
     // record is still needed to set the webhook again.
     if waited.is_empty() && inherited.is_empty() && webhook.is_none() {
         step.done(format!("no machine of {app} was started{earlier_note}"));
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
 
     // Record before stopping anything, so a dev-start killed half-way can be undone.
@@ -333,26 +360,34 @@ fn stop_fly(
             recorded.push(id.clone());
         }
     }
-    st.set(state::Handoff {
-        bot: bot.name.to_string(),
-        app: app.to_string(),
-        machines: recorded,
-        at: time::rfc3339(time::now()),
-        by: state::who(),
-        webhook: webhook.cloned(),
-    });
-    lock.save(&st).map_err(|e| step.fail(e))?;
+    let recorded = lock
+        .record(state::Handoff {
+            bot: bot.name.to_string(),
+            app: Some(app.to_string()),
+            machines: recorded,
+            at: time::rfc3339(time::now()),
+            by: state::who(),
+            webhook: webhook.cloned(),
+        })
+        .map_err(|e| step.fail(e))?;
     if waited.is_empty() {
         step.done(format!(
             "no machine of {app} was started; {} stay stopped (recorded in {}){earlier_note}",
             inherited.join(", "),
             state::path(&ctx.cfg.root).display()
         ));
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Some(recorded)));
     }
 
     let on_fly = crate::sources::fly::OnFly { flyctl: fly, app };
     for id in &running {
+        // Only a machine the record on disk names is stopped.
+        if !recorded.handoff().machines.contains(id) {
+            return Err(step.fail(Error::StepFailed(format!(
+                "machine {id} is not in the handoff recorded in {}: not stopped",
+                state::path(&ctx.cfg.root).display()
+            ))));
+        }
         on_fly.stop(&id.as_str().into()).map_err(|e| {
             // Ctrl-C while flyctl stops a machine is an interrupt (130), not a failed step.
             if e.interrupted {
@@ -382,7 +417,7 @@ machines; `botctl deploy-resume {}` starts them again.",
         waited.join(", "),
         state::path(&ctx.cfg.root).display()
     ));
-    Ok(waited)
+    Ok((waited, Some(recorded)))
 }
 
 /// From the survey: autostart entries, and machines Fly Proxy can start again by itself
@@ -478,18 +513,8 @@ dev-start {}",
 /// gets is passed on to the whole group, so a `run` with shell syntax is reached too.
 fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) -> Result<()> {
     let mut step = steps.begin(&format!("Run `{}` here (Ctrl-C stops it)", bot.run));
-    // A plain command replaces the shell, so the bot is botctl's child as if typed.
-    let plain = !bot.run.contains(|c| ";&|()<>$`\n".contains(c));
-    let script = if plain {
-        format!("exec {}", bot.run)
-    } else {
-        bot.run.clone()
-    };
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(script)
-        .current_dir(&ctx.cfg.root)
-        .process_group(0);
+    let mut cmd = bot.run.command();
+    cmd.current_dir(&ctx.cfg.root).process_group(0);
     if let (Some(token), Some(var)) = (token, &bot.token_env) {
         cmd.env(var, token.secret());
     }
@@ -530,25 +555,36 @@ fn group_alive(pgid: u32) -> bool {
 }
 
 fn offer_resume(ctx: &Context, bot: &Bot, stopped: Vec<MachineId>, yes: bool) -> Result<()> {
-    if bot.fly().is_none() {
-        return Ok(());
-    }
     let pending = state::read(&ctx.cfg.root)?.handoff(&bot.name).is_some() || !stopped.is_empty();
     if !pending {
         return Ok(());
     }
+    // Without fly_app, what waits is the webhook dev-start recorded and deleted.
+    let (waiting, stays, question) = if bot.fly().is_some() {
+        (
+            "Fly.io is still stopped",
+            "Fly.io stays stopped",
+            format!("Resume {} on Fly.io now?", bot.name),
+        )
+    } else {
+        (
+            "Its webhook is still deleted",
+            "Its webhook stays deleted",
+            format!("Set the webhook of {} again now?", bot.name),
+        )
+    };
     if !yes && !ui::interactive() {
         ui::line(format!(
-            "Fly.io is still stopped for {0}. To hand it back: botctl deploy-resume {0}",
+            "{waiting} for {0}. To hand it back: botctl deploy-resume {0}",
             bot.name
         ));
         return Ok(());
     }
-    match ui::confirm(&format!("Resume {} on Fly.io now?", bot.name), yes) {
+    match ui::confirm(&question, yes) {
         Ok(()) => deploy_resume::resume(ctx, bot, Mode::Confirmed),
         Err(Error::NotConfirmed(_)) => {
             ui::line(format!(
-                "Fly.io stays stopped. When you want it back: botctl deploy-resume {}",
+                "{stays}. When you want it back: botctl deploy-resume {}",
                 bot.name
             ));
             Ok(())

@@ -410,7 +410,8 @@ how long to watch for a copy that comes back\n",
         .first()
         .map_or(("NAME".to_string(), "COMMAND ARGS".to_string()), |b| {
             let entry = crate::model::Entry::Script(b.script.clone());
-            let run = entry.default_run();
+            // Quoted as a shell reads it: the line is for a person to copy.
+            let run = crate::shell::join(&entry.default_run());
             // A file name with a line break in it would end the comment.
             let run = if run.chars().any(char::is_control) {
                 "COMMAND ARGS".to_string()

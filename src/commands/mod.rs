@@ -32,11 +32,15 @@ impl Context {
     }
 
     pub fn new(cfg: Config) -> Self {
+        crate::team::remember_sights_in(&cfg.root);
         let dotenv = DotEnv::load(&cfg.root);
-        // Every bot's token is known to the redaction layer before anything is printed, so a
-        // flyctl log line quoting it is masked whichever command shows it.
+        // Every secret botctl can know — each bot's token (with its secret half) and webhook
+        // secret — is known to the redaction layer before anything is printed, so a log line
+        // or an answer quoting it is masked whichever command shows it, at whatever step.
+        // Looking them up registers them (`Token::new`, `Secret::new`).
         for bot in &cfg.bots {
             let _ = crate::sources::telegram::token_for(bot, &dotenv);
+            let _ = crate::sources::webhook::secret_for(bot, &dotenv);
         }
         Context {
             flyctl: Flyctl::new(&cfg.fly, &cfg.root),

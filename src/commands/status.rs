@@ -165,7 +165,7 @@ impl<'a> PlatformJson<'a> {
 
 #[derive(Serialize)]
 struct TelegramJson {
-    username: Option<String>,
+    username: Option<crate::outside::Outside>,
     webhook: Option<crate::outside::Outside>,
     pending_updates: Option<u64>,
     error: Option<String>,
@@ -473,7 +473,7 @@ fn declared_row(r: &team::Record, stale: Duration) -> String {
     };
     format!(
         "on {} ({}; not seen from here{stale})",
-        ui::shown(&r.by),
+        r.who_where(),
         r.when()
     )
 }

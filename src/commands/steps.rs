@@ -351,25 +351,15 @@ pub fn refuse_while_it_runs_elsewhere(
     Ok(())
 }
 
-/// dev-stop only stops this user's processes: another user's copy needs that user (or root).
+/// Each copy's own fix, as `judge::local_fix` decides it for every command (the same one
+/// named once).
 fn stop_local_fix(bot: &Bot, local: &[&Instance]) -> String {
-    let me = nix::unistd::getuid().as_raw();
-    let (mine, others): (Vec<&Instance>, Vec<&Instance>) =
-        local.iter().partition(|i| i.uid == Some(me));
-    let pids = others
-        .iter()
-        .map(|i| i.pid.to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
-    match (mine.is_empty(), others.first()) {
-        (_, None) => format!("botctl dev-stop {}", bot.name),
-        (true, Some(other)) => format!(
-            "ask {0} to stop it (as {0}: botctl dev-stop {1}), or as root: kill {pids}",
-            other.user, bot.name
-        ),
-        (false, Some(_)) => format!(
-            "botctl dev-stop {}   # and for the other users' copies, as root: kill {pids}",
-            bot.name
-        ),
+    let mut fixes: Vec<String> = Vec::new();
+    for i in local {
+        let fix = crate::survey::judge::local_fix(bot, i);
+        if !fixes.contains(&fix) {
+            fixes.push(fix);
+        }
     }
+    fixes.join("; and: ")
 }

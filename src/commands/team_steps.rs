@@ -15,16 +15,26 @@ use crate::survey::Survey;
 use crate::team::{self, Record, Written};
 use crate::ui;
 
-/// Whether the person asked to take the bot over from whoever holds it.
+/// Whether the person asked to take the bot over from whoever holds it, and how. A take-over
+/// goes on only after a probe that ran and heard nothing, or when the person chose to go
+/// without one (`--no-probe`): a probe that could not run is no evidence that their copy
+/// stopped polling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TakeOver {
     No,
-    Yes,
+    /// Probe first; refuse unless the probe ran and heard nobody.
+    Probed,
+    /// `--take-over --no-probe`: the person's explicit choice to go without the probe.
+    Unprobed,
 }
 
 impl TakeOver {
-    pub fn new(asked: bool) -> Self {
-        if asked { TakeOver::Yes } else { TakeOver::No }
+    pub fn new(asked: bool, no_probe: bool) -> Self {
+        match (asked, no_probe) {
+            (false, _) => TakeOver::No,
+            (true, false) => TakeOver::Probed,
+            (true, true) => TakeOver::Unprobed,
+        }
     }
 }
 
@@ -75,34 +85,63 @@ pub fn refuse_while_someone_holds_it(
     if take_over == TakeOver::No {
         return Err(step.fail(record.refusal(&bot.name, stale, &fix_command)));
     }
+    let then = if command == "dev-start" {
+        "rewrite the record"
+    } else {
+        "clear the record and start the machines"
+    };
     if mode.is_dry_run() {
-        step.would(format!(
-            "take it over from {}: probe for a copy still polling there, then {}",
-            record.taker(),
-            if command == "dev-start" {
-                "rewrite the record"
-            } else {
-                "clear the record and start the machines"
-            }
+        step.would(match take_over {
+            TakeOver::Unprobed => format!(
+                "take it over from {} without a probe (--no-probe), then {then}",
+                record.taker()
+            ),
+            _ => format!(
+                "take it over from {}: probe for a copy still polling there, then {then}",
+                record.taker()
+            ),
+        });
+        return Ok(Held {
+            inherited: Some(record),
+            probed: false,
+        });
+    }
+    if take_over == TakeOver::Unprobed {
+        step.warn(format!(
+            "taking it over from {} without a probe (--no-probe): a copy still polling there \
+was not checked for",
+            record.taker()
         ));
         return Ok(Held {
             inherited: Some(record),
             probed: false,
         });
     }
+    // Without a probe that ran and heard nothing, their copy may still poll on their laptop,
+    // which nothing here can see: refuse, naming the explicit way to go on without one.
+    let unprobed = |why: String| Error::Refused {
+        message: format!(
+            "{why}, so nothing tells whether {}'s copy still polls; taking {} over could \
+make two pollers",
+            ui::shown(&record.by),
+            bot.name
+        ),
+        fix: format!(
+            "fix that and run `{fix_command}` again; or, if you know their copy is stopped, \
+take it over without the probe: `{fix_command} --no-probe`"
+        ),
+    };
     // Probe first: their copy may still poll on their laptop, which nothing here can see.
     let token = match telegram::token_for(bot, &ctx.dotenv) {
         TokenLookup::Found { token, .. } => token,
         _ => {
-            step.warn(format!(
-                "taking it over from {}; no token, so no probe could check that their copy \
-stopped polling",
-                record.taker()
-            ));
-            return Ok(Held {
-                inherited: Some(record),
-                probed: false,
-            });
+            return Err(step.fail(unprobed(format!(
+                "the take-over probes first, and there is no token to probe with ({} is \
+not set)",
+                bot.token_env
+                    .as_deref()
+                    .unwrap_or("no token_env in botctl.toml")
+            ))));
         }
     };
     ui::note(telegram::PROBE_WARNING);
@@ -131,16 +170,9 @@ polling ({}); taking it over now would make two pollers",
             ),
         })),
         ProbeOutcome::Failed(telegram::ApiError::Interrupted) => Err(step.fail(Error::Interrupted)),
-        ProbeOutcome::Failed(e) => {
-            step.warn(format!(
-                "taking it over from {}; the probe could not run ({e})",
-                record.taker()
-            ));
-            Ok(Held {
-                inherited: Some(record),
-                probed: false,
-            })
-        }
+        ProbeOutcome::Failed(e) => Err(step.fail(unprobed(format!(
+            "the take-over's probe could not run ({e})"
+        )))),
         ProbeOutcome::Webhook => Err(step.fail(Error::Refused {
             message: "a webhook is set: polling anywhere gets 409".into(),
             fix: format!("botctl doctor {}", bot.name),
@@ -178,9 +210,11 @@ pub fn publish(
     if mode.is_dry_run() {
         step.would(format!(
             "once the machines are stopped: flyctl machine update ID --app {app} --metadata \
-{}={} --metadata {}=NOW --metadata {}={} --skip-start --yes",
+{}={} --metadata {}={} --metadata {}=NOW --metadata {}={} --skip-start --yes",
             team::BY,
             who,
+            team::ON,
+            team::here(),
             team::AT,
             team::BOT,
             bot.name
@@ -192,11 +226,12 @@ pub fn publish(
         return Ok(());
     };
     let recorded = lock.load().map_err(|e| step.fail(e))?;
-    let Some(handoff) = recorded.handoff(&bot.name).filter(|h| h.app == app) else {
+    let Some(handoff) = recorded.handoff(&bot.name).filter(|h| h.of_app(app)) else {
         step.skipped("no handoff recorded, so nothing to publish");
         return Ok(());
     };
-    let pairs = team::record_pairs(&handoff.by, &handoff.at, &bot.name);
+    let on = team::here();
+    let pairs = team::record_pairs(&handoff.by, &on, &handoff.at, &bot.name);
     let machines = match ctx.flyctl.machines(app) {
         Ok(ms) => ms,
         Err(e) => {

@@ -15,7 +15,7 @@ use crate::model::AppName;
 use crate::sources::telegram::{self, ApiError, BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, SecretLookup, Webhook};
 use crate::survey::Survey;
-use crate::{state, time, ui};
+use crate::{state, time};
 
 /// After the bot's ready line, how long a bot that sets its own webhook may still take.
 const AFTER_READY: Duration = Duration::from_secs(10);
@@ -125,11 +125,13 @@ deploy-resume relies on the bot to set it",
 }
 
 /// dev-start: `deleteWebhook` without `drop_pending_updates`, so the updates that waited for
-/// the webhook go to the poller here.
+/// the webhook go to the poller here. Only once the webhook is in the handoff on disk
+/// (`recorded`): Telegram never gives back what a deleted webhook was.
 pub fn delete(
     ctx: &Context,
     bot: &Bot,
     found: &Found,
+    recorded: Option<&state::Recorded>,
     mode: Mode,
     steps: &mut Steps,
 ) -> Result<()> {
@@ -141,6 +143,14 @@ pub fn delete(
     if mode.is_dry_run() {
         step.would("call deleteWebhook without drop_pending_updates");
         return Ok(());
+    }
+    let on_disk = recorded.and_then(|r| r.handoff().webhook.as_ref());
+    if on_disk.is_none() || on_disk != found.record.as_ref() {
+        return Err(step.fail(Error::StepFailed(format!(
+            "the webhook is not recorded in {}, so it was not deleted (Telegram never gives \
+back a deleted webhook's settings)",
+            state::path(&ctx.cfg.root).display()
+        ))));
     }
     let Some(api) = api(ctx, bot) else {
         return Err(step.fail(no_token(bot)));
@@ -191,10 +201,15 @@ fn secret_note(bot: &Bot) -> String {
 
 /// The webhook to restore: dev-start's record, else `webhook_url`.
 fn recorded(ctx: &Context, bot: &Bot) -> Option<Webhook> {
+    in_handoff(ctx, bot).or_else(|| Webhook::configured(bot))
+}
+
+/// The webhook dev-start recorded for `bot` before deleting it: deploy-resume restores it
+/// whatever else the bot has or lacks (a fly_app, `mode = "webhook"`).
+pub fn in_handoff(ctx: &Context, bot: &Bot) -> Option<Webhook> {
     state::read(&ctx.cfg.root)
         .ok()
         .and_then(|s| s.handoff(&bot.name).and_then(|h| h.webhook.clone()))
-        .or_else(|| Webhook::configured(bot))
 }
 
 /// deploy-resume, after the machines started: the webhook is set again, and delivers.
@@ -202,7 +217,7 @@ fn recorded(ctx: &Context, bot: &Bot) -> Option<Webhook> {
 pub fn restore(
     ctx: &Context,
     bot: &Bot,
-    app: &AppName,
+    app: Option<&AppName>,
     started: bool,
     ready: bool,
     started_at: u64,
@@ -214,7 +229,7 @@ pub fn restore(
             .begin("Wait for the bot to set its webhook itself")
             .fail(no_token(bot)));
     };
-    let now = wait_for_the_bot(ctx, &api, started, ready, steps)?;
+    let now = wait_for_the_bot(ctx, &api, app.is_some(), started, ready, steps)?;
     let now = match now {
         Some(info) => info,
         None => set_from_record(ctx, bot, &api, target.as_ref(), steps)?,
@@ -234,6 +249,7 @@ pub fn restore(
 fn wait_for_the_bot(
     ctx: &Context,
     api: &BotApi,
+    on_fly: bool,
     started: bool,
     ready: bool,
     steps: &mut Steps,
@@ -247,6 +263,10 @@ fn wait_for_the_bot(
             format!("already set: {}", first.url)
         });
         return Ok(Some(first));
+    }
+    if !on_fly {
+        step.skipped("no fly_app: nothing botctl starts will set it");
+        return Ok(None);
     }
     if !started {
         step.skipped(
@@ -358,7 +378,7 @@ deploy-resume {}",
 fn check_delivery(
     ctx: &Context,
     bot: &Bot,
-    app: &AppName,
+    app: Option<&AppName>,
     api: &BotApi,
     target: Option<&Webhook>,
     now: &WebhookInfo,
@@ -369,8 +389,7 @@ fn check_delivery(
     if let Some(want) = target.filter(|w| w.url != now.url.raw()) {
         return Err(step.fail(Error::StepFailed(format!(
             "the webhook is {}, not {}: fix the bot's configuration or botctl.toml's webhook_url",
-            now.url,
-            ui::shown(&want.url)
+            now.url, &want.url
         ))));
     }
     let fresh_error = |info: &WebhookInfo| {
@@ -398,10 +417,13 @@ fn check_delivery(
     .map_err(|e| step.fail(e))?;
     match outcome {
         Some(Err((at, message))) => Err(step.fail(Error::StepFailed(format!(
-            "Telegram could not deliver to the webhook at {}: {message}\nsee `flyctl logs --app \
-{}`; `botctl doctor {}` checks the rest",
+            "Telegram could not deliver to the webhook at {}: {message}\nsee {}; `botctl \
+doctor {}` checks the rest",
             time::rfc3339(at),
-            app,
+            match app {
+                Some(app) => format!("`flyctl logs --app {app}`"),
+                None => "the bot's own logs".into(),
+            },
             bot.name
         )))),
         Some(Ok(())) => {

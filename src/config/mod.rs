@@ -127,7 +127,7 @@ pub struct Bot {
     pub name: BotName,
     /// How its process is recognised: `script` or `module`.
     pub entry: Entry,
-    pub run: String,
+    pub run: Run,
     pub token_env: Option<String>,
     pub username: Option<String>,
     /// Where it runs in production: its Fly.io app (with the secret there and its ready log)
@@ -139,6 +139,51 @@ pub struct Bot {
     pub webhook_url: Option<String>,
     /// Webhook mode: the variable (environment or .env) holding the webhook's `secret_token`.
     pub webhook_secret_env: Option<String>,
+}
+
+/// How dev-start and exec run a bot here. Only the user's own `run` goes through a shell;
+/// the default is an argv, so no script name is ever read as shell syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Run {
+    /// `run` from botctl.toml: a command line for `sh -c`, the user's to write.
+    Shell(String),
+    /// botctl's default (`python3 SCRIPT`), run as these words, without a shell.
+    Argv(Vec<String>),
+}
+
+impl Run {
+    /// The process that runs it, in no particular folder yet.
+    pub fn command(&self) -> std::process::Command {
+        match self {
+            Run::Argv(argv) => {
+                let mut cmd = std::process::Command::new(&argv[0]);
+                cmd.args(&argv[1..]);
+                cmd
+            }
+            Run::Shell(line) => {
+                // A plain command replaces the shell, so the bot's pid is the one started (a
+                // supervisor supervises the bot itself, Ctrl-C reaches it as if typed).
+                let plain = !line.contains(|c| ";&|()<>$`\n".contains(c));
+                let mut cmd = std::process::Command::new("sh");
+                cmd.arg("-c").arg(if plain {
+                    format!("exec {line}")
+                } else {
+                    line.clone()
+                });
+                cmd
+            }
+        }
+    }
+}
+
+/// As a person types it: the user's line as written, the default's words shell-quoted.
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Run::Shell(line) => f.write_str(line),
+            Run::Argv(argv) => f.write_str(&crate::shell::join(argv)),
+        }
+    }
 }
 
 impl Bot {
@@ -383,7 +428,7 @@ mod tests {
     #[test]
     fn defaults_and_errors() {
         let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"bot.py\"\n").unwrap();
-        assert_eq!(c.bots[0].run, "python3 bot.py");
+        assert_eq!(c.bots[0].run.to_string(), "python3 bot.py");
         assert_eq!(c.bots[0].platform, None);
         let secret = |c: &Config| c.bots[0].fly().and_then(|f| f.token_secret.clone());
         let c = parse_str(
@@ -430,9 +475,18 @@ mod tests {
     fn script_or_module_exactly_one() {
         let c = parse_str("[[bot]]\nname = \"a\"\nmodule = \"lb.partner\"\n").unwrap();
         assert_eq!(c.bots[0].entry, Entry::Module("lb.partner".into()));
-        assert_eq!(c.bots[0].run, "python3 -m lb.partner");
+        assert_eq!(c.bots[0].run.to_string(), "python3 -m lb.partner");
         let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"src/bot.ts\"\n").unwrap();
-        assert_eq!(c.bots[0].run, "npx tsx src/bot.ts");
+        assert_eq!(c.bots[0].run.to_string(), "npx tsx src/bot.ts");
+        let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"x$(touch I).py\"\n").unwrap();
+        assert_eq!(
+            c.bots[0].run,
+            Run::Argv(vec!["python3".into(), "x$(touch I).py".into()])
+        );
+        assert_eq!(c.bots[0].run.to_string(), "python3 'x$(touch I).py'");
+        let c =
+            parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\nrun = \"make run\"\n").unwrap();
+        assert_eq!(c.bots[0].run, Run::Shell("make run".into()));
         let e =
             parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\nmodule = \"b\"\n").unwrap_err();
         assert!(e.to_string().contains("exactly one"), "{e}");

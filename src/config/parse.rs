@@ -209,8 +209,8 @@ PARTNER_BOT_TOKEN, not {:?}",
             name: BotName::new(name.clone()),
             run: b
                 .run
-                .map(|r| r.into_inner())
-                .unwrap_or_else(|| entry.default_run()),
+                .map(|r| Run::Shell(r.into_inner()))
+                .unwrap_or_else(|| Run::Argv(entry.default_run())),
             entry,
             token_env: b.token_env.map(Spanned::into_inner),
             username: b

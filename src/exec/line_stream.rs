@@ -4,6 +4,7 @@
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{ExecError, Output, display, kill_group, spawn_error};
@@ -11,6 +12,15 @@ use super::{ExecError, Output, display, kill_group, spawn_error};
 /// The longest line a [`LineStream`] keeps, and the most of its stderr: a program that prints
 /// megabytes without a newline costs no more than this.
 const STREAM_LINE_MAX: usize = 64 * 1024;
+/// How far past the cut a line is read, so that a secret lying across the cut is masked whole
+/// before the line is cut (a webhook secret is at most 256 characters, a token under 100).
+const MASK_MARGIN: usize = 1024;
+
+/// The most bytes of lines read but not yet taken: a program that prints faster than its
+/// caller reads costs no more than this. Lines past it are dropped and counted
+/// ([`LineStream::take_dropped`]). As much as `run` keeps, so a caller that keeps everything
+/// fails with "too much" before a line could be dropped unseen.
+const QUEUE_BYTES: usize = super::OUTPUT_CAP;
 
 /// A program that prints lines until it is stopped (`flyctl logs` without `--no-tail`). It has
 /// no time limit of its own: its reader waits at most the `wait` of each [`LineStream::next`],
@@ -18,7 +28,15 @@ const STREAM_LINE_MAX: usize = 64 * 1024;
 pub struct LineStream {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
+    queue: std::sync::Arc<Queue>,
     stderr: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+/// What the reader thread has queued and dropped, shared with the stream.
+#[derive(Default)]
+struct Queue {
+    bytes: AtomicUsize,
+    dropped: AtomicU64,
 }
 
 /// What [`LineStream::next`] saw.
@@ -48,7 +66,9 @@ pub fn stream_lines(program: &Path, args: &[&str]) -> Result<LineStream, ExecErr
         .spawn()
         .map_err(|e| spawn_error(program, &command, e))?;
     let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let queue = std::sync::Arc::new(Queue::default());
     let stdout = child.stdout.take().expect("piped stdout");
+    let queued = std::sync::Arc::clone(&queue);
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stdout);
         let mut buf = Vec::new();
@@ -56,16 +76,29 @@ pub fn stream_lines(program: &Path, args: &[&str]) -> Result<LineStream, ExecErr
             buf.clear();
             match reader
                 .by_ref()
-                .take(STREAM_LINE_MAX as u64)
+                .take((STREAM_LINE_MAX + MASK_MARGIN) as u64)
                 .read_until(b'\n', &mut buf)
             {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {
+                    // An overlong line stays one line: its rest is skipped, never sent as
+                    // lines of its own (which would split what lies across the cut).
+                    let skipped = if buf.ends_with(b"\n") {
+                        0
+                    } else {
+                        skip_line(&mut reader)
+                    };
                     let line = String::from_utf8_lossy(&buf);
-                    if tx
-                        .send(line.trim_end_matches(['\n', '\r']).to_string())
-                        .is_err()
-                    {
+                    let line = line.trim_end_matches(['\n', '\r']);
+                    let line = crate::redact::cut(line, STREAM_LINE_MAX, skipped);
+                    // Bounded by bytes, whatever the lines' length: the reader never waits
+                    // (a stalled program would stall the caller's other work), it drops.
+                    if queued.bytes.load(Ordering::SeqCst) + line.len() > QUEUE_BYTES {
+                        queued.dropped.fetch_add(1, Ordering::SeqCst);
+                        continue;
+                    }
+                    queued.bytes.fetch_add(line.len(), Ordering::SeqCst);
+                    if tx.send(line).is_err() {
                         break;
                     }
                 }
@@ -83,10 +116,16 @@ pub fn stream_lines(program: &Path, args: &[&str]) -> Result<LineStream, ExecErr
                     break;
                 }
                 if let Ok(mut t) = stderr_text.lock() {
-                    // Keep the end: flyctl's `Error: …` comes last.
+                    // Keep the end: flyctl's `Error: …` comes last. Whole lines only: a line
+                    // cut at its start could hold the tail of a secret whose head is gone,
+                    // which nothing could mask.
                     t.extend_from_slice(&chunk[..n]);
                     if t.len() > STREAM_LINE_MAX {
                         let cut = t.len() - STREAM_LINE_MAX;
+                        let cut = t[cut..]
+                            .iter()
+                            .position(|b| *b == b'\n')
+                            .map_or(t.len(), |i| cut + i + 1);
                         t.drain(..cut);
                     }
                 }
@@ -96,8 +135,28 @@ pub fn stream_lines(program: &Path, args: &[&str]) -> Result<LineStream, ExecErr
     Ok(LineStream {
         child,
         lines: rx,
+        queue,
         stderr: stderr_text,
     })
+}
+
+/// Reads past the end of the current line; returns how many bytes were skipped.
+fn skip_line(reader: &mut impl std::io::BufRead) -> usize {
+    let mut skipped = 0;
+    loop {
+        let (n, end) = match reader.fill_buf() {
+            Ok([]) | Err(_) => return skipped,
+            Ok(chunk) => match chunk.iter().position(|b| *b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            },
+        };
+        reader.consume(n);
+        skipped += n;
+        if end {
+            return skipped - 1;
+        }
+    }
 }
 
 impl LineStream {
@@ -105,7 +164,10 @@ impl LineStream {
     pub fn next(&mut self, wait: Duration) -> Next {
         use std::sync::mpsc::RecvTimeoutError;
         match self.lines.recv_timeout(wait) {
-            Ok(line) => Next::Line(line),
+            Ok(line) => {
+                self.queue.bytes.fetch_sub(line.len(), Ordering::SeqCst);
+                Next::Line(line)
+            }
             Err(RecvTimeoutError::Timeout) => Next::Quiet,
             Err(RecvTimeoutError::Disconnected) => {
                 // Output closed: give it a moment to report its status and last words.
@@ -126,6 +188,12 @@ impl LineStream {
                 Next::Ended { code, error }
             }
         }
+    }
+
+    /// How many lines were dropped since the last call, because the caller read slower than
+    /// the program printed (the queue holds at most [`QUEUE_BYTES`]).
+    pub fn take_dropped(&self) -> u64 {
+        self.queue.dropped.swap(0, Ordering::SeqCst)
     }
 
     /// The stderr line worth quoting so far, as [`Output::error_line`] finds it.
@@ -158,6 +226,54 @@ impl Drop for LineStream {
 mod tests {
     use super::*;
 
+    /// A line longer than the cut stays one line, masked whole before it is cut: a token
+    /// lying across the cut never comes out in two unmasked halves.
+    #[test]
+    fn an_overlong_line_is_masked_whole_then_cut() {
+        let token = format!("7012345670:{}", "AAHstreamCutSecretHalf_-0123456789abcd");
+        crate::redact::register(&token);
+        let pad = STREAM_LINE_MAX - 20;
+        let script = format!(
+            "head -c {pad} /dev/zero | tr '\\0' x; printf '%s' '{token}'; \
+head -c 200000 /dev/zero | tr '\\0' y; echo; echo next"
+        );
+        let mut s = stream_lines(Path::new("/bin/sh"), &["-c", &script]).unwrap();
+        let Next::Line(first) = s.next(Duration::from_secs(10)) else {
+            panic!("no line");
+        };
+        assert!(first.contains("<token>"), "{}", &first[first.len() - 200..]);
+        assert!(!first.contains("AAHstream"));
+        assert!(
+            first.ends_with(" more bytes)"),
+            "{}",
+            &first[first.len() - 80..]
+        );
+        assert_eq!(s.next(Duration::from_secs(10)), Next::Line("next".into()));
+    }
+
+    /// stderr keeps its last 64 KiB in whole lines: a line whose start was dropped (with the
+    /// head of a secret in it) is dropped whole, never quoted.
+    #[test]
+    fn stderr_keeps_whole_lines_only() {
+        let token = format!("7012345671:{}", "AAHstderrCutSecretHalf_-0123456789abcd");
+        crate::redact::register(&token);
+        let script = format!(
+            "printf '%s' '{token}' >&2; head -c {} /dev/zero | tr '\\0' y >&2; exit 1",
+            STREAM_LINE_MAX - 10
+        );
+        let mut s = stream_lines(Path::new("/bin/sh"), &["-c", &script]).unwrap();
+        match s.next(Duration::from_secs(10)) {
+            Next::Ended { error, .. } => {
+                assert!(
+                    !error.contains("456789abcd"),
+                    "{}",
+                    &error[..100.min(error.len())]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn line_streams_give_lines_then_the_end() {
         let mut s = stream_lines(
@@ -174,5 +290,34 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_program_faster_than_its_reader_costs_the_queue_and_drops_are_counted() {
+        // 64 MiB of lines, four times the queue, before the first is taken.
+        let mut s = stream_lines(
+            Path::new("/bin/sh"),
+            &[
+                "-c",
+                "yes \"$(printf %01023d 0)\" | head -n 65536; echo end",
+            ],
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while s.queue.dropped.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(s.queue.bytes.load(Ordering::SeqCst) <= QUEUE_BYTES);
+        let mut taken = 0u64;
+        let dropped = loop {
+            match s.next(Duration::from_secs(10)) {
+                Next::Line(l) if l == "end" => break s.take_dropped(),
+                Next::Line(_) => taken += 1,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(dropped > 0, "nothing dropped");
+        assert_eq!(taken + dropped, 65536, "every line taken or counted");
+        assert_eq!(s.take_dropped(), 0, "counted once");
     }
 }

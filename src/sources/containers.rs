@@ -76,8 +76,9 @@ pub struct Container {
     pub argv: Vec<String>,
     #[serde(skip)]
     pub working_dir: Option<String>,
+    /// `Config.User`: outside text.
     #[serde(skip)]
-    pub user: String,
+    pub user: Outside,
     #[serde(skip)]
     pub started: Option<u64>,
 }
@@ -221,11 +222,11 @@ pub fn ps_ids(text: &str) -> Vec<String> {
     #[derive(Deserialize)]
     struct Row {
         #[serde(rename = "ID")]
-        id: String,
+        id: Outside,
     }
     text.lines()
         .filter_map(|l| serde_json::from_str::<Row>(l.trim()).ok())
-        .map(|r| r.id)
+        .map(|r| r.id.raw().to_string())
         .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit()))
         .collect()
 }
@@ -296,7 +297,8 @@ pub fn parse_fields(
         working_dir: Some(working_dir).filter(|w| !w.is_empty()),
         user: Some(json::<String>(user))
             .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "root".into()),
+            .unwrap_or_else(|| "root".into())
+            .into(),
         started: crate::time::parse_rfc3339(&started),
         id,
     })
@@ -308,7 +310,7 @@ pub fn supervisor(c: &Container) -> crate::sources::supervisor::Supervisor {
     let argv = c.stop_argv();
     Supervisor {
         kind: SupervisorKind::Docker,
-        name: c.name.clone(),
+        name: c.name.clone().into(),
         pid: None,
         how: StopHow::Command {
             argv,

@@ -19,7 +19,8 @@ pub struct Instance {
     #[serde(skip)]
     pub bot: BotName,
     pub pid: u32,
-    pub user: String,
+    /// The user name as the process table (or a container's engine) gives it: outside text.
+    pub user: crate::outside::Outside,
     #[serde(skip)]
     pub uid: Option<u32>,
     /// Seconds since the epoch; shown as RFC 3339.
@@ -268,7 +269,7 @@ fn instances(
         found.push(Instance {
             bot: bot.name.clone(),
             pid,
-            user: d.user.clone(),
+            user: d.user.as_str().into(),
             uid: d.facts.uid,
             started: d.facts.started,
             cwd: d.cwd.clone(),

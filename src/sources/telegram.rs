@@ -40,8 +40,56 @@ impl std::fmt::Debug for Token {
 #[derive(Debug, Default, Clone)]
 pub struct DotEnv {
     vars: HashMap<String, String>,
-    /// Why .env could not be read whole (a sentence naming the line), when it could not.
-    problem: Option<String>,
+    /// Why .env could not be read whole, when it could not.
+    problem: Option<DotEnvProblem>,
+}
+
+/// Why `.env` could not be read whole: its path and, for text that does not parse, the line.
+/// It holds no text of the file, so no error about it can quote a secret (the parser's own
+/// error holds the rest of the file from the bad line on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DotEnvProblem {
+    path: std::path::PathBuf,
+    why: DotEnvWhy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DotEnvWhy {
+    TooLarge,
+    /// The file could not be read (the reader's error names no content).
+    Unreadable(crate::files::FileError),
+    NotUtf8 {
+        line: usize,
+    },
+    /// A quote opened on `line` is never closed.
+    Unclosed {
+        line: usize,
+    },
+    NotParsed {
+        line: usize,
+    },
+}
+
+impl std::fmt::Display for DotEnvProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self.path.display();
+        match &self.why {
+            DotEnvWhy::TooLarge => write!(f, "{path} is too large for a dotenv file (over 1 MiB)"),
+            DotEnvWhy::Unreadable(e) => write!(f, "{path} cannot be read: {e}"),
+            DotEnvWhy::NotUtf8 { line } => {
+                write!(f, "{path} cannot be parsed: line {line} is not UTF-8")
+            }
+            DotEnvWhy::Unclosed { line } => write!(
+                f,
+                "{path} cannot be parsed: the quote opened on line {line} is never closed"
+            ),
+            DotEnvWhy::NotParsed { line } => write!(
+                f,
+                "{path} cannot be parsed: line {line} is not VAR=value (its text is not shown: \
+.env holds secrets)"
+            ),
+        }
+    }
 }
 
 /// A .env larger than this is not a dotenv file anyone wrote by hand.
@@ -50,11 +98,14 @@ const DOTENV_MAX: u64 = 1 << 20;
 impl DotEnv {
     pub fn load(root: &Path) -> Self {
         let path = root.join(".env");
-        let unreadable = |why: String| DotEnv {
+        let unreadable = |why: DotEnvWhy| DotEnv {
             vars: HashMap::new(),
-            problem: Some(format!("{} {why}", path.display())),
+            problem: Some(DotEnvProblem {
+                path: path.clone(),
+                why,
+            }),
         };
-        let text = match crate::files::read_bytes(&path, DOTENV_MAX) {
+        let bytes = match crate::files::read_bytes(&path, DOTENV_MAX) {
             Ok(bytes) => bytes,
             Err(e) if e.is_missing() => return DotEnv::default(),
             // Many projects name their virtualenv `.env`; a FIFO would block for ever.
@@ -66,12 +117,20 @@ impl DotEnv {
                 return DotEnv::default();
             }
             Err(crate::files::FileError::TooLarge { .. }) => {
-                return unreadable("is too large for a dotenv file (over 1 MiB)".into());
+                return unreadable(DotEnvWhy::TooLarge);
             }
-            Err(e) => return unreadable(format!("cannot be read: {e}")),
+            Err(e) => return unreadable(DotEnvWhy::Unreadable(e)),
+        };
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                return unreadable(DotEnvWhy::NotUtf8 {
+                    line: line_at(&bytes, e.valid_up_to()),
+                });
+            }
         };
         let mut vars = HashMap::new();
-        for item in dotenvy::from_read_iter(text.as_slice()) {
+        for item in dotenvy::from_read_iter(text.as_bytes()) {
             match item {
                 Ok((k, v)) => {
                     vars.insert(k, v);
@@ -79,7 +138,10 @@ impl DotEnv {
                 Err(e) => {
                     return DotEnv {
                         vars,
-                        problem: Some(format!("{} cannot be parsed: {e}", path.display())),
+                        problem: Some(DotEnvProblem {
+                            path,
+                            why: parse_error_line(text, &e),
+                        }),
                     };
                 }
             }
@@ -88,6 +150,39 @@ impl DotEnv {
             vars,
             problem: None,
         }
+    }
+}
+
+/// The 1-based line of byte `offset`.
+fn line_at(bytes: &[u8], offset: usize) -> usize {
+    bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+/// Where dotenvy's error is, as a line number: its error carries the text of the logical line
+/// (for an unclosed quote, the rest of the file), which is located in `text` and never kept.
+fn parse_error_line(text: &str, e: &dotenvy::Error) -> DotEnvWhy {
+    let dotenvy::Error::LineParse(quoted, index) = e else {
+        return DotEnvWhy::NotParsed { line: 1 };
+    };
+    // An unclosed quote: the reader hit the end of the file with the rest of it in hand.
+    if *index == quoted.len() && !quoted.is_empty() && text.ends_with(quoted.as_str()) {
+        return DotEnvWhy::Unclosed {
+            line: line_at(text.as_bytes(), text.len() - quoted.len()),
+        };
+    }
+    // Else the first line that starts with the logical line: an identical line before it
+    // would have failed first.
+    let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1));
+    let start = starts
+        .into_iter()
+        .find(|&i| text[i..].starts_with(quoted.as_str()))
+        .unwrap_or(0);
+    DotEnvWhy::NotParsed {
+        line: line_at(text.as_bytes(), start + index.min(&quoted.len())),
     }
 }
 
@@ -117,7 +212,7 @@ pub enum TokenLookup {
     Missing {
         var: String,
         /// .env could not be read whole, so the variable may be in it.
-        dotenv_problem: Option<String>,
+        dotenv_problem: Option<DotEnvProblem>,
     },
     /// The bot has no `token_env`.
     NotConfigured,
@@ -253,7 +348,7 @@ pub struct WebhookInfo {
     /// A certificate was uploaded with it: botctl cannot upload it again.
     pub has_custom_certificate: bool,
     pub max_connections: Option<u32>,
-    pub allowed_updates: Option<Vec<String>>,
+    pub allowed_updates: Option<Vec<Outside>>,
 }
 
 #[derive(Clone)]
@@ -271,7 +366,7 @@ struct Envelope {
     #[serde(default)]
     error_code: Option<u16>,
     #[serde(default)]
-    description: Option<String>,
+    description: Option<Outside>,
     #[serde(default)]
     parameters: Option<Parameters>,
 }
@@ -340,7 +435,7 @@ impl BotApi {
         }
         let code = envelope.error_code.unwrap_or(status);
         let description: Outside =
-            redact(&envelope.description.unwrap_or_default(), &self.token).into();
+            redact(envelope.description.unwrap_or_default().raw(), &self.token).into();
         Err(match code {
             401 => ApiError::Unauthorized(description),
             409 => ApiError::Conflict(classify_conflict(description.raw())),
@@ -355,13 +450,14 @@ impl BotApi {
         })
     }
 
-    pub fn get_me(&self) -> Result<String, ApiError> {
+    /// The bot's @username, as the Bot API says it: outside text.
+    pub fn get_me(&self) -> Result<Outside, ApiError> {
         let me = self.call("getMe", &[], self.timeout)?;
         Ok(me
             .get("username")
             .and_then(|u| u.as_str())
             .unwrap_or("")
-            .to_string())
+            .into())
     }
 
     pub fn webhook_info(&self) -> Result<WebhookInfo, ApiError> {
@@ -395,7 +491,7 @@ impl BotApi {
                 .and_then(|v| v.as_array())
                 .map(|a| {
                     a.iter()
-                        .filter_map(|u| u.as_str().map(str::to_string))
+                        .filter_map(|u| u.as_str().map(Outside::from))
                         .collect()
                 }),
         })
@@ -464,8 +560,8 @@ impl DotEnv {
     }
 
     /// Why .env could not be read whole, when it could not.
-    pub fn problem(&self) -> Option<&str> {
-        self.problem.as_deref()
+    pub fn problem(&self) -> Option<&DotEnvProblem> {
+        self.problem.as_ref()
     }
 }
 
@@ -568,6 +664,33 @@ mod tests {
         let other = format!("bot987654:{}/x", "Y".repeat(40));
         assert!(!redact(&other, &t).contains("YYYY"));
         assert_eq!(format!("{t:?}"), "Token(<redacted>)");
+    }
+
+    /// A .env that does not parse is named by its line, never quoted: the parser's own error
+    /// holds the rest of the file.
+    #[test]
+    fn a_dotenv_error_names_the_line_never_the_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: [(&[u8], &str); 3] = [
+            (
+                b"A=1\nB='halfvalue\nDATABASE_URL=postgres://u:hunter2@db/x\nHOOK=s3cr3t-hook\n",
+                "the quote opened on line 2 is never closed",
+            ),
+            (
+                b"A=1\n\nnot a pair s3cr3t-hook\nB=2\n",
+                "line 3 is not VAR=value",
+            ),
+            (b"A=1\nB=\"x\"\nC=\xff s3cr3t-hook\n", "line 3 is not UTF-8"),
+        ];
+        for (text, want) in cases {
+            std::fs::write(dir.path().join(".env"), text).unwrap();
+            let problem = DotEnv::load(dir.path()).problem().unwrap().to_string();
+            assert!(problem.contains(want), "{problem}");
+            assert!(problem.contains(".env"), "{problem}");
+            for secret in ["hunter2", "s3cr3t", "halfvalue", "not a pair"] {
+                assert!(!problem.contains(secret), "{problem}");
+            }
+        }
     }
 
     #[test]

@@ -9,17 +9,19 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Bot;
+use crate::outside::Outside;
 use crate::sources::telegram::{ApiError, BotApi, DotEnv, WebhookInfo};
 
 /// The webhook as it was, enough to set it again (the secret aside).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Webhook {
-    pub url: String,
+    /// From botctl.toml or Telegram; outside text either way, shown escaped.
+    pub url: Outside,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_updates: Option<Vec<String>>,
+    pub allowed_updates: Option<Vec<Outside>>,
 }
 
 impl Webhook {
@@ -28,8 +30,9 @@ impl Webhook {
     pub fn from_info(bot: &Bot, info: &WebhookInfo) -> Option<Webhook> {
         let url = bot
             .webhook_url
-            .clone()
-            .or_else(|| Some(info.url.raw().to_string()).filter(|u| !u.is_empty()))?;
+            .as_deref()
+            .map(Outside::from)
+            .or_else(|| Some(info.url.clone()).filter(|u| !u.is_empty()))?;
         Some(Webhook {
             url,
             max_connections: info.max_connections,
@@ -40,7 +43,7 @@ impl Webhook {
     /// The webhook botctl.toml names, with Telegram's defaults for the rest.
     pub fn configured(bot: &Bot) -> Option<Webhook> {
         Some(Webhook {
-            url: bot.webhook_url.clone()?,
+            url: bot.webhook_url.as_deref()?.into(),
             max_connections: None,
             allowed_updates: None,
         })
@@ -48,7 +51,7 @@ impl Webhook {
 
     /// Sets it again, as the bot's own configuration would; never `drop_pending_updates`.
     pub fn set(&self, api: &BotApi, secret: Option<&Secret>) -> Result<(), ApiError> {
-        let mut params = vec![("url", self.url.clone())];
+        let mut params = vec![("url", self.url.raw().to_string())];
         if let Some(n) = self.max_connections {
             params.push(("max_connections", n.to_string()));
         }
@@ -66,15 +69,13 @@ impl Webhook {
 
     /// For a person: the url (escaped) and what goes with it.
     pub fn describe(&self) -> String {
-        let mut s = crate::outside::shown(&self.url).into_owned();
+        let mut s = self.url.to_string();
         if let Some(n) = self.max_connections {
             s.push_str(&format!(", max_connections {n}"));
         }
         if let Some(list) = &self.allowed_updates {
-            s.push_str(&format!(
-                ", allowed_updates [{}]",
-                crate::outside::shown(&list.join(", "))
-            ));
+            let list: Vec<String> = list.iter().map(ToString::to_string).collect();
+            s.push_str(&format!(", allowed_updates [{}]", list.join(", ")));
         }
         s
     }

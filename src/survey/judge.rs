@@ -5,6 +5,7 @@
 
 use crate::config::{Bot, Host};
 use crate::model::HostName;
+use crate::outside::Outside;
 use crate::sources::autostart::{Entry, Source};
 use crate::sources::local::Instance;
 use crate::sources::telegram::TokenLookup;
@@ -16,10 +17,11 @@ use super::{Places, Survey};
 pub enum Username<'a> {
     /// No token to ask with, or `getMe` did not answer.
     Unknown,
-    /// The bot the token belongs to: the one expected, or botctl.toml expects none.
-    Is(&'a str),
+    /// The bot the token belongs to: the one expected, or botctl.toml expects none. As the
+    /// Bot API says it: outside text.
+    Is(&'a Outside),
     /// The token belongs to another bot than botctl.toml says.
-    Mismatch { got: &'a str, want: &'a str },
+    Mismatch { got: &'a Outside, want: &'a str },
 }
 
 pub fn username<'a>(bot: &'a Bot, survey: &'a Survey) -> Username<'a> {
@@ -30,13 +32,36 @@ pub fn username<'a>(bot: &'a Bot, survey: &'a Survey) -> Username<'a> {
         return Username::Unknown;
     }
     match (&t.me, &bot.username) {
-        (Some(Ok(got)), Some(want)) if !got.eq_ignore_ascii_case(want) => Username::Mismatch {
-            got: got.as_str(),
-            want: want.as_str(),
-        },
-        (Some(Ok(got)), _) => Username::Is(got.as_str()),
+        (Some(Ok(got)), Some(want)) if !got.raw().eq_ignore_ascii_case(want) => {
+            Username::Mismatch {
+                got,
+                want: want.as_str(),
+            }
+        }
+        (Some(Ok(got)), _) => Username::Is(got),
         _ => Username::Unknown,
     }
+}
+
+/// The command that ends one local instance, decided here for every command that names it
+/// (exec's refusal, dev-start's and deploy-resume's): a container's through its engine, as
+/// status shows it (its pid may be the engine VM's, which no `kill` here reaches); this user's
+/// with `botctl dev-stop`; another user's by its supervisor's own stop, else by that user or
+/// root.
+pub fn local_fix(bot: &Bot, i: &Instance) -> String {
+    if let (Some(_), Some(s)) = (&i.container, &i.supervisor) {
+        return s.stop();
+    }
+    if i.uid == Some(nix::unistd::getuid().as_raw()) {
+        return format!("botctl dev-stop {}", bot.name);
+    }
+    if let Some(s) = &i.supervisor {
+        return s.stop();
+    }
+    format!(
+        "ask {0} to stop it (as {0}: botctl dev-stop {1}), or as root: kill {2}",
+        &i.user, bot.name, i.pid
+    )
 }
 
 /// An autostart entry that can start the bot again: on this machine (`host: None`) or on a

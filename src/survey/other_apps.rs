@@ -17,11 +17,12 @@ pub const MAX_IN_FLIGHT: usize = 8;
 /// What was read about the apps of the account.
 pub struct OtherApps {
     /// Every app the account can see (`flyctl apps list`).
-    pub listed: Result<Vec<String>, FlyError>,
-    /// The secrets of every app read: the bots' own apps and the others.
-    pub secrets: BTreeMap<String, Result<Vec<Secret>, FlyError>>,
+    pub listed: Result<Vec<Outside>, FlyError>,
+    /// The secrets of every app read, by its name (outside text): the bots' own apps and the
+    /// others.
+    pub secrets: BTreeMap<Outside, Result<Vec<Secret>, FlyError>>,
     /// Machines of the other apps that hold one of the bots' tokens.
-    pub machines: BTreeMap<String, Result<Vec<Machine>, FlyError>>,
+    pub machines: BTreeMap<Outside, Result<Vec<Machine>, FlyError>>,
 }
 
 /// What the other Fly apps say about one bot's token.
@@ -132,14 +133,14 @@ the token)"
                     result.checked += 1;
                     if let Some(secret) = list.iter().find(|s| s.digest == digest) {
                         let machines =
-                            match fly.get(other_app.as_str()).or(self.machines.get(other_app)) {
+                            match fly.get(other_app.raw()).or(self.machines.get(other_app)) {
                                 Some(Ok(ms)) => Ok(ms.as_slice()),
                                 Some(Err(e)) => Err(e),
                                 None => Ok(&[][..]),
                             };
                         result.also.push(Also {
-                            app: other_app.as_str().into(),
-                            secret: secret.name.as_str().into(),
+                            app: other_app.clone(),
+                            secret: secret.name.clone(),
                             machines,
                         });
                     }
@@ -174,19 +175,19 @@ pub fn wanted<'a>(bots: &[&'a Bot]) -> Vec<(&'a str, &'a str)> {
 /// hundreds of timeouts; apps not read by then are "not compared".
 pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
     let deadline = std::time::Instant::now() + 2 * flyctl.timeout();
-    let own: Vec<String> = wanted
+    let own: Vec<Outside> = wanted
         .iter()
-        .map(|(app, _)| app.to_string())
+        .map(|(app, _)| Outside::from(*app))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
     let (listed, own_secrets) = std::thread::scope(|s| {
         let listed = s.spawn(|| flyctl.apps());
         // One slot is taken by `apps list`.
-        let own_secrets = bounded(&own, MAX_IN_FLIGHT - 1, |app| flyctl.secrets(app));
+        let own_secrets = bounded(&own, MAX_IN_FLIGHT - 1, |app| flyctl.secrets(app.raw()));
         (super::joined(listed.join()), own_secrets)
     });
-    let mut secrets: BTreeMap<String, Result<Vec<Secret>, FlyError>> =
+    let mut secrets: BTreeMap<Outside, Result<Vec<Secret>, FlyError>> =
         own.iter().cloned().zip(own_secrets).collect();
     let digests: BTreeSet<String> = wanted
         .iter()
@@ -196,7 +197,7 @@ pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
     let mut machines = BTreeMap::new();
     // Without a digest of our own there is nothing to compare: no need to ask about others.
     if let (Ok(all), false) = (&listed, digests.is_empty()) {
-        let others: Vec<String> = all
+        let others: Vec<Outside> = all
             .iter()
             .filter(|a| !secrets.contains_key(*a))
             .cloned()
@@ -204,6 +205,7 @@ pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
         let read = bounded(&others, MAX_IN_FLIGHT, |app| {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
+                // Shown escaped: the app's name is the account's.
                 let command = format!("flyctl secrets list --app {app} --json");
                 return (
                     Err(FlyError::TimedOut {
@@ -214,11 +216,11 @@ pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
                 );
             }
             let flyctl = flyctl.within(left);
-            let found = flyctl.secrets(app);
+            let found = flyctl.secrets(app.raw());
             let holds = found
                 .as_ref()
-                .is_ok_and(|list| list.iter().any(|s| digests.contains(&s.digest)));
-            (found, holds.then(|| flyctl.machines(app)))
+                .is_ok_and(|list| list.iter().any(|s| digests.contains(s.digest.raw())));
+            (found, holds.then(|| flyctl.machines(app.raw())))
         });
         for (app, (found, ms)) in others.into_iter().zip(read) {
             if let Some(ms) = ms {
@@ -236,7 +238,7 @@ pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
 
 /// The digest of secret `name` of `app`, when it was read and is there.
 pub fn digest_of<'a>(
-    secrets: &'a BTreeMap<String, Result<Vec<Secret>, FlyError>>,
+    secrets: &'a BTreeMap<Outside, Result<Vec<Secret>, FlyError>>,
     app: &str,
     name: &str,
 ) -> Option<&'a str> {
@@ -244,7 +246,7 @@ pub fn digest_of<'a>(
         Some(Ok(list)) => list
             .iter()
             .find(|s| s.name == name)
-            .map(|s| s.digest.as_str())
+            .map(|s| s.digest.raw())
             .filter(|d| !d.is_empty()),
         _ => None,
     }
@@ -297,8 +299,8 @@ mod tests {
         Ok(list
             .iter()
             .map(|(name, digest)| Secret {
-                name: name.to_string(),
-                digest: digest.to_string(),
+                name: (*name).into(),
+                digest: (*digest).into(),
             })
             .collect())
     }
@@ -323,17 +325,11 @@ mod tests {
                 "locked".into(),
             ]),
             secrets: [
+                ("prod".into(), secrets(&[("TOKEN", "d1"), ("DB", "d9")])),
+                ("beta".into(), secrets(&[("BOT_TOKEN", "d1")])),
+                ("other".into(), secrets(&[("TOKEN", "d2"), ("EMPTY", "")])),
                 (
-                    "prod".to_string(),
-                    secrets(&[("TOKEN", "d1"), ("DB", "d9")]),
-                ),
-                ("beta".to_string(), secrets(&[("BOT_TOKEN", "d1")])),
-                (
-                    "other".to_string(),
-                    secrets(&[("TOKEN", "d2"), ("EMPTY", "")]),
-                ),
-                (
-                    "locked".to_string(),
+                    "locked".into(),
                     Err(FlyError::AppNotFound {
                         app: "locked".into(),
                     }),
@@ -342,7 +338,7 @@ mod tests {
             .into_iter()
             .collect(),
             machines: [(
-                "beta".to_string(),
+                "beta".into(),
                 Ok(vec![machine("b1", "started"), machine("b2", "stopped")]),
             )]
             .into_iter()

@@ -3,7 +3,7 @@
 
 use crate::outside::shown;
 use crate::sources::local::Instance;
-use crate::sources::supervisor::{Supervisor, SupervisorKind};
+use crate::sources::supervisor::{Name, Supervisor, SupervisorKind};
 use crate::time;
 
 /// "local pid 4242 `python3 bot.py` (anna, in /home/anna/lb, since …)", and what keeps it alive.
@@ -27,7 +27,7 @@ fn at(place: &str, i: &Instance) -> String {
     } else {
         place.to_string()
     };
-    let mut s = format!("{place} pid {} `{}` ({}", i.pid, i.cmd, shown(&i.user));
+    let mut s = format!("{place} pid {} `{}` ({}", i.pid, i.cmd, i.user);
     if let Some(cwd) = &i.cwd {
         s.push_str(&format!(", in {}", shown(&cwd.display().to_string())));
     }
@@ -48,6 +48,15 @@ fn at(place: &str, i: &Instance) -> String {
 /// "supervisord program partner (pid 812)", "a shell loop (pid 900)".
 pub fn supervisor(s: &Supervisor) -> String {
     let pid = s.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+    // Seen, not named: still the kind, with why ("pm2 (pid 700), app not named: …").
+    if let Name::Unknown { why } = &s.name {
+        let what = if s.kind == SupervisorKind::Pm2 {
+            "app"
+        } else {
+            "program"
+        };
+        return format!("{}{pid}, {what} not named: {why}", s.kind);
+    }
     match s.kind {
         SupervisorKind::Loop => format!("a shell loop{pid}"),
         SupervisorKind::Reloader => format!("the reloader {}{pid}", s.name),

@@ -1,7 +1,6 @@
 //! Lines that keep coming (`botctl watch`), with a status line under them on a terminal. The
 //! status line is redrawn in place; on a pipe there is none, and every line stays whole.
 
-use std::io::Write;
 use std::sync::Mutex;
 
 /// stdout for a stream of events. Writes from several threads come out whole.
@@ -106,8 +105,5 @@ fn fit(text: &str) -> String {
 }
 
 fn print(text: &str) -> bool {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_ok()
+    super::write_stdout(text)
 }

@@ -51,16 +51,33 @@ pub fn hanging(text: impl AsRef<str>, indent: Option<usize>) {
     }
 }
 
-/// Writes one line to stdout. A closed pipe (`botctl status | head -1`) ends botctl quietly
-/// with success, as ripgrep does: whoever closed it has read what they wanted.
+/// Writes one line to stdout (see [`write_stdout`]).
 fn out(line: &str) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush())
-        && e.kind() == std::io::ErrorKind::BrokenPipe
-    {
+    if !write_stdout(&format!("{line}\n")) {
         restore_terminal();
         std::process::exit(0);
+    }
+}
+
+/// The one writer of stdout, so no caller can forget a failed write. A closed pipe
+/// (`botctl status | head -1`) returns false: whoever closed it has read what they wanted,
+/// and botctl ends quietly, as ripgrep does. Any other failure (a full disk, `> /dev/full`)
+/// would lose output the user asked for: botctl ends with exit 1, saying why.
+fn write_stdout(text: &str) -> bool {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => false,
+        Err(e) => {
+            drop(stdout);
+            restore_terminal();
+            error(format!("cannot write the output: {e}"));
+            std::process::exit(1);
+        }
     }
 }
 

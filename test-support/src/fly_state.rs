@@ -32,6 +32,8 @@ impl World {
             .arg(ops.to_string())
             .env("FAKE_FLY_STATE", self.fly_state_path())
             .env("FAKE_FLY_NO_RECORD", "1")
+            // Settling may start a machine's bot: it is this world's.
+            .envs(self.marks())
             .status()
             .expect("run the fake flyctl");
         assert!(status.success(), "fake flyctl _apply {ops} failed");

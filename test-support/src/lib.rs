@@ -10,6 +10,8 @@
 //! - [`BotApi`]: the fake Bot API server (`tests/fakes/botapi.py`) and its control API.
 //! - [`PtbBot`]: a real python-telegram-bot poller (`tests/fakes/ptb_bot.py`).
 //! - [`wait_until`]: wait for a condition with a deadline; tests never sleep-and-hope.
+//! - [`cleanup`]: every process the suite starts is marked in its environment; a World ends
+//!   its own when dropped, and `cargo xtask ci` fails on any left after the suite.
 //! - [`ProcessTableLock`] at [`lock_path`]: see below.
 //!
 //! # The process table is shared
@@ -44,6 +46,7 @@
 //! calls [`require_root`] first; `cargo xtask ci` runs them (`--include-ignored`; CI is root).
 
 mod botapi;
+pub mod cleanup;
 pub mod config;
 mod fly_state;
 mod json;

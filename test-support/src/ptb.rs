@@ -77,6 +77,7 @@ impl Poller {
             .env("BOT_TOKEN", token)
             .env("BOTAPI_URL", api.url())
             .env("BOTCTL_NODE_FAKES", node_fakes())
+            .envs(world.marks())
             .env_remove("PARTNER_BOT_TOKEN");
         Poller::spawn(&mut cmd).unwrap_or_else(|e| panic!("{e}"))
     }
@@ -91,6 +92,7 @@ impl Poller {
         let mut cmd = venv_python3(&venv_python());
         cmd.arg(as_name)
             .current_dir(world.root())
+            .envs(world.marks())
             .env("BOT_TOKEN", token)
             .env("BOTAPI_URL", api.url())
             .env_remove("PARTNER_BOT_TOKEN");

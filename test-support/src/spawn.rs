@@ -94,6 +94,7 @@ impl World {
     fn spawn_cmd(&self, mut cmd: std::process::Command, cwd: &Path, shown: &[&str]) -> Proc {
         self.hold_process_table();
         cmd.current_dir(cwd)
+            .envs(self.marks())
             .env("PATH", self.path_var())
             .env("HOME", &self.home)
             .stdin(Stdio::null())

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::cleanup::{RUN_VAR, WORLD_VAR};
 use crate::lock::TestLock;
 use crate::run::{Run, run};
 use crate::spawn::SLEEPER;
@@ -97,6 +98,16 @@ impl World {
         let world = World::new();
         world.write_config(config(&world));
         world
+    }
+
+    /// The environment marks of what this world starts ([`crate::cleanup`]): its own, and the
+    /// suite run's when there is one (for commands whose environment is cleared).
+    pub fn marks(&self) -> Vec<(&'static str, OsString)> {
+        let mut marks = vec![(WORLD_VAR, self.dir.path().as_os_str().to_owned())];
+        if let Some(run) = std::env::var_os(RUN_VAR) {
+            marks.push((RUN_VAR, run));
+        }
+        marks
     }
 
     /// This world's tag: the random part of its folder's name.
@@ -325,6 +336,7 @@ impl World {
             }
         };
         cmd.current_dir(&self.root)
+            .envs(self.marks())
             .env("PATH", self.path_var())
             .env("FAKE_FLY_STATE", self.fly_state_path())
             .env("HOME", &self.home)
@@ -335,6 +347,7 @@ impl World {
             .env_remove("FLY_API_TOKEN")
             .env_remove("RUST_LOG")
             .env_remove("BOTCTL_WHO")
+            .env_remove("BOTCTL_ON")
             .timeout(BOTCTL_LIMIT);
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().ends_with("BOT_TOKEN") {
@@ -353,6 +366,7 @@ impl World {
         cmd.args(args)
             .current_dir(&self.root)
             .env_clear()
+            .envs(self.marks())
             .env("PATH", self.path_var())
             .env("FAKE_FLY_STATE", self.fly_state_path())
             .env("HOME", &self.home)
@@ -389,10 +403,14 @@ impl World {
     }
 }
 
-/// Every test with a fake Fly account fails when botctl broke a rule of Fly metadata there
-/// (see [`World::take_fly_violations`]), whatever it asserted itself.
+/// Every process this world started ends with it, however the test ended (a fake machine's
+/// bot, a daemon, an orphan of a double fork: see [`crate::cleanup`]). And every test with a
+/// fake Fly account fails when botctl broke a rule of Fly metadata there (see
+/// [`World::take_fly_violations`]), whatever it asserted itself.
 impl Drop for World {
     fn drop(&mut self) {
+        let mark = self.dir.path().to_string_lossy().into_owned();
+        crate::cleanup::end_marked(WORLD_VAR, &mark, Duration::from_secs(10));
         if std::thread::panicking() {
             return;
         }

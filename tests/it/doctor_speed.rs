@@ -139,9 +139,10 @@ fn conflict_lines_are_read_from_a_buffer_that_has_them_even_when_flyctl_is_slow(
     let json = run.json();
     let logs = the_finding(&json, "logs");
     assert_eq!(logs["level"], "error", "{json:#}");
+    // Read although flyctl printed nothing for 2 s. (How long doctor took is no evidence here:
+    // on a busy machine its other sources take longer than the logs.)
     let message = logs["message"].as_str().unwrap();
     assert!(message.starts_with("1 409 Conflict line(s)"), "{message}");
-    assert!(run.elapsed < Duration::from_secs(6), "{:?}", run.elapsed);
 }
 
 /// Now, as flyctl stamps its log lines.

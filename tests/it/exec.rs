@@ -733,3 +733,60 @@ fn in_a_read_only_project_folder_it_runs_unlocked_and_says_so() {
     assert!(!run.stdout.contains("the bot ran"));
     assert!(!world.path(".botctl").exists());
 }
+
+/// The copy lock names its holder by pid *and* start time: after the pid it recorded was
+/// reused by an unrelated process, exec names whoever really has the lock open, never the
+/// stranger now at that pid.
+#[test]
+fn after_pid_reuse_the_copy_lock_names_its_real_holder() {
+    let world = World::configured(config);
+    world.hold_process_table();
+    let stranger = world.spawn(&["sleep", "600"], world.root());
+    let lock = world.path(".botctl/exec-admin.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    for written in [
+        // As a botctl before start times wrote it: a pid alone.
+        stranger.pid().to_string(),
+        // The stranger's pid with a start time an hour before it started.
+        format!("{} {}", stranger.pid(), unix_now() - 3600),
+    ] {
+        let holder = world.spawn(
+            &[
+                "python3",
+                "-c",
+                "import fcntl, sys, time\n\
+                 f = open(sys.argv[1], 'a+')\n\
+                 fcntl.flock(f, fcntl.LOCK_EX)\n\
+                 f.seek(0); f.truncate(); f.write(sys.argv[2]); f.flush()\n\
+                 time.sleep(600)",
+                &lock.display().to_string(),
+                &written,
+            ],
+            world.root(),
+        );
+        assert!(
+            wait_until(Duration::from_secs(10), || std::fs::read_to_string(&lock)
+                .is_ok_and(|t| t == written)),
+            "the holder did not take the lock"
+        );
+        let run = world.run(&["exec", "admin", "--", "true"]);
+        run.expect_code(1)
+            .expect_stderr(&format!("local pid {} `python3 -c", holder.pid()))
+            .expect_stderr(&format!("kill {}", holder.pid()));
+        assert!(
+            !run.stderr.contains(&format!("pid {} ", stranger.pid()))
+                && !run.stderr.contains(&format!("kill {}", stranger.pid())),
+            "the stranger at the recorded pid was named:\n{}",
+            run.stderr
+        );
+        drop(holder);
+    }
+    assert!(alive(stranger.pid()));
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}

@@ -6,6 +6,7 @@
 //! busybox sh), the tests that run a process as another user (setpriv), and those that bind a
 //! file over /proc or move a process into a cgroup (tests/it/platform.rs).
 
+mod cleanup;
 mod completions;
 mod config;
 mod doctor;
@@ -19,8 +20,10 @@ mod hosts;
 mod init_fly_app;
 mod onboarding;
 mod other_platforms;
+mod outside;
 mod platform;
 mod runtimes;
+mod secrets;
 mod shared_token;
 mod snapshots;
 mod status;

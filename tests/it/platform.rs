@@ -199,6 +199,35 @@ fn a_bot_in_a_container_outside_the_process_table_is_an_instance_stopped_through
     );
 }
 
+/// One place decides a place's fix: for a container seen only through the engine (its pid is
+/// the VM's), exec's refusal names the fix status shows, never `kill` of a pid no one here
+/// can reach.
+#[test]
+fn exec_names_a_containers_fix_as_status_does() {
+    let world = World::configured(partner);
+    let script = world.script("bot.py");
+    let pid = vm_pid();
+    world.docker_state(serde_json::json!({
+        "engine": "running",
+        "containers": [compose_container(&script, pid)],
+    }));
+    let status = world.run(&["status", "--json"]);
+    let stop = status.json()["bots"][0]["local"][0]["supervisor"]["stop"].clone();
+    assert_eq!(
+        stop, "docker compose -p lb stop partner",
+        "{}",
+        status.stdout
+    );
+    let run = world.run(&["exec", "partner", "--", "true"]);
+    run.expect_code(1)
+        .expect_stderr("fix: docker compose -p lb stop partner");
+    assert!(
+        !run.stderr.contains(&format!("kill {pid}")),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn a_stopped_engine_is_not_checked_not_an_error() {
     let world = World::configured(partner);

@@ -325,13 +325,10 @@ fn ten_apps_at_one_second_a_call_are_read_at_once_eight_at_a_time() {
     st["delay"] = json!({"apps": 1, "secrets": 1, "list": 1});
     world.fly_state(st);
 
+    // Serially: apps list + 11 secrets + 2 machine lists = 14 s. Whether they were read at once
+    // is told by when the calls started (below), not by a duration that holds only on an idle
+    // machine.
     let run = world.run(&["status", "--json"]);
-    // Serially: apps list + 11 secrets + 2 machine lists = 14 s.
-    assert!(
-        run.elapsed < Duration::from_secs(6),
-        "status took {:?}: the apps were not read at once",
-        run.elapsed
-    );
     run.expect_code(1);
     let json = run.json();
     let p = bot(&json, "partner");
@@ -384,12 +381,15 @@ fn other_apps_that_hang_cost_one_deadline_and_one_line() {
         .botctl()
         .args(["doctor", "partner"])
         .timeout(Duration::from_secs(60)));
-    assert!(
-        run.elapsed < Duration::from_secs(9),
-        "took {:?}:\n{}",
-        run.elapsed,
-        run.all_output()
-    );
+    // One deadline: after two calls' time no call starts, so at most two rounds of 8 (a third
+    // at the very edge) were asked, not all 80. Counted, not timed: it holds on a busy machine.
+    let asked = world
+        .fly_calls()
+        .iter()
+        .filter(|argv| argv.first().is_some_and(|a| a == "secrets"))
+        .filter(|argv| argv.iter().any(|a| a.starts_with("other-app-")))
+        .count();
+    assert!(asked <= 3 * 8, "{asked} apps asked:\n{}", run.all_output());
     let out = run.all_output();
     let line = line_with(&out, "not compared: flyctl secrets list timed out");
     assert!(line.contains("80 apps"), "{line}");

@@ -99,12 +99,14 @@ enum Streams {
 
 #[track_caller]
 fn assert_streams(scene: &Scene, name: &str, args: &[&str], code: i32, streams: Streams) {
-    // Who botctl says changes things (`user@host` by default) is fixed, as a teammate's is.
+    // Who botctl says changes things (`user@host` by default) and where (this machine's id)
+    // are fixed, as a teammate's are.
     let run = test_support::run(
         scene
             .world
             .botctl()
             .env("BOTCTL_WHO", "dev@laptop")
+            .env("BOTCTL_ON", "0a1b2c3d4e5f")
             .args(args),
     );
     run.expect_code(code);

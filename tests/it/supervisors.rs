@@ -34,13 +34,26 @@ fn world() -> World {
 
 /// The one local instance of partner, once `status --json` shows it.
 fn the_instance(world: &World) -> Value {
+    the_instance_where(world, |_| true)
+}
+
+/// The one local instance of partner, once `status --json` shows it with its supervisor named:
+/// on a busy machine a daemon may not answer botctl's first look in time.
+fn the_named_instance(world: &World) -> Value {
+    the_instance_where(world, |i| !i["supervisor"]["name"].is_null())
+}
+
+fn the_instance_where(world: &World, ready: impl Fn(&Value) -> bool) -> Value {
     let mut found = Value::Null;
-    let ok = wait_until(Duration::from_secs(20), || {
+    let ok = wait_until(Duration::from_secs(60), || {
         let json = world.run(&["status", "partner", "--json"]).json();
         found = bot(&json, "partner")["local"][0].clone();
-        !found.is_null()
+        !found.is_null() && ready(&found)
     });
-    assert!(ok, "partner never showed up in status");
+    assert!(
+        ok,
+        "partner never showed up in status as wanted; last: {found}"
+    );
     found
 }
 
@@ -105,7 +118,7 @@ fn supervisord_program_is_named_and_stopped_through_supervisorctl_while_the_daem
         .stderr(Stdio::null());
     let _shutdown = Shutdown(shutdown);
 
-    let local = the_instance(&world);
+    let local = the_named_instance(&world);
     let sup = &local["supervisor"];
     let stop = sup["stop"].as_str().unwrap_or_default().to_string();
     // The supervisorctl beside the daemon (or the same one found on PATH), with its -c.
@@ -177,6 +190,8 @@ struct Pm2 {
     home: PathBuf,
     path: OsString,
     cwd: PathBuf,
+    /// The world's marks: the daemon pm2 starts is the world's, ended with it.
+    marks: Vec<(&'static str, OsString)>,
 }
 
 impl Pm2 {
@@ -185,6 +200,7 @@ impl Pm2 {
             home,
             path: world.path_var(),
             cwd: world.root().to_path_buf(),
+            marks: world.marks(),
         }
     }
 
@@ -193,6 +209,7 @@ impl Pm2 {
             .args(args)
             .env("PM2_HOME", &self.home)
             .env("PATH", &self.path)
+            .envs(self.marks.iter().cloned())
             .current_dir(&self.cwd)
             .stdin(Stdio::null())
             .output()
@@ -249,7 +266,7 @@ fn pm2_app_is_named_from_the_daemons_home_and_stopped_with_pm2_stop() {
     ]);
     let daemon = pm2.daemon_pid().expect("pm2 wrote its pid file");
 
-    let local = the_instance(&world);
+    let local = the_named_instance(&world);
     assert_eq!(
         local["supervisor"],
         json!({"kind": "pm2", "name": "partner", "pid": daemon, "stop": "pm2 stop 0"})
@@ -279,6 +296,46 @@ fn pm2_app_is_named_from_the_daemons_home_and_stopped_with_pm2_stop() {
         wait_until(Duration::from_secs(10), || !alive(daemon)),
         "pm2 kill ended the test's daemon"
     );
+}
+
+/// A real pm2 daemon keeps the bot alive, but the `pm2` botctl finds hangs (a daemon that does
+/// not answer in time): the bot is still pm2's, unnamed, saying why, and dev-stop refuses to
+/// signal it (pm2 would only start it again), printing pm2's own command.
+#[test]
+fn pm2_that_does_not_answer_is_still_pm2_and_dev_stop_refuses_to_signal_its_bot() {
+    let world = world();
+    let pm2 = Pm2::new(&world, world.home().join(".pm2"));
+    pm2.run(&[
+        "start",
+        "bot.py",
+        "--interpreter",
+        "python3",
+        "--name",
+        "partner",
+    ]);
+    let daemon = pm2.daemon_pid().expect("pm2 wrote its pid file");
+    // The pm2 on botctl's PATH never answers; the test's own pm2 (pm2_bin) still works.
+    let hang = world.bin().join("pm2");
+    std::fs::write(&hang, "#!/bin/sh\nexec sleep 600\n").unwrap();
+    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let local = the_instance(&world);
+    let bot_pid = local["pid"].as_u64().unwrap() as u32;
+    let stop = format!("pm2 list   # find the app with pid {bot_pid}, then: pm2 stop ID");
+    assert_eq!(
+        local["supervisor"],
+        json!({"kind": "pm2", "name": null, "pid": daemon, "stop": stop})
+    );
+    world.run(&["status", "partner"]).expect_stdout(&format!(
+        "kept alive by pm2 (pid {daemon}), app not named: `pm2 jlist` did not finish"
+    ));
+
+    let run = world.run(&["dev-stop", "--yes", "--grace", "5s"]);
+    run.expect_code(1)
+        .expect_stderr("a signal alone would only see pm2 start it again")
+        .expect_stderr(&format!("fix: {stop}"));
+    assert!(alive(bot_pid), "a copy pm2 keeps alive is not signalled");
+    assert!(alive(daemon));
 }
 
 // ------------------------------------------------------------------------------------------

@@ -124,7 +124,8 @@ fn two_laptops_publish_see_refuse_doctor_take_over_resume_and_clear() {
     ] {
         assert!(update.iter().any(|a| a == word), "{word} in {update:?}");
     }
-    assert_eq!(update.iter().filter(|a| *a == "--metadata").count(), 3);
+    assert_eq!(update.iter().filter(|a| *a == "--metadata").count(), 4);
+    assert_eq!(text(&meta["botctl_on"]).len(), 12, "{meta:#}");
     assert!(
         !update.iter().any(|a| a.starts_with("fly_")),
         "never a fly_ key: {update:?}"
@@ -422,12 +423,18 @@ fn checklist_says_whether_someone_else_holds_the_bot() {
     let world = World::configured(partner_on_fly);
     let mut m = machine(M1, "stopped", None);
     m["metadata"] = json!({"botctl_by": "alice@mbp", "botctl_at": "2026-11-30T10:00:00Z",
-                           "botctl_bot": "partner"});
+                           "botctl_on": "laptop-a", "botctl_bot": "partner"});
     world.fly_state(fly_apps(&[(APP, vec![m])]));
     let run = run_as(&world, "bob@thinkpad", &["checklist"]);
     run.expect_stdout("✗ partner: no one else holds partner — alice@mbp holds partner since")
         .expect_stdout("botctl dev-start partner --take-over");
-    let run = run_as(&world, "alice@mbp", &["checklist"]);
+    let run = test_support::run(
+        world
+            .botctl()
+            .env("BOTCTL_WHO", "alice@mbp")
+            .env("BOTCTL_ON", "laptop-a")
+            .arg("checklist"),
+    );
     run.expect_stdout("✓ partner: no one else holds partner");
 }
 
@@ -437,6 +444,7 @@ fn fake_flyctl(world: &World, args: &[&str]) -> std::process::Output {
     Command::new(world.bin().join("flyctl"))
         .args(args)
         .env("FAKE_FLY_STATE", world.fly_state_path())
+        .envs(world.marks())
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run the fake flyctl")
@@ -549,17 +557,36 @@ fn deploy_resume_take_over_clears_a_teammates_record_and_starts_its_machines() {
     dry.expect_code(0)
         .expect_stdout("would: take it over from alice@mbp")
         .expect_stdout(&format!(
-            "flyctl machine update {M1} --app {APP} --metadata botctl_by= --metadata botctl_at= \
---metadata botctl_bot= --skip-start --yes"
+            "flyctl machine update {M1} --app {APP} --metadata botctl_by= --metadata botctl_on= \
+--metadata botctl_at= --metadata botctl_bot= --skip-start --yes"
         ));
+    assert_eq!(fly_metadata(&world, APP, M1)["botctl_by"], "alice@mbp");
+    // Without a token no probe can run: the take-over refuses, naming the explicit choice.
+    let before = world.fly_calls().len();
+    run_as(
+        &world,
+        "bob@thinkpad",
+        &["deploy-resume", "partner", "--take-over", "--yes"],
+    )
+    .expect_code(1)
+    .expect_stderr("no token to probe with")
+    .expect_stderr("botctl deploy-resume partner --take-over --no-probe");
+    assert!(changing(&calls_since(&world, before)).is_empty());
     assert_eq!(fly_metadata(&world, APP, M1)["botctl_by"], "alice@mbp");
     let run = run_as(
         &world,
         "bob@thinkpad",
-        &["deploy-resume", "partner", "--take-over", "--yes"],
+        &[
+            "deploy-resume",
+            "partner",
+            "--take-over",
+            "--no-probe",
+            "--yes",
+        ],
     );
     run.expect_code(0)
         .expect_stdout("taking it over from alice@mbp")
+        .expect_stdout("without a probe (--no-probe)")
         .expect_stdout("recorded on Fly by alice@mbp");
     assert_eq!(fly_metadata(&world, APP, M1)["botctl_by"], "");
     assert!(wait_until(Duration::from_secs(10), || state_of(&world, M1)
@@ -634,7 +661,7 @@ fn exec_refuses_while_a_teammates_record_holds_the_bot() {
         APP,
         vec![json!({"id": M1, "state": "stopped", "region": "ams",
                     "metadata": {"botctl_by": "alice@mbp", "botctl_at": at,
-                                 "botctl_bot": "partner"}})],
+                                 "botctl_on": "laptop-a", "botctl_bot": "partner"}})],
     )]));
     let bob = world.laptop("bob@thinkpad", laptop_config(&world, &dead_url()));
     let run = bob.run(&["exec", "partner", "--", "true"]);
@@ -643,7 +670,13 @@ fn exec_refuses_while_a_teammates_record_holds_the_bot() {
     run.expect_stderr("botctl deploy-resume partner");
     // alice herself is not refused by her own record.
     let alice = world.laptop("alice@mbp", laptop_config(&world, &dead_url()));
-    alice.run(&["exec", "partner", "--", "true"]).expect_code(0);
+    test_support::run(
+        alice
+            .botctl()
+            .env("BOTCTL_ON", "laptop-a")
+            .args(["exec", "partner", "--", "true"]),
+    )
+    .expect_code(0);
 }
 
 fn time_rfc3339_minutes_ago(minutes: u64) -> String {
@@ -655,4 +688,111 @@ fn time_rfc3339_minutes_ago(minutes: u64) -> String {
         .unwrap()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
+}
+
+/// `--take-over` fails closed: when its probe cannot run (the Bot API answers 502), neither
+/// deploy-resume nor dev-start clears or rewrites the teammate's record or touches a machine;
+/// the refusal says why and names `--take-over --no-probe` as the explicit choice.
+#[test]
+fn a_take_over_whose_probe_cannot_run_changes_nothing() {
+    let token = token(2605);
+    let api = BotApi::start_broken(&[(&token, "ghbipartnerbot")]);
+    let world = World::new();
+    let mut m = machine(M1, "stopped", None);
+    m["metadata"] = json!({"botctl_by": "alice@mbp", "botctl_at": time_rfc3339_minutes_ago(5),
+                           "botctl_bot": "partner"});
+    world.fly_state(fly_apps(&[(APP, vec![m])]));
+    let bob = world.laptop("bob@thinkpad", laptop_config(&world, &api.url()));
+    bob.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
+    world.hold_process_table();
+    let before = world.fly_calls().len();
+    for command in ["deploy-resume", "dev-start"] {
+        let mut args = vec![command, "partner", "--take-over", "--yes"];
+        if command == "dev-start" {
+            args.push("--no-run");
+        }
+        let run = bob.run(&args);
+        run.expect_code(1)
+            .expect_stderr("the take-over's probe could not run")
+            .expect_stderr(&format!("botctl {command} partner --take-over --no-probe"));
+    }
+    assert!(changing(&calls_since(&world, before)).is_empty());
+    assert_eq!(fly_metadata(&world, APP, M1)["botctl_by"], "alice@mbp");
+    assert_eq!(state_of(&world, M1), "stopped");
+    assert!(bob.state().is_none());
+}
+
+/// A record stamped a year ahead (a skewed clock) is timed from when botctl first saw it: it
+/// says so, does not read "just now" for ever, and goes stale `[team] stale` after that.
+#[test]
+fn a_record_from_the_future_is_timed_from_its_first_sight() {
+    let world = World::configured(partner_on_fly);
+    let mut m = machine(M1, "stopped", None);
+    m["metadata"] = json!({"botctl_by": "alice@mbp", "botctl_at": "2027-12-06T10:00:00Z",
+                           "botctl_on": "3fa2b1c0d9e8", "botctl_bot": "partner"});
+    world.fly_state(fly_apps(&[(APP, vec![m])]));
+    let run = run_as(&world, "bob@thinkpad", &["status", "--json"]);
+    let h = handoff_of(&run);
+    let at: jiff::Timestamp = text(&h["at"]).parse().expect("an RFC 3339 time");
+    assert!(
+        at <= jiff::Timestamp::now(),
+        "clamped to its first sight: {h}"
+    );
+    assert_eq!(h["stale"], false, "{h}");
+    run_as(&world, "bob@thinkpad", &["status"]).expect_stdout("from the future");
+    // The first sight is kept: 13 hours later (the kept sight moved back), it is stale after
+    // the default [team] stale of 12h, though its stamp is still a year ahead.
+    let seen = world.path(".botctl/seen.json");
+    let mut sights: Vec<(String, u64)> =
+        serde_json::from_str(&std::fs::read_to_string(&seen).expect("the first sight is kept"))
+            .unwrap();
+    assert_eq!(sights.len(), 1, "{sights:?}");
+    sights[0].1 -= 13 * 3600;
+    std::fs::write(&seen, serde_json::to_string(&sights).unwrap()).unwrap();
+    let later = handoff_of(&run_as(&world, "bob@thinkpad", &["status", "--json"]));
+    assert_eq!(later["stale"], true, "{later}");
+}
+
+/// The same person on another laptop is not "mine, here": the record says where it was written
+/// (`botctl_on`), and a record from another machine is a place this one cannot see.
+#[test]
+fn the_same_person_on_another_machine_is_not_mine() {
+    let world = World::configured(partner_on_fly);
+    world.fly_state(account());
+    let laptop_a = world.laptop("alice@mbp", laptop_config(&world, &dead_url()));
+    let start = run(laptop_a.botctl().env("BOTCTL_ON", "laptop-a").args([
+        "dev-start",
+        "partner",
+        "--yes",
+        "--no-run",
+        "--no-probe",
+    ]));
+    start.expect_code(0);
+    assert_eq!(fly_metadata(&world, APP, M1)["botctl_on"], "laptop-a");
+    let on_b = |args: &[&str]| {
+        world.hold_process_table();
+        run(world
+            .botctl()
+            .env("BOTCTL_WHO", "alice@mbp")
+            .env("BOTCTL_ON", "laptop-b")
+            .args(args))
+    };
+    let status = on_b(&["status", "--json"]);
+    let h = handoff_of(&status);
+    assert_eq!(h["mine"], false, "{h}");
+    assert_ne!(
+        bot(&status.json(), "partner")["verdict"],
+        "stopped",
+        "the copy on laptop A is a place: {}",
+        status.stdout
+    );
+    on_b(&["exec", "partner", "--", "true"])
+        .expect_code(1)
+        .expect_stderr("alice@mbp on another machine");
+    // On laptop A itself the record is alice's own.
+    let own = run(laptop_a
+        .botctl()
+        .env("BOTCTL_ON", "laptop-a")
+        .args(["status", "--json"]));
+    assert_eq!(handoff_of(&own)["mine"], true);
 }

@@ -441,3 +441,70 @@ fn a_real_ptb_poller_deletes_the_webhook_and_doctor_names_it() {
         "{json:#}"
     );
 }
+
+/// A webhook bot without fly_app (the config allows it): dev-start records its webhook on
+/// disk before deleting it, and deploy-resume sets it again from that record — url,
+/// max_connections, allowed_updates and the secret — though the bot has no machines.
+#[test]
+fn a_webhook_bot_without_fly_app_gets_its_webhook_back() {
+    let tok = token(2601);
+    let api = BotApi::start(&[(&tok, "ghbipartnerbot")]);
+    let hook = hook_url(free_port());
+    let world = World::configured(|w| {
+        Toml::new()
+            .respawn("1s")
+            .telegram_api(&api.url())
+            .probe("2s")
+            .bot(
+                Bot::script("partner", &w.script("bot.py"))
+                    .token_env("PARTNER_BOT_TOKEN")
+                    .mode("webhook")
+                    .webhook_secret_env("PARTNER_WEBHOOK_SECRET"),
+            )
+    });
+    world.write(".env", &format!("PARTNER_WEBHOOK_SECRET={SECRET}\n"));
+    api.set_webhook_with(
+        &tok,
+        &hook,
+        &[
+            ("secret_token", SECRET),
+            ("max_connections", "7"),
+            ("allowed_updates", r#"["message","callback_query"]"#),
+        ],
+    );
+
+    let start = botctl(&world, &tok, &["dev-start", "partner", "--yes", "--no-run"]);
+    start.expect_code(0);
+    assert_secret_hidden(&start, &tok);
+    assert_eq!(
+        api.stats(&tok)["webhook"],
+        "",
+        "deleted for the poller here"
+    );
+    let record = handoff(&world).expect("the webhook is recorded before it is deleted");
+    assert_eq!(
+        record["webhook"],
+        json!({"url": hook, "max_connections": 7, "allowed_updates": ["message", "callback_query"]}),
+        "{record:#}"
+    );
+    assert!(record.get("app").is_none(), "{record:#}");
+
+    let resume = botctl(&world, &tok, &["deploy-resume", "partner", "--yes"]);
+    resume.expect_code(0);
+    resume.expect_stdout("Set the webhook from the handoff record");
+    assert_secret_hidden(&resume, &tok);
+    let stats = api.stats(&tok);
+    assert_eq!(stats["webhook"], hook.as_str(), "{stats:#}");
+    assert_eq!(stats["secret_token"], SECRET, "{stats:#}");
+    assert_eq!(stats["max_connections"], 7, "{stats:#}");
+    assert_eq!(
+        stats["allowed_updates"],
+        json!(["message", "callback_query"])
+    );
+    assert!(
+        handoff(&world).is_none(),
+        "deploy-resume clears the handoff"
+    );
+    // With nothing recorded, such a bot has still nothing to resume.
+    botctl(&world, &tok, &["deploy-resume", "partner", "--yes"]).expect_code(2);
+}

@@ -4,6 +4,9 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
+
+use test_support::cleanup;
 
 use crate::{Error, Result, cargo, check_status, run_command, setup, shown, tour};
 
@@ -85,13 +88,27 @@ const LIBTEST_ARGS: [&str; 3] = [
     "sources::proc::tests::inner_unreadable_cmdline_in_both_backends",
 ];
 
+/// The caller's arguments split at `--`: cargo's, then libtest's.
+fn split_args(args: &[String]) -> (&[String], &[String]) {
+    match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], &args[i + 1..]),
+        None => (args, &[][..]),
+    }
+}
+
+/// The build alone (`--no-run`): what cargo starts for it (rustc, build scripts, a compiler
+/// cache's server) is no test's, so it runs before the suite's mark is set.
+fn build_command_args(args: &[String]) -> Vec<String> {
+    let mut all: Vec<String> = ["test", LOCKED, "--workspace"].map(String::from).into();
+    all.extend(split_args(args).0.iter().cloned());
+    all.push("--no-run".into());
+    all
+}
+
 /// cargo test's arguments: the caller's (`--test it status`, maybe with its own `-- …`) with
 /// [`LIBTEST_ARGS`] after the `--`.
 fn test_command_args(args: &[String]) -> Vec<String> {
-    let (cargo_args, libtest_args) = match args.iter().position(|a| a == "--") {
-        Some(i) => (&args[..i], &args[i + 1..]),
-        None => (args, &[][..]),
-    };
+    let (cargo_args, libtest_args) = split_args(args);
     let mut all: Vec<String> = ["test", LOCKED, "--workspace"].map(String::from).into();
     all.extend(cargo_args.iter().cloned());
     all.push("--".into());
@@ -101,11 +118,16 @@ fn test_command_args(args: &[String]) -> Vec<String> {
 }
 
 /// Runs cargo test, echoing its output, and adds up its `test result:` lines. A snapshot
-/// that differs fails (INSTA_UPDATE=no: insta writes no `.snap.new` and accepts nothing).
+/// that differs fails (INSTA_UPDATE=no: insta writes no `.snap.new` and accepts nothing). So
+/// does a process the suite left running: every process it starts carries this run's mark
+/// (test-support's `cleanup`), so only those are looked at, and they are ended.
 fn test(root: &Path, args: &[String]) -> Result<Tally> {
+    run_command(cargo(root).args(build_command_args(args)))?;
+    let run = format!("ci-{}-{}", std::process::id(), now_nanos());
     let mut cmd = cargo(root);
     cmd.args(test_command_args(args))
         .env("INSTA_UPDATE", "no")
+        .env(cleanup::RUN_VAR, &run)
         .stdout(Stdio::piped());
     println!("$ {}", shown(&cmd));
     let mut child = cmd.spawn().map_err(|e| Error::could_not_run(&cmd, &e))?;
@@ -116,13 +138,34 @@ fn test(root: &Path, args: &[String]) -> Result<Tally> {
         tally.add_line(&line);
     }
     let status = child.wait().map_err(|e| Error::could_not_run(&cmd, &e))?;
+    // Looked for even when a test failed: a failure is when leftovers are likeliest.
+    let left = cleanup::leftovers(&run, LEFTOVER_SETTLE);
     check_status(&cmd, status)?;
+    if !left.is_empty() {
+        return Err(Error::new(format!(
+            "the suite left {} process(es) running (now ended):\n{}",
+            left.len(),
+            left.iter()
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )));
+    }
     Ok(tally)
+}
+
+/// How long the last tests' processes may take to exit after cargo test ends.
+const LEFTOVER_SETTLE: Duration = Duration::from_secs(5);
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Tally, test_command_args};
+    use super::{Tally, build_command_args, test_command_args};
 
     fn strings(words: &[&str]) -> Vec<String> {
         words.iter().map(|w| w.to_string()).collect()
@@ -157,6 +200,22 @@ mod tests {
                 "--skip",
                 skip,
                 "--nocapture"
+            ])
+        );
+    }
+
+    #[test]
+    fn the_build_runs_alone_with_the_callers_cargo_arguments() {
+        assert_eq!(
+            build_command_args(&strings(&["--test", "it", "status", "--", "--nocapture"])),
+            strings(&[
+                "test",
+                "--locked",
+                "--workspace",
+                "--test",
+                "it",
+                "status",
+                "--no-run"
             ])
         );
     }

@@ -82,10 +82,12 @@ pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -
                         s.stop()
                     ),
                 )),
+                // Signalled alone, it would only be started again: its daemon must stop it.
                 StopHow::Manual { .. } => Some((
                     i,
                     format!(
-                        "{} keeps it alive, but botctl could not tell which of its programs it is",
+                        "kept alive by {}; a signal alone would only see {} start it again",
+                        crate::ui::describe::supervisor(s),
                         s.kind
                     ),
                 )),

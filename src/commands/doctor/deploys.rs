@@ -225,7 +225,7 @@ fn conflicts_after_create(
 was created or replaced at {}: a deploy's new machine polled beside the old one",
                 time::rfc3339(at),
                 line.machine
-                    .as_deref()
+                    .as_ref()
                     .map(|m| format!(" on machine {m}"))
                     .unwrap_or_default(),
                 at - created,
@@ -243,7 +243,7 @@ still run: flyctl machine list --app {app}, then flyctl machine stop ID --app {a
 fn started_again(bot: &Bot, app: &str, machines: &[Machine], ev: &Evidence, f: &mut Vec<Finding>) {
     let local = ev.handoffs.as_ref().ok().and_then(|s| s.handoff(&bot.name));
     for m in machines.iter().filter(|m| m.is_running()) {
-        let by_state = local.filter(|h| h.app == app && h.machines.contains(&m.id));
+        let by_state = local.filter(|h| h.of_app(app) && h.machines.contains(&m.id));
         let record = crate::team::on_machine(m).filter(|r| r.bot.is_empty() || r.bot == bot.name);
         let handoff = match (by_state, record) {
             (Some(h), _) => format!("dev-start by {} at {}", h.by, h.at),

@@ -16,7 +16,7 @@ use crate::survey::{self, Survey, joined};
 /// Everything doctor looks at, gathered at once.
 pub struct Evidence {
     pub survey: Survey,
-    pub whoami: Option<Result<String, FlyError>>,
+    pub whoami: Option<Result<crate::outside::Outside, FlyError>>,
     /// Each app's recent logs, through the platform seam.
     pub logs: BTreeMap<AppName, Result<RecentLogs, PlatformError>>,
     pub probes: BTreeMap<BotName, ProbeOutcome>,

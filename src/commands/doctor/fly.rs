@@ -143,7 +143,9 @@ in them",
                 last.at
                     .map(time::rfc3339)
                     .unwrap_or_else(|| "an unknown time".into()),
-                last.machine.as_deref().unwrap_or("?")
+                last.machine
+                    .as_ref()
+                    .map_or_else(|| "?".into(), ToString::to_string)
             ),
         )
         .fix(format!(

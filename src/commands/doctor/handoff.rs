@@ -22,24 +22,29 @@ pub(super) fn check_orphan_handoffs(ctx: &Context, ev: &Evidence, f: &mut Findin
                 Check::Handoff,
                 format!(
                     "{} records a dev-start of bot {:?} (by {} at {}), which is \
-not in {}: machine(s) {} of {} may still be stopped",
+not in {}: {} may still be stopped",
                     state::path(&ctx.cfg.root).display(),
                     h.bot,
                     h.by,
                     h.at,
                     ctx.cfg.path.display(),
-                    h.machines.join(", "),
-                    h.app
+                    h.stopped()
                 ),
             )
-            .fix(format!(
-                "flyctl machine start {} --app {}   # if it should run; then \
+            .fix(match &h.app {
+                Some(app) => format!(
+                    "flyctl machine start {} --app {app}   # if it should run; then \
 remove the {:?} entry from {}",
-                h.machines.join(" "),
-                h.app,
-                h.bot,
-                state::path(&ctx.cfg.root).display()
-            )),
+                    h.machines.join(" "),
+                    h.bot,
+                    state::path(&ctx.cfg.root).display()
+                ),
+                None => format!(
+                    "remove the {:?} entry from {} once its webhook is set again",
+                    h.bot,
+                    state::path(&ctx.cfg.root).display()
+                ),
+            }),
         );
     }
 }
@@ -53,14 +58,22 @@ pub(super) fn check_handoff(bot: &Bot, ev: &Evidence, f: &mut Findings) {
                     Finding::warn(
                         Some(bot),
                         Check::Handoff,
-                        format!(
-                            "dev-start by {} at {} stopped machine(s) {} of {}: Fly.io \
-does not serve this bot until they are started again",
-                            h.by,
-                            h.at,
-                            h.machines.join(", "),
-                            h.app
-                        ),
+                        match (&h.app, &h.webhook) {
+                            (None, Some(w)) => format!(
+                                "dev-start by {} at {} deleted the webhook ({}): Telegram \
+delivers nothing to it until it is set again",
+                                h.by,
+                                h.at,
+                                w.describe()
+                            ),
+                            _ => format!(
+                                "dev-start by {} at {} stopped {}: Fly.io does not serve this \
+bot until they are started again",
+                                h.by,
+                                h.at,
+                                h.stopped()
+                            ),
+                        },
                     )
                     .fix(format!("botctl deploy-resume {}", bot.name)),
                 );
@@ -166,7 +179,7 @@ pub(super) fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut 
     // On only some machines: the ones this person's handoff stopped that lack the record.
     if record.is_mine()
         && let Ok(st) = &ev.handoffs
-        && let Some(h) = st.handoff(&bot.name).filter(|h| h.app == app)
+        && let Some(h) = st.handoff(&bot.name).filter(|h| h.of_app(app))
     {
         let missing: Vec<MachineId> = h
             .machines
@@ -180,7 +193,7 @@ pub(super) fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut 
             .cloned()
             .collect();
         if !missing.is_empty() {
-            let pairs = team::record_pairs(&record.by, &record.at_text, &bot.name);
+            let pairs = team::record_pairs(&record.by, &record.on, &record.at_text, &bot.name);
             f.push(
                 Finding::warn(
                     Some(bot),

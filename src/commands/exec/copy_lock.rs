@@ -12,6 +12,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::model::ProcessIdentity;
+use crate::sources::proc;
 
 /// This run's hold on the copy lock, kept open into the bot.
 pub struct CopyLock {
@@ -21,24 +23,33 @@ pub struct CopyLock {
 /// What trying the copy lock found.
 pub enum Claim {
     Taken(CopyLock),
-    /// A copy that `botctl exec` started holds it: the pid it wrote, when it got that far.
+    /// A copy that `botctl exec` started holds it: the process it wrote (pid and start time),
+    /// when it got that far. A pid alone names nobody: pids are reused.
     HeldBy {
-        pid: Option<u32>,
+        holder: Option<ProcessIdentity>,
         path: PathBuf,
     },
 }
 
-pub fn path(root: &Path, bot: &str) -> PathBuf {
-    root.join(".botctl").join(format!("exec-{bot}.lock"))
+/// What the lock file says: "PID START" (start time in seconds since the epoch).
+fn written(id: ProcessIdentity) -> String {
+    match id.started {
+        Some(t) => format!("{} {t}", id.pid),
+        None => id.pid.to_string(),
+    }
+}
+
+/// The process a lock file names, when it names one with its start time.
+fn parse(text: &str) -> Option<ProcessIdentity> {
+    let mut words = text.split_whitespace();
+    let pid = words.next()?.parse().ok()?;
+    let started = Some(words.next()?.parse().ok()?);
+    Some(ProcessIdentity { pid, started })
 }
 
 /// Takes the copy lock of `bot` and writes this pid into it, or says who holds it.
 pub fn claim(root: &Path, bot: &str) -> Result<Claim> {
-    let path = path(root, bot);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-    }
+    let path = crate::state::folder(root, true)?.join(format!("exec-{bot}.lock"));
     // Never through a link, as the handoff lock.
     let mut file = OpenOptions::new()
         .create(true)
@@ -62,18 +73,22 @@ pub fn claim(root: &Path, bot: &str) -> Result<Claim> {
         Ok(()) => {
             // Written in place, not renamed over: the lock is on this file itself. Only a
             // hint for the next run's refusal; the lock is what counts.
-            let pid = std::process::id().to_string();
+            let pid = std::process::id();
+            let me = ProcessIdentity {
+                pid,
+                started: proc::facts(proc::Backend::native(), pid).and_then(|f| f.started),
+            };
             file.set_len(0)
                 .and_then(|()| file.rewind())
-                .and_then(|()| file.write_all(pid.as_bytes()))
+                .and_then(|()| file.write_all(written(me).as_bytes()))
                 .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
             Ok(Claim::Taken(CopyLock { file }))
         }
         Err(TryLockError::WouldBlock) => {
             let mut text = String::new();
-            let _ = (&file).take(32).read_to_string(&mut text);
+            let _ = (&file).take(64).read_to_string(&mut text);
             Ok(Claim::HeldBy {
-                pid: text.trim().parse().ok(),
+                holder: parse(&text),
                 path,
             })
         }
@@ -97,9 +112,46 @@ impl CopyLock {
     }
 }
 
+/// The process the lock names, when it is still that process (the same pid started at the
+/// same time, not exited); else `None`.
+pub fn live(holder: Option<ProcessIdentity>) -> Option<u32> {
+    let seen = holder?;
+    proc::facts(proc::Backend::native(), seen.pid)
+        .filter(|f| seen.is(f.pid, f.started) && !f.zombie)
+        .map(|f| f.pid)
+}
+
 /// The processes that have `path` open: for a lock whose recorded pid is gone, the children
 /// that inherited it (a wrapper's bot, a bot's own long-lived child). Only processes whose
 /// descriptors this user may read.
 pub fn holders(path: &Path) -> Vec<u32> {
-    crate::sources::proc::holders(crate::sources::proc::Backend::native(), path)
+    proc::holders(proc::Backend::native(), path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_names_a_pid_with_its_start_time_or_nobody() {
+        let id = ProcessIdentity {
+            pid: 42,
+            started: Some(1_700_000_000),
+        };
+        assert_eq!(parse(&written(id)), Some(id));
+        assert_eq!(parse("42"), None, "a pid alone names nobody");
+        assert_eq!(parse(""), None);
+        let me = std::process::id();
+        let started = proc::facts(proc::Backend::native(), me).and_then(|f| f.started);
+        assert_eq!(live(Some(ProcessIdentity { pid: me, started })), Some(me));
+        let reused = ProcessIdentity {
+            pid: me,
+            started: started.map(|t| t - 3600),
+        };
+        assert_eq!(
+            live(Some(reused)),
+            None,
+            "the same pid started at another time"
+        );
+    }
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use self::copy_lock::{Claim, CopyLock};
 use self::places::{Elsewhere, Look, Own};
 use super::Context;
-use crate::config::{Bot, Bounds};
+use crate::config::{Bot, Bounds, Run};
 use crate::error::{Error, Result};
 use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
 use crate::survey::{self, Autostarts};
@@ -42,8 +42,8 @@ const LOOK_EVERY: Duration = Duration::from_secs(1);
     about = "Run the bot in this process unless it already runs somewhere (for launch \
 scripts, Dockerfile CMD, systemd ExecStart)",
     after_help = "Examples:\n  botctl exec admin -- python3 admin_bot.py   # the last line \
-of a launch script, after `exec`\n  botctl exec admin                           # its `run`, \
-through sh -c\n  botctl exec partner --probe --wait 60s -- python3 bot.py\n\nExit: the bot's own once it runs; 1 it \
+of a launch script, after `exec`\n  botctl exec admin                           # its `run` \
+(through sh -c when botctl.toml sets it)\n  botctl exec partner --probe --wait 60s -- python3 bot.py\n\nExit: the bot's own once it runs; 1 it \
 runs elsewhere (each place and its fix on stderr), 2 bad usage, 3 COMMAND could not be run"
 )]
 pub struct Args {
@@ -81,10 +81,10 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     become_the_bot(ctx, bot, &launch, token.as_ref(), clear)
 }
 
-/// What the program becomes: COMMAND as given, or the bot's `run` through `sh -c`.
+/// What the program becomes: COMMAND as given, or the bot's `run`.
 enum Launch {
     Given(Vec<String>),
-    Run(String),
+    Run(Run),
 }
 
 impl Launch {
@@ -103,17 +103,7 @@ impl Launch {
                 cmd.args(&argv[1..]);
                 cmd
             }
-            Launch::Run(run) => {
-                // A plain command replaces the shell too, so the pid is the bot's, not sh's.
-                let plain = !run.contains(|c| ";&|()<>$`\n".contains(c));
-                let mut cmd = std::process::Command::new("sh");
-                cmd.arg("-c").arg(if plain {
-                    format!("exec {run}")
-                } else {
-                    run.clone()
-                });
-                cmd
-            }
+            Launch::Run(run) => run.command(),
         }
     }
 }
@@ -122,7 +112,7 @@ impl std::fmt::Display for Launch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Launch::Given(argv) => f.write_str(&argv.join(" ")),
-            Launch::Run(run) => f.write_str(run),
+            Launch::Run(run) => run.fmt(f),
         }
     }
 }

@@ -63,7 +63,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
     for i in &local {
         elsewhere.push(Elsewhere {
             place: crate::ui::describe::instance(i),
-            fix: stop_local_fix(bot, i),
+            fix: crate::survey::judge::local_fix(bot, i),
         });
     }
     for (host, i) in &places.hosts {
@@ -133,10 +133,13 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
     }
     // A copy an earlier exec started that the scan did not recognise (yet). When the pid it
     // wrote is gone, whoever inherited the lock from it holds it now.
-    if let Some(Claim::HeldBy { pid, path }) = copy {
-        let holders = match pid {
-            Some(pid) if !proc::is_gone(Backend::native(), *pid) => vec![*pid],
-            _ => copy_lock::holders(path),
+    // Its pid is named only while it is the same process (pid and start time): after pid
+    // reuse, whoever has the lock file open holds it.
+    if let Some(Claim::HeldBy { holder, path }) = copy {
+        let pid = holder.map(|h| h.pid);
+        let holders = match copy_lock::live(*holder) {
+            Some(pid) => vec![pid],
+            None => copy_lock::holders(path),
         };
         let found = !holders.is_empty();
         let theirs: Vec<u32> = holders
@@ -202,18 +205,6 @@ fn unchecked(bot: &Bot, survey: &Survey, unreadable: &[String]) -> Vec<String> {
     }
     out.dedup();
     out
-}
-
-/// dev-stop stops this user's copies; another user's copy needs that user, or root.
-fn stop_local_fix(bot: &Bot, i: &Instance) -> String {
-    if i.uid == Some(nix::unistd::getuid().as_raw()) {
-        format!("botctl dev-stop {}", bot.name)
-    } else {
-        format!(
-            "ask {0} to stop it (as {0}: botctl dev-stop {1}), or as root: kill {2}",
-            i.user, bot.name, i.pid
-        )
-    }
 }
 
 /// Its command line, as outside text (shown escaped).

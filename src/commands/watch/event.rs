@@ -4,6 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::model::MachineId;
+use crate::outside::Outside;
+use crate::sources::fly::MachineState;
 use crate::time;
 use crate::ui::shown;
 
@@ -60,7 +62,7 @@ pub enum MachineChange {
     /// As the first look found it.
     Found,
     State {
-        from: String,
+        from: MachineState,
     },
 }
 
@@ -82,15 +84,16 @@ pub enum What {
     Machine {
         app: String,
         id: MachineId,
-        state: String,
+        state: MachineState,
         change: MachineChange,
         /// Who, from its newest event: "Fly Proxy (…)".
         source: Option<String>,
     },
     Conflict {
         app: String,
-        machine: Option<MachineId>,
-        line: String,
+        /// As the log line names it.
+        machine: Option<Outside>,
+        line: Outside,
         /// Every place the bot ran at that moment.
         places: Vec<String>,
         /// The changes of the minute before: (seconds before, what).
@@ -114,6 +117,11 @@ pub enum What {
         trouble: StreamTrouble,
         retry_in: u64,
     },
+    /// Log lines dropped unread: the stream came faster than botctl could read it.
+    Dropped {
+        app: String,
+        lines: u64,
+    },
     /// A source that could not be read (or can be again: `error` None).
     Source {
         source: String,
@@ -131,7 +139,7 @@ impl What {
             What::Conflict { .. } => "409",
             What::Webhook { .. } => "webhook",
             What::Handoff { .. } => "handoff",
-            What::Logs { .. } => "logs",
+            What::Logs { .. } | What::Dropped { .. } => "logs",
             What::Source { .. } => "source",
         }
     }
@@ -176,7 +184,7 @@ impl What {
                 "409 in {}'s log",
                 machine
                     .as_ref()
-                    .map_or("an unnamed machine", |m| m.as_str())
+                    .map_or_else(|| "an unnamed machine".into(), ToString::to_string)
             ),
             What::Webhook { url, was } if url.is_empty() => {
                 format!("the webhook was deleted (was {was})")
@@ -216,6 +224,11 @@ impl What {
                 };
                 format!("{why}; started again in {retry_in}s")
             }
+            What::Dropped { app, lines } => format!(
+                "`flyctl logs --app {app}`: {lines} line{} dropped unread, coming faster than \
+botctl reads them (a 409 among them is not reported)",
+                if *lines == 1 { "" } else { "s" }
+            ),
             What::Source {
                 source,
                 error: Some(e),
@@ -259,7 +272,7 @@ impl Event {
                         places.join(", ")
                     }
                 ));
-                s.push_str(&format!(" — {}", shown(line)));
+                s.push_str(&format!(" — {line}"));
                 s
             }
             _ => format!("{head}  {}", self.what.summary()),
@@ -330,6 +343,9 @@ impl Event {
                     StreamTrouble::NotStarted(_) => "not-started",
                 },
                 "message": self.what.summary(), "retry_in": retry_in,
+            }),
+            What::Dropped { app, lines } => json!({
+                "app": app, "trouble": "dropped", "lines": lines, "message": self.what.summary(),
             }),
             What::Source { source, error } => json!({"source": source, "error": error}),
         };

@@ -11,7 +11,7 @@ mod stream;
 mod watcher;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::{self, SyncSender};
 use std::time::{Duration, Instant};
 
 use super::Context;
@@ -58,6 +58,11 @@ enum Seen {
     Log(String, Heard),
 }
 
+/// How many looks and log lines may wait for the watcher thread. Each is bounded (a log line
+/// at 64 KiB), so this bounds their bytes; a log stream that comes faster waits here, and its
+/// own queue drops lines and says so (`Heard::Dropped`).
+const SEEN_QUEUE: usize = 64;
+
 /// Tells every thread to finish; their sleeps end at once.
 pub struct Stop(AtomicBool);
 
@@ -89,11 +94,12 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     let live = ui::Live::new();
     say_what_is_watched(ctx, &bots, args);
     let stop = Stop(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel::<Seen>();
+    let (tx, rx) = mpsc::sync_channel::<Seen>(SEEN_QUEUE);
     let mut watcher = Watcher::new(&bots, started);
     std::thread::scope(|s| {
         start_readers(s, ctx, &bots, &stop, &tx);
         drop(tx);
+        let rx = rx;
         let deadline = args.for_.map(|d| Instant::now() + d);
         let mut redrawn = Instant::now() - Duration::from_secs(1);
         while !stop.is_set() && deadline.is_none_or(|d| Instant::now() < d) && !live.closed() {
@@ -107,9 +113,11 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
                 redrawn = Instant::now();
             }
         }
-        // Ends every reader, and every flyctl, ssh or Bot API call still running.
+        // Ends every reader, and every flyctl, ssh or Bot API call still running; a reader
+        // waiting on a full queue is let go.
         stop.set();
         interrupt::request();
+        drop(rx);
     });
     interrupt::clear();
     live.finish();
@@ -183,7 +191,7 @@ fn start_readers<'s, 'e: 's>(
     ctx: &'e Context,
     bots: &'e [&'e Bot],
     stop: &'e Stop,
-    tx: &Sender<Seen>,
+    tx: &SyncSender<Seen>,
 ) {
     let w = &ctx.cfg.watch;
     let tx_local = tx.clone();
@@ -245,7 +253,7 @@ fn every(period: Duration, stop: &Stop, mut look: impl FnMut() -> bool) {
 
 /// This machine: the cheap phase of the scan every period, the whole scan (users, folders,
 /// supervisors) only when the bots' processes changed.
-fn read_local(ctx: &Context, bots: &[&Bot], period: Duration, stop: &Stop, tx: &Sender<Seen>) {
+fn read_local(ctx: &Context, bots: &[&Bot], period: Duration, stop: &Stop, tx: &SyncSender<Seen>) {
     let mut last: Option<Vec<(u32, BotName)>> = None;
     every(period, stop, || match local::matching(bots) {
         Ok(now) if last.as_ref() == Some(&now) => true,
@@ -269,6 +277,7 @@ fn take(watcher: &mut Watcher, seen: Seen) -> Vec<Event> {
         Seen::Fly(app, list) => watcher.machines(at, &app, list),
         Seen::Webhook(bot, url) => watcher.webhook(at, &bot, url),
         Seen::Log(app, Heard::Line(line)) => watcher.log_line(at, &app, line),
+        Seen::Log(app, Heard::Dropped(lines)) => watcher.lines_dropped(at, &app, lines),
         Seen::Log(app, Heard::Trouble { trouble, retry_in }) => {
             watcher.stream_trouble(at, &app, trouble, retry_in.as_secs())
         }

@@ -12,6 +12,8 @@ use crate::sources::platform::{LogLine, LogStream, Platform};
 /// What a stream tells the watcher.
 pub enum Heard {
     Line(LogLine),
+    /// Lines dropped unread since the last word (see [`exec::LineStream::take_dropped`]).
+    Dropped(u64),
     Trouble {
         trouble: StreamTrouble,
         retry_in: Duration,
@@ -77,9 +79,19 @@ fn read(
     send: &dyn Fn(Heard) -> bool,
 ) -> StreamTrouble {
     let mut last = Instant::now();
+    // Dropped lines are said at most once a second, summed.
+    let mut dropped = 0;
+    let mut told = Instant::now();
     loop {
         if stop.is_set() {
             return StreamTrouble::Silent(0);
+        }
+        dropped += stream.lines.take_dropped();
+        if dropped > 0 && told.elapsed() >= Duration::from_secs(1) {
+            if !send(Heard::Dropped(dropped)) {
+                return StreamTrouble::Silent(0);
+            }
+            (dropped, told) = (0, Instant::now());
         }
         match stream.lines.next(Duration::from_millis(200)) {
             Next::Line(raw) => {
@@ -94,7 +106,13 @@ fn read(
                 return StreamTrouble::Silent(silence.as_secs());
             }
             Next::Quiet => {}
-            Next::Ended { error, .. } => return StreamTrouble::Ended(error),
+            Next::Ended { error, .. } => {
+                let dropped = dropped + stream.lines.take_dropped();
+                if dropped > 0 {
+                    send(Heard::Dropped(dropped));
+                }
+                return StreamTrouble::Ended(error);
+            }
         }
     }
 }

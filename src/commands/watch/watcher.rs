@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use super::event::{Copy, Event, MachineChange, Millis, StreamTrouble, What};
 use crate::config::Bot;
-use crate::model::{AppName, BotName, HostName, MachineId};
-use crate::sources::fly::{LogLine, Machine};
+use crate::model::{AppName, BotName, HostName};
+use crate::sources::fly::{LogLine, Machine, MachineState};
 use crate::sources::local::Instance;
 use crate::sources::supervisor::SupervisorKind;
 
@@ -15,7 +15,8 @@ use crate::sources::supervisor::SupervisorKind;
 const BEFORE: Millis = 60_000;
 /// Log lines stamped this long before watching began are the buffer's past, not news.
 const LOG_SLACK_SECS: u64 = 5;
-/// At most this many 409 lines are remembered to recognise a stream's replay of its buffer.
+/// At most this many 409 lines are remembered to recognise a stream's replay of its buffer, each
+/// by a 64-bit digest: a few dozen bytes a line, however long the lines are.
 const SEEN_LINES: usize = 5000;
 
 /// What the summary tells, per bot.
@@ -39,8 +40,10 @@ pub struct Watcher<'a> {
     /// Events about the sources themselves, not yet returned.
     pending: Vec<Event>,
     recent: VecDeque<Event>,
-    seen_lines: HashSet<String>,
-    seen_order: VecDeque<String>,
+    /// Digests of the 409 lines seen (keyed per run, so a line cannot be made to collide).
+    seen_lines: HashSet<u64>,
+    seen_order: VecDeque<u64>,
+    seen_key: std::collections::hash_map::RandomState,
     pub tally: BTreeMap<BotName, Tally>,
 }
 
@@ -58,6 +61,7 @@ impl<'a> Watcher<'a> {
             recent: VecDeque::new(),
             seen_lines: HashSet::new(),
             seen_order: VecDeque::new(),
+            seen_key: std::collections::hash_map::RandomState::new(),
             tally: bots
                 .iter()
                 .map(|b| (b.name.clone(), Tally::default()))
@@ -162,7 +166,7 @@ impl<'a> Watcher<'a> {
             || line
                 .at
                 .is_some_and(|t| t + LOG_SLACK_SECS < self.started / 1000)
-            || !self.first_time(&line.text)
+            || !self.first_time(line.text.raw())
         {
             return Vec::new();
         }
@@ -179,7 +183,7 @@ impl<'a> Watcher<'a> {
                 bot: bot.to_string(),
                 what: What::Conflict {
                     app: app.to_string(),
-                    machine: line.machine.clone().map(MachineId::new),
+                    machine: line.machine.clone(),
                     line: line.message.clone(),
                     places: self.places(&bot),
                     before,
@@ -210,6 +214,23 @@ impl<'a> Watcher<'a> {
                     app: app.to_string(),
                     trouble: trouble.clone(),
                     retry_in,
+                },
+                initial: false,
+            })
+            .collect()
+    }
+
+    /// Lines of an app's log stream dropped unread (they came faster than botctl reads):
+    /// said once per bot of the app, since a 409 may have been among them.
+    pub fn lines_dropped(&mut self, at: Millis, app: &str, lines: u64) -> Vec<Event> {
+        self.bots_of(app)
+            .into_iter()
+            .map(|bot| Event {
+                at,
+                bot: bot.to_string(),
+                what: What::Dropped {
+                    app: app.to_string(),
+                    lines,
                 },
                 initial: false,
             })
@@ -357,10 +378,12 @@ impl<'a> Watcher<'a> {
     }
 
     fn first_time(&mut self, text: &str) -> bool {
-        if !self.seen_lines.insert(text.to_string()) {
+        use std::hash::BuildHasher;
+        let digest = self.seen_key.hash_one(text);
+        if !self.seen_lines.insert(digest) {
             return false;
         }
-        self.seen_order.push_back(text.to_string());
+        self.seen_order.push_back(digest);
         if self.seen_order.len() > SEEN_LINES
             && let Some(old) = self.seen_order.pop_front()
         {
@@ -422,7 +445,7 @@ fn copy(host: Option<&str>, i: &Instance) -> Copy {
             .supervisor
             .as_ref()
             .filter(|s| s.kind == SupervisorKind::Docker)
-            .map(|s| s.name.clone()),
+            .and_then(|s| s.name.known().cloned()),
     }
 }
 
@@ -448,11 +471,11 @@ fn machines_changed(
         let change = match old {
             _ if initial => Some(MachineChange::Found),
             None => Some(MachineChange::Created),
-            Some(o) if o.state != m.state => Some(if m.state.as_str() == "destroyed" {
+            Some(o) if o.state != m.state => Some(if m.state == MachineState::Destroyed {
                 MachineChange::Destroyed
             } else {
                 MachineChange::State {
-                    from: o.state.to_string(),
+                    from: o.state.clone(),
                 }
             }),
             Some(_) => None,
@@ -461,7 +484,7 @@ fn machines_changed(
             events.push(event(What::Machine {
                 app: app.to_string(),
                 id: m.id.clone(),
-                state: m.state.to_string(),
+                state: m.state.clone(),
                 change,
                 source: source(m),
             }));
@@ -481,7 +504,7 @@ fn machines_changed(
         events.push(event(What::Machine {
             app: app.to_string(),
             id: o.id.clone(),
-            state: "destroyed".into(),
+            state: MachineState::Destroyed,
             change: MachineChange::Destroyed,
             source: None,
         }));
@@ -499,7 +522,7 @@ mod tests {
         Bot {
             name: "partner".into(),
             entry: Entry::Script("bot.py".into()),
-            run: "python3 bot.py".into(),
+            run: crate::config::Run::Shell("python3 bot.py".into()),
             token_env: None,
             username: None,
             platform: Some(crate::model::PlatformConfig::Fly(crate::model::Fly {
@@ -559,7 +582,7 @@ mod tests {
         let e = w.machines(1_000_400, "lb", Ok(vec![machine("stopped")]));
         assert!(matches!(
             &e[0].what,
-            What::Machine { change: MachineChange::State { from }, .. } if from == "started"
+            What::Machine { change: MachineChange::State { from }, .. } if *from == MachineState::Started
         ));
         assert_eq!(w.tally["partner"].came, ["local pid 8"]);
     }

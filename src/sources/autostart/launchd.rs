@@ -36,8 +36,18 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             let Ok(bytes) = crate::files::read_bytes(&path, crate::files::CAP) else {
                 continue;
             };
-            let Some(job) = launchd_job(&bytes) else {
-                continue;
+            let job = match launchd_job(&bytes) {
+                Ok(Some(job)) => job,
+                Ok(None) => continue,
+                // It may hold a job that starts a bot: said, never skipped in silence.
+                Err(why) => {
+                    unchecked(
+                        found,
+                        Source::Launchd,
+                        format!("{} is unreadable: {why}", path.display()),
+                    );
+                    continue;
+                }
             };
             let command = job.argv.join(" ");
             let matching: Vec<&&Bot> = bots.iter().filter(|b| names(&command, &b.entry)).collect();
@@ -82,32 +92,67 @@ pub struct LaunchdJob {
     pub argv: Vec<String>,
 }
 
+/// How deep a plist may nest. A launchd job is a dictionary holding arrays and dictionaries a
+/// few levels deep; a file nested deeper is not a job anyone wrote by hand.
+pub const PLIST_DEPTH: usize = 32;
+
 /// The `Label` and `ProgramArguments` (else `Program`) of a plist, XML or binary; `None` for
-/// one that is neither, has no label, or is `Disabled`.
-pub fn launchd_job(bytes: &[u8]) -> Option<LaunchdJob> {
-    let value = plist::Value::from_reader(std::io::Cursor::new(bytes)).ok()?;
-    let dict = value.as_dictionary()?;
-    if dict.get("Disabled").and_then(plist::Value::as_boolean) == Some(true) {
-        return None;
+/// one that has no label or is `Disabled`; an error (why it is unreadable) for one that is
+/// neither XML nor binary, or nests deeper than [`PLIST_DEPTH`]. Read as a stream of events,
+/// never built into a tree: a tree as deep as a 1 MiB file allows is dropped by recursion,
+/// which would overflow the stack.
+pub fn launchd_job(bytes: &[u8]) -> Result<Option<LaunchdJob>, String> {
+    use plist::stream::Event;
+    let mut depth = 0usize;
+    let mut root_is_dict = false;
+    // Inside the root dictionary: the key whose value comes next.
+    let mut key: Option<String> = None;
+    let mut in_arguments = false;
+    let (mut label, mut program, mut disabled) = (None, None, false);
+    let mut arguments: Vec<String> = Vec::new();
+    for event in plist::stream::Reader::new(std::io::Cursor::new(bytes)) {
+        let event = event.map_err(|e| e.to_string())?;
+        match event {
+            Event::StartArray(_) | Event::StartDictionary(_) => {
+                depth += 1;
+                if depth > PLIST_DEPTH {
+                    return Err(format!("nested deeper than {PLIST_DEPTH} levels"));
+                }
+                if depth == 1 {
+                    root_is_dict = matches!(event, Event::StartDictionary(_));
+                } else if depth == 2 && root_is_dict {
+                    in_arguments = key.take().as_deref() == Some("ProgramArguments")
+                        && matches!(event, Event::StartArray(_));
+                }
+            }
+            Event::EndCollection => {
+                if depth == 2 {
+                    in_arguments = false;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Event::String(text) if depth == 2 && in_arguments => arguments.push(text.into_owned()),
+            value if depth == 1 && root_is_dict => match (key.take(), value) {
+                (None, Event::String(k)) => key = Some(k.into_owned()),
+                (None, _) => return Err("a dictionary key is not a string".into()),
+                (Some(k), Event::String(v)) if k == "Label" => label = Some(v.into_owned()),
+                (Some(k), Event::String(v)) if k == "Program" => program = Some(v.into_owned()),
+                (Some(k), Event::Boolean(b)) if k == "Disabled" => disabled = b,
+                (Some(_), _) => {}
+            },
+            _ => {}
+        }
     }
-    let label = dict.get("Label")?.as_string()?.to_string();
-    let mut argv: Vec<String> = dict
-        .get("ProgramArguments")
-        .and_then(plist::Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_string().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    if argv.is_empty() {
-        argv.extend(
-            dict.get("Program")
-                .and_then(|p| p.as_string())
-                .map(String::from),
-        );
+    let Some(label) = label.filter(|l| !l.is_empty() && !disabled) else {
+        return Ok(None);
+    };
+    if arguments.is_empty() {
+        arguments.extend(program);
     }
-    (!label.is_empty()).then_some(LaunchdJob { label, argv })
+    Ok(Some(LaunchdJob {
+        label,
+        argv: arguments,
+    }))
 }
 
 /// What removes a job for good: `disable` keeps it from loading at the next login or boot,

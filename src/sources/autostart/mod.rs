@@ -224,17 +224,17 @@ mod tests {
         };
         assert_eq!(
             launchd_job(&fixture("com.lb.partner.plist")),
-            Some(LaunchdJob {
+            Ok(Some(LaunchdJob {
                 label: "com.lb.partner".into(),
                 argv: vec![
                     "/opt/homebrew/bin/python3".into(),
                     "/Users/dev/lb/bot.py".into()
                 ],
-            })
+            }))
         );
         let binary = fixture("lb-worker-binary.plist");
         assert!(binary.starts_with(b"bplist00"));
-        let job = launchd_job(&binary).unwrap();
+        let job = launchd_job(&binary).unwrap().unwrap();
         assert_eq!(
             job.label, "com.lb.worker",
             "the Label key, not the file name"
@@ -250,19 +250,52 @@ mod tests {
         let program =
             xml("<key>Label</key><string>x</string><key>Program</key><string>/srv/bot.py</string>");
         assert_eq!(
-            launchd_job(program.as_bytes()).unwrap().argv,
+            launchd_job(program.as_bytes()).unwrap().unwrap().argv,
             ["/srv/bot.py"]
         );
         assert_eq!(
             launchd_job(xml("<key>Program</key><string>/srv/bot.py</string>").as_bytes()),
-            None
+            Ok(None)
         );
         let disabled = xml("<key>Label</key><string>x</string><key>Disabled</key><true/>");
-        assert_eq!(launchd_job(disabled.as_bytes()), None);
+        assert_eq!(launchd_job(disabled.as_bytes()), Ok(None));
         assert_eq!(
             launchd_job(b"<plist><string>/usr/bin/true</string></plist>"),
-            None
+            Ok(None)
         );
-        assert_eq!(launchd_job(b"\0\0\0"), None);
+        assert!(launchd_job(b"\0\0\0").is_err());
+        // Only the root dictionary's own keys count, whatever is nested beside them.
+        let nested = xml(
+            "<key>X</key><dict><key>Label</key><string>inner</string></dict>\
+<key>Label</key><string>outer</string>\
+<key>ProgramArguments</key><array><string>python3</string><array><string>no</string></array>\
+<string>bot.py</string></array>",
+        );
+        let job = launchd_job(nested.as_bytes()).unwrap().unwrap();
+        assert_eq!(
+            (job.label.as_str(), job.argv),
+            ("outer", vec!["python3".to_string(), "bot.py".into()])
+        );
+    }
+
+    /// Every parser of outside data stops at a depth: nesting as deep as a capped file allows
+    /// is an error, not a stack overflow (which aborts botctl with no message).
+    #[test]
+    fn outside_data_nested_deeper_than_a_limit_is_an_error_not_a_crash() {
+        let depth = 200_000;
+        let xml = format!(
+            "<?xml version=\"1.0\"?><plist version=\"1.0\">{}{}</plist>",
+            "<array>".repeat(depth),
+            "</array>".repeat(depth)
+        );
+        let err = launchd_job(xml.as_bytes()).unwrap_err();
+        assert!(err.contains("nested deeper than 32 levels"), "{err}");
+        let json = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(serde_json::from_str::<serde_json::Value>(&json).is_err());
+        assert!(serde_json::from_str::<Vec<serde_json::Value>>(&json).is_err());
+        let toml_arrays = format!("a = {}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(toml_arrays.parse::<toml::Table>().is_err());
+        let toml_tables = format!("a = {}{}", "{b = ".repeat(depth), "}".repeat(depth));
+        assert!(toml_tables.parse::<toml::Table>().is_err());
     }
 }

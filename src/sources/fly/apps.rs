@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use super::{FlyError, Flyctl};
+use crate::outside::Outside;
 
 /// flyctl's own apps, made for `flyctl ssh console` sessions: never a bot.
 const FLYCTL_OWN_APPS: &str = "flyctl-interactive-shells-";
@@ -11,15 +12,15 @@ const FLYCTL_OWN_APPS: &str = "flyctl-interactive-shells-";
 /// A Fly secret as `flyctl secrets list --json` shows it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Secret {
-    pub name: String,
+    pub name: Outside,
     /// Computed by Fly from the value: equal digests mean equal values.
     #[serde(default)]
-    pub digest: String,
+    pub digest: Outside,
 }
 
 impl Flyctl {
     /// Every app this Fly account can see, except flyctl's own (`flyctl-interactive-shells-*`).
-    pub fn apps(&self) -> Result<Vec<String>, FlyError> {
+    pub fn apps(&self) -> Result<Vec<Outside>, FlyError> {
         let args = ["apps", "list", "--json"];
         let stdout = self.call(&args, self.timeout)?;
         parse_apps(&stdout).map_err(|message| FlyError::BadOutput {
@@ -43,16 +44,16 @@ impl Flyctl {
 #[derive(Deserialize)]
 struct RawApp {
     #[serde(rename = "Name")]
-    name: String,
+    name: Outside,
 }
 
-pub fn parse_apps(json: &str) -> Result<Vec<String>, String> {
+pub fn parse_apps(json: &str) -> Result<Vec<Outside>, String> {
     let raw: Vec<RawApp> = serde_json::from_str(json.trim())
         .map_err(|e| format!("expected a JSON list of apps ({e})"))?;
     Ok(raw
         .into_iter()
         .map(|a| a.name)
-        .filter(|name| !name.is_empty() && !name.starts_with(FLYCTL_OWN_APPS))
+        .filter(|name| !name.is_empty() && !name.raw().starts_with(FLYCTL_OWN_APPS))
         .collect())
 }
 
@@ -75,7 +76,7 @@ mod tests {
                 {"ID":"s","Name":"flyctl-interactive-shells-123","Organization":null}]"#,
         )
         .unwrap();
-        assert_eq!(apps, ["loyalitybot-beta"]);
+        assert_eq!(apps, [Outside::from("loyalitybot-beta")]);
         let secrets = parse_secrets(
             r#"[{"name":"BOT_TOKEN","digest":"ab12","status":"Deployed"},{"name":"X","digest":"cd"}]"#,
         )

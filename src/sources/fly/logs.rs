@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{FlyError, Flyctl, LogLine, RecentLogs, classify, from_exec};
 use crate::exec;
+use crate::outside::Outside;
 
 /// After a log line, how long a pause means flyctl has printed its whole buffer (it prints the
 /// buffer in one go).
@@ -76,9 +77,9 @@ pub fn parse_log_line(raw: &str) -> Option<LogLine> {
     };
     Some(LogLine {
         at,
-        machine,
-        message,
-        text,
+        machine: machine.map(Outside::from),
+        message: message.into(),
+        text: text.into(),
     })
 }
 
@@ -95,8 +96,8 @@ mod tests {
 getUpdates request",
         )
         .unwrap();
-        assert_eq!(l.machine.as_deref(), Some("5683606c41098e"));
-        assert!(l.message.starts_with("telegram.error.Conflict"));
+        assert_eq!(l.machine, Some(Outside::from("5683606c41098e")));
+        assert!(l.message.raw().starts_with("telegram.error.Conflict"));
         assert!(l.is_conflict());
         assert_eq!(l.at, crate::time::parse_rfc3339("2023-03-07T16:18:08Z"));
     }

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::outside::Outside;
+
 /// A machine's past, as far as Fly keeps it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
@@ -15,7 +17,7 @@ pub struct History {
     /// Newest first, as flyctl lists them.
     pub events: Vec<MachineEvent>,
     /// `fly_release_version` of its metadata: a deploy changes it.
-    pub release: Option<String>,
+    pub release: Option<Outside>,
 }
 
 /// One entry of a machine's `events`.
@@ -23,7 +25,7 @@ pub struct History {
 pub struct MachineEvent {
     pub kind: EventKind,
     /// The state it led to (`started`, `stopped`, …), as Fly names it.
-    pub status: String,
+    pub status: Outside,
     pub source: EventSource,
     /// Milliseconds since the epoch.
     pub at_ms: u64,
@@ -37,7 +39,7 @@ pub enum EventKind {
     Exit,
     Update,
     Restart,
-    Other(String),
+    Other(Outside),
 }
 
 impl EventKind {
@@ -49,7 +51,7 @@ impl EventKind {
             "exit" => EventKind::Exit,
             "update" => EventKind::Update,
             "restart" => EventKind::Restart,
-            other => EventKind::Other(other.to_string()),
+            other => EventKind::Other(other.into()),
         }
     }
 
@@ -71,7 +73,7 @@ pub enum EventSource {
     Proxy,
     /// Fly's machine daemon itself (restarts, host events).
     Flyd,
-    Other(String),
+    Other(Outside),
 }
 
 impl EventSource {
@@ -80,7 +82,7 @@ impl EventSource {
             "user" => EventSource::User,
             "proxy" => EventSource::Proxy,
             "flyd" => EventSource::Flyd,
-            other => EventSource::Other(other.to_string()),
+            other => EventSource::Other(other.into()),
         }
     }
 }
@@ -102,7 +104,7 @@ impl MachineEvent {
             (EventSource::User, EventKind::Stop) => "a user (flyctl machine stop)".into(),
             (EventSource::User, _) => "a user (flyctl or the Machines API)".into(),
             (EventSource::Flyd, _) => "Fly itself (flyd: a restart policy or a host event)".into(),
-            (EventSource::Other(s), _) => format!("source {s:?}"),
+            (EventSource::Other(s), _) => format!("source \"{s}\""),
         }
     }
 
@@ -139,7 +141,7 @@ impl History {
 #[derive(Deserialize)]
 struct RawEntry {
     #[serde(default)]
-    created_at: Option<String>,
+    created_at: Option<Outside>,
     #[serde(default)]
     events: Option<Vec<RawEvent>>,
     #[serde(default)]
@@ -149,17 +151,17 @@ struct RawEntry {
 #[derive(Deserialize)]
 struct RawConfig {
     #[serde(default)]
-    metadata: Option<BTreeMap<String, serde_json::Value>>,
+    metadata: Option<BTreeMap<String, serde_json::Value>>, // raw: only fly_release_version, as Outside
 }
 
 #[derive(Deserialize)]
 struct RawEvent {
     #[serde(default, rename = "type")]
-    kind: String,
+    kind: Outside,
     #[serde(default)]
-    status: String,
+    status: Outside,
     #[serde(default)]
-    source: String,
+    source: Outside,
     #[serde(default)]
     timestamp: Option<serde_json::Value>,
 }
@@ -182,16 +184,16 @@ impl History {
                 .and_then(|v| v.as_str())
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(str::to_string)
+                .map(Outside::from)
         };
         let mut events: Vec<MachineEvent> = raw
             .events
             .unwrap_or_default()
             .into_iter()
             .map(|e| MachineEvent {
-                kind: EventKind::parse(&e.kind),
+                kind: EventKind::parse(e.kind.raw()),
                 status: e.status,
-                source: EventSource::parse(&e.source),
+                source: EventSource::parse(e.source.raw()),
                 at_ms: e.timestamp.as_ref().and_then(timestamp_ms).unwrap_or(0),
             })
             .collect();
@@ -200,8 +202,8 @@ impl History {
         History {
             created_at: raw
                 .created_at
-                .as_deref()
-                .and_then(crate::time::parse_rfc3339),
+                .as_ref()
+                .and_then(|t| crate::time::parse_rfc3339(t.raw())),
             events,
             release: text("fly_release_version"),
         }
@@ -237,7 +239,7 @@ mod tests {
         assert_eq!(a.events[0].source, EventSource::Proxy);
         assert_eq!(a.last_start().unwrap().at(), 1764068500);
         assert!(a.last_start().unwrap().who().contains("Fly Proxy"));
-        assert_eq!(a.release.as_deref(), Some("7"));
+        assert_eq!(a.release, Some(Outside::from("7")));
         assert_eq!(a.created_or_replaced(), vec![1795600800]);
         assert_eq!(h[1], History::default());
         assert!(parse_all("not json").is_empty());

@@ -7,13 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{FlyError, Flyctl, machine_history};
 use crate::model::MachineId;
+use crate::outside::Outside;
 
 /// A Fly machine as botctl needs it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Machine {
     pub id: MachineId,
     pub state: MachineState,
-    pub region: String,
+    /// As flyctl printed it: outside text.
+    pub region: Outside,
     /// Fly Proxy may start it again by itself (a service with autostart, the default).
     #[serde(skip)]
     pub proxy_autostart: bool,
@@ -25,8 +27,8 @@ pub struct Machine {
     pub history: machine_history::History,
 }
 
-/// A machine's state as flyctl names it (reference/flyctl.md); one flyctl does not know yet
-/// is kept as it was printed.
+/// A machine's state as flyctl names it (reference/flyctl.md); one botctl does not know is
+/// kept as it was printed, as outside text (shown escaped).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MachineState {
     Created,
@@ -46,7 +48,7 @@ pub enum MachineState {
     Destroyed,
     Replaced,
     Migrated,
-    Other(String),
+    Other(Outside),
 }
 
 impl MachineState {
@@ -75,12 +77,13 @@ impl MachineState {
             .iter()
             .find(|(name, _)| *name == s)
             .map(|(_, state)| state.clone())
-            .unwrap_or_else(|| MachineState::Other(s.to_string()))
+            .unwrap_or_else(|| MachineState::Other(Outside::from(s)))
     }
 
-    pub fn as_str(&self) -> &str {
+    /// The state as flyctl printed it, for JSON and comparing; shown through `Display`.
+    pub fn raw(&self) -> &str {
         match self {
-            MachineState::Other(s) => s,
+            MachineState::Other(s) => s.raw(),
             known => Self::NAMES
                 .iter()
                 .find(|(_, state)| state == known)
@@ -114,13 +117,16 @@ impl From<&str> for MachineState {
 
 impl std::fmt::Display for MachineState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            MachineState::Other(s) => s.fmt(f),
+            known => f.write_str(known.raw()),
+        }
     }
 }
 
 impl Serialize for MachineState {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        s.serialize_str(self.raw())
     }
 }
 
@@ -164,9 +170,9 @@ impl Flyctl {
 struct RawMachine {
     id: MachineId,
     #[serde(default)]
-    state: String,
+    state: Outside,
     #[serde(default)]
-    region: String,
+    region: Outside,
     #[serde(default)]
     config: Option<RawMachineConfig>,
 }
@@ -177,7 +183,7 @@ struct RawMachineConfig {
     services: Option<Vec<RawService>>,
     /// A string→string map; a value of another type (never seen) is dropped, not an error.
     #[serde(default)]
-    metadata: Option<BTreeMap<String, serde_json::Value>>,
+    metadata: Option<BTreeMap<String, serde_json::Value>>, // raw: crate::team's, shown escaped
 }
 
 #[derive(Deserialize)]
@@ -209,7 +215,7 @@ pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
                     .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
                     .collect(),
                 id: m.id,
-                state: MachineState::parse(&m.state),
+                state: MachineState::parse(m.state.raw()),
                 region: m.region,
                 history: histories.next().unwrap_or_default(),
             }
@@ -238,6 +244,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ms[0].metadata["botctl_by"], "alice@mbp");
+        let forged = parse_machines(
+            r#"[{"id":"a","state":"odd\nFORGED","region":"ams\nFORGED: all stopped"}]"#,
+        )
+        .unwrap();
+        assert_eq!(forged[0].region.to_string(), "ams\\nFORGED: all stopped");
+        assert_eq!(forged[0].state.to_string(), "odd\\nFORGED");
+        assert_eq!(
+            serde_json::to_value(&forged[0]).unwrap()["state"],
+            "odd\nFORGED",
+            "JSON carries it as it is"
+        );
         assert_eq!(ms[0].metadata["fly_process_group"], "app");
         assert!(!ms[0].metadata.contains_key("odd"));
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::config::FlySettings;
 use crate::exec::{self, ExecError};
+use crate::outside::Outside;
 
 mod apps;
 mod logs;
@@ -158,9 +159,9 @@ impl Flyctl {
         Err(classify(args, out.error_line()))
     }
 
-    pub fn whoami(&self) -> Result<String, FlyError> {
+    pub fn whoami(&self) -> Result<Outside, FlyError> {
         self.call(&["auth", "whoami"], self.timeout)
-            .map(|s| s.trim().to_string())
+            .map(|s| Outside::from(s.trim()))
     }
 }
 

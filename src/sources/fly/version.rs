@@ -41,7 +41,7 @@ impl Flyctl {
         let out = self.call(&["version"], self.timeout)?;
         FlyctlVersion::parse(&out).ok_or_else(|| FlyError::BadOutput {
             command: "flyctl version".into(),
-            message: exec::quote(out.trim()),
+            message: crate::outside::shown(&exec::quote(out.trim())).into_owned(),
         })
     }
 }

@@ -212,7 +212,7 @@ const TRAILER: &str = "\0\u{1e}botctl-end\u{1e}\0";
 /// The scan's output, matched by the local rules.
 pub fn parse(text: &str, bots: &[&Bot]) -> Result<HostScan, String> {
     if !text.starts_with(MAGIC) {
-        let start: String = text.chars().take(120).collect();
+        let start = crate::redact::cut(text, 120, 0);
         return Err(format!(
             "the server did not run botctl's scan (it printed {start:?}); does the login \
 shell run `sh -s`?"
@@ -412,7 +412,8 @@ fn instances(
             user: p
                 .uid
                 .map(|u| users.get(&u).cloned().unwrap_or_else(|| u.to_string()))
-                .unwrap_or_else(|| "?".into()),
+                .unwrap_or_else(|| "?".into())
+                .into(),
             uid: p.uid,
             started: p.started,
             cwd: p.cwd.clone(),
@@ -621,7 +622,7 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
         assert_eq!(scan.uid, 1001);
         assert_eq!(scan.instances.len(), 1, "{:?}", scan.instances);
         let i = &scan.instances[0];
-        assert_eq!((i.pid, i.user.as_str()), (41, "deploy"));
+        assert_eq!((i.pid, i.user.raw()), (41, "deploy"));
         assert_eq!(i.started, Some(1000 + 5));
         assert_eq!(i.cwd.as_deref(), Some(Path::new("/srv/lb")));
         let sup = i.supervisor.as_ref().expect("its loop");

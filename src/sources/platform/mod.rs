@@ -98,17 +98,17 @@ impl From<PlatformError> for crate::error::Error {
 pub struct LogLine {
     /// Seconds since the epoch, when the line carries a time.
     pub at: Option<u64>,
-    /// The instance that logged it, as the line names it.
-    pub machine: Option<String>,
-    pub message: String,
+    /// The instance that logged it, as the line names it: outside text.
+    pub machine: Option<Outside>,
+    pub message: Outside,
     /// The whole line, colour codes removed.
-    pub text: String,
+    pub text: Outside,
 }
 
 impl LogLine {
     /// Telegram's 409, as python-telegram-bot, aiogram, grammY and Telegraf log it.
     pub fn is_conflict(&self) -> bool {
-        let m = &self.message;
+        let m = self.message.raw();
         (m.contains("409") && m.contains("onflict"))
             || m.contains("terminated by other getUpdates")
             || m.contains("terminated by other long poll")

@@ -88,10 +88,11 @@ pub(super) fn pm2(daemon: &Record, home: &str, below: &[Record], answers: &Answe
         format!("PM2_HOME={} ", crate::shell::word(home))
     };
     let answer = answers.get(&need);
+    let bot = below.first().map_or(0, |r| r.pid);
     if let Some(Err(Unanswered::OtherUser { uid })) = answer {
         return Supervisor {
             kind: SupervisorKind::Pm2,
-            name: "?".into(),
+            name: unnamed(answer, "`pm2 jlist`", "app", bot),
             pid: Some(daemon.pid),
             how: StopHow::OtherUser {
                 uid: *uid,
@@ -123,15 +124,33 @@ then stop it as that user"
                 pid: Some(daemon.pid),
             }
         }
+        // Still pm2's: killed, the bot would only be started again.
         None => Supervisor {
             kind: SupervisorKind::Pm2,
-            name: "?".into(),
+            name: unnamed(answer, "`pm2 jlist`", "app", bot),
             pid: Some(daemon.pid),
             how: StopHow::Manual {
-                hint: format!("{env_prefix}pm2 list   # find the app, then: pm2 stop ID"),
+                hint: format!(
+                    "{env_prefix}pm2 list   # find the app with pid {bot}, then: \
+{env_prefix}pm2 stop ID"
+                ),
             },
         },
     }
+}
+
+/// The name of a program its daemon did not name, with why: what asking it gave (`asked`: the
+/// command, `what`: "app", "program"), or that its list has no `bot`.
+fn unnamed(answer: Option<&Result<Answer, Unanswered>>, asked: &str, what: &str, bot: u32) -> Name {
+    let why = match answer {
+        None => format!("{asked} was not run"),
+        Some(Err(Unanswered::OtherUser { uid })) => {
+            format!("the daemon is user {uid}'s, and botctl does not run its client")
+        }
+        Some(Err(Unanswered::Failed(message))) => message.clone(),
+        Some(Ok(_)) => format!("{asked} lists no {what} with pid {bot}"),
+    };
+    Name::Unknown { why }
 }
 
 /// A pm2 app: its id addresses exactly one.
@@ -174,10 +193,15 @@ pub(super) fn supervisord(daemon: &Record, below: &[Record], answers: &Answers) 
             .collect();
         argv
     };
+    let bot = below.first().map_or(0, |r| r.pid);
+    let asked = format!(
+        "`{}`",
+        crate::shell::join(&ctl("supervisorctl", &["status"]))
+    );
     if let Some(Err(Unanswered::OtherUser { uid })) = answer {
         return Supervisor {
             kind: SupervisorKind::Supervisord,
-            name: "?".into(),
+            name: unnamed(answer, &asked, "program", bot),
             pid: Some(daemon.pid),
             how: StopHow::OtherUser {
                 uid: *uid,
@@ -212,14 +236,16 @@ stop it as that user",
                 pid: Some(daemon.pid),
             }
         }
+        // Still supervisord's: killed, the bot would only be started again.
         None => Supervisor {
             kind: SupervisorKind::Supervisord,
-            name: "?".into(),
+            name: unnamed(answer, &asked, "program", bot),
             pid: Some(daemon.pid),
             how: StopHow::Manual {
                 hint: format!(
-                    "{}   # find the program, then: supervisorctl stop GROUP:NAME",
-                    crate::shell::join(&ctl("supervisorctl", &["status"]))
+                    "{}   # find the program with pid {bot}, then: {}",
+                    crate::shell::join(&ctl("supervisorctl", &["status"])),
+                    crate::shell::join(&ctl("supervisorctl", &["stop", "GROUP:NAME"]))
                 ),
             },
         },

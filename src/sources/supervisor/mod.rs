@@ -46,9 +46,9 @@ impl std::fmt::Display for SupervisorKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Supervisor {
     pub kind: SupervisorKind,
-    /// Unit, container, pm2 app, supervisord program, launchd label, or the loop shell's pid:
-    /// named by whoever set it up, so outside text.
-    pub name: crate::outside::Outside,
+    /// Unit, container, pm2 app, supervisord program, launchd label, or the loop shell's pid;
+    /// unknown (JSON `null`) when its daemon was seen but did not say.
+    pub name: Name,
     /// The supervising process: the daemon, the loop's shell, the reloader (none for a unit).
     pub pid: Option<u32>,
     /// How it is stopped; JSON's `stop` is what a person types for it ([`StopHow::command`]).
@@ -60,6 +60,59 @@ impl Supervisor {
     /// What a person types to stop it for good.
     pub fn stop(&self) -> String {
         self.how.command()
+    }
+}
+
+/// What the supervisor calls the program. A daemon seen in the process tree is a supervisor
+/// whether or not it answers: when it does not, the program is unknown, and why is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Name {
+    /// Named by whoever set it up, so outside text.
+    Known(crate::outside::Outside),
+    /// The daemon was not asked or did not say (`why`: "`pm2 jlist` did not finish …").
+    Unknown { why: String },
+}
+
+impl Name {
+    pub fn known(&self) -> Option<&crate::outside::Outside> {
+        match self {
+            Name::Known(name) => Some(name),
+            Name::Unknown { .. } => None,
+        }
+    }
+
+    /// The name as it came, for matching and comparing (empty when unknown: it matches no
+    /// program); never for display.
+    #[cfg(test)]
+    pub fn raw(&self) -> &str {
+        self.known().map_or("", |name| name.raw())
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.known().is_some_and(|name| name == other)
+    }
+}
+
+impl<T: Into<crate::outside::Outside>> From<T> for Name {
+    fn from(name: T) -> Self {
+        Name::Known(name.into())
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Name::Known(name) => name.fmt(f),
+            Name::Unknown { .. } => f.write_str("(not named)"),
+        }
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.known().serialize(s)
     }
 }
 

@@ -79,6 +79,9 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
             let (program, path) = program("pm2", None)?;
             let out = exec::run_with_env(&path, &["jlist"], &[("PM2_HOME", home)], LIMIT)
                 .map_err(|e| e.to_string())?;
+            if !out.success() {
+                return Err(format!("`pm2 jlist` failed: {}", out.said()).into());
+            }
             Ok(Answer {
                 program,
                 text: out.stdout,

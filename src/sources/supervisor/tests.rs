@@ -276,6 +276,70 @@ fn pm2_app_from_jlist_with_the_daemons_home() {
 }
 
 #[test]
+fn a_daemon_that_does_not_answer_is_still_the_supervisor_unnamed_with_why() {
+    let chain = [
+        rec(4242, 700, "python3 bot.py"),
+        rec_argv(700, 1, &["PM2 v5.3.0: God Daemon (/srv/pm2home)"]),
+    ];
+    let need = Need::Pm2List {
+        home: "/srv/pm2home".into(),
+        owner: Some(501),
+    };
+    let late = "`pm2 jlist` did not finish within 10s and was stopped";
+    let answers = Answers::from([(need, Err(Unanswered::Failed(late.into())))]);
+    let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
+    assert_eq!((s.kind, s.pid), (SupervisorKind::Pm2, Some(700)));
+    assert_eq!(s.name, Name::Unknown { why: late.into() });
+    assert!(matches!(s.how, StopHow::Manual { .. }), "{:?}", s.how);
+    assert_eq!(
+        s.stop(),
+        "PM2_HOME=/srv/pm2home pm2 list   # find the app with pid 4242, then: \
+PM2_HOME=/srv/pm2home pm2 stop ID"
+    );
+    assert_eq!(
+        serde_json::to_value(&s).unwrap(),
+        serde_json::json!({"kind": "pm2", "name": null, "pid": 700, "stop": s.stop()})
+    );
+    // An answer that lists other apps only names none either.
+    let need = Need::Pm2List {
+        home: "/srv/pm2home".into(),
+        owner: Some(501),
+    };
+    let answers = Answers::from([(need, answer("pm2", "[]".into()))]);
+    let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
+    assert_eq!(
+        s.name,
+        Name::Unknown {
+            why: "`pm2 jlist` lists no app with pid 4242".into()
+        }
+    );
+
+    let chain = [
+        rec(4242, 812, "python3 bot.py"),
+        rec(
+            812,
+            1,
+            "/usr/bin/python3 /usr/bin/supervisord -c /etc/s.conf",
+        ),
+    ];
+    let need = needs(&Cgroup::Other, &chain).pop().unwrap();
+    let answers = Answers::from([(need, Err(Unanswered::Failed("no answer".into())))]);
+    let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
+    assert_eq!((s.kind, s.pid), (SupervisorKind::Supervisord, Some(812)));
+    assert_eq!(
+        s.name,
+        Name::Unknown {
+            why: "no answer".into()
+        }
+    );
+    assert_eq!(
+        s.stop(),
+        "supervisorctl -c /etc/s.conf status   # find the program with pid 4242, then: \
+supervisorctl -c /etc/s.conf stop GROUP:NAME"
+    );
+}
+
+#[test]
 fn another_users_daemon_is_named_not_asked() {
     // The daemon is uid 12345's; the answers say so (its client is never run for it).
     let chain = [
