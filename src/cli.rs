@@ -9,7 +9,8 @@ use crate::commands;
 #[derive(Parser, Debug)]
 #[command(
     name = "botctl",
-    version,
+    // The commit too (build.rs), so a bug report names the build, whichever way it came.
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BOTCTL_COMMIT"), ")"),
     about = "Find every place a Telegram bot polls from, and move it \
 safely between Fly.io and this machine",
     after_help = "Examples:\n  botctl status             where every bot \
@@ -77,7 +78,7 @@ pub(crate) enum Command {
     /// The onboarding checklist, each item checked live
     #[command(after_help = "Examples:\n  botctl checklist")]
     Checklist,
-    /// Write a starter botctl.toml for this folder
+    /// Write a botctl.toml for this folder, from how the project starts its bots
     Init(commands::init::Args),
     /// Report every change of every place, as it happens, for a 409 that comes and goes
     Watch(commands::watch::Args),

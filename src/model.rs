@@ -278,6 +278,8 @@ pub struct Fly {
     pub token_secret: Option<String>,
     /// The log line that says the bot is up again after deploy-resume.
     pub ready_log: Option<String>,
+    /// The app's own fly.toml (`fly_toml`, absolute), when it is not the project's (`[fly] toml`).
+    pub toml: Option<std::path::PathBuf>,
 }
 
 /// One process as botctl saw it: its pid and start time. Pids are reused, so a process is

@@ -19,7 +19,7 @@ use crate::model::{AppName, BotName, HostName, PlatformKind};
 use crate::sources::autostart::{self, Autostart};
 use crate::sources::fly::{FlyError, Flyctl, Machine};
 use crate::sources::host::{self, HostScan};
-use crate::sources::local::{self, Instance};
+use crate::sources::local::{self, Instance, Maybe};
 use crate::sources::platform::{Instance as PlatformInstance, PlatformError};
 use crate::sources::telegram::{ApiError, BotApi, DotEnv, TokenLookup, WebhookInfo, token_for};
 use crate::team::{self, Record};
@@ -29,6 +29,8 @@ const AUTOSTART_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct Survey {
     pub local: Result<Vec<Instance>, String>,
+    /// Processes here that run a bot's entry and cannot be told to be this project's copy.
+    pub maybe: Vec<Maybe>,
     /// Other users' Python or Node processes whose argv could not be read (macOS without sudo).
     pub hidden: Vec<crate::sources::proc::Unreadable>,
     /// What the container engine said (its bots' containers are in `local`).
@@ -90,13 +92,13 @@ pub fn gather_with(
                 .as_ref()
                 .map(|s| s.supervisord_confs.clone())
                 .unwrap_or_default();
-            let (hidden, engine) = scan
+            let (hidden, engine, maybe) = scan
                 .as_ref()
-                .map(|s| (s.hidden.clone(), s.engine.clone()))
+                .map(|s| (s.hidden.clone(), s.engine.clone(), s.maybe.clone()))
                 .unwrap_or_default();
             (
                 scan.map(|s| s.instances),
-                (hidden, engine),
+                (hidden, engine, maybe),
                 autostart::supervisord(bots, &confs),
             )
         });
@@ -111,7 +113,12 @@ pub fn gather_with(
             .hosts
             .iter()
             .filter(|h| bots.iter().any(|b| h.may_run(&b.name)))
-            .map(|h| (h.name.clone(), s.spawn(move || host::read(h, bots))))
+            .map(|h| {
+                (
+                    h.name.clone(),
+                    s.spawn(move || host::read(h, bots, &cfg.root)),
+                )
+            })
             .collect();
         let fly: Vec<_> = apps
             .iter()
@@ -153,11 +160,12 @@ pub fn gather_with(
             })
             .collect();
 
-        let (local, (hidden, engine), programs) = joined(local.join());
+        let (local, (hidden, engine, maybe), programs) = joined(local.join());
         let mut autostart = joined(autostart.join());
         autostart.entries.extend(programs);
         Survey {
             local,
+            maybe,
             hidden,
             engine,
             autostart,
@@ -228,6 +236,9 @@ pub struct Places<'a> {
     pub local: Vec<&'a Instance>,
     /// Instances on `[[host]]` servers: (host name, instance).
     pub hosts: Vec<(&'a HostName, &'a Instance)>,
+    /// Processes that run the bot's entry but may be another project's copy: here (`None`) or
+    /// on a host. No place; they make the verdict unknown.
+    pub maybe: Vec<(Option<&'a HostName>, &'a Maybe)>,
     /// Started machines of the bot's own Fly app (empty without one; [`Places::on_fly`] pairs
     /// them with the app).
     pub machines: Vec<&'a Machine>,
@@ -281,7 +292,7 @@ impl<'a> Places<'a> {
     pub fn verdict(&self) -> Verdict {
         match self.count() {
             n if n >= 2 => Verdict::Conflict,
-            _ if !self.unreadable.is_empty() => Verdict::Unknown,
+            _ if !self.unreadable.is_empty() || !self.maybe.is_empty() => Verdict::Unknown,
             0 => Verdict::Stopped,
             _ => Verdict::Ok,
         }
@@ -300,20 +311,42 @@ impl Survey {
         };
         // Unreadable is not absent: another user's python3 may be this bot.
         unreadable.extend(local::hidden_note(&self.hidden, bot));
+        let mut maybe: Vec<(Option<&HostName>, &Maybe)> = self
+            .maybe
+            .iter()
+            .filter(|m| m.instance.bot == bot.name)
+            .map(|m| (None, m))
+            .collect();
         let mut hosts = Vec::new();
         for (name, scan) in &self.hosts {
             match scan {
-                Ok(scan) => hosts.extend(
-                    scan.instances
-                        .iter()
-                        .filter(|i| i.bot == bot.name)
-                        .map(|i| (name, i)),
-                ),
+                Ok(scan) => {
+                    hosts.extend(
+                        scan.instances
+                            .iter()
+                            .filter(|i| i.bot == bot.name)
+                            .map(|i| (name, i)),
+                    );
+                    maybe.extend(
+                        scan.maybe
+                            .iter()
+                            .filter(|m| m.instance.bot == bot.name)
+                            .map(|m| (Some(name), m)),
+                    );
+                }
                 // Only a host that may run this bot was read for it.
                 Err(e) if self.host_runs(name, bot) => unreadable.push(format!("host {name}: {e}")),
                 Err(_) => {}
             }
         }
+        // A copy that cannot be told may be the bot: what it is is not known.
+        unreadable.extend(maybe.iter().map(|(host, m)| {
+            let at = host.map_or("here".to_string(), |h| format!("on host {h}"));
+            format!(
+                "pid {} {at} runs {} but may be another project's copy: {}",
+                m.instance.pid, bot.entry, m.why
+            )
+        }));
         let listed = bot.app().and_then(|app| self.fly.get_key_value(app));
         let machines = match listed {
             Some((_, Ok(ms))) => ms.iter().filter(|m| m.is_running()).collect(),
@@ -363,6 +396,7 @@ impl Survey {
         Places {
             local,
             hosts,
+            maybe,
             machines,
             platform,
             app: listed.map(|(app, _)| app),

@@ -379,7 +379,7 @@ fn first_sight(key: &[&str], now: u64) -> u64 {
                 let written = p
                     .parent()
                     .map_or(Ok(()), std::fs::create_dir_all)
-                    .and_then(|()| crate::state::write_atomically(p, &text));
+                    .and_then(|()| crate::files::write_atomically(p, &text));
                 if let Err(e) = written {
                     tracing::info!(
                         "cannot remember a record's first sight in {}: {e}",

@@ -95,15 +95,24 @@ pub fn run(ctx: &Context) -> Result<i32> {
                 },
             });
             let both = !places.machines.is_empty() && !places.local.is_empty();
-            items.push(Item {
-                ticked: !both,
-                text: format!("{}: not running locally while Fly.io runs it", bot.name),
-                fix: both.then(|| format!("botctl dev-stop {}", bot.name)),
+            let text = format!("{}: not running locally while Fly.io runs it", bot.name);
+            items.push(match survey.machines(bot) {
+                // Fly not read: whether it runs there is not known, so not ticked.
+                Some(Err(e)) if !places.local.is_empty() => Item {
+                    ticked: false,
+                    text: format!("{text} — not checked: {e}"),
+                    fix: e.fix(),
+                },
+                _ => Item {
+                    ticked: !both,
+                    text,
+                    fix: both.then(|| format!("botctl dev-stop {}", bot.name)),
+                },
             });
             if let Some(item) = shared_token_item(bot, &survey) {
                 items.push(item);
             }
-            items.push(held_item(bot, &places));
+            items.push(held_item(bot, &places, survey.machines(bot)));
         }
         // The seed checklist's last item, "check systemd (on the server)", read over ssh.
         for on in judge::hosts(bot, &survey, &places) {
@@ -258,9 +267,21 @@ pub fn run(ctx: &Context) -> Result<i32> {
     Ok(i32::from(unticked > 0))
 }
 
-/// "no one else holds partner": ticked unless a handoff record on Fly by someone else does.
-fn held_item(bot: &Bot, places: &survey::Places) -> Item {
+/// "no one else holds partner": ticked unless a handoff record on Fly by someone else does,
+/// or the machines that would hold one could not be read (not checked is not ticked).
+fn held_item(
+    bot: &Bot,
+    places: &survey::Places,
+    machines: Option<&Result<Vec<crate::sources::fly::Machine>, crate::sources::fly::FlyError>>,
+) -> Item {
     let text = format!("{0}: no one else holds {0}", bot.name);
+    if let Some(Err(e)) = machines {
+        return Item {
+            ticked: false,
+            text: format!("{text} — not checked: {e}"),
+            fix: e.fix(),
+        };
+    }
     match places.declared() {
         None => Item {
             ticked: true,

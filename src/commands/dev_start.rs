@@ -452,8 +452,24 @@ fn warn_autostart(
             ));
         }
     }
-    if warnings.is_empty() {
+    // Nothing found where nothing could be read is not "nothing found".
+    let mut unread: Vec<String> = judge::autostart_not_checked(survey)
+        .iter()
+        .map(|u| {
+            let at = u.host.map(|h| format!("host {h} ")).unwrap_or_default();
+            format!("{at}{}: {}", u.source, u.reason)
+        })
+        .collect();
+    if let (Some(app), Some(Err(e))) = (bot.app(), survey.machines(bot)) {
+        unread.push(format!("Fly app {app}: {e}"));
+    }
+    if warnings.is_empty() && unread.is_empty() {
         step.done("nothing found");
+    } else if warnings.is_empty() {
+        step.warn(format!(
+            "nothing found, but not checked: {}",
+            crate::outside::shown(&unread.join("; "))
+        ));
     } else {
         step.warn_each(&warnings);
     }

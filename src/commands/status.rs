@@ -7,7 +7,7 @@ use crate::config::Bot;
 use crate::error::Result;
 use crate::sources::autostart;
 use crate::sources::fly::Machine;
-use crate::sources::local::Instance;
+use crate::sources::local::{Instance, Maybe};
 use crate::sources::telegram::TokenLookup;
 use crate::survey::judge::{self, OnHost, Username};
 use crate::survey::{Survey, Verdict};
@@ -56,6 +56,9 @@ struct BotJson<'a> {
     verdict: Verdict,
     places: usize,
     local: Vec<&'a Instance>,
+    /// Processes here that run the bot's entry but cannot be told to be this project's copy
+    /// (each with `why`); no place, they make the verdict unknown.
+    maybe: Vec<&'a Maybe>,
     /// null for a bot without fly_app.
     fly: Option<FlyJson<'a>>,
     /// A platform other than Fly (Fly bots keep the `fly` object and have no such key).
@@ -78,6 +81,8 @@ struct HostJson<'a> {
     /// ssh's own words when the host was not read.
     error: Option<&'a str>,
     instances: Vec<&'a Instance>,
+    /// Processes there that may be the bot (their token variable could not be read).
+    maybe: Vec<&'a Maybe>,
     autostart: Vec<&'a autostart::Entry>,
 }
 
@@ -94,12 +99,18 @@ impl<'a> HostJson<'a> {
                         .iter()
                         .filter(|i| i.bot == bot.name)
                         .collect(),
+                    maybe: scan
+                        .maybe
+                        .iter()
+                        .filter(|m| m.instance.bot == bot.name)
+                        .collect(),
                     autostart: scan.autostart.for_bot(&bot.name),
                 },
                 Err(e) => HostJson {
                     host,
                     error: Some(e.as_str()),
                     instances: Vec::new(),
+                    maybe: Vec::new(),
                     autostart: Vec::new(),
                 },
             })
@@ -188,6 +199,12 @@ impl<'a> BotJson<'a> {
             telegram: TelegramJson::new(bot, survey),
             autostart: survey.autostart.for_bot(&bot.name),
             hosts: HostJson::all(bot, survey),
+            maybe: places
+                .maybe
+                .iter()
+                .filter(|(host, _)| host.is_none())
+                .map(|(_, m)| *m)
+                .collect(),
             local: places.local,
         }
     }
@@ -318,6 +335,12 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
                 r.since()
             )));
         }
+        lines.extend(
+            places
+                .maybe
+                .iter()
+                .map(|(host, m)| ui::caution(&ui::describe::maybe(host.map(|h| h.as_str()), m))),
+        );
         if lines.is_empty() {
             lines.push(ui::dim("nowhere"));
         }

@@ -340,6 +340,10 @@ pub fn refuse_while_it_runs_elsewhere(
         .into_iter()
         .collect();
     unchecked.extend(hosts_unread);
+    unchecked.extend(places.maybe.iter().map(|(host, m)| {
+        let at = host.map_or("here".to_string(), |h| format!("on host {h}"));
+        format!("pid {} {at} may be {}: {}", m.instance.pid, bot.name, m.why)
+    }));
     if unchecked.is_empty() {
         step.done("it runs nowhere else");
     } else {

@@ -61,6 +61,16 @@ pub fn refuse_while_someone_holds_it(
     let mut step = steps.begin(&format!("Refuse while someone else holds {}", bot.name));
     let places = survey.places(bot);
     let Some(record) = places.record.clone() else {
+        // No record read is not "no record": a teammate's may be there.
+        if let Some(Err(e)) = survey.machines(bot) {
+            step.warn(format!(
+                "not checked: the machines that hold a record could not be read: {e}"
+            ));
+            return Ok(Held {
+                inherited: None,
+                probed: false,
+            });
+        }
         // Where the platform keeps no record (or there is none), nobody else's can be read.
         let home = crate::sources::platform_of(bot, &ctx.flyctl).map(|p| p.record_home());
         step.done(if home == Some(RecordHome::OnPlatform) {

@@ -20,6 +20,7 @@ mod raw;
 
 pub use bounds::*;
 pub use parse::parse;
+pub(crate) use parse::{is_module_name, is_name};
 
 pub const FILE_NAME: &str = "botctl.toml";
 
@@ -417,6 +418,26 @@ mod tests {
         assert_eq!(line_of(e), (2, 9));
         let e = parse_str("[watch]\nevery = \"1s\"\n").unwrap_err();
         assert_eq!(line_of(e).0, 2);
+    }
+
+    #[test]
+    fn a_bots_own_fly_toml_belongs_to_its_app() {
+        let c = parse_str(
+            "[[bot]]\nname = \"a\"\nscript = \"bot/bot.py\"\nfly_app = \"quiz\"\nfly_toml = \"bot/fly.toml\"\n",
+        )
+        .unwrap();
+        let fly = c.bots[0].fly().unwrap();
+        assert_eq!(fly.toml, Some(PathBuf::from("/p/bot/fly.toml")));
+        let e =
+            parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\nfly_toml = \"bot/fly.toml\"\n")
+                .unwrap_err();
+        assert!(e.to_string().contains("add fly_app"), "{e}");
+        assert_eq!(line_of(e), (4, 12));
+        let e = parse_str(
+            "[[bot]]\nname = \"a\"\nscript = \"b.py\"\nfly_app = \"quiz\"\nfly_toml = \" \"\n",
+        )
+        .unwrap_err();
+        assert_eq!(line_of(e), (5, 12));
     }
 
     #[test]

@@ -176,21 +176,29 @@ PARTNER_BOT_TOKEN, not {:?}",
             ));
         }
         let (mode, webhook_url, webhook_secret_env) = webhook_keys(&b, &at)?;
-        for field in [&b.fly_app, &b.run, &b.username].into_iter().flatten() {
+        for field in [&b.fly_app, &b.run, &b.username, &b.fly_toml]
+            .into_iter()
+            .flatten()
+        {
             if field.get_ref().trim().is_empty() {
                 return Err(at(field.span(), "this value must not be empty".into()));
             }
         }
-        // A secret and a ready log belong to an app: without one they could not mean anything.
+        // A secret, a ready log and a fly.toml belong to an app: without one they could not
+        // mean anything.
         if b.fly_app.is_none()
             && b.kubernetes.is_none()
             && b.heroku.is_none()
             && b.railway.is_none()
-            && let Some(v) = b.token_secret.as_ref().or(b.ready_log.as_ref())
+            && let Some(v) = b
+                .token_secret
+                .as_ref()
+                .or(b.ready_log.as_ref())
+                .or(b.fly_toml.as_ref())
         {
             return Err(at(
                 v.span(),
-                "token_secret and ready_log belong to the bot's Fly app: add fly_app = \"…\""
+                "token_secret, ready_log and fly_toml belong to the bot's Fly app: add fly_app = \"…\""
                     .into(),
             ));
         }
@@ -204,7 +212,8 @@ PARTNER_BOT_TOKEN, not {:?}",
             .as_ref()
             .map(|v| v.get_ref().clone())
             .filter(|s| !s.is_empty());
-        let platform = platform(&b, name, token_secret, ready_log, &at)?;
+        let toml = b.fly_toml.as_ref().map(|t| root.join(t.get_ref().trim()));
+        let platform = platform(&b, name, token_secret, ready_log, toml, &at)?;
         bots.push(Bot {
             name: BotName::new(name.clone()),
             run: b
@@ -226,7 +235,8 @@ PARTNER_BOT_TOKEN, not {:?}",
     if bots.is_empty() {
         return Err(at(
             0..0,
-            "describes no bots: add a [[bot]] table with name and script (botctl init writes one)"
+            "describes no bots: add a [[bot]] table with name and script, or uncomment one that \
+botctl init wrote"
                 .into(),
         ));
     }
@@ -315,6 +325,7 @@ fn platform(
     bot: &str,
     token_secret: Option<String>,
     ready_log: Option<String>,
+    toml: Option<PathBuf>,
     at: &dyn Fn(Range<usize>, String) -> Error,
 ) -> Result<Option<PlatformConfig>> {
     let keys = [
@@ -358,8 +369,8 @@ keep one of the two"
             Some(span) => Err(at(
                 span,
                 format!(
-                    "token_secret and ready_log belong to a bot's Fly app, and this bot runs on \
-{key}: remove them"
+                    "token_secret, ready_log and fly_toml belong to a bot's Fly app, and this bot \
+runs on {key}: remove them"
                 ),
             )),
             None => Ok(()),
@@ -378,6 +389,7 @@ keep one of the two"
                 app: AppName::new(app),
                 token_secret,
                 ready_log,
+                toml,
             }))
         }
         Some("kubernetes") => {
@@ -461,11 +473,12 @@ that runs the bot)"
     })
 }
 
-/// Where token_secret or ready_log is written, if either is.
+/// Where token_secret, ready_log or fly_toml is written, if one is.
 fn token_secret_given(b: &RawBot) -> Option<Range<usize>> {
     b.token_secret
         .as_ref()
         .or(b.ready_log.as_ref())
+        .or(b.fly_toml.as_ref())
         .map(Spanned::span)
 }
 
@@ -575,14 +588,14 @@ not \"{}\" (options go in options = [...])",
 }
 
 /// Bot, host and Fly app names: a-z, 0-9 and -.
-pub(super) fn is_name(s: &str) -> bool {
+pub(crate) fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// `lb.partner`: dotted Python identifiers.
-pub(super) fn is_module_name(s: &str) -> bool {
+pub(crate) fn is_module_name(s: &str) -> bool {
     !s.is_empty()
         && s.split('.').all(|part| {
             !part.is_empty()

@@ -123,6 +123,7 @@ pub(super) struct RawBot {
     pub(super) mode: Option<Spanned<String>>,
     pub(super) webhook_url: Option<Spanned<String>>,
     pub(super) webhook_secret_env: Option<Spanned<String>>,
+    pub(super) fly_toml: Option<Spanned<String>>,
     pub(super) kubernetes: Option<Spanned<RawKubernetes>>,
     pub(super) heroku: Option<Spanned<RawHeroku>>,
     pub(super) railway: Option<Spanned<RawRailway>>,
@@ -165,6 +166,7 @@ impl RawConfig {
                 b.mode.as_ref(),
                 b.webhook_url.as_ref(),
                 b.webhook_secret_env.as_ref(),
+                b.fly_toml.as_ref(),
             ]
             .into_iter()
             .chain(b.platform_strings())

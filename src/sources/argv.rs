@@ -405,6 +405,21 @@ pub fn runs(cmd: &[String], entry: &Entry) -> Option<String> {
     }
 }
 
+/// `node .`, `node ./app/`: Node runs a folder's package.json `main`. The index of that
+/// argument in `cmd`, for the caller to resolve in the process's working folder.
+pub fn runs_a_folder(cmd: &[String]) -> Option<usize> {
+    if Runtime::of(cmd.first()?)? != Runtime::Node {
+        return None;
+    }
+    let Runs::Script(arg) = Runtime::Node.runs(&cmd[1..]) else {
+        return None;
+    };
+    if !(arg == "." || arg == ".." || arg.ends_with('/')) {
+        return None;
+    }
+    cmd.iter().position(|a| std::ptr::eq(a.as_str(), arg))
+}
+
 /// The script a command line runs, whatever it is (init reads `npm start` scripts with it).
 pub fn script_of(cmd: &[String]) -> Option<&str> {
     match Runtime::of(cmd.first()?)?.runs(&cmd[1..]) {
@@ -791,6 +806,18 @@ src/bot.ts",
         ] {
             assert!(runs(&argv(no), &js).is_none(), "{no}");
         }
+    }
+
+    #[test]
+    fn node_runs_a_folder_through_its_package_json() {
+        assert_eq!(runs_a_folder(&argv("node .")), Some(1));
+        assert_eq!(
+            runs_a_folder(&argv("node -r dotenv/config ./app/")),
+            Some(3)
+        );
+        assert_eq!(runs_a_folder(&argv("node bot.js")), None);
+        assert_eq!(runs_a_folder(&argv("node -e 1 .")), None);
+        assert_eq!(runs_a_folder(&argv("python3 .")), None);
     }
 
     #[test]

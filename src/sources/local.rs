@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::argv::{self, base_name};
 use super::containers;
+use super::identity::{self, Copy, Seen};
 use super::proc::{self, Backend};
 use super::supervisor::{self, Supervisor};
 use crate::config::Bot;
@@ -51,11 +52,23 @@ impl Instance {
     }
 }
 
+/// A process that runs a bot's entry but may be another project's copy, and botctl cannot
+/// tell (another user's, its environment unreadable): listed with why, counted as unknown,
+/// never signalled.
+#[derive(Debug, Clone, Serialize)]
+pub struct Maybe {
+    #[serde(flatten)]
+    pub instance: Instance,
+    pub why: String,
+}
+
 /// One look at the process table: the instances, and the config files of running supervisord
 /// daemons (their `[program:…]` entries can start a bot again).
 #[derive(Debug, Clone, Default)]
 pub struct Scan {
     pub instances: Vec<Instance>,
+    /// Processes that run a bot's entry and cannot be told to be this project's copy.
+    pub maybe: Vec<Maybe>,
     pub supervisord_confs: Vec<String>,
     /// Processes of other users run by a Python or Node runtime whose argv could not be read:
     /// any of them may be a bot of that language.
@@ -96,19 +109,27 @@ pub fn scan_with(backend: Backend, bots: &[&Bot], root: &Path) -> Result<Scan, S
         }
         if let Some((bot, arg)) = bot_of(cmd, bots) {
             candidates.push((*pid, cmd.clone(), bot, arg));
+        } else if let Some(at) = argv::runs_a_folder(cmd)
+            && bots
+                .iter()
+                .any(|b| b.entry.language() == argv::Language::JavaScript)
+            && let Some((bot, arg)) = through_package_main(backend, *pid, cmd, at, bots)
+        {
+            candidates.push((*pid, cmd.clone(), bot, arg));
         } else if cmd.iter().take(2).any(|a| a.ends_with("supervisord"))
             && supervisor::is_supervisord(cmd)
         {
             supervisord_confs.extend(supervisord_conf_path(backend, *pid, cmd));
         }
     }
-    let instances = if candidates.is_empty() {
-        Vec::new()
+    let (instances, mut maybe) = if candidates.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
-        instances(backend, candidates, &table, root)
+        instances(backend, candidates, &table, bots, root)
     };
     Ok(Scan {
-        instances: with_containers(instances, engine.containers(), bots),
+        instances: with_containers(instances, &mut maybe, engine.containers(), bots),
+        maybe,
         supervisord_confs,
         hidden,
         engine,
@@ -135,6 +156,7 @@ pub fn matching(bots: &[&Bot]) -> Result<Vec<(u32, BotName)>, String> {
 /// that is not (a Mac: it runs in the engine's VM) is an instance of its own.
 fn with_containers(
     mut found: Vec<Instance>,
+    maybe: &mut Vec<Maybe>,
     list: &[containers::Container],
     bots: &[&Bot],
 ) -> Vec<Instance> {
@@ -147,11 +169,17 @@ fn with_containers(
         {
             continue;
         }
-        let same = found.iter_mut().filter(|i| i.bot == bot.name).find(|i| {
-            i.pid == c.pid
-                || matches!(supervisor::read::cgroup(i.pid),
+        let in_it = |pid: u32| {
+            pid == c.pid
+                || matches!(supervisor::read::cgroup(pid),
                     supervisor::Cgroup::Container { id, .. } if id == c.id)
-        });
+        };
+        // The engine runs it: the container is the instance, whatever its process looked like.
+        maybe.retain(|m| m.instance.bot != bot.name || !in_it(m.instance.pid));
+        let same = found
+            .iter_mut()
+            .filter(|i| i.bot == bot.name)
+            .find(|i| in_it(i.pid));
         match same {
             Some(i) => {
                 i.supervisor = Some(containers::supervisor(c));
@@ -173,6 +201,31 @@ fn with_containers(
         }
     }
     found
+}
+
+/// `node .`: the command line as Node runs it, the folder's package.json `main` (else
+/// `index.js`) in place of the folder, matched by the same rule. Read only for botctl's own
+/// user's processes (another user's folder is theirs).
+fn through_package_main<'b>(
+    backend: Backend,
+    pid: u32,
+    cmd: &[String],
+    at: usize,
+    bots: &[&'b Bot],
+) -> Option<(&'b Bot, String)> {
+    let owner = proc::facts(backend, pid)?.uid;
+    let folder = proc::cwd(backend, pid)?.join(&cmd[at]);
+    let text =
+        crate::files::read_text_named_by(&folder.join("package.json"), owner, 1 << 20).ok()?;
+    let package: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let main = package["main"].as_str().unwrap_or("index.js");
+    let mut main = Path::new(&cmd[at]).join(main);
+    if main.extension().is_none() {
+        main.set_extension("js"); // what Node tries first for `"main": "dist/index"`
+    }
+    let mut runs = cmd.to_vec();
+    runs[at] = normalize(&main).display().to_string();
+    bot_of(&runs, bots)
 }
 
 /// The unreadable processes that may be bots: another user's, run by a Python or Node runtime
@@ -248,15 +301,21 @@ fn supervisord_conf_path(backend: Backend, pid: u32, argv: &[String]) -> Option<
     })
 }
 
-/// Phase two: details, then supervisors, of the processes whose command line matched.
+/// Phase two: details, whose copy each is, then supervisors, of the processes whose command
+/// line matched. Environments and `.env` files are read only for those outside the project.
 fn instances(
     backend: Backend,
     candidates: Vec<(u32, Vec<String>, &Bot, String)>,
     table: &[(u32, Vec<String>)],
+    bots: &[&Bot],
     root: &Path,
-) -> Vec<Instance> {
+) -> (Vec<Instance>, Vec<Maybe>) {
     let details = proc::details(backend, &candidates.iter().map(|c| c.0).collect::<Vec<_>>());
+    let project = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let wanted = std::cell::OnceCell::new();
+    let me = nix::unistd::geteuid().as_raw();
     let mut found = Vec::new();
+    let mut maybe: Vec<Maybe> = Vec::new();
     for (pid, cmd, bot, arg) in candidates {
         let Some(d) = details.iter().find(|d| d.facts.pid == pid) else {
             continue; // exited between the two phases
@@ -266,7 +325,7 @@ fn instances(
         {
             continue;
         }
-        found.push(Instance {
+        let instance = Instance {
             bot: bot.name.clone(),
             pid,
             user: d.user.as_str().into(),
@@ -278,16 +337,57 @@ fn instances(
             ppid: None,
             parent_cmd: Default::default(),
             container: None,
-        });
+        };
+        let inside = inside_project(&project, d.cwd.as_deref(), &arg);
+        let wanted = wanted.get_or_init(|| identity::wanted(bots, root));
+        let copy = identity::decide(
+            inside,
+            d.facts.uid == Some(me),
+            wanted
+                .get(&bot.name)
+                .unwrap_or(&identity::Wanted::default()),
+            |var| match proc::environ_var(backend, pid, var) {
+                Ok(Some(v)) if !v.trim().is_empty() => Seen::Hash(identity::sha256_hex(v.trim())),
+                Ok(_) => Seen::Absent,
+                Err(why) => Seen::Unknown(why),
+            },
+            |var| match d.cwd.as_deref() {
+                Some(cwd) => identity::dotenv_var(cwd, var),
+                None => Seen::Unknown("its working folder cannot be read".into()),
+            },
+        );
+        match copy {
+            Copy::This => found.push(instance),
+            Copy::Other => {}
+            Copy::Maybe(why) => maybe.push(Maybe { instance, why }),
+        }
     }
-    let mut found = one_per_wrapper(found, |pid| {
+    let parent = |pid: u32| {
         details
             .iter()
             .find(|d| d.facts.pid == pid)
             .map(|d| d.facts.ppid)
-    });
+    };
+    let mut found = one_per_wrapper(found, parent);
+    let maybe = one_per_wrapper_maybe(maybe, parent);
     add_supervisors(backend, &mut found, table);
-    found
+    (found, maybe)
+}
+
+/// Is the process in the project: its working folder, or the script it runs, inside the root?
+fn inside_project(project: &Path, cwd: Option<&Path>, arg: &str) -> bool {
+    let within = |p: &Path| {
+        std::fs::canonicalize(p)
+            .map(|p| p.starts_with(project))
+            .unwrap_or_else(|_| normalize(p).starts_with(project))
+    };
+    let arg = Path::new(arg);
+    cwd.is_some_and(within)
+        || match cwd {
+            _ if arg.is_absolute() => within(arg),
+            Some(cwd) => within(&cwd.join(arg)),
+            None => false,
+        }
 }
 
 /// A wrapper and the child it runs the script in (tsx's CLI and its `node --import tsx`, a
@@ -300,6 +400,24 @@ pub fn one_per_wrapper(found: Vec<Instance>, parent: impl Fn(u32) -> Option<u32>
         .filter(|i| {
             parent(i.pid)
                 .is_none_or(|p| !copies.iter().any(|(pid, bot)| *pid == p && *bot == i.bot))
+        })
+        .collect()
+}
+
+/// [`one_per_wrapper`] for the copies that cannot be told.
+pub fn one_per_wrapper_maybe(maybe: Vec<Maybe>, parent: impl Fn(u32) -> Option<u32>) -> Vec<Maybe> {
+    let copies: Vec<(u32, BotName)> = maybe
+        .iter()
+        .map(|m| (m.instance.pid, m.instance.bot.clone()))
+        .collect();
+    maybe
+        .into_iter()
+        .filter(|m| {
+            parent(m.instance.pid).is_none_or(|p| {
+                !copies
+                    .iter()
+                    .any(|(pid, bot)| *pid == p && *bot == m.instance.bot)
+            })
         })
         .collect()
 }

@@ -6,6 +6,7 @@ pub mod autostart;
 pub mod containers;
 pub mod fly;
 pub mod host;
+pub mod identity;
 pub mod local;
 pub mod platform;
 pub mod proc;

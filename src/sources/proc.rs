@@ -112,6 +112,27 @@ pub fn cwd(backend: Backend, pid: u32) -> Option<PathBuf> {
     }
 }
 
+/// The value of variable `var` in the environment a process was started with: `Ok(None)` when
+/// it has none, `Err(why)` when that cannot be read (another user's, gone). The value is a
+/// secret to its caller: never logged here.
+pub fn environ_var(backend: Backend, pid: u32, var: &str) -> Result<Option<String>, String> {
+    let entries: Vec<String> = match backend {
+        Backend::Kernel => match std::fs::read(format!("/proc/{pid}/environ")) {
+            // the kernel's own file
+            Ok(bytes) => kernel::split_argv(&bytes),
+            Err(e) => return Err(format!("its environment cannot be read: {e}")),
+        },
+        Backend::Portable => {
+            portable::environ(pid).ok_or_else(|| "its environment cannot be read".to_string())?
+        }
+    };
+    let prefix = format!("{var}=");
+    // A name defined twice: getenv and Python's os.environ take the first.
+    Ok(entries
+        .iter()
+        .find_map(|e| e.strip_prefix(&prefix).map(str::to_string)))
+}
+
 /// The text of `/proc/PID/cgroup`; `None` where there is none (macOS: no cgroups).
 pub fn cgroup(pid: u32) -> Option<String> {
     if cfg!(target_os = "linux") {
@@ -500,6 +521,27 @@ mod portable {
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .filter(|a| !a.is_empty())
+                .collect(),
+        )
+    }
+
+    pub fn environ(pid: u32) -> Option<Vec<String>> {
+        let mut sys = System::new().ok()?;
+        let p = Pid::from_u32(pid);
+        sys.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[p]),
+            false,
+            ProcessRefreshKind::nothing()
+                .without_tasks()
+                .with_environ(UpdateKind::OnlyIfNotSet),
+        );
+        let p = sys
+            .process(p)
+            .filter(|p| p.status() != ProcessStatus::Zombie)?;
+        Some(
+            p.environ()
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
         )
     }

@@ -2,7 +2,7 @@
 //! alive — written once and used by every command that mentions them.
 
 use crate::outside::shown;
-use crate::sources::local::Instance;
+use crate::sources::local::{Instance, Maybe};
 use crate::sources::supervisor::{Name, Supervisor, SupervisorKind};
 use crate::time;
 
@@ -14,6 +14,13 @@ pub fn instance(i: &Instance) -> String {
 /// An instance on a `[[host]]` server.
 pub fn on_host(host: &str, i: &Instance) -> String {
     at(&format!("host {host}"), i)
+}
+
+/// "maybe: local pid 4242 `python3 bot.py` (…) — why": a process that runs the bot's entry
+/// and may be another project's copy.
+pub fn maybe(host: Option<&str>, m: &Maybe) -> String {
+    let place = host.map_or("local".to_string(), |h| format!("host {h}"));
+    format!("maybe: {} — {}", at(&place, &m.instance), m.why)
 }
 
 fn at(place: &str, i: &Instance) -> String {

@@ -45,6 +45,17 @@ impl World {
         self.spawn_cmd(cmd, cwd, shown)
     }
 
+    /// Like [`World::spawn`], with `env` added to its environment (a bot's token: what tells
+    /// botctl whose copy a process outside the project is).
+    pub fn spawn_with_env(&self, argv: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Proc {
+        let mut cmd = std::process::Command::new(self.resolve(argv[0]));
+        cmd.arg0(argv[0]).args(&argv[1..]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        self.spawn_cmd(cmd, cwd, argv)
+    }
+
     /// Starts a process whose argv is exactly `argv` but which is really `/bin/sh` running
     /// the last argument (a [`SLEEPER`] script): `vim bot.py`, `less bot.py`,
     /// `tail -f bot.py`, `grep bot.py` without depending on those programs being installed.
@@ -58,6 +69,20 @@ impl World {
     /// the user can read; needs root ([`crate::require_root`]). Returns the folder (keep it
     /// alive) and the process.
     pub fn spawn_other_users_bot(&self, script: &str) -> (tempfile::TempDir, Proc) {
+        self.spawn_other_users_bot_from(script, None)
+    }
+
+    /// [`World::spawn_other_users_bot`] working in the project root: another user's copy of
+    /// this project (its script, in a folder that user can read, named by its full path).
+    pub fn spawn_other_users_bot_in_project(&self, script: &str) -> (tempfile::TempDir, Proc) {
+        self.spawn_other_users_bot_from(script, Some(self.root()))
+    }
+
+    fn spawn_other_users_bot_from(
+        &self,
+        script: &str,
+        cwd: Option<&Path>,
+    ) -> (tempfile::TempDir, Proc) {
         let shared = tempfile::Builder::new()
             .prefix("botctl-other-")
             .tempdir()
@@ -66,6 +91,11 @@ impl World {
         let path = shared.path().join(script);
         std::fs::write(&path, SLEEPER).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // In the project (which that user may not enter), the script is named by its path.
+        let named = match cwd {
+            Some(_) => path.display().to_string(),
+            None => script.to_string(),
+        };
         let other = self.spawn_showing(
             &[
                 "setpriv",
@@ -74,10 +104,10 @@ impl World {
                 "--clear-groups",
                 "/bin/bash",
                 "-c",
-                &format!("exec -a python3 /bin/sh {script}"),
+                &format!("exec -a python3 /bin/sh {named}"),
             ],
-            shared.path(),
-            &["python3", script],
+            cwd.unwrap_or(shared.path()),
+            &["python3", &named],
         );
         (shared, other)
     }

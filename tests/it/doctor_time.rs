@@ -87,6 +87,79 @@ fn a_bluegreen_strategy_in_fly_toml_is_a_deploy_finding_with_the_fix() {
     );
 }
 
+/// With services, flyctl's first deploy makes two machines, and auto_stop_machines stops a
+/// bot that serves no requests: both warnings for a polling bot, neither once one machine
+/// runs with auto-stop off, nor for a webhook bot (services are its front door).
+#[test]
+fn services_and_auto_stop_in_fly_toml_are_deploy_warnings_for_a_polling_bot() {
+    let world = World::configured(config);
+    world.fly_state(fly_apps(&[(APP, vec![])]));
+    world.write(
+        "fly.toml",
+        &format!(
+            "app = \"{APP}\"\n\n[http_service]\n  internal_port = 8080\n  \
+auto_stop_machines = \"stop\"\n  auto_start_machines = true\n"
+        ),
+    );
+    let json = doctor(&world);
+    let warnings: Vec<&Value> = findings(&json, "deploy", Some("partner"))
+        .into_iter()
+        .filter(|f| f["level"] == "warn")
+        .collect();
+    assert_eq!(warnings.len(), 2, "{json:#}");
+    let two = warnings
+        .iter()
+        .find(|f| text(&f["message"]).contains("creates two machines"))
+        .unwrap_or_else(|| panic!("no warning of the first deploy's two machines: {json:#}"));
+    assert!(text(&two["message"]).contains("no machine yet"), "{two}");
+    assert_eq!(two["fix"], format!("fly scale count 1 --app {APP}"));
+    let stop = warnings
+        .iter()
+        .find(|f| text(&f["message"]).contains("auto_stop_machines = \"stop\""))
+        .unwrap_or_else(|| panic!("no auto_stop_machines warning: {json:#}"));
+    assert!(
+        text(&stop["fix"]).contains("auto_stop_machines = \"off\""),
+        "{stop}"
+    );
+    // The ✓ of the rolling strategy stays: it is true.
+    one(&json, "deploy", "ok");
+
+    // One machine (deployed with --ha=false, or scaled to one) and auto-stop off: nothing to say.
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![test_support::machine(MACHINE, "started", None)],
+    )]));
+    world.write(
+        "fly.toml",
+        &format!("app = \"{APP}\"\n\n[[services]]\n  internal_port = 8080\n  auto_stop_machines = \"off\"\n"),
+    );
+    let json = doctor(&world);
+    assert!(
+        findings(&json, "deploy", Some("partner"))
+            .iter()
+            .all(|f| f["level"] == "ok"),
+        "{json:#}"
+    );
+
+    // A webhook bot needs its services.
+    world.write_config(config(&world).change_bot("partner", |b| {
+        b.mode("webhook")
+            .webhook_url("https://loyalitybot-partner.fly.dev/telegram")
+    }));
+    world.fly_state(fly_apps(&[(APP, vec![])]));
+    world.write(
+        "fly.toml",
+        &format!("app = \"{APP}\"\n\n[http_service]\n  auto_stop_machines = true\n"),
+    );
+    let json = doctor(&world);
+    assert!(
+        findings(&json, "deploy", Some("partner"))
+            .iter()
+            .all(|f| f["level"] == "ok"),
+        "{json:#}"
+    );
+}
+
 #[test]
 fn an_old_flyctl_while_a_handoff_is_open_is_a_deploy_finding() {
     let world = World::configured(config);

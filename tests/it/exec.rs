@@ -586,6 +586,15 @@ const ISOLATED: &[&str] = &["unshare", "--pid", "--fork", "--mount-proc", "--kil
 fn a_copy_on_a_host_refuses_with_dev_stop_host_and_a_host_down_is_not_checked() {
     require_root("sshd logs in as root and botctl runs in its own PID namespace");
     let sshd = Sshd::start("");
+    // The host tells this project's copy by its token: the project's .env, where the copy
+    // started in the project reads it too.
+    let token = test_support::token(43);
+    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
+    let config = |w: &World| {
+        config(w)
+            .telegram_api(&api.url())
+            .change_bot("partner", |b| b.token_env("PARTNER_BOT_TOKEN"))
+    };
     let world = World::configured(|w| {
         format!(
             "{}\n{}",
@@ -593,6 +602,7 @@ fn a_copy_on_a_host_refuses_with_dev_stop_host_and_a_host_down_is_not_checked() 
             sshd.host_table("vps", "client_key", "10s")
         )
     });
+    world.dotenv(&[("PARTNER_BOT_TOKEN", &token)]);
     let bot_py = world.script("bot.py");
     world.write_sleeper(&bot_py);
     world.fly_state(fly_apps(&[(APP, vec![])]));

@@ -602,7 +602,8 @@ fn deploy_resume_over_another_users_copy_names_a_fix_that_works() {
         vec![machine("148ed193b95089", "stopped", Some(false))],
     )]));
     let script = world.script("bot.py");
-    let (_shared, other) = world.spawn_other_users_bot(&script);
+    // Working in the project: this project's copy, though another user's.
+    let (_shared, other) = world.spawn_other_users_bot_in_project(&script);
     let run = world.run(&["deploy-resume", "partner", "--yes"]);
     run.expect_code(1);
     assert!(

@@ -17,7 +17,9 @@ mod hardening;
 mod hostile;
 #[cfg(target_os = "linux")]
 mod hosts;
+mod identity;
 mod init_fly_app;
+mod init_shapes;
 mod onboarding;
 mod other_platforms;
 mod outside;

@@ -138,7 +138,7 @@ fn init_proposes_the_polling_bot_and_the_fly_app() {
     run.expect_code(0);
     let written = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
     assert!(
-        written.contains(&format!("script = \"{bot_py}\"")),
+        written.contains(&format!("script = \"./{bot_py}\"")),
         "{written}"
     );
     assert!(
@@ -207,21 +207,22 @@ fn init_finds_node_bots_beside_the_python_ones() {
     run.expect_code(0);
     let written = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
     assert!(
-        written.contains(&format!("script = \"{}\"", world.script("bot.py"))),
+        written.contains(&format!("script = \"./{}\"", world.script("bot.py"))),
         "{written}"
     );
     assert!(
         written.contains(
-            "name = \"shop-bot\"\nscript = \"shop/src/bot.ts\"\ntoken_env = \"SHOP_BOT_TOKEN\""
+            "name = \"shop-bot\"\nscript = \"shop/src/bot.ts\"\nrun = \"cd shop && exec npx tsx ./src/bot.ts\"\ntoken_env = \"SHOP_BOT_TOKEN\""
         ),
         "{written}"
     );
     assert!(written.contains("script = \"news/index.js\""), "{written}");
     assert!(!written.contains("server.js"), "{written}");
-    // And it means what it says: the default run follows the extension.
+    // And it means what it says: the package runs in its own folder (its node_modules, its
+    // .env), by the runtime its extension needs.
     let run = world.run(&["dev-start", "shop-bot", "--dry-run"]);
     run.expect_code(0);
-    run.expect_stdout("npx tsx shop/src/bot.ts");
+    run.expect_stdout("cd shop && exec npx tsx ./src/bot.ts");
 }
 
 #[test]

@@ -442,6 +442,7 @@ fn json_has_exactly_the_shape_of_the_spec() {
                 "verdict",
                 "places",
                 "local",
+                "maybe",
                 "fly",
                 "telegram",
                 "autostart",
@@ -450,6 +451,8 @@ fn json_has_exactly_the_shape_of_the_spec() {
                 "mode"
             ]
         );
+        // Every process here that runs a bot's script is in the project: none is a maybe.
+        assert_eq!(b["maybe"], serde_json::json!([]));
         // No [[host]] in this botctl.toml: no host may run it.
         assert_eq!(b["hosts"], serde_json::json!([]));
         // No handoff record on Fly.

@@ -1,5 +1,5 @@
-//! `cargo xtask ci`: the whole test suite, as CI runs it, and last the tour (which checks every
-//! step it shows). Stops at the first failing step and leaves with that step's exit code.
+//! `cargo xtask ci`: the whole test suite, as CI runs it, then what `cargo xtask dist` builds,
+//! installed and run, and last the tour (which checks every step it shows). Stops at the first failing step and leaves with that step's exit code.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -17,6 +17,7 @@ pub fn run(root: &Path, test_args: &[String]) -> Result<()> {
     crate::mac::lint(root)?;
     crate::mac::actionlint(root)?;
     let tally = test(root, test_args)?;
+    dist(root)?;
     println!("$ cargo xtask tour");
     tour::run(root)?;
     println!("xtask ci: all checks passed");
@@ -27,6 +28,12 @@ pub fn run(root: &Path, test_args: &[String]) -> Result<()> {
         tally.passed, tally.failed, tally.ignored
     );
     Ok(())
+}
+
+/// This machine's wheel, npm packages and archive, installed offline and run (dist --check).
+fn dist(root: &Path) -> Result<()> {
+    println!("$ cargo xtask dist --check");
+    crate::dist::run(root, &crate::dist::parse_args(&["--check".to_string()])?)
 }
 
 fn check_formatting(root: &Path) -> Result<()> {

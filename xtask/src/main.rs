@@ -2,13 +2,21 @@
 //! (in the style of rust-analyzer's xtask).
 //!
 //! - `setup`: the Python venv and system tools the tests need (idempotent, fast when done).
-//! - `ci`: what CI runs: setup, fmt, clippy (also for the Apple targets), actionlint, tests.
+//! - `ci`: what CI runs: setup, fmt, clippy (also for the Apple targets), actionlint, tests,
+//!   dist --check.
+//! - `dist`: the wheel, npm packages and archive for users without Rust, in `target/dist/`.
 //! - `man`: man pages from botctl's clap definition.
 //! - `bench`: the SPEC's Speed figures, measured side by side.
 //! - `tour`: every rule of the 409 checklist, happening on the test doubles (`doubles`).
 
 mod bench;
+// build.rs's commit lookup, also run here: dist writes it into the sdist and checks that
+// every package's `--version` shows it.
+#[allow(dead_code)]
+#[path = "../../build.rs"]
+mod build_script;
 mod ci;
+mod dist;
 mod doubles;
 mod mac;
 mod man;
@@ -24,11 +32,18 @@ const HELP: &str = "\
 cargo xtask <task>
 
 Tasks:
-  setup              install what the tests need: .venv with tests/fakes/requirements.txt,
-                     and check python3 and setpriv (installs them as root with apt-get)
+  setup              install what the tests need: .venv with tests/fakes/requirements.txt
+                     and packaging/requirements.txt (maturin, ziglang for dist), and check
+                     python3 and setpriv (installs them as root with apt-get)
   ci [-- ARGS...]    what CI runs: setup, cargo fmt --check, cargo clippy -D warnings (also
                      for aarch64- and x86_64-apple-darwin), actionlint on .github/workflows,
-                     cargo test --workspace ARGS..., then the tour; builds with --locked
+                     cargo test --workspace ARGS..., dist --check, then the tour; builds
+                     with --locked
+  dist [--target TRIPLE] [--check]
+                     build into target/dist: the wheel (maturin; on Linux with zig for glibc
+                     2.17), the npm packages botctl and botctl-OS-CPU, a .tar.gz, the sdist
+                     and SHA256SUMS. --check installs them offline (venv, npm prefix) and
+                     runs them. TRIPLE: this machine's, or another it can build for
   man [--out DIR]    write botctl.1 and one page per subcommand into DIR (default target/man)
   bench [NAME...]    build botctl in release and measure the SPEC's Speed goals (only the
                      benchmarks whose name contains a NAME, when given)
@@ -60,6 +75,7 @@ fn dispatch(args: &[String]) -> Result<()> {
         }
         "ci" => ci::run(&root, ci_test_args(rest)?),
         "man" => man::run(&root, man_out_dir(&root, rest)?),
+        "dist" => dist::run(&root, &dist::parse_args(rest)?),
         "bench" => bench::run(&root, rest),
         "tour" => {
             no_arguments(task, rest)?;

@@ -7,6 +7,8 @@
 //! - `<root>/.venv` holds the packages pinned in tests/fakes/requirements.txt:
 //!   python-telegram-bot (the real poller, tests/fakes/ptb_bot.py) and supervisor (a real
 //!   supervisord the tests run programs under). A broken or partial venv is made again.
+//!   It also holds packaging/requirements.txt: maturin and ziglang, which `cargo xtask dist`
+//!   builds the wheel with.
 //! - `<root>/.tools` holds the pm2 pinned here (npm), so tests run a real pm2 daemon.
 //! - `tests/fakes/node/node_modules` holds the Node pollers and runtimes pinned in
 //!   tests/fakes/node/package.json and its package-lock.json (grammY, Telegraf, tsx), installed
@@ -22,6 +24,8 @@ use std::time::Instant;
 use crate::{Error, Result, find_program, run_command, succeeds};
 
 const REQUIREMENTS: &str = "tests/fakes/requirements.txt";
+/// maturin and ziglang for `cargo xtask dist` (the release workflow installs this file alone).
+const DIST_REQUIREMENTS: &str = "packaging/requirements.txt";
 const PTB: &str = "python-telegram-bot";
 /// The pm2 the tests run (npm package), installed under `<root>/.tools`.
 const PM2_VERSION: &str = "6.0.9";
@@ -93,6 +97,18 @@ const TOOLS: &[Tool] = &[
         needed_on: Needed::Linux,
     },
     Tool {
+        program: "objdump",
+        packages: &["binutils"],
+        why: "dist --check reads which glibc version the binary needs",
+        needed_on: Needed::Linux,
+    },
+    Tool {
+        program: "readelf",
+        packages: &["binutils"],
+        why: "dist --check reads which libraries the binary needs",
+        needed_on: Needed::Linux,
+    },
+    Tool {
         program: "unshare",
         packages: &["util-linux"],
         why: "host tests run botctl in its own PID namespace",
@@ -109,7 +125,7 @@ pub fn run(root: &Path) -> Result<()> {
     let node = ensure_node_packages(root)?;
     crate::mac::ensure_targets()?;
     println!(
-        "xtask setup: ready in {:.1}s (python3, setpriv, {} with {PTB} {}, supervisor and actionlint, pm2 {PM2_VERSION} in {}, {NODE_FAKES} with {node}, rust targets {})",
+        "xtask setup: ready in {:.1}s (python3, setpriv, {} with {PTB} {}, supervisor, actionlint, maturin and ziglang, pm2 {PM2_VERSION} in {}, {NODE_FAKES} with {node}, rust targets {})",
         started.elapsed().as_secs_f64(),
         venv.display(),
         pinned_ptb_version(root)?,
@@ -313,24 +329,27 @@ fn ensure_venv_packages(root: &Path, venv: &Path) -> Result<()> {
                 "--progress-bar",
                 "off",
             ])
-            .arg("-r")
-            .arg(REQUIREMENTS)
+            .args(["-r", REQUIREMENTS, "-r", DIST_REQUIREMENTS])
             .current_dir(root),
     )?;
     if !has_ptb(&python, &version) {
         return Err(Error::new(format!(
-            "pip installed {REQUIREMENTS}, but {} still cannot import telegram {version}",
+            "pip installed {REQUIREMENTS} and {DIST_REQUIREMENTS}, but {} still cannot import telegram {version}",
             python.display()
         )));
     }
     Ok(())
 }
 
-/// Every `name==version` pin in requirements.txt.
+/// Every `name==version` pin in both requirements files.
 fn pins(root: &Path) -> Result<Vec<(String, String)>> {
-    let path = root.join(REQUIREMENTS);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let mut text = String::new();
+    for file in [REQUIREMENTS, DIST_REQUIREMENTS] {
+        let path = root.join(file);
+        text += &std::fs::read_to_string(&path)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        text.push('\n');
+    }
     Ok(text
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())

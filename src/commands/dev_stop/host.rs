@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use super::place::{Place, Sig};
+use super::place::{Found, Place, Sig};
 use super::supervisors::refusal;
 use crate::commands::steps::wait_for;
 use crate::config::{Bot, Host};
@@ -22,13 +22,19 @@ use crate::ui;
 /// checks pid, start time and owner first.
 pub(super) struct OnHost<'a> {
     host: &'a Host,
+    /// The project root: its token tells the bot's copies there.
+    root: &'a std::path::Path,
     /// The last scan (the ssh user's uid, the start times of what the supervisors run).
     scan: Option<HostScan>,
 }
 
 impl<'a> OnHost<'a> {
-    pub(super) fn new(host: &'a Host) -> Self {
-        OnHost { host, scan: None }
+    pub(super) fn new(host: &'a Host, root: &'a std::path::Path) -> Self {
+        OnHost {
+            host,
+            root,
+            scan: None,
+        }
     }
 }
 
@@ -62,15 +68,16 @@ impl Place for OnHost<'_> {
     fn poll(&self) -> Duration {
         Duration::from_millis(300)
     }
-    fn find(&mut self, bots: &[&Bot]) -> Result<(Vec<Instance>, Vec<Instance>)> {
-        let scan = host::read(self.host, bots).map_err(Error::StepFailed)?;
+    fn find(&mut self, bots: &[&Bot]) -> Result<Found> {
+        let scan = host::read(self.host, bots, self.root).map_err(Error::StepFailed)?;
         let (mine, others) = scan
             .instances
             .iter()
             .cloned()
             .partition(|i| i.uid == Some(scan.uid));
+        let maybe = scan.maybe.clone();
         self.scan = Some(scan);
-        Ok((mine, others))
+        Ok((mine, others, maybe))
     }
     fn describe(&self, i: &Instance) -> String {
         crate::ui::describe::on_host(&self.host.name, i)

@@ -54,7 +54,13 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         Some(name) => {
             let host = ctx.cfg.host(name)?;
             let bots = host_bots(ctx, host, &args.bots)?;
-            stop(ctx, &mut host::OnHost::new(host), &bots, mode, args.grace)
+            stop(
+                ctx,
+                &mut host::OnHost::new(host, &ctx.cfg.root),
+                &bots,
+                mode,
+                args.grace,
+            )
         }
         None => {
             let bots = ctx.cfg.select(&args.bots)?;
@@ -98,7 +104,7 @@ fn stop(
 
     // 1. Find them, and what keeps each alive.
     let mut step = steps.begin(&place.find_title());
-    let (mine, others) = place.find(bots).map_err(|e| step.fail(e))?;
+    let (mine, others, maybe) = place.find(bots).map_err(|e| step.fail(e))?;
     let mut detail: Vec<String> = mine
         .iter()
         .map(|i| format!("{}: {}", i.bot, place.describe(i)))
@@ -109,6 +115,15 @@ fn stop(
             i.bot,
             place.describe(i),
             place.not_ours()
+        )
+    }));
+    // Never signalled: it may be another project's program with the same name.
+    detail.extend(maybe.iter().map(|m| {
+        format!(
+            "maybe {}: {} — {}: left alone",
+            m.instance.bot,
+            place.describe(&m.instance),
+            m.why
         )
     }));
     if mine.is_empty() {
@@ -224,7 +239,7 @@ fn stop(
         respawn,
         Duration::from_millis(250),
         || {
-            let (now, _) = place.find(bots)?;
+            let (now, _, _) = place.find(bots)?;
             let new: Vec<Instance> = now
                 .into_iter()
                 .filter(|i| !stopped.contains(&i.pid))
@@ -244,7 +259,7 @@ fn stop(
             back.iter().map(came_back).collect::<Vec<_>>().join("; ")
         ))));
     }
-    let (left, _) = place.find(bots).map_err(|e| step.fail(e))?;
+    let (left, _, _) = place.find(bots).map_err(|e| step.fail(e))?;
     if !left.is_empty() {
         return Err(step.fail(Error::StepFailed(format!(
             "still running: {}",

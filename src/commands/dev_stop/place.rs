@@ -5,7 +5,11 @@ use std::time::Duration;
 
 use crate::config::Bot;
 use crate::error::{Error, Result};
-use crate::sources::local::Instance;
+use crate::sources::local::{Instance, Maybe};
+
+/// What one look at a place found: this user's instances, everyone else's, and the processes
+/// that may be another project's copy (listed, never touched).
+pub(super) type Found = (Vec<Instance>, Vec<Instance>, Vec<Maybe>);
 
 /// A signal dev-stop sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +32,8 @@ pub(super) trait Place {
     fn not_ours(&self) -> &'static str;
     /// How often to look while waiting.
     fn poll(&self) -> Duration;
-    /// (this user's instances, everyone else's), read anew.
-    fn find(&mut self, bots: &[&Bot]) -> Result<(Vec<Instance>, Vec<Instance>)>;
+    /// (this user's instances, everyone else's, the copies that cannot be told), read anew.
+    fn find(&mut self, bots: &[&Bot]) -> Result<Found>;
     fn describe(&self, i: &Instance) -> String;
     /// A supervisor that cannot be stopped from here: the refusal with the command to run.
     fn refusal(&self, mine: &[Instance]) -> Option<Error>;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use super::place::{Place, Sig};
+use super::place::{Found, Place, Sig};
 use super::supervisors::refusal;
 use crate::commands::Context;
 use crate::config::Bot;
@@ -50,7 +50,7 @@ impl Place for ThisMachine<'_> {
     fn poll(&self) -> Duration {
         Duration::from_millis(200)
     }
-    fn find(&mut self, bots: &[&Bot]) -> Result<(Vec<Instance>, Vec<Instance>)> {
+    fn find(&mut self, bots: &[&Bot]) -> Result<Found> {
         find(self.ctx, bots)
     }
     fn describe(&self, i: &Instance) -> String {
@@ -179,15 +179,18 @@ fn wait_gone(pid: u32) {
     }
 }
 
-/// (the current user's instances, everyone else's and botctl's own ancestors)
-fn find(ctx: &Context, bots: &[&Bot]) -> Result<(Vec<Instance>, Vec<Instance>)> {
-    let found = local::scan(bots, &ctx.cfg.root).map_err(Error::StepFailed)?;
+/// (the current user's instances, everyone else's and botctl's own ancestors, the copies that
+/// cannot be told)
+fn find(ctx: &Context, bots: &[&Bot]) -> Result<Found> {
+    let scan = local::scan_full(bots, &ctx.cfg.root).map_err(Error::StepFailed)?;
     let me = nix::unistd::getuid().as_raw();
     let protected = local::ancestors();
-    Ok(found
+    let (mine, others) = scan
+        .instances
         .into_iter()
         // A container is stopped through its engine, which answers this user: it is ours to stop.
-        .partition(|i| (i.uid == Some(me) || i.container.is_some()) && !protected.contains(&i.pid)))
+        .partition(|i| (i.uid == Some(me) || i.container.is_some()) && !protected.contains(&i.pid));
+    Ok((mine, others, scan.maybe))
 }
 
 /// Signals each instance that is still the same process (pids get reused) and has not exited.

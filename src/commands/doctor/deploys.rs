@@ -3,9 +3,11 @@
 //! project's fly.toml, `flyctl version`, the machines' events and creation times from the
 //! same `machine list`, and the recent logs.
 //!
-//! - `deploy`: a bluegreen or canary strategy (every deploy overlaps old and new pollers); a
-//!   flyctl older than v0.4.20 while a handoff is open (its deploys start stopped machines);
-//!   409 lines within a minute after a machine was created or replaced.
+//! - `deploy`: a bluegreen or canary strategy (every deploy overlaps old and new pollers);
+//!   services (`[http_service]`, `[[services]]`) on a polling bot's app, whose first deploy
+//!   creates two machines, and `auto_stop_machines`, which stops a bot that serves no
+//!   requests; a flyctl older than v0.4.20 while a handoff is open (its deploys start stopped
+//!   machines); 409 lines within a minute after a machine was created or replaced.
 //! - `events`: a machine a handoff stopped that is running again, named by who started it.
 
 use std::path::PathBuf;
@@ -22,7 +24,8 @@ const AFTER_CREATE: u64 = 60;
 /// A 409 line younger than this is an error; older ones a warning.
 const RECENT: u64 = 600;
 
-/// The project's fly.toml: `[fly] toml`, else `fly.toml` beside botctl.toml.
+/// A bot's fly.toml: its own `fly_toml`, else the project's `[fly] toml`, else `fly.toml` beside
+/// botctl.toml.
 pub struct FlyToml {
     pub path: PathBuf,
     /// Named in botctl.toml (so its absence is worth saying).
@@ -31,8 +34,9 @@ pub struct FlyToml {
 }
 
 impl FlyToml {
-    pub fn read(ctx: &Context) -> FlyToml {
-        let (path, named) = match &ctx.cfg.fly.toml {
+    pub fn read(ctx: &Context, bot: &Bot) -> FlyToml {
+        let own = bot.fly().and_then(|f| f.toml.as_ref());
+        let (path, named) = match own.or(ctx.cfg.fly.toml.as_ref()) {
             Some(p) => (p.clone(), true),
             None => (ctx.cfg.root.join("fly.toml"), false),
         };
@@ -63,14 +67,41 @@ impl FlyToml {
             .and_then(|d| d.get("strategy"))
             .and_then(|s| s.as_str())
             .map(str::to_string);
-        Some(Ok(Deploy { app, strategy }))
+        let services: Vec<&toml::Table> = value
+            .get("http_service")
+            .and_then(|s| s.as_table())
+            .into_iter()
+            .chain(
+                value
+                    .get("services")
+                    .and_then(|s| s.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.as_table()),
+            )
+            .collect();
+        // `auto_stop_machines`: true, "stop" or "suspend" stop an idle machine; false or "off" not.
+        let auto_stop = services
+            .iter()
+            .filter_map(|s| s.get("auto_stop_machines"))
+            .find(|v| !matches!(v.as_bool(), Some(false)) && v.as_str() != Some("off"))
+            .map(|v| v.to_string());
+        Some(Ok(Deploy {
+            app,
+            strategy,
+            services: !services.is_empty(),
+            auto_stop,
+        }))
     }
 }
 
-/// fly.toml's `app` and `[deploy] strategy`.
+/// fly.toml's `app`, `[deploy] strategy`, whether it gives the app services, and an
+/// `auto_stop_machines` that stops idle machines (as written in fly.toml).
 struct Deploy {
     app: Option<String>,
     strategy: Option<String>,
+    services: bool,
+    auto_stop: Option<String>,
 }
 
 /// The `deploy` and `events` findings for one bot.
@@ -80,6 +111,7 @@ pub fn findings(bot: &Bot, ev: &Evidence, fly_toml: &FlyToml) -> Vec<Finding> {
     };
     let mut f = Vec::new();
     strategy(bot, app, fly_toml, &mut f);
+    services(bot, app, fly_toml, ev, &mut f);
     old_flyctl(bot, app, ev, &mut f);
     let machines = match ev.survey.machines(bot) {
         Some(Ok(ms)) => ms.as_slice(),
@@ -92,13 +124,68 @@ pub fn findings(bot: &Bot, ev: &Evidence, fly_toml: &FlyToml) -> Vec<Finding> {
     f
 }
 
+/// A polling bot needs no services: with them, flyctl's first deploy makes two machines (two
+/// pollers) unless `--ha=false`, and `auto_stop_machines` lets Fly Proxy stop a bot that
+/// serves no requests (reference/flyctl.md).
+fn services(bot: &Bot, app: &str, fly_toml: &FlyToml, ev: &Evidence, f: &mut Vec<Finding>) {
+    if bot.mode.is_webhook() {
+        return; // a webhook bot serves Telegram's posts: services are its front door
+    }
+    let Some(Ok(deploy)) = fly_toml.deploy() else {
+        return;
+    };
+    if deploy.app.as_deref().is_some_and(|other| other != app) {
+        return;
+    }
+    let shown = fly_toml.path.display();
+    // Exactly one machine: the app was deployed with --ha=false or scaled to one already.
+    let machines = match ev.survey.machines(bot) {
+        Some(Ok(ms)) => Some(ms.len()),
+        _ => None,
+    };
+    if deploy.services && machines != Some(1) {
+        let now = match machines {
+            Some(0) => "it has no machine yet, so the first deploy creates two".to_string(),
+            Some(n) => format!("it has {n} machines"),
+            None => "its machines could not be read".to_string(),
+        };
+        f.push(
+            Finding::warn(
+                Some(bot),
+                Check::Deploy,
+                format!(
+                    "{shown} gives {app} services ([http_service] or [[services]]): flyctl's first \
+deploy of a group with services creates two machines unless `--ha=false` ({now}), and two \
+started machines of a polling bot are two pollers"
+                ),
+            )
+            .fix(format!("fly scale count 1 --app {app}")),
+        );
+    }
+    if let Some(value) = &deploy.auto_stop {
+        f.push(
+            Finding::warn(
+                Some(bot),
+                Check::Deploy,
+                format!(
+                    "{shown} sets auto_stop_machines = {value} for {app}: Fly Proxy stops a \
+machine that serves no requests, and a polling bot serves none, so Fly stops the bot"
+                ),
+            )
+            .fix(format!(
+                "set auto_stop_machines = \"off\" under [http_service] (or [[services]]) in {shown}"
+            )),
+        );
+    }
+}
+
 fn strategy(bot: &Bot, app: &str, fly_toml: &FlyToml, f: &mut Vec<Finding>) {
     let shown = fly_toml.path.display();
     match fly_toml.deploy() {
         None if fly_toml.named => f.push(Finding::warn(
             Some(bot),
             Check::Deploy,
-            format!("{shown} (named by [fly] toml) does not exist, so its deploy strategy was not checked"),
+            format!("{shown} (named in botctl.toml) does not exist, so its deploy strategy was not checked"),
         )),
         None => {}
         Some(Err(e)) => f.push(Finding::warn(

@@ -17,11 +17,12 @@ pub(super) fn check_flyctl(ctx: &Context, ev: &Evidence, f: &mut Findings) {
         .err()
         .or_else(|| whoami.as_ref().err().cloned());
     match (problem, whoami) {
+        // What cannot be read is not known: never named as the cause of a 409.
         (Some(e), _) => f.push(
-            Finding::error(
+            Finding::warn(
                 None,
                 Check::Flyctl,
-                format!("{e}; a bot may be running on Fly.io unseen"),
+                format!("cannot tell whether a bot runs on Fly.io: {e}"),
             )
             .fix_opt(e.fix()),
         ),
@@ -38,9 +39,18 @@ pub(super) fn check_fly(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     let Some(app) = bot.app() else { return };
     match ev.survey.machines(bot) {
         Some(Err(FlyError::NotInstalled { .. } | FlyError::NotLoggedIn)) => {} // reported by "flyctl"
-        Some(Err(e)) => {
+        Some(Err(e @ FlyError::AppNotFound { .. })) => {
             f.push(Finding::error(Some(bot), Check::Fly, e.to_string()).fix_opt(e.fix()))
         }
+        // flyctl did not answer: the machines are not known, which is no cause of a 409.
+        Some(Err(e)) => f.push(
+            Finding::warn(
+                Some(bot),
+                Check::Fly,
+                format!("Fly app {app} not checked: {e}"),
+            )
+            .fix_opt(e.fix()),
+        ),
         None => {}
         Some(Ok(machines)) => {
             let started: Vec<_> = machines.iter().filter(|m| m.is_running()).collect();

@@ -106,8 +106,8 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
     fly::check_flyctl(ctx, ev, &mut f);
     handoff::check_orphan_handoffs(ctx, ev, &mut f);
     local::check_containers(ev, &mut f);
-    let fly_toml = deploys::FlyToml::read(ctx);
     for bot in bots {
+        let fly_toml = deploys::FlyToml::read(ctx, bot);
         for finding in deploys::findings(bot, ev, &fly_toml) {
             f.push(finding);
         }

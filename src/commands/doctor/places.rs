@@ -36,6 +36,22 @@ pub(super) fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings
             ui::describe::instance(places.local[0]),
         ));
     }
+    // Not a place and never the cause named: it may be another project's program.
+    for (host, m) in &places.maybe {
+        f.push(Finding::warn(
+            Some(bot),
+            if host.is_some() {
+                Check::Host
+            } else {
+                Check::Local
+            },
+            format!(
+                "{} — it runs {} but may be another project's; not counted",
+                ui::describe::maybe(host.map(|h| h.as_str()), m),
+                bot.entry
+            ),
+        ));
+    }
     if n >= 2 {
         let mut where_ = Vec::new();
         if !places.local.is_empty() {
@@ -135,7 +151,8 @@ deletes the webhook as it starts)"
             .fix(fix),
         );
     } else {
-        let (level, message) = match (n, places.unreadable.is_empty()) {
+        let all_told = places.unreadable.is_empty() && places.maybe.is_empty();
+        let (level, message) = match (n, all_told) {
             (1, _) => (Level::Ok, format!("{} runs in exactly one place", bot.name)),
             (_, false) => (
                 Level::Warn,

@@ -200,7 +200,7 @@ fn start_readers<'s, 'e: 's>(
         let tx = tx.clone();
         s.spawn(move || {
             every(w.hosts, stop, || {
-                let scan = host::read(h, bots).map(|scan| scan.instances);
+                let scan = host::read(h, bots, &ctx.cfg.root).map(|scan| scan.instances);
                 tx.send(Seen::Host(h.name.clone(), scan)).is_ok()
             })
         });

@@ -529,6 +529,7 @@ mod tests {
                 app: "lb".into(),
                 token_secret: None,
                 ready_log: None,
+                toml: None,
             })),
             mode: crate::model::UpdateMode::Polling,
             webhook_url: None,

@@ -1,16 +1,19 @@
 //! Other hosts (`[[host]]`): the processes, supervisors and autostart entries of a server, read
 //! with one ssh round trip. The server only prints records (`scan.sh`); they are matched here
 //! by the local scan's own rules (`local::bot_of`, `local::one_per_wrapper`,
-//! `supervisor::decide`): one set of rules, two readers.
+//! `supervisor::decide`, `identity::decide`): one set of rules, two readers. Whose copy a
+//! process is, there, is told by the SHA-256 of its token variable, computed on the host.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Bot, Host};
 use crate::exec::{self, ExecError, Output};
+use crate::model::BotName;
 use crate::model::ProcessIdentity;
 use crate::sources::autostart::{self, Autostart, Entry, Source, Unchecked};
-use crate::sources::local::{self, Instance};
+use crate::sources::identity::{self, Copy, Wanted};
+use crate::sources::local::{self, Instance, Maybe};
 use crate::sources::proc;
 use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, Record, Unanswered};
 
@@ -99,6 +102,8 @@ pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<u32>
 #[derive(Debug, Clone, Default)]
 pub struct HostScan {
     pub instances: Vec<Instance>,
+    /// Processes there that run a bot's entry and cannot be told to be this project's copy.
+    pub maybe: Vec<Maybe>,
     pub autostart: Autostart,
     /// The uid botctl logs in as there: dev-stop touches that user's processes only.
     pub uid: u32,
@@ -119,14 +124,19 @@ struct Proc {
     argv: Vec<String>,
 }
 
-/// Reads `host` for these bots (those it may run).
-pub fn read(host: &Host, bots: &[&Bot]) -> Result<HostScan, String> {
+/// Reads `host` for these bots (those it may run); `root`: the project, whose token each bot's
+/// copies there are told by.
+pub fn read(host: &Host, bots: &[&Bot], root: &Path) -> Result<HostScan, String> {
     let bots: Vec<&Bot> = bots
         .iter()
         .filter(|b| host.may_run(&b.name))
         .copied()
         .collect();
-    let out = ssh(host, &["sh", "-s"], SCAN)?;
+    let wanted = identity::wanted(&bots, root);
+    let args = scan_args(&bots);
+    let mut remote = vec!["sh", "-s", "--"];
+    remote.extend(args.iter().map(String::as_str));
+    let out = ssh(host, &remote, SCAN)?;
     if !out.success() {
         return Err(format!(
             "the scan failed on {} ({}): {}",
@@ -135,7 +145,33 @@ pub fn read(host: &Host, bots: &[&Bot]) -> Result<HostScan, String> {
             out.error_line()
         ));
     }
-    parse(&out.stdout, &bots).map_err(|e| format!("{}: {e}", host.name))
+    parse(&out.stdout, &bots, &wanted).map_err(|e| format!("{}: {e}", host.name))
+}
+
+/// scan.sh's arguments, quoted for the login shell: how many token variables, the variables,
+/// then the names that mark a process as a candidate (scripts' file names, modules).
+fn scan_args(bots: &[&Bot]) -> Vec<String> {
+    let mut vars: Vec<&str> = bots
+        .iter()
+        .filter_map(|b| b.token_env.as_deref())
+        // config checks them; only a plain name goes into the script's sed pattern
+        .filter(|v| v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    vars.sort();
+    vars.dedup();
+    let mut names: Vec<&str> = bots
+        .iter()
+        .map(|b| match &b.entry {
+            crate::model::Entry::Script(script) => crate::sources::argv::base_name(script),
+            crate::model::Entry::Module(module) => module.as_str(),
+        })
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut args = vec![vars.len().to_string()];
+    args.extend(vars.iter().chain(&names).map(|w| sh_quote(w)));
+    args
 }
 
 /// Runs `remote` on the host (ssh joins it into one command line for the login shell there)
@@ -209,8 +245,13 @@ pub fn sh_quote(word: &str) -> String {
 /// The end of the scan's output: what follows the argv blob.
 const TRAILER: &str = "\0\u{1e}botctl-end\u{1e}\0";
 
-/// The scan's output, matched by the local rules.
-pub fn parse(text: &str, bots: &[&Bot]) -> Result<HostScan, String> {
+/// The scan's output, matched by the local rules; `wanted`: each bot's token variable and the
+/// SHA-256 of its token.
+pub fn parse(
+    text: &str,
+    bots: &[&Bot],
+    wanted: &HashMap<BotName, Wanted>,
+) -> Result<HostScan, String> {
     if !text.starts_with(MAGIC) {
         let start = crate::redact::cut(text, 120, 0);
         return Err(format!(
@@ -241,8 +282,18 @@ shell run `sh -s`?"
 
     let mut sections = Sections::new();
     let mut procs: Vec<Proc> = Vec::new();
+    let mut tokens = Tokens::new();
     loop {
         match next() {
+            Some("t") => {
+                let pid = next().and_then(|p| p.parse::<u32>().ok());
+                let var = next().unwrap_or("").to_string();
+                let place = next().unwrap_or("").to_string();
+                let result = next().unwrap_or("");
+                if let Some(pid) = pid {
+                    tokens.insert((pid, var, place), token_seen(result));
+                }
+            }
             Some("s") => {
                 let name = Section::parse(next().unwrap_or(""));
                 let status = next().and_then(|s| s.parse().ok()).unwrap_or(-1);
@@ -288,8 +339,19 @@ shell run `sh -s`?"
     // A process that exited before its argv was read is no instance of anything.
     procs.retain(|p| !p.argv.is_empty());
     let users = users(sections.get(&Section::Passwd).map_or("", |(_, t)| t));
+    let (instances, maybe) = instances(
+        &procs,
+        bots,
+        &users,
+        &home,
+        &sections,
+        uid,
+        |bot| wanted.get(bot),
+        &tokens,
+    );
     Ok(HostScan {
-        instances: instances(&procs, bots, &users, &home, &sections),
+        instances,
+        maybe,
         autostart: autostart(&sections, bots),
         uid,
         seen: procs
@@ -336,6 +398,25 @@ answer"
         }
     }
     Ok(out)
+}
+
+/// What scan.sh read of each (pid, token variable, `env` or `dotenv`).
+type Tokens = HashMap<(u32, String, String), identity::Seen>;
+
+/// One of scan.sh's token results: `h:SHA256`, `absent`, `unreadable`, `nohash`.
+fn token_seen(result: &str) -> identity::Seen {
+    match result {
+        "absent" => identity::Seen::Absent,
+        "nohash" => identity::Seen::Unknown(
+            "the host has no sha256sum, shasum or openssl to hash its token with".into(),
+        ),
+        r => match r.strip_prefix("h:") {
+            Some(h) if h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()) => {
+                identity::Seen::Hash(h.to_ascii_lowercase())
+            }
+            _ => identity::Seen::Unknown("its token variable could not be read there".into()),
+        },
+    }
 }
 
 /// (ppid, start time in the host's clock ticks after boot) from its `/proc/PID/stat`.
@@ -388,15 +469,20 @@ fn users(passwd: &str) -> HashMap<u32, String> {
         .collect()
 }
 
-fn instances(
+#[allow(clippy::too_many_arguments)]
+fn instances<'w>(
     procs: &[Proc],
     bots: &[&Bot],
     users: &HashMap<u32, String>,
     home: &str,
     sections: &Sections,
-) -> Vec<Instance> {
+    ssh_uid: u32,
+    wanted: impl Fn(&BotName) -> Option<&'w Wanted>,
+    tokens: &Tokens,
+) -> (Vec<Instance>, Vec<Maybe>) {
     let by_pid: HashMap<u32, &Proc> = procs.iter().map(|p| (p.pid, p)).collect();
     let mut found = Vec::new();
+    let mut maybe = Vec::new();
     for p in procs {
         let Some((bot, arg)) = local::bot_of(&p.argv, bots) else {
             continue;
@@ -406,7 +492,7 @@ fn instances(
         {
             continue;
         }
-        found.push(Instance {
+        let instance = Instance {
             bot: bot.name.clone(),
             pid: p.pid,
             user: p
@@ -422,9 +508,34 @@ fn instances(
             ppid: None,
             parent_cmd: Default::default(),
             container: None,
-        });
+        };
+        // The project's folder there is unknown: only the token tells.
+        let read = |place: &str, var: &str| {
+            tokens
+                .get(&(p.pid, var.to_string(), place.to_string()))
+                .cloned()
+                .unwrap_or_else(|| {
+                    identity::Seen::Unknown(
+                        "the host's scan did not read its token variable".into(),
+                    )
+                })
+        };
+        let copy = identity::decide(
+            false,
+            p.uid == Some(ssh_uid),
+            wanted(&bot.name).unwrap_or(&Wanted::default()),
+            |var| read("env", var),
+            |var| read("dotenv", var),
+        );
+        match copy {
+            Copy::This => found.push(instance),
+            Copy::Other => {}
+            Copy::Maybe(why) => maybe.push(Maybe { instance, why }),
+        }
     }
-    let mut found = local::one_per_wrapper(found, |pid| by_pid.get(&pid).map(|p| p.ppid));
+    let parent = |pid: u32| by_pid.get(&pid).map(|p| p.ppid);
+    let mut found = local::one_per_wrapper(found, parent);
+    let maybe = local::one_per_wrapper_maybe(maybe, parent);
     let looks: Vec<(Cgroup, Vec<Record>)> = found
         .iter()
         .map(|i| {
@@ -445,7 +556,7 @@ fn instances(
     for (instance, (cgroup, chain)) in found.iter_mut().zip(&looks) {
         local::supervise(instance, cgroup, chain, &answers);
     }
-    found
+    (found, maybe)
 }
 
 /// The instance and its ancestors up to (not including) pid 1.
@@ -563,13 +674,34 @@ mod tests {
 
     fn bot(name: &str, script: &str) -> Bot {
         crate::config::parse(
-            &format!("[[bot]]\nname = \"{name}\"\nscript = \"{script}\"\n"),
+            &format!(
+                "[[bot]]\nname = \"{name}\"\nscript = \"{script}\"\ntoken_env = \"PARTNER_BOT_TOKEN\"\n"
+            ),
             Path::new("botctl.toml"),
             PathBuf::from("/p"),
         )
         .unwrap()
         .bots
         .remove(0)
+    }
+
+    /// partner's token is "1:a".
+    fn wanted() -> HashMap<BotName, Wanted> {
+        HashMap::from([(
+            BotName::from("partner"),
+            Wanted {
+                var: Some("PARTNER_BOT_TOKEN".into()),
+                hash: Some(identity::sha256_hex("1:a")),
+            },
+        )])
+    }
+
+    /// scan.sh's record of a token variable in a process's environment.
+    fn token_record(pid: u32, token: &str) -> String {
+        format!(
+            "t\0{pid}\0PARTNER_BOT_TOKEN\0env\0h:{}\0",
+            identity::sha256_hex(token)
+        )
     }
 
     /// One process: its record, and its part of the argv blob.
@@ -603,10 +735,15 @@ mod tests {
             record(43, 1, 1001, "0::/x\n", &["python3", "admin bot.py"]),
             // Exited before its argv was read: no cmdline part.
             (record(44, 1, 1001, "0::/x\n", &[]).0, String::new()),
+            // Another project's bot.py (another token), and another user's (not read).
+            record(45, 1, 1001, "0::/x\n", &["python3", "bot.py"]),
+            record(46, 1, 2000, "0::/x\n", &["python3", "bot.py"]),
         ];
         for (record, _) in &processes {
             out.push_str(record);
         }
+        out.push_str(&token_record(41, "1:a"));
+        out.push_str(&token_record(45, "2:b"));
         out.push_str("s\0crontab\x000\0@reboot cd /srv/lb && python3 bot.py\n\0");
         out.push_str(
             "s\0supervisord-conf:/etc/supervisor/conf.d/lb.conf\x000\0[program:partner]\n\
@@ -618,9 +755,11 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
         }
         out.push_str("==> /dev/null <==\n");
         out.push_str(TRAILER);
-        let scan = parse(&out, &[&partner]).unwrap();
+        let scan = parse(&out, &[&partner], &wanted()).unwrap();
         assert_eq!(scan.uid, 1001);
         assert_eq!(scan.instances.len(), 1, "{:?}", scan.instances);
+        let maybe: Vec<u32> = scan.maybe.iter().map(|m| m.instance.pid).collect();
+        assert_eq!(maybe, [46], "{:?}", scan.maybe);
         let i = &scan.instances[0];
         assert_eq!((i.pid, i.user.raw()), (41, "deploy"));
         assert_eq!(i.started, Some(1000 + 5));
@@ -669,7 +808,7 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
         }
         out.push_str("==> /dev/null <==\n");
         out.push_str(TRAILER);
-        let e = parse(&out, &[&partner]).unwrap_err();
+        let e = parse(&out, &[&partner], &wanted()).unwrap_err();
         assert!(e.contains("tampered") && e.contains("process 60"), "{e}");
     }
 
@@ -693,10 +832,14 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
     #[test]
     fn output_that_is_not_the_scan_is_an_error() {
         let partner = bot("partner", "bot.py");
-        let e = parse("Welcome to the server\n", &[&partner]).unwrap_err();
+        let e = parse("Welcome to the server\n", &[&partner], &wanted()).unwrap_err();
         assert!(e.contains("did not run botctl's scan"), "{e}");
         let cut = format!("{MAGIC}\01000\0/h\01\0100\0p\01\0argv\0==> /proc/1/cm");
-        assert!(parse(&cut, &[&partner]).unwrap_err().contains("cut short"));
+        assert!(
+            parse(&cut, &[&partner], &wanted())
+                .unwrap_err()
+                .contains("cut short")
+        );
     }
 
     /// The scan script itself, run here by every POSIX shell at hand (dash and busybox sh are
@@ -704,6 +847,49 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
     #[test]
     fn the_scan_runs_under_sh_dash_and_busybox() {
         let partner = bot("partner", "bot.py");
+        // Two processes whose argv names the candidate pattern: one with the token in its
+        // environment, one with it only in the .env of its folder (quoted, with `export`).
+        let marker = format!("600.{}", std::process::id());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            "OTHER=1\r\nexport PARTNER_BOT_TOKEN = \"9:dotenv\"\r\n",
+        )
+        .unwrap();
+        let spawn = |env: Option<&str>| {
+            let mut cmd = std::process::Command::new("sleep");
+            cmd.arg(&marker)
+                .current_dir(dir.path())
+                .env_remove("PARTNER_BOT_TOKEN")
+                .stdin(std::process::Stdio::null());
+            if let Some(v) = env {
+                cmd.env("PARTNER_BOT_TOKEN", v);
+            }
+            cmd.spawn().unwrap()
+        };
+        let mut procs = [spawn(Some("8:environ")), spawn(None)];
+        // Once each has become `sleep` (the scan reads argv as /proc shows it).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        for p in &procs {
+            while !std::fs::read(format!("/proc/{}/cmdline", p.id()))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+        let expected = [
+            format!(
+                "t\0{}\0PARTNER_BOT_TOKEN\0env\0h:{}\0",
+                procs[0].id(),
+                identity::sha256_hex("8:environ")
+            ),
+            format!(
+                "t\0{}\0PARTNER_BOT_TOKEN\0dotenv\0h:{}\0",
+                procs[1].id(),
+                identity::sha256_hex("9:dotenv")
+            ),
+        ];
         let shells: [&[&str]; 3] = [&["sh"], &["dash"], &["busybox", "sh"]];
         let mut ran = 0;
         for shell in shells {
@@ -711,7 +897,7 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
                 continue;
             };
             let mut args: Vec<&str> = shell[1..].to_vec();
-            args.push("-s");
+            args.extend(["-s", "--", "1", "PARTNER_BOT_TOKEN", &marker]);
             let out = exec::run_with_input(
                 &program,
                 &args,
@@ -721,13 +907,25 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
             )
             .unwrap();
             assert!(out.success(), "{shell:?}: {}", out.stderr);
-            let scan = parse(&out.stdout, &[&partner]).unwrap_or_else(|e| panic!("{shell:?}: {e}"));
+            let scan = parse(&out.stdout, &[&partner], &wanted())
+                .unwrap_or_else(|e| panic!("{shell:?}: {e}"));
             assert_eq!(scan.uid, nix::unistd::geteuid().as_raw(), "{shell:?}");
             assert!(
                 scan.seen.contains_key(&std::process::id()),
                 "{shell:?} did not list this test's process"
             );
+            for record in &expected {
+                assert!(
+                    out.stdout.contains(record.as_str()),
+                    "{shell:?} did not hash the token: {record:?}"
+                );
+            }
+            assert!(!out.stdout.contains("8:environ") && !out.stdout.contains("9:dotenv"));
             ran += 1;
+        }
+        for p in &mut procs {
+            let _ = p.kill();
+            let _ = p.wait();
         }
         assert!(ran > 0, "no POSIX shell found");
     }

@@ -1,0 +1,317 @@
+//! Every way the project's own files start a program, read by one reader per kind of file, and
+//! each followed to the file or module it finally runs (`npm start` → its script → `tsx
+//! ./src/main.ts`; `./run.sh` → `exec python -O -m app`; `node .` → package.json `main`).
+
+use std::path::{Path, PathBuf};
+
+use super::code::module_file;
+use super::command::{Starts, Step};
+use super::package_json::{self, Package};
+use super::walk::{Project, normalize};
+use super::{compose, dockerfile, fly_toml, procfile, scripts};
+use crate::model::Language;
+
+/// One command of a project file that starts something.
+pub struct Launch {
+    pub step: Step,
+    /// Where it is written: `Dockerfile:7 (CMD)`.
+    pub origin: String,
+    /// The name the file gives it: a compose service, a Procfile process, a Fly process group.
+    pub name: Option<String>,
+    /// The fly.toml (index into the fly files) that deploys it, and its process group.
+    pub fly: Option<(usize, Option<String>)>,
+    /// Variable names the file gives it (compose `environment`), with where.
+    pub env: Vec<(String, String)>,
+    /// A file whose commands all start something (not a Makefile or a script of many jobs):
+    /// an entry it names that is not in the project is worth saying.
+    pub strong: bool,
+}
+
+/// What a launch finally runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runs {
+    Script {
+        file: PathBuf,
+        language: Language,
+    },
+    Module {
+        name: String,
+        file: PathBuf,
+    },
+    /// A Python file or module named but not in the project: what it would be, and the
+    /// command as named.
+    Missing {
+        entry: crate::model::Entry,
+        named: String,
+    },
+}
+
+pub struct Sources {
+    pub fly: Vec<fly_toml::FlyFile>,
+    pub packages: Vec<Package>,
+    pub launches: Vec<Launch>,
+}
+
+pub fn gather(project: &Project) -> Sources {
+    let fly = fly_toml::read_all(project);
+    let images = dockerfile::read_all(project);
+    let services = compose::read_all(project);
+    let procs = procfile::read_all(project);
+    let packages = package_json::read_all(project);
+    let mut launches = Vec::new();
+    let mut add = |steps: &[Step],
+                   origin: &str,
+                   name: Option<&str>,
+                   fly,
+                   env: &[(String, String)],
+                   strong| {
+        for step in steps {
+            launches.push(Launch {
+                step: step.clone(),
+                origin: origin.to_string(),
+                name: name.map(String::from),
+                fly: Option::clone(&fly),
+                env: env.to_vec(),
+                strong,
+            });
+        }
+    };
+    for (i, f) in fly.iter().enumerate() {
+        for (group, origin, steps) in &f.processes {
+            add(
+                steps,
+                origin,
+                group.as_deref(),
+                Some((i, group.clone())),
+                &[],
+                true,
+            );
+        }
+    }
+    let env_of = |s: &compose::Service| -> Vec<(String, String)> {
+        s.env
+            .iter()
+            .map(|e| (e.clone(), s.origin.clone()))
+            .collect()
+    };
+    for image in &images {
+        // fly.toml's [processes] replace the image's CMD on Fly.
+        let fly_i = fly
+            .iter()
+            .position(|f| f.dockerfile == image.path && f.processes.is_empty());
+        let service = services
+            .iter()
+            .find(|s| s.steps.is_empty() && s.dockerfile.as_deref() == Some(&image.path));
+        let env = service.map(env_of).unwrap_or_default();
+        for (step, origin) in &image.steps {
+            add(
+                std::slice::from_ref(step),
+                origin,
+                service.map(|s| s.name.as_str()),
+                fly_i.map(|i| (i, None)),
+                &env,
+                true,
+            );
+        }
+    }
+    for s in services.iter().filter(|s| !s.steps.is_empty()) {
+        add(&s.steps, &s.origin, Some(&s.name), None, &env_of(s), true);
+    }
+    for p in &procs {
+        // Fly builds a folder without a Dockerfile with buildpacks, which run its Procfile.
+        let fly_i = fly
+            .iter()
+            .position(|f| f.dir == p.dir && f.processes.is_empty() && !f.dockerfile.is_file());
+        add(
+            &p.steps,
+            &p.origin,
+            Some(&p.kind),
+            fly_i.map(|i| (i, None)),
+            &[],
+            true,
+        );
+    }
+    for pkg in packages.iter().filter(|p| p.telegram) {
+        let what = if pkg.script("start").is_some() {
+            "scripts.start"
+        } else {
+            "main"
+        };
+        add(
+            &pkg.start_steps(),
+            &pkg.origin(project, what),
+            None,
+            None,
+            &[],
+            true,
+        );
+    }
+    for r in scripts::makefiles(project)
+        .into_iter()
+        .chain(scripts::shell_scripts(project))
+    {
+        add(&r.steps, &r.origin, None, None, &[], false);
+    }
+    Sources {
+        fly,
+        packages,
+        launches,
+    }
+}
+
+/// How many hops (`npm start` → script → `./run.sh` → …) are followed.
+const MAX_HOPS: usize = 4;
+
+/// What `step` finally runs; empty when it runs no bot-like program (`tsc`, `gunicorn`).
+pub fn resolve(
+    project: &Project,
+    packages: &[Package],
+    step: &Step,
+    strong: bool,
+) -> Vec<(Runs, PathBuf)> {
+    let mut out = Vec::new();
+    resolve_into(project, packages, step, strong, 0, &mut out);
+    out
+}
+
+fn resolve_into(
+    project: &Project,
+    packages: &[Package],
+    step: &Step,
+    strong: bool,
+    hops: usize,
+    out: &mut Vec<(Runs, PathBuf)>,
+) {
+    if hops > MAX_HOPS || !project.contains(&step.dir) {
+        return;
+    }
+    let dir = &step.dir;
+    let follow = |steps: Vec<Step>, out: &mut Vec<(Runs, PathBuf)>| {
+        for s in steps {
+            resolve_into(project, packages, &s, strong, hops + 1, out);
+        }
+    };
+    match &step.starts {
+        Starts::Script(s) => {
+            let file = normalize(&dir.join(s));
+            let language = Language::of(s);
+            if !project.contains(&file) {
+                return;
+            }
+            if file.is_file() {
+                out.push((Runs::Script { file, language }, dir.clone()));
+            } else if language == Language::JavaScript {
+                // `node dist/bot.js` before the build: the file the process will run.
+                if package_json::owning(packages, dir, &project.root).is_some_and(|p| p.telegram) {
+                    out.push((Runs::Script { file, language }, dir.clone()));
+                }
+            } else if strong {
+                out.push((
+                    Runs::Missing {
+                        entry: crate::model::Entry::Script(project.rel(&file)),
+                        named: format!("python {}", crate::outside::shown(s)),
+                    },
+                    dir.clone(),
+                ));
+            }
+        }
+        Starts::Module(m) => match module_file(dir, m) {
+            Some(file) => out.push((
+                Runs::Module {
+                    name: m.clone(),
+                    file,
+                },
+                dir.clone(),
+            )),
+            // `python -m pip`, `-m pytest`: a tool, not the project's code.
+            None if strong && !is_tool_module(m) && crate::config::is_module_name(m) => out.push((
+                Runs::Missing {
+                    entry: crate::model::Entry::Module(m.clone()),
+                    named: format!("python -m {}", crate::outside::shown(m)),
+                },
+                dir.clone(),
+            )),
+            None => {}
+        },
+        Starts::NpmScript(name) => {
+            let Some(pkg) = package_json::owning(packages, dir, &project.root) else {
+                return;
+            };
+            let steps = match pkg.script(name) {
+                Some(s) => super::command::steps(s, &pkg.dir),
+                None if name == "start" => pkg.start_steps(),
+                None => Vec::new(),
+            };
+            follow(steps, out);
+        }
+        Starts::NodeDot(w) => {
+            let folder = normalize(&dir.join(w));
+            if let Some(pkg) = packages.iter().find(|p| p.dir == folder)
+                && let Some(main) = pkg.main_entry()
+            {
+                follow(
+                    vec![Step {
+                        dir: dir.clone(),
+                        starts: Starts::Script(relative(&folder.join(main), dir)),
+                    }],
+                    out,
+                );
+            }
+        }
+        Starts::Shell(s) => {
+            let file = normalize(&dir.join(s));
+            if file.is_file() && project.contains(&file) {
+                let steps = scripts::shell_script(project, &file, dir)
+                    .into_iter()
+                    .flat_map(|r| r.steps)
+                    .collect();
+                follow(steps, out);
+            }
+        }
+    }
+}
+
+/// `path` as seen from `dir` (both inside the project; `dir` an ancestor in practice).
+fn relative(path: &Path, dir: &Path) -> String {
+    match path.strip_prefix(dir) {
+        Ok(rel) => format!("./{}", rel.display()),
+        Err(_) => path.display().to_string(),
+    }
+}
+
+fn is_tool_module(m: &str) -> bool {
+    let first = m.split('.').next().unwrap_or(m);
+    matches!(
+        first,
+        "pip"
+            | "pytest"
+            | "unittest"
+            | "venv"
+            | "http"
+            | "black"
+            | "ruff"
+            | "mypy"
+            | "flake8"
+            | "isort"
+            | "alembic"
+            | "uvicorn"
+            | "gunicorn"
+            | "celery"
+            | "coverage"
+            | "pylint"
+            | "build"
+            | "twine"
+            | "compileall"
+            | "py_compile"
+            | "ensurepip"
+            | "json"
+            | "django"
+            | "flask"
+            | "hypercorn"
+            | "playwright"
+            | "pre_commit"
+            | "poetry"
+            | "pdm"
+            | "uv"
+    )
+}
