@@ -7,7 +7,7 @@
 //! as root that would be reading what they chose for us.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -112,26 +112,6 @@ fn check_regular(file: &File) -> Result<(), FileError> {
         "special file"
     };
     Err(FileError::NotRegular { kind })
-}
-
-/// Write, fsync, rename: a new file made exclusively (O_EXCL, a fresh name), so nothing planted
-/// beside `path` — a symlink at a predictable `.tmp` name — is ever written through.
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".botctl-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! things.
 
 use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -245,12 +246,22 @@ stopped or deleted"
     }
 }
 
-// In files.rs, beside the one way to read: team.rs writes its sightings with it too, and team
-// must not use state (state uses team's who()).
-pub use crate::files::write_atomically;
-
-/// user@host, for the record: the same name the handoff records on Fly carry
-/// (`$BOTCTL_WHO`, else the user at the short host name).
-pub fn who() -> String {
-    crate::team::who()
+/// Write, fsync, rename: a new file made exclusively (O_EXCL, a fresh name), so nothing planted
+/// beside `path` — a symlink at a predictable `.tmp` name — is ever written through.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".botctl-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }

@@ -337,14 +337,14 @@ pub fn records(bot: &Bot, machines: &[Machine]) -> Vec<Record> {
     out
 }
 
-/// Where first sights are kept: `.botctl/seen.json` of the project ([`remember_sights_in`]).
+/// The project whose `.botctl/seen.json` keeps first sights ([`remember_sights_in`]).
 static SIGHTS: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
 
 /// Keeps the first sight of records stamped in the future in this project's `.botctl/`, so a
 /// later run times them from the same moment. Without it (unit tests), only this run's.
 pub fn remember_sights_in(root: &std::path::Path) {
     if let Ok(mut at) = SIGHTS.lock() {
-        *at = Some(root.join(".botctl").join("seen.json"));
+        *at = Some(root.to_path_buf());
     }
 }
 
@@ -360,7 +360,13 @@ fn first_sight(key: &[&str], now: u64) -> u64 {
     if let Some((_, t)) = in_run.iter().find(|(k, _)| *k == key) {
         return *t;
     }
-    let path = SIGHTS.lock().ok().and_then(|p| p.clone());
+    let root = SIGHTS.lock().ok().and_then(|p| p.clone());
+    let path = root
+        .as_deref()
+        .map(|r| crate::state::folder(r, false).map(|d| d.join("seen.json")));
+    // A `.botctl` that is not a plain folder (a link) is refused by state::folder: first
+    // sights are then this run's only, like the handoff state they sit beside.
+    let path = path.and_then(|p| p.ok());
     let mut kept: Vec<(String, u64)> = path
         .as_deref()
         .and_then(|p| crate::files::read_text(p, crate::files::CAP).ok())
@@ -376,10 +382,11 @@ fn first_sight(key: &[&str], now: u64) -> u64 {
             }
             if let Some(p) = &path {
                 let text = serde_json::to_string(&kept).expect("pairs serialize");
-                let written = p
-                    .parent()
-                    .map_or(Ok(()), std::fs::create_dir_all)
-                    .and_then(|()| crate::files::write_atomically(p, &text));
+                let written = root
+                    .as_deref()
+                    .map_or(Ok(()), |r| crate::state::folder(r, true).map(|_| ()))
+                    .map_err(|e| std::io::Error::other(e.to_string()))
+                    .and_then(|()| crate::state::write_atomically(p, &text));
                 if let Err(e) = written {
                     tracing::info!(
                         "cannot remember a record's first sight in {}: {e}",

@@ -261,7 +261,7 @@ fn stop_fly(
                 app: None,
                 machines: Vec::new(),
                 at: time::rfc3339(time::now()),
-                by: state::who(),
+                by: crate::team::who(),
                 webhook: Some(webhook.clone()),
             })
             .map_err(|e| step.fail(e))?;
@@ -366,7 +366,7 @@ fn stop_fly(
             app: Some(app.to_string()),
             machines: recorded,
             at: time::rfc3339(time::now()),
-            by: state::who(),
+            by: crate::team::who(),
             webhook: webhook.cloned(),
         })
         .map_err(|e| step.fail(e))?;

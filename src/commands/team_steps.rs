@@ -216,7 +216,7 @@ pub fn publish(
         step.skipped("no fly_app: a bot without one has no shared place to publish to");
         return Ok(());
     };
-    let who = state::who();
+    let who = crate::team::who();
     if mode.is_dry_run() {
         step.would(format!(
             "once the machines are stopped: flyctl machine update ID --app {app} --metadata \

@@ -368,10 +368,17 @@ fn instances(
             .find(|d| d.facts.pid == pid)
             .map(|d| d.facts.ppid)
     };
-    let mut found = one_per_wrapper(found, parent);
-    let maybe = one_per_wrapper_maybe(maybe, parent);
-    add_supervisors(backend, &mut found, table);
-    (found, maybe)
+    let found = one_per_wrapper(found, parent);
+    let mut maybe = one_per_wrapper_maybe(maybe, parent);
+    // A maybe's supervisor too: what keeps it alive is worth knowing, even if it is not ours.
+    let n = found.len();
+    let mut all = found;
+    all.extend(maybe.iter().map(|m| m.instance.clone()));
+    add_supervisors(backend, &mut all, table);
+    for (m, i) in maybe.iter_mut().zip(all.split_off(n)) {
+        m.instance = i;
+    }
+    (all, maybe)
 }
 
 /// Is the process in the project: its working folder, or the script it runs, inside the root?

@@ -103,11 +103,12 @@ fn another_users_supervisord_is_named_not_asked_and_its_fifo_config_not_read() {
         "a FIFO config hung status"
     );
     let json = run.json();
-    let local = &bot(&json, "partner")["local"];
-    let instance = local
+    // Another user's copy outside the project: maybe partner, its supervisor named all the same.
+    let maybe = &bot(&json, "partner")["maybe"];
+    let instance = maybe
         .as_array()
         .and_then(|l| l.iter().find(|i| i["pid"] == child))
-        .unwrap_or_else(|| panic!("pid {child} not in {local:#}"));
+        .unwrap_or_else(|| panic!("pid {child} not in {maybe:#}"));
     assert_eq!(instance["supervisor"]["kind"], "supervisord", "{instance}");
     let stop = instance["supervisor"]["stop"].as_str().unwrap();
     assert!(stop.contains("supervisord of user 65534"), "{stop}");
@@ -162,11 +163,12 @@ fn another_users_pm2_daemon_is_never_asked() {
     );
     let child = daemon.wait_child(&["python3", &script]);
     let json = world.run(&["status", "--json"]).json();
-    let local = &bot(&json, "partner")["local"];
-    let instance = local
+    // Another user's copy outside the project: maybe partner, its supervisor named all the same.
+    let maybe = &bot(&json, "partner")["maybe"];
+    let instance = maybe
         .as_array()
         .and_then(|l| l.iter().find(|i| i["pid"] == child))
-        .unwrap_or_else(|| panic!("pid {child} not in {local:#}"));
+        .unwrap_or_else(|| panic!("pid {child} not in {maybe:#}"));
     assert_eq!(instance["supervisor"]["kind"], "pm2", "{instance}");
     let stop = instance["supervisor"]["stop"].as_str().unwrap();
     assert!(stop.contains("pm2 of user 65534"), "{stop}");

@@ -87,9 +87,7 @@ fn a_plist_nested_deeper_than_its_limit_is_unreadable_by_name_not_a_crash() {
             run.code,
             run.all_output()
         );
-        // doctor lists no autostart source it could not read (none, as before): it must only
-        // not crash.
-        for path in [&xml, &binary].into_iter().filter(|_| args[0] != "doctor") {
+        for path in [&xml, &binary] {
             let said = format!("{} is unreadable: nested deeper than", path.display());
             assert!(
                 run.all_output().contains(&said),
@@ -168,9 +166,9 @@ fn a_symlinked_dot_botctl_is_refused_by_name_and_nothing_is_made_where_it_points
 const APP: &str = "loyalitybot-partner";
 
 /// A world whose flyctl lists no machine and whose `logs` stream is `flood.py` (Python).
-fn watched_by_a_flood(flood: &str) -> World {
+fn watched_by_a_flood(flood: impl FnOnce(&World) -> String) -> World {
     let world = World::new();
-    let program = world.write("flood.py", flood);
+    let program = world.write("flood.py", &flood(&world));
     let flyctl = world.write(
         "flood-flyctl",
         &format!(
@@ -193,11 +191,20 @@ struct Watched {
     code: Option<i32>,
     /// The last lines of stdout (a flood of events is read and let go).
     tail: String,
+    /// Its `logs` events about dropped lines, whenever they came.
+    dropped: Vec<String>,
     stderr: String,
     peak_kib: u64,
 }
 
-fn watch_measured(world: &World, args: &[&str], limit: std::time::Duration) -> Watched {
+/// Runs `botctl ARGS`, measuring its memory; its stdout is read only once `ready` says so (a
+/// reader slower than the stream, as a paused pager is).
+fn watch_measured(
+    world: &World,
+    args: &[&str],
+    limit: std::time::Duration,
+    ready: impl FnOnce() + Send + 'static,
+) -> Watched {
     use std::io::Read;
     let mut child = world
         .botctl_process(args)
@@ -206,18 +213,25 @@ fn watch_measured(world: &World, args: &[&str], limit: std::time::Duration) -> W
         .spawn()
         .unwrap();
     let mut stdout = child.stdout.take().unwrap();
-    let tail = std::thread::spawn(move || {
-        let mut tail: Vec<u8> = Vec::new();
+    let read = std::thread::spawn(move || {
+        ready();
+        let (mut pending, mut tail, mut dropped) = (Vec::new(), Vec::new(), Vec::new());
         let mut chunk = vec![0u8; 1 << 16];
         while let Ok(n) = stdout.read(&mut chunk) {
             if n == 0 {
                 break;
             }
-            tail.extend_from_slice(&chunk[..n]);
-            let cut = tail.len().saturating_sub(1 << 20);
-            tail.drain(..cut);
+            pending.extend_from_slice(&chunk[..n]);
+            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                let line = String::from_utf8_lossy(&line).trim_end().to_string();
+                if line.contains("\"trouble\":\"dropped\"") {
+                    dropped.push(line.clone());
+                }
+                tail = line.into_bytes();
+            }
         }
-        String::from_utf8_lossy(&tail).into_owned()
+        (String::from_utf8_lossy(&tail).into_owned(), dropped)
     });
     let mut stderr = child.stderr.take().unwrap();
     let errors = std::thread::spawn(move || {
@@ -248,9 +262,11 @@ fn watch_measured(world: &World, args: &[&str], limit: std::time::Duration) -> W
         peak_kib = peak_kib.max(hwm);
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
+    let (tail, dropped) = read.join().unwrap();
     Watched {
         code,
-        tail: tail.join().unwrap(),
+        tail,
+        dropped,
         stderr: errors.join().unwrap(),
         peak_kib,
     }
@@ -261,26 +277,27 @@ const WATCH_PEAK_KIB: u64 = 200 * 1024;
 
 #[test]
 fn six_thousand_distinct_64k_409_lines_keep_watch_within_bounded_memory() {
-    let world = watched_by_a_flood(
+    let world = watched_by_a_flood(|_| {
         "import datetime, sys, time\n\
          now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')\n\
          out = sys.stdout.buffer\n\
          for i in range(6000):\n\
          \x20   out.write(f'{now} app[148ed193b95089] ams [info]telegram.error.Conflict: terminated by other getUpdates request {i:05} '.encode() + b'x' * 65000 + b'\\n')\n\
          out.flush()\n\
-         time.sleep(3600)\n",
-    );
+         time.sleep(3600)\n"
+            .into()
+    });
     let run = watch_measured(
         &world,
         &["watch", "--json", "--for", "15s"],
         std::time::Duration::from_secs(90),
+        || {},
     );
-    let last = run.tail.lines().last().unwrap_or_default().to_string();
     assert!(
-        matches!(run.code, Some(1)) && last.contains("\"event\":\"summary\""),
+        run.code == Some(1) && run.tail.contains("\"event\":\"summary\""),
         "exit {:?}, last line {:.300}\n{}",
         run.code,
-        last,
+        run.tail,
         run.stderr
     );
     assert!(
@@ -292,35 +309,63 @@ fn six_thousand_distinct_64k_409_lines_keep_watch_within_bounded_memory() {
 
 #[test]
 fn a_log_stream_faster_than_watch_drops_lines_says_so_and_for_ends_with_the_summary() {
-    let world = watched_by_a_flood(
-        "import datetime, sys\n\
+    // Distinct 409 lines, each an event to print; the flood says how much it has written.
+    let mut written = std::path::PathBuf::new();
+    let world = watched_by_a_flood(|world| {
+        written = world.path("written");
+        format!(
+            "import datetime, os, sys\n\
          now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')\n\
-         line = f'{now} app[148ed193b95089] ams [info]'.encode() + b'y' * 65000 + b'\\n'\n\
-         block = line * 64\n\
+         out, i, total = sys.stdout.buffer, 0, 0\n\
          while True:\n\
-         \x20   sys.stdout.buffer.write(block)\n",
-    );
+         \x20   i += 1\n\
+         \x20   line = f'{{now}} app[148ed193b95089] ams [info]Conflict: terminated by other getUpdates request {{i:09}} '.encode() + b'y' * 65000 + b'\\n'\n\
+         \x20   out.write(line)\n\
+         \x20   total += len(line)\n\
+         \x20   if i % 16 == 0:\n\
+         \x20       open('{0}.tmp', 'w').write(str(total))\n\
+         \x20       os.replace('{0}.tmp', '{0}')\n",
+            written.display()
+        )
+    });
+    // Nothing of watch's output is read until the stream has sent more than watch may hold
+    // (its 16 MiB queue, 64 lines in the watcher's, the pipes): from then on it must drop.
+    let ready = move || {
+        let enough = 24 << 20;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::fs::read_to_string(&written)
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .is_none_or(|n| n < enough)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the flood did not get {enough} bytes out within 20s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
     let run = watch_measured(
         &world,
-        &["watch", "--json", "--for", "6s"],
-        std::time::Duration::from_secs(60),
+        &["watch", "--json", "--for", "25s"],
+        std::time::Duration::from_secs(90),
+        ready,
     );
     assert!(
         run.peak_kib < WATCH_PEAK_KIB,
         "watch held {} MiB",
         run.peak_kib / 1024
     );
-    let last = run.tail.lines().last().unwrap_or_default().to_string();
     assert!(
-        run.code == Some(0) && last.contains("\"event\":\"summary\""),
+        run.code == Some(1) && run.tail.contains("\"event\":\"summary\""),
         "exit {:?}, last line {:.300}\n{}",
         run.code,
-        last,
+        run.tail,
         run.stderr
     );
     assert!(
-        run.tail.contains("\"trouble\":\"dropped\"") && run.tail.contains("dropped unread"),
-        "no word of dropped lines:\n{:.2000}",
+        run.dropped.iter().any(|e| e.contains("dropped unread")),
+        "no word of dropped lines; last line {:.300}",
         run.tail
     );
 }

@@ -44,11 +44,11 @@ fn another_users_python_whose_argv_cannot_be_read_makes_the_verdict_unknown() {
         shared.path(),
         &["python3", &script],
     );
-    // Readable: another user's copy is seen and counted.
+    // Readable: another user's copy is seen; outside the project, whose it is cannot be told.
     let seen = world.run(&["status", "--json"]);
     let bot = &seen.json()["bots"][0];
-    assert_eq!(bot["verdict"], "ok", "{}", seen.stdout);
-    assert_eq!(bot["local"][0]["pid"], other.pid());
+    assert_eq!(bot["verdict"], "unknown", "{}", seen.stdout);
+    assert_eq!(bot["maybe"][0]["pid"], other.pid());
 
     let mask = world.path("masked-cmdline");
     std::fs::write(&mask, "").unwrap();

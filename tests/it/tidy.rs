@@ -1,8 +1,9 @@
 //! Rules the code cannot forget, checked over the source: every file from the outside world is
 //! read through `src/files.rs` (non-blocking, regular, capped) — only the kernel's own `/proc`
-//! files are read directly — only `src/ui/` writes to stdout, and only the process-facts module
-//! (and the host scan, which reads a Linux server's `/proc` on purpose) names `/proc`, and no
-//! two modules use each other.
+//! files are read directly — only `ui::write_stdout` writes to stdout, only the process-facts
+//! module (and the host scan, which reads a Linux server's `/proc` on purpose) names `/proc`,
+//! what serde reads from outside in `src/sources` is `Outside` text, and no two modules use each
+//! other.
 
 use std::path::{Path, PathBuf};
 

@@ -30,3 +30,23 @@ pub(super) fn check_autostart(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut F
         });
     }
 }
+
+/// A file that may hold an autostart entry and could not be read (a plist nested past its
+/// limit): whatever it starts, botctl cannot tell, so it is named.
+pub(super) fn check_unreadable(ev: &Evidence, f: &mut Findings) {
+    for u in &ev.survey.autostart.unreadable {
+        let path = crate::outside::shown(&u.path.display().to_string()).into_owned();
+        f.push(
+            Finding::warn(
+                None,
+                Check::Autostart,
+                format!(
+                    "{}: {path} is unreadable: {}; a job in it could start a bot",
+                    u.source,
+                    crate::outside::shown(&u.why)
+                ),
+            )
+            .fix(format!("look at {path}, then fix or remove it")),
+        );
+    }
+}

@@ -106,6 +106,7 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
     fly::check_flyctl(ctx, ev, &mut f);
     handoff::check_orphan_handoffs(ctx, ev, &mut f);
     local::check_containers(ev, &mut f);
+    autostart::check_unreadable(ev, &mut f);
     for bot in bots {
         let fly_toml = deploys::FlyToml::read(ctx, bot);
         for finding in deploys::findings(bot, ev, &fly_toml) {

@@ -46,6 +46,11 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
                         Source::Launchd,
                         format!("{} is unreadable: {why}", path.display()),
                     );
+                    found.unreadable.push(Unreadable {
+                        source: Source::Launchd,
+                        path,
+                        why,
+                    });
                     continue;
                 }
             };

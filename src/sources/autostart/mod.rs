@@ -97,6 +97,16 @@ pub struct Unchecked {
 pub struct Autostart {
     pub entries: Vec<Entry>,
     pub unchecked: Vec<Unchecked>,
+    /// Files that may hold an entry and could not be read (also said in `unchecked`).
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A file of a source that could not be read: it may start a bot, and botctl cannot tell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unreadable {
+    pub source: Source,
+    pub path: PathBuf,
+    pub why: String,
 }
 
 impl Autostart {

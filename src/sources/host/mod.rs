@@ -534,8 +534,14 @@ fn instances<'w>(
         }
     }
     let parent = |pid: u32| by_pid.get(&pid).map(|p| p.ppid);
-    let mut found = local::one_per_wrapper(found, parent);
-    let maybe = local::one_per_wrapper_maybe(maybe, parent);
+    let found = local::one_per_wrapper(found, parent);
+    let mut maybe = local::one_per_wrapper_maybe(maybe, parent);
+    // The maybes' supervisors too, read the same way.
+    let n = found.len();
+    let mut found: Vec<Instance> = found
+        .into_iter()
+        .chain(maybe.iter().map(|m| m.instance.clone()))
+        .collect();
     let looks: Vec<(Cgroup, Vec<Record>)> = found
         .iter()
         .map(|i| {
@@ -555,6 +561,9 @@ fn instances<'w>(
         .collect();
     for (instance, (cgroup, chain)) in found.iter_mut().zip(&looks) {
         local::supervise(instance, cgroup, chain, &answers);
+    }
+    for (m, i) in maybe.iter_mut().zip(found.split_off(n)) {
+        m.instance = i;
     }
     (found, maybe)
 }
