@@ -339,3 +339,129 @@ mod tests {
         assert!(!seen.is(7, Some(101)), "a reused pid is another process");
     }
 }
+
+/// The one platform a bot runs on in production, as botctl.toml names it: `fly_app`, or one
+/// of the `kubernetes`, `heroku`, `railway` tables (config refuses two on one bot).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlatformConfig {
+    Fly(Fly),
+    Kubernetes(Kubernetes),
+    Heroku(Heroku),
+    Railway(Railway),
+}
+
+/// Which platform, for messages and JSON (`"kind"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformKind {
+    Fly,
+    Kubernetes,
+    Heroku,
+    Railway,
+}
+
+impl PlatformKind {
+    /// The key botctl.toml names it by, and JSON's `kind`.
+    pub fn key(self) -> &'static str {
+        match self {
+            PlatformKind::Fly => "fly",
+            PlatformKind::Kubernetes => "kubernetes",
+            PlatformKind::Heroku => "heroku",
+            PlatformKind::Railway => "railway",
+        }
+    }
+
+    /// The program a person looks with.
+    pub fn cli(self) -> &'static str {
+        match self {
+            PlatformKind::Fly => "flyctl",
+            PlatformKind::Kubernetes => "kubectl",
+            PlatformKind::Heroku => "heroku",
+            PlatformKind::Railway => "railway",
+        }
+    }
+
+    /// As a person names it in a sentence.
+    pub fn title(self) -> &'static str {
+        match self {
+            PlatformKind::Fly => "Fly.io",
+            PlatformKind::Kubernetes => "Kubernetes",
+            PlatformKind::Heroku => "Heroku",
+            PlatformKind::Railway => "Railway",
+        }
+    }
+}
+
+impl fmt::Display for PlatformKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.title())
+    }
+}
+
+impl PlatformConfig {
+    pub fn kind(&self) -> PlatformKind {
+        match self {
+            PlatformConfig::Fly(_) => PlatformKind::Fly,
+            PlatformConfig::Kubernetes(_) => PlatformKind::Kubernetes,
+            PlatformConfig::Heroku(_) => PlatformKind::Heroku,
+            PlatformConfig::Railway(_) => PlatformKind::Railway,
+        }
+    }
+
+    /// What the bot is called there: the app, the workload, the service (JSON's `"name"`).
+    pub fn name(&self) -> String {
+        match self {
+            PlatformConfig::Fly(f) => f.app.to_string(),
+            PlatformConfig::Kubernetes(k) => k.workload.to_string(),
+            PlatformConfig::Heroku(h) => h.app.clone(),
+            PlatformConfig::Railway(r) => r
+                .service
+                .clone()
+                .unwrap_or_else(|| "the linked service".into()),
+        }
+    }
+}
+
+/// `kubernetes = { deployment|statefulset = "…", namespace = "…", context = "…" }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kubernetes {
+    pub workload: Workload,
+    /// `None`: the context's namespace.
+    pub namespace: Option<String>,
+    /// `None`: the kubeconfig's current context.
+    pub context: Option<String>,
+}
+
+/// The Kubernetes workload that runs the bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Workload {
+    Deployment(String),
+    StatefulSet(String),
+}
+
+impl fmt::Display for Workload {
+    /// As kubectl names it: `deployment/lb-partner`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Workload::Deployment(n) => write!(f, "deployment/{n}"),
+            Workload::StatefulSet(n) => write!(f, "statefulset/{n}"),
+        }
+    }
+}
+
+/// `heroku = { app = "…", process = "…" }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heroku {
+    pub app: String,
+    /// The Procfile process type that runs the bot; `None`: the one whose command runs it.
+    pub process: Option<String>,
+}
+
+/// `railway = { service = "…", environment = "…", project = "…" }`; every key optional (the
+/// linked project's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Railway {
+    pub service: Option<String>,
+    pub environment: Option<String>,
+    pub project: Option<String>,
+}

@@ -15,11 +15,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::config::{Bot, Config};
-use crate::model::{AppName, BotName, HostName};
+use crate::model::{AppName, BotName, HostName, PlatformKind};
 use crate::sources::autostart::{self, Autostart};
 use crate::sources::fly::{FlyError, Flyctl, Machine};
 use crate::sources::host::{self, HostScan};
 use crate::sources::local::{self, Instance, Maybe};
+use crate::sources::platform::{Instance as PlatformInstance, PlatformError};
 use crate::sources::telegram::{ApiError, BotApi, DotEnv, TokenLookup, WebhookInfo, token_for};
 use crate::team::{self, Record};
 
@@ -45,6 +46,16 @@ pub struct Survey {
     pub hosts: BTreeMap<HostName, Result<HostScan, String>>,
     /// Per host read: the bots it may run.
     pub host_bots: BTreeMap<HostName, Vec<BotName>>,
+    /// Per bot whose platform is not Fly (Fly's machines are in `fly`, per app): its
+    /// instances, read through the platform seam.
+    pub platforms: BTreeMap<BotName, PlatformLook>,
+}
+
+/// What a bot's platform other than Fly said.
+pub struct PlatformLook {
+    pub kind: PlatformKind,
+    pub name: String,
+    pub instances: Result<Vec<PlatformInstance>, PlatformError>,
 }
 
 pub struct Telegram {
@@ -113,6 +124,21 @@ pub fn gather_with(
             .iter()
             .map(|app| (app.clone(), s.spawn(move || flyctl.machines(app))))
             .collect();
+        // Fly's machines are read per app above (two bots may share one); every other
+        // platform per bot, through the seam.
+        let platforms: Vec<_> = bots
+            .iter()
+            .filter(|bot| bot.platform.is_some() && bot.fly().is_none())
+            .filter_map(|bot| {
+                let platform = crate::sources::platform_of(bot, flyctl)?;
+                Some((
+                    bot.name.clone(),
+                    platform.kind(),
+                    platform.name().to_string(),
+                    s.spawn(move || platform.instances()),
+                ))
+            })
+            .collect();
         let telegram: Vec<_> = bots
             .iter()
             .map(|bot| {
@@ -156,6 +182,20 @@ pub fn gather_with(
             fly: fly
                 .into_iter()
                 .map(|(app, h)| (app, joined(h.join())))
+                .collect(),
+            platforms: platforms
+                .into_iter()
+                .map(|(bot, kind, name, h)| {
+                    let instances = joined(h.join());
+                    (
+                        bot,
+                        PlatformLook {
+                            kind,
+                            name,
+                            instances,
+                        },
+                    )
+                })
                 .collect(),
             telegram: telegram
                 .into_iter()
@@ -204,6 +244,8 @@ pub struct Places<'a> {
     pub machines: Vec<&'a Machine>,
     /// The bot's own Fly app, when it has one and its machines were read.
     pub app: Option<&'a AppName>,
+    /// Running instances on the bot's platform when it is not Fly (pods, dynos, replicas).
+    pub platform: Vec<&'a PlatformInstance>,
     /// Started machines of other Fly apps that hold the same token: (app, machine).
     pub also: Vec<(crate::outside::Outside, &'a Machine)>,
     /// A set webhook: Telegram delivers updates there, so polling anywhere conflicts with it.
@@ -236,6 +278,7 @@ impl<'a> Places<'a> {
         self.local.len()
             + self.hosts.len()
             + production
+            + self.platform.len()
             + self.also.len()
             + usize::from(self.declared().is_some())
     }
@@ -338,6 +381,14 @@ impl Survey {
                 Err(e) => unreadable.push(e.to_string()),
             }
         }
+        let platform = match self.platforms.get(&bot.name).map(|p| &p.instances) {
+            Some(Ok(list)) => list.iter().filter(|i| i.running).collect(),
+            Some(Err(e)) => {
+                unreadable.push(e.to_string());
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
         let record = match self.machines(bot) {
             Some(Ok(ms)) => team::record(bot, ms),
             _ => None,
@@ -347,6 +398,7 @@ impl Survey {
             hosts,
             maybe,
             machines,
+            platform,
             app: listed.map(|(app, _)| app),
             also,
             webhook,

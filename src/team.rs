@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use crate::config::Bot;
 use crate::model::MachineId;
-use crate::sources::fly::{FlyError, Flyctl, Machine, metadata_args};
+use crate::sources::fly::{Flyctl, Machine, OnFly, metadata_args};
+use crate::sources::platform::{Platform, PlatformError};
 use crate::time;
 
 pub const BY: &str = "botctl_by";
@@ -455,7 +456,7 @@ impl HandoffJson {
 /// What a write of the record onto one machine did.
 pub struct Written {
     pub machine: MachineId,
-    pub result: Result<(), FlyError>,
+    pub result: Result<(), PlatformError>,
     /// The command as typed, to retry it by hand.
     pub command: String,
 }
@@ -477,11 +478,12 @@ pub const CLEARED: [(&str, &str); 4] = [(BY, ""), (ON, ""), (AT, ""), (BOT, "")]
 /// `botctl_` key: Fly rewrites its own `fly_` keys on deploy.
 pub fn write(fly: &Flyctl, app: &str, ids: &[MachineId], pairs: &[(&str, &str)]) -> Vec<Written> {
     debug_assert!(pairs.iter().all(|(k, _)| k.starts_with("botctl_")));
+    let on_fly = OnFly { flyctl: fly, app };
     ids.iter()
         .zip(write_commands(app, ids, pairs))
         .map(|(id, command)| Written {
             machine: id.clone(),
-            result: fly.update_metadata(app, id, pairs),
+            result: on_fly.write_record(&id.as_str().into(), pairs),
             command,
         })
         .collect()

@@ -47,7 +47,7 @@ fn shared_token_item(bot: &Bot, survey: &survey::Survey) -> Option<Item> {
 
 pub fn run(ctx: &Context) -> Result<i32> {
     let bots: Vec<&Bot> = ctx.cfg.bots.iter().collect();
-    let uses_fly = bots.iter().any(|b| b.fly.is_some());
+    let uses_fly = bots.iter().any(|b| b.fly().is_some());
     let (survey, whoami) = std::thread::scope(|s| {
         let whoami = uses_fly.then(|| s.spawn(|| ctx.flyctl.whoami()));
         let survey = ctx.survey(&bots);
@@ -144,7 +144,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
             .local
             .iter()
             .find_map(|i| Some((i, i.supervisor.as_ref()?)));
-        let risky = kept.filter(|_| bot.fly.is_some() || places.count() >= 2);
+        let risky = kept.filter(|_| bot.fly().is_some() || places.count() >= 2);
         items.push(Item {
             ticked: risky.is_none(),
             text: match risky {
@@ -170,7 +170,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
             fix: match verdict {
                 Verdict::Ok => None,
                 Verdict::Conflict => Some(format!("botctl doctor {}", bot.name)),
-                Verdict::Stopped if bot.fly.is_some() => {
+                Verdict::Stopped if bot.fly().is_some() => {
                     Some(format!("botctl deploy-resume {}", bot.name))
                 }
                 Verdict::Stopped => Some(bot.run.to_string()),

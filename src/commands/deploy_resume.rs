@@ -11,6 +11,7 @@ use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::MachineId;
 use crate::sources::fly::Machine;
+use crate::sources::platform::Platform;
 use crate::state::{self, Handoff, Locked};
 use crate::team::Record;
 use crate::{time, ui};
@@ -44,12 +45,16 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         .cfg
         .select(&args.bots)?
         .into_iter()
-        .filter(|b| b.fly.is_some() || webhook_steps::in_handoff(ctx, b).is_some())
+        .filter(|b| b.platform.is_some() || webhook_steps::in_handoff(ctx, b).is_some())
         .collect();
     if bots.is_empty() {
         return Err(Error::Usage(
             "none of these bots has a fly_app in botctl.toml: nothing to resume".into(),
         ));
+    }
+    // A platform botctl cannot read is refused before any bot is resumed.
+    for bot in &bots {
+        super::steps::refuse_on_unread_platform(ctx, bot, "start")?;
     }
     for bot in bots {
         resume_as(
@@ -73,7 +78,7 @@ pub fn resume(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
 }
 
 fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Result<()> {
-    let Some(fly) = &bot.fly else {
+    let Some(fly) = bot.fly() else {
         if webhook_steps::in_handoff(ctx, bot).is_some() {
             return resume_webhook(ctx, bot, mode);
         }
@@ -319,11 +324,17 @@ fn start_machines(
         plan.targets.join(", ")
     ))
     .map_err(|e| step.fail(e))?;
+    let on_fly = crate::sources::fly::OnFly {
+        flyctl: &ctx.flyctl,
+        app,
+    };
     for id in &plan.targets {
         if plan.machines.iter().any(|m| &m.id == id && m.is_running()) {
             continue;
         }
-        ctx.flyctl.start(app, id).map_err(|e| step.fail(e.into()))?;
+        on_fly
+            .start(&id.as_str().into())
+            .map_err(|e| step.fail(e.into()))?;
     }
     step.done(format!("asked Fly to start {}", plan.targets.join(", ")));
     Ok(())
@@ -360,7 +371,7 @@ fn clear_handoff(lock: &Locked, bot: &Bot, steps: &mut Steps) -> Result<()> {
     if st.handoff(&bot.name).is_some() {
         st.clear(&bot.name);
         lock.save(&st).map_err(|e| step.fail(e))?;
-        step.done(if bot.fly.is_some() {
+        step.done(if bot.fly().is_some() {
             format!("{} is back on Fly.io", bot.name)
         } else {
             format!("{}'s webhook is set again", bot.name)

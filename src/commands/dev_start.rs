@@ -15,6 +15,7 @@ use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::MachineId;
 use crate::sources::fly::MachineState;
+use crate::sources::platform::Platform;
 use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
 use crate::survey::Survey;
 use crate::survey::judge;
@@ -50,6 +51,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     let bot = ctx.cfg.bot(&args.bot)?;
+    super::steps::refuse_on_unread_platform(ctx, bot, "stop")?;
     let mode = Mode::new(args.yes, args.dry_run);
     let mut steps = Steps::new(
         &format!(
@@ -377,6 +379,7 @@ fn stop_fly(
         return Ok((Vec::new(), Some(recorded)));
     }
 
+    let on_fly = crate::sources::fly::OnFly { flyctl: fly, app };
     for id in &running {
         // Only a machine the record on disk names is stopped.
         if !recorded.handoff().machines.contains(id) {
@@ -385,9 +388,9 @@ fn stop_fly(
                 state::path(&ctx.cfg.root).display()
             ))));
         }
-        fly.stop(app, id).map_err(|e| {
+        on_fly.stop(&id.as_str().into()).map_err(|e| {
             // Ctrl-C while flyctl stops a machine is an interrupt (130), not a failed step.
-            if e == crate::sources::fly::FlyError::Interrupted {
+            if e.interrupted {
                 return step.fail(Error::Interrupted);
             }
             step.fail(Error::StepFailed(format!(
@@ -573,7 +576,7 @@ fn offer_resume(ctx: &Context, bot: &Bot, stopped: Vec<MachineId>, yes: bool) ->
         return Ok(());
     }
     // Without fly_app, what waits is the webhook dev-start recorded and deleted.
-    let (waiting, stays, question) = if bot.fly.is_some() {
+    let (waiting, stays, question) = if bot.fly().is_some() {
         (
             "Fly.io is still stopped",
             "Fly.io stays stopped",

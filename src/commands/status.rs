@@ -61,6 +61,9 @@ struct BotJson<'a> {
     maybe: Vec<&'a Maybe>,
     /// null for a bot without fly_app.
     fly: Option<FlyJson<'a>>,
+    /// A platform other than Fly (Fly bots keep the `fly` object and have no such key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<PlatformJson<'a>>,
     /// null without a token.
     telegram: Option<TelegramJson>,
     autostart: Vec<&'a autostart::Entry>,
@@ -131,6 +134,46 @@ struct AlsoJson<'a> {
     machines: &'a [Machine],
 }
 
+/// A bot's platform other than Fly, through the seam.
+#[derive(Serialize)]
+struct PlatformJson<'a> {
+    kind: crate::model::PlatformKind,
+    name: &'a str,
+    /// The sentence and its fix when it was not read (or cannot be yet).
+    error: Option<String>,
+    instances: Vec<InstanceJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct InstanceJson<'a> {
+    id: &'a crate::outside::Outside,
+    state: &'a crate::outside::Outside,
+    started: Option<String>,
+}
+
+impl<'a> PlatformJson<'a> {
+    fn new(bot: &Bot, survey: &'a Survey) -> Option<Self> {
+        let look = survey.platforms.get(&bot.name)?;
+        let (error, instances) = match &look.instances {
+            Ok(list) => (None, list.as_slice()),
+            Err(e) => (Some(e.with_fix()), &[][..]),
+        };
+        Some(PlatformJson {
+            kind: look.kind,
+            name: &look.name,
+            error,
+            instances: instances
+                .iter()
+                .map(|i| InstanceJson {
+                    id: &i.id,
+                    state: &i.state,
+                    started: i.since.map(|t| t.to_string()),
+                })
+                .collect(),
+        })
+    }
+}
+
 #[derive(Serialize)]
 struct TelegramJson {
     username: Option<crate::outside::Outside>,
@@ -152,6 +195,7 @@ impl<'a> BotJson<'a> {
             verdict: places.verdict(),
             places: places.count(),
             fly: bot.app().map(|app| FlyJson::new(app, bot, survey)),
+            platform: PlatformJson::new(bot, survey),
             telegram: TelegramJson::new(bot, survey),
             autostart: survey.autostart.for_bot(&bot.name),
             hosts: HostJson::all(bot, survey),
@@ -254,6 +298,17 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
                 app, m.id, m.state, m.region
             ));
         }
+        if let Some(look) = survey.platforms.get(&bot.name) {
+            for i in &places.platform {
+                lines.push(format!(
+                    "{} {} {} {}",
+                    look.kind.key(),
+                    ui::shown(&look.name),
+                    i.id,
+                    i.state
+                ));
+            }
+        }
         for (app, m) in &places.also {
             lines.push(format!(
                 "fly {app} machine {} {} ({}): same token",
@@ -351,6 +406,14 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
         }
         if let (Some(app), Some(Err(e))) = (bot.app(), survey.machines(bot)) {
             note(format!("fly {app}: {e}"), e.fix());
+        }
+        if let Some(look) = survey.platforms.get(&bot.name)
+            && let Err(e) = &look.instances
+        {
+            note(
+                format!("{} ({}): {e}", look.kind.key(), bot.name),
+                e.fix.clone(),
+            );
         }
         if let Some(t) = survey.telegram.get(&bot.name) {
             match &t.token {

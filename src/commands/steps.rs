@@ -6,8 +6,11 @@ use std::time::{Duration, Instant};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::MachineId;
-use crate::sources::fly::{Flyctl, MachineState};
+use crate::outside::Outside;
+use crate::sources::fly::{Flyctl, OnFly};
 use crate::sources::local::Instance;
+pub use crate::sources::platform::Settle;
+use crate::sources::platform::{Platform, Waited};
 use crate::sources::telegram::{BotApi, ProbeOutcome, Token};
 use crate::survey::Survey;
 use crate::ui::report::Mark;
@@ -154,24 +157,39 @@ pub fn wait_for<T>(
     }
 }
 
-/// What a wait for machines waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settle {
-    Stopped,
-    Started,
+/// Polls the platform (through the seam) until every instance in `ids` has settled (flyctl's
+/// stop and start do not wait); after `limit`, fails naming the instances still pending and
+/// what to do.
+pub fn wait_for_instances(
+    platform: &dyn Platform,
+    bot: &str,
+    ids: &[Outside],
+    settle: Settle,
+    limit: Duration,
+) -> Result<()> {
+    let names: Vec<&str> = ids.iter().map(Outside::raw).collect();
+    let what = format!("waiting for {} to be {}", names.join(", "), settle.word());
+    let spinner = ui::Spinner::new(&what, limit);
+    let waited = platform.wait_until(ids, settle, limit, &|pending| {
+        spinner.set_message(&format!("{what}: {pending}"))
+    })?;
+    let Waited::Pending(pending) = waited else {
+        return Ok(());
+    };
+    let (secs, pending, look) = (limit.as_secs(), pending.join(", "), platform.look_command());
+    Err(Error::StepFailed(match settle {
+        Settle::Stopped => format!(
+            "not stopped within {secs}s: {pending}; the bot may still \
+poll there. Check `{look}`; `botctl \
+deploy-resume {bot}` restores what was stopped."
+        ),
+        Settle::Started => format!(
+            "not started within {secs}s: {pending}. See `{look}`; run `botctl deploy-resume {bot}` again"
+        ),
+    }))
 }
 
-impl Settle {
-    fn reached(self, state: &MachineState) -> bool {
-        match self {
-            Settle::Stopped => state.is_stopped(),
-            Settle::Started => *state == MachineState::Started,
-        }
-    }
-}
-
-/// Polls `flyctl machine list` until every machine in `ids` has settled (flyctl's stop and
-/// start do not wait); after `limit`, fails naming the machines still pending and what to do.
+/// [`wait_for_instances`] for machines of a Fly app.
 pub fn wait_for_machines(
     fly: &Flyctl,
     app: &str,
@@ -180,43 +198,40 @@ pub fn wait_for_machines(
     settle: Settle,
     limit: Duration,
 ) -> Result<()> {
-    let mut pending = Vec::new();
-    let word = match settle {
-        Settle::Stopped => "stopped",
-        Settle::Started => "started",
-    };
-    let what = format!("waiting for {} to be {word}", ids.join(", "));
-    let done = wait_for(&what, limit, Duration::from_secs(1), || {
-        let now = fly.machines(app).map_err(Error::from)?;
-        pending = ids
-            .iter()
-            .filter_map(|id| match now.iter().find(|m| &m.id == id) {
-                Some(m) if settle.reached(&m.state) => None,
-                Some(m) => Some(format!("{id} {}", m.state)),
-                None => Some(format!("{id} missing")),
-            })
-            .collect();
-        Ok(if pending.is_empty() {
-            std::ops::ControlFlow::Break(())
-        } else {
-            std::ops::ControlFlow::Continue(pending.join(", "))
-        })
-    })?;
-    if done.is_some() {
+    let ids: Vec<Outside> = ids.iter().map(|id| Outside::from(id.as_str())).collect();
+    wait_for_instances(&OnFly { flyctl: fly, app }, bot, &ids, settle, limit)
+}
+
+/// A bot whose platform is not Fly: until its platform answers through the seam with
+/// instances botctl can change, a command that would `act` there (stop, start) refuses before
+/// it begins, naming why, and changes nothing. `Ok` for a Fly bot and a bot without a platform.
+pub fn refuse_on_unread_platform(ctx: &super::Context, bot: &Bot, act: &str) -> Result<()> {
+    if bot.fly().is_some() {
         return Ok(());
     }
-    let (secs, pending) = (limit.as_secs(), pending.join(", "));
-    Err(Error::StepFailed(match settle {
-        Settle::Stopped => format!(
-            "not stopped within {secs}s: {pending}; the bot may still \
-poll there. Check `flyctl machine list --app {app}`; `botctl \
-deploy-resume {bot}` restores what was stopped."
+    let Some(platform) = crate::sources::platform_of(bot, &ctx.flyctl) else {
+        return Ok(());
+    };
+    let why = match platform.instances() {
+        Err(e) => e,
+        // Every platform but Fly is `NotYet` today; one that answers gets its steps here.
+        Ok(_) => crate::sources::platform::NotYet {
+            kind: platform.kind(),
+            name: platform.name().to_string(),
+        }
+        .error(),
+    };
+    Err(Error::Refused {
+        message: format!(
+            "{} runs on {}, and botctl cannot {act} it there: {}",
+            bot.name,
+            platform.kind(),
+            why
         ),
-        Settle::Started => format!(
-            "not started within {secs}s: {pending}. See `flyctl machine \
-list --app {app}`; run `botctl deploy-resume {bot}` again"
-        ),
-    }))
+        fix: why
+            .fix
+            .unwrap_or_else(|| format!("{} (by hand)", platform.kind().cli())),
+    })
 }
 
 /// How a command that changes things goes about it: prints only, asks first, or was told yes.

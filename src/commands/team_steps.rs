@@ -8,6 +8,7 @@ use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::MachineId;
 use crate::sources::fly::Machine;
+use crate::sources::platform::RecordHome;
 use crate::sources::telegram::{self, BotApi, ProbeOutcome, TokenLookup};
 use crate::state::{self, Locked};
 use crate::survey::Survey;
@@ -70,7 +71,9 @@ pub fn refuse_while_someone_holds_it(
                 probed: false,
             });
         }
-        step.done(if bot.fly.is_some() {
+        // Where the platform keeps no record (or there is none), nobody else's can be read.
+        let home = crate::sources::platform_of(bot, &ctx.flyctl).map(|p| p.record_home());
+        step.done(if home == Some(RecordHome::OnPlatform) {
             "no handoff record on Fly"
         } else {
             "no fly_app: no shared place where a teammate's handoff could be read"

@@ -51,6 +51,10 @@ pub const WATCH_LOCAL: Bounds = Bounds {
 pub const WATCH_FLY: Bounds = bounds("fly", 10, 1, 60 * 60);
 /// [watch] hosts: one ssh round trip per host per period.
 pub const WATCH_HOSTS: Bounds = bounds("hosts", 30, 1, 60 * 60);
+/// [watch] platform: one read of a bot's other platform per period.
+pub const WATCH_PLATFORM: Bounds = bounds("platform", 10, 1, 60 * 60);
+/// [kubernetes] / [heroku] / [railway] timeout: one call of that platform's CLI.
+pub const PLATFORM_TIMEOUT: Bounds = bounds("timeout", 15, 1, 10 * 60);
 /// watch --for.
 pub const WATCH_FOR: Bounds = bounds("--for", 0, 1, 7 * 24 * 60 * 60);
 

@@ -9,7 +9,10 @@ use std::time::Duration;
 use toml::Spanned;
 
 use crate::error::{Error, Result};
-use crate::model::{AppName, BotName, Entry, Fly, HostName, UpdateMode};
+use crate::model::{
+    AppName, BotName, Entry, Fly, Heroku, HostName, Kubernetes, PlatformConfig, Railway,
+    UpdateMode, Workload,
+};
 
 mod bounds;
 mod parse;
@@ -37,6 +40,20 @@ pub struct Config {
     pub team: TeamSettings,
     /// How often `botctl watch` reads each source.
     pub watch: WatchSettings,
+    /// `[kubernetes]`, `[heroku]`, `[railway]`: each CLI's time limit.
+    #[allow(dead_code)]
+    pub platforms: PlatformSettings,
+}
+
+/// The time limit of one call of each platform's CLI (Fly's is `[fly] timeout`).
+// Read by each platform's implementation behind the seam (issue 32 items 2-4); until then the
+// keys are accepted and checked, and no CLI is run.
+#[allow(dead_code)]
+#[derive(Debug, Clone)]
+pub struct PlatformSettings {
+    pub kubernetes: Duration,
+    pub heroku: Duration,
+    pub railway: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +71,9 @@ pub struct WatchSettings {
     pub fly: Duration,
     /// Each `[[host]]`, over ssh.
     pub hosts: Duration,
+    /// A bot's platform other than Fly (its instances); read once one answers (issue 32).
+    #[allow(dead_code)]
+    pub platform: Duration,
 }
 
 /// A server the team runs bots on, reached with ssh.
@@ -113,8 +133,9 @@ pub struct Bot {
     pub run: Run,
     pub token_env: Option<String>,
     pub username: Option<String>,
-    /// Its Fly.io app, the secret there and its ready log; `None` for a bot not on Fly.
-    pub fly: Option<Fly>,
+    /// Where it runs in production: its Fly.io app (with the secret there and its ready log)
+    /// or another platform; `None` for a bot with none.
+    pub platform: Option<PlatformConfig>,
     /// How it gets updates on Fly.io: polling (the default) or a webhook.
     pub mode: UpdateMode,
     /// Webhook mode: the webhook it must have (else dev-start records the one it finds).
@@ -169,9 +190,17 @@ impl std::fmt::Display for Run {
 }
 
 impl Bot {
+    /// Its life on Fly, if Fly is its platform.
+    pub fn fly(&self) -> Option<&Fly> {
+        match &self.platform {
+            Some(PlatformConfig::Fly(fly)) => Some(fly),
+            _ => None,
+        }
+    }
+
     /// Its Fly app, if it has one.
     pub fn app(&self) -> Option<&AppName> {
-        self.fly.as_ref().map(|f| &f.app)
+        self.fly().map(|f| &f.app)
     }
 }
 
@@ -399,7 +428,7 @@ mod tests {
             "[[bot]]\nname = \"a\"\nscript = \"bot/bot.py\"\nfly_app = \"quiz\"\nfly_toml = \"bot/fly.toml\"\n",
         )
         .unwrap();
-        let fly = c.bots[0].fly.as_ref().unwrap();
+        let fly = c.bots[0].fly().unwrap();
         assert_eq!(fly.toml, Some(PathBuf::from("/p/bot/fly.toml")));
         let e =
             parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\nfly_toml = \"bot/fly.toml\"\n")
@@ -423,8 +452,8 @@ mod tests {
     fn defaults_and_errors() {
         let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"bot.py\"\n").unwrap();
         assert_eq!(c.bots[0].run.to_string(), "python3 bot.py");
-        assert_eq!(c.bots[0].fly, None);
-        let secret = |c: &Config| c.bots[0].fly.as_ref().and_then(|f| f.token_secret.clone());
+        assert_eq!(c.bots[0].platform, None);
+        let secret = |c: &Config| c.bots[0].fly().and_then(|f| f.token_secret.clone());
         let c = parse_str(
             "[[bot]]\nname = \"a\"\nscript = \"b.py\"\ntoken_env = \"A_TOKEN\"\nfly_app = \"x\"\n",
         )
@@ -520,6 +549,125 @@ webhook_secret_env = \"s3cret value\"\n",
         )
         .unwrap_err();
         assert_eq!(line_of(e).0, 5);
+    }
+
+    #[test]
+    fn one_platform_per_bot_each_named_and_checked() {
+        const BOT: &str = "[[bot]]\nname = \"a\"\nscript = \"b.py\"\n";
+        let c = parse_str(&format!(
+            "{BOT}kubernetes = {{ deployment = \"lb-partner\", namespace = \"bots\", context = \"prod\" }}\n"
+        ))
+        .unwrap();
+        let Some(PlatformConfig::Kubernetes(k)) = &c.bots[0].platform else {
+            panic!("{:?}", c.bots[0].platform)
+        };
+        assert_eq!(k.workload, Workload::Deployment("lb-partner".into()));
+        assert_eq!(
+            (k.namespace.as_deref(), k.context.as_deref()),
+            (Some("bots"), Some("prod"))
+        );
+        assert_eq!(c.bots[0].app(), None);
+        let c = parse_str(&format!("{BOT}kubernetes = {{ statefulset = \"lb\" }}\n")).unwrap();
+        assert_eq!(
+            c.bots[0].platform.as_ref().map(|p| p.name()).as_deref(),
+            Some("statefulset/lb")
+        );
+        let c = parse_str(&format!(
+            "{BOT}heroku = {{ app = \"lb-partner\", process = \"worker\" }}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.bots[0].platform,
+            Some(PlatformConfig::Heroku(Heroku {
+                app: "lb-partner".into(),
+                process: Some("worker".into())
+            }))
+        );
+        let c = parse_str(&format!("{BOT}railway = {{ service = \"partner\" }}\n")).unwrap();
+        assert_eq!(
+            c.bots[0].platform.as_ref().map(|p| p.kind()),
+            Some(crate::model::PlatformKind::Railway)
+        );
+        let c = parse_str(&format!("{BOT}railway = {{}}\n")).unwrap();
+        assert!(
+            matches!(&c.bots[0].platform, Some(PlatformConfig::Railway(r)) if r.service.is_none())
+        );
+
+        // Two platforms: the second is pointed at.
+        let e = parse_str(&format!(
+            "{BOT}fly_app = \"lb\"\nheroku = {{ app = \"lb\" }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("both fly_app and heroku"), "{e}");
+        assert_eq!(line_of(e), (5, 10));
+        let e = parse_str(&format!(
+            "{BOT}railway = {{ service = \"x\" }}\nkubernetes = {{ deployment = \"lb\" }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("at most one platform"), "{e}");
+        assert_eq!(line_of(e).0, 5);
+
+        // Names, each at its place.
+        let e = parse_str(&format!("{BOT}kubernetes = {{ deployment = \"LB_x\" }}\n")).unwrap_err();
+        assert!(e.to_string().contains("Kubernetes name"), "{e}");
+        assert_eq!(line_of(e), (4, 29));
+        let e = parse_str(&format!("{BOT}kubernetes = {{ namespace = \"bots\" }}\n")).unwrap_err();
+        assert!(e.to_string().contains("deployment = "), "{e}");
+        assert_eq!(line_of(e), (4, 14));
+        let e = parse_str(&format!(
+            "{BOT}kubernetes = {{ deployment = \"a\", statefulset = \"b\" }}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(line_of(e).0, 4);
+        let e = parse_str(&format!(
+            "{BOT}heroku = {{ app = \"lb\", process = \"a b\" }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("process type"), "{e}");
+        assert_eq!(line_of(e), (4, 34));
+        let e = parse_str(&format!("{BOT}heroku = {{ process = \"worker\" }}\n")).unwrap_err();
+        assert!(e.to_string().contains("app"), "{e}");
+        let e = parse_str(&format!("{BOT}railway = {{ service = \"--all\" }}\n")).unwrap_err();
+        assert_eq!(line_of(e), (4, 23));
+        let e = parse_str(&format!("{BOT}railway = {{ replicas = 2 }}\n")).unwrap_err();
+        assert!(e.to_string().contains("replicas"), "{e}");
+        assert_eq!(line_of(e).0, 4);
+        // A secret and a ready log are read on Fly only.
+        let e = parse_str(&format!(
+            "{BOT}ready_log = \"up\"\nheroku = {{ app = \"lb\" }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("runs on heroku"), "{e}");
+        assert_eq!(line_of(e), (4, 13));
+    }
+
+    #[test]
+    fn platform_timeouts_and_cadence() {
+        let c = parse_str("[[bot]]\nname = \"a\"\nscript = \"b.py\"\n").unwrap();
+        assert_eq!(c.watch.platform, Duration::from_secs(10));
+        assert_eq!(c.platforms.kubernetes, Duration::from_secs(15));
+        let c = parse_str(
+            "[kubernetes]\ntimeout = \"20s\"\n[heroku]\ntimeout = \"5s\"\n[railway]\ntimeout = \"1m\"\n\
+[watch]\nplatform = \"30s\"\n[[bot]]\nname = \"a\"\nscript = \"b.py\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.platforms.kubernetes,
+                c.platforms.heroku,
+                c.platforms.railway
+            ),
+            (
+                Duration::from_secs(20),
+                Duration::from_secs(5),
+                Duration::from_secs(60)
+            )
+        );
+        assert_eq!(c.watch.platform, Duration::from_secs(30));
+        let e = parse_str("[heroku]\ntimeout = \"0s\"\n").unwrap_err();
+        assert_eq!(line_of(e), (2, 11));
+        let e = parse_str("[kubernetes]\nwait = \"1s\"\n").unwrap_err();
+        assert_eq!(line_of(e).0, 2);
     }
 
     #[test]

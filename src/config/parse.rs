@@ -95,6 +95,12 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         local: duration(&raw.watch.local, WATCH_LOCAL)?,
         fly: duration(&raw.watch.fly, WATCH_FLY)?,
         hosts: duration(&raw.watch.hosts, WATCH_HOSTS)?,
+        platform: duration(&raw.watch.platform, WATCH_PLATFORM)?,
+    };
+    let platforms = PlatformSettings {
+        kubernetes: duration(&raw.kubernetes.timeout, PLATFORM_TIMEOUT)?,
+        heroku: duration(&raw.heroku.timeout, PLATFORM_TIMEOUT)?,
+        railway: duration(&raw.railway.timeout, PLATFORM_TIMEOUT)?,
     };
 
     let mut seen = HashSet::new();
@@ -182,6 +188,9 @@ PARTNER_BOT_TOKEN, not {:?}",
         // A secret, a ready log and a fly.toml belong to an app: without one they could not
         // mean anything.
         if b.fly_app.is_none()
+            && b.kubernetes.is_none()
+            && b.heroku.is_none()
+            && b.railway.is_none()
             && let Some(v) = b
                 .token_secret
                 .as_ref()
@@ -196,30 +205,16 @@ PARTNER_BOT_TOKEN, not {:?}",
         }
         let token_secret = b
             .token_secret
-            .map(Spanned::into_inner)
+            .as_ref()
+            .map(|v| v.get_ref().clone())
             .or_else(|| b.token_env.as_ref().map(|v| v.get_ref().clone()));
         let ready_log = b
             .ready_log
-            .map(Spanned::into_inner)
+            .as_ref()
+            .map(|v| v.get_ref().clone())
             .filter(|s| !s.is_empty());
-        let fly = match b.fly_app {
-            Some(app) if !is_name(app.get_ref()) => {
-                return Err(at(
-                    app.span(),
-                    format!(
-                        "fly_app must be a Fly app name (a-z, 0-9 and -), not {:?}",
-                        app.get_ref()
-                    ),
-                ));
-            }
-            Some(app) => Some(Fly {
-                app: AppName::new(app.into_inner()),
-                token_secret,
-                ready_log,
-                toml: b.fly_toml.map(|t| root.join(t.get_ref().trim())),
-            }),
-            None => None,
-        };
+        let toml = b.fly_toml.as_ref().map(|t| root.join(t.get_ref().trim()));
+        let platform = platform(&b, name, token_secret, ready_log, toml, &at)?;
         bots.push(Bot {
             name: BotName::new(name.clone()),
             run: b
@@ -231,7 +226,7 @@ PARTNER_BOT_TOKEN, not {:?}",
             username: b
                 .username
                 .map(|u| u.into_inner().trim_start_matches('@').to_string()),
-            fly,
+            platform,
             mode,
             webhook_url,
             webhook_secret_env,
@@ -257,6 +252,7 @@ botctl init wrote"
         hosts,
         team,
         watch,
+        platforms,
     })
 }
 
@@ -321,6 +317,193 @@ the secret itself never goes in botctl.toml"
             .map(|v| v.get_ref().trim().to_string()),
         b.webhook_secret_env.as_ref().map(|v| v.get_ref().clone()),
     ))
+}
+
+/// The bot's one platform: `fly_app` or one of the `kubernetes`, `heroku`, `railway` tables,
+/// each name checked; a second one is refused where it is written.
+fn platform(
+    b: &RawBot,
+    bot: &str,
+    token_secret: Option<String>,
+    ready_log: Option<String>,
+    toml: Option<PathBuf>,
+    at: &dyn Fn(Range<usize>, String) -> Error,
+) -> Result<Option<PlatformConfig>> {
+    let keys = [
+        ("fly_app", b.fly_app.as_ref().map(Spanned::span)),
+        ("kubernetes", b.kubernetes.as_ref().map(Spanned::span)),
+        ("heroku", b.heroku.as_ref().map(Spanned::span)),
+        ("railway", b.railway.as_ref().map(Spanned::span)),
+    ];
+    let mut given: Vec<_> = keys
+        .into_iter()
+        .filter_map(|(key, span)| Some((key, span?)))
+        .collect();
+    given.sort_by_key(|(_, span)| span.start);
+    let mut given = given.into_iter();
+    let first = given.next();
+    if let (Some((first, _)), Some((second, span))) = (first.clone(), given.next()) {
+        // The later one in the file is the one to point at.
+        return Err(at(
+            span,
+            format!(
+                "bot {bot:?} has both {first} and {second}; a bot runs on at most one platform: \
+keep one of the two"
+            ),
+        ));
+    }
+    // A key of botctl.toml naming something on a platform: text a CLI gets as one argument.
+    let named = |v: &Spanned<String>, what: &str, ok: fn(&str) -> bool| -> Result<String> {
+        let text = v.get_ref().trim();
+        if ok(text) {
+            Ok(text.to_string())
+        } else {
+            Err(at(
+                v.span(),
+                format!("{what}, not \"{}\"", crate::outside::shown(v.get_ref())),
+            ))
+        }
+    };
+    // botctl reads a secret and a ready log on Fly only, so far.
+    let other = |key: &str| -> Result<()> {
+        match token_secret_given(b) {
+            Some(span) => Err(at(
+                span,
+                format!(
+                    "token_secret, ready_log and fly_toml belong to a bot's Fly app, and this bot \
+runs on {key}: remove them"
+                ),
+            )),
+            None => Ok(()),
+        }
+    };
+    Ok(match first.map(|(key, _)| key) {
+        None => None,
+        Some("fly_app") => {
+            let app = b.fly_app.as_ref().expect("fly_app was given");
+            let app = named(
+                app,
+                "fly_app must be a Fly app name (a-z, 0-9 and -)",
+                is_name,
+            )?;
+            Some(PlatformConfig::Fly(Fly {
+                app: AppName::new(app),
+                token_secret,
+                ready_log,
+                toml,
+            }))
+        }
+        Some("kubernetes") => {
+            other("kubernetes")?;
+            let k = b.kubernetes.as_ref().expect("kubernetes was given");
+            let table = k.get_ref();
+            const DNS: &str = "must be a Kubernetes name (a-z, 0-9, - and .)";
+            let workload = match (&table.deployment, &table.statefulset) {
+                (Some(d), None) => {
+                    Workload::Deployment(named(d, &format!("deployment {DNS}"), is_k8s_name)?)
+                }
+                (None, Some(s)) => {
+                    Workload::StatefulSet(named(s, &format!("statefulset {DNS}"), is_k8s_name)?)
+                }
+                (Some(_), Some(s)) => {
+                    return Err(at(
+                        s.span(),
+                        "kubernetes names a deployment or a statefulset, not both".into(),
+                    ));
+                }
+                (None, None) => {
+                    return Err(at(
+                        k.span(),
+                        "kubernetes needs deployment = \"…\" or statefulset = \"…\" (the workload \
+that runs the bot)"
+                            .into(),
+                    ));
+                }
+            };
+            Some(PlatformConfig::Kubernetes(Kubernetes {
+                workload,
+                namespace: table
+                    .namespace
+                    .as_ref()
+                    .map(|n| named(n, &format!("namespace {DNS}"), is_k8s_name))
+                    .transpose()?,
+                context: table
+                    .context
+                    .as_ref()
+                    .map(|c| named(c, "context must name a kubeconfig context", is_word))
+                    .transpose()?,
+            }))
+        }
+        Some("heroku") => {
+            other("heroku")?;
+            let h = b.heroku.as_ref().expect("heroku was given").get_ref();
+            Some(PlatformConfig::Heroku(Heroku {
+                app: named(
+                    &h.app,
+                    "app must be a Heroku app name (a-z, 0-9 and -)",
+                    is_name,
+                )?,
+                process: h
+                    .process
+                    .as_ref()
+                    .map(|p| {
+                        named(
+                            p,
+                            "process must be a Procfile process type, like \"worker\"",
+                            is_process_type,
+                        )
+                    })
+                    .transpose()?,
+            }))
+        }
+        Some(_) => {
+            other("railway")?;
+            let r = b.railway.as_ref().expect("railway was given").get_ref();
+            let word = |v: &Option<Spanned<String>>, what: &str| {
+                v.as_ref().map(|v| named(v, what, is_word)).transpose()
+            };
+            Some(PlatformConfig::Railway(Railway {
+                service: word(&r.service, "service must name a Railway service")?,
+                environment: word(
+                    &r.environment,
+                    "environment must name a Railway environment",
+                )?,
+                project: word(&r.project, "project must name a Railway project")?,
+            }))
+        }
+    })
+}
+
+/// Where token_secret, ready_log or fly_toml is written, if one is.
+fn token_secret_given(b: &RawBot) -> Option<Range<usize>> {
+    b.token_secret
+        .as_ref()
+        .or(b.ready_log.as_ref())
+        .or(b.fly_toml.as_ref())
+        .map(Spanned::span)
+}
+
+/// A Kubernetes object name (RFC 1123 subdomain): a-z, 0-9, `-` and `.`, alphanumeric at both
+/// ends, at most 253 characters.
+pub(super) fn is_k8s_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// A Procfile process type: letters, digits, `_` and `-`.
+pub(super) fn is_process_type(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A name a CLI gets as one argument: not empty, no control characters, never an option.
+pub(super) fn is_word(s: &str) -> bool {
+    !s.is_empty() && !s.starts_with('-') && !s.chars().any(char::is_control)
 }
 
 /// Reads an optional duration key within its bounds.

@@ -20,6 +20,43 @@ pub(super) struct RawConfig {
     pub(super) team: RawTeam,
     #[serde(default)]
     pub(super) watch: RawWatch,
+    #[serde(default)]
+    pub(super) kubernetes: RawPlatformCli,
+    #[serde(default)]
+    pub(super) heroku: RawPlatformCli,
+    #[serde(default)]
+    pub(super) railway: RawPlatformCli,
+}
+
+/// `[kubernetes]`, `[heroku]`, `[railway]`: one call of that platform's CLI.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPlatformCli {
+    pub(super) timeout: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKubernetes {
+    pub(super) deployment: Option<Spanned<String>>,
+    pub(super) statefulset: Option<Spanned<String>>,
+    pub(super) namespace: Option<Spanned<String>>,
+    pub(super) context: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHeroku {
+    pub(super) app: Spanned<String>,
+    pub(super) process: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRailway {
+    pub(super) service: Option<Spanned<String>>,
+    pub(super) environment: Option<Spanned<String>>,
+    pub(super) project: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -34,6 +71,7 @@ pub(super) struct RawWatch {
     pub(super) local: Option<Spanned<String>>,
     pub(super) fly: Option<Spanned<String>>,
     pub(super) hosts: Option<Spanned<String>>,
+    pub(super) platform: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +125,9 @@ pub(super) struct RawBot {
     pub(super) webhook_url: Option<Spanned<String>>,
     pub(super) webhook_secret_env: Option<Spanned<String>>,
     pub(super) fly_toml: Option<Spanned<String>>,
+    pub(super) kubernetes: Option<Spanned<RawKubernetes>>,
+    pub(super) heroku: Option<Spanned<RawHeroku>>,
+    pub(super) railway: Option<Spanned<RawRailway>>,
 }
 
 impl RawConfig {
@@ -103,6 +144,10 @@ impl RawConfig {
             &self.watch.local,
             &self.watch.fly,
             &self.watch.hosts,
+            &self.watch.platform,
+            &self.kubernetes.timeout,
+            &self.heroku.timeout,
+            &self.railway.timeout,
         ];
         let telegram = [
             &self.telegram.api,
@@ -125,6 +170,8 @@ impl RawConfig {
                 b.webhook_secret_env.as_ref(),
                 b.fly_toml.as_ref(),
             ]
+            .into_iter()
+            .chain(b.platform_strings())
         });
         let hosts = self.host.iter().flat_map(|h| {
             [Some(&h.name), Some(&h.ssh), h.timeout.as_ref()]
@@ -138,5 +185,26 @@ impl RawConfig {
             .filter_map(Option::as_ref)
             .chain(bots.flatten())
             .chain(hosts)
+    }
+}
+
+impl RawBot {
+    /// The string values of its platform table, if it has one.
+    fn platform_strings(&self) -> impl Iterator<Item = Option<&Spanned<String>>> {
+        let k = self.kubernetes.as_ref().map(|k| k.get_ref());
+        let h = self.heroku.as_ref().map(|h| h.get_ref());
+        let r = self.railway.as_ref().map(|r| r.get_ref());
+        [
+            k.and_then(|k| k.deployment.as_ref()),
+            k.and_then(|k| k.statefulset.as_ref()),
+            k.and_then(|k| k.namespace.as_ref()),
+            k.and_then(|k| k.context.as_ref()),
+            h.map(|h| &h.app),
+            h.and_then(|h| h.process.as_ref()),
+            r.and_then(|r| r.service.as_ref()),
+            r.and_then(|r| r.environment.as_ref()),
+            r.and_then(|r| r.project.as_ref()),
+        ]
+        .into_iter()
     }
 }

@@ -37,6 +37,8 @@ pub enum Check {
     Deploy,
     Events,
     Container,
+    /// A platform other than Fly (Kubernetes, Heroku, Railway).
+    Platform,
 }
 
 impl Check {
@@ -44,7 +46,12 @@ impl Check {
     pub fn weight(self) -> u8 {
         match self {
             Check::SharedToken | Check::Places => 0,
-            Check::Local | Check::Fly | Check::Supervisor | Check::Host | Check::Container => 1,
+            Check::Local
+            | Check::Fly
+            | Check::Supervisor
+            | Check::Host
+            | Check::Container
+            | Check::Platform => 1,
             // A handoff record names a teammate's laptop: a place, next to a webhook.
             Check::Webhook | Check::Handoff => 2,
             Check::Probe => 3,
@@ -80,6 +87,7 @@ impl Check {
             Check::Deploy => "deploy",
             Check::Events => "events",
             Check::Container => "container",
+            Check::Platform => "platform",
         }
     }
 }

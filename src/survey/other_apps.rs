@@ -91,7 +91,7 @@ impl OtherApps {
         bot: &Bot,
         fly: &'a BTreeMap<AppName, Result<Vec<Machine>, FlyError>>,
     ) -> Option<SharedToken<'a>> {
-        let fly_of_bot = bot.fly.as_ref()?;
+        let fly_of_bot = bot.fly()?;
         let app = fly_of_bot.app.as_str();
         let name = fly_of_bot.token_secret.as_deref()?;
         let mut result = SharedToken {
@@ -163,7 +163,7 @@ the token)"
 pub fn wanted<'a>(bots: &[&'a Bot]) -> Vec<(&'a str, &'a str)> {
     bots.iter()
         .filter_map(|b| {
-            let fly = b.fly.as_ref()?;
+            let fly = b.fly()?;
             Some((fly.app.as_str(), fly.token_secret.as_deref()?))
         })
         .collect()

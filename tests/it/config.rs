@@ -351,3 +351,32 @@ fn host_ssh_with_control_characters_is_a_config_error() {
         assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
     }
 }
+
+#[test]
+fn platform_keys_are_checked_where_they_are_written() {
+    bad_config(
+        "[[bot]]\nname = \"a\"\nscript = \"bot.py\"\nkubernetes = { deployment = \"Lb_Partner\" }\n",
+        4,
+        29,
+        "deployment must be a Kubernetes name",
+    );
+    bad_config(
+        "[[bot]]\nname = \"a\"\nscript = \"bot.py\"\nheroku = { app = \"lb\", dynos = 2 }\n",
+        4,
+        24,
+        "unknown field `dynos`",
+    );
+    bad_config(
+        "[[bot]]\nname = \"a\"\nscript = \"bot.py\"\nkubernetes = { statefulset = \"lb\" }\nfly_app = \"lb\"\n",
+        5,
+        11,
+        "both kubernetes and fly_app",
+    );
+    bad_config("[railway]\ntimeout = \"forever\"\n", 2, 11, "timeout");
+    bad_config(
+        "[watch]\nplatform = \"0s\"\n",
+        2,
+        12,
+        "platform must be between",
+    );
+}

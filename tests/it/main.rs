@@ -22,6 +22,7 @@ mod identity;
 mod init_fly_app;
 mod init_shapes;
 mod onboarding;
+mod other_platforms;
 mod outside;
 mod platform;
 mod runtimes;

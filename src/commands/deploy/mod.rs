@@ -15,7 +15,7 @@ use super::steps::{Mode, Settle, Steps, wait_for_machines};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::{Fly, MachineId};
-use crate::sources::deploy_strategy::{self, Strategy};
+use crate::sources::fly::deploy_strategy::{self, Strategy};
 use crate::sources::fly::{FlyctlVersion, KEEPS_STOPPED_SINCE, Machine};
 use crate::survey::Survey;
 use crate::{shell, state, time, ui};
@@ -55,7 +55,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         .into_iter()
         .next()
         .ok_or_else(|| Error::Usage(format!("no bot named {:?}", args.bot)))?;
-    let Some(fly) = &bot.fly else {
+    let Some(fly) = bot.fly() else {
         return Err(Error::Usage(format!(
             "{} has no fly_app in botctl.toml: nothing to deploy",
             bot.name

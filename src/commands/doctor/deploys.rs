@@ -16,9 +16,9 @@ use std::path::PathBuf;
 
 use super::{Context, Evidence};
 use crate::config::Bot;
-use crate::sources::deploy_strategy::Strategy;
+use crate::sources::fly::deploy_strategy::Strategy;
+use crate::sources::fly::machine_history::{EventKind, EventSource};
 use crate::sources::fly::{KEEPS_STOPPED_SINCE, LogLine, Machine};
-use crate::sources::machine_history::{EventKind, EventSource};
 use crate::survey::finding::{Check, Finding, Level};
 use crate::time;
 
@@ -38,7 +38,7 @@ pub struct FlyToml {
 
 impl FlyToml {
     pub fn read(ctx: &Context, bot: &Bot) -> FlyToml {
-        let own = bot.fly.as_ref().and_then(|f| f.toml.as_ref());
+        let own = bot.fly().and_then(|f| f.toml.as_ref());
         let (path, named) = match own.or(ctx.cfg.fly.toml.as_ref()) {
             Some(p) => (p.clone(), true),
             None => (ctx.cfg.root.join("fly.toml"), false),

@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::{Context, webhook};
 use crate::config::Bot;
 use crate::model::{AppName, BotName};
-use crate::sources::fly::{FlyError, FlyctlVersion, RecentLogs};
+use crate::sources::fly::{FlyError, FlyctlVersion, OnFly};
+use crate::sources::platform::{Platform, PlatformError, RecentLogs};
 use crate::sources::telegram::{self, BotApi, ProbeOutcome, TokenLookup};
 use crate::state;
 use crate::survey::{self, Survey, joined};
@@ -16,7 +17,8 @@ use crate::survey::{self, Survey, joined};
 pub struct Evidence {
     pub survey: Survey,
     pub whoami: Option<Result<crate::outside::Outside, FlyError>>,
-    pub logs: BTreeMap<AppName, Result<RecentLogs, FlyError>>,
+    /// Each app's recent logs, through the platform seam.
+    pub logs: BTreeMap<AppName, Result<RecentLogs, PlatformError>>,
     pub probes: BTreeMap<BotName, ProbeOutcome>,
     pub handoffs: crate::error::Result<state::State>,
     /// `flyctl version`, read beside whoami (what an old flyctl does to stopped machines).
@@ -44,7 +46,13 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
                 let limit = LOGS_LIMIT.min(ctx.flyctl.timeout());
                 (
                     app.clone(),
-                    s.spawn(move || ctx.flyctl.recent_logs(app, LOGS_FIRST_LINE, limit)),
+                    s.spawn(move || {
+                        let on_fly = OnFly {
+                            flyctl: &ctx.flyctl,
+                            app,
+                        };
+                        on_fly.recent_logs(LOGS_FIRST_LINE, limit)
+                    }),
                 )
             })
             .collect();

@@ -12,6 +12,7 @@ mod handoff;
 mod hosts;
 mod local;
 mod places;
+mod platform;
 mod telegram;
 mod webhook;
 
@@ -118,6 +119,7 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
         hosts::check_hosts(bot, ev, &mut f);
         local::check_supervisors(bot, ev, &mut f);
         fly::check_fly(bot, ev, &mut f);
+        platform::check_platform(bot, ev, &mut f);
         telegram::check_telegram(bot, ev, api, &mut f);
         autostart::check_autostart(ctx, bot, ev, &mut f);
         fly::check_logs(bot, ev, &mut f);

@@ -214,8 +214,7 @@ pub(super) fn check_shared_token(bot: &Bot, ev: &Evidence, f: &mut Findings) {
         return;
     };
     let Some((own, own_secret)) = bot
-        .fly
-        .as_ref()
+        .fly()
         .and_then(|f| Some((&f.app, f.token_secret.as_deref()?)))
     else {
         return;

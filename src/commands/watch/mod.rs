@@ -150,6 +150,18 @@ fn say_what_is_watched(ctx: &Context, bots: &[&Bot], args: &Args) {
             secs(w.hosts)
         ));
     }
+    // Through the seam: a platform botctl cannot read yet says so here, once.
+    for bot in bots.iter().filter(|b| b.fly().is_none()) {
+        if let Some(platform) = crate::sources::platform_of(bot, &ctx.flyctl)
+            && let Err(e) = platform.instances()
+        {
+            ui::note(format!(
+                "{} ({}): not watched: {e}",
+                platform.kind().key(),
+                bot.name
+            ));
+        }
+    }
     let until = match args.for_ {
         Some(d) => format!("for {}", secs(d)),
         None => "until Ctrl-C".into(),
@@ -205,7 +217,11 @@ fn start_readers<'s, 'e: 's>(
         });
         s.spawn(move || {
             let send = |heard: Heard| tx_log.send(Seen::Log(app.to_string(), heard)).is_ok();
-            stream::follow(&ctx.flyctl, &app, silence, stop, &send);
+            let on_fly = crate::sources::fly::OnFly {
+                flyctl: &ctx.flyctl,
+                app: &app,
+            };
+            stream::follow(&on_fly, silence, stop, &send);
         });
     }
     for bot in bots {

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::Stop;
 use super::event::StreamTrouble;
-use crate::exec::{self, Next};
-use crate::sources::fly::{self, Flyctl, LogLine};
+use crate::exec::Next;
+use crate::sources::platform::{LogLine, LogStream, Platform};
 
 /// What a stream tells the watcher.
 pub enum Heard {
@@ -36,8 +36,7 @@ const HEALTHY: Duration = Duration::from_secs(60);
 /// (1 s, doubling up to 30 s; back to 1 s after a stream that ran for a minute). A stream
 /// that replays its buffer and dies at once is not healthy.
 pub fn follow(
-    flyctl: &Flyctl,
-    app: &str,
+    platform: &dyn Platform,
     silence: Duration,
     stop: &Stop,
     send: &dyn Fn(Heard) -> bool,
@@ -47,12 +46,9 @@ pub fn follow(
     let mut said: Option<(StreamTrouble, Duration)> = None;
     while !stop.is_set() {
         let began = Instant::now();
-        let trouble = match flyctl.installed() {
+        let trouble = match platform.stream_logs() {
             Err(e) => StreamTrouble::NotStarted(e.to_string()),
-            Ok(program) => match exec::stream_lines(program, &["logs", "--app", app]) {
-                Err(e) => StreamTrouble::NotStarted(e.to_string()),
-                Ok(mut stream) => read(&mut stream, silence, stop, send),
-            },
+            Ok(mut stream) => read(&mut stream, silence, stop, send),
         };
         if stop.is_set() {
             return;
@@ -77,7 +73,7 @@ pub fn follow(
 
 /// Reads one stream until it ends, goes silent past `silence`, or `stop`.
 fn read(
-    stream: &mut exec::LineStream,
+    stream: &mut LogStream,
     silence: Duration,
     stop: &Stop,
     send: &dyn Fn(Heard) -> bool,
@@ -90,17 +86,17 @@ fn read(
         if stop.is_set() {
             return StreamTrouble::Silent(0);
         }
-        dropped += stream.take_dropped();
+        dropped += stream.lines.take_dropped();
         if dropped > 0 && told.elapsed() >= Duration::from_secs(1) {
             if !send(Heard::Dropped(dropped)) {
                 return StreamTrouble::Silent(0);
             }
             (dropped, told) = (0, Instant::now());
         }
-        match stream.next(Duration::from_millis(200)) {
+        match stream.lines.next(Duration::from_millis(200)) {
             Next::Line(raw) => {
                 last = Instant::now();
-                if let Some(line) = fly::parse_log_line(&raw)
+                if let Some(line) = (stream.parse)(&raw)
                     && !send(Heard::Line(line))
                 {
                     return StreamTrouble::Silent(0);
@@ -111,7 +107,7 @@ fn read(
             }
             Next::Quiet => {}
             Next::Ended { error, .. } => {
-                let dropped = dropped + stream.take_dropped();
+                let dropped = dropped + stream.lines.take_dropped();
                 if dropped > 0 {
                     send(Heard::Dropped(dropped));
                 }

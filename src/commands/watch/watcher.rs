@@ -525,12 +525,12 @@ mod tests {
             run: crate::config::Run::Shell("python3 bot.py".into()),
             token_env: None,
             username: None,
-            fly: Some(crate::model::Fly {
+            platform: Some(crate::model::PlatformConfig::Fly(crate::model::Fly {
                 app: "lb".into(),
                 token_secret: None,
                 ready_log: None,
                 toml: None,
-            }),
+            })),
             mode: crate::model::UpdateMode::Polling,
             webhook_url: None,
             webhook_secret_env: None,

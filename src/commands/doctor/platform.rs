@@ -1,0 +1,32 @@
+//! A bot's platform other than Fly, through the seam: read or not, and what runs there. (Fly's
+//! own checks are in fly.rs and deploys.rs.)
+
+use super::{Evidence, Findings};
+use crate::config::Bot;
+use crate::survey::finding::{Check, Finding};
+
+pub(super) fn check_platform(bot: &Bot, ev: &Evidence, f: &mut Findings) {
+    let Some(look) = ev.survey.platforms.get(&bot.name) else {
+        return;
+    };
+    let name = crate::ui::shown(&look.name);
+    match &look.instances {
+        // Not checked is never ✓: whatever polls there is unseen.
+        Err(e) => f.push(
+            Finding::warn(
+                Some(bot),
+                Check::Platform,
+                format!("{e}; a copy there may poll unseen"),
+            )
+            .fix_opt(e.fix.clone()),
+        ),
+        Ok(list) => {
+            let running = list.iter().filter(|i| i.running).count();
+            f.push(Finding::ok(
+                Some(bot),
+                Check::Platform,
+                format!("{} {name}: {running} running instance(s)", look.kind),
+            ));
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! A Fly app's machines: `flyctl machine list --json` read into [`Machine`]s, their states,
+//! and the stop and start that do not wait (reference/flyctl.md).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{FlyError, Flyctl, machine_history};
+use crate::model::MachineId;
+use crate::outside::Outside;
+
+/// A Fly machine as botctl needs it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Machine {
+    pub id: MachineId,
+    pub state: MachineState,
+    /// As flyctl printed it: outside text.
+    pub region: Outside,
+    /// Fly Proxy may start it again by itself (a service with autostart, the default).
+    #[serde(skip)]
+    pub proxy_autostart: bool,
+    /// `config.metadata`: where handoff records live (`crate::team`), read from the same list.
+    #[serde(skip)]
+    pub metadata: BTreeMap<String, String>,
+    /// Its creation, recent events and botctl's handoff record (from the same listing).
+    #[serde(skip)]
+    pub history: machine_history::History,
+}
+
+/// A machine's state as flyctl names it (reference/flyctl.md); one botctl does not know is
+/// kept as it was printed, as outside text (shown escaped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MachineState {
+    Created,
+    Started,
+    Stopped,
+    Suspended,
+    Failed,
+    Creating,
+    Starting,
+    Stopping,
+    Restarting,
+    Suspending,
+    Destroying,
+    LaunchFailed,
+    Updating,
+    Replacing,
+    Destroyed,
+    Replaced,
+    Migrated,
+    Other(Outside),
+}
+
+impl MachineState {
+    const NAMES: [(&'static str, MachineState); 17] = [
+        ("created", MachineState::Created),
+        ("started", MachineState::Started),
+        ("stopped", MachineState::Stopped),
+        ("suspended", MachineState::Suspended),
+        ("failed", MachineState::Failed),
+        ("creating", MachineState::Creating),
+        ("starting", MachineState::Starting),
+        ("stopping", MachineState::Stopping),
+        ("restarting", MachineState::Restarting),
+        ("suspending", MachineState::Suspending),
+        ("destroying", MachineState::Destroying),
+        ("launch_failed", MachineState::LaunchFailed),
+        ("updating", MachineState::Updating),
+        ("replacing", MachineState::Replacing),
+        ("destroyed", MachineState::Destroyed),
+        ("replaced", MachineState::Replaced),
+        ("migrated", MachineState::Migrated),
+    ];
+
+    pub fn parse(s: &str) -> MachineState {
+        Self::NAMES
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(_, state)| state.clone())
+            .unwrap_or_else(|| MachineState::Other(Outside::from(s)))
+    }
+
+    /// The state as flyctl printed it, for JSON and comparing; shown through `Display`.
+    pub fn raw(&self) -> &str {
+        match self {
+            MachineState::Other(s) => s.raw(),
+            known => Self::NAMES
+                .iter()
+                .find(|(_, state)| state == known)
+                .map_or("", |(name, _)| name),
+        }
+    }
+
+    /// The SPEC's "counts as a place the bot runs".
+    pub fn counts_as_running(&self) -> bool {
+        matches!(
+            self,
+            MachineState::Started
+                | MachineState::Starting
+                | MachineState::Replacing
+                | MachineState::Restarting
+                | MachineState::Updating
+        )
+    }
+
+    /// Down, and staying down until somebody starts it.
+    pub fn is_stopped(&self) -> bool {
+        matches!(self, MachineState::Stopped | MachineState::Suspended)
+    }
+}
+
+impl From<&str> for MachineState {
+    fn from(s: &str) -> Self {
+        MachineState::parse(s)
+    }
+}
+
+impl std::fmt::Display for MachineState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MachineState::Other(s) => s.fmt(f),
+            known => f.write_str(known.raw()),
+        }
+    }
+}
+
+impl Serialize for MachineState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.raw())
+    }
+}
+
+impl Machine {
+    pub fn is_running(&self) -> bool {
+        self.state.counts_as_running()
+    }
+
+    /// The command that keeps Fly Proxy from starting this machine by itself.
+    pub fn proxy_fix(&self, app: &str) -> String {
+        format!(
+            "flyctl machine update {} --app {app} --autostart=false \
+--skip-start   # or auto_start_machines = false in fly.toml",
+            self.id
+        )
+    }
+}
+
+impl Flyctl {
+    pub fn machines(&self, app: &str) -> Result<Vec<Machine>, FlyError> {
+        let args = ["machine", "list", "--app", app, "--json"];
+        let stdout = self.call(&args, self.timeout)?;
+        parse_machines(&stdout).map_err(|message| FlyError::BadOutput {
+            command: format!("flyctl {}", args.join(" ")),
+            message,
+        })
+    }
+
+    pub fn stop(&self, app: &str, id: &str) -> Result<(), FlyError> {
+        self.call(&["machine", "stop", id, "--app", app], self.timeout)
+            .map(drop)
+    }
+
+    pub fn start(&self, app: &str, id: &str) -> Result<(), FlyError> {
+        self.call(&["machine", "start", id, "--app", app], self.timeout)
+            .map(drop)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawMachine {
+    id: MachineId,
+    #[serde(default)]
+    state: Outside,
+    #[serde(default)]
+    region: Outside,
+    #[serde(default)]
+    config: Option<RawMachineConfig>,
+}
+
+#[derive(Deserialize)]
+struct RawMachineConfig {
+    #[serde(default)]
+    services: Option<Vec<RawService>>,
+    /// A string→string map; a value of another type (never seen) is dropped, not an error.
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, serde_json::Value>>, // raw: crate::team's, shown escaped
+}
+
+#[derive(Deserialize)]
+struct RawService {
+    #[serde(default)]
+    autostart: Option<bool>,
+}
+
+pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
+    let raw: Vec<RawMachine> = serde_json::from_str(json.trim())
+        .map_err(|e| format!("expected a JSON list of machines ({e})"))?;
+    let mut histories = machine_history::parse_all(json).into_iter();
+    Ok(raw
+        .into_iter()
+        .map(|m| {
+            let (services, metadata) = m
+                .config
+                .map(|c| {
+                    (
+                        c.services.unwrap_or_default(),
+                        c.metadata.unwrap_or_default(),
+                    )
+                })
+                .unwrap_or_default();
+            Machine {
+                proxy_autostart: services.iter().any(|s| s.autostart != Some(false)),
+                metadata: metadata
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
+                    .collect(),
+                id: m.id,
+                state: MachineState::parse(m.state.raw()),
+                region: m.region,
+                history: histories.next().unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machines_json() {
+        let ms = parse_machines(
+            r#"[{"id":"a","name":"n","state":"started","region":"ams","extra":1,
+                "config":{"services":[{"autostart":true}]}},
+               {"id":"b","state":"stopped","region":"ams","config":{}}]"#,
+        )
+        .unwrap();
+        assert!(ms[0].is_running() && ms[0].proxy_autostart);
+        assert!(!ms[1].is_running() && !ms[1].proxy_autostart);
+        assert!(parse_machines("<html>").is_err());
+        let ms = parse_machines(
+            r#"[{"id":"a","state":"stopped","config":{"metadata":
+                {"fly_process_group":"app","botctl_by":"alice@mbp","odd":1}}}]"#,
+        )
+        .unwrap();
+        assert_eq!(ms[0].metadata["botctl_by"], "alice@mbp");
+        let forged = parse_machines(
+            r#"[{"id":"a","state":"odd\nFORGED","region":"ams\nFORGED: all stopped"}]"#,
+        )
+        .unwrap();
+        assert_eq!(forged[0].region.to_string(), "ams\\nFORGED: all stopped");
+        assert_eq!(forged[0].state.to_string(), "odd\\nFORGED");
+        assert_eq!(
+            serde_json::to_value(&forged[0]).unwrap()["state"],
+            "odd\nFORGED",
+            "JSON carries it as it is"
+        );
+        assert_eq!(ms[0].metadata["fly_process_group"], "app");
+        assert!(!ms[0].metadata.contains_key("odd"));
+    }
+}

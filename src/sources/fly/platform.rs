@@ -1,0 +1,149 @@
+//! Fly.io behind the platform seam: a bot's machines of its app, through flyctl.
+
+use std::time::Duration;
+
+use super::{FlyError, Flyctl, Machine, MachineState, parse_log_line};
+use crate::exec;
+use crate::model::PlatformKind;
+use crate::outside::Outside;
+use crate::sources::platform::{
+    Condition, Instance, LogStream, Platform, PlatformError, RecentLogs, RecordHome,
+};
+
+/// One bot's app on Fly.io.
+pub struct OnFly<'a> {
+    pub flyctl: &'a Flyctl,
+    pub app: &'a str,
+}
+
+impl From<FlyError> for PlatformError {
+    fn from(e: FlyError) -> Self {
+        if e == FlyError::Interrupted {
+            return PlatformError::interrupted();
+        }
+        PlatformError::new(e.to_string(), e.fix())
+    }
+}
+
+impl Machine {
+    /// The machine as the seam sees every platform's instances.
+    pub fn instance(&self) -> Instance {
+        let started = self
+            .history
+            .events
+            .iter()
+            .find(|e| e.kind.starts())
+            .filter(|_| self.is_running());
+        Instance {
+            id: Outside::from(self.id.as_str()),
+            state: Outside::from(self.state.to_string()),
+            running: self.is_running(),
+            condition: match &self.state {
+                MachineState::Started => Condition::Up,
+                s if s.is_stopped() => Condition::Down,
+                _ => Condition::Between,
+            },
+            since: started
+                .map(|e| e.at_ms / 1000)
+                .or(self.history.created_at)
+                .and_then(|secs| jiff::Timestamp::from_second(secs as i64).ok()),
+            started_by: started.map(|e| Outside::from(e.who())),
+        }
+    }
+}
+
+impl Platform for OnFly<'_> {
+    fn kind(&self) -> PlatformKind {
+        PlatformKind::Fly
+    }
+
+    fn name(&self) -> &str {
+        self.app
+    }
+
+    fn instances(&self) -> Result<Vec<Instance>, PlatformError> {
+        Ok(self
+            .flyctl
+            .machines(self.app)?
+            .iter()
+            .map(Machine::instance)
+            .collect())
+    }
+
+    fn stop(&self, id: &Outside) -> Result<(), PlatformError> {
+        Ok(self.flyctl.stop(self.app, id.raw())?)
+    }
+
+    fn start(&self, id: &Outside) -> Result<(), PlatformError> {
+        Ok(self.flyctl.start(self.app, id.raw())?)
+    }
+
+    fn recent_logs(
+        &self,
+        first_line: Duration,
+        limit: Duration,
+    ) -> Result<RecentLogs, PlatformError> {
+        Ok(self.flyctl.recent_logs(self.app, first_line, limit)?)
+    }
+
+    fn stream_logs(&self) -> Result<LogStream, PlatformError> {
+        let program = self.flyctl.installed()?;
+        // Without --no-tail flyctl streams until it is killed.
+        let lines = exec::stream_lines(program, &["logs", "--app", self.app])
+            .map_err(|e| PlatformError::new(e.to_string(), None))?;
+        Ok(LogStream {
+            lines,
+            parse: parse_log_line,
+        })
+    }
+
+    fn record_home(&self) -> RecordHome {
+        RecordHome::OnPlatform
+    }
+
+    /// Machine metadata: a full config update that reboots a running machine, so callers
+    /// (`crate::team`) write only on stopped machines.
+    fn write_record(&self, id: &Outside, pairs: &[(&str, &str)]) -> Result<(), PlatformError> {
+        Ok(self.flyctl.update_metadata(self.app, id.raw(), pairs)?)
+    }
+
+    fn look_command(&self) -> String {
+        format!("flyctl machine list --app {}", self.app)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::machines::parse_machines;
+    use super::*;
+
+    #[test]
+    fn a_machine_is_an_instance_with_its_start_and_who_started_it() {
+        let ms = parse_machines(
+            r#"[{"id":"148ed193b95089","state":"started","region":"ams",
+                 "created_at":"2026-11-20T09:00:00Z",
+                 "events":[{"type":"start","status":"started","source":"proxy","timestamp":1764000000000},
+                           {"type":"stop","status":"stopped","source":"user","timestamp":1763990000000}]},
+                {"id":"e2865013b63d86","state":"stopped","region":"ams",
+                 "created_at":"2026-11-20T09:00:00Z"},
+                {"id":"x","state":"stopping"}]"#,
+        )
+        .unwrap();
+        let started = ms[0].instance();
+        assert_eq!(started.id, "148ed193b95089");
+        assert_eq!(started.state, "started");
+        assert!(started.running);
+        assert_eq!(started.condition, Condition::Up);
+        assert_eq!(started.since.map(|t| t.as_second()), Some(1_764_000_000));
+        assert!(started.started_by.unwrap().raw().contains("Fly Proxy"));
+        let stopped = ms[1].instance();
+        assert!(!stopped.running);
+        assert_eq!(stopped.condition, Condition::Down);
+        assert_eq!(
+            stopped.since.map(|t| t.to_string()).as_deref(),
+            Some("2026-11-20T09:00:00Z")
+        );
+        assert_eq!(stopped.started_by, None);
+        assert_eq!(ms[2].instance().condition, Condition::Between);
+    }
+}
