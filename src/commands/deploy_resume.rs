@@ -88,23 +88,18 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
         )));
     };
     let app = fly.app.as_str();
-    let mut steps = Steps::new(
+    let Begun {
+        mut steps,
+        lock,
+        survey,
+    } = begin(
+        ctx,
+        bot,
+        mode,
         &format!(
             "deploy-resume {}: hand the bot back to Fly app {app}",
             bot.name
         ),
-        mode.is_dry_run(),
-    );
-    let lock = if mode.is_dry_run() {
-        None
-    } else {
-        Some(state::lock(&ctx.cfg.root)?)
-    };
-    let survey = ctx.survey(&[bot]);
-    refuse_while_it_runs_elsewhere(
-        &mut steps,
-        bot,
-        &survey,
         "starting Fly.io now would make two pollers",
     )?;
     let held = team_steps::refuse_while_someone_holds_it(
@@ -176,23 +171,41 @@ fn restores_webhook(ctx: &Context, bot: &Bot) -> bool {
     bot.mode.is_webhook() || webhook_steps::in_handoff(ctx, bot).is_some()
 }
 
-/// A bot without fly_app whose webhook dev-start recorded and deleted: nothing to start, the
-/// webhook to set again.
-fn resume_webhook(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
-    let mut steps = Steps::new(
-        &format!("deploy-resume {}: set its webhook again", bot.name),
-        mode.is_dry_run(),
-    );
+/// What every resume starts with: its steps, the handoff lock (none in a dry run), one look
+/// at every place, and the refusal while the bot runs anywhere else (`why` says what a start
+/// would make).
+struct Begun {
+    steps: Steps,
+    lock: Option<Locked>,
+    survey: crate::survey::Survey,
+}
+
+fn begin(ctx: &Context, bot: &Bot, mode: Mode, title: &str, why: &str) -> Result<Begun> {
+    let mut steps = Steps::new(title, mode.is_dry_run());
     let lock = if mode.is_dry_run() {
         None
     } else {
         Some(state::lock(&ctx.cfg.root)?)
     };
     let survey = ctx.survey(&[bot]);
-    refuse_while_it_runs_elsewhere(
-        &mut steps,
+    refuse_while_it_runs_elsewhere(&mut steps, bot, &survey, why)?;
+    Ok(Begun {
+        steps,
+        lock,
+        survey,
+    })
+}
+
+/// A bot without fly_app whose webhook dev-start recorded and deleted: nothing to start, the
+/// webhook to set again.
+fn resume_webhook(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
+    let Begun {
+        mut steps, lock, ..
+    } = begin(
+        ctx,
         bot,
-        &survey,
+        mode,
+        &format!("deploy-resume {}: set its webhook again", bot.name),
         "a webhook set now would make every poll of that copy a 409",
     )?;
     if mode.is_dry_run() {

@@ -503,47 +503,43 @@ mod portable {
         Ok(out)
     }
 
-    pub fn argv(pid: u32) -> Option<Vec<String>> {
+    /// One process, refreshed for just `what`, unless it is gone or a zombie.
+    fn one<T>(
+        pid: u32,
+        what: ProcessRefreshKind,
+        read: impl FnOnce(&sysinfo::Process) -> T,
+    ) -> Option<T> {
         let mut sys = System::new().ok()?;
         let p = Pid::from_u32(pid);
-        sys.refresh_processes_specifics(
-            ProcessesToUpdate::Some(&[p]),
-            false,
-            ProcessRefreshKind::nothing()
-                .without_tasks()
-                .with_cmd(UpdateKind::OnlyIfNotSet),
-        );
-        let p = sys
-            .process(p)
-            .filter(|p| p.status() != ProcessStatus::Zombie)?;
-        Some(
+        sys.refresh_processes_specifics(ProcessesToUpdate::Some(&[p]), false, what);
+        sys.process(p)
+            .filter(|p| p.status() != ProcessStatus::Zombie)
+            .map(read)
+    }
+
+    pub fn argv(pid: u32) -> Option<Vec<String>> {
+        let what = ProcessRefreshKind::nothing()
+            .without_tasks()
+            .with_cmd(UpdateKind::OnlyIfNotSet);
+        one(pid, what, |p| {
             p.cmd()
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .filter(|a| !a.is_empty())
-                .collect(),
-        )
+                .collect()
+        })
     }
 
     pub fn environ(pid: u32) -> Option<Vec<String>> {
-        let mut sys = System::new().ok()?;
-        let p = Pid::from_u32(pid);
-        sys.refresh_processes_specifics(
-            ProcessesToUpdate::Some(&[p]),
-            false,
-            ProcessRefreshKind::nothing()
-                .without_tasks()
-                .with_environ(UpdateKind::OnlyIfNotSet),
-        );
-        let p = sys
-            .process(p)
-            .filter(|p| p.status() != ProcessStatus::Zombie)?;
-        Some(
+        let what = ProcessRefreshKind::nothing()
+            .without_tasks()
+            .with_environ(UpdateKind::OnlyIfNotSet);
+        one(pid, what, |p| {
             p.environ()
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
-                .collect(),
-        )
+                .collect()
+        })
     }
 
     pub fn children(pid: u32) -> Vec<u32> {
