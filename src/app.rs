@@ -10,6 +10,11 @@ use crate::{config, interrupt, ui};
 
 /// Parses the command line, sets up output, dispatches and returns the SPEC's exit code.
 pub fn main() -> i32 {
+    // A stale flyctl updates itself before it runs the command, which can take longer than a
+    // call's time limit (reference/flyctl.md). Set once for the whole process, so every flyctl
+    // that botctl starts, however it is started, inherits it.
+    // SAFETY: the first thing botctl does, before any thread exists.
+    unsafe { std::env::set_var("FLY_NO_UPDATE_CHECK", "1") };
     // `COMPLETE=bash botctl -- …` from the shell's completion hook: answer and exit.
     clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     ui::install_panic_hook();

@@ -72,6 +72,29 @@ impl World {
             .collect()
     }
 
+    /// The calls botctl made to flyctl without `FLY_NO_UPDATE_CHECK=1` (a stale flyctl would
+    /// update itself first, past the call's time limit). Every World fails on one.
+    pub fn fly_calls_with_update_check(&self) -> Vec<Vec<String>> {
+        let mut p = self.fly_state_path().into_os_string();
+        p.push(".calls");
+        std::fs::read_to_string(PathBuf::from(p))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["update_check"].as_bool() == Some(true))
+            .map(|v| {
+                v["argv"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|s| s.as_str().unwrap_or("").to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     /// (start time in epoch seconds, argv) of every flyctl call so far.
     pub fn fly_calls_timed(&self) -> Vec<(f64, Vec<String>)> {
         let mut p = self.fly_state_path().into_os_string();

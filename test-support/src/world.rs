@@ -416,6 +416,12 @@ impl Drop for World {
         if std::thread::panicking() {
             return;
         }
+        let unchecked = self.fly_calls_with_update_check();
+        if !unchecked.is_empty() {
+            panic!(
+                "botctl ran flyctl without FLY_NO_UPDATE_CHECK=1 (tests/fakes/flyctl): {unchecked:#?}"
+            );
+        }
         let state = self.fly_state_now();
         if let Some(list) = state["violations"].as_array().filter(|l| !l.is_empty()) {
             panic!("botctl broke a rule of Fly machine metadata (tests/fakes/flyctl): {list:#?}");

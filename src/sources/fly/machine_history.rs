@@ -146,6 +146,9 @@ struct RawEntry {
     events: Option<Vec<RawEvent>>,
     #[serde(default)]
     config: Option<RawConfig>,
+    /// Instead of `config` when the machine's host cannot be reached (machines.rs).
+    #[serde(default)]
+    incomplete_config: Option<RawConfig>,
 }
 
 #[derive(Deserialize)]
@@ -177,7 +180,11 @@ pub fn parse_all(json: &str) -> Vec<History> {
 
 impl History {
     fn from_raw(raw: RawEntry) -> History {
-        let metadata = raw.config.and_then(|c| c.metadata).unwrap_or_default();
+        let metadata = raw
+            .config
+            .or(raw.incomplete_config)
+            .and_then(|c| c.metadata)
+            .unwrap_or_default();
         let text = |key: &str| {
             metadata
                 .get(key)

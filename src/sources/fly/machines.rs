@@ -175,6 +175,10 @@ struct RawMachine {
     region: Outside,
     #[serde(default)]
     config: Option<RawMachineConfig>,
+    /// What `machine list` gives instead of `config` when the machine's host cannot be
+    /// reached (`config` is omitempty): its records and services are read from here then.
+    #[serde(default)]
+    incomplete_config: Option<RawMachineConfig>,
 }
 
 #[derive(Deserialize)]
@@ -190,6 +194,17 @@ struct RawMachineConfig {
 struct RawService {
     #[serde(default)]
     autostart: Option<bool>,
+    /// The deprecated form of `autostart = false`, still honoured by Fly Proxy.
+    #[serde(default)]
+    disable_machine_autostart: Option<bool>,
+}
+
+impl RawService {
+    /// Fly Proxy starts the machine on a request unless one of the two says not to
+    /// (autostart is on when neither is set).
+    fn autostarts(&self) -> bool {
+        self.autostart != Some(false) && self.disable_machine_autostart != Some(true)
+    }
 }
 
 pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
@@ -201,6 +216,7 @@ pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
         .map(|m| {
             let (services, metadata) = m
                 .config
+                .or(m.incomplete_config)
                 .map(|c| {
                     (
                         c.services.unwrap_or_default(),
@@ -209,7 +225,7 @@ pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
                 })
                 .unwrap_or_default();
             Machine {
-                proxy_autostart: services.iter().any(|s| s.autostart != Some(false)),
+                proxy_autostart: services.iter().any(RawService::autostarts),
                 metadata: metadata
                     .into_iter()
                     .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
@@ -226,6 +242,30 @@ pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreachable_hosts_machine_keeps_its_record_and_autostart() {
+        let ms = parse_machines(
+            r#"[{"id":"a","state":"stopped","incomplete_config":{
+                "services":[{"autostart":true}],"metadata":{"botctl_by":"alice@mbp"}}}]"#,
+        )
+        .unwrap();
+        assert_eq!(ms[0].metadata["botctl_by"], "alice@mbp");
+        assert!(ms[0].proxy_autostart);
+    }
+
+    #[test]
+    fn the_deprecated_disable_machine_autostart_turns_autostart_off() {
+        let ms = parse_machines(
+            r#"[{"id":"a","state":"stopped","config":{
+                "services":[{"disable_machine_autostart":true}]}},
+               {"id":"b","state":"stopped","config":{
+                "services":[{"disable_machine_autostart":false}]}}]"#,
+        )
+        .unwrap();
+        assert!(!ms[0].proxy_autostart);
+        assert!(ms[1].proxy_autostart);
+    }
 
     #[test]
     fn machines_json() {
