@@ -500,7 +500,8 @@ fn same_script_path(arg: &str, cwd: Option<&Path>, script: &str, root: &Path) ->
             && resolved.exists()
 }
 
-fn normalize(p: &Path) -> PathBuf {
+/// `a/./b/../c` → `a/c`, without touching the disk.
+pub fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

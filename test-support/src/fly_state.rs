@@ -75,45 +75,29 @@ impl World {
     /// The calls botctl made to flyctl without `FLY_NO_UPDATE_CHECK=1` (a stale flyctl would
     /// update itself first, past the call's time limit). Every World fails on one.
     pub fn fly_calls_with_update_check(&self) -> Vec<Vec<String>> {
+        self.fly_call_records()
+            .into_iter()
+            .filter(|v| v["update_check"].as_bool() == Some(true))
+            .map(|v| argv_of(&v))
+            .collect()
+    }
+
+    /// Each line of the fake's `.calls` log, as it wrote it.
+    fn fly_call_records(&self) -> Vec<Value> {
         let mut p = self.fly_state_path().into_os_string();
         p.push(".calls");
         std::fs::read_to_string(PathBuf::from(p))
             .unwrap_or_default()
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["update_check"].as_bool() == Some(true))
-            .map(|v| {
-                v["argv"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .map(|s| s.as_str().unwrap_or("").to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            })
             .collect()
     }
 
     /// (start time in epoch seconds, argv) of every flyctl call so far.
     pub fn fly_calls_timed(&self) -> Vec<(f64, Vec<String>)> {
-        let mut p = self.fly_state_path().into_os_string();
-        p.push(".calls");
-        std::fs::read_to_string(PathBuf::from(p))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .map(|v| {
-                let argv = v["argv"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .map(|s| s.as_str().unwrap_or("").to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                (v["ts"].as_f64().unwrap_or(0.0), argv)
-            })
+        self.fly_call_records()
+            .into_iter()
+            .map(|v| (v["ts"].as_f64().unwrap_or(0.0), argv_of(&v)))
             .collect()
     }
 
@@ -192,4 +176,16 @@ pub fn with_secret(mut state: Value, app: &str, name: &str, value: &str) -> Valu
         .unwrap()
         .push(serde_json::json!({"name": name, "value": value}));
     state
+}
+
+/// The argv of one `.calls` record.
+fn argv_of(record: &Value) -> Vec<String> {
+    record["argv"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| s.as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }

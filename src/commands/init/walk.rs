@@ -126,18 +126,4 @@ pub fn read(path: &Path) -> Option<String> {
     crate::files::read_text(path, crate::files::CAP).ok()
 }
 
-/// `a/./b/../c` → `a/c`, without touching the disk.
-pub fn normalize(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
+pub use crate::sources::local::normalize;
