@@ -21,11 +21,11 @@ mod commands;
 mod complete;
 mod config;
 mod error;
-mod exec;
 mod files;
 mod interrupt;
 mod model;
 mod outside;
+mod process;
 mod redact;
 mod shell;
 mod sources;
@@ -39,6 +39,6 @@ pub use app::main;
 
 /// The process facts (both backends), for the test harness: its own process reads go through
 /// the same module as botctl's, so the suite runs wherever botctl does.
-pub mod process {
+pub mod proc {
     pub use crate::sources::proc::*;
 }

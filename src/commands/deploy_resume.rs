@@ -4,9 +4,9 @@
 //! handoff.
 
 use super::Context;
+use super::steps::team::TakeOver;
 use super::steps::{Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
-use super::team_steps::{self, TakeOver};
-use super::webhook_steps;
+
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::MachineId;
@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         .cfg
         .select(&args.bots)?
         .into_iter()
-        .filter(|b| b.platform.is_some() || webhook_steps::in_handoff(ctx, b).is_some())
+        .filter(|b| b.platform.is_some() || super::steps::webhook::in_handoff(ctx, b).is_some())
         .collect();
     if bots.is_empty() {
         return Err(Error::Usage(
@@ -79,7 +79,7 @@ pub fn resume(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
 
 fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Result<()> {
     let Some(fly) = bot.fly() else {
-        if webhook_steps::in_handoff(ctx, bot).is_some() {
+        if super::steps::webhook::in_handoff(ctx, bot).is_some() {
             return resume_webhook(ctx, bot, mode);
         }
         return Err(Error::Usage(format!(
@@ -102,7 +102,7 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
         ),
         "starting Fly.io now would make two pollers",
     )?;
-    let held = team_steps::refuse_while_someone_holds_it(
+    let held = super::steps::team::refuse_while_someone_holds_it(
         ctx,
         bot,
         &survey,
@@ -119,7 +119,7 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
         held.inherited.as_ref(),
         &mut steps,
     )?;
-    team_steps::clear_before_start(ctx, bot, app, &plan.machines, mode, &mut steps)?;
+    super::steps::team::clear_before_start(ctx, bot, app, &plan.machines, mode, &mut steps)?;
     if mode.is_dry_run() {
         steps
             .begin(&format!("Start them on {app}"))
@@ -132,7 +132,7 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
                 )
             });
         if restores_webhook(ctx, bot) {
-            webhook_steps::would_restore(ctx, bot, &mut steps);
+            super::steps::webhook::would_restore(ctx, bot, &mut steps);
         }
         return Ok(());
     }
@@ -150,7 +150,7 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
     if restores_webhook(ctx, bot) {
         let started = !plan.targets.is_empty();
         let ready = started && fly.ready_log.is_some();
-        webhook_steps::restore(
+        super::steps::webhook::restore(
             ctx,
             bot,
             Some(&fly.app),
@@ -168,7 +168,7 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
 
 /// A webhook bot's webhook is set again; so is any webhook dev-start recorded.
 fn restores_webhook(ctx: &Context, bot: &Bot) -> bool {
-    bot.mode.is_webhook() || webhook_steps::in_handoff(ctx, bot).is_some()
+    bot.mode.is_webhook() || super::steps::webhook::in_handoff(ctx, bot).is_some()
 }
 
 /// What every resume starts with: its steps, the handoff lock (none in a dry run), one look
@@ -209,11 +209,11 @@ fn resume_webhook(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
         "a webhook set now would make every poll of that copy a 409",
     )?;
     if mode.is_dry_run() {
-        webhook_steps::would_restore(ctx, bot, &mut steps);
+        super::steps::webhook::would_restore(ctx, bot, &mut steps);
         return Ok(());
     }
     mode.confirm(&format!("Set the webhook of {} again?", bot.name))?;
-    webhook_steps::restore(ctx, bot, None, false, false, time::now(), &mut steps)?;
+    super::steps::webhook::restore(ctx, bot, None, false, false, time::now(), &mut steps)?;
     if let Some(lock) = &lock {
         clear_handoff(lock, bot, &mut steps)?;
     }

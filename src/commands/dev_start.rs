@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use super::Context;
 use super::deploy_resume;
+use super::steps::team::TakeOver;
 use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
-use super::team_steps::{self, TakeOver};
-use super::webhook_steps;
+
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::MachineId;
@@ -77,12 +77,14 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     )?;
     // A webhook bot's webhook is recorded and deleted; a polling bot's is a refusal.
     let webhook = if bot.mode.is_webhook() {
-        Some(webhook_steps::record(ctx, bot, &survey, &mut steps)?)
+        Some(super::steps::webhook::record(
+            ctx, bot, &survey, &mut steps,
+        )?)
     } else {
         refuse_if_webhook(ctx, bot, &survey, &mut steps)?;
         None
     };
-    let held = team_steps::refuse_while_someone_holds_it(
+    let held = super::steps::team::refuse_while_someone_holds_it(
         ctx,
         bot,
         &survey,
@@ -104,9 +106,9 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         },
         &mut steps,
     )?;
-    team_steps::publish(ctx, bot, lock.as_ref(), mode, &mut steps)?;
+    super::steps::team::publish(ctx, bot, lock.as_ref(), mode, &mut steps)?;
     if let Some(found) = &webhook {
-        webhook_steps::delete(ctx, bot, found, recorded.as_ref(), mode, &mut steps)?;
+        super::steps::webhook::delete(ctx, bot, found, recorded.as_ref(), mode, &mut steps)?;
     }
     if mode.is_dry_run() {
         steps

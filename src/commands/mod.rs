@@ -11,9 +11,7 @@ pub mod init;
 mod ready_line;
 pub mod status;
 mod steps;
-mod team_steps;
 pub mod watch;
-mod webhook_steps;
 
 use crate::config::{Bot, Config};
 use crate::sources::fly::Flyctl;

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::exec;
 use crate::outside::Outside;
+use crate::process;
 
 /// Time limit of one `ps` or `inspect` call.
 const LIMIT: Duration = Duration::from_secs(10);
@@ -158,11 +158,11 @@ impl Look {
 pub fn look(in_table: impl Fn(u32) -> bool) -> Look {
     let Some((engine, program)) = [Engine::Docker, Engine::Podman]
         .into_iter()
-        .find_map(|e| exec::find_program(e.program(), Path::new("/")).map(|p| (e, p)))
+        .find_map(|e| process::find_program(e.program(), Path::new("/")).map(|p| (e, p)))
     else {
         return Look::NotInstalled;
     };
-    let ps = match exec::run(
+    let ps = match process::run(
         &program,
         &["ps", "--no-trunc", "--format", "{{json .}}"],
         LIMIT,
@@ -185,7 +185,7 @@ pub fn look(in_table: impl Fn(u32) -> bool) -> Look {
     }
     let mut args = vec!["inspect", "--format", FIELDS];
     args.extend(ids.iter().map(String::as_str));
-    let inspected = match exec::run(&program, &args, LIMIT) {
+    let inspected = match process::run(&program, &args, LIMIT) {
         Ok(out) => out,
         Err(e) => return Look::Failed(engine, e.to_string()),
     };

@@ -37,7 +37,7 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
-use botctl::process::{self as facts, Backend};
+use botctl::proc::{self as facts, Backend};
 
 /// argv of a live process (None when it is gone or a zombie without one).
 pub fn cmdline(pid: u32) -> Option<Vec<String>> {

@@ -334,7 +334,7 @@ pub(crate) fn orphaned_bot(world: &World, script: &str) -> Option<(Proc, u32)> {
     });
     assert!(found, "the orphaned bot never showed up");
     let pid = pid.unwrap();
-    let facts = botctl::process::facts(botctl::process::Backend::native(), pid).unwrap();
+    let facts = botctl::proc::facts(botctl::proc::Backend::native(), pid).unwrap();
     if facts.ppid != 1 {
         eprintln!(
             "skipped: orphans here are adopted by pid {}, not pid 1",

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::exec::{self, Next, OUTPUT_CAP};
+use crate::process::{self, Next, OUTPUT_CAP};
 use crate::{interrupt, ui};
 
 /// Where flyctl's lines sit under the step's name.
@@ -16,7 +16,7 @@ const PREFIX: &str = "      │ ";
 pub fn run(program: &Path, args: &[String], dir: &Path, limit: Duration) -> Result<()> {
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let shown = format!("flyctl {}", crate::shell::join(args));
-    let mut stream = exec::stream_all_lines_in(program, &argv, dir)
+    let mut stream = process::stream_all_lines_in(program, &argv, dir)
         .map_err(|e| Error::StepFailed(format!("could not run `{shown}`: {e}")))?;
     let spinner = ui::Spinner::new("flyctl deploy", limit);
     let deadline = Instant::now() + limit;

@@ -13,8 +13,8 @@ use super::supervisors::refusal;
 use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
-use crate::exec;
 use crate::model::ProcessIdentity;
+use crate::process;
 use crate::sources::local::{self, Instance};
 use crate::sources::proc::{self, Backend};
 use crate::sources::supervisor::{StopHow, SupervisorKind};
@@ -148,7 +148,7 @@ fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
 }
 
 fn run_stop(argv: &[String], env: &[(String, String)]) -> Result<()> {
-    let program = exec::find_program(&argv[0], Path::new("/")).ok_or_else(|| {
+    let program = process::find_program(&argv[0], Path::new("/")).ok_or_else(|| {
         Error::StepFailed(format!(
             "{} is not installed (not on PATH); run: {}",
             argv[0],
@@ -157,7 +157,7 @@ fn run_stop(argv: &[String], env: &[(String, String)]) -> Result<()> {
     })?;
     let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let out = exec::run_with_env(&program, &args, &env, STOP_COMMAND_LIMIT)
+    let out = process::run_with_env(&program, &args, &env, STOP_COMMAND_LIMIT)
         .map_err(|e| Error::StepFailed(format!("`{}`: {e}", argv.join(" "))))?;
     if !out.success() {
         let said = out.said();

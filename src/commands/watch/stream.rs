@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use super::Stop;
 use super::event::StreamTrouble;
-use crate::exec::Next;
+use crate::process::Next;
 use crate::sources::platform::{LogLine, LogStream, Platform};
 
 /// What a stream tells the watcher.
 pub enum Heard {
     Line(LogLine),
-    /// Lines dropped unread since the last word (see [`exec::LineStream::take_dropped`]).
+    /// Lines dropped unread since the last word (see [`process::LineStream::take_dropped`]).
     Dropped(u64),
     Trouble {
         trouble: StreamTrouble,

@@ -3,10 +3,10 @@
 use super::*;
 
 pub(super) fn crontab(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
-    let Some(program) = exec::find_program("crontab", Path::new("/")) else {
+    let Some(program) = process::find_program("crontab", Path::new("/")) else {
         return unchecked(found, Source::Crontab, "crontab is not installed".into());
     };
-    let out = match exec::run(&program, &["-l"], limit) {
+    let out = match process::run(&program, &["-l"], limit) {
         Ok(out) => out,
         Err(e) => return unchecked(found, Source::Crontab, e.to_string()),
     };

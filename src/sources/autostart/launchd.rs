@@ -5,7 +5,7 @@ use super::*;
 /// launchd jobs whose command starts a bot: every plist (XML or binary) in the LaunchAgents
 /// folders and `/Library/LaunchDaemons`, by its `Label` and `ProgramArguments`/`Program`.
 pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
-    let launchctl = exec::find_program("launchctl", Path::new("/"));
+    let launchctl = process::find_program("launchctl", Path::new("/"));
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut folders: Vec<(PathBuf, Domain)> = home
         .iter()
@@ -23,7 +23,7 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
     }
     // `launchctl list` shows the caller's domain only; the system domain is asked by label.
     let loaded = match &launchctl {
-        Some(p) => exec::run(p, &["list"], limit)
+        Some(p) => process::run(p, &["list"], limit)
             .ok()
             .filter(|o| o.success())
             .map(|o| o.stdout)
@@ -65,7 +65,7 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             };
             let is_loaded = match (domain, &launchctl) {
                 (Domain::System, Some(p)) => {
-                    exec::run(p, &["print", &target], limit).is_ok_and(|o| o.success())
+                    process::run(p, &["print", &target], limit).is_ok_and(|o| o.success())
                 }
                 _ => loaded
                     .lines()

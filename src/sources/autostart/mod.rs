@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::config::Bot;
-use crate::exec;
 use crate::model;
 use crate::model::BotName;
+use crate::process;
 
 mod cron;
 mod launchd;

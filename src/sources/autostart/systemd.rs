@@ -4,7 +4,7 @@ use super::*;
 
 pub(super) fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
     let source = Source::systemd(user);
-    let Some(program) = exec::find_program("systemctl", Path::new("/")) else {
+    let Some(program) = process::find_program("systemctl", Path::new("/")) else {
         return unchecked(found, source, "systemctl is not installed".into());
     };
     let mut args = vec![];
@@ -17,7 +17,7 @@ pub(super) fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Au
         "--property=Id,ExecStart,ActiveState,UnitFileState",
         "*.service",
     ]);
-    let out = match exec::run(&program, &args, limit) {
+    let out = match process::run(&program, &args, limit) {
         Ok(out) => out,
         Err(e) => return unchecked(found, source, e.to_string()),
     };

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::{FlyError, Flyctl, LogLine, RecentLogs, classify, from_exec};
-use crate::exec;
 use crate::outside::Outside;
+use crate::process;
 
 /// After a log line, how long a pause means flyctl has printed its whole buffer (it prints the
 /// buffer in one go).
@@ -34,19 +34,20 @@ impl Flyctl {
         let program = self.installed()?;
         let args = ["logs", "--app", app, "--no-tail"];
         let command = format!("flyctl {}", args.join(" "));
-        let waits = exec::Waits {
+        let waits = process::Waits {
             first_line: first_line.min(limit),
             idle: LOGS_IDLE.min(limit),
             limit,
         };
-        let out = exec::run_streaming(program, &args, waits).map_err(|e| from_exec(&command, e))?;
-        if out.end == exec::StreamEnd::Exited && out.code.is_some_and(|c| c != 0) {
+        let out =
+            process::run_streaming(program, &args, waits).map_err(|e| from_exec(&command, e))?;
+        if out.end == process::StreamEnd::Exited && out.code.is_some_and(|c| c != 0) {
             return Err(classify(&args, out.error_line()));
         }
         let lines: Vec<LogLine> = out.lines.iter().filter_map(|l| parse_log_line(l)).collect();
         Ok(RecentLogs {
             empty: lines.is_empty(),
-            complete: out.end != exec::StreamEnd::Limit,
+            complete: out.end != process::StreamEnd::Limit,
             lines,
         })
     }

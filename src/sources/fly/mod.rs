@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::FlySettings;
-use crate::exec::{self, ExecError};
 use crate::outside::Outside;
+use crate::process::{self, ExecError};
 
 mod apps;
 mod logs;
@@ -120,11 +120,11 @@ pub struct Flyctl {
 impl Flyctl {
     pub fn new(settings: &FlySettings, root: &Path) -> Self {
         let program = match &settings.flyctl {
-            Some(name) => exec::find_program(name, root).ok_or(FlyError::NotInstalled {
+            Some(name) => process::find_program(name, root).ok_or(FlyError::NotInstalled {
                 named: Some(name.clone()),
             }),
-            None => exec::find_program("flyctl", root)
-                .or_else(|| exec::find_program("fly", root))
+            None => process::find_program("flyctl", root)
+                .or_else(|| process::find_program("fly", root))
                 .ok_or(FlyError::NotInstalled { named: None }),
         };
         Flyctl {
@@ -153,7 +153,7 @@ impl Flyctl {
     fn call(&self, args: &[&str], limit: Duration) -> Result<String, FlyError> {
         let program = self.installed()?;
         let command = format!("flyctl {}", args.join(" "));
-        let out = exec::run(program, args, limit).map_err(|e| from_exec(&command, e))?;
+        let out = process::run(program, args, limit).map_err(|e| from_exec(&command, e))?;
         if out.success() {
             return Ok(out.stdout);
         }

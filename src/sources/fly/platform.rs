@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use super::{FlyError, Flyctl, Machine, MachineState, parse_log_line};
-use crate::exec;
 use crate::model::PlatformKind;
 use crate::outside::Outside;
+use crate::process;
 use crate::sources::platform::{
     Condition, Instance, LogStream, Platform, PlatformError, RecentLogs, RecordHome,
 };
@@ -89,7 +89,7 @@ impl Platform for OnFly<'_> {
     fn stream_logs(&self) -> Result<LogStream, PlatformError> {
         let program = self.flyctl.installed()?;
         // Without --no-tail flyctl streams until it is killed.
-        let lines = exec::stream_lines(program, &["logs", "--app", self.app])
+        let lines = process::stream_lines(program, &["logs", "--app", self.app])
             .map_err(|e| PlatformError::new(e.to_string(), None))?;
         Ok(LogStream {
             lines,

@@ -1,6 +1,6 @@
 //! Which flyctl is installed: what it does to stopped machines depends on it.
 
-use super::{FlyError, Flyctl, exec};
+use super::{FlyError, Flyctl, process};
 
 /// A flyctl release, `v0.4.87`: what it does to stopped machines depends on it
 /// (reference/flyctl.md: `fly deploy` leaves them stopped only since v0.4.20).
@@ -41,7 +41,7 @@ impl Flyctl {
         let out = self.call(&["version"], self.timeout)?;
         FlyctlVersion::parse(&out).ok_or_else(|| FlyError::BadOutput {
             command: "flyctl version".into(),
-            message: crate::outside::shown(&exec::quote(out.trim())).into_owned(),
+            message: crate::outside::shown(&process::quote(out.trim())).into_owned(),
         })
     }
 }

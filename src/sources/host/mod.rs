@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Bot, Host};
-use crate::exec::{self, ExecError, Output};
 use crate::model::BotName;
 use crate::model::ProcessIdentity;
+use crate::process::{self, ExecError, Output};
 use crate::sources::autostart::{self, Autostart, Entry, Source, Unchecked};
 use crate::sources::identity::{self, Copy, Wanted};
 use crate::sources::local::{self, Instance, Maybe};
@@ -177,21 +177,19 @@ fn scan_args(bots: &[&Bot]) -> Vec<String> {
 /// Runs `remote` on the host (ssh joins it into one command line for the login shell there)
 /// with `input` on its stdin, within the host's timeout. Errors are ssh's own words.
 pub fn ssh(host: &Host, remote: &[&str], input: &str) -> Result<Output, String> {
-    let program = exec::find_program("ssh", Path::new("/"))
+    let program = process::find_program("ssh", Path::new("/"))
         .ok_or("ssh is not installed (not on PATH)".to_string())?;
     let args = ssh_args(host, remote);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out =
-        exec::run_with_input(&program, &args, input, &token_vars(), host.timeout).map_err(|e| {
-            match e {
-                ExecError::TimedOut { after, .. } => format!(
-                    "ssh {} did not answer within {}s (timeout of host {})",
-                    host.ssh,
-                    after.as_secs_f32().round(),
-                    host.name
-                ),
-                other => other.to_string(),
-            }
+    let out = process::run_with_input(&program, &args, input, &token_vars(), host.timeout)
+        .map_err(|e| match e {
+            ExecError::TimedOut { after, .. } => format!(
+                "ssh {} did not answer within {}s (timeout of host {})",
+                host.ssh,
+                after.as_secs_f32().round(),
+                host.name
+            ),
+            other => other.to_string(),
         })?;
     // ssh's own failures (unreachable, refused key, unknown host) exit 255.
     if out.code == Some(255) {
@@ -902,12 +900,12 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
         let shells: [&[&str]; 3] = [&["sh"], &["dash"], &["busybox", "sh"]];
         let mut ran = 0;
         for shell in shells {
-            let Some(program) = exec::find_program(shell[0], Path::new("/")) else {
+            let Some(program) = process::find_program(shell[0], Path::new("/")) else {
                 continue;
             };
             let mut args: Vec<&str> = shell[1..].to_vec();
             args.extend(["-s", "--", "1", "PARTNER_BOT_TOKEN", &marker]);
-            let out = exec::run_with_input(
+            let out = process::run_with_input(
                 &program,
                 &args,
                 SCAN,

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::exec::LineStream;
 use crate::model::PlatformKind;
 use crate::outside::Outside;
+use crate::process::LineStream;
 
 /// One running copy of the bot on a platform: a Fly machine, a pod, a dyno, a replica.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{Answer, Answers, Cgroup, Need, Record, Unanswered};
-use crate::exec;
+use crate::process;
 use crate::sources::proc::{self, Backend};
 
 /// Time limit of one pm2, supervisorctl or launchctl call.
@@ -77,7 +77,7 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
                 return Err(format!("no pm2 daemon answers in {home}").into());
             }
             let (program, path) = program("pm2", None)?;
-            let out = exec::run_with_env(&path, &["jlist"], &[("PM2_HOME", home)], LIMIT)
+            let out = process::run_with_env(&path, &["jlist"], &[("PM2_HOME", home)], LIMIT)
                 .map_err(|e| e.to_string())?;
             if !out.success() {
                 return Err(format!("`pm2 jlist` failed: {}", out.said()).into());
@@ -95,7 +95,7 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
             }
             args.push("status");
             // Exit status 3 means "a program is not running": read the output.
-            let out = exec::run(&path, &args, LIMIT).map_err(|e| e.to_string())?;
+            let out = process::run(&path, &args, LIMIT).map_err(|e| e.to_string())?;
             Ok(Answer {
                 program,
                 text: out.stdout,
@@ -108,7 +108,7 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
                 "docker"
             };
             let (program, path) = program(name, None)?;
-            let out = exec::run(&path, &["inspect", "--format", "{{.Name}}", id], LIMIT)
+            let out = process::run(&path, &["inspect", "--format", "{{.Name}}", id], LIMIT)
                 .map_err(|e| e.to_string())?;
             if !out.success() {
                 return Err(format!("{name} inspect failed: {}", out.error_line()).into());
@@ -120,7 +120,7 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
         }
         Need::LaunchdJob { pid, uid } => {
             let (program, path) = program("launchctl", None)?;
-            let out = exec::run(&path, &["list"], LIMIT).map_err(|e| e.to_string())?;
+            let out = process::run(&path, &["list"], LIMIT).map_err(|e| e.to_string())?;
             if !out.success() {
                 return Err(format!("launchctl list failed: {}", out.error_line()).into());
             }
@@ -134,7 +134,7 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
             for domain in &domains {
                 let target = format!("{domain}/{label}");
                 let out =
-                    exec::run(&path, &["print", &target], LIMIT).map_err(|e| e.to_string())?;
+                    process::run(&path, &["print", &target], LIMIT).map_err(|e| e.to_string())?;
                 if out.success() {
                     return Ok(Answer {
                         program,
@@ -172,14 +172,14 @@ fn program(name: &str, beside: Option<&str>) -> Result<(String, PathBuf), String
         .map(PathBuf::from)
         .filter(|p| p.is_file() && trusted(p))
     {
-        if let Some(on_path) = exec::find_program(name, Path::new("/"))
+        if let Some(on_path) = process::find_program(name, Path::new("/"))
             && std::fs::canonicalize(&on_path).ok() == std::fs::canonicalize(&path).ok()
         {
             return Ok((name.to_string(), on_path));
         }
         return Ok((path.display().to_string(), path));
     }
-    exec::find_program(name, Path::new("/"))
+    process::find_program(name, Path::new("/"))
         .map(|p| (name.to_string(), p))
         .ok_or_else(|| format!("{name} is not installed (not on PATH)"))
 }

@@ -7,8 +7,8 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use super::Context;
-use super::steps::{Mode, Steps, wait_for};
+use super::{Mode, Steps, wait_for};
+use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::AppName;

@@ -10,6 +10,8 @@ use crate::outside::Outside;
 use crate::sources::fly::{Flyctl, OnFly};
 use crate::sources::local::Instance;
 pub use crate::sources::platform::Settle;
+pub mod team;
+pub mod webhook;
 use crate::sources::platform::{Platform, Waited};
 use crate::sources::telegram::{BotApi, ProbeOutcome, Token};
 use crate::survey::Survey;

@@ -2,8 +2,8 @@
 //! (`crate::team`): refuse while someone else holds the bot (`--take-over` probes first), publish
 //! the record on the machines dev-start stopped, clear it before deploy-resume starts them.
 
-use super::Context;
-use super::steps::{Mode, Steps};
+use super::{Mode, Steps};
+use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::MachineId;
