@@ -21,7 +21,7 @@ pub enum Error {
     /// Something is wrong and botctl refused to act; `fix` is the command to type.
     Refused {
         message: String,
-        fix: String,
+        fix: crate::fix::Fix,
     },
     /// A step that changes things failed (flyctl error, timeout, survivor).
     StepFailed(String),

@@ -181,7 +181,7 @@ pub fn lock(root: &Path) -> Result<Locked> {
                 "another botctl run is changing things right now (it holds {})",
                 lock_path.display()
             ),
-            fix: "wait for it to finish, then run this again".into(),
+            fix: crate::fix::Fix::instruction("wait for it to finish, then run this again"),
         }),
         Err(TryLockError::Error(e)) => {
             Err(Error::io(format!("cannot lock {}", lock_path.display()), e))

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::config::Bot;
 use crate::model::MachineId;
-use crate::sources::fly::{Flyctl, Machine, OnFly, metadata_args};
+use crate::sources::fly::{Flyctl, Machine, OnFly};
 use crate::sources::platform::{Platform, PlatformError};
 use crate::time;
 
@@ -241,7 +241,12 @@ impl Record {
 
     /// The refusal of dev-start and deploy-resume while someone else holds the bot;
     /// `take_over` is the refused command with `--take-over`.
-    pub fn refusal(&self, bot: &str, stale: Duration, take_over: &str) -> crate::error::Error {
+    pub fn refusal(
+        &self,
+        bot: &str,
+        stale: Duration,
+        take_over: &crate::fix::Fix,
+    ) -> crate::error::Error {
         let note = if self.is_stale(stale) {
             format!(" (stale: older than [team] stale = {})", span(stale))
         } else {
@@ -253,9 +258,7 @@ impl Record {
                 self.holds(bot),
                 self.machines.join(", ")
             ),
-            fix: format!(
-                "ask them to run `botctl deploy-resume {bot}`, or take it over: `{take_over}`"
-            ),
+            fix: crate::fix::Fix::hand_back_or_take_over(bot, take_over),
         }
     }
 }
@@ -458,7 +461,7 @@ pub struct Written {
     pub machine: MachineId,
     pub result: Result<(), PlatformError>,
     /// The command as typed, to retry it by hand.
-    pub command: String,
+    pub command: crate::fix::Fix,
 }
 
 /// The keys dev-start writes: who, on which machine, when, which bot.
@@ -490,23 +493,14 @@ pub fn write(fly: &Flyctl, app: &str, ids: &[MachineId], pairs: &[(&str, &str)])
 }
 
 /// The commands [`write`] runs, as a person would type them (values quoted for the shell).
-pub fn write_commands(app: &str, ids: &[MachineId], pairs: &[(&str, &str)]) -> Vec<String> {
-    let quoted: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (*k, shell_word(v))).collect();
-    let shown: Vec<(&str, &str)> = quoted.iter().map(|(k, v)| (*k, v.as_str())).collect();
+pub fn write_commands(
+    app: &str,
+    ids: &[MachineId],
+    pairs: &[(&str, &str)],
+) -> Vec<crate::fix::Fix> {
     ids.iter()
-        .map(|id| format!("flyctl {}", metadata_args(app, id, &shown).join(" ")))
+        .map(|id| crate::fix::Fix::set_metadata(app, id, pairs))
         .collect()
-}
-
-/// A value as a shell word, for a command a person copies.
-fn shell_word(v: &str) -> String {
-    if v.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "@.:-_+".contains(c))
-    {
-        v.to_string()
-    } else {
-        format!("'{}'", v.replace('\'', "'\\''"))
-    }
 }
 
 #[cfg(test)]

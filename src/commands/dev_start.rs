@@ -13,6 +13,7 @@ use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for
 
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::fix::Fix;
 use crate::model::MachineId;
 use crate::sources::fly::MachineState;
 use crate::sources::platform::Platform;
@@ -198,14 +199,11 @@ Fly, say mode = \"webhook\" in botctl.toml: dev-start then records the webhook a
 again on deploy-resume)",
                 w.url
             ),
-            fix: telegram::delete_webhook_fix(&ctx.cfg.telegram.api, bot.token_env.as_deref()),
+            fix: Fix::delete_webhook(&ctx.cfg.telegram.api, bot.token_env.as_deref()),
         })),
         Err(e @ telegram::ApiError::Unauthorized(_)) => Err(step.fail(Error::Refused {
             message: e.to_string(),
-            fix: format!(
-                "put the right token in {}",
-                bot.token_env.as_deref().unwrap_or("the environment")
-            ),
+            fix: Fix::put_right_token_in(bot.token_env.as_deref().unwrap_or("the environment")),
         })),
         Err(telegram::ApiError::Interrupted) => Err(step.fail(Error::Interrupted)),
         Err(e) => {
@@ -432,7 +430,7 @@ fn warn_autostart(
     steps: &mut Steps,
 ) {
     let mut step = steps.begin("Warn about what can start it again");
-    let mut warnings: Vec<(String, String)> = judge::autostart(bot, survey)
+    let mut warnings: Vec<(String, Fix)> = judge::autostart(bot, survey)
         .iter()
         .map(|a| {
             let at = a.host.map(|h| format!("host {h} ")).unwrap_or_default();
@@ -509,15 +507,11 @@ fn probe(
 running here would fight it. Fly.io stays stopped.",
                 after.as_secs_f32()
             ),
-            fix: format!(
-                "botctl doctor {} --probe   # then, once it is gone: botctl \
-dev-start {}",
-                bot.name, bot.name
-            ),
+            fix: Fix::probe_then_dev_start(&bot.name),
         })),
         ProbeOutcome::Webhook => Err(step.fail(Error::Refused {
             message: "a webhook was set meanwhile".into(),
-            fix: format!("botctl doctor {}", bot.name),
+            fix: Fix::doctor(&bot.name),
         })),
         ProbeOutcome::Failed(telegram::ApiError::Interrupted) => Err(step.fail(Error::Interrupted)),
         ProbeOutcome::Failed(e) => {

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::Context;
 use crate::config::Bot;
 use crate::error::Result;
+use crate::fix::Fix;
 use crate::sources::autostart;
 use crate::sources::fly::Machine;
 use crate::sources::local::{Instance, Maybe};
@@ -357,8 +358,8 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
 
     let mut later = Vec::new();
     // What could not be read, with the fix when there is one.
-    let mut unchecked: Vec<(String, Option<String>)> = Vec::new();
-    let mut note = |text: String, fix: Option<String>| {
+    let mut unchecked: Vec<(String, Option<Fix>)> = Vec::new();
+    let mut note = |text: String, fix: Option<Fix>| {
         if !unchecked.iter().any(|(t, _)| *t == text) {
             unchecked.push((text, fix));
         }
@@ -418,8 +419,9 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
         if let Some(t) = survey.telegram.get(&bot.name) {
             match &t.token {
                 missing @ TokenLookup::Missing { .. } => {
-                    let (why, fix) = missing.missing().unwrap_or_default();
-                    note(format!("telegram {}: {why}", bot.name), Some(fix));
+                    let (why, fix) = missing.missing().unzip();
+                    let why = why.unwrap_or_default();
+                    note(format!("telegram {}: {why}", bot.name), fix);
                 }
                 TokenLookup::NotConfigured => {}
                 TokenLookup::Found { .. } => {
@@ -481,7 +483,7 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
         ui::blank();
         ui::line(ui::heading("Not checked:"));
         for (text, fix) in &unchecked {
-            ui::report::noted(2, text, fix.as_deref());
+            ui::report::noted(2, text, fix.as_ref());
         }
     }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::interrupt;
 
 /// A bot token. Its `Debug` never shows it, so it cannot leak through a panic or a trace.
@@ -243,7 +244,7 @@ pub fn token_for(bot: &Bot, dotenv: &DotEnv) -> TokenLookup {
 impl TokenLookup {
     /// For a missing token: why, and the command that fixes it. Appending to a .env that
     /// cannot be parsed would not help, so then the fix is to repair it.
-    pub fn missing(&self) -> Option<(String, String)> {
+    pub fn missing(&self) -> Option<(String, Fix)> {
         let TokenLookup::Missing {
             var,
             dotenv_problem,
@@ -254,14 +255,11 @@ impl TokenLookup {
         Some(match dotenv_problem {
             Some(problem) => (
                 format!("{var} is not in the environment, and {problem}"),
-                format!(
-                    "fix .env so that it parses (one VAR=value per line), with \
-{var}=<token from @BotFather>"
-                ),
+                Fix::repair_dotenv(var),
             ),
             None => (
                 format!("{var} is in neither the environment nor .env"),
-                format!("echo '{var}=<token from @BotFather>' >> .env"),
+                Fix::append_to_dotenv(var, "token from @BotFather"),
             ),
         })
     }
@@ -578,14 +576,6 @@ impl BotApi {
     pub fn set_webhook(&self, params: &[(&str, String)]) -> Result<(), ApiError> {
         self.call("setWebhook", params, self.timeout).map(|_| ())
     }
-}
-
-/// The command that deletes a bot's webhook, naming the variable, never the token.
-pub fn delete_webhook_fix(api: &str, token_env: Option<&str>) -> String {
-    format!(
-        "curl \"{api}/bot${}/deleteWebhook\"   # only if this bot should poll",
-        token_env.unwrap_or("TOKEN")
-    )
 }
 
 /// Said before every probe: the probe's long poll ends the other poller's request with a 409,

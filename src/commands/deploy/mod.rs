@@ -14,6 +14,7 @@ use super::doctor::FlyToml;
 use super::steps::{Mode, Settle, Steps, wait_for_machines};
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::fix::Fix;
 use crate::model::{Fly, MachineId};
 use crate::sources::fly::deploy_strategy::{self, Strategy};
 use crate::sources::fly::{FlyctlVersion, KEEPS_STOPPED_SINCE, Machine};
@@ -216,7 +217,12 @@ fn refuse_beside_a_started_machine(
         .iter()
         .map(|i| ui::describe::instance(i))
         .next()
-        .map(|c| (format!("{} runs here: {c}", bot.name), bot.name.to_string()));
+        .map(|c| {
+            (
+                format!("{} runs here: {c}", bot.name),
+                Fix::dev_stop(&bot.name),
+            )
+        });
     let copy_on_host = places.hosts.first().map(|(host, i)| {
         (
             format!(
@@ -224,7 +230,7 @@ fn refuse_beside_a_started_machine(
                 bot.name,
                 ui::describe::on_host(host, i)
             ),
-            format!("{} --host {host}", bot.name),
+            Fix::dev_stop_on(&bot.name, host),
         )
     });
     let copy = copy_here.or(copy_on_host);
@@ -236,7 +242,7 @@ before deploying",
                 started.join(", "),
                 places.app.map(|a| a.as_str()).unwrap_or_default()
             ),
-            fix: format!("botctl dev-stop {stop}"),
+            fix: stop.clone(),
         }));
     }
     if let Some(other) = survey
@@ -317,7 +323,7 @@ fn read_the_deploy(
         Some(Err(e)) => {
             return Err(step.fail(Error::Refused {
                 message: format!("cannot read {shown}: {e}"),
-                fix: format!("fix {shown} (flyctl deploy reads it too)"),
+                fix: Fix::repair_file(&shown, "flyctl deploy reads it too"),
             }));
         }
         Some(Ok(d)) => {
@@ -328,7 +334,7 @@ fn read_the_deploy(
                         ui::shown(other),
                         bot.name
                     ),
-                    fix: "name the bot's fly.toml with [fly] toml in botctl.toml".into(),
+                    fix: Fix::instruction("name the bot's fly.toml with [fly] toml in botctl.toml"),
                 }));
             }
             (true, d.strategy.as_deref().map(Strategy::parse))
@@ -402,10 +408,8 @@ fn choose_strategy(
                     "you asked for --strategy {s}, and {why_not}: {}",
                     s.what_it_does()
                 ),
-                fix: format!(
-                    "botctl deploy {} -- (without --strategy; botctl passes rolling)",
-                    bot.name
-                ),
+                fix: Fix::run(&["botctl", "deploy", &bot.name, "--"])
+                    .note_also("(without --strategy; botctl passes rolling)"),
             }));
         }
         (Some(s), _) => format!("--strategy {s} (yours): {}", s.what_it_does()),
@@ -467,7 +471,7 @@ fn keep_stopped_while_held(
         .filter(|m| m.state.is_stopped())
         .map(|m| m.id.as_str())
         .collect();
-    let upgrade = "flyctl version upgrade   # or: curl -L https://fly.io/install.sh | sh";
+    let upgrade = Fix::upgrade_flyctl();
     let old = |v: &FlyctlVersion| *v < KEEPS_STOPPED_SINCE;
     if let Some(held) = held {
         if let Some(started) = mine.iter().find(|m| m.is_running()) {
@@ -476,7 +480,7 @@ fn keep_stopped_while_held(
                     "{} holds {}, yet machine {} of {app} is {}: two pollers already",
                     held.holder, bot.name, started.id, started.state
                 ),
-                fix: format!("flyctl machine stop {} --app {app}", started.id),
+                fix: Fix::stop_machines(&[started.id.as_str()], app),
             }));
         }
         match &plan.version {
@@ -487,7 +491,7 @@ fn keep_stopped_while_held(
 deploy starts the stopped machines of {app}",
                         held.holder, bot.name
                     ),
-                    fix: upgrade.into(),
+                    fix: upgrade,
                 }));
             }
             Ok(_) => {}
@@ -513,7 +517,7 @@ cannot be told: {e}",
 stopped machine(s) {} of {app} beside the running one",
                     stopped.join(", ")
                 ),
-                fix: upgrade.into(),
+                fix: upgrade,
             }))
         }
         _ if stopped.is_empty() => {

@@ -3,6 +3,7 @@
 use super::evidence::LOGS_FIRST_LINE;
 use super::{Context, Evidence, Findings};
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::sources::fly::{FlyError, LogLine, MachineState};
 use crate::survey::finding::{Check, Finding, Level};
 use crate::time;
@@ -72,12 +73,7 @@ they conflict (fly deploy creates a pair unless --ha=false)",
                                 .join(", ")
                         ),
                     )
-                    .fix(format!(
-                        "flyctl machine stop {} --app {app}   # or destroy it: flyctl \
-machine destroy {} --app {app}",
-                        extra.join(" "),
-                        extra.join(" ")
-                    )),
+                    .fix(Fix::stop_or_destroy(&extra, app)),
                 );
             } else {
                 f.push(Finding::ok(
@@ -158,9 +154,9 @@ in them",
                     .map_or_else(|| "?".into(), ToString::to_string)
             ),
         )
-        .fix(format!(
-            "botctl doctor {} --probe   # finds a poller no other check can see",
-            bot.name
-        )),
+        .fix(
+            Fix::run(&["botctl", "doctor", &bot.name, "--probe"])
+                .note("finds a poller no other check can see"),
+        ),
     );
 }

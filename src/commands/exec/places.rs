@@ -5,18 +5,17 @@
 
 use super::copy_lock::{self, Claim};
 use crate::config::Bot;
-use crate::shell;
+use crate::fix::Fix;
 use crate::sources::local::Instance;
 use crate::sources::proc::{self, Backend};
-use crate::sources::telegram::{self, TokenLookup};
+use crate::sources::telegram::TokenLookup;
 use crate::survey::Survey;
-use crate::survey::other_apps::set_secret_fix;
 
 /// Another place the bot runs, as the refusal names it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Elsewhere {
     pub place: String,
-    pub fix: String,
+    pub fix: Fix,
 }
 
 /// What this run is, so that its own process tree and machine are never "another copy".
@@ -69,7 +68,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
     for (host, i) in &places.hosts {
         elsewhere.push(Elsewhere {
             place: crate::ui::describe::on_host(host, i),
-            fix: format!("botctl dev-stop {} --host {host}", bot.name),
+            fix: Fix::dev_stop_on(&bot.name, host),
         });
     }
     for (app, m) in places
@@ -78,17 +77,11 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
     {
         elsewhere.push(Elsewhere {
             place: format!("Fly app {app} machine {} {} ({})", m.id, m.state, m.region),
-            fix: {
-                let stop = format!(
-                    "flyctl machine stop {} --app {}",
-                    shell::word(&m.id),
-                    shell::word(app)
-                );
-                if own.machine.is_some() {
-                    format!("{stop}   # one started machine per polling bot")
-                } else {
-                    format!("{stop}   # or hand it over: botctl dev-start {}", bot.name)
-                }
+            fix: if own.machine.is_some() {
+                Fix::stop_machines(&[m.id.as_str()], app)
+                    .note("one started machine per polling bot")
+            } else {
+                Fix::stop_machine_or_hand_over(&m.id, app, &bot.name)
             },
         });
     }
@@ -104,7 +97,11 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
                     "Fly app {} machine {} {} ({}): it holds {}'s token (secret {})",
                     other.app, m.id, m.state, m.region, bot.name, other.secret
                 ),
-                fix: set_secret_fix(other.secret.raw(), other.app.raw(), &[m.id.as_str()]),
+                fix: Fix::set_secret_placeholder(
+                    other.secret.raw(),
+                    other.app.raw(),
+                    &[m.id.as_str()],
+                ),
             });
         }
     }
@@ -116,10 +113,9 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
                 "{} (declared on Fly; not seen from here)",
                 record.holds(&bot.name)
             ),
-            fix: format!(
-                "ask {} to run `botctl deploy-resume {}`",
-                crate::outside::Outside::from(record.by.as_str()),
-                bot.name
+            fix: Fix::ask_to_hand_back(
+                &crate::outside::Outside::from(record.by.as_str()).to_string(),
+                &bot.name,
             ),
         });
     }
@@ -128,7 +124,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
             place: format!(
                 "a webhook is set ({url}): Telegram delivers the updates there, and a poller gets 409"
             ),
-            fix: telegram::delete_webhook_fix(api, bot.token_env.as_deref()),
+            fix: Fix::delete_webhook(api, bot.token_env.as_deref()),
         });
     }
     // A copy an earlier exec started that the scan did not recognise (yet). When the pid it
@@ -156,7 +152,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
                     command_line(*p),
                     path.display()
                 ),
-                fix: format!("kill {p}"),
+                fix: Fix::run(&["kill", &p.to_string()]),
             });
         }
         if !found && !mine {
@@ -166,7 +162,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
                     bot.name,
                     path.display()
                 ),
-                fix: format!("wait for it; or: botctl status {}", bot.name),
+                fix: Fix::wait_or_status(&bot.name),
             });
         }
     }
@@ -201,7 +197,10 @@ fn unchecked(bot: &Bot, survey: &Survey, unreadable: &[String]) -> Vec<String> {
         && let TokenLookup::Missing { .. } = &t.token
         && let Some((why, fix)) = t.token.missing()
     {
-        out.push(format!("the webhook (no token: {why}); fix: {fix}"));
+        out.push(crate::fix::with_fix(
+            format_args!("the webhook (no token: {why})"),
+            Some(&fix),
+        ));
     }
     out.dedup();
     out

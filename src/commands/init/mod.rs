@@ -57,7 +57,7 @@ pub fn run(args: &Args) -> Result<i32> {
                 "{} already exists; botctl init does not overwrite it",
                 target.display()
             ),
-            fix: "botctl init --force".into(),
+            fix: crate::fix::Fix::run(&["botctl", "init", "--force"]),
         });
     }
     let project = walk::Project::walk(&root);

@@ -11,6 +11,7 @@ use super::{Mode, Steps, wait_for};
 use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::fix::Fix;
 use crate::model::AppName;
 use crate::sources::telegram::{self, ApiError, BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, SecretLookup, Webhook};
@@ -51,7 +52,7 @@ fn no_token(bot: &Bot) -> Error {
 botctl can neither delete its webhook nor set it again",
             bot.name
         ),
-        fix: format!("echo '{var}=<token from @BotFather>' >> .env"),
+        fix: Fix::append_to_dotenv(var, "token from @BotFather"),
     }
 }
 
@@ -83,11 +84,7 @@ pub fn record(ctx: &Context, bot: &Bot, survey: &Survey, steps: &mut Steps) -> R
 gives back: botctl could not set it again after the handoff",
                 info.url
             ),
-            fix: format!(
-                "hand it over by hand, and set the webhook again with its certificate (or \
-use a CA-signed certificate, as Fly's https does, and `botctl dev-start {}`)",
-                bot.name
-            ),
+            fix: Fix::webhook_by_hand(&bot.name),
         }));
     }
     let earlier = state::read(&ctx.cfg.root)
@@ -326,11 +323,7 @@ fn set_from_record(
                 "{} has no webhook: dev-start recorded none and botctl.toml has no webhook_url",
                 bot.name
             ),
-            fix: format!(
-                "add webhook_url = \"https://…\" to [[bot]] {} in botctl.toml and run \
-`botctl deploy-resume {}` again",
-                bot.name, bot.name
-            ),
+            fix: Fix::add_webhook_url(&bot.name),
         }));
     };
     let (secret, note) = match webhook::secret_for(bot, &ctx.dotenv) {
@@ -353,11 +346,8 @@ sends no X-Telegram-Bot-Api-Secret-Token header, which the bot may reject"
                     "{why}: the webhook would be set without its secret_token and the bot \
 would reject Telegram's posts"
                 ),
-                fix: format!(
-                    "echo '{var}=<the secret_token the bot checks>' >> .env   # then: botctl \
-deploy-resume {}",
-                    bot.name
-                ),
+                fix: Fix::append_to_dotenv(&var, "the secret_token the bot checks")
+                    .then_later(&Fix::deploy_resume(&bot.name)),
             }));
         }
     };

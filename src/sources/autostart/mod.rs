@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::model;
 use crate::model::BotName;
 use crate::process;
@@ -84,7 +85,7 @@ pub struct Entry {
     pub entry: crate::outside::Outside,
     /// What to type to remove it.
     #[serde(skip)]
-    pub fix: String,
+    pub fix: crate::fix::Fix,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -68,12 +68,9 @@ pub fn systemd_entries(text: &str, bots: &[&Bot], user: bool) -> Vec<Entry> {
                 source,
                 entry: (format!("{unit} ({state}): {command}")).into(),
                 fix: if user {
-                    format!(
-                        "systemctl --user disable --now {}",
-                        crate::shell::word(unit)
-                    )
+                    Fix::run(&["systemctl", "--user", "disable", "--now", unit])
                 } else {
-                    format!("sudo systemctl disable --now {}", crate::shell::word(unit))
+                    Fix::run(&["sudo", "systemctl", "disable", "--now", unit])
                 },
             });
         }

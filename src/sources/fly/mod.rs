@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::FlySettings;
+use crate::fix::Fix;
 use crate::outside::Outside;
 use crate::process::{self, ExecError};
 
@@ -19,7 +20,6 @@ mod platform;
 pub use apps::Secret;
 pub use logs::parse_log_line;
 pub use machines::{Machine, MachineState};
-pub use metadata::metadata_args;
 mod version;
 pub use super::platform::{LogLine, RecentLogs};
 pub use platform::OnFly;
@@ -77,28 +77,23 @@ impl std::fmt::Display for FlyError {
 
 impl FlyError {
     /// The command that fixes it, when there is one.
-    pub fn fix(&self) -> Option<String> {
+    pub fn fix(&self) -> Option<Fix> {
         match self {
-            FlyError::NotInstalled { .. } => {
-                Some("curl -L https://fly.io/install.sh | sh   # or: brew install flyctl".into())
-            }
-            FlyError::NotLoggedIn => Some("flyctl auth login".into()),
+            FlyError::NotInstalled { .. } => Some(Fix::install_flyctl()),
+            FlyError::NotLoggedIn => Some(Fix::run(&["flyctl", "auth", "login"])),
             FlyError::AppNotFound { .. } => {
-                Some("flyctl apps list   # then fix fly_app in botctl.toml".into())
+                Some(Fix::run(&["flyctl", "apps", "list"]).note("then fix fly_app in botctl.toml"))
             }
-            FlyError::TimedOut { .. } => {
-                Some("check the network and run it again, or raise [fly] timeout".into())
-            }
+            FlyError::TimedOut { .. } => Some(Fix::instruction(
+                "check the network and run it again, or raise [fly] timeout",
+            )),
             _ => None,
         }
     }
 
     /// The error and its fix in one sentence, for places with room for one line (JSON).
     pub fn with_fix(&self) -> String {
-        match self.fix() {
-            Some(fix) => format!("{self}; fix: {fix}"),
-            None => self.to_string(),
-        }
+        crate::fix::with_fix(self, self.fix().as_ref())
     }
 }
 

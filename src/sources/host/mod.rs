@@ -170,7 +170,7 @@ fn scan_args(bots: &[&Bot]) -> Vec<String> {
     names.sort();
     names.dedup();
     let mut args = vec![vars.len().to_string()];
-    args.extend(vars.iter().chain(&names).map(|w| sh_quote(w)));
+    args.extend(vars.iter().chain(&names).map(|w| crate::shell::word(w)));
     args
 }
 
@@ -226,18 +226,6 @@ fn status_words(out: &Output) -> String {
         Some(c) => format!("exit status {c}"),
         None => "killed by a signal".into(),
     }
-}
-
-/// A word quoted for the remote login shell (ssh joins its arguments with spaces).
-pub fn sh_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c))
-    {
-        return word.to_string();
-    }
-    format!("'{}'", word.replace('\'', "'\\''"))
 }
 
 /// The end of the scan's output: what follows the argv blob.
@@ -635,10 +623,8 @@ fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
                     bot: bot.name.clone(),
                     source: Source::Pm2,
                     entry: (format!("app {name} saved in ~/.pm2/dump.pm2: {command}")).into(),
-                    fix: format!(
-                        "pm2 delete {} && pm2 save --force",
-                        crate::shell::word(&name)
-                    ),
+                    fix: crate::fix::Fix::run(&["pm2", "delete", &name])
+                        .then(crate::fix::Fix::run(&["pm2", "save", "--force"])),
                 });
             }
         }
@@ -661,10 +647,10 @@ fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
                     source: Source::Supervisord,
                     entry: (format!("[program:{}] in {file} (autostart): {}", p.name, p.command))
                         .into(),
-                    fix: format!(
-                        "set autostart=false under [program:{}] in {}, then: supervisorctl update",
-                        crate::outside::Outside::from(p.name.as_str()),
-                        crate::shell::word(file)
+                    fix: crate::fix::Fix::supervisord_autostart_off(
+                        &p.name,
+                        file,
+                        &crate::fix::Fix::run(&["supervisorctl", "update"]),
                     ),
                 });
             }
@@ -935,13 +921,5 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
             let _ = p.wait();
         }
         assert!(ran > 0, "no POSIX shell found");
-    }
-
-    #[test]
-    fn remote_words_are_quoted_for_the_login_shell() {
-        assert_eq!(sh_quote("partner"), "partner");
-        assert_eq!(sh_quote("a b"), "'a b'");
-        assert_eq!(sh_quote("it's"), "'it'\\''s'");
-        assert_eq!(sh_quote(""), "''");
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use crate::fix::Fix;
 use crate::model::PlatformKind;
 use crate::outside::Outside;
 use crate::process::LineStream;
@@ -45,13 +46,13 @@ pub enum RecordHome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformError {
     pub message: String,
-    pub fix: Option<String>,
+    pub fix: Option<Fix>,
     /// Ctrl-C, not a failure.
     pub interrupted: bool,
 }
 
 impl PlatformError {
-    pub fn new(message: impl Into<String>, fix: Option<String>) -> Self {
+    pub fn new(message: impl Into<String>, fix: Option<Fix>) -> Self {
         PlatformError {
             message: message.into(),
             fix,
@@ -69,10 +70,7 @@ impl PlatformError {
 
     /// The error and its fix in one sentence, for places with room for one line (JSON).
     pub fn with_fix(&self) -> String {
-        match &self.fix {
-            Some(fix) => format!("{}; fix: {fix}", self.message),
-            None => self.message.clone(),
-        }
+        crate::fix::with_fix(&self.message, self.fix.as_ref())
     }
 }
 
@@ -304,10 +302,7 @@ nothing there",
                 self.kind.title(),
                 crate::outside::shown(&self.name)
             ),
-            Some(format!(
-                "look at its instances with {} yourself: botctl cannot count them yet",
-                self.kind.cli()
-            )),
+            Some(Fix::look_yourself(self.kind.cli())),
         )
     }
 }
