@@ -11,7 +11,7 @@ use crate::config::{Bot, Host};
 use crate::model::BotName;
 use crate::model::ProcessIdentity;
 use crate::process::{self, ExecError, Output};
-use crate::sources::autostart::{self, Autostart, Entry, Source, Unchecked};
+use crate::sources::autostart::{self, Autostart, Entry, Reach, Source, Unchecked};
 use crate::sources::identity::{self, Copy, Wanted};
 use crate::sources::local::{self, Instance, Maybe};
 use crate::sources::proc;
@@ -608,9 +608,15 @@ fn answer(need: &Need, home: &str, sections: &Sections) -> Result<Answer, String
 fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
     let mut found = Autostart::default();
     let mut unchecked = |source: Source, reason: &str| {
+        let (reason, reach) = if autostart::systemd_not_booted(reason) {
+            ("systemd is not running there", Reach::NotHere)
+        } else {
+            (reason.lines().last().unwrap_or(""), Reach::Unread)
+        };
         found.unchecked.push(Unchecked {
             source,
-            reason: reason.lines().last().unwrap_or("").to_string(),
+            reason: reason.to_string(),
+            reach,
         })
     };
     let mut entries: Vec<Entry> = Vec::new();
