@@ -659,7 +659,9 @@ fn absent_tools_are_not_checked_and_do_not_change_the_exit_code() {
     assert!(!run.stdout.contains("crontab:"), "{}", run.stdout);
     let verbose = world.run(&["status", "-v"]);
     assert!(
-        verbose.stdout.contains("systemd: systemd is not running here"),
+        verbose
+            .stdout
+            .contains("systemd: systemd is not running here"),
         "{}",
         verbose.stdout
     );
@@ -670,7 +672,11 @@ fn absent_tools_are_not_checked_and_do_not_change_the_exit_code() {
         "{}",
         verbose.stdout
     );
-    assert!(!verbose.stdout.contains("Host is down"), "{}", verbose.stdout);
+    assert!(
+        !verbose.stdout.contains("Host is down"),
+        "{}",
+        verbose.stdout
+    );
 }
 
 // ---------------------------------------------------------------------------- concurrency
