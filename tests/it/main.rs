@@ -10,6 +10,7 @@ mod cleanup;
 mod completions;
 mod config;
 mod deploy;
+mod docs_examples;
 mod doctor;
 mod doctor_speed;
 mod doctor_time;
