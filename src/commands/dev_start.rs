@@ -15,6 +15,7 @@ use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::fix::Fix;
 use crate::model::MachineId;
+use crate::sources::autostart::Reach;
 use crate::sources::fly::MachineState;
 use crate::sources::platform::Platform;
 use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
@@ -455,6 +456,7 @@ fn warn_autostart(
     // Nothing found where nothing could be read is not "nothing found".
     let mut unread: Vec<String> = judge::autostart_not_checked(survey)
         .iter()
+        .filter(|u| u.reach == Reach::Unread)
         .map(|u| {
             let at = u.host.map(|h| format!("host {h} ")).unwrap_or_default();
             format!("{at}{}: {}", u.source, u.reason)

@@ -7,7 +7,7 @@ use crate::config::{Bot, Host};
 use crate::fix::Fix;
 use crate::model::HostName;
 use crate::outside::Outside;
-use crate::sources::autostart::{Entry, Source};
+use crate::sources::autostart::{Entry, Reach, Source};
 use crate::sources::local::Instance;
 use crate::sources::telegram::TokenLookup;
 
@@ -121,6 +121,7 @@ pub struct NotChecked<'a> {
     pub host: Option<&'a HostName>,
     pub source: Source,
     pub reason: &'a str,
+    pub reach: Reach,
 }
 
 pub fn autostart_not_checked(survey: &Survey) -> Vec<NotChecked<'_>> {
@@ -132,6 +133,7 @@ pub fn autostart_not_checked(survey: &Survey) -> Vec<NotChecked<'_>> {
             host: None,
             source: u.source,
             reason: &u.reason,
+            reach: u.reach,
         })
         .collect();
     for (host, scan) in &survey.hosts {
@@ -140,6 +142,7 @@ pub fn autostart_not_checked(survey: &Survey) -> Vec<NotChecked<'_>> {
                 host: Some(host),
                 source: u.source,
                 reason: &u.reason,
+                reach: u.reach,
             });
         }
     }
