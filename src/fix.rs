@@ -10,7 +10,8 @@ use crate::shell;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Fix {
     what: What,
-    note: Option<String>,
+    /// Remarks after it, each shown as `   # {note}`.
+    notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,7 +52,7 @@ impl Fix {
 
     /// `self`, then `next`: `a && b`.
     pub fn then(mut self, next: Fix) -> Fix {
-        if let (What::Chain(all), None) = (&mut self.what, &self.note) {
+        if let (What::Chain(all), true) = (&mut self.what, self.notes.is_empty()) {
             all.push(next);
             return self;
         }
@@ -80,16 +81,19 @@ impl Fix {
 
     /// A remark after the command: `   # {note}`.
     pub fn note(mut self, note: &'static str) -> Fix {
-        self.note = Some(note.into());
+        self.notes.push(note.into());
         self
     }
 
     fn of(what: What) -> Fix {
-        Fix { what, note: None }
+        Fix {
+            what,
+            notes: Vec::new(),
+        }
     }
 
     fn noted(mut self, note: String) -> Fix {
-        self.note = Some(note);
+        self.notes.push(note);
         self
     }
 
@@ -452,7 +456,7 @@ take it over without the probe: `{take_over} --no-probe`"
 
     /// `ssh DEST command…`: `fix` run on a server (each of its commands, when several).
     pub fn over_ssh(dest: &str, fix: Fix) -> Fix {
-        let Fix { what, note } = fix;
+        let Fix { what, notes } = fix;
         let what = match what {
             What::Run(mut words) => {
                 words.splice(
@@ -469,14 +473,13 @@ take it over without the probe: `{take_over} --no-probe`"
             }
             What::Do(text) => What::Do(text),
         };
-        Fix { what, note }
+        Fix { what, notes }
     }
 
     /// These commands one after the other, then `then`: `a && b   # then: c`.
     pub fn all_then(fixes: impl IntoIterator<Item = Fix>, then: &Fix) -> Option<Fix> {
-        let mut all = fixes.into_iter();
-        let first = all.next()?;
-        Some(all.fold(first, Fix::then).noted(format!("then: {then}")))
+        let all: Vec<Fix> = fixes.into_iter().collect();
+        (!all.is_empty()).then(|| Fix::each_then(all).then_later(then))
     }
 
     /// Keep Fly Proxy from stopping a polling bot's machine.
@@ -506,9 +509,11 @@ still run: {}, then {}",
 
     /// Keep Fly Proxy from starting the machine, then stop it.
     pub fn proxy_off_then_stop(id: &str, app: &str) -> Fix {
-        let off = Fix::proxy_autostart_off(id, app);
-        let note = off.note.clone().unwrap_or_default();
-        off.noted(format!("{note}; then {}", Fix::stop_machines(&[id], app)))
+        let mut off = Fix::proxy_autostart_off(id, app);
+        if let Some(note) = off.notes.last_mut() {
+            note.push_str(&format!("; then {}", Fix::stop_machines(&[id], app)));
+        }
+        off
     }
 
     /// Stop the machine a deploy started, and deploy in a way that keeps it stopped.
@@ -684,7 +689,7 @@ impl fmt::Display for Fix {
             }
             What::Do(text) => f.write_str(text)?,
         }
-        if let Some(note) = &self.note {
+        for note in &self.notes {
             write!(f, "   # {note}")?;
         }
         Ok(())

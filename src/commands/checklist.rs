@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::config::Bot;
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
 use crate::fix::Fix;
 use crate::sources::autostart::Reach;
 use crate::sources::telegram::TokenLookup;
@@ -47,7 +47,7 @@ fn shared_token_item(bot: &Bot, survey: &survey::Survey) -> Option<Item> {
     })
 }
 
-pub fn run(ctx: &Context) -> Result<i32> {
+pub fn run(ctx: &Context) -> Result<ExitStatus> {
     let bots: Vec<&Bot> = ctx.cfg.bots.iter().collect();
     let uses_fly = bots.iter().any(|b| b.fly().is_some());
     let (survey, whoami) = std::thread::scope(|s| {
@@ -266,7 +266,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
     if !unread.is_empty() {
         ui::line(ui::dim(&format!("not checked: {}", unread.join("; "))));
     }
-    Ok(i32::from(unticked > 0))
+    Ok(ExitStatus::found_if(unticked > 0))
 }
 
 /// "no one else holds partner": ticked unless a handoff record on Fly by someone else does,

@@ -12,7 +12,7 @@ use super::steps::team::TakeOver;
 use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
 
 use crate::config::Bot;
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::fix::Fix;
 use crate::model::MachineId;
 use crate::sources::autostart::Reach;
@@ -51,7 +51,7 @@ pub struct Args {
     pub take_over: bool,
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let bot = ctx.cfg.bot(&args.bot)?;
     super::steps::refuse_on_unread_platform(ctx, bot, "stop")?;
     let mode = Mode::new(args.yes, args.dry_run);
@@ -130,7 +130,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
             } else {
                 "run it in the foreground"
             });
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     }
     warn_autostart(ctx, bot, &survey, &stopped, &mut steps);
     // The take-over probed a moment ago; with nothing stopped since, a second probe hears
@@ -153,13 +153,13 @@ when you are done: botctl dev-stop {0} && botctl \
 deploy-resume {0}",
             bot.name, bot.run
         ));
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     }
     // Ctrl-C is how a developer ends the bot: after it, the workflow goes on to the resume offer.
     run_here(ctx, bot, token.as_ref(), &mut steps)?;
     drop(lock); // deploy-resume takes it again
     offer_resume(ctx, bot, stopped, args.yes)?;
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 fn take_lock(ctx: &Context, mode: Mode, steps: &mut Steps) -> Result<Option<state::Locked>> {

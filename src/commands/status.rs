@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::config::Bot;
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
 use crate::fix::Fix;
 use crate::sources::autostart::{self, Reach};
 use crate::sources::fly::Machine;
@@ -29,7 +29,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<ExitStatus> {
     let bots = ctx.cfg.select(&args.bots)?;
     let survey = ctx.survey(&bots);
     let verdicts: Vec<Verdict> = bots.iter().map(|b| survey.places(b).verdict()).collect();
@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
     } else {
         print_human(&bots, &survey, ctx.cfg.team.stale, detail);
     }
-    Ok(i32::from(verdicts.contains(&Verdict::Conflict)))
+    Ok(ExitStatus::found_if(verdicts.contains(&Verdict::Conflict)))
 }
 
 /// `status --json`, as the SPEC shows it.

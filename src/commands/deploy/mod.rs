@@ -13,7 +13,7 @@ use super::Context;
 use super::doctor::FlyToml;
 use super::steps::{Mode, Settle, Steps, wait_for_machines};
 use crate::config::Bot;
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::fix::Fix;
 use crate::model::{Fly, MachineId};
 use crate::sources::fly::deploy_strategy::{self, Strategy};
@@ -49,7 +49,7 @@ pub struct Args {
 /// (`config.metadata.fly_process_group`).
 const DEFAULT_GROUP: &str = "app";
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let bot = ctx
         .cfg
         .select(std::slice::from_ref(&args.bot))?
@@ -82,7 +82,7 @@ itself: leave {own} out of the arguments after --",
         Mode::new(args.yes, args.dry_run),
         &args.flyctl_args,
     )?;
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 /// The bot's machines: those of its process group. Until botctl knows a bot's group, every
@@ -551,18 +551,20 @@ fn check_all_stayed_stopped(
         .filter(|m| m.is_running())
         .collect();
     if let Some(m) = started.first() {
-        return Err(step.fail(Error::StepFailed(format!(
-            "the deploy started machine(s) {} of {app} while {} holds {}: the bot polls on \
-Fly beside that copy\nfix: flyctl machine stop {} --app {app}",
-            started
-                .iter()
-                .map(|m| m.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            held.holder,
-            bot.name,
-            m.id
-        ))));
+        return Err(step.fail(Error::LeftToDo {
+            message: format!(
+                "the deploy started machine(s) {} of {app} while {} holds {}: the bot polls \
+on Fly beside that copy",
+                started
+                    .iter()
+                    .map(|m| m.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                held.holder,
+                bot.name,
+            ),
+            fix: Fix::stop_machines(&[m.id.as_str()], app),
+        }));
     }
     step.done(format!(
         "every machine of {app} is stopped; {} holds {}, and the new release starts at {}",
@@ -593,11 +595,14 @@ fn wait_until_started(
             step.skipped("no machine runs: Fly Proxy starts one at Telegram's next post");
             return Ok(false);
         }
-        return Err(step.fail(Error::StepFailed(format!(
-            "no machine of {} runs on Fly after the deploy: they were stopped before it, and \
-flyctl keeps stopped machines stopped\nfix: botctl deploy-resume {}",
-            bot.name, bot.name
-        ))));
+        return Err(step.fail(Error::LeftToDo {
+            message: format!(
+                "no machine of {} runs on Fly after the deploy: they were stopped before it, \
+and flyctl keeps stopped machines stopped",
+                bot.name
+            ),
+            fix: Fix::deploy_resume(&bot.name),
+        }));
     }
     wait_for_machines(
         &ctx.flyctl,
@@ -637,18 +642,29 @@ fn one_machine_polls(
         .collect();
     if running.len() > 1 {
         let name = group.name_in(&running);
-        return Err(step.fail(Error::StepFailed(format!(
-            "{} machines of {} run after the deploy: {}; each polls, so Telegram answers one of \
-them 409 (a first deploy of a group with services starts two)\nfix: fly scale count 1 \
---process-group {name} --app {app}",
-            running.len(),
-            bot.name,
-            running
-                .iter()
-                .map(|m| format!("{} ({})", m.id, m.state))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))));
+        return Err(step.fail(Error::LeftToDo {
+            message: format!(
+                "{} machines of {} run after the deploy: {}; each polls, so Telegram answers \
+one of them 409 (a first deploy of a group with services starts two)",
+                running.len(),
+                bot.name,
+                running
+                    .iter()
+                    .map(|m| format!("{} ({})", m.id, m.state))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            fix: Fix::run(&[
+                "fly",
+                "scale",
+                "count",
+                "1",
+                "--process-group",
+                &name,
+                "--app",
+                app,
+            ]),
+        }));
     }
     step.done(format!(
         "one: {}",

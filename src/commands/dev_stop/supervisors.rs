@@ -171,7 +171,7 @@ mod tests {
             &Fix::run(&["botctl", "dev-stop"]),
         )
         .expect("a refusal");
-        assert_eq!(err.exit_code(), 1);
+        assert_eq!(err.exit_status(), crate::error::ExitStatus::Found);
         let text = err.to_string();
         assert!(
             text.contains("systemd unit partner-bot.service needs root"),

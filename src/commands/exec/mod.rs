@@ -18,7 +18,7 @@ use self::copy_lock::{Claim, CopyLock};
 use self::places::{Elsewhere, Look, Own};
 use super::Context;
 use crate::config::{Bot, Bounds, Run};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::fix::Fix;
 use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
 use crate::survey::{self, Autostarts};
@@ -65,11 +65,11 @@ pub struct Args {
     pub command: Vec<String>,
 }
 
-fn parse_wait(s: &str) -> std::result::Result<Duration, String> {
+fn parse_wait(s: &str) -> std::result::Result<Duration, crate::config::DurationError> {
     WAIT.parse(s)
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let bot = ctx.cfg.bot(&args.bot)?;
     let launch = Launch::new(bot, &args.command);
     let token = match telegram::token_for(bot, &ctx.dotenv) {
@@ -383,7 +383,7 @@ fn become_the_bot(
     launch: &Launch,
     token: Option<&Token>,
     clear: Clear,
-) -> Result<i32> {
+) -> Result<ExitStatus> {
     let mut cmd = launch.command();
     cmd.current_dir(&ctx.cfg.root);
     if let (Some(token), Some(var)) = (token, &bot.token_env) {

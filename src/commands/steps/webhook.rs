@@ -13,7 +13,7 @@ use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::fix::Fix;
 use crate::model::AppName;
-use crate::sources::telegram::{self, ApiError, BotApi, TokenLookup, WebhookInfo};
+use crate::sources::telegram::{self, BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, SecretLookup, Webhook};
 use crate::survey::Survey;
 use crate::{state, time};
@@ -56,13 +56,6 @@ botctl can neither delete its webhook nor set it again",
     }
 }
 
-fn api_error(e: ApiError) -> Error {
-    match e {
-        ApiError::Interrupted => Error::Interrupted,
-        e => Error::StepFailed(e.to_string()),
-    }
-}
-
 /// dev-start: read the webhook and what goes with it, so deploy-resume can set it whole again.
 /// A custom certificate cannot be read back, so such a webhook is a refusal.
 pub fn record(ctx: &Context, bot: &Bot, survey: &Survey, steps: &mut Steps) -> Result<Found> {
@@ -74,7 +67,7 @@ pub fn record(ctx: &Context, bot: &Bot, survey: &Survey, steps: &mut Steps) -> R
         .and_then(|t| t.webhook.as_ref())
     {
         None => return Err(step.fail(no_token(bot))),
-        Some(Err(e)) => return Err(step.fail(api_error(e.clone()))),
+        Some(Err(e)) => return Err(step.fail(Error::from(e.clone()))),
         Some(Ok(info)) => info,
     };
     if info.has_custom_certificate {
@@ -153,8 +146,8 @@ back a deleted webhook's settings)",
         return Err(step.fail(no_token(bot)));
     };
     api.delete_webhook_keeping_updates()
-        .map_err(|e| step.fail(api_error(e)))?;
-    let info = api.webhook_info().map_err(|e| step.fail(api_error(e)))?;
+        .map_err(|e| step.fail(Error::from(e)))?;
+    let info = api.webhook_info().map_err(|e| step.fail(Error::from(e)))?;
     if !info.url.is_empty() {
         return Err(step.fail(Error::StepFailed(format!(
             "the webhook is set again ({}): the bot on Fly may have been started again; \
@@ -252,7 +245,7 @@ fn wait_for_the_bot(
     steps: &mut Steps,
 ) -> Result<Option<WebhookInfo>> {
     let mut step = steps.begin("Wait for the bot to set its webhook itself");
-    let first = api.webhook_info().map_err(|e| step.fail(api_error(e)))?;
+    let first = api.webhook_info().map_err(|e| step.fail(Error::from(e)))?;
     if !first.url.is_empty() {
         step.done(if started {
             format!("the bot set it: {}", first.url)
@@ -284,7 +277,7 @@ will set it",
         limit,
         Duration::from_secs(1),
         || {
-            let info = api.webhook_info().map_err(api_error)?;
+            let info = api.webhook_info().map_err(Error::from)?;
             Ok(if info.url.is_empty() {
                 ControlFlow::Continue("no webhook yet".into())
             } else {
@@ -353,8 +346,8 @@ would reject Telegram's posts"
     };
     target
         .set(api, secret.as_ref())
-        .map_err(|e| step.fail(api_error(e)))?;
-    let info = api.webhook_info().map_err(|e| step.fail(api_error(e)))?;
+        .map_err(|e| step.fail(Error::from(e)))?;
+    let info = api.webhook_info().map_err(|e| step.fail(Error::from(e)))?;
     let line = format!("set {}{note}", target.describe());
     if secret.is_none() {
         step.warn(line);
@@ -394,7 +387,7 @@ fn check_delivery(
         DELIVERY.min(ctx.cfg.fly.wait),
         Duration::from_secs(1),
         || {
-            last = api.webhook_info().map_err(api_error)?;
+            last = api.webhook_info().map_err(Error::from)?;
             Ok(match fresh_error(&last) {
                 Some(e) => ControlFlow::Break(Err(e)),
                 None if last.pending_update_count == 0 => ControlFlow::Break(Ok(())),

@@ -97,12 +97,17 @@ impl FlyError {
     }
 }
 
+impl std::error::Error for FlyError {}
+
 /// A flyctl failure inside a workflow is a failed step, told with its fix.
 impl From<FlyError> for crate::error::Error {
     fn from(e: FlyError) -> Self {
         match e {
             FlyError::Interrupted => crate::error::Error::Interrupted,
-            other => crate::error::Error::StepFailed(other.with_fix()),
+            other => {
+                let fix = other.fix();
+                crate::error::Error::failed(other, fix)
+            }
         }
     }
 }

@@ -80,13 +80,16 @@ impl std::fmt::Display for PlatformError {
     }
 }
 
+impl std::error::Error for PlatformError {}
+
 /// A platform failure inside a workflow is a failed step, told with its fix.
 impl From<PlatformError> for crate::error::Error {
     fn from(e: PlatformError) -> Self {
         if e.interrupted {
             crate::error::Error::Interrupted
         } else {
-            crate::error::Error::StepFailed(e.with_fix())
+            let fix = e.fix.clone();
+            crate::error::Error::failed(e, fix)
         }
     }
 }

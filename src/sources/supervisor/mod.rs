@@ -166,9 +166,7 @@ impl StopHow {
                     Root::Needed => Fix::as_root(argv),
                     Root::NotNeeded => Fix::run(argv),
                 };
-                let mut all = argvs.iter().map(one);
-                let first = all.next().unwrap_or_else(|| Fix::run::<&str>(&[]));
-                all.fold(first, Fix::then)
+                Fix::each_then(argvs.iter().map(one).collect())
             }
             StopHow::EndParent { pid, bot } => {
                 Fix::run(&["kill".to_string(), pid.to_string(), bot.to_string()])

@@ -42,6 +42,18 @@ pub enum ApiError {
     Interrupted,
 }
 
+impl std::error::Error for ApiError {}
+
+/// A Bot API failure inside a workflow is a failed step; Ctrl-C is not a failure.
+impl From<ApiError> for crate::error::Error {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Interrupted => crate::error::Error::Interrupted,
+            other => crate::error::Error::failed(other, None),
+        }
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
