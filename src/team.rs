@@ -478,7 +478,7 @@ pub const CLEARED: [(&str, &str); 4] = [(BY, ""), (ON, ""), (AT, ""), (BOT, "")]
 /// `botctl_` key: Fly rewrites its own `fly_` keys on deploy.
 pub fn write(fly: &Flyctl, app: &str, ids: &[MachineId], pairs: &[(&str, &str)]) -> Vec<Written> {
     debug_assert!(pairs.iter().all(|(k, _)| k.starts_with("botctl_")));
-    let on_fly = OnFly { flyctl: fly, app };
+    let on_fly = OnFly::app(fly, app);
     ids.iter()
         .zip(write_commands(app, ids, pairs))
         .map(|(id, command)| Written {
@@ -578,6 +578,8 @@ mod tests {
             id: id.into(),
             state: "stopped".into(),
             region: "ams".into(),
+            group: "app".into(),
+            command: None,
             proxy_autostart: false,
             history: Default::default(),
             metadata: meta
