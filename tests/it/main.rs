@@ -14,6 +14,7 @@ mod doctor;
 mod doctor_speed;
 mod doctor_time;
 mod exec;
+mod fly_shapes;
 mod hardening;
 mod hostile;
 #[cfg(target_os = "linux")]

@@ -55,7 +55,7 @@ impl Machine {
             .history
             .events
             .iter()
-            .find(|e| e.kind.starts())
+            .find(|e| e.brought_up())
             .filter(|_| self.is_running());
         Instance {
             id: Outside::from(self.id.as_str()),
@@ -70,7 +70,9 @@ impl Machine {
                 .map(|e| e.at_ms / 1000)
                 .or(self.history.created_at)
                 .and_then(|secs| jiff::Timestamp::from_second(secs as i64).ok()),
-            started_by: started.map(|e| Outside::from(e.who())),
+            started_by: started
+                .and(self.history.who_started(self.proxy_autostart))
+                .map(Outside::from),
         }
     }
 }
