@@ -22,10 +22,7 @@ use platform::{NotYet, Platform};
 /// an implementation: a new platform is its folder here and its arm below.
 pub fn platform_of<'a>(bot: &'a Bot, flyctl: &'a fly::Flyctl) -> Option<Box<dyn Platform + 'a>> {
     Some(match bot.platform.as_ref()? {
-        PlatformConfig::Fly(f) => Box::new(fly::OnFly {
-            flyctl,
-            app: &f.app,
-        }),
+        PlatformConfig::Fly(_) => Box::new(fly::OnFly::bot(flyctl, fly::BotOnFly::of(bot)?)),
         other @ (PlatformConfig::Kubernetes(_)
         | PlatformConfig::Heroku(_)
         | PlatformConfig::Railway(_)) => Box::new(NotYet {

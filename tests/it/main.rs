@@ -17,6 +17,7 @@ mod doctor_time;
 mod exec;
 mod exits;
 mod files;
+mod fly_shapes;
 #[cfg(target_os = "linux")]
 mod hosts;
 mod identity;
