@@ -15,8 +15,9 @@ mod doctor_speed;
 mod doctor_time;
 mod exec;
 mod hardening;
-mod hostile;
 #[cfg(target_os = "linux")]
+mod heroku;
+mod hostile;
 mod hosts;
 mod identity;
 mod init_fly_app;
