@@ -334,8 +334,9 @@ pub(crate) fn orphaned_bot(world: &World, script: &str) -> Option<(Proc, u32)> {
     });
     assert!(found, "the orphaned bot never showed up");
     let pid = pid.unwrap();
-    let facts = botctl::proc::facts(botctl::proc::Backend::native(), pid).unwrap();
-    if facts.ppid != 1 {
+    let facts =
+        botctl::proc::facts(botctl::proc::Backend::native(), botctl::proc::Pid(pid)).unwrap();
+    if facts.ppid != botctl::proc::Pid::INIT {
         eprintln!(
             "skipped: orphans here are adopted by pid {}, not pid 1",
             facts.ppid

@@ -73,7 +73,7 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             };
             let fix = launchd_fix(&target, domain, is_loaded);
             for bot in matching {
-                found.entries.push(Entry {
+                found.entries.push(AutostartEntry {
                     bot: bot.name.clone(),
                     source: Source::Launchd,
                     entry: format!(

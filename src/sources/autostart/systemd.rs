@@ -2,13 +2,18 @@
 
 use super::*;
 
-pub(super) fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
-    let source = Source::systemd(user);
+pub(super) fn systemd(
+    bots: &[&Bot],
+    limit: Duration,
+    manager: SystemdManager,
+    found: &mut Autostart,
+) {
+    let source = Source::systemd(manager);
     let Some(program) = process::find_program("systemctl", Path::new("/")) else {
         return unchecked(found, source, "systemctl is not installed".into());
     };
     let mut args = vec![];
-    if user {
+    if manager == SystemdManager::User {
         args.push("--user");
     }
     args.extend([
@@ -26,22 +31,24 @@ pub(super) fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Au
         let stderr = &out.stderr;
         let not_running = stderr.contains("has not been booted with systemd")
             || stderr.contains("Failed to connect to bus");
-        let why = match (not_running, user) {
-            (true, false) => "systemd is not running here".to_string(),
-            (true, true) => "no systemd user manager runs for this user".to_string(),
+        let why = match (not_running, manager) {
+            (true, SystemdManager::System) => "systemd is not running here".to_string(),
+            (true, SystemdManager::User) => {
+                "no systemd user manager runs for this user".to_string()
+            }
             (false, _) => format!("systemctl failed: {}", out.error_line()),
         };
         return unchecked(found, source, why);
     }
     found
         .entries
-        .extend(systemd_entries(&out.stdout, bots, user));
+        .extend(systemd_entries(&out.stdout, bots, manager));
 }
 
 /// The units in `systemctl show --property=Id,ExecStart,ActiveState,UnitFileState` output whose
-/// ExecStart starts a bot (`user`: of the user's manager).
-pub fn systemd_entries(text: &str, bots: &[&Bot], user: bool) -> Vec<Entry> {
-    let source = Source::systemd(user);
+/// ExecStart starts a bot (units of `manager`).
+pub fn systemd_entries(text: &str, bots: &[&Bot], manager: SystemdManager) -> Vec<AutostartEntry> {
+    let source = Source::systemd(manager);
     let mut entries = Vec::new();
     for block in text.split("\n\n") {
         let prop = |name: &str| {
@@ -63,17 +70,18 @@ pub fn systemd_entries(text: &str, bots: &[&Bot], user: bool) -> Vec<Entry> {
                 .filter(|s| !s.is_empty())
                 .collect::<Vec<_>>()
                 .join(", ");
-            entries.push(Entry {
+            entries.push(AutostartEntry {
                 bot: bot.name.clone(),
                 source,
                 entry: (format!("{unit} ({state}): {command}")).into(),
-                fix: if user {
-                    format!(
+                fix: match manager {
+                    SystemdManager::User => format!(
                         "systemctl --user disable --now {}",
                         crate::shell::word(unit)
-                    )
-                } else {
-                    format!("sudo systemctl disable --now {}", crate::shell::word(unit))
+                    ),
+                    SystemdManager::System => {
+                        format!("sudo systemctl disable --now {}", crate::shell::word(unit))
+                    }
                 },
             });
         }

@@ -16,7 +16,7 @@ mod metadata;
 pub mod deploy_strategy;
 pub mod machine_history;
 mod platform;
-pub use apps::Secret;
+pub use apps::FlySecret;
 pub use logs::parse_log_line;
 pub use machines::{Machine, MachineState};
 pub use metadata::metadata_args;

@@ -8,14 +8,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Bot, Host};
-use crate::model::BotName;
-use crate::model::ProcessIdentity;
+use crate::model::{BotName, Pid, ProcessIdentity, SystemdManager, Uid};
 use crate::process::{self, ExecError, Output};
-use crate::sources::autostart::{self, Autostart, Entry, Source, Unchecked};
-use crate::sources::identity::{self, Copy, Wanted};
+use crate::sources::autostart::{self, Autostart, AutostartEntry, Source, Unchecked};
+use crate::sources::identity::{self, Wanted, Whose};
 use crate::sources::local::{self, Instance, Maybe};
 use crate::sources::proc;
-use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, Record, Unanswered};
+use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, ProcessRecord, Unanswered};
 
 /// The script `sh -s` runs there: fixed text, nothing of botctl's environment in it.
 const SCAN: &str = include_str!("scan.sh");
@@ -58,7 +57,7 @@ fn hex_of(cmdline: &str) -> String {
 
 /// Sends `signal` to each process on the host that is still the one seen, is the ssh user's
 /// and has not exited; returns those pids (with `Check`: the ones still running).
-pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<u32>, String> {
+pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<Pid>, String> {
     if targets.is_empty() {
         return Ok(Vec::new());
     }
@@ -106,18 +105,18 @@ pub struct HostScan {
     pub maybe: Vec<Maybe>,
     pub autostart: Autostart,
     /// The uid botctl logs in as there: dev-stop touches that user's processes only.
-    pub uid: u32,
+    pub uid: Uid,
     /// Every process there as it was seen, by pid: dev-stop signals a pid only while it is
     /// still the process it saw.
-    pub seen: HashMap<u32, Seen>,
+    pub seen: HashMap<Pid, Seen>,
 }
 
 /// One process as the server printed it.
 #[derive(Debug, Clone)]
 struct Proc {
-    pid: u32,
-    ppid: u32,
-    uid: Option<u32>,
+    pid: Pid,
+    ppid: Pid,
+    uid: Option<Uid>,
     started: Option<u64>,
     cwd: Option<PathBuf>,
     cgroup: String,
@@ -268,7 +267,7 @@ shell run `sh -s`?"
         Some(field)
     };
     next(); // the magic
-    let uid: u32 = next()
+    let uid: Uid = next()
         .and_then(|u| u.parse().ok())
         .ok_or("the scan printed no uid")?;
     let home = next().unwrap_or("").to_string();
@@ -284,7 +283,7 @@ shell run `sh -s`?"
     loop {
         match next() {
             Some("t") => {
-                let pid = next().and_then(|p| p.parse::<u32>().ok());
+                let pid = next().and_then(|p| p.parse::<Pid>().ok());
                 let var = next().unwrap_or("").to_string();
                 let place = next().unwrap_or("").to_string();
                 let result = next().unwrap_or("");
@@ -302,7 +301,7 @@ shell run `sh -s`?"
                 }
             }
             Some("p") => {
-                let pid = next().and_then(|p| p.parse::<u32>().ok());
+                let pid = next().and_then(|p| p.parse::<Pid>().ok());
                 let stat = next().unwrap_or("");
                 let uid = next().and_then(|u| u.parse().ok());
                 let cwd = next().filter(|c| !c.is_empty()).map(PathBuf::from);
@@ -373,7 +372,7 @@ shell run `sh -s`?"
 /// output: each file after a `==> /proc/PID/cmdline <==` line (and, after the first, a blank
 /// line). `head` names each file once, so a pid named twice is a header forged inside another
 /// user's argv to make one process look like another: the whole answer is refused.
-fn cmdlines(blob: &str) -> Result<HashMap<u32, String>, String> {
+fn cmdlines(blob: &str) -> Result<HashMap<Pid, String>, String> {
     let blob = format!("\n{blob}");
     let mut out = HashMap::new();
     for chunk in blob.split("\n==> ").skip(1) {
@@ -383,7 +382,7 @@ fn cmdlines(blob: &str) -> Result<HashMap<u32, String>, String> {
         let Some(pid) = name
             .strip_prefix("/proc/")
             .and_then(|n| n.strip_suffix("/cmdline"))
-            .and_then(|n| n.parse::<u32>().ok())
+            .and_then(|n| n.parse::<Pid>().ok())
         else {
             continue;
         };
@@ -399,7 +398,7 @@ answer"
 }
 
 /// What scan.sh read of each (pid, token variable, `env` or `dotenv`).
-type Tokens = HashMap<(u32, String, String), identity::Seen>;
+type Tokens = HashMap<(Pid, String, String), identity::Seen>;
 
 /// One of scan.sh's token results: `h:SHA256`, `absent`, `unreadable`, `nohash`.
 fn token_seen(result: &str) -> identity::Seen {
@@ -418,7 +417,7 @@ fn token_seen(result: &str) -> identity::Seen {
 }
 
 /// (ppid, start time in the host's clock ticks after boot) from its `/proc/PID/stat`.
-fn ppid_and_ticks(stat: &str) -> Option<(u32, u64)> {
+fn ppid_and_ticks(stat: &str) -> Option<(Pid, u64)> {
     let stat = proc::parse_stat(stat)?;
     Some((stat.ppid, stat.start_ticks?))
 }
@@ -455,7 +454,7 @@ impl Section {
 /// Each section with the exit status of its program and what it printed.
 type Sections = HashMap<Section, (i32, String)>;
 
-fn users(passwd: &str) -> HashMap<u32, String> {
+fn users(passwd: &str) -> HashMap<Uid, String> {
     passwd
         .lines()
         .filter_map(|l| {
@@ -471,14 +470,14 @@ fn users(passwd: &str) -> HashMap<u32, String> {
 fn instances<'w>(
     procs: &[Proc],
     bots: &[&Bot],
-    users: &HashMap<u32, String>,
+    users: &HashMap<Uid, String>,
     home: &str,
     sections: &Sections,
-    ssh_uid: u32,
+    ssh_uid: Uid,
     wanted: impl Fn(&BotName) -> Option<&'w Wanted>,
     tokens: &Tokens,
 ) -> (Vec<Instance>, Vec<Maybe>) {
-    let by_pid: HashMap<u32, &Proc> = procs.iter().map(|p| (p.pid, p)).collect();
+    let by_pid: HashMap<Pid, &Proc> = procs.iter().map(|p| (p.pid, p)).collect();
     let mut found = Vec::new();
     let mut maybe = Vec::new();
     for p in procs {
@@ -526,12 +525,12 @@ fn instances<'w>(
             |var| read("dotenv", var),
         );
         match copy {
-            Copy::This => found.push(instance),
-            Copy::Other => {}
-            Copy::Maybe(why) => maybe.push(Maybe { instance, why }),
+            Whose::This => found.push(instance),
+            Whose::Other => {}
+            Whose::Maybe(why) => maybe.push(Maybe { instance, why }),
         }
     }
-    let parent = |pid: u32| by_pid.get(&pid).map(|p| p.ppid);
+    let parent = |pid: Pid| by_pid.get(&pid).map(|p| p.ppid);
     let found = local::one_per_wrapper(found, parent);
     let mut maybe = local::one_per_wrapper_maybe(maybe, parent);
     // The maybes' supervisors too, read the same way.
@@ -540,7 +539,7 @@ fn instances<'w>(
         .into_iter()
         .chain(maybe.iter().map(|m| m.instance.clone()))
         .collect();
-    let looks: Vec<(Cgroup, Vec<Record>)> = found
+    let looks: Vec<(Cgroup, Vec<ProcessRecord>)> = found
         .iter()
         .map(|i| {
             let cgroup = by_pid
@@ -567,12 +566,12 @@ fn instances<'w>(
 }
 
 /// The instance and its ancestors up to (not including) pid 1.
-fn chain(pid: u32, by_pid: &HashMap<u32, &Proc>) -> Vec<Record> {
-    let mut out: Vec<Record> = Vec::new();
+fn chain(pid: Pid, by_pid: &HashMap<Pid, &Proc>) -> Vec<ProcessRecord> {
+    let mut out: Vec<ProcessRecord> = Vec::new();
     let mut next = pid;
-    while next > 1 && out.len() < 64 && !out.iter().any(|r| r.pid == next) {
+    while next > Pid::INIT && out.len() < 64 && !out.iter().any(|r| r.pid == next) {
         let Some(p) = by_pid.get(&next) else { break };
-        out.push(Record {
+        out.push(ProcessRecord {
             pid: p.pid,
             ppid: p.ppid,
             uid: p.uid,
@@ -613,17 +612,20 @@ fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
             reason: reason.lines().last().unwrap_or("").to_string(),
         })
     };
-    let mut entries: Vec<Entry> = Vec::new();
+    let mut entries: Vec<AutostartEntry> = Vec::new();
     match sections.get(&Section::Crontab) {
         Some((0, text)) => entries.extend(autostart::crontab_entries(text, bots)),
         Some((_, text)) if text.contains("no crontab") => {}
         Some((_, text)) => unchecked(Source::Crontab, text),
         None => unchecked(Source::Crontab, "not read"),
     }
-    for (name, user) in [(Section::Systemd, false), (Section::SystemdUser, true)] {
-        let source = Source::systemd(user);
+    for (name, manager) in [
+        (Section::Systemd, SystemdManager::System),
+        (Section::SystemdUser, SystemdManager::User),
+    ] {
+        let source = Source::systemd(manager);
         match sections.get(&name) {
-            Some((0, text)) => entries.extend(autostart::systemd_entries(text, bots, user)),
+            Some((0, text)) => entries.extend(autostart::systemd_entries(text, bots, manager)),
             Some((_, text)) => unchecked(source, text),
             None => unchecked(source, "not read"),
         }
@@ -631,7 +633,7 @@ fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
     if let Some((0, text)) = sections.get(&Section::Pm2Dump) {
         for (name, command) in autostart::pm2_dump_apps(text) {
             for bot in bots.iter().filter(|b| autostart::names(&command, &b.entry)) {
-                entries.push(Entry {
+                entries.push(AutostartEntry {
                     bot: bot.name.clone(),
                     source: Source::Pm2,
                     entry: (format!("app {name} saved in ~/.pm2/dump.pm2: {command}")).into(),
@@ -656,7 +658,7 @@ fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
                 .iter()
                 .filter(|b| autostart::names(&p.command, &b.entry))
             {
-                entries.push(Entry {
+                entries.push(AutostartEntry {
                     bot: bot.name.clone(),
                     source: Source::Supervisord,
                     entry: (format!("[program:{}] in {file} (autostart): {}", p.name, p.command))
@@ -763,17 +765,17 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
         out.push_str("==> /dev/null <==\n");
         out.push_str(TRAILER);
         let scan = parse(&out, &[&partner], &wanted()).unwrap();
-        assert_eq!(scan.uid, 1001);
+        assert_eq!(scan.uid, Uid(1001));
         assert_eq!(scan.instances.len(), 1, "{:?}", scan.instances);
-        let maybe: Vec<u32> = scan.maybe.iter().map(|m| m.instance.pid).collect();
-        assert_eq!(maybe, [46], "{:?}", scan.maybe);
+        let maybe: Vec<Pid> = scan.maybe.iter().map(|m| m.instance.pid).collect();
+        assert_eq!(maybe, [Pid(46)], "{:?}", scan.maybe);
         let i = &scan.instances[0];
-        assert_eq!((i.pid, i.user.raw()), (41, "deploy"));
+        assert_eq!((i.pid, i.user.raw()), (Pid(41), "deploy"));
         assert_eq!(i.started, Some(1000 + 5));
         assert_eq!(i.cwd.as_deref(), Some(Path::new("/srv/lb")));
         let sup = i.supervisor.as_ref().expect("its loop");
         assert_eq!(sup.kind, supervisor::SupervisorKind::Loop);
-        assert_eq!(sup.pid, Some(40));
+        assert_eq!(sup.pid, Some(Pid(40)));
         let sources: Vec<&str> = scan
             .autostart
             .entries
@@ -916,9 +918,9 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
             assert!(out.success(), "{shell:?}: {}", out.stderr);
             let scan = parse(&out.stdout, &[&partner], &wanted())
                 .unwrap_or_else(|e| panic!("{shell:?}: {e}"));
-            assert_eq!(scan.uid, nix::unistd::geteuid().as_raw(), "{shell:?}");
+            assert_eq!(scan.uid, Uid::effective(), "{shell:?}");
             assert!(
-                scan.seen.contains_key(&std::process::id()),
+                scan.seen.contains_key(&Pid::own()),
                 "{shell:?} did not list this test's process"
             );
             for record in &expected {
