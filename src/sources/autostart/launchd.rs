@@ -15,7 +15,8 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
     folders.push(("/Library/LaunchDaemons".into(), Domain::System));
     folders.retain(|(f, _)| f.is_dir());
     if launchctl.is_none() && folders.is_empty() {
-        return unchecked(
+        // Not macOS: no launchd to start anything.
+        return not_here(
             found,
             Source::Launchd,
             "launchctl is not installed (not macOS)".into(),
@@ -30,7 +31,7 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             .unwrap_or_default(),
         None => String::new(),
     };
-    let uid = nix::unistd::geteuid().as_raw();
+    let uid = crate::model::Uid::effective();
     for (folder, domain) in folders {
         for path in glob_files(&folder, "*.plist") {
             let Ok(bytes) = crate::files::read_bytes(&path, crate::files::CAP) else {
