@@ -15,8 +15,8 @@ mod doctor;
 mod doctor_speed;
 mod doctor_time;
 mod exec;
-mod hardening;
-mod hostile;
+mod exits;
+mod files;
 #[cfg(target_os = "linux")]
 mod hosts;
 mod identity;
@@ -24,6 +24,7 @@ mod init_fly_app;
 mod init_shapes;
 mod onboarding;
 mod other_platforms;
+mod other_users;
 mod outside;
 mod platform;
 mod runtimes;
