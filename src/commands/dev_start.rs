@@ -278,7 +278,7 @@ fn stop_fly(
     let machines = match survey.machines(bot) {
         Some(Ok(ms)) => ms.clone(),
         Some(Err(e)) => return Err(step.fail(e.clone().into())),
-        None => fly.machines(app).map_err(|e| step.fail(e.into()))?,
+        None => fly.machines_of(bot).map_err(|e| step.fail(e.into()))?,
     };
     let running: Vec<MachineId> = machines
         .iter()
@@ -382,7 +382,7 @@ fn stop_fly(
         return Ok((Vec::new(), Some(recorded)));
     }
 
-    let on_fly = crate::sources::fly::OnFly { flyctl: fly, app };
+    let on_fly = crate::sources::fly::OnFly::app(fly, app);
     for id in &running {
         // Only a machine the record on disk names is stopped.
         if !recorded.handoff().machines.contains(id) {

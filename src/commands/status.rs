@@ -123,8 +123,19 @@ impl<'a> HostJson<'a> {
 struct FlyJson<'a> {
     app: &'a str,
     error: Option<String>,
+    /// The machines of the bot's process group, each with its `group`.
     machines: &'a [Machine],
+    /// The app's other started machines (another group, a console, a canary): no places.
+    others: Vec<OtherJson<'a>>,
     also: Vec<AlsoJson<'a>>,
+}
+
+/// A started machine of the bot's app that is not the bot's.
+#[derive(Serialize)]
+struct OtherJson<'a> {
+    id: &'a crate::model::MachineId,
+    group: &'a crate::outside::Outside,
+    state: &'a crate::sources::fly::MachineState,
 }
 
 /// Another Fly app that holds the same token, with all its machines.
@@ -213,7 +224,7 @@ impl<'a> BotJson<'a> {
 
 impl<'a> FlyJson<'a> {
     fn new(app: &'a str, bot: &Bot, survey: &'a Survey) -> Self {
-        let (error, machines) = match survey.fly.get(app) {
+        let (error, machines) = match survey.machines(bot) {
             Some(Ok(ms)) => (None, ms.as_slice()),
             Some(Err(e)) => (Some(e.with_fix()), &[][..]),
             None => (Some("not checked".to_string()), &[][..]),
@@ -236,6 +247,16 @@ impl<'a> FlyJson<'a> {
             app,
             error,
             machines,
+            others: survey
+                .other_machines(bot)
+                .iter()
+                .filter(|m| m.is_running())
+                .map(|m| OtherJson {
+                    id: &m.id,
+                    group: &m.group,
+                    state: &m.state,
+                })
+                .collect(),
             also,
         }
     }
@@ -278,6 +299,22 @@ impl TelegramJson {
     }
 }
 
+/// "console machine 91857e3f0d2a47 started 2 h ago", "machine 3d8d… of group web started".
+fn other_machine(m: &Machine) -> String {
+    let what = match m.fly_own() {
+        Some(own) => format!("{} {}", own.what(), m.id),
+        None => format!("machine {} of group {}", m.id, m.group),
+    };
+    match m.instance().since {
+        Some(at) => format!(
+            "{what} {} {}",
+            m.state,
+            crate::team::ago(at.as_second().max(0) as u64)
+        ),
+        None => format!("{what} {}", m.state),
+    }
+}
+
 fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) {
     let mut rows = Vec::new();
     for bot in bots {
@@ -298,6 +335,15 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
                 "fly {} machine {} {} ({})",
                 app, m.id, m.state, m.region
             ));
+        }
+        if let Some(app) = bot.app() {
+            lines.extend(
+                survey
+                    .other_machines(bot)
+                    .iter()
+                    .filter(|m| m.is_running())
+                    .map(|m| ui::dim(&format!("fly {app} {}: not the bot", other_machine(m)))),
+            );
         }
         if let Some(look) = survey.platforms.get(&bot.name) {
             for i in &places.platform {

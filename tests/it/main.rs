@@ -17,6 +17,8 @@ mod doctor_time;
 mod exec;
 mod exits;
 mod files;
+mod fly_shapes;
+mod heroku;
 #[cfg(target_os = "linux")]
 mod hosts;
 mod identity;
