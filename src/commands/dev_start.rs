@@ -14,6 +14,7 @@ use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::MachineId;
+use crate::sources::autostart::Reach;
 use crate::sources::fly::MachineState;
 use crate::sources::platform::Platform;
 use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
@@ -457,6 +458,7 @@ fn warn_autostart(
     // Nothing found where nothing could be read is not "nothing found".
     let mut unread: Vec<String> = judge::autostart_not_checked(survey)
         .iter()
+        .filter(|u| u.reach == Reach::Unread)
         .map(|u| {
             let at = u.host.map(|h| format!("host {h} ")).unwrap_or_default();
             format!("{at}{}: {}", u.source, u.reason)

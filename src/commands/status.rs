@@ -5,12 +5,13 @@ use serde::Serialize;
 use super::Context;
 use crate::config::Bot;
 use crate::error::Result;
-use crate::sources::autostart;
+use crate::sources::autostart::{self, Reach};
 use crate::sources::fly::Machine;
 use crate::sources::local::{Instance, Maybe};
 use crate::sources::telegram::TokenLookup;
 use crate::survey::judge::{self, OnHost, Username};
 use crate::survey::{Survey, Verdict};
+use crate::ui::report::Detail;
 use crate::{team, ui};
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
     let bots = ctx.cfg.select(&args.bots)?;
     let survey = ctx.survey(&bots);
     let verdicts: Vec<Verdict> = bots.iter().map(|b| survey.places(b).verdict()).collect();
@@ -39,7 +40,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
                 .collect(),
         });
     } else {
-        print_human(&bots, &survey, ctx.cfg.team.stale);
+        print_human(&bots, &survey, ctx.cfg.team.stale, detail);
     }
     Ok(i32::from(verdicts.contains(&Verdict::Conflict)))
 }
@@ -314,7 +315,7 @@ fn other_machine(m: &Machine) -> String {
     }
 }
 
-fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
+fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) {
     let mut rows = Vec::new();
     for bot in bots {
         let places = survey.places(bot);
@@ -502,7 +503,12 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
     if let (Some(engine), Some(why)) = (survey.engine.engine(), survey.engine.not_checked()) {
         note(format!("{}: {why}", engine.program()), None);
     }
-    for u in judge::autostart_not_checked(survey) {
+    // A source that cannot be on this system (launchd on Linux) is no gap in what was seen.
+    let shown = |u: &judge::NotChecked| u.reach == Reach::Unread || detail == Detail::All;
+    for u in judge::autostart_not_checked(survey)
+        .iter()
+        .filter(|u| shown(u))
+    {
         let at = u.host.map(|h| format!("host {h} ")).unwrap_or_default();
         note(format!("{at}{}: {}", u.source, ui::shown(u.reason)), None);
     }

@@ -41,7 +41,6 @@ pub struct Config {
     /// How often `botctl watch` reads each source.
     pub watch: WatchSettings,
     /// `[kubernetes]`, `[heroku]`, `[railway]`: each CLI's time limit.
-    #[allow(dead_code)]
     pub platforms: PlatformSettings,
 }
 

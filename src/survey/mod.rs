@@ -135,7 +135,7 @@ pub fn gather_with(
             .iter()
             .filter(|bot| bot.platform.is_some() && bot.fly().is_none())
             .filter_map(|bot| {
-                let platform = crate::sources::platform_of(bot, flyctl)?;
+                let platform = crate::sources::platform_of(bot, flyctl, &cfg.platforms)?;
                 Some((
                     bot.name.clone(),
                     platform.kind(),

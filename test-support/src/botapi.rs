@@ -57,6 +57,7 @@ impl BotApi {
         }
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.args(extra)
+            .envs(crate::cleanup::run_mark())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);

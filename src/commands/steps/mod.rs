@@ -211,7 +211,7 @@ pub fn refuse_on_unread_platform(ctx: &super::Context, bot: &Bot, act: &str) -> 
     if bot.fly().is_some() {
         return Ok(());
     }
-    let Some(platform) = crate::sources::platform_of(bot, &ctx.flyctl) else {
+    let Some(platform) = crate::sources::platform_of(bot, &ctx.flyctl, &ctx.cfg.platforms) else {
         return Ok(());
     };
     let why = match platform.instances() {
