@@ -308,6 +308,12 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
                     i.state
                 ));
             }
+            // Config vars restart every dyno when set, and dynos carry no metadata.
+            if look.kind == crate::model::PlatformKind::Heroku && look.instances.is_ok() {
+                lines.push(ui::dim(
+                    "Heroku has no place for a team record: a handoff is recorded on this machine only",
+                ));
+            }
         }
         for (app, m) in &places.also {
             lines.push(format!(

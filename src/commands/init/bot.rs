@@ -22,11 +22,15 @@ pub struct Bot {
     pub doubt: Option<String>,
     pub token: Token,
     pub app: App,
+    /// Its Heroku app and process type, when a Procfile starts it and no fly.toml deploys it.
+    pub heroku: Option<super::heroku::HerokuKey>,
     pub language: Language,
     /// Names the project files give it (services, processes), and its package's.
     pub(super) names: Vec<String>,
     pub(super) package: Option<String>,
     pub(super) fly: Vec<(usize, Option<String>)>,
+    /// The Procfile lines that start it: (process type, origin).
+    pub(super) procfile: Vec<(String, String)>,
     pub(super) env: Vec<(String, String)>,
     /// The file that runs, to merge what names it twice.
     pub(super) key: PathBuf,
@@ -45,10 +49,12 @@ impl Bot {
             doubt: None,
             token: Token::default(),
             app: App::None,
+            heroku: None,
             language,
             names: Vec::new(),
             package: None,
             fly: Vec::new(),
+            procfile: Vec::new(),
             env: Vec::new(),
             key,
         }

@@ -61,6 +61,11 @@ pub fn bots(project: &Project, sources: &Sources) -> Found {
             }
             bot.names.extend(launch.name.clone());
             bot.fly.extend(launch.fly.clone());
+            if let Some(kind) = &launch.procfile
+                && !bot.procfile.iter().any(|(k, _)| k == kind)
+            {
+                bot.procfile.push((kind.clone(), launch.origin.clone()));
+            }
             bot.env.extend(launch.env.iter().cloned());
         }
     }
@@ -154,6 +159,7 @@ Makefile or script starts it",
         b.dir_rel = Some(project.rel(&b.dir));
     }
     let unassigned = super::apps::assign(project, &sources.fly, &mut bots);
+    super::heroku::assign(project, &mut bots);
     super::names::name_all(project, &mut bots);
     let fly_files = sources.fly.iter().map(|f| project.shown(&f.path)).collect();
     Found {

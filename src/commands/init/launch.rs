@@ -25,6 +25,8 @@ pub struct Launch {
     /// A file whose commands all start something (not a Makefile or a script of many jobs):
     /// an entry it names that is not in the project is worth saying.
     pub strong: bool,
+    /// A Procfile's process type (what Heroku scales).
+    pub procfile: Option<String>,
 }
 
 /// What a launch finally runs.
@@ -73,6 +75,7 @@ pub fn gather(project: &Project) -> Sources {
                 fly: Option::clone(&fly),
                 env: env.to_vec(),
                 strong,
+                procfile: None,
             });
         }
     };
@@ -151,6 +154,13 @@ pub fn gather(project: &Project) -> Sources {
         .chain(scripts::shell_scripts(project))
     {
         add(&r.steps, &r.origin, None, None, &[], false);
+    }
+    // A Procfile line's origin names it alone (`Procfile:2 (worker)`).
+    for l in &mut launches {
+        l.procfile = procs
+            .iter()
+            .find(|p| p.origin == l.origin)
+            .map(|p| p.kind.clone());
     }
     Sources {
         fly,
