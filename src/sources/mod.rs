@@ -31,10 +31,7 @@ pub fn platform_of<'a>(
     platforms: &PlatformSettings,
 ) -> Option<Box<dyn Platform + 'a>> {
     Some(match bot.platform.as_ref()? {
-        PlatformConfig::Fly(f) => Box::new(fly::OnFly {
-            flyctl,
-            app: &f.app,
-        }),
+        PlatformConfig::Fly(_) => Box::new(fly::OnFly::bot(flyctl, fly::BotOnFly::of(bot)?)),
         PlatformConfig::Heroku(h) => Box::new(heroku::OnHeroku {
             cli: heroku::Heroku::new(platforms.heroku),
             app: &h.app,

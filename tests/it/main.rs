@@ -10,20 +10,23 @@ mod cleanup;
 mod completions;
 mod config;
 mod deploy;
+mod docs_examples;
 mod doctor;
 mod doctor_speed;
 mod doctor_time;
 mod exec;
-mod hardening;
-#[cfg(target_os = "linux")]
+mod exits;
+mod files;
+mod fly_shapes;
 mod heroku;
-mod hostile;
+#[cfg(target_os = "linux")]
 mod hosts;
 mod identity;
 mod init_fly_app;
 mod init_shapes;
 mod onboarding;
 mod other_platforms;
+mod other_users;
 mod outside;
 mod platform;
 mod runtimes;
