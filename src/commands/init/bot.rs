@@ -23,7 +23,7 @@ pub struct Bot {
     pub token: Token,
     pub app: App,
     /// Its Heroku app and process type, when a Procfile starts it and no fly.toml deploys it.
-    pub heroku: Option<super::heroku::HerokuKey>,
+    pub heroku: Option<HerokuKey>,
     pub language: Language,
     /// Names the project files give it (services, processes), and its package's.
     pub(super) names: Vec<String>,
@@ -99,4 +99,14 @@ pub enum App {
     },
     /// Several fly.toml files name it.
     Several(Vec<String>),
+}
+
+/// The `heroku` key init writes for a bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HerokuKey {
+    /// `None`: no git remote names it; the key is written commented, for the user to fill.
+    pub app: Option<String>,
+    pub process: String,
+    /// `Procfile:2 (worker) starts it`.
+    pub why: String,
 }

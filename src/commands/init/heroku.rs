@@ -4,18 +4,8 @@
 
 use std::path::Path;
 
-use super::bot::{App, Bot};
-use super::walk::Project;
-
-/// The `heroku` key init writes for a bot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HerokuKey {
-    /// `None`: no git remote names it; the key is written commented, for the user to fill.
-    pub app: Option<String>,
-    pub process: String,
-    /// `Procfile:2 (worker) starts it`.
-    pub why: String,
-}
+use super::bot::{App, Bot, HerokuKey};
+use super::walk::{Project, read};
 
 /// A bot no fly.toml deploys and a Procfile starts: its Heroku key. Of several process types
 /// that start it, `worker` (Heroku's name for a process with no web traffic), else the first.
@@ -46,8 +36,7 @@ pub fn assign(project: &Project, bots: &mut [Bot]) {
 /// The app of `[remote "heroku"]` in `.git/config`: `https://git.heroku.com/NAME.git` or
 /// `git@heroku.com:NAME.git`.
 fn app_from_git(root: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(root.join(".git/config")).ok()?;
-    app_in_git_config(&text)
+    app_in_git_config(&read(&root.join(".git/config"))?)
 }
 
 fn app_in_git_config(text: &str) -> Option<String> {
