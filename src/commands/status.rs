@@ -355,11 +355,14 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
                     i.state
                 ));
             }
-            // Config vars restart every dyno when set, and dynos carry no metadata.
-            if look.kind == crate::model::PlatformKind::Heroku && look.instances.is_ok() {
-                lines.push(ui::dim(
-                    "Heroku has no place for a team record: a handoff is recorded on this machine only",
-                ));
+            // Heroku's config vars restart every dyno and Railway's variables redeploy: neither
+            // holds a record, and dynos and replicas carry no metadata.
+            use crate::model::PlatformKind::{Heroku, Railway};
+            if matches!(look.kind, Heroku | Railway) && look.instances.is_ok() {
+                lines.push(ui::dim(&format!(
+                    "{} has no place for a team record: a handoff is recorded on this machine only",
+                    look.kind
+                )));
             }
         }
         for (app, m) in &places.also {
