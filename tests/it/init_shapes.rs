@@ -187,6 +187,18 @@ fn a_procfile_and_the_heroku_git_remote_give_the_heroku_key() {
 }
 
 #[test]
+fn a_railway_toml_start_command_gives_the_railway_key() {
+    let world = project("railway-toml");
+    let written = init_pinned(&world, "railway-toml");
+    assert!(written.contains("\nrailway = {}"), "{written}");
+    let world = world.without_tool("railway");
+    let json = world.run(&["status", "--json"]).json();
+    let bots = json["bots"].as_array().unwrap();
+    assert_eq!(bots.len(), 1, "{json:#}");
+    assert_eq!(bots[0]["platform"]["kind"], "railway", "{json:#}");
+}
+
+#[test]
 fn an_empty_folder_gets_a_commented_starter() {
     let world = World::new();
     let written = init_pinned(&world, "empty");

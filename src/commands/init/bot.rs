@@ -24,6 +24,8 @@ pub struct Bot {
     pub app: App,
     /// Its Heroku app and process type, when a Procfile starts it and no fly.toml deploys it.
     pub heroku: Option<HerokuKey>,
+    /// Why it runs on Railway (`railway.toml (deploy.startCommand) starts it`).
+    pub railway: Option<String>,
     pub language: Language,
     /// Names the project files give it (services, processes), and its package's.
     pub(super) names: Vec<String>,
@@ -31,6 +33,8 @@ pub struct Bot {
     pub(super) fly: Vec<(usize, Option<String>)>,
     /// The Procfile lines that start it: (process type, origin).
     pub(super) procfile: Vec<(String, String)>,
+    /// The Railway configs that start it (origins).
+    pub(super) railway_config: Vec<String>,
     pub(super) env: Vec<(String, String)>,
     /// The file that runs, to merge what names it twice.
     pub(super) key: PathBuf,
@@ -50,11 +54,13 @@ impl Bot {
             token: Token::default(),
             app: App::None,
             heroku: None,
+            railway: None,
             language,
             names: Vec::new(),
             package: None,
             fly: Vec::new(),
             procfile: Vec::new(),
+            railway_config: Vec::new(),
             env: Vec::new(),
             key,
         }

@@ -66,6 +66,9 @@ pub fn bots(project: &Project, sources: &Sources) -> Found {
             {
                 bot.procfile.push((kind.clone(), launch.origin.clone()));
             }
+            if launch.railway && !bot.railway_config.contains(&launch.origin) {
+                bot.railway_config.push(launch.origin.clone());
+            }
             bot.env.extend(launch.env.iter().cloned());
         }
     }
@@ -160,6 +163,7 @@ Makefile or script starts it",
     }
     let unassigned = super::apps::assign(project, &sources.fly, &mut bots);
     super::heroku::assign(project, &mut bots);
+    super::railway::assign(&mut bots);
     super::names::name_all(project, &mut bots);
     let fly_files = sources.fly.iter().map(|f| project.shown(&f.path)).collect();
     Found {

@@ -8,7 +8,7 @@ use super::code::module_file;
 use super::command::{Starts, Step};
 use super::package_json::{self, Package};
 use super::walk::{Project, normalize};
-use super::{compose, dockerfile, fly_toml, procfile, scripts};
+use super::{compose, dockerfile, fly_toml, procfile, railway, scripts};
 use crate::model::Language;
 
 /// One command of a project file that starts something.
@@ -27,6 +27,8 @@ pub struct Launch {
     pub strong: bool,
     /// A Procfile's process type (what Heroku scales).
     pub procfile: Option<String>,
+    /// Railway's config as code starts it.
+    pub railway: bool,
 }
 
 /// What a launch finally runs.
@@ -59,6 +61,7 @@ pub fn gather(project: &Project) -> Sources {
     let images = dockerfile::read_all(project);
     let services = compose::read_all(project);
     let procs = procfile::read_all(project);
+    let railway_starts = railway::read_all(project);
     let packages = package_json::read_all(project);
     let mut launches = Vec::new();
     let mut add = |steps: &[Step],
@@ -76,6 +79,7 @@ pub fn gather(project: &Project) -> Sources {
                 env: env.to_vec(),
                 strong,
                 procfile: None,
+                railway: false,
             });
         }
     };
@@ -134,6 +138,9 @@ pub fn gather(project: &Project) -> Sources {
             true,
         );
     }
+    for r in &railway_starts {
+        add(&r.steps, &r.origin, None, None, &[], true);
+    }
     for pkg in packages.iter().filter(|p| p.telegram) {
         let what = if pkg.script("start").is_some() {
             "scripts.start"
@@ -161,6 +168,7 @@ pub fn gather(project: &Project) -> Sources {
             .iter()
             .find(|p| p.origin == l.origin)
             .map(|p| p.kind.clone());
+        l.railway = railway_starts.iter().any(|r| r.origin == l.origin);
     }
     Sources {
         fly,

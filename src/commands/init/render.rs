@@ -183,7 +183,7 @@ fn table(b: &Bot, fly_files: &[String]) -> String {
                 .join(", ")
         )),
         // Its platform is Heroku: one platform per bot.
-        App::None if b.heroku.as_ref().is_some_and(|h| h.app.is_some()) => {}
+        App::None if b.heroku.as_ref().is_some_and(|h| h.app.is_some()) || b.railway.is_some() => {}
         App::None if fly_files.is_empty() => {
             s.push_str("# fly_app = \"…\"   # not found: the project has no fly.toml\n")
         }
@@ -192,7 +192,13 @@ fn table(b: &Bot, fly_files: &[String]) -> String {
             looked(fly_files)
         )),
     }
-    if let Some(h) = &b.heroku {
+    if let Some(why) = &b.railway {
+        s.push_str(&format!(
+            "railway = {{}}   # {why}: the service linked with `railway link` (or name service, \
+environment)\n"
+        ));
+    }
+    if let Some(h) = &b.heroku.as_ref().filter(|_| b.railway.is_none()) {
         let process = toml_str(&h.process);
         match &h.app {
             Some(app) => s.push_str(&format!(
@@ -295,6 +301,9 @@ pub fn summary(found: &Found) -> Vec<String> {
                 apps.join(", ")
             )),
             App::None => {}
+        }
+        if let Some(why) = &b.railway {
+            found_lines.push(format!("{}: railway, the linked service ({why})", b.name));
         }
         // Without an app the key stays a comment in the file: a Procfile is not only Heroku's.
         if let Some(h) = &b.heroku
