@@ -79,6 +79,19 @@ impl Fix {
         self.shown(words.into())
     }
 
+    /// `self` with one more word.
+    pub fn arg(mut self, word: &str) -> Fix {
+        if let What::Run(words) = &mut self.what {
+            words.push(Word::Quoted(word.to_string()));
+        }
+        self
+    }
+
+    /// `self` with one more word `KEY=VALUE`, each side quoted.
+    pub fn assign(self, key: &str, value: &str) -> Fix {
+        self.shown(format!("{}={}", shell::word(key), shell::word(value)))
+    }
+
     /// A remark after the command: `   # {note}`.
     pub fn note(mut self, note: &'static str) -> Fix {
         self.notes.push(note.into());
@@ -178,7 +191,7 @@ impl Fix {
     }
 
     /// A local copy of `bot` run by another user, who (or root) must end it.
-    pub fn ask_user_to_stop(user: &str, bot: &str, pid: u32) -> Fix {
+    pub fn ask_user_to_stop(user: &str, bot: &str, pid: impl fmt::Display) -> Fix {
         Fix::told(format!(
             "ask {user} to stop it (as {user}: {}), or as root: {}",
             Fix::dev_stop(bot),
@@ -215,7 +228,7 @@ impl Fix {
     }
 
     /// `sudo -u '#UID' …`: `fix` run as another user, with why as its note.
-    fn as_uid(uid: u32, fix: Fix) -> Fix {
+    fn as_uid(uid: impl fmt::Display, fix: Fix) -> Fix {
         let mut fix = fix;
         if let What::Run(words) = &mut fix.what {
             let sudo = ["sudo".to_string(), "-u".into(), format!("'#{uid}'")];
@@ -237,14 +250,14 @@ impl Fix {
     }
 
     /// Another user's pm2 holds the bot: list its apps as that user.
-    pub fn pm2_of_user(uid: u32, home: Option<&str>) -> Fix {
+    pub fn pm2_of_user(uid: impl fmt::Display + Copy, home: Option<&str>) -> Fix {
         Fix::as_uid(uid, Fix::pm2(home, &["list"])).noted(format!(
             "pm2 of user {uid}: find the app, then stop it as that user"
         ))
     }
 
     /// pm2 did not say which app is the bot: find it, then stop it.
-    pub fn pm2_find_app(home: Option<&str>, bot: u32) -> Fix {
+    pub fn pm2_find_app(home: Option<&str>, bot: impl fmt::Display) -> Fix {
         Fix::pm2(home, &["list"]).noted(format!(
             "find the app with pid {bot}, then: {}",
             Fix::pm2(home, &["stop"]).shown("ID".into())
@@ -252,14 +265,18 @@ impl Fix {
     }
 
     /// Another user's supervisord holds the bot: `status` it as that user.
-    pub fn supervisord_of_user(uid: u32, status: &[String]) -> Fix {
+    pub fn supervisord_of_user(uid: impl fmt::Display + Copy, status: &[String]) -> Fix {
         Fix::as_uid(uid, Fix::run(status)).noted(format!(
             "supervisord of user {uid}: find the program, then stop it as that user"
         ))
     }
 
     /// supervisord did not say which program is the bot: find it with `status`, then `stop`.
-    pub fn supervisord_find_program(status: &[String], stop: &[String], bot: u32) -> Fix {
+    pub fn supervisord_find_program(
+        status: &[String],
+        stop: &[String],
+        bot: impl fmt::Display,
+    ) -> Fix {
         Fix::run(status).noted(format!(
             "find the program with pid {bot}, then: {}",
             Fix::run(stop)
@@ -389,6 +406,26 @@ take it over without the probe: `{take_over} --no-probe`"
     /// A teammate's laptop holds it: they hand it back.
     pub fn ask_to_hand_back(who: &str, bot: &str) -> Fix {
         Fix::told(format!("ask {who} to run `{}`", Fix::deploy_resume(bot)))
+    }
+
+    /// The bot's app runs several process groups and botctl.toml names none: name the one
+    /// that runs the bot (`groups`: those the app has).
+    pub fn name_process_group(groups: &[String]) -> Fix {
+        Fix::told(format!(
+            "fly_process_group = \"{}\"   # in the bot's [[bot]] of botctl.toml: the group that \
+runs it (one of: {})",
+            groups.first().map(String::as_str).unwrap_or_default(),
+            groups.join(", ")
+        ))
+    }
+
+    /// Scale these process types down, and keep one line of the Procfile.
+    pub fn scale_down_to_one_line(fixes: &[Fix]) -> Fix {
+        let all: Vec<String> = fixes.iter().map(ToString::to_string).collect();
+        Fix::told(format!(
+            "{}, and run the bot from one line of the Procfile",
+            all.join("; ")
+        ))
     }
 
     /// Stop a Fly machine, or hand the bot over to it with dev-start.

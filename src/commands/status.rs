@@ -68,7 +68,7 @@ struct BotJson<'a> {
     platform: Option<PlatformJson<'a>>,
     /// null without a token.
     telegram: Option<TelegramJson>,
-    autostart: Vec<&'a autostart::Entry>,
+    autostart: Vec<&'a autostart::AutostartEntry>,
     /// One entry per configured host that may run the bot.
     hosts: Vec<HostJson<'a>>,
     /// The handoff record on Fly; null without one.
@@ -85,7 +85,7 @@ struct HostJson<'a> {
     instances: Vec<&'a Instance>,
     /// Processes there that may be the bot (their token variable could not be read).
     maybe: Vec<&'a Maybe>,
-    autostart: Vec<&'a autostart::Entry>,
+    autostart: Vec<&'a autostart::AutostartEntry>,
 }
 
 impl<'a> HostJson<'a> {
@@ -124,8 +124,19 @@ impl<'a> HostJson<'a> {
 struct FlyJson<'a> {
     app: &'a str,
     error: Option<String>,
+    /// The machines of the bot's process group, each with its `group`.
     machines: &'a [Machine],
+    /// The app's other started machines (another group, a console, a canary): no places.
+    others: Vec<OtherJson<'a>>,
     also: Vec<AlsoJson<'a>>,
+}
+
+/// A started machine of the bot's app that is not the bot's.
+#[derive(Serialize)]
+struct OtherJson<'a> {
+    id: &'a crate::model::MachineId,
+    group: &'a crate::outside::Outside,
+    state: &'a crate::sources::fly::MachineState,
 }
 
 /// Another Fly app that holds the same token, with all its machines.
@@ -214,7 +225,7 @@ impl<'a> BotJson<'a> {
 
 impl<'a> FlyJson<'a> {
     fn new(app: &'a str, bot: &Bot, survey: &'a Survey) -> Self {
-        let (error, machines) = match survey.fly.get(app) {
+        let (error, machines) = match survey.machines(bot) {
             Some(Ok(ms)) => (None, ms.as_slice()),
             Some(Err(e)) => (Some(e.with_fix()), &[][..]),
             None => (Some("not checked".to_string()), &[][..]),
@@ -237,6 +248,16 @@ impl<'a> FlyJson<'a> {
             app,
             error,
             machines,
+            others: survey
+                .other_machines(bot)
+                .iter()
+                .filter(|m| m.is_running())
+                .map(|m| OtherJson {
+                    id: &m.id,
+                    group: &m.group,
+                    state: &m.state,
+                })
+                .collect(),
             also,
         }
     }
@@ -279,6 +300,22 @@ impl TelegramJson {
     }
 }
 
+/// "console machine 91857e3f0d2a47 started 2 h ago", "machine 3d8d… of group web started".
+fn other_machine(m: &Machine) -> String {
+    let what = match m.fly_own() {
+        Some(own) => format!("{} {}", own.what(), m.id),
+        None => format!("machine {} of group {}", m.id, m.group),
+    };
+    match m.instance().since {
+        Some(at) => format!(
+            "{what} {} {}",
+            m.state,
+            crate::team::ago(at.as_second().max(0) as u64)
+        ),
+        None => format!("{what} {}", m.state),
+    }
+}
+
 fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) {
     let mut rows = Vec::new();
     for bot in bots {
@@ -300,6 +337,15 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
                 app, m.id, m.state, m.region
             ));
         }
+        if let Some(app) = bot.app() {
+            lines.extend(
+                survey
+                    .other_machines(bot)
+                    .iter()
+                    .filter(|m| m.is_running())
+                    .map(|m| ui::dim(&format!("fly {app} {}: not the bot", other_machine(m)))),
+            );
+        }
         if let Some(look) = survey.platforms.get(&bot.name) {
             for i in &places.platform {
                 lines.push(format!(
@@ -309,6 +355,15 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
                     i.id,
                     i.state
                 ));
+            }
+            // Heroku's config vars restart every dyno and Railway's variables redeploy: neither
+            // holds a record, and dynos and replicas carry no metadata.
+            use crate::model::PlatformKind::{Heroku, Railway};
+            if matches!(look.kind, Heroku | Railway) && look.instances.is_ok() {
+                lines.push(ui::dim(&format!(
+                    "{} has no place for a team record: a handoff is recorded on this machine only",
+                    look.kind
+                )));
             }
         }
         for (app, m) in &places.also {

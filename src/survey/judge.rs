@@ -7,7 +7,7 @@ use crate::config::{Bot, Host};
 use crate::fix::Fix;
 use crate::model::HostName;
 use crate::outside::Outside;
-use crate::sources::autostart::{Entry, Reach, Source};
+use crate::sources::autostart::{AutostartEntry, Reach, Source};
 use crate::sources::local::Instance;
 use crate::sources::telegram::TokenLookup;
 
@@ -53,7 +53,7 @@ pub fn local_fix(bot: &Bot, i: &Instance) -> Fix {
     if let (Some(_), Some(s)) = (&i.container, &i.supervisor) {
         return s.stop();
     }
-    if i.uid == Some(nix::unistd::getuid().as_raw()) {
+    if i.uid == Some(crate::model::Uid::own()) {
         return Fix::dev_stop(&bot.name);
     }
     if let Some(s) = &i.supervisor {
@@ -72,7 +72,7 @@ pub fn stop_local(bot: &Bot, local: &[&Instance]) -> Option<Fix> {
 #[derive(Debug, Clone, Copy)]
 pub struct Autostart<'a> {
     pub host: Option<&'a HostName>,
-    pub entry: &'a Entry,
+    pub entry: &'a AutostartEntry,
 }
 
 impl Autostart<'_> {

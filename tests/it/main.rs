@@ -17,6 +17,8 @@ mod doctor_time;
 mod exec;
 mod exits;
 mod files;
+mod fly_shapes;
+mod heroku;
 #[cfg(target_os = "linux")]
 mod hosts;
 mod identity;
@@ -27,6 +29,7 @@ mod other_platforms;
 mod other_users;
 mod outside;
 mod platform;
+mod railway;
 mod runtimes;
 mod secrets;
 mod shared_token;

@@ -85,8 +85,8 @@ itself: leave {own} out of the arguments after --",
     Ok(ExitStatus::Clean)
 }
 
-/// The bot's machines: those of its process group. Until botctl knows a bot's group, every
-/// machine of the app is the bot's (`group: None`).
+/// The bot's machines: those of its process group (the lists read here hold only them; the
+/// name is botctl.toml's `fly_process_group`, else the group the machines carry).
 struct Group<'a> {
     name: Option<&'a str>,
 }
@@ -132,7 +132,7 @@ fn deploy(ctx: &Context, bot: &Bot, fly: &Fly, mode: Mode, user_args: &[String])
     let app = fly.app.as_str();
     let mut steps = Steps::new(
         &format!("deploy {}: flyctl deploy to Fly app {app}", bot.name),
-        mode.is_dry_run(),
+        mode,
     );
     // dev-start and deploy-resume take the same lock: no handoff starts or ends meanwhile.
     let _lock = if mode.is_dry_run() {
@@ -140,7 +140,9 @@ fn deploy(ctx: &Context, bot: &Bot, fly: &Fly, mode: Mode, user_args: &[String])
     } else {
         Some(state::lock(&ctx.cfg.root)?)
     };
-    let group = Group { name: None };
+    let group = Group {
+        name: fly.group.as_deref(),
+    };
     let survey = ctx.survey(&[bot]);
     let held = refuse_beside_a_started_machine(ctx, bot, &survey, &group, &mut steps)?;
     let plan = read_the_deploy(ctx, bot, app, &survey, &group, &mut steps)?;
@@ -349,7 +351,10 @@ fn read_the_deploy(
     let machines = match survey.machines(bot) {
         Some(Ok(ms)) => ms.clone(),
         Some(Err(e)) => return Err(step.fail(e.clone().into())),
-        None => ctx.flyctl.machines(app).map_err(|e| step.fail(e.into()))?,
+        None => ctx
+            .flyctl
+            .machines_of(bot)
+            .map_err(|e| step.fail(e.into()))?,
     };
     let mine = group.of(&machines);
     let count = |f: fn(&Machine) -> bool| mine.iter().filter(|m| f(m)).count();
@@ -544,7 +549,10 @@ fn check_all_stayed_stopped(
     steps: &mut Steps,
 ) -> Result<()> {
     let mut step = steps.begin("Check that every machine stayed stopped");
-    let machines = ctx.flyctl.machines(app).map_err(|e| step.fail(e.into()))?;
+    let machines = ctx
+        .flyctl
+        .machines_of(bot)
+        .map_err(|e| step.fail(e.into()))?;
     let started: Vec<&Machine> = group
         .of(&machines)
         .into_iter()
@@ -583,7 +591,10 @@ fn wait_until_started(
     steps: &mut Steps,
 ) -> Result<bool> {
     let mut step = steps.begin("Wait until Fly reports the bot's machines started");
-    let machines = ctx.flyctl.machines(app).map_err(|e| step.fail(e.into()))?;
+    let machines = ctx
+        .flyctl
+        .machines_of(bot)
+        .map_err(|e| step.fail(e.into()))?;
     let targets: Vec<MachineId> = group
         .of(&machines)
         .into_iter()
@@ -634,7 +645,10 @@ fn one_machine_polls(
         step.skipped("a webhook bot's machines share Telegram's posts: several are fine");
         return Ok(());
     }
-    let machines = ctx.flyctl.machines(app).map_err(|e| step.fail(e.into()))?;
+    let machines = ctx
+        .flyctl
+        .machines_of(bot)
+        .map_err(|e| step.fail(e.into()))?;
     let running: Vec<&Machine> = group
         .of(&machines)
         .into_iter()

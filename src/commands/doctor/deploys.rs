@@ -365,13 +365,23 @@ fn started_again(bot: &Bot, app: &str, machines: &[Machine], ev: &Evidence, f: &
             (None, None) => continue,
         };
         let start = m.history.last_start();
+        let when = |e: &crate::sources::fly::machine_history::MachineEvent| {
+            format!(
+                "{} at {}",
+                m.history
+                    .who_started(m.proxy_autostart)
+                    .unwrap_or_else(|| e.who()),
+                time::rfc3339(e.at())
+            )
+        };
         let (who, fix) = match start {
-            Some(e) if e.source == EventSource::Proxy => (
-                format!("{} at {}", e.who(), time::rfc3339(e.at())),
-                Fix::proxy_off_then_stop(&m.id, app),
-            ),
+            Some(e)
+                if e.source == EventSource::Proxy || m.history.likely_proxy(m.proxy_autostart) =>
+            {
+                (when(e), Fix::proxy_off_then_stop(&m.id, app))
+            }
             Some(e) if matches!(e.kind, EventKind::Launch | EventKind::Update) => (
-                format!("{} at {}", e.who(), time::rfc3339(e.at())),
+                when(e),
                 Fix::stop_then_deploy_safely(
                     &m.id,
                     app,
@@ -380,7 +390,7 @@ fn started_again(bot: &Bot, app: &str, machines: &[Machine], ev: &Evidence, f: &
                 ),
             ),
             Some(e) => (
-                format!("{} at {}", e.who(), time::rfc3339(e.at())),
+                when(e),
                 Fix::stop_machines(&[m.id.as_str()], app).note("and ask the team who started it"),
             ),
             None => (

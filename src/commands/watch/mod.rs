@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use super::Context;
 use crate::config::{self, Bot};
 use crate::error::{ExitStatus, Result};
-use crate::model::{AppName, BotName, HostName};
+use crate::model::{AppName, BotName, HostName, Pid};
 use crate::sources::fly::Machine;
 use crate::sources::host;
 use crate::sources::local::{self, Instance};
@@ -152,7 +152,7 @@ fn say_what_is_watched(ctx: &Context, bots: &[&Bot], args: &Args) {
     }
     // Through the seam: a platform botctl cannot read yet says so here, once.
     for bot in bots.iter().filter(|b| b.fly().is_none()) {
-        if let Some(platform) = crate::sources::platform_of(bot, &ctx.flyctl)
+        if let Some(platform) = crate::sources::platform_of(bot, &ctx.flyctl, &ctx.cfg.platforms)
             && let Err(e) = platform.instances()
         {
             ui::note(format!(
@@ -217,10 +217,7 @@ fn start_readers<'s, 'e: 's>(
         });
         s.spawn(move || {
             let send = |heard: Heard| tx_log.send(Seen::Log(app.to_string(), heard)).is_ok();
-            let on_fly = crate::sources::fly::OnFly {
-                flyctl: &ctx.flyctl,
-                app: &app,
-            };
+            let on_fly = crate::sources::fly::OnFly::app(&ctx.flyctl, &app);
             stream::follow(&on_fly, silence, stop, &send);
         });
     }
@@ -254,7 +251,7 @@ fn every(period: Duration, stop: &Stop, mut look: impl FnMut() -> bool) {
 /// This machine: the cheap phase of the scan every period, the whole scan (users, folders,
 /// supervisors) only when the bots' processes changed.
 fn read_local(ctx: &Context, bots: &[&Bot], period: Duration, stop: &Stop, tx: &SyncSender<Seen>) {
-    let mut last: Option<Vec<(u32, BotName)>> = None;
+    let mut last: Option<Vec<(Pid, BotName)>> = None;
     every(period, stop, || match local::matching(bots) {
         Ok(now) if last.as_ref() == Some(&now) => true,
         Ok(now) => {
