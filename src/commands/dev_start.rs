@@ -258,10 +258,10 @@ fn stop_fly(
         };
         let recorded = lock
             .record(state::Handoff {
-                bot: bot.name.to_string(),
+                bot: bot.name.clone(),
                 app: None,
                 machines: Vec::new(),
-                at: time::rfc3339(time::now()),
+                at: time::now_stamp(),
                 by: crate::team::who(),
                 webhook: Some(webhook.clone()),
             })
@@ -363,10 +363,10 @@ fn stop_fly(
     }
     let recorded = lock
         .record(state::Handoff {
-            bot: bot.name.to_string(),
-            app: Some(app.to_string()),
+            bot: bot.name.clone(),
+            app: bot.app().cloned(),
             machines: recorded,
-            at: time::rfc3339(time::now()),
+            at: time::now_stamp(),
             by: crate::team::who(),
             webhook: webhook.cloned(),
         })

@@ -242,7 +242,8 @@ pub fn publish(
         return Ok(());
     };
     let on = team::here();
-    let pairs = team::record_pairs(&handoff.by, &on, &handoff.at, &bot.name);
+    let at = handoff.at.to_string();
+    let pairs = team::record_pairs(&handoff.by, &on, &at, &bot.name);
     let machines = match ctx.flyctl.machines_of(bot) {
         Ok(ms) => ms,
         Err(e) => {
