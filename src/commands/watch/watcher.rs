@@ -607,6 +607,33 @@ mod tests {
     }
 
     #[test]
+    fn only_the_bots_group_is_watched_as_its_places() {
+        let b = bot();
+        let mut w = Watcher::new(&[&b], 1_000_000);
+        let mut console = machine("started");
+        console.id = "c1".into();
+        console.group = "fly_app_console".into();
+        w.machines(
+            1_000_100,
+            "lb",
+            Ok(vec![machine("started"), console.clone()]),
+        );
+        assert_eq!(w.places("partner"), ["machine m1 (started)"]);
+        assert!(!w.saw_trouble());
+        // Two groups of its own that nothing tells apart: a source not read, never a guess.
+        let mut web = machine("started");
+        web.id = "w1".into();
+        web.group = "web".into();
+        let e = w.machines(1_000_200, "lb", Ok(vec![machine("started"), web, console]));
+        assert!(
+            e.iter()
+                .any(|e| e.what.summary().contains("fly_process_group")),
+            "{:?}",
+            e.iter().map(|e| e.what.summary()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
     fn a_webhook_bots_webhook_and_machines_are_one_place() {
         let mut b = bot();
         b.mode = crate::model::UpdateMode::Webhook;
