@@ -457,10 +457,7 @@ fn warn_autostart(
     let mut unread: Vec<String> = judge::autostart_not_checked(survey)
         .iter()
         .filter(|u| u.reach == Reach::Unread)
-        .map(|u| {
-            let at = u.host.map(|h| format!("host {h} ")).unwrap_or_default();
-            format!("{at}{}: {}", u.source, u.reason)
-        })
+        .map(|u| u.described())
         .collect();
     if let (Some(app), Some(Err(e))) = (bot.app(), survey.machines(bot)) {
         unread.push(format!("Fly app {app}: {e}"));

@@ -514,14 +514,13 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
     if let (Some(engine), Some(why)) = (survey.engine.engine(), survey.engine.not_checked()) {
         note(format!("{}: {why}", engine.program()), None);
     }
-    // A source that cannot be on this system (launchd on Linux) is no gap in what was seen.
-    let shown = |u: &judge::NotChecked| u.reach == Reach::Unread || detail == Detail::All;
-    for u in judge::autostart_not_checked(survey)
-        .iter()
-        .filter(|u| shown(u))
-    {
-        let at = u.host.map(|h| format!("host {h} ")).unwrap_or_default();
-        note(format!("{at}{}: {}", u.source, ui::shown(u.reason)), None);
+    // A source that cannot be on this system (launchd on Linux) is no gap in what was seen:
+    // it is listed apart, and only with -v.
+    let (unread, not_here): (Vec<_>, Vec<_>) = judge::autostart_not_checked(survey)
+        .into_iter()
+        .partition(|u| u.reach == Reach::Unread);
+    for u in &unread {
+        note(ui::shown(&u.described()).into_owned(), None);
     }
     if !telegram_notes.is_empty() {
         ui::blank();
@@ -546,6 +545,9 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
         for (text, fix) in &unchecked {
             ui::report::noted(2, text, fix.as_ref());
         }
+    }
+    if detail == Detail::All {
+        ui::report::not_here(&not_here.iter().map(|u| u.described()).collect::<Vec<_>>());
     }
 }
 

@@ -124,6 +124,16 @@ pub struct NotChecked<'a> {
     pub reach: Reach,
 }
 
+impl NotChecked<'_> {
+    /// "host vps systemd: systemd is not running there" (outside text: print it escaped).
+    pub fn described(&self) -> String {
+        let at = self.host.map(|h| format!("host {h} ")).unwrap_or_default();
+        format!("{at}{}: {}", self.source, self.reason)
+    }
+}
+
+/// The autostart sources, here and on each host, that could not be read, and why: those that
+/// cannot be on their system ([`Reach::NotHere`]) as well.
 pub fn autostart_not_checked(survey: &Survey) -> Vec<NotChecked<'_>> {
     let mut out: Vec<NotChecked> = survey
         .autostart

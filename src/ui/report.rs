@@ -46,6 +46,19 @@ pub fn noted(indent: usize, text: &str, fix: Option<&Fix>) {
     item(indent, "", text, fix);
 }
 
+/// With -v: the sources that cannot be on this system (launchd on Linux, systemd where it does
+/// not run), apart from what was not checked, each with why (outside text, escaped here).
+pub fn not_here(sources: &[String]) {
+    if sources.is_empty() {
+        return;
+    }
+    super::blank();
+    super::line(super::heading("Not on this system:"));
+    for s in sources {
+        noted(2, &super::shown(s), None);
+    }
+}
+
 /// A fix under a text that starts at column `at`.
 fn fix(at: usize, command: &Fix) {
     let label = "fix: ";

@@ -21,7 +21,9 @@ use serde::Serialize;
 use super::Context;
 use crate::config::Bot;
 use crate::error::{ExitStatus, Result};
+use crate::sources::autostart::Reach;
 use crate::survey::finding::{Check, Finding, Level};
+use crate::survey::judge;
 use crate::ui;
 use crate::ui::report::Detail;
 pub use deploys::FlyToml;
@@ -77,6 +79,14 @@ pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<ExitStatus> {
     } else {
         let names: Vec<&str> = bots.iter().map(|b| b.name.as_str()).collect();
         ui::report::doctor(&findings, &names, detail);
+        if detail == Detail::All {
+            let not_here: Vec<String> = judge::autostart_not_checked(&evidence.survey)
+                .iter()
+                .filter(|u| u.reach == Reach::NotHere)
+                .map(|u| u.described())
+                .collect();
+            ui::report::not_here(&not_here);
+        }
     }
     Ok(ExitStatus::found_if(errors > 0))
 }
