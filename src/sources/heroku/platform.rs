@@ -10,7 +10,7 @@ use crate::model::{Entry, PlatformKind};
 use crate::outside::Outside;
 use crate::sources::platform::{
     Condition, Control, Instance, LogStream, Platform, PlatformError, PlatformWarning, RecentLogs,
-    RecordHome,
+    RecordHome, joined,
 };
 
 /// One bot's app on Heroku.
@@ -67,13 +67,6 @@ process = \"worker\" }"
             .filter(|d| Some(d.kind.raw()) == kind.as_deref() || d.runs(self.entry))
             .collect()
     }
-}
-
-fn joined<T>(
-    h: std::thread::ScopedJoinHandle<'_, Result<T, PlatformError>>,
-) -> Result<T, PlatformError> {
-    h.join()
-        .unwrap_or_else(|_| Err(PlatformError::new("a Heroku read panicked", None)))
 }
 
 /// A dyno as the seam sees every platform's instances.

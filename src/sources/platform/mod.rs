@@ -86,6 +86,31 @@ impl PlatformError {
         }
     }
 
+    /// A platform CLI's call that could not run or did not finish (`key`: its botctl.toml
+    /// table, whose `timeout` a hang names).
+    pub fn from_exec(
+        command: &str,
+        e: crate::process::ExecError,
+        not_installed: fn() -> PlatformError,
+        key: &str,
+    ) -> Self {
+        use crate::process::ExecError;
+        match e {
+            ExecError::NotFound { .. } => not_installed(),
+            ExecError::Interrupted => PlatformError::interrupted(),
+            ExecError::TimedOut { after, .. } => PlatformError::new(
+                format!(
+                    "`{command}` did not answer within {}s and was stopped",
+                    after.as_secs()
+                ),
+                Some(format!(
+                    "check the network and run it again, or raise [{key}] timeout"
+                )),
+            ),
+            other => PlatformError::new(other.to_string(), None),
+        }
+    }
+
     /// The error and its fix in one sentence, for places with room for one line (JSON).
     pub fn with_fix(&self) -> String {
         match &self.fix {
@@ -110,6 +135,14 @@ impl From<PlatformError> for crate::error::Error {
             crate::error::Error::StepFailed(e.with_fix())
         }
     }
+}
+
+/// The answer of a read run on its own thread: a panic there is a failed read.
+pub fn joined<T>(
+    h: std::thread::ScopedJoinHandle<'_, Result<T, PlatformError>>,
+) -> Result<T, PlatformError> {
+    h.join()
+        .unwrap_or_else(|_| Err(PlatformError::new("a platform read panicked", None)))
 }
 
 /// One line of a bot's logs, whichever platform printed it.
