@@ -67,7 +67,7 @@ struct BotJson<'a> {
     platform: Option<PlatformJson<'a>>,
     /// null without a token.
     telegram: Option<TelegramJson>,
-    autostart: Vec<&'a autostart::Entry>,
+    autostart: Vec<&'a autostart::AutostartEntry>,
     /// One entry per configured host that may run the bot.
     hosts: Vec<HostJson<'a>>,
     /// The handoff record on Fly; null without one.
@@ -84,7 +84,7 @@ struct HostJson<'a> {
     instances: Vec<&'a Instance>,
     /// Processes there that may be the bot (their token variable could not be read).
     maybe: Vec<&'a Maybe>,
-    autostart: Vec<&'a autostart::Entry>,
+    autostart: Vec<&'a autostart::AutostartEntry>,
 }
 
 impl<'a> HostJson<'a> {

@@ -170,8 +170,13 @@ fn table(b: &Bot, fly_files: &[String]) -> String {
             if let Some(t) = fly_toml {
                 s.push_str(&format!("fly_toml = {}\n", toml_str(t)));
             }
+            // The app's [processes] give it several groups: status and dev-start count and
+            // stop only this one's machines.
             if let Some(g) = group {
-                s.push_str(&format!("# its Fly process group: {}\n", toml_str(g)));
+                s.push_str(&format!(
+                    "fly_process_group = {}   # its [processes] entry in fly.toml\n",
+                    toml_str(g)
+                ));
             }
             s.push_str("# ready_log = \"a line the bot logs once connected\"\n");
         }
