@@ -386,6 +386,13 @@ take it over without the probe: `{take_over} --no-probe`"
     }
 
     /// Install flyctl.
+    /// A platform CLI that did not answer in time.
+    pub fn raise_timeout(key: &str) -> Fix {
+        Fix::told(format!(
+            "check the network and run it again, or raise [{key}] timeout"
+        ))
+    }
+
     pub fn install_flyctl() -> Fix {
         Fix::instruction("curl -L https://fly.io/install.sh | sh")
             .noted("or: brew install flyctl".into())

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use test_support::{HerokuApi, World, bot, findings, heroku_app};
+use test_support::{HerokuApi, Level, World, bot, expect_finding, heroku_app};
 
 /// The Heroku CLI is a Node program that loads for seconds; on a loaded machine (the suite
 /// runs many at once) a call takes ten times that.
@@ -84,16 +84,13 @@ fn doctor_warns_of_a_formation_above_one_a_second_process_type_and_preboot() {
     let _api = HerokuApi::start(&world, json!({"lb-partner": app}));
     let run = world.run(&["doctor", "--json"]);
     let json = run.json();
-    let found = findings(&json, "platform", Some("partner"));
     let said = |needle: &str| {
-        found
-            .iter()
-            .find(|f| f["message"].as_str().unwrap_or_default().contains(needle))
-            .copied()
-            .unwrap_or_else(|| panic!("no finding with {needle:?}: {json:#}"))
+        expect_finding(&json, "platform", Level::Warn)
+            .bot("partner")
+            .saying(needle)
+            .one()
     };
     let formation = said("(formation)");
-    assert_eq!(formation["level"], "warn");
     assert!(
         formation["message"]
             .as_str()

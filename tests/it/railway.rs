@@ -4,7 +4,7 @@
 //! is "not checked" with the fix.
 
 use serde_json::json;
-use test_support::{RailwayCli, World, bot, findings, railway_project};
+use test_support::{Level, RailwayCli, World, bot, expect_finding, railway_project};
 
 fn partner_on_railway(world: &World, keys: &str) -> String {
     format!(
@@ -53,13 +53,11 @@ fn doctor_warns_of_replicas_and_an_overlap_and_prints_no_variable() {
     });
     let run = world.run(&["doctor", "--json"]);
     let json = run.json();
-    let found = findings(&json, "platform", Some("partner"));
     let said = |needle: &str| {
-        found
-            .iter()
-            .find(|f| f["message"].as_str().unwrap_or_default().contains(needle))
-            .copied()
-            .unwrap_or_else(|| panic!("no finding with {needle:?}: {json:#}"))
+        expect_finding(&json, "platform", Level::Warn)
+            .bot("partner")
+            .saying(needle)
+            .one()
     };
     let replicas = said("(replicas)");
     assert!(replicas["message"].as_str().unwrap().contains("2 replicas"));

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::fix::Fix;
 use crate::outside::Outside;
-use crate::process::{self, ExecError};
+use crate::process;
 use crate::sources::platform::{LogLine, PlatformError};
 
 mod platform;
@@ -81,20 +81,8 @@ impl Heroku {
     fn call(&self, args: &[&str]) -> Result<String, PlatformError> {
         let program = self.program.as_deref().ok_or_else(not_installed)?;
         let command = format!("heroku {}", args.join(" "));
-        let out = process::run(program, args, self.timeout).map_err(|e| match e {
-            ExecError::NotFound { .. } => not_installed(),
-            ExecError::Interrupted => PlatformError::interrupted(),
-            ExecError::TimedOut { after, .. } => PlatformError::new(
-                format!(
-                    "`{command}` did not answer within {}s and was stopped",
-                    after.as_secs()
-                ),
-                Some(Fix::instruction(
-                    "check the network and run it again, or raise [heroku] timeout",
-                )),
-            ),
-            other => PlatformError::new(other.to_string(), None),
-        })?;
+        let out = process::run(program, args, self.timeout)
+            .map_err(|e| PlatformError::from_exec(&command, e, not_installed, "heroku"))?;
         if out.success() {
             return Ok(out.stdout);
         }

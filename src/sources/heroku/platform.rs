@@ -10,7 +10,7 @@ use crate::model::{Entry, PlatformKind};
 use crate::outside::Outside;
 use crate::sources::platform::{
     Condition, Control, Instance, LogStream, Platform, PlatformError, PlatformWarning, RecentLogs,
-    RecordHome,
+    RecordHome, joined,
 };
 
 /// One bot's app on Heroku.
@@ -66,13 +66,6 @@ process = \"worker\" }",
             .filter(|d| Some(d.kind.raw()) == kind.as_deref() || d.runs(self.entry))
             .collect()
     }
-}
-
-fn joined<T>(
-    h: std::thread::ScopedJoinHandle<'_, Result<T, PlatformError>>,
-) -> Result<T, PlatformError> {
-    h.join()
-        .unwrap_or_else(|_| Err(PlatformError::new("a Heroku read panicked", None)))
 }
 
 /// A dyno as the seam sees every platform's instances.
@@ -163,9 +156,36 @@ impl Platform for OnHeroku<'_> {
             .map_or(0, |f| f.quantity))
     }
 
+    /// To zero only when no dyno of another type runs the bot too: scaling the bot's type
+    /// would leave that one polling, and the wait for none would only run out.
     fn set_scale(&self, n: u32) -> Result<(), PlatformError> {
-        let kind = self.scaled_kind()?;
-        self.cli.scale(self.app, &kind, n)
+        if n > 0 {
+            return self.cli.scale(self.app, &self.scaled_kind()?, n);
+        }
+        let dynos = self.cli.dynos(self.app)?;
+        let kind = self.known_kind(&dynos)?;
+        let others: Vec<&Dyno> = dynos
+            .iter()
+            .filter(|d| d.kind.raw() != kind && d.is_running() && d.runs(self.entry))
+            .collect();
+        if let Some(other) = others.first() {
+            return Err(PlatformError::new(
+                format!(
+                    "{} of {} runs the bot too, and botctl scales only the {} type",
+                    other.name,
+                    crate::outside::shown(self.app),
+                    crate::outside::shown(&kind)
+                ),
+                Some(
+                    crate::fix::Fix::run(&["heroku", "ps:scale"])
+                        .assign(other.kind.raw(), "0")
+                        .arg("--app")
+                        .arg(self.app)
+                        .note("and run the bot from one Procfile line"),
+                ),
+            ));
+        }
+        self.cli.scale(self.app, &kind, 0)
     }
 
     /// Two pollers on Heroku: a formation above 1, the bot in a second process type, and

@@ -87,6 +87,29 @@ impl PlatformError {
         }
     }
 
+    /// A platform CLI's call that could not run or did not finish (`key`: its botctl.toml
+    /// table, whose `timeout` a hang names).
+    pub fn from_exec(
+        command: &str,
+        e: crate::process::ExecError,
+        not_installed: fn() -> PlatformError,
+        key: &str,
+    ) -> Self {
+        use crate::process::ExecError;
+        match e {
+            ExecError::NotFound { .. } => not_installed(),
+            ExecError::Interrupted => PlatformError::interrupted(),
+            ExecError::TimedOut { after, .. } => PlatformError::new(
+                format!(
+                    "`{command}` did not answer within {}s and was stopped",
+                    after.as_secs()
+                ),
+                Some(crate::fix::Fix::raise_timeout(key)),
+            ),
+            other => PlatformError::new(other.to_string(), None),
+        }
+    }
+
     /// The error and its fix in one sentence, for places with room for one line (JSON).
     pub fn with_fix(&self) -> String {
         crate::fix::with_fix(&self.message, self.fix.as_ref())
@@ -111,6 +134,14 @@ impl From<PlatformError> for crate::error::Error {
             crate::error::Error::failed(e, fix)
         }
     }
+}
+
+/// The answer of a read run on its own thread: a panic there is a failed read.
+pub fn joined<T>(
+    h: std::thread::ScopedJoinHandle<'_, Result<T, PlatformError>>,
+) -> Result<T, PlatformError> {
+    h.join()
+        .unwrap_or_else(|_| Err(PlatformError::new("a platform read panicked", None)))
 }
 
 /// One line of a bot's logs, whichever platform printed it.

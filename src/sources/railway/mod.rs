@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::fix::Fix;
 use crate::outside::Outside;
-use crate::process::{self, ExecError};
+use crate::process;
 use crate::sources::platform::PlatformError;
 
 mod platform;
@@ -86,20 +86,8 @@ impl Railway {
         let program = self.program.as_deref().ok_or_else(not_installed)?;
         let command = format!("railway {}", args.join(" "));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = process::run(program, &args, self.timeout).map_err(|e| match e {
-            ExecError::NotFound { .. } => not_installed(),
-            ExecError::Interrupted => PlatformError::interrupted(),
-            ExecError::TimedOut { after, .. } => PlatformError::new(
-                format!(
-                    "`{command}` did not answer within {}s and was stopped",
-                    after.as_secs()
-                ),
-                Some(Fix::instruction(
-                    "check the network and run it again, or raise [railway] timeout",
-                )),
-            ),
-            other => PlatformError::new(other.to_string(), None),
-        })?;
+        let out = process::run(program, &args, self.timeout)
+            .map_err(|e| PlatformError::from_exec(&command, e, not_installed, "railway"))?;
         if out.success() {
             return Ok(out.stdout);
         }

@@ -11,7 +11,7 @@ use crate::model::PlatformKind;
 use crate::outside::Outside;
 use crate::sources::platform::{
     Condition, Control, Instance, LogStream, Platform, PlatformError, PlatformWarning, RecentLogs,
-    RecordHome,
+    RecordHome, joined,
 };
 
 /// One bot's service on Railway.
@@ -207,11 +207,4 @@ beside the new one",
         }
         Ok(out)
     }
-}
-
-fn joined<T>(
-    h: std::thread::ScopedJoinHandle<'_, Result<T, PlatformError>>,
-) -> Result<T, PlatformError> {
-    h.join()
-        .unwrap_or_else(|_| Err(PlatformError::new("a Railway read panicked", None)))
 }
