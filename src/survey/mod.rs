@@ -386,7 +386,7 @@ impl Survey {
             match other.machines {
                 Ok(ms) => also.extend(
                     ms.iter()
-                        .filter(|m| m.is_running())
+                        .filter(|m| m.may_poll())
                         .map(|m| (other.app.clone(), m)),
                 ),
                 // It holds the token; whether it runs cannot be told.

@@ -54,7 +54,7 @@ pub struct Also<'a> {
 impl Also<'_> {
     pub fn started(&self) -> Vec<&Machine> {
         self.machines
-            .map(|ms| ms.iter().filter(|m| m.is_running()).collect())
+            .map(|ms| ms.iter().filter(|m| m.may_poll()).collect())
             .unwrap_or_default()
     }
 

@@ -70,8 +70,8 @@ fn a_beta_app_with_the_same_token_is_a_place_of_the_bot() {
     assert_eq!(also[0]["secret"], "BOT_TOKEN");
     assert_eq!(
         also[0]["machines"],
-        json!([{"id": "beta00000000001", "state": "started", "region": "ams"},
-               {"id": "beta00000000002", "state": "stopped", "region": "ams"}])
+        json!([{"id": "beta00000000001", "state": "started", "region": "ams", "group": "app"},
+               {"id": "beta00000000002", "state": "stopped", "region": "ams", "group": "app"}])
     );
     let human = world.run(&["status"]);
     human.expect_code(1);

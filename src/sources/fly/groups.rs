@@ -61,6 +61,12 @@ impl Machine {
         }
     }
 
+    /// Running, and none of Fly's own: what may poll in another app holding the bot's token
+    /// (whose groups botctl.toml says nothing of).
+    pub fn may_poll(&self) -> bool {
+        self.is_running() && self.fly_own().is_none()
+    }
+
     /// Whether its `[processes]` command runs `entry`, by the argv rules of a local process.
     pub fn runs(&self, entry: &Entry) -> bool {
         let Some(cmd) = &self.command else {
