@@ -1,8 +1,6 @@
 //! What `botctl watch` reports: one event per change, as a line a person reads or as one JSON
 //! object (`{"at", "bot", "event", …}`).
 
-use serde_json::{Value, json};
-
 use crate::model::MachineId;
 use crate::outside::Outside;
 use crate::sources::fly::MachineState;
@@ -278,85 +276,6 @@ impl Event {
             _ => format!("{head}  {}", self.what.summary()),
         }
     }
-
-    pub fn json(&self) -> Value {
-        let mut v = json!({
-            "at": time_ms(self.at),
-            "bot": Some(&self.bot).filter(|b| !b.is_empty()),
-            "event": self.what.kind(),
-        });
-        let fields = match &self.what {
-            What::Appeared(c) | What::Gone(c) => json!({
-                "host": c.host, "pid": c.pid, "cmd": c.cmd, "started_by": c.started_by,
-                "container": c.container,
-            }),
-            What::Machine {
-                app,
-                id,
-                state,
-                change,
-                source,
-            } => json!({
-                "app": app, "machine": id, "state": state,
-                "change": match change {
-                    MachineChange::Created => "created",
-                    MachineChange::Destroyed => "destroyed",
-                    MachineChange::Found => "found",
-                    MachineChange::State { .. } => "state",
-                },
-                "from": match change { MachineChange::State { from } => Some(from), _ => None },
-                "source": source,
-            }),
-            What::Conflict {
-                app,
-                machine,
-                line,
-                places,
-                before,
-            } => json!({
-                "app": app, "machine": machine, "line": line, "places": places,
-                "before": before.iter().map(|(ago, what)| json!({"secs": ago, "change": what}))
-                    .collect::<Vec<_>>(),
-            }),
-            What::Webhook { url, was } => json!({
-                "change": if url.is_empty() { "deleted" } else { "set" }, "url": url, "was": was,
-            }),
-            What::Handoff {
-                app,
-                machine,
-                by,
-                since,
-            } => json!({
-                "app": app, "machine": machine,
-                "change": if by.is_some() { "written" } else { "cleared" },
-                "by": by, "since": since,
-            }),
-            What::Logs {
-                app,
-                trouble,
-                retry_in,
-            } => json!({
-                "app": app,
-                "trouble": match trouble {
-                    StreamTrouble::Ended(_) => "ended",
-                    StreamTrouble::Silent(_) => "silent",
-                    StreamTrouble::NotStarted(_) => "not-started",
-                },
-                "message": self.what.summary(), "retry_in": retry_in,
-            }),
-            What::Dropped { app, lines } => json!({
-                "app": app, "trouble": "dropped", "lines": lines, "message": self.what.summary(),
-            }),
-            What::Source { source, error } => json!({"source": source, "error": error}),
-        };
-        if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), fields) {
-            obj.extend(extra);
-            if self.initial {
-                obj.insert("initial".into(), Value::Bool(true));
-            }
-        }
-        v
-    }
 }
 
 /// "10:02:11Z": the time of day, UTC.
@@ -401,7 +320,7 @@ mod tests {
             ),
             "{line}"
         );
-        let j = e.json();
+        let j = serde_json::to_value(super::super::json::EventJson::new(&e)).unwrap();
         assert_eq!(j["event"], "409");
         assert_eq!(j["machine"], "148ed193b95089");
         assert_eq!(j["at"], "2026-11-25T10:00:00.250Z");

@@ -9,11 +9,8 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-
 /// What kind of thing restarts a process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SupervisorKind {
     Systemd,
     SystemdUser,
@@ -42,8 +39,8 @@ impl std::fmt::Display for SupervisorKind {
     }
 }
 
-/// The supervisor of one instance, as `status --json` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The supervisor of one instance.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Supervisor {
     pub kind: SupervisorKind,
     /// Unit, container, pm2 app, supervisord program, launchd label, or the loop shell's pid;
@@ -51,8 +48,7 @@ pub struct Supervisor {
     pub name: Name,
     /// The supervising process: the daemon, the loop's shell, the reloader (none for a unit).
     pub pid: Option<u32>,
-    /// How it is stopped; JSON's `stop` is what a person types for it ([`StopHow::command`]).
-    #[serde(rename = "stop", serialize_with = "stop_command")]
+    /// How it is stopped; what a person types for it is [`StopHow::command`].
     pub how: StopHow,
 }
 
@@ -108,16 +104,6 @@ impl std::fmt::Display for Name {
             Name::Unknown { .. } => f.write_str("(not named)"),
         }
     }
-}
-
-impl Serialize for Name {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.known().serialize(s)
-    }
-}
-
-fn stop_command<S: serde::Serializer>(how: &StopHow, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&how.command())
 }
 
 /// How dev-stop stops an instance with this supervisor.

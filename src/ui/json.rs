@@ -1,0 +1,274 @@
+//! The JSON botctl prints (`status --json`, `doctor --json`, `watch --json`) as its own types,
+//! built from the domain's: the contract's field names live here, so renaming a domain field
+//! or variant changes no script's input. A new field is one line in the struct below that
+//! carries it (in the contract's order) and one in its `new`.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::model::{BotName, MachineId, PlatformKind, UpdateMode};
+use crate::outside::{Argv, Outside};
+use crate::sources::autostart::{self, Source};
+use crate::sources::containers::Container;
+use crate::sources::fly::Machine;
+use crate::sources::local::{self, Maybe};
+use crate::sources::supervisor::{Supervisor, SupervisorKind};
+use crate::survey::Verdict;
+use crate::survey::finding::{Check, Finding, Level};
+use crate::time;
+
+/// A process that runs a bot, here or on a host.
+#[derive(Serialize)]
+pub struct InstanceJson<'a> {
+    pid: u32,
+    user: &'a Outside,
+    /// RFC 3339.
+    started: Option<String>,
+    cwd: Option<&'a Path>,
+    cmd: &'a Argv,
+    /// What restarts it when it is killed (`null`: nothing).
+    supervisor: Option<SupervisorJson<'a>>,
+    /// Only for a process in a container.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container: Option<ContainerJson<'a>>,
+}
+
+impl<'a> InstanceJson<'a> {
+    pub fn new(i: &'a local::Instance) -> Self {
+        InstanceJson {
+            pid: i.pid,
+            user: &i.user,
+            started: i.started.map(time::rfc3339),
+            cwd: i.cwd.as_deref(),
+            cmd: &i.cmd,
+            supervisor: i.supervisor.as_ref().map(SupervisorJson::new),
+            container: i.container.as_ref().map(ContainerJson::new),
+        }
+    }
+}
+
+/// A process that may be the bot, and why botctl cannot tell.
+#[derive(Serialize)]
+pub struct MaybeJson<'a> {
+    #[serde(flatten)]
+    instance: InstanceJson<'a>,
+    why: &'a str,
+}
+
+impl<'a> MaybeJson<'a> {
+    pub fn new(m: &'a Maybe) -> Self {
+        MaybeJson {
+            instance: InstanceJson::new(&m.instance),
+            why: &m.why,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct SupervisorJson<'a> {
+    kind: &'static str,
+    /// `null` when its daemon was seen but did not say.
+    name: Option<&'a Outside>,
+    pid: Option<u32>,
+    /// What a person types to stop it for good.
+    stop: String,
+}
+
+impl<'a> SupervisorJson<'a> {
+    pub fn new(s: &'a Supervisor) -> Self {
+        SupervisorJson {
+            kind: supervisor_kind(s.kind),
+            name: s.name.known(),
+            pid: s.pid,
+            stop: s.stop(),
+        }
+    }
+}
+
+fn supervisor_kind(kind: SupervisorKind) -> &'static str {
+    match kind {
+        SupervisorKind::Systemd => "systemd",
+        SupervisorKind::SystemdUser => "systemd-user",
+        SupervisorKind::Docker => "docker",
+        SupervisorKind::Pm2 => "pm2",
+        SupervisorKind::Supervisord => "supervisord",
+        SupervisorKind::Launchd => "launchd",
+        SupervisorKind::Reloader => "reloader",
+        SupervisorKind::Loop => "loop",
+        SupervisorKind::Cron => "cron",
+    }
+}
+
+/// The container a process runs in, as its engine describes it.
+#[derive(Serialize)]
+pub struct ContainerJson<'a> {
+    name: &'a Outside,
+    project: Option<&'a Outside>,
+    service: Option<&'a Outside>,
+    restart: &'a Outside,
+}
+
+impl<'a> ContainerJson<'a> {
+    pub fn new(c: &'a Container) -> Self {
+        ContainerJson {
+            name: &c.name,
+            project: c.project.as_ref(),
+            service: c.service.as_ref(),
+            restart: &c.restart,
+        }
+    }
+}
+
+/// A Fly machine.
+#[derive(Serialize)]
+pub struct MachineJson<'a> {
+    id: &'a MachineId,
+    /// As flyctl names it, one botctl does not know included.
+    state: &'a str,
+    region: &'a Outside,
+}
+
+impl<'a> MachineJson<'a> {
+    pub fn new(m: &'a Machine) -> Self {
+        MachineJson {
+            id: &m.id,
+            state: m.state.raw(),
+            region: &m.region,
+        }
+    }
+
+    pub fn all(machines: &'a [Machine]) -> Vec<Self> {
+        machines.iter().map(MachineJson::new).collect()
+    }
+}
+
+/// Something that can start a bot again later.
+#[derive(Serialize)]
+pub struct AutostartJson<'a> {
+    source: &'static str,
+    entry: &'a Outside,
+}
+
+impl<'a> AutostartJson<'a> {
+    pub fn new(e: &'a autostart::Entry) -> Self {
+        AutostartJson {
+            source: autostart_source(e.source),
+            entry: &e.entry,
+        }
+    }
+
+    pub fn all(entries: impl IntoIterator<Item = &'a autostart::Entry>) -> Vec<Self> {
+        entries.into_iter().map(AutostartJson::new).collect()
+    }
+}
+
+fn autostart_source(source: Source) -> &'static str {
+    match source {
+        Source::Crontab => "crontab",
+        Source::Launchd => "launchd",
+        Source::Pm2 => "pm2",
+        Source::Supervisord => "supervisord",
+        Source::Systemd => "systemd",
+        Source::SystemdUser => "systemd --user",
+    }
+}
+
+pub fn verdict(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Ok => "ok",
+        Verdict::Conflict => "conflict",
+        Verdict::Stopped => "stopped",
+        Verdict::Unknown => "unknown",
+    }
+}
+
+pub fn update_mode(mode: UpdateMode) -> &'static str {
+    match mode {
+        UpdateMode::Polling => "polling",
+        UpdateMode::Webhook => "webhook",
+    }
+}
+
+pub fn platform_kind(kind: PlatformKind) -> &'static str {
+    match kind {
+        PlatformKind::Fly => "fly",
+        PlatformKind::Kubernetes => "kubernetes",
+        PlatformKind::Heroku => "heroku",
+        PlatformKind::Railway => "railway",
+    }
+}
+
+/// `doctor --json`.
+#[derive(Serialize)]
+pub struct DoctorJson<'a> {
+    findings: Vec<FindingJson<'a>>,
+    errors: usize,
+    warnings: usize,
+}
+
+impl<'a> DoctorJson<'a> {
+    pub fn new(findings: &'a [Finding]) -> Self {
+        let count = |level| findings.iter().filter(|f| f.level == level).count();
+        DoctorJson {
+            findings: findings.iter().map(FindingJson::new).collect(),
+            errors: count(Level::Error),
+            warnings: count(Level::Warn),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct FindingJson<'a> {
+    /// `null` for a check about the whole project.
+    bot: Option<&'a BotName>,
+    check: &'static str,
+    level: &'static str,
+    message: &'a str,
+    fix: Option<&'a str>,
+}
+
+impl<'a> FindingJson<'a> {
+    pub fn new(f: &'a Finding) -> Self {
+        FindingJson {
+            bot: f.bot.as_ref(),
+            check: check(f.check),
+            level: level(f.level),
+            message: &f.message,
+            fix: f.fix.as_deref(),
+        }
+    }
+}
+
+fn level(level: Level) -> &'static str {
+    match level {
+        Level::Error => "error",
+        Level::Warn => "warn",
+        Level::Ok => "ok",
+    }
+}
+
+fn check(check: Check) -> &'static str {
+    match check {
+        Check::Config => "config",
+        Check::Flyctl => "flyctl",
+        Check::Token => "token",
+        Check::Webhook => "webhook",
+        Check::Pending => "pending",
+        Check::Local => "local",
+        Check::Fly => "fly",
+        Check::Places => "places",
+        Check::Autostart => "autostart",
+        Check::Proxy => "proxy",
+        Check::Logs => "logs",
+        Check::Handoff => "handoff",
+        Check::Probe => "probe",
+        Check::Supervisor => "supervisor",
+        Check::Host => "host",
+        Check::SharedToken => "shared-token",
+        Check::Deploy => "deploy",
+        Check::Events => "events",
+        Check::Container => "container",
+        Check::Platform => "platform",
+    }
+}
