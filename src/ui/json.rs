@@ -1,6 +1,8 @@
-//! The JSON botctl prints (`status --json`, `doctor --json`, `watch --json`) as its own types,
-//! built from the domain's: the contract's field names live here, so renaming a domain field
-//! or variant changes no script's input. A new field is one line in the struct below that
+//! The JSON botctl prints (`status --json`, `doctor --json`; watch's is beside it) as its own
+//! types, built from the domain's: the contract's field names live here, so renaming a domain
+//! field changes no script's input. Values are the names the domain spells out for people too
+//! (`Check::name`, `Source::as_str`, `SupervisorKind`'s Display), never derived from a
+//! variant's identifier. A new field is one line in the struct below that
 //! carries it (in the contract's order) and one in its `new`.
 
 use std::path::Path;
@@ -9,13 +11,13 @@ use serde::Serialize;
 
 use crate::model::{BotName, MachineId, PlatformKind, UpdateMode};
 use crate::outside::{Argv, Outside};
-use crate::sources::autostart::{self, Source};
+use crate::sources::autostart;
 use crate::sources::containers::Container;
 use crate::sources::fly::Machine;
 use crate::sources::local::{self, Maybe};
-use crate::sources::supervisor::{Supervisor, SupervisorKind};
+use crate::sources::supervisor::Supervisor;
 use crate::survey::Verdict;
-use crate::survey::finding::{Check, Finding, Level};
+use crate::survey::finding::{Finding, Level};
 use crate::time;
 
 /// A process that runs a bot, here or on a host.
@@ -67,7 +69,7 @@ impl<'a> MaybeJson<'a> {
 
 #[derive(Serialize)]
 pub struct SupervisorJson<'a> {
-    kind: &'static str,
+    kind: String,
     /// `null` when its daemon was seen but did not say.
     name: Option<&'a Outside>,
     pid: Option<u32>,
@@ -78,25 +80,11 @@ pub struct SupervisorJson<'a> {
 impl<'a> SupervisorJson<'a> {
     pub fn new(s: &'a Supervisor) -> Self {
         SupervisorJson {
-            kind: supervisor_kind(s.kind),
+            kind: s.kind.to_string(),
             name: s.name.known(),
             pid: s.pid,
             stop: s.stop(),
         }
-    }
-}
-
-fn supervisor_kind(kind: SupervisorKind) -> &'static str {
-    match kind {
-        SupervisorKind::Systemd => "systemd",
-        SupervisorKind::SystemdUser => "systemd-user",
-        SupervisorKind::Docker => "docker",
-        SupervisorKind::Pm2 => "pm2",
-        SupervisorKind::Supervisord => "supervisord",
-        SupervisorKind::Launchd => "launchd",
-        SupervisorKind::Reloader => "reloader",
-        SupervisorKind::Loop => "loop",
-        SupervisorKind::Cron => "cron",
     }
 }
 
@@ -127,6 +115,8 @@ pub struct MachineJson<'a> {
     /// As flyctl names it, one botctl does not know included.
     state: &'a str,
     region: &'a Outside,
+    /// Its process group.
+    group: &'a Outside,
 }
 
 impl<'a> MachineJson<'a> {
@@ -135,6 +125,7 @@ impl<'a> MachineJson<'a> {
             id: &m.id,
             state: m.state.raw(),
             region: &m.region,
+            group: &m.group,
         }
     }
 
@@ -153,24 +144,13 @@ pub struct AutostartJson<'a> {
 impl<'a> AutostartJson<'a> {
     pub fn new(e: &'a autostart::Entry) -> Self {
         AutostartJson {
-            source: autostart_source(e.source),
+            source: e.source.as_str(),
             entry: &e.entry,
         }
     }
 
     pub fn all(entries: impl IntoIterator<Item = &'a autostart::Entry>) -> Vec<Self> {
         entries.into_iter().map(AutostartJson::new).collect()
-    }
-}
-
-fn autostart_source(source: Source) -> &'static str {
-    match source {
-        Source::Crontab => "crontab",
-        Source::Launchd => "launchd",
-        Source::Pm2 => "pm2",
-        Source::Supervisord => "supervisord",
-        Source::Systemd => "systemd",
-        Source::SystemdUser => "systemd --user",
     }
 }
 
@@ -232,7 +212,7 @@ impl<'a> FindingJson<'a> {
     pub fn new(f: &'a Finding) -> Self {
         FindingJson {
             bot: f.bot.as_ref(),
-            check: check(f.check),
+            check: f.check.name(),
             level: level(f.level),
             message: &f.message,
             fix: f.fix.as_deref(),
@@ -245,30 +225,5 @@ fn level(level: Level) -> &'static str {
         Level::Error => "error",
         Level::Warn => "warn",
         Level::Ok => "ok",
-    }
-}
-
-fn check(check: Check) -> &'static str {
-    match check {
-        Check::Config => "config",
-        Check::Flyctl => "flyctl",
-        Check::Token => "token",
-        Check::Webhook => "webhook",
-        Check::Pending => "pending",
-        Check::Local => "local",
-        Check::Fly => "fly",
-        Check::Places => "places",
-        Check::Autostart => "autostart",
-        Check::Proxy => "proxy",
-        Check::Logs => "logs",
-        Check::Handoff => "handoff",
-        Check::Probe => "probe",
-        Check::Supervisor => "supervisor",
-        Check::Host => "host",
-        Check::SharedToken => "shared-token",
-        Check::Deploy => "deploy",
-        Check::Events => "events",
-        Check::Container => "container",
-        Check::Platform => "platform",
     }
 }

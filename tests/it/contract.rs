@@ -1,6 +1,6 @@
 //! The JSON's field names are the contract's (the SPEC's JSON section, copied below as each
 //! object's expected keys): one full world — a local copy kept alive by a shell loop, Fly
-//! machines holding a handoff record, another app with the same token, a host that cannot be
+//! machines holding a handoff record beside a console machine, another app with the same token, a host that cannot be
 //! reached, a crontab entry, a webhook bot — read by `status --json`, `doctor --json` and
 //! `watch --json`. A field added on purpose is added to its list here, in the contract's order.
 
@@ -29,8 +29,9 @@ const BOT: &[&str] = &[
 const BOT_EXTRA: &[&str] = &["maybe"];
 const INSTANCE: &[&str] = &["pid", "user", "started", "cwd", "cmd", "supervisor"];
 const SUPERVISOR: &[&str] = &["kind", "name", "pid", "stop"];
-const FLY: &[&str] = &["app", "error", "machines", "also"];
-const MACHINE: &[&str] = &["id", "state", "region"];
+const FLY: &[&str] = &["app", "error", "machines", "others", "also"];
+const MACHINE: &[&str] = &["id", "state", "region", "group"];
+const OTHER_MACHINE: &[&str] = &["id", "group", "state"];
 const ALSO: &[&str] = &["app", "secret", "machines"];
 const TELEGRAM: &[&str] = &["username", "webhook", "pending_updates", "error"];
 const AUTOSTART: &[&str] = &["source", "entry"];
@@ -78,8 +79,10 @@ fn full_world(api: &BotApi, token: &str, hook_token: &str) -> World {
     let mut started = machine("148ed193b95089", "started", None);
     started["metadata"] = serde_json::json!({"botctl_by": "alice@mbp",
         "botctl_at": "2026-12-06T10:00:00Z", "botctl_bot": "partner"});
+    let mut console = machine("91857e3f0d2a47", "started", None);
+    console["group"] = serde_json::json!("fly_app_console");
     let fly = fly_apps(&[
-        (APP, vec![started]),
+        (APP, vec![started, console]),
         (BETA, vec![machine("beta00000000001", "started", None)]),
     ]);
     let fly = with_secret(fly, APP, "PARTNER_BOT_TOKEN", token);
@@ -111,6 +114,12 @@ fn status_doctor_and_watch_json_have_the_contracts_field_names() {
     has_fields("supervisor", &local["supervisor"], SUPERVISOR, &[]);
     has_fields("fly", &partner["fly"], FLY, &[]);
     has_fields("machine", &partner["fly"]["machines"][0], MACHINE, &[]);
+    has_fields(
+        "other machine",
+        &partner["fly"]["others"][0],
+        OTHER_MACHINE,
+        &[],
+    );
     let also = &partner["fly"]["also"][0];
     has_fields("also", also, ALSO, &[]);
     has_fields("also's machine", &also["machines"][0], MACHINE, &[]);

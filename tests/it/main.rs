@@ -11,12 +11,15 @@ mod completions;
 mod config;
 mod contract;
 mod deploy;
+mod docs_examples;
 mod doctor;
 mod doctor_speed;
 mod doctor_time;
 mod exec;
 mod exits;
 mod files;
+mod fly_shapes;
+mod heroku;
 #[cfg(target_os = "linux")]
 mod hosts;
 mod identity;
