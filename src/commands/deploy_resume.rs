@@ -5,6 +5,7 @@
 
 use super::Context;
 use super::steps::team::TakeOver;
+use super::steps::webhook::Startup;
 use super::steps::{Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
 
 use crate::config::Bot;
@@ -148,17 +149,12 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
         &mut steps,
     )?;
     if restores_webhook(ctx, bot) {
-        let started = !plan.targets.is_empty();
-        let ready = started && fly.ready_log.is_some();
-        super::steps::webhook::restore(
-            ctx,
-            bot,
-            Some(&fly.app),
-            started,
-            ready,
-            started_at,
-            &mut steps,
-        )?;
+        let startup = match (plan.targets.is_empty(), fly.ready_log.is_some()) {
+            (true, _) => Startup::NothingStarted,
+            (false, false) => Startup::Started,
+            (false, true) => Startup::Ready,
+        };
+        super::steps::webhook::restore(ctx, bot, Some(&fly.app), startup, started_at, &mut steps)?;
     }
     if let Some(lock) = &lock {
         clear_handoff(lock, bot, &mut steps)?;
@@ -181,7 +177,7 @@ struct Begun {
 }
 
 fn begin(ctx: &Context, bot: &Bot, mode: Mode, title: &str, why: &str) -> Result<Begun> {
-    let mut steps = Steps::new(title, mode.is_dry_run());
+    let mut steps = Steps::new(title, mode);
     let lock = if mode.is_dry_run() {
         None
     } else {
@@ -213,7 +209,14 @@ fn resume_webhook(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
         return Ok(());
     }
     mode.confirm(&format!("Set the webhook of {} again?", bot.name))?;
-    super::steps::webhook::restore(ctx, bot, None, false, false, time::now(), &mut steps)?;
+    super::steps::webhook::restore(
+        ctx,
+        bot,
+        None,
+        Startup::NothingStarted,
+        time::now(),
+        &mut steps,
+    )?;
     if let Some(lock) = &lock {
         clear_handoff(lock, bot, &mut steps)?;
     }

@@ -362,6 +362,15 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
                     i.state
                 ));
             }
+            // Heroku's config vars restart every dyno and Railway's variables redeploy: neither
+            // holds a record, and dynos and replicas carry no metadata.
+            use crate::model::PlatformKind::{Heroku, Railway};
+            if matches!(look.kind, Heroku | Railway) && look.instances.is_ok() {
+                lines.push(ui::dim(&format!(
+                    "{} has no place for a team record: a handoff is recorded on this machine only",
+                    look.kind
+                )));
+            }
         }
         for (app, m) in &places.also {
             lines.push(format!(

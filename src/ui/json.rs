@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::model::{BotName, MachineId, PlatformKind, UpdateMode};
+use crate::model::{BotName, MachineId, Pid, PlatformKind, UpdateMode};
 use crate::outside::{Argv, Outside};
 use crate::sources::autostart;
 use crate::sources::containers::Container;
@@ -23,7 +23,7 @@ use crate::time;
 /// A process that runs a bot, here or on a host.
 #[derive(Serialize)]
 pub struct InstanceJson<'a> {
-    pid: u32,
+    pid: Pid,
     user: &'a Outside,
     /// RFC 3339.
     started: Option<String>,
@@ -72,7 +72,7 @@ pub struct SupervisorJson<'a> {
     kind: String,
     /// `null` when its daemon was seen but did not say.
     name: Option<&'a Outside>,
-    pid: Option<u32>,
+    pid: Option<Pid>,
     /// What a person types to stop it for good.
     stop: String,
 }
@@ -142,14 +142,14 @@ pub struct AutostartJson<'a> {
 }
 
 impl<'a> AutostartJson<'a> {
-    pub fn new(e: &'a autostart::Entry) -> Self {
+    pub fn new(e: &'a autostart::AutostartEntry) -> Self {
         AutostartJson {
             source: e.source.as_str(),
             entry: &e.entry,
         }
     }
 
-    pub fn all(entries: impl IntoIterator<Item = &'a autostart::Entry>) -> Vec<Self> {
+    pub fn all(entries: impl IntoIterator<Item = &'a autostart::AutostartEntry>) -> Vec<Self> {
         entries.into_iter().map(AutostartJson::new).collect()
     }
 }

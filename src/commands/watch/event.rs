@@ -1,6 +1,8 @@
 //! What `botctl watch` reports: one event per change, as a line a person reads or as one JSON
 //! object (`{"at", "bot", "event", …}`).
 
+use crate::model::Pid;
+
 use crate::model::MachineId;
 use crate::outside::Outside;
 use crate::sources::fly::MachineState;
@@ -22,7 +24,7 @@ pub fn now_ms() -> Millis {
 pub struct Event {
     pub at: Millis,
     pub bot: String,
-    pub what: What,
+    pub what: EventKind,
     /// Found by the first look at a source: how things stood when watching began, not a
     /// change.
     pub initial: bool,
@@ -30,10 +32,10 @@ pub struct Event {
 
 /// A place where a copy of the bot runs as a process: here or on a `[[host]]`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Copy {
+pub struct RunningCopy {
     /// `None`: this machine.
     pub host: Option<String>,
-    pub pid: u32,
+    pub pid: Pid,
     pub cmd: crate::outside::Argv,
     /// What keeps it alive or started it: "cron (pid 77)", "a shell loop (pid 900)",
     /// "bash (pid 812)".
@@ -41,7 +43,7 @@ pub struct Copy {
     pub container: Option<crate::outside::Outside>,
 }
 
-impl Copy {
+impl RunningCopy {
     /// "local pid 4242", "host vps pid 77".
     pub fn place(&self) -> String {
         match &self.host {
@@ -76,9 +78,9 @@ pub enum StreamTrouble {
 }
 
 #[derive(Debug, Clone)]
-pub enum What {
-    Appeared(Copy),
-    Gone(Copy),
+pub enum EventKind {
+    Appeared(RunningCopy),
+    Gone(RunningCopy),
     Machine {
         app: String,
         id: MachineId,
@@ -127,25 +129,25 @@ pub enum What {
     },
 }
 
-impl What {
+impl EventKind {
     /// The JSON `event`.
     pub fn kind(&self) -> &'static str {
         match self {
-            What::Appeared(_) => "appeared",
-            What::Gone(_) => "gone",
-            What::Machine { .. } => "machine",
-            What::Conflict { .. } => "409",
-            What::Webhook { .. } => "webhook",
-            What::Handoff { .. } => "handoff",
-            What::Logs { .. } | What::Dropped { .. } => "logs",
-            What::Source { .. } => "source",
+            EventKind::Appeared(_) => "appeared",
+            EventKind::Gone(_) => "gone",
+            EventKind::Machine { .. } => "machine",
+            EventKind::Conflict { .. } => "409",
+            EventKind::Webhook { .. } => "webhook",
+            EventKind::Handoff { .. } => "handoff",
+            EventKind::Logs { .. } | EventKind::Dropped { .. } => "logs",
+            EventKind::Source { .. } => "source",
         }
     }
 
     /// What changed, in a few words (also how a 409 event quotes the changes before it).
     pub fn summary(&self) -> String {
         match self {
-            What::Appeared(c) => {
+            EventKind::Appeared(c) => {
                 let mut s = format!("{} appeared", c.place());
                 if let Some(by) = &c.started_by {
                     s.push_str(&format!(", started by {}", shown(by)));
@@ -155,8 +157,8 @@ impl What {
                 }
                 s
             }
-            What::Gone(c) => format!("{} went", c.place()),
-            What::Machine {
+            EventKind::Gone(c) => format!("{} went", c.place()),
+            EventKind::Machine {
                 app,
                 id,
                 state,
@@ -178,17 +180,17 @@ impl What {
                     }
                 }
             }
-            What::Conflict { machine, .. } => format!(
+            EventKind::Conflict { machine, .. } => format!(
                 "409 in {}'s log",
                 machine
                     .as_ref()
                     .map_or_else(|| "an unnamed machine".into(), ToString::to_string)
             ),
-            What::Webhook { url, was } if url.is_empty() => {
+            EventKind::Webhook { url, was } if url.is_empty() => {
                 format!("the webhook was deleted (was {was})")
             }
-            What::Webhook { url, .. } => format!("a webhook is set: {url}"),
-            What::Handoff {
+            EventKind::Webhook { url, .. } => format!("a webhook is set: {url}"),
+            EventKind::Handoff {
                 machine,
                 by: Some(by),
                 since,
@@ -201,10 +203,10 @@ impl What {
                     .map(|s| format!(" since {}", shown(s)))
                     .unwrap_or_default()
             ),
-            What::Handoff { machine, .. } => {
+            EventKind::Handoff { machine, .. } => {
                 format!("handoff record cleared on machine {machine}")
             }
-            What::Logs {
+            EventKind::Logs {
                 app,
                 trouble,
                 retry_in,
@@ -222,16 +224,16 @@ impl What {
                 };
                 format!("{why}; started again in {retry_in}s")
             }
-            What::Dropped { app, lines } => format!(
+            EventKind::Dropped { app, lines } => format!(
                 "`flyctl logs --app {app}`: {lines} line{} dropped unread, coming faster than \
 botctl reads them (a 409 among them is not reported)",
                 if *lines == 1 { "" } else { "s" }
             ),
-            What::Source {
+            EventKind::Source {
                 source,
                 error: Some(e),
             } => format!("{source} could not be read: {}", shown(e)),
-            What::Source { source, .. } => format!("{source} can be read again"),
+            EventKind::Source { source, .. } => format!("{source} can be read again"),
         }
     }
 }
@@ -246,7 +248,7 @@ impl Event {
             if self.bot.is_empty() { "-" } else { &self.bot }
         );
         match &self.what {
-            What::Conflict {
+            EventKind::Conflict {
                 line,
                 places,
                 before,
@@ -305,7 +307,7 @@ mod tests {
             at: 1_795_600_800_250,
             bot: "partner".into(),
             initial: false,
-            what: What::Conflict {
+            what: EventKind::Conflict {
                 app: "lb".into(),
                 machine: Some("148ed193b95089".into()),
                 line: "Conflict: terminated by other getUpdates request".into(),

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::event::{Event, MachineChange, Millis, StreamTrouble, What, time_ms};
+use super::event::{Event, EventKind, MachineChange, Millis, StreamTrouble, time_ms};
 use super::watcher::Tally;
-use crate::model::MachineId;
+use crate::model::{MachineId, Pid};
 use crate::outside::{Argv, Outside};
 
 #[derive(Serialize)]
@@ -29,7 +29,7 @@ pub struct EventJson<'a> {
 enum Fields<'a> {
     Copy {
         host: Option<&'a str>,
-        pid: u32,
+        pid: Pid,
         cmd: &'a Argv,
         started_by: Option<&'a str>,
         container: Option<&'a Outside>,
@@ -99,16 +99,16 @@ impl<'a> EventJson<'a> {
 }
 
 impl<'a> Fields<'a> {
-    fn new(what: &'a What) -> Self {
+    fn new(what: &'a EventKind) -> Self {
         match what {
-            What::Appeared(c) | What::Gone(c) => Fields::Copy {
+            EventKind::Appeared(c) | EventKind::Gone(c) => Fields::Copy {
                 host: c.host.as_deref(),
                 pid: c.pid,
                 cmd: &c.cmd,
                 started_by: c.started_by.as_deref(),
                 container: c.container.as_ref(),
             },
-            What::Machine {
+            EventKind::Machine {
                 app,
                 id,
                 state,
@@ -130,7 +130,7 @@ impl<'a> Fields<'a> {
                 },
                 source: source.as_deref(),
             },
-            What::Conflict {
+            EventKind::Conflict {
                 app,
                 machine,
                 line,
@@ -149,12 +149,12 @@ impl<'a> Fields<'a> {
                     })
                     .collect(),
             },
-            What::Webhook { url, was } => Fields::Webhook {
+            EventKind::Webhook { url, was } => Fields::Webhook {
                 change: if url.is_empty() { "deleted" } else { "set" },
                 url,
                 was,
             },
-            What::Handoff {
+            EventKind::Handoff {
                 app,
                 machine,
                 by,
@@ -166,7 +166,7 @@ impl<'a> Fields<'a> {
                 by: by.as_deref(),
                 since: since.as_deref(),
             },
-            What::Logs {
+            EventKind::Logs {
                 app,
                 trouble,
                 retry_in,
@@ -180,13 +180,13 @@ impl<'a> Fields<'a> {
                 message: what.summary(),
                 retry_in: *retry_in,
             },
-            What::Dropped { app, lines } => Fields::Dropped {
+            EventKind::Dropped { app, lines } => Fields::Dropped {
                 app,
                 trouble: "dropped",
                 lines: *lines,
                 message: what.summary(),
             },
-            What::Source { source, error } => Fields::Source {
+            EventKind::Source { source, error } => Fields::Source {
                 source,
                 error: error.as_deref(),
             },
