@@ -4,7 +4,8 @@ use serde::Serialize;
 
 use super::Context;
 use crate::config::Bot;
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
+use crate::fix::Fix;
 use crate::sources::autostart::Reach;
 use crate::sources::fly::Machine;
 use crate::sources::telegram::TokenLookup;
@@ -28,7 +29,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<ExitStatus> {
     let bots = ctx.cfg.select(&args.bots)?;
     let survey = ctx.survey(&bots);
     let verdicts: Vec<Verdict> = bots.iter().map(|b| survey.places(b).verdict()).collect();
@@ -42,7 +43,7 @@ pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
     } else {
         print_human(&bots, &survey, ctx.cfg.team.stale, detail);
     }
-    Ok(i32::from(verdicts.contains(&Verdict::Conflict)))
+    Ok(ExitStatus::found_if(verdicts.contains(&Verdict::Conflict)))
 }
 
 /// `status --json`, as the SPEC shows it: its own types (the leaves in `ui::json`), so a field
@@ -420,8 +421,8 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
 
     let mut later = Vec::new();
     // What could not be read, with the fix when there is one.
-    let mut unchecked: Vec<(String, Option<String>)> = Vec::new();
-    let mut note = |text: String, fix: Option<String>| {
+    let mut unchecked: Vec<(String, Option<Fix>)> = Vec::new();
+    let mut note = |text: String, fix: Option<Fix>| {
         if !unchecked.iter().any(|(t, _)| *t == text) {
             unchecked.push((text, fix));
         }
@@ -481,8 +482,9 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
         if let Some(t) = survey.telegram.get(&bot.name) {
             match &t.token {
                 missing @ TokenLookup::Missing { .. } => {
-                    let (why, fix) = missing.missing().unwrap_or_default();
-                    note(format!("telegram {}: {why}", bot.name), Some(fix));
+                    let (why, fix) = missing.missing().unzip();
+                    let why = why.unwrap_or_default();
+                    note(format!("telegram {}: {why}", bot.name), fix);
                 }
                 TokenLookup::NotConfigured => {}
                 TokenLookup::Found { .. } => {
@@ -549,7 +551,7 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
         ui::blank();
         ui::line(ui::heading("Not checked:"));
         for (text, fix) in &unchecked {
-            ui::report::noted(2, text, fix.as_deref());
+            ui::report::noted(2, text, fix.as_ref());
         }
     }
 }

@@ -2,6 +2,7 @@
 //! and the command that fixes it. doctor makes them; `ui::report` prints them.
 
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::model::BotName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -94,7 +95,7 @@ pub struct Finding {
     pub check: Check,
     pub level: Level,
     pub message: String,
-    pub fix: Option<String>,
+    pub fix: Option<Fix>,
 }
 
 impl Finding {
@@ -117,11 +118,11 @@ impl Finding {
         Finding::new(Level::Ok, bot, check, message)
     }
     /// The command that fixes it.
-    pub fn fix(mut self, command: impl Into<String>) -> Self {
-        self.fix = Some(command.into());
+    pub fn fix(mut self, command: Fix) -> Self {
+        self.fix = Some(command);
         self
     }
-    pub fn fix_opt(mut self, command: Option<String>) -> Self {
+    pub fn fix_opt(mut self, command: Option<Fix>) -> Self {
         self.fix = command;
         self
     }

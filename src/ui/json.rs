@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::fix::Fix;
 use crate::model::{BotName, MachineId, Pid, PlatformKind, UpdateMode};
 use crate::outside::{Argv, Outside};
 use crate::sources::autostart;
@@ -74,7 +75,7 @@ pub struct SupervisorJson<'a> {
     name: Option<&'a Outside>,
     pid: Option<Pid>,
     /// What a person types to stop it for good.
-    stop: String,
+    stop: Fix,
 }
 
 impl<'a> SupervisorJson<'a> {
@@ -205,7 +206,7 @@ pub struct FindingJson<'a> {
     check: &'static str,
     level: &'static str,
     message: &'a str,
-    fix: Option<&'a str>,
+    fix: Option<&'a Fix>,
 }
 
 impl<'a> FindingJson<'a> {
@@ -215,7 +216,7 @@ impl<'a> FindingJson<'a> {
             check: f.check.name(),
             level: level(f.level),
             message: &f.message,
-            fix: f.fix.as_deref(),
+            fix: f.fix.as_ref(),
         }
     }
 }

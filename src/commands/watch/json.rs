@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::event::{Event, EventKind, MachineChange, Millis, StreamTrouble, time_ms};
+use super::event::{Event, Happening, MachineChange, Millis, StreamTrouble, time_ms};
 use super::watcher::Tally;
 use crate::model::{MachineId, Pid};
 use crate::outside::{Argv, Outside};
@@ -99,16 +99,16 @@ impl<'a> EventJson<'a> {
 }
 
 impl<'a> Fields<'a> {
-    fn new(what: &'a EventKind) -> Self {
+    fn new(what: &'a Happening) -> Self {
         match what {
-            EventKind::Appeared(c) | EventKind::Gone(c) => Fields::Copy {
+            Happening::Appeared(c) | Happening::Gone(c) => Fields::Copy {
                 host: c.host.as_deref(),
                 pid: c.pid,
                 cmd: &c.cmd,
                 started_by: c.started_by.as_deref(),
                 container: c.container.as_ref(),
             },
-            EventKind::Machine {
+            Happening::Machine {
                 app,
                 id,
                 state,
@@ -130,7 +130,7 @@ impl<'a> Fields<'a> {
                 },
                 source: source.as_deref(),
             },
-            EventKind::Conflict {
+            Happening::Conflict {
                 app,
                 machine,
                 line,
@@ -149,12 +149,12 @@ impl<'a> Fields<'a> {
                     })
                     .collect(),
             },
-            EventKind::Webhook { url, was } => Fields::Webhook {
+            Happening::Webhook { url, was } => Fields::Webhook {
                 change: if url.is_empty() { "deleted" } else { "set" },
                 url,
                 was,
             },
-            EventKind::Handoff {
+            Happening::Handoff {
                 app,
                 machine,
                 by,
@@ -166,7 +166,7 @@ impl<'a> Fields<'a> {
                 by: by.as_deref(),
                 since: since.as_deref(),
             },
-            EventKind::Logs {
+            Happening::Logs {
                 app,
                 trouble,
                 retry_in,
@@ -180,13 +180,13 @@ impl<'a> Fields<'a> {
                 message: what.summary(),
                 retry_in: *retry_in,
             },
-            EventKind::Dropped { app, lines } => Fields::Dropped {
+            Happening::Dropped { app, lines } => Fields::Dropped {
                 app,
                 trouble: "dropped",
                 lines: *lines,
                 message: what.summary(),
             },
-            EventKind::Source { source, error } => Fields::Source {
+            Happening::Source { source, error } => Fields::Source {
                 source,
                 error: error.as_deref(),
             },

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::model;
 use crate::model::{BotName, SystemdManager};
 use crate::process;
@@ -73,7 +74,7 @@ pub struct AutostartEntry {
     /// The line, unit or plist as found: outside text.
     pub entry: crate::outside::Outside,
     /// What to type to remove it.
-    pub fix: String,
+    pub fix: crate::fix::Fix,
 }
 
 #[derive(Debug, Clone, PartialEq)]
