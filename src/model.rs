@@ -262,8 +262,7 @@ impl Entry {
 }
 
 /// How a bot gets its updates in production. Locally, dev-start always polls.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum UpdateMode {
     #[default]
     Polling,
@@ -461,8 +460,7 @@ pub enum PlatformConfig {
 }
 
 /// Which platform, for messages and JSON (`"kind"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PlatformKind {
     Fly,
     Kubernetes,

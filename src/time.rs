@@ -21,13 +21,6 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
     u64::try_from(t.as_second()).ok()
 }
 
-pub fn serialize_opt<S: serde::Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(t) => s.serialize_str(&rfc3339(*t)),
-        None => s.serialize_none(),
-    }
-}
-
 /// The current time, to the second (as botctl writes and shows times).
 pub fn now_stamp() -> Timestamp {
     Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH)

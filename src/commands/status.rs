@@ -6,12 +6,12 @@ use super::Context;
 use crate::config::Bot;
 use crate::error::{ExitStatus, Result};
 use crate::fix::Fix;
-use crate::sources::autostart::{self, Reach};
+use crate::sources::autostart::Reach;
 use crate::sources::fly::Machine;
-use crate::sources::local::{Instance, Maybe};
 use crate::sources::telegram::TokenLookup;
 use crate::survey::judge::{self, OnHost, Username};
 use crate::survey::{Survey, Verdict};
+use crate::ui::json::{self, AutostartJson, MachineJson, MaybeJson};
 use crate::ui::report::Detail;
 use crate::{team, ui};
 use std::time::Duration;
@@ -46,7 +46,8 @@ pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<ExitStatus> {
     Ok(ExitStatus::found_if(verdicts.contains(&Verdict::Conflict)))
 }
 
-/// `status --json`, as the SPEC shows it.
+/// `status --json`, as the SPEC shows it: its own types (the leaves in `ui::json`), so a field
+/// of the contract is added here, in the SPEC's order, and filled in `new`.
 #[derive(Serialize)]
 struct StatusJson<'a> {
     bots: Vec<BotJson<'a>>,
@@ -55,12 +56,12 @@ struct StatusJson<'a> {
 #[derive(Serialize)]
 struct BotJson<'a> {
     name: &'a str,
-    verdict: Verdict,
+    verdict: &'static str,
     places: usize,
-    local: Vec<&'a Instance>,
+    local: Vec<json::InstanceJson<'a>>,
     /// Processes here that run the bot's entry but cannot be told to be this project's copy
     /// (each with `why`); no place, they make the verdict unknown.
-    maybe: Vec<&'a Maybe>,
+    maybe: Vec<MaybeJson<'a>>,
     /// null for a bot without fly_app.
     fly: Option<FlyJson<'a>>,
     /// A platform other than Fly (Fly bots keep the `fly` object and have no such key).
@@ -68,13 +69,13 @@ struct BotJson<'a> {
     platform: Option<PlatformJson<'a>>,
     /// null without a token.
     telegram: Option<TelegramJson>,
-    autostart: Vec<&'a autostart::AutostartEntry>,
+    autostart: Vec<AutostartJson<'a>>,
     /// One entry per configured host that may run the bot.
     hosts: Vec<HostJson<'a>>,
     /// The handoff record on Fly; null without one.
     handoff: Option<team::HandoffJson>,
     /// "polling" or "webhook": how it gets updates in production.
-    mode: crate::model::UpdateMode,
+    mode: &'static str,
 }
 
 #[derive(Serialize)]
@@ -82,10 +83,10 @@ struct HostJson<'a> {
     host: &'a str,
     /// ssh's own words when the host was not read.
     error: Option<&'a str>,
-    instances: Vec<&'a Instance>,
+    instances: Vec<json::InstanceJson<'a>>,
     /// Processes there that may be the bot (their token variable could not be read).
-    maybe: Vec<&'a Maybe>,
-    autostart: Vec<&'a autostart::AutostartEntry>,
+    maybe: Vec<MaybeJson<'a>>,
+    autostart: Vec<AutostartJson<'a>>,
 }
 
 impl<'a> HostJson<'a> {
@@ -100,13 +101,15 @@ impl<'a> HostJson<'a> {
                         .instances
                         .iter()
                         .filter(|i| i.bot == bot.name)
+                        .map(json::InstanceJson::new)
                         .collect(),
                     maybe: scan
                         .maybe
                         .iter()
                         .filter(|m| m.instance.bot == bot.name)
+                        .map(MaybeJson::new)
                         .collect(),
-                    autostart: scan.autostart.for_bot(&bot.name),
+                    autostart: AutostartJson::all(scan.autostart.for_bot(&bot.name)),
                 },
                 Err(e) => HostJson {
                     host,
@@ -125,7 +128,7 @@ struct FlyJson<'a> {
     app: &'a str,
     error: Option<String>,
     /// The machines of the bot's process group, each with its `group`.
-    machines: &'a [Machine],
+    machines: Vec<MachineJson<'a>>,
     /// The app's other started machines (another group, a console, a canary): no places.
     others: Vec<OtherJson<'a>>,
     also: Vec<AlsoJson<'a>>,
@@ -136,7 +139,7 @@ struct FlyJson<'a> {
 struct OtherJson<'a> {
     id: &'a crate::model::MachineId,
     group: &'a crate::outside::Outside,
-    state: &'a crate::sources::fly::MachineState,
+    state: &'a str,
 }
 
 /// Another Fly app that holds the same token, with all its machines.
@@ -144,13 +147,13 @@ struct OtherJson<'a> {
 struct AlsoJson<'a> {
     app: crate::outside::Outside,
     secret: crate::outside::Outside,
-    machines: &'a [Machine],
+    machines: Vec<MachineJson<'a>>,
 }
 
 /// A bot's platform other than Fly, through the seam.
 #[derive(Serialize)]
 struct PlatformJson<'a> {
-    kind: crate::model::PlatformKind,
+    kind: &'static str,
     name: &'a str,
     /// The sentence and its fix when it was not read (or cannot be yet).
     error: Option<String>,
@@ -172,7 +175,7 @@ impl<'a> PlatformJson<'a> {
             Err(e) => (Some(e.with_fix()), &[][..]),
         };
         Some(PlatformJson {
-            kind: look.kind,
+            kind: json::platform_kind(look.kind),
             name: &look.name,
             error,
             instances: instances
@@ -204,21 +207,25 @@ impl<'a> BotJson<'a> {
                 .as_ref()
                 .map(|r| team::HandoffJson::new(r, stale)),
             name: &bot.name,
-            mode: bot.mode,
-            verdict: places.verdict(),
+            mode: json::update_mode(bot.mode),
+            verdict: json::verdict(places.verdict()),
             places: places.count(),
             fly: bot.app().map(|app| FlyJson::new(app, bot, survey)),
             platform: PlatformJson::new(bot, survey),
             telegram: TelegramJson::new(bot, survey),
-            autostart: survey.autostart.for_bot(&bot.name),
+            autostart: AutostartJson::all(survey.autostart.for_bot(&bot.name)),
             hosts: HostJson::all(bot, survey),
             maybe: places
                 .maybe
                 .iter()
                 .filter(|(host, _)| host.is_none())
-                .map(|(_, m)| *m)
+                .map(|(_, m)| MaybeJson::new(m))
                 .collect(),
-            local: places.local,
+            local: places
+                .local
+                .iter()
+                .map(|i| json::InstanceJson::new(i))
+                .collect(),
         }
     }
 }
@@ -239,7 +246,7 @@ impl<'a> FlyJson<'a> {
                     .map(|a| AlsoJson {
                         app: a.app,
                         secret: a.secret,
-                        machines: a.machines.unwrap_or_default(),
+                        machines: MachineJson::all(a.machines.unwrap_or_default()),
                     })
                     .collect()
             })
@@ -247,7 +254,7 @@ impl<'a> FlyJson<'a> {
         FlyJson {
             app,
             error,
-            machines,
+            machines: MachineJson::all(machines),
             others: survey
                 .other_machines(bot)
                 .iter()
@@ -255,7 +262,7 @@ impl<'a> FlyJson<'a> {
                 .map(|m| OtherJson {
                     id: &m.id,
                     group: &m.group,
-                    state: &m.state,
+                    state: m.state.raw(),
                 })
                 .collect(),
             also,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::model::Pid;
 use crate::outside::Outside;
@@ -57,30 +57,22 @@ pub enum PidIn {
 }
 
 /// One running container, as the engine describes it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Container {
-    #[serde(skip)]
     pub engine: Engine,
-    #[serde(skip)]
     pub id: String,
     pub name: Outside,
     pub project: Option<Outside>,
     pub service: Option<Outside>,
     /// `no`, `always`, `unless-stopped`, `on-failure`.
     pub restart: Outside,
-    #[serde(skip)]
     pub pid: Pid,
-    #[serde(skip)]
     pub pid_in: PidIn,
     /// Entrypoint and command, as the container runs them.
-    #[serde(skip)]
     pub argv: Vec<String>,
-    #[serde(skip)]
     pub working_dir: Option<String>,
     /// `Config.User`: outside text.
-    #[serde(skip)]
     pub user: Outside,
-    #[serde(skip)]
     pub started: Option<u64>,
 }
 

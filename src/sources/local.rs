@@ -5,8 +5,6 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use serde::Serialize;
-
 use super::argv::{self, base_name};
 use super::containers;
 use super::identity::{self, Seen, Whose};
@@ -15,30 +13,24 @@ use super::supervisor::{self, Supervisor};
 use crate::config::Bot;
 use crate::model::{BotName, Pid, ProcessIdentity, Uid};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Instance {
-    #[serde(skip)]
     pub bot: BotName,
     pub pid: Pid,
     /// The user name as the process table (or a container's engine) gives it: outside text.
     pub user: crate::outside::Outside,
-    #[serde(skip)]
     pub uid: Option<Uid>,
-    /// Seconds since the epoch; shown as RFC 3339.
-    #[serde(serialize_with = "crate::time::serialize_opt")]
+    /// Seconds since the epoch.
     pub started: Option<u64>,
     pub cwd: Option<PathBuf>,
     pub cmd: crate::outside::Argv,
     /// What restarts it when it is killed (`null`: nothing).
     pub supervisor: Option<Supervisor>,
     /// The process that started it, and that process's command line.
-    #[serde(skip)]
     pub ppid: Option<Pid>,
-    #[serde(skip)]
     pub parent_cmd: crate::outside::Argv,
     /// The container it runs in, as its engine describes it (then the engine stops it, and
     /// botctl never signals it).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<containers::Container>,
 }
 
@@ -55,9 +47,8 @@ impl Instance {
 /// A process that runs a bot's entry but may be another project's copy, and botctl cannot
 /// tell (another user's, its environment unreadable): listed with why, counted as unknown,
 /// never signalled.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Maybe {
-    #[serde(flatten)]
     pub instance: Instance,
     pub why: String,
 }

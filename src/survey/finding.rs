@@ -1,23 +1,19 @@
 //! A finding: what one check concluded about one bot (or the whole project), how bad it is,
 //! and the command that fixes it. doctor makes them; `ui::report` prints them.
 
-use serde::Serialize;
-
 use crate::config::Bot;
 use crate::fix::Fix;
 use crate::model::BotName;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Error,
     Warn,
     Ok,
 }
 
-/// What a finding is about: the SPEC's doctor checks. The serde name is the JSON `check`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// What a finding is about: the SPEC's doctor checks (their JSON names: `ui::json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {
     Config,
     Flyctl,
@@ -93,7 +89,7 @@ impl Check {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Finding {
     pub bot: Option<BotName>,
     pub check: Check,

@@ -2,6 +2,7 @@
 //! spinners and JSON.
 
 pub mod describe;
+pub mod json;
 mod live;
 mod prompt;
 pub mod report;

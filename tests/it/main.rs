@@ -9,6 +9,7 @@
 mod cleanup;
 mod completions;
 mod config;
+mod contract;
 mod deploy;
 mod docs_examples;
 mod doctor;

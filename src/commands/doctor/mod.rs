@@ -16,8 +16,6 @@ mod platform;
 mod telegram;
 mod webhook;
 
-use serde::Serialize;
-
 use super::Context;
 use crate::config::Bot;
 use crate::error::{ExitStatus, Result};
@@ -45,14 +43,6 @@ pub struct Args {
     json: bool,
 }
 
-/// `doctor --json`.
-#[derive(Serialize)]
-struct DoctorJson<'a> {
-    findings: &'a [Finding],
-    errors: usize,
-    warnings: usize,
-}
-
 pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<ExitStatus> {
     let bots = ctx.cfg.select(&args.bots)?;
     if args.probe {
@@ -71,11 +61,7 @@ pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<ExitStatus> {
     let findings = diagnose(ctx, &bots, &evidence, args.probe);
     let errors = findings.iter().filter(|f| f.level == Level::Error).count();
     if args.json {
-        ui::json(&DoctorJson {
-            findings: &findings,
-            errors,
-            warnings: findings.iter().filter(|f| f.level == Level::Warn).count(),
-        });
+        ui::json(&ui::json::DoctorJson::new(&findings));
     } else {
         let names: Vec<&str> = bots.iter().map(|b| b.name.as_str()).collect();
         ui::report::doctor(&findings, &names, detail);

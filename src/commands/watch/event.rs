@@ -2,7 +2,6 @@
 //! object (`{"at", "bot", "event", …}`).
 
 use crate::model::Pid;
-use serde_json::{Value, json};
 
 use crate::model::MachineId;
 use crate::outside::Outside;
@@ -280,85 +279,6 @@ impl Event {
             _ => format!("{head}  {}", self.what.summary()),
         }
     }
-
-    pub fn json(&self) -> Value {
-        let mut v = json!({
-            "at": time_ms(self.at),
-            "bot": Some(&self.bot).filter(|b| !b.is_empty()),
-            "event": self.what.kind(),
-        });
-        let fields = match &self.what {
-            Happening::Appeared(c) | Happening::Gone(c) => json!({
-                "host": c.host, "pid": c.pid, "cmd": c.cmd, "started_by": c.started_by,
-                "container": c.container,
-            }),
-            Happening::Machine {
-                app,
-                id,
-                state,
-                change,
-                source,
-            } => json!({
-                "app": app, "machine": id, "state": state,
-                "change": match change {
-                    MachineChange::Created => "created",
-                    MachineChange::Destroyed => "destroyed",
-                    MachineChange::Found => "found",
-                    MachineChange::State { .. } => "state",
-                },
-                "from": match change { MachineChange::State { from } => Some(from), _ => None },
-                "source": source,
-            }),
-            Happening::Conflict {
-                app,
-                machine,
-                line,
-                places,
-                before,
-            } => json!({
-                "app": app, "machine": machine, "line": line, "places": places,
-                "before": before.iter().map(|(ago, what)| json!({"secs": ago, "change": what}))
-                    .collect::<Vec<_>>(),
-            }),
-            Happening::Webhook { url, was } => json!({
-                "change": if url.is_empty() { "deleted" } else { "set" }, "url": url, "was": was,
-            }),
-            Happening::Handoff {
-                app,
-                machine,
-                by,
-                since,
-            } => json!({
-                "app": app, "machine": machine,
-                "change": if by.is_some() { "written" } else { "cleared" },
-                "by": by, "since": since,
-            }),
-            Happening::Logs {
-                app,
-                trouble,
-                retry_in,
-            } => json!({
-                "app": app,
-                "trouble": match trouble {
-                    StreamTrouble::Ended(_) => "ended",
-                    StreamTrouble::Silent(_) => "silent",
-                    StreamTrouble::NotStarted(_) => "not-started",
-                },
-                "message": self.what.summary(), "retry_in": retry_in,
-            }),
-            Happening::Dropped { app, lines } => json!({
-                "app": app, "trouble": "dropped", "lines": lines, "message": self.what.summary(),
-            }),
-            Happening::Source { source, error } => json!({"source": source, "error": error}),
-        };
-        if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), fields) {
-            obj.extend(extra);
-            if self.initial {
-                obj.insert("initial".into(), Value::Bool(true));
-            }
-        }
-        v
-    }
 }
 
 /// "10:02:11Z": the time of day, UTC.
@@ -403,7 +323,7 @@ mod tests {
             ),
             "{line}"
         );
-        let j = e.json();
+        let j = serde_json::to_value(super::super::json::EventJson::new(&e)).unwrap();
         assert_eq!(j["event"], "409");
         assert_eq!(j["machine"], "148ed193b95089");
         assert_eq!(j["at"], "2026-11-25T10:00:00.250Z");

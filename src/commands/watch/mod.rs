@@ -7,6 +7,7 @@
 //! owns the [`Watcher`] (the last look at everything), which turns looks into events.
 
 mod event;
+mod json;
 mod stream;
 mod watcher;
 
@@ -283,7 +284,7 @@ fn take(watcher: &mut Watcher, seen: Seen) -> Vec<Event> {
 
 fn show(live: &ui::Live, e: &Event, json: bool) {
     if json {
-        live.json_line(&e.json());
+        live.json_line(&json::EventJson::new(e));
     } else {
         live.line(&e.line());
     }
@@ -306,24 +307,15 @@ fn summarize(live: &ui::Live, w: &Watcher, bots: &[&Bot], json: bool) {
     let ended: Millis = now_ms();
     let watched = Duration::from_millis(ended.saturating_sub(w.started));
     if json {
-        let per_bot: serde_json::Map<String, serde_json::Value> = bots
+        let tallies = bots
             .iter()
-            .filter_map(|b| w.tally.get(&b.name).map(|t| (b, t)))
-            .map(|(b, t)| {
-                (
-                    b.name.to_string(),
-                    serde_json::json!({
-                        "409s": t.conflicts, "most_places": t.most_places,
-                        "appeared": t.came, "gone": t.went,
-                    }),
-                )
-            })
-            .collect();
-        let v = serde_json::json!({
-            "at": event::time_ms(ended), "bot": null, "event": "summary",
-            "watched_secs": watched.as_secs(), "bots": per_bot, "trouble": w.saw_trouble(),
-        });
-        live.json_line(&v);
+            .filter_map(|b| w.tally.get(&b.name).map(|t| (b.name.as_str(), t)));
+        live.json_line(&json::SummaryJson::new(
+            ended,
+            watched,
+            tallies,
+            w.saw_trouble(),
+        ));
         return;
     }
     live.line(&format!(

@@ -6,8 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::config::Bot;
 use crate::fix::Fix;
 use crate::model;
@@ -32,19 +30,13 @@ pub use systemd::{systemd_entries, systemd_not_booted};
 
 /// What keeps the entry: each starts a bot in its own way, and is undone in its own way.
 /// Declared in the order entries are listed (by name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
-    #[serde(rename = "crontab")]
     Crontab,
-    #[serde(rename = "launchd")]
     Launchd,
-    #[serde(rename = "pm2")]
     Pm2,
-    #[serde(rename = "supervisord")]
     Supervisord,
-    #[serde(rename = "systemd")]
     Systemd,
-    #[serde(rename = "systemd --user")]
     SystemdUser,
 }
 
@@ -75,15 +67,13 @@ impl std::fmt::Display for Source {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AutostartEntry {
-    #[serde(skip)]
     pub bot: BotName,
     pub source: Source,
     /// The line, unit or plist as found: outside text.
     pub entry: crate::outside::Outside,
     /// What to type to remove it.
-    #[serde(skip)]
     pub fix: crate::fix::Fix,
 }
 

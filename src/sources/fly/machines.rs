@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{FlyError, Flyctl, groups, machine_history};
 use crate::model::MachineId;
 use crate::outside::Outside;
 
 /// A Fly machine as botctl needs it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Machine {
     pub id: MachineId,
     pub state: MachineState,
@@ -20,16 +20,12 @@ pub struct Machine {
     /// else the fly.toml name (`bot`, `web`), or one of Fly's own (`fly_app_console`).
     pub group: Outside,
     /// `config.init.cmd`: the `[processes]` command it runs; `None` runs the image's CMD.
-    #[serde(skip)]
     pub command: Option<Vec<Outside>>,
     /// Fly Proxy may start it again by itself (a service with autostart, the default).
-    #[serde(skip)]
     pub proxy_autostart: bool,
     /// `config.metadata`: where handoff records live (`crate::team`), read from the same list.
-    #[serde(skip)]
     pub metadata: BTreeMap<String, String>,
     /// Its creation, recent events and botctl's handoff record (from the same listing).
-    #[serde(skip)]
     pub history: machine_history::History,
 }
 
@@ -127,12 +123,6 @@ impl std::fmt::Display for MachineState {
             MachineState::Other(s) => s.fmt(f),
             known => f.write_str(known.raw()),
         }
-    }
-}
-
-impl Serialize for MachineState {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.raw())
     }
 }
 
@@ -310,7 +300,7 @@ mod tests {
         assert_eq!(forged[0].region.to_string(), "ams\\nFORGED: all stopped");
         assert_eq!(forged[0].state.to_string(), "odd\\nFORGED");
         assert_eq!(
-            serde_json::to_value(&forged[0]).unwrap()["state"],
+            serde_json::to_value(crate::ui::json::MachineJson::new(&forged[0])).unwrap()["state"],
             "odd\nFORGED",
             "JSON carries it as it is"
         );

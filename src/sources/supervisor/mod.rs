@@ -9,14 +9,11 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-
 use crate::fix::Fix;
 use crate::model::{Pid, SystemdManager, Uid};
 
 /// What kind of thing restarts a process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SupervisorKind {
     Systemd,
     SystemdUser,
@@ -45,8 +42,8 @@ impl std::fmt::Display for SupervisorKind {
     }
 }
 
-/// The supervisor of one instance, as `status --json` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The supervisor of one instance.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Supervisor {
     pub kind: SupervisorKind,
     /// Unit, container, pm2 app, supervisord program, launchd label, or the loop shell's pid;
@@ -54,8 +51,7 @@ pub struct Supervisor {
     pub name: Name,
     /// The supervising process: the daemon, the loop's shell, the reloader (none for a unit).
     pub pid: Option<Pid>,
-    /// How it is stopped; JSON's `stop` is what a person types for it ([`StopHow::command`]).
-    #[serde(rename = "stop", serialize_with = "stop_command")]
+    /// How it is stopped; what a person types for it is [`StopHow::command`].
     pub how: StopHow,
 }
 
@@ -111,16 +107,6 @@ impl std::fmt::Display for Name {
             Name::Unknown { .. } => f.write_str("(not named)"),
         }
     }
-}
-
-impl Serialize for Name {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.known().serialize(s)
-    }
-}
-
-fn stop_command<S: serde::Serializer>(how: &StopHow, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&how.command())
 }
 
 /// How dev-stop stops an instance with this supervisor.

@@ -171,9 +171,10 @@ fn unit_and_container_supervisors_with_their_stop_commands() {
         decide(&cgroup("login-session.txt"), &bot, &Answers::new()),
         None
     );
-    let json =
-        serde_json::to_value(decide(&cgroup("v2-user-unit.txt"), &bot, &Answers::new()).unwrap())
-            .unwrap();
+    let json = serde_json::to_value(crate::ui::json::SupervisorJson::new(
+        &decide(&cgroup("v2-user-unit.txt"), &bot, &Answers::new()).unwrap(),
+    ))
+    .unwrap();
     assert_eq!(
         json,
         serde_json::json!({"kind": "systemd-user", "name": "bot.service", "pid": null,
@@ -212,7 +213,7 @@ fn supervisord_program_from_its_status_with_the_daemons_config() {
         "supervisorctl -c /etc/supervisor/supervisord.conf stop partner:partner"
     );
     assert_eq!(
-        serde_json::to_value(&s).unwrap(),
+        serde_json::to_value(crate::ui::json::SupervisorJson::new(&s)).unwrap(),
         serde_json::json!({"kind": "supervisord", "name": "partner", "pid": 812,
             "stop": "supervisorctl -c /etc/supervisor/supervisord.conf stop partner:partner"})
     );
@@ -303,7 +304,7 @@ fn a_daemon_that_does_not_answer_is_still_the_supervisor_unnamed_with_why() {
 PM2_HOME=/srv/pm2home pm2 stop ID"
     );
     assert_eq!(
-        serde_json::to_value(&s).unwrap(),
+        serde_json::to_value(crate::ui::json::SupervisorJson::new(&s)).unwrap(),
         serde_json::json!({"kind": "pm2", "name": null, "pid": 700, "stop": s.stop()})
     );
     // An answer that lists other apps only names none either.
