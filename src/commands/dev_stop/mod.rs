@@ -56,7 +56,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
             let bots = host_bots(ctx, host, &args.bots)?;
             stop(
                 ctx,
-                &mut host::OnHost::new(host, &ctx.cfg.root),
+                &mut host::OnHost::new(host, &ctx.tokens),
                 &bots,
                 mode,
                 args.grace,

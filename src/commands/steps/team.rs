@@ -142,7 +142,7 @@ take it over without the probe: `{fix_command} --no-probe`"
         ),
     };
     // Probe first: their copy may still poll on their laptop, which nothing here can see.
-    let token = match telegram::token_for(bot, &ctx.dotenv) {
+    let token = match ctx.tokens.of(bot).clone() {
         TokenLookup::Found { token, .. } => token,
         _ => {
             return Err(step.fail(unprobed(format!(

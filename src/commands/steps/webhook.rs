@@ -12,7 +12,7 @@ use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::AppName;
-use crate::sources::telegram::{self, ApiError, BotApi, TokenLookup, WebhookInfo};
+use crate::sources::telegram::{ApiError, BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, SecretLookup, Webhook};
 use crate::survey::Survey;
 use crate::{state, time};
@@ -33,7 +33,7 @@ pub struct Found {
 }
 
 fn api(ctx: &Context, bot: &Bot) -> Option<BotApi> {
-    match telegram::token_for(bot, &ctx.dotenv) {
+    match ctx.tokens.of(bot).clone() {
         TokenLookup::Found { token, .. } => Some(BotApi::new(
             &ctx.cfg.telegram.api,
             token,
@@ -64,7 +64,15 @@ fn api_error(e: ApiError) -> Error {
 
 /// dev-start: read the webhook and what goes with it, so deploy-resume can set it whole again.
 /// A custom certificate cannot be read back, so such a webhook is a refusal.
-pub fn record(ctx: &Context, bot: &Bot, survey: &Survey, steps: &mut Steps) -> Result<Found> {
+/// `lock`: the handoff lock dev-start holds (none in a dry run), through which the state is
+/// read.
+pub fn record(
+    ctx: &Context,
+    bot: &Bot,
+    survey: &Survey,
+    lock: Option<&state::Locked>,
+    steps: &mut Steps,
+) -> Result<Found> {
     let mut step =
         steps.begin("Record the webhook (url, max_connections, allowed_updates) to restore later");
     let info = match survey
@@ -90,9 +98,7 @@ use a CA-signed certificate, as Fly's https does, and `botctl dev-start {}`)",
             ),
         }));
     }
-    let earlier = state::read(&ctx.cfg.root)
-        .ok()
-        .and_then(|s| s.handoff(&bot.name).and_then(|h| h.webhook.clone()));
+    let earlier = in_handoff(ctx, bot, lock);
     let record = if info.url.is_empty() {
         // An earlier dev-start deleted it and recorded it: keep that record.
         earlier.or_else(|| Webhook::configured(bot))
@@ -174,7 +180,7 @@ back a deleted webhook's settings)",
 
 /// deploy-resume's dry run: the webhook steps it would take.
 pub fn would_restore(ctx: &Context, bot: &Bot, steps: &mut Steps) {
-    let target = recorded(ctx, bot);
+    let target = recorded(ctx, bot, None);
     steps
         .begin("Wait for the bot to set its webhook itself")
         .would(format!(
@@ -200,30 +206,33 @@ fn secret_note(bot: &Bot) -> String {
 }
 
 /// The webhook to restore: dev-start's record, else `webhook_url`.
-fn recorded(ctx: &Context, bot: &Bot) -> Option<Webhook> {
-    in_handoff(ctx, bot).or_else(|| Webhook::configured(bot))
+fn recorded(ctx: &Context, bot: &Bot, lock: Option<&state::Locked>) -> Option<Webhook> {
+    in_handoff(ctx, bot, lock).or_else(|| Webhook::configured(bot))
 }
 
 /// The webhook dev-start recorded for `bot` before deleting it: deploy-resume restores it
-/// whatever else the bot has or lacks (a fly_app, `mode = "webhook"`).
-pub fn in_handoff(ctx: &Context, bot: &Bot) -> Option<Webhook> {
-    state::read(&ctx.cfg.root)
+/// whatever else the bot has or lacks (a fly_app, `mode = "webhook"`). Through `lock` when
+/// the run holds it.
+pub fn in_handoff(ctx: &Context, bot: &Bot, lock: Option<&state::Locked>) -> Option<Webhook> {
+    state::current(&ctx.cfg.root, lock)
         .ok()
         .and_then(|s| s.handoff(&bot.name).and_then(|h| h.webhook.clone()))
 }
 
 /// deploy-resume, after the machines started: the webhook is set again, and delivers.
 /// `started` says whether machines were started; `ready` whether the bot's ready line came.
+#[allow(clippy::too_many_arguments)]
 pub fn restore(
     ctx: &Context,
     bot: &Bot,
+    lock: Option<&state::Locked>,
     app: Option<&AppName>,
     started: bool,
     ready: bool,
     started_at: u64,
     steps: &mut Steps,
 ) -> Result<()> {
-    let target = recorded(ctx, bot);
+    let target = recorded(ctx, bot, lock);
     let Some(api) = api(ctx, bot) else {
         return Err(steps
             .begin("Wait for the bot to set its webhook itself")

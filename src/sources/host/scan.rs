@@ -69,7 +69,7 @@ shell run `sh -s`?"
 
     let mut sections = Sections::new();
     let mut procs: Vec<Proc> = Vec::new();
-    let mut tokens = Tokens::new();
+    let mut tokens = TokensSeen::new();
     loop {
         match next() {
             Some("t") => {
@@ -188,7 +188,7 @@ answer"
 }
 
 /// What scan.sh read of each (pid, token variable, `env` or `dotenv`).
-type Tokens = HashMap<(u32, String, String), identity::Seen>;
+type TokensSeen = HashMap<(u32, String, String), identity::Seen>;
 
 /// One of scan.sh's token results: `h:SHA256`, `absent`, `unreadable`, `nohash`.
 fn token_seen(result: &str) -> identity::Seen {
@@ -233,7 +233,7 @@ fn instances<'w>(
     sections: &Sections,
     ssh_uid: u32,
     wanted: impl Fn(&BotName) -> Option<&'w Wanted>,
-    tokens: &Tokens,
+    tokens: &TokensSeen,
 ) -> (Vec<Instance>, Vec<Maybe>) {
     let by_pid: HashMap<u32, &Proc> = procs.iter().map(|p| (p.pid, p)).collect();
     let mut found = Vec::new();
