@@ -257,7 +257,10 @@ fn choose_machines(
     let machines = match machines {
         Some(Ok(ms)) => ms.clone(),
         Some(Err(e)) => return Err(step.fail(e.clone().into())),
-        None => ctx.flyctl.machines(app).map_err(|e| step.fail(e.into()))?,
+        None => ctx
+            .flyctl
+            .machines_of(bot)
+            .map_err(|e| step.fail(e.into()))?,
     };
     let present = |id: &MachineId| machines.iter().any(|m| &m.id == id);
     let stopped: Vec<MachineId> = machines
@@ -356,10 +359,7 @@ fn start_machines(
         plan.targets.join(", ")
     ))
     .map_err(|e| step.fail(e))?;
-    let on_fly = crate::sources::fly::OnFly {
-        flyctl: &ctx.flyctl,
-        app,
-    };
+    let on_fly = crate::sources::fly::OnFly::app(&ctx.flyctl, app);
     for id in &plan.targets {
         if plan.machines.iter().any(|m| &m.id == id && m.is_running()) {
             continue;

@@ -2,15 +2,18 @@
 //! `flyctl logs` until its `ready_log` line appears with no 409 after it.
 
 use std::ops::ControlFlow;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Context;
 use super::steps::{Steps, wait_for};
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::interrupt;
 use crate::model::Fly;
 use crate::outside::Outside;
-use crate::sources::fly::LogLine;
+use crate::process::Next;
+use crate::sources::fly::{LogLine, OnFly, logs_failed};
+use crate::sources::platform::{LogStream, Platform};
 use crate::time;
 
 /// How long the logs must stay free of 409 after the ready line.
@@ -41,17 +44,13 @@ pub fn wait_for_ready_line(
         (Some(ready), false) => ready,
     };
     let app = &fly.app;
-    let flyctl = &ctx.flyctl;
-    let mut last_seen: Vec<LogLine> = Vec::new();
+    // One stream for the whole wait, as watch reads it: `--no-tail` prints one page, which a
+    // chatty bot pushes its ready line off, and nothing read is dropped at a time limit.
+    let mut logs = Followed::new(OnFly::app(&ctx.flyctl, app));
     let limit = ctx.cfg.fly.wait;
-    let outcome = wait_for("watching flyctl logs", limit, POLL * 2, || {
-        let lines = flyctl
-            .logs(app, Duration::from_secs(5).min(flyctl.timeout()))
-            .map_err(Error::from)?;
-        if !lines.is_empty() {
-            last_seen = lines.clone();
-        }
-        Ok(match readiness(&lines, ready, started_at) {
+    let outcome = wait_for("watching flyctl logs", limit, POLL, || {
+        logs.read_for(POLL)?;
+        Ok(match readiness(&logs.seen, ready, started_at) {
             Readiness::Ready { at } if time::now() >= at + QUIET_AFTER_READY.as_secs() => {
                 ControlFlow::Break(Ok(at))
             }
@@ -73,7 +72,8 @@ pub fn wait_for_ready_line(
             bot.name
         )))),
         None => {
-            let tail: Vec<String> = last_seen
+            let tail: Vec<String> = logs
+                .seen
                 .iter()
                 .rev()
                 .take(10)
@@ -90,6 +90,72 @@ pub fn wait_for_ready_line(
                 }
             ))))
         }
+    }
+}
+
+/// The bot's logs as `flyctl logs` streams them, every line read so far kept; a stream that
+/// ends (a network error) is started again and the lines it prints again are not kept twice.
+struct Followed<'a> {
+    on_fly: OnFly<'a>,
+    stream: Option<LogStream>,
+    seen: Vec<LogLine>,
+    /// A stream started again prints the buffer again.
+    restarted: bool,
+}
+
+/// The most lines kept: the ready line and a 409 after it are recent ones.
+const KEPT: usize = 5_000;
+
+impl<'a> Followed<'a> {
+    fn new(on_fly: OnFly<'a>) -> Self {
+        Followed {
+            on_fly,
+            stream: None,
+            seen: Vec::new(),
+            restarted: false,
+        }
+    }
+
+    /// Reads what comes within `wait`. A missing app (`Error: 404 Not Found`) or a flyctl that
+    /// cannot start is an error; another end of the stream is retried on the next read.
+    fn read_for(&mut self, wait: Duration) -> Result<()> {
+        let until = Instant::now() + wait;
+        if self.stream.is_none() {
+            self.stream = Some(self.on_fly.stream_logs()?);
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(());
+        };
+        while let Some(left) = until.checked_duration_since(Instant::now()) {
+            match stream.lines.next(left.min(Duration::from_millis(200))) {
+                Next::Line(raw) => {
+                    let Some(line) = (stream.parse)(&raw) else {
+                        continue;
+                    };
+                    if self.restarted && self.seen.contains(&line) {
+                        continue;
+                    }
+                    self.seen.push(line);
+                    if self.seen.len() > KEPT {
+                        self.seen.drain(..self.seen.len() - KEPT);
+                    }
+                }
+                Next::Quiet => {}
+                Next::Ended { code, error } => {
+                    (self.stream, self.restarted) = (None, true);
+                    if code.is_some_and(|c| c != 0)
+                        && let Some(e) = logs_failed(self.on_fly.name(), &error)
+                    {
+                        return Err(e.into());
+                    }
+                    return Ok(());
+                }
+            }
+            if interrupt::requested() {
+                return Err(Error::Interrupted);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -5,12 +5,13 @@ use serde::Serialize;
 use super::Context;
 use crate::config::Bot;
 use crate::error::Result;
-use crate::sources::autostart;
+use crate::sources::autostart::{self, Reach};
 use crate::sources::fly::Machine;
 use crate::sources::local::{Instance, Maybe};
 use crate::sources::telegram::TokenLookup;
 use crate::survey::judge::{self, OnHost, Username};
-use crate::survey::{Places, Survey, Verdict};
+use crate::survey::{Survey, Verdict};
+use crate::ui::report::Detail;
 use crate::{team, ui};
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
     let bots = ctx.cfg.select(&args.bots)?;
     let survey = ctx.survey(&bots);
     let verdicts: Vec<Verdict> = bots.iter().map(|b| survey.places(b).verdict()).collect();
@@ -39,7 +40,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
                 .collect(),
         });
     } else {
-        print_human(&bots, &survey, ctx.cfg.team.stale);
+        print_human(&bots, &survey, ctx.cfg.team.stale, detail);
     }
     Ok(i32::from(verdicts.contains(&Verdict::Conflict)))
 }
@@ -122,8 +123,19 @@ impl<'a> HostJson<'a> {
 struct FlyJson<'a> {
     app: &'a str,
     error: Option<String>,
+    /// The machines of the bot's process group, each with its `group`.
     machines: &'a [Machine],
+    /// The app's other started machines (another group, a console, a canary): no places.
+    others: Vec<OtherJson<'a>>,
     also: Vec<AlsoJson<'a>>,
+}
+
+/// A started machine of the bot's app that is not the bot's.
+#[derive(Serialize)]
+struct OtherJson<'a> {
+    id: &'a crate::model::MachineId,
+    group: &'a crate::outside::Outside,
+    state: &'a crate::sources::fly::MachineState,
 }
 
 /// Another Fly app that holds the same token, with all its machines.
@@ -212,7 +224,7 @@ impl<'a> BotJson<'a> {
 
 impl<'a> FlyJson<'a> {
     fn new(app: &'a str, bot: &Bot, survey: &'a Survey) -> Self {
-        let (error, machines) = match survey.fly.get(app) {
+        let (error, machines) = match survey.machines(bot) {
             Some(Ok(ms)) => (None, ms.as_slice()),
             Some(Err(e)) => (Some(e.with_fix()), &[][..]),
             None => (Some("not checked".to_string()), &[][..]),
@@ -235,6 +247,16 @@ impl<'a> FlyJson<'a> {
             app,
             error,
             machines,
+            others: survey
+                .other_machines(bot)
+                .iter()
+                .filter(|m| m.is_running())
+                .map(|m| OtherJson {
+                    id: &m.id,
+                    group: &m.group,
+                    state: &m.state,
+                })
+                .collect(),
             also,
         }
     }
@@ -277,257 +299,241 @@ impl TelegramJson {
     }
 }
 
-fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
-    let rows = bots
-        .iter()
-        .map(|bot| {
-            let places = survey.places(bot);
-            let verdict = match places.verdict() {
-                Verdict::Ok => ui::good("ok"),
-                Verdict::Conflict => ui::bad("conflict"),
-                Verdict::Stopped => ui::dim("stopped"),
-                Verdict::Unknown => ui::caution("unknown"),
-            };
-            let lines = where_it_runs(bot, &places, survey, stale);
-            vec![bot.name.to_string(), verdict, lines.join("\n")]
-        })
-        .collect();
-    ui::line(ui::table(&["BOT", "VERDICT", "WHERE IT RUNS"], rows));
-    let mut notes = Notes::default();
-    for bot in bots {
-        notes.of_bot(bot, survey);
+/// "console machine 91857e3f0d2a47 started 2 h ago", "machine 3d8d… of group web started".
+fn other_machine(m: &Machine) -> String {
+    let what = match m.fly_own() {
+        Some(own) => format!("{} {}", own.what(), m.id),
+        None => format!("machine {} of group {}", m.id, m.group),
+    };
+    match m.instance().since {
+        Some(at) => format!(
+            "{what} {} {}",
+            m.state,
+            crate::team::ago(at.as_second().max(0) as u64)
+        ),
+        None => format!("{what} {}", m.state),
     }
-    notes.of_survey(survey);
-    notes.print();
 }
 
-/// The table's last column for one bot: every place it runs, one per line.
-fn where_it_runs(bot: &Bot, places: &Places, survey: &Survey, stale: Duration) -> Vec<String> {
-    let mut lines: Vec<String> = places
-        .local
-        .iter()
-        .map(|i| ui::describe::instance(i))
-        .collect();
-    lines.extend(
-        places
-            .hosts
+fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) {
+    let mut rows = Vec::new();
+    for bot in bots {
+        let places = survey.places(bot);
+        let mut lines: Vec<String> = places
+            .local
             .iter()
-            .map(|(host, i)| ui::describe::on_host(host, i)),
-    );
-    for (app, m) in places.on_fly() {
-        lines.push(format!(
-            "fly {} machine {} {} ({})",
-            app, m.id, m.state, m.region
-        ));
-    }
-    if let Some(look) = survey.platforms.get(&bot.name) {
-        for i in &places.platform {
+            .map(|i| ui::describe::instance(i))
+            .collect();
+        lines.extend(
+            places
+                .hosts
+                .iter()
+                .map(|(host, i)| ui::describe::on_host(host, i)),
+        );
+        for (app, m) in places.on_fly() {
             lines.push(format!(
-                "{} {} {} {}",
-                look.kind.key(),
-                ui::shown(&look.name),
-                i.id,
-                i.state
+                "fly {} machine {} {} ({})",
+                app, m.id, m.state, m.region
             ));
         }
-    }
-    for (app, m) in &places.also {
-        lines.push(format!(
-            "fly {app} machine {} {} ({}): same token",
-            m.id, m.state, m.region
-        ));
-    }
-    if let Some(url) = places.webhook {
-        lines.push(format!("webhook {url}"));
-    }
-    if bot.mode.is_webhook() && places.webhook.is_some() && !places.machines.is_empty() {
-        lines.push(ui::dim(
-            "webhook bot: the webhook and its machines are one place (Fly Proxy hands each post to a machine)",
-        ));
-    }
-    if let Some(r) = places.declared() {
-        lines.push(declared_row(r, stale));
-    }
-    if let Some(r) = places.record.as_ref().filter(|r| r.is_mine())
-        && places.local.is_empty()
-    {
-        lines.push(ui::dim(&format!(
-            "you took {} at {}; it does not run here",
-            bot.name,
-            r.since()
-        )));
-    }
-    lines.extend(
-        places
-            .maybe
-            .iter()
-            .map(|(host, m)| ui::caution(&ui::describe::maybe(host.map(|h| h.as_str()), m))),
-    );
-    if lines.is_empty() {
-        lines.push(ui::dim("nowhere"));
-    }
-    lines
-}
-
-/// The sections under the table, gathered bot by bot, printed in one order.
-#[derive(Default)]
-struct Notes {
-    /// "Can start a bot later (autostart):".
-    later: Vec<String>,
-    /// "Not checked:": what could not be read, with the fix when there is one.
-    unchecked: Vec<(String, Option<String>)>,
-    /// "Telegram:".
-    telegram: Vec<String>,
-    /// "Other Fly apps with the same token:".
-    shared: Vec<String>,
-    /// Other apps that could not be read: noted as not checked after every bot's own.
-    shared_unchecked: Vec<String>,
-}
-
-impl Notes {
-    /// Each text once.
-    fn not_checked(&mut self, text: String, fix: Option<String>) {
-        if !self.unchecked.iter().any(|(t, _)| *t == text) {
-            self.unchecked.push((text, fix));
+        if let Some(app) = bot.app() {
+            lines.extend(
+                survey
+                    .other_machines(bot)
+                    .iter()
+                    .filter(|m| m.is_running())
+                    .map(|m| ui::dim(&format!("fly {app} {}: not the bot", other_machine(m)))),
+            );
         }
+        if let Some(look) = survey.platforms.get(&bot.name) {
+            for i in &places.platform {
+                lines.push(format!(
+                    "{} {} {} {}",
+                    look.kind.key(),
+                    ui::shown(&look.name),
+                    i.id,
+                    i.state
+                ));
+            }
+        }
+        for (app, m) in &places.also {
+            lines.push(format!(
+                "fly {app} machine {} {} ({}): same token",
+                m.id, m.state, m.region
+            ));
+        }
+        if let Some(url) = places.webhook {
+            lines.push(format!("webhook {url}"));
+        }
+        if bot.mode.is_webhook() && places.webhook.is_some() && !places.machines.is_empty() {
+            lines.push(ui::dim(
+                "webhook bot: the webhook and its machines are one place (Fly Proxy hands each post to a machine)",
+            ));
+        }
+        if let Some(r) = places.declared() {
+            lines.push(declared_row(r, stale));
+        }
+        if let Some(r) = places.record.as_ref().filter(|r| r.is_mine())
+            && places.local.is_empty()
+        {
+            lines.push(ui::dim(&format!(
+                "you took {} at {}; it does not run here",
+                bot.name,
+                r.since()
+            )));
+        }
+        lines.extend(
+            places
+                .maybe
+                .iter()
+                .map(|(host, m)| ui::caution(&ui::describe::maybe(host.map(|h| h.as_str()), m))),
+        );
+        if lines.is_empty() {
+            lines.push(ui::dim("nowhere"));
+        }
+        let verdict = places.verdict();
+        let shown = match verdict {
+            Verdict::Ok => ui::good("ok"),
+            Verdict::Conflict => ui::bad("conflict"),
+            Verdict::Stopped => ui::dim("stopped"),
+            Verdict::Unknown => ui::caution("unknown"),
+        };
+        rows.push(vec![bot.name.to_string(), shown, lines.join("\n")]);
     }
+    ui::line(ui::table(&["BOT", "VERDICT", "WHERE IT RUNS"], rows));
 
-    fn of_bot(&mut self, bot: &Bot, survey: &Survey) {
+    let mut later = Vec::new();
+    // What could not be read, with the fix when there is one.
+    let mut unchecked: Vec<(String, Option<String>)> = Vec::new();
+    let mut note = |text: String, fix: Option<String>| {
+        if !unchecked.iter().any(|(t, _)| *t == text) {
+            unchecked.push((text, fix));
+        }
+    };
+    let mut telegram_notes = Vec::new();
+    let mut shared_notes = Vec::new();
+    let mut shared_unchecked = Vec::new();
+    for bot in bots {
         if let Some(hidden) = crate::sources::local::hidden_note(&survey.hidden, bot) {
-            self.not_checked(format!("local ({}): {hidden}", bot.name), None);
+            note(format!("local ({}): {hidden}", bot.name), None);
         }
-        self.shared_token(bot, survey);
+        if let Some(shared) = survey.shared_token(bot) {
+            for a in &shared.also {
+                let started = a.started();
+                shared_notes.push(format!(
+                    "  {}: Fly app {} holds the same token (secret {}); {}",
+                    bot.name,
+                    a.app,
+                    a.secret,
+                    match (&a.machines, started.len()) {
+                        (Err(e), _) => format!("its machines could not be read: {e}"),
+                        (Ok(_), 0) => "none of its machines is started".to_string(),
+                        (Ok(_), n) => format!("{n} started machine(s) poll with it"),
+                    }
+                ));
+            }
+            for reason in &shared.unchecked {
+                let entry = format!("other Fly apps ({}): {reason}", bot.name);
+                if !shared_unchecked.contains(&entry) {
+                    shared_unchecked.push(entry);
+                }
+            }
+        }
         for a in judge::autostart(bot, survey) {
             let at = a.host.map(|h| format!("host {h} ")).unwrap_or_default();
-            self.later.push(format!(
+            later.push(format!(
                 "  {}: {at}{} — {}",
                 bot.name, a.entry.source, a.entry.entry
             ));
         }
         for on in judge::hosts(bot, survey, &survey.places(bot)) {
             if let OnHost::NotRead { host, error } = on {
-                self.not_checked(format!("host {host}: {}", ui::shown(error)), None);
+                note(format!("host {host}: {}", ui::shown(error)), None);
             }
         }
         if let (Some(app), Some(Err(e))) = (bot.app(), survey.machines(bot)) {
-            self.not_checked(format!("fly {app}: {e}"), e.fix());
+            note(format!("fly {app}: {e}"), e.fix());
         }
         if let Some(look) = survey.platforms.get(&bot.name)
             && let Err(e) = &look.instances
         {
-            self.not_checked(
+            note(
                 format!("{} ({}): {e}", look.kind.key(), bot.name),
                 e.fix.clone(),
             );
         }
-        self.telegram(bot, survey);
-    }
-
-    /// Other Fly apps that hold the bot's token, and those that could not be read.
-    fn shared_token(&mut self, bot: &Bot, survey: &Survey) {
-        let Some(shared) = survey.shared_token(bot) else {
-            return;
-        };
-        for a in &shared.also {
-            let started = a.started();
-            self.shared.push(format!(
-                "  {}: Fly app {} holds the same token (secret {}); {}",
-                bot.name,
-                a.app,
-                a.secret,
-                match (&a.machines, started.len()) {
-                    (Err(e), _) => format!("its machines could not be read: {e}"),
-                    (Ok(_), 0) => "none of its machines is started".to_string(),
-                    (Ok(_), n) => format!("{n} started machine(s) poll with it"),
+        if let Some(t) = survey.telegram.get(&bot.name) {
+            match &t.token {
+                missing @ TokenLookup::Missing { .. } => {
+                    let (why, fix) = missing.missing().unwrap_or_default();
+                    note(format!("telegram {}: {why}", bot.name), Some(fix));
                 }
-            ));
-        }
-        for reason in &shared.unchecked {
-            let entry = format!("other Fly apps ({}): {reason}", bot.name);
-            if !self.shared_unchecked.contains(&entry) {
-                self.shared_unchecked.push(entry);
-            }
-        }
-    }
-
-    /// What the Bot API said of the bot's token and webhook, or why it was not asked.
-    fn telegram(&mut self, bot: &Bot, survey: &Survey) {
-        let Some(t) = survey.telegram.get(&bot.name) else {
-            return;
-        };
-        match &t.token {
-            missing @ TokenLookup::Missing { .. } => {
-                let (why, fix) = missing.missing().unwrap_or_default();
-                self.not_checked(format!("telegram {}: {why}", bot.name), Some(fix));
-            }
-            TokenLookup::NotConfigured => {}
-            TokenLookup::Found { .. } => {
-                let me = match &t.me {
-                    Some(Ok(u)) => format!("@{u}"),
-                    Some(Err(e)) => format!("error: {e}"),
-                    None => String::new(),
-                };
-                let wh = match &t.webhook {
-                    Some(Ok(w)) if w.url.is_empty() => {
-                        format!("no webhook, {} pending updates", w.pending_update_count)
+                TokenLookup::NotConfigured => {}
+                TokenLookup::Found { .. } => {
+                    let me = match &t.me {
+                        Some(Ok(u)) => format!("@{u}"),
+                        Some(Err(e)) => format!("error: {e}"),
+                        None => String::new(),
+                    };
+                    let wh = match &t.webhook {
+                        Some(Ok(w)) if w.url.is_empty() => {
+                            format!("no webhook, {} pending updates", w.pending_update_count)
+                        }
+                        Some(Ok(w)) => format!(
+                            "webhook {} set, {} pending updates",
+                            w.url, w.pending_update_count
+                        ),
+                        Some(Err(_)) | None => String::new(),
+                    };
+                    let mut parts = vec![me];
+                    if !wh.is_empty() {
+                        parts.push(wh);
                     }
-                    Some(Ok(w)) => format!(
-                        "webhook {} set, {} pending updates",
-                        w.url, w.pending_update_count
-                    ),
-                    Some(Err(_)) | None => String::new(),
-                };
-                let mut parts = vec![me];
-                if !wh.is_empty() {
-                    parts.push(wh);
+                    if let Username::Mismatch { want, .. } = judge::username(bot, survey) {
+                        parts.push(ui::bad(&format!("expected @{want}")));
+                    }
+                    telegram_notes.push(format!("  {}: {}", bot.name, parts.join("; ")));
                 }
-                if let Username::Mismatch { want, .. } = judge::username(bot, survey) {
-                    parts.push(ui::bad(&format!("expected @{want}")));
-                }
-                self.telegram
-                    .push(format!("  {}: {}", bot.name, parts.join("; ")));
             }
         }
     }
-
-    /// What no one bot owns: other apps not read, the container engine, autostart sources.
-    fn of_survey(&mut self, survey: &Survey) {
-        for entry in std::mem::take(&mut self.shared_unchecked) {
-            self.not_checked(entry, None);
-        }
-        if let (Some(engine), Some(why)) = (survey.engine.engine(), survey.engine.not_checked()) {
-            self.not_checked(format!("{}: {why}", engine.program()), None);
-        }
-        for u in judge::autostart_not_checked(survey) {
-            let at = u.host.map(|h| format!("host {h} ")).unwrap_or_default();
-            self.not_checked(format!("{at}{}: {}", u.source, ui::shown(u.reason)), None);
+    for entry in shared_unchecked {
+        note(entry, None);
+    }
+    if let (Some(engine), Some(why)) = (survey.engine.engine(), survey.engine.not_checked()) {
+        note(format!("{}: {why}", engine.program()), None);
+    }
+    // A source that cannot be on this system (launchd on Linux) is no gap in what was seen.
+    let shown = |u: &judge::NotChecked| u.reach == Reach::Unread || detail == Detail::All;
+    for u in judge::autostart_not_checked(survey)
+        .iter()
+        .filter(|u| shown(u))
+    {
+        let at = u.host.map(|h| format!("host {h} ")).unwrap_or_default();
+        note(format!("{at}{}: {}", u.source, ui::shown(u.reason)), None);
+    }
+    if !telegram_notes.is_empty() {
+        ui::blank();
+        ui::line(ui::heading("Telegram:"));
+        telegram_notes.iter().for_each(ui::line);
+    }
+    if !shared_notes.is_empty() {
+        ui::blank();
+        ui::line(ui::heading("Other Fly apps with the same token:"));
+        for note in &shared_notes {
+            ui::hanging(note, Some(4));
         }
     }
-
-    fn print(&self) {
-        if !self.telegram.is_empty() {
-            ui::blank();
-            ui::line(ui::heading("Telegram:"));
-            self.telegram.iter().for_each(ui::line);
-        }
-        if !self.shared.is_empty() {
-            ui::blank();
-            ui::line(ui::heading("Other Fly apps with the same token:"));
-            for note in &self.shared {
-                ui::hanging(note, Some(4));
-            }
-        }
-        if !self.later.is_empty() {
-            ui::blank();
-            ui::line(ui::heading("Can start a bot later (autostart):"));
-            self.later.iter().for_each(ui::line);
-        }
-        if !self.unchecked.is_empty() {
-            ui::blank();
-            ui::line(ui::heading("Not checked:"));
-            for (text, fix) in &self.unchecked {
-                ui::report::noted(2, text, fix.as_deref());
-            }
+    if !later.is_empty() {
+        ui::blank();
+        ui::line(ui::heading("Can start a bot later (autostart):"));
+        later.iter().for_each(ui::line);
+    }
+    if !unchecked.is_empty() {
+        ui::blank();
+        ui::line(ui::heading("Not checked:"));
+        for (text, fix) in &unchecked {
+            ui::report::noted(2, text, fix.as_deref());
         }
     }
 }

@@ -276,7 +276,7 @@ PARTNER_BOT_TOKEN, not {:?}",
 
 /// The keys naming things on an app are not empty, and those of a Fly app come with one.
 fn app_keys(b: &RawBot, at: &At<'_>) -> Result<()> {
-    for field in [&b.fly_app, &b.run, &b.username, &b.fly_toml]
+    for field in [&b.fly_app, &b.run, &b.username, &b.fly_toml, &b.fly_process_group]
         .into_iter()
         .flatten()
     {
@@ -295,10 +295,12 @@ fn app_keys(b: &RawBot, at: &At<'_>) -> Result<()> {
             .as_ref()
             .or(b.ready_log.as_ref())
             .or(b.fly_toml.as_ref())
+            .or(b.fly_process_group.as_ref())
     {
         return Err(at(
             v.span(),
-            "token_secret, ready_log and fly_toml belong to the bot's Fly app: add fly_app = \"…\""
+            "token_secret, ready_log, fly_toml and fly_process_group belong to the bot's Fly \
+app: add fly_app = \"…\""
                 .into(),
         ));
     }
@@ -419,8 +421,8 @@ keep one of the two"
             Some(span) => Err(at(
                 span,
                 format!(
-                    "token_secret, ready_log and fly_toml belong to a bot's Fly app, and this bot \
-runs on {key}: remove them"
+                    "token_secret, ready_log, fly_toml and fly_process_group belong to a bot's Fly \
+app, and this bot runs on {key}: remove them"
                 ),
             )),
             None => Ok(()),
@@ -435,11 +437,21 @@ runs on {key}: remove them"
                 "fly_app must be a Fly app name (a-z, 0-9 and -)",
                 is_name,
             )?;
+            let group = match &b.fly_process_group {
+                Some(g) => Some(ProcessGroup::new(named(
+                    g,
+                    "fly_process_group must be a process group of the app's fly.toml \
+[processes] (a-z, 0-9, _ and -), not one of Fly's own fly_app_* groups",
+                    is_process_group,
+                )?)),
+                None => None,
+            };
             Some(PlatformConfig::Fly(Fly {
                 app: AppName::new(app),
                 token_secret,
                 ready_log,
                 toml,
+                group,
             }))
         }
         Some("kubernetes") => {
@@ -529,6 +541,7 @@ fn token_secret_given(b: &RawBot) -> Option<Range<usize>> {
         .as_ref()
         .or(b.ready_log.as_ref())
         .or(b.fly_toml.as_ref())
+        .or(b.fly_process_group.as_ref())
         .map(Spanned::span)
 }
 
@@ -638,6 +651,14 @@ not \"{}\" (options go in options = [...])",
 }
 
 /// Bot, host and Fly app names: a-z, 0-9 and -.
+/// A fly.toml `[processes]` name; Fly's own groups (`fly_app_console`, …) never run a bot.
+fn is_process_group(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with("fly_app")
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 pub(crate) fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()

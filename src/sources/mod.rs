@@ -5,30 +5,40 @@ pub mod argv;
 pub mod autostart;
 pub mod containers;
 pub mod fly;
+pub mod heroku;
 pub mod host;
 pub mod identity;
 pub mod local;
+// The seam's count items (`Control`, `scale`, `read_record`) are read by dev-start and
+// deploy-resume once issue 32's command wiring lands; until then only Heroku implements them.
+#[allow(dead_code)]
 pub mod platform;
 pub mod proc;
 pub mod supervisor;
 pub mod telegram;
 pub mod webhook;
 
-use crate::config::Bot;
+use crate::config::{Bot, PlatformSettings};
 use crate::model::PlatformConfig;
 use platform::{NotYet, Platform};
 
 /// The bot's platform behind the seam; `None` for a bot with none. The one place that picks
 /// an implementation: a new platform is its folder here and its arm below.
-pub fn platform_of<'a>(bot: &'a Bot, flyctl: &'a fly::Flyctl) -> Option<Box<dyn Platform + 'a>> {
+/// `platforms`: each platform CLI's time limit.
+pub fn platform_of<'a>(
+    bot: &'a Bot,
+    flyctl: &'a fly::Flyctl,
+    platforms: &PlatformSettings,
+) -> Option<Box<dyn Platform + 'a>> {
     Some(match bot.platform.as_ref()? {
-        PlatformConfig::Fly(f) => Box::new(fly::OnFly {
-            flyctl,
-            app: &f.app,
+        PlatformConfig::Fly(_) => Box::new(fly::OnFly::bot(flyctl, fly::BotOnFly::of(bot)?)),
+        PlatformConfig::Heroku(h) => Box::new(heroku::OnHeroku {
+            cli: heroku::Heroku::new(platforms.heroku),
+            app: &h.app,
+            process: h.process.as_deref(),
+            entry: &bot.entry,
         }),
-        other @ (PlatformConfig::Kubernetes(_)
-        | PlatformConfig::Heroku(_)
-        | PlatformConfig::Railway(_)) => Box::new(NotYet {
+        other @ (PlatformConfig::Kubernetes(_) | PlatformConfig::Railway(_)) => Box::new(NotYet {
             kind: other.kind(),
             name: other.name(),
         }),

@@ -20,7 +20,7 @@ mod write;
 
 pub use json::HandoffJson;
 pub use record::{Record, on_machine, record, records, remember_sights_in};
-pub use when::span;
+pub use when::{ago, span};
 pub use whoami::{here, who};
 pub use write::{CLEARED, Written, record_pairs, write, write_commands};
 

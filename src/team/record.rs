@@ -320,6 +320,8 @@ mod tests {
             id: id.into(),
             state: "stopped".into(),
             region: "ams".into(),
+            group: "app".into(),
+            command: None,
             proxy_autostart: false,
             history: Default::default(),
             metadata: meta

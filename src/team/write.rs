@@ -31,7 +31,7 @@ pub const CLEARED: [(&str, &str); 4] = [(BY, ""), (ON, ""), (AT, ""), (BOT, "")]
 /// `botctl_` key: Fly rewrites its own `fly_` keys on deploy.
 pub fn write(fly: &Flyctl, app: &str, ids: &[MachineId], pairs: &[(&str, &str)]) -> Vec<Written> {
     debug_assert!(pairs.iter().all(|(k, _)| k.starts_with("botctl_")));
-    let on_fly = OnFly { flyctl: fly, app };
+    let on_fly = OnFly::app(fly, app);
     ids.iter()
         .zip(write_commands(app, ids, pairs))
         .map(|(id, command)| Written {

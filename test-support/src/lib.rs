@@ -7,6 +7,7 @@
 //!   JSON helpers ([`bot`], [`findings`], …).
 //! - [`config::Toml`]: the botctl.toml of a test, built from [`config::Bot`]s and
 //!   [`config::Host`]s.
+//! - [`HerokuApi`]: the real Heroku CLI against a loopback fake Platform API.
 //! - [`BotApi`]: the fake Bot API server (`tests/fakes/botapi.py`) and its control API.
 //! - [`PtbBot`]: a real python-telegram-bot poller (`tests/fakes/ptb_bot.py`).
 //! - [`wait_until`]: wait for a condition with a deadline; tests never sleep-and-hope.
@@ -49,6 +50,7 @@ mod botapi;
 pub mod cleanup;
 pub mod config;
 mod fly_state;
+mod heroku;
 mod json;
 mod lock;
 mod procs;
@@ -65,7 +67,10 @@ use std::sync::OnceLock;
 
 pub use botapi::{API_LIMIT, BotApi};
 pub use fly_state::{fly_apps, machine, with_secret};
-pub use json::{bot, findings, keys, local_pids};
+pub use heroku::{HEROKU_KEY, HerokuApi, heroku_app, heroku_cli};
+pub use json::{
+    ExpectFinding, Level, bot, expect_finding, findings, fix, keys, local_pids, message,
+};
 pub use lock::{LOCK_FILE_NAME, ProcessTableLock, lock_path};
 pub use procs::{
     TICK, abort_waits_when, aborted, alive, children, cmdline, is_root, kill_child, kill_group,

@@ -1,7 +1,7 @@
 //! A bot on a platform botctl cannot read yet (Kubernetes, Heroku, Railway): botctl.toml
 //! accepts it, every command says it was not checked, none acts there, none crashes.
 
-use test_support::{World, bot};
+use test_support::{Level, World, bot, expect_finding};
 
 const K8S: &str = "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n\
 kubernetes = { deployment = \"lb-partner\", namespace = \"bots\" }\n";
@@ -51,16 +51,10 @@ fn doctor_names_the_platform_not_checked() {
     let world = World::with_config(K8S);
     let run = world.run(&["doctor", "--json"]);
     let json = run.json();
-    let findings = test_support::findings(&json, "platform", Some("partner"));
-    assert_eq!(findings.len(), 1, "{json:#}");
-    assert_eq!(findings[0]["level"], "warn");
-    assert!(
-        findings[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not supported by botctl yet"),
-        "{json:#}"
-    );
+    expect_finding(&json, "platform", Level::Warn)
+        .bot("partner")
+        .saying("not supported by botctl yet")
+        .one();
 }
 
 #[test]

@@ -8,7 +8,7 @@ use super::{Context, webhook};
 use crate::config::Bot;
 use crate::model::{AppName, BotName};
 use crate::sources::fly::{FlyError, FlyctlVersion, OnFly};
-use crate::sources::platform::{Platform, PlatformError, RecentLogs};
+use crate::sources::platform::{Platform, PlatformError, PlatformWarning, RecentLogs};
 use crate::sources::telegram::{BotApi, ProbeOutcome, TokenLookup};
 use crate::state;
 use crate::survey::{self, Survey, joined};
@@ -25,6 +25,9 @@ pub struct Evidence {
     pub flyctl_version: Option<std::result::Result<FlyctlVersion, FlyError>>,
     /// Webhook bots with updates waiting: the webhook read again a moment later.
     pub webhook_again: BTreeMap<BotName, webhook::PendingTrend>,
+    /// What each bot's platform other than Fly says makes two pollers (preboot, a formation
+    /// above 1…), through the seam.
+    pub platform_warnings: BTreeMap<BotName, Result<Vec<PlatformWarning>, PlatformError>>,
 }
 
 const LOGS_LIMIT: Duration = Duration::from_secs(10);
@@ -47,10 +50,7 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
                 (
                     app.clone(),
                     s.spawn(move || {
-                        let on_fly = OnFly {
-                            flyctl: &ctx.flyctl,
-                            app,
-                        };
+                        let on_fly = OnFly::app(&ctx.flyctl, app);
                         on_fly.recent_logs(LOGS_FIRST_LINE, limit)
                     }),
                 )
@@ -71,6 +71,14 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
             Vec::new()
         };
         let webhook_again = s.spawn(|| webhook::read_twice(ctx, bots));
+        let platform_warnings: Vec<_> = bots
+            .iter()
+            .filter(|bot| bot.fly().is_none())
+            .filter_map(|bot| {
+                let platform = crate::sources::platform_of(bot, &ctx.flyctl, &cfg.platforms)?;
+                Some((bot.name.clone(), s.spawn(move || platform.warnings())))
+            })
+            .collect();
         Evidence {
             survey: joined(survey.join()),
             whoami: whoami.map(|h| joined(h.join())),
@@ -85,6 +93,10 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
             handoffs: state::read(&cfg.root),
             flyctl_version: version.map(|h| joined(h.join())),
             webhook_again: joined(webhook_again.join()),
+            platform_warnings: platform_warnings
+                .into_iter()
+                .map(|(b, h)| (b, joined(h.join())))
+                .collect(),
         }
     })
 }

@@ -201,7 +201,7 @@ pub fn wait_for_machines(
     limit: Duration,
 ) -> Result<()> {
     let ids: Vec<Outside> = ids.iter().map(|id| Outside::from(id.as_str())).collect();
-    wait_for_instances(&OnFly { flyctl: fly, app }, bot, &ids, settle, limit)
+    wait_for_instances(&OnFly::app(fly, app), bot, &ids, settle, limit)
 }
 
 /// A bot whose platform is not Fly: until its platform answers through the seam with
@@ -211,7 +211,7 @@ pub fn refuse_on_unread_platform(ctx: &super::Context, bot: &Bot, act: &str) -> 
     if bot.fly().is_some() {
         return Ok(());
     }
-    let Some(platform) = crate::sources::platform_of(bot, &ctx.flyctl) else {
+    let Some(platform) = crate::sources::platform_of(bot, &ctx.flyctl, &ctx.cfg.platforms) else {
         return Ok(());
     };
     let why = match platform.instances() {

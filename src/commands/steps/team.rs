@@ -72,7 +72,8 @@ pub fn refuse_while_someone_holds_it(
             });
         }
         // Where the platform keeps no record (or there is none), nobody else's can be read.
-        let home = crate::sources::platform_of(bot, &ctx.flyctl).map(|p| p.record_home());
+        let home = crate::sources::platform_of(bot, &ctx.flyctl, &ctx.cfg.platforms)
+            .map(|p| p.record_home());
         step.done(if home == Some(RecordHome::OnPlatform) {
             "no handoff record on Fly"
         } else {
@@ -242,7 +243,7 @@ pub fn publish(
     };
     let on = team::here();
     let pairs = team::record_pairs(&handoff.by, &on, &handoff.at, &bot.name);
-    let machines = match ctx.flyctl.machines(app) {
+    let machines = match ctx.flyctl.machines_of(bot) {
         Ok(ms) => ms,
         Err(e) => {
             let retry: Vec<String> = team::write_commands(app, &handoff.machines, &pairs);

@@ -152,7 +152,7 @@ fn say_what_is_watched(ctx: &Context, bots: &[&Bot], args: &Args) {
     }
     // Through the seam: a platform botctl cannot read yet says so here, once.
     for bot in bots.iter().filter(|b| b.fly().is_none()) {
-        if let Some(platform) = crate::sources::platform_of(bot, &ctx.flyctl)
+        if let Some(platform) = crate::sources::platform_of(bot, &ctx.flyctl, &ctx.cfg.platforms)
             && let Err(e) = platform.instances()
         {
             ui::note(format!(
@@ -217,10 +217,7 @@ fn start_readers<'s, 'e: 's>(
         });
         s.spawn(move || {
             let send = |heard: Heard| tx_log.send(Seen::Log(app.to_string(), heard)).is_ok();
-            let on_fly = crate::sources::fly::OnFly {
-                flyctl: &ctx.flyctl,
-                app: &app,
-            };
+            let on_fly = crate::sources::fly::OnFly::app(&ctx.flyctl, &app);
             stream::follow(&on_fly, silence, stop, &send);
         });
     }

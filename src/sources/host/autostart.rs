@@ -3,14 +3,20 @@
 
 use super::sections::{Section, Sections};
 use crate::config::Bot;
-use crate::sources::autostart::{self, Autostart, Entry, Source, Unchecked};
+use crate::sources::autostart::{self, Autostart, Entry, Reach, Source, Unchecked};
 
 pub(super) fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
     let mut found = Autostart::default();
     let mut unchecked = |source: Source, reason: &str| {
+        let (reason, reach) = if autostart::systemd_not_booted(reason) {
+            ("systemd is not running there", Reach::NotHere)
+        } else {
+            (reason.lines().last().unwrap_or(""), Reach::Unread)
+        };
         found.unchecked.push(Unchecked {
             source,
-            reason: reason.lines().last().unwrap_or("").to_string(),
+            reason: reason.to_string(),
+            reach,
         })
     };
     let mut entries: Vec<Entry> = Vec::new();

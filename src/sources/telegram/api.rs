@@ -247,13 +247,34 @@ impl BotApi {
     /// `deleteWebhook` without `drop_pending_updates`: the waiting updates stay for the next
     /// poller (reference/telegram.md, "Webhooks").
     pub fn delete_webhook_keeping_updates(&self) -> Result<(), ApiError> {
-        self.call("deleteWebhook", &[], self.timeout).map(|_| ())
+        self.once_more_after_429(|| self.call("deleteWebhook", &[], self.timeout).map(|_| ()))
     }
 
     /// `setWebhook` with these parameters (`crate::sources::webhook` says which); never
     /// `drop_pending_updates`.
     pub fn set_webhook(&self, params: &[(&str, String)]) -> Result<(), ApiError> {
-        self.call("setWebhook", params, self.timeout).map(|_| ())
+        self.once_more_after_429(|| self.call("setWebhook", params, self.timeout).map(|_| ()))
+    }
+
+    /// Telegram answers a second setWebhook within a second with 429 and `retry_after`
+    /// (reference/telegram.md): wait that long, within the call's time limit, and try once
+    /// more. Ctrl-C ends the wait.
+    fn once_more_after_429(&self, call: impl Fn() -> Result<(), ApiError>) -> Result<(), ApiError> {
+        match call() {
+            Err(ApiError::RateLimited { retry_after })
+                if Duration::from_secs(retry_after) <= self.timeout =>
+            {
+                let until = std::time::Instant::now() + Duration::from_secs(retry_after);
+                while std::time::Instant::now() < until {
+                    if crate::interrupt::requested() {
+                        return Err(ApiError::Interrupted);
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                call()
+            }
+            other => other,
+        }
     }
 }
 
