@@ -276,9 +276,15 @@ PARTNER_BOT_TOKEN, not {:?}",
 
 /// The keys naming things on an app are not empty, and those of a Fly app come with one.
 fn app_keys(b: &RawBot, at: &At<'_>) -> Result<()> {
-    for field in [&b.fly_app, &b.run, &b.username, &b.fly_toml, &b.fly_process_group]
-        .into_iter()
-        .flatten()
+    for field in [
+        &b.fly_app,
+        &b.run,
+        &b.username,
+        &b.fly_toml,
+        &b.fly_process_group,
+    ]
+    .into_iter()
+    .flatten()
     {
         if field.get_ref().trim().is_empty() {
             return Err(at(field.span(), "this value must not be empty".into()));
