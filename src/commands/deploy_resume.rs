@@ -5,6 +5,7 @@
 
 use super::Context;
 use super::steps::team::TakeOver;
+use super::steps::webhook::Startup;
 use super::steps::{Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
 
 use crate::config::Bot;
@@ -156,15 +157,17 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
         &mut steps,
     )?;
     if restores_webhook(ctx, bot, lock.as_ref()) {
-        let started = !plan.targets.is_empty();
-        let ready = started && fly.ready_log.is_some();
+        let startup = match (plan.targets.is_empty(), fly.ready_log.is_some()) {
+            (true, _) => Startup::NothingStarted,
+            (false, false) => Startup::Started,
+            (false, true) => Startup::Ready,
+        };
         super::steps::webhook::restore(
             ctx,
             bot,
             lock.as_ref(),
             Some(&fly.app),
-            started,
-            ready,
+            startup,
             started_at,
             &mut steps,
         )?;
@@ -190,7 +193,7 @@ struct Begun {
 }
 
 fn begin(ctx: &Context, bot: &Bot, mode: Mode, title: &str, why: &str) -> Result<Begun> {
-    let mut steps = Steps::new(title, mode.is_dry_run());
+    let mut steps = Steps::new(title, mode);
     let lock = if mode.is_dry_run() {
         None
     } else {
@@ -227,8 +230,7 @@ fn resume_webhook(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
         bot,
         lock.as_ref(),
         None,
-        false,
-        false,
+        Startup::NothingStarted,
         time::now(),
         &mut steps,
     )?;

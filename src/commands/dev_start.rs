@@ -13,7 +13,7 @@ use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for
 
 use crate::config::Bot;
 use crate::error::{Error, Result};
-use crate::model::MachineId;
+use crate::model::{MachineId, Pid};
 use crate::sources::autostart::Reach;
 use crate::sources::fly::MachineState;
 use crate::sources::platform::Platform;
@@ -59,7 +59,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
             "dev-start {}: hand the bot from Fly.io to this machine",
             bot.name
         ),
-        mode.is_dry_run(),
+        mode,
     );
     let token = match ctx.tokens.of(bot).clone() {
         TokenLookup::Found { token, .. } => Some(token),
@@ -553,11 +553,11 @@ fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) 
             bot.run
         )))
     })?;
-    interrupt::forward_to_group(Some(child.id()));
+    interrupt::forward_to_group(Some(Pid(child.id())));
     let status = child.wait();
     // The shell ends as soon as the signal reaches it; the bot it started may still be
     // shutting down, and resuming Fly.io must not see it as a copy left running here.
-    wait_for_group(child.id(), Duration::from_secs(10));
+    wait_for_group(Pid(child.id()), Duration::from_secs(10));
     interrupt::forward_to_group(None);
     let interrupted = interrupt::requested();
     interrupt::clear();
@@ -571,7 +571,7 @@ fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) 
 }
 
 /// Waits (at most `limit`) until no live process is left in process group `pgid`.
-fn wait_for_group(pgid: u32, limit: Duration) {
+fn wait_for_group(pgid: Pid, limit: Duration) {
     let deadline = std::time::Instant::now() + limit;
     while group_alive(pgid) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
@@ -579,7 +579,7 @@ fn wait_for_group(pgid: u32, limit: Duration) {
 }
 
 /// Is a process other than a zombie in this group?
-fn group_alive(pgid: u32) -> bool {
+fn group_alive(pgid: Pid) -> bool {
     crate::sources::proc::group_alive(crate::sources::proc::Backend::native(), pgid)
 }
 

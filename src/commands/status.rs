@@ -67,7 +67,7 @@ struct BotJson<'a> {
     platform: Option<PlatformJson<'a>>,
     /// null without a token.
     telegram: Option<TelegramJson>,
-    autostart: Vec<&'a autostart::Entry>,
+    autostart: Vec<&'a autostart::AutostartEntry>,
     /// One entry per configured host that may run the bot.
     hosts: Vec<HostJson<'a>>,
     /// The handoff record on Fly; null without one.
@@ -84,7 +84,7 @@ struct HostJson<'a> {
     instances: Vec<&'a Instance>,
     /// Processes there that may be the bot (their token variable could not be read).
     maybe: Vec<&'a Maybe>,
-    autostart: Vec<&'a autostart::Entry>,
+    autostart: Vec<&'a autostart::AutostartEntry>,
 }
 
 impl<'a> HostJson<'a> {
@@ -376,6 +376,15 @@ fn where_it_runs(bot: &Bot, places: &Places, survey: &Survey, stale: Duration) -
                 i.id,
                 i.state
             ));
+        }
+        // Heroku's config vars restart every dyno and Railway's variables redeploy: neither
+        // holds a record, and dynos and replicas carry no metadata.
+        use crate::model::PlatformKind::{Heroku, Railway};
+        if matches!(look.kind, Heroku | Railway) && look.instances.is_ok() {
+            lines.push(ui::dim(&format!(
+                "{} has no place for a team record: a handoff is recorded on this machine only",
+                look.kind
+            )));
         }
     }
     for (app, m) in &places.also {

@@ -281,7 +281,7 @@ impl Child {
     fn end(&self) {
         if let Some(&leader) = self.handle.pids().first() {
             let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(leader as i32),
+                crate::model::Pid(leader).to_nix(),
                 nix::sys::signal::Signal::SIGKILL,
             );
         }

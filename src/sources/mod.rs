@@ -14,6 +14,7 @@ pub mod local;
 #[allow(dead_code)]
 pub mod platform;
 pub mod proc;
+pub mod railway;
 pub mod supervisor;
 pub mod telegram;
 pub mod webhook;
@@ -38,7 +39,20 @@ pub fn platform_of<'a>(
             process: h.process.as_deref(),
             entry: &bot.entry,
         }),
-        other @ (PlatformConfig::Kubernetes(_) | PlatformConfig::Railway(_)) => Box::new(NotYet {
+        PlatformConfig::Railway(r) => Box::new(railway::OnRailway {
+            cli: railway::Railway::new(platforms.railway),
+            scope: railway::Scope {
+                project: r.project.as_deref(),
+                environment: r.environment.as_deref(),
+                service: r.service.as_deref(),
+            },
+            name: bot
+                .platform
+                .as_ref()
+                .map(PlatformConfig::name)
+                .unwrap_or_default(),
+        }),
+        other @ PlatformConfig::Kubernetes(_) => Box::new(NotYet {
             kind: other.kind(),
             name: other.name(),
         }),

@@ -6,7 +6,7 @@
 use crate::config::{Bot, Host};
 use crate::model::HostName;
 use crate::outside::Outside;
-use crate::sources::autostart::{Entry, Reach, Source};
+use crate::sources::autostart::{AutostartEntry, Reach, Source};
 use crate::sources::local::Instance;
 use crate::sources::telegram::TokenLookup;
 
@@ -52,7 +52,7 @@ pub fn local_fix(bot: &Bot, i: &Instance) -> String {
     if let (Some(_), Some(s)) = (&i.container, &i.supervisor) {
         return s.stop();
     }
-    if i.uid == Some(nix::unistd::getuid().as_raw()) {
+    if i.uid == Some(crate::model::Uid::own()) {
         return format!("botctl dev-stop {}", bot.name);
     }
     if let Some(s) = &i.supervisor {
@@ -69,7 +69,7 @@ pub fn local_fix(bot: &Bot, i: &Instance) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct Autostart<'a> {
     pub host: Option<&'a HostName>,
-    pub entry: &'a Entry,
+    pub entry: &'a AutostartEntry,
 }
 
 impl Autostart<'_> {

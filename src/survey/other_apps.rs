@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::config::Bot;
 use crate::model::AppName;
 use crate::outside::Outside;
-use crate::sources::fly::{FlyError, Flyctl, Machine, Secret};
+use crate::sources::fly::{FlyError, FlySecret, Flyctl, Machine};
 
 /// At most this many flyctl calls at a time: an account can see hundreds of apps.
 pub const MAX_IN_FLIGHT: usize = 8;
@@ -20,7 +20,7 @@ pub struct OtherApps {
     pub listed: Result<Vec<Outside>, FlyError>,
     /// The secrets of every app read, by its name (outside text): the bots' own apps and the
     /// others.
-    pub secrets: BTreeMap<Outside, Result<Vec<Secret>, FlyError>>,
+    pub secrets: BTreeMap<Outside, Result<Vec<FlySecret>, FlyError>>,
     /// Machines of the other apps that hold one of the bots' tokens.
     pub machines: BTreeMap<Outside, Result<Vec<Machine>, FlyError>>,
 }
@@ -187,7 +187,7 @@ pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
         let own_secrets = bounded(&own, MAX_IN_FLIGHT - 1, |app| flyctl.secrets(app.raw()));
         (super::joined(listed.join()), own_secrets)
     });
-    let mut secrets: BTreeMap<Outside, Result<Vec<Secret>, FlyError>> =
+    let mut secrets: BTreeMap<Outside, Result<Vec<FlySecret>, FlyError>> =
         own.iter().cloned().zip(own_secrets).collect();
     let digests: BTreeSet<String> = wanted
         .iter()
@@ -238,7 +238,7 @@ pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
 
 /// The digest of secret `name` of `app`, when it was read and is there.
 pub fn digest_of<'a>(
-    secrets: &'a BTreeMap<Outside, Result<Vec<Secret>, FlyError>>,
+    secrets: &'a BTreeMap<Outside, Result<Vec<FlySecret>, FlyError>>,
     app: &str,
     name: &str,
 ) -> Option<&'a str> {
@@ -295,10 +295,10 @@ mod tests {
             .remove(0)
     }
 
-    fn secrets(list: &[(&str, &str)]) -> Result<Vec<Secret>, FlyError> {
+    fn secrets(list: &[(&str, &str)]) -> Result<Vec<FlySecret>, FlyError> {
         Ok(list
             .iter()
-            .map(|(name, digest)| Secret {
+            .map(|(name, digest)| FlySecret {
                 name: (*name).into(),
                 digest: (*digest).into(),
             })

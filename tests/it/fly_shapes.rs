@@ -310,3 +310,41 @@ fn set_webhook_and_delete_webhook_wait_retry_after_once_on_429() {
     assert_eq!(stats["webhook"], hook.as_str(), "{stats:#}");
     assert_eq!(stats["methods"]["setWebhook"], 2, "{stats:#}");
 }
+
+#[test]
+fn doctor_warns_of_a_console_machine_that_runs_the_bots_own_command() {
+    let world = World::configured(|w| config(w, |b| b));
+    let script = world.script("bot.py");
+    let fly = fly_apps(&[(
+        APP,
+        vec![
+            in_group(BOT_MACHINE, "stopped", "bot", &["python", &script]),
+            in_group(
+                CONSOLE_MACHINE,
+                "started",
+                "fly_app_console",
+                &["python", &script],
+            ),
+        ],
+    )]);
+    world.fly_state(fly);
+    let run = world.run(&["doctor", "partner", "--json"]);
+    let json = run.json();
+    let warned = findings(&json, "fly", Some("partner"))
+        .into_iter()
+        .find(|f| {
+            f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("console machine"))
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no console finding: {json:#}"));
+    assert_eq!(warned["level"], "warn", "{warned:#}");
+    assert!(
+        warned["fix"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("flyctl machine stop {CONSOLE_MACHINE}")),
+        "{warned:#}"
+    );
+}

@@ -131,7 +131,7 @@ fn deploy(ctx: &Context, bot: &Bot, fly: &Fly, mode: Mode, user_args: &[String])
     let app = fly.app.as_str();
     let mut steps = Steps::new(
         &format!("deploy {}: flyctl deploy to Fly app {app}", bot.name),
-        mode.is_dry_run(),
+        mode,
     );
     // dev-start and deploy-resume take the same lock: no handoff starts or ends meanwhile.
     let _lock = if mode.is_dry_run() {

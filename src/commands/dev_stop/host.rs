@@ -13,6 +13,7 @@ use super::supervisors::refusal;
 use crate::commands::steps::wait_for;
 use crate::config::{Bot, Host};
 use crate::error::{Error, Result};
+use crate::model::{Pid, Uid};
 use crate::sources::host::{self, HostScan, Signal, sh_quote};
 use crate::sources::local::Instance;
 use crate::sources::supervisor::{StopHow, Supervisor, SupervisorKind};
@@ -40,7 +41,7 @@ impl<'a> OnHost<'a> {
 }
 
 impl OnHost<'_> {
-    fn signal(&self, instances: &[Instance], signal: Signal) -> Result<Vec<u32>> {
+    fn signal(&self, instances: &[Instance], signal: Signal) -> Result<Vec<Pid>> {
         let scan = self.scan.as_ref();
         let targets: Vec<&host::Seen> = instances
             .iter()
@@ -84,7 +85,7 @@ impl Place for OnHost<'_> {
         crate::ui::describe::on_host(&self.host.name, i)
     }
     fn refusal(&self, mine: &[Instance]) -> Option<Error> {
-        let root = self.scan.as_ref().is_some_and(|s| s.uid == 0);
+        let root = self.scan.as_ref().is_some_and(|s| s.uid == Uid::ROOT);
         let run_as = format!("ssh {} ", self.host.ssh);
         let then = format!("botctl dev-stop --host {}", self.host.name);
         refusal(mine, root, &run_as, &then)
@@ -95,7 +96,7 @@ impl Place for OnHost<'_> {
         };
         stop_supervisors(self.host, scan, supervised)
     }
-    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<u32>> {
+    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<Pid>> {
         self.signal(
             instances,
             match sig {
@@ -104,7 +105,7 @@ impl Place for OnHost<'_> {
             },
         )
     }
-    fn alive(&self, instances: &[Instance]) -> Result<Vec<u32>> {
+    fn alive(&self, instances: &[Instance]) -> Result<Vec<Pid>> {
         self.signal(instances, Signal::Check)
     }
 }
@@ -158,7 +159,7 @@ fn end_parent(
     scan: &HostScan,
     i: &Instance,
     s: &Supervisor,
-    pid: u32,
+    pid: Pid,
 ) -> Result<String> {
     let Some(seen) = scan.seen.get(&pid) else {
         return Ok(format!(

@@ -17,6 +17,7 @@ use super::Context;
 use super::steps::{Mode, Steps, wait_for};
 use crate::config::{Bot, Host};
 use crate::error::{Error, Result};
+use crate::model::Pid;
 use crate::sources::local::Instance;
 use crate::ui;
 use place::{Place, Sig};
@@ -99,7 +100,7 @@ fn stop(
 ) -> Result<i32> {
     let mut steps = Steps::new(
         &format!("dev-stop: stop the bots running on {}", place.name()),
-        mode.is_dry_run(),
+        mode,
     );
     let Some(mine) = find(place, bots, &mut steps)? else {
         ui::line("Nothing to stop.");
@@ -276,7 +277,7 @@ fn watch_for_a_copy_back(
         "Watch {} for a copy that comes back",
         human_duration(respawn)
     ));
-    let stopped: BTreeSet<u32> = mine.iter().map(|i| i.pid).collect();
+    let stopped: BTreeSet<Pid> = mine.iter().map(|i| i.pid).collect();
     let back = wait_for(
         "watching for a copy that comes back",
         respawn,
@@ -346,9 +347,9 @@ fn human_duration(d: Duration) -> String {
     }
 }
 
-fn join(pids: &[u32]) -> String {
+fn join(pids: &[Pid]) -> String {
     pids.iter()
-        .map(u32::to_string)
+        .map(Pid::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -126,20 +126,21 @@ pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::supervisor::{Record, decide};
+    use crate::model::{Pid, Uid};
+    use crate::sources::supervisor::{ProcessRecord, decide};
 
     fn instance(cgroup: &str) -> Instance {
-        let chain = [Record {
-            pid: 4242,
-            ppid: 1,
-            uid: Some(1000),
+        let chain = [ProcessRecord {
+            pid: Pid(4242),
+            ppid: Pid(1),
+            uid: Some(Uid(1000)),
             argv: vec!["python3".into(), "bot.py".into()],
         }];
         Instance {
             bot: "partner".into(),
-            pid: 4242,
+            pid: Pid(4242),
             user: "dev".into(),
-            uid: Some(1000),
+            uid: Some(Uid(1000)),
             started: None,
             cwd: None,
             cmd: chain[0].argv.clone().into(),
@@ -148,7 +149,7 @@ mod tests {
                 &chain,
                 &Default::default(),
             ),
-            ppid: Some(1),
+            ppid: Some(Pid(1)),
             parent_cmd: Default::default(),
             container: None,
         }
@@ -181,16 +182,16 @@ mod tests {
     #[test]
     fn a_launchd_job_of_the_system_domain_without_root_is_a_refusal() {
         use crate::sources::supervisor::{Answers, Cgroup, Need};
-        let chain = [Record {
-            pid: 4242,
-            ppid: 1,
-            uid: Some(0),
+        let chain = [ProcessRecord {
+            pid: Pid(4242),
+            ppid: Pid(1),
+            uid: Some(Uid(0)),
             argv: vec!["python3".into(), "bot.py".into()],
         }];
         let answers = Answers::from([(
             Need::LaunchdJob {
-                pid: 4242,
-                uid: Some(0),
+                pid: Pid(4242),
+                uid: Some(Uid(0)),
             },
             Ok(crate::sources::supervisor::Answer {
                 program: "launchctl".into(),

@@ -37,6 +37,7 @@ pub(super) fn check_flyctl(ctx: &Context, ev: &Evidence, f: &mut Findings) {
 
 pub(super) fn check_fly(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     let Some(app) = bot.app() else { return };
+    fly_own_running_the_bot(bot, app, ev, f);
     match ev.survey.machines(bot) {
         Some(Err(FlyError::NotInstalled { .. } | FlyError::NotLoggedIn)) => {} // reported by "flyctl"
         Some(Err(e @ FlyError::AppNotFound { .. })) => {
@@ -163,4 +164,32 @@ in them",
             bot.name
         )),
     );
+}
+
+/// A console, release-command or canary machine is never one of the bot's places, but one
+/// started with the bot's own command (`fly console -C "python bot.py"`) polls all the same.
+fn fly_own_running_the_bot(bot: &Bot, app: &str, ev: &Evidence, f: &mut Findings) {
+    for m in ev.survey.other_machines(bot) {
+        let Some(own) = m.fly_own().filter(|_| m.is_running() && m.runs(&bot.entry)) else {
+            continue;
+        };
+        f.push(
+            Finding::warn(
+                Some(bot),
+                Check::Fly,
+                format!(
+                    "{} {} of {app} is {} and runs {}'s own command: it polls beside the bot, \
+though botctl does not count it as one of its places",
+                    own.what(),
+                    m.id,
+                    m.state,
+                    bot.name
+                ),
+            )
+            .fix(format!(
+                "flyctl machine stop {} --app {app}   # or close that fly console",
+                m.id
+            )),
+        );
+    }
 }

@@ -15,7 +15,7 @@ use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use self::copy_lock::{Claim, CopyLock};
-use self::places::{Elsewhere, Look, Own};
+use self::places::{Elsewhere, OtherCopies, ThisRun};
 use super::Context;
 use crate::config::{Bot, Bounds, Run};
 use crate::error::{Error, Result};
@@ -75,7 +75,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
         TokenLookup::Found { token, .. } => Some(token),
         _ => None,
     };
-    let own = Own::now();
+    let own = ThisRun::now();
     let clear = clear_the_way(ctx, bot, args, token.as_ref(), &own)?;
     report_unchecked(bot, &clear.unchecked);
     become_the_bot(ctx, bot, &launch, token.as_ref(), clear)
@@ -149,7 +149,7 @@ fn clear_the_way(
     bot: &Bot,
     args: &Args,
     token: Option<&Token>,
-    own: &Own,
+    own: &ThisRun,
 ) -> Result<Clear> {
     let started = Instant::now();
     let wait = args.wait.unwrap_or(Duration::ZERO);
@@ -217,7 +217,7 @@ fn attempt(
     bot: &Bot,
     args: &Args,
     token: Option<&Token>,
-    own: &Own,
+    own: &ThisRun,
     warned: &mut bool,
 ) -> Result<Attempt> {
     let (handoff, copy, cannot_lock) = match locks(ctx, bot)? {
@@ -226,7 +226,7 @@ fn attempt(
         Locks::Unavailable(why) => (None, None, Some(why)),
     };
     let survey = survey::gather_with(&ctx.cfg, &[bot], &ctx.flyctl, &ctx.tokens, Autostarts::Skip);
-    let Look {
+    let OtherCopies {
         elsewhere,
         mut unchecked,
     } = places::look(bot, &survey, own, copy.as_ref(), &ctx.cfg.telegram.api);

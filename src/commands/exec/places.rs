@@ -5,6 +5,7 @@
 
 use super::copy_lock::{self, Claim};
 use crate::config::Bot;
+use crate::model::Pid;
 use crate::shell;
 use crate::sources::local::Instance;
 use crate::sources::proc::{self, Backend};
@@ -20,16 +21,16 @@ pub struct Elsewhere {
 }
 
 /// What this run is, so that its own process tree and machine are never "another copy".
-pub struct Own {
+pub struct ThisRun {
     /// This process and its ancestors.
-    pub ancestors: Vec<u32>,
+    pub ancestors: Vec<Pid>,
     /// `FLY_MACHINE_ID`: this run is inside that Fly machine.
     pub machine: Option<String>,
 }
 
-impl Own {
-    pub fn now() -> Own {
-        Own {
+impl ThisRun {
+    pub fn now() -> ThisRun {
+        ThisRun {
             ancestors: crate::sources::local::ancestors(),
             machine: std::env::var("FLY_MACHINE_ID")
                 .ok()
@@ -37,21 +38,27 @@ impl Own {
         }
     }
 
-    fn is_own(&self, pid: u32) -> bool {
-        pid == std::process::id() || self.ancestors.contains(&pid)
+    fn is_own(&self, pid: Pid) -> bool {
+        pid == Pid::own() || self.ancestors.contains(&pid)
     }
 }
 
 /// One look's findings.
 #[derive(Default)]
-pub struct Look {
+pub struct OtherCopies {
     pub elsewhere: Vec<Elsewhere>,
     /// Sources that could not be read (sentences with their fix when there is one).
     pub unchecked: Vec<String>,
 }
 
 /// The other places `bot` runs and what was not checked, from `survey` and the copy lock.
-pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &str) -> Look {
+pub fn look(
+    bot: &Bot,
+    survey: &Survey,
+    own: &ThisRun,
+    copy: Option<&Claim>,
+    api: &str,
+) -> OtherCopies {
     let places = survey.places(bot);
     let mut elsewhere = Vec::new();
     let local: Vec<&Instance> = places
@@ -142,7 +149,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
             None => copy_lock::holders(path),
         };
         let found = !holders.is_empty();
-        let theirs: Vec<u32> = holders
+        let theirs: Vec<Pid> = holders
             .into_iter()
             // An instance the scan found, or the shell of a `run` that is the instance's parent,
             // is that copy, already named.
@@ -170,7 +177,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
             });
         }
     }
-    Look {
+    OtherCopies {
         elsewhere,
         unchecked: unchecked(bot, survey, &places.unreadable),
     }
@@ -208,7 +215,7 @@ fn unchecked(bot: &Bot, survey: &Survey, unreadable: &[String]) -> Vec<String> {
 }
 
 /// Its command line, as outside text (shown escaped).
-fn command_line(pid: u32) -> crate::outside::Argv {
+fn command_line(pid: Pid) -> crate::outside::Argv {
     proc::argv(Backend::native(), pid)
         .unwrap_or_default()
         .into()

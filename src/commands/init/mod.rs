@@ -11,6 +11,8 @@
 //! - [`code`]: the bot's code and the project modules it imports; polling files nothing starts
 //! - [`token`]: the variable that code reads its token from, and a token written in it
 //! - [`names`] and [`apps`]: each bot's name, and the Fly app that deploys it
+//! - [`heroku`]: the Heroku app (the `heroku` git remote) and process type that run it
+//! - [`railway`]: `deploy.startCommand` of railway.json / railway.toml: a bot on Railway
 //!
 //! What init is unsure of is written commented out with the reason; what it could not find is
 //! left out with a comment saying where it looked; nothing is invented.
@@ -23,10 +25,12 @@ mod compose;
 mod dockerfile;
 mod fly_toml;
 mod found;
+mod heroku;
 mod launch;
 mod names;
 mod package_json;
 mod procfile;
+mod railway;
 mod render;
 mod scripts;
 mod token;

@@ -44,8 +44,9 @@ pub enum Outcome {
 }
 
 impl Steps {
-    pub fn new(title: &str, dry_run: bool) -> Self {
-        ui::line(ui::heading(&if dry_run {
+    /// Prints the command's title, saying when nothing will be changed.
+    pub fn new(title: &str, mode: Mode) -> Self {
+        ui::line(ui::heading(&if mode.is_dry_run() {
             format!("{title} (dry run: nothing will be changed)")
         } else {
             title.to_string()

@@ -72,13 +72,19 @@ pub fn refuse_while_someone_holds_it(
             });
         }
         // Where the platform keeps no record (or there is none), nobody else's can be read.
-        let home = crate::sources::platform_of(bot, &ctx.flyctl, &ctx.cfg.platforms)
-            .map(|p| p.record_home());
-        step.done(if home == Some(RecordHome::OnPlatform) {
-            "no handoff record on Fly"
-        } else {
-            "no fly_app: no shared place where a teammate's handoff could be read"
-        });
+        let platform = crate::sources::platform_of(bot, &ctx.flyctl, &ctx.cfg.platforms);
+        step.done(
+            match platform.as_deref().map(|p| (p.kind(), p.record_home())) {
+                Some((_, RecordHome::OnPlatform)) => "no handoff record on Fly".to_string(),
+                Some((kind, RecordHome::LocalOnly)) => format!(
+                    "{kind} has no place for a team record: a teammate's handoff cannot be read \
+there, only this machine's"
+                ),
+                None => {
+                    "no fly_app: no shared place where a teammate's handoff could be read".into()
+                }
+            },
+        );
         return Ok(Held {
             inherited: None,
             probed: false,

@@ -219,16 +219,24 @@ pub fn in_handoff(ctx: &Context, bot: &Bot, lock: Option<&state::Locked>) -> Opt
         .and_then(|s| s.handoff(&bot.name).and_then(|h| h.webhook.clone()))
 }
 
+/// How far deploy-resume brought the bot up before its webhook is restored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Startup {
+    /// No machine was started (none stopped, or no fly_app).
+    NothingStarted,
+    /// Machines were started; no ready line came (or none is configured).
+    Started,
+    /// Machines were started and the bot's ready line came.
+    Ready,
+}
+
 /// deploy-resume, after the machines started: the webhook is set again, and delivers.
-/// `started` says whether machines were started; `ready` whether the bot's ready line came.
-#[allow(clippy::too_many_arguments)]
 pub fn restore(
     ctx: &Context,
     bot: &Bot,
     lock: Option<&state::Locked>,
     app: Option<&AppName>,
-    started: bool,
-    ready: bool,
+    startup: Startup,
     started_at: u64,
     steps: &mut Steps,
 ) -> Result<()> {
@@ -238,7 +246,7 @@ pub fn restore(
             .begin("Wait for the bot to set its webhook itself")
             .fail(no_token(bot)));
     };
-    let now = wait_for_the_bot(ctx, &api, app.is_some(), started, ready, steps)?;
+    let now = wait_for_the_bot(ctx, &api, app.is_some(), startup, steps)?;
     let now = match now {
         Some(info) => info,
         None => set_from_record(ctx, bot, &api, target.as_ref(), steps)?,
@@ -259,14 +267,13 @@ fn wait_for_the_bot(
     ctx: &Context,
     api: &BotApi,
     on_fly: bool,
-    started: bool,
-    ready: bool,
+    startup: Startup,
     steps: &mut Steps,
 ) -> Result<Option<WebhookInfo>> {
     let mut step = steps.begin("Wait for the bot to set its webhook itself");
     let first = api.webhook_info().map_err(|e| step.fail(api_error(e)))?;
     if !first.url.is_empty() {
-        step.done(if started {
+        step.done(if startup != Startup::NothingStarted {
             format!("the bot set it: {}", first.url)
         } else {
             format!("already set: {}", first.url)
@@ -277,7 +284,7 @@ fn wait_for_the_bot(
         step.skipped("no fly_app: nothing botctl starts will set it");
         return Ok(None);
     }
-    if !started {
+    if startup == Startup::NothingStarted {
         step.skipped(
             "no machine was started (Fly Proxy starts one on Telegram's first post), so nobody \
 will set it",
@@ -286,7 +293,7 @@ will set it",
     }
     // A bot that sets its own webhook does it as it starts: once its ready line came, a short
     // grace is enough, and a grammY or aiogram bot does not keep deploy-resume for the whole wait.
-    let limit = if ready {
+    let limit = if startup == Startup::Ready {
         AFTER_READY.min(ctx.cfg.fly.wait)
     } else {
         ctx.cfg.fly.wait

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use super::Context;
 use crate::config::{self, Bot};
 use crate::error::Result;
-use crate::model::{AppName, BotName, HostName};
+use crate::model::{AppName, BotName, HostName, Pid};
 use crate::sources::fly::Machine;
 use crate::sources::host;
 use crate::sources::local::{self, Instance};
@@ -251,7 +251,7 @@ fn every(period: Duration, stop: &Stop, mut look: impl FnMut() -> bool) {
 /// This machine: the cheap phase of the scan every period, the whole scan (users, folders,
 /// supervisors) only when the bots' processes changed.
 fn read_local(ctx: &Context, bots: &[&Bot], period: Duration, stop: &Stop, tx: &SyncSender<Seen>) {
-    let mut last: Option<Vec<(u32, BotName)>> = None;
+    let mut last: Option<Vec<(Pid, BotName)>> = None;
     every(period, stop, || match local::matching(bots) {
         Ok(now) if last.as_ref() == Some(&now) => true,
         Ok(now) => {

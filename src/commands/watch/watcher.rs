@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
-use super::event::{Copy, Event, MachineChange, Millis, StreamTrouble, What};
+use super::event::{Event, EventKind, MachineChange, Millis, RunningCopy, StreamTrouble};
 use crate::config::Bot;
 use crate::model::{BotName, HostName};
 use crate::sources::fly::{BotOnFly, LogLine, Machine, MachineState, groups};
@@ -168,7 +168,7 @@ impl<'a> Watcher<'a> {
             events.push(Event {
                 at,
                 bot: bot.to_string(),
-                what: What::Webhook { url, was },
+                what: EventKind::Webhook { url, was },
                 initial,
             });
         }
@@ -196,7 +196,7 @@ impl<'a> Watcher<'a> {
             events.push(Event {
                 at,
                 bot: bot.to_string(),
-                what: What::Conflict {
+                what: EventKind::Conflict {
                     app: app.to_string(),
                     machine: line.machine.clone(),
                     line: line.message.clone(),
@@ -225,7 +225,7 @@ impl<'a> Watcher<'a> {
             .map(|bot| Event {
                 at,
                 bot: bot.to_string(),
-                what: What::Logs {
+                what: EventKind::Logs {
                     app: app.to_string(),
                     trouble: trouble.clone(),
                     retry_in,
@@ -243,7 +243,7 @@ impl<'a> Watcher<'a> {
             .map(|bot| Event {
                 at,
                 bot: bot.to_string(),
-                what: What::Dropped {
+                what: EventKind::Dropped {
                     app: app.to_string(),
                     lines,
                 },
@@ -323,7 +323,7 @@ impl<'a> Watcher<'a> {
                     self.pending.push(Event {
                         at,
                         bot: String::new(),
-                        what: What::Source {
+                        what: EventKind::Source {
                             source: source.to_string(),
                             error: None,
                         },
@@ -339,7 +339,7 @@ impl<'a> Watcher<'a> {
                     self.pending.push(Event {
                         at,
                         bot: String::new(),
-                        what: What::Source {
+                        what: EventKind::Source {
                             source: source.to_string(),
                             error: Some(e),
                         },
@@ -364,13 +364,13 @@ impl<'a> Watcher<'a> {
     fn record(&mut self, events: Vec<Event>) -> Vec<Event> {
         let now = events.iter().map(|e| e.at).max().unwrap_or(0);
         for e in &events {
-            if e.initial || matches!(e.what, What::Source { .. }) {
+            if e.initial || matches!(e.what, EventKind::Source { .. }) {
                 continue;
             }
             if let Some(t) = self.tally.get_mut(e.bot.as_str()) {
                 match &e.what {
-                    What::Appeared(c) => t.came.push(c.place()),
-                    What::Gone(c) => t.went.push(c.place()),
+                    EventKind::Appeared(c) => t.came.push(c.place()),
+                    EventKind::Gone(c) => t.went.push(c.place()),
                     _ => {}
                 }
             }
@@ -426,7 +426,7 @@ fn copies_changed(
         .map(|i| Event {
             at,
             bot: i.bot.to_string(),
-            what: What::Gone(copy(host, i)),
+            what: EventKind::Gone(copy(host, i)),
             initial: false,
         })
         .collect();
@@ -436,14 +436,14 @@ fn copies_changed(
             .map(|i| Event {
                 at,
                 bot: i.bot.to_string(),
-                what: What::Appeared(copy(host, i)),
+                what: EventKind::Appeared(copy(host, i)),
                 initial,
             }),
     );
     events
 }
 
-fn copy(host: Option<&str>, i: &Instance) -> Copy {
+fn copy(host: Option<&str>, i: &Instance) -> RunningCopy {
     let started_by = match &i.supervisor {
         Some(s) => Some(crate::ui::describe::supervisor(s)),
         None => i.parent_cmd.program().map(|name| match i.ppid {
@@ -451,7 +451,7 @@ fn copy(host: Option<&str>, i: &Instance) -> Copy {
             None => name.to_string(),
         }),
     };
-    Copy {
+    RunningCopy {
         host: host.map(str::to_string),
         pid: i.pid,
         cmd: i.cmd.clone(),
@@ -474,7 +474,7 @@ fn machines_changed(
     initial: bool,
 ) -> Vec<Event> {
     let mut events = Vec::new();
-    let event = |what: What| Event {
+    let event = |what: EventKind| Event {
         at,
         bot: bot.to_string(),
         what,
@@ -496,7 +496,7 @@ fn machines_changed(
             Some(_) => None,
         };
         if let Some(change) = change {
-            events.push(event(What::Machine {
+            events.push(event(EventKind::Machine {
                 app: app.to_string(),
                 id: m.id.clone(),
                 state: m.state.clone(),
@@ -507,7 +507,7 @@ fn machines_changed(
         let was = old.and_then(crate::team::on_machine);
         let is = crate::team::on_machine(m);
         if was != is && (is.is_some() || !initial) {
-            events.push(event(What::Handoff {
+            events.push(event(EventKind::Handoff {
                 app: app.to_string(),
                 machine: m.id.clone(),
                 by: is.as_ref().map(|r| r.by.clone()),
@@ -516,7 +516,7 @@ fn machines_changed(
         }
     }
     for o in before.iter().filter(|o| !now.iter().any(|m| m.id == o.id)) {
-        events.push(event(What::Machine {
+        events.push(event(EventKind::Machine {
             app: app.to_string(),
             id: o.id.clone(),
             state: MachineState::Destroyed,
@@ -530,7 +530,7 @@ fn machines_changed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Entry;
+    use crate::model::{Entry, Pid, Uid};
     use crate::sources::fly::{MachineState, parse_log_line};
 
     fn bot() -> Bot {
@@ -553,17 +553,17 @@ mod tests {
         }
     }
 
-    fn copy_of(pid: u32) -> Instance {
+    fn copy_of(pid: Pid) -> Instance {
         Instance {
             bot: "partner".into(),
             pid,
             user: "dev".into(),
-            uid: Some(1000),
+            uid: Some(Uid(1000)),
             started: Some(100),
             cwd: None,
             cmd: vec!["python3".to_string(), "bot.py".into()].into(),
             supervisor: None,
-            ppid: Some(1),
+            ppid: Some(Pid(1)),
             parent_cmd: vec!["/usr/sbin/cron".to_string()].into(),
             container: None,
         }
@@ -586,9 +586,9 @@ mod tests {
     fn first_looks_are_initial_then_changes_count() {
         let b = bot();
         let mut w = Watcher::new(&[&b], 1_000_000);
-        let e = w.local(1_000_100, Ok(vec![copy_of(7)]));
+        let e = w.local(1_000_100, Ok(vec![copy_of(Pid(7))]));
         assert!(e[0].initial && e[0].what.kind() == "appeared");
-        let e = w.local(1_000_200, Ok(vec![copy_of(7), copy_of(8)]));
+        let e = w.local(1_000_200, Ok(vec![copy_of(Pid(7)), copy_of(Pid(8))]));
         assert_eq!(e.len(), 1);
         assert!(!e[0].initial);
         assert_eq!(
@@ -601,7 +601,7 @@ mod tests {
         let e = w.machines(1_000_400, "lb", Ok(vec![machine("stopped")]));
         assert!(matches!(
             &e[0].what,
-            What::Machine { change: MachineChange::State { from }, .. } if *from == MachineState::Started
+            EventKind::Machine { change: MachineChange::State { from }, .. } if *from == MachineState::Started
         ));
         assert_eq!(w.tally["partner"].came, ["local pid 8"]);
     }
@@ -616,7 +616,7 @@ mod tests {
         assert_eq!(w.places("partner").len(), 1, "{:?}", w.places("partner"));
         assert!(!w.saw_trouble());
         // A polling copy beside them is a conflict.
-        w.local(1_000_300, Ok(vec![copy_of(7)]));
+        w.local(1_000_300, Ok(vec![copy_of(Pid(7))]));
         assert!(w.saw_trouble());
         // For a polling bot the webhook is a place of its own.
         let p = bot();
@@ -649,6 +649,9 @@ mod tests {
         assert_eq!(w.local(started, Err("no /proc".into())).len(), 1);
         assert!(w.local(started, Err("no /proc".into())).is_empty());
         let back = w.local(started, Ok(Vec::new()));
-        assert!(matches!(&back[0].what, What::Source { error: None, .. }));
+        assert!(matches!(
+            &back[0].what,
+            EventKind::Source { error: None, .. }
+        ));
     }
 }

@@ -31,7 +31,7 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             .unwrap_or_default(),
         None => String::new(),
     };
-    let uid = nix::unistd::geteuid().as_raw();
+    let uid = crate::model::Uid::effective();
     for (folder, domain) in folders {
         for path in glob_files(&folder, "*.plist") {
             let Ok(bytes) = crate::files::read_bytes(&path, crate::files::CAP) else {
@@ -74,7 +74,7 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             };
             let fix = launchd_fix(&target, domain, is_loaded);
             for bot in matching {
-                found.entries.push(Entry {
+                found.entries.push(AutostartEntry {
                     bot: bot.name.clone(),
                     source: Source::Launchd,
                     entry: format!(

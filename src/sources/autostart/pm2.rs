@@ -30,7 +30,7 @@ pub(super) fn pm2_dumps(bots: &[&Bot], found: &mut Autostart) {
         };
         for (name, command) in pm2_dump_apps(&text) {
             for bot in bots.iter().filter(|b| names(&command, &b.entry)) {
-                found.entries.push(Entry {
+                found.entries.push(AutostartEntry {
                     bot: bot.name.clone(),
                     source: Source::Pm2,
                     entry: format!("app {name} saved in {}: {command}", dump.display()).into(),

@@ -5,7 +5,7 @@ use super::*;
 /// supervisord's `[program:…]` entries that start a bot when the daemon starts (autostart is
 /// true unless it says otherwise), from the usual config files and `confs` (the `-c` of each
 /// running supervisord).
-pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<Entry> {
+pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<AutostartEntry> {
     let mut files: Vec<PathBuf> = confs.iter().map(PathBuf::from).collect();
     files.extend(
         [
@@ -58,7 +58,7 @@ pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<Entry> {
                     Some(c) => format!("supervisorctl -c {}", crate::shell::word(c)),
                     None => "supervisorctl".to_string(),
                 };
-                entries.push(Entry {
+                entries.push(AutostartEntry {
                     bot: bot.name.clone(),
                     source: Source::Supervisord,
                     entry: format!(

@@ -17,7 +17,7 @@ mod metadata;
 pub mod deploy_strategy;
 pub mod machine_history;
 mod platform;
-pub use apps::Secret;
+pub use apps::FlySecret;
 pub use groups::{AppMachines, BotOnFly};
 pub use logs::{logs_failed, parse_log_line};
 pub use machines::{Machine, MachineState};
