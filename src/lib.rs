@@ -22,6 +22,7 @@ mod complete;
 mod config;
 mod error;
 mod files;
+mod fix;
 mod interrupt;
 mod model;
 mod outside;

@@ -2,7 +2,8 @@
 
 use super::Context;
 use crate::config::Bot;
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
+use crate::fix::Fix;
 use crate::model::AppName;
 use crate::outside::Outside;
 use crate::sources::autostart::Reach;
@@ -16,7 +17,7 @@ use crate::ui::report::Mark;
 struct Item {
     ticked: bool,
     text: String,
-    fix: Option<String>,
+    fix: Option<Fix>,
 }
 
 /// "no other Fly app polls with this token": ticked when every other app was compared and
@@ -38,7 +39,7 @@ fn shared_token_item(bot: &Bot, survey: &survey::Survey) -> Option<Item> {
         Item {
             ticked: false,
             text: format!("{text} — not checked: {}", shared.unchecked.join("; ")),
-            fix: Some(format!("botctl doctor {}", bot.name)),
+            fix: Some(Fix::doctor(&bot.name)),
         }
     } else {
         Item {
@@ -49,7 +50,7 @@ fn shared_token_item(bot: &Bot, survey: &survey::Survey) -> Option<Item> {
     })
 }
 
-pub fn run(ctx: &Context) -> Result<i32> {
+pub fn run(ctx: &Context) -> Result<ExitStatus> {
     let bots: Vec<&Bot> = ctx.cfg.bots.iter().collect();
     let uses_fly = bots.iter().any(|b| b.fly().is_some());
     let (survey, whoami) = std::thread::scope(|s| {
@@ -74,7 +75,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
         autostart_item(ctx, bot, &survey, &mut items);
     }
     let unticked = print(&items, &survey);
-    Ok(i32::from(unticked > 0))
+    Ok(ExitStatus::found_if(unticked > 0))
 }
 
 /// "flyctl is installed and logged in".
@@ -130,7 +131,7 @@ fn fly_items(bot: &Bot, app: &AppName, survey: &Survey, places: &Places, items: 
         _ => Item {
             ticked: !both,
             text,
-            fix: both.then(|| format!("botctl dev-stop {}", bot.name)),
+            fix: both.then(|| Fix::dev_stop(&bot.name)),
         },
     });
     if let Some(item) = shared_token_item(bot, survey) {
@@ -148,7 +149,7 @@ fn host_items(bot: &Bot, survey: &Survey, places: &Places, items: &mut Vec<Item>
             OnHost::NotRead { error, .. } => Item {
                 ticked: false,
                 text: format!("{text} — not checked: {}", ui::shown(error)),
-                fix: Some(format!("botctl status {}", bot.name)),
+                fix: Some(Fix::status(&bot.name)),
             },
             OnHost::Read { copies, .. } => {
                 let (there, twice) = (copies.len(), on.conflicts());
@@ -159,7 +160,7 @@ fn host_items(bot: &Bot, survey: &Survey, places: &Places, items: &mut Vec<Item>
                     } else {
                         format!("{text} ({there} running there)")
                     },
-                    fix: twice.then(|| format!("botctl dev-stop {} --host {host}", bot.name)),
+                    fix: twice.then(|| Fix::dev_stop_on(&bot.name, host)),
                 }
             }
         });
@@ -202,15 +203,13 @@ fn one_place_item(bot: &Bot, places: &Places, items: &mut Vec<Item>) {
         ),
         fix: match verdict {
             Verdict::Ok => None,
-            Verdict::Conflict => Some(format!("botctl doctor {}", bot.name)),
-            Verdict::Stopped if bot.fly().is_some() => {
-                Some(format!("botctl deploy-resume {}", bot.name))
-            }
-            Verdict::Stopped => Some(bot.run.to_string()),
-            Verdict::Unknown => Some(format!(
-                "botctl status {}   # see what could not be checked",
-                bot.name
-            )),
+            Verdict::Conflict => Some(Fix::doctor(&bot.name)),
+            Verdict::Stopped if bot.fly().is_some() => Some(Fix::deploy_resume(&bot.name)),
+            Verdict::Stopped => Some(match &bot.run {
+                crate::config::Run::Shell(line) => Fix::shell_line(line),
+                crate::config::Run::Argv(argv) => Fix::run(argv),
+            }),
+            Verdict::Unknown => Some(Fix::status(&bot.name).note("see what could not be checked")),
         },
     });
 }
@@ -225,7 +224,7 @@ fn token_item(bot: &Bot, survey: &Survey, items: &mut Vec<Item>) {
                     "{}: token set and valid — it is @{got}'s, not @{want}'s",
                     bot.name
                 ),
-                fix: Some(format!("botctl doctor {}", bot.name)),
+                fix: Some(Fix::doctor(&bot.name)),
             },
             (TokenLookup::Found { from, .. }, Username::Is(u), _) => Item {
                 ticked: true,
@@ -235,20 +234,20 @@ fn token_item(bot: &Bot, survey: &Survey, items: &mut Vec<Item>) {
             (TokenLookup::Found { .. }, _, Some(Err(e))) => Item {
                 ticked: false,
                 text: format!("{}: token set and valid — {e}", bot.name),
-                fix: Some(format!("botctl doctor {}", bot.name)),
+                fix: Some(Fix::doctor(&bot.name)),
             },
             (missing @ TokenLookup::Missing { .. }, _, _) => {
-                let (why, fix) = missing.missing().unwrap_or_default();
+                let (why, fix) = missing.missing().unzip();
                 Item {
                     ticked: false,
-                    text: format!("{}: token set — {why}", bot.name),
-                    fix: Some(fix),
+                    text: format!("{}: token set — {}", bot.name, why.unwrap_or_default()),
+                    fix,
                 }
             }
             _ => Item {
                 ticked: false,
                 text: format!("{}: token set — no token_env in botctl.toml", bot.name),
-                fix: Some("add token_env to the bot in botctl.toml".into()),
+                fix: Some(Fix::instruction("add token_env to the bot in botctl.toml")),
             },
         });
     }
@@ -286,7 +285,7 @@ fn print(items: &[Item], survey: &Survey) -> usize {
         let (mark, fix) = if item.ticked {
             (Mark::Ok, None)
         } else {
-            (Mark::Error, item.fix.as_deref())
+            (Mark::Error, item.fix.as_ref())
         };
         ui::report::judged(0, mark, &item.text, fix);
     }
@@ -314,7 +313,7 @@ fn print(items: &[Item], survey: &Survey) -> usize {
 /// or the machines that would hold one could not be read (not checked is not ticked).
 fn held_item(
     bot: &Bot,
-    places: &Places,
+    places: &survey::Places,
     machines: Option<&Result<Vec<crate::sources::fly::Machine>, crate::sources::fly::FlyError>>,
 ) -> Item {
     let text = format!("{0}: no one else holds {0}", bot.name);
@@ -334,10 +333,9 @@ fn held_item(
         Some(r) => Item {
             ticked: false,
             text: format!("{text} — {}", r.holds(&bot.name)),
-            fix: Some(format!(
-                "ask {} to run `botctl deploy-resume {1}`, or: botctl dev-start {1} --take-over",
-                ui::shown(&r.by),
-                bot.name
+            fix: Some(Fix::ask_to_hand_back_or_take_over(
+                &ui::shown(&r.by),
+                &bot.name,
             )),
         },
     }

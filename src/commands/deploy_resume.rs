@@ -9,7 +9,7 @@ use super::steps::webhook::Startup;
 use super::steps::{Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
 
 use crate::config::Bot;
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::model::MachineId;
 use crate::sources::fly::Machine;
 use crate::sources::platform::Platform;
@@ -40,7 +40,7 @@ pub struct Args {
     no_probe: bool,
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     // A bot without fly_app still has something to resume when dev-start recorded its webhook.
     let before = state::read(&ctx.cfg.root).ok();
     let recorded_webhook = |bot: &Bot| {
@@ -72,7 +72,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
             TakeOver::new(args.take_over, args.no_probe),
         )?;
     }
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 /// The machines to start, and what the step says about the choice.

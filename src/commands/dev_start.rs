@@ -12,7 +12,8 @@ use super::steps::team::TakeOver;
 use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
 
 use crate::config::Bot;
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
+use crate::fix::Fix;
 use crate::model::{MachineId, Pid};
 use crate::sources::autostart::Reach;
 use crate::sources::fly::MachineState;
@@ -50,7 +51,7 @@ pub struct Args {
     pub take_over: bool,
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let bot = ctx.cfg.bot(&args.bot)?;
     super::steps::refuse_on_unread_platform(ctx, bot, "stop")?;
     let mode = Mode::new(args.yes, args.dry_run);
@@ -133,7 +134,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
             } else {
                 "run it in the foreground"
             });
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     }
     warn_autostart(ctx, bot, &survey, &stopped, &mut steps);
     // The take-over probed a moment ago; with nothing stopped since, a second probe hears
@@ -156,7 +157,7 @@ when you are done: botctl dev-stop {0} && botctl \
 deploy-resume {0}",
             bot.name, bot.run
         ));
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     }
     // Ctrl-C is how a developer ends the bot: after it, the workflow goes on to the resume offer.
     run_here(ctx, bot, token.as_ref(), &mut steps)?;
@@ -167,7 +168,7 @@ deploy-resume {0}",
     } || !stopped.is_empty();
     drop(lock); // deploy-resume takes it again
     offer_resume(ctx, bot, pending, args.yes)?;
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 fn take_lock(ctx: &Context, mode: Mode, steps: &mut Steps) -> Result<Option<state::Locked>> {
@@ -208,14 +209,11 @@ Fly, say mode = \"webhook\" in botctl.toml: dev-start then records the webhook a
 again on deploy-resume)",
                 w.url
             ),
-            fix: telegram::delete_webhook_fix(&ctx.cfg.telegram.api, bot.token_env.as_deref()),
+            fix: Fix::delete_webhook(&ctx.cfg.telegram.api, bot.token_env.as_deref()),
         })),
         Err(e @ telegram::ApiError::Unauthorized(_)) => Err(step.fail(Error::Refused {
             message: e.to_string(),
-            fix: format!(
-                "put the right token in {}",
-                bot.token_env.as_deref().unwrap_or("the environment")
-            ),
+            fix: Fix::put_right_token_in(bot.token_env.as_deref().unwrap_or("the environment")),
         })),
         Err(telegram::ApiError::Interrupted) => Err(step.fail(Error::Interrupted)),
         Err(e) => {
@@ -269,10 +267,10 @@ fn stop_fly(
         };
         let recorded = lock
             .record(state::Handoff {
-                bot: bot.name.to_string(),
+                bot: bot.name.clone(),
                 app: None,
                 machines: Vec::new(),
-                at: time::rfc3339(time::now()),
+                at: time::now_stamp(),
                 by: crate::team::who(),
                 webhook: Some(webhook.clone()),
             })
@@ -374,10 +372,10 @@ fn stop_fly(
     }
     let recorded = lock
         .record(state::Handoff {
-            bot: bot.name.to_string(),
-            app: Some(app.to_string()),
+            bot: bot.name.clone(),
+            app: bot.app().cloned(),
             machines: recorded,
-            at: time::rfc3339(time::now()),
+            at: time::now_stamp(),
             by: crate::team::who(),
             webhook: webhook.cloned(),
         })
@@ -442,7 +440,7 @@ fn warn_autostart(
     steps: &mut Steps,
 ) {
     let mut step = steps.begin("Warn about what can start it again");
-    let mut warnings: Vec<(String, String)> = judge::autostart(bot, survey)
+    let mut warnings: Vec<(String, Fix)> = judge::autostart(bot, survey)
         .iter()
         .map(|a| {
             let at = a.host.map(|h| format!("host {h} ")).unwrap_or_default();
@@ -468,10 +466,7 @@ fn warn_autostart(
     let mut unread: Vec<String> = judge::autostart_not_checked(survey)
         .iter()
         .filter(|u| u.reach == Reach::Unread)
-        .map(|u| {
-            let at = u.host.map(|h| format!("host {h} ")).unwrap_or_default();
-            format!("{at}{}: {}", u.source, u.reason)
-        })
+        .map(|u| u.described())
         .collect();
     if let (Some(app), Some(Err(e))) = (bot.app(), survey.machines(bot)) {
         unread.push(format!("Fly app {app}: {e}"));
@@ -520,15 +515,11 @@ fn probe(
 running here would fight it. Fly.io stays stopped.",
                 after.as_secs_f32()
             ),
-            fix: format!(
-                "botctl doctor {} --probe   # then, once it is gone: botctl \
-dev-start {}",
-                bot.name, bot.name
-            ),
+            fix: Fix::probe_then_dev_start(&bot.name),
         })),
         ProbeOutcome::Webhook => Err(step.fail(Error::Refused {
             message: "a webhook was set meanwhile".into(),
-            fix: format!("botctl doctor {}", bot.name),
+            fix: Fix::doctor(&bot.name),
         })),
         ProbeOutcome::Failed(telegram::ApiError::Interrupted) => Err(step.fail(Error::Interrupted)),
         ProbeOutcome::Failed(e) => {

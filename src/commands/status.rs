@@ -4,7 +4,8 @@ use serde::Serialize;
 
 use super::Context;
 use crate::config::Bot;
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
+use crate::fix::Fix;
 use crate::sources::autostart::{self, Reach};
 use crate::sources::fly::Machine;
 use crate::sources::local::{Instance, Maybe};
@@ -28,7 +29,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<ExitStatus> {
     let bots = ctx.cfg.select(&args.bots)?;
     let survey = ctx.survey(&bots);
     let verdicts: Vec<Verdict> = bots.iter().map(|b| survey.places(b).verdict()).collect();
@@ -42,7 +43,7 @@ pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
     } else {
         print_human(&bots, &survey, ctx.cfg.team.stale, detail);
     }
-    Ok(i32::from(verdicts.contains(&Verdict::Conflict)))
+    Ok(ExitStatus::found_if(verdicts.contains(&Verdict::Conflict)))
 }
 
 /// `status --json`, as the SPEC shows it.
@@ -431,18 +432,20 @@ struct Notes {
     /// "Can start a bot later (autostart):".
     later: Vec<String>,
     /// "Not checked:": what could not be read, with the fix when there is one.
-    unchecked: Vec<(String, Option<String>)>,
+    unchecked: Vec<(String, Option<Fix>)>,
     /// "Telegram:".
     telegram: Vec<String>,
     /// "Other Fly apps with the same token:".
     shared: Vec<String>,
     /// Other apps that could not be read: noted as not checked after every bot's own.
     shared_unchecked: Vec<String>,
+    /// Sources that cannot be on this system, listed apart with -v.
+    not_here: Vec<String>,
 }
 
 impl Notes {
     /// Each text once.
-    fn not_checked(&mut self, text: String, fix: Option<String>) {
+    fn not_checked(&mut self, text: String, fix: Option<Fix>) {
         if !self.unchecked.iter().any(|(t, _)| *t == text) {
             self.unchecked.push((text, fix));
         }
@@ -513,8 +516,9 @@ impl Notes {
         };
         match &t.token {
             missing @ TokenLookup::Missing { .. } => {
-                let (why, fix) = missing.missing().unwrap_or_default();
-                self.not_checked(format!("telegram {}: {why}", bot.name), Some(fix));
+                let (why, fix) = missing.missing().unzip();
+                let why = why.unwrap_or_default();
+                self.not_checked(format!("telegram {}: {why}", bot.name), fix);
             }
             TokenLookup::NotConfigured => {}
             TokenLookup::Found { .. } => {
@@ -554,14 +558,16 @@ impl Notes {
         if let (Some(engine), Some(why)) = (survey.engine.engine(), survey.engine.not_checked()) {
             self.not_checked(format!("{}: {why}", engine.program()), None);
         }
-        // A source that cannot be on this system (launchd on Linux) is no gap in what was seen.
-        let shown = |u: &judge::NotChecked| u.reach == Reach::Unread || detail == Detail::All;
-        for u in judge::autostart_not_checked(survey)
-            .iter()
-            .filter(|u| shown(u))
-        {
-            let at = u.host.map(|h| format!("host {h} ")).unwrap_or_default();
-            self.not_checked(format!("{at}{}: {}", u.source, ui::shown(u.reason)), None);
+        // A source that cannot be on this system (launchd on Linux) is no gap in what was seen:
+        // it is listed apart, and only with -v.
+        let (unread, not_here): (Vec<_>, Vec<_>) = judge::autostart_not_checked(survey)
+            .into_iter()
+            .partition(|u| u.reach == Reach::Unread);
+        for u in &unread {
+            self.not_checked(ui::shown(&u.described()).into_owned(), None);
+        }
+        if detail == Detail::All {
+            self.not_here = not_here.iter().map(|u| u.described()).collect();
         }
     }
 
@@ -587,8 +593,11 @@ impl Notes {
             ui::blank();
             ui::line(ui::heading("Not checked:"));
             for (text, fix) in &self.unchecked {
-                ui::report::noted(2, text, fix.as_deref());
+                ui::report::noted(2, text, fix.as_ref());
             }
+        }
+        if !self.not_here.is_empty() {
+            ui::report::not_here(&self.not_here);
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::model::AppName;
 use crate::outside::Outside;
 use crate::sources::fly::{FlyError, FlySecret, Flyctl, Machine};
@@ -59,27 +60,9 @@ impl Also<'_> {
 
     /// Give the other app its own bot's token (a placeholder, never a value), or stop its
     /// started machines. Its names are the Fly account's: quoted for the shell.
-    pub fn fix(&self) -> String {
+    pub fn fix(&self) -> Fix {
         let started: Vec<&str> = self.started().iter().map(|m| m.id.as_str()).collect();
-        set_secret_fix(self.secret.raw(), self.app.raw(), &started)
-    }
-}
-
-/// `flyctl secrets set SECRET=<…> --app APP`, and with `started` machines the stop instead.
-pub fn set_secret_fix(secret: &str, app: &str, started: &[&str]) -> String {
-    let shown = Outside::from(app);
-    let app = crate::shell::word(app);
-    let set = format!(
-        "flyctl secrets set {}=<token of {shown}'s own bot from @BotFather> --app {app}",
-        crate::shell::word(secret)
-    );
-    if started.is_empty() {
-        set
-    } else {
-        format!(
-            "{set}   # or stop it: flyctl machine stop {} --app {app}",
-            started.join(" ")
-        )
+        Fix::set_secret_placeholder(self.secret.raw(), self.app.raw(), &started)
     }
 }
 

@@ -641,11 +641,25 @@ fn absent_tools_are_not_checked_and_do_not_change_the_exit_code() {
     assert!(!out.contains("launchd"), "{out}");
     assert!(!out.to_lowercase().contains("error"), "{out}");
     assert!(run.stderr.is_empty(), "{}", run.stderr);
-    // -v lists them too.
+    // -v lists them too, apart; so does doctor -v.
     let verbose = world.run(&["status", "-v"]);
     verbose.expect_code(0);
     let out = &verbose.stdout;
-    assert!(out.contains("systemd: systemctl is not installed"), "{out}");
+    let apart = out.find("Not on this system:").expect(out);
+    assert!(
+        out[apart..].contains("systemd: systemctl is not installed"),
+        "{out}"
+    );
+    let doctor = world.run(&["doctor", "-v"]);
+    let apart = doctor
+        .stdout
+        .find("Not on this system:")
+        .expect(&doctor.stdout);
+    assert!(
+        doctor.stdout[apart..].contains("launchd: launchctl is not installed"),
+        "{}",
+        doctor.stdout
+    );
     assert!(
         out.contains("systemd --user: systemctl is not installed"),
         "{out}"

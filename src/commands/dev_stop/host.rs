@@ -13,8 +13,9 @@ use super::supervisors::refusal;
 use crate::commands::steps::wait_for;
 use crate::config::{Bot, Host};
 use crate::error::{Error, Result};
+use crate::fix::Fix;
 use crate::model::{Pid, Uid};
-use crate::sources::host::{self, HostScan, Signal, sh_quote};
+use crate::sources::host::{self, HostScan, Signal};
 use crate::sources::local::Instance;
 use crate::sources::supervisor::{StopHow, Supervisor, SupervisorKind};
 use crate::sources::telegram::Tokens;
@@ -86,9 +87,8 @@ impl Place for OnHost<'_> {
     }
     fn refusal(&self, mine: &[Instance]) -> Option<Error> {
         let root = self.scan.as_ref().is_some_and(|s| s.uid == Uid::ROOT);
-        let run_as = format!("ssh {} ", self.host.ssh);
-        let then = format!("botctl dev-stop --host {}", self.host.name);
-        refusal(mine, root, &run_as, &then)
+        let then = Fix::run(&["botctl", "dev-stop", "--host", &self.host.name]);
+        refusal(mine, root, Some(&self.host.ssh), &then)
     }
     fn stop_supervisors(&self, supervised: &[&Instance]) -> Result<Vec<String>> {
         let Some(scan) = &self.scan else {
@@ -114,7 +114,7 @@ impl Place for OnHost<'_> {
 /// seen and the ssh user's). Returns what was done.
 fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> Result<Vec<String>> {
     let mut done = Vec::new();
-    let mut ran = BTreeSet::new();
+    let mut ran: BTreeSet<Fix> = BTreeSet::new();
     for i in supervised {
         let Some(s) = &i.supervisor else { continue };
         if !ran.insert(s.stop()) {
@@ -139,7 +139,7 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
             }
         };
         for words in &commands {
-            run_stop(host, words, &s.stop())?;
+            run_stop(host, words, &s.stop().to_string())?;
         }
         done.push(format!(
             "{} {}: ran `{}` on {}",
@@ -199,7 +199,7 @@ fn end_parent(
 
 /// `words` run on the host through its login shell, each quoted.
 fn run_stop(host: &Host, words: &[String], shown: &str) -> Result<()> {
-    let quoted: Vec<String> = words.iter().map(|w| sh_quote(w)).collect();
+    let quoted: Vec<String> = words.iter().map(|w| crate::shell::word(w)).collect();
     let quoted: Vec<&str> = quoted.iter().map(String::as_str).collect();
     let out = host::ssh(host, &quoted, "").map_err(Error::StepFailed)?;
     if !out.success() {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use super::Context;
 use super::steps::{Mode, Steps, wait_for};
 use crate::config::{Bot, Host};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::model::Pid;
 use crate::sources::local::Instance;
 use crate::ui;
@@ -45,11 +45,11 @@ pub struct Args {
     grace: Duration,
 }
 
-fn parse_grace(s: &str) -> std::result::Result<Duration, String> {
+fn parse_grace(s: &str) -> std::result::Result<Duration, crate::config::DurationError> {
     crate::config::GRACE.parse(s)
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let mode = Mode::new(args.yes, args.dry_run);
     match &args.host {
         Some(name) => {
@@ -97,24 +97,24 @@ fn stop(
     bots: &[&Bot],
     mode: Mode,
     grace: Duration,
-) -> Result<i32> {
+) -> Result<ExitStatus> {
     let mut steps = Steps::new(
         &format!("dev-stop: stop the bots running on {}", place.name()),
         mode,
     );
     let Some(mine) = find(place, bots, &mut steps)? else {
         ui::line("Nothing to stop.");
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     };
     plan(place, &mine, grace, &mut steps)?;
     if !confirm(place, &mine, mode, &mut steps)? {
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     }
     stop_supervisors(place, &mine, &mut steps)?;
     sigterm(place, &mine, &mut steps)?;
     wait_then_kill(place, &mine, grace, &mut steps)?;
     watch_for_a_copy_back(ctx, place, bots, &mine, &mut steps)?;
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 /// Step 1: find them, and what keeps each alive. `None` when none of them is the user's.

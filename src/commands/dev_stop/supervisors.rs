@@ -1,10 +1,10 @@
 //! What a supervisor means for stopping, on every place: the plan's line for each instance and
 //! the refusal when a supervisor cannot be stopped from here.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::fix::Fix;
 use crate::sources::local::Instance;
 use crate::sources::supervisor::{StopHow, SupervisorKind};
 
@@ -55,7 +55,12 @@ fn daemon_word(kind: SupervisorKind) -> &'static str {
 /// A supervisor botctl cannot stop as this user (`root`: whether botctl runs as root): the
 /// command to run instead (`run_as`: what goes before it, `ssh DEST ` on a host; `then`: the
 /// botctl command to run after it).
-pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -> Option<Error> {
+pub(super) fn refusal(
+    mine: &[Instance],
+    root: bool,
+    over_ssh: Option<&str>,
+    then: &Fix,
+) -> Option<Error> {
     let blocked: Vec<(&Instance, String)> = mine
         .iter()
         .filter_map(|i| {
@@ -107,19 +112,21 @@ pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -
                 .collect::<Vec<_>>()
                 .join("; ")
         ),
-        fix: blocked
-            .iter()
-            .map(|(i, _)| {
-                i.supervisor
-                    .as_ref()
-                    .map(|s| format!("{run_as}{}", s.stop()))
-                    .unwrap_or_default()
-            })
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect::<Vec<_>>()
-            .join(" && ")
-            + &format!("   # then: {then}"),
+        // Each stop once, in the order of their text.
+        fix: Fix::all_then(
+            blocked
+                .iter()
+                .filter_map(|(i, _)| i.supervisor.as_ref())
+                .map(|s| match over_ssh {
+                    Some(dest) => Fix::over_ssh(dest, s.stop()),
+                    None => s.stop(),
+                })
+                .map(|f| (f.to_string(), f))
+                .collect::<std::collections::BTreeMap<_, _>>()
+                .into_values(),
+            then,
+        )
+        .unwrap_or_else(|| then.clone()),
     })
 }
 
@@ -158,9 +165,14 @@ mod tests {
     #[test]
     fn a_system_unit_without_root_is_a_refusal_naming_the_command() {
         let unit = instance("0::/system.slice/partner-bot.service\n");
-        let err =
-            refusal(std::slice::from_ref(&unit), false, "", "botctl dev-stop").expect("a refusal");
-        assert_eq!(err.exit_code(), 1);
+        let err = refusal(
+            std::slice::from_ref(&unit),
+            false,
+            None,
+            &Fix::run(&["botctl", "dev-stop"]),
+        )
+        .expect("a refusal");
+        assert_eq!(err.exit_status(), crate::error::ExitStatus::Found);
         let text = err.to_string();
         assert!(
             text.contains("systemd unit partner-bot.service needs root"),
@@ -170,9 +182,25 @@ mod tests {
             text.contains("fix: sudo systemctl stop partner-bot.service"),
             "{text}"
         );
-        assert!(refusal(std::slice::from_ref(&unit), true, "", "botctl dev-stop").is_none());
+        assert!(
+            refusal(
+                std::slice::from_ref(&unit),
+                true,
+                None,
+                &Fix::run(&["botctl", "dev-stop"])
+            )
+            .is_none()
+        );
         let plain = instance("0::/user.slice/user-1000.slice/session-3.scope\n");
-        assert!(refusal(std::slice::from_ref(&plain), false, "", "botctl dev-stop").is_none());
+        assert!(
+            refusal(
+                std::slice::from_ref(&plain),
+                false,
+                None,
+                &Fix::run(&["botctl", "dev-stop"])
+            )
+            .is_none()
+        );
         assert_eq!(
             plan_line(&plain, Duration::from_secs(10)),
             "partner pid 4242: SIGTERM, SIGKILL after 10s"
@@ -200,8 +228,13 @@ mod tests {
         )]);
         let mut job = instance("");
         job.supervisor = decide(&Cgroup::Other, &chain, &answers);
-        let err =
-            refusal(std::slice::from_ref(&job), false, "", "botctl dev-stop").expect("a refusal");
+        let err = refusal(
+            std::slice::from_ref(&job),
+            false,
+            None,
+            &Fix::run(&["botctl", "dev-stop"]),
+        )
+        .expect("a refusal");
         let text = err.to_string();
         assert!(
             text.contains("launchd job com.lb.partner is in the system domain: it needs root"),
@@ -211,6 +244,14 @@ mod tests {
             text.contains("fix: sudo launchctl bootout system/com.lb.partner && sudo launchctl disable system/com.lb.partner"),
             "{text}"
         );
-        assert!(refusal(std::slice::from_ref(&job), true, "", "botctl dev-stop").is_none());
+        assert!(
+            refusal(
+                std::slice::from_ref(&job),
+                true,
+                None,
+                &Fix::run(&["botctl", "dev-stop"])
+            )
+            .is_none()
+        );
     }
 }

@@ -13,6 +13,7 @@ use super::supervisors::refusal;
 use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::fix::Fix;
 use crate::model::{Pid, ProcessIdentity, Uid};
 use crate::process;
 use crate::sources::local::{self, Instance};
@@ -60,8 +61,8 @@ impl Place for ThisMachine<'_> {
         refusal(
             mine,
             nix::unistd::geteuid().is_root(),
-            "",
-            "botctl dev-stop",
+            None,
+            &Fix::run(&["botctl", "dev-stop"]),
         )
     }
     fn stop_supervisors(&self, supervised: &[&Instance]) -> Result<Vec<String>> {
@@ -85,7 +86,7 @@ impl Place for ThisMachine<'_> {
 /// Runs each supervisor's stop once (loops: ends the shell). Returns what was done.
 fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
     let mut done = Vec::new();
-    let mut ran = BTreeSet::new();
+    let mut ran: BTreeSet<Fix> = BTreeSet::new();
     let me = Uid::own();
     let protected = local::ancestors();
     for i in supervised {

@@ -3,6 +3,7 @@
 use super::evidence::LOGS_FIRST_LINE;
 use super::{Context, Evidence, Findings};
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::sources::fly::{FlyError, LogLine, MachineState};
 use crate::survey::finding::{Check, Finding, Level};
 use crate::time;
@@ -73,12 +74,7 @@ they conflict (fly deploy creates a pair unless --ha=false)",
                                 .join(", ")
                         ),
                     )
-                    .fix(format!(
-                        "flyctl machine stop {} --app {app}   # or destroy it: flyctl \
-machine destroy {} --app {app}",
-                        extra.join(" "),
-                        extra.join(" ")
-                    )),
+                    .fix(Fix::stop_or_destroy(&extra, app)),
                 );
             } else {
                 f.push(Finding::ok(
@@ -159,10 +155,10 @@ in them",
                     .map_or_else(|| "?".into(), ToString::to_string)
             ),
         )
-        .fix(format!(
-            "botctl doctor {} --probe   # finds a poller no other check can see",
-            bot.name
-        )),
+        .fix(
+            Fix::run(&["botctl", "doctor", &bot.name, "--probe"])
+                .note("finds a poller no other check can see"),
+        ),
     );
 }
 
@@ -186,10 +182,7 @@ though botctl does not count it as one of its places",
                     bot.name
                 ),
             )
-            .fix(format!(
-                "flyctl machine stop {} --app {app}   # or close that fly console",
-                m.id
-            )),
+            .fix(Fix::stop_machines(&[m.id.as_str()], app).note("or close that fly console")),
         );
     }
 }

@@ -20,8 +20,10 @@ use serde::Serialize;
 
 use super::Context;
 use crate::config::Bot;
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
+use crate::sources::autostart::Reach;
 use crate::survey::finding::{Check, Finding, Level};
+use crate::survey::judge;
 use crate::ui;
 use crate::ui::report::Detail;
 pub use deploys::FlyToml;
@@ -51,7 +53,7 @@ struct DoctorJson<'a> {
     warnings: usize,
 }
 
-pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<ExitStatus> {
     let bots = ctx.cfg.select(&args.bots)?;
     if args.probe {
         ui::note(format!(
@@ -77,8 +79,16 @@ pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
     } else {
         let names: Vec<&str> = bots.iter().map(|b| b.name.as_str()).collect();
         ui::report::doctor(&findings, &names, detail);
+        if detail == Detail::All {
+            let not_here: Vec<String> = judge::autostart_not_checked(&evidence.survey)
+                .iter()
+                .filter(|u| u.reach == Reach::NotHere)
+                .map(|u| u.described())
+                .collect();
+            ui::report::not_here(&not_here);
+        }
     }
-    Ok(i32::from(errors > 0))
+    Ok(ExitStatus::found_if(errors > 0))
 }
 
 /// What the checks found so far.

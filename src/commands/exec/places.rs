@@ -5,19 +5,18 @@
 
 use super::copy_lock::{self, Claim};
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::model::Pid;
-use crate::shell;
 use crate::sources::local::Instance;
 use crate::sources::proc::{self, Backend};
-use crate::sources::telegram::{self, TokenLookup};
+use crate::sources::telegram::TokenLookup;
 use crate::survey::Survey;
-use crate::survey::other_apps::set_secret_fix;
 
 /// Another place the bot runs, as the refusal names it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Elsewhere {
     pub place: String,
-    pub fix: String,
+    pub fix: Fix,
 }
 
 /// What this run is, so that its own process tree and machine are never "another copy".
@@ -76,7 +75,7 @@ pub fn look(
     for (host, i) in &places.hosts {
         elsewhere.push(Elsewhere {
             place: crate::ui::describe::on_host(host, i),
-            fix: format!("botctl dev-stop {} --host {host}", bot.name),
+            fix: Fix::dev_stop_on(&bot.name, host),
         });
     }
     for (app, m) in places
@@ -85,17 +84,11 @@ pub fn look(
     {
         elsewhere.push(Elsewhere {
             place: format!("Fly app {app} machine {} {} ({})", m.id, m.state, m.region),
-            fix: {
-                let stop = format!(
-                    "flyctl machine stop {} --app {}",
-                    shell::word(&m.id),
-                    shell::word(app)
-                );
-                if own.machine.is_some() {
-                    format!("{stop}   # one started machine per polling bot")
-                } else {
-                    format!("{stop}   # or hand it over: botctl dev-start {}", bot.name)
-                }
+            fix: if own.machine.is_some() {
+                Fix::stop_machines(&[m.id.as_str()], app)
+                    .note("one started machine per polling bot")
+            } else {
+                Fix::stop_machine_or_hand_over(&m.id, app, &bot.name)
             },
         });
     }
@@ -111,7 +104,11 @@ pub fn look(
                     "Fly app {} machine {} {} ({}): it holds {}'s token (secret {})",
                     other.app, m.id, m.state, m.region, bot.name, other.secret
                 ),
-                fix: set_secret_fix(other.secret.raw(), other.app.raw(), &[m.id.as_str()]),
+                fix: Fix::set_secret_placeholder(
+                    other.secret.raw(),
+                    other.app.raw(),
+                    &[m.id.as_str()],
+                ),
             });
         }
     }
@@ -123,10 +120,9 @@ pub fn look(
                 "{} (declared on Fly; not seen from here)",
                 record.holds(&bot.name)
             ),
-            fix: format!(
-                "ask {} to run `botctl deploy-resume {}`",
-                crate::outside::Outside::from(record.by.as_str()),
-                bot.name
+            fix: Fix::ask_to_hand_back(
+                &crate::outside::Outside::from(record.by.as_str()).to_string(),
+                &bot.name,
             ),
         });
     }
@@ -135,7 +131,7 @@ pub fn look(
             place: format!(
                 "a webhook is set ({url}): Telegram delivers the updates there, and a poller gets 409"
             ),
-            fix: telegram::delete_webhook_fix(api, bot.token_env.as_deref()),
+            fix: Fix::delete_webhook(api, bot.token_env.as_deref()),
         });
     }
     // A copy an earlier exec started that the scan did not recognise (yet). When the pid it
@@ -163,7 +159,7 @@ pub fn look(
                     command_line(*p),
                     path.display()
                 ),
-                fix: format!("kill {p}"),
+                fix: Fix::run(&["kill", &p.to_string()]),
             });
         }
         if !found && !mine {
@@ -173,7 +169,7 @@ pub fn look(
                     bot.name,
                     path.display()
                 ),
-                fix: format!("wait for it; or: botctl status {}", bot.name),
+                fix: Fix::wait_or_status(&bot.name),
             });
         }
     }
@@ -208,7 +204,10 @@ fn unchecked(bot: &Bot, survey: &Survey, unreadable: &[String]) -> Vec<String> {
         && let TokenLookup::Missing { .. } = &t.token
         && let Some((why, fix)) = t.token.missing()
     {
-        out.push(format!("the webhook (no token: {why}); fix: {fix}"));
+        out.push(crate::fix::with_fix(
+            format_args!("the webhook (no token: {why})"),
+            Some(&fix),
+        ));
     }
     out.dedup();
     out

@@ -37,7 +37,7 @@ mod token;
 mod walk;
 
 use crate::config::{self, FILE_NAME};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::ui;
 
 #[derive(clap::Args, Debug)]
@@ -51,7 +51,7 @@ pub struct Args {
     force: bool,
 }
 
-pub fn run(args: &Args) -> Result<i32> {
+pub fn run(args: &Args) -> Result<ExitStatus> {
     let root =
         std::env::current_dir().map_err(|e| Error::io("cannot read the working folder", e))?;
     let target = root.join(FILE_NAME);
@@ -61,7 +61,7 @@ pub fn run(args: &Args) -> Result<i32> {
                 "{} already exists; botctl init does not overwrite it",
                 target.display()
             ),
-            fix: "botctl init --force".into(),
+            fix: crate::fix::Fix::run(&["botctl", "init", "--force"]),
         });
     }
     let project = walk::Project::walk(&root);
@@ -91,7 +91,7 @@ pub fn run(args: &Args) -> Result<i32> {
         "Next: fill in a [[bot]] table, then botctl status"
     };
     ui::line(format!("Wrote {}. {next}", target.display()));
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 /// What init writes must be accepted by every command: checked with the real parser (a file

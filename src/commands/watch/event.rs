@@ -25,7 +25,7 @@ pub fn now_ms() -> Millis {
 pub struct Event {
     pub at: Millis,
     pub bot: String,
-    pub what: EventKind,
+    pub what: Happening,
     /// Found by the first look at a source: how things stood when watching began, not a
     /// change.
     pub initial: bool,
@@ -78,8 +78,9 @@ pub enum StreamTrouble {
     NotStarted(String),
 }
 
+/// What an event tells: a copy came or went, a machine changed, a 409, a handoff…
 #[derive(Debug, Clone)]
-pub enum EventKind {
+pub enum Happening {
     Appeared(RunningCopy),
     Gone(RunningCopy),
     Machine {
@@ -130,25 +131,25 @@ pub enum EventKind {
     },
 }
 
-impl EventKind {
+impl Happening {
     /// The JSON `event`.
     pub fn kind(&self) -> &'static str {
         match self {
-            EventKind::Appeared(_) => "appeared",
-            EventKind::Gone(_) => "gone",
-            EventKind::Machine { .. } => "machine",
-            EventKind::Conflict { .. } => "409",
-            EventKind::Webhook { .. } => "webhook",
-            EventKind::Handoff { .. } => "handoff",
-            EventKind::Logs { .. } | EventKind::Dropped { .. } => "logs",
-            EventKind::Source { .. } => "source",
+            Happening::Appeared(_) => "appeared",
+            Happening::Gone(_) => "gone",
+            Happening::Machine { .. } => "machine",
+            Happening::Conflict { .. } => "409",
+            Happening::Webhook { .. } => "webhook",
+            Happening::Handoff { .. } => "handoff",
+            Happening::Logs { .. } | Happening::Dropped { .. } => "logs",
+            Happening::Source { .. } => "source",
         }
     }
 
     /// What changed, in a few words (also how a 409 event quotes the changes before it).
     pub fn summary(&self) -> String {
         match self {
-            EventKind::Appeared(c) => {
+            Happening::Appeared(c) => {
                 let mut s = format!("{} appeared", c.place());
                 if let Some(by) = &c.started_by {
                     s.push_str(&format!(", started by {}", shown(by)));
@@ -158,8 +159,8 @@ impl EventKind {
                 }
                 s
             }
-            EventKind::Gone(c) => format!("{} went", c.place()),
-            EventKind::Machine {
+            Happening::Gone(c) => format!("{} went", c.place()),
+            Happening::Machine {
                 app,
                 id,
                 state,
@@ -181,17 +182,17 @@ impl EventKind {
                     }
                 }
             }
-            EventKind::Conflict { machine, .. } => format!(
+            Happening::Conflict { machine, .. } => format!(
                 "409 in {}'s log",
                 machine
                     .as_ref()
                     .map_or_else(|| "an unnamed machine".into(), ToString::to_string)
             ),
-            EventKind::Webhook { url, was } if url.is_empty() => {
+            Happening::Webhook { url, was } if url.is_empty() => {
                 format!("the webhook was deleted (was {was})")
             }
-            EventKind::Webhook { url, .. } => format!("a webhook is set: {url}"),
-            EventKind::Handoff {
+            Happening::Webhook { url, .. } => format!("a webhook is set: {url}"),
+            Happening::Handoff {
                 machine,
                 by: Some(by),
                 since,
@@ -204,10 +205,10 @@ impl EventKind {
                     .map(|s| format!(" since {}", shown(s)))
                     .unwrap_or_default()
             ),
-            EventKind::Handoff { machine, .. } => {
+            Happening::Handoff { machine, .. } => {
                 format!("handoff record cleared on machine {machine}")
             }
-            EventKind::Logs {
+            Happening::Logs {
                 app,
                 trouble,
                 retry_in,
@@ -225,16 +226,16 @@ impl EventKind {
                 };
                 format!("{why}; started again in {retry_in}s")
             }
-            EventKind::Dropped { app, lines } => format!(
+            Happening::Dropped { app, lines } => format!(
                 "`flyctl logs --app {app}`: {lines} line{} dropped unread, coming faster than \
 botctl reads them (a 409 among them is not reported)",
                 if *lines == 1 { "" } else { "s" }
             ),
-            EventKind::Source {
+            Happening::Source {
                 source,
                 error: Some(e),
             } => format!("{source} could not be read: {}", shown(e)),
-            EventKind::Source { source, .. } => format!("{source} can be read again"),
+            Happening::Source { source, .. } => format!("{source} can be read again"),
         }
     }
 }
@@ -249,7 +250,7 @@ impl Event {
             if self.bot.is_empty() { "-" } else { &self.bot }
         );
         match &self.what {
-            EventKind::Conflict {
+            Happening::Conflict {
                 line,
                 places,
                 before,
@@ -287,11 +288,11 @@ impl Event {
             "event": self.what.kind(),
         });
         let fields = match &self.what {
-            EventKind::Appeared(c) | EventKind::Gone(c) => json!({
+            Happening::Appeared(c) | Happening::Gone(c) => json!({
                 "host": c.host, "pid": c.pid, "cmd": c.cmd, "started_by": c.started_by,
                 "container": c.container,
             }),
-            EventKind::Machine {
+            Happening::Machine {
                 app,
                 id,
                 state,
@@ -308,7 +309,7 @@ impl Event {
                 "from": match change { MachineChange::State { from } => Some(from), _ => None },
                 "source": source,
             }),
-            EventKind::Conflict {
+            Happening::Conflict {
                 app,
                 machine,
                 line,
@@ -319,10 +320,10 @@ impl Event {
                 "before": before.iter().map(|(ago, what)| json!({"secs": ago, "change": what}))
                     .collect::<Vec<_>>(),
             }),
-            EventKind::Webhook { url, was } => json!({
+            Happening::Webhook { url, was } => json!({
                 "change": if url.is_empty() { "deleted" } else { "set" }, "url": url, "was": was,
             }),
-            EventKind::Handoff {
+            Happening::Handoff {
                 app,
                 machine,
                 by,
@@ -332,7 +333,7 @@ impl Event {
                 "change": if by.is_some() { "written" } else { "cleared" },
                 "by": by, "since": since,
             }),
-            EventKind::Logs {
+            Happening::Logs {
                 app,
                 trouble,
                 retry_in,
@@ -345,10 +346,10 @@ impl Event {
                 },
                 "message": self.what.summary(), "retry_in": retry_in,
             }),
-            EventKind::Dropped { app, lines } => json!({
+            Happening::Dropped { app, lines } => json!({
                 "app": app, "trouble": "dropped", "lines": lines, "message": self.what.summary(),
             }),
-            EventKind::Source { source, error } => json!({"source": source, "error": error}),
+            Happening::Source { source, error } => json!({"source": source, "error": error}),
         };
         if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), fields) {
             obj.extend(extra);
@@ -387,7 +388,7 @@ mod tests {
             at: 1_795_600_800_250,
             bot: "partner".into(),
             initial: false,
-            what: EventKind::Conflict {
+            what: Happening::Conflict {
                 app: "lb".into(),
                 machine: Some("148ed193b95089".into()),
                 line: "Conflict: terminated by other getUpdates request".into(),

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::Context;
 use crate::config::{self, Bot};
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
 use crate::model::{AppName, BotName, HostName, Pid};
 use crate::sources::fly::Machine;
 use crate::sources::host;
@@ -45,7 +45,7 @@ pub struct Args {
     for_: Option<Duration>,
 }
 
-fn for_duration(s: &str) -> std::result::Result<Duration, String> {
+fn for_duration(s: &str) -> std::result::Result<Duration, config::DurationError> {
     config::WATCH_FOR.parse(s)
 }
 
@@ -88,7 +88,7 @@ impl Stop {
     }
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let bots = ctx.cfg.select(&args.bots)?;
     let started = now_ms();
     let live = ui::Live::new();
@@ -122,7 +122,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     interrupt::clear();
     live.finish();
     summarize(&live, &watcher, &bots, args.json);
-    Ok(i32::from(watcher.saw_trouble()))
+    Ok(ExitStatus::found_if(watcher.saw_trouble()))
 }
 
 fn say_what_is_watched(ctx: &Context, bots: &[&Bot], args: &Args) {

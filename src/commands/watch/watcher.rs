@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
-use super::event::{Event, EventKind, MachineChange, Millis, RunningCopy, StreamTrouble};
+use super::event::{Event, Happening, MachineChange, Millis, RunningCopy, StreamTrouble};
 use crate::config::Bot;
 use crate::model::{BotName, HostName};
 use crate::sources::fly::{BotOnFly, LogLine, Machine, MachineState, groups};
@@ -168,7 +168,7 @@ impl<'a> Watcher<'a> {
             events.push(Event {
                 at,
                 bot: bot.to_string(),
-                what: EventKind::Webhook { url, was },
+                what: Happening::Webhook { url, was },
                 initial,
             });
         }
@@ -196,7 +196,7 @@ impl<'a> Watcher<'a> {
             events.push(Event {
                 at,
                 bot: bot.to_string(),
-                what: EventKind::Conflict {
+                what: Happening::Conflict {
                     app: app.to_string(),
                     machine: line.machine.clone(),
                     line: line.message.clone(),
@@ -225,7 +225,7 @@ impl<'a> Watcher<'a> {
             .map(|bot| Event {
                 at,
                 bot: bot.to_string(),
-                what: EventKind::Logs {
+                what: Happening::Logs {
                     app: app.to_string(),
                     trouble: trouble.clone(),
                     retry_in,
@@ -243,7 +243,7 @@ impl<'a> Watcher<'a> {
             .map(|bot| Event {
                 at,
                 bot: bot.to_string(),
-                what: EventKind::Dropped {
+                what: Happening::Dropped {
                     app: app.to_string(),
                     lines,
                 },
@@ -323,7 +323,7 @@ impl<'a> Watcher<'a> {
                     self.pending.push(Event {
                         at,
                         bot: String::new(),
-                        what: EventKind::Source {
+                        what: Happening::Source {
                             source: source.to_string(),
                             error: None,
                         },
@@ -339,7 +339,7 @@ impl<'a> Watcher<'a> {
                     self.pending.push(Event {
                         at,
                         bot: String::new(),
-                        what: EventKind::Source {
+                        what: Happening::Source {
                             source: source.to_string(),
                             error: Some(e),
                         },
@@ -364,13 +364,13 @@ impl<'a> Watcher<'a> {
     fn record(&mut self, events: Vec<Event>) -> Vec<Event> {
         let now = events.iter().map(|e| e.at).max().unwrap_or(0);
         for e in &events {
-            if e.initial || matches!(e.what, EventKind::Source { .. }) {
+            if e.initial || matches!(e.what, Happening::Source { .. }) {
                 continue;
             }
             if let Some(t) = self.tally.get_mut(e.bot.as_str()) {
                 match &e.what {
-                    EventKind::Appeared(c) => t.came.push(c.place()),
-                    EventKind::Gone(c) => t.went.push(c.place()),
+                    Happening::Appeared(c) => t.came.push(c.place()),
+                    Happening::Gone(c) => t.went.push(c.place()),
                     _ => {}
                 }
             }
@@ -426,7 +426,7 @@ fn copies_changed(
         .map(|i| Event {
             at,
             bot: i.bot.to_string(),
-            what: EventKind::Gone(copy(host, i)),
+            what: Happening::Gone(copy(host, i)),
             initial: false,
         })
         .collect();
@@ -436,7 +436,7 @@ fn copies_changed(
             .map(|i| Event {
                 at,
                 bot: i.bot.to_string(),
-                what: EventKind::Appeared(copy(host, i)),
+                what: Happening::Appeared(copy(host, i)),
                 initial,
             }),
     );
@@ -474,7 +474,7 @@ fn machines_changed(
     initial: bool,
 ) -> Vec<Event> {
     let mut events = Vec::new();
-    let event = |what: EventKind| Event {
+    let event = |what: Happening| Event {
         at,
         bot: bot.to_string(),
         what,
@@ -496,7 +496,7 @@ fn machines_changed(
             Some(_) => None,
         };
         if let Some(change) = change {
-            events.push(event(EventKind::Machine {
+            events.push(event(Happening::Machine {
                 app: app.to_string(),
                 id: m.id.clone(),
                 state: m.state.clone(),
@@ -507,7 +507,7 @@ fn machines_changed(
         let was = old.and_then(crate::team::on_machine);
         let is = crate::team::on_machine(m);
         if was != is && (is.is_some() || !initial) {
-            events.push(event(EventKind::Handoff {
+            events.push(event(Happening::Handoff {
                 app: app.to_string(),
                 machine: m.id.clone(),
                 by: is.as_ref().map(|r| r.by.clone()),
@@ -516,7 +516,7 @@ fn machines_changed(
         }
     }
     for o in before.iter().filter(|o| !now.iter().any(|m| m.id == o.id)) {
-        events.push(event(EventKind::Machine {
+        events.push(event(Happening::Machine {
             app: app.to_string(),
             id: o.id.clone(),
             state: MachineState::Destroyed,
@@ -601,9 +601,36 @@ mod tests {
         let e = w.machines(1_000_400, "lb", Ok(vec![machine("stopped")]));
         assert!(matches!(
             &e[0].what,
-            EventKind::Machine { change: MachineChange::State { from }, .. } if *from == MachineState::Started
+            Happening::Machine { change: MachineChange::State { from }, .. } if *from == MachineState::Started
         ));
         assert_eq!(w.tally["partner"].came, ["local pid 8"]);
+    }
+
+    #[test]
+    fn only_the_bots_group_is_watched_as_its_places() {
+        let b = bot();
+        let mut w = Watcher::new(&[&b], 1_000_000);
+        let mut console = machine("started");
+        console.id = "c1".into();
+        console.group = "fly_app_console".into();
+        w.machines(
+            1_000_100,
+            "lb",
+            Ok(vec![machine("started"), console.clone()]),
+        );
+        assert_eq!(w.places("partner"), ["machine m1 (started)"]);
+        assert!(!w.saw_trouble());
+        // Two groups of its own that nothing tells apart: a source not read, never a guess.
+        let mut web = machine("started");
+        web.id = "w1".into();
+        web.group = "web".into();
+        let e = w.machines(1_000_200, "lb", Ok(vec![machine("started"), web, console]));
+        assert!(
+            e.iter()
+                .any(|e| e.what.summary().contains("fly_process_group")),
+            "{:?}",
+            e.iter().map(|e| e.what.summary()).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -651,7 +678,7 @@ mod tests {
         let back = w.local(started, Ok(Vec::new()));
         assert!(matches!(
             &back[0].what,
-            EventKind::Source { error: None, .. }
+            Happening::Source { error: None, .. }
         ));
     }
 }

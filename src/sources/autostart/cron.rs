@@ -36,7 +36,7 @@ pub fn crontab_entries(text: &str, bots: &[&Bot]) -> Vec<AutostartEntry> {
                 bot: bot.name.clone(),
                 source: Source::Crontab,
                 entry: (line.to_string()).into(),
-                fix: "crontab -e   # delete or comment out that line".into(),
+                fix: Fix::run(&["crontab", "-e"]).note("delete or comment out that line"),
             });
         }
     }

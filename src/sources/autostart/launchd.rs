@@ -163,15 +163,13 @@ pub fn launchd_job(bytes: &[u8]) -> Result<Option<LaunchdJob>, String> {
 
 /// What removes a job for good: `disable` keeps it from loading at the next login or boot,
 /// `bootout` ends a loaded one now (it fails on one that is not loaded).
-pub(super) fn launchd_fix(target: &str, domain: Domain, loaded: bool) -> String {
-    let sudo = if domain == Domain::System {
-        "sudo "
-    } else {
-        ""
+pub(super) fn launchd_fix(target: &str, domain: Domain, loaded: bool) -> Fix {
+    let run = |verb: &str| match domain {
+        Domain::System => Fix::run(&["sudo", "launchctl", verb, target]),
+        Domain::Gui => Fix::run(&["launchctl", verb, target]),
     };
-    let run = |verb: &str| format!("{sudo}launchctl {verb} {}", crate::shell::word(target));
     if loaded {
-        format!("{} && {}", run("bootout"), run("disable"))
+        run("bootout").then(run("disable"))
     } else {
         run("disable")
     }

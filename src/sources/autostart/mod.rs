@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::model;
 use crate::model::{BotName, SystemdManager};
 use crate::process;
@@ -83,7 +84,7 @@ pub struct AutostartEntry {
     pub entry: crate::outside::Outside,
     /// What to type to remove it.
     #[serde(skip)]
-    pub fix: String,
+    pub fix: crate::fix::Fix,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -54,9 +54,9 @@ pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<AutostartEntry> {
         }
         for p in parsed.programs.into_iter().filter(|p| p.autostart) {
             for bot in bots.iter().filter(|b| names(&p.command, &b.entry)) {
-                let ctl = match &conf {
-                    Some(c) => format!("supervisorctl -c {}", crate::shell::word(c)),
-                    None => "supervisorctl".to_string(),
+                let update = match &conf {
+                    Some(c) => Fix::run(&["supervisorctl", "-c", c, "update"]),
+                    None => Fix::run(&["supervisorctl", "update"]),
                 };
                 entries.push(AutostartEntry {
                     bot: bot.name.clone(),
@@ -68,10 +68,10 @@ pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<AutostartEntry> {
                         p.command
                     )
                     .into(),
-                    fix: format!(
-                        "set autostart=false under [program:{}] in {}, then: {ctl} update",
-                        crate::outside::Outside::from(p.name.as_str()),
-                        crate::shell::word(&file.display().to_string())
+                    fix: Fix::supervisord_autostart_off(
+                        &p.name,
+                        &file.display().to_string(),
+                        &update,
                     ),
                 });
             }

@@ -81,12 +81,11 @@ pub fn systemd_entries(text: &str, bots: &[&Bot], manager: SystemdManager) -> Ve
                 source,
                 entry: (format!("{unit} ({state}): {command}")).into(),
                 fix: match manager {
-                    SystemdManager::User => format!(
-                        "systemctl --user disable --now {}",
-                        crate::shell::word(unit)
-                    ),
+                    SystemdManager::User => {
+                        Fix::run(&["systemctl", "--user", "disable", "--now", unit])
+                    }
                     SystemdManager::System => {
-                        format!("sudo systemctl disable --now {}", crate::shell::word(unit))
+                        Fix::run(&["sudo", "systemctl", "disable", "--now", unit])
                     }
                 },
             });

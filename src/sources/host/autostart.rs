@@ -45,10 +45,8 @@ pub(super) fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
                     bot: bot.name.clone(),
                     source: Source::Pm2,
                     entry: (format!("app {name} saved in ~/.pm2/dump.pm2: {command}")).into(),
-                    fix: format!(
-                        "pm2 delete {} && pm2 save --force",
-                        crate::shell::word(&name)
-                    ),
+                    fix: crate::fix::Fix::run(&["pm2", "delete", &name])
+                        .then(crate::fix::Fix::run(&["pm2", "save", "--force"])),
                 });
             }
         }
@@ -71,10 +69,10 @@ pub(super) fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
                     source: Source::Supervisord,
                     entry: (format!("[program:{}] in {file} (autostart): {}", p.name, p.command))
                         .into(),
-                    fix: format!(
-                        "set autostart=false under [program:{}] in {}, then: supervisorctl update",
-                        crate::outside::Outside::from(p.name.as_str()),
-                        crate::shell::word(file)
+                    fix: crate::fix::Fix::supervisord_autostart_off(
+                        &p.name,
+                        file,
+                        &crate::fix::Fix::run(&["supervisorctl", "update"]),
                     ),
                 });
             }

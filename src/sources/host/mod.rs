@@ -25,8 +25,8 @@ use crate::sources::local::{Instance, Maybe};
 use crate::sources::telegram::Tokens;
 
 pub use scan::parse;
+pub use ssh::ssh;
 use ssh::status_words;
-pub use ssh::{sh_quote, ssh};
 
 /// The script `sh -s` runs there: fixed text, nothing of botctl's environment in it.
 pub(super) const SCAN: &str = include_str!("scan.sh");
@@ -168,6 +168,6 @@ fn scan_args(bots: &[&Bot]) -> Vec<String> {
     names.sort();
     names.dedup();
     let mut args = vec![vars.len().to_string()];
-    args.extend(vars.iter().chain(&names).map(|w| sh_quote(w)));
+    args.extend(vars.iter().chain(&names).map(|w| crate::shell::word(w)));
     args
 }

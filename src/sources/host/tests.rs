@@ -268,11 +268,3 @@ fn the_scan_runs_under_sh_dash_and_busybox() {
     }
     assert!(ran > 0, "no POSIX shell found");
 }
-
-#[test]
-fn remote_words_are_quoted_for_the_login_shell() {
-    assert_eq!(sh_quote("partner"), "partner");
-    assert_eq!(sh_quote("a b"), "'a b'");
-    assert_eq!(sh_quote("it's"), "'it'\\''s'");
-    assert_eq!(sh_quote(""), "''");
-}

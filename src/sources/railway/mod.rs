@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::fix::Fix;
 use crate::outside::Outside;
 use crate::process::{self, ExecError};
 use crate::sources::platform::PlatformError;
@@ -93,7 +94,9 @@ impl Railway {
                     "`{command}` did not answer within {}s and was stopped",
                     after.as_secs()
                 ),
-                Some("check the network and run it again, or raise [railway] timeout".into()),
+                Some(Fix::instruction(
+                    "check the network and run it again, or raise [railway] timeout",
+                )),
             ),
             other => PlatformError::new(other.to_string(), None),
         })?;
@@ -169,7 +172,7 @@ impl Railway {
 fn not_installed() -> PlatformError {
     PlatformError::new(
         "the Railway CLI is not installed (railway is not on PATH)",
-        Some("npm install -g @railway/cli   # or: brew install railway".into()),
+        Some(Fix::run(&["npm", "install", "-g", "@railway/cli"]).note("or: brew install railway")),
     )
 }
 
@@ -177,12 +180,15 @@ fn classify(command: &str, stderr: &str, line: String) -> PlatformError {
     if stderr.contains("Unauthorized") || stderr.contains("Not authenticated") {
         PlatformError::new(
             "the Railway CLI is not logged in",
-            Some("railway login   # or set RAILWAY_TOKEN".into()),
+            Some(Fix::run(&["railway", "login"]).note("or set RAILWAY_TOKEN")),
         )
     } else if stderr.contains("No linked project") || stderr.contains("Project not found") {
         PlatformError::new(
             "no Railway project is linked here and botctl.toml names none",
-            Some("railway link   # or set railway.project and railway.environment".into()),
+            Some(
+                Fix::run(&["railway", "link"])
+                    .note("or set railway.project and railway.environment"),
+            ),
         )
     } else {
         PlatformError::new(format!("`{command}` failed: {line}"), None)
@@ -218,7 +224,9 @@ pub fn pick(project: &Value, scope: Scope<'_>) -> Result<Service, PlatformError>
                 ),
                 None => "botctl cannot tell which Railway environment runs the bot".into(),
             },
-            Some("set railway.environment in botctl.toml (railway environment lists them)".into()),
+            Some(Fix::instruction(
+                "set railway.environment in botctl.toml (railway environment lists them)",
+            )),
         )
     })?;
     let services: Vec<&Value> = env["serviceInstances"]["edges"]
@@ -244,7 +252,9 @@ pub fn pick(project: &Value, scope: Scope<'_>) -> Result<Service, PlatformError>
                 ),
                 None => "botctl cannot tell which Railway service runs the bot".into(),
             },
-            Some("set railway.service in botctl.toml (railway status lists them)".into()),
+            Some(Fix::instruction(
+                "set railway.service in botctl.toml (railway status lists them)",
+            )),
         )
     })?;
     let deployment = |d: &Value| Deployment {
@@ -349,7 +359,7 @@ mod tests {
             String::new(),
         );
         assert_eq!(
-            e.fix.as_deref(),
+            e.fix.map(|f| f.to_string()).as_deref(),
             Some("railway login   # or set RAILWAY_TOKEN")
         );
     }

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::{OVERLAP, Railway, Scope, Service};
+use crate::fix::Fix;
 use crate::model::PlatformKind;
 use crate::outside::Outside;
 use crate::sources::platform::{
@@ -23,24 +24,27 @@ pub struct OnRailway<'a> {
 
 impl OnRailway<'_> {
     /// `railway … --service S`, as a person types it.
-    fn scoped(&self, command: &str) -> String {
-        let mut s = format!("railway {command}");
+    fn scoped(&self, command: &[&str]) -> Fix {
+        let mut fix = Fix::run(&["railway"]);
+        for w in command {
+            fix = fix.arg(w);
+        }
         for (flag, v) in [
             ("--service", self.scope.service),
             ("--environment", self.scope.environment),
         ] {
             if let Some(v) = v {
-                s.push_str(&format!(" {flag} {}", crate::outside::shown(v)));
+                fix = fix.arg(flag).arg(v);
             }
         }
-        s
+        fix
     }
 
     /// Botctl's own reads: no log is read on Railway yet.
     fn no_logs(&self) -> PlatformError {
         PlatformError::new(
             "botctl does not read Railway's logs",
-            Some(self.scoped("logs")),
+            Some(self.scoped(&["logs"])),
         )
     }
 }
@@ -107,7 +111,7 @@ impl Platform for OnRailway<'_> {
     }
 
     fn look_command(&self) -> String {
-        self.scoped("status")
+        self.scoped(&["status"]).to_string()
     }
 
     fn control(&self) -> Control {
@@ -128,10 +132,11 @@ impl Platform for OnRailway<'_> {
                     "botctl cannot tell which region Railway service {} runs in",
                     service.name
                 ),
-                Some(format!(
-                    "{} REGION={n}   # by hand, in the service's region",
-                    self.scoped("scale")
-                )),
+                Some(
+                    self.scoped(&["scale"])
+                        .assign("REGION", &n.to_string())
+                        .note("by hand, in the service's region"),
+                ),
             ));
         }
         let regions: Vec<(String, u32)> = service
@@ -169,11 +174,7 @@ impl Platform for OnRailway<'_> {
 but one with 409 Conflict",
                     service.replicas, service.name
                 ),
-                fix: Some(format!(
-                    "{} {}=1",
-                    self.scoped("scale"),
-                    crate::outside::shown(&region)
-                )),
+                fix: Some(self.scoped(&["scale"]).assign(&region, "1")),
             });
         }
         if overlap == Some(true) {
@@ -184,7 +185,7 @@ but one with 409 Conflict",
 beside the new one",
                     service.name
                 ),
-                fix: Some(format!("{} {OVERLAP}=0", self.scoped("variable set"))),
+                fix: Some(self.scoped(&["variable", "set"]).assign(OVERLAP, "0")),
             });
         }
         let running = deployments
@@ -198,10 +199,10 @@ beside the new one",
                     "{running} deployments of {} run at once: each one polls",
                     service.name
                 ),
-                fix: Some(format!(
-                    "{}   # then remove the older one",
-                    self.scoped("deployment list")
-                )),
+                fix: Some(
+                    self.scoped(&["deployment", "list"])
+                        .note("then remove the older one"),
+                ),
             });
         }
         Ok(out)

@@ -23,10 +23,7 @@ pub(super) fn in_container(engine: ContainerKind, id: &str, name: Option<String>
             shown: EnvShown::Implied,
         },
         ContainerKind::Kubernetes => StopHow::Manual {
-            hint: format!(
-                "kubectl scale deployment --replicas=0 …   # container \
-{short} is in a Kubernetes pod"
-            ),
+            hint: Fix::scale_pod_down(&short),
         },
     };
     Supervisor {
@@ -87,11 +84,7 @@ pub(super) fn pm2(
     };
     // The user's own pm2 home needs no PM2_HOME typed (botctl sets it all the same).
     let default_home = home.ends_with("/.pm2");
-    let env_prefix = if default_home {
-        String::new()
-    } else {
-        format!("PM2_HOME={} ", crate::shell::word(home))
-    };
+    let typed_home = (!default_home).then_some(home);
     let answer = answers.get(&need);
     let bot = below.first().map_or(Pid(0), |r| r.pid);
     if let Some(Err(Unanswered::OtherUser { uid })) = answer {
@@ -101,10 +94,7 @@ pub(super) fn pm2(
             pid: Some(daemon.pid),
             how: StopHow::OtherUser {
                 uid: *uid,
-                hint: format!(
-                    "sudo -u '#{uid}' {env_prefix}pm2 list   # pm2 of user {uid}: find the app, \
-then stop it as that user"
-                ),
+                hint: Fix::pm2_of_user(*uid, typed_home),
             },
         };
     }
@@ -135,10 +125,7 @@ then stop it as that user"
             name: unnamed(answer, "`pm2 jlist`", "app", bot),
             pid: Some(daemon.pid),
             how: StopHow::Manual {
-                hint: format!(
-                    "{env_prefix}pm2 list   # find the app with pid {bot}, then: \
-{env_prefix}pm2 stop ID"
-                ),
+                hint: Fix::pm2_find_app(typed_home, bot),
             },
         },
     }
@@ -214,11 +201,7 @@ pub(super) fn supervisord(
             pid: Some(daemon.pid),
             how: StopHow::OtherUser {
                 uid: *uid,
-                hint: format!(
-                    "sudo -u '#{uid}' {}   # supervisord of user {uid}: find the program, then \
-stop it as that user",
-                    crate::shell::join(&ctl("supervisorctl", &["status"]))
-                ),
+                hint: Fix::supervisord_of_user(*uid, &ctl("supervisorctl", &["status"])),
             },
         };
     }
@@ -251,10 +234,10 @@ stop it as that user",
             name: unnamed(answer, &asked, "program", bot),
             pid: Some(daemon.pid),
             how: StopHow::Manual {
-                hint: format!(
-                    "{}   # find the program with pid {bot}, then: {}",
-                    crate::shell::join(&ctl("supervisorctl", &["status"])),
-                    crate::shell::join(&ctl("supervisorctl", &["stop", "GROUP:NAME"]))
+                hint: Fix::supervisord_find_program(
+                    &ctl("supervisorctl", &["status"]),
+                    &ctl("supervisorctl", &["stop", "GROUP:NAME"]),
+                    bot,
                 ),
             },
         },

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::fix::Fix;
 use crate::model::{Pid, SystemdManager, Uid};
 
 /// What kind of thing restarts a process.
@@ -60,7 +61,7 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// What a person types to stop it for good.
-    pub fn stop(&self) -> String {
+    pub fn stop(&self) -> Fix {
         self.how.command()
     }
 }
@@ -119,7 +120,7 @@ impl Serialize for Name {
 }
 
 fn stop_command<S: serde::Serializer>(how: &StopHow, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&how.command())
+    s.collect_str(&how.command())
 }
 
 /// How dev-stop stops an instance with this supervisor.
@@ -146,40 +147,38 @@ pub enum StopHow {
         then: Option<&'static str>,
     },
     /// botctl could not name what to stop (the daemon did not answer): `hint` says what to do.
-    Manual { hint: String },
+    Manual { hint: Fix },
     /// The daemon is user `uid`'s: botctl never runs its client against another user's home
     /// or socket, so that user stops it (`hint` says how).
-    OtherUser { uid: Uid, hint: String },
+    OtherUser { uid: Uid, hint: Fix },
 }
 
 impl StopHow {
     /// The command a person types, as botctl runs it.
-    pub fn command(&self) -> String {
-        use crate::shell;
+    pub fn command(&self) -> Fix {
         match self {
-            StopHow::Command { argv, env, shown } => {
-                let mut words: Vec<String> = Vec::new();
-                if *shown == EnvShown::Typed {
-                    words.extend(env.iter().map(|(k, v)| format!("{k}={}", shell::word(v))));
-                }
-                words.push(shell::join(argv));
-                words.join(" ")
-            }
-            StopHow::AsRoot { argv } => format!("sudo {}", shell::join(argv)),
+            StopHow::Command { argv, env, shown } => match shown {
+                EnvShown::Typed => Fix::run_in(env, argv),
+                EnvShown::Implied => Fix::run(argv),
+            },
+            StopHow::AsRoot { argv } => Fix::as_root(argv),
             StopHow::Commands { argvs, root } => {
-                let sudo = if *root == Root::Needed { "sudo " } else { "" };
-                argvs
-                    .iter()
-                    .map(|a| format!("{sudo}{}", shell::join(a)))
-                    .collect::<Vec<_>>()
-                    .join(" && ")
+                let one = |argv: &Vec<String>| match root {
+                    Root::Needed => Fix::as_root(argv),
+                    Root::NotNeeded => Fix::run(argv),
+                };
+                Fix::each_then(argvs.iter().map(one).collect())
             }
-            StopHow::EndParent { pid, bot } => format!("kill {pid} {bot}"),
-            StopHow::SignalBot { bot, then: None } => format!("kill {bot}"),
-            StopHow::SignalBot {
-                bot,
-                then: Some(then),
-            } => format!("kill {bot}   # {then}"),
+            StopHow::EndParent { pid, bot } => {
+                Fix::run(&["kill".to_string(), pid.to_string(), bot.to_string()])
+            }
+            StopHow::SignalBot { bot, then } => {
+                let kill = Fix::run(&["kill".to_string(), bot.to_string()]);
+                match then {
+                    Some(then) => kill.note(then),
+                    None => kill,
+                }
+            }
             StopHow::Manual { hint } | StopHow::OtherUser { hint, .. } => hint.clone(),
         }
     }

@@ -161,7 +161,7 @@ fn unit_and_container_supervisors_with_their_stop_commands() {
     let answers = Answers::from([(need[0].clone(), answer("docker", "/partner-bot\n".into()))]);
     let s = decide(&cg, &bot, &answers).unwrap();
     assert_eq!(
-        (s.name.raw(), s.stop().as_str()),
+        (s.name.raw(), s.stop().to_string().as_str()),
         ("partner-bot", "docker stop partner-bot")
     );
     assert_eq!(container_name("garbage with spaces"), None);
@@ -378,7 +378,7 @@ fn another_users_daemon_is_named_not_asked() {
         s.how
     );
     assert!(
-        s.stop().contains("supervisord of user 12345"),
+        s.stop().to_string().contains("supervisord of user 12345"),
         "{}",
         s.stop()
     );
@@ -407,7 +407,9 @@ fn another_users_daemon_is_named_not_asked() {
         s.how
     );
     assert!(
-        s.stop().starts_with("sudo -u '#12345' pm2 list"),
+        s.stop()
+            .to_string()
+            .starts_with("sudo -u '#12345' pm2 list"),
         "{}",
         s.stop()
     );
