@@ -3,6 +3,7 @@
 //! Written atomically (write, fsync, rename) under a file lock held while a workflow changes
 //! things.
 
+use std::cell::RefCell;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -150,6 +151,18 @@ hand after checking `flyctl machine list`"
 pub struct Locked {
     root: PathBuf,
     _lock: File,
+    /// The state as first read under this lock, kept current by every save: while the lock is
+    /// held no other botctl run writes the file, so the run reads it once.
+    held: RefCell<Option<State>>,
+}
+
+/// The state as this run holds it: through the lock when one is held (read once under it),
+/// else read now (a dry run takes no lock).
+pub fn current(root: &Path, lock: Option<&Locked>) -> Result<State> {
+    match lock {
+        Some(lock) => lock.load(),
+        None => read(root),
+    }
 }
 
 pub fn lock(root: &Path) -> Result<Locked> {
@@ -176,6 +189,7 @@ pub fn lock(root: &Path) -> Result<Locked> {
         Ok(()) => Ok(Locked {
             root: root.to_path_buf(),
             _lock: file,
+            held: RefCell::new(None),
         }),
         Err(TryLockError::WouldBlock) => Err(Error::Refused {
             message: format!(
@@ -191,11 +205,31 @@ pub fn lock(root: &Path) -> Result<Locked> {
 }
 
 impl Locked {
+    /// The state: read from disk the first time, then as held.
     pub fn load(&self) -> Result<State> {
-        read(&self.root)
+        if let Some(state) = self.held.borrow().as_ref() {
+            return Ok(state.clone());
+        }
+        let state = read(&self.root)?;
+        *self.held.borrow_mut() = Some(state.clone());
+        Ok(state)
     }
 
     pub fn save(&self, state: &State) -> Result<()> {
+        // Whatever happens below, what is on disk is read again when next asked.
+        *self.held.borrow_mut() = None;
+        self.write(state)?;
+        let mut written = state.clone();
+        if written.handoffs.is_empty() {
+            written = State::default();
+        } else {
+            written.version = 1;
+        }
+        *self.held.borrow_mut() = Some(written);
+        Ok(())
+    }
+
+    fn write(&self, state: &State) -> Result<()> {
         let path = folder(&self.root, true)?.join("state.json");
         let fail = |e: std::io::Error| Error::State {
             path: path.clone(),
@@ -234,6 +268,8 @@ impl Locked {
         let mut st = self.load()?;
         st.set(handoff.clone());
         self.save(&st)?;
+        // Read back from the disk, not as held: this is the check that the write is there.
+        *self.held.borrow_mut() = None;
         let back = self.load()?;
         match back.handoff(&handoff.bot) {
             Some(h) if *h == handoff => Ok(Recorded { handoff }),

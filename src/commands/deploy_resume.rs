@@ -42,11 +42,18 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     // A bot without fly_app still has something to resume when dev-start recorded its webhook.
+    let before = state::read(&ctx.cfg.root).ok();
+    let recorded_webhook = |bot: &Bot| {
+        before
+            .as_ref()
+            .and_then(|s| s.handoff(&bot.name))
+            .is_some_and(|h| h.webhook.is_some())
+    };
     let bots: Vec<&Bot> = ctx
         .cfg
         .select(&args.bots)?
         .into_iter()
-        .filter(|b| b.platform.is_some() || super::steps::webhook::in_handoff(ctx, b).is_some())
+        .filter(|b| b.platform.is_some() || recorded_webhook(b))
         .collect();
     if bots.is_empty() {
         return Err(Error::Usage(
@@ -80,7 +87,7 @@ pub fn resume(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
 
 fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Result<()> {
     let Some(fly) = bot.fly() else {
-        if super::steps::webhook::in_handoff(ctx, bot).is_some() {
+        if super::steps::webhook::in_handoff(ctx, bot, None).is_some() {
             return resume_webhook(ctx, bot, mode);
         }
         return Err(Error::Usage(format!(
@@ -115,6 +122,7 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
     let plan = choose_machines(
         ctx,
         bot,
+        lock.as_ref(),
         app,
         survey.machines(bot),
         held.inherited.as_ref(),
@@ -132,7 +140,7 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
                     plan.targets.join(" ")
                 )
             });
-        if restores_webhook(ctx, bot) {
+        if restores_webhook(ctx, bot, lock.as_ref()) {
             super::steps::webhook::would_restore(ctx, bot, &mut steps);
         }
         return Ok(());
@@ -148,13 +156,21 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
         started_at,
         &mut steps,
     )?;
-    if restores_webhook(ctx, bot) {
+    if restores_webhook(ctx, bot, lock.as_ref()) {
         let startup = match (plan.targets.is_empty(), fly.ready_log.is_some()) {
             (true, _) => Startup::NothingStarted,
             (false, false) => Startup::Started,
             (false, true) => Startup::Ready,
         };
-        super::steps::webhook::restore(ctx, bot, Some(&fly.app), startup, started_at, &mut steps)?;
+        super::steps::webhook::restore(
+            ctx,
+            bot,
+            lock.as_ref(),
+            Some(&fly.app),
+            startup,
+            started_at,
+            &mut steps,
+        )?;
     }
     if let Some(lock) = &lock {
         clear_handoff(lock, bot, &mut steps)?;
@@ -163,8 +179,8 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
 }
 
 /// A webhook bot's webhook is set again; so is any webhook dev-start recorded.
-fn restores_webhook(ctx: &Context, bot: &Bot) -> bool {
-    bot.mode.is_webhook() || super::steps::webhook::in_handoff(ctx, bot).is_some()
+fn restores_webhook(ctx: &Context, bot: &Bot, lock: Option<&Locked>) -> bool {
+    bot.mode.is_webhook() || super::steps::webhook::in_handoff(ctx, bot, lock).is_some()
 }
 
 /// What every resume starts with: its steps, the handoff lock (none in a dry run), one look
@@ -212,6 +228,7 @@ fn resume_webhook(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
     super::steps::webhook::restore(
         ctx,
         bot,
+        lock.as_ref(),
         None,
         Startup::NothingStarted,
         time::now(),
@@ -227,13 +244,14 @@ fn resume_webhook(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
 fn choose_machines(
     ctx: &Context,
     bot: &Bot,
+    lock: Option<&Locked>,
     app: &str,
     machines: Option<&Result<Vec<Machine>, crate::sources::fly::FlyError>>,
     on_fly: Option<&Record>,
     steps: &mut Steps,
 ) -> Result<Plan> {
     let mut step = steps.begin("Choose the machines to start");
-    let recorded = state::read(&ctx.cfg.root).map_err(|e| step.fail(e))?;
+    let recorded = state::current(&ctx.cfg.root, lock).map_err(|e| step.fail(e))?;
     let handoff: Option<Handoff> = recorded
         .handoff(&bot.name)
         .filter(|h| h.of_app(app))

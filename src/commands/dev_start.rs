@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
         ),
         mode,
     );
-    let token = match telegram::token_for(bot, &ctx.dotenv) {
+    let token = match ctx.tokens.of(bot).clone() {
         TokenLookup::Found { token, .. } => Some(token),
         _ => None,
     };
@@ -80,7 +80,11 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     // A webhook bot's webhook is recorded and deleted; a polling bot's is a refusal.
     let webhook = if bot.mode.is_webhook() {
         Some(super::steps::webhook::record(
-            ctx, bot, &survey, &mut steps,
+            ctx,
+            bot,
+            &survey,
+            lock.as_ref(),
+            &mut steps,
         )?)
     } else {
         refuse_if_webhook(ctx, bot, &survey, &mut steps)?;
@@ -157,8 +161,13 @@ deploy-resume {0}",
     }
     // Ctrl-C is how a developer ends the bot: after it, the workflow goes on to the resume offer.
     run_here(ctx, bot, token.as_ref(), &mut steps)?;
+    // What waits to be resumed, read through the lock before it is let go.
+    let pending = match &lock {
+        Some(lock) => lock.load()?.handoff(&bot.name).is_some(),
+        None => false,
+    } || !stopped.is_empty();
     drop(lock); // deploy-resume takes it again
-    offer_resume(ctx, bot, stopped, args.yes)?;
+    offer_resume(ctx, bot, pending, args.yes)?;
     Ok(ExitStatus::Clean)
 }
 
@@ -565,8 +574,8 @@ fn group_alive(pgid: Pid) -> bool {
     crate::sources::proc::group_alive(crate::sources::proc::Backend::native(), pgid)
 }
 
-fn offer_resume(ctx: &Context, bot: &Bot, stopped: Vec<MachineId>, yes: bool) -> Result<()> {
-    let pending = state::read(&ctx.cfg.root)?.handoff(&bot.name).is_some() || !stopped.is_empty();
+/// `pending`: a handoff is recorded or machines were stopped.
+fn offer_resume(ctx: &Context, bot: &Bot, pending: bool, yes: bool) -> Result<()> {
     if !pending {
         return Ok(());
     }

@@ -15,7 +15,7 @@ pub mod watch;
 
 use crate::config::{Bot, Config};
 use crate::sources::fly::Flyctl;
-use crate::sources::telegram::DotEnv;
+use crate::sources::telegram::{DotEnv, Tokens};
 use crate::survey::{self, Survey};
 
 /// What every command that reads the project needs.
@@ -23,12 +23,14 @@ pub struct Context {
     pub cfg: Config,
     pub flyctl: Flyctl,
     pub dotenv: DotEnv,
+    /// Each bot's token, looked up once.
+    pub tokens: Tokens,
 }
 
 impl Context {
     /// One concurrent look at every source, for these bots.
     pub fn survey(&self, bots: &[&Bot]) -> Survey {
-        survey::gather(&self.cfg, bots, &self.flyctl, &self.dotenv)
+        survey::gather(&self.cfg, bots, &self.flyctl, &self.tokens)
     }
 
     pub fn new(cfg: Config) -> Self {
@@ -38,13 +40,14 @@ impl Context {
         // secret — is known to the redaction layer before anything is printed, so a log line
         // or an answer quoting it is masked whichever command shows it, at whatever step.
         // Looking them up registers them (`Token::new`, `Secret::new`).
+        let tokens = Tokens::read(&cfg.bots, &dotenv);
         for bot in &cfg.bots {
-            let _ = crate::sources::telegram::token_for(bot, &dotenv);
             let _ = crate::sources::webhook::secret_for(bot, &dotenv);
         }
         Context {
             flyctl: Flyctl::new(&cfg.fly, &cfg.root),
             dotenv,
+            tokens,
             cfg,
         }
     }

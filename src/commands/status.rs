@@ -10,7 +10,7 @@ use crate::sources::autostart::Reach;
 use crate::sources::fly::Machine;
 use crate::sources::telegram::TokenLookup;
 use crate::survey::judge::{self, OnHost, Username};
-use crate::survey::{Survey, Verdict};
+use crate::survey::{Places, Survey, Verdict};
 use crate::ui::json::{self, AutostartJson, MachineJson, MaybeJson};
 use crate::ui::report::Detail;
 use crate::{team, ui};
@@ -324,237 +324,288 @@ fn other_machine(m: &Machine) -> String {
 }
 
 fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) {
-    let mut rows = Vec::new();
+    let rows = bots
+        .iter()
+        .map(|bot| {
+            let places = survey.places(bot);
+            let verdict = match places.verdict() {
+                Verdict::Ok => ui::good("ok"),
+                Verdict::Conflict => ui::bad("conflict"),
+                Verdict::Stopped => ui::dim("stopped"),
+                Verdict::Unknown => ui::caution("unknown"),
+            };
+            let lines = where_it_runs(bot, &places, survey, stale);
+            vec![bot.name.to_string(), verdict, lines.join("\n")]
+        })
+        .collect();
+    ui::line(ui::table(&["BOT", "VERDICT", "WHERE IT RUNS"], rows));
+    let mut notes = Notes::default();
     for bot in bots {
-        let places = survey.places(bot);
-        let mut lines: Vec<String> = places
-            .local
+        notes.of_bot(bot, survey);
+    }
+    notes.of_survey(survey, detail);
+    notes.print();
+}
+
+/// The table's last column for one bot: every place it runs, one per line.
+fn where_it_runs(bot: &Bot, places: &Places, survey: &Survey, stale: Duration) -> Vec<String> {
+    let mut lines: Vec<String> = places
+        .local
+        .iter()
+        .map(|i| ui::describe::instance(i))
+        .collect();
+    lines.extend(
+        places
+            .hosts
             .iter()
-            .map(|i| ui::describe::instance(i))
-            .collect();
+            .map(|(host, i)| ui::describe::on_host(host, i)),
+    );
+    for (app, m) in places.on_fly() {
+        lines.push(format!(
+            "fly {} machine {} {} ({})",
+            app, m.id, m.state, m.region
+        ));
+    }
+    if let Some(app) = bot.app() {
         lines.extend(
-            places
-                .hosts
+            survey
+                .other_machines(bot)
                 .iter()
-                .map(|(host, i)| ui::describe::on_host(host, i)),
+                .filter(|m| m.is_running())
+                .map(|m| ui::dim(&format!("fly {app} {}: not the bot", other_machine(m)))),
         );
-        for (app, m) in places.on_fly() {
+    }
+    if let Some(look) = survey.platforms.get(&bot.name) {
+        for i in &places.platform {
             lines.push(format!(
-                "fly {} machine {} {} ({})",
-                app, m.id, m.state, m.region
+                "{} {} {} {}",
+                look.kind.key(),
+                ui::shown(&look.name),
+                i.id,
+                i.state
             ));
         }
-        if let Some(app) = bot.app() {
-            lines.extend(
-                survey
-                    .other_machines(bot)
-                    .iter()
-                    .filter(|m| m.is_running())
-                    .map(|m| ui::dim(&format!("fly {app} {}: not the bot", other_machine(m)))),
-            );
-        }
-        if let Some(look) = survey.platforms.get(&bot.name) {
-            for i in &places.platform {
-                lines.push(format!(
-                    "{} {} {} {}",
-                    look.kind.key(),
-                    ui::shown(&look.name),
-                    i.id,
-                    i.state
-                ));
-            }
-            // Heroku's config vars restart every dyno and Railway's variables redeploy: neither
-            // holds a record, and dynos and replicas carry no metadata.
-            use crate::model::PlatformKind::{Heroku, Railway};
-            if matches!(look.kind, Heroku | Railway) && look.instances.is_ok() {
-                lines.push(ui::dim(&format!(
-                    "{} has no place for a team record: a handoff is recorded on this machine only",
-                    look.kind
-                )));
-            }
-        }
-        for (app, m) in &places.also {
-            lines.push(format!(
-                "fly {app} machine {} {} ({}): same token",
-                m.id, m.state, m.region
-            ));
-        }
-        if let Some(url) = places.webhook {
-            lines.push(format!("webhook {url}"));
-        }
-        if bot.mode.is_webhook() && places.webhook.is_some() && !places.machines.is_empty() {
-            lines.push(ui::dim(
-                "webhook bot: the webhook and its machines are one place (Fly Proxy hands each post to a machine)",
-            ));
-        }
-        if let Some(r) = places.declared() {
-            lines.push(declared_row(r, stale));
-        }
-        if let Some(r) = places.record.as_ref().filter(|r| r.is_mine())
-            && places.local.is_empty()
-        {
+        // Heroku's config vars restart every dyno and Railway's variables redeploy: neither
+        // holds a record, and dynos and replicas carry no metadata.
+        use crate::model::PlatformKind::{Heroku, Railway};
+        if matches!(look.kind, Heroku | Railway) && look.instances.is_ok() {
             lines.push(ui::dim(&format!(
-                "you took {} at {}; it does not run here",
-                bot.name,
-                r.since()
+                "{} has no place for a team record: a handoff is recorded on this machine only",
+                look.kind
             )));
         }
-        lines.extend(
-            places
-                .maybe
-                .iter()
-                .map(|(host, m)| ui::caution(&ui::describe::maybe(host.map(|h| h.as_str()), m))),
-        );
-        if lines.is_empty() {
-            lines.push(ui::dim("nowhere"));
-        }
-        let verdict = places.verdict();
-        let shown = match verdict {
-            Verdict::Ok => ui::good("ok"),
-            Verdict::Conflict => ui::bad("conflict"),
-            Verdict::Stopped => ui::dim("stopped"),
-            Verdict::Unknown => ui::caution("unknown"),
-        };
-        rows.push(vec![bot.name.to_string(), shown, lines.join("\n")]);
     }
-    ui::line(ui::table(&["BOT", "VERDICT", "WHERE IT RUNS"], rows));
+    for (app, m) in &places.also {
+        lines.push(format!(
+            "fly {app} machine {} {} ({}): same token",
+            m.id, m.state, m.region
+        ));
+    }
+    if let Some(url) = places.webhook {
+        lines.push(format!("webhook {url}"));
+    }
+    if bot.mode.is_webhook() && places.webhook.is_some() && !places.machines.is_empty() {
+        lines.push(ui::dim(
+            "webhook bot: the webhook and its machines are one place (Fly Proxy hands each post to a machine)",
+        ));
+    }
+    if let Some(r) = places.declared() {
+        lines.push(declared_row(r, stale));
+    }
+    if let Some(r) = places.record.as_ref().filter(|r| r.is_mine())
+        && places.local.is_empty()
+    {
+        lines.push(ui::dim(&format!(
+            "you took {} at {}; it does not run here",
+            bot.name,
+            r.since()
+        )));
+    }
+    lines.extend(
+        places
+            .maybe
+            .iter()
+            .map(|(host, m)| ui::caution(&ui::describe::maybe(host.map(|h| h.as_str()), m))),
+    );
+    if lines.is_empty() {
+        lines.push(ui::dim("nowhere"));
+    }
+    lines
+}
 
-    let mut later = Vec::new();
-    // What could not be read, with the fix when there is one.
-    let mut unchecked: Vec<(String, Option<Fix>)> = Vec::new();
-    let mut note = |text: String, fix: Option<Fix>| {
-        if !unchecked.iter().any(|(t, _)| *t == text) {
-            unchecked.push((text, fix));
+/// The sections under the table, gathered bot by bot, printed in one order.
+#[derive(Default)]
+struct Notes {
+    /// "Can start a bot later (autostart):".
+    later: Vec<String>,
+    /// "Not checked:": what could not be read, with the fix when there is one.
+    unchecked: Vec<(String, Option<Fix>)>,
+    /// "Telegram:".
+    telegram: Vec<String>,
+    /// "Other Fly apps with the same token:".
+    shared: Vec<String>,
+    /// Other apps that could not be read: noted as not checked after every bot's own.
+    shared_unchecked: Vec<String>,
+    /// Sources that cannot be on this system, listed apart with -v.
+    not_here: Vec<String>,
+}
+
+impl Notes {
+    /// Each text once.
+    fn not_checked(&mut self, text: String, fix: Option<Fix>) {
+        if !self.unchecked.iter().any(|(t, _)| *t == text) {
+            self.unchecked.push((text, fix));
         }
-    };
-    let mut telegram_notes = Vec::new();
-    let mut shared_notes = Vec::new();
-    let mut shared_unchecked = Vec::new();
-    for bot in bots {
+    }
+
+    fn of_bot(&mut self, bot: &Bot, survey: &Survey) {
         if let Some(hidden) = crate::sources::local::hidden_note(&survey.hidden, bot) {
-            note(format!("local ({}): {hidden}", bot.name), None);
+            self.not_checked(format!("local ({}): {hidden}", bot.name), None);
         }
-        if let Some(shared) = survey.shared_token(bot) {
-            for a in &shared.also {
-                let started = a.started();
-                shared_notes.push(format!(
-                    "  {}: Fly app {} holds the same token (secret {}); {}",
-                    bot.name,
-                    a.app,
-                    a.secret,
-                    match (&a.machines, started.len()) {
-                        (Err(e), _) => format!("its machines could not be read: {e}"),
-                        (Ok(_), 0) => "none of its machines is started".to_string(),
-                        (Ok(_), n) => format!("{n} started machine(s) poll with it"),
-                    }
-                ));
-            }
-            for reason in &shared.unchecked {
-                let entry = format!("other Fly apps ({}): {reason}", bot.name);
-                if !shared_unchecked.contains(&entry) {
-                    shared_unchecked.push(entry);
-                }
-            }
-        }
+        self.shared_token(bot, survey);
         for a in judge::autostart(bot, survey) {
             let at = a.host.map(|h| format!("host {h} ")).unwrap_or_default();
-            later.push(format!(
+            self.later.push(format!(
                 "  {}: {at}{} — {}",
                 bot.name, a.entry.source, a.entry.entry
             ));
         }
         for on in judge::hosts(bot, survey, &survey.places(bot)) {
             if let OnHost::NotRead { host, error } = on {
-                note(format!("host {host}: {}", ui::shown(error)), None);
+                self.not_checked(format!("host {host}: {}", ui::shown(error)), None);
             }
         }
         if let (Some(app), Some(Err(e))) = (bot.app(), survey.machines(bot)) {
-            note(format!("fly {app}: {e}"), e.fix());
+            self.not_checked(format!("fly {app}: {e}"), e.fix());
         }
         if let Some(look) = survey.platforms.get(&bot.name)
             && let Err(e) = &look.instances
         {
-            note(
+            self.not_checked(
                 format!("{} ({}): {e}", look.kind.key(), bot.name),
                 e.fix.clone(),
             );
         }
-        if let Some(t) = survey.telegram.get(&bot.name) {
-            match &t.token {
-                missing @ TokenLookup::Missing { .. } => {
-                    let (why, fix) = missing.missing().unzip();
-                    let why = why.unwrap_or_default();
-                    note(format!("telegram {}: {why}", bot.name), fix);
+        self.telegram(bot, survey);
+    }
+
+    /// Other Fly apps that hold the bot's token, and those that could not be read.
+    fn shared_token(&mut self, bot: &Bot, survey: &Survey) {
+        let Some(shared) = survey.shared_token(bot) else {
+            return;
+        };
+        for a in &shared.also {
+            let started = a.started();
+            self.shared.push(format!(
+                "  {}: Fly app {} holds the same token (secret {}); {}",
+                bot.name,
+                a.app,
+                a.secret,
+                match (&a.machines, started.len()) {
+                    (Err(e), _) => format!("its machines could not be read: {e}"),
+                    (Ok(_), 0) => "none of its machines is started".to_string(),
+                    (Ok(_), n) => format!("{n} started machine(s) poll with it"),
                 }
-                TokenLookup::NotConfigured => {}
-                TokenLookup::Found { .. } => {
-                    let me = match &t.me {
-                        Some(Ok(u)) => format!("@{u}"),
-                        Some(Err(e)) => format!("error: {e}"),
-                        None => String::new(),
-                    };
-                    let wh = match &t.webhook {
-                        Some(Ok(w)) if w.url.is_empty() => {
-                            format!("no webhook, {} pending updates", w.pending_update_count)
-                        }
-                        Some(Ok(w)) => format!(
-                            "webhook {} set, {} pending updates",
-                            w.url, w.pending_update_count
-                        ),
-                        Some(Err(_)) | None => String::new(),
-                    };
-                    let mut parts = vec![me];
-                    if !wh.is_empty() {
-                        parts.push(wh);
-                    }
-                    if let Username::Mismatch { want, .. } = judge::username(bot, survey) {
-                        parts.push(ui::bad(&format!("expected @{want}")));
-                    }
-                    telegram_notes.push(format!("  {}: {}", bot.name, parts.join("; ")));
-                }
+            ));
+        }
+        for reason in &shared.unchecked {
+            let entry = format!("other Fly apps ({}): {reason}", bot.name);
+            if !self.shared_unchecked.contains(&entry) {
+                self.shared_unchecked.push(entry);
             }
         }
     }
-    for entry in shared_unchecked {
-        note(entry, None);
-    }
-    if let (Some(engine), Some(why)) = (survey.engine.engine(), survey.engine.not_checked()) {
-        note(format!("{}: {why}", engine.program()), None);
-    }
-    // A source that cannot be on this system (launchd on Linux) is no gap in what was seen:
-    // it is listed apart, and only with -v.
-    let (unread, not_here): (Vec<_>, Vec<_>) = judge::autostart_not_checked(survey)
-        .into_iter()
-        .partition(|u| u.reach == Reach::Unread);
-    for u in &unread {
-        note(ui::shown(&u.described()).into_owned(), None);
-    }
-    if !telegram_notes.is_empty() {
-        ui::blank();
-        ui::line(ui::heading("Telegram:"));
-        telegram_notes.iter().for_each(ui::line);
-    }
-    if !shared_notes.is_empty() {
-        ui::blank();
-        ui::line(ui::heading("Other Fly apps with the same token:"));
-        for note in &shared_notes {
-            ui::hanging(note, Some(4));
+
+    /// What the Bot API said of the bot's token and webhook, or why it was not asked.
+    fn telegram(&mut self, bot: &Bot, survey: &Survey) {
+        let Some(t) = survey.telegram.get(&bot.name) else {
+            return;
+        };
+        match &t.token {
+            missing @ TokenLookup::Missing { .. } => {
+                let (why, fix) = missing.missing().unzip();
+                let why = why.unwrap_or_default();
+                self.not_checked(format!("telegram {}: {why}", bot.name), fix);
+            }
+            TokenLookup::NotConfigured => {}
+            TokenLookup::Found { .. } => {
+                let me = match &t.me {
+                    Some(Ok(u)) => format!("@{u}"),
+                    Some(Err(e)) => format!("error: {e}"),
+                    None => String::new(),
+                };
+                let wh = match &t.webhook {
+                    Some(Ok(w)) if w.url.is_empty() => {
+                        format!("no webhook, {} pending updates", w.pending_update_count)
+                    }
+                    Some(Ok(w)) => format!(
+                        "webhook {} set, {} pending updates",
+                        w.url, w.pending_update_count
+                    ),
+                    Some(Err(_)) | None => String::new(),
+                };
+                let mut parts = vec![me];
+                if !wh.is_empty() {
+                    parts.push(wh);
+                }
+                if let Username::Mismatch { want, .. } = judge::username(bot, survey) {
+                    parts.push(ui::bad(&format!("expected @{want}")));
+                }
+                self.telegram
+                    .push(format!("  {}: {}", bot.name, parts.join("; ")));
+            }
         }
     }
-    if !later.is_empty() {
-        ui::blank();
-        ui::line(ui::heading("Can start a bot later (autostart):"));
-        later.iter().for_each(ui::line);
-    }
-    if !unchecked.is_empty() {
-        ui::blank();
-        ui::line(ui::heading("Not checked:"));
-        for (text, fix) in &unchecked {
-            ui::report::noted(2, text, fix.as_ref());
+
+    /// What no one bot owns: other apps not read, the container engine, autostart sources.
+    fn of_survey(&mut self, survey: &Survey, detail: Detail) {
+        for entry in std::mem::take(&mut self.shared_unchecked) {
+            self.not_checked(entry, None);
+        }
+        if let (Some(engine), Some(why)) = (survey.engine.engine(), survey.engine.not_checked()) {
+            self.not_checked(format!("{}: {why}", engine.program()), None);
+        }
+        // A source that cannot be on this system (launchd on Linux) is no gap in what was seen:
+        // it is listed apart, and only with -v.
+        let (unread, not_here): (Vec<_>, Vec<_>) = judge::autostart_not_checked(survey)
+            .into_iter()
+            .partition(|u| u.reach == Reach::Unread);
+        for u in &unread {
+            self.not_checked(ui::shown(&u.described()).into_owned(), None);
+        }
+        if detail == Detail::All {
+            self.not_here = not_here.iter().map(|u| u.described()).collect();
         }
     }
-    if detail == Detail::All {
-        ui::report::not_here(&not_here.iter().map(|u| u.described()).collect::<Vec<_>>());
+
+    fn print(&self) {
+        if !self.telegram.is_empty() {
+            ui::blank();
+            ui::line(ui::heading("Telegram:"));
+            self.telegram.iter().for_each(ui::line);
+        }
+        if !self.shared.is_empty() {
+            ui::blank();
+            ui::line(ui::heading("Other Fly apps with the same token:"));
+            for note in &self.shared {
+                ui::hanging(note, Some(4));
+            }
+        }
+        if !self.later.is_empty() {
+            ui::blank();
+            ui::line(ui::heading("Can start a bot later (autostart):"));
+            self.later.iter().for_each(ui::line);
+        }
+        if !self.unchecked.is_empty() {
+            ui::blank();
+            ui::line(ui::heading("Not checked:"));
+            for (text, fix) in &self.unchecked {
+                ui::report::noted(2, text, fix.as_ref());
+            }
+        }
+        if !self.not_here.is_empty() {
+            ui::report::not_here(&self.not_here);
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::config::Bot;
 use crate::model::BotName;
-use crate::sources::telegram::{DotEnv, TokenLookup, token_for};
+use crate::sources::telegram::{DotEnv, TokenLookup, Tokens};
 
 /// What botctl learned of the token variable in one place: a process's environment, or the
 /// `.env` of its working folder.
@@ -45,13 +45,12 @@ pub struct Wanted {
     pub hash: Option<String>,
 }
 
-/// Each bot's token variable and token hash: the token from the environment or the project's
-/// `.env`, as every other command reads it.
-pub fn wanted(bots: &[&Bot], root: &Path) -> HashMap<BotName, Wanted> {
-    let dotenv = DotEnv::load(root);
+/// Each bot's token variable and token hash: the token the run looked up (the environment or
+/// the project's `.env`), as every other command reads it.
+pub fn wanted(bots: &[&Bot], tokens: &Tokens) -> HashMap<BotName, Wanted> {
     bots.iter()
         .map(|b| {
-            let hash = match token_for(b, &dotenv) {
+            let hash = match tokens.of(b) {
                 TokenLookup::Found { token, .. } => Some(sha256_hex(token.secret())),
                 _ => None,
             };

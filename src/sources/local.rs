@@ -10,6 +10,7 @@ use super::containers;
 use super::identity::{self, Seen, Whose};
 use super::proc::{self, Backend};
 use super::supervisor::{self, Supervisor};
+use super::telegram::Tokens;
 use crate::config::Bot;
 use crate::model::{BotName, Pid, ProcessIdentity, Uid};
 
@@ -69,17 +70,22 @@ pub struct Scan {
 }
 
 /// One pass over the process table. Errors are sentences.
-pub fn scan(bots: &[&Bot], root: &Path) -> Result<Vec<Instance>, String> {
-    scan_full(bots, root).map(|s| s.instances)
+pub fn scan(bots: &[&Bot], root: &Path, tokens: &Tokens) -> Result<Vec<Instance>, String> {
+    scan_full(bots, root, tokens).map(|s| s.instances)
 }
 
 /// [`scan`], also noting running supervisord daemons' config files.
-pub fn scan_full(bots: &[&Bot], root: &Path) -> Result<Scan, String> {
-    scan_with(Backend::native(), bots, root)
+pub fn scan_full(bots: &[&Bot], root: &Path, tokens: &Tokens) -> Result<Scan, String> {
+    scan_with(Backend::native(), bots, root, tokens)
 }
 
 /// [`scan_full`] through one backend (the suite runs both and compares).
-pub fn scan_with(backend: Backend, bots: &[&Bot], root: &Path) -> Result<Scan, String> {
+pub fn scan_with(
+    backend: Backend,
+    bots: &[&Bot],
+    root: &Path,
+    tokens: &Tokens,
+) -> Result<Scan, String> {
     let me = Pid::own();
     // The engine answers while the table is read: it costs a process start or two.
     let (table, engine) = std::thread::scope(|s| {
@@ -116,7 +122,7 @@ pub fn scan_with(backend: Backend, bots: &[&Bot], root: &Path) -> Result<Scan, S
     let (instances, mut maybe) = if candidates.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        instances(backend, candidates, &table, bots, root)
+        instances(backend, candidates, &table, bots, root, tokens)
     };
     Ok(Scan {
         instances: with_containers(instances, &mut maybe, engine.containers(), bots),
@@ -300,6 +306,7 @@ fn instances(
     table: &[(Pid, Vec<String>)],
     bots: &[&Bot],
     root: &Path,
+    tokens: &Tokens,
 ) -> (Vec<Instance>, Vec<Maybe>) {
     let details = proc::details(backend, &candidates.iter().map(|c| c.0).collect::<Vec<_>>());
     let project = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
@@ -330,7 +337,7 @@ fn instances(
             container: None,
         };
         let inside = inside_project(&project, d.cwd.as_deref(), &arg);
-        let wanted = wanted.get_or_init(|| identity::wanted(bots, root));
+        let wanted = wanted.get_or_init(|| identity::wanted(bots, tokens));
         let copy = identity::decide(
             inside,
             d.facts.uid == Some(me),
@@ -593,7 +600,9 @@ mod tests {
             start(&["sh", "loop.sh"]),
         ];
         let seen = |backend| {
-            let mut found = scan_with(backend, &[&bot], &root).unwrap().instances;
+            let mut found = scan_with(backend, &[&bot], &root, &Tokens::default())
+                .unwrap()
+                .instances;
             found.sort_by_key(|i| i.pid);
             found
                 .into_iter()

@@ -21,7 +21,7 @@ use crate::sources::fly::{AppMachines, BotOnFly, FlyError, Flyctl, Machine};
 use crate::sources::host::{self, HostScan};
 use crate::sources::local::{self, Instance, Maybe};
 use crate::sources::platform::{Instance as PlatformInstance, PlatformError};
-use crate::sources::telegram::{ApiError, BotApi, DotEnv, TokenLookup, WebhookInfo, token_for};
+use crate::sources::telegram::{ApiError, BotApi, TokenLookup, Tokens, WebhookInfo};
 use crate::team::{self, Record};
 
 /// Time limit for crontab, systemctl and launchctl.
@@ -69,8 +69,8 @@ pub struct Telegram {
     pub webhook: Option<Result<WebhookInfo, ApiError>>,
 }
 
-pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, dotenv: &DotEnv) -> Survey {
-    gather_with(cfg, bots, flyctl, dotenv, Autostarts::Read)
+pub fn gather(cfg: &Config, bots: &[&Bot], flyctl: &Flyctl, tokens: &Tokens) -> Survey {
+    gather_with(cfg, bots, flyctl, tokens, Autostarts::Read)
 }
 
 /// Whether a survey reads the autostart entries (crontab, systemctl, launchctl): they are no
@@ -85,14 +85,14 @@ pub fn gather_with(
     cfg: &Config,
     bots: &[&Bot],
     flyctl: &Flyctl,
-    dotenv: &DotEnv,
+    tokens: &Tokens,
     autostarts: Autostarts,
 ) -> Survey {
     let apps = apps(bots);
     std::thread::scope(|s| {
         // The scan also finds running supervisord daemons, whose configs are autostart entries.
         let local = s.spawn(|| {
-            let scan = local::scan_full(bots, &cfg.root);
+            let scan = local::scan_full(bots, &cfg.root, tokens);
             let confs = scan
                 .as_ref()
                 .map(|s| s.supervisord_confs.clone())
@@ -118,12 +118,7 @@ pub fn gather_with(
             .hosts
             .iter()
             .filter(|h| bots.iter().any(|b| h.may_run(&b.name)))
-            .map(|h| {
-                (
-                    h.name.clone(),
-                    s.spawn(move || host::read(h, bots, &cfg.root)),
-                )
-            })
+            .map(|h| (h.name.clone(), s.spawn(move || host::read(h, bots, tokens))))
             .collect();
         let fly: Vec<_> = apps
             .iter()
@@ -147,7 +142,7 @@ pub fn gather_with(
         let telegram: Vec<_> = bots
             .iter()
             .map(|bot| {
-                let token = token_for(bot, dotenv);
+                let token = tokens.of(bot).clone();
                 let calls = match &token {
                     TokenLookup::Found { token, .. } => {
                         let api =

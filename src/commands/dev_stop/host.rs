@@ -18,23 +18,24 @@ use crate::model::{Pid, Uid};
 use crate::sources::host::{self, HostScan, Signal};
 use crate::sources::local::Instance;
 use crate::sources::supervisor::{StopHow, Supervisor, SupervisorKind};
+use crate::sources::telegram::Tokens;
 use crate::ui;
 
 /// A `[[host]]` over ssh: the ssh user's processes, signalled through a fixed script that
 /// checks pid, start time and owner first.
 pub(super) struct OnHost<'a> {
     host: &'a Host,
-    /// The project root: its token tells the bot's copies there.
-    root: &'a std::path::Path,
+    /// The project's tokens: they tell the bot's copies there.
+    tokens: &'a Tokens,
     /// The last scan (the ssh user's uid, the start times of what the supervisors run).
     scan: Option<HostScan>,
 }
 
 impl<'a> OnHost<'a> {
-    pub(super) fn new(host: &'a Host, root: &'a std::path::Path) -> Self {
+    pub(super) fn new(host: &'a Host, tokens: &'a Tokens) -> Self {
         OnHost {
             host,
-            root,
+            tokens,
             scan: None,
         }
     }
@@ -71,7 +72,7 @@ impl Place for OnHost<'_> {
         Duration::from_millis(300)
     }
     fn find(&mut self, bots: &[&Bot]) -> Result<Found> {
-        let scan = host::read(self.host, bots, self.root).map_err(Error::StepFailed)?;
+        let scan = host::read(self.host, bots, self.tokens).map_err(Error::StepFailed)?;
         let (mine, others) = scan
             .instances
             .iter()

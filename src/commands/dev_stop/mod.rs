@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
             let bots = host_bots(ctx, host, &args.bots)?;
             stop(
                 ctx,
-                &mut host::OnHost::new(host, &ctx.cfg.root),
+                &mut host::OnHost::new(host, &ctx.tokens),
                 &bots,
                 mode,
                 args.grace,
@@ -102,8 +102,23 @@ fn stop(
         &format!("dev-stop: stop the bots running on {}", place.name()),
         mode,
     );
+    let Some(mine) = find(place, bots, &mut steps)? else {
+        ui::line("Nothing to stop.");
+        return Ok(ExitStatus::Clean);
+    };
+    plan(place, &mine, grace, &mut steps)?;
+    if !confirm(place, &mine, mode, &mut steps)? {
+        return Ok(ExitStatus::Clean);
+    }
+    stop_supervisors(place, &mine, &mut steps)?;
+    sigterm(place, &mine, &mut steps)?;
+    wait_then_kill(place, &mine, grace, &mut steps)?;
+    watch_for_a_copy_back(ctx, place, bots, &mine, &mut steps)?;
+    Ok(ExitStatus::Clean)
+}
 
-    // 1. Find them, and what keeps each alive.
+/// Step 1: find them, and what keeps each alive. `None` when none of them is the user's.
+fn find(place: &mut impl Place, bots: &[&Bot], steps: &mut Steps) -> Result<Option<Vec<Instance>>> {
     let mut step = steps.begin(&place.find_title());
     let (mine, others, maybe) = place.find(bots).map_err(|e| step.fail(e))?;
     let mut detail: Vec<String> = mine
@@ -133,25 +148,30 @@ fn stop(
         } else {
             detail.join("\n")
         });
-        ui::line("Nothing to stop.");
-        return Ok(ExitStatus::Clean);
+        return Ok(None);
     }
     step.done(detail.join("\n"));
+    Ok(Some(mine))
+}
 
-    // 2. How each one will be stopped; a supervisor that cannot be stopped from here is a
-    //    refusal.
+/// Step 2: how each one will be stopped; a supervisor that cannot be stopped from here is a
+/// refusal.
+fn plan(place: &impl Place, mine: &[Instance], grace: Duration, steps: &mut Steps) -> Result<()> {
     let mut step = steps.begin("Plan how each is stopped");
     let plan: Vec<String> = mine.iter().map(|i| plan_line(i, grace)).collect();
-    if let Some(err) = place.refusal(&mine) {
+    if let Some(err) = place.refusal(mine) {
         return Err(step.fail(err));
     }
     step.done(plan.join("\n"));
+    Ok(())
+}
 
-    // 3. Confirm.
+/// Step 3: confirm. `false` in a dry run, which stops here.
+fn confirm(place: &impl Place, mine: &[Instance], mode: Mode, steps: &mut Steps) -> Result<bool> {
     let mut step = steps.begin("Confirm");
     if mode.is_dry_run() {
         step.would(format!("stop them{} as planned in step 2", place.on()));
-        return Ok(ExitStatus::Clean);
+        return Ok(false);
     }
     mode.confirm(&format!(
         "Stop {}{} ({})?",
@@ -168,8 +188,11 @@ fn stop(
     ))
     .map_err(|e| step.fail(e))?;
     step.done("confirmed");
+    Ok(true)
+}
 
-    // 4. Supervisors first: a killed copy would only come back.
+/// Step 4: supervisors first: a killed copy would only come back.
+fn stop_supervisors(place: &mut impl Place, mine: &[Instance], steps: &mut Steps) -> Result<()> {
     let supervised: Vec<&Instance> = mine.iter().filter(|i| i.supervisor.is_some()).collect();
     if !supervised.is_empty() {
         let mut step = steps.begin("Stop the supervisors");
@@ -178,20 +201,31 @@ fn stop(
             .map_err(|e| step.fail(e))?;
         step.done(done.join("\n"));
     }
+    Ok(())
+}
 
-    // 5. SIGTERM what is still running.
+/// Step 5: SIGTERM what is still running.
+fn sigterm(place: &mut impl Place, mine: &[Instance], steps: &mut Steps) -> Result<()> {
     let mut step = steps.begin("Send SIGTERM");
-    let sent = place.send(&mine, Sig::Term).map_err(|e| step.fail(e))?;
+    let sent = place.send(mine, Sig::Term).map_err(|e| step.fail(e))?;
     step.done(if sent.is_empty() {
         "none left to signal".to_string()
     } else {
         format!("sent to pid {}", join(&sent))
     });
+    Ok(())
+}
 
-    // 6. Wait, then SIGKILL the rest.
+/// Step 6: wait, then SIGKILL the rest.
+fn wait_then_kill(
+    place: &mut impl Place,
+    mine: &[Instance],
+    grace: Duration,
+    steps: &mut Steps,
+) -> Result<()> {
     let mut step = steps.begin(&format!("Wait up to {}s for them to exit", grace.as_secs()));
     let gone = wait_for("waiting for the bots to exit", grace, place.poll(), || {
-        let alive = place.alive(&mine)?;
+        let alive = place.alive(mine)?;
         Ok(if alive.is_empty() {
             ControlFlow::Break(())
         } else {
@@ -201,34 +235,43 @@ fn stop(
     .map_err(|e| step.fail(e))?;
     if gone.is_some() {
         step.done("all exited");
-    } else {
-        let left = place.alive(&mine).map_err(|e| step.fail(e))?;
-        let stubborn: Vec<Instance> = mine
-            .iter()
-            .filter(|i| left.contains(&i.pid))
-            .cloned()
-            .collect();
-        let killed = place.send(&stubborn, Sig::Kill).map_err(|e| step.fail(e))?;
-        wait_for(
-            "waiting after SIGKILL",
-            Duration::from_secs(5),
-            place.poll(),
-            || {
-                Ok(if place.alive(&stubborn)?.is_empty() {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue("still there".into())
-                })
-            },
-        )?;
-        step.warn(format!(
-            "pid {} ignored SIGTERM for {}s: sent SIGKILL",
-            join(&killed),
-            grace.as_secs()
-        ));
+        return Ok(());
     }
+    let left = place.alive(mine).map_err(|e| step.fail(e))?;
+    let stubborn: Vec<Instance> = mine
+        .iter()
+        .filter(|i| left.contains(&i.pid))
+        .cloned()
+        .collect();
+    let killed = place.send(&stubborn, Sig::Kill).map_err(|e| step.fail(e))?;
+    wait_for(
+        "waiting after SIGKILL",
+        Duration::from_secs(5),
+        place.poll(),
+        || {
+            Ok(if place.alive(&stubborn)?.is_empty() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue("still there".into())
+            })
+        },
+    )?;
+    step.warn(format!(
+        "pid {} ignored SIGTERM for {}s: sent SIGKILL",
+        join(&killed),
+        grace.as_secs()
+    ));
+    Ok(())
+}
 
-    // 7. Watch for a copy that comes back, then prove it.
+/// Step 7: watch for a copy that comes back, then prove none is left.
+fn watch_for_a_copy_back(
+    ctx: &Context,
+    place: &mut impl Place,
+    bots: &[&Bot],
+    mine: &[Instance],
+    steps: &mut Steps,
+) -> Result<()> {
     let respawn = ctx.cfg.local.respawn;
     let mut step = steps.begin(&format!(
         "Watch {} for a copy that comes back",
@@ -274,7 +317,7 @@ fn stop(
         "no instance of your bots is left on {}",
         place.name()
     ));
-    Ok(ExitStatus::Clean)
+    Ok(())
 }
 
 /// "pid 5000 `python3 bot.py`, started by pid 4999 `python3 respawner.py`".

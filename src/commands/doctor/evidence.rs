@@ -9,7 +9,7 @@ use crate::config::Bot;
 use crate::model::{AppName, BotName};
 use crate::sources::fly::{FlyError, FlyctlVersion, OnFly};
 use crate::sources::platform::{Platform, PlatformError, PlatformWarning, RecentLogs};
-use crate::sources::telegram::{self, BotApi, ProbeOutcome, TokenLookup};
+use crate::sources::telegram::{BotApi, ProbeOutcome, TokenLookup};
 use crate::state;
 use crate::survey::{self, Survey, joined};
 
@@ -58,7 +58,7 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
             .collect();
         let probes: Vec<_> = if probe {
             bots.iter()
-                .filter_map(|bot| match telegram::token_for(bot, &ctx.dotenv) {
+                .filter_map(|bot| match ctx.tokens.of(bot).clone() {
                     TokenLookup::Found { token, .. } => {
                         let api = BotApi::new(&cfg.telegram.api, token, cfg.telegram.timeout);
                         let window = cfg.telegram.probe;

@@ -9,7 +9,7 @@ use super::{Context, Evidence, Findings};
 use crate::config::Bot;
 use crate::fix::Fix;
 use crate::model::BotName;
-use crate::sources::telegram::{self, BotApi, TokenLookup, WebhookInfo};
+use crate::sources::telegram::{BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, Judgement};
 use crate::survey::finding::{Check, Finding};
 use crate::time;
@@ -34,7 +34,7 @@ pub(super) fn read_twice(ctx: &Context, bots: &[&Bot]) -> BTreeMap<BotName, Pend
         let reads: Vec<_> = bots
             .iter()
             .filter(|b| b.mode.is_webhook())
-            .filter_map(|bot| match telegram::token_for(bot, &ctx.dotenv) {
+            .filter_map(|bot| match ctx.tokens.of(bot).clone() {
                 TokenLookup::Found { token, .. } => Some((bot, token)),
                 _ => None,
             })

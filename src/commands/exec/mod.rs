@@ -72,7 +72,7 @@ fn parse_wait(s: &str) -> std::result::Result<Duration, crate::config::DurationE
 pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let bot = ctx.cfg.bot(&args.bot)?;
     let launch = Launch::new(bot, &args.command);
-    let token = match telegram::token_for(bot, &ctx.dotenv) {
+    let token = match ctx.tokens.of(bot).clone() {
         TokenLookup::Found { token, .. } => Some(token),
         _ => None,
     };
@@ -226,7 +226,7 @@ fn attempt(
         Locks::Busy => (None, None, None),
         Locks::Unavailable(why) => (None, None, Some(why)),
     };
-    let survey = survey::gather_with(&ctx.cfg, &[bot], &ctx.flyctl, &ctx.dotenv, Autostarts::Skip);
+    let survey = survey::gather_with(&ctx.cfg, &[bot], &ctx.flyctl, &ctx.tokens, Autostarts::Skip);
     let OtherCopies {
         elsewhere,
         mut unchecked,

@@ -147,7 +147,7 @@ make two pollers",
         fix: Fix::take_over_unprobed(&fix_command),
     };
     // Probe first: their copy may still poll on their laptop, which nothing here can see.
-    let token = match telegram::token_for(bot, &ctx.dotenv) {
+    let token = match ctx.tokens.of(bot).clone() {
         TokenLookup::Found { token, .. } => token,
         _ => {
             return Err(step.fail(unprobed(format!(

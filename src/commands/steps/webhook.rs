@@ -13,7 +13,7 @@ use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::fix::Fix;
 use crate::model::AppName;
-use crate::sources::telegram::{self, BotApi, TokenLookup, WebhookInfo};
+use crate::sources::telegram::{BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, SecretLookup, Webhook};
 use crate::survey::Survey;
 use crate::{state, time};
@@ -34,7 +34,7 @@ pub struct Found {
 }
 
 fn api(ctx: &Context, bot: &Bot) -> Option<BotApi> {
-    match telegram::token_for(bot, &ctx.dotenv) {
+    match ctx.tokens.of(bot).clone() {
         TokenLookup::Found { token, .. } => Some(BotApi::new(
             &ctx.cfg.telegram.api,
             token,
@@ -58,7 +58,15 @@ botctl can neither delete its webhook nor set it again",
 
 /// dev-start: read the webhook and what goes with it, so deploy-resume can set it whole again.
 /// A custom certificate cannot be read back, so such a webhook is a refusal.
-pub fn record(ctx: &Context, bot: &Bot, survey: &Survey, steps: &mut Steps) -> Result<Found> {
+/// `lock`: the handoff lock dev-start holds (none in a dry run), through which the state is
+/// read.
+pub fn record(
+    ctx: &Context,
+    bot: &Bot,
+    survey: &Survey,
+    lock: Option<&state::Locked>,
+    steps: &mut Steps,
+) -> Result<Found> {
     let mut step =
         steps.begin("Record the webhook (url, max_connections, allowed_updates) to restore later");
     let info = match survey
@@ -80,9 +88,7 @@ gives back: botctl could not set it again after the handoff",
             fix: Fix::webhook_by_hand(&bot.name),
         }));
     }
-    let earlier = state::read(&ctx.cfg.root)
-        .ok()
-        .and_then(|s| s.handoff(&bot.name).and_then(|h| h.webhook.clone()));
+    let earlier = in_handoff(ctx, bot, lock);
     let record = if info.url.is_empty() {
         // An earlier dev-start deleted it and recorded it: keep that record.
         earlier.or_else(|| Webhook::configured(bot))
@@ -164,7 +170,7 @@ back a deleted webhook's settings)",
 
 /// deploy-resume's dry run: the webhook steps it would take.
 pub fn would_restore(ctx: &Context, bot: &Bot, steps: &mut Steps) {
-    let target = recorded(ctx, bot);
+    let target = recorded(ctx, bot, None);
     steps
         .begin("Wait for the bot to set its webhook itself")
         .would(format!(
@@ -190,14 +196,15 @@ fn secret_note(bot: &Bot) -> String {
 }
 
 /// The webhook to restore: dev-start's record, else `webhook_url`.
-fn recorded(ctx: &Context, bot: &Bot) -> Option<Webhook> {
-    in_handoff(ctx, bot).or_else(|| Webhook::configured(bot))
+fn recorded(ctx: &Context, bot: &Bot, lock: Option<&state::Locked>) -> Option<Webhook> {
+    in_handoff(ctx, bot, lock).or_else(|| Webhook::configured(bot))
 }
 
 /// The webhook dev-start recorded for `bot` before deleting it: deploy-resume restores it
-/// whatever else the bot has or lacks (a fly_app, `mode = "webhook"`).
-pub fn in_handoff(ctx: &Context, bot: &Bot) -> Option<Webhook> {
-    state::read(&ctx.cfg.root)
+/// whatever else the bot has or lacks (a fly_app, `mode = "webhook"`). Through `lock` when
+/// the run holds it.
+pub fn in_handoff(ctx: &Context, bot: &Bot, lock: Option<&state::Locked>) -> Option<Webhook> {
+    state::current(&ctx.cfg.root, lock)
         .ok()
         .and_then(|s| s.handoff(&bot.name).and_then(|h| h.webhook.clone()))
 }
@@ -217,12 +224,13 @@ pub enum Startup {
 pub fn restore(
     ctx: &Context,
     bot: &Bot,
+    lock: Option<&state::Locked>,
     app: Option<&AppName>,
     startup: Startup,
     started_at: u64,
     steps: &mut Steps,
 ) -> Result<()> {
-    let target = recorded(ctx, bot);
+    let target = recorded(ctx, bot, lock);
     let Some(api) = api(ctx, bot) else {
         return Err(steps
             .begin("Wait for the bot to set its webhook itself")

@@ -22,7 +22,7 @@ use crate::model::{AppName, BotName, HostName, Pid};
 use crate::sources::fly::Machine;
 use crate::sources::host;
 use crate::sources::local::{self, Instance};
-use crate::sources::telegram::{BotApi, TokenLookup, token_for};
+use crate::sources::telegram::{BotApi, TokenLookup};
 use crate::{interrupt, survey, ui};
 use event::{Event, Millis, now_ms};
 use stream::Heard;
@@ -201,7 +201,7 @@ fn start_readers<'s, 'e: 's>(
         let tx = tx.clone();
         s.spawn(move || {
             every(w.hosts, stop, || {
-                let scan = host::read(h, bots, &ctx.cfg.root).map(|scan| scan.instances);
+                let scan = host::read(h, bots, &ctx.tokens).map(|scan| scan.instances);
                 tx.send(Seen::Host(h.name.clone(), scan)).is_ok()
             })
         });
@@ -223,7 +223,7 @@ fn start_readers<'s, 'e: 's>(
         });
     }
     for bot in bots {
-        let TokenLookup::Found { token, .. } = token_for(bot, &ctx.dotenv) else {
+        let TokenLookup::Found { token, .. } = ctx.tokens.of(bot).clone() else {
             continue;
         };
         let api = BotApi::new(&ctx.cfg.telegram.api, token, ctx.cfg.telegram.timeout);
@@ -257,7 +257,7 @@ fn read_local(ctx: &Context, bots: &[&Bot], period: Duration, stop: &Stop, tx: &
         Ok(now) if last.as_ref() == Some(&now) => true,
         Ok(now) => {
             last = Some(now);
-            tx.send(Seen::Local(local::scan(bots, &ctx.cfg.root)))
+            tx.send(Seen::Local(local::scan(bots, &ctx.cfg.root, &ctx.tokens)))
                 .is_ok()
         }
         Err(e) => {

@@ -16,13 +16,13 @@ mod ssh;
 mod tests;
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use crate::config::{Bot, Host};
 use crate::model::{Pid, ProcessIdentity, Uid};
 use crate::sources::autostart::Autostart;
 use crate::sources::identity;
 use crate::sources::local::{Instance, Maybe};
+use crate::sources::telegram::Tokens;
 
 pub use scan::parse;
 pub use ssh::ssh;
@@ -122,15 +122,15 @@ pub struct HostScan {
     pub seen: HashMap<Pid, Seen>,
 }
 
-/// Reads `host` for these bots (those it may run); `root`: the project, whose token each bot's
-/// copies there are told by.
-pub fn read(host: &Host, bots: &[&Bot], root: &Path) -> Result<HostScan, String> {
+/// Reads `host` for these bots (those it may run); `tokens`: the project's, which tell each
+/// bot's copies there.
+pub fn read(host: &Host, bots: &[&Bot], tokens: &Tokens) -> Result<HostScan, String> {
     let bots: Vec<&Bot> = bots
         .iter()
         .filter(|b| host.may_run(&b.name))
         .copied()
         .collect();
-    let wanted = identity::wanted(&bots, root);
+    let wanted = identity::wanted(&bots, tokens);
     let args = scan_args(&bots);
     let mut remote = vec!["sh", "-s", "--"];
     remote.extend(args.iter().map(String::as_str));

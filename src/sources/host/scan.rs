@@ -68,7 +68,7 @@ shell run `sh -s`?"
 
     let mut sections = Sections::new();
     let mut procs: Vec<Proc> = Vec::new();
-    let mut tokens = Tokens::new();
+    let mut tokens = TokensSeen::new();
     loop {
         match next() {
             Some("t") => {
@@ -187,7 +187,7 @@ answer"
 }
 
 /// What scan.sh read of each (pid, token variable, `env` or `dotenv`).
-type Tokens = HashMap<(Pid, String, String), identity::Seen>;
+type TokensSeen = HashMap<(Pid, String, String), identity::Seen>;
 
 /// One of scan.sh's token results: `h:SHA256`, `absent`, `unreadable`, `nohash`.
 fn token_seen(result: &str) -> identity::Seen {
@@ -232,7 +232,7 @@ fn instances<'w>(
     sections: &Sections,
     ssh_uid: Uid,
     wanted: impl Fn(&BotName) -> Option<&'w Wanted>,
-    tokens: &Tokens,
+    tokens: &TokensSeen,
 ) -> (Vec<Instance>, Vec<Maybe>) {
     let by_pid: HashMap<Pid, &Proc> = procs.iter().map(|p| (p.pid, p)).collect();
     let mut found = Vec::new();

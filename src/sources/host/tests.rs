@@ -1,6 +1,6 @@
 //! The scan and signal scripts, run here, and their output read back.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::scan::{MAGIC, TRAILER};
 use super::*;

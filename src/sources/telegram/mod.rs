@@ -11,4 +11,4 @@ mod token;
 
 pub use api::{ApiError, BotApi, ConflictKind, WebhookInfo};
 pub use probe::{PROBE_WARNING, ProbeOutcome};
-pub use token::{DotEnv, Token, TokenLookup, token_for};
+pub use token::{DotEnv, Token, TokenLookup, Tokens};

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::config::Bot;
 use crate::fix::Fix;
+use crate::model::BotName;
 
 /// A bot token. Its `Debug` never shows it, so it cannot leak through a panic or a trace.
 #[derive(Clone, PartialEq)]
@@ -210,7 +211,33 @@ pub enum TokenLookup {
     NotConfigured,
 }
 
-pub fn token_for(bot: &Bot, dotenv: &DotEnv) -> TokenLookup {
+/// Every bot's token, looked up once per run (the environment, then `.env`) and handed down:
+/// each step that needs one asks here, not the environment and `.env` again.
+#[derive(Debug, Default, Clone)]
+pub struct Tokens {
+    by_bot: HashMap<BotName, TokenLookup>,
+}
+
+impl Tokens {
+    /// Looks up each bot's token; each found is registered for redaction (`Token::new`).
+    pub fn read(bots: &[Bot], dotenv: &DotEnv) -> Self {
+        Tokens {
+            by_bot: bots
+                .iter()
+                .map(|b| (b.name.clone(), token_for(b, dotenv)))
+                .collect(),
+        }
+    }
+
+    /// The bot's token as the run looked it up; a bot it did not look up has none.
+    pub fn of(&self, bot: &Bot) -> &TokenLookup {
+        self.by_bot
+            .get(&bot.name)
+            .unwrap_or(&TokenLookup::NotConfigured)
+    }
+}
+
+fn token_for(bot: &Bot, dotenv: &DotEnv) -> TokenLookup {
     let Some(var) = &bot.token_env else {
         return TokenLookup::NotConfigured;
     };
