@@ -1,5 +1,6 @@
-//! The step deploy-resume and deploy share: after the bot's machines were started, watch
-//! `flyctl logs` until its `ready_log` line appears with no 409 after it.
+//! The step deploy-resume and deploy share: after the bot's instances were started, watch the
+//! platform's recent logs (`flyctl logs`, `kubectl logs`) until its `ready_log` line appears
+//! with no 409 after it.
 
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -8,28 +9,35 @@ use super::Context;
 use super::steps::{Steps, wait_for};
 use crate::config::Bot;
 use crate::error::{Error, Result};
-use crate::model::Fly;
 use crate::outside::Outside;
-use crate::sources::fly::LogLine;
+use crate::sources::platform::{LogLine, Platform};
 use crate::time;
 
 /// How long the logs must stay free of 409 after the ready line.
 const QUIET_AFTER_READY: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_secs(1);
+/// How long one read of the recent logs may take: what it read by then is what it has.
+const READ_LOGS: Duration = Duration::from_secs(5);
 
-/// The step: the `ready_log` line stamped after `started_at` (when the machines were started,
+/// What the ready-line step reads: the bot's platform and its `ready_log` line.
+pub struct ReadyLine<'a> {
+    pub platform: &'a dyn Platform,
+    pub ready: Option<&'a str>,
+}
+
+/// The step: the `ready_log` line stamped after `started_at` (when the instances were started,
 /// or the deploy began), then [`QUIET_AFTER_READY`] without a 409. `started`: whether anything
 /// was started at all (nothing to wait for otherwise).
 pub fn wait_for_ready_line(
     ctx: &Context,
     bot: &Bot,
-    fly: &Fly,
+    on: ReadyLine<'_>,
     started: bool,
     started_at: u64,
     steps: &mut Steps,
 ) -> Result<()> {
     let mut step = steps.begin("Wait for the bot's ready line, with no 409 after it");
-    let ready = match (fly.ready_log.as_ref(), !started) {
+    let ready = match (on.ready, !started) {
         (None, _) => {
             step.skipped("no ready_log in botctl.toml");
             return Ok(());
@@ -40,14 +48,16 @@ pub fn wait_for_ready_line(
         }
         (Some(ready), false) => ready,
     };
-    let app = &fly.app;
-    let flyctl = &ctx.flyctl;
     let mut last_seen: Vec<LogLine> = Vec::new();
     let limit = ctx.cfg.fly.wait;
-    let outcome = wait_for("watching flyctl logs", limit, POLL * 2, || {
-        let lines = flyctl
-            .logs(app, Duration::from_secs(5).min(flyctl.timeout()))
-            .map_err(Error::from)?;
+    let watching = format!("watching {} logs", on.platform.kind().cli());
+    let read = READ_LOGS.min(ctx.flyctl.timeout());
+    let outcome = wait_for(&watching, limit, POLL * 2, || {
+        let lines = on
+            .platform
+            .recent_logs(read, read)
+            .map_err(Error::from)?
+            .lines;
         if !lines.is_empty() {
             last_seen = lines.clone();
         }

@@ -7,6 +7,7 @@ pub mod containers;
 pub mod fly;
 pub mod host;
 pub mod identity;
+pub mod kubernetes;
 pub mod local;
 pub mod platform;
 pub mod proc;
@@ -14,21 +15,27 @@ pub mod supervisor;
 pub mod telegram;
 pub mod webhook;
 
-use crate::config::Bot;
+use crate::config::{Bot, PlatformSettings};
 use crate::model::PlatformConfig;
 use platform::{NotYet, Platform};
 
 /// The bot's platform behind the seam; `None` for a bot with none. The one place that picks
-/// an implementation: a new platform is its folder here and its arm below.
-pub fn platform_of<'a>(bot: &'a Bot, flyctl: &'a fly::Flyctl) -> Option<Box<dyn Platform + 'a>> {
+/// an implementation: a new platform is its folder here and its arm below. `limits`: each
+/// platform CLI's time limit (`[kubernetes] timeout`…; Fly's is in `flyctl`).
+pub fn platform_of<'a>(
+    bot: &'a Bot,
+    flyctl: &'a fly::Flyctl,
+    limits: &'a PlatformSettings,
+) -> Option<Box<dyn Platform + 'a>> {
     Some(match bot.platform.as_ref()? {
         PlatformConfig::Fly(f) => Box::new(fly::OnFly {
             flyctl,
             app: &f.app,
         }),
-        other @ (PlatformConfig::Kubernetes(_)
-        | PlatformConfig::Heroku(_)
-        | PlatformConfig::Railway(_)) => Box::new(NotYet {
+        PlatformConfig::Kubernetes(k) => {
+            Box::new(kubernetes::OnKubernetes::new(k, limits.kubernetes))
+        }
+        other @ (PlatformConfig::Heroku(_) | PlatformConfig::Railway(_)) => Box::new(NotYet {
             kind: other.kind(),
             name: other.name(),
         }),

@@ -7,6 +7,8 @@
 //!   JSON helpers ([`bot`], [`findings`], …).
 //! - [`config::Toml`]: the botctl.toml of a test, built from [`config::Bot`]s and
 //!   [`config::Host`]s.
+//! - [`KubeApi`]: a cluster for a World (`World::kube`): the fake Kubernetes API server
+//!   (`tests/fakes/kube_api.py`), the real kubectl and a kubeconfig.
 //! - [`BotApi`]: the fake Bot API server (`tests/fakes/botapi.py`) and its control API.
 //! - [`PtbBot`]: a real python-telegram-bot poller (`tests/fakes/ptb_bot.py`).
 //! - [`wait_until`]: wait for a condition with a deadline; tests never sleep-and-hope.
@@ -50,6 +52,7 @@ pub mod cleanup;
 pub mod config;
 mod fly_state;
 mod json;
+pub mod kube;
 mod lock;
 mod procs;
 mod ptb;
@@ -66,6 +69,7 @@ use std::sync::OnceLock;
 pub use botapi::{API_LIMIT, BotApi};
 pub use fly_state::{fly_apps, machine, with_secret};
 pub use json::{bot, findings, keys, local_pids};
+pub use kube::{KubeApi, SECRET_IN_ENV};
 pub use lock::{LOCK_FILE_NAME, ProcessTableLock, lock_path};
 pub use procs::{
     TICK, abort_waits_when, aborted, alive, children, cmdline, is_root, kill_child, kill_group,

@@ -1,14 +1,14 @@
-//! A bot on a platform botctl cannot read yet (Kubernetes, Heroku, Railway): botctl.toml
-//! accepts it, every command says it was not checked, none acts there, none crashes.
+//! A bot on a platform botctl cannot read yet (Railway, Heroku): botctl.toml accepts it, every
+//! command says it was not checked, none acts there, none crashes. (Kubernetes: kubernetes.rs.)
 
 use test_support::{World, bot};
 
-const K8S: &str = "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n\
-kubernetes = { deployment = \"lb-partner\", namespace = \"bots\" }\n";
+const NOT_YET: &str = "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n\
+railway = { service = \"lb-partner\" }\n";
 
 #[test]
-fn status_says_kubernetes_was_not_checked_and_the_verdict_is_unknown() {
-    let world = World::with_config(K8S);
+fn status_says_railway_was_not_checked_and_the_verdict_is_unknown() {
+    let world = World::with_config(NOT_YET);
     let run = world.run(&["status", "--json"]);
     run.expect_code(0);
     let json = run.json();
@@ -17,21 +17,21 @@ fn status_says_kubernetes_was_not_checked_and_the_verdict_is_unknown() {
     assert_eq!(partner["places"], 0);
     assert!(partner["fly"].is_null());
     let platform = &partner["platform"];
-    assert_eq!(platform["kind"], "kubernetes");
-    assert_eq!(platform["name"], "deployment/lb-partner");
+    assert_eq!(platform["kind"], "railway");
+    assert_eq!(platform["name"], "lb-partner");
     assert_eq!(platform["instances"], serde_json::json!([]));
     let error = platform["error"].as_str().unwrap();
     assert!(
-        error.contains("Kubernetes is not supported by botctl yet"),
+        error.contains("Railway is not supported by botctl yet"),
         "{error}"
     );
-    assert!(error.contains("kubectl"), "{error}");
+    assert!(error.contains("railway"), "{error}");
 
     let run = world.run(&["status"]);
     run.expect_code(0);
     run.expect_stdout("unknown")
         .expect_stdout("Not checked:")
-        .expect_stdout("kubernetes (partner): Kubernetes is not supported by botctl yet");
+        .expect_stdout("railway (partner): Railway is not supported by botctl yet");
 }
 
 #[test]
@@ -48,7 +48,7 @@ fn a_fly_bot_has_no_platform_key() {
 
 #[test]
 fn doctor_names_the_platform_not_checked() {
-    let world = World::with_config(K8S);
+    let world = World::with_config(NOT_YET);
     let run = world.run(&["doctor", "--json"]);
     let json = run.json();
     let findings = test_support::findings(&json, "platform", Some("partner"));
@@ -65,7 +65,7 @@ fn doctor_names_the_platform_not_checked() {
 
 #[test]
 fn dev_start_and_deploy_resume_refuse_and_change_nothing() {
-    let world = World::with_config(K8S);
+    let world = World::with_config(NOT_YET);
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
     run.expect_code(1);
     run.expect_stderr("cannot stop it there");
@@ -77,7 +77,7 @@ fn dev_start_and_deploy_resume_refuse_and_change_nothing() {
 
 #[test]
 fn exec_says_not_checked_and_strict_refuses() {
-    let world = World::with_config(K8S);
+    let world = World::with_config(NOT_YET);
     let run = world.run(&["exec", "partner", "--strict", "--", "true"]);
     run.expect_code(1);
     run.expect_stderr("not supported by botctl yet");
@@ -88,11 +88,10 @@ fn exec_says_not_checked_and_strict_refuses() {
 
 #[test]
 fn watch_says_the_platform_is_not_watched() {
-    let world = World::with_config(K8S);
+    let world = World::with_config(NOT_YET);
     let run = world.run(&["watch", "--for", "1s"]);
     assert!(
-        run.all_output()
-            .contains("kubernetes (partner): not watched"),
+        run.all_output().contains("railway (partner): not watched"),
         "{}",
         run.all_output()
     );

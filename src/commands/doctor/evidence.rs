@@ -8,7 +8,7 @@ use super::{Context, webhook};
 use crate::config::Bot;
 use crate::model::{AppName, BotName};
 use crate::sources::fly::{FlyError, FlyctlVersion, OnFly};
-use crate::sources::platform::{Platform, PlatformError, RecentLogs};
+use crate::sources::platform::{Platform, PlatformError, PlatformWarning, RecentLogs};
 use crate::sources::telegram::{self, BotApi, ProbeOutcome, TokenLookup};
 use crate::state;
 use crate::survey::{self, Survey, joined};
@@ -25,6 +25,8 @@ pub struct Evidence {
     pub flyctl_version: Option<std::result::Result<FlyctlVersion, FlyError>>,
     /// Webhook bots with updates waiting: the webhook read again a moment later.
     pub webhook_again: BTreeMap<BotName, webhook::PendingTrend>,
+    /// Per bot on a platform other than Fly: what runs it there into two pollers.
+    pub platform_warnings: BTreeMap<BotName, Result<Vec<PlatformWarning>, PlatformError>>,
 }
 
 const LOGS_LIMIT: Duration = Duration::from_secs(10);
@@ -71,6 +73,16 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
             Vec::new()
         };
         let webhook_again = s.spawn(|| webhook::read_twice(ctx, bots));
+        // Fly's own checks read its machines and fly.toml (deploys.rs); every other platform
+        // says itself what makes two pollers there.
+        let warnings: Vec<_> = bots
+            .iter()
+            .filter(|bot| bot.fly().is_none())
+            .filter_map(|bot| {
+                let platform = ctx.platform_of(bot)?;
+                Some((bot.name.clone(), s.spawn(move || platform.warnings())))
+            })
+            .collect();
         Evidence {
             survey: joined(survey.join()),
             whoami: whoami.map(|h| joined(h.join())),
@@ -85,6 +97,10 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
             handoffs: state::read(&cfg.root),
             flyctl_version: version.map(|h| joined(h.join())),
             webhook_again: joined(webhook_again.join()),
+            platform_warnings: warnings
+                .into_iter()
+                .map(|(b, h)| (b, joined(h.join())))
+                .collect(),
         }
     })
 }

@@ -22,6 +22,8 @@ pub struct Bot {
     pub doubt: Option<String>,
     pub token: Token,
     pub app: App,
+    /// The Kubernetes workload whose container starts it.
+    pub kube: Option<super::manifests::Workload>,
     pub language: Language,
     /// Names the project files give it (services, processes), and its package's.
     pub(super) names: Vec<String>,
@@ -45,6 +47,7 @@ impl Bot {
             doubt: None,
             token: Token::default(),
             app: App::None,
+            kube: None,
             language,
             names: Vec::new(),
             package: None,

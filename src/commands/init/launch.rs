@@ -8,7 +8,7 @@ use super::code::module_file;
 use super::command::{Starts, Step};
 use super::package_json::{self, Package};
 use super::walk::{Project, normalize};
-use super::{compose, dockerfile, fly_toml, procfile, scripts};
+use super::{compose, dockerfile, fly_toml, manifests, procfile, scripts};
 use crate::model::Language;
 
 /// One command of a project file that starts something.
@@ -48,6 +48,8 @@ pub enum Runs {
 
 pub struct Sources {
     pub fly: Vec<fly_toml::FlyFile>,
+    /// Kubernetes workloads whose containers start something.
+    pub kube: Vec<manifests::Workload>,
     pub packages: Vec<Package>,
     pub launches: Vec<Launch>,
 }
@@ -57,6 +59,7 @@ pub fn gather(project: &Project) -> Sources {
     let images = dockerfile::read_all(project);
     let services = compose::read_all(project);
     let procs = procfile::read_all(project);
+    let kube = manifests::read_all(project);
     let packages = package_json::read_all(project);
     let mut launches = Vec::new();
     let mut add = |steps: &[Step],
@@ -131,6 +134,9 @@ pub fn gather(project: &Project) -> Sources {
             true,
         );
     }
+    for w in &kube {
+        add(&w.steps, &w.origin, Some(&w.name), None, &[], true);
+    }
     for pkg in packages.iter().filter(|p| p.telegram) {
         let what = if pkg.script("start").is_some() {
             "scripts.start"
@@ -154,6 +160,7 @@ pub fn gather(project: &Project) -> Sources {
     }
     Sources {
         fly,
+        kube,
         packages,
         launches,
     }

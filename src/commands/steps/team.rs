@@ -72,7 +72,7 @@ pub fn refuse_while_someone_holds_it(
             });
         }
         // Where the platform keeps no record (or there is none), nobody else's can be read.
-        let home = crate::sources::platform_of(bot, &ctx.flyctl).map(|p| p.record_home());
+        let home = ctx.platform_of(bot).map(|p| p.record_home());
         step.done(if home == Some(RecordHome::OnPlatform) {
             "no handoff record on Fly"
         } else {

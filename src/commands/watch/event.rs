@@ -66,6 +66,18 @@ pub enum MachineChange {
     },
 }
 
+/// How a platform's instance (a pod) changed between two looks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InstanceChange {
+    Appeared,
+    Gone,
+    /// As the first look found it.
+    Found,
+    State {
+        from: Outside,
+    },
+}
+
 /// Why a log stream needs a new start.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamTrouble {
@@ -88,6 +100,14 @@ pub enum What {
         change: MachineChange,
         /// Who, from its newest event: "Fly Proxy (…)".
         source: Option<String>,
+    },
+    /// An instance on a platform other than Fly (a pod), through the seam.
+    Instance {
+        /// The workload, as the platform names it: `deployment/lb-partner`.
+        platform: String,
+        id: Outside,
+        state: Outside,
+        change: InstanceChange,
     },
     Conflict {
         app: String,
@@ -136,6 +156,7 @@ impl What {
             What::Appeared(_) => "appeared",
             What::Gone(_) => "gone",
             What::Machine { .. } => "machine",
+            What::Instance { .. } => "instance",
             What::Conflict { .. } => "409",
             What::Webhook { .. } => "webhook",
             What::Handoff { .. } => "handoff",
@@ -180,6 +201,19 @@ impl What {
                     }
                 }
             }
+            What::Instance {
+                platform,
+                id,
+                state,
+                change,
+            } => match change {
+                InstanceChange::Appeared => format!("{id} of {platform} appeared, {state}"),
+                InstanceChange::Gone => format!("{id} of {platform} is gone"),
+                InstanceChange::Found => format!("{id} of {platform} is {state}"),
+                InstanceChange::State { from } => {
+                    format!("{id} of {platform} went {from} → {state}")
+                }
+            },
             What::Conflict { machine, .. } => format!(
                 "409 in {}'s log",
                 machine
@@ -306,6 +340,21 @@ impl Event {
                 },
                 "from": match change { MachineChange::State { from } => Some(from), _ => None },
                 "source": source,
+            }),
+            What::Instance {
+                platform,
+                id,
+                state,
+                change,
+            } => json!({
+                "platform": platform, "instance": id, "state": state,
+                "change": match change {
+                    InstanceChange::Appeared => "appeared",
+                    InstanceChange::Gone => "gone",
+                    InstanceChange::Found => "found",
+                    InstanceChange::State { .. } => "state",
+                },
+                "from": match change { InstanceChange::State { from } => Some(from), _ => None },
             }),
             What::Conflict {
                 app,

@@ -12,16 +12,6 @@ use crate::process;
 const LOGS_IDLE: Duration = Duration::from_millis(1500);
 
 impl Flyctl {
-    /// Recent buffered log lines. `logs --no-tail` waits for ever on an empty buffer, so a
-    /// time-out here means "no lines", not a failure.
-    pub fn logs(&self, app: &str, limit: Duration) -> Result<Vec<LogLine>, FlyError> {
-        match self.call(&["logs", "--app", app, "--no-tail"], limit) {
-            Ok(out) => Ok(out.lines().filter_map(parse_log_line).collect()),
-            Err(FlyError::TimedOut { .. }) => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
-    }
-
     /// The buffered log lines, read as flyctl prints them. On an empty buffer flyctl prints
     /// nothing and waits for ever, so no first line within `first_line` means "empty"; after a
     /// line, a short pause means the buffer has been printed.

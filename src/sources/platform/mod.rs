@@ -41,6 +41,25 @@ pub enum RecordHome {
     LocalOnly,
 }
 
+/// How a platform takes the bot down and back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Each instance stops and starts on its own (Fly machines): `stop`/`start` per id.
+    Instances,
+    /// The platform keeps a count (a Deployment's replicas, a Heroku formation, Railway
+    /// replicas): the bot goes to zero with `set_scale(0)` and back with `set_scale(n)`.
+    Scale,
+}
+
+/// Something about how the platform runs the bot that makes two pollers (doctor prints it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformWarning {
+    /// The doctor check's name (e.g. "replicas", "rollout", "preboot", "overlap", "crashloop").
+    pub check: &'static str,
+    pub message: String,
+    pub fix: Option<String>,
+}
+
 /// A platform call that failed: a sentence a person can act on, and the command that fixes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformError {
@@ -224,6 +243,38 @@ pub trait Platform: Send + Sync {
 
     /// The command a person runs to look at the instances themselves.
     fn look_command(&self) -> String;
+
+    fn control(&self) -> Control {
+        Control::Instances
+    }
+
+    /// Scale platforms: the count the platform keeps now.
+    fn scale(&self) -> Result<u32, PlatformError> {
+        Err(PlatformError::new(
+            format!("{} keeps no count", self.kind()),
+            None,
+        ))
+    }
+
+    /// Scale platforms: asks for `n` instances; does not wait (wait with `wait_until`/instances).
+    fn set_scale(&self, n: u32) -> Result<(), PlatformError> {
+        let _ = n;
+        Err(PlatformError::new(
+            format!("{} keeps no count", self.kind()),
+            None,
+        ))
+    }
+
+    /// The team's handoff record where the platform keeps one (botctl's own keys and values);
+    /// empty when none is there.
+    fn read_record(&self) -> Result<Vec<(String, String)>, PlatformError> {
+        Ok(Vec::new())
+    }
+
+    /// What doctor should warn about on this platform (replicas above 1, surge, preboot, overlap…).
+    fn warnings(&self) -> Result<Vec<PlatformWarning>, PlatformError> {
+        Ok(Vec::new())
+    }
 
     /// Polls [`Platform::instances`] until every one of `ids` has settled, at most `limit`;
     /// Ctrl-C ends it at once.
