@@ -59,16 +59,14 @@ fn context(cli: &Cli) -> Result<Context> {
 }
 
 fn dispatch(cli: Cli) -> Result<i32> {
+    let detail = if cli.verbose > 0 {
+        ui::report::Detail::All
+    } else {
+        ui::report::Detail::Problems
+    };
     match &cli.command {
-        Command::Status(args) => commands::status::run(&context(&cli)?, args),
-        Command::Doctor(args) => {
-            let detail = if cli.verbose > 0 {
-                ui::report::Detail::All
-            } else {
-                ui::report::Detail::Problems
-            };
-            commands::doctor::run(&context(&cli)?, args, detail)
-        }
+        Command::Status(args) => commands::status::run(&context(&cli)?, args, detail),
+        Command::Doctor(args) => commands::doctor::run(&context(&cli)?, args, detail),
         Command::DevStart(args) => commands::dev_start::run(&context(&cli)?, args),
         Command::DevStop(args) => commands::dev_stop::run(&context(&cli)?, args),
         Command::DeployResume(args) => commands::deploy_resume::run(&context(&cli)?, args),

@@ -101,6 +101,11 @@ name!(
     /// A Fly app's name (`loyalitybot-partner`), as botctl.toml names it.
     AppName
 );
+name!(
+    /// The Fly process group that runs a bot (`bot`, `worker`), as botctl.toml names it: a
+    /// `[processes]` name of its fly.toml.
+    ProcessGroup
+);
 
 /// A Fly machine's id, as flyctl printed it. Outside text: shown escaped unless it is the
 /// letters, digits and dashes real ids are made of.
@@ -280,6 +285,9 @@ pub struct Fly {
     pub ready_log: Option<String>,
     /// The app's own fly.toml (`fly_toml`, absolute), when it is not the project's (`[fly] toml`).
     pub toml: Option<std::path::PathBuf>,
+    /// `fly_process_group`: the app's process group that runs the bot, when the app has
+    /// several (else botctl tells it from the machines' commands).
+    pub group: Option<ProcessGroup>,
 }
 
 /// One process as botctl saw it: its pid and start time. Pids are reused, so a process is

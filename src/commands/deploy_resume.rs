@@ -142,10 +142,7 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
     let started_at = time::now();
     start_machines(ctx, app, &plan, mode, &mut steps)?;
     wait_until_started(ctx, bot, app, &plan, &mut steps)?;
-    let on_fly = crate::sources::fly::OnFly {
-        flyctl: &ctx.flyctl,
-        app,
-    };
+    let on_fly = crate::sources::fly::OnFly::app(&ctx.flyctl, app);
     let on = super::ready_line::ReadyLine {
         platform: &on_fly,
         ready: fly.ready_log.as_deref(),
@@ -306,7 +303,10 @@ fn choose_machines(
     let machines = match machines {
         Some(Ok(ms)) => ms.clone(),
         Some(Err(e)) => return Err(step.fail(e.clone().into())),
-        None => ctx.flyctl.machines(app).map_err(|e| step.fail(e.into()))?,
+        None => ctx
+            .flyctl
+            .machines_of(bot)
+            .map_err(|e| step.fail(e.into()))?,
     };
     let present = |id: &MachineId| machines.iter().any(|m| &m.id == id);
     let stopped: Vec<MachineId> = machines
@@ -405,10 +405,7 @@ fn start_machines(
         plan.targets.join(", ")
     ))
     .map_err(|e| step.fail(e))?;
-    let on_fly = crate::sources::fly::OnFly {
-        flyctl: &ctx.flyctl,
-        app,
-    };
+    let on_fly = crate::sources::fly::OnFly::app(&ctx.flyctl, app);
     for id in &plan.targets {
         if plan.machines.iter().any(|m| &m.id == id && m.is_running()) {
             continue;

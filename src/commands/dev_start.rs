@@ -14,6 +14,7 @@ use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::MachineId;
+use crate::sources::autostart::Reach;
 use crate::sources::fly::MachineState;
 use crate::sources::platform::Platform;
 use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
@@ -289,7 +290,7 @@ fn stop_fly(
     let machines = match survey.machines(bot) {
         Some(Ok(ms)) => ms.clone(),
         Some(Err(e)) => return Err(step.fail(e.clone().into())),
-        None => fly.machines(app).map_err(|e| step.fail(e.into()))?,
+        None => fly.machines_of(bot).map_err(|e| step.fail(e.into()))?,
     };
     let running: Vec<MachineId> = machines
         .iter()
@@ -394,7 +395,7 @@ fn stop_fly(
         return Ok((Vec::new(), Some(recorded)));
     }
 
-    let on_fly = crate::sources::fly::OnFly { flyctl: fly, app };
+    let on_fly = crate::sources::fly::OnFly::app(fly, app);
     for id in &running {
         // Only a machine the record on disk names is stopped.
         if !recorded.handoff().machines.contains(id) {
@@ -470,6 +471,7 @@ fn warn_autostart(
     // Nothing found where nothing could be read is not "nothing found".
     let mut unread: Vec<String> = judge::autostart_not_checked(survey)
         .iter()
+        .filter(|u| u.reach == Reach::Unread)
         .map(|u| {
             let at = u.host.map(|h| format!("host {h} ")).unwrap_or_default();
             format!("{at}{}: {}", u.source, u.reason)

@@ -1,23 +1,25 @@
-//! The step deploy-resume and deploy share: after the bot's instances were started, watch the
-//! platform's recent logs (`flyctl logs`, `kubectl logs`) until its `ready_log` line appears
-//! with no 409 after it.
+//! The step deploy-resume and deploy share: after the bot's instances were started, follow the
+//! platform's logs (`flyctl logs`, `kubectl logs -f`) until its `ready_log` line appears with
+//! no 409 after it.
 
 use std::ops::ControlFlow;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Context;
 use super::steps::{Steps, wait_for};
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::interrupt;
+use crate::model::PlatformKind;
 use crate::outside::Outside;
-use crate::sources::platform::{LogLine, Platform};
+use crate::process::Next;
+use crate::sources::fly::{LogLine, logs_failed};
+use crate::sources::platform::{LogStream, Platform, PlatformError};
 use crate::time;
 
 /// How long the logs must stay free of 409 after the ready line.
 const QUIET_AFTER_READY: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_secs(1);
-/// How long one read of the recent logs may take: what it read by then is what it has.
-const READ_LOGS: Duration = Duration::from_secs(5);
 
 /// What the ready-line step reads: the bot's platform and its `ready_log` line.
 pub struct ReadyLine<'a> {
@@ -48,20 +50,14 @@ pub fn wait_for_ready_line(
         }
         (Some(ready), false) => ready,
     };
-    let mut last_seen: Vec<LogLine> = Vec::new();
+    // One stream for the whole wait, as watch reads it: `--no-tail` prints one page, which a
+    // chatty bot pushes its ready line off, and nothing read is dropped at a time limit.
+    let mut logs = Followed::new(on.platform);
     let limit = ctx.cfg.fly.wait;
     let watching = format!("watching {} logs", on.platform.kind().cli());
-    let read = READ_LOGS.min(ctx.flyctl.timeout());
-    let outcome = wait_for(&watching, limit, POLL * 2, || {
-        let lines = on
-            .platform
-            .recent_logs(read, read)
-            .map_err(Error::from)?
-            .lines;
-        if !lines.is_empty() {
-            last_seen = lines.clone();
-        }
-        Ok(match readiness(&lines, ready, started_at) {
+    let outcome = wait_for(&watching, limit, POLL, || {
+        logs.read_for(POLL)?;
+        Ok(match readiness(&logs.seen, ready, started_at) {
             Readiness::Ready { at } if time::now() >= at + QUIET_AFTER_READY.as_secs() => {
                 ControlFlow::Break(Ok(at))
             }
@@ -83,7 +79,8 @@ pub fn wait_for_ready_line(
             bot.name
         )))),
         None => {
-            let tail: Vec<String> = last_seen
+            let tail: Vec<String> = logs
+                .seen
                 .iter()
                 .rev()
                 .take(10)
@@ -99,6 +96,92 @@ pub fn wait_for_ready_line(
                     tail.join("\n")
                 }
             ))))
+        }
+    }
+}
+
+/// The bot's logs as the platform streams them, every line read so far kept; a stream that
+/// ends (a network error, no pod yet) is started again and the lines it prints again are not
+/// kept twice.
+struct Followed<'a> {
+    platform: &'a dyn Platform,
+    stream: Option<LogStream>,
+    seen: Vec<LogLine>,
+    /// A stream started again prints the buffer again.
+    restarted: bool,
+}
+
+/// The most lines kept: the ready line and a 409 after it are recent ones.
+const KEPT: usize = 5_000;
+
+impl<'a> Followed<'a> {
+    fn new(platform: &'a dyn Platform) -> Self {
+        Followed {
+            platform,
+            stream: None,
+            seen: Vec::new(),
+            restarted: false,
+        }
+    }
+
+    /// Reads what comes within `wait`. A missing app (`Error: 404 Not Found`) or a flyctl that
+    /// cannot start is an error; another end of the stream is retried on the next read.
+    fn read_for(&mut self, wait: Duration) -> Result<()> {
+        let until = Instant::now() + wait;
+        if self.stream.is_none() {
+            self.stream = Some(self.platform.stream_logs()?);
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(());
+        };
+        while let Some(left) = until.checked_duration_since(Instant::now()) {
+            match stream.lines.next(left.min(Duration::from_millis(200))) {
+                Next::Line(raw) => {
+                    let Some(line) = (stream.parse)(&raw) else {
+                        continue;
+                    };
+                    if self.restarted && self.seen.contains(&line) {
+                        continue;
+                    }
+                    self.seen.push(line);
+                    if self.seen.len() > KEPT {
+                        self.seen.drain(..self.seen.len() - KEPT);
+                    }
+                }
+                Next::Quiet => {}
+                Next::Ended { code, error } => {
+                    (self.stream, self.restarted) = (None, true);
+                    if code.is_some_and(|c| c != 0)
+                        && let Some(e) = self.failed(&error)
+                    {
+                        return Err(e);
+                    }
+                    return Ok(());
+                }
+            }
+            if interrupt::requested() {
+                return Err(Error::Interrupted);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Followed<'_> {
+    /// An end of the stream that starting it again will not mend: Fly's missing app; any
+    /// failure of another platform's CLI, said as it said it.
+    fn failed(&self, error: &str) -> Option<Error> {
+        match self.platform.kind() {
+            PlatformKind::Fly => logs_failed(self.platform.name(), error).map(Error::from),
+            kind => Some(Error::from(PlatformError::new(
+                format!(
+                    "`{} logs` of {} failed: {}",
+                    kind.cli(),
+                    self.platform.name(),
+                    crate::outside::shown(error)
+                ),
+                None,
+            ))),
         }
     }
 }

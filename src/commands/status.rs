@@ -5,12 +5,13 @@ use serde::Serialize;
 use super::Context;
 use crate::config::Bot;
 use crate::error::Result;
-use crate::sources::autostart;
+use crate::sources::autostart::{self, Reach};
 use crate::sources::fly::Machine;
 use crate::sources::local::{Instance, Maybe};
 use crate::sources::telegram::TokenLookup;
 use crate::survey::judge::{self, OnHost, Username};
 use crate::survey::{Survey, Verdict};
+use crate::ui::report::Detail;
 use crate::{team, ui};
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
     let bots = ctx.cfg.select(&args.bots)?;
     let survey = ctx.survey(&bots);
     let verdicts: Vec<Verdict> = bots.iter().map(|b| survey.places(b).verdict()).collect();
@@ -39,7 +40,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
                 .collect(),
         });
     } else {
-        print_human(&bots, &survey, ctx.cfg.team.stale);
+        print_human(&bots, &survey, ctx.cfg.team.stale, detail);
     }
     Ok(i32::from(verdicts.contains(&Verdict::Conflict)))
 }
@@ -122,8 +123,19 @@ impl<'a> HostJson<'a> {
 struct FlyJson<'a> {
     app: &'a str,
     error: Option<String>,
+    /// The machines of the bot's process group, each with its `group`.
     machines: &'a [Machine],
+    /// The app's other started machines (another group, a console, a canary): no places.
+    others: Vec<OtherJson<'a>>,
     also: Vec<AlsoJson<'a>>,
+}
+
+/// A started machine of the bot's app that is not the bot's.
+#[derive(Serialize)]
+struct OtherJson<'a> {
+    id: &'a crate::model::MachineId,
+    group: &'a crate::outside::Outside,
+    state: &'a crate::sources::fly::MachineState,
 }
 
 /// Another Fly app that holds the same token, with all its machines.
@@ -212,7 +224,7 @@ impl<'a> BotJson<'a> {
 
 impl<'a> FlyJson<'a> {
     fn new(app: &'a str, bot: &Bot, survey: &'a Survey) -> Self {
-        let (error, machines) = match survey.fly.get(app) {
+        let (error, machines) = match survey.machines(bot) {
             Some(Ok(ms)) => (None, ms.as_slice()),
             Some(Err(e)) => (Some(e.with_fix()), &[][..]),
             None => (Some("not checked".to_string()), &[][..]),
@@ -235,6 +247,16 @@ impl<'a> FlyJson<'a> {
             app,
             error,
             machines,
+            others: survey
+                .other_machines(bot)
+                .iter()
+                .filter(|m| m.is_running())
+                .map(|m| OtherJson {
+                    id: &m.id,
+                    group: &m.group,
+                    state: &m.state,
+                })
+                .collect(),
             also,
         }
     }
@@ -277,7 +299,23 @@ impl TelegramJson {
     }
 }
 
-fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
+/// "console machine 91857e3f0d2a47 started 2 h ago", "machine 3d8d… of group web started".
+fn other_machine(m: &Machine) -> String {
+    let what = match m.fly_own() {
+        Some(own) => format!("{} {}", own.what(), m.id),
+        None => format!("machine {} of group {}", m.id, m.group),
+    };
+    match m.instance().since {
+        Some(at) => format!(
+            "{what} {} {}",
+            m.state,
+            crate::team::ago(at.as_second().max(0) as u64)
+        ),
+        None => format!("{what} {}", m.state),
+    }
+}
+
+fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) {
     let mut rows = Vec::new();
     for bot in bots {
         let places = survey.places(bot);
@@ -297,6 +335,15 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
                 "fly {} machine {} {} ({})",
                 app, m.id, m.state, m.region
             ));
+        }
+        if let Some(app) = bot.app() {
+            lines.extend(
+                survey
+                    .other_machines(bot)
+                    .iter()
+                    .filter(|m| m.is_running())
+                    .map(|m| ui::dim(&format!("fly {app} {}: not the bot", other_machine(m)))),
+            );
         }
         if let Some(look) = survey.platforms.get(&bot.name) {
             for i in &places.platform {
@@ -456,7 +503,12 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration) {
     if let (Some(engine), Some(why)) = (survey.engine.engine(), survey.engine.not_checked()) {
         note(format!("{}: {why}", engine.program()), None);
     }
-    for u in judge::autostart_not_checked(survey) {
+    // A source that cannot be on this system (launchd on Linux) is no gap in what was seen.
+    let shown = |u: &judge::NotChecked| u.reach == Reach::Unread || detail == Detail::All;
+    for u in judge::autostart_not_checked(survey)
+        .iter()
+        .filter(|u| shown(u))
+    {
         let at = u.host.map(|h| format!("host {h} ")).unwrap_or_default();
         note(format!("{at}{}: {}", u.source, ui::shown(u.reason)), None);
     }

@@ -10,8 +10,8 @@ use toml::Spanned;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    AppName, BotName, Entry, Fly, Heroku, HostName, Kubernetes, PlatformConfig, Railway,
-    UpdateMode, Workload,
+    AppName, BotName, Entry, Fly, Heroku, HostName, Kubernetes, PlatformConfig, ProcessGroup,
+    Railway, UpdateMode, Workload,
 };
 
 mod bounds;
@@ -447,6 +447,26 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(line_of(e), (5, 12));
+    }
+
+    #[test]
+    fn a_bots_fly_process_group_is_a_group_of_its_app() {
+        let bot = "[[bot]]\nname = \"a\"\nscript = \"b.py\"\n";
+        let c = parse_str(&format!(
+            "{bot}fly_app = \"lb\"\nfly_process_group = \"bot\"\n"
+        ))
+        .unwrap();
+        let group = c.bots[0].fly().and_then(|f| f.group.clone());
+        assert_eq!(group.as_deref(), Some("bot"));
+        let e = parse_str(&format!(
+            "{bot}fly_app = \"lb\"\nfly_process_group = \"fly_app_console\"\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("not one of Fly's own"), "{e}");
+        assert_eq!(line_of(e), (5, 21));
+        let e = parse_str(&format!("{bot}fly_process_group = \"bot\"\n")).unwrap_err();
+        assert!(e.to_string().contains("add fly_app"), "{e}");
+        assert_eq!(line_of(e), (4, 21));
     }
 
     #[test]

@@ -8,6 +8,9 @@ pub(super) const TOKEN_IN_CONFIG: &str = "this looks like a bot token; tokens ne
 put it in the environment or .env and name the variable with \
 token_env";
 
+/// Where an error is: a span of the file and the message, made into a located [`Error`].
+type At<'a> = dyn Fn(Range<usize>, String) -> Error + 'a;
+
 pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
     let at = |span: Range<usize>, message: String| located(text, path, span, message);
 
@@ -21,18 +24,7 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         let span = e.span().unwrap_or(0..0);
         at(span, e.message().trim().to_string())
     })?;
-    // TOML escapes (`\u0037…`) can spell a token the raw text does not show: check the values.
-    for value in raw.strings() {
-        if crate::redact::find_token(value.get_ref()).is_some() {
-            // Spelled with escapes: the raw text may not look like a token, so mask it whole.
-            let span = value.span();
-            let mut masked = text.to_string();
-            if masked.get(span.clone()).is_some() {
-                masked.replace_range(span.clone(), "\"<token>\"");
-            }
-            return Err(located(&masked, path, span, TOKEN_IN_CONFIG.into()));
-        }
-    }
+    no_token_in_values(&raw, text, path)?;
 
     let duration = |value: &Option<Spanned<String>>, bounds: Bounds| -> Result<Duration> {
         match value {
@@ -41,50 +33,8 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         }
     };
 
-    let fly = FlySettings {
-        flyctl: raw.fly.flyctl.as_ref().map(|v| v.get_ref().clone()),
-        wait: duration(&raw.fly.wait, FLY_WAIT)?,
-        timeout: duration(&raw.fly.timeout, FLY_TIMEOUT)?,
-        deploy_timeout: duration(&raw.fly.deploy_timeout, DEPLOY_TIMEOUT)?,
-        toml: match &raw.fly.toml {
-            Some(v) if v.get_ref().trim().is_empty() => {
-                return Err(at(
-                    v.span(),
-                    "toml must name a file, like \"fly.toml\"".into(),
-                ));
-            }
-            Some(v) => Some(root.join(v.get_ref().trim())),
-            None => None,
-        },
-    };
-    if let Some(v) = raw
-        .fly
-        .flyctl
-        .as_ref()
-        .filter(|v| v.get_ref().trim().is_empty())
-    {
-        return Err(at(v.span(), "flyctl must name a program".into()));
-    }
-
-    let api = match &raw.telegram.api {
-        None => "https://api.telegram.org".to_string(),
-        Some(v) => {
-            let url = v.get_ref().trim_end_matches('/');
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(at(
-                    v.span(),
-                    format!("api must be an http:// or https:// URL, not {url:?}"),
-                ));
-            }
-            url.to_string()
-        }
-    };
-    let telegram = TelegramSettings {
-        api,
-        probe: duration(&raw.telegram.probe, PROBE)?,
-        timeout: duration(&raw.telegram.timeout, TELEGRAM_TIMEOUT)?,
-    };
-
+    let fly = fly_settings(&raw.fly, &root, &at, &duration)?;
+    let telegram = telegram_settings(&raw.telegram, &at, &duration)?;
     let local = LocalSettings {
         respawn: duration(&raw.local.respawn, RESPAWN)?,
     };
@@ -102,145 +52,7 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
         heroku: duration(&raw.heroku.timeout, PLATFORM_TIMEOUT)?,
         railway: duration(&raw.railway.timeout, PLATFORM_TIMEOUT)?,
     };
-
-    let mut seen = HashSet::new();
-    let mut bots = Vec::new();
-    for b in raw.bot {
-        let name = b.name.get_ref();
-        if !is_name(name) {
-            return Err(at(
-                b.name.span(),
-                format!("bot name {name:?} must be made of a-z, 0-9 and -"),
-            ));
-        }
-        if !seen.insert(name.clone()) {
-            return Err(at(b.name.span(), format!("duplicate bot name {name:?}")));
-        }
-        let entry = match (&b.script, &b.module) {
-            (Some(script), None) => {
-                let text = script.get_ref().trim();
-                if text.is_empty() || text.ends_with('/') {
-                    return Err(at(script.span(), "script must name a file".into()));
-                }
-                Entry::Script(text.to_string())
-            }
-            (None, Some(module)) => {
-                let text = module.get_ref().trim();
-                if !is_module_name(text) {
-                    return Err(at(
-                        module.span(),
-                        format!(
-                            "module must be a Python module name, like \"lb.partner\", not {text:?}"
-                        ),
-                    ));
-                }
-                Entry::Module(text.to_string())
-            }
-            (Some(_), Some(module)) => {
-                return Err(at(
-                    module.span(),
-                    format!("bot {name:?} has both script and module; keep exactly one of the two"),
-                ));
-            }
-            (None, None) => {
-                return Err(at(
-                    b.name.span(),
-                    format!(
-                        "bot {name:?} needs script = \"bot.py\" or module = \
-\"pkg.bot\" (how its process is recognised)"
-                    ),
-                ));
-            }
-        };
-        if let Some(v) = b.token_env.as_ref().filter(|v| !is_env_name(v.get_ref())) {
-            return Err(at(
-                v.span(),
-                format!(
-                    "token_env must be the name of an environment variable, like \
-PARTNER_BOT_TOKEN, not {:?}",
-                    v.get_ref()
-                ),
-            ));
-        }
-        if let Some(v) = b
-            .token_secret
-            .as_ref()
-            .filter(|v| !is_env_name(v.get_ref()))
-        {
-            return Err(at(
-                v.span(),
-                format!(
-                    "token_secret must be the name of a Fly secret, like \
-PARTNER_BOT_TOKEN, not {:?}",
-                    v.get_ref()
-                ),
-            ));
-        }
-        let (mode, webhook_url, webhook_secret_env) = webhook_keys(&b, &at)?;
-        for field in [&b.fly_app, &b.run, &b.username, &b.fly_toml]
-            .into_iter()
-            .flatten()
-        {
-            if field.get_ref().trim().is_empty() {
-                return Err(at(field.span(), "this value must not be empty".into()));
-            }
-        }
-        // A secret, a ready log and a fly.toml belong to an app: without one they could not
-        // mean anything.
-        if b.fly_app.is_none()
-            && b.kubernetes.is_none()
-            && b.heroku.is_none()
-            && b.railway.is_none()
-            && let Some(v) = b
-                .token_secret
-                .as_ref()
-                .or(b.ready_log.as_ref())
-                .or(b.fly_toml.as_ref())
-        {
-            return Err(at(
-                v.span(),
-                "token_secret, ready_log and fly_toml belong to the bot's Fly app: add fly_app = \"…\""
-                    .into(),
-            ));
-        }
-        let token_secret = b
-            .token_secret
-            .as_ref()
-            .map(|v| v.get_ref().clone())
-            .or_else(|| b.token_env.as_ref().map(|v| v.get_ref().clone()));
-        let ready_log = b
-            .ready_log
-            .as_ref()
-            .map(|v| v.get_ref().clone())
-            .filter(|s| !s.is_empty());
-        let toml = b.fly_toml.as_ref().map(|t| root.join(t.get_ref().trim()));
-        let platform = platform(&b, name, token_secret, ready_log, toml, &at)?;
-        bots.push(Bot {
-            name: BotName::new(name.clone()),
-            run: b
-                .run
-                .map(|r| Run::Shell(r.into_inner()))
-                .unwrap_or_else(|| Run::Argv(entry.default_run())),
-            entry,
-            token_env: b.token_env.map(Spanned::into_inner),
-            username: b
-                .username
-                .map(|u| u.into_inner().trim_start_matches('@').to_string()),
-            platform,
-            mode,
-            webhook_url,
-            webhook_secret_env,
-        });
-    }
-
-    if bots.is_empty() {
-        return Err(at(
-            0..0,
-            "describes no bots: add a [[bot]] table with name and script, or uncomment one that \
-botctl init wrote"
-                .into(),
-        ));
-    }
+    let bots = bots(raw.bot, &root, &at)?;
     let hosts = hosts(&raw.host, &bots, &at, &duration)?;
     Ok(Config {
         path: path.to_path_buf(),
@@ -254,6 +66,251 @@ botctl init wrote"
         watch,
         platforms,
     })
+}
+
+/// TOML escapes (`\u0037…`) can spell a token the raw text does not show: the values are
+/// checked too.
+fn no_token_in_values(raw: &RawConfig, text: &str, path: &Path) -> Result<()> {
+    for value in raw.strings() {
+        if crate::redact::find_token(value.get_ref()).is_some() {
+            // Spelled with escapes: the raw text may not look like a token, so mask it whole.
+            let span = value.span();
+            let mut masked = text.to_string();
+            if masked.get(span.clone()).is_some() {
+                masked.replace_range(span.clone(), "\"<token>\"");
+            }
+            return Err(located(&masked, path, span, TOKEN_IN_CONFIG.into()));
+        }
+    }
+    Ok(())
+}
+
+/// `[fly]`: the program, its time limits, and the fly.toml it deploys with.
+fn fly_settings(
+    raw: &RawFly,
+    root: &Path,
+    at: &At<'_>,
+    duration: &DurationOf<'_>,
+) -> Result<FlySettings> {
+    let fly = FlySettings {
+        flyctl: raw.flyctl.as_ref().map(|v| v.get_ref().clone()),
+        wait: duration(&raw.wait, FLY_WAIT)?,
+        timeout: duration(&raw.timeout, FLY_TIMEOUT)?,
+        deploy_timeout: duration(&raw.deploy_timeout, DEPLOY_TIMEOUT)?,
+        toml: match &raw.toml {
+            Some(v) if v.get_ref().trim().is_empty() => {
+                return Err(at(
+                    v.span(),
+                    "toml must name a file, like \"fly.toml\"".into(),
+                ));
+            }
+            Some(v) => Some(root.join(v.get_ref().trim())),
+            None => None,
+        },
+    };
+    if let Some(v) = raw
+        .flyctl
+        .as_ref()
+        .filter(|v| v.get_ref().trim().is_empty())
+    {
+        return Err(at(v.span(), "flyctl must name a program".into()));
+    }
+    Ok(fly)
+}
+
+/// `[telegram]`: the Bot API's URL (http or https) and the probe's and calls' time limits.
+fn telegram_settings(
+    raw: &RawTelegram,
+    at: &At<'_>,
+    duration: &DurationOf<'_>,
+) -> Result<TelegramSettings> {
+    let api = match &raw.api {
+        None => "https://api.telegram.org".to_string(),
+        Some(v) => {
+            let url = v.get_ref().trim_end_matches('/');
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(at(
+                    v.span(),
+                    format!("api must be an http:// or https:// URL, not {url:?}"),
+                ));
+            }
+            url.to_string()
+        }
+    };
+    Ok(TelegramSettings {
+        api,
+        probe: duration(&raw.probe, PROBE)?,
+        timeout: duration(&raw.timeout, TELEGRAM_TIMEOUT)?,
+    })
+}
+
+/// The `[[bot]]` tables, each checked, names unique; at least one.
+fn bots(raw: Vec<RawBot>, root: &Path, at: &At<'_>) -> Result<Vec<Bot>> {
+    let mut seen = HashSet::new();
+    let mut bots = Vec::new();
+    for b in raw {
+        let name = b.name.get_ref();
+        if !is_name(name) {
+            return Err(at(
+                b.name.span(),
+                format!("bot name {name:?} must be made of a-z, 0-9 and -"),
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(at(b.name.span(), format!("duplicate bot name {name:?}")));
+        }
+        bots.push(bot(b, root, at)?);
+    }
+    if bots.is_empty() {
+        return Err(at(
+            0..0,
+            "describes no bots: add a [[bot]] table with name and script, or uncomment one that \
+botctl init wrote"
+                .into(),
+        ));
+    }
+    Ok(bots)
+}
+
+/// One `[[bot]]` table, its name already checked.
+fn bot(b: RawBot, root: &Path, at: &At<'_>) -> Result<Bot> {
+    let name = b.name.get_ref();
+    let entry = entry(&b, name, at)?;
+    variable_names(&b, at)?;
+    let (mode, webhook_url, webhook_secret_env) = webhook_keys(&b, at)?;
+    app_keys(&b, at)?;
+    let token_secret = b
+        .token_secret
+        .as_ref()
+        .map(|v| v.get_ref().clone())
+        .or_else(|| b.token_env.as_ref().map(|v| v.get_ref().clone()));
+    let ready_log = b
+        .ready_log
+        .as_ref()
+        .map(|v| v.get_ref().clone())
+        .filter(|s| !s.is_empty());
+    let toml = b.fly_toml.as_ref().map(|t| root.join(t.get_ref().trim()));
+    let platform = platform(&b, name, token_secret, ready_log, toml, at)?;
+    Ok(Bot {
+        name: BotName::new(name.clone()),
+        run: b
+            .run
+            .map(|r| Run::Shell(r.into_inner()))
+            .unwrap_or_else(|| Run::Argv(entry.default_run())),
+        entry,
+        token_env: b.token_env.map(Spanned::into_inner),
+        username: b
+            .username
+            .map(|u| u.into_inner().trim_start_matches('@').to_string()),
+        platform,
+        mode,
+        webhook_url,
+        webhook_secret_env,
+    })
+}
+
+/// How the bot's process is recognised: exactly one of `script` and `module`.
+fn entry(b: &RawBot, name: &str, at: &At<'_>) -> Result<Entry> {
+    match (&b.script, &b.module) {
+        (Some(script), None) => {
+            let text = script.get_ref().trim();
+            if text.is_empty() || text.ends_with('/') {
+                return Err(at(script.span(), "script must name a file".into()));
+            }
+            Ok(Entry::Script(text.to_string()))
+        }
+        (None, Some(module)) => {
+            let text = module.get_ref().trim();
+            if !is_module_name(text) {
+                return Err(at(
+                    module.span(),
+                    format!(
+                        "module must be a Python module name, like \"lb.partner\", not {text:?}"
+                    ),
+                ));
+            }
+            Ok(Entry::Module(text.to_string()))
+        }
+        (Some(_), Some(module)) => Err(at(
+            module.span(),
+            format!("bot {name:?} has both script and module; keep exactly one of the two"),
+        )),
+        (None, None) => Err(at(
+            b.name.span(),
+            format!(
+                "bot {name:?} needs script = \"bot.py\" or module = \
+\"pkg.bot\" (how its process is recognised)"
+            ),
+        )),
+    }
+}
+
+/// `token_env` and `token_secret` name a variable and a secret; they never hold a token.
+fn variable_names(b: &RawBot, at: &At<'_>) -> Result<()> {
+    if let Some(v) = b.token_env.as_ref().filter(|v| !is_env_name(v.get_ref())) {
+        return Err(at(
+            v.span(),
+            format!(
+                "token_env must be the name of an environment variable, like \
+PARTNER_BOT_TOKEN, not {:?}",
+                v.get_ref()
+            ),
+        ));
+    }
+    if let Some(v) = b
+        .token_secret
+        .as_ref()
+        .filter(|v| !is_env_name(v.get_ref()))
+    {
+        return Err(at(
+            v.span(),
+            format!(
+                "token_secret must be the name of a Fly secret, like \
+PARTNER_BOT_TOKEN, not {:?}",
+                v.get_ref()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The keys naming things on an app are not empty, and those of a Fly app come with one.
+fn app_keys(b: &RawBot, at: &At<'_>) -> Result<()> {
+    for field in [
+        &b.fly_app,
+        &b.run,
+        &b.username,
+        &b.fly_toml,
+        &b.fly_process_group,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if field.get_ref().trim().is_empty() {
+            return Err(at(field.span(), "this value must not be empty".into()));
+        }
+    }
+    // A secret, a ready log and a fly.toml belong to an app: without one they could not
+    // mean anything.
+    if b.fly_app.is_none()
+        && b.kubernetes.is_none()
+        && b.heroku.is_none()
+        && b.railway.is_none()
+        && let Some(v) = b
+            .token_secret
+            .as_ref()
+            .or(b.ready_log.as_ref())
+            .or(b.fly_toml.as_ref())
+            .or(b.fly_process_group.as_ref())
+    {
+        return Err(at(
+            v.span(),
+            "token_secret, ready_log, fly_toml and fly_process_group belong to the bot's Fly \
+app: add fly_app = \"…\""
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `mode`, `webhook_url` and `webhook_secret_env`: the webhook keys only mean something in
@@ -372,12 +429,13 @@ keep one of the two"
                 .token_secret
                 .as_ref()
                 .or(b.fly_toml.as_ref())
+                .or(b.fly_process_group.as_ref())
                 .map(Spanned::span),
             false => token_secret_given(b),
         };
         let named = match reads_logs {
-            true => "token_secret and fly_toml belong",
-            false => "token_secret, ready_log and fly_toml belong",
+            true => "token_secret, fly_toml and fly_process_group belong",
+            false => "token_secret, ready_log, fly_toml and fly_process_group belong",
         };
         match given {
             Some(span) => Err(at(
@@ -396,11 +454,21 @@ keep one of the two"
                 "fly_app must be a Fly app name (a-z, 0-9 and -)",
                 is_name,
             )?;
+            let group = match &b.fly_process_group {
+                Some(g) => Some(ProcessGroup::new(named(
+                    g,
+                    "fly_process_group must be a process group of the app's fly.toml \
+[processes] (a-z, 0-9, _ and -), not one of Fly's own fly_app_* groups",
+                    is_process_group,
+                )?)),
+                None => None,
+            };
             Some(PlatformConfig::Fly(Fly {
                 app: AppName::new(app),
                 token_secret,
                 ready_log,
                 toml,
+                group,
             }))
         }
         Some("kubernetes") => {
@@ -491,6 +559,7 @@ fn token_secret_given(b: &RawBot) -> Option<Range<usize>> {
         .as_ref()
         .or(b.ready_log.as_ref())
         .or(b.fly_toml.as_ref())
+        .or(b.fly_process_group.as_ref())
         .map(Spanned::span)
 }
 
@@ -600,6 +669,14 @@ not \"{}\" (options go in options = [...])",
 }
 
 /// Bot, host and Fly app names: a-z, 0-9 and -.
+/// A fly.toml `[processes]` name; Fly's own groups (`fly_app_console`, …) never run a bot.
+fn is_process_group(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with("fly_app")
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 pub(crate) fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()

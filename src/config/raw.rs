@@ -125,6 +125,7 @@ pub(super) struct RawBot {
     pub(super) webhook_url: Option<Spanned<String>>,
     pub(super) webhook_secret_env: Option<Spanned<String>>,
     pub(super) fly_toml: Option<Spanned<String>>,
+    pub(super) fly_process_group: Option<Spanned<String>>,
     pub(super) kubernetes: Option<Spanned<RawKubernetes>>,
     pub(super) heroku: Option<Spanned<RawHeroku>>,
     pub(super) railway: Option<Spanned<RawRailway>>,
@@ -169,6 +170,7 @@ impl RawConfig {
                 b.webhook_url.as_ref(),
                 b.webhook_secret_env.as_ref(),
                 b.fly_toml.as_ref(),
+                b.fly_process_group.as_ref(),
             ]
             .into_iter()
             .chain(b.platform_strings())

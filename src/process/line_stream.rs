@@ -2,12 +2,11 @@
 //! `botctl watch`): lines as they come, each wait bounded by the caller, the process group
 //! killed on drop.
 
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{ExecError, Output, display, kill_group, spawn_error};
+use super::{Child, ExecError, Output, display, spawn_error, start as start_program};
 
 /// The longest line a [`LineStream`] keeps, and the most of its stderr: a program that prints
 /// megabytes without a newline costs no more than this.
@@ -26,7 +25,7 @@ const QUEUE_BYTES: usize = super::OUTPUT_CAP;
 /// no time limit of its own: its reader waits at most the `wait` of each [`LineStream::next`],
 /// and dropping it kills the program's process group.
 pub struct LineStream {
-    child: std::process::Child,
+    child: Child,
     lines: std::sync::mpsc::Receiver<String>,
     queue: std::sync::Arc<Queue>,
     stderr: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
@@ -76,23 +75,17 @@ fn start(
     use std::io::Read;
     let command = display(program, args);
     tracing::info!("run (stream): {command}");
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0);
-    if let Some(dir) = dir {
-        cmd.current_dir(dir);
-    }
-    let mut child = cmd.spawn().map_err(|e| spawn_error(program, &command, e))?;
+    let (child, mut stderr) = start_program(program, args, |expression| match dir {
+        Some(dir) => expression.stdin_null().dir(dir),
+        None => expression.stdin_null(),
+    })
+    .map_err(|e| spawn_error(program, &command, e))?;
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let queue = std::sync::Arc::new(Queue::default());
-    let stdout = child.stdout.take().expect("piped stdout");
+    let stdout = child.stdout();
     let stdout_send = sender(&queue, tx.clone());
     std::thread::spawn(move || read_lines(stdout, stdout_send));
     let stderr_text = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let mut stderr = child.stderr.take().expect("piped stderr");
     let keep = {
         let stderr_text = std::sync::Arc::clone(&stderr_text);
         move |bytes: &[u8]| {
@@ -224,9 +217,9 @@ impl LineStream {
                 let deadline = Instant::now() + Duration::from_millis(500);
                 let mut code = None;
                 while Instant::now() < deadline {
-                    match self.child.try_wait() {
-                        Ok(Some(status)) => {
-                            code = status.code();
+                    match self.child.exited() {
+                        Ok(Some(exit)) => {
+                            code = exit;
                             break;
                         }
                         Ok(None) => std::thread::sleep(Duration::from_millis(10)),
@@ -268,7 +261,7 @@ impl LineStream {
 
 impl Drop for LineStream {
     fn drop(&mut self) {
-        kill_group(&mut self.child);
+        self.child.end();
     }
 }
 

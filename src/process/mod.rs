@@ -1,5 +1,11 @@
 //! Running external programs: always with a time limit, output captured, in their own process
 //! group so that a hung program and everything it started can be ended together.
+//!
+//! Built on duct: an expression per program (`unchecked`, its process group set in
+//! `before_spawn`), its stdout read through the expression's reader handle, which botctl polls
+//! (`try_wait`) against the time limit and ends (`kill`, after the group's `killpg`). What botctl
+//! adds: the cap on what it keeps of the output, the deadline and the interrupt, and stderr
+//! read through a pipe of its own (see [`start`]).
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -165,46 +171,37 @@ fn run_capped(
     limit: Duration,
     cap: usize,
 ) -> Result<Output, ExecError> {
-    use std::process::Stdio;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
     let command = display(program, args);
     tracing::info!("run: {command}");
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(args)
-        .envs(env.iter().copied())
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    for key in hidden {
-        cmd.env_remove(key);
-    }
-    let mut child = cmd.spawn().map_err(|e| spawn_error(program, &command, e))?;
+    let (child, stderr) = start(program, args, |mut expression| {
+        for (key, value) in env {
+            expression = expression.env(key, value);
+        }
+        for key in hidden {
+            expression = expression.env_remove(key);
+        }
+        // duct writes the input from a thread of its own: a program that never reads its
+        // stdin does not block us.
+        match input {
+            Some(bytes) => expression.stdin_bytes(bytes),
+            None => expression.stdin_null(),
+        }
+    })
+    .map_err(|e| spawn_error(program, &command, e))?;
     let started = Instant::now();
     let deadline = started + limit;
-    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
-        let bytes = bytes.to_vec();
-        // A program that never reads its stdin must not block us: write from a thread.
-        std::thread::spawn(move || {
-            use std::io::Write;
-            let _ = stdin.write_all(&bytes);
-        });
-    }
     let overflow = Arc::new(AtomicBool::new(false));
-    let stdout = capture(child.stdout.take(), cap, &overflow);
-    let stderr = capture(child.stderr.take(), cap, &overflow);
+    let stdout = capture(child.stdout(), cap, &overflow);
+    let stderr = capture(stderr, cap, &overflow);
     let stop = loop {
-        match child.try_wait() {
+        match child.exited() {
             Ok(Some(_)) => break None,
             Ok(None) => {}
             Err(e) => {
-                kill_group(&mut child);
+                child.end();
                 return Err(ExecError::Io {
                     command,
                     message: e.to_string(),
@@ -232,17 +229,14 @@ fn run_capped(
     };
     if let Some(error) = stop {
         // Kill the whole group: flyctl may have children holding our pipes.
-        kill_group(&mut child);
+        child.end();
         tracing::info!(
             "stopped after {:.1}s: {command}",
             started.elapsed().as_secs_f32()
         );
         return Err(error);
     }
-    let status = child.wait().map_err(|e| ExecError::Io {
-        command: command.clone(),
-        message: e.to_string(),
-    })?;
+    let code = child.exited().ok().flatten().flatten();
     // The program is gone; a grandchild that kept our pipes open is given a moment, no more.
     let collect = |rx: std::sync::mpsc::Receiver<Vec<u8>>| {
         let wait = deadline
@@ -255,21 +249,100 @@ fn run_capped(
         return Err(ExecError::TooMuch { command, cap });
     }
     tracing::debug!(
-        "done in {:.2}s: {command} (status {:?})",
+        "done in {:.2}s: {command} (status {code:?})",
         started.elapsed().as_secs_f32(),
-        status.code()
     );
     Ok(Output {
-        code: status.code(),
+        code,
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     })
 }
 
+/// A program started by [`start`], held through duct's reader handle (shared with the thread
+/// that reads its stdout). Ending it kills its whole process group.
+struct Child {
+    handle: std::sync::Arc<duct::ReaderHandle>,
+}
+
+impl Child {
+    /// Its stdout, to read on another thread (reading it to its end also reaps the program).
+    fn stdout(&self) -> Stdout {
+        Stdout(std::sync::Arc::clone(&self.handle))
+    }
+
+    /// `Some(exit code)` once it has exited and is reaped (the code is `None` after a signal).
+    fn exited(&self) -> std::io::Result<Option<Option<i32>>> {
+        Ok(self.handle.try_wait()?.map(|output| output.status.code()))
+    }
+
+    /// Kills its whole process group (before reaping it, so that the group id is still ours:
+    /// an exited leader stays a zombie until reaped), then reaps it.
+    fn end(&self) {
+        if let Some(&leader) = self.handle.pids().first() {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(leader as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = self.handle.kill();
+        // Killed, it is gone at once; duct reaps what is still running when it drops the
+        // handle, so this wait is bounded rather than blocking.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while matches!(self.handle.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// A started program's stdout, read through its duct reader handle.
+struct Stdout(std::sync::Arc<duct::ReaderHandle>);
+
+impl std::io::Read for Stdout {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+/// Starts `program args…` through duct: `more` adds what this run needs (input, environment,
+/// folder) to the expression; its stdout is read through the returned [`Child`], its stderr
+/// through the pipe returned beside it. Every program runs in a process group of its own, its
+/// exit status is botctl's to judge (`unchecked`).
+///
+/// Not duct's `stderr_capture`: it reads on a thread of its own without a bound, so a program
+/// printing without end on stderr would fill memory before the cap could stop it; its stderr
+/// goes to a pipe botctl reads with the cap.
+fn start(
+    program: &Path,
+    args: &[&str],
+    more: impl FnOnce(duct::Expression) -> duct::Expression,
+) -> std::io::Result<(Child, std::io::PipeReader)> {
+    let (stderr, stderr_end) = std::io::pipe()?;
+    let expression = more(
+        duct::cmd(program, args)
+            .stderr_file(stderr_end)
+            .unchecked()
+            .before_spawn(|command| {
+                command.process_group(0);
+                Ok(())
+            }),
+    );
+    let handle = expression.reader()?;
+    // The expression holds the write end of the stderr pipe: dropped, the program holds the
+    // only one, and the pipe ends when the program (and all it started) is gone.
+    drop(expression);
+    Ok((
+        Child {
+            handle: std::sync::Arc::new(handle),
+        },
+        stderr,
+    ))
+}
+
 /// Reads a pipe to its end on a thread, keeping at most `cap` bytes; past that, raises
 /// `overflow` and stops reading (the program is then killed).
 fn capture(
-    pipe: Option<impl std::io::Read + Send + 'static>,
+    mut pipe: impl std::io::Read + Send + 'static,
     cap: usize,
     overflow: &std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> std::sync::mpsc::Receiver<Vec<u8>> {
@@ -277,17 +350,15 @@ fn capture(
     let overflow = std::sync::Arc::clone(overflow);
     std::thread::spawn(move || {
         let mut kept = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let mut chunk = [0u8; 64 * 1024];
-            loop {
-                match pipe.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) if kept.len() + n > cap => {
-                        overflow.store(true, std::sync::atomic::Ordering::SeqCst);
-                        break;
-                    }
-                    Ok(n) => kept.extend_from_slice(&chunk[..n]),
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) if kept.len() + n > cap => {
+                    overflow.store(true, std::sync::atomic::Ordering::SeqCst);
+                    break;
                 }
+                Ok(n) => kept.extend_from_slice(&chunk[..n]),
             }
         }
         let _ = tx.send(kept);
@@ -428,17 +499,6 @@ pub fn run_streaming(program: &Path, args: &[&str], waits: Waits) -> Result<Stre
         code,
         error,
     })
-}
-
-/// Kills the child's whole process group (before reaping it, so the group id is still ours),
-/// then reaps it.
-fn kill_group(child: &mut std::process::Child) {
-    let _ = nix::sys::signal::killpg(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    );
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[cfg(test)]

@@ -28,10 +28,7 @@ pub fn platform_of<'a>(
     limits: &'a PlatformSettings,
 ) -> Option<Box<dyn Platform + 'a>> {
     Some(match bot.platform.as_ref()? {
-        PlatformConfig::Fly(f) => Box::new(fly::OnFly {
-            flyctl,
-            app: &f.app,
-        }),
+        PlatformConfig::Fly(_) => Box::new(fly::OnFly::bot(flyctl, fly::BotOnFly::of(bot)?)),
         PlatformConfig::Kubernetes(k) => {
             Box::new(kubernetes::OnKubernetes::new(k, limits.kubernetes))
         }

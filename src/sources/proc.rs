@@ -696,13 +696,11 @@ mod tests {
     /// without capabilities (so the file's mode holds).
     #[cfg(target_os = "linux")]
     #[test]
+    #[ignore = "needs root"]
     fn both_backends_report_an_unreadable_cmdline_with_its_runtime() {
         use std::os::unix::fs::PermissionsExt;
         use std::process::{Command, Stdio};
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!("skipped: needs root (another user's process, a bind mount over /proc)");
-            return;
-        }
+        test_support::require_root("another user's process, a bind mount over /proc");
         let mut other = Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(test_support::system_python())

@@ -6,7 +6,7 @@
 use crate::config::{Bot, Host};
 use crate::model::HostName;
 use crate::outside::Outside;
-use crate::sources::autostart::{Entry, Source};
+use crate::sources::autostart::{Entry, Reach, Source};
 use crate::sources::local::Instance;
 use crate::sources::telegram::TokenLookup;
 
@@ -118,6 +118,7 @@ pub struct NotChecked<'a> {
     pub host: Option<&'a HostName>,
     pub source: Source,
     pub reason: &'a str,
+    pub reach: Reach,
 }
 
 pub fn autostart_not_checked(survey: &Survey) -> Vec<NotChecked<'_>> {
@@ -129,6 +130,7 @@ pub fn autostart_not_checked(survey: &Survey) -> Vec<NotChecked<'_>> {
             host: None,
             source: u.source,
             reason: &u.reason,
+            reach: u.reach,
         })
         .collect();
     for (host, scan) in &survey.hosts {
@@ -137,6 +139,7 @@ pub fn autostart_not_checked(survey: &Survey) -> Vec<NotChecked<'_>> {
                 host: Some(host),
                 source: u.source,
                 reason: &u.reason,
+                reach: u.reach,
             });
         }
     }

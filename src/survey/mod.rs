@@ -17,7 +17,7 @@ use std::time::Duration;
 use crate::config::{Bot, Config};
 use crate::model::{AppName, BotName, HostName, PlatformKind};
 use crate::sources::autostart::{self, Autostart};
-use crate::sources::fly::{FlyError, Flyctl, Machine};
+use crate::sources::fly::{AppMachines, BotOnFly, FlyError, Flyctl, Machine};
 use crate::sources::host::{self, HostScan};
 use crate::sources::local::{self, Instance, Maybe};
 use crate::sources::platform::{Instance as PlatformInstance, PlatformError, RecordHome};
@@ -35,8 +35,13 @@ pub struct Survey {
     pub hidden: Vec<crate::sources::proc::Unreadable>,
     /// What the container engine said (its bots' containers are in `local`).
     pub engine: crate::sources::containers::Look,
-    /// Machines per Fly app.
+    /// Machines per Fly app, every one of them.
     pub fly: BTreeMap<AppName, Result<Vec<Machine>, FlyError>>,
+    /// Per bot on Fly: the machines of its process group (reference/flyctl.md), or why they
+    /// cannot be told.
+    pub fly_bots: BTreeMap<BotName, Result<Vec<Machine>, FlyError>>,
+    /// Per bot on Fly: its app's other machines (another group, Fly's own): no places.
+    pub fly_others: BTreeMap<BotName, Vec<Machine>>,
     /// Per bot name.
     pub telegram: BTreeMap<BotName, Telegram>,
     pub autostart: Autostart,
@@ -172,6 +177,11 @@ pub fn gather_with(
         let (local, (hidden, engine, maybe), programs) = joined(local.join());
         let mut autostart = joined(autostart.join());
         autostart.entries.extend(programs);
+        let fly: BTreeMap<AppName, Result<Vec<Machine>, FlyError>> = fly
+            .into_iter()
+            .map(|(app, h)| (app, joined(h.join())))
+            .collect();
+        let (fly_bots, fly_others) = split_by_bot(bots, &fly);
         Survey {
             local,
             maybe,
@@ -188,10 +198,9 @@ pub fn gather_with(
                 .iter()
                 .map(|h| (h.name.clone(), h.bots.clone()))
                 .collect(),
-            fly: fly
-                .into_iter()
-                .map(|(app, h)| (app, joined(h.join())))
-                .collect(),
+            fly,
+            fly_bots,
+            fly_others,
             platforms: platforms
                 .into_iter()
                 .map(|(bot, kind, name, h)| {
@@ -357,7 +366,10 @@ impl Survey {
                 m.instance.pid, bot.entry, m.why
             )
         }));
-        let listed = bot.app().and_then(|app| self.fly.get_key_value(app));
+        let listed = bot
+            .app()
+            .and_then(|app| self.fly.get_key_value(app))
+            .and_then(|(app, _)| Some((app, self.fly_bots.get(&bot.name)?)));
         let machines = match listed {
             Some((_, Ok(ms))) => ms.iter().filter(|m| m.is_running()).collect(),
             Some((_, Err(e))) => {
@@ -449,9 +461,50 @@ impl Survey {
             .filter(move |(name, _)| self.host_runs(name, bot))
     }
 
+    /// The machines of the bot's process group (`None`: it has no Fly app).
     pub fn machines(&self, bot: &Bot) -> Option<&Result<Vec<Machine>, FlyError>> {
-        bot.app().and_then(|app| self.fly.get(app))
+        self.fly_bots.get(&bot.name)
     }
+
+    /// Its app's machines that are not the bot's (another group, a console, a canary).
+    pub fn other_machines(&self, bot: &Bot) -> &[Machine] {
+        self.fly_others.get(&bot.name).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Per bot on Fly, its app's machines split into the bot's group and the rest.
+#[allow(clippy::type_complexity)]
+fn split_by_bot(
+    bots: &[&Bot],
+    fly: &BTreeMap<AppName, Result<Vec<Machine>, FlyError>>,
+) -> (
+    BTreeMap<BotName, Result<Vec<Machine>, FlyError>>,
+    BTreeMap<BotName, Vec<Machine>>,
+) {
+    let mut mine = BTreeMap::new();
+    let mut others = BTreeMap::new();
+    for bot in bots {
+        let (Some(who), Some(listed)) = (BotOnFly::of(bot), bot.app().and_then(|a| fly.get(a)))
+        else {
+            continue;
+        };
+        let split = listed
+            .clone()
+            .and_then(|ms| crate::sources::fly::groups::split(who, ms));
+        match split {
+            Ok(AppMachines {
+                bot: ms,
+                others: rest,
+            }) => {
+                mine.insert(bot.name.clone(), Ok(ms));
+                others.insert(bot.name.clone(), rest);
+            }
+            Err(e) => {
+                mine.insert(bot.name.clone(), Err(e));
+            }
+        }
+    }
+    (mine, others)
 }
 
 /// The Fly apps of these bots, each once.

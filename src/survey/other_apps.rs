@@ -310,6 +310,8 @@ mod tests {
             id: id.into(),
             state: state.into(),
             region: "ams".into(),
+            group: "app".into(),
+            command: None,
             proxy_autostart: false,
             metadata: Default::default(),
             history: Default::default(),

@@ -57,6 +57,7 @@ impl BotApi {
         }
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.args(extra)
+            .envs(crate::cleanup::run_mark())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
@@ -145,6 +146,22 @@ impl BotApi {
         params.extend_from_slice(extra);
         self.control("webhook", &params)
             .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// The next `count` calls of `method` by `token` answer 429 with `retry_after` seconds
+    /// (Telegram's own answer to a second setWebhook within a second).
+    pub fn flood(&self, token: &str, method: &str, count: u32, retry_after: u32) {
+        let (count, retry_after) = (count.to_string(), retry_after.to_string());
+        self.control(
+            "flood",
+            &[
+                ("token", token),
+                ("method", method),
+                ("count", &count),
+                ("retry_after", &retry_after),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Turns the HTML-502 mode on or off.

@@ -46,6 +46,12 @@ impl std::fmt::Display for Left {
     }
 }
 
+/// The suite run's mark, when `cargo xtask ci` set one: for what the suite starts outside any
+/// World (the fake Bot API, sshd), so that a leak of theirs fails ci too.
+pub fn run_mark() -> Option<(&'static str, OsString)> {
+    std::env::var_os(RUN_VAR).map(|run| (RUN_VAR, run))
+}
+
 /// Live processes (not this one, no zombie) whose environment holds `var=value`.
 pub fn marked(var: &str, value: &str) -> Vec<Left> {
     let mark = OsString::from(format!("{var}={value}"));

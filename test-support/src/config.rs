@@ -261,6 +261,11 @@ impl Bot {
         self.with("fly_app", app)
     }
 
+    /// `fly_process_group`: the app's process group that runs it.
+    pub fn fly_process_group(self, group: &str) -> Bot {
+        self.with("fly_process_group", group)
+    }
+
     /// `ready_log`: the log line that says it is up.
     pub fn ready_log(self, line: &str) -> Bot {
         self.with("ready_log", line)

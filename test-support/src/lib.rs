@@ -68,7 +68,9 @@ use std::sync::OnceLock;
 
 pub use botapi::{API_LIMIT, BotApi};
 pub use fly_state::{fly_apps, machine, with_secret};
-pub use json::{bot, findings, keys, local_pids};
+pub use json::{
+    ExpectFinding, Level, bot, expect_finding, findings, fix, keys, local_pids, message,
+};
 pub use kube::{KubeApi, SECRET_IN_ENV};
 pub use lock::{LOCK_FILE_NAME, ProcessTableLock, lock_path};
 pub use procs::{

@@ -75,6 +75,7 @@ PermitRootLogin prohibit-password\nLogLevel ERROR\n{extra}\n",
             Command::new(sshd)
                 .args(["-D", "-e", "-f"])
                 .arg(d.join("sshd_config"))
+                .envs(crate::cleanup::run_mark())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log)

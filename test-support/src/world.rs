@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::cleanup::{RUN_VAR, WORLD_VAR};
+use crate::cleanup::WORLD_VAR;
 use crate::lock::TestLock;
 use crate::run::{Run, run};
 use crate::spawn::SLEEPER;
@@ -105,9 +105,7 @@ impl World {
     /// suite run's when there is one (for commands whose environment is cleared).
     pub fn marks(&self) -> Vec<(&'static str, OsString)> {
         let mut marks = vec![(WORLD_VAR, self.dir.path().as_os_str().to_owned())];
-        if let Some(run) = std::env::var_os(RUN_VAR) {
-            marks.push((RUN_VAR, run));
-        }
+        marks.extend(crate::cleanup::run_mark());
         marks
     }
 
@@ -415,6 +413,14 @@ impl Drop for World {
         crate::cleanup::end_marked(WORLD_VAR, &mark, Duration::from_secs(10));
         if std::thread::panicking() {
             return;
+        }
+        // What could not be ended would outlive the test: the test fails, naming it.
+        let left = crate::cleanup::marked(WORLD_VAR, &mark);
+        if !left.is_empty() {
+            let left: Vec<String> = left.iter().map(ToString::to_string).collect();
+            panic!(
+                "this test's processes outlived its World (SIGKILL for 10 s did not end them): {left:#?}"
+            );
         }
         let unchecked = self.fly_calls_with_update_check();
         if !unchecked.is_empty() {

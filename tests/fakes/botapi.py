@@ -31,8 +31,10 @@ update, anything else leaves it queued and sets last_error_date/last_error_messa
   GET  /_control/stats                       {token_username: stats, ...} for every token
   POST /_control/token?token=T&username=U    add a valid token at run time
   POST /_control/broken?on=1|0               toggle the 502 mode
-  POST /_control/flood?token=T&count=N&retry_after=S
-                                             the next N Bot API calls of T answer 429
+  POST /_control/flood?token=T&count=N&retry_after=S[&method=M]
+                                             the next N Bot API calls of T (of method M only,
+                                             e.g. setWebhook: Telegram's one-a-second rule)
+                                             answer 429 with parameters.retry_after = S
   POST /_control/reset?token=T               clear updates, webhook, counters (and end a pending poll with [])
 """
 
@@ -110,6 +112,7 @@ class BotState:
                       "timeouts_seen": [], "methods": {}}
         self.flood = 0
         self.flood_retry_after = 0
+        self.flood_method = None
         self.secret_token = None
         self.max_connections = 40
         self.has_custom_certificate = False
@@ -464,7 +467,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(404, "Not Found")
             with st.cond:
                 st.stats["methods"][method] = st.stats["methods"].get(method, 0) + 1
-                if st.flood > 0:
+                if st.flood > 0 and st.flood_method in (None, method.lower()):
                     st.flood -= 1
                     ra = st.flood_retry_after
                     raise ApiError(429, "Too Many Requests: retry after %d" % ra,
@@ -535,6 +538,7 @@ class Handler(BaseHTTPRequestHandler):
             with st.cond:
                 st.flood = _to_int(q.get("count"), 1)
                 st.flood_retry_after = _to_int(q.get("retry_after"), 5)
+                st.flood_method = (q.get("method") or "").lower() or None
             return self.send_json(200, {"ok": True, "result": True})
         if what == "reset":
             with st.cond:

@@ -1,7 +1,7 @@
 //! botctl.toml: bad files exit 2 naming `botctl.toml:LINE:COL`, and the file is found the way
 //! the SPEC says (--config, $BOTCTL_CONFIG, walking up).
 
-use test_support::{World, bot, keys};
+use test_support::{World, bot, keys, *};
 
 /// Runs `botctl status` in a project with `toml` and expects a config error at `line:col`.
 #[track_caller]
@@ -379,4 +379,39 @@ fn platform_keys_are_checked_where_they_are_written() {
         12,
         "platform must be between",
     );
+}
+
+#[test]
+fn absurd_durations_are_config_errors_not_panics() {
+    for (key, value) in [
+        ("[fly]\nwait", "18446744073709551615s1s"),
+        ("[fly]\ntimeout", "18446744073709551615s1s"),
+        ("[telegram]\ntimeout", "18446744073709551615s1s"),
+        ("[fly]\nwait", "307445734561825861m"),
+        ("[fly]\nwait", "5h"),
+        ("[fly]\ntimeout", "0s"),
+        ("[telegram]\nprobe", "-3s"),
+    ] {
+        let world = World::with_config(format!(
+            "{key} = \"{value}\"\n\n[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n"
+        ));
+        let run = world.run(&["status"]);
+        run.expect_code(2).expect_stderr("botctl.toml:2:");
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    let world = World::configured(partner_on_fly);
+    for grace in ["18446744073709551615s1s", "307445734561825861m", "2h"] {
+        let run = world.run(&["dev-stop", "--grace", grace, "--yes"]);
+        run.expect_code(2);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn an_empty_config_says_there_are_no_bots() {
+    let world = World::with_config("");
+    world
+        .run(&["status"])
+        .expect_code(2)
+        .expect_stderr("describes no bots");
 }

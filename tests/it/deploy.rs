@@ -91,6 +91,7 @@ fn teammate_flyctl(world: &World, args: &[&str]) -> std::process::Output {
         .args(args)
         .current_dir(world.root())
         .env("FAKE_FLY_STATE", world.fly_state_path())
+        .envs(world.marks())
         .output()
         .expect("run the fake flyctl")
 }
@@ -484,6 +485,7 @@ fn the_fake_canary_boots_an_extra_machine_then_rolls() {
         .arg("deploy")
         .current_dir(world.root())
         .env("FAKE_FLY_STATE", world.fly_state_path())
+        .envs(world.marks())
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -565,26 +567,16 @@ fn doctor_during_a_handoff(version: &str) {
     let world = world_with(Some("bluegreen"), state);
     let run = world.run(&["doctor", "partner", "--json"]);
     let doctor = run.json();
-    let deploy = findings(&doctor, "deploy", Some("partner"));
-    let error = deploy
-        .iter()
-        .find(|f| f["level"] == "error")
-        .unwrap_or_else(|| panic!("{deploy:#?}"));
-    let message = error["message"].as_str().unwrap();
-    assert!(
-        message.contains("a deploy now starts the bot on Fly beside alice@mbp's copy"),
-        "{message}"
-    );
+    let error = expect_finding(&doctor, "deploy", Level::Error)
+        .bot("partner")
+        .saying("a deploy now starts the bot on Fly beside alice@mbp's copy")
+        .one();
+    let message = message(error);
     assert!(
         message.contains("forceStart") || message.contains("v0.4.80"),
         "{message}"
     );
-    assert!(
-        error["fix"]
-            .as_str()
-            .unwrap()
-            .starts_with("botctl deploy partner")
-    );
+    assert!(fix(error).starts_with("botctl deploy partner"), "{error}");
 }
 
 #[test]

@@ -2,13 +2,13 @@
 //! human output's first line; the conflict probe against a real python-telegram-bot poller
 //! on the fake Bot API; and tokens that never leak, whatever goes wrong.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
 use test_support::config::{Bot, Toml};
 use test_support::{
-    BotApi, PtbBot, Run, World, findings, fly_apps, machine, partner_on_fly, partner_on_fly_with,
-    with_secret,
+    BotApi, Level, PtbBot, Run, World, expect_finding, findings, fix, fly_apps, machine, message,
+    partner_on_fly, partner_on_fly_with, with_secret,
 };
 
 const APP: &str = "loyalitybot-partner";
@@ -90,20 +90,6 @@ fn doctor(world: &World, args: &[&str]) -> (Run, Value, Run) {
     let human = world.run(&human_args);
     assert_eq!(run.code, human.code, "--json and human exit codes differ");
     (run, json, human)
-}
-
-/// The only finding of `check` for partner, asserting its level.
-#[track_caller]
-fn the<'a>(json: &'a Value, check: &str, level: &str) -> &'a Value {
-    let found = findings(json, check, None);
-    let with_level: Vec<_> = found.iter().filter(|f| f["level"] == level).collect();
-    assert_eq!(
-        with_level.len(),
-        1,
-        "expected one {check}/{level} finding in {:#}",
-        json["findings"]
-    );
-    with_level[0]
 }
 
 fn text(v: &Value) -> &str {
@@ -189,12 +175,15 @@ fn clean_project_exits_0() {
     assert_shape(&json);
     assert_eq!(json["errors"], 0, "{json:#}");
     assert_eq!(json["warnings"], 0, "{json:#}");
-    the(&json, "places", "ok");
-    the(&json, "flyctl", "ok");
-    the(&json, "token", "ok");
-    the(&json, "webhook", "ok");
-    the(&json, "logs", "ok");
-    assert_eq!(the(&json, "config", "ok")["bot"], json!(null));
+    expect_finding(&json, "places", Level::Ok).one();
+    expect_finding(&json, "flyctl", Level::Ok).one();
+    expect_finding(&json, "token", Level::Ok).one();
+    expect_finding(&json, "webhook", Level::Ok).one();
+    expect_finding(&json, "logs", Level::Ok).one();
+    assert_eq!(
+        expect_finding(&json, "config", Level::Ok).one()["bot"],
+        json!(null)
+    );
     assert_eq!(
         human.stdout.lines().next(),
         Some("No cause of a 409 found."),
@@ -215,7 +204,7 @@ fn a_bot_in_two_places() {
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
-    let f = the(&json, "places", "error");
+    let f = expect_finding(&json, "places", Level::Error).one();
     assert_eq!(f["bot"], "partner");
     assert!(
         text(&f["message"]).contains(&format!("pid {}", local.pid())),
@@ -250,12 +239,12 @@ fn two_local_copies() {
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
-    let f = the(&json, "local", "error");
+    let f = expect_finding(&json, "local", Level::Error).one();
     let message = text(&f["message"]);
     assert!(message.contains(&first.pid().to_string()), "{f}");
     assert!(message.contains(&second.pid().to_string()), "{f}");
     assert!(text(&f["fix"]).contains("botctl dev-stop partner"), "{f}");
-    the(&json, "places", "error");
+    expect_finding(&json, "places", Level::Error).one();
     assert_cause_first(&human, &json, "2 places");
 }
 
@@ -268,7 +257,7 @@ fn two_started_machines_in_one_app() {
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
-    let f = the(&json, "fly", "error");
+    let f = expect_finding(&json, "fly", Level::Error).one();
     let fix = text(&f["fix"]);
     assert!(
         fix.contains("flyctl machine stop d8d9e2f0c12345 --app loyalitybot-partner"),
@@ -278,7 +267,7 @@ fn two_started_machines_in_one_app() {
         !fix.contains("148ed193b95089"),
         "the fix must keep the first machine: {fix}"
     );
-    let places = the(&json, "places", "error");
+    let places = expect_finding(&json, "places", Level::Error).one();
     assert!(text(&places["fix"]).contains("d8d9e2f0c12345"), "{places}");
     assert_cause_first(&human, &json, "2 places");
 }
@@ -290,7 +279,7 @@ fn a_webhook_is_set() {
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
-    let f = the(&json, "webhook", "error");
+    let f = expect_finding(&json, "webhook", Level::Error).one();
     assert!(
         text(&f["message"]).contains("https://example.com/hook"),
         "{f}"
@@ -310,7 +299,7 @@ fn a_wrong_token() {
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
-    let f = the(&json, "token", "error");
+    let f = expect_finding(&json, "token", Level::Error).one();
     assert!(text(&f["message"]).contains("rejects the token"), "{f}");
     assert!(text(&f["message"]).contains("Unauthorized"), "{f}");
     assert!(text(&f["fix"]).contains("@BotFather"), "{f}");
@@ -328,7 +317,7 @@ fn a_token_of_another_bot() {
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
-    let f = the(&json, "token", "error");
+    let f = expect_finding(&json, "token", Level::Error).one();
     assert!(text(&f["message"]).contains("@somebodyelsebot"), "{f}");
     assert!(text(&f["message"]).contains("@ghbipartnerbot"), "{f}");
     assert_cause_first(&human, &json, "somebodyelsebot");
@@ -341,7 +330,7 @@ fn flyctl_missing() {
     // A missing tool is not known to cause anything: "cannot tell", never the cause of a 409.
     run.expect_code(0);
     assert_shape(&json);
-    let f = the(&json, "flyctl", "warn");
+    let f = expect_finding(&json, "flyctl", Level::Warn).one();
     assert_eq!(f["bot"], json!(null));
     assert!(
         text(&f["message"])
@@ -354,7 +343,7 @@ fn flyctl_missing() {
         "reported once, as flyctl: {json:#}"
     );
     // Fly could not be read, so "runs nowhere" is only a warning.
-    the(&json, "places", "warn");
+    expect_finding(&json, "places", Level::Warn).one();
     assert!(!human.stdout.contains("Cause:"), "{}", human.stdout);
 }
 
@@ -366,7 +355,7 @@ fn flyctl_logged_out() {
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(0);
     assert_shape(&json);
-    let f = the(&json, "flyctl", "warn");
+    let f = expect_finding(&json, "flyctl", Level::Warn).one();
     assert!(text(&f["message"]).contains("cannot tell"), "{f}");
     assert!(text(&f["message"]).contains("not logged in"), "{f}");
     assert_eq!(f["fix"], "flyctl auth login");
@@ -426,9 +415,11 @@ fn autostart_entries_are_warnings() {
     run.expect_code(0); // warnings only
     assert_shape(&json);
     let autostart = findings(&json, "autostart", Some("partner"));
-    assert_eq!(autostart.len(), 3, "{json:#}");
-    assert!(autostart.iter().all(|f| f["level"] == "warn"));
-    let fixes: Vec<&str> = autostart.iter().map(|f| text(&f["fix"])).collect();
+    assert_eq!(autostart.len(), 3, "only warnings: {json:#}");
+    let autostart = expect_finding(&json, "autostart", Level::Warn)
+        .bot("partner")
+        .count(3);
+    let fixes: Vec<&str> = autostart.iter().map(|f| fix(f)).collect();
     assert!(
         fixes.iter().any(|f| f.starts_with("crontab -e")),
         "{fixes:?}"
@@ -461,7 +452,7 @@ fn a_stopped_machine_that_fly_proxy_can_start() {
     let (run, json, _) = doctor(&world, &[]);
     run.expect_code(0);
     assert_shape(&json);
-    let f = the(&json, "proxy", "warn");
+    let f = expect_finding(&json, "proxy", Level::Warn).one();
     assert!(text(&f["message"]).contains("d8d9e2f0c12345"), "{f}");
     assert!(text(&f["fix"]).contains("--autostart=false"), "{f}");
     assert_eq!(
@@ -505,7 +496,7 @@ fn conflict_lines_in_the_logs() {
     let (run, json, _) = doctor(&world, &[]);
     run.expect_code(1); // recent 409s are an error
     assert_shape(&json);
-    let f = the(&json, "logs", "error");
+    let f = expect_finding(&json, "logs", Level::Error).one();
     let message = text(&f["message"]);
     assert!(message.starts_with("2 409 Conflict line(s)"), "{message}");
     assert!(message.contains("on machine d8d9e2f0c12345"), "{message}");
@@ -519,7 +510,7 @@ fn conflict_lines_in_the_logs() {
     let world = partner_on_fly_with(state);
     let (run, json, _) = doctor(&world, &[]);
     run.expect_code(0);
-    let f = the(&json, "logs", "warn");
+    let f = expect_finding(&json, "logs", Level::Warn).one();
     assert!(
         text(&f["message"]).starts_with("1 409 Conflict line(s)"),
         "{f}"
@@ -542,7 +533,7 @@ fn an_open_handoff_and_a_corrupt_one() {
     let (run, json, _) = doctor(&world, &[]);
     run.expect_code(0);
     assert_shape(&json);
-    let f = the(&json, "handoff", "warn");
+    let f = expect_finding(&json, "handoff", Level::Warn).one();
     assert!(text(&f["message"]).contains("dev@laptop"), "{f}");
     assert!(text(&f["message"]).contains("148ed193b95089"), "{f}");
     assert_eq!(f["fix"], "botctl deploy-resume partner");
@@ -554,7 +545,7 @@ fn an_open_handoff_and_a_corrupt_one() {
     let (run, json, human) = doctor(&world, &[]);
     run.expect_code(1);
     assert_shape(&json);
-    let f = the(&json, "handoff", "error");
+    let f = expect_finding(&json, "handoff", Level::Error).one();
     let state_path = world.path(".botctl/state.json");
     assert!(
         text(&f["message"]).contains(state_path.to_str().unwrap()),
@@ -590,7 +581,7 @@ fn status_and_probe_see_a_real_ptb_bot_running_as_bot_py() {
     let run = world.run(&["doctor", "--probe", "--json"]);
     run.expect_code(0);
     let json = run.json();
-    let f = the(&json, "probe", "ok");
+    let f = expect_finding(&json, "probe", Level::Ok).one();
     assert!(
         text(&f["message"]).contains("a live poller answered"),
         "{f}"
@@ -608,7 +599,7 @@ fn the_probe_finds_a_poller_botctl_cannot_see_and_no_ghost_after_it_stops() {
     run.expect_code(1);
     let json = run.json();
     assert_shape(&json);
-    let f = the(&json, "probe", "error");
+    let f = expect_finding(&json, "probe", Level::Error).one();
     let message = text(&f["message"]);
     assert!(
         message.contains("another poller answered the probe"),
@@ -638,7 +629,7 @@ fn the_probe_finds_a_poller_botctl_cannot_see_and_no_ghost_after_it_stops() {
             .all(|f| f["level"] != "error"),
         "a false positive: {json:#}"
     );
-    let f = the(&json, "probe", "ok");
+    let f = expect_finding(&json, "probe", Level::Ok).one();
     assert!(
         text(&f["message"]).contains("no other poller answered"),
         "{f}"
@@ -665,9 +656,13 @@ fn the_probe_never_sends_offset_or_allowed_updates() {
         "the probe consumed an update: {stats:#}"
     );
     let probe = findings(&json, "probe", Some("partner"));
-    assert_eq!(probe.len(), 1, "{json:#}");
+    assert_eq!(
+        probe.len(),
+        1,
+        "one probe finding, whatever its level: {json:#}"
+    );
     assert!(
-        text(&probe[0]["message"]).contains("updates were waiting"),
+        message(probe[0]).contains("updates were waiting"),
         "{json:#}"
     );
 }
@@ -801,4 +796,44 @@ fn tokens_never_leak_when_the_bot_api_answers_html() {
     let error = text(&test_support::bot(&json, "partner")["telegram"]["error"]).to_string();
     assert!(error.contains("HTTP 502"), "{error}");
     assert!(error.contains("not the Bot API's JSON"), "{error}");
+}
+
+/// partner on Fly.io (add `[fly]` settings to taste).
+fn partner_on(world: &World) -> Toml {
+    Toml::new().bot(Bot::script("partner", &world.script("bot.py")).fly_app(APP))
+}
+
+/// An executable script at `root/rel`.
+fn script(world: &World, rel: &str, text: &str) -> std::path::PathBuf {
+    let p = world.write(rel, text);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn doctor_mentions_a_handoff_for_a_bot_no_longer_configured() {
+    let world = partner_on_fly_with(fly_apps(&[(APP, vec![])]));
+    world.write(
+        ".botctl/state.json",
+        r#"{"version": 1, "handoffs": [{"bot": "oldbot", "app": "old-app", "machines": ["e784079b449483"], "at": "2026-11-20T10:00:00Z", "by": "dev@laptop"}]}"#,
+    );
+    let run = world.run(&["doctor", "--json"]);
+    let json = run.json();
+    let found = expect_finding(&json, "handoff", Level::Warn)
+        .saying("oldbot")
+        .saying("e784079b449483")
+        .one();
+    assert!(
+        fix(found).contains("flyctl machine start e784079b449483 --app old-app"),
+        "{found}"
+    );
+}
+
+#[test]
+fn a_flyctl_with_a_broken_shebang_is_not_called_not_installed() {
+    let world = World::configured(|w| partner_on(w).flyctl("./myfly"));
+    script(&world, "myfly", "#!/nonexistent/python9\nprint('hi')\n");
+    let run = world.run(&["status"]);
+    assert!(!run.stdout.contains("not found"), "{}", run.stdout);
+    run.expect_stdout("cannot be run");
 }

@@ -45,12 +45,6 @@ fn after_dev_start(world: &World) {
     );
 }
 
-fn the_finding<'a>(json: &'a Value, check: &str) -> &'a Value {
-    let found = findings(json, check, Some("partner"));
-    assert_eq!(found.len(), 1, "one {check} finding expected: {json:#}");
-    found[0]
-}
-
 #[test]
 fn doctor_does_not_wait_on_an_empty_log_buffer() {
     let token = token(71);
@@ -66,8 +60,9 @@ fn doctor_does_not_wait_on_an_empty_log_buffer() {
         run.elapsed
     );
     let json = run.json();
-    let logs = the_finding(&json, "logs");
-    assert_eq!(logs["level"], "ok");
+    let logs = expect_finding(&json, "logs", Level::Ok)
+        .bot("partner")
+        .one();
     let message = logs["message"].as_str().unwrap();
     assert!(
         message.contains("logs of loyalitybot-partner are empty"),
@@ -112,11 +107,10 @@ fn doctor_probe_returns_soon_after_it_hears_a_live_poller() {
             .contains("another poller answered the probe"),
         "{top}"
     );
-    let logs = the_finding(&json, "logs");
-    assert!(
-        logs["message"].as_str().unwrap().contains("empty"),
-        "{logs}"
-    );
+    expect_finding(&json, "logs", Level::Ok)
+        .bot("partner")
+        .saying("empty")
+        .one();
 }
 
 #[test]
@@ -137,8 +131,9 @@ fn conflict_lines_are_read_from_a_buffer_that_has_them_even_when_flyctl_is_slow(
     let run = world.run(&["doctor", "--json"]);
     run.expect_code(1);
     let json = run.json();
-    let logs = the_finding(&json, "logs");
-    assert_eq!(logs["level"], "error", "{json:#}");
+    let logs = expect_finding(&json, "logs", Level::Error)
+        .bot("partner")
+        .one();
     // Read although flyctl printed nothing for 2 s. (How long doctor took is no evidence here:
     // on a busy machine its other sources take longer than the logs.)
     let message = logs["message"].as_str().unwrap();

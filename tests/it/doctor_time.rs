@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use test_support::config::{Bot, Toml};
-use test_support::{World, findings, fly_apps};
+use test_support::{Level, World, expect_finding, findings, fly_apps};
 
 const APP: &str = "loyalitybot-partner";
 const MACHINE: &str = "148ed193b95089";
@@ -39,14 +39,12 @@ fn doctor(world: &World) -> Value {
     run.json()
 }
 
+/// Every deploy finding of partner is ok.
 #[track_caller]
-fn one<'a>(json: &'a Value, check: &str, level: &str) -> &'a Value {
-    let found: Vec<&Value> = findings(json, check, Some("partner"))
-        .into_iter()
-        .filter(|f| f["level"] == level)
-        .collect();
-    assert_eq!(found.len(), 1, "one {level} {check} finding: {json:#}");
-    found[0]
+fn no_deploy_warning(json: &Value) {
+    for level in [Level::Warn, Level::Error] {
+        expect_finding(json, "deploy", level).bot("partner").none();
+    }
 }
 
 fn text(v: &Value) -> &str {
@@ -65,7 +63,9 @@ fn a_bluegreen_strategy_in_fly_toml_is_a_deploy_finding_with_the_fix() {
         &format!("app = \"{APP}\"\n\n[deploy]\n  strategy = \"bluegreen\"\n"),
     );
     let json = doctor(&world);
-    let f = one(&json, "deploy", "warn");
+    let f = expect_finding(&json, "deploy", Level::Warn)
+        .bot("partner")
+        .one();
     assert!(
         text(&f["message"]).contains("strategy = \"bluegreen\""),
         "{f}"
@@ -78,15 +78,20 @@ fn a_bluegreen_strategy_in_fly_toml_is_a_deploy_finding_with_the_fix() {
     world.write("deploy/prod.toml", "[deploy]\nstrategy = \"canary\"\n");
     world.write_config(config(&world).fly_toml("deploy/prod.toml"));
     let f = doctor(&world);
-    assert!(text(&one(&f, "deploy", "warn")["message"]).contains("canary"));
+    assert!(
+        text(
+            &expect_finding(&f, "deploy", Level::Warn)
+                .bot("partner")
+                .one()["message"]
+        )
+        .contains("canary")
+    );
     world.write("deploy/prod.toml", "[deploy]\nstrategy = \"rolling\"\n");
     let json = doctor(&world);
-    one(&json, "deploy", "ok");
-    assert!(
-        findings(&json, "deploy", Some("partner"))
-            .iter()
-            .all(|f| f["level"] == "ok")
-    );
+    expect_finding(&json, "deploy", Level::Ok)
+        .bot("partner")
+        .one();
+    no_deploy_warning(&json);
 }
 
 /// With services, flyctl's first deploy makes two machines, and auto_stop_machines stops a
@@ -104,27 +109,20 @@ auto_stop_machines = \"stop\"\n  auto_start_machines = true\n"
         ),
     );
     let json = doctor(&world);
-    let warnings: Vec<&Value> = findings(&json, "deploy", Some("partner"))
-        .into_iter()
-        .filter(|f| f["level"] == "warn")
-        .collect();
-    assert_eq!(warnings.len(), 2, "{json:#}");
-    let two = warnings
-        .iter()
-        .find(|f| text(&f["message"]).contains("creates two machines"))
-        .unwrap_or_else(|| panic!("no warning of the first deploy's two machines: {json:#}"));
+    let warning = || expect_finding(&json, "deploy", Level::Warn).bot("partner");
+    warning().count(2);
+    let two = warning().saying("creates two machines").one();
     assert!(text(&two["message"]).contains("no machine yet"), "{two}");
     assert_eq!(two["fix"], format!("fly scale count 1 --app {APP}"));
-    let stop = warnings
-        .iter()
-        .find(|f| text(&f["message"]).contains("auto_stop_machines = \"stop\""))
-        .unwrap_or_else(|| panic!("no auto_stop_machines warning: {json:#}"));
+    let stop = warning().saying("auto_stop_machines = \"stop\"").one();
     assert!(
         text(&stop["fix"]).contains("auto_stop_machines = \"off\""),
         "{stop}"
     );
     // The ✓ of the rolling strategy stays: it is true.
-    one(&json, "deploy", "ok");
+    expect_finding(&json, "deploy", Level::Ok)
+        .bot("partner")
+        .one();
 
     // One machine (deployed with --ha=false, or scaled to one) and auto-stop off: nothing to say.
     world.fly_state(fly_apps(&[(
@@ -136,12 +134,7 @@ auto_stop_machines = \"stop\"\n  auto_start_machines = true\n"
         &format!("app = \"{APP}\"\n\n[[services]]\n  internal_port = 8080\n  auto_stop_machines = \"off\"\n"),
     );
     let json = doctor(&world);
-    assert!(
-        findings(&json, "deploy", Some("partner"))
-            .iter()
-            .all(|f| f["level"] == "ok"),
-        "{json:#}"
-    );
+    no_deploy_warning(&json);
 
     // A webhook bot needs its services.
     world.write_config(config(&world).change_bot("partner", |b| {
@@ -154,12 +147,7 @@ auto_stop_machines = \"stop\"\n  auto_start_machines = true\n"
         &format!("app = \"{APP}\"\n\n[http_service]\n  auto_stop_machines = true\n"),
     );
     let json = doctor(&world);
-    assert!(
-        findings(&json, "deploy", Some("partner"))
-            .iter()
-            .all(|f| f["level"] == "ok"),
-        "{json:#}"
-    );
+    no_deploy_warning(&json);
 }
 
 #[test]
@@ -175,7 +163,9 @@ fn an_old_flyctl_while_a_handoff_is_open_is_a_deploy_finding() {
         .to_string(),
     );
     let json = doctor(&world);
-    let f = one(&json, "deploy", "warn");
+    let f = expect_finding(&json, "deploy", Level::Warn)
+        .bot("partner")
+        .one();
     let message = text(&f["message"]);
     assert!(
         message.contains("v0.4.10 is older than v0.4.20"),
@@ -214,7 +204,9 @@ getUpdates request",
     )]);
     world.fly_state(state);
     let json = doctor(&world);
-    let f = one(&json, "deploy", "error");
+    let f = expect_finding(&json, "deploy", Level::Error)
+        .bot("partner")
+        .one();
     let message = text(&f["message"]);
     assert!(
         message.contains("machine 9080e6f3a12345 was created or replaced"),
@@ -246,7 +238,9 @@ fn a_machine_the_handoff_stopped_and_fly_proxy_started_is_an_events_finding() {
     let run = world.run(&["doctor", "--json"]);
     run.expect_code(1);
     let json = run.json();
-    let f = one(&json, "events", "error");
+    let f = expect_finding(&json, "events", Level::Error)
+        .bot("partner")
+        .one();
     let message = text(&f["message"]);
     assert!(message.contains(&format!("machine {MACHINE}")), "{message}");
     assert!(message.contains("bob@laptop"), "{message}");
@@ -259,5 +253,12 @@ fn a_machine_the_handoff_stopped_and_fly_proxy_started_is_an_events_finding() {
         {"type": "update", "status": "started", "source": "user", "timestamp": t - 3000}]}}]),
     );
     let json = doctor(&world);
-    assert!(text(&one(&json, "events", "error")["message"]).contains("a deploy"));
+    assert!(
+        text(
+            &expect_finding(&json, "events", Level::Error)
+                .bot("partner")
+                .one()["message"]
+        )
+        .contains("a deploy")
+    );
 }

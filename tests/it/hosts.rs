@@ -9,10 +9,10 @@
 //! That needs root (as CI runs), as does sshd logging in as root; without root the tests skip.
 //! Bots are named with `World::script`, so nothing else on the machine matches them.
 
-use std::time::Duration;
-
 use serde_json::Value;
-use test_support::config::{Bot, Toml};
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+use test_support::config::{Bot, Host, Toml};
 use test_support::*;
 
 const APP: &str = "loyalitybot-partner";
@@ -342,15 +342,8 @@ fn dev_start_and_deploy_resume_refuse_and_doctor_names_the_host_while_it_runs_th
     let _bot = world.spawn(&["python3", &script], world.root());
 
     let doctor = world.run_under(ISOLATED, &["doctor", "partner", "--json"]);
-    let findings = doctor.json()["findings"].clone();
-    let host = findings
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["check"] == "host")
-        .unwrap_or_else(|| panic!("no host finding: {findings}"))
-        .clone();
-    assert_eq!(host["level"], "error", "{host}");
+    let json = doctor.json();
+    let host = expect_finding(&json, "host", Level::Error).one();
     assert_eq!(host["fix"], "botctl dev-stop partner --host vps", "{host}");
 
     let run = world.run_under(ISOLATED, &["dev-start", "partner", "--yes", "--no-run"]);
@@ -424,4 +417,40 @@ fn nothing_of_a_token_goes_over_ssh() {
         !sent_env.contains(&token[10..]),
         "the token reached the server's environment:\n{sent_env}"
     );
+}
+
+fn partner(world: &World) -> Bot {
+    Bot::script("partner", &world.script("bot.py"))
+}
+
+fn executable(path: &std::path::Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A host whose shell answers with an endless `yes`: the capture is capped, the host is "not
+/// checked" with "printed too much", and status does not grow without end.
+#[test]
+fn a_host_that_prints_without_end_is_cut_off() {
+    let world = World::configured(|w| {
+        Toml::new()
+            .host(Host::new("vps", "deploy@vps").timeout("20s"))
+            .bot(partner(w))
+    });
+    executable(
+        &world.bin().join("ssh"),
+        "#!/bin/sh\nexec yes AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
+    );
+    let run = world.run(&["status", "--json"]);
+    assert!(
+        run.elapsed < Duration::from_secs(15),
+        "took {:?}",
+        run.elapsed
+    );
+    let json = run.json();
+    let error = bot(&json, "partner")["hosts"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(error.contains("printed too much"), "{json:#}");
 }

@@ -162,11 +162,11 @@ fn another_users_copy_outside_the_project_is_maybe_and_never_signalled() {
         .run(&["status"])
         .expect_stdout(&format!("maybe: local pid {}", other.pid()));
     let doctor = world.run(&["doctor", "--json"]).json();
-    let local = findings(&doctor, "local", Some("partner"));
+    let local = expect_finding(&doctor, "local", Level::Warn)
+        .bot("partner")
+        .some();
     assert!(
-        local
-            .iter()
-            .any(|f| f["level"] == "warn" && names_pid(f["message"].as_str().unwrap(), other.pid())),
+        local.iter().any(|f| names_pid(message(f), other.pid())),
         "{doctor:#}"
     );
     world

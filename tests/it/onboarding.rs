@@ -363,3 +363,16 @@ fn human_output_fits_80_columns_on_a_terminal() {
         }
     }
 }
+
+#[test]
+fn init_writes_toml_escapes_that_toml_accepts() {
+    let world = World::new();
+    world.write(
+        "bot\u{200b}.py",
+        "import os\nTOKEN = os.getenv(\"PARTNER_BOT_TOKEN\")\napp.run_polling()\n",
+    );
+    world.run(&["init", "--yes"]).expect_code(0);
+    let text = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
+    assert!(!text.contains("\\u{"), "{text}");
+    world.run(&["status"]).expect_code(0);
+}

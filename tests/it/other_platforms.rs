@@ -1,7 +1,7 @@
 //! A bot on a platform botctl cannot read yet (Railway, Heroku): botctl.toml accepts it, every
 //! command says it was not checked, none acts there, none crashes. (Kubernetes: kubernetes.rs.)
 
-use test_support::{World, bot};
+use test_support::{Level, World, bot, expect_finding};
 
 const NOT_YET: &str = "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n\
 railway = { service = \"lb-partner\" }\n";
@@ -51,16 +51,10 @@ fn doctor_names_the_platform_not_checked() {
     let world = World::with_config(NOT_YET);
     let run = world.run(&["doctor", "--json"]);
     let json = run.json();
-    let findings = test_support::findings(&json, "platform", Some("partner"));
-    assert_eq!(findings.len(), 1, "{json:#}");
-    assert_eq!(findings[0]["level"], "warn");
-    assert!(
-        findings[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not supported by botctl yet"),
-        "{json:#}"
-    );
+    expect_finding(&json, "platform", Level::Warn)
+        .bot("partner")
+        .saying("not supported by botctl yet")
+        .one();
 }
 
 #[test]

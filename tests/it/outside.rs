@@ -1,43 +1,17 @@
-//! Round four of the red team, what comes from outside: deeply nested plists, outside fields
-//! that could forge a line, run commands and script names, a symlinked `.botctl`, watch's
-//! memory under a flood, and output that cannot be written.
+//! What comes from outside botctl is data, never a command nor a line of its own: other
+//! processes' argv, a loop's text, Bot API answers, pm2 dumps, machine regions and states are
+//! printed escaped; deeply nested plists and endless flyctl lines are cut off by name, not a
+//! crash; a script name is one word of a run command; watch's memory stays bounded under a flood.
 
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
-
 use test_support::config::{Bot, Toml};
 use test_support::*;
 
 fn partner(world: &World) -> Bot {
     Bot::script("partner", &world.script("bot.py"))
 }
-
-// ------------------------------------------------------------------ 12. a failed write
-
-#[test]
-fn output_that_cannot_be_written_is_an_error() {
-    let world = World::configured(|w| Toml::new().bot(partner(w)));
-    for args in [&["status"][..], &["status", "--json"], &["doctor"]] {
-        let full = std::fs::OpenOptions::new()
-            .write(true)
-            .open("/dev/full")
-            .unwrap();
-        let out = world
-            .botctl_process(args)
-            .stdout(Stdio::from(full))
-            .stderr(Stdio::piped())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-        assert!(
-            stderr.contains("cannot write the output: No space left on device"),
-            "{args:?}: {stderr}"
-        );
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-    }
-}
-
-// ------------------------------------------------------------------ 4. deep outside data
 
 /// A binary plist of `depth` arrays, each holding the next (4-byte refs and offsets).
 fn deep_binary_plist(depth: u32) -> Vec<u8> {
@@ -98,8 +72,6 @@ fn a_plist_nested_deeper_than_its_limit_is_unreadable_by_name_not_a_crash() {
     }
 }
 
-// ------------------------------------------------------------------ 7. run commands quoted
-
 #[test]
 fn the_default_run_takes_a_script_name_as_one_word_and_runs_nothing_else() {
     let world = World::new();
@@ -125,43 +97,6 @@ fn the_default_run_takes_a_script_name_as_one_word_and_runs_nothing_else() {
         "a script's name was run as shell syntax"
     );
 }
-
-// ------------------------------------------------------------------ 8. a symlinked .botctl
-
-#[test]
-fn a_symlinked_dot_botctl_is_refused_by_name_and_nothing_is_made_where_it_points() {
-    let app = "loyalitybot-partner";
-    let world = partner_on_fly_with(fly_apps(&[(
-        app,
-        vec![machine("148ed193b95089", "started", Some(false))],
-    )]));
-    let target = world.elsewhere().join("not-botctls");
-    std::fs::create_dir_all(&target).unwrap();
-    std::os::unix::fs::symlink(&target, world.path(".botctl")).unwrap();
-    let named = world.path(".botctl").display().to_string();
-    for args in [
-        &["dev-start", "partner", "--yes", "--no-run", "--no-probe"][..],
-        &["exec", "partner", "--", "sh", "-c", "touch started"],
-        &["deploy-resume", "partner", "--yes"],
-    ] {
-        let run = world.run(args);
-        assert_ne!(run.code, 0, "{args:?}: {}", run.all_output());
-        run.expect_stderr(&named).expect_stderr("symbolic link");
-    }
-    assert!(!world.path("started").exists(), "exec ran past the refusal");
-    let made: Vec<_> = std::fs::read_dir(&target).unwrap().collect();
-    assert!(made.is_empty(), "files made through the link: {made:?}");
-    assert_eq!(
-        world.fly_machines(app),
-        [("148ed193b95089".to_string(), "started".to_string())],
-        "a machine was stopped past the refusal"
-    );
-    // Reports name it too, rather than read a state through it.
-    let run = world.run(&["doctor"]);
-    assert!(run.all_output().contains(&named), "{}", run.all_output());
-}
-
-// ------------------------------------------------------------------ 11. watch's memory
 
 const APP: &str = "loyalitybot-partner";
 
@@ -370,8 +305,6 @@ fn a_log_stream_faster_than_watch_drops_lines_says_so_and_for_ends_with_the_summ
     );
 }
 
-// ------------------------------------------------------------------ 6. outside fields escaped
-
 /// No line of `text` is one that outside text forged.
 #[track_caller]
 fn assert_nothing_forged(text: &str, what: &str) {
@@ -426,5 +359,163 @@ fn a_machines_region_and_unknown_state_print_escaped_in_every_command() {
     assert_eq!(
         machines[1]["state"],
         "hibernating\nFORGED: handoff complete"
+    );
+}
+
+/// The partner bot alone (this world's `bot.py`).
+fn only_partner(world: &World) -> Toml {
+    Toml::new().bot(Bot::script("partner", &world.script("bot.py")))
+}
+
+/// partner on Fly.io (add `[fly]` settings to taste).
+fn partner_on(world: &World) -> Toml {
+    Toml::new().bot(Bot::script("partner", &world.script("bot.py")).fly_app(APP))
+}
+
+/// An executable script at `root/rel`.
+fn script(world: &World, rel: &str, text: &str) -> std::path::PathBuf {
+    let p = world.write(rel, text);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn escape_sequences_in_other_processes_argv_are_shown_escaped() {
+    let world = World::configured(only_partner);
+    let script = world.script("bot.py");
+    world.write_sleeper(&script);
+    let title = "\u{1b}]0;pwned\u{7}";
+    let erase = "\u{1b}[2K";
+    let clipboard = "\u{1b}]52;c;aGFjaw==\u{7}";
+    let _bot = world.spawn(&["python3", &script, title, erase, clipboard], world.root());
+    // doctor shows an ok instance line only with -v.
+    for args in [
+        &["status"][..],
+        &["dev-stop", "--dry-run"],
+        &["doctor", "-v"],
+    ] {
+        let run = world.run(args);
+        assert!(
+            !run.all_output().contains('\u{1b}') && !run.all_output().contains('\u{7}'),
+            "botctl {args:?} printed raw control characters:\n{:?}",
+            run.all_output()
+        );
+        assert!(
+            run.stdout.contains("\\e]0;pwned\\x07"),
+            "botctl {args:?}:\n{}",
+            run.stdout
+        );
+    }
+    // JSON keeps the argv as it is (JSON escapes it).
+    let json = world.run(&["status", "--json"]).json();
+    assert!(json.to_string().contains("\\u001b]0;pwned"), "{json}");
+}
+
+#[test]
+fn a_huge_flyctl_error_line_is_quoted_short() {
+    let world = World::configured(|w| partner_on(w).flyctl("./myfly"));
+    script(
+        &world,
+        "myfly",
+        "#!/bin/sh\nhead -c 50000000 /dev/zero | tr '\\0' x >&2\necho >&2\nexit 1\n",
+    );
+    let run = world.run(&["status", "--json"]);
+    assert!(
+        run.stdout.len() < 10_000,
+        "{} bytes of JSON",
+        run.stdout.len()
+    );
+    let json = run.json();
+    // 50 MB on stderr is past the capture cap: stopped, and said so in one short line.
+    let error = bot(&json, "partner")["fly"]["error"].as_str().unwrap();
+    assert!(error.contains("printed too much"), "{error}");
+    assert!(error.len() < 1000, "{error}");
+    // 5 MB is under the cap: read, and quoted cut short.
+    script(
+        &world,
+        "myfly",
+        "#!/bin/sh\nhead -c 5000000 /dev/zero | tr '\\0' x >&2\necho >&2\nexit 1\n",
+    );
+    let json = world.run(&["status", "--json"]).json();
+    let error = bot(&json, "partner")["fly"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("more bytes"),
+        "{}",
+        &error[..200.min(error.len())]
+    );
+}
+
+#[test]
+fn a_forged_line_in_a_loops_text_stays_inside_its_line() {
+    let world = World::configured(partner);
+    let script = world.script("bot.py");
+    world.write_sleeper(&script);
+    let code = format!(
+        "while true; do python3 {script}; sleep 1; done\n: FORGED: 9. All bots stopped, nothing left"
+    );
+    let shell = world.spawn(&["sh", "-c", &code], world.root());
+    shell.wait_child(&["python3", &script]);
+    let run = world.run(&["dev-stop", "--yes", "--grace", "2s"]);
+    for line in run.stdout.lines().chain(run.stderr.lines()) {
+        assert!(
+            !line.trim_start().starts_with(": FORGED") && !line.contains('\u{1b}'),
+            "a forged line reached the output:\n{}",
+            run.all_output()
+        );
+    }
+    assert!(run.stdout.contains("\\n: FORGED"), "{}", run.stdout);
+}
+
+#[test]
+fn colour_and_newlines_from_the_bot_api_are_escaped_off_a_terminal() {
+    let token = token(32);
+    let api = BotApi::start(&[(&token, "ghbipartnerbot")]);
+    api.set_webhook(&token, "https://example.com/hook\u{1b}[8m\nFORGED line");
+    let world = World::configured(|w| {
+        Toml::new()
+            .telegram_api(&api.url())
+            .bot(partner(w).token_env("PARTNER_BOT_TOKEN"))
+    });
+    world.write(".env", &format!("PARTNER_BOT_TOKEN={token}\n"));
+    for args in [&["status"][..], &["doctor"]] {
+        let run = world.run(args);
+        let out = run.all_output();
+        assert!(
+            !out.contains('\u{1b}'),
+            "{args:?} printed a raw ESC:\n{out}"
+        );
+        assert!(
+            !out.lines().any(|l| l.starts_with("FORGED")),
+            "{args:?}:\n{out}"
+        );
+    }
+    // JSON keeps the text as it is, escaped by serde.
+    let json: Value = world.run(&["status", "--json"]).json();
+    let hook = bot(&json, "partner")["telegram"]["webhook"]
+        .as_str()
+        .unwrap_or("");
+    assert!(hook.contains("FORGED"), "{json:#}");
+}
+
+/// A saved pm2 list (`pm2 save`) whose app name forges a line and hides text: the entry is
+/// shown escaped and its fix quotes the name for the shell.
+#[test]
+fn a_pm2_dump_entry_is_escaped_and_its_fix_quoted() {
+    let world = World::configured(partner);
+    let name = "x; touch /tmp/INJECTED #\n\u{1b}[8mFORGED";
+    let dump = serde_json::json!([{
+        "name": name,
+        "pm_exec_path": format!("/srv/{}", world.script("bot.py")),
+        "exec_interpreter": "python3",
+    }]);
+    std::fs::create_dir_all(world.home().join(".pm2")).unwrap();
+    std::fs::write(world.home().join(".pm2/dump.pm2"), dump.to_string()).unwrap();
+    let run = world.run(&["doctor"]);
+    let out = run.all_output();
+    assert!(!out.contains('\u{1b}'), "{out}");
+    assert!(!out.lines().any(|l| l.starts_with("FORGED")), "{out}");
+    assert!(
+        out.contains("pm2 delete $'x; touch /tmp/INJECTED #\\n\\x1b[8mFORGED'"),
+        "{out}"
     );
 }

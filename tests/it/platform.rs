@@ -244,16 +244,11 @@ fn a_stopped_engine_is_not_checked_not_an_error() {
         json.stdout
     );
     let doctor = world.run(&["doctor", "--json"]);
-    let findings = doctor.json()["findings"].as_array().unwrap().clone();
-    let container: Vec<&Value> = findings
-        .iter()
-        .filter(|f| f["check"] == "container")
-        .collect();
-    assert_eq!(container.len(), 1, "{findings:?}");
+    let json = doctor.json();
     // Not checked is never ✓.
-    assert_eq!(container[0]["level"], "warn");
+    let container = expect_finding(&json, "container", Level::Warn).one();
     assert_eq!(
-        container[0]["message"],
+        container["message"],
         "containers not checked: the Docker engine is not running"
     );
 }
@@ -313,8 +308,9 @@ fn a_container_seen_in_the_process_table_and_by_the_engine_is_one_instance() {
 
 /// `python3 SCRIPT` whose parent is pid 1 (the subshell that started it exits), as a launchd
 /// job's process is; with the shell that ran it (whose group it keeps, so it goes on drop).
-/// `None` where orphans go to a subreaper instead (a desktop's `systemd --user`).
-pub(crate) fn orphaned_bot(world: &World, script: &str) -> Option<(Proc, u32)> {
+/// Fails where orphans go to a subreaper instead (a desktop's `systemd --user`): the tests
+/// that need it are ignored with that reason and run by `cargo xtask ci`.
+pub(crate) fn orphaned_bot(world: &World, script: &str) -> (Proc, u32) {
     let starter = world.spawn_showing(
         &[
             "sh",
@@ -335,14 +331,13 @@ pub(crate) fn orphaned_bot(world: &World, script: &str) -> Option<(Proc, u32)> {
     assert!(found, "the orphaned bot never showed up");
     let pid = pid.unwrap();
     let facts = botctl::proc::facts(botctl::proc::Backend::native(), pid).unwrap();
-    if facts.ppid != 1 {
-        eprintln!(
-            "skipped: orphans here are adopted by pid {}, not pid 1",
-            facts.ppid
-        );
-        return None;
-    }
-    Some((starter, pid))
+    assert_eq!(
+        facts.ppid, 1,
+        "orphans here are adopted by pid {}, not pid 1 (a subreaper): this test cannot run \
+here; leave out --include-ignored",
+        facts.ppid
+    );
+    (starter, pid)
 }
 
 /// Puts the fake launchctl on the world's PATH, answering `list` with `list` and `print`
@@ -391,13 +386,12 @@ pub(crate) fn launchctl_list(pid: u32) -> String {
 /// An agent loaded from an ssh session lives in `user/UID`, not `gui/UID`: the domain is the
 /// first where `launchctl print` knows the job, and the stop is bootout plus disable there.
 #[test]
+#[ignore = "needs orphans adopted by pid 1 (no subreaper such as systemd --user); cargo xtask ci runs it"]
 fn a_launchd_job_is_found_in_its_domain_and_stopped_for_good_there() {
     let world = World::configured(partner);
     let script = world.script("bot.py");
     world.write_sleeper(&script);
-    let Some((_starter, pid)) = orphaned_bot(&world, &script) else {
-        return;
-    };
+    let (_starter, pid) = orphaned_bot(&world, &script);
     let uid = nix::unistd::geteuid().as_raw();
     let target = format!("user/{uid}/com.lb.partner");
     fake_launchctl(&world, &launchctl_list(pid), &[(&target, pid)]);
@@ -438,13 +432,12 @@ fn a_launchd_job_is_found_in_its_domain_and_stopped_for_good_there() {
 
 /// A daemon of the system domain (`/Library/LaunchDaemons`): its stop needs root.
 #[test]
+#[ignore = "needs orphans adopted by pid 1 (no subreaper such as systemd --user); cargo xtask ci runs it"]
 fn a_system_domain_job_is_stopped_with_sudo() {
     let world = World::configured(partner);
     let script = world.script("bot.py");
     world.write_sleeper(&script);
-    let Some((_starter, pid)) = orphaned_bot(&world, &script) else {
-        return;
-    };
+    let (_starter, pid) = orphaned_bot(&world, &script);
     fake_launchctl(
         &world,
         &launchctl_list(pid),

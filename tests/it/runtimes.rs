@@ -3,11 +3,10 @@
 //! its child counted once, and real grammY and Telegraf pollers that the probe stops (both
 //! frameworks give up on a 409).
 
-use std::time::Duration;
-
 use serde_json::json;
+use std::time::Duration;
 use test_support::config::{Bot, Toml};
-use test_support::{BotApi, Poller, World, bot, node_fakes};
+use test_support::{BotApi, Poller, World, bot, node_fakes, *};
 
 fn sorted(mut v: Vec<u32>) -> Vec<u32> {
     v.sort_unstable();
@@ -300,4 +299,26 @@ fn status_finds_a_real_grammy_bot_and_doctor_warns_before_the_probe_stops_it() {
 #[test]
 fn a_real_telegraf_bot_is_stopped_by_the_probe_too() {
     the_probe_stops_a_node_poller(Poller::telegraf, 42, "bot.launch()");
+}
+
+/// The partner bot alone (this world's `bot.py`).
+fn only_partner(world: &World) -> Toml {
+    Toml::new().bot(Bot::script("partner", &world.script("bot.py")))
+}
+
+#[test]
+fn free_threaded_and_debug_pythons_run_instances() {
+    let world = World::configured(only_partner);
+    let script = world.script("bot.py");
+    world.write_sleeper(&script);
+    let mut procs = Vec::new();
+    for name in ["python3.13t", "python3.12-dbg"] {
+        std::os::unix::fs::symlink(system_python(), world.bin().join(name)).unwrap();
+        procs.push(world.spawn(&[name, &script], world.root()));
+    }
+    let json = world.run(&["status", "--json"]).json();
+    let pids = local_pids(bot(&json, "partner"));
+    for p in &procs {
+        assert!(pids.contains(&p.pid()), "{} not found in {json:#}", p.pid());
+    }
 }

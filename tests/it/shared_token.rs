@@ -108,14 +108,13 @@ fn a_beta_app_with_the_same_token_is_a_place_of_the_bot() {
         "{fix}"
     );
     // The places finding counts it too, with the same fix.
-    let places = findings(&json, "places", Some("partner"));
-    assert_eq!(places[0]["level"], "error");
-    assert!(places[0]["message"].as_str().unwrap().contains(BETA));
+    let places = expect_finding(&json, "places", Level::Error)
+        .bot("partner")
+        .saying(BETA)
+        .one();
     assert!(
-        places[0]["fix"]
-            .as_str()
-            .unwrap()
-            .contains("flyctl secrets set")
+        test_support::fix(places).contains("flyctl secrets set"),
+        "{places}"
     );
     let human = world.run(&["doctor"]);
     let first = human.stdout.lines().next().unwrap_or("");
@@ -171,15 +170,10 @@ fn a_beta_app_whose_machines_are_stopped_is_a_warning_and_no_place() {
     assert_eq!(p["verdict"], "ok", "{json:#}");
     assert_eq!(p["fly"]["also"][0]["app"], BETA);
     let json = world.run(&["doctor", "--json"]).json();
-    let f = findings(&json, "shared-token", Some("partner"));
-    assert_eq!(f.len(), 1, "{json:#}");
-    assert_eq!(f[0]["level"], "warn");
-    assert!(
-        f[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("none of its machines is started")
-    );
+    expect_finding(&json, "shared-token", Level::Warn)
+        .bot("partner")
+        .saying("none of its machines is started")
+        .one();
     // With the beta app stopped, dev-start has nothing to refuse for it.
     let run = world.run(&["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
     run.expect_code(0);
@@ -209,17 +203,10 @@ fn an_unrelated_secret_of_the_same_name_is_no_conflict() {
     assert_eq!(p["fly"]["also"], json!([]));
 
     let json = world.run(&["doctor", "--json"]).json();
-    let f = findings(&json, "shared-token", Some("partner"));
-    assert_eq!(f.len(), 1, "{json:#}");
-    assert_eq!(f[0]["level"], "ok");
-    assert!(
-        f[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("1 app(s) compared"),
-        "{}",
-        f[0]
-    );
+    expect_finding(&json, "shared-token", Level::Ok)
+        .bot("partner")
+        .saying("1 app(s) compared")
+        .one();
 
     let run = world.run(&["checklist"]);
     let item = line_with(&run.stdout, "no other Fly app polls with this token");
@@ -257,15 +244,10 @@ fn an_app_whose_secrets_cannot_be_read_is_not_checked_never_a_conflict() {
 
     let json = world.run(&["doctor", "--json"]).json();
     assert_eq!(json["errors"], 0, "{json:#}");
-    let f = findings(&json, "shared-token", Some("partner"));
-    assert_eq!(f.len(), 1, "{json:#}");
-    assert_eq!(f[0]["level"], "warn");
-    assert!(
-        f[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("someone-elses-app")
-    );
+    expect_finding(&json, "shared-token", Level::Warn)
+        .bot("partner")
+        .saying("someone-elses-app")
+        .one();
 
     let run = world.run(&["checklist"]);
     let item = line_with(&run.stdout, "no other Fly app polls with this token");

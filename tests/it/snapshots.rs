@@ -1,9 +1,12 @@
-//! The human output of status, doctor, checklist, dev-start --dry-run and dev-stop --dry-run,
-//! pinned as insta snapshots (tests/it/snapshots/*.snap) in one representative world: partner
-//! on Fly.io (a started machine and a stopped standby, its token in .env and valid on the fake
-//! Bot API), admin running here, a crontab line that can start admin again. A change of layout
-//! fails here; what varies between runs (pids, the world's temp folder and tag, ports, times
-//! and durations, dates, user names) is blanked by filters first.
+//! The human output of every command, pinned as insta snapshots (tests/it/snapshots/*.snap) in
+//! one representative world: partner on Fly.io (a started machine and a stopped standby, its
+//! token in .env and valid on the fake Bot API), admin running here, a crontab line that can
+//! start admin again; and in that world with a copy of partner here too (the conflict). status,
+//! doctor, checklist, the dry runs of dev-start, dev-stop, deploy and deploy-resume, one pass
+//! of watch, and the errors: exec's refusal, init over a botctl.toml, an unknown bot, a config
+//! error. (What init writes for each project shape is pinned by tests/it/init_shapes.rs.) A
+//! change of layout fails here; what varies between runs (pids, the world's temp folder and
+//! tag, ports, times and durations, dates, user names) is blanked by filters first.
 //!
 //! To accept an intended change (cargo-insta may not be installed):
 //!
@@ -89,6 +92,16 @@ fn assert_output(scene: &Scene, name: &str, args: &[&str], code: i32) {
     assert_streams(scene, name, args, code, Streams::Both)
 }
 
+/// [`assert_output`] with a copy of partner running here too (its pid blanked): partner in two
+/// places, the conflict.
+#[track_caller]
+fn assert_output_in_conflict(scene: &Scene, name: &str, args: &[&str], code: i32) {
+    let bot_py = scene.world.script("bot.py");
+    let partner = scene.world.spawn(&["python3", &bot_py], scene.world.root());
+    let masks = [(partner.pid(), "[partner pid]")];
+    snapshot(scene, name, args, code, Streams::Both, &masks);
+}
+
 /// Which of a run's streams a snapshot holds: `-v`'s trace on stderr comes from concurrent
 /// calls in any order, so a verbose run is pinned by its stdout.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -99,16 +112,21 @@ enum Streams {
 
 #[track_caller]
 fn assert_streams(scene: &Scene, name: &str, args: &[&str], code: i32, streams: Streams) {
-    // Who botctl says changes things (`user@host` by default) and where (this machine's id)
-    // are fixed, as a teammate's are.
-    let run = test_support::run(
-        scene
-            .world
-            .botctl()
-            .env("BOTCTL_WHO", "dev@laptop")
-            .env("BOTCTL_ON", "0a1b2c3d4e5f")
-            .args(args),
-    );
+    snapshot(scene, name, args, code, streams, &[]);
+}
+
+/// Runs `botctl ARGS`, asserts its exit code and pins `streams` as the snapshot `name`, each
+/// pid of `masks` blanked by its label besides what always varies ([`filters`]).
+#[track_caller]
+fn snapshot(
+    scene: &Scene,
+    name: &str,
+    args: &[&str],
+    code: i32,
+    streams: Streams,
+    masks: &[(u32, &str)],
+) {
+    let run = test_support::run(botctl(scene).args(args));
     run.expect_code(code);
     let text = match streams {
         Streams::Both => shown(&run, args),
@@ -118,10 +136,22 @@ fn assert_streams(scene: &Scene, name: &str, args: &[&str], code: i32, streams: 
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.set_description(format!("botctl {}", args.join(" ")));
+    for (pid, label) in masks {
+        settings.add_filter(&format!(r"\b{pid}\b"), *label);
+    }
     for (regex, replacement) in filters(scene) {
         settings.add_filter(&regex, replacement);
     }
     settings.bind(|| insta::assert_snapshot!(name, text));
+}
+
+/// botctl in the scene. Who it says changes things (`user@host` by default) and where (this
+/// machine's id) are fixed, as a teammate's are.
+fn botctl(scene: &Scene) -> assert_cmd::Command {
+    let mut cmd = scene.world.botctl();
+    cmd.env("BOTCTL_WHO", "dev@laptop")
+        .env("BOTCTL_ON", "0a1b2c3d4e5f");
+    cmd
 }
 
 /// What varies between runs, as (regex, what it becomes): the specific before the general.
@@ -144,10 +174,17 @@ fn filters(scene: &Scene) -> Vec<(String, String)> {
             r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d)?(\.\d+)?Z?".to_string(),
             "[time]".to_string(),
         ),
+        // Clock times as watch and the handoff record print them.
+        (r"\b\d\d:\d\d(:\d\d)?Z".to_string(), "[time]".to_string()),
+        (r"\b\d\d:\d\d UTC\b".to_string(), "[time] UTC".to_string()),
+        // Any number of seconds but 409 ("0 409s" counts conflicts).
         (
-            r"\b\d+(\.\d+)?\s?(ms|s|m|h|d)\b".to_string(),
+            r"\b(\d+(\.\d+)?\s?(ms|m|h|d)|(\d{1,2}|\d{4,}|[0-35-9]\d\d|4[1-9]\d|40[0-8]|\d+\.\d+)\s?s)\b"
+                .to_string(),
             "[duration]".to_string(),
         ),
+        // The test binary, as the parent of the processes it starts.
+        (r"\bit-[0-9a-f]{16}\b".to_string(), "[test binary]".to_string()),
         (
             format!(r"\({}, in ", literal(&user_name())),
             "([user], in ".to_string(),
@@ -249,4 +286,87 @@ fn dev_start_dry_run_human_output() {
 fn dev_stop_dry_run_human_output() {
     let scene = scene();
     assert_output(&scene, "dev_stop_dry_run", &["dev-stop", "--dry-run"], 0);
+}
+
+#[test]
+fn status_in_conflict_human_output() {
+    let scene = scene();
+    assert_output_in_conflict(&scene, "status_conflict", &["status"], 1);
+}
+
+#[test]
+fn deploy_dry_run_human_output() {
+    let scene = scene();
+    assert_output(
+        &scene,
+        "deploy_dry_run",
+        &["deploy", "partner", "--dry-run"],
+        0,
+    );
+}
+
+#[test]
+fn deploy_resume_dry_run_human_output() {
+    let scene = scene();
+    // dev-start's handoff first: its machine stopped, the record written.
+    test_support::run(botctl(&scene).args([
+        "dev-start",
+        "partner",
+        "--yes",
+        "--no-run",
+        "--no-probe",
+    ]))
+    .expect_code(0);
+    assert_output(
+        &scene,
+        "deploy_resume_dry_run",
+        &["deploy-resume", "partner", "--dry-run"],
+        0,
+    );
+}
+
+#[test]
+fn exec_refusal_human_output() {
+    let scene = scene();
+    // partner's machine runs on Fly.io: exec refuses to start a second poller.
+    assert_output(
+        &scene,
+        "exec_refused",
+        &["exec", "partner", "--", "true"],
+        1,
+    );
+}
+
+#[test]
+fn watch_one_pass_human_output() {
+    let scene = scene();
+    assert_output(&scene, "watch_one_pass", &["watch", "--for", "2s"], 0);
+}
+
+#[test]
+fn init_over_an_existing_config_human_output() {
+    let scene = scene();
+    assert_output(&scene, "init_refused", &["init"], 1);
+}
+
+#[test]
+fn unknown_bot_human_output() {
+    let scene = scene();
+    assert_output(
+        &scene,
+        "unknown_bot",
+        &["dev-start", "nosuchbot", "--dry-run"],
+        2,
+    );
+}
+
+#[test]
+fn config_error_human_output() {
+    let scene = scene();
+    let typo = Toml::new()
+        .bot(Bot::script("partner", &scene.world.script("bot.py")))
+        .render()
+        .replace("script = ", "scrpt = ");
+    scene.world.write_config(typo);
+    assert_output(&scene, "config_error", &["status"], 2);
 }

@@ -4,13 +4,12 @@
 //! reloader, and launchd through a fake `launchctl` printing real `launchctl list` output.
 //! Every test looks only at processes it started.
 
+use serde_json::{Value, json};
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-use serde_json::{Value, json};
 use test_support::config::{Bot, Toml};
 use test_support::*;
 
@@ -371,11 +370,11 @@ fn bash_loop_is_named_ended_first_and_doctor_and_checklist_say_so() {
     let run = world.run(&["doctor", "--json"]);
     run.expect_code(1);
     let doctor = run.json();
-    let found = findings(&doctor, "supervisor", Some("partner"));
-    assert_eq!(found.len(), 1, "{doctor:#}");
-    assert_eq!(found[0]["level"], "error");
-    assert_eq!(found[0]["fix"], stop);
-    assert!(found[0]["message"].as_str().unwrap().contains("(loop)"));
+    let found = expect_finding(&doctor, "supervisor", Level::Error)
+        .bot("partner")
+        .saying("(loop)")
+        .one();
+    assert_eq!(found["fix"], stop);
     // Ranked with the cause: among the first errors.
     let first: Vec<&str> = doctor["findings"].as_array().unwrap()[..3]
         .iter()
@@ -465,12 +464,11 @@ fn cron_and_reloader_ancestors_are_named() {
 // launchd, through a fake launchctl
 
 #[test]
+#[ignore = "needs orphans adopted by pid 1 (no subreaper such as systemd --user); cargo xtask ci runs it"]
 fn launchd_job_from_a_fake_launchctl_printing_real_output() {
     let world = world();
     // The job is the process launchd (pid 1) started: here a bot whose starter exited.
-    let Some((_starter, pid)) = crate::platform::orphaned_bot(&world, "bot.py") else {
-        return;
-    };
+    let (_starter, pid) = crate::platform::orphaned_bot(&world, "bot.py");
     let domain = format!("gui/{}", nix::unistd::geteuid());
     let target = format!("{domain}/com.lb.partner");
     crate::platform::fake_launchctl(
@@ -524,4 +522,35 @@ fn write_fake_launchctl(bin: &Path, list: &Path, calls: &Path) {
     let path = bin.join("launchctl");
     std::fs::write(&path, script).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `node --watch bot.js` starts the bot again on a file change: it is the bot's reloader,
+/// ended first, so nothing is left to start it again.
+#[test]
+fn node_watch_is_a_reloader_ended_first() {
+    let world = World::configured(|w| {
+        Toml::new()
+            .respawn("1s")
+            .bot(Bot::script("partner", &w.script("bot.js")))
+    });
+    let script = world.script("bot.js");
+    world.write(&script, "setInterval(() => {}, 1000);\n");
+    let watcher = world.spawn(&["node", "--watch", &script], world.root());
+    let node = world.resolve("node");
+    let child = watcher.wait_child(&[node.to_str().unwrap(), &script]);
+    let json = world.run(&["status", "--json"]).json();
+    let local = &bot(&json, "partner")["local"];
+    assert_eq!(local_pids(bot(&json, "partner")), [child], "{local:#}");
+    let supervisor = &local[0]["supervisor"];
+    assert_eq!(supervisor["kind"], "reloader", "{supervisor}");
+    assert_eq!(supervisor["pid"], watcher.pid(), "{supervisor}");
+
+    let run = world.run(&["dev-stop", "--yes", "--grace", "2s"]);
+    run.expect_code(0);
+    assert!(
+        wait_until(Duration::from_secs(5), || !alive(child)
+            && !alive(watcher.pid())),
+        "{}",
+        run.all_output()
+    );
 }

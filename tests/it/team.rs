@@ -171,13 +171,11 @@ fn two_laptops_publish_see_refuse_doctor_take_over_resume_and_clear() {
     // 4. bob's doctor names alice as the holder (a warning: nothing conflicts yet).
     let run = bob.run(&["doctor", "partner", "--json"]);
     let json = run.json();
-    let held: Vec<_> = findings(&json, "handoff", Some("partner"))
-        .into_iter()
-        .filter(|f| text(&f["message"]).contains("alice@mbp holds partner"))
-        .collect();
-    assert_eq!(held.len(), 1, "{json:#}");
-    assert_eq!(held[0]["level"], "warn");
-    assert!(text(&held[0]["fix"]).contains("--take-over"), "{}", held[0]);
+    let held = expect_finding(&json, "handoff", Level::Warn)
+        .bot("partner")
+        .saying("alice@mbp holds partner")
+        .one();
+    assert!(fix(held).contains("--take-over"), "{held}");
     bob.run(&["doctor", "partner"])
         .expect_stdout("alice@mbp holds partner");
 
@@ -333,15 +331,13 @@ fn a_failed_publish_is_a_warning_with_the_retry_command_and_the_local_record_sta
     // doctor: the record is on only some of the machines the handoff stopped.
     let run = run_as(&world, "alice@mbp", &["doctor", "partner", "--json"]);
     let json = run.json();
-    let partial: Vec<_> = findings(&json, "handoff", Some("partner"))
-        .into_iter()
-        .filter(|f| text(&f["message"]).contains("only some"))
-        .collect();
-    assert_eq!(partial.len(), 1, "{json:#}");
+    let partial = expect_finding(&json, "handoff", Level::Warn)
+        .bot("partner")
+        .saying("only some")
+        .one();
     assert!(
-        text(&partial[0]["fix"]).contains(&format!("flyctl machine update {STANDBY}")),
-        "{}",
-        partial[0]
+        fix(partial).contains(&format!("flyctl machine update {STANDBY}")),
+        "{partial}"
     );
 }
 
@@ -363,12 +359,10 @@ fn a_record_older_than_team_stale_is_reported_stale() {
     assert_eq!(h["at"], "2026-01-02T03:04:05Z");
     run_as(&world, "bob@thinkpad", &["status"]).expect_stdout("stale: older than 12h");
     let json = run_as(&world, "bob@thinkpad", &["doctor", "--json"]).json();
-    assert!(
-        findings(&json, "handoff", Some("partner"))
-            .iter()
-            .any(|f| text(&f["message"]).contains("stale")),
-        "{json:#}"
-    );
+    expect_finding(&json, "handoff", Level::Warn)
+        .bot("partner")
+        .saying("stale")
+        .some();
 
     world.write_config(
         Toml::new()
@@ -401,13 +395,11 @@ fn a_record_on_started_machines_is_an_error_pointing_at_their_events() {
     let run = run_as(&world, "bob@thinkpad", &["doctor", "--json"]);
     run.expect_code(1);
     let json = run.json();
-    let f: Vec<_> = findings(&json, "handoff", Some("partner"))
-        .into_iter()
-        .filter(|f| text(&f["message"]).contains("something started"))
-        .collect();
-    assert_eq!(f.len(), 1, "{json:#}");
-    assert_eq!(f[0]["level"], "error");
-    assert!(text(&f[0]["fix"]).contains("events"), "{}", f[0]);
+    let f = expect_finding(&json, "handoff", Level::Error)
+        .bot("partner")
+        .saying("something started")
+        .one();
+    assert!(fix(f).contains("events"), "{f}");
     // alice's laptop and the started machine: two places.
     let run = run_as(&world, "bob@thinkpad", &["status", "--json"]);
     run.expect_code(1);
@@ -642,13 +634,12 @@ fn records_that_disagree_across_machines_are_a_doctor_warning() {
     );
     assert_eq!(handoff_of(&run)["machines"], json!([STANDBY]));
     let json = run_as(&world, "bob@thinkpad", &["doctor", "--json"]).json();
-    let f: Vec<_> = findings(&json, "handoff", Some("partner"))
-        .into_iter()
-        .filter(|f| text(&f["message"]).contains("different handoff records"))
-        .collect();
-    assert_eq!(f.len(), 1, "{json:#}");
-    assert!(text(&f[0]["message"]).contains("alice@mbp"), "{}", f[0]);
-    assert!(text(&f[0]["message"]).contains("carol@x1"), "{}", f[0]);
+    expect_finding(&json, "handoff", Level::Warn)
+        .bot("partner")
+        .saying("different handoff records")
+        .saying("alice@mbp")
+        .saying("carol@x1")
+        .one();
 }
 
 /// `botctl exec` on bob's laptop refuses while alice's record holds the bot: her laptop is a

@@ -321,3 +321,163 @@ fn outside_data_is_deserialized_as_outside_text() {
         offending.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------- the docs
+
+/// The project's prose: README, CONTRIBUTING, BENCHMARKS and everything under docs/.
+fn doc_files() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<PathBuf> = ["README.md", "CONTRIBUTING.md", "BENCHMARKS.md"]
+        .iter()
+        .map(|f| root.join(f))
+        .collect();
+    let mut pending = vec![root.join("docs")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                pending.push(p);
+            } else if p.extension().is_some_and(|e| e == "md") {
+                files.push(p);
+            }
+        }
+    }
+    files
+}
+
+/// The text outside fenced code blocks, line by line with its number.
+fn prose_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut fenced = false;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced {
+            out.push((i + 1, line));
+        }
+    }
+    out
+}
+
+/// The targets of markdown links `[text](target)` in a line.
+fn link_targets(line: &str) -> Vec<&str> {
+    line.match_indices("](")
+        .filter_map(|(i, _)| {
+            let rest = &line[i + 2..];
+            rest.find(')').map(|end| &rest[..end])
+        })
+        .collect()
+}
+
+/// Inline code that names a file of the repository (`src/…`, `tests/…`): a path from the root.
+fn repo_paths(line: &str) -> Vec<&str> {
+    const TOP: [&str; 8] = [
+        "src/",
+        "tests/",
+        "test-support/",
+        "xtask/",
+        "packaging/",
+        "docs/",
+        ".github/",
+        "build.rs",
+    ];
+    line.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|code| TOP.iter().any(|t| code.starts_with(t)))
+        // A pattern or a placeholder names no one file.
+        .filter(|code| !code.contains(['*', ' ', '…']) && !code.contains("PID"))
+        .collect()
+}
+
+/// GitHub's anchor for a heading: lower case, punctuation dropped, spaces as dashes.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+fn anchors(text: &str) -> Vec<String> {
+    prose_lines(text)
+        .into_iter()
+        .filter_map(|(_, l)| l.strip_prefix('#'))
+        .map(|h| anchor(h.trim_start_matches('#')))
+        .collect()
+}
+
+#[test]
+fn every_link_and_path_in_the_docs_resolves_inside_the_repository() {
+    let root = std::fs::canonicalize(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let mut offending = Vec::new();
+    for file in doc_files() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let folder = file.parent().unwrap();
+        let name = file
+            .strip_prefix(&root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        for (n, line) in prose_lines(&text) {
+            for target in link_targets(line) {
+                if target.starts_with("https://") || target.starts_with("http://") {
+                    continue;
+                }
+                let (path, fragment) = target.split_once('#').unwrap_or((target, ""));
+                let resolved = if path.is_empty() {
+                    Some(file.clone())
+                } else {
+                    std::fs::canonicalize(folder.join(path)).ok()
+                };
+                match resolved {
+                    None => offending.push(format!("{name}:{n}: no such file: {target}")),
+                    Some(p) if !p.starts_with(&root) => {
+                        offending.push(format!("{name}:{n}: outside the repository: {target}"))
+                    }
+                    Some(p) if !fragment.is_empty() => {
+                        let heads = std::fs::read_to_string(&p).map(|t| anchors(&t));
+                        if !heads.is_ok_and(|h| h.iter().any(|a| a == fragment)) {
+                            offending.push(format!("{name}:{n}: no heading #{fragment} in {path}"));
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            for path in repo_paths(line) {
+                if !root.join(path).exists() {
+                    offending.push(format!("{name}:{n}: no such file: {path}"));
+                }
+            }
+            if line.contains("../shared") {
+                offending.push(format!("{name}:{n}: names a file outside the repository"));
+            }
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "links and paths in the docs must resolve inside the repository:\n{}",
+        offending.join("\n")
+    );
+}
+
+#[test]
+fn docs_links_paths_and_anchors_are_read_as_github_does() {
+    assert_eq!(
+        link_targets("see [a](docs/a.md#x) and [b](../b.md)."),
+        ["docs/a.md#x", "../b.md"]
+    );
+    assert_eq!(
+        repo_paths("in `src/files.rs`, not `src/*.rs` nor `cargo test` or `/proc/PID/stat`"),
+        ["src/files.rs"]
+    );
+    assert_eq!(
+        anchor(" Got a 409? `botctl doctor`"),
+        "got-a-409-botctl-doctor"
+    );
+    assert_eq!(anchor("Other hosts (`[[host]]`)"), "other-hosts-host");
+    let text = "# T\n```sh\n# not a heading\n```\n## What keeps a local copy alive\n";
+    assert_eq!(anchors(text), ["t", "what-keeps-a-local-copy-alive"]);
+}

@@ -318,16 +318,11 @@ fn doctor_names_a_missing_webhook_and_one_that_points_elsewhere() {
     let doctor = botctl(&world, &tok, &["doctor", "partner", "--json"]);
     doctor.expect_code(1);
     let json = doctor.json();
-    let found = findings(&json, "webhook", Some("partner"));
-    assert!(
-        found.iter().any(|f| f["level"] == "error"
-            && f["message"]
-                .as_str()
-                .unwrap()
-                .contains("points at https://old.example.com/hook")
-            && f["fix"].as_str().unwrap().contains("setWebhook")),
-        "{json:#}"
-    );
+    let found = expect_finding(&json, "webhook", Level::Error)
+        .bot("partner")
+        .saying("points at https://old.example.com/hook")
+        .one();
+    assert!(fix(found).contains("setWebhook"), "{found}");
     // A webhook bot's machine with proxy autostart is its design, no proxy warning.
     assert!(
         findings(&json, "proxy", Some("partner")).is_empty(),
@@ -339,19 +334,14 @@ fn doctor_names_a_missing_webhook_and_one_that_points_elsewhere() {
     let doctor = botctl(&world, &tok, &["doctor", "partner", "--json"]);
     doctor.expect_code(1);
     let json = doctor.json();
-    let found = findings(&json, "webhook", Some("partner"));
+    let found = expect_finding(&json, "webhook", Level::Error)
+        .bot("partner")
+        .saying("a polling copy deleted it")
+        .saying("grammY")
+        .one();
     assert!(
-        found.iter().any(|f| f["level"] == "error"
-            && f["message"]
-                .as_str()
-                .unwrap()
-                .contains("a polling copy deleted it")
-            && f["message"].as_str().unwrap().contains("grammY")
-            && f["fix"]
-                .as_str()
-                .unwrap()
-                .starts_with("botctl deploy-resume partner")),
-        "{json:#}"
+        fix(found).starts_with("botctl deploy-resume partner"),
+        "{found}"
     );
 }
 
@@ -387,22 +377,15 @@ fn doctor_quotes_a_recent_delivery_error_and_growing_pending_updates() {
     }
     let out = child.wait_with_output().expect("doctor's output");
     let json: Value = serde_json::from_slice(&out.stdout).expect("doctor --json prints JSON");
-    let webhook = findings(&json, "webhook", Some("partner"));
-    assert!(
-        webhook.iter().any(
-            |f| f["message"].as_str().unwrap().contains("502 Bad Gateway")
-                && f["message"].as_str().unwrap().contains("no autostart")
-        ),
-        "{json:#}"
-    );
-    let pending = findings(&json, "pending", Some("partner"));
-    assert!(
-        pending.iter().any(|f| f["message"]
-            .as_str()
-            .unwrap()
-            .contains("pending updates grow")),
-        "{json:#}"
-    );
+    expect_finding(&json, "webhook", Level::Error)
+        .bot("partner")
+        .saying("502 Bad Gateway")
+        .saying("no autostart")
+        .one();
+    expect_finding(&json, "pending", Level::Warn)
+        .bot("partner")
+        .saying("pending updates grow")
+        .one();
 }
 
 #[test]
@@ -433,13 +416,11 @@ fn a_real_ptb_poller_deletes_the_webhook_and_doctor_names_it() {
     doctor.expect_code(1);
     let json = doctor.json();
     let pid = format!("pid {} on this machine", ptb.pid());
-    assert!(
-        findings(&json, "webhook", Some("partner")).iter().any(|f| {
-            let m = f["message"].as_str().unwrap();
-            f["level"] == "error" && m.contains("a polling copy deleted it") && m.contains(&pid)
-        }),
-        "{json:#}"
-    );
+    expect_finding(&json, "webhook", Level::Error)
+        .bot("partner")
+        .saying("a polling copy deleted it")
+        .saying(pid)
+        .one();
 }
 
 /// A webhook bot without fly_app (the config allows it): dev-start records its webhook on

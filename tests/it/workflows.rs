@@ -1,9 +1,8 @@
 //! dev-start, dev-stop and deploy-resume against the fake flyctl and real processes: the whole
 //! cycle, every refusal, confirmations (also on a real pseudo-terminal), dry runs and failures.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
+use std::time::Duration;
 use test_support::config::{Bot, Toml};
 use test_support::*;
 
@@ -641,5 +640,91 @@ fn sigterm_reaches_a_bot_run_through_the_shell_and_yes_resumes() {
     assert!(
         world.pids_with_arg(&bot_py).is_empty(),
         "the bot behind `cd sub &&` got the signal too"
+    );
+}
+
+/// partner on Fly.io (add `[fly]` settings to taste).
+fn partner_on(world: &World) -> Toml {
+    Toml::new().bot(Bot::script("partner", &world.script("bot.py")).fly_app(APP))
+}
+
+fn now_epoch() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+#[test]
+fn a_second_dev_start_while_the_first_stops_machines_is_refused() {
+    let world = World::configured(|w| partner_on(w).fly_wait("30s"));
+    world.write_sleeper(world.script("bot.py"));
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![
+            json!({"id": "148ed193b95089", "state": "started", "region": "ams",
+                    "autostart": false, "stop_delay": 4}),
+        ],
+    )]));
+    let log = world.elsewhere().join("first.log");
+    let mut first = world
+        .botctl_process(&["dev-start", "partner", "--yes", "--no-probe"])
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(world.elsewhere().join("first.err")).unwrap())
+        .spawn()
+        .unwrap();
+    // The first one has asked Fly to stop the machine, which now takes a while.
+    assert!(
+        wait_until(Duration::from_secs(30), || world
+            .fly_machines(APP)
+            .iter()
+            .any(|(_, s)| s == "stopping")),
+        "the first dev-start never stopped the machine: {:?} {}{}",
+        world.fly_machines(APP),
+        std::fs::read_to_string(&log).unwrap_or_default(),
+        std::fs::read_to_string(world.elsewhere().join("first.err")).unwrap_or_default()
+    );
+    let second = world.run(&["dev-start", "partner", "--yes", "--no-probe"]);
+    second
+        .expect_code(1)
+        .expect_stderr("another botctl run is changing things");
+    // The first goes on to run the bot: exactly one local copy, from the first.
+    let script = world.script("bot.py");
+    let ours = || world.pids_with_arg(&script).len();
+    assert!(wait_until(Duration::from_secs(30), || ours() == 1));
+    // And no second copy follows: watched for half a second, failing at the first sight.
+    assert!(
+        !wait_until(Duration::from_millis(500), || ours() > 1),
+        "two local copies of the bot"
+    );
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = first.wait();
+}
+
+#[test]
+fn dev_start_waits_for_machines_already_stopping() {
+    let world = World::configured(|w| partner_on(w).fly_wait("30s"));
+    // The lock first: waiting for it (other checkouts' tests) must not eat the 2 s below.
+    world.hold_process_table();
+    let mut state = fly_apps(&[(
+        APP,
+        vec![
+            json!({"id": "148ed193b95089", "state": "stopping", "region": "ams",
+                    "autostart": false}),
+        ],
+    )]);
+    // Settles to stopped a little later, as after a stop somebody else sent.
+    state["apps"][APP]["machines"][0]["pending"] =
+        json!({"to": "stopped", "at": now_epoch() + 6.0});
+    world.fly_state(state);
+    let run = world.run(&["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
+    run.expect_code(0).expect_stdout("stopped 148ed193b95089");
+    assert!(!run.stdout.contains("no machine of"), "{}", run.stdout);
+    assert_eq!(
+        world.fly_machines(APP),
+        vec![("148ed193b95089".to_string(), "stopped".to_string())]
     );
 }

@@ -33,7 +33,7 @@ pub fn run(root: &Path, test_args: &[String]) -> Result<()> {
 /// This machine's wheel, npm packages and archive, installed offline and run (dist --check).
 fn dist(root: &Path) -> Result<()> {
     println!("$ cargo xtask dist --check");
-    crate::dist::run(root, &crate::dist::parse_args(&["--check".to_string()])?)
+    crate::dist::run(root, &crate::dist::Args::new(None, true)?)
 }
 
 fn check_formatting(root: &Path) -> Result<()> {

@@ -85,46 +85,35 @@ pub struct Args {
     pub check: bool,
 }
 
-pub fn parse_args(rest: &[String]) -> Result<Args> {
-    let mut platform = None;
-    let mut check = false;
-    let mut rest = rest.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--check" => check = true,
-            "--target" => {
-                let triple = rest
-                    .next()
-                    .ok_or_else(|| usage("--target needs a TRIPLE"))?;
-                platform = Some(
-                    PLATFORMS
-                        .iter()
-                        .find(|p| p.triple == triple)
-                        .ok_or_else(|| usage(format!("botctl is not released for {triple}")))?,
-                );
+impl Args {
+    /// `--target TRIPLE` (already checked by [`released_platform`]), else this machine.
+    pub fn new(target: Option<&'static Platform>, check: bool) -> Result<Args> {
+        let platform = match target.or_else(Platform::host) {
+            Some(p) => p,
+            None => {
+                return Err(Error::usage(format!(
+                    "botctl is not released for this machine ({} {}); --target TRIPLE: {}",
+                    std::env::consts::OS,
+                    std::env::consts::ARCH,
+                    triples()
+                )));
             }
-            other => return Err(usage(format!("unknown argument `{other}`"))),
-        }
+        };
+        Ok(Args { platform, check })
     }
-    let platform = match platform {
-        Some(p) => p,
-        None => Platform::host().ok_or_else(|| {
-            usage(format!(
-                "botctl is not released for this machine ({} {})",
-                std::env::consts::OS,
-                std::env::consts::ARCH
-            ))
-        })?,
-    };
-    Ok(Args { platform, check })
 }
 
-fn usage(message: impl std::fmt::Display) -> Error {
+/// `--target TRIPLE`'s parser: a platform botctl is released for.
+pub fn released_platform(triple: &str) -> Result<&'static Platform, String> {
+    PLATFORMS
+        .iter()
+        .find(|p| p.triple == triple)
+        .ok_or_else(|| format!("botctl is not released for {triple}; TRIPLE: {}", triples()))
+}
+
+fn triples() -> String {
     let targets: Vec<&str> = PLATFORMS.iter().map(|p| p.triple).collect();
-    Error::usage(format!(
-        "{message}\nusage: cargo xtask dist [--target TRIPLE] [--check]; TRIPLE: {}",
-        targets.join(", ")
-    ))
+    targets.join(", ")
 }
 
 pub fn run(root: &Path, args: &Args) -> Result<()> {
@@ -346,10 +335,6 @@ pub fn copy_executable(from: &Path, to: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
-
     #[test]
     fn the_version_is_the_package_one() {
         let toml = "[workspace]\nversion = \"9.9.9\"\n\n[package]\nname = \"botctl\"\n\
@@ -374,22 +359,16 @@ mod tests {
 
     #[test]
     fn a_target_is_one_botctl_is_released_for() {
-        let parsed = parse_args(&args(&["--target", "aarch64-apple-darwin", "--check"])).unwrap();
-        assert_eq!(parsed.platform.npm_name(), "darwin-arm64");
-        assert!(parsed.check);
-        let parsed = parse_args(&args(&["--target", "x86_64-unknown-linux-gnu"])).unwrap();
-        assert_eq!(parsed.platform.npm_name(), "linux-x64");
-        assert!(parsed.platform.glibc);
-        assert!(!parsed.check);
-        for bad in [
-            &["--target", "x86_64-pc-windows-msvc"][..],
-            &["--target"],
-            &["--fast"],
-        ] {
-            let e = parse_args(&args(bad)).unwrap_err();
-            assert_eq!(e.code, 2, "{bad:?}");
-            assert!(e.message.contains("usage: cargo xtask dist"), "{e}");
-        }
+        let mac = released_platform("aarch64-apple-darwin").unwrap();
+        assert_eq!(mac.npm_name(), "darwin-arm64");
+        let linux = released_platform("x86_64-unknown-linux-gnu").unwrap();
+        assert_eq!(linux.npm_name(), "linux-x64");
+        assert!(linux.glibc);
+        let args = Args::new(Some(mac), true).unwrap();
+        assert!(args.check);
+        assert_eq!(args.platform, mac);
+        let e = released_platform("x86_64-pc-windows-msvc").unwrap_err();
+        assert!(e.contains("x86_64-unknown-linux-gnu"), "{e}");
     }
 
     /// A fresh folder under target/ (xtask has no tempfile).

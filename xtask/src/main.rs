@@ -6,7 +6,7 @@
 //!   dist --check.
 //! - `dist`: the wheel, npm packages and archive for users without Rust, in `target/dist/`.
 //! - `man`: man pages from botctl's clap definition.
-//! - `bench`: the SPEC's Speed figures, measured side by side.
+//! - `bench`: the Speed figures of docs/contract.md, measured side by side (`--write`: BENCHMARKS.md).
 //! - `tour`: every rule of the 409 checklist, happening on the test doubles (`doubles`).
 
 mod bench;
@@ -28,100 +28,101 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 
-const HELP: &str = "\
-cargo xtask <task>
+use clap::{CommandFactory, Parser, Subcommand};
 
-Tasks:
-  setup              install what the tests need: .venv with tests/fakes/requirements.txt
-                     and packaging/requirements.txt (maturin, ziglang for dist), and check
-                     python3 and setpriv (installs them as root with apt-get)
-  ci [-- ARGS...]    what CI runs: setup, cargo fmt --check, cargo clippy -D warnings (also
-                     for aarch64- and x86_64-apple-darwin), actionlint on .github/workflows,
-                     cargo test --workspace ARGS..., dist --check, then the tour; builds
-                     with --locked
-  dist [--target TRIPLE] [--check]
-                     build into target/dist: the wheel (maturin; on Linux with zig for glibc
-                     2.17), the npm packages botctl and botctl-OS-CPU, a .tar.gz, the sdist
-                     and SHA256SUMS. --check installs them offline (venv, npm prefix) and
-                     runs them. TRIPLE: this machine's, or another it can build for
-  man [--out DIR]    write botctl.1 and one page per subcommand into DIR (default target/man)
-  bench [NAME...]    build botctl in release and measure the SPEC's Speed goals (only the
-                     benchmarks whose name contains a NAME, when given)
-  tour               see every rule of the 409 checklist happen, with no Fly.io or Telegram
-                     account: a fake Fly.io machine runs a real python-telegram-bot poller,
-                     and status, doctor --probe, dev-stop, dev-start and deploy-resume run
-                     against it, each shown with its output and checked
-  help               this text
-";
+/// botctl's development tasks.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Option<Task>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Install what the tests need
+    ///
+    /// .venv with tests/fakes/requirements.txt and packaging/requirements.txt (maturin, ziglang for dist), and check python3 and setpriv
+    /// (installs them as root with apt-get)
+    Setup,
+    /// What CI runs
+    ///
+    /// Setup, cargo fmt --check, cargo clippy -D warnings (also for aarch64- and
+    /// x86_64-apple-darwin), actionlint on .github/workflows, cargo test --workspace
+    /// TEST_ARGS..., dist --check, then the tour; builds with --locked
+    Ci {
+        /// Passed to cargo test, after `--`
+        #[arg(last = true, value_name = "TEST_ARGS")]
+        test_args: Vec<String>,
+    },
+    /// Build the packages into target/dist
+    ///
+    /// The wheel (maturin; on Linux with zig for glibc 2.17), the npm
+    /// packages botctl and botctl-OS-CPU, a .tar.gz, the sdist and SHA256SUMS
+    Dist {
+        /// This machine's target, or another it can build for
+        #[arg(long, value_name = "TRIPLE", value_parser = dist::released_platform)]
+        target: Option<&'static dist::Platform>,
+        /// Then install them offline (venv, npm prefix) and run them
+        #[arg(long)]
+        check: bool,
+    },
+    /// Write botctl.1 and one page per subcommand
+    Man {
+        /// Where to write them (relative to the working folder) [default: target/man]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Build botctl in release and measure the Speed goals of docs/contract.md
+    Bench {
+        /// Only the benchmarks whose name contains one of these
+        #[arg(value_name = "NAME")]
+        only: Vec<String>,
+        /// Write BENCHMARKS.md from this run (every benchmark: no NAME)
+        #[arg(long, conflicts_with = "only")]
+        write: bool,
+    },
+    /// See every rule of the 409 checklist happen, with no Fly.io or Telegram account
+    ///
+    /// A fake Fly.io machine runs a real python-telegram-bot poller, and status, doctor --probe,
+    /// dev-stop, dev-start and deploy-resume run against it, each shown with its output and
+    /// checked
+    Tour,
+}
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(e) = dispatch(&args) {
+    let cli = Cli::parse();
+    if let Err(e) = dispatch(cli) {
         eprintln!("xtask: error: {e}");
         std::process::exit(e.code);
     }
 }
 
-fn dispatch(args: &[String]) -> Result<()> {
+fn dispatch(cli: Cli) -> Result<()> {
     let root = project_root();
-    let (task, rest) = match args.split_first() {
-        Some((task, rest)) => (task.as_str(), rest),
-        None => ("help", &[][..]),
+    let Some(task) = cli.task else {
+        Cli::command()
+            .print_help()
+            .map_err(|e| Error::io("cannot print the help", e))?;
+        return Ok(());
     };
     match task {
-        "setup" => {
-            no_arguments(task, rest)?;
-            setup::run(&root)
+        Task::Setup => setup::run(&root),
+        Task::Ci { test_args } => ci::run(&root, &test_args),
+        Task::Man { out } => {
+            let out = match out {
+                Some(dir) => from_working_folder(&dir)?,
+                None => root.join("target/man"),
+            };
+            man::run(&root, out)
         }
-        "ci" => ci::run(&root, ci_test_args(rest)?),
-        "man" => man::run(&root, man_out_dir(&root, rest)?),
-        "dist" => dist::run(&root, &dist::parse_args(rest)?),
-        "bench" => bench::run(&root, rest),
-        "tour" => {
-            no_arguments(task, rest)?;
-            tour::run(&root)
-        }
-        "help" | "-h" | "--help" => {
-            print!("{HELP}");
-            Ok(())
-        }
-        other => Err(Error::usage(format!("unknown task `{other}`\n\n{HELP}"))),
+        Task::Dist { target, check } => dist::run(&root, &dist::Args::new(target, check)?),
+        Task::Bench { only, write } => bench::run(&root, &only, write),
+        Task::Tour => tour::run(&root),
     }
 }
 
-fn no_arguments(task: &str, rest: &[String]) -> Result<()> {
-    match rest.first() {
-        None => Ok(()),
-        Some(arg) => Err(Error::usage(format!(
-            "`{task}` takes no arguments, got `{arg}`"
-        ))),
-    }
-}
-
-/// `ci -- ARGS...`: everything after `--` goes to `cargo test`.
-fn ci_test_args(rest: &[String]) -> Result<&[String]> {
-    match rest.split_first() {
-        None => Ok(&[]),
-        Some((dashes, args)) if dashes == "--" => Ok(args),
-        Some((arg, _)) => Err(Error::usage(format!(
-            "`ci` passes arguments to cargo test after `--`: cargo xtask ci -- {arg}"
-        ))),
-    }
-}
-
-/// `man [--out DIR]`; DIR is relative to the working folder, the default to the workspace.
-fn man_out_dir(root: &Path, rest: &[String]) -> Result<PathBuf> {
-    match rest {
-        [] => Ok(root.join("target/man")),
-        [flag, dir] if flag == "--out" => from_working_folder(dir),
-        [flag] if flag.starts_with("--out=") => from_working_folder(&flag["--out=".len()..]),
-        _ => Err(Error::usage(format!(
-            "usage: cargo xtask man [--out DIR], got {rest:?}"
-        ))),
-    }
-}
-
-fn from_working_folder(dir: &str) -> Result<PathBuf> {
+fn from_working_folder(dir: &Path) -> Result<PathBuf> {
     let cwd =
         std::env::current_dir().map_err(|e| Error::io("cannot read the working folder", e))?;
     Ok(cwd.join(dir))
@@ -260,69 +261,98 @@ impl fmt::Display for Error {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
     use std::process::Command;
+
+    use clap::{CommandFactory, Parser};
 
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
+    fn parse(args: &[&str]) -> Result<Task, clap::Error> {
+        let cli = Cli::try_parse_from(std::iter::once("cargo xtask").chain(args.iter().copied()))?;
+        Ok(cli.task.expect("a task"))
+    }
+
+    #[test]
+    fn the_tasks_are_declared_once_and_consistently() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn ci_passes_what_follows_dashes_to_cargo_test() {
-        assert!(ci_test_args(&[]).unwrap().is_empty());
-        assert_eq!(
-            ci_test_args(&args(&["--", "--test", "it", "status"])).unwrap(),
-            args(&["--test", "it", "status"])
-        );
-        assert!(ci_test_args(&args(&["--"])).unwrap().is_empty());
-        let e = ci_test_args(&args(&["--test", "it"])).unwrap_err();
-        assert_eq!(e.code, 2);
-        assert!(e.message.contains("cargo xtask ci -- --test"), "{e}");
+        assert!(matches!(parse(&["ci"]).unwrap(), Task::Ci { test_args } if test_args.is_empty()));
+        let Task::Ci { test_args } = parse(&["ci", "--", "--test", "it", "status"]).unwrap() else {
+            panic!("not ci");
+        };
+        assert_eq!(test_args, ["--test", "it", "status"]);
+        let e = parse(&["ci", "--test", "it"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
     }
 
     #[test]
     fn man_writes_to_target_man_or_to_out() {
-        let root = Path::new("/repo");
-        let cwd = std::env::current_dir().unwrap();
-        assert_eq!(
-            man_out_dir(root, &[]).unwrap(),
-            PathBuf::from("/repo/target/man")
-        );
-        assert_eq!(
-            man_out_dir(root, &args(&["--out", "pages"])).unwrap(),
-            cwd.join("pages")
-        );
-        assert_eq!(
-            man_out_dir(root, &args(&["--out=/abs/pages"])).unwrap(),
-            PathBuf::from("/abs/pages")
-        );
+        assert!(matches!(parse(&["man"]).unwrap(), Task::Man { out: None }));
+        for args in [&["man", "--out", "pages"][..], &["man", "--out=pages"]] {
+            let Task::Man { out } = parse(args).unwrap() else {
+                panic!("not man");
+            };
+            assert_eq!(out, Some(PathBuf::from("pages")));
+        }
         for bad in [
-            &["--out"][..],
-            &["pages"],
-            &["--out", "a", "b"],
-            &["--outdir", "a"],
+            &["man", "--out"][..],
+            &["man", "pages"],
+            &["man", "--outdir", "a"],
         ] {
-            let e = man_out_dir(root, &args(bad)).unwrap_err();
-            assert_eq!(e.code, 2, "{bad:?}");
-            assert!(e.message.starts_with("usage: cargo xtask man"), "{e}");
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
         }
     }
 
     #[test]
+    fn dist_takes_a_released_target() {
+        let Task::Dist { target, check } =
+            parse(&["dist", "--target", "aarch64-apple-darwin", "--check"]).unwrap()
+        else {
+            panic!("not dist");
+        };
+        assert_eq!(target.map(|p| p.npm_name()), Some("darwin-arm64".into()));
+        assert!(check);
+        for bad in [
+            &["dist", "--target", "x86_64-pc-windows-msvc"][..],
+            &["dist", "--target"],
+            &["dist", "--fast"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bench_writes_only_a_whole_run() {
+        assert!(matches!(
+            parse(&["bench", "--write"]).unwrap(),
+            Task::Bench { write: true, .. }
+        ));
+        let Task::Bench { only, write } = parse(&["bench", "watch", "exec"]).unwrap() else {
+            panic!("not bench");
+        };
+        assert_eq!(only, ["watch", "exec"]);
+        assert!(!write);
+        assert_eq!(
+            parse(&["bench", "watch", "--write"])
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+    }
+
+    #[test]
     fn tasks_without_arguments_refuse_one() {
-        assert!(no_arguments("tour", &[]).is_ok());
-        let e = no_arguments("tour", &args(&["--fast"])).unwrap_err();
-        assert_eq!(e.code, 2);
-        assert_eq!(e.message, "`tour` takes no arguments, got `--fast`");
+        assert_eq!(parse(&["tour", "--fast"]).unwrap_err().exit_code(), 2);
+        assert_eq!(parse(&["setup", "x"]).unwrap_err().exit_code(), 2);
     }
 
     #[test]
     fn unknown_task_is_a_usage_error() {
-        let e = dispatch(&args(&["deploy"])).unwrap_err();
-        assert_eq!(e.code, 2);
-        assert!(e.message.starts_with("unknown task `deploy`"), "{e}");
+        assert_eq!(parse(&["deploy"]).unwrap_err().exit_code(), 2);
     }
 
     #[test]

@@ -84,8 +84,8 @@ itself: leave {own} out of the arguments after --",
     Ok(0)
 }
 
-/// The bot's machines: those of its process group. Until botctl knows a bot's group, every
-/// machine of the app is the bot's (`group: None`).
+/// The bot's machines: those of its process group (the lists read here hold only them; the
+/// name is botctl.toml's `fly_process_group`, else the group the machines carry).
 struct Group<'a> {
     name: Option<&'a str>,
 }
@@ -139,7 +139,9 @@ fn deploy(ctx: &Context, bot: &Bot, fly: &Fly, mode: Mode, user_args: &[String])
     } else {
         Some(state::lock(&ctx.cfg.root)?)
     };
-    let group = Group { name: None };
+    let group = Group {
+        name: fly.group.as_deref(),
+    };
     let survey = ctx.survey(&[bot]);
     let held = refuse_beside_a_started_machine(ctx, bot, &survey, &group, &mut steps)?;
     let plan = read_the_deploy(ctx, bot, app, &survey, &group, &mut steps)?;
@@ -179,10 +181,7 @@ fn deploy(ctx: &Context, bot: &Bot, fly: &Fly, mode: Mode, user_args: &[String])
     if started {
         one_machine_polls(ctx, bot, app, &group, &mut steps)?;
     }
-    let on_fly = crate::sources::fly::OnFly {
-        flyctl: &ctx.flyctl,
-        app,
-    };
+    let on_fly = crate::sources::fly::OnFly::app(&ctx.flyctl, app);
     let on = super::ready_line::ReadyLine {
         platform: &on_fly,
         ready: fly.ready_log.as_deref(),
@@ -351,7 +350,10 @@ fn read_the_deploy(
     let machines = match survey.machines(bot) {
         Some(Ok(ms)) => ms.clone(),
         Some(Err(e)) => return Err(step.fail(e.clone().into())),
-        None => ctx.flyctl.machines(app).map_err(|e| step.fail(e.into()))?,
+        None => ctx
+            .flyctl
+            .machines_of(bot)
+            .map_err(|e| step.fail(e.into()))?,
     };
     let mine = group.of(&machines);
     let count = |f: fn(&Machine) -> bool| mine.iter().filter(|m| f(m)).count();
@@ -548,7 +550,10 @@ fn check_all_stayed_stopped(
     steps: &mut Steps,
 ) -> Result<()> {
     let mut step = steps.begin("Check that every machine stayed stopped");
-    let machines = ctx.flyctl.machines(app).map_err(|e| step.fail(e.into()))?;
+    let machines = ctx
+        .flyctl
+        .machines_of(bot)
+        .map_err(|e| step.fail(e.into()))?;
     let started: Vec<&Machine> = group
         .of(&machines)
         .into_iter()
@@ -585,7 +590,10 @@ fn wait_until_started(
     steps: &mut Steps,
 ) -> Result<bool> {
     let mut step = steps.begin("Wait until Fly reports the bot's machines started");
-    let machines = ctx.flyctl.machines(app).map_err(|e| step.fail(e.into()))?;
+    let machines = ctx
+        .flyctl
+        .machines_of(bot)
+        .map_err(|e| step.fail(e.into()))?;
     let targets: Vec<MachineId> = group
         .of(&machines)
         .into_iter()
@@ -633,7 +641,10 @@ fn one_machine_polls(
         step.skipped("a webhook bot's machines share Telegram's posts: several are fine");
         return Ok(());
     }
-    let machines = ctx.flyctl.machines(app).map_err(|e| step.fail(e.into()))?;
+    let machines = ctx
+        .flyctl
+        .machines_of(bot)
+        .map_err(|e| step.fail(e.into()))?;
     let running: Vec<&Machine> = group
         .of(&machines)
         .into_iter()

@@ -373,17 +373,30 @@ fn started_again(bot: &Bot, app: &str, machines: &[Machine], ev: &Evidence, f: &
             (None, None) => continue,
         };
         let start = m.history.last_start();
+        let when = |e: &crate::sources::fly::machine_history::MachineEvent| {
+            format!(
+                "{} at {}",
+                m.history
+                    .who_started(m.proxy_autostart)
+                    .unwrap_or_else(|| e.who()),
+                time::rfc3339(e.at())
+            )
+        };
         let (who, fix) = match start {
-            Some(e) if e.source == EventSource::Proxy => (
-                format!("{} at {}", e.who(), time::rfc3339(e.at())),
-                format!(
-                    "{}; then flyctl machine stop {} --app {app}",
-                    m.proxy_fix(app),
-                    m.id
-                ),
-            ),
+            Some(e)
+                if e.source == EventSource::Proxy || m.history.likely_proxy(m.proxy_autostart) =>
+            {
+                (
+                    when(e),
+                    format!(
+                        "{}; then flyctl machine stop {} --app {app}",
+                        m.proxy_fix(app),
+                        m.id
+                    ),
+                )
+            }
             Some(e) if matches!(e.kind, EventKind::Launch | EventKind::Update) => (
-                format!("{} at {}", e.who(), time::rfc3339(e.at())),
+                when(e),
                 format!(
                     "flyctl machine stop {} --app {app}   # and deploy with `botctl deploy {}` \
 (rolling or immediate with flyctl {KEEPS_STOPPED_SINCE} or newer: bluegreen and canary start a \
@@ -392,7 +405,7 @@ machine whatever the version); fly secrets set --stage while handed off",
                 ),
             ),
             Some(e) => (
-                format!("{} at {}", e.who(), time::rfc3339(e.at())),
+                when(e),
                 format!(
                     "flyctl machine stop {} --app {app}   # and ask the team who started it",
                     m.id

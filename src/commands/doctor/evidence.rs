@@ -49,10 +49,7 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
                 (
                     app.clone(),
                     s.spawn(move || {
-                        let on_fly = OnFly {
-                            flyctl: &ctx.flyctl,
-                            app,
-                        };
+                        let on_fly = OnFly::app(&ctx.flyctl, app);
                         on_fly.recent_logs(LOGS_FIRST_LINE, limit)
                     }),
                 )

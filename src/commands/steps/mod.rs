@@ -202,7 +202,7 @@ pub fn wait_for_machines(
     limit: Duration,
 ) -> Result<()> {
     let ids: Vec<Outside> = ids.iter().map(|id| Outside::from(id.as_str())).collect();
-    wait_for_instances(&OnFly { flyctl: fly, app }, bot, &ids, settle, limit)
+    wait_for_instances(&OnFly::app(fly, app), bot, &ids, settle, limit)
 }
 
 /// A bot whose platform is not Fly: until its platform answers through the seam with

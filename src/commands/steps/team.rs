@@ -242,7 +242,7 @@ pub fn publish(
     };
     let on = team::here();
     let pairs = team::record_pairs(&handoff.by, &on, &handoff.at, &bot.name);
-    let machines = match ctx.flyctl.machines(app) {
+    let machines = match ctx.flyctl.machines_of(bot) {
         Ok(ms) => ms,
         Err(e) => {
             let retry: Vec<String> = team::write_commands(app, &handoff.machines, &pairs);

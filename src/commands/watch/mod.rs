@@ -220,10 +220,7 @@ fn start_readers<'s, 'e: 's>(
         });
         s.spawn(move || {
             let send = |heard: Heard| tx_log.send(Seen::Log(app.to_string(), heard)).is_ok();
-            let on_fly = crate::sources::fly::OnFly {
-                flyctl: &ctx.flyctl,
-                app: &app,
-            };
+            let on_fly = crate::sources::fly::OnFly::app(&ctx.flyctl, &app);
             stream::follow(&on_fly, silence, stop, &send);
         });
     }

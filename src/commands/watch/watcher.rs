@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use super::event::{Copy, Event, InstanceChange, MachineChange, Millis, StreamTrouble, What};
 use crate::config::Bot;
-use crate::model::{AppName, BotName, HostName};
-use crate::sources::fly::{LogLine, Machine, MachineState};
+use crate::model::{BotName, HostName};
+use crate::sources::fly::{BotOnFly, LogLine, Machine, MachineState, groups};
 use crate::sources::local::Instance;
 use crate::sources::platform::Instance as PlatformInstance;
 use crate::sources::supervisor::SupervisorKind;
@@ -34,7 +34,8 @@ pub struct Watcher<'a> {
     pub started: Millis,
     local: Option<Vec<Instance>>,
     hosts: BTreeMap<HostName, Vec<Instance>>,
-    fly: BTreeMap<AppName, Vec<Machine>>,
+    /// Per bot: the machines of its process group, as last seen.
+    fly: BTreeMap<BotName, Vec<Machine>>,
     /// Per bot on a platform other than Fly: its instances (pods) at the last look.
     platforms: BTreeMap<BotName, Vec<PlatformInstance>>,
     webhooks: BTreeMap<BotName, crate::outside::Outside>,
@@ -129,14 +130,28 @@ impl<'a> Watcher<'a> {
         let Some(now) = self.readable(&format!("Fly app {app}"), at, list) else {
             return self.drain_errors();
         };
-        let before = self.fly.remove(app);
-        let initial = before.is_none();
-        let before = before.unwrap_or_default();
-        let mut events = self.source_events();
-        for bot in self.bots_of(app) {
-            events.extend(machines_changed(at, &bot, app, &before, &now, initial));
+        let mut changed = Vec::new();
+        for bot in self.bots.clone() {
+            let Some(who) = BotOnFly::of(bot).filter(|w| w.app == app) else {
+                continue;
+            };
+            // Only the bot's group is its places; several groups nothing tells apart are a
+            // source that cannot be read, never a guess.
+            let source = format!("Fly app {app} ({})", bot.name);
+            let split = groups::split(who, now.clone()).map_err(|e| e.with_fix());
+            let Some(mine) = self.readable(&source, at, split) else {
+                continue;
+            };
+            let before = self.fly.remove(&bot.name);
+            let initial = before.is_none();
+            let before = before.unwrap_or_default();
+            changed.extend(machines_changed(
+                at, &bot.name, app, &before, &mine.bot, initial,
+            ));
+            self.fly.insert(bot.name.clone(), mine.bot);
         }
-        self.fly.insert(AppName::from(app), now);
+        let mut events = self.source_events();
+        events.extend(changed);
         self.record(events)
     }
 
@@ -303,10 +318,10 @@ impl<'a> Watcher<'a> {
         }
         let config = self.bots.iter().find(|b| b.name == bot);
         let mut production: Vec<String> = Vec::new();
-        if let Some(app) = config.and_then(|b| b.app()) {
+        if config.and_then(|b| b.app()).is_some() {
             production.extend(
                 self.fly
-                    .get(app)
+                    .get(bot)
                     .into_iter()
                     .flatten()
                     .filter(|m| m.is_running())
@@ -591,6 +606,7 @@ mod tests {
                 token_secret: None,
                 ready_log: None,
                 toml: None,
+                group: None,
             })),
             mode: crate::model::UpdateMode::Polling,
             webhook_url: None,
@@ -619,6 +635,8 @@ mod tests {
             id: "m1".into(),
             state: MachineState::parse(state),
             region: "ams".into(),
+            group: "app".into(),
+            command: None,
             proxy_autostart: false,
             metadata: Default::default(),
             history: Default::default(),

@@ -15,7 +15,8 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
     folders.push(("/Library/LaunchDaemons".into(), Domain::System));
     folders.retain(|(f, _)| f.is_dir());
     if launchctl.is_none() && folders.is_empty() {
-        return unchecked(
+        // Not macOS: no launchd to start anything.
+        return not_here(
             found,
             Source::Launchd,
             "launchctl is not installed (not macOS)".into(),

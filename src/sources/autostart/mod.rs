@@ -26,8 +26,8 @@ pub use pm2::pm2_dump_apps;
 use pm2::*;
 use supervisord::*;
 pub use supervisord::{parse_supervisord_conf, supervisord};
-pub use systemd::systemd_entries;
 use systemd::*;
+pub use systemd::{systemd_entries, systemd_not_booted};
 
 /// What keeps the entry: each starts a bot in its own way, and is undone in its own way.
 /// Declared in the order entries are listed (by name).
@@ -91,6 +91,17 @@ pub struct Entry {
 pub struct Unchecked {
     pub source: Source,
     pub reason: String,
+    pub reach: Reach,
+}
+
+/// Whether a source that was not read could hold an entry on this system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// It can be here and was not read: it may hold an entry, so it is "not checked".
+    Unread,
+    /// It cannot be on this system (launchd off macOS, systemd where systemd does not run):
+    /// nothing it could start, so it is listed only on request (`-v`).
+    NotHere,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -127,7 +138,19 @@ pub fn scan(bots: &[&Bot], limit: Duration) -> Autostart {
 }
 
 fn unchecked(found: &mut Autostart, source: Source, reason: String) {
-    found.unchecked.push(Unchecked { source, reason });
+    found.unchecked.push(Unchecked {
+        source,
+        reason,
+        reach: Reach::Unread,
+    });
+}
+
+fn not_here(found: &mut Autostart, source: Source, reason: String) {
+    found.unchecked.push(Unchecked {
+        source,
+        reason,
+        reach: Reach::NotHere,
+    });
 }
 
 /// The launchd domain a plist folder's jobs load into.

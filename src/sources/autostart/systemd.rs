@@ -5,7 +5,8 @@ use super::*;
 pub(super) fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
     let source = Source::systemd(user);
     let Some(program) = process::find_program("systemctl", Path::new("/")) else {
-        return unchecked(found, source, "systemctl is not installed".into());
+        // No systemd on this system (macOS, a container): no unit can start anything.
+        return not_here(found, source, "systemctl is not installed".into());
     };
     let mut args = vec![];
     if user {
@@ -22,20 +23,27 @@ pub(super) fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Au
         Err(e) => return unchecked(found, source, e.to_string()),
     };
     if !out.success() {
-        // A container, WSL, macOS' Linux VMs: no systemd, so nothing it could start.
         let stderr = &out.stderr;
-        let not_running = stderr.contains("has not been booted with systemd")
-            || stderr.contains("Failed to connect to bus");
-        let why = match (not_running, user) {
-            (true, false) => "systemd is not running here".to_string(),
-            (true, true) => "no systemd user manager runs for this user".to_string(),
-            (false, _) => format!("systemctl failed: {}", out.error_line()),
+        // A container, WSL, macOS' Linux VMs: no systemd, so nothing it could start.
+        if systemd_not_booted(stderr) {
+            return not_here(found, source, "systemd is not running here".into());
+        }
+        // systemd runs, but not this user's manager: its units may start at the next login.
+        let why = if stderr.contains("Failed to connect to bus") {
+            "no systemd user manager runs for this user".to_string()
+        } else {
+            format!("systemctl failed: {}", out.error_line())
         };
         return unchecked(found, source, why);
     }
     found
         .entries
         .extend(systemd_entries(&out.stdout, bots, user));
+}
+
+/// systemctl's own words for a system that did not boot with systemd.
+pub fn systemd_not_booted(stderr: &str) -> bool {
+    stderr.contains("has not been booted with systemd")
 }
 
 /// The units in `systemctl show --property=Id,ExecStart,ActiveState,UnitFileState` output whose

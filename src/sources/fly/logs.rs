@@ -1,5 +1,5 @@
-//! An app's logs through flyctl: the recent buffer (`logs --no-tail`, which waits for ever on
-//! an empty one) and the line format.
+//! An app's logs through flyctl: the recent buffer (read from the stream: `logs --no-tail`
+//! prints one page only, and waits for ever on an empty buffer) and the line format.
 
 use std::time::Duration;
 
@@ -12,9 +12,10 @@ use crate::process;
 const LOGS_IDLE: Duration = Duration::from_millis(1500);
 
 impl Flyctl {
-    /// The buffered log lines, read as flyctl prints them. On an empty buffer flyctl prints
-    /// nothing and waits for ever, so no first line within `first_line` means "empty"; after a
-    /// line, a short pause means the buffer has been printed.
+    /// The buffered log lines, read from `flyctl logs` streaming (`--no-tail` prints one page
+    /// only, the last few dozen lines). On an empty buffer flyctl prints nothing, so no first
+    /// line within `first_line` means "empty"; after a line, a short pause means the buffer
+    /// has been printed; the stream is then stopped.
     pub fn recent_logs(
         &self,
         app: &str,
@@ -22,7 +23,7 @@ impl Flyctl {
         limit: Duration,
     ) -> Result<RecentLogs, FlyError> {
         let program = self.installed()?;
-        let args = ["logs", "--app", app, "--no-tail"];
+        let args = ["logs", "--app", app];
         let command = format!("flyctl {}", args.join(" "));
         let waits = process::Waits {
             first_line: first_line.min(limit),
@@ -40,6 +41,15 @@ impl Flyctl {
             complete: out.end != process::StreamEnd::Limit,
             lines,
         })
+    }
+}
+
+/// A `flyctl logs` stream that ended with `error`: what it means when it is no network
+/// trouble worth starting it again for (not logged in, no such app: `Error: 404 Not Found`).
+pub fn logs_failed(app: &str, error: &str) -> Option<FlyError> {
+    match classify(&["logs", "--app", app], error.to_string()) {
+        e @ (FlyError::NotLoggedIn | FlyError::AppNotFound { .. }) => Some(e),
+        _ => None,
     }
 }
 

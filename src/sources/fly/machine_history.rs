@@ -55,11 +55,13 @@ impl EventKind {
         }
     }
 
-    /// Brings the machine up: a start, or a launch or update (a deploy) that starts it.
-    pub fn starts(&self) -> bool {
+    /// Brings the machine up: a start, a launch, a restart. An update does only when it left
+    /// the machine started ([`MachineEvent::brought_up`]): botctl's own metadata writes are
+    /// updates of stopped machines.
+    fn starts(&self) -> bool {
         matches!(
             self,
-            EventKind::Start | EventKind::Launch | EventKind::Update | EventKind::Restart
+            EventKind::Start | EventKind::Launch | EventKind::Restart
         )
     }
 }
@@ -77,6 +79,16 @@ pub enum EventSource {
 }
 
 impl EventSource {
+    /// As Fly writes it.
+    fn name(&self) -> &str {
+        match self {
+            EventSource::User => "user",
+            EventSource::Proxy => "proxy",
+            EventSource::Flyd => "flyd",
+            EventSource::Other(s) => s.raw(),
+        }
+    }
+
     fn parse(s: &str) -> EventSource {
         match s {
             "user" => EventSource::User,
@@ -88,6 +100,12 @@ impl EventSource {
 }
 
 impl MachineEvent {
+    /// Whether it brought the machine up: a start, launch or restart, or an update (a deploy
+    /// in place, a reboot) that left it started.
+    pub fn brought_up(&self) -> bool {
+        self.kind.starts() || (self.kind == EventKind::Update && self.status == "started")
+    }
+
     /// Who did it, in words: "Fly Proxy (a request came in and its service has autostart)".
     pub fn who(&self) -> String {
         match (&self.source, &self.kind) {
@@ -114,9 +132,43 @@ impl MachineEvent {
 }
 
 impl History {
+    /// Its last start is most likely Fly Proxy's though Fly did not say `proxy`: a start by
+    /// flyd (or a source botctl does not know) after a stop by a user, with autostart on.
+    pub fn likely_proxy(&self, autostart: bool) -> bool {
+        let Some(at) = self.events.iter().position(MachineEvent::brought_up) else {
+            return false;
+        };
+        let start = &self.events[at];
+        let after_user_stop = self.events[at + 1..]
+            .iter()
+            .find(|e| e.kind == EventKind::Stop)
+            .is_some_and(|e| e.source == EventSource::User);
+        autostart
+            && after_user_stop
+            && start.kind == EventKind::Start
+            && matches!(start.source, EventSource::Flyd | EventSource::Other(_))
+    }
+
     /// The newest event that brought the machine up.
     pub fn last_start(&self) -> Option<&MachineEvent> {
-        self.events.iter().find(|e| e.kind.starts())
+        self.events.iter().find(|e| e.brought_up())
+    }
+
+    /// Who started the machine last, as Fly recorded it: Fly Proxy when the source says so;
+    /// "likely Fly Proxy" for a start by flyd (or a source botctl does not know) after a stop
+    /// by a user, on a machine with autostart (reference/flyctl.md: not confirmed from source
+    /// that Fly Proxy's starts say `proxy`).
+    pub fn who_started(&self, autostart: bool) -> Option<String> {
+        let start = self.last_start()?;
+        Some(if self.likely_proxy(autostart) {
+            format!(
+                "likely Fly Proxy (a start by {} after a user's stop, on a machine whose \
+service has autostart)",
+                start.source.name()
+            )
+        } else {
+            start.who()
+        })
     }
 
     /// The newest event, whatever it was.
@@ -124,14 +176,16 @@ impl History {
         self.events.first()
     }
 
-    /// When it was created or replaced, as far as Fly says: its creation, and each launch or
-    /// update event (a deploy makes one).
+    /// When it was created, as far as Fly says: its creation and each `launch` event. An
+    /// `update` is never one: botctl's own metadata writes, `fly secrets set` and rolling
+    /// deploys in place record it (a machine replaced in place shows only as a new
+    /// `fly_release_version`, which one look cannot date).
     pub fn created_or_replaced(&self) -> Vec<u64> {
         let mut times: Vec<u64> = self.created_at.into_iter().collect();
         times.extend(
             self.events
                 .iter()
-                .filter(|e| matches!(e.kind, EventKind::Launch | EventKind::Update))
+                .filter(|e| e.kind == EventKind::Launch)
                 .map(MachineEvent::at),
         );
         times
@@ -250,5 +304,44 @@ mod tests {
         assert_eq!(a.created_or_replaced(), vec![1795600800]);
         assert_eq!(h[1], History::default());
         assert!(parse_all("not json").is_empty());
+    }
+
+    #[test]
+    fn an_update_is_no_creation_and_starts_nothing_it_left_stopped() {
+        // botctl's own handoff record: an update of a stopped machine, newest first.
+        let h = &parse_all(
+            r#"[{"id":"a","created_at":"2026-11-25T10:00:00Z",
+                 "events":[{"type":"update","status":"stopped","source":"user","timestamp":1764068600000},
+                           {"type":"stop","status":"stopped","source":"user","timestamp":1764068500000},
+                           {"type":"start","status":"started","source":"user","timestamp":1764068400000}]}]"#,
+        )[0];
+        assert_eq!(h.created_or_replaced(), vec![1764064800]);
+        assert_eq!(h.last_start().unwrap().kind, EventKind::Start);
+        let launched = &parse_all(
+            r#"[{"id":"b","events":[{"type":"launch","status":"created","source":"user","timestamp":1764068700000}],
+                 "config":{"metadata":{"fly_release_version":"8"}}}]"#,
+        )[0];
+        assert_eq!(launched.created_or_replaced(), vec![1764068700]);
+    }
+
+    #[test]
+    fn who_started_a_stopped_machine_is_told_as_fly_recorded_it() {
+        let events = |source: &str| {
+            parse_all(&format!(
+                r#"[{{"id":"a","events":[
+                    {{"type":"start","status":"started","source":"{source}","timestamp":1764068600000}},
+                    {{"type":"stop","status":"stopped","source":"user","timestamp":1764068500000}}]}}]"#
+            ))
+            .remove(0)
+        };
+        let proxy = events("proxy").who_started(true).unwrap();
+        assert!(proxy.starts_with("Fly Proxy"), "{proxy}");
+        let flyd = events("flyd").who_started(true).unwrap();
+        assert!(flyd.starts_with("likely Fly Proxy"), "{flyd}");
+        // Without autostart Fly Proxy starts nothing: flyd is Fly itself.
+        let flyd = events("flyd").who_started(false).unwrap();
+        assert!(flyd.starts_with("Fly itself"), "{flyd}");
+        let user = events("user").who_started(true).unwrap();
+        assert!(user.starts_with("a user"), "{user}");
     }
 }

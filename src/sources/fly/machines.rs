@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{FlyError, Flyctl, machine_history};
+use super::{FlyError, Flyctl, groups, machine_history};
 use crate::model::MachineId;
 use crate::outside::Outside;
 
@@ -16,6 +16,12 @@ pub struct Machine {
     pub state: MachineState,
     /// As flyctl printed it: outside text.
     pub region: Outside,
+    /// Its process group (`config.metadata.fly_process_group`): `app` without `[processes]`,
+    /// else the fly.toml name (`bot`, `web`), or one of Fly's own (`fly_app_console`).
+    pub group: Outside,
+    /// `config.init.cmd`: the `[processes]` command it runs; `None` runs the image's CMD.
+    #[serde(skip)]
+    pub command: Option<Vec<Outside>>,
     /// Fly Proxy may start it again by itself (a service with autostart, the default).
     #[serde(skip)]
     pub proxy_autostart: bool,
@@ -184,10 +190,18 @@ struct RawMachine {
 #[derive(Deserialize)]
 struct RawMachineConfig {
     #[serde(default)]
+    init: Option<RawInit>,
+    #[serde(default)]
     services: Option<Vec<RawService>>,
     /// A string→string map; a value of another type (never seen) is dropped, not an error.
     #[serde(default)]
     metadata: Option<BTreeMap<String, serde_json::Value>>, // raw: crate::team's, shown escaped
+}
+
+#[derive(Deserialize)]
+struct RawInit {
+    #[serde(default)]
+    cmd: Option<Vec<Outside>>,
 }
 
 #[derive(Deserialize)]
@@ -214,22 +228,31 @@ pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
     Ok(raw
         .into_iter()
         .map(|m| {
-            let (services, metadata) = m
+            let (services, metadata, command) = m
                 .config
                 .or(m.incomplete_config)
                 .map(|c| {
                     (
                         c.services.unwrap_or_default(),
                         c.metadata.unwrap_or_default(),
+                        c.init.and_then(|i| i.cmd).filter(|cmd| !cmd.is_empty()),
                     )
                 })
                 .unwrap_or_default();
+            let metadata: BTreeMap<String, String> = metadata
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
+                .collect();
             Machine {
                 proxy_autostart: services.iter().any(RawService::autostarts),
-                metadata: metadata
-                    .into_iter()
-                    .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
-                    .collect(),
+                // Every machine has one (fly-go); `app` is Fly's name when fly.toml has none.
+                group: Outside::from(
+                    metadata
+                        .get(groups::GROUP_KEY)
+                        .map_or(groups::DEFAULT_GROUP, String::as_str),
+                ),
+                command,
+                metadata,
                 id: m.id,
                 state: MachineState::parse(m.state.raw()),
                 region: m.region,

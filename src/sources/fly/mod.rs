@@ -9,6 +9,7 @@ use crate::outside::Outside;
 use crate::process::{self, ExecError};
 
 mod apps;
+pub mod groups;
 mod logs;
 mod machines;
 mod metadata;
@@ -17,7 +18,8 @@ pub mod deploy_strategy;
 pub mod machine_history;
 mod platform;
 pub use apps::Secret;
-pub use logs::parse_log_line;
+pub use groups::{AppMachines, BotOnFly};
+pub use logs::{logs_failed, parse_log_line};
 pub use machines::{Machine, MachineState};
 pub use metadata::metadata_args;
 mod version;
@@ -27,13 +29,34 @@ pub use version::{FlyctlVersion, KEEPS_STOPPED_SINCE};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FlyError {
-    NotInstalled { named: Option<String> },
+    NotInstalled {
+        named: Option<String>,
+    },
     NotLoggedIn,
-    AppNotFound { app: String },
-    MachineNotFound { app: String, id: String },
-    TimedOut { command: String, after: Duration },
-    Failed { command: String, message: String },
-    BadOutput { command: String, message: String },
+    AppNotFound {
+        app: String,
+    },
+    MachineNotFound {
+        app: String,
+        id: String,
+    },
+    /// Several process groups, and nothing tells which one runs the bot.
+    GroupUnclear {
+        app: String,
+        groups: Vec<Outside>,
+    },
+    TimedOut {
+        command: String,
+        after: Duration,
+    },
+    Failed {
+        command: String,
+        message: String,
+    },
+    BadOutput {
+        command: String,
+        message: String,
+    },
     Interrupted,
 }
 
@@ -58,9 +81,20 @@ impl std::fmt::Display for FlyError {
             FlyError::MachineNotFound { app, id } => {
                 write!(f, "machine {id} was not found in Fly app {app:?}")
             }
+            FlyError::GroupUnclear { app, groups } => write!(
+                f,
+                "Fly app {app:?} has several process groups ({}) and nothing tells which one \
+runs the bot: its machines were not checked",
+                groups
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             FlyError::TimedOut { command, after } => write!(
                 f,
-                "`{command}` did not answer within {}s and was stopped",
+                "flyctl was {} and did not answer within {}s: `{command}` was stopped",
+                doing(command),
                 after.as_secs()
             ),
             FlyError::Failed { command, message } => write!(f, "`{command}` failed: {message}"),
@@ -86,6 +120,16 @@ impl FlyError {
             FlyError::AppNotFound { .. } => {
                 Some("flyctl apps list   # then fix fly_app in botctl.toml".into())
             }
+            FlyError::GroupUnclear { groups, .. } => Some(format!(
+                "fly_process_group = \"{}\"   # in the bot's [[bot]] of botctl.toml: the group \
+that runs it (one of: {})",
+                groups.first().map(ToString::to_string).unwrap_or_default(),
+                groups
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             FlyError::TimedOut { .. } => {
                 Some("check the network and run it again, or raise [fly] timeout".into())
             }
@@ -191,7 +235,11 @@ fn classify(args: &[&str], line: String) -> FlyError {
     let app = flag_value(args, "--app").unwrap_or_default();
     if line.contains("no access token available") || line.contains("auth login") {
         FlyError::NotLoggedIn
-    } else if line.contains("app not found") || line.contains("Could not find App") {
+    } else if line.contains("app not found")
+        || line.contains("Could not find App")
+        // The logs API answers a missing app with a bare 404.
+        || (args.first() == Some(&"logs") && line.contains("404 Not Found"))
+    {
         FlyError::AppNotFound { app }
     } else if line.contains("was not found in app") {
         FlyError::MachineNotFound {
@@ -206,9 +254,56 @@ fn classify(args: &[&str], line: String) -> FlyError {
     }
 }
 
+/// What flyctl was doing when `command` (`flyctl machine list --app lb --json`) ran past its
+/// limit, as a person says it.
+fn doing(command: &str) -> String {
+    let words: Vec<&str> = command.split(' ').collect();
+    let app = flag_value(&words, "--app")
+        .map(|a| format!(" of {a}"))
+        .unwrap_or_default();
+    let id = words.get(3).copied().unwrap_or("");
+    match words.get(1..3).unwrap_or(&[]) {
+        ["machine", "list"] => format!("listing the machines{app}"),
+        ["machine", "stop"] => format!("stopping machine {id}{app}"),
+        ["machine", "start"] => format!("starting machine {id}{app}"),
+        ["machine", "update"] => format!("writing the handoff record on machine {id}{app}"),
+        ["logs", ..] => format!("reading the logs{app}"),
+        ["secrets", "list"] => format!("listing the secrets{app}"),
+        ["apps", "list"] => "listing the Fly apps".to_string(),
+        ["auth", "whoami"] => "checking who is logged in".to_string(),
+        ["version", ..] => "telling its version".to_string(),
+        ["deploy", ..] => format!("deploying{app}"),
+        _ => "running".to_string(),
+    }
+}
+
 fn flag_value(args: &[&str], flag: &str) -> Option<String> {
     args.iter()
         .position(|a| *a == flag)
         .and_then(|i| args.get(i + 1))
         .map(|s| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_says_what_flyctl_was_doing() {
+        let e = from_exec(
+            "flyctl machine list --app lb --json",
+            ExecError::TimedOut {
+                command: "flyctl".into(),
+                after: Duration::from_secs(2),
+            },
+        );
+        let said = e.to_string();
+        assert!(
+            said.starts_with("flyctl was listing the machines of lb"),
+            "{said}"
+        );
+        assert!(said.contains("within 2s"), "{said}");
+        let stop = doing("flyctl machine stop 148ed193b95089 --app lb");
+        assert_eq!(stop, "stopping machine 148ed193b95089 of lb");
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{FlyError, Flyctl, Machine, MachineState, parse_log_line};
+use super::{BotOnFly, FlyError, Flyctl, Machine, MachineState, parse_log_line};
 use crate::model::PlatformKind;
 use crate::outside::Outside;
 use crate::process;
@@ -10,10 +10,33 @@ use crate::sources::platform::{
     Condition, Instance, LogStream, Platform, PlatformError, RecentLogs, RecordHome,
 };
 
-/// One bot's app on Fly.io.
+/// One bot's app on Fly.io: its instances are the machines of the bot's process group.
 pub struct OnFly<'a> {
-    pub flyctl: &'a Flyctl,
-    pub app: &'a str,
+    flyctl: &'a Flyctl,
+    app: &'a str,
+    /// `None`: every machine of the app (a caller that only stops, starts, writes records on
+    /// or reads the logs of machines it already knows).
+    bot: Option<BotOnFly<'a>>,
+}
+
+impl<'a> OnFly<'a> {
+    /// The bot's machines in its app.
+    pub fn bot(flyctl: &'a Flyctl, who: BotOnFly<'a>) -> Self {
+        OnFly {
+            flyctl,
+            app: who.app,
+            bot: Some(who),
+        }
+    }
+
+    /// An app, for calls on machines already known (stop, start, records, logs).
+    pub fn app(flyctl: &'a Flyctl, app: &'a str) -> Self {
+        OnFly {
+            flyctl,
+            app,
+            bot: None,
+        }
+    }
 }
 
 impl From<FlyError> for PlatformError {
@@ -32,7 +55,7 @@ impl Machine {
             .history
             .events
             .iter()
-            .find(|e| e.kind.starts())
+            .find(|e| e.brought_up())
             .filter(|_| self.is_running());
         Instance {
             id: Outside::from(self.id.as_str()),
@@ -47,7 +70,9 @@ impl Machine {
                 .map(|e| e.at_ms / 1000)
                 .or(self.history.created_at)
                 .and_then(|secs| jiff::Timestamp::from_second(secs as i64).ok()),
-            started_by: started.map(|e| Outside::from(e.who())),
+            started_by: started
+                .and(self.history.who_started(self.proxy_autostart))
+                .map(Outside::from),
         }
     }
 }
@@ -62,12 +87,11 @@ impl Platform for OnFly<'_> {
     }
 
     fn instances(&self) -> Result<Vec<Instance>, PlatformError> {
-        Ok(self
-            .flyctl
-            .machines(self.app)?
-            .iter()
-            .map(Machine::instance)
-            .collect())
+        let machines = match self.bot {
+            Some(who) => self.flyctl.bot_machines(who)?,
+            None => self.flyctl.machines(self.app)?,
+        };
+        Ok(machines.iter().map(Machine::instance).collect())
     }
 
     fn stop(&self, id: &Outside) -> Result<(), PlatformError> {

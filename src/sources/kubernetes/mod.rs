@@ -260,12 +260,13 @@ impl Platform for OnKubernetes {
         })
     }
 
-    /// `kubectl logs -f` of the pods the selector picks now; it ends when they are gone (the
-    /// watcher starts it again, on the pods there are then).
+    /// `kubectl logs -f` of the pods the selector picks now, from their last lines (as `flyctl
+    /// logs` starts with its buffer: a ready line logged a moment ago is read); it ends when
+    /// they are gone (the reader starts it again, on the pods there are then).
     fn stream_logs(&self) -> Result<LogStream, PlatformError> {
         let w = self.workload()?;
         let selector = self.selector(&w)?;
-        let args = self.logs_args(&selector, &["-f", "--tail=0"]);
+        let args = self.logs_args(&selector, &["-f", TAIL]);
         let program = self.kubectl.program()?;
         let all = self.kubectl.args(&args, "0");
         let all: Vec<&str> = all.iter().map(String::as_str).collect();

@@ -174,7 +174,19 @@ getUpdates request {marker}",
             millis(appeared),
         )
         .ratio(ratio(appeared, floor))
-        .goal("≤ 1.5 s", appeared <= Duration::from_millis(1500)),
+        .goal("≤ 1.5 s", appeared <= Duration::from_millis(1500))
+        .note(format!(
+            "appeared waits for the next look at the process table: a copy that starts just after \
+             one waits a whole period, so the starts are spread over it; the floor ({}) is half \
+             the period plus one read of every command line. 409 costs what flyctl's own stream \
+             costs ({} for a plain `flyctl logs` of the same fake, {} for botctl): the fake looks \
+             at its buffer twice a second, and each stream waits for its next look. botctl's CPU \
+             ({share:.2} % of one core) is nearly all the once-a-second read of every command \
+             line ({floor_share:.2} % done in-process).",
+            millis(floor),
+            millis(conflict_floor),
+            millis(conflict)
+        )),
         Row::new(
             "watch: 409 line in the buffer → 409 event",
             millis(conflict),

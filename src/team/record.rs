@@ -1,142 +1,18 @@
-//! Handoff records on Fly: who took a bot off Fly.io and when, written by dev-start onto the
-//! machines it stopped (machine metadata `botctl_by`, `botctl_at`, `botctl_bot`) and read back
-//! from the `machine list` every command makes anyway. The one truth a team shares: a
-//! teammate's laptop, which no source of this machine can see, becomes a place botctl can name.
-//!
-//! A metadata update is a full machine config update (reference/flyctl.md, "Metadata"): it
-//! reboots a running machine. So records are written only on stopped machines, with
-//! `--skip-start`, and cleared before the machines are started; only `botctl_` keys, never
-//! Fly's own `fly_` ones.
+//! The handoff records the machines of an app carry, read from the `machine list` every
+//! command makes anyway.
 
 use std::time::Duration;
 
-use serde::Serialize;
-
+use super::when::{ago, clock, span};
+use super::whoami::{here, who};
+use super::{AT, BOT, BY, ON, SCALE};
 use crate::config::Bot;
 use crate::model::MachineId;
-use crate::sources::fly::{Flyctl, Machine, OnFly, metadata_args};
-use crate::sources::platform::{Platform, PlatformError};
+use crate::sources::fly::Machine;
 use crate::time;
-
-pub const BY: &str = "botctl_by";
-pub const AT: &str = "botctl_at";
-pub const BOT: &str = "botctl_bot";
-/// The machine the record was written on: [`here`], a short id that does not name it.
-pub const ON: &str = "botctl_on";
-/// On a platform that keeps a count: the count before dev-start scaled it to zero.
-pub const SCALE: &str = "botctl_scale";
 
 /// A record stamped more than this ahead of now was written by a clock that runs ahead.
 const FUTURE_SKEW: u64 = 60;
-
-/// Where botctl runs, in handoff records (`botctl_on`): `$BOTCTL_ON` when set, else a short
-/// hash of the machine's id (`/etc/machine-id`, the Mac's hardware UUID), else of its host
-/// name — stable across runs, and never the name itself, which may be private. Read once.
-pub fn here() -> String {
-    static HERE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HERE.get_or_init(read_here).clone()
-}
-
-fn read_here() -> String {
-    if let Some(v) = std::env::var("BOTCTL_ON")
-        .ok()
-        .map(|v| clean(&v))
-        .filter(|v| !v.is_empty())
-    {
-        return v;
-    }
-    let id = ["/etc/machine-id", "/var/lib/dbus/machine-id"]
-        .iter()
-        .find_map(|p| {
-            crate::files::read_text(std::path::Path::new(p), 4096)
-                .ok()
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-        })
-        .or_else(host_uuid)
-        .or_else(|| {
-            nix::unistd::gethostname()
-                .ok()
-                .map(|h| format!("host:{}", h.to_string_lossy()))
-        })
-        .unwrap_or_else(|| "unknown".into());
-    short_id(&id)
-}
-
-/// The first 12 hex digits of SHA-256 over the id, keyed for botctl (as systemd asks of an
-/// application's id derived from the machine id).
-fn short_id(id: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, format!("botctl-on:{id}").as_bytes());
-    digest.as_ref()[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-#[cfg(target_os = "macos")]
-fn host_uuid() -> Option<String> {
-    let mut uuid = [0u8; 16];
-    let wait = nix::libc::timespec {
-        tv_sec: 1,
-        tv_nsec: 0,
-    };
-    // SAFETY: gethostuuid writes 16 bytes into the buffer it is given.
-    let rc = unsafe { nix::libc::gethostuuid(uuid.as_mut_ptr(), &wait) };
-    (rc == 0).then(|| uuid.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-#[cfg(not(target_os = "macos"))]
-fn host_uuid() -> Option<String> {
-    None
-}
-
-/// Who botctl is, in handoff records (and in `.botctl/state.json`'s `by`): `$BOTCTL_WHO` when
-/// set, else `user@host` with the short host name. Read once per run.
-pub fn who() -> String {
-    static WHO: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    WHO.get_or_init(read_who).clone()
-}
-
-fn read_who() -> String {
-    let user = std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .or_else(|| {
-            nix::unistd::User::from_uid(nix::unistd::getuid())
-                .ok()
-                .flatten()
-                .map(|u| u.name)
-        });
-    let host = nix::unistd::gethostname()
-        .ok()
-        .map(|h| h.to_string_lossy().into_owned());
-    who_from(
-        std::env::var("BOTCTL_WHO").ok().as_deref(),
-        user.as_deref(),
-        host.as_deref(),
-    )
-}
-
-/// A record value stays short and printable: control characters and spaces are dropped, and
-/// it is cut at 64 characters.
-fn clean(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control() && !c.is_whitespace())
-        .take(64)
-        .collect()
-}
-
-/// [`who`] from its inputs.
-fn who_from(env: Option<&str>, user: Option<&str>, host: Option<&str>) -> String {
-    if let Some(v) = env.map(clean).filter(|v| !v.is_empty()) {
-        return v;
-    }
-    let short = host
-        .and_then(|h| h.split('.').next())
-        .filter(|h| !h.is_empty())
-        .unwrap_or("unknown");
-    clean(&format!("{}@{short}", user.unwrap_or("unknown")))
-}
 
 /// One handoff record, as the machines of an app carry it.
 #[derive(Debug, Clone, PartialEq)]
@@ -261,39 +137,6 @@ impl Record {
                 "ask them to run `botctl deploy-resume {bot}`, or take it over: `{take_over}`"
             ),
         }
-    }
-}
-
-/// "14:02 UTC" today, "2026-11-30 14:02 UTC" before.
-pub fn clock(at: u64) -> String {
-    let full = time::rfc3339(at); // 2026-11-30T14:02:11Z
-    let (date, rest) = full.split_once('T').unwrap_or((&full, ""));
-    let hm = rest.get(..5).unwrap_or(rest);
-    let today = time::rfc3339(time::now());
-    if today.starts_with(date) {
-        format!("{hm} UTC")
-    } else {
-        format!("{date} {hm} UTC")
-    }
-}
-
-/// A duration as botctl.toml writes it: "12h", "90m".
-pub fn span(d: Duration) -> String {
-    match d.as_secs() {
-        n if n % 3600 == 0 => format!("{}h", n / 3600),
-        n if n % 60 == 0 => format!("{}m", n / 60),
-        n => format!("{n}s"),
-    }
-}
-
-/// "just now", "5 min ago", "2 h ago", "3 d ago".
-pub fn ago(at: u64) -> String {
-    let secs = time::now().saturating_sub(at);
-    match secs {
-        0..60 => "just now".into(),
-        60..3600 => format!("{} min ago", secs / 60),
-        3600..172_800 => format!("{} h ago", secs / 3600),
-        _ => format!("{} d ago", secs / 86_400),
     }
 }
 
@@ -466,103 +309,9 @@ pub fn record(bot: &Bot, machines: &[Machine]) -> Option<Record> {
     records(bot, machines).into_iter().next()
 }
 
-/// `status --json`'s `handoff`.
-#[derive(Debug, Serialize)]
-pub struct HandoffJson {
-    pub by: String,
-    /// When it was written; for a record stamped in the future, its first sight.
-    pub at: String,
-    pub machines: Vec<MachineId>,
-    pub mine: bool,
-    pub stale: bool,
-}
-
-impl HandoffJson {
-    pub fn new(r: &Record, stale: Duration) -> Self {
-        HandoffJson {
-            by: r.by.clone(),
-            at: r.at.map(time::rfc3339).unwrap_or_else(|| r.at_text.clone()),
-            machines: r.machines.clone(),
-            mine: r.is_mine(),
-            stale: r.is_stale(stale),
-        }
-    }
-}
-
-/// What a write of the record onto one machine did.
-pub struct Written {
-    pub machine: MachineId,
-    pub result: Result<(), PlatformError>,
-    /// The command as typed, to retry it by hand.
-    pub command: String,
-}
-
-/// The keys dev-start writes: who, on which machine, when, which bot.
-pub fn record_pairs<'a>(
-    who: &'a str,
-    on: &'a str,
-    at: &'a str,
-    bot: &'a str,
-) -> [(&'static str, &'a str); 4] {
-    [(BY, who), (ON, on), (AT, at), (BOT, bot)]
-}
-
-/// The keys deploy-resume writes to clear a record (flyctl has no flag that removes a key).
-pub const CLEARED: [(&str, &str); 4] = [(BY, ""), (ON, ""), (AT, ""), (BOT, "")];
-
-/// Writes `pairs` onto each of `ids`, which the caller has seen `stopped`. Every key is a
-/// `botctl_` key: Fly rewrites its own `fly_` keys on deploy.
-pub fn write(fly: &Flyctl, app: &str, ids: &[MachineId], pairs: &[(&str, &str)]) -> Vec<Written> {
-    debug_assert!(pairs.iter().all(|(k, _)| k.starts_with("botctl_")));
-    let on_fly = OnFly { flyctl: fly, app };
-    ids.iter()
-        .zip(write_commands(app, ids, pairs))
-        .map(|(id, command)| Written {
-            machine: id.clone(),
-            result: on_fly.write_record(&id.as_str().into(), pairs),
-            command,
-        })
-        .collect()
-}
-
-/// The commands [`write`] runs, as a person would type them (values quoted for the shell).
-pub fn write_commands(app: &str, ids: &[MachineId], pairs: &[(&str, &str)]) -> Vec<String> {
-    let quoted: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (*k, shell_word(v))).collect();
-    let shown: Vec<(&str, &str)> = quoted.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    ids.iter()
-        .map(|id| format!("flyctl {}", metadata_args(app, id, &shown).join(" ")))
-        .collect()
-}
-
-/// A value as a shell word, for a command a person copies.
-fn shell_word(v: &str) -> String {
-    if v.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "@.:-_+".contains(c))
-    {
-        v.to_string()
-    } else {
-        format!("'{}'", v.replace('\'', "'\\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn who_is_botctl_who_else_user_at_short_host() {
-        assert_eq!(
-            who_from(Some("alice@mbp"), Some("dev"), Some("x.lan")),
-            "alice@mbp"
-        );
-        assert_eq!(
-            who_from(None, Some("dev"), Some("thinkpad.example.com")),
-            "dev@thinkpad"
-        );
-        assert_eq!(who_from(Some(""), Some("dev"), Some("box")), "dev@box");
-        assert_eq!(who_from(Some("a\u{1b}[2J b"), None, None), "a[2Jb");
-        assert_eq!(who_from(None, None, None), "unknown@unknown");
-    }
 
     #[test]
     fn a_record_stamped_in_the_future_is_timed_from_its_first_sight() {
@@ -600,20 +349,13 @@ mod tests {
         assert_eq!(records(bot, &ms)[0].at, rs[0].at, "the same first sight");
     }
 
-    #[test]
-    fn a_machine_id_is_short_stable_and_not_the_name() {
-        let a = short_id("0123456789abcdef0123456789abcdef");
-        assert_eq!(a.len(), 12);
-        assert_eq!(a, short_id("0123456789abcdef0123456789abcdef"));
-        assert_ne!(a, short_id("host:mbp"));
-        assert!(!short_id("host:alices-mbp").contains("mbp"));
-    }
-
     fn machine(id: &str, meta: &[(&str, &str)]) -> Machine {
         Machine {
             id: id.into(),
             state: "stopped".into(),
             region: "ams".into(),
+            group: "app".into(),
+            command: None,
             proxy_autostart: false,
             history: Default::default(),
             metadata: meta
@@ -673,16 +415,5 @@ mod tests {
         assert_eq!(rs[0].by, "bob@tp");
         assert_eq!(rs[1].machines, ["a", "c"]);
         assert!(rs[1].is_stale(Duration::from_secs(3600)));
-    }
-
-    #[test]
-    fn ages_read_like_a_person_says_them() {
-        let now = time::now();
-        assert_eq!(ago(now), "just now");
-        assert_eq!(ago(now - 300), "5 min ago");
-        assert_eq!(ago(now - 7300), "2 h ago");
-        assert_eq!(ago(now - 3 * 86_400), "3 d ago");
-        assert!(clock(now).ends_with(" UTC") && clock(now).len() == 9);
-        assert!(clock(now - 3 * 86_400).len() > 9);
     }
 }
