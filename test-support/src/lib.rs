@@ -71,7 +71,7 @@ pub use fly_state::{fly_apps, machine, with_secret};
 pub use json::{
     ExpectFinding, Level, bot, expect_finding, findings, fix, keys, local_pids, message,
 };
-pub use kube::{KubeApi, SECRET_IN_ENV};
+pub use kube::{KubeApi, SECRET_IN_ENV, kubectl};
 pub use lock::{LOCK_FILE_NAME, ProcessTableLock, lock_path};
 pub use procs::{
     TICK, abort_waits_when, aborted, alive, children, cmdline, is_root, kill_child, kill_group,

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use super::command::{self, Step};
+use super::compose::strip_comment;
 use super::dockerfile::exec_form;
 use super::walk::{Project, read};
 
@@ -64,7 +65,11 @@ fn workloads(shown: &str, text: &str, root: &Path) -> Vec<Workload> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        doc.push((raw.len() - trimmed.len(), i + 1, uncomment(trimmed)));
+        doc.push((
+            raw.len() - trimmed.len(),
+            i + 1,
+            strip_comment(trimmed).trim_end(),
+        ));
     }
     out
 }
@@ -172,22 +177,6 @@ fn unquote(v: &str) -> String {
     } else {
         v.to_string()
     }
-}
-
-/// `value # comment` → `value` (a `#` inside quotes stays).
-fn uncomment(s: &str) -> &str {
-    let mut quote = None;
-    let mut prev_space = true;
-    for (i, c) in s.char_indices() {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, '#') if prev_space => return s[..i].trim_end(),
-            _ => {}
-        }
-        prev_space = c.is_whitespace();
-    }
-    s.trim_end()
 }
 
 #[cfg(test)]

@@ -290,12 +290,16 @@ pub fn summary(found: &Found) -> Vec<String> {
             }
         }
         if let (Some(w), App::None) = (&b.kube, &b.app) {
+            let ns = w
+                .namespace
+                .as_ref()
+                .map(|n| format!(" in namespace {}", crate::outside::shown(n)))
+                .unwrap_or_default();
             found_lines.push(format!(
-                "{}: kubernetes {} {} ({})",
+                "{}: kubernetes {} {}{ns}",
                 b.name,
                 w.kind,
-                crate::outside::shown(&w.name),
-                w.origin
+                crate::outside::shown(&w.name)
             ));
         }
         match &b.app {
