@@ -15,6 +15,10 @@ pub fn main() -> i32 {
     // that botctl starts, however it is started, inherits it.
     // SAFETY: the first thing botctl does, before any thread exists.
     unsafe { std::env::set_var("FLY_NO_UPDATE_CHECK", "1") };
+    // The Heroku CLI asks npm for a newer version before a command (oclif's
+    // plugin-warn-if-update-available): not within a call's time limit either.
+    // SAFETY: as above.
+    unsafe { std::env::set_var("HEROKU_SKIP_NEW_VERSION_CHECK", "true") };
     // `COMPLETE=bash botctl -- …` from the shell's completion hook: answer and exit.
     clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     ui::install_panic_hook();

@@ -5,6 +5,7 @@ pub mod argv;
 pub mod autostart;
 pub mod containers;
 pub mod fly;
+pub mod heroku;
 pub mod host;
 pub mod identity;
 pub mod kubernetes;
@@ -20,19 +21,25 @@ use crate::model::PlatformConfig;
 use platform::{NotYet, Platform};
 
 /// The bot's platform behind the seam; `None` for a bot with none. The one place that picks
-/// an implementation: a new platform is its folder here and its arm below. `limits`: each
-/// platform CLI's time limit (`[kubernetes] timeout`…; Fly's is in `flyctl`).
+/// an implementation: a new platform is its folder here and its arm below.
+/// `platforms`: each platform CLI's time limit.
 pub fn platform_of<'a>(
     bot: &'a Bot,
     flyctl: &'a fly::Flyctl,
-    limits: &'a PlatformSettings,
+    platforms: &PlatformSettings,
 ) -> Option<Box<dyn Platform + 'a>> {
     Some(match bot.platform.as_ref()? {
         PlatformConfig::Fly(_) => Box::new(fly::OnFly::bot(flyctl, fly::BotOnFly::of(bot)?)),
         PlatformConfig::Kubernetes(k) => {
-            Box::new(kubernetes::OnKubernetes::new(k, limits.kubernetes))
+            Box::new(kubernetes::OnKubernetes::new(k, platforms.kubernetes))
         }
-        other @ (PlatformConfig::Heroku(_) | PlatformConfig::Railway(_)) => Box::new(NotYet {
+        PlatformConfig::Heroku(h) => Box::new(heroku::OnHeroku {
+            cli: heroku::Heroku::new(platforms.heroku),
+            app: &h.app,
+            process: h.process.as_deref(),
+            entry: &bot.entry,
+        }),
+        other @ PlatformConfig::Railway(_) => Box::new(NotYet {
             kind: other.kind(),
             name: other.name(),
         }),

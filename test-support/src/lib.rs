@@ -9,6 +9,7 @@
 //!   [`config::Host`]s.
 //! - [`KubeApi`]: a cluster for a World (`World::kube`): the fake Kubernetes API server
 //!   (`tests/fakes/kube_api.py`), the real kubectl and a kubeconfig.
+//! - [`HerokuApi`]: the real Heroku CLI against a loopback fake Platform API.
 //! - [`BotApi`]: the fake Bot API server (`tests/fakes/botapi.py`) and its control API.
 //! - [`PtbBot`]: a real python-telegram-bot poller (`tests/fakes/ptb_bot.py`).
 //! - [`wait_until`]: wait for a condition with a deadline; tests never sleep-and-hope.
@@ -51,6 +52,7 @@ mod botapi;
 pub mod cleanup;
 pub mod config;
 mod fly_state;
+mod heroku;
 mod json;
 pub mod kube;
 mod lock;
@@ -68,6 +70,7 @@ use std::sync::OnceLock;
 
 pub use botapi::{API_LIMIT, BotApi};
 pub use fly_state::{fly_apps, machine, with_secret};
+pub use heroku::{HEROKU_KEY, HerokuApi, heroku_app, heroku_cli};
 pub use json::{
     ExpectFinding, Level, bot, expect_finding, findings, fix, keys, local_pids, message,
 };

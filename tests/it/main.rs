@@ -18,6 +18,7 @@ mod exec;
 mod exits;
 mod files;
 mod fly_shapes;
+mod heroku;
 #[cfg(target_os = "linux")]
 mod hosts;
 mod identity;

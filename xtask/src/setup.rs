@@ -9,7 +9,10 @@
 //!   supervisord the tests run programs under). A broken or partial venv is made again.
 //!   It also holds packaging/requirements.txt: maturin and ziglang, which `cargo xtask dist`
 //!   builds the wheel with.
-//! - `<root>/.tools` holds the pm2 pinned here (npm), so tests run a real pm2 daemon.
+//! - `<root>/.tools` holds the pm2 pinned here (npm), so tests run a real pm2 daemon, and the
+//!   Heroku CLI pinned here (npm `heroku`), which tests run against a loopback fake Platform
+//!   API (tests/fakes/heroku_api.py). The CLI is the big one: about 400 MB and a minute to
+//!   install on a fresh machine.
 //! - `tests/fakes/node/node_modules` holds the Node pollers and runtimes pinned in
 //!   tests/fakes/node/package.json and its package-lock.json (grammY, Telegraf, tsx), installed
 //!   with `npm ci`; `node` and `npm` come from apt-get like the tools above.
@@ -29,6 +32,8 @@ const DIST_REQUIREMENTS: &str = "packaging/requirements.txt";
 const PTB: &str = "python-telegram-bot";
 /// The pm2 the tests run (npm package), installed under `<root>/.tools`.
 const PM2_VERSION: &str = "6.0.9";
+/// The Heroku CLI the tests run (npm package `heroku`), installed under `<root>/.tools`.
+const HEROKU_VERSION: &str = "11.10.0";
 
 /// A program the tests run, and the Debian packages that provide it.
 struct Tool {
@@ -80,7 +85,7 @@ const TOOLS: &[Tool] = &[
     Tool {
         program: "npm",
         packages: &["nodejs", "npm"],
-        why: "installs pm2, which tests run bots under",
+        why: "installs pm2 (tests run bots under it) and the Heroku CLI",
         needed_on: Needed::Everywhere,
     },
     Tool {
@@ -121,11 +126,12 @@ pub fn run(root: &Path) -> Result<()> {
     ensure_tools()?;
     let venv = root.join(".venv");
     ensure_venv_packages(root, &venv)?;
-    ensure_pm2(root)?;
+    ensure_npm_tool(root, "pm2", PM2_VERSION)?;
+    ensure_npm_tool(root, "heroku", HEROKU_VERSION)?;
     let node = ensure_node_packages(root)?;
     crate::mac::ensure_targets()?;
     println!(
-        "xtask setup: ready in {:.1}s (python3, setpriv, {} with {PTB} {}, supervisor, actionlint, maturin and ziglang, pm2 {PM2_VERSION} in {}, {NODE_FAKES} with {node}, rust targets {})",
+        "xtask setup: ready in {:.1}s (python3, setpriv, {} with {PTB} {}, supervisor, actionlint, maturin and ziglang, pm2 {PM2_VERSION} and heroku {HEROKU_VERSION} in {}, {NODE_FAKES} with {node}, rust targets {})",
         started.elapsed().as_secs_f64(),
         venv.display(),
         pinned_ptb_version(root)?,
@@ -140,18 +146,22 @@ pub fn tools_dir(root: &Path) -> PathBuf {
     root.join(".tools")
 }
 
-/// pm2, as installed by setup.
-pub fn pm2(root: &Path) -> PathBuf {
-    tools_dir(root).join("node_modules/.bin/pm2")
+/// An npm tool of the tests (`pm2`, `heroku`), as installed by setup.
+pub fn npm_tool(root: &Path, name: &str) -> PathBuf {
+    tools_dir(root).join("node_modules/.bin").join(name)
 }
 
-fn ensure_pm2(root: &Path) -> Result<()> {
-    let installed = tools_dir(root).join("node_modules/pm2/package.json");
+/// `npm install` of `name@version` under `.tools`, unless that version is there already.
+fn ensure_npm_tool(root: &Path, name: &str, version: &str) -> Result<()> {
+    let installed = tools_dir(root)
+        .join("node_modules")
+        .join(name)
+        .join("package.json");
     let has_pin = std::fs::read_to_string(&installed)
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|v| v["version"] == PM2_VERSION);
-    if has_pin && pm2(root).is_file() {
+        .is_some_and(|v| v["version"] == version);
+    if has_pin && npm_tool(root, name).is_file() {
         return Ok(());
     }
     run_command(
@@ -164,12 +174,12 @@ fn ensure_pm2(root: &Path) -> Result<()> {
                 "--prefix",
             ])
             .arg(tools_dir(root))
-            .arg(format!("pm2@{PM2_VERSION}")),
+            .arg(format!("{name}@{version}")),
     )?;
-    if !pm2(root).is_file() {
+    if !npm_tool(root, name).is_file() {
         return Err(Error::new(format!(
-            "npm installed pm2@{PM2_VERSION}, but {} is missing",
-            pm2(root).display()
+            "npm installed {name}@{version}, but {} is missing",
+            npm_tool(root, name).display()
         )));
     }
     Ok(())

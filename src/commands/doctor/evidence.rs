@@ -25,7 +25,8 @@ pub struct Evidence {
     pub flyctl_version: Option<std::result::Result<FlyctlVersion, FlyError>>,
     /// Webhook bots with updates waiting: the webhook read again a moment later.
     pub webhook_again: BTreeMap<BotName, webhook::PendingTrend>,
-    /// Per bot on a platform other than Fly: what runs it there into two pollers.
+    /// What each bot's platform other than Fly says makes two pollers (preboot, a formation
+    /// above 1…), through the seam.
     pub platform_warnings: BTreeMap<BotName, Result<Vec<PlatformWarning>, PlatformError>>,
 }
 
@@ -70,9 +71,7 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
             Vec::new()
         };
         let webhook_again = s.spawn(|| webhook::read_twice(ctx, bots));
-        // Fly's own checks read its machines and fly.toml (deploys.rs); every other platform
-        // says itself what makes two pollers there.
-        let warnings: Vec<_> = bots
+        let platform_warnings: Vec<_> = bots
             .iter()
             .filter(|bot| bot.fly().is_none())
             .filter_map(|bot| {
@@ -94,7 +93,7 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
             handoffs: state::read(&cfg.root),
             flyctl_version: version.map(|h| joined(h.join())),
             webhook_again: joined(webhook_again.join()),
-            platform_warnings: warnings
+            platform_warnings: platform_warnings
                 .into_iter()
                 .map(|(b, h)| (b, joined(h.join())))
                 .collect(),

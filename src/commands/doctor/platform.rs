@@ -27,6 +27,31 @@ pub(super) fn check_platform(bot: &Bot, ev: &Evidence, f: &mut Findings) {
                 Check::Platform,
                 format!("{} {name}: {running} running instance(s)", look.kind),
             ));
+            // A platform that cannot list its instances has nothing more to say.
+            match ev.platform_warnings.get(&bot.name) {
+                Some(Err(e)) => f.push(
+                    Finding::warn(
+                        Some(bot),
+                        Check::Platform,
+                        format!(
+                            "{} {name}: how it runs the bot was not checked: {e}",
+                            look.kind
+                        ),
+                    )
+                    .fix_opt(e.fix.clone()),
+                ),
+                Some(Ok(warnings)) => warnings.iter().for_each(|w| {
+                    f.push(
+                        Finding::warn(
+                            Some(bot),
+                            Check::Platform,
+                            format!("{} ({}): {}", look.kind, w.check, w.message),
+                        )
+                        .fix_opt(w.fix.clone()),
+                    )
+                }),
+                None => {}
+            }
         }
     }
     // A platform that could not be read said so above: its warnings add nothing.

@@ -275,8 +275,12 @@ pub fn refuse_while_it_runs_elsewhere(
     survey: &Survey,
     consequence: &str,
 ) -> Result<()> {
+    let home = match &bot.platform {
+        Some(p) if bot.fly().is_none() => p.kind().title(),
+        _ => "its Fly app",
+    };
     let mut step = steps.begin(&format!(
-        "Refuse while {} runs anywhere but on its Fly app",
+        "Refuse while {} runs anywhere but on {home}",
         bot.name
     ));
     if let Err(e) = &survey.local {

@@ -6,7 +6,7 @@ use super::{Mode, Steps};
 use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
-use crate::model::MachineId;
+use crate::model::{MachineId, PlatformKind};
 use crate::sources::fly::Machine;
 use crate::sources::platform::RecordHome;
 use crate::sources::telegram::{self, BotApi, ProbeOutcome, TokenLookup};
@@ -72,11 +72,17 @@ pub fn refuse_while_someone_holds_it(
             });
         }
         // Where the platform keeps no record (or there is none), nobody else's can be read.
-        let home = ctx.platform_of(bot).map(|p| p.record_home());
-        step.done(if home == Some(RecordHome::OnPlatform) {
-            "no handoff record on Fly"
-        } else {
-            "no fly_app: no shared place where a teammate's handoff could be read"
+        let home = ctx.platform_of(bot).map(|p| (p.record_home(), p.kind()));
+        step.done(match home {
+            Some((RecordHome::OnPlatform, PlatformKind::Fly)) => {
+                "no handoff record on Fly".to_string()
+            }
+            Some((RecordHome::OnPlatform, kind)) => format!("no handoff record on {kind}"),
+            Some((RecordHome::LocalOnly, kind)) => format!(
+                "{kind} keeps no team record: no shared place where a teammate's handoff could \
+be read"
+            ),
+            None => "no fly_app: no shared place where a teammate's handoff could be read".into(),
         });
         return Ok(Held {
             inherited: None,

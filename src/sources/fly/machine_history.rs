@@ -315,7 +315,7 @@ mod tests {
                            {"type":"stop","status":"stopped","source":"user","timestamp":1764068500000},
                            {"type":"start","status":"started","source":"user","timestamp":1764068400000}]}]"#,
         )[0];
-        assert_eq!(h.created_or_replaced(), vec![1764064800]);
+        assert_eq!(h.created_or_replaced(), vec![1795600800]);
         assert_eq!(h.last_start().unwrap().kind, EventKind::Start);
         let launched = &parse_all(
             r#"[{"id":"b","events":[{"type":"launch","status":"created","source":"user","timestamp":1764068700000}],
