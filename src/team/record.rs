@@ -127,9 +127,14 @@ impl Record {
         } else {
             String::new()
         };
+        // A record with a count was written on a workload (Kubernetes), not on machines.
+        let on = match self.scaled_from {
+            Some(_) => "",
+            None => "Fly machine(s) ",
+        };
         crate::error::Error::Refused {
             message: format!(
-                "{}{note}, by the handoff record on Fly machine(s) {}",
+                "{}{note}, by the handoff record on {on}{}",
                 self.holds(bot),
                 self.machines.join(", ")
             ),

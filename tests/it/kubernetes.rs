@@ -293,3 +293,31 @@ fn watch_reads_the_pods_and_streams_their_logs() {
     );
     assert!(!stdout.contains(SECRET_IN_ENV));
 }
+
+/// A teammate's dev-start, on their laptop, leaves its record on the workload: status here
+/// names them, and deploy-resume refuses until they hand it back (or it is taken over).
+#[test]
+fn a_teammates_record_on_the_workload_holds_the_bot_here() {
+    let (world, kube) = cluster(1, json!({}));
+    let mut theirs = world.botctl();
+    theirs
+        .env("BOTCTL_WHO", "bob@thinkpad")
+        .env("BOTCTL_ON", "b0b5laptop")
+        .args(["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
+    test_support::run(&mut theirs).expect_code(0);
+    std::fs::remove_dir_all(world.path(".botctl")).unwrap(); // their laptop's, not this one's
+    assert_eq!(
+        kube.workload_now("lb-partner")["metadata"]["annotations"]["botctl.dev/by"],
+        "bob@thinkpad"
+    );
+    let json = world.run(&["status", "--json"]).json();
+    let partner = bot(&json, "partner");
+    assert_eq!(partner["handoff"]["by"], "bob@thinkpad", "{json:#}");
+    assert_eq!(partner["handoff"]["mine"], false, "{json:#}");
+    let run = world.run(&["deploy-resume", "partner", "--yes"]);
+    run.expect_code(1);
+    run.expect_stderr("bob@thinkpad")
+        .expect_stderr("by the handoff record on deployment/lb-partner")
+        .expect_stderr("--take-over");
+    assert_eq!(kube.workload_now("lb-partner")["spec"]["replicas"], 0);
+}

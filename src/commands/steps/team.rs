@@ -90,7 +90,11 @@ be read"
         });
     };
     if record.is_mine() {
-        step.done(format!("the record on Fly is yours ({})", record.when()));
+        let on = match &bot.platform {
+            Some(p) if bot.fly().is_none() => p.kind().title(),
+            _ => "Fly",
+        };
+        step.done(format!("the record on {on} is yours ({})", record.when()));
         return Ok(Held {
             inherited: Some(record),
             probed: false,
