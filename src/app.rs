@@ -5,7 +5,7 @@ use clap::{CommandFactory, Parser};
 
 use crate::cli::{Cli, Command};
 use crate::commands::{self, Context};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::{config, interrupt, ui};
 
 /// Parses the command line, sets up output, dispatches and returns the SPEC's exit code.
@@ -40,19 +40,19 @@ pub fn main() -> i32 {
         ui::error("interrupted");
         ui::restore_terminal();
     });
-    let code = match dispatch(cli) {
+    let status = match dispatch(cli) {
         Ok(_) | Err(Error::Interrupted) if interrupt::requested() => {
             ui::error("interrupted");
-            interrupt::exit_code()
+            ExitStatus::Interrupted
         }
-        Ok(code) => code,
+        Ok(status) => status,
         Err(e) => {
             ui::error(&e);
-            e.exit_code()
+            e.exit_status()
         }
     };
     ui::restore_terminal();
-    code
+    status.code()
 }
 
 fn context(cli: &Cli) -> Result<Context> {
@@ -62,7 +62,7 @@ fn context(cli: &Cli) -> Result<Context> {
     Ok(Context::new(config::load(&path)?))
 }
 
-fn dispatch(cli: Cli) -> Result<i32> {
+fn dispatch(cli: Cli) -> Result<ExitStatus> {
     let detail = if cli.verbose > 0 {
         ui::report::Detail::All
     } else {
@@ -83,7 +83,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let mut script = Vec::new();
             clap_complete::aot::generate(*shell, &mut Cli::command(), "botctl", &mut script);
             ui::verbatim(&String::from_utf8_lossy(&script));
-            Ok(0)
+            Ok(ExitStatus::Clean)
         }
     }
 }

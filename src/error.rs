@@ -1,8 +1,51 @@
-//! One error type for the whole program. Its `Display` is the sentence the user reads, and
-//! `exit_code` maps it onto the SPEC's exit codes.
+//! One error type for the whole program, and how a command ends. An error's `Display` is the
+//! sentence the user reads; [`ExitStatus`] maps both onto the SPEC's exit codes.
 
 use std::fmt;
 use std::path::PathBuf;
+
+use crate::fix::Fix;
+
+/// How a command ended: each is one of the SPEC's exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: done, or nothing wrong found.
+    Clean,
+    /// 1: a problem found (a conflict, an error finding, an unticked item), or a refusal
+    /// that names its fix.
+    Found,
+    /// 2: bad usage or a bad botctl.toml.
+    Usage,
+    /// 3: a step failed.
+    StepFailed,
+    /// 4: a confirmation was declined or could not be asked.
+    NotConfirmed,
+    /// 130 (143 for SIGTERM): Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+impl ExitStatus {
+    /// `Found` when a problem was found, else `Clean`.
+    pub fn found_if(found: bool) -> Self {
+        if found {
+            ExitStatus::Found
+        } else {
+            ExitStatus::Clean
+        }
+    }
+
+    /// The number the process exits with.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Clean => 0,
+            ExitStatus::Found => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::StepFailed => 3,
+            ExitStatus::NotConfirmed => 4,
+            ExitStatus::Interrupted => crate::interrupt::exit_code(),
+        }
+    }
+}
 
 #[derive(Debug)]
 pub enum Error {
@@ -21,10 +64,22 @@ pub enum Error {
     /// Something is wrong and botctl refused to act; `fix` is the command to type.
     Refused {
         message: String,
-        fix: String,
+        fix: Fix,
     },
-    /// A step that changes things failed (flyctl error, timeout, survivor).
+    /// A step that changes things failed (a timeout, a survivor), told in its own sentence.
     StepFailed(String),
+    /// A step failed and left something for a person to do by hand: `fix`.
+    LeftToDo {
+        message: String,
+        fix: Fix,
+    },
+    /// A program or service failed inside a step (flyctl, a platform's CLI, the Bot API):
+    /// its sentence, the command that fixes it when there is one, and its own error.
+    Failed {
+        message: String,
+        fix: Option<Fix>,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A confirmation was declined or could not be asked.
     NotConfirmed(String),
     Interrupted,
@@ -41,13 +96,29 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn exit_code(&self) -> i32 {
+    /// How a command that ends with this error exits.
+    pub fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::Config { .. } | Error::ConfigNotFound { .. } | Error::Usage(_) => 2,
-            Error::Refused { .. } => 1,
-            Error::StepFailed(_) | Error::State { .. } | Error::Io { .. } => 3,
-            Error::NotConfirmed(_) => 4,
-            Error::Interrupted => crate::interrupt::exit_code(),
+            Error::Config { .. } | Error::ConfigNotFound { .. } | Error::Usage(_) => {
+                ExitStatus::Usage
+            }
+            Error::Refused { .. } => ExitStatus::Found,
+            Error::StepFailed(_)
+            | Error::LeftToDo { .. }
+            | Error::Failed { .. }
+            | Error::State { .. }
+            | Error::Io { .. } => ExitStatus::StepFailed,
+            Error::NotConfirmed(_) => ExitStatus::NotConfirmed,
+            Error::Interrupted => ExitStatus::Interrupted,
+        }
+    }
+
+    /// A program or service that failed inside a step, with its fix.
+    pub fn failed(e: impl std::error::Error + Send + Sync + 'static, fix: Option<Fix>) -> Self {
+        Error::Failed {
+            message: e.to_string(),
+            fix,
+            source: Box::new(e),
         }
     }
 
@@ -84,6 +155,10 @@ impl fmt::Display for Error {
             Error::Usage(message) => write!(f, "{message}"),
             Error::Refused { message, fix } => write!(f, "{message}\n  fix: {fix}"),
             Error::StepFailed(message) => write!(f, "{message}"),
+            Error::LeftToDo { message, fix } => write!(f, "{message}\nfix: {fix}"),
+            Error::Failed { message, fix, .. } => {
+                f.write_str(&crate::fix::with_fix(message, fix.as_ref()))
+            }
             Error::NotConfirmed(message) => write!(f, "{message}"),
             Error::Interrupted => write!(f, "interrupted"),
             Error::State { path, message } => write!(f, "{}: {message}", path.display()),
@@ -92,4 +167,12 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            Error::Failed { source, .. } => Some(source.as_ref()),
+            _ => None,
+        }
+    }
+}

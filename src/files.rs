@@ -11,6 +11,8 @@ use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use crate::model::Uid;
+
 /// The most botctl reads of one ordinary file (configs, scripts, dumps, plists).
 pub const CAP: u64 = 1 << 20;
 
@@ -27,7 +29,7 @@ pub enum FileError {
     },
     /// Named by a process of another user (`uid`): not read.
     OtherUsers {
-        uid: u32,
+        uid: Uid,
     },
     Io(String),
 }
@@ -83,8 +85,8 @@ pub fn read_text(path: &Path, cap: u64) -> Result<String, FileError> {
 
 /// [`read_text`] of a file named by a process of user `owner` (its `-c` config, its script):
 /// only when that is botctl's own user.
-pub fn read_text_named_by(path: &Path, owner: Option<u32>, cap: u64) -> Result<String, FileError> {
-    let me = nix::unistd::geteuid().as_raw();
+pub fn read_text_named_by(path: &Path, owner: Option<Uid>, cap: u64) -> Result<String, FileError> {
+    let me = Uid::effective();
     match owner {
         Some(uid) if uid != me => Err(FileError::OtherUsers { uid }),
         _ => read_text(path, cap),
@@ -169,11 +171,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("supervisord.conf");
         std::fs::write(&f, "[supervisord]\n").unwrap();
-        let me = nix::unistd::geteuid().as_raw();
+        let me = Uid::effective();
+        let other = Uid(me.0 + 12345);
         assert!(read_text_named_by(&f, Some(me), CAP).is_ok());
         assert_eq!(
-            read_text_named_by(&f, Some(me + 12345), CAP),
-            Err(FileError::OtherUsers { uid: me + 12345 })
+            read_text_named_by(&f, Some(other), CAP),
+            Err(FileError::OtherUsers { uid: other })
         );
     }
 }

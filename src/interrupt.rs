@@ -92,6 +92,6 @@ pub fn clear() {
 }
 
 /// Passes SIGINT and SIGTERM on to the process group `pgid` (None: stop passing them on).
-pub fn forward_to_group(pgid: Option<u32>) {
-    FORWARD_TO.store(pgid.map_or(0, |p| p as i32), Ordering::SeqCst);
+pub fn forward_to_group(pgid: Option<crate::model::Pid>) {
+    FORWARD_TO.store(pgid.map_or(0, |p| p.0 as i32), Ordering::SeqCst);
 }

@@ -22,6 +22,7 @@ mod complete;
 mod config;
 mod error;
 mod files;
+mod fix;
 mod interrupt;
 mod model;
 mod outside;
@@ -40,5 +41,6 @@ pub use app::main;
 /// The process facts (both backends), for the test harness: its own process reads go through
 /// the same module as botctl's, so the suite runs wherever botctl does.
 pub mod proc {
+    pub use crate::model::{Pid, Uid};
     pub use crate::sources::proc::*;
 }

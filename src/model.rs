@@ -11,7 +11,9 @@ use std::ops::Deref;
 macro_rules! name {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+        #[derive(
+            Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+        )]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -290,18 +292,115 @@ pub struct Fly {
     pub group: Option<ProcessGroup>,
 }
 
+/// Which systemd manager runs a unit: the system's, or the user's (`systemctl --user`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SystemdManager {
+    System,
+    User,
+}
+
+/// A process id. Pids are reused: a process botctl may signal is told apart by its
+/// [`ProcessIdentity`], not by this alone.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct Pid(pub u32);
+
+impl Pid {
+    /// init (or launchd): whoever adopts an orphan.
+    pub const INIT: Pid = Pid(1);
+
+    /// This process.
+    pub fn own() -> Pid {
+        Pid(std::process::id())
+    }
+
+    /// The pid as the signal calls take it.
+    pub fn to_nix(self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.0 as i32)
+    }
+}
+
+impl fmt::Display for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for Pid {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(Pid)
+    }
+}
+
+/// A user id: whose a process or a file is.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct Uid(pub u32);
+
+impl Uid {
+    pub const ROOT: Uid = Uid(0);
+
+    /// Who botctl runs as (its real user id).
+    pub fn own() -> Uid {
+        Uid(nix::unistd::getuid().as_raw())
+    }
+
+    /// Whose rights botctl acts with (its effective user id: a file it creates is this user's).
+    pub fn effective() -> Uid {
+        Uid(nix::unistd::geteuid().as_raw())
+    }
+}
+
+impl fmt::Display for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for Uid {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(Uid)
+    }
+}
+
 /// One process as botctl saw it: its pid and start time. Pids are reused, so a process is
 /// signalled only while both still match ([`ProcessIdentity::is`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ProcessIdentity {
-    pub pid: u32,
+    pub pid: Pid,
     /// Seconds since the epoch (`None`: the table did not say).
     pub started: Option<u64>,
 }
 
 impl ProcessIdentity {
     /// Is the process now at this pid, started at `started`, still the one seen?
-    pub fn is(&self, pid: u32, started: Option<u64>) -> bool {
+    pub fn is(&self, pid: Pid, started: Option<u64>) -> bool {
         self.pid == pid && self.started == started
     }
 }
@@ -340,11 +439,14 @@ mod tests {
     #[test]
     fn an_identity_is_its_pid_and_start() {
         let seen = ProcessIdentity {
-            pid: 7,
+            pid: Pid(7),
             started: Some(100),
         };
-        assert!(seen.is(7, Some(100)));
-        assert!(!seen.is(7, Some(101)), "a reused pid is another process");
+        assert!(seen.is(Pid(7), Some(100)));
+        assert!(
+            !seen.is(Pid(7), Some(101)),
+            "a reused pid is another process"
+        );
     }
 }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::MachineId;
+use crate::model::{AppName, BotName, MachineId};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -23,15 +23,16 @@ pub struct State {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Handoff {
-    pub bot: String,
+    pub bot: BotName,
     /// The Fly app whose machines were stopped; none for a bot without `fly_app` (a webhook
     /// bot's handoff still records its webhook).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app: Option<String>,
+    pub app: Option<AppName>,
     /// Machines dev-start was about to stop (recorded before stopping any).
     pub machines: Vec<MachineId>,
-    /// When, RFC 3339.
-    pub at: String,
+    /// When; RFC 3339 in the file.
+    #[serde(with = "crate::time::stamp")]
+    pub at: jiff::Timestamp,
     /// user@host
     pub by: String,
     /// A webhook bot's webhook, as dev-start found it before deleting it: deploy-resume sets
@@ -188,7 +189,7 @@ pub fn lock(root: &Path) -> Result<Locked> {
                 "another botctl run is changing things right now (it holds {})",
                 lock_path.display()
             ),
-            fix: "wait for it to finish, then run this again".into(),
+            fix: crate::fix::Fix::instruction("wait for it to finish, then run this again"),
         }),
         Err(TryLockError::Error(e)) => {
             Err(Error::io(format!("cannot lock {}", lock_path.display()), e))

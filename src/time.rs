@@ -28,6 +28,25 @@ pub fn serialize_opt<S: serde::Serializer>(v: &Option<u64>, s: S) -> Result<S::O
     }
 }
 
+/// The current time, to the second (as botctl writes and shows times).
+pub fn now_stamp() -> Timestamp {
+    Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// A [`Timestamp`] in a file as RFC 3339 text (`2026-11-24T10:02:11Z`): `#[serde(with)]`.
+pub mod stamp {
+    use jiff::Timestamp;
+
+    pub fn serialize<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(t)
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let text: String = serde::Deserialize::deserialize(d)?;
+        text.trim().parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

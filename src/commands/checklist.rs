@@ -2,7 +2,8 @@
 
 use super::Context;
 use crate::config::Bot;
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
+use crate::fix::Fix;
 use crate::sources::autostart::Reach;
 use crate::sources::telegram::TokenLookup;
 use crate::survey::judge::{self, OnHost, Username};
@@ -13,7 +14,7 @@ use crate::ui::report::Mark;
 struct Item {
     ticked: bool,
     text: String,
-    fix: Option<String>,
+    fix: Option<Fix>,
 }
 
 /// "no other Fly app polls with this token": ticked when every other app was compared and
@@ -35,7 +36,7 @@ fn shared_token_item(bot: &Bot, survey: &survey::Survey) -> Option<Item> {
         Item {
             ticked: false,
             text: format!("{text} — not checked: {}", shared.unchecked.join("; ")),
-            fix: Some(format!("botctl doctor {}", bot.name)),
+            fix: Some(Fix::doctor(&bot.name)),
         }
     } else {
         Item {
@@ -46,7 +47,7 @@ fn shared_token_item(bot: &Bot, survey: &survey::Survey) -> Option<Item> {
     })
 }
 
-pub fn run(ctx: &Context) -> Result<i32> {
+pub fn run(ctx: &Context) -> Result<ExitStatus> {
     let bots: Vec<&Bot> = ctx.cfg.bots.iter().collect();
     let uses_fly = bots.iter().any(|b| b.fly().is_some());
     let (survey, whoami) = std::thread::scope(|s| {
@@ -107,7 +108,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
                 _ => Item {
                     ticked: !both,
                     text,
-                    fix: both.then(|| format!("botctl dev-stop {}", bot.name)),
+                    fix: both.then(|| Fix::dev_stop(&bot.name)),
                 },
             });
             if let Some(item) = shared_token_item(bot, &survey) {
@@ -123,7 +124,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
                 OnHost::NotRead { error, .. } => Item {
                     ticked: false,
                     text: format!("{text} — not checked: {}", ui::shown(error)),
-                    fix: Some(format!("botctl status {}", bot.name)),
+                    fix: Some(Fix::status(&bot.name)),
                 },
                 OnHost::Read { copies, .. } => {
                     let (there, twice) = (copies.len(), on.conflicts());
@@ -134,7 +135,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
                         } else {
                             format!("{text} ({there} running there)")
                         },
-                        fix: twice.then(|| format!("botctl dev-stop {} --host {host}", bot.name)),
+                        fix: twice.then(|| Fix::dev_stop_on(&bot.name, host)),
                     }
                 }
             });
@@ -170,15 +171,15 @@ pub fn run(ctx: &Context) -> Result<i32> {
             ),
             fix: match verdict {
                 Verdict::Ok => None,
-                Verdict::Conflict => Some(format!("botctl doctor {}", bot.name)),
-                Verdict::Stopped if bot.fly().is_some() => {
-                    Some(format!("botctl deploy-resume {}", bot.name))
+                Verdict::Conflict => Some(Fix::doctor(&bot.name)),
+                Verdict::Stopped if bot.fly().is_some() => Some(Fix::deploy_resume(&bot.name)),
+                Verdict::Stopped => Some(match &bot.run {
+                    crate::config::Run::Shell(line) => Fix::shell_line(line),
+                    crate::config::Run::Argv(argv) => Fix::run(argv),
+                }),
+                Verdict::Unknown => {
+                    Some(Fix::status(&bot.name).note("see what could not be checked"))
                 }
-                Verdict::Stopped => Some(bot.run.to_string()),
-                Verdict::Unknown => Some(format!(
-                    "botctl status {}   # see what could not be checked",
-                    bot.name
-                )),
             },
         });
         if let Some(t) = survey.telegram.get(&bot.name) {
@@ -189,7 +190,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
                         "{}: token set and valid — it is @{got}'s, not @{want}'s",
                         bot.name
                     ),
-                    fix: Some(format!("botctl doctor {}", bot.name)),
+                    fix: Some(Fix::doctor(&bot.name)),
                 },
                 (TokenLookup::Found { from, .. }, Username::Is(u), _) => Item {
                     ticked: true,
@@ -199,20 +200,20 @@ pub fn run(ctx: &Context) -> Result<i32> {
                 (TokenLookup::Found { .. }, _, Some(Err(e))) => Item {
                     ticked: false,
                     text: format!("{}: token set and valid — {e}", bot.name),
-                    fix: Some(format!("botctl doctor {}", bot.name)),
+                    fix: Some(Fix::doctor(&bot.name)),
                 },
                 (missing @ TokenLookup::Missing { .. }, _, _) => {
-                    let (why, fix) = missing.missing().unwrap_or_default();
+                    let (why, fix) = missing.missing().unzip();
                     Item {
                         ticked: false,
-                        text: format!("{}: token set — {why}", bot.name),
-                        fix: Some(fix),
+                        text: format!("{}: token set — {}", bot.name, why.unwrap_or_default()),
+                        fix,
                     }
                 }
                 _ => Item {
                     ticked: false,
                     text: format!("{}: token set — no token_env in botctl.toml", bot.name),
-                    fix: Some("add token_env to the bot in botctl.toml".into()),
+                    fix: Some(Fix::instruction("add token_env to the bot in botctl.toml")),
                 },
             });
         }
@@ -244,7 +245,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
         let (mark, fix) = if item.ticked {
             (Mark::Ok, None)
         } else {
-            (Mark::Error, item.fix.as_deref())
+            (Mark::Error, item.fix.as_ref())
         };
         ui::report::judged(0, mark, &item.text, fix);
     }
@@ -265,7 +266,7 @@ pub fn run(ctx: &Context) -> Result<i32> {
     if !unread.is_empty() {
         ui::line(ui::dim(&format!("not checked: {}", unread.join("; "))));
     }
-    Ok(i32::from(unticked > 0))
+    Ok(ExitStatus::found_if(unticked > 0))
 }
 
 /// "no one else holds partner": ticked unless a handoff record on Fly by someone else does,
@@ -292,10 +293,9 @@ fn held_item(
         Some(r) => Item {
             ticked: false,
             text: format!("{text} — {}", r.holds(&bot.name)),
-            fix: Some(format!(
-                "ask {} to run `botctl deploy-resume {1}`, or: botctl dev-start {1} --take-over",
-                ui::shown(&r.by),
-                bot.name
+            fix: Some(Fix::ask_to_hand_back_or_take_over(
+                &ui::shown(&r.by),
+                &bot.name,
             )),
         },
     }

@@ -5,10 +5,11 @@
 
 use super::Context;
 use super::steps::team::TakeOver;
+use super::steps::webhook::Startup;
 use super::steps::{Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
 
 use crate::config::Bot;
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::model::MachineId;
 use crate::sources::fly::Machine;
 use crate::sources::platform::Platform;
@@ -39,7 +40,7 @@ pub struct Args {
     no_probe: bool,
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     // A bot without fly_app still has something to resume when dev-start recorded its webhook.
     let bots: Vec<&Bot> = ctx
         .cfg
@@ -64,7 +65,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
             TakeOver::new(args.take_over, args.no_probe),
         )?;
     }
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 /// The machines to start, and what the step says about the choice.
@@ -156,17 +157,12 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
         &mut steps,
     )?;
     if restores_webhook(ctx, bot) {
-        let started = !plan.targets.is_empty();
-        let ready = started && fly.ready_log.is_some();
-        super::steps::webhook::restore(
-            ctx,
-            bot,
-            Some(&fly.app),
-            started,
-            ready,
-            started_at,
-            &mut steps,
-        )?;
+        let startup = match (plan.targets.is_empty(), fly.ready_log.is_some()) {
+            (true, _) => Startup::NothingStarted,
+            (false, false) => Startup::Started,
+            (false, true) => Startup::Ready,
+        };
+        super::steps::webhook::restore(ctx, bot, Some(&fly.app), startup, started_at, &mut steps)?;
     }
     if let Some(lock) = &lock {
         clear_handoff(lock, bot, &mut steps)?;
@@ -222,8 +218,11 @@ fn resume_scaled(
     let on = super::ready_line::ReadyLine { platform, ready };
     super::ready_line::wait_for_ready_line(ctx, bot, on, true, started_at, &mut steps)?;
     if restores_webhook(ctx, bot) {
-        let ready = ready.is_some();
-        super::steps::webhook::restore(ctx, bot, None, true, ready, started_at, &mut steps)?;
+        let startup = match ready {
+            Some(_) => super::steps::webhook::Startup::Ready,
+            None => super::steps::webhook::Startup::Started,
+        };
+        super::steps::webhook::restore(ctx, bot, None, startup, started_at, &mut steps)?;
     }
     if let Some(lock) = &lock {
         clear_handoff(lock, bot, &mut steps)?;
@@ -246,7 +245,7 @@ struct Begun {
 }
 
 fn begin(ctx: &Context, bot: &Bot, mode: Mode, title: &str, why: &str) -> Result<Begun> {
-    let mut steps = Steps::new(title, mode.is_dry_run());
+    let mut steps = Steps::new(title, mode);
     let lock = if mode.is_dry_run() {
         None
     } else {
@@ -278,7 +277,14 @@ fn resume_webhook(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
         return Ok(());
     }
     mode.confirm(&format!("Set the webhook of {} again?", bot.name))?;
-    super::steps::webhook::restore(ctx, bot, None, false, false, time::now(), &mut steps)?;
+    super::steps::webhook::restore(
+        ctx,
+        bot,
+        None,
+        Startup::NothingStarted,
+        time::now(),
+        &mut steps,
+    )?;
     if let Some(lock) = &lock {
         clear_handoff(lock, bot, &mut steps)?;
     }

@@ -12,8 +12,9 @@ use super::steps::team::TakeOver;
 use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
 
 use crate::config::Bot;
-use crate::error::{Error, Result};
-use crate::model::MachineId;
+use crate::error::{Error, ExitStatus, Result};
+use crate::fix::Fix;
+use crate::model::{MachineId, Pid};
 use crate::sources::autostart::Reach;
 use crate::sources::fly::MachineState;
 use crate::sources::platform::Platform;
@@ -50,7 +51,7 @@ pub struct Args {
     pub take_over: bool,
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let bot = ctx.cfg.bot(&args.bot)?;
     super::steps::refuse_on_unread_platform(ctx, bot, "stop")?;
     let mode = Mode::new(args.yes, args.dry_run);
@@ -59,7 +60,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
             "dev-start {}: hand the bot from Fly.io to this machine",
             bot.name
         ),
-        mode.is_dry_run(),
+        mode,
     );
     let token = match telegram::token_for(bot, &ctx.dotenv) {
         TokenLookup::Found { token, .. } => Some(token),
@@ -140,7 +141,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
             } else {
                 "run it in the foreground"
             });
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     }
     warn_autostart(ctx, bot, &survey, &stopped, &mut steps);
     // The take-over probed a moment ago; with nothing stopped since, a second probe hears
@@ -163,13 +164,13 @@ when you are done: botctl dev-stop {0} && botctl \
 deploy-resume {0}",
             bot.name, bot.run
         ));
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     }
     // Ctrl-C is how a developer ends the bot: after it, the workflow goes on to the resume offer.
     run_here(ctx, bot, token.as_ref(), &mut steps)?;
     drop(lock); // deploy-resume takes it again
     offer_resume(ctx, bot, stopped, args.yes)?;
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 fn take_lock(ctx: &Context, mode: Mode, steps: &mut Steps) -> Result<Option<state::Locked>> {
@@ -210,14 +211,11 @@ Fly, say mode = \"webhook\" in botctl.toml: dev-start then records the webhook a
 again on deploy-resume)",
                 w.url
             ),
-            fix: telegram::delete_webhook_fix(&ctx.cfg.telegram.api, bot.token_env.as_deref()),
+            fix: Fix::delete_webhook(&ctx.cfg.telegram.api, bot.token_env.as_deref()),
         })),
         Err(e @ telegram::ApiError::Unauthorized(_)) => Err(step.fail(Error::Refused {
             message: e.to_string(),
-            fix: format!(
-                "put the right token in {}",
-                bot.token_env.as_deref().unwrap_or("the environment")
-            ),
+            fix: Fix::put_right_token_in(bot.token_env.as_deref().unwrap_or("the environment")),
         })),
         Err(telegram::ApiError::Interrupted) => Err(step.fail(Error::Interrupted)),
         Err(e) => {
@@ -271,10 +269,10 @@ fn stop_fly(
         };
         let recorded = lock
             .record(state::Handoff {
-                bot: bot.name.to_string(),
+                bot: bot.name.clone(),
                 app: None,
                 machines: Vec::new(),
-                at: time::rfc3339(time::now()),
+                at: time::now_stamp(),
                 by: crate::team::who(),
                 webhook: Some(webhook.clone()),
                 scaled_from: None,
@@ -377,10 +375,10 @@ fn stop_fly(
     }
     let recorded = lock
         .record(state::Handoff {
-            bot: bot.name.to_string(),
-            app: Some(app.to_string()),
+            bot: bot.name.clone(),
+            app: bot.app().cloned(),
             machines: recorded,
-            at: time::rfc3339(time::now()),
+            at: time::now_stamp(),
             by: crate::team::who(),
             webhook: webhook.cloned(),
             scaled_from: None,
@@ -446,7 +444,7 @@ fn warn_autostart(
     steps: &mut Steps,
 ) {
     let mut step = steps.begin("Warn about what can start it again");
-    let mut warnings: Vec<(String, String)> = judge::autostart(bot, survey)
+    let mut warnings: Vec<(String, Fix)> = judge::autostart(bot, survey)
         .iter()
         .map(|a| {
             let at = a.host.map(|h| format!("host {h} ")).unwrap_or_default();
@@ -524,15 +522,11 @@ fn probe(
 running here would fight it. Fly.io stays stopped.",
                 after.as_secs_f32()
             ),
-            fix: format!(
-                "botctl doctor {} --probe   # then, once it is gone: botctl \
-dev-start {}",
-                bot.name, bot.name
-            ),
+            fix: Fix::probe_then_dev_start(&bot.name),
         })),
         ProbeOutcome::Webhook => Err(step.fail(Error::Refused {
             message: "a webhook was set meanwhile".into(),
-            fix: format!("botctl doctor {}", bot.name),
+            fix: Fix::doctor(&bot.name),
         })),
         ProbeOutcome::Failed(telegram::ApiError::Interrupted) => Err(step.fail(Error::Interrupted)),
         ProbeOutcome::Failed(e) => {
@@ -557,11 +551,11 @@ fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) 
             bot.run
         )))
     })?;
-    interrupt::forward_to_group(Some(child.id()));
+    interrupt::forward_to_group(Some(Pid(child.id())));
     let status = child.wait();
     // The shell ends as soon as the signal reaches it; the bot it started may still be
     // shutting down, and resuming Fly.io must not see it as a copy left running here.
-    wait_for_group(child.id(), Duration::from_secs(10));
+    wait_for_group(Pid(child.id()), Duration::from_secs(10));
     interrupt::forward_to_group(None);
     let interrupted = interrupt::requested();
     interrupt::clear();
@@ -575,7 +569,7 @@ fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) 
 }
 
 /// Waits (at most `limit`) until no live process is left in process group `pgid`.
-fn wait_for_group(pgid: u32, limit: Duration) {
+fn wait_for_group(pgid: Pid, limit: Duration) {
     let deadline = std::time::Instant::now() + limit;
     while group_alive(pgid) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
@@ -583,7 +577,7 @@ fn wait_for_group(pgid: u32, limit: Duration) {
 }
 
 /// Is a process other than a zombie in this group?
-fn group_alive(pgid: u32) -> bool {
+fn group_alive(pgid: Pid) -> bool {
     crate::sources::proc::group_alive(crate::sources::proc::Backend::native(), pgid)
 }
 

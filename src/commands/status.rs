@@ -4,7 +4,8 @@ use serde::Serialize;
 
 use super::Context;
 use crate::config::Bot;
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
+use crate::fix::Fix;
 use crate::sources::autostart::{self, Reach};
 use crate::sources::fly::Machine;
 use crate::sources::local::{Instance, Maybe};
@@ -28,7 +29,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<ExitStatus> {
     let bots = ctx.cfg.select(&args.bots)?;
     let survey = ctx.survey(&bots);
     let verdicts: Vec<Verdict> = bots.iter().map(|b| survey.places(b).verdict()).collect();
@@ -42,7 +43,7 @@ pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
     } else {
         print_human(&bots, &survey, ctx.cfg.team.stale, detail);
     }
-    Ok(i32::from(verdicts.contains(&Verdict::Conflict)))
+    Ok(ExitStatus::found_if(verdicts.contains(&Verdict::Conflict)))
 }
 
 /// `status --json`, as the SPEC shows it.
@@ -67,7 +68,7 @@ struct BotJson<'a> {
     platform: Option<PlatformJson<'a>>,
     /// null without a token.
     telegram: Option<TelegramJson>,
-    autostart: Vec<&'a autostart::Entry>,
+    autostart: Vec<&'a autostart::AutostartEntry>,
     /// One entry per configured host that may run the bot.
     hosts: Vec<HostJson<'a>>,
     /// The handoff record on Fly; null without one.
@@ -84,7 +85,7 @@ struct HostJson<'a> {
     instances: Vec<&'a Instance>,
     /// Processes there that may be the bot (their token variable could not be read).
     maybe: Vec<&'a Maybe>,
-    autostart: Vec<&'a autostart::Entry>,
+    autostart: Vec<&'a autostart::AutostartEntry>,
 }
 
 impl<'a> HostJson<'a> {
@@ -355,6 +356,15 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
                     i.state
                 ));
             }
+            // Heroku's config vars restart every dyno and Railway's variables redeploy: neither
+            // holds a record, and dynos and replicas carry no metadata.
+            use crate::model::PlatformKind::{Heroku, Railway};
+            if matches!(look.kind, Heroku | Railway) && look.instances.is_ok() {
+                lines.push(ui::dim(&format!(
+                    "{} has no place for a team record: a handoff is recorded on this machine only",
+                    look.kind
+                )));
+            }
         }
         for (app, m) in &places.also {
             lines.push(format!(
@@ -404,8 +414,8 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
 
     let mut later = Vec::new();
     // What could not be read, with the fix when there is one.
-    let mut unchecked: Vec<(String, Option<String>)> = Vec::new();
-    let mut note = |text: String, fix: Option<String>| {
+    let mut unchecked: Vec<(String, Option<Fix>)> = Vec::new();
+    let mut note = |text: String, fix: Option<Fix>| {
         if !unchecked.iter().any(|(t, _)| *t == text) {
             unchecked.push((text, fix));
         }
@@ -465,8 +475,9 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
         if let Some(t) = survey.telegram.get(&bot.name) {
             match &t.token {
                 missing @ TokenLookup::Missing { .. } => {
-                    let (why, fix) = missing.missing().unwrap_or_default();
-                    note(format!("telegram {}: {why}", bot.name), Some(fix));
+                    let (why, fix) = missing.missing().unzip();
+                    let why = why.unwrap_or_default();
+                    note(format!("telegram {}: {why}", bot.name), fix);
                 }
                 TokenLookup::NotConfigured => {}
                 TokenLookup::Found { .. } => {
@@ -533,7 +544,7 @@ fn print_human(bots: &[&Bot], survey: &Survey, stale: Duration, detail: Detail) 
         ui::blank();
         ui::line(ui::heading("Not checked:"));
         for (text, fix) in &unchecked {
-            ui::report::noted(2, text, fix.as_deref());
+            ui::report::noted(2, text, fix.as_ref());
         }
     }
 }

@@ -58,16 +58,60 @@ pub const PLATFORM_TIMEOUT: Bounds = bounds("timeout", 15, 1, 10 * 60);
 /// watch --for.
 pub const WATCH_FOR: Bounds = bounds("--for", 0, 1, 7 * 24 * 60 * 60);
 
+/// A duration botctl.toml or the command line gives that botctl cannot take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DurationError {
+    /// Not in the compact form ("90s", "1m30s"), or too large.
+    NotADuration {
+        text: String,
+    },
+    Negative {
+        text: String,
+    },
+    /// Outside what the setting allows.
+    OutOfBounds {
+        name: &'static str,
+        min: Duration,
+        max: Duration,
+        text: String,
+    },
+}
+
+impl std::fmt::Display for DurationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DurationError::NotADuration { text } => write!(
+                f,
+                "{text:?} is not a duration; write it like \"90s\", \"2m\" or \"500ms\""
+            ),
+            DurationError::Negative { text } => write!(f, "{text:?} is negative"),
+            DurationError::OutOfBounds {
+                name,
+                min,
+                max,
+                text,
+            } => write!(
+                f,
+                "{name} must be between {} and {}, not {text:?}",
+                show(*min),
+                show(*max)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DurationError {}
+
 impl Bounds {
-    pub fn parse(&self, s: &str) -> std::result::Result<Duration, String> {
+    pub fn parse(&self, s: &str) -> Result<Duration, DurationError> {
         let d = parse_duration(s)?;
         if d < self.min || d > self.max {
-            return Err(format!(
-                "{} must be between {} and {}, not {s:?}",
-                self.name,
-                show(self.min),
-                show(self.max)
-            ));
+            return Err(DurationError::OutOfBounds {
+                name: self.name,
+                min: self.min,
+                max: self.max,
+                text: s.to_string(),
+            });
         }
         Ok(d)
     }
@@ -84,8 +128,10 @@ fn show(d: Duration) -> String {
 
 /// "90s", "2m", "1m30s", "500ms", "1h" (jiff's friendly format); no negative or overflowing
 /// values, and a bare number is refused (seconds or minutes?).
-pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let bad = || format!("{s:?} is not a duration; write it like \"90s\", \"2m\" or \"500ms\"");
+pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
+    let bad = || DurationError::NotADuration {
+        text: s.to_string(),
+    };
     let text = s.trim();
     // The compact form only ("1m30s"): botctl.toml's durations read alike everywhere.
     if text.is_empty()
@@ -96,7 +142,9 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     }
     let signed: jiff::SignedDuration = text.parse().map_err(|_| bad())?;
     if signed.is_negative() {
-        return Err(format!("{s:?} is negative"));
+        return Err(DurationError::Negative {
+            text: s.to_string(),
+        });
     }
     Duration::try_from(signed).map_err(|_| bad())
 }

@@ -29,7 +29,9 @@ pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config> {
     let duration = |value: &Option<Spanned<String>>, bounds: Bounds| -> Result<Duration> {
         match value {
             None => Ok(bounds.default),
-            Some(v) => bounds.parse(v.get_ref()).map_err(|m| at(v.span(), m)),
+            Some(v) => bounds
+                .parse(v.get_ref())
+                .map_err(|e| at(v.span(), e.to_string())),
         }
     };
 

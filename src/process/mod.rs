@@ -281,7 +281,7 @@ impl Child {
     fn end(&self) {
         if let Some(&leader) = self.handle.pids().first() {
             let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(leader as i32),
+                crate::model::Pid(leader).to_nix(),
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
@@ -446,8 +446,8 @@ pub struct Waits {
 }
 
 /// Runs `program args…` and reads its stdout line by line as it comes (a [`LineStream`]), for
-/// programs that print what they have and then may wait for ever (`flyctl logs --no-tail` on
-/// an empty buffer). Stops at exit, when no first line comes within `first_line`, after `idle`
+/// programs that print what they have and then wait for more (`flyctl logs`, which prints its
+/// buffer and then streams). Stops at exit, when no first line comes within `first_line`, after `idle`
 /// without a line, or at `limit`; the program's process group is killed in every case. What it
 /// keeps is capped as `run`'s output is.
 pub fn run_streaming(program: &Path, args: &[&str], waits: Waits) -> Result<Streamed, ExecError> {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Pid;
 use crate::outside::Outside;
 use crate::process;
 
@@ -68,7 +69,7 @@ pub struct Container {
     /// `no`, `always`, `unless-stopped`, `on-failure`.
     pub restart: Outside,
     #[serde(skip)]
-    pub pid: u32,
+    pub pid: Pid,
     #[serde(skip)]
     pub pid_in: PidIn,
     /// Entrypoint and command, as the container runs them.
@@ -115,7 +116,7 @@ impl Container {
 
 /// What the engine said.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub enum Look {
+pub enum EngineState {
     /// Neither docker nor podman is installed: no container can run.
     #[default]
     NotInstalled,
@@ -127,27 +128,31 @@ pub enum Look {
     Failed(Engine, String),
 }
 
-impl Look {
+impl EngineState {
     /// Why containers were not checked, as a sentence, when they were not.
     pub fn not_checked(&self) -> Option<String> {
         match self {
-            Look::Down(engine) => Some(format!("the {} engine is not running", engine.title())),
-            Look::Failed(_, why) => Some(why.clone()),
-            Look::NotInstalled | Look::Running(..) => None,
+            EngineState::Down(engine) => {
+                Some(format!("the {} engine is not running", engine.title()))
+            }
+            EngineState::Failed(_, why) => Some(why.clone()),
+            EngineState::NotInstalled | EngineState::Running(..) => None,
         }
     }
 
     /// The engine asked, if one is installed.
     pub fn engine(&self) -> Option<Engine> {
         match self {
-            Look::NotInstalled => None,
-            Look::Down(e) | Look::Running(e, _) | Look::Failed(e, _) => Some(*e),
+            EngineState::NotInstalled => None,
+            EngineState::Down(e) | EngineState::Running(e, _) | EngineState::Failed(e, _) => {
+                Some(*e)
+            }
         }
     }
 
     pub fn containers(&self) -> &[Container] {
         match self {
-            Look::Running(_, list) => list,
+            EngineState::Running(_, list) => list,
             _ => &[],
         }
     }
@@ -155,12 +160,12 @@ impl Look {
 
 /// Asks the engine which containers run; `in_table` says whether a pid is in this machine's
 /// process table.
-pub fn look(in_table: impl Fn(u32) -> bool) -> Look {
+pub fn look(in_table: impl Fn(Pid) -> bool) -> EngineState {
     let Some((engine, program)) = [Engine::Docker, Engine::Podman]
         .into_iter()
         .find_map(|e| process::find_program(e.program(), Path::new("/")).map(|p| (e, p)))
     else {
-        return Look::NotInstalled;
+        return EngineState::NotInstalled;
     };
     let ps = match process::run(
         &program,
@@ -168,26 +173,26 @@ pub fn look(in_table: impl Fn(u32) -> bool) -> Look {
         LIMIT,
     ) {
         Ok(out) => out,
-        Err(e) => return Look::Failed(engine, e.to_string()),
+        Err(e) => return EngineState::Failed(engine, e.to_string()),
     };
     if !ps.success() {
         if engine_down(&ps.stderr) {
-            return Look::Down(engine);
+            return EngineState::Down(engine);
         }
-        return Look::Failed(
+        return EngineState::Failed(
             engine,
             format!("{} ps failed: {}", engine.program(), ps.error_line()),
         );
     }
     let ids = ps_ids(&ps.stdout);
     if ids.is_empty() {
-        return Look::Running(engine, Vec::new());
+        return EngineState::Running(engine, Vec::new());
     }
     let mut args = vec!["inspect", "--format", FIELDS];
     args.extend(ids.iter().map(String::as_str));
     let inspected = match process::run(&program, &args, LIMIT) {
         Ok(out) => out,
-        Err(e) => return Look::Failed(engine, e.to_string()),
+        Err(e) => return EngineState::Failed(engine, e.to_string()),
     };
     // A container that stopped between the two calls is "No such object": the rest still
     // print their lines.
@@ -197,7 +202,7 @@ pub fn look(in_table: impl Fn(u32) -> bool) -> Look {
         .filter_map(|l| parse_fields(engine, l, &in_table))
         .collect();
     if !inspected.success() && containers.is_empty() {
-        return Look::Failed(
+        return EngineState::Failed(
             engine,
             format!(
                 "{} inspect failed: {}",
@@ -206,7 +211,7 @@ pub fn look(in_table: impl Fn(u32) -> bool) -> Look {
             ),
         );
     }
-    Look::Running(engine, containers)
+    EngineState::Running(engine, containers)
 }
 
 /// docker's "Cannot connect to the Docker daemon at unix:///…", podman's "Cannot connect to
@@ -235,7 +240,7 @@ pub fn ps_ids(text: &str) -> Vec<String> {
 pub fn parse_fields(
     engine: Engine,
     line: &str,
-    in_table: &impl Fn(u32) -> bool,
+    in_table: &impl Fn(Pid) -> bool,
 ) -> Option<Container> {
     let cols: Vec<&str> = line.split('\t').collect();
     let [
@@ -273,7 +278,7 @@ pub fn parse_fields(
             .filter(|v| !v.is_empty())
             .map(|v| Outside::from(v.as_str()))
     };
-    let pid: u32 = json(pid);
+    let pid: Pid = json(pid);
     let working_dir: String = json(working_dir);
     let started: String = json(started);
     let restart: String = json(restart);
@@ -287,7 +292,7 @@ pub fn parse_fields(
         } else {
             restart.into()
         },
-        pid_in: if pid > 0 && in_table(pid) {
+        pid_in: if pid > Pid(0) && in_table(pid) {
             PidIn::ThisMachine
         } else {
             PidIn::Engine

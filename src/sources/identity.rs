@@ -29,7 +29,7 @@ pub enum Seen {
 
 /// Whose copy a process is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Copy {
+pub enum Whose {
     /// This project's bot.
     This,
     /// Another program with the same file name: not a place, never signalled.
@@ -70,35 +70,35 @@ pub fn decide(
     wanted: &Wanted,
     environ: impl FnOnce(&str) -> Seen,
     dotenv: impl FnOnce(&str) -> Seen,
-) -> Copy {
+) -> Whose {
     if inside {
-        return Copy::This;
+        return Whose::This;
     }
     if !mine {
-        return Copy::Maybe(
+        return Whose::Maybe(
             "another user's process: botctl does not read other users' environments, so whose \
 token it holds cannot be told"
                 .into(),
         );
     }
     let Some(var) = wanted.var.as_deref() else {
-        return Copy::Maybe("the bot has no token_env to tell this project's copy by".into());
+        return Whose::Maybe("the bot has no token_env to tell this project's copy by".into());
     };
     let seen = match environ(var) {
         Seen::Absent => match dotenv(var) {
-            Seen::Absent => return Copy::Other,
+            Seen::Absent => return Whose::Other,
             other => other,
         },
         other => other,
     };
     match (seen, &wanted.hash) {
-        (Seen::Hash(h), Some(w)) if h == *w => Copy::This,
-        (Seen::Hash(_), Some(_)) | (Seen::Absent, _) => Copy::Other,
-        (Seen::Hash(_), None) => Copy::Maybe(format!(
+        (Seen::Hash(h), Some(w)) if h == *w => Whose::This,
+        (Seen::Hash(_), Some(_)) | (Seen::Absent, _) => Whose::Other,
+        (Seen::Hash(_), None) => Whose::Maybe(format!(
             "it has its own {var}, and botctl has none to compare it with ({var} is in neither \
 the environment nor .env)"
         )),
-        (Seen::Unknown(why), _) => Copy::Maybe(why),
+        (Seen::Unknown(why), _) => Whose::Maybe(why),
     }
 }
 
@@ -141,36 +141,39 @@ mod tests {
     fn the_copy_is_told_by_folder_then_environment_then_its_dotenv() {
         let w = wanted(Some("1:a"));
         let unread = |_: &str| -> Seen { panic!("read although the rule knew") };
-        assert_eq!(decide(true, false, &w, unread, unread), Copy::This);
-        assert_eq!(decide(false, true, &w, |_| hash("1:a"), unread), Copy::This);
+        assert_eq!(decide(true, false, &w, unread, unread), Whose::This);
+        assert_eq!(
+            decide(false, true, &w, |_| hash("1:a"), unread),
+            Whose::This
+        );
         assert_eq!(
             decide(false, true, &w, |_| hash("2:b"), unread),
-            Copy::Other
+            Whose::Other
         );
         assert_eq!(
             decide(false, true, &w, |_| Seen::Absent, |_| hash("1:a")),
-            Copy::This
+            Whose::This
         );
         assert_eq!(
             decide(false, true, &w, |_| Seen::Absent, |_| hash("2:b")),
-            Copy::Other
+            Whose::Other
         );
         assert_eq!(
             decide(false, true, &w, |_| Seen::Absent, |_| Seen::Absent),
-            Copy::Other
+            Whose::Other
         );
         assert!(matches!(
             decide(false, true, &w, |_| Seen::Unknown("x".into()), unread),
-            Copy::Maybe(_)
+            Whose::Maybe(_)
         ));
         assert!(matches!(
             decide(false, false, &w, unread, unread),
-            Copy::Maybe(_)
+            Whose::Maybe(_)
         ));
         // No token here to compare with: a copy with a token of its own cannot be told.
         assert!(matches!(
             decide(false, true, &wanted(None), |_| hash("2:b"), unread),
-            Copy::Maybe(_)
+            Whose::Maybe(_)
         ));
     }
 

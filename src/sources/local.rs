@@ -9,21 +9,21 @@ use serde::Serialize;
 
 use super::argv::{self, base_name};
 use super::containers;
-use super::identity::{self, Copy, Seen};
+use super::identity::{self, Seen, Whose};
 use super::proc::{self, Backend};
 use super::supervisor::{self, Supervisor};
 use crate::config::Bot;
-use crate::model::{BotName, ProcessIdentity};
+use crate::model::{BotName, Pid, ProcessIdentity, Uid};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Instance {
     #[serde(skip)]
     pub bot: BotName,
-    pub pid: u32,
+    pub pid: Pid,
     /// The user name as the process table (or a container's engine) gives it: outside text.
     pub user: crate::outside::Outside,
     #[serde(skip)]
-    pub uid: Option<u32>,
+    pub uid: Option<Uid>,
     /// Seconds since the epoch; shown as RFC 3339.
     #[serde(serialize_with = "crate::time::serialize_opt")]
     pub started: Option<u64>,
@@ -33,7 +33,7 @@ pub struct Instance {
     pub supervisor: Option<Supervisor>,
     /// The process that started it, and that process's command line.
     #[serde(skip)]
-    pub ppid: Option<u32>,
+    pub ppid: Option<Pid>,
     #[serde(skip)]
     pub parent_cmd: crate::outside::Argv,
     /// The container it runs in, as its engine describes it (then the engine stops it, and
@@ -74,7 +74,7 @@ pub struct Scan {
     /// any of them may be a bot of that language.
     pub hidden: Vec<proc::Unreadable>,
     /// What the container engine said (its containers are instances too).
-    pub engine: containers::Look,
+    pub engine: containers::EngineState,
 }
 
 /// One pass over the process table. Errors are sentences.
@@ -89,7 +89,7 @@ pub fn scan_full(bots: &[&Bot], root: &Path) -> Result<Scan, String> {
 
 /// [`scan_full`] through one backend (the suite runs both and compares).
 pub fn scan_with(backend: Backend, bots: &[&Bot], root: &Path) -> Result<Scan, String> {
-    let me = std::process::id();
+    let me = Pid::own();
     // The engine answers while the table is read: it costs a process start or two.
     let (table, engine) = std::thread::scope(|s| {
         let engine = s.spawn(|| containers::look(|pid| proc::facts(backend, pid).is_some()));
@@ -101,7 +101,7 @@ pub fn scan_with(backend: Backend, bots: &[&Bot], root: &Path) -> Result<Scan, S
         unreadable,
     } = table?;
     let hidden = hidden(unreadable);
-    let mut candidates: Vec<(u32, Vec<String>, &Bot, String)> = Vec::new();
+    let mut candidates: Vec<(Pid, Vec<String>, &Bot, String)> = Vec::new();
     let mut supervisord_confs = Vec::new();
     for (pid, cmd) in &table {
         if *pid == me {
@@ -139,9 +139,9 @@ pub fn scan_with(backend: Backend, bots: &[&Bot], root: &Path) -> Result<Scan, S
 /// Phase one only: (pid, bot name) of every process whose command line names a bot. Cheap
 /// enough to run every second (`botctl watch`), which runs the whole [`scan`] only when this
 /// changes.
-pub fn matching(bots: &[&Bot]) -> Result<Vec<(u32, BotName)>, String> {
-    let me = std::process::id();
-    let mut found: Vec<(u32, BotName)> = proc::table(Backend::native())?
+pub fn matching(bots: &[&Bot]) -> Result<Vec<(Pid, BotName)>, String> {
+    let me = Pid::own();
+    let mut found: Vec<(Pid, BotName)> = proc::table(Backend::native())?
         .processes
         .iter()
         .filter(|(pid, _)| *pid != me)
@@ -169,7 +169,7 @@ fn with_containers(
         {
             continue;
         }
-        let in_it = |pid: u32| {
+        let in_it = |pid: Pid| {
             pid == c.pid
                 || matches!(supervisor::read::cgroup(pid),
                     supervisor::Cgroup::Container { id, .. } if id == c.id)
@@ -208,7 +208,7 @@ fn with_containers(
 /// user's processes (another user's folder is theirs).
 fn through_package_main<'b>(
     backend: Backend,
-    pid: u32,
+    pid: Pid,
     cmd: &[String],
     at: usize,
     bots: &[&'b Bot],
@@ -231,7 +231,7 @@ fn through_package_main<'b>(
 /// The unreadable processes that may be bots: another user's, run by a Python or Node runtime
 /// (by the executable name the kernel still tells).
 fn hidden(unreadable: Vec<proc::Unreadable>) -> Vec<proc::Unreadable> {
-    let me = nix::unistd::geteuid().as_raw();
+    let me = Uid::effective();
     unreadable
         .into_iter()
         .filter(|u| u.uid != Some(me) && argv::runtime_language(&u.name).is_some())
@@ -279,9 +279,9 @@ pub fn same_script_elsewhere(arg: &str, cwd: Option<&Path>, script: &str) -> boo
 /// The config file a running supervisord reads: its `-c` (made absolute against its working
 /// folder), else the first of supervisord's default places that exists. Another user's `-c` is
 /// theirs to name and not ours to read (a FIFO, `/dev/zero`, a file only root may see).
-fn supervisord_conf_path(backend: Backend, pid: u32, argv: &[String]) -> Option<String> {
+fn supervisord_conf_path(backend: Backend, pid: Pid, argv: &[String]) -> Option<String> {
     let owner = proc::facts(backend, pid).and_then(|f| f.uid);
-    let mine = owner == Some(nix::unistd::geteuid().as_raw());
+    let mine = owner == Some(Uid::effective());
     Some(match supervisor::supervisord_conf(argv) {
         Some(_) if !mine => return None,
         Some(c) if Path::new(&c).is_absolute() => c,
@@ -305,15 +305,15 @@ fn supervisord_conf_path(backend: Backend, pid: u32, argv: &[String]) -> Option<
 /// line matched. Environments and `.env` files are read only for those outside the project.
 fn instances(
     backend: Backend,
-    candidates: Vec<(u32, Vec<String>, &Bot, String)>,
-    table: &[(u32, Vec<String>)],
+    candidates: Vec<(Pid, Vec<String>, &Bot, String)>,
+    table: &[(Pid, Vec<String>)],
     bots: &[&Bot],
     root: &Path,
 ) -> (Vec<Instance>, Vec<Maybe>) {
     let details = proc::details(backend, &candidates.iter().map(|c| c.0).collect::<Vec<_>>());
     let project = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let wanted = std::cell::OnceCell::new();
-    let me = nix::unistd::geteuid().as_raw();
+    let me = Uid::effective();
     let mut found = Vec::new();
     let mut maybe: Vec<Maybe> = Vec::new();
     for (pid, cmd, bot, arg) in candidates {
@@ -357,12 +357,12 @@ fn instances(
             },
         );
         match copy {
-            Copy::This => found.push(instance),
-            Copy::Other => {}
-            Copy::Maybe(why) => maybe.push(Maybe { instance, why }),
+            Whose::This => found.push(instance),
+            Whose::Other => {}
+            Whose::Maybe(why) => maybe.push(Maybe { instance, why }),
         }
     }
-    let parent = |pid: u32| {
+    let parent = |pid: Pid| {
         details
             .iter()
             .find(|d| d.facts.pid == pid)
@@ -400,8 +400,8 @@ fn inside_project(project: &Path, cwd: Option<&Path>, arg: &str) -> bool {
 /// A wrapper and the child it runs the script in (tsx's CLI and its `node --import tsx`, a
 /// bot that forks itself) are one copy: an instance whose parent is an instance of the same
 /// bot is left out.
-pub fn one_per_wrapper(found: Vec<Instance>, parent: impl Fn(u32) -> Option<u32>) -> Vec<Instance> {
-    let copies: Vec<(u32, BotName)> = found.iter().map(|i| (i.pid, i.bot.clone())).collect();
+pub fn one_per_wrapper(found: Vec<Instance>, parent: impl Fn(Pid) -> Option<Pid>) -> Vec<Instance> {
+    let copies: Vec<(Pid, BotName)> = found.iter().map(|i| (i.pid, i.bot.clone())).collect();
     found
         .into_iter()
         .filter(|i| {
@@ -412,8 +412,8 @@ pub fn one_per_wrapper(found: Vec<Instance>, parent: impl Fn(u32) -> Option<u32>
 }
 
 /// [`one_per_wrapper`] for the copies that cannot be told.
-pub fn one_per_wrapper_maybe(maybe: Vec<Maybe>, parent: impl Fn(u32) -> Option<u32>) -> Vec<Maybe> {
-    let copies: Vec<(u32, BotName)> = maybe
+pub fn one_per_wrapper_maybe(maybe: Vec<Maybe>, parent: impl Fn(Pid) -> Option<Pid>) -> Vec<Maybe> {
+    let copies: Vec<(Pid, BotName)> = maybe
         .iter()
         .map(|m| (m.instance.pid, m.instance.bot.clone()))
         .collect();
@@ -431,14 +431,14 @@ pub fn one_per_wrapper_maybe(maybe: Vec<Maybe>, parent: impl Fn(u32) -> Option<u
 
 /// Names what keeps each instance alive: its cgroup and ancestors are read first, then the
 /// few outside answers (pm2, supervisorctl, launchctl) those call for, each once.
-fn add_supervisors(backend: Backend, found: &mut [Instance], table: &[(u32, Vec<String>)]) {
-    let argv_of = |pid: u32| {
+fn add_supervisors(backend: Backend, found: &mut [Instance], table: &[(Pid, Vec<String>)]) {
+    let argv_of = |pid: Pid| {
         table
             .iter()
             .find(|(p, _)| *p == pid)
             .map(|(_, argv)| argv.clone())
     };
-    let looks: Vec<(supervisor::Cgroup, Vec<supervisor::Record>)> = found
+    let looks: Vec<(supervisor::Cgroup, Vec<supervisor::ProcessRecord>)> = found
         .iter()
         .map(|i| {
             (
@@ -462,7 +462,7 @@ fn add_supervisors(backend: Backend, found: &mut [Instance], table: &[(u32, Vec<
 pub fn supervise(
     instance: &mut Instance,
     cgroup: &supervisor::Cgroup,
-    chain: &[supervisor::Record],
+    chain: &[supervisor::ProcessRecord],
     answers: &supervisor::Answers,
 ) {
     instance.supervisor = supervisor::decide(cgroup, chain, answers);
@@ -475,7 +475,7 @@ pub fn supervise(
 }
 
 /// botctl's own pid and those of its ancestors: never signalled.
-pub fn ancestors() -> Vec<u32> {
+pub fn ancestors() -> Vec<Pid> {
     proc::ancestors(Backend::native())
 }
 
@@ -525,7 +525,7 @@ mod tests {
 
     #[test]
     fn a_child_of_an_instance_of_the_same_bot_is_the_same_copy() {
-        let instance = |pid: u32, bot: &str| Instance {
+        let instance = |pid: Pid, bot: &str| Instance {
             bot: bot.into(),
             pid,
             user: "dev".into(),
@@ -538,23 +538,23 @@ mod tests {
             parent_cmd: Default::default(),
             container: None,
         };
-        let parents = |pid: u32| match pid {
-            11 => Some(10), // tsx's node child
-            21 => Some(20), // child of another bot's instance: its own copy
-            _ => Some(1),
+        let parents = |pid: Pid| match pid {
+            Pid(11) => Some(Pid(10)), // tsx's node child
+            Pid(21) => Some(Pid(20)), // child of another bot's instance: its own copy
+            _ => Some(Pid::INIT),
         };
         let kept = one_per_wrapper(
             vec![
-                instance(10, "a"),
-                instance(11, "a"),
-                instance(20, "b"),
-                instance(21, "a"),
-                instance(30, "a"),
+                instance(Pid(10), "a"),
+                instance(Pid(11), "a"),
+                instance(Pid(20), "b"),
+                instance(Pid(21), "a"),
+                instance(Pid(30), "a"),
             ],
             parents,
         );
-        let pids: Vec<u32> = kept.iter().map(|i| i.pid).collect();
-        assert_eq!(pids, [10, 20, 21, 30]);
+        let pids: Vec<Pid> = kept.iter().map(|i| i.pid).collect();
+        assert_eq!(pids, [Pid(10), Pid(20), Pid(21), Pid(30)]);
     }
 
     /// The same live processes, read by both backends: the same instances and supervisors

@@ -12,13 +12,14 @@ pub mod kubernetes;
 pub mod local;
 pub mod platform;
 pub mod proc;
+pub mod railway;
 pub mod supervisor;
 pub mod telegram;
 pub mod webhook;
 
 use crate::config::{Bot, PlatformSettings};
 use crate::model::PlatformConfig;
-use platform::{NotYet, Platform};
+use platform::Platform;
 
 /// The bot's platform behind the seam; `None` for a bot with none. The one place that picks
 /// an implementation: a new platform is its folder here and its arm below.
@@ -39,9 +40,18 @@ pub fn platform_of<'a>(
             process: h.process.as_deref(),
             entry: &bot.entry,
         }),
-        other @ PlatformConfig::Railway(_) => Box::new(NotYet {
-            kind: other.kind(),
-            name: other.name(),
+        PlatformConfig::Railway(r) => Box::new(railway::OnRailway {
+            cli: railway::Railway::new(platforms.railway),
+            scope: railway::Scope {
+                project: r.project.as_deref(),
+                environment: r.environment.as_deref(),
+                service: r.service.as_deref(),
+            },
+            name: bot
+                .platform
+                .as_ref()
+                .map(PlatformConfig::name)
+                .unwrap_or_default(),
         }),
     })
 }

@@ -20,10 +20,11 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use sysinfo::{
-    Pid, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System, ThreadKind, UpdateKind,
+    Pid as SysPid, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System, ThreadKind,
+    UpdateKind,
 };
 
-use crate::model::ProcessIdentity;
+use crate::model::{Pid, ProcessIdentity, Uid};
 
 /// Which reader answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,8 +49,8 @@ impl Backend {
 /// A process whose argv botctl may not read: its pid, owner and executable name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreadable {
-    pub pid: u32,
-    pub uid: Option<u32>,
+    pub pid: Pid,
+    pub uid: Option<Uid>,
     /// The kernel's name for it (`python3`, `node`; at most 15 or 16 characters).
     pub name: String,
 }
@@ -57,16 +58,16 @@ pub struct Unreadable {
 /// One pass over the table: argv of every process that has one, and those not readable.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
-    pub processes: Vec<(u32, Vec<String>)>,
+    pub processes: Vec<(Pid, Vec<String>)>,
     pub unreadable: Vec<Unreadable>,
 }
 
 /// What the decisions need of one process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
-    pub pid: u32,
-    pub ppid: u32,
-    pub uid: Option<u32>,
+    pub pid: Pid,
+    pub ppid: Pid,
+    pub uid: Option<Uid>,
     /// Seconds since the epoch.
     pub started: Option<u64>,
     pub zombie: bool,
@@ -89,7 +90,7 @@ pub fn table(backend: Backend) -> Result<Table, String> {
     }
 }
 
-pub fn facts(backend: Backend, pid: u32) -> Option<Facts> {
+pub fn facts(backend: Backend, pid: Pid) -> Option<Facts> {
     match backend {
         Backend::Kernel => kernel::facts(pid),
         Backend::Portable => portable::details(&[pid], false).pop().map(|d| d.facts),
@@ -97,7 +98,7 @@ pub fn facts(backend: Backend, pid: u32) -> Option<Facts> {
 }
 
 /// Facts, user and working folder of these pids (gone ones are left out).
-pub fn details(backend: Backend, pids: &[u32]) -> Vec<Details> {
+pub fn details(backend: Backend, pids: &[Pid]) -> Vec<Details> {
     match backend {
         Backend::Kernel => pids.iter().filter_map(|p| kernel::details(*p)).collect(),
         Backend::Portable => portable::details(pids, true),
@@ -105,7 +106,7 @@ pub fn details(backend: Backend, pids: &[u32]) -> Vec<Details> {
 }
 
 /// The working folder (another user's may not be readable).
-pub fn cwd(backend: Backend, pid: u32) -> Option<PathBuf> {
+pub fn cwd(backend: Backend, pid: Pid) -> Option<PathBuf> {
     match backend {
         Backend::Kernel => std::fs::read_link(format!("/proc/{pid}/cwd")).ok(),
         Backend::Portable => portable::details(&[pid], true).pop().and_then(|d| d.cwd),
@@ -115,7 +116,7 @@ pub fn cwd(backend: Backend, pid: u32) -> Option<PathBuf> {
 /// The value of variable `var` in the environment a process was started with: `Ok(None)` when
 /// it has none, `Err(why)` when that cannot be read (another user's, gone). The value is a
 /// secret to its caller: never logged here.
-pub fn environ_var(backend: Backend, pid: u32, var: &str) -> Result<Option<String>, String> {
+pub fn environ_var(backend: Backend, pid: Pid, var: &str) -> Result<Option<String>, String> {
     let entries: Vec<String> = match backend {
         Backend::Kernel => match std::fs::read(format!("/proc/{pid}/environ")) {
             // the kernel's own file
@@ -134,7 +135,7 @@ pub fn environ_var(backend: Backend, pid: u32, var: &str) -> Result<Option<Strin
 }
 
 /// The text of `/proc/PID/cgroup`; `None` where there is none (macOS: no cgroups).
-pub fn cgroup(pid: u32) -> Option<String> {
+pub fn cgroup(pid: Pid) -> Option<String> {
     if cfg!(target_os = "linux") {
         std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok() // the kernel's own file
     } else {
@@ -144,7 +145,7 @@ pub fn cgroup(pid: u32) -> Option<String> {
 
 /// User plus system CPU time of a process (its threads, not its children), from
 /// `/proc/PID/stat`; `None` where there is no `/proc` (`cargo xtask bench` measures watch with it).
-pub fn cpu_time(pid: u32) -> Option<std::time::Duration> {
+pub fn cpu_time(pid: Pid) -> Option<std::time::Duration> {
     if cfg!(target_os = "linux") {
         kernel::cpu_time(pid)
     } else {
@@ -153,14 +154,14 @@ pub fn cpu_time(pid: u32) -> Option<std::time::Duration> {
 }
 
 /// Gone, or a zombie (it has exited; its parent has not reaped it yet).
-pub fn is_gone(backend: Backend, pid: u32) -> bool {
+pub fn is_gone(backend: Backend, pid: Pid) -> bool {
     facts(backend, pid).is_none_or(|f| f.zombie)
 }
 
 /// Is the process seen as `seen`, owned by `uid`, still running: the same pid and start time
 /// (pids get reused), the same owner, and not exited (a zombie has exited; its parent just has
 /// not reaped it yet)?
-pub fn still_running(backend: Backend, seen: ProcessIdentity, uid: Option<u32>) -> bool {
+pub fn still_running(backend: Backend, seen: ProcessIdentity, uid: Option<Uid>) -> bool {
     facts(backend, seen.pid).is_some_and(|f| seen.is(f.pid, f.started) && f.uid == uid && !f.zombie)
 }
 
@@ -169,11 +170,11 @@ pub fn still_running(backend: Backend, seen: ProcessIdentity, uid: Option<u32>) 
 /// process now; `Err`: the kernel refused.
 pub fn signal_if_same(
     seen: ProcessIdentity,
-    uid: Option<u32>,
+    uid: Option<Uid>,
     signal: Signal,
 ) -> Result<bool, Errno> {
     // Never 0 or a negative pid: those name process groups.
-    let Some(pid) = i32::try_from(seen.pid).ok().filter(|p| *p > 0) else {
+    let Some(pid) = i32::try_from(seen.pid.0).ok().filter(|p| *p > 0) else {
         return Ok(false);
     };
     if !still_running(Backend::native(), seen, uid) {
@@ -187,12 +188,12 @@ pub fn signal_if_same(
 }
 
 /// Is `ancestor` still above `pid` (its parent, or its parent's, up to pid 1)?
-pub fn is_ancestor(backend: Backend, ancestor: u32, pid: u32) -> bool {
+pub fn is_ancestor(backend: Backend, ancestor: Pid, pid: Pid) -> bool {
     let mut next = pid;
     for _ in 0..64 {
         match facts(backend, next).map(|f| f.ppid) {
             Some(ppid) if ppid == ancestor => return true,
-            Some(ppid) if ppid > 1 => next = ppid,
+            Some(ppid) if ppid > Pid::INIT => next = ppid,
             _ => return false,
         }
     }
@@ -201,15 +202,15 @@ pub fn is_ancestor(backend: Backend, ancestor: u32, pid: u32) -> bool {
 
 /// Is a live (not zombie) process in process group `pgid`? The portable answer asks the
 /// kernel, which counts zombies too: a reaped group leader leaves none behind.
-pub fn group_alive(backend: Backend, pgid: u32) -> bool {
+pub fn group_alive(backend: Backend, pgid: Pid) -> bool {
     match backend {
         Backend::Kernel if Path::new("/proc/self").exists() => kernel::group_alive(pgid),
-        _ => nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid as i32), None).is_ok(),
+        _ => nix::sys::signal::killpg(pgid.to_nix(), None).is_ok(),
     }
 }
 
 /// argv of one process (`None` when it is gone, a zombie, or not readable).
-pub fn argv(backend: Backend, pid: u32) -> Option<Vec<String>> {
+pub fn argv(backend: Backend, pid: Pid) -> Option<Vec<String>> {
     let argv = match backend {
         Backend::Kernel => kernel::split_argv(&std::fs::read(format!("/proc/{pid}/cmdline")).ok()?),
         Backend::Portable => portable::argv(pid)?,
@@ -218,7 +219,7 @@ pub fn argv(backend: Backend, pid: u32) -> Option<Vec<String>> {
 }
 
 /// Direct children of a process.
-pub fn children(backend: Backend, pid: u32) -> Vec<u32> {
+pub fn children(backend: Backend, pid: Pid) -> Vec<Pid> {
     match backend {
         Backend::Kernel => std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
             .unwrap_or_default()
@@ -231,7 +232,7 @@ pub fn children(backend: Backend, pid: u32) -> Vec<u32> {
 
 /// The processes that have `path` open, among those whose descriptors this user may read.
 /// Only the kernel backend can tell (`/proc/PID/fd`); elsewhere none are known.
-pub fn holders(backend: Backend, path: &Path) -> Vec<u32> {
+pub fn holders(backend: Backend, path: &Path) -> Vec<Pid> {
     if backend != Backend::Kernel {
         return Vec::new();
     }
@@ -243,7 +244,7 @@ pub fn holders(backend: Backend, path: &Path) -> Vec<u32> {
         let Some(pid) = entry
             .file_name()
             .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
+            .and_then(|s| s.parse::<Pid>().ok())
         else {
             continue;
         };
@@ -261,10 +262,10 @@ pub fn holders(backend: Backend, path: &Path) -> Vec<u32> {
 }
 
 /// botctl's own pid and those of its ancestors (never signalled).
-pub fn ancestors(backend: Backend) -> Vec<u32> {
+pub fn ancestors(backend: Backend) -> Vec<Pid> {
     let mut chain = Vec::new();
-    let mut pid = std::process::id();
-    while pid > 0 && !chain.contains(&pid) && chain.len() < 256 {
+    let mut pid = Pid::own();
+    while pid > Pid(0) && !chain.contains(&pid) && chain.len() < 256 {
         chain.push(pid);
         match facts(backend, pid) {
             Some(f) => pid = f.ppid,
@@ -275,9 +276,9 @@ pub fn ancestors(backend: Backend) -> Vec<u32> {
 }
 
 /// The name of user `uid` (its number when it has none).
-fn user_name(uid: Option<u32>) -> String {
+fn user_name(uid: Option<Uid>) -> String {
     uid.map(|u| {
-        nix::unistd::User::from_uid(u.into())
+        nix::unistd::User::from_uid(u.0.into())
             .ok()
             .flatten()
             .map_or_else(|| u.to_string(), |user| user.name)
@@ -294,6 +295,7 @@ mod kernel {
     use std::sync::OnceLock;
 
     use super::{Details, Facts, Table, Unreadable};
+    use crate::model::{Pid, Uid};
 
     pub fn table() -> Result<Table, String> {
         let dir = std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?;
@@ -301,7 +303,7 @@ mod kernel {
         let mut path = PathBuf::from("/proc");
         for entry in dir.flatten() {
             let name = entry.file_name();
-            let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            let Some(pid) = name.to_str().and_then(|s| s.parse::<Pid>().ok()) else {
                 continue;
             };
             path.push(&name);
@@ -319,7 +321,7 @@ mod kernel {
                         pid,
                         uid: std::fs::metadata(format!("/proc/{pid}"))
                             .ok()
-                            .map(|m| m.uid()),
+                            .map(|m| Uid(m.uid())),
                         name: stat(pid).map(|s| s.name).unwrap_or_default(),
                     });
                 }
@@ -344,8 +346,8 @@ mod kernel {
     pub(crate) struct Stat {
         pub name: String,
         pub state: char,
-        pub ppid: u32,
-        pub pgrp: u32,
+        pub ppid: Pid,
+        pub pgrp: Pid,
         /// Start time in clock ticks after boot, as the kernel counts it (of the machine
         /// whose `/proc` it is: this one, or a host read over ssh).
         pub start_ticks: Option<u64>,
@@ -360,7 +362,7 @@ mod kernel {
         }
     }
 
-    pub(super) fn stat(pid: u32) -> Option<Stat> {
+    pub(super) fn stat(pid: Pid) -> Option<Stat> {
         let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         parse_stat(&text)
     }
@@ -387,7 +389,7 @@ mod kernel {
     }
 
     /// A process's CPU time so far.
-    pub fn cpu_time(pid: u32) -> Option<std::time::Duration> {
+    pub fn cpu_time(pid: Pid) -> Option<std::time::Duration> {
         let ticks = stat(pid)?.cpu_ticks?;
         Some(std::time::Duration::from_secs_f64(
             ticks as f64 / clock_ticks() as f64,
@@ -416,11 +418,11 @@ mod kernel {
         if ticks > 0 { ticks as u64 } else { 100 }
     }
 
-    pub fn facts(pid: u32) -> Option<Facts> {
+    pub fn facts(pid: Pid) -> Option<Facts> {
         let stat = stat(pid)?;
         let uid = std::fs::metadata(format!("/proc/{pid}"))
             .ok()
-            .map(|m| m.uid());
+            .map(|m| Uid(m.uid()));
         Some(Facts {
             pid,
             ppid: stat.ppid,
@@ -430,7 +432,7 @@ mod kernel {
         })
     }
 
-    pub fn details(pid: u32) -> Option<Details> {
+    pub fn details(pid: Pid) -> Option<Details> {
         let facts = facts(pid)?;
         Some(Details {
             user: super::user_name(facts.uid),
@@ -439,12 +441,12 @@ mod kernel {
         })
     }
 
-    pub fn group_alive(pgid: u32) -> bool {
+    pub fn group_alive(pgid: Pid) -> bool {
         let Ok(dir) = std::fs::read_dir("/proc") else {
             return false;
         };
         dir.flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter_map(|e| e.file_name().to_str()?.parse::<Pid>().ok())
             .filter_map(stat)
             .any(|s| s.pgrp == pgid && !s.zombie())
     }
@@ -473,7 +475,7 @@ mod portable {
                 .filter(|a| !a.is_empty())
                 .collect();
             if !argv.is_empty() {
-                out.processes.push((pid.as_u32(), argv));
+                out.processes.push((Pid(pid.as_u32()), argv));
             } else if p.status() != ProcessStatus::Zombie
                 && p.thread_kind() != Some(ThreadKind::Kernel)
             {
@@ -493,8 +495,8 @@ mod portable {
             for pid in empty {
                 if let Some(p) = sys.process(pid) {
                     out.unreadable.push(Unreadable {
-                        pid: pid.as_u32(),
-                        uid: p.user_id().map(|u| **u),
+                        pid: Pid(pid.as_u32()),
+                        uid: p.user_id().map(|u| Uid(**u)),
                         name: p.name().to_string_lossy().into_owned(),
                     });
                 }
@@ -505,19 +507,19 @@ mod portable {
 
     /// One process, refreshed for just `what`, unless it is gone or a zombie.
     fn one<T>(
-        pid: u32,
+        pid: Pid,
         what: ProcessRefreshKind,
         read: impl FnOnce(&sysinfo::Process) -> T,
     ) -> Option<T> {
         let mut sys = System::new().ok()?;
-        let p = Pid::from_u32(pid);
+        let p = SysPid::from_u32(pid.0);
         sys.refresh_processes_specifics(ProcessesToUpdate::Some(&[p]), false, what);
         sys.process(p)
             .filter(|p| p.status() != ProcessStatus::Zombie)
             .map(read)
     }
 
-    pub fn argv(pid: u32) -> Option<Vec<String>> {
+    pub fn argv(pid: Pid) -> Option<Vec<String>> {
         let what = ProcessRefreshKind::nothing()
             .without_tasks()
             .with_cmd(UpdateKind::OnlyIfNotSet);
@@ -530,7 +532,7 @@ mod portable {
         })
     }
 
-    pub fn environ(pid: u32) -> Option<Vec<String>> {
+    pub fn environ(pid: Pid) -> Option<Vec<String>> {
         let what = ProcessRefreshKind::nothing()
             .without_tasks()
             .with_environ(UpdateKind::OnlyIfNotSet);
@@ -542,7 +544,7 @@ mod portable {
         })
     }
 
-    pub fn children(pid: u32) -> Vec<u32> {
+    pub fn children(pid: Pid) -> Vec<Pid> {
         let Ok(mut sys) = System::new() else {
             return Vec::new();
         };
@@ -551,18 +553,18 @@ mod portable {
             true,
             ProcessRefreshKind::nothing().without_tasks(),
         );
-        let mut out: Vec<u32> = sys
+        let mut out: Vec<Pid> = sys
             .processes()
             .values()
-            .filter(|p| p.parent().map(Pid::as_u32) == Some(pid))
-            .map(|p| p.pid().as_u32())
+            .filter(|p| p.parent().map(SysPid::as_u32) == Some(pid.0))
+            .map(|p| Pid(p.pid().as_u32()))
             .collect();
         out.sort();
         out
     }
 
-    pub fn details(pids: &[u32], with_cwd: bool) -> Vec<Details> {
-        let pids: Vec<Pid> = pids.iter().map(|p| Pid::from_u32(*p)).collect();
+    pub fn details(pids: &[Pid], with_cwd: bool) -> Vec<Details> {
+        let pids: Vec<SysPid> = pids.iter().map(|p| SysPid::from_u32(p.0)).collect();
         let Ok(mut sys) = System::new() else {
             return Vec::new();
         };
@@ -576,11 +578,11 @@ mod portable {
         pids.iter()
             .filter_map(|pid| sys.process(*pid))
             .map(|p| {
-                let uid = p.user_id().map(|u| **u);
+                let uid = p.user_id().map(|u| Uid(**u));
                 Details {
                     facts: Facts {
-                        pid: p.pid().as_u32(),
-                        ppid: p.parent().map_or(0, Pid::as_u32),
+                        pid: Pid(p.pid().as_u32()),
+                        ppid: Pid(p.parent().map_or(0, SysPid::as_u32)),
                         uid,
                         started: Some(p.start_time()).filter(|t| *t > 0),
                         zombie: matches!(p.status(), ProcessStatus::Zombie | ProcessStatus::Dead),
@@ -615,7 +617,7 @@ mod tests {
                 s.start_ticks,
                 s.cpu_ticks
             ),
-            ("x) (y z", 'S', 4000, 4242, Some(500), Some(75))
+            ("x) (y z", 'S', Pid(4000), Pid(4242), Some(500), Some(75))
         );
         assert!(!s.zombie());
     }
@@ -629,20 +631,20 @@ mod tests {
             .stdin(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let pid = child.id();
+        let pid = Pid(child.id());
         let f = facts(Backend::native(), pid).unwrap();
         let seen = ProcessIdentity {
             pid,
             started: f.started,
         };
-        assert!(is_ancestor(Backend::native(), std::process::id(), pid));
-        assert!(!is_ancestor(Backend::native(), pid, std::process::id()));
+        assert!(is_ancestor(Backend::native(), Pid::own(), pid));
+        assert!(!is_ancestor(Backend::native(), pid, Pid::own()));
         let reused = ProcessIdentity {
             pid,
             started: Some(f.started.map_or(1, |s| s + 1)),
         };
         assert_eq!(signal_if_same(reused, f.uid, Signal::SIGTERM), Ok(false));
-        let someone_else = f.uid.map(|u| u + 1).or(Some(0));
+        let someone_else = f.uid.map(|u| Uid(u.0 + 1)).or(Some(Uid::ROOT));
         assert_eq!(
             signal_if_same(seen, someone_else, Signal::SIGTERM),
             Ok(false)
@@ -665,7 +667,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn both_backends_tell_the_same_facts_of_this_process_and_its_parent() {
-        let me = std::process::id();
+        let me = Pid::own();
         for pid in [me, facts(Backend::Kernel, me).unwrap().ppid] {
             let kernel = details(Backend::Kernel, &[pid]);
             let portable = details(Backend::Portable, &[pid]);
@@ -684,7 +686,7 @@ mod tests {
         assert_eq!(ancestors(Backend::Kernel), ancestors(Backend::Portable));
         assert!(group_alive(
             Backend::Kernel,
-            nix::unistd::getpgrp().as_raw() as u32
+            Pid(nix::unistd::getpgrp().as_raw() as u32)
         ));
         assert!(!is_gone(Backend::Portable, me) && !is_gone(Backend::Kernel, me));
     }
@@ -709,7 +711,7 @@ mod tests {
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
-        let pid = other.id();
+        let pid = Pid(other.id());
         // Once setpriv has become Python.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while !argv(Backend::Kernel, pid).is_some_and(|a| a.iter().any(|w| w.contains("sleep(60)")))
@@ -759,7 +761,7 @@ mod tests {
     #[test]
     #[ignore = "run by both_backends_report_an_unreadable_cmdline_with_its_runtime"]
     fn inner_unreadable_cmdline_in_both_backends() {
-        let pid: u32 = std::env::var("BOTCTL_TEST_UNREADABLE_PID")
+        let pid: Pid = std::env::var("BOTCTL_TEST_UNREADABLE_PID")
             .unwrap()
             .parse()
             .unwrap();
@@ -771,7 +773,7 @@ mod tests {
                 .iter()
                 .find(|u| u.pid == pid)
                 .unwrap_or_else(|| panic!("{backend:?} does not report pid {pid}"));
-            assert_eq!(u.uid, Some(65534), "{backend:?}");
+            assert_eq!(u.uid, Some(Uid(65534)), "{backend:?}");
             assert!(
                 crate::sources::argv::runtime_language(&u.name).is_some(),
                 "{backend:?}: {:?}",

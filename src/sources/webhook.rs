@@ -165,16 +165,13 @@ pub const FRAMEWORKS: &str = "a polling copy deleted it: python-telegram-bot, gr
 Telegraf delete the webhook when they start polling";
 
 /// The command that sets the webhook by hand, naming the variables, never their values.
-pub fn set_webhook_fix(api: &str, bot: &Bot, url: &str) -> String {
-    let token = bot.token_env.as_deref().unwrap_or("TOKEN");
-    let mut fix = format!(
-        "curl \"{api}/bot${token}/setWebhook\" -d url={}",
-        crate::shell::word(url)
-    );
-    if let Some(var) = &bot.webhook_secret_env {
-        fix.push_str(&format!(" -d secret_token=\"${var}\""));
-    }
-    fix
+pub fn set_webhook_fix(api: &str, bot: &Bot, url: &str) -> crate::fix::Fix {
+    crate::fix::Fix::set_webhook(
+        api,
+        bot.token_env.as_deref(),
+        url,
+        bot.webhook_secret_env.as_deref(),
+    )
 }
 
 #[cfg(test)]

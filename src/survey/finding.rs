@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::model::BotName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -98,7 +99,7 @@ pub struct Finding {
     pub check: Check,
     pub level: Level,
     pub message: String,
-    pub fix: Option<String>,
+    pub fix: Option<Fix>,
 }
 
 impl Finding {
@@ -121,11 +122,11 @@ impl Finding {
         Finding::new(Level::Ok, bot, check, message)
     }
     /// The command that fixes it.
-    pub fn fix(mut self, command: impl Into<String>) -> Self {
-        self.fix = Some(command.into());
+    pub fn fix(mut self, command: Fix) -> Self {
+        self.fix = Some(command);
         self
     }
-    pub fn fix_opt(mut self, command: Option<String>) -> Self {
+    pub fn fix_opt(mut self, command: Option<Fix>) -> Self {
         self.fix = command;
         self
     }

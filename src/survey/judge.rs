@@ -4,9 +4,10 @@
 //! them.
 
 use crate::config::{Bot, Host};
+use crate::fix::Fix;
 use crate::model::HostName;
 use crate::outside::Outside;
-use crate::sources::autostart::{Entry, Reach, Source};
+use crate::sources::autostart::{AutostartEntry, Reach, Source};
 use crate::sources::local::Instance;
 use crate::sources::telegram::TokenLookup;
 
@@ -48,20 +49,22 @@ pub fn username<'a>(bot: &'a Bot, survey: &'a Survey) -> Username<'a> {
 /// status shows it (its pid may be the engine VM's, which no `kill` here reaches); this user's
 /// with `botctl dev-stop`; another user's by its supervisor's own stop, else by that user or
 /// root.
-pub fn local_fix(bot: &Bot, i: &Instance) -> String {
+pub fn local_fix(bot: &Bot, i: &Instance) -> Fix {
     if let (Some(_), Some(s)) = (&i.container, &i.supervisor) {
         return s.stop();
     }
-    if i.uid == Some(nix::unistd::getuid().as_raw()) {
-        return format!("botctl dev-stop {}", bot.name);
+    if i.uid == Some(crate::model::Uid::own()) {
+        return Fix::dev_stop(&bot.name);
     }
     if let Some(s) = &i.supervisor {
         return s.stop();
     }
-    format!(
-        "ask {0} to stop it (as {0}: botctl dev-stop {1}), or as root: kill {2}",
-        &i.user, bot.name, i.pid
-    )
+    Fix::ask_user_to_stop(&i.user.to_string(), &bot.name, i.pid)
+}
+
+/// Each copy's own fix, as [`local_fix`] decides it, each named once.
+pub fn stop_local(bot: &Bot, local: &[&Instance]) -> Option<Fix> {
+    Fix::each(local.iter().map(|i| local_fix(bot, i)))
 }
 
 /// An autostart entry that can start the bot again: on this machine (`host: None`) or on a
@@ -69,12 +72,12 @@ pub fn local_fix(bot: &Bot, i: &Instance) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct Autostart<'a> {
     pub host: Option<&'a HostName>,
-    pub entry: &'a Entry,
+    pub entry: &'a AutostartEntry,
 }
 
 impl Autostart<'_> {
     /// What removes it: its own fix, after `ssh` for a host's.
-    pub fn fix(&self, hosts: &[Host]) -> String {
+    pub fn fix(&self, hosts: &[Host]) -> Fix {
         match self.host {
             None => self.entry.fix.clone(),
             Some(host) => {
@@ -82,7 +85,7 @@ impl Autostart<'_> {
                     .iter()
                     .find(|h| h.name == *host)
                     .map_or(host.as_str(), |h| h.ssh.as_str());
-                format!("ssh {dest}   # then: {}", self.entry.fix)
+                Fix::on_server(dest, &self.entry.fix)
             }
         }
     }

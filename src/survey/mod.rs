@@ -34,7 +34,7 @@ pub struct Survey {
     /// Other users' Python or Node processes whose argv could not be read (macOS without sudo).
     pub hidden: Vec<crate::sources::proc::Unreadable>,
     /// What the container engine said (its bots' containers are in `local`).
-    pub engine: crate::sources::containers::Look,
+    pub engine: crate::sources::containers::EngineState,
     /// Machines per Fly app, every one of them.
     pub fly: BTreeMap<AppName, Result<Vec<Machine>, FlyError>>,
     /// Per bot on Fly: the machines of its process group (reference/flyctl.md), or why they

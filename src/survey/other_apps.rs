@@ -7,9 +7,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::model::AppName;
 use crate::outside::Outside;
-use crate::sources::fly::{FlyError, Flyctl, Machine, Secret};
+use crate::sources::fly::{FlyError, FlySecret, Flyctl, Machine};
 
 /// At most this many flyctl calls at a time: an account can see hundreds of apps.
 pub const MAX_IN_FLIGHT: usize = 8;
@@ -20,7 +21,7 @@ pub struct OtherApps {
     pub listed: Result<Vec<Outside>, FlyError>,
     /// The secrets of every app read, by its name (outside text): the bots' own apps and the
     /// others.
-    pub secrets: BTreeMap<Outside, Result<Vec<Secret>, FlyError>>,
+    pub secrets: BTreeMap<Outside, Result<Vec<FlySecret>, FlyError>>,
     /// Machines of the other apps that hold one of the bots' tokens.
     pub machines: BTreeMap<Outside, Result<Vec<Machine>, FlyError>>,
 }
@@ -59,27 +60,9 @@ impl Also<'_> {
 
     /// Give the other app its own bot's token (a placeholder, never a value), or stop its
     /// started machines. Its names are the Fly account's: quoted for the shell.
-    pub fn fix(&self) -> String {
+    pub fn fix(&self) -> Fix {
         let started: Vec<&str> = self.started().iter().map(|m| m.id.as_str()).collect();
-        set_secret_fix(self.secret.raw(), self.app.raw(), &started)
-    }
-}
-
-/// `flyctl secrets set SECRET=<…> --app APP`, and with `started` machines the stop instead.
-pub fn set_secret_fix(secret: &str, app: &str, started: &[&str]) -> String {
-    let shown = Outside::from(app);
-    let app = crate::shell::word(app);
-    let set = format!(
-        "flyctl secrets set {}=<token of {shown}'s own bot from @BotFather> --app {app}",
-        crate::shell::word(secret)
-    );
-    if started.is_empty() {
-        set
-    } else {
-        format!(
-            "{set}   # or stop it: flyctl machine stop {} --app {app}",
-            started.join(" ")
-        )
+        Fix::set_secret_placeholder(self.secret.raw(), self.app.raw(), &started)
     }
 }
 
@@ -187,7 +170,7 @@ pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
         let own_secrets = bounded(&own, MAX_IN_FLIGHT - 1, |app| flyctl.secrets(app.raw()));
         (super::joined(listed.join()), own_secrets)
     });
-    let mut secrets: BTreeMap<Outside, Result<Vec<Secret>, FlyError>> =
+    let mut secrets: BTreeMap<Outside, Result<Vec<FlySecret>, FlyError>> =
         own.iter().cloned().zip(own_secrets).collect();
     let digests: BTreeSet<String> = wanted
         .iter()
@@ -238,7 +221,7 @@ pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
 
 /// The digest of secret `name` of `app`, when it was read and is there.
 pub fn digest_of<'a>(
-    secrets: &'a BTreeMap<Outside, Result<Vec<Secret>, FlyError>>,
+    secrets: &'a BTreeMap<Outside, Result<Vec<FlySecret>, FlyError>>,
     app: &str,
     name: &str,
 ) -> Option<&'a str> {
@@ -295,10 +278,10 @@ mod tests {
             .remove(0)
     }
 
-    fn secrets(list: &[(&str, &str)]) -> Result<Vec<Secret>, FlyError> {
+    fn secrets(list: &[(&str, &str)]) -> Result<Vec<FlySecret>, FlyError> {
         Ok(list
             .iter()
-            .map(|(name, digest)| Secret {
+            .map(|(name, digest)| FlySecret {
                 name: (*name).into(),
                 digest: (*digest).into(),
             })

@@ -121,7 +121,12 @@ impl Record {
 
     /// The refusal of dev-start and deploy-resume while someone else holds the bot;
     /// `take_over` is the refused command with `--take-over`.
-    pub fn refusal(&self, bot: &str, stale: Duration, take_over: &str) -> crate::error::Error {
+    pub fn refusal(
+        &self,
+        bot: &str,
+        stale: Duration,
+        take_over: &crate::fix::Fix,
+    ) -> crate::error::Error {
         let note = if self.is_stale(stale) {
             format!(" (stale: older than [team] stale = {})", span(stale))
         } else {
@@ -138,9 +143,7 @@ impl Record {
                 self.holds(bot),
                 self.machines.join(", ")
             ),
-            fix: format!(
-                "ask them to run `botctl deploy-resume {bot}`, or take it over: `{take_over}`"
-            ),
+            fix: crate::fix::Fix::hand_back_or_take_over(bot, take_over),
         }
     }
 }

@@ -2,8 +2,9 @@
 //! person would type them.
 
 use super::{AT, BOT, BY, ON};
+use crate::fix::Fix;
 use crate::model::MachineId;
-use crate::sources::fly::{Flyctl, OnFly, metadata_args};
+use crate::sources::fly::{Flyctl, OnFly};
 use crate::sources::platform::{Platform, PlatformError};
 
 /// What a write of the record onto one machine did.
@@ -11,7 +12,7 @@ pub struct Written {
     pub machine: MachineId,
     pub result: Result<(), PlatformError>,
     /// The command as typed, to retry it by hand.
-    pub command: String,
+    pub command: Fix,
 }
 
 /// The keys dev-start writes: who, on which machine, when, which bot.
@@ -43,21 +44,8 @@ pub fn write(fly: &Flyctl, app: &str, ids: &[MachineId], pairs: &[(&str, &str)])
 }
 
 /// The commands [`write`] runs, as a person would type them (values quoted for the shell).
-pub fn write_commands(app: &str, ids: &[MachineId], pairs: &[(&str, &str)]) -> Vec<String> {
-    let quoted: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (*k, shell_word(v))).collect();
-    let shown: Vec<(&str, &str)> = quoted.iter().map(|(k, v)| (*k, v.as_str())).collect();
+pub fn write_commands(app: &str, ids: &[MachineId], pairs: &[(&str, &str)]) -> Vec<Fix> {
     ids.iter()
-        .map(|id| format!("flyctl {}", metadata_args(app, id, &shown).join(" ")))
+        .map(|id| Fix::set_metadata(app, id, pairs))
         .collect()
-}
-
-/// A value as a shell word, for a command a person copies.
-fn shell_word(v: &str) -> String {
-    if v.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "@.:-_+".contains(c))
-    {
-        v.to_string()
-    } else {
-        format!("'{}'", v.replace('\'', "'\\''"))
-    }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::fix::Fix;
 use crate::survey::finding::{Finding, Level};
 
 /// How a line judges its subject.
@@ -36,17 +37,17 @@ impl From<Level> for Mark {
 }
 
 /// `{indent}{mark} {text}`, wrapped under the text, and under it `fix: {fix}`.
-pub fn judged(indent: usize, mark: Mark, text: &str, fix: Option<&str>) {
+pub fn judged(indent: usize, mark: Mark, text: &str, fix: Option<&Fix>) {
     item(indent, &format!("{} ", mark.symbol()), text, fix);
 }
 
 /// `{indent}{text}` with no mark, and its fix under it.
-pub fn noted(indent: usize, text: &str, fix: Option<&str>) {
+pub fn noted(indent: usize, text: &str, fix: Option<&Fix>) {
     item(indent, "", text, fix);
 }
 
 /// A fix under a text that starts at column `at`.
-fn fix(at: usize, command: &str) {
+fn fix(at: usize, command: &Fix) {
     let label = "fix: ";
     super::hanging(
         format!("{}{label}{command}", " ".repeat(at + 4)),
@@ -54,7 +55,7 @@ fn fix(at: usize, command: &str) {
     );
 }
 
-fn item(indent: usize, lead: &str, text: &str, fix_of_it: Option<&str>) {
+fn item(indent: usize, lead: &str, text: &str, fix_of_it: Option<&Fix>) {
     let at = indent + console::measure_text_width(lead);
     let mut lines = text.lines();
     super::hanging(
@@ -101,7 +102,7 @@ pub fn doctor(findings: &[Finding], bots: &[&str], detail: Detail) {
                 2,
                 f.level.into(),
                 &format!("{}: {}", f.check.name(), f.message),
-                f.fix.as_deref(),
+                f.fix.as_ref(),
             );
         }
         match detail {

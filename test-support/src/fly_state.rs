@@ -145,7 +145,7 @@ pub fn machine(id: &str, state: &str, autostart: Option<bool>) -> Value {
 }
 
 /// A fake-flyctl state with these apps (app → machines); every app gets one harmless log line
-/// so that `flyctl logs --no-tail` returns at once instead of waiting on an empty buffer.
+/// so that `flyctl logs` prints a first line at once instead of waiting on an empty buffer.
 pub fn fly_apps(apps: &[(&str, Vec<Value>)]) -> Value {
     let mut map = serde_json::Map::new();
     for (app, machines) in apps {

@@ -9,7 +9,8 @@
 //!   [`config::Host`]s.
 //! - [`KubeApi`]: a cluster for a World (`World::kube`): the fake Kubernetes API server
 //!   (`tests/fakes/kube_api.py`), the real kubectl and a kubeconfig.
-//! - [`HerokuApi`]: the real Heroku CLI against a loopback fake Platform API.
+//! - [`HerokuApi`]: the real Heroku CLI against a loopback fake Platform API; [`RailwayCli`]:
+//!   the fake Railway CLI.
 //! - [`BotApi`]: the fake Bot API server (`tests/fakes/botapi.py`) and its control API.
 //! - [`PtbBot`]: a real python-telegram-bot poller (`tests/fakes/ptb_bot.py`).
 //! - [`wait_until`]: wait for a condition with a deadline; tests never sleep-and-hope.
@@ -58,6 +59,7 @@ pub mod kube;
 mod lock;
 mod procs;
 mod ptb;
+mod railway;
 mod run;
 mod spawn;
 mod sshd;
@@ -81,6 +83,7 @@ pub use procs::{
     pids_with_arg, require_root, wait_until,
 };
 pub use ptb::{Poller, PtbBot, READY_LIMIT, READY_LINE, node_fakes, venv_python3};
+pub use railway::{RailwayCli, railway_project};
 pub use run::{Run, run};
 pub use spawn::{Proc, SLEEPER, pauser};
 pub use sshd::{Sshd, free_port, host_table};

@@ -37,11 +37,11 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
-use botctl::proc::{self as facts, Backend};
+use botctl::proc::{self as facts, Backend, Pid};
 
 /// argv of a live process (None when it is gone or a zombie without one).
 pub fn cmdline(pid: u32) -> Option<Vec<String>> {
-    facts::argv(Backend::native(), pid)
+    facts::argv(Backend::native(), Pid(pid))
 }
 
 /// Pids of live processes one of whose arguments contains `needle` (e.g. a world's path).
@@ -52,25 +52,28 @@ pub fn pids_with_arg(needle: &str) -> Vec<u32> {
     table
         .processes
         .into_iter()
-        .filter(|(pid, argv)| *pid != std::process::id() && argv.iter().any(|a| a.contains(needle)))
-        .map(|(pid, _)| pid)
+        .filter(|(pid, argv)| *pid != Pid::own() && argv.iter().any(|a| a.contains(needle)))
+        .map(|(pid, _)| pid.0)
         .filter(|pid| alive(*pid))
         .collect()
 }
 
 /// Direct children of a process.
 pub fn children(pid: u32) -> Vec<u32> {
-    facts::children(Backend::native(), pid)
+    facts::children(Backend::native(), Pid(pid))
+        .into_iter()
+        .map(|p| p.0)
+        .collect()
 }
 
 /// Is `pid` alive (and not a zombie)?
 pub fn alive(pid: u32) -> bool {
-    !facts::is_gone(Backend::native(), pid)
+    !facts::is_gone(Backend::native(), Pid(pid))
 }
 
 /// The working folder of a process (None when gone or not readable).
 pub fn cwd(pid: u32) -> Option<std::path::PathBuf> {
-    facts::cwd(Backend::native(), pid)
+    facts::cwd(Backend::native(), Pid(pid))
 }
 
 /// Whether this process runs as root.

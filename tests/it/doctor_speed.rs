@@ -1,4 +1,4 @@
-//! doctor answers as soon as it knows: `flyctl logs --no-tail` hangs on an empty buffer (right
+//! doctor answers as soon as it knows: `flyctl logs` prints nothing on an empty buffer (right
 //! after dev-start), and the probe ends at the first 409; neither may hold doctor up, and 409
 //! lines in a buffer that has them are still read.
 
@@ -21,7 +21,7 @@ fn config(api: &str) -> Toml {
 }
 
 /// One machine in `state`, the token secret, and an empty log buffer: the fake flyctl's
-/// `logs --no-tail` then prints nothing and never exits, as flyctl does.
+/// `logs` then prints nothing and never exits, as flyctl does.
 fn fly(state: &str) -> Value {
     let mut st = with_secret(
         fly_apps(&[(APP, vec![machine("148ed193b95089", state, None)])]),

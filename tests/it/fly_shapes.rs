@@ -310,3 +310,69 @@ fn set_webhook_and_delete_webhook_wait_retry_after_once_on_429() {
     assert_eq!(stats["webhook"], hook.as_str(), "{stats:#}");
     assert_eq!(stats["methods"]["setWebhook"], 2, "{stats:#}");
 }
+
+#[test]
+fn doctor_warns_of_a_console_machine_that_runs_the_bots_own_command() {
+    let world = World::configured(|w| config(w, |b| b));
+    let script = world.script("bot.py");
+    let fly = fly_apps(&[(
+        APP,
+        vec![
+            in_group(BOT_MACHINE, "stopped", "bot", &["python", &script]),
+            in_group(
+                CONSOLE_MACHINE,
+                "started",
+                "fly_app_console",
+                &["python", &script],
+            ),
+        ],
+    )]);
+    world.fly_state(fly);
+    let run = world.run(&["doctor", "partner", "--json"]);
+    let json = run.json();
+    let warned = findings(&json, "fly", Some("partner"))
+        .into_iter()
+        .find(|f| {
+            f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("console machine"))
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no console finding: {json:#}"));
+    assert_eq!(warned["level"], "warn", "{warned:#}");
+    assert!(
+        warned["fix"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("flyctl machine stop {CONSOLE_MACHINE}")),
+        "{warned:#}"
+    );
+}
+
+#[test]
+fn a_machine_whose_host_is_unreachable_keeps_its_group_and_handoff_record() {
+    let world = World::configured(|w| config(w, |b| b));
+    let script = world.script("bot.py");
+    let at = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap();
+    let mut unreachable = in_group(BOT_MACHINE, "stopped", "bot", &["python", &script]);
+    unreachable["unreachable"] = json!(true);
+    unreachable["metadata"] = json!({"botctl_by": "alice@mbp", "botctl_on": "mbp",
+                                     "botctl_at": at.to_string(), "botctl_bot": "partner"});
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![
+            unreachable,
+            in_group(WEB_MACHINE, "started", "web", &["gunicorn", "admin:app"]),
+        ],
+    )]));
+    let listed = world.fly_state_now();
+    assert!(listed["apps"][APP]["machines"][0]["unreachable"] == true);
+    let run = world.run(&["status", "--json"]);
+    let partner = bot(&run.json(), "partner").clone();
+    assert_eq!(
+        ids(&partner["fly"]["machines"]),
+        [BOT_MACHINE],
+        "{partner:#}"
+    );
+    assert_eq!(partner["handoff"]["by"], "alice@mbp", "{partner:#}");
+}

@@ -67,7 +67,8 @@ fn status_counts_the_bots_dynos_and_a_dyno_of_another_type_running_it() {
         api.calls()
     );
     let text = world.run(&["status"]);
-    text.expect_stdout("worker.1");
+    text.expect_stdout("heroku lb-partner worker.1 up")
+        .expect_stdout("Heroku has no place for a team record");
 }
 
 #[test]

@@ -164,6 +164,41 @@ fn procfile_worker_and_a_polling_file_nothing_starts() {
 }
 
 #[test]
+fn a_procfile_and_the_heroku_git_remote_give_the_heroku_key() {
+    let world = project("heroku-procfile");
+    // A .git folder cannot be a fixture's: written here, as `heroku git:remote` writes it.
+    world.write(
+        ".git/config",
+        "[core]\n\tbare = false\n[remote \"heroku\"]\n\turl = https://git.heroku.com/lb-partner.git\n\
+\tfetch = +refs/heads/*:refs/remotes/heroku/*\n",
+    );
+    let written = init_pinned(&world, "heroku-procfile");
+    assert!(
+        written.contains("heroku = { app = \"lb-partner\", process = \"worker\" }"),
+        "{written}"
+    );
+    assert!(!written.contains("\nfly_app"), "{written}");
+    // Loaded by every command: status reads the key (the CLI is not installed here).
+    let world = world.without_tool("heroku");
+    let json = world.run(&["status", "--json"]).json();
+    let partner = test_support::bot(&json, "partner");
+    assert_eq!(partner["platform"]["kind"], "heroku", "{json:#}");
+    assert_eq!(partner["platform"]["name"], "lb-partner", "{json:#}");
+}
+
+#[test]
+fn a_railway_toml_start_command_gives_the_railway_key() {
+    let world = project("railway-toml");
+    let written = init_pinned(&world, "railway-toml");
+    assert!(written.contains("\nrailway = {}"), "{written}");
+    let world = world.without_tool("railway");
+    let json = world.run(&["status", "--json"]).json();
+    let bots = json["bots"].as_array().unwrap();
+    assert_eq!(bots.len(), 1, "{json:#}");
+    assert_eq!(bots[0]["platform"]["kind"], "railway", "{json:#}");
+}
+
+#[test]
 fn an_empty_folder_gets_a_commented_starter() {
     let world = World::new();
     let written = init_pinned(&world, "empty");

@@ -30,6 +30,7 @@ mod other_platforms;
 mod other_users;
 mod outside;
 mod platform;
+mod railway;
 mod runtimes;
 mod secrets;
 mod shared_token;

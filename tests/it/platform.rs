@@ -330,9 +330,11 @@ pub(crate) fn orphaned_bot(world: &World, script: &str) -> (Proc, u32) {
     });
     assert!(found, "the orphaned bot never showed up");
     let pid = pid.unwrap();
-    let facts = botctl::proc::facts(botctl::proc::Backend::native(), pid).unwrap();
+    let facts =
+        botctl::proc::facts(botctl::proc::Backend::native(), botctl::proc::Pid(pid)).unwrap();
     assert_eq!(
-        facts.ppid, 1,
+        facts.ppid,
+        botctl::proc::Pid::INIT,
         "orphans here are adopted by pid {}, not pid 1 (a subreaper): this test cannot run \
 here; leave out --include-ignored",
         facts.ppid

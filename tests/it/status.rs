@@ -237,7 +237,7 @@ fn stopped_everywhere_is_stopped_and_exit_0() {
     assert_eq!(p["fly"]["error"], json!(null));
     assert_eq!(
         p["fly"]["machines"],
-        json!([{"id": "148ed193b95089", "state": "stopped", "region": "ams"}])
+        json!([{"id": "148ed193b95089", "state": "stopped", "region": "ams", "group": "app"}])
     );
     let human = world.run(&["status"]);
     human.expect_code(0);
@@ -480,12 +480,16 @@ fn json_has_exactly_the_shape_of_the_spec() {
     assert!(is_rfc3339_utc(local_entry["started"].as_str().unwrap()));
     assert!(local_entry["user"].as_str().is_some_and(|u| !u.is_empty()));
 
-    assert_eq!(keys(&p["fly"]), ["app", "error", "machines", "also"]);
+    assert_eq!(
+        keys(&p["fly"]),
+        ["app", "error", "machines", "others", "also"]
+    );
     assert_eq!(
         p["fly"],
         json!({"app": "loyalitybot-partner", "error": null,
-               "machines": [{"id": "148ed193b95089", "state": "started", "region": "ams"}],
-               "also": []})
+               "machines": [{"id": "148ed193b95089", "state": "started", "region": "ams",
+                             "group": "app"}],
+               "others": [], "also": []})
     );
 
     assert_eq!(

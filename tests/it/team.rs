@@ -501,8 +501,12 @@ fn fake_flyctl_merges_metadata_keeps_stopped_machines_stopped_and_reboots_runnin
     let out = update(M1, &["botctl_by=x"], &["--skip-start"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Error: yes flag"));
-    // Without --skip-start a stopped machine is started.
+    // Without --skip-start a stopped machine stays stopped since flyctl v0.4.20 (PR #4765);
+    // an older flyctl started it.
     update(M1, &["botctl_by=x"], &["--yes"]);
+    assert_eq!(state_of(&world, M1), "stopped");
+    world.fly_apply(json!([{"op": "set", "key": "version", "value": "0.4.10"}]));
+    update(M1, &["botctl_by=y"], &["--yes"]);
     assert!(wait_until(Duration::from_secs(10), || state_of(&world, M1)
         == "started"));
     assert!(world.take_fly_violations().is_empty());

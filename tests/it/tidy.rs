@@ -481,3 +481,23 @@ fn docs_links_paths_and_anchors_are_read_as_github_does() {
     let text = "# T\n```sh\n# not a heading\n```\n## What keeps a local copy alive\n";
     assert_eq!(anchors(text), ["t", "what-keeps-a-local-copy-alive"]);
 }
+
+#[test]
+fn fixes_are_built_only_in_the_fix_module() {
+    // A fix written with `format!` elsewhere quotes its words its own way, or not at all.
+    let offending: Vec<String> = code_lines()
+        .into_iter()
+        .filter(|(file, _, line)| {
+            let built = ["fix: format!(", ".fix(format!(", "fix_opt(Some(format!("]
+                .iter()
+                .any(|b| line.contains(b));
+            built && !file.ends_with("src/fix.rs")
+        })
+        .map(|(file, n, line)| format!("{}:{n}: {}", file.display(), line.trim()))
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "build the fix in src/fix.rs (Fix::run with the argv, or a named constructor):\n{}",
+        offending.join("\n")
+    );
+}

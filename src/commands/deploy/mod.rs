@@ -13,7 +13,8 @@ use super::Context;
 use super::doctor::FlyToml;
 use super::steps::{Mode, Settle, Steps, wait_for_machines};
 use crate::config::Bot;
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
+use crate::fix::Fix;
 use crate::model::{Fly, MachineId};
 use crate::sources::fly::deploy_strategy::{self, Strategy};
 use crate::sources::fly::{FlyctlVersion, KEEPS_STOPPED_SINCE, Machine};
@@ -48,7 +49,7 @@ pub struct Args {
 /// (`config.metadata.fly_process_group`).
 const DEFAULT_GROUP: &str = "app";
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let bot = ctx
         .cfg
         .select(std::slice::from_ref(&args.bot))?
@@ -81,7 +82,7 @@ itself: leave {own} out of the arguments after --",
         Mode::new(args.yes, args.dry_run),
         &args.flyctl_args,
     )?;
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 /// The bot's machines: those of its process group (the lists read here hold only them; the
@@ -131,7 +132,7 @@ fn deploy(ctx: &Context, bot: &Bot, fly: &Fly, mode: Mode, user_args: &[String])
     let app = fly.app.as_str();
     let mut steps = Steps::new(
         &format!("deploy {}: flyctl deploy to Fly app {app}", bot.name),
-        mode.is_dry_run(),
+        mode,
     );
     // dev-start and deploy-resume take the same lock: no handoff starts or ends meanwhile.
     let _lock = if mode.is_dry_run() {
@@ -223,7 +224,12 @@ fn refuse_beside_a_started_machine(
         .iter()
         .map(|i| ui::describe::instance(i))
         .next()
-        .map(|c| (format!("{} runs here: {c}", bot.name), bot.name.to_string()));
+        .map(|c| {
+            (
+                format!("{} runs here: {c}", bot.name),
+                Fix::dev_stop(&bot.name),
+            )
+        });
     let copy_on_host = places.hosts.first().map(|(host, i)| {
         (
             format!(
@@ -231,7 +237,7 @@ fn refuse_beside_a_started_machine(
                 bot.name,
                 ui::describe::on_host(host, i)
             ),
-            format!("{} --host {host}", bot.name),
+            Fix::dev_stop_on(&bot.name, host),
         )
     });
     let copy = copy_here.or(copy_on_host);
@@ -243,7 +249,7 @@ before deploying",
                 started.join(", "),
                 places.app.map(|a| a.as_str()).unwrap_or_default()
             ),
-            fix: format!("botctl dev-stop {stop}"),
+            fix: stop.clone(),
         }));
     }
     if let Some(other) = survey
@@ -324,7 +330,7 @@ fn read_the_deploy(
         Some(Err(e)) => {
             return Err(step.fail(Error::Refused {
                 message: format!("cannot read {shown}: {e}"),
-                fix: format!("fix {shown} (flyctl deploy reads it too)"),
+                fix: Fix::repair_file(&shown, "flyctl deploy reads it too"),
             }));
         }
         Some(Ok(d)) => {
@@ -335,7 +341,7 @@ fn read_the_deploy(
                         ui::shown(other),
                         bot.name
                     ),
-                    fix: "name the bot's fly.toml with [fly] toml in botctl.toml".into(),
+                    fix: Fix::instruction("name the bot's fly.toml with [fly] toml in botctl.toml"),
                 }));
             }
             (true, d.strategy.as_deref().map(Strategy::parse))
@@ -412,10 +418,8 @@ fn choose_strategy(
                     "you asked for --strategy {s}, and {why_not}: {}",
                     s.what_it_does()
                 ),
-                fix: format!(
-                    "botctl deploy {} -- (without --strategy; botctl passes rolling)",
-                    bot.name
-                ),
+                fix: Fix::run(&["botctl", "deploy", &bot.name, "--"])
+                    .note_also("(without --strategy; botctl passes rolling)"),
             }));
         }
         (Some(s), _) => format!("--strategy {s} (yours): {}", s.what_it_does()),
@@ -477,7 +481,7 @@ fn keep_stopped_while_held(
         .filter(|m| m.state.is_stopped())
         .map(|m| m.id.as_str())
         .collect();
-    let upgrade = "flyctl version upgrade   # or: curl -L https://fly.io/install.sh | sh";
+    let upgrade = Fix::upgrade_flyctl();
     let old = |v: &FlyctlVersion| *v < KEEPS_STOPPED_SINCE;
     if let Some(held) = held {
         if let Some(started) = mine.iter().find(|m| m.is_running()) {
@@ -486,7 +490,7 @@ fn keep_stopped_while_held(
                     "{} holds {}, yet machine {} of {app} is {}: two pollers already",
                     held.holder, bot.name, started.id, started.state
                 ),
-                fix: format!("flyctl machine stop {} --app {app}", started.id),
+                fix: Fix::stop_machines(&[started.id.as_str()], app),
             }));
         }
         match &plan.version {
@@ -497,7 +501,7 @@ fn keep_stopped_while_held(
 deploy starts the stopped machines of {app}",
                         held.holder, bot.name
                     ),
-                    fix: upgrade.into(),
+                    fix: upgrade,
                 }));
             }
             Ok(_) => {}
@@ -523,7 +527,7 @@ cannot be told: {e}",
 stopped machine(s) {} of {app} beside the running one",
                     stopped.join(", ")
                 ),
-                fix: upgrade.into(),
+                fix: upgrade,
             }))
         }
         _ if stopped.is_empty() => {
@@ -560,18 +564,20 @@ fn check_all_stayed_stopped(
         .filter(|m| m.is_running())
         .collect();
     if let Some(m) = started.first() {
-        return Err(step.fail(Error::StepFailed(format!(
-            "the deploy started machine(s) {} of {app} while {} holds {}: the bot polls on \
-Fly beside that copy\nfix: flyctl machine stop {} --app {app}",
-            started
-                .iter()
-                .map(|m| m.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            held.holder,
-            bot.name,
-            m.id
-        ))));
+        return Err(step.fail(Error::LeftToDo {
+            message: format!(
+                "the deploy started machine(s) {} of {app} while {} holds {}: the bot polls \
+on Fly beside that copy",
+                started
+                    .iter()
+                    .map(|m| m.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                held.holder,
+                bot.name,
+            ),
+            fix: Fix::stop_machines(&[m.id.as_str()], app),
+        }));
     }
     step.done(format!(
         "every machine of {app} is stopped; {} holds {}, and the new release starts at {}",
@@ -605,11 +611,14 @@ fn wait_until_started(
             step.skipped("no machine runs: Fly Proxy starts one at Telegram's next post");
             return Ok(false);
         }
-        return Err(step.fail(Error::StepFailed(format!(
-            "no machine of {} runs on Fly after the deploy: they were stopped before it, and \
-flyctl keeps stopped machines stopped\nfix: botctl deploy-resume {}",
-            bot.name, bot.name
-        ))));
+        return Err(step.fail(Error::LeftToDo {
+            message: format!(
+                "no machine of {} runs on Fly after the deploy: they were stopped before it, \
+and flyctl keeps stopped machines stopped",
+                bot.name
+            ),
+            fix: Fix::deploy_resume(&bot.name),
+        }));
     }
     wait_for_machines(
         &ctx.flyctl,
@@ -652,18 +661,29 @@ fn one_machine_polls(
         .collect();
     if running.len() > 1 {
         let name = group.name_in(&running);
-        return Err(step.fail(Error::StepFailed(format!(
-            "{} machines of {} run after the deploy: {}; each polls, so Telegram answers one of \
-them 409 (a first deploy of a group with services starts two)\nfix: fly scale count 1 \
---process-group {name} --app {app}",
-            running.len(),
-            bot.name,
-            running
-                .iter()
-                .map(|m| format!("{} ({})", m.id, m.state))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))));
+        return Err(step.fail(Error::LeftToDo {
+            message: format!(
+                "{} machines of {} run after the deploy: {}; each polls, so Telegram answers \
+one of them 409 (a first deploy of a group with services starts two)",
+                running.len(),
+                bot.name,
+                running
+                    .iter()
+                    .map(|m| format!("{} ({})", m.id, m.state))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            fix: Fix::run(&[
+                "fly",
+                "scale",
+                "count",
+                "1",
+                "--process-group",
+                &name,
+                "--app",
+                app,
+            ]),
+        }));
     }
     step.done(format!(
         "one: {}",

@@ -13,7 +13,9 @@ use super::supervisors::refusal;
 use crate::commands::steps::wait_for;
 use crate::config::{Bot, Host};
 use crate::error::{Error, Result};
-use crate::sources::host::{self, HostScan, Signal, sh_quote};
+use crate::fix::Fix;
+use crate::model::{Pid, Uid};
+use crate::sources::host::{self, HostScan, Signal};
 use crate::sources::local::Instance;
 use crate::sources::supervisor::{StopHow, Supervisor, SupervisorKind};
 use crate::ui;
@@ -39,7 +41,7 @@ impl<'a> OnHost<'a> {
 }
 
 impl OnHost<'_> {
-    fn signal(&self, instances: &[Instance], signal: Signal) -> Result<Vec<u32>> {
+    fn signal(&self, instances: &[Instance], signal: Signal) -> Result<Vec<Pid>> {
         let scan = self.scan.as_ref();
         let targets: Vec<&host::Seen> = instances
             .iter()
@@ -83,10 +85,9 @@ impl Place for OnHost<'_> {
         crate::ui::describe::on_host(&self.host.name, i)
     }
     fn refusal(&self, mine: &[Instance]) -> Option<Error> {
-        let root = self.scan.as_ref().is_some_and(|s| s.uid == 0);
-        let run_as = format!("ssh {} ", self.host.ssh);
-        let then = format!("botctl dev-stop --host {}", self.host.name);
-        refusal(mine, root, &run_as, &then)
+        let root = self.scan.as_ref().is_some_and(|s| s.uid == Uid::ROOT);
+        let then = Fix::run(&["botctl", "dev-stop", "--host", &self.host.name]);
+        refusal(mine, root, Some(&self.host.ssh), &then)
     }
     fn stop_supervisors(&self, supervised: &[&Instance]) -> Result<Vec<String>> {
         let Some(scan) = &self.scan else {
@@ -94,7 +95,7 @@ impl Place for OnHost<'_> {
         };
         stop_supervisors(self.host, scan, supervised)
     }
-    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<u32>> {
+    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<Pid>> {
         self.signal(
             instances,
             match sig {
@@ -103,7 +104,7 @@ impl Place for OnHost<'_> {
             },
         )
     }
-    fn alive(&self, instances: &[Instance]) -> Result<Vec<u32>> {
+    fn alive(&self, instances: &[Instance]) -> Result<Vec<Pid>> {
         self.signal(instances, Signal::Check)
     }
 }
@@ -112,7 +113,7 @@ impl Place for OnHost<'_> {
 /// seen and the ssh user's). Returns what was done.
 fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> Result<Vec<String>> {
     let mut done = Vec::new();
-    let mut ran = BTreeSet::new();
+    let mut ran: BTreeSet<Fix> = BTreeSet::new();
     for i in supervised {
         let Some(s) = &i.supervisor else { continue };
         if !ran.insert(s.stop()) {
@@ -137,7 +138,7 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
             }
         };
         for words in &commands {
-            run_stop(host, words, &s.stop())?;
+            run_stop(host, words, &s.stop().to_string())?;
         }
         done.push(format!(
             "{} {}: ran `{}` on {}",
@@ -157,7 +158,7 @@ fn end_parent(
     scan: &HostScan,
     i: &Instance,
     s: &Supervisor,
-    pid: u32,
+    pid: Pid,
 ) -> Result<String> {
     let Some(seen) = scan.seen.get(&pid) else {
         return Ok(format!(
@@ -197,7 +198,7 @@ fn end_parent(
 
 /// `words` run on the host through its login shell, each quoted.
 fn run_stop(host: &Host, words: &[String], shown: &str) -> Result<()> {
-    let quoted: Vec<String> = words.iter().map(|w| sh_quote(w)).collect();
+    let quoted: Vec<String> = words.iter().map(|w| crate::shell::word(w)).collect();
     let quoted: Vec<&str> = quoted.iter().map(String::as_str).collect();
     let out = host::ssh(host, &quoted, "").map_err(Error::StepFailed)?;
     if !out.success() {

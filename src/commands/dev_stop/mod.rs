@@ -16,7 +16,8 @@ use std::time::Duration;
 use super::Context;
 use super::steps::{Mode, Steps, wait_for};
 use crate::config::{Bot, Host};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
+use crate::model::Pid;
 use crate::sources::local::Instance;
 use crate::ui;
 use place::{Place, Sig};
@@ -44,11 +45,11 @@ pub struct Args {
     grace: Duration,
 }
 
-fn parse_grace(s: &str) -> std::result::Result<Duration, String> {
+fn parse_grace(s: &str) -> std::result::Result<Duration, crate::config::DurationError> {
     crate::config::GRACE.parse(s)
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let mode = Mode::new(args.yes, args.dry_run);
     match &args.host {
         Some(name) => {
@@ -96,10 +97,10 @@ fn stop(
     bots: &[&Bot],
     mode: Mode,
     grace: Duration,
-) -> Result<i32> {
+) -> Result<ExitStatus> {
     let mut steps = Steps::new(
         &format!("dev-stop: stop the bots running on {}", place.name()),
-        mode.is_dry_run(),
+        mode,
     );
 
     // 1. Find them, and what keeps each alive.
@@ -133,7 +134,7 @@ fn stop(
             detail.join("\n")
         });
         ui::line("Nothing to stop.");
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     }
     step.done(detail.join("\n"));
 
@@ -150,7 +151,7 @@ fn stop(
     let mut step = steps.begin("Confirm");
     if mode.is_dry_run() {
         step.would(format!("stop them{} as planned in step 2", place.on()));
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     }
     mode.confirm(&format!(
         "Stop {}{} ({})?",
@@ -233,7 +234,7 @@ fn stop(
         "Watch {} for a copy that comes back",
         human_duration(respawn)
     ));
-    let stopped: BTreeSet<u32> = mine.iter().map(|i| i.pid).collect();
+    let stopped: BTreeSet<Pid> = mine.iter().map(|i| i.pid).collect();
     let back = wait_for(
         "watching for a copy that comes back",
         respawn,
@@ -273,7 +274,7 @@ fn stop(
         "no instance of your bots is left on {}",
         place.name()
     ));
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 /// "pid 5000 `python3 bot.py`, started by pid 4999 `python3 respawner.py`".
@@ -303,9 +304,9 @@ fn human_duration(d: Duration) -> String {
     }
 }
 
-fn join(pids: &[u32]) -> String {
+fn join(pids: &[Pid]) -> String {
     pids.iter()
-        .map(u32::to_string)
+        .map(Pid::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }

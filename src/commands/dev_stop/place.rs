@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::model::Pid;
 use crate::sources::local::{Instance, Maybe};
 
 /// What one look at a place found: this user's instances, everyone else's, and the processes
@@ -40,7 +41,7 @@ pub(super) trait Place {
     /// Runs each supervisor's stop once; says what was done.
     fn stop_supervisors(&self, supervised: &[&Instance]) -> Result<Vec<String>>;
     /// Sends `sig` to those still running; returns the pids signalled.
-    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<u32>>;
+    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<Pid>>;
     /// The pids of those still running.
-    fn alive(&self, instances: &[Instance]) -> Result<Vec<u32>>;
+    fn alive(&self, instances: &[Instance]) -> Result<Vec<Pid>>;
 }

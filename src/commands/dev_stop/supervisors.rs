@@ -1,10 +1,10 @@
 //! What a supervisor means for stopping, on every place: the plan's line for each instance and
 //! the refusal when a supervisor cannot be stopped from here.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::fix::Fix;
 use crate::sources::local::Instance;
 use crate::sources::supervisor::{StopHow, SupervisorKind};
 
@@ -55,7 +55,12 @@ fn daemon_word(kind: SupervisorKind) -> &'static str {
 /// A supervisor botctl cannot stop as this user (`root`: whether botctl runs as root): the
 /// command to run instead (`run_as`: what goes before it, `ssh DEST ` on a host; `then`: the
 /// botctl command to run after it).
-pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -> Option<Error> {
+pub(super) fn refusal(
+    mine: &[Instance],
+    root: bool,
+    over_ssh: Option<&str>,
+    then: &Fix,
+) -> Option<Error> {
     let blocked: Vec<(&Instance, String)> = mine
         .iter()
         .filter_map(|i| {
@@ -107,39 +112,42 @@ pub(super) fn refusal(mine: &[Instance], root: bool, run_as: &str, then: &str) -
                 .collect::<Vec<_>>()
                 .join("; ")
         ),
-        fix: blocked
-            .iter()
-            .map(|(i, _)| {
-                i.supervisor
-                    .as_ref()
-                    .map(|s| format!("{run_as}{}", s.stop()))
-                    .unwrap_or_default()
-            })
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect::<Vec<_>>()
-            .join(" && ")
-            + &format!("   # then: {then}"),
+        // Each stop once, in the order of their text.
+        fix: Fix::all_then(
+            blocked
+                .iter()
+                .filter_map(|(i, _)| i.supervisor.as_ref())
+                .map(|s| match over_ssh {
+                    Some(dest) => Fix::over_ssh(dest, s.stop()),
+                    None => s.stop(),
+                })
+                .map(|f| (f.to_string(), f))
+                .collect::<std::collections::BTreeMap<_, _>>()
+                .into_values(),
+            then,
+        )
+        .unwrap_or_else(|| then.clone()),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::supervisor::{Record, decide};
+    use crate::model::{Pid, Uid};
+    use crate::sources::supervisor::{ProcessRecord, decide};
 
     fn instance(cgroup: &str) -> Instance {
-        let chain = [Record {
-            pid: 4242,
-            ppid: 1,
-            uid: Some(1000),
+        let chain = [ProcessRecord {
+            pid: Pid(4242),
+            ppid: Pid(1),
+            uid: Some(Uid(1000)),
             argv: vec!["python3".into(), "bot.py".into()],
         }];
         Instance {
             bot: "partner".into(),
-            pid: 4242,
+            pid: Pid(4242),
             user: "dev".into(),
-            uid: Some(1000),
+            uid: Some(Uid(1000)),
             started: None,
             cwd: None,
             cmd: chain[0].argv.clone().into(),
@@ -148,7 +156,7 @@ mod tests {
                 &chain,
                 &Default::default(),
             ),
-            ppid: Some(1),
+            ppid: Some(Pid(1)),
             parent_cmd: Default::default(),
             container: None,
         }
@@ -157,9 +165,14 @@ mod tests {
     #[test]
     fn a_system_unit_without_root_is_a_refusal_naming_the_command() {
         let unit = instance("0::/system.slice/partner-bot.service\n");
-        let err =
-            refusal(std::slice::from_ref(&unit), false, "", "botctl dev-stop").expect("a refusal");
-        assert_eq!(err.exit_code(), 1);
+        let err = refusal(
+            std::slice::from_ref(&unit),
+            false,
+            None,
+            &Fix::run(&["botctl", "dev-stop"]),
+        )
+        .expect("a refusal");
+        assert_eq!(err.exit_status(), crate::error::ExitStatus::Found);
         let text = err.to_string();
         assert!(
             text.contains("systemd unit partner-bot.service needs root"),
@@ -169,9 +182,25 @@ mod tests {
             text.contains("fix: sudo systemctl stop partner-bot.service"),
             "{text}"
         );
-        assert!(refusal(std::slice::from_ref(&unit), true, "", "botctl dev-stop").is_none());
+        assert!(
+            refusal(
+                std::slice::from_ref(&unit),
+                true,
+                None,
+                &Fix::run(&["botctl", "dev-stop"])
+            )
+            .is_none()
+        );
         let plain = instance("0::/user.slice/user-1000.slice/session-3.scope\n");
-        assert!(refusal(std::slice::from_ref(&plain), false, "", "botctl dev-stop").is_none());
+        assert!(
+            refusal(
+                std::slice::from_ref(&plain),
+                false,
+                None,
+                &Fix::run(&["botctl", "dev-stop"])
+            )
+            .is_none()
+        );
         assert_eq!(
             plan_line(&plain, Duration::from_secs(10)),
             "partner pid 4242: SIGTERM, SIGKILL after 10s"
@@ -181,16 +210,16 @@ mod tests {
     #[test]
     fn a_launchd_job_of_the_system_domain_without_root_is_a_refusal() {
         use crate::sources::supervisor::{Answers, Cgroup, Need};
-        let chain = [Record {
-            pid: 4242,
-            ppid: 1,
-            uid: Some(0),
+        let chain = [ProcessRecord {
+            pid: Pid(4242),
+            ppid: Pid(1),
+            uid: Some(Uid(0)),
             argv: vec!["python3".into(), "bot.py".into()],
         }];
         let answers = Answers::from([(
             Need::LaunchdJob {
-                pid: 4242,
-                uid: Some(0),
+                pid: Pid(4242),
+                uid: Some(Uid(0)),
             },
             Ok(crate::sources::supervisor::Answer {
                 program: "launchctl".into(),
@@ -199,8 +228,13 @@ mod tests {
         )]);
         let mut job = instance("");
         job.supervisor = decide(&Cgroup::Other, &chain, &answers);
-        let err =
-            refusal(std::slice::from_ref(&job), false, "", "botctl dev-stop").expect("a refusal");
+        let err = refusal(
+            std::slice::from_ref(&job),
+            false,
+            None,
+            &Fix::run(&["botctl", "dev-stop"]),
+        )
+        .expect("a refusal");
         let text = err.to_string();
         assert!(
             text.contains("launchd job com.lb.partner is in the system domain: it needs root"),
@@ -210,6 +244,14 @@ mod tests {
             text.contains("fix: sudo launchctl bootout system/com.lb.partner && sudo launchctl disable system/com.lb.partner"),
             "{text}"
         );
-        assert!(refusal(std::slice::from_ref(&job), true, "", "botctl dev-stop").is_none());
+        assert!(
+            refusal(
+                std::slice::from_ref(&job),
+                true,
+                None,
+                &Fix::run(&["botctl", "dev-stop"])
+            )
+            .is_none()
+        );
     }
 }

@@ -13,7 +13,8 @@ use super::supervisors::refusal;
 use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
-use crate::model::ProcessIdentity;
+use crate::fix::Fix;
+use crate::model::{Pid, ProcessIdentity, Uid};
 use crate::process;
 use crate::sources::local::{self, Instance};
 use crate::sources::proc::{self, Backend};
@@ -60,14 +61,14 @@ impl Place for ThisMachine<'_> {
         refusal(
             mine,
             nix::unistd::geteuid().is_root(),
-            "",
-            "botctl dev-stop",
+            None,
+            &Fix::run(&["botctl", "dev-stop"]),
         )
     }
     fn stop_supervisors(&self, supervised: &[&Instance]) -> Result<Vec<String>> {
         stop_supervisors(supervised)
     }
-    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<u32>> {
+    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<Pid>> {
         let signal = match sig {
             Sig::Term => Signal::SIGTERM,
             Sig::Kill => Signal::SIGKILL,
@@ -77,7 +78,7 @@ impl Place for ThisMachine<'_> {
             .map(|i| i.pid)
             .collect())
     }
-    fn alive(&self, instances: &[Instance]) -> Result<Vec<u32>> {
+    fn alive(&self, instances: &[Instance]) -> Result<Vec<Pid>> {
         Ok(alive(instances).iter().map(|i| i.pid).collect())
     }
 }
@@ -85,8 +86,8 @@ impl Place for ThisMachine<'_> {
 /// Runs each supervisor's stop once (loops: ends the shell). Returns what was done.
 fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
     let mut done = Vec::new();
-    let mut ran = BTreeSet::new();
-    let me = nix::unistd::getuid().as_raw();
+    let mut ran: BTreeSet<Fix> = BTreeSet::new();
+    let me = Uid::own();
     let protected = local::ancestors();
     for i in supervised {
         let Some(s) = &i.supervisor else { continue };
@@ -170,7 +171,7 @@ fn run_stop(argv: &[String], env: &[(String, String)]) -> Result<()> {
 }
 
 /// Waits briefly for an ended shell to go, so it starts no new copy in between.
-fn wait_gone(pid: u32) {
+fn wait_gone(pid: Pid) {
     for _ in 0..40 {
         if proc::is_gone(Backend::native(), pid) {
             return;
@@ -183,7 +184,7 @@ fn wait_gone(pid: u32) {
 /// cannot be told)
 fn find(ctx: &Context, bots: &[&Bot]) -> Result<Found> {
     let scan = local::scan_full(bots, &ctx.cfg.root).map_err(Error::StepFailed)?;
-    let me = nix::unistd::getuid().as_raw();
+    let me = Uid::own();
     let protected = local::ancestors();
     let (mine, others) = scan
         .instances

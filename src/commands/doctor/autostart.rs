@@ -3,6 +3,7 @@
 
 use super::{Context, Evidence, Findings};
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::survey::finding::{Check, Finding};
 use crate::survey::judge;
 
@@ -46,7 +47,7 @@ pub(super) fn check_unreadable(ev: &Evidence, f: &mut Findings) {
                     crate::outside::shown(&u.why)
                 ),
             )
-            .fix(format!("look at {path}, then fix or remove it")),
+            .fix(Fix::look_at(&path.to_string())),
         );
     }
 }

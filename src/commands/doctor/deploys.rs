@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use super::{Context, Evidence};
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::sources::fly::deploy_strategy::Strategy;
 use crate::sources::fly::machine_history::{EventKind, EventSource};
 use crate::sources::fly::{KEEPS_STOPPED_SINCE, LogLine, Machine};
@@ -162,7 +163,7 @@ deploy of a group with services creates two machines unless `--ha=false` ({now})
 started machines of a polling bot are two pollers"
                 ),
             )
-            .fix(format!("fly scale count 1 --app {app}")),
+            .fix(Fix::run(&["fly", "scale", "count", "1", "--app", app])),
         );
     }
     if let Some(value) = &deploy.auto_stop {
@@ -175,9 +176,7 @@ started machines of a polling bot are two pollers"
 machine that serves no requests, and a polling bot serves none, so Fly stops the bot"
                 ),
             )
-            .fix(format!(
-                "set auto_stop_machines = \"off\" under [http_service] (or [[services]]) in {shown}"
-            )),
+            .fix(Fix::auto_stop_off(&shown.to_string())),
         );
     }
 }
@@ -209,11 +208,7 @@ fn strategy(
         Some(Ok(Deploy { strategy, .. })) => {
             let s = Strategy::parse(strategy.as_deref().unwrap_or("rolling"));
             let does = s.what_it_does();
-            let fix = format!(
-                "botctl deploy {}   # passes --strategy rolling, and keeps every machine stopped \
-while a handoff is open; or set strategy = \"rolling\" under [deploy] in {shown}",
-                bot.name
-            );
+            let fix = Fix::deploy_rolling(&bot.name, &shown.to_string());
             let finding = match handoff {
                 // Whatever flyctl's version: bluegreen and canary start a machine even when
                 // every machine is stopped.
@@ -226,7 +221,7 @@ while a handoff is open; or set strategy = \"rolling\" under [deploy] in {shown}
                         h.holder, bot.name, h.how, h.holder
                     ),
                 )
-                .fix(fix),
+                .fix(fix.clone()),
                 _ if s.overlaps() && !bot.mode.is_webhook() => Finding::warn(
                     Some(bot),
                     Check::Deploy,
@@ -241,7 +236,7 @@ deploy of a polling bot)"
                     Check::Deploy,
                     format!("{shown} deploys {app} with strategy = \"{s}\": {does}"),
                 )
-                .fix(format!("botctl deploy {}", bot.name)),
+                .fix(Fix::run(&["botctl", "deploy", &bot.name])),
             };
             f.push(finding);
         }
@@ -298,10 +293,10 @@ then poll beside the copy here",
                 bot.name, handoff.how
             ),
         )
-        .fix(
+        .fix(Fix::instruction(
             "upgrade flyctl (flyctl version upgrade, or curl -L https://fly.io/install.sh | sh), \
 and set secrets with fly secrets set --stage while the bot is handed off",
-        ),
+        )),
     );
 }
 
@@ -355,10 +350,7 @@ was created or replaced at {}: a deploy's new machine polled beside the old one"
                 time::rfc3339(created),
             ),
         )
-        .fix(format!(
-            "use strategy = \"rolling\" in fly.toml and deploy with --ha=false; if two machines \
-still run: flyctl machine list --app {app}, then flyctl machine stop ID --app {app}"
-        )),
+        .fix(Fix::one_machine_per_deploy(app)),
     );
 }
 
@@ -386,34 +378,24 @@ fn started_again(bot: &Bot, app: &str, machines: &[Machine], ev: &Evidence, f: &
             Some(e)
                 if e.source == EventSource::Proxy || m.history.likely_proxy(m.proxy_autostart) =>
             {
-                (
-                    when(e),
-                    format!(
-                        "{}; then flyctl machine stop {} --app {app}",
-                        m.proxy_fix(app),
-                        m.id
-                    ),
-                )
+                (when(e), Fix::proxy_off_then_stop(&m.id, app))
             }
             Some(e) if matches!(e.kind, EventKind::Launch | EventKind::Update) => (
                 when(e),
-                format!(
-                    "flyctl machine stop {} --app {app}   # and deploy with `botctl deploy {}` \
-(rolling or immediate with flyctl {KEEPS_STOPPED_SINCE} or newer: bluegreen and canary start a \
-machine whatever the version); fly secrets set --stage while handed off",
-                    m.id, bot.name
+                Fix::stop_then_deploy_safely(
+                    &m.id,
+                    app,
+                    &bot.name,
+                    &KEEPS_STOPPED_SINCE.to_string(),
                 ),
             ),
             Some(e) => (
                 when(e),
-                format!(
-                    "flyctl machine stop {} --app {app}   # and ask the team who started it",
-                    m.id
-                ),
+                Fix::stop_machines(&[m.id.as_str()], app).note("and ask the team who started it"),
             ),
             None => (
                 "something its events do not name".into(),
-                format!("flyctl machine stop {} --app {app}", m.id),
+                Fix::stop_machines(&[m.id.as_str()], app),
             ),
         };
         f.push(

@@ -3,6 +3,7 @@
 use super::evidence::LOGS_FIRST_LINE;
 use super::{Context, Evidence, Findings};
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::sources::fly::{FlyError, LogLine, MachineState};
 use crate::survey::finding::{Check, Finding, Level};
 use crate::time;
@@ -37,6 +38,7 @@ pub(super) fn check_flyctl(ctx: &Context, ev: &Evidence, f: &mut Findings) {
 
 pub(super) fn check_fly(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     let Some(app) = bot.app() else { return };
+    fly_own_running_the_bot(bot, app, ev, f);
     match ev.survey.machines(bot) {
         Some(Err(FlyError::NotInstalled { .. } | FlyError::NotLoggedIn)) => {} // reported by "flyctl"
         Some(Err(e @ FlyError::AppNotFound { .. })) => {
@@ -72,12 +74,7 @@ they conflict (fly deploy creates a pair unless --ha=false)",
                                 .join(", ")
                         ),
                     )
-                    .fix(format!(
-                        "flyctl machine stop {} --app {app}   # or destroy it: flyctl \
-machine destroy {} --app {app}",
-                        extra.join(" "),
-                        extra.join(" ")
-                    )),
+                    .fix(Fix::stop_or_destroy(&extra, app)),
                 );
             } else {
                 f.push(Finding::ok(
@@ -158,9 +155,34 @@ in them",
                     .map_or_else(|| "?".into(), ToString::to_string)
             ),
         )
-        .fix(format!(
-            "botctl doctor {} --probe   # finds a poller no other check can see",
-            bot.name
-        )),
+        .fix(
+            Fix::run(&["botctl", "doctor", &bot.name, "--probe"])
+                .note("finds a poller no other check can see"),
+        ),
     );
+}
+
+/// A console, release-command or canary machine is never one of the bot's places, but one
+/// started with the bot's own command (`fly console -C "python bot.py"`) polls all the same.
+fn fly_own_running_the_bot(bot: &Bot, app: &str, ev: &Evidence, f: &mut Findings) {
+    for m in ev.survey.other_machines(bot) {
+        let Some(own) = m.fly_own().filter(|_| m.is_running() && m.runs(&bot.entry)) else {
+            continue;
+        };
+        f.push(
+            Finding::warn(
+                Some(bot),
+                Check::Fly,
+                format!(
+                    "{} {} of {app} is {} and runs {}'s own command: it polls beside the bot, \
+though botctl does not count it as one of its places",
+                    own.what(),
+                    m.id,
+                    m.state,
+                    bot.name
+                ),
+            )
+            .fix(Fix::stop_machines(&[m.id.as_str()], app).note("or close that fly console")),
+        );
+    }
 }

@@ -2,6 +2,7 @@
 
 use super::{Context, Evidence, Findings};
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::model::MachineId;
 use crate::sources::telegram::ProbeOutcome;
 use crate::survey::finding::{Check, Finding};
@@ -31,20 +32,12 @@ not in {}: {} may still be stopped",
                     h.stopped()
                 ),
             )
-            .fix(match &h.app {
-                Some(app) => format!(
-                    "flyctl machine start {} --app {app}   # if it should run; then \
-remove the {:?} entry from {}",
-                    h.machines.join(" "),
-                    h.bot,
-                    state::path(&ctx.cfg.root).display()
-                ),
-                None => format!(
-                    "remove the {:?} entry from {} once its webhook is set again",
-                    h.bot,
-                    state::path(&ctx.cfg.root).display()
-                ),
-            }),
+            .fix(Fix::drop_stale_handoff(
+                h.app.as_deref(),
+                &h.machines.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+                &h.bot,
+                &state::path(&ctx.cfg.root).display().to_string(),
+            )),
         );
     }
 }
@@ -75,7 +68,7 @@ bot until they are started again",
                             ),
                         },
                     )
-                    .fix(format!("botctl deploy-resume {}", bot.name)),
+                    .fix(Fix::deploy_resume(&bot.name)),
                 );
             }
         }
@@ -105,10 +98,7 @@ pub(super) fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut 
         String::new()
     };
     let who = ui::shown(&record.by).into_owned();
-    let hand_back = format!(
-        "ask {who} to run `botctl deploy-resume {0}`, or take it over: botctl dev-start {0} --take-over",
-        bot.name
-    );
+    let hand_back = Fix::ask_to_hand_back_or_take_it_over(&who, &bot.name);
     if !record.is_mine() {
         let heard = match ev.probes.get(&bot.name) {
             Some(ProbeOutcome::OtherPoller { after }) => Some(*after),
@@ -128,10 +118,7 @@ pub(super) fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut 
                     after.as_secs_f32()
                 ),
             )
-            .fix(format!(
-                "ask {who} to stop it (on their laptop: botctl dev-stop {0}) or to hand it back (botctl deploy-resume {0})",
-                bot.name
-            )),
+            .fix(Fix::ask_to_stop_or_hand_back(&who, &bot.name)),
             None => Finding::warn(
                 Some(bot),
                 Check::Handoff,
@@ -150,7 +137,7 @@ pub(super) fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut 
                     record.since()
                 ),
             )
-            .fix(format!("botctl deploy-resume {}", bot.name)),
+            .fix(Fix::deploy_resume(&bot.name)),
         );
     }
     // Machines it names that are started again: something started them after the handoff.
@@ -169,11 +156,7 @@ pub(super) fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut 
                     started.join(", ")
                 ),
             )
-            .fix(format!(
-                "flyctl machine status {first} --app {app}   # its events say what started it (source proxy, a deploy, a user); then stop it again (flyctl machine stop {} --app {app}) or hand it back: botctl deploy-resume {}",
-                started.join(" "),
-                bot.name
-            )),
+            .fix(Fix::find_who_started(first, &started, app, &bot.name)),
         );
     }
     // On only some machines: the ones this person's handoff stopped that lack the record.
@@ -204,7 +187,7 @@ pub(super) fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut 
                         bot.name
                     ),
                 )
-                .fix(team::write_commands(app, &missing, &pairs).join(" && ")),
+                .fix(Fix::each_then(team::write_commands(app, &missing, &pairs))),
             );
         }
     }

@@ -2,6 +2,7 @@
 
 use super::{Evidence, Findings};
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::survey::finding::{Check, Finding};
 use crate::survey::judge::{self, OnHost};
 use crate::ui;
@@ -52,7 +53,7 @@ pub(super) fn check_hosts(bot: &Bot, ev: &Evidence, f: &mut Findings) {
                     described.join("; ")
                 ),
             )
-            .fix(format!("botctl dev-stop {} --host {host}", bot.name)),
+            .fix(Fix::dev_stop_on(&bot.name, host)),
         );
     }
 }

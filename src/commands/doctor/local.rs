@@ -46,21 +46,21 @@ polls while {} runs in {} places",
 /// The container engine: whether it was asked. Its bots' containers are instances, so the
 /// places and supervisor checks name them.
 pub(super) fn check_containers(ev: &Evidence, f: &mut Findings) {
-    use crate::sources::containers::Look;
+    use crate::sources::containers::EngineState;
     let engine = &ev.survey.engine;
     let Some(program) = engine.engine().map(|e| e.program()) else {
         return; // neither docker nor podman: no container can run
     };
     let (level, message) = match engine {
         // A check that could not run is not checked, never ✓.
-        Look::Down(_) => (
+        EngineState::Down(_) => (
             Level::Warn,
             format!(
                 "containers not checked: {}",
                 engine.not_checked().unwrap_or_default()
             ),
         ),
-        Look::Failed(_, why) => (Level::Warn, format!("containers not checked: {why}")),
+        EngineState::Failed(_, why) => (Level::Warn, format!("containers not checked: {why}")),
         _ => {
             let bots = ev
                 .survey

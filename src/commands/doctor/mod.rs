@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::config::Bot;
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
 use crate::survey::finding::{Check, Finding, Level};
 use crate::ui;
 use crate::ui::report::Detail;
@@ -51,7 +51,7 @@ struct DoctorJson<'a> {
     warnings: usize,
 }
 
-pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<ExitStatus> {
     let bots = ctx.cfg.select(&args.bots)?;
     if args.probe {
         ui::note(format!(
@@ -78,7 +78,7 @@ pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<i32> {
         let names: Vec<&str> = bots.iter().map(|b| b.name.as_str()).collect();
         ui::report::doctor(&findings, &names, detail);
     }
-    Ok(i32::from(errors > 0))
+    Ok(ExitStatus::found_if(errors > 0))
 }
 
 /// What the checks found so far.

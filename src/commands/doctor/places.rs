@@ -3,8 +3,8 @@
 
 use super::{Evidence, Findings};
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::model::HostName;
-use crate::sources::telegram::{self};
 use crate::survey::finding::{Check, Finding, Level};
 use crate::ui;
 
@@ -24,10 +24,7 @@ pub(super) fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings
                     pids.join(", ")
                 ),
             )
-            .fix(format!(
-                "botctl dev-stop {}   # then start one copy",
-                bot.name
-            )),
+            .fix(Fix::dev_stop(&bot.name).note("then start one copy")),
         );
     } else if places.local.len() == 1 {
         f.push(Finding::ok(
@@ -106,21 +103,16 @@ pub(super) fn check_places(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findings
         let fix = if let Some(app) = also_apps(&places.also).first() {
             shared_token_fix(ev, bot, app.raw(), &places.also)
         } else if let Some(host) = host_names(&places.hosts).first() {
-            format!("botctl dev-stop {} --host {host}", bot.name)
+            Fix::dev_stop_on(&bot.name, host)
         } else if !places.local.is_empty() && bot.mode.is_webhook() {
             // The copy here deleted production's webhook as it started: set it again too.
-            format!(
-                "botctl dev-stop {0} && botctl deploy-resume {0}   # or move it here: botctl \
-dev-start {0}",
-                bot.name
-            )
+            Fix::dev_stop(&bot.name)
+                .then(Fix::deploy_resume(&bot.name))
+                .or_move_here(&bot.name, "")
         } else if !places.local.is_empty() && !places.machines.is_empty() {
-            format!(
-                "botctl dev-stop {0}   # keep Fly.io; or move it here: botctl dev-start {0}",
-                bot.name
-            )
+            Fix::dev_stop(&bot.name).or_move_here(&bot.name, "keep Fly.io; ")
         } else if !places.local.is_empty() {
-            format!("botctl dev-stop {}", bot.name)
+            Fix::dev_stop(&bot.name)
         } else if let (None, Some(app)) = (places.webhook, places.app) {
             // Neither here nor a webhook: two or more of the bot's own machines.
             let extra: Vec<&str> = places
@@ -128,9 +120,9 @@ dev-start {0}",
                 .skip(1)
                 .map(|(_, m)| m.id.as_str())
                 .collect();
-            format!("flyctl machine stop {} --app {app}", extra.join(" "))
+            Fix::stop_machines(&extra, app)
         } else {
-            telegram::delete_webhook_fix(api, bot.token_env.as_deref())
+            Fix::delete_webhook(api, bot.token_env.as_deref())
         };
         f.push(
             Finding::error(
@@ -194,7 +186,7 @@ pub(super) fn shared_token_fix(
     bot: &Bot,
     app: &str,
     also: &[(crate::outside::Outside, &crate::sources::fly::Machine)],
-) -> String {
+) -> Fix {
     let shared = ev.survey.shared_token(bot);
     let secret = shared
         .as_ref()
@@ -205,7 +197,7 @@ pub(super) fn shared_token_fix(
         .filter(|(a, _)| a == app)
         .map(|(_, m)| m.id.as_str())
         .collect();
-    crate::survey::other_apps::set_secret_fix(secret, app, &ids)
+    Fix::set_secret_placeholder(secret, app, &ids)
 }
 
 pub(super) fn check_shared_token(bot: &Bot, ev: &Evidence, f: &mut Findings) {

@@ -3,7 +3,8 @@
 
 use super::{Evidence, Findings};
 use crate::config::Bot;
-use crate::sources::telegram::{self, ApiError, ProbeOutcome, TokenLookup};
+use crate::fix::Fix;
+use crate::sources::telegram::{ApiError, ProbeOutcome, TokenLookup};
 use crate::survey::finding::{Check, Finding};
 use crate::survey::judge::{self, Username};
 
@@ -19,21 +20,18 @@ pub(super) fn check_telegram(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findin
                     Check::Token,
                     "no token_env in botctl.toml, so Telegram was not checked",
                 )
-                .fix(format!(
-                    "add token_env = \"{}_BOT_TOKEN\" to the bot in botctl.toml",
-                    bot.name.to_uppercase().replace('-', "_")
-                )),
+                .fix(Fix::add_token_env(&bot.name)),
             );
         }
         missing @ TokenLookup::Missing { .. } => {
-            let (why, fix) = missing.missing().unwrap_or_default();
+            let (why, fix) = missing.missing().unzip();
             return f.push(
                 Finding::warn(
                     Some(bot),
                     Check::Token,
-                    format!("{why}, so Telegram was not checked"),
+                    format!("{}, so Telegram was not checked", why.unwrap_or_default()),
                 )
-                .fix(fix),
+                .fix_opt(fix),
             );
         }
         TokenLookup::Found { .. } => {}
@@ -47,7 +45,7 @@ pub(super) fn check_telegram(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findin
                 Check::Token,
                 format!("the token in {var} belongs to @{got}, not @{want}"),
             )
-            .fix(format!("put @{want}'s token in {var}")),
+            .fix(Fix::put_token_in(want, var)),
         ),
         (Username::Is(username), _) => f.push(Finding::ok(
             Some(bot),
@@ -55,9 +53,8 @@ pub(super) fn check_telegram(bot: &Bot, ev: &Evidence, api: &str, f: &mut Findin
             format!("token is valid: @{username}"),
         )),
         (_, Some(Err(e @ ApiError::Unauthorized(_)))) => f.push(
-            Finding::error(Some(bot), Check::Token, e.to_string()).fix(format!(
-                "get the token from @BotFather (/token) and update {}",
-                bot.token_env.as_deref().unwrap_or("the token")
+            Finding::error(Some(bot), Check::Token, e.to_string()).fix(Fix::renew_token(
+                bot.token_env.as_deref().unwrap_or("the token"),
             )),
         ),
         (_, Some(Err(e))) => f.push(Finding::warn(
@@ -87,7 +84,7 @@ is, and a polling bot started with this token deletes it",
             }
             f.push(
                 Finding::error(Some(bot), Check::Webhook, message)
-                    .fix(telegram::delete_webhook_fix(api, bot.token_env.as_deref())),
+                    .fix(Fix::delete_webhook(api, bot.token_env.as_deref())),
             );
         }
         let places = ev.survey.places(bot);
@@ -102,10 +99,7 @@ them (they expire after 24 hours)",
                         w.pending_update_count
                     ),
                 )
-                .fix(format!(
-                    "botctl deploy-resume {}   # or run it: botctl dev-start {}",
-                    bot.name, bot.name
-                )),
+                .fix(Fix::deploy_resume(&bot.name).or_run_here(&bot.name)),
             );
         } else {
             f.push(Finding::ok(
@@ -135,10 +129,10 @@ see (another computer, a server, a leaked token)",
                     bot.name
                 ),
             )
-            .fix(
+            .fix(Fix::instruction(
                 "find and stop it; if you cannot, revoke the token in \
 @BotFather (/revoke) and update it everywhere",
-            ),
+            )),
         ),
         ProbeOutcome::OtherPoller { after } => f.push(Finding::ok(
             Some(bot),

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{Context, Evidence, Findings};
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::model::BotName;
 use crate::sources::telegram::{self, BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, Judgement};
@@ -103,18 +104,14 @@ sets it again",
                 ));
             }
             message.push_str("; Telegram delivers nothing to Fly.io meanwhile");
-            let set = bot
-                .webhook_url
-                .as_deref()
-                .map(|url| format!(", or set it: {}", webhook::set_webhook_fix(api, bot, url)))
-                .unwrap_or_default();
-            let fix = if pollers.is_empty() {
-                format!("botctl deploy-resume {}{set}", bot.name)
+            let resume = if pollers.is_empty() {
+                Fix::deploy_resume(&bot.name)
             } else {
-                format!(
-                    "botctl dev-stop {0} && botctl deploy-resume {0}{set}",
-                    bot.name
-                )
+                Fix::dev_stop(&bot.name).then(Fix::deploy_resume(&bot.name))
+            };
+            let fix = match bot.webhook_url.as_deref() {
+                Some(url) => resume.or_set_it(&webhook::set_webhook_fix(api, bot, url)),
+                None => resume,
             };
             f.push(Finding::error(Some(bot), Check::Webhook, message).fix(fix));
         }
@@ -166,18 +163,13 @@ fn check_delivery_error(bot: &Bot, ev: &Evidence, w: &WebhookInfo, f: &mut Findi
             "; its machines are stopped and Fly Proxy cannot start them (no autostart: {})",
             asleep.join(", ")
         ));
-        format!(
-            "botctl deploy-resume {}   # and auto_start_machines = true in fly.toml's \
-[http_service]",
-            bot.name
-        )
+        Fix::deploy_resume(&bot.name)
+            .note("and auto_start_machines = true in fly.toml's [http_service]")
     } else if let Some(app) = bot.app() {
-        format!("flyctl logs --app {app}   # the bot answers Telegram's posts with an error")
+        Fix::run(&["flyctl", "logs", "--app", app])
+            .note("the bot answers Telegram's posts with an error")
     } else {
-        format!(
-            "botctl status {}   # the bot answers Telegram's posts with an error",
-            bot.name
-        )
+        Fix::status(&bot.name).note("the bot answers Telegram's posts with an error")
     };
     f.push(Finding::error(Some(bot), Check::Webhook, text).fix(fix));
 }
@@ -198,11 +190,10 @@ because nothing takes them from the webhook",
                 ),
             )
             .fix(match bot.app() {
-                Some(app) => format!(
-                    "botctl status {}   # then: flyctl logs --app {app}",
-                    bot.name
-                ),
-                None => format!("botctl status {}", bot.name),
+                Some(app) => {
+                    Fix::status(&bot.name).then_later(&Fix::run(&["flyctl", "logs", "--app", app]))
+                }
+                None => Fix::status(&bot.name),
             }),
         );
     }

@@ -12,7 +12,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::model::ProcessIdentity;
+use crate::model::{Pid, ProcessIdentity};
 use crate::sources::proc;
 
 /// This run's hold on the copy lock, kept open into the bot.
@@ -73,7 +73,7 @@ pub fn claim(root: &Path, bot: &str) -> Result<Claim> {
         Ok(()) => {
             // Written in place, not renamed over: the lock is on this file itself. Only a
             // hint for the next run's refusal; the lock is what counts.
-            let pid = std::process::id();
+            let pid = Pid::own();
             let me = ProcessIdentity {
                 pid,
                 started: proc::facts(proc::Backend::native(), pid).and_then(|f| f.started),
@@ -114,7 +114,7 @@ impl CopyLock {
 
 /// The process the lock names, when it is still that process (the same pid started at the
 /// same time, not exited); else `None`.
-pub fn live(holder: Option<ProcessIdentity>) -> Option<u32> {
+pub fn live(holder: Option<ProcessIdentity>) -> Option<Pid> {
     let seen = holder?;
     proc::facts(proc::Backend::native(), seen.pid)
         .filter(|f| seen.is(f.pid, f.started) && !f.zombie)
@@ -124,7 +124,7 @@ pub fn live(holder: Option<ProcessIdentity>) -> Option<u32> {
 /// The processes that have `path` open: for a lock whose recorded pid is gone, the children
 /// that inherited it (a wrapper's bot, a bot's own long-lived child). Only processes whose
 /// descriptors this user may read.
-pub fn holders(path: &Path) -> Vec<u32> {
+pub fn holders(path: &Path) -> Vec<Pid> {
     proc::holders(proc::Backend::native(), path)
 }
 
@@ -135,13 +135,13 @@ mod tests {
     #[test]
     fn the_lock_names_a_pid_with_its_start_time_or_nobody() {
         let id = ProcessIdentity {
-            pid: 42,
+            pid: Pid(42),
             started: Some(1_700_000_000),
         };
         assert_eq!(parse(&written(id)), Some(id));
         assert_eq!(parse("42"), None, "a pid alone names nobody");
         assert_eq!(parse(""), None);
-        let me = std::process::id();
+        let me = Pid::own();
         let started = proc::facts(proc::Backend::native(), me).and_then(|f| f.started);
         assert_eq!(live(Some(ProcessIdentity { pid: me, started })), Some(me));
         let reused = ProcessIdentity {

@@ -15,10 +15,11 @@ use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use self::copy_lock::{Claim, CopyLock};
-use self::places::{Elsewhere, Look, Own};
+use self::places::{Elsewhere, OtherCopies, ThisRun};
 use super::Context;
 use crate::config::{Bot, Bounds, Run};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
+use crate::fix::Fix;
 use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
 use crate::survey::{self, Autostarts};
 use crate::{interrupt, state, ui};
@@ -64,18 +65,18 @@ pub struct Args {
     pub command: Vec<String>,
 }
 
-fn parse_wait(s: &str) -> std::result::Result<Duration, String> {
+fn parse_wait(s: &str) -> std::result::Result<Duration, crate::config::DurationError> {
     WAIT.parse(s)
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let bot = ctx.cfg.bot(&args.bot)?;
     let launch = Launch::new(bot, &args.command);
     let token = match telegram::token_for(bot, &ctx.dotenv) {
         TokenLookup::Found { token, .. } => Some(token),
         _ => None,
     };
-    let own = Own::now();
+    let own = ThisRun::now();
     let clear = clear_the_way(ctx, bot, args, token.as_ref(), &own)?;
     report_unchecked(bot, &clear.unchecked);
     become_the_bot(ctx, bot, &launch, token.as_ref(), clear)
@@ -149,7 +150,7 @@ fn clear_the_way(
     bot: &Bot,
     args: &Args,
     token: Option<&Token>,
-    own: &Own,
+    own: &ThisRun,
 ) -> Result<Clear> {
     let started = Instant::now();
     let wait = args.wait.unwrap_or(Duration::ZERO);
@@ -202,7 +203,7 @@ a bot, a deploy-resume, or an exec that probes), so {} cannot be checked now",
                             started.elapsed().as_secs(),
                             bot.name
                         ),
-                        fix: format!("botctl status {}   # then run this again", bot.name),
+                        fix: Fix::status(&bot.name).note("then run this again"),
                     });
                 }
             }
@@ -217,7 +218,7 @@ fn attempt(
     bot: &Bot,
     args: &Args,
     token: Option<&Token>,
-    own: &Own,
+    own: &ThisRun,
     warned: &mut bool,
 ) -> Result<Attempt> {
     let (handoff, copy, cannot_lock) = match locks(ctx, bot)? {
@@ -226,7 +227,7 @@ fn attempt(
         Locks::Unavailable(why) => (None, None, Some(why)),
     };
     let survey = survey::gather_with(&ctx.cfg, &[bot], &ctx.flyctl, &ctx.dotenv, Autostarts::Skip);
-    let Look {
+    let OtherCopies {
         elsewhere,
         mut unchecked,
     } = places::look(bot, &survey, own, copy.as_ref(), &ctx.cfg.telegram.api);
@@ -293,11 +294,11 @@ fn probe(ctx: &Context, bot: &Bot, token: Option<&Token>, warned: &mut bool) -> 
 table, a host or a Fly machine botctl reads)",
                 after.as_secs_f32()
             ),
-            fix: format!("botctl doctor {} --probe", bot.name),
+            fix: Fix::run(&["botctl", "doctor", &bot.name, "--probe"]),
         }),
         ProbeOutcome::Webhook => Probed::Runs(Elsewhere {
             place: "a webhook was set while the probe listened".into(),
-            fix: telegram::delete_webhook_fix(&ctx.cfg.telegram.api, bot.token_env.as_deref()),
+            fix: Fix::delete_webhook(&ctx.cfg.telegram.api, bot.token_env.as_deref()),
         }),
         ProbeOutcome::Failed(telegram::ApiError::Interrupted) => return Err(Error::Interrupted),
         ProbeOutcome::Failed(e) => Probed::Unchecked(format!("the probe could not run: {e}")),
@@ -343,7 +344,9 @@ poller:\n{}",
                     .collect::<Vec<_>>()
                     .join("\n")
             ),
-            fix: "end each of them as above, then run this again (or pass --wait DURATION)".into(),
+            fix: Fix::instruction(
+                "end each of them as above, then run this again (or pass --wait DURATION)",
+            ),
         },
         Refusal::Unchecked(what) => Error::Refused {
             message: format!(
@@ -355,7 +358,9 @@ refusal:\n{}",
                     .collect::<Vec<_>>()
                     .join("\n")
             ),
-            fix: "make these sources readable (the fix above), or leave out --strict".into(),
+            fix: Fix::instruction(
+                "make these sources readable (the fix above), or leave out --strict",
+            ),
         },
     }
 }
@@ -378,7 +383,7 @@ fn become_the_bot(
     launch: &Launch,
     token: Option<&Token>,
     clear: Clear,
-) -> Result<i32> {
+) -> Result<ExitStatus> {
     let mut cmd = launch.command();
     cmd.current_dir(&ctx.cfg.root);
     if let (Some(token), Some(var)) = (token, &bot.token_env) {

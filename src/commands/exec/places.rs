@@ -5,31 +5,31 @@
 
 use super::copy_lock::{self, Claim};
 use crate::config::Bot;
-use crate::shell;
+use crate::fix::Fix;
+use crate::model::Pid;
 use crate::sources::local::Instance;
 use crate::sources::proc::{self, Backend};
-use crate::sources::telegram::{self, TokenLookup};
+use crate::sources::telegram::TokenLookup;
 use crate::survey::Survey;
-use crate::survey::other_apps::set_secret_fix;
 
 /// Another place the bot runs, as the refusal names it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Elsewhere {
     pub place: String,
-    pub fix: String,
+    pub fix: Fix,
 }
 
 /// What this run is, so that its own process tree and machine are never "another copy".
-pub struct Own {
+pub struct ThisRun {
     /// This process and its ancestors.
-    pub ancestors: Vec<u32>,
+    pub ancestors: Vec<Pid>,
     /// `FLY_MACHINE_ID`: this run is inside that Fly machine.
     pub machine: Option<String>,
 }
 
-impl Own {
-    pub fn now() -> Own {
-        Own {
+impl ThisRun {
+    pub fn now() -> ThisRun {
+        ThisRun {
             ancestors: crate::sources::local::ancestors(),
             machine: std::env::var("FLY_MACHINE_ID")
                 .ok()
@@ -37,21 +37,27 @@ impl Own {
         }
     }
 
-    fn is_own(&self, pid: u32) -> bool {
-        pid == std::process::id() || self.ancestors.contains(&pid)
+    fn is_own(&self, pid: Pid) -> bool {
+        pid == Pid::own() || self.ancestors.contains(&pid)
     }
 }
 
 /// One look's findings.
 #[derive(Default)]
-pub struct Look {
+pub struct OtherCopies {
     pub elsewhere: Vec<Elsewhere>,
     /// Sources that could not be read (sentences with their fix when there is one).
     pub unchecked: Vec<String>,
 }
 
 /// The other places `bot` runs and what was not checked, from `survey` and the copy lock.
-pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &str) -> Look {
+pub fn look(
+    bot: &Bot,
+    survey: &Survey,
+    own: &ThisRun,
+    copy: Option<&Claim>,
+    api: &str,
+) -> OtherCopies {
     let places = survey.places(bot);
     let mut elsewhere = Vec::new();
     let local: Vec<&Instance> = places
@@ -69,7 +75,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
     for (host, i) in &places.hosts {
         elsewhere.push(Elsewhere {
             place: crate::ui::describe::on_host(host, i),
-            fix: format!("botctl dev-stop {} --host {host}", bot.name),
+            fix: Fix::dev_stop_on(&bot.name, host),
         });
     }
     for (app, m) in places
@@ -78,17 +84,11 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
     {
         elsewhere.push(Elsewhere {
             place: format!("Fly app {app} machine {} {} ({})", m.id, m.state, m.region),
-            fix: {
-                let stop = format!(
-                    "flyctl machine stop {} --app {}",
-                    shell::word(&m.id),
-                    shell::word(app)
-                );
-                if own.machine.is_some() {
-                    format!("{stop}   # one started machine per polling bot")
-                } else {
-                    format!("{stop}   # or hand it over: botctl dev-start {}", bot.name)
-                }
+            fix: if own.machine.is_some() {
+                Fix::stop_machines(&[m.id.as_str()], app)
+                    .note("one started machine per polling bot")
+            } else {
+                Fix::stop_machine_or_hand_over(&m.id, app, &bot.name)
             },
         });
     }
@@ -104,7 +104,11 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
                     "Fly app {} machine {} {} ({}): it holds {}'s token (secret {})",
                     other.app, m.id, m.state, m.region, bot.name, other.secret
                 ),
-                fix: set_secret_fix(other.secret.raw(), other.app.raw(), &[m.id.as_str()]),
+                fix: Fix::set_secret_placeholder(
+                    other.secret.raw(),
+                    other.app.raw(),
+                    &[m.id.as_str()],
+                ),
             });
         }
     }
@@ -116,10 +120,9 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
                 "{} (declared on Fly; not seen from here)",
                 record.holds(&bot.name)
             ),
-            fix: format!(
-                "ask {} to run `botctl deploy-resume {}`",
-                crate::outside::Outside::from(record.by.as_str()),
-                bot.name
+            fix: Fix::ask_to_hand_back(
+                &crate::outside::Outside::from(record.by.as_str()).to_string(),
+                &bot.name,
             ),
         });
     }
@@ -128,7 +131,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
             place: format!(
                 "a webhook is set ({url}): Telegram delivers the updates there, and a poller gets 409"
             ),
-            fix: telegram::delete_webhook_fix(api, bot.token_env.as_deref()),
+            fix: Fix::delete_webhook(api, bot.token_env.as_deref()),
         });
     }
     // A copy an earlier exec started that the scan did not recognise (yet). When the pid it
@@ -142,7 +145,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
             None => copy_lock::holders(path),
         };
         let found = !holders.is_empty();
-        let theirs: Vec<u32> = holders
+        let theirs: Vec<Pid> = holders
             .into_iter()
             // An instance the scan found, or the shell of a `run` that is the instance's parent,
             // is that copy, already named.
@@ -156,7 +159,7 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
                     command_line(*p),
                     path.display()
                 ),
-                fix: format!("kill {p}"),
+                fix: Fix::run(&["kill", &p.to_string()]),
             });
         }
         if !found && !mine {
@@ -166,11 +169,11 @@ pub fn look(bot: &Bot, survey: &Survey, own: &Own, copy: Option<&Claim>, api: &s
                     bot.name,
                     path.display()
                 ),
-                fix: format!("wait for it; or: botctl status {}", bot.name),
+                fix: Fix::wait_or_status(&bot.name),
             });
         }
     }
-    Look {
+    OtherCopies {
         elsewhere,
         unchecked: unchecked(bot, survey, &places.unreadable),
     }
@@ -201,14 +204,17 @@ fn unchecked(bot: &Bot, survey: &Survey, unreadable: &[String]) -> Vec<String> {
         && let TokenLookup::Missing { .. } = &t.token
         && let Some((why, fix)) = t.token.missing()
     {
-        out.push(format!("the webhook (no token: {why}); fix: {fix}"));
+        out.push(crate::fix::with_fix(
+            format_args!("the webhook (no token: {why})"),
+            Some(&fix),
+        ));
     }
     out.dedup();
     out
 }
 
 /// Its command line, as outside text (shown escaped).
-fn command_line(pid: u32) -> crate::outside::Argv {
+fn command_line(pid: Pid) -> crate::outside::Argv {
     proc::argv(Backend::native(), pid)
         .unwrap_or_default()
         .into()

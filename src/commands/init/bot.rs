@@ -24,11 +24,19 @@ pub struct Bot {
     pub app: App,
     /// The Kubernetes workload whose container starts it.
     pub kube: Option<super::manifests::Workload>,
+    /// Its Heroku app and process type, when a Procfile starts it and no fly.toml deploys it.
+    pub heroku: Option<HerokuKey>,
+    /// Why it runs on Railway (`railway.toml (deploy.startCommand) starts it`).
+    pub railway: Option<String>,
     pub language: Language,
     /// Names the project files give it (services, processes), and its package's.
     pub(super) names: Vec<String>,
     pub(super) package: Option<String>,
     pub(super) fly: Vec<(usize, Option<String>)>,
+    /// The Procfile lines that start it: (process type, origin).
+    pub(super) procfile: Vec<(String, String)>,
+    /// The Railway configs that start it (origins).
+    pub(super) railway_config: Vec<String>,
     pub(super) env: Vec<(String, String)>,
     /// The file that runs, to merge what names it twice.
     pub(super) key: PathBuf,
@@ -48,10 +56,14 @@ impl Bot {
             token: Token::default(),
             app: App::None,
             kube: None,
+            heroku: None,
+            railway: None,
             language,
             names: Vec::new(),
             package: None,
             fly: Vec::new(),
+            procfile: Vec::new(),
+            railway_config: Vec::new(),
             env: Vec::new(),
             key,
         }
@@ -96,4 +108,14 @@ pub enum App {
     },
     /// Several fly.toml files name it.
     Several(Vec<String>),
+}
+
+/// The `heroku` key init writes for a bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HerokuKey {
+    /// `None`: no git remote names it; the key is written commented, for the user to fill.
+    pub app: Option<String>,
+    pub process: String,
+    /// `Procfile:2 (worker) starts it`.
+    pub why: String,
 }

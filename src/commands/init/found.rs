@@ -61,6 +61,14 @@ pub fn bots(project: &Project, sources: &Sources) -> Found {
             }
             bot.names.extend(launch.name.clone());
             bot.fly.extend(launch.fly.clone());
+            if let Some(kind) = &launch.procfile
+                && !bot.procfile.iter().any(|(k, _)| k == kind)
+            {
+                bot.procfile.push((kind.clone(), launch.origin.clone()));
+            }
+            if launch.railway && !bot.railway_config.contains(&launch.origin) {
+                bot.railway_config.push(launch.origin.clone());
+            }
             bot.env.extend(launch.env.iter().cloned());
         }
     }
@@ -154,6 +162,8 @@ Makefile or script starts it",
         b.dir_rel = Some(project.rel(&b.dir));
     }
     let unassigned = super::apps::assign(project, &sources.fly, &mut bots);
+    super::heroku::assign(project, &mut bots);
+    super::railway::assign(&mut bots);
     // The workload whose container starts the bot is its place on Kubernetes.
     for b in &mut bots {
         b.kube = sources

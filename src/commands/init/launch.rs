@@ -8,7 +8,7 @@ use super::code::module_file;
 use super::command::{Starts, Step};
 use super::package_json::{self, Package};
 use super::walk::{Project, normalize};
-use super::{compose, dockerfile, fly_toml, manifests, procfile, scripts};
+use super::{compose, dockerfile, fly_toml, manifests, procfile, railway, scripts};
 use crate::model::Language;
 
 /// One command of a project file that starts something.
@@ -25,6 +25,10 @@ pub struct Launch {
     /// A file whose commands all start something (not a Makefile or a script of many jobs):
     /// an entry it names that is not in the project is worth saying.
     pub strong: bool,
+    /// A Procfile's process type (what Heroku scales).
+    pub procfile: Option<String>,
+    /// Railway's config as code starts it.
+    pub railway: bool,
 }
 
 /// What a launch finally runs.
@@ -60,6 +64,7 @@ pub fn gather(project: &Project) -> Sources {
     let services = compose::read_all(project);
     let procs = procfile::read_all(project);
     let kube = manifests::read_all(project);
+    let railway_starts = railway::read_all(project);
     let packages = package_json::read_all(project);
     let mut launches = Vec::new();
     let mut add = |steps: &[Step],
@@ -76,6 +81,8 @@ pub fn gather(project: &Project) -> Sources {
                 fly: Option::clone(&fly),
                 env: env.to_vec(),
                 strong,
+                procfile: None,
+                railway: false,
             });
         }
     };
@@ -137,6 +144,9 @@ pub fn gather(project: &Project) -> Sources {
     for w in &kube {
         add(&w.steps, &w.origin, Some(&w.name), None, &[], true);
     }
+    for r in &railway_starts {
+        add(&r.steps, &r.origin, None, None, &[], true);
+    }
     for pkg in packages.iter().filter(|p| p.telegram) {
         let what = if pkg.script("start").is_some() {
             "scripts.start"
@@ -157,6 +167,14 @@ pub fn gather(project: &Project) -> Sources {
         .chain(scripts::shell_scripts(project))
     {
         add(&r.steps, &r.origin, None, None, &[], false);
+    }
+    // A Procfile line's origin names it alone (`Procfile:2 (worker)`).
+    for l in &mut launches {
+        l.procfile = procs
+            .iter()
+            .find(|p| p.origin == l.origin)
+            .map(|p| p.kind.clone());
+        l.railway = railway_starts.iter().any(|r| r.origin == l.origin);
     }
     Sources {
         fly,

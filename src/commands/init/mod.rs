@@ -13,6 +13,8 @@
 //! - [`code`]: the bot's code and the project modules it imports; polling files nothing starts
 //! - [`token`]: the variable that code reads its token from, and a token written in it
 //! - [`names`] and [`apps`]: each bot's name, and the Fly app that deploys it
+//! - [`heroku`]: the Heroku app (the `heroku` git remote) and process type that run it
+//! - [`railway`]: `deploy.startCommand` of railway.json / railway.toml: a bot on Railway
 //!
 //! What init is unsure of is written commented out with the reason; what it could not find is
 //! left out with a comment saying where it looked; nothing is invented.
@@ -25,18 +27,20 @@ mod compose;
 mod dockerfile;
 mod fly_toml;
 mod found;
+mod heroku;
 mod launch;
 mod manifests;
 mod names;
 mod package_json;
 mod procfile;
+mod railway;
 mod render;
 mod scripts;
 mod token;
 mod walk;
 
 use crate::config::{self, FILE_NAME};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::ui;
 
 #[derive(clap::Args, Debug)]
@@ -50,7 +54,7 @@ pub struct Args {
     force: bool,
 }
 
-pub fn run(args: &Args) -> Result<i32> {
+pub fn run(args: &Args) -> Result<ExitStatus> {
     let root =
         std::env::current_dir().map_err(|e| Error::io("cannot read the working folder", e))?;
     let target = root.join(FILE_NAME);
@@ -60,7 +64,7 @@ pub fn run(args: &Args) -> Result<i32> {
                 "{} already exists; botctl init does not overwrite it",
                 target.display()
             ),
-            fix: "botctl init --force".into(),
+            fix: crate::fix::Fix::run(&["botctl", "init", "--force"]),
         });
     }
     let project = walk::Project::walk(&root);
@@ -90,7 +94,7 @@ pub fn run(args: &Args) -> Result<i32> {
         "Next: fill in a [[bot]] table, then botctl status"
     };
     ui::line(format!("Wrote {}. {next}", target.display()));
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 /// What init writes must be accepted by every command: checked with the real parser (a file

@@ -185,8 +185,13 @@ fn table(b: &Bot, fly_files: &[String]) -> String {
             if let Some(t) = fly_toml {
                 s.push_str(&format!("fly_toml = {}\n", toml_str(t)));
             }
+            // The app's [processes] give it several groups: status and dev-start count and
+            // stop only this one's machines.
             if let Some(g) = group {
-                s.push_str(&format!("# its Fly process group: {}\n", toml_str(g)));
+                s.push_str(&format!(
+                    "fly_process_group = {}   # its [processes] entry in fly.toml\n",
+                    toml_str(g)
+                ));
             }
             s.push_str("# ready_log = \"a line the bot logs once connected\"\n");
         }
@@ -197,6 +202,8 @@ fn table(b: &Bot, fly_files: &[String]) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
+        // Its platform is Heroku: one platform per bot.
+        App::None if b.heroku.as_ref().is_some_and(|h| h.app.is_some()) || b.railway.is_some() => {}
         App::None if fly_files.is_empty() => {
             s.push_str("# fly_app = \"…\"   # not found: the project has no fly.toml\n")
         }
@@ -204,6 +211,28 @@ fn table(b: &Bot, fly_files: &[String]) -> String {
             "# fly_app = \"…\"   # not found: no fly.toml deploys it ({} read)\n",
             looked(fly_files)
         )),
+    }
+    if let Some(why) = &b.railway {
+        s.push_str(&format!(
+            "railway = {{}}   # {why}: the service linked with `railway link` (or name service, \
+environment)\n"
+        ));
+    }
+    if let Some(h) = &b.heroku.as_ref().filter(|_| b.railway.is_none()) {
+        let process = toml_str(&h.process);
+        match &h.app {
+            Some(app) => s.push_str(&format!(
+                "heroku = {{ app = {}, process = {process} }}   # {}; the git remote heroku \
+names the app\n",
+                toml_str(app),
+                h.why
+            )),
+            None => s.push_str(&format!(
+                "# heroku = {{ app = \"…\", process = {process} }}   # {}: name its Heroku app \
+if it runs there\n",
+                h.why
+            )),
+        }
     }
     s
 }
@@ -315,6 +344,18 @@ pub fn summary(found: &Found) -> Vec<String> {
                 apps.join(", ")
             )),
             App::None => {}
+        }
+        if let Some(why) = &b.railway {
+            found_lines.push(format!("{}: railway, the linked service ({why})", b.name));
+        }
+        // Without an app the key stays a comment in the file: a Procfile is not only Heroku's.
+        if let Some(h) = &b.heroku
+            && let Some(app) = &h.app
+        {
+            found_lines.push(format!(
+                "{}: heroku app {app}, process {} ({}; the git remote heroku names the app)",
+                b.name, h.process, h.why
+            ));
         }
     }
     for (app, file) in &found.unassigned {

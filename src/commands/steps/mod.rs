@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::fix::Fix;
 use crate::model::MachineId;
 use crate::outside::Outside;
 use crate::sources::fly::{Flyctl, OnFly};
-use crate::sources::local::Instance;
 pub use crate::sources::platform::Settle;
 pub mod scale;
 pub mod team;
@@ -45,8 +45,9 @@ pub enum Outcome {
 }
 
 impl Steps {
-    pub fn new(title: &str, dry_run: bool) -> Self {
-        ui::line(ui::heading(&if dry_run {
+    /// Prints the command's title, saying when nothing will be changed.
+    pub fn new(title: &str, mode: Mode) -> Self {
+        ui::line(ui::heading(&if mode.is_dry_run() {
             format!("{title} (dry run: nothing will be changed)")
         } else {
             title.to_string()
@@ -89,7 +90,7 @@ impl Step {
     }
 
     /// A warning of several things, each with the command that fixes it under it.
-    pub fn warn_each(&mut self, warnings: &[(String, String)]) {
+    pub fn warn_each(&mut self, warnings: &[(String, Fix)]) {
         self.reported = true;
         ui::report::judged(INDENT, Mark::Warn, &ui::caution("warning:"), None);
         for (text, fix) in warnings {
@@ -234,7 +235,7 @@ pub fn refuse_on_unread_platform(ctx: &super::Context, bot: &Bot, act: &str) -> 
         ),
         fix: why
             .fix
-            .unwrap_or_else(|| format!("{} (by hand)", platform.kind().cli())),
+            .unwrap_or_else(|| Fix::by_hand(platform.kind().cli())),
     })
 }
 
@@ -299,7 +300,8 @@ pub fn refuse_while_it_runs_elsewhere(
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
-            fix: stop_local_fix(bot, &places.local),
+            fix: crate::survey::judge::stop_local(bot, &places.local)
+                .unwrap_or_else(|| Fix::dev_stop(&bot.name)),
         }));
     }
     if let Some((host, _)) = places.hosts.first() {
@@ -315,7 +317,7 @@ pub fn refuse_while_it_runs_elsewhere(
                 bot.name,
                 on_host.join("; ")
             ),
-            fix: format!("botctl dev-stop {} --host {host}", bot.name),
+            fix: Fix::dev_stop_on(&bot.name, host),
         }));
     }
     let hosts_unread: Vec<String> = survey
@@ -361,17 +363,4 @@ pub fn refuse_while_it_runs_elsewhere(
         ));
     }
     Ok(())
-}
-
-/// Each copy's own fix, as `judge::local_fix` decides it for every command (the same one
-/// named once).
-fn stop_local_fix(bot: &Bot, local: &[&Instance]) -> String {
-    let mut fixes: Vec<String> = Vec::new();
-    for i in local {
-        let fix = crate::survey::judge::local_fix(bot, i);
-        if !fixes.contains(&fix) {
-            fixes.push(fix);
-        }
-    }
-    fixes.join("; and: ")
 }

@@ -85,10 +85,10 @@ wait until no instance runs"
     // Recorded before anything changes, so a dev-start killed half-way can be undone.
     let recorded = lock
         .record(state::Handoff {
-            bot: bot.name.to_string(),
-            app: Some(name.to_string()),
+            bot: bot.name.clone(),
+            app: Some(crate::model::AppName::new(name)),
             machines: Vec::new(),
-            at: time::rfc3339(time::now()),
+            at: time::now_stamp(),
             by: team::who(),
             webhook: carried.webhook.cloned(),
             scaled_from: from,
@@ -97,8 +97,12 @@ wait until no instance runs"
     let mut notes = Vec::new();
     if home == RecordHome::OnPlatform {
         let h = recorded.handoff();
-        let (on, count) = (team::here(), from.unwrap_or(1).to_string());
-        let mut pairs = team::record_pairs(&h.by, &on, &h.at, &bot.name).to_vec();
+        let (on, count, at) = (
+            team::here(),
+            from.unwrap_or(1).to_string(),
+            h.at.to_string(),
+        );
+        let mut pairs = team::record_pairs(&h.by, &on, &at, &bot.name).to_vec();
         pairs.push((team::SCALE, count.as_str()));
         if let Err(e) = platform.write_record(&Outside::from(name), &pairs) {
             notes.push(format!(

@@ -6,6 +6,7 @@ use super::{Mode, Steps};
 use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::fix::Fix;
 use crate::model::{MachineId, PlatformKind};
 use crate::sources::fly::Machine;
 use crate::sources::platform::RecordHome;
@@ -79,8 +80,8 @@ pub fn refuse_while_someone_holds_it(
             }
             Some((RecordHome::OnPlatform, kind)) => format!("no handoff record on {kind}"),
             Some((RecordHome::LocalOnly, kind)) => format!(
-                "{kind} keeps no team record: no shared place where a teammate's handoff could \
-be read"
+                "{kind} has no place for a team record: a teammate's handoff cannot be read \
+there, only this machine's"
             ),
             None => "no fly_app: no shared place where a teammate's handoff could be read".into(),
         });
@@ -101,7 +102,7 @@ be read"
         });
     }
     let stale = ctx.cfg.team.stale;
-    let fix_command = format!("botctl {command} {} --take-over", bot.name);
+    let fix_command = Fix::run(&["botctl", command, &bot.name, "--take-over"]);
     if take_over == TakeOver::No {
         return Err(step.fail(record.refusal(&bot.name, stale, &fix_command)));
     }
@@ -146,10 +147,7 @@ make two pollers",
             ui::shown(&record.by),
             bot.name
         ),
-        fix: format!(
-            "fix that and run `{fix_command}` again; or, if you know their copy is stopped, \
-take it over without the probe: `{fix_command} --no-probe`"
-        ),
+        fix: Fix::take_over_unprobed(&fix_command),
     };
     // Probe first: their copy may still poll on their laptop, which nothing here can see.
     let token = match telegram::token_for(bot, &ctx.dotenv) {
@@ -183,11 +181,7 @@ polling ({}); taking it over now would make two pollers",
                 ui::shown(&record.by),
                 record.holds(&bot.name)
             ),
-            fix: format!(
-                "ask {} to stop it (on their laptop: botctl dev-stop {}), then: {fix_command}",
-                ui::shown(&record.by),
-                bot.name
-            ),
+            fix: Fix::ask_holder_to_stop(&ui::shown(&record.by), &bot.name, &fix_command),
         })),
         ProbeOutcome::Failed(telegram::ApiError::Interrupted) => Err(step.fail(Error::Interrupted)),
         ProbeOutcome::Failed(e) => Err(step.fail(unprobed(format!(
@@ -195,7 +189,7 @@ polling ({}); taking it over now would make two pollers",
         )))),
         ProbeOutcome::Webhook => Err(step.fail(Error::Refused {
             message: "a webhook is set: polling anywhere gets 409".into(),
-            fix: format!("botctl doctor {}", bot.name),
+            fix: Fix::doctor(&bot.name),
         })),
         ProbeOutcome::Clear { listened, .. } => {
             step.done(format!(
@@ -251,11 +245,15 @@ pub fn publish(
         return Ok(());
     };
     let on = team::here();
-    let pairs = team::record_pairs(&handoff.by, &on, &handoff.at, &bot.name);
+    let at = handoff.at.to_string();
+    let pairs = team::record_pairs(&handoff.by, &on, &at, &bot.name);
     let machines = match ctx.flyctl.machines_of(bot) {
         Ok(ms) => ms,
         Err(e) => {
-            let retry: Vec<String> = team::write_commands(app, &handoff.machines, &pairs);
+            let retry: Vec<String> = team::write_commands(app, &handoff.machines, &pairs)
+                .iter()
+                .map(Fix::to_string)
+                .collect();
             step.warn(format!(
                 "not published: {e}\nthe handoff stays recorded in {}; to publish it, run:\n{}",
                 state::path(&ctx.cfg.root).display(),
@@ -353,7 +351,11 @@ pub fn clear_before_start(
         step.would(format!(
             "clear it on {}: {}",
             ids.join(", "),
-            team::write_commands(app, &ids, &team::CLEARED).join("; ")
+            team::write_commands(app, &ids, &team::CLEARED)
+                .iter()
+                .map(Fix::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
         ));
         return Ok(());
     }
@@ -386,7 +388,7 @@ pub fn clear_before_start(
 stopped: {}",
             m.id,
             m.state,
-            team::write_commands(app, std::slice::from_ref(&m.id), &team::CLEARED).join("")
+            Fix::set_metadata(app, &m.id, &team::CLEARED)
         ));
     }
     if running.is_empty() {

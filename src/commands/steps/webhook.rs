@@ -11,8 +11,9 @@ use super::{Mode, Steps, wait_for};
 use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
+use crate::fix::Fix;
 use crate::model::AppName;
-use crate::sources::telegram::{self, ApiError, BotApi, TokenLookup, WebhookInfo};
+use crate::sources::telegram::{self, BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, SecretLookup, Webhook};
 use crate::survey::Survey;
 use crate::{state, time};
@@ -51,14 +52,7 @@ fn no_token(bot: &Bot) -> Error {
 botctl can neither delete its webhook nor set it again",
             bot.name
         ),
-        fix: format!("echo '{var}=<token from @BotFather>' >> .env"),
-    }
-}
-
-fn api_error(e: ApiError) -> Error {
-    match e {
-        ApiError::Interrupted => Error::Interrupted,
-        e => Error::StepFailed(e.to_string()),
+        fix: Fix::append_to_dotenv(var, "token from @BotFather"),
     }
 }
 
@@ -73,7 +67,7 @@ pub fn record(ctx: &Context, bot: &Bot, survey: &Survey, steps: &mut Steps) -> R
         .and_then(|t| t.webhook.as_ref())
     {
         None => return Err(step.fail(no_token(bot))),
-        Some(Err(e)) => return Err(step.fail(api_error(e.clone()))),
+        Some(Err(e)) => return Err(step.fail(Error::from(e.clone()))),
         Some(Ok(info)) => info,
     };
     if info.has_custom_certificate {
@@ -83,11 +77,7 @@ pub fn record(ctx: &Context, bot: &Bot, survey: &Survey, steps: &mut Steps) -> R
 gives back: botctl could not set it again after the handoff",
                 info.url
             ),
-            fix: format!(
-                "hand it over by hand, and set the webhook again with its certificate (or \
-use a CA-signed certificate, as Fly's https does, and `botctl dev-start {}`)",
-                bot.name
-            ),
+            fix: Fix::webhook_by_hand(&bot.name),
         }));
     }
     let earlier = state::read(&ctx.cfg.root)
@@ -156,8 +146,8 @@ back a deleted webhook's settings)",
         return Err(step.fail(no_token(bot)));
     };
     api.delete_webhook_keeping_updates()
-        .map_err(|e| step.fail(api_error(e)))?;
-    let info = api.webhook_info().map_err(|e| step.fail(api_error(e)))?;
+        .map_err(|e| step.fail(Error::from(e)))?;
+    let info = api.webhook_info().map_err(|e| step.fail(Error::from(e)))?;
     if !info.url.is_empty() {
         return Err(step.fail(Error::StepFailed(format!(
             "the webhook is set again ({}): the bot on Fly may have been started again; \
@@ -212,14 +202,23 @@ pub fn in_handoff(ctx: &Context, bot: &Bot) -> Option<Webhook> {
         .and_then(|s| s.handoff(&bot.name).and_then(|h| h.webhook.clone()))
 }
 
+/// How far deploy-resume brought the bot up before its webhook is restored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Startup {
+    /// No machine was started (none stopped, or no fly_app).
+    NothingStarted,
+    /// Machines were started; no ready line came (or none is configured).
+    Started,
+    /// Machines were started and the bot's ready line came.
+    Ready,
+}
+
 /// deploy-resume, after the machines started: the webhook is set again, and delivers.
-/// `started` says whether machines were started; `ready` whether the bot's ready line came.
 pub fn restore(
     ctx: &Context,
     bot: &Bot,
     app: Option<&AppName>,
-    started: bool,
-    ready: bool,
+    startup: Startup,
     started_at: u64,
     steps: &mut Steps,
 ) -> Result<()> {
@@ -229,7 +228,7 @@ pub fn restore(
             .begin("Wait for the bot to set its webhook itself")
             .fail(no_token(bot)));
     };
-    let now = wait_for_the_bot(ctx, &api, app.is_some(), started, ready, steps)?;
+    let now = wait_for_the_bot(ctx, &api, app.is_some(), startup, steps)?;
     let now = match now {
         Some(info) => info,
         None => set_from_record(ctx, bot, &api, target.as_ref(), steps)?,
@@ -250,14 +249,13 @@ fn wait_for_the_bot(
     ctx: &Context,
     api: &BotApi,
     on_fly: bool,
-    started: bool,
-    ready: bool,
+    startup: Startup,
     steps: &mut Steps,
 ) -> Result<Option<WebhookInfo>> {
     let mut step = steps.begin("Wait for the bot to set its webhook itself");
-    let first = api.webhook_info().map_err(|e| step.fail(api_error(e)))?;
+    let first = api.webhook_info().map_err(|e| step.fail(Error::from(e)))?;
     if !first.url.is_empty() {
-        step.done(if started {
+        step.done(if startup != Startup::NothingStarted {
             format!("the bot set it: {}", first.url)
         } else {
             format!("already set: {}", first.url)
@@ -268,7 +266,7 @@ fn wait_for_the_bot(
         step.skipped("no fly_app: nothing botctl starts will set it");
         return Ok(None);
     }
-    if !started {
+    if startup == Startup::NothingStarted {
         step.skipped(
             "no machine was started (Fly Proxy starts one on Telegram's first post), so nobody \
 will set it",
@@ -277,7 +275,7 @@ will set it",
     }
     // A bot that sets its own webhook does it as it starts: once its ready line came, a short
     // grace is enough, and a grammY or aiogram bot does not keep deploy-resume for the whole wait.
-    let limit = if ready {
+    let limit = if startup == Startup::Ready {
         AFTER_READY.min(ctx.cfg.fly.wait)
     } else {
         ctx.cfg.fly.wait
@@ -287,7 +285,7 @@ will set it",
         limit,
         Duration::from_secs(1),
         || {
-            let info = api.webhook_info().map_err(api_error)?;
+            let info = api.webhook_info().map_err(Error::from)?;
             Ok(if info.url.is_empty() {
                 ControlFlow::Continue("no webhook yet".into())
             } else {
@@ -326,11 +324,7 @@ fn set_from_record(
                 "{} has no webhook: dev-start recorded none and botctl.toml has no webhook_url",
                 bot.name
             ),
-            fix: format!(
-                "add webhook_url = \"https://…\" to [[bot]] {} in botctl.toml and run \
-`botctl deploy-resume {}` again",
-                bot.name, bot.name
-            ),
+            fix: Fix::add_webhook_url(&bot.name),
         }));
     };
     let (secret, note) = match webhook::secret_for(bot, &ctx.dotenv) {
@@ -353,18 +347,15 @@ sends no X-Telegram-Bot-Api-Secret-Token header, which the bot may reject"
                     "{why}: the webhook would be set without its secret_token and the bot \
 would reject Telegram's posts"
                 ),
-                fix: format!(
-                    "echo '{var}=<the secret_token the bot checks>' >> .env   # then: botctl \
-deploy-resume {}",
-                    bot.name
-                ),
+                fix: Fix::append_to_dotenv(&var, "the secret_token the bot checks")
+                    .then_later(&Fix::deploy_resume(&bot.name)),
             }));
         }
     };
     target
         .set(api, secret.as_ref())
-        .map_err(|e| step.fail(api_error(e)))?;
-    let info = api.webhook_info().map_err(|e| step.fail(api_error(e)))?;
+        .map_err(|e| step.fail(Error::from(e)))?;
+    let info = api.webhook_info().map_err(|e| step.fail(Error::from(e)))?;
     let line = format!("set {}{note}", target.describe());
     if secret.is_none() {
         step.warn(line);
@@ -404,7 +395,7 @@ fn check_delivery(
         DELIVERY.min(ctx.cfg.fly.wait),
         Duration::from_secs(1),
         || {
-            last = api.webhook_info().map_err(api_error)?;
+            last = api.webhook_info().map_err(Error::from)?;
             Ok(match fresh_error(&last) {
                 Some(e) => ControlFlow::Break(Err(e)),
                 None if last.pending_update_count == 0 => ControlFlow::Break(Ok(())),

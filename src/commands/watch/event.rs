@@ -1,6 +1,7 @@
 //! What `botctl watch` reports: one event per change, as a line a person reads or as one JSON
 //! object (`{"at", "bot", "event", …}`).
 
+use crate::model::Pid;
 use serde_json::{Value, json};
 
 use crate::model::MachineId;
@@ -24,7 +25,7 @@ pub fn now_ms() -> Millis {
 pub struct Event {
     pub at: Millis,
     pub bot: String,
-    pub what: What,
+    pub what: Happening,
     /// Found by the first look at a source: how things stood when watching began, not a
     /// change.
     pub initial: bool,
@@ -32,10 +33,10 @@ pub struct Event {
 
 /// A place where a copy of the bot runs as a process: here or on a `[[host]]`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Copy {
+pub struct RunningCopy {
     /// `None`: this machine.
     pub host: Option<String>,
-    pub pid: u32,
+    pub pid: Pid,
     pub cmd: crate::outside::Argv,
     /// What keeps it alive or started it: "cron (pid 77)", "a shell loop (pid 900)",
     /// "bash (pid 812)".
@@ -43,7 +44,7 @@ pub struct Copy {
     pub container: Option<crate::outside::Outside>,
 }
 
-impl Copy {
+impl RunningCopy {
     /// "local pid 4242", "host vps pid 77".
     pub fn place(&self) -> String {
         match &self.host {
@@ -89,10 +90,11 @@ pub enum StreamTrouble {
     NotStarted(String),
 }
 
+/// What an event tells: a copy came or went, a machine changed, a 409, a handoff…
 #[derive(Debug, Clone)]
-pub enum What {
-    Appeared(Copy),
-    Gone(Copy),
+pub enum Happening {
+    Appeared(RunningCopy),
+    Gone(RunningCopy),
     Machine {
         app: String,
         id: MachineId,
@@ -149,26 +151,26 @@ pub enum What {
     },
 }
 
-impl What {
+impl Happening {
     /// The JSON `event`.
     pub fn kind(&self) -> &'static str {
         match self {
-            What::Appeared(_) => "appeared",
-            What::Gone(_) => "gone",
-            What::Machine { .. } => "machine",
-            What::Instance { .. } => "instance",
-            What::Conflict { .. } => "409",
-            What::Webhook { .. } => "webhook",
-            What::Handoff { .. } => "handoff",
-            What::Logs { .. } | What::Dropped { .. } => "logs",
-            What::Source { .. } => "source",
+            Happening::Appeared(_) => "appeared",
+            Happening::Gone(_) => "gone",
+            Happening::Machine { .. } => "machine",
+            Happening::Instance { .. } => "instance",
+            Happening::Conflict { .. } => "409",
+            Happening::Webhook { .. } => "webhook",
+            Happening::Handoff { .. } => "handoff",
+            Happening::Logs { .. } | Happening::Dropped { .. } => "logs",
+            Happening::Source { .. } => "source",
         }
     }
 
     /// What changed, in a few words (also how a 409 event quotes the changes before it).
     pub fn summary(&self) -> String {
         match self {
-            What::Appeared(c) => {
+            Happening::Appeared(c) => {
                 let mut s = format!("{} appeared", c.place());
                 if let Some(by) = &c.started_by {
                     s.push_str(&format!(", started by {}", shown(by)));
@@ -178,8 +180,8 @@ impl What {
                 }
                 s
             }
-            What::Gone(c) => format!("{} went", c.place()),
-            What::Machine {
+            Happening::Gone(c) => format!("{} went", c.place()),
+            Happening::Machine {
                 app,
                 id,
                 state,
@@ -201,7 +203,7 @@ impl What {
                     }
                 }
             }
-            What::Instance {
+            Happening::Instance {
                 platform,
                 id,
                 state,
@@ -214,17 +216,17 @@ impl What {
                     format!("{id} of {platform} went {from} → {state}")
                 }
             },
-            What::Conflict { machine, .. } => format!(
+            Happening::Conflict { machine, .. } => format!(
                 "409 in {}'s log",
                 machine
                     .as_ref()
                     .map_or_else(|| "an unnamed machine".into(), ToString::to_string)
             ),
-            What::Webhook { url, was } if url.is_empty() => {
+            Happening::Webhook { url, was } if url.is_empty() => {
                 format!("the webhook was deleted (was {was})")
             }
-            What::Webhook { url, .. } => format!("a webhook is set: {url}"),
-            What::Handoff {
+            Happening::Webhook { url, .. } => format!("a webhook is set: {url}"),
+            Happening::Handoff {
                 machine,
                 by: Some(by),
                 since,
@@ -237,10 +239,10 @@ impl What {
                     .map(|s| format!(" since {}", shown(s)))
                     .unwrap_or_default()
             ),
-            What::Handoff { machine, .. } => {
+            Happening::Handoff { machine, .. } => {
                 format!("handoff record cleared on machine {machine}")
             }
-            What::Logs {
+            Happening::Logs {
                 app,
                 trouble,
                 retry_in,
@@ -258,16 +260,16 @@ impl What {
                 };
                 format!("{why}; started again in {retry_in}s")
             }
-            What::Dropped { app, lines } => format!(
+            Happening::Dropped { app, lines } => format!(
                 "`flyctl logs --app {app}`: {lines} line{} dropped unread, coming faster than \
 botctl reads them (a 409 among them is not reported)",
                 if *lines == 1 { "" } else { "s" }
             ),
-            What::Source {
+            Happening::Source {
                 source,
                 error: Some(e),
             } => format!("{source} could not be read: {}", shown(e)),
-            What::Source { source, .. } => format!("{source} can be read again"),
+            Happening::Source { source, .. } => format!("{source} can be read again"),
         }
     }
 }
@@ -282,7 +284,7 @@ impl Event {
             if self.bot.is_empty() { "-" } else { &self.bot }
         );
         match &self.what {
-            What::Conflict {
+            Happening::Conflict {
                 line,
                 places,
                 before,
@@ -320,11 +322,11 @@ impl Event {
             "event": self.what.kind(),
         });
         let fields = match &self.what {
-            What::Appeared(c) | What::Gone(c) => json!({
+            Happening::Appeared(c) | Happening::Gone(c) => json!({
                 "host": c.host, "pid": c.pid, "cmd": c.cmd, "started_by": c.started_by,
                 "container": c.container,
             }),
-            What::Machine {
+            Happening::Machine {
                 app,
                 id,
                 state,
@@ -341,7 +343,7 @@ impl Event {
                 "from": match change { MachineChange::State { from } => Some(from), _ => None },
                 "source": source,
             }),
-            What::Instance {
+            Happening::Instance {
                 platform,
                 id,
                 state,
@@ -356,7 +358,7 @@ impl Event {
                 },
                 "from": match change { InstanceChange::State { from } => Some(from), _ => None },
             }),
-            What::Conflict {
+            Happening::Conflict {
                 app,
                 machine,
                 line,
@@ -367,10 +369,10 @@ impl Event {
                 "before": before.iter().map(|(ago, what)| json!({"secs": ago, "change": what}))
                     .collect::<Vec<_>>(),
             }),
-            What::Webhook { url, was } => json!({
+            Happening::Webhook { url, was } => json!({
                 "change": if url.is_empty() { "deleted" } else { "set" }, "url": url, "was": was,
             }),
-            What::Handoff {
+            Happening::Handoff {
                 app,
                 machine,
                 by,
@@ -380,7 +382,7 @@ impl Event {
                 "change": if by.is_some() { "written" } else { "cleared" },
                 "by": by, "since": since,
             }),
-            What::Logs {
+            Happening::Logs {
                 app,
                 trouble,
                 retry_in,
@@ -393,10 +395,10 @@ impl Event {
                 },
                 "message": self.what.summary(), "retry_in": retry_in,
             }),
-            What::Dropped { app, lines } => json!({
+            Happening::Dropped { app, lines } => json!({
                 "app": app, "trouble": "dropped", "lines": lines, "message": self.what.summary(),
             }),
-            What::Source { source, error } => json!({"source": source, "error": error}),
+            Happening::Source { source, error } => json!({"source": source, "error": error}),
         };
         if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), fields) {
             obj.extend(extra);
@@ -435,7 +437,7 @@ mod tests {
             at: 1_795_600_800_250,
             bot: "partner".into(),
             initial: false,
-            what: What::Conflict {
+            what: Happening::Conflict {
                 app: "lb".into(),
                 machine: Some("148ed193b95089".into()),
                 line: "Conflict: terminated by other getUpdates request".into(),

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use super::Context;
 use crate::config::{self, Bot};
-use crate::error::Result;
-use crate::model::{AppName, BotName, HostName};
+use crate::error::{ExitStatus, Result};
+use crate::model::{AppName, BotName, HostName, Pid};
 use crate::sources::fly::Machine;
 use crate::sources::host;
 use crate::sources::local::{self, Instance};
@@ -46,7 +46,7 @@ pub struct Args {
     for_: Option<Duration>,
 }
 
-fn for_duration(s: &str) -> std::result::Result<Duration, String> {
+fn for_duration(s: &str) -> std::result::Result<Duration, config::DurationError> {
     config::WATCH_FOR.parse(s)
 }
 
@@ -91,7 +91,7 @@ impl Stop {
     }
 }
 
-pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
+pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let bots = ctx.cfg.select(&args.bots)?;
     let started = now_ms();
     let live = ui::Live::new();
@@ -125,7 +125,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<i32> {
     interrupt::clear();
     live.finish();
     summarize(&live, &watcher, &bots, args.json);
-    Ok(i32::from(watcher.saw_trouble()))
+    Ok(ExitStatus::found_if(watcher.saw_trouble()))
 }
 
 fn say_what_is_watched(ctx: &Context, bots: &[&Bot], args: &Args) {
@@ -276,7 +276,7 @@ fn every(period: Duration, stop: &Stop, mut look: impl FnMut() -> bool) {
 /// This machine: the cheap phase of the scan every period, the whole scan (users, folders,
 /// supervisors) only when the bots' processes changed.
 fn read_local(ctx: &Context, bots: &[&Bot], period: Duration, stop: &Stop, tx: &SyncSender<Seen>) {
-    let mut last: Option<Vec<(u32, BotName)>> = None;
+    let mut last: Option<Vec<(Pid, BotName)>> = None;
     every(period, stop, || match local::matching(bots) {
         Ok(now) if last.as_ref() == Some(&now) => true,
         Ok(now) => {

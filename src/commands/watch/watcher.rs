@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
-use super::event::{Copy, Event, InstanceChange, MachineChange, Millis, StreamTrouble, What};
+use super::event::{
+    Event, Happening, InstanceChange, MachineChange, Millis, RunningCopy, StreamTrouble,
+};
 use crate::config::Bot;
 use crate::model::{BotName, HostName};
 use crate::sources::fly::{BotOnFly, LogLine, Machine, MachineState, groups};
@@ -172,7 +174,7 @@ impl<'a> Watcher<'a> {
         let event = |id: &crate::outside::Outside, state, change| Event {
             at,
             bot: bot.to_string(),
-            what: What::Instance {
+            what: Happening::Instance {
                 platform: platform.to_string(),
                 id: id.clone(),
                 state,
@@ -216,7 +218,7 @@ impl<'a> Watcher<'a> {
             events.push(Event {
                 at,
                 bot: bot.to_string(),
-                what: What::Webhook { url, was },
+                what: Happening::Webhook { url, was },
                 initial,
             });
         }
@@ -244,7 +246,7 @@ impl<'a> Watcher<'a> {
             events.push(Event {
                 at,
                 bot: bot.to_string(),
-                what: What::Conflict {
+                what: Happening::Conflict {
                     app: app.to_string(),
                     machine: line.machine.clone(),
                     line: line.message.clone(),
@@ -273,7 +275,7 @@ impl<'a> Watcher<'a> {
             .map(|bot| Event {
                 at,
                 bot: bot.to_string(),
-                what: What::Logs {
+                what: Happening::Logs {
                     app: app.to_string(),
                     trouble: trouble.clone(),
                     retry_in,
@@ -291,7 +293,7 @@ impl<'a> Watcher<'a> {
             .map(|bot| Event {
                 at,
                 bot: bot.to_string(),
-                what: What::Dropped {
+                what: Happening::Dropped {
                     app: app.to_string(),
                     lines,
                 },
@@ -384,7 +386,7 @@ impl<'a> Watcher<'a> {
                     self.pending.push(Event {
                         at,
                         bot: String::new(),
-                        what: What::Source {
+                        what: Happening::Source {
                             source: source.to_string(),
                             error: None,
                         },
@@ -400,7 +402,7 @@ impl<'a> Watcher<'a> {
                     self.pending.push(Event {
                         at,
                         bot: String::new(),
-                        what: What::Source {
+                        what: Happening::Source {
                             source: source.to_string(),
                             error: Some(e),
                         },
@@ -425,13 +427,13 @@ impl<'a> Watcher<'a> {
     fn record(&mut self, events: Vec<Event>) -> Vec<Event> {
         let now = events.iter().map(|e| e.at).max().unwrap_or(0);
         for e in &events {
-            if e.initial || matches!(e.what, What::Source { .. }) {
+            if e.initial || matches!(e.what, Happening::Source { .. }) {
                 continue;
             }
             if let Some(t) = self.tally.get_mut(e.bot.as_str()) {
                 match &e.what {
-                    What::Appeared(c) => t.came.push(c.place()),
-                    What::Gone(c) => t.went.push(c.place()),
+                    Happening::Appeared(c) => t.came.push(c.place()),
+                    Happening::Gone(c) => t.went.push(c.place()),
                     _ => {}
                 }
             }
@@ -487,7 +489,7 @@ fn copies_changed(
         .map(|i| Event {
             at,
             bot: i.bot.to_string(),
-            what: What::Gone(copy(host, i)),
+            what: Happening::Gone(copy(host, i)),
             initial: false,
         })
         .collect();
@@ -497,14 +499,14 @@ fn copies_changed(
             .map(|i| Event {
                 at,
                 bot: i.bot.to_string(),
-                what: What::Appeared(copy(host, i)),
+                what: Happening::Appeared(copy(host, i)),
                 initial,
             }),
     );
     events
 }
 
-fn copy(host: Option<&str>, i: &Instance) -> Copy {
+fn copy(host: Option<&str>, i: &Instance) -> RunningCopy {
     let started_by = match &i.supervisor {
         Some(s) => Some(crate::ui::describe::supervisor(s)),
         None => i.parent_cmd.program().map(|name| match i.ppid {
@@ -512,7 +514,7 @@ fn copy(host: Option<&str>, i: &Instance) -> Copy {
             None => name.to_string(),
         }),
     };
-    Copy {
+    RunningCopy {
         host: host.map(str::to_string),
         pid: i.pid,
         cmd: i.cmd.clone(),
@@ -535,7 +537,7 @@ fn machines_changed(
     initial: bool,
 ) -> Vec<Event> {
     let mut events = Vec::new();
-    let event = |what: What| Event {
+    let event = |what: Happening| Event {
         at,
         bot: bot.to_string(),
         what,
@@ -557,7 +559,7 @@ fn machines_changed(
             Some(_) => None,
         };
         if let Some(change) = change {
-            events.push(event(What::Machine {
+            events.push(event(Happening::Machine {
                 app: app.to_string(),
                 id: m.id.clone(),
                 state: m.state.clone(),
@@ -568,7 +570,7 @@ fn machines_changed(
         let was = old.and_then(crate::team::on_machine);
         let is = crate::team::on_machine(m);
         if was != is && (is.is_some() || !initial) {
-            events.push(event(What::Handoff {
+            events.push(event(Happening::Handoff {
                 app: app.to_string(),
                 machine: m.id.clone(),
                 by: is.as_ref().map(|r| r.by.clone()),
@@ -577,7 +579,7 @@ fn machines_changed(
         }
     }
     for o in before.iter().filter(|o| !now.iter().any(|m| m.id == o.id)) {
-        events.push(event(What::Machine {
+        events.push(event(Happening::Machine {
             app: app.to_string(),
             id: o.id.clone(),
             state: MachineState::Destroyed,
@@ -591,7 +593,7 @@ fn machines_changed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Entry;
+    use crate::model::{Entry, Pid, Uid};
     use crate::sources::fly::{MachineState, parse_log_line};
 
     fn bot() -> Bot {
@@ -614,17 +616,17 @@ mod tests {
         }
     }
 
-    fn copy_of(pid: u32) -> Instance {
+    fn copy_of(pid: Pid) -> Instance {
         Instance {
             bot: "partner".into(),
             pid,
             user: "dev".into(),
-            uid: Some(1000),
+            uid: Some(Uid(1000)),
             started: Some(100),
             cwd: None,
             cmd: vec!["python3".to_string(), "bot.py".into()].into(),
             supervisor: None,
-            ppid: Some(1),
+            ppid: Some(Pid(1)),
             parent_cmd: vec!["/usr/sbin/cron".to_string()].into(),
             container: None,
         }
@@ -647,9 +649,9 @@ mod tests {
     fn first_looks_are_initial_then_changes_count() {
         let b = bot();
         let mut w = Watcher::new(&[&b], 1_000_000);
-        let e = w.local(1_000_100, Ok(vec![copy_of(7)]));
+        let e = w.local(1_000_100, Ok(vec![copy_of(Pid(7))]));
         assert!(e[0].initial && e[0].what.kind() == "appeared");
-        let e = w.local(1_000_200, Ok(vec![copy_of(7), copy_of(8)]));
+        let e = w.local(1_000_200, Ok(vec![copy_of(Pid(7)), copy_of(Pid(8))]));
         assert_eq!(e.len(), 1);
         assert!(!e[0].initial);
         assert_eq!(
@@ -662,9 +664,36 @@ mod tests {
         let e = w.machines(1_000_400, "lb", Ok(vec![machine("stopped")]));
         assert!(matches!(
             &e[0].what,
-            What::Machine { change: MachineChange::State { from }, .. } if *from == MachineState::Started
+            Happening::Machine { change: MachineChange::State { from }, .. } if *from == MachineState::Started
         ));
         assert_eq!(w.tally["partner"].came, ["local pid 8"]);
+    }
+
+    #[test]
+    fn only_the_bots_group_is_watched_as_its_places() {
+        let b = bot();
+        let mut w = Watcher::new(&[&b], 1_000_000);
+        let mut console = machine("started");
+        console.id = "c1".into();
+        console.group = "fly_app_console".into();
+        w.machines(
+            1_000_100,
+            "lb",
+            Ok(vec![machine("started"), console.clone()]),
+        );
+        assert_eq!(w.places("partner"), ["machine m1 (started)"]);
+        assert!(!w.saw_trouble());
+        // Two groups of its own that nothing tells apart: a source not read, never a guess.
+        let mut web = machine("started");
+        web.id = "w1".into();
+        web.group = "web".into();
+        let e = w.machines(1_000_200, "lb", Ok(vec![machine("started"), web, console]));
+        assert!(
+            e.iter()
+                .any(|e| e.what.summary().contains("fly_process_group")),
+            "{:?}",
+            e.iter().map(|e| e.what.summary()).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -677,7 +706,7 @@ mod tests {
         assert_eq!(w.places("partner").len(), 1, "{:?}", w.places("partner"));
         assert!(!w.saw_trouble());
         // A polling copy beside them is a conflict.
-        w.local(1_000_300, Ok(vec![copy_of(7)]));
+        w.local(1_000_300, Ok(vec![copy_of(Pid(7))]));
         assert!(w.saw_trouble());
         // For a polling bot the webhook is a place of its own.
         let p = bot();
@@ -710,6 +739,9 @@ mod tests {
         assert_eq!(w.local(started, Err("no /proc".into())).len(), 1);
         assert!(w.local(started, Err("no /proc".into())).is_empty());
         let back = w.local(started, Ok(Vec::new()));
-        assert!(matches!(&back[0].what, What::Source { error: None, .. }));
+        assert!(matches!(
+            &back[0].what,
+            Happening::Source { error: None, .. }
+        ));
     }
 }

@@ -25,18 +25,18 @@ pub(super) fn crontab(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
 }
 
 /// The lines of `crontab -l` output that start a bot (here or read over ssh).
-pub fn crontab_entries(text: &str, bots: &[&Bot]) -> Vec<Entry> {
+pub fn crontab_entries(text: &str, bots: &[&Bot]) -> Vec<AutostartEntry> {
     let mut entries = Vec::new();
     for line in text.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         for bot in bots.iter().filter(|b| names(line, &b.entry)) {
-            entries.push(Entry {
+            entries.push(AutostartEntry {
                 bot: bot.name.clone(),
                 source: Source::Crontab,
                 entry: (line.to_string()).into(),
-                fix: "crontab -e   # delete or comment out that line".into(),
+                fix: Fix::run(&["crontab", "-e"]).note("delete or comment out that line"),
             });
         }
     }

@@ -31,7 +31,7 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             .unwrap_or_default(),
         None => String::new(),
     };
-    let uid = nix::unistd::geteuid().as_raw();
+    let uid = crate::model::Uid::effective();
     for (folder, domain) in folders {
         for path in glob_files(&folder, "*.plist") {
             let Ok(bytes) = crate::files::read_bytes(&path, crate::files::CAP) else {
@@ -74,7 +74,7 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
             };
             let fix = launchd_fix(&target, domain, is_loaded);
             for bot in matching {
-                found.entries.push(Entry {
+                found.entries.push(AutostartEntry {
                     bot: bot.name.clone(),
                     source: Source::Launchd,
                     entry: format!(
@@ -163,15 +163,13 @@ pub fn launchd_job(bytes: &[u8]) -> Result<Option<LaunchdJob>, String> {
 
 /// What removes a job for good: `disable` keeps it from loading at the next login or boot,
 /// `bootout` ends a loaded one now (it fails on one that is not loaded).
-pub(super) fn launchd_fix(target: &str, domain: Domain, loaded: bool) -> String {
-    let sudo = if domain == Domain::System {
-        "sudo "
-    } else {
-        ""
+pub(super) fn launchd_fix(target: &str, domain: Domain, loaded: bool) -> Fix {
+    let run = |verb: &str| match domain {
+        Domain::System => Fix::run(&["sudo", "launchctl", verb, target]),
+        Domain::Gui => Fix::run(&["launchctl", verb, target]),
     };
-    let run = |verb: &str| format!("{sudo}launchctl {verb} {}", crate::shell::word(target));
     if loaded {
-        format!("{} && {}", run("bootout"), run("disable"))
+        run("bootout").then(run("disable"))
     } else {
         run("disable")
     }

@@ -9,8 +9,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::config::Bot;
+use crate::fix::Fix;
 use crate::model;
-use crate::model::BotName;
+use crate::model::{BotName, SystemdManager};
 use crate::process;
 
 mod cron;
@@ -48,12 +49,11 @@ pub enum Source {
 }
 
 impl Source {
-    /// systemd's system manager, or the user's.
-    pub fn systemd(user: bool) -> Source {
-        if user {
-            Source::SystemdUser
-        } else {
-            Source::Systemd
+    /// The units of systemd's system manager, or the user's.
+    pub fn systemd(manager: SystemdManager) -> Source {
+        match manager {
+            SystemdManager::System => Source::Systemd,
+            SystemdManager::User => Source::SystemdUser,
         }
     }
 
@@ -76,7 +76,7 @@ impl std::fmt::Display for Source {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Entry {
+pub struct AutostartEntry {
     #[serde(skip)]
     pub bot: BotName,
     pub source: Source,
@@ -84,7 +84,7 @@ pub struct Entry {
     pub entry: crate::outside::Outside,
     /// What to type to remove it.
     #[serde(skip)]
-    pub fix: String,
+    pub fix: crate::fix::Fix,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +106,7 @@ pub enum Reach {
 
 #[derive(Debug, Clone, Default)]
 pub struct Autostart {
-    pub entries: Vec<Entry>,
+    pub entries: Vec<AutostartEntry>,
     pub unchecked: Vec<Unchecked>,
     /// Files that may hold an entry and could not be read (also said in `unchecked`).
     pub unreadable: Vec<Unreadable>,
@@ -121,7 +121,7 @@ pub struct Unreadable {
 }
 
 impl Autostart {
-    pub fn for_bot(&self, bot: &str) -> Vec<&Entry> {
+    pub fn for_bot(&self, bot: &str) -> Vec<&AutostartEntry> {
         self.entries.iter().filter(|e| e.bot == bot).collect()
     }
 }
@@ -130,8 +130,8 @@ pub fn scan(bots: &[&Bot], limit: Duration) -> Autostart {
     let mut found = Autostart::default();
     // Each source yields (source, lines that could start something, fix for a line).
     crontab(bots, limit, &mut found);
-    systemd(bots, limit, false, &mut found);
-    systemd(bots, limit, true, &mut found);
+    systemd(bots, limit, SystemdManager::System, &mut found);
+    systemd(bots, limit, SystemdManager::User, &mut found);
     launchd(bots, limit, &mut found);
     pm2_dumps(bots, &mut found);
     found

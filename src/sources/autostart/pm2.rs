@@ -23,21 +23,18 @@ pub(super) fn pm2_dumps(bots: &[&Bot], found: &mut Autostart) {
         let Ok(text) = crate::files::read_text(&dump, crate::files::CAP) else {
             continue; // no saved list (or no regular file): nothing to resurrect
         };
-        let env = if from_env && !home.ends_with(".pm2") {
-            format!("PM2_HOME={} ", home.display())
-        } else {
-            String::new()
+        let home_var = (from_env && !home.ends_with(".pm2")).then(|| home.display().to_string());
+        let pm2 = |argv: &[&str]| match &home_var {
+            Some(home) => Fix::run_with("PM2_HOME", home, argv),
+            None => Fix::run(argv),
         };
         for (name, command) in pm2_dump_apps(&text) {
             for bot in bots.iter().filter(|b| names(&command, &b.entry)) {
-                found.entries.push(Entry {
+                found.entries.push(AutostartEntry {
                     bot: bot.name.clone(),
                     source: Source::Pm2,
                     entry: format!("app {name} saved in {}: {command}", dump.display()).into(),
-                    fix: format!(
-                        "{env}pm2 delete {} && {env}pm2 save --force",
-                        crate::shell::word(&name)
-                    ),
+                    fix: pm2(&["pm2", "delete", &name]).then(pm2(&["pm2", "save", "--force"])),
                 });
             }
         }

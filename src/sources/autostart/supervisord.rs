@@ -5,7 +5,7 @@ use super::*;
 /// supervisord's `[program:…]` entries that start a bot when the daemon starts (autostart is
 /// true unless it says otherwise), from the usual config files and `confs` (the `-c` of each
 /// running supervisord).
-pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<Entry> {
+pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<AutostartEntry> {
     let mut files: Vec<PathBuf> = confs.iter().map(PathBuf::from).collect();
     files.extend(
         [
@@ -54,11 +54,11 @@ pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<Entry> {
         }
         for p in parsed.programs.into_iter().filter(|p| p.autostart) {
             for bot in bots.iter().filter(|b| names(&p.command, &b.entry)) {
-                let ctl = match &conf {
-                    Some(c) => format!("supervisorctl -c {}", crate::shell::word(c)),
-                    None => "supervisorctl".to_string(),
+                let update = match &conf {
+                    Some(c) => Fix::run(&["supervisorctl", "-c", c, "update"]),
+                    None => Fix::run(&["supervisorctl", "update"]),
                 };
-                entries.push(Entry {
+                entries.push(AutostartEntry {
                     bot: bot.name.clone(),
                     source: Source::Supervisord,
                     entry: format!(
@@ -68,10 +68,10 @@ pub fn supervisord(bots: &[&Bot], confs: &[String]) -> Vec<Entry> {
                         p.command
                     )
                     .into(),
-                    fix: format!(
-                        "set autostart=false under [program:{}] in {}, then: {ctl} update",
-                        crate::outside::Outside::from(p.name.as_str()),
-                        crate::shell::word(&file.display().to_string())
+                    fix: Fix::supervisord_autostart_off(
+                        &p.name,
+                        &file.display().to_string(),
+                        &update,
                     ),
                 });
             }

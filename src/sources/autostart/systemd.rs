@@ -2,14 +2,19 @@
 
 use super::*;
 
-pub(super) fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Autostart) {
-    let source = Source::systemd(user);
+pub(super) fn systemd(
+    bots: &[&Bot],
+    limit: Duration,
+    manager: SystemdManager,
+    found: &mut Autostart,
+) {
+    let source = Source::systemd(manager);
     let Some(program) = process::find_program("systemctl", Path::new("/")) else {
         // No systemd on this system (macOS, a container): no unit can start anything.
         return not_here(found, source, "systemctl is not installed".into());
     };
     let mut args = vec![];
-    if user {
+    if manager == SystemdManager::User {
         args.push("--user");
     }
     args.extend([
@@ -38,7 +43,7 @@ pub(super) fn systemd(bots: &[&Bot], limit: Duration, user: bool, found: &mut Au
     }
     found
         .entries
-        .extend(systemd_entries(&out.stdout, bots, user));
+        .extend(systemd_entries(&out.stdout, bots, manager));
 }
 
 /// systemctl's own words for a system that did not boot with systemd.
@@ -47,9 +52,9 @@ pub fn systemd_not_booted(stderr: &str) -> bool {
 }
 
 /// The units in `systemctl show --property=Id,ExecStart,ActiveState,UnitFileState` output whose
-/// ExecStart starts a bot (`user`: of the user's manager).
-pub fn systemd_entries(text: &str, bots: &[&Bot], user: bool) -> Vec<Entry> {
-    let source = Source::systemd(user);
+/// ExecStart starts a bot (units of `manager`).
+pub fn systemd_entries(text: &str, bots: &[&Bot], manager: SystemdManager) -> Vec<AutostartEntry> {
+    let source = Source::systemd(manager);
     let mut entries = Vec::new();
     for block in text.split("\n\n") {
         let prop = |name: &str| {
@@ -71,17 +76,17 @@ pub fn systemd_entries(text: &str, bots: &[&Bot], user: bool) -> Vec<Entry> {
                 .filter(|s| !s.is_empty())
                 .collect::<Vec<_>>()
                 .join(", ");
-            entries.push(Entry {
+            entries.push(AutostartEntry {
                 bot: bot.name.clone(),
                 source,
                 entry: (format!("{unit} ({state}): {command}")).into(),
-                fix: if user {
-                    format!(
-                        "systemctl --user disable --now {}",
-                        crate::shell::word(unit)
-                    )
-                } else {
-                    format!("sudo systemctl disable --now {}", crate::shell::word(unit))
+                fix: match manager {
+                    SystemdManager::User => {
+                        Fix::run(&["systemctl", "--user", "disable", "--now", unit])
+                    }
+                    SystemdManager::System => {
+                        Fix::run(&["sudo", "systemctl", "disable", "--now", unit])
+                    }
                 },
             });
         }

@@ -11,7 +11,7 @@ const FLYCTL_OWN_APPS: &str = "flyctl-interactive-shells-";
 
 /// A Fly secret as `flyctl secrets list --json` shows it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Secret {
+pub struct FlySecret {
     pub name: Outside,
     /// Computed by Fly from the value: equal digests mean equal values.
     #[serde(default)]
@@ -30,7 +30,7 @@ impl Flyctl {
     }
 
     /// The names and digests of an app's secrets (never their values: flyctl cannot show them).
-    pub fn secrets(&self, app: &str) -> Result<Vec<Secret>, FlyError> {
+    pub fn secrets(&self, app: &str) -> Result<Vec<FlySecret>, FlyError> {
         let args = ["secrets", "list", "--app", app, "--json"];
         let stdout = self.call(&args, self.timeout)?;
         parse_secrets(&stdout).map_err(|message| FlyError::BadOutput {
@@ -57,9 +57,9 @@ pub fn parse_apps(json: &str) -> Result<Vec<Outside>, String> {
         .collect())
 }
 
-pub fn parse_secrets(json: &str) -> Result<Vec<Secret>, String> {
+pub fn parse_secrets(json: &str) -> Result<Vec<FlySecret>, String> {
     // flyctl prints `null` rather than `[]` for an app without secrets in some versions.
-    let raw: Option<Vec<Secret>> = serde_json::from_str(json.trim())
+    let raw: Option<Vec<FlySecret>> = serde_json::from_str(json.trim())
         .map_err(|e| format!("expected a JSON list of secrets ({e})"))?;
     Ok(raw.unwrap_or_default())
 }

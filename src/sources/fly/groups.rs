@@ -250,7 +250,10 @@ mod tests {
         let e = split(who, ms).unwrap_err();
         assert!(e.to_string().contains("web, worker"), "{e}");
         assert!(
-            e.fix().unwrap().contains("fly_process_group = \"web\""),
+            e.fix()
+                .unwrap()
+                .to_string()
+                .contains("fly_process_group = \"web\""),
             "{:?}",
             e.fix()
         );

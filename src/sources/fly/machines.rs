@@ -142,12 +142,8 @@ impl Machine {
     }
 
     /// The command that keeps Fly Proxy from starting this machine by itself.
-    pub fn proxy_fix(&self, app: &str) -> String {
-        format!(
-            "flyctl machine update {} --app {app} --autostart=false \
---skip-start   # or auto_start_machines = false in fly.toml",
-            self.id
-        )
+    pub fn proxy_fix(&self, app: &str) -> crate::fix::Fix {
+        crate::fix::Fix::proxy_autostart_off(&self.id, app)
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::FlySettings;
+use crate::fix::Fix;
 use crate::outside::Outside;
 use crate::process::{self, ExecError};
 
@@ -17,11 +18,10 @@ mod metadata;
 pub mod deploy_strategy;
 pub mod machine_history;
 mod platform;
-pub use apps::Secret;
+pub use apps::FlySecret;
 pub use groups::{AppMachines, BotOnFly};
 pub use logs::{logs_failed, parse_log_line};
 pub use machines::{Machine, MachineState};
-pub use metadata::metadata_args;
 mod version;
 pub use super::platform::{LogLine, RecentLogs};
 pub use platform::OnFly;
@@ -111,47 +111,40 @@ runs the bot: its machines were not checked",
 
 impl FlyError {
     /// The command that fixes it, when there is one.
-    pub fn fix(&self) -> Option<String> {
+    pub fn fix(&self) -> Option<Fix> {
         match self {
-            FlyError::NotInstalled { .. } => {
-                Some("curl -L https://fly.io/install.sh | sh   # or: brew install flyctl".into())
-            }
-            FlyError::NotLoggedIn => Some("flyctl auth login".into()),
+            FlyError::NotInstalled { .. } => Some(Fix::install_flyctl()),
+            FlyError::NotLoggedIn => Some(Fix::run(&["flyctl", "auth", "login"])),
             FlyError::AppNotFound { .. } => {
-                Some("flyctl apps list   # then fix fly_app in botctl.toml".into())
+                Some(Fix::run(&["flyctl", "apps", "list"]).note("then fix fly_app in botctl.toml"))
             }
-            FlyError::GroupUnclear { groups, .. } => Some(format!(
-                "fly_process_group = \"{}\"   # in the bot's [[bot]] of botctl.toml: the group \
-that runs it (one of: {})",
-                groups.first().map(ToString::to_string).unwrap_or_default(),
-                groups
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            FlyError::GroupUnclear { groups, .. } => Some(Fix::name_process_group(
+                &groups.iter().map(ToString::to_string).collect::<Vec<_>>(),
             )),
-            FlyError::TimedOut { .. } => {
-                Some("check the network and run it again, or raise [fly] timeout".into())
-            }
+            FlyError::TimedOut { .. } => Some(Fix::instruction(
+                "check the network and run it again, or raise [fly] timeout",
+            )),
             _ => None,
         }
     }
 
     /// The error and its fix in one sentence, for places with room for one line (JSON).
     pub fn with_fix(&self) -> String {
-        match self.fix() {
-            Some(fix) => format!("{self}; fix: {fix}"),
-            None => self.to_string(),
-        }
+        crate::fix::with_fix(self, self.fix().as_ref())
     }
 }
+
+impl std::error::Error for FlyError {}
 
 /// A flyctl failure inside a workflow is a failed step, told with its fix.
 impl From<FlyError> for crate::error::Error {
     fn from(e: FlyError) -> Self {
         match e {
             FlyError::Interrupted => crate::error::Error::Interrupted,
-            other => crate::error::Error::StepFailed(other.with_fix()),
+            other => {
+                let fix = other.fix();
+                crate::error::Error::failed(other, fix)
+            }
         }
     }
 }

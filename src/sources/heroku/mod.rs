@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::fix::Fix;
 use crate::outside::Outside;
 use crate::process::{self, ExecError};
 use crate::sources::platform::{LogLine, PlatformError};
@@ -88,7 +89,9 @@ impl Heroku {
                     "`{command}` did not answer within {}s and was stopped",
                     after.as_secs()
                 ),
-                Some("check the network and run it again, or raise [heroku] timeout".into()),
+                Some(Fix::instruction(
+                    "check the network and run it again, or raise [heroku] timeout",
+                )),
             ),
             other => PlatformError::new(other.to_string(), None),
         })?;
@@ -147,7 +150,10 @@ impl Heroku {
 fn not_installed() -> PlatformError {
     PlatformError::new(
         "the Heroku CLI is not installed (heroku is not on PATH)",
-        Some("npm install -g heroku   # or: brew tap heroku/brew && brew install heroku".into()),
+        Some(
+            Fix::run(&["npm", "install", "-g", "heroku"])
+                .note("or: brew tap heroku/brew && brew install heroku"),
+        ),
     )
 }
 
@@ -170,7 +176,7 @@ fn classify(command: &str, args: &[&str], stderr: &str, line: String) -> Platfor
     if stderr.contains("to login") || stderr.contains("HEROKU_API_KEY is invalid") {
         PlatformError::new(
             "the Heroku CLI is not logged in",
-            Some("heroku login   # or set HEROKU_API_KEY".into()),
+            Some(Fix::run(&["heroku", "login"]).note("or set HEROKU_API_KEY")),
         )
     } else if stderr.contains("Couldn't find that app") {
         PlatformError::new(
@@ -178,7 +184,7 @@ fn classify(command: &str, args: &[&str], stderr: &str, line: String) -> Platfor
                 "Heroku app {} was not found, or this Heroku account cannot see it",
                 crate::outside::shown(app)
             ),
-            Some("heroku apps   # then fix heroku.app in botctl.toml".into()),
+            Some(Fix::run(&["heroku", "apps"]).note("then fix heroku.app in botctl.toml")),
         )
     } else {
         let line = line.trim_start_matches(['›', ' ']).to_string();
@@ -290,7 +296,7 @@ terminated by other getUpdates request",
             String::new(),
         );
         assert_eq!(
-            e.fix.as_deref(),
+            e.fix.map(|f| f.to_string()).as_deref(),
             Some("heroku login   # or set HEROKU_API_KEY")
         );
         let e = classify(

@@ -42,11 +42,10 @@ impl OnHeroku<'_> {
 type, so botctl cannot tell which one to scale",
                     crate::outside::shown(self.app)
                 ),
-                Some(
+                Some(crate::fix::Fix::instruction(
                     "add the Procfile's process type to botctl.toml: heroku = { app = \"…\", \
-process = \"worker\" }"
-                        .into(),
-                ),
+process = \"worker\" }",
+                )),
             )
         })
     }
@@ -195,7 +194,7 @@ impl Platform for OnHeroku<'_> {
 all but one with 409 Conflict",
                     f.quantity
                 ),
-                fix: Some(format!("heroku ps:scale {kind}=1 --app {app}")),
+                fix: Some(scale_fix(&kind, "1", &app)),
             });
         }
         let mut others: Vec<&Outside> = dynos
@@ -216,13 +215,11 @@ all but one with 409 Conflict",
 one polls)",
                     shown.join(", ")
                 ),
-                fix: Some(format!(
-                    "{}, and run the bot from one line of the Procfile",
-                    shown
+                fix: Some(crate::fix::Fix::scale_down_to_one_line(
+                    &others
                         .iter()
-                        .map(|o| format!("heroku ps:scale {o}=0 --app {app}"))
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                        .map(|o| scale_fix(o.raw(), "0", &app))
+                        .collect::<Vec<_>>(),
                 )),
             });
         }
@@ -233,11 +230,25 @@ one polls)",
                     "preboot is enabled on {app}: a deploy starts the new dynos before it stops \
 the old ones, so two pollers overlap for minutes"
                 ),
-                fix: Some(format!("heroku features:disable preboot --app {app}")),
+                fix: Some(crate::fix::Fix::run(&[
+                    "heroku",
+                    "features:disable",
+                    "preboot",
+                    "--app",
+                    &app,
+                ])),
             });
         }
         Ok(out)
     }
+}
+
+/// `heroku ps:scale KIND=N --app APP`.
+fn scale_fix(kind: &str, n: &str, app: &str) -> crate::fix::Fix {
+    crate::fix::Fix::run(&["heroku", "ps:scale"])
+        .assign(kind, n)
+        .arg("--app")
+        .arg(app)
 }
 
 #[cfg(test)]

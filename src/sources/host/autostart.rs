@@ -3,7 +3,8 @@
 
 use super::sections::{Section, Sections};
 use crate::config::Bot;
-use crate::sources::autostart::{self, Autostart, Entry, Reach, Source, Unchecked};
+use crate::model::SystemdManager;
+use crate::sources::autostart::{self, Autostart, AutostartEntry, Reach, Source, Unchecked};
 
 pub(super) fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
     let mut found = Autostart::default();
@@ -19,17 +20,20 @@ pub(super) fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
             reach,
         })
     };
-    let mut entries: Vec<Entry> = Vec::new();
+    let mut entries: Vec<AutostartEntry> = Vec::new();
     match sections.get(&Section::Crontab) {
         Some((0, text)) => entries.extend(autostart::crontab_entries(text, bots)),
         Some((_, text)) if text.contains("no crontab") => {}
         Some((_, text)) => unchecked(Source::Crontab, text),
         None => unchecked(Source::Crontab, "not read"),
     }
-    for (name, user) in [(Section::Systemd, false), (Section::SystemdUser, true)] {
-        let source = Source::systemd(user);
+    for (name, manager) in [
+        (Section::Systemd, SystemdManager::System),
+        (Section::SystemdUser, SystemdManager::User),
+    ] {
+        let source = Source::systemd(manager);
         match sections.get(&name) {
-            Some((0, text)) => entries.extend(autostart::systemd_entries(text, bots, user)),
+            Some((0, text)) => entries.extend(autostart::systemd_entries(text, bots, manager)),
             Some((_, text)) => unchecked(source, text),
             None => unchecked(source, "not read"),
         }
@@ -37,14 +41,12 @@ pub(super) fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
     if let Some((0, text)) = sections.get(&Section::Pm2Dump) {
         for (name, command) in autostart::pm2_dump_apps(text) {
             for bot in bots.iter().filter(|b| autostart::names(&command, &b.entry)) {
-                entries.push(Entry {
+                entries.push(AutostartEntry {
                     bot: bot.name.clone(),
                     source: Source::Pm2,
                     entry: (format!("app {name} saved in ~/.pm2/dump.pm2: {command}")).into(),
-                    fix: format!(
-                        "pm2 delete {} && pm2 save --force",
-                        crate::shell::word(&name)
-                    ),
+                    fix: crate::fix::Fix::run(&["pm2", "delete", &name])
+                        .then(crate::fix::Fix::run(&["pm2", "save", "--force"])),
                 });
             }
         }
@@ -62,15 +64,15 @@ pub(super) fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
                 .iter()
                 .filter(|b| autostart::names(&p.command, &b.entry))
             {
-                entries.push(Entry {
+                entries.push(AutostartEntry {
                     bot: bot.name.clone(),
                     source: Source::Supervisord,
                     entry: (format!("[program:{}] in {file} (autostart): {}", p.name, p.command))
                         .into(),
-                    fix: format!(
-                        "set autostart=false under [program:{}] in {}, then: supervisorctl update",
-                        crate::outside::Outside::from(p.name.as_str()),
-                        crate::shell::word(file)
+                    fix: crate::fix::Fix::supervisord_autostart_off(
+                        &p.name,
+                        file,
+                        &crate::fix::Fix::run(&["supervisorctl", "update"]),
                     ),
                 });
             }

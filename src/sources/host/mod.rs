@@ -19,14 +19,14 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::config::{Bot, Host};
-use crate::model::ProcessIdentity;
+use crate::model::{Pid, ProcessIdentity, Uid};
 use crate::sources::autostart::Autostart;
 use crate::sources::identity;
 use crate::sources::local::{Instance, Maybe};
 
 pub use scan::parse;
+pub use ssh::ssh;
 use ssh::status_words;
-pub use ssh::{sh_quote, ssh};
 
 /// The script `sh -s` runs there: fixed text, nothing of botctl's environment in it.
 pub(super) const SCAN: &str = include_str!("scan.sh");
@@ -68,7 +68,7 @@ pub(super) fn hex_of(cmdline: &str) -> String {
 
 /// Sends `signal` to each process on the host that is still the one seen, is the ssh user's
 /// and has not exited; returns those pids (with `Check`: the ones still running).
-pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<u32>, String> {
+pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<Pid>, String> {
     if targets.is_empty() {
         return Ok(Vec::new());
     }
@@ -116,10 +116,10 @@ pub struct HostScan {
     pub maybe: Vec<Maybe>,
     pub autostart: Autostart,
     /// The uid botctl logs in as there: dev-stop touches that user's processes only.
-    pub uid: u32,
+    pub uid: Uid,
     /// Every process there as it was seen, by pid: dev-stop signals a pid only while it is
     /// still the process it saw.
-    pub seen: HashMap<u32, Seen>,
+    pub seen: HashMap<Pid, Seen>,
 }
 
 /// Reads `host` for these bots (those it may run); `root`: the project, whose token each bot's
@@ -168,6 +168,6 @@ fn scan_args(bots: &[&Bot]) -> Vec<String> {
     names.sort();
     names.dedup();
     let mut args = vec![vars.len().to_string()];
-    args.extend(vars.iter().chain(&names).map(|w| sh_quote(w)));
+    args.extend(vars.iter().chain(&names).map(|w| crate::shell::word(w)));
     args
 }

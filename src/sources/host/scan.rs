@@ -8,21 +8,20 @@ use super::autostart::autostart;
 use super::sections::{Section, Sections};
 use super::{HostScan, Seen, hex_of};
 use crate::config::Bot;
-use crate::model::BotName;
-use crate::model::ProcessIdentity;
-use crate::sources::identity::{self, Copy, Wanted};
+use crate::model::{BotName, Pid, ProcessIdentity, Uid};
+use crate::sources::identity::{self, Wanted, Whose};
 use crate::sources::local::{self, Instance, Maybe};
 use crate::sources::proc;
-use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, Record, Unanswered};
+use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, ProcessRecord, Unanswered};
 
 pub(super) const MAGIC: &str = "botctl-host-1";
 
 /// One process as the server printed it.
 #[derive(Debug, Clone)]
 struct Proc {
-    pid: u32,
-    ppid: u32,
-    uid: Option<u32>,
+    pid: Pid,
+    ppid: Pid,
+    uid: Option<Uid>,
     started: Option<u64>,
     cwd: Option<PathBuf>,
     cgroup: String,
@@ -57,7 +56,7 @@ shell run `sh -s`?"
         Some(field)
     };
     next(); // the magic
-    let uid: u32 = next()
+    let uid: Uid = next()
         .and_then(|u| u.parse().ok())
         .ok_or("the scan printed no uid")?;
     let home = next().unwrap_or("").to_string();
@@ -73,7 +72,7 @@ shell run `sh -s`?"
     loop {
         match next() {
             Some("t") => {
-                let pid = next().and_then(|p| p.parse::<u32>().ok());
+                let pid = next().and_then(|p| p.parse::<Pid>().ok());
                 let var = next().unwrap_or("").to_string();
                 let place = next().unwrap_or("").to_string();
                 let result = next().unwrap_or("");
@@ -91,7 +90,7 @@ shell run `sh -s`?"
                 }
             }
             Some("p") => {
-                let pid = next().and_then(|p| p.parse::<u32>().ok());
+                let pid = next().and_then(|p| p.parse::<Pid>().ok());
                 let stat = next().unwrap_or("");
                 let uid = next().and_then(|u| u.parse().ok());
                 let cwd = next().filter(|c| !c.is_empty()).map(PathBuf::from);
@@ -162,7 +161,7 @@ shell run `sh -s`?"
 /// output: each file after a `==> /proc/PID/cmdline <==` line (and, after the first, a blank
 /// line). `head` names each file once, so a pid named twice is a header forged inside another
 /// user's argv to make one process look like another: the whole answer is refused.
-fn cmdlines(blob: &str) -> Result<HashMap<u32, String>, String> {
+fn cmdlines(blob: &str) -> Result<HashMap<Pid, String>, String> {
     let blob = format!("\n{blob}");
     let mut out = HashMap::new();
     for chunk in blob.split("\n==> ").skip(1) {
@@ -172,7 +171,7 @@ fn cmdlines(blob: &str) -> Result<HashMap<u32, String>, String> {
         let Some(pid) = name
             .strip_prefix("/proc/")
             .and_then(|n| n.strip_suffix("/cmdline"))
-            .and_then(|n| n.parse::<u32>().ok())
+            .and_then(|n| n.parse::<Pid>().ok())
         else {
             continue;
         };
@@ -188,7 +187,7 @@ answer"
 }
 
 /// What scan.sh read of each (pid, token variable, `env` or `dotenv`).
-type Tokens = HashMap<(u32, String, String), identity::Seen>;
+type Tokens = HashMap<(Pid, String, String), identity::Seen>;
 
 /// One of scan.sh's token results: `h:SHA256`, `absent`, `unreadable`, `nohash`.
 fn token_seen(result: &str) -> identity::Seen {
@@ -207,12 +206,12 @@ fn token_seen(result: &str) -> identity::Seen {
 }
 
 /// (ppid, start time in the host's clock ticks after boot) from its `/proc/PID/stat`.
-fn ppid_and_ticks(stat: &str) -> Option<(u32, u64)> {
+fn ppid_and_ticks(stat: &str) -> Option<(Pid, u64)> {
     let stat = proc::parse_stat(stat)?;
     Some((stat.ppid, stat.start_ticks?))
 }
 
-fn users(passwd: &str) -> HashMap<u32, String> {
+fn users(passwd: &str) -> HashMap<Uid, String> {
     passwd
         .lines()
         .filter_map(|l| {
@@ -228,14 +227,14 @@ fn users(passwd: &str) -> HashMap<u32, String> {
 fn instances<'w>(
     procs: &[Proc],
     bots: &[&Bot],
-    users: &HashMap<u32, String>,
+    users: &HashMap<Uid, String>,
     home: &str,
     sections: &Sections,
-    ssh_uid: u32,
+    ssh_uid: Uid,
     wanted: impl Fn(&BotName) -> Option<&'w Wanted>,
     tokens: &Tokens,
 ) -> (Vec<Instance>, Vec<Maybe>) {
-    let by_pid: HashMap<u32, &Proc> = procs.iter().map(|p| (p.pid, p)).collect();
+    let by_pid: HashMap<Pid, &Proc> = procs.iter().map(|p| (p.pid, p)).collect();
     let mut found = Vec::new();
     let mut maybe = Vec::new();
     for p in procs {
@@ -283,12 +282,12 @@ fn instances<'w>(
             |var| read("dotenv", var),
         );
         match copy {
-            Copy::This => found.push(instance),
-            Copy::Other => {}
-            Copy::Maybe(why) => maybe.push(Maybe { instance, why }),
+            Whose::This => found.push(instance),
+            Whose::Other => {}
+            Whose::Maybe(why) => maybe.push(Maybe { instance, why }),
         }
     }
-    let parent = |pid: u32| by_pid.get(&pid).map(|p| p.ppid);
+    let parent = |pid: Pid| by_pid.get(&pid).map(|p| p.ppid);
     let found = local::one_per_wrapper(found, parent);
     let mut maybe = local::one_per_wrapper_maybe(maybe, parent);
     // The maybes' supervisors too, read the same way.
@@ -297,7 +296,7 @@ fn instances<'w>(
         .into_iter()
         .chain(maybe.iter().map(|m| m.instance.clone()))
         .collect();
-    let looks: Vec<(Cgroup, Vec<Record>)> = found
+    let looks: Vec<(Cgroup, Vec<ProcessRecord>)> = found
         .iter()
         .map(|i| {
             let cgroup = by_pid
@@ -324,12 +323,12 @@ fn instances<'w>(
 }
 
 /// The instance and its ancestors up to (not including) pid 1.
-fn chain(pid: u32, by_pid: &HashMap<u32, &Proc>) -> Vec<Record> {
-    let mut out: Vec<Record> = Vec::new();
+fn chain(pid: Pid, by_pid: &HashMap<Pid, &Proc>) -> Vec<ProcessRecord> {
+    let mut out: Vec<ProcessRecord> = Vec::new();
     let mut next = pid;
-    while next > 1 && out.len() < 64 && !out.iter().any(|r| r.pid == next) {
+    while next > Pid::INIT && out.len() < 64 && !out.iter().any(|r| r.pid == next) {
         let Some(p) = by_pid.get(&next) else { break };
-        out.push(Record {
+        out.push(ProcessRecord {
             pid: p.pid,
             ppid: p.ppid,
             uid: p.uid,

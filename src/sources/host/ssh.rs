@@ -59,15 +59,3 @@ pub(super) fn status_words(out: &Output) -> String {
         None => "killed by a signal".into(),
     }
 }
-
-/// A word quoted for the remote login shell (ssh joins its arguments with spaces).
-pub fn sh_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c))
-    {
-        return word.to_string();
-    }
-    format!("'{}'", word.replace('\'', "'\\''"))
-}

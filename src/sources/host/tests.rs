@@ -95,17 +95,17 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
     out.push_str("==> /dev/null <==\n");
     out.push_str(TRAILER);
     let scan = parse(&out, &[&partner], &wanted()).unwrap();
-    assert_eq!(scan.uid, 1001);
+    assert_eq!(scan.uid, Uid(1001));
     assert_eq!(scan.instances.len(), 1, "{:?}", scan.instances);
-    let maybe: Vec<u32> = scan.maybe.iter().map(|m| m.instance.pid).collect();
-    assert_eq!(maybe, [46], "{:?}", scan.maybe);
+    let maybe: Vec<Pid> = scan.maybe.iter().map(|m| m.instance.pid).collect();
+    assert_eq!(maybe, [Pid(46)], "{:?}", scan.maybe);
     let i = &scan.instances[0];
-    assert_eq!((i.pid, i.user.raw()), (41, "deploy"));
+    assert_eq!((i.pid, i.user.raw()), (Pid(41), "deploy"));
     assert_eq!(i.started, Some(1000 + 5));
     assert_eq!(i.cwd.as_deref(), Some(Path::new("/srv/lb")));
     let sup = i.supervisor.as_ref().expect("its loop");
     assert_eq!(sup.kind, supervisor::SupervisorKind::Loop);
-    assert_eq!(sup.pid, Some(40));
+    assert_eq!(sup.pid, Some(Pid(40)));
     let sources: Vec<&str> = scan
         .autostart
         .entries
@@ -248,9 +248,9 @@ fn the_scan_runs_under_sh_dash_and_busybox() {
         assert!(out.success(), "{shell:?}: {}", out.stderr);
         let scan =
             parse(&out.stdout, &[&partner], &wanted()).unwrap_or_else(|e| panic!("{shell:?}: {e}"));
-        assert_eq!(scan.uid, nix::unistd::geteuid().as_raw(), "{shell:?}");
+        assert_eq!(scan.uid, Uid::effective(), "{shell:?}");
         assert!(
-            scan.seen.contains_key(&std::process::id()),
+            scan.seen.contains_key(&Pid::own()),
             "{shell:?} did not list this test's process"
         );
         for record in &expected {
@@ -267,12 +267,4 @@ fn the_scan_runs_under_sh_dash_and_busybox() {
         let _ = p.wait();
     }
     assert!(ran > 0, "no POSIX shell found");
-}
-
-#[test]
-fn remote_words_are_quoted_for_the_login_shell() {
-    assert_eq!(sh_quote("partner"), "partner");
-    assert_eq!(sh_quote("a b"), "'a b'");
-    assert_eq!(sh_quote("it's"), "'it'\\''s'");
-    assert_eq!(sh_quote(""), "''");
 }

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::fix::Fix;
 use crate::model::Kubernetes;
 use crate::process::{self, ExecError};
 use crate::sources::platform::PlatformError;
@@ -39,6 +40,14 @@ impl Kubectl {
         args
     }
 
+    /// `kubectl` with the bot's scope and `args`, as a fix.
+    pub fn fix(&self, args: &[&str]) -> Fix {
+        let mut argv = vec!["kubectl".to_string()];
+        argv.extend(self.scope());
+        argv.extend(args.iter().map(|a| a.to_string()));
+        Fix::run(&argv)
+    }
+
     /// The command as a person types it (for fixes and messages).
     pub fn typed(&self, args: &[&str]) -> String {
         let mut words = vec!["kubectl".to_string()];
@@ -51,7 +60,9 @@ impl Kubectl {
         self.program.as_deref().ok_or_else(|| {
             PlatformError::new(
                 "kubectl is not installed (not on PATH): the cluster was not checked",
-                Some("install kubectl (https://kubernetes.io/docs/tasks/tools/), then run this again".into()),
+                Some(Fix::instruction(
+                    "install kubectl (https://kubernetes.io/docs/tasks/tools/), then run this again",
+                )),
             )
         })
     }
@@ -96,7 +107,7 @@ impl Kubectl {
                 self.typed(args),
                 after.as_secs()
             ),
-            Some("check that the cluster answers (kubectl cluster-info), or raise [kubernetes] timeout".into()),
+            Some(Fix::run(&["kubectl", "cluster-info"]).note("or raise [kubernetes] timeout")),
         )
     }
 
@@ -109,7 +120,8 @@ impl Kubectl {
         {
             (
                 format!("kubeconfig has no context {context}: the cluster was not checked"),
-                "kubectl config get-contexts   # then fix context in botctl.toml".to_string(),
+                Fix::run(&["kubectl", "config", "get-contexts"])
+                    .note("then fix context in botctl.toml"),
             )
         } else if stderr.contains("connection refused")
             || stderr.contains("Unable to connect")
@@ -119,7 +131,7 @@ impl Kubectl {
         {
             (
                 format!("no cluster answers for {context}: the cluster was not checked ({said})"),
-                "kubectl cluster-info   # check the kubeconfig and the network".to_string(),
+                Fix::run(&["kubectl", "cluster-info"]).note("check the kubeconfig and the network"),
             )
         } else if stderr.contains("Client.Timeout") || stderr.contains("context deadline exceeded")
         {
@@ -127,13 +139,14 @@ impl Kubectl {
         } else if stderr.contains("(NotFound)") {
             (
                 format!("`{typed}`: {said}"),
-                "kubectl get deployments,statefulsets   # then fix kubernetes in botctl.toml"
-                    .to_string(),
+                Fix::run(&["kubectl", "get", "deployments,statefulsets"])
+                    .note("then fix kubernetes in botctl.toml"),
             )
         } else if stderr.contains("(Forbidden)") || stderr.contains("Unauthorized") {
             (
                 format!("`{typed}` was refused: {said}"),
-                "kubectl auth can-i get pods   # log in, or ask for access".to_string(),
+                Fix::run(&["kubectl", "auth", "can-i", "get", "pods"])
+                    .note("log in, or ask for access"),
             )
         } else {
             return PlatformError::new(format!("`{typed}` failed: {said}"), None);

@@ -8,6 +8,7 @@ mod objects;
 
 use std::time::Duration;
 
+use crate::fix::Fix;
 use crate::model::{Kubernetes, PlatformKind, Workload as Named};
 use crate::outside::Outside;
 use crate::process;
@@ -61,7 +62,11 @@ impl OnKubernetes {
 checked",
                     self.name
                 ),
-                Some(format!("{}   # to see them yourself", self.look_command())),
+                Some(
+                    self.kubectl
+                        .fix(&["describe", &self.name])
+                        .note("to see them yourself"),
+                ),
             )
         })
     }
@@ -80,10 +85,11 @@ checked",
                 self.name,
                 w.replicas()
             ),
-            fix: Some(format!(
-                "{}   # and replicas: 1 in the manifest",
-                self.kubectl.typed(&["scale", &self.name, "--replicas=1"])
-            )),
+            fix: Some(
+                self.kubectl
+                    .fix(&["scale", &self.name, "--replicas=1"])
+                    .note("and replicas: 1 in the manifest"),
+            ),
         })
     }
 
@@ -96,10 +102,9 @@ checked",
 the old one stops, two pollers on every rollout",
                 self.name
             ),
-            fix: Some(
-                "set strategy: {type: Recreate} in the manifest (or maxSurge: 0, maxUnavailable: 1)"
-                    .into(),
-            ),
+            fix: Some(Fix::instruction(
+                "set strategy: {type: Recreate} in the manifest (or maxSurge: 0, maxUnavailable: 1)",
+            )),
         }
         })
     }
@@ -130,10 +135,10 @@ the old one stops, two pollers on every rollout",
 dies on 409 and the kubelet starts it again, while another copy polls",
                         p.metadata.name, conflict.message
                     ),
-                    fix: Some(format!(
-                        "find the other poller first: botctl status; then {}",
-                        self.kubectl.typed(&["rollout", "restart", &self.name])
-                    )),
+                    fix: Some(
+                        Fix::run(&["botctl", "status"])
+                            .then(self.kubectl.fix(&["rollout", "restart", &self.name])),
+                    ),
                 })
             })
             .collect()

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use crate::fix::Fix;
 use crate::model::PlatformKind;
 use crate::outside::Outside;
 use crate::process::LineStream;
@@ -57,20 +58,20 @@ pub struct PlatformWarning {
     /// The doctor check's name (e.g. "replicas", "rollout", "preboot", "overlap", "crashloop").
     pub check: &'static str,
     pub message: String,
-    pub fix: Option<String>,
+    pub fix: Option<Fix>,
 }
 
 /// A platform call that failed: a sentence a person can act on, and the command that fixes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformError {
     pub message: String,
-    pub fix: Option<String>,
+    pub fix: Option<Fix>,
     /// Ctrl-C, not a failure.
     pub interrupted: bool,
 }
 
 impl PlatformError {
-    pub fn new(message: impl Into<String>, fix: Option<String>) -> Self {
+    pub fn new(message: impl Into<String>, fix: Option<Fix>) -> Self {
         PlatformError {
             message: message.into(),
             fix,
@@ -88,10 +89,7 @@ impl PlatformError {
 
     /// The error and its fix in one sentence, for places with room for one line (JSON).
     pub fn with_fix(&self) -> String {
-        match &self.fix {
-            Some(fix) => format!("{}; fix: {fix}", self.message),
-            None => self.message.clone(),
-        }
+        crate::fix::with_fix(&self.message, self.fix.as_ref())
     }
 }
 
@@ -101,13 +99,16 @@ impl std::fmt::Display for PlatformError {
     }
 }
 
+impl std::error::Error for PlatformError {}
+
 /// A platform failure inside a workflow is a failed step, told with its fix.
 impl From<PlatformError> for crate::error::Error {
     fn from(e: PlatformError) -> Self {
         if e.interrupted {
             crate::error::Error::Interrupted
         } else {
-            crate::error::Error::StepFailed(e.with_fix())
+            let fix = e.fix.clone();
+            crate::error::Error::failed(e, fix)
         }
     }
 }
@@ -355,10 +356,7 @@ nothing there",
                 self.kind.title(),
                 crate::outside::shown(&self.name)
             ),
-            Some(format!(
-                "look at its instances with {} yourself: botctl cannot count them yet",
-                self.kind.cli()
-            )),
+            Some(Fix::look_yourself(self.kind.cli())),
         )
     }
 }

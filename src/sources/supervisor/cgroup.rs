@@ -1,18 +1,25 @@
 //! What `/proc/PID/cgroup` says: the systemd unit, container or session a process is in.
 
+use crate::model::SystemdManager;
+
 /// What `/proc/PID/cgroup` says about the process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cgroup {
     /// A systemd service: `bot.service`, of the system or of a user's manager.
-    Unit { unit: String, user: bool },
+    Unit {
+        unit: String,
+        manager: SystemdManager,
+    },
     /// A container (docker with either driver, podman, Kubernetes): engine and id.
-    Container { engine: Engine, id: String },
+    Container { engine: ContainerKind, id: String },
     /// A login session, desktop app scope, the root, or something unknown: no supervisor.
     Other,
 }
 
+/// What runs a container, as its cgroup path tells (Kubernetes runs one through its own
+/// engine, and restarts it itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Engine {
+pub enum ContainerKind {
     Docker,
     Podman,
     Kubernetes,
@@ -55,24 +62,24 @@ pub(super) fn classify_cgroup_path(path: &str) -> Cgroup {
     // Containers first: their path may sit under system.slice.
     for (i, part) in parts.iter().enumerate() {
         if let Some(id) = strip_scope(part, "docker-") {
-            return container(Engine::Docker, id);
+            return container(ContainerKind::Docker, id);
         }
         if let Some(id) = strip_scope(part, "libpod-") {
             if id.starts_with("conmon-") {
                 continue;
             }
-            return container(Engine::Podman, id);
+            return container(ContainerKind::Podman, id);
         }
         if let Some(id) = part
             .strip_prefix("cri-containerd-")
             .map(|p| p.trim_end_matches(".scope"))
         {
-            return container(Engine::Kubernetes, id);
+            return container(ContainerKind::Kubernetes, id);
         }
         if *part == "docker"
             && let Some(id) = parts.get(i + 1).filter(|id| is_hex_id(id))
         {
-            return container(Engine::Docker, id);
+            return container(ContainerKind::Docker, id);
         }
         if part.starts_with("kubepods") {
             let id = parts
@@ -82,7 +89,7 @@ pub(super) fn classify_cgroup_path(path: &str) -> Cgroup {
                     p.rsplit('-').next().unwrap_or(p)
                 })
                 .unwrap_or("");
-            return container(Engine::Kubernetes, id);
+            return container(ContainerKind::Kubernetes, id);
         }
     }
     // The innermost .service names the unit (a service may delegate sub-groups below it); a
@@ -97,14 +104,18 @@ pub(super) fn classify_cgroup_path(path: &str) -> Cgroup {
                 .any(|p| p.starts_with("user@") && p.ends_with(".service"));
             return Cgroup::Unit {
                 unit: part.to_string(),
-                user,
+                manager: if user {
+                    SystemdManager::User
+                } else {
+                    SystemdManager::System
+                },
             };
         }
     }
     Cgroup::Other
 }
 
-pub(super) fn container(engine: Engine, id: &str) -> Cgroup {
+pub(super) fn container(engine: ContainerKind, id: &str) -> Cgroup {
     Cgroup::Container {
         engine,
         id: id.to_string(),

@@ -14,19 +14,16 @@ pub fn container_name(inspect: &str) -> Option<String> {
 }
 
 /// A container, by its name when the engine told it, else by its short id.
-pub(super) fn in_container(engine: Engine, id: &str, name: Option<String>) -> Supervisor {
+pub(super) fn in_container(engine: ContainerKind, id: &str, name: Option<String>) -> Supervisor {
     let short = name.unwrap_or_else(|| id.chars().take(12).collect());
     let how = match engine {
-        Engine::Docker | Engine::Podman => StopHow::Command {
+        ContainerKind::Docker | ContainerKind::Podman => StopHow::Command {
             argv: vec![engine_program(engine).into(), "stop".into(), short.clone()],
             env: Vec::new(),
             shown: EnvShown::Implied,
         },
-        Engine::Kubernetes => StopHow::Manual {
-            hint: format!(
-                "kubectl scale deployment --replicas=0 …   # container \
-{short} is in a Kubernetes pod"
-            ),
+        ContainerKind::Kubernetes => StopHow::Manual {
+            hint: Fix::scale_pod_down(&short),
         },
     };
     Supervisor {
@@ -37,15 +34,15 @@ pub(super) fn in_container(engine: Engine, id: &str, name: Option<String>) -> Su
     }
 }
 
-pub(super) fn engine_program(engine: Engine) -> &'static str {
+pub(super) fn engine_program(engine: ContainerKind) -> &'static str {
     match engine {
-        Engine::Podman => "podman",
+        ContainerKind::Podman => "podman",
         _ => "docker",
     }
 }
 
-pub(super) fn systemd(unit: &str, user: bool) -> Supervisor {
-    if user {
+pub(super) fn systemd(unit: &str, manager: SystemdManager) -> Supervisor {
+    if manager == SystemdManager::User {
         let argv = vec![
             "systemctl".to_string(),
             "--user".into(),
@@ -75,20 +72,21 @@ pub(super) fn systemd(unit: &str, user: bool) -> Supervisor {
 
 /// pm2: the app whose pid is the instance (or a process between it and the daemon), stopped
 /// by its id: a name can mean more to pm2 (`all`, a number, a `/regex/`, a namespace).
-pub(super) fn pm2(daemon: &Record, home: &str, below: &[Record], answers: &Answers) -> Supervisor {
+pub(super) fn pm2(
+    daemon: &ProcessRecord,
+    home: &str,
+    below: &[ProcessRecord],
+    answers: &Answers,
+) -> Supervisor {
     let need = Need::Pm2List {
         home: home.to_string(),
         owner: daemon.uid,
     };
     // The user's own pm2 home needs no PM2_HOME typed (botctl sets it all the same).
     let default_home = home.ends_with("/.pm2");
-    let env_prefix = if default_home {
-        String::new()
-    } else {
-        format!("PM2_HOME={} ", crate::shell::word(home))
-    };
+    let typed_home = (!default_home).then_some(home);
     let answer = answers.get(&need);
-    let bot = below.first().map_or(0, |r| r.pid);
+    let bot = below.first().map_or(Pid(0), |r| r.pid);
     if let Some(Err(Unanswered::OtherUser { uid })) = answer {
         return Supervisor {
             kind: SupervisorKind::Pm2,
@@ -96,10 +94,7 @@ pub(super) fn pm2(daemon: &Record, home: &str, below: &[Record], answers: &Answe
             pid: Some(daemon.pid),
             how: StopHow::OtherUser {
                 uid: *uid,
-                hint: format!(
-                    "sudo -u '#{uid}' {env_prefix}pm2 list   # pm2 of user {uid}: find the app, \
-then stop it as that user"
-                ),
+                hint: Fix::pm2_of_user(*uid, typed_home),
             },
         };
     }
@@ -130,10 +125,7 @@ then stop it as that user"
             name: unnamed(answer, "`pm2 jlist`", "app", bot),
             pid: Some(daemon.pid),
             how: StopHow::Manual {
-                hint: format!(
-                    "{env_prefix}pm2 list   # find the app with pid {bot}, then: \
-{env_prefix}pm2 stop ID"
-                ),
+                hint: Fix::pm2_find_app(typed_home, bot),
             },
         },
     }
@@ -141,7 +133,7 @@ then stop it as that user"
 
 /// The name of a program its daemon did not name, with why: what asking it gave (`asked`: the
 /// command, `what`: "app", "program"), or that its list has no `bot`.
-fn unnamed(answer: Option<&Result<Answer, Unanswered>>, asked: &str, what: &str, bot: u32) -> Name {
+fn unnamed(answer: Option<&Result<Answer, Unanswered>>, asked: &str, what: &str, bot: Pid) -> Name {
     let why = match answer {
         None => format!("{asked} was not run"),
         Some(Err(Unanswered::OtherUser { uid })) => {
@@ -161,14 +153,14 @@ pub struct Pm2App {
 }
 
 /// The app name in `pm2 jlist` output whose pid is one of `pids` (warnings may come first).
-pub fn pm2_app_for(jlist: &str, below: &[Record]) -> Option<Pm2App> {
+pub fn pm2_app_for(jlist: &str, below: &[ProcessRecord]) -> Option<Pm2App> {
     let start = jlist.find('[')?;
     let apps: Vec<serde_json::Value> = serde_json::from_str(jlist[start..].trim()).ok()?;
     apps.iter()
         .find(|app| {
             app["pid"]
                 .as_u64()
-                .is_some_and(|pid| below.iter().any(|r| u64::from(r.pid) == pid))
+                .is_some_and(|pid| below.iter().any(|r| u64::from(r.pid.0) == pid))
         })
         .and_then(|app| {
             Some(Pm2App {
@@ -178,7 +170,11 @@ pub fn pm2_app_for(jlist: &str, below: &[Record]) -> Option<Pm2App> {
         })
 }
 
-pub(super) fn supervisord(daemon: &Record, below: &[Record], answers: &Answers) -> Supervisor {
+pub(super) fn supervisord(
+    daemon: &ProcessRecord,
+    below: &[ProcessRecord],
+    answers: &Answers,
+) -> Supervisor {
     let conf = supervisord_conf(&daemon.argv);
     let need = supervisor_status(daemon);
     let conf_args: Vec<String> = conf
@@ -193,7 +189,7 @@ pub(super) fn supervisord(daemon: &Record, below: &[Record], answers: &Answers) 
             .collect();
         argv
     };
-    let bot = below.first().map_or(0, |r| r.pid);
+    let bot = below.first().map_or(Pid(0), |r| r.pid);
     let asked = format!(
         "`{}`",
         crate::shell::join(&ctl("supervisorctl", &["status"]))
@@ -205,11 +201,7 @@ pub(super) fn supervisord(daemon: &Record, below: &[Record], answers: &Answers) 
             pid: Some(daemon.pid),
             how: StopHow::OtherUser {
                 uid: *uid,
-                hint: format!(
-                    "sudo -u '#{uid}' {}   # supervisord of user {uid}: find the program, then \
-stop it as that user",
-                    crate::shell::join(&ctl("supervisorctl", &["status"]))
-                ),
+                hint: Fix::supervisord_of_user(*uid, &ctl("supervisorctl", &["status"])),
             },
         };
     }
@@ -242,10 +234,10 @@ stop it as that user",
             name: unnamed(answer, &asked, "program", bot),
             pid: Some(daemon.pid),
             how: StopHow::Manual {
-                hint: format!(
-                    "{}   # find the program with pid {bot}, then: {}",
-                    crate::shell::join(&ctl("supervisorctl", &["status"])),
-                    crate::shell::join(&ctl("supervisorctl", &["stop", "GROUP:NAME"]))
+                hint: Fix::supervisord_find_program(
+                    &ctl("supervisorctl", &["status"]),
+                    &ctl("supervisorctl", &["stop", "GROUP:NAME"]),
+                    bot,
                 ),
             },
         },
@@ -254,30 +246,30 @@ stop it as that user",
 
 /// The program in `supervisorctl status` output (`name  RUNNING  pid 4242, uptime …`) whose pid
 /// is one of `below`.
-pub fn supervisord_program_for(status: &str, below: &[Record]) -> Option<String> {
+pub fn supervisord_program_for(status: &str, below: &[ProcessRecord]) -> Option<String> {
     status.lines().find_map(|line| {
         let mut words = line.split_whitespace();
         let name = words.next()?;
         let rest: Vec<&str> = words.collect();
         let at = rest.iter().position(|w| *w == "pid")?;
-        let pid: u32 = rest.get(at + 1)?.trim_end_matches(',').parse().ok()?;
+        let pid: Pid = rest.get(at + 1)?.trim_end_matches(',').parse().ok()?;
         below.iter().any(|r| r.pid == pid).then(|| name.to_string())
     })
 }
 
 /// The process launchd started for a chain: the instance itself or its ancestor whose parent
 /// is launchd (pid 1). cron is a job too, but it is cron, not launchd, that starts the bot.
-pub(super) fn launchd_job(chain: &[Record]) -> Option<&Record> {
+pub(super) fn launchd_job(chain: &[ProcessRecord]) -> Option<&ProcessRecord> {
     chain
         .iter()
-        .find(|r| r.ppid == 1)
+        .find(|r| r.ppid == Pid::INIT)
         .filter(|r| !is_cron(&r.argv))
 }
 
 /// launchd: the job (not an app, a login session or cron) that started the instance, in its
 /// domain, stopped for good there: `bootout` ends it, `disable` keeps a LaunchAgent from
 /// coming back at the next login. The system domain needs root.
-pub(super) fn launchd(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
+pub(super) fn launchd(chain: &[ProcessRecord], answers: &Answers) -> Option<Supervisor> {
     let job = launchd_job(chain)?;
     let need = Need::LaunchdJob {
         pid: job.pid,
@@ -305,10 +297,10 @@ pub(super) fn launchd(chain: &[Record], answers: &Answers) -> Option<Supervisor>
 
 /// The label of the `launchctl list` row (`PID\tStatus\tLabel`) with this pid; apps and ssh
 /// sessions, which launchd also lists, keep nothing alive.
-pub fn launchd_label_for(list: &str, pid: u32) -> Option<String> {
+pub fn launchd_label_for(list: &str, pid: Pid) -> Option<String> {
     list.lines().find_map(|line| {
         let mut cols = line.split('\t');
-        let row_pid: u32 = cols.next()?.trim().parse().ok()?;
+        let row_pid: Pid = cols.next()?.trim().parse().ok()?;
         let label = cols.nth(1)?.trim();
         let ignored = ["application.", "com.apple.", "com.openssh.", "com.vix."]
             .iter()

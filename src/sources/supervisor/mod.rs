@@ -11,6 +11,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::fix::Fix;
+use crate::model::{Pid, SystemdManager, Uid};
+
 /// What kind of thing restarts a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -50,7 +53,7 @@ pub struct Supervisor {
     /// unknown (JSON `null`) when its daemon was seen but did not say.
     pub name: Name,
     /// The supervising process: the daemon, the loop's shell, the reloader (none for a unit).
-    pub pid: Option<u32>,
+    pub pid: Option<Pid>,
     /// How it is stopped; JSON's `stop` is what a person types for it ([`StopHow::command`]).
     #[serde(rename = "stop", serialize_with = "stop_command")]
     pub how: StopHow,
@@ -58,7 +61,7 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// What a person types to stop it for good.
-    pub fn stop(&self) -> String {
+    pub fn stop(&self) -> Fix {
         self.how.command()
     }
 }
@@ -117,7 +120,7 @@ impl Serialize for Name {
 }
 
 fn stop_command<S: serde::Serializer>(how: &StopHow, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&how.command())
+    s.collect_str(&how.command())
 }
 
 /// How dev-stop stops an instance with this supervisor.
@@ -136,48 +139,46 @@ pub enum StopHow {
     /// come back at the next login); `root`: they need root (the system domain).
     Commands { argvs: Vec<Vec<String>>, root: Root },
     /// End this process first (a loop's shell, a reloader), then the bot.
-    EndParent { pid: u32, bot: u32 },
+    EndParent { pid: Pid, bot: Pid },
     /// Nothing restarts it at once (cron, a runtime's own watch mode): signal the bot;
     /// `then` is what else to do (cron's line stays).
     SignalBot {
-        bot: u32,
+        bot: Pid,
         then: Option<&'static str>,
     },
     /// botctl could not name what to stop (the daemon did not answer): `hint` says what to do.
-    Manual { hint: String },
+    Manual { hint: Fix },
     /// The daemon is user `uid`'s: botctl never runs its client against another user's home
     /// or socket, so that user stops it (`hint` says how).
-    OtherUser { uid: u32, hint: String },
+    OtherUser { uid: Uid, hint: Fix },
 }
 
 impl StopHow {
     /// The command a person types, as botctl runs it.
-    pub fn command(&self) -> String {
-        use crate::shell;
+    pub fn command(&self) -> Fix {
         match self {
-            StopHow::Command { argv, env, shown } => {
-                let mut words: Vec<String> = Vec::new();
-                if *shown == EnvShown::Typed {
-                    words.extend(env.iter().map(|(k, v)| format!("{k}={}", shell::word(v))));
-                }
-                words.push(shell::join(argv));
-                words.join(" ")
-            }
-            StopHow::AsRoot { argv } => format!("sudo {}", shell::join(argv)),
+            StopHow::Command { argv, env, shown } => match shown {
+                EnvShown::Typed => Fix::run_in(env, argv),
+                EnvShown::Implied => Fix::run(argv),
+            },
+            StopHow::AsRoot { argv } => Fix::as_root(argv),
             StopHow::Commands { argvs, root } => {
-                let sudo = if *root == Root::Needed { "sudo " } else { "" };
-                argvs
-                    .iter()
-                    .map(|a| format!("{sudo}{}", shell::join(a)))
-                    .collect::<Vec<_>>()
-                    .join(" && ")
+                let one = |argv: &Vec<String>| match root {
+                    Root::Needed => Fix::as_root(argv),
+                    Root::NotNeeded => Fix::run(argv),
+                };
+                Fix::each_then(argvs.iter().map(one).collect())
             }
-            StopHow::EndParent { pid, bot } => format!("kill {pid} {bot}"),
-            StopHow::SignalBot { bot, then: None } => format!("kill {bot}"),
-            StopHow::SignalBot {
-                bot,
-                then: Some(then),
-            } => format!("kill {bot}   # {then}"),
+            StopHow::EndParent { pid, bot } => {
+                Fix::run(&["kill".to_string(), pid.to_string(), bot.to_string()])
+            }
+            StopHow::SignalBot { bot, then } => {
+                let kill = Fix::run(&["kill".to_string(), bot.to_string()]);
+                match then {
+                    Some(then) => kill.note(then),
+                    None => kill,
+                }
+            }
             StopHow::Manual { hint } | StopHow::OtherUser { hint, .. } => hint.clone(),
         }
     }
@@ -201,10 +202,10 @@ pub enum Root {
 
 /// One process as the decisions see it: what `/proc/PID/{stat,cmdline,status}` tell.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Record {
-    pub pid: u32,
-    pub ppid: u32,
-    pub uid: Option<u32>,
+pub struct ProcessRecord {
+    pub pid: Pid,
+    pub ppid: Pid,
+    pub uid: Option<Uid>,
     pub argv: Vec<String>,
 }
 
@@ -212,25 +213,25 @@ pub struct Record {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Need {
     /// `pm2 jlist` with `PM2_HOME=home`, of the daemon run by user `owner`.
-    Pm2List { home: String, owner: Option<u32> },
+    Pm2List { home: String, owner: Option<Uid> },
     /// `supervisorctl [-c conf] status` of the daemon run by user `owner`; `ctl` is the
     /// supervisorctl beside the daemon's script.
     SupervisorStatus {
         ctl: Option<String>,
         conf: Option<String>,
-        owner: Option<u32>,
+        owner: Option<Uid>,
     },
     /// The launchd job `pid` (a process whose parent is launchd) of user `uid`: its label
     /// (`launchctl list`) and its domain (the first of `gui/UID`, `user/UID`, `system` where
     /// `launchctl print DOMAIN/LABEL` succeeds). Answered as `DOMAIN\tLABEL`.
-    LaunchdJob { pid: u32, uid: Option<u32> },
+    LaunchdJob { pid: Pid, uid: Option<Uid> },
     /// `docker inspect --format {{.Name}} ID` (or podman's): the container's name.
-    ContainerName { engine: Engine, id: String },
+    ContainerName { engine: ContainerKind, id: String },
     /// The text of a shell script `path` run by shell `pid` of user `uid` (relative to its
     /// working folder); read only when that user is botctl's.
     Script {
-        pid: u32,
-        uid: Option<u32>,
+        pid: Pid,
+        uid: Option<Uid>,
         path: String,
     },
 }
@@ -247,7 +248,7 @@ pub struct Answer {
 pub enum Unanswered {
     /// The daemon is this user's: its client is not run for it.
     OtherUser {
-        uid: u32,
+        uid: Uid,
     },
     Failed(String),
 }
@@ -267,7 +268,7 @@ pub mod read;
 
 use ancestors::*;
 pub use ancestors::{is_supervisord, loops, pm2_home, supervisord_conf};
-pub use cgroup::{Cgroup, Engine, parse_cgroup};
+pub use cgroup::{Cgroup, ContainerKind, parse_cgroup};
 use daemons::*;
 pub use daemons::{container_name, launchd_label_for};
 
@@ -275,10 +276,10 @@ pub use daemons::{container_name, launchd_label_for};
 // Deciding
 
 /// The outside answers needed to decide on `chain` (the instance first, then its ancestors).
-pub fn needs(cgroup: &Cgroup, chain: &[Record]) -> Vec<Need> {
+pub fn needs(cgroup: &Cgroup, chain: &[ProcessRecord]) -> Vec<Need> {
     let mut out = Vec::new();
     if let Cgroup::Container { engine, id } = cgroup {
-        if *engine != Engine::Kubernetes {
+        if *engine != ContainerKind::Kubernetes {
             out.push(Need::ContainerName {
                 engine: *engine,
                 id: id.clone(),
@@ -320,7 +321,7 @@ pub fn needs(cgroup: &Cgroup, chain: &[Record]) -> Vec<Need> {
     out
 }
 
-fn supervisor_status(daemon: &Record) -> Need {
+fn supervisor_status(daemon: &ProcessRecord) -> Need {
     Need::SupervisorStatus {
         ctl: supervisorctl_beside(&daemon.argv),
         conf: supervisord_conf(&daemon.argv),
@@ -331,7 +332,7 @@ fn supervisor_status(daemon: &Record) -> Need {
 /// Names the supervisor of `chain[0]`. The outermost thing that restarts it wins: a container,
 /// then a supervising daemon (pm2, supervisord, launchd; a unit around one is the daemon's
 /// own), then a systemd unit, then the nearest loop, reloader or cron.
-pub fn decide(cgroup: &Cgroup, chain: &[Record], answers: &Answers) -> Option<Supervisor> {
+pub fn decide(cgroup: &Cgroup, chain: &[ProcessRecord], answers: &Answers) -> Option<Supervisor> {
     chain.first()?;
     if let Cgroup::Container { engine, id } = cgroup {
         let named = answers
@@ -355,8 +356,8 @@ pub fn decide(cgroup: &Cgroup, chain: &[Record], answers: &Answers) -> Option<Su
     if let Some(s) = launchd(chain, answers) {
         return Some(s);
     }
-    if let Cgroup::Unit { unit, user } = cgroup {
-        return Some(systemd(unit, *user));
+    if let Cgroup::Unit { unit, manager } = cgroup {
+        return Some(systemd(unit, *manager));
     }
     nearest(chain, answers)
 }
@@ -364,7 +365,7 @@ pub fn decide(cgroup: &Cgroup, chain: &[Record], answers: &Answers) -> Option<Su
 /// The nearest loop, reloader or cron: the parent, looking through shells that just run it
 /// (`sh -c "cd x && python3 bot.py"`) but no further, so that a loop far up the tree (the shell
 /// a test suite runs in) does not count.
-fn nearest(chain: &[Record], answers: &Answers) -> Option<Supervisor> {
+fn nearest(chain: &[ProcessRecord], answers: &Answers) -> Option<Supervisor> {
     let instance = chain.first()?;
     // bun and deno watch in the bot's own process: ending it ends the watcher too.
     if let Some(name) = watch_mode(&instance.argv) {

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Answer, Answers, Cgroup, Need, Record, Unanswered};
+use super::{Answer, Answers, Cgroup, Need, ProcessRecord, Unanswered};
+use crate::model::{Pid, Uid};
 use crate::process;
 use crate::sources::proc::{self, Backend};
 
@@ -12,7 +13,7 @@ use crate::sources::proc::{self, Backend};
 const LIMIT: Duration = Duration::from_secs(10);
 
 /// The process's cgroup, parsed; `Other` where there is none (macOS).
-pub fn cgroup(pid: u32) -> Cgroup {
+pub fn cgroup(pid: Pid) -> Cgroup {
     proc::cgroup(pid)
         .map(|t| super::parse_cgroup(&t))
         .unwrap_or(Cgroup::Other)
@@ -22,16 +23,16 @@ pub fn cgroup(pid: u32) -> Cgroup {
 /// `argv_of` (the process table already read).
 pub fn chain_with(
     backend: Backend,
-    pid: u32,
-    argv_of: impl Fn(u32) -> Option<Vec<String>>,
-) -> Vec<Record> {
-    let mut out: Vec<Record> = Vec::new();
+    pid: Pid,
+    argv_of: impl Fn(Pid) -> Option<Vec<String>>,
+) -> Vec<ProcessRecord> {
+    let mut out: Vec<ProcessRecord> = Vec::new();
     let mut next = pid;
-    while next > 1 && out.len() < 64 && !out.iter().any(|r| r.pid == next) {
+    while next > Pid::INIT && out.len() < 64 && !out.iter().any(|r| r.pid == next) {
         let Some(f) = proc::facts(backend, next) else {
             break;
         };
-        out.push(Record {
+        out.push(ProcessRecord {
             pid: next,
             ppid: f.ppid,
             uid: f.uid,
@@ -56,7 +57,7 @@ pub fn answers_with(backend: Backend, needs: impl IntoIterator<Item = Need>) -> 
 }
 
 fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
-    let me = nix::unistd::geteuid().as_raw();
+    let me = Uid::effective();
     match need {
         // Another user's daemon: its client would run as us against their home or socket
         // (as root, `pm2 jlist` there starts a root daemon that loads their modules).
@@ -70,7 +71,7 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
             // `pm2 jlist` starts a daemon when none answers: ask only a live one of ours.
             use std::os::unix::fs::MetadataExt;
             let owner = std::fs::metadata(home).map_err(|e| format!("{home}: {e}"))?;
-            if owner.uid() != me {
+            if Uid(owner.uid()) != me {
                 return Err(format!("{home} is another user's pm2 home").into());
             }
             if !Path::new(home).join("rpc.sock").exists() {
@@ -102,7 +103,7 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
             })
         }
         Need::ContainerName { engine, id } => {
-            let name = if *engine == super::Engine::Podman {
+            let name = if *engine == super::ContainerKind::Podman {
                 "podman"
             } else {
                 "docker"
@@ -186,9 +187,10 @@ fn program(name: &str, beside: Option<&str>) -> Result<(String, PathBuf), String
 
 fn trusted(path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let me = nix::unistd::geteuid().as_raw();
+    let me = Uid::effective();
     let safe = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| (m.uid() == 0 || m.uid() == me) && m.mode() & 0o022 == 0)
+        std::fs::metadata(p)
+            .is_ok_and(|m| [Uid::ROOT, me].contains(&Uid(m.uid())) && m.mode() & 0o022 == 0)
     };
     safe(path) && path.parent().is_some_and(safe)
 }

@@ -20,27 +20,27 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn unit(name: &str, user: bool) -> Cgroup {
+fn unit(name: &str, manager: SystemdManager) -> Cgroup {
     Cgroup::Unit {
         unit: name.into(),
-        user,
+        manager,
     }
 }
 
-fn rec(pid: u32, ppid: u32, argv: &str) -> Record {
-    Record {
-        pid,
-        ppid,
-        uid: Some(501),
+fn rec(pid: u32, ppid: u32, argv: &str) -> ProcessRecord {
+    ProcessRecord {
+        pid: Pid(pid),
+        ppid: Pid(ppid),
+        uid: Some(Uid(501)),
         argv: argv.split(' ').map(String::from).collect(),
     }
 }
 
-fn rec_argv(pid: u32, ppid: u32, argv: &[&str]) -> Record {
-    Record {
-        pid,
-        ppid,
-        uid: Some(501),
+fn rec_argv(pid: u32, ppid: u32, argv: &[&str]) -> ProcessRecord {
+    ProcessRecord {
+        pid: Pid(pid),
+        ppid: Pid(ppid),
+        uid: Some(Uid(501)),
         argv: argv.iter().map(|s| s.to_string()).collect(),
     }
 }
@@ -56,17 +56,23 @@ fn answer(program: &str, text: String) -> Result<Answer, Unanswered> {
 fn systemd_units_v1_and_v2() {
     assert_eq!(
         cgroup("v2-system-unit.txt"),
-        unit("partner-bot.service", false)
+        unit("partner-bot.service", SystemdManager::System)
     );
     assert_eq!(
         cgroup("v1-system-unit.txt"),
-        unit("partner-bot.service", false)
+        unit("partner-bot.service", SystemdManager::System)
     );
-    assert_eq!(cgroup("v2-user-unit.txt"), unit("bot.service", true));
-    assert_eq!(cgroup("v1-user-unit.txt"), unit("bot.service", true));
+    assert_eq!(
+        cgroup("v2-user-unit.txt"),
+        unit("bot.service", SystemdManager::User)
+    );
+    assert_eq!(
+        cgroup("v1-user-unit.txt"),
+        unit("bot.service", SystemdManager::User)
+    );
     assert_eq!(
         cgroup("v2-template-unit.txt"),
-        unit("bot@partner.service", false)
+        unit("bot@partner.service", SystemdManager::System)
     );
 }
 
@@ -77,7 +83,7 @@ fn containers_of_every_engine() {
         assert_eq!(
             cgroup(file),
             Cgroup::Container {
-                engine: Engine::Docker,
+                engine: ContainerKind::Docker,
                 id: docker.into()
             },
             "{file}"
@@ -85,13 +91,13 @@ fn containers_of_every_engine() {
     }
     assert!(matches!(
         cgroup("podman-rootless.txt"),
-        Cgroup::Container { engine: Engine::Podman, id } if id.starts_with("9b1c2d3e4f5a")
+        Cgroup::Container { engine: ContainerKind::Podman, id } if id.starts_with("9b1c2d3e4f5a")
     ));
     for file in ["kubepods-systemd.txt", "kubepods-cgroupfs.txt"] {
         assert!(
             matches!(
                 cgroup(file),
-                Cgroup::Container { engine: Engine::Kubernetes, ref id } if id.starts_with("7d3e2f1a0b9c")
+                Cgroup::Container { engine: ContainerKind::Kubernetes, ref id } if id.starts_with("7d3e2f1a0b9c")
             ),
             "{file}: {:?}",
             cgroup(file)
@@ -116,7 +122,7 @@ fn sessions_and_app_scopes_are_no_supervisor() {
     );
     assert_eq!(
         parse_cgroup("0::/system.slice/bot.service/payload\n"),
-        unit("bot.service", false),
+        unit("bot.service", SystemdManager::System),
         "a sub-group the unit delegated"
     );
     assert_eq!(parse_cgroup(""), Cgroup::Other);
@@ -146,7 +152,7 @@ fn unit_and_container_supervisors_with_their_stop_commands() {
         matches!(
             &need[..],
             [Need::ContainerName {
-                engine: Engine::Docker,
+                engine: ContainerKind::Docker,
                 ..
             }]
         ),
@@ -155,7 +161,7 @@ fn unit_and_container_supervisors_with_their_stop_commands() {
     let answers = Answers::from([(need[0].clone(), answer("docker", "/partner-bot\n".into()))]);
     let s = decide(&cg, &bot, &answers).unwrap();
     assert_eq!(
-        (s.name.raw(), s.stop().as_str()),
+        (s.name.raw(), s.stop().to_string().as_str()),
         ("partner-bot", "docker stop partner-bot")
     );
     assert_eq!(container_name("garbage with spaces"), None);
@@ -186,12 +192,12 @@ fn supervisord_program_from_its_status_with_the_daemons_config() {
         ),
     ];
     // A supervisord run as a system unit: the unit is the daemon's own, not the bot's.
-    let cg = unit("supervisor.service", false);
+    let cg = unit("supervisor.service", SystemdManager::System);
     let needs = needs(&cg, &chain);
     let need = Need::SupervisorStatus {
         ctl: Some("/usr/bin/supervisorctl".into()),
         conf: Some("/etc/supervisor/supervisord.conf".into()),
-        owner: Some(501),
+        owner: Some(Uid(501)),
     };
     assert_eq!(needs, vec![need.clone()]);
     let answers = Answers::from([(
@@ -200,7 +206,7 @@ fn supervisord_program_from_its_status_with_the_daemons_config() {
     )]);
     let s = decide(&cg, &chain, &answers).unwrap();
     assert_eq!(s.kind, SupervisorKind::Supervisord);
-    assert_eq!((s.name.raw(), s.pid), ("partner", Some(812)));
+    assert_eq!((s.name.raw(), s.pid), ("partner", Some(Pid(812))));
     assert_eq!(
         s.stop(),
         "supervisorctl -c /etc/supervisor/supervisord.conf stop partner:partner"
@@ -219,7 +225,7 @@ fn supervisord_program_from_its_status_with_the_daemons_config() {
     let need = Need::SupervisorStatus {
         ctl: None,
         conf: Some("/x/s.conf".into()),
-        owner: Some(501),
+        owner: Some(Uid(501)),
     };
     let answers = Answers::from([(
         need,
@@ -241,14 +247,14 @@ fn pm2_app_from_jlist_with_the_daemons_home() {
     ];
     let need = Need::Pm2List {
         home: "/srv/pm2home".into(),
-        owner: Some(501),
+        owner: Some(Uid(501)),
     };
     assert_eq!(needs(&Cgroup::Other, &chain), vec![need.clone()]);
     let answers = Answers::from([(need, answer("pm2", fixture("pm2-jlist.txt")))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
     assert_eq!(
         (s.kind, s.name.raw(), s.pid),
-        (SupervisorKind::Pm2, "partner", Some(700))
+        (SupervisorKind::Pm2, "partner", Some(Pid(700)))
     );
     assert_eq!(s.stop(), "PM2_HOME=/srv/pm2home pm2 stop 0");
     assert_eq!(
@@ -266,7 +272,7 @@ fn pm2_app_from_jlist_with_the_daemons_home() {
     ];
     let need = Need::Pm2List {
         home: "/home/dev/.pm2".into(),
-        owner: Some(501),
+        owner: Some(Uid(501)),
     };
     let answers = Answers::from([(need, answer("pm2", fixture("pm2-jlist.txt")))]);
     assert_eq!(
@@ -283,12 +289,12 @@ fn a_daemon_that_does_not_answer_is_still_the_supervisor_unnamed_with_why() {
     ];
     let need = Need::Pm2List {
         home: "/srv/pm2home".into(),
-        owner: Some(501),
+        owner: Some(Uid(501)),
     };
     let late = "`pm2 jlist` did not finish within 10s and was stopped";
     let answers = Answers::from([(need, Err(Unanswered::Failed(late.into())))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
-    assert_eq!((s.kind, s.pid), (SupervisorKind::Pm2, Some(700)));
+    assert_eq!((s.kind, s.pid), (SupervisorKind::Pm2, Some(Pid(700))));
     assert_eq!(s.name, Name::Unknown { why: late.into() });
     assert!(matches!(s.how, StopHow::Manual { .. }), "{:?}", s.how);
     assert_eq!(
@@ -303,7 +309,7 @@ PM2_HOME=/srv/pm2home pm2 stop ID"
     // An answer that lists other apps only names none either.
     let need = Need::Pm2List {
         home: "/srv/pm2home".into(),
-        owner: Some(501),
+        owner: Some(Uid(501)),
     };
     let answers = Answers::from([(need, answer("pm2", "[]".into()))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
@@ -325,7 +331,10 @@ PM2_HOME=/srv/pm2home pm2 stop ID"
     let need = needs(&Cgroup::Other, &chain).pop().unwrap();
     let answers = Answers::from([(need, Err(Unanswered::Failed("no answer".into())))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
-    assert_eq!((s.kind, s.pid), (SupervisorKind::Supervisord, Some(812)));
+    assert_eq!(
+        (s.kind, s.pid),
+        (SupervisorKind::Supervisord, Some(Pid(812)))
+    );
     assert_eq!(
         s.name,
         Name::Unknown {
@@ -344,49 +353,63 @@ fn another_users_daemon_is_named_not_asked() {
     // The daemon is uid 12345's; the answers say so (its client is never run for it).
     let chain = [
         rec(4242, 812, "python3 bot.py"),
-        Record {
-            uid: Some(12345),
+        ProcessRecord {
+            uid: Some(Uid(12345)),
             ..rec(812, 1, "/home/other/bin/supervisord -c /home/other/s.conf")
         },
     ];
     let need = Need::SupervisorStatus {
         ctl: Some("/home/other/bin/supervisorctl".into()),
         conf: Some("/home/other/s.conf".into()),
-        owner: Some(12345),
+        owner: Some(Uid(12345)),
     };
     assert_eq!(needs(&Cgroup::Other, &chain), vec![need.clone()]);
-    let answers = Answers::from([(need, Err(Unanswered::OtherUser { uid: 12345 }))]);
+    let answers = Answers::from([(need, Err(Unanswered::OtherUser { uid: Uid(12345) }))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
     assert!(
-        matches!(s.how, StopHow::OtherUser { uid: 12345, .. }),
+        matches!(
+            s.how,
+            StopHow::OtherUser {
+                uid: Uid(12345),
+                ..
+            }
+        ),
         "{:?}",
         s.how
     );
     assert!(
-        s.stop().contains("supervisord of user 12345"),
+        s.stop().to_string().contains("supervisord of user 12345"),
         "{}",
         s.stop()
     );
     let chain = [
         rec(4242, 700, "python3 bot.py"),
-        Record {
-            uid: Some(12345),
+        ProcessRecord {
+            uid: Some(Uid(12345)),
             ..rec_argv(700, 1, &["PM2 v5.3.0: God Daemon (/home/other/.pm2)"])
         },
     ];
     let need = Need::Pm2List {
         home: "/home/other/.pm2".into(),
-        owner: Some(12345),
+        owner: Some(Uid(12345)),
     };
-    let answers = Answers::from([(need, Err(Unanswered::OtherUser { uid: 12345 }))]);
+    let answers = Answers::from([(need, Err(Unanswered::OtherUser { uid: Uid(12345) }))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
     assert!(
-        matches!(s.how, StopHow::OtherUser { uid: 12345, .. }),
+        matches!(
+            s.how,
+            StopHow::OtherUser {
+                uid: Uid(12345),
+                ..
+            }
+        ),
         "{:?}",
         s.how
     );
     assert!(
-        s.stop().starts_with("sudo -u '#12345' pm2 list"),
+        s.stop()
+            .to_string()
+            .starts_with("sudo -u '#12345' pm2 list"),
         "{}",
         s.stop()
     );
@@ -401,7 +424,7 @@ fn a_program_named_all_is_addressed_alone() {
     let need = Need::SupervisorStatus {
         ctl: None,
         conf: Some("/x/s.conf".into()),
-        owner: Some(501),
+        owner: Some(Uid(501)),
     };
     let status = "all                              RUNNING   pid 4242, uptime 0:01:00\n\
                   other                            RUNNING   pid 4300, uptime 0:01:00\n";
@@ -419,7 +442,7 @@ fn a_program_named_all_is_addressed_alone() {
     ];
     let need = Need::Pm2List {
         home: "/srv/pm 2".into(),
-        owner: Some(501),
+        owner: Some(Uid(501)),
     };
     let answers = Answers::from([(need, answer("pm2", jlist.into()))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
@@ -440,10 +463,10 @@ fn watch_modes_are_reloaders() {
             (s.kind, s.pid, s.how),
             (
                 SupervisorKind::Reloader,
-                Some(900),
+                Some(Pid(900)),
                 StopHow::EndParent {
-                    pid: 900,
-                    bot: 4242
+                    pid: Pid(900),
+                    bot: Pid(4242)
                 }
             ),
             "{parent}"
@@ -459,7 +482,7 @@ fn watch_modes_are_reloaders() {
         let s = decide(&Cgroup::Other, &chain, &Answers::new()).unwrap();
         assert_eq!(
             (s.kind, s.pid),
-            (SupervisorKind::Reloader, Some(4242)),
+            (SupervisorKind::Reloader, Some(Pid(4242))),
             "{own}"
         );
     }
@@ -472,24 +495,24 @@ fn watch_modes_are_reloaders() {
 fn launchd_job_from_launchctl_list() {
     let list = fixture("launchctl-list.txt");
     assert_eq!(
-        launchd_label_for(&list, 4242).as_deref(),
+        launchd_label_for(&list, Pid(4242)).as_deref(),
         Some("com.lb.partner")
     );
     assert_eq!(
-        launchd_label_for(&list, 612),
+        launchd_label_for(&list, Pid(612)),
         None,
         "com.apple jobs are the system's"
     );
     assert_eq!(
-        launchd_label_for(&list, 1187),
+        launchd_label_for(&list, Pid(1187)),
         None,
         "a terminal app keeps nothing alive"
     );
     // The job is the instance (its parent is launchd), in the domain `print` found.
     let chain = [rec(4242, 1, "/usr/local/bin/python3 /Users/dev/lb/bot.py")];
     let need = Need::LaunchdJob {
-        pid: 4242,
-        uid: Some(501),
+        pid: Pid(4242),
+        uid: Some(Uid(501)),
     };
     assert!(needs(&Cgroup::Other, &chain).contains(&need));
     let answers = Answers::from([(
@@ -536,7 +559,7 @@ fn launchd_job_from_launchctl_list() {
             "/System/Applications/Utilities/Terminal.app/Contents/MacOS/Terminal",
         ),
     ];
-    assert_eq!(launchd_label_for(&list, 1187), None);
+    assert_eq!(launchd_label_for(&list, Pid(1187)), None);
     assert_eq!(decide(&Cgroup::Other, &chain, &Answers::new()), None);
 }
 
@@ -545,7 +568,11 @@ fn launchd_job_from_launchctl_list() {
 #[test]
 fn a_cron_started_bot_is_crons_not_the_launchd_job_com_vix_cron() {
     let list = fixture("launchctl-list-system.txt");
-    assert_eq!(launchd_label_for(&list, 312), None, "com.vix.cron is cron");
+    assert_eq!(
+        launchd_label_for(&list, Pid(312)),
+        None,
+        "com.vix.cron is cron"
+    );
     let chain = [
         rec(5000, 4990, "python3 bot.py"),
         rec(4990, 4980, "/bin/sh -c cd ~/lb && python3 bot.py"),
@@ -575,8 +602,8 @@ fn a_cron_started_bot_is_crons_not_the_launchd_job_com_vix_cron() {
     assert_eq!(
         jobs,
         [Need::LaunchdJob {
-            pid: 88,
-            uid: Some(501)
+            pid: Pid(88),
+            uid: Some(Uid(501))
         }]
     );
 }
@@ -599,13 +626,13 @@ fn loops_reloaders_and_cron() {
     let s = decide(&cgroup("login-session.txt"), &loop_chain, &Answers::new()).unwrap();
     assert_eq!(
         (s.kind, s.name.raw(), s.pid),
-        (SupervisorKind::Loop, "900", Some(900))
+        (SupervisorKind::Loop, "900", Some(Pid(900)))
     );
     assert_eq!(
         s.how,
         StopHow::EndParent {
-            pid: 900,
-            bot: 4242
+            pid: Pid(900),
+            bot: Pid(4242)
         }
     );
     assert_eq!(s.stop(), "kill 900 4242");
@@ -617,7 +644,7 @@ fn loops_reloaders_and_cron() {
     ];
     let needs = needs(&Cgroup::Other, &script_chain);
     let need = Need::Script {
-        pid: 901,
+        pid: Pid(901),
         uid: script_chain[1].uid,
         path: "./run.sh".into(),
     };
@@ -685,15 +712,20 @@ fn loops_reloaders_and_cron() {
         rec(300, 1, "/usr/sbin/cron -f"),
     ];
     let s = decide(&Cgroup::Other, &chain, &Answers::new()).unwrap();
-    assert_eq!((s.kind, s.pid), (SupervisorKind::Cron, Some(959)));
+    assert_eq!((s.kind, s.pid), (SupervisorKind::Cron, Some(Pid(959))));
     assert!(
-        matches!(s.how, StopHow::SignalBot { bot: 4242, .. }),
+        matches!(s.how, StopHow::SignalBot { bot: Pid(4242), .. }),
         "{:?}",
         s.how
     );
 
     // A unit around a loop: stopping the unit is what lasts.
-    let s = decide(&unit("bot.service", true), &loop_chain, &Answers::new()).unwrap();
+    let s = decide(
+        &unit("bot.service", SystemdManager::User),
+        &loop_chain,
+        &Answers::new(),
+    )
+    .unwrap();
     assert_eq!(s.kind, SupervisorKind::SystemdUser);
 }
 

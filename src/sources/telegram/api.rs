@@ -42,6 +42,18 @@ pub enum ApiError {
     Interrupted,
 }
 
+impl std::error::Error for ApiError {}
+
+/// A Bot API failure inside a workflow is a failed step; Ctrl-C is not a failure.
+impl From<ApiError> for crate::error::Error {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Interrupted => crate::error::Error::Interrupted,
+            other => crate::error::Error::failed(other, None),
+        }
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -276,14 +288,6 @@ impl BotApi {
             other => other,
         }
     }
-}
-
-/// The command that deletes a bot's webhook, naming the variable, never the token.
-pub fn delete_webhook_fix(api: &str, token_env: Option<&str>) -> String {
-    format!(
-        "curl \"{api}/bot${}/deleteWebhook\"   # only if this bot should poll",
-        token_env.unwrap_or("TOKEN")
-    )
 }
 
 fn classify_conflict(description: &str) -> ConflictKind {

@@ -9,6 +9,6 @@ mod api;
 mod probe;
 mod token;
 
-pub use api::{ApiError, BotApi, ConflictKind, WebhookInfo, delete_webhook_fix};
+pub use api::{ApiError, BotApi, ConflictKind, WebhookInfo};
 pub use probe::{PROBE_WARNING, ProbeOutcome};
 pub use token::{DotEnv, Token, TokenLookup, token_for};

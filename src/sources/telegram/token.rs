@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::config::Bot;
+use crate::fix::Fix;
 
 /// A bot token. Its `Debug` never shows it, so it cannot leak through a panic or a trace.
 #[derive(Clone, PartialEq)]
@@ -234,7 +235,7 @@ pub fn token_for(bot: &Bot, dotenv: &DotEnv) -> TokenLookup {
 impl TokenLookup {
     /// For a missing token: why, and the command that fixes it. Appending to a .env that
     /// cannot be parsed would not help, so then the fix is to repair it.
-    pub fn missing(&self) -> Option<(String, String)> {
+    pub fn missing(&self) -> Option<(String, Fix)> {
         let TokenLookup::Missing {
             var,
             dotenv_problem,
@@ -245,14 +246,11 @@ impl TokenLookup {
         Some(match dotenv_problem {
             Some(problem) => (
                 format!("{var} is not in the environment, and {problem}"),
-                format!(
-                    "fix .env so that it parses (one VAR=value per line), with \
-{var}=<token from @BotFather>"
-                ),
+                Fix::repair_dotenv(var),
             ),
             None => (
                 format!("{var} is in neither the environment nor .env"),
-                format!("echo '{var}=<token from @BotFather>' >> .env"),
+                Fix::append_to_dotenv(var, "token from @BotFather"),
             ),
         })
     }

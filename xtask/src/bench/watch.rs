@@ -376,7 +376,7 @@ fn argv_visible(pid: u32, since: Instant) -> Result<Duration> {
 /// User plus system CPU time of `pid` itself (its threads included, not its children), read
 /// by botctl's own process-facts module.
 fn cpu_time(pid: u32) -> Result<Duration> {
-    botctl::proc::cpu_time(pid)
+    botctl::proc::cpu_time(botctl::proc::Pid(pid))
         .ok_or_else(|| Error::new(format!("cannot read the CPU time of pid {pid}")))
 }
 

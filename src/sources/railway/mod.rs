@@ -1,0 +1,366 @@
+//! Railway, through the `railway` CLI (the `railwayapp` crate's `status`, `deployment list`,
+//! `variables` and `scale` commands, read in its source): a service's deployments, their
+//! instances and its replicas per region. Every call has the `[railway] timeout`. Variables
+//! hold the bot's token: botctl reads one by name and never prints a value.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::fix::Fix;
+use crate::outside::Outside;
+use crate::process::{self, ExecError};
+use crate::sources::platform::PlatformError;
+
+mod platform;
+pub use platform::OnRailway;
+
+/// The variable that keeps the old deployment running after the new one is up.
+pub const OVERLAP: &str = "RAILWAY_DEPLOYMENT_OVERLAP_SECONDS";
+
+/// The Railway CLI with the time limit of one call.
+#[derive(Debug, Clone)]
+pub struct Railway {
+    program: Option<PathBuf>,
+    timeout: Duration,
+}
+
+/// Where the bot is on Railway: botctl.toml's keys, else the CLI's linked ones.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope<'a> {
+    pub project: Option<&'a str>,
+    pub environment: Option<&'a str>,
+    pub service: Option<&'a str>,
+}
+
+impl Scope<'_> {
+    /// `--project P --environment E --service S`, each when given (the CLI wants an
+    /// environment with a project).
+    fn args(&self, with_service: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        if let (Some(p), Some(_)) = (self.project, self.environment) {
+            out.extend(["--project".to_string(), p.to_string()]);
+        }
+        if let Some(e) = self.environment {
+            out.extend(["--environment".to_string(), e.to_string()]);
+        }
+        if let (true, Some(s)) = (with_service, self.service) {
+            out.extend(["--service".to_string(), s.to_string()]);
+        }
+        out
+    }
+}
+
+/// One deployment of the service with its instances (`status --json`'s activeDeployments).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    pub id: Outside,
+    /// DeploymentStatus: `SUCCESS`, `DEPLOYING`, `REMOVED`…
+    pub status: Outside,
+    pub created_at: Option<Outside>,
+    /// (instance id, DeploymentInstanceStatus: `RUNNING`, `STOPPED`…).
+    pub instances: Vec<(Outside, Outside)>,
+}
+
+/// The service in one environment, as `status --json` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub name: Outside,
+    pub environment: Outside,
+    pub replicas: u32,
+    pub active: Vec<Deployment>,
+    /// The latest deployment's replicas per region (`meta.serviceManifest.deploy`).
+    pub regions: Vec<(String, u32)>,
+}
+
+impl Railway {
+    pub fn new(timeout: Duration) -> Railway {
+        Railway {
+            program: which::which("railway").ok(),
+            timeout,
+        }
+    }
+
+    fn call(&self, args: &[String]) -> Result<String, PlatformError> {
+        let program = self.program.as_deref().ok_or_else(not_installed)?;
+        let command = format!("railway {}", args.join(" "));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = process::run(program, &args, self.timeout).map_err(|e| match e {
+            ExecError::NotFound { .. } => not_installed(),
+            ExecError::Interrupted => PlatformError::interrupted(),
+            ExecError::TimedOut { after, .. } => PlatformError::new(
+                format!(
+                    "`{command}` did not answer within {}s and was stopped",
+                    after.as_secs()
+                ),
+                Some(Fix::instruction(
+                    "check the network and run it again, or raise [railway] timeout",
+                )),
+            ),
+            other => PlatformError::new(other.to_string(), None),
+        })?;
+        if out.success() {
+            return Ok(out.stdout);
+        }
+        Err(classify(&command, &out.stderr, out.error_line()))
+    }
+
+    fn json(&self, args: Vec<String>) -> Result<Value, PlatformError> {
+        let out = self.call(&args)?;
+        serde_json::from_str(&out).map_err(|e| {
+            PlatformError::new(
+                format!(
+                    "`railway {}` printed something botctl cannot read: {e}",
+                    args.join(" ")
+                ),
+                None,
+            )
+        })
+    }
+
+    /// The service where the bot runs: `status --json`, its environment and service chosen as
+    /// [`pick`] says.
+    pub fn service(&self, scope: Scope<'_>) -> Result<Service, PlatformError> {
+        let mut args = vec!["status".to_string(), "--json".to_string()];
+        args.extend(scope.args(false));
+        pick(&self.json(args)?, scope)
+    }
+
+    /// `deployment list --json`: (status, created at) of the latest deployments, newest first.
+    pub fn deployments(&self, scope: Scope<'_>) -> Result<Vec<Outside>, PlatformError> {
+        let mut args = vec!["deployment", "list", "--json", "--limit", "10"]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        args.extend(scope.args(true));
+        let list = self.json(args)?;
+        Ok(list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| Outside::from(d["status"].as_str().unwrap_or_default()))
+            .collect())
+    }
+
+    /// Whether the service's variables set `name` to something other than 0 (`None`: unset).
+    /// The values are read by the CLI and dropped here: none is kept or shown.
+    pub fn variable_is_nonzero(
+        &self,
+        scope: Scope<'_>,
+        name: &str,
+    ) -> Result<Option<bool>, PlatformError> {
+        let mut args = vec!["variables".to_string(), "--json".to_string()];
+        args.extend(scope.args(true));
+        let vars = self.json(args)?;
+        Ok(vars.get(name).map(|v| {
+            let v = v.as_str().map(str::trim).unwrap_or_default();
+            !(v.is_empty() || v.parse::<f64>().is_ok_and(|n| n == 0.0))
+        }))
+    }
+
+    /// `railway scale REGION=N …`: does not wait.
+    pub fn scale(&self, scope: Scope<'_>, regions: &[(String, u32)]) -> Result<(), PlatformError> {
+        let mut args = vec!["scale".to_string()];
+        args.extend(scope.args(true));
+        args.push("--json".into());
+        args.extend(regions.iter().map(|(r, n)| format!("{r}={n}")));
+        self.call(&args).map(drop)
+    }
+}
+
+fn not_installed() -> PlatformError {
+    PlatformError::new(
+        "the Railway CLI is not installed (railway is not on PATH)",
+        Some(Fix::run(&["npm", "install", "-g", "@railway/cli"]).note("or: brew install railway")),
+    )
+}
+
+fn classify(command: &str, stderr: &str, line: String) -> PlatformError {
+    if stderr.contains("Unauthorized") || stderr.contains("Not authenticated") {
+        PlatformError::new(
+            "the Railway CLI is not logged in",
+            Some(Fix::run(&["railway", "login"]).note("or set RAILWAY_TOKEN")),
+        )
+    } else if stderr.contains("No linked project") || stderr.contains("Project not found") {
+        PlatformError::new(
+            "no Railway project is linked here and botctl.toml names none",
+            Some(
+                Fix::run(&["railway", "link"])
+                    .note("or set railway.project and railway.environment"),
+            ),
+        )
+    } else {
+        PlatformError::new(format!("`{command}` failed: {line}"), None)
+    }
+}
+
+/// The environment (botctl.toml's; else the only one holding a service; else `production`)
+/// and the service (botctl.toml's; else the only one there) in `status --json`.
+pub fn pick(project: &Value, scope: Scope<'_>) -> Result<Service, PlatformError> {
+    let envs: Vec<&Value> = project["environments"]["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["node"])
+        .filter(|n| {
+            !n["serviceInstances"]["edges"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+        })
+        .collect();
+    let name = |v: &Value| v["name"].as_str().unwrap_or_default().to_string();
+    let env = match scope.environment {
+        Some(e) => envs.iter().find(|n| name(n) == e),
+        None if envs.len() == 1 => envs.first(),
+        None => envs.iter().find(|n| name(n) == "production"),
+    }
+    .ok_or_else(|| {
+        PlatformError::new(
+            match scope.environment {
+                Some(e) => format!(
+                    "Railway environment {} has no service",
+                    crate::outside::shown(e)
+                ),
+                None => "botctl cannot tell which Railway environment runs the bot".into(),
+            },
+            Some(Fix::instruction(
+                "set railway.environment in botctl.toml (railway environment lists them)",
+            )),
+        )
+    })?;
+    let services: Vec<&Value> = env["serviceInstances"]["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["node"])
+        .collect();
+    let service = match scope.service {
+        Some(s) => services
+            .iter()
+            .find(|n| n["serviceName"].as_str() == Some(s)),
+        None if services.len() == 1 => services.first(),
+        None => None,
+    }
+    .ok_or_else(|| {
+        PlatformError::new(
+            match scope.service {
+                Some(s) => format!(
+                    "Railway service {} is not in environment {}",
+                    crate::outside::shown(s),
+                    crate::outside::shown(&name(env))
+                ),
+                None => "botctl cannot tell which Railway service runs the bot".into(),
+            },
+            Some(Fix::instruction(
+                "set railway.service in botctl.toml (railway status lists them)",
+            )),
+        )
+    })?;
+    let deployment = |d: &Value| Deployment {
+        id: Outside::from(d["id"].as_str().unwrap_or_default()),
+        status: Outside::from(d["status"].as_str().unwrap_or_default()),
+        created_at: d["createdAt"].as_str().map(Outside::from),
+        instances: d["instances"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| {
+                (
+                    Outside::from(i["id"].as_str().unwrap_or_default()),
+                    Outside::from(i["status"].as_str().unwrap_or_default()),
+                )
+            })
+            .collect(),
+    };
+    let deploy = &service["latestDeployment"]["meta"]["serviceManifest"]["deploy"];
+    let regions = match deploy["multiRegionConfig"].as_object() {
+        Some(map) => map
+            .iter()
+            .map(|(r, c)| (r.clone(), c["numReplicas"].as_u64().unwrap_or(0) as u32))
+            .collect(),
+        // Older deployments: one region and numReplicas (src/controllers/regions.rs).
+        None => deploy["region"]
+            .as_str()
+            .map(|r| {
+                vec![(
+                    r.to_string(),
+                    deploy["numReplicas"].as_u64().unwrap_or(1) as u32,
+                )]
+            })
+            .unwrap_or_default(),
+    };
+    Ok(Service {
+        name: Outside::from(service["serviceName"].as_str().unwrap_or_default()),
+        environment: Outside::from(name(env)),
+        replicas: service["numReplicas"].as_u64().unwrap_or(0) as u32,
+        active: service["activeDeployments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(deployment)
+            .collect(),
+        regions,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn project() -> Value {
+        let instance = |env: &str| {
+            json!({"node": {"serviceName": "partner", "numReplicas": 2,
+                "latestDeployment": {"id": "d2", "status": "SUCCESS", "meta": {"serviceManifest":
+                    {"deploy": {"multiRegionConfig": {"europe-west4": {"numReplicas": 2}}}}}},
+                "activeDeployments": [{"id": "d2", "status": "SUCCESS", "createdAt": "2026-12-06T19:00:00Z",
+                    "instances": [{"id": format!("{env}-i1"), "status": "RUNNING"},
+                                  {"id": format!("{env}-i2"), "status": "INITIALIZING"}]}]}})
+        };
+        json!({"environments": {"edges": [
+            {"node": {"name": "staging", "serviceInstances": {"edges": [instance("s")]}}},
+            {"node": {"name": "production", "serviceInstances": {"edges": [instance("p")]}}},
+            {"node": {"name": "empty", "serviceInstances": {"edges": []}}}]}})
+    }
+
+    #[test]
+    fn the_service_of_status_json() {
+        let s = pick(&project(), Scope::default()).unwrap();
+        assert_eq!(s.environment, "production");
+        assert_eq!(s.replicas, 2);
+        assert_eq!(s.regions, [("europe-west4".to_string(), 2)]);
+        assert_eq!(s.active[0].instances[1].1, "INITIALIZING");
+        let staging = Scope {
+            environment: Some("staging"),
+            ..Scope::default()
+        };
+        assert_eq!(
+            pick(&project(), staging).unwrap().active[0].instances[0].0,
+            "s-i1"
+        );
+        let other = Scope {
+            service: Some("web"),
+            ..Scope::default()
+        };
+        assert!(
+            pick(&project(), other)
+                .unwrap_err()
+                .message
+                .contains("web is not in")
+        );
+    }
+
+    #[test]
+    fn not_logged_in_says_so() {
+        let e = classify(
+            "railway status",
+            "Unauthorized. Please login with `railway login`\n",
+            String::new(),
+        );
+        assert_eq!(
+            e.fix.map(|f| f.to_string()).as_deref(),
+            Some("railway login   # or set RAILWAY_TOKEN")
+        );
+    }
+}
