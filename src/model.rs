@@ -538,6 +538,9 @@ pub struct Kubernetes {
     pub namespace: Option<String>,
     /// `None`: the kubeconfig's current context.
     pub context: Option<String>,
+    /// The line the bot logs once it polls (`ready_log`): deploy-resume waits for it in
+    /// `kubectl logs`.
+    pub ready_log: Option<String>,
 }
 
 /// The Kubernetes workload that runs the bot.

@@ -40,6 +40,10 @@ pub struct Handoff {
     /// it again from this when the bot does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<crate::sources::webhook::Webhook>,
+    /// On a platform that keeps a count (Kubernetes, Heroku, Railway), the count before
+    /// dev-start scaled it to zero; `app` then names the workload, dyno type or service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaled_from: Option<u32>,
 }
 
 impl Handoff {
@@ -50,6 +54,9 @@ impl Handoff {
 
     /// "machine(s) a, b of APP", or that no machine was stopped.
     pub fn stopped(&self) -> String {
+        if let (Some(name), Some(n)) = (&self.app, self.scaled_from) {
+            return format!("{name} (scaled from {n} to 0)");
+        }
         match &self.app {
             Some(app) if !self.machines.is_empty() => {
                 format!("machine(s) {} of {app}", self.machines.join(", "))

@@ -87,6 +87,9 @@ pub fn resume(ctx: &Context, bot: &Bot, mode: Mode) -> Result<()> {
 
 fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Result<()> {
     let Some(fly) = bot.fly() else {
+        if let Some(platform) = super::steps::scale::scaled(ctx, bot) {
+            return resume_scaled(ctx, bot, &*platform, mode, take_over);
+        }
         if super::steps::webhook::in_handoff(ctx, bot, None).is_some() {
             return resume_webhook(ctx, bot, mode);
         }
@@ -148,10 +151,15 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
     let started_at = time::now();
     start_machines(ctx, app, &plan, mode, &mut steps)?;
     wait_until_started(ctx, bot, app, &plan, &mut steps)?;
+    let on_fly = crate::sources::fly::OnFly::app(&ctx.flyctl, app);
+    let on = super::ready_line::ReadyLine {
+        platform: &on_fly,
+        ready: fly.ready_log.as_deref(),
+    };
     super::ready_line::wait_for_ready_line(
         ctx,
         bot,
-        fly,
+        on,
         !plan.targets.is_empty(),
         started_at,
         &mut steps,
@@ -167,6 +175,74 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
             bot,
             lock.as_ref(),
             Some(&fly.app),
+            startup,
+            started_at,
+            &mut steps,
+        )?;
+    }
+    if let Some(lock) = &lock {
+        clear_handoff(lock, bot, &mut steps)?;
+    }
+    Ok(())
+}
+
+/// A bot on a platform that keeps a count: scaled back to the recorded count (one for a
+/// polling bot), then the ready line.
+fn resume_scaled(
+    ctx: &Context,
+    bot: &Bot,
+    platform: &dyn Platform,
+    mode: Mode,
+    take_over: TakeOver,
+) -> Result<()> {
+    use super::steps::scale;
+    let (kind, name) = (platform.kind(), platform.name());
+    let Begun {
+        mut steps,
+        lock,
+        survey,
+    } = begin(
+        ctx,
+        bot,
+        mode,
+        &format!(
+            "deploy-resume {}: hand the bot back to {kind} ({name})",
+            bot.name
+        ),
+        &format!("starting {kind} now would make two pollers"),
+    )?;
+    let held = super::steps::team::refuse_while_someone_holds_it(
+        ctx,
+        bot,
+        &survey,
+        "deploy-resume",
+        take_over,
+        mode,
+        &mut steps,
+    )?;
+    let count = scale::choose_count(ctx, bot, platform, held.inherited.as_ref(), &mut steps)?;
+    scale::clear_record(platform, mode, &mut steps)?;
+    let started_at = time::now();
+    scale::bring_back(ctx, platform, count, mode, &mut steps)?;
+    if mode.is_dry_run() {
+        if restores_webhook(ctx, bot, lock.as_ref()) {
+            super::steps::webhook::would_restore(ctx, bot, &mut steps);
+        }
+        return Ok(());
+    }
+    let ready = bot.ready_log();
+    let on = super::ready_line::ReadyLine { platform, ready };
+    super::ready_line::wait_for_ready_line(ctx, bot, on, true, started_at, &mut steps)?;
+    if restores_webhook(ctx, bot, lock.as_ref()) {
+        let startup = match ready {
+            Some(_) => super::steps::webhook::Startup::Ready,
+            None => super::steps::webhook::Startup::Started,
+        };
+        super::steps::webhook::restore(
+            ctx,
+            bot,
+            lock.as_ref(),
+            None,
             startup,
             started_at,
             &mut steps,
@@ -405,8 +481,8 @@ fn clear_handoff(lock: &Locked, bot: &Bot, steps: &mut Steps) -> Result<()> {
     if st.handoff(&bot.name).is_some() {
         st.clear(&bot.name);
         lock.save(&st).map_err(|e| step.fail(e))?;
-        step.done(if bot.fly().is_some() {
-            format!("{} is back on Fly.io", bot.name)
+        step.done(if let Some(p) = &bot.platform {
+            format!("{} is back on {}", bot.name, p.kind())
         } else {
             format!("{}'s webhook is set again", bot.name)
         });

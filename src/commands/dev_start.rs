@@ -99,20 +99,31 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
         mode,
         &mut steps,
     )?;
-    let inherited = held.inherited.map(|r| r.machines).unwrap_or_default();
-    let (stopped, recorded) = stop_fly(
-        ctx,
-        bot,
-        &survey,
-        mode,
-        lock.as_ref(),
-        Carried {
-            inherited: &inherited,
-            webhook: webhook.as_ref().and_then(|w| w.record.as_ref()),
-        },
-        &mut steps,
-    )?;
-    super::steps::team::publish(ctx, bot, lock.as_ref(), mode, &mut steps)?;
+    let carried_webhook = webhook.as_ref().and_then(|w| w.record.as_ref());
+    let (stopped, recorded) = match super::steps::scale::scaled(ctx, bot) {
+        // The record goes onto the workload with the count, before it is scaled down.
+        Some(platform) => {
+            let carried = super::steps::scale::Carried {
+                inherited: held.inherited.as_ref(),
+                webhook: carried_webhook,
+            };
+            let lock = lock.as_ref();
+            let recorded = super::steps::scale::take_down(
+                ctx, bot, &*platform, mode, lock, carried, &mut steps,
+            )?;
+            (Vec::new(), recorded)
+        }
+        None => {
+            let inherited = held.inherited.map(|r| r.machines).unwrap_or_default();
+            let carried = Carried {
+                inherited: &inherited,
+                webhook: carried_webhook,
+            };
+            let stopped = stop_fly(ctx, bot, &survey, mode, lock.as_ref(), carried, &mut steps)?;
+            super::steps::team::publish(ctx, bot, lock.as_ref(), mode, &mut steps)?;
+            stopped
+        }
+    };
     if let Some(found) = &webhook {
         super::steps::webhook::delete(ctx, bot, found, recorded.as_ref(), mode, &mut steps)?;
     }
@@ -273,6 +284,7 @@ fn stop_fly(
                 at: time::now_stamp(),
                 by: crate::team::who(),
                 webhook: Some(webhook.clone()),
+                scaled_from: None,
             })
             .map_err(|e| step.fail(e))?;
         step.skipped(format!(
@@ -378,6 +390,7 @@ fn stop_fly(
             at: time::now_stamp(),
             by: crate::team::who(),
             webhook: webhook.cloned(),
+            scaled_from: None,
         })
         .map_err(|e| step.fail(e))?;
     if waited.is_empty() {
@@ -579,17 +592,18 @@ fn offer_resume(ctx: &Context, bot: &Bot, pending: bool, yes: bool) -> Result<()
     if !pending {
         return Ok(());
     }
-    // Without fly_app, what waits is the webhook dev-start recorded and deleted.
-    let (waiting, stays, question) = if bot.fly().is_some() {
+    // Without a platform, what waits is the webhook dev-start recorded and deleted.
+    let (waiting, stays, question) = if let Some(p) = &bot.platform {
+        let kind = p.kind();
         (
-            "Fly.io is still stopped",
-            "Fly.io stays stopped",
-            format!("Resume {} on Fly.io now?", bot.name),
+            format!("{kind} is still stopped"),
+            format!("{kind} stays stopped"),
+            format!("Resume {} on {kind} now?", bot.name),
         )
     } else {
         (
-            "Its webhook is still deleted",
-            "Its webhook stays deleted",
+            "Its webhook is still deleted".to_string(),
+            "Its webhook stays deleted".to_string(),
             format!("Set the webhook of {} again now?", bot.name),
         )
     };

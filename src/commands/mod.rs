@@ -29,6 +29,14 @@ pub struct Context {
 
 impl Context {
     /// One concurrent look at every source, for these bots.
+    /// The bot's platform behind the seam (`None` without one).
+    pub fn platform_of<'a>(
+        &'a self,
+        bot: &'a Bot,
+    ) -> Option<Box<dyn crate::sources::platform::Platform + 'a>> {
+        crate::sources::platform_of(bot, &self.flyctl, &self.cfg.platforms)
+    }
+
     pub fn survey(&self, bots: &[&Bot]) -> Survey {
         survey::gather(&self.cfg, bots, &self.flyctl, &self.tokens)
     }

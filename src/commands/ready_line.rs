@@ -1,5 +1,6 @@
-//! The step deploy-resume and deploy share: after the bot's machines were started, watch
-//! `flyctl logs` until its `ready_log` line appears with no 409 after it.
+//! The step deploy-resume and deploy share: after the bot's instances were started, follow the
+//! platform's logs (`flyctl logs`, `kubectl logs -f`) until its `ready_log` line appears with
+//! no 409 after it.
 
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
@@ -9,30 +10,36 @@ use super::steps::{Steps, wait_for};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::interrupt;
-use crate::model::Fly;
+use crate::model::PlatformKind;
 use crate::outside::Outside;
 use crate::process::Next;
-use crate::sources::fly::{LogLine, OnFly, logs_failed};
-use crate::sources::platform::{LogStream, Platform};
+use crate::sources::fly::{LogLine, logs_failed};
+use crate::sources::platform::{LogStream, Platform, PlatformError};
 use crate::time;
 
 /// How long the logs must stay free of 409 after the ready line.
 const QUIET_AFTER_READY: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_secs(1);
 
-/// The step: the `ready_log` line stamped after `started_at` (when the machines were started,
+/// What the ready-line step reads: the bot's platform and its `ready_log` line.
+pub struct ReadyLine<'a> {
+    pub platform: &'a dyn Platform,
+    pub ready: Option<&'a str>,
+}
+
+/// The step: the `ready_log` line stamped after `started_at` (when the instances were started,
 /// or the deploy began), then [`QUIET_AFTER_READY`] without a 409. `started`: whether anything
 /// was started at all (nothing to wait for otherwise).
 pub fn wait_for_ready_line(
     ctx: &Context,
     bot: &Bot,
-    fly: &Fly,
+    on: ReadyLine<'_>,
     started: bool,
     started_at: u64,
     steps: &mut Steps,
 ) -> Result<()> {
     let mut step = steps.begin("Wait for the bot's ready line, with no 409 after it");
-    let ready = match (fly.ready_log.as_ref(), !started) {
+    let ready = match (on.ready, !started) {
         (None, _) => {
             step.skipped("no ready_log in botctl.toml");
             return Ok(());
@@ -43,12 +50,12 @@ pub fn wait_for_ready_line(
         }
         (Some(ready), false) => ready,
     };
-    let app = &fly.app;
     // One stream for the whole wait, as watch reads it: `--no-tail` prints one page, which a
     // chatty bot pushes its ready line off, and nothing read is dropped at a time limit.
-    let mut logs = Followed::new(OnFly::app(&ctx.flyctl, app));
+    let mut logs = Followed::new(on.platform);
     let limit = ctx.cfg.fly.wait;
-    let outcome = wait_for("watching flyctl logs", limit, POLL, || {
+    let watching = format!("watching {} logs", on.platform.kind().cli());
+    let outcome = wait_for(&watching, limit, POLL, || {
         logs.read_for(POLL)?;
         Ok(match readiness(&logs.seen, ready, started_at) {
             Readiness::Ready { at } if time::now() >= at + QUIET_AFTER_READY.as_secs() => {
@@ -93,10 +100,11 @@ pub fn wait_for_ready_line(
     }
 }
 
-/// The bot's logs as `flyctl logs` streams them, every line read so far kept; a stream that
-/// ends (a network error) is started again and the lines it prints again are not kept twice.
+/// The bot's logs as the platform streams them, every line read so far kept; a stream that
+/// ends (a network error, no pod yet) is started again and the lines it prints again are not
+/// kept twice.
 struct Followed<'a> {
-    on_fly: OnFly<'a>,
+    platform: &'a dyn Platform,
     stream: Option<LogStream>,
     seen: Vec<LogLine>,
     /// A stream started again prints the buffer again.
@@ -107,9 +115,9 @@ struct Followed<'a> {
 const KEPT: usize = 5_000;
 
 impl<'a> Followed<'a> {
-    fn new(on_fly: OnFly<'a>) -> Self {
+    fn new(platform: &'a dyn Platform) -> Self {
         Followed {
-            on_fly,
+            platform,
             stream: None,
             seen: Vec::new(),
             restarted: false,
@@ -121,7 +129,7 @@ impl<'a> Followed<'a> {
     fn read_for(&mut self, wait: Duration) -> Result<()> {
         let until = Instant::now() + wait;
         if self.stream.is_none() {
-            self.stream = Some(self.on_fly.stream_logs()?);
+            self.stream = Some(self.platform.stream_logs()?);
         }
         let Some(stream) = self.stream.as_mut() else {
             return Ok(());
@@ -144,9 +152,9 @@ impl<'a> Followed<'a> {
                 Next::Ended { code, error } => {
                     (self.stream, self.restarted) = (None, true);
                     if code.is_some_and(|c| c != 0)
-                        && let Some(e) = logs_failed(self.on_fly.name(), &error)
+                        && let Some(e) = self.failed(&error)
                     {
-                        return Err(e.into());
+                        return Err(e);
                     }
                     return Ok(());
                 }
@@ -156,6 +164,25 @@ impl<'a> Followed<'a> {
             }
         }
         Ok(())
+    }
+}
+
+impl Followed<'_> {
+    /// An end of the stream that starting it again will not mend: Fly's missing app; any
+    /// failure of another platform's CLI, said as it said it.
+    fn failed(&self, error: &str) -> Option<Error> {
+        match self.platform.kind() {
+            PlatformKind::Fly => logs_failed(self.platform.name(), error).map(Error::from),
+            kind => Some(Error::from(PlatformError::new(
+                format!(
+                    "`{} logs` of {} failed: {}",
+                    kind.cli(),
+                    self.platform.name(),
+                    crate::outside::shown(error)
+                ),
+                None,
+            ))),
+        }
     }
 }
 

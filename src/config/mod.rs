@@ -70,8 +70,7 @@ pub struct WatchSettings {
     pub fly: Duration,
     /// Each `[[host]]`, over ssh.
     pub hosts: Duration,
-    /// A bot's platform other than Fly (its instances); read once one answers (issue 32).
-    #[allow(dead_code)]
+    /// A bot's platform other than Fly (its instances).
     pub platform: Duration,
 }
 
@@ -193,6 +192,15 @@ impl Bot {
     pub fn fly(&self) -> Option<&Fly> {
         match &self.platform {
             Some(PlatformConfig::Fly(fly)) => Some(fly),
+            _ => None,
+        }
+    }
+
+    /// The log line that says the bot is up (`ready_log`), where botctl reads its platform's logs.
+    pub fn ready_log(&self) -> Option<&str> {
+        match &self.platform {
+            Some(PlatformConfig::Fly(f)) => f.ready_log.as_deref(),
+            Some(PlatformConfig::Kubernetes(k)) => k.ready_log.as_deref(),
             _ => None,
         }
     }

@@ -423,15 +423,26 @@ keep one of the two"
             ))
         }
     };
-    // botctl reads a secret and a ready log on Fly only, so far.
-    let other = |key: &str| -> Result<()> {
-        match token_secret_given(b) {
+    // botctl reads a secret on Fly only, and a ready log where it reads the logs (Fly,
+    // Kubernetes).
+    let other = |key: &str, reads_logs: bool| -> Result<()> {
+        let given = match reads_logs {
+            true => b
+                .token_secret
+                .as_ref()
+                .or(b.fly_toml.as_ref())
+                .or(b.fly_process_group.as_ref())
+                .map(Spanned::span),
+            false => token_secret_given(b),
+        };
+        let named = match reads_logs {
+            true => "token_secret, fly_toml and fly_process_group belong",
+            false => "token_secret, ready_log, fly_toml and fly_process_group belong",
+        };
+        match given {
             Some(span) => Err(at(
                 span,
-                format!(
-                    "token_secret, ready_log, fly_toml and fly_process_group belong to a bot's Fly \
-app, and this bot runs on {key}: remove them"
-                ),
+                format!("{named} to a bot's Fly app, and this bot runs on {key}: remove them"),
             )),
             None => Ok(()),
         }
@@ -463,7 +474,7 @@ app, and this bot runs on {key}: remove them"
             }))
         }
         Some("kubernetes") => {
-            other("kubernetes")?;
+            other("kubernetes", true)?;
             let k = b.kubernetes.as_ref().expect("kubernetes was given");
             let table = k.get_ref();
             const DNS: &str = "must be a Kubernetes name (a-z, 0-9, - and .)";
@@ -501,10 +512,11 @@ that runs the bot)"
                     .as_ref()
                     .map(|c| named(c, "context must name a kubeconfig context", is_word))
                     .transpose()?,
+                ready_log,
             }))
         }
         Some("heroku") => {
-            other("heroku")?;
+            other("heroku", false)?;
             let h = b.heroku.as_ref().expect("heroku was given").get_ref();
             Some(PlatformConfig::Heroku(Heroku {
                 app: named(
@@ -526,7 +538,7 @@ that runs the bot)"
             }))
         }
         Some(_) => {
-            other("railway")?;
+            other("railway", false)?;
             let r = b.railway.as_ref().expect("railway was given").get_ref();
             let word = |v: &Option<Spanned<String>>, what: &str| {
                 v.as_ref().map(|v| named(v, what, is_word)).transpose()

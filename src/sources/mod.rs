@@ -8,10 +8,8 @@ pub mod fly;
 pub mod heroku;
 pub mod host;
 pub mod identity;
+pub mod kubernetes;
 pub mod local;
-// The seam's count items (`Control`, `scale`, `read_record`) are read by dev-start and
-// deploy-resume once issue 32's command wiring lands; until then only Heroku implements them.
-#[allow(dead_code)]
 pub mod platform;
 pub mod proc;
 pub mod railway;
@@ -21,7 +19,7 @@ pub mod webhook;
 
 use crate::config::{Bot, PlatformSettings};
 use crate::model::PlatformConfig;
-use platform::{NotYet, Platform};
+use platform::Platform;
 
 /// The bot's platform behind the seam; `None` for a bot with none. The one place that picks
 /// an implementation: a new platform is its folder here and its arm below.
@@ -33,6 +31,9 @@ pub fn platform_of<'a>(
 ) -> Option<Box<dyn Platform + 'a>> {
     Some(match bot.platform.as_ref()? {
         PlatformConfig::Fly(_) => Box::new(fly::OnFly::bot(flyctl, fly::BotOnFly::of(bot)?)),
+        PlatformConfig::Kubernetes(k) => {
+            Box::new(kubernetes::OnKubernetes::new(k, platforms.kubernetes))
+        }
         PlatformConfig::Heroku(h) => Box::new(heroku::OnHeroku {
             cli: heroku::Heroku::new(platforms.heroku),
             app: &h.app,
@@ -51,10 +52,6 @@ pub fn platform_of<'a>(
                 .as_ref()
                 .map(PlatformConfig::name)
                 .unwrap_or_default(),
-        }),
-        other @ PlatformConfig::Kubernetes(_) => Box::new(NotYet {
-            kind: other.kind(),
-            name: other.name(),
         }),
     })
 }

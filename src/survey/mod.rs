@@ -20,7 +20,7 @@ use crate::sources::autostart::{self, Autostart};
 use crate::sources::fly::{AppMachines, BotOnFly, FlyError, Flyctl, Machine};
 use crate::sources::host::{self, HostScan};
 use crate::sources::local::{self, Instance, Maybe};
-use crate::sources::platform::{Instance as PlatformInstance, PlatformError};
+use crate::sources::platform::{Instance as PlatformInstance, PlatformError, RecordHome};
 use crate::sources::telegram::{ApiError, BotApi, TokenLookup, Tokens, WebhookInfo};
 use crate::team::{self, Record};
 
@@ -61,6 +61,8 @@ pub struct PlatformLook {
     pub kind: PlatformKind,
     pub name: String,
     pub instances: Result<Vec<PlatformInstance>, PlatformError>,
+    /// The team's handoff record there (`None` where the platform keeps none).
+    pub record: Option<Result<Vec<(String, String)>, PlatformError>>,
 }
 
 pub struct Telegram {
@@ -135,7 +137,14 @@ pub fn gather_with(
                     bot.name.clone(),
                     platform.kind(),
                     platform.name().to_string(),
-                    s.spawn(move || platform.instances()),
+                    s.spawn(move || {
+                        let instances = platform.instances();
+                        // A platform that cannot list its instances will not read a record.
+                        let record = (platform.record_home() == RecordHome::OnPlatform
+                            && instances.is_ok())
+                        .then(|| platform.read_record());
+                        (instances, record)
+                    }),
                 ))
             })
             .collect();
@@ -190,13 +199,14 @@ pub fn gather_with(
             platforms: platforms
                 .into_iter()
                 .map(|(bot, kind, name, h)| {
-                    let instances = joined(h.join());
+                    let (instances, record) = joined(h.join());
                     (
                         bot,
                         PlatformLook {
                             kind,
                             name,
                             instances,
+                            record,
                         },
                     )
                 })
@@ -395,8 +405,16 @@ impl Survey {
             }
             None => Vec::new(),
         };
-        let record = match self.machines(bot) {
-            Some(Ok(ms)) => team::record(bot, ms),
+        let record = match (self.machines(bot), self.platforms.get(&bot.name)) {
+            (Some(Ok(ms)), _) => team::record(bot, ms),
+            (_, Some(look)) => match &look.record {
+                Some(Ok(pairs)) => team::record_in(bot, pairs, &look.name),
+                Some(Err(e)) => {
+                    unreadable.push(e.to_string());
+                    None
+                }
+                None => None,
+            },
             _ => None,
         };
         Places {

@@ -19,7 +19,7 @@ mod whoami;
 mod write;
 
 pub use json::HandoffJson;
-pub use record::{Record, on_machine, record, records, remember_sights_in};
+pub use record::{Record, on_machine, record, record_in, records, remember_sights_in};
 pub use when::{ago, span};
 pub use whoami::{here, who};
 pub use write::{CLEARED, Written, record_pairs, write, write_commands};
@@ -29,3 +29,5 @@ pub const AT: &str = "botctl_at";
 pub const BOT: &str = "botctl_bot";
 /// The machine the record was written on: [`here`], a short id that does not name it.
 pub const ON: &str = "botctl_on";
+/// On a platform that keeps a count: the count before dev-start scaled it to zero.
+pub const SCALE: &str = "botctl_scale";

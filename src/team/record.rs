@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::when::{ago, clock, span};
 use super::whoami::{here, who};
-use super::{AT, BOT, BY, ON};
+use super::{AT, BOT, BY, ON, SCALE};
 use crate::config::Bot;
 use crate::model::MachineId;
 use crate::sources::fly::Machine;
@@ -27,8 +27,10 @@ pub struct Record {
     pub at: Option<u64>,
     /// Stamped ahead of now by a clock that runs ahead: `at` is its first sight instead.
     pub from_the_future: bool,
-    /// The machines that carry it.
+    /// The machines that carry it (on a platform that keeps a count: the workload).
     pub machines: Vec<MachineId>,
+    /// On a platform that keeps a count: the count before dev-start scaled it to zero.
+    pub scaled_from: Option<u32>,
 }
 
 /// How a record relates to the person running botctl, where it runs.
@@ -130,9 +132,14 @@ impl Record {
         } else {
             String::new()
         };
+        // A record with a count was written on a workload (Kubernetes), not on machines.
+        let on = match self.scaled_from {
+            Some(_) => "",
+            None => "Fly machine(s) ",
+        };
         crate::error::Error::Refused {
             message: format!(
-                "{}{note}, by the handoff record on Fly machine(s) {}",
+                "{}{note}, by the handoff record on {on}{}",
                 self.holds(bot),
                 self.machines.join(", ")
             ),
@@ -148,41 +155,73 @@ impl Record {
 pub fn records(bot: &Bot, machines: &[Machine]) -> Vec<Record> {
     let mut out: Vec<Record> = Vec::new();
     for m in machines {
-        let (Some(by), Some(of)) = (m.metadata.get(BY), m.metadata.get(BOT)) else {
-            continue;
-        };
-        if by.is_empty() || of != &bot.name {
-            continue;
-        }
-        let at_text = m.metadata.get(AT).cloned().unwrap_or_default();
-        let on = m.metadata.get(ON).cloned().unwrap_or_default();
-        match out
-            .iter_mut()
-            .find(|r| &r.by == by && r.at_text == at_text && r.on == on)
-        {
-            Some(r) => r.machines.push(m.id.clone()),
-            None => {
-                let now = time::now();
-                let written = time::parse_rfc3339(&at_text);
-                let from_the_future = written.is_some_and(|at| at > now + FUTURE_SKEW);
-                let at = if from_the_future {
-                    Some(first_sight(&[&bot.name, by, &on, &at_text], now))
-                } else {
-                    written
-                };
-                out.push(Record {
-                    by: by.clone(),
-                    on,
-                    at,
-                    from_the_future,
-                    at_text,
-                    machines: vec![m.id.clone()],
-                });
-            }
-        }
+        gather(
+            &mut out,
+            bot,
+            &|key| m.metadata.get(key).map(String::as_str),
+            &m.id,
+        );
     }
     out.sort_by_key(|r| std::cmp::Reverse(r.at));
     out
+}
+
+/// The record a platform keeps in one place for `bot` (Kubernetes: annotations on the
+/// workload), from its `botctl_` pairs ([`crate::sources::platform::Platform::read_record`]);
+/// `place` names where it is kept.
+pub fn record_in(bot: &Bot, pairs: &[(String, String)], place: &str) -> Option<Record> {
+    let mut out = Vec::new();
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    gather(&mut out, bot, &get, &MachineId::new(place));
+    out.pop()
+}
+
+/// Adds the record one place carries for `bot` (`get` reads its keys) to `out`, grouping
+/// places by who wrote it, where and when.
+fn gather<'m>(
+    out: &mut Vec<Record>,
+    bot: &Bot,
+    get: &dyn Fn(&str) -> Option<&'m str>,
+    place: &MachineId,
+) {
+    let (Some(by), Some(of)) = (get(BY), get(BOT)) else {
+        return;
+    };
+    if by.is_empty() || of != bot.name.as_str() {
+        return;
+    }
+    let at_text = get(AT).unwrap_or_default().to_string();
+    let on = get(ON).unwrap_or_default().to_string();
+    match out
+        .iter_mut()
+        .find(|r| r.by == by && r.at_text == at_text && r.on == on)
+    {
+        Some(r) => r.machines.push(place.clone()),
+        None => {
+            let now = time::now();
+            let written = time::parse_rfc3339(&at_text);
+            let from_the_future = written.is_some_and(|at| at > now + FUTURE_SKEW);
+            let at = if from_the_future {
+                Some(first_sight(&[&bot.name, by, &on, &at_text], now))
+            } else {
+                written
+            };
+            out.push(Record {
+                by: by.to_string(),
+                on,
+                at,
+                from_the_future,
+                at_text,
+                machines: vec![place.clone()],
+                scaled_from: get(SCALE).and_then(|n| n.parse().ok()),
+            });
+        }
+    }
 }
 
 /// The project whose `.botctl/seen.json` keeps first sights ([`remember_sights_in`]).

@@ -7,6 +7,8 @@
 //!   JSON helpers ([`bot`], [`findings`], …).
 //! - [`config::Toml`]: the botctl.toml of a test, built from [`config::Bot`]s and
 //!   [`config::Host`]s.
+//! - [`KubeApi`]: a cluster for a World (`World::kube`): the fake Kubernetes API server
+//!   (`tests/fakes/kube_api.py`), the real kubectl and a kubeconfig.
 //! - [`HerokuApi`]: the real Heroku CLI against a loopback fake Platform API; [`RailwayCli`]:
 //!   the fake Railway CLI.
 //! - [`BotApi`]: the fake Bot API server (`tests/fakes/botapi.py`) and its control API.
@@ -53,6 +55,7 @@ pub mod config;
 mod fly_state;
 mod heroku;
 mod json;
+pub mod kube;
 mod lock;
 mod procs;
 mod ptb;
@@ -73,6 +76,7 @@ pub use heroku::{HEROKU_KEY, HerokuApi, heroku_app, heroku_cli};
 pub use json::{
     ExpectFinding, Level, bot, expect_finding, findings, fix, keys, local_pids, message,
 };
+pub use kube::{KubeApi, SECRET_IN_ENV, kubectl};
 pub use lock::{LOCK_FILE_NAME, ProcessTableLock, lock_path};
 pub use procs::{
     TICK, abort_waits_when, aborted, alive, children, cmdline, is_root, kill_child, kill_group,

@@ -313,3 +313,17 @@ fn a_package_that_polls_with_nothing_to_start_it_is_run_as_its_module() {
     assert!(written.contains("\nmodule = \"app\"\n"), "{written}");
     assert!(!written.contains("app/bot.py"), "{written}");
 }
+
+#[test]
+fn a_kubernetes_deployment_that_runs_the_bot_gives_its_kubernetes_key() {
+    let world = project("k8s-deployment");
+    let written = init_pinned(&world, "k8s-deployment");
+    assert!(
+        written.contains("kubernetes = { deployment = \"lb-relay\", namespace = \"bots\" }"),
+        "{written}"
+    );
+    assert!(!written.contains("\nfly_app"), "{written}");
+    // status runs the real kubectl (the machine's own may be another program).
+    let _cluster = world.kube();
+    loads_with_bots(&world, &["relay-bot"]);
+}

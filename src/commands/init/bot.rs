@@ -22,6 +22,8 @@ pub struct Bot {
     pub doubt: Option<String>,
     pub token: Token,
     pub app: App,
+    /// The Kubernetes workload whose container starts it.
+    pub kube: Option<super::manifests::Workload>,
     /// Its Heroku app and process type, when a Procfile starts it and no fly.toml deploys it.
     pub heroku: Option<HerokuKey>,
     /// Why it runs on Railway (`railway.toml (deploy.startCommand) starts it`).
@@ -53,6 +55,7 @@ impl Bot {
             doubt: None,
             token: Token::default(),
             app: App::None,
+            kube: None,
             heroku: None,
             railway: None,
             language,

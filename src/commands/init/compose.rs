@@ -65,7 +65,7 @@ fn lines(text: &str) -> Vec<Line<'_>> {
 }
 
 /// `value # comment` → `value` (a `#` inside quotes stays).
-fn strip_comment(s: &str) -> &str {
+pub(super) fn strip_comment(s: &str) -> &str {
     let mut quote = None;
     let mut prev_space = true;
     for (i, c) in s.char_indices() {

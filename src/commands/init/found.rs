@@ -164,6 +164,14 @@ Makefile or script starts it",
     let unassigned = super::apps::assign(project, &sources.fly, &mut bots);
     super::heroku::assign(project, &mut bots);
     super::railway::assign(&mut bots);
+    // The workload whose container starts the bot is its place on Kubernetes.
+    for b in &mut bots {
+        b.kube = sources
+            .kube
+            .iter()
+            .find(|w| b.origins.contains(&w.origin))
+            .cloned();
+    }
     super::names::name_all(project, &mut bots);
     let fly_files = sources.fly.iter().map(|f| project.shown(&f.path)).collect();
     Found {

@@ -8,7 +8,7 @@ use super::code::module_file;
 use super::command::{Starts, Step};
 use super::package_json::{self, Package};
 use super::walk::{Project, normalize};
-use super::{compose, dockerfile, fly_toml, procfile, railway, scripts};
+use super::{compose, dockerfile, fly_toml, manifests, procfile, railway, scripts};
 use crate::model::Language;
 
 /// One command of a project file that starts something.
@@ -52,6 +52,8 @@ pub enum Runs {
 
 pub struct Sources {
     pub fly: Vec<fly_toml::FlyFile>,
+    /// Kubernetes workloads whose containers start something.
+    pub kube: Vec<manifests::Workload>,
     pub packages: Vec<Package>,
     pub launches: Vec<Launch>,
 }
@@ -61,6 +63,7 @@ pub fn gather(project: &Project) -> Sources {
     let images = dockerfile::read_all(project);
     let services = compose::read_all(project);
     let procs = procfile::read_all(project);
+    let kube = manifests::read_all(project);
     let railway_starts = railway::read_all(project);
     let packages = package_json::read_all(project);
     let mut launches = Vec::new();
@@ -138,6 +141,9 @@ pub fn gather(project: &Project) -> Sources {
             true,
         );
     }
+    for w in &kube {
+        add(&w.steps, &w.origin, Some(&w.name), None, &[], true);
+    }
     for r in &railway_starts {
         add(&r.steps, &r.origin, None, None, &[], true);
     }
@@ -172,6 +178,7 @@ pub fn gather(project: &Project) -> Sources {
     }
     Sources {
         fly,
+        kube,
         packages,
         launches,
     }

@@ -6,6 +6,8 @@
 //! - [`compose`]: each service's `command`, build folder and `environment`
 //! - [`procfile`]: `worker: python bot.py`
 //! - [`fly_toml`]: the app, `[processes]`, `[experimental] cmd`, the Dockerfile it deploys
+//! - [`manifests`]: Kubernetes Deployments and StatefulSets (`k8s/`, `deploy/`, kustomize):
+//!   the workload and its containers' command, for the bot's `kubernetes` key
 //! - [`package_json`]: `scripts` (each command of a chain) and `main` (`node .`, `npm start`)
 //! - [`scripts`]: Makefile targets and `*.sh` scripts
 //! - [`code`]: the bot's code and the project modules it imports; polling files nothing starts
@@ -27,6 +29,7 @@ mod fly_toml;
 mod found;
 mod heroku;
 mod launch;
+mod manifests;
 mod names;
 mod package_json;
 mod procfile;

@@ -159,6 +159,21 @@ fn table(b: &Bot, fly_files: &[String]) -> String {
             "# the token is hard-coded in {place}: move it to the environment\n"
         ));
     }
+    // A bot has one platform in botctl.toml: Fly first, a workload otherwise.
+    if let Some(w) = &b.kube {
+        let line = kubernetes_key(w);
+        match &b.app {
+            App::None => {
+                s.push_str(&format!("{line}   # {} runs it\n", w.origin));
+                s.push_str("# ready_log = \"a line the bot logs once connected\"\n");
+                return s;
+            }
+            _ => s.push_str(&format!(
+                "# {line}   # {} runs it too; a bot has one platform in botctl.toml\n",
+                w.origin
+            )),
+        }
+    }
     match &b.app {
         App::Found {
             app,
@@ -220,6 +235,16 @@ if it runs there\n",
         }
     }
     s
+}
+
+/// `kubernetes = { deployment = "lb", namespace = "bots" }`.
+fn kubernetes_key(w: &super::manifests::Workload) -> String {
+    let ns = w
+        .namespace
+        .as_ref()
+        .map(|n| format!(", namespace = {}", toml_str(n)))
+        .unwrap_or_default();
+    format!("kubernetes = {{ {} = {}{ns} }}", w.kind, toml_str(&w.name))
 }
 
 /// `a.py, b.py and 3 more`.
@@ -292,6 +317,19 @@ pub fn summary(found: &Found) -> Vec<String> {
             } else {
                 found_lines.push(line);
             }
+        }
+        if let (Some(w), App::None) = (&b.kube, &b.app) {
+            let ns = w
+                .namespace
+                .as_ref()
+                .map(|n| format!(" in namespace {}", crate::outside::shown(n)))
+                .unwrap_or_default();
+            found_lines.push(format!(
+                "{}: kubernetes {} {}{ns}",
+                b.name,
+                w.kind,
+                crate::outside::shown(&w.name)
+            ));
         }
         match &b.app {
             App::Found { app, why, .. } if b.fly_from_launch => {

@@ -10,6 +10,7 @@ use crate::model::MachineId;
 use crate::outside::Outside;
 use crate::sources::fly::{Flyctl, OnFly};
 pub use crate::sources::platform::Settle;
+pub mod scale;
 pub mod team;
 pub mod webhook;
 use crate::sources::platform::{Platform, Waited};
@@ -212,12 +213,13 @@ pub fn refuse_on_unread_platform(ctx: &super::Context, bot: &Bot, act: &str) -> 
     if bot.fly().is_some() {
         return Ok(());
     }
-    let Some(platform) = crate::sources::platform_of(bot, &ctx.flyctl, &ctx.cfg.platforms) else {
+    let Some(platform) = ctx.platform_of(bot) else {
         return Ok(());
     };
     let why = match platform.instances() {
         Err(e) => e,
-        // Every platform but Fly is `NotYet` today; one that answers gets its steps here.
+        // A platform that keeps a count goes to zero and back (`steps::scale`).
+        Ok(_) if platform.control() == crate::sources::platform::Control::Scale => return Ok(()),
         Ok(_) => crate::sources::platform::NotYet {
             kind: platform.kind(),
             name: platform.name().to_string(),
@@ -274,8 +276,12 @@ pub fn refuse_while_it_runs_elsewhere(
     survey: &Survey,
     consequence: &str,
 ) -> Result<()> {
+    let home = match &bot.platform {
+        Some(p) if bot.fly().is_none() => p.kind().title(),
+        _ => "its Fly app",
+    };
     let mut step = steps.begin(&format!(
-        "Refuse while {} runs anywhere but on its Fly app",
+        "Refuse while {} runs anywhere but on {home}",
         bot.name
     ));
     if let Err(e) = &survey.local {

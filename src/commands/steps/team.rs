@@ -7,7 +7,7 @@ use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::fix::Fix;
-use crate::model::MachineId;
+use crate::model::{MachineId, PlatformKind};
 use crate::sources::fly::Machine;
 use crate::sources::platform::RecordHome;
 use crate::sources::telegram::{self, BotApi, ProbeOutcome, TokenLookup};
@@ -73,26 +73,29 @@ pub fn refuse_while_someone_holds_it(
             });
         }
         // Where the platform keeps no record (or there is none), nobody else's can be read.
-        let platform = crate::sources::platform_of(bot, &ctx.flyctl, &ctx.cfg.platforms);
-        step.done(
-            match platform.as_deref().map(|p| (p.kind(), p.record_home())) {
-                Some((_, RecordHome::OnPlatform)) => "no handoff record on Fly".to_string(),
-                Some((kind, RecordHome::LocalOnly)) => format!(
-                    "{kind} has no place for a team record: a teammate's handoff cannot be read \
+        let home = ctx.platform_of(bot).map(|p| (p.record_home(), p.kind()));
+        step.done(match home {
+            Some((RecordHome::OnPlatform, PlatformKind::Fly)) => {
+                "no handoff record on Fly".to_string()
+            }
+            Some((RecordHome::OnPlatform, kind)) => format!("no handoff record on {kind}"),
+            Some((RecordHome::LocalOnly, kind)) => format!(
+                "{kind} has no place for a team record: a teammate's handoff cannot be read \
 there, only this machine's"
-                ),
-                None => {
-                    "no fly_app: no shared place where a teammate's handoff could be read".into()
-                }
-            },
-        );
+            ),
+            None => "no fly_app: no shared place where a teammate's handoff could be read".into(),
+        });
         return Ok(Held {
             inherited: None,
             probed: false,
         });
     };
     if record.is_mine() {
-        step.done(format!("the record on Fly is yours ({})", record.when()));
+        let on = match &bot.platform {
+            Some(p) if bot.fly().is_none() => p.kind().title(),
+            _ => "Fly",
+        };
+        step.done(format!("the record on {on} is yours ({})", record.when()));
         return Ok(Held {
             inherited: Some(record),
             probed: false,

@@ -66,6 +66,18 @@ pub enum MachineChange {
     },
 }
 
+/// How a platform's instance (a pod) changed between two looks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InstanceChange {
+    Appeared,
+    Gone,
+    /// As the first look found it.
+    Found,
+    State {
+        from: Outside,
+    },
+}
+
 /// Why a log stream needs a new start.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamTrouble {
@@ -89,6 +101,14 @@ pub enum Happening {
         change: MachineChange,
         /// Who, from its newest event: "Fly Proxy (…)".
         source: Option<String>,
+    },
+    /// An instance on a platform other than Fly (a pod), through the seam.
+    Instance {
+        /// The workload, as the platform names it: `deployment/lb-partner`.
+        platform: String,
+        id: Outside,
+        state: Outside,
+        change: InstanceChange,
     },
     Conflict {
         app: String,
@@ -137,6 +157,7 @@ impl Happening {
             Happening::Appeared(_) => "appeared",
             Happening::Gone(_) => "gone",
             Happening::Machine { .. } => "machine",
+            Happening::Instance { .. } => "instance",
             Happening::Conflict { .. } => "409",
             Happening::Webhook { .. } => "webhook",
             Happening::Handoff { .. } => "handoff",
@@ -181,6 +202,19 @@ impl Happening {
                     }
                 }
             }
+            Happening::Instance {
+                platform,
+                id,
+                state,
+                change,
+            } => match change {
+                InstanceChange::Appeared => format!("{id} of {platform} appeared, {state}"),
+                InstanceChange::Gone => format!("{id} of {platform} is gone"),
+                InstanceChange::Found => format!("{id} of {platform} is {state}"),
+                InstanceChange::State { from } => {
+                    format!("{id} of {platform} went {from} → {state}")
+                }
+            },
             Happening::Conflict { machine, .. } => format!(
                 "409 in {}'s log",
                 machine

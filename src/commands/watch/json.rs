@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::event::{Event, Happening, MachineChange, Millis, StreamTrouble, time_ms};
+use super::event::{
+    Event, Happening, InstanceChange, MachineChange, Millis, StreamTrouble, time_ms,
+};
 use super::watcher::Tally;
 use crate::model::{MachineId, Pid};
 use crate::outside::{Argv, Outside};
@@ -41,6 +43,13 @@ enum Fields<'a> {
         change: &'static str,
         from: Option<&'a str>,
         source: Option<&'a str>,
+    },
+    Instance {
+        platform: &'a str,
+        instance: &'a str,
+        state: &'a str,
+        change: &'static str,
+        from: Option<&'a str>,
     },
     Conflict {
         app: &'a str,
@@ -129,6 +138,26 @@ impl<'a> Fields<'a> {
                     _ => None,
                 },
                 source: source.as_deref(),
+            },
+            Happening::Instance {
+                platform,
+                id,
+                state,
+                change,
+            } => Fields::Instance {
+                platform,
+                instance: id.raw(),
+                state: state.raw(),
+                change: match change {
+                    InstanceChange::Appeared => "appeared",
+                    InstanceChange::Gone => "gone",
+                    InstanceChange::Found => "found",
+                    InstanceChange::State { .. } => "state",
+                },
+                from: match change {
+                    InstanceChange::State { from } => Some(from.raw()),
+                    _ => None,
+                },
             },
             Happening::Conflict {
                 app,

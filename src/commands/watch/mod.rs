@@ -22,6 +22,7 @@ use crate::model::{AppName, BotName, HostName, Pid};
 use crate::sources::fly::Machine;
 use crate::sources::host;
 use crate::sources::local::{self, Instance};
+use crate::sources::platform::Instance as PlatformInstance;
 use crate::sources::telegram::{BotApi, TokenLookup};
 use crate::{interrupt, survey, ui};
 use event::{Event, Millis, now_ms};
@@ -55,6 +56,8 @@ enum Seen {
     Local(Result<Vec<Instance>, String>),
     Host(HostName, Result<Vec<Instance>, String>),
     Fly(AppName, Result<Vec<Machine>, String>),
+    /// A bot's platform other than Fly: the bot, its workload's name, its instances.
+    Platform(BotName, String, Result<Vec<PlatformInstance>, String>),
     Webhook(BotName, Result<crate::outside::Outside, String>),
     Log(String, Heard),
 }
@@ -153,7 +156,7 @@ fn say_what_is_watched(ctx: &Context, bots: &[&Bot], args: &Args) {
     }
     // Through the seam: a platform botctl cannot read yet says so here, once.
     for bot in bots.iter().filter(|b| b.fly().is_none()) {
-        if let Some(platform) = crate::sources::platform_of(bot, &ctx.flyctl, &ctx.cfg.platforms)
+        if let Some(platform) = ctx.platform_of(bot)
             && let Err(e) = platform.instances()
         {
             ui::note(format!(
@@ -222,6 +225,28 @@ fn start_readers<'s, 'e: 's>(
             stream::follow(&on_fly, silence, stop, &send);
         });
     }
+    for bot in bots.iter().filter(|b| b.fly().is_none()) {
+        let Some(platform) = ctx.platform_of(bot) else {
+            continue;
+        };
+        let name = platform.name().to_string();
+        let (tx_list, tx_log) = (tx.clone(), tx.clone());
+        let (list_name, log_name) = (name.clone(), name);
+        s.spawn(move || {
+            every(w.platform, stop, || {
+                let list = platform.instances().map_err(|e| e.with_fix());
+                let seen = Seen::Platform(bot.name.clone(), list_name.clone(), list);
+                tx_list.send(seen).is_ok()
+            })
+        });
+        s.spawn(move || {
+            let Some(platform) = ctx.platform_of(bot) else {
+                return;
+            };
+            let send = |heard: Heard| tx_log.send(Seen::Log(log_name.clone(), heard)).is_ok();
+            stream::follow(&*platform, silence, stop, &send);
+        });
+    }
     for bot in bots {
         let TokenLookup::Found { token, .. } = ctx.tokens.of(bot).clone() else {
             continue;
@@ -273,6 +298,7 @@ fn take(watcher: &mut Watcher, seen: Seen) -> Vec<Event> {
         Seen::Local(scan) => watcher.local(at, scan),
         Seen::Host(name, scan) => watcher.host(at, &name, scan),
         Seen::Fly(app, list) => watcher.machines(at, &app, list),
+        Seen::Platform(bot, name, list) => watcher.instances(at, &bot, &name, list),
         Seen::Webhook(bot, url) => watcher.webhook(at, &bot, url),
         Seen::Log(app, Heard::Line(line)) => watcher.log_line(at, &app, line),
         Seen::Log(app, Heard::Dropped(lines)) => watcher.lines_dropped(at, &app, lines),

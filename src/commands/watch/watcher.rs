@@ -4,11 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
-use super::event::{Event, Happening, MachineChange, Millis, RunningCopy, StreamTrouble};
+use super::event::{
+    Event, Happening, InstanceChange, MachineChange, Millis, RunningCopy, StreamTrouble,
+};
 use crate::config::Bot;
 use crate::model::{BotName, HostName};
 use crate::sources::fly::{BotOnFly, LogLine, Machine, MachineState, groups};
 use crate::sources::local::Instance;
+use crate::sources::platform::Instance as PlatformInstance;
 use crate::sources::supervisor::SupervisorKind;
 
 /// How far back a 409 event looks for the changes that may have caused it.
@@ -35,6 +38,8 @@ pub struct Watcher<'a> {
     hosts: BTreeMap<HostName, Vec<Instance>>,
     /// Per bot: the machines of its process group, as last seen.
     fly: BTreeMap<BotName, Vec<Machine>>,
+    /// Per bot on a platform other than Fly: its instances (pods) at the last look.
+    platforms: BTreeMap<BotName, Vec<PlatformInstance>>,
     webhooks: BTreeMap<BotName, crate::outside::Outside>,
     /// Sources now unreadable, with their error.
     errors: BTreeMap<String, String>,
@@ -56,6 +61,7 @@ impl<'a> Watcher<'a> {
             local: None,
             hosts: BTreeMap::new(),
             fly: BTreeMap::new(),
+            platforms: BTreeMap::new(),
             webhooks: BTreeMap::new(),
             errors: BTreeMap::new(),
             pending: Vec::new(),
@@ -148,6 +154,50 @@ impl<'a> Watcher<'a> {
         }
         let mut events = self.source_events();
         events.extend(changed);
+        self.record(events)
+    }
+
+    /// A look at a bot's platform other than Fly (`platform`: its workload's name).
+    pub fn instances(
+        &mut self,
+        at: Millis,
+        bot: &BotName,
+        platform: &str,
+        list: Result<Vec<PlatformInstance>, String>,
+    ) -> Vec<Event> {
+        let Some(now) = self.readable(platform, at, list) else {
+            return self.drain_errors();
+        };
+        let before = self.platforms.remove(bot);
+        let initial = before.is_none();
+        let mut events = self.source_events();
+        let event = |id: &crate::outside::Outside, state, change| Event {
+            at,
+            bot: bot.to_string(),
+            what: Happening::Instance {
+                platform: platform.to_string(),
+                id: id.clone(),
+                state,
+                change,
+            },
+            initial,
+        };
+        let before = before.unwrap_or_default();
+        for i in &now {
+            let change = match before.iter().find(|o| o.id == i.id) {
+                _ if initial => Some(InstanceChange::Found),
+                None => Some(InstanceChange::Appeared),
+                Some(o) if o.state != i.state => Some(InstanceChange::State {
+                    from: o.state.clone(),
+                }),
+                Some(_) => None,
+            };
+            events.extend(change.map(|c| event(&i.id, i.state.clone(), c)));
+        }
+        for o in before.iter().filter(|o| !now.iter().any(|i| i.id == o.id)) {
+            events.push(event(&o.id, o.state.clone(), InstanceChange::Gone));
+        }
+        self.platforms.insert(bot.clone(), now);
         self.record(events)
     }
 
@@ -280,6 +330,14 @@ impl<'a> Watcher<'a> {
                     .map(|m| format!("machine {} ({})", m.id, m.state)),
             );
         }
+        production.extend(
+            self.platforms
+                .get(bot)
+                .into_iter()
+                .flatten()
+                .filter(|i| i.running)
+                .map(|i| format!("{} ({})", i.id, i.state)),
+        );
         if let Some(url) = self.webhooks.get(bot).filter(|u| !u.is_empty()) {
             production.push(format!("a webhook ({url})"));
         }
@@ -302,10 +360,15 @@ impl<'a> Watcher<'a> {
             .join(", ")
     }
 
+    /// The bots of a Fly app, or of a workload on another platform (by its name).
     fn bots_of(&self, app: &str) -> Vec<BotName> {
         self.bots
             .iter()
-            .filter(|b| b.app().map(|a| a.as_str()) == Some(app))
+            .filter(|b| match (b.app(), &b.platform) {
+                (Some(a), _) => a.as_str() == app,
+                (None, Some(p)) => p.name() == app,
+                (None, None) => false,
+            })
             .map(|b| b.name.clone())
             .collect()
     }

@@ -134,6 +134,26 @@ impl Platform for OnFly<'_> {
     fn look_command(&self) -> String {
         format!("flyctl machine list --app {}", self.app)
     }
+
+    /// The `botctl_` metadata of the first machine that carries a record. (Surveys read
+    /// records from the machine list they make anyway: `crate::team::records`.)
+    fn read_record(&self) -> Result<Vec<(String, String)>, PlatformError> {
+        let machines = self.flyctl.machines(self.app)?;
+        let carrier = machines.iter().find(|m| {
+            m.metadata
+                .get(crate::team::BY)
+                .is_some_and(|by| !by.is_empty())
+        });
+        Ok(carrier
+            .map(|m| {
+                m.metadata
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("botctl_"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
 }
 
 #[cfg(test)]
