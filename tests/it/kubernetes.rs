@@ -97,7 +97,7 @@ fn doctor_warns_of_replicas_a_surging_rollout_and_a_crashloop_on_409() {
         .collect();
     let has = |needle: &str| text.iter().any(|t| t.contains(needle));
     assert!(
-        has("replicas: deployment/lb-partner keeps 2 replicas"),
+        has("(replicas): deployment/lb-partner keeps 2 replicas"),
         "{text:#?}"
     );
     assert!(
@@ -105,10 +105,13 @@ fn doctor_warns_of_replicas_a_surging_rollout_and_a_crashloop_on_409() {
         "{text:#?}"
     );
     assert!(
-        has("rollout: ") && has("maxSurge 25%") && has("Recreate"),
+        has("(rollout): ") && has("maxSurge 25%") && has("Recreate"),
         "{text:#?}"
     );
-    assert!(has("crashloop: pod lb-partner-") && has("409"), "{text:#?}");
+    assert!(
+        has("(crashloop): pod lb-partner-") && has("409"),
+        "{text:#?}"
+    );
     assert!(!run.all_output().contains(SECRET_IN_ENV));
 }
 

@@ -54,22 +54,4 @@ pub(super) fn check_platform(bot: &Bot, ev: &Evidence, f: &mut Findings) {
             }
         }
     }
-    // A platform that could not be read said so above: its warnings add nothing.
-    match (&look.instances, ev.platform_warnings.get(&bot.name)) {
-        (Ok(_), Some(Ok(warnings))) => {
-            for w in warnings {
-                let message = format!("{}: {}", w.check, w.message);
-                f.push(Finding::warn(Some(bot), Check::Platform, message).fix_opt(w.fix.clone()));
-            }
-        }
-        (Ok(_), Some(Err(e))) => f.push(
-            Finding::warn(
-                Some(bot),
-                Check::Platform,
-                format!("how {name} runs was not checked: {e}"),
-            )
-            .fix_opt(e.fix.clone()),
-        ),
-        _ => {}
-    }
 }

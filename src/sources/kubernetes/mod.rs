@@ -87,7 +87,8 @@ checked",
             ),
             fix: Some(
                 self.kubectl
-                    .fix(&["scale", &self.name, "--replicas=1"])
+                    .fix(&["scale", &self.name])
+                    .assign("--replicas", "1")
                     .note("and replicas: 1 in the manifest"),
             ),
         })
