@@ -28,6 +28,7 @@ mod init_shapes;
 mod kubernetes;
 mod onboarding;
 mod other_platforms;
+#[cfg(target_os = "linux")]
 mod other_users;
 mod outside;
 mod platform;

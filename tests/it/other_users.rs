@@ -14,7 +14,6 @@ fn partner(world: &World) -> Bot {
 }
 
 /// A folder another user (65534) owns and can use, outside the project.
-#[cfg(target_os = "linux")]
 fn others_folder() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("botctl-other-")
@@ -30,7 +29,6 @@ fn executable(path: &std::path::Path, text: &str) {
 }
 
 /// A program that, when run, leaves `marker` behind: proof that botctl ran it.
-#[cfg(target_os = "linux")]
 fn tripwire(path: &std::path::Path, marker: &std::path::Path) {
     executable(
         path,
@@ -39,7 +37,6 @@ fn tripwire(path: &std::path::Path, marker: &std::path::Path) {
 }
 
 /// Runs `argv` as uid 65534 in `cwd` (setpriv), shown in /proc as `shown`.
-#[cfg(target_os = "linux")]
 fn as_other_user(world: &World, argv: &[&str], cwd: &std::path::Path, shown: &[&str]) -> Proc {
     let mut full = vec![
         "setpriv",
@@ -53,12 +50,10 @@ fn as_other_user(world: &World, argv: &[&str], cwd: &std::path::Path, shown: &[&
 
 /// Python that starts `python3 SCRIPT` (a sleeper) in its folder and waits: a daemon whose
 /// child is a bot.
-#[cfg(target_os = "linux")]
 const DAEMON: &str = "#!/usr/bin/env python3\nimport subprocess, sys, time\n\
 subprocess.Popen(['python3', sys.argv[-1]])\ntime.sleep(600)\n";
 
 // Linux only: setpriv runs the other user's process.
-#[cfg(target_os = "linux")]
 #[test]
 #[ignore = "needs root"]
 fn deploy_resume_over_another_users_copy_names_a_fix_that_works() {
@@ -85,7 +80,6 @@ fn deploy_resume_over_another_users_copy_names_a_fix_that_works() {
 }
 
 // Linux only: setpriv runs the other user's process.
-#[cfg(target_os = "linux")]
 #[test]
 #[ignore = "needs root"]
 fn another_users_supervisord_is_named_not_asked_and_its_fifo_config_not_read() {
@@ -155,7 +149,6 @@ fn another_users_supervisord_is_named_not_asked_and_its_fifo_config_not_read() {
 }
 
 // Linux only: setpriv runs the other user's process.
-#[cfg(target_os = "linux")]
 #[test]
 #[ignore = "needs root"]
 fn another_users_pm2_daemon_is_never_asked() {
