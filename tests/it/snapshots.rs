@@ -384,12 +384,14 @@ fn config_error_human_output() {
 /// `text` with its event lines (`HH:MM:SS bot …`) sorted by what follows the time, each sorted
 /// line put where an event line was.
 fn events_sorted(text: &str) -> String {
+    // "10:02:11Z admin  …": a time of day, then what happened.
     let is_event = |l: &str| {
         let b = l.as_bytes();
-        b.len() > 9 && b[2] == b':' && b[5] == b':' && b[8] == b' ' && b[0].is_ascii_digit()
+        b.len() > 9 && b[0].is_ascii_digit() && b[2] == b':' && b[5] == b':'
     };
+    let said = |l: &&str| l.split_once(' ').map_or("", |(_, rest)| rest).to_string();
     let mut events: Vec<&str> = text.lines().filter(|l| is_event(l)).collect();
-    events.sort_by_key(|l| &l[9..]);
+    events.sort_by_key(said);
     let mut events = events.into_iter();
     let mut out: Vec<&str> = text
         .lines()
