@@ -10,7 +10,7 @@ use super::steps::{Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wa
 
 use crate::config::Bot;
 use crate::error::{Error, ExitStatus, Result};
-use crate::model::MachineId;
+use crate::model::{AppName, MachineId};
 use crate::sources::fly::Machine;
 use crate::sources::platform::Platform;
 use crate::state::{self, Handoff, Locked};
@@ -164,26 +164,19 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
         started_at,
         &mut steps,
     )?;
-    if restores_webhook(ctx, bot, lock.as_ref()) {
-        let startup = match (plan.targets.is_empty(), fly.ready_log.is_some()) {
+    hand_back(
+        ctx,
+        bot,
+        lock.as_ref(),
+        Some(&fly.app),
+        match (plan.targets.is_empty(), fly.ready_log.is_some()) {
             (true, _) => Startup::NothingStarted,
             (false, false) => Startup::Started,
             (false, true) => Startup::Ready,
-        };
-        super::steps::webhook::restore(
-            ctx,
-            bot,
-            lock.as_ref(),
-            Some(&fly.app),
-            startup,
-            started_at,
-            &mut steps,
-        )?;
-    }
-    if let Some(lock) = &lock {
-        clear_handoff(lock, bot, &mut steps)?;
-    }
-    Ok(())
+        },
+        started_at,
+        &mut steps,
+    )
 }
 
 /// A bot on a platform that keeps a count: scaled back to the recorded count (one for a
@@ -233,23 +226,37 @@ fn resume_scaled(
     let ready = bot.ready_log();
     let on = super::ready_line::ReadyLine { platform, ready };
     super::ready_line::wait_for_ready_line(ctx, bot, on, true, started_at, &mut steps)?;
-    if restores_webhook(ctx, bot, lock.as_ref()) {
-        let startup = match ready {
-            Some(_) => super::steps::webhook::Startup::Ready,
-            None => super::steps::webhook::Startup::Started,
-        };
-        super::steps::webhook::restore(
-            ctx,
-            bot,
-            lock.as_ref(),
-            None,
-            startup,
-            started_at,
-            &mut steps,
-        )?;
+    let startup = match ready {
+        Some(_) => Startup::Ready,
+        None => Startup::Started,
+    };
+    hand_back(
+        ctx,
+        bot,
+        lock.as_ref(),
+        None,
+        startup,
+        started_at,
+        &mut steps,
+    )
+}
+
+/// The end of every resume that started something: the webhook set again where one is owed,
+/// then the handoff cleared.
+fn hand_back(
+    ctx: &Context,
+    bot: &Bot,
+    lock: Option<&Locked>,
+    app: Option<&AppName>,
+    startup: Startup,
+    started_at: u64,
+    steps: &mut Steps,
+) -> Result<()> {
+    if restores_webhook(ctx, bot, lock) {
+        super::steps::webhook::restore(ctx, bot, lock, app, startup, started_at, steps)?;
     }
-    if let Some(lock) = &lock {
-        clear_handoff(lock, bot, &mut steps)?;
+    if let Some(lock) = lock {
+        clear_handoff(lock, bot, steps)?;
     }
     Ok(())
 }
