@@ -21,8 +21,8 @@ pub struct Instance {
     /// The user name as the process table (or a container's engine) gives it: outside text.
     pub user: crate::outside::Outside,
     pub uid: Option<Uid>,
-    /// Seconds since the epoch.
-    pub started: Option<u64>,
+    /// When it started, to the second.
+    pub started: Option<jiff::Timestamp>,
     pub cwd: Option<PathBuf>,
     pub cmd: crate::outside::Argv,
     /// What restarts it when it is killed (`null`: nothing).
@@ -339,8 +339,12 @@ fn instances(
         let inside = inside_project(&project, d.cwd.as_deref(), &arg);
         let wanted = wanted.get_or_init(|| identity::wanted(bots, tokens));
         let copy = identity::decide(
-            inside,
-            d.facts.uid == Some(me),
+            if inside {
+                identity::Folder::InProject
+            } else {
+                identity::Folder::Elsewhere
+            },
+            identity::ProcessUser::of(d.facts.uid, me),
             wanted
                 .get(&bot.name)
                 .unwrap_or(&identity::Wanted::default()),

@@ -4,7 +4,6 @@
 use crate::outside::shown;
 use crate::sources::local::{Instance, Maybe};
 use crate::sources::supervisor::{Name, Supervisor, SupervisorKind};
-use crate::time;
 
 /// "local pid 4242 `python3 bot.py` (anna, in /home/anna/lb, since …)", and what keeps it alive.
 pub fn instance(i: &Instance) -> String {
@@ -39,7 +38,7 @@ fn at(place: &str, i: &Instance) -> String {
         s.push_str(&format!(", in {}", shown(&cwd.display().to_string())));
     }
     if let Some(t) = i.started {
-        s.push_str(&format!(", since {}", time::rfc3339(t)));
+        s.push_str(&format!(", since {t}"));
     }
     s.push(')');
     if let Some(sup) = &i.supervisor {

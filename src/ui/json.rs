@@ -19,7 +19,6 @@ use crate::sources::local::{self, Maybe};
 use crate::sources::supervisor::Supervisor;
 use crate::survey::Verdict;
 use crate::survey::finding::{Finding, Level};
-use crate::time;
 
 /// A process that runs a bot, here or on a host.
 #[derive(Serialize)]
@@ -42,7 +41,7 @@ impl<'a> InstanceJson<'a> {
         InstanceJson {
             pid: i.pid,
             user: &i.user,
-            started: i.started.map(time::rfc3339),
+            started: i.started.map(|t| t.to_string()),
             cwd: i.cwd.as_deref(),
             cmd: &i.cmd,
             supervisor: i.supervisor.as_ref().map(SupervisorJson::new),

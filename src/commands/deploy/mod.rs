@@ -187,7 +187,7 @@ fn deploy(ctx: &Context, bot: &Bot, fly: &Fly, mode: Mode, user_args: &[String])
         platform: &on_fly,
         ready: fly.ready_log.as_deref(),
     };
-    super::ready_line::wait_for_ready_line(ctx, bot, on, started, began, &mut steps)
+    super::ready_line::wait_for_ready_line(ctx, bot, on, started.then_some(began), &mut steps)
 }
 
 /// Step 1: a copy here or on a host is a refusal while a machine of the bot is started (a

@@ -22,7 +22,7 @@ pub struct Found {
 pub fn bots(project: &Project, sources: &Sources) -> Found {
     let mut bots: Vec<Bot> = Vec::new();
     for launch in &sources.launches {
-        for (runs, dir) in resolve(project, &sources.packages, &launch.step, launch.strong) {
+        for (runs, dir) in resolve(project, &sources.packages, &launch.step, launch.file) {
             let (entry, key, language) = match &runs {
                 Runs::Script { file, language } => (
                     Entry::Script(script_path(project, file)),

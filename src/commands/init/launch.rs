@@ -22,13 +22,21 @@ pub struct Launch {
     pub fly: Option<(usize, Option<String>)>,
     /// Variable names the file gives it (compose `environment`), with where.
     pub env: Vec<(String, String)>,
-    /// A file whose commands all start something (not a Makefile or a script of many jobs):
-    /// an entry it names that is not in the project is worth saying.
-    pub strong: bool,
+    /// What kind of file names it: an entry a launcher names that is not in the project is
+    /// worth saying.
+    pub file: LaunchFile,
     /// A Procfile's process type (what Heroku scales).
     pub procfile: Option<String>,
     /// Railway's config as code starts it.
     pub railway: bool,
+}
+
+/// A file whose commands all start something (fly.toml, a Dockerfile, compose, a Procfile,
+/// a manifest), or one of many jobs (a Makefile, a shell script).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchFile {
+    Launcher,
+    ManyJobs,
 }
 
 /// What a launch finally runs.
@@ -67,25 +75,21 @@ pub fn gather(project: &Project) -> Sources {
     let railway_starts = railway::read_all(project);
     let packages = package_json::read_all(project);
     let mut launches = Vec::new();
-    let mut add = |steps: &[Step],
-                   origin: &str,
-                   name: Option<&str>,
-                   fly,
-                   env: &[(String, String)],
-                   strong| {
-        for step in steps {
-            launches.push(Launch {
-                step: step.clone(),
-                origin: origin.to_string(),
-                name: name.map(String::from),
-                fly: Option::clone(&fly),
-                env: env.to_vec(),
-                strong,
-                procfile: None,
-                railway: false,
-            });
-        }
-    };
+    let mut add =
+        |steps: &[Step], origin: &str, name: Option<&str>, fly, env: &[(String, String)], file| {
+            for step in steps {
+                launches.push(Launch {
+                    step: step.clone(),
+                    origin: origin.to_string(),
+                    name: name.map(String::from),
+                    fly: Option::clone(&fly),
+                    env: env.to_vec(),
+                    file,
+                    procfile: None,
+                    railway: false,
+                });
+            }
+        };
     for (i, f) in fly.iter().enumerate() {
         for (group, origin, steps) in &f.processes {
             add(
@@ -94,7 +98,7 @@ pub fn gather(project: &Project) -> Sources {
                 group.as_deref(),
                 Some((i, group.clone())),
                 &[],
-                true,
+                LaunchFile::Launcher,
             );
         }
     }
@@ -120,12 +124,19 @@ pub fn gather(project: &Project) -> Sources {
                 service.map(|s| s.name.as_str()),
                 fly_i.map(|i| (i, None)),
                 &env,
-                true,
+                LaunchFile::Launcher,
             );
         }
     }
     for s in services.iter().filter(|s| !s.steps.is_empty()) {
-        add(&s.steps, &s.origin, Some(&s.name), None, &env_of(s), true);
+        add(
+            &s.steps,
+            &s.origin,
+            Some(&s.name),
+            None,
+            &env_of(s),
+            LaunchFile::Launcher,
+        );
     }
     for p in &procs {
         // Fly builds a folder without a Dockerfile with buildpacks, which run its Procfile.
@@ -138,14 +149,21 @@ pub fn gather(project: &Project) -> Sources {
             Some(&p.kind),
             fly_i.map(|i| (i, None)),
             &[],
-            true,
+            LaunchFile::Launcher,
         );
     }
     for w in &kube {
-        add(&w.steps, &w.origin, Some(&w.name), None, &[], true);
+        add(
+            &w.steps,
+            &w.origin,
+            Some(&w.name),
+            None,
+            &[],
+            LaunchFile::Launcher,
+        );
     }
     for r in &railway_starts {
-        add(&r.steps, &r.origin, None, None, &[], true);
+        add(&r.steps, &r.origin, None, None, &[], LaunchFile::Launcher);
     }
     for pkg in packages.iter().filter(|p| p.telegram) {
         let what = if pkg.script("start").is_some() {
@@ -159,14 +177,14 @@ pub fn gather(project: &Project) -> Sources {
             None,
             None,
             &[],
-            true,
+            LaunchFile::Launcher,
         );
     }
     for r in scripts::makefiles(project)
         .into_iter()
         .chain(scripts::shell_scripts(project))
     {
-        add(&r.steps, &r.origin, None, None, &[], false);
+        add(&r.steps, &r.origin, None, None, &[], LaunchFile::ManyJobs);
     }
     // A Procfile line's origin names it alone (`Procfile:2 (worker)`).
     for l in &mut launches {
@@ -192,10 +210,10 @@ pub fn resolve(
     project: &Project,
     packages: &[Package],
     step: &Step,
-    strong: bool,
+    named_by: LaunchFile,
 ) -> Vec<(Runs, PathBuf)> {
     let mut out = Vec::new();
-    resolve_into(project, packages, step, strong, 0, &mut out);
+    resolve_into(project, packages, step, named_by, 0, &mut out);
     out
 }
 
@@ -203,7 +221,7 @@ fn resolve_into(
     project: &Project,
     packages: &[Package],
     step: &Step,
-    strong: bool,
+    named_by: LaunchFile,
     hops: usize,
     out: &mut Vec<(Runs, PathBuf)>,
 ) {
@@ -211,9 +229,10 @@ fn resolve_into(
         return;
     }
     let dir = &step.dir;
+    let strong = named_by == LaunchFile::Launcher;
     let follow = |steps: Vec<Step>, out: &mut Vec<(Runs, PathBuf)>| {
         for s in steps {
-            resolve_into(project, packages, &s, strong, hops + 1, out);
+            resolve_into(project, packages, &s, named_by, hops + 1, out);
         }
     };
     match &step.starts {

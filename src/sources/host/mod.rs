@@ -87,7 +87,7 @@ pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<Pid>
         format!(
             "{}:{}:{}",
             seen.identity.pid,
-            seen.identity.started.map_or(-1, |s| s as i64),
+            seen.identity.started.map_or(-1, |s| s.as_second()),
             seen.cmdline_hex
         )
     }));

@@ -22,7 +22,7 @@ struct Proc {
     pid: Pid,
     ppid: Pid,
     uid: Option<Uid>,
-    started: Option<u64>,
+    started: Option<jiff::Timestamp>,
     cwd: Option<PathBuf>,
     cgroup: String,
     argv: Vec<String>,
@@ -102,7 +102,9 @@ shell run `sh -s`?"
                     pid,
                     ppid,
                     uid,
-                    started: (btime > 0).then(|| btime + ticks / tck),
+                    started: (btime > 0)
+                        .then(|| crate::time::from_unix(btime + ticks / tck))
+                        .flatten(),
                     cwd,
                     cgroup,
                     argv: Vec::new(),
@@ -275,8 +277,8 @@ fn instances<'w>(
                 })
         };
         let copy = identity::decide(
-            false,
-            p.uid == Some(ssh_uid),
+            identity::Folder::Elsewhere,
+            identity::ProcessUser::of(p.uid, ssh_uid),
             wanted(&bot.name).unwrap_or(&Wanted::default()),
             |var| read("env", var),
             |var| read("dotenv", var),

@@ -251,7 +251,7 @@ mod tests {
         let i: Vec<Instance> = list.items.iter().map(Pod::instance).collect();
         assert_eq!(i[0].condition, Condition::Up);
         let started = crate::time::parse_rfc3339("2026-12-06T20:00:00Z");
-        assert_eq!(i[0].since.map(|t| t.as_second() as u64), started);
+        assert_eq!(i[0].since, started);
         assert_eq!(i[0].started_by.as_ref().unwrap().raw(), "ReplicaSet lb-7d");
         assert_eq!(
             (i[1].state.raw(), i[1].running, i[1].condition),

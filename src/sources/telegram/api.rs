@@ -100,7 +100,7 @@ pub struct WebhookInfo {
     pub url: Outside,
     pub pending_update_count: u64,
     pub last_error_message: Option<Outside>,
-    pub last_error_date: Option<u64>,
+    pub last_error_date: Option<jiff::Timestamp>,
     /// A certificate was uploaded with it: botctl cannot upload it again.
     pub has_custom_certificate: bool,
     pub max_connections: Option<u32>,
@@ -233,7 +233,10 @@ impl BotApi {
                 .get("last_error_message")
                 .and_then(|v| v.as_str())
                 .map(|m| redact(m, &self.token).into()),
-            last_error_date: w.get("last_error_date").and_then(|v| v.as_u64()),
+            last_error_date: w
+                .get("last_error_date")
+                .and_then(|v| v.as_u64())
+                .and_then(crate::time::from_unix),
             has_custom_certificate: w
                 .get("has_custom_certificate")
                 .and_then(|v| v.as_bool())
