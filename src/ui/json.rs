@@ -37,7 +37,7 @@ pub struct InstanceJson<'a> {
 }
 
 impl<'a> InstanceJson<'a> {
-    pub fn new(i: &'a local::Instance) -> Self {
+    pub fn new(i: &'a local::BotProcess) -> Self {
         InstanceJson {
             pid: i.pid,
             user: &i.user,

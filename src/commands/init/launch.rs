@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::code::module_file;
-use super::command::{Starts, Step};
+use super::command::{LaunchStep, Starts};
 use super::package_json::{self, Package};
 use super::walk::{Project, normalize};
 use super::{compose, dockerfile, fly_toml, manifests, procfile, railway, scripts};
@@ -13,7 +13,7 @@ use crate::model::Language;
 
 /// One command of a project file that starts something.
 pub struct Launch {
-    pub step: Step,
+    pub step: LaunchStep,
     /// Where it is written: `Dockerfile:7 (CMD)`.
     pub origin: String,
     /// The name the file gives it: a compose service, a Procfile process, a Fly process group.
@@ -41,7 +41,7 @@ pub enum LaunchFile {
 
 /// What a launch finally runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Runs {
+pub enum Launched {
     Script {
         file: PathBuf,
         language: Language,
@@ -61,7 +61,7 @@ pub enum Runs {
 pub struct Sources {
     pub fly: Vec<fly_toml::FlyFile>,
     /// Kubernetes workloads whose containers start something.
-    pub kube: Vec<manifests::Workload>,
+    pub kube: Vec<manifests::ManifestWorkload>,
     pub packages: Vec<Package>,
     pub launches: Vec<Launch>,
 }
@@ -75,21 +75,25 @@ pub fn gather(project: &Project) -> Sources {
     let railway_starts = railway::read_all(project);
     let packages = package_json::read_all(project);
     let mut launches = Vec::new();
-    let mut add =
-        |steps: &[Step], origin: &str, name: Option<&str>, fly, env: &[(String, String)], file| {
-            for step in steps {
-                launches.push(Launch {
-                    step: step.clone(),
-                    origin: origin.to_string(),
-                    name: name.map(String::from),
-                    fly: Option::clone(&fly),
-                    env: env.to_vec(),
-                    file,
-                    procfile: None,
-                    railway: false,
-                });
-            }
-        };
+    let mut add = |steps: &[LaunchStep],
+                   origin: &str,
+                   name: Option<&str>,
+                   fly,
+                   env: &[(String, String)],
+                   file| {
+        for step in steps {
+            launches.push(Launch {
+                step: step.clone(),
+                origin: origin.to_string(),
+                name: name.map(String::from),
+                fly: Option::clone(&fly),
+                env: env.to_vec(),
+                file,
+                procfile: None,
+                railway: false,
+            });
+        }
+    };
     for (i, f) in fly.iter().enumerate() {
         for (group, origin, steps) in &f.processes {
             add(
@@ -102,7 +106,7 @@ pub fn gather(project: &Project) -> Sources {
             );
         }
     }
-    let env_of = |s: &compose::Service| -> Vec<(String, String)> {
+    let env_of = |s: &compose::ComposeService| -> Vec<(String, String)> {
         s.env
             .iter()
             .map(|e| (e.clone(), s.origin.clone()))
@@ -209,9 +213,9 @@ const MAX_HOPS: usize = 4;
 pub fn resolve(
     project: &Project,
     packages: &[Package],
-    step: &Step,
+    step: &LaunchStep,
     named_by: LaunchFile,
-) -> Vec<(Runs, PathBuf)> {
+) -> Vec<(Launched, PathBuf)> {
     let mut out = Vec::new();
     resolve_into(project, packages, step, named_by, 0, &mut out);
     out
@@ -220,17 +224,17 @@ pub fn resolve(
 fn resolve_into(
     project: &Project,
     packages: &[Package],
-    step: &Step,
+    step: &LaunchStep,
     named_by: LaunchFile,
     hops: usize,
-    out: &mut Vec<(Runs, PathBuf)>,
+    out: &mut Vec<(Launched, PathBuf)>,
 ) {
     if hops > MAX_HOPS || !project.contains(&step.dir) {
         return;
     }
     let dir = &step.dir;
     let strong = named_by == LaunchFile::Launcher;
-    let follow = |steps: Vec<Step>, out: &mut Vec<(Runs, PathBuf)>| {
+    let follow = |steps: Vec<LaunchStep>, out: &mut Vec<(Launched, PathBuf)>| {
         for s in steps {
             resolve_into(project, packages, &s, named_by, hops + 1, out);
         }
@@ -243,15 +247,15 @@ fn resolve_into(
                 return;
             }
             if file.is_file() {
-                out.push((Runs::Script { file, language }, dir.clone()));
+                out.push((Launched::Script { file, language }, dir.clone()));
             } else if language == Language::JavaScript {
                 // `node dist/bot.js` before the build: the file the process will run.
                 if package_json::owning(packages, dir, &project.root).is_some_and(|p| p.telegram) {
-                    out.push((Runs::Script { file, language }, dir.clone()));
+                    out.push((Launched::Script { file, language }, dir.clone()));
                 }
             } else if strong {
                 out.push((
-                    Runs::Missing {
+                    Launched::Missing {
                         entry: crate::model::Entry::Script(project.rel(&file)),
                         named: format!("python {}", crate::outside::shown(s)),
                     },
@@ -261,7 +265,7 @@ fn resolve_into(
         }
         Starts::Module(m) => match module_file(dir, m) {
             Some(file) => out.push((
-                Runs::Module {
+                Launched::Module {
                     name: m.clone(),
                     file,
                 },
@@ -269,7 +273,7 @@ fn resolve_into(
             )),
             // `python -m pip`, `-m pytest`: a tool, not the project's code.
             None if strong && !is_tool_module(m) && crate::config::is_module_name(m) => out.push((
-                Runs::Missing {
+                Launched::Missing {
                     entry: crate::model::Entry::Module(m.clone()),
                     named: format!("python -m {}", crate::outside::shown(m)),
                 },
@@ -294,7 +298,7 @@ fn resolve_into(
                 && let Some(main) = pkg.main_entry()
             {
                 follow(
-                    vec![Step {
+                    vec![LaunchStep {
                         dir: dir.clone(),
                         starts: Starts::Script(relative(&folder.join(main), dir)),
                     }],

@@ -26,7 +26,7 @@ const DELIVERY: Duration = Duration::from_secs(10);
 const SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(2);
 
 /// The webhook dev-start found, to delete and later restore.
-pub struct Found {
+pub struct WebhookFound {
     /// What deploy-resume sets again (`None`: nothing to restore).
     pub record: Option<Webhook>,
     /// Whether a webhook is set now (and so must be deleted).
@@ -66,7 +66,7 @@ pub fn record(
     survey: &Survey,
     lock: Option<&state::Locked>,
     steps: &mut Steps,
-) -> Result<Found> {
+) -> Result<WebhookFound> {
     let mut step =
         steps.begin("Record the webhook (url, max_connections, allowed_updates) to restore later");
     let info = match survey
@@ -114,7 +114,7 @@ gives back: botctl could not set it again after the handoff",
 deploy-resume relies on the bot to set it",
         ),
     }
-    Ok(Found {
+    Ok(WebhookFound {
         record,
         set: !info.url.is_empty(),
     })
@@ -126,7 +126,7 @@ deploy-resume relies on the bot to set it",
 pub fn delete(
     ctx: &Context,
     bot: &Bot,
-    found: &Found,
+    found: &WebhookFound,
     recorded: Option<&state::Recorded>,
     mode: Mode,
     steps: &mut Steps,

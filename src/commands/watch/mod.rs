@@ -21,7 +21,7 @@ use crate::error::{ExitStatus, Result};
 use crate::model::{AppName, BotName, HostName, Pid};
 use crate::sources::fly::Machine;
 use crate::sources::host;
-use crate::sources::local::{self, Instance};
+use crate::sources::local::{self, BotProcess};
 use crate::sources::platform::Instance as PlatformInstance;
 use crate::sources::telegram::{BotApi, TokenLookup};
 use crate::{interrupt, survey, ui};
@@ -53,8 +53,8 @@ fn for_duration(s: &str) -> std::result::Result<Duration, config::DurationError>
 
 /// What a source's thread saw.
 enum Seen {
-    Local(Result<Vec<Instance>, String>),
-    Host(HostName, Result<Vec<Instance>, String>),
+    Local(Result<Vec<BotProcess>, String>),
+    Host(HostName, Result<Vec<BotProcess>, String>),
     Fly(AppName, Result<Vec<Machine>, String>),
     /// A bot's platform other than Fly: the bot, its workload's name, its instances.
     Platform(BotName, String, Result<Vec<PlatformInstance>, String>),

@@ -11,7 +11,7 @@ use super::event::{Event, Happening, InstanceChange, MachineChange, RunningCopy,
 use crate::config::Bot;
 use crate::model::{BotName, HostName};
 use crate::sources::fly::{BotOnFly, LogLine, Machine, MachineState, groups};
-use crate::sources::local::Instance;
+use crate::sources::local::BotProcess;
 use crate::sources::platform::Instance as PlatformInstance;
 use crate::sources::supervisor::SupervisorKind;
 
@@ -40,8 +40,8 @@ pub struct Tally {
 pub struct Watcher<'a> {
     bots: Vec<&'a Bot>,
     pub started: Timestamp,
-    local: Option<Vec<Instance>>,
-    hosts: BTreeMap<HostName, Vec<Instance>>,
+    local: Option<Vec<BotProcess>>,
+    hosts: BTreeMap<HostName, Vec<BotProcess>>,
     /// Per bot: the machines of its process group, as last seen.
     fly: BTreeMap<BotName, Vec<Machine>>,
     /// Per bot on a platform other than Fly: its instances (pods) at the last look.
@@ -94,7 +94,7 @@ impl<'a> Watcher<'a> {
     }
 
     /// A look at this machine's processes.
-    pub fn local(&mut self, at: Timestamp, scan: Result<Vec<Instance>, String>) -> Vec<Event> {
+    pub fn local(&mut self, at: Timestamp, scan: Result<Vec<BotProcess>, String>) -> Vec<Event> {
         let Some(now) = self.readable("this machine's processes", at, scan) else {
             return self.drain_errors();
         };
@@ -110,7 +110,7 @@ impl<'a> Watcher<'a> {
         &mut self,
         at: Timestamp,
         host: &str,
-        scan: Result<Vec<Instance>, String>,
+        scan: Result<Vec<BotProcess>, String>,
     ) -> Vec<Event> {
         let Some(now) = self.readable(&format!("host {host}"), at, scan) else {
             return self.drain_errors();
@@ -491,11 +491,11 @@ impl<'a> Watcher<'a> {
 fn copies_changed(
     at: Timestamp,
     host: Option<&str>,
-    before: &[Instance],
-    now: &[Instance],
+    before: &[BotProcess],
+    now: &[BotProcess],
     initial: bool,
 ) -> Vec<Event> {
-    let key = |i: &Instance| (i.bot.clone(), i.pid, i.started);
+    let key = |i: &BotProcess| (i.bot.clone(), i.pid, i.started);
     let old: BTreeSet<_> = before.iter().map(key).collect();
     let new: BTreeSet<_> = now.iter().map(key).collect();
     let mut events: Vec<Event> = before
@@ -521,7 +521,7 @@ fn copies_changed(
     events
 }
 
-fn copy(host: Option<&str>, i: &Instance) -> RunningCopy {
+fn copy(host: Option<&str>, i: &BotProcess) -> RunningCopy {
     let started_by = match &i.supervisor {
         Some(s) => Some(crate::ui::describe::supervisor(s)),
         None => i.parent_cmd.program().map(|name| match i.ppid {
@@ -635,8 +635,8 @@ mod tests {
         Timestamp::from_millisecond(n).unwrap()
     }
 
-    fn copy_of(pid: Pid) -> Instance {
-        Instance {
+    fn copy_of(pid: Pid) -> BotProcess {
+        BotProcess {
             bot: "partner".into(),
             pid,
             user: "dev".into(),

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use super::autostart::autostart;
 use super::sections::{Section, Sections};
-use super::{HostScan, Seen, hex_of};
+use super::{HostScan, ScannedProcess, hex_of};
 use crate::config::Bot;
 use crate::model::{BotName, Pid, ProcessIdentity, Uid};
 use crate::sources::identity::{self, Wanted, Whose};
-use crate::sources::local::{self, Instance, Maybe};
+use crate::sources::local::{self, BotProcess, Maybe};
 use crate::sources::proc;
 use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, ProcessRecord, Unanswered};
 
@@ -146,7 +146,7 @@ shell run `sh -s`?"
             .iter()
             .map(|p| {
                 let cmdline = cmdlines.get(&p.pid).map_or("", |c| c.as_str());
-                let seen = Seen {
+                let seen = ScannedProcess {
                     identity: ProcessIdentity {
                         pid: p.pid,
                         started: p.started,
@@ -235,7 +235,7 @@ fn instances<'w>(
     ssh_uid: Uid,
     wanted: impl Fn(&BotName) -> Option<&'w Wanted>,
     tokens: &TokensSeen,
-) -> (Vec<Instance>, Vec<Maybe>) {
+) -> (Vec<BotProcess>, Vec<Maybe>) {
     let by_pid: HashMap<Pid, &Proc> = procs.iter().map(|p| (p.pid, p)).collect();
     let mut found = Vec::new();
     let mut maybe = Vec::new();
@@ -248,7 +248,7 @@ fn instances<'w>(
         {
             continue;
         }
-        let instance = Instance {
+        let instance = BotProcess {
             bot: bot.name.clone(),
             pid: p.pid,
             user: p
@@ -294,7 +294,7 @@ fn instances<'w>(
     let mut maybe = local::one_per_wrapper_maybe(maybe, parent);
     // The maybes' supervisors too, read the same way.
     let n = found.len();
-    let mut found: Vec<Instance> = found
+    let mut found: Vec<BotProcess> = found
         .into_iter()
         .chain(maybe.iter().map(|m| m.instance.clone()))
         .collect();
