@@ -319,3 +319,18 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handoff_file_reads_and_writes_as_it_always_has() {
+        let text = r#"{"version":1,"handoffs":[{"bot":"partner","app":"lb","machines":["m1"],"at":"2026-11-24T10:02:11Z","by":"alice@mbp"}]}"#;
+        let state: State = serde_json::from_str(text).unwrap();
+        let h = &state.handoffs[0];
+        assert_eq!(h.by, Person::new("alice@mbp"));
+        assert_eq!(h.at.to_string(), "2026-11-24T10:02:11Z");
+        assert_eq!(serde_json::to_string(&state).unwrap(), text);
+    }
+}

@@ -157,11 +157,11 @@ struct PlatformJson<'a> {
     name: &'a str,
     /// The sentence and its fix when it was not read (or cannot be yet).
     error: Option<String>,
-    instances: Vec<InstanceJson<'a>>,
+    instances: Vec<PlatformInstanceJson<'a>>,
 }
 
 #[derive(Serialize)]
-struct InstanceJson<'a> {
+struct PlatformInstanceJson<'a> {
     id: &'a crate::outside::Outside,
     state: &'a crate::outside::Outside,
     started: Option<String>,
@@ -180,7 +180,7 @@ impl<'a> PlatformJson<'a> {
             error,
             instances: instances
                 .iter()
-                .map(|i| InstanceJson {
+                .map(|i| PlatformInstanceJson {
                     id: &i.id,
                     state: &i.state,
                     started: i.since.map(|t| t.to_string()),

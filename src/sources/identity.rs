@@ -150,6 +150,8 @@ pub fn dotenv_var(cwd: &Path, var: &str) -> Seen {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Folder::{Elsewhere, InProject};
+    use ProcessUser::{Another, Own};
 
     fn wanted(token: Option<&str>) -> Wanted {
         Wanted {
@@ -166,83 +168,38 @@ mod tests {
     fn the_copy_is_told_by_folder_then_environment_then_its_dotenv() {
         let w = wanted(Some("1:a"));
         let unread = |_: &str| -> Seen { panic!("read although the rule knew") };
+        assert_eq!(decide(InProject, Another, &w, unread, unread), Whose::This);
         assert_eq!(
-            decide(Folder::InProject, ProcessUser::Another, &w, unread, unread),
+            decide(Elsewhere, Own, &w, |_| hash("1:a"), unread),
             Whose::This
         );
         assert_eq!(
-            decide(
-                Folder::Elsewhere,
-                ProcessUser::Own,
-                &w,
-                |_| hash("1:a"),
-                unread
-            ),
-            Whose::This
-        );
-        assert_eq!(
-            decide(
-                Folder::Elsewhere,
-                ProcessUser::Own,
-                &w,
-                |_| hash("2:b"),
-                unread
-            ),
+            decide(Elsewhere, Own, &w, |_| hash("2:b"), unread),
             Whose::Other
         );
         assert_eq!(
-            decide(
-                Folder::Elsewhere,
-                ProcessUser::Own,
-                &w,
-                |_| Seen::Absent,
-                |_| hash("1:a")
-            ),
+            decide(Elsewhere, Own, &w, |_| Seen::Absent, |_| hash("1:a")),
             Whose::This
         );
         assert_eq!(
-            decide(
-                Folder::Elsewhere,
-                ProcessUser::Own,
-                &w,
-                |_| Seen::Absent,
-                |_| hash("2:b")
-            ),
+            decide(Elsewhere, Own, &w, |_| Seen::Absent, |_| hash("2:b")),
             Whose::Other
         );
         assert_eq!(
-            decide(
-                Folder::Elsewhere,
-                ProcessUser::Own,
-                &w,
-                |_| Seen::Absent,
-                |_| Seen::Absent
-            ),
+            decide(Elsewhere, Own, &w, |_| Seen::Absent, |_| Seen::Absent),
             Whose::Other
         );
         assert!(matches!(
-            decide(
-                Folder::Elsewhere,
-                ProcessUser::Own,
-                &w,
-                |_| Seen::Unknown("x".into()),
-                unread
-            ),
+            decide(Elsewhere, Own, &w, |_| Seen::Unknown("x".into()), unread),
             Whose::Maybe(_)
         ));
         assert!(matches!(
-            decide(Folder::Elsewhere, ProcessUser::Another, &w, unread, unread),
+            decide(Elsewhere, Another, &w, unread, unread),
             Whose::Maybe(_)
         ));
         // No token here to compare with: a copy with a token of its own cannot be told.
         assert!(matches!(
-            decide(
-                Folder::Elsewhere,
-                ProcessUser::Own,
-                &wanted(None),
-                |_| hash("2:b"),
-                unread
-            ),
+            decide(Elsewhere, Own, &wanted(None), |_| hash("2:b"), unread),
             Whose::Maybe(_)
         ));
     }

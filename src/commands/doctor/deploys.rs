@@ -186,7 +186,7 @@ fn strategy(
     bot: &Bot,
     app: &str,
     fly_toml: &FlyToml,
-    handoff: Option<&Handoff>,
+    handoff: Option<&OpenHandoff>,
     f: &mut Vec<Finding>,
 ) {
     let shown = fly_toml.path.display();
@@ -245,17 +245,17 @@ deploy of a polling bot)"
 }
 
 /// An open handoff: who holds the bot (as its record or state names them), and how.
-struct Handoff {
+struct OpenHandoff {
     holder: String,
     how: String,
 }
 
 /// A handoff is open: in the local state, or a record on one of the app's machines.
-fn handoff_open(bot: &Bot, ev: &Evidence) -> Option<Handoff> {
+fn handoff_open(bot: &Bot, ev: &Evidence) -> Option<OpenHandoff> {
     if let Ok(st) = &ev.handoffs
         && let Some(h) = st.handoff(&bot.name)
     {
-        return Some(Handoff {
+        return Some(OpenHandoff {
             holder: crate::outside::shown(&h.by).into_owned(),
             how: format!("dev-start by {} at {}", h.by, h.at),
         });
@@ -267,7 +267,7 @@ fn handoff_open(bot: &Bot, ev: &Evidence) -> Option<Handoff> {
         .iter()
         .filter_map(crate::team::on_machine)
         .find(|r| r.bot.is_empty() || r.bot == bot.name)
-        .map(|r| Handoff {
+        .map(|r| OpenHandoff {
             holder: crate::outside::shown(&r.by).into_owned(),
             how: format!("a handoff record by {} at {}", r.by, r.at),
         })
