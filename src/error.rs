@@ -66,6 +66,9 @@ pub enum Error {
         message: String,
         fix: Fix,
     },
+    /// A step that changes things failed (a timeout, a survivor, a program that could not
+    /// run): its typed cause, which tells it in its own sentence.
+    Step(Box<dyn std::error::Error + Send + Sync>),
     /// A step that changes things failed (a timeout, a survivor), told in its own sentence.
     StepFailed(String),
     /// A step failed and left something for a person to do by hand: `fix`.
@@ -104,6 +107,7 @@ impl Error {
             }
             Error::Refused { .. } => ExitStatus::Found,
             Error::StepFailed(_)
+            | Error::Step(_)
             | Error::LeftToDo { .. }
             | Error::Failed { .. }
             | Error::State { .. }
@@ -120,6 +124,11 @@ impl Error {
             fix,
             source: Box::new(e),
         }
+    }
+
+    /// A step that failed for this cause.
+    pub fn step(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Step(Box::new(cause))
     }
 
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
@@ -155,6 +164,7 @@ impl fmt::Display for Error {
             Error::Usage(message) => write!(f, "{message}"),
             Error::Refused { message, fix } => write!(f, "{message}\n  fix: {fix}"),
             Error::StepFailed(message) => write!(f, "{message}"),
+            Error::Step(cause) => write!(f, "{cause}"),
             Error::LeftToDo { message, fix } => write!(f, "{message}\nfix: {fix}"),
             Error::Failed { message, fix, .. } => {
                 f.write_str(&crate::fix::with_fix(message, fix.as_ref()))
@@ -172,6 +182,7 @@ impl std::error::Error for Error {
         match self {
             Error::Io { source, .. } => Some(source),
             Error::Failed { source, .. } => Some(source.as_ref()),
+            Error::Step(cause) => Some(cause.as_ref()),
             _ => None,
         }
     }

@@ -183,7 +183,7 @@ fn wait_gone(pid: Pid) {
 /// (the current user's instances, everyone else's and botctl's own ancestors, the copies that
 /// cannot be told)
 fn find(ctx: &Context, bots: &[&Bot]) -> Result<Found> {
-    let scan = local::scan_full(bots, &ctx.cfg.root, &ctx.tokens).map_err(Error::StepFailed)?;
+    let scan = local::scan_full(bots, &ctx.cfg.root, &ctx.tokens).map_err(Error::step)?;
     let me = Uid::own();
     let protected = local::ancestors();
     let (mine, others) = scan

@@ -20,10 +20,11 @@ use crate::config::{self, Bot};
 use crate::error::{ExitStatus, Result};
 use crate::model::{AppName, BotName, HostName, Pid};
 use crate::sources::fly::Machine;
-use crate::sources::host;
+use crate::sources::host::{self, HostError};
 use crate::sources::local::{self, Instance};
 use crate::sources::platform::Instance as PlatformInstance;
-use crate::sources::telegram::{BotApi, TokenLookup};
+use crate::sources::proc::TableError;
+use crate::sources::telegram::{ApiError, BotApi, TokenLookup};
 use crate::{interrupt, survey, ui};
 use event::{Event, Millis, now_ms};
 use stream::Heard;
@@ -53,12 +54,12 @@ fn for_duration(s: &str) -> std::result::Result<Duration, config::DurationError>
 
 /// What a source's thread saw.
 enum Seen {
-    Local(Result<Vec<Instance>, String>),
-    Host(HostName, Result<Vec<Instance>, String>),
+    Local(Result<Vec<Instance>, TableError>),
+    Host(HostName, Result<Vec<Instance>, HostError>),
     Fly(AppName, Result<Vec<Machine>, String>),
     /// A bot's platform other than Fly: the bot, its workload's name, its instances.
     Platform(BotName, String, Result<Vec<PlatformInstance>, String>),
-    Webhook(BotName, Result<crate::outside::Outside, String>),
+    Webhook(BotName, Result<crate::outside::Outside, ApiError>),
     Log(String, Heard),
 }
 
@@ -255,7 +256,7 @@ fn start_readers<'s, 'e: 's>(
         let tx = tx.clone();
         s.spawn(move || {
             every(w.fly, stop, || {
-                let url = api.webhook_info().map(|w| w.url).map_err(|e| e.to_string());
+                let url = api.webhook_info().map(|w| w.url);
                 tx.send(Seen::Webhook(bot.name.clone(), url)).is_ok()
             })
         });

@@ -10,9 +10,12 @@ use super::event::{
 use crate::config::Bot;
 use crate::model::{BotName, HostName};
 use crate::sources::fly::{BotOnFly, LogLine, Machine, MachineState, groups};
+use crate::sources::host::HostError;
 use crate::sources::local::Instance;
 use crate::sources::platform::Instance as PlatformInstance;
+use crate::sources::proc::TableError;
 use crate::sources::supervisor::SupervisorKind;
+use crate::sources::telegram::ApiError;
 
 /// How far back a 409 event looks for the changes that may have caused it.
 const BEFORE: Millis = 60_000;
@@ -88,7 +91,7 @@ impl<'a> Watcher<'a> {
     }
 
     /// A look at this machine's processes.
-    pub fn local(&mut self, at: Millis, scan: Result<Vec<Instance>, String>) -> Vec<Event> {
+    pub fn local(&mut self, at: Millis, scan: Result<Vec<Instance>, TableError>) -> Vec<Event> {
         let Some(now) = self.readable("this machine's processes", at, scan) else {
             return self.drain_errors();
         };
@@ -104,7 +107,7 @@ impl<'a> Watcher<'a> {
         &mut self,
         at: Millis,
         host: &str,
-        scan: Result<Vec<Instance>, String>,
+        scan: Result<Vec<Instance>, HostError>,
     ) -> Vec<Event> {
         let Some(now) = self.readable(&format!("host {host}"), at, scan) else {
             return self.drain_errors();
@@ -205,7 +208,7 @@ impl<'a> Watcher<'a> {
         &mut self,
         at: Millis,
         bot: &str,
-        url: Result<crate::outside::Outside, String>,
+        url: Result<crate::outside::Outside, ApiError>,
     ) -> Vec<Event> {
         let Some(url) = self.readable(&format!("{bot}'s webhook info"), at, url) else {
             return self.drain_errors();
@@ -736,8 +739,9 @@ mod tests {
         assert!(w.log_line(started + 5000, "lb", line).is_empty());
         assert_eq!(w.conflicts(), 1);
         // An unreadable source is said once, and once more when it can be read again.
-        assert_eq!(w.local(started, Err("no /proc".into())).len(), 1);
-        assert!(w.local(started, Err("no /proc".into())).is_empty());
+        let no_proc = || TableError::ProcDir(std::io::Error::other("no /proc").into());
+        assert_eq!(w.local(started, Err(no_proc())).len(), 1);
+        assert!(w.local(started, Err(no_proc())).is_empty());
         let back = w.local(started, Ok(Vec::new()));
         assert!(matches!(
             &back[0].what,

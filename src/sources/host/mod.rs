@@ -9,6 +9,7 @@
 //! and what dev-stop and the survey call.
 
 mod autostart;
+mod error;
 mod scan;
 mod sections;
 mod ssh;
@@ -24,6 +25,7 @@ use crate::sources::identity;
 use crate::sources::local::{Instance, Maybe};
 use crate::sources::telegram::Tokens;
 
+pub use error::{HostError, ScanProblem};
 pub use scan::parse;
 pub use ssh::ssh;
 use ssh::status_words;
@@ -68,7 +70,7 @@ pub(super) fn hex_of(cmdline: &str) -> String {
 
 /// Sends `signal` to each process on the host that is still the one seen, is the ssh user's
 /// and has not exited; returns those pids (with `Check`: the ones still running).
-pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<Pid>, String> {
+pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<Pid>, HostError> {
     if targets.is_empty() {
         return Ok(Vec::new());
     }
@@ -94,12 +96,11 @@ pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<Pid>
     let remote: Vec<&str> = remote.iter().map(String::as_str).collect();
     let out = ssh(host, &remote, SIGNAL)?;
     if !out.success() {
-        return Err(format!(
-            "signalling on {} failed ({}): {}",
-            host.name,
-            status_words(&out),
-            out.error_line()
-        ));
+        return Err(HostError::SignalFailed {
+            host: host.name.clone(),
+            status: status_words(&out),
+            said: out.error_line(),
+        });
     }
     Ok(out
         .stdout
@@ -124,7 +125,7 @@ pub struct HostScan {
 
 /// Reads `host` for these bots (those it may run); `tokens`: the project's, which tell each
 /// bot's copies there.
-pub fn read(host: &Host, bots: &[&Bot], tokens: &Tokens) -> Result<HostScan, String> {
+pub fn read(host: &Host, bots: &[&Bot], tokens: &Tokens) -> Result<HostScan, HostError> {
     let bots: Vec<&Bot> = bots
         .iter()
         .filter(|b| host.may_run(&b.name))
@@ -136,14 +137,16 @@ pub fn read(host: &Host, bots: &[&Bot], tokens: &Tokens) -> Result<HostScan, Str
     remote.extend(args.iter().map(String::as_str));
     let out = ssh(host, &remote, SCAN)?;
     if !out.success() {
-        return Err(format!(
-            "the scan failed on {} ({}): {}",
-            host.name,
-            status_words(&out),
-            out.error_line()
-        ));
+        return Err(HostError::ScanFailed {
+            host: host.name.clone(),
+            status: status_words(&out),
+            said: out.error_line(),
+        });
     }
-    parse(&out.stdout, &bots, &wanted).map_err(|e| format!("{}: {e}", host.name))
+    parse(&out.stdout, &bots, &wanted).map_err(|problem| HostError::Answer {
+        host: host.name.clone(),
+        problem,
+    })
 }
 
 /// scan.sh's arguments, quoted for the login shell: how many token variables, the variables,
