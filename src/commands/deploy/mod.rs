@@ -13,7 +13,7 @@ use super::Context;
 use super::doctor::FlyToml;
 use super::steps::{Mode, Settle, Steps, wait_for_machines};
 use crate::config::Bot;
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{Action, Error, ExitStatus, Result, Usage};
 use crate::fix::Fix;
 use crate::model::{BotName, Fly, MachineId};
 use crate::sources::fly::deploy_strategy::{self, Strategy};
@@ -55,12 +55,16 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
         .select(std::slice::from_ref(&args.bot))?
         .into_iter()
         .next()
-        .ok_or_else(|| Error::Usage(format!("no bot named {:?}", args.bot)))?;
+        .ok_or_else(|| {
+            Error::Usage(Usage::NoBotNamed {
+                name: args.bot.clone(),
+            })
+        })?;
     let Some(fly) = bot.fly() else {
-        return Err(Error::Usage(format!(
-            "{} has no fly_app in botctl.toml: nothing to deploy",
-            bot.name
-        )));
+        return Err(Error::Usage(Usage::NoPlatform {
+            bot: bot.name.clone(),
+            nothing_to: Action::Deploy,
+        }));
     };
     for own in ["--app", "-a", "--config", "-c"] {
         if args
@@ -68,11 +72,10 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
             .iter()
             .any(|a| a == own || a.starts_with(&format!("{own}=")))
         {
-            return Err(Error::Usage(format!(
-                "botctl deploy chooses the app (fly_app = {}) and the fly.toml ([fly] toml) \
-itself: leave {own} out of the arguments after --",
-                fly.app
-            )));
+            return Err(Error::Usage(Usage::OwnFlag {
+                flag: own,
+                app: fly.app.clone(),
+            }));
         }
     }
     deploy(

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
+use super::failure::StopFailure;
 use super::place::{Found, Place, Sig};
 use super::supervisors::refusal;
 use crate::commands::steps::wait_for;
@@ -204,11 +205,11 @@ fn run_stop(host: &Host, words: &[String], shown: &str) -> Result<()> {
     let out = host::ssh(host, &quoted, "").map_err(Error::step)?;
     if !out.success() {
         let said = out.said();
-        return Err(Error::StepFailed(format!(
-            "`{shown}` failed on host {}: {}",
-            host.name,
-            ui::shown(&said)
-        )));
+        return Err(Error::step(StopFailure::FailedOnHost {
+            shown: shown.to_string(),
+            host: host.name.clone(),
+            said: ui::shown(&said).into_owned(),
+        }));
     }
     Ok(())
 }
