@@ -345,3 +345,56 @@ impl std::error::Error for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::proc::TableError;
+
+    /// Each error and the ones under it, outermost first.
+    fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
+        std::iter::successors(Some(e), |e| e.source())
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_step_keeps_the_error_under_it() {
+        let denied = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = Error::step(TableError::ProcDir(denied.into()));
+        assert_eq!(e.exit_status(), ExitStatus::StepFailed);
+        assert_eq!(
+            chain(&e),
+            [
+                "cannot read /proc: denied",
+                "cannot read /proc: denied",
+                "denied"
+            ]
+        );
+        let io = chain(&e).len() - 1;
+        let under = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
+            .nth(io)
+            .unwrap();
+        assert!(under.downcast_ref::<std::io::Error>().is_some());
+    }
+
+    #[test]
+    fn usage_and_refusals_to_confirm_say_what_they_said_before() {
+        let e = Error::Usage(Usage::NoBot {
+            name: "nope".into(),
+            config: PathBuf::from("/p/botctl.toml"),
+            known: Vec::new(),
+        });
+        assert_eq!(
+            e.to_string(),
+            "no bot named \"nope\" in /p/botctl.toml; known bots: none"
+        );
+        assert_eq!(e.exit_status(), ExitStatus::Usage);
+        let bad = "a = ".parse::<toml::Table>().unwrap_err();
+        let e = Error::Usage(Usage::InitNotToml(bad));
+        assert_eq!(chain(&e).len(), 3, "{:?}", chain(&e));
+        let e = Error::NotConfirmed(NotConfirmed::Declined);
+        assert_eq!(e.to_string(), "not confirmed; nothing was changed");
+        assert_eq!(e.exit_status(), ExitStatus::NotConfirmed);
+    }
+}

@@ -9,10 +9,10 @@ use super::event::{
 };
 use crate::config::Bot;
 use crate::model::{BotName, HostName};
-use crate::sources::fly::{BotOnFly, LogLine, Machine, MachineState, groups};
+use crate::sources::fly::{BotOnFly, FlyError, LogLine, Machine, MachineState, groups};
 use crate::sources::host::HostError;
 use crate::sources::local::Instance;
-use crate::sources::platform::Instance as PlatformInstance;
+use crate::sources::platform::{Instance as PlatformInstance, PlatformError};
 use crate::sources::proc::TableError;
 use crate::sources::supervisor::SupervisorKind;
 use crate::sources::telegram::ApiError;
@@ -130,8 +130,9 @@ impl<'a> Watcher<'a> {
         &mut self,
         at: Millis,
         app: &str,
-        list: Result<Vec<Machine>, String>,
+        list: Result<Vec<Machine>, FlyError>,
     ) -> Vec<Event> {
+        let list = list.map_err(|e| e.with_fix());
         let Some(now) = self.readable(&format!("Fly app {app}"), at, list) else {
             return self.drain_errors();
         };
@@ -166,8 +167,9 @@ impl<'a> Watcher<'a> {
         at: Millis,
         bot: &BotName,
         platform: &str,
-        list: Result<Vec<PlatformInstance>, String>,
+        list: Result<Vec<PlatformInstance>, PlatformError>,
     ) -> Vec<Event> {
+        let list = list.map_err(|e| e.with_fix());
         let Some(now) = self.readable(platform, at, list) else {
             return self.drain_errors();
         };
