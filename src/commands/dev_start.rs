@@ -9,15 +9,17 @@ use std::time::Duration;
 use super::Context;
 use super::deploy_resume;
 use super::steps::team::TakeOver;
-use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
+use super::steps::{
+    Mode, Settle, StepFailure, Steps, refuse_while_it_runs_elsewhere, wait_for_machines,
+};
 
 use crate::config::Bot;
 use crate::error::{Error, ExitStatus, Result};
 use crate::fix::Fix;
-use crate::model::{MachineId, Pid};
+use crate::model::{BotName, MachineId, Pid};
 use crate::sources::autostart::Reach;
 use crate::sources::fly::MachineState;
-use crate::sources::platform::Platform;
+use crate::sources::platform::{Platform, PlatformError};
 use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
 use crate::survey::Survey;
 use crate::survey::judge;
@@ -274,7 +276,7 @@ fn stop_fly(
             return Ok((Vec::new(), None));
         };
         let Some(lock) = lock else {
-            return Err(step.fail(Error::StepFailed("the handoff lock was not taken".into())));
+            return Err(step.fail(Error::step(StepFailure::LockNotTaken)));
         };
         let recorded = lock
             .record(state::Handoff {
@@ -346,7 +348,7 @@ fn stop_fly(
     };
     mode.confirm(&question).map_err(|e| step.fail(e))?;
     let Some(lock) = lock else {
-        return Err(step.fail(Error::StepFailed("the handoff lock was not taken".into())));
+        return Err(step.fail(Error::step(StepFailure::LockNotTaken)));
     };
     let st = lock.load().map_err(|e| step.fail(e))?;
     let earlier = st.handoff(&bot.name).filter(|h| h.of_app(app)).cloned();
@@ -406,23 +408,22 @@ fn stop_fly(
     for id in &running {
         // Only a machine the record on disk names is stopped.
         if !recorded.handoff().machines.contains(id) {
-            return Err(step.fail(Error::StepFailed(format!(
-                "machine {id} is not in the handoff recorded in {}: not stopped",
-                state::path(&ctx.cfg.root).display()
-            ))));
+            return Err(step.fail(Error::step(StartFailure::Unrecorded {
+                machine: id.clone(),
+                state: state::path(&ctx.cfg.root),
+            })));
         }
         on_fly.stop(&id.as_str().into()).map_err(|e| {
             // Ctrl-C while flyctl stops a machine is an interrupt (130), not a failed step.
             if e.interrupted {
                 return step.fail(Error::Interrupted);
             }
-            step.fail(Error::StepFailed(format!(
-                "machine {id} did not stop: {}\nThe handoff in {} lists the \
-machines; `botctl deploy-resume {}` starts them again.",
-                Error::from(e),
-                state::path(&ctx.cfg.root).display(),
-                bot.name
-            )))
+            step.fail(Error::step(StartFailure::StopFailed {
+                machine: id.clone(),
+                state: state::path(&ctx.cfg.root),
+                bot: bot.name.clone(),
+                source: e,
+            }))
         })?;
     }
     // flyctl's stop does not wait for `stopped`: poll until Fly says so.
@@ -552,10 +553,10 @@ fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) 
         cmd.env(var, token.secret());
     }
     let mut child = cmd.spawn().map_err(|e| {
-        step.fail(Error::StepFailed(format!(
-            "could not run `{}`: {e}",
-            bot.run
-        )))
+        step.fail(Error::step(StartFailure::RunFailed {
+            run: bot.run.to_string(),
+            source: e,
+        }))
     })?;
     interrupt::forward_to_group(Some(Pid(child.id())));
     let status = child.wait();
@@ -624,5 +625,59 @@ fn offer_resume(ctx: &Context, bot: &Bot, pending: bool, consent: ui::Consent) -
             Ok(())
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Why a step of dev-start failed, beyond the shared steps' failures.
+#[derive(Debug)]
+enum StartFailure {
+    /// A running machine the handoff on disk does not name: botctl stops only recorded ones.
+    Unrecorded {
+        machine: MachineId,
+        state: std::path::PathBuf,
+    },
+    /// flyctl could not stop a recorded machine.
+    StopFailed {
+        machine: MachineId,
+        state: std::path::PathBuf,
+        bot: BotName,
+        source: PlatformError,
+    },
+    /// The bot's `run` could not be started here.
+    RunFailed { run: String, source: std::io::Error },
+}
+
+impl std::fmt::Display for StartFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartFailure::Unrecorded { machine, state } => write!(
+                f,
+                "machine {machine} is not in the handoff recorded in {}: not stopped",
+                state.display()
+            ),
+            StartFailure::StopFailed {
+                machine,
+                state,
+                bot,
+                source,
+            } => write!(
+                f,
+                "machine {machine} did not stop: {}\nThe handoff in {} lists the \
+machines; `botctl deploy-resume {bot}` starts them again.",
+                source.with_fix(),
+                state.display()
+            ),
+            StartFailure::RunFailed { run, source } => write!(f, "could not run `{run}`: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for StartFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartFailure::Unrecorded { .. } => None,
+            StartFailure::StopFailed { source, .. } => Some(source),
+            StartFailure::RunFailed { source, .. } => Some(source),
+        }
     }
 }

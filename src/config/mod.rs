@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Usage};
 use crate::model::{
     AppName, BotName, Entry, Fly, Heroku, HostName, Kubernetes, PlatformConfig, ProcessGroup,
     Railway, UpdateMode, Workload,
@@ -259,18 +259,10 @@ impl Config {
     /// The host named by `--host`.
     pub fn host(&self, name: &str) -> Result<&Host> {
         self.hosts.iter().find(|h| h.name == name).ok_or_else(|| {
-            let known: Vec<&str> = self.hosts.iter().map(|h| h.name.as_str()).collect();
-            Error::Usage(if known.is_empty() {
-                format!(
-                    "no host named {name:?}: {} has no [[host]] table",
-                    self.path.display()
-                )
-            } else {
-                format!(
-                    "no host named {name:?} in {}; known hosts: {}",
-                    self.path.display(),
-                    known.join(", ")
-                )
+            Error::Usage(Usage::NoHost {
+                name: name.to_string(),
+                config: self.path.clone(),
+                known: self.hosts.iter().map(|h| h.name.clone()).collect(),
             })
         })
     }
@@ -279,16 +271,11 @@ impl Config {
     pub fn select(&self, names: &[String]) -> Result<Vec<&Bot>> {
         for name in names {
             if !self.bots.iter().any(|b| &b.name == name) {
-                let known: Vec<&str> = self.bots.iter().map(|b| b.name.as_str()).collect();
-                return Err(Error::Usage(format!(
-                    "no bot named {name:?} in {}; known bots: {}",
-                    self.path.display(),
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                )));
+                return Err(Error::Usage(Usage::NoBot {
+                    name: name.clone(),
+                    config: self.path.clone(),
+                    known: self.bots.iter().map(|b| b.name.clone()).collect(),
+                }));
             }
         }
         Ok(self

@@ -92,7 +92,8 @@ impl HerokuCli {
     /// The app's dynos, every type and state.
     pub fn dynos(&self, app: &str) -> Result<Vec<Dyno>, PlatformError> {
         let out = self.call(&["ps", "--app", app, "--json"])?;
-        parse_dynos(&out).map_err(|e| bad_output(&format!("heroku ps --app {app} --json"), &e))
+        parse_dynos(&out)
+            .map_err(|e| bad_output(&format!("heroku ps --app {app} --json"), &e.to_string()))
     }
 
     /// The app's formation: `heroku ps:scale` without a change prints `web=1:Basic worker=0:Basic`.
@@ -180,8 +181,8 @@ fn classify(command: &str, args: &[&str], stderr: &str, line: String) -> Platfor
     }
 }
 
-pub fn parse_dynos(json: &str) -> Result<Vec<Dyno>, String> {
-    serde_json::from_str(json).map_err(|e| e.to_string())
+pub fn parse_dynos(json: &str) -> Result<Vec<Dyno>, serde_json::Error> {
+    serde_json::from_str(json)
 }
 
 /// `web=1:Basic worker=0:Basic` (sorted by type), as `ps:scale` prints the formation.
