@@ -26,6 +26,19 @@ pub fn now_stamp() -> Timestamp {
     Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// Seconds since the epoch as a [`Timestamp`] (the epoch itself when out of range).
+pub fn stamp_of(secs: u64) -> Timestamp {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| Timestamp::from_second(s).ok())
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// A [`Timestamp`] as seconds since the epoch (0 before it).
+pub fn secs_of(t: Timestamp) -> u64 {
+    u64::try_from(t.as_second()).unwrap_or(0)
+}
+
 /// A [`Timestamp`] in a file as RFC 3339 text (`2026-11-24T10:02:11Z`): `#[serde(with)]`.
 pub mod stamp {
     use jiff::Timestamp;
