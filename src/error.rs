@@ -66,6 +66,13 @@ pub enum Error {
         message: String,
         fix: Fix,
     },
+    /// Refused because the bot runs in several places: each with the command that ends it
+    /// there, then what to do after.
+    RefusedIn {
+        message: String,
+        places: Vec<Elsewhere>,
+        fix: Fix,
+    },
     /// A step that changes things failed (a timeout, a survivor), told in its own sentence.
     StepFailed(String),
     /// A step failed and left something for a person to do by hand: `fix`.
@@ -93,6 +100,13 @@ pub enum Error {
     },
 }
 
+/// Another place the bot runs, as a refusal names it, and the command that ends it there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Elsewhere {
+    pub place: String,
+    pub fix: Fix,
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
@@ -102,7 +116,7 @@ impl Error {
             Error::Config { .. } | Error::ConfigNotFound { .. } | Error::Usage(_) => {
                 ExitStatus::Usage
             }
-            Error::Refused { .. } => ExitStatus::Found,
+            Error::Refused { .. } | Error::RefusedIn { .. } => ExitStatus::Found,
             Error::StepFailed(_)
             | Error::LeftToDo { .. }
             | Error::Failed { .. }
@@ -153,12 +167,12 @@ impl fmt::Display for Error {
                 from.display()
             ),
             Error::Usage(message) => write!(f, "{message}"),
-            Error::Refused { message, fix } => write!(f, "{message}\n  fix: {fix}"),
+            // The fixes these carry are printed by `ui` (`ui::report::with_fixes`), never here.
+            Error::Refused { message, .. }
+            | Error::RefusedIn { message, .. }
+            | Error::LeftToDo { message, .. }
+            | Error::Failed { message, .. } => write!(f, "{message}"),
             Error::StepFailed(message) => write!(f, "{message}"),
-            Error::LeftToDo { message, fix } => write!(f, "{message}\nfix: {fix}"),
-            Error::Failed { message, fix, .. } => {
-                f.write_str(&crate::fix::with_fix(message, fix.as_ref()))
-            }
             Error::NotConfirmed(message) => write!(f, "{message}"),
             Error::Interrupted => write!(f, "interrupted"),
             Error::State { path, message } => write!(f, "{}: {message}", path.display()),
