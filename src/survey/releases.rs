@@ -54,12 +54,12 @@ struct Replaced {
 pub fn compare_and_remember(
     root: &Path,
     fly: &mut BTreeMap<AppName, Result<Vec<Machine>, FlyError>>,
-    now: u64,
+    now: jiff::Timestamp,
 ) {
     if !fly.values().any(Result::is_ok) {
         return; // nothing seen: nothing to compare or keep
     }
-    let path = match crate::state::folder(root, false) {
+    let path = match crate::state::folder(root, crate::state::IfMissing::Leave) {
         Ok(dir) => dir.join(FILE),
         Err(e) => {
             // A `.botctl` that is a link is refused: no memory through it.
@@ -84,7 +84,7 @@ pub fn compare_and_remember(
         kept.machines.truncate(KEPT_MAX);
     }
     let text = serde_json::to_string_pretty(&kept).expect("sightings serialize") + "\n";
-    let written = crate::state::folder(root, true)
+    let written = crate::state::folder(root, crate::state::IfMissing::Create)
         .map_err(|e| std::io::Error::other(e.to_string()))
         .and_then(|_| crate::state::write_atomically(&path, &text));
     if let Err(e) = written {
@@ -93,11 +93,10 @@ pub fn compare_and_remember(
 }
 
 /// One machine against its sighting: a new release is a replacement in place since then.
-fn compare(kept: &mut Kept, app: &AppName, m: &mut Machine, now: u64) {
+fn compare(kept: &mut Kept, app: &AppName, m: &mut Machine, now: jiff::Timestamp) {
     let Some(release) = m.history.release.clone() else {
         return;
     };
-    let stamp = crate::time::stamp_of(now);
     let Some(seen) = kept
         .machines
         .iter_mut()
@@ -107,14 +106,14 @@ fn compare(kept: &mut Kept, app: &AppName, m: &mut Machine, now: u64) {
             app: app.to_string(),
             machine: m.id.to_string(),
             release,
-            at: stamp,
+            at: now,
             replaced: None,
         });
         return;
     };
     let sighting = Sighting {
         release: seen.release.clone(),
-        at: crate::time::secs_of(seen.at),
+        at: seen.at,
     };
     if let Some(in_place) = m.history.replaced_since(&sighting, now) {
         let (after, before) = match in_place.when {
@@ -123,26 +122,23 @@ fn compare(kept: &mut Kept, app: &AppName, m: &mut Machine, now: u64) {
         };
         seen.replaced = Some(Replaced {
             from: in_place.from,
-            after: crate::time::stamp_of(after),
-            before: crate::time::stamp_of(before),
+            after,
+            before,
         });
         seen.release = release;
     }
-    seen.at = stamp;
+    seen.at = now;
     // The last replacement stays told until the next one: a second doctor says the same.
-    m.history.replaced_in_place = seen.replaced.as_ref().map(|r| {
-        let (after, before) = (
-            crate::time::secs_of(r.after),
-            crate::time::secs_of(r.before),
-        );
-        InPlace {
-            from: r.from.clone(),
-            to: seen.release.clone(),
-            when: if after == before {
-                When::At(after)
-            } else {
-                When::Between { after, before }
-            },
-        }
+    m.history.replaced_in_place = seen.replaced.as_ref().map(|r| InPlace {
+        from: r.from.clone(),
+        to: seen.release.clone(),
+        when: if r.after == r.before {
+            When::At(r.after)
+        } else {
+            When::Between {
+                after: r.after,
+                before: r.before,
+            }
+        },
     });
 }
