@@ -67,6 +67,13 @@ pub enum Error {
         message: String,
         fix: Fix,
     },
+    /// Refused because the bot runs in several places: each with the command that ends it
+    /// there, then what to do after.
+    RefusedIn {
+        message: String,
+        places: Vec<Elsewhere>,
+        fix: Fix,
+    },
     /// A step that changes things failed (a timeout, a survivor, a program that could not
     /// run): its typed cause, which tells it in its own sentence.
     Step(Box<dyn std::error::Error + Send + Sync>),
@@ -93,6 +100,13 @@ pub enum Error {
         context: String,
         source: std::io::Error,
     },
+}
+
+/// Another place the bot runs, as a refusal names it, and the command that ends it there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Elsewhere {
+    pub place: String,
+    pub fix: Fix,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -263,7 +277,7 @@ impl Error {
             Error::Config { .. } | Error::ConfigNotFound { .. } | Error::Usage(_) => {
                 ExitStatus::Usage
             }
-            Error::Refused { .. } => ExitStatus::Found,
+            Error::Refused { .. } | Error::RefusedIn { .. } => ExitStatus::Found,
             Error::Step(_)
             | Error::LeftToDo { .. }
             | Error::Failed { .. }
@@ -319,12 +333,12 @@ impl fmt::Display for Error {
                 from.display()
             ),
             Error::Usage(usage) => write!(f, "{usage}"),
-            Error::Refused { message, fix } => write!(f, "{message}\n  fix: {fix}"),
+            // The fixes these carry are printed by `ui` (`ui::report::with_fixes`), never here.
+            Error::Refused { message, .. }
+            | Error::RefusedIn { message, .. }
+            | Error::LeftToDo { message, .. }
+            | Error::Failed { message, .. } => write!(f, "{message}"),
             Error::Step(cause) => write!(f, "{cause}"),
-            Error::LeftToDo { message, fix } => write!(f, "{message}\nfix: {fix}"),
-            Error::Failed { message, fix, .. } => {
-                f.write_str(&crate::fix::with_fix(message, fix.as_ref()))
-            }
             Error::NotConfirmed(why) => write!(f, "{why}"),
             Error::Interrupted => write!(f, "interrupted"),
             Error::State { path, message } => write!(f, "{}: {message}", path.display()),

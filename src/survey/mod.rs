@@ -8,6 +8,7 @@
 pub mod finding;
 pub mod judge;
 pub mod other_apps;
+pub mod releases;
 
 pub use other_apps::SharedToken;
 
@@ -173,10 +174,11 @@ pub fn gather_with(
         let (local, (hidden, engine, maybe), programs) = joined(local.join());
         let mut autostart = joined(autostart.join());
         autostart.entries.extend(programs);
-        let fly: BTreeMap<AppName, Result<Vec<Machine>, FlyError>> = fly
+        let mut fly: BTreeMap<AppName, Result<Vec<Machine>, FlyError>> = fly
             .into_iter()
             .map(|(app, h)| (app, joined(h.join())))
             .collect();
+        releases::compare_and_remember(&cfg.root, &mut fly, crate::time::now());
         let (fly_bots, fly_others) = split_by_bot(bots, &fly);
         Survey {
             local,

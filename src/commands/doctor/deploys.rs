@@ -19,7 +19,7 @@ use crate::config::Bot;
 use crate::files::FileError;
 use crate::fix::Fix;
 use crate::sources::fly::deploy_strategy::Strategy;
-use crate::sources::fly::machine_history::{EventKind, EventSource};
+use crate::sources::fly::machine_history::{EventKind, EventSource, Made, When};
 use crate::sources::fly::{KEEPS_STOPPED_SINCE, LogLine, Machine};
 use crate::survey::finding::{Check, Finding, Level};
 use crate::time;
@@ -345,13 +345,13 @@ fn conflicts_after_create(
                 m.history
                     .created_or_replaced()
                     .into_iter()
-                    .filter(|t| *t <= at && at.duration_since(*t) <= AFTER_CREATE)
-                    .max()
-                    .map(|t| (l, at, m, t))
+                    .filter(|made| made.when().followed_by(at, AFTER_CREATE))
+                    .max_by_key(|made| made.when().latest())
+                    .map(|made| (l, at, m, made))
             })
         })
         .next();
-    let Some((line, at, machine, created)) = blamed else {
+    let Some((line, at, machine, made)) = blamed else {
         return;
     };
     let level = if time::since(at) < RECENT {
@@ -359,22 +359,35 @@ fn conflicts_after_create(
     } else {
         Level::Warn
     };
+    let what = match &made {
+        Made::Created(_) => "was created or replaced".to_string(),
+        Made::ReplacedInPlace(r) => {
+            format!("was replaced in place (release {} → {})", r.from, r.to)
+        }
+    };
+    let when = match made.when() {
+        When::At(t) => format!(
+            "came {}s after machine {} {what} at {t}",
+            at.duration_since(t).as_secs(),
+            machine.id
+        ),
+        When::Between { after, before } => format!(
+            "came after machine {} {what} between {after} and {before}",
+            machine.id
+        ),
+    };
     f.push(
         Finding::new(
             level,
             Some(bot),
             Check::Deploy,
             format!(
-                "409 lines in the logs of {app} (the last at {}{}) came {}s after machine {} \
-was created or replaced at {}: a deploy's new machine polled beside the old one",
-                at,
+                "409 lines in the logs of {app} (the last at {at}{}) {when}: a deploy's new \
+machine polled beside the old one",
                 line.machine
                     .as_ref()
                     .map(|m| format!(" on machine {m}"))
                     .unwrap_or_default(),
-                at.duration_since(created).as_secs(),
-                machine.id,
-                created,
             ),
         )
         .fix(Fix::one_machine_per_deploy(app)),

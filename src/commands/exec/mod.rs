@@ -332,18 +332,13 @@ fn refuse(bot: &Bot, refusal: Refusal, waited: Option<Duration>) -> Error {
             ),
             fix: places[0].fix.clone(),
         },
-        Refusal::Runs(places) => Error::Refused {
+        Refusal::Runs(places) => Error::RefusedIn {
             message: format!(
-                "{} already runs in {} places{after}; another copy would make one more \
-poller:\n{}",
+                "{} already runs in {} places{after}; another copy would make one more poller",
                 bot.name,
                 places.len(),
-                places
-                    .iter()
-                    .map(|p| format!("  - {}\n    fix: {}", p.place, p.fix))
-                    .collect::<Vec<_>>()
-                    .join("\n")
             ),
+            places,
             fix: Fix::instruction(
                 "end each of them as above, then run this again (or pass --wait DURATION)",
             ),

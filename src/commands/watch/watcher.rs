@@ -582,7 +582,16 @@ fn machines_changed(
             }),
             Some(_) => None,
         };
-        if let Some(change) = change {
+        // A deploy in place keeps the machine's id and may keep its state: its new release
+        // tells it (reference/flyctl.md "Machine events").
+        let replaced = old.and_then(|o| match (&o.history.release, &m.history.release) {
+            (Some(from), Some(to)) if from != to => Some(MachineChange::ReplacedInPlace {
+                from: from.clone(),
+                to: to.clone(),
+            }),
+            _ => None,
+        });
+        for change in change.into_iter().chain(replaced) {
             events.push(event(Happening::Machine {
                 app: app.to_string(),
                 id: m.id.clone(),
@@ -695,6 +704,29 @@ mod tests {
             Happening::Machine { change: MachineChange::State { from }, .. } if *from == MachineState::Started
         ));
         assert_eq!(w.tally["partner"].came, ["local pid 8"]);
+    }
+
+    #[test]
+    fn a_new_release_between_two_looks_is_a_replacement_in_place() {
+        let b = bot();
+        let mut w = Watcher::new(&[&b], ms(1_000_000));
+        let at = |release: &str| {
+            let mut m = machine("started");
+            m.history.release = Some(release.into());
+            m
+        };
+        w.machines(ms(1_000_100), "lb", Ok(vec![at("7")]));
+        // botctl's own metadata write: an update event, the same release: nothing.
+        assert!(
+            w.machines(ms(1_000_200), "lb", Ok(vec![at("7")]))
+                .is_empty()
+        );
+        let e = w.machines(ms(1_000_300), "lb", Ok(vec![at("8")]));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(
+            e[0].what.summary(),
+            "machine m1 of lb replaced in place: release 7 → 8"
+        );
     }
 
     #[test]
