@@ -106,3 +106,110 @@ fn a_logged_out_or_missing_cli_is_not_checked_with_the_fix() {
         .to_string();
     assert!(error.contains("Railway CLI is not installed"), "{error}");
 }
+
+/// The partner service in production, with its ready line.
+fn partner_ready(world: &World) -> String {
+    partner_on_railway(world, "service = \"partner\", environment = \"production\"").replace(
+        "[[bot]]\nname = \"partner\"\n",
+        "[[bot]]\nname = \"partner\"\nready_log = \"Bot started\"\n",
+    )
+}
+
+/// The partner service's state in the fake.
+fn service(cli: &RailwayCli) -> serde_json::Value {
+    cli.state()["projects"]["p-lb"]["environments"]["production"]["services"]["partner"].clone()
+}
+
+fn recorded(world: &World) -> String {
+    std::fs::read_to_string(world.path(".botctl/state.json")).unwrap_or_default()
+}
+
+/// `railway scale REGION=0` takes the service to no replica (the region removed, as the
+/// dashboard does it) and `REGION=1` brings one back; the region to bring back is read from
+/// the deployment that last ran somewhere.
+#[test]
+fn dev_start_scales_the_service_to_zero_and_deploy_resume_brings_one_back_with_the_ready_line() {
+    let world = World::new();
+    world.write_config(partner_ready(&world));
+    let mut project = railway_project("partner", 2);
+    project["projects"]["p-lb"]["environments"]["production"]["services"]["partner"]["ready_line"] =
+        json!("Bot started");
+    let cli = RailwayCli::install(&world, project);
+
+    let run = world.run(&["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
+    run.expect_code(0);
+    run.expect_stdout("scaled partner from 2 to 0")
+        .expect_stdout("Railway no longer runs partner");
+    let scaled = |n: &str| {
+        cli.calls().iter().any(|c| {
+            c.first().is_some_and(|w| w == "scale")
+                && c.iter().any(|w| w == &format!("europe-west4-drams3a={n}"))
+        })
+    };
+    assert!(scaled("0"), "{:#?}", cli.calls());
+    assert_eq!(service(&cli)["regions"], json!({}), "{:#}", service(&cli));
+    assert!(
+        recorded(&world).contains("\"scaled_from\": 2"),
+        "{}",
+        recorded(&world)
+    );
+    let json = world.run(&["status", "--json"]).json();
+    let partner = bot(&json, "partner");
+    assert_eq!(partner["verdict"], "stopped", "{json:#}");
+    // No team record there: the handoff is this machine's `.botctl/state.json` only.
+    assert!(partner["handoff"].is_null(), "{json:#}");
+    world.run(&["status"]).expect_stdout(
+        "Railway has no place for a team record: a handoff is recorded on this machine only",
+    );
+
+    let run = world.run(&["deploy-resume", "partner", "--yes"]);
+    run.expect_code(0);
+    run.expect_stdout("scaling to 1")
+        .expect_stdout("\"Bot started\" at ");
+    assert!(scaled("1"), "{:#?}", cli.calls());
+    assert_eq!(service(&cli)["regions"], json!({"europe-west4-drams3a": 1}));
+    assert!(
+        cli.calls().iter().any(|c| c
+            .starts_with(&["logs".to_string(), "--deployment".to_string()])
+            && c.iter().any(|w| w == "--json")),
+        "{:#?}",
+        cli.calls()
+    );
+    assert!(
+        !recorded(&world).contains("partner"),
+        "{}",
+        recorded(&world)
+    );
+    assert!(!run.all_output().contains("railway-variable-secret"));
+}
+
+#[test]
+fn doctor_reads_409_lines_in_railway_logs() {
+    let world = World::new();
+    world.write_config(partner_on_railway(&world, "service = \"partner\""));
+    let cli = RailwayCli::install(&world, railway_project("partner", 1));
+    cli.change(|s| {
+        s["projects"]["p-lb"]["environments"]["production"]["services"]["partner"]["deployments"]
+            [0]["logs"] = json!([
+            {"timestamp": "2026-12-06T19:00:01.000000Z", "message": "Bot started", "level": "info"},
+            {"timestamp": "2026-12-06T19:00:09.000000Z",
+             "message": "telegram.error.Conflict: Conflict: terminated by other getUpdates request",
+             "level": "error"}])
+    });
+    let json = world.run(&["doctor", "--json"]).json();
+    let found = expect_finding(&json, "logs", Level::Warn)
+        .bot("partner")
+        .saying("1 409 Conflict line(s) in the recent logs of Railway partner")
+        .one();
+    assert!(
+        found["message"]
+            .as_str()
+            .unwrap()
+            .contains("2026-12-06T19:00:09Z"),
+        "{found:#}"
+    );
+    assert_eq!(
+        found["fix"],
+        "botctl doctor partner --probe   # finds a poller no other check can see"
+    );
+}
