@@ -213,3 +213,74 @@ fn doctor_reads_409_lines_in_railway_logs() {
         "botctl doctor partner --probe   # finds a poller no other check can see"
     );
 }
+
+/// `railway logs` prints a page and exits when it is not on a terminal: watch reads it page
+/// after page and tells a 409 once, however many pages hold it.
+#[test]
+fn watch_reads_railway_logs_page_after_page_and_tells_a_409_once() {
+    let world = World::new();
+    world.write_config(format!(
+        "{}[watch]\nplatform = \"1s\"\n",
+        partner_on_railway(&world, "service = \"partner\"")
+    ));
+    let cli = RailwayCli::install(&world, railway_project("partner", 1));
+    let child = world
+        .botctl_process(&["watch", "--for", "9s", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start botctl watch");
+    let pages = || {
+        cli.calls()
+            .iter()
+            .filter(|c| c.first().is_some_and(|w| w == "logs"))
+            .count()
+    };
+    let reading = test_support::wait_until(std::time::Duration::from_secs(6), || pages() >= 1);
+    let now = jiff::Timestamp::now().to_string();
+    cli.change(|s| {
+        s["projects"]["p-lb"]["environments"]["production"]["services"]["partner"]["deployments"]
+            [0]["logs"] = json!([{"timestamp": now, "level": "error",
+            "message": "telegram.error.Conflict: Conflict: terminated by other getUpdates request"}])
+    });
+    let out = child.wait_with_output().expect("botctl watch ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(reading && pages() >= 2, "{:#?}", cli.calls());
+    let conflicts: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "409")
+        .collect();
+    assert_eq!(conflicts.len(), 1, "{stdout}");
+    assert_eq!(conflicts[0]["app"], "partner", "{stdout}");
+    assert!(
+        !stdout.contains("\"retry_in\""),
+        "a page's end was told as trouble: {stdout}"
+    );
+}
+
+/// The whole cycle in one command: dev-start takes the service to zero, runs the bot here, and
+/// when it exits hands it back (`--yes` answers the offer to resume).
+#[test]
+fn dev_start_runs_the_bot_here_and_hands_it_back_when_it_exits() {
+    let world = World::new();
+    world.write_config(partner_ready(&world));
+    let bot_py = world.script("bot.py");
+    world.write(&bot_py, "print('local bot running', flush=True)\n");
+    let mut project = railway_project("partner", 1);
+    project["projects"]["p-lb"]["environments"]["production"]["services"]["partner"]["ready_line"] =
+        json!("Bot started");
+    let cli = RailwayCli::install(&world, project);
+    let run = world.run(&["dev-start", "partner", "--yes", "--no-probe"]);
+    run.expect_code(0);
+    run.expect_stdout("scaled partner from 1 to 0")
+        .expect_stdout("local bot running")
+        .expect_stdout("\"Bot started\" at ")
+        .expect_stdout("partner is back on Railway");
+    assert_eq!(service(&cli)["regions"], json!({"europe-west4-drams3a": 1}));
+    assert!(
+        !recorded(&world).contains("partner"),
+        "{}",
+        recorded(&world)
+    );
+}
