@@ -185,8 +185,8 @@ deploy-resume {0}",
     Ok(ExitStatus::Clean)
 }
 
-/// The platform the bot is handed from, as a sentence names it (Fly.io for a bot without one:
-/// what dev-start stops then is Fly's, found by its token).
+/// The platform the bot is handed from, as a sentence names it (Fly.io for a bot without one,
+/// as dev-start has always said).
 fn platform_title(bot: &Bot) -> &'static str {
     bot.platform
         .as_ref()

@@ -284,3 +284,29 @@ fn dev_start_runs_the_bot_here_and_hands_it_back_when_it_exits() {
         recorded(&world)
     );
 }
+
+/// A `railway` that never answers is cut at `[railway] timeout`: "not checked" with the fix,
+/// and the local look still answers.
+#[test]
+fn a_hung_cli_is_cut_at_the_railway_timeout_and_blocks_nothing_else() {
+    let world = World::new();
+    world.write_config(format!(
+        "[railway]\ntimeout = \"3s\"\n{}",
+        partner_on_railway(&world, "service = \"partner\"")
+    ));
+    let cli = RailwayCli::install(&world, railway_project("partner", 1));
+    cli.change(|s| s["hang"] = json!(["status"]));
+    let started = std::time::Instant::now();
+    let json = world.run(&["status", "--json"]).json();
+    let took = started.elapsed();
+    let partner = bot(&json, "partner");
+    let error = partner["platform"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("did not answer within 3s"), "{json:#}");
+    assert!(error.contains("[railway] timeout"), "{json:#}");
+    assert_eq!(partner["verdict"], "unknown", "{json:#}");
+    assert!(partner["local"].is_array(), "{json:#}");
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "status took {took:?}"
+    );
+}
