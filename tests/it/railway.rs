@@ -107,9 +107,14 @@ fn a_logged_out_or_missing_cli_is_not_checked_with_the_fix() {
     assert!(error.contains("Railway CLI is not installed"), "{error}");
 }
 
-/// The partner service in production, with its ready line.
+/// The partner service in production of project p-lb (named, not only linked: `railway scale`
+/// takes it as `-p`), with its ready line.
 fn partner_ready(world: &World) -> String {
-    partner_on_railway(world, "service = \"partner\", environment = \"production\"").replace(
+    partner_on_railway(
+        world,
+        "service = \"partner\", environment = \"production\", project = \"p-lb\"",
+    )
+    .replace(
         "[[bot]]\nname = \"partner\"\n",
         "[[bot]]\nname = \"partner\"\nready_log = \"Bot started\"\n",
     )

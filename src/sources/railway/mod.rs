@@ -191,11 +191,28 @@ impl Railway {
     /// `railway scale REGION=N …`: does not wait.
     pub fn scale(&self, scope: Scope<'_>, regions: &[(String, u32)]) -> Result<(), PlatformError> {
         let mut args = vec!["scale".to_string()];
-        args.extend(scope.args(true));
+        args.extend(scale_scope(scope));
         args.push("--json".into());
         args.extend(regions.iter().map(|(r, n)| format!("{r}={n}")));
         self.call(&args).map(drop)
     }
+}
+
+/// [`Scope::args`] for `railway scale`, whose arguments are rewritten before they are parsed
+/// (src/commands/scale.rs `normalize_legacy_scale_args`): a long flag it does not know, and
+/// `--project` is one, becomes a `REGION=N` assignment with the word after it. `-p` passes.
+fn scale_scope(scope: Scope<'_>) -> Vec<String> {
+    scope
+        .args(true)
+        .into_iter()
+        .map(|a| {
+            if a == "--project" {
+                "-p".to_string()
+            } else {
+                a
+            }
+        })
+        .collect()
 }
 
 /// `logs --deployment --latest --json --lines N --service S …` (see [`Railway::logs`]).
@@ -421,6 +438,26 @@ mod tests {
                 .unwrap_err()
                 .message
                 .contains("web is not in")
+        );
+    }
+
+    #[test]
+    fn scale_names_the_project_with_its_short_flag() {
+        let scope = Scope {
+            project: Some("p-lb"),
+            environment: Some("production"),
+            service: Some("partner"),
+        };
+        assert_eq!(
+            scale_scope(scope),
+            [
+                "-p",
+                "p-lb",
+                "--environment",
+                "production",
+                "--service",
+                "partner"
+            ]
         );
     }
 
