@@ -31,7 +31,7 @@ pub fn run(program: &Path, args: &[String], dir: &Path, limit: Duration) -> Resu
             return Err(Error::StepFailed(format!(
                 "`{shown}` did not finish within {} and was stopped; raise [fly] \
 deploy_timeout in botctl.toml if a build takes longer",
-                crate::team::span(limit)
+                crate::time::span(limit)
             )));
         }
         match stream.next((deadline - now).min(Duration::from_millis(200))) {

@@ -89,7 +89,7 @@ they conflict (fly deploy creates a pair unless --ha=false)",
             // For a webhook bot, Fly Proxy starting a machine on a post is the design.
             for m in machines.iter().filter(|m| {
                 !m.is_running()
-                    && m.proxy_autostart
+                    && m.proxy_autostart.is_on()
                     && m.state != MachineState::Destroyed
                     && !bot.mode.is_webhook()
             }) {

@@ -52,7 +52,7 @@ pub(super) fn conflicts_in_logs(
     on: &str,
 ) -> Finding {
     let last_at = conflicts.last().and_then(|l| l.at);
-    let recent = last_at.is_some_and(|t| time::now().saturating_sub(t) < 600);
+    let recent = last_at.is_some_and(|t| time::since(t) < jiff::SignedDuration::from_mins(10));
     Finding::new(
         if recent { Level::Error } else { Level::Warn },
         Some(bot),
@@ -61,7 +61,7 @@ pub(super) fn conflicts_in_logs(
             "{} 409 Conflict line(s) in the recent logs of {whose}, the last at {}{on}",
             conflicts.len(),
             last_at
-                .map(time::rfc3339)
+                .map(|t| t.to_string())
                 .unwrap_or_else(|| "an unknown time".into()),
         ),
     )

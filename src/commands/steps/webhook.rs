@@ -15,18 +15,18 @@ use crate::fix::Fix;
 use crate::model::AppName;
 use crate::sources::telegram::{BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, SecretLookup, Webhook};
+use crate::state;
 use crate::survey::Survey;
-use crate::{state, time};
 
 /// After the bot's ready line, how long a bot that sets its own webhook may still take.
 const AFTER_READY: Duration = Duration::from_secs(10);
 /// How long deploy-resume watches the pending updates go out (or a delivery error come).
 const DELIVERY: Duration = Duration::from_secs(10);
 /// Telegram's clock and this machine's may differ by this much.
-const SKEW: u64 = 2;
+const SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(2);
 
 /// The webhook dev-start found, to delete and later restore.
-pub struct Found {
+pub struct WebhookFound {
     /// What deploy-resume sets again (`None`: nothing to restore).
     pub record: Option<Webhook>,
     /// Whether a webhook is set now (and so must be deleted).
@@ -66,7 +66,7 @@ pub fn record(
     survey: &Survey,
     lock: Option<&state::Locked>,
     steps: &mut Steps,
-) -> Result<Found> {
+) -> Result<WebhookFound> {
     let mut step =
         steps.begin("Record the webhook (url, max_connections, allowed_updates) to restore later");
     let info = match survey
@@ -114,7 +114,7 @@ gives back: botctl could not set it again after the handoff",
 deploy-resume relies on the bot to set it",
         ),
     }
-    Ok(Found {
+    Ok(WebhookFound {
         record,
         set: !info.url.is_empty(),
     })
@@ -126,7 +126,7 @@ deploy-resume relies on the bot to set it",
 pub fn delete(
     ctx: &Context,
     bot: &Bot,
-    found: &Found,
+    found: &WebhookFound,
     recorded: Option<&state::Recorded>,
     mode: Mode,
     steps: &mut Steps,
@@ -227,7 +227,7 @@ pub fn restore(
     lock: Option<&state::Locked>,
     app: Option<&AppName>,
     startup: Startup,
-    started_at: u64,
+    started_at: jiff::Timestamp,
     steps: &mut Steps,
 ) -> Result<()> {
     let target = recorded(ctx, bot, lock);
@@ -381,7 +381,7 @@ fn check_delivery(
     api: &BotApi,
     target: Option<&Webhook>,
     now: &WebhookInfo,
-    started_at: u64,
+    started_at: jiff::Timestamp,
     steps: &mut Steps,
 ) -> Result<()> {
     let mut step = steps.begin("Check that Telegram reports no delivery error since the start");
@@ -393,7 +393,7 @@ fn check_delivery(
     }
     let fresh_error = |info: &WebhookInfo| {
         info.last_error_date
-            .filter(|d| d + SKEW >= started_at)
+            .filter(|d| *d + SKEW >= started_at)
             .map(|d| (d, info.last_error_message.clone().unwrap_or_default()))
     };
     // Pending updates go out at once; their delivery shows whether the bot takes them.
@@ -418,7 +418,7 @@ fn check_delivery(
         Some(Err((at, message))) => Err(step.fail(Error::StepFailed(format!(
             "Telegram could not deliver to the webhook at {}: {message}\nsee {}; `botctl \
 doctor {}` checks the rest",
-            time::rfc3339(at),
+            at,
             match app {
                 Some(app) => format!("`flyctl logs --app {app}`"),
                 None => "the bot's own logs".into(),

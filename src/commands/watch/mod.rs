@@ -21,11 +21,11 @@ use crate::error::{ExitStatus, Result};
 use crate::model::{AppName, BotName, HostName, Pid};
 use crate::sources::fly::Machine;
 use crate::sources::host;
-use crate::sources::local::{self, Instance};
+use crate::sources::local::{self, BotProcess};
 use crate::sources::platform::Instance as PlatformInstance;
 use crate::sources::telegram::{BotApi, TokenLookup};
 use crate::{interrupt, survey, ui};
-use event::{Event, Millis, now_ms};
+use event::{Event, now_ms};
 use stream::Heard;
 use watcher::Watcher;
 
@@ -53,8 +53,8 @@ fn for_duration(s: &str) -> std::result::Result<Duration, config::DurationError>
 
 /// What a source's thread saw.
 enum Seen {
-    Local(Result<Vec<Instance>, String>),
-    Host(HostName, Result<Vec<Instance>, String>),
+    Local(Result<Vec<BotProcess>, String>),
+    Host(HostName, Result<Vec<BotProcess>, String>),
     Fly(AppName, Result<Vec<Machine>, String>),
     /// A bot's platform other than Fly: the bot, its workload's name, its instances.
     Platform(BotName, String, Result<Vec<PlatformInstance>, String>),
@@ -303,7 +303,7 @@ fn take(watcher: &mut Watcher, seen: Seen) -> Vec<Event> {
         Seen::Log(app, Heard::Line(line)) => watcher.log_line(at, &app, line),
         Seen::Log(app, Heard::Dropped(lines)) => watcher.lines_dropped(at, &app, lines),
         Seen::Log(app, Heard::Trouble { trouble, retry_in }) => {
-            watcher.stream_trouble(at, &app, trouble, retry_in.as_secs())
+            watcher.stream_trouble(at, &app, trouble, retry_in)
         }
     }
 }
@@ -322,7 +322,7 @@ fn status_line(w: &Watcher, bots: &[&Bot]) -> String {
         "watching {} since {} ({}) · 409s so far: {} · places: {} · Ctrl-C ends",
         names.join(", "),
         event::clock(w.started),
-        secs(Duration::from_millis(now_ms().saturating_sub(w.started))),
+        secs(crate::time::elapsed(w.started, now_ms())),
         w.conflicts(),
         w.place_counts()
     )
@@ -330,8 +330,8 @@ fn status_line(w: &Watcher, bots: &[&Bot]) -> String {
 
 /// The end: time watched, 409s per bot, places that came and went.
 fn summarize(live: &ui::Live, w: &Watcher, bots: &[&Bot], json: bool) {
-    let ended: Millis = now_ms();
-    let watched = Duration::from_millis(ended.saturating_sub(w.started));
+    let ended = now_ms();
+    let watched = crate::time::elapsed(w.started, ended);
     if json {
         let tallies = bots
             .iter()

@@ -22,7 +22,7 @@ pub const OVERLAP: &str = "RAILWAY_DEPLOYMENT_OVERLAP_SECONDS";
 
 /// The Railway CLI with the time limit of one call.
 #[derive(Debug, Clone)]
-pub struct Railway {
+pub struct RailwayCli {
     program: Option<PathBuf>,
     timeout: Duration,
 }
@@ -75,9 +75,9 @@ pub struct Service {
     pub regions: Vec<(String, u32)>,
 }
 
-impl Railway {
-    pub fn new(timeout: Duration) -> Railway {
-        Railway {
+impl RailwayCli {
+    pub fn new(timeout: Duration) -> RailwayCli {
+        RailwayCli {
             program: which::which("railway").ok(),
             timeout,
         }
@@ -267,7 +267,7 @@ pub fn parse_log_line(raw: &str) -> Option<LogLine> {
     });
     let (at, message) = parsed.unwrap_or((None, text.clone()));
     let shown = match at {
-        Some(at) => format!("{} {message}", crate::time::rfc3339(at)),
+        Some(at) => format!("{at} {message}"),
         None => message.clone(),
     };
     Some(LogLine {
