@@ -255,6 +255,14 @@ fn dev_start_scales_the_type_to_zero_and_deploy_resume_scales_back_to_one_with_t
         .expect_stdout("scaling to 1")
         .expect_stdout("\"Bot started\" at ");
     assert_eq!(quantity(&api), 1);
+    // The ready line was read in a log session of the worker type (`heroku logs --tail`).
+    let sessions = api.state()["log_sessions"].clone();
+    assert!(
+        sessions.as_object().is_some_and(|s| s
+            .values()
+            .any(|l| l["dyno"] == "worker" && l["tail"] == true)),
+        "{sessions:#}"
+    );
     let dynos = api.app("lb-partner")["dynos"].clone();
     assert_eq!(dynos.as_array().map(Vec::len), Some(1), "{dynos:#}");
     assert_eq!(dynos[0]["state"], "up", "{dynos:#}");

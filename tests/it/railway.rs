@@ -315,3 +315,21 @@ fn a_hung_cli_is_cut_at_the_railway_timeout_and_blocks_nothing_else() {
         "status took {took:?}"
     );
 }
+
+#[test]
+fn dev_start_dry_run_changes_nothing_on_railway() {
+    let world = World::new();
+    world.write_config(partner_ready(&world));
+    let cli = RailwayCli::install(&world, railway_project("partner", 1));
+    let run = world.run(&["dev-start", "partner", "--dry-run", "--no-probe"]);
+    run.expect_code(0);
+    run.expect_stdout("scale partner to 0");
+    assert!(
+        !cli.calls()
+            .iter()
+            .any(|c| c.first().is_some_and(|w| w == "scale")),
+        "{:#?}",
+        cli.calls()
+    );
+    assert_eq!(service(&cli)["regions"], json!({"europe-west4-drams3a": 1}));
+}
