@@ -59,8 +59,9 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let mode = Mode::new(args.yes, args.dry_run);
     let mut steps = Steps::new(
         &format!(
-            "dev-start {}: hand the bot from Fly.io to this machine",
-            bot.name
+            "dev-start {}: hand the bot from {} to this machine",
+            bot.name,
+            platform_title(bot)
         ),
         mode,
     );
@@ -165,10 +166,12 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
             .begin(&format!("Run `{}` here", bot.run))
             .skipped("--no-run");
         ui::line(format!(
-            "Fly.io no longer runs {0}. Start it yourself with `{1}`; \
+            "{2} no longer runs {0}. Start it yourself with `{1}`; \
 when you are done: botctl dev-stop {0} && botctl \
 deploy-resume {0}",
-            bot.name, bot.run
+            bot.name,
+            bot.run,
+            platform_title(bot)
         ));
         return Ok(ExitStatus::Clean);
     }
@@ -182,6 +185,16 @@ deploy-resume {0}",
     drop(lock); // deploy-resume takes it again
     offer_resume(ctx, bot, pending, ui::Consent::from_yes(args.yes))?;
     Ok(ExitStatus::Clean)
+}
+
+/// The platform the bot is handed from, as a sentence names it (Fly.io for a bot without one,
+/// as dev-start has always said).
+fn platform_title(bot: &Bot) -> &'static str {
+    bot.platform
+        .as_ref()
+        .map_or(crate::model::PlatformKind::Fly.title(), |p| {
+            p.kind().title()
+        })
 }
 
 fn take_lock(ctx: &Context, mode: Mode, steps: &mut Steps) -> Result<Option<state::Locked>> {
@@ -526,8 +539,9 @@ fn probe(
         ProbeOutcome::OtherPoller { after } => Err(step.fail(Error::Refused {
             message: format!(
                 "another poller is still alive (it answered after {:.1}s); \
-running here would fight it. Fly.io stays stopped.",
-                after.as_secs_f32()
+running here would fight it. {} stays stopped.",
+                after.as_secs_f32(),
+                platform_title(bot)
             ),
             fix: Fix::probe_then_dev_start(&bot.name),
         })),

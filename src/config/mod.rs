@@ -201,7 +201,9 @@ impl Bot {
         match &self.platform {
             Some(PlatformConfig::Fly(f)) => f.ready_log.as_deref(),
             Some(PlatformConfig::Kubernetes(k)) => k.ready_log.as_deref(),
-            _ => None,
+            Some(PlatformConfig::Heroku(h)) => h.ready_log.as_deref(),
+            Some(PlatformConfig::Railway(r)) => r.ready_log.as_deref(),
+            None => None,
         }
     }
 
@@ -594,7 +596,8 @@ webhook_secret_env = \"s3cret value\"\n",
             c.bots[0].platform,
             Some(PlatformConfig::Heroku(Heroku {
                 app: "lb-partner".into(),
-                process: Some("worker".into())
+                process: Some("worker".into()),
+                ready_log: None,
             }))
         );
         let c = parse_str(&format!("{BOT}railway = {{ service = \"partner\" }}\n")).unwrap();
@@ -646,13 +649,18 @@ webhook_secret_env = \"s3cret value\"\n",
         let e = parse_str(&format!("{BOT}railway = {{ replicas = 2 }}\n")).unwrap_err();
         assert!(e.to_string().contains("replicas"), "{e}");
         assert_eq!(line_of(e).0, 4);
-        // A secret and a ready log are read on Fly only.
+        // A secret is read on Fly only; a ready log on every platform.
         let e = parse_str(&format!(
-            "{BOT}ready_log = \"up\"\nheroku = {{ app = \"lb\" }}\n"
+            "{BOT}token_secret = \"BOT_TOKEN\"\nheroku = {{ app = \"lb\" }}\n"
         ))
         .unwrap_err();
         assert!(e.to_string().contains("runs on heroku"), "{e}");
-        assert_eq!(line_of(e), (4, 13));
+        assert_eq!(line_of(e), (4, 16));
+        let c = parse_str(&format!(
+            "{BOT}ready_log = \"up\"\nrailway = {{ service = \"lb\" }}\n"
+        ))
+        .unwrap();
+        assert_eq!(c.bots[0].ready_log(), Some("up"));
     }
 
     #[test]

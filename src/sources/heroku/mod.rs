@@ -176,7 +176,13 @@ fn classify(command: &str, args: &[&str], stderr: &str, line: String) -> Platfor
             Some(Fix::run(&["heroku", "apps"]).note("then fix heroku.app in botctl.toml")),
         )
     } else {
-        let line = line.trim_start_matches(['›', ' ']).to_string();
+        // The CLI prints ` ›   Error: MESSAGE`, then ` ›   Error ID: ID` last.
+        let said = stderr
+            .lines()
+            .map(|l| l.trim_start_matches(['›', ' ']).trim_end())
+            .find(|l| l.starts_with("Error:"))
+            .map(|l| crate::outside::shown(&crate::process::quote(l)).into_owned());
+        let line = said.unwrap_or_else(|| line.trim_start_matches(['›', ' ']).to_string());
         PlatformError::new(format!("`{command}` failed: {line}"), None)
     }
 }
@@ -295,5 +301,15 @@ terminated by other getUpdates request",
             String::new(),
         );
         assert!(e.message.contains("app lb was not found"), "{e}");
+        let e = classify(
+            "heroku ps:scale worker=1 --app lb",
+            &["ps:scale", "worker=1", "--app", "lb"],
+            " ›   Error: You may not scale lb.\n ›\n ›   Error ID: forbidden\n",
+            "›   Error ID: forbidden".into(),
+        );
+        assert!(
+            e.message.ends_with("failed: Error: You may not scale lb."),
+            "{e}"
+        );
     }
 }
