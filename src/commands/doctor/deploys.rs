@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use super::{Context, Evidence};
 use crate::config::Bot;
+use crate::files::FileError;
 use crate::fix::Fix;
 use crate::sources::fly::deploy_strategy::Strategy;
 use crate::sources::fly::machine_history::{EventKind, EventSource, Made, When};
@@ -35,7 +36,32 @@ pub struct FlyToml {
     pub path: PathBuf,
     /// Named in botctl.toml (so its absence is worth saying).
     named: bool,
-    text: Option<Result<String, String>>,
+    text: Option<Result<String, FileError>>,
+}
+
+/// Why a fly.toml says nothing botctl can use.
+#[derive(Debug)]
+pub enum FlyTomlError {
+    Unreadable(FileError),
+    NotToml(toml::de::Error),
+}
+
+impl std::fmt::Display for FlyTomlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlyTomlError::Unreadable(e) => write!(f, "{e}"),
+            FlyTomlError::NotToml(e) => f.write_str(e.message()),
+        }
+    }
+}
+
+impl std::error::Error for FlyTomlError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FlyTomlError::Unreadable(e) => Some(e),
+            FlyTomlError::NotToml(e) => Some(e),
+        }
+    }
 }
 
 impl FlyToml {
@@ -48,20 +74,20 @@ impl FlyToml {
         // A fly.toml is a few hundred bytes; anything huge or odd is not one.
         let text = match crate::files::read_text(&path, crate::files::CAP) {
             Err(e) if e.is_missing() => None,
-            read => Some(read.map_err(|e| e.to_string())),
+            read => Some(read),
         };
         FlyToml { path, named, text }
     }
 
     /// What the file says about deploys, or why it cannot be read; `None`: no file.
-    pub fn deploy(&self) -> Option<Result<Deploy, String>> {
+    pub fn deploy(&self) -> Option<Result<Deploy, FlyTomlError>> {
         let text = match self.text.as_ref()? {
             Ok(t) => t,
-            Err(e) => return Some(Err(e.clone())),
+            Err(e) => return Some(Err(FlyTomlError::Unreadable(e.clone()))),
         };
         let value: toml::Table = match toml::from_str(text) {
             Ok(v) => v,
-            Err(e) => return Some(Err(e.message().to_string())),
+            Err(e) => return Some(Err(FlyTomlError::NotToml(e))),
         };
         let app = value
             .get("app")

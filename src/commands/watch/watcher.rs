@@ -10,10 +10,13 @@ use jiff::{SignedDuration, Timestamp};
 use super::event::{Event, Happening, InstanceChange, MachineChange, RunningCopy, StreamTrouble};
 use crate::config::Bot;
 use crate::model::{BotName, HostName};
-use crate::sources::fly::{BotOnFly, LogLine, Machine, MachineState, groups};
+use crate::sources::fly::{BotOnFly, FlyError, LogLine, Machine, MachineState, groups};
+use crate::sources::host::HostError;
 use crate::sources::local::BotProcess;
-use crate::sources::platform::Instance as PlatformInstance;
+use crate::sources::platform::{Instance as PlatformInstance, PlatformError};
+use crate::sources::proc::TableError;
 use crate::sources::supervisor::SupervisorKind;
+use crate::sources::telegram::ApiError;
 
 /// How far back a 409 event looks for the changes that may have caused it.
 const BEFORE: SignedDuration = SignedDuration::from_mins(1);
@@ -94,7 +97,11 @@ impl<'a> Watcher<'a> {
     }
 
     /// A look at this machine's processes.
-    pub fn local(&mut self, at: Timestamp, scan: Result<Vec<BotProcess>, String>) -> Vec<Event> {
+    pub fn local(
+        &mut self,
+        at: Timestamp,
+        scan: Result<Vec<BotProcess>, TableError>,
+    ) -> Vec<Event> {
         let Some(now) = self.readable("this machine's processes", at, scan) else {
             return self.drain_errors();
         };
@@ -110,7 +117,7 @@ impl<'a> Watcher<'a> {
         &mut self,
         at: Timestamp,
         host: &str,
-        scan: Result<Vec<BotProcess>, String>,
+        scan: Result<Vec<BotProcess>, HostError>,
     ) -> Vec<Event> {
         let Some(now) = self.readable(&format!("host {host}"), at, scan) else {
             return self.drain_errors();
@@ -133,8 +140,9 @@ impl<'a> Watcher<'a> {
         &mut self,
         at: Timestamp,
         app: &str,
-        list: Result<Vec<Machine>, String>,
+        list: Result<Vec<Machine>, FlyError>,
     ) -> Vec<Event> {
+        let list = list.map_err(|e| e.with_fix());
         let Some(now) = self.readable(&format!("Fly app {app}"), at, list) else {
             return self.drain_errors();
         };
@@ -169,8 +177,9 @@ impl<'a> Watcher<'a> {
         at: Timestamp,
         bot: &BotName,
         platform: &str,
-        list: Result<Vec<PlatformInstance>, String>,
+        list: Result<Vec<PlatformInstance>, PlatformError>,
     ) -> Vec<Event> {
+        let list = list.map_err(|e| e.with_fix());
         let Some(now) = self.readable(platform, at, list) else {
             return self.drain_errors();
         };
@@ -211,7 +220,7 @@ impl<'a> Watcher<'a> {
         &mut self,
         at: Timestamp,
         bot: &str,
-        url: Result<crate::outside::Outside, String>,
+        url: Result<crate::outside::Outside, ApiError>,
     ) -> Vec<Event> {
         let Some(url) = self.readable(&format!("{bot}'s webhook info"), at, url) else {
             return self.drain_errors();
@@ -809,8 +818,9 @@ mod tests {
         );
         assert_eq!(w.conflicts(), 1);
         // An unreadable source is said once, and once more when it can be read again.
-        assert_eq!(w.local(started, Err("no /proc".into())).len(), 1);
-        assert!(w.local(started, Err("no /proc".into())).is_empty());
+        let no_proc = || TableError::ProcDir(std::io::Error::other("no /proc").into());
+        assert_eq!(w.local(started, Err(no_proc())).len(), 1);
+        assert!(w.local(started, Err(no_proc())).is_empty());
         let back = w.local(started, Ok(Vec::new()));
         assert!(matches!(
             &back[0].what,
