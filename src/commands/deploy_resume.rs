@@ -158,8 +158,7 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
         ctx,
         bot,
         on,
-        !plan.targets.is_empty(),
-        started_at,
+        (!plan.targets.is_empty()).then_some(started_at),
         &mut steps,
     )?;
     hand_back(
@@ -223,7 +222,7 @@ fn resume_scaled(
     }
     let ready = bot.ready_log();
     let on = super::ready_line::ReadyLine { platform, ready };
-    super::ready_line::wait_for_ready_line(ctx, bot, on, true, started_at, &mut steps)?;
+    super::ready_line::wait_for_ready_line(ctx, bot, on, Some(started_at), &mut steps)?;
     let startup = match ready {
         Some(_) => Startup::Ready,
         None => Startup::Started,
@@ -247,7 +246,7 @@ fn hand_back(
     lock: Option<&Locked>,
     app: Option<&AppName>,
     startup: Startup,
-    started_at: u64,
+    started_at: jiff::Timestamp,
     steps: &mut Steps,
 ) -> Result<()> {
     if restores_webhook(ctx, bot, lock) {

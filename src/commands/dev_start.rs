@@ -180,7 +180,7 @@ deploy-resume {0}",
         None => false,
     } || !stopped.is_empty();
     drop(lock); // deploy-resume takes it again
-    offer_resume(ctx, bot, pending, args.yes)?;
+    offer_resume(ctx, bot, pending, ui::Consent::from_yes(args.yes))?;
     Ok(ExitStatus::Clean)
 }
 
@@ -283,7 +283,7 @@ fn stop_fly(
                 bot: bot.name.clone(),
                 app: None,
                 machines: Vec::new(),
-                at: time::now_stamp(),
+                at: time::now(),
                 by: crate::team::who(),
                 webhook: Some(webhook.clone()),
                 scaled_from: None,
@@ -389,7 +389,7 @@ fn stop_fly(
             bot: bot.name.clone(),
             app: bot.app().cloned(),
             machines: recorded,
-            at: time::now_stamp(),
+            at: time::now(),
             by: crate::team::who(),
             webhook: webhook.cloned(),
             scaled_from: None,
@@ -465,7 +465,7 @@ fn warn_autostart(
     if let (Some(app), Some(Ok(machines))) = (bot.app(), survey.machines(bot)) {
         for m in machines
             .iter()
-            .filter(|m| m.proxy_autostart && (!m.is_running() || stopped.contains(&m.id)))
+            .filter(|m| m.proxy_autostart.is_on() && (!m.is_running() || stopped.contains(&m.id)))
         {
             warnings.push((
                 format!(
@@ -589,7 +589,7 @@ fn group_alive(pgid: Pid) -> bool {
 }
 
 /// `pending`: a handoff is recorded or machines were stopped.
-fn offer_resume(ctx: &Context, bot: &Bot, pending: bool, yes: bool) -> Result<()> {
+fn offer_resume(ctx: &Context, bot: &Bot, pending: bool, consent: ui::Consent) -> Result<()> {
     if !pending {
         return Ok(());
     }
@@ -608,14 +608,14 @@ fn offer_resume(ctx: &Context, bot: &Bot, pending: bool, yes: bool) -> Result<()
             format!("Set the webhook of {} again now?", bot.name),
         )
     };
-    if !yes && !ui::interactive() {
+    if consent == ui::Consent::Ask && !ui::interactive() {
         ui::line(format!(
             "{waiting} for {0}. To hand it back: botctl deploy-resume {0}",
             bot.name
         ));
         return Ok(());
     }
-    match ui::confirm(&question, yes) {
+    match ui::confirm(&question, consent) {
         Ok(()) => deploy_resume::resume(ctx, bot, Mode::Confirmed),
         Err(Error::NotConfirmed(_)) => {
             ui::line(format!(

@@ -70,8 +70,8 @@ pub struct Facts {
     pub pid: Pid,
     pub ppid: Pid,
     pub uid: Option<Uid>,
-    /// Seconds since the epoch.
-    pub started: Option<u64>,
+    /// When it started, to the second.
+    pub started: Option<jiff::Timestamp>,
     pub zombie: bool,
 }
 
@@ -147,7 +147,9 @@ pub fn table(backend: Backend) -> Result<Table, TableError> {
 pub fn facts(backend: Backend, pid: Pid) -> Option<Facts> {
     match backend {
         Backend::Kernel => kernel::facts(pid),
-        Backend::Portable => portable::details(&[pid], false).pop().map(|d| d.facts),
+        Backend::Portable => portable::details(&[pid], portable::Cwd::Skip)
+            .pop()
+            .map(|d| d.facts),
     }
 }
 
@@ -155,7 +157,7 @@ pub fn facts(backend: Backend, pid: Pid) -> Option<Facts> {
 pub fn details(backend: Backend, pids: &[Pid]) -> Vec<Details> {
     match backend {
         Backend::Kernel => pids.iter().filter_map(|p| kernel::details(*p)).collect(),
-        Backend::Portable => portable::details(pids, true),
+        Backend::Portable => portable::details(pids, portable::Cwd::Read),
     }
 }
 
@@ -163,7 +165,9 @@ pub fn details(backend: Backend, pids: &[Pid]) -> Vec<Details> {
 pub fn cwd(backend: Backend, pid: Pid) -> Option<PathBuf> {
     match backend {
         Backend::Kernel => std::fs::read_link(format!("/proc/{pid}/cwd")).ok(),
-        Backend::Portable => portable::details(&[pid], true).pop().and_then(|d| d.cwd),
+        Backend::Portable => portable::details(&[pid], portable::Cwd::Read)
+            .pop()
+            .and_then(|d| d.cwd),
     }
 }
 
@@ -452,9 +456,9 @@ mod kernel {
         ))
     }
 
-    /// Seconds since the epoch of a start time in this machine's clock ticks after boot.
-    fn since_epoch(ticks: u64) -> Option<u64> {
-        Some(boot_time()? + ticks / clock_ticks())
+    /// The time a start time in this machine's clock ticks after boot stands for.
+    fn since_epoch(ticks: u64) -> Option<jiff::Timestamp> {
+        crate::time::from_unix(boot_time()? + ticks / clock_ticks())
     }
 
     /// Seconds since the epoch at boot (`btime` in `/proc/stat`), read once.
@@ -619,7 +623,14 @@ mod portable {
         out
     }
 
-    pub fn details(pids: &[Pid], with_cwd: bool) -> Vec<Details> {
+    /// Whether [`details`] reads each process's working folder (one more query per process).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Cwd {
+        Read,
+        Skip,
+    }
+
+    pub fn details(pids: &[Pid], cwd: Cwd) -> Vec<Details> {
         let pids: Vec<SysPid> = pids.iter().map(|p| SysPid::from_u32(p.0)).collect();
         let Ok(mut sys) = System::new() else {
             return Vec::new();
@@ -627,7 +638,7 @@ mod portable {
         let mut kind = ProcessRefreshKind::nothing()
             .without_tasks()
             .with_user(UpdateKind::OnlyIfNotSet);
-        if with_cwd {
+        if cwd == Cwd::Read {
             kind = kind.with_cwd(UpdateKind::OnlyIfNotSet);
         }
         sys.refresh_processes_specifics(ProcessesToUpdate::Some(&pids), false, kind);
@@ -640,7 +651,9 @@ mod portable {
                         pid: Pid(p.pid().as_u32()),
                         ppid: Pid(p.parent().map_or(0, SysPid::as_u32)),
                         uid,
-                        started: Some(p.start_time()).filter(|t| *t > 0),
+                        started: Some(p.start_time())
+                            .filter(|t| *t > 0)
+                            .and_then(crate::time::from_unix),
                         zombie: matches!(p.status(), ProcessStatus::Zombie | ProcessStatus::Dead),
                     },
                     user: user_name(uid),
@@ -697,7 +710,9 @@ mod tests {
         assert!(!is_ancestor(Backend::native(), pid, Pid::own()));
         let reused = ProcessIdentity {
             pid,
-            started: Some(f.started.map_or(1, |s| s + 1)),
+            started: Some(f.started.map_or(jiff::Timestamp::UNIX_EPOCH, |s| {
+                s + jiff::SignedDuration::from_secs(1)
+            })),
         };
         assert_eq!(signal_if_same(reused, f.uid, Signal::SIGTERM), Ok(false));
         let someone_else = f.uid.map(|u| Uid(u.0 + 1)).or(Some(Uid::ROOT));

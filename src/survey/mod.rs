@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use crate::config::{Bot, Config};
 use crate::model::{AppName, BotName, HostName, PlatformKind};
-use crate::sources::autostart::{self, Autostart};
+use crate::sources::autostart::{self, AutostartScan};
 use crate::sources::fly::{AppMachines, BotOnFly, FlyError, Flyctl, Machine};
 use crate::sources::host::{self, HostError, HostScan};
-use crate::sources::local::{self, Instance, Maybe};
+use crate::sources::local::{self, BotProcess, Maybe};
 use crate::sources::platform::{Instance as PlatformInstance, PlatformError, RecordHome};
 use crate::sources::proc::TableError;
 use crate::sources::telegram::{ApiError, BotApi, TokenLookup, Tokens, WebhookInfo};
@@ -29,7 +29,7 @@ use crate::team::{self, Record};
 const AUTOSTART_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct Survey {
-    pub local: Result<Vec<Instance>, TableError>,
+    pub local: Result<Vec<BotProcess>, TableError>,
     /// Processes here that run a bot's entry and cannot be told to be this project's copy.
     pub maybe: Vec<Maybe>,
     /// Other users' Python or Node processes whose argv could not be read (macOS without sudo).
@@ -45,7 +45,7 @@ pub struct Survey {
     pub fly_others: BTreeMap<BotName, Vec<Machine>>,
     /// Per bot name.
     pub telegram: BTreeMap<BotName, Telegram>,
-    pub autostart: Autostart,
+    pub autostart: AutostartScan,
     /// Other Fly apps and their secrets; `None` when no bot has both fly_app and a token secret.
     pub other_apps: Option<other_apps::OtherApps>,
     /// Per `[[host]]` that may run one of these bots: its scan, or why it was not read.
@@ -112,7 +112,7 @@ pub fn gather_with(
         });
         let autostart = s.spawn(move || match autostarts {
             Autostarts::Read => autostart::scan(bots, AUTOSTART_LIMIT),
-            Autostarts::Skip => Autostart::default(),
+            Autostarts::Skip => AutostartScan::default(),
         });
         let wanted = other_apps::wanted(bots);
         let other =
@@ -247,9 +247,9 @@ impl std::fmt::Display for Verdict {
 
 /// Every place one bot runs, as the survey saw it.
 pub struct Places<'a> {
-    pub local: Vec<&'a Instance>,
+    pub local: Vec<&'a BotProcess>,
     /// Instances on `[[host]]` servers: (host name, instance).
-    pub hosts: Vec<(&'a HostName, &'a Instance)>,
+    pub hosts: Vec<(&'a HostName, &'a BotProcess)>,
     /// Processes that run the bot's entry but may be another project's copy: here (`None`) or
     /// on a host. No place; they make the verdict unknown.
     pub maybe: Vec<(Option<&'a HostName>, &'a Maybe)>,

@@ -12,7 +12,7 @@ mod text;
 
 pub use crate::outside::shown;
 pub use live::Live;
-pub use prompt::{confirm, interactive, restore_terminal};
+pub use prompt::{Consent, confirm, interactive, restore_terminal};
 pub use spinner::Spinner;
 pub use table::table;
 pub use text::{clean, clean_stderr};

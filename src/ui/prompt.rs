@@ -11,10 +11,25 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Asks `question`; `--yes` answers it. Without a terminal and without `--yes`, nothing is
-/// changed and the command exits 4.
-pub fn confirm(question: &str, yes: bool) -> Result<()> {
-    if yes {
+/// Whether a confirmation is still to be asked, or was given up front (`--yes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    Ask,
+    /// `--yes`: every question is answered yes.
+    Given,
+}
+
+impl Consent {
+    /// From the `--yes` flag.
+    pub fn from_yes(yes: bool) -> Self {
+        if yes { Consent::Given } else { Consent::Ask }
+    }
+}
+
+/// Asks `question` unless consent was given (`--yes`). Without a terminal and without `--yes`,
+/// nothing is changed and the command exits 4.
+pub fn confirm(question: &str, consent: Consent) -> Result<()> {
+    if consent == Consent::Given {
         return Ok(());
     }
     if !interactive() {

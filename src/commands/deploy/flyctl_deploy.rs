@@ -95,7 +95,7 @@ impl std::fmt::Display for FlyctlDeployFailure {
                 f,
                 "`{shown}` did not finish within {} and was stopped; raise [fly] \
 deploy_timeout in botctl.toml if a build takes longer",
-                crate::team::span(*limit)
+                crate::time::span(*limit)
             ),
             FlyctlDeployFailure::TooMuch { shown, cap } => write!(
                 f,

@@ -124,7 +124,7 @@ fn is_canary(m: &Machine) -> bool {
 }
 
 /// Who holds the bot while a handoff is open: every machine must stay stopped.
-struct Held {
+struct HeldBy {
     /// "alice@mbp", "you", "this machine (pid 4242)".
     holder: String,
     /// Where the new release starts.
@@ -190,7 +190,7 @@ fn deploy(ctx: &Context, bot: &Bot, fly: &Fly, mode: Mode, user_args: &[String])
         platform: &on_fly,
         ready: fly.ready_log.as_deref(),
     };
-    super::ready_line::wait_for_ready_line(ctx, bot, on, started, began, &mut steps)
+    super::ready_line::wait_for_ready_line(ctx, bot, on, started.then_some(began), &mut steps)
 }
 
 /// Step 1: a copy here or on a host is a refusal while a machine of the bot is started (a
@@ -202,7 +202,7 @@ fn refuse_beside_a_started_machine(
     survey: &Survey,
     group: &Group,
     steps: &mut Steps,
-) -> Result<Option<Held>> {
+) -> Result<Option<HeldBy>> {
     let mut step = steps.begin(&format!(
         "Refuse while {} runs here or on a host beside a started Fly machine",
         bot.name
@@ -274,24 +274,24 @@ before deploying",
     let local_state = state::read(&ctx.cfg.root).map_err(|e| step.fail(e))?;
     let held = if let Some(r) = &places.record {
         Some(if r.is_mine() {
-            Held {
+            HeldBy {
                 holder: "you".into(),
                 then: format!("your `botctl deploy-resume {}`", bot.name),
             }
         } else {
             let by = ui::shown(&r.by).into_owned();
-            Held {
+            HeldBy {
                 then: format!("their `botctl deploy-resume {}`", bot.name),
                 holder: format!("{by} (since {})", r.since()),
             }
         })
     } else if let Some(h) = local_state.handoff(&bot.name) {
-        Some(Held {
+        Some(HeldBy {
             holder: format!("you (dev-start at {})", h.at),
             then: format!("your `botctl deploy-resume {}`", bot.name),
         })
     } else {
-        copy.map(|(what, _)| Held {
+        copy.map(|(what, _)| HeldBy {
             holder: what,
             then: format!("`botctl deploy-resume {}`", bot.name),
         })
@@ -473,7 +473,7 @@ fn keep_stopped_while_held(
     bot: &Bot,
     app: &str,
     plan: &Plan,
-    held: Option<&Held>,
+    held: Option<&HeldBy>,
     group: &Group,
     steps: &mut Steps,
 ) -> Result<()> {
@@ -552,7 +552,7 @@ fn check_all_stayed_stopped(
     ctx: &Context,
     bot: &Bot,
     app: &str,
-    held: &Held,
+    held: &HeldBy,
     group: &Group,
     steps: &mut Steps,
 ) -> Result<()> {

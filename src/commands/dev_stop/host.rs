@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use super::failure::StopFailure;
-use super::place::{Found, Place, Sig};
+use super::place::{Place, PlaceScan, Sig};
 use super::supervisors::refusal;
 use crate::commands::steps::wait_for;
 use crate::config::{Bot, Host};
@@ -17,14 +17,14 @@ use crate::error::{Error, Result};
 use crate::fix::Fix;
 use crate::model::{Pid, Uid};
 use crate::sources::host::{self, HostScan, Signal};
-use crate::sources::local::Instance;
+use crate::sources::local::BotProcess;
 use crate::sources::supervisor::{StopHow, Supervisor, SupervisorKind};
 use crate::sources::telegram::Tokens;
 use crate::ui;
 
 /// A `[[host]]` over ssh: the ssh user's processes, signalled through a fixed script that
 /// checks pid, start time and owner first.
-pub(super) struct OnHost<'a> {
+pub(super) struct RemoteHost<'a> {
     host: &'a Host,
     /// The project's tokens: they tell the bot's copies there.
     tokens: &'a Tokens,
@@ -32,9 +32,9 @@ pub(super) struct OnHost<'a> {
     scan: Option<HostScan>,
 }
 
-impl<'a> OnHost<'a> {
+impl<'a> RemoteHost<'a> {
     pub(super) fn new(host: &'a Host, tokens: &'a Tokens) -> Self {
-        OnHost {
+        RemoteHost {
             host,
             tokens,
             scan: None,
@@ -42,10 +42,10 @@ impl<'a> OnHost<'a> {
     }
 }
 
-impl OnHost<'_> {
-    fn signal(&self, instances: &[Instance], signal: Signal) -> Result<Vec<Pid>> {
+impl RemoteHost<'_> {
+    fn signal(&self, instances: &[BotProcess], signal: Signal) -> Result<Vec<Pid>> {
         let scan = self.scan.as_ref();
-        let targets: Vec<&host::Seen> = instances
+        let targets: Vec<&host::ScannedProcess> = instances
             .iter()
             .filter_map(|i| scan?.seen.get(&i.pid))
             .collect();
@@ -53,7 +53,7 @@ impl OnHost<'_> {
     }
 }
 
-impl Place for OnHost<'_> {
+impl Place for RemoteHost<'_> {
     fn name(&self) -> String {
         format!("host {}", self.host.name)
     }
@@ -72,7 +72,7 @@ impl Place for OnHost<'_> {
     fn poll(&self) -> Duration {
         Duration::from_millis(300)
     }
-    fn find(&mut self, bots: &[&Bot]) -> Result<Found> {
+    fn find(&mut self, bots: &[&Bot]) -> Result<PlaceScan> {
         let scan = host::read(self.host, bots, self.tokens).map_err(Error::step)?;
         let (mine, others) = scan
             .instances
@@ -83,21 +83,21 @@ impl Place for OnHost<'_> {
         self.scan = Some(scan);
         Ok((mine, others, maybe))
     }
-    fn describe(&self, i: &Instance) -> String {
+    fn describe(&self, i: &BotProcess) -> String {
         crate::ui::describe::on_host(&self.host.name, i)
     }
-    fn refusal(&self, mine: &[Instance]) -> Option<Error> {
+    fn refusal(&self, mine: &[BotProcess]) -> Option<Error> {
         let root = self.scan.as_ref().is_some_and(|s| s.uid == Uid::ROOT);
         let then = Fix::run(&["botctl", "dev-stop", "--host", &self.host.name]);
         refusal(mine, root, Some(&self.host.ssh), &then)
     }
-    fn stop_supervisors(&self, supervised: &[&Instance]) -> Result<Vec<String>> {
+    fn stop_supervisors(&self, supervised: &[&BotProcess]) -> Result<Vec<String>> {
         let Some(scan) = &self.scan else {
             return Ok(Vec::new());
         };
         stop_supervisors(self.host, scan, supervised)
     }
-    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<Pid>> {
+    fn send(&self, instances: &[BotProcess], sig: Sig) -> Result<Vec<Pid>> {
         self.signal(
             instances,
             match sig {
@@ -106,14 +106,18 @@ impl Place for OnHost<'_> {
             },
         )
     }
-    fn alive(&self, instances: &[Instance]) -> Result<Vec<Pid>> {
+    fn alive(&self, instances: &[BotProcess]) -> Result<Vec<Pid>> {
         self.signal(instances, Signal::Check)
     }
 }
 
 /// Runs each supervisor's stop once over ssh (loops: ends the shell, if it is still the one
 /// seen and the ssh user's). Returns what was done.
-fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> Result<Vec<String>> {
+fn stop_supervisors(
+    host: &Host,
+    scan: &HostScan,
+    supervised: &[&BotProcess],
+) -> Result<Vec<String>> {
     let mut done = Vec::new();
     let mut ran: BTreeSet<Fix> = BTreeSet::new();
     for i in supervised {
@@ -158,7 +162,7 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
 fn end_parent(
     host: &Host,
     scan: &HostScan,
-    i: &Instance,
+    i: &BotProcess,
     s: &Supervisor,
     pid: Pid,
 ) -> Result<String> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::failure::StopFailure;
-use super::place::{Found, Place, Sig};
+use super::place::{Place, PlaceScan, Sig};
 use super::supervisors::refusal;
 use crate::commands::Context;
 use crate::config::Bot;
@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::fix::Fix;
 use crate::model::{Pid, ProcessIdentity, Uid};
 use crate::process;
-use crate::sources::local::{self, Instance};
+use crate::sources::local::{self, BotProcess};
 use crate::sources::proc::{self, Backend};
 use crate::sources::supervisor::{StopHow, SupervisorKind};
 use crate::ui;
@@ -52,13 +52,13 @@ impl Place for ThisMachine<'_> {
     fn poll(&self) -> Duration {
         Duration::from_millis(200)
     }
-    fn find(&mut self, bots: &[&Bot]) -> Result<Found> {
+    fn find(&mut self, bots: &[&Bot]) -> Result<PlaceScan> {
         find(self.ctx, bots)
     }
-    fn describe(&self, i: &Instance) -> String {
+    fn describe(&self, i: &BotProcess) -> String {
         crate::ui::describe::instance(i)
     }
-    fn refusal(&self, mine: &[Instance]) -> Option<Error> {
+    fn refusal(&self, mine: &[BotProcess]) -> Option<Error> {
         refusal(
             mine,
             nix::unistd::geteuid().is_root(),
@@ -66,10 +66,10 @@ impl Place for ThisMachine<'_> {
             &Fix::run(&["botctl", "dev-stop"]),
         )
     }
-    fn stop_supervisors(&self, supervised: &[&Instance]) -> Result<Vec<String>> {
+    fn stop_supervisors(&self, supervised: &[&BotProcess]) -> Result<Vec<String>> {
         stop_supervisors(supervised)
     }
-    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<Pid>> {
+    fn send(&self, instances: &[BotProcess], sig: Sig) -> Result<Vec<Pid>> {
         let signal = match sig {
             Sig::Term => Signal::SIGTERM,
             Sig::Kill => Signal::SIGKILL,
@@ -79,13 +79,13 @@ impl Place for ThisMachine<'_> {
             .map(|i| i.pid)
             .collect())
     }
-    fn alive(&self, instances: &[Instance]) -> Result<Vec<Pid>> {
+    fn alive(&self, instances: &[BotProcess]) -> Result<Vec<Pid>> {
         Ok(alive(instances).iter().map(|i| i.pid).collect())
     }
 }
 
 /// Runs each supervisor's stop once (loops: ends the shell). Returns what was done.
-fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
+fn stop_supervisors(supervised: &[&BotProcess]) -> Result<Vec<String>> {
     let mut done = Vec::new();
     let mut ran: BTreeSet<Fix> = BTreeSet::new();
     let me = Uid::own();
@@ -187,7 +187,7 @@ fn wait_gone(pid: Pid) {
 
 /// (the current user's instances, everyone else's and botctl's own ancestors, the copies that
 /// cannot be told)
-fn find(ctx: &Context, bots: &[&Bot]) -> Result<Found> {
+fn find(ctx: &Context, bots: &[&Bot]) -> Result<PlaceScan> {
     let scan = local::scan_full(bots, &ctx.cfg.root, &ctx.tokens).map_err(Error::step)?;
     let me = Uid::own();
     let protected = local::ancestors();
@@ -201,7 +201,7 @@ fn find(ctx: &Context, bots: &[&Bot]) -> Result<Found> {
 
 /// Signals each instance that is still the same process (pids get reused) and has not exited.
 /// A container's never: the engine stops it (its pid may be in the engine's VM).
-fn signal_all(instances: &[Instance], signal: Signal) -> Vec<Instance> {
+fn signal_all(instances: &[BotProcess], signal: Signal) -> Vec<BotProcess> {
     instances
         .iter()
         .filter(|i| i.container.is_none())
@@ -220,7 +220,7 @@ fn signal_all(instances: &[Instance], signal: Signal) -> Vec<Instance> {
 
 /// Those still running: the same process as seen, not exited (a container's never counts:
 /// its engine stops it).
-fn alive(instances: &[Instance]) -> Vec<Instance> {
+fn alive(instances: &[BotProcess]) -> Vec<BotProcess> {
     instances
         .iter()
         .filter(|i| {

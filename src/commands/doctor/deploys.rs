@@ -23,11 +23,12 @@ use crate::sources::fly::machine_history::{EventKind, EventSource};
 use crate::sources::fly::{KEEPS_STOPPED_SINCE, LogLine, Machine};
 use crate::survey::finding::{Check, Finding, Level};
 use crate::time;
+use jiff::SignedDuration;
 
 /// A 409 this long after a machine was created or replaced is laid at its door.
-const AFTER_CREATE: u64 = 60;
+const AFTER_CREATE: SignedDuration = SignedDuration::from_secs(60);
 /// A 409 line younger than this is an error; older ones a warning.
-const RECENT: u64 = 600;
+const RECENT: SignedDuration = SignedDuration::from_secs(600);
 
 /// A bot's fly.toml: its own `fly_toml`, else the project's `[fly] toml`, else `fly.toml` beside
 /// botctl.toml.
@@ -211,7 +212,7 @@ fn strategy(
     bot: &Bot,
     app: &str,
     fly_toml: &FlyToml,
-    handoff: Option<&Handoff>,
+    handoff: Option<&OpenHandoff>,
     f: &mut Vec<Finding>,
 ) {
     let shown = fly_toml.path.display();
@@ -270,18 +271,18 @@ deploy of a polling bot)"
 }
 
 /// An open handoff: who holds the bot (as its record or state names them), and how.
-struct Handoff {
+struct OpenHandoff {
     holder: String,
     how: String,
 }
 
 /// A handoff is open: in the local state, or a record on one of the app's machines.
-fn handoff_open(bot: &Bot, ev: &Evidence) -> Option<Handoff> {
+fn handoff_open(bot: &Bot, ev: &Evidence) -> Option<OpenHandoff> {
     if let Ok(st) = &ev.handoffs
         && let Some(h) = st.handoff(&bot.name)
     {
-        return Some(Handoff {
-            holder: crate::outside::shown(&h.by.to_string()).into_owned(),
+        return Some(OpenHandoff {
+            holder: crate::outside::shown(&h.by).into_owned(),
             how: format!("dev-start by {} at {}", h.by, h.at),
         });
     }
@@ -292,8 +293,8 @@ fn handoff_open(bot: &Bot, ev: &Evidence) -> Option<Handoff> {
         .iter()
         .filter_map(crate::team::on_machine)
         .find(|r| r.bot.is_empty() || r.bot == bot.name)
-        .map(|r| Handoff {
-            holder: crate::outside::shown(&r.by.to_string()).into_owned(),
+        .map(|r| OpenHandoff {
+            holder: crate::outside::shown(&r.by).into_owned(),
             how: format!("a handoff record by {} at {}", r.by, r.at),
         })
 }
@@ -344,7 +345,7 @@ fn conflicts_after_create(
                 m.history
                     .created_or_replaced()
                     .into_iter()
-                    .filter(|t| *t <= at && at - *t <= AFTER_CREATE)
+                    .filter(|t| *t <= at && at.duration_since(*t) <= AFTER_CREATE)
                     .max()
                     .map(|t| (l, at, m, t))
             })
@@ -353,7 +354,7 @@ fn conflicts_after_create(
     let Some((line, at, machine, created)) = blamed else {
         return;
     };
-    let level = if time::now().saturating_sub(at) < RECENT {
+    let level = if time::since(at) < RECENT {
         Level::Error
     } else {
         Level::Warn
@@ -366,14 +367,14 @@ fn conflicts_after_create(
             format!(
                 "409 lines in the logs of {app} (the last at {}{}) came {}s after machine {} \
 was created or replaced at {}: a deploy's new machine polled beside the old one",
-                time::rfc3339(at),
+                at,
                 line.machine
                     .as_ref()
                     .map(|m| format!(" on machine {m}"))
                     .unwrap_or_default(),
-                at - created,
+                at.duration_since(created).as_secs(),
                 machine.id,
-                time::rfc3339(created),
+                created,
             ),
         )
         .fix(Fix::one_machine_per_deploy(app)),
@@ -397,7 +398,7 @@ fn started_again(bot: &Bot, app: &str, machines: &[Machine], ev: &Evidence, f: &
                 m.history
                     .who_started(m.proxy_autostart)
                     .unwrap_or_else(|| e.who()),
-                time::rfc3339(e.at())
+                e.at_second()
             )
         };
         let (who, fix) = match start {

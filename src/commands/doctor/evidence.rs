@@ -36,7 +36,7 @@ const LOGS_LIMIT: Duration = Duration::from_secs(10);
 /// buffer it prints nothing and polls for ever. No line by then means the buffer is empty.
 pub(super) const LOGS_FIRST_LINE: Duration = Duration::from_secs(3);
 
-pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
+pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: super::Probe) -> Evidence {
     let cfg = &ctx.cfg;
     let apps = survey::apps(bots);
     std::thread::scope(|s| {
@@ -56,7 +56,7 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
                 )
             })
             .collect();
-        let probes: Vec<_> = if probe {
+        let probes: Vec<_> = if probe == super::Probe::Listen {
             bots.iter()
                 .filter_map(|bot| match ctx.tokens.of(bot).clone() {
                     TokenLookup::Found { token, .. } => {

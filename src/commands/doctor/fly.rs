@@ -90,7 +90,7 @@ they conflict (fly deploy creates a pair unless --ha=false)",
             // For a webhook bot, Fly Proxy starting a machine on a post is the design.
             for m in machines.iter().filter(|m| {
                 !m.is_running()
-                    && m.proxy_autostart
+                    && m.proxy_autostart.is_on()
                     && m.state != MachineState::Destroyed
                     && !bot.mode.is_webhook()
             }) {
@@ -138,7 +138,9 @@ in them",
         };
         return f.push(Finding::ok(Some(bot), Check::Logs, message));
     };
-    let recent = last.at.is_some_and(|t| time::now().saturating_sub(t) < 600);
+    let recent = last
+        .at
+        .is_some_and(|t| time::since(t) < jiff::SignedDuration::from_mins(10));
     f.push(
         Finding::new(
             if recent { Level::Error } else { Level::Warn },
@@ -148,7 +150,7 @@ in them",
                 "{} 409 Conflict line(s) in the recent logs of {app}, the last at {} on machine {}",
                 conflicts.len(),
                 last.at
-                    .map(time::rfc3339)
+                    .map(|t| t.to_string())
                     .unwrap_or_else(|| "an unknown time".into()),
                 last.machine
                     .as_ref()

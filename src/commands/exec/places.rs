@@ -7,7 +7,7 @@ use super::copy_lock::{self, Claim};
 use crate::config::Bot;
 use crate::fix::Fix;
 use crate::model::Pid;
-use crate::sources::local::Instance;
+use crate::sources::local::BotProcess;
 use crate::sources::proc::{self, Backend};
 use crate::sources::telegram::TokenLookup;
 use crate::survey::Survey;
@@ -60,7 +60,7 @@ pub fn look(
 ) -> OtherCopies {
     let places = survey.places(bot);
     let mut elsewhere = Vec::new();
-    let local: Vec<&Instance> = places
+    let local: Vec<&BotProcess> = places
         .local
         .iter()
         .copied()

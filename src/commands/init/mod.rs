@@ -85,7 +85,10 @@ pub fn run(args: &Args) -> Result<ExitStatus> {
     for line in render::summary(&found) {
         ui::line(line);
     }
-    ui::confirm(&format!("Write {}?", target.display()), args.yes)?;
+    ui::confirm(
+        &format!("Write {}?", target.display()),
+        ui::Consent::from_yes(args.yes),
+    )?;
     crate::state::write_atomically(&target, &text)
         .map_err(|e| Error::io(format!("cannot write {}", target.display()), e))?;
     let next = if found.bots.iter().any(|b| b.doubt.is_none()) {

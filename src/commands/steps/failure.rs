@@ -10,7 +10,6 @@ use std::time::Duration;
 use crate::model::{AppName, BotName};
 use crate::outside::Outside;
 use crate::sources::platform::{PlatformError, Settle};
-use crate::time;
 
 #[derive(Debug)]
 pub enum StepFailure {
@@ -51,7 +50,7 @@ pub enum StepFailure {
     WebhookElsewhere { now: Outside, want: String },
     /// Telegram reports a delivery error since the start.
     Undelivered {
-        at: u64,
+        at: jiff::Timestamp,
         message: Outside,
         app: Option<AppName>,
         bot: BotName,
@@ -130,9 +129,8 @@ webhook_url"
                 bot,
             } => write!(
                 f,
-                "Telegram could not deliver to the webhook at {}: {message}\nsee {}; `botctl \
+                "Telegram could not deliver to the webhook at {at}: {message}\nsee {}; `botctl \
 doctor {bot}` checks the rest",
-                time::rfc3339(*at),
                 match app {
                     Some(app) => format!("`flyctl logs --app {app}`"),
                     None => "the bot's own logs".into(),

@@ -260,7 +260,12 @@ impl Mode {
 
     /// Asks `question` unless the answer was given (`--yes`); exit 4 without a terminal.
     pub fn confirm(self, question: &str) -> Result<()> {
-        ui::confirm(question, self == Mode::Confirmed)
+        let consent = if self == Mode::Confirmed {
+            ui::Consent::Given
+        } else {
+            ui::Consent::Ask
+        };
+        ui::confirm(question, consent)
     }
 }
 

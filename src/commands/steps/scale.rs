@@ -88,7 +88,7 @@ wait until no instance runs"
             bot: bot.name.clone(),
             app: Some(crate::model::AppName::new(name)),
             machines: Vec::new(),
-            at: time::now_stamp(),
+            at: time::now(),
             by: team::who(),
             webhook: carried.webhook.cloned(),
             scaled_from: from,

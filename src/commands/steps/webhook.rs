@@ -23,10 +23,10 @@ const AFTER_READY: Duration = Duration::from_secs(10);
 /// How long deploy-resume watches the pending updates go out (or a delivery error come).
 const DELIVERY: Duration = Duration::from_secs(10);
 /// Telegram's clock and this machine's may differ by this much.
-const SKEW: u64 = 2;
+const SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(2);
 
 /// The webhook dev-start found, to delete and later restore.
-pub struct Found {
+pub struct WebhookFound {
     /// What deploy-resume sets again (`None`: nothing to restore).
     pub record: Option<Webhook>,
     /// Whether a webhook is set now (and so must be deleted).
@@ -66,7 +66,7 @@ pub fn record(
     survey: &Survey,
     lock: Option<&state::Locked>,
     steps: &mut Steps,
-) -> Result<Found> {
+) -> Result<WebhookFound> {
     let mut step =
         steps.begin("Record the webhook (url, max_connections, allowed_updates) to restore later");
     let info = match survey
@@ -114,7 +114,7 @@ gives back: botctl could not set it again after the handoff",
 deploy-resume relies on the bot to set it",
         ),
     }
-    Ok(Found {
+    Ok(WebhookFound {
         record,
         set: !info.url.is_empty(),
     })
@@ -126,7 +126,7 @@ deploy-resume relies on the bot to set it",
 pub fn delete(
     ctx: &Context,
     bot: &Bot,
-    found: &Found,
+    found: &WebhookFound,
     recorded: Option<&state::Recorded>,
     mode: Mode,
     steps: &mut Steps,
@@ -224,7 +224,7 @@ pub fn restore(
     lock: Option<&state::Locked>,
     app: Option<&AppName>,
     startup: Startup,
-    started_at: u64,
+    started_at: jiff::Timestamp,
     steps: &mut Steps,
 ) -> Result<()> {
     let target = recorded(ctx, bot, lock);
@@ -378,7 +378,7 @@ fn check_delivery(
     api: &BotApi,
     target: Option<&Webhook>,
     now: &WebhookInfo,
-    started_at: u64,
+    started_at: jiff::Timestamp,
     steps: &mut Steps,
 ) -> Result<()> {
     let mut step = steps.begin("Check that Telegram reports no delivery error since the start");
@@ -390,7 +390,7 @@ fn check_delivery(
     }
     let fresh_error = |info: &WebhookInfo| {
         info.last_error_date
-            .filter(|d| d + SKEW >= started_at)
+            .filter(|d| *d + SKEW >= started_at)
             .map(|d| (d, info.last_error_message.clone().unwrap_or_default()))
     };
     // Pending updates go out at once; their delivery shows whether the bot takes them.

@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::event::{
-    Event, Happening, InstanceChange, MachineChange, Millis, StreamTrouble, time_ms,
-};
+use super::event::{Event, Happening, InstanceChange, MachineChange, StreamTrouble, time_ms};
 use super::watcher::Tally;
 use crate::model::{MachineId, Pid};
 use crate::outside::{Argv, Outside};
@@ -172,8 +170,8 @@ impl<'a> Fields<'a> {
                 places,
                 before: before
                     .iter()
-                    .map(|(secs, change)| Before {
-                        secs: *secs,
+                    .map(|(ago, change)| Before {
+                        secs: ago.as_secs(),
                         change,
                     })
                     .collect(),
@@ -207,7 +205,7 @@ impl<'a> Fields<'a> {
                     StreamTrouble::NotStarted(_) => "not-started",
                 },
                 message: what.summary(),
-                retry_in: *retry_in,
+                retry_in: retry_in.as_secs(),
             },
             Happening::Dropped { app, lines } => Fields::Dropped {
                 app,
@@ -238,7 +236,7 @@ pub struct SummaryJson<'a> {
 
 impl<'a> SummaryJson<'a> {
     pub fn new(
-        ended: Millis,
+        ended: jiff::Timestamp,
         watched: Duration,
         tallies: impl IntoIterator<Item = (&'a str, &'a Tally)>,
         trouble: bool,

@@ -21,12 +21,12 @@ use crate::error::{ExitStatus, Result};
 use crate::model::{AppName, BotName, HostName, Pid};
 use crate::sources::fly::{FlyError, Machine};
 use crate::sources::host::{self, HostError};
-use crate::sources::local::{self, Instance};
+use crate::sources::local::{self, BotProcess};
 use crate::sources::platform::{Instance as PlatformInstance, PlatformError};
 use crate::sources::proc::TableError;
 use crate::sources::telegram::{ApiError, BotApi, TokenLookup};
 use crate::{interrupt, survey, ui};
-use event::{Event, Millis, now_ms};
+use event::{Event, now_ms};
 use stream::Heard;
 use watcher::Watcher;
 
@@ -54,8 +54,8 @@ fn for_duration(s: &str) -> std::result::Result<Duration, config::DurationError>
 
 /// What a source's thread saw.
 enum Seen {
-    Local(Result<Vec<Instance>, TableError>),
-    Host(HostName, Result<Vec<Instance>, HostError>),
+    Local(Result<Vec<BotProcess>, TableError>),
+    Host(HostName, Result<Vec<BotProcess>, HostError>),
     Fly(AppName, Result<Vec<Machine>, FlyError>),
     /// A bot's platform other than Fly: the bot, its workload's name, its instances.
     Platform(
@@ -308,7 +308,7 @@ fn take(watcher: &mut Watcher, seen: Seen) -> Vec<Event> {
         Seen::Log(app, Heard::Line(line)) => watcher.log_line(at, &app, line),
         Seen::Log(app, Heard::Dropped(lines)) => watcher.lines_dropped(at, &app, lines),
         Seen::Log(app, Heard::Trouble { trouble, retry_in }) => {
-            watcher.stream_trouble(at, &app, trouble, retry_in.as_secs())
+            watcher.stream_trouble(at, &app, trouble, retry_in)
         }
     }
 }
@@ -327,7 +327,7 @@ fn status_line(w: &Watcher, bots: &[&Bot]) -> String {
         "watching {} since {} ({}) · 409s so far: {} · places: {} · Ctrl-C ends",
         names.join(", "),
         event::clock(w.started),
-        secs(Duration::from_millis(now_ms().saturating_sub(w.started))),
+        secs(crate::time::elapsed(w.started, now_ms())),
         w.conflicts(),
         w.place_counts()
     )
@@ -335,8 +335,8 @@ fn status_line(w: &Watcher, bots: &[&Bot]) -> String {
 
 /// The end: time watched, 409s per bot, places that came and went.
 fn summarize(live: &ui::Live, w: &Watcher, bots: &[&Bot], json: bool) {
-    let ended: Millis = now_ms();
-    let watched = Duration::from_millis(ended.saturating_sub(w.started));
+    let ended = now_ms();
+    let watched = crate::time::elapsed(w.started, ended);
     if json {
         let tallies = bots
             .iter()

@@ -84,12 +84,12 @@ fn read(
     let mut told = Instant::now();
     loop {
         if stop.is_set() {
-            return StreamTrouble::Silent(0);
+            return StreamTrouble::Silent(Duration::ZERO);
         }
         dropped += stream.lines.take_dropped();
         if dropped > 0 && told.elapsed() >= Duration::from_secs(1) {
             if !send(Heard::Dropped(dropped)) {
-                return StreamTrouble::Silent(0);
+                return StreamTrouble::Silent(Duration::ZERO);
             }
             (dropped, told) = (0, Instant::now());
         }
@@ -99,11 +99,11 @@ fn read(
                 if let Some(line) = (stream.parse)(&raw)
                     && !send(Heard::Line(line))
                 {
-                    return StreamTrouble::Silent(0);
+                    return StreamTrouble::Silent(Duration::ZERO);
                 }
             }
             Next::Quiet if last.elapsed() >= silence => {
-                return StreamTrouble::Silent(silence.as_secs());
+                return StreamTrouble::Silent(Duration::from_secs(silence.as_secs()));
             }
             Next::Quiet => {}
             Next::Ended { error, .. } => {

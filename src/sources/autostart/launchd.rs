@@ -4,7 +4,7 @@ use super::*;
 
 /// launchd jobs whose command starts a bot: every plist (XML or binary) in the LaunchAgents
 /// folders and `/Library/LaunchDaemons`, by its `Label` and `ProgramArguments`/`Program`.
-pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
+pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut AutostartScan) {
     let launchctl = process::find_program("launchctl", Path::new("/"));
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut folders: Vec<(PathBuf, Domain)> = home
@@ -48,7 +48,7 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
                         Source::Launchd,
                         format!("{} is unreadable: {why}", path.display()),
                     );
-                    found.unreadable.push(Unreadable {
+                    found.unreadable.push(UnreadableFile {
                         source: Source::Launchd,
                         path,
                         why,

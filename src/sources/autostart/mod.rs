@@ -95,29 +95,29 @@ pub enum Reach {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Autostart {
+pub struct AutostartScan {
     pub entries: Vec<AutostartEntry>,
     pub unchecked: Vec<Unchecked>,
     /// Files that may hold an entry and could not be read (also said in `unchecked`).
-    pub unreadable: Vec<Unreadable>,
+    pub unreadable: Vec<UnreadableFile>,
 }
 
 /// A file of a source that could not be read: it may start a bot, and botctl cannot tell.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Unreadable {
+pub struct UnreadableFile {
     pub source: Source,
     pub path: PathBuf,
     pub why: String,
 }
 
-impl Autostart {
+impl AutostartScan {
     pub fn for_bot(&self, bot: &str) -> Vec<&AutostartEntry> {
         self.entries.iter().filter(|e| e.bot == bot).collect()
     }
 }
 
-pub fn scan(bots: &[&Bot], limit: Duration) -> Autostart {
-    let mut found = Autostart::default();
+pub fn scan(bots: &[&Bot], limit: Duration) -> AutostartScan {
+    let mut found = AutostartScan::default();
     // Each source yields (source, lines that could start something, fix for a line).
     crontab(bots, limit, &mut found);
     systemd(bots, limit, SystemdManager::System, &mut found);
@@ -127,7 +127,7 @@ pub fn scan(bots: &[&Bot], limit: Duration) -> Autostart {
     found
 }
 
-fn unchecked(found: &mut Autostart, source: Source, reason: String) {
+fn unchecked(found: &mut AutostartScan, source: Source, reason: String) {
     found.unchecked.push(Unchecked {
         source,
         reason,
@@ -135,7 +135,7 @@ fn unchecked(found: &mut Autostart, source: Source, reason: String) {
     });
 }
 
-fn not_here(found: &mut Autostart, source: Source, reason: String) {
+fn not_here(found: &mut AutostartScan, source: Source, reason: String) {
     found.unchecked.push(Unchecked {
         source,
         reason,

@@ -5,15 +5,17 @@
 
 use std::collections::BTreeMap;
 
+use jiff::Timestamp;
 use serde::Deserialize;
 
+use super::ProxyAutostart;
 use crate::outside::Outside;
 
 /// A machine's past, as far as Fly keeps it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
-    /// `created_at`, seconds since the epoch.
-    pub created_at: Option<u64>,
+    /// `created_at`, to the second.
+    pub created_at: Option<Timestamp>,
     /// Newest first, as flyctl lists them.
     pub events: Vec<MachineEvent>,
     /// `fly_release_version` of its metadata: a deploy changes it.
@@ -27,8 +29,8 @@ pub struct MachineEvent {
     /// The state it led to (`started`, `stopped`, …), as Fly names it.
     pub status: Outside,
     pub source: EventSource,
-    /// Milliseconds since the epoch.
-    pub at_ms: u64,
+    /// To the millisecond, as Fly records it (the epoch when Fly did not say).
+    pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,15 +128,16 @@ impl MachineEvent {
         }
     }
 
-    pub fn at(&self) -> u64 {
-        self.at_ms / 1000
+    /// When, to the second (as botctl shows times).
+    pub fn at_second(&self) -> Timestamp {
+        crate::time::to_the_second(self.at)
     }
 }
 
 impl History {
     /// Its last start is most likely Fly Proxy's though Fly did not say `proxy`: a start by
     /// flyd (or a source botctl does not know) after a stop by a user, with autostart on.
-    pub fn likely_proxy(&self, autostart: bool) -> bool {
+    pub fn likely_proxy(&self, autostart: ProxyAutostart) -> bool {
         let Some(at) = self.events.iter().position(MachineEvent::brought_up) else {
             return false;
         };
@@ -143,7 +146,7 @@ impl History {
             .iter()
             .find(|e| e.kind == EventKind::Stop)
             .is_some_and(|e| e.source == EventSource::User);
-        autostart
+        autostart.is_on()
             && after_user_stop
             && start.kind == EventKind::Start
             && matches!(start.source, EventSource::Flyd | EventSource::Other(_))
@@ -158,7 +161,7 @@ impl History {
     /// "likely Fly Proxy" for a start by flyd (or a source botctl does not know) after a stop
     /// by a user, on a machine with autostart (reference/flyctl.md: not confirmed from source
     /// that Fly Proxy's starts say `proxy`).
-    pub fn who_started(&self, autostart: bool) -> Option<String> {
+    pub fn who_started(&self, autostart: ProxyAutostart) -> Option<String> {
         let start = self.last_start()?;
         Some(if self.likely_proxy(autostart) {
             format!(
@@ -180,13 +183,13 @@ service has autostart)",
     /// `update` is never one: botctl's own metadata writes, `fly secrets set` and rolling
     /// deploys in place record it (a machine replaced in place shows only as a new
     /// `fly_release_version`, which one look cannot date).
-    pub fn created_or_replaced(&self) -> Vec<u64> {
-        let mut times: Vec<u64> = self.created_at.into_iter().collect();
+    pub fn created_or_replaced(&self) -> Vec<Timestamp> {
+        let mut times: Vec<Timestamp> = self.created_at.into_iter().collect();
         times.extend(
             self.events
                 .iter()
                 .filter(|e| e.kind == EventKind::Launch)
-                .map(MachineEvent::at),
+                .map(MachineEvent::at_second),
         );
         times
     }
@@ -255,11 +258,15 @@ impl History {
                 kind: EventKind::parse(e.kind.raw()),
                 status: e.status,
                 source: EventSource::parse(e.source.raw()),
-                at_ms: e.timestamp.as_ref().and_then(timestamp_ms).unwrap_or(0),
+                at: e
+                    .timestamp
+                    .as_ref()
+                    .and_then(timestamp)
+                    .unwrap_or(Timestamp::UNIX_EPOCH),
             })
             .collect();
         // Newest first whatever order the answer had.
-        events.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
+        events.sort_by_key(|e| std::cmp::Reverse(e.at));
         History {
             created_at: raw
                 .created_at
@@ -272,10 +279,12 @@ impl History {
 }
 
 /// Milliseconds since the epoch, or an RFC 3339 stamp (as some API clients print it).
-fn timestamp_ms(v: &serde_json::Value) -> Option<u64> {
+fn timestamp(v: &serde_json::Value) -> Option<Timestamp> {
     match v {
-        serde_json::Value::Number(n) => n.as_u64(),
-        serde_json::Value::String(s) => crate::time::parse_rfc3339(s).map(|t| t * 1000),
+        serde_json::Value::Number(n) => {
+            Timestamp::from_millisecond(i64::try_from(n.as_u64()?).ok()?).ok()
+        }
+        serde_json::Value::String(s) => crate::time::parse_rfc3339(s),
         _ => None,
     }
 }
@@ -298,10 +307,13 @@ mod tests {
         assert_eq!(h.len(), 2);
         let a = &h[0];
         assert_eq!(a.events[0].source, EventSource::Proxy);
-        assert_eq!(a.last_start().unwrap().at(), 1764068500);
+        assert_eq!(a.last_start().unwrap().at_second().as_second(), 1764068500);
         assert!(a.last_start().unwrap().who().contains("Fly Proxy"));
         assert_eq!(a.release, Some(Outside::from("7")));
-        assert_eq!(a.created_or_replaced(), vec![1795600800]);
+        assert_eq!(
+            a.created_or_replaced(),
+            vec![Timestamp::from_second(1795600800).unwrap()]
+        );
         assert_eq!(h[1], History::default());
         assert!(parse_all("not json").is_empty());
     }
@@ -315,13 +327,19 @@ mod tests {
                            {"type":"stop","status":"stopped","source":"user","timestamp":1764068500000},
                            {"type":"start","status":"started","source":"user","timestamp":1764068400000}]}]"#,
         )[0];
-        assert_eq!(h.created_or_replaced(), vec![1795600800]);
+        assert_eq!(
+            h.created_or_replaced(),
+            vec![Timestamp::from_second(1795600800).unwrap()]
+        );
         assert_eq!(h.last_start().unwrap().kind, EventKind::Start);
         let launched = &parse_all(
             r#"[{"id":"b","events":[{"type":"launch","status":"created","source":"user","timestamp":1764068700000}],
                  "config":{"metadata":{"fly_release_version":"8"}}}]"#,
         )[0];
-        assert_eq!(launched.created_or_replaced(), vec![1764068700]);
+        assert_eq!(
+            launched.created_or_replaced(),
+            vec![Timestamp::from_second(1764068700).unwrap()]
+        );
     }
 
     #[test]
@@ -334,14 +352,14 @@ mod tests {
             ))
             .remove(0)
         };
-        let proxy = events("proxy").who_started(true).unwrap();
+        let proxy = events("proxy").who_started(ProxyAutostart::On).unwrap();
         assert!(proxy.starts_with("Fly Proxy"), "{proxy}");
-        let flyd = events("flyd").who_started(true).unwrap();
+        let flyd = events("flyd").who_started(ProxyAutostart::On).unwrap();
         assert!(flyd.starts_with("likely Fly Proxy"), "{flyd}");
         // Without autostart Fly Proxy starts nothing: flyd is Fly itself.
-        let flyd = events("flyd").who_started(false).unwrap();
+        let flyd = events("flyd").who_started(ProxyAutostart::Off).unwrap();
         assert!(flyd.starts_with("Fly itself"), "{flyd}");
-        let user = events("user").who_started(true).unwrap();
+        let user = events("user").who_started(ProxyAutostart::On).unwrap();
         assert!(user.starts_with("a user"), "{user}");
     }
 }

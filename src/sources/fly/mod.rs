@@ -21,7 +21,7 @@ mod platform;
 pub use apps::FlySecret;
 pub use groups::{AppMachines, BotOnFly};
 pub use logs::{logs_failed, parse_log_line};
-pub use machines::{Machine, MachineState};
+pub use machines::{Machine, MachineState, ProxyAutostart};
 mod version;
 pub use super::platform::{LogLine, RecentLogs};
 pub use platform::OnFly;

@@ -66,10 +66,7 @@ impl Machine {
                 s if s.is_stopped() => Condition::Down,
                 _ => Condition::Between,
             },
-            since: started
-                .map(|e| e.at_ms / 1000)
-                .or(self.history.created_at)
-                .and_then(|secs| jiff::Timestamp::from_second(secs as i64).ok()),
+            since: started.map(|e| e.at_second()).or(self.history.created_at),
             started_by: started
                 .and(self.history.who_started(self.proxy_autostart))
                 .map(Outside::from),

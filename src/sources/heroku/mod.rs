@@ -18,7 +18,7 @@ pub use platform::OnHeroku;
 
 /// The Heroku CLI with the time limit of one call.
 #[derive(Debug, Clone)]
-pub struct Heroku {
+pub struct HerokuCli {
     program: Option<PathBuf>,
     timeout: Duration,
 }
@@ -68,9 +68,9 @@ pub struct Feature {
     pub enabled: bool,
 }
 
-impl Heroku {
-    pub fn new(timeout: Duration) -> Heroku {
-        Heroku {
+impl HerokuCli {
+    pub fn new(timeout: Duration) -> HerokuCli {
+        HerokuCli {
             program: which::which("heroku").ok(),
             timeout,
         }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{Dyno, Heroku, parse_log_line};
+use super::{Dyno, HerokuCli, parse_log_line};
 use crate::model::{Entry, PlatformKind};
 use crate::outside::Outside;
 use crate::sources::platform::{
@@ -15,7 +15,7 @@ use crate::sources::platform::{
 
 /// One bot's app on Heroku.
 pub struct OnHeroku<'a> {
-    pub cli: Heroku,
+    pub cli: HerokuCli,
     pub app: &'a str,
     /// `heroku.process` from botctl.toml; `None`: the type whose dynos run the bot.
     pub process: Option<&'a str>,
@@ -278,7 +278,7 @@ mod tests {
 
     fn on<'a>(entry: &'a Entry, process: Option<&'a str>) -> OnHeroku<'a> {
         OnHeroku {
-            cli: Heroku::new(Duration::from_secs(1)),
+            cli: HerokuCli::new(Duration::from_secs(1)),
             app: "lb",
             process,
             entry,

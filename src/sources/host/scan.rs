@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use super::autostart::autostart;
 use super::sections::{Section, Sections};
-use super::{HostScan, ScanProblem, Seen, hex_of};
+use super::{HostScan, ScanProblem, ScannedProcess, hex_of};
 use crate::config::Bot;
 use crate::model::{BotName, Pid, ProcessIdentity, Uid};
 use crate::sources::identity::{self, Wanted, Whose};
-use crate::sources::local::{self, Instance, Maybe};
+use crate::sources::local::{self, BotProcess, Maybe};
 use crate::sources::proc;
 use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, ProcessRecord, Unanswered};
 
@@ -22,7 +22,7 @@ struct Proc {
     pid: Pid,
     ppid: Pid,
     uid: Option<Uid>,
-    started: Option<u64>,
+    started: Option<jiff::Timestamp>,
     cwd: Option<PathBuf>,
     cgroup: String,
     argv: Vec<String>,
@@ -99,7 +99,9 @@ pub fn parse(
                     pid,
                     ppid,
                     uid,
-                    started: (btime > 0).then(|| btime + ticks / tck),
+                    started: (btime > 0)
+                        .then(|| crate::time::from_unix(btime + ticks / tck))
+                        .flatten(),
                     cwd,
                     cgroup,
                     argv: Vec::new(),
@@ -141,7 +143,7 @@ pub fn parse(
             .iter()
             .map(|p| {
                 let cmdline = cmdlines.get(&p.pid).map_or("", |c| c.as_str());
-                let seen = Seen {
+                let seen = ScannedProcess {
                     identity: ProcessIdentity {
                         pid: p.pid,
                         started: p.started,
@@ -226,7 +228,7 @@ fn instances<'w>(
     ssh_uid: Uid,
     wanted: impl Fn(&BotName) -> Option<&'w Wanted>,
     tokens: &TokensSeen,
-) -> (Vec<Instance>, Vec<Maybe>) {
+) -> (Vec<BotProcess>, Vec<Maybe>) {
     let by_pid: HashMap<Pid, &Proc> = procs.iter().map(|p| (p.pid, p)).collect();
     let mut found = Vec::new();
     let mut maybe = Vec::new();
@@ -239,7 +241,7 @@ fn instances<'w>(
         {
             continue;
         }
-        let instance = Instance {
+        let instance = BotProcess {
             bot: bot.name.clone(),
             pid: p.pid,
             user: p
@@ -268,8 +270,8 @@ fn instances<'w>(
                 })
         };
         let copy = identity::decide(
-            false,
-            p.uid == Some(ssh_uid),
+            identity::Folder::Elsewhere,
+            identity::ProcessUser::of(p.uid, ssh_uid),
             wanted(&bot.name).unwrap_or(&Wanted::default()),
             |var| read("env", var),
             |var| read("dotenv", var),
@@ -285,7 +287,7 @@ fn instances<'w>(
     let mut maybe = local::one_per_wrapper_maybe(maybe, parent);
     // The maybes' supervisors too, read the same way.
     let n = found.len();
-    let mut found: Vec<Instance> = found
+    let mut found: Vec<BotProcess> = found
         .into_iter()
         .chain(maybe.iter().map(|m| m.instance.clone()))
         .collect();

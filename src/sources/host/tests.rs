@@ -101,7 +101,7 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
     assert_eq!(maybe, [Pid(46)], "{:?}", scan.maybe);
     let i = &scan.instances[0];
     assert_eq!((i.pid, i.user.raw()), (Pid(41), "deploy"));
-    assert_eq!(i.started, Some(1000 + 5));
+    assert_eq!(i.started, crate::time::from_unix(1000 + 5));
     assert_eq!(i.cwd.as_deref(), Some(Path::new("/srv/lb")));
     let sup = i.supervisor.as_ref().expect("its loop");
     assert_eq!(sup.kind, supervisor::SupervisorKind::Loop);

@@ -147,8 +147,8 @@ pub fn joined<T>(
 /// One line of a bot's logs, whichever platform printed it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine {
-    /// Seconds since the epoch, when the line carries a time.
-    pub at: Option<u64>,
+    /// When it was logged, to the second, when the line carries a time.
+    pub at: Option<jiff::Timestamp>,
     /// The instance that logged it, as the line names it: outside text.
     pub machine: Option<Outside>,
     pub message: Outside,

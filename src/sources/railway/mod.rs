@@ -21,7 +21,7 @@ pub const OVERLAP: &str = "RAILWAY_DEPLOYMENT_OVERLAP_SECONDS";
 
 /// The Railway CLI with the time limit of one call.
 #[derive(Debug, Clone)]
-pub struct Railway {
+pub struct RailwayCli {
     program: Option<PathBuf>,
     timeout: Duration,
 }
@@ -74,9 +74,9 @@ pub struct Service {
     pub regions: Vec<(String, u32)>,
 }
 
-impl Railway {
-    pub fn new(timeout: Duration) -> Railway {
-        Railway {
+impl RailwayCli {
+    pub fn new(timeout: Duration) -> RailwayCli {
+        RailwayCli {
             program: which::which("railway").ok(),
             timeout,
         }

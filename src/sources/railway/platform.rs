@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{OVERLAP, Railway, Scope, Service};
+use super::{OVERLAP, RailwayCli, Scope, Service};
 use crate::fix::Fix;
 use crate::model::PlatformKind;
 use crate::outside::Outside;
@@ -16,7 +16,7 @@ use crate::sources::platform::{
 
 /// One bot's service on Railway.
 pub struct OnRailway<'a> {
-    pub cli: Railway,
+    pub cli: RailwayCli,
     pub scope: Scope<'a>,
     /// What botctl.toml calls it (`the linked service` without a service key).
     pub name: String,
