@@ -502,51 +502,6 @@ fn fixes_are_built_only_in_the_fix_module() {
     );
 }
 
-/// The name a line defines as a `pub` (or `pub(crate)`, `pub(super)`) struct, enum, type or
-/// trait, if it defines one.
-fn pub_type_named(line: &str) -> Option<&str> {
-    let rest = line.trim_start().strip_prefix("pub")?;
-    let rest = match rest.strip_prefix('(') {
-        Some(r) => r.split_once(')')?.1,
-        None => rest,
-    };
-    let rest = rest.trim_start();
-    let rest = ["struct ", "enum ", "type ", "trait "]
-        .iter()
-        .find_map(|k| rest.strip_prefix(k))?;
-    let end = rest
-        .find(|c: char| !c.is_alphanumeric() && c != '_')
-        .unwrap_or(rest.len());
-    Some(&rest[..end]).filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase()))
-}
-
-#[test]
-fn each_pub_type_name_means_one_thing() {
-    // Every command's clap arguments are `Args`, as clap's derive names them: always read with
-    // their module (`status::Args`), never imported side by side.
-    const BOILERPLATE: &[&str] = &["Args"];
-    let mut defined: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for (file, n, line) in code_lines() {
-        if let Some(name) = pub_type_named(&line) {
-            defined
-                .entry(name.to_string())
-                .or_default()
-                .push(format!("{}:{n}", file.display()));
-        }
-    }
-    let twice: Vec<String> = defined
-        .iter()
-        .filter(|(name, at)| at.len() > 1 && !BOILERPLATE.contains(&name.as_str()))
-        .map(|(name, at)| format!("{name}: {}", at.join(", ")))
-        .collect();
-    assert!(
-        twice.is_empty(),
-        "one name per concept: rename one of each (after what it is, e.g. `HerokuCli` beside \
-the config's `Heroku`):\n{}",
-        twice.join("\n")
-    );
-}
-
 /// The error type of a `Result<T, E>` written in `text` at `at` (just after `Result<`): `E`
 /// at the top level of the brackets, or `None` for a one-argument `Result<T>`.
 fn result_error(text: &str) -> Option<&str> {
@@ -613,6 +568,63 @@ fn no_public_signature_has_a_string_for_an_error() {
     );
 }
 
+/// The name a line defines as a `pub` (or `pub(crate)`, `pub(super)`) struct, enum, type or
+/// trait, if it defines one.
+fn pub_type_named(line: &str) -> Option<&str> {
+    let rest = line.trim_start().strip_prefix("pub")?;
+    let rest = match rest.strip_prefix('(') {
+        Some(r) => r.split_once(')')?.1,
+        None => rest,
+    };
+    let rest = rest.trim_start();
+    let rest = ["struct ", "enum ", "type ", "trait "]
+        .iter()
+        .find_map(|k| rest.strip_prefix(k))?;
+    let end = rest
+        .find(|c: char| !c.is_alphanumeric() && c != '_')
+        .unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase()))
+}
+
+#[test]
+fn each_pub_type_name_means_one_thing() {
+    // Every command's clap arguments are `Args`, as clap's derive names them: always read with
+    // their module (`status::Args`), never imported side by side.
+    const BOILERPLATE: &[&str] = &["Args"];
+    let mut defined: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (file, n, line) in code_lines() {
+        if let Some(name) = pub_type_named(&line) {
+            defined
+                .entry(name.to_string())
+                .or_default()
+                .push(format!("{}:{n}", file.display()));
+        }
+    }
+    let twice: Vec<String> = defined
+        .iter()
+        .filter(|(name, at)| at.len() > 1 && !BOILERPLATE.contains(&name.as_str()))
+        .map(|(name, at)| format!("{name}: {}", at.join(", ")))
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "one name per concept: rename one of each (after what it is, e.g. `HerokuCli` beside \
+the config's `Heroku`):\n{}",
+        twice.join("\n")
+    );
+}
+
+#[test]
+fn the_string_error_check_reads_nested_types() {
+    assert_eq!(result_error("T, String>"), Some("String"));
+    assert_eq!(
+        result_error("HashMap<Pid, String>, ScanProblem>"),
+        Some("ScanProblem")
+    );
+    assert_eq!(result_error("(u16, String), String> {"), Some("String"));
+    assert_eq!(result_error("Vec<String>>"), None);
+    assert_eq!(result_error("Option<String>, String>"), Some("String"));
+}
+
 #[test]
 fn pub_type_names_are_read_from_their_definitions() {
     assert_eq!(pub_type_named("pub struct Bot {"), Some("Bot"));
@@ -631,16 +643,4 @@ fn pub_type_names_are_read_from_their_definitions() {
     assert_eq!(pub_type_named("struct Private {"), None);
     assert_eq!(pub_type_named("pub fn structure() {}"), None);
     assert_eq!(pub_type_named("    type Target = str;"), None);
-}
-
-#[test]
-fn the_string_error_check_reads_nested_types() {
-    assert_eq!(result_error("T, String>"), Some("String"));
-    assert_eq!(
-        result_error("HashMap<Pid, String>, ScanProblem>"),
-        Some("ScanProblem")
-    );
-    assert_eq!(result_error("(u16, String), String> {"), Some("String"));
-    assert_eq!(result_error("Vec<String>>"), None);
-    assert_eq!(result_error("Option<String>, String>"), Some("String"));
 }
