@@ -9,7 +9,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::place::{Place, PlaceScan, Sig};
-use super::supervisors::refusal;
+use super::supervisors::{RunsAs, refusal};
 use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
@@ -60,7 +60,7 @@ impl Place for ThisMachine<'_> {
     fn refusal(&self, mine: &[BotProcess]) -> Option<Error> {
         refusal(
             mine,
-            nix::unistd::geteuid().is_root(),
+            RunsAs::uid(Uid(nix::unistd::geteuid().as_raw())),
             None,
             &Fix::run(&["botctl", "dev-stop"]),
         )
