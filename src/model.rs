@@ -579,6 +579,9 @@ pub struct Heroku {
     pub app: String,
     /// The Procfile process type that runs the bot; `None`: the one whose command runs it.
     pub process: Option<String>,
+    /// The line the bot logs once it polls (`ready_log`): deploy-resume waits for it in
+    /// `heroku logs`.
+    pub ready_log: Option<String>,
 }
 
 /// `railway = { service = "…", environment = "…", project = "…" }`; every key optional (the
@@ -588,4 +591,7 @@ pub struct Railway {
     pub service: Option<String>,
     pub environment: Option<String>,
     pub project: Option<String>,
+    /// The line the bot logs once it polls (`ready_log`): deploy-resume waits for it in
+    /// `railway logs`.
+    pub ready_log: Option<String>,
 }

@@ -10,7 +10,7 @@ use super::steps::{Steps, wait_for};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::interrupt;
-use crate::model::PlatformKind;
+use crate::model::{BotName, PlatformKind};
 use crate::outside::Outside;
 use crate::process::Next;
 use crate::sources::fly::{LogLine, logs_failed};
@@ -72,12 +72,10 @@ pub fn wait_for_ready_line(
             step.done(format!("\"{ready}\" at {at}"));
             Ok(())
         }
-        Some(Err(line)) => Err(step.fail(Error::StepFailed(format!(
-            "the bot is up but got a 409 after it started: \
-{line}\nsomething else polls with this token: botctl doctor \
-{} --probe",
-            bot.name
-        )))),
+        Some(Err(line)) => Err(step.fail(Error::step(NotReady::ConflictAfterStart {
+            line,
+            bot: bot.name.clone(),
+        }))),
         None => {
             let tail: Vec<String> = logs
                 .seen
@@ -87,15 +85,11 @@ pub fn wait_for_ready_line(
                 .rev()
                 .map(|l| l.text.to_string())
                 .collect();
-            Err(step.fail(Error::StepFailed(format!(
-                "no \"{ready}\" line within {}s of the start. Last lines seen:\n{}",
-                limit.as_secs(),
-                if tail.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    tail.join("\n")
-                }
-            ))))
+            Err(step.fail(Error::step(NotReady::NoReadyLine {
+                ready: ready.to_string(),
+                limit,
+                tail,
+            })))
         }
     }
 }
@@ -213,6 +207,44 @@ fn readiness(lines: &[LogLine], ready: &str, started_at: Timestamp) -> Readiness
         at: lines[pos].at.unwrap_or(started_at),
     }
 }
+
+/// Why the bot was not seen ready.
+#[derive(Debug)]
+enum NotReady {
+    /// It was up, then a 409 came: its log line.
+    ConflictAfterStart { line: String, bot: BotName },
+    /// No ready line within the limit: the last lines seen.
+    NoReadyLine {
+        ready: String,
+        limit: Duration,
+        tail: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for NotReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotReady::ConflictAfterStart { line, bot } => write!(
+                f,
+                "the bot is up but got a 409 after it started: \
+{line}\nsomething else polls with this token: botctl doctor \
+{bot} --probe"
+            ),
+            NotReady::NoReadyLine { ready, limit, tail } => write!(
+                f,
+                "no \"{ready}\" line within {}s of the start. Last lines seen:\n{}",
+                limit.as_secs(),
+                if tail.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    tail.join("\n")
+                }
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NotReady {}
 
 #[cfg(test)]
 mod tests {

@@ -82,7 +82,7 @@ struct BotJson<'a> {
 struct HostJson<'a> {
     host: &'a str,
     /// ssh's own words when the host was not read.
-    error: Option<&'a str>,
+    error: Option<String>,
     instances: Vec<json::InstanceJson<'a>>,
     /// Processes there that may be the bot (their token variable could not be read).
     maybe: Vec<MaybeJson<'a>>,
@@ -113,7 +113,7 @@ impl<'a> HostJson<'a> {
                 },
                 Err(e) => HostJson {
                     host,
-                    error: Some(e.as_str()),
+                    error: Some(e.to_string()),
                     instances: Vec::new(),
                     maybe: Vec::new(),
                     autostart: Vec::new(),
@@ -468,7 +468,10 @@ impl Notes {
         }
         for on in judge::hosts(bot, survey, &survey.places(bot)) {
             if let OnHost::NotRead { host, error } = on {
-                self.not_checked(format!("host {host}: {}", ui::shown(error)), None);
+                self.not_checked(
+                    format!("host {host}: {}", ui::shown(&error.to_string())),
+                    None,
+                );
             }
         }
         if let (Some(app), Some(Err(e))) = (bot.app(), survey.machines(bot)) {

@@ -69,13 +69,17 @@ pub struct Scan {
     pub engine: containers::EngineState,
 }
 
-/// One pass over the process table. Errors are sentences.
-pub fn scan(bots: &[&Bot], root: &Path, tokens: &Tokens) -> Result<Vec<BotProcess>, String> {
+/// One pass over the process table.
+pub fn scan(
+    bots: &[&Bot],
+    root: &Path,
+    tokens: &Tokens,
+) -> Result<Vec<BotProcess>, proc::TableError> {
     scan_full(bots, root, tokens).map(|s| s.instances)
 }
 
 /// [`scan`], also noting running supervisord daemons' config files.
-pub fn scan_full(bots: &[&Bot], root: &Path, tokens: &Tokens) -> Result<Scan, String> {
+pub fn scan_full(bots: &[&Bot], root: &Path, tokens: &Tokens) -> Result<Scan, proc::TableError> {
     scan_with(Backend::native(), bots, root, tokens)
 }
 
@@ -85,7 +89,7 @@ pub fn scan_with(
     bots: &[&Bot],
     root: &Path,
     tokens: &Tokens,
-) -> Result<Scan, String> {
+) -> Result<Scan, proc::TableError> {
     let me = Pid::own();
     // The engine answers while the table is read: it costs a process start or two.
     let (table, engine) = std::thread::scope(|s| {
@@ -136,7 +140,7 @@ pub fn scan_with(
 /// Phase one only: (pid, bot name) of every process whose command line names a bot. Cheap
 /// enough to run every second (`botctl watch`), which runs the whole [`scan`] only when this
 /// changes.
-pub fn matching(bots: &[&Bot]) -> Result<Vec<(Pid, BotName)>, String> {
+pub fn matching(bots: &[&Bot]) -> Result<Vec<(Pid, BotName)>, proc::TableError> {
     let me = Pid::own();
     let mut found: Vec<(Pid, BotName)> = proc::table(Backend::native())?
         .processes
@@ -351,7 +355,7 @@ fn instances(
             |var| match proc::environ_var(backend, pid, var) {
                 Ok(Some(v)) if !v.trim().is_empty() => Seen::Hash(identity::sha256_hex(v.trim())),
                 Ok(_) => Seen::Absent,
-                Err(why) => Seen::Unknown(why),
+                Err(why) => Seen::Unknown(why.to_string()),
             },
             |var| match d.cwd.as_deref() {
                 Some(cwd) => identity::dotenv_var(cwd, var),

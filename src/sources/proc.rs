@@ -15,7 +15,9 @@
 //! `/proc/PID/cmdline` that is not readable) is not dropped: it is [`Unreadable`], with the
 //! executable name the kernel still tells.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
@@ -81,9 +83,61 @@ pub struct Details {
     pub cwd: Option<PathBuf>,
 }
 
+/// Why the process table could not be read. Shared (`Arc`) because a survey hands the same
+/// answer to every check that reads it.
+#[derive(Debug, Clone)]
+pub enum TableError {
+    /// Linux: `/proc` itself could not be listed.
+    ProcDir(Arc<std::io::Error>),
+    /// Elsewhere: sysinfo could not start.
+    System(Arc<sysinfo::Error>),
+}
+
+impl fmt::Display for TableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TableError::ProcDir(e) => write!(f, "cannot read /proc: {e}"),
+            TableError::System(e) => write!(f, "cannot read the process table: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TableError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TableError::ProcDir(e) => Some(e.as_ref()),
+            TableError::System(e) => Some(e.as_ref()),
+        }
+    }
+}
+
+/// Why a process's environment could not be read (another user's, gone).
+#[derive(Debug)]
+pub struct EnvironUnreadable {
+    /// What the kernel said, when it said something.
+    pub source: Option<std::io::Error>,
+}
+
+impl fmt::Display for EnvironUnreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            Some(e) => write!(f, "its environment cannot be read: {e}"),
+            None => write!(f, "its environment cannot be read"),
+        }
+    }
+}
+
+impl std::error::Error for EnvironUnreadable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
 /// Phase one: pid and argv of every process (those with an empty argv, kernel threads and
 /// zombies, are left out).
-pub fn table(backend: Backend) -> Result<Table, String> {
+pub fn table(backend: Backend) -> Result<Table, TableError> {
     match backend {
         Backend::Kernel => kernel::table(),
         Backend::Portable => portable::table(),
@@ -120,16 +174,18 @@ pub fn cwd(backend: Backend, pid: Pid) -> Option<PathBuf> {
 /// The value of variable `var` in the environment a process was started with: `Ok(None)` when
 /// it has none, `Err(why)` when that cannot be read (another user's, gone). The value is a
 /// secret to its caller: never logged here.
-pub fn environ_var(backend: Backend, pid: Pid, var: &str) -> Result<Option<String>, String> {
+pub fn environ_var(
+    backend: Backend,
+    pid: Pid,
+    var: &str,
+) -> Result<Option<String>, EnvironUnreadable> {
     let entries: Vec<String> = match backend {
         Backend::Kernel => match std::fs::read(format!("/proc/{pid}/environ")) {
             // the kernel's own file
             Ok(bytes) => kernel::split_argv(&bytes),
-            Err(e) => return Err(format!("its environment cannot be read: {e}")),
+            Err(e) => return Err(EnvironUnreadable { source: Some(e) }),
         },
-        Backend::Portable => {
-            portable::environ(pid).ok_or_else(|| "its environment cannot be read".to_string())?
-        }
+        Backend::Portable => portable::environ(pid).ok_or(EnvironUnreadable { source: None })?,
     };
     let prefix = format!("{var}=");
     // A name defined twice: getenv and Python's os.environ take the first.
@@ -298,11 +354,11 @@ mod kernel {
     use std::path::PathBuf;
     use std::sync::OnceLock;
 
-    use super::{Details, Facts, Table, Unreadable};
+    use super::{Details, Facts, Table, TableError, Unreadable};
     use crate::model::{Pid, Uid};
 
-    pub fn table() -> Result<Table, String> {
-        let dir = std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?;
+    pub fn table() -> Result<Table, TableError> {
+        let dir = std::fs::read_dir("/proc").map_err(|e| TableError::ProcDir(e.into()))?;
         let mut out = Table::default();
         let mut path = PathBuf::from("/proc");
         for entry in dir.flatten() {
@@ -460,8 +516,8 @@ mod kernel {
 mod portable {
     use super::*;
 
-    pub fn table() -> Result<Table, String> {
-        let mut sys = System::new().map_err(|e| format!("cannot read the process table: {e}"))?;
+    pub fn table() -> Result<Table, TableError> {
+        let mut sys = System::new().map_err(|e| TableError::System(e.into()))?;
         sys.refresh_processes_specifics(
             ProcessesToUpdate::All,
             true,

@@ -8,6 +8,7 @@ use crate::fix::Fix;
 use crate::model::HostName;
 use crate::outside::Outside;
 use crate::sources::autostart::{AutostartEntry, Reach, Source};
+use crate::sources::host::HostError;
 use crate::sources::local::BotProcess;
 use crate::sources::telegram::TokenLookup;
 
@@ -164,7 +165,7 @@ pub fn autostart_not_checked(survey: &Survey) -> Vec<NotChecked<'_>> {
 pub enum OnHost<'a> {
     NotRead {
         host: &'a HostName,
-        error: &'a str,
+        error: &'a HostError,
     },
     Read {
         host: &'a HostName,

@@ -8,6 +8,7 @@
 pub mod finding;
 pub mod judge;
 pub mod other_apps;
+pub mod releases;
 
 pub use other_apps::SharedToken;
 
@@ -18,9 +19,10 @@ use crate::config::{Bot, Config};
 use crate::model::{AppName, BotName, HostName, PlatformKind};
 use crate::sources::autostart::{self, AutostartScan};
 use crate::sources::fly::{AppMachines, BotOnFly, FlyError, Flyctl, Machine};
-use crate::sources::host::{self, HostScan};
+use crate::sources::host::{self, HostError, HostScan};
 use crate::sources::local::{self, BotProcess, Maybe};
 use crate::sources::platform::{Instance as PlatformInstance, PlatformError, RecordHome};
+use crate::sources::proc::TableError;
 use crate::sources::telegram::{ApiError, BotApi, TokenLookup, Tokens, WebhookInfo};
 use crate::team::{self, Record};
 
@@ -28,7 +30,7 @@ use crate::team::{self, Record};
 const AUTOSTART_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct Survey {
-    pub local: Result<Vec<BotProcess>, String>,
+    pub local: Result<Vec<BotProcess>, TableError>,
     /// Processes here that run a bot's entry and cannot be told to be this project's copy.
     pub maybe: Vec<Maybe>,
     /// Other users' Python or Node processes whose argv could not be read (macOS without sudo).
@@ -48,7 +50,7 @@ pub struct Survey {
     /// Other Fly apps and their secrets; `None` when no bot has both fly_app and a token secret.
     pub other_apps: Option<other_apps::OtherApps>,
     /// Per `[[host]]` that may run one of these bots: its scan, or why it was not read.
-    pub hosts: BTreeMap<HostName, Result<HostScan, String>>,
+    pub hosts: BTreeMap<HostName, Result<HostScan, HostError>>,
     /// Per host read: the bots it may run.
     pub host_bots: BTreeMap<HostName, Vec<BotName>>,
     /// Per bot whose platform is not Fly (Fly's machines are in `fly`, per app): its
@@ -172,10 +174,11 @@ pub fn gather_with(
         let (local, (hidden, engine, maybe), programs) = joined(local.join());
         let mut autostart = joined(autostart.join());
         autostart.entries.extend(programs);
-        let fly: BTreeMap<AppName, Result<Vec<Machine>, FlyError>> = fly
+        let mut fly: BTreeMap<AppName, Result<Vec<Machine>, FlyError>> = fly
             .into_iter()
             .map(|(app, h)| (app, joined(h.join())))
             .collect();
+        releases::compare_and_remember(&cfg.root, &mut fly, crate::time::now());
         let (fly_bots, fly_others) = split_by_bot(bots, &fly);
         Survey {
             local,
@@ -318,7 +321,7 @@ impl Survey {
         let local = match &self.local {
             Ok(list) => list.iter().filter(|i| i.bot == bot.name).collect(),
             Err(e) => {
-                unreadable.push(e.clone());
+                unreadable.push(e.to_string());
                 Vec::new()
             }
         };
@@ -449,7 +452,7 @@ impl Survey {
     pub fn hosts_of<'a>(
         &'a self,
         bot: &'a Bot,
-    ) -> impl Iterator<Item = (&'a HostName, &'a Result<HostScan, String>)> + 'a {
+    ) -> impl Iterator<Item = (&'a HostName, &'a Result<HostScan, HostError>)> + 'a {
         self.hosts
             .iter()
             .filter(move |(name, _)| self.host_runs(name, bot))

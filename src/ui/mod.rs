@@ -135,6 +135,11 @@ pub fn error(text: impl std::fmt::Display) {
     );
 }
 
+/// The error a command ends with, on stderr: its sentence, then the fixes it carries.
+pub fn failure(e: &crate::error::Error) {
+    error(report::with_fixes(e))
+}
+
 /// A side remark on stderr (it must not pollute --json output).
 pub fn note(text: impl std::fmt::Display) {
     eprintln!("{}", clean_stderr(&text.to_string()));

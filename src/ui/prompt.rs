@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotConfirmed, Result};
 
 /// Prompts only when both stdin and stderr are terminals (dialoguer would otherwise read from
 /// /dev/tty behind a pipe's back).
@@ -33,11 +33,9 @@ pub fn confirm(question: &str, consent: Consent) -> Result<()> {
         return Ok(());
     }
     if !interactive() {
-        return Err(Error::NotConfirmed(format!(
-            "{question} — this needs a confirmation and there is no \
-terminal to ask on; nothing was changed. Pass --yes to \
-proceed without asking."
-        )));
+        return Err(Error::NotConfirmed(NotConfirmed::NoTerminal {
+            question: question.to_string(),
+        }));
     }
     let answer = dialoguer::Confirm::new()
         .with_prompt(super::clean_stderr(question))
@@ -50,15 +48,11 @@ proceed without asking."
     }
     match answer {
         Ok(Some(true)) => Ok(()),
-        Ok(_) => Err(Error::NotConfirmed(
-            "not confirmed; nothing was changed".into(),
-        )),
+        Ok(_) => Err(Error::NotConfirmed(NotConfirmed::Declined)),
         Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
             Err(Error::Interrupted)
         }
-        Err(e) => Err(Error::NotConfirmed(format!(
-            "could not ask for confirmation ({e}); nothing was changed"
-        ))),
+        Err(e) => Err(Error::NotConfirmed(NotConfirmed::CouldNotAsk(e))),
     }
 }
 

@@ -547,6 +547,72 @@ the config's `Heroku`):\n{}",
     );
 }
 
+/// The error type of a `Result<T, E>` written in `text` at `at` (just after `Result<`): `E`
+/// at the top level of the brackets, or `None` for a one-argument `Result<T>`.
+fn result_error(text: &str) -> Option<&str> {
+    let mut depth = 0usize;
+    let mut comma = None;
+    for (i, c) in text.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' if depth == 0 => return comma.map(|start| text[start..i].trim()),
+            '>' | ')' | ']' => depth -= 1,
+            ',' if depth == 0 => comma = Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Every public signature under src/ (a `pub` function up to its body, a `pub` field), with
+/// its file and first line.
+fn pub_signatures() -> Vec<(PathBuf, usize, String)> {
+    let mut out = Vec::new();
+    let mut open: Option<(PathBuf, usize, String)> = None;
+    for (file, n, line) in code_lines() {
+        let code = line.trim();
+        if let Some((f, start, mut sig)) = open.take() {
+            sig.push(' ');
+            sig.push_str(code);
+            if code.ends_with('{') || code.ends_with(';') || code.starts_with("where") {
+                out.push((f, start, sig));
+            } else {
+                open = Some((f, start, sig));
+            }
+            continue;
+        }
+        if !code.starts_with("pub") {
+            continue;
+        }
+        let is_fn = code.contains("fn ");
+        if is_fn && !(code.ends_with('{') || code.ends_with(';')) {
+            open = Some((file, n, code.to_string()));
+        } else {
+            out.push((file, n, code.to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_public_signature_has_a_string_for_an_error() {
+    // A `String` error loses what went wrong (the path, the pid, the io::Error) at the
+    // module's edge: give the module an error type instead (see src/error.rs).
+    let offending: Vec<String> = pub_signatures()
+        .into_iter()
+        .filter(|(_, _, sig)| {
+            sig.match_indices("Result<")
+                .any(|(at, _)| result_error(&sig[at + "Result<".len()..]) == Some("String"))
+        })
+        .map(|(file, n, sig)| format!("{}:{n}: {sig}", file.display()))
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "public signatures whose error is a String:\n{}",
+        offending.join("\n")
+    );
+}
+
 #[test]
 fn pub_type_names_are_read_from_their_definitions() {
     assert_eq!(pub_type_named("pub struct Bot {"), Some("Bot"));
@@ -651,4 +717,16 @@ mine: &[u8],\n    root: bool,\n) -> u8 {}\npub fn d(f: impl Fn(bool) -> bool) {}
             ("c".into(), "root".into())
         ]
     );
+}
+
+#[test]
+fn the_string_error_check_reads_nested_types() {
+    assert_eq!(result_error("T, String>"), Some("String"));
+    assert_eq!(
+        result_error("HashMap<Pid, String>, ScanProblem>"),
+        Some("ScanProblem")
+    );
+    assert_eq!(result_error("(u16, String), String> {"), Some("String"));
+    assert_eq!(result_error("Vec<String>>"), None);
+    assert_eq!(result_error("Option<String>, String>"), Some("String"));
 }

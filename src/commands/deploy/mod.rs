@@ -13,11 +13,11 @@ use super::Context;
 use super::doctor::FlyToml;
 use super::steps::{Mode, Settle, Steps, wait_for_machines};
 use crate::config::Bot;
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{Action, Error, ExitStatus, Result, Usage};
 use crate::fix::Fix;
-use crate::model::{Fly, MachineId};
+use crate::model::{BotName, Fly, MachineId};
 use crate::sources::fly::deploy_strategy::{self, Strategy};
-use crate::sources::fly::{FlyctlVersion, KEEPS_STOPPED_SINCE, Machine};
+use crate::sources::fly::{FlyError, FlyctlVersion, KEEPS_STOPPED_SINCE, Machine};
 use crate::survey::Survey;
 use crate::{shell, state, time, ui};
 
@@ -55,12 +55,16 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
         .select(std::slice::from_ref(&args.bot))?
         .into_iter()
         .next()
-        .ok_or_else(|| Error::Usage(format!("no bot named {:?}", args.bot)))?;
+        .ok_or_else(|| {
+            Error::Usage(Usage::NoBotNamed {
+                name: args.bot.clone(),
+            })
+        })?;
     let Some(fly) = bot.fly() else {
-        return Err(Error::Usage(format!(
-            "{} has no fly_app in botctl.toml: nothing to deploy",
-            bot.name
-        )));
+        return Err(Error::Usage(Usage::NoPlatform {
+            bot: bot.name.clone(),
+            nothing_to: Action::Deploy,
+        }));
     };
     for own in ["--app", "-a", "--config", "-c"] {
         if args
@@ -68,11 +72,10 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
             .iter()
             .any(|a| a == own || a.starts_with(&format!("{own}=")))
         {
-            return Err(Error::Usage(format!(
-                "botctl deploy chooses the app (fly_app = {}) and the fly.toml ([fly] toml) \
-itself: leave {own} out of the arguments after --",
-                fly.app
-            )));
+            return Err(Error::Usage(Usage::OwnFlag {
+                flag: own,
+                app: fly.app.clone(),
+            }));
         }
     }
     deploy(
@@ -205,7 +208,7 @@ fn refuse_beside_a_started_machine(
         bot.name
     ));
     if let Err(e) = &survey.local {
-        return Err(step.fail(Error::StepFailed(e.clone())));
+        return Err(step.fail(Error::step(e.clone())));
     }
     let places = survey.places(bot);
     let machines = match survey.machines(bot) {
@@ -310,7 +313,7 @@ struct Plan {
     /// Where flyctl deploy runs: the folder of fly.toml.
     dir: PathBuf,
     toml_strategy: Option<Strategy>,
-    version: Result<FlyctlVersion, String>,
+    version: Result<FlyctlVersion, FlyError>,
     machines: Vec<Machine>,
 }
 
@@ -352,7 +355,7 @@ fn read_the_deploy(
         .parent()
         .map(PathBuf::from)
         .unwrap_or_else(|| ctx.cfg.root.clone());
-    let version = ctx.flyctl.version().map_err(|e| e.with_fix());
+    let version = ctx.flyctl.version();
     let machines = match survey.machines(bot) {
         Some(Ok(ms)) => ms.clone(),
         Some(Err(e)) => return Err(step.fail(e.clone().into())),
@@ -378,7 +381,7 @@ fn read_the_deploy(
         },
         match &version {
             Ok(v) => v.to_string(),
-            Err(e) => format!("version unknown ({e})"),
+            Err(e) => format!("version unknown ({})", e.with_fix()),
         },
         mine.len(),
         count(Machine::is_running),
@@ -506,11 +509,11 @@ deploy starts the stopped machines of {app}",
             }
             Ok(_) => {}
             Err(e) => {
-                return Err(step.fail(Error::StepFailed(format!(
-                    "{} holds {}, and whether this flyctl keeps stopped machines stopped \
-cannot be told: {e}",
-                    held.holder, bot.name
-                ))));
+                return Err(step.fail(Error::step(VersionUnknown {
+                    holder: held.holder.to_string(),
+                    bot: bot.name.clone(),
+                    source: e.clone(),
+                })));
             }
         }
         step.done(format!(
@@ -690,4 +693,32 @@ one of them 409 (a first deploy of a group with services starts two)",
         running.first().map(|m| m.id.as_str()).unwrap_or_default()
     ));
     Ok(())
+}
+
+/// A handoff is open and flyctl's version cannot be read: whether its deploy keeps the
+/// stopped machines stopped cannot be told.
+#[derive(Debug)]
+struct VersionUnknown {
+    holder: String,
+    bot: BotName,
+    source: FlyError,
+}
+
+impl std::fmt::Display for VersionUnknown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} holds {}, and whether this flyctl keeps stopped machines stopped cannot be \
+told: {}",
+            self.holder,
+            self.bot,
+            self.source.with_fix()
+        )
+    }
+}
+
+impl std::error::Error for VersionUnknown {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
+use super::failure::StopFailure;
 use super::place::{Place, PlaceScan, Sig};
 use super::supervisors::{RunsAs, refusal};
 use crate::commands::steps::wait_for;
@@ -48,7 +49,7 @@ impl RemoteHost<'_> {
             .iter()
             .filter_map(|i| scan?.seen.get(&i.pid))
             .collect();
-        host::signal(self.host, signal, &targets).map_err(Error::StepFailed)
+        host::signal(self.host, signal, &targets).map_err(Error::step)
     }
 }
 
@@ -72,7 +73,7 @@ impl Place for RemoteHost<'_> {
         Duration::from_millis(300)
     }
     fn find(&mut self, bots: &[&Bot]) -> Result<PlaceScan> {
-        let scan = host::read(self.host, bots, self.tokens).map_err(Error::StepFailed)?;
+        let scan = host::read(self.host, bots, self.tokens).map_err(Error::step)?;
         let (mine, others) = scan
             .instances
             .iter()
@@ -175,7 +176,7 @@ fn end_parent(
             host.name
         ));
     };
-    let ended = host::signal(host, Signal::Term, &[seen]).map_err(Error::StepFailed)?;
+    let ended = host::signal(host, Signal::Term, &[seen]).map_err(Error::step)?;
     if ended.is_empty() {
         return Ok(format!(
             "pid {pid} is gone or not the ssh user's: left alone"
@@ -186,7 +187,7 @@ fn end_parent(
         Duration::from_secs(2),
         Duration::from_millis(200),
         || {
-            let alive = host::signal(host, Signal::Check, &[seen]).map_err(Error::StepFailed)?;
+            let alive = host::signal(host, Signal::Check, &[seen]).map_err(Error::step)?;
             Ok(if alive.is_empty() {
                 ControlFlow::Break(())
             } else {
@@ -209,14 +210,14 @@ fn end_parent(
 fn run_stop(host: &Host, words: &[String], shown: &str) -> Result<()> {
     let quoted: Vec<String> = words.iter().map(|w| crate::shell::word(w)).collect();
     let quoted: Vec<&str> = quoted.iter().map(String::as_str).collect();
-    let out = host::ssh(host, &quoted, "").map_err(Error::StepFailed)?;
+    let out = host::ssh(host, &quoted, "").map_err(Error::step)?;
     if !out.success() {
         let said = out.said();
-        return Err(Error::StepFailed(format!(
-            "`{shown}` failed on host {}: {}",
-            host.name,
-            ui::shown(&said)
-        )));
+        return Err(Error::step(StopFailure::FailedOnHost {
+            shown: shown.to_string(),
+            host: host.name.clone(),
+            said: ui::shown(&said).into_owned(),
+        }));
     }
     Ok(())
 }

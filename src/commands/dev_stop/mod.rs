@@ -4,6 +4,7 @@
 //! through their supervisor (never its daemon), SIGTERM the rest, SIGKILL after the grace
 //! period, then watch for a copy that comes back. The places are `this_machine` and `host`.
 
+mod failure;
 mod host;
 mod place;
 mod supervisors;
@@ -16,10 +17,11 @@ use std::time::Duration;
 use super::Context;
 use super::steps::{Mode, Steps, wait_for};
 use crate::config::{Bot, Host};
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{Error, ExitStatus, Result, Usage};
 use crate::model::Pid;
 use crate::sources::local::BotProcess;
 use crate::ui;
+use failure::StopFailure;
 use place::{Place, Sig};
 use supervisors::plan_line;
 
@@ -81,11 +83,10 @@ fn host_bots<'c>(ctx: &'c Context, host: &Host, names: &[String]) -> Result<Vec<
     let bots = ctx.cfg.select(names)?;
     let bots: Vec<&Bot> = bots.into_iter().filter(|b| host.may_run(&b.name)).collect();
     if bots.is_empty() {
-        return Err(Error::Usage(format!(
-            "host {} runs none of these bots (its bots: {})",
-            host.name,
-            host.bots.join(", ")
-        )));
+        return Err(Error::Usage(Usage::HostRunsNone {
+            host: host.name.clone(),
+            bots: host.bots.clone(),
+        }));
     }
     Ok(bots)
 }
@@ -301,21 +302,16 @@ fn watch_for_a_copy_back(
     )
     .map_err(|e| step.fail(e))?;
     if let Some(back) = back {
-        return Err(step.fail(Error::StepFailed(format!(
-            "a copy came back{} after the stop: {}",
-            place.on(),
-            back.iter().map(came_back).collect::<Vec<_>>().join("; ")
-        ))));
+        return Err(step.fail(Error::step(StopFailure::CameBack {
+            on: place.on(),
+            copies: back.iter().map(came_back).collect(),
+        })));
     }
     let (left, _, _) = place.find(bots).map_err(|e| step.fail(e))?;
     if !left.is_empty() {
-        return Err(step.fail(Error::StepFailed(format!(
-            "still running: {}",
-            left.iter()
-                .map(|i| place.describe(i))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ))));
+        return Err(step.fail(Error::step(StopFailure::StillRunning {
+            copies: left.iter().map(|i| place.describe(i)).collect(),
+        })));
     }
     step.done(format!(
         "no instance of your bots is left on {}",

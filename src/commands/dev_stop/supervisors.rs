@@ -191,7 +191,7 @@ mod tests {
         )
         .expect("a refusal");
         assert_eq!(err.exit_status(), crate::error::ExitStatus::Found);
-        let text = err.to_string();
+        let text = crate::ui::report::with_fixes(&err); // as the user reads it
         assert!(
             text.contains("systemd unit partner-bot.service needs root"),
             "{text}"
@@ -253,7 +253,7 @@ mod tests {
             &Fix::run(&["botctl", "dev-stop"]),
         )
         .expect("a refusal");
-        let text = err.to_string();
+        let text = crate::ui::report::with_fixes(&err); // as the user reads it
         assert!(
             text.contains("launchd job com.lb.partner is in the system domain: it needs root"),
             "{text}"

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+use super::failure::StopFailure;
 use super::place::{Place, PlaceScan, Sig};
 use super::supervisors::{RunsAs, refusal};
 use crate::commands::Context;
@@ -125,11 +126,13 @@ fn stop_supervisors(supervised: &[&BotProcess]) -> Result<Vec<String>> {
                     started: parent.and_then(|f| f.started),
                 };
                 // Not sent (it went, or exited) is as good as ended.
-                if let Err(e) = proc::signal_if_same(seen, owner, Signal::SIGTERM) {
-                    return Err(Error::StepFailed(format!(
-                        "could not end pid {pid} ({} {}): {e}",
-                        s.kind, s.name
-                    )));
+                if let Err(source) = proc::signal_if_same(seen, owner, Signal::SIGTERM) {
+                    return Err(Error::step(StopFailure::ParentNotEnded {
+                        pid: *pid,
+                        kind: s.kind,
+                        name: s.name.to_string(),
+                        source,
+                    }));
                 }
                 wait_gone(*pid);
                 done.push(format!(
@@ -150,22 +153,24 @@ fn stop_supervisors(supervised: &[&BotProcess]) -> Result<Vec<String>> {
 
 fn run_stop(argv: &[String], env: &[(String, String)]) -> Result<()> {
     let program = process::find_program(&argv[0], Path::new("/")).ok_or_else(|| {
-        Error::StepFailed(format!(
-            "{} is not installed (not on PATH); run: {}",
-            argv[0],
-            argv.join(" ")
-        ))
+        Error::step(StopFailure::NotInstalled {
+            argv: argv.to_vec(),
+        })
     })?;
     let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let out = process::run_with_env(&program, &args, &env, STOP_COMMAND_LIMIT)
-        .map_err(|e| Error::StepFailed(format!("`{}`: {e}", argv.join(" "))))?;
+    let out =
+        process::run_with_env(&program, &args, &env, STOP_COMMAND_LIMIT).map_err(|source| {
+            Error::step(StopFailure::NotRun {
+                argv: argv.to_vec(),
+                source,
+            })
+        })?;
     if !out.success() {
-        let said = out.said();
-        return Err(Error::StepFailed(format!(
-            "`{}` failed: {said}",
-            argv.join(" ")
-        )));
+        return Err(Error::step(StopFailure::CommandFailed {
+            argv: argv.to_vec(),
+            said: out.said(),
+        }));
     }
     Ok(())
 }
@@ -183,7 +188,7 @@ fn wait_gone(pid: Pid) {
 /// (the current user's instances, everyone else's and botctl's own ancestors, the copies that
 /// cannot be told)
 fn find(ctx: &Context, bots: &[&Bot]) -> Result<PlaceScan> {
-    let scan = local::scan_full(bots, &ctx.cfg.root, &ctx.tokens).map_err(Error::StepFailed)?;
+    let scan = local::scan_full(bots, &ctx.cfg.root, &ctx.tokens).map_err(Error::step)?;
     let me = Uid::own();
     let protected = local::ancestors();
     let (mine, others) = scan

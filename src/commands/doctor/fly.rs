@@ -5,8 +5,7 @@ use super::{Context, Evidence, Findings};
 use crate::config::Bot;
 use crate::fix::Fix;
 use crate::sources::fly::{FlyError, LogLine, MachineState};
-use crate::survey::finding::{Check, Finding, Level};
-use crate::time;
+use crate::survey::finding::{Check, Finding};
 
 pub(super) fn check_flyctl(ctx: &Context, ev: &Evidence, f: &mut Findings) {
     let Some(whoami) = &ev.whoami else {
@@ -138,30 +137,16 @@ in them",
         };
         return f.push(Finding::ok(Some(bot), Check::Logs, message));
     };
-    let recent = last
-        .at
-        .is_some_and(|t| time::since(t) < jiff::SignedDuration::from_mins(10));
-    f.push(
-        Finding::new(
-            if recent { Level::Error } else { Level::Warn },
-            Some(bot),
-            Check::Logs,
-            format!(
-                "{} 409 Conflict line(s) in the recent logs of {app}, the last at {} on machine {}",
-                conflicts.len(),
-                last.at
-                    .map(|t| t.to_string())
-                    .unwrap_or_else(|| "an unknown time".into()),
-                last.machine
-                    .as_ref()
-                    .map_or_else(|| "?".into(), ToString::to_string)
-            ),
-        )
-        .fix(
-            Fix::run(&["botctl", "doctor", &bot.name, "--probe"])
-                .note("finds a poller no other check can see"),
-        ),
-    );
+    let machine = last
+        .machine
+        .as_ref()
+        .map_or_else(|| "?".into(), ToString::to_string);
+    f.push(super::platform::conflicts_in_logs(
+        bot,
+        &conflicts,
+        app.as_ref(),
+        &format!(" on machine {machine}"),
+    ));
 }
 
 /// A console, release-command or canary machine is never one of the bot's places, but one

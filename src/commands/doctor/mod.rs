@@ -130,6 +130,7 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probe: Probe) -> Ve
         telegram::check_telegram(bot, ev, api, &mut f);
         autostart::check_autostart(ctx, bot, ev, &mut f);
         fly::check_logs(bot, ev, &mut f);
+        platform::check_logs(bot, ev, &mut f);
         handoff::check_handoff(bot, ev, &mut f);
         handoff::check_fly_record(ctx, bot, ev, &mut f);
         if probe == Probe::Listen {

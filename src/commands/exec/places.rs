@@ -12,12 +12,7 @@ use crate::sources::proc::{self, Backend};
 use crate::sources::telegram::TokenLookup;
 use crate::survey::Survey;
 
-/// Another place the bot runs, as the refusal names it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Elsewhere {
-    pub place: String,
-    pub fix: Fix,
-}
+pub use crate::error::Elsewhere;
 
 /// What this run is, so that its own process tree and machine are never "another copy".
 pub struct ThisRun {

@@ -7,7 +7,7 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use super::{Mode, Steps, wait_for};
+use super::{Mode, StepFailure, Steps, wait_for};
 use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
@@ -142,11 +142,9 @@ pub fn delete(
     }
     let on_disk = recorded.and_then(|r| r.handoff().webhook.as_ref());
     if on_disk.is_none() || on_disk != found.record.as_ref() {
-        return Err(step.fail(Error::StepFailed(format!(
-            "the webhook is not recorded in {}, so it was not deleted (Telegram never gives \
-back a deleted webhook's settings)",
-            state::path(&ctx.cfg.root).display()
-        ))));
+        return Err(step.fail(Error::step(StepFailure::WebhookNotRecorded {
+            state: state::path(&ctx.cfg.root),
+        })));
     }
     let Some(api) = api(ctx, bot) else {
         return Err(step.fail(no_token(bot)));
@@ -155,11 +153,10 @@ back a deleted webhook's settings)",
         .map_err(|e| step.fail(Error::from(e)))?;
     let info = api.webhook_info().map_err(|e| step.fail(Error::from(e)))?;
     if !info.url.is_empty() {
-        return Err(step.fail(Error::StepFailed(format!(
-            "the webhook is set again ({}): the bot on Fly may have been started again; \
-`botctl deploy-resume {}` restores the handoff",
-            info.url, bot.name
-        ))));
+        return Err(step.fail(Error::step(StepFailure::WebhookSetAgain {
+            url: info.url,
+            bot: bot.name.clone(),
+        })));
     }
     step.done(format!(
         "deleted; {} pending updates kept for the poller here",
@@ -386,10 +383,10 @@ fn check_delivery(
 ) -> Result<()> {
     let mut step = steps.begin("Check that Telegram reports no delivery error since the start");
     if let Some(want) = target.filter(|w| w.url != now.url.raw()) {
-        return Err(step.fail(Error::StepFailed(format!(
-            "the webhook is {}, not {}: fix the bot's configuration or botctl.toml's webhook_url",
-            now.url, &want.url
-        ))));
+        return Err(step.fail(Error::step(StepFailure::WebhookElsewhere {
+            now: now.url.clone(),
+            want: want.url.to_string(),
+        })));
     }
     let fresh_error = |info: &WebhookInfo| {
         info.last_error_date
@@ -415,16 +412,12 @@ fn check_delivery(
     )
     .map_err(|e| step.fail(e))?;
     match outcome {
-        Some(Err((at, message))) => Err(step.fail(Error::StepFailed(format!(
-            "Telegram could not deliver to the webhook at {}: {message}\nsee {}; `botctl \
-doctor {}` checks the rest",
+        Some(Err((at, message))) => Err(step.fail(Error::step(StepFailure::Undelivered {
             at,
-            match app {
-                Some(app) => format!("`flyctl logs --app {app}`"),
-                None => "the bot's own logs".into(),
-            },
-            bot.name
-        )))),
+            message,
+            app: app.cloned(),
+            bot: bot.name.clone(),
+        }))),
         Some(Ok(())) => {
             step.done(format!("{}: no delivery error, no update waiting", now.url));
             Ok(())

@@ -64,6 +64,11 @@ pub enum MachineChange {
     State {
         from: MachineState,
     },
+    /// The same machine at a new `fly_release_version`: a deploy replaced it in place.
+    ReplacedInPlace {
+        from: Outside,
+        to: Outside,
+    },
 }
 
 /// How a platform's instance (a pod) changed between two looks.
@@ -199,6 +204,11 @@ impl Happening {
                     MachineChange::Found => format!("machine {id} of {app} is {state}"),
                     MachineChange::State { from } => {
                         format!("machine {id} of {app} went {from} → {state}{by}")
+                    }
+                    MachineChange::ReplacedInPlace { from, to } => {
+                        format!(
+                            "machine {id} of {app} replaced in place: release {from} → {to}{by}"
+                        )
                     }
                 }
             }

@@ -39,7 +39,11 @@ enum Fields<'a> {
         machine: &'a MachineId,
         state: &'a str,
         change: &'static str,
+        /// The state before, or the release before a replacement in place.
         from: Option<&'a str>,
+        /// A replacement in place's new release.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        release: Option<&'a str>,
         source: Option<&'a str>,
     },
     Instance {
@@ -130,9 +134,15 @@ impl<'a> Fields<'a> {
                     MachineChange::Destroyed => "destroyed",
                     MachineChange::Found => "found",
                     MachineChange::State { .. } => "state",
+                    MachineChange::ReplacedInPlace { .. } => "replaced_in_place",
                 },
                 from: match change {
                     MachineChange::State { from } => Some(from.raw()),
+                    MachineChange::ReplacedInPlace { from, .. } => Some(from.raw()),
+                    _ => None,
+                },
+                release: match change {
+                    MachineChange::ReplacedInPlace { to, .. } => Some(to.raw()),
                     _ => None,
                 },
                 source: source.as_deref(),

@@ -19,11 +19,12 @@ use super::Context;
 use crate::config::{self, Bot};
 use crate::error::{ExitStatus, Result};
 use crate::model::{AppName, BotName, HostName, Pid};
-use crate::sources::fly::Machine;
-use crate::sources::host;
+use crate::sources::fly::{FlyError, Machine};
+use crate::sources::host::{self, HostError};
 use crate::sources::local::{self, BotProcess};
-use crate::sources::platform::Instance as PlatformInstance;
-use crate::sources::telegram::{BotApi, TokenLookup};
+use crate::sources::platform::{Instance as PlatformInstance, PlatformError};
+use crate::sources::proc::TableError;
+use crate::sources::telegram::{ApiError, BotApi, TokenLookup};
 use crate::{interrupt, survey, ui};
 use event::{Event, now_ms};
 use stream::Heard;
@@ -53,12 +54,16 @@ fn for_duration(s: &str) -> std::result::Result<Duration, config::DurationError>
 
 /// What a source's thread saw.
 enum Seen {
-    Local(Result<Vec<BotProcess>, String>),
-    Host(HostName, Result<Vec<BotProcess>, String>),
-    Fly(AppName, Result<Vec<Machine>, String>),
+    Local(Result<Vec<BotProcess>, TableError>),
+    Host(HostName, Result<Vec<BotProcess>, HostError>),
+    Fly(AppName, Result<Vec<Machine>, FlyError>),
     /// A bot's platform other than Fly: the bot, its workload's name, its instances.
-    Platform(BotName, String, Result<Vec<PlatformInstance>, String>),
-    Webhook(BotName, Result<crate::outside::Outside, String>),
+    Platform(
+        BotName,
+        String,
+        Result<Vec<PlatformInstance>, PlatformError>,
+    ),
+    Webhook(BotName, Result<crate::outside::Outside, ApiError>),
     Log(String, Heard),
 }
 
@@ -215,7 +220,7 @@ fn start_readers<'s, 'e: 's>(
         let app_list = app.clone();
         s.spawn(move || {
             every(w.fly, stop, || {
-                let list = ctx.flyctl.machines(&app_list).map_err(|e| e.with_fix());
+                let list = ctx.flyctl.machines(&app_list);
                 tx_list.send(Seen::Fly(app_list.clone(), list)).is_ok()
             })
         });
@@ -234,7 +239,7 @@ fn start_readers<'s, 'e: 's>(
         let (list_name, log_name) = (name.clone(), name);
         s.spawn(move || {
             every(w.platform, stop, || {
-                let list = platform.instances().map_err(|e| e.with_fix());
+                let list = platform.instances();
                 let seen = Seen::Platform(bot.name.clone(), list_name.clone(), list);
                 tx_list.send(seen).is_ok()
             })
@@ -255,7 +260,7 @@ fn start_readers<'s, 'e: 's>(
         let tx = tx.clone();
         s.spawn(move || {
             every(w.fly, stop, || {
-                let url = api.webhook_info().map(|w| w.url).map_err(|e| e.to_string());
+                let url = api.webhook_info().map(|w| w.url);
                 tx.send(Seen::Webhook(bot.name.clone(), url)).is_ok()
             })
         });

@@ -10,10 +10,13 @@ use jiff::{SignedDuration, Timestamp};
 use super::event::{Event, Happening, InstanceChange, MachineChange, RunningCopy, StreamTrouble};
 use crate::config::Bot;
 use crate::model::{BotName, HostName};
-use crate::sources::fly::{BotOnFly, LogLine, Machine, MachineState, groups};
+use crate::sources::fly::{BotOnFly, FlyError, LogLine, Machine, MachineState, groups};
+use crate::sources::host::HostError;
 use crate::sources::local::BotProcess;
-use crate::sources::platform::Instance as PlatformInstance;
+use crate::sources::platform::{Instance as PlatformInstance, PlatformError};
+use crate::sources::proc::TableError;
 use crate::sources::supervisor::SupervisorKind;
+use crate::sources::telegram::ApiError;
 
 /// How far back a 409 event looks for the changes that may have caused it.
 const BEFORE: SignedDuration = SignedDuration::from_mins(1);
@@ -94,7 +97,11 @@ impl<'a> Watcher<'a> {
     }
 
     /// A look at this machine's processes.
-    pub fn local(&mut self, at: Timestamp, scan: Result<Vec<BotProcess>, String>) -> Vec<Event> {
+    pub fn local(
+        &mut self,
+        at: Timestamp,
+        scan: Result<Vec<BotProcess>, TableError>,
+    ) -> Vec<Event> {
         let Some(now) = self.readable("this machine's processes", at, scan) else {
             return self.drain_errors();
         };
@@ -110,7 +117,7 @@ impl<'a> Watcher<'a> {
         &mut self,
         at: Timestamp,
         host: &str,
-        scan: Result<Vec<BotProcess>, String>,
+        scan: Result<Vec<BotProcess>, HostError>,
     ) -> Vec<Event> {
         let Some(now) = self.readable(&format!("host {host}"), at, scan) else {
             return self.drain_errors();
@@ -133,8 +140,9 @@ impl<'a> Watcher<'a> {
         &mut self,
         at: Timestamp,
         app: &str,
-        list: Result<Vec<Machine>, String>,
+        list: Result<Vec<Machine>, FlyError>,
     ) -> Vec<Event> {
+        let list = list.map_err(|e| e.with_fix());
         let Some(now) = self.readable(&format!("Fly app {app}"), at, list) else {
             return self.drain_errors();
         };
@@ -169,8 +177,9 @@ impl<'a> Watcher<'a> {
         at: Timestamp,
         bot: &BotName,
         platform: &str,
-        list: Result<Vec<PlatformInstance>, String>,
+        list: Result<Vec<PlatformInstance>, PlatformError>,
     ) -> Vec<Event> {
+        let list = list.map_err(|e| e.with_fix());
         let Some(now) = self.readable(platform, at, list) else {
             return self.drain_errors();
         };
@@ -211,7 +220,7 @@ impl<'a> Watcher<'a> {
         &mut self,
         at: Timestamp,
         bot: &str,
-        url: Result<crate::outside::Outside, String>,
+        url: Result<crate::outside::Outside, ApiError>,
     ) -> Vec<Event> {
         let Some(url) = self.readable(&format!("{bot}'s webhook info"), at, url) else {
             return self.drain_errors();
@@ -573,7 +582,16 @@ fn machines_changed(
             }),
             Some(_) => None,
         };
-        if let Some(change) = change {
+        // A deploy in place keeps the machine's id and may keep its state: its new release
+        // tells it (reference/flyctl.md "Machine events").
+        let replaced = old.and_then(|o| match (&o.history.release, &m.history.release) {
+            (Some(from), Some(to)) if from != to => Some(MachineChange::ReplacedInPlace {
+                from: from.clone(),
+                to: to.clone(),
+            }),
+            _ => None,
+        });
+        for change in change.into_iter().chain(replaced) {
             events.push(event(Happening::Machine {
                 app: app.to_string(),
                 id: m.id.clone(),
@@ -689,6 +707,29 @@ mod tests {
     }
 
     #[test]
+    fn a_new_release_between_two_looks_is_a_replacement_in_place() {
+        let b = bot();
+        let mut w = Watcher::new(&[&b], ms(1_000_000));
+        let at = |release: &str| {
+            let mut m = machine("started");
+            m.history.release = Some(release.into());
+            m
+        };
+        w.machines(ms(1_000_100), "lb", Ok(vec![at("7")]));
+        // botctl's own metadata write: an update event, the same release: nothing.
+        assert!(
+            w.machines(ms(1_000_200), "lb", Ok(vec![at("7")]))
+                .is_empty()
+        );
+        let e = w.machines(ms(1_000_300), "lb", Ok(vec![at("8")]));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(
+            e[0].what.summary(),
+            "machine m1 of lb replaced in place: release 7 → 8"
+        );
+    }
+
+    #[test]
     fn only_the_bots_group_is_watched_as_its_places() {
         let b = bot();
         let mut w = Watcher::new(&[&b], ms(1_000_000));
@@ -777,8 +818,9 @@ mod tests {
         );
         assert_eq!(w.conflicts(), 1);
         // An unreadable source is said once, and once more when it can be read again.
-        assert_eq!(w.local(started, Err("no /proc".into())).len(), 1);
-        assert!(w.local(started, Err("no /proc".into())).is_empty());
+        let no_proc = || TableError::ProcDir(std::io::Error::other("no /proc").into());
+        assert_eq!(w.local(started, Err(no_proc())).len(), 1);
+        assert!(w.local(started, Err(no_proc())).is_empty());
         let back = w.local(started, Ok(Vec::new()));
         assert!(matches!(
             &back[0].what,

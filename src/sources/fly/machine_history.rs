@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
 use super::ProxyAutostart;
@@ -20,6 +20,71 @@ pub struct History {
     pub events: Vec<MachineEvent>,
     /// `fly_release_version` of its metadata: a deploy changes it.
     pub release: Option<Outside>,
+    /// A replacement in place that botctl told from an earlier sighting of its release
+    /// ([`History::replaced_since`]): no look at Fly alone can see one.
+    pub replaced_in_place: Option<InPlace>,
+}
+
+/// botctl's latest sighting of a machine's release (kept in `.botctl` between runs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sighting {
+    pub release: Outside,
+    pub at: Timestamp,
+}
+
+/// When something happened, as closely as Fly's records tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    At(Timestamp),
+    /// Some time in this span (a replacement whose event Fly no longer lists).
+    Between {
+        after: Timestamp,
+        before: Timestamp,
+    },
+}
+
+impl When {
+    /// The latest moment it may have been.
+    pub fn latest(&self) -> Timestamp {
+        match *self {
+            When::At(t) | When::Between { before: t, .. } => t,
+        }
+    }
+
+    /// Whether something at `at` came within `window` after it (or during its span).
+    pub fn followed_by(&self, at: Timestamp, window: SignedDuration) -> bool {
+        match *self {
+            When::At(t) => t <= at && at.duration_since(t) <= window,
+            When::Between { after, before } => after <= at && at.duration_since(before) <= window,
+        }
+    }
+}
+
+/// A machine a deploy replaced in place: its `fly_release_version` is not the one botctl saw
+/// earlier (reference/flyctl.md "Machine events": its only trace besides an `update` event,
+/// which botctl's own metadata writes make too).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InPlace {
+    pub from: Outside,
+    pub to: Outside,
+    pub when: When,
+}
+
+/// How a machine came to be what it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Made {
+    /// Its creation, or a `launch` event.
+    Created(Timestamp),
+    ReplacedInPlace(InPlace),
+}
+
+impl Made {
+    pub fn when(&self) -> When {
+        match self {
+            Made::Created(t) => When::At(*t),
+            Made::ReplacedInPlace(r) => r.when,
+        }
+    }
 }
 
 /// One entry of a machine's `events`.
@@ -179,19 +244,44 @@ service has autostart)",
         self.events.first()
     }
 
-    /// When it was created, as far as Fly says: its creation and each `launch` event. An
-    /// `update` is never one: botctl's own metadata writes, `fly secrets set` and rolling
-    /// deploys in place record it (a machine replaced in place shows only as a new
-    /// `fly_release_version`, which one look cannot date).
-    pub fn created_or_replaced(&self) -> Vec<Timestamp> {
-        let mut times: Vec<Timestamp> = self.created_at.into_iter().collect();
-        times.extend(
+    /// When it was created or replaced: its creation, each `launch` event, and a replacement
+    /// in place told from an earlier sighting. An `update` alone is never one: botctl's own
+    /// metadata writes, `fly secrets set` and rolling deploys all record it.
+    pub fn created_or_replaced(&self) -> Vec<Made> {
+        let mut made: Vec<Made> = self.created_at.into_iter().map(Made::Created).collect();
+        made.extend(
             self.events
                 .iter()
                 .filter(|e| e.kind == EventKind::Launch)
-                .map(MachineEvent::at_second),
+                .map(|e| Made::Created(e.at_second())),
         );
-        times
+        made.extend(self.replaced_in_place.clone().map(Made::ReplacedInPlace));
+        made
+    }
+
+    /// Its replacement in place since `seen` (its release then), or `None` when the release is
+    /// the same or unknown. Dated by the newest `update` event after the sighting (the
+    /// deploy's own), else "between the sighting and `now`".
+    pub fn replaced_since(&self, seen: &Sighting, now: Timestamp) -> Option<InPlace> {
+        let to = self.release.as_ref().filter(|r| **r != seen.release)?;
+        let when = self
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Update && e.at_second() >= seen.at)
+            .map(MachineEvent::at_second)
+            .max()
+            .map_or(
+                When::Between {
+                    after: seen.at,
+                    before: now.max(seen.at),
+                },
+                When::At,
+            );
+        Some(InPlace {
+            from: seen.release.clone(),
+            to: to.clone(),
+            when,
+        })
     }
 }
 
@@ -274,6 +364,7 @@ impl History {
                 .and_then(|t| crate::time::parse_rfc3339(t.raw())),
             events,
             release: text("fly_release_version"),
+            replaced_in_place: None,
         }
     }
 }
@@ -312,7 +403,7 @@ mod tests {
         assert_eq!(a.release, Some(Outside::from("7")));
         assert_eq!(
             a.created_or_replaced(),
-            vec![Timestamp::from_second(1795600800).unwrap()]
+            vec![Made::Created(secs(1795600800))]
         );
         assert_eq!(h[1], History::default());
         assert!(parse_all("not json").is_empty());
@@ -329,7 +420,7 @@ mod tests {
         )[0];
         assert_eq!(
             h.created_or_replaced(),
-            vec![Timestamp::from_second(1795600800).unwrap()]
+            vec![Made::Created(secs(1795600800))]
         );
         assert_eq!(h.last_start().unwrap().kind, EventKind::Start);
         let launched = &parse_all(
@@ -338,8 +429,81 @@ mod tests {
         )[0];
         assert_eq!(
             launched.created_or_replaced(),
-            vec![Timestamp::from_second(1764068700).unwrap()]
+            vec![Made::Created(secs(1764068700))]
         );
+    }
+
+    fn secs(n: i64) -> Timestamp {
+        Timestamp::from_second(n).unwrap()
+    }
+
+    /// A machine at release `release` whose newest events are `updates` (seconds).
+    fn at_release(release: &str, updates: &[i64]) -> History {
+        History {
+            release: Some(release.into()),
+            events: updates
+                .iter()
+                .map(|t| MachineEvent {
+                    kind: EventKind::Update,
+                    status: "started".into(),
+                    source: EventSource::User,
+                    at: secs(*t),
+                })
+                .collect(),
+            ..History::default()
+        }
+    }
+
+    #[test]
+    fn a_new_release_since_the_sighting_is_a_replacement_in_place_dated_by_its_update() {
+        let seen = Sighting {
+            release: "7".into(),
+            at: secs(1000),
+        };
+        let minute = SignedDuration::from_secs(60);
+        // The deploy's update at 1040 (newest after the sighting); one before it says nothing.
+        let replaced = at_release("8", &[1040, 1010, 900])
+            .replaced_since(&seen, secs(2000))
+            .unwrap();
+        assert_eq!(replaced.from, "7");
+        assert_eq!(replaced.to, "8");
+        assert_eq!(replaced.when, When::At(secs(1040)));
+        assert!(replaced.when.followed_by(secs(1100), minute));
+        assert!(!replaced.when.followed_by(secs(1101), minute));
+        // No update after the sighting (Fly keeps a handful of events): only a span.
+        let undated = at_release("8", &[900])
+            .replaced_since(&seen, secs(2000))
+            .unwrap();
+        assert_eq!(
+            undated.when,
+            When::Between {
+                after: secs(1000),
+                before: secs(2000)
+            }
+        );
+        assert!(undated.when.followed_by(secs(1500), minute));
+        assert!(undated.when.followed_by(secs(2050), minute));
+        assert!(!undated.when.followed_by(secs(999), minute));
+    }
+
+    #[test]
+    fn an_update_without_a_new_release_replaced_nothing() {
+        let seen = Sighting {
+            release: "7".into(),
+            at: secs(1000),
+        };
+        // botctl's own metadata write: an update, the same release.
+        assert_eq!(
+            at_release("7", &[1040]).replaced_since(&seen, secs(2000)),
+            None
+        );
+        // No release in the metadata: nothing to compare.
+        let unknown = History {
+            release: None,
+            ..at_release("7", &[1040])
+        };
+        assert_eq!(unknown.replaced_since(&seen, secs(2000)), None);
+        assert!(unknown.created_or_replaced().is_empty());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{FlyError, Flyctl, groups, machine_history};
+use super::{FlyError, Flyctl, NotAList, groups, machine_history};
 use crate::model::MachineId;
 use crate::outside::Outside;
 
@@ -155,9 +155,9 @@ impl Flyctl {
     pub fn machines(&self, app: &str) -> Result<Vec<Machine>, FlyError> {
         let args = ["machine", "list", "--app", app, "--json"];
         let stdout = self.call(&args, self.timeout)?;
-        parse_machines(&stdout).map_err(|message| FlyError::BadOutput {
+        parse_machines(&stdout).map_err(|e| FlyError::BadOutput {
             command: format!("flyctl {}", args.join(" ")),
-            message,
+            message: e.to_string(),
         })
     }
 
@@ -221,9 +221,9 @@ impl RawService {
     }
 }
 
-pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
-    let raw: Vec<RawMachine> = serde_json::from_str(json.trim())
-        .map_err(|e| format!("expected a JSON list of machines ({e})"))?;
+pub fn parse_machines(json: &str) -> Result<Vec<Machine>, NotAList> {
+    let raw: Vec<RawMachine> =
+        serde_json::from_str(json.trim()).map_err(|source| NotAList::of("machines", source))?;
     let mut histories = machine_history::parse_all(json).into_iter();
     Ok(raw
         .into_iter()

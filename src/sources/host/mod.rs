@@ -9,6 +9,7 @@
 //! and what dev-stop and the survey call.
 
 mod autostart;
+mod error;
 mod scan;
 mod sections;
 mod ssh;
@@ -24,6 +25,7 @@ use crate::sources::identity;
 use crate::sources::local::{BotProcess, Maybe};
 use crate::sources::telegram::Tokens;
 
+pub use error::{HostError, ScanProblem};
 pub use scan::parse;
 pub use ssh::ssh;
 use ssh::status_words;
@@ -72,7 +74,7 @@ pub fn signal(
     host: &Host,
     signal: Signal,
     targets: &[&ScannedProcess],
-) -> Result<Vec<Pid>, String> {
+) -> Result<Vec<Pid>, HostError> {
     if targets.is_empty() {
         return Ok(Vec::new());
     }
@@ -98,12 +100,11 @@ pub fn signal(
     let remote: Vec<&str> = remote.iter().map(String::as_str).collect();
     let out = ssh(host, &remote, SIGNAL)?;
     if !out.success() {
-        return Err(format!(
-            "signalling on {} failed ({}): {}",
-            host.name,
-            status_words(&out),
-            out.error_line()
-        ));
+        return Err(HostError::SignalFailed {
+            host: host.name.clone(),
+            status: status_words(&out),
+            said: out.error_line(),
+        });
     }
     Ok(out
         .stdout
@@ -128,7 +129,7 @@ pub struct HostScan {
 
 /// Reads `host` for these bots (those it may run); `tokens`: the project's, which tell each
 /// bot's copies there.
-pub fn read(host: &Host, bots: &[&Bot], tokens: &Tokens) -> Result<HostScan, String> {
+pub fn read(host: &Host, bots: &[&Bot], tokens: &Tokens) -> Result<HostScan, HostError> {
     let bots: Vec<&Bot> = bots
         .iter()
         .filter(|b| host.may_run(&b.name))
@@ -140,14 +141,16 @@ pub fn read(host: &Host, bots: &[&Bot], tokens: &Tokens) -> Result<HostScan, Str
     remote.extend(args.iter().map(String::as_str));
     let out = ssh(host, &remote, SCAN)?;
     if !out.success() {
-        return Err(format!(
-            "the scan failed on {} ({}): {}",
-            host.name,
-            status_words(&out),
-            out.error_line()
-        ));
+        return Err(HostError::ScanFailed {
+            host: host.name.clone(),
+            status: status_words(&out),
+            said: out.error_line(),
+        });
     }
-    parse(&out.stdout, &bots, &wanted).map_err(|e| format!("{}: {e}", host.name))
+    parse(&out.stdout, &bots, &wanted).map_err(|problem| HostError::Answer {
+        host: host.name.clone(),
+        problem,
+    })
 }
 
 /// scan.sh's arguments, quoted for the login shell: how many token variables, the variables,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::autostart::autostart;
 use super::sections::{Section, Sections};
-use super::{HostScan, ScannedProcess, hex_of};
+use super::{HostScan, ScanProblem, ScannedProcess, hex_of};
 use crate::config::Bot;
 use crate::model::{BotName, Pid, ProcessIdentity, Uid};
 use crate::sources::identity::{self, Wanted, Whose};
@@ -37,16 +37,13 @@ pub fn parse(
     text: &str,
     bots: &[&Bot],
     wanted: &HashMap<BotName, Wanted>,
-) -> Result<HostScan, String> {
+) -> Result<HostScan, ScanProblem> {
     if !text.starts_with(MAGIC) {
         let start = crate::redact::cut(text, 120, 0);
-        return Err(format!(
-            "the server did not run botctl's scan (it printed {start:?}); does the login \
-shell run `sh -s`?"
-        ));
+        return Err(ScanProblem::NotTheScan { start });
     }
     let Some(text) = text.strip_suffix(TRAILER) else {
-        return Err("the scan's output was cut short".into());
+        return Err(ScanProblem::CutShort);
     };
     // NUL-separated fields up to `argv`; after it, `head`'s output of every cmdline.
     let mut rest = text;
@@ -58,7 +55,7 @@ shell run `sh -s`?"
     next(); // the magic
     let uid: Uid = next()
         .and_then(|u| u.parse().ok())
-        .ok_or("the scan printed no uid")?;
+        .ok_or(ScanProblem::NoUid)?;
     let home = next().unwrap_or("").to_string();
     let btime: u64 = next().and_then(|b| b.parse().ok()).unwrap_or(0);
     let tck: u64 = next()
@@ -111,7 +108,7 @@ shell run `sh -s`?"
                 });
             }
             Some("argv") => break,
-            _ => return Err("the scan's output is not what botctl printed".into()),
+            _ => return Err(ScanProblem::NotWhatBotctlPrinted),
         }
     }
     let cmdlines = cmdlines(rest)?;
@@ -163,7 +160,7 @@ shell run `sh -s`?"
 /// output: each file after a `==> /proc/PID/cmdline <==` line (and, after the first, a blank
 /// line). `head` names each file once, so a pid named twice is a header forged inside another
 /// user's argv to make one process look like another: the whole answer is refused.
-fn cmdlines(blob: &str) -> Result<HashMap<Pid, String>, String> {
+fn cmdlines(blob: &str) -> Result<HashMap<Pid, String>, ScanProblem> {
     let blob = format!("\n{blob}");
     let mut out = HashMap::new();
     for chunk in blob.split("\n==> ").skip(1) {
@@ -178,11 +175,7 @@ fn cmdlines(blob: &str) -> Result<HashMap<Pid, String>, String> {
             continue;
         };
         if out.insert(pid, content.to_string()).is_some() {
-            return Err(format!(
-                "the scan's answer was tampered with: process {pid} is named twice in the list \
-of command lines (a process's arguments imitate botctl's records); not trusting this host's \
-answer"
-            ));
+            return Err(ScanProblem::Tampered { pid });
         }
     }
     Ok(out)

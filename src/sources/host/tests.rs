@@ -147,7 +147,7 @@ fn a_forged_record_inside_an_argv_refuses_the_answer() {
     }
     out.push_str("==> /dev/null <==\n");
     out.push_str(TRAILER);
-    let e = parse(&out, &[&partner], &wanted()).unwrap_err();
+    let e = parse(&out, &[&partner], &wanted()).unwrap_err().to_string();
     assert!(e.contains("tampered") && e.contains("process 60"), "{e}");
 }
 
@@ -171,12 +171,15 @@ fn the_signal_script_checks_the_command_line_again() {
 #[test]
 fn output_that_is_not_the_scan_is_an_error() {
     let partner = bot("partner", "bot.py");
-    let e = parse("Welcome to the server\n", &[&partner], &wanted()).unwrap_err();
+    let e = parse("Welcome to the server\n", &[&partner], &wanted())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("did not run botctl's scan"), "{e}");
     let cut = format!("{MAGIC}\01000\0/h\01\0100\0p\01\0argv\0==> /proc/1/cm");
     assert!(
         parse(&cut, &[&partner], &wanted())
             .unwrap_err()
+            .to_string()
             .contains("cut short")
     );
 }

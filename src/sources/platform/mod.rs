@@ -260,6 +260,12 @@ pub trait Platform: Send + Sync {
     /// Its logs as they come, until the stream is dropped.
     fn stream_logs(&self) -> Result<LogStream, PlatformError>;
 
+    /// Whether [`Platform::stream_logs`] prints one page of the latest lines and ends (a CLI
+    /// that follows nothing without a terminal): a reader starts it again for the next page.
+    fn logs_in_pages(&self) -> bool {
+        false
+    }
+
     /// Where the team's handoff record lives.
     fn record_home(&self) -> RecordHome;
 
