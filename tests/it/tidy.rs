@@ -3,7 +3,7 @@
 //! files are read directly — only `ui::write_stdout` writes to stdout, only the process-facts
 //! module (and the host scan, which reads a Linux server's `/proc` on purpose) names `/proc`,
 //! what serde reads from outside in `src/sources` is `Outside` text, no two modules use each
-//! other, and no two `pub` types share a name.
+//! other, no two `pub` types share a name, and no `pub` function takes a `bool` parameter.
 
 use std::path::{Path, PathBuf};
 
@@ -643,4 +643,102 @@ fn pub_type_names_are_read_from_their_definitions() {
     assert_eq!(pub_type_named("struct Private {"), None);
     assert_eq!(pub_type_named("pub fn structure() {}"), None);
     assert_eq!(pub_type_named("    type Target = str;"), None);
+}
+
+/// The `pub` functions of `text` (any `pub(…)` too) with a `bool` parameter: (name, parameter).
+fn pub_fns_taking_bools(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("fn ") {
+        let before = rest[..at].trim_end();
+        let after = &rest[at + 3..];
+        rest = after;
+        let public = before.ends_with("pub")
+            || before.ends_with(')')
+                && before
+                    .rfind("pub(")
+                    .is_some_and(|p| !before[p..].contains('\n'));
+        let (Some(open), Some(close)) = (after.find('('), after.find(')')) else {
+            continue;
+        };
+        if !public || open > close {
+            continue;
+        }
+        let name = after[..open]
+            .split('<')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        for param in after[open + 1..close].split(',') {
+            if let Some((p, ty)) = param.split_once(':')
+                && ty.trim() == "bool"
+            {
+                out.push((name.clone(), p.trim().to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn pub_functions_take_enums_not_bools() {
+    // Constructors from a clap flag are where a bool becomes the enum.
+    const FROM_FLAGS: &[(&str, &str)] = &[
+        ("src/error.rs", "found_if"),
+        ("src/ui/prompt.rs", "from_yes"),
+        ("src/commands/steps/mod.rs", "new"),
+        ("src/commands/steps/team.rs", "new"),
+    ];
+    let mut text: std::collections::BTreeMap<PathBuf, String> = Default::default();
+    for (file, _, line) in code_lines() {
+        let t = text.entry(file).or_default();
+        t.push_str(&line);
+        t.push('\n');
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let offending: Vec<String> = text
+        .iter()
+        .flat_map(|(file, t)| {
+            let rel = file
+                .strip_prefix(root)
+                .unwrap_or(file)
+                .display()
+                .to_string();
+            pub_fns_taking_bools(t)
+                .into_iter()
+                .filter(move |(name, _)| !FROM_FLAGS.contains(&(rel.as_str(), name.as_str())))
+                .map(move |(name, p)| format!("{}: fn {name}(…, {p}: bool)", file.display()))
+        })
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "give each a two-variant enum named for what it says (`IfMissing::Create`, not `true`):\n{}",
+        offending.join("\n")
+    );
+}
+
+#[test]
+fn bool_parameters_are_read_from_signatures_over_lines() {
+    let text = "pub fn a(x: u8, create: bool) {}\nfn private(b: bool) {}\npub(super) fn c(\n    \
+mine: &[u8],\n    root: bool,\n) -> u8 {}\npub fn d(f: impl Fn(bool) -> bool) {}\n";
+    assert_eq!(
+        pub_fns_taking_bools(text),
+        [
+            ("a".to_string(), "create".to_string()),
+            ("c".into(), "root".into())
+        ]
+    );
+}
+
+#[test]
+fn the_string_error_check_reads_nested_types() {
+    assert_eq!(result_error("T, String>"), Some("String"));
+    assert_eq!(
+        result_error("HashMap<Pid, String>, ScanProblem>"),
+        Some("ScanProblem")
+    );
+    assert_eq!(result_error("(u16, String), String> {"), Some("String"));
+    assert_eq!(result_error("Vec<String>>"), None);
+    assert_eq!(result_error("Option<String>, String>"), Some("String"));
 }
