@@ -730,15 +730,3 @@ mine: &[u8],\n    root: bool,\n) -> u8 {}\npub fn d(f: impl Fn(bool) -> bool) {}
         ]
     );
 }
-
-#[test]
-fn the_string_error_check_reads_nested_types() {
-    assert_eq!(result_error("T, String>"), Some("String"));
-    assert_eq!(
-        result_error("HashMap<Pid, String>, ScanProblem>"),
-        Some("ScanProblem")
-    );
-    assert_eq!(result_error("(u16, String), String> {"), Some("String"));
-    assert_eq!(result_error("Vec<String>>"), None);
-    assert_eq!(result_error("Option<String>, String>"), Some("String"));
-}
