@@ -336,14 +336,10 @@ fn choose_machines(
         .handoff(&bot.name)
         .filter(|h| h.of_app(app))
         .cloned();
-    let machines = match machines {
-        Some(Ok(ms)) => ms.clone(),
-        Some(Err(e)) => return Err(step.fail(e.clone().into())),
-        None => ctx
-            .flyctl
-            .machines_of(bot)
-            .map_err(|e| step.fail(e.into()))?,
-    };
+    let machines = ctx
+        .flyctl
+        .machines_seen_or_read(bot, machines)
+        .map_err(|e| step.fail(e.into()))?;
     let present = |id: &MachineId| machines.iter().any(|m| &m.id == id);
     let stopped: Vec<MachineId> = machines
         .iter()

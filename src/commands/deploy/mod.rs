@@ -356,14 +356,10 @@ fn read_the_deploy(
         .map(PathBuf::from)
         .unwrap_or_else(|| ctx.cfg.root.clone());
     let version = ctx.flyctl.version();
-    let machines = match survey.machines(bot) {
-        Some(Ok(ms)) => ms.clone(),
-        Some(Err(e)) => return Err(step.fail(e.clone().into())),
-        None => ctx
-            .flyctl
-            .machines_of(bot)
-            .map_err(|e| step.fail(e.into()))?,
-    };
+    let machines = ctx
+        .flyctl
+        .machines_seen_or_read(bot, survey.machines(bot))
+        .map_err(|e| step.fail(e.into()))?;
     let mine = group.of(&machines);
     let count = |f: fn(&Machine) -> bool| mine.iter().filter(|m| f(m)).count();
     step.done(format!(
