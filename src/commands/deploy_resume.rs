@@ -4,7 +4,7 @@
 //! handoff.
 
 use super::Context;
-use super::steps::team::TakeOver;
+use super::steps::team::{Held, TakeOver};
 use super::steps::webhook::Startup;
 use super::steps::{Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
 
@@ -97,28 +97,23 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
         }));
     };
     let app = fly.app.as_str();
-    let Begun {
-        mut steps,
-        lock,
-        survey,
-    } = begin(
+    let (
+        Begun {
+            mut steps,
+            lock,
+            survey,
+        },
+        held,
+    ) = begin_held(
         ctx,
         bot,
         mode,
+        take_over,
         &format!(
             "deploy-resume {}: hand the bot back to Fly app {app}",
             bot.name
         ),
         "starting Fly.io now would make two pollers",
-    )?;
-    let held = super::steps::team::refuse_while_someone_holds_it(
-        ctx,
-        bot,
-        &survey,
-        "deploy-resume",
-        take_over,
-        mode,
-        &mut steps,
     )?;
     let plan = choose_machines(
         ctx,
@@ -187,28 +182,21 @@ fn resume_scaled(
 ) -> Result<()> {
     use super::steps::scale;
     let (kind, name) = (platform.kind(), platform.name());
-    let Begun {
-        mut steps,
-        lock,
-        survey,
-    } = begin(
+    let (
+        Begun {
+            mut steps, lock, ..
+        },
+        held,
+    ) = begin_held(
         ctx,
         bot,
         mode,
+        take_over,
         &format!(
             "deploy-resume {}: hand the bot back to {kind} ({name})",
             bot.name
         ),
         &format!("starting {kind} now would make two pollers"),
-    )?;
-    let held = super::steps::team::refuse_while_someone_holds_it(
-        ctx,
-        bot,
-        &survey,
-        "deploy-resume",
-        take_over,
-        mode,
-        &mut steps,
     )?;
     let count = scale::choose_count(ctx, bot, platform, held.inherited.as_ref(), &mut steps)?;
     scale::clear_record(platform, mode, &mut steps)?;
@@ -270,6 +258,29 @@ struct Begun {
     steps: Steps,
     lock: Option<Locked>,
     survey: crate::survey::Survey,
+}
+
+/// [`begin`], then the refusal while a teammate holds the bot (a platform start only: a
+/// webhook set again takes nothing from a teammate's copy).
+fn begin_held(
+    ctx: &Context,
+    bot: &Bot,
+    mode: Mode,
+    take_over: TakeOver,
+    title: &str,
+    why: &str,
+) -> Result<(Begun, Held)> {
+    let mut begun = begin(ctx, bot, mode, title, why)?;
+    let held = super::steps::team::refuse_while_someone_holds_it(
+        ctx,
+        bot,
+        &begun.survey,
+        "deploy-resume",
+        take_over,
+        mode,
+        &mut begun.steps,
+    )?;
+    Ok((begun, held))
 }
 
 fn begin(ctx: &Context, bot: &Bot, mode: Mode, title: &str, why: &str) -> Result<Begun> {
