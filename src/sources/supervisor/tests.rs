@@ -364,25 +364,8 @@ fn another_users_daemon_is_named_not_asked() {
         conf: Some("/home/other/s.conf".into()),
         owner: Some(Uid(12345)),
     };
-    assert_eq!(needs(&Cgroup::Other, &chain), vec![need.clone()]);
-    let answers = Answers::from([(need, Err(Unanswered::OtherUser { uid: Uid(12345) }))]);
-    let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
-    assert!(
-        matches!(
-            s.how,
-            StopHow::OtherUser {
-                uid: Uid(12345),
-                ..
-            }
-        ),
-        "{:?}",
-        s.how
-    );
-    assert!(
-        s.stop().to_string().contains("supervisord of user 12345"),
-        "{}",
-        s.stop()
-    );
+    let stop = stop_as_other_user(&chain, need);
+    assert!(stop.contains("supervisord of user 12345"), "{stop}");
     let chain = [
         rec(4242, 700, "python3 bot.py"),
         ProcessRecord {
@@ -394,8 +377,16 @@ fn another_users_daemon_is_named_not_asked() {
         home: "/home/other/.pm2".into(),
         owner: Some(Uid(12345)),
     };
+    let stop = stop_as_other_user(&chain, need);
+    assert!(stop.starts_with("sudo -u '#12345' pm2 list"), "{stop}");
+}
+
+/// The one question `chain` asks is `need`, answered "another user's": the decision is to
+/// stop it as uid 12345, and this is the stop it prints.
+fn stop_as_other_user(chain: &[ProcessRecord], need: Need) -> String {
+    assert_eq!(needs(&Cgroup::Other, chain), vec![need.clone()]);
     let answers = Answers::from([(need, Err(Unanswered::OtherUser { uid: Uid(12345) }))]);
-    let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
+    let s = decide(&Cgroup::Other, chain, &answers).unwrap();
     assert!(
         matches!(
             s.how,
@@ -407,13 +398,7 @@ fn another_users_daemon_is_named_not_asked() {
         "{:?}",
         s.how
     );
-    assert!(
-        s.stop()
-            .to_string()
-            .starts_with("sudo -u '#12345' pm2 list"),
-        "{}",
-        s.stop()
-    );
+    s.stop().to_string()
 }
 
 #[test]
