@@ -288,19 +288,6 @@ mod tests {
             .collect())
     }
 
-    fn machine(id: &str, state: &str) -> Machine {
-        Machine {
-            id: id.into(),
-            state: state.into(),
-            region: "ams".into(),
-            group: "app".into(),
-            command: None,
-            proxy_autostart: crate::sources::fly::ProxyAutostart::Off,
-            metadata: Default::default(),
-            history: Default::default(),
-        }
-    }
-
     fn read() -> OtherApps {
         OtherApps {
             listed: Ok(vec![
@@ -324,7 +311,10 @@ mod tests {
             .collect(),
             machines: [(
                 "beta".into(),
-                Ok(vec![machine("b1", "started"), machine("b2", "stopped")]),
+                Ok(vec![
+                    Machine::stub("b1", "started"),
+                    Machine::stub("b2", "stopped"),
+                ]),
             )]
             .into_iter()
             .collect(),

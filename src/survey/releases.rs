@@ -146,7 +146,6 @@ fn compare(kept: &mut Kept, app: &AppName, m: &mut Machine, now: jiff::Timestamp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::fly::{MachineState, ProxyAutostart};
 
     fn at_release(release: &str) -> BTreeMap<AppName, Result<Vec<Machine>, FlyError>> {
         let history = crate::sources::fly::machine_history::History {
@@ -154,14 +153,8 @@ mod tests {
             ..Default::default()
         };
         let m = Machine {
-            id: "m1".into(),
-            state: MachineState::Started,
-            region: "ams".into(),
-            group: "app".into(),
-            command: None,
-            proxy_autostart: ProxyAutostart::Off,
-            metadata: Default::default(),
             history,
+            ..Machine::stub("m1", "started")
         };
         BTreeMap::from([(AppName::new("lb"), Ok(vec![m]))])
     }

@@ -328,12 +328,7 @@ mod tests {
 
     #[test]
     fn a_record_stamped_in_the_future_is_timed_from_its_first_sight() {
-        let cfg = crate::config::parse(
-            "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n",
-            std::path::Path::new("botctl.toml"),
-            ".".into(),
-        )
-        .unwrap();
+        let cfg = partner();
         let bot = &cfg.bots[0];
         let future = (time::now() + SignedDuration::from_hours(365 * 24)).to_string();
         let ms = [
@@ -365,30 +360,29 @@ mod tests {
         assert_eq!(records(bot, &ms)[0].at, rs[0].at, "the same first sight");
     }
 
+    /// A project of one bot, `partner`.
+    fn partner() -> crate::config::Config {
+        crate::config::parse(
+            "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n",
+            std::path::Path::new("botctl.toml"),
+            ".".into(),
+        )
+        .unwrap()
+    }
+
     fn machine(id: &str, meta: &[(&str, &str)]) -> Machine {
         Machine {
-            id: id.into(),
-            state: "stopped".into(),
-            region: "ams".into(),
-            group: "app".into(),
-            command: None,
-            proxy_autostart: crate::sources::fly::ProxyAutostart::Off,
-            history: Default::default(),
             metadata: meta
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            ..Machine::stub(id, "stopped")
         }
     }
 
     #[test]
     fn records_group_by_writer_newest_first_and_ignore_cleared_and_other_bots() {
-        let cfg = crate::config::parse(
-            "[[bot]]\nname = \"partner\"\nscript = \"bot.py\"\n",
-            std::path::Path::new("botctl.toml"),
-            ".".into(),
-        )
-        .unwrap();
+        let cfg = partner();
         let bot = &cfg.bots[0];
         let ms = [
             machine(

@@ -141,6 +141,22 @@ impl std::fmt::Display for MachineState {
 }
 
 impl Machine {
+    /// A plain machine for unit tests (group `app`, region `ams`, no record); a test sets
+    /// what it is about over it with `..Machine::stub(id, state)`.
+    #[cfg(test)]
+    pub fn stub(id: &str, state: &str) -> Machine {
+        Machine {
+            id: id.into(),
+            state: state.into(),
+            region: "ams".into(),
+            group: "app".into(),
+            command: None,
+            proxy_autostart: ProxyAutostart::Off,
+            metadata: Default::default(),
+            history: Default::default(),
+        }
+    }
+
     pub fn is_running(&self) -> bool {
         self.state.counts_as_running()
     }
