@@ -311,23 +311,47 @@ pub enum SystemdManager {
     User,
 }
 
-/// A process id. Pids are reused: a process botctl may signal is told apart by its
-/// [`ProcessIdentity`], not by this alone.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct Pid(pub u32);
+/// A number the kernel names something by (a pid, a uid): the same traits, printed and
+/// parsed as the bare number, so the two kinds cannot be mixed up.
+macro_rules! kernel_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            Default,
+            PartialEq,
+            Eq,
+            PartialOrd,
+            Ord,
+            Hash,
+            serde::Serialize,
+            serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub u32);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+    };
+}
+
+kernel_id!(
+    /// A process id. Pids are reused: a process botctl may signal is told apart by its
+    /// [`ProcessIdentity`], not by this alone.
+    Pid
+);
 
 impl Pid {
     /// init (or launchd): whoever adopts an orphan.
@@ -344,35 +368,10 @@ impl Pid {
     }
 }
 
-impl fmt::Display for Pid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::str::FromStr for Pid {
-    type Err = std::num::ParseIntError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.parse().map(Pid)
-    }
-}
-
-/// A user id: whose a process or a file is.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct Uid(pub u32);
+kernel_id!(
+    /// A user id: whose a process or a file is.
+    Uid
+);
 
 impl Uid {
     pub const ROOT: Uid = Uid(0);
@@ -385,19 +384,6 @@ impl Uid {
     /// Whose rights botctl acts with (its effective user id: a file it creates is this user's).
     pub fn effective() -> Uid {
         Uid(nix::unistd::geteuid().as_raw())
-    }
-}
-
-impl fmt::Display for Uid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::str::FromStr for Uid {
-    type Err = std::num::ParseIntError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.parse().map(Uid)
     }
 }
 
