@@ -6,6 +6,38 @@
 use std::fmt;
 use std::ops::Deref;
 
+/// What a newtype over a `String` shares with `&str`: built from a literal, compared with one,
+/// and looked up by one in a map keyed by the newtype (`Borrow<str>`, so its `Hash` and `Ord`
+/// must be the string's: the newtype derives them).
+macro_rules! str_newtype {
+    ($name:ident) => {
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                $name(text.to_string())
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+pub(crate) use str_newtype;
+
 /// A name botctl checked once (bot, host and app names come from botctl.toml; config refuses
 /// any that is not `a-z`, `0-9` and `-`). Shown as the user wrote it.
 macro_rules! name {
@@ -41,27 +73,9 @@ macro_rules! name {
             }
         }
 
-        impl std::borrow::Borrow<str> for $name {
-            fn borrow(&self) -> &str {
-                &self.0
-            }
-        }
-
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.0 == other
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
             }
         }
 
@@ -83,11 +97,7 @@ macro_rules! name {
             }
         }
 
-        impl From<&str> for $name {
-            fn from(name: &str) -> Self {
-                $name(name.to_string())
-            }
-        }
+        str_newtype!($name);
     };
 }
 
@@ -159,24 +169,9 @@ impl fmt::Display for MachineId {
     }
 }
 
-impl PartialEq<str> for MachineId {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl From<&str> for MachineId {
-    fn from(id: &str) -> Self {
-        MachineId(id.to_string())
-    }
-}
-
-/// For joining ids into a flyctl command line or a sentence; ui escapes what it prints.
-impl std::borrow::Borrow<str> for MachineId {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
+// Borrow<str>: for joining ids into a flyctl command line or a sentence; ui escapes what it
+// prints.
+str_newtype!(MachineId);
 
 impl Deref for MachineId {
     type Target = str;
@@ -194,12 +189,6 @@ impl PartialEq<String> for MachineId {
 impl PartialEq<MachineId> for String {
     fn eq(&self, other: &MachineId) -> bool {
         *self == other.0
-    }
-}
-
-impl PartialEq<&str> for MachineId {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
     }
 }
 

@@ -50,30 +50,9 @@ impl From<String> for Outside {
     }
 }
 
-impl From<&str> for Outside {
-    fn from(text: &str) -> Self {
-        Outside(text.to_string())
-    }
-}
-
-/// For maps keyed by outside names (other Fly apps) looked up by a name botctl holds.
-impl std::borrow::Borrow<str> for Outside {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl PartialEq<str> for Outside {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for Outside {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
+// Borrow<str>: for maps keyed by outside names (other Fly apps) looked up by a name botctl
+// holds.
+crate::model::str_newtype!(Outside);
 
 /// Outside text, made safe to embed in a line: every control character (colours and newlines
 /// included) and every bidirectional override shown as an escape.
