@@ -54,26 +54,16 @@ fn answer(program: &str, text: String) -> Result<Answer, Unanswered> {
 
 #[test]
 fn systemd_units_v1_and_v2() {
-    assert_eq!(
-        cgroup("v2-system-unit.txt"),
-        unit("partner-bot.service", SystemdManager::System)
-    );
-    assert_eq!(
-        cgroup("v1-system-unit.txt"),
-        unit("partner-bot.service", SystemdManager::System)
-    );
-    assert_eq!(
-        cgroup("v2-user-unit.txt"),
-        unit("bot.service", SystemdManager::User)
-    );
-    assert_eq!(
-        cgroup("v1-user-unit.txt"),
-        unit("bot.service", SystemdManager::User)
-    );
-    assert_eq!(
-        cgroup("v2-template-unit.txt"),
-        unit("bot@partner.service", SystemdManager::System)
-    );
+    use SystemdManager::{System, User};
+    for (file, name, manager) in [
+        ("v2-system-unit.txt", "partner-bot.service", System),
+        ("v1-system-unit.txt", "partner-bot.service", System),
+        ("v2-user-unit.txt", "bot.service", User),
+        ("v1-user-unit.txt", "bot.service", User),
+        ("v2-template-unit.txt", "bot@partner.service", System),
+    ] {
+        assert_eq!(cgroup(file), unit(name, manager), "{file}");
+    }
 }
 
 #[test]
