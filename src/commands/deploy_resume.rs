@@ -97,24 +97,13 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
         }));
     };
     let app = fly.app.as_str();
-    let (
-        Begun {
-            mut steps,
-            lock,
-            survey,
-        },
-        held,
-    ) = begin_held(
-        ctx,
-        bot,
-        mode,
-        take_over,
-        &format!(
-            "deploy-resume {}: hand the bot back to Fly app {app}",
-            bot.name
-        ),
-        "starting Fly.io now would make two pollers",
-    )?;
+    let to = format!("Fly app {app}");
+    let (begun, held) = begin_handing_back(ctx, bot, mode, take_over, &to, "Fly.io")?;
+    let Begun {
+        mut steps,
+        lock,
+        survey,
+    } = begun;
     let plan = choose_machines(
         ctx,
         bot,
@@ -182,22 +171,11 @@ fn resume_scaled(
 ) -> Result<()> {
     use super::steps::scale;
     let (kind, name) = (platform.kind(), platform.name());
-    let (
-        Begun {
-            mut steps, lock, ..
-        },
-        held,
-    ) = begin_held(
-        ctx,
-        bot,
-        mode,
-        take_over,
-        &format!(
-            "deploy-resume {}: hand the bot back to {kind} ({name})",
-            bot.name
-        ),
-        &format!("starting {kind} now would make two pollers"),
-    )?;
+    let to = format!("{kind} ({name})");
+    let (begun, held) = begin_handing_back(ctx, bot, mode, take_over, &to, &kind.to_string())?;
+    let Begun {
+        mut steps, lock, ..
+    } = begun;
     let count = scale::choose_count(ctx, bot, platform, held.inherited.as_ref(), &mut steps)?;
     scale::clear_record(platform, mode, &mut steps)?;
     let started_at = time::now();
@@ -260,17 +238,24 @@ struct Begun {
     survey: crate::survey::Survey,
 }
 
-/// [`begin`], then the refusal while a teammate holds the bot (a platform start only: a
-/// webhook set again takes nothing from a teammate's copy).
-fn begin_held(
+/// [`begin`] a hand-back `to` a platform (whose start is `starting`), then the refusal while a
+/// teammate holds the bot (a platform start only: a webhook set again takes nothing from a
+/// teammate's copy).
+fn begin_handing_back(
     ctx: &Context,
     bot: &Bot,
     mode: Mode,
     take_over: TakeOver,
-    title: &str,
-    why: &str,
+    to: &str,
+    starting: &str,
 ) -> Result<(Begun, Held)> {
-    let mut begun = begin(ctx, bot, mode, title, why)?;
+    let mut begun = begin(
+        ctx,
+        bot,
+        mode,
+        &format!("deploy-resume {}: hand the bot back to {to}", bot.name),
+        &format!("starting {starting} now would make two pollers"),
+    )?;
     let held = super::steps::team::refuse_while_someone_holds_it(
         ctx,
         bot,
