@@ -230,16 +230,24 @@ fn supervisord_program_from_its_status_with_the_daemons_config() {
     assert!(matches!(s.how, StopHow::Manual { .. }), "{:?}", s.how);
 }
 
-#[test]
-fn pm2_app_from_jlist_with_the_daemons_home() {
+/// A bot (pid 4242) under uid 501's PM2 daemon (pid 700) of that `home`, and the question
+/// its chain asks.
+fn bot_under_pm2(home: &str) -> ([ProcessRecord; 2], Need) {
+    let title = format!("PM2 v5.3.0: God Daemon ({home})");
     let chain = [
         rec(4242, 700, "python3 bot.py"),
-        rec_argv(700, 1, &["PM2 v5.3.0: God Daemon (/srv/pm2home)"]),
+        rec_argv(700, 1, &[title.as_str()]),
     ];
     let need = Need::Pm2List {
-        home: "/srv/pm2home".into(),
+        home: home.into(),
         owner: Some(Uid(501)),
     };
+    (chain, need)
+}
+
+#[test]
+fn pm2_app_from_jlist_with_the_daemons_home() {
+    let (chain, need) = bot_under_pm2("/srv/pm2home");
     assert_eq!(needs(&Cgroup::Other, &chain), vec![need.clone()]);
     let answers = Answers::from([(need, answer("pm2", fixture("pm2-jlist.txt")))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
@@ -257,14 +265,7 @@ fn pm2_app_from_jlist_with_the_daemons_home() {
         }
     );
     // The default home needs no PM2_HOME.
-    let chain = [
-        rec(4242, 700, "python3 bot.py"),
-        rec_argv(700, 1, &["PM2 v5.3.0: God Daemon (/home/dev/.pm2)"]),
-    ];
-    let need = Need::Pm2List {
-        home: "/home/dev/.pm2".into(),
-        owner: Some(Uid(501)),
-    };
+    let (chain, need) = bot_under_pm2("/home/dev/.pm2");
     let answers = Answers::from([(need, answer("pm2", fixture("pm2-jlist.txt")))]);
     assert_eq!(
         decide(&Cgroup::Other, &chain, &answers).unwrap().stop(),
@@ -274,14 +275,7 @@ fn pm2_app_from_jlist_with_the_daemons_home() {
 
 #[test]
 fn a_daemon_that_does_not_answer_is_still_the_supervisor_unnamed_with_why() {
-    let chain = [
-        rec(4242, 700, "python3 bot.py"),
-        rec_argv(700, 1, &["PM2 v5.3.0: God Daemon (/srv/pm2home)"]),
-    ];
-    let need = Need::Pm2List {
-        home: "/srv/pm2home".into(),
-        owner: Some(Uid(501)),
-    };
+    let (chain, need) = bot_under_pm2("/srv/pm2home");
     let late = "`pm2 jlist` did not finish within 10s and was stopped";
     let answers = Answers::from([(need, Err(Unanswered::Failed(late.into())))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
@@ -412,14 +406,7 @@ fn a_program_named_all_is_addressed_alone() {
         r#"[{"name": "all", "pm_id": 7, "pid": 4242}, {"name": "0", "pm_id": 0, "pid": 1}]"#;
     let app = pm2_app_for(jlist, &chain[..1]).unwrap();
     assert_eq!((app.name.as_str(), app.id), ("all", 7));
-    let chain = [
-        rec(4242, 700, "python3 bot.py"),
-        rec_argv(700, 1, &["PM2 v5.3.0: God Daemon (/srv/pm 2)"]),
-    ];
-    let need = Need::Pm2List {
-        home: "/srv/pm 2".into(),
-        owner: Some(Uid(501)),
-    };
+    let (chain, need) = bot_under_pm2("/srv/pm 2");
     let answers = Answers::from([(need, answer("pm2", jlist.into()))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
     assert_eq!(s.stop(), "PM2_HOME='/srv/pm 2' pm2 stop 7");
