@@ -599,6 +599,20 @@ mod tests {
         Entry::Script(s.into())
     }
 
+    /// Each command line runs `entry`, named as `shown`.
+    fn assert_runs(entry: &Entry, shown: &str, cmds: &[&str]) {
+        for cmd in cmds {
+            assert_eq!(runs(&argv(cmd), entry).as_deref(), Some(shown), "{cmd}");
+        }
+    }
+
+    /// No command line runs `entry`.
+    fn assert_runs_not(entry: &Entry, cmds: &[&str]) {
+        for cmd in cmds {
+            assert_eq!(runs(&argv(cmd), entry), None, "{cmd}");
+        }
+    }
+
     #[test]
     fn interpreters() {
         for yes in [
@@ -675,30 +689,29 @@ mod tests {
     #[test]
     fn module_bots() {
         let partner = Entry::Module("lb.partner".into());
-        for yes in [
-            "python3 -m lb.partner",
-            "python3 -u -m lb.partner --verbose",
-            "python3 -um lb.partner",
-            "python3 -mlb.partner",
-            "/opt/venv/bin/python3.12 -X dev -W error -m lb.partner",
-        ] {
-            assert_eq!(
-                runs(&argv(yes), &partner).as_deref(),
-                Some("lb.partner"),
-                "{yes}"
-            );
-        }
-        for no in [
-            "python3 -m lb.partner_admin",
-            "python3 -m lb",
-            "python3 lb/partner.py",
-            "python3 -c pass -m lb.partner",
-            "python3 bot.py -m lb.partner",
-            "node -m lb.partner",
-            "vim -m lb.partner",
-        ] {
-            assert!(runs(&argv(no), &partner).is_none(), "{no}");
-        }
+        assert_runs(
+            &partner,
+            "lb.partner",
+            &[
+                "python3 -m lb.partner",
+                "python3 -u -m lb.partner --verbose",
+                "python3 -um lb.partner",
+                "python3 -mlb.partner",
+                "/opt/venv/bin/python3.12 -X dev -W error -m lb.partner",
+            ],
+        );
+        assert_runs_not(
+            &partner,
+            &[
+                "python3 -m lb.partner_admin",
+                "python3 -m lb",
+                "python3 lb/partner.py",
+                "python3 -c pass -m lb.partner",
+                "python3 bot.py -m lb.partner",
+                "node -m lb.partner",
+                "vim -m lb.partner",
+            ],
+        );
         // A script bot is never a module run.
         assert!(runs(&argv("python3 -m bot.py"), &script("bot.py")).is_none());
     }
@@ -706,25 +719,28 @@ mod tests {
     #[test]
     fn debuggers_profilers_and_inspectors_run_the_bot() {
         let py = script("bot.py");
-        for yes in [
-            "python3 -m cProfile bot.py",
-            "python3 -m cProfile -o out.prof -s cumtime bot.py",
-            "python3 -m profile bot.py",
-            "python3 -m pdb bot.py",
-            "python3 -m debugpy --listen 5678 --wait-for-client bot.py",
-            "python3 -m debugpy --listen 0.0.0.0:5678 --configure-subProcess true bot.py",
-            "python3 /opt/pycharm/plugins/python/helpers/pydev/pydevd.py --multiprocess --port 5678 --client 127.0.0.1 --file bot.py",
-        ] {
-            assert_eq!(runs(&argv(yes), &py).as_deref(), Some("bot.py"), "{yes}");
-        }
-        for no in [
-            "python3 -m cProfile -m other bot.py",
-            "python3 -m pdb -c continue other.py",
-            "python3 -m debugpy --listen 5678 -c print(1)",
-            "python3 pydevd.py --port 5678 --file other.py",
-        ] {
-            assert_eq!(runs(&argv(no), &py), None, "{no}");
-        }
+        assert_runs(
+            &py,
+            "bot.py",
+            &[
+                "python3 -m cProfile bot.py",
+                "python3 -m cProfile -o out.prof -s cumtime bot.py",
+                "python3 -m profile bot.py",
+                "python3 -m pdb bot.py",
+                "python3 -m debugpy --listen 5678 --wait-for-client bot.py",
+                "python3 -m debugpy --listen 0.0.0.0:5678 --configure-subProcess true bot.py",
+                "python3 /opt/pycharm/plugins/python/helpers/pydev/pydevd.py --multiprocess --port 5678 --client 127.0.0.1 --file bot.py",
+            ],
+        );
+        assert_runs_not(
+            &py,
+            &[
+                "python3 -m cProfile -m other bot.py",
+                "python3 -m pdb -c continue other.py",
+                "python3 -m debugpy --listen 5678 -c print(1)",
+                "python3 pydevd.py --port 5678 --file other.py",
+            ],
+        );
         let module = Entry::Module("lb.partner".into());
         assert!(runs(&argv("python3 -m cProfile -m lb.partner"), &module).is_some());
         assert!(
@@ -735,16 +751,18 @@ mod tests {
             .is_some()
         );
         let ts = script("bot.ts");
-        for yes in [
-            "bun --inspect bot.ts",
-            "bun --inspect-wait bot.ts",
-            "bun --inspect=127.0.0.1:6499 bot.ts",
-            "deno run --inspect-wait bot.ts",
-            "deno --inspect-wait bot.ts",
-            "deno run --inspect-brk=127.0.0.1:9229 -A bot.ts",
-        ] {
-            assert_eq!(runs(&argv(yes), &ts).as_deref(), Some("bot.ts"), "{yes}");
-        }
+        assert_runs(
+            &ts,
+            "bot.ts",
+            &[
+                "bun --inspect bot.ts",
+                "bun --inspect-wait bot.ts",
+                "bun --inspect=127.0.0.1:6499 bot.ts",
+                "deno run --inspect-wait bot.ts",
+                "deno --inspect-wait bot.ts",
+                "deno run --inspect-brk=127.0.0.1:9229 -A bot.ts",
+            ],
+        );
     }
 
     #[test]
@@ -792,38 +810,39 @@ src/bot.ts",
                 "{yes}"
             );
         }
-        for no in [
-            "node -e setTimeout(()=>{},1e6) bot.js",
-            "node --eval x bot.js",
-            "node -p 1 bot.js",
-            "node --check bot.js",
-            "node -c bot.js",
-            "node --test bot.js",
-            "node --watch bot.js",
-            "node admin_bot.js",
-            "node /p/node_modules/.bin/nodemon bot.js",
-            "npm exec tsx bot.js",
-            "node /usr/bin/npx tsx bot.js",
-            "sh -c 'tsx' bot.js",
-            "deno fmt bot.js",
-            "deno test bot.js",
-            "deno lint bot.js",
-            "deno check bot.js",
-            "deno compile bot.js",
-            "bun test bot.js",
-            "bun build bot.js",
-            "bun x bot.js",
-            "bun install bot.js",
-            "tsx watch bot.js",
-            "ts-node -e 1 bot.js",
-            "python3 bot.js",
-            "vim bot.js",
-            "nodemon bot.js",
-            "node - bot.js",
-            "node -r bot.js other.js",
-        ] {
-            assert!(runs(&argv(no), &js).is_none(), "{no}");
-        }
+        assert_runs_not(
+            &js,
+            &[
+                "node -e setTimeout(()=>{},1e6) bot.js",
+                "node --eval x bot.js",
+                "node -p 1 bot.js",
+                "node --check bot.js",
+                "node -c bot.js",
+                "node --test bot.js",
+                "node --watch bot.js",
+                "node admin_bot.js",
+                "node /p/node_modules/.bin/nodemon bot.js",
+                "npm exec tsx bot.js",
+                "node /usr/bin/npx tsx bot.js",
+                "sh -c 'tsx' bot.js",
+                "deno fmt bot.js",
+                "deno test bot.js",
+                "deno lint bot.js",
+                "deno check bot.js",
+                "deno compile bot.js",
+                "bun test bot.js",
+                "bun build bot.js",
+                "bun x bot.js",
+                "bun install bot.js",
+                "tsx watch bot.js",
+                "ts-node -e 1 bot.js",
+                "python3 bot.js",
+                "vim bot.js",
+                "nodemon bot.js",
+                "node - bot.js",
+                "node -r bot.js other.js",
+            ],
+        );
     }
 
     #[test]
