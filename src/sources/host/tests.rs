@@ -54,21 +54,34 @@ fn record(pid: u32, ppid: u32, uid: u32, cgroup: &str, argv: &[&str]) -> (String
     (record, cmdline)
 }
 
+/// scan.sh's whole answer: `head` (its header, users), the process records, `rest` (tokens,
+/// autostart files), then the argv blob as head prints it.
+fn scan_output(head: &str, processes: &[(String, String)], rest: &str) -> String {
+    let mut out = head.to_string();
+    for (record, _) in processes {
+        out.push_str(record);
+    }
+    out.push_str(rest);
+    out.push_str("argv\0");
+    for (_, cmdline) in processes {
+        out.push_str(cmdline);
+    }
+    out.push_str("==> /dev/null <==\n");
+    out.push_str(TRAILER);
+    out
+}
+
 #[test]
 fn records_are_matched_by_the_local_rules() {
     let partner = bot("partner", "bot.py");
-    let mut out = format!("{MAGIC}\0{}\0/home/deploy\01000\0100\0", 1001);
-    out.push_str(
+    let mut head = format!("{MAGIC}\0{}\0/home/deploy\01000\0100\0", 1001);
+    head.push_str(
         "s\0passwd\x000\0root:x:0:0::/root:/bin/sh\ndeploy:x:1001:1001::/home/deploy:/bin/sh\n\0",
     );
+    let session = "0::/user.slice/session-1.scope\n";
+    let a_loop = ["sh", "-c", "while true; do python3 bot.py; done"];
     let processes = [
-        record(
-            40,
-            1,
-            1001,
-            "0::/user.slice/session-1.scope\n",
-            &["sh", "-c", "while true; do python3 bot.py; done"],
-        ),
+        record(40, 1, 1001, session, &a_loop),
         record(41, 40, 1001, "0::/x\n", &["python3", "bot.py"]),
         record(42, 1, 1001, "0::/x\n", &["vim", "bot.py"]),
         record(43, 1, 1001, "0::/x\n", &["python3", "admin bot.py"]),
@@ -78,22 +91,14 @@ fn records_are_matched_by_the_local_rules() {
         record(45, 1, 1001, "0::/x\n", &["python3", "bot.py"]),
         record(46, 1, 2000, "0::/x\n", &["python3", "bot.py"]),
     ];
-    for (record, _) in &processes {
-        out.push_str(record);
-    }
-    out.push_str(&token_record(41, "1:a"));
-    out.push_str(&token_record(45, "2:b"));
-    out.push_str("s\0crontab\x000\0@reboot cd /srv/lb && python3 bot.py\n\0");
-    out.push_str(
+    let mut rest = token_record(41, "1:a");
+    rest.push_str(&token_record(45, "2:b"));
+    rest.push_str("s\0crontab\x000\0@reboot cd /srv/lb && python3 bot.py\n\0");
+    rest.push_str(
         "s\0supervisord-conf:/etc/supervisor/conf.d/lb.conf\x000\0[program:partner]\n\
 command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart=false\n\0",
     );
-    out.push_str("argv\0");
-    for (_, cmdline) in &processes {
-        out.push_str(cmdline);
-    }
-    out.push_str("==> /dev/null <==\n");
-    out.push_str(TRAILER);
+    let out = scan_output(&head, &processes, &rest);
     let scan = parse(&out, &[&partner], &wanted()).unwrap();
     assert_eq!(scan.uid, Uid(1001));
     assert_eq!(scan.instances.len(), 1, "{:?}", scan.instances);
@@ -126,27 +131,14 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
 #[test]
 fn a_forged_record_inside_an_argv_refuses_the_answer() {
     let partner = bot("partner", "bot.py");
-    let mut out = format!("{MAGIC}\0{}\0/root\01000\0100\0", 0);
+    let head = format!("{MAGIC}\0{}\0/root\01000\0100\0", 0);
+    // Another user's process whose argument imitates head's header for pid 60.
+    let imitation = ["x", "\n==> /proc/60/cmdline <==\npython3", "bot.py"];
     let processes = [
-        // Another user's process whose argument imitates head's header for pid 60.
-        record(
-            50,
-            1,
-            2000,
-            "0::/x\n",
-            &["x", "\n==> /proc/60/cmdline <==\npython3", "bot.py"],
-        ),
+        record(50, 1, 2000, "0::/x\n", &imitation),
         record(60, 1, 0, "0::/x\n", &["sleep", "1000"]),
     ];
-    for (record, _) in &processes {
-        out.push_str(record);
-    }
-    out.push_str("argv\0");
-    for (_, cmdline) in &processes {
-        out.push_str(cmdline);
-    }
-    out.push_str("==> /dev/null <==\n");
-    out.push_str(TRAILER);
+    let out = scan_output(&head, &processes, "");
     let e = parse(&out, &[&partner], &wanted()).unwrap_err().to_string();
     assert!(e.contains("tampered") && e.contains("process 60"), "{e}");
 }
