@@ -6,7 +6,7 @@ use crate::config::Bot;
 use crate::survey::finding::{Check, Finding};
 
 pub(super) fn check_platform(bot: &Bot, ev: &Evidence, f: &mut Findings) {
-    let Some(look) = ev.survey.platforms.get(&bot.name) else {
+    let Some(look) = ev.survey.other_platform(bot) else {
         return;
     };
     let name = crate::ui::shown(&look.name);
