@@ -342,10 +342,7 @@ fn choose_machines(
     let machines = match machines {
         Some(Ok(ms)) => ms.clone(),
         Some(Err(e)) => return Err(step.fail(e.clone().into())),
-        None => ctx
-            .flyctl
-            .machines_of(bot)
-            .map_err(|e| step.fail(e.into()))?,
+        None => ctx.fly_machines(bot).map_err(|e| step.fail(e.into()))?,
     };
     let present = |id: &MachineId| machines.iter().any(|m| &m.id == id);
     let stopped: Vec<MachineId> = machines

@@ -37,6 +37,17 @@ impl Context {
         crate::sources::platform_of(bot, &self.flyctl, &self.cfg.platforms)
     }
 
+    /// The machines of the bot's process group, read through the seam (none off Fly): for a
+    /// workflow's steps after its survey, which ask again.
+    pub fn fly_machines(
+        &self,
+        bot: &Bot,
+    ) -> std::result::Result<Vec<crate::sources::fly::Machine>, crate::sources::fly::FlyError> {
+        let look = self.platform_of(bot).map(|p| p.look());
+        look.and_then(crate::sources::fly::FlyLook::taken_from)
+            .map_or(Ok(Vec::new()), |fly| fly.bot)
+    }
+
     pub fn survey(&self, bots: &[&Bot]) -> Survey {
         survey::gather(&self.cfg, bots, &self.flyctl, &self.tokens)
     }

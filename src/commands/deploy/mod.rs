@@ -356,10 +356,7 @@ fn read_the_deploy(
     let machines = match survey.machines(bot) {
         Some(Ok(ms)) => ms.clone(),
         Some(Err(e)) => return Err(step.fail(e.clone().into())),
-        None => ctx
-            .flyctl
-            .machines_of(bot)
-            .map_err(|e| step.fail(e.into()))?,
+        None => ctx.fly_machines(bot).map_err(|e| step.fail(e.into()))?,
     };
     let mine = group.of(&machines);
     let count = |f: fn(&Machine) -> bool| mine.iter().filter(|m| f(m)).count();
@@ -554,10 +551,7 @@ fn check_all_stayed_stopped(
     steps: &mut Steps,
 ) -> Result<()> {
     let mut step = steps.begin("Check that every machine stayed stopped");
-    let machines = ctx
-        .flyctl
-        .machines_of(bot)
-        .map_err(|e| step.fail(e.into()))?;
+    let machines = ctx.fly_machines(bot).map_err(|e| step.fail(e.into()))?;
     let started: Vec<&Machine> = group
         .of(&machines)
         .into_iter()
@@ -596,10 +590,7 @@ fn wait_until_started(
     steps: &mut Steps,
 ) -> Result<bool> {
     let mut step = steps.begin("Wait until Fly reports the bot's machines started");
-    let machines = ctx
-        .flyctl
-        .machines_of(bot)
-        .map_err(|e| step.fail(e.into()))?;
+    let machines = ctx.fly_machines(bot).map_err(|e| step.fail(e.into()))?;
     let targets: Vec<MachineId> = group
         .of(&machines)
         .into_iter()
@@ -650,10 +641,7 @@ fn one_machine_polls(
         step.skipped("a webhook bot's machines share Telegram's posts: several are fine");
         return Ok(());
     }
-    let machines = ctx
-        .flyctl
-        .machines_of(bot)
-        .map_err(|e| step.fail(e.into()))?;
+    let machines = ctx.fly_machines(bot).map_err(|e| step.fail(e.into()))?;
     let running: Vec<&Machine> = group
         .of(&machines)
         .into_iter()

@@ -173,11 +173,6 @@ impl Flyctl {
     pub fn bot_machines(&self, who: BotOnFly<'_>) -> Result<Vec<Machine>, FlyError> {
         self.app_machines(who).map(|a| a.bot)
     }
-
-    /// [`Flyctl::bot_machines`] of a bot from botctl.toml; none for a bot without fly_app.
-    pub fn machines_of(&self, bot: &Bot) -> Result<Vec<Machine>, FlyError> {
-        BotOnFly::of(bot).map_or(Ok(Vec::new()), |who| self.bot_machines(who))
-    }
 }
 
 #[cfg(test)]

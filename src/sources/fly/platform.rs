@@ -79,6 +79,13 @@ impl FlyLook {
     }
 }
 
+impl FlyLook {
+    /// Fly's part of a look at a bot on Fly (`None` for another platform's look).
+    pub fn taken_from(look: Look) -> Option<FlyLook> {
+        look.specific?.downcast().ok().map(|fly| *fly)
+    }
+}
+
 impl OnFly<'_> {
     /// The app's machines, the bot's apart from the rest: one `machine list`.
     pub fn fly_look(&self) -> FlyLook {
