@@ -47,7 +47,7 @@ pub fn main() -> i32 {
         }
         Ok(status) => status,
         Err(e) => {
-            ui::error(&e);
+            ui::failure(&e);
             e.exit_status()
         }
     };

@@ -34,6 +34,8 @@ pub enum FileError {
     Io(String),
 }
 
+impl std::error::Error for FileError {}
+
 impl std::fmt::Display for FileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

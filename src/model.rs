@@ -109,6 +109,19 @@ name!(
     ProcessGroup
 );
 
+name!(
+    /// Who took a bot, as handoff records and `.botctl/state.json` name a person: `$BOTCTL_WHO`,
+    /// else `user@host` (`crate::team::who`). Read back from a machine or a file it is outside
+    /// text: shown escaped.
+    Person
+);
+name!(
+    /// The machine a person ran botctl on, as handoff records name it (`botctl_on`): a short
+    /// id that does not name it (`crate::team::here`); empty when a botctl before it wrote the
+    /// record. Outside text when read back.
+    Workstation
+);
+
 /// A Fly machine's id, as flyctl printed it. Outside text: shown escaped unless it is the
 /// letters, digits and dashes real ids are made of.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
@@ -393,13 +406,13 @@ impl std::str::FromStr for Uid {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ProcessIdentity {
     pub pid: Pid,
-    /// Seconds since the epoch (`None`: the table did not say).
-    pub started: Option<u64>,
+    /// When it started, to the second (`None`: the table did not say).
+    pub started: Option<jiff::Timestamp>,
 }
 
 impl ProcessIdentity {
     /// Is the process now at this pid, started at `started`, still the one seen?
-    pub fn is(&self, pid: Pid, started: Option<u64>) -> bool {
+    pub fn is(&self, pid: Pid, started: Option<jiff::Timestamp>) -> bool {
         self.pid == pid && self.started == started
     }
 }
@@ -439,11 +452,11 @@ mod tests {
     fn an_identity_is_its_pid_and_start() {
         let seen = ProcessIdentity {
             pid: Pid(7),
-            started: Some(100),
+            started: jiff::Timestamp::from_second(100).ok(),
         };
-        assert!(seen.is(Pid(7), Some(100)));
+        assert!(seen.is(Pid(7), jiff::Timestamp::from_second(100).ok()));
         assert!(
-            !seen.is(Pid(7), Some(101)),
+            !seen.is(Pid(7), jiff::Timestamp::from_second(101).ok()),
             "a reused pid is another process"
         );
     }
@@ -566,6 +579,9 @@ pub struct Heroku {
     pub app: String,
     /// The Procfile process type that runs the bot; `None`: the one whose command runs it.
     pub process: Option<String>,
+    /// The line the bot logs once it polls (`ready_log`): deploy-resume waits for it in
+    /// `heroku logs`.
+    pub ready_log: Option<String>,
 }
 
 /// `railway = { service = "…", environment = "…", project = "…" }`; every key optional (the
@@ -575,4 +591,7 @@ pub struct Railway {
     pub service: Option<String>,
     pub environment: Option<String>,
     pub project: Option<String>,
+    /// The line the bot logs once it polls (`ready_log`): deploy-resume waits for it in
+    /// `railway logs`.
+    pub ready_log: Option<String>,
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{AppName, BotName, MachineId};
+use crate::model::{AppName, BotName, MachineId, Person};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -34,8 +34,8 @@ pub struct Handoff {
     /// When; RFC 3339 in the file.
     #[serde(with = "crate::time::stamp")]
     pub at: jiff::Timestamp,
-    /// user@host
-    pub by: String,
+    /// Who ran dev-start (as handoff records name a person); a plain string in the file.
+    pub by: Person,
     /// A webhook bot's webhook, as dev-start found it before deleting it: deploy-resume sets
     /// it again from this when the bot does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,12 +86,22 @@ pub fn path(root: &Path) -> PathBuf {
     root.join(".botctl").join("state.json")
 }
 
+/// What [`folder`] does when `.botctl` is not there yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMissing {
+    /// Make it: the caller is about to write into it.
+    Create,
+    /// Leave it missing: the caller only reads, and no folder means nothing kept yet.
+    Leave,
+}
+
 /// `.botctl` in the project root, the folder of every file botctl keeps (the handoff state,
-/// the locks), made when `create` asks and missing. Every path into it comes from here, and
+/// the locks), made when `if_missing` asks and missing. Every path into it comes from here, and
 /// here a `.botctl` that is a symbolic link (or not a folder) is refused with its path: through
 /// a link, botctl would create and truncate its files wherever the link points.
-pub fn folder(root: &Path, create: bool) -> Result<PathBuf> {
+pub fn folder(root: &Path, if_missing: IfMissing) -> Result<PathBuf> {
     let dir = root.join(".botctl");
+    let create = if_missing == IfMissing::Create;
     // create_dir, not create_dir_all: it fails on anything already there, a link included,
     // rather than following it; what is there is judged by the open below.
     if create
@@ -133,7 +143,7 @@ remove the link (botctl makes the folder itself)"
 
 /// Reads the state without the lock (for reports). No file means no handoff.
 pub fn read(root: &Path) -> Result<State> {
-    let path = folder(root, false)?.join("state.json");
+    let path = folder(root, IfMissing::Leave)?.join("state.json");
     let text = match crate::files::read_text(&path, crate::files::CAP) {
         Ok(t) => t,
         Err(e) if e.is_missing() => return Ok(State::default()),
@@ -173,7 +183,7 @@ pub fn current(root: &Path, lock: Option<&Locked>) -> Result<State> {
 }
 
 pub fn lock(root: &Path) -> Result<Locked> {
-    let lock_path = folder(root, true)?.join("lock");
+    let lock_path = folder(root, IfMissing::Create)?.join("lock");
     // Never through a link: a planted `lock -> elsewhere` must not make botctl create `elsewhere`.
     let file = OpenOptions::new()
         .create(true)
@@ -237,7 +247,7 @@ impl Locked {
     }
 
     fn write(&self, state: &State) -> Result<()> {
-        let path = folder(&self.root, true)?.join("state.json");
+        let path = folder(&self.root, IfMissing::Create)?.join("state.json");
         let fail = |e: std::io::Error| Error::State {
             path: path.clone(),
             message: format!("cannot write the handoff state: {e}"),
@@ -308,4 +318,19 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handoff_file_reads_and_writes_as_it_always_has() {
+        let text = r#"{"version":1,"handoffs":[{"bot":"partner","app":"lb","machines":["m1"],"at":"2026-11-24T10:02:11Z","by":"alice@mbp"}]}"#;
+        let state: State = serde_json::from_str(text).unwrap();
+        let h = &state.handoffs[0];
+        assert_eq!(h.by, Person::new("alice@mbp"));
+        assert_eq!(h.at.to_string(), "2026-11-24T10:02:11Z");
+        assert_eq!(serde_json::to_string(&state).unwrap(), text);
+    }
 }

@@ -148,7 +148,7 @@ fn host_items(bot: &Bot, survey: &Survey, places: &Places, items: &mut Vec<Item>
         items.push(match &on {
             OnHost::NotRead { error, .. } => Item {
                 ticked: false,
-                text: format!("{text} — not checked: {}", ui::shown(error)),
+                text: format!("{text} — not checked: {}", ui::shown(&error.to_string())),
                 fix: Some(Fix::status(&bot.name)),
             },
             OnHost::Read { copies, .. } => {

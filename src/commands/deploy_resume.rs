@@ -9,7 +9,7 @@ use super::steps::webhook::Startup;
 use super::steps::{Mode, Settle, Step, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
 
 use crate::config::Bot;
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{Action, Error, ExitStatus, Result, Usage};
 use crate::model::{AppName, MachineId};
 use crate::sources::fly::Machine;
 use crate::sources::platform::Platform;
@@ -56,9 +56,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
         .filter(|b| b.platform.is_some() || recorded_webhook(b))
         .collect();
     if bots.is_empty() {
-        return Err(Error::Usage(
-            "none of these bots has a fly_app in botctl.toml: nothing to resume".into(),
-        ));
+        return Err(Error::Usage(Usage::NoneToResume));
     }
     // A platform botctl cannot read is refused before any bot is resumed.
     for bot in &bots {
@@ -93,10 +91,10 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
         if super::steps::webhook::in_handoff(ctx, bot, None).is_some() {
             return resume_webhook(ctx, bot, mode);
         }
-        return Err(Error::Usage(format!(
-            "{} has no fly_app in botctl.toml: nothing to resume",
-            bot.name
-        )));
+        return Err(Error::Usage(Usage::NoPlatform {
+            bot: bot.name.clone(),
+            nothing_to: Action::Resume,
+        }));
     };
     let app = fly.app.as_str();
     let Begun {
@@ -160,8 +158,7 @@ fn resume_as(ctx: &Context, bot: &Bot, mode: Mode, take_over: TakeOver) -> Resul
         ctx,
         bot,
         on,
-        !plan.targets.is_empty(),
-        started_at,
+        (!plan.targets.is_empty()).then_some(started_at),
         &mut steps,
     )?;
     hand_back(
@@ -225,7 +222,7 @@ fn resume_scaled(
     }
     let ready = bot.ready_log();
     let on = super::ready_line::ReadyLine { platform, ready };
-    super::ready_line::wait_for_ready_line(ctx, bot, on, true, started_at, &mut steps)?;
+    super::ready_line::wait_for_ready_line(ctx, bot, on, Some(started_at), &mut steps)?;
     let startup = match ready {
         Some(_) => Startup::Ready,
         None => Startup::Started,
@@ -249,7 +246,7 @@ fn hand_back(
     lock: Option<&Locked>,
     app: Option<&AppName>,
     startup: Startup,
-    started_at: u64,
+    started_at: jiff::Timestamp,
     steps: &mut Steps,
 ) -> Result<()> {
     if restores_webhook(ctx, bot, lock) {

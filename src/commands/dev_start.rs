@@ -9,15 +9,17 @@ use std::time::Duration;
 use super::Context;
 use super::deploy_resume;
 use super::steps::team::TakeOver;
-use super::steps::{Mode, Settle, Steps, refuse_while_it_runs_elsewhere, wait_for_machines};
+use super::steps::{
+    Mode, Settle, StepFailure, Steps, refuse_while_it_runs_elsewhere, wait_for_machines,
+};
 
 use crate::config::Bot;
 use crate::error::{Error, ExitStatus, Result};
 use crate::fix::Fix;
-use crate::model::{MachineId, Pid};
+use crate::model::{BotName, MachineId, Pid};
 use crate::sources::autostart::Reach;
 use crate::sources::fly::MachineState;
-use crate::sources::platform::Platform;
+use crate::sources::platform::{Platform, PlatformError};
 use crate::sources::telegram::{self, ProbeOutcome, Token, TokenLookup};
 use crate::survey::Survey;
 use crate::survey::judge;
@@ -57,8 +59,9 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let mode = Mode::new(args.yes, args.dry_run);
     let mut steps = Steps::new(
         &format!(
-            "dev-start {}: hand the bot from Fly.io to this machine",
-            bot.name
+            "dev-start {}: hand the bot from {} to this machine",
+            bot.name,
+            platform_title(bot)
         ),
         mode,
     );
@@ -163,10 +166,12 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
             .begin(&format!("Run `{}` here", bot.run))
             .skipped("--no-run");
         ui::line(format!(
-            "Fly.io no longer runs {0}. Start it yourself with `{1}`; \
+            "{2} no longer runs {0}. Start it yourself with `{1}`; \
 when you are done: botctl dev-stop {0} && botctl \
 deploy-resume {0}",
-            bot.name, bot.run
+            bot.name,
+            bot.run,
+            platform_title(bot)
         ));
         return Ok(ExitStatus::Clean);
     }
@@ -178,8 +183,18 @@ deploy-resume {0}",
         None => false,
     } || !stopped.is_empty();
     drop(lock); // deploy-resume takes it again
-    offer_resume(ctx, bot, pending, args.yes)?;
+    offer_resume(ctx, bot, pending, ui::Consent::from_yes(args.yes))?;
     Ok(ExitStatus::Clean)
+}
+
+/// The platform the bot is handed from, as a sentence names it (Fly.io for a bot without one,
+/// as dev-start has always said).
+fn platform_title(bot: &Bot) -> &'static str {
+    bot.platform
+        .as_ref()
+        .map_or(crate::model::PlatformKind::Fly.title(), |p| {
+            p.kind().title()
+        })
 }
 
 fn take_lock(ctx: &Context, mode: Mode, steps: &mut Steps) -> Result<Option<state::Locked>> {
@@ -274,14 +289,14 @@ fn stop_fly(
             return Ok((Vec::new(), None));
         };
         let Some(lock) = lock else {
-            return Err(step.fail(Error::StepFailed("the handoff lock was not taken".into())));
+            return Err(step.fail(Error::step(StepFailure::LockNotTaken)));
         };
         let recorded = lock
             .record(state::Handoff {
                 bot: bot.name.clone(),
                 app: None,
                 machines: Vec::new(),
-                at: time::now_stamp(),
+                at: time::now(),
                 by: crate::team::who(),
                 webhook: Some(webhook.clone()),
                 scaled_from: None,
@@ -346,7 +361,7 @@ fn stop_fly(
     };
     mode.confirm(&question).map_err(|e| step.fail(e))?;
     let Some(lock) = lock else {
-        return Err(step.fail(Error::StepFailed("the handoff lock was not taken".into())));
+        return Err(step.fail(Error::step(StepFailure::LockNotTaken)));
     };
     let st = lock.load().map_err(|e| step.fail(e))?;
     let earlier = st.handoff(&bot.name).filter(|h| h.of_app(app)).cloned();
@@ -387,7 +402,7 @@ fn stop_fly(
             bot: bot.name.clone(),
             app: bot.app().cloned(),
             machines: recorded,
-            at: time::now_stamp(),
+            at: time::now(),
             by: crate::team::who(),
             webhook: webhook.cloned(),
             scaled_from: None,
@@ -406,23 +421,22 @@ fn stop_fly(
     for id in &running {
         // Only a machine the record on disk names is stopped.
         if !recorded.handoff().machines.contains(id) {
-            return Err(step.fail(Error::StepFailed(format!(
-                "machine {id} is not in the handoff recorded in {}: not stopped",
-                state::path(&ctx.cfg.root).display()
-            ))));
+            return Err(step.fail(Error::step(StartFailure::Unrecorded {
+                machine: id.clone(),
+                state: state::path(&ctx.cfg.root),
+            })));
         }
         on_fly.stop(&id.as_str().into()).map_err(|e| {
             // Ctrl-C while flyctl stops a machine is an interrupt (130), not a failed step.
             if e.interrupted {
                 return step.fail(Error::Interrupted);
             }
-            step.fail(Error::StepFailed(format!(
-                "machine {id} did not stop: {}\nThe handoff in {} lists the \
-machines; `botctl deploy-resume {}` starts them again.",
-                Error::from(e),
-                state::path(&ctx.cfg.root).display(),
-                bot.name
-            )))
+            step.fail(Error::step(StartFailure::StopFailed {
+                machine: id.clone(),
+                state: state::path(&ctx.cfg.root),
+                bot: bot.name.clone(),
+                source: e,
+            }))
         })?;
     }
     // flyctl's stop does not wait for `stopped`: poll until Fly says so.
@@ -464,7 +478,7 @@ fn warn_autostart(
     if let (Some(app), Some(Ok(machines))) = (bot.app(), survey.machines(bot)) {
         for m in machines
             .iter()
-            .filter(|m| m.proxy_autostart && (!m.is_running() || stopped.contains(&m.id)))
+            .filter(|m| m.proxy_autostart.is_on() && (!m.is_running() || stopped.contains(&m.id)))
         {
             warnings.push((
                 format!(
@@ -525,8 +539,9 @@ fn probe(
         ProbeOutcome::OtherPoller { after } => Err(step.fail(Error::Refused {
             message: format!(
                 "another poller is still alive (it answered after {:.1}s); \
-running here would fight it. Fly.io stays stopped.",
-                after.as_secs_f32()
+running here would fight it. {} stays stopped.",
+                after.as_secs_f32(),
+                platform_title(bot)
             ),
             fix: Fix::probe_then_dev_start(&bot.name),
         })),
@@ -552,10 +567,10 @@ fn run_here(ctx: &Context, bot: &Bot, token: Option<&Token>, steps: &mut Steps) 
         cmd.env(var, token.secret());
     }
     let mut child = cmd.spawn().map_err(|e| {
-        step.fail(Error::StepFailed(format!(
-            "could not run `{}`: {e}",
-            bot.run
-        )))
+        step.fail(Error::step(StartFailure::RunFailed {
+            run: bot.run.to_string(),
+            source: e,
+        }))
     })?;
     interrupt::forward_to_group(Some(Pid(child.id())));
     let status = child.wait();
@@ -588,7 +603,7 @@ fn group_alive(pgid: Pid) -> bool {
 }
 
 /// `pending`: a handoff is recorded or machines were stopped.
-fn offer_resume(ctx: &Context, bot: &Bot, pending: bool, yes: bool) -> Result<()> {
+fn offer_resume(ctx: &Context, bot: &Bot, pending: bool, consent: ui::Consent) -> Result<()> {
     if !pending {
         return Ok(());
     }
@@ -607,14 +622,14 @@ fn offer_resume(ctx: &Context, bot: &Bot, pending: bool, yes: bool) -> Result<()
             format!("Set the webhook of {} again now?", bot.name),
         )
     };
-    if !yes && !ui::interactive() {
+    if consent == ui::Consent::Ask && !ui::interactive() {
         ui::line(format!(
             "{waiting} for {0}. To hand it back: botctl deploy-resume {0}",
             bot.name
         ));
         return Ok(());
     }
-    match ui::confirm(&question, yes) {
+    match ui::confirm(&question, consent) {
         Ok(()) => deploy_resume::resume(ctx, bot, Mode::Confirmed),
         Err(Error::NotConfirmed(_)) => {
             ui::line(format!(
@@ -624,5 +639,59 @@ fn offer_resume(ctx: &Context, bot: &Bot, pending: bool, yes: bool) -> Result<()
             Ok(())
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Why a step of dev-start failed, beyond the shared steps' failures.
+#[derive(Debug)]
+enum StartFailure {
+    /// A running machine the handoff on disk does not name: botctl stops only recorded ones.
+    Unrecorded {
+        machine: MachineId,
+        state: std::path::PathBuf,
+    },
+    /// flyctl could not stop a recorded machine.
+    StopFailed {
+        machine: MachineId,
+        state: std::path::PathBuf,
+        bot: BotName,
+        source: PlatformError,
+    },
+    /// The bot's `run` could not be started here.
+    RunFailed { run: String, source: std::io::Error },
+}
+
+impl std::fmt::Display for StartFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartFailure::Unrecorded { machine, state } => write!(
+                f,
+                "machine {machine} is not in the handoff recorded in {}: not stopped",
+                state.display()
+            ),
+            StartFailure::StopFailed {
+                machine,
+                state,
+                bot,
+                source,
+            } => write!(
+                f,
+                "machine {machine} did not stop: {}\nThe handoff in {} lists the \
+machines; `botctl deploy-resume {bot}` starts them again.",
+                source.with_fix(),
+                state.display()
+            ),
+            StartFailure::RunFailed { run, source } => write!(f, "could not run `{run}`: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for StartFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartFailure::Unrecorded { .. } => None,
+            StartFailure::StopFailed { source, .. } => Some(source),
+            StartFailure::RunFailed { source, .. } => Some(source),
+        }
     }
 }

@@ -10,12 +10,13 @@ use super::steps::{Steps, wait_for};
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::interrupt;
-use crate::model::PlatformKind;
+use crate::model::{BotName, PlatformKind};
 use crate::outside::Outside;
 use crate::process::Next;
 use crate::sources::fly::{LogLine, logs_failed};
 use crate::sources::platform::{LogStream, Platform, PlatformError};
 use crate::time;
+use jiff::{SignedDuration, Timestamp};
 
 /// How long the logs must stay free of 409 after the ready line.
 const QUIET_AFTER_READY: Duration = Duration::from_secs(5);
@@ -28,27 +29,26 @@ pub struct ReadyLine<'a> {
 }
 
 /// The step: the `ready_log` line stamped after `started_at` (when the instances were started,
-/// or the deploy began), then [`QUIET_AFTER_READY`] without a 409. `started`: whether anything
-/// was started at all (nothing to wait for otherwise).
+/// or the deploy began), then [`QUIET_AFTER_READY`] without a 409. No `started_at`: nothing
+/// was started at all (nothing to wait for).
 pub fn wait_for_ready_line(
     ctx: &Context,
     bot: &Bot,
     on: ReadyLine<'_>,
-    started: bool,
-    started_at: u64,
+    started_at: Option<Timestamp>,
     steps: &mut Steps,
 ) -> Result<()> {
     let mut step = steps.begin("Wait for the bot's ready line, with no 409 after it");
-    let ready = match (on.ready, !started) {
+    let (ready, started_at) = match (on.ready, started_at) {
         (None, _) => {
             step.skipped("no ready_log in botctl.toml");
             return Ok(());
         }
-        (Some(_), true) => {
+        (Some(_), None) => {
             step.skipped("nothing was started");
             return Ok(());
         }
-        (Some(ready), false) => ready,
+        (Some(ready), Some(at)) => (ready, at),
     };
     // One stream for the whole wait, as watch reads it: `--no-tail` prints one page, which a
     // chatty bot pushes its ready line off, and nothing read is dropped at a time limit.
@@ -58,7 +58,7 @@ pub fn wait_for_ready_line(
     let outcome = wait_for(&watching, limit, POLL, || {
         logs.read_for(POLL)?;
         Ok(match readiness(&logs.seen, ready, started_at) {
-            Readiness::Ready { at } if time::now() >= at + QUIET_AFTER_READY.as_secs() => {
+            Readiness::Ready { at } if time::now() >= at + QUIET_AFTER_READY => {
                 ControlFlow::Break(Ok(at))
             }
             Readiness::Ready { .. } => ControlFlow::Continue("ready; watching for a 409".into()),
@@ -69,15 +69,13 @@ pub fn wait_for_ready_line(
     .map_err(|e| step.fail(e))?;
     match outcome {
         Some(Ok(at)) => {
-            step.done(format!("\"{ready}\" at {}", time::rfc3339(at)));
+            step.done(format!("\"{ready}\" at {at}"));
             Ok(())
         }
-        Some(Err(line)) => Err(step.fail(Error::StepFailed(format!(
-            "the bot is up but got a 409 after it started: \
-{line}\nsomething else polls with this token: botctl doctor \
-{} --probe",
-            bot.name
-        )))),
+        Some(Err(line)) => Err(step.fail(Error::step(NotReady::ConflictAfterStart {
+            line,
+            bot: bot.name.clone(),
+        }))),
         None => {
             let tail: Vec<String> = logs
                 .seen
@@ -87,15 +85,11 @@ pub fn wait_for_ready_line(
                 .rev()
                 .map(|l| l.text.to_string())
                 .collect();
-            Err(step.fail(Error::StepFailed(format!(
-                "no \"{ready}\" line within {}s of the start. Last lines seen:\n{}",
-                limit.as_secs(),
-                if tail.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    tail.join("\n")
-                }
-            ))))
+            Err(step.fail(Error::step(NotReady::NoReadyLine {
+                ready: ready.to_string(),
+                limit,
+                tail,
+            })))
         }
     }
 }
@@ -189,14 +183,17 @@ impl Followed<'_> {
 #[derive(Debug, PartialEq)]
 enum Readiness {
     Waiting,
-    Ready { at: u64 },
+    Ready { at: Timestamp },
     ConflictAfterReady(Outside),
 }
 
-/// Reads the logs: the ready line stamped after the start, and any 409 after it. Two
-/// seconds of clock skew between this machine and Fly are forgiven.
-fn readiness(lines: &[LogLine], ready: &str, started_at: u64) -> Readiness {
-    let after_start = |l: &&LogLine| l.at.is_some_and(|t| t + 2 >= started_at);
+/// Clock skew between this machine and the platform that is forgiven.
+const SKEW: SignedDuration = SignedDuration::from_secs(2);
+
+/// Reads the logs: the ready line stamped after the start, and any 409 after it. [`SKEW`] of
+/// clock skew between this machine and the platform is forgiven.
+fn readiness(lines: &[LogLine], ready: &str, started_at: Timestamp) -> Readiness {
+    let after_start = |l: &&LogLine| l.at.is_some_and(|t| t + SKEW >= started_at);
     let Some(pos) = lines
         .iter()
         .position(|l| after_start(&l) && l.message.raw().contains(ready))
@@ -210,6 +207,44 @@ fn readiness(lines: &[LogLine], ready: &str, started_at: u64) -> Readiness {
         at: lines[pos].at.unwrap_or(started_at),
     }
 }
+
+/// Why the bot was not seen ready.
+#[derive(Debug)]
+enum NotReady {
+    /// It was up, then a 409 came: its log line.
+    ConflictAfterStart { line: String, bot: BotName },
+    /// No ready line within the limit: the last lines seen.
+    NoReadyLine {
+        ready: String,
+        limit: Duration,
+        tail: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for NotReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotReady::ConflictAfterStart { line, bot } => write!(
+                f,
+                "the bot is up but got a 409 after it started: \
+{line}\nsomething else polls with this token: botctl doctor \
+{bot} --probe"
+            ),
+            NotReady::NoReadyLine { ready, limit, tail } => write!(
+                f,
+                "no \"{ready}\" line within {}s of the start. Last lines seen:\n{}",
+                limit.as_secs(),
+                if tail.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    tail.join("\n")
+                }
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NotReady {}
 
 #[cfg(test)]
 mod tests {
@@ -231,7 +266,9 @@ mod tests {
         let new = lines("2026-11-25T10:00:05Z app[a] ams [info]Бот успешно подключен");
         assert_eq!(
             readiness(&new, "Бот успешно подключен", t0),
-            Readiness::Ready { at: t0 + 5 }
+            Readiness::Ready {
+                at: t0 + SignedDuration::from_secs(5)
+            }
         );
         let conflict = lines(
             "2026-11-25T10:00:05Z app[a] ams [info]Бот успешно \

@@ -82,7 +82,7 @@ struct BotJson<'a> {
 struct HostJson<'a> {
     host: &'a str,
     /// ssh's own words when the host was not read.
-    error: Option<&'a str>,
+    error: Option<String>,
     instances: Vec<json::InstanceJson<'a>>,
     /// Processes there that may be the bot (their token variable could not be read).
     maybe: Vec<MaybeJson<'a>>,
@@ -113,7 +113,7 @@ impl<'a> HostJson<'a> {
                 },
                 Err(e) => HostJson {
                     host,
-                    error: Some(e.as_str()),
+                    error: Some(e.to_string()),
                     instances: Vec::new(),
                     maybe: Vec::new(),
                     autostart: Vec::new(),
@@ -157,11 +157,11 @@ struct PlatformJson<'a> {
     name: &'a str,
     /// The sentence and its fix when it was not read (or cannot be yet).
     error: Option<String>,
-    instances: Vec<InstanceJson<'a>>,
+    instances: Vec<PlatformInstanceJson<'a>>,
 }
 
 #[derive(Serialize)]
-struct InstanceJson<'a> {
+struct PlatformInstanceJson<'a> {
     id: &'a crate::outside::Outside,
     state: &'a crate::outside::Outside,
     started: Option<String>,
@@ -180,7 +180,7 @@ impl<'a> PlatformJson<'a> {
             error,
             instances: instances
                 .iter()
-                .map(|i| InstanceJson {
+                .map(|i| PlatformInstanceJson {
                     id: &i.id,
                     state: &i.state,
                     started: i.since.map(|t| t.to_string()),
@@ -314,11 +314,7 @@ fn other_machine(m: &Machine) -> String {
         None => format!("machine {} of group {}", m.id, m.group),
     };
     match m.instance().since {
-        Some(at) => format!(
-            "{what} {} {}",
-            m.state,
-            crate::team::ago(at.as_second().max(0) as u64)
-        ),
+        Some(at) => format!("{what} {} {}", m.state, crate::time::ago(at)),
         None => format!("{what} {}", m.state),
     }
 }
@@ -472,7 +468,10 @@ impl Notes {
         }
         for on in judge::hosts(bot, survey, &survey.places(bot)) {
             if let OnHost::NotRead { host, error } = on {
-                self.not_checked(format!("host {host}: {}", ui::shown(error)), None);
+                self.not_checked(
+                    format!("host {host}: {}", ui::shown(&error.to_string())),
+                    None,
+                );
             }
         }
         if let (Some(app), Some(Err(e))) = (bot.app(), survey.machines(bot)) {
@@ -613,7 +612,7 @@ impl Notes {
 /// known from the handoff record on Fly.
 fn declared_row(r: &team::Record, stale: Duration) -> String {
     let stale = if r.is_stale(stale) {
-        format!("; stale: older than {}", team::span(stale))
+        format!("; stale: older than {}", crate::time::span(stale))
     } else {
         String::new()
     };

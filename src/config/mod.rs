@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Usage};
 use crate::model::{
     AppName, BotName, Entry, Fly, Heroku, HostName, Kubernetes, PlatformConfig, ProcessGroup,
     Railway, UpdateMode, Workload,
@@ -201,7 +201,9 @@ impl Bot {
         match &self.platform {
             Some(PlatformConfig::Fly(f)) => f.ready_log.as_deref(),
             Some(PlatformConfig::Kubernetes(k)) => k.ready_log.as_deref(),
-            _ => None,
+            Some(PlatformConfig::Heroku(h)) => h.ready_log.as_deref(),
+            Some(PlatformConfig::Railway(r)) => r.ready_log.as_deref(),
+            None => None,
         }
     }
 
@@ -259,18 +261,10 @@ impl Config {
     /// The host named by `--host`.
     pub fn host(&self, name: &str) -> Result<&Host> {
         self.hosts.iter().find(|h| h.name == name).ok_or_else(|| {
-            let known: Vec<&str> = self.hosts.iter().map(|h| h.name.as_str()).collect();
-            Error::Usage(if known.is_empty() {
-                format!(
-                    "no host named {name:?}: {} has no [[host]] table",
-                    self.path.display()
-                )
-            } else {
-                format!(
-                    "no host named {name:?} in {}; known hosts: {}",
-                    self.path.display(),
-                    known.join(", ")
-                )
+            Error::Usage(Usage::NoHost {
+                name: name.to_string(),
+                config: self.path.clone(),
+                known: self.hosts.iter().map(|h| h.name.clone()).collect(),
             })
         })
     }
@@ -279,16 +273,11 @@ impl Config {
     pub fn select(&self, names: &[String]) -> Result<Vec<&Bot>> {
         for name in names {
             if !self.bots.iter().any(|b| &b.name == name) {
-                let known: Vec<&str> = self.bots.iter().map(|b| b.name.as_str()).collect();
-                return Err(Error::Usage(format!(
-                    "no bot named {name:?} in {}; known bots: {}",
-                    self.path.display(),
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                )));
+                return Err(Error::Usage(Usage::NoBot {
+                    name: name.clone(),
+                    config: self.path.clone(),
+                    known: self.bots.iter().map(|b| b.name.clone()).collect(),
+                }));
             }
         }
         Ok(self
@@ -607,7 +596,8 @@ webhook_secret_env = \"s3cret value\"\n",
             c.bots[0].platform,
             Some(PlatformConfig::Heroku(Heroku {
                 app: "lb-partner".into(),
-                process: Some("worker".into())
+                process: Some("worker".into()),
+                ready_log: None,
             }))
         );
         let c = parse_str(&format!("{BOT}railway = {{ service = \"partner\" }}\n")).unwrap();
@@ -659,13 +649,18 @@ webhook_secret_env = \"s3cret value\"\n",
         let e = parse_str(&format!("{BOT}railway = {{ replicas = 2 }}\n")).unwrap_err();
         assert!(e.to_string().contains("replicas"), "{e}");
         assert_eq!(line_of(e).0, 4);
-        // A secret and a ready log are read on Fly only.
+        // A secret is read on Fly only; a ready log on every platform.
         let e = parse_str(&format!(
-            "{BOT}ready_log = \"up\"\nheroku = {{ app = \"lb\" }}\n"
+            "{BOT}token_secret = \"BOT_TOKEN\"\nheroku = {{ app = \"lb\" }}\n"
         ))
         .unwrap_err();
         assert!(e.to_string().contains("runs on heroku"), "{e}");
-        assert_eq!(line_of(e), (4, 13));
+        assert_eq!(line_of(e), (4, 16));
+        let c = parse_str(&format!(
+            "{BOT}ready_log = \"up\"\nrailway = {{ service = \"lb\" }}\n"
+        ))
+        .unwrap();
+        assert_eq!(c.bots[0].ready_log(), Some("up"));
     }
 
     #[test]

@@ -423,26 +423,22 @@ keep one of the two"
             ))
         }
     };
-    // botctl reads a secret on Fly only, and a ready log where it reads the logs (Fly,
-    // Kubernetes).
-    let other = |key: &str, reads_logs: bool| -> Result<()> {
-        let given = match reads_logs {
-            true => b
-                .token_secret
-                .as_ref()
-                .or(b.fly_toml.as_ref())
-                .or(b.fly_process_group.as_ref())
-                .map(Spanned::span),
-            false => token_secret_given(b),
-        };
-        let named = match reads_logs {
-            true => "token_secret, fly_toml and fly_process_group belong",
-            false => "token_secret, ready_log, fly_toml and fly_process_group belong",
-        };
+    // botctl reads a secret on Fly only, and a ready log where it reads the logs (every
+    // platform).
+    let other = |key: &str| -> Result<()> {
+        let given = b
+            .token_secret
+            .as_ref()
+            .or(b.fly_toml.as_ref())
+            .or(b.fly_process_group.as_ref())
+            .map(Spanned::span);
         match given {
             Some(span) => Err(at(
                 span,
-                format!("{named} to a bot's Fly app, and this bot runs on {key}: remove them"),
+                format!(
+                    "token_secret, fly_toml and fly_process_group belong to a bot's Fly app, and \
+this bot runs on {key}: remove them"
+                ),
             )),
             None => Ok(()),
         }
@@ -474,7 +470,7 @@ keep one of the two"
             }))
         }
         Some("kubernetes") => {
-            other("kubernetes", true)?;
+            other("kubernetes")?;
             let k = b.kubernetes.as_ref().expect("kubernetes was given");
             let table = k.get_ref();
             const DNS: &str = "must be a Kubernetes name (a-z, 0-9, - and .)";
@@ -516,7 +512,7 @@ that runs the bot)"
             }))
         }
         Some("heroku") => {
-            other("heroku", false)?;
+            other("heroku")?;
             let h = b.heroku.as_ref().expect("heroku was given").get_ref();
             Some(PlatformConfig::Heroku(Heroku {
                 app: named(
@@ -535,10 +531,11 @@ that runs the bot)"
                         )
                     })
                     .transpose()?,
+                ready_log,
             }))
         }
         Some(_) => {
-            other("railway", false)?;
+            other("railway")?;
             let r = b.railway.as_ref().expect("railway was given").get_ref();
             let word = |v: &Option<Spanned<String>>, what: &str| {
                 v.as_ref().map(|v| named(v, what, is_word)).transpose()
@@ -550,19 +547,10 @@ that runs the bot)"
                     "environment must name a Railway environment",
                 )?,
                 project: word(&r.project, "project must name a Railway project")?,
+                ready_log,
             }))
         }
     })
-}
-
-/// Where token_secret, ready_log or fly_toml is written, if one is.
-fn token_secret_given(b: &RawBot) -> Option<Range<usize>> {
-    b.token_secret
-        .as_ref()
-        .or(b.ready_log.as_ref())
-        .or(b.fly_toml.as_ref())
-        .or(b.fly_process_group.as_ref())
-        .map(Spanned::span)
 }
 
 /// A Kubernetes object name (RFC 1123 subdomain): a-z, 0-9, `-` and `.`, alphanumeric at both

@@ -113,6 +113,8 @@ impl std::fmt::Display for ExecError {
     }
 }
 
+impl std::error::Error for ExecError {}
+
 /// Resolves a program name the way a shell would; `None` when it is not installed.
 pub fn find_program(name: &str, root: &Path) -> Option<PathBuf> {
     if name.contains('/') {

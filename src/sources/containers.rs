@@ -73,7 +73,7 @@ pub struct Container {
     pub working_dir: Option<String>,
     /// `Config.User`: outside text.
     pub user: Outside,
-    pub started: Option<u64>,
+    pub started: Option<jiff::Timestamp>,
 }
 
 impl Container {

@@ -60,20 +60,46 @@ pub fn wanted(bots: &[&Bot], tokens: &Tokens) -> HashMap<BotName, Wanted> {
         .collect()
 }
 
-/// The rule. `inside`: its working folder or script is inside the project (for a host: never
-/// known). `mine`: the process is botctl's (the ssh user's) own user's. The two places are
-/// read only when the rule needs them, in this order.
+/// Where a process runs from, as the rule reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folder {
+    /// Its working folder or script is inside the project.
+    InProject,
+    /// Anywhere else, or not known (on a host: never known).
+    Elsewhere,
+}
+
+/// Whose user a process runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessUser {
+    /// botctl's own user (on a host: the ssh user).
+    Own,
+    Another,
+}
+
+impl ProcessUser {
+    /// A process of user `uid` (`None`: unknown, never one's own), seen by user `me`.
+    pub fn of(uid: Option<crate::model::Uid>, me: crate::model::Uid) -> Self {
+        if uid == Some(me) {
+            ProcessUser::Own
+        } else {
+            ProcessUser::Another
+        }
+    }
+}
+
+/// The rule. The two places are read only when the rule needs them, in this order.
 pub fn decide(
-    inside: bool,
-    mine: bool,
+    folder: Folder,
+    user: ProcessUser,
     wanted: &Wanted,
     environ: impl FnOnce(&str) -> Seen,
     dotenv: impl FnOnce(&str) -> Seen,
 ) -> Whose {
-    if inside {
+    if folder == Folder::InProject {
         return Whose::This;
     }
-    if !mine {
+    if user == ProcessUser::Another {
         return Whose::Maybe(
             "another user's process: botctl does not read other users' environments, so whose \
 token it holds cannot be told"
@@ -124,6 +150,8 @@ pub fn dotenv_var(cwd: &Path, var: &str) -> Seen {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Folder::{Elsewhere, InProject};
+    use ProcessUser::{Another, Own};
 
     fn wanted(token: Option<&str>) -> Wanted {
         Wanted {
@@ -140,38 +168,38 @@ mod tests {
     fn the_copy_is_told_by_folder_then_environment_then_its_dotenv() {
         let w = wanted(Some("1:a"));
         let unread = |_: &str| -> Seen { panic!("read although the rule knew") };
-        assert_eq!(decide(true, false, &w, unread, unread), Whose::This);
+        assert_eq!(decide(InProject, Another, &w, unread, unread), Whose::This);
         assert_eq!(
-            decide(false, true, &w, |_| hash("1:a"), unread),
+            decide(Elsewhere, Own, &w, |_| hash("1:a"), unread),
             Whose::This
         );
         assert_eq!(
-            decide(false, true, &w, |_| hash("2:b"), unread),
+            decide(Elsewhere, Own, &w, |_| hash("2:b"), unread),
             Whose::Other
         );
         assert_eq!(
-            decide(false, true, &w, |_| Seen::Absent, |_| hash("1:a")),
+            decide(Elsewhere, Own, &w, |_| Seen::Absent, |_| hash("1:a")),
             Whose::This
         );
         assert_eq!(
-            decide(false, true, &w, |_| Seen::Absent, |_| hash("2:b")),
+            decide(Elsewhere, Own, &w, |_| Seen::Absent, |_| hash("2:b")),
             Whose::Other
         );
         assert_eq!(
-            decide(false, true, &w, |_| Seen::Absent, |_| Seen::Absent),
+            decide(Elsewhere, Own, &w, |_| Seen::Absent, |_| Seen::Absent),
             Whose::Other
         );
         assert!(matches!(
-            decide(false, true, &w, |_| Seen::Unknown("x".into()), unread),
+            decide(Elsewhere, Own, &w, |_| Seen::Unknown("x".into()), unread),
             Whose::Maybe(_)
         ));
         assert!(matches!(
-            decide(false, false, &w, unread, unread),
+            decide(Elsewhere, Another, &w, unread, unread),
             Whose::Maybe(_)
         ));
         // No token here to compare with: a copy with a token of its own cannot be told.
         assert!(matches!(
-            decide(false, true, &wanted(None), |_| hash("2:b"), unread),
+            decide(Elsewhere, Own, &wanted(None), |_| hash("2:b"), unread),
             Whose::Maybe(_)
         ));
     }

@@ -15,14 +15,14 @@ use crate::config::Bot;
 use crate::model::{BotName, Pid, ProcessIdentity, Uid};
 
 #[derive(Debug, Clone)]
-pub struct Instance {
+pub struct BotProcess {
     pub bot: BotName,
     pub pid: Pid,
     /// The user name as the process table (or a container's engine) gives it: outside text.
     pub user: crate::outside::Outside,
     pub uid: Option<Uid>,
-    /// Seconds since the epoch.
-    pub started: Option<u64>,
+    /// When it started, to the second.
+    pub started: Option<jiff::Timestamp>,
     pub cwd: Option<PathBuf>,
     pub cmd: crate::outside::Argv,
     /// What restarts it when it is killed (`null`: nothing).
@@ -35,7 +35,7 @@ pub struct Instance {
     pub container: Option<containers::Container>,
 }
 
-impl Instance {
+impl BotProcess {
     /// The process as the scan saw it: signalled only while it is still this one.
     pub fn identity(&self) -> ProcessIdentity {
         ProcessIdentity {
@@ -50,7 +50,7 @@ impl Instance {
 /// never signalled.
 #[derive(Debug, Clone)]
 pub struct Maybe {
-    pub instance: Instance,
+    pub instance: BotProcess,
     pub why: String,
 }
 
@@ -58,7 +58,7 @@ pub struct Maybe {
 /// daemons (their `[program:…]` entries can start a bot again).
 #[derive(Debug, Clone, Default)]
 pub struct Scan {
-    pub instances: Vec<Instance>,
+    pub instances: Vec<BotProcess>,
     /// Processes that run a bot's entry and cannot be told to be this project's copy.
     pub maybe: Vec<Maybe>,
     pub supervisord_confs: Vec<String>,
@@ -69,13 +69,17 @@ pub struct Scan {
     pub engine: containers::EngineState,
 }
 
-/// One pass over the process table. Errors are sentences.
-pub fn scan(bots: &[&Bot], root: &Path, tokens: &Tokens) -> Result<Vec<Instance>, String> {
+/// One pass over the process table.
+pub fn scan(
+    bots: &[&Bot],
+    root: &Path,
+    tokens: &Tokens,
+) -> Result<Vec<BotProcess>, proc::TableError> {
     scan_full(bots, root, tokens).map(|s| s.instances)
 }
 
 /// [`scan`], also noting running supervisord daemons' config files.
-pub fn scan_full(bots: &[&Bot], root: &Path, tokens: &Tokens) -> Result<Scan, String> {
+pub fn scan_full(bots: &[&Bot], root: &Path, tokens: &Tokens) -> Result<Scan, proc::TableError> {
     scan_with(Backend::native(), bots, root, tokens)
 }
 
@@ -85,7 +89,7 @@ pub fn scan_with(
     bots: &[&Bot],
     root: &Path,
     tokens: &Tokens,
-) -> Result<Scan, String> {
+) -> Result<Scan, proc::TableError> {
     let me = Pid::own();
     // The engine answers while the table is read: it costs a process start or two.
     let (table, engine) = std::thread::scope(|s| {
@@ -136,7 +140,7 @@ pub fn scan_with(
 /// Phase one only: (pid, bot name) of every process whose command line names a bot. Cheap
 /// enough to run every second (`botctl watch`), which runs the whole [`scan`] only when this
 /// changes.
-pub fn matching(bots: &[&Bot]) -> Result<Vec<(Pid, BotName)>, String> {
+pub fn matching(bots: &[&Bot]) -> Result<Vec<(Pid, BotName)>, proc::TableError> {
     let me = Pid::own();
     let mut found: Vec<(Pid, BotName)> = proc::table(Backend::native())?
         .processes
@@ -152,11 +156,11 @@ pub fn matching(bots: &[&Bot]) -> Result<Vec<(Pid, BotName)>, String> {
 /// cgroup names the container) is that instance, named and stopped through the engine; one
 /// that is not (a Mac: it runs in the engine's VM) is an instance of its own.
 fn with_containers(
-    mut found: Vec<Instance>,
+    mut found: Vec<BotProcess>,
     maybe: &mut Vec<Maybe>,
     list: &[containers::Container],
     bots: &[&Bot],
-) -> Vec<Instance> {
+) -> Vec<BotProcess> {
     for c in list {
         let Some((bot, arg)) = bot_of(&c.argv, bots) else {
             continue;
@@ -182,7 +186,7 @@ fn with_containers(
                 i.supervisor = Some(containers::supervisor(c));
                 i.container = Some(c.clone());
             }
-            None => found.push(Instance {
+            None => found.push(BotProcess {
                 bot: bot.name.clone(),
                 pid: c.pid,
                 user: c.user.clone(),
@@ -307,7 +311,7 @@ fn instances(
     bots: &[&Bot],
     root: &Path,
     tokens: &Tokens,
-) -> (Vec<Instance>, Vec<Maybe>) {
+) -> (Vec<BotProcess>, Vec<Maybe>) {
     let details = proc::details(backend, &candidates.iter().map(|c| c.0).collect::<Vec<_>>());
     let project = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let wanted = std::cell::OnceCell::new();
@@ -323,7 +327,7 @@ fn instances(
         {
             continue;
         }
-        let instance = Instance {
+        let instance = BotProcess {
             bot: bot.name.clone(),
             pid,
             user: d.user.as_str().into(),
@@ -339,15 +343,19 @@ fn instances(
         let inside = inside_project(&project, d.cwd.as_deref(), &arg);
         let wanted = wanted.get_or_init(|| identity::wanted(bots, tokens));
         let copy = identity::decide(
-            inside,
-            d.facts.uid == Some(me),
+            if inside {
+                identity::Folder::InProject
+            } else {
+                identity::Folder::Elsewhere
+            },
+            identity::ProcessUser::of(d.facts.uid, me),
             wanted
                 .get(&bot.name)
                 .unwrap_or(&identity::Wanted::default()),
             |var| match proc::environ_var(backend, pid, var) {
                 Ok(Some(v)) if !v.trim().is_empty() => Seen::Hash(identity::sha256_hex(v.trim())),
                 Ok(_) => Seen::Absent,
-                Err(why) => Seen::Unknown(why),
+                Err(why) => Seen::Unknown(why.to_string()),
             },
             |var| match d.cwd.as_deref() {
                 Some(cwd) => identity::dotenv_var(cwd, var),
@@ -398,7 +406,10 @@ fn inside_project(project: &Path, cwd: Option<&Path>, arg: &str) -> bool {
 /// A wrapper and the child it runs the script in (tsx's CLI and its `node --import tsx`, a
 /// bot that forks itself) are one copy: an instance whose parent is an instance of the same
 /// bot is left out.
-pub fn one_per_wrapper(found: Vec<Instance>, parent: impl Fn(Pid) -> Option<Pid>) -> Vec<Instance> {
+pub fn one_per_wrapper(
+    found: Vec<BotProcess>,
+    parent: impl Fn(Pid) -> Option<Pid>,
+) -> Vec<BotProcess> {
     let copies: Vec<(Pid, BotName)> = found.iter().map(|i| (i.pid, i.bot.clone())).collect();
     found
         .into_iter()
@@ -429,7 +440,7 @@ pub fn one_per_wrapper_maybe(maybe: Vec<Maybe>, parent: impl Fn(Pid) -> Option<P
 
 /// Names what keeps each instance alive: its cgroup and ancestors are read first, then the
 /// few outside answers (pm2, supervisorctl, launchctl) those call for, each once.
-fn add_supervisors(backend: Backend, found: &mut [Instance], table: &[(Pid, Vec<String>)]) {
+fn add_supervisors(backend: Backend, found: &mut [BotProcess], table: &[(Pid, Vec<String>)]) {
     let argv_of = |pid: Pid| {
         table
             .iter()
@@ -458,7 +469,7 @@ fn add_supervisors(backend: Backend, found: &mut [Instance], table: &[(Pid, Vec<
 
 /// Names an instance's supervisor and parent from its records (read here or over ssh).
 pub fn supervise(
-    instance: &mut Instance,
+    instance: &mut BotProcess,
     cgroup: &supervisor::Cgroup,
     chain: &[supervisor::ProcessRecord],
     answers: &supervisor::Answers,
@@ -523,7 +534,7 @@ mod tests {
 
     #[test]
     fn a_child_of_an_instance_of_the_same_bot_is_the_same_copy() {
-        let instance = |pid: Pid, bot: &str| Instance {
+        let instance = |pid: Pid, bot: &str| BotProcess {
             bot: bot.into(),
             pid,
             user: "dev".into(),

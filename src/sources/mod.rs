@@ -35,13 +35,13 @@ pub fn platform_of<'a>(
             Box::new(kubernetes::OnKubernetes::new(k, platforms.kubernetes))
         }
         PlatformConfig::Heroku(h) => Box::new(heroku::OnHeroku {
-            cli: heroku::Heroku::new(platforms.heroku),
+            cli: heroku::HerokuCli::new(platforms.heroku),
             app: &h.app,
             process: h.process.as_deref(),
             entry: &bot.entry,
         }),
         PlatformConfig::Railway(r) => Box::new(railway::OnRailway {
-            cli: railway::Railway::new(platforms.railway),
+            cli: railway::RailwayCli::new(platforms.railway),
             scope: railway::Scope {
                 project: r.project.as_deref(),
                 environment: r.environment.as_deref(),

@@ -15,7 +15,9 @@
 //! `/proc/PID/cmdline` that is not readable) is not dropped: it is [`Unreadable`], with the
 //! executable name the kernel still tells.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
@@ -68,8 +70,8 @@ pub struct Facts {
     pub pid: Pid,
     pub ppid: Pid,
     pub uid: Option<Uid>,
-    /// Seconds since the epoch.
-    pub started: Option<u64>,
+    /// When it started, to the second.
+    pub started: Option<jiff::Timestamp>,
     pub zombie: bool,
 }
 
@@ -81,9 +83,61 @@ pub struct Details {
     pub cwd: Option<PathBuf>,
 }
 
+/// Why the process table could not be read. Shared (`Arc`) because a survey hands the same
+/// answer to every check that reads it.
+#[derive(Debug, Clone)]
+pub enum TableError {
+    /// Linux: `/proc` itself could not be listed.
+    ProcDir(Arc<std::io::Error>),
+    /// Elsewhere: sysinfo could not start.
+    System(Arc<sysinfo::Error>),
+}
+
+impl fmt::Display for TableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TableError::ProcDir(e) => write!(f, "cannot read /proc: {e}"),
+            TableError::System(e) => write!(f, "cannot read the process table: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TableError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TableError::ProcDir(e) => Some(e.as_ref()),
+            TableError::System(e) => Some(e.as_ref()),
+        }
+    }
+}
+
+/// Why a process's environment could not be read (another user's, gone).
+#[derive(Debug)]
+pub struct EnvironUnreadable {
+    /// What the kernel said, when it said something.
+    pub source: Option<std::io::Error>,
+}
+
+impl fmt::Display for EnvironUnreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            Some(e) => write!(f, "its environment cannot be read: {e}"),
+            None => write!(f, "its environment cannot be read"),
+        }
+    }
+}
+
+impl std::error::Error for EnvironUnreadable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
 /// Phase one: pid and argv of every process (those with an empty argv, kernel threads and
 /// zombies, are left out).
-pub fn table(backend: Backend) -> Result<Table, String> {
+pub fn table(backend: Backend) -> Result<Table, TableError> {
     match backend {
         Backend::Kernel => kernel::table(),
         Backend::Portable => portable::table(),
@@ -93,7 +147,9 @@ pub fn table(backend: Backend) -> Result<Table, String> {
 pub fn facts(backend: Backend, pid: Pid) -> Option<Facts> {
     match backend {
         Backend::Kernel => kernel::facts(pid),
-        Backend::Portable => portable::details(&[pid], false).pop().map(|d| d.facts),
+        Backend::Portable => portable::details(&[pid], portable::Cwd::Skip)
+            .pop()
+            .map(|d| d.facts),
     }
 }
 
@@ -101,7 +157,7 @@ pub fn facts(backend: Backend, pid: Pid) -> Option<Facts> {
 pub fn details(backend: Backend, pids: &[Pid]) -> Vec<Details> {
     match backend {
         Backend::Kernel => pids.iter().filter_map(|p| kernel::details(*p)).collect(),
-        Backend::Portable => portable::details(pids, true),
+        Backend::Portable => portable::details(pids, portable::Cwd::Read),
     }
 }
 
@@ -109,23 +165,27 @@ pub fn details(backend: Backend, pids: &[Pid]) -> Vec<Details> {
 pub fn cwd(backend: Backend, pid: Pid) -> Option<PathBuf> {
     match backend {
         Backend::Kernel => std::fs::read_link(format!("/proc/{pid}/cwd")).ok(),
-        Backend::Portable => portable::details(&[pid], true).pop().and_then(|d| d.cwd),
+        Backend::Portable => portable::details(&[pid], portable::Cwd::Read)
+            .pop()
+            .and_then(|d| d.cwd),
     }
 }
 
 /// The value of variable `var` in the environment a process was started with: `Ok(None)` when
 /// it has none, `Err(why)` when that cannot be read (another user's, gone). The value is a
 /// secret to its caller: never logged here.
-pub fn environ_var(backend: Backend, pid: Pid, var: &str) -> Result<Option<String>, String> {
+pub fn environ_var(
+    backend: Backend,
+    pid: Pid,
+    var: &str,
+) -> Result<Option<String>, EnvironUnreadable> {
     let entries: Vec<String> = match backend {
         Backend::Kernel => match std::fs::read(format!("/proc/{pid}/environ")) {
             // the kernel's own file
             Ok(bytes) => kernel::split_argv(&bytes),
-            Err(e) => return Err(format!("its environment cannot be read: {e}")),
+            Err(e) => return Err(EnvironUnreadable { source: Some(e) }),
         },
-        Backend::Portable => {
-            portable::environ(pid).ok_or_else(|| "its environment cannot be read".to_string())?
-        }
+        Backend::Portable => portable::environ(pid).ok_or(EnvironUnreadable { source: None })?,
     };
     let prefix = format!("{var}=");
     // A name defined twice: getenv and Python's os.environ take the first.
@@ -294,11 +354,11 @@ mod kernel {
     use std::path::PathBuf;
     use std::sync::OnceLock;
 
-    use super::{Details, Facts, Table, Unreadable};
+    use super::{Details, Facts, Table, TableError, Unreadable};
     use crate::model::{Pid, Uid};
 
-    pub fn table() -> Result<Table, String> {
-        let dir = std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?;
+    pub fn table() -> Result<Table, TableError> {
+        let dir = std::fs::read_dir("/proc").map_err(|e| TableError::ProcDir(e.into()))?;
         let mut out = Table::default();
         let mut path = PathBuf::from("/proc");
         for entry in dir.flatten() {
@@ -396,9 +456,9 @@ mod kernel {
         ))
     }
 
-    /// Seconds since the epoch of a start time in this machine's clock ticks after boot.
-    fn since_epoch(ticks: u64) -> Option<u64> {
-        Some(boot_time()? + ticks / clock_ticks())
+    /// The time a start time in this machine's clock ticks after boot stands for.
+    fn since_epoch(ticks: u64) -> Option<jiff::Timestamp> {
+        crate::time::from_unix(boot_time()? + ticks / clock_ticks())
     }
 
     /// Seconds since the epoch at boot (`btime` in `/proc/stat`), read once.
@@ -456,8 +516,8 @@ mod kernel {
 mod portable {
     use super::*;
 
-    pub fn table() -> Result<Table, String> {
-        let mut sys = System::new().map_err(|e| format!("cannot read the process table: {e}"))?;
+    pub fn table() -> Result<Table, TableError> {
+        let mut sys = System::new().map_err(|e| TableError::System(e.into()))?;
         sys.refresh_processes_specifics(
             ProcessesToUpdate::All,
             true,
@@ -563,7 +623,14 @@ mod portable {
         out
     }
 
-    pub fn details(pids: &[Pid], with_cwd: bool) -> Vec<Details> {
+    /// Whether [`details`] reads each process's working folder (one more query per process).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Cwd {
+        Read,
+        Skip,
+    }
+
+    pub fn details(pids: &[Pid], cwd: Cwd) -> Vec<Details> {
         let pids: Vec<SysPid> = pids.iter().map(|p| SysPid::from_u32(p.0)).collect();
         let Ok(mut sys) = System::new() else {
             return Vec::new();
@@ -571,7 +638,7 @@ mod portable {
         let mut kind = ProcessRefreshKind::nothing()
             .without_tasks()
             .with_user(UpdateKind::OnlyIfNotSet);
-        if with_cwd {
+        if cwd == Cwd::Read {
             kind = kind.with_cwd(UpdateKind::OnlyIfNotSet);
         }
         sys.refresh_processes_specifics(ProcessesToUpdate::Some(&pids), false, kind);
@@ -584,7 +651,9 @@ mod portable {
                         pid: Pid(p.pid().as_u32()),
                         ppid: Pid(p.parent().map_or(0, SysPid::as_u32)),
                         uid,
-                        started: Some(p.start_time()).filter(|t| *t > 0),
+                        started: Some(p.start_time())
+                            .filter(|t| *t > 0)
+                            .and_then(crate::time::from_unix),
                         zombie: matches!(p.status(), ProcessStatus::Zombie | ProcessStatus::Dead),
                     },
                     user: user_name(uid),
@@ -641,7 +710,9 @@ mod tests {
         assert!(!is_ancestor(Backend::native(), pid, Pid::own()));
         let reused = ProcessIdentity {
             pid,
-            started: Some(f.started.map_or(1, |s| s + 1)),
+            started: Some(f.started.map_or(jiff::Timestamp::UNIX_EPOCH, |s| {
+                s + jiff::SignedDuration::from_secs(1)
+            })),
         };
         assert_eq!(signal_if_same(reused, f.uid, Signal::SIGTERM), Ok(false));
         let someone_else = f.uid.map(|u| Uid(u.0 + 1)).or(Some(Uid::ROOT));

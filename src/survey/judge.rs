@@ -8,7 +8,8 @@ use crate::fix::Fix;
 use crate::model::HostName;
 use crate::outside::Outside;
 use crate::sources::autostart::{AutostartEntry, Reach, Source};
-use crate::sources::local::Instance;
+use crate::sources::host::HostError;
+use crate::sources::local::BotProcess;
 use crate::sources::telegram::TokenLookup;
 
 use super::{Places, Survey};
@@ -49,7 +50,7 @@ pub fn username<'a>(bot: &'a Bot, survey: &'a Survey) -> Username<'a> {
 /// status shows it (its pid may be the engine VM's, which no `kill` here reaches); this user's
 /// with `botctl dev-stop`; another user's by its supervisor's own stop, else by that user or
 /// root.
-pub fn local_fix(bot: &Bot, i: &Instance) -> Fix {
+pub fn local_fix(bot: &Bot, i: &BotProcess) -> Fix {
     if let (Some(_), Some(s)) = (&i.container, &i.supervisor) {
         return s.stop();
     }
@@ -63,7 +64,7 @@ pub fn local_fix(bot: &Bot, i: &Instance) -> Fix {
 }
 
 /// Each copy's own fix, as [`local_fix`] decides it, each named once.
-pub fn stop_local(bot: &Bot, local: &[&Instance]) -> Option<Fix> {
+pub fn stop_local(bot: &Bot, local: &[&BotProcess]) -> Option<Fix> {
     Fix::each(local.iter().map(|i| local_fix(bot, i)))
 }
 
@@ -164,12 +165,12 @@ pub fn autostart_not_checked(survey: &Survey) -> Vec<NotChecked<'_>> {
 pub enum OnHost<'a> {
     NotRead {
         host: &'a HostName,
-        error: &'a str,
+        error: &'a HostError,
     },
     Read {
         host: &'a HostName,
         /// The bot's copies there.
-        copies: Vec<&'a Instance>,
+        copies: Vec<&'a BotProcess>,
         /// Places of the bot other than this host.
         elsewhere: usize,
     },
@@ -202,7 +203,7 @@ pub fn hosts<'a>(bot: &'a Bot, survey: &'a Survey, places: &Places) -> Vec<OnHos
         .map(|(host, scan)| match scan {
             Err(error) => OnHost::NotRead { host, error },
             Ok(scan) => {
-                let copies: Vec<&Instance> = scan
+                let copies: Vec<&BotProcess> = scan
                     .instances
                     .iter()
                     .filter(|i| i.bot == bot.name)

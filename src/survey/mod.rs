@@ -9,6 +9,7 @@
 pub mod finding;
 pub mod judge;
 pub mod other_apps;
+pub mod releases;
 
 pub use other_apps::SharedToken;
 
@@ -17,11 +18,12 @@ use std::time::Duration;
 
 use crate::config::{Bot, Config};
 use crate::model::{AppName, BotName, HostName, PlatformKind};
-use crate::sources::autostart::{self, Autostart};
+use crate::sources::autostart::{self, AutostartScan};
 use crate::sources::fly::{FlyError, FlyLook, Flyctl, Machine};
-use crate::sources::host::{self, HostScan};
-use crate::sources::local::{self, Instance, Maybe};
+use crate::sources::host::{self, HostError, HostScan};
+use crate::sources::local::{self, BotProcess, Maybe};
 use crate::sources::platform::{Instance as PlatformInstance, Look, PlatformError, Specific};
+use crate::sources::proc::TableError;
 use crate::sources::telegram::{ApiError, BotApi, TokenLookup, Tokens, WebhookInfo};
 use crate::team::{self, Record};
 
@@ -29,7 +31,7 @@ use crate::team::{self, Record};
 const AUTOSTART_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct Survey {
-    pub local: Result<Vec<Instance>, String>,
+    pub local: Result<Vec<BotProcess>, TableError>,
     /// Processes here that run a bot's entry and cannot be told to be this project's copy.
     pub maybe: Vec<Maybe>,
     /// Other users' Python or Node processes whose argv could not be read (macOS without sudo).
@@ -38,11 +40,11 @@ pub struct Survey {
     pub engine: crate::sources::containers::EngineState,
     /// Per bot name.
     pub telegram: BTreeMap<BotName, Telegram>,
-    pub autostart: Autostart,
+    pub autostart: AutostartScan,
     /// Other Fly apps and their secrets; `None` when no bot has both fly_app and a token secret.
     pub other_apps: Option<other_apps::OtherApps>,
     /// Per `[[host]]` that may run one of these bots: its scan, or why it was not read.
-    pub hosts: BTreeMap<HostName, Result<HostScan, String>>,
+    pub hosts: BTreeMap<HostName, Result<HostScan, HostError>>,
     /// Per host read: the bots it may run.
     pub host_bots: BTreeMap<HostName, Vec<BotName>>,
     /// Per bot with a platform (Fly included): one look at it through the platform seam.
@@ -114,7 +116,7 @@ pub fn gather_with(
         });
         let autostart = s.spawn(move || match autostarts {
             Autostarts::Read => autostart::scan(bots, AUTOSTART_LIMIT),
-            Autostarts::Skip => Autostart::default(),
+            Autostarts::Skip => AutostartScan::default(),
         });
         let wanted = other_apps::wanted(bots);
         let other =
@@ -161,6 +163,25 @@ pub fn gather_with(
         let (local, (hidden, engine, maybe), programs) = joined(local.join());
         let mut autostart = joined(autostart.join());
         autostart.entries.extend(programs);
+        let mut platforms: BTreeMap<BotName, PlatformLook> = platforms
+            .into_iter()
+            .map(|(bot, kind, name, h)| {
+                let Look {
+                    instances,
+                    record,
+                    specific,
+                } = joined(h.join());
+                let look = PlatformLook {
+                    kind,
+                    name,
+                    instances,
+                    record,
+                    specific,
+                };
+                (bot, look)
+            })
+            .collect();
+        note_releases(&cfg.root, &mut platforms);
         Survey {
             local,
             maybe,
@@ -177,26 +198,7 @@ pub fn gather_with(
                 .iter()
                 .map(|h| (h.name.clone(), h.bots.clone()))
                 .collect(),
-            platforms: platforms
-                .into_iter()
-                .map(|(bot, kind, name, h)| {
-                    let Look {
-                        instances,
-                        record,
-                        specific,
-                    } = joined(h.join());
-                    (
-                        bot,
-                        PlatformLook {
-                            kind,
-                            name,
-                            instances,
-                            record,
-                            specific,
-                        },
-                    )
-                })
-                .collect(),
+            platforms,
             telegram: telegram
                 .into_iter()
                 .map(|(name, token, calls)| {
@@ -232,9 +234,9 @@ impl std::fmt::Display for Verdict {
 
 /// Every place one bot runs, as the survey saw it.
 pub struct Places<'a> {
-    pub local: Vec<&'a Instance>,
+    pub local: Vec<&'a BotProcess>,
     /// Instances on `[[host]]` servers: (host name, instance).
-    pub hosts: Vec<(&'a HostName, &'a Instance)>,
+    pub hosts: Vec<(&'a HostName, &'a BotProcess)>,
     /// Processes that run the bot's entry but may be another project's copy: here (`None`) or
     /// on a host. No place; they make the verdict unknown.
     pub maybe: Vec<(Option<&'a HostName>, &'a Maybe)>,
@@ -304,7 +306,7 @@ impl Survey {
         let local = match &self.local {
             Ok(list) => list.iter().filter(|i| i.bot == bot.name).collect(),
             Err(e) => {
-                unreadable.push(e.clone());
+                unreadable.push(e.to_string());
                 Vec::new()
             }
         };
@@ -447,7 +449,7 @@ impl Survey {
     pub fn hosts_of<'a>(
         &'a self,
         bot: &'a Bot,
-    ) -> impl Iterator<Item = (&'a HostName, &'a Result<HostScan, String>)> + 'a {
+    ) -> impl Iterator<Item = (&'a HostName, &'a Result<HostScan, HostError>)> + 'a {
         self.hosts
             .iter()
             .filter(move |(name, _)| self.host_runs(name, bot))
@@ -466,6 +468,27 @@ impl Survey {
     /// What the look at the bot's Fly app saw (`None`: it has no Fly app).
     fn fly(&self, bot: &Bot) -> Option<&FlyLook> {
         self.platforms.get(&bot.name)?.fly()
+    }
+}
+
+/// Compares each Fly app's machines with botctl's earlier sighting of their releases (once
+/// per app, however many bots share it) and notes a replacement in place in every bot's look.
+fn note_releases(root: &std::path::Path, platforms: &mut BTreeMap<BotName, PlatformLook>) {
+    let mut fly: BTreeMap<AppName, Result<Vec<Machine>, FlyError>> = platforms
+        .values()
+        .filter_map(PlatformLook::fly)
+        .map(|f| (f.app.clone(), f.listed.clone()))
+        .collect();
+    releases::compare_and_remember(root, &mut fly, crate::time::now());
+    for look in platforms.values_mut() {
+        if let Some(f) = look
+            .specific
+            .as_mut()
+            .and_then(|s| s.downcast_mut::<FlyLook>())
+            && let Some(Ok(noted)) = fly.get(&f.app)
+        {
+            f.take_notes(noted);
+        }
     }
 }
 

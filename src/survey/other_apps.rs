@@ -296,7 +296,7 @@ mod tests {
             region: "ams".into(),
             group: "app".into(),
             command: None,
-            proxy_autostart: false,
+            proxy_autostart: crate::sources::fly::ProxyAutostart::Off,
             metadata: Default::default(),
             history: Default::default(),
         }

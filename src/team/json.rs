@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use super::Record;
 use crate::model::MachineId;
-use crate::time;
 
 /// `status --json`'s `handoff`.
 #[derive(Debug, Serialize)]
@@ -22,8 +21,11 @@ pub struct HandoffJson {
 impl HandoffJson {
     pub fn new(r: &Record, stale: Duration) -> Self {
         HandoffJson {
-            by: r.by.clone(),
-            at: r.at.map(time::rfc3339).unwrap_or_else(|| r.at_text.clone()),
+            by: r.by.to_string(),
+            at: r
+                .at
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| r.at_text.clone()),
             machines: r.machines.clone(),
             mine: r.is_mine(),
             stale: r.is_stale(stale),

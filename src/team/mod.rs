@@ -9,18 +9,16 @@
 //! Fly's own `fly_` ones.
 //!
 //! By job: who and where botctl runs (`whoami.rs`), the records read from machines
-//! (`record.rs`) and written onto them (`write.rs`), times as a person says them
-//! (`when.rs`), and `status --json`'s view of a record (`json.rs`).
+//! (`record.rs`) and written onto them (`write.rs`), and `status --json`'s view of a record
+//! (`json.rs`). Times as a person says them are `crate::time`'s.
 
 mod json;
 mod record;
-mod when;
 mod whoami;
 mod write;
 
 pub use json::HandoffJson;
 pub use record::{Record, on_machine, record, record_in, records, remember_sights_in};
-pub use when::{ago, span};
 pub use whoami::{here, who};
 pub use write::{CLEARED, Written, record_pairs, write, write_commands};
 

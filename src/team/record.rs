@@ -3,28 +3,29 @@
 
 use std::time::Duration;
 
-use super::when::{ago, clock, span};
+use jiff::{SignedDuration, Timestamp};
+
 use super::whoami::{here, who};
 use super::{AT, BOT, BY, ON, SCALE};
 use crate::config::Bot;
-use crate::model::MachineId;
+use crate::model::{MachineId, Person, Workstation};
 use crate::sources::fly::Machine;
-use crate::time;
+use crate::time::{self, ago, clock, span};
 
 /// A record stamped more than this ahead of now was written by a clock that runs ahead.
-const FUTURE_SKEW: u64 = 60;
+const FUTURE_SKEW: SignedDuration = SignedDuration::from_secs(60);
 
 /// One handoff record, as the machines of an app carry it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    pub by: String,
+    pub by: Person,
     /// `botctl_on`: the machine it was written on (empty: written by a botctl before it).
-    pub on: String,
+    pub on: Workstation,
     /// As written (RFC 3339).
     pub at_text: String,
-    /// When it was written, in seconds; for a record stamped in the future, when it was first
-    /// seen (see [`Record::from_the_future`]), so that it ages and goes stale like any other.
-    pub at: Option<u64>,
+    /// When it was written; for a record stamped in the future, when it was first seen (see
+    /// [`Record::from_the_future`]), so that it ages and goes stale like any other.
+    pub at: Option<Timestamp>,
     /// Stamped ahead of now by a clock that runs ahead: `at` is its first sight instead.
     pub from_the_future: bool,
     /// The machines that carry it (on a platform that keeps a count: the workload).
@@ -60,8 +61,9 @@ impl Record {
 
     /// Older than `stale` (an unreadable time counts as stale: nobody can tell how old it is).
     pub fn is_stale(&self, stale: Duration) -> bool {
-        self.at
-            .is_none_or(|at| time::now().saturating_sub(at) > stale.as_secs())
+        self.at.is_none_or(|at| {
+            time::since(at) > SignedDuration::try_from(stale).unwrap_or(SignedDuration::MAX)
+        })
     }
 
     /// "14:02 UTC (2 h ago)".
@@ -196,7 +198,7 @@ fn gather<'m>(
         return;
     }
     let at_text = get(AT).unwrap_or_default().to_string();
-    let on = get(ON).unwrap_or_default().to_string();
+    let on = Workstation::new(get(ON).unwrap_or_default());
     match out
         .iter_mut()
         .find(|r| r.by == by && r.at_text == at_text && r.on == on)
@@ -212,7 +214,7 @@ fn gather<'m>(
                 written
             };
             out.push(Record {
-                by: by.to_string(),
+                by: Person::new(by),
                 on,
                 at,
                 from_the_future,
@@ -240,29 +242,30 @@ const SIGHTS_MAX: usize = 64;
 
 /// When a record (`key`: bot, by, on, stamp) was first seen: from the file when an earlier run
 /// saw it, else `now`, remembered. A file that cannot be read or written costs only memory.
-fn first_sight(key: &[&str], now: u64) -> u64 {
-    static IN_RUN: std::sync::Mutex<Vec<(String, u64)>> = std::sync::Mutex::new(Vec::new());
+fn first_sight(key: &[&str], now: Timestamp) -> Timestamp {
+    static IN_RUN: std::sync::Mutex<Vec<(String, Timestamp)>> = std::sync::Mutex::new(Vec::new());
     let key = key.join("\u{1f}");
     let mut in_run = IN_RUN.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, t)) = in_run.iter().find(|(k, _)| *k == key) {
         return *t;
     }
     let root = SIGHTS.lock().ok().and_then(|p| p.clone());
-    let path = root
-        .as_deref()
-        .map(|r| crate::state::folder(r, false).map(|d| d.join("seen.json")));
+    let path = root.as_deref().map(|r| {
+        crate::state::folder(r, crate::state::IfMissing::Leave).map(|d| d.join("seen.json"))
+    });
     // A `.botctl` that is not a plain folder (a link) is refused by state::folder: first
     // sights are then this run's only, like the handoff state they sit beside.
     let path = path.and_then(|p| p.ok());
-    let mut kept: Vec<(String, u64)> = path
+    // Seconds since the epoch in the file, as botctl has always written them.
+    let mut kept: Vec<(String, i64)> = path
         .as_deref()
         .and_then(|p| crate::files::read_text(p, crate::files::CAP).ok())
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
     let t = match kept.iter().find(|(k, _)| *k == key) {
-        Some((_, t)) => (*t).min(now),
+        Some((_, t)) => Timestamp::from_second(*t).map_or(now, |t| t.min(now)),
         None => {
-            kept.push((key.clone(), now));
+            kept.push((key.clone(), now.as_second()));
             if kept.len() > SIGHTS_MAX {
                 kept.sort_by_key(|(_, t)| std::cmp::Reverse(*t));
                 kept.truncate(SIGHTS_MAX);
@@ -271,7 +274,9 @@ fn first_sight(key: &[&str], now: u64) -> u64 {
                 let text = serde_json::to_string(&kept).expect("pairs serialize");
                 let written = root
                     .as_deref()
-                    .map_or(Ok(()), |r| crate::state::folder(r, true).map(|_| ()))
+                    .map_or(Ok(()), |r| {
+                        crate::state::folder(r, crate::state::IfMissing::Create).map(|_| ())
+                    })
                     .map_err(|e| std::io::Error::other(e.to_string()))
                     .and_then(|()| crate::state::write_atomically(p, &text));
                 if let Err(e) = written {
@@ -291,7 +296,7 @@ fn first_sight(key: &[&str], now: u64) -> u64 {
 /// The record one machine carries (any bot's), as dev-start wrote it; a cleared one is none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnMachine {
-    pub by: String,
+    pub by: Person,
     pub at: String,
     pub bot: String,
 }
@@ -306,7 +311,7 @@ pub fn on_machine(m: &Machine) -> Option<OnMachine> {
             .map(str::to_string)
     };
     Some(OnMachine {
-        by: text(BY)?,
+        by: Person::new(text(BY)?),
         at: text(AT).unwrap_or_default(),
         bot: text(BOT).unwrap_or_default(),
     })
@@ -330,14 +335,17 @@ mod tests {
         )
         .unwrap();
         let bot = &cfg.bots[0];
-        let future = time::rfc3339(time::now() + 365 * 86_400);
+        let future = (time::now() + SignedDuration::from_hours(365 * 24)).to_string();
         let ms = [
             machine("a", &[(BY, "alice@mbp"), (AT, &future), (BOT, "partner")]),
             machine(
                 "b",
                 &[
                     (BY, "bob@tp"),
-                    (AT, &time::rfc3339(time::now() - 10)),
+                    (
+                        AT,
+                        &(time::now() - SignedDuration::from_secs(10)).to_string(),
+                    ),
                     (BOT, "partner"),
                 ],
             ),
@@ -364,7 +372,7 @@ mod tests {
             region: "ams".into(),
             group: "app".into(),
             command: None,
-            proxy_autostart: false,
+            proxy_autostart: crate::sources::fly::ProxyAutostart::Off,
             history: Default::default(),
             metadata: meta
                 .iter()

@@ -1,11 +1,13 @@
 //! Who botctl is and where it runs, as handoff records name them: read once per run.
 
+use crate::model::{Person, Workstation};
+
 /// Where botctl runs, in handoff records (`botctl_on`): `$BOTCTL_ON` when set, else a short
 /// hash of the machine's id (`/etc/machine-id`, the Mac's hardware UUID), else of its host
 /// name — stable across runs, and never the name itself, which may be private. Read once.
-pub fn here() -> String {
-    static HERE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HERE.get_or_init(read_here).clone()
+pub fn here() -> Workstation {
+    static HERE: std::sync::OnceLock<Workstation> = std::sync::OnceLock::new();
+    HERE.get_or_init(|| Workstation::new(read_here())).clone()
 }
 
 fn read_here() -> String {
@@ -63,9 +65,9 @@ fn host_uuid() -> Option<String> {
 
 /// Who botctl is, in handoff records (and in `.botctl/state.json`'s `by`): `$BOTCTL_WHO` when
 /// set, else `user@host` with the short host name. Read once per run.
-pub fn who() -> String {
-    static WHO: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    WHO.get_or_init(read_who).clone()
+pub fn who() -> Person {
+    static WHO: std::sync::OnceLock<Person> = std::sync::OnceLock::new();
+    WHO.get_or_init(|| Person::new(read_who())).clone()
 }
 
 fn read_who() -> String {

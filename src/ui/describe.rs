@@ -2,17 +2,16 @@
 //! alive — written once and used by every command that mentions them.
 
 use crate::outside::shown;
-use crate::sources::local::{Instance, Maybe};
+use crate::sources::local::{BotProcess, Maybe};
 use crate::sources::supervisor::{Name, Supervisor, SupervisorKind};
-use crate::time;
 
 /// "local pid 4242 `python3 bot.py` (anna, in /home/anna/lb, since …)", and what keeps it alive.
-pub fn instance(i: &Instance) -> String {
+pub fn instance(i: &BotProcess) -> String {
     at("local", i)
 }
 
 /// An instance on a `[[host]]` server.
-pub fn on_host(host: &str, i: &Instance) -> String {
+pub fn on_host(host: &str, i: &BotProcess) -> String {
     at(&format!("host {host}"), i)
 }
 
@@ -23,7 +22,7 @@ pub fn maybe(host: Option<&str>, m: &Maybe) -> String {
     format!("maybe: {} — {}", at(&place, &m.instance), m.why)
 }
 
-fn at(place: &str, i: &Instance) -> String {
+fn at(place: &str, i: &BotProcess) -> String {
     // argv and folder are anybody's text: shown escaped.
     let in_vm = i
         .container
@@ -39,7 +38,7 @@ fn at(place: &str, i: &Instance) -> String {
         s.push_str(&format!(", in {}", shown(&cwd.display().to_string())));
     }
     if let Some(t) = i.started {
-        s.push_str(&format!(", since {}", time::rfc3339(t)));
+        s.push_str(&format!(", since {t}"));
     }
     s.push(')');
     if let Some(sup) = &i.supervisor {

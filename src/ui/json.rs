@@ -19,7 +19,6 @@ use crate::sources::local::{self, Maybe};
 use crate::sources::supervisor::Supervisor;
 use crate::survey::Verdict;
 use crate::survey::finding::{Finding, Level};
-use crate::time;
 
 /// A process that runs a bot, here or on a host.
 #[derive(Serialize)]
@@ -38,11 +37,11 @@ pub struct InstanceJson<'a> {
 }
 
 impl<'a> InstanceJson<'a> {
-    pub fn new(i: &'a local::Instance) -> Self {
+    pub fn new(i: &'a local::BotProcess) -> Self {
         InstanceJson {
             pid: i.pid,
             user: &i.user,
-            started: i.started.map(time::rfc3339),
+            started: i.started.map(|t| t.to_string()),
             cwd: i.cwd.as_deref(),
             cmd: &i.cmd,
             supervisor: i.supervisor.as_ref().map(SupervisorJson::new),

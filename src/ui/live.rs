@@ -5,10 +5,10 @@ use std::sync::Mutex;
 
 /// stdout for a stream of events. Writes from several threads come out whole.
 pub struct Live {
-    state: Mutex<State>,
+    state: Mutex<Screen>,
 }
 
-struct State {
+struct Screen {
     /// Draw a status line: stdout is a terminal.
     terminal: bool,
     status: String,
@@ -25,7 +25,7 @@ impl Default for Live {
 impl Live {
     pub fn new() -> Live {
         Live {
-            state: Mutex::new(State {
+            state: Mutex::new(Screen {
                 terminal: super::stdout_is_terminal(),
                 status: String::new(),
                 closed: false,

@@ -12,7 +12,7 @@ mod text;
 
 pub use crate::outside::shown;
 pub use live::Live;
-pub use prompt::{confirm, interactive, restore_terminal};
+pub use prompt::{Consent, confirm, interactive, restore_terminal};
 pub use spinner::Spinner;
 pub use table::table;
 pub use text::{clean, clean_stderr};
@@ -133,6 +133,11 @@ pub fn error(text: impl std::fmt::Display) {
         console::style("error:").for_stderr().red().bold(),
         clean_stderr(&text.to_string())
     );
+}
+
+/// The error a command ends with, on stderr: its sentence, then the fixes it carries.
+pub fn failure(e: &crate::error::Error) {
+    error(report::with_fixes(e))
 }
 
 /// A side remark on stderr (it must not pollute --json output).

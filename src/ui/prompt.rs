@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotConfirmed, Result};
 
 /// Prompts only when both stdin and stderr are terminals (dialoguer would otherwise read from
 /// /dev/tty behind a pipe's back).
@@ -11,18 +11,31 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Asks `question`; `--yes` answers it. Without a terminal and without `--yes`, nothing is
-/// changed and the command exits 4.
-pub fn confirm(question: &str, yes: bool) -> Result<()> {
-    if yes {
+/// Whether a confirmation is still to be asked, or was given up front (`--yes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    Ask,
+    /// `--yes`: every question is answered yes.
+    Given,
+}
+
+impl Consent {
+    /// From the `--yes` flag.
+    pub fn from_yes(yes: bool) -> Self {
+        if yes { Consent::Given } else { Consent::Ask }
+    }
+}
+
+/// Asks `question` unless consent was given (`--yes`). Without a terminal and without `--yes`,
+/// nothing is changed and the command exits 4.
+pub fn confirm(question: &str, consent: Consent) -> Result<()> {
+    if consent == Consent::Given {
         return Ok(());
     }
     if !interactive() {
-        return Err(Error::NotConfirmed(format!(
-            "{question} — this needs a confirmation and there is no \
-terminal to ask on; nothing was changed. Pass --yes to \
-proceed without asking."
-        )));
+        return Err(Error::NotConfirmed(NotConfirmed::NoTerminal {
+            question: question.to_string(),
+        }));
     }
     let answer = dialoguer::Confirm::new()
         .with_prompt(super::clean_stderr(question))
@@ -35,15 +48,11 @@ proceed without asking."
     }
     match answer {
         Ok(Some(true)) => Ok(()),
-        Ok(_) => Err(Error::NotConfirmed(
-            "not confirmed; nothing was changed".into(),
-        )),
+        Ok(_) => Err(Error::NotConfirmed(NotConfirmed::Declined)),
         Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
             Err(Error::Interrupted)
         }
-        Err(e) => Err(Error::NotConfirmed(format!(
-            "could not ask for confirmation ({e}); nothing was changed"
-        ))),
+        Err(e) => Err(Error::NotConfirmed(NotConfirmed::CouldNotAsk(e))),
     }
 }
 

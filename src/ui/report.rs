@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::error::Error;
 use crate::fix::Fix;
 use crate::survey::finding::{Finding, Level};
 
@@ -56,6 +57,25 @@ pub fn not_here(sources: &[String]) {
     super::line(super::heading("Not on this system:"));
     for s in sources {
         noted(2, &super::shown(s), None);
+    }
+}
+
+/// An error's sentence with the fixes it carries, as the user reads it: a refusal's fix
+/// under it, each place of a refusal for several places with the command that ends it there.
+pub fn with_fixes(e: &Error) -> String {
+    match e {
+        Error::Refused { fix, .. } => format!("{e}\n  fix: {fix}"),
+        Error::RefusedIn { places, fix, .. } => {
+            let mut text = format!("{e}:");
+            for p in places {
+                text.push_str(&format!("\n  - {}\n    fix: {}", p.place, p.fix));
+            }
+            text.push_str(&format!("\n  fix: {fix}"));
+            text
+        }
+        Error::LeftToDo { fix, .. } => format!("{e}\nfix: {fix}"),
+        Error::Failed { fix, .. } => crate::fix::with_fix(e, fix.as_ref()),
+        _ => e.to_string(),
     }
 }
 
@@ -219,6 +239,34 @@ fn plural(n: usize, word: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::error::Elsewhere;
+
+    #[test]
+    fn a_refusal_for_several_places_prints_each_place_with_its_fix_then_its_own() {
+        let e = Error::RefusedIn {
+            message: "partner already runs in 2 places; another copy would make one more poller"
+                .into(),
+            places: vec![
+                Elsewhere {
+                    place: "local pid 7".into(),
+                    fix: Fix::run(&["kill", "7"]),
+                },
+                Elsewhere {
+                    place: "host vps".into(),
+                    fix: Fix::run(&["botctl", "dev-stop", "partner", "--host", "vps"]),
+                },
+            ],
+            fix: Fix::instruction("end each of them as above, then run this again"),
+        };
+        assert_eq!(e.to_string().lines().count(), 1, "no fix in the sentence");
+        assert_eq!(
+            with_fixes(&e),
+            "partner already runs in 2 places; another copy would make one more poller:\n  \
+- local pid 7\n    fix: kill 7\n  - host vps\n    fix: botctl dev-stop partner --host vps\n  \
+fix: end each of them as above, then run this again"
+        );
+    }
+
     use super::*;
     use crate::survey::finding::Check;
 

@@ -37,7 +37,10 @@ State: the JSON file named by --state, read on every request and written back at
                  "command": "python bot.py", "updated_at": "…"}],   # missing keys filled
       "features": [{"name": "preboot", "enabled": false}],
       "config_vars": {"BOT_TOKEN": "…"},
-      "logs": ["2026-12-06T20:00:00.000000+00:00 app[worker.1]: started"]}}
+      "logs": ["2026-12-06T20:00:00.000000+00:00 app[worker.1]: started"],
+      "ready_line": "Bot started",         # logged by each dyno as it comes up (optional)
+      "conflict_line": "409 Conflict…",    # logged right after it (optional)
+      "refuse_scale": {"status": 403, "id": "forbidden", "message": "…"}}}   # PATCH formation
 }
 Every request is appended to "<state>.calls" as a JSON line {"method", "path", "accept"}.
 """
@@ -81,8 +84,15 @@ class State:
             f.write(json.dumps(entry) + "\n")
 
 
+def logplex_time():
+    """Logplex's stamp: `2026-12-06T20:00:00.123456+00:00`."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06d+00:00" % int((t % 1) * 1e6)
+
+
 def settle(state):
-    """Dynos asked for by a scale are `starting` until their time, then `up`."""
+    """Dynos asked for by a scale are `starting` until their time, then `up`: as it comes up a
+    dyno logs the app's ready line (and conflict line) as `app[worker.1]`."""
     changed = False
     for app in state.get("apps", {}).values():
         for d in app.get("dynos", []):
@@ -90,6 +100,10 @@ def settle(state):
                 d["state"] = "up"
                 d["updated_at"] = now_iso()
                 del d["up_at"]
+                for key in ("ready_line", "conflict_line"):
+                    if app.get(key):
+                        app.setdefault("logs", []).append(
+                            f"{logplex_time()} app[{d['name']}]: {app[key]}")
                 changed = True
     return changed
 
@@ -251,6 +265,10 @@ class Handler(BaseHTTPRequestHandler):
                                         for f in app.get("formation", [])])
         if rest == ["formation"] and method == "PATCH":
             body = self.body()
+            refused = app.get("refuse_scale")
+            if refused:
+                return self.send_json(int(refused.get("status", 403)), {
+                    "id": refused.get("id", "forbidden"), "message": refused.get("message", "")})
             with LOCK:
                 state = store.read()
                 app = state["apps"][name]

@@ -246,10 +246,102 @@ fn a_missing_apps_logs_are_app_not_found_with_the_fly_app_fix() {
     assert!(text.contains("fix fly_app in botctl.toml"), "{text}");
 }
 
+/// A 409 line on the bot's machine in the app's logs, stamped now.
+fn conflict_logged_now(world: &World) {
+    let stamp = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap();
+    world.fly_apply(json!([{"op": "log", "app": APP, "line": format!(
+        "{stamp} app[{BOT_MACHINE}] ams [info]telegram.error.Conflict: Conflict: terminated by \
+other getUpdates request")}]));
+}
+
+/// The fake flyctl run by hand, as a teammate would: `flyctl deploy` or `machine update`.
+fn teammate_runs_flyctl(world: &World, args: &[&str]) {
+    let out = std::process::Command::new(fake("flyctl"))
+        .args(args)
+        .current_dir(world.root())
+        .env("FAKE_FLY_STATE", world.fly_state_path())
+        .env("FAKE_FLY_NO_RECORD", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn a_deploy_in_place_after_botctl_saw_the_machine_is_blamed_for_the_409s_after_it() {
+    // One group, no fly.toml: a rolling deploy replaces the machine in place (same id).
+    let world = world_with(
+        |_| fly_apps(&[(APP, vec![machine(BOT_MACHINE, "started", None)])]),
+        |b| b,
+    );
+    world.run(&["status", "partner"]); // botctl sees release 7
+    assert!(world.path(".botctl/releases.json").exists());
+    teammate_runs_flyctl(&world, &["deploy", "--app", APP]);
+    let state = world.fly_state_now();
+    let m = &state["apps"][APP]["machines"][0];
+    assert_eq!(m["id"], BOT_MACHINE, "replaced in place: {m:#}");
+    assert_eq!(m["release"], 8, "{m:#}");
+    // Newest first: the new VM's start, then the deploy's update.
+    let kinds: Vec<&str> = m["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert_eq!(kinds[..2], ["start", "update"], "{m:#}");
+    conflict_logged_now(&world);
+    let json = world.run(&["doctor", "partner", "--json"]).json();
+    let f = expect_finding(&json, "deploy", Level::Error)
+        .bot("partner")
+        .saying("replaced in place (release 7 → 8)")
+        .one();
+    assert!(f["message"].as_str().unwrap().contains(BOT_MACHINE), "{f}");
+    // A second doctor still knows it: the replacement is remembered with the sighting.
+    let json = world.run(&["doctor", "partner", "--json"]).json();
+    expect_finding(&json, "deploy", Level::Error)
+        .saying("replaced in place (release 7 → 8)")
+        .one();
+}
+
+#[test]
+fn a_metadata_write_after_botctl_saw_the_machine_blames_no_deploy() {
+    let world = world_with(
+        |_| fly_apps(&[(APP, vec![machine(BOT_MACHINE, "stopped", None)])]),
+        |b| b,
+    );
+    world.run(&["status", "partner"]);
+    teammate_runs_flyctl(
+        &world,
+        &[
+            "machine",
+            "update",
+            BOT_MACHINE,
+            "--app",
+            APP,
+            "--metadata",
+            "note=x",
+            "--skip-start",
+            "--yes",
+        ],
+    );
+    let state = world.fly_state_now();
+    assert_eq!(
+        state["apps"][APP]["machines"][0]["events"][0]["type"],
+        "update"
+    );
+    conflict_logged_now(&world);
+    let run = world.run(&["doctor", "partner", "--json"]);
+    assert!(
+        !run.stdout.contains("replaced"),
+        "an update event was taken for a deploy: {}",
+        run.stdout
+    );
+}
+
 #[test]
 fn botctl_s_own_record_is_an_update_event_that_blames_no_deploy_and_keeps_the_machine_stopped() {
     let world = world_with(|w| bot_web_and_console(w, "started"), |b| b);
     world.hold_process_table();
+    world.run(&["status", "partner"]); // a sighting of the release before the record
     world
         .run(&["dev-start", "partner", "--yes", "--no-run"])
         .expect_code(0);
@@ -261,14 +353,11 @@ fn botctl_s_own_record_is_an_update_event_that_blames_no_deploy_and_keeps_the_ma
         "{bot_machine:#}"
     );
     // A 409 right after the record was written: no deploy made a machine then.
-    let stamp = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap();
-    world.fly_apply(json!([{"op": "log", "app": APP, "line": format!(
-        "{stamp} app[{BOT_MACHINE}] ams [info]telegram.error.Conflict: Conflict: terminated by \
-other getUpdates request")}]));
+    conflict_logged_now(&world);
     let run = world.run(&["doctor", "partner", "--json"]);
     let text = run.stdout.clone();
     assert!(
-        !text.contains("was created or replaced"),
+        !text.contains("was created or replaced") && !text.contains("replaced in place"),
         "an update event was taken for a deploy: {text}"
     );
 }

@@ -190,3 +190,136 @@ fn a_hung_api_is_cut_at_the_heroku_timeout_and_blocks_nothing_else() {
     // The local look still answered.
     assert!(bot(&json, "partner")["local"].is_array(), "{json:#}");
 }
+
+/// botctl.toml for the handoff tests: the worker type named, and the bot's ready line.
+fn partner_ready(world: &World) -> String {
+    partner_on_heroku(world, ", process = \"worker\"").replace(
+        "[[bot]]\nname = \"partner\"\n",
+        "[[bot]]\nname = \"partner\"\nready_log = \"Bot started\"\n",
+    )
+}
+
+/// The handoff as `.botctl/state.json` holds it (empty when none is).
+fn recorded(world: &World) -> String {
+    std::fs::read_to_string(world.path(".botctl/state.json")).unwrap_or_default()
+}
+
+fn quantity(api: &HerokuApi) -> u64 {
+    api.app("lb-partner")["formation"][0]["quantity"]
+        .as_u64()
+        .unwrap_or(99)
+}
+
+#[test]
+fn dev_start_scales_the_type_to_zero_and_deploy_resume_scales_back_to_one_with_the_ready_line() {
+    let world = World::new();
+    world.write_config(partner_ready(&world));
+    let mut app = heroku_app("worker", 2, &command(&world));
+    app["ready_line"] = json!("Bot started");
+    let api = HerokuApi::start(&world, json!({"lb-partner": app}));
+
+    let run = world.run(&["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
+    run.expect_code(0);
+    run.expect_stdout("scaled lb-partner from 2 to 0")
+        .expect_stdout("Heroku no longer runs partner");
+    assert_eq!(quantity(&api), 0, "{}", run.all_output());
+    assert!(
+        api.app("lb-partner")["dynos"]
+            .as_array()
+            .is_some_and(Vec::is_empty),
+        "{:#}",
+        api.app("lb-partner")
+    );
+    assert!(
+        api.calls()
+            .contains(&"PATCH /apps/lb-partner/formation".to_string()),
+        "{:#?}",
+        api.calls()
+    );
+    let state = recorded(&world);
+    assert!(state.contains("\"scaled_from\": 2"), "{state}");
+
+    // Status: stopped there, the handoff mine, and recorded on this machine only.
+    let json = world.run(&["status", "--json"]).json();
+    let partner = bot(&json, "partner");
+    assert_eq!(partner["verdict"], "stopped", "{json:#}");
+    // No team record there: the handoff is this machine's `.botctl/state.json` only.
+    assert!(partner["handoff"].is_null(), "{json:#}");
+    world.run(&["status"]).expect_stdout(
+        "Heroku has no place for a team record: a handoff is recorded on this machine only",
+    );
+
+    let run = world.run(&["deploy-resume", "partner", "--yes"]);
+    run.expect_code(0);
+    run.expect_stdout("a polling bot runs on exactly one")
+        .expect_stdout("scaling to 1")
+        .expect_stdout("\"Bot started\" at ");
+    assert_eq!(quantity(&api), 1);
+    // The ready line was read in a log session of the worker type (`heroku logs --tail`).
+    let sessions = api.state()["log_sessions"].clone();
+    assert!(
+        sessions.as_object().is_some_and(|s| s
+            .values()
+            .any(|l| l["dyno"] == "worker" && l["tail"] == true)),
+        "{sessions:#}"
+    );
+    let dynos = api.app("lb-partner")["dynos"].clone();
+    assert_eq!(dynos.as_array().map(Vec::len), Some(1), "{dynos:#}");
+    assert_eq!(dynos[0]["state"], "up", "{dynos:#}");
+    assert!(
+        !recorded(&world).contains("partner"),
+        "{}",
+        recorded(&world)
+    );
+    assert!(!run.all_output().contains("heroku-config-var-secret"));
+}
+
+#[test]
+fn a_409_after_the_ready_line_fails_deploy_resume_on_heroku() {
+    let world = World::new();
+    world.write_config(partner_ready(&world));
+    let mut app = heroku_app("worker", 0, &command(&world));
+    app["ready_line"] = json!("Bot started");
+    app["conflict_line"] =
+        json!("telegram.error.Conflict: 409 Conflict: terminated by other getUpdates request");
+    let api = HerokuApi::start(&world, json!({"lb-partner": app}));
+    let run = world.run(&["deploy-resume", "partner", "--yes"]);
+    run.expect_code(3);
+    run.expect_stderr("got a 409 after it started");
+    assert_eq!(quantity(&api), 1);
+}
+
+/// The API refuses the scale: each step fails with the command that does it by hand, and the
+/// handoff stays recorded, so nothing is lost.
+#[test]
+fn a_refused_scale_fails_the_step_with_the_fix_and_keeps_the_record() {
+    let world = World::new();
+    world.write_config(partner_ready(&world));
+    let mut app = heroku_app("worker", 1, &command(&world));
+    app["refuse_scale"] = json!({"status": 403, "id": "forbidden",
+        "message": "You do not have permission to scale lb-partner."});
+    let api = HerokuApi::start(&world, json!({"lb-partner": app}));
+
+    let run = world.run(&["dev-start", "partner", "--yes", "--no-run", "--no-probe"]);
+    run.expect_code(3);
+    run.expect_stderr("lb-partner was not scaled to 0")
+        .expect_stderr("You do not have permission to scale lb-partner")
+        .expect_stderr("heroku ps:scale worker=0 --app lb-partner")
+        .expect_stderr("botctl deploy-resume partner");
+    assert_eq!(quantity(&api), 1);
+    assert!(
+        recorded(&world).contains("\"scaled_from\": 1"),
+        "{}",
+        recorded(&world)
+    );
+
+    let run = world.run(&["deploy-resume", "partner", "--yes"]);
+    run.expect_code(3);
+    run.expect_stderr("You do not have permission to scale lb-partner")
+        .expect_stderr("heroku ps:scale worker=1 --app lb-partner");
+    assert!(
+        recorded(&world).contains("\"scaled_from\": 1"),
+        "the handoff was lost: {}",
+        recorded(&world)
+    );
+}

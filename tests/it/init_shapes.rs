@@ -198,6 +198,23 @@ fn a_railway_toml_start_command_gives_the_railway_key() {
     assert_eq!(bots[0]["platform"]["kind"], "railway", "{json:#}");
 }
 
+/// railway.json says the same as railway.toml, as JSON.
+#[test]
+fn a_railway_json_start_command_gives_the_railway_key() {
+    let world = project("railway-toml");
+    std::fs::remove_file(world.path("railway.toml")).unwrap();
+    world.write(
+        "railway.json",
+        r#"{"$schema": "https://railway.com/railway.schema.json",
+            "deploy": {"startCommand": "python main.py", "restartPolicyType": "ON_FAILURE"}}"#,
+    );
+    let run = world.run(&["init", "--yes"]);
+    run.expect_code(0);
+    run.expect_stdout("railway.json (deploy.startCommand)");
+    let written = std::fs::read_to_string(world.path("botctl.toml")).unwrap();
+    assert!(written.contains("\nrailway = {}"), "{written}");
+}
+
 #[test]
 fn an_empty_folder_gets_a_commented_starter() {
     let world = World::new();

@@ -2,8 +2,8 @@
 //! read through `src/files.rs` (non-blocking, regular, capped) — only the kernel's own `/proc`
 //! files are read directly — only `ui::write_stdout` writes to stdout, only the process-facts
 //! module (and the host scan, which reads a Linux server's `/proc` on purpose) names `/proc`,
-//! what serde reads from outside in `src/sources` is `Outside` text, and no two modules use each
-//! other.
+//! what serde reads from outside in `src/sources` is `Outside` text, no two modules use each
+//! other, and no two `pub` types share a name.
 
 use std::path::{Path, PathBuf};
 
@@ -500,4 +500,147 @@ fn fixes_are_built_only_in_the_fix_module() {
         "build the fix in src/fix.rs (Fix::run with the argv, or a named constructor):\n{}",
         offending.join("\n")
     );
+}
+
+/// The name a line defines as a `pub` (or `pub(crate)`, `pub(super)`) struct, enum, type or
+/// trait, if it defines one.
+fn pub_type_named(line: &str) -> Option<&str> {
+    let rest = line.trim_start().strip_prefix("pub")?;
+    let rest = match rest.strip_prefix('(') {
+        Some(r) => r.split_once(')')?.1,
+        None => rest,
+    };
+    let rest = rest.trim_start();
+    let rest = ["struct ", "enum ", "type ", "trait "]
+        .iter()
+        .find_map(|k| rest.strip_prefix(k))?;
+    let end = rest
+        .find(|c: char| !c.is_alphanumeric() && c != '_')
+        .unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase()))
+}
+
+#[test]
+fn each_pub_type_name_means_one_thing() {
+    // Every command's clap arguments are `Args`, as clap's derive names them: always read with
+    // their module (`status::Args`), never imported side by side.
+    const BOILERPLATE: &[&str] = &["Args"];
+    let mut defined: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (file, n, line) in code_lines() {
+        if let Some(name) = pub_type_named(&line) {
+            defined
+                .entry(name.to_string())
+                .or_default()
+                .push(format!("{}:{n}", file.display()));
+        }
+    }
+    let twice: Vec<String> = defined
+        .iter()
+        .filter(|(name, at)| at.len() > 1 && !BOILERPLATE.contains(&name.as_str()))
+        .map(|(name, at)| format!("{name}: {}", at.join(", ")))
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "one name per concept: rename one of each (after what it is, e.g. `HerokuCli` beside \
+the config's `Heroku`):\n{}",
+        twice.join("\n")
+    );
+}
+
+/// The error type of a `Result<T, E>` written in `text` at `at` (just after `Result<`): `E`
+/// at the top level of the brackets, or `None` for a one-argument `Result<T>`.
+fn result_error(text: &str) -> Option<&str> {
+    let mut depth = 0usize;
+    let mut comma = None;
+    for (i, c) in text.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' if depth == 0 => return comma.map(|start| text[start..i].trim()),
+            '>' | ')' | ']' => depth -= 1,
+            ',' if depth == 0 => comma = Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Every public signature under src/ (a `pub` function up to its body, a `pub` field), with
+/// its file and first line.
+fn pub_signatures() -> Vec<(PathBuf, usize, String)> {
+    let mut out = Vec::new();
+    let mut open: Option<(PathBuf, usize, String)> = None;
+    for (file, n, line) in code_lines() {
+        let code = line.trim();
+        if let Some((f, start, mut sig)) = open.take() {
+            sig.push(' ');
+            sig.push_str(code);
+            if code.ends_with('{') || code.ends_with(';') || code.starts_with("where") {
+                out.push((f, start, sig));
+            } else {
+                open = Some((f, start, sig));
+            }
+            continue;
+        }
+        if !code.starts_with("pub") {
+            continue;
+        }
+        let is_fn = code.contains("fn ");
+        if is_fn && !(code.ends_with('{') || code.ends_with(';')) {
+            open = Some((file, n, code.to_string()));
+        } else {
+            out.push((file, n, code.to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_public_signature_has_a_string_for_an_error() {
+    // A `String` error loses what went wrong (the path, the pid, the io::Error) at the
+    // module's edge: give the module an error type instead (see src/error.rs).
+    let offending: Vec<String> = pub_signatures()
+        .into_iter()
+        .filter(|(_, _, sig)| {
+            sig.match_indices("Result<")
+                .any(|(at, _)| result_error(&sig[at + "Result<".len()..]) == Some("String"))
+        })
+        .map(|(file, n, sig)| format!("{}:{n}: {sig}", file.display()))
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "public signatures whose error is a String:\n{}",
+        offending.join("\n")
+    );
+}
+
+#[test]
+fn pub_type_names_are_read_from_their_definitions() {
+    assert_eq!(pub_type_named("pub struct Bot {"), Some("Bot"));
+    assert_eq!(
+        pub_type_named("    pub(super) enum OnHost<'a> {"),
+        Some("OnHost")
+    );
+    assert_eq!(
+        pub_type_named("pub(crate) type Found = (u8, u8);"),
+        Some("Found")
+    );
+    assert_eq!(
+        pub_type_named("pub trait Platform: Sync {"),
+        Some("Platform")
+    );
+    assert_eq!(pub_type_named("struct Private {"), None);
+    assert_eq!(pub_type_named("pub fn structure() {}"), None);
+    assert_eq!(pub_type_named("    type Target = str;"), None);
+}
+
+#[test]
+fn the_string_error_check_reads_nested_types() {
+    assert_eq!(result_error("T, String>"), Some("String"));
+    assert_eq!(
+        result_error("HashMap<Pid, String>, ScanProblem>"),
+        Some("ScanProblem")
+    );
+    assert_eq!(result_error("(u16, String), String> {"), Some("String"));
+    assert_eq!(result_error("Vec<String>>"), None);
+    assert_eq!(result_error("Option<String>, String>"), Some("String"));
 }

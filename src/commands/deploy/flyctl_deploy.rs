@@ -16,8 +16,12 @@ const PREFIX: &str = "      │ ";
 pub fn run(program: &Path, args: &[String], dir: &Path, limit: Duration) -> Result<()> {
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let shown = format!("flyctl {}", crate::shell::join(args));
-    let mut stream = process::stream_all_lines_in(program, &argv, dir)
-        .map_err(|e| Error::StepFailed(format!("could not run `{shown}`: {e}")))?;
+    let mut stream = process::stream_all_lines_in(program, &argv, dir).map_err(|source| {
+        Error::step(FlyctlDeployFailure::NotRun {
+            shown: shown.clone(),
+            source,
+        })
+    })?;
     let spinner = ui::Spinner::new("flyctl deploy", limit);
     let deadline = Instant::now() + limit;
     let mut printed = 0usize;
@@ -28,20 +32,16 @@ pub fn run(program: &Path, args: &[String], dir: &Path, limit: Duration) -> Resu
         let now = Instant::now();
         if now >= deadline {
             // Dropping the stream kills flyctl's process group.
-            return Err(Error::StepFailed(format!(
-                "`{shown}` did not finish within {} and was stopped; raise [fly] \
-deploy_timeout in botctl.toml if a build takes longer",
-                crate::team::span(limit)
-            )));
+            return Err(Error::step(FlyctlDeployFailure::TimedOut { shown, limit }));
         }
         match stream.next((deadline - now).min(Duration::from_millis(200))) {
             Next::Line(line) => {
                 printed += line.len() + 1;
                 if printed > OUTPUT_CAP {
-                    return Err(Error::StepFailed(format!(
-                        "`{shown}` printed too much (over {} MiB) and was stopped",
-                        OUTPUT_CAP >> 20
-                    )));
+                    return Err(Error::step(FlyctlDeployFailure::TooMuch {
+                        shown,
+                        cap: OUTPUT_CAP,
+                    }));
                 }
                 // flyctl colours its output even when piped: the colours go, the rest is
                 // outside text and shown escaped.
@@ -51,14 +51,70 @@ deploy_timeout in botctl.toml if a build takes longer",
             Next::Quiet => {}
             Next::Ended { code: Some(0), .. } => return Ok(()),
             Next::Ended { code, error } => {
-                return Err(Error::StepFailed(format!(
-                    "`{shown}` {}: {error}",
-                    match code {
-                        Some(c) => format!("exited with status {c}"),
-                        None => "was killed by a signal".to_string(),
-                    }
-                )));
+                return Err(Error::step(FlyctlDeployFailure::Exited {
+                    shown,
+                    code,
+                    error,
+                }));
             }
+        }
+    }
+}
+
+/// Why `flyctl deploy` failed (`shown`: the command as the user would type it).
+#[derive(Debug)]
+enum FlyctlDeployFailure {
+    NotRun {
+        shown: String,
+        source: process::ExecError,
+    },
+    TimedOut {
+        shown: String,
+        limit: Duration,
+    },
+    TooMuch {
+        shown: String,
+        cap: usize,
+    },
+    /// It ended unsuccessfully: its exit status (none when a signal killed it) and the line
+    /// that says why.
+    Exited {
+        shown: String,
+        code: Option<i32>,
+        error: String,
+    },
+}
+
+impl std::fmt::Display for FlyctlDeployFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlyctlDeployFailure::NotRun { shown, source } => {
+                write!(f, "could not run `{shown}`: {source}")
+            }
+            FlyctlDeployFailure::TimedOut { shown, limit } => write!(
+                f,
+                "`{shown}` did not finish within {} and was stopped; raise [fly] \
+deploy_timeout in botctl.toml if a build takes longer",
+                crate::time::span(*limit)
+            ),
+            FlyctlDeployFailure::TooMuch { shown, cap } => write!(
+                f,
+                "`{shown}` printed too much (over {} MiB) and was stopped",
+                cap >> 20
+            ),
+            FlyctlDeployFailure::Exited { shown, code, error } => match code {
+                Some(c) => write!(f, "`{shown}` exited with status {c}: {error}"),
+                None => write!(f, "`{shown}` was killed by a signal: {error}"),
+            },
+        }
+    }
+}
+
+impl std::error::Error for FlyctlDeployFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FlyctlDeployFailure::NotRun { source, .. } => Some(source),
+            _ => None,
         }
     }
 }

@@ -13,11 +13,11 @@ use super::Context;
 use super::doctor::FlyToml;
 use super::steps::{Mode, Settle, Steps, wait_for_machines};
 use crate::config::Bot;
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{Action, Error, ExitStatus, Result, Usage};
 use crate::fix::Fix;
-use crate::model::{Fly, MachineId};
+use crate::model::{BotName, Fly, MachineId};
 use crate::sources::fly::deploy_strategy::{self, Strategy};
-use crate::sources::fly::{FlyctlVersion, KEEPS_STOPPED_SINCE, Machine};
+use crate::sources::fly::{FlyError, FlyctlVersion, KEEPS_STOPPED_SINCE, Machine};
 use crate::survey::Survey;
 use crate::{shell, state, time, ui};
 
@@ -55,12 +55,16 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
         .select(std::slice::from_ref(&args.bot))?
         .into_iter()
         .next()
-        .ok_or_else(|| Error::Usage(format!("no bot named {:?}", args.bot)))?;
+        .ok_or_else(|| {
+            Error::Usage(Usage::NoBotNamed {
+                name: args.bot.clone(),
+            })
+        })?;
     let Some(fly) = bot.fly() else {
-        return Err(Error::Usage(format!(
-            "{} has no fly_app in botctl.toml: nothing to deploy",
-            bot.name
-        )));
+        return Err(Error::Usage(Usage::NoPlatform {
+            bot: bot.name.clone(),
+            nothing_to: Action::Deploy,
+        }));
     };
     for own in ["--app", "-a", "--config", "-c"] {
         if args
@@ -68,11 +72,10 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
             .iter()
             .any(|a| a == own || a.starts_with(&format!("{own}=")))
         {
-            return Err(Error::Usage(format!(
-                "botctl deploy chooses the app (fly_app = {}) and the fly.toml ([fly] toml) \
-itself: leave {own} out of the arguments after --",
-                fly.app
-            )));
+            return Err(Error::Usage(Usage::OwnFlag {
+                flag: own,
+                app: fly.app.clone(),
+            }));
         }
     }
     deploy(
@@ -121,7 +124,7 @@ fn is_canary(m: &Machine) -> bool {
 }
 
 /// Who holds the bot while a handoff is open: every machine must stay stopped.
-struct Held {
+struct HeldBy {
     /// "alice@mbp", "you", "this machine (pid 4242)".
     holder: String,
     /// Where the new release starts.
@@ -187,7 +190,7 @@ fn deploy(ctx: &Context, bot: &Bot, fly: &Fly, mode: Mode, user_args: &[String])
         platform: &on_fly,
         ready: fly.ready_log.as_deref(),
     };
-    super::ready_line::wait_for_ready_line(ctx, bot, on, started, began, &mut steps)
+    super::ready_line::wait_for_ready_line(ctx, bot, on, started.then_some(began), &mut steps)
 }
 
 /// Step 1: a copy here or on a host is a refusal while a machine of the bot is started (a
@@ -199,13 +202,13 @@ fn refuse_beside_a_started_machine(
     survey: &Survey,
     group: &Group,
     steps: &mut Steps,
-) -> Result<Option<Held>> {
+) -> Result<Option<HeldBy>> {
     let mut step = steps.begin(&format!(
         "Refuse while {} runs here or on a host beside a started Fly machine",
         bot.name
     ));
     if let Err(e) = &survey.local {
-        return Err(step.fail(Error::StepFailed(e.clone())));
+        return Err(step.fail(Error::step(e.clone())));
     }
     let places = survey.places(bot);
     let machines = match survey.machines(bot) {
@@ -271,24 +274,24 @@ before deploying",
     let local_state = state::read(&ctx.cfg.root).map_err(|e| step.fail(e))?;
     let held = if let Some(r) = &places.record {
         Some(if r.is_mine() {
-            Held {
+            HeldBy {
                 holder: "you".into(),
                 then: format!("your `botctl deploy-resume {}`", bot.name),
             }
         } else {
             let by = ui::shown(&r.by).into_owned();
-            Held {
+            HeldBy {
                 then: format!("their `botctl deploy-resume {}`", bot.name),
                 holder: format!("{by} (since {})", r.since()),
             }
         })
     } else if let Some(h) = local_state.handoff(&bot.name) {
-        Some(Held {
+        Some(HeldBy {
             holder: format!("you (dev-start at {})", h.at),
             then: format!("your `botctl deploy-resume {}`", bot.name),
         })
     } else {
-        copy.map(|(what, _)| Held {
+        copy.map(|(what, _)| HeldBy {
             holder: what,
             then: format!("`botctl deploy-resume {}`", bot.name),
         })
@@ -310,7 +313,7 @@ struct Plan {
     /// Where flyctl deploy runs: the folder of fly.toml.
     dir: PathBuf,
     toml_strategy: Option<Strategy>,
-    version: Result<FlyctlVersion, String>,
+    version: Result<FlyctlVersion, FlyError>,
     machines: Vec<Machine>,
 }
 
@@ -352,7 +355,7 @@ fn read_the_deploy(
         .parent()
         .map(PathBuf::from)
         .unwrap_or_else(|| ctx.cfg.root.clone());
-    let version = ctx.flyctl.version().map_err(|e| e.with_fix());
+    let version = ctx.flyctl.version();
     let machines = match survey.machines(bot) {
         Some(Ok(ms)) => ms.clone(),
         Some(Err(e)) => return Err(step.fail(e.clone().into())),
@@ -375,7 +378,7 @@ fn read_the_deploy(
         },
         match &version {
             Ok(v) => v.to_string(),
-            Err(e) => format!("version unknown ({e})"),
+            Err(e) => format!("version unknown ({})", e.with_fix()),
         },
         mine.len(),
         count(Machine::is_running),
@@ -467,7 +470,7 @@ fn keep_stopped_while_held(
     bot: &Bot,
     app: &str,
     plan: &Plan,
-    held: Option<&Held>,
+    held: Option<&HeldBy>,
     group: &Group,
     steps: &mut Steps,
 ) -> Result<()> {
@@ -503,11 +506,11 @@ deploy starts the stopped machines of {app}",
             }
             Ok(_) => {}
             Err(e) => {
-                return Err(step.fail(Error::StepFailed(format!(
-                    "{} holds {}, and whether this flyctl keeps stopped machines stopped \
-cannot be told: {e}",
-                    held.holder, bot.name
-                ))));
+                return Err(step.fail(Error::step(VersionUnknown {
+                    holder: held.holder.to_string(),
+                    bot: bot.name.clone(),
+                    source: e.clone(),
+                })));
             }
         }
         step.done(format!(
@@ -546,7 +549,7 @@ fn check_all_stayed_stopped(
     ctx: &Context,
     bot: &Bot,
     app: &str,
-    held: &Held,
+    held: &HeldBy,
     group: &Group,
     steps: &mut Steps,
 ) -> Result<()> {
@@ -678,4 +681,32 @@ one of them 409 (a first deploy of a group with services starts two)",
         running.first().map(|m| m.id.as_str()).unwrap_or_default()
     ));
     Ok(())
+}
+
+/// A handoff is open and flyctl's version cannot be read: whether its deploy keeps the
+/// stopped machines stopped cannot be told.
+#[derive(Debug)]
+struct VersionUnknown {
+    holder: String,
+    bot: BotName,
+    source: FlyError,
+}
+
+impl std::fmt::Display for VersionUnknown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} holds {}, and whether this flyctl keeps stopped machines stopped cannot be \
+told: {}",
+            self.holder,
+            self.bot,
+            self.source.with_fix()
+        )
+    }
+}
+
+impl std::error::Error for VersionUnknown {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }

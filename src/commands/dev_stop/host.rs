@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use super::place::{Found, Place, Sig};
+use super::failure::StopFailure;
+use super::place::{Place, PlaceScan, Sig};
 use super::supervisors::refusal;
 use crate::commands::steps::wait_for;
 use crate::config::{Bot, Host};
@@ -16,14 +17,14 @@ use crate::error::{Error, Result};
 use crate::fix::Fix;
 use crate::model::{Pid, Uid};
 use crate::sources::host::{self, HostScan, Signal};
-use crate::sources::local::Instance;
+use crate::sources::local::BotProcess;
 use crate::sources::supervisor::{StopHow, Supervisor, SupervisorKind};
 use crate::sources::telegram::Tokens;
 use crate::ui;
 
 /// A `[[host]]` over ssh: the ssh user's processes, signalled through a fixed script that
 /// checks pid, start time and owner first.
-pub(super) struct OnHost<'a> {
+pub(super) struct RemoteHost<'a> {
     host: &'a Host,
     /// The project's tokens: they tell the bot's copies there.
     tokens: &'a Tokens,
@@ -31,9 +32,9 @@ pub(super) struct OnHost<'a> {
     scan: Option<HostScan>,
 }
 
-impl<'a> OnHost<'a> {
+impl<'a> RemoteHost<'a> {
     pub(super) fn new(host: &'a Host, tokens: &'a Tokens) -> Self {
-        OnHost {
+        RemoteHost {
             host,
             tokens,
             scan: None,
@@ -41,18 +42,18 @@ impl<'a> OnHost<'a> {
     }
 }
 
-impl OnHost<'_> {
-    fn signal(&self, instances: &[Instance], signal: Signal) -> Result<Vec<Pid>> {
+impl RemoteHost<'_> {
+    fn signal(&self, instances: &[BotProcess], signal: Signal) -> Result<Vec<Pid>> {
         let scan = self.scan.as_ref();
-        let targets: Vec<&host::Seen> = instances
+        let targets: Vec<&host::ScannedProcess> = instances
             .iter()
             .filter_map(|i| scan?.seen.get(&i.pid))
             .collect();
-        host::signal(self.host, signal, &targets).map_err(Error::StepFailed)
+        host::signal(self.host, signal, &targets).map_err(Error::step)
     }
 }
 
-impl Place for OnHost<'_> {
+impl Place for RemoteHost<'_> {
     fn name(&self) -> String {
         format!("host {}", self.host.name)
     }
@@ -71,8 +72,8 @@ impl Place for OnHost<'_> {
     fn poll(&self) -> Duration {
         Duration::from_millis(300)
     }
-    fn find(&mut self, bots: &[&Bot]) -> Result<Found> {
-        let scan = host::read(self.host, bots, self.tokens).map_err(Error::StepFailed)?;
+    fn find(&mut self, bots: &[&Bot]) -> Result<PlaceScan> {
+        let scan = host::read(self.host, bots, self.tokens).map_err(Error::step)?;
         let (mine, others) = scan
             .instances
             .iter()
@@ -82,21 +83,21 @@ impl Place for OnHost<'_> {
         self.scan = Some(scan);
         Ok((mine, others, maybe))
     }
-    fn describe(&self, i: &Instance) -> String {
+    fn describe(&self, i: &BotProcess) -> String {
         crate::ui::describe::on_host(&self.host.name, i)
     }
-    fn refusal(&self, mine: &[Instance]) -> Option<Error> {
+    fn refusal(&self, mine: &[BotProcess]) -> Option<Error> {
         let root = self.scan.as_ref().is_some_and(|s| s.uid == Uid::ROOT);
         let then = Fix::run(&["botctl", "dev-stop", "--host", &self.host.name]);
         refusal(mine, root, Some(&self.host.ssh), &then)
     }
-    fn stop_supervisors(&self, supervised: &[&Instance]) -> Result<Vec<String>> {
+    fn stop_supervisors(&self, supervised: &[&BotProcess]) -> Result<Vec<String>> {
         let Some(scan) = &self.scan else {
             return Ok(Vec::new());
         };
         stop_supervisors(self.host, scan, supervised)
     }
-    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<Pid>> {
+    fn send(&self, instances: &[BotProcess], sig: Sig) -> Result<Vec<Pid>> {
         self.signal(
             instances,
             match sig {
@@ -105,14 +106,18 @@ impl Place for OnHost<'_> {
             },
         )
     }
-    fn alive(&self, instances: &[Instance]) -> Result<Vec<Pid>> {
+    fn alive(&self, instances: &[BotProcess]) -> Result<Vec<Pid>> {
         self.signal(instances, Signal::Check)
     }
 }
 
 /// Runs each supervisor's stop once over ssh (loops: ends the shell, if it is still the one
 /// seen and the ssh user's). Returns what was done.
-fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> Result<Vec<String>> {
+fn stop_supervisors(
+    host: &Host,
+    scan: &HostScan,
+    supervised: &[&BotProcess],
+) -> Result<Vec<String>> {
     let mut done = Vec::new();
     let mut ran: BTreeSet<Fix> = BTreeSet::new();
     for i in supervised {
@@ -157,7 +162,7 @@ fn stop_supervisors(host: &Host, scan: &HostScan, supervised: &[&Instance]) -> R
 fn end_parent(
     host: &Host,
     scan: &HostScan,
-    i: &Instance,
+    i: &BotProcess,
     s: &Supervisor,
     pid: Pid,
 ) -> Result<String> {
@@ -167,7 +172,7 @@ fn end_parent(
             host.name
         ));
     };
-    let ended = host::signal(host, Signal::Term, &[seen]).map_err(Error::StepFailed)?;
+    let ended = host::signal(host, Signal::Term, &[seen]).map_err(Error::step)?;
     if ended.is_empty() {
         return Ok(format!(
             "pid {pid} is gone or not the ssh user's: left alone"
@@ -178,7 +183,7 @@ fn end_parent(
         Duration::from_secs(2),
         Duration::from_millis(200),
         || {
-            let alive = host::signal(host, Signal::Check, &[seen]).map_err(Error::StepFailed)?;
+            let alive = host::signal(host, Signal::Check, &[seen]).map_err(Error::step)?;
             Ok(if alive.is_empty() {
                 ControlFlow::Break(())
             } else {
@@ -201,14 +206,14 @@ fn end_parent(
 fn run_stop(host: &Host, words: &[String], shown: &str) -> Result<()> {
     let quoted: Vec<String> = words.iter().map(|w| crate::shell::word(w)).collect();
     let quoted: Vec<&str> = quoted.iter().map(String::as_str).collect();
-    let out = host::ssh(host, &quoted, "").map_err(Error::StepFailed)?;
+    let out = host::ssh(host, &quoted, "").map_err(Error::step)?;
     if !out.success() {
         let said = out.said();
-        return Err(Error::StepFailed(format!(
-            "`{shown}` failed on host {}: {}",
-            host.name,
-            ui::shown(&said)
-        )));
+        return Err(Error::step(StopFailure::FailedOnHost {
+            shown: shown.to_string(),
+            host: host.name.clone(),
+            said: ui::shown(&said).into_owned(),
+        }));
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! through their supervisor (never its daemon), SIGTERM the rest, SIGKILL after the grace
 //! period, then watch for a copy that comes back. The places are `this_machine` and `host`.
 
+mod failure;
 mod host;
 mod place;
 mod supervisors;
@@ -16,10 +17,11 @@ use std::time::Duration;
 use super::Context;
 use super::steps::{Mode, Steps, wait_for};
 use crate::config::{Bot, Host};
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{Error, ExitStatus, Result, Usage};
 use crate::model::Pid;
-use crate::sources::local::Instance;
+use crate::sources::local::BotProcess;
 use crate::ui;
+use failure::StopFailure;
 use place::{Place, Sig};
 use supervisors::plan_line;
 
@@ -57,7 +59,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
             let bots = host_bots(ctx, host, &args.bots)?;
             stop(
                 ctx,
-                &mut host::OnHost::new(host, &ctx.tokens),
+                &mut host::RemoteHost::new(host, &ctx.tokens),
                 &bots,
                 mode,
                 args.grace,
@@ -81,11 +83,10 @@ fn host_bots<'c>(ctx: &'c Context, host: &Host, names: &[String]) -> Result<Vec<
     let bots = ctx.cfg.select(names)?;
     let bots: Vec<&Bot> = bots.into_iter().filter(|b| host.may_run(&b.name)).collect();
     if bots.is_empty() {
-        return Err(Error::Usage(format!(
-            "host {} runs none of these bots (its bots: {})",
-            host.name,
-            host.bots.join(", ")
-        )));
+        return Err(Error::Usage(Usage::HostRunsNone {
+            host: host.name.clone(),
+            bots: host.bots.clone(),
+        }));
     }
     Ok(bots)
 }
@@ -118,7 +119,11 @@ fn stop(
 }
 
 /// Step 1: find them, and what keeps each alive. `None` when none of them is the user's.
-fn find(place: &mut impl Place, bots: &[&Bot], steps: &mut Steps) -> Result<Option<Vec<Instance>>> {
+fn find(
+    place: &mut impl Place,
+    bots: &[&Bot],
+    steps: &mut Steps,
+) -> Result<Option<Vec<BotProcess>>> {
     let mut step = steps.begin(&place.find_title());
     let (mine, others, maybe) = place.find(bots).map_err(|e| step.fail(e))?;
     let mut detail: Vec<String> = mine
@@ -156,7 +161,7 @@ fn find(place: &mut impl Place, bots: &[&Bot], steps: &mut Steps) -> Result<Opti
 
 /// Step 2: how each one will be stopped; a supervisor that cannot be stopped from here is a
 /// refusal.
-fn plan(place: &impl Place, mine: &[Instance], grace: Duration, steps: &mut Steps) -> Result<()> {
+fn plan(place: &impl Place, mine: &[BotProcess], grace: Duration, steps: &mut Steps) -> Result<()> {
     let mut step = steps.begin("Plan how each is stopped");
     let plan: Vec<String> = mine.iter().map(|i| plan_line(i, grace)).collect();
     if let Some(err) = place.refusal(mine) {
@@ -167,7 +172,7 @@ fn plan(place: &impl Place, mine: &[Instance], grace: Duration, steps: &mut Step
 }
 
 /// Step 3: confirm. `false` in a dry run, which stops here.
-fn confirm(place: &impl Place, mine: &[Instance], mode: Mode, steps: &mut Steps) -> Result<bool> {
+fn confirm(place: &impl Place, mine: &[BotProcess], mode: Mode, steps: &mut Steps) -> Result<bool> {
     let mut step = steps.begin("Confirm");
     if mode.is_dry_run() {
         step.would(format!("stop them{} as planned in step 2", place.on()));
@@ -192,8 +197,8 @@ fn confirm(place: &impl Place, mine: &[Instance], mode: Mode, steps: &mut Steps)
 }
 
 /// Step 4: supervisors first: a killed copy would only come back.
-fn stop_supervisors(place: &mut impl Place, mine: &[Instance], steps: &mut Steps) -> Result<()> {
-    let supervised: Vec<&Instance> = mine.iter().filter(|i| i.supervisor.is_some()).collect();
+fn stop_supervisors(place: &mut impl Place, mine: &[BotProcess], steps: &mut Steps) -> Result<()> {
+    let supervised: Vec<&BotProcess> = mine.iter().filter(|i| i.supervisor.is_some()).collect();
     if !supervised.is_empty() {
         let mut step = steps.begin("Stop the supervisors");
         let done = place
@@ -205,7 +210,7 @@ fn stop_supervisors(place: &mut impl Place, mine: &[Instance], steps: &mut Steps
 }
 
 /// Step 5: SIGTERM what is still running.
-fn sigterm(place: &mut impl Place, mine: &[Instance], steps: &mut Steps) -> Result<()> {
+fn sigterm(place: &mut impl Place, mine: &[BotProcess], steps: &mut Steps) -> Result<()> {
     let mut step = steps.begin("Send SIGTERM");
     let sent = place.send(mine, Sig::Term).map_err(|e| step.fail(e))?;
     step.done(if sent.is_empty() {
@@ -219,7 +224,7 @@ fn sigterm(place: &mut impl Place, mine: &[Instance], steps: &mut Steps) -> Resu
 /// Step 6: wait, then SIGKILL the rest.
 fn wait_then_kill(
     place: &mut impl Place,
-    mine: &[Instance],
+    mine: &[BotProcess],
     grace: Duration,
     steps: &mut Steps,
 ) -> Result<()> {
@@ -238,7 +243,7 @@ fn wait_then_kill(
         return Ok(());
     }
     let left = place.alive(mine).map_err(|e| step.fail(e))?;
-    let stubborn: Vec<Instance> = mine
+    let stubborn: Vec<BotProcess> = mine
         .iter()
         .filter(|i| left.contains(&i.pid))
         .cloned()
@@ -269,7 +274,7 @@ fn watch_for_a_copy_back(
     ctx: &Context,
     place: &mut impl Place,
     bots: &[&Bot],
-    mine: &[Instance],
+    mine: &[BotProcess],
     steps: &mut Steps,
 ) -> Result<()> {
     let respawn = ctx.cfg.local.respawn;
@@ -284,7 +289,7 @@ fn watch_for_a_copy_back(
         Duration::from_millis(250),
         || {
             let (now, _, _) = place.find(bots)?;
-            let new: Vec<Instance> = now
+            let new: Vec<BotProcess> = now
                 .into_iter()
                 .filter(|i| !stopped.contains(&i.pid))
                 .collect();
@@ -297,21 +302,16 @@ fn watch_for_a_copy_back(
     )
     .map_err(|e| step.fail(e))?;
     if let Some(back) = back {
-        return Err(step.fail(Error::StepFailed(format!(
-            "a copy came back{} after the stop: {}",
-            place.on(),
-            back.iter().map(came_back).collect::<Vec<_>>().join("; ")
-        ))));
+        return Err(step.fail(Error::step(StopFailure::CameBack {
+            on: place.on(),
+            copies: back.iter().map(came_back).collect(),
+        })));
     }
     let (left, _, _) = place.find(bots).map_err(|e| step.fail(e))?;
     if !left.is_empty() {
-        return Err(step.fail(Error::StepFailed(format!(
-            "still running: {}",
-            left.iter()
-                .map(|i| place.describe(i))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ))));
+        return Err(step.fail(Error::step(StopFailure::StillRunning {
+            copies: left.iter().map(|i| place.describe(i)).collect(),
+        })));
     }
     step.done(format!(
         "no instance of your bots is left on {}",
@@ -321,7 +321,7 @@ fn watch_for_a_copy_back(
 }
 
 /// "pid 5000 `python3 bot.py`, started by pid 4999 `python3 respawner.py`".
-fn came_back(i: &Instance) -> String {
+fn came_back(i: &BotProcess) -> String {
     let mut s = format!("pid {} `{}`", i.pid, i.cmd);
     match (i.ppid, i.parent_cmd.is_empty()) {
         (Some(p), false) => s.push_str(&format!(", started by pid {p} `{}`", i.parent_cmd)),

@@ -6,11 +6,11 @@ use std::time::Duration;
 use crate::config::Bot;
 use crate::error::{Error, Result};
 use crate::model::Pid;
-use crate::sources::local::{Instance, Maybe};
+use crate::sources::local::{BotProcess, Maybe};
 
 /// What one look at a place found: this user's instances, everyone else's, and the processes
 /// that may be another project's copy (listed, never touched).
-pub(super) type Found = (Vec<Instance>, Vec<Instance>, Vec<Maybe>);
+pub(super) type PlaceScan = (Vec<BotProcess>, Vec<BotProcess>, Vec<Maybe>);
 
 /// A signal dev-stop sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,14 +34,14 @@ pub(super) trait Place {
     /// How often to look while waiting.
     fn poll(&self) -> Duration;
     /// (this user's instances, everyone else's, the copies that cannot be told), read anew.
-    fn find(&mut self, bots: &[&Bot]) -> Result<Found>;
-    fn describe(&self, i: &Instance) -> String;
+    fn find(&mut self, bots: &[&Bot]) -> Result<PlaceScan>;
+    fn describe(&self, i: &BotProcess) -> String;
     /// A supervisor that cannot be stopped from here: the refusal with the command to run.
-    fn refusal(&self, mine: &[Instance]) -> Option<Error>;
+    fn refusal(&self, mine: &[BotProcess]) -> Option<Error>;
     /// Runs each supervisor's stop once; says what was done.
-    fn stop_supervisors(&self, supervised: &[&Instance]) -> Result<Vec<String>>;
+    fn stop_supervisors(&self, supervised: &[&BotProcess]) -> Result<Vec<String>>;
     /// Sends `sig` to those still running; returns the pids signalled.
-    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<Pid>>;
+    fn send(&self, instances: &[BotProcess], sig: Sig) -> Result<Vec<Pid>>;
     /// The pids of those still running.
-    fn alive(&self, instances: &[Instance]) -> Result<Vec<Pid>>;
+    fn alive(&self, instances: &[BotProcess]) -> Result<Vec<Pid>>;
 }

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::fix::Fix;
-use crate::sources::local::Instance;
+use crate::sources::local::BotProcess;
 use crate::sources::supervisor::{StopHow, SupervisorKind};
 
 /// One line of the plan: how this instance will be stopped.
-pub(super) fn plan_line(i: &Instance, grace: Duration) -> String {
+pub(super) fn plan_line(i: &BotProcess, grace: Duration) -> String {
     let plain = format!("SIGTERM, SIGKILL after {}s", grace.as_secs());
     let how = match &i.supervisor {
         None => plain,
@@ -56,12 +56,12 @@ fn daemon_word(kind: SupervisorKind) -> &'static str {
 /// command to run instead (`run_as`: what goes before it, `ssh DEST ` on a host; `then`: the
 /// botctl command to run after it).
 pub(super) fn refusal(
-    mine: &[Instance],
+    mine: &[BotProcess],
     root: bool,
     over_ssh: Option<&str>,
     then: &Fix,
 ) -> Option<Error> {
-    let blocked: Vec<(&Instance, String)> = mine
+    let blocked: Vec<(&BotProcess, String)> = mine
         .iter()
         .filter_map(|i| {
             let s = i.supervisor.as_ref()?;
@@ -136,14 +136,14 @@ mod tests {
     use crate::model::{Pid, Uid};
     use crate::sources::supervisor::{ProcessRecord, decide};
 
-    fn instance(cgroup: &str) -> Instance {
+    fn instance(cgroup: &str) -> BotProcess {
         let chain = [ProcessRecord {
             pid: Pid(4242),
             ppid: Pid(1),
             uid: Some(Uid(1000)),
             argv: vec!["python3".into(), "bot.py".into()],
         }];
-        Instance {
+        BotProcess {
             bot: "partner".into(),
             pid: Pid(4242),
             user: "dev".into(),
@@ -173,7 +173,7 @@ mod tests {
         )
         .expect("a refusal");
         assert_eq!(err.exit_status(), crate::error::ExitStatus::Found);
-        let text = err.to_string();
+        let text = crate::ui::report::with_fixes(&err); // as the user reads it
         assert!(
             text.contains("systemd unit partner-bot.service needs root"),
             "{text}"
@@ -235,7 +235,7 @@ mod tests {
             &Fix::run(&["botctl", "dev-stop"]),
         )
         .expect("a refusal");
-        let text = err.to_string();
+        let text = crate::ui::report::with_fixes(&err); // as the user reads it
         assert!(
             text.contains("launchd job com.lb.partner is in the system domain: it needs root"),
             "{text}"

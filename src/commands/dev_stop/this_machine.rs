@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use super::place::{Found, Place, Sig};
+use super::failure::StopFailure;
+use super::place::{Place, PlaceScan, Sig};
 use super::supervisors::refusal;
 use crate::commands::Context;
 use crate::config::Bot;
@@ -16,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::fix::Fix;
 use crate::model::{Pid, ProcessIdentity, Uid};
 use crate::process;
-use crate::sources::local::{self, Instance};
+use crate::sources::local::{self, BotProcess};
 use crate::sources::proc::{self, Backend};
 use crate::sources::supervisor::{StopHow, SupervisorKind};
 use crate::ui;
@@ -51,13 +52,13 @@ impl Place for ThisMachine<'_> {
     fn poll(&self) -> Duration {
         Duration::from_millis(200)
     }
-    fn find(&mut self, bots: &[&Bot]) -> Result<Found> {
+    fn find(&mut self, bots: &[&Bot]) -> Result<PlaceScan> {
         find(self.ctx, bots)
     }
-    fn describe(&self, i: &Instance) -> String {
+    fn describe(&self, i: &BotProcess) -> String {
         crate::ui::describe::instance(i)
     }
-    fn refusal(&self, mine: &[Instance]) -> Option<Error> {
+    fn refusal(&self, mine: &[BotProcess]) -> Option<Error> {
         refusal(
             mine,
             nix::unistd::geteuid().is_root(),
@@ -65,10 +66,10 @@ impl Place for ThisMachine<'_> {
             &Fix::run(&["botctl", "dev-stop"]),
         )
     }
-    fn stop_supervisors(&self, supervised: &[&Instance]) -> Result<Vec<String>> {
+    fn stop_supervisors(&self, supervised: &[&BotProcess]) -> Result<Vec<String>> {
         stop_supervisors(supervised)
     }
-    fn send(&self, instances: &[Instance], sig: Sig) -> Result<Vec<Pid>> {
+    fn send(&self, instances: &[BotProcess], sig: Sig) -> Result<Vec<Pid>> {
         let signal = match sig {
             Sig::Term => Signal::SIGTERM,
             Sig::Kill => Signal::SIGKILL,
@@ -78,13 +79,13 @@ impl Place for ThisMachine<'_> {
             .map(|i| i.pid)
             .collect())
     }
-    fn alive(&self, instances: &[Instance]) -> Result<Vec<Pid>> {
+    fn alive(&self, instances: &[BotProcess]) -> Result<Vec<Pid>> {
         Ok(alive(instances).iter().map(|i| i.pid).collect())
     }
 }
 
 /// Runs each supervisor's stop once (loops: ends the shell). Returns what was done.
-fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
+fn stop_supervisors(supervised: &[&BotProcess]) -> Result<Vec<String>> {
     let mut done = Vec::new();
     let mut ran: BTreeSet<Fix> = BTreeSet::new();
     let me = Uid::own();
@@ -125,11 +126,13 @@ fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
                     started: parent.and_then(|f| f.started),
                 };
                 // Not sent (it went, or exited) is as good as ended.
-                if let Err(e) = proc::signal_if_same(seen, owner, Signal::SIGTERM) {
-                    return Err(Error::StepFailed(format!(
-                        "could not end pid {pid} ({} {}): {e}",
-                        s.kind, s.name
-                    )));
+                if let Err(source) = proc::signal_if_same(seen, owner, Signal::SIGTERM) {
+                    return Err(Error::step(StopFailure::ParentNotEnded {
+                        pid: *pid,
+                        kind: s.kind,
+                        name: s.name.to_string(),
+                        source,
+                    }));
                 }
                 wait_gone(*pid);
                 done.push(format!(
@@ -150,22 +153,24 @@ fn stop_supervisors(supervised: &[&Instance]) -> Result<Vec<String>> {
 
 fn run_stop(argv: &[String], env: &[(String, String)]) -> Result<()> {
     let program = process::find_program(&argv[0], Path::new("/")).ok_or_else(|| {
-        Error::StepFailed(format!(
-            "{} is not installed (not on PATH); run: {}",
-            argv[0],
-            argv.join(" ")
-        ))
+        Error::step(StopFailure::NotInstalled {
+            argv: argv.to_vec(),
+        })
     })?;
     let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let out = process::run_with_env(&program, &args, &env, STOP_COMMAND_LIMIT)
-        .map_err(|e| Error::StepFailed(format!("`{}`: {e}", argv.join(" "))))?;
+    let out =
+        process::run_with_env(&program, &args, &env, STOP_COMMAND_LIMIT).map_err(|source| {
+            Error::step(StopFailure::NotRun {
+                argv: argv.to_vec(),
+                source,
+            })
+        })?;
     if !out.success() {
-        let said = out.said();
-        return Err(Error::StepFailed(format!(
-            "`{}` failed: {said}",
-            argv.join(" ")
-        )));
+        return Err(Error::step(StopFailure::CommandFailed {
+            argv: argv.to_vec(),
+            said: out.said(),
+        }));
     }
     Ok(())
 }
@@ -182,8 +187,8 @@ fn wait_gone(pid: Pid) {
 
 /// (the current user's instances, everyone else's and botctl's own ancestors, the copies that
 /// cannot be told)
-fn find(ctx: &Context, bots: &[&Bot]) -> Result<Found> {
-    let scan = local::scan_full(bots, &ctx.cfg.root, &ctx.tokens).map_err(Error::StepFailed)?;
+fn find(ctx: &Context, bots: &[&Bot]) -> Result<PlaceScan> {
+    let scan = local::scan_full(bots, &ctx.cfg.root, &ctx.tokens).map_err(Error::step)?;
     let me = Uid::own();
     let protected = local::ancestors();
     let (mine, others) = scan
@@ -196,7 +201,7 @@ fn find(ctx: &Context, bots: &[&Bot]) -> Result<Found> {
 
 /// Signals each instance that is still the same process (pids get reused) and has not exited.
 /// A container's never: the engine stops it (its pid may be in the engine's VM).
-fn signal_all(instances: &[Instance], signal: Signal) -> Vec<Instance> {
+fn signal_all(instances: &[BotProcess], signal: Signal) -> Vec<BotProcess> {
     instances
         .iter()
         .filter(|i| i.container.is_none())
@@ -215,7 +220,7 @@ fn signal_all(instances: &[Instance], signal: Signal) -> Vec<Instance> {
 
 /// Those still running: the same process as seen, not exited (a container's never counts:
 /// its engine stops it).
-fn alive(instances: &[Instance]) -> Vec<Instance> {
+fn alive(instances: &[BotProcess]) -> Vec<BotProcess> {
     instances
         .iter()
         .filter(|i| {

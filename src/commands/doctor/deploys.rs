@@ -16,17 +16,19 @@ use std::path::PathBuf;
 
 use super::{Context, Evidence};
 use crate::config::Bot;
+use crate::files::FileError;
 use crate::fix::Fix;
 use crate::sources::fly::deploy_strategy::Strategy;
-use crate::sources::fly::machine_history::{EventKind, EventSource};
+use crate::sources::fly::machine_history::{EventKind, EventSource, Made, When};
 use crate::sources::fly::{KEEPS_STOPPED_SINCE, LogLine, Machine};
 use crate::survey::finding::{Check, Finding, Level};
 use crate::time;
+use jiff::SignedDuration;
 
 /// A 409 this long after a machine was created or replaced is laid at its door.
-const AFTER_CREATE: u64 = 60;
+const AFTER_CREATE: SignedDuration = SignedDuration::from_secs(60);
 /// A 409 line younger than this is an error; older ones a warning.
-const RECENT: u64 = 600;
+const RECENT: SignedDuration = SignedDuration::from_secs(600);
 
 /// A bot's fly.toml: its own `fly_toml`, else the project's `[fly] toml`, else `fly.toml` beside
 /// botctl.toml.
@@ -34,7 +36,32 @@ pub struct FlyToml {
     pub path: PathBuf,
     /// Named in botctl.toml (so its absence is worth saying).
     named: bool,
-    text: Option<Result<String, String>>,
+    text: Option<Result<String, FileError>>,
+}
+
+/// Why a fly.toml says nothing botctl can use.
+#[derive(Debug)]
+pub enum FlyTomlError {
+    Unreadable(FileError),
+    NotToml(toml::de::Error),
+}
+
+impl std::fmt::Display for FlyTomlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlyTomlError::Unreadable(e) => write!(f, "{e}"),
+            FlyTomlError::NotToml(e) => f.write_str(e.message()),
+        }
+    }
+}
+
+impl std::error::Error for FlyTomlError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FlyTomlError::Unreadable(e) => Some(e),
+            FlyTomlError::NotToml(e) => Some(e),
+        }
+    }
 }
 
 impl FlyToml {
@@ -47,20 +74,20 @@ impl FlyToml {
         // A fly.toml is a few hundred bytes; anything huge or odd is not one.
         let text = match crate::files::read_text(&path, crate::files::CAP) {
             Err(e) if e.is_missing() => None,
-            read => Some(read.map_err(|e| e.to_string())),
+            read => Some(read),
         };
         FlyToml { path, named, text }
     }
 
     /// What the file says about deploys, or why it cannot be read; `None`: no file.
-    pub fn deploy(&self) -> Option<Result<Deploy, String>> {
+    pub fn deploy(&self) -> Option<Result<Deploy, FlyTomlError>> {
         let text = match self.text.as_ref()? {
             Ok(t) => t,
-            Err(e) => return Some(Err(e.clone())),
+            Err(e) => return Some(Err(FlyTomlError::Unreadable(e.clone()))),
         };
         let value: toml::Table = match toml::from_str(text) {
             Ok(v) => v,
-            Err(e) => return Some(Err(e.message().to_string())),
+            Err(e) => return Some(Err(FlyTomlError::NotToml(e))),
         };
         let app = value
             .get("app")
@@ -185,7 +212,7 @@ fn strategy(
     bot: &Bot,
     app: &str,
     fly_toml: &FlyToml,
-    handoff: Option<&Handoff>,
+    handoff: Option<&OpenHandoff>,
     f: &mut Vec<Finding>,
 ) {
     let shown = fly_toml.path.display();
@@ -244,18 +271,18 @@ deploy of a polling bot)"
 }
 
 /// An open handoff: who holds the bot (as its record or state names them), and how.
-struct Handoff {
+struct OpenHandoff {
     holder: String,
     how: String,
 }
 
 /// A handoff is open: in the local state, or a record on one of the app's machines.
-fn handoff_open(bot: &Bot, ev: &Evidence) -> Option<Handoff> {
+fn handoff_open(bot: &Bot, ev: &Evidence) -> Option<OpenHandoff> {
     if let Ok(st) = &ev.handoffs
         && let Some(h) = st.handoff(&bot.name)
     {
-        return Some(Handoff {
-            holder: crate::outside::shown(&h.by.to_string()).into_owned(),
+        return Some(OpenHandoff {
+            holder: crate::outside::shown(&h.by).into_owned(),
             how: format!("dev-start by {} at {}", h.by, h.at),
         });
     }
@@ -266,8 +293,8 @@ fn handoff_open(bot: &Bot, ev: &Evidence) -> Option<Handoff> {
         .iter()
         .filter_map(crate::team::on_machine)
         .find(|r| r.bot.is_empty() || r.bot == bot.name)
-        .map(|r| Handoff {
-            holder: crate::outside::shown(&r.by.to_string()).into_owned(),
+        .map(|r| OpenHandoff {
+            holder: crate::outside::shown(&r.by).into_owned(),
             how: format!("a handoff record by {} at {}", r.by, r.at),
         })
 }
@@ -318,19 +345,36 @@ fn conflicts_after_create(
                 m.history
                     .created_or_replaced()
                     .into_iter()
-                    .filter(|t| *t <= at && at - *t <= AFTER_CREATE)
-                    .max()
-                    .map(|t| (l, at, m, t))
+                    .filter(|made| made.when().followed_by(at, AFTER_CREATE))
+                    .max_by_key(|made| made.when().latest())
+                    .map(|made| (l, at, m, made))
             })
         })
         .next();
-    let Some((line, at, machine, created)) = blamed else {
+    let Some((line, at, machine, made)) = blamed else {
         return;
     };
-    let level = if time::now().saturating_sub(at) < RECENT {
+    let level = if time::since(at) < RECENT {
         Level::Error
     } else {
         Level::Warn
+    };
+    let what = match &made {
+        Made::Created(_) => "was created or replaced".to_string(),
+        Made::ReplacedInPlace(r) => {
+            format!("was replaced in place (release {} → {})", r.from, r.to)
+        }
+    };
+    let when = match made.when() {
+        When::At(t) => format!(
+            "came {}s after machine {} {what} at {t}",
+            at.duration_since(t).as_secs(),
+            machine.id
+        ),
+        When::Between { after, before } => format!(
+            "came after machine {} {what} between {after} and {before}",
+            machine.id
+        ),
     };
     f.push(
         Finding::new(
@@ -338,16 +382,12 @@ fn conflicts_after_create(
             Some(bot),
             Check::Deploy,
             format!(
-                "409 lines in the logs of {app} (the last at {}{}) came {}s after machine {} \
-was created or replaced at {}: a deploy's new machine polled beside the old one",
-                time::rfc3339(at),
+                "409 lines in the logs of {app} (the last at {at}{}) {when}: a deploy's new \
+machine polled beside the old one",
                 line.machine
                     .as_ref()
                     .map(|m| format!(" on machine {m}"))
                     .unwrap_or_default(),
-                at - created,
-                machine.id,
-                time::rfc3339(created),
             ),
         )
         .fix(Fix::one_machine_per_deploy(app)),
@@ -371,7 +411,7 @@ fn started_again(bot: &Bot, app: &str, machines: &[Machine], ev: &Evidence, f: &
                 m.history
                     .who_started(m.proxy_autostart)
                     .unwrap_or_else(|| e.who()),
-                time::rfc3339(e.at())
+                e.at_second()
             )
         };
         let (who, fix) = match start {

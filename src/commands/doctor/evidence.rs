@@ -28,6 +28,8 @@ pub struct Evidence {
     /// What each bot's platform other than Fly says makes two pollers (preboot, a formation
     /// above 1…), through the seam.
     pub platform_warnings: BTreeMap<BotName, Result<Vec<PlatformWarning>, PlatformError>>,
+    /// The recent logs of each bot's platform other than Fly (Fly's are `logs`, by app).
+    pub platform_logs: BTreeMap<BotName, Result<RecentLogs, PlatformError>>,
 }
 
 const LOGS_LIMIT: Duration = Duration::from_secs(10);
@@ -36,7 +38,7 @@ const LOGS_LIMIT: Duration = Duration::from_secs(10);
 /// buffer it prints nothing and polls for ever. No line by then means the buffer is empty.
 pub(super) const LOGS_FIRST_LINE: Duration = Duration::from_secs(3);
 
-pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
+pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: super::Probe) -> Evidence {
     let cfg = &ctx.cfg;
     let apps = survey::apps(bots);
     std::thread::scope(|s| {
@@ -56,7 +58,7 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
                 )
             })
             .collect();
-        let probes: Vec<_> = if probe {
+        let probes: Vec<_> = if probe == super::Probe::Listen {
             bots.iter()
                 .filter_map(|bot| match ctx.tokens.of(bot).clone() {
                     TokenLookup::Found { token, .. } => {
@@ -79,6 +81,17 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
                 Some((bot.name.clone(), s.spawn(move || platform.warnings())))
             })
             .collect();
+        let platform_logs: Vec<_> = bots
+            .iter()
+            .filter(|bot| bot.fly().is_none())
+            .filter_map(|bot| {
+                let platform = ctx.platform_of(bot)?;
+                Some((
+                    bot.name.clone(),
+                    s.spawn(move || platform.recent_logs(LOGS_FIRST_LINE, LOGS_LIMIT)),
+                ))
+            })
+            .collect();
         Evidence {
             survey: joined(survey.join()),
             whoami: whoami.map(|h| joined(h.join())),
@@ -94,6 +107,10 @@ pub(super) fn gather(ctx: &Context, bots: &[&Bot], probe: bool) -> Evidence {
             flyctl_version: version.map(|h| joined(h.join())),
             webhook_again: joined(webhook_again.join()),
             platform_warnings: platform_warnings
+                .into_iter()
+                .map(|(b, h)| (b, joined(h.join())))
+                .collect(),
+            platform_logs: platform_logs
                 .into_iter()
                 .map(|(b, h)| (b, joined(h.join())))
                 .collect(),

@@ -5,8 +5,7 @@ use super::{Context, Evidence, Findings};
 use crate::config::Bot;
 use crate::fix::Fix;
 use crate::sources::fly::{FlyError, LogLine, MachineState};
-use crate::survey::finding::{Check, Finding, Level};
-use crate::time;
+use crate::survey::finding::{Check, Finding};
 
 pub(super) fn check_flyctl(ctx: &Context, ev: &Evidence, f: &mut Findings) {
     let Some(whoami) = &ev.whoami else {
@@ -90,7 +89,7 @@ they conflict (fly deploy creates a pair unless --ha=false)",
             // For a webhook bot, Fly Proxy starting a machine on a post is the design.
             for m in machines.iter().filter(|m| {
                 !m.is_running()
-                    && m.proxy_autostart
+                    && m.proxy_autostart.is_on()
                     && m.state != MachineState::Destroyed
                     && !bot.mode.is_webhook()
             }) {
@@ -138,28 +137,16 @@ in them",
         };
         return f.push(Finding::ok(Some(bot), Check::Logs, message));
     };
-    let recent = last.at.is_some_and(|t| time::now().saturating_sub(t) < 600);
-    f.push(
-        Finding::new(
-            if recent { Level::Error } else { Level::Warn },
-            Some(bot),
-            Check::Logs,
-            format!(
-                "{} 409 Conflict line(s) in the recent logs of {app}, the last at {} on machine {}",
-                conflicts.len(),
-                last.at
-                    .map(time::rfc3339)
-                    .unwrap_or_else(|| "an unknown time".into()),
-                last.machine
-                    .as_ref()
-                    .map_or_else(|| "?".into(), ToString::to_string)
-            ),
-        )
-        .fix(
-            Fix::run(&["botctl", "doctor", &bot.name, "--probe"])
-                .note("finds a poller no other check can see"),
-        ),
-    );
+    let machine = last
+        .machine
+        .as_ref()
+        .map_or_else(|| "?".into(), ToString::to_string);
+    f.push(super::platform::conflicts_in_logs(
+        bot,
+        &conflicts,
+        app.as_ref(),
+        &format!(" on machine {machine}"),
+    ));
 }
 
 /// A console, release-command or canary machine is never one of the bot's places, but one

@@ -92,7 +92,7 @@ pub(super) fn check_fly_record(ctx: &Context, bot: &Bot, ev: &Evidence, f: &mut 
     let stale_note = if is_stale {
         format!(
             "; the record is stale: older than [team] stale = {}",
-            team::span(stale)
+            crate::time::span(stale)
         )
     } else {
         String::new()

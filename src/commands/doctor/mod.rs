@@ -43,9 +43,21 @@ pub struct Args {
     json: bool,
 }
 
+/// Whether doctor long-polls getUpdates to hear other pollers (`--probe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    Listen,
+    Skip,
+}
+
 pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<ExitStatus> {
     let bots = ctx.cfg.select(&args.bots)?;
-    if args.probe {
+    let probe = if args.probe {
+        Probe::Listen
+    } else {
+        Probe::Skip
+    };
+    if probe == Probe::Listen {
         ui::note(format!(
             "Probing for {}s. {}",
             ctx.cfg.telegram.probe.as_secs(),
@@ -53,12 +65,11 @@ pub fn run(ctx: &Context, args: &Args, detail: Detail) -> Result<ExitStatus> {
         ));
     }
     let evidence = {
-        let _spinner = args
-            .probe
+        let _spinner = (probe == Probe::Listen)
             .then(|| ui::Spinner::new("listening for other pollers", ctx.cfg.telegram.probe));
-        gather(ctx, &bots, args.probe)
+        gather(ctx, &bots, probe)
     };
-    let findings = diagnose(ctx, &bots, &evidence, args.probe);
+    let findings = diagnose(ctx, &bots, &evidence, probe);
     let errors = findings.iter().filter(|f| f.level == Level::Error).count();
     if args.json {
         ui::json(&ui::json::DoctorJson::new(&findings));
@@ -88,7 +99,7 @@ impl Findings {
 }
 
 /// Every check over the evidence, the cause of a 409 sorted first.
-pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Vec<Finding> {
+pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probe: Probe) -> Vec<Finding> {
     let mut f = Findings::default();
     f.push(Finding::ok(
         None,
@@ -119,9 +130,10 @@ pub fn diagnose(ctx: &Context, bots: &[&Bot], ev: &Evidence, probed: bool) -> Ve
         telegram::check_telegram(bot, ev, api, &mut f);
         autostart::check_autostart(ctx, bot, ev, &mut f);
         fly::check_logs(bot, ev, &mut f);
+        platform::check_logs(bot, ev, &mut f);
         handoff::check_handoff(bot, ev, &mut f);
         handoff::check_fly_record(ctx, bot, ev, &mut f);
-        if probed {
+        if probe == Probe::Listen {
             telegram::check_probe(bot, ev, &mut f);
         }
     }

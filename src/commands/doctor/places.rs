@@ -164,7 +164,7 @@ deletes the webhook as it starts)"
 
 /// The hosts of host instances, each once, in order.
 pub(super) fn host_names<'a>(
-    hosts: &[(&'a HostName, &crate::sources::local::Instance)],
+    hosts: &[(&'a HostName, &crate::sources::local::BotProcess)],
 ) -> Vec<&'a HostName> {
     let mut names: Vec<&HostName> = hosts.iter().map(|(h, _)| *h).collect();
     names.dedup();

@@ -13,9 +13,10 @@ use crate::sources::telegram::{BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, Judgement};
 use crate::survey::finding::{Check, Finding};
 use crate::time;
+use jiff::SignedDuration;
 
 /// A delivery error younger than this is news; an older one is history.
-const RECENT: u64 = 3600;
+const RECENT: SignedDuration = SignedDuration::from_hours(1);
 /// How long apart the two readings are when updates wait.
 const AGAIN_AFTER: Duration = Duration::from_secs(2);
 
@@ -141,20 +142,20 @@ updates there",
 
 fn check_delivery_error(bot: &Bot, ev: &Evidence, w: &WebhookInfo, f: &mut Findings) {
     let Some(at) = w.last_error_date else { return };
-    let ago = time::now().saturating_sub(at);
+    let ago = time::since(at).max(SignedDuration::ZERO);
     if ago > RECENT {
         return;
     }
     let message = w.last_error_message.clone().unwrap_or_default();
     let mut text = format!(
         "Telegram's last delivery to the webhook failed {} min ago: {message}",
-        ago / 60
+        ago.as_secs() / 60
     );
     let machines = ev.survey.machines(bot).and_then(|m| m.as_ref().ok());
     let asleep: Vec<&str> = machines
         .into_iter()
         .flatten()
-        .filter(|m| !m.is_running() && !m.proxy_autostart)
+        .filter(|m| !m.is_running() && !m.proxy_autostart.is_on())
         .map(|m| m.id.as_str())
         .collect();
     let all_stopped = machines.is_some_and(|ms| ms.iter().all(|m| !m.is_running()));

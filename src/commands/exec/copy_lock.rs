@@ -34,7 +34,7 @@ pub enum Claim {
 /// What the lock file says: "PID START" (start time in seconds since the epoch).
 fn written(id: ProcessIdentity) -> String {
     match id.started {
-        Some(t) => format!("{} {t}", id.pid),
+        Some(t) => format!("{} {}", id.pid, t.as_second()),
         None => id.pid.to_string(),
     }
 }
@@ -43,13 +43,14 @@ fn written(id: ProcessIdentity) -> String {
 fn parse(text: &str) -> Option<ProcessIdentity> {
     let mut words = text.split_whitespace();
     let pid = words.next()?.parse().ok()?;
-    let started = Some(words.next()?.parse().ok()?);
+    let started = Some(crate::time::from_unix(words.next()?.parse().ok()?)?);
     Some(ProcessIdentity { pid, started })
 }
 
 /// Takes the copy lock of `bot` and writes this pid into it, or says who holds it.
 pub fn claim(root: &Path, bot: &str) -> Result<Claim> {
-    let path = crate::state::folder(root, true)?.join(format!("exec-{bot}.lock"));
+    let path = crate::state::folder(root, crate::state::IfMissing::Create)?
+        .join(format!("exec-{bot}.lock"));
     // Never through a link, as the handoff lock.
     let mut file = OpenOptions::new()
         .create(true)
@@ -136,7 +137,7 @@ mod tests {
     fn the_lock_names_a_pid_with_its_start_time_or_nobody() {
         let id = ProcessIdentity {
             pid: Pid(42),
-            started: Some(1_700_000_000),
+            started: crate::time::from_unix(1_700_000_000),
         };
         assert_eq!(parse(&written(id)), Some(id));
         assert_eq!(parse("42"), None, "a pid alone names nobody");
@@ -146,7 +147,7 @@ mod tests {
         assert_eq!(live(Some(ProcessIdentity { pid: me, started })), Some(me));
         let reused = ProcessIdentity {
             pid: me,
-            started: started.map(|t| t - 3600),
+            started: started.map(|t| t - jiff::SignedDuration::from_hours(1)),
         };
         assert_eq!(
             live(Some(reused)),

@@ -332,18 +332,13 @@ fn refuse(bot: &Bot, refusal: Refusal, waited: Option<Duration>) -> Error {
             ),
             fix: places[0].fix.clone(),
         },
-        Refusal::Runs(places) => Error::Refused {
+        Refusal::Runs(places) => Error::RefusedIn {
             message: format!(
-                "{} already runs in {} places{after}; another copy would make one more \
-poller:\n{}",
+                "{} already runs in {} places{after}; another copy would make one more poller",
                 bot.name,
                 places.len(),
-                places
-                    .iter()
-                    .map(|p| format!("  - {}\n    fix: {}", p.place, p.fix))
-                    .collect::<Vec<_>>()
-                    .join("\n")
             ),
+            places,
             fix: Fix::instruction(
                 "end each of them as above, then run this again (or pass --wait DURATION)",
             ),
@@ -407,11 +402,11 @@ fn become_the_bot(
     // Holding `clear` (both locks) into the exec.
     let error = cmd.exec();
     drop(clear);
-    Err(Error::StepFailed(format!(
-        "could not run `{}` in {}: {error}",
-        ui::shown(&launch.to_string()),
-        ctx.cfg.root.display()
-    )))
+    Err(Error::step(NotExecuted {
+        launch: ui::shown(&launch.to_string()).into_owned(),
+        dir: ctx.cfg.root.clone(),
+        source: error,
+    }))
 }
 
 /// SIGINT and SIGTERM back to their default action (the exec would reset them anyway).
@@ -495,4 +490,30 @@ fn pause_until(until: Instant) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The bot's `run` could not replace botctl (`launch`: the command, shown escaped).
+#[derive(Debug)]
+struct NotExecuted {
+    launch: String,
+    dir: std::path::PathBuf,
+    source: std::io::Error,
+}
+
+impl std::fmt::Display for NotExecuted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "could not run `{}` in {}: {}",
+            self.launch,
+            self.dir.display(),
+            self.source
+        )
+    }
+}
+
+impl std::error::Error for NotExecuted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }

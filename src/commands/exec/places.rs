@@ -7,17 +7,12 @@ use super::copy_lock::{self, Claim};
 use crate::config::Bot;
 use crate::fix::Fix;
 use crate::model::Pid;
-use crate::sources::local::Instance;
+use crate::sources::local::BotProcess;
 use crate::sources::proc::{self, Backend};
 use crate::sources::telegram::TokenLookup;
 use crate::survey::Survey;
 
-/// Another place the bot runs, as the refusal names it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Elsewhere {
-    pub place: String,
-    pub fix: Fix,
-}
+pub use crate::error::Elsewhere;
 
 /// What this run is, so that its own process tree and machine are never "another copy".
 pub struct ThisRun {
@@ -60,7 +55,7 @@ pub fn look(
 ) -> OtherCopies {
     let places = survey.places(bot);
     let mut elsewhere = Vec::new();
-    let local: Vec<&Instance> = places
+    let local: Vec<&BotProcess> = places
         .local
         .iter()
         .copied()

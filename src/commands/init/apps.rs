@@ -1,13 +1,13 @@
 //! Which Fly app deploys each bot.
 
-use super::bot::{App, Bot};
+use super::bot::{App, FoundBot};
 use super::fly_toml::FlyFile;
 use super::walk::Project;
 
 /// Ties each bot to the Fly app that deploys it: the fly.toml whose processes or Dockerfile
 /// start it; else a package named like the app; else the only bot in the fly.toml's folder; a
 /// root fly.toml to the project's only bot. Returns the apps tied to no bot.
-pub fn assign(project: &Project, fly: &[FlyFile], bots: &mut [Bot]) -> Vec<(String, String)> {
+pub fn assign(project: &Project, fly: &[FlyFile], bots: &mut [FoundBot]) -> Vec<(String, String)> {
     let mut used = vec![false; fly.len()];
     let app_of = |i: usize, why: String, group: Option<String>| {
         let f = &fly[i];

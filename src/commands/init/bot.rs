@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use super::token::Token;
+use super::token::TokenFound;
 use crate::model::{Entry, Language};
 
 /// A bot, or a candidate init is unsure of.
-pub struct Bot {
+pub struct FoundBot {
     pub name: String,
     pub entry: Entry,
     /// Where it runs (the project root, or the folder a `cd`, a Dockerfile or a Procfile puts it in).
@@ -20,10 +20,10 @@ pub struct Bot {
     pub origins: Vec<String>,
     /// Why it is only a candidate; `None`: a bot for sure.
     pub doubt: Option<String>,
-    pub token: Token,
+    pub token: TokenFound,
     pub app: App,
     /// The Kubernetes workload whose container starts it.
-    pub kube: Option<super::manifests::Workload>,
+    pub kube: Option<super::manifests::ManifestWorkload>,
     /// Its Heroku app and process type, when a Procfile starts it and no fly.toml deploys it.
     pub heroku: Option<HerokuKey>,
     /// Why it runs on Railway (`railway.toml (deploy.startCommand) starts it`).
@@ -42,10 +42,10 @@ pub struct Bot {
     pub(super) key: PathBuf,
 }
 
-impl Bot {
+impl FoundBot {
     /// A bot for sure, with nothing found about it yet, not named yet.
-    pub fn new(entry: Entry, key: PathBuf, dir: PathBuf, language: Language) -> Bot {
-        Bot {
+    pub fn new(entry: Entry, key: PathBuf, dir: PathBuf, language: Language) -> FoundBot {
+        FoundBot {
             name: String::new(),
             entry,
             dir,
@@ -53,7 +53,7 @@ impl Bot {
             fly_from_launch: false,
             origins: Vec::new(),
             doubt: None,
-            token: Token::default(),
+            token: TokenFound::default(),
             app: App::None,
             kube: None,
             heroku: None,
@@ -71,13 +71,13 @@ impl Bot {
 
     /// A sure bot with no app, for render's tests.
     #[cfg(test)]
-    pub fn for_test(name: &str, entry: Entry, dir: Option<&str>, token: Token) -> Bot {
-        Bot {
+    pub fn for_test(name: &str, entry: Entry, dir: Option<&str>, token: TokenFound) -> FoundBot {
+        FoundBot {
             name: name.into(),
             dir_rel: dir.map(String::from),
             origins: vec!["Procfile:1 (worker)".into()],
             token,
-            ..Bot::new(
+            ..FoundBot::new(
                 entry,
                 PathBuf::from("/p/x.py"),
                 PathBuf::from("/p").join(dir.unwrap_or("")),

@@ -25,7 +25,7 @@ pub enum Starts {
 
 /// One simple command, where it runs and what it starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
+pub struct LaunchStep {
     pub dir: PathBuf,
     pub starts: Starts,
 }
@@ -34,7 +34,7 @@ pub struct Step {
 const MAX_NESTING: usize = 4;
 
 /// The steps of a shell command line run in `dir`.
-pub fn steps(line: &str, dir: &Path) -> Vec<Step> {
+pub fn steps(line: &str, dir: &Path) -> Vec<LaunchStep> {
     let mut dir = dir.to_path_buf();
     let mut out = Vec::new();
     steps_into(line, &mut dir, &mut out, 0);
@@ -42,14 +42,14 @@ pub fn steps(line: &str, dir: &Path) -> Vec<Step> {
 }
 
 /// The steps of an exec-form command (`CMD ["python", "-m", "app"]`): no shell, one command.
-pub fn steps_of_words(words: &[String], dir: &Path) -> Vec<Step> {
+pub fn steps_of_words(words: &[String], dir: &Path) -> Vec<LaunchStep> {
     let mut dir = dir.to_path_buf();
     let mut out = Vec::new();
     command_into(words, &mut dir, &mut out, 0);
     out
 }
 
-fn steps_into(line: &str, dir: &mut PathBuf, out: &mut Vec<Step>, depth: usize) {
+fn steps_into(line: &str, dir: &mut PathBuf, out: &mut Vec<LaunchStep>, depth: usize) {
     if depth > MAX_NESTING {
         return;
     }
@@ -58,7 +58,7 @@ fn steps_into(line: &str, dir: &mut PathBuf, out: &mut Vec<Step>, depth: usize) 
     }
 }
 
-fn command_into(words: &[String], dir: &mut PathBuf, out: &mut Vec<Step>, depth: usize) {
+fn command_into(words: &[String], dir: &mut PathBuf, out: &mut Vec<LaunchStep>, depth: usize) {
     let words = unwrap(words);
     let Some(first) = words.first() else {
         return;
@@ -115,8 +115,8 @@ fn command_into(words: &[String], dir: &mut PathBuf, out: &mut Vec<Step>, depth:
     out.push(step(dir, starts));
 }
 
-fn step(dir: &Path, starts: Starts) -> Step {
-    Step {
+fn step(dir: &Path, starts: Starts) -> LaunchStep {
+    LaunchStep {
         dir: dir.to_path_buf(),
         starts,
     }

@@ -5,18 +5,18 @@
 
 use std::path::{Path, PathBuf};
 
-use super::command::{self, Step};
+use super::command::{self, LaunchStep};
 use super::dockerfile::exec_form;
 use super::walk::{Project, read};
 
-pub struct Service {
+pub struct ComposeService {
     pub name: String,
     /// The compose file, shown: `docker-compose.yml:12 (service bot)`.
     pub origin: String,
     /// The build context (`build: ./bot` or `build: {context: ./bot}`) and its Dockerfile.
     pub dockerfile: Option<PathBuf>,
     /// What `command:` (or `entrypoint:`) starts; empty: the image's own CMD.
-    pub steps: Vec<Step>,
+    pub steps: Vec<LaunchStep>,
     /// Names from `environment:`.
     pub env: Vec<String>,
 }
@@ -28,7 +28,7 @@ const NAMES: [&str; 4] = [
     "compose.yaml",
 ];
 
-pub fn read_all(project: &Project) -> Vec<Service> {
+pub fn read_all(project: &Project) -> Vec<ComposeService> {
     let mut out = Vec::new();
     for name in NAMES {
         for path in project.named(name) {
@@ -155,7 +155,7 @@ fn flow_list(s: &str) -> Option<Vec<String>> {
     )
 }
 
-fn services(project: &Project, path: &Path, text: &str) -> Vec<Service> {
+fn services(project: &Project, path: &Path, text: &str) -> Vec<ComposeService> {
     let lines = lines(text);
     let dir = path.parent().unwrap_or(&project.root).to_path_buf();
     let shown = project.shown(path);
@@ -224,7 +224,7 @@ fn services(project: &Project, path: &Path, text: &str) -> Vec<Service> {
         };
         let mut steps = entrypoint.map(to_words).unwrap_or_default();
         steps.extend(cmd.map(to_words).unwrap_or_default());
-        out.push(Service {
+        out.push(ComposeService {
             name: name.to_string(),
             origin: format!("{shown}:{number} (service {})", crate::outside::shown(name)),
             dockerfile: context_dir

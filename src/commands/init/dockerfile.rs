@@ -4,14 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use super::command::{self, Step};
+use super::command::{self, LaunchStep};
 use super::walk::{Project, read};
 
 /// What one Dockerfile starts.
 pub struct Image {
     pub path: PathBuf,
     /// Each step with the instruction it comes from: `Dockerfile:7 (CMD)`.
-    pub steps: Vec<(Step, String)>,
+    pub steps: Vec<(LaunchStep, String)>,
 }
 
 /// Every Dockerfile of the project (`Dockerfile`, `Dockerfile.prod`, `bot.Dockerfile`).

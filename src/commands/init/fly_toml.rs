@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::command::{self, Step};
+use super::command::{self, LaunchStep};
 use super::walk::{Project, normalize, read};
 
 pub struct FlyFile {
@@ -13,7 +13,7 @@ pub struct FlyFile {
     pub app: String,
     /// (process group, `fly.toml:9 ([processes] bot)`, what it starts); no group for
     /// `[experimental] cmd`.
-    pub processes: Vec<(Option<String>, String, Vec<Step>)>,
+    pub processes: Vec<(Option<String>, String, Vec<LaunchStep>)>,
     /// The Dockerfile it deploys.
     pub dockerfile: PathBuf,
 }
@@ -74,7 +74,7 @@ pub fn read_all(project: &Project) -> Vec<FlyFile> {
 }
 
 /// A command as fly.toml holds it: a string (run by a shell) or a list of words.
-fn steps_of(cmd: &toml::Value, dir: &std::path::Path) -> Option<Vec<Step>> {
+fn steps_of(cmd: &toml::Value, dir: &std::path::Path) -> Option<Vec<LaunchStep>> {
     match cmd {
         toml::Value::String(s) => Some(command::steps(s, dir)),
         toml::Value::Array(words) => {

@@ -4,15 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use super::bot::Bot;
+use super::bot::FoundBot;
 use super::code::{self, code_set};
-use super::launch::{Runs, Sources, resolve};
+use super::launch::{Launched, Sources, resolve};
 use super::token;
 use super::walk::{Project, read};
 use crate::model::{Entry, Language};
 
 pub struct Found {
-    pub bots: Vec<Bot>,
+    pub bots: Vec<FoundBot>,
     /// fly.toml apps no bot was tied to: (app, fly.toml shown).
     pub unassigned: Vec<(String, String)>,
     /// Every fly.toml read, shown: where init looked for a bot's app.
@@ -20,20 +20,20 @@ pub struct Found {
 }
 
 pub fn bots(project: &Project, sources: &Sources) -> Found {
-    let mut bots: Vec<Bot> = Vec::new();
+    let mut bots: Vec<FoundBot> = Vec::new();
     for launch in &sources.launches {
-        for (runs, dir) in resolve(project, &sources.packages, &launch.step, launch.strong) {
+        for (runs, dir) in resolve(project, &sources.packages, &launch.step, launch.file) {
             let (entry, key, language) = match &runs {
-                Runs::Script { file, language } => (
+                Launched::Script { file, language } => (
                     Entry::Script(script_path(project, file)),
                     file.clone(),
                     *language,
                 ),
-                Runs::Module { name, file } if crate::config::is_module_name(name) => {
+                Launched::Module { name, file } if crate::config::is_module_name(name) => {
                     (Entry::Module(name.clone()), file.clone(), Language::Python)
                 }
-                Runs::Module { .. } => continue,
-                Runs::Missing { entry, named } => (
+                Launched::Module { .. } => continue,
+                Launched::Missing { entry, named } => (
                     entry.clone(),
                     dir.join(format!("\0{named}")),
                     Language::Python,
@@ -43,15 +43,15 @@ pub fn bots(project: &Project, sources: &Sources) -> Found {
                 Some(b) => b,
                 None => {
                     let doubt = match &runs {
-                        Runs::Missing { named, .. } => Some(format!(
+                        Launched::Missing { named, .. } => Some(format!(
                             "{} runs `{named}`, which is not in the project",
                             launch.origin
                         )),
                         _ => None,
                     };
-                    bots.push(Bot {
+                    bots.push(FoundBot {
                         doubt,
-                        ..Bot::new(entry, key, dir.clone(), language)
+                        ..FoundBot::new(entry, key, dir.clone(), language)
                     });
                     bots.last_mut().expect("just pushed")
                 }
@@ -122,11 +122,11 @@ file, Procfile, fly.toml, package.json, Makefile or script starts it",
                     )
                 });
                 covered.extend(code.iter().map(|(p, _)| p.clone()));
-                bots.push(Bot {
+                bots.push(FoundBot {
                     doubt,
                     token: token::find(project, &code, &dir, &[]),
                     package: pyproject_name(&dir),
-                    ..Bot::new(Entry::Module(module), main, dir, Language::Python)
+                    ..FoundBot::new(Entry::Module(module), main, dir, Language::Python)
                 });
                 continue;
             }
@@ -150,11 +150,11 @@ Makefile or script starts it",
         };
         covered.extend(code.iter().map(|(p, _)| p.clone()));
         let entry = Entry::Script(script_path(project, file));
-        bots.push(Bot {
+        bots.push(FoundBot {
             doubt,
             token: token::find(project, &code, &dir, &[]),
             package: pyproject_name(&dir),
-            ..Bot::new(entry, file.clone(), dir, Language::Python)
+            ..FoundBot::new(entry, file.clone(), dir, Language::Python)
         });
     }
 

@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use super::bot::{App, Bot, HerokuKey};
+use super::bot::{App, FoundBot, HerokuKey};
 use super::walk::{Project, read};
 
 /// A bot no fly.toml deploys and a Procfile starts: its Heroku key. Of several process types
 /// that start it, `worker` (Heroku's name for a process with no web traffic), else the first.
-pub fn assign(project: &Project, bots: &mut [Bot]) {
+pub fn assign(project: &Project, bots: &mut [FoundBot]) {
     let app = app_from_git(&project.root);
     for b in bots.iter_mut().filter(|b| b.app == App::None) {
         let Some((process, origin)) = b

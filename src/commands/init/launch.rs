@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::code::module_file;
-use super::command::{Starts, Step};
+use super::command::{LaunchStep, Starts};
 use super::package_json::{self, Package};
 use super::walk::{Project, normalize};
 use super::{compose, dockerfile, fly_toml, manifests, procfile, railway, scripts};
@@ -13,7 +13,7 @@ use crate::model::Language;
 
 /// One command of a project file that starts something.
 pub struct Launch {
-    pub step: Step,
+    pub step: LaunchStep,
     /// Where it is written: `Dockerfile:7 (CMD)`.
     pub origin: String,
     /// The name the file gives it: a compose service, a Procfile process, a Fly process group.
@@ -22,18 +22,26 @@ pub struct Launch {
     pub fly: Option<(usize, Option<String>)>,
     /// Variable names the file gives it (compose `environment`), with where.
     pub env: Vec<(String, String)>,
-    /// A file whose commands all start something (not a Makefile or a script of many jobs):
-    /// an entry it names that is not in the project is worth saying.
-    pub strong: bool,
+    /// What kind of file names it: an entry a launcher names that is not in the project is
+    /// worth saying.
+    pub file: LaunchFile,
     /// A Procfile's process type (what Heroku scales).
     pub procfile: Option<String>,
     /// Railway's config as code starts it.
     pub railway: bool,
 }
 
+/// A file whose commands all start something (fly.toml, a Dockerfile, compose, a Procfile,
+/// a manifest), or one of many jobs (a Makefile, a shell script).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchFile {
+    Launcher,
+    ManyJobs,
+}
+
 /// What a launch finally runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Runs {
+pub enum Launched {
     Script {
         file: PathBuf,
         language: Language,
@@ -53,7 +61,7 @@ pub enum Runs {
 pub struct Sources {
     pub fly: Vec<fly_toml::FlyFile>,
     /// Kubernetes workloads whose containers start something.
-    pub kube: Vec<manifests::Workload>,
+    pub kube: Vec<manifests::ManifestWorkload>,
     pub packages: Vec<Package>,
     pub launches: Vec<Launch>,
 }
@@ -67,12 +75,12 @@ pub fn gather(project: &Project) -> Sources {
     let railway_starts = railway::read_all(project);
     let packages = package_json::read_all(project);
     let mut launches = Vec::new();
-    let mut add = |steps: &[Step],
+    let mut add = |steps: &[LaunchStep],
                    origin: &str,
                    name: Option<&str>,
                    fly,
                    env: &[(String, String)],
-                   strong| {
+                   file| {
         for step in steps {
             launches.push(Launch {
                 step: step.clone(),
@@ -80,7 +88,7 @@ pub fn gather(project: &Project) -> Sources {
                 name: name.map(String::from),
                 fly: Option::clone(&fly),
                 env: env.to_vec(),
-                strong,
+                file,
                 procfile: None,
                 railway: false,
             });
@@ -94,11 +102,11 @@ pub fn gather(project: &Project) -> Sources {
                 group.as_deref(),
                 Some((i, group.clone())),
                 &[],
-                true,
+                LaunchFile::Launcher,
             );
         }
     }
-    let env_of = |s: &compose::Service| -> Vec<(String, String)> {
+    let env_of = |s: &compose::ComposeService| -> Vec<(String, String)> {
         s.env
             .iter()
             .map(|e| (e.clone(), s.origin.clone()))
@@ -120,12 +128,19 @@ pub fn gather(project: &Project) -> Sources {
                 service.map(|s| s.name.as_str()),
                 fly_i.map(|i| (i, None)),
                 &env,
-                true,
+                LaunchFile::Launcher,
             );
         }
     }
     for s in services.iter().filter(|s| !s.steps.is_empty()) {
-        add(&s.steps, &s.origin, Some(&s.name), None, &env_of(s), true);
+        add(
+            &s.steps,
+            &s.origin,
+            Some(&s.name),
+            None,
+            &env_of(s),
+            LaunchFile::Launcher,
+        );
     }
     for p in &procs {
         // Fly builds a folder without a Dockerfile with buildpacks, which run its Procfile.
@@ -138,14 +153,21 @@ pub fn gather(project: &Project) -> Sources {
             Some(&p.kind),
             fly_i.map(|i| (i, None)),
             &[],
-            true,
+            LaunchFile::Launcher,
         );
     }
     for w in &kube {
-        add(&w.steps, &w.origin, Some(&w.name), None, &[], true);
+        add(
+            &w.steps,
+            &w.origin,
+            Some(&w.name),
+            None,
+            &[],
+            LaunchFile::Launcher,
+        );
     }
     for r in &railway_starts {
-        add(&r.steps, &r.origin, None, None, &[], true);
+        add(&r.steps, &r.origin, None, None, &[], LaunchFile::Launcher);
     }
     for pkg in packages.iter().filter(|p| p.telegram) {
         let what = if pkg.script("start").is_some() {
@@ -159,14 +181,14 @@ pub fn gather(project: &Project) -> Sources {
             None,
             None,
             &[],
-            true,
+            LaunchFile::Launcher,
         );
     }
     for r in scripts::makefiles(project)
         .into_iter()
         .chain(scripts::shell_scripts(project))
     {
-        add(&r.steps, &r.origin, None, None, &[], false);
+        add(&r.steps, &r.origin, None, None, &[], LaunchFile::ManyJobs);
     }
     // A Procfile line's origin names it alone (`Procfile:2 (worker)`).
     for l in &mut launches {
@@ -191,29 +213,30 @@ const MAX_HOPS: usize = 4;
 pub fn resolve(
     project: &Project,
     packages: &[Package],
-    step: &Step,
-    strong: bool,
-) -> Vec<(Runs, PathBuf)> {
+    step: &LaunchStep,
+    named_by: LaunchFile,
+) -> Vec<(Launched, PathBuf)> {
     let mut out = Vec::new();
-    resolve_into(project, packages, step, strong, 0, &mut out);
+    resolve_into(project, packages, step, named_by, 0, &mut out);
     out
 }
 
 fn resolve_into(
     project: &Project,
     packages: &[Package],
-    step: &Step,
-    strong: bool,
+    step: &LaunchStep,
+    named_by: LaunchFile,
     hops: usize,
-    out: &mut Vec<(Runs, PathBuf)>,
+    out: &mut Vec<(Launched, PathBuf)>,
 ) {
     if hops > MAX_HOPS || !project.contains(&step.dir) {
         return;
     }
     let dir = &step.dir;
-    let follow = |steps: Vec<Step>, out: &mut Vec<(Runs, PathBuf)>| {
+    let strong = named_by == LaunchFile::Launcher;
+    let follow = |steps: Vec<LaunchStep>, out: &mut Vec<(Launched, PathBuf)>| {
         for s in steps {
-            resolve_into(project, packages, &s, strong, hops + 1, out);
+            resolve_into(project, packages, &s, named_by, hops + 1, out);
         }
     };
     match &step.starts {
@@ -224,15 +247,15 @@ fn resolve_into(
                 return;
             }
             if file.is_file() {
-                out.push((Runs::Script { file, language }, dir.clone()));
+                out.push((Launched::Script { file, language }, dir.clone()));
             } else if language == Language::JavaScript {
                 // `node dist/bot.js` before the build: the file the process will run.
                 if package_json::owning(packages, dir, &project.root).is_some_and(|p| p.telegram) {
-                    out.push((Runs::Script { file, language }, dir.clone()));
+                    out.push((Launched::Script { file, language }, dir.clone()));
                 }
             } else if strong {
                 out.push((
-                    Runs::Missing {
+                    Launched::Missing {
                         entry: crate::model::Entry::Script(project.rel(&file)),
                         named: format!("python {}", crate::outside::shown(s)),
                     },
@@ -242,7 +265,7 @@ fn resolve_into(
         }
         Starts::Module(m) => match module_file(dir, m) {
             Some(file) => out.push((
-                Runs::Module {
+                Launched::Module {
                     name: m.clone(),
                     file,
                 },
@@ -250,7 +273,7 @@ fn resolve_into(
             )),
             // `python -m pip`, `-m pytest`: a tool, not the project's code.
             None if strong && !is_tool_module(m) && crate::config::is_module_name(m) => out.push((
-                Runs::Missing {
+                Launched::Missing {
                     entry: crate::model::Entry::Module(m.clone()),
                     named: format!("python -m {}", crate::outside::shown(m)),
                 },
@@ -275,7 +298,7 @@ fn resolve_into(
                 && let Some(main) = pkg.main_entry()
             {
                 follow(
-                    vec![Step {
+                    vec![LaunchStep {
                         dir: dir.clone(),
                         starts: Starts::Script(relative(&folder.join(main), dir)),
                     }],

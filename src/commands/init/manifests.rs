@@ -5,26 +5,26 @@
 
 use std::path::Path;
 
-use super::command::{self, Step};
+use super::command::{self, LaunchStep};
 use super::compose::strip_comment;
 use super::dockerfile::exec_form;
 use super::walk::{Project, read};
 
 /// A workload that starts something.
 #[derive(Debug, Clone)]
-pub struct Workload {
+pub struct ManifestWorkload {
     /// `deployment` or `statefulset`: the botctl.toml key.
     pub kind: &'static str,
     pub name: String,
     pub namespace: Option<String>,
     /// `k8s/bot.yaml:21 (deployment lb-partner)`.
     pub origin: String,
-    pub steps: Vec<Step>,
+    pub steps: Vec<LaunchStep>,
 }
 
 /// The manifests of the project: YAML under a `k8s` or `deploy` folder, or beside a
 /// `kustomization.yaml`.
-pub fn read_all(project: &Project) -> Vec<Workload> {
+pub fn read_all(project: &Project) -> Vec<ManifestWorkload> {
     let kustomized: Vec<&Path> = project
         .named("kustomization.yaml")
         .chain(project.named("kustomization.yml"))
@@ -51,7 +51,7 @@ pub fn read_all(project: &Project) -> Vec<Workload> {
 
 /// The workloads of one file (its `---` documents); a container's command runs in the
 /// image's working folder, taken to be the project root.
-fn workloads(shown: &str, text: &str, root: &Path) -> Vec<Workload> {
+fn workloads(shown: &str, text: &str, root: &Path) -> Vec<ManifestWorkload> {
     let mut out = Vec::new();
     let mut doc: Vec<(usize, usize, &str)> = Vec::new();
     let lines = text.lines().enumerate().chain([(usize::MAX, "---")]);
@@ -74,7 +74,7 @@ fn workloads(shown: &str, text: &str, root: &Path) -> Vec<Workload> {
     out
 }
 
-fn workload(shown: &str, doc: &[(usize, usize, &str)], root: &Path) -> Option<Workload> {
+fn workload(shown: &str, doc: &[(usize, usize, &str)], root: &Path) -> Option<ManifestWorkload> {
     let top = |key: &str| {
         doc.iter()
             .find(|(indent, _, t)| *indent == 0 && key_of(t) == Some(key))
@@ -99,7 +99,7 @@ fn workload(shown: &str, doc: &[(usize, usize, &str)], root: &Path) -> Option<Wo
     let name = field("name")?;
     let namespace = field("namespace");
     let (line, words) = containers(doc).into_iter().find(|(_, w)| !w.is_empty())?;
-    Some(Workload {
+    Some(ManifestWorkload {
         kind,
         origin: format!("{shown}:{line} ({kind} {})", crate::outside::shown(&name)),
         steps: command::steps_of_words(&words, root),

@@ -40,7 +40,7 @@ mod token;
 mod walk;
 
 use crate::config::{self, FILE_NAME};
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{Error, ExitStatus, Result, Usage};
 use crate::ui;
 
 #[derive(clap::Args, Debug)]
@@ -85,7 +85,10 @@ pub fn run(args: &Args) -> Result<ExitStatus> {
     for line in render::summary(&found) {
         ui::line(line);
     }
-    ui::confirm(&format!("Write {}?", target.display()), args.yes)?;
+    ui::confirm(
+        &format!("Write {}?", target.display()),
+        ui::Consent::from_yes(args.yes),
+    )?;
     crate::state::write_atomically(&target, &text)
         .map_err(|e| Error::io(format!("cannot write {}", target.display()), e))?;
     let next = if found.bots.iter().any(|b| b.doubt.is_none()) {
@@ -108,9 +111,7 @@ fn check(
     if found.bots.iter().any(|b| b.doubt.is_none()) {
         config::parse(text, target, root.to_path_buf())?;
     } else if let Err(e) = text.parse::<toml::Table>() {
-        return Err(Error::Usage(format!(
-            "botctl init made a file that is not TOML: {e}"
-        )));
+        return Err(Error::Usage(Usage::InitNotToml(e)));
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::bot::{App, Bot};
+use super::bot::{App, FoundBot};
 use super::walk::Project;
 use crate::model::{Entry, Language};
 
@@ -37,7 +37,7 @@ fn is_generic(name: &str) -> bool {
 
 /// The names a bot's entry suggests, most telling first: `frontend.admin_bot.src` →
 /// `admin_bot`; `bots/partner/main.py` → `partner`.
-fn entry_names(b: &Bot, project: &Project) -> Vec<String> {
+fn entry_names(b: &FoundBot, project: &Project) -> Vec<String> {
     let parts: Vec<String> = match &b.entry {
         Entry::Module(m) => m.split('.').map(String::from).collect(),
         Entry::Script(s) => {
@@ -69,7 +69,7 @@ fn entry_names(b: &Bot, project: &Project) -> Vec<String> {
 }
 
 /// Names every bot, in order, each name once.
-pub fn name_all(project: &Project, bots: &mut [Bot]) {
+pub fn name_all(project: &Project, bots: &mut [FoundBot]) {
     let mut taken: Vec<String> = Vec::new();
     for b in bots.iter_mut() {
         let services = b.names.iter().filter(|n| !is_generic(n)).cloned();

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::command::{self, Step};
+use super::command::{self, LaunchStep};
 use super::walk::{Project, read};
 
 /// Node packages that poll Telegram.
@@ -66,13 +66,13 @@ impl Package {
 
     /// What `npm start` runs: the start script, else `node` with `main` (npm's default is
     /// `node server.js`, which no bot is).
-    pub fn start_steps(&self) -> Vec<Step> {
+    pub fn start_steps(&self) -> Vec<LaunchStep> {
         match self.script("start") {
             Some(s) => command::steps(s, &self.dir),
             None => self
                 .main_entry()
                 .map(|m| {
-                    vec![Step {
+                    vec![LaunchStep {
                         dir: self.dir.clone(),
                         starts: command::Starts::Script(m),
                     }]

@@ -1,7 +1,7 @@
 //! Procfile lines (`worker: python bot.py`): Heroku, Fly's buildpacks, honcho and foreman run
 //! each in the Procfile's folder.
 
-use super::command::{self, Step};
+use super::command::{self, LaunchStep};
 use super::walk::{Project, read};
 
 pub struct Process {
@@ -9,7 +9,7 @@ pub struct Process {
     pub kind: String,
     /// `Procfile:2 (worker)`.
     pub origin: String,
-    pub steps: Vec<Step>,
+    pub steps: Vec<LaunchStep>,
     /// The Procfile's folder.
     pub dir: std::path::PathBuf,
 }

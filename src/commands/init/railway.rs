@@ -2,15 +2,15 @@
 //! the service runs. A bot it starts runs on Railway, in the service the project is linked to
 //! (`railway link` keeps that link outside the project, so init names no service).
 
-use super::bot::{App, Bot};
-use super::command::{self, Step};
+use super::bot::{App, FoundBot};
+use super::command::{self, LaunchStep};
 use super::walk::{Project, read};
 
 /// One config file's start command.
 pub struct StartCommand {
     /// `railway.toml (deploy.startCommand)`.
     pub origin: String,
-    pub steps: Vec<Step>,
+    pub steps: Vec<LaunchStep>,
 }
 
 pub fn read_all(project: &Project) -> Vec<StartCommand> {
@@ -43,7 +43,7 @@ pub fn read_all(project: &Project) -> Vec<StartCommand> {
 
 /// A bot no fly.toml deploys and no Heroku app runs, started by a Railway config: it runs on
 /// Railway.
-pub fn assign(bots: &mut [Bot]) {
+pub fn assign(bots: &mut [FoundBot]) {
     for b in bots.iter_mut() {
         let on_heroku = b.heroku.as_ref().is_some_and(|h| h.app.is_some());
         if b.app == App::None && !on_heroku && b.railway.is_none() {

@@ -2,7 +2,7 @@
 //! TOML string made by the toml crate; every piece of a project file in a comment is escaped
 //! to one line.
 
-use super::bot::{App, Bot};
+use super::bot::{App, FoundBot};
 use super::found::Found;
 use crate::model::Entry;
 
@@ -29,7 +29,7 @@ fly.toml [processes], package.json scripts, Makefile targets, *.sh scripts and *
 /// The file's text.
 pub fn toml(found: &Found) -> String {
     let mut s = String::from(HEADER);
-    let sure: Vec<&Bot> = found.bots.iter().filter(|b| b.doubt.is_none()).collect();
+    let sure: Vec<&FoundBot> = found.bots.iter().filter(|b| b.doubt.is_none()).collect();
     if let Some(b) = sure.first() {
         s.push_str(&format!(
             "\n# Launch scripts, Dockerfile CMD, systemd ExecStart: put `botctl exec` in front of \
@@ -107,7 +107,7 @@ fn command_for(entry: &Entry) -> String {
 }
 
 /// The `run` a bot needs: starting it in its own folder; `None`: the default from the root.
-pub fn run_of(b: &Bot) -> Option<String> {
+pub fn run_of(b: &FoundBot) -> Option<String> {
     let rel = b.dir_rel.as_deref().filter(|d| !d.is_empty())?;
     let inner = match &b.entry {
         Entry::Module(_) => command_for(&b.entry),
@@ -123,11 +123,11 @@ pub fn run_of(b: &Bot) -> Option<String> {
 }
 
 /// `b`'s table on its own: a whole botctl.toml, for the config's check.
-pub fn alone(b: &Bot) -> String {
+pub fn alone(b: &FoundBot) -> String {
     table(b, &[])
 }
 
-fn table(b: &Bot, fly_files: &[String]) -> String {
+fn table(b: &FoundBot, fly_files: &[String]) -> String {
     let mut s = String::new();
     if !b.origins.is_empty() {
         s.push_str(&format!("# started by {}\n", b.origins.join(", ")));
@@ -238,7 +238,7 @@ if it runs there\n",
 }
 
 /// `kubernetes = { deployment = "lb", namespace = "bots" }`.
-fn kubernetes_key(w: &super::manifests::Workload) -> String {
+fn kubernetes_key(w: &super::manifests::ManifestWorkload) -> String {
     let ns = w
         .namespace
         .as_ref()
@@ -384,24 +384,24 @@ pub fn summary(found: &Found) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::init::token::{Read, Token};
+    use crate::commands::init::token::{Read, TokenFound};
     use std::path::{Path, PathBuf};
 
     #[test]
     fn odd_names_are_toml_the_config_accepts() {
         let odd = "bot\u{200b}\"x\\y.py";
         let found = Found {
-            bots: vec![Bot::for_test(
+            bots: vec![FoundBot::for_test(
                 "a",
                 Entry::Script(format!("sub dir/{odd}")),
                 Some("sub dir"),
-                Token {
+                TokenFound {
                     var: Some(Read {
                         name: "A_TOKEN".into(),
                         at: "x.py:1".into(),
                         from_code: true,
                     }),
-                    ..Token::default()
+                    ..TokenFound::default()
                 },
             )],
             unassigned: vec![("lb-x".into(), "deploy/fly.toml".into())],

@@ -4,13 +4,13 @@
 
 use std::path::Path;
 
-use super::command::{self, Step};
+use super::command::{self, LaunchStep};
 use super::walk::{Project, read};
 
 pub struct Recipe {
     /// `Makefile:7 (run)` or `scripts/run.sh:3`.
     pub origin: String,
-    pub steps: Vec<Step>,
+    pub steps: Vec<LaunchStep>,
 }
 
 /// Targets that check, build or install, and start no bot.

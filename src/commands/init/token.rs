@@ -216,7 +216,7 @@ pub fn hard_coded(text: &str) -> Option<usize> {
 
 /// What was found about a bot's token.
 #[derive(Debug, Default)]
-pub struct Token {
+pub struct TokenFound {
     /// The variable and where it was read.
     pub var: Option<Read>,
     /// Every place init looked, for the comment when nothing was found.
@@ -232,8 +232,8 @@ pub fn find(
     code: &[(PathBuf, String)],
     dir: &Path,
     extra: &[(String, String)],
-) -> Token {
-    let mut token = Token::default();
+) -> TokenFound {
+    let mut token = TokenFound::default();
     let mut candidates: Vec<Read> = Vec::new();
     for (path, text) in code {
         let shown = project.shown(path);

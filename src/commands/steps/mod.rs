@@ -10,6 +10,7 @@ use crate::model::MachineId;
 use crate::outside::Outside;
 use crate::sources::fly::{Flyctl, OnFly};
 pub use crate::sources::platform::Settle;
+mod failure;
 pub mod scale;
 pub mod team;
 pub mod webhook;
@@ -18,6 +19,7 @@ use crate::sources::telegram::{BotApi, ProbeOutcome, Token};
 use crate::survey::Survey;
 use crate::ui::report::Mark;
 use crate::{interrupt, ui};
+pub use failure::StepFailure;
 
 /// The conflict probe for `token` with the project's `[telegram]` settings, a spinner showing
 /// its window (dev-start and exec; the caller says first what it does to another poller).
@@ -180,16 +182,12 @@ pub fn wait_for_instances(
     let Waited::Pending(pending) = waited else {
         return Ok(());
     };
-    let (secs, pending, look) = (limit.as_secs(), pending.join(", "), platform.look_command());
-    Err(Error::StepFailed(match settle {
-        Settle::Stopped => format!(
-            "not stopped within {secs}s: {pending}; the bot may still \
-poll there. Check `{look}`; `botctl \
-deploy-resume {bot}` restores what was stopped."
-        ),
-        Settle::Started => format!(
-            "not started within {secs}s: {pending}. See `{look}`; run `botctl deploy-resume {bot}` again"
-        ),
+    Err(Error::step(StepFailure::NotSettled {
+        settle,
+        limit,
+        pending,
+        look: platform.look_command(),
+        bot: bot.to_string(),
     }))
 }
 
@@ -262,7 +260,12 @@ impl Mode {
 
     /// Asks `question` unless the answer was given (`--yes`); exit 4 without a terminal.
     pub fn confirm(self, question: &str) -> Result<()> {
-        ui::confirm(question, self == Mode::Confirmed)
+        let consent = if self == Mode::Confirmed {
+            ui::Consent::Given
+        } else {
+            ui::Consent::Ask
+        };
+        ui::confirm(question, consent)
     }
 }
 
@@ -285,7 +288,7 @@ pub fn refuse_while_it_runs_elsewhere(
         bot.name
     ));
     if let Err(e) = &survey.local {
-        return Err(step.fail(Error::StepFailed(e.clone())));
+        return Err(step.fail(Error::step(e.clone())));
     }
     let places = survey.places(bot);
     if !places.local.is_empty() {

@@ -6,7 +6,7 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use super::{Mode, Steps, wait_for};
+use super::{Mode, StepFailure, Steps, wait_for};
 use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
@@ -71,7 +71,7 @@ wait until no instance runs"
     })
     .map_err(|e| step.fail(e))?;
     let Some(lock) = lock else {
-        return Err(step.fail(Error::StepFailed("the handoff lock was not taken".into())));
+        return Err(step.fail(Error::step(StepFailure::LockNotTaken)));
     };
     // Already at zero (a dev-start killed half-way, a record taken over): the count to restore
     // is the one recorded before.
@@ -88,7 +88,7 @@ wait until no instance runs"
             bot: bot.name.clone(),
             app: Some(crate::model::AppName::new(name)),
             machines: Vec::new(),
-            at: time::now_stamp(),
+            at: time::now(),
             by: team::who(),
             webhook: carried.webhook.cloned(),
             scaled_from: from,
@@ -114,11 +114,11 @@ wait until no instance runs"
     }
     if now > 0 {
         platform.set_scale(0).map_err(|e| {
-            step.fail(Error::StepFailed(format!(
-                "{name} was not scaled to 0: {}\n`botctl deploy-resume {}` scales it back",
-                e.with_fix(),
-                bot.name
-            )))
+            step.fail(Error::step(StepFailure::NotScaledToZero {
+                name: name.to_string(),
+                bot: bot.name.clone(),
+                source: e,
+            }))
         })?;
     }
     wait_for_running(platform, 0, ctx.cfg.fly.wait).map_err(|e| step.fail(e))?;
@@ -243,12 +243,13 @@ fn wait_for_running(platform: &dyn Platform, want: u32, limit: Duration) -> Resu
     })?;
     match done {
         Some(()) => Ok(()),
-        None => Err(Error::StepFailed(format!(
-            "{name} does not run {want} within {}s (running: {}). See `{}`",
-            limit.as_secs(),
-            if last.is_empty() { "none" } else { &last },
-            platform.look_command()
-        ))),
+        None => Err(Error::step(StepFailure::NotRunning {
+            name: name.to_string(),
+            want,
+            limit,
+            running: last,
+            look: platform.look_command(),
+        })),
     }
 }
 

@@ -2,7 +2,7 @@
 //! (`crate::team`): refuse while someone else holds the bot (`--take-over` probes first), publish
 //! the record on the machines dev-start stopped, clear it before deploy-resume starts them.
 
-use super::{Mode, Steps};
+use super::{Mode, StepFailure, Steps};
 use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
@@ -370,12 +370,10 @@ pub fn clear_before_start(
         })
         .collect();
     if !failed.is_empty() {
-        return Err(step.fail(Error::StepFailed(format!(
-            "the handoff record could not be cleared, so nothing was started:\n{}\nthen run \
-`botctl deploy-resume {}` again",
-            failed.join("\n"),
-            bot.name
-        ))));
+        return Err(step.fail(Error::step(StepFailure::RecordNotCleared {
+            failed,
+            bot: bot.name.clone(),
+        })));
     }
     let mut detail = if ids.is_empty() {
         "nothing to clear on a stopped machine".to_string()

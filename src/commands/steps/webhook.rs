@@ -7,7 +7,7 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use super::{Mode, Steps, wait_for};
+use super::{Mode, StepFailure, Steps, wait_for};
 use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
@@ -15,18 +15,18 @@ use crate::fix::Fix;
 use crate::model::AppName;
 use crate::sources::telegram::{BotApi, TokenLookup, WebhookInfo};
 use crate::sources::webhook::{self, SecretLookup, Webhook};
+use crate::state;
 use crate::survey::Survey;
-use crate::{state, time};
 
 /// After the bot's ready line, how long a bot that sets its own webhook may still take.
 const AFTER_READY: Duration = Duration::from_secs(10);
 /// How long deploy-resume watches the pending updates go out (or a delivery error come).
 const DELIVERY: Duration = Duration::from_secs(10);
 /// Telegram's clock and this machine's may differ by this much.
-const SKEW: u64 = 2;
+const SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(2);
 
 /// The webhook dev-start found, to delete and later restore.
-pub struct Found {
+pub struct WebhookFound {
     /// What deploy-resume sets again (`None`: nothing to restore).
     pub record: Option<Webhook>,
     /// Whether a webhook is set now (and so must be deleted).
@@ -66,7 +66,7 @@ pub fn record(
     survey: &Survey,
     lock: Option<&state::Locked>,
     steps: &mut Steps,
-) -> Result<Found> {
+) -> Result<WebhookFound> {
     let mut step =
         steps.begin("Record the webhook (url, max_connections, allowed_updates) to restore later");
     let info = match survey
@@ -114,7 +114,7 @@ gives back: botctl could not set it again after the handoff",
 deploy-resume relies on the bot to set it",
         ),
     }
-    Ok(Found {
+    Ok(WebhookFound {
         record,
         set: !info.url.is_empty(),
     })
@@ -126,7 +126,7 @@ deploy-resume relies on the bot to set it",
 pub fn delete(
     ctx: &Context,
     bot: &Bot,
-    found: &Found,
+    found: &WebhookFound,
     recorded: Option<&state::Recorded>,
     mode: Mode,
     steps: &mut Steps,
@@ -142,11 +142,9 @@ pub fn delete(
     }
     let on_disk = recorded.and_then(|r| r.handoff().webhook.as_ref());
     if on_disk.is_none() || on_disk != found.record.as_ref() {
-        return Err(step.fail(Error::StepFailed(format!(
-            "the webhook is not recorded in {}, so it was not deleted (Telegram never gives \
-back a deleted webhook's settings)",
-            state::path(&ctx.cfg.root).display()
-        ))));
+        return Err(step.fail(Error::step(StepFailure::WebhookNotRecorded {
+            state: state::path(&ctx.cfg.root),
+        })));
     }
     let Some(api) = api(ctx, bot) else {
         return Err(step.fail(no_token(bot)));
@@ -155,11 +153,10 @@ back a deleted webhook's settings)",
         .map_err(|e| step.fail(Error::from(e)))?;
     let info = api.webhook_info().map_err(|e| step.fail(Error::from(e)))?;
     if !info.url.is_empty() {
-        return Err(step.fail(Error::StepFailed(format!(
-            "the webhook is set again ({}): the bot on Fly may have been started again; \
-`botctl deploy-resume {}` restores the handoff",
-            info.url, bot.name
-        ))));
+        return Err(step.fail(Error::step(StepFailure::WebhookSetAgain {
+            url: info.url,
+            bot: bot.name.clone(),
+        })));
     }
     step.done(format!(
         "deleted; {} pending updates kept for the poller here",
@@ -227,7 +224,7 @@ pub fn restore(
     lock: Option<&state::Locked>,
     app: Option<&AppName>,
     startup: Startup,
-    started_at: u64,
+    started_at: jiff::Timestamp,
     steps: &mut Steps,
 ) -> Result<()> {
     let target = recorded(ctx, bot, lock);
@@ -381,19 +378,19 @@ fn check_delivery(
     api: &BotApi,
     target: Option<&Webhook>,
     now: &WebhookInfo,
-    started_at: u64,
+    started_at: jiff::Timestamp,
     steps: &mut Steps,
 ) -> Result<()> {
     let mut step = steps.begin("Check that Telegram reports no delivery error since the start");
     if let Some(want) = target.filter(|w| w.url != now.url.raw()) {
-        return Err(step.fail(Error::StepFailed(format!(
-            "the webhook is {}, not {}: fix the bot's configuration or botctl.toml's webhook_url",
-            now.url, &want.url
-        ))));
+        return Err(step.fail(Error::step(StepFailure::WebhookElsewhere {
+            now: now.url.clone(),
+            want: want.url.to_string(),
+        })));
     }
     let fresh_error = |info: &WebhookInfo| {
         info.last_error_date
-            .filter(|d| d + SKEW >= started_at)
+            .filter(|d| *d + SKEW >= started_at)
             .map(|d| (d, info.last_error_message.clone().unwrap_or_default()))
     };
     // Pending updates go out at once; their delivery shows whether the bot takes them.
@@ -415,16 +412,12 @@ fn check_delivery(
     )
     .map_err(|e| step.fail(e))?;
     match outcome {
-        Some(Err((at, message))) => Err(step.fail(Error::StepFailed(format!(
-            "Telegram could not deliver to the webhook at {}: {message}\nsee {}; `botctl \
-doctor {}` checks the rest",
-            time::rfc3339(at),
-            match app {
-                Some(app) => format!("`flyctl logs --app {app}`"),
-                None => "the bot's own logs".into(),
-            },
-            bot.name
-        )))),
+        Some(Err((at, message))) => Err(step.fail(Error::step(StepFailure::Undelivered {
+            at,
+            message,
+            app: app.cloned(),
+            bot: bot.name.clone(),
+        }))),
         Some(Ok(())) => {
             step.done(format!("{}: no delivery error, no update waiting", now.url));
             Ok(())

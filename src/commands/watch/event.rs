@@ -6,23 +6,23 @@ use crate::model::Pid;
 use crate::model::MachineId;
 use crate::outside::Outside;
 use crate::sources::fly::MachineState;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
 use crate::time;
 use crate::ui::shown;
 
-/// Milliseconds since the epoch.
-pub type Millis = u64;
-
-pub fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+/// Now, to the millisecond: the order of two events a few ms apart stays visible.
+pub fn now_ms() -> Timestamp {
+    let now = Timestamp::now();
+    Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
 }
 
 /// One change, of one bot.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub at: Millis,
+    pub at: Timestamp,
     pub bot: String,
     pub what: Happening,
     /// Found by the first look at a source: how things stood when watching began, not a
@@ -64,6 +64,11 @@ pub enum MachineChange {
     State {
         from: MachineState,
     },
+    /// The same machine at a new `fly_release_version`: a deploy replaced it in place.
+    ReplacedInPlace {
+        from: Outside,
+        to: Outside,
+    },
 }
 
 /// How a platform's instance (a pod) changed between two looks.
@@ -83,8 +88,8 @@ pub enum InstanceChange {
 pub enum StreamTrouble {
     /// flyctl exited (a network error ends it with `Error: …`).
     Ended(String),
-    /// No line for this long: it may hang; stopped.
-    Silent(u64),
+    /// No line for this long (whole seconds): it may hang; stopped.
+    Silent(Duration),
     /// flyctl could not be started.
     NotStarted(String),
 }
@@ -117,8 +122,8 @@ pub enum Happening {
         line: Outside,
         /// Every place the bot ran at that moment.
         places: Vec<String>,
-        /// The changes of the minute before: (seconds before, what).
-        before: Vec<(u64, String)>,
+        /// The changes of the minute before: (how long before, in whole seconds up; what).
+        before: Vec<(Duration, String)>,
     },
     Webhook {
         /// The URL now; empty: deleted.
@@ -129,14 +134,14 @@ pub enum Happening {
         app: String,
         machine: MachineId,
         /// `None`: the record was cleared.
-        by: Option<String>,
+        by: Option<crate::model::Person>,
         since: Option<String>,
     },
     /// A log stream that ended or went silent, and when it is tried again.
     Logs {
         app: String,
         trouble: StreamTrouble,
-        retry_in: u64,
+        retry_in: Duration,
     },
     /// Log lines dropped unread: the stream came faster than botctl could read it.
     Dropped {
@@ -200,6 +205,11 @@ impl Happening {
                     MachineChange::State { from } => {
                         format!("machine {id} of {app} went {from} → {state}{by}")
                     }
+                    MachineChange::ReplacedInPlace { from, to } => {
+                        format!(
+                            "machine {id} of {app} replaced in place: release {from} → {to}{by}"
+                        )
+                    }
                 }
             }
             Happening::Instance {
@@ -251,13 +261,14 @@ impl Happening {
                         format!("`flyctl logs --app {app}` ended: {}", shown(e))
                     }
                     StreamTrouble::Silent(s) => format!(
-                        "`flyctl logs --app {app}` printed nothing for {s}s and was stopped"
+                        "`flyctl logs --app {app}` printed nothing for {}s and was stopped",
+                        s.as_secs()
                     ),
                     StreamTrouble::NotStarted(e) => {
                         format!("`flyctl logs --app {app}` could not start: {}", shown(e))
                     }
                 };
-                format!("{why}; started again in {retry_in}s")
+                format!("{why}; started again in {}s", retry_in.as_secs())
             }
             Happening::Dropped { app, lines } => format!(
                 "`flyctl logs --app {app}`: {lines} line{} dropped unread, coming faster than \
@@ -295,7 +306,7 @@ impl Event {
                 } else {
                     let changes: Vec<String> = before
                         .iter()
-                        .map(|(ago, what)| format!("{ago} s before, {what}"))
+                        .map(|(ago, what)| format!("{} s before, {what}", ago.as_secs()))
                         .collect();
                     s.push_str(&format!("; {}", changes.join("; ")));
                 }
@@ -316,20 +327,16 @@ impl Event {
 }
 
 /// "10:02:11Z": the time of day, UTC.
-pub fn clock(at: Millis) -> String {
-    let full = time::rfc3339(at / 1000);
+pub fn clock(at: Timestamp) -> String {
+    let full = time::to_the_second(at).to_string();
     full.split_once('T')
         .map(|(_, t)| t.to_string())
         .unwrap_or(full)
 }
 
 /// RFC 3339 with milliseconds: the order of two events a few ms apart stays visible.
-pub fn time_ms(at: Millis) -> String {
-    let secs = time::rfc3339(at / 1000);
-    match secs.strip_suffix('Z') {
-        Some(s) => format!("{s}.{:03}Z", at % 1000),
-        None => secs,
-    }
+pub fn time_ms(at: Timestamp) -> String {
+    format!("{at:.3}")
 }
 
 #[cfg(test)]
@@ -339,7 +346,7 @@ mod tests {
     #[test]
     fn a_409_line_names_the_machine_and_the_minute_before() {
         let e = Event {
-            at: 1_795_600_800_250,
+            at: Timestamp::from_millisecond(1_795_600_800_250).unwrap(),
             bot: "partner".into(),
             initial: false,
             what: Happening::Conflict {
@@ -347,7 +354,10 @@ mod tests {
                 machine: Some("148ed193b95089".into()),
                 line: "Conflict: terminated by other getUpdates request".into(),
                 places: vec!["local pid 4242".into(), "machine 148ed193b95089".into()],
-                before: vec![(4, "local pid 4242 appeared, started by cron".into())],
+                before: vec![(
+                    Duration::from_secs(4),
+                    "local pid 4242 appeared, started by cron".into(),
+                )],
             },
         };
         let line = e.line();
@@ -362,5 +372,8 @@ mod tests {
         assert_eq!(j["machine"], "148ed193b95089");
         assert_eq!(j["at"], "2026-11-25T10:00:00.250Z");
         assert_eq!(j["before"][0]["secs"], 4);
+        let whole = Timestamp::from_second(1_795_600_800).unwrap();
+        assert_eq!(time_ms(whole), "2026-11-25T10:00:00.000Z");
+        assert_eq!(clock(e.at), "10:00:00Z");
     }
 }

@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::event::{
-    Event, Happening, InstanceChange, MachineChange, Millis, StreamTrouble, time_ms,
-};
+use super::event::{Event, Happening, InstanceChange, MachineChange, StreamTrouble, time_ms};
 use super::watcher::Tally;
 use crate::model::{MachineId, Pid};
 use crate::outside::{Argv, Outside};
@@ -41,7 +39,11 @@ enum Fields<'a> {
         machine: &'a MachineId,
         state: &'a str,
         change: &'static str,
+        /// The state before, or the release before a replacement in place.
         from: Option<&'a str>,
+        /// A replacement in place's new release.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        release: Option<&'a str>,
         source: Option<&'a str>,
     },
     Instance {
@@ -132,9 +134,15 @@ impl<'a> Fields<'a> {
                     MachineChange::Destroyed => "destroyed",
                     MachineChange::Found => "found",
                     MachineChange::State { .. } => "state",
+                    MachineChange::ReplacedInPlace { .. } => "replaced_in_place",
                 },
                 from: match change {
                     MachineChange::State { from } => Some(from.raw()),
+                    MachineChange::ReplacedInPlace { from, .. } => Some(from.raw()),
+                    _ => None,
+                },
+                release: match change {
+                    MachineChange::ReplacedInPlace { to, .. } => Some(to.raw()),
                     _ => None,
                 },
                 source: source.as_deref(),
@@ -172,8 +180,8 @@ impl<'a> Fields<'a> {
                 places,
                 before: before
                     .iter()
-                    .map(|(secs, change)| Before {
-                        secs: *secs,
+                    .map(|(ago, change)| Before {
+                        secs: ago.as_secs(),
                         change,
                     })
                     .collect(),
@@ -207,7 +215,7 @@ impl<'a> Fields<'a> {
                     StreamTrouble::NotStarted(_) => "not-started",
                 },
                 message: what.summary(),
-                retry_in: *retry_in,
+                retry_in: retry_in.as_secs(),
             },
             Happening::Dropped { app, lines } => Fields::Dropped {
                 app,
@@ -238,7 +246,7 @@ pub struct SummaryJson<'a> {
 
 impl<'a> SummaryJson<'a> {
     pub fn new(
-        ended: Millis,
+        ended: jiff::Timestamp,
         watched: Duration,
         tallies: impl IntoIterator<Item = (&'a str, &'a Tally)>,
         trouble: bool,

@@ -19,12 +19,13 @@ use super::Context;
 use crate::config::{self, Bot};
 use crate::error::{ExitStatus, Result};
 use crate::model::{BotName, HostName, Pid, PlatformKind};
-use crate::sources::host;
-use crate::sources::local::{self, Instance};
+use crate::sources::host::{self, HostError};
+use crate::sources::local::{self, BotProcess};
 use crate::sources::platform::Look;
-use crate::sources::telegram::{BotApi, TokenLookup};
+use crate::sources::proc::TableError;
+use crate::sources::telegram::{ApiError, BotApi, TokenLookup};
 use crate::{interrupt, sources, survey, ui};
-use event::{Event, Millis, now_ms};
+use event::{Event, now_ms};
 use stream::Heard;
 use watcher::Watcher;
 
@@ -52,11 +53,11 @@ fn for_duration(s: &str) -> std::result::Result<Duration, config::DurationError>
 
 /// What a source's thread saw.
 enum Seen {
-    Local(Result<Vec<Instance>, String>),
-    Host(HostName, Result<Vec<Instance>, String>),
+    Local(Result<Vec<BotProcess>, TableError>),
+    Host(HostName, Result<Vec<BotProcess>, HostError>),
     /// A bot's platform, through the seam: the bot, its app's or workload's name, the look.
     Platform(BotName, String, Box<Look>),
-    Webhook(BotName, Result<crate::outside::Outside, String>),
+    Webhook(BotName, Result<crate::outside::Outside, ApiError>),
     Log(String, Heard),
 }
 
@@ -248,7 +249,7 @@ fn start_readers<'s, 'e: 's>(
         let tx = tx.clone();
         s.spawn(move || {
             every(w.fly, stop, || {
-                let url = api.webhook_info().map(|w| w.url).map_err(|e| e.to_string());
+                let url = api.webhook_info().map(|w| w.url);
                 tx.send(Seen::Webhook(bot.name.clone(), url)).is_ok()
             })
         });
@@ -311,7 +312,7 @@ fn take(watcher: &mut Watcher, seen: Seen) -> Vec<Event> {
         Seen::Log(app, Heard::Line(line)) => watcher.log_line(at, &app, line),
         Seen::Log(app, Heard::Dropped(lines)) => watcher.lines_dropped(at, &app, lines),
         Seen::Log(app, Heard::Trouble { trouble, retry_in }) => {
-            watcher.stream_trouble(at, &app, trouble, retry_in.as_secs())
+            watcher.stream_trouble(at, &app, trouble, retry_in)
         }
     }
 }
@@ -330,7 +331,7 @@ fn status_line(w: &Watcher, bots: &[&Bot]) -> String {
         "watching {} since {} ({}) · 409s so far: {} · places: {} · Ctrl-C ends",
         names.join(", "),
         event::clock(w.started),
-        secs(Duration::from_millis(now_ms().saturating_sub(w.started))),
+        secs(crate::time::elapsed(w.started, now_ms())),
         w.conflicts(),
         w.place_counts()
     )
@@ -338,8 +339,8 @@ fn status_line(w: &Watcher, bots: &[&Bot]) -> String {
 
 /// The end: time watched, 409s per bot, places that came and went.
 fn summarize(live: &ui::Live, w: &Watcher, bots: &[&Bot], json: bool) {
-    let ended: Millis = now_ms();
-    let watched = Duration::from_millis(ended.saturating_sub(w.started));
+    let ended = now_ms();
+    let watched = crate::time::elapsed(w.started, ended);
     if json {
         let tallies = bots
             .iter()

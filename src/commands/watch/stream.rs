@@ -41,6 +41,9 @@ pub fn follow(
     stop: &Stop,
     send: &dyn Fn(Heard) -> bool,
 ) {
+    if platform.logs_in_pages() {
+        return follow_pages(platform, silence, stop, send);
+    }
     let mut backoff = FIRST_BACKOFF;
     // The same trouble at the longest back-off is said once, not every 30 s.
     let mut said: Option<(StreamTrouble, Duration)> = None;
@@ -71,6 +74,69 @@ pub fn follow(
     }
 }
 
+/// How often a platform whose logs come in pages is read again.
+const PAGE_EVERY: Duration = Duration::from_secs(2);
+
+/// A platform whose CLI prints a page of its latest lines and exits (Railway's, without a
+/// terminal): the page is read every [`PAGE_EVERY`], and only the lines the page before did
+/// not hold are told.
+fn follow_pages(
+    platform: &dyn Platform,
+    silence: Duration,
+    stop: &Stop,
+    send: &dyn Fn(Heard) -> bool,
+) {
+    let mut before: Vec<LogLine> = Vec::new();
+    while !stop.is_set() {
+        let (page, trouble) = match platform.stream_logs() {
+            Err(e) => (None, Some(StreamTrouble::NotStarted(e.to_string()))),
+            Ok(mut stream) => read_page(&mut stream, silence, stop),
+        };
+        if let Some(page) = page {
+            for line in page.iter().filter(|l| !before.contains(l)) {
+                if !send(Heard::Line(line.clone())) {
+                    return;
+                }
+            }
+            before = page;
+        }
+        if let Some(trouble) = trouble
+            && !stop.is_set()
+            && !send(Heard::Trouble {
+                trouble,
+                retry_in: PAGE_EVERY,
+            })
+        {
+            return;
+        }
+        stop.sleep(PAGE_EVERY);
+    }
+}
+
+/// One page: its lines when the program ended well, else what went wrong.
+fn read_page(
+    stream: &mut LogStream,
+    silence: Duration,
+    stop: &Stop,
+) -> (Option<Vec<LogLine>>, Option<StreamTrouble>) {
+    let began = Instant::now();
+    let mut page = Vec::new();
+    loop {
+        if stop.is_set() {
+            return (None, None);
+        }
+        match stream.lines.next(Duration::from_millis(200)) {
+            Next::Line(raw) => page.extend((stream.parse)(&raw)),
+            Next::Quiet if began.elapsed() >= silence => {
+                return (None, Some(StreamTrouble::Silent(silence)));
+            }
+            Next::Quiet => {}
+            Next::Ended { code: Some(0), .. } => return (Some(page), None),
+            Next::Ended { error, .. } => return (None, Some(StreamTrouble::Ended(error))),
+        }
+    }
+}
+
 /// Reads one stream until it ends, goes silent past `silence`, or `stop`.
 fn read(
     stream: &mut LogStream,
@@ -84,12 +150,12 @@ fn read(
     let mut told = Instant::now();
     loop {
         if stop.is_set() {
-            return StreamTrouble::Silent(0);
+            return StreamTrouble::Silent(Duration::ZERO);
         }
         dropped += stream.lines.take_dropped();
         if dropped > 0 && told.elapsed() >= Duration::from_secs(1) {
             if !send(Heard::Dropped(dropped)) {
-                return StreamTrouble::Silent(0);
+                return StreamTrouble::Silent(Duration::ZERO);
             }
             (dropped, told) = (0, Instant::now());
         }
@@ -99,11 +165,11 @@ fn read(
                 if let Some(line) = (stream.parse)(&raw)
                     && !send(Heard::Line(line))
                 {
-                    return StreamTrouble::Silent(0);
+                    return StreamTrouble::Silent(Duration::ZERO);
                 }
             }
             Next::Quiet if last.elapsed() >= silence => {
-                return StreamTrouble::Silent(silence.as_secs());
+                return StreamTrouble::Silent(Duration::from_secs(silence.as_secs()));
             }
             Next::Quiet => {}
             Next::Ended { error, .. } => {

@@ -3,21 +3,30 @@
 //! thread owns it, so there is nothing to lock.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::time::Duration;
 
-use super::event::{
-    Event, Happening, InstanceChange, MachineChange, Millis, RunningCopy, StreamTrouble,
-};
+use jiff::{SignedDuration, Timestamp};
+
+use super::event::{Event, Happening, InstanceChange, MachineChange, RunningCopy, StreamTrouble};
 use crate::config::Bot;
 use crate::model::{BotName, HostName};
 use crate::sources::fly::{FlyLook, LogLine, Machine, MachineState};
-use crate::sources::local::Instance;
-use crate::sources::platform::{Instance as PlatformInstance, Look};
+use crate::sources::host::HostError;
+use crate::sources::local::BotProcess;
+use crate::sources::platform::{Instance as PlatformInstance, Look, PlatformError};
+use crate::sources::proc::TableError;
 use crate::sources::supervisor::SupervisorKind;
+use crate::sources::telegram::ApiError;
 
 /// How far back a 409 event looks for the changes that may have caused it.
-const BEFORE: Millis = 60_000;
+const BEFORE: SignedDuration = SignedDuration::from_mins(1);
 /// Log lines stamped this long before watching began are the buffer's past, not news.
-const LOG_SLACK_SECS: u64 = 5;
+const LOG_SLACK: SignedDuration = SignedDuration::from_secs(5);
+/// A span in whole seconds, rounded up: a change 1.2 s before a 409 reads "2 s before".
+fn whole_secs_up(d: Duration) -> Duration {
+    Duration::from_secs(u64::try_from(d.as_millis().div_ceil(1000)).unwrap_or(u64::MAX))
+}
+
 /// At most this many 409 lines are remembered to recognise a stream's replay of its buffer, each
 /// by a 64-bit digest: a few dozen bytes a line, however long the lines are.
 const SEEN_LINES: usize = 5000;
@@ -33,9 +42,9 @@ pub struct Tally {
 
 pub struct Watcher<'a> {
     bots: Vec<&'a Bot>,
-    pub started: Millis,
-    local: Option<Vec<Instance>>,
-    hosts: BTreeMap<HostName, Vec<Instance>>,
+    pub started: Timestamp,
+    local: Option<Vec<BotProcess>>,
+    hosts: BTreeMap<HostName, Vec<BotProcess>>,
     /// Per bot: the machines of its process group, as last seen.
     fly: BTreeMap<BotName, Vec<Machine>>,
     /// Per bot on a platform other than Fly: its instances (pods) at the last look.
@@ -54,7 +63,7 @@ pub struct Watcher<'a> {
 }
 
 impl<'a> Watcher<'a> {
-    pub fn new(bots: &[&'a Bot], started: Millis) -> Self {
+    pub fn new(bots: &[&'a Bot], started: Timestamp) -> Self {
         Watcher {
             bots: bots.to_vec(),
             started,
@@ -88,7 +97,11 @@ impl<'a> Watcher<'a> {
     }
 
     /// A look at this machine's processes.
-    pub fn local(&mut self, at: Millis, scan: Result<Vec<Instance>, String>) -> Vec<Event> {
+    pub fn local(
+        &mut self,
+        at: Timestamp,
+        scan: Result<Vec<BotProcess>, TableError>,
+    ) -> Vec<Event> {
         let Some(now) = self.readable("this machine's processes", at, scan) else {
             return self.drain_errors();
         };
@@ -102,9 +115,9 @@ impl<'a> Watcher<'a> {
 
     pub fn host(
         &mut self,
-        at: Millis,
+        at: Timestamp,
         host: &str,
-        scan: Result<Vec<Instance>, String>,
+        scan: Result<Vec<BotProcess>, HostError>,
     ) -> Vec<Event> {
         let Some(now) = self.readable(&format!("host {host}"), at, scan) else {
             return self.drain_errors();
@@ -127,18 +140,18 @@ impl<'a> Watcher<'a> {
     /// name). Fly's machines are told as machines, with their events and records.
     pub fn platform(
         &mut self,
-        at: Millis,
+        at: Timestamp,
         bot: &BotName,
         platform: &str,
         look: Look,
     ) -> Vec<Event> {
         match look.specific.map(|s| s.downcast::<FlyLook>()) {
             Some(Ok(fly)) => self.machines(at, bot, *fly),
-            _ => self.instances(at, bot, platform, look.instances.map_err(|e| e.with_fix())),
+            _ => self.instances(at, bot, platform, look.instances),
         }
     }
 
-    fn machines(&mut self, at: Millis, bot: &BotName, fly: FlyLook) -> Vec<Event> {
+    fn machines(&mut self, at: Timestamp, bot: &BotName, fly: FlyLook) -> Vec<Event> {
         let app = fly.app.as_str();
         let listed = fly.listed.map_err(|e| e.with_fix());
         if self
@@ -167,11 +180,12 @@ impl<'a> Watcher<'a> {
     /// A look at a bot's platform other than Fly (`platform`: its workload's name).
     fn instances(
         &mut self,
-        at: Millis,
+        at: Timestamp,
         bot: &BotName,
         platform: &str,
-        list: Result<Vec<PlatformInstance>, String>,
+        list: Result<Vec<PlatformInstance>, PlatformError>,
     ) -> Vec<Event> {
+        let list = list.map_err(|e| e.with_fix());
         let Some(now) = self.readable(platform, at, list) else {
             return self.drain_errors();
         };
@@ -210,9 +224,9 @@ impl<'a> Watcher<'a> {
 
     pub fn webhook(
         &mut self,
-        at: Millis,
+        at: Timestamp,
         bot: &str,
-        url: Result<crate::outside::Outside, String>,
+        url: Result<crate::outside::Outside, ApiError>,
     ) -> Vec<Event> {
         let Some(url) = self.readable(&format!("{bot}'s webhook info"), at, url) else {
             return self.drain_errors();
@@ -233,22 +247,27 @@ impl<'a> Watcher<'a> {
     }
 
     /// A line of an app's log stream: a 409 becomes an event with its context.
-    pub fn log_line(&mut self, at: Millis, app: &str, line: LogLine) -> Vec<Event> {
+    pub fn log_line(&mut self, at: Timestamp, app: &str, line: LogLine) -> Vec<Event> {
         if !line.is_conflict()
             || line
                 .at
-                .is_some_and(|t| t + LOG_SLACK_SECS < self.started / 1000)
+                .is_some_and(|t| t + LOG_SLACK < crate::time::to_the_second(self.started))
             || !self.first_time(line.text.raw())
         {
             return Vec::new();
         }
         let mut events = Vec::new();
         for bot in self.bots_of(app) {
-            let before: Vec<(u64, String)> = self
+            let before: Vec<(Duration, String)> = self
                 .recent
                 .iter()
                 .filter(|e| e.bot == bot && e.at + BEFORE >= at)
-                .map(|e| (at.saturating_sub(e.at).div_ceil(1000), e.what.summary()))
+                .map(|e| {
+                    (
+                        whole_secs_up(crate::time::elapsed(e.at, at)),
+                        e.what.summary(),
+                    )
+                })
                 .collect();
             events.push(Event {
                 at,
@@ -272,10 +291,10 @@ impl<'a> Watcher<'a> {
     /// A log stream ended or went silent: said once per bot of the app.
     pub fn stream_trouble(
         &mut self,
-        at: Millis,
+        at: Timestamp,
         app: &str,
         trouble: StreamTrouble,
-        retry_in: u64,
+        retry_in: Duration,
     ) -> Vec<Event> {
         self.bots_of(app)
             .into_iter()
@@ -294,7 +313,7 @@ impl<'a> Watcher<'a> {
 
     /// Lines of an app's log stream dropped unread (they came faster than botctl reads):
     /// said once per bot of the app, since a 409 may have been among them.
-    pub fn lines_dropped(&mut self, at: Millis, app: &str, lines: u64) -> Vec<Event> {
+    pub fn lines_dropped(&mut self, at: Timestamp, app: &str, lines: u64) -> Vec<Event> {
         self.bots_of(app)
             .into_iter()
             .map(|bot| Event {
@@ -384,7 +403,7 @@ impl<'a> Watcher<'a> {
     fn readable<T, E: std::fmt::Display>(
         &mut self,
         source: &str,
-        at: Millis,
+        at: Timestamp,
         look: Result<T, E>,
     ) -> Option<T> {
         match look {
@@ -432,7 +451,11 @@ impl<'a> Watcher<'a> {
     /// Keeps the changes of the last minute (for the 409 context), tallies, and notes
     /// how many places each bot has now.
     fn record(&mut self, events: Vec<Event>) -> Vec<Event> {
-        let now = events.iter().map(|e| e.at).max().unwrap_or(0);
+        let now = events
+            .iter()
+            .map(|e| e.at)
+            .max()
+            .unwrap_or(Timestamp::UNIX_EPOCH);
         for e in &events {
             if e.initial || matches!(e.what, Happening::Source { .. }) {
                 continue;
@@ -481,13 +504,13 @@ impl<'a> Watcher<'a> {
 /// The copies that appeared and went between two looks at one machine (same pid and start
 /// time: the same copy).
 fn copies_changed(
-    at: Millis,
+    at: Timestamp,
     host: Option<&str>,
-    before: &[Instance],
-    now: &[Instance],
+    before: &[BotProcess],
+    now: &[BotProcess],
     initial: bool,
 ) -> Vec<Event> {
-    let key = |i: &Instance| (i.bot.clone(), i.pid, i.started);
+    let key = |i: &BotProcess| (i.bot.clone(), i.pid, i.started);
     let old: BTreeSet<_> = before.iter().map(key).collect();
     let new: BTreeSet<_> = now.iter().map(key).collect();
     let mut events: Vec<Event> = before
@@ -513,7 +536,7 @@ fn copies_changed(
     events
 }
 
-fn copy(host: Option<&str>, i: &Instance) -> RunningCopy {
+fn copy(host: Option<&str>, i: &BotProcess) -> RunningCopy {
     let started_by = match &i.supervisor {
         Some(s) => Some(crate::ui::describe::supervisor(s)),
         None => i.parent_cmd.program().map(|name| match i.ppid {
@@ -536,7 +559,7 @@ fn copy(host: Option<&str>, i: &Instance) -> RunningCopy {
 
 /// Machines created, destroyed or in another state, and handoff records written or cleared.
 fn machines_changed(
-    at: Millis,
+    at: Timestamp,
     bot: &str,
     app: &str,
     before: &[Machine],
@@ -565,7 +588,16 @@ fn machines_changed(
             }),
             Some(_) => None,
         };
-        if let Some(change) = change {
+        // A deploy in place keeps the machine's id and may keep its state: its new release
+        // tells it (reference/flyctl.md "Machine events").
+        let replaced = old.and_then(|o| match (&o.history.release, &m.history.release) {
+            (Some(from), Some(to)) if from != to => Some(MachineChange::ReplacedInPlace {
+                from: from.clone(),
+                to: to.clone(),
+            }),
+            _ => None,
+        });
+        for change in change.into_iter().chain(replaced) {
             events.push(event(Happening::Machine {
                 app: app.to_string(),
                 id: m.id.clone(),
@@ -623,13 +655,17 @@ mod tests {
         }
     }
 
-    fn copy_of(pid: Pid) -> Instance {
-        Instance {
+    fn ms(n: i64) -> Timestamp {
+        Timestamp::from_millisecond(n).unwrap()
+    }
+
+    fn copy_of(pid: Pid) -> BotProcess {
+        BotProcess {
             bot: "partner".into(),
             pid,
             user: "dev".into(),
             uid: Some(Uid(1000)),
-            started: Some(100),
+            started: crate::time::from_unix(100),
             cwd: None,
             cmd: vec!["python3".to_string(), "bot.py".into()].into(),
             supervisor: None,
@@ -640,7 +676,7 @@ mod tests {
     }
 
     /// One look at app `lb` for each of its bots, as the seam's Fly look splits it.
-    fn round(w: &mut Watcher, at: Millis, list: Result<Vec<Machine>, FlyError>) -> Vec<Event> {
+    fn round(w: &mut Watcher, at: Timestamp, list: Result<Vec<Machine>, FlyError>) -> Vec<Event> {
         let bots: Vec<BotName> = w.bots.iter().map(|b| b.name.clone()).collect();
         let mut events = Vec::new();
         for (bot, config) in bots.iter().zip(w.bots.clone()) {
@@ -657,7 +693,7 @@ mod tests {
             region: "ams".into(),
             group: "app".into(),
             command: None,
-            proxy_autostart: false,
+            proxy_autostart: crate::sources::fly::ProxyAutostart::Off,
             metadata: Default::default(),
             history: Default::default(),
         }
@@ -666,20 +702,20 @@ mod tests {
     #[test]
     fn first_looks_are_initial_then_changes_count() {
         let b = bot();
-        let mut w = Watcher::new(&[&b], 1_000_000);
-        let e = w.local(1_000_100, Ok(vec![copy_of(Pid(7))]));
+        let mut w = Watcher::new(&[&b], ms(1_000_000));
+        let e = w.local(ms(1_000_100), Ok(vec![copy_of(Pid(7))]));
         assert!(e[0].initial && e[0].what.kind() == "appeared");
-        let e = w.local(1_000_200, Ok(vec![copy_of(Pid(7)), copy_of(Pid(8))]));
+        let e = w.local(ms(1_000_200), Ok(vec![copy_of(Pid(7)), copy_of(Pid(8))]));
         assert_eq!(e.len(), 1);
         assert!(!e[0].initial);
         assert_eq!(
             e[0].what.summary(),
             "local pid 8 appeared, started by cron (pid 1)"
         );
-        round(&mut w, 1_000_300, Ok(vec![machine("started")]));
+        round(&mut w, ms(1_000_300), Ok(vec![machine("started")]));
         // Three places at once: a conflict, whether or not a 409 line comes.
         assert!(w.saw_trouble());
-        let e = round(&mut w, 1_000_400, Ok(vec![machine("stopped")]));
+        let e = round(&mut w, ms(1_000_400), Ok(vec![machine("stopped")]));
         assert!(matches!(
             &e[0].what,
             Happening::Machine { change: MachineChange::State { from }, .. } if *from == MachineState::Started
@@ -688,15 +724,35 @@ mod tests {
     }
 
     #[test]
+    fn a_new_release_between_two_looks_is_a_replacement_in_place() {
+        let b = bot();
+        let mut w = Watcher::new(&[&b], ms(1_000_000));
+        let at = |release: &str| {
+            let mut m = machine("started");
+            m.history.release = Some(release.into());
+            m
+        };
+        round(&mut w, ms(1_000_100), Ok(vec![at("7")]));
+        // botctl's own metadata write: an update event, the same release: nothing.
+        assert!(round(&mut w, ms(1_000_200), Ok(vec![at("7")])).is_empty());
+        let e = round(&mut w, ms(1_000_300), Ok(vec![at("8")]));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(
+            e[0].what.summary(),
+            "machine m1 of lb replaced in place: release 7 → 8"
+        );
+    }
+
+    #[test]
     fn only_the_bots_group_is_watched_as_its_places() {
         let b = bot();
-        let mut w = Watcher::new(&[&b], 1_000_000);
+        let mut w = Watcher::new(&[&b], ms(1_000_000));
         let mut console = machine("started");
         console.id = "c1".into();
         console.group = "fly_app_console".into();
         round(
             &mut w,
-            1_000_100,
+            ms(1_000_100),
             Ok(vec![machine("started"), console.clone()]),
         );
         assert_eq!(w.places("partner"), ["machine m1 (started)"]);
@@ -707,7 +763,7 @@ mod tests {
         web.group = "web".into();
         let e = round(
             &mut w,
-            1_000_200,
+            ms(1_000_200),
             Ok(vec![machine("started"), web, console]),
         );
         assert!(
@@ -722,44 +778,63 @@ mod tests {
     fn a_webhook_bots_webhook_and_machines_are_one_place() {
         let mut b = bot();
         b.mode = crate::model::UpdateMode::Webhook;
-        let mut w = Watcher::new(&[&b], 1_000_000);
-        round(&mut w, 1_000_100, Ok(vec![machine("started")]));
-        w.webhook(1_000_200, "partner", Ok("https://lb.fly.dev/hook".into()));
+        let mut w = Watcher::new(&[&b], ms(1_000_000));
+        round(&mut w, ms(1_000_100), Ok(vec![machine("started")]));
+        w.webhook(
+            ms(1_000_200),
+            "partner",
+            Ok("https://lb.fly.dev/hook".into()),
+        );
         assert_eq!(w.places("partner").len(), 1, "{:?}", w.places("partner"));
         assert!(!w.saw_trouble());
         // A polling copy beside them is a conflict.
-        w.local(1_000_300, Ok(vec![copy_of(Pid(7))]));
+        w.local(ms(1_000_300), Ok(vec![copy_of(Pid(7))]));
         assert!(w.saw_trouble());
         // For a polling bot the webhook is a place of its own.
         let p = bot();
-        let mut w = Watcher::new(&[&p], 1_000_000);
-        round(&mut w, 1_000_100, Ok(vec![machine("started")]));
-        w.webhook(1_000_200, "partner", Ok("https://lb.fly.dev/hook".into()));
+        let mut w = Watcher::new(&[&p], ms(1_000_000));
+        round(&mut w, ms(1_000_100), Ok(vec![machine("started")]));
+        w.webhook(
+            ms(1_000_200),
+            "partner",
+            Ok("https://lb.fly.dev/hook".into()),
+        );
         assert_eq!(w.places("partner").len(), 2);
     }
 
     #[test]
     fn a_409_is_counted_once_and_old_lines_are_history() {
         let b = bot();
-        let started = 1_795_600_800_000;
+        let started = ms(1_795_600_800_000);
         let mut w = Watcher::new(&[&b], started);
         let old = parse_log_line(
             "2026-11-25T09:00:00Z app[m1] ams [info]Conflict: terminated by other getUpdates request",
         )
         .unwrap();
-        assert!(w.log_line(started + 10, "lb", old).is_empty());
+        assert!(
+            w.log_line(started + SignedDuration::from_millis(10), "lb", old)
+                .is_empty()
+        );
         let line = parse_log_line(
             "2026-11-25T10:00:01Z app[m1] ams [info]Conflict: terminated by other getUpdates request",
         )
         .unwrap();
-        let e = w.log_line(started + 1000, "lb", line.clone());
+        let e = w.log_line(
+            started + SignedDuration::from_millis(1000),
+            "lb",
+            line.clone(),
+        );
         assert_eq!(e.len(), 1);
         // The same line again (a restarted stream replays its buffer): not a second 409.
-        assert!(w.log_line(started + 5000, "lb", line).is_empty());
+        assert!(
+            w.log_line(started + SignedDuration::from_millis(5000), "lb", line)
+                .is_empty()
+        );
         assert_eq!(w.conflicts(), 1);
         // An unreadable source is said once, and once more when it can be read again.
-        assert_eq!(w.local(started, Err("no /proc".into())).len(), 1);
-        assert!(w.local(started, Err("no /proc".into())).is_empty());
+        let no_proc = || TableError::ProcDir(std::io::Error::other("no /proc").into());
+        assert_eq!(w.local(started, Err(no_proc())).len(), 1);
+        assert!(w.local(started, Err(no_proc())).is_empty());
         let back = w.local(started, Ok(Vec::new()));
         assert!(matches!(
             &back[0].what,

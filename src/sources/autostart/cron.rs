@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn crontab(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
+pub(super) fn crontab(bots: &[&Bot], limit: Duration, found: &mut AutostartScan) {
     let Some(program) = process::find_program("crontab", Path::new("/")) else {
         return unchecked(found, Source::Crontab, "crontab is not installed".into());
     };

@@ -4,7 +4,7 @@ use super::*;
 
 /// launchd jobs whose command starts a bot: every plist (XML or binary) in the LaunchAgents
 /// folders and `/Library/LaunchDaemons`, by its `Label` and `ProgramArguments`/`Program`.
-pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
+pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut AutostartScan) {
     let launchctl = process::find_program("launchctl", Path::new("/"));
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut folders: Vec<(PathBuf, Domain)> = home
@@ -42,12 +42,13 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut Autostart) {
                 Ok(None) => continue,
                 // It may hold a job that starts a bot: said, never skipped in silence.
                 Err(why) => {
+                    let why = why.to_string();
                     unchecked(
                         found,
                         Source::Launchd,
                         format!("{} is unreadable: {why}", path.display()),
                     );
-                    found.unreadable.push(Unreadable {
+                    found.unreadable.push(UnreadableFile {
                         source: Source::Launchd,
                         path,
                         why,
@@ -102,12 +103,41 @@ pub struct LaunchdJob {
 /// few levels deep; a file nested deeper is not a job anyone wrote by hand.
 pub const PLIST_DEPTH: usize = 32;
 
+/// Why a plist cannot be read as a launchd job.
+#[derive(Debug)]
+pub enum PlistError {
+    /// Neither XML nor binary, or broken.
+    Unreadable(plist::Error),
+    /// Nested deeper than [`PLIST_DEPTH`].
+    TooDeep,
+    KeyNotString,
+}
+
+impl std::fmt::Display for PlistError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlistError::Unreadable(e) => write!(f, "{e}"),
+            PlistError::TooDeep => write!(f, "nested deeper than {PLIST_DEPTH} levels"),
+            PlistError::KeyNotString => f.write_str("a dictionary key is not a string"),
+        }
+    }
+}
+
+impl std::error::Error for PlistError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PlistError::Unreadable(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The `Label` and `ProgramArguments` (else `Program`) of a plist, XML or binary; `None` for
 /// one that has no label or is `Disabled`; an error (why it is unreadable) for one that is
 /// neither XML nor binary, or nests deeper than [`PLIST_DEPTH`]. Read as a stream of events,
 /// never built into a tree: a tree as deep as a 1 MiB file allows is dropped by recursion,
 /// which would overflow the stack.
-pub fn launchd_job(bytes: &[u8]) -> Result<Option<LaunchdJob>, String> {
+pub fn launchd_job(bytes: &[u8]) -> Result<Option<LaunchdJob>, PlistError> {
     use plist::stream::Event;
     let mut depth = 0usize;
     let mut root_is_dict = false;
@@ -117,12 +147,12 @@ pub fn launchd_job(bytes: &[u8]) -> Result<Option<LaunchdJob>, String> {
     let (mut label, mut program, mut disabled) = (None, None, false);
     let mut arguments: Vec<String> = Vec::new();
     for event in plist::stream::Reader::new(std::io::Cursor::new(bytes)) {
-        let event = event.map_err(|e| e.to_string())?;
+        let event = event.map_err(PlistError::Unreadable)?;
         match event {
             Event::StartArray(_) | Event::StartDictionary(_) => {
                 depth += 1;
                 if depth > PLIST_DEPTH {
-                    return Err(format!("nested deeper than {PLIST_DEPTH} levels"));
+                    return Err(PlistError::TooDeep);
                 }
                 if depth == 1 {
                     root_is_dict = matches!(event, Event::StartDictionary(_));
@@ -140,7 +170,7 @@ pub fn launchd_job(bytes: &[u8]) -> Result<Option<LaunchdJob>, String> {
             Event::String(text) if depth == 2 && in_arguments => arguments.push(text.into_owned()),
             value if depth == 1 && root_is_dict => match (key.take(), value) {
                 (None, Event::String(k)) => key = Some(k.into_owned()),
-                (None, _) => return Err("a dictionary key is not a string".into()),
+                (None, _) => return Err(PlistError::KeyNotString),
                 (Some(k), Event::String(v)) if k == "Label" => label = Some(v.into_owned()),
                 (Some(k), Event::String(v)) if k == "Program" => program = Some(v.into_owned()),
                 (Some(k), Event::Boolean(b)) if k == "Disabled" => disabled = b,

@@ -4,7 +4,7 @@ use super::*;
 
 /// pm2's saved app lists (`pm2 save`): `pm2 resurrect`, run at boot by `pm2 startup`, starts
 /// every app in them again. `$PM2_HOME/dump.pm2` and `~/.pm2/dump.pm2`.
-pub(super) fn pm2_dumps(bots: &[&Bot], found: &mut Autostart) {
+pub(super) fn pm2_dumps(bots: &[&Bot], found: &mut AutostartScan) {
     let mut homes: Vec<(PathBuf, bool)> = Vec::new();
     if let Some(h) = std::env::var_os("PM2_HOME").filter(|h| !h.is_empty()) {
         homes.push((PathBuf::from(h), true));

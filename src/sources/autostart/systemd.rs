@@ -6,7 +6,7 @@ pub(super) fn systemd(
     bots: &[&Bot],
     limit: Duration,
     manager: SystemdManager,
-    found: &mut Autostart,
+    found: &mut AutostartScan,
 ) {
     let source = Source::systemd(manager);
     let Some(program) = process::find_program("systemctl", Path::new("/")) else {

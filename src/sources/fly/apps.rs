@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{FlyError, Flyctl};
+use super::{FlyError, Flyctl, NotAList};
 use crate::outside::Outside;
 
 /// flyctl's own apps, made for `flyctl ssh console` sessions: never a bot.
@@ -23,9 +23,9 @@ impl Flyctl {
     pub fn apps(&self) -> Result<Vec<Outside>, FlyError> {
         let args = ["apps", "list", "--json"];
         let stdout = self.call(&args, self.timeout)?;
-        parse_apps(&stdout).map_err(|message| FlyError::BadOutput {
+        parse_apps(&stdout).map_err(|e| FlyError::BadOutput {
             command: format!("flyctl {}", args.join(" ")),
-            message,
+            message: e.to_string(),
         })
     }
 
@@ -33,9 +33,9 @@ impl Flyctl {
     pub fn secrets(&self, app: &str) -> Result<Vec<FlySecret>, FlyError> {
         let args = ["secrets", "list", "--app", app, "--json"];
         let stdout = self.call(&args, self.timeout)?;
-        parse_secrets(&stdout).map_err(|message| FlyError::BadOutput {
+        parse_secrets(&stdout).map_err(|e| FlyError::BadOutput {
             command: format!("flyctl {}", args.join(" ")),
-            message,
+            message: e.to_string(),
         })
     }
 }
@@ -47,9 +47,9 @@ struct RawApp {
     name: Outside,
 }
 
-pub fn parse_apps(json: &str) -> Result<Vec<Outside>, String> {
-    let raw: Vec<RawApp> = serde_json::from_str(json.trim())
-        .map_err(|e| format!("expected a JSON list of apps ({e})"))?;
+pub fn parse_apps(json: &str) -> Result<Vec<Outside>, NotAList> {
+    let raw: Vec<RawApp> =
+        serde_json::from_str(json.trim()).map_err(|source| NotAList::of("apps", source))?;
     Ok(raw
         .into_iter()
         .map(|a| a.name)
@@ -57,10 +57,10 @@ pub fn parse_apps(json: &str) -> Result<Vec<Outside>, String> {
         .collect())
 }
 
-pub fn parse_secrets(json: &str) -> Result<Vec<FlySecret>, String> {
+pub fn parse_secrets(json: &str) -> Result<Vec<FlySecret>, NotAList> {
     // flyctl prints `null` rather than `[]` for an app without secrets in some versions.
-    let raw: Option<Vec<FlySecret>> = serde_json::from_str(json.trim())
-        .map_err(|e| format!("expected a JSON list of secrets ({e})"))?;
+    let raw: Option<Vec<FlySecret>> =
+        serde_json::from_str(json.trim()).map_err(|source| NotAList::of("secrets", source))?;
     Ok(raw.unwrap_or_default())
 }
 

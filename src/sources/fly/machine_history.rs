@@ -5,19 +5,86 @@
 
 use std::collections::BTreeMap;
 
+use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
+use super::ProxyAutostart;
 use crate::outside::Outside;
 
 /// A machine's past, as far as Fly keeps it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
-    /// `created_at`, seconds since the epoch.
-    pub created_at: Option<u64>,
+    /// `created_at`, to the second.
+    pub created_at: Option<Timestamp>,
     /// Newest first, as flyctl lists them.
     pub events: Vec<MachineEvent>,
     /// `fly_release_version` of its metadata: a deploy changes it.
     pub release: Option<Outside>,
+    /// A replacement in place that botctl told from an earlier sighting of its release
+    /// ([`History::replaced_since`]): no look at Fly alone can see one.
+    pub replaced_in_place: Option<InPlace>,
+}
+
+/// botctl's latest sighting of a machine's release (kept in `.botctl` between runs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sighting {
+    pub release: Outside,
+    pub at: Timestamp,
+}
+
+/// When something happened, as closely as Fly's records tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    At(Timestamp),
+    /// Some time in this span (a replacement whose event Fly no longer lists).
+    Between {
+        after: Timestamp,
+        before: Timestamp,
+    },
+}
+
+impl When {
+    /// The latest moment it may have been.
+    pub fn latest(&self) -> Timestamp {
+        match *self {
+            When::At(t) | When::Between { before: t, .. } => t,
+        }
+    }
+
+    /// Whether something at `at` came within `window` after it (or during its span).
+    pub fn followed_by(&self, at: Timestamp, window: SignedDuration) -> bool {
+        match *self {
+            When::At(t) => t <= at && at.duration_since(t) <= window,
+            When::Between { after, before } => after <= at && at.duration_since(before) <= window,
+        }
+    }
+}
+
+/// A machine a deploy replaced in place: its `fly_release_version` is not the one botctl saw
+/// earlier (reference/flyctl.md "Machine events": its only trace besides an `update` event,
+/// which botctl's own metadata writes make too).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InPlace {
+    pub from: Outside,
+    pub to: Outside,
+    pub when: When,
+}
+
+/// How a machine came to be what it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Made {
+    /// Its creation, or a `launch` event.
+    Created(Timestamp),
+    ReplacedInPlace(InPlace),
+}
+
+impl Made {
+    pub fn when(&self) -> When {
+        match self {
+            Made::Created(t) => When::At(*t),
+            Made::ReplacedInPlace(r) => r.when,
+        }
+    }
 }
 
 /// One entry of a machine's `events`.
@@ -27,8 +94,8 @@ pub struct MachineEvent {
     /// The state it led to (`started`, `stopped`, …), as Fly names it.
     pub status: Outside,
     pub source: EventSource,
-    /// Milliseconds since the epoch.
-    pub at_ms: u64,
+    /// To the millisecond, as Fly records it (the epoch when Fly did not say).
+    pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,15 +193,16 @@ impl MachineEvent {
         }
     }
 
-    pub fn at(&self) -> u64 {
-        self.at_ms / 1000
+    /// When, to the second (as botctl shows times).
+    pub fn at_second(&self) -> Timestamp {
+        crate::time::to_the_second(self.at)
     }
 }
 
 impl History {
     /// Its last start is most likely Fly Proxy's though Fly did not say `proxy`: a start by
     /// flyd (or a source botctl does not know) after a stop by a user, with autostart on.
-    pub fn likely_proxy(&self, autostart: bool) -> bool {
+    pub fn likely_proxy(&self, autostart: ProxyAutostart) -> bool {
         let Some(at) = self.events.iter().position(MachineEvent::brought_up) else {
             return false;
         };
@@ -143,7 +211,7 @@ impl History {
             .iter()
             .find(|e| e.kind == EventKind::Stop)
             .is_some_and(|e| e.source == EventSource::User);
-        autostart
+        autostart.is_on()
             && after_user_stop
             && start.kind == EventKind::Start
             && matches!(start.source, EventSource::Flyd | EventSource::Other(_))
@@ -158,7 +226,7 @@ impl History {
     /// "likely Fly Proxy" for a start by flyd (or a source botctl does not know) after a stop
     /// by a user, on a machine with autostart (reference/flyctl.md: not confirmed from source
     /// that Fly Proxy's starts say `proxy`).
-    pub fn who_started(&self, autostart: bool) -> Option<String> {
+    pub fn who_started(&self, autostart: ProxyAutostart) -> Option<String> {
         let start = self.last_start()?;
         Some(if self.likely_proxy(autostart) {
             format!(
@@ -176,19 +244,44 @@ service has autostart)",
         self.events.first()
     }
 
-    /// When it was created, as far as Fly says: its creation and each `launch` event. An
-    /// `update` is never one: botctl's own metadata writes, `fly secrets set` and rolling
-    /// deploys in place record it (a machine replaced in place shows only as a new
-    /// `fly_release_version`, which one look cannot date).
-    pub fn created_or_replaced(&self) -> Vec<u64> {
-        let mut times: Vec<u64> = self.created_at.into_iter().collect();
-        times.extend(
+    /// When it was created or replaced: its creation, each `launch` event, and a replacement
+    /// in place told from an earlier sighting. An `update` alone is never one: botctl's own
+    /// metadata writes, `fly secrets set` and rolling deploys all record it.
+    pub fn created_or_replaced(&self) -> Vec<Made> {
+        let mut made: Vec<Made> = self.created_at.into_iter().map(Made::Created).collect();
+        made.extend(
             self.events
                 .iter()
                 .filter(|e| e.kind == EventKind::Launch)
-                .map(MachineEvent::at),
+                .map(|e| Made::Created(e.at_second())),
         );
-        times
+        made.extend(self.replaced_in_place.clone().map(Made::ReplacedInPlace));
+        made
+    }
+
+    /// Its replacement in place since `seen` (its release then), or `None` when the release is
+    /// the same or unknown. Dated by the newest `update` event after the sighting (the
+    /// deploy's own), else "between the sighting and `now`".
+    pub fn replaced_since(&self, seen: &Sighting, now: Timestamp) -> Option<InPlace> {
+        let to = self.release.as_ref().filter(|r| **r != seen.release)?;
+        let when = self
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Update && e.at_second() >= seen.at)
+            .map(MachineEvent::at_second)
+            .max()
+            .map_or(
+                When::Between {
+                    after: seen.at,
+                    before: now.max(seen.at),
+                },
+                When::At,
+            );
+        Some(InPlace {
+            from: seen.release.clone(),
+            to: to.clone(),
+            when,
+        })
     }
 }
 
@@ -255,11 +348,15 @@ impl History {
                 kind: EventKind::parse(e.kind.raw()),
                 status: e.status,
                 source: EventSource::parse(e.source.raw()),
-                at_ms: e.timestamp.as_ref().and_then(timestamp_ms).unwrap_or(0),
+                at: e
+                    .timestamp
+                    .as_ref()
+                    .and_then(timestamp)
+                    .unwrap_or(Timestamp::UNIX_EPOCH),
             })
             .collect();
         // Newest first whatever order the answer had.
-        events.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
+        events.sort_by_key(|e| std::cmp::Reverse(e.at));
         History {
             created_at: raw
                 .created_at
@@ -267,15 +364,18 @@ impl History {
                 .and_then(|t| crate::time::parse_rfc3339(t.raw())),
             events,
             release: text("fly_release_version"),
+            replaced_in_place: None,
         }
     }
 }
 
 /// Milliseconds since the epoch, or an RFC 3339 stamp (as some API clients print it).
-fn timestamp_ms(v: &serde_json::Value) -> Option<u64> {
+fn timestamp(v: &serde_json::Value) -> Option<Timestamp> {
     match v {
-        serde_json::Value::Number(n) => n.as_u64(),
-        serde_json::Value::String(s) => crate::time::parse_rfc3339(s).map(|t| t * 1000),
+        serde_json::Value::Number(n) => {
+            Timestamp::from_millisecond(i64::try_from(n.as_u64()?).ok()?).ok()
+        }
+        serde_json::Value::String(s) => crate::time::parse_rfc3339(s),
         _ => None,
     }
 }
@@ -298,10 +398,13 @@ mod tests {
         assert_eq!(h.len(), 2);
         let a = &h[0];
         assert_eq!(a.events[0].source, EventSource::Proxy);
-        assert_eq!(a.last_start().unwrap().at(), 1764068500);
+        assert_eq!(a.last_start().unwrap().at_second().as_second(), 1764068500);
         assert!(a.last_start().unwrap().who().contains("Fly Proxy"));
         assert_eq!(a.release, Some(Outside::from("7")));
-        assert_eq!(a.created_or_replaced(), vec![1795600800]);
+        assert_eq!(
+            a.created_or_replaced(),
+            vec![Made::Created(secs(1795600800))]
+        );
         assert_eq!(h[1], History::default());
         assert!(parse_all("not json").is_empty());
     }
@@ -315,13 +418,92 @@ mod tests {
                            {"type":"stop","status":"stopped","source":"user","timestamp":1764068500000},
                            {"type":"start","status":"started","source":"user","timestamp":1764068400000}]}]"#,
         )[0];
-        assert_eq!(h.created_or_replaced(), vec![1795600800]);
+        assert_eq!(
+            h.created_or_replaced(),
+            vec![Made::Created(secs(1795600800))]
+        );
         assert_eq!(h.last_start().unwrap().kind, EventKind::Start);
         let launched = &parse_all(
             r#"[{"id":"b","events":[{"type":"launch","status":"created","source":"user","timestamp":1764068700000}],
                  "config":{"metadata":{"fly_release_version":"8"}}}]"#,
         )[0];
-        assert_eq!(launched.created_or_replaced(), vec![1764068700]);
+        assert_eq!(
+            launched.created_or_replaced(),
+            vec![Made::Created(secs(1764068700))]
+        );
+    }
+
+    fn secs(n: i64) -> Timestamp {
+        Timestamp::from_second(n).unwrap()
+    }
+
+    /// A machine at release `release` whose newest events are `updates` (seconds).
+    fn at_release(release: &str, updates: &[i64]) -> History {
+        History {
+            release: Some(release.into()),
+            events: updates
+                .iter()
+                .map(|t| MachineEvent {
+                    kind: EventKind::Update,
+                    status: "started".into(),
+                    source: EventSource::User,
+                    at: secs(*t),
+                })
+                .collect(),
+            ..History::default()
+        }
+    }
+
+    #[test]
+    fn a_new_release_since_the_sighting_is_a_replacement_in_place_dated_by_its_update() {
+        let seen = Sighting {
+            release: "7".into(),
+            at: secs(1000),
+        };
+        let minute = SignedDuration::from_secs(60);
+        // The deploy's update at 1040 (newest after the sighting); one before it says nothing.
+        let replaced = at_release("8", &[1040, 1010, 900])
+            .replaced_since(&seen, secs(2000))
+            .unwrap();
+        assert_eq!(replaced.from, "7");
+        assert_eq!(replaced.to, "8");
+        assert_eq!(replaced.when, When::At(secs(1040)));
+        assert!(replaced.when.followed_by(secs(1100), minute));
+        assert!(!replaced.when.followed_by(secs(1101), minute));
+        // No update after the sighting (Fly keeps a handful of events): only a span.
+        let undated = at_release("8", &[900])
+            .replaced_since(&seen, secs(2000))
+            .unwrap();
+        assert_eq!(
+            undated.when,
+            When::Between {
+                after: secs(1000),
+                before: secs(2000)
+            }
+        );
+        assert!(undated.when.followed_by(secs(1500), minute));
+        assert!(undated.when.followed_by(secs(2050), minute));
+        assert!(!undated.when.followed_by(secs(999), minute));
+    }
+
+    #[test]
+    fn an_update_without_a_new_release_replaced_nothing() {
+        let seen = Sighting {
+            release: "7".into(),
+            at: secs(1000),
+        };
+        // botctl's own metadata write: an update, the same release.
+        assert_eq!(
+            at_release("7", &[1040]).replaced_since(&seen, secs(2000)),
+            None
+        );
+        // No release in the metadata: nothing to compare.
+        let unknown = History {
+            release: None,
+            ..at_release("7", &[1040])
+        };
+        assert_eq!(unknown.replaced_since(&seen, secs(2000)), None);
+        assert!(unknown.created_or_replaced().is_empty());
     }
 
     #[test]
@@ -334,14 +516,14 @@ mod tests {
             ))
             .remove(0)
         };
-        let proxy = events("proxy").who_started(true).unwrap();
+        let proxy = events("proxy").who_started(ProxyAutostart::On).unwrap();
         assert!(proxy.starts_with("Fly Proxy"), "{proxy}");
-        let flyd = events("flyd").who_started(true).unwrap();
+        let flyd = events("flyd").who_started(ProxyAutostart::On).unwrap();
         assert!(flyd.starts_with("likely Fly Proxy"), "{flyd}");
         // Without autostart Fly Proxy starts nothing: flyd is Fly itself.
-        let flyd = events("flyd").who_started(false).unwrap();
+        let flyd = events("flyd").who_started(ProxyAutostart::Off).unwrap();
         assert!(flyd.starts_with("Fly itself"), "{flyd}");
-        let user = events("user").who_started(true).unwrap();
+        let user = events("user").who_started(ProxyAutostart::On).unwrap();
         assert!(user.starts_with("a user"), "{user}");
     }
 }

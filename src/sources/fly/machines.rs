@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{FlyError, Flyctl, groups, machine_history};
+use super::{FlyError, Flyctl, NotAList, groups, machine_history};
 use crate::model::MachineId;
 use crate::outside::Outside;
 
@@ -21,12 +21,26 @@ pub struct Machine {
     pub group: Outside,
     /// `config.init.cmd`: the `[processes]` command it runs; `None` runs the image's CMD.
     pub command: Option<Vec<Outside>>,
-    /// Fly Proxy may start it again by itself (a service with autostart, the default).
-    pub proxy_autostart: bool,
+    /// Whether Fly Proxy may start it again by itself.
+    pub proxy_autostart: ProxyAutostart,
     /// `config.metadata`: where handoff records live (`crate::team`), read from the same list.
     pub metadata: BTreeMap<String, String>,
     /// Its creation, recent events and botctl's handoff record (from the same listing).
     pub history: machine_history::History,
+}
+
+/// Whether Fly Proxy may start a machine again by itself: `On` for a service with autostart
+/// (the default), `Off` when every service turns it off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyAutostart {
+    On,
+    Off,
+}
+
+impl ProxyAutostart {
+    pub fn is_on(self) -> bool {
+        self == ProxyAutostart::On
+    }
 }
 
 /// A machine's state as flyctl names it (reference/flyctl.md); one botctl does not know is
@@ -156,9 +170,9 @@ impl Flyctl {
     fn list_machines(&self, app: &str) -> Result<Vec<Machine>, FlyError> {
         let args = ["machine", "list", "--app", app, "--json"];
         let stdout = self.call(&args, self.timeout)?;
-        parse_machines(&stdout).map_err(|message| FlyError::BadOutput {
+        parse_machines(&stdout).map_err(|e| FlyError::BadOutput {
             command: format!("flyctl {}", args.join(" ")),
-            message,
+            message: e.to_string(),
         })
     }
 
@@ -222,9 +236,9 @@ impl RawService {
     }
 }
 
-pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
-    let raw: Vec<RawMachine> = serde_json::from_str(json.trim())
-        .map_err(|e| format!("expected a JSON list of machines ({e})"))?;
+pub fn parse_machines(json: &str) -> Result<Vec<Machine>, NotAList> {
+    let raw: Vec<RawMachine> =
+        serde_json::from_str(json.trim()).map_err(|source| NotAList::of("machines", source))?;
     let mut histories = machine_history::parse_all(json).into_iter();
     Ok(raw
         .into_iter()
@@ -245,7 +259,11 @@ pub fn parse_machines(json: &str) -> Result<Vec<Machine>, String> {
                 .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
                 .collect();
             Machine {
-                proxy_autostart: services.iter().any(RawService::autostarts),
+                proxy_autostart: if services.iter().any(RawService::autostarts) {
+                    ProxyAutostart::On
+                } else {
+                    ProxyAutostart::Off
+                },
                 // Every machine has one (fly-go); `app` is Fly's name when fly.toml has none.
                 group: Outside::from(
                     metadata
@@ -275,7 +293,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ms[0].metadata["botctl_by"], "alice@mbp");
-        assert!(ms[0].proxy_autostart);
+        assert!(ms[0].proxy_autostart.is_on());
     }
 
     #[test]
@@ -287,8 +305,8 @@ mod tests {
                 "services":[{"disable_machine_autostart":false}]}}]"#,
         )
         .unwrap();
-        assert!(!ms[0].proxy_autostart);
-        assert!(ms[1].proxy_autostart);
+        assert!(!ms[0].proxy_autostart.is_on());
+        assert!(ms[1].proxy_autostart.is_on());
     }
 
     #[test]
@@ -299,8 +317,8 @@ mod tests {
                {"id":"b","state":"stopped","region":"ams","config":{}}]"#,
         )
         .unwrap();
-        assert!(ms[0].is_running() && ms[0].proxy_autostart);
-        assert!(!ms[1].is_running() && !ms[1].proxy_autostart);
+        assert!(ms[0].is_running() && ms[0].proxy_autostart.is_on());
+        assert!(!ms[1].is_running() && !ms[1].proxy_autostart.is_on());
         assert!(parse_machines("<html>").is_err());
         let ms = parse_machines(
             r#"[{"id":"a","state":"stopped","config":{"metadata":

@@ -21,7 +21,7 @@ mod platform;
 pub use apps::FlySecret;
 pub use groups::{AppMachines, BotOnFly};
 pub use logs::{logs_failed, parse_log_line};
-pub use machines::{Machine, MachineState};
+pub use machines::{Machine, MachineState, ProxyAutostart};
 mod version;
 pub use super::platform::{LogLine, RecentLogs};
 pub use platform::{FlyLook, OnFly};
@@ -135,6 +135,31 @@ impl FlyError {
 }
 
 impl std::error::Error for FlyError {}
+
+/// flyctl's `--json` answer is not the list botctl asked for (`what`: "machines", "apps").
+#[derive(Debug)]
+pub struct NotAList {
+    what: &'static str,
+    source: serde_json::Error,
+}
+
+impl NotAList {
+    fn of(what: &'static str, source: serde_json::Error) -> Self {
+        NotAList { what, source }
+    }
+}
+
+impl std::fmt::Display for NotAList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "expected a JSON list of {} ({})", self.what, self.source)
+    }
+}
+
+impl std::error::Error for NotAList {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
 
 /// A flyctl failure inside a workflow is a failed step, told with its fix.
 impl From<FlyError> for crate::error::Error {

@@ -80,6 +80,21 @@ impl FlyLook {
 }
 
 impl FlyLook {
+    /// Takes `noted`'s copy of each of its machines: the same list, with what was noted on
+    /// it since (a replacement in place).
+    pub fn take_notes(&mut self, noted: &[Machine]) {
+        let ours = |m: &mut Machine| {
+            if let Some(n) = noted.iter().find(|n| n.id == m.id) {
+                *m = n.clone();
+            }
+        };
+        let listed = self.listed.iter_mut().flatten();
+        listed
+            .chain(self.bot.iter_mut().flatten())
+            .chain(self.others.iter_mut())
+            .for_each(ours);
+    }
+
     /// Fly's part of a look at a bot on Fly (`None` for another platform's look).
     pub fn taken_from(look: Look) -> Option<FlyLook> {
         look.specific?.downcast().ok().map(|fly| *fly)
@@ -120,10 +135,7 @@ impl Machine {
                 s if s.is_stopped() => Condition::Down,
                 _ => Condition::Between,
             },
-            since: started
-                .map(|e| e.at_ms / 1000)
-                .or(self.history.created_at)
-                .and_then(|secs| jiff::Timestamp::from_second(secs as i64).ok()),
+            since: started.map(|e| e.at_second()).or(self.history.created_at),
             started_by: started
                 .and(self.history.who_started(self.proxy_autostart))
                 .map(Outside::from),

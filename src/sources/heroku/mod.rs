@@ -18,7 +18,7 @@ pub use platform::OnHeroku;
 
 /// The Heroku CLI with the time limit of one call.
 #[derive(Debug, Clone)]
-pub struct Heroku {
+pub struct HerokuCli {
     program: Option<PathBuf>,
     timeout: Duration,
 }
@@ -68,9 +68,9 @@ pub struct Feature {
     pub enabled: bool,
 }
 
-impl Heroku {
-    pub fn new(timeout: Duration) -> Heroku {
-        Heroku {
+impl HerokuCli {
+    pub fn new(timeout: Duration) -> HerokuCli {
+        HerokuCli {
             program: which::which("heroku").ok(),
             timeout,
         }
@@ -92,7 +92,8 @@ impl Heroku {
     /// The app's dynos, every type and state.
     pub fn dynos(&self, app: &str) -> Result<Vec<Dyno>, PlatformError> {
         let out = self.call(&["ps", "--app", app, "--json"])?;
-        parse_dynos(&out).map_err(|e| bad_output(&format!("heroku ps --app {app} --json"), &e))
+        parse_dynos(&out)
+            .map_err(|e| bad_output(&format!("heroku ps --app {app} --json"), &e.to_string()))
     }
 
     /// The app's formation: `heroku ps:scale` without a change prints `web=1:Basic worker=0:Basic`.
@@ -175,13 +176,19 @@ fn classify(command: &str, args: &[&str], stderr: &str, line: String) -> Platfor
             Some(Fix::run(&["heroku", "apps"]).note("then fix heroku.app in botctl.toml")),
         )
     } else {
-        let line = line.trim_start_matches(['›', ' ']).to_string();
+        // The CLI prints ` ›   Error: MESSAGE`, then ` ›   Error ID: ID` last.
+        let said = stderr
+            .lines()
+            .map(|l| l.trim_start_matches(['›', ' ']).trim_end())
+            .find(|l| l.starts_with("Error:"))
+            .map(|l| crate::outside::shown(&crate::process::quote(l)).into_owned());
+        let line = said.unwrap_or_else(|| line.trim_start_matches(['›', ' ']).to_string());
         PlatformError::new(format!("`{command}` failed: {line}"), None)
     }
 }
 
-pub fn parse_dynos(json: &str) -> Result<Vec<Dyno>, String> {
-    serde_json::from_str(json).map_err(|e| e.to_string())
+pub fn parse_dynos(json: &str) -> Result<Vec<Dyno>, serde_json::Error> {
+    serde_json::from_str(json)
 }
 
 /// `web=1:Basic worker=0:Basic` (sorted by type), as `ps:scale` prints the formation.
@@ -294,5 +301,15 @@ terminated by other getUpdates request",
             String::new(),
         );
         assert!(e.message.contains("app lb was not found"), "{e}");
+        let e = classify(
+            "heroku ps:scale worker=1 --app lb",
+            &["ps:scale", "worker=1", "--app", "lb"],
+            " ›   Error: You may not scale lb.\n ›\n ›   Error ID: forbidden\n",
+            "›   Error ID: forbidden".into(),
+        );
+        assert!(
+            e.message.ends_with("failed: Error: You may not scale lb."),
+            "{e}"
+        );
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{Dyno, Heroku, parse_log_line};
+use super::{Dyno, HerokuCli, parse_log_line};
 use crate::model::{Entry, PlatformKind};
 use crate::outside::Outside;
 use crate::sources::platform::{
@@ -15,7 +15,7 @@ use crate::sources::platform::{
 
 /// One bot's app on Heroku.
 pub struct OnHeroku<'a> {
-    pub cli: Heroku,
+    pub cli: HerokuCli,
     pub app: &'a str,
     /// `heroku.process` from botctl.toml; `None`: the type whose dynos run the bot.
     pub process: Option<&'a str>,
@@ -56,6 +56,17 @@ process = \"worker\" }",
             Some(p) => Ok(p.to_string()),
             None => self.known_kind(&self.cli.dynos(self.app)?),
         }
+    }
+
+    /// `heroku ps:scale KIND=N`; refused (an account that may not scale, a plan's limit), the
+    /// same command is the fix, to run once the cause the CLI named is mended.
+    fn scale_or_say_how(&self, kind: &str, n: u32) -> Result<(), PlatformError> {
+        self.cli.scale(self.app, kind, n).map_err(|mut e| {
+            if e.fix.is_none() && !e.interrupted {
+                e.fix = Some(scale_fix(kind, &n.to_string(), self.app).note("once that is mended"));
+            }
+            e
+        })
     }
 
     /// Dynos of the bot's type, and dynos of any other type whose command runs the bot.
@@ -160,7 +171,8 @@ impl Platform for OnHeroku<'_> {
     /// would leave that one polling, and the wait for none would only run out.
     fn set_scale(&self, n: u32) -> Result<(), PlatformError> {
         if n > 0 {
-            return self.cli.scale(self.app, &self.scaled_kind()?, n);
+            let kind = self.scaled_kind()?;
+            return self.scale_or_say_how(&kind, n);
         }
         let dynos = self.cli.dynos(self.app)?;
         let kind = self.known_kind(&dynos)?;
@@ -185,7 +197,7 @@ impl Platform for OnHeroku<'_> {
                 ),
             ));
         }
-        self.cli.scale(self.app, &kind, 0)
+        self.scale_or_say_how(&kind, 0)
     }
 
     /// Two pollers on Heroku: a formation above 1, the bot in a second process type, and
@@ -278,7 +290,7 @@ mod tests {
 
     fn on<'a>(entry: &'a Entry, process: Option<&'a str>) -> OnHeroku<'a> {
         OnHeroku {
-            cli: Heroku::new(Duration::from_secs(1)),
+            cli: HerokuCli::new(Duration::from_secs(1)),
             app: "lb",
             process,
             entry,

@@ -4,10 +4,10 @@
 use super::sections::{Section, Sections};
 use crate::config::Bot;
 use crate::model::SystemdManager;
-use crate::sources::autostart::{self, Autostart, AutostartEntry, Reach, Source, Unchecked};
+use crate::sources::autostart::{self, AutostartEntry, AutostartScan, Reach, Source, Unchecked};
 
-pub(super) fn autostart(sections: &Sections, bots: &[&Bot]) -> Autostart {
-    let mut found = Autostart::default();
+pub(super) fn autostart(sections: &Sections, bots: &[&Bot]) -> AutostartScan {
+    let mut found = AutostartScan::default();
     let mut unchecked = |source: Source, reason: &str| {
         let (reason, reach) = if autostart::systemd_not_booted(reason) {
             ("systemd is not running there", Reach::NotHere)

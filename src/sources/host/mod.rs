@@ -9,6 +9,7 @@
 //! and what dev-stop and the survey call.
 
 mod autostart;
+mod error;
 mod scan;
 mod sections;
 mod ssh;
@@ -19,11 +20,12 @@ use std::collections::HashMap;
 
 use crate::config::{Bot, Host};
 use crate::model::{Pid, ProcessIdentity, Uid};
-use crate::sources::autostart::Autostart;
+use crate::sources::autostart::AutostartScan;
 use crate::sources::identity;
-use crate::sources::local::{Instance, Maybe};
+use crate::sources::local::{BotProcess, Maybe};
 use crate::sources::telegram::Tokens;
 
+pub use error::{HostError, ScanProblem};
 pub use scan::parse;
 pub use ssh::ssh;
 use ssh::status_words;
@@ -46,7 +48,7 @@ pub enum Signal {
 /// A process as the scan saw it: signal.sh signals it only while pid, start time, owner and
 /// command line are all still these.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seen {
+pub struct ScannedProcess {
     /// Its pid and start time (seconds since the epoch, as the scan computed it).
     pub identity: ProcessIdentity,
     /// The first bytes of `/proc/PID/cmdline`, hex (what `od -An -tx1` prints).
@@ -68,7 +70,11 @@ pub(super) fn hex_of(cmdline: &str) -> String {
 
 /// Sends `signal` to each process on the host that is still the one seen, is the ssh user's
 /// and has not exited; returns those pids (with `Check`: the ones still running).
-pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<Pid>, String> {
+pub fn signal(
+    host: &Host,
+    signal: Signal,
+    targets: &[&ScannedProcess],
+) -> Result<Vec<Pid>, HostError> {
     if targets.is_empty() {
         return Ok(Vec::new());
     }
@@ -87,19 +93,18 @@ pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<Pid>
         format!(
             "{}:{}:{}",
             seen.identity.pid,
-            seen.identity.started.map_or(-1, |s| s as i64),
+            seen.identity.started.map_or(-1, |s| s.as_second()),
             seen.cmdline_hex
         )
     }));
     let remote: Vec<&str> = remote.iter().map(String::as_str).collect();
     let out = ssh(host, &remote, SIGNAL)?;
     if !out.success() {
-        return Err(format!(
-            "signalling on {} failed ({}): {}",
-            host.name,
-            status_words(&out),
-            out.error_line()
-        ));
+        return Err(HostError::SignalFailed {
+            host: host.name.clone(),
+            status: status_words(&out),
+            said: out.error_line(),
+        });
     }
     Ok(out
         .stdout
@@ -111,20 +116,20 @@ pub fn signal(host: &Host, signal: Signal, targets: &[&Seen]) -> Result<Vec<Pid>
 /// One look at a host.
 #[derive(Debug, Clone, Default)]
 pub struct HostScan {
-    pub instances: Vec<Instance>,
+    pub instances: Vec<BotProcess>,
     /// Processes there that run a bot's entry and cannot be told to be this project's copy.
     pub maybe: Vec<Maybe>,
-    pub autostart: Autostart,
+    pub autostart: AutostartScan,
     /// The uid botctl logs in as there: dev-stop touches that user's processes only.
     pub uid: Uid,
     /// Every process there as it was seen, by pid: dev-stop signals a pid only while it is
     /// still the process it saw.
-    pub seen: HashMap<Pid, Seen>,
+    pub seen: HashMap<Pid, ScannedProcess>,
 }
 
 /// Reads `host` for these bots (those it may run); `tokens`: the project's, which tell each
 /// bot's copies there.
-pub fn read(host: &Host, bots: &[&Bot], tokens: &Tokens) -> Result<HostScan, String> {
+pub fn read(host: &Host, bots: &[&Bot], tokens: &Tokens) -> Result<HostScan, HostError> {
     let bots: Vec<&Bot> = bots
         .iter()
         .filter(|b| host.may_run(&b.name))
@@ -136,14 +141,16 @@ pub fn read(host: &Host, bots: &[&Bot], tokens: &Tokens) -> Result<HostScan, Str
     remote.extend(args.iter().map(String::as_str));
     let out = ssh(host, &remote, SCAN)?;
     if !out.success() {
-        return Err(format!(
-            "the scan failed on {} ({}): {}",
-            host.name,
-            status_words(&out),
-            out.error_line()
-        ));
+        return Err(HostError::ScanFailed {
+            host: host.name.clone(),
+            status: status_words(&out),
+            said: out.error_line(),
+        });
     }
-    parse(&out.stdout, &bots, &wanted).map_err(|e| format!("{}: {e}", host.name))
+    parse(&out.stdout, &bots, &wanted).map_err(|problem| HostError::Answer {
+        host: host.name.clone(),
+        problem,
+    })
 }
 
 /// scan.sh's arguments, quoted for the login shell: how many token variables, the variables,

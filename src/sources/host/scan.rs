@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use super::autostart::autostart;
 use super::sections::{Section, Sections};
-use super::{HostScan, Seen, hex_of};
+use super::{HostScan, ScanProblem, ScannedProcess, hex_of};
 use crate::config::Bot;
 use crate::model::{BotName, Pid, ProcessIdentity, Uid};
 use crate::sources::identity::{self, Wanted, Whose};
-use crate::sources::local::{self, Instance, Maybe};
+use crate::sources::local::{self, BotProcess, Maybe};
 use crate::sources::proc;
 use crate::sources::supervisor::{self, Answer, Answers, Cgroup, Need, ProcessRecord, Unanswered};
 
@@ -22,7 +22,7 @@ struct Proc {
     pid: Pid,
     ppid: Pid,
     uid: Option<Uid>,
-    started: Option<u64>,
+    started: Option<jiff::Timestamp>,
     cwd: Option<PathBuf>,
     cgroup: String,
     argv: Vec<String>,
@@ -37,16 +37,13 @@ pub fn parse(
     text: &str,
     bots: &[&Bot],
     wanted: &HashMap<BotName, Wanted>,
-) -> Result<HostScan, String> {
+) -> Result<HostScan, ScanProblem> {
     if !text.starts_with(MAGIC) {
         let start = crate::redact::cut(text, 120, 0);
-        return Err(format!(
-            "the server did not run botctl's scan (it printed {start:?}); does the login \
-shell run `sh -s`?"
-        ));
+        return Err(ScanProblem::NotTheScan { start });
     }
     let Some(text) = text.strip_suffix(TRAILER) else {
-        return Err("the scan's output was cut short".into());
+        return Err(ScanProblem::CutShort);
     };
     // NUL-separated fields up to `argv`; after it, `head`'s output of every cmdline.
     let mut rest = text;
@@ -58,7 +55,7 @@ shell run `sh -s`?"
     next(); // the magic
     let uid: Uid = next()
         .and_then(|u| u.parse().ok())
-        .ok_or("the scan printed no uid")?;
+        .ok_or(ScanProblem::NoUid)?;
     let home = next().unwrap_or("").to_string();
     let btime: u64 = next().and_then(|b| b.parse().ok()).unwrap_or(0);
     let tck: u64 = next()
@@ -102,14 +99,16 @@ shell run `sh -s`?"
                     pid,
                     ppid,
                     uid,
-                    started: (btime > 0).then(|| btime + ticks / tck),
+                    started: (btime > 0)
+                        .then(|| crate::time::from_unix(btime + ticks / tck))
+                        .flatten(),
                     cwd,
                     cgroup,
                     argv: Vec::new(),
                 });
             }
             Some("argv") => break,
-            _ => return Err("the scan's output is not what botctl printed".into()),
+            _ => return Err(ScanProblem::NotWhatBotctlPrinted),
         }
     }
     let cmdlines = cmdlines(rest)?;
@@ -144,7 +143,7 @@ shell run `sh -s`?"
             .iter()
             .map(|p| {
                 let cmdline = cmdlines.get(&p.pid).map_or("", |c| c.as_str());
-                let seen = Seen {
+                let seen = ScannedProcess {
                     identity: ProcessIdentity {
                         pid: p.pid,
                         started: p.started,
@@ -161,7 +160,7 @@ shell run `sh -s`?"
 /// output: each file after a `==> /proc/PID/cmdline <==` line (and, after the first, a blank
 /// line). `head` names each file once, so a pid named twice is a header forged inside another
 /// user's argv to make one process look like another: the whole answer is refused.
-fn cmdlines(blob: &str) -> Result<HashMap<Pid, String>, String> {
+fn cmdlines(blob: &str) -> Result<HashMap<Pid, String>, ScanProblem> {
     let blob = format!("\n{blob}");
     let mut out = HashMap::new();
     for chunk in blob.split("\n==> ").skip(1) {
@@ -176,11 +175,7 @@ fn cmdlines(blob: &str) -> Result<HashMap<Pid, String>, String> {
             continue;
         };
         if out.insert(pid, content.to_string()).is_some() {
-            return Err(format!(
-                "the scan's answer was tampered with: process {pid} is named twice in the list \
-of command lines (a process's arguments imitate botctl's records); not trusting this host's \
-answer"
-            ));
+            return Err(ScanProblem::Tampered { pid });
         }
     }
     Ok(out)
@@ -233,7 +228,7 @@ fn instances<'w>(
     ssh_uid: Uid,
     wanted: impl Fn(&BotName) -> Option<&'w Wanted>,
     tokens: &TokensSeen,
-) -> (Vec<Instance>, Vec<Maybe>) {
+) -> (Vec<BotProcess>, Vec<Maybe>) {
     let by_pid: HashMap<Pid, &Proc> = procs.iter().map(|p| (p.pid, p)).collect();
     let mut found = Vec::new();
     let mut maybe = Vec::new();
@@ -246,7 +241,7 @@ fn instances<'w>(
         {
             continue;
         }
-        let instance = Instance {
+        let instance = BotProcess {
             bot: bot.name.clone(),
             pid: p.pid,
             user: p
@@ -275,8 +270,8 @@ fn instances<'w>(
                 })
         };
         let copy = identity::decide(
-            false,
-            p.uid == Some(ssh_uid),
+            identity::Folder::Elsewhere,
+            identity::ProcessUser::of(p.uid, ssh_uid),
             wanted(&bot.name).unwrap_or(&Wanted::default()),
             |var| read("env", var),
             |var| read("dotenv", var),
@@ -292,7 +287,7 @@ fn instances<'w>(
     let mut maybe = local::one_per_wrapper_maybe(maybe, parent);
     // The maybes' supervisors too, read the same way.
     let n = found.len();
-    let mut found: Vec<Instance> = found
+    let mut found: Vec<BotProcess> = found
         .into_iter()
         .chain(maybe.iter().map(|m| m.instance.clone()))
         .collect();

@@ -3,29 +3,31 @@
 
 use std::path::Path;
 
+use super::HostError;
 use crate::config::Host;
 use crate::process::{self, ExecError, Output};
 
 /// Runs `remote` on the host (ssh joins it into one command line for the login shell there)
-/// with `input` on its stdin, within the host's timeout. Errors are ssh's own words.
-pub fn ssh(host: &Host, remote: &[&str], input: &str) -> Result<Output, String> {
-    let program = process::find_program("ssh", Path::new("/"))
-        .ok_or("ssh is not installed (not on PATH)".to_string())?;
+/// with `input` on its stdin, within the host's timeout. Errors carry ssh's own words.
+pub fn ssh(host: &Host, remote: &[&str], input: &str) -> Result<Output, HostError> {
+    let program = process::find_program("ssh", Path::new("/")).ok_or(HostError::NoSsh)?;
     let args = ssh_args(host, remote);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = process::run_with_input(&program, &args, input, &token_vars(), host.timeout)
         .map_err(|e| match e {
-            ExecError::TimedOut { after, .. } => format!(
-                "ssh {} did not answer within {}s (timeout of host {})",
-                host.ssh,
-                after.as_secs_f32().round(),
-                host.name
-            ),
-            other => other.to_string(),
+            ExecError::TimedOut { after, .. } => HostError::SshTimedOut {
+                ssh: host.ssh.clone(),
+                after,
+                host: host.name.clone(),
+            },
+            other => HostError::SshRun(other),
         })?;
     // ssh's own failures (unreachable, refused key, unknown host) exit 255.
     if out.code == Some(255) {
-        return Err(format!("ssh {}: {}", host.ssh, out.error_line()));
+        return Err(HostError::Ssh {
+            ssh: host.ssh.clone(),
+            said: out.error_line(),
+        });
     }
     Ok(out)
 }

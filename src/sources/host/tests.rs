@@ -101,7 +101,7 @@ command=python3 /srv/lb/bot.py\n[program:off]\ncommand=python3 bot.py\nautostart
     assert_eq!(maybe, [Pid(46)], "{:?}", scan.maybe);
     let i = &scan.instances[0];
     assert_eq!((i.pid, i.user.raw()), (Pid(41), "deploy"));
-    assert_eq!(i.started, Some(1000 + 5));
+    assert_eq!(i.started, crate::time::from_unix(1000 + 5));
     assert_eq!(i.cwd.as_deref(), Some(Path::new("/srv/lb")));
     let sup = i.supervisor.as_ref().expect("its loop");
     assert_eq!(sup.kind, supervisor::SupervisorKind::Loop);
@@ -147,7 +147,7 @@ fn a_forged_record_inside_an_argv_refuses_the_answer() {
     }
     out.push_str("==> /dev/null <==\n");
     out.push_str(TRAILER);
-    let e = parse(&out, &[&partner], &wanted()).unwrap_err();
+    let e = parse(&out, &[&partner], &wanted()).unwrap_err().to_string();
     assert!(e.contains("tampered") && e.contains("process 60"), "{e}");
 }
 
@@ -171,12 +171,15 @@ fn the_signal_script_checks_the_command_line_again() {
 #[test]
 fn output_that_is_not_the_scan_is_an_error() {
     let partner = bot("partner", "bot.py");
-    let e = parse("Welcome to the server\n", &[&partner], &wanted()).unwrap_err();
+    let e = parse("Welcome to the server\n", &[&partner], &wanted())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("did not run botctl's scan"), "{e}");
     let cut = format!("{MAGIC}\01000\0/h\01\0100\0p\01\0argv\0==> /proc/1/cm");
     assert!(
         parse(&cut, &[&partner], &wanted())
             .unwrap_err()
+            .to_string()
             .contains("cut short")
     );
 }

@@ -9,7 +9,7 @@ mod objects;
 use std::time::Duration;
 
 use crate::fix::Fix;
-use crate::model::{Kubernetes, PlatformKind, Workload as Named};
+use crate::model::{Kubernetes, PlatformKind, Workload};
 use crate::outside::Outside;
 use crate::process;
 use crate::sources::platform::{
@@ -17,7 +17,7 @@ use crate::sources::platform::{
     RecordHome,
 };
 use kubectl::Kubectl;
-use objects::{Pod, PodList, Workload};
+use objects::{Pod, PodList, WorkloadObject};
 
 /// Where botctl's record keys live on the workload: `botctl_by` is `botctl.dev/by`.
 const ANNOTATION_PREFIX: &str = "botctl.dev/";
@@ -36,8 +36,8 @@ pub struct OnKubernetes {
 impl OnKubernetes {
     pub fn new(k: &Kubernetes, timeout: Duration) -> Self {
         let (kind, name) = match &k.workload {
-            Named::Deployment(n) => ("deployment", n),
-            Named::StatefulSet(n) => ("statefulset", n),
+            Workload::Deployment(n) => ("deployment", n),
+            Workload::StatefulSet(n) => ("statefulset", n),
         };
         OnKubernetes {
             kubectl: Kubectl::new(k, timeout),
@@ -45,7 +45,7 @@ impl OnKubernetes {
         }
     }
 
-    fn workload(&self) -> Result<Workload, PlatformError> {
+    fn workload(&self) -> Result<WorkloadObject, PlatformError> {
         let out = self.kubectl.call(&["get", &self.name, "-o", "json"])?;
         parse(
             &out,
@@ -54,7 +54,7 @@ impl OnKubernetes {
     }
 
     /// The workload's selector, or why its pods cannot be found.
-    fn selector(&self, w: &Workload) -> Result<String, PlatformError> {
+    fn selector(&self, w: &WorkloadObject) -> Result<String, PlatformError> {
         w.selector().ok_or_else(|| {
             PlatformError::new(
                 format!(
@@ -77,7 +77,7 @@ checked",
         Ok(parse::<PodList>(&out, &self.kubectl.typed(&args))?.items)
     }
 
-    fn warn_replicas(&self, w: &Workload) -> Option<PlatformWarning> {
+    fn warn_replicas(&self, w: &WorkloadObject) -> Option<PlatformWarning> {
         (w.replicas() > 1).then(|| PlatformWarning {
             check: "replicas",
             message: format!(
@@ -94,7 +94,7 @@ checked",
         })
     }
 
-    fn warn_rollout(&self, w: &Workload) -> Option<PlatformWarning> {
+    fn warn_rollout(&self, w: &WorkloadObject) -> Option<PlatformWarning> {
         w.surges().map(|surge| {
             PlatformWarning {
             check: "rollout",

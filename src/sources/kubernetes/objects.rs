@@ -11,7 +11,7 @@ use crate::outside::Outside;
 use crate::sources::platform::{Condition, Instance};
 
 #[derive(Debug, Deserialize)]
-pub struct Workload {
+pub struct WorkloadObject {
     pub metadata: Metadata,
     pub spec: WorkloadSpec,
 }
@@ -42,7 +42,7 @@ pub struct WorkloadSpec {
     pub replicas: Option<u32>,
     pub selector: Selector,
     /// Deployments only.
-    pub strategy: Option<Strategy>,
+    pub strategy: Option<UpdateStrategy>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,7 +56,7 @@ pub struct Selector {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Strategy {
+pub struct UpdateStrategy {
     #[serde(rename = "type")]
     pub kind: Option<Outside>,
     pub rolling_update: Option<RollingUpdate>,
@@ -69,7 +69,7 @@ pub struct RollingUpdate {
     pub max_surge: Option<serde_json::Value>,
 }
 
-impl Workload {
+impl WorkloadObject {
     pub fn replicas(&self) -> u32 {
         self.spec.replicas.unwrap_or(1)
     }
@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn a_workload_reads_its_count_selector_and_surge_and_never_keeps_env() {
-        let w: Workload = serde_json::from_str(
+        let w: WorkloadObject = serde_json::from_str(
             r#"{"metadata":{"name":"lb","annotations":{"botctl.dev/by":"ann@mbp"}},
                 "spec":{"replicas":2,"selector":{"matchLabels":{"tier":"bot","app":"lb"}},
                         "strategy":{"type":"RollingUpdate"},
@@ -220,13 +220,13 @@ mod tests {
         assert_eq!(w.selector().as_deref(), Some("app=lb,tier=bot"));
         assert_eq!(w.surges().as_deref(), Some("25%"));
         assert!(!format!("{w:?}").contains("SECRET"));
-        let recreate: Workload = serde_json::from_str(
+        let recreate: WorkloadObject = serde_json::from_str(
             r#"{"metadata":{"name":"lb"},"spec":{"selector":{"matchLabels":{"app":"lb"}},
                 "strategy":{"type":"Recreate"}}}"#,
         )
         .unwrap();
         assert_eq!((recreate.replicas(), recreate.surges()), (1, None));
-        let no_surge: Workload = serde_json::from_str(
+        let no_surge: WorkloadObject = serde_json::from_str(
             r#"{"metadata":{"name":"lb"},"spec":{"selector":{"matchLabels":{"app":"lb"}},
                 "strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":0,"maxUnavailable":1}}}}"#,
         )
@@ -251,7 +251,7 @@ mod tests {
         let i: Vec<Instance> = list.items.iter().map(Pod::instance).collect();
         assert_eq!(i[0].condition, Condition::Up);
         let started = crate::time::parse_rfc3339("2026-12-06T20:00:00Z");
-        assert_eq!(i[0].since.map(|t| t.as_second() as u64), started);
+        assert_eq!(i[0].since, started);
         assert_eq!(i[0].started_by.as_ref().unwrap().raw(), "ReplicaSet lb-7d");
         assert_eq!(
             (i[1].state.raw(), i[1].running, i[1].condition),

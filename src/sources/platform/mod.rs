@@ -169,8 +169,8 @@ pub fn joined<T>(
 /// One line of a bot's logs, whichever platform printed it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine {
-    /// Seconds since the epoch, when the line carries a time.
-    pub at: Option<u64>,
+    /// When it was logged, to the second, when the line carries a time.
+    pub at: Option<jiff::Timestamp>,
     /// The instance that logged it, as the line names it: outside text.
     pub machine: Option<Outside>,
     pub message: Outside,
@@ -294,6 +294,12 @@ pub trait Platform: Send + Sync {
 
     /// Its logs as they come, until the stream is dropped.
     fn stream_logs(&self) -> Result<LogStream, PlatformError>;
+
+    /// Whether [`Platform::stream_logs`] prints one page of the latest lines and ends (a CLI
+    /// that follows nothing without a terminal): a reader starts it again for the next page.
+    fn logs_in_pages(&self) -> bool {
+        false
+    }
 
     /// Where the team's handoff record lives.
     fn record_home(&self) -> RecordHome;

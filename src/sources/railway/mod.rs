@@ -1,7 +1,8 @@
 //! Railway, through the `railway` CLI (the `railwayapp` crate's `status`, `deployment list`,
-//! `variables` and `scale` commands, read in its source): a service's deployments, their
-//! instances and its replicas per region. Every call has the `[railway] timeout`. Variables
-//! hold the bot's token: botctl reads one by name and never prints a value.
+//! `variables`, `scale` and `logs` commands, read in its source, 5.43.1): a service's
+//! deployments, their instances, its replicas per region and its deploy logs. Every call has
+//! the `[railway] timeout`. Variables hold the bot's token: botctl reads one by name and never
+//! prints a value.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use serde_json::Value;
 use crate::fix::Fix;
 use crate::outside::Outside;
 use crate::process;
-use crate::sources::platform::PlatformError;
+use crate::sources::platform::{LogLine, PlatformError};
 
 mod platform;
 pub use platform::OnRailway;
@@ -21,7 +22,7 @@ pub const OVERLAP: &str = "RAILWAY_DEPLOYMENT_OVERLAP_SECONDS";
 
 /// The Railway CLI with the time limit of one call.
 #[derive(Debug, Clone)]
-pub struct Railway {
+pub struct RailwayCli {
     program: Option<PathBuf>,
     timeout: Duration,
 }
@@ -74,9 +75,9 @@ pub struct Service {
     pub regions: Vec<(String, u32)>,
 }
 
-impl Railway {
-    pub fn new(timeout: Duration) -> Railway {
-        Railway {
+impl RailwayCli {
+    pub fn new(timeout: Duration) -> RailwayCli {
+        RailwayCli {
             program: which::which("railway").ok(),
             timeout,
         }
@@ -115,19 +116,37 @@ impl Railway {
         pick(&self.json(args)?, scope)
     }
 
-    /// `deployment list --json`: (status, created at) of the latest deployments, newest first.
-    pub fn deployments(&self, scope: Scope<'_>) -> Result<Vec<Outside>, PlatformError> {
+    /// `deployment list --json`: the latest deployments, newest first.
+    fn deployment_list(&self, scope: Scope<'_>) -> Result<Vec<Value>, PlatformError> {
         let mut args = vec!["deployment", "list", "--json", "--limit", "10"]
             .into_iter()
             .map(String::from)
             .collect::<Vec<_>>();
         args.extend(scope.args(true));
-        let list = self.json(args)?;
-        Ok(list
-            .as_array()
-            .into_iter()
-            .flatten()
+        Ok(match self.json(args)? {
+            Value::Array(list) => list,
+            _ => Vec::new(),
+        })
+    }
+
+    /// The statuses of the latest deployments, newest first.
+    pub fn deployments(&self, scope: Scope<'_>) -> Result<Vec<Outside>, PlatformError> {
+        Ok(self
+            .deployment_list(scope)?
+            .iter()
             .map(|d| Outside::from(d["status"].as_str().unwrap_or_default()))
+            .collect())
+    }
+
+    /// The replicas per region each of the latest deployments was made with, newest first.
+    pub fn deployment_regions(
+        &self,
+        scope: Scope<'_>,
+    ) -> Result<Vec<Vec<(String, u32)>>, PlatformError> {
+        Ok(self
+            .deployment_list(scope)?
+            .iter()
+            .map(|d| regions_of(&d["meta"]))
             .collect())
     }
 
@@ -147,14 +166,64 @@ impl Railway {
         }))
     }
 
+    /// The last `lines` lines of the latest deployment's deploy logs, one JSON object a line.
+    /// `railway logs` streams only on a terminal (src/commands/logs.rs: `should_stream` needs
+    /// stdout to be one); with `--lines` it prints them and exits. `--latest`: the newest
+    /// deployment even while it deploys (the one a scale just started), `--deployment`: its
+    /// deploy logs, never its build logs.
+    pub fn logs(&self, scope: Scope<'_>, lines: u32) -> Result<String, PlatformError> {
+        self.call(&logs_args(scope, lines))
+    }
+
+    /// [`Railway::logs`] as a stream that ends after one page (see [`Railway::logs`]: the CLI
+    /// follows nothing without a terminal); a reader starts it again for the next page.
+    pub fn logs_page(
+        &self,
+        scope: Scope<'_>,
+        lines: u32,
+    ) -> Result<process::LineStream, PlatformError> {
+        let program = self.program.as_deref().ok_or_else(not_installed)?;
+        let args = logs_args(scope, lines);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        process::stream_lines(program, &args).map_err(|e| PlatformError::new(e.to_string(), None))
+    }
+
     /// `railway scale REGION=N …`: does not wait.
     pub fn scale(&self, scope: Scope<'_>, regions: &[(String, u32)]) -> Result<(), PlatformError> {
         let mut args = vec!["scale".to_string()];
-        args.extend(scope.args(true));
+        args.extend(scale_scope(scope));
         args.push("--json".into());
         args.extend(regions.iter().map(|(r, n)| format!("{r}={n}")));
         self.call(&args).map(drop)
     }
+}
+
+/// [`Scope::args`] for `railway scale`, whose arguments are rewritten before they are parsed
+/// (src/commands/scale.rs `normalize_legacy_scale_args`): a long flag it does not know, and
+/// `--project` is one, becomes a `REGION=N` assignment with the word after it. `-p` passes.
+fn scale_scope(scope: Scope<'_>) -> Vec<String> {
+    scope
+        .args(true)
+        .into_iter()
+        .map(|a| {
+            if a == "--project" {
+                "-p".to_string()
+            } else {
+                a
+            }
+        })
+        .collect()
+}
+
+/// `logs --deployment --latest --json --lines N --service S …` (see [`Railway::logs`]).
+fn logs_args(scope: Scope<'_>, lines: u32) -> Vec<String> {
+    let mut args: Vec<String> = ["logs", "--deployment", "--latest", "--json", "--lines"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    args.push(lines.to_string());
+    args.extend(scope.args(true));
+    args
 }
 
 fn not_installed() -> PlatformError {
@@ -181,6 +250,33 @@ fn classify(command: &str, stderr: &str, line: String) -> PlatformError {
     } else {
         PlatformError::new(format!("`{command}` failed: {line}"), None)
     }
+}
+
+/// One line of `railway logs --json` (src/util/logs.rs `format_log_string`): an object with
+/// `message`, `timestamp` (RFC 3339) and the log's attributes (`level`…) as keys of their own.
+/// A line that is not such an object is kept as text.
+pub fn parse_log_line(raw: &str) -> Option<LogLine> {
+    let text = console::strip_ansi_codes(raw).trim_end().to_string();
+    if text.trim().is_empty() {
+        return None;
+    }
+    let parsed = serde_json::from_str::<Value>(&text).ok().and_then(|v| {
+        let message = v.get("message")?.as_str()?.to_string();
+        let at = v["timestamp"].as_str().and_then(crate::time::parse_rfc3339);
+        Some((at, message))
+    });
+    let (at, message) = parsed.unwrap_or((None, text.clone()));
+    let shown = match at {
+        Some(at) => format!("{at} {message}"),
+        None => message.clone(),
+    };
+    Some(LogLine {
+        at,
+        // The CLI asks for no tags: a line does not say which replica logged it.
+        machine: None,
+        message: message.into(),
+        text: shown.into(),
+    })
 }
 
 /// The environment (botctl.toml's; else the only one holding a service; else `production`)
@@ -261,23 +357,7 @@ pub fn pick(project: &Value, scope: Scope<'_>) -> Result<Service, PlatformError>
             })
             .collect(),
     };
-    let deploy = &service["latestDeployment"]["meta"]["serviceManifest"]["deploy"];
-    let regions = match deploy["multiRegionConfig"].as_object() {
-        Some(map) => map
-            .iter()
-            .map(|(r, c)| (r.clone(), c["numReplicas"].as_u64().unwrap_or(0) as u32))
-            .collect(),
-        // Older deployments: one region and numReplicas (src/controllers/regions.rs).
-        None => deploy["region"]
-            .as_str()
-            .map(|r| {
-                vec![(
-                    r.to_string(),
-                    deploy["numReplicas"].as_u64().unwrap_or(1) as u32,
-                )]
-            })
-            .unwrap_or_default(),
-    };
+    let regions = regions_of(&service["latestDeployment"]["meta"]);
     Ok(Service {
         name: Outside::from(service["serviceName"].as_str().unwrap_or_default()),
         environment: Outside::from(name(env)),
@@ -290,6 +370,28 @@ pub fn pick(project: &Value, scope: Scope<'_>) -> Result<Service, PlatformError>
             .collect(),
         regions,
     })
+}
+
+/// A deployment's replicas per region, from its `meta.serviceManifest.deploy`
+/// (src/controllers/regions.rs `region_data_from_deploy`). A region scaled to 0 is `null`.
+fn regions_of(meta: &Value) -> Vec<(String, u32)> {
+    let deploy = &meta["serviceManifest"]["deploy"];
+    match deploy["multiRegionConfig"].as_object() {
+        Some(map) => map
+            .iter()
+            .map(|(r, c)| (r.clone(), c["numReplicas"].as_u64().unwrap_or(0) as u32))
+            .collect(),
+        // Older deployments: one region and numReplicas.
+        None => deploy["region"]
+            .as_str()
+            .map(|r| {
+                vec![(
+                    r.to_string(),
+                    deploy["numReplicas"].as_u64().unwrap_or(1) as u32,
+                )]
+            })
+            .unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]
@@ -337,6 +439,43 @@ mod tests {
                 .message
                 .contains("web is not in")
         );
+    }
+
+    #[test]
+    fn scale_names_the_project_with_its_short_flag() {
+        let scope = Scope {
+            project: Some("p-lb"),
+            environment: Some("production"),
+            service: Some("partner"),
+        };
+        assert_eq!(
+            scale_scope(scope),
+            [
+                "-p",
+                "p-lb",
+                "--environment",
+                "production",
+                "--service",
+                "partner"
+            ]
+        );
+    }
+
+    #[test]
+    fn log_lines_of_logs_json() {
+        let l = parse_log_line(
+            r#"{"level":"error","message":"telegram.error.Conflict: Conflict: terminated by other getUpdates request","timestamp":"2026-12-06T20:00:01.123456789Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(l.at, crate::time::parse_rfc3339("2026-12-06T20:00:01Z"));
+        assert!(l.is_conflict());
+        assert!(
+            l.text.raw().starts_with("2026-12-06T20:00:01Z telegram"),
+            "{l:?}"
+        );
+        let plain = parse_log_line("not json").unwrap();
+        assert_eq!((plain.at, plain.message.raw()), (None, "not json"));
+        assert!(parse_log_line("  ").is_none());
     }
 
     #[test]

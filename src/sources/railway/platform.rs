@@ -5,18 +5,18 @@
 
 use std::time::Duration;
 
-use super::{OVERLAP, Railway, Scope, Service};
+use super::{OVERLAP, RailwayCli, Scope, Service, parse_log_line};
 use crate::fix::Fix;
 use crate::model::PlatformKind;
 use crate::outside::Outside;
 use crate::sources::platform::{
-    Condition, Control, Instance, LogStream, Platform, PlatformError, PlatformWarning, RecentLogs,
-    RecordHome, joined,
+    Condition, Control, Instance, LogLine, LogStream, Platform, PlatformError, PlatformWarning,
+    RecentLogs, RecordHome, joined,
 };
 
 /// One bot's service on Railway.
 pub struct OnRailway<'a> {
-    pub cli: Railway,
+    pub cli: RailwayCli,
     pub scope: Scope<'a>,
     /// What botctl.toml calls it (`the linked service` without a service key).
     pub name: String,
@@ -40,14 +40,24 @@ impl OnRailway<'_> {
         fix
     }
 
-    /// Botctl's own reads: no log is read on Railway yet.
-    fn no_logs(&self) -> PlatformError {
-        PlatformError::new(
-            "botctl does not read Railway's logs",
-            Some(self.scoped(&["logs"])),
-        )
+    /// The regions to scale: the latest deployment's; after a scale to 0 it has none (a
+    /// region at 0 is removed, src/controllers/regions.rs `convert_hashmap_to_map`), so the
+    /// newest deployment that ran somewhere names them.
+    fn regions(&self, service: &Service) -> Result<Vec<(String, u32)>, PlatformError> {
+        if service.regions.iter().any(|(_, n)| *n > 0) {
+            return Ok(service.regions.clone());
+        }
+        let earlier = self.cli.deployment_regions(self.scope)?;
+        Ok(earlier
+            .into_iter()
+            .find(|r| r.iter().any(|(_, n)| *n > 0))
+            .unwrap_or_else(|| service.regions.clone()))
     }
 }
+
+/// Lines of one page of `railway logs`: the latest ones (the ready line and a 409 after it
+/// are recent).
+const PAGE: u32 = 500;
 
 fn instances(service: &Service) -> Vec<Instance> {
     service
@@ -98,12 +108,28 @@ impl Platform for OnRailway<'_> {
         self.set_scale(1)
     }
 
+    /// `railway logs --lines` prints the latest deployment's last lines and exits.
     fn recent_logs(&self, _: Duration, _: Duration) -> Result<RecentLogs, PlatformError> {
-        Err(self.no_logs())
+        let out = self.cli.logs(self.scope, PAGE)?;
+        let lines: Vec<LogLine> = out.lines().filter_map(parse_log_line).collect();
+        Ok(RecentLogs {
+            empty: lines.is_empty(),
+            complete: true,
+            lines,
+        })
     }
 
+    /// One page that ends: the CLI follows nothing without a terminal. A reader that wants
+    /// more (deploy-resume's ready line, watch) starts it again and drops the lines it saw.
     fn stream_logs(&self) -> Result<LogStream, PlatformError> {
-        Err(self.no_logs())
+        Ok(LogStream {
+            lines: self.cli.logs_page(self.scope, PAGE)?,
+            parse: parse_log_line,
+        })
+    }
+
+    fn logs_in_pages(&self) -> bool {
+        true
     }
 
     fn record_home(&self) -> RecordHome {
@@ -126,7 +152,8 @@ impl Platform for OnRailway<'_> {
     /// deployed to: a region at 0 stays in its config), the others at 0.
     fn set_scale(&self, n: u32) -> Result<(), PlatformError> {
         let service = self.cli.service(self.scope)?;
-        if service.regions.is_empty() {
+        let regions = self.regions(&service)?;
+        if regions.is_empty() {
             return Err(PlatformError::new(
                 format!(
                     "botctl cannot tell which region Railway service {} runs in",
@@ -139,8 +166,7 @@ impl Platform for OnRailway<'_> {
                 ),
             ));
         }
-        let regions: Vec<(String, u32)> = service
-            .regions
+        let regions: Vec<(String, u32)> = regions
             .iter()
             .enumerate()
             .map(|(i, (r, _))| (r.clone(), if i == 0 { n } else { 0 }))

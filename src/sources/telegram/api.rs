@@ -28,7 +28,7 @@ pub enum ApiError {
     Unauthorized(Outside),
     Conflict(ConflictKind),
     RateLimited {
-        retry_after: u64,
+        retry_after: Duration,
     },
     Status {
         code: u16,
@@ -77,7 +77,8 @@ revoked; get the current one from @BotFather"
             ApiError::RateLimited { retry_after } => {
                 write!(
                     f,
-                    "Telegram says too many requests; retry after {retry_after}s"
+                    "Telegram says too many requests; retry after {}s",
+                    retry_after.as_secs()
                 )
             }
             ApiError::Status { code, description } => {
@@ -100,7 +101,7 @@ pub struct WebhookInfo {
     pub url: Outside,
     pub pending_update_count: u64,
     pub last_error_message: Option<Outside>,
-    pub last_error_date: Option<u64>,
+    pub last_error_date: Option<jiff::Timestamp>,
     /// A certificate was uploaded with it: botctl cannot upload it again.
     pub has_custom_certificate: bool,
     pub max_connections: Option<u32>,
@@ -200,7 +201,7 @@ impl BotApi {
                     .parameters
                     .and_then(|p| p.retry_after)
                     .or(retry_header)
-                    .unwrap_or(1),
+                    .map_or(Duration::from_secs(1), Duration::from_secs),
             },
             _ => ApiError::Status { code, description },
         })
@@ -233,7 +234,10 @@ impl BotApi {
                 .get("last_error_message")
                 .and_then(|v| v.as_str())
                 .map(|m| redact(m, &self.token).into()),
-            last_error_date: w.get("last_error_date").and_then(|v| v.as_u64()),
+            last_error_date: w
+                .get("last_error_date")
+                .and_then(|v| v.as_u64())
+                .and_then(crate::time::from_unix),
             has_custom_certificate: w
                 .get("has_custom_certificate")
                 .and_then(|v| v.as_bool())
@@ -273,10 +277,8 @@ impl BotApi {
     /// more. Ctrl-C ends the wait.
     fn once_more_after_429(&self, call: impl Fn() -> Result<(), ApiError>) -> Result<(), ApiError> {
         match call() {
-            Err(ApiError::RateLimited { retry_after })
-                if Duration::from_secs(retry_after) <= self.timeout =>
-            {
-                let until = std::time::Instant::now() + Duration::from_secs(retry_after);
+            Err(ApiError::RateLimited { retry_after }) if retry_after <= self.timeout => {
+                let until = std::time::Instant::now() + retry_after;
                 while std::time::Instant::now() < until {
                     if crate::interrupt::requested() {
                         return Err(ApiError::Interrupted);

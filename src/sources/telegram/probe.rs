@@ -39,7 +39,7 @@ impl BotApi {
                 }
                 Err(ApiError::Conflict(ConflictKind::Webhook)) => return ProbeOutcome::Webhook,
                 Err(ApiError::RateLimited { retry_after }) => {
-                    std::thread::sleep(Duration::from_secs(retry_after).min(remaining));
+                    std::thread::sleep(retry_after.min(remaining));
                 }
                 Err(e) => return ProbeOutcome::Failed(e),
             }
