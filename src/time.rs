@@ -62,7 +62,8 @@ pub fn span(d: Duration) -> String {
 
 /// "just now", "5 min ago", "2 h ago", "3 d ago".
 pub fn ago(at: Timestamp) -> String {
-    let secs = since(at).as_secs().max(0);
+    // Both to the second, as botctl shows them: a fraction never moves a line across a unit.
+    let secs = since(to_the_second(at)).as_secs().max(0);
     match secs {
         0..60 => "just now".into(),
         60..3600 => format!("{} min ago", secs / 60),

@@ -142,3 +142,70 @@ fn compare(kept: &mut Kept, app: &AppName, m: &mut Machine, now: jiff::Timestamp
         },
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::fly::{MachineState, ProxyAutostart};
+
+    fn at_release(release: &str) -> BTreeMap<AppName, Result<Vec<Machine>, FlyError>> {
+        let history = crate::sources::fly::machine_history::History {
+            release: Some(release.into()),
+            ..Default::default()
+        };
+        let m = Machine {
+            id: "m1".into(),
+            state: MachineState::Started,
+            region: "ams".into(),
+            group: "app".into(),
+            command: None,
+            proxy_autostart: ProxyAutostart::Off,
+            metadata: Default::default(),
+            history,
+        };
+        BTreeMap::from([(AppName::new("lb"), Ok(vec![m]))])
+    }
+
+    fn replaced(fly: &BTreeMap<AppName, Result<Vec<Machine>, FlyError>>) -> Option<InPlace> {
+        fly.values().next().unwrap().as_ref().unwrap()[0]
+            .history
+            .replaced_in_place
+            .clone()
+    }
+
+    #[test]
+    fn a_new_release_since_the_last_look_stays_told_until_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = |s: i64| jiff::Timestamp::from_second(s).unwrap();
+        let mut first = at_release("7");
+        compare_and_remember(dir.path(), &mut first, t(1000));
+        assert_eq!(replaced(&first), None, "a first sighting tells nothing");
+        let mut same = at_release("7");
+        compare_and_remember(dir.path(), &mut same, t(1100));
+        assert_eq!(replaced(&same), None);
+        // No update event listed: the span from the last sighting to this look.
+        let mut deployed = at_release("8");
+        compare_and_remember(dir.path(), &mut deployed, t(1200));
+        let told = replaced(&deployed).unwrap();
+        assert_eq!((told.from.raw(), told.to.raw()), ("7", "8"));
+        assert_eq!(
+            told.when,
+            When::Between {
+                after: t(1100),
+                before: t(1200)
+            }
+        );
+        let mut again = at_release("8");
+        compare_and_remember(dir.path(), &mut again, t(1300));
+        assert_eq!(
+            replaced(&again),
+            Some(told),
+            "a second doctor says the same"
+        );
+        // A file botctl cannot read is no memory, never an error.
+        std::fs::write(dir.path().join(".botctl").join(FILE), "not json").unwrap();
+        let mut unread = at_release("9");
+        compare_and_remember(dir.path(), &mut unread, t(1400));
+        assert_eq!(replaced(&unread), None);
+    }
+}

@@ -3,7 +3,7 @@
 //! files are read directly — only `ui::write_stdout` writes to stdout, only the process-facts
 //! module (and the host scan, which reads a Linux server's `/proc` on purpose) names `/proc`,
 //! what serde reads from outside in `src/sources` is `Outside` text, no two modules use each
-//! other, and no two `pub` types share a name.
+//! other, no two `pub` types share a name, and no `pub` function takes a `bool` parameter.
 
 use std::path::{Path, PathBuf};
 
@@ -502,51 +502,6 @@ fn fixes_are_built_only_in_the_fix_module() {
     );
 }
 
-/// The name a line defines as a `pub` (or `pub(crate)`, `pub(super)`) struct, enum, type or
-/// trait, if it defines one.
-fn pub_type_named(line: &str) -> Option<&str> {
-    let rest = line.trim_start().strip_prefix("pub")?;
-    let rest = match rest.strip_prefix('(') {
-        Some(r) => r.split_once(')')?.1,
-        None => rest,
-    };
-    let rest = rest.trim_start();
-    let rest = ["struct ", "enum ", "type ", "trait "]
-        .iter()
-        .find_map(|k| rest.strip_prefix(k))?;
-    let end = rest
-        .find(|c: char| !c.is_alphanumeric() && c != '_')
-        .unwrap_or(rest.len());
-    Some(&rest[..end]).filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase()))
-}
-
-#[test]
-fn each_pub_type_name_means_one_thing() {
-    // Every command's clap arguments are `Args`, as clap's derive names them: always read with
-    // their module (`status::Args`), never imported side by side.
-    const BOILERPLATE: &[&str] = &["Args"];
-    let mut defined: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for (file, n, line) in code_lines() {
-        if let Some(name) = pub_type_named(&line) {
-            defined
-                .entry(name.to_string())
-                .or_default()
-                .push(format!("{}:{n}", file.display()));
-        }
-    }
-    let twice: Vec<String> = defined
-        .iter()
-        .filter(|(name, at)| at.len() > 1 && !BOILERPLATE.contains(&name.as_str()))
-        .map(|(name, at)| format!("{name}: {}", at.join(", ")))
-        .collect();
-    assert!(
-        twice.is_empty(),
-        "one name per concept: rename one of each (after what it is, e.g. `HerokuCli` beside \
-the config's `Heroku`):\n{}",
-        twice.join("\n")
-    );
-}
-
 /// The error type of a `Result<T, E>` written in `text` at `at` (just after `Result<`): `E`
 /// at the top level of the brackets, or `None` for a one-argument `Result<T>`.
 fn result_error(text: &str) -> Option<&str> {
@@ -613,6 +568,63 @@ fn no_public_signature_has_a_string_for_an_error() {
     );
 }
 
+/// The name a line defines as a `pub` (or `pub(crate)`, `pub(super)`) struct, enum, type or
+/// trait, if it defines one.
+fn pub_type_named(line: &str) -> Option<&str> {
+    let rest = line.trim_start().strip_prefix("pub")?;
+    let rest = match rest.strip_prefix('(') {
+        Some(r) => r.split_once(')')?.1,
+        None => rest,
+    };
+    let rest = rest.trim_start();
+    let rest = ["struct ", "enum ", "type ", "trait "]
+        .iter()
+        .find_map(|k| rest.strip_prefix(k))?;
+    let end = rest
+        .find(|c: char| !c.is_alphanumeric() && c != '_')
+        .unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase()))
+}
+
+#[test]
+fn each_pub_type_name_means_one_thing() {
+    // Every command's clap arguments are `Args`, as clap's derive names them: always read with
+    // their module (`status::Args`), never imported side by side.
+    const BOILERPLATE: &[&str] = &["Args"];
+    let mut defined: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (file, n, line) in code_lines() {
+        if let Some(name) = pub_type_named(&line) {
+            defined
+                .entry(name.to_string())
+                .or_default()
+                .push(format!("{}:{n}", file.display()));
+        }
+    }
+    let twice: Vec<String> = defined
+        .iter()
+        .filter(|(name, at)| at.len() > 1 && !BOILERPLATE.contains(&name.as_str()))
+        .map(|(name, at)| format!("{name}: {}", at.join(", ")))
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "one name per concept: rename one of each (after what it is, e.g. `HerokuCli` beside \
+the config's `Heroku`):\n{}",
+        twice.join("\n")
+    );
+}
+
+#[test]
+fn the_string_error_check_reads_nested_types() {
+    assert_eq!(result_error("T, String>"), Some("String"));
+    assert_eq!(
+        result_error("HashMap<Pid, String>, ScanProblem>"),
+        Some("ScanProblem")
+    );
+    assert_eq!(result_error("(u16, String), String> {"), Some("String"));
+    assert_eq!(result_error("Vec<String>>"), None);
+    assert_eq!(result_error("Option<String>, String>"), Some("String"));
+}
+
 #[test]
 fn pub_type_names_are_read_from_their_definitions() {
     assert_eq!(pub_type_named("pub struct Bot {"), Some("Bot"));
@@ -633,14 +645,88 @@ fn pub_type_names_are_read_from_their_definitions() {
     assert_eq!(pub_type_named("    type Target = str;"), None);
 }
 
+/// The `pub` functions of `text` (any `pub(…)` too) with a `bool` parameter: (name, parameter).
+fn pub_fns_taking_bools(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("fn ") {
+        let before = rest[..at].trim_end();
+        let after = &rest[at + 3..];
+        rest = after;
+        let public = before.ends_with("pub")
+            || before.ends_with(')')
+                && before
+                    .rfind("pub(")
+                    .is_some_and(|p| !before[p..].contains('\n'));
+        let (Some(open), Some(close)) = (after.find('('), after.find(')')) else {
+            continue;
+        };
+        if !public || open > close {
+            continue;
+        }
+        let name = after[..open]
+            .split('<')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        for param in after[open + 1..close].split(',') {
+            if let Some((p, ty)) = param.split_once(':')
+                && ty.trim() == "bool"
+            {
+                out.push((name.clone(), p.trim().to_string()));
+            }
+        }
+    }
+    out
+}
+
 #[test]
-fn the_string_error_check_reads_nested_types() {
-    assert_eq!(result_error("T, String>"), Some("String"));
-    assert_eq!(
-        result_error("HashMap<Pid, String>, ScanProblem>"),
-        Some("ScanProblem")
+fn pub_functions_take_enums_not_bools() {
+    // Constructors from a clap flag are where a bool becomes the enum.
+    const FROM_FLAGS: &[(&str, &str)] = &[
+        ("src/error.rs", "found_if"),
+        ("src/ui/prompt.rs", "from_yes"),
+        ("src/commands/steps/mod.rs", "new"),
+        ("src/commands/steps/team.rs", "new"),
+    ];
+    let mut text: std::collections::BTreeMap<PathBuf, String> = Default::default();
+    for (file, _, line) in code_lines() {
+        let t = text.entry(file).or_default();
+        t.push_str(&line);
+        t.push('\n');
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let offending: Vec<String> = text
+        .iter()
+        .flat_map(|(file, t)| {
+            let rel = file
+                .strip_prefix(root)
+                .unwrap_or(file)
+                .display()
+                .to_string();
+            pub_fns_taking_bools(t)
+                .into_iter()
+                .filter(move |(name, _)| !FROM_FLAGS.contains(&(rel.as_str(), name.as_str())))
+                .map(move |(name, p)| format!("{}: fn {name}(…, {p}: bool)", file.display()))
+        })
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "give each a two-variant enum named for what it says (`IfMissing::Create`, not `true`):\n{}",
+        offending.join("\n")
     );
-    assert_eq!(result_error("(u16, String), String> {"), Some("String"));
-    assert_eq!(result_error("Vec<String>>"), None);
-    assert_eq!(result_error("Option<String>, String>"), Some("String"));
+}
+
+#[test]
+fn bool_parameters_are_read_from_signatures_over_lines() {
+    let text = "pub fn a(x: u8, create: bool) {}\nfn private(b: bool) {}\npub(super) fn c(\n    \
+mine: &[u8],\n    root: bool,\n) -> u8 {}\npub fn d(f: impl Fn(bool) -> bool) {}\n";
+    assert_eq!(
+        pub_fns_taking_bools(text),
+        [
+            ("a".to_string(), "create".to_string()),
+            ("c".into(), "root".into())
+        ]
+    );
 }

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use super::failure::StopFailure;
 use super::place::{Place, PlaceScan, Sig};
-use super::supervisors::refusal;
+use super::supervisors::{RunsAs, refusal};
 use crate::commands::steps::wait_for;
 use crate::config::{Bot, Host};
 use crate::error::{Error, Result};
 use crate::fix::Fix;
-use crate::model::{Pid, Uid};
+use crate::model::Pid;
 use crate::sources::host::{self, HostScan, Signal};
 use crate::sources::local::BotProcess;
 use crate::sources::supervisor::{StopHow, Supervisor, SupervisorKind};
@@ -87,9 +87,13 @@ impl Place for RemoteHost<'_> {
         crate::ui::describe::on_host(&self.host.name, i)
     }
     fn refusal(&self, mine: &[BotProcess]) -> Option<Error> {
-        let root = self.scan.as_ref().is_some_and(|s| s.uid == Uid::ROOT);
+        // No scan: not known to be root.
+        let runs_as = self
+            .scan
+            .as_ref()
+            .map_or(RunsAs::User, |s| RunsAs::uid(s.uid));
         let then = Fix::run(&["botctl", "dev-stop", "--host", &self.host.name]);
-        refusal(mine, root, Some(&self.host.ssh), &then)
+        refusal(mine, runs_as, Some(&self.host.ssh), &then)
     }
     fn stop_supervisors(&self, supervised: &[&BotProcess]) -> Result<Vec<String>> {
         let Some(scan) = &self.scan else {

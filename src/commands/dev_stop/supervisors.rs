@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::fix::Fix;
+use crate::model::Uid;
 use crate::sources::local::BotProcess;
 use crate::sources::supervisor::{StopHow, SupervisorKind};
 
@@ -52,15 +53,32 @@ fn daemon_word(kind: SupervisorKind) -> &'static str {
     }
 }
 
-/// A supervisor botctl cannot stop as this user (`root`: whether botctl runs as root): the
-/// command to run instead (`run_as`: what goes before it, `ssh DEST ` on a host; `then`: the
-/// botctl command to run after it).
+/// Whom botctl runs as, where it stops processes (here, or the ssh user on a host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RunsAs {
+    Root,
+    User,
+}
+
+impl RunsAs {
+    pub(super) fn uid(uid: Uid) -> Self {
+        if uid == Uid::ROOT {
+            RunsAs::Root
+        } else {
+            RunsAs::User
+        }
+    }
+}
+
+/// A supervisor botctl cannot stop as the user it runs as: the command to run instead
+/// (`over_ssh`: what goes before it on a host; `then`: the botctl command to run after it).
 pub(super) fn refusal(
     mine: &[BotProcess],
-    root: bool,
+    runs_as: RunsAs,
     over_ssh: Option<&str>,
     then: &Fix,
 ) -> Option<Error> {
+    let root = runs_as == RunsAs::Root;
     let blocked: Vec<(&BotProcess, String)> = mine
         .iter()
         .filter_map(|i| {
@@ -167,7 +185,7 @@ mod tests {
         let unit = instance("0::/system.slice/partner-bot.service\n");
         let err = refusal(
             std::slice::from_ref(&unit),
-            false,
+            RunsAs::User,
             None,
             &Fix::run(&["botctl", "dev-stop"]),
         )
@@ -185,7 +203,7 @@ mod tests {
         assert!(
             refusal(
                 std::slice::from_ref(&unit),
-                true,
+                RunsAs::Root,
                 None,
                 &Fix::run(&["botctl", "dev-stop"])
             )
@@ -195,7 +213,7 @@ mod tests {
         assert!(
             refusal(
                 std::slice::from_ref(&plain),
-                false,
+                RunsAs::User,
                 None,
                 &Fix::run(&["botctl", "dev-stop"])
             )
@@ -230,7 +248,7 @@ mod tests {
         job.supervisor = decide(&Cgroup::Other, &chain, &answers);
         let err = refusal(
             std::slice::from_ref(&job),
-            false,
+            RunsAs::User,
             None,
             &Fix::run(&["botctl", "dev-stop"]),
         )
@@ -247,7 +265,7 @@ mod tests {
         assert!(
             refusal(
                 std::slice::from_ref(&job),
-                true,
+                RunsAs::Root,
                 None,
                 &Fix::run(&["botctl", "dev-stop"])
             )

@@ -10,7 +10,7 @@ use nix::sys::signal::Signal;
 
 use super::failure::StopFailure;
 use super::place::{Place, PlaceScan, Sig};
-use super::supervisors::refusal;
+use super::supervisors::{RunsAs, refusal};
 use crate::commands::Context;
 use crate::config::Bot;
 use crate::error::{Error, Result};
@@ -61,7 +61,7 @@ impl Place for ThisMachine<'_> {
     fn refusal(&self, mine: &[BotProcess]) -> Option<Error> {
         refusal(
             mine,
-            nix::unistd::geteuid().is_root(),
+            RunsAs::uid(Uid(nix::unistd::geteuid().as_raw())),
             None,
             &Fix::run(&["botctl", "dev-stop"]),
         )

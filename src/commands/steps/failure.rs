@@ -129,9 +129,8 @@ webhook_url"
                 bot,
             } => write!(
                 f,
-                "Telegram could not deliver to the webhook at {}: {message}\nsee {}; `botctl \
+                "Telegram could not deliver to the webhook at {at}: {message}\nsee {}; `botctl \
 doctor {bot}` checks the rest",
-                at,
                 match app {
                     Some(app) => format!("`flyctl logs --app {app}`"),
                     None => "the bot's own logs".into(),

@@ -133,8 +133,9 @@ impl Drop for Step {
     }
 }
 
-/// Polls `check` every `every` until it returns `Some`, `limit` passes, or Ctrl-C; shows a
-/// spinner meanwhile. `check` returns the status line to show while waiting.
+/// Polls `check` every `every` until it breaks with a value, `limit` passes, or Ctrl-C; shows
+/// a spinner meanwhile. `Continue` carries the status line to show while waiting (progress,
+/// not an error: errors are `check`'s `Err`).
 pub fn wait_for<T>(
     what: &str,
     limit: Duration,

@@ -65,7 +65,7 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut AutostartScan)
                 Domain::Gui => format!("gui/{uid}/{}", job.label),
                 Domain::System => format!("system/{}", job.label),
             };
-            let is_loaded = match (domain, &launchctl) {
+            let loaded_now = match (domain, &launchctl) {
                 (Domain::System, Some(p)) => {
                     process::run(p, &["print", &target], limit).is_ok_and(|o| o.success())
                 }
@@ -73,7 +73,12 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut AutostartScan)
                     .lines()
                     .any(|l| l.split('\t').nth(2) == Some(job.label.as_str())),
             };
-            let fix = launchd_fix(&target, domain, is_loaded);
+            let state = if loaded_now {
+                JobState::Loaded
+            } else {
+                JobState::NotLoaded
+            };
+            let fix = launchd_fix(&target, domain, state);
             for bot in matching {
                 found.entries.push(AutostartEntry {
                     bot: bot.name.clone(),
@@ -82,7 +87,10 @@ pub(super) fn launchd(bots: &[&Bot], limit: Duration, found: &mut AutostartScan)
                         "{} in {} ({}): {command}",
                         job.label,
                         path.display(),
-                        if is_loaded { "loaded" } else { "not loaded" }
+                        match state {
+                            JobState::Loaded => "loaded",
+                            JobState::NotLoaded => "not loaded",
+                        }
                     )
                     .into(),
                     fix: fix.clone(),
@@ -191,14 +199,21 @@ pub fn launchd_job(bytes: &[u8]) -> Result<Option<LaunchdJob>, PlistError> {
     }))
 }
 
+/// Whether launchd has a job loaded now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum JobState {
+    Loaded,
+    NotLoaded,
+}
+
 /// What removes a job for good: `disable` keeps it from loading at the next login or boot,
 /// `bootout` ends a loaded one now (it fails on one that is not loaded).
-pub(super) fn launchd_fix(target: &str, domain: Domain, loaded: bool) -> Fix {
+pub(super) fn launchd_fix(target: &str, domain: Domain, state: JobState) -> Fix {
     let run = |verb: &str| match domain {
         Domain::System => Fix::run(&["sudo", "launchctl", verb, target]),
         Domain::Gui => Fix::run(&["launchctl", verb, target]),
     };
-    if loaded {
+    if state == JobState::Loaded {
         run("bootout").then(run("disable"))
     } else {
         run("disable")

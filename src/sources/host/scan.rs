@@ -304,7 +304,7 @@ fn instances<'w>(
         .iter()
         .flat_map(|(cgroup, chain)| supervisor::needs(cgroup, chain))
         .map(|need| {
-            let answer = answer(&need, home, sections).map_err(Unanswered::Failed);
+            let answer = answer(&need, home, sections);
             (need, answer)
         })
         .collect();
@@ -336,22 +336,29 @@ fn chain(pid: Pid, by_pid: &HashMap<Pid, &Proc>) -> Vec<ProcessRecord> {
 
 /// What the scan brought back for a need: pm2's list of the ssh user's own daemon and
 /// supervisorctl's status; the rest would cost a second round trip.
-fn answer(need: &Need, home: &str, sections: &Sections) -> Result<Answer, String> {
+fn answer(need: &Need, home: &str, sections: &Sections) -> Result<Answer, Unanswered> {
     let section = |name: Section, program: &str, ok: &[i32]| match sections.get(&name) {
         Some((status, text)) if ok.contains(status) => Ok(Answer {
             program: program.to_string(),
             text: text.clone(),
         }),
-        Some((_, text)) => Err(text.lines().last().unwrap_or("failed").to_string()),
-        None => Err(format!("{program} was not read on the host")),
+        Some((_, text)) => Err(Unanswered::SaidOnHost(
+            text.lines().last().unwrap_or("failed").to_string(),
+        )),
+        None => Err(Unanswered::NotReadOnHost {
+            program: program.to_string(),
+        }),
     };
     match need {
         Need::Pm2List { home: h, .. } if *h == format!("{home}/.pm2") => {
             section(Section::Pm2, "pm2", &[0])
         }
-        Need::Pm2List { home, .. } => Err(format!("{home} is not the ssh user's pm2 home")),
+        Need::Pm2List { home, .. } => Err(Unanswered::ForeignPm2Home {
+            home: home.clone(),
+            over_ssh: true,
+        }),
         // Exit status 3 means "a program is not running": the list is still there.
         Need::SupervisorStatus { .. } => section(Section::Supervisorctl, "supervisorctl", &[0, 3]),
-        other => Err(format!("not read over ssh: {other:?}")),
+        other => Err(Unanswered::NotOverSsh(other.clone())),
     }
 }

@@ -136,10 +136,7 @@ pub(super) fn pm2(
 fn unnamed(answer: Option<&Result<Answer, Unanswered>>, asked: &str, what: &str, bot: Pid) -> Name {
     let why = match answer {
         None => format!("{asked} was not run"),
-        Some(Err(Unanswered::OtherUser { uid })) => {
-            format!("the daemon is user {uid}'s, and botctl does not run its client")
-        }
-        Some(Err(Unanswered::Failed(message))) => message.clone(),
+        Some(Err(why)) => why.to_string(),
         Some(Ok(_)) => format!("{asked} lists no {what} with pid {bot}"),
     };
     Name::Unknown { why }

@@ -8,6 +8,7 @@
 //! elsewhere (over ssh) go through the same decisions.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use crate::fix::Fix;
 use crate::model::{Pid, SystemdManager, Uid};
@@ -229,19 +230,116 @@ pub struct Answer {
     pub text: String,
 }
 
-/// Why a need has no answer.
-#[derive(Debug, Clone, PartialEq)]
+/// Why a need has no answer. `Display` is the reason a supervisor's unknown name gives.
+#[derive(Debug, Clone)]
 pub enum Unanswered {
     /// The daemon is this user's: its client is not run for it.
     OtherUser {
         uid: Uid,
     },
-    Failed(String),
+    /// Its client is not installed here.
+    NotInstalled {
+        program: String,
+    },
+    /// Its client could not be run or did not finish.
+    NotRun(crate::process::ExecError),
+    /// Its client ran and failed (`asked`: the command as shown, `said`: its error line).
+    Failed {
+        asked: String,
+        said: String,
+    },
+    /// A pm2 home whose owner cannot be read.
+    Pm2HomeUnreadable {
+        home: String,
+        source: std::sync::Arc<std::io::Error>,
+    },
+    /// A pm2 home of another user (`over_ssh`: not the ssh user's, on a host).
+    ForeignPm2Home {
+        home: String,
+        over_ssh: bool,
+    },
+    NoPm2Daemon {
+        home: String,
+    },
+    NoLaunchdJob {
+        pid: Pid,
+    },
+    /// The job's label is in none of these launchd domains.
+    LaunchdDomainUnknown {
+        label: String,
+        domains: Vec<String>,
+    },
+    CwdUnreadable {
+        pid: Pid,
+    },
+    /// A script named by a relative path could not be read.
+    Script {
+        path: PathBuf,
+        source: crate::files::FileError,
+    },
+    /// On a host: what the client's section of the scan ended with.
+    SaidOnHost(String),
+    /// On a host: the scan did not read this client.
+    NotReadOnHost {
+        program: String,
+    },
+    /// On a host: this need is not read over ssh.
+    NotOverSsh(Need),
 }
 
-impl From<String> for Unanswered {
-    fn from(message: String) -> Self {
-        Unanswered::Failed(message)
+impl std::fmt::Display for Unanswered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unanswered::OtherUser { uid } => {
+                write!(
+                    f,
+                    "the daemon is user {uid}'s, and botctl does not run its client"
+                )
+            }
+            Unanswered::NotInstalled { program } => {
+                write!(f, "{program} is not installed (not on PATH)")
+            }
+            Unanswered::NotRun(e) => write!(f, "{e}"),
+            Unanswered::Failed { asked, said } => write!(f, "{asked} failed: {said}"),
+            Unanswered::Pm2HomeUnreadable { home, source } => write!(f, "{home}: {source}"),
+            Unanswered::ForeignPm2Home {
+                home,
+                over_ssh: false,
+            } => write!(f, "{home} is another user's pm2 home"),
+            Unanswered::ForeignPm2Home {
+                home,
+                over_ssh: true,
+            } => write!(f, "{home} is not the ssh user's pm2 home"),
+            Unanswered::NoPm2Daemon { home } => write!(f, "no pm2 daemon answers in {home}"),
+            Unanswered::NoLaunchdJob { pid } => {
+                write!(f, "no launchd job of this domain has pid {pid}")
+            }
+            Unanswered::LaunchdDomainUnknown { label, domains } => write!(
+                f,
+                "launchd job {label} is in none of {}",
+                domains.join(", ")
+            ),
+            Unanswered::CwdUnreadable { pid } => {
+                write!(f, "the working folder of pid {pid} is not readable")
+            }
+            Unanswered::Script { path, source } => write!(f, "{} {source}", path.display()),
+            Unanswered::SaidOnHost(said) => f.write_str(said),
+            Unanswered::NotReadOnHost { program } => {
+                write!(f, "{program} was not read on the host")
+            }
+            Unanswered::NotOverSsh(need) => write!(f, "not read over ssh: {need:?}"),
+        }
+    }
+}
+
+impl std::error::Error for Unanswered {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Unanswered::NotRun(e) => Some(e),
+            Unanswered::Pm2HomeUnreadable { source, .. } => Some(source.as_ref()),
+            Unanswered::Script { source, .. } => Some(source),
+            _ => None,
+        }
     }
 }
 

@@ -70,18 +70,27 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
         Need::Pm2List { home, .. } => {
             // `pm2 jlist` starts a daemon when none answers: ask only a live one of ours.
             use std::os::unix::fs::MetadataExt;
-            let owner = std::fs::metadata(home).map_err(|e| format!("{home}: {e}"))?;
+            let owner = std::fs::metadata(home).map_err(|e| Unanswered::Pm2HomeUnreadable {
+                home: home.clone(),
+                source: e.into(),
+            })?;
             if Uid(owner.uid()) != me {
-                return Err(format!("{home} is another user's pm2 home").into());
+                return Err(Unanswered::ForeignPm2Home {
+                    home: home.clone(),
+                    over_ssh: false,
+                });
             }
             if !Path::new(home).join("rpc.sock").exists() {
-                return Err(format!("no pm2 daemon answers in {home}").into());
+                return Err(Unanswered::NoPm2Daemon { home: home.clone() });
             }
             let (program, path) = program("pm2", None)?;
             let out = process::run_with_env(&path, &["jlist"], &[("PM2_HOME", home)], LIMIT)
-                .map_err(|e| e.to_string())?;
+                .map_err(Unanswered::NotRun)?;
             if !out.success() {
-                return Err(format!("`pm2 jlist` failed: {}", out.said()).into());
+                return Err(Unanswered::Failed {
+                    asked: "`pm2 jlist`".into(),
+                    said: out.said(),
+                });
             }
             Ok(Answer {
                 program,
@@ -96,7 +105,7 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
             }
             args.push("status");
             // Exit status 3 means "a program is not running": read the output.
-            let out = process::run(&path, &args, LIMIT).map_err(|e| e.to_string())?;
+            let out = process::run(&path, &args, LIMIT).map_err(Unanswered::NotRun)?;
             Ok(Answer {
                 program,
                 text: out.stdout,
@@ -110,9 +119,12 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
             };
             let (program, path) = program(name, None)?;
             let out = process::run(&path, &["inspect", "--format", "{{.Name}}", id], LIMIT)
-                .map_err(|e| e.to_string())?;
+                .map_err(Unanswered::NotRun)?;
             if !out.success() {
-                return Err(format!("{name} inspect failed: {}", out.error_line()).into());
+                return Err(Unanswered::Failed {
+                    asked: format!("{name} inspect"),
+                    said: out.error_line(),
+                });
             }
             Ok(Answer {
                 program,
@@ -121,12 +133,15 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
         }
         Need::LaunchdJob { pid, uid } => {
             let (program, path) = program("launchctl", None)?;
-            let out = process::run(&path, &["list"], LIMIT).map_err(|e| e.to_string())?;
+            let out = process::run(&path, &["list"], LIMIT).map_err(Unanswered::NotRun)?;
             if !out.success() {
-                return Err(format!("launchctl list failed: {}", out.error_line()).into());
+                return Err(Unanswered::Failed {
+                    asked: "launchctl list".into(),
+                    said: out.error_line(),
+                });
             }
             let label = super::launchd_label_for(&out.stdout, *pid)
-                .ok_or_else(|| format!("no launchd job of this domain has pid {pid}"))?;
+                .ok_or(Unanswered::NoLaunchdJob { pid: *pid })?;
             // `print`'s text is unofficial: only its exit status is read.
             let domains = match uid {
                 Some(u) => vec![format!("gui/{u}"), format!("user/{u}"), "system".into()],
@@ -135,7 +150,7 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
             for domain in &domains {
                 let target = format!("{domain}/{label}");
                 let out =
-                    process::run(&path, &["print", &target], LIMIT).map_err(|e| e.to_string())?;
+                    process::run(&path, &["print", &target], LIMIT).map_err(Unanswered::NotRun)?;
                 if out.success() {
                     return Ok(Answer {
                         program,
@@ -143,7 +158,7 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
                     });
                 }
             }
-            Err(format!("launchd job {label} is in none of {}", domains.join(", ")).into())
+            Err(Unanswered::LaunchdDomainUnknown { label, domains })
         }
         Need::Script { pid, uid, path } => {
             let p = Path::new(path);
@@ -151,12 +166,16 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
                 p.to_path_buf()
             } else {
                 proc::cwd(backend, *pid)
-                    .ok_or_else(|| format!("the working folder of pid {pid} is not readable"))?
+                    .ok_or(Unanswered::CwdUnreadable { pid: *pid })?
                     .join(p)
             };
             // A script is small; a huge file (or /dev/zero behind a link) is none.
-            let text = crate::files::read_text_named_by(&full, *uid, crate::files::CAP)
-                .map_err(|e| format!("{} {e}", full.display()))?;
+            let text = crate::files::read_text_named_by(&full, *uid, crate::files::CAP).map_err(
+                |source| Unanswered::Script {
+                    path: full.clone(),
+                    source,
+                },
+            )?;
             Ok(Answer {
                 program: String::new(),
                 text,
@@ -168,7 +187,7 @@ fn answer(backend: Backend, need: &Need) -> Result<Answer, Unanswered> {
 /// (as typed, path to run): the PATH one as its bare name, else the one beside the daemon
 /// when that one is trusted: it and its folder owned by root or by us, writable by no one
 /// else (another user's `supervisorctl` would run with our rights).
-fn program(name: &str, beside: Option<&str>) -> Result<(String, PathBuf), String> {
+fn program(name: &str, beside: Option<&str>) -> Result<(String, PathBuf), Unanswered> {
     if let Some(path) = beside
         .map(PathBuf::from)
         .filter(|p| p.is_file() && trusted(p))
@@ -182,7 +201,9 @@ fn program(name: &str, beside: Option<&str>) -> Result<(String, PathBuf), String
     }
     process::find_program(name, Path::new("/"))
         .map(|p| (name.to_string(), p))
-        .ok_or_else(|| format!("{name} is not installed (not on PATH)"))
+        .ok_or_else(|| Unanswered::NotInstalled {
+            program: name.to_string(),
+        })
 }
 
 fn trusted(path: &Path) -> bool {

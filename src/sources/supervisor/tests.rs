@@ -293,7 +293,11 @@ fn a_daemon_that_does_not_answer_is_still_the_supervisor_unnamed_with_why() {
         owner: Some(Uid(501)),
     };
     let late = "`pm2 jlist` did not finish within 10s and was stopped";
-    let answers = Answers::from([(need, Err(Unanswered::Failed(late.into())))]);
+    let timed_out = crate::process::ExecError::TimedOut {
+        command: "pm2 jlist".into(),
+        after: std::time::Duration::from_secs(10),
+    };
+    let answers = Answers::from([(need, Err(Unanswered::NotRun(timed_out)))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
     assert_eq!((s.kind, s.pid), (SupervisorKind::Pm2, Some(Pid(700))));
     assert_eq!(s.name, Name::Unknown { why: late.into() });
@@ -330,7 +334,7 @@ PM2_HOME=/srv/pm2home pm2 stop ID"
         ),
     ];
     let need = needs(&Cgroup::Other, &chain).pop().unwrap();
-    let answers = Answers::from([(need, Err(Unanswered::Failed("no answer".into())))]);
+    let answers = Answers::from([(need, Err(Unanswered::SaidOnHost("no answer".into())))]);
     let s = decide(&Cgroup::Other, &chain, &answers).unwrap();
     assert_eq!(
         (s.kind, s.pid),
