@@ -333,8 +333,7 @@ fn choose_machines(
         .filter(|h| h.of_app(app))
         .cloned();
     let machines = ctx
-        .flyctl
-        .machines_seen_or_read(bot, machines)
+        .fly_machines_seen_or_read(bot, machines)
         .map_err(|e| step.fail(e.into()))?;
     let present = |id: &MachineId| machines.iter().any(|m| &m.id == id);
     let stopped: Vec<MachineId> = machines

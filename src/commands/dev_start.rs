@@ -312,7 +312,7 @@ fn stop_fly(
     let machines = match survey.machines(bot) {
         Some(Ok(ms)) => ms.clone(),
         Some(Err(e)) => return Err(step.fail(e.clone().into())),
-        None => fly.machines_of(bot).map_err(|e| step.fail(e.into()))?,
+        None => ctx.fly_machines(bot).map_err(|e| step.fail(e.into()))?,
     };
     let running: Vec<MachineId> = machines
         .iter()

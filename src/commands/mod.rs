@@ -37,6 +37,32 @@ impl Context {
         crate::sources::platform_of(bot, &self.flyctl, &self.cfg.platforms)
     }
 
+    /// The machines of the bot's process group, read through the seam (none off Fly): for a
+    /// workflow's steps after its survey, which ask again.
+    pub fn fly_machines(
+        &self,
+        bot: &Bot,
+    ) -> std::result::Result<Vec<crate::sources::fly::Machine>, crate::sources::fly::FlyError> {
+        let look = self.platform_of(bot).map(|p| p.look());
+        look.and_then(crate::sources::fly::FlyLook::taken_from)
+            .map_or(Ok(Vec::new()), |fly| fly.bot)
+    }
+
+    /// The bot's machines as its survey already saw them, else read now. A look that failed
+    /// is that answer: asking again in the same run would only wait for the same error.
+    pub fn fly_machines_seen_or_read(
+        &self,
+        bot: &Bot,
+        seen: Option<
+            &std::result::Result<Vec<crate::sources::fly::Machine>, crate::sources::fly::FlyError>,
+        >,
+    ) -> std::result::Result<Vec<crate::sources::fly::Machine>, crate::sources::fly::FlyError> {
+        match seen {
+            Some(seen) => seen.clone(),
+            None => self.fly_machines(bot),
+        }
+    }
+
     pub fn survey(&self, bots: &[&Bot]) -> Survey {
         survey::gather(&self.cfg, bots, &self.flyctl, &self.tokens)
     }

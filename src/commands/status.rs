@@ -169,7 +169,7 @@ struct PlatformInstanceJson<'a> {
 
 impl<'a> PlatformJson<'a> {
     fn new(bot: &Bot, survey: &'a Survey) -> Option<Self> {
-        let look = survey.platforms.get(&bot.name)?;
+        let look = survey.other_platform(bot)?;
         let (error, instances) = match &look.instances {
             Ok(list) => (None, list.as_slice()),
             Err(e) => (Some(e.with_fix()), &[][..]),
@@ -371,7 +371,7 @@ fn where_it_runs(bot: &Bot, places: &Places, survey: &Survey, stale: Duration) -
                 .map(|m| ui::dim(&format!("fly {app} {}: not the bot", other_machine(m)))),
         );
     }
-    if let Some(look) = survey.platforms.get(&bot.name) {
+    if let Some(look) = survey.other_platform(bot) {
         for i in &places.platform {
             lines.push(format!(
                 "{} {} {} {}",
@@ -477,7 +477,7 @@ impl Notes {
         if let (Some(app), Some(Err(e))) = (bot.app(), survey.machines(bot)) {
             self.not_checked(format!("fly {app}: {e}"), e.fix());
         }
-        if let Some(look) = survey.platforms.get(&bot.name)
+        if let Some(look) = survey.other_platform(bot)
             && let Err(e) = &look.instances
         {
             self.not_checked(

@@ -1,5 +1,6 @@
 //! One look at every source, gathered concurrently: one process scan, one ssh round trip per
-//! `[[host]]`, every Fly app and every Telegram call at once. status, checklist and the
+//! `[[host]]`, every bot's platform through the seam (one `machine list` per Fly app however
+//! many bots share it) and every Telegram call at once. status, checklist and the
 //! refusals of dev-start and deploy-resume read the `Survey` and its `Places`, so a source
 //! added here counts everywhere. What a workflow does after that asks the sources it changes
 //! (flyctl stop/start and the waits on them, the probe, dev-stop's rescans), and doctor adds
@@ -18,10 +19,10 @@ use std::time::Duration;
 use crate::config::{Bot, Config};
 use crate::model::{AppName, BotName, HostName, PlatformKind};
 use crate::sources::autostart::{self, AutostartScan};
-use crate::sources::fly::{AppMachines, BotOnFly, FlyError, Flyctl, Machine};
+use crate::sources::fly::{FlyError, FlyLook, Flyctl, Machine};
 use crate::sources::host::{self, HostError, HostScan};
 use crate::sources::local::{self, BotProcess, Maybe};
-use crate::sources::platform::{Instance as PlatformInstance, PlatformError, RecordHome};
+use crate::sources::platform::{Instance as PlatformInstance, Look, PlatformError, Specific};
 use crate::sources::proc::TableError;
 use crate::sources::telegram::{ApiError, BotApi, TokenLookup, Tokens, WebhookInfo};
 use crate::team::{self, Record};
@@ -37,13 +38,6 @@ pub struct Survey {
     pub hidden: Vec<crate::sources::proc::Unreadable>,
     /// What the container engine said (its bots' containers are in `local`).
     pub engine: crate::sources::containers::EngineState,
-    /// Machines per Fly app, every one of them.
-    pub fly: BTreeMap<AppName, Result<Vec<Machine>, FlyError>>,
-    /// Per bot on Fly: the machines of its process group (reference/flyctl.md), or why they
-    /// cannot be told.
-    pub fly_bots: BTreeMap<BotName, Result<Vec<Machine>, FlyError>>,
-    /// Per bot on Fly: its app's other machines (another group, Fly's own): no places.
-    pub fly_others: BTreeMap<BotName, Vec<Machine>>,
     /// Per bot name.
     pub telegram: BTreeMap<BotName, Telegram>,
     pub autostart: AutostartScan,
@@ -53,18 +47,26 @@ pub struct Survey {
     pub hosts: BTreeMap<HostName, Result<HostScan, HostError>>,
     /// Per host read: the bots it may run.
     pub host_bots: BTreeMap<HostName, Vec<BotName>>,
-    /// Per bot whose platform is not Fly (Fly's machines are in `fly`, per app): its
-    /// instances, read through the platform seam.
-    pub platforms: BTreeMap<BotName, PlatformLook>,
+    /// Per bot with a platform (Fly included): one look at it through the platform seam.
+    platforms: BTreeMap<BotName, PlatformLook>,
 }
 
-/// What a bot's platform other than Fly said.
+/// What a bot's platform said.
 pub struct PlatformLook {
     pub kind: PlatformKind,
     pub name: String,
     pub instances: Result<Vec<PlatformInstance>, PlatformError>,
     /// The team's handoff record there (`None` where the platform keeps none).
     pub record: Option<Result<Vec<(String, String)>, PlatformError>>,
+    /// What only this platform tells (Fly's machines).
+    specific: Option<Specific>,
+}
+
+impl PlatformLook {
+    /// Fly's machines, when the platform is Fly.
+    pub fn fly(&self) -> Option<&FlyLook> {
+        self.specific.as_ref()?.downcast_ref()
+    }
 }
 
 pub struct Telegram {
@@ -92,7 +94,8 @@ pub fn gather_with(
     tokens: &Tokens,
     autostarts: Autostarts,
 ) -> Survey {
-    let apps = apps(bots);
+    // One look: bots in one Fly app share its one `machine list`.
+    let flyctl = &flyctl.for_one_look();
     std::thread::scope(|s| {
         // The scan also finds running supervisord daemons, whose configs are autostart entries.
         let local = s.spawn(|| {
@@ -124,29 +127,15 @@ pub fn gather_with(
             .filter(|h| bots.iter().any(|b| h.may_run(&b.name)))
             .map(|h| (h.name.clone(), s.spawn(move || host::read(h, bots, tokens))))
             .collect();
-        let fly: Vec<_> = apps
-            .iter()
-            .map(|app| (app.clone(), s.spawn(move || flyctl.machines(app))))
-            .collect();
-        // Fly's machines are read per app above (two bots may share one); every other
-        // platform per bot, through the seam.
         let platforms: Vec<_> = bots
             .iter()
-            .filter(|bot| bot.platform.is_some() && bot.fly().is_none())
             .filter_map(|bot| {
                 let platform = crate::sources::platform_of(bot, flyctl, &cfg.platforms)?;
                 Some((
                     bot.name.clone(),
                     platform.kind(),
                     platform.name().to_string(),
-                    s.spawn(move || {
-                        let instances = platform.instances();
-                        // A platform that cannot list its instances will not read a record.
-                        let record = (platform.record_home() == RecordHome::OnPlatform
-                            && instances.is_ok())
-                        .then(|| platform.read_record());
-                        (instances, record)
-                    }),
+                    s.spawn(move || platform.look()),
                 ))
             })
             .collect();
@@ -174,12 +163,25 @@ pub fn gather_with(
         let (local, (hidden, engine, maybe), programs) = joined(local.join());
         let mut autostart = joined(autostart.join());
         autostart.entries.extend(programs);
-        let mut fly: BTreeMap<AppName, Result<Vec<Machine>, FlyError>> = fly
+        let mut platforms: BTreeMap<BotName, PlatformLook> = platforms
             .into_iter()
-            .map(|(app, h)| (app, joined(h.join())))
+            .map(|(bot, kind, name, h)| {
+                let Look {
+                    instances,
+                    record,
+                    specific,
+                } = joined(h.join());
+                let look = PlatformLook {
+                    kind,
+                    name,
+                    instances,
+                    record,
+                    specific,
+                };
+                (bot, look)
+            })
             .collect();
-        releases::compare_and_remember(&cfg.root, &mut fly, crate::time::now());
-        let (fly_bots, fly_others) = split_by_bot(bots, &fly);
+        note_releases(&cfg.root, &mut platforms);
         Survey {
             local,
             maybe,
@@ -196,24 +198,7 @@ pub fn gather_with(
                 .iter()
                 .map(|h| (h.name.clone(), h.bots.clone()))
                 .collect(),
-            fly,
-            fly_bots,
-            fly_others,
-            platforms: platforms
-                .into_iter()
-                .map(|(bot, kind, name, h)| {
-                    let (instances, record) = joined(h.join());
-                    (
-                        bot,
-                        PlatformLook {
-                            kind,
-                            name,
-                            instances,
-                            record,
-                        },
-                    )
-                })
-                .collect(),
+            platforms,
             telegram: telegram
                 .into_iter()
                 .map(|(name, token, calls)| {
@@ -363,13 +348,10 @@ impl Survey {
                 m.instance.pid, bot.entry, m.why
             )
         }));
-        let listed = bot
-            .app()
-            .and_then(|app| self.fly.get_key_value(app))
-            .and_then(|(app, _)| Some((app, self.fly_bots.get(&bot.name)?)));
-        let machines = match listed {
-            Some((_, Ok(ms))) => ms.iter().filter(|m| m.is_running()).collect(),
-            Some((_, Err(e))) => {
+        let fly = self.platforms.get(&bot.name).and_then(PlatformLook::fly);
+        let machines = match fly.map(|f| &f.bot) {
+            Some(Ok(ms)) => ms.iter().filter(|m| m.is_running()).collect(),
+            Some(Err(e)) => {
                 unreadable.push(e.to_string());
                 Vec::new()
             }
@@ -400,7 +382,8 @@ impl Survey {
                 Err(e) => unreadable.push(e.to_string()),
             }
         }
-        let platform = match self.platforms.get(&bot.name).map(|p| &p.instances) {
+        // Fly's instances are its machines, told above with their groups and apps.
+        let platform = match self.other_platform(bot).map(|p| &p.instances) {
             Some(Ok(list)) => list.iter().filter(|i| i.running).collect(),
             Some(Err(e)) => {
                 unreadable.push(e.to_string());
@@ -408,7 +391,7 @@ impl Survey {
             }
             None => Vec::new(),
         };
-        let record = match (self.machines(bot), self.platforms.get(&bot.name)) {
+        let record = match (self.machines(bot), self.other_platform(bot)) {
             (Some(Ok(ms)), _) => team::record(bot, ms),
             (_, Some(look)) => match &look.record {
                 Some(Ok(pairs)) => team::record_in(bot, pairs, &look.name),
@@ -426,7 +409,7 @@ impl Survey {
             maybe,
             machines,
             platform,
-            app: listed.map(|(app, _)| app),
+            app: fly.map(|f| &f.app),
             also,
             webhook,
             unreadable,
@@ -438,7 +421,21 @@ impl Survey {
     /// Other Fly apps holding this bot's token; `None` when the bot has no fly_app or no
     /// token secret to compare.
     pub fn shared_token(&self, bot: &Bot) -> Option<SharedToken<'_>> {
-        self.other_apps.as_ref()?.shared_token(bot, &self.fly)
+        let listed = |app: &str| {
+            self.platforms
+                .values()
+                .filter_map(PlatformLook::fly)
+                .find(|f| f.app.as_str() == app)
+                .map(|f| &f.listed)
+        };
+        self.other_apps.as_ref()?.shared_token(bot, listed)
+    }
+
+    /// The bot's platform when it is not Fly (pods, dynos, replicas): told as instances.
+    pub fn other_platform(&self, bot: &Bot) -> Option<&PlatformLook> {
+        self.platforms
+            .get(&bot.name)
+            .filter(|look| look.fly().is_none())
     }
 
     /// Whether host `name` was read for `bot` (its `bots` name it).
@@ -460,48 +457,39 @@ impl Survey {
 
     /// The machines of the bot's process group (`None`: it has no Fly app).
     pub fn machines(&self, bot: &Bot) -> Option<&Result<Vec<Machine>, FlyError>> {
-        self.fly_bots.get(&bot.name)
+        self.fly(bot).map(|f| &f.bot)
     }
 
     /// Its app's machines that are not the bot's (another group, a console, a canary).
     pub fn other_machines(&self, bot: &Bot) -> &[Machine] {
-        self.fly_others.get(&bot.name).map_or(&[], Vec::as_slice)
+        self.fly(bot).map_or(&[], |f| f.others.as_slice())
+    }
+
+    /// What the look at the bot's Fly app saw (`None`: it has no Fly app).
+    fn fly(&self, bot: &Bot) -> Option<&FlyLook> {
+        self.platforms.get(&bot.name)?.fly()
     }
 }
 
-/// Per bot on Fly, its app's machines split into the bot's group and the rest.
-#[allow(clippy::type_complexity)]
-fn split_by_bot(
-    bots: &[&Bot],
-    fly: &BTreeMap<AppName, Result<Vec<Machine>, FlyError>>,
-) -> (
-    BTreeMap<BotName, Result<Vec<Machine>, FlyError>>,
-    BTreeMap<BotName, Vec<Machine>>,
-) {
-    let mut mine = BTreeMap::new();
-    let mut others = BTreeMap::new();
-    for bot in bots {
-        let (Some(who), Some(listed)) = (BotOnFly::of(bot), bot.app().and_then(|a| fly.get(a)))
-        else {
-            continue;
-        };
-        let split = listed
-            .clone()
-            .and_then(|ms| crate::sources::fly::groups::split(who, ms));
-        match split {
-            Ok(AppMachines {
-                bot: ms,
-                others: rest,
-            }) => {
-                mine.insert(bot.name.clone(), Ok(ms));
-                others.insert(bot.name.clone(), rest);
-            }
-            Err(e) => {
-                mine.insert(bot.name.clone(), Err(e));
-            }
+/// Compares each Fly app's machines with botctl's earlier sighting of their releases (once
+/// per app, however many bots share it) and notes a replacement in place in every bot's look.
+fn note_releases(root: &std::path::Path, platforms: &mut BTreeMap<BotName, PlatformLook>) {
+    let mut fly: BTreeMap<AppName, Result<Vec<Machine>, FlyError>> = platforms
+        .values()
+        .filter_map(PlatformLook::fly)
+        .map(|f| (f.app.clone(), f.listed.clone()))
+        .collect();
+    releases::compare_and_remember(root, &mut fly, crate::time::now());
+    for look in platforms.values_mut() {
+        if let Some(f) = look
+            .specific
+            .as_mut()
+            .and_then(|s| s.downcast_mut::<FlyLook>())
+            && let Some(Ok(noted)) = fly.get(&f.app)
+        {
+            f.take_notes(noted);
         }
     }
-    (mine, others)
 }
 
 /// The Fly apps of these bots, each once.

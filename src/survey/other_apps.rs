@@ -8,9 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::Bot;
 use crate::fix::Fix;
-use crate::model::AppName;
 use crate::outside::Outside;
-use crate::sources::fly::{FlyError, FlySecret, Flyctl, Machine};
+use crate::sources::fly::{FlyError, FlySecret, Flyctl, Machine, OnFly};
 
 /// At most this many flyctl calls at a time: an account can see hundreds of apps.
 pub const MAX_IN_FLIGHT: usize = 8;
@@ -72,7 +71,7 @@ impl OtherApps {
     pub fn shared_token<'a>(
         &'a self,
         bot: &Bot,
-        fly: &'a BTreeMap<AppName, Result<Vec<Machine>, FlyError>>,
+        listed: impl Fn(&str) -> Option<&'a Result<Vec<Machine>, FlyError>>,
     ) -> Option<SharedToken<'a>> {
         let fly_of_bot = bot.fly()?;
         let app = fly_of_bot.app.as_str();
@@ -116,7 +115,7 @@ the token)"
                     result.checked += 1;
                     if let Some(secret) = list.iter().find(|s| s.digest == digest) {
                         let machines =
-                            match fly.get(other_app.raw()).or(self.machines.get(other_app)) {
+                            match listed(other_app.raw()).or(self.machines.get(other_app)) {
                                 Some(Ok(ms)) => Ok(ms.as_slice()),
                                 Some(Err(e)) => Err(e),
                                 None => Ok(&[][..]),
@@ -203,7 +202,9 @@ pub fn read(flyctl: &Flyctl, wanted: &[(&str, &str)]) -> OtherApps {
             let holds = found
                 .as_ref()
                 .is_ok_and(|list| list.iter().any(|s| digests.contains(s.digest.raw())));
-            (found, holds.then(|| flyctl.machines(app.raw())))
+            // Its machines, every one (botctl.toml names none of its groups).
+            let machines = || OnFly::app(&flyctl, app.raw()).fly_look().listed;
+            (found, holds.then(machines))
         });
         for (app, (found, ms)) in others.into_iter().zip(read) {
             if let Some(ms) = ms {
@@ -324,9 +325,9 @@ mod tests {
     #[test]
     fn equal_digests_are_the_same_token_and_unreadable_apps_are_not_checked() {
         let read = read();
-        let fly = BTreeMap::new();
+        let fly = |_: &str| None;
         let bot = bot_with(Some("TOKEN"));
-        let shared = read.shared_token(&bot, &fly).unwrap();
+        let shared = read.shared_token(&bot, fly).unwrap();
         assert_eq!(shared.also.len(), 1);
         assert_eq!(
             (shared.also[0].app.raw(), shared.also[0].secret.raw()),
@@ -339,12 +340,12 @@ mod tests {
 
         // A secret that is not in the bot's own app: nothing compared, and it says so.
         let missing = bot_with(Some("NOPE"));
-        let shared = read.shared_token(&missing, &fly).unwrap();
+        let shared = read.shared_token(&missing, fly).unwrap();
         assert!(shared.also.is_empty());
         assert!(shared.unchecked[0].contains("prod has no secret NOPE"));
 
         // No token secret at all: nothing to say.
-        assert!(read.shared_token(&bot_with(None), &fly).is_none());
+        assert!(read.shared_token(&bot_with(None), fly).is_none());
     }
 
     #[test]

@@ -465,3 +465,46 @@ fn a_machine_whose_host_is_unreachable_keeps_its_group_and_handoff_record() {
     );
     assert_eq!(partner["handoff"]["by"], "alice@mbp", "{partner:#}");
 }
+
+#[test]
+fn two_bots_in_one_fly_app_cost_one_machine_list_per_status() {
+    let world = World::configured(|w| {
+        Toml::new()
+            .fly_timeout("10s")
+            .bot(
+                Bot::script("partner", &w.script("bot.py"))
+                    .fly_app(APP)
+                    .fly_process_group("bot"),
+            )
+            .bot(
+                Bot::script("admin", &w.script("admin_bot.py"))
+                    .fly_app(APP)
+                    .fly_process_group("admin"),
+            )
+    });
+    world.fly_state(fly_apps(&[(
+        APP,
+        vec![
+            in_group(BOT_MACHINE, "started", "bot", &[]),
+            in_group(WEB_MACHINE, "started", "admin", &[]),
+        ],
+    )]));
+    let run = world.run(&["status", "--json"]);
+    run.expect_code(0);
+    let json = run.json();
+    // Each bot sees its own group's machine from the one read, the other's as not its own.
+    for (name, mine, theirs) in [
+        ("partner", BOT_MACHINE, WEB_MACHINE),
+        ("admin", WEB_MACHINE, BOT_MACHINE),
+    ] {
+        let fly = &bot(&json, name)["fly"];
+        assert_eq!(ids(&fly["machines"]), [mine], "{fly:#}");
+        assert_eq!(fly["others"][0]["id"], theirs, "{fly:#}");
+    }
+    let lists: Vec<Vec<String>> = world
+        .fly_calls()
+        .into_iter()
+        .filter(|argv| argv.iter().any(|a| a == "list") && argv.iter().any(|a| a == "machine"))
+        .collect();
+    assert_eq!(lists.len(), 1, "one `machine list` per app: {lists:?}");
+}

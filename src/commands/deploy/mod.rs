@@ -357,8 +357,7 @@ fn read_the_deploy(
         .unwrap_or_else(|| ctx.cfg.root.clone());
     let version = ctx.flyctl.version();
     let machines = ctx
-        .flyctl
-        .machines_seen_or_read(bot, survey.machines(bot))
+        .fly_machines_seen_or_read(bot, survey.machines(bot))
         .map_err(|e| step.fail(e.into()))?;
     let mine = group.of(&machines);
     let count = |f: fn(&Machine) -> bool| mine.iter().filter(|m| f(m)).count();
@@ -553,10 +552,7 @@ fn check_all_stayed_stopped(
     steps: &mut Steps,
 ) -> Result<()> {
     let mut step = steps.begin("Check that every machine stayed stopped");
-    let machines = ctx
-        .flyctl
-        .machines_of(bot)
-        .map_err(|e| step.fail(e.into()))?;
+    let machines = ctx.fly_machines(bot).map_err(|e| step.fail(e.into()))?;
     let started: Vec<&Machine> = group
         .of(&machines)
         .into_iter()
@@ -595,10 +591,7 @@ fn wait_until_started(
     steps: &mut Steps,
 ) -> Result<bool> {
     let mut step = steps.begin("Wait until Fly reports the bot's machines started");
-    let machines = ctx
-        .flyctl
-        .machines_of(bot)
-        .map_err(|e| step.fail(e.into()))?;
+    let machines = ctx.fly_machines(bot).map_err(|e| step.fail(e.into()))?;
     let targets: Vec<MachineId> = group
         .of(&machines)
         .into_iter()
@@ -649,10 +642,7 @@ fn one_machine_polls(
         step.skipped("a webhook bot's machines share Telegram's posts: several are fine");
         return Ok(());
     }
-    let machines = ctx
-        .flyctl
-        .machines_of(bot)
-        .map_err(|e| step.fail(e.into()))?;
+    let machines = ctx.fly_machines(bot).map_err(|e| step.fail(e.into()))?;
     let running: Vec<&Machine> = group
         .of(&machines)
         .into_iter()

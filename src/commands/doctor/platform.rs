@@ -13,7 +13,7 @@ use crate::time;
 /// the platform's own check says what could not be read.
 pub(super) fn check_logs(bot: &Bot, ev: &Evidence, f: &mut Findings) {
     let (Some(look), Some(Ok(logs))) = (
-        ev.survey.platforms.get(&bot.name),
+        ev.survey.other_platform(bot),
         ev.platform_logs.get(&bot.name),
     ) else {
         return;
@@ -72,7 +72,7 @@ pub(super) fn conflicts_in_logs(
 }
 
 pub(super) fn check_platform(bot: &Bot, ev: &Evidence, f: &mut Findings) {
-    let Some(look) = ev.survey.platforms.get(&bot.name) else {
+    let Some(look) = ev.survey.other_platform(bot) else {
         return;
     };
     let name = crate::ui::shown(&look.name);

@@ -247,7 +247,7 @@ pub fn publish(
     let on = team::here();
     let at = handoff.at.to_string();
     let pairs = team::record_pairs(&handoff.by, &on, &at, &bot.name);
-    let machines = match ctx.flyctl.machines_of(bot) {
+    let machines = match ctx.fly_machines(bot) {
         Ok(ms) => ms,
         Err(e) => {
             let retry: Vec<String> = team::write_commands(app, &handoff.machines, &pairs)

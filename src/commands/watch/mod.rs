@@ -18,14 +18,13 @@ use std::time::{Duration, Instant};
 use super::Context;
 use crate::config::{self, Bot};
 use crate::error::{ExitStatus, Result};
-use crate::model::{AppName, BotName, HostName, Pid};
-use crate::sources::fly::{FlyError, Machine};
+use crate::model::{BotName, HostName, Pid, PlatformKind};
 use crate::sources::host::{self, HostError};
 use crate::sources::local::{self, BotProcess};
-use crate::sources::platform::{Instance as PlatformInstance, PlatformError};
+use crate::sources::platform::Look;
 use crate::sources::proc::TableError;
 use crate::sources::telegram::{ApiError, BotApi, TokenLookup};
-use crate::{interrupt, survey, ui};
+use crate::{interrupt, sources, survey, ui};
 use event::{Event, now_ms};
 use stream::Heard;
 use watcher::Watcher;
@@ -56,13 +55,8 @@ fn for_duration(s: &str) -> std::result::Result<Duration, config::DurationError>
 enum Seen {
     Local(Result<Vec<BotProcess>, TableError>),
     Host(HostName, Result<Vec<BotProcess>, HostError>),
-    Fly(AppName, Result<Vec<Machine>, FlyError>),
-    /// A bot's platform other than Fly: the bot, its workload's name, its instances.
-    Platform(
-        BotName,
-        String,
-        Result<Vec<PlatformInstance>, PlatformError>,
-    ),
+    /// A bot's platform, through the seam: the bot, its app's or workload's name, the look.
+    Platform(BotName, String, Box<Look>),
     Webhook(BotName, Result<crate::outside::Outside, ApiError>),
     Log(String, Heard),
 }
@@ -215,40 +209,35 @@ fn start_readers<'s, 'e: 's>(
         });
     }
     let silence = stream::silence_bound(w.fly);
-    for app in survey::apps(bots) {
+    for (kind, name, on_it) in places(ctx, bots) {
         let (tx_list, tx_log) = (tx.clone(), tx.clone());
-        let app_list = app.clone();
-        s.spawn(move || {
-            every(w.fly, stop, || {
-                let list = ctx.flyctl.machines(&app_list);
-                tx_list.send(Seen::Fly(app_list.clone(), list)).is_ok()
-            })
-        });
-        s.spawn(move || {
-            let send = |heard: Heard| tx_log.send(Seen::Log(app.to_string(), heard)).is_ok();
-            let on_fly = crate::sources::fly::OnFly::app(&ctx.flyctl, &app);
-            stream::follow(&on_fly, silence, stop, &send);
-        });
-    }
-    for bot in bots.iter().filter(|b| b.fly().is_none()) {
-        let Some(platform) = ctx.platform_of(bot) else {
-            continue;
+        let period = match kind {
+            PlatformKind::Fly => w.fly,
+            _ => w.platform,
         };
-        let name = platform.name().to_string();
-        let (tx_list, tx_log) = (tx.clone(), tx.clone());
-        let (list_name, log_name) = (name.clone(), name);
+        let list_name = name.clone();
+        let first = on_it[0];
         s.spawn(move || {
-            every(w.platform, stop, || {
-                let list = platform.instances();
-                let seen = Seen::Platform(bot.name.clone(), list_name.clone(), list);
-                tx_list.send(seen).is_ok()
+            every(period, stop, || {
+                // One look per round: bots in one Fly app share its `machine list`.
+                let flyctl = ctx.flyctl.for_one_look();
+                on_it.iter().all(|bot| {
+                    let Some(platform) = sources::platform_of(bot, &flyctl, &ctx.cfg.platforms)
+                    else {
+                        return true;
+                    };
+                    let look = Box::new(platform.look());
+                    let seen = Seen::Platform(bot.name.clone(), list_name.clone(), look);
+                    tx_list.send(seen).is_ok()
+                })
             })
         });
+        // One stream per place: its bots' logs are one.
         s.spawn(move || {
-            let Some(platform) = ctx.platform_of(bot) else {
+            let Some(platform) = ctx.platform_of(first) else {
                 return;
             };
-            let send = |heard: Heard| tx_log.send(Seen::Log(log_name.clone(), heard)).is_ok();
+            let send = |heard: Heard| tx_log.send(Seen::Log(name.clone(), heard)).is_ok();
             stream::follow(&*platform, silence, stop, &send);
         });
     }
@@ -265,6 +254,22 @@ fn start_readers<'s, 'e: 's>(
             })
         });
     }
+}
+
+/// The places the bots' platforms run them, each once: (kind, app or workload, its bots).
+fn places<'e>(ctx: &Context, bots: &'e [&'e Bot]) -> Vec<(PlatformKind, String, Vec<&'e Bot>)> {
+    let mut places: Vec<(PlatformKind, String, Vec<&'e Bot>)> = Vec::new();
+    for bot in bots {
+        let Some(platform) = ctx.platform_of(bot) else {
+            continue;
+        };
+        let (kind, name) = (platform.kind(), platform.name());
+        match places.iter_mut().find(|(k, n, _)| *k == kind && n == name) {
+            Some((_, _, on_it)) => on_it.push(bot),
+            None => places.push((kind, name.to_string(), vec![bot])),
+        }
+    }
+    places
 }
 
 /// Runs `look` now and then every `period` (from the start of one look to the next) until
@@ -302,8 +307,7 @@ fn take(watcher: &mut Watcher, seen: Seen) -> Vec<Event> {
     match seen {
         Seen::Local(scan) => watcher.local(at, scan),
         Seen::Host(name, scan) => watcher.host(at, &name, scan),
-        Seen::Fly(app, list) => watcher.machines(at, &app, list),
-        Seen::Platform(bot, name, list) => watcher.instances(at, &bot, &name, list),
+        Seen::Platform(bot, name, look) => watcher.platform(at, &bot, &name, *look),
         Seen::Webhook(bot, url) => watcher.webhook(at, &bot, url),
         Seen::Log(app, Heard::Line(line)) => watcher.log_line(at, &app, line),
         Seen::Log(app, Heard::Dropped(lines)) => watcher.lines_dropped(at, &app, lines),

@@ -10,10 +10,10 @@ use jiff::{SignedDuration, Timestamp};
 use super::event::{Event, Happening, InstanceChange, MachineChange, RunningCopy, StreamTrouble};
 use crate::config::Bot;
 use crate::model::{BotName, HostName};
-use crate::sources::fly::{BotOnFly, FlyError, LogLine, Machine, MachineState, groups};
+use crate::sources::fly::{FlyLook, LogLine, Machine, MachineState};
 use crate::sources::host::HostError;
 use crate::sources::local::BotProcess;
-use crate::sources::platform::{Instance as PlatformInstance, PlatformError};
+use crate::sources::platform::{Instance as PlatformInstance, Look, PlatformError};
 use crate::sources::proc::TableError;
 use crate::sources::supervisor::SupervisorKind;
 use crate::sources::telegram::ApiError;
@@ -136,35 +136,41 @@ impl<'a> Watcher<'a> {
         self.record(events)
     }
 
-    pub fn machines(
+    /// A look at a bot's platform through the seam (`platform`: its app's or workload's
+    /// name). Fly's machines are told as machines, with their events and records.
+    pub fn platform(
         &mut self,
         at: Timestamp,
-        app: &str,
-        list: Result<Vec<Machine>, FlyError>,
+        bot: &BotName,
+        platform: &str,
+        look: Look,
     ) -> Vec<Event> {
-        let list = list.map_err(|e| e.with_fix());
-        let Some(now) = self.readable(&format!("Fly app {app}"), at, list) else {
+        match look.specific.map(|s| s.downcast::<FlyLook>()) {
+            Some(Ok(fly)) => self.machines(at, bot, *fly),
+            _ => self.instances(at, bot, platform, look.instances),
+        }
+    }
+
+    fn machines(&mut self, at: Timestamp, bot: &BotName, fly: FlyLook) -> Vec<Event> {
+        let app = fly.app.as_str();
+        let listed = fly.listed.map_err(|e| e.with_fix());
+        if self
+            .readable(&format!("Fly app {app}"), at, listed)
+            .is_none()
+        {
             return self.drain_errors();
-        };
+        }
+        // Only the bot's group is its places; several groups nothing tells apart are a
+        // source that cannot be read, never a guess.
+        let source = format!("Fly app {app} ({bot})");
+        let mine = fly.bot.map_err(|e| e.with_fix());
         let mut changed = Vec::new();
-        for bot in self.bots.clone() {
-            let Some(who) = BotOnFly::of(bot).filter(|w| w.app == app) else {
-                continue;
-            };
-            // Only the bot's group is its places; several groups nothing tells apart are a
-            // source that cannot be read, never a guess.
-            let source = format!("Fly app {app} ({})", bot.name);
-            let split = groups::split(who, now.clone()).map_err(|e| e.with_fix());
-            let Some(mine) = self.readable(&source, at, split) else {
-                continue;
-            };
-            let before = self.fly.remove(&bot.name);
+        if let Some(mine) = self.readable(&source, at, mine) {
+            let before = self.fly.remove(bot);
             let initial = before.is_none();
             let before = before.unwrap_or_default();
-            changed.extend(machines_changed(
-                at, &bot.name, app, &before, &mine.bot, initial,
-            ));
-            self.fly.insert(bot.name.clone(), mine.bot);
+            changed = machines_changed(at, bot, app, &before, &mine, initial);
+            self.fly.insert(bot.clone(), mine);
         }
         let mut events = self.source_events();
         events.extend(changed);
@@ -172,7 +178,7 @@ impl<'a> Watcher<'a> {
     }
 
     /// A look at a bot's platform other than Fly (`platform`: its workload's name).
-    pub fn instances(
+    fn instances(
         &mut self,
         at: Timestamp,
         bot: &BotName,
@@ -627,7 +633,7 @@ fn machines_changed(
 mod tests {
     use super::*;
     use crate::model::{Entry, Pid, Uid};
-    use crate::sources::fly::{MachineState, parse_log_line};
+    use crate::sources::fly::{BotOnFly, FlyError, MachineState, parse_log_line};
 
     fn bot() -> Bot {
         Bot {
@@ -669,6 +675,17 @@ mod tests {
         }
     }
 
+    /// One look at app `lb` for each of its bots, as the seam's Fly look splits it.
+    fn round(w: &mut Watcher, at: Timestamp, list: Result<Vec<Machine>, FlyError>) -> Vec<Event> {
+        let bots: Vec<BotName> = w.bots.iter().map(|b| b.name.clone()).collect();
+        let mut events = Vec::new();
+        for (bot, config) in bots.iter().zip(w.bots.clone()) {
+            let look = FlyLook::of("lb", BotOnFly::of(config), list.clone());
+            events.extend(w.machines(at, bot, look));
+        }
+        events
+    }
+
     fn machine(state: &str) -> Machine {
         Machine {
             id: "m1".into(),
@@ -695,10 +712,10 @@ mod tests {
             e[0].what.summary(),
             "local pid 8 appeared, started by cron (pid 1)"
         );
-        w.machines(ms(1_000_300), "lb", Ok(vec![machine("started")]));
+        round(&mut w, ms(1_000_300), Ok(vec![machine("started")]));
         // Three places at once: a conflict, whether or not a 409 line comes.
         assert!(w.saw_trouble());
-        let e = w.machines(ms(1_000_400), "lb", Ok(vec![machine("stopped")]));
+        let e = round(&mut w, ms(1_000_400), Ok(vec![machine("stopped")]));
         assert!(matches!(
             &e[0].what,
             Happening::Machine { change: MachineChange::State { from }, .. } if *from == MachineState::Started
@@ -715,13 +732,10 @@ mod tests {
             m.history.release = Some(release.into());
             m
         };
-        w.machines(ms(1_000_100), "lb", Ok(vec![at("7")]));
+        round(&mut w, ms(1_000_100), Ok(vec![at("7")]));
         // botctl's own metadata write: an update event, the same release: nothing.
-        assert!(
-            w.machines(ms(1_000_200), "lb", Ok(vec![at("7")]))
-                .is_empty()
-        );
-        let e = w.machines(ms(1_000_300), "lb", Ok(vec![at("8")]));
+        assert!(round(&mut w, ms(1_000_200), Ok(vec![at("7")])).is_empty());
+        let e = round(&mut w, ms(1_000_300), Ok(vec![at("8")]));
         assert_eq!(e.len(), 1, "{e:?}");
         assert_eq!(
             e[0].what.summary(),
@@ -736,9 +750,9 @@ mod tests {
         let mut console = machine("started");
         console.id = "c1".into();
         console.group = "fly_app_console".into();
-        w.machines(
+        round(
+            &mut w,
             ms(1_000_100),
-            "lb",
             Ok(vec![machine("started"), console.clone()]),
         );
         assert_eq!(w.places("partner"), ["machine m1 (started)"]);
@@ -747,9 +761,9 @@ mod tests {
         let mut web = machine("started");
         web.id = "w1".into();
         web.group = "web".into();
-        let e = w.machines(
+        let e = round(
+            &mut w,
             ms(1_000_200),
-            "lb",
             Ok(vec![machine("started"), web, console]),
         );
         assert!(
@@ -765,7 +779,7 @@ mod tests {
         let mut b = bot();
         b.mode = crate::model::UpdateMode::Webhook;
         let mut w = Watcher::new(&[&b], ms(1_000_000));
-        w.machines(ms(1_000_100), "lb", Ok(vec![machine("started")]));
+        round(&mut w, ms(1_000_100), Ok(vec![machine("started")]));
         w.webhook(
             ms(1_000_200),
             "partner",
@@ -779,7 +793,7 @@ mod tests {
         // For a polling bot the webhook is a place of its own.
         let p = bot();
         let mut w = Watcher::new(&[&p], ms(1_000_000));
-        w.machines(ms(1_000_100), "lb", Ok(vec![machine("started")]));
+        round(&mut w, ms(1_000_100), Ok(vec![machine("started")]));
         w.webhook(
             ms(1_000_200),
             "partner",

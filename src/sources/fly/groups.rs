@@ -173,24 +173,6 @@ impl Flyctl {
     pub fn bot_machines(&self, who: BotOnFly<'_>) -> Result<Vec<Machine>, FlyError> {
         self.app_machines(who).map(|a| a.bot)
     }
-
-    /// [`Flyctl::bot_machines`] of a bot from botctl.toml; none for a bot without fly_app.
-    pub fn machines_of(&self, bot: &Bot) -> Result<Vec<Machine>, FlyError> {
-        BotOnFly::of(bot).map_or(Ok(Vec::new()), |who| self.bot_machines(who))
-    }
-
-    /// The bot's machines as a survey already saw them, else read now. A look that failed
-    /// is that answer: asking again in the same run would only wait for the same error.
-    pub fn machines_seen_or_read(
-        &self,
-        bot: &Bot,
-        seen: Option<&Result<Vec<Machine>, FlyError>>,
-    ) -> Result<Vec<Machine>, FlyError> {
-        match seen {
-            Some(seen) => seen.clone(),
-            None => self.machines_of(bot),
-        }
-    }
 }
 
 #[cfg(test)]

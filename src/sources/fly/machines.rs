@@ -168,7 +168,22 @@ impl Machine {
 }
 
 impl Flyctl {
+    /// The app's machines, every one; within one look, read once per app.
     pub fn machines(&self, app: &str) -> Result<Vec<Machine>, FlyError> {
+        let Some(lists) = &self.lists else {
+            return self.list_machines(app);
+        };
+        // The lock is held only to find the app's slot: other apps are read meanwhile.
+        let slot = lists
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(app.to_string())
+            .or_default()
+            .clone();
+        slot.get_or_init(|| self.list_machines(app)).clone()
+    }
+
+    fn list_machines(&self, app: &str) -> Result<Vec<Machine>, FlyError> {
         let args = ["machine", "list", "--app", app, "--json"];
         let stdout = self.call(&args, self.timeout)?;
         parse_machines(&stdout).map_err(|e| FlyError::BadOutput {

@@ -24,7 +24,7 @@ pub use logs::{logs_failed, parse_log_line};
 pub use machines::{Machine, MachineState, ProxyAutostart};
 mod version;
 pub use super::platform::{LogLine, RecentLogs};
-pub use platform::OnFly;
+pub use platform::{FlyLook, OnFly};
 pub use version::{FlyctlVersion, KEEPS_STOPPED_SINCE};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -177,7 +177,15 @@ impl From<FlyError> for crate::error::Error {
 pub struct Flyctl {
     program: Result<PathBuf, FlyError>,
     timeout: Duration,
+    /// Inside one look ([`Flyctl::for_one_look`]): each app's machine list, read once.
+    lists: Option<std::sync::Arc<Lists>>,
 }
+
+/// Per app, its `machine list` answer once it is read; a second asker waits for the first.
+type Lists = std::sync::Mutex<
+    std::collections::BTreeMap<String, std::sync::Arc<std::sync::OnceLock<MachineList>>>,
+>;
+type MachineList = Result<Vec<Machine>, FlyError>;
 
 impl Flyctl {
     pub fn new(settings: &FlySettings, root: &Path) -> Self {
@@ -192,6 +200,18 @@ impl Flyctl {
         Flyctl {
             program,
             timeout: settings.timeout,
+            lists: None,
+        }
+    }
+
+    /// This flyctl for one look at everything (a survey, one round of watch): each app's
+    /// `machine list` runs once and its answer is shared, so bots in one app cost one call
+    /// however many of them ask through the platform seam. Never for a wait, which must see
+    /// the machines change.
+    pub fn for_one_look(&self) -> Flyctl {
+        Flyctl {
+            lists: Some(Default::default()),
+            ..self.clone()
         }
     }
 
@@ -209,6 +229,7 @@ impl Flyctl {
         Flyctl {
             program: self.program.clone(),
             timeout: self.timeout.min(limit),
+            lists: self.lists.clone(),
         }
     }
 

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use super::{BotOnFly, FlyError, Flyctl, Machine, MachineState, parse_log_line};
-use crate::model::PlatformKind;
+use super::{AppMachines, BotOnFly, FlyError, Flyctl, Machine, MachineState, parse_log_line};
+use crate::model::{AppName, PlatformKind};
 use crate::outside::Outside;
 use crate::process;
 use crate::sources::platform::{
-    Condition, Instance, LogStream, Platform, PlatformError, RecentLogs, RecordHome,
+    Condition, Instance, LogStream, Look, Platform, PlatformError, RecentLogs, RecordHome,
 };
 
 /// One bot's app on Fly.io: its instances are the machines of the bot's process group.
@@ -36,6 +36,75 @@ impl<'a> OnFly<'a> {
             app,
             bot: None,
         }
+    }
+}
+
+/// What Fly tells of a bot beyond its instances, all from its app's one `machine list`: the
+/// machines themselves (group, region, the team record in their metadata, their events).
+#[derive(Debug, Clone)]
+pub struct FlyLook {
+    pub app: AppName,
+    /// Every machine of the app as listed (another bot's and Fly's own too), or why not.
+    pub listed: Result<Vec<Machine>, FlyError>,
+    /// The machines of the bot's process group, or why they cannot be told from the rest.
+    pub bot: Result<Vec<Machine>, FlyError>,
+    /// The app's other machines (another group, a console, a canary): no places.
+    pub others: Vec<Machine>,
+}
+
+impl FlyLook {
+    /// `listed` split for `who` (`None`: every machine is the app's own).
+    pub fn of(
+        app: &str,
+        who: Option<BotOnFly<'_>>,
+        listed: Result<Vec<Machine>, FlyError>,
+    ) -> Self {
+        let split = listed.clone().and_then(|ms| match who {
+            Some(who) => super::groups::split(who, ms),
+            None => Ok(AppMachines {
+                bot: ms,
+                others: Vec::new(),
+            }),
+        });
+        let (bot, others) = match split {
+            Ok(a) => (Ok(a.bot), a.others),
+            Err(e) => (Err(e), Vec::new()),
+        };
+        FlyLook {
+            app: AppName::from(app),
+            listed,
+            bot,
+            others,
+        }
+    }
+}
+
+impl FlyLook {
+    /// Takes `noted`'s copy of each of its machines: the same list, with what was noted on
+    /// it since (a replacement in place).
+    pub fn take_notes(&mut self, noted: &[Machine]) {
+        let ours = |m: &mut Machine| {
+            if let Some(n) = noted.iter().find(|n| n.id == m.id) {
+                *m = n.clone();
+            }
+        };
+        let listed = self.listed.iter_mut().flatten();
+        listed
+            .chain(self.bot.iter_mut().flatten())
+            .chain(self.others.iter_mut())
+            .for_each(ours);
+    }
+
+    /// Fly's part of a look at a bot on Fly (`None` for another platform's look).
+    pub fn taken_from(look: Look) -> Option<FlyLook> {
+        look.specific?.downcast().ok().map(|fly| *fly)
+    }
+}
+
+impl OnFly<'_> {
+    /// The app's machines, the bot's apart from the rest: one `machine list`.
+    pub fn fly_look(&self) -> FlyLook {
+        FlyLook::of(self.app, self.bot, self.flyctl.machines(self.app))
     }
 }
 
@@ -89,6 +158,19 @@ impl Platform for OnFly<'_> {
             None => self.flyctl.machines(self.app)?,
         };
         Ok(machines.iter().map(Machine::instance).collect())
+    }
+
+    /// The record lives in the machines' metadata, read from the same list (`crate::team`).
+    fn look(&self) -> Look {
+        let fly = self.fly_look();
+        Look {
+            instances: match &fly.bot {
+                Ok(ms) => Ok(ms.iter().map(Machine::instance).collect()),
+                Err(e) => Err(e.clone().into()),
+            },
+            record: None,
+            specific: Some(Box::new(fly)),
+        }
     }
 
     fn stop(&self, id: &Outside) -> Result<(), PlatformError> {

@@ -1,9 +1,12 @@
 //! The seam between botctl and the platforms a bot runs on in production (Fly.io first;
 //! Kubernetes, Heroku, Railway). A platform answers, for one bot: its running instances, stop
 //! them and wait, start them and wait, its recent and streaming logs, and — where it has
-//! somewhere to write it — the team's handoff record. Commands ask this, never a platform's
-//! CLI; what only one platform has (Fly's other apps, secrets digests, deploy strategies) stays
-//! in that platform's folder. Each platform is one folder under `sources/` implementing
+//! somewhere to write it — the team's handoff record. It is the one way to a bot's instances:
+//! the survey, watch and every command ask this ([`Platform::look`], [`Platform::instances`]),
+//! Fly included, never a platform's CLI. What only one platform tells of its instances rides
+//! in the look as that platform's own type ([`Specific`]: Fly's machines, from the same read); what only one
+//! platform has beside them (Fly's other apps, secrets digests, deploy strategies, machine
+//! events) stays in that platform's folder. Each platform is one folder under `sources/` implementing
 //! [`Platform`]; `sources::platform_of` is the one match that picks it.
 
 use std::time::Duration;
@@ -31,6 +34,25 @@ pub struct Instance {
     /// What started it, when the platform keeps that (a Fly machine event's source).
     pub started_by: Option<Outside>,
 }
+
+/// One look at a bot on its platform: what a survey and each round of watch read, every
+/// platform through [`Platform::look`].
+#[derive(Debug)]
+pub struct Look {
+    /// Its instances, running or not.
+    pub instances: Result<Vec<Instance>, PlatformError>,
+    /// The team's handoff record there (`None` where the platform keeps none, or keeps it in
+    /// what only it tells: Fly's machine metadata).
+    pub record: Option<Result<Vec<(String, String)>, PlatformError>>,
+    /// What only this platform tells, from the same read: a type of its folder (Fly's
+    /// `FlyLook`: the machines with their groups, regions, metadata and events), read back
+    /// with `downcast_ref::<FlyLook>()`.
+    pub specific: Option<Specific>,
+}
+
+/// A platform's own part of a look. Its type is erased here because the seam cannot name a
+/// platform's types without depending on its folder (which depends on the seam).
+pub type Specific = Box<dyn std::any::Any + Send + Sync>;
 
 /// Where a platform keeps the team's handoff record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,6 +264,19 @@ pub trait Platform: Send + Sync {
 
     /// Its instances, running or not (stopped ones are what deploy-resume starts).
     fn instances(&self) -> Result<Vec<Instance>, PlatformError>;
+
+    /// One look at the bot there: its instances and, where the platform keeps one, the
+    /// team's record (not asked for when the instances could not be listed).
+    fn look(&self) -> Look {
+        let instances = self.instances();
+        let record = (self.record_home() == RecordHome::OnPlatform && instances.is_ok())
+            .then(|| self.read_record());
+        Look {
+            instances,
+            record,
+            specific: None,
+        }
+    }
 
     /// Asks the platform to stop one instance; does not wait.
     fn stop(&self, id: &Outside) -> Result<(), PlatformError>;
