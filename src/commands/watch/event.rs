@@ -140,12 +140,15 @@ pub enum Happening {
     /// A log stream that ended or went silent, and when it is tried again.
     Logs {
         app: String,
+        /// How the stream is named (`flyctl logs --app lb`, the Kubernetes logs of lb).
+        stream: String,
         trouble: StreamTrouble,
         retry_in: Duration,
     },
     /// Log lines dropped unread: the stream came faster than botctl could read it.
     Dropped {
         app: String,
+        stream: String,
         lines: u64,
     },
     /// A source that could not be read (or can be again: `error` None).
@@ -252,26 +255,27 @@ impl Happening {
                 format!("handoff record cleared on machine {machine}")
             }
             Happening::Logs {
-                app,
+                stream,
                 trouble,
                 retry_in,
+                ..
             } => {
                 let why = match trouble {
                     StreamTrouble::Ended(e) => {
-                        format!("`flyctl logs --app {app}` ended: {}", shown(e))
+                        format!("{stream} ended: {}", shown(e))
                     }
                     StreamTrouble::Silent(s) => format!(
-                        "`flyctl logs --app {app}` printed nothing for {}s and was stopped",
+                        "{stream} printed nothing for {}s and was stopped",
                         s.as_secs()
                     ),
                     StreamTrouble::NotStarted(e) => {
-                        format!("`flyctl logs --app {app}` could not start: {}", shown(e))
+                        format!("{stream} could not start: {}", shown(e))
                     }
                 };
                 format!("{why}; started again in {}s", retry_in.as_secs())
             }
-            Happening::Dropped { app, lines } => format!(
-                "`flyctl logs --app {app}`: {lines} line{} dropped unread, coming faster than \
+            Happening::Dropped { stream, lines, .. } => format!(
+                "{stream}: {lines} line{} dropped unread, coming faster than \
 botctl reads them (a 409 among them is not reported)",
                 if *lines == 1 { "" } else { "s" }
             ),

@@ -207,6 +207,7 @@ impl<'a> Fields<'a> {
                 app,
                 trouble,
                 retry_in,
+                ..
             } => Fields::Logs {
                 app,
                 trouble: match trouble {
@@ -217,7 +218,7 @@ impl<'a> Fields<'a> {
                 message: what.summary(),
                 retry_in: retry_in.as_secs(),
             },
-            Happening::Dropped { app, lines } => Fields::Dropped {
+            Happening::Dropped { app, lines, .. } => Fields::Dropped {
                 app,
                 trouble: "dropped",
                 lines: *lines,

@@ -58,7 +58,8 @@ enum Seen {
     /// A bot's platform, through the seam: the bot, its app's or workload's name, the look.
     Platform(BotName, String, Box<Look>),
     Webhook(BotName, Result<crate::outside::Outside, ApiError>),
-    Log(String, Heard),
+    /// A place's log stream: its name, how messages name the stream, what it heard.
+    Log(String, String, Heard),
 }
 
 /// How many looks and log lines may wait for the watcher thread. Each is bounded (a log line
@@ -237,7 +238,11 @@ fn start_readers<'s, 'e: 's>(
             let Some(platform) = ctx.platform_of(first) else {
                 return;
             };
-            let send = |heard: Heard| tx_log.send(Seen::Log(name.clone(), heard)).is_ok();
+            let shown = platform.logs_shown();
+            let send = |heard: Heard| {
+                let seen = Seen::Log(name.clone(), shown.clone(), heard);
+                tx_log.send(seen).is_ok()
+            };
             stream::follow(&*platform, silence, stop, &send);
         });
     }
@@ -309,10 +314,12 @@ fn take(watcher: &mut Watcher, seen: Seen) -> Vec<Event> {
         Seen::Host(name, scan) => watcher.host(at, &name, scan),
         Seen::Platform(bot, name, look) => watcher.platform(at, &bot, &name, *look),
         Seen::Webhook(bot, url) => watcher.webhook(at, &bot, url),
-        Seen::Log(app, Heard::Line(line)) => watcher.log_line(at, &app, line),
-        Seen::Log(app, Heard::Dropped(lines)) => watcher.lines_dropped(at, &app, lines),
-        Seen::Log(app, Heard::Trouble { trouble, retry_in }) => {
-            watcher.stream_trouble(at, &app, trouble, retry_in)
+        Seen::Log(app, _, Heard::Line(line)) => watcher.log_line(at, &app, line),
+        Seen::Log(app, shown, Heard::Dropped(lines)) => {
+            watcher.lines_dropped(at, &app, shown, lines)
+        }
+        Seen::Log(app, shown, Heard::Trouble { trouble, retry_in }) => {
+            watcher.stream_trouble(at, &app, shown, trouble, retry_in)
         }
     }
 }

@@ -293,6 +293,7 @@ impl<'a> Watcher<'a> {
         &mut self,
         at: Timestamp,
         app: &str,
+        shown: String,
         trouble: StreamTrouble,
         retry_in: Duration,
     ) -> Vec<Event> {
@@ -303,6 +304,7 @@ impl<'a> Watcher<'a> {
                 bot: bot.to_string(),
                 what: Happening::Logs {
                     app: app.to_string(),
+                    stream: shown.clone(),
                     trouble: trouble.clone(),
                     retry_in,
                 },
@@ -313,7 +315,13 @@ impl<'a> Watcher<'a> {
 
     /// Lines of an app's log stream dropped unread (they came faster than botctl reads):
     /// said once per bot of the app, since a 409 may have been among them.
-    pub fn lines_dropped(&mut self, at: Timestamp, app: &str, lines: u64) -> Vec<Event> {
+    pub fn lines_dropped(
+        &mut self,
+        at: Timestamp,
+        app: &str,
+        shown: String,
+        lines: u64,
+    ) -> Vec<Event> {
         self.bots_of(app)
             .into_iter()
             .map(|bot| Event {
@@ -321,6 +329,7 @@ impl<'a> Watcher<'a> {
                 bot: bot.to_string(),
                 what: Happening::Dropped {
                     app: app.to_string(),
+                    stream: shown.clone(),
                     lines,
                 },
                 initial: false,
@@ -697,6 +706,31 @@ mod tests {
             metadata: Default::default(),
             history: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_stream_in_trouble_is_named_as_its_platform_names_it() {
+        let b = bot();
+        let mut w = Watcher::new(&[&b], ms(1_000_000));
+        let shown = "the Kubernetes logs of lb".to_string();
+        let silent = StreamTrouble::Silent(Duration::from_secs(6));
+        let e = w.stream_trouble(
+            ms(1_000_100),
+            "lb",
+            shown.clone(),
+            silent,
+            Duration::from_secs(2),
+        );
+        assert_eq!(
+            e[0].what.summary(),
+            "the Kubernetes logs of lb printed nothing for 6s and was stopped; started again in 2s"
+        );
+        let e = w.lines_dropped(ms(1_000_200), "lb", shown, 3);
+        assert!(
+            e[0].what
+                .summary()
+                .starts_with("the Kubernetes logs of lb: 3 lines dropped")
+        );
     }
 
     #[test]

@@ -200,6 +200,10 @@ impl Platform for OnFly<'_> {
         })
     }
 
+    fn logs_shown(&self) -> String {
+        format!("`flyctl logs --app {}`", self.app)
+    }
+
     fn record_home(&self) -> RecordHome {
         RecordHome::OnPlatform
     }

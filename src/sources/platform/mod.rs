@@ -301,6 +301,12 @@ pub trait Platform: Send + Sync {
         false
     }
 
+    /// How a message names the log stream of [`Platform::stream_logs`] (a command in
+    /// backquotes where one person could run it as is).
+    fn logs_shown(&self) -> String {
+        format!("the {} logs of {}", self.kind(), self.name())
+    }
+
     /// Where the team's handoff record lives.
     fn record_home(&self) -> RecordHome;
 
