@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Context;
 use super::deploy_resume;
-use super::steps::team::TakeOver;
+use super::steps::team::{Carried, TakeOver};
 use super::steps::{
     Mode, Settle, StepFailure, Steps, refuse_while_it_runs_elsewhere, wait_for_machines,
 };
@@ -106,7 +106,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
     let (stopped, recorded) = match super::steps::scale::scaled(ctx, bot) {
         // The record goes onto the workload with the count, before it is scaled down.
         Some(platform) => {
-            let carried = super::steps::scale::Carried {
+            let carried = Carried {
                 inherited: held.inherited.as_ref(),
                 webhook: carried_webhook,
             };
@@ -117,9 +117,8 @@ pub fn run(ctx: &Context, args: &Args) -> Result<ExitStatus> {
             (Vec::new(), recorded)
         }
         None => {
-            let inherited = held.inherited.map(|r| r.machines).unwrap_or_default();
             let carried = Carried {
-                inherited: &inherited,
+                inherited: held.inherited.as_ref(),
                 webhook: carried_webhook,
             };
             let stopped = stop_fly(ctx, bot, &survey, mode, lock.as_ref(), carried, &mut steps)?;
@@ -249,14 +248,6 @@ again on deploy-resume)",
     }
 }
 
-/// What the handoff records besides the machines stopped now.
-struct Carried<'a> {
-    /// Machines of a record on Fly (this person's, or one taken over).
-    inherited: &'a [MachineId],
-    /// A webhook bot's webhook, to set again on deploy-resume.
-    webhook: Option<&'a crate::sources::webhook::Webhook>,
-}
-
 /// Confirms, records the handoff, stops the started machines and waits for `stopped`.
 /// Returns the machines it stopped, and the handoff as recorded on disk (when one was).
 fn stop_fly(
@@ -269,6 +260,8 @@ fn stop_fly(
     steps: &mut Steps,
 ) -> Result<(Vec<MachineId>, Option<state::Recorded>)> {
     let Carried { inherited, webhook } = carried;
+    // Machines of a record on Fly (this person's, or one taken over).
+    let inherited = inherited.map_or(&[][..], |r| r.machines.as_slice());
     let mut step = steps.begin("Stop the bot on Fly.io");
     let Some(app) = bot.app().map(|a| a.as_str()) else {
         if mode.is_dry_run() {

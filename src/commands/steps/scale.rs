@@ -6,6 +6,7 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
+use super::team::Carried;
 use super::{Mode, StepFailure, Steps, wait_for};
 use crate::commands::Context;
 use crate::config::Bot;
@@ -22,14 +23,6 @@ const POLL: Duration = Duration::from_secs(1);
 pub fn scaled<'a>(ctx: &'a Context, bot: &'a Bot) -> Option<Box<dyn Platform + 'a>> {
     ctx.platform_of(bot)
         .filter(|p| p.control() == crate::sources::platform::Control::Scale)
-}
-
-/// What dev-start carries into the handoff besides the count.
-pub struct Carried<'a> {
-    /// A record on the platform (this person's, or one taken over): its former count.
-    pub inherited: Option<&'a Record>,
-    /// A webhook bot's webhook, to set again on deploy-resume.
-    pub webhook: Option<&'a crate::sources::webhook::Webhook>,
 }
 
 /// dev-start's stop: confirm, record the former count, scale to zero and wait until no

@@ -396,3 +396,13 @@ stopped: {}",
     }
     Ok(())
 }
+
+/// What dev-start carries into the handoff besides what it stops now (Fly's machines, a
+/// platform's count).
+pub struct Carried<'a> {
+    /// A record on the platform (this person's, or one taken over): its machines on Fly, its
+    /// former count elsewhere.
+    pub inherited: Option<&'a Record>,
+    /// A webhook bot's webhook, to set again on deploy-resume.
+    pub webhook: Option<&'a crate::sources::webhook::Webhook>,
+}
