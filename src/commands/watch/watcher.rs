@@ -297,20 +297,12 @@ impl<'a> Watcher<'a> {
         trouble: StreamTrouble,
         retry_in: Duration,
     ) -> Vec<Event> {
-        self.bots_of(app)
-            .into_iter()
-            .map(|bot| Event {
-                at,
-                bot: bot.to_string(),
-                what: Happening::Logs {
-                    app: app.to_string(),
-                    stream: shown.clone(),
-                    trouble: trouble.clone(),
-                    retry_in,
-                },
-                initial: false,
-            })
-            .collect()
+        self.to_bots_of(at, app, |app| Happening::Logs {
+            app,
+            stream: shown.clone(),
+            trouble: trouble.clone(),
+            retry_in,
+        })
     }
 
     /// Lines of an app's log stream dropped unread (they came faster than botctl reads):
@@ -322,16 +314,26 @@ impl<'a> Watcher<'a> {
         shown: String,
         lines: u64,
     ) -> Vec<Event> {
+        self.to_bots_of(at, app, |app| Happening::Dropped {
+            app,
+            stream: shown.clone(),
+            lines,
+        })
+    }
+
+    /// One event for each bot of the app's log stream.
+    fn to_bots_of(
+        &self,
+        at: Timestamp,
+        app: &str,
+        what: impl Fn(String) -> Happening,
+    ) -> Vec<Event> {
         self.bots_of(app)
             .into_iter()
             .map(|bot| Event {
                 at,
                 bot: bot.to_string(),
-                what: Happening::Dropped {
-                    app: app.to_string(),
-                    stream: shown.clone(),
-                    lines,
-                },
+                what: what(app.to_string()),
                 initial: false,
             })
             .collect()
