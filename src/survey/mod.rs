@@ -67,6 +67,10 @@ impl PlatformLook {
     pub fn fly(&self) -> Option<&FlyLook> {
         self.specific.as_ref()?.downcast_ref()
     }
+
+    fn fly_mut(&mut self) -> Option<&mut FlyLook> {
+        self.specific.as_mut()?.downcast_mut()
+    }
 }
 
 pub struct Telegram {
@@ -481,10 +485,7 @@ fn note_releases(root: &std::path::Path, platforms: &mut BTreeMap<BotName, Platf
         .collect();
     releases::compare_and_remember(root, &mut fly, crate::time::now());
     for look in platforms.values_mut() {
-        if let Some(f) = look
-            .specific
-            .as_mut()
-            .and_then(|s| s.downcast_mut::<FlyLook>())
+        if let Some(f) = look.fly_mut()
             && let Some(Ok(noted)) = fly.get(&f.app)
         {
             f.take_notes(noted);
