@@ -698,16 +698,7 @@ mod tests {
     }
 
     fn machine(state: &str) -> Machine {
-        Machine {
-            id: "m1".into(),
-            state: MachineState::parse(state),
-            region: "ams".into(),
-            group: "app".into(),
-            command: None,
-            proxy_autostart: crate::sources::fly::ProxyAutostart::Off,
-            metadata: Default::default(),
-            history: Default::default(),
-        }
+        Machine::stub("m1", state)
     }
 
     #[test]
